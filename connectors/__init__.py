@@ -1,0 +1,1 @@
+"""One package per tracker; vendor SDKs are imported only by each package's ``client.py``."""

@@ -1,0 +1,80 @@
+"""The small Protocol every tracker connector implements, and the data it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from v2mom.models import WorkItem
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What a connector learned about the tracker before syncing.
+
+    ``effort_field`` is the field id used for points (Jira: discovered story-points field);
+    ``time_zone`` is the zone in which the tracker interprets query date literals (Jira JQL).
+    """
+
+    effort_field: str | None = None
+    time_zone: str = "UTC"
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One committed unit of a sync: the items of one API page, in the order served."""
+
+    items: list[WorkItem]
+    api_calls: int = 1
+
+
+@dataclass
+class CallCounter:
+    """Counts API calls per kind, so tests and benchmarks can assert O(k / page size) behaviour."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, n: int = 1) -> None:
+        """Record ``n`` calls of ``kind``."""
+        self.calls[kind] = self.calls.get(kind, 0) + n
+
+    @property
+    def total(self) -> int:
+        """All calls recorded."""
+        return sum(self.calls.values())
+
+
+class Connector(Protocol):
+    """A tracker, seen through the operations sync needs.
+
+    ``iter_pages(since)`` yields pages of items updated at or after ``since`` (all items when
+    ``since`` is None), ordered by update time so that a cursor can advance page by page.
+    ``iter_ids()`` yields every stable id in scope (the census that detects deletions).
+    ``get_item(id)`` returns one item or raises NotFoundError.
+    """
+
+    tracker: str
+    calls: CallCounter
+
+    def discover(self) -> Discovery:
+        """Learn fields, hierarchy, effort field and time zone."""
+        ...
+
+    def iter_pages(self, since: datetime | None) -> Iterator[Page]:
+        """Items updated at or after ``since``, page by page, oldest first."""
+        ...
+
+    def iter_ids(self) -> Iterator[str]:
+        """Every stable id in scope (ids only: cheap)."""
+        ...
+
+    def get_item(self, item_id: str) -> WorkItem:
+        """One item by stable id; NotFoundError when it is gone."""
+        ...
+
+    def close(self) -> None:
+        """Release HTTP sessions."""
+        ...

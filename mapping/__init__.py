@@ -1,0 +1,1 @@
+"""The V2MOM plan, its mapping rules, and the pure resolver that tags work items."""

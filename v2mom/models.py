@@ -1,0 +1,78 @@
+"""The normalised record that crosses every boundary: ``WorkItem``.
+
+Vendor vocabulary (issuetype, statusCategory, resource_subtype, state.type …) stays in
+``connectors/``; everything past a connector speaks only in these terms.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+TRACKERS: tuple[str, ...] = ("jira", "asana", "linear")
+
+
+class State(StrEnum):
+    """Where an item is in its lifecycle, across trackers."""
+
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELED = "canceled"  # Linear canceled / duplicate: counts nothing
+
+
+class Level(IntEnum):
+    """Hierarchy level, as Jira's ``issuetype.hierarchyLevel`` numbers it."""
+
+    CONTAINER = 2  # Asana project, Linear project when used as an epic container
+    EPIC = 1
+    STANDARD = 0
+    SUBTASK = -1
+
+
+def _require_aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("datetimes must carry a time zone")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_require_aware)]
+
+
+class WorkItem(BaseModel):
+    """One tracker item (epic, task, subtask, project) in tracker-neutral terms.
+
+    ``id`` is the tracker's stable id (Jira issue id, Asana gid, Linear uuid); ``key`` is the human
+    handle (``ONB-12``), which can change when an issue moves. ``parent_id`` names the parent by its
+    stable id in the same tracker. ``custom_fields`` maps a field's display name to the option names
+    it holds (a single select holds one).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tracker: str
+    id: str
+    key: str
+    title: str
+    url: str | None = None
+    level: Level = Level.STANDARD
+    parent_id: str | None = None
+    container: str | None = None
+    state: State = State.TODO
+    status_name: str = ""
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+    completed_at: AwareDatetime | None = None
+    points: float | None = None
+    hours: float | None = None
+    labels: tuple[str, ...] = ()
+    components: tuple[str, ...] = ()
+    custom_fields: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """``tracker:key``, the handle users type (``v2mom explain jira:ONB-12``)."""
+        return f"{self.tracker}:{self.key}"

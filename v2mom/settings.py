@@ -1,0 +1,147 @@
+"""Settings (``v2mom.yaml``): where to connect. Built lazily, never at import time.
+
+Precedence: environment (``V2MOM_DATABASE_URL`` …) over the file over defaults. ``${VAR}`` in the
+file is replaced from the environment; a missing variable is an error naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from v2mom.models import TRACKERS
+from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
+
+DEFAULT_CONFIG = "v2mom.yaml"
+Measure = Literal["points", "hours", "count"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return value.rstrip("/")
+
+
+class JiraSettings(_Section):
+    """Jira Cloud connection and scope."""
+
+    url: str
+    email: str
+    api_token: SecretStr
+    jql: str
+    story_points_field: str | None = None
+    webhook_secrets: list[SecretStr] = Field(default_factory=list)
+    page_size: int = Field(default=100, ge=1, le=5000)
+
+    _url = field_validator("url")(_http_url)
+
+
+class AsanaSettings(_Section):
+    """Asana workspace, projects and the optional points field."""
+
+    base_url: str = "https://app.asana.com/api/1.0"
+    token: SecretStr
+    workspace: str
+    projects: list[str] = Field(default_factory=list)
+    points_field: str | None = None
+    page_size: int = Field(default=100, ge=1, le=100)
+
+    _url = field_validator("base_url")(_http_url)
+
+
+class LinearSettings(_Section):
+    """Linear API and the teams to sync."""
+
+    api_url: str = "https://api.linear.app/graphql"
+    api_key: SecretStr
+    teams: list[str] = Field(default_factory=list)
+    webhook_secrets: list[SecretStr] = Field(default_factory=list)
+    page_size: int = Field(default=100, ge=1, le=250)
+
+    _url = field_validator("api_url")(_http_url)
+
+
+class TrackersSettings(_Section):
+    """Any subset of the three trackers."""
+
+    jira: JiraSettings | None = None
+    asana: AsanaSettings | None = None
+    linear: LinearSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_trackers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in TRACKERS]
+            if unknown:
+                raise ValueError(
+                    f"unknown tracker '{unknown[0]}' (expected one of {', '.join(TRACKERS)})"
+                )
+        return data
+
+    def configured(self) -> list[str]:
+        """Names of the trackers that have a section."""
+        return [name for name in TRACKERS if getattr(self, name) is not None]
+
+
+class SyncSettings(_Section):
+    """How sync runs behave."""
+
+    overlap_seconds: int = Field(default=300, ge=0)
+    reconcile_every: str = "15m"
+    max_retries: int = Field(default=5, ge=0)
+    max_retry_wait_seconds: float = Field(default=60.0, ge=0)
+
+
+class Settings(BaseSettings):
+    """Everything ``v2mom`` needs to know about where to connect."""
+
+    model_config = SettingsConfigDict(env_prefix="V2MOM_", extra="forbid")
+
+    database_url: str = "sqlite:///v2mom.db"
+    measure: Measure = "points"
+    trackers: TrackersSettings = Field(default_factory=TrackersSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment wins over the file (``V2MOM_DATABASE_URL`` overrides ``database_url``)."""
+        return (env_settings, init_settings)
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """The settings file to read: ``-c PATH``, else ``$V2MOM_CONFIG``, else ``./v2mom.yaml``."""
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("V2MOM_CONFIG", DEFAULT_CONFIG))
+
+
+def load_settings(path: str | Path | None = None, *, required: bool = False) -> Settings:
+    """Read, interpolate and validate the settings file.
+
+    A missing default file yields the defaults (embedded SQLite, no trackers) unless ``required``
+    or a path was given explicitly.
+    """
+    file = config_path(path)
+    explicit = bool(path) or "V2MOM_CONFIG" in os.environ
+    if not file.exists() and not (explicit or required):
+        return Settings()
+    source = str(file)
+    data, node = parse_yaml(read_text(file), source)
+    data = interpolate_env(data, source)
+    return validate_model(Settings, data, source, node)
