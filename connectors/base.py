@@ -57,6 +57,7 @@ class Connector(Protocol):
     """
 
     tracker: str
+    scope: str  # what is synced (e.g. the JQL); a cursor belongs to one scope
     calls: CallCounter
 
     def discover(self) -> Discovery:

@@ -96,11 +96,9 @@ class RuleWhen(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _known_tracker(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("tracker"), str):
-            if data["tracker"] not in TRACKERS:
-                raise ValueError(
-                    f"unknown tracker '{data['tracker']}' (expected one of {', '.join(TRACKERS)})"
-                )
+        tracker = data.get("tracker") if isinstance(data, dict) else None
+        if isinstance(tracker, str) and tracker not in TRACKERS:
+            raise ValueError(f"unknown tracker '{tracker}' (expected one of {', '.join(TRACKERS)})")
         return data
 
     @model_validator(mode="after")

@@ -82,9 +82,7 @@ class TrackersSettings(_Section):
         if isinstance(data, dict):
             unknown = [k for k in data if k not in TRACKERS]
             if unknown:
-                raise ValueError(
-                    f"unknown tracker '{unknown[0]}' (expected one of {', '.join(TRACKERS)})"
-                )
+                raise ValueError(f"unknown tracker '{unknown[0]}' (expected one of {', '.join(TRACKERS)})")
         return data
 
     def configured(self) -> list[str]:

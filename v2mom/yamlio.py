@@ -110,9 +110,7 @@ def interpolate_env(data: Any, source: str, env: Mapping[str, str] | None = None
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in environ:
-                raise ConfigError(
-                    f"{source}: {format_path(loc)}: environment variable {name} is not set"
-                )
+                raise ConfigError(f"{source}: {format_path(loc)}: environment variable {name} is not set")
             return environ[name]
 
         return _ENV_REF.sub(substitute, data)

@@ -1,0 +1,100 @@
+"""Flagged work (untagged, orphaned, conflict), biggest effort first, with keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Literal
+
+from sqlalchemy import and_, or_, select
+
+from v2mom.db import schema as t
+from v2mom.models import State
+from v2mom.store import Store
+
+FlagKind = Literal["untagged", "orphaned", "conflict"]
+FLAG_KINDS: tuple[FlagKind, ...] = ("untagged", "orphaned", "conflict")
+
+
+class CursorError(ValueError):
+    """A pagination cursor that this server did not issue."""
+
+
+def encode_cursor(effort: float, pk: int) -> str:
+    """An opaque cursor after the row (effort, pk)."""
+    return base64.urlsafe_b64encode(f"{effort!r}|{pk}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    """Inverse of ``encode_cursor``; CursorError for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        effort, pk = raw.split("|")
+        return float(effort), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise CursorError("cursor: not a cursor this server issued") from None
+
+
+def list_flags(
+    store: Store,
+    *,
+    kind: FlagKind | None,
+    measure: str = "points",
+    limit: int = 50,
+    cursor: str | None = None,
+    tracker: str | None = None,
+) -> dict[str, Any]:
+    """Flagged items (any flag when ``kind`` is None), by effort in ``measure`` descending."""
+    i, r = t.items.c, t.resolutions.c
+    effort = r[measure]
+    stmt = (
+        select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, r.data, effort)
+        .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
+        .where(~i.deleted, i.state != State.CANCELED.value)
+    )
+    if kind is not None:
+        stmt = stmt.where(r[kind].is_(True))
+    else:
+        stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict))
+    if tracker:
+        stmt = stmt.where(i.tracker == tracker)
+    if cursor:
+        after_effort, after_pk = decode_cursor(cursor)
+        stmt = stmt.where(or_(effort < after_effort, and_(effort == after_effort, i.pk > after_pk)))
+    stmt = stmt.order_by(effort.desc(), i.pk).limit(limit + 1)
+    with store.engine.connect() as conn:
+        rows = list(conn.execute(stmt))
+    page = rows[:limit]
+    items = []
+    for row in page:
+        flags = [f for f in FLAG_KINDS if getattr(row, f)]
+        items.append(
+            {
+                "tracker": row.tracker,
+                "key": row.key,
+                "title": row.title,
+                "url": row.url,
+                "flags": flags,
+                "reasons": list(row.data.get("reasons", [])),
+                "effort": float(row[-1]),
+            }
+        )
+    next_cursor = encode_cursor(float(page[-1][-1]), page[-1].pk) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def item_document(store: Store, tracker: str, key: str) -> dict[str, Any] | None:
+    """One item with its resolution and explanation (``GET /api/items/{tracker}/{key}``)."""
+    stored = store.find_item(tracker, key)
+    if stored is None:
+        return None
+    item = stored.item.model_dump(mode="json")
+    resolution = store.resolution_of(stored.pk)
+    return {
+        "tracker": tracker,
+        "key": stored.item.key,
+        "deleted": stored.deleted,
+        "item": item,
+        "resolution": resolution,
+        "explanation": (resolution or {}).get("explanation", []),
+    }

@@ -1,0 +1,110 @@
+"""HTTP routes for reports, flags and items (all need a viewer token)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from mapping.plan import Plan
+from reports.csv_export import report_csv
+from reports.effort import Measure, ReportQuery, StateFilter, build_report
+from reports.flags import CursorError, FlagKind, item_document, list_flags
+from v2mom.auth import StoreDep, Viewer
+
+router = APIRouter(prefix="/api")
+TrackerName = Literal["jira", "asana", "linear"]
+
+
+def _report(
+    request: Request,
+    store: StoreDep,
+    measure: Measure | None,
+    state: StateFilter,
+    date_from: date | None,
+    date_to: date | None,
+    tracker: TrackerName | None,
+) -> dict[str, Any]:
+    if date_from and date_to and date_from > date_to:
+        raise HTTPException(422, detail="from: must not be after 'to'")
+    settings = request.app.state.settings
+    query = ReportQuery(
+        measure=measure or settings.measure,
+        state=state,
+        date_from=date_from,
+        date_to=date_to,
+        tracker=tracker,
+    )
+    plan = store.get_plan() or Plan()
+    return build_report(store, plan, query, settings.trackers.configured())
+
+
+@router.get("/reports/effort-by-value")
+def effort_by_value(
+    request: Request,
+    store: StoreDep,
+    _viewer: Viewer,
+    measure: Measure | None = None,
+    state: StateFilter = "all",
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    tracker: TrackerName | None = None,
+) -> dict[str, Any]:
+    """Effort per value against its target, plus untagged and orphaned effort."""
+    return _report(request, store, measure, state, date_from, date_to, tracker)
+
+
+@router.get("/reports/effort-by-value.csv", response_class=PlainTextResponse)
+def effort_by_value_csv(
+    request: Request,
+    store: StoreDep,
+    _viewer: Viewer,
+    measure: Measure | None = None,
+    state: StateFilter = "all",
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    tracker: TrackerName | None = None,
+) -> PlainTextResponse:
+    """The same report as CSV."""
+    report = _report(request, store, measure, state, date_from, date_to, tracker)
+    return PlainTextResponse(
+        report_csv(report),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'},
+    )
+
+
+@router.get("/reports/flags")
+def flags(
+    request: Request,
+    store: StoreDep,
+    _viewer: Viewer,
+    kind: FlagKind | None = None,
+    measure: Measure | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+    tracker: TrackerName | None = None,
+) -> dict[str, Any]:
+    """Flagged items with reasons, biggest effort first."""
+    try:
+        return list_flags(
+            store,
+            kind=kind,
+            measure=measure or request.app.state.settings.measure,
+            limit=limit,
+            cursor=cursor,
+            tracker=tracker,
+        )
+    except CursorError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+
+
+@router.get("/items/{tracker}/{key}")
+def item(tracker: TrackerName, key: str, store: StoreDep, _viewer: Viewer) -> dict[str, Any]:
+    """One item, its resolution and why."""
+    document = item_document(store, tracker, key)
+    if document is None:
+        raise HTTPException(404, detail=f"no item {tracker}:{key} in the store")
+    return document

@@ -1,0 +1,1 @@
+"""Sync runs: full / incremental / census, cursors, idempotent upserts, re-resolution."""

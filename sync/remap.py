@@ -1,0 +1,118 @@
+"""Re-resolution: apply the plan to every stored item and rewrite the report's fact table.
+
+Runs after each sync and whenever the plan changes. Parents are resolved before their children so
+inheritance reads the parent's finished resolution; effort is counted once per tracker tree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mapping.effort import counted_effort, counts
+from mapping.plan import Plan
+from mapping.resolver import Resolution, Resolver
+from v2mom.store import ResolutionRow, Store, StoredItem
+
+
+@dataclass(frozen=True)
+class RemapStats:
+    """How many items were resolved and how many carry each flag."""
+
+    items: int
+    untagged: int
+    orphaned: int
+    conflict: int
+
+
+def top_down(stored: list[StoredItem]) -> Iterator[tuple[StoredItem, StoredItem | None, bool]]:
+    """Yield (item, parent or None, parent_missing) with every parent before its children.
+
+    Items whose parent is not stored are roots with ``parent_missing`` set; cycles (which a
+    tracker should never produce) are broken by treating the remaining items as roots.
+    """
+    by_key = {(s.item.tracker, s.item.id): s for s in stored}
+    children: dict[tuple[str, str], list[StoredItem]] = defaultdict(list)
+    roots: list[tuple[StoredItem, bool]] = []
+    for s in stored:
+        parent_key = (s.item.tracker, s.item.parent_id) if s.item.parent_id else None
+        if parent_key is None:
+            roots.append((s, False))
+        elif parent_key not in by_key:
+            roots.append((s, True))
+        else:
+            children[parent_key].append(s)
+    done: set[int] = set()
+    queue: deque[tuple[StoredItem, StoredItem | None, bool]] = deque((s, None, m) for s, m in roots)
+    while True:
+        while queue:
+            current, parent, missing = queue.popleft()
+            if current.pk in done:
+                continue
+            done.add(current.pk)
+            yield current, parent, missing
+            for child in children.get((current.item.tracker, current.item.id), ()):
+                queue.append((child, current, False))
+        leftover = [s for s in stored if s.pk not in done]
+        if not leftover:
+            return
+        queue.append((leftover[0], None, False))
+
+
+def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredItem, Resolution]]:
+    """Resolve every item, parents first."""
+    resolver = Resolver(plan)
+    resolved: dict[int, Resolution] = {}
+    for current, parent, missing in top_down(stored):
+        parent_resolution = resolved.get(parent.pk) if parent is not None else None
+        resolution = resolver.resolve(
+            current.item,
+            parent_resolution,
+            parent_ref=parent.item.ref if parent is not None else None,
+            parent_missing=missing,
+        )
+        resolved[current.pk] = resolution
+        yield current, resolution
+
+
+def remap(store: Store, plan: Plan | None = None) -> RemapStats:
+    """Re-resolve every live item against ``plan`` (default: the stored one) and store the result."""
+    plan = plan if plan is not None else (store.get_plan() or Plan())
+    stored = list(store.iter_items())
+    per_tracker: dict[str, list[StoredItem]] = defaultdict(list)
+    for s in stored:
+        per_tracker[s.item.tracker].append(s)
+    efforts: dict[str, dict[tuple[str, str], float]] = {}
+    for measure in ("points", "hours", "count"):
+        table: dict[tuple[str, str], float] = {}
+        for tracker, group in per_tracker.items():
+            for item_id, effort in counted_effort((s.item for s in group), measure).items():
+                table[(tracker, item_id)] = effort
+        efforts[measure] = table
+
+    flags = {"untagged": 0, "orphaned": 0, "conflict": 0}
+
+    def rows() -> Iterator[ResolutionRow]:
+        for current, resolution in resolve_all(stored, plan):
+            key = (current.item.tracker, current.item.id)
+            for flag in resolution.flags:
+                flags[flag] += 1
+            yield ResolutionRow(
+                item_pk=current.pk,
+                untagged="untagged" in resolution.flags,
+                orphaned="orphaned" in resolution.flags,
+                conflict="conflict" in resolution.flags,
+                points=efforts["points"].get(key, 0.0),
+                hours=efforts["hours"].get(key, 0.0),
+                count=efforts["count"].get(key, 0.0),
+                data=resolution.to_dict(),
+                allocations=(
+                    [(a.value_id, a.method_id, a.weight) for a in resolution.allocations]
+                    if counts(current.item)
+                    else []
+                ),
+            )
+
+    written = store.replace_resolutions(rows())
+    return RemapStats(items=written, **flags)

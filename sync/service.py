@@ -1,0 +1,82 @@
+"""Sync every configured tracker, each independently, then re-resolve once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from connectors.base import Connector
+from connectors.registry import build_connector
+from sync.remap import remap
+from sync.runner import ProgressFn, SyncResult, sync_tracker
+from v2mom.errors import ConfigError, V2momError
+from v2mom.settings import Settings
+from v2mom.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _progress(enabled: bool, tracker: str) -> Iterator[ProgressFn | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+        task = bar.add_task(f"{tracker}: 0 items", total=None)
+        seen = 0
+
+        def advance(n: int) -> None:
+            nonlocal seen
+            seen += n
+            bar.update(task, description=f"{tracker}: {seen} items")
+
+        yield advance
+
+
+def run_sync(
+    settings: Settings,
+    store: Store,
+    *,
+    tracker: str | None = None,
+    full: bool = False,
+    show_progress: bool = False,
+    connectors: dict[str, Connector] | None = None,
+) -> list[SyncResult]:
+    """Sync the configured trackers (or just ``tracker``); a failing tracker does not stop the rest."""
+    names = settings.trackers.configured()
+    if tracker is not None:
+        if tracker not in names:
+            raise ConfigError(
+                f"--tracker: '{tracker}' is not configured (configured: {', '.join(names) or 'none'})"
+            )
+        names = [tracker]
+    results: list[SyncResult] = []
+    for name in names:
+        try:
+            connector = (
+                connectors[name] if connectors and name in connectors else build_connector(name, settings)
+            )
+        except V2momError as exc:
+            results.append(SyncResult(tracker=name, kind="full" if full else "incremental", error=str(exc)))
+            continue
+        try:
+            with _progress(show_progress, name) as progress:
+                results.append(
+                    sync_tracker(
+                        store,
+                        connector,
+                        full=full,
+                        overlap=timedelta(seconds=settings.sync.overlap_seconds),
+                        progress=progress,
+                    )
+                )
+        finally:
+            if connectors is None or name not in connectors:
+                connector.close()
+    if any(r.upserted or r.deleted for r in results):
+        remap(store)
+    return results

@@ -1,0 +1,48 @@
+"""The FastAPI application factory: wires settings, the store and every router."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from reports.routes import router as reports_router
+from v2mom import __version__
+from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
+from v2mom.settings import Settings
+from v2mom.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def _error_status(exc: Exception) -> int:
+    """The one mapping from our error tree to HTTP."""
+    if isinstance(exc, ConfigError):
+        return 422
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, AuthError | RetriableError | TrackerError):
+        return 502
+    return 500
+
+
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    """Build the app around an open store."""
+    app = FastAPI(title="v2mom-sync", version=__version__)
+    app.state.settings = settings
+    app.state.store = store
+
+    @app.exception_handler(ConfigError)
+    @app.exception_handler(TrackerError)
+    async def _handle(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s %s failed: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": str(exc)}, status_code=_error_status(exc))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness, no auth."""
+        return {"status": "ok"}
+
+    app.include_router(reports_router)
+    return app

@@ -1,0 +1,54 @@
+"""Bearer-token authentication and role checks, as FastAPI dependencies.
+
+401 without a valid token, 403 for a viewer on an admin route. Tokens are compared by their
+SHA-256 hash in the database; the plaintext is never stored or logged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from v2mom.store import Store, TokenInfo
+
+
+def get_store(request: Request) -> Store:
+    """The process's Store, created by the app factory."""
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def require_viewer(request: Request, store: StoreDep) -> TokenInfo:
+    """Any valid token (viewer or admin)."""
+    token = _bearer(request)
+    info = store.authenticate(token) if token else None
+    if info is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing or invalid API token (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return info
+
+
+def require_admin(info: Annotated[TokenInfo, Depends(require_viewer)]) -> TokenInfo:
+    """An admin token; 403 for a viewer."""
+    if info.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this route needs an admin token")
+    return info
+
+
+Viewer = Annotated[TokenInfo, Depends(require_viewer)]
+Admin = Annotated[TokenInfo, Depends(require_admin)]

@@ -1,0 +1,168 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations under ``v2mom/migrations`` create them.
+
+``items`` holds the normalised WorkItems; ``resolutions`` one row per item with the resolver's
+answer; ``allocations`` is the report's fact table: one row per (item, value, method) share with the
+counted effort already multiplied by its weight, so the report is one set-based GROUP BY over a
+covering index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from v2mom.db.types import BigIntPK, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("pk", BigIntPK, primary_key=True, autoincrement=True),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("url", Text),
+    Column("level", SmallInteger, nullable=False),
+    Column("parent_id", String(128)),
+    Column("container", String(128)),
+    Column("state", String(16), nullable=False),
+    Column("status_name", String(128), nullable=False, default=""),
+    Column("created_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime()),
+    Column("points", Float),
+    Column("hours", Float),
+    Column("labels", JSON, nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("custom_fields", JSON, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("deleted_at", UTCDateTime()),
+    Column("synced_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("tracker", "item_id"),
+    Index("ix_items_tracker_key", "tracker", "key"),
+    Index("ix_items_tracker_parent", "tracker", "parent_id"),
+)
+
+resolutions = Table(
+    "resolutions",
+    metadata,
+    Column("item_pk", BigIntPK, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    Column("untagged", Boolean, nullable=False),
+    Column("orphaned", Boolean, nullable=False),
+    Column("conflict", Boolean, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("count", Float, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("resolved_at", UTCDateTime(), nullable=False),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("item_pk", BigIntPK, ForeignKey("items.pk", ondelete="CASCADE"), nullable=False),
+    Column("tracker", String(16), nullable=False),
+    Column("value_id", String(64)),
+    Column("method_id", String(64)),
+    Column("state", String(16), nullable=False),
+    Column("completed_on", Date),
+    Column("orphaned", Boolean, nullable=False),
+    Column("first_of_item", SmallInteger, nullable=False),
+    Column("first_of_value", SmallInteger, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("count", Float, nullable=False),
+    Index("ix_allocations_item", "item_pk"),
+    Index(
+        "ix_allocations_report",
+        "value_id",
+        "method_id",
+        "state",
+        "tracker",
+        "orphaned",
+        "completed_on",
+        "points",
+        "hours",
+        "count",
+        "first_of_value",
+        "first_of_item",
+    ),
+)
+
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("scope", String(255), primary_key=True),
+    Column("cursor", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("tracker", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("items_upserted", Integer, nullable=False, default=0),
+    Column("items_deleted", Integer, nullable=False, default=0),
+    Column("api_calls", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_sync_runs_tracker_status", "tracker", "status", "finished_at"),
+)
+
+tracker_state = Table(
+    "tracker_state",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
