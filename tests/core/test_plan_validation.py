@@ -1,0 +1,153 @@
+"""Every invalid plan input gets an error naming file, path and problem."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from mapping.plan import dump_plan, load_plan
+from v2mom.errors import ConfigError
+
+VALID = textwrap.dedent(
+    """\
+    vision: Be the payments platform small businesses trust most.
+    values:
+      - id: customer-first
+        name: Customer-first thinking
+        target_share: 0.40
+      - id: reliability
+        name: Reliability
+        target_share: 0.30
+    methods:
+      - id: self-serve-onboarding
+        name: Launch self-serve onboarding
+        values: [customer-first]
+      - id: slo-program
+        name: SLO program
+        weights: {customer-first: 0.3, reliability: 0.7}
+    obstacles:
+      - id: legacy-billing
+        name: Legacy billing
+        methods: [self-serve-onboarding]
+    measures:
+      - id: cf-share
+        name: 40% to customer-first
+        value: customer-first
+        kind: effort_share
+        target: 0.40
+    rules:
+      - when: {tracker: jira, component: Billing}
+        method: slo-program
+      - when: {tracker: asana, custom_field: Team Bet, equals: Onboarding}
+        method: self-serve-onboarding
+    """
+)
+
+
+def test_valid_plan_loads_and_round_trips() -> None:
+    plan = load_plan(VALID)
+    assert [r.id for r in plan.rules] == ["r1", "r2"]
+    assert plan.methods[1].value_weights() == {"customer-first": 0.3, "reliability": 0.7}
+    assert load_plan(dump_plan(plan)) == plan
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            "values: [customer-first]\n",
+            "values: [speed]\n",
+            "plan.yaml: methods[0].values[0]: unknown value 'speed' (line 12)",
+            id="unknown-value-in-method",
+        ),
+        pytest.param(
+            "  - id: reliability\n",
+            "  - id: customer-first\n",
+            "plan.yaml: values[1].id: duplicate id 'customer-first'",
+            id="duplicate-value-id",
+        ),
+        pytest.param(
+            "target_share: 0.30",
+            "target_share: 0.70",
+            "plan.yaml: values: target shares sum to 1.1, more than 1",
+            id="targets-over-one",
+        ),
+        pytest.param(
+            "reliability: 0.7}",
+            "reliability: 0.6}",
+            "plan.yaml: methods[1].weights: weights sum to 0.9, not 1",
+            id="weights-not-one",
+        ),
+        pytest.param(
+            "{tracker: jira, component: Billing}",
+            "{}",
+            "plan.yaml: rules[0].when: a rule needs at least one key in 'when'",
+            id="rule-without-key",
+        ),
+        pytest.param(
+            "{tracker: jira, component: Billing}",
+            "{tracker: jora, component: Billing}",
+            "plan.yaml: rules[0].when: unknown tracker 'jora'",
+            id="unknown-tracker",
+        ),
+        pytest.param(
+            "{tracker: jira, component: Billing}",
+            "{tracker: jira, colour: red}",
+            "plan.yaml: rules[0].when.colour: unknown key",
+            id="unknown-rule-key",
+        ),
+        pytest.param(
+            "    method: slo-program\n",
+            "    method: nope\n",
+            "plan.yaml: rules[0].method: unknown method 'nope'",
+            id="unknown-method-in-rule",
+        ),
+        pytest.param(
+            "methods: [self-serve-onboarding]",
+            "methods: [ghost]",
+            "plan.yaml: obstacles[0].methods[0]: unknown method 'ghost'",
+            id="unknown-method-in-obstacle",
+        ),
+        pytest.param(
+            "    value: customer-first\n    kind",
+            "    value: nobody\n    kind",
+            "plan.yaml: measures[0].value: unknown value 'nobody'",
+            id="unknown-value-in-measure",
+        ),
+        pytest.param(
+            "target_share: 0.40\n  - id: rel",
+            "target_share: 1.5\n  - id: rel",
+            "plan.yaml: values[0].target_share: Input should be less than or equal to 1",
+            id="share-out-of-range",
+        ),
+        pytest.param(
+            "custom_field: Team Bet, equals: Onboarding",
+            "custom_field: Team Bet",
+            "plan.yaml: rules[1].when: 'custom_field' and 'equals' go together",
+            id="custom-field-without-equals",
+        ),
+    ],
+)
+def test_invalid_plan_names_place_and_problem(old: str, new: str, expected: str) -> None:
+    assert old in VALID, "test table out of date"
+    with pytest.raises(ConfigError) as caught:
+        load_plan(VALID.replace(old, new, 1))
+    assert any(expected in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_bad_yaml_reports_line_and_column() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_plan("vision: x\nvalues: [a\nmethods: []\n", "my-plan.yaml")
+    message = str(caught.value)
+    assert message.startswith("my-plan.yaml: line 3, column")
+    assert "invalid YAML" in message
+
+
+def test_every_problem_reported_at_once() -> None:
+    broken = VALID.replace("values: [customer-first]", "values: [speed]").replace(
+        "methods: [self-serve-onboarding]", "methods: [ghost]"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_plan(broken)
+    assert len(caught.value.problems) == 2

@@ -1,0 +1,93 @@
+"""Settings files: interpolation, precedence and errors that name the place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from v2mom.errors import ConfigError
+from v2mom.settings import load_settings
+
+JIRA = """\
+database_url: sqlite:///from-file.db
+trackers:
+  jira:
+    url: https://acme.atlassian.net/
+    email: ${JIRA_EMAIL}
+    api_token: ${JIRA_API_TOKEN}
+    jql: project in (ONB, PLAT)
+    webhook_secrets: ["${JIRA_WEBHOOK_SECRET}"]
+"""
+
+
+@pytest.fixture
+def jira_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_EMAIL", "pm@acme.test")
+    monkeypatch.setenv("JIRA_API_TOKEN", "tok-very-secret")
+    monkeypatch.setenv("JIRA_WEBHOOK_SECRET", "whsec")
+    monkeypatch.delenv("V2MOM_DATABASE_URL", raising=False)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "v2mom.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.usefixtures("jira_env")
+def test_interpolates_and_keeps_secrets_secret(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, JIRA))
+    jira = settings.trackers.jira
+    assert jira is not None
+    assert jira.email == "pm@acme.test"
+    assert jira.api_token.get_secret_value() == "tok-very-secret"
+    assert "tok-very-secret" not in repr(settings)
+    assert jira.url == "https://acme.atlassian.net"
+    assert settings.trackers.configured() == ["jira"]
+
+
+@pytest.mark.usefixtures("jira_env")
+def test_environment_database_url_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("V2MOM_DATABASE_URL", "sqlite:///from-env.db")
+    assert load_settings(_write(tmp_path, JIRA)).database_url == "sqlite:///from-env.db"
+
+
+def test_missing_variable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JIRA_EMAIL", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, JIRA))
+    assert "trackers.jira.email: environment variable JIRA_EMAIL is not set" in str(caught.value)
+
+
+@pytest.mark.usefixtures("jira_env")
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  jira:\n", "  jora:\n", "trackers: unknown tracker 'jora'"),
+        ("url: https://acme.atlassian.net/", "url: acme.atlassian.net", "trackers.jira.url: must be an http(s) URL"),
+        ("    jql: project in (ONB, PLAT)\n", "", "trackers.jira.jql: Field required"),
+        ("database_url:", "measure: weeks\ndatabase_url:", "measure: Input should be 'points', 'hours' or 'count'"),
+        ("database_url:", "databse_url: x\ndatabase_url:", "databse_url: unknown key"),
+    ],
+)
+def test_invalid_settings_name_the_place(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    assert old in JIRA
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, JIRA.replace(old, new, 1)))
+    assert expected in str(caught.value)
+    assert "tok-very-secret" not in str(caught.value)
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "nope.yaml")
+
+
+def test_no_default_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("V2MOM_CONFIG", raising=False)
+    monkeypatch.delenv("V2MOM_DATABASE_URL", raising=False)
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///v2mom.db"
+    assert settings.trackers.configured() == []

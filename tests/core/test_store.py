@@ -1,0 +1,116 @@
+"""The store on SQLite and PostgreSQL: idempotent upserts, ordering, deletions, cursors, tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.factories import T0, make_item
+from v2mom.models import State
+from v2mom.store import ResolutionRow, Store
+
+
+def test_upsert_is_idempotent_and_keyed_by_stable_id(store: Store) -> None:
+    items = [make_item(str(i), minutes=i) for i in range(1, 6)]
+    store.upsert_items(items)
+    store.upsert_items(items)
+    assert store.count_items() == 5
+    moved = make_item("3", minutes=10, key="PLAT-99", container="PLAT")
+    store.upsert_items([moved])
+    assert store.count_items() == 5
+    found = store.find_item("jira", "plat-99")
+    assert found is not None
+    assert found.item.id == "3"
+    assert found.item.container == "PLAT"
+    assert store.find_item("jira", "ONB-3") is None
+
+
+def test_older_copy_never_overwrites_newer(store: Store) -> None:
+    store.upsert_items([make_item("1", minutes=30, title="new", state=State.DONE)])
+    store.upsert_items([make_item("1", minutes=5, title="stale")])
+    stored = store.get_item_by_id("jira", "1")
+    assert stored is not None
+    assert stored.item.title == "new"
+    assert stored.item.state is State.DONE
+
+
+def test_same_id_twice_in_one_batch_keeps_newest(store: Store) -> None:
+    store.upsert_items([make_item("1", minutes=9, title="newest"), make_item("1", minutes=1, title="older")])
+    stored = store.get_item_by_id("jira", "1")
+    assert stored is not None
+    assert stored.item.title == "newest"
+
+
+def test_round_trip_keeps_every_field(store: Store) -> None:
+    item = make_item(
+        "7",
+        labels=("value:customer-first", "x"),
+        components=("Billing",),
+        custom_fields={"V2MOM Method": ("slo-program",)},
+        points=3.5,
+        hours=1.25,
+        parent_id="1",
+        completed_at=T0 + timedelta(days=2),
+        created_at=T0 - timedelta(days=1),
+        url="https://acme.atlassian.net/browse/ONB-7",
+    )
+    store.upsert_items([item])
+    stored = store.get_item_by_id("jira", "7")
+    assert stored is not None
+    assert stored.item == item
+
+
+def test_deletion_and_resurrection(store: Store) -> None:
+    store.upsert_items([make_item("1"), make_item("2")])
+    assert store.mark_deleted("jira", ["2", "404"]) == 1
+    assert store.live_ids("jira") == {"1"}
+    assert store.count_items(include_deleted=True) == 2
+    store.upsert_items([make_item("2", minutes=1)])
+    assert store.live_ids("jira") == {"1", "2"}
+
+
+def test_cursor_never_moves_backwards(store: Store) -> None:
+    assert store.get_cursor("jira", "scope") is None
+    store.set_cursor("jira", "scope", T0 + timedelta(hours=2))
+    store.set_cursor("jira", "scope", T0)
+    assert store.get_cursor("jira", "scope") == T0 + timedelta(hours=2)
+    store.set_cursor("jira", "other", T0)
+    assert store.get_cursor("jira", "other") == T0
+
+
+def test_replace_resolutions_writes_allocations_with_weights(store: Store) -> None:
+    store.upsert_items([make_item("1", points=8.0)])
+    pk = store.get_item_by_id("jira", "1")
+    assert pk is not None
+    row = ResolutionRow(
+        item_pk=pk.pk,
+        untagged=False,
+        orphaned=False,
+        conflict=False,
+        points=8.0,
+        hours=0.0,
+        count=1.0,
+        data={"values": {"a": 0.75, "b": 0.25}},
+        allocations=[("a", "m1", 0.75), ("b", "m1", 0.25)],
+    )
+    assert store.replace_resolutions([row]) == 1
+    assert store.replace_resolutions([row], only=[pk.pk]) == 1
+    document = store.resolution_of(pk.pk)
+    assert document is not None
+    assert document["effort"] == {"points": 8.0, "hours": 0.0, "count": 1.0}
+    assert document["flags"] == []
+
+
+def test_tokens_are_hashed_revocable_and_record_use(store: Store) -> None:
+    token = store.create_token("viewer", "pm")
+    info = store.authenticate(token)
+    assert info is not None
+    assert info.role == "viewer"
+    assert store.authenticate(token + "x") is None
+    listed = store.list_tokens()
+    assert listed[0].last_used_at is not None
+    with store.engine.connect() as conn:
+        stored_hashes = [r[0] for r in conn.exec_driver_sql("SELECT token_hash FROM api_tokens")]
+    assert token not in stored_hashes
+    assert store.revoke_token(info.id)
+    assert store.authenticate(token) is None
+    assert not store.revoke_token(info.id)
