@@ -24,8 +24,12 @@ IN_CI = os.environ.get("CI") == "true"
 def _fresh_postgres_database() -> Iterator[str]:
     if not POSTGRES_URL:
         if IN_CI:
-            pytest.fail("CI must run the PostgreSQL half: V2MOM_TEST_POSTGRES_URL is not set (.ci/run sets it)")
-        pytest.skip("PostgreSQL not configured: set V2MOM_TEST_POSTGRES_URL (as .ci/run does) to run this half")
+            pytest.fail(
+                "CI must run the PostgreSQL half: V2MOM_TEST_POSTGRES_URL is not set (.ci/run sets it)"
+            )
+        pytest.skip(
+            "PostgreSQL not configured: set V2MOM_TEST_POSTGRES_URL (as .ci/run does) to run this half"
+        )
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"v2mom_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:

@@ -184,8 +184,7 @@ class Store:
                 set_={c.name: excluded[c.name] for c in ITEM_COLUMNS if c.name not in ("tracker", "item_id")},
                 where=or_(t.items.c.updated_at <= excluded.updated_at, t.items.c.deleted.is_(True)),
             )
-            result = conn.execute(stmt)
-            written += max(result.rowcount, 0)
+            written += len(conn.execute(stmt.returning(t.items.c.pk)).all())
         return written
 
     def mark_deleted(self, tracker: str, item_ids: Iterable[str], *, at: datetime | None = None) -> int:

@@ -65,9 +65,17 @@ def test_missing_variable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ("old", "new", "expected"),
     [
         ("  jira:\n", "  jora:\n", "trackers: unknown tracker 'jora'"),
-        ("url: https://acme.atlassian.net/", "url: acme.atlassian.net", "trackers.jira.url: must be an http(s) URL"),
+        (
+            "url: https://acme.atlassian.net/",
+            "url: acme.atlassian.net",
+            "trackers.jira.url: must be an http(s) URL",
+        ),
         ("    jql: project in (ONB, PLAT)\n", "", "trackers.jira.jql: Field required"),
-        ("database_url:", "measure: weeks\ndatabase_url:", "measure: Input should be 'points', 'hours' or 'count'"),
+        (
+            "database_url:",
+            "measure: weeks\ndatabase_url:",
+            "measure: Input should be 'points', 'hours' or 'count'",
+        ),
         ("database_url:", "databse_url: x\ndatabase_url:", "databse_url: unknown key"),
     ],
 )
