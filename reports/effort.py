@@ -1,7 +1,8 @@
 """The effort-by-value report (CONTRACT.md ``GET /api/reports/effort-by-value``).
 
-One GROUP BY over ``allocations`` (the fact table, covered by ``ix_allocations_report``) returns a few
-rows per (value, method, orphaned); everything else is arithmetic on those rows. Invariant:
+One GROUP BY over ``allocation_rollup`` (the fact table pre-summed per tracker, state, day, value,
+method and orphaned, maintained with every write) returns a few rows per (value, method, orphaned);
+everything else is arithmetic on those rows. Invariant:
 ``sum(values[].effort) + untagged.effort == total.effort``; ``orphaned`` overlaps the others.
 """
 
@@ -42,7 +43,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _conditions(query: ReportQuery) -> list[ColumnElement[bool]]:
-    a = t.allocations.c
+    a = t.allocation_rollup.c
     conditions: list[ColumnElement[bool]] = []
     if query.state == "done":
         conditions.append(a.state == State.DONE.value)
@@ -59,7 +60,7 @@ def _conditions(query: ReportQuery) -> list[ColumnElement[bool]]:
 
 def grouped_rows(store: Store, query: ReportQuery) -> list[tuple[Any, ...]]:
     """(value_id, method_id, orphaned, effort, value_items, items, rows) per group: the one query."""
-    a = t.allocations.c
+    a = t.allocation_rollup.c
     measure = a[query.measure]
     stmt = (
         select(
@@ -67,9 +68,9 @@ def grouped_rows(store: Store, query: ReportQuery) -> list[tuple[Any, ...]]:
             a.method_id,
             a.orphaned,
             func.sum(measure),
-            func.sum(a.first_of_value),
-            func.sum(a.first_of_item),
-            func.count(),
+            func.sum(a.value_items),
+            func.sum(a.items),
+            func.sum(a.rows),
         )
         .where(and_(True, *_conditions(query)))
         .group_by(a.value_id, a.method_id, a.orphaned)

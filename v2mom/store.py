@@ -13,7 +13,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mapping.plan import Plan, plan_from_data
@@ -123,6 +136,41 @@ def _to_item(row: Any) -> WorkItem:
 
 
 ITEM_COLUMNS = [c for c in t.items.c if c.name != "pk"]
+ROLLUP_GROUP = ("tracker", "value_id", "method_id", "state", "completed_on", "orphaned")
+ROLLUP_SUMS = ("rows", "items", "value_items", "points", "hours", "count")
+ROLLUP_COLUMNS = ["group_key", *ROLLUP_GROUP, *ROLLUP_SUMS]
+
+
+def _rollup_select(item_pks: list[int] | None) -> Any:
+    """Allocations summed per rollup group (of some items, or all), keyed by a text group key."""
+    a = t.allocations.c
+    sep = literal("|")
+    key = (
+        a.tracker
+        + sep
+        + a.state
+        + sep
+        + func.coalesce(cast(a.completed_on, String), "")
+        + sep
+        + func.coalesce(a.value_id, "")
+        + sep
+        + func.coalesce(a.method_id, "")
+        + sep
+        + cast(a.orphaned, String)
+    )
+    query = select(
+        key.label("group_key"),
+        *(a[name] for name in ROLLUP_GROUP),
+        func.count().label("rows"),
+        func.sum(a.first_of_item).label("items"),
+        func.sum(a.first_of_value).label("value_items"),
+        func.sum(a.points).label("points"),
+        func.sum(a.hours).label("hours"),
+        func.sum(a["count"]).label("count"),
+    ).group_by(*(a[name] for name in ROLLUP_GROUP))
+    if item_pks is not None:
+        query = query.where(a.item_pk.in_(item_pks))
+    return query
 
 
 class Store:
@@ -256,16 +304,23 @@ class Store:
     # -- resolutions ---------------------------------------------------------------------------
 
     def replace_resolutions(self, rows: Iterable[ResolutionRow], *, only: Sequence[int] | None = None) -> int:
-        """Replace resolutions and allocations — all of them, or those of ``only`` — atomically."""
+        """Replace resolutions and allocations — all of them, or those of ``only`` — atomically.
+
+        The rollup follows in the same transaction: rebuilt set-based after a full replace, or
+        adjusted by the difference between the old and new allocations of ``only``.
+        """
         now = utcnow()
         with self.engine.begin() as conn:
             states = self._states(conn, only)
+            chunks = self._chunks(only)
             if only is None:
+                conn.execute(delete(t.allocation_rollup))
                 conn.execute(delete(t.allocations))
                 conn.execute(delete(t.resolutions))
             else:
-                for start in range(0, len(only), UPSERT_CHUNK):
-                    chunk = list(only[start : start + UPSERT_CHUNK])
+                for chunk in chunks:
+                    assert chunk is not None
+                    self._apply_rollup_delta(conn, chunk, sign=-1)
                     conn.execute(delete(t.allocations).where(t.allocations.c.item_pk.in_(chunk)))
                     conn.execute(delete(t.resolutions).where(t.resolutions.c.item_pk.in_(chunk)))
             res_batch: list[dict[str, Any]] = []
@@ -309,7 +364,52 @@ class Store:
                 if len(alloc_batch) >= 5000:
                     self._flush(conn, res_batch, alloc_batch)
             self._flush(conn, res_batch, alloc_batch)
+            if only is None:
+                conn.execute(insert(t.allocation_rollup).from_select(ROLLUP_COLUMNS, _rollup_select(None)))
+            else:
+                for chunk in chunks:
+                    assert chunk is not None
+                    self._apply_rollup_delta(conn, chunk, sign=1)
+                conn.execute(delete(t.allocation_rollup).where(t.allocation_rollup.c.rows == 0))
         return written
+
+    def rebuild_rollup(self) -> None:
+        """Recompute the whole rollup from the allocations (set-based, one statement)."""
+        with self.engine.begin() as conn:
+            self._rebuild_rollup(conn)
+
+    @staticmethod
+    def _rebuild_rollup(conn: Connection) -> None:
+        conn.execute(delete(t.allocation_rollup))
+        conn.execute(insert(t.allocation_rollup).from_select(ROLLUP_COLUMNS, _rollup_select(None)))
+
+    def rollup_rows(self) -> list[dict[str, Any]]:
+        """Every rollup row (for consistency checks), ordered by group key."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.allocation_rollup).order_by(t.allocation_rollup.c.group_key))
+            return [dict(r._mapping) for r in rows]
+
+    def _apply_rollup_delta(self, conn: Connection, item_pks: list[int], *, sign: int) -> None:
+        """Add (sign 1) or subtract (sign -1) the current allocations of ``item_pks`` to the rollup."""
+        groups = [dict(r._mapping) for r in conn.execute(_rollup_select(item_pks))]
+        if not groups:
+            return
+        for group in groups:
+            for name in ROLLUP_SUMS:
+                group[name] = sign * group[name]
+        stmt = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.allocation_rollup)
+        rollup = t.allocation_rollup.c
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[rollup.group_key],
+            set_={name: rollup[name] + stmt.excluded[name] for name in ROLLUP_SUMS},
+        )
+        conn.execute(stmt, groups)
+
+    @staticmethod
+    def _chunks(only: Sequence[int] | None) -> list[list[int] | None]:
+        if only is None:
+            return [None]
+        return [list(only[i : i + UPSERT_CHUNK]) for i in range(0, len(only), UPSERT_CHUNK)]
 
     @staticmethod
     def _flush(conn: Connection, res: list[dict[str, Any]], alloc: list[dict[str, Any]]) -> None:
@@ -320,16 +420,12 @@ class Store:
             conn.execute(insert(t.allocations), alloc)
             alloc.clear()
 
-    @staticmethod
-    def _states(conn: Connection, only: Sequence[int] | None) -> dict[int, tuple[str, str, date | None]]:
+    def _states(
+        self, conn: Connection, only: Sequence[int] | None
+    ) -> dict[int, tuple[str, str, date | None]]:
         query = select(t.items.c.pk, t.items.c.tracker, t.items.c.state, t.items.c.completed_at)
         out: dict[int, tuple[str, str, date | None]] = {}
-        chunks: list[list[int] | None] = (
-            [None]
-            if only is None
-            else [list(only[i : i + UPSERT_CHUNK]) for i in range(0, len(only), UPSERT_CHUNK)]
-        )
-        for chunk in chunks:
+        for chunk in self._chunks(only):
             q = query if chunk is None else query.where(t.items.c.pk.in_(chunk))
             for pk, tracker, state, completed in conn.execute(q):
                 out[pk] = (tracker, state, completed.date() if completed else None)

@@ -114,3 +114,47 @@ def test_tokens_are_hashed_revocable_and_record_use(store: Store) -> None:
     assert store.revoke_token(info.id)
     assert store.authenticate(token) is None
     assert not store.revoke_token(info.id)
+
+
+def _row(pk: int, points: float, allocations: list[tuple[str | None, str | None, float]]) -> ResolutionRow:
+    return ResolutionRow(
+        item_pk=pk,
+        untagged=allocations[0][0] is None,
+        orphaned=False,
+        conflict=False,
+        points=points,
+        hours=0.0,
+        count=1.0,
+        data={},
+        allocations=allocations,
+    )
+
+
+def _rounded(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def test_partial_replace_keeps_rollup_equal_to_full_rebuild(store: Store) -> None:
+    store.upsert_items(
+        [
+            make_item("1", points=8.0, state=State.DONE, completed_at=T0),
+            make_item("2", points=3.0),
+            make_item("3", points=5.0),
+        ]
+    )
+    pks = {s.item.id: s.pk for s in store.iter_items()}
+    store.replace_resolutions(
+        [
+            _row(pks["1"], 8.0, [("a", "m", 0.5), ("b", "m", 0.5)]),
+            _row(pks["2"], 3.0, [(None, None, 1.0)]),
+            _row(pks["3"], 5.0, [("a", None, 1.0)]),
+        ]
+    )
+    store.replace_resolutions([_row(pks["2"], 3.0, [("b", "m", 1.0)])], only=[pks["2"]])
+    incremental = _rounded(store.rollup_rows())
+    store.rebuild_rollup()
+    rebuilt = _rounded(store.rollup_rows())
+    assert incremental == rebuilt
+    assert not any(r["value_id"] is None for r in rebuilt)
+    assert sum(float(r["points"]) for r in rebuilt) == 16.0  # type: ignore[arg-type]
+    assert sum(int(r["items"]) for r in rebuilt) == 3  # type: ignore[call-overload]

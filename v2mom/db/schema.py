@@ -1,9 +1,10 @@
 """The tables, as SQLAlchemy Core metadata. Migrations under ``v2mom/migrations`` create them.
 
 ``items`` holds the normalised WorkItems; ``resolutions`` one row per item with the resolver's
-answer; ``allocations`` is the report's fact table: one row per (item, value, method) share with the
-counted effort already multiplied by its weight, so the report is one set-based GROUP BY over a
-covering index.
+answer; ``allocations`` is the fact table: one row per (item, value, method) share with the counted effort
+already multiplied by its weight. ``allocation_rollup`` sums it per (tracker, state, completion day,
+value, method, orphaned) in the same transaction that writes it, so a report reads a few thousand
+rows however many items there are.
 """
 
 from __future__ import annotations
@@ -97,20 +98,24 @@ allocations = Table(
     Column("hours", Float, nullable=False),
     Column("count", Float, nullable=False),
     Index("ix_allocations_item", "item_pk"),
-    Index(
-        "ix_allocations_report",
-        "value_id",
-        "method_id",
-        "state",
-        "tracker",
-        "orphaned",
-        "completed_on",
-        "points",
-        "hours",
-        "count",
-        "first_of_value",
-        "first_of_item",
-    ),
+)
+
+allocation_rollup = Table(
+    "allocation_rollup",
+    metadata,
+    Column("group_key", String(255), primary_key=True),
+    Column("tracker", String(16), nullable=False),
+    Column("value_id", String(64)),
+    Column("method_id", String(64)),
+    Column("state", String(16), nullable=False),
+    Column("completed_on", Date),
+    Column("orphaned", Boolean, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("value_items", Integer, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("count", Float, nullable=False),
 )
 
 sync_cursors = Table(

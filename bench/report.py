@@ -1,0 +1,167 @@
+"""Effort-by-value latency on 1,000,000 items, as a ratio to a bare GROUP BY on the same database.
+
+    python -m bench.report [--items 1000000] [--database-url URL]
+
+Builds the store through the real schema (items, resolutions, allocations rows as re-resolution
+writes them), then times ``reports.effort.build_report`` — the code behind the HTTP endpoint — against
+``SELECT value_id, SUM(points) FROM allocations GROUP BY value_id`` measured in the same run.
+Targets (issue 2): ratio <= 1.5 on SQLite, and under 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, text
+
+from bench.common import median_seconds, verdict
+from mapping.plan import load_plan
+from reports.effort import ReportQuery, build_report
+from v2mom.db import schema as t
+from v2mom.store import Store
+
+PLAN = Path(__file__).resolve().parent.parent / "sandbox" / "sample_plan.yaml"
+BATCH = 20_000
+
+
+def build(store: Store, n: int, plan_path: Path = PLAN, seed: int = 1) -> None:
+    """Insert ``n`` items with resolutions and allocations, as re-resolution would write them."""
+    rng = random.Random(seed)
+    plan = load_plan(plan_path.read_text(), str(plan_path))
+    pairs = [(v, m.id, w) for m in plan.methods for v, w in m.value_weights().items()] or [("v", "m", 1.0)]
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    states = ["todo", "in_progress", "done", "done"]
+    with store.engine.begin() as conn:
+        for start in range(0, n, BATCH):
+            items, res, alloc = [], [], []
+            for pk in range(start + 1, min(start + BATCH, n) + 1):
+                state = rng.choice(states)
+                done_on = (now - timedelta(days=rng.randrange(90))) if state == "done" else None
+                points = float(rng.choice([0, 1, 2, 3, 5, 8]))
+                items.append(
+                    {
+                        "pk": pk,
+                        "tracker": "jira",
+                        "item_id": str(pk),
+                        "key": f"B-{pk}",
+                        "title": "x",
+                        "url": None,
+                        "level": 0,
+                        "parent_id": None,
+                        "container": "B",
+                        "state": state,
+                        "status_name": state,
+                        "created_at": now,
+                        "updated_at": now,
+                        "completed_at": done_on,
+                        "points": points,
+                        "hours": None,
+                        "labels": [],
+                        "components": [],
+                        "custom_fields": {},
+                        "deleted": False,
+                        "deleted_at": None,
+                        "synced_at": now,
+                    }
+                )
+                roll = rng.random()
+                untagged = roll < 0.1
+                orphaned = roll > 0.97
+                res.append(
+                    {
+                        "item_pk": pk,
+                        "untagged": untagged,
+                        "orphaned": orphaned,
+                        "conflict": False,
+                        "points": points,
+                        "hours": 0.0,
+                        "count": 1.0,
+                        "data": {},
+                        "resolved_at": now,
+                    }
+                )
+                chosen = [(None, None, 1.0)] if untagged else [rng.choice(pairs)]
+                if not untagged and roll > 0.8:
+                    chosen = [(v, m, w / 2) for v, m, w in (chosen[0], rng.choice(pairs))]
+                total_weight = sum(w for _, _, w in chosen)
+                seen: set[str | None] = set()
+                for index, (value, method, weight) in enumerate(chosen):
+                    share = weight / total_weight
+                    alloc.append(
+                        {
+                            "item_pk": pk,
+                            "tracker": "jira",
+                            "value_id": value,
+                            "method_id": method,
+                            "state": state,
+                            "completed_on": done_on.date() if done_on else None,
+                            "orphaned": orphaned,
+                            "first_of_item": int(index == 0),
+                            "first_of_value": int(value not in seen),
+                            "points": points * share,
+                            "hours": 0.0,
+                            "count": share,
+                        }
+                    )
+                    seen.add(value)
+            conn.execute(insert(t.items), items)
+            conn.execute(insert(t.resolutions), res)
+            conn.execute(insert(t.allocations), alloc)
+    store.rebuild_rollup()
+    with store.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    store.save_plan(plan, actor="bench")
+
+
+def main() -> None:
+    """Build, time, print one line per query and the verdict."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--plan", type=Path, default=PLAN)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        store = Store.open(url)
+        started = time.perf_counter()
+        build(store, args.items, args.plan)
+        print(f"built {args.items:,} items on {store.dialect} in {time.perf_counter() - started:.1f} s")
+        plan = store.get_plan()
+        assert plan is not None
+
+        def bare() -> None:
+            with store.engine.connect() as conn:
+                conn.execute(text("SELECT value_id, SUM(points) FROM allocations GROUP BY value_id")).all()
+
+        cases = {
+            "all": ReportQuery(measure="points", state="all"),
+            "done, last 30 days": ReportQuery(
+                measure="points", state="done", date_from=date(2026, 10, 2), date_to=date(2026, 11, 1)
+            ),
+        }
+        floor = median_seconds(bare, repeat=args.repeat)
+        print(f"floor  bare GROUP BY: {floor * 1000:.1f} ms")
+        worst = 0.0
+        worst_ms = 0.0
+        for name, query in cases.items():
+            seconds = median_seconds(
+                lambda q=query: build_report(store, plan, q, ["jira"]), repeat=args.repeat
+            )
+            ratio = seconds / floor
+            worst, worst_ms = max(worst, ratio), max(worst_ms, seconds * 1000)
+            print(f"report {name}: {seconds * 1000:.1f} ms, ratio {ratio:.2f}x the floor")
+        print(
+            f"RESULT report/{store.dialect}: ratio {worst:.2f} (target <= 1.5: {verdict(worst <= 1.5)}), "
+            f"{worst_ms:.0f} ms (target < 200 ms: {verdict(worst_ms < 200)})"
+        )
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
