@@ -69,8 +69,8 @@ def grouped_rows(store: Store, query: ReportQuery) -> list[tuple[Any, ...]]:
             a.orphaned,
             func.sum(measure),
             func.sum(a.value_items),
-            func.sum(a.items),
-            func.sum(a.rows),
+            func.sum(a["items"]),
+            func.sum(a["rows"]),
         )
         .where(and_(True, *_conditions(query)))
         .group_by(a.value_id, a.method_id, a.orphaned)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from reports.routes import router as reports_router
 from v2mom import __version__
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
+from v2mom.routes.plan import router as plan_router
 from v2mom.settings import Settings
 from v2mom.store import Store
 
@@ -45,4 +46,5 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(reports_router)
+    app.include_router(plan_router)
     return app

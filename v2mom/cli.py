@@ -21,6 +21,7 @@ from reports.effort import ReportQuery, build_report
 from reports.flags import item_document
 from v2mom.db.engine import make_engine
 from v2mom.errors import ConfigError, V2momError
+from v2mom.plan_changes import plan_changes
 from v2mom.settings import Settings, load_settings
 from v2mom.store import Store
 
@@ -91,22 +92,6 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def plan_changes(old: Plan | None, new: Plan) -> list[str]:
-    """Human lines describing what ``new`` changes relative to ``old``."""
-    if old is None:
-        return [f"new plan: {len(new.values)} values, {len(new.methods)} methods, {len(new.rules)} rules"]
-    lines: list[str] = []
-    if old.vision != new.vision:
-        lines.append("vision changed")
-    for section in ("values", "methods", "obstacles", "measures", "rules"):
-        before = {x.id: x for x in getattr(old, section)}
-        after = {x.id: x for x in getattr(new, section)}
-        lines += [f"{section}: added {k}" for k in after if k not in before]
-        lines += [f"{section}: removed {k}" for k in before if k not in after]
-        lines += [f"{section}: changed {k}" for k in after if k in before and after[k] != before[k]]
-    return lines or ["no changes"]
 
 
 @plan_app.command("apply")
@@ -288,7 +273,7 @@ def token_list(config: ConfigOpt = None) -> None:
     for info in tokens:
         state = f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "active"
         used = f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "never"
-        out.print(f"{info.id}\t{info.role}\t{info.name}\t{state}\tlast used {used}", markup=False)
+        sys.stdout.write(f"{info.id}\t{info.role}\t{info.name}\t{state}\tlast used {used}\n")
 
 
 @token_app.command("revoke")

@@ -1,0 +1,325 @@
+"""The pure resolver: ``(WorkItem, parent's Resolution, Plan) -> Resolution``, with reasons.
+
+No I/O. Precedence (CONTRACT.md "Resolution"):
+
+1. Tags on the item itself: conventions (a label/tag ``value:<ref>`` or ``method:<ref>``; a Linear
+   label group ``Value/<ref>`` or ``Method/<ref>``; a custom field ``V2MOM Value`` or
+   ``V2MOM Method``) united with *every* matching item-level rule, in plan order. ``<ref>`` is an id
+   or a name, compared case-insensitively.
+2. Otherwise the tags of the nearest ancestor that has its own or inherited tags.
+3. Otherwise every matching container rule (rules whose ``when`` names only tracker/project/team).
+
+Decisions where the contract is silent:
+
+- Rules are united, not first-match: two rules that both match both apply, and the explanation lists
+  them in plan order.
+- ``epic: KEY`` matches the item whose key is KEY (the epic itself); its descendants then inherit
+  through step 2, so a child's own tag still wins over its epic's rule.
+- ``project`` and ``team`` both compare with the item's container (Jira project key, Asana project,
+  Linear team key).
+- A tag naming an id or name the plan lacks is not a tag: it flags ``orphaned``.
+
+Values are the explicit values when the item has any, else its methods' values. Weights: explicit
+values share equally; each shares among the item's methods that serve it (else no method);
+without explicit values each method gets an equal share, split by its own weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mapping.plan import Plan, Rule
+from v2mom.models import WorkItem
+
+Flag = Literal["untagged", "orphaned", "conflict"]
+Source = Literal["own", "inherited", "container", "none"]
+VALUE_FIELD = "v2mom value"
+METHOD_FIELD = "v2mom method"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A share of an item's effort: to a value (None = untagged) through a method (or directly)."""
+
+    value_id: str | None
+    method_id: str | None
+    weight: float
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What one step found: value and method ids, unknown references, and how each was found."""
+
+    values: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        """True when the step found at least one valid value or method."""
+        return bool(self.values or self.methods)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The answer for one item: values with weights, methods, flags, reasons and the explanation."""
+
+    values: dict[str, float]
+    methods: tuple[str, ...]
+    explicit_values: tuple[str, ...]
+    allocations: tuple[Allocation, ...]
+    source: Source
+    inherited_from: str | None
+    flags: tuple[Flag, ...]
+    reasons: tuple[str, ...]
+    explanation: tuple[str, ...]
+    own_tags: Tags = field(default_factory=Tags)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready document (lists, not tuples)."""
+        return {
+            "values": dict(self.values),
+            "methods": list(self.methods),
+            "explicit_values": list(self.explicit_values),
+            "allocations": [[a.value_id, a.method_id, a.weight] for a in self.allocations],
+            "source": self.source,
+            "inherited_from": self.inherited_from,
+            "flags": list(self.flags),
+            "reasons": list(self.reasons),
+            "explanation": list(self.explanation),
+            "own_tags": {
+                "values": list(self.own_tags.values),
+                "methods": list(self.own_tags.methods),
+                "unknown": list(self.own_tags.unknown),
+                "because": list(self.own_tags.because),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Resolution:
+        """Inverse of :meth:`to_dict`."""
+        own = data.get("own_tags") or {}
+        return cls(
+            values=dict(data["values"]),
+            methods=tuple(data["methods"]),
+            explicit_values=tuple(data.get("explicit_values", ())),
+            allocations=tuple(Allocation(v, m, w) for v, m, w in data["allocations"]),
+            source=data["source"],
+            inherited_from=data.get("inherited_from"),
+            flags=tuple(data["flags"]),
+            reasons=tuple(data["reasons"]),
+            explanation=tuple(data["explanation"]),
+            own_tags=Tags(
+                values=tuple(own.get("values", ())),
+                methods=tuple(own.get("methods", ())),
+                unknown=tuple(own.get("unknown", ())),
+                because=tuple(own.get("because", ())),
+            ),
+        )
+
+
+def _fold(text: str) -> str:
+    return text.strip().casefold()
+
+
+def _describe(rule: Rule) -> str:
+    conditions = ", ".join(f"{k}={v}" for k, v in rule.when.model_dump(exclude_none=True).items())
+    target = f"method {rule.method}" if rule.method else f"value {rule.value}"
+    return f"rule {rule.id} ({conditions}) → {target}"
+
+
+class Resolver:
+    """A plan compiled for fast, repeated resolution."""
+
+    def __init__(self, plan: Plan) -> None:
+        """Index values and methods by id and name; split rules into item and container rules."""
+        self.plan = plan
+        self._values = {_fold(v.id): v.id for v in plan.values} | {_fold(v.name): v.id for v in plan.values}
+        self._methods = {_fold(m.id): m.id for m in plan.methods} | {
+            _fold(m.name): m.id for m in plan.methods
+        }
+        for v in plan.values:  # ids win over names that happen to equal another id
+            self._values[_fold(v.id)] = v.id
+        for m in plan.methods:
+            self._methods[_fold(m.id)] = m.id
+        self._weights = {m.id: m.value_weights() for m in plan.methods}
+        self._item_rules = [r for r in plan.rules if r.when.is_item_level]
+        self._container_rules = [r for r in plan.rules if not r.when.is_item_level]
+
+    # -- step 1 and 3: finding tags --------------------------------------------------------------
+
+    def own_tags(self, item: WorkItem) -> Tags:
+        """Conventions on the item plus every matching item-level rule."""
+        values: list[str] = []
+        methods: list[str] = []
+        unknown: list[str] = []
+        because: list[str] = []
+
+        def tag(kind: str, ref: str, origin: str) -> None:
+            table = self._values if kind == "value" else self._methods
+            found = table.get(_fold(ref))
+            if found is None:
+                unknown.append(f"{origin} names no {kind} in the plan")
+                return
+            (values if kind == "value" else methods).append(found)
+            because.append(f"{origin} → {kind} {found}")
+
+        for label in item.labels:
+            prefix, sep, ref = label.partition(":")
+            if not sep:
+                prefix, sep, ref = label.partition("/")  # Linear label group "Value/<child>"
+            kind = _fold(prefix)
+            if sep and kind in ("value", "method") and ref.strip():
+                tag(kind, ref, f"label '{label}'")
+        for name, options in item.custom_fields.items():
+            folded = _fold(name)
+            if folded in (VALUE_FIELD, METHOD_FIELD):
+                kind = "value" if folded == VALUE_FIELD else "method"
+                for option in options:
+                    tag(kind, option, f"field '{name}' = '{option}'")
+        for rule in self._item_rules:
+            if self._matches(rule, item):
+                self._apply(rule, values, methods, because)
+        return Tags(_unique(values), _unique(methods), tuple(unknown), tuple(because))
+
+    def container_tags(self, item: WorkItem) -> Tags:
+        """Every matching container rule (tracker / project / team only)."""
+        values: list[str] = []
+        methods: list[str] = []
+        because: list[str] = []
+        for rule in self._container_rules:
+            if self._matches(rule, item):
+                self._apply(rule, values, methods, because, container=True)
+        return Tags(_unique(values), _unique(methods), (), tuple(because))
+
+    @staticmethod
+    def _apply(
+        rule: Rule, values: list[str], methods: list[str], because: list[str], *, container: bool = False
+    ) -> None:
+        if rule.method is not None:
+            methods.append(rule.method)
+        if rule.value is not None:
+            values.append(rule.value)
+        because.append(("container " if container else "") + _describe(rule))
+
+    @staticmethod
+    def _matches(rule: Rule, item: WorkItem) -> bool:
+        when = rule.when
+        if when.tracker is not None and when.tracker != item.tracker:
+            return False
+        container = _fold(item.container or "")
+        for wanted in (when.project, when.team):
+            if wanted is not None and _fold(wanted) != container:
+                return False
+        if when.key is not None and _fold(when.key) != _fold(item.key):
+            return False
+        if when.epic is not None and _fold(when.epic) != _fold(item.key):
+            return False
+        if when.label is not None and _fold(when.label) not in {_fold(x) for x in item.labels}:
+            return False
+        if when.component is not None and _fold(when.component) not in {_fold(x) for x in item.components}:
+            return False
+        if when.custom_field is not None:
+            wanted_field = _fold(when.custom_field)
+            options = next((v for k, v in item.custom_fields.items() if _fold(k) == wanted_field), ())
+            if _fold(when.equals or "") not in {_fold(o) for o in options}:
+                return False
+        return True
+
+    # -- the whole resolution ------------------------------------------------------------------
+
+    def resolve(
+        self, item: WorkItem, parent: Resolution | None, *, parent_ref: str | None, parent_missing: bool
+    ) -> Resolution:
+        """Resolve ``item`` given its parent's finished resolution (callers go top-down)."""
+        reasons: list[str] = []
+        orphaned = False
+        if parent_missing:
+            orphaned = True
+            reasons.append(f"parent {item.parent_id} is not in the store (deleted, unsynced or no access)")
+        own = self.own_tags(item)
+        if own.unknown:
+            orphaned = True
+            reasons.extend(own.unknown)
+
+        source: Source
+        inherited_from: str | None = None
+        if own.found:
+            source, chosen, explanation = "own", own, list(own.because)
+        elif (
+            parent is not None and parent.source in ("own", "inherited") and (parent.values or parent.methods)
+        ):
+            source = "inherited"
+            inherited_from = parent_ref if parent.source == "own" else parent.inherited_from
+            chosen = Tags(parent.explicit_values, parent.methods)
+            explanation = [f"inherited from {inherited_from}"]
+        else:
+            container = self.container_tags(item)
+            if container.found:
+                source, chosen, explanation = "container", container, list(container.because)
+            else:
+                source, chosen, explanation = "none", Tags(), ["no tag, no inherited tag, no container rule"]
+
+        allocations, method_values = self._allocate(chosen)
+        for method in chosen.methods:
+            if not self._weights.get(method):
+                orphaned = True
+                reasons.append(f"method {method} serves no value in the plan")
+        flags: list[Flag] = []
+        explicit = set(chosen.values)
+        if explicit and chosen.methods and not explicit & method_values:
+            flags.append("conflict")
+            reasons.append(
+                f"explicit values {', '.join(sorted(explicit))} share nothing with the values of "
+                f"methods {', '.join(chosen.methods)} ({', '.join(sorted(method_values)) or 'none'})"
+            )
+        if orphaned:
+            flags.append("orphaned")
+        values: dict[str, float] = {}
+        for allocation in allocations:
+            if allocation.value_id is not None:
+                values[allocation.value_id] = values.get(allocation.value_id, 0.0) + allocation.weight
+        if not values:
+            flags.append("untagged")
+            reasons.append("no value resolved")
+            allocations = (Allocation(None, None, 1.0),)
+        return Resolution(
+            values=values,
+            methods=chosen.methods,
+            explicit_values=chosen.values,
+            allocations=allocations,
+            source=source,
+            inherited_from=inherited_from,
+            flags=tuple(sorted(flags)),
+            reasons=tuple(reasons),
+            explanation=tuple(explanation),
+            own_tags=own,
+        )
+
+    def _allocate(self, tags: Tags) -> tuple[tuple[Allocation, ...], set[str]]:
+        """Split 1.0 across (value, method) pairs; also return every value the methods serve."""
+        method_values = {v for m in tags.methods for v in self._weights.get(m, {})}
+        shares: dict[tuple[str, str | None], float] = {}
+        if tags.values:
+            each = 1.0 / len(tags.values)
+            for value in tags.values:
+                serving = [m for m in tags.methods if value in self._weights.get(m, {})]
+                if serving:
+                    for method in serving:
+                        key = (value, method)
+                        shares[key] = shares.get(key, 0.0) + each / len(serving)
+                else:
+                    shares[(value, None)] = shares.get((value, None), 0.0) + each
+        else:
+            useful = [m for m in tags.methods if self._weights.get(m)]
+            for method in useful:
+                for value, weight in self._weights[method].items():
+                    key = (value, method)
+                    shares[key] = shares.get(key, 0.0) + weight / len(useful)
+        return tuple(Allocation(v, m, w) for (v, m), w in shares.items()), method_values
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(items)))

@@ -1,0 +1,157 @@
+"""The ``v2mom`` CLI in-process: exit codes, messages, and the same JSON as the HTTP API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tests.core.test_plan_validation import VALID
+from tests.factories import make_item
+from v2mom.app import create_app
+from v2mom.cli import app
+from v2mom.models import Level
+from v2mom.settings import load_settings
+from v2mom.store import Store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("V2MOM_DATABASE_URL", raising=False)
+    monkeypatch.delenv("V2MOM_CONFIG", raising=False)
+    (tmp_path / "v2mom.yaml").write_text(f"database_url: {database_url}\nmeasure: points\n")
+    (tmp_path / "plan.yaml").write_text(VALID)
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_validates_without_creating_the_database(workdir: Path) -> None:
+    code, out, _ = run("check", "plan.yaml")
+    assert code == 0
+    assert "settings ok" in out
+    assert "plan ok: 2 values, 2 methods, 2 rules" in out
+    assert not (workdir / "v2mom.db").exists()
+
+
+def test_check_invalid_plan_exits_2_naming_the_place(workdir: Path) -> None:
+    (workdir / "bad.yaml").write_text(VALID.replace("values: [customer-first]", "values: [speed]"))
+    code, _, err = run("check", "bad.yaml")
+    assert code == 2
+    assert "bad.yaml: methods[0].values[0]: unknown value 'speed'" in err
+
+
+def test_check_invalid_settings_exits_2(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JIRA_TOKEN_X", raising=False)
+    (workdir / "bad-settings.yaml").write_text(
+        "trackers:\n  jira:\n    url: https://x.test\n    email: a@b\n"
+        "    api_token: ${JIRA_TOKEN_X}\n    jql: p\n"
+    )
+    code, _, err = run("check", "-c", "bad-settings.yaml")
+    assert code == 2
+    assert "environment variable JIRA_TOKEN_X is not set" in err
+
+
+def test_plan_apply_invalid_stores_nothing(workdir: Path) -> None:
+    (workdir / "bad.yaml").write_text(VALID.replace("reliability: 0.7}", "reliability: 0.5}"))
+    code, _, err = run("plan", "apply", "bad.yaml")
+    assert code == 2
+    assert "weights sum to 0.8, not 1" in err
+    code, _, err = run("plan", "export")
+    assert code == 1
+    assert "no plan stored yet" in err
+
+
+def test_plan_apply_reports_changes_and_export_round_trips(workdir: Path) -> None:
+    code, out, _ = run("plan", "apply", "plan.yaml")
+    assert code == 0, out
+    assert "new plan: 2 values, 2 methods, 2 rules" in out
+    assert "plan version 1 applied" in out
+    (workdir / "plan2.yaml").write_text(VALID.replace("name: SLO program", "name: SLO programme"))
+    code, out, _ = run("plan", "apply", "plan2.yaml")
+    assert "methods: changed slo-program" in out
+    assert "plan version 2 applied" in out
+    code, out, _ = run("plan", "export")
+    assert code == 0
+    assert "SLO programme" in out
+
+
+def test_token_create_prints_token_last(workdir: Path) -> None:
+    code, out, _ = run("token", "create", "--role", "admin", "--name", "ops")
+    assert code == 0
+    token = out.strip().splitlines()[-1]
+    assert token.startswith("v2m_")
+    store = Store.open(load_settings().database_url)
+    info = store.authenticate(token)
+    assert info is not None
+    assert info.role == "admin"
+    code, out, _ = run("token", "list")
+    assert "admin\tops\tactive" in out
+    assert token not in out
+    code, _, _ = run("token", "revoke", str(info.id))
+    assert code == 0
+    assert store.authenticate(token) is None
+    store.close()
+
+
+def test_report_json_is_the_http_body_and_explain_works(workdir: Path) -> None:
+    settings = load_settings()
+    store = Store.open(settings.database_url)
+    store.upsert_items(
+        [
+            make_item("1", key="ONB-1", level=Level.EPIC, labels=("method:slo-program",)),
+            make_item("2", key="ONB-2", parent_id="1", points=5.0),
+        ]
+    )
+    assert run("plan", "apply", "plan.yaml")[0] == 0
+    code, out, _ = run("report", "--format", "json", "--measure", "points")
+    assert code == 0
+    cli_document = json.loads(out)
+    token = store.create_token("viewer", "t")
+    with TestClient(create_app(settings, store)) as client:
+        http_document = client.get(
+            "/api/reports/effort-by-value",
+            params={"measure": "points"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+    for document in (cli_document, http_document):
+        for tracker in document["freshness"].values():
+            tracker["last_sync"] = None
+    assert cli_document == http_document
+    assert {v["id"]: v["effort"] for v in cli_document["values"]} == {
+        "customer-first": 1.5,
+        "reliability": 3.5,
+    }
+
+    code, out, _ = run("report", "--format", "csv")
+    assert code == 0
+    assert out.startswith("row,value_id")
+    code, out, _ = run("report")
+    assert code == 0
+    assert "Customer-first thinking" in out
+
+    code, out, _ = run("explain", "jira:ONB-2")
+    assert code == 0
+    assert "inherited from jira:ONB-1" in out
+    assert "methods: slo-program" in out
+    code, _, err = run("explain", "jira:NOPE-9")
+    assert code == 1
+    assert "no item jira:NOPE-9" in err
+    code, _, err = run("explain", "ONB-2")
+    assert code == 2
+    store.close()
+
+
+def test_report_rejects_bad_dates(workdir: Path) -> None:
+    code, _, err = run("report", "--from", "yesterday")
+    assert code == 2
+    assert "--from: 'yesterday' is not an ISO date" in err

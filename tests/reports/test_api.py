@@ -1,0 +1,172 @@
+"""The HTTP API through the real path: items stored, plan applied, re-resolved, then read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mapping.plan import load_plan
+from sync.remap import remap
+from tests.core.test_plan_validation import VALID
+from tests.factories import T0, make_item
+from v2mom.app import create_app
+from v2mom.models import Level, State
+from v2mom.settings import Settings
+from v2mom.store import Store
+
+
+@pytest.fixture
+def seeded(store: Store) -> Store:
+    """An epic tagged by label with three stories; one untagged story; one orphaned subtask."""
+    store.upsert_items(
+        [
+            make_item(
+                "10", key="ONB-1", level=Level.EPIC, labels=("method:self-serve-onboarding",), points=40.0
+            ),
+            make_item("11", key="ONB-2", parent_id="10", points=5.0, state=State.DONE, completed_at=T0),
+            make_item("12", key="ONB-3", parent_id="10", points=3.0),
+            make_item("13", key="ONB-4", parent_id="10", labels=("value:reliability",), points=2.0),
+            make_item("14", key="ONB-5", points=8.0, state=State.DONE, completed_at=T0 + timedelta(days=20)),
+            make_item("15", key="ONB-6", level=Level.SUBTASK, parent_id="999", points=1.0),
+        ]
+    )
+    plan = load_plan(VALID)
+    store.save_plan(plan, actor="test")
+    remap(store, plan)
+    return store
+
+
+@pytest.fixture
+def client(seeded: Store) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(), seeded)) as test_client:
+        yield test_client
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_healthz_needs_no_token(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/reports/effort-by-value",
+        "/api/reports/effort-by-value.csv",
+        "/api/reports/flags",
+        "/api/items/jira/ONB-1",
+        "/api/plan",
+    ],
+)
+def test_every_api_route_needs_a_token(client: TestClient, seeded: Store, path: str) -> None:
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers=auth("v2m_wrong")).status_code == 401
+    assert client.get(path, headers={"Authorization": "Basic abc"}).status_code == 401
+    viewer = seeded.create_token("viewer", "pm")
+    assert client.get(path, headers=auth(viewer)).status_code == 200
+
+
+def test_viewer_cannot_write_admin_can(client: TestClient, seeded: Store) -> None:
+    viewer, admin = seeded.create_token("viewer", "pm"), seeded.create_token("admin", "ops")
+    document = client.get("/api/plan", headers=auth(viewer)).json()
+    assert client.put("/api/plan", json=document, headers=auth(viewer)).status_code == 403
+    assert client.put("/api/plan", json=document).status_code == 401
+    answer = client.put("/api/plan", json=document, headers=auth(admin))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["changes"] == ["no changes"]
+
+
+def test_invalid_plan_is_rejected_with_every_problem_and_nothing_stored(
+    client: TestClient, seeded: Store
+) -> None:
+    admin = seeded.create_token("admin", "ops")
+    document = client.get("/api/plan", headers=auth(admin)).json()
+    document["methods"][0]["values"] = ["speed"]
+    answer = client.put("/api/plan", json=document, headers=auth(admin))
+    assert answer.status_code == 422
+    assert "plan: methods[0].values[0]: unknown value 'speed'" in answer.json()["detail"]["problems"]
+    stored = seeded.get_plan()
+    assert stored is not None
+    assert stored.methods[0].values == ("customer-first",)
+
+
+def test_report_counts_effort_once_and_sums_to_total(client: TestClient, seeded: Store) -> None:
+    token = seeded.create_token("viewer", "pm")
+    report = client.get("/api/reports/effort-by-value", headers=auth(token)).json()
+    # Epic's own 40 points don't count (its stories carry points); 5+3 go to customer-first
+    # through the epic's method, 2 to reliability by label, 8 untagged, 1 orphaned+untagged.
+    values = {v["id"]: v["effort"] for v in report["values"]}
+    assert values == {"customer-first": 8.0, "reliability": 2.0}
+    assert report["untagged"] == {"effort": 9.0, "share": round(9 / 19, 4), "items": 2}
+    assert report["orphaned"]["effort"] == 1.0
+    assert report["total"] == {"effort": 19.0, "items": 6}
+    assert (
+        sum(v["effort"] for v in report["values"]) + report["untagged"]["effort"] == report["total"]["effort"]
+    )
+    cf = next(v for v in report["values"] if v["id"] == "customer-first")
+    assert cf["target_share"] == 0.4
+    assert {m["id"]: m["effort"] for m in cf["methods"]}["self-serve-onboarding"] == 8.0
+
+
+def test_report_filters(client: TestClient, seeded: Store) -> None:
+    token = seeded.create_token("viewer", "pm")
+
+    def get(**params: str) -> dict:  # type: ignore[type-arg]
+        answer = client.get("/api/reports/effort-by-value", params=params, headers=auth(token))
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    assert get(state="done")["total"] == {"effort": 13.0, "items": 2}
+    assert get(state="open")["total"]["effort"] == 6.0
+    assert get(measure="count")["total"] == {"effort": 5.0, "items": 6}
+    ranged = get(**{"from": (T0 + timedelta(days=10)).date().isoformat()})
+    assert ranged["total"]["effort"] == 8.0
+    assert ranged["from"] == (T0 + timedelta(days=10)).date().isoformat()
+    assert get(tracker="linear")["total"]["effort"] == 0.0
+    bad = client.get("/api/reports/effort-by-value", params={"measure": "weeks"}, headers=auth(token))
+    assert bad.status_code == 422
+
+
+def test_csv_has_the_same_numbers(client: TestClient, seeded: Store) -> None:
+    token = seeded.create_token("viewer", "pm")
+    body = client.get("/api/reports/effort-by-value.csv", headers=auth(token)).text
+    lines = body.splitlines()
+    assert lines[0].startswith("row,value_id,value_name")
+    assert any(line.startswith("value,customer-first,") and ",8.0," in line for line in lines)
+    assert any(line.startswith("total,") and ",19.0," in line for line in lines)
+
+
+def test_flags_sorted_by_effort_with_reasons_and_cursor(client: TestClient, seeded: Store) -> None:
+    token = seeded.create_token("viewer", "pm")
+    first = client.get(
+        "/api/reports/flags", params={"kind": "untagged", "limit": 1}, headers=auth(token)
+    ).json()
+    assert [i["key"] for i in first["items"]] == ["ONB-5"]
+    assert first["items"][0]["effort"] == 8.0
+    assert first["next_cursor"]
+    second = client.get(
+        "/api/reports/flags",
+        params={"kind": "untagged", "limit": 1, "cursor": first["next_cursor"]},
+        headers=auth(token),
+    ).json()
+    assert [i["key"] for i in second["items"]] == ["ONB-6"]
+    assert second["next_cursor"] is None
+    orphaned = client.get("/api/reports/flags", params={"kind": "orphaned"}, headers=auth(token)).json()
+    assert [i["key"] for i in orphaned["items"]] == ["ONB-6"]
+    assert any("999" in reason for reason in orphaned["items"][0]["reasons"])
+    bad = client.get("/api/reports/flags", params={"cursor": "nonsense!"}, headers=auth(token))
+    assert bad.status_code == 422
+
+
+def test_item_explains_inheritance(client: TestClient, seeded: Store) -> None:
+    token = seeded.create_token("viewer", "pm")
+    document = client.get("/api/items/jira/onb-2", headers=auth(token)).json()
+    assert document["key"] == "ONB-2"
+    assert document["resolution"]["values"] == {"customer-first": 1.0}
+    assert any("jira:ONB-1" in line for line in document["explanation"])
+    assert client.get("/api/items/jira/NOPE-1", headers=auth(token)).status_code == 404

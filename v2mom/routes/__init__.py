@@ -1,0 +1,1 @@
+"""HTTP routes that orchestrate several layers (plan changes re-resolve the store)."""

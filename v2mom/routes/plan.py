@@ -1,0 +1,44 @@
+"""``GET|PUT /api/plan``: read the plan (viewer) or replace it atomically (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException
+
+from mapping.plan import Plan, plan_from_data
+from sync.remap import remap
+from v2mom.auth import Admin, StoreDep, Viewer
+from v2mom.errors import ConfigError
+from v2mom.plan_changes import plan_changes
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/plan")
+def get_plan(store: StoreDep, _viewer: Viewer) -> dict[str, Any]:
+    """The stored plan as JSON (the same document as plan.yaml)."""
+    plan = store.get_plan() or Plan()
+    return plan.model_dump(mode="json", exclude_none=True)
+
+
+@router.put("/plan")
+def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Validate and replace the plan, then re-resolve every item; 422 lists every problem."""
+    try:
+        plan = plan_from_data(document, "plan")
+    except ConfigError as exc:
+        raise HTTPException(422, detail={"message": "plan is invalid", "problems": exc.problems}) from None
+    changes = plan_changes(store.get_plan(), plan)
+    version = store.save_plan(plan, actor=f"token:{admin.name}")
+    stats = remap(store, plan)
+    return {
+        "version": version,
+        "changes": changes,
+        "resolved": {
+            "items": stats.items,
+            "untagged": stats.untagged,
+            "orphaned": stats.orphaned,
+            "conflict": stats.conflict,
+        },
+    }
