@@ -1,0 +1,1 @@
+"""A stateful fake of Jira Cloud REST v3: the endpoints the connector uses, with real paging."""

@@ -1,0 +1,358 @@
+"""The fake Jira Cloud REST v3 app: /myself, /field, /search/jql (GET and POST), /issue/{id}.
+
+Shapes follow the vendor OpenAPI (tests validate responses against it). Paging is keyset-based
+(``nextPageToken`` encodes the last (updated, id) served), pages can be short before ``isLast``,
+and faults injected into the state answer first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import json
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from sandbox.jira.jql import JqlError, Query, parse
+from sandbox.jira.state import (
+    COMPANY_POINTS,
+    ISSUE_TYPES,
+    SELECT_FIELDS,
+    STATUS_CATEGORIES,
+    TEAM_POINTS,
+    Issue,
+    JiraState,
+)
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+MAX_ID_PAGE = 5000
+SHORT_EVERY = 3  # every third page holds half as many issues, though more remain
+ID_FIELDS = {"id", "key"}
+
+
+def jira_time(moment: datetime | None) -> str | None:
+    """Jira's timestamp format: ``2026-11-23T10:00:00.000+0000``."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+
+
+def error(status: int, *messages: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A Jira-style error body, with a request id header."""
+    all_headers = {"X-Arequestid": uuid.uuid4().hex[:12], **(headers or {})}
+    return JSONResponse(
+        {"errorMessages": list(messages), "errors": {}}, status_code=status, headers=all_headers
+    )
+
+
+class Renderer:
+    """Issue -> Jira JSON, computing only the requested fields."""
+
+    def __init__(self, state: JiraState, base: str) -> None:
+        self.state = state
+        self.base = base
+
+    def issue(self, issue: Issue, fields: set[str] | None) -> dict[str, Any]:
+        """The IssueBean for ``issue``; ``fields`` None means every field."""
+        out: dict[str, Any] = {
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+            "id": str(issue.id),
+            "key": issue.key,
+            "self": f"{self.base}/rest/api/3/issue/{issue.id}",
+        }
+        wanted = fields if fields is not None else None
+        rendered: dict[str, Any] = {}
+        for name, render in self._renderers.items():
+            if wanted is None or name in wanted:
+                rendered[name] = render(self, issue)
+        if wanted is None or wanted - ID_FIELDS:
+            out["fields"] = rendered
+        return out
+
+    def _issuetype(self, issue: Issue) -> dict[str, Any]:
+        type_id, level = ISSUE_TYPES[issue.type_name]
+        return {
+            "self": f"{self.base}/rest/api/3/issuetype/{type_id}",
+            "id": type_id,
+            "description": "",
+            "iconUrl": f"{self.base}/images/icons/issuetypes/{issue.type_name.lower()}.svg",
+            "name": issue.type_name,
+            "subtask": level == -1,
+            "hierarchyLevel": level,
+        }
+
+    def _status(self, issue: Issue) -> dict[str, Any]:
+        cat_id, cat_name, colour = STATUS_CATEGORIES[issue.category]
+        return {
+            "self": f"{self.base}/rest/api/3/status/{cat_id}",
+            "description": "",
+            "iconUrl": f"{self.base}/images/icons/statuses/generic.png",
+            "name": issue.status,
+            "id": str(cat_id),
+            "statusCategory": {
+                "self": f"{self.base}/rest/api/3/statuscategory/{cat_id}",
+                "id": cat_id,
+                "key": issue.category,
+                "colorName": colour,
+                "name": cat_name,
+            },
+        }
+
+    def _parent(self, issue: Issue) -> dict[str, Any] | None:
+        if issue.parent_id is None:
+            return None
+        parent = self.state.issues.get(issue.parent_id) or self.state.deleted.get(issue.parent_id)
+        if parent is None:
+            return {"id": str(issue.parent_id)}
+        return {
+            "id": str(parent.id),
+            "key": parent.key,
+            "self": f"{self.base}/rest/api/3/issue/{parent.id}",
+            "fields": {
+                "summary": parent.summary,
+                "status": self._status(parent),
+                "issuetype": self._issuetype(parent),
+            },
+        }
+
+    def _project(self, issue: Issue) -> dict[str, Any]:
+        project = self.state.projects[issue.project]
+        return {
+            "self": f"{self.base}/rest/api/3/project/{project.id}",
+            "id": project.id,
+            "key": project.key,
+            "name": project.name,
+            "projectTypeKey": "software",
+            "simplified": project.simplified,
+        }
+
+    def _points_field(self, issue: Issue, field_id: str) -> float | None:
+        team_managed = self.state.projects[issue.project].simplified
+        mine = TEAM_POINTS if team_managed else COMPANY_POINTS
+        return issue.points if field_id == mine else None
+
+    def _select(self, issue: Issue, field_id: str) -> dict[str, Any] | None:
+        value = issue.selects.get(field_id)
+        if value is None:
+            return None
+        option_id = str(10100 + int(hashlib.sha256(value.encode()).hexdigest(), 16) % 900)
+        return {
+            "self": f"{self.base}/rest/api/3/customFieldOption/{option_id}",
+            "value": value,
+            "id": option_id,
+        }
+
+    _renderers: ClassVar[dict[str, Any]] = {
+        "summary": lambda self, i: i.summary,
+        "issuetype": lambda self, i: self._issuetype(i),
+        "parent": lambda self, i: self._parent(i),
+        "status": lambda self, i: self._status(i),
+        "project": lambda self, i: self._project(i),
+        "labels": lambda self, i: list(i.labels),
+        "components": lambda self, i: [
+            {
+                "self": f"{self.base}/rest/api/3/component/{abs(hash(c)) % 10000}",
+                "id": str(abs(hash(c)) % 10000),
+                "name": c,
+            }
+            for c in i.components
+        ],
+        "created": lambda self, i: jira_time(i.created),
+        "updated": lambda self, i: jira_time(i.updated),
+        "resolutiondate": lambda self, i: jira_time(i.resolved),
+        "statuscategorychangedate": lambda self, i: jira_time(i.resolved or i.updated),
+        "timespent": lambda self, i: i.timespent,
+        "timeoriginalestimate": lambda self, i: i.original_estimate,
+        "description": lambda self, i: None,
+        TEAM_POINTS: lambda self, i: self._points_field(i, TEAM_POINTS),
+        COMPANY_POINTS: lambda self, i: self._points_field(i, COMPANY_POINTS),
+        **{fid: (lambda f: lambda self, i: self._select(i, f))(fid) for fid in SELECT_FIELDS},
+    }
+
+
+def encode_token(jql: str, last: Issue, page: int) -> str:
+    """Opaque keyset token: the last (updated, id) served, the page number, the query's hash."""
+    payload = {
+        "u": last.updated.isoformat(),
+        "i": last.id,
+        "p": page,
+        "q": hashlib.sha256(jql.encode()).hexdigest()[:16],
+    }
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def decode_token(token: str, jql: str) -> tuple[tuple[datetime, int], int]:
+    """The position and page number in ``token``; ValueError if it is not ours or not this query's."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if payload["q"] != hashlib.sha256(jql.encode()).hexdigest()[:16]:
+            raise ValueError("token belongs to another query")
+        return (datetime.fromisoformat(payload["u"]), int(payload["i"])), int(payload["p"])
+    except (binascii.Error, json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _requested_fields(raw: Any) -> set[str] | None:
+    """The ``fields`` parameter: None = only ids (Jira's /search/jql default)."""
+    if raw is None:
+        return set(ID_FIELDS)
+    names = [f.strip() for f in (raw.split(",") if isinstance(raw, str) else raw) if f and f.strip()]
+    if not names:
+        return set(ID_FIELDS)
+    if "*all" in names or "*navigable" in names:
+        return None
+    return {n for n in names if not n.startswith("-")}
+
+
+def create_jira_app(state: JiraState) -> FastAPI:
+    """The ASGI app serving ``state``."""
+    app = FastAPI(title="sandbox Jira Cloud", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def gate(request: Request, call_next: Any) -> Response:
+        path = request.url.path
+        state.record(path)
+        if not _authorised(request, state):
+            return error(401, "Client must be authenticated to access this resource.")
+        fault = state.take_fault(path)
+        if fault is not None:
+            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            message = (
+                "Rate limit exceeded." if fault.status == 429 else "Internal server error (sandbox fault)."
+            )
+            return error(fault.status, message, headers=headers)
+        response: Response = await call_next(request)
+        return response
+
+    @app.get("/rest/api/3/myself")
+    def myself(request: Request) -> dict[str, Any]:
+        base = str(request.base_url).rstrip("/")
+        return {
+            "self": f"{base}/rest/api/3/user?accountId={state.account_id}",
+            "accountId": state.account_id,
+            "accountType": "atlassian",
+            "emailAddress": state.account_email,
+            "displayName": "Sandbox PM",
+            "active": True,
+            "timeZone": state.time_zone,
+            "locale": "en_US",
+        }
+
+    @app.get("/rest/api/3/field")
+    def fields() -> list[dict[str, Any]]:
+        return state.fields
+
+    @app.get("/rest/api/3/search/jql")
+    def search_get(request: Request) -> Response:
+        params = request.query_params
+        return _search(state, request, dict(params) | {"fields": params.get("fields")})
+
+    @app.post("/rest/api/3/search/jql")
+    async def search_post(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return error(400, "Request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return error(400, "Request body must be a JSON object.")
+        return _search(state, request, body)
+
+    @app.get("/rest/api/3/issue/{id_or_key}")
+    def get_issue(id_or_key: str, request: Request) -> Response:
+        issue = state.find(id_or_key)
+        if issue is None:
+            return error(404, "Issue does not exist or you do not have permission to see it.")
+        renderer = Renderer(state, str(request.base_url).rstrip("/"))
+        raw = request.query_params.get("fields")
+        wanted = None if raw is None else _requested_fields(raw)
+        return JSONResponse(renderer.issue(issue, wanted))
+
+    return app
+
+
+def _authorised(request: Request, state: JiraState) -> bool:
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        email, _, token = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return secrets.compare_digest(email, state.account_email) and secrets.compare_digest(
+        token, state.api_token
+    )
+
+
+def _search(state: JiraState, request: Request, params: dict[str, Any]) -> Response:
+    jql = str(params.get("jql") or "")
+    try:
+        query = parse(jql, state.time_zone)
+    except JqlError as exc:
+        return error(400, str(exc))
+    wanted = _requested_fields(params.get("fields"))
+    ids_only = wanted is not None and wanted <= ID_FIELDS
+    try:
+        limit = int(params.get("maxResults") or DEFAULT_PAGE)
+    except (TypeError, ValueError):
+        return error(400, "maxResults must be a number.")
+    limit = max(1, min(limit, MAX_ID_PAGE if ids_only else MAX_PAGE))
+    token = params.get("nextPageToken")
+    position: tuple[datetime, int] | None = None
+    page_number = 0
+    if token:
+        try:
+            position, page_number = decode_token(str(token), jql)
+        except ValueError:
+            return error(400, "The provided next page token is invalid or expired.")
+    if page_number % SHORT_EVERY == SHORT_EVERY - 1:
+        limit = max(1, limit // 2)
+    matches = _matches(state, query, position, limit + 1)
+    page, more = matches[:limit], len(matches) > limit
+    renderer = Renderer(state, str(request.base_url).rstrip("/"))
+    with state.lock:
+        body: dict[str, Any] = {"issues": [renderer.issue(i, wanted) for i in page], "isLast": not more}
+    if more:
+        body["nextPageToken"] = encode_token(jql, page[-1], page_number + 1)
+    return JSONResponse(body)
+
+
+def _sort_key(issue: Issue, field: str) -> Any:
+    return getattr(issue, field)
+
+
+def _matches(state: JiraState, query: Query, position: tuple[datetime, int] | None, want: int) -> list[Issue]:
+    """Up to ``want`` matching issues after ``position`` in the query's order."""
+    if query.by_updated_ascending:
+        start = position
+        inclusive = False
+        if query.updated_from is not None:
+            floor = (query.updated_from.astimezone(UTC), 0)
+            if start is None or floor > start:
+                start, inclusive = floor, True
+        out = []
+        for issue in state.iter_from(start, inclusive=inclusive):
+            if query.predicate(issue):
+                out.append(issue)
+                if len(out) >= want:
+                    break
+        return out
+    # Any other order: sort everything (small workspaces only), then skip past the position.
+    with state.lock:
+        candidates = [i for i in state.issues.values() if query.predicate(i)]
+    for field, descending in reversed(query.order):
+        candidates.sort(key=functools.partial(_sort_key, field=field), reverse=descending)
+    if position is not None:
+        ids = [i.id for i in candidates]
+        after = ids.index(position[1]) + 1 if position[1] in ids else 0
+        candidates = candidates[after:]
+    return candidates[:want]

@@ -1,0 +1,198 @@
+"""A small JQL subset, evaluated the way Jira Cloud does where it matters to a sync client.
+
+Supported: ``project = X``, ``project in (A, B)``, ``key = K``, ``key in (…)``, ``id = N``,
+``id in (…)``, ``updated|created`` with ``>= > <= < =`` and a date literal, ``AND`` / ``OR`` with
+parentheses, then ``ORDER BY updated|created|id|key [ASC|DESC], …``. Date literals
+(``"yyyy-MM-dd HH:mm"``, ``"yyyy/MM/dd HH:mm"``, or a bare date) are wall-clock minutes in the
+*account's* time zone (JRACLOUD-74279), not UTC. A query with no project, key or id restriction
+is refused like ``/search/jql`` refuses unbounded queries. Without ORDER BY, results come by
+(updated, id) ascending (documented choice; real Jira orders by key then).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sandbox.jira.state import Issue
+
+Predicate = Callable[[Issue], bool]
+_TOKEN = re.compile(
+    r'\s*(?:(?P<str>"[^"]*"|\'[^\']*\')|(?P<op>>=|<=|!=|=|>|<|\(|\)|,)|(?P<word>[\w\-./\[\]]+))'
+)
+UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+
+
+class JqlError(ValueError):
+    """The query is outside the subset or malformed; the message is Jira-style."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: a predicate, the sort keys, and the lower bound on ``updated`` if any."""
+
+    predicate: Predicate
+    order: tuple[tuple[str, bool], ...]  # (field, descending)
+    updated_from: datetime | None
+
+    @property
+    def by_updated_ascending(self) -> bool:
+        """True when results are ordered by (updated, id) ascending: the fast keyset path."""
+        return self.order in ((), (("updated", False),), (("updated", False), ("id", False)))
+
+
+def tokenize(text: str) -> list[str]:
+    """Split JQL into tokens (strings keep their quotes)."""
+    tokens = []
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise JqlError(f"Error in the JQL Query: unexpected character at position {position}.")
+        tokens.append(match.group(match.lastgroup or "word"))
+        position = match.end()
+    return tokens
+
+
+def parse_datetime(literal: str, zone: ZoneInfo) -> datetime:
+    """A JQL date literal as an aware datetime, read in ``zone``."""
+    text = literal.strip("\"'").replace("/", "-")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=zone)
+        except ValueError:
+            continue
+    raise JqlError(
+        f"Date value '{text}' for field 'updated' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm'."
+    )
+
+
+class _Parser:
+    def __init__(self, tokens: list[str], zone: ZoneInfo) -> None:
+        self.tokens = tokens
+        self.position = 0
+        self.zone = zone
+        self.bounded = False
+        self.updated_from: datetime | None = None
+        self.depth_or = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.peek()
+        if token is None:
+            raise JqlError("Error in the JQL Query: the query ended unexpectedly.")
+        self.position += 1
+        return token
+
+    def expect(self, wanted: str) -> None:
+        token = self.take()
+        if token.upper() != wanted:
+            raise JqlError(f"Error in the JQL Query: Expecting '{wanted}' but got '{token}'.")
+
+    def expression(self) -> Predicate:
+        left = self.conjunction()
+        while (self.peek() or "").upper() == "OR":
+            self.take()
+            self.depth_or += 1
+            right = self.conjunction()
+            left = (lambda a, b: lambda i: a(i) or b(i))(left, right)
+        return left
+
+    def conjunction(self) -> Predicate:
+        left = self.term()
+        while (self.peek() or "").upper() == "AND":
+            self.take()
+            right = self.term()
+            left = (lambda a, b: lambda i: a(i) and b(i))(left, right)
+        return left
+
+    def term(self) -> Predicate:
+        if self.peek() == "(":
+            self.take()
+            inner = self.expression()
+            self.expect(")")
+            return inner
+        field = self.take().lower()
+        operator = self.take().lower()
+        if operator == "in":
+            self.expect("(")
+            values = [self.take().strip("\"'")]
+            while self.peek() == ",":
+                self.take()
+                values.append(self.take().strip("\"'"))
+            self.expect(")")
+        else:
+            values = [self.take()]
+        return self.condition(field, operator, values)
+
+    def condition(self, field: str, operator: str, values: list[str]) -> Predicate:
+        if field in ("project", "key", "id"):
+            if operator not in ("=", "in"):
+                raise JqlError(f"Error in the JQL Query: operator '{operator}' is not supported for {field}.")
+            self.bounded = True
+            wanted = {v.strip("\"'").upper() for v in values}
+            if field == "project":
+                return lambda i: i.project.upper() in wanted
+            if field == "key":
+                return lambda i: i.key.upper() in wanted or any(k in wanted for k in i.old_keys)
+            ids = {int(v) for v in wanted if v.isdigit()}
+            return lambda i: i.id in ids
+        if field in ("updated", "created"):
+            moment = parse_datetime(values[0], self.zone)
+            if field == "updated" and operator in (">=", ">") and self.depth_or == 0:
+                self.updated_from = moment
+            ops: dict[str, Callable[[datetime, datetime], bool]] = {
+                ">=": lambda a, b: a >= b,
+                ">": lambda a, b: a > b,
+                "<=": lambda a, b: a <= b,
+                "<": lambda a, b: a < b,
+                "=": lambda a, b: a == b,
+            }
+            if operator not in ops:
+                raise JqlError(f"Error in the JQL Query: operator '{operator}' is not supported for {field}.")
+            compare = ops[operator]
+            # Jira compares at minute granularity: truncate the issue's time to the minute.
+            return lambda i: compare(getattr(i, field).replace(second=0, microsecond=0), moment)
+        raise JqlError(f"Field '{field}' does not exist or this sandbox does not support it.")
+
+    def order_by(self) -> tuple[tuple[str, bool], ...]:
+        if self.peek() is None:
+            return ()
+        self.expect("ORDER")
+        self.expect("BY")
+        order = []
+        while True:
+            field = self.take().lower()
+            if field not in ("updated", "created", "id", "key"):
+                raise JqlError(f"Error in the JQL Query: cannot order by '{field}'.")
+            descending = False
+            if (self.peek() or "").upper() in ("ASC", "DESC"):
+                descending = self.take().upper() == "DESC"
+            order.append((field, descending))
+            if self.peek() != ",":
+                break
+            self.take()
+        if self.peek() is not None:
+            raise JqlError(f"Error in the JQL Query: unexpected '{self.peek()}'.")
+        return tuple(order)
+
+
+def parse(jql: str, time_zone: str) -> Query:
+    """Parse ``jql`` for an account in ``time_zone``; JqlError for anything outside the subset."""
+    tokens = tokenize(jql)
+    cut = next((n for n, t in enumerate(tokens) if t.upper() == "ORDER"), len(tokens))
+    parser = _Parser(tokens[:cut], ZoneInfo(time_zone))
+    predicate: Predicate = (lambda i: True) if cut == 0 else parser.expression()
+    if parser.peek() is not None:
+        raise JqlError(f"Error in the JQL Query: unexpected '{parser.peek()}'.")
+    if not parser.bounded:
+        raise JqlError(UNBOUNDED)
+    order_parser = _Parser(tokens[cut:], ZoneInfo(time_zone))
+    order = order_parser.order_by()
+    return Query(predicate, order, parser.updated_from)
