@@ -1,0 +1,208 @@
+"""The Jira Cloud connector: discovery, incremental paging, census and single fetches.
+
+Paging uses ``/rest/api/3/search/jql`` tokens (never offsets): follow ``nextPageToken`` until
+``isLast``, accept short pages, and fail on a token seen twice. Incremental queries render the
+cursor as a JQL date literal in the *account's* time zone (JQL literals are wall-clock time there,
+JRACLOUD-74279), floored to the minute, so nothing updated at or after the cursor is skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from connectors.base import CallCounter, Discovery, Page
+from connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
+from connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
+from connectors.retry import call_with_retries
+from v2mom.errors import FatalError
+from v2mom.models import WorkItem
+from v2mom.settings import JiraSettings, SyncSettings
+
+__all__ = ["CENSUS_PAGE_SIZE", "JiraConnector", "render_jql_datetime"]
+
+T = TypeVar("T")
+CENSUS_PAGE_SIZE = 5000  # Jira's ceiling when only ids are requested
+# When the account hides its time zone, render literals as if in UTC-12 (the westernmost offset):
+# the query then starts at or before the cursor in every zone Jira might use. Over-fetching is safe.
+_UNKNOWN_ZONE_SHIFT = timedelta(hours=12)
+
+
+def render_jql_datetime(since: datetime, time_zone: str) -> str:
+    """``since`` as a JQL literal ``"yyyy-MM-dd HH:mm"`` in ``time_zone``, floored to the minute.
+
+    A naive ``since`` is taken as UTC.
+    """
+    aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+    local = aware.astimezone(ZoneInfo(time_zone))
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+class JiraConnector:
+    """Jira Cloud, seen through :class:`connectors.base.Connector`.
+
+    ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("myself", "field",
+    "search", "census", "issue"), retries included. Discovery runs once, lazily, before the first
+    listing when :meth:`discover` was not called.
+    """
+
+    tracker = "jira"
+
+    def __init__(
+        self,
+        settings: JiraSettings,
+        sync: SyncSettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: int = DEFAULT_TIMEOUT,
+        client: JiraClient | None = None,
+    ) -> None:
+        """Configure the connector; no request is sent until :meth:`discover` or a listing."""
+        sync = sync if sync is not None else SyncSettings()
+        self.settings = settings
+        self.scope = settings.jql
+        self.calls = client.calls if client is not None else CallCounter()
+        self._client = client or JiraClient(
+            settings.url,
+            email=settings.email,
+            api_token=settings.api_token.get_secret_value(),
+            timeout=timeout,
+            calls=self.calls,
+        )
+        self._max_retries = sync.max_retries
+        self._max_wait = sync.max_retry_wait_seconds
+        self._sleep = sleep
+        self._discovery: Discovery | None = None
+        self._time_zone: ZoneInfo | None = None
+        self._points_fields: list[str] = []
+        self._custom_fields: dict[str, str] = {}
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        return call_with_retries(
+            fn, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
+        )
+
+    @property
+    def fields(self) -> list[str]:
+        """The explicit field list requested for each issue (after discovery)."""
+        extra = [*self._points_fields, *self._custom_fields]
+        return list(dict.fromkeys([*BASE_FIELDS, *extra]))
+
+    def _parse(self, raw: dict[str, object]) -> WorkItem:
+        return parse_issue(
+            raw,
+            base_url=self.settings.url,
+            points_fields=self._points_fields,
+            custom_field_names=self._custom_fields,
+        )
+
+    # -- Connector ------------------------------------------------------------------------------
+
+    def discover(self) -> Discovery:
+        """Read the account's time zone (``/myself``) and the fields (``/field``).
+
+        Finds the story-points field(s) by schema (a configured ``story_points_field`` wins and must
+        exist: ConfigError otherwise) and the custom fields worth reading for tags.
+        """
+        me = self._retrying(self._client.myself)
+        all_fields = self._retrying(self._client.fields)
+        notes: list[str] = []
+        zone_name = me.get("timeZone")
+        zone: ZoneInfo | None = None
+        if isinstance(zone_name, str) and zone_name:
+            try:
+                zone = ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                notes.append(f"unknown account time zone {zone_name!r}: JQL dates widened by 12 h")
+        else:
+            notes.append("account time zone hidden: JQL dates widened by 12 h")
+        self._time_zone = zone
+        self._points_fields = discover_points_fields(all_fields, self.settings.story_points_field)
+        self._custom_fields = select_custom_fields(all_fields)
+        if not self._points_fields:
+            notes.append("no story-points field found: points will be empty")
+        elif len(self._points_fields) > 1:
+            notes.append("story-points fields (first non-empty wins): " + ", ".join(self._points_fields))
+        self._discovery = Discovery(
+            effort_field=self._points_fields[0] if self._points_fields else None,
+            time_zone=zone.key if zone is not None else "UTC",
+            notes=tuple(notes),
+        )
+        return self._discovery
+
+    def _ensure_discovered(self) -> None:
+        if self._discovery is None:
+            self.discover()
+
+    def _since_literal(self, since: datetime) -> str:
+        if self._time_zone is not None:
+            return render_jql_datetime(since, self._time_zone.key)
+        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        return render_jql_datetime(aware - _UNKNOWN_ZONE_SHIFT, "UTC")
+
+    def jql_for(self, since: datetime | None) -> str:
+        """The search JQL: the scope, the time condition when ``since`` is given, oldest first."""
+        if since is None:
+            return f"({self.scope}) ORDER BY updated ASC, id ASC"
+        return f'({self.scope}) AND updated >= "{self._since_literal(since)}" ORDER BY updated ASC, id ASC'
+
+    def _pages(
+        self, jql: str, fields: list[str], max_results: int, kind: str
+    ) -> Iterator[tuple[list[dict[str, object]], int]]:
+        """Raw issues page by page, with the number of requests each page took (retries included)."""
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            before = self.calls.calls.get(kind, 0)
+            page = self._retrying(
+                partial(self._client.search_page, jql, fields, token, max_results, kind=kind)
+            )
+            issues = page.get("issues") or []
+            yield [i for i in issues if isinstance(i, dict)], self.calls.calls.get(kind, 0) - before
+            next_token = page.get("nextPageToken")
+            is_last = page.get("isLast")
+            if is_last is True or (is_last is None and not next_token):
+                return
+            if not isinstance(next_token, str) or not next_token:
+                raise FatalError("paginator: isLast is false but no nextPageToken was given", tracker="jira")
+            if next_token in seen:
+                raise FatalError("paginator loop: the same nextPageToken was returned twice", tracker="jira")
+            seen.add(next_token)
+            token = next_token
+
+    def iter_pages(self, since: datetime | None) -> Iterator[Page]:
+        """Items updated at or after ``since`` (all when None), one Page per API page, oldest first."""
+        self._ensure_discovered()
+        for issues, attempts in self._pages(
+            self.jql_for(since), self.fields, self.settings.page_size, kind="search"
+        ):
+            yield Page(items=[self._parse(raw) for raw in issues], api_calls=attempts)
+
+    def iter_ids(self) -> Iterator[str]:
+        """Every issue id in scope (ids only, pages of up to 5000), ordered by id."""
+        for issues, _ in self._pages(
+            f"({self.scope}) ORDER BY id ASC", ["id"], CENSUS_PAGE_SIZE, kind="census"
+        ):
+            for raw in issues:
+                issue_id = raw.get("id")
+                if isinstance(issue_id, int | str) and not isinstance(issue_id, bool) and str(issue_id):
+                    yield str(issue_id)
+                else:
+                    raise FatalError("census: an issue without an id was returned", tracker="jira")
+
+    def get_item(self, item_id: str) -> WorkItem:
+        """One issue by stable id (or key); NotFoundError when deleted or not visible."""
+        self._ensure_discovered()
+        fields = self.fields
+        raw = self._retrying(lambda: self._client.get_issue(item_id, fields))
+        return self._parse(raw)
+
+    def close(self) -> None:
+        """Release the HTTP session."""
+        self._client.close()

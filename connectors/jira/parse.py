@@ -1,0 +1,324 @@
+"""Pure translation of Jira Cloud REST v3 payloads into ``WorkItem`` (no I/O).
+
+Jira vocabulary (issuetype, statusCategory, hierarchyLevel, customfield_*) ends here. Malformed
+input raises :class:`~v2mom.errors.FatalError` naming the issue and the field, never a bare
+``KeyError``/``TypeError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from v2mom.errors import ConfigError, FatalError
+from v2mom.models import Level, State, WorkItem
+
+__all__ = [
+    "BASE_FIELDS",
+    "JSW_STORY_POINTS",
+    "discover_points_fields",
+    "parse_datetime",
+    "parse_issue",
+    "select_custom_fields",
+]
+
+TRACKER = "jira"
+_CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"
+JSW_STORY_POINTS = _CUSTOM + "jsw-story-points"  # team-managed "Story point estimate"
+_POINTS_NAMES = frozenset({"story points", "story point estimate"})
+# String-valued custom types worth reading; others (Epic Name/Colour, Rank, text areas) are noise.
+_STRING_TYPES = frozenset({_CUSTOM + "textfield"})
+_STRING_ARRAY_TYPES = frozenset({_CUSTOM + "labels"})
+
+#: The system fields every sync asks for (points and custom fields are added per site).
+BASE_FIELDS: tuple[str, ...] = (
+    "summary",
+    "issuetype",
+    "parent",
+    "status",
+    "project",
+    "labels",
+    "components",
+    "created",
+    "updated",
+    "resolutiondate",
+    "statuscategorychangedate",
+    "timespent",
+    "timeoriginalestimate",
+)
+
+_STATE_BY_CATEGORY: dict[str, State] = {
+    "new": State.TODO,
+    "undefined": State.TODO,  # "No Category"
+    "indeterminate": State.IN_PROGRESS,
+    "done": State.DONE,
+}
+
+
+def _fail(where: str, problem: str) -> FatalError:
+    return FatalError(f"malformed issue {where}: {problem}", tracker=TRACKER)
+
+
+def parse_datetime(value: object, *, where: str, field: str) -> datetime | None:
+    """Parse a Jira timestamp (``2026-11-23T10:00:00.000+0000``) into an aware datetime; None stays None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(where, f"field '{field}' is not a timestamp string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(where, f"field '{field}' has an unreadable timestamp {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        raise _fail(where, f"field '{field}' timestamp {value[:40]!r} has no UTC offset")
+    return parsed
+
+
+def _obj(value: object, *, where: str, field: str) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _fail(where, f"field '{field}' is not an object")
+    return value
+
+
+def _seconds_to_hours(value: object, *, where: str, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(where, f"field '{field}' is not a number of seconds")
+    return float(value) / 3600.0
+
+
+def _number(value: object, *, where: str, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _fail(where, f"field '{field}' is not a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise _fail(where, f"field '{field}' is not a number") from None
+
+
+def _names(value: object, *, where: str, field: str, attr: str | None) -> tuple[str, ...]:
+    """A list of strings (``attr`` None) or of objects carrying ``attr`` → tuple of names."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail(where, f"field '{field}' is not a list")
+    out: list[str] = []
+    for entry in value:
+        name = entry.get(attr) if attr is not None and isinstance(entry, Mapping) else entry
+        if not isinstance(name, str):
+            raise _fail(where, f"field '{field}' holds an entry without a name")
+        out.append(name)
+    return tuple(out)
+
+
+def _level(issuetype: Mapping[str, Any] | None) -> Level:
+    if issuetype is None:
+        return Level.STANDARD
+    raw = issuetype.get("hierarchyLevel")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw >= Level.CONTAINER:  # Premium levels above epics (initiatives …)
+            return Level.CONTAINER
+        if raw <= Level.SUBTASK:
+            return Level.SUBTASK
+        return Level(raw)
+    return Level.SUBTASK if issuetype.get("subtask") is True else Level.STANDARD
+
+
+def _custom_values(value: object) -> tuple[str, ...]:
+    """Option names held by a select / multi-select / string / string-array value.
+
+    Shapes that are not values (e.g. the Parent Link ``nonEditableReason`` error object, users)
+    yield nothing rather than failing: custom fields are best-effort context, not identity.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,) if value.strip() else ()
+    if isinstance(value, Mapping):
+        option = value.get("value")
+        return (option,) if isinstance(option, str) and option.strip() else ()
+    if isinstance(value, list):
+        out: list[str] = []
+        for entry in value:
+            out.extend(_custom_values(entry) if not isinstance(entry, list) else ())
+        return tuple(out)
+    return ()
+
+
+def parse_issue(
+    raw: Mapping[str, Any],
+    *,
+    base_url: str,
+    points_fields: Sequence[str],
+    custom_field_names: Mapping[str, str],
+) -> WorkItem:
+    """Translate one issue from ``/search/jql`` or ``/issue/{id}`` into a WorkItem.
+
+    ``points_fields`` are field ids tried in order (the first non-null wins); ``custom_field_names``
+    maps custom field ids to the display names used as ``custom_fields`` keys. Time fields are in
+    seconds and become hours: ``timespent`` when positive, else ``timeoriginalestimate``.
+    ``completed_at`` is set only for done items: ``resolutiondate``, else
+    ``statuscategorychangedate``.
+    """
+    if not isinstance(raw, Mapping):
+        raise _fail("(not an object)", "expected a JSON object")
+    issue_id = raw.get("id")
+    key = raw.get("key")
+    if isinstance(issue_id, int) and not isinstance(issue_id, bool):
+        issue_id = str(issue_id)
+    where = f"{issue_id or '?'}" + (f" ({key})" if isinstance(key, str) else "")
+    if not isinstance(issue_id, str) or not issue_id:
+        raise _fail(where, "missing 'id'")
+    if not isinstance(key, str) or not key:
+        raise _fail(where, "missing 'key'")
+    fields = _obj(raw.get("fields"), where=where, field="fields")
+    if fields is None:
+        raise _fail(where, "missing 'fields'")
+
+    summary = fields.get("summary")
+    if summary is not None and not isinstance(summary, str):
+        raise _fail(where, "field 'summary' is not a string")
+
+    issuetype = _obj(fields.get("issuetype"), where=where, field="issuetype")
+    parent = _obj(fields.get("parent"), where=where, field="parent")
+    parent_id = parent.get("id") if parent is not None else None
+    if parent is not None and (not isinstance(parent_id, str | int) or isinstance(parent_id, bool)):
+        raise _fail(where, "field 'parent' has no usable id")
+    project = _obj(fields.get("project"), where=where, field="project")
+    container = project.get("key") if project is not None else None
+
+    status = _obj(fields.get("status"), where=where, field="status")
+    category = (
+        _obj(status.get("statusCategory"), where=where, field="status.statusCategory") if status else None
+    )
+    category_key = category.get("key") if category is not None else None
+    if not isinstance(category_key, str):
+        raise _fail(where, "missing field 'status.statusCategory.key'")
+    state = _STATE_BY_CATEGORY.get(category_key, State.TODO)
+    status_name = status.get("name") if status is not None else None
+
+    updated = parse_datetime(fields.get("updated"), where=where, field="updated")
+    if updated is None:
+        raise _fail(where, "missing field 'updated'")
+    created = parse_datetime(fields.get("created"), where=where, field="created")
+    resolved = parse_datetime(fields.get("resolutiondate"), where=where, field="resolutiondate")
+    category_changed = parse_datetime(
+        fields.get("statuscategorychangedate"), where=where, field="statuscategorychangedate"
+    )
+    completed = (resolved or category_changed) if state is State.DONE else None
+
+    points: float | None = None
+    for field_id in points_fields:
+        points = _number(fields.get(field_id), where=where, field=field_id)
+        if points is not None:
+            break
+
+    spent = _seconds_to_hours(fields.get("timespent"), where=where, field="timespent")
+    estimate = _seconds_to_hours(
+        fields.get("timeoriginalestimate"), where=where, field="timeoriginalestimate"
+    )
+    hours = spent if spent else estimate
+
+    custom: dict[str, tuple[str, ...]] = {}
+    for field_id, name in custom_field_names.items():
+        values = _custom_values(fields.get(field_id))
+        if values:
+            merged = custom.get(name, ()) + values
+            custom[name] = tuple(dict.fromkeys(merged))  # same-named fields: merge, keep order
+
+    return WorkItem(
+        tracker=TRACKER,
+        id=issue_id,
+        key=key,
+        title=summary or "",
+        url=f"{base_url.rstrip('/')}/browse/{key}",
+        level=_level(issuetype),
+        parent_id=str(parent_id) if parent_id is not None else None,
+        container=container if isinstance(container, str) else None,
+        state=state,
+        status_name=status_name if isinstance(status_name, str) else "",
+        created_at=created,
+        updated_at=updated,
+        completed_at=completed,
+        points=points,
+        hours=hours,
+        labels=_names(fields.get("labels"), where=where, field="labels", attr=None),
+        components=_names(fields.get("components"), where=where, field="components", attr="name"),
+        custom_fields=custom,
+    )
+
+
+def _schema(field: Mapping[str, Any]) -> Mapping[str, Any]:
+    schema = field.get("schema")
+    return schema if isinstance(schema, Mapping) else {}
+
+
+def _field_id(field: Mapping[str, Any]) -> str | None:
+    value = field.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def discover_points_fields(fields: Iterable[Mapping[str, Any]], configured: str | None) -> list[str]:
+    """Story-points field ids, found by schema in a ``/rest/api/3/field`` response.
+
+    Team-managed projects use the ``jsw-story-points`` custom type ("Story point estimate");
+    company-managed ones a number field named "Story Points". Those come first, in that order. A
+    ``configured`` id (or key) wins and must exist, else ConfigError naming it and the candidates.
+    """
+    fields = [f for f in fields if isinstance(f, Mapping)]
+    team = [fid for f in fields if (fid := _field_id(f)) and _schema(f).get("custom") == JSW_STORY_POINTS]
+    named = [
+        fid
+        for f in fields
+        if (fid := _field_id(f))
+        and fid not in team
+        and _schema(f).get("type") == "number"
+        and isinstance(f.get("name"), str)
+        and f["name"].strip().casefold() in _POINTS_NAMES
+    ]
+    found = team + named
+    if configured is None:
+        return found
+    for f in fields:
+        if configured in (f.get("id"), f.get("key")):
+            fid = _field_id(f)
+            return [fid] if fid else [configured]
+    hint = ", ".join(found) if found else "none found by schema"
+    raise ConfigError(
+        f"trackers.jira.story_points_field: field '{configured}' does not exist in this Jira site "
+        f"(story-points candidates: {hint})"
+    )
+
+
+def select_custom_fields(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Custom fields worth reading for tags: ``{field id: display name}``.
+
+    Single selects / radio buttons (schema type ``option``), multi-selects / checkboxes (array of
+    ``option``), single-line text fields and custom label fields. Epic Name/Colour, Rank, text areas
+    (rich text in v3), users, dates and numbers are skipped.
+    """
+    selected: dict[str, str] = {}
+    for field in fields:
+        if not isinstance(field, Mapping):
+            continue
+        fid = _field_id(field)
+        name = field.get("name")
+        schema = _schema(field)
+        custom_type = schema.get("custom")
+        if fid is None or not isinstance(name, str) or not isinstance(custom_type, str):
+            continue  # system fields carry no "custom" schema entry
+        kind, items = schema.get("type"), schema.get("items")
+        if (
+            kind == "option"
+            or (kind == "array" and items == "option")
+            or (kind == "string" and custom_type in _STRING_TYPES)
+            or (kind == "array" and items == "string" and custom_type in _STRING_ARRAY_TYPES)
+        ):
+            selected[fid] = name
+    return selected

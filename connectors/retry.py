@@ -1,0 +1,84 @@
+"""The one place retries live, shared by every tracker connector.
+
+Only :class:`~v2mom.errors.RetriableError` is retried (429, 5xx, connection resets, timeouts);
+everything else propagates at once. A server's ``Retry-After`` is honoured when it fits the retry
+budget; a ``Retry-After`` longer than ``max_wait`` fails immediately instead of stalling a sync run.
+Without one, waits grow exponentially from :data:`BASE_DELAY` with jitter, capped at ``max_wait``.
+Vendor SDKs' own retry loops must be switched off so that attempts are not multiplied.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from v2mom.errors import RetriableError
+
+__all__ = ["BASE_DELAY", "backoff_delay", "call_with_retries"]
+
+T = TypeVar("T")
+BASE_DELAY = 0.5  # seconds before the first retry (before jitter)
+
+log = logging.getLogger(__name__)
+
+
+def backoff_delay(attempt: int, *, max_wait: float, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based) when the server gave no hint.
+
+    Exponential from :data:`BASE_DELAY`, capped at ``max_wait``, with "equal jitter": the wait is
+    uniformly spread over the upper half of the capped delay, so clients that failed together do not
+    retry together, yet every wait stays at least half the nominal delay.
+    """
+    nominal = min(max_wait, BASE_DELAY * (2.0 ** min(attempt, 32)))
+    return nominal / 2.0 + rand() * nominal / 2.0
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    *,
+    max_retries: int,
+    max_wait: float,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[RetriableError, float], None] | None = None,
+) -> T:
+    """Call ``fn`` and return its result, retrying up to ``max_retries`` times on RetriableError.
+
+    A ``retry_after`` on the error is waited exactly (zero included); when it exceeds ``max_wait``
+    a RetriableError saying "rate limited beyond the retry budget" (same status, request id and
+    ``retry_after``) is raised immediately, without sleeping. Otherwise the wait is
+    :func:`backoff_delay`. ``on_retry(error, wait)`` is called before each sleep. After the last
+    retry the last RetriableError propagates unchanged; other exceptions are never retried.
+    """
+    if max_retries < 0:
+        raise ValueError("max_retries must be >= 0")
+    if max_wait < 0:
+        raise ValueError("max_wait must be >= 0")
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except RetriableError as error:
+            if attempt >= max_retries:
+                raise
+            if error.retry_after is not None:
+                if error.retry_after > max_wait:
+                    # Waiting would stall the run far longer than configured: fail now, clearly.
+                    raise RetriableError(
+                        f"rate limited beyond the retry budget: Retry-After {error.retry_after:g}s"
+                        f" exceeds the maximum wait of {max_wait:g}s",
+                        tracker=error.tracker,
+                        status=error.status,
+                        request_id=error.request_id,
+                        retry_after=error.retry_after,
+                    ) from error
+                wait = max(0.0, float(error.retry_after))
+            else:
+                wait = backoff_delay(attempt, max_wait=max_wait)
+            attempt += 1
+            log.info("retry %d/%d in %.2fs after: %s", attempt, max_retries, wait, error)
+            if on_retry is not None:
+                on_retry(error, wait)
+        sleep(wait)

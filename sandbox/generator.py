@@ -1,0 +1,154 @@
+"""A realistic Jira workspace from a seed, tagged in every way ``sample_plan.yaml`` reads.
+
+Several projects (team- and company-managed), epics tagged by ``method:`` labels, by the
+``V2MOM Method`` select (by method *name*), by the ``Team Bet`` rule, by the ``epic: ONB-1`` rule or
+not at all; stories with their own ``value:`` labels, ``Billing`` components, unknown values,
+conflicting tags, no epic, or an epic in the out-of-scope LEGACY project (orphaned); sub-tasks
+that sometimes carry the points instead of their story; epics that sometimes carry only their own
+estimate. Times spread over the twelve weeks before ``now``.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from sandbox.ground_truth import GroundTruth
+from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
+
+SCOPE_PROJECTS = ("ONB", "PLAT", "MOB")
+OUT_OF_SCOPE = "LEGACY"
+METHOD_NAMES = {
+    "self-serve-onboarding": "Launch self-serve onboarding by end of Q2",
+    "slo-program": "SLO program",
+    "cost-savings": "Cut infrastructure cost by 20%",
+    "incident-tooling": "Incident tooling",
+}
+VALUES = ("customer-first", "reliability", "efficiency")
+POINTS = (1.0, 2.0, 3.0, 5.0, 8.0)
+CATEGORIES = (("done", 0.45), ("indeterminate", 0.25), ("new", 0.30))
+DEFAULT_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def scope_jql(state: JiraState | None = None) -> str:
+    """The JQL selecting the in-scope projects (LEGACY stays outside)."""
+    return f"project in ({', '.join(SCOPE_PROJECTS)})"
+
+
+def generate_jira_workspace(
+    seed: int = 7,
+    *,
+    epics: int = 36,
+    issues: int = 1200,
+    now: datetime | None = None,
+) -> tuple[JiraState, GroundTruth]:
+    """Build the workspace; ``issues`` counts every issue (epics and sub-tasks included)."""
+    rng = random.Random(seed)
+    now = now or DEFAULT_NOW
+    state = JiraState(clock=lambda: now)
+    state.add_project("ONB", "Onboarding", team_managed=True)
+    state.add_project("PLAT", "Platform", team_managed=False)
+    state.add_project("MOB", "Mobile", team_managed=True)
+    state.add_project(OUT_OF_SCOPE, "Legacy billing", team_managed=False)
+
+    def when(days_back: float) -> datetime:
+        return now - timedelta(days=days_back, minutes=rng.randrange(0, 24 * 60))
+
+    def category() -> str:
+        roll = rng.random()
+        for name, weight in CATEGORIES:
+            if roll < weight:
+                return name
+            roll -= weight
+        return "new"
+
+    def hours(fields: dict[str, object]) -> None:
+        roll = rng.random()
+        if roll < 0.5:
+            fields["timespent"] = rng.randrange(1, 17) * 1800
+        elif roll < 0.8:
+            fields["original_estimate"] = rng.randrange(1, 17) * 1800
+
+    def issue(project: str, summary: str, type_name: str, **fields: object) -> int:
+        created = when(rng.uniform(30, 84))
+        updated = min(now, created + timedelta(days=rng.uniform(0, 30)))
+        cat = category()
+        hours(fields)
+        return state.add_issue(
+            project,
+            summary,
+            type_name=type_name,
+            category=cat,
+            created=created,
+            updated=updated,
+            resolved=updated if cat == "done" else None,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    # Epics: two out of scope (their stories become orphans), the rest spread over the scope.
+    legacy = [issue(OUT_OF_SCOPE, f"Legacy epic {n}", "Epic") for n in range(2)]
+    epic_ids: dict[str, list[int]] = {p: [] for p in SCOPE_PROJECTS}
+    for n in range(epics):
+        project = SCOPE_PROJECTS[n % len(SCOPE_PROJECTS)]
+        fields: dict[str, object] = {}
+        first_onb = project == "ONB" and not epic_ids["ONB"]
+        roll = rng.random()
+        if first_onb:
+            pass  # tagged by the plan rule `epic: ONB-1`
+        elif roll < 0.30:
+            fields["labels"] = [f"method:{rng.choice(list(METHOD_NAMES))}"]
+        elif roll < 0.50:
+            fields["selects"] = {METHOD_FIELD: METHOD_NAMES[rng.choice(list(METHOD_NAMES))]}
+        elif roll < 0.65:
+            fields["selects"] = {TEAM_BET_FIELD: "Onboarding"}
+        elif roll < 0.75:
+            fields["labels"] = [f"value:{rng.choice(VALUES)}"]
+        if rng.random() < 0.25:
+            fields["points"] = float(rng.choice((13, 20, 40)))
+        epic_ids[project].append(issue(project, f"Epic {n}", "Epic", **fields))
+
+    budget = max(0, issues - epics - len(legacy))
+    stories_budget = int(budget * 0.72)
+    stories: list[tuple[int, str]] = []
+    for n in range(stories_budget):
+        project = SCOPE_PROJECTS[rng.randrange(len(SCOPE_PROJECTS))]
+        fields = {}
+        roll = rng.random()
+        parent: int | None
+        if roll < 0.05:
+            parent = rng.choice(legacy)
+        elif roll < 0.15:
+            parent = None
+        else:
+            # Leave roughly one epic in six childless so its own estimate counts.
+            candidates = epic_ids[project][: max(1, len(epic_ids[project]) * 5 // 6)]
+            parent = rng.choice(candidates)
+        labels: list[str] = []
+        tag = rng.random()
+        if tag < 0.08:
+            labels.append(f"value:{rng.choice(VALUES)}")
+        elif tag < 0.13:
+            fields["components"] = ["Billing"]
+        elif tag < 0.15:
+            labels.append("value:speed")  # names no value in the plan: orphaned
+        elif tag < 0.18:
+            labels += ["value:efficiency", "method:self-serve-onboarding"]  # conflict
+        if rng.random() < 0.3:
+            labels.append(rng.choice(("frontend", "backend", "tech-debt")))
+        fields["labels"] = labels
+        if rng.random() < 0.7:
+            fields["points"] = rng.choice(POINTS)
+        type_name = rng.choice(("Story", "Story", "Task", "Bug"))
+        story_id = issue(project, f"{type_name} {n}", type_name, parent_id=parent, **fields)
+        stories.append((story_id, project))
+
+    remaining = budget - stories_budget
+    while remaining > 0 and stories:
+        story_id, project = rng.choice(stories)
+        group = min(remaining, rng.randrange(1, 5))
+        carries = rng.random() < 0.5
+        for k in range(group):
+            fields = {"points": rng.choice(POINTS)} if carries else {}
+            issue(project, f"Sub-task {k} of {story_id}", "Sub-task", parent_id=story_id, **fields)
+        remaining -= group
+    return state, GroundTruth(state, SCOPE_PROJECTS)

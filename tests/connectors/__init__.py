@@ -1,0 +1,1 @@
+"""Tests of connectors/: retries and each tracker connector."""

@@ -1,0 +1,1 @@
+"""Jira Cloud connector tests: pure parsing and the client against the sandbox."""

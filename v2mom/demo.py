@@ -1,0 +1,87 @@
+"""``v2mom demo``: sandbox Jira + the sample plan, synced through the real connector, API served.
+
+Nothing here is on the product's own paths: it is the one place (besides tests and benchmarks) that
+reaches into ``sandbox/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from mapping.plan import load_plan
+from sync.service import run_sync
+from v2mom.settings import JiraSettings, Settings, TrackersSettings
+from v2mom.store import Store
+
+SAMPLE_PLAN = Path(__file__).resolve().parent.parent / "sandbox" / "sample_plan.yaml"
+
+
+@dataclass
+class DemoWorld:
+    """A running sandbox, the settings pointing at it, the synced store and a viewer token."""
+
+    settings: Settings
+    store: Store
+    viewer_token: str
+    servers: list[object]
+
+    def stop(self) -> None:
+        """Stop the sandbox servers and close the store."""
+        for server in self.servers:
+            server.stop()  # type: ignore[attr-defined]
+        self.store.close()
+
+
+def build_demo(database: Path, *, seed: int = 7, issues: int = 1200) -> DemoWorld:
+    """Start the sandbox, apply the sample plan, sync through the real connector into ``database``."""
+    from sandbox.generator import generate_jira_workspace, scope_jql
+    from sandbox.jira.app import create_jira_app
+    from sandbox.server import SandboxServer
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    state, _truth = generate_jira_workspace(seed=seed, issues=issues)
+    jira_server = SandboxServer(create_jira_app(state))
+    jira_url = jira_server.start()
+    settings = Settings(
+        database_url=f"sqlite:///{database}",
+        trackers=TrackersSettings(
+            jira=JiraSettings(
+                url=jira_url, email=state.account_email, api_token=state.api_token, jql=scope_jql(state)
+            )
+        ),
+    )
+    store = Store.open(settings.database_url)
+    plan = load_plan(SAMPLE_PLAN.read_text(encoding="utf-8"), str(SAMPLE_PLAN))
+    store.save_plan(plan, actor="demo")
+    results = run_sync(settings, store, full=True)
+    failed = [r.summary() for r in results if not r.ok]
+    if failed:
+        jira_server.stop()
+        raise RuntimeError("demo sync failed: " + "; ".join(failed))
+    return DemoWorld(settings, store, store.create_token("viewer", "demo"), [jira_server])
+
+
+def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
+    """Build the demo world, print the URL and a viewer token, serve until Ctrl-C."""
+    import uvicorn
+
+    from v2mom.app import create_app
+
+    console.print("starting sandbox Jira and syncing through the real connector…", markup=False)
+    world = build_demo(database)
+    try:
+        items = world.store.count_items()
+        base = f"http://{host}:{port}"
+        console.print(f"synced {items} items into {database}", markup=False)
+        console.print(f"report:  {base}/api/reports/effort-by-value", markup=False)
+        console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
+        header = f"Authorization: Bearer {world.viewer_token}"
+        console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
+        console.print(f"viewer token: {world.viewer_token}", markup=False)
+        uvicorn.run(create_app(world.settings, world.store), host=host, port=port, log_level="warning")
+    finally:
+        world.stop()
