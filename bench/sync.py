@@ -75,7 +75,7 @@ def main() -> None:
         settings = JiraSettings(url=url, email=email, api_token=api_token, jql=jql, page_size=args.page_size)
         connector = JiraConnector(settings)
         discovery = connector.discover()
-        fields = connector.fields()
+        fields = connector.fields
         ordered_jql = f"({jql}) ORDER BY updated ASC, id ASC"
 
         started = time.perf_counter()

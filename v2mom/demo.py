@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
 from rich.console import Console
 
 from mapping.plan import load_plan
 from sync.service import run_sync
 from v2mom.settings import JiraSettings, Settings, TrackersSettings
 from v2mom.store import Store
+
+if TYPE_CHECKING:
+    from sandbox.ground_truth import GroundTruth
 
 SAMPLE_PLAN = Path(__file__).resolve().parent.parent / "sandbox" / "sample_plan.yaml"
 
@@ -35,22 +40,26 @@ class DemoWorld:
         self.store.close()
 
 
-def build_demo(database: Path, *, seed: int = 7, issues: int = 1200) -> DemoWorld:
-    """Start the sandbox, apply the sample plan, sync through the real connector into ``database``."""
+def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple[DemoWorld, GroundTruth]:
+    """Start the sandbox, apply the sample plan, sync through the real connector into the database.
+
+    Returns the world and the sandbox's own ground truth, which the report must equal.
+    """
     from sandbox.generator import generate_jira_workspace, scope_jql
     from sandbox.jira.app import create_jira_app
     from sandbox.server import SandboxServer
 
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    state, _truth = generate_jira_workspace(seed=seed, issues=issues)
+    state, truth = generate_jira_workspace(seed=seed, issues=issues)
     jira_server = SandboxServer(create_jira_app(state))
     jira_url = jira_server.start()
     settings = Settings(
-        database_url=f"sqlite:///{database}",
+        database_url=database_url,
         trackers=TrackersSettings(
             jira=JiraSettings(
-                url=jira_url, email=state.account_email, api_token=state.api_token, jql=scope_jql(state)
+                url=jira_url,
+                email=state.account_email,
+                api_token=SecretStr(state.api_token),
+                jql=scope_jql(state),
             )
         ),
     )
@@ -62,7 +71,7 @@ def build_demo(database: Path, *, seed: int = 7, issues: int = 1200) -> DemoWorl
     if failed:
         jira_server.stop()
         raise RuntimeError("demo sync failed: " + "; ".join(failed))
-    return DemoWorld(settings, store, store.create_token("viewer", "demo"), [jira_server])
+    return DemoWorld(settings, store, store.create_token("viewer", "demo"), [jira_server]), truth
 
 
 def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
@@ -72,7 +81,9 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
     from v2mom.app import create_app
 
     console.print("starting sandbox Jira and syncing through the real connector…", markup=False)
-    world = build_demo(database)
+    for suffix in ("", "-wal", "-shm"):  # the demo starts from a clean file every time
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    world, _truth = build_demo(f"sqlite:///{database}")
     try:
         items = world.store.count_items()
         base = f"http://{host}:{port}"

@@ -1,0 +1,83 @@
+"""The demo's report equals the sandbox's own ground truth: the whole path, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from reports.effort import MEASURES, STATES, ReportQuery, build_report
+from sandbox.ground_truth import GroundTruth
+from sync.service import run_sync
+from v2mom.demo import DemoWorld, build_demo
+
+
+@pytest.fixture
+def demo(database_url: str) -> Iterator[tuple[DemoWorld, GroundTruth]]:
+    world, truth = build_demo(database_url, seed=7, issues=1200)
+    try:
+        yield world, truth
+    finally:
+        world.stop()
+
+
+def assert_report_matches(world: DemoWorld, truth: GroundTruth) -> None:
+    plan = world.store.get_plan()
+    assert plan is not None
+    for measure in MEASURES:
+        for state in STATES:
+            got = build_report(world.store, plan, ReportQuery(measure=measure, state=state))
+            expected = truth.expected_report(measure, state)
+            where = f"{measure}/{state}"
+            assert got["total"]["items"] == expected["total_items"], where
+            assert got["total"]["effort"] == pytest.approx(expected["total_effort"]), where
+            assert {v["id"]: v["effort"] for v in got["values"]} == pytest.approx(expected["values"]), where
+            assert got["untagged"]["effort"] == pytest.approx(expected["untagged_effort"]), where
+            assert got["untagged"]["items"] == expected["untagged_items"], where
+            assert got["orphaned"]["effort"] == pytest.approx(expected["orphaned_effort"]), where
+            assert got["orphaned"]["items"] == expected["orphaned_items"], where
+            methods: dict[tuple[str, Any], float] = {}
+            for value in got["values"]:
+                for method in value["methods"]:
+                    if method["effort"]:
+                        methods[(value["id"], method["id"])] = method["effort"]
+            assert methods == pytest.approx({k: v for k, v in expected["methods"].items() if v}), where
+
+
+def test_demo_report_equals_ground_truth(demo: tuple[DemoWorld, GroundTruth]) -> None:
+    world, truth = demo
+    flags = truth.intended_flags()
+    assert flags["untagged"] > 20
+    assert flags["orphaned"] > 10
+    assert flags["conflict"] > 5
+    assert_report_matches(world, truth)
+
+
+def test_ground_truth_holds_after_changes_and_an_incremental_sync(
+    demo: tuple[DemoWorld, GroundTruth],
+) -> None:
+    world, truth = demo
+    state = truth.state
+    live = sorted(i for i, issue in state.issues.items() if issue.project in truth.scope)
+    epic = next(i for i in live if state.issues[i].type_name == "Epic" and state.issues[i].labels)
+    state.update_issue(epic, labels=["method:cost-savings"])  # re-tag an epic: its children move
+    state.update_issue(live[50], category="done", points=13.0)
+    state.delete_issue(live[60])
+    moved = live[70]
+    old_key = state.issues[moved].key
+    new_key = state.move_issue(moved, "MOB")
+    results = run_sync(world.settings, world.store)
+    assert all(r.ok for r in results), [r.summary() for r in results]
+    assert results[0].kind == "incremental"
+    assert results[0].seen < 50  # only what changed (plus the overlap window)
+    retagged = world.store.find_item("jira", state.issues[epic].key)
+    assert retagged is not None
+    assert world.store.resolution_of(retagged.pk)["methods"] == ["cost-savings"]  # type: ignore[index]
+    assert world.store.get_item_by_id("jira", str(live[60])) is not None  # deletions wait for the census
+    census = run_sync(world.settings, world.store, full=True)
+    assert census[0].deleted == 1
+    assert_report_matches(world, truth)
+    stored = world.store.get_item_by_id("jira", str(moved))
+    assert stored is not None
+    assert stored.item.key == new_key != old_key
