@@ -1,0 +1,1 @@
+"""Alembic revisions (a package so that non-editable installs ship them)."""
