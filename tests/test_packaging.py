@@ -9,7 +9,8 @@ PRODUCT = ("v2mom", "connectors", "sync", "mapping", "reports", "sandbox")
 
 
 def test_every_product_folder_with_python_is_a_package() -> None:
-    folders = [f for top in PRODUCT for f in [ROOT / top, *(p for p in (ROOT / top).rglob("*") if p.is_dir())]]
+    folders = [ROOT / top for top in PRODUCT]
+    folders += [p for top in PRODUCT for p in (ROOT / top).rglob("*") if p.is_dir()]
     missing = [
         str(folder.relative_to(ROOT))
         for folder in folders
