@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import Connector
+from sync.prefetch import prefetch
 from v2mom.errors import V2momError
 from v2mom.store import Store, utcnow
 
@@ -81,7 +82,7 @@ def sync_tracker(
         state.update(
             effort_field=discovery.effort_field, time_zone=discovery.time_zone, notes=list(discovery.notes)
         )
-        for page in connector.iter_pages(since):
+        for page in prefetch(connector.iter_pages(since)):
             if page.items:
                 result.upserted += store.upsert_items(page.items)
                 result.seen += len(page.items)

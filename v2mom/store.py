@@ -178,6 +178,13 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        stmt = self._insert()
+        excluded = stmt.excluded
+        self._upsert_statement = stmt.on_conflict_do_update(
+            index_elements=[t.items.c.tracker, t.items.c.item_id],
+            set_={c.name: excluded[c.name] for c in ITEM_COLUMNS if c.name not in ("tracker", "item_id")},
+            where=or_(t.items.c.updated_at <= excluded.updated_at, t.items.c.deleted.is_(True)),
+        ).returning(t.items.c.pk)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -223,16 +230,11 @@ class Store:
             if known is None or known.updated_at <= item.updated_at:
                 latest[(item.tracker, item.id)] = item
         rows = [_item_row(item, now) for item in latest.values()]
+        # executemany on one statement: compiled once and cached, batched by SQLAlchemy's
+        # "insertmanyvalues" (a fresh multi-VALUES statement per page cost 55% of sync time).
         for start in range(0, len(rows), UPSERT_CHUNK):
             chunk = rows[start : start + UPSERT_CHUNK]
-            stmt = self._insert().values(chunk)
-            excluded = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[t.items.c.tracker, t.items.c.item_id],
-                set_={c.name: excluded[c.name] for c in ITEM_COLUMNS if c.name not in ("tracker", "item_id")},
-                where=or_(t.items.c.updated_at <= excluded.updated_at, t.items.c.deleted.is_(True)),
-            )
-            written += len(conn.execute(stmt.returning(t.items.c.pk)).all())
+            written += len(conn.execute(self._upsert_statement, chunk).all())
         return written
 
     def mark_deleted(self, tracker: str, item_ids: Iterable[str], *, at: datetime | None = None) -> int:
