@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from mapping.plan import Plan
@@ -18,59 +18,42 @@ router = APIRouter(prefix="/api")
 TrackerName = Literal["jira", "asana", "linear"]
 
 
-def _report(
+def report_query(
     request: Request,
-    store: StoreDep,
-    measure: Measure | None,
-    state: StateFilter,
-    date_from: date | None,
-    date_to: date | None,
-    tracker: TrackerName | None,
-) -> dict[str, Any]:
-    if date_from and date_to and date_from > date_to:
-        raise HTTPException(422, detail="from: must not be after 'to'")
-    settings = request.app.state.settings
-    query = ReportQuery(
-        measure=measure or settings.measure,
-        state=state,
-        date_from=date_from,
-        date_to=date_to,
-        tracker=tracker,
-    )
-    plan = store.get_plan() or Plan()
-    return build_report(store, plan, query, settings.trackers.configured())
-
-
-@router.get("/reports/effort-by-value")
-def effort_by_value(
-    request: Request,
-    store: StoreDep,
-    _viewer: Viewer,
     measure: Measure | None = None,
     state: StateFilter = "all",
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     tracker: TrackerName | None = None,
-) -> dict[str, Any]:
+) -> ReportQuery:
+    """The report filters from the query string (shared by the JSON and CSV routes)."""
+    if date_from and date_to and date_from > date_to:
+        raise HTTPException(422, detail="from: must not be after 'to'")
+    measure = measure or request.app.state.settings.measure
+    return ReportQuery(measure=measure, state=state, date_from=date_from, date_to=date_to, tracker=tracker)
+
+
+QueryDep = Annotated[ReportQuery, Depends(report_query)]
+
+
+def _report(request: Request, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
+    plan = store.get_plan() or Plan()
+    return build_report(store, plan, query, request.app.state.settings.trackers.configured())
+
+
+@router.get("/reports/effort-by-value")
+def effort_by_value(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
     """Effort per value against its target, plus untagged and orphaned effort."""
-    return _report(request, store, measure, state, date_from, date_to, tracker)
+    return _report(request, store, query)
 
 
 @router.get("/reports/effort-by-value.csv", response_class=PlainTextResponse)
 def effort_by_value_csv(
-    request: Request,
-    store: StoreDep,
-    _viewer: Viewer,
-    measure: Measure | None = None,
-    state: StateFilter = "all",
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
-    tracker: TrackerName | None = None,
+    request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep
 ) -> PlainTextResponse:
     """The same report as CSV."""
-    report = _report(request, store, measure, state, date_from, date_to, tracker)
     return PlainTextResponse(
-        report_csv(report),
+        report_csv(_report(request, store, query)),
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'},
     )

@@ -130,6 +130,11 @@ def test_report_filters(client: TestClient, seeded: Store) -> None:
     assert get(tracker="linear")["total"]["effort"] == 0.0
     bad = client.get("/api/reports/effort-by-value", params={"measure": "weeks"}, headers=auth(token))
     assert bad.status_code == 422
+    backwards = client.get(
+        "/api/reports/effort-by-value.csv", params={"from": "2026-11-02", "to": "2026-11-01"}, headers=auth(token)
+    )
+    assert backwards.status_code == 422
+    assert "from: must not be after 'to'" in backwards.text
 
 
 def test_csv_has_the_same_numbers(client: TestClient, seeded: Store) -> None:

@@ -7,32 +7,15 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from connectors.jira.parse import BASE_FIELDS
 from sandbox.generator import generate_jira_workspace, scope_jql
 from sandbox.jira.app import create_jira_app
-from sandbox.jira.state import JiraState
+from sandbox.jira.state import COMPANY_POINTS, SELECT_FIELDS, TEAM_POINTS, JiraState
 from sandbox.server import SandboxServer
 from tests.contracts import validate_jira
 
-FIELDS = [
-    "summary",
-    "issuetype",
-    "parent",
-    "status",
-    "project",
-    "labels",
-    "components",
-    "created",
-    "updated",
-    "resolutiondate",
-    "statuscategorychangedate",
-    "timespent",
-    "timeoriginalestimate",
-    "customfield_10016",
-    "customfield_10028",
-    "customfield_10040",
-    "customfield_10041",
-    "customfield_10042",
-]
+# What the connector asks for on every sync, plus every custom field the sandbox serves.
+FIELDS = [*BASE_FIELDS, TEAM_POINTS, COMPANY_POINTS, *SELECT_FIELDS]
 
 
 @pytest.fixture(scope="module")
