@@ -131,7 +131,9 @@ def test_report_filters(client: TestClient, seeded: Store) -> None:
     bad = client.get("/api/reports/effort-by-value", params={"measure": "weeks"}, headers=auth(token))
     assert bad.status_code == 422
     backwards = client.get(
-        "/api/reports/effort-by-value.csv", params={"from": "2026-11-02", "to": "2026-11-01"}, headers=auth(token)
+        "/api/reports/effort-by-value.csv",
+        params={"from": "2026-11-02", "to": "2026-11-01"},
+        headers=auth(token),
     )
     assert backwards.status_code == 422
     assert "from: must not be after 'to'" in backwards.text
