@@ -79,7 +79,63 @@ def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredIt
 def remap(store: Store, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one) and store the result."""
     plan = plan if plan is not None else (store.get_plan() or Plan())
-    stored = list(store.iter_items())
+    return _resolve_and_store(store, plan, list(store.iter_items()), only=None)
+
+
+def affected_trees(store: Store, tracker: str, item_ids: set[str]) -> tuple[list[StoredItem], list[int]]:
+    """The live items of every tree touching ``item_ids``, and the pks of those ids now deleted.
+
+    A tree is the whole subtree of a top-most live ancestor: tags flow down it (inheritance) and
+    effort flows up it (counted once), so it is the unit of re-resolution.
+    """
+    changed = store.items_by_ids(tracker, item_ids)
+    deleted_pks = [s.pk for s in changed if s.deleted]
+    roots: dict[str, StoredItem] = {}
+    for start in changed:
+        current = start
+        seen = {current.item.id}
+        while not current.deleted and current.item.parent_id and current.item.parent_id not in seen:
+            parents = [p for p in store.items_by_ids(tracker, [current.item.parent_id]) if not p.deleted]
+            if not parents:
+                break
+            current = parents[0]
+            seen.add(current.item.id)
+        if not current.deleted:
+            roots[current.item.id] = current
+    # Children of deleted items lose their parent: they are roots of trees of their own now.
+    frontier = {s.item.id for s in changed if s.deleted} | set(roots)
+    members: dict[str, StoredItem] = dict(roots)
+    while frontier:
+        children = [c for c in store.live_children(tracker, frontier) if c.item.id not in members]
+        members.update((c.item.id, c) for c in children)
+        frontier = {c.item.id for c in children}
+    return list(members.values()), deleted_pks
+
+
+def remap_changed(
+    store: Store, changes: dict[str, set[str]], plan: Plan | None = None, *, full_above: float = 0.2
+) -> RemapStats:
+    """Re-resolve only the trees that ``changes`` (tracker -> changed or deleted ids) touch.
+
+    Falls back to a full :func:`remap` when more than ``full_above`` of the store is affected.
+    """
+    plan = plan if plan is not None else (store.get_plan() or Plan())
+    total = store.count_items()
+    stored: list[StoredItem] = []
+    stale: list[int] = []
+    for tracker, ids in changes.items():
+        if ids:
+            members, deleted = affected_trees(store, tracker, ids)
+            stored += members
+            stale += deleted
+    if total and len(stored) > full_above * total:
+        return remap(store, plan)
+    return _resolve_and_store(store, plan, stored, only=[s.pk for s in stored] + stale)
+
+
+def _resolve_and_store(
+    store: Store, plan: Plan, stored: list[StoredItem], *, only: list[int] | None
+) -> RemapStats:
     per_tracker: dict[str, list[StoredItem]] = defaultdict(list)
     for s in stored:
         per_tracker[s.item.tracker].append(s)
@@ -114,5 +170,7 @@ def remap(store: Store, plan: Plan | None = None) -> RemapStats:
                 ),
             )
 
-    written = store.replace_resolutions(rows())
+    if only is not None and not only:
+        return RemapStats(items=0, **flags)
+    written = store.replace_resolutions(rows(), only=only)
     return RemapStats(items=written, **flags)

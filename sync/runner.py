@@ -37,6 +37,7 @@ class SyncResult:
     census: bool = False
     error: str | None = None
     calls: dict[str, int] = field(default_factory=dict)
+    changed_ids: set[str] = field(default_factory=set)  # seen or deleted: what re-resolution must revisit
 
     @property
     def ok(self) -> bool:
@@ -86,6 +87,7 @@ def sync_tracker(
             if page.items:
                 result.upserted += store.upsert_items(page.items)
                 result.seen += len(page.items)
+                result.changed_ids.update(item.id for item in page.items)
                 newest = max(item.updated_at for item in page.items)
                 store.set_cursor(tracker, connector.scope, min(newest, started))
             result.pages += 1
@@ -96,7 +98,9 @@ def sync_tracker(
         last_census = state.get("last_census")
         due = last_census is None or started - datetime.fromisoformat(last_census) >= CENSUS_EVERY
         if census if census is not None else (full or due):
-            result.deleted = _census(store, connector)
+            gone = _census(store, connector)
+            result.deleted = len(gone)
+            result.changed_ids |= gone
             result.census = True
             state["last_census"] = started.isoformat()
         store.set_tracker_state(tracker, state)
@@ -117,8 +121,9 @@ def sync_tracker(
     return result
 
 
-def _census(store: Store, connector: Connector) -> int:
-    """Mark stored items the tracker no longer lists as deleted; returns how many."""
+def _census(store: Store, connector: Connector) -> set[str]:
+    """Mark stored items the tracker no longer lists as deleted; returns their ids."""
     present = set(connector.iter_ids())
     gone = store.live_ids(connector.tracker) - present
-    return store.mark_deleted(connector.tracker, gone)
+    store.mark_deleted(connector.tracker, gone)
+    return gone

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from connectors.base import Connector
 from connectors.registry import build_connector
-from sync.remap import remap
+from sync.remap import remap, remap_changed
 from sync.runner import ProgressFn, SyncResult, sync_tracker
 from v2mom.errors import ConfigError, V2momError
 from v2mom.settings import Settings
@@ -77,6 +77,8 @@ def run_sync(
         finally:
             if connectors is None or name not in connectors:
                 connector.close()
-    if any(r.upserted or r.deleted for r in results):
+    if any(r.kind == "full" and (r.upserted or r.deleted) for r in results):
         remap(store)
+    elif any(r.changed_ids for r in results):
+        remap_changed(store, {r.tracker: r.changed_ids for r in results})
     return results

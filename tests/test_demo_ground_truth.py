@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
+from connectors.registry import build_connector
 from reports.effort import MEASURES, STATES, ReportQuery, build_report
 from sandbox.ground_truth import GroundTruth
+from sync.remap import remap, remap_changed
+from sync.runner import sync_tracker
 from sync.service import run_sync
 from v2mom.demo import DemoWorld, build_demo
 
@@ -81,3 +84,36 @@ def test_ground_truth_holds_after_changes_and_an_incremental_sync(
     stored = world.store.get_item_by_id("jira", str(moved))
     assert stored is not None
     assert stored.item.key == new_key != old_key
+
+
+def test_tree_scoped_remap_equals_a_full_remap(demo: tuple[DemoWorld, GroundTruth]) -> None:
+    world, truth = demo
+    state = truth.state
+    live = sorted(i for i, issue in state.issues.items() if issue.project in truth.scope)
+    epics = [i for i in live if state.issues[i].type_name == "Epic"]
+    state.update_issue(epics[3], labels=["value:efficiency"])
+    story = next(i for i in live if state.issues[i].parent_id == epics[5])
+    state.update_issue(story, points=21.0, components=["Billing"])
+    state.delete_issue(epics[7])  # its children become orphans
+    connector = build_connector("jira", world.settings)
+    result = sync_tracker(world.store, connector, census=True)  # incremental, with the census
+    connector.close()
+    assert result.kind == "incremental"
+    assert result.deleted == 1
+    stats = remap_changed(world.store, {"jira": result.changed_ids})
+    assert 0 < stats.items < world.store.count_items() / 2  # only the touched trees
+    incremental = (_rollup(world), _resolutions(world))
+    remap(world.store)
+    assert (_rollup(world), _resolutions(world)) == incremental  # deltas differ only in float noise
+    assert_report_matches(world, truth)
+
+
+def _rollup(world: DemoWorld) -> list[dict[str, Any]]:
+    return [
+        {k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()}
+        for r in world.store.rollup_rows()
+    ]
+
+
+def _resolutions(world: DemoWorld) -> dict[int, dict[str, Any]]:
+    return {s.pk: world.store.resolution_of(s.pk) or {} for s in world.store.iter_items()}

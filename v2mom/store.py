@@ -293,6 +293,34 @@ class Store:
             ).first()
         return None if row is None else StoredItem(pk=row.pk, item=_to_item(row), deleted=row.deleted)
 
+    def items_by_ids(self, tracker: str, item_ids: Iterable[str]) -> list[StoredItem]:
+        """Items (deleted ones too) of ``tracker`` by stable id."""
+        ids = list(item_ids)
+        found: list[StoredItem] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                query = select(t.items).where(
+                    t.items.c.tracker == tracker, t.items.c.item_id.in_(ids[start : start + UPSERT_CHUNK])
+                )
+                found += [
+                    StoredItem(pk=r.pk, item=_to_item(r), deleted=r.deleted) for r in conn.execute(query)
+                ]
+        return found
+
+    def live_children(self, tracker: str, parent_ids: Iterable[str]) -> list[StoredItem]:
+        """Non-deleted items of ``tracker`` whose parent is one of ``parent_ids``."""
+        ids = list(parent_ids)
+        found: list[StoredItem] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                query = select(t.items).where(
+                    t.items.c.tracker == tracker,
+                    t.items.c.parent_id.in_(ids[start : start + UPSERT_CHUNK]),
+                    ~t.items.c.deleted,
+                )
+                found += [StoredItem(pk=r.pk, item=_to_item(r), deleted=False) for r in conn.execute(query)]
+        return found
+
     def count_items(self, tracker: str | None = None, *, include_deleted: bool = False) -> int:
         """How many items are stored."""
         query = select(func.count()).select_from(t.items)
