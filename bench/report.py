@@ -23,10 +23,10 @@ from sqlalchemy import insert, text
 from bench.common import median_seconds, verdict
 from mapping.plan import load_plan
 from reports.effort import ReportQuery, build_report
+from sandbox import SAMPLE_PLAN_PATH as PLAN
 from v2mom.db import schema as t
 from v2mom.store import Store
 
-PLAN = Path(__file__).resolve().parent.parent / "sandbox" / "sample_plan.yaml"
 BATCH = 20_000
 
 

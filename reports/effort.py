@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 
 from mapping.plan import Plan
 from v2mom.db import schema as t
+from v2mom.inbox import Inbox
 from v2mom.models import State
 from v2mom.store import Store
 
@@ -81,6 +82,25 @@ def grouped_rows(store: Store, query: ReportQuery) -> list[tuple[Any, ...]]:
 
 def _share(effort: float, total: float) -> float:
     return round(effort / total, 4) if total else 0.0
+
+
+def build_freshness(store: Store, trackers: list[str] | None) -> dict[str, dict[str, Any]]:
+    """Per tracker: last successful sync, last webhook received, inbox backlog, parked events."""
+    inbox = Inbox(store.engine)
+    last_sync = store.last_successful_sync()
+    last_event = inbox.last_event()
+    counts = inbox.counts()
+    names = sorted(set(trackers or []) | set(last_sync) | set(last_event))
+    return {
+        tracker: {
+            "last_sync": _iso(last_sync.get(tracker)),
+            "last_event": _iso(last_event.get(tracker)),
+            "backlog": counts.get(tracker, {}).get("pending", 0)
+            + counts.get(tracker, {}).get("processing", 0),
+            "parked": counts.get(tracker, {}).get("parked", 0),
+        }
+        for tracker in names
+    }
 
 
 def build_report(
@@ -150,11 +170,7 @@ def build_report(
     # resolver, so every allocated value id is in the plan; guard anyway so sums stay exact.
     stray = sum(e for v, e in value_effort.items() if v is not None and v not in known_values)
     untagged_effort = value_effort.get(None, 0.0) + stray
-    last_sync = store.last_successful_sync()
-    freshness = {
-        tracker: {"last_sync": _iso(last_sync.get(tracker)), "last_event": None}
-        for tracker in sorted(set(trackers or []) | set(last_sync))
-    }
+    freshness = build_freshness(store, trackers)
     return {
         "measure": query.measure,
         "state": query.state,

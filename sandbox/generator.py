@@ -13,8 +13,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from sandbox import SAMPLE_PLAN_PATH
 from sandbox.ground_truth import GroundTruth
 from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
+
+__all__ = ["SAMPLE_PLAN_PATH", "generate_jira_workspace", "scope_jql"]
 
 SCOPE_PROJECTS = ("ONB", "PLAT", "MOB")
 OUT_OF_SCOPE = "LEGACY"

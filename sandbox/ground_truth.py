@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from sandbox import SAMPLE_PLAN_PATH
 from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Issue, JiraState
 
-PLAN_FILE = Path(__file__).resolve().parent / "sample_plan.yaml"
 Measure = Literal["points", "hours", "count"]
 StateFilter = Literal["all", "done", "open"]
 
@@ -31,7 +30,7 @@ class GroundTruth:
         """Bind to ``state``; figures are computed on demand from its current issues."""
         self.state = state
         self.scope = set(scope)
-        plan = yaml.safe_load(PLAN_FILE.read_text(encoding="utf-8"))
+        plan = yaml.safe_load(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"))
         self.values = {v["id"] for v in plan["values"]}
         self.method_weights: dict[str, dict[str, float]] = {}
         self.method_by_name: dict[str, str] = {}

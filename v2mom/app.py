@@ -10,9 +10,11 @@ from fastapi.responses import JSONResponse
 from reports.routes import router as reports_router
 from v2mom import __version__
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
+from v2mom.inbox import Inbox
 from v2mom.routes.plan import router as plan_router
 from v2mom.settings import Settings
 from v2mom.store import Store
+from webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app = FastAPI(title="v2mom-sync", version=__version__)
     app.state.settings = settings
     app.state.store = store
+    app.state.inbox = Inbox(store.engine)
 
     @app.exception_handler(ConfigError)
     @app.exception_handler(TrackerError)
@@ -47,4 +50,5 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
 
     app.include_router(reports_router)
     app.include_router(plan_router)
+    app.include_router(webhooks_router)
     return app

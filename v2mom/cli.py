@@ -308,12 +308,59 @@ def serve(
     import uvicorn
 
     from v2mom.app import create_app
+    from webhooks.worker import start_worker
 
     with exit_on_errors():
         settings = load_settings(config)
         store = open_store(settings)
-    out.print(f"serving on http://{host}:{port}", markup=False)
-    uvicorn.run(create_app(settings, store), host=host, port=port, log_level="info")
+    application = create_app(settings, store)
+    worker = start_worker(application, settings, store)
+    out.print(f"serving on http://{host}:{port} (webhook worker running)", markup=False)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="info")
+    finally:
+        worker.stop()
+
+
+@app.command()
+def worker(
+    config: ConfigOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Drain the inbox once and exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+) -> None:
+    """Apply webhook events from the inbox (any number of workers can share a PostgreSQL inbox)."""
+    import os
+    import socket
+    import time
+
+    from connectors.base import Connector
+    from connectors.registry import build_connector
+    from v2mom.inbox import Inbox
+    from webhooks.worker import process_batch
+
+    with exit_on_errors():
+        settings = load_settings(config)
+        store = open_store(settings)
+    inbox = Inbox(store.engine)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    connectors: dict[str, Connector] = {}
+
+    def connector_for(tracker: str) -> Connector:
+        if tracker not in connectors:
+            connectors[tracker] = build_connector(tracker, settings)
+        return connectors[tracker]
+
+    applied = 0
+    while True:
+        batch = process_batch(store, inbox, connector_for, worker=name)
+        applied += batch.applied
+        if batch.applied or batch.failed:
+            out.print(f"applied {batch.applied}, failed {batch.failed}, parked {batch.parked}", markup=False)
+            continue
+        if once:
+            out.print(f"inbox drained: {applied} applied", markup=False)
+            return
+        time.sleep(interval)
 
 
 @app.command()

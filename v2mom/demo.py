@@ -21,8 +21,6 @@ from v2mom.store import Store
 if TYPE_CHECKING:
     from sandbox.ground_truth import GroundTruth
 
-SAMPLE_PLAN = Path(__file__).resolve().parent.parent / "sandbox" / "sample_plan.yaml"
-
 
 @dataclass
 class DemoWorld:
@@ -45,6 +43,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple
 
     Returns the world and the sandbox's own ground truth, which the report must equal.
     """
+    from sandbox import SAMPLE_PLAN_PATH
     from sandbox.generator import generate_jira_workspace, scope_jql
     from sandbox.jira.app import create_jira_app
     from sandbox.server import SandboxServer
@@ -64,7 +63,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple
         ),
     )
     store = Store.open(settings.database_url)
-    plan = load_plan(SAMPLE_PLAN.read_text(encoding="utf-8"), str(SAMPLE_PLAN))
+    plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
     store.save_plan(plan, actor="demo")
     results = run_sync(settings, store, full=True)
     failed = [r.summary() for r in results if not r.ok]

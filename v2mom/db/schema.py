@@ -171,3 +171,24 @@ api_tokens = Table(
     Column("last_used_at", UTCDateTime()),
     Column("revoked_at", UTCDateTime()),
 )
+
+webhook_inbox = Table(
+    "webhook_inbox",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("tracker", String(16), nullable=False),
+    Column("delivery_id", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("item_ref", String(128)),
+    Column("event_time", UTCDateTime()),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | processing | done | parked
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("claimed_at", UTCDateTime()),
+    Column("claimed_by", String(64)),
+    Column("last_error", Text),
+    UniqueConstraint("tracker", "delivery_id"),
+    Index("ix_webhook_inbox_status_next", "status", "next_attempt_at"),
+)

@@ -1,0 +1,237 @@
+"""Jira webhooks end to end: verification, durable inbox, worker, crash recovery, ordering."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from connectors.jira.connector import JiraConnector
+from connectors.jira.webhook import parse_jira_event
+from mapping.plan import load_plan
+from sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, scope_jql
+from sandbox.jira.app import create_jira_app
+from sandbox.jira.state import JiraState
+from sandbox.server import SandboxServer
+from sync.service import run_sync
+from tests.contracts import contracts_dir
+from v2mom.app import create_app
+from v2mom.inbox import CLAIM_TIMEOUT, Inbox
+from v2mom.settings import JiraSettings, Settings, TrackersSettings
+from v2mom.store import Store, utcnow
+from webhooks.worker import process_batch
+
+SECRET = "whsec-current"
+OLD_SECRET = "whsec-previous"
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def delivery(issue: dict[str, Any], event: str = "jira:issue_updated") -> bytes:
+    return json.dumps({"webhookEvent": event, "timestamp": 1763900000000, "issue": issue}).encode()
+
+
+@dataclass
+class World:
+    client: TestClient
+    store: Store
+    inbox: Inbox
+    state: JiraState
+    connector: JiraConnector
+
+    def post(self, body: bytes, *, delivery_id: str = "d-1", signature: str | None = None) -> Any:
+        headers = {"X-Atlassian-Webhook-Identifier": delivery_id, "Content-Type": "application/json"}
+        headers["X-Hub-Signature"] = sign(body) if signature is None else signature
+        return self.client.post("/webhooks/jira", content=body, headers=headers)
+
+    def stored_events(self) -> int:
+        return sum(sum(statuses.values()) for statuses in self.inbox.counts().values())
+
+    def work(self) -> int:
+        return process_batch(self.store, self.inbox, lambda _: self.connector, worker="test").applied
+
+
+def make_world(store: Store, url: str, state: JiraState, secrets: list[str]) -> Iterator[World]:
+    settings = Settings(
+        trackers=TrackersSettings(
+            jira=JiraSettings(
+                url=url,
+                email=state.account_email,
+                api_token=SecretStr(state.api_token),
+                jql=scope_jql(state),
+                webhook_secrets=[SecretStr(s) for s in secrets],
+            )
+        )
+    )
+    store.save_plan(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
+    assert all(r.ok for r in run_sync(settings, store, full=True))
+    app = create_app(settings, store)
+    connector = JiraConnector(settings.trackers.jira)  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        yield World(client, store, app.state.inbox, state, connector)
+    connector.close()
+
+
+@pytest.fixture
+def jira() -> Iterator[tuple[str, JiraState]]:
+    state, _ = generate_jira_workspace(seed=4, epics=30, issues=150)
+    with SandboxServer(create_jira_app(state)) as url:
+        yield url, state
+
+
+@pytest.fixture
+def world(store: Store, jira: tuple[str, JiraState]) -> Iterator[World]:
+    yield from make_world(store, *jira, secrets=[OLD_SECRET, SECRET])
+
+
+def some_story(state: JiraState) -> int:
+    return next(
+        i
+        for i, issue in sorted(state.issues.items())
+        if issue.type_name == "Story" and issue.project == "ONB"
+    )
+
+
+BODY = delivery({"id": "10001", "key": "ONB-1", "fields": {"updated": "2026-11-20T10:00:00.000+0000"}})
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "signature", "status"),
+    [
+        ("good", BODY, sign(BODY), 202),
+        ("rotated-previous-secret", BODY, sign(BODY, OLD_SECRET), 202),
+        ("wrong-secret", BODY, sign(BODY, "nope"), 401),
+        ("missing-header", BODY, "", 401),
+        ("no-prefix", BODY, sign(BODY)[len("sha256=") :], 401),
+        ("tampered-body", BODY.replace(b"ONB-1", b"ONB-2"), sign(BODY), 401),
+        ("malformed-json", b"{not json", sign(b"{not json"), 400),
+        ("no-issue", b'{"webhookEvent": "x"}', sign(b'{"webhookEvent": "x"}'), 400),
+    ],
+)
+def test_verification_cases(world: World, case: str, body: bytes, signature: str, status: int) -> None:
+    headers = {"X-Atlassian-Webhook-Identifier": f"d-{case}"}
+    if signature:
+        headers["X-Hub-Signature"] = signature
+    answer = world.client.post("/webhooks/jira", content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert world.stored_events() == (1 if status == 202 else 0)
+
+
+def test_oversized_body_is_refused_and_not_stored(world: World) -> None:
+    world.client.app.state.webhook_max_bytes = 1000  # type: ignore[attr-defined]
+    big = delivery({"id": "10001", "fields": {"summary": "x" * 2000}})
+    assert world.post(big).status_code == 413
+    assert world.stored_events() == 0
+
+
+def test_no_secret_configured_fails_closed(
+    store: Store, jira: tuple[str, JiraState], caplog: pytest.LogCaptureFixture
+) -> None:
+    for closed in make_world(store, *jira, secrets=[]):
+        answer = closed.post(BODY)
+        assert answer.status_code == 401
+        assert "no webhook secret configured" in answer.text
+        assert closed.stored_events() == 0
+    assert any("fail closed" in record.message for record in caplog.records)
+
+
+def test_duplicates_are_stored_once(world: World) -> None:
+    assert world.post(BODY, delivery_id="same").json() == {"status": "stored"}
+    assert world.post(BODY, delivery_id="same").json() == {"status": "duplicate"}
+    assert world.stored_events() == 1
+
+
+def test_update_is_applied_and_resolution_recomputed(world: World) -> None:
+    story = some_story(world.state)
+    world.state.update_issue(story, labels=["value:reliability"], points=13.0)
+    issue = world.state.issues[story]
+    assert world.post(delivery({"id": str(story), "key": issue.key})).status_code == 202
+    assert world.work() == 1
+    stored = world.store.get_item_by_id("jira", str(story))
+    assert stored is not None
+    assert stored.item.points == 13.0
+    assert world.store.resolution_of(stored.pk)["values"] == {"reliability": 1.0}  # type: ignore[index]
+    assert world.inbox.counts()["jira"] == {"done": 1}
+
+
+def test_delete_event_and_refetch_of_a_deleted_issue(world: World) -> None:
+    first, second = sorted(i for i, x in world.state.issues.items() if x.project == "MOB")[:2]
+    world.state.delete_issue(first)
+    world.state.delete_issue(second)
+    world.post(delivery({"id": str(first)}, "jira:issue_deleted"), delivery_id="del")
+    world.post(delivery({"id": str(second)}), delivery_id="upd")  # re-fetch answers 404
+    assert world.work() == 2
+    assert not ({str(first), str(second)} & world.store.live_ids("jira"))
+
+
+def test_older_event_applied_last_does_not_roll_back(world: World) -> None:
+    story = some_story(world.state)
+    world.state.update_issue(story, summary="first")
+    world.post(
+        delivery({"id": str(story), "fields": {"updated": "2026-11-20T10:00:00.000+0000"}}), delivery_id="a"
+    )
+    world.state.update_issue(story, summary="second")
+    world.post(
+        delivery({"id": str(story), "fields": {"updated": "2026-11-20T11:00:00.000+0000"}}), delivery_id="b"
+    )
+    assert world.work() == 2
+    stored = world.store.get_item_by_id("jira", str(story))
+    assert stored is not None
+    assert stored.item.title == "second"
+
+
+def test_crash_between_inbox_commit_and_apply_is_recovered(world: World) -> None:
+    story = some_story(world.state)
+    world.state.update_issue(story, points=34.0)
+    world.post(delivery({"id": str(story)}))
+    claimed = world.inbox.claim("crashed-worker")  # claimed, then the worker dies before applying
+    assert len(claimed) == 1
+    assert world.work() == 0  # the claim is still fresh: nobody else takes it yet
+    later = utcnow() + CLAIM_TIMEOUT + timedelta(seconds=1)
+    retaken = world.inbox.claim("second-worker", now=later)
+    assert [e.event.item_ref for e in retaken] == [str(story)]
+
+
+def test_failures_back_off_then_park(world: World) -> None:
+    world.state.inject_fault(500, times=100, path_prefix="/rest/api/3/issue")
+    world.post(delivery({"id": str(some_story(world.state))}))
+    statuses = []
+    now = utcnow()
+    for attempt in range(6):
+        entries = world.inbox.claim("w", now=now + timedelta(hours=attempt))
+        assert len(entries) == 1
+        statuses.append(world.inbox.fail(entries[0], "server error"))
+    assert statuses == ["pending"] * 5 + ["parked"]
+    parked = world.inbox.parked()
+    assert parked[0]["attempts"] == 6
+    assert parked[0]["last_error"] == "server error"
+
+
+def test_real_partial_payload_parses_to_a_refetch_by_key() -> None:
+    body = (contracts_dir() / "jira" / "examples" / "sentry" / "edit_issue_status_payload.json").read_bytes()
+    event = parse_jira_event({"x-atlassian-webhook-identifier": "abc"}, body)
+    assert (event.kind, event.item_ref) == ("refetch", "APP-123")
+    assert event.event_time is not None
+    assert event.event_time.year == 2023
+
+
+def test_freshness_shows_events_backlog_and_parked(world: World) -> None:
+    from reports.effort import build_freshness
+
+    world.post(delivery({"id": str(some_story(world.state))}))
+    before = build_freshness(world.store, ["jira"])["jira"]
+    assert before["last_event"] is not None
+    assert before["last_sync"] is not None
+    assert (before["backlog"], before["parked"]) == (1, 0)
+    world.work()
+    assert build_freshness(world.store, ["jira"])["jira"]["backlog"] == 0
