@@ -307,6 +307,7 @@ def serve(
     """Serve the API (and, as they land, webhooks, dashboard and the reconcile schedule)."""
     import uvicorn
 
+    from sync.schedule import ReconcileThread
     from v2mom.app import create_app
     from webhooks.worker import start_worker
 
@@ -315,10 +316,17 @@ def serve(
         store = open_store(settings)
     application = create_app(settings, store)
     worker = start_worker(application, settings, store)
-    out.print(f"serving on http://{host}:{port} (webhook worker running)", markup=False)
+    reconcile = ReconcileThread(settings, store)
+    reconcile.start()
+    out.print(
+        f"serving on http://{host}:{port}; webhook worker running; "
+        f"reconcile every {settings.sync.reconcile_every}",
+        markup=False,
+    )
     try:
         uvicorn.run(application, host=host, port=port, log_level="info")
     finally:
+        reconcile.stop()
         worker.stop()
 
 

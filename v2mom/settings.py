@@ -7,6 +7,8 @@ file is replaced from the environment; a missing variable is an error naming it.
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -90,11 +92,35 @@ class TrackersSettings(_Section):
         return [name for name in TRACKERS if getattr(self, name) is not None]
 
 
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``2h`` or ``1d`` as a timedelta; ValueError otherwise."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
+    if match is None:
+        raise ValueError(f"'{text}' is not a duration like 90s, 15m, 2h or 1d")
+    amount, unit = float(match.group(1)), match.group(2)
+    seconds = amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
 class SyncSettings(_Section):
     """How sync runs behave."""
 
     overlap_seconds: int = Field(default=300, ge=0)
     reconcile_every: str = "15m"
+
+    @field_validator("reconcile_every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def reconcile_interval(self) -> timedelta:
+        """``reconcile_every`` as a timedelta."""
+        return parse_duration(self.reconcile_every)
+
     max_retries: int = Field(default=5, ge=0)
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
 

@@ -1,0 +1,62 @@
+"""The reconcile schedule: an incremental sync every ``sync.reconcile_every`` inside ``v2mom serve``.
+
+Webhooks are hints and can be missed (Asana's are at-most-once); this pass is what makes the store
+converge on the trackers anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sync.runner import SyncResult
+from sync.service import run_sync
+from v2mom.errors import V2momError
+from v2mom.settings import Settings
+from v2mom.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class ReconcileThread:
+    """Runs ``run_sync`` now and then every interval until stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        on_result: Callable[[list[SyncResult]], None] | None = None,
+        run: Callable[[Settings, Store], list[SyncResult]] = run_sync,
+    ) -> None:
+        """Prepare; nothing runs until :meth:`start`."""
+        self.settings, self.store, self.on_result, self._run_sync = settings, store, on_result, run
+        self.interval = settings.sync.reconcile_interval.total_seconds()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.passes = 0
+
+    def start(self) -> None:
+        """Start the loop (a first pass runs immediately)."""
+        self._thread = threading.Thread(target=self._loop, name="reconcile", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current pass."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                results = self._run_sync(self.settings, self.store)
+                for result in results:
+                    log.info("reconcile: %s", result.summary())
+                if self.on_result is not None:
+                    self.on_result(results)
+            except V2momError as exc:
+                log.warning("reconcile pass failed: %s", exc)
+            self.passes += 1
+            self._stop.wait(self.interval)

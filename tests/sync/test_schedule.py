@@ -1,0 +1,44 @@
+"""The reconcile schedule and its duration setting."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from sync.runner import SyncResult
+from sync.schedule import ReconcileThread
+from v2mom.settings import Settings, SyncSettings, parse_duration
+from v2mom.store import Store
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("0.5s", 0.5)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["15", "m", "-5m", "0s", "15 minutes"])
+def test_bad_durations_are_config_errors(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        SyncSettings(reconcile_every=text)
+
+
+def test_reconcile_runs_immediately_and_then_every_interval(tmp_path: object) -> None:
+    settings = Settings(sync=SyncSettings(reconcile_every="0.05s"))
+    calls: list[int] = []
+    three = threading.Event()
+
+    def fake_sync(_settings: Settings, _store: Store) -> list[SyncResult]:
+        calls.append(1)
+        if len(calls) >= 3:
+            three.set()
+        return [SyncResult(tracker="jira", kind="incremental")]
+
+    thread = ReconcileThread(settings, None, run=fake_sync)  # type: ignore[arg-type]
+    thread.start()
+    assert three.wait(5), "three passes should run within five seconds at a 50 ms interval"
+    thread.stop()
+    assert thread.passes >= 3

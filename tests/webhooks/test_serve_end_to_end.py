@@ -1,0 +1,119 @@
+"""``v2mom serve`` as a real process: reconcile on start, a signed webhook moves the report in seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox import SAMPLE_PLAN_PATH
+from sandbox.generator import generate_jira_workspace, scope_jql
+from sandbox.jira.app import create_jira_app
+from sandbox.jira.state import JiraState
+from sandbox.server import SandboxServer
+from tests.webhooks.test_jira_webhooks import SECRET, delivery, sign
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def v2mom(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from v2mom.cli import main; main()", *args]
+
+
+@pytest.fixture
+def jira() -> Iterator[tuple[str, JiraState]]:
+    state, _ = generate_jira_workspace(seed=6, epics=30, issues=120)
+    with SandboxServer(create_jira_app(state)) as url:
+        yield url, state
+
+
+def wait_for(predicate: object, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_serve_applies_a_webhook_within_seconds(
+    tmp_path: Path, database_url: str, jira: tuple[str, JiraState]
+) -> None:
+    url, state = jira
+    config = tmp_path / "v2mom.yaml"
+    config.write_text(
+        f"database_url: {database_url}\n"
+        "trackers:\n  jira:\n"
+        f"    url: {url}\n    email: {state.account_email}\n    api_token: {state.api_token}\n"
+        f"    jql: {scope_jql(state)}\n    webhook_secrets: ['{SECRET}']\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(v2mom("plan", "apply", str(SAMPLE_PLAN_PATH), "-c", str(config)), env=env, check=True)
+    token_out = subprocess.run(
+        v2mom("token", "create", "--role", "viewer", "-c", str(config)),
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    token = token_out.strip().splitlines()[-1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        v2mom("serve", "-c", str(config), "--port", str(port)),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def report() -> dict:  # type: ignore[type-arg]
+            return requests.get(f"{base}/api/reports/effort-by-value", headers=headers, timeout=5).json()  # type: ignore[no-any-return]
+
+        def synced() -> bool:
+            try:
+                return bool(report()["total"]["items"])
+            except (requests.ConnectionError, KeyError):
+                return False
+
+        assert wait_for(synced), "the reconcile pass on start should sync the sandbox"
+        before = report()["total"]["effort"]
+        story = next(
+            i for i, x in sorted(state.issues.items()) if x.type_name == "Story" and x.project == "ONB"
+        )
+        state.update_issue(story, points=(state.issues[story].points or 0) + 40.0)
+        body = delivery({"id": str(story)})
+        sent = time.monotonic()
+        answer = requests.post(
+            f"{base}/webhooks/jira",
+            data=body,
+            headers={"X-Hub-Signature": sign(body), "X-Atlassian-Webhook-Identifier": "live-1"},
+            timeout=5,
+        )
+        assert answer.status_code == 202, answer.text
+        assert wait_for(lambda: report()["total"]["effort"] != before, timeout=10)
+        assert time.monotonic() - sent < 10
+        freshness = report()["freshness"]["jira"]
+        assert freshness["last_event"] is not None
+        assert freshness["backlog"] == 0
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0]
+    assert state.api_token not in output
+    assert json.dumps(SECRET) not in output
