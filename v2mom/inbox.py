@@ -39,30 +39,31 @@ class Inbox:
     def __init__(self, engine: Engine) -> None:
         """Share the store's engine (and its transactions' guarantees)."""
         self.engine = engine
-
-    def enqueue(self, event: WebhookEvent) -> bool:
-        """Store ``event`` durably; False when this delivery was stored before (a duplicate)."""
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        now = utcnow()
-        stmt = (
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # Built once: constructing the statement per delivery cost more than the commit itself.
+        self._enqueue = (
             insert(t.webhook_inbox)
-            .values(
-                tracker=event.tracker,
-                delivery_id=event.delivery_id,
-                kind=event.kind,
-                item_ref=event.item_ref,
-                event_time=event.event_time,
-                payload=event.payload,
-                received_at=now,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-            )
             .on_conflict_do_nothing(index_elements=["tracker", "delivery_id"])
             .returning(t.webhook_inbox.c.id)
         )
+
+    def enqueue(self, event: WebhookEvent) -> bool:
+        """Store ``event`` durably; False when this delivery was stored before (a duplicate)."""
+        now = utcnow()
+        row = {
+            "tracker": event.tracker,
+            "delivery_id": event.delivery_id,
+            "kind": event.kind,
+            "item_ref": event.item_ref,
+            "event_time": event.event_time,
+            "payload": event.payload,
+            "received_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
         with self.engine.begin() as conn:
-            return conn.execute(stmt).first() is not None
+            return conn.execute(self._enqueue, row).first() is not None
 
     def claim(self, worker: str, limit: int = 50, *, now: datetime | None = None) -> list[InboxEntry]:
         """Claim up to ``limit`` due events (oldest event time first) for ``worker``."""
