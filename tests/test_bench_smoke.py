@@ -1,0 +1,31 @@
+"""The benchmarks still run (tiny sizes; no timing is asserted — they print ratios, not verdicts here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("bench.report", ["--items", "3000", "--repeat", "2"]),
+        ("bench.sync", ["--issues", "400"]),
+        ("bench.webhooks", ["--events", "100", "--rate", "100", "--seconds", "1", "--connections", "2"]),
+    ],
+)
+def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, env=env, timeout=240, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert result, done.stdout
+    assert "ratio" in result[0]
