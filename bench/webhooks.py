@@ -50,6 +50,7 @@ def serve_app(port: int, database: str) -> None:
     from v2mom.app import create_app
     from v2mom.settings import JiraSettings, Settings, TrackersSettings
     from v2mom.store import Store
+    from webhooks.ingest import tune_interpreter_for_serving
 
     jira = JiraSettings(
         url="http://127.0.0.1:9",
@@ -59,6 +60,7 @@ def serve_app(port: int, database: str) -> None:
         webhook_secrets=[SecretStr(SECRET)],
     )
     settings = Settings(database_url=database, trackers=TrackersSettings(jira=jira))
+    tune_interpreter_for_serving()  # as v2mom serve does
     uvicorn.run(
         create_app(settings, Store.open(database)),
         host="127.0.0.1",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -14,6 +16,7 @@ from v2mom.inbox import Inbox
 from v2mom.routes.plan import router as plan_router
 from v2mom.settings import Settings
 from v2mom.store import Store
+from webhooks.ingest import GroupCommitter
 from webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -31,11 +34,24 @@ def _error_status(exc: Exception) -> int:
 
 
 def create_app(settings: Settings, store: Store) -> FastAPI:
-    """Build the app around an open store."""
-    app = FastAPI(title="v2mom-sync", version=__version__)
+    """Build the app around an open store; the inbox writer runs while the app does."""
+    inbox = Inbox(store.engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        committer = GroupCommitter(inbox)
+        committer.start()
+        app.state.ingest = committer
+        try:
+            yield
+        finally:
+            app.state.ingest = None
+            committer.stop()
+
+    app = FastAPI(title="v2mom-sync", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
-    app.state.inbox = Inbox(store.engine)
+    app.state.inbox = inbox
 
     @app.exception_handler(ConfigError)
     @app.exception_handler(TrackerError)

@@ -309,11 +309,13 @@ def serve(
 
     from sync.schedule import ReconcileThread
     from v2mom.app import create_app
+    from webhooks.ingest import tune_interpreter_for_serving
     from webhooks.worker import start_worker
 
     with exit_on_errors():
         settings = load_settings(config)
         store = open_store(settings)
+    tune_interpreter_for_serving()
     application = create_app(settings, store)
     worker = start_worker(application, settings, store)
     reconcile = ReconcileThread(settings, store)

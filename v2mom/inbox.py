@@ -65,6 +65,36 @@ class Inbox:
         with self.engine.begin() as conn:
             return conn.execute(self._enqueue, row).first() is not None
 
+    def enqueue_many(self, events: list[WebhookEvent]) -> list[bool]:
+        """Store several events in one transaction; per event, False when it was a duplicate."""
+        if not events:
+            return []
+        now = utcnow()
+        rows = [
+            {
+                "tracker": e.tracker,
+                "delivery_id": e.delivery_id,
+                "kind": e.kind,
+                "item_ref": e.item_ref,
+                "event_time": e.event_time,
+                "payload": e.payload,
+                "received_at": now,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for e in events
+        ]
+        statement = self._enqueue.returning(t.webhook_inbox.c.tracker, t.webhook_inbox.c.delivery_id)
+        with self.engine.begin() as conn:
+            inserted = {(r.tracker, r.delivery_id) for r in conn.execute(statement, rows)}
+        stored: list[bool] = []
+        for event in events:  # the same delivery twice in one batch: the first is stored
+            key = (event.tracker, event.delivery_id)
+            stored.append(key in inserted)
+            inserted.discard(key)
+        return stored
+
     def claim(self, worker: str, limit: int = 50, *, now: datetime | None = None) -> list[InboxEntry]:
         """Claim up to ``limit`` due events (oldest event time first) for ``worker``."""
         now = now or utcnow()

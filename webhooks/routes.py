@@ -18,6 +18,7 @@ from v2mom.errors import WebhookVerificationError
 from v2mom.events import WebhookEvent
 from v2mom.inbox import Inbox
 from v2mom.settings import Settings
+from webhooks.ingest import GroupCommitter
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks")
@@ -65,8 +66,12 @@ async def receive(
         event = parse(headers, body)
     except MalformedEvent as exc:
         raise HTTPException(400, detail=f"{tracker} webhook: {exc}") from None
-    inbox: Inbox = request.app.state.inbox
-    stored = inbox.enqueue(event)
+    committer: GroupCommitter | None = getattr(request.app.state, "ingest", None)
+    if committer is not None:
+        stored = await committer.submit(event)
+    else:
+        inbox: Inbox = request.app.state.inbox
+        stored = inbox.enqueue(event)
     wake = getattr(request.app.state, "wake_worker", None)
     if stored and wake is not None:
         wake()
