@@ -1,7 +1,8 @@
 """The reconcile schedule: an incremental sync every ``sync.reconcile_every`` inside ``v2mom serve``.
 
 Webhooks are hints and can be missed (Asana's are at-most-once); this pass is what makes the store
-converge on the trackers anyway.
+converge on the trackers anyway. It always includes the id-only census, since a missed deletion is
+caught by nothing else.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from v2mom.store import Store
 log = logging.getLogger(__name__)
 
 
+def reconcile_pass(settings: Settings, store: Store) -> list[SyncResult]:
+    """One reconcile pass: incremental sync of every tracker plus the deletion census."""
+    return run_sync(settings, store, census=True)
+
+
 class ReconcileThread:
     """Runs ``run_sync`` now and then every interval until stopped."""
 
@@ -28,10 +34,11 @@ class ReconcileThread:
         store: Store,
         *,
         on_result: Callable[[list[SyncResult]], None] | None = None,
-        run: Callable[[Settings, Store], list[SyncResult]] = run_sync,
+        run: Callable[[Settings, Store], list[SyncResult]] | None = None,
     ) -> None:
         """Prepare; nothing runs until :meth:`start`."""
-        self.settings, self.store, self.on_result, self._run_sync = settings, store, on_result, run
+        self.settings, self.store, self.on_result = settings, store, on_result
+        self._run_sync = run or reconcile_pass
         self.interval = settings.sync.reconcile_interval.total_seconds()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -45,8 +45,12 @@ def run_sync(
     full: bool = False,
     show_progress: bool = False,
     connectors: dict[str, Connector] | None = None,
+    census: bool | None = None,
 ) -> list[SyncResult]:
-    """Sync the configured trackers (or just ``tracker``); a failing tracker does not stop the rest."""
+    """Sync the configured trackers (or just ``tracker``); a failing tracker does not stop the rest.
+
+    ``census`` forces (True) or skips (False) the deletion census; None leaves it to the runner.
+    """
     names = settings.trackers.configured()
     if tracker is not None:
         if tracker not in names:
@@ -71,6 +75,7 @@ def run_sync(
                         connector,
                         full=full,
                         overlap=timedelta(seconds=settings.sync.overlap_seconds),
+                        census=census,
                         progress=progress,
                     )
                 )

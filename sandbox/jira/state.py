@@ -178,6 +178,7 @@ class JiraState:
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
         self.lock = threading.RLock()
+        self.listeners: list[Callable[[str, Issue], None]] = []  # (webhookEvent, issue) after each change
 
     # -- building ------------------------------------------------------------------------------
 
@@ -250,7 +251,8 @@ class JiraState:
             self._touch(issue)
             if "category" in changes:
                 issue.resolved = issue.updated if issue.category == "done" else None
-            return issue
+        self._notify("jira:issue_updated", issue)
+        return issue
 
     def move_issue(self, issue_id: int, new_project: str) -> str:
         """Move to another project: a new key, the same id; the old key keeps resolving."""
@@ -263,7 +265,8 @@ class JiraState:
             issue.project = new_project
             self._keys[issue.key] = issue_id
             self._touch(issue)
-            return issue.key
+        self._notify("jira:issue_updated", issue)
+        return issue.key
 
     def delete_issue(self, issue_id: int) -> None:
         """Delete an issue: it disappears from search, and fetching it answers 404."""
@@ -271,6 +274,11 @@ class JiraState:
             issue = self.issues.pop(issue_id)
             self._order.pop(bisect.bisect_left(self._order, issue.order))
             self.deleted[issue_id] = issue
+        self._notify("jira:issue_deleted", issue)
+
+    def _notify(self, event: str, issue: Issue) -> None:
+        for listener in list(self.listeners):
+            listener(event, issue)
 
     def find(self, id_or_key: str) -> Issue | None:
         """A live issue by id, key or former key."""
