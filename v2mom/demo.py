@@ -6,9 +6,10 @@ reaches into ``sandbox/``.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 from rich.console import Console
@@ -30,6 +31,8 @@ class DemoWorld:
     store: Store
     viewer_token: str
     servers: list[object]
+    jira_state: Any = None
+    webhook_secret: str = ""
 
     def stop(self) -> None:
         """Stop the sandbox servers and close the store."""
@@ -49,6 +52,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple
     from sandbox.server import SandboxServer
 
     state, truth = generate_jira_workspace(seed=seed, issues=issues)
+    webhook_secret = secrets.token_hex(16)  # the sandbox signs with it; a new one every run
     jira_server = SandboxServer(create_jira_app(state))
     jira_url = jira_server.start()
     settings = Settings(
@@ -59,6 +63,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple
                 email=state.account_email,
                 api_token=SecretStr(state.api_token),
                 jql=scope_jql(state),
+                webhook_secrets=[SecretStr(webhook_secret)],
             )
         ),
     )
@@ -70,14 +75,23 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple
     if failed:
         jira_server.stop()
         raise RuntimeError("demo sync failed: " + "; ".join(failed))
-    return DemoWorld(settings, store, store.create_token("viewer", "demo"), [jira_server]), truth
+    world = DemoWorld(settings, store, store.create_token("viewer", "demo"), [jira_server])
+    world.jira_state = state
+    world.webhook_secret = webhook_secret
+    return world, truth
 
 
 def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
     """Build the demo world, print the URL and a viewer token, serve until Ctrl-C."""
     import uvicorn
 
+    from sandbox.activity import Activity
+    from sandbox.generator import SCOPE_PROJECTS
+    from sandbox.jira.webhooks import WebhookSender
+    from sync.schedule import ReconcileThread
     from v2mom.app import create_app
+    from webhooks.ingest import tune_interpreter_for_serving
+    from webhooks.worker import start_worker
 
     console.print("starting sandbox Jira and syncing through the real connector…", markup=False)
     for suffix in ("", "-wal", "-shm"):  # the demo starts from a clean file every time
@@ -91,7 +105,23 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
         console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
         header = f"Authorization: Bearer {world.viewer_token}"
         console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
+        console.print("live: the sandbox team changes an issue every 3 s; signed webhooks update the report")
         console.print(f"viewer token: {world.viewer_token}", markup=False)
-        uvicorn.run(create_app(world.settings, world.store), host=host, port=port, log_level="warning")
+        tune_interpreter_for_serving()
+        application = create_app(world.settings, world.store)
+        worker = start_worker(application, world.settings, world.store)
+        reconcile = ReconcileThread(world.settings, world.store)
+        sender = WebhookSender(world.jira_state, f"{base}/webhooks/jira", world.webhook_secret)
+        activity = Activity(world.jira_state, set(SCOPE_PROJECTS))
+        reconcile.start()
+        sender.start()
+        activity.start()
+        try:
+            uvicorn.run(application, host=host, port=port, log_level="warning")
+        finally:
+            activity.stop()
+            sender.stop()
+            reconcile.stop()
+            worker.stop()
     finally:
         world.stop()
