@@ -11,13 +11,17 @@ estimate. Times spread over the twelve weeks before ``now``.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+
+from pydantic import SecretStr
 
 from sandbox import SAMPLE_PLAN_PATH
 from sandbox.ground_truth import GroundTruth
 from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
+from v2mom.settings import JiraSettings
 
-__all__ = ["SAMPLE_PLAN_PATH", "generate_jira_workspace", "scope_jql"]
+__all__ = ["SAMPLE_PLAN_PATH", "generate_jira_workspace", "jira_settings", "scope_jql"]
 
 SCOPE_PROJECTS = ("ONB", "PLAT", "MOB")
 OUT_OF_SCOPE = "LEGACY"
@@ -155,3 +159,22 @@ def generate_jira_workspace(
             issue(project, f"Sub-task {k} of {story_id}", "Sub-task", parent_id=story_id, **fields)
         remaining -= group
     return state, GroundTruth(state, SCOPE_PROJECTS)
+
+
+def jira_settings(
+    state: JiraState,
+    url: str,
+    *,
+    webhook_secrets: Sequence[str] = (),
+    api_token: str | None = None,
+    page_size: int = 100,
+) -> JiraSettings:
+    """Settings that point the real connector at a sandbox site (its account, scope and secrets)."""
+    return JiraSettings(
+        url=url,
+        email=state.account_email,
+        api_token=SecretStr(api_token if api_token is not None else state.api_token),
+        jql=scope_jql(state),
+        webhook_secrets=[SecretStr(s) for s in webhook_secrets],
+        page_size=page_size,
+    )

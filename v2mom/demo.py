@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
 from rich.console import Console
 
 from mapping.plan import load_plan
 from sync.service import run_sync
-from v2mom.settings import JiraSettings, Settings, TrackersSettings
+from v2mom.settings import Settings, TrackersSettings
 from v2mom.store import Store
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple
     Returns the world and the sandbox's own ground truth, which the report must equal.
     """
     from sandbox import SAMPLE_PLAN_PATH
-    from sandbox.generator import generate_jira_workspace, scope_jql
+    from sandbox.generator import generate_jira_workspace, jira_settings
     from sandbox.jira.app import create_jira_app
     from sandbox.server import SandboxServer
 
@@ -57,15 +56,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple
     jira_url = jira_server.start()
     settings = Settings(
         database_url=database_url,
-        trackers=TrackersSettings(
-            jira=JiraSettings(
-                url=jira_url,
-                email=state.account_email,
-                api_token=SecretStr(state.api_token),
-                jql=scope_jql(state),
-                webhook_secrets=[SecretStr(webhook_secret)],
-            )
-        ),
+        trackers=TrackersSettings(jira=jira_settings(state, jira_url, webhook_secrets=[webhook_secret])),
     )
     store = Store.open(settings.database_url)
     plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))

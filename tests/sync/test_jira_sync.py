@@ -6,16 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from pydantic import SecretStr
 
 from connectors.jira.connector import JiraConnector
-from sandbox.generator import generate_jira_workspace, scope_jql
+from sandbox.generator import generate_jira_workspace, jira_settings
 from sandbox.ground_truth import GroundTruth
 from sandbox.jira.app import create_jira_app
 from sandbox.jira.state import JiraState
 from sandbox.server import SandboxServer
 from sync.runner import sync_tracker
-from v2mom.settings import JiraSettings, SyncSettings
+from v2mom.settings import SyncSettings
 from v2mom.store import Store
 
 SEARCH = "/rest/api/3/search/jql"
@@ -31,13 +30,7 @@ class Site:
     def connector(
         self, *, token: str | None = None, max_retries: int = 3, page_size: int = 50
     ) -> JiraConnector:
-        settings = JiraSettings(
-            url=self.url,
-            email=self.state.account_email,
-            api_token=SecretStr(token or self.state.api_token),
-            jql=scope_jql(self.state),
-            page_size=page_size,
-        )
+        settings = jira_settings(self.state, self.url, api_token=token, page_size=page_size)
         return JiraConnector(settings, SyncSettings(max_retries=max_retries), sleep=self.waits.append)
 
 

@@ -7,11 +7,9 @@ import random
 import socket
 import time
 
-from pydantic import SecretStr
-
 from mapping.plan import load_plan
 from sandbox import SAMPLE_PLAN_PATH
-from sandbox.generator import generate_jira_workspace, scope_jql
+from sandbox.generator import generate_jira_workspace, jira_settings
 from sandbox.jira.app import create_jira_app
 from sandbox.jira.webhooks import Chaos, WebhookSender
 from sandbox.server import SandboxServer
@@ -21,7 +19,7 @@ from tests.test_demo_ground_truth import assert_report_matches
 from v2mom.app import create_app
 from v2mom.demo import DemoWorld
 from v2mom.inbox import Inbox
-from v2mom.settings import JiraSettings, Settings, TrackersSettings
+from v2mom.settings import Settings, TrackersSettings
 from v2mom.store import Store
 from webhooks.worker import start_worker
 
@@ -44,15 +42,7 @@ def test_store_converges_despite_chaos_and_a_restart(database_url: str) -> None:
     with SandboxServer(create_jira_app(state)) as jira_url:
         settings = Settings(
             database_url=database_url,
-            trackers=TrackersSettings(
-                jira=JiraSettings(
-                    url=jira_url,
-                    email=state.account_email,
-                    api_token=SecretStr(state.api_token),
-                    jql=scope_jql(state),
-                    webhook_secrets=[SecretStr(SECRET)],
-                )
-            ),
+            trackers=TrackersSettings(jira=jira_settings(state, jira_url, webhook_secrets=[SECRET])),
         )
         store = Store.open(database_url)
         store.save_plan(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")

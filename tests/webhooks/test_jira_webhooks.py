@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from connectors.jira.connector import JiraConnector
 from connectors.jira.webhook import parse_jira_event
 from mapping.plan import load_plan
-from sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, scope_jql
+from sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, jira_settings
 from sandbox.jira.app import create_jira_app
 from sandbox.jira.state import JiraState
 from sandbox.server import SandboxServer
@@ -25,7 +24,7 @@ from sync.service import run_sync
 from tests.contracts import contracts_dir
 from v2mom.app import create_app
 from v2mom.inbox import CLAIM_TIMEOUT, Inbox
-from v2mom.settings import JiraSettings, Settings, TrackersSettings
+from v2mom.settings import Settings, TrackersSettings
 from v2mom.store import Store, utcnow
 from webhooks.worker import process_batch
 
@@ -62,17 +61,7 @@ class World:
 
 
 def make_world(store: Store, url: str, state: JiraState, secrets: list[str]) -> Iterator[World]:
-    settings = Settings(
-        trackers=TrackersSettings(
-            jira=JiraSettings(
-                url=url,
-                email=state.account_email,
-                api_token=SecretStr(state.api_token),
-                jql=scope_jql(state),
-                webhook_secrets=[SecretStr(s) for s in secrets],
-            )
-        )
-    )
+    settings = Settings(trackers=TrackersSettings(jira=jira_settings(state, url, webhook_secrets=secrets)))
     store.save_plan(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
     assert all(r.ok for r in run_sync(settings, store, full=True))
     app = create_app(settings, store)
