@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from reports.effort import build_freshness
 from reports.routes import router as reports_router
 from v2mom import __version__
+from v2mom.auth import bearer_token
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
 from v2mom.inbox import Inbox
 from v2mom.routes.plan import router as plan_router
 from v2mom.settings import Settings
 from v2mom.store import Store
+from webhooks.admin import router as webhooks_admin_router
 from webhooks.ingest import GroupCommitter
 from webhooks.routes import router as webhooks_router
 
@@ -60,11 +64,17 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=_error_status(exc))
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """Liveness, no auth."""
-        return {"status": "ok"}
+    def healthz(request: Request) -> dict[str, Any]:
+        """Liveness, no auth; with an admin token, per-tracker freshness and inbox health too."""
+        body: dict[str, Any] = {"status": "ok"}
+        token = bearer_token(request)
+        info = store.authenticate(token) if token else None
+        if info is not None and info.role == "admin":
+            body["details"] = build_freshness(store, settings.trackers.configured())
+        return body
 
     app.include_router(reports_router)
     app.include_router(plan_router)
     app.include_router(webhooks_router)
+    app.include_router(webhooks_admin_router)
     return app

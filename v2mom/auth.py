@@ -22,7 +22,8 @@ def get_store(request: Request) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -32,7 +33,7 @@ def _bearer(request: Request) -> str | None:
 
 def require_viewer(request: Request, store: StoreDep) -> TokenInfo:
     """Any valid token (viewer or admin)."""
-    token = _bearer(request)
+    token = bearer_token(request)
     info = store.authenticate(token) if token else None
     if info is None:
         raise HTTPException(

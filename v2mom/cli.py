@@ -31,9 +31,11 @@ app = typer.Typer(
 plan_app = typer.Typer(no_args_is_help=True, help="Validate, apply and export the V2MOM plan.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens for the HTTP API and dashboard.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+webhooks_app = typer.Typer(no_args_is_help=True, help="Register tracker webhooks and see their health.")
 app.add_typer(plan_app, name="plan")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
+app.add_typer(webhooks_app, name="webhooks")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -285,6 +287,59 @@ def token_revoke(token_id: int, config: ConfigOpt = None) -> None:
         err.print(f"no active token with id {token_id}")
         raise typer.Exit(1)
     out.print(f"token {token_id} revoked")
+
+
+JIRA_WEBHOOK_STEPS = """\
+Jira Cloud admin webhooks are created in the UI (the REST API only registers app webhooks):
+  1. Jira settings > System > WebHooks > Create a WebHook
+  2. URL: {url}
+  3. Secret: {secret}
+  4. Events: Issue created, Issue updated, Issue deleted
+  5. JQL filter: {jql}
+  6. Add the secret to v2mom.yaml under trackers.jira.webhook_secrets (keep the old one during a
+     rotation: every listed secret is accepted), then restart v2mom serve."""
+
+
+@webhooks_app.command("register")
+def webhooks_register(
+    tracker: Annotated[str, typer.Option(help="jira, asana or linear")],
+    url: Annotated[str, typer.Option(help="Public URL of this server's /webhooks/<tracker> endpoint")],
+    config: ConfigOpt = None,
+) -> None:
+    """Create the tracker's webhook where its API allows; for Jira, print the exact steps and a secret."""
+    import secrets as secrets_module
+
+    with exit_on_errors():
+        settings = load_settings(config)
+        if tracker not in settings.trackers.configured():
+            raise ConfigError(f"--tracker: '{tracker}' is not configured")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--url: '{url}' is not an http(s) URL")
+        if tracker != "jira":
+            raise ConfigError(f"--tracker: registering {tracker} webhooks arrives with its connector")
+    jira = settings.trackers.jira
+    assert jira is not None
+    secret = secrets_module.token_hex(24)
+    out.print(JIRA_WEBHOOK_STEPS.format(url=url, secret=secret, jql=jira.jql), markup=False)
+
+
+@webhooks_app.command("list")
+def webhooks_list(config: ConfigOpt = None) -> None:
+    """Per tracker: secrets configured (count only), last delivery, backlog and parked events."""
+    from reports.effort import build_freshness
+
+    with exit_on_errors():
+        settings = load_settings(config)
+        store = open_store(settings)
+        freshness = build_freshness(store, settings.trackers.configured())
+    for tracker, state in freshness.items():
+        section = getattr(settings.trackers, tracker, None)
+        count = len(getattr(section, "webhook_secrets", []) or []) if section is not None else 0
+        secrets_note = f"{count} secret(s)" if count else "NO SECRET: deliveries refused"
+        sys.stdout.write(
+            f"{tracker}\t{secrets_note}\tlast event {state['last_event'] or 'never'}\t"
+            f"backlog {state['backlog']}\tparked {state['parked']}\n"
+        )
 
 
 @db_app.command("upgrade")

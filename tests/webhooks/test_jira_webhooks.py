@@ -224,3 +224,68 @@ def test_freshness_shows_events_backlog_and_parked(world: World) -> None:
     assert (before["backlog"], before["parked"]) == (1, 0)
     world.work()
     assert build_freshness(world.store, ["jira"])["jira"]["backlog"] == 0
+
+
+def test_health_details_and_parked_list_are_for_admins(world: World) -> None:
+    viewer, admin = world.store.create_token("viewer", "v"), world.store.create_token("admin", "a")
+    assert world.client.get("/healthz").json() == {"status": "ok"}
+    assert "details" not in world.client.get("/healthz", headers={"Authorization": f"Bearer {viewer}"}).json()
+    details = world.client.get("/healthz", headers={"Authorization": f"Bearer {admin}"}).json()["details"]
+    assert set(details["jira"]) == {"last_sync", "last_event", "backlog", "parked"}
+
+    world.post(delivery({"id": "10001"}))
+    for attempt in range(6):
+        entry = world.inbox.claim("w", now=utcnow() + timedelta(hours=attempt + 1))[0]
+        world.inbox.fail(entry, "boom")
+    assert world.client.get("/api/admin/webhooks/parked").status_code == 401
+    assert (
+        world.client.get(
+            "/api/admin/webhooks/parked", headers={"Authorization": f"Bearer {viewer}"}
+        ).status_code
+        == 403
+    )
+    parked = world.client.get(
+        "/api/admin/webhooks/parked", headers={"Authorization": f"Bearer {admin}"}
+    ).json()
+    assert [(e["delivery_id"], e["last_error"]) for e in parked["items"]] == [("d-1", "boom")]
+
+
+def test_webhooks_register_and_list_commands(
+    tmp_path: Any, jira: tuple[str, JiraState], database_url: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from v2mom.cli import app
+
+    url, state = jira
+    config = tmp_path / "v2mom.yaml"
+    config.write_text(
+        f"database_url: {database_url}\ntrackers:\n  jira:\n"
+        f"    url: {url}\n    email: {state.account_email}\n"
+        f"    api_token: {state.api_token}\n    jql: project in (ONB)\n    webhook_secrets: ['{SECRET}']\n"
+    )
+    runner = CliRunner()
+    registered = runner.invoke(
+        app,
+        [
+            "webhooks",
+            "register",
+            "--tracker",
+            "jira",
+            "--url",
+            "https://v2m.example/webhooks/jira",
+            "-c",
+            str(config),
+        ],
+    )
+    assert registered.exit_code == 0, registered.stderr
+    assert "URL: https://v2m.example/webhooks/jira" in registered.stdout
+    assert "JQL filter: project in (ONB)" in registered.stdout
+    refused = runner.invoke(
+        app, ["webhooks", "register", "--tracker", "linear", "--url", "https://x", "-c", str(config)]
+    )
+    assert refused.exit_code == 2
+    listed = runner.invoke(app, ["webhooks", "list", "-c", str(config)])
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stdout.startswith("jira\t1 secret(s)\tlast event never\tbacklog 0\tparked 0")
+    assert SECRET not in listed.stdout
