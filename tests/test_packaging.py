@@ -23,6 +23,7 @@ def test_every_product_folder_with_python_is_a_package() -> None:
 
 def test_data_files_are_declared_as_package_data() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
-    for pattern in ("*.yaml", "*.mako", "*.graphql"):
+    for pattern in ("*.yaml", "*.mako", "*.graphql", "queries/*.graphql"):
         assert f'"{pattern}"' in pyproject
     assert (ROOT / "sandbox" / "sample_plan.yaml").exists()
+    assert list((ROOT / "connectors" / "linear" / "queries").glob("*.graphql"))

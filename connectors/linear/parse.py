@@ -1,0 +1,150 @@
+"""Pure Linear parsing: an issue or project dict (GraphQL node or webhook ``data``) -> WorkItem.
+
+Projects are Linear's epics: a project becomes a ``Level.EPIC`` item and an issue without a parent
+issue names its project as parent, so issue -> parent -> project inheritance runs through the
+generic parent chain. Labels in a group are also emitted as ``<Group>/<label>`` (the resolver's
+``Value/<x>`` and ``Method/<x>`` conventions). Archived or trashed records are deletions to us:
+``is_removed`` tells the connector to leave them out of the live set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from v2mom.errors import FatalError
+from v2mom.models import Level, State, WorkItem
+
+TRACKER = "linear"
+QUERIES = Path(__file__).resolve().parent / "queries"
+STATE_TYPES: dict[str, State] = {
+    "triage": State.TODO,
+    "backlog": State.TODO,
+    "unstarted": State.TODO,
+    "started": State.IN_PROGRESS,
+    "completed": State.DONE,
+    "canceled": State.CANCELED,
+    "duplicate": State.CANCELED,
+}
+PROJECT_STATUS_TYPES: dict[str, State] = {
+    "backlog": State.TODO,
+    "planned": State.TODO,
+    "paused": State.TODO,
+    "started": State.IN_PROGRESS,
+    "completed": State.DONE,
+    "canceled": State.CANCELED,
+}
+
+
+def query_text(name: str) -> str:
+    """The text of ``queries/<name>.graphql``."""
+    return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+def _fail(record: Mapping[str, Any], problem: str) -> FatalError:
+    return FatalError(
+        f"record {record.get('identifier') or record.get('id') or '?'}: {problem}", tracker=TRACKER
+    )
+
+
+def _required_time(record: Mapping[str, Any], field: str) -> datetime:
+    value = _time(record, field)
+    if value is None:
+        raise _fail(record, f"missing {field}")
+    return value
+
+
+def _time(record: Mapping[str, Any], field: str) -> datetime | None:
+    value = record.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(record, f"{field} is not a timestamp")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(record, f"{field} '{value}' is not ISO 8601") from None
+
+
+def _nodes(value: Any) -> list[Mapping[str, Any]]:
+    """A connection's nodes (GraphQL) or a plain list (webhook payloads)."""
+    if isinstance(value, Mapping):
+        value = value.get("nodes")
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def label_names(labels: Any) -> tuple[str, ...]:
+    """Label names, plus ``<Group>/<name>`` for labels inside a group."""
+    names: list[str] = []
+    for label in _nodes(labels):
+        name = label.get("name")
+        if not isinstance(name, str):
+            continue
+        names.append(name)
+        parent = label.get("parent")
+        if isinstance(parent, Mapping) and isinstance(parent.get("name"), str):
+            names.append(f"{parent['name']}/{name}")
+    return tuple(dict.fromkeys(names))
+
+
+def is_removed(record: Mapping[str, Any]) -> bool:
+    """True for archived or trashed issues and projects (counted as deleted)."""
+    return bool(record.get("archivedAt")) or bool(record.get("trashed"))
+
+
+def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem:
+    """A Linear issue as a WorkItem; ``extra_labels`` are further label pages, if any."""
+    issue_id = raw.get("id")
+    if not isinstance(issue_id, str) or not issue_id:
+        raise _fail(raw, "missing id")
+    state = raw.get("state") or {}
+    state_type = state.get("type") if isinstance(state, Mapping) else None
+    if state_type not in STATE_TYPES:
+        raise _fail(raw, f"unknown state type {state_type!r}")
+    parent = raw.get("parent") if isinstance(raw.get("parent"), Mapping) else None
+    project = raw.get("project") if isinstance(raw.get("project"), Mapping) else None
+    team = raw.get("team") if isinstance(raw.get("team"), Mapping) else None
+    estimate = raw.get("estimate")
+    return WorkItem(
+        tracker=TRACKER,
+        id=issue_id,
+        key=str(raw.get("identifier") or issue_id),
+        title=str(raw.get("title") or ""),
+        url=raw.get("url") if isinstance(raw.get("url"), str) else None,
+        level=Level.SUBTASK if parent else Level.STANDARD,
+        parent_id=(parent or {}).get("id") or (project or {}).get("id"),
+        container=(team or {}).get("key"),
+        state=STATE_TYPES[state_type],
+        status_name=str(state.get("name") or state_type),
+        created_at=_time(raw, "createdAt"),
+        updated_at=_required_time(raw, "updatedAt"),
+        completed_at=_time(raw, "completedAt"),
+        points=float(estimate) if isinstance(estimate, int | float) else None,
+        labels=label_names(raw.get("labels")) + (label_names(extra_labels) if extra_labels else ()),
+    )
+
+
+def parse_project(raw: Mapping[str, Any]) -> WorkItem:
+    """A Linear project as an epic-level WorkItem (key ``project:<slugId>``)."""
+    project_id = raw.get("id")
+    if not isinstance(project_id, str) or not project_id:
+        raise _fail(raw, "missing id")
+    status = raw.get("status") if isinstance(raw.get("status"), Mapping) else {}
+    status_type = status.get("type") if status else None
+    teams = _nodes(raw.get("teams"))
+    return WorkItem(
+        tracker=TRACKER,
+        id=project_id,
+        key=f"project:{raw.get('slugId') or project_id}",
+        title=str(raw.get("name") or ""),
+        url=raw.get("url") if isinstance(raw.get("url"), str) else None,
+        level=Level.EPIC,
+        container=teams[0].get("key") if teams else None,
+        state=PROJECT_STATUS_TYPES.get(str(status_type), State.TODO),
+        status_name=str(status_type or ""),
+        created_at=_time(raw, "createdAt"),
+        updated_at=_required_time(raw, "updatedAt"),
+        completed_at=_time(raw, "completedAt"),
+    )
