@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pydantic import SecretStr
 
 from sandbox import SAMPLE_PLAN_PATH
-from sandbox.ground_truth import GroundTruth
 from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
+from sandbox.jira.truth import JiraGroundTruth
 from v2mom.settings import JiraSettings
 
 __all__ = ["SAMPLE_PLAN_PATH", "generate_jira_workspace", "jira_settings", "scope_jql"]
@@ -48,7 +48,7 @@ def generate_jira_workspace(
     epics: int = 36,
     issues: int = 1200,
     now: datetime | None = None,
-) -> tuple[JiraState, GroundTruth]:
+) -> tuple[JiraState, JiraGroundTruth]:
     """Build the workspace; ``issues`` counts every issue (epics and sub-tasks included)."""
     rng = random.Random(seed)
     now = now or DEFAULT_NOW
@@ -158,7 +158,7 @@ def generate_jira_workspace(
             fields = {"points": rng.choice(POINTS)} if carries else {}
             issue(project, f"Sub-task {k} of {story_id}", "Sub-task", parent_id=story_id, **fields)
         remaining -= group
-    return state, GroundTruth(state, SCOPE_PROJECTS)
+    return state, JiraGroundTruth(state, SCOPE_PROJECTS)
 
 
 def jira_settings(

@@ -1,60 +1,55 @@
-"""The sandbox's own answer to "how much effort goes to each value", computed independently.
+"""The sandboxes' own answer to "how much effort goes to each value", computed independently.
 
-It does not import ``mapping``: it reads the sample plan's values and weights with plain YAML and
-applies CONTRACT.md's rules to the issues *as they are now* in the sandbox state (so tests may
-mutate, move and delete issues and compare again). The tagging vocabulary it knows is exactly
-what the generator uses: ``value:``/``method:`` labels, the ``V2MOM Method`` select by name, the
-``Team Bet = Onboarding`` rule, the ``Billing`` component rule, the ``epic: ONB-1`` rule and the
-``project: PLAT`` container rule.
+It does not import ``mapping``: it reads the sample plan's values and weights with plain YAML
+(:class:`PlanVocabulary`) and applies CONTRACT.md's rules to tracker-neutral :class:`TruthItem`
+records that each sandbox derives from its state *as it is now* (so tests may mutate, move and
+delete items and compare again). Each sandbox knows exactly the tagging vocabulary its generator
+uses; this module knows only the rules: own tags, else the nearest tagged ancestor, else the
+container rule; values split by method weights; effort counted once at the most detailed level.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
 
 from sandbox import SAMPLE_PLAN_PATH
-from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Issue, JiraState
 
 Measure = Literal["points", "hours", "count"]
 StateFilter = Literal["all", "done", "open"]
 
 
-class GroundTruth:
-    """Expected report figures for the in-scope projects of a JiraState."""
+class PlanVocabulary:
+    """The sample plan's value ids, method weights and method names, read with plain YAML."""
 
-    def __init__(self, state: JiraState, scope: Iterable[str]) -> None:
-        """Bind to ``state``; figures are computed on demand from its current issues."""
-        self.state = state
-        self.scope = set(scope)
+    def __init__(self) -> None:
+        """Read ``sample_plan.yaml``."""
         plan = yaml.safe_load(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"))
-        self.values = {v["id"] for v in plan["values"]}
+        self.values: set[str] = {v["id"] for v in plan["values"]}
+        self.value_by_name: dict[str, str] = {}
+        for value in plan["values"]:
+            self.value_by_name[value["id"].lower()] = value["id"]
+            self.value_by_name[value["name"].lower()] = value["id"]
         self.method_weights: dict[str, dict[str, float]] = {}
         self.method_by_name: dict[str, str] = {}
         for method in plan["methods"]:
-            weights = method.get("weights") or {
-                v: 1 / len(method["values"]) for v in method.get("values", [])
-            }
+            weights = method.get("weights") or {v: 1 / len(method["values"]) for v in method.get("values", [])}
             self.method_weights[method["id"]] = weights
             self.method_by_name[method["name"].lower()] = method["id"]
-            self.method_by_name[method["id"]] = method["id"]
+            self.method_by_name[method["id"].lower()] = method["id"]
 
-    def live(self) -> dict[int, Issue]:
-        """In-scope issues that exist."""
-        return {i.id: i for i in self.state.issues.values() if i.project in self.scope}
-
-    # -- tags ---------------------------------------------------------------------------------
-
-    def own_tags(self, issue: Issue) -> tuple[list[str], list[str], bool]:
-        """(explicit values, methods, names-something-unknown) from the issue itself."""
+    def read_prefixed(self, tags: list[str] | tuple[str, ...]) -> tuple[list[str], list[str], bool]:
+        """(values, methods, names-something-unknown) from ``value:<id>`` / ``method:<id>`` tags."""
         values: list[str] = []
         methods: list[str] = []
         unknown = False
-        for label in issue.labels:
-            kind, _, ref = label.partition(":")
+        for tag in tags:
+            kind, _, ref = tag.partition(":")
+            kind, ref = kind.strip().lower(), ref.strip().lower()
             if kind == "value":
                 if ref in self.values:
                     values.append(ref)
@@ -65,83 +60,106 @@ class GroundTruth:
                     methods.append(ref)
                 else:
                     unknown = True
-        chosen = issue.selects.get(METHOD_FIELD)
-        if chosen is not None:
-            methods.append(self.method_by_name[chosen.lower()])
-        if issue.selects.get(TEAM_BET_FIELD, "").lower() == "onboarding":
-            methods.append("self-serve-onboarding")
-        if "billing" in {c.lower() for c in issue.components}:
-            methods.append("slo-program")
-        if issue.key == "ONB-1":
-            methods.append("self-serve-onboarding")
-        return sorted(set(values)), sorted(set(methods)), unknown
+        return values, methods, unknown
 
-    def allocation(
-        self, issue: Issue, live: dict[int, Issue]
-    ) -> tuple[dict[tuple[str | None, str | None], float], bool]:
-        """Shares of the issue's effort per (value, method) and whether it is orphaned."""
-        values, methods, orphaned = self.own_tags(issue)
-        if issue.parent_id is not None and issue.parent_id not in live:
+
+@dataclass(frozen=True)
+class TruthItem:
+    """One live item as the oracle sees it (ids are unique within one tracker).
+
+    ``parent_id`` names the parent (issue, epic, project); a parent absent from the live set makes
+    the item orphaned. ``values``/``methods`` are the item's own tags (conventions and item-level
+    rules), ``unknown`` when a tag names something the plan lacks. ``container_methods`` apply when
+    neither the item nor an ancestor is tagged. ``counts`` False: canceled, in no report.
+    """
+
+    id: str
+    parent_id: str | None
+    values: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    unknown: bool = False
+    container_methods: tuple[str, ...] = ()
+    points: float = 0.0
+    hours: float = 0.0
+    done: bool = False
+    counts: bool = True
+
+    def own_effort(self, measure: Measure) -> float:
+        """The item's own effort in ``measure``."""
+        if measure == "count":
+            return 1.0
+        return self.points if measure == "points" else self.hours
+
+
+Shares = dict[tuple[str | None, str | None], float]
+
+
+class GroundTruth:
+    """Expected report figures over the items ``source`` returns (evaluated on every call)."""
+
+    def __init__(self, source: Callable[[PlanVocabulary], Mapping[str, TruthItem]]) -> None:
+        """Bind to ``source``, which derives TruthItems from a sandbox's current state."""
+        self.plan = PlanVocabulary()
+        self._source = source
+
+    def items(self) -> Mapping[str, TruthItem]:
+        """The live items now."""
+        return self._source(self.plan)
+
+    def allocation(self, item: TruthItem, live: Mapping[str, TruthItem]) -> tuple[Shares, bool]:
+        """Shares of the item's effort per (value, method) and whether it is orphaned."""
+        values, methods, orphaned = list(item.values), list(item.methods), item.unknown
+        if item.parent_id is not None and item.parent_id not in live:
             orphaned = True
         if not values and not methods:
-            ancestor = live.get(issue.parent_id) if issue.parent_id is not None else None
+            ancestor = live.get(item.parent_id) if item.parent_id is not None else None
             while ancestor is not None:
-                values, methods, _ = self.own_tags(ancestor)
+                values, methods = list(ancestor.values), list(ancestor.methods)
                 if values or methods:
                     break
                 ancestor = live.get(ancestor.parent_id) if ancestor.parent_id is not None else None
-        if not values and not methods and issue.project == "PLAT":
-            methods = ["cost-savings"]
-        shares: dict[tuple[str | None, str | None], float] = defaultdict(float)
+        if not values and not methods:
+            methods = list(item.container_methods)
+        weights = self.plan.method_weights
+        shares: Shares = defaultdict(float)
         if values:
             for value in values:
-                serving: list[str | None] = [m for m in methods if value in self.method_weights[m]]
+                serving: list[str | None] = [m for m in methods if value in weights[m]]
                 for method in serving or [None]:
                     shares[(value, method)] += 1 / len(values) / max(1, len(serving))
         elif methods:
             for method in methods:
-                for value, weight in self.method_weights[method].items():
+                for value, weight in weights[method].items():
                     shares[(value, method)] += weight / len(methods)
         else:
             shares[(None, None)] = 1.0
         return dict(shares), orphaned
 
-    # -- effort -------------------------------------------------------------------------------
-
     @staticmethod
-    def own_effort(issue: Issue, measure: Measure) -> float:
-        """The issue's own effort (Jira times are seconds)."""
-        if measure == "count":
-            return 1.0
-        if measure == "points":
-            return issue.points or 0.0
-        seconds = issue.timespent if issue.timespent else issue.original_estimate
-        return (seconds or 0) / 3600
+    def counted(live: Mapping[str, TruthItem], measure: Measure) -> dict[str, float]:
+        """Effort counted once: own effort only when no counting live descendant carries any."""
+        children: dict[str, list[str]] = defaultdict(list)
+        for item in live.values():
+            if item.parent_id in live:
+                children[item.parent_id].append(item.id)
 
-    def counted(self, live: dict[int, Issue], measure: Measure) -> dict[int, float]:
-        """Effort counted once: own effort only when no live descendant carries any."""
-        children: dict[int, list[int]] = defaultdict(list)
-        for issue in live.values():
-            if issue.parent_id in live:
-                children[issue.parent_id].append(issue.id)
-
-        def descendant_carries(issue_id: int) -> bool:
-            stack = list(children[issue_id])
+        def descendant_carries(item_id: str) -> bool:
+            stack = list(children[item_id])
             while stack:
-                current = stack.pop()
-                if self.own_effort(live[current], measure) > 0:
+                current = live[stack.pop()]
+                if current.counts and current.own_effort(measure) > 0:
                     return True
-                stack.extend(children[current])
+                stack.extend(children[current.id])
             return False
 
         return {
-            i: (0.0 if descendant_carries(i) else self.own_effort(issue, measure))
-            for i, issue in live.items()
+            i: (item.own_effort(measure) if item.counts and not descendant_carries(i) else 0.0)
+            for i, item in live.items()
         }
 
     def expected_report(self, measure: Measure = "points", state: StateFilter = "all") -> dict[str, Any]:
         """Totals, per value, per (value, method), untagged and orphaned effort for the filter."""
-        live = self.live()
+        live = self.items()
         counted = self.counted(live, measure)
         out: dict[str, Any] = {
             "total_effort": 0.0,
@@ -153,13 +171,11 @@ class GroundTruth:
             "orphaned_effort": 0.0,
             "orphaned_items": 0,
         }
-        for issue_id, issue in live.items():
-            if state == "done" and issue.category != "done":
+        for item_id, item in live.items():
+            if not item.counts or (state == "done" and not item.done) or (state == "open" and item.done):
                 continue
-            if state == "open" and issue.category == "done":
-                continue
-            effort = counted[issue_id]
-            shares, orphaned = self.allocation(issue, live)
+            effort = counted[item_id]
+            shares, orphaned = self.allocation(item, live)
             out["total_effort"] += effort
             out["total_items"] += 1
             if orphaned:
@@ -177,14 +193,41 @@ class GroundTruth:
         return out
 
     def intended_flags(self) -> dict[str, int]:
-        """How many in-scope issues the generator meant to be untagged, orphaned, conflicting."""
-        live = self.live()
+        """How many live items the generator meant to be untagged, orphaned, conflicting."""
+        live = self.items()
         counts = {"untagged": 0, "orphaned": 0, "conflict": 0}
-        for issue in live.values():
-            shares, orphaned = self.allocation(issue, live)
-            values, methods, _ = self.own_tags(issue)
+        for item in live.values():
+            shares, orphaned = self.allocation(item, live)
             counts["untagged"] += (None, None) in shares
             counts["orphaned"] += orphaned
-            served = {v for m in methods for v in self.method_weights[m]}
-            counts["conflict"] += bool(values and methods and not set(values) & served)
+            served = {v for m in item.methods for v in self.plan.method_weights[m]}
+            counts["conflict"] += bool(item.values and item.methods and not set(item.values) & served)
         return counts
+
+
+class CombinedTruth(GroundTruth):
+    """Several trackers' truths as one report (ids namespaced ``tracker:id``)."""
+
+    def __init__(self, parts: Mapping[str, GroundTruth]) -> None:
+        """Combine ``{tracker: truth}``."""
+        self.parts = dict(parts)
+        super().__init__(self._combined)
+
+    def _combined(self, plan: PlanVocabulary) -> dict[str, TruthItem]:
+        out: dict[str, TruthItem] = {}
+        for tracker, truth in self.parts.items():
+            for item in truth.items().values():
+                parent = f"{tracker}:{item.parent_id}" if item.parent_id is not None else None
+                out[f"{tracker}:{item.id}"] = TruthItem(
+                    id=f"{tracker}:{item.id}",
+                    parent_id=parent,
+                    values=item.values,
+                    methods=item.methods,
+                    unknown=item.unknown,
+                    container_methods=item.container_methods,
+                    points=item.points,
+                    hours=item.hours,
+                    done=item.done,
+                    counts=item.counts,
+                )
+        return out

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.registry import build_connector
 from reports.effort import MEASURES, STATES, ReportQuery, build_report
-from sandbox.ground_truth import GroundTruth
+from sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from sync.remap import remap, remap_changed
 from sync.runner import sync_tracker
 from sync.service import run_sync

@@ -19,7 +19,7 @@ from v2mom.settings import Settings, TrackersSettings
 from v2mom.store import Store
 
 if TYPE_CHECKING:
-    from sandbox.ground_truth import GroundTruth
+    from sandbox.jira.truth import JiraGroundTruth as GroundTruth
 
 
 @dataclass

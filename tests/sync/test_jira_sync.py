@@ -9,7 +9,7 @@ import pytest
 
 from connectors.jira.connector import JiraConnector
 from sandbox.generator import generate_jira_workspace, jira_settings
-from sandbox.ground_truth import GroundTruth
+from sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from sandbox.jira.app import create_jira_app
 from sandbox.jira.state import JiraState
 from sandbox.server import SandboxServer

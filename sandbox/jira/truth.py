@@ -1,0 +1,57 @@
+"""The Jira sandbox seen by the oracle: issues as TruthItems, with the vocabulary its generator uses.
+
+``value:``/``method:`` labels, the ``V2MOM Method`` select by name, the ``Team Bet = Onboarding``
+rule, the ``Billing`` component rule, the ``epic: ONB-1`` rule and the ``project: PLAT`` container
+rule of ``sample_plan.yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
+from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Issue, JiraState
+
+
+class JiraGroundTruth(GroundTruth):
+    """Expected figures for the in-scope projects of a JiraState."""
+
+    def __init__(self, state: JiraState, scope: Iterable[str]) -> None:
+        """Bind to ``state``; figures follow its current issues."""
+        self.state = state
+        self.scope = set(scope)
+        super().__init__(self._truth_items)
+
+    def live(self) -> dict[int, Issue]:
+        """In-scope issues that exist."""
+        return {i.id: i for i in self.state.issues.values() if i.project in self.scope}
+
+    def _truth_items(self, plan: PlanVocabulary) -> dict[str, TruthItem]:
+        with self.state.lock:
+            live = list(self.live().values())
+        return {str(issue.id): self._truth_item(issue, plan) for issue in live}
+
+    @staticmethod
+    def _truth_item(issue: Issue, plan: PlanVocabulary) -> TruthItem:
+        values, methods, unknown = plan.read_prefixed(issue.labels)
+        chosen = issue.selects.get(METHOD_FIELD)
+        if chosen is not None:
+            methods.append(plan.method_by_name[chosen.lower()])
+        if issue.selects.get(TEAM_BET_FIELD, "").lower() == "onboarding":
+            methods.append("self-serve-onboarding")
+        if "billing" in {c.lower() for c in issue.components}:
+            methods.append("slo-program")
+        if issue.key == "ONB-1":
+            methods.append("self-serve-onboarding")
+        seconds = issue.timespent if issue.timespent else issue.original_estimate
+        return TruthItem(
+            id=str(issue.id),
+            parent_id=str(issue.parent_id) if issue.parent_id is not None else None,
+            values=tuple(sorted(set(values))),
+            methods=tuple(sorted(set(methods))),
+            unknown=unknown,
+            container_methods=("cost-savings",) if issue.project == "PLAT" else (),
+            points=issue.points or 0.0,
+            hours=(seconds or 0) / 3600,
+            done=issue.category == "done",
+        )
