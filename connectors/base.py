@@ -25,10 +25,25 @@ class Discovery:
 
 @dataclass(frozen=True)
 class Page:
-    """One committed unit of a sync: the items of one API page, in the order served."""
+    """One committed unit of a sync: the items of one API page, in the order served.
+
+    ``removed`` names records the listing returned as archived or trashed (Linear), which are
+    deletions to us; ``newest`` is the latest update time on the page, removed records included
+    (the items' own times are used when it is None).
+    """
 
     items: list[WorkItem]
     api_calls: int = 1
+    removed: tuple[str, ...] = ()
+    newest: datetime | None = None
+
+    @property
+    def latest(self) -> datetime | None:
+        """The newest update time this page saw."""
+        times = [item.updated_at for item in self.items]
+        if self.newest is not None:
+            times.append(self.newest)
+        return max(times) if times else None
 
 
 @dataclass
@@ -54,11 +69,16 @@ class Connector(Protocol):
     ``since`` is None), ordered by update time so that a cursor can advance page by page.
     ``iter_ids()`` yields every stable id in scope (the census that detects deletions).
     ``get_item(id)`` returns one item or raises NotFoundError.
+
+    ``ordered`` tells the runner whether pages come oldest update first across the whole listing
+    (Jira, Linear): then the cursor may advance after every committed page. When False (Asana lists
+    tasks in project order), the cursor advances only once the whole listing has been committed.
     """
 
     tracker: str
     scope: str  # what is synced (e.g. the JQL); a cursor belongs to one scope
     calls: CallCounter
+    ordered: bool
 
     def discover(self) -> Discovery:
         """Learn fields, hierarchy, effort field and time zone."""

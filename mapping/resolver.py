@@ -17,6 +17,10 @@ Decisions where the contract is silent:
   through step 2, so a child's own tag still wins over its epic's rule.
 - ``project`` and ``team`` both compare with the item's container (Jira project key, Asana project,
   Linear team key).
+- A project that is itself an item (``Level.CONTAINER``: an Asana or Linear project) is tagged by
+  the project rules naming its id, key or name, as its *own* tag; its tasks and issues then inherit
+  through step 2, so "a project's issues inherit its tags" and a Linear project rule may name the
+  project by name or id.
 - A tag naming an id or name the plan lacks is not a tag: it flags ``orphaned``.
 
 Values are the explicit values when the item has any, else its methods' values. Weights: explicit
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mapping.plan import Plan, Rule
-from v2mom.models import WorkItem
+from v2mom.models import Level, WorkItem
 
 Flag = Literal["untagged", "orphaned", "conflict"]
 Source = Literal["own", "inherited", "container", "none"]
@@ -182,6 +186,10 @@ class Resolver:
         for rule in self._item_rules:
             if self._matches(rule, item):
                 self._apply(rule, values, methods, because)
+        if item.level is Level.CONTAINER:
+            for rule in self._container_rules:
+                if self._names_project(rule, item):
+                    self._apply(rule, values, methods, because)
         return Tags(_unique(values), _unique(methods), tuple(unknown), tuple(because))
 
     def container_tags(self, item: WorkItem) -> Tags:
@@ -203,6 +211,16 @@ class Resolver:
         if rule.value is not None:
             values.append(rule.value)
         because.append(("container " if container else "") + _describe(rule))
+
+    @staticmethod
+    def _names_project(rule: Rule, item: WorkItem) -> bool:
+        """True when a project rule names this project item by id, key or name."""
+        when = rule.when
+        if when.project is None or when.team is not None:
+            return False
+        if when.tracker is not None and when.tracker != item.tracker:
+            return False
+        return _fold(when.project) in {_fold(item.id), _fold(item.key), _fold(item.title)}
 
     @staticmethod
     def _matches(rule: Rule, item: WorkItem) -> bool:

@@ -37,7 +37,9 @@ class PlanVocabulary:
         self.method_weights: dict[str, dict[str, float]] = {}
         self.method_by_name: dict[str, str] = {}
         for method in plan["methods"]:
-            weights = method.get("weights") or {v: 1 / len(method["values"]) for v in method.get("values", [])}
+            weights = method.get("weights") or {
+                v: 1 / len(method["values"]) for v in method.get("values", [])
+            }
             self.method_weights[method["id"]] = weights
             self.method_by_name[method["name"].lower()] = method["id"]
             self.method_by_name[method["id"].lower()] = method["id"]
@@ -140,7 +142,7 @@ class GroundTruth:
         """Effort counted once: own effort only when no counting live descendant carries any."""
         children: dict[str, list[str]] = defaultdict(list)
         for item in live.values():
-            if item.parent_id in live:
+            if item.parent_id is not None and item.parent_id in live:
                 children[item.parent_id].append(item.id)
 
         def descendant_carries(item_id: str) -> bool:

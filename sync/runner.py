@@ -83,23 +83,32 @@ def sync_tracker(
         state.update(
             effort_field=discovery.effort_field, time_zone=discovery.time_zone, notes=list(discovery.notes)
         )
+        newest_seen: datetime | None = None
         for page in prefetch(connector.iter_pages(since)):
             if page.items:
                 result.upserted += store.upsert_items(page.items)
                 result.seen += len(page.items)
                 result.changed_ids.update(item.id for item in page.items)
-                newest = max(item.updated_at for item in page.items)
-                store.set_cursor(tracker, connector.scope, min(newest, started))
+            if page.removed:
+                result.deleted += store.mark_deleted(tracker, set(page.removed))
+                result.changed_ids.update(page.removed)
+            latest = page.latest
+            if latest is not None:
+                newest_seen = latest if newest_seen is None else max(newest_seen, latest)
+                if connector.ordered:
+                    store.set_cursor(tracker, connector.scope, min(latest, started))
             result.pages += 1
             if progress is not None:
                 progress(len(page.items))
-        if cursor is None and result.seen == 0:
+        if not connector.ordered and newest_seen is not None:
+            store.set_cursor(tracker, connector.scope, min(newest_seen, started))
+        elif cursor is None and newest_seen is None:
             store.set_cursor(tracker, connector.scope, started)
         last_census = state.get("last_census")
         due = last_census is None or started - datetime.fromisoformat(last_census) >= CENSUS_EVERY
         if census if census is not None else (full or due):
             gone = _census(store, connector)
-            result.deleted = len(gone)
+            result.deleted += len(gone)
             result.changed_ids |= gone
             result.census = True
             state["last_census"] = started.isoformat()

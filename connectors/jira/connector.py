@@ -51,6 +51,7 @@ class JiraConnector:
     """
 
     tracker = "jira"
+    ordered = True  # search results come oldest update first
 
     def __init__(
         self,

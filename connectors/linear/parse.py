@@ -1,6 +1,6 @@
 """Pure Linear parsing: an issue or project dict (GraphQL node or webhook ``data``) -> WorkItem.
 
-Projects are Linear's epics: a project becomes a ``Level.EPIC`` item and an issue without a parent
+Projects are Linear's epics: a project becomes a ``Level.CONTAINER`` item and an issue without a parent
 issue names its project as parent, so issue -> parent -> project inheritance runs through the
 generic parent chain. Labels in a group are also emitted as ``<Group>/<label>`` (the resolver's
 ``Value/<x>`` and ``Method/<x>`` conventions). Archived or trashed records are deletions to us:
@@ -127,7 +127,7 @@ def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem
 
 
 def parse_project(raw: Mapping[str, Any]) -> WorkItem:
-    """A Linear project as an epic-level WorkItem (key ``project:<slugId>``)."""
+    """A Linear project as a container-level WorkItem (the epic of its issues) (key ``project:<slugId>``)."""
     project_id = raw.get("id")
     if not isinstance(project_id, str) or not project_id:
         raise _fail(raw, "missing id")
@@ -140,7 +140,7 @@ def parse_project(raw: Mapping[str, Any]) -> WorkItem:
         key=f"project:{raw.get('slugId') or project_id}",
         title=str(raw.get("name") or ""),
         url=raw.get("url") if isinstance(raw.get("url"), str) else None,
-        level=Level.EPIC,
+        level=Level.CONTAINER,
         container=teams[0].get("key") if teams else None,
         state=PROJECT_STATUS_TYPES.get(str(status_type), State.TODO),
         status_name=str(status_type or ""),

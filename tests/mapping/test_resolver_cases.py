@@ -43,6 +43,10 @@ PLAN = load_plan(
             value: efficiency
           - when: {tracker: jira, label: cost}
             method: hollow
+          - when: {tracker: linear, project: Checkout revamp}
+            method: onboarding
+          - when: {tracker: asana, project: "1201"}
+            method: infra
         """
     )
 )
@@ -204,6 +208,34 @@ CASES = {
         {"efficiency": 1.0},
         flags=("conflict",),
         says="share nothing with the values of methods onboarding",
+    ),
+    "linear-project-rule-tags-the-project-by-name": Case(
+        make_item(
+            "p1",
+            tracker="linear",
+            key="project:checkout-1",
+            title="Checkout revamp",
+            level=Level.CONTAINER,
+            container="WEB",
+        ),
+        {"customer-first": 1.0},
+        source="own",
+        says="rule",
+    ),
+    "asana-project-rule-tags-the-project-by-gid": Case(
+        make_item(
+            "1201", tracker="asana", key="1201", title="Infra", level=Level.CONTAINER, container="1201"
+        ),
+        {"efficiency": 1.0},
+        source="own",
+    ),
+    "a-project-rule-does-not-tag-another-project": Case(
+        make_item(
+            "p2", tracker="linear", key="project:other", title="Other", level=Level.CONTAINER, container="WEB"
+        ),
+        {},
+        flags=("untagged",),
+        source="none",
     ),
     "two-explicit-values-split-equally": Case(
         make_item("36", labels=("value:efficiency", "value:reliability")),

@@ -17,6 +17,7 @@ class FakeConnector:
     """Serves ``items`` ordered by (updated, id); can fail after a number of pages."""
 
     tracker = "jira"
+    ordered = True
     scope = "fake"
 
     def __init__(self, items: list[WorkItem], *, page_size: int = 3, fail_after_pages: int | None = None):

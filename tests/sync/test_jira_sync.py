@@ -9,9 +9,9 @@ import pytest
 
 from connectors.jira.connector import JiraConnector
 from sandbox.generator import generate_jira_workspace, jira_settings
-from sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from sandbox.jira.app import create_jira_app
 from sandbox.jira.state import JiraState
+from sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from sandbox.server import SandboxServer
 from sync.runner import sync_tracker
 from v2mom.settings import SyncSettings

@@ -129,7 +129,7 @@ def test_project_is_an_epic() -> None:
     )
     assert (project.key, project.level, project.container, project.state) == (
         "project:abc123",
-        Level.EPIC,
+        Level.CONTAINER,
         "ENG",
         State.IN_PROGRESS,
     )
