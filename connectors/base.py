@@ -29,13 +29,15 @@ class Page:
 
     ``removed`` names records the listing returned as archived or trashed (Linear), which are
     deletions to us; ``newest`` is the latest update time on the page, removed records included
-    (the items' own times are used when it is None).
+    (the items' own times are used when it is None). ``cursor_safe`` False: the page is not part of
+    the ordered listing the cursor follows (Linear projects), so it never moves the cursor.
     """
 
     items: list[WorkItem]
     api_calls: int = 1
     removed: tuple[str, ...] = ()
     newest: datetime | None = None
+    cursor_safe: bool = True
 
     @property
     def latest(self) -> datetime | None:

@@ -92,7 +92,7 @@ def sync_tracker(
             if page.removed:
                 result.deleted += store.mark_deleted(tracker, set(page.removed))
                 result.changed_ids.update(page.removed)
-            latest = page.latest
+            latest = page.latest if page.cursor_safe else None
             if latest is not None:
                 newest_seen = latest if newest_seen is None else max(newest_seen, latest)
                 if connector.ordered:

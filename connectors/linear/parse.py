@@ -38,9 +38,29 @@ PROJECT_STATUS_TYPES: dict[str, State] = {
 }
 
 
+FRAGMENTS = "fragments"
+
+
+def _fragments() -> dict[str, str]:
+    """Each fragment of ``queries/fragments.graphql`` by name, with its text."""
+    text = (QUERIES / f"{FRAGMENTS}.graphql").read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    for chunk in text.split("\nfragment ")[1:]:
+        name = chunk.split(maxsplit=1)[0]
+        found[name] = "fragment " + chunk.strip() + "\n"
+    return found
+
+
+def query_names() -> list[str]:
+    """Every query file's name (without the shared fragments file)."""
+    return sorted(p.stem for p in QUERIES.glob("*.graphql") if p.stem != FRAGMENTS)
+
+
 def query_text(name: str) -> str:
-    """The text of ``queries/<name>.graphql``."""
-    return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
+    """The document of ``queries/<name>.graphql`` with the shared fragments it spreads appended."""
+    text = (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
+    used = [body for fragment, body in _fragments().items() if f"...{fragment}" in text]
+    return "\n".join([text, *used])
 
 
 def _fail(record: Mapping[str, Any], problem: str) -> FatalError:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sandbox.faults import FaultBook
 
 ISSUE_TYPES: dict[str, tuple[str, int]] = {
     "Epic": ("10000", 1),
@@ -72,17 +73,6 @@ class Issue:
     def order(self) -> tuple[datetime, int]:
         """The sort key of search results: (updated, id)."""
         return (self.updated, self.id)
-
-
-@dataclass
-class Fault:
-    """An injected failure for the next ``times`` requests under ``path_prefix``."""
-
-    status: int
-    times: int
-    retry_after: float | None
-    path_prefix: str
-    after: int
 
 
 def _field(
@@ -150,8 +140,10 @@ def default_fields() -> list[dict[str, Any]]:
     return fields
 
 
-class JiraState:
+class JiraState(FaultBook):
     """Everything the fake site knows; mutate it from tests, read it from the app."""
+
+    default_fault_prefix = "/rest/api/3/search/jql"
 
     def __init__(
         self,
@@ -162,6 +154,7 @@ class JiraState:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         """An empty site; add projects and issues, or use ``sandbox.generator``."""
+        super().__init__()
         self.account_email = account_email
         self.api_token = api_token
         self.time_zone = time_zone
@@ -175,8 +168,6 @@ class JiraState:
         self._order: list[tuple[datetime, int]] = []
         self._next_id = 10001
         self._counters: dict[str, int] = {}
-        self.faults: list[Fault] = []
-        self.requests: Counter[str] = Counter()
         self.lock = threading.RLock()
         self.listeners: list[Callable[[str, Issue], None]] = []  # (webhookEvent, issue) after each change
 
@@ -302,42 +293,3 @@ class JiraState:
             issue = self.issues.get(issue_id)
             if issue is not None:
                 yield issue
-
-    # -- faults and counters -------------------------------------------------------------------
-
-    def inject_fault(
-        self,
-        status: int,
-        times: int = 1,
-        retry_after: float | None = None,
-        path_prefix: str = "/rest/api/3/search/jql",
-        after: int = 0,
-    ) -> None:
-        """Answer ``status`` to the next ``times`` requests under ``path_prefix`` (after ``after``)."""
-        with self.lock:
-            self.faults.append(Fault(status, times, retry_after, path_prefix, after))
-
-    def take_fault(self, path: str) -> Fault | None:
-        """The fault this request must answer with, if any (consumes one use)."""
-        with self.lock:
-            for fault in self.faults:
-                if not path.startswith(fault.path_prefix):
-                    continue
-                if fault.after > 0:
-                    fault.after -= 1
-                    return None
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-            return None
-
-    def record(self, path: str) -> None:
-        """Count a request."""
-        with self.lock:
-            self.requests[path] += 1
-
-    def request_count(self, path_prefix: str = "/") -> int:
-        """Requests received under ``path_prefix`` (faulted ones included)."""
-        with self.lock:
-            return sum(n for path, n in self.requests.items() if path.startswith(path_prefix))

@@ -1,0 +1,183 @@
+"""The Linear GraphQL client: the only module that imports gql (over its httpx transport).
+
+Every request goes through :meth:`LinearClient.execute`, which counts it and maps what went wrong
+to our error tree, keeping only the HTTP status and Linear's error codes and messages, never the
+API key, headers or the body:
+
+- a ``RATELIMITED`` GraphQL error (whatever the HTTP status) or HTTP 429 is retriable after the
+  wait the headers name: ``Retry-After``, else the latest ``X-RateLimit-*-Reset`` (epoch ms);
+- ``AUTHENTICATION_ERROR`` / HTTP 401 and ``FORBIDDEN`` / HTTP 403 are :class:`AuthError`;
+- any other ``errors`` body, on HTTP 200 too, is a :class:`FatalError`: never an empty page;
+- 5xx, timeouts and refused connections are retriable.
+
+Retries themselves live in :mod:`connectors.retry`. Mapped errors are raised outside the
+``except`` block so they carry neither ``__cause__`` nor ``__context__``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+from gql.transport.httpx import HTTPXTransport
+
+from connectors.base import CallCounter
+from connectors.jira.client import parse_retry_after
+from connectors.linear.parse import TRACKER, query_text
+from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
+
+__all__ = ["DEFAULT_TIMEOUT", "LinearClient", "rate_limit_wait"]
+
+DEFAULT_TIMEOUT = 30.0
+RESET_HEADERS = ("x-ratelimit-requests-reset", "x-ratelimit-complexity-reset", "x-ratelimit-endpoint-reset")
+_MAX_MESSAGE = 300
+_AUTH_CODES = {"AUTHENTICATION_ERROR": 401, "FORBIDDEN": 403}
+
+
+def rate_limit_wait(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` or, failing that, the latest ``X-RateLimit-*-Reset``."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    retry_after = parse_retry_after(lowered.get("retry-after"))
+    if retry_after is not None:
+        return retry_after
+    moment = time.time() if now is None else now
+    waits: list[float] = []
+    for name in RESET_HEADERS:
+        raw = lowered.get(name)
+        try:
+            reset_ms = float(raw) if raw is not None else None
+        except ValueError:
+            reset_ms = None
+        if reset_ms is not None:
+            waits.append(max(0.0, reset_ms / 1000 - moment))
+    return max(waits) if waits else None
+
+
+def _error_code(error: Any) -> str:
+    """Linear's error code: ``extensions.code`` (else ``extensions.type``), upper-cased."""
+    extensions = error.get("extensions") if isinstance(error, Mapping) else None
+    if not isinstance(extensions, Mapping):
+        return ""
+    code = extensions.get("code") or extensions.get("type") or ""
+    return str(code).upper()
+
+
+def _messages(errors: list[Any]) -> str:
+    texts = [str(e.get("message")) for e in errors if isinstance(e, Mapping) and e.get("message")]
+    text = "; ".join(dict.fromkeys(texts)) or "unknown GraphQL error"
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+class LinearClient:
+    """A gql client over ``HTTPXTransport`` with a personal API key (``Authorization: <key>``).
+
+    ``execute(kind, name, variables)`` runs ``queries/<name>.graphql`` and returns its ``data``.
+    Each request is counted in ``calls`` under ``kind``. No retries happen here.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        calls: CallCounter | None = None,
+    ) -> None:
+        """Build the transport; the connection opens on the first request."""
+        self.url = url
+        self.calls = calls if calls is not None else CallCounter()
+        self._last_status = 0
+        self._last_headers: dict[str, str] = {}
+        transport = HTTPXTransport(
+            url=url,
+            headers={"Authorization": api_key},
+            timeout=timeout,
+            event_hooks={"response": [self._remember]},
+        )
+        self._client = Client(transport=transport, fetch_schema_from_transport=False)
+        self._session: Any = None
+        self._documents: dict[str, GraphQLRequest] = {}
+
+    def _remember(self, response: httpx.Response) -> None:
+        self._last_status = response.status_code
+        self._last_headers = dict(response.headers)
+
+    def _document(self, name: str) -> GraphQLRequest:
+        if name not in self._documents:
+            self._documents[name] = GraphQLRequest(query_text(name))
+        return self._documents[name]
+
+    def execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """Run query ``name`` with ``variables``; its ``data`` or one of our errors."""
+        self.calls.add(kind)
+        if self._session is None:
+            self._session = self._client.connect_sync()  # type: ignore[no-untyped-call]
+        request = GraphQLRequest(self._document(name), variable_values=dict(variables))
+        self._last_status, self._last_headers = 0, {}
+        error: TrackerError | None = None
+        try:
+            data = self._session.execute(request)
+        except TransportQueryError as exc:
+            error = self._query_error(list(exc.errors or []))
+        except TransportServerError as exc:
+            error = self._status_error(exc.code or self._last_status)
+        except TransportConnectionFailed as exc:
+            error = RetriableError(f"connection failed ({_cause_name(exc)})", tracker=TRACKER)
+        except TransportProtocolError:
+            error = self._status_error(self._last_status, fallback="the answer is not a GraphQL result")
+        if error is not None:
+            raise error
+        if not isinstance(data, dict):
+            raise FatalError(f"{name}: the answer holds no data", tracker=TRACKER, status=self._last_status)
+        return data
+
+    def _status_error(self, status: int, *, fallback: str = "request rejected") -> TrackerError:
+        common: dict[str, Any] = {"tracker": TRACKER, "status": status or None}
+        if status == 401:
+            return AuthError("authentication failed: check the API key", **common)
+        if status == 403:
+            return AuthError("permission denied: the API key may not read this team", **common)
+        if status == 429:
+            return RetriableError("rate limited", retry_after=rate_limit_wait(self._last_headers), **common)
+        if status >= 500:
+            return RetriableError("server error", **common)
+        return FatalError(fallback, **common)
+
+    def _query_error(self, errors: list[Any]) -> TrackerError:
+        codes = {_error_code(e) for e in errors}
+        status = self._last_status
+        common: dict[str, Any] = {"tracker": TRACKER, "status": status or None}
+        if "RATELIMITED" in codes or status == 429:
+            return RetriableError("rate limited", retry_after=rate_limit_wait(self._last_headers), **common)
+        if "AUTHENTICATION_ERROR" in codes or status == 401:
+            return AuthError("authentication failed: check the API key", **common)
+        if "FORBIDDEN" in codes or status == 403:
+            return AuthError(f"permission denied: {_messages(errors)}", **common)
+        if status >= 500:
+            return RetriableError(f"server error: {_messages(errors)}", **common)
+        if any("not found" in str(e.get("message", "")).lower() for e in errors if isinstance(e, Mapping)):
+            return NotFoundError(_messages(errors), **common)
+        return FatalError(f"GraphQL error: {_messages(errors)}", **common)
+
+    def close(self) -> None:
+        """Close the HTTP connection."""
+        if self._session is not None:
+            self._client.close_sync()  # type: ignore[no-untyped-call]
+            self._session = None
+
+    def __repr__(self) -> str:
+        return f"LinearClient({self.url!r})"
+
+
+def _cause_name(exc: BaseException) -> str:
+    cause = exc.__cause__
+    return type(cause).__name__ if cause is not None else type(exc).__name__

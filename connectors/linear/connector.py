@@ -1,0 +1,240 @@
+"""The Linear connector: teams checked, projects and issues paged (relay), census, single fetches.
+
+Listings are relay connections ordered by ``updatedAt`` with ``includeArchived``: archived or
+trashed records come back as ``Page.removed`` (deletions to us). Projects are read first, as
+container items (the epics of their issues); their pages never move the cursor, which follows the
+issues alone, so an interrupted run cannot skip an issue. Issues with more labels than one page
+holds get the rest through ``issue_labels`` (never truncated). Every paginator fails on a cursor
+returned twice or on ``hasNextPage`` without a cursor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from connectors.base import CallCounter, Discovery, Page
+from connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
+from connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
+from connectors.retry import call_with_retries
+from v2mom.errors import ConfigError, FatalError, NotFoundError
+from v2mom.models import WorkItem
+from v2mom.settings import LinearSettings, SyncSettings
+
+__all__ = ["CENSUS_PAGE_SIZE", "LABEL_PAGE_SIZE", "LinearConnector"]
+
+T = TypeVar("T")
+CENSUS_PAGE_SIZE = 250  # Linear's largest page
+LABEL_PAGE_SIZE = 50
+
+
+def _iso(moment: datetime) -> str:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _connection(data: Mapping[str, Any], path: tuple[str, ...], query: str) -> Mapping[str, Any]:
+    """``data[path...]`` as a relay connection (nodes + pageInfo); FatalError when malformed."""
+    node: Any = data
+    for part in path:
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if not isinstance(node, Mapping) or not isinstance(node.get("nodes"), list):
+        raise FatalError(f"{query}: the answer has no {'.'.join(path)}.nodes list", tracker=TRACKER)
+    return node
+
+
+class LinearConnector:
+    """Linear, seen through :class:`connectors.base.Connector`.
+
+    ``scope`` names the teams (``teams:ENG,WEB``). ``calls`` counts requests by kind ("teams",
+    "projects", "issues", "labels", "census", "issue", "project"), retries included.
+    """
+
+    tracker = TRACKER
+    ordered = True  # issues come oldest update first; project pages never move the cursor
+
+    def __init__(
+        self,
+        settings: LinearSettings,
+        sync: SyncSettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = DEFAULT_TIMEOUT,
+        client: LinearClient | None = None,
+    ) -> None:
+        """Configure; no request is sent until :meth:`discover` or a listing."""
+        if not settings.teams:
+            raise ConfigError("trackers.linear.teams: name at least one team key")
+        sync = sync if sync is not None else SyncSettings()
+        self.settings = settings
+        self.teams = sorted(settings.teams)
+        self.scope = "teams:" + ",".join(self.teams)
+        self.calls = client.calls if client is not None else CallCounter()
+        self._client = client or LinearClient(
+            settings.api_url,
+            api_key=settings.api_key.get_secret_value(),
+            timeout=timeout,
+            calls=self.calls,
+        )
+        self._max_retries = sync.max_retries
+        self._max_wait = sync.max_retry_wait_seconds
+        self._sleep = sleep
+
+    def _execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        call = partial(self._client.execute, kind, name, variables)
+        return call_with_retries(
+            call, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
+        )
+
+    def _pages(
+        self, kind: str, name: str, path: tuple[str, ...], variables: Mapping[str, Any]
+    ) -> Iterator[tuple[list[Mapping[str, Any]], int]]:
+        """Nodes of a relay connection page by page, with the requests each page took."""
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            before = self.calls.calls.get(kind, 0)
+            data = self._execute(kind, name, {**variables, "after": after})
+            connection = _connection(data, path, name)
+            nodes = [n for n in connection["nodes"] if isinstance(n, Mapping)]
+            yield nodes, self.calls.calls.get(kind, 0) - before
+            info = connection.get("pageInfo")
+            if not isinstance(info, Mapping) or not info.get("hasNextPage"):
+                return
+            cursor = info.get("endCursor")
+            if not isinstance(cursor, str) or not cursor:
+                raise FatalError(f"paginator: {name} has a next page but no endCursor", tracker=TRACKER)
+            if cursor in seen:
+                raise FatalError(f"paginator loop: {name} returned the same endCursor twice", tracker=TRACKER)
+            seen.add(cursor)
+            after = cursor
+
+    # -- Connector ------------------------------------------------------------------------------
+
+    def discover(self) -> Discovery:
+        """Check that every configured team exists and is visible to the API key."""
+        data = self._execute("teams", "teams", {"teams": self.teams})
+        found = {
+            n.get("key") for n in _connection(data, ("teams",), "teams")["nodes"] if isinstance(n, Mapping)
+        }
+        missing = [t for t in self.teams if t not in found]
+        if missing:
+            raise ConfigError(
+                f"trackers.linear.teams: {', '.join(missing)} not found or not visible to this API key"
+            )
+        return Discovery(effort_field="estimate", time_zone="UTC")
+
+    def _filters(self, since: datetime | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        teams = {"key": {"in": self.teams}}
+        issues: dict[str, Any] = {"team": teams}
+        projects: dict[str, Any] = {"accessibleTeams": {"some": teams}}
+        if since is not None:
+            issues["updatedAt"] = {"gte": _iso(since)}
+            projects["updatedAt"] = {"gte": _iso(since)}
+        return issues, projects
+
+    def iter_pages(self, since: datetime | None) -> Iterator[Page]:
+        """Projects, then issues, updated at or after ``since`` (all when None), oldest first."""
+        issue_filter, project_filter = self._filters(since)
+        size = self.settings.page_size
+        for nodes, attempts in self._pages(
+            "projects", "projects", ("projects",), {"filter": project_filter, "first": size}
+        ):
+            yield self._page(nodes, parse_project, attempts, cursor_safe=False)
+        for nodes, attempts in self._pages(
+            "issues", "issues", ("issues",), {"filter": issue_filter, "first": size}
+        ):
+            yield self._page(nodes, self._parse_issue, attempts, cursor_safe=True)
+
+    def _page(
+        self,
+        nodes: list[Mapping[str, Any]],
+        parse: Callable[[Mapping[str, Any]], WorkItem],
+        attempts: int,
+        *,
+        cursor_safe: bool,
+    ) -> Page:
+        before = self.calls.calls.get("labels", 0)
+        items: list[WorkItem] = []
+        removed: list[str] = []
+        newest: datetime | None = None
+        for node in nodes:
+            if is_removed(node):
+                node_id = node.get("id")
+                if isinstance(node_id, str) and node_id:
+                    removed.append(node_id)
+                updated = node.get("updatedAt")
+                if isinstance(updated, str) and cursor_safe:
+                    moment = datetime.fromisoformat(updated.replace("Z", "+00:00"))
+                    newest = moment if newest is None else max(newest, moment)
+            else:
+                items.append(parse(node))
+        return Page(
+            items=items,
+            api_calls=attempts + self.calls.calls.get("labels", 0) - before,
+            removed=tuple(removed),
+            newest=newest,
+            cursor_safe=cursor_safe,
+        )
+
+    def _parse_issue(self, raw: Mapping[str, Any]) -> WorkItem:
+        return parse_issue(raw, extra_labels=self._more_labels(raw))
+
+    def _more_labels(self, raw: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """Labels beyond the first page of an issue's labels (empty when it has no more)."""
+        labels = raw.get("labels")
+        info = labels.get("pageInfo") if isinstance(labels, Mapping) else None
+        if not isinstance(info, Mapping) or not info.get("hasNextPage"):
+            return []
+        extra: list[Mapping[str, Any]] = []
+        seen: set[str] = set()
+        after = info.get("endCursor")
+        while True:
+            if not isinstance(after, str) or not after or after in seen:
+                raise FatalError(f"labels of {raw.get('identifier')}: broken label paging", tracker=TRACKER)
+            seen.add(after)
+            data = self._execute(
+                "labels", "issue_labels", {"id": raw.get("id"), "first": LABEL_PAGE_SIZE, "after": after}
+            )
+            connection = _connection(data, ("issue", "labels"), "issue_labels")
+            extra.extend(n for n in connection["nodes"] if isinstance(n, Mapping))
+            page_info = connection.get("pageInfo")
+            if not isinstance(page_info, Mapping) or not page_info.get("hasNextPage"):
+                return extra
+            after = page_info.get("endCursor")
+
+    def iter_ids(self) -> Iterator[str]:
+        """Ids of every live project and issue of the teams (archived and trashed left out)."""
+        for name, path in (("project_ids", ("projects",)), ("issue_ids", ("issues",))):
+            for nodes, _ in self._pages(
+                "census", name, path, {"teams": self.teams, "first": CENSUS_PAGE_SIZE}
+            ):
+                for node in nodes:
+                    node_id = node.get("id")
+                    if not isinstance(node_id, str) or not node_id:
+                        raise FatalError(f"census: {name} returned a record without an id", tracker=TRACKER)
+                    if not node.get("trashed"):
+                        yield node_id
+
+    def get_item(self, item_id: str) -> WorkItem:
+        """One issue or project by id; NotFoundError when it is gone, archived or trashed."""
+        try:
+            data = self._execute("issue", "issue", {"id": item_id})
+            raw = data.get("issue")
+            parse: Callable[[Mapping[str, Any]], WorkItem] = self._parse_issue
+        except NotFoundError:
+            data = self._execute("project", "project", {"id": item_id})
+            raw = data.get("project")
+            parse = parse_project
+        if not isinstance(raw, Mapping):
+            raise NotFoundError(f"{item_id} not found", tracker=TRACKER, status=None)
+        if is_removed(raw):
+            raise NotFoundError(f"{raw.get('identifier') or item_id} is archived or trashed", tracker=TRACKER)
+        return parse(raw)
+
+    def close(self) -> None:
+        """Release the HTTP connection."""
+        self._client.close()
