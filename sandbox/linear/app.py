@@ -1,0 +1,361 @@
+"""The fake Linear GraphQL API: ``POST /graphql``, executed by graphql-core over a LinearState.
+
+The schema is ``schema.graphql`` beside this module, a subset of Linear's own (a test checks it
+against the vendor's). Connections are relay-style with keyset cursors over (updatedAt, id); every
+third page is short although more remain. Errors look like Linear's: ``{"errors": [{"message",
+"extensions": {"code"}}]}``; a rate limit is a ``RATELIMITED`` error on HTTP 400 with
+``X-RateLimit-Requests-*`` headers, and injected ``graphql`` faults answer HTTP 200 with ``errors``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from graphql import (
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+)
+
+from sandbox.faults import Fault
+from sandbox.linear.state import STATE_NAMES, Issue, LinearState, Project, Record
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.graphql"
+DEFAULT_PAGE = 50
+MAX_PAGE = 250
+SHORT_EVERY = 3
+RATE_LIMIT_REQUESTS = 1500
+
+
+@cache
+def sandbox_schema() -> GraphQLSchema:
+    """The served schema (built once)."""
+    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def linear_time(moment: datetime | None) -> str | None:
+    """Linear's timestamp format: ``2026-11-20T12:00:00.000Z``."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise GraphQLError(f"Argument Validation Error: '{text}' is not a DateTime") from None
+
+
+def _encode_cursor(record: Record, page: int) -> str:
+    raw = json.dumps([record.updated.isoformat(), record.id, page])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[tuple[datetime, str], int]:
+    try:
+        updated, record_id, page = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return (datetime.fromisoformat(updated), str(record_id)), int(page)
+    except (binascii.Error, ValueError, TypeError, json.JSONDecodeError):
+        raise GraphQLError("Argument Validation Error: invalid cursor") from None
+
+
+def _page_size(first: int | None) -> int:
+    size = DEFAULT_PAGE if first is None else first
+    if not 1 <= size <= MAX_PAGE:
+        raise GraphQLError(f"Argument Validation Error: first must be between 1 and {MAX_PAGE}")
+    return size
+
+
+def _teams_wanted(team_filter: dict[str, Any] | None) -> set[str] | None:
+    """Team keys a ``TeamFilter`` admits (None: all)."""
+    if not team_filter:
+        return None
+    key = team_filter.get("key") or {}
+    wanted: set[str] = set(key.get("in") or [])
+    if key.get("eq"):
+        wanted.add(key["eq"])
+    return wanted
+
+
+class Root:
+    """The Query type's resolvers, and the rendering of records to GraphQL-shaped dicts."""
+
+    def __init__(self, state: LinearState, base_url: str) -> None:
+        self.state = state
+        self.base = base_url
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connection(
+        self,
+        records: Any,
+        admit: Any,
+        render: Any,
+        first: int | None,
+        after: str | None,
+    ) -> dict[str, Any]:
+        size = _page_size(first)
+        start, page = _decode_cursor(after) if after else (None, 0)
+        if (page + 1) % SHORT_EVERY == 0:
+            size = max(1, size // 2)
+        nodes: list[Record] = []
+        more = False
+        for record in records(start):
+            if not admit(record):
+                continue
+            if len(nodes) == size:
+                more = True
+                break
+            nodes.append(record)
+        cursor = _encode_cursor(nodes[-1], page + 1) if nodes else None
+        return {"nodes": [render(n) for n in nodes], "pageInfo": {"hasNextPage": more, "endCursor": cursor}}
+
+    def issues(
+        self,
+        info: Any,
+        filter: dict[str, Any] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        orderBy: str | None = None,
+        includeArchived: bool | None = None,
+    ) -> dict[str, Any]:
+        """``issues``: team and updatedAt filters, keyset pages in (updatedAt, id) order."""
+        del info, orderBy  # always updatedAt order: what the connector asks for
+        filter = filter or {}
+        teams = _teams_wanted(filter.get("team"))
+        since = (filter.get("updatedAt") or {}).get("gte")
+        since_time = _parse_time(since) if since else None
+
+        def admit(issue: Issue) -> bool:
+            return (
+                (teams is None or issue.team_key in teams)
+                and (since_time is None or issue.updated >= since_time)
+                and (bool(includeArchived) or not issue.removed)
+            )
+
+        start_from = None if since_time is None else (since_time, "")
+        return self._connection(
+            lambda start: self.state.iter_issues(start or start_from), admit, self.render_issue, first, after
+        )
+
+    def projects(
+        self,
+        info: Any,
+        filter: dict[str, Any] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        orderBy: str | None = None,
+        includeArchived: bool | None = None,
+    ) -> dict[str, Any]:
+        """``projects``: accessible-team and updatedAt filters, keyset pages."""
+        del info, orderBy
+        filter = filter or {}
+        teams = _teams_wanted(((filter.get("accessibleTeams") or {}).get("some")) or None)
+        since = (filter.get("updatedAt") or {}).get("gte")
+        since_time = _parse_time(since) if since else None
+
+        def admit(project: Project) -> bool:
+            return (
+                (teams is None or project.team_key in teams)
+                and (since_time is None or project.updated >= since_time)
+                and (bool(includeArchived) or not project.removed)
+            )
+
+        return self._connection(self.state.iter_projects, admit, self.render_project, first, after)
+
+    def teams(
+        self,
+        info: Any,
+        filter: dict[str, Any] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """``teams`` with a key filter (one page: workspaces have few teams)."""
+        del info, first, after
+        wanted = _teams_wanted(filter)
+        teams = [t for t in self.state.teams.values() if wanted is None or t.key in wanted]
+        return {
+            "nodes": [{"id": t.id, "key": t.key, "name": t.name} for t in teams],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
+
+    def issue(self, info: Any, id: str) -> dict[str, Any]:
+        """One issue by id or identifier (archived ones too, as Linear does)."""
+        del info
+        with self.state.lock:
+            found = self.state.issues.get(id) or next(
+                (i for i in self.state.issues.values() if i.identifier == id.upper()), None
+            )
+        if found is None:
+            raise GraphQLError("Entity not found: Issue", extensions={"code": "INVALID_INPUT"})
+        return self.render_issue(found)
+
+    def project(self, info: Any, id: str) -> dict[str, Any]:
+        """One project by id."""
+        del info
+        found = self.state.projects.get(id)
+        if found is None:
+            raise GraphQLError("Entity not found: Project", extensions={"code": "INVALID_INPUT"})
+        return self.render_project(found)
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def render_issue(self, issue: Issue) -> dict[str, Any]:
+        """An issue as the schema's Issue (nested records resolve lazily)."""
+        state = self.state
+        team = state.teams[issue.team_key]
+        parent = state.issues.get(issue.parent_id) if issue.parent_id else None
+        project = state.projects.get(issue.project_id) if issue.project_id else None
+        labels = [state.labels[i] for i in issue.label_ids if i in state.labels]
+
+        def label_connection(info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+            del info
+            size = _page_size(first)
+            offset = int(after) if after and after.isdigit() else 0
+            chunk = labels[offset : offset + size]
+            more = offset + size < len(labels)
+            return {
+                "nodes": [
+                    {
+                        "id": label.id,
+                        "name": label.name,
+                        "parent": (
+                            {"id": label.parent, "name": state.labels[label.parent].name, "parent": None}
+                            if label.parent
+                            else None
+                        ),
+                    }
+                    for label in chunk
+                ],
+                "pageInfo": {"hasNextPage": more, "endCursor": str(offset + len(chunk)) if chunk else None},
+            }
+
+        return {
+            "id": issue.id,
+            "identifier": issue.identifier,
+            "title": issue.title,
+            "url": f"{self.base}/{state.url_key}/issue/{issue.identifier}",
+            "estimate": issue.estimate,
+            "createdAt": linear_time(issue.created),
+            "updatedAt": linear_time(issue.updated),
+            "completedAt": linear_time(issue.completed),
+            "canceledAt": linear_time(issue.canceled),
+            "archivedAt": linear_time(issue.archived),
+            "trashed": issue.trashed if issue.trashed else None,
+            "state": {"name": STATE_NAMES[issue.state_type], "type": issue.state_type},
+            "team": {"id": team.id, "key": team.key, "name": team.name},
+            "parent": (lambda info: self.render_issue(parent)) if parent else None,
+            "project": (lambda info: self.render_project(project)) if project else None,
+            "labels": label_connection,
+        }
+
+    def render_project(self, project: Project) -> dict[str, Any]:
+        """A project as the schema's Project."""
+        team = self.state.teams[project.team_key]
+        return {
+            "id": project.id,
+            "name": project.name,
+            "slugId": project.slug_id,
+            "url": f"{self.base}/{self.state.url_key}/project/{project.slug_id}",
+            "createdAt": linear_time(project.created),
+            "updatedAt": linear_time(project.updated),
+            "completedAt": linear_time(project.completed),
+            "canceledAt": linear_time(project.canceled),
+            "archivedAt": linear_time(project.archived),
+            "trashed": project.trashed if project.trashed else None,
+            "status": {"type": project.status},
+            "teams": lambda info, first=None, after=None: {
+                "nodes": [{"id": team.id, "key": team.key, "name": team.name}],
+                "pageInfo": {"hasNextPage": False, "endCursor": None},
+            },
+        }
+
+
+def _errors(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status, headers=headers
+    )
+
+
+def _fault_answer(fault: Fault) -> JSONResponse:
+    wait = fault.retry_after if fault.retry_after is not None else 1.0
+    if fault.kind == "ratelimited":
+        reset_ms = int((time.time() + wait) * 1000)
+        headers = {
+            "X-RateLimit-Requests-Limit": str(RATE_LIMIT_REQUESTS),
+            "X-RateLimit-Requests-Remaining": "0",
+            "X-RateLimit-Requests-Reset": str(reset_ms),
+        }
+        return _errors(400, "Rate limit exceeded", "RATELIMITED", headers)
+    if fault.kind == "graphql":
+        return JSONResponse(
+            {
+                "data": None,
+                "errors": [{"message": "Internal error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}],
+            }
+        )
+    retry = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
+    return _errors(fault.status, "injected fault", "INTERNAL_SERVER_ERROR", retry)
+
+
+def create_linear_app(state: LinearState) -> FastAPI:
+    """The ASGI app serving ``state`` at ``POST /graphql``."""
+    app = FastAPI(title="Linear sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    schema = sandbox_schema()
+
+    @app.post("/graphql")
+    async def graphql_endpoint(request: Request) -> JSONResponse:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _errors(400, "Body is not JSON", "BAD_REQUEST")
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return _errors(400, "Body must be a JSON object with a query", "BAD_REQUEST")
+        operation = body.get("operationName")
+        try:
+            document = parse(body["query"])
+        except GraphQLError as exc:
+            return _errors(400, exc.message, "GRAPHQL_PARSE_FAILED")
+        if not isinstance(operation, str):
+            names = [
+                d.name.value
+                for d in document.definitions
+                if isinstance(d, OperationDefinitionNode) and d.name is not None
+            ]
+            operation = names[0] if names else "anonymous"
+        state.record(f"/graphql/{operation}")
+        if request.headers.get("authorization") != state.api_key:
+            return _errors(401, "Authentication required, not authenticated", "AUTHENTICATION_ERROR")
+        fault = state.take_fault(f"/graphql/{operation}")
+        if fault is not None:
+            return _fault_answer(fault)
+        problems = validate(schema, document)
+        if problems:
+            return JSONResponse({"errors": [p.formatted for p in problems]}, status_code=400)
+        variables = body.get("variables") if isinstance(body.get("variables"), dict) else None
+        root = Root(state, str(request.base_url).rstrip("/"))
+        result = execute_sync(schema, document, root_value=root, variable_values=variables)
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [e.formatted for e in result.errors]
+        headers = {
+            "X-RateLimit-Requests-Limit": str(RATE_LIMIT_REQUESTS),
+            "X-RateLimit-Requests-Remaining": str(RATE_LIMIT_REQUESTS - 1),
+        }
+        return JSONResponse(payload, headers=headers)
+
+    return app

@@ -1,0 +1,304 @@
+"""The fake Linear workspace's state: teams, label groups, projects, issues, faults and counters.
+
+Issues and projects are kept in lists sorted by (updatedAt, id), so a keyset page costs O(page)
+(the 100,000-issue sync benchmark relies on it). Every mutation bumps ``updatedAt`` (never
+backwards), as Linear does; archiving and trashing are mutations too, and archived or trashed
+records only show with ``includeArchived``. Thread-safe: the server thread and the test thread share
+it through ``lock``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sandbox.faults import FaultBook
+
+STATE_NAMES = {
+    "triage": "Triage",
+    "backlog": "Backlog",
+    "unstarted": "Todo",
+    "started": "In Progress",
+    "completed": "Done",
+    "canceled": "Canceled",
+    "duplicate": "Duplicate",
+}
+
+
+@dataclass
+class Team:
+    """A Linear team (issues are numbered per team: ``ENG-12``)."""
+
+    id: str
+    key: str
+    name: str
+
+
+@dataclass
+class Label:
+    """An issue label; ``parent`` is the id of its group label, if any."""
+
+    id: str
+    name: str
+    parent: str | None = None
+
+
+@dataclass
+class Record:
+    """What issues and projects share: identity, times, archiving and trashing."""
+
+    id: str
+    created: datetime
+    updated: datetime
+    archived: datetime | None = None
+    trashed: bool = False
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        """The sort key of listings: (updatedAt, id)."""
+        return (self.updated, self.id)
+
+    @property
+    def removed(self) -> bool:
+        """Archived or trashed: hidden unless ``includeArchived``."""
+        return self.archived is not None or self.trashed
+
+
+@dataclass
+class Project(Record):
+    """A project (Linear's epic) of one team."""
+
+    name: str = ""
+    slug_id: str = ""
+    team_key: str = ""
+    status: str = "planned"
+    completed: datetime | None = None
+    canceled: datetime | None = None
+
+
+@dataclass
+class Issue(Record):
+    """An issue; ``parent_id`` is a parent issue (sub-issue), ``project_id`` its project."""
+
+    team_key: str = ""
+    number: int = 0
+    title: str = ""
+    state_type: str = "unstarted"
+    parent_id: str | None = None
+    project_id: str | None = None
+    estimate: float | None = None
+    label_ids: list[str] = field(default_factory=list)
+    completed: datetime | None = None
+    canceled: datetime | None = None
+
+    @property
+    def identifier(self) -> str:
+        """``TEAM-number``."""
+        return f"{self.team_key}-{self.number}"
+
+
+class _Ordered:
+    """Records of one kind, with their (updatedAt, id) order kept sorted."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Any] = {}
+        self.order: list[tuple[datetime, str]] = []
+
+    def add(self, record: Record) -> None:
+        self.by_id[record.id] = record
+        bisect.insort(self.order, record.order)
+
+    def reorder(self, record: Record, touch: Callable[[], None]) -> None:
+        self.order.pop(bisect.bisect_left(self.order, record.order))
+        touch()
+        bisect.insort(self.order, record.order)
+
+    def iter_from(self, start: tuple[datetime, str] | None) -> list[tuple[datetime, str]]:
+        index = 0 if start is None else bisect.bisect_right(self.order, start)
+        return self.order[index:]
+
+
+class LinearState(FaultBook):
+    """Everything the fake workspace knows; mutate it from tests, read it from the app."""
+
+    default_fault_prefix = "/graphql"
+
+    def __init__(
+        self, *, api_key: str = "lin_api_sandbox", clock: Callable[[], datetime] | None = None, seed: int = 0
+    ) -> None:
+        """An empty workspace; ids are UUIDs drawn from ``seed``, so a seed gives the same workspace."""
+        super().__init__()
+        self._ids = random.Random(seed)
+        self.api_key = api_key
+        self.url_key = "sandbox"
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.teams: dict[str, Team] = {}
+        self.labels: dict[str, Label] = {}
+        self._issues = _Ordered()
+        self._projects = _Ordered()
+        self._numbers: dict[str, int] = {}
+        self.lock = threading.RLock()
+        self.listeners: list[Callable[[str, str, Record], None]] = []  # (action, type, record)
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    @property
+    def issues(self) -> dict[str, Issue]:
+        """Every issue by id (archived and trashed included)."""
+        return self._issues.by_id
+
+    @property
+    def projects(self) -> dict[str, Project]:
+        """Every project by id (archived and trashed included)."""
+        return self._projects.by_id
+
+    # -- building ------------------------------------------------------------------------------
+
+    def add_team(self, key: str, name: str) -> Team:
+        """Create a team."""
+        with self.lock:
+            team = Team(self._new_id(), key, name)
+            self.teams[key] = team
+            return team
+
+    def label(self, name: str, group: str | None = None) -> str:
+        """The id of label ``name`` (in ``group``), created on first use with its group."""
+        with self.lock:
+            parent = self.label(group) if group is not None else None
+            for label in self.labels.values():
+                if label.name == name and label.parent == parent:
+                    return label.id
+            created = Label(self._new_id(), name, parent)
+            self.labels[created.id] = created
+            return created.id
+
+    def add_project(
+        self, team_key: str, name: str, *, status: str = "planned", created: datetime | None = None
+    ) -> str:
+        """Create a project of ``team_key``; returns its id."""
+        with self.lock:
+            now = created or self.clock()
+            slug = f"{name.lower().replace(' ', '-')}-{self._new_id()[-12:]}"
+            project = Project(self._new_id(), now, now, name=name, slug_id=slug, team_key=team_key, status=status)
+            self._projects.add(project)
+        self._notify("create", "Project", project)
+        return project.id
+
+    def add_issue(
+        self,
+        team_key: str,
+        title: str,
+        *,
+        state_type: str = "unstarted",
+        created: datetime | None = None,
+        updated: datetime | None = None,
+        labels: list[str] | None = None,
+        **fields: Any,
+    ) -> str:
+        """Create an issue (``labels`` are label ids); returns its id. Quiet: no listener call."""
+        with self.lock:
+            if team_key not in self.teams:
+                raise KeyError(f"no team {team_key}")
+            number = self._numbers.get(team_key, 0) + 1
+            self._numbers[team_key] = number
+            now = self.clock()
+            made = created or now
+            issue = Issue(
+                self._new_id(),
+                made,
+                updated or made,
+                team_key=team_key,
+                number=number,
+                title=title,
+                state_type=state_type,
+                label_ids=list(labels or []),
+                **fields,
+            )
+            self._stamp_state(issue)
+            self._issues.add(issue)
+            return issue.id
+
+    # -- mutations (tests, the demo, benchmarks) ------------------------------------------------
+
+    @staticmethod
+    def _stamp_state(issue: Issue) -> None:
+        issue.completed = issue.updated if issue.state_type == "completed" else None
+        issue.canceled = issue.updated if issue.state_type in ("canceled", "duplicate") else None
+
+    def _touch(self, kind: _Ordered, record: Record) -> None:
+        def bump() -> None:
+            record.updated = max(self.clock(), record.updated + timedelta(milliseconds=1))
+
+        kind.reorder(record, bump)
+
+    def update_issue(self, issue_id: str, **changes: Any) -> Issue:
+        """Change attributes and bump ``updatedAt``; a new ``state_type`` stamps completion."""
+        with self.lock:
+            issue: Issue = self._issues.by_id[issue_id]
+            for name, value in changes.items():
+                if not hasattr(issue, name):
+                    raise AttributeError(f"Issue has no attribute {name}")
+                setattr(issue, name, value)
+            self._touch(self._issues, issue)
+            if "state_type" in changes:
+                self._stamp_state(issue)
+        self._notify("update", "Issue", issue)
+        return issue
+
+    def archive_issue(self, issue_id: str, *, trash: bool = False) -> Issue:
+        """Archive (or trash) an issue: it leaves normal listings and counts as deleted."""
+        with self.lock:
+            issue: Issue = self._issues.by_id[issue_id]
+            issue.archived = self.clock()
+            issue.trashed = trash
+            self._touch(self._issues, issue)
+        self._notify("remove", "Issue", issue)
+        return issue
+
+    def update_project(self, project_id: str, **changes: Any) -> Project:
+        """Change a project's attributes and bump its ``updatedAt``."""
+        with self.lock:
+            project: Project = self._projects.by_id[project_id]
+            for name, value in changes.items():
+                if not hasattr(project, name):
+                    raise AttributeError(f"Project has no attribute {name}")
+                setattr(project, name, value)
+            self._touch(self._projects, project)
+        self._notify("update", "Project", project)
+        return project
+
+    def archive_project(self, project_id: str) -> Project:
+        """Archive a project: its issues keep pointing at it (and become orphans to us)."""
+        with self.lock:
+            project: Project = self._projects.by_id[project_id]
+            project.archived = self.clock()
+            self._touch(self._projects, project)
+        self._notify("remove", "Project", project)
+        return project
+
+    def _notify(self, action: str, kind: str, record: Record) -> None:
+        for listener in list(self.listeners):
+            listener(action, kind, record)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def iter_issues(self, start: tuple[datetime, str] | None) -> Iterator[Issue]:
+        """Issues in (updatedAt, id) order after ``start`` (a snapshot of the order)."""
+        with self.lock:
+            keys = self._issues.iter_from(start)
+        for _updated, issue_id in keys:
+            yield self._issues.by_id[issue_id]
+
+    def iter_projects(self, start: tuple[datetime, str] | None) -> Iterator[Project]:
+        """Projects in (updatedAt, id) order after ``start``."""
+        with self.lock:
+            keys = self._projects.iter_from(start)
+        for _updated, project_id in keys:
+            yield self._projects.by_id[project_id]
