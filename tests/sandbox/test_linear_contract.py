@@ -1,0 +1,131 @@
+"""The Linear sandbox cannot drift from the real API: its schema is a subset of Linear's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+import pytest
+import requests
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    build_schema,
+    parse,
+    validate,
+)
+
+from connectors.linear.parse import query_names, query_text
+from sandbox.linear.app import SCHEMA_PATH, create_linear_app, sandbox_schema
+from sandbox.linear.generator import generate_linear_workspace
+from sandbox.linear.state import LinearState
+from sandbox.server import SandboxServer
+from tests.contracts import contracts_dir
+
+
+@cache
+def vendor_schema() -> GraphQLSchema:
+    return build_schema((contracts_dir() / "linear" / "schema.graphql").read_text(encoding="utf-8"))
+
+
+def subset_problems(subset: GraphQLSchema, vendor: GraphQLSchema) -> list[str]:
+    """Every type, field, argument, input field and enum value of ``subset`` that ``vendor`` lacks."""
+    problems: list[str] = []
+    for name, kind in subset.type_map.items():
+        if name.startswith("__"):
+            continue
+        theirs = vendor.type_map.get(name)
+        if theirs is None or type(theirs) is not type(kind):
+            problems.append(f"{name}: no such {type(kind).__name__} in Linear's schema")
+            continue
+        if isinstance(kind, GraphQLObjectType) and isinstance(theirs, GraphQLObjectType):
+            for field_name, ours in kind.fields.items():
+                their_field = theirs.fields.get(field_name)
+                if their_field is None or str(their_field.type) != str(ours.type):
+                    problems.append(f"{name}.{field_name}: {ours.type} is not Linear's")
+                    continue
+                for arg, arg_def in ours.args.items():
+                    their_arg = their_field.args.get(arg)
+                    if their_arg is None or str(their_arg.type) != str(arg_def.type):
+                        problems.append(f"{name}.{field_name}({arg}): {arg_def.type} is not Linear's")
+        elif isinstance(kind, GraphQLInputObjectType) and isinstance(theirs, GraphQLInputObjectType):
+            for field_name, ours_input in kind.fields.items():
+                their_input = theirs.fields.get(field_name)
+                if their_input is None or str(their_input.type) != str(ours_input.type):
+                    problems.append(f"{name}.{field_name}: {ours_input.type} is not Linear's")
+        elif isinstance(kind, GraphQLEnumType) and isinstance(theirs, GraphQLEnumType):
+            problems.extend(
+                f"{name}.{v}: not a value of Linear's" for v in kind.values if v not in theirs.values
+            )
+    return problems
+
+
+def test_the_sandbox_schema_is_a_subset_of_linears() -> None:
+    assert subset_problems(sandbox_schema(), vendor_schema()) == []
+
+
+def test_a_drifted_sandbox_schema_is_caught() -> None:
+    drifted = SCHEMA_PATH.read_text(encoding="utf-8").replace("estimate: Float", "estimate: Int")
+    drifted = drifted.replace("  slugId: String!", "  slug: String!")
+    problems = subset_problems(build_schema(drifted), vendor_schema())
+    assert "Issue.estimate: Int is not Linear's" in problems
+    assert any(p.startswith("Project.slug:") for p in problems)
+
+
+@pytest.mark.parametrize("name", query_names())
+def test_every_connector_query_runs_on_the_sandbox_schema(name: str) -> None:
+    assert [e.message for e in validate(sandbox_schema(), parse(query_text(name)))] == []
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[tuple[str, LinearState]]:
+    state, _truth = generate_linear_workspace(seed=3, projects=6, issues=200)
+    with SandboxServer(create_linear_app(state)) as url:
+        yield url, state
+
+
+def post(
+    site: tuple[str, LinearState], query: str, variables: dict[str, object], key: str | None = None
+) -> requests.Response:
+    url, state = site
+    return requests.post(
+        f"{url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": key if key is not None else state.api_key},
+        timeout=10,
+    )
+
+
+def test_answers_validate_against_linears_schema(site: tuple[str, LinearState]) -> None:
+    answer = post(site, query_text("issues"), {"filter": {"team": {"key": {"in": ["ENG"]}}}, "first": 20})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert "errors" not in body
+    nodes = body["data"]["issues"]["nodes"]
+    assert len(nodes) == 20
+    assert {n["team"]["key"] for n in nodes} == {"ENG"}
+    times = [n["updatedAt"] for n in nodes]
+    assert times == sorted(times)  # orderBy updatedAt
+    # The same document is valid on Linear's schema, so these shapes are what Linear would send.
+    assert validate(vendor_schema(), parse(query_text("issues"))) == []
+
+
+def test_a_wrong_key_is_an_authentication_error(site: tuple[str, LinearState]) -> None:
+    answer = post(site, query_text("teams"), {"teams": ["ENG"]}, key="lin_api_wrong")
+    assert answer.status_code == 401
+    assert answer.json()["errors"][0]["extensions"]["code"] == "AUTHENTICATION_ERROR"
+
+
+def test_an_invalid_query_is_rejected_with_errors(site: tuple[str, LinearState]) -> None:
+    answer = post(site, "query Bad { issues { nodes { storyPoints } } }", {})
+    assert answer.status_code == 400
+    assert "storyPoints" in answer.json()["errors"][0]["message"]
+
+
+def test_a_page_larger_than_linear_allows_is_an_error(site: tuple[str, LinearState]) -> None:
+    answer = post(site, query_text("issue_ids"), {"teams": ["ENG"], "first": 251})
+    body = answer.json()
+    assert body["data"] is None
+    assert "first must be between 1 and 250" in body["errors"][0]["message"]

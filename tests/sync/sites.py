@@ -1,0 +1,107 @@
+"""Each tracker's sandbox behind one face, so every connector gets the same integration tests.
+
+A :class:`Site` starts a sandbox with generated data and knows, in its vendor's own terms, how to
+build the real connector, which requests are listing calls, how to change, remove and break things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import Connector
+from sandbox.faults import FaultBook
+from sandbox.ground_truth import GroundTruth
+from sandbox.server import SandboxServer
+from v2mom.settings import SyncSettings
+
+
+@dataclass
+class Site:
+    """A running sandbox of one tracker and the verbs the shared tests need."""
+
+    tracker: str
+    url: str
+    state: FaultBook
+    truth: GroundTruth
+    build: Callable[..., Connector]  # (url, *, token, page_size, sync, sleep) -> Connector
+    listing_prefix: str  # request paths counted as listing calls
+    live_ids: Callable[[], set[str]]
+    change: Callable[[int], list[str]]  # change k items; their ids
+    remove: Callable[[], str]  # remove one item as the tracker does; its id
+    rate_limit: Callable[[float, int], None]  # (wait seconds, after n listing calls)
+    secret: Callable[[], str]
+    auth_hint: str  # what a bad-credentials error must say
+    waits: list[float] = field(default_factory=list)
+
+    def connector(self, *, token: str | None = None, max_retries: int = 3, page_size: int = 50) -> Connector:
+        """The real connector, pointed at the sandbox; sleeps are recorded, not slept."""
+        return self.build(
+            self.url,
+            token=token,
+            page_size=page_size,
+            sync=SyncSettings(max_retries=max_retries),
+            sleep=self.waits.append,
+        )
+
+    def fail_listing(self, status: int, *, times: int, after: int) -> None:
+        """Answer ``status`` to ``times`` listing calls after ``after`` of them."""
+        self.state.inject_fault(status, times=times, after=after, path_prefix=self.listing_prefix)
+
+    def listing_calls(self) -> int:
+        """Listing requests received so far."""
+        return self.state.request_count(self.listing_prefix)
+
+
+@contextmanager
+def linear_site() -> Iterator[Site]:
+    """A Linear sandbox (two teams in scope, projects, sub-issues, label groups)."""
+    from connectors.linear.connector import LinearConnector
+    from sandbox.linear.app import create_linear_app
+    from sandbox.linear.generator import generate_linear_workspace, linear_settings
+
+    state, truth = generate_linear_workspace(seed=5, projects=8, issues=400)
+
+    def build(url: str, *, token: str | None, page_size: int, sync: SyncSettings, sleep: Any) -> Connector:
+        settings = linear_settings(state, url, api_key=token, page_size=page_size)
+        return LinearConnector(settings, sync, sleep=sleep)
+
+    def live_issues() -> list[str]:
+        return sorted(i for i in truth.live_ids() if i in state.issues)
+
+    def change(k: int) -> list[str]:
+        chosen = live_issues()[:k]
+        for issue_id in chosen:
+            state.update_issue(issue_id, title="changed")
+        return chosen
+
+    def remove() -> str:
+        issue_id = live_issues()[-1]
+        state.archive_issue(issue_id)
+        return issue_id
+
+    def rate_limit(wait: float, after: int) -> None:
+        state.inject_fault(
+            400, retry_after=wait, after=after, path_prefix="/graphql/Issues", kind="ratelimited"
+        )
+
+    with SandboxServer(create_linear_app(state)) as url:
+        yield Site(
+            tracker="linear",
+            url=url,
+            state=state,
+            truth=truth,
+            build=build,
+            listing_prefix="/graphql/Issues",
+            live_ids=truth.live_ids,
+            change=change,
+            remove=remove,
+            rate_limit=rate_limit,
+            secret=lambda: state.api_key,
+            auth_hint="check the API key",
+        )
+
+
+SITES: dict[str, Callable[[], Any]] = {"linear": linear_site}
