@@ -186,7 +186,9 @@ class LinearState(FaultBook):
         with self.lock:
             now = created or self.clock()
             slug = f"{name.lower().replace(' ', '-')}-{self._new_id()[-12:]}"
-            project = Project(self._new_id(), now, now, name=name, slug_id=slug, team_key=team_key, status=status)
+            project = Project(
+                self._new_id(), now, now, name=name, slug_id=slug, team_key=team_key, status=status
+            )
             self._projects.add(project)
         self._notify("create", "Project", project)
         return project.id

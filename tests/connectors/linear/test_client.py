@@ -92,7 +92,8 @@ def test_authentication_errors_name_the_key_but_never_show_it(mock: respx.MockRo
         client().execute("teams", "teams", {"teams": ["ENG"]})
     assert "check the API key" in str(caught.value)
     assert KEY not in str(caught.value)
-    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
 
 
 def test_not_found_entities_are_not_found(mock: respx.MockRouter) -> None:
