@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from v2mom.models import WorkItem
 
@@ -81,6 +81,9 @@ class Connector(Protocol):
     scope: str  # what is synced (e.g. the JQL); a cursor belongs to one scope
     calls: CallCounter
     ordered: bool
+    state: dict[str, Any]  # kept between runs by the runner (Asana: Events API sync tokens)
+    warnings: list[str]  # what a run must surface although it succeeded
+    needs_census: bool  # the connector saw something only a census can settle
 
     def discover(self) -> Discovery:
         """Learn fields, hierarchy, effort field and time zone."""

@@ -18,7 +18,25 @@ def _jira(settings: Settings) -> Connector:
     return JiraConnector(jira, settings.sync)
 
 
-REGISTRY: dict[str, Callable[[Settings], Connector]] = {"jira": _jira}
+def _linear(settings: Settings) -> Connector:
+    from connectors.linear.connector import LinearConnector
+
+    linear = settings.trackers.linear
+    if linear is None:
+        raise ConfigError("trackers.linear: not configured")
+    return LinearConnector(linear, settings.sync)
+
+
+def _asana(settings: Settings) -> Connector:
+    from connectors.asana.connector import AsanaConnector
+
+    asana = settings.trackers.asana
+    if asana is None:
+        raise ConfigError("trackers.asana: not configured")
+    return AsanaConnector(asana, settings.sync)
+
+
+REGISTRY: dict[str, Callable[[Settings], Connector]] = {"jira": _jira, "linear": _linear, "asana": _asana}
 
 
 def build_connector(tracker: str, settings: Settings) -> Connector:

@@ -38,6 +38,7 @@ class SyncResult:
     error: str | None = None
     calls: dict[str, int] = field(default_factory=dict)
     changed_ids: set[str] = field(default_factory=set)  # seen or deleted: what re-resolution must revisit
+    warnings: list[str] = field(default_factory=list)  # surfaced although the pass succeeded
 
     @property
     def ok(self) -> bool:
@@ -48,9 +49,10 @@ class SyncResult:
         """One human line: ``jira: ok, 1200 items (1200 written), 3 deleted, 14 API calls``."""
         status = "ok" if self.ok else f"FAILED: {self.error}"
         census = ", census" if self.census else ""
+        warnings = "".join(f"; warning: {w}" for w in self.warnings)
         return (
             f"{self.tracker}: {status} — {self.kind}, {self.seen} items seen ({self.upserted} written), "
-            f"{self.deleted} deleted{census}, {self.api_calls} API calls"
+            f"{self.deleted} deleted{census}, {self.api_calls} API calls{warnings}"
         )
 
 
@@ -79,16 +81,20 @@ def sync_tracker(
     run_id = store.start_run(tracker, result.kind)
     state: dict[str, Any] = store.get_tracker_state(tracker)
     try:
+        connector.state = dict(state.get("connector") or {})
         discovery = connector.discover()
         state.update(
             effort_field=discovery.effort_field, time_zone=discovery.time_zone, notes=list(discovery.notes)
         )
         newest_seen: datetime | None = None
+        listed: set[str] = set()  # on a full listing: every live id, so the census comes for free
         for page in prefetch(connector.iter_pages(since)):
             if page.items:
                 result.upserted += store.upsert_items(page.items)
                 result.seen += len(page.items)
                 result.changed_ids.update(item.id for item in page.items)
+                if since is None:
+                    listed.update(item.id for item in page.items)
             if page.removed:
                 result.deleted += store.mark_deleted(tracker, set(page.removed))
                 result.changed_ids.update(page.removed)
@@ -106,17 +112,25 @@ def sync_tracker(
             store.set_cursor(tracker, connector.scope, started)
         last_census = state.get("last_census")
         due = last_census is None or started - datetime.fromisoformat(last_census) >= CENSUS_EVERY
-        if census if census is not None else (full or due):
-            gone = _census(store, connector)
+        wanted = census if census is not None else (full or due)
+        if wanted or connector.needs_census:
+            if since is None and not connector.needs_census:
+                gone = _mark_gone(store, tracker, listed, started)
+            else:
+                gone = _mark_gone(store, tracker, set(connector.iter_ids()), started)
             result.deleted += len(gone)
             result.changed_ids |= gone
             result.census = True
             state["last_census"] = started.isoformat()
+        state["connector"] = connector.state
         store.set_tracker_state(tracker, state)
     except V2momError as exc:
         result.error = str(exc)
         log.warning("sync of %s failed: %s", tracker, exc)
     finally:
+        result.warnings = list(connector.warnings)
+        for warning in result.warnings:
+            log.warning("sync of %s: %s", tracker, warning)
         result.calls = dict(connector.calls.calls)
         result.api_calls = connector.calls.total
         store.finish_run(
@@ -130,9 +144,12 @@ def sync_tracker(
     return result
 
 
-def _census(store: Store, connector: Connector) -> set[str]:
-    """Mark stored items the tracker no longer lists as deleted; returns their ids."""
-    present = set(connector.iter_ids())
-    gone = store.live_ids(connector.tracker) - present
-    store.mark_deleted(connector.tracker, gone)
+def _mark_gone(store: Store, tracker: str, present: set[str], started: datetime) -> set[str]:
+    """Mark stored items absent from ``present`` as deleted; returns their ids.
+
+    Items written since the run started (a webhook, a concurrent sync) are left alone: the listing
+    or census may have passed before they existed.
+    """
+    gone = store.live_ids(tracker, synced_before=started) - present
+    store.mark_deleted(tracker, gone)
     return gone

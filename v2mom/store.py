@@ -254,13 +254,13 @@ class Store:
                 changed += result.rowcount
         return changed
 
-    def live_ids(self, tracker: str) -> set[str]:
-        """Stable ids of every non-deleted item of ``tracker``."""
+    def live_ids(self, tracker: str, *, synced_before: datetime | None = None) -> set[str]:
+        """Stable ids of every non-deleted item of ``tracker`` (last written before ``synced_before``)."""
+        query = select(t.items.c.item_id).where(t.items.c.tracker == tracker, ~t.items.c.deleted)
+        if synced_before is not None:
+            query = query.where(t.items.c.synced_at < synced_before)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.items.c.item_id).where(t.items.c.tracker == tracker, ~t.items.c.deleted)
-            )
-            return {r[0] for r in rows}
+            return {r[0] for r in conn.execute(query)}
 
     def iter_items(self, *, include_deleted: bool = False) -> Iterator[StoredItem]:
         """Every stored item, streamed."""

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import CallCounter, Discovery, Page
@@ -81,6 +81,9 @@ class JiraConnector:
         self._time_zone: ZoneInfo | None = None
         self._points_fields: list[str] = []
         self._custom_fields: dict[str, str] = {}
+        self.state: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self.needs_census = False
 
     # -- plumbing -------------------------------------------------------------------------------
 

@@ -82,6 +82,9 @@ class LinearConnector:
         self._max_retries = sync.max_retries
         self._max_wait = sync.max_retry_wait_seconds
         self._sleep = sleep
+        self.state: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self.needs_census = False
 
     def _execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         call = partial(self._client.execute, kind, name, variables)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from connectors.base import CallCounter, Discovery, Page
 from v2mom.errors import NotFoundError, RetriableError
@@ -26,6 +27,9 @@ class FakeConnector:
         self.fail_after_pages = fail_after_pages
         self.calls = CallCounter()
         self.since_seen: list[datetime | None] = []
+        self.state: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self.needs_census = False
 
     def discover(self) -> Discovery:
         self.calls.add("discover")

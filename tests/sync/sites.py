@@ -34,6 +34,7 @@ class Site:
     rate_limit: Callable[[float, int], None]  # (wait seconds, after n listing calls)
     secret: Callable[[], str]
     auth_hint: str  # what a bad-credentials error must say
+    listing_scopes: int = 1  # listings a run makes at least (Asana: one per project)
     waits: list[float] = field(default_factory=list)
 
     def connector(self, *, token: str | None = None, max_retries: int = 3, page_size: int = 50) -> Connector:
@@ -104,4 +105,52 @@ def linear_site() -> Iterator[Site]:
         )
 
 
-SITES: dict[str, Callable[[], Any]] = {"linear": linear_site}
+@contextmanager
+def asana_site() -> Iterator[Site]:
+    """An Asana sandbox (three projects in scope, subtasks, custom fields, the Events API)."""
+    from connectors.asana.connector import AsanaConnector
+    from sandbox.asana.app import create_asana_app
+    from sandbox.asana.generator import asana_settings, generate_asana_workspace
+
+    state, truth = generate_asana_workspace(seed=5, tasks=400)
+
+    def build(url: str, *, token: str | None, page_size: int, sync: SyncSettings, sleep: Any) -> Connector:
+        settings = asana_settings(state, url, truth.projects, token=token, page_size=page_size)
+        return AsanaConnector(settings, sync, sleep=sleep)
+
+    def leaves() -> list[str]:
+        return sorted(g for g in truth.live_tasks() if not state.children.get(g))
+
+    def change(k: int) -> list[str]:
+        chosen = [g for g in leaves() if state.tasks[g].parent is None][:k]
+        for gid in chosen:
+            state.update_task(gid, name="changed")
+        return chosen
+
+    def remove() -> str:
+        gid = leaves()[-1]
+        state.delete_task(gid)
+        return gid
+
+    def rate_limit(wait: float, after: int) -> None:
+        state.inject_fault(429, retry_after=wait, after=after, path_prefix="/api/1.0/tasks")
+
+    with SandboxServer(create_asana_app(state)) as url:
+        yield Site(
+            tracker="asana",
+            url=url,
+            state=state,
+            truth=truth,
+            build=build,
+            listing_prefix="/api/1.0/tasks",
+            live_ids=truth.live_ids,
+            change=change,
+            remove=remove,
+            rate_limit=rate_limit,
+            secret=lambda: state.token,
+            auth_hint="check the personal access token",
+            listing_scopes=len(truth.projects),
+        )
+
+
+SITES: dict[str, Callable[[], Any]] = {"linear": linear_site, "asana": asana_site}

@@ -1,0 +1,1 @@
+"""The Asana connector (asana SDK v5)."""

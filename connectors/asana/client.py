@@ -1,0 +1,188 @@
+"""The Asana REST client over the official SDK (v5): the only module that imports ``asana``.
+
+``asana.Configuration().host`` points it at ``base_url``. The SDK's own retries are configured
+deliberately: ``urllib3.Retry(0)`` (its default retries 429 and 5xx five times with backoff and hides
+``Retry-After``); retries live in :mod:`connectors.retry`. Its page and event iterators are not
+used: they follow pages we want to commit one by one, and the event iterator swallows the 412 of an
+expired sync token, which we must surface. Every call asks for ``full_payload`` and returns the
+decoded body.
+
+Errors keep only the HTTP status and Asana's error messages; never the token, headers or the
+request. A 412 on the Events API is :class:`SyncTokenExpired`, carrying the fresh token Asana sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import asana
+import urllib3
+from asana.rest import ApiException
+
+from connectors.base import CallCounter
+from connectors.jira.client import parse_retry_after
+from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
+
+__all__ = ["DEFAULT_TIMEOUT", "TRACKER", "AsanaClient", "SyncTokenExpired"]
+
+TRACKER = "asana"
+DEFAULT_TIMEOUT = 30.0
+_MAX_MESSAGE = 300
+
+
+class SyncTokenExpired(FatalError):
+    """The Events API answered 412: the sync token is unknown or too old; ``sync`` is a fresh one."""
+
+    def __init__(self, sync: str | None) -> None:
+        """Keep the fresh token Asana sent with the 412."""
+        super().__init__("events: sync token expired (412)", tracker=TRACKER, status=412)
+        self.sync = sync
+
+
+def _body(exc: ApiException) -> Mapping[str, Any]:
+    try:
+        decoded = json.loads(exc.body) if exc.body else {}
+    except (ValueError, TypeError):
+        return {}
+    return decoded if isinstance(decoded, Mapping) else {}
+
+
+def _messages(body: Mapping[str, Any]) -> str:
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return ""
+    text = "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping) and e.get("message"))
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def map_api_exception(exc: ApiException) -> TrackerError:
+    """Our error for an SDK ``ApiException`` (status and Asana's messages only)."""
+    status = int(exc.status or 0)
+    body = _body(exc)
+    detail = _messages(body)
+    common: dict[str, Any] = {"tracker": TRACKER, "status": status or None}
+    if status == 401:
+        return AuthError("authentication failed: check the personal access token", **common)
+    if status == 403:
+        return AuthError("permission denied" + (f" ({detail})" if detail else ""), **common)
+    if status == 404:
+        return NotFoundError(detail or "not found (or not visible to this token)", **common)
+    if status == 412:
+        sync = body.get("sync")
+        return SyncTokenExpired(sync if isinstance(sync, str) else None)
+    if status == 429:
+        headers = exc.headers or {}
+        return RetriableError(
+            "rate limited", retry_after=parse_retry_after(headers.get("Retry-After")), **common
+        )
+    if status >= 500:
+        return RetriableError("server error", **common)
+    if status == 0:
+        return RetriableError("connection failed", tracker=TRACKER)
+    return FatalError(detail or "request rejected", **common)
+
+
+class AsanaClient:
+    """Typed calls over the SDK; each HTTP request is counted in ``calls`` under its kind."""
+
+    def __init__(
+        self, base_url: str, *, token: str, timeout: float = DEFAULT_TIMEOUT, calls: CallCounter | None = None
+    ) -> None:
+        """Configure the SDK; nothing is sent until the first call."""
+        self.base_url = base_url.rstrip("/")
+        self.calls = calls if calls is not None else CallCounter()
+        self._timeout = timeout
+        configuration = asana.Configuration()
+        configuration.host = self.base_url
+        configuration.access_token = token
+        configuration.retry_strategy = urllib3.Retry(0)  # retries are ours (connectors/retry.py)
+        configuration.return_page_iterator = False
+        self._api = asana.ApiClient(configuration)
+        self._users = asana.UsersApi(self._api)
+        self._projects = asana.ProjectsApi(self._api)
+        self._tasks = asana.TasksApi(self._api)
+        self._events = asana.EventsApi(self._api)
+        self._webhooks = asana.WebhooksApi(self._api)
+
+    def _call(self, kind: str, fn: Callable[[], Any]) -> dict[str, Any]:
+        """Count, run and map; the mapped error carries no chained SDK exception."""
+        self.calls.add(kind)
+        error: TrackerError | None = None
+        try:
+            result = fn()
+        except ApiException as exc:
+            error = map_api_exception(exc)
+        except urllib3.exceptions.HTTPError as exc:
+            error = RetriableError(f"connection failed ({type(exc).__name__})", tracker=TRACKER)
+        if error is not None:
+            raise error
+        if not isinstance(result, dict):
+            raise FatalError(f"unexpected {kind} response: expected a JSON object", tracker=TRACKER)
+        return result
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"full_payload": True, "_request_timeout": self._timeout}
+
+    def me(self) -> dict[str, Any]:
+        """``GET /users/me`` (checks the token; names the workspaces)."""
+        return self._call(
+            "me", lambda: self._users.get_user("me", {"opt_fields": "name,workspaces"}, **self._kwargs())
+        )
+
+    def project(self, gid: str, opt_fields: str) -> dict[str, Any]:
+        """``GET /projects/{gid}``."""
+        return self._call(
+            "project", lambda: self._projects.get_project(gid, {"opt_fields": opt_fields}, **self._kwargs())
+        )
+
+    def tasks_page(
+        self,
+        project: str,
+        *,
+        opt_fields: str,
+        limit: int,
+        offset: str | None,
+        modified_since: str | None,
+        kind: str,
+    ) -> dict[str, Any]:
+        """One page of ``GET /tasks?project=`` (``data``, ``next_page``)."""
+        opts: dict[str, Any] = {"project": project, "limit": limit, "opt_fields": opt_fields}
+        if offset:
+            opts["offset"] = offset
+        if modified_since:
+            opts["modified_since"] = modified_since
+        return self._call(kind, lambda: self._tasks.get_tasks(opts, **self._kwargs()))
+
+    def subtasks_page(
+        self, task: str, *, opt_fields: str, limit: int, offset: str | None, kind: str
+    ) -> dict[str, Any]:
+        """One page of ``GET /tasks/{gid}/subtasks``."""
+        opts: dict[str, Any] = {"limit": limit, "opt_fields": opt_fields}
+        if offset:
+            opts["offset"] = offset
+        return self._call(kind, lambda: self._tasks.get_subtasks_for_task(task, opts, **self._kwargs()))
+
+    def task(self, gid: str, opt_fields: str) -> dict[str, Any]:
+        """``GET /tasks/{gid}``; NotFoundError when deleted."""
+        return self._call(
+            "task", lambda: self._tasks.get_task(gid, {"opt_fields": opt_fields}, **self._kwargs())
+        )
+
+    def events(self, resource: str, sync: str | None) -> dict[str, Any]:
+        """``GET /events``; SyncTokenExpired (with a fresh token) on 412."""
+        opts: dict[str, Any] = {"sync": sync} if sync else {}
+        return self._call("events", lambda: self._events.get_events(resource, opts, **self._kwargs()))
+
+    def close(self) -> None:
+        """Release the connection pool and the SDK's thread pool (it starts one per client)."""
+        self._api.rest_client.pool_manager.clear()
+        pool = getattr(self._api, "pool", None)
+        if pool is not None:
+            pool.close()
+            pool.join()
+            del self._api.pool
+
+    def __repr__(self) -> str:
+        return f"AsanaClient({self.base_url!r})"

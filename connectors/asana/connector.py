@@ -1,0 +1,276 @@
+"""The Asana connector: projects and tasks by offset pages, subtasks, the Events API, census.
+
+A full run reads each configured project, then its tasks page by page, each page completed with
+its tasks' subtasks (recursively: subtasks are not in project listings). An incremental run lists
+tasks with ``modified_since`` and then reads the project's Events API from the stored sync token,
+re-fetching the tasks the listing did not return (subtasks above all) and removing deleted ones.
+The sync token is taken *before* the listing, so changes made during a run are read by the next.
+
+An expired sync token (412) is never skipped: the run records a warning, lists that project in
+full (subtasks included), asks for the deletion census and keeps the fresh token Asana sent.
+Listings are in project order, not modification order (``ordered = False``): the runner moves the
+cursor only when the whole listing has been committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from connectors.asana.client import DEFAULT_TIMEOUT, TRACKER, AsanaClient, SyncTokenExpired
+from connectors.asana.parse import ID_FIELDS, PROJECT_FIELDS, TASK_FIELDS, parse_project, parse_task
+from connectors.base import CallCounter, Discovery, Page
+from connectors.retry import call_with_retries
+from v2mom.errors import ConfigError, FatalError, NotFoundError
+from v2mom.models import WorkItem
+from v2mom.settings import AsanaSettings, SyncSettings
+
+__all__ = ["AsanaConnector"]
+
+T = TypeVar("T")
+MAX_EVENT_CALLS = 1000  # 100 events each: a loop guard on has_more
+
+
+def _iso(moment: datetime) -> str:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class AsanaConnector:
+    """Asana, seen through :class:`connectors.base.Connector`.
+
+    ``scope`` names the projects. ``calls`` counts requests by kind ("me", "project", "tasks",
+    "subtasks", "events", "task", "census"). ``state`` holds the Events API sync token per project
+    (the runner stores it with the tracker's state); ``warnings`` and ``needs_census`` report an
+    expired token to the runner.
+    """
+
+    tracker = TRACKER
+    ordered = False
+
+    def __init__(
+        self,
+        settings: AsanaSettings,
+        sync: SyncSettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = DEFAULT_TIMEOUT,
+        client: AsanaClient | None = None,
+    ) -> None:
+        """Configure; no request is sent until :meth:`discover` or a listing."""
+        if not settings.projects:
+            raise ConfigError("trackers.asana.projects: name at least one project gid")
+        sync = sync if sync is not None else SyncSettings()
+        self.settings = settings
+        self.projects = list(dict.fromkeys(settings.projects))
+        self.scope = "projects:" + ",".join(self.projects)
+        self.calls = client.calls if client is not None else CallCounter()
+        self._client = client or AsanaClient(
+            settings.base_url, token=settings.token.get_secret_value(), timeout=timeout, calls=self.calls
+        )
+        self._max_retries = sync.max_retries
+        self._max_wait = sync.max_retry_wait_seconds
+        self._sleep = sleep
+        self.state: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self.needs_census = False
+        self._mark = 0
+
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        return call_with_retries(
+            fn, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
+        )
+
+    def _parse(self, raw: Mapping[str, Any]) -> WorkItem:
+        return parse_task(raw, scope=self.projects, points_field=self.settings.points_field)
+
+    # -- discovery -----------------------------------------------------------------------------
+
+    def discover(self) -> Discovery:
+        """Check the token, the workspace and that every configured project exists."""
+        me = self._retrying(self._client.me).get("data") or {}
+        workspaces = {w.get("gid") for w in me.get("workspaces") or [] if isinstance(w, Mapping)}
+        if self.settings.workspace not in workspaces:
+            raise ConfigError(
+                f"trackers.asana.workspace: {self.settings.workspace} is not a workspace of this token's user"
+            )
+        for project in self.projects:
+            try:
+                self._retrying(partial(self._client.project, project, "name"))
+            except NotFoundError:
+                raise ConfigError(
+                    f"trackers.asana.projects: {project} not found or not visible to this token"
+                ) from None
+        notes = () if self.settings.points_field else ("no points_field configured: points will be empty",)
+        return Discovery(effort_field=self.settings.points_field, time_zone="UTC", notes=notes)
+
+    # -- paging --------------------------------------------------------------------------------
+
+    def _offset_pages(
+        self, fetch: Callable[[str | None], dict[str, Any]]
+    ) -> Iterator[list[Mapping[str, Any]]]:
+        """Records page by page, following ``next_page.offset``; an offset seen twice is a loop."""
+        offset: str | None = None
+        seen: set[str] = set()
+        while True:
+            body = self._retrying(partial(fetch, offset))
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise FatalError("unexpected listing: 'data' is not a list", tracker=TRACKER)
+            yield [r for r in data if isinstance(r, Mapping)]
+            next_page = body.get("next_page")
+            if not next_page:
+                return
+            offset = next_page.get("offset") if isinstance(next_page, Mapping) else None
+            if not isinstance(offset, str) or not offset:
+                raise FatalError("paginator: next_page without an offset", tracker=TRACKER)
+            if offset in seen:
+                raise FatalError("paginator loop: the same offset was returned twice", tracker=TRACKER)
+            seen.add(offset)
+
+    def _tasks(
+        self, project: str, *, fields: str, since: datetime | None, kind: str
+    ) -> Iterator[list[Mapping[str, Any]]]:
+        client, size = self._client, self.settings.page_size
+        modified = _iso(since) if since is not None else None
+
+        def fetch(offset: str | None) -> dict[str, Any]:
+            return client.tasks_page(
+                project, opt_fields=fields, limit=size, offset=offset, modified_since=modified, kind=kind
+            )
+
+        return self._offset_pages(fetch)
+
+    def _subtasks(
+        self, parents: list[Mapping[str, Any]], *, fields: str, kind: str
+    ) -> Iterator[Mapping[str, Any]]:
+        """Every subtask below ``parents`` (depth first, iterative), for those with subtasks."""
+        client, size = self._client, self.settings.page_size
+        stack = [p for p in parents if p.get("num_subtasks")]
+        while stack:
+            parent_gid = str(stack.pop().get("gid"))
+
+            def fetch(offset: str | None, gid: str = parent_gid) -> dict[str, Any]:
+                return client.subtasks_page(gid, opt_fields=fields, limit=size, offset=offset, kind=kind)
+
+            for page in self._offset_pages(fetch):
+                for child in page:
+                    yield child
+                    if child.get("num_subtasks"):
+                        stack.append(child)
+
+    def _page(self, items: list[WorkItem], removed: tuple[str, ...] = ()) -> Page:
+        """A Page charged with the requests made since the previous one."""
+        calls, self._mark = self.calls.total - self._mark, self.calls.total
+        return Page(items=items, api_calls=calls, removed=removed)
+
+    # -- events --------------------------------------------------------------------------------
+
+    def _fresh_token(self, project: str) -> str | None:
+        """A sync token at the end of the project's event stream (the first call answers 412)."""
+        try:
+            self._retrying(partial(self._client.events, project, None))
+        except SyncTokenExpired as expired:
+            return expired.sync
+        return None
+
+    def _read_events(self, project: str, token: str) -> tuple[dict[str, str], str]:
+        """{task gid: last action} since ``token``, and the token to store next."""
+        actions: dict[str, str] = {}
+        for _ in range(MAX_EVENT_CALLS):
+            body = self._retrying(partial(self._client.events, project, token))
+            for event in body.get("data") or []:
+                resource = event.get("resource") if isinstance(event, Mapping) else None
+                if isinstance(resource, Mapping) and resource.get("resource_type") == "task":
+                    actions[str(resource.get("gid"))] = str(event.get("action"))
+            new_token = body.get("sync")
+            if isinstance(new_token, str) and new_token:
+                token = new_token
+            if not body.get("has_more"):
+                return actions, token
+        raise FatalError("events: has_more never ended (loop guard)", tracker=TRACKER)
+
+    # -- Connector ------------------------------------------------------------------------------
+
+    def iter_pages(self, since: datetime | None) -> Iterator[Page]:
+        """Each project, its tasks (and subtasks on full listings), then what its events name."""
+        tokens: dict[str, Any] = self.state.setdefault("sync", {})
+        self._mark = self.calls.total
+        for project in self.projects:
+            yield self._page([parse_project(self._get_project(project))])
+            listing_since = since
+            actions: dict[str, str] = {}
+            token = tokens.get(project)
+            if since is None or not isinstance(token, str):
+                tokens[project] = self._fresh_token(project)
+            else:
+                try:
+                    actions, tokens[project] = self._read_events(project, token)
+                except SyncTokenExpired as expired:
+                    self.warnings.append(
+                        f"project {project}: Events sync token expired (412); listed the project in full"
+                    )
+                    self.needs_census = True
+                    tokens[project] = expired.sync
+                    listing_since = None
+            listed: set[str] = set()
+            for raw_page in self._tasks(project, fields=TASK_FIELDS, since=listing_since, kind="tasks"):
+                yield self._task_page(raw_page, full=listing_since is None)
+                listed.update(str(r.get("gid")) for r in raw_page)
+            pending = {gid: action for gid, action in actions.items() if gid not in listed}
+            if pending:
+                yield self._event_page(pending)
+
+    def _get_project(self, project: str) -> Mapping[str, Any]:
+        data = self._retrying(partial(self._client.project, project, PROJECT_FIELDS)).get("data")
+        if not isinstance(data, Mapping):
+            raise FatalError(f"project {project}: the answer holds no data", tracker=TRACKER)
+        return data
+
+    def _task_page(self, raw_page: list[Mapping[str, Any]], *, full: bool) -> Page:
+        records = list(raw_page)
+        if full:
+            records.extend(self._subtasks(raw_page, fields=TASK_FIELDS, kind="subtasks"))
+        return self._page([self._parse(r) for r in records])
+
+    def _event_page(self, actions: Mapping[str, str]) -> Page:
+        items: list[WorkItem] = []
+        removed: list[str] = []
+        for gid, action in sorted(actions.items()):
+            if action == "deleted":
+                removed.append(gid)
+                continue
+            try:
+                items.append(self._fetch_task(gid))
+            except NotFoundError:
+                removed.append(gid)
+        return self._page(items, tuple(removed))
+
+    def _fetch_task(self, gid: str) -> WorkItem:
+        data = self._retrying(partial(self._client.task, gid, TASK_FIELDS)).get("data")
+        if not isinstance(data, Mapping):
+            raise FatalError(f"task {gid}: the answer holds no data", tracker=TRACKER)
+        return self._parse(data)
+
+    def iter_ids(self) -> Iterator[str]:
+        """Every project, task and subtask gid in scope (ids only)."""
+        for project in self.projects:
+            yield project
+            for page in self._tasks(project, fields=ID_FIELDS, since=None, kind="census"):
+                for record in page:
+                    yield str(record.get("gid"))
+                for child in self._subtasks(page, fields=ID_FIELDS, kind="census"):
+                    yield str(child.get("gid"))
+
+    def get_item(self, item_id: str) -> WorkItem:
+        """One task, subtask or configured project by gid; NotFoundError when it is gone."""
+        if item_id in self.projects:
+            return parse_project(self._get_project(item_id))
+        return self._fetch_task(item_id)
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self._client.close()

@@ -1,0 +1,169 @@
+"""Pure Asana parsing: a task or project record -> WorkItem.
+
+Projects are containers (``Level.CONTAINER``, the epic of their tasks). A top-level task names its
+project as parent and container: the first of its projects that is in scope, so a task homed in two
+synced projects lands in one place. A subtask names its parent task and has no container: subtasks
+are not project members, and project rules reach them through the parent chain (subtask → task →
+project). Tags are labels (``value:``/``method:`` conventions); ``enum`` and ``multi_enum`` custom
+fields become ``custom_fields`` (``V2MOM Value``/``V2MOM Method`` conventions, rules); the
+configured ``points_field`` (a number field, by name or gid) gives points and
+``actual_time_minutes`` gives hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from v2mom.errors import FatalError
+from v2mom.models import Level, State, WorkItem
+
+TRACKER = "asana"
+TASK_FIELDS = ",".join(
+    [
+        "name",
+        "permalink_url",
+        "created_at",
+        "modified_at",
+        "completed",
+        "completed_at",
+        "parent.gid",
+        "memberships.project.gid",
+        "tags.name",
+        "custom_fields.name",
+        "custom_fields.type",
+        "custom_fields.enum_value.name",
+        "custom_fields.multi_enum_values.name",
+        "custom_fields.number_value",
+        "actual_time_minutes",
+        "num_subtasks",
+    ]
+)
+PROJECT_FIELDS = "name,permalink_url,created_at,modified_at,completed,completed_at,archived"
+ID_FIELDS = "num_subtasks"
+
+
+def _fail(record: Mapping[str, Any], problem: str) -> FatalError:
+    return FatalError(f"record {record.get('gid') or '?'}: {problem}", tracker=TRACKER)
+
+
+def _time(record: Mapping[str, Any], name: str) -> datetime | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(record, f"{name} is not a timestamp")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(record, f"{name} '{value}' is not ISO 8601") from None
+
+
+def _required_time(record: Mapping[str, Any], name: str) -> datetime:
+    value = _time(record, name)
+    if value is None:
+        raise _fail(record, f"missing {name}")
+    return value
+
+
+def _gid(record: Mapping[str, Any]) -> str:
+    gid = record.get("gid")
+    if not isinstance(gid, str) or not gid:
+        raise _fail(record, "missing gid")
+    return gid
+
+
+def _names(values: Any) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        return ()
+    return tuple(v["name"] for v in values if isinstance(v, Mapping) and isinstance(v.get("name"), str))
+
+
+def read_custom_fields(
+    raw: Mapping[str, Any], points_field: str | None
+) -> tuple[dict[str, tuple[str, ...]], float | None]:
+    """(enum and multi-enum options by field name, the points field's number)."""
+    options: dict[str, tuple[str, ...]] = {}
+    points: float | None = None
+    fields = raw.get("custom_fields")
+    for field in fields if isinstance(fields, list) else []:
+        if not isinstance(field, Mapping) or not isinstance(field.get("name"), str):
+            continue
+        name = field["name"]
+        kind = field.get("type") or field.get("resource_subtype")
+        if kind == "enum":
+            chosen = field.get("enum_value")
+            if isinstance(chosen, Mapping) and isinstance(chosen.get("name"), str):
+                options[name] = (chosen["name"],)
+        elif kind == "multi_enum":
+            names = _names(field.get("multi_enum_values"))
+            if names:
+                options[name] = names
+        elif kind == "number" and points_field is not None and points_field in (name, field.get("gid")):
+            number = field.get("number_value")
+            if isinstance(number, int | float) and not isinstance(number, bool):
+                points = float(number)
+    return options, points
+
+
+def home_project(raw: Mapping[str, Any], scope: Sequence[str]) -> str | None:
+    """The first in-scope project the task is a member of (scope order), else None."""
+    members: list[str] = []
+    for membership in raw.get("memberships") or []:
+        project = membership.get("project") if isinstance(membership, Mapping) else None
+        if isinstance(project, Mapping) and isinstance(project.get("gid"), str):
+            members.append(project["gid"])
+    return next((p for p in scope if p in members), None)
+
+
+def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: str | None) -> WorkItem:
+    """An Asana task or subtask as a WorkItem."""
+    gid = _gid(raw)
+    parent = raw.get("parent")
+    parent_gid = parent.get("gid") if isinstance(parent, Mapping) else None
+    project = home_project(raw, scope)
+    custom_fields, points = read_custom_fields(raw, points_field)
+    minutes = raw.get("actual_time_minutes")
+    completed = bool(raw.get("completed"))
+    return WorkItem(
+        tracker=TRACKER,
+        id=gid,
+        key=gid,
+        title=str(raw.get("name") or ""),
+        url=raw.get("permalink_url") if isinstance(raw.get("permalink_url"), str) else None,
+        level=Level.SUBTASK if parent_gid else Level.STANDARD,
+        parent_id=parent_gid or project,
+        container=None if parent_gid else project,
+        state=State.DONE if completed else State.TODO,
+        status_name="Completed" if completed else "Incomplete",
+        created_at=_time(raw, "created_at"),
+        updated_at=_required_time(raw, "modified_at"),
+        completed_at=_time(raw, "completed_at") if completed else None,
+        points=points,
+        hours=float(minutes) / 60
+        if isinstance(minutes, int | float) and not isinstance(minutes, bool)
+        else None,
+        labels=_names(raw.get("tags")),
+        custom_fields=custom_fields,
+    )
+
+
+def parse_project(raw: Mapping[str, Any]) -> WorkItem:
+    """An Asana project as a container item (the epic of its tasks)."""
+    gid = _gid(raw)
+    completed = bool(raw.get("completed"))
+    return WorkItem(
+        tracker=TRACKER,
+        id=gid,
+        key=gid,
+        title=str(raw.get("name") or ""),
+        url=raw.get("permalink_url") if isinstance(raw.get("permalink_url"), str) else None,
+        level=Level.CONTAINER,
+        container=gid,
+        state=State.DONE if completed else State.TODO,
+        status_name="Completed" if completed else ("Archived" if raw.get("archived") else "Active"),
+        created_at=_time(raw, "created_at"),
+        updated_at=_required_time(raw, "modified_at"),
+        completed_at=_time(raw, "completed_at") if completed else None,
+    )

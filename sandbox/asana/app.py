@@ -1,0 +1,339 @@
+"""The fake Asana REST API under ``/api/1.0``: users/me, projects, tasks, subtasks, events.
+
+Shapes follow Asana's OpenAPI (tests validate responses against it): ``{"data": ...}``, offset
+paging with ``next_page`` (keyset tokens, every third page short although more remain),
+``opt_fields`` projection with dotted paths, errors as ``{"errors": [{"message", "help"}]}``.
+Project listings hold member tasks in gid order (not modification order) and no subtasks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from sandbox.asana.state import AsanaState, Project, Task
+
+PREFIX = "/api/1.0"
+MAX_LIMIT = 100
+SHORT_EVERY = 3
+EVENTS_PER_CALL = 100
+EXPIRED_MESSAGE = (
+    "Sync token invalid or too old. If you are attempting to keep resources in sync, you must fetch "
+    "the full dataset for this query now and use the new sync token for the next sync."
+)
+
+
+def asana_time(moment: datetime | None) -> str | None:
+    """Asana's timestamp format: ``2026-11-20T12:00:00.000Z``."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An Asana-style error body."""
+    body = {
+        "errors": [{"message": message, "help": "For more information on API status codes, see the docs."}]
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def project_fields(paths: Sequence[str], record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` reduced to ``gid`` plus the (dotted) ``paths`` asked for, like ``opt_fields``."""
+    out: dict[str, Any] = {"gid": record["gid"]}
+    nested: dict[str, list[str]] = {}
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if head not in record:
+            continue
+        if rest:
+            nested.setdefault(head, []).append(rest)
+        else:
+            out[head] = record[head]
+    for head, rests in nested.items():
+        value = record[head]
+        if isinstance(value, dict):
+            out[head] = project_fields(rests, value) if "gid" in value else value
+        elif isinstance(value, list):
+            out[head] = [project_fields(rests, v) if isinstance(v, dict) and "gid" in v else v for v in value]
+        else:
+            out[head] = value
+    return out
+
+
+class Renderer:
+    """Projects and tasks as Asana JSON."""
+
+    def __init__(self, state: AsanaState, base: str) -> None:
+        self.state = state
+        self.base = base
+
+    def project(self, project: Project) -> dict[str, Any]:
+        """A full project record."""
+        return {
+            "gid": project.gid,
+            "resource_type": "project",
+            "name": project.name,
+            "permalink_url": f"{self.base}/0/{project.gid}/list",
+            "created_at": asana_time(project.created_at),
+            "modified_at": asana_time(project.modified_at),
+            "archived": project.archived,
+            "completed": project.completed,
+            "completed_at": asana_time(project.completed_at),
+        }
+
+    def _project_ref(self, gid: str) -> dict[str, Any]:
+        return {"gid": gid, "resource_type": "project", "name": self.state.projects[gid].name}
+
+    def _custom_fields(self, task: Task) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for definition in self.state.custom_fields.values():
+            field: dict[str, Any] = {
+                "gid": definition.gid,
+                "resource_type": "custom_field",
+                "name": definition.name,
+                "type": definition.type,
+                "resource_subtype": definition.type,
+            }
+
+            def option(name: str, gid_of: dict[str, str] = definition.options) -> dict[str, Any]:
+                return {
+                    "gid": gid_of[name],
+                    "resource_type": "enum_option",
+                    "name": name,
+                    "enabled": True,
+                    "color": "blue",
+                }
+
+            if definition.type == "enum":
+                chosen = task.enums.get(definition.name)
+                field["enum_value"] = option(chosen) if chosen else None
+                field["display_value"] = chosen
+            elif definition.type == "multi_enum":
+                names = task.multi_enums.get(definition.name, [])
+                field["multi_enum_values"] = [option(n) for n in names]
+                field["display_value"] = ", ".join(names) if names else None
+            else:
+                number = task.numbers.get(definition.name)
+                field["number_value"] = number
+                field["display_value"] = f"{number:g}" if number is not None else None
+            out.append(field)
+        return out
+
+    def task(self, task: Task) -> dict[str, Any]:
+        """A full task record."""
+        parent = self.state.tasks.get(task.parent) if task.parent else None
+        home = task.projects[0] if task.projects else "0"
+        return {
+            "gid": task.gid,
+            "resource_type": "task",
+            "resource_subtype": "default_task",
+            "name": task.name,
+            "permalink_url": f"{self.base}/0/{home}/{task.gid}",
+            "created_at": asana_time(task.created_at),
+            "modified_at": asana_time(task.modified_at),
+            "completed": task.completed,
+            "completed_at": asana_time(task.completed_at),
+            "parent": (
+                {
+                    "gid": parent.gid,
+                    "resource_type": "task",
+                    "name": parent.name,
+                    "resource_subtype": "default_task",
+                }
+                if parent
+                else None
+            ),
+            "memberships": [{"project": self._project_ref(p)} for p in task.projects],
+            "projects": [self._project_ref(p) for p in task.projects],
+            "tags": [{"gid": self.state.tag_gid(t), "resource_type": "tag", "name": t} for t in task.tags],
+            "custom_fields": self._custom_fields(task),
+            "actual_time_minutes": task.actual_time_minutes,
+            "num_subtasks": len(self.state.children.get(task.gid, [])),
+        }
+
+    def compact_task(self, task: Task) -> dict[str, Any]:
+        """The compact form served without ``opt_fields``."""
+        return {
+            "gid": task.gid,
+            "resource_type": "task",
+            "name": task.name,
+            "resource_subtype": "default_task",
+        }
+
+
+def _encode(last_gid: str, page: int) -> str:
+    return base64.urlsafe_b64encode(f"{last_gid}:{page}".encode()).decode()
+
+
+def _decode(offset: str) -> tuple[int, int] | None:
+    try:
+        last, page = base64.urlsafe_b64decode(offset.encode()).decode().split(":")
+        return int(last), int(page)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+
+
+def create_asana_app(state: AsanaState) -> FastAPI:
+    """The ASGI app serving ``state``."""
+    app = FastAPI(title="Asana sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        path = request.url.path
+        state.record(path)
+        if request.headers.get("authorization") != f"Bearer {state.token}":
+            return error(401, "Not Authorized")
+        fault = state.take_fault(path)
+        if fault is not None:
+            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
+            return error(fault.status, "injected fault", headers)
+        response: Response = await call_next(request)
+        return response
+
+    def fields_of(request: Request) -> list[str] | None:
+        raw = request.query_params.get("opt_fields")
+        return [f.strip() for f in raw.split(",") if f.strip()] if raw else None
+
+    def render_task(request: Request, task: Task) -> dict[str, Any]:
+        fields = fields_of(request)
+        renderer = Renderer(state, str(request.base_url).rstrip("/"))
+        if fields is None:
+            return renderer.compact_task(task)
+        return project_fields(fields, renderer.task(task))
+
+    def paged(request: Request, gids: list[str], keep: Callable[[Task], bool]) -> JSONResponse:
+        raw_limit = request.query_params.get("limit", "20")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            return error(400, f"limit: must be between 1 and {MAX_LIMIT}")
+        limit = int(raw_limit)
+        start, page = 0, 0
+        if "offset" in request.query_params:
+            decoded = _decode(request.query_params["offset"])
+            if decoded is None:
+                return error(400, "offset: Your pagination token is invalid.")
+            start, page = decoded
+        if (page + 1) % SHORT_EVERY == 0:
+            limit = max(1, limit // 2)
+        chosen: list[Task] = []
+        more = False
+        with state.lock:
+            first = bisect.bisect_right(gids, str(start)) if start else 0  # gids: equal-length digits, sorted
+            for gid in itertools.islice(gids, first, None):
+                task = state.tasks.get(gid)
+                if task is None or not keep(task):
+                    continue
+                if len(chosen) == limit:
+                    more = True
+                    break
+                chosen.append(task)
+            data = [render_task(request, t) for t in chosen]
+        next_page = None
+        if more:
+            token = _encode(chosen[-1].gid, page + 1)
+            params = {k: v for k, v in request.query_params.items() if k != "offset"} | {"offset": token}
+            path = f"{request.url.path.removeprefix(PREFIX)}?{urlencode(params)}"
+            next_page = {
+                "offset": token,
+                "path": path,
+                "uri": f"{str(request.base_url).rstrip('/')}{PREFIX}{path}",
+            }
+        return JSONResponse({"data": data, "next_page": next_page})
+
+    @app.get(f"{PREFIX}/users/me")
+    def me() -> JSONResponse:
+        user = {**state.user, "resource_type": "user"}
+        workspace = {"gid": state.workspace_gid, "resource_type": "workspace", "name": state.workspace_name}
+        return JSONResponse({"data": {**user, "workspaces": [workspace]}})
+
+    @app.get(f"{PREFIX}/projects/{{gid}}")
+    def project(gid: str, request: Request) -> JSONResponse:
+        found = state.projects.get(gid)
+        if found is None:
+            return error(404, f"project: Unknown object: {gid}")
+        record = Renderer(state, str(request.base_url).rstrip("/")).project(found)
+        fields = fields_of(request)
+        return JSONResponse({"data": project_fields(fields, record) if fields else record})
+
+    @app.get(f"{PREFIX}/tasks")
+    def tasks(request: Request) -> JSONResponse:
+        project_gid = request.query_params.get("project")
+        if not project_gid:
+            return error(
+                400,
+                "project: Must specify exactly one of project, tag, section, user task list, or assignee",
+            )
+        if project_gid not in state.projects:
+            return error(404, f"project: Unknown object: {project_gid}")
+        since_text = request.query_params.get("modified_since")
+        since: datetime | None = None
+        if since_text:
+            try:
+                since = datetime.fromisoformat(since_text.replace("Z", "+00:00"))
+            except ValueError:
+                return error(400, f"modified_since: Not a valid date-time: {since_text}")
+        with state.lock:
+            gids = list(state.members[project_gid])
+        return paged(request, gids, lambda t: since is None or t.modified_at >= since)
+
+    @app.get(f"{PREFIX}/tasks/{{gid}}/subtasks")
+    def subtasks(gid: str, request: Request) -> JSONResponse:
+        with state.lock:
+            if gid not in state.tasks:
+                return error(404, f"task: Unknown object: {gid}")
+            gids = sorted(state.children.get(gid, []), key=int)
+        return paged(request, gids, lambda t: True)
+
+    @app.get(f"{PREFIX}/tasks/{{gid}}")
+    def task(gid: str, request: Request) -> JSONResponse:
+        with state.lock:
+            found = state.tasks.get(gid)
+            if found is None:
+                return error(404, f"task: Unknown object: {gid}")
+            return JSONResponse({"data": render_task(request, found)})
+
+    @app.get(f"{PREFIX}/events")
+    def events(request: Request) -> JSONResponse:
+        resource = request.query_params.get("resource", "")
+        if resource not in state.projects:
+            return error(400, "resource: Not a recognized ID")
+        token = request.query_params.get("sync")
+        with state.lock:
+            position = state.read_token(token, resource) if token else None
+            if position is None:
+                body = {
+                    "errors": [{"message": EXPIRED_MESSAGE}],
+                    "sync": state.sync_token(resource),
+                }
+                return JSONResponse(body, status_code=412)
+            log = state.events[resource]
+            chunk = log[position : position + EVENTS_PER_CALL]
+            end = position + len(chunk)
+            data = [
+                {
+                    "user": {"gid": state.user["gid"], "resource_type": "user", "name": state.user["name"]},
+                    "created_at": asana_time(e.created_at),
+                    "type": "task",
+                    "action": e.action,
+                    "resource": {
+                        "gid": e.task_gid,
+                        "resource_type": "task",
+                        "resource_subtype": "default_task",
+                    },
+                    "parent": {"gid": e.parent_gid, "resource_type": e.parent_type} if e.parent_gid else None,
+                }
+                for e in chunk
+            ]
+            new_token = f"{state.token_floor}:{resource}:{end}:{len(log)}"
+            return JSONResponse({"data": data, "sync": new_token, "has_more": end < len(log)})
+
+    return app

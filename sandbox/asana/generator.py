@@ -1,0 +1,203 @@
+"""A realistic Asana workspace from a seed, tagged in every way ``sample_plan.yaml`` reads.
+
+Three projects in scope and one outside (Legacy). Tasks tagged by ``value:``/``method:`` tags, by
+the multi-enum ``V2MOM Value`` field (ids or names, one or two values), by the enum
+``V2MOM Method`` field (method names), by the ``Team Bet = Onboarding`` rule, by the
+``project: Platform reliability`` rule (through the project), by an unknown value, by conflicting
+tags, or not at all. Subtasks two levels deep, sometimes carrying the points instead of their
+task; subtasks of Legacy tasks added to an in-scope project (orphans); ``Story Points`` and
+``actual_time_minutes`` for effort. Times spread over the twelve weeks before ``now``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from pydantic import SecretStr
+
+from sandbox.asana.state import METHOD_FIELD, POINTS_FIELD, TEAM_BET_FIELD, VALUE_FIELD, AsanaState, Task
+from sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
+from v2mom.settings import AsanaSettings
+
+__all__ = ["AsanaGroundTruth", "asana_settings", "generate_asana_workspace"]
+
+SCOPE_PROJECTS = ("Growth", "Platform reliability", "Mobile")
+OUT_OF_SCOPE = "Legacy"
+RULE_PROJECT = ("Platform reliability", "slo-program")  # sample_plan.yaml
+VALUES = ("customer-first", "reliability", "efficiency")
+METHOD_NAMES = ("Launch self-serve onboarding by end of Q2", "SLO program", "Cut infrastructure cost by 20%")
+METHODS = ("self-serve-onboarding", "slo-program", "cost-savings", "incident-tooling")
+POINTS = (1.0, 2.0, 3.0, 5.0, 8.0)
+DEFAULT_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+class AsanaGroundTruth(GroundTruth):
+    """Expected figures for the in-scope projects of an AsanaState."""
+
+    def __init__(self, state: AsanaState, projects: list[str]) -> None:
+        """Bind to ``state`` and the in-scope project gids (in configured order)."""
+        self.state = state
+        self.projects = list(projects)
+        super().__init__(self._truth_items)
+
+    def live_tasks(self) -> dict[str, Task]:
+        """Tasks in scope: members of the projects and, recursively, their subtasks."""
+        state = self.state
+        with state.lock:
+            found: dict[str, Task] = {}
+            stack = [g for p in self.projects for g in state.members[p]]
+            while stack:
+                gid = stack.pop()
+                if gid in found or gid not in state.tasks:
+                    continue
+                found[gid] = state.tasks[gid]
+                stack.extend(state.children.get(gid, []))
+            return found
+
+    def live_ids(self) -> set[str]:
+        """Every gid a sync should hold as live: projects, tasks and subtasks."""
+        return set(self.projects) | set(self.live_tasks())
+
+    def _truth_items(self, plan: PlanVocabulary) -> Mapping[str, TruthItem]:
+        out: dict[str, TruthItem] = {}
+        for gid in self.projects:
+            project = self.state.projects[gid]
+            rule = (RULE_PROJECT[1],) if project.name == RULE_PROJECT[0] else ()
+            out[gid] = TruthItem(id=gid, parent_id=None, methods=rule, done=project.completed)
+        for task in self.live_tasks().values():
+            out[task.gid] = self._task_item(task, plan)
+        return out
+
+    def _task_item(self, task: Task, plan: PlanVocabulary) -> TruthItem:
+        values, methods, unknown = plan.read_prefixed(task.tags)
+        for chosen in task.multi_enums.get(VALUE_FIELD, []):
+            if chosen.lower() in plan.value_by_name:
+                values.append(plan.value_by_name[chosen.lower()])
+            else:
+                unknown = True
+        method = task.enums.get(METHOD_FIELD)
+        if method is not None:
+            methods.append(plan.method_by_name[method.lower()])
+        if task.enums.get(TEAM_BET_FIELD, "").lower() == "onboarding":
+            methods.append("self-serve-onboarding")
+        home = next((p for p in self.projects if p in task.projects), None)
+        return TruthItem(
+            id=task.gid,
+            parent_id=task.parent or home,
+            values=tuple(sorted(set(values))),
+            methods=tuple(sorted(set(methods))),
+            unknown=unknown,
+            points=task.numbers.get(POINTS_FIELD, 0.0),
+            hours=(task.actual_time_minutes or 0.0) / 60,
+            done=task.completed,
+        )
+
+
+def generate_asana_workspace(
+    seed: int = 13, *, tasks: int = 900, now: datetime | None = None
+) -> tuple[AsanaState, AsanaGroundTruth]:
+    """Build the workspace; ``tasks`` counts every task and subtask."""
+    rng = random.Random(seed)
+    now = now or DEFAULT_NOW
+    state = AsanaState(clock=lambda: now)
+    scope = [state.add_project(name, created=now - timedelta(days=90)) for name in SCOPE_PROJECTS]
+    legacy = state.add_project(OUT_OF_SCOPE, created=now - timedelta(days=400))
+
+    def when(days_back: float) -> datetime:
+        return now - timedelta(days=days_back, minutes=rng.randrange(0, 24 * 60))
+
+    def fields() -> dict[str, object]:
+        tags: list[str] = []
+        enums: dict[str, str] = {}
+        multi: dict[str, list[str]] = {}
+        roll = rng.random()
+        if roll < 0.08:
+            tags = [f"value:{rng.choice(VALUES)}"]
+        elif roll < 0.16:
+            tags = [f"method:{rng.choice(METHODS)}"]
+        elif roll < 0.24:
+            multi = {VALUE_FIELD: rng.sample([*VALUES, "Customer-first thinking"], k=rng.choice((1, 2)))}
+        elif roll < 0.32:
+            enums = {METHOD_FIELD: rng.choice(METHOD_NAMES)}
+        elif roll < 0.38:
+            enums = {TEAM_BET_FIELD: "Onboarding"}
+        elif roll < 0.40:
+            tags = ["value:speed"]  # names no value in the plan: orphaned
+        elif roll < 0.43:
+            tags = ["value:efficiency", "method:self-serve-onboarding"]  # conflict
+        if rng.random() < 0.25:
+            tags.append(rng.choice(("design", "backend", "qa")))
+        if rng.random() < 0.1:
+            enums[TEAM_BET_FIELD] = "Growth"
+        return {"tags": tags, "enums": enums, "multi_enums": multi}
+
+    def effort(carries: bool) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if carries:
+            out["numbers"] = {POINTS_FIELD: rng.choice(POINTS)}
+        if rng.random() < 0.5:
+            out["actual_time_minutes"] = float(rng.randrange(1, 17) * 30)
+        return out
+
+    def add(name: str, **kw: object) -> str:
+        created = when(rng.uniform(20, 80))
+        done = rng.random() < 0.45
+        tagged = fields()
+        extra = effort(rng.random() < 0.7)
+        if "numbers" in extra:
+            tagged["numbers"] = extra.pop("numbers")
+        return state.add_task(
+            name,
+            created=created,
+            modified=min(now, created + timedelta(days=rng.uniform(0, 20))),
+            completed=done,
+            **tagged,  # type: ignore[arg-type]
+            **extra,  # type: ignore[arg-type]
+            **kw,  # type: ignore[arg-type]
+        )
+
+    legacy_tasks = [add(f"Legacy task {n}", projects=[legacy]) for n in range(4)]
+    top = int(tasks * 0.7)
+    parents: list[str] = []
+    for n in range(top):
+        roll = rng.random()
+        if roll < 0.04:  # a Legacy task's subtask added to an in-scope project: its parent is not synced
+            gid = add(f"Orphan {n}", projects=[rng.choice(scope)], parent=rng.choice(legacy_tasks))
+        else:
+            homes = [rng.choice(scope)]
+            if rng.random() < 0.05:
+                homes.append(rng.choice(scope))  # multi-homed: lands in the first in scope
+            gid = add(f"Task {n}", projects=list(dict.fromkeys(homes)))
+            parents.append(gid)
+    remaining = tasks - top
+    while remaining > 0 and parents:
+        parent = rng.choice(parents)
+        for k in range(min(remaining, rng.randrange(1, 4))):
+            child = add(f"Subtask {k} of {parent}", parent=parent)
+            remaining -= 1
+            if remaining > 0 and rng.random() < 0.2:
+                add(f"Sub-subtask of {child}", parent=child)
+                remaining -= 1
+    state.listeners.clear()
+    return state, AsanaGroundTruth(state, scope)
+
+
+def asana_settings(
+    state: AsanaState,
+    url: str,
+    projects: list[str],
+    *,
+    token: str | None = None,
+    page_size: int = 100,
+) -> AsanaSettings:
+    """Settings that point the real connector at a sandbox workspace."""
+    return AsanaSettings(
+        base_url=f"{url}/api/1.0",
+        token=SecretStr(token if token is not None else state.token),
+        workspace=state.workspace_gid,
+        projects=projects,
+        points_field=POINTS_FIELD,
+        page_size=page_size,
+    )

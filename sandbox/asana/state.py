@@ -1,0 +1,255 @@
+"""The fake Asana workspace's state: projects, tasks and subtasks, custom fields, tags, events.
+
+Tasks are members of projects; subtasks are not (unless added to a project explicitly) and are
+reached through their parent. Every mutation bumps ``modified_at`` (never backwards) and appends an
+event to the log of each project the task's tree belongs to: the sandbox's assumption is that a
+project's event stream carries its tasks' and their subtasks' changes. Sync tokens name a position
+in that log; :meth:`AsanaState.expire_sync_tokens` makes every token issued so far too old (412).
+Thread-safe through ``lock``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sandbox.faults import FaultBook
+
+VALUE_FIELD = "V2MOM Value"
+METHOD_FIELD = "V2MOM Method"
+TEAM_BET_FIELD = "Team Bet"
+POINTS_FIELD = "Story Points"
+
+
+@dataclass
+class CustomFieldDef:
+    """A custom field: ``enum``, ``multi_enum`` or ``number``; enum options by name -> gid."""
+
+    gid: str
+    name: str
+    type: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Project:
+    """An Asana project (an epic / container to us)."""
+
+    gid: str
+    name: str
+    created_at: datetime
+    modified_at: datetime
+    archived: bool = False
+    completed: bool = False
+    completed_at: datetime | None = None
+
+
+@dataclass
+class Task:
+    """A task or subtask; ``projects`` are the projects it is a member of."""
+
+    gid: str
+    name: str
+    created_at: datetime
+    modified_at: datetime
+    projects: list[str] = field(default_factory=list)
+    parent: str | None = None
+    completed: bool = False
+    completed_at: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    enums: dict[str, str] = field(default_factory=dict)
+    multi_enums: dict[str, list[str]] = field(default_factory=dict)
+    numbers: dict[str, float] = field(default_factory=dict)
+    actual_time_minutes: float | None = None
+
+
+@dataclass
+class Event:
+    """One entry of a project's event log."""
+
+    action: str
+    task_gid: str
+    parent_gid: str | None
+    parent_type: str
+    created_at: datetime
+
+
+def default_custom_fields(gid: Callable[[], str]) -> dict[str, CustomFieldDef]:
+    """The fields the sample plan's conventions and rules read, plus a points field."""
+    value_options = ["customer-first", "reliability", "efficiency", "Customer-first thinking"]
+    methods = ["Launch self-serve onboarding by end of Q2", "SLO program", "Cut infrastructure cost by 20%"]
+    fields = [
+        CustomFieldDef(gid(), VALUE_FIELD, "multi_enum", {o: gid() for o in value_options}),
+        CustomFieldDef(gid(), METHOD_FIELD, "enum", {o: gid() for o in [*methods, "Incident tooling"]}),
+        CustomFieldDef(gid(), TEAM_BET_FIELD, "enum", {o: gid() for o in ("Onboarding", "Growth")}),
+        CustomFieldDef(gid(), POINTS_FIELD, "number"),
+    ]
+    return {f.name: f for f in fields}
+
+
+class AsanaState(FaultBook):
+    """Everything the fake workspace knows; mutate it from tests, read it from the app."""
+
+    default_fault_prefix = "/api/1.0/tasks"
+
+    def __init__(
+        self, *, token: str = "asana-sandbox-pat", clock: Callable[[], datetime] | None = None
+    ) -> None:
+        """An empty workspace with the default custom fields."""
+        super().__init__()
+        self.token = token
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self._next_gid = 1202000000000
+        self.workspace_gid = self._gid()
+        self.workspace_name = "Sandbox workspace"
+        self.user = {"gid": self._gid(), "name": "Sandbox PM", "email": "pm@sandbox.test"}
+        self.custom_fields = default_custom_fields(self._gid)
+        self.tag_gids: dict[str, str] = {}
+        self.projects: dict[str, Project] = {}
+        self.tasks: dict[str, Task] = {}
+        self.members: dict[str, list[str]] = {}  # project gid -> task gids in gid order
+        self.children: dict[str, list[str]] = {}  # task gid -> subtask gids in creation order
+        self.events: dict[str, list[Event]] = {}  # project gid -> log
+        self.token_floor = 0  # sync tokens below this log generation are too old
+        self._generation = 0
+        self.lock = threading.RLock()
+        self.listeners: list[Callable[[str, Task], None]] = []  # (action, task) after each change
+        self._rng = random.Random(7)
+
+    def _gid(self) -> str:
+        self._next_gid += 1
+        return str(self._next_gid)
+
+    def tag_gid(self, name: str) -> str:
+        """A stable gid per tag name."""
+        with self.lock:
+            if name not in self.tag_gids:
+                self.tag_gids[name] = self._gid()
+            return self.tag_gids[name]
+
+    # -- building ------------------------------------------------------------------------------
+
+    def add_project(self, name: str, *, created: datetime | None = None) -> str:
+        """Create a project; returns its gid."""
+        with self.lock:
+            now = created or self.clock()
+            project = Project(self._gid(), name, now, now)
+            self.projects[project.gid] = project
+            self.members[project.gid] = []
+            self.events[project.gid] = []
+            return project.gid
+
+    def add_task(
+        self,
+        name: str,
+        *,
+        projects: list[str] | None = None,
+        parent: str | None = None,
+        created: datetime | None = None,
+        modified: datetime | None = None,
+        **fields: Any,
+    ) -> str:
+        """Create a task (``projects``) or a subtask (``parent``); returns its gid."""
+        with self.lock:
+            made = created or self.clock()
+            task = Task(
+                self._gid(),
+                name,
+                made,
+                modified or made,
+                projects=list(projects or []),
+                parent=parent,
+                **fields,
+            )
+            if task.completed and task.completed_at is None:
+                task.completed_at = task.modified_at
+            self.tasks[task.gid] = task
+            for project in task.projects:
+                self.members[project].append(task.gid)
+            self.children[task.gid] = []
+            if parent is not None:
+                self.children[parent].append(task.gid)
+            self._log("added", task)
+        return task.gid
+
+    # -- mutations -----------------------------------------------------------------------------
+
+    def root_projects(self, task: Task) -> list[str]:
+        """The projects whose event streams carry ``task``: its own, else its root task's."""
+        current: Task | None = task
+        while current is not None:
+            if current.projects:
+                return list(current.projects)
+            current = self.tasks.get(current.parent) if current.parent else None
+        return []
+
+    def _log(self, action: str, task: Task) -> None:
+        parent_gid, parent_type = (task.parent, "task") if task.parent else (None, "project")
+        for project in self.root_projects(task):
+            self.events[project].append(
+                Event(action, task.gid, parent_gid or project, parent_type, self.clock())
+            )
+
+    def update_task(self, gid: str, **changes: Any) -> Task:
+        """Change attributes and bump ``modified_at``; ``completed`` stamps ``completed_at``."""
+        with self.lock:
+            task = self.tasks[gid]
+            for name, value in changes.items():
+                if not hasattr(task, name):
+                    raise AttributeError(f"Task has no attribute {name}")
+                setattr(task, name, value)
+            task.modified_at = max(self.clock(), task.modified_at + timedelta(milliseconds=1))
+            if "completed" in changes:
+                task.completed_at = task.modified_at if task.completed else None
+            self._log("changed", task)
+        self._notify("changed", task)
+        return task
+
+    def delete_task(self, gid: str) -> list[str]:
+        """Delete a task and its subtasks (fetching any of them then answers 404); their gids."""
+        with self.lock:
+            task = self.tasks[gid]
+            self._log("deleted", task)
+            gone = [gid]
+            stack = list(self.children.get(gid, []))
+            while stack:
+                child = stack.pop()
+                gone.append(child)
+                stack.extend(self.children.get(child, []))
+            for removed in gone:
+                dead = self.tasks.pop(removed)
+                for project in dead.projects:
+                    self.members[project].remove(removed)
+                self.children.pop(removed, None)
+            if task.parent in self.children:
+                self.children[task.parent].remove(gid)
+        self._notify("deleted", task)
+        return gone
+
+    def expire_sync_tokens(self) -> None:
+        """Every sync token issued so far becomes too old (the next use answers 412)."""
+        with self.lock:
+            self._generation += 1
+            self.token_floor = self._generation
+
+    def sync_token(self, project: str) -> str:
+        """A fresh token at the end of ``project``'s log."""
+        with self.lock:
+            return f"{self._generation}:{project}:{len(self.events[project])}:{self._rng.randrange(10**6)}"
+
+    def read_token(self, token: str, project: str) -> int | None:
+        """The log position a token names, or None when it is unknown, foreign or too old."""
+        parts = token.split(":")
+        if len(parts) != 4 or parts[1] != project or not parts[0].isdigit() or not parts[2].isdigit():
+            return None
+        if int(parts[0]) < self.token_floor:
+            return None
+        return int(parts[2])
+
+    def _notify(self, action: str, task: Task) -> None:
+        for listener in list(self.listeners):
+            listener(action, task)
