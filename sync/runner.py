@@ -75,6 +75,7 @@ def sync_tracker(
     """
     tracker = connector.tracker
     started = now()
+    written_before = utcnow()  # the store's own clock, which stamps synced_at
     cursor = None if full else store.get_cursor(tracker, connector.scope)
     since = cursor - overlap if cursor is not None else None
     result = SyncResult(tracker=tracker, kind="full" if since is None else "incremental")
@@ -115,9 +116,9 @@ def sync_tracker(
         wanted = census if census is not None else (full or due)
         if wanted or connector.needs_census:
             if since is None and not connector.needs_census:
-                gone = _mark_gone(store, tracker, listed, started)
+                gone = _mark_gone(store, tracker, listed, written_before)
             else:
-                gone = _mark_gone(store, tracker, set(connector.iter_ids()), started)
+                gone = _mark_gone(store, tracker, set(connector.iter_ids()), written_before)
             result.deleted += len(gone)
             result.changed_ids |= gone
             result.census = True

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -37,10 +38,16 @@ def _jira_spec() -> dict[str, Any]:
     return spec
 
 
-def validate_jira(schema_name: str, instance: Any) -> None:
-    """Validate ``instance`` against ``#/components/schemas/<schema_name>`` of Jira's OpenAPI."""
-    spec = _jira_spec()
-    uri = "urn:jira-cloud-platform"
+@cache
+def _asana_spec() -> dict[str, Any]:
+    path = contracts_dir() / "asana" / "asana_oas.yaml"
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    spec: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    return spec
+
+
+def _validate(vendor: str, spec: dict[str, Any], schema_name: str, instance: Any) -> None:
+    uri = f"urn:{vendor.lower()}-openapi"
     registry: Registry[Any] = Registry().with_resource(
         uri, Resource.from_contents(spec, default_specification=DRAFT4)
     )
@@ -50,4 +57,14 @@ def validate_jira(schema_name: str, instance: Any) -> None:
         details = "; ".join(
             f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5]
         )
-        raise AssertionError(f"response breaks Jira's {schema_name} schema: {details}")
+        raise AssertionError(f"response breaks {vendor}'s {schema_name} schema: {details}")
+
+
+def validate_jira(schema_name: str, instance: Any) -> None:
+    """Validate ``instance`` against ``#/components/schemas/<schema_name>`` of Jira's OpenAPI."""
+    _validate("Jira", _jira_spec(), schema_name, instance)
+
+
+def validate_asana(schema_name: str, instance: Any) -> None:
+    """Validate ``instance`` against ``#/components/schemas/<schema_name>`` of Asana's OpenAPI."""
+    _validate("Asana", _asana_spec(), schema_name, instance)

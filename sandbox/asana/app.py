@@ -116,7 +116,8 @@ class Renderer:
 
             if definition.type == "enum":
                 chosen = task.enums.get(definition.name)
-                field["enum_value"] = option(chosen) if chosen else None
+                if chosen:  # Asana's spec does not let enum_value be null: unset means absent
+                    field["enum_value"] = option(chosen)
                 field["display_value"] = chosen
             elif definition.type == "multi_enum":
                 names = task.multi_enums.get(definition.name, [])
@@ -133,7 +134,7 @@ class Renderer:
         """A full task record."""
         parent = self.state.tasks.get(task.parent) if task.parent else None
         home = task.projects[0] if task.projects else "0"
-        return {
+        record: dict[str, Any] = {
             "gid": task.gid,
             "resource_type": "task",
             "resource_subtype": "default_task",
@@ -143,16 +144,6 @@ class Renderer:
             "modified_at": asana_time(task.modified_at),
             "completed": task.completed,
             "completed_at": asana_time(task.completed_at),
-            "parent": (
-                {
-                    "gid": parent.gid,
-                    "resource_type": "task",
-                    "name": parent.name,
-                    "resource_subtype": "default_task",
-                }
-                if parent
-                else None
-            ),
             "memberships": [{"project": self._project_ref(p)} for p in task.projects],
             "projects": [self._project_ref(p) for p in task.projects],
             "tags": [{"gid": self.state.tag_gid(t), "resource_type": "tag", "name": t} for t in task.tags],
@@ -160,6 +151,14 @@ class Renderer:
             "actual_time_minutes": task.actual_time_minutes,
             "num_subtasks": len(self.state.children.get(task.gid, [])),
         }
+        if parent is not None:  # Asana's spec does not let parent be null: a top-level task has none
+            record["parent"] = {
+                "gid": parent.gid,
+                "resource_type": "task",
+                "name": parent.name,
+                "resource_subtype": "default_task",
+            }
+        return record
 
     def compact_task(self, task: Task) -> dict[str, Any]:
         """The compact form served without ``opt_fields``."""
