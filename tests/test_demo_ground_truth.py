@@ -9,7 +9,8 @@ import pytest
 
 from connectors.registry import build_connector
 from reports.effort import MEASURES, STATES, ReportQuery, build_report
-from sandbox.jira.truth import JiraGroundTruth as GroundTruth
+from sandbox.ground_truth import GroundTruth
+from sandbox.jira.truth import JiraGroundTruth
 from sync.remap import remap, remap_changed
 from sync.runner import sync_tracker
 from sync.service import run_sync
@@ -17,22 +18,25 @@ from v2mom.demo import DemoWorld, build_demo
 
 
 @pytest.fixture
-def demo(database_url: str) -> Iterator[tuple[DemoWorld, GroundTruth]]:
-    world, truth = build_demo(database_url, seed=7, issues=1200)
+def demo(database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
+    world = build_demo(database_url, seed=7, issues=1200)
     try:
-        yield world, truth
+        jira = world.truths["jira"]
+        assert isinstance(jira, JiraGroundTruth)
+        yield world, jira
     finally:
         world.stop()
 
 
-def assert_report_matches(world: DemoWorld, truth: GroundTruth) -> None:
+def assert_report_matches(world: DemoWorld, truth: GroundTruth, tracker: str | None = "jira") -> None:
+    """The report (of one tracker, or mixed when ``tracker`` is None) equals ``truth``."""
     plan = world.store.get_plan()
     assert plan is not None
     for measure in MEASURES:
         for state in STATES:
-            got = build_report(world.store, plan, ReportQuery(measure=measure, state=state))
+            got = build_report(world.store, plan, ReportQuery(measure=measure, state=state, tracker=tracker))
             expected = truth.expected_report(measure, state)
-            where = f"{measure}/{state}"
+            where = f"{tracker or 'all trackers'} {measure}/{state}"
             assert got["total"]["items"] == expected["total_items"], where
             assert got["total"]["effort"] == pytest.approx(expected["total_effort"]), where
             assert {v["id"]: v["effort"] for v in got["values"]} == pytest.approx(expected["values"]), where
@@ -48,17 +52,21 @@ def assert_report_matches(world: DemoWorld, truth: GroundTruth) -> None:
             assert methods == pytest.approx({k: v for k, v in expected["methods"].items() if v}), where
 
 
-def test_demo_report_equals_ground_truth(demo: tuple[DemoWorld, GroundTruth]) -> None:
-    world, truth = demo
-    flags = truth.intended_flags()
-    assert flags["untagged"] > 20
-    assert flags["orphaned"] > 10
-    assert flags["conflict"] > 5
-    assert_report_matches(world, truth)
+def test_demo_report_equals_every_trackers_ground_truth(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:
+    world, _ = demo
+    assert set(world.truths) == {"jira", "linear", "asana"}
+    for tracker, truth in world.truths.items():
+        flags = truth.intended_flags()
+        assert flags["untagged"] > 20, tracker
+        assert flags["orphaned"] > 10, tracker
+        assert flags["conflict"] > 5, tracker
+        assert world.store.count_items(tracker) > 500, tracker
+        assert_report_matches(world, truth, tracker)
+    assert_report_matches(world, world.truth(), None)  # the mixed report: all three together
 
 
 def test_ground_truth_holds_after_changes_and_an_incremental_sync(
-    demo: tuple[DemoWorld, GroundTruth],
+    demo: tuple[DemoWorld, JiraGroundTruth],
 ) -> None:
     world, truth = demo
     state = truth.state
@@ -86,7 +94,7 @@ def test_ground_truth_holds_after_changes_and_an_incremental_sync(
     assert stored.item.key == new_key != old_key
 
 
-def test_tree_scoped_remap_equals_a_full_remap(demo: tuple[DemoWorld, GroundTruth]) -> None:
+def test_tree_scoped_remap_equals_a_full_remap(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:
     world, truth = demo
     state = truth.state
     live = sorted(i for i, issue in state.issues.items() if issue.project in truth.scope)

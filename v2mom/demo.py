@@ -1,4 +1,4 @@
-"""``v2mom demo``: sandbox Jira + the sample plan, synced through the real connector, API served.
+"""``v2mom demo``: sandbox Jira, Linear and Asana + the sample plan, synced through the real connectors.
 
 Nothing here is on the product's own paths: it is the one place (besides tests and benchmarks) that
 reaches into ``sandbox/``.
@@ -7,7 +7,7 @@ reaches into ``sandbox/``.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,19 +19,31 @@ from v2mom.settings import Settings, TrackersSettings
 from v2mom.store import Store
 
 if TYPE_CHECKING:
-    from sandbox.jira.truth import JiraGroundTruth as GroundTruth
+    from sandbox.ground_truth import GroundTruth
 
 
 @dataclass
 class DemoWorld:
-    """A running sandbox, the settings pointing at it, the synced store and a viewer token."""
+    """Running sandboxes, the settings pointing at them, the synced store and a viewer token."""
 
     settings: Settings
     store: Store
     viewer_token: str
     servers: list[object]
-    jira_state: Any = None
+    states: dict[str, Any] = field(default_factory=dict)  # tracker -> sandbox state
+    truths: dict[str, GroundTruth] = field(default_factory=dict)  # tracker -> its ground truth
     webhook_secret: str = ""
+
+    @property
+    def jira_state(self) -> Any:
+        """The Jira sandbox's state (the live activity and the webhook sender use it)."""
+        return self.states["jira"]
+
+    def truth(self) -> GroundTruth:
+        """The ground truth of the whole mixed report (every tracker's items)."""
+        from sandbox.ground_truth import CombinedTruth
+
+        return CombinedTruth(self.truths)
 
     def stop(self) -> None:
         """Stop the sandbox servers and close the store."""
@@ -40,23 +52,38 @@ class DemoWorld:
         self.store.close()
 
 
-def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple[DemoWorld, GroundTruth]:
-    """Start the sandbox, apply the sample plan, sync through the real connector into the database.
+def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoWorld:
+    """Start the three sandboxes, apply the sample plan, sync each through its real connector.
 
-    Returns the world and the sandbox's own ground truth, which the report must equal.
+    ``issues`` sizes the Jira site; Linear and Asana get three quarters of it each. The world
+    carries each sandbox's own ground truth, which the report must equal per tracker and in total.
     """
     from sandbox import SAMPLE_PLAN_PATH
+    from sandbox.asana.app import create_asana_app
+    from sandbox.asana.generator import asana_settings, generate_asana_workspace
     from sandbox.generator import generate_jira_workspace, jira_settings
     from sandbox.jira.app import create_jira_app
+    from sandbox.linear.app import create_linear_app
+    from sandbox.linear.generator import generate_linear_workspace, linear_settings
     from sandbox.server import SandboxServer
 
-    state, truth = generate_jira_workspace(seed=seed, issues=issues)
-    webhook_secret = secrets.token_hex(16)  # the sandbox signs with it; a new one every run
-    jira_server = SandboxServer(create_jira_app(state))
-    jira_url = jira_server.start()
+    webhook_secret = secrets.token_hex(16)  # the sandboxes sign with it; a new one every run
+    jira_state, jira_truth = generate_jira_workspace(seed=seed, issues=issues)
+    linear_state, linear_truth = generate_linear_workspace(seed=seed, issues=issues * 3 // 4)
+    asana_state, asana_truth = generate_asana_workspace(seed=seed, tasks=issues * 3 // 4)
+    servers = {
+        "jira": SandboxServer(create_jira_app(jira_state)),
+        "linear": SandboxServer(create_linear_app(linear_state)),
+        "asana": SandboxServer(create_asana_app(asana_state)),
+    }
+    urls = {name: server.start() for name, server in servers.items()}
     settings = Settings(
         database_url=database_url,
-        trackers=TrackersSettings(jira=jira_settings(state, jira_url, webhook_secrets=[webhook_secret])),
+        trackers=TrackersSettings(
+            jira=jira_settings(jira_state, urls["jira"], webhook_secrets=[webhook_secret]),
+            linear=linear_settings(linear_state, urls["linear"], webhook_secrets=(webhook_secret,)),
+            asana=asana_settings(asana_state, urls["asana"], asana_truth.projects),
+        ),
     )
     store = Store.open(settings.database_url)
     plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
@@ -64,12 +91,19 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> tuple
     results = run_sync(settings, store, full=True)
     failed = [r.summary() for r in results if not r.ok]
     if failed:
-        jira_server.stop()
+        for server in servers.values():
+            server.stop()
+        store.close()
         raise RuntimeError("demo sync failed: " + "; ".join(failed))
-    world = DemoWorld(settings, store, store.create_token("viewer", "demo"), [jira_server])
-    world.jira_state = state
-    world.webhook_secret = webhook_secret
-    return world, truth
+    return DemoWorld(
+        settings,
+        store,
+        store.create_token("viewer", "demo"),
+        list(servers.values()),
+        states={"jira": jira_state, "linear": linear_state, "asana": asana_state},
+        truths={"jira": jira_truth, "linear": linear_truth, "asana": asana_truth},
+        webhook_secret=webhook_secret,
+    )
 
 
 def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
@@ -84,14 +118,19 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
     from webhooks.ingest import tune_interpreter_for_serving
     from webhooks.worker import start_worker
 
-    console.print("starting sandbox Jira and syncing through the real connector…", markup=False)
+    console.print(
+        "starting sandbox Jira, Linear and Asana; syncing through the real connectors…", markup=False
+    )
     for suffix in ("", "-wal", "-shm"):  # the demo starts from a clean file every time
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    world, _truth = build_demo(f"sqlite:///{database}")
+    world = build_demo(f"sqlite:///{database}")
     try:
         items = world.store.count_items()
         base = f"http://{host}:{port}"
-        console.print(f"synced {items} items into {database}", markup=False)
+        per_tracker = ", ".join(
+            f"{t} {world.store.count_items(t)}" for t in world.settings.trackers.configured()
+        )
+        console.print(f"synced {items} items ({per_tracker}) into {database}", markup=False)
         console.print(f"report:  {base}/api/reports/effort-by-value", markup=False)
         console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
         header = f"Authorization: Bearer {world.viewer_token}"
