@@ -61,3 +61,41 @@ def test_sync_succeeds_then_fails_clearly_with_a_bad_token(
     unknown = runner.invoke(app, ["sync", "-c", str(config), "--tracker", "asana"])
     assert unknown.exit_code == 2
     assert "--tracker: 'asana' is not configured" in unknown.stderr
+
+
+def test_one_failing_tracker_does_not_stop_the_others(
+    tmp_path: Path, database_url: str, jira: tuple[str, JiraState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox.asana.generator import generate_asana_workspace
+    from sandbox.linear.app import create_linear_app
+    from sandbox.linear.generator import generate_linear_workspace
+
+    url, state = jira
+    linear_state, _ = generate_linear_workspace(seed=2, projects=4, issues=120)
+    asana_state, asana_truth = generate_asana_workspace(seed=2, tasks=50)
+    monkeypatch.setenv("TEST_JIRA_TOKEN", state.api_token)
+    monkeypatch.setenv("TEST_LINEAR_KEY", "lin_api_revoked_key")
+    monkeypatch.setenv("TEST_ASANA_TOKEN", asana_state.token)
+    with SandboxServer(create_linear_app(linear_state)) as linear_url:
+        config = write_settings(tmp_path, database_url, url, state)
+        config.write_text(
+            config.read_text()
+            + "  linear:\n"
+            + f"    api_url: {linear_url}/graphql\n"
+            + "    api_key: ${TEST_LINEAR_KEY}\n"
+            + "    teams: [ENG, WEB]\n"
+            + "  asana:\n"
+            + "    base_url: http://127.0.0.1:9/api/1.0\n"  # nothing listens there
+            + "    token: ${TEST_ASANA_TOKEN}\n"
+            + f"    workspace: '{asana_state.workspace_gid}'\n"
+            + f"    projects: ['{asana_truth.projects[0]}']\n"
+            + "sync:\n"
+            + "  max_retries: 0\n"
+        )
+        result = runner.invoke(app, ["sync", "-c", str(config)])
+    assert result.exit_code == 1
+    assert "jira: ok — full, 198 items seen" in result.stdout
+    assert "linear: FAILED: linear: authentication failed: check the API key" in result.stderr
+    assert "asana: FAILED: asana: connection failed" in result.stderr
+    assert "lin_api_revoked_key" not in result.stdout + result.stderr
+    assert asana_state.token not in result.stdout + result.stderr
