@@ -1,11 +1,18 @@
-"""Sync throughput from the Jira sandbox, as a ratio to a raw page-fetch loop against it.
+"""Sync throughput from each tracker's sandbox, as a ratio to a raw fetch loop against it.
 
-    python -m bench.sync [--issues 100000] [--database-url URL]
+    python -m bench.sync [--tracker jira|linear|asana|all] [--items 100000] [--database-url URL]
 
-The sandbox runs in its own process (so our client's Python work does not share a GIL with the
-server). The floor is a bare ``requests`` loop over ``/rest/api/3/search/jql`` with the same JQL,
-fields and page size, decoding JSON and nothing else. Measured: the real ``sync_tracker`` (parse,
-upsert, cursor) and then re-resolution, items/s each. Target (issue 2): sync >= 0.7x the floor.
+Each sandbox runs in its own process (so our client's Python work does not share a GIL with the
+server). The floor is a bare ``requests`` loop making the same listing requests the connector's
+full run makes, decoding JSON and nothing else:
+
+- Jira: ``/rest/api/3/search/jql`` pages with the same JQL, fields and page size;
+- Linear: the same ``projects`` and ``issues`` GraphQL documents, following ``endCursor``;
+- Asana: ``/tasks?project=`` pages per project, then ``/tasks/{gid}/subtasks`` for every task that
+  has subtasks (Asana lists no subtask in a project), with the same ``opt_fields``.
+
+Measured: the real ``sync_tracker`` (SDK, parse, upsert, cursor; no census), then re-resolution.
+Target (issue 3): sync >= 0.7x the floor for every tracker.
 """
 
 from __future__ import annotations
@@ -14,78 +21,194 @@ import argparse
 import multiprocessing as mp
 import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import Any
 
 import requests
 
 from bench.common import verdict
-from connectors.jira.connector import JiraConnector
+from connectors.base import Connector
 from sync.remap import remap
 from sync.runner import sync_tracker
-from v2mom.settings import JiraSettings
 from v2mom.store import Store
 
+TRACKERS = ("jira", "linear", "asana")
 
-def serve_sandbox(issues: int, pipe: Connection) -> None:
-    """Child process: generate the workspace, serve it, send (url, email, token, jql), then wait."""
-    from sandbox.generator import generate_jira_workspace, scope_jql
-    from sandbox.jira.app import create_jira_app
+
+def serve_sandbox(tracker: str, items: int, pipe: Connection) -> None:
+    """Child process: generate the workspace, serve it, send what the parent needs, then wait."""
     from sandbox.server import SandboxServer
 
-    state, _truth = generate_jira_workspace(seed=11, issues=issues, epics=max(30, issues // 40))
-    server = SandboxServer(create_jira_app(state))
-    url = server.start()
-    pipe.send((url, state.account_email, state.api_token, scope_jql(state)))
+    app: Any
+    info: dict[str, Any]
+    if tracker == "jira":
+        from sandbox.generator import generate_jira_workspace, scope_jql
+        from sandbox.jira.app import create_jira_app
+
+        jira, _ = generate_jira_workspace(seed=11, issues=items, epics=max(30, items // 40))
+        app = create_jira_app(jira)
+        info = {"email": jira.account_email, "token": jira.api_token, "jql": scope_jql(jira)}
+    elif tracker == "linear":
+        from sandbox.linear.app import create_linear_app
+        from sandbox.linear.generator import SCOPE_TEAMS, generate_linear_workspace
+
+        linear, _ = generate_linear_workspace(seed=11, issues=items, projects=max(12, items // 100))
+        app = create_linear_app(linear)
+        info = {"token": linear.api_key, "teams": list(SCOPE_TEAMS)}
+    else:
+        from sandbox.asana.app import create_asana_app
+        from sandbox.asana.generator import generate_asana_workspace
+
+        asana, truth = generate_asana_workspace(seed=11, tasks=items)
+        app = create_asana_app(asana)
+        info = {"token": asana.token, "workspace": asana.workspace_gid, "projects": truth.projects}
+    server = SandboxServer(app)
+    info["url"] = server.start()
+    pipe.send(info)
     pipe.recv()  # any message: stop
     server.stop()
 
 
-def raw_loop(url: str, email: str, token: str, jql: str, fields: list[str], page_size: int) -> int:
-    """Fetch every page with plain requests; returns the number of issues seen."""
-    session = requests.Session()
-    session.auth = (email, token)
-    seen = 0
-    token_: str | None = None
-    while True:
-        body: dict[str, object] = {"jql": jql, "fields": fields, "maxResults": page_size}
-        if token_:
-            body["nextPageToken"] = token_
-        answer = session.post(f"{url}/rest/api/3/search/jql", json=body, timeout=60)
-        answer.raise_for_status()
-        page = answer.json()
-        seen += len(page["issues"])
-        if page.get("isLast", True):
-            return seen
-        token_ = page["nextPageToken"]
+def jira_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
+    """The Jira connector and its raw loop."""
+    from connectors.jira.connector import JiraConnector
+    from v2mom.settings import JiraSettings
+
+    settings = JiraSettings(
+        url=info["url"], email=info["email"], api_token=info["token"], jql=info["jql"], page_size=page_size
+    )
+    connector = JiraConnector(settings)
+    connector.discover()
+    fields = connector.fields
+
+    def raw() -> int:
+        session = requests.Session()
+        session.auth = (info["email"], info["token"])
+        seen, token = 0, None
+        while True:
+            body: dict[str, object] = {
+                "jql": connector.jql_for(None),
+                "fields": fields,
+                "maxResults": page_size,
+            }
+            if token:
+                body["nextPageToken"] = token
+            answer = session.post(f"{info['url']}/rest/api/3/search/jql", json=body, timeout=60)
+            answer.raise_for_status()
+            page = answer.json()
+            seen += len(page["issues"])
+            if page.get("isLast", True):
+                return seen
+            token = page["nextPageToken"]
+
+    return connector, raw
 
 
-def main() -> None:
-    """Start the sandbox process, run the floor and the real sync, print ratios."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--issues", type=int, default=100_000)
-    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
-    parser.add_argument("--page-size", type=int, default=100)
-    args = parser.parse_args()
+def linear_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
+    """The Linear connector and its raw loop (same documents, same variables)."""
+    from connectors.linear.connector import LinearConnector
+    from connectors.linear.parse import query_text
+    from v2mom.settings import LinearSettings
+
+    url = f"{info['url']}/graphql"
+    settings = LinearSettings(api_url=url, api_key=info["token"], teams=info["teams"], page_size=page_size)
+    connector = LinearConnector(settings)
+    teams = {"key": {"in": info["teams"]}}
+
+    def raw() -> int:
+        session = requests.Session()
+        session.headers["Authorization"] = info["token"]
+        seen = 0
+        for name, root, flt in (
+            ("projects", "projects", {"accessibleTeams": {"some": teams}}),
+            ("issues", "issues", {"team": teams}),
+        ):
+            after = None
+            while True:
+                variables = {"filter": flt, "first": page_size, "after": after}
+                answer = session.post(
+                    url, json={"query": query_text(name), "variables": variables}, timeout=60
+                )
+                answer.raise_for_status()
+                connection = answer.json()["data"][root]
+                seen += len(connection["nodes"])
+                if not connection["pageInfo"]["hasNextPage"]:
+                    break
+                after = connection["pageInfo"]["endCursor"]
+        return seen
+
+    return connector, raw
+
+
+def asana_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
+    """The Asana connector and its raw loop (project pages, then every task's subtasks)."""
+    from connectors.asana.connector import AsanaConnector
+    from connectors.asana.parse import TASK_FIELDS
+    from v2mom.settings import AsanaSettings
+
+    base = f"{info['url']}/api/1.0"
+    settings = AsanaSettings(
+        base_url=base,
+        token=info["token"],
+        workspace=info["workspace"],
+        projects=info["projects"],
+        page_size=page_size,
+    )
+    connector = AsanaConnector(settings)
+
+    def raw() -> int:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {info['token']}"
+        seen = 0
+
+        def pages(path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+            records: list[dict[str, Any]] = []
+            offset = None
+            while True:
+                query = {**params, "limit": page_size, "opt_fields": TASK_FIELDS}
+                if offset:
+                    query["offset"] = offset
+                answer = session.get(f"{base}{path}", params=query, timeout=60)
+                answer.raise_for_status()
+                body = answer.json()
+                records.extend(body["data"])
+                if not body["next_page"]:
+                    return records
+                offset = body["next_page"]["offset"]
+
+        for project in info["projects"]:
+            stack = pages("/tasks", {"project": project})
+            seen += len(stack)
+            stack = [t for t in stack if t["num_subtasks"]]
+            while stack:
+                children = pages(f"/tasks/{stack.pop()['gid']}/subtasks", {})
+                seen += len(children)
+                stack.extend(t for t in children if t["num_subtasks"])
+        return seen
+
+    return connector, raw
+
+
+CASES = {"jira": jira_case, "linear": linear_case, "asana": asana_case}
+
+
+def bench_tracker(tracker: str, items: int, page_size: int, database_url: str | None) -> float:
+    """Run the floor and the real sync for one tracker; prints its lines, returns the ratio."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=serve_sandbox, args=(args.issues, child), daemon=True)
+    process = ctx.Process(target=serve_sandbox, args=(tracker, items, child), daemon=True)
     process.start()
-    url, email, api_token, jql = parent.recv()
+    info = parent.recv()
     try:
-        settings = JiraSettings(url=url, email=email, api_token=api_token, jql=jql, page_size=args.page_size)
-        connector = JiraConnector(settings)
-        discovery = connector.discover()
-        fields = connector.fields
-        ordered_jql = f"({jql}) ORDER BY updated ASC, id ASC"
-
+        connector, raw = CASES[tracker](info, page_size)
         started = time.perf_counter()
-        floor_items = raw_loop(url, email, api_token, ordered_jql, fields, args.page_size)
+        floor_items = raw()
         floor_seconds = time.perf_counter() - started
         floor_rate = floor_items / floor_seconds
-        print(f"floor  raw page loop: {floor_items:,} issues in {floor_seconds:.1f} s = {floor_rate:,.0f}/s")
-
+        print(f"{tracker:6} floor: {floor_items:,} records in {floor_seconds:.1f} s = {floor_rate:,.0f}/s")
         with tempfile.TemporaryDirectory() as tmp:
-            store = Store.open(args.database_url or f"sqlite:///{tmp}/bench.db")
+            store = Store.open(database_url or f"sqlite:///{tmp}/bench.db")
             started = time.perf_counter()
             result = sync_tracker(store, connector, full=True, census=False)
             sync_seconds = time.perf_counter() - started
@@ -95,23 +218,35 @@ def main() -> None:
             stats = remap(store)
             remap_seconds = time.perf_counter() - started
             total_rate = result.seen / (sync_seconds + remap_seconds)
-            print(
-                f"sync   {result.seen:,} issues in {sync_seconds:.1f} s = {sync_rate:,.0f}/s "
-                f"({sync_rate / floor_rate:.2f}x the floor); points field {discovery.effort_field}"
-            )
-            print(
-                f"remap  {stats.items:,} items in {remap_seconds:.1f} s; sync + remap = {total_rate:,.0f}/s "
-                f"({total_rate / floor_rate:.2f}x the floor)"
-            )
             ratio = sync_rate / floor_rate
             print(
-                f"RESULT sync/jira/{store.dialect}: ratio {ratio:.2f} "
-                f"(target >= 0.7: {verdict(ratio >= 0.7)})"
+                f"{tracker:6} sync:  {result.seen:,} items in {sync_seconds:.1f} s = {sync_rate:,.0f}/s "
+                f"({ratio:.2f}x the floor), {result.api_calls:,} API calls"
             )
+            print(
+                f"{tracker:6} remap: {stats.items:,} items in {remap_seconds:.1f} s; sync + remap = "
+                f"{total_rate:,.0f}/s ({total_rate / floor_rate:.2f}x the floor)"
+            )
+            met = verdict(ratio >= 0.7)
+            print(f"RESULT sync/{tracker}/{store.dialect}: ratio {ratio:.2f} (target >= 0.7: {met})")
             store.close()
+        connector.close()
+        return ratio
     finally:
         parent.send("stop")
         process.join(timeout=10)
+
+
+def main() -> None:
+    """Benchmark the chosen trackers one after the other."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracker", choices=[*TRACKERS, "all"], default="all")
+    parser.add_argument("--items", type=int, default=100_000, help="records generated per tracker")
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--page-size", type=int, default=100)
+    args = parser.parse_args()
+    for tracker in TRACKERS if args.tracker == "all" else (args.tracker,):
+        bench_tracker(tracker, args.items, args.page_size, args.database_url)
 
 
 if __name__ == "__main__":

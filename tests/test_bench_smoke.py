@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("module", "args"),
     [
         ("bench.report", ["--items", "3000", "--repeat", "2"]),
-        ("bench.sync", ["--issues", "400"]),
+        ("bench.sync", ["--items", "400"]),
         ("bench.webhooks", ["--events", "100", "--rate", "100", "--seconds", "1", "--connections", "2"]),
     ],
 )
@@ -28,4 +28,6 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
     assert done.returncode == 0, done.stderr[-2000:]
     result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert result, done.stdout
-    assert "ratio" in result[0]
+    assert all("ratio" in line for line in result)
+    if module == "bench.sync":
+        assert [line.split()[1].split("/")[1] for line in result] == ["jira", "linear", "asana"]
