@@ -9,6 +9,10 @@ from typing import Any, Literal
 EventKind = Literal["refetch", "delete", "heartbeat"]
 
 
+class MalformedEvent(ValueError):
+    """A verified delivery we cannot act on (400, nothing stored)."""
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
     """One delivery, parsed: what happened to which item, when, and the raw payload.

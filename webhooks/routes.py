@@ -7,17 +7,21 @@ acknowledged without being stored twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from connectors.jira.webhook import MalformedEvent, parse_jira_event, verify_jira
+from connectors.asana.webhook import SECRET_HEADER, parse_asana_events, verify_asana
+from connectors.jira.webhook import parse_jira_event, verify_jira
+from connectors.linear.webhook import parse_linear_event, verify_linear
 from v2mom.errors import WebhookVerificationError
-from v2mom.events import WebhookEvent
+from v2mom.events import MalformedEvent, WebhookEvent
 from v2mom.inbox import Inbox
 from v2mom.settings import Settings
+from webhooks.asana_hooks import AsanaHookSecrets
 from webhooks.ingest import GroupCommitter
 
 log = logging.getLogger(__name__)
@@ -25,7 +29,7 @@ router = APIRouter(prefix="/webhooks")
 DEFAULT_MAX_BYTES = 1024 * 1024
 
 Verifier = Callable[[Mapping[str, str], bytes, Sequence[str]], None]
-Parser = Callable[[Mapping[str, str], bytes], WebhookEvent]
+Parser = Callable[[Mapping[str, str], bytes], list[WebhookEvent]]
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -49,6 +53,12 @@ def jira_secrets(settings: Settings) -> list[str]:
     return [s.get_secret_value() for s in jira.webhook_secrets] if jira else []
 
 
+def linear_secrets(settings: Settings) -> list[str]:
+    """The configured Linear webhook secrets (several during a rotation)."""
+    linear = settings.trackers.linear
+    return [s.get_secret_value() for s in linear.webhook_secrets] if linear else []
+
+
 async def receive(
     request: Request, tracker: str, secrets: list[str], verify: Verifier, parse: Parser
 ) -> JSONResponse:
@@ -63,15 +73,16 @@ async def receive(
     except WebhookVerificationError as exc:
         raise HTTPException(401, detail=f"{tracker} webhook: {exc}") from None
     try:
-        event = parse(headers, body)
+        events = parse(headers, body)
     except MalformedEvent as exc:
         raise HTTPException(400, detail=f"{tracker} webhook: {exc}") from None
     committer: GroupCommitter | None = getattr(request.app.state, "ingest", None)
     if committer is not None:
-        stored = await committer.submit(event)
+        outcomes = list(await asyncio.gather(*(committer.submit(e) for e in events)))
     else:
         inbox: Inbox = request.app.state.inbox
-        stored = inbox.enqueue(event)
+        outcomes = inbox.enqueue_many(events)
+    stored = any(outcomes)
     wake = getattr(request.app.state, "wake_worker", None)
     if stored and wake is not None:
         wake()
@@ -82,5 +93,39 @@ async def receive(
 async def jira_webhook(request: Request) -> JSONResponse:
     """A Jira issue event (``X-Hub-Signature``, ``X-Atlassian-Webhook-Identifier``)."""
     return await receive(
-        request, "jira", jira_secrets(request.app.state.settings), verify_jira, parse_jira_event
+        request,
+        "jira",
+        jira_secrets(request.app.state.settings),
+        verify_jira,
+        lambda headers, body: [parse_jira_event(headers, body)],
     )
+
+
+@router.post("/linear", status_code=202)
+async def linear_webhook(request: Request) -> JSONResponse:
+    """A Linear Issue or Project event (``Linear-Signature``, ``Linear-Delivery``, fresh timestamp)."""
+    return await receive(
+        request, "linear", linear_secrets(request.app.state.settings), verify_linear, parse_linear_event
+    )
+
+
+@router.post("/asana", status_code=202, response_model=None)
+async def asana_webhook(request: Request) -> Response:
+    """Asana: the ``X-Hook-Secret`` handshake, then deliveries signed with ``X-Hook-Signature``."""
+    hooks: AsanaHookSecrets = request.app.state.asana_hooks
+    handshake = request.headers.get(SECRET_HEADER)
+    if handshake is not None:
+        if not hooks.accept_handshake(handshake):
+            log.error(
+                "asana webhook handshake refused: no registration is expected (v2mom webhooks register)"
+            )
+            raise HTTPException(401, detail="asana webhook: no webhook registration is expected")
+        return Response(status_code=204, headers={"X-Hook-Secret": handshake})
+
+    def verify(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
+        try:
+            verify_asana(headers, body, secrets)
+        except WebhookVerificationError:
+            verify_asana(headers, body, hooks.secrets(fresh=True))  # a secret learned elsewhere
+
+    return await receive(request, "asana", hooks.secrets(), verify, parse_asana_events)

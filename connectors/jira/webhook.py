@@ -16,15 +16,11 @@ from typing import Any
 
 from connectors.jira.parse import parse_datetime
 from v2mom.errors import FatalError, WebhookVerificationError
-from v2mom.events import EventKind, WebhookEvent
+from v2mom.events import EventKind, MalformedEvent, WebhookEvent
 from webhooks.verify import verify_hmac_sha256
 
 SIGNATURE_HEADER = "x-hub-signature"
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"
-
-
-class MalformedEvent(ValueError):
-    """The body is not a Jira issue event we can act on (400, nothing stored)."""
 
 
 def verify_jira(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
