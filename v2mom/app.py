@@ -20,7 +20,7 @@ from v2mom.routes.plan import router as plan_router
 from v2mom.settings import Settings
 from v2mom.store import Store
 from webhooks.admin import router as webhooks_admin_router
-from webhooks.asana_hooks import AsanaHookSecrets
+from webhooks.hook_secrets import StoredHookSecrets
 from webhooks.ingest import GroupCommitter
 from webhooks.routes import router as webhooks_router
 
@@ -57,7 +57,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     app.state.inbox = inbox
-    app.state.asana_hooks = AsanaHookSecrets(store)
+    app.state.asana_hooks = StoredHookSecrets(store, "asana")
+    app.state.linear_hooks = StoredHookSecrets(store, "linear")
 
     @app.exception_handler(ConfigError)
     @app.exception_handler(TrackerError)

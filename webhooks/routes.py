@@ -21,7 +21,7 @@ from v2mom.errors import WebhookVerificationError
 from v2mom.events import MalformedEvent, WebhookEvent
 from v2mom.inbox import Inbox
 from v2mom.settings import Settings
-from webhooks.asana_hooks import AsanaHookSecrets
+from webhooks.hook_secrets import StoredHookSecrets
 from webhooks.ingest import GroupCommitter
 
 log = logging.getLogger(__name__)
@@ -104,15 +104,17 @@ async def jira_webhook(request: Request) -> JSONResponse:
 @router.post("/linear", status_code=202)
 async def linear_webhook(request: Request) -> JSONResponse:
     """A Linear Issue or Project event (``Linear-Signature``, ``Linear-Delivery``, fresh timestamp)."""
-    return await receive(
-        request, "linear", linear_secrets(request.app.state.settings), verify_linear, parse_linear_event
-    )
+    hooks: StoredHookSecrets = request.app.state.linear_hooks
+    configured = linear_secrets(request.app.state.settings)
+    secrets = [*configured, *hooks.secrets()]
+    verify = with_fresh_secrets(verify_linear, hooks, configured)
+    return await receive(request, "linear", secrets, verify, parse_linear_event)
 
 
 @router.post("/asana", status_code=202, response_model=None)
 async def asana_webhook(request: Request) -> Response:
     """Asana: the ``X-Hook-Secret`` handshake, then deliveries signed with ``X-Hook-Signature``."""
-    hooks: AsanaHookSecrets = request.app.state.asana_hooks
+    hooks: StoredHookSecrets = request.app.state.asana_hooks
     handshake = request.headers.get(SECRET_HEADER)
     if handshake is not None:
         if not hooks.accept_handshake(handshake):
@@ -122,10 +124,23 @@ async def asana_webhook(request: Request) -> Response:
             raise HTTPException(401, detail="asana webhook: no webhook registration is expected")
         return Response(status_code=204, headers={"X-Hook-Secret": handshake})
 
-    def verify(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
-        try:
-            verify_asana(headers, body, secrets)
-        except WebhookVerificationError:
-            verify_asana(headers, body, hooks.secrets(fresh=True))  # a secret learned elsewhere
+    return await receive(
+        request, "asana", hooks.secrets(), with_fresh_secrets(verify_asana, hooks), parse_asana_events
+    )
 
-    return await receive(request, "asana", hooks.secrets(), verify, parse_asana_events)
+
+def with_fresh_secrets(
+    verify: Verifier, hooks: StoredHookSecrets, configured: Sequence[str] = ()
+) -> Verifier:
+    """``verify``, retried once against freshly read stored secrets (one learned by another replica)."""
+
+    def verifying(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
+        try:
+            verify(headers, body, secrets)
+        except WebhookVerificationError:
+            fresh = [*configured, *hooks.secrets(fresh=True)]
+            if list(fresh) == list(secrets):
+                raise
+            verify(headers, body, fresh)
+
+    return verifying

@@ -29,7 +29,7 @@ from v2mom.app import create_app
 from v2mom.inbox import Inbox
 from v2mom.settings import Settings, TrackersSettings
 from v2mom.store import Store
-from webhooks.asana_hooks import AsanaHookSecrets
+from webhooks.hook_secrets import StoredHookSecrets
 from webhooks.worker import process_batch
 
 SECRET = "lin-whsec-current"
@@ -251,17 +251,17 @@ def test_asana_handshake_only_while_a_registration_is_expected(world: World) -> 
     refused = handshake(world, "planted-secret")
     assert refused.status_code == 401
     assert post_asana(world, asana_body(), "planted-secret").status_code == 401  # fail closed: no secret yet
-    AsanaHookSecrets(world.store).expect_handshake()
+    StoredHookSecrets(world.store, "asana").expect_handshake()
     accepted = handshake(world, "asana-hook-secret")
     assert accepted.status_code == 204
     assert accepted.headers["X-Hook-Secret"] == "asana-hook-secret"
     assert handshake(world, "second-planted-secret").status_code == 401  # the window closed
-    assert AsanaHookSecrets(world.store).secrets() == ["asana-hook-secret"]
+    assert StoredHookSecrets(world.store, "asana").secrets() == ["asana-hook-secret"]
     assert world.stored("asana") == 0
 
 
 def test_asana_deliveries_are_verified_deduplicated_and_applied(world: World) -> None:
-    AsanaHookSecrets(world.store).expect_handshake()
+    StoredHookSecrets(world.store, "asana").expect_handshake()
     assert handshake(world, "hook-1").status_code == 204
     gid = sorted(world.asana_truth.live_tasks())[0]
     world.asana.update_task(gid, name="renamed through Asana")
@@ -284,7 +284,7 @@ def test_asana_deliveries_are_verified_deduplicated_and_applied(world: World) ->
 
 
 def test_asana_heartbeats_are_recorded(world: World) -> None:
-    AsanaHookSecrets(world.store).expect_handshake()
+    StoredHookSecrets(world.store, "asana").expect_handshake()
     assert handshake(world, "hook-hb").status_code == 204
     assert post_asana(world, asana_body(), "hook-hb").status_code == 202
     assert world.stored("asana") == 1
@@ -293,9 +293,9 @@ def test_asana_heartbeats_are_recorded(world: World) -> None:
 
 
 def test_asana_secret_learned_by_another_replica_is_found(world: World) -> None:
-    hooks: AsanaHookSecrets = world.client.app.state.asana_hooks  # type: ignore[attr-defined]
+    hooks: StoredHookSecrets = world.client.app.state.asana_hooks  # type: ignore[attr-defined]
     assert hooks.secrets() == []  # cached empty in this replica
-    other = AsanaHookSecrets(world.store)
+    other = StoredHookSecrets(world.store, "asana")
     other.expect_handshake()
     assert other.accept_handshake("from-elsewhere")
     gid = sorted(world.asana_truth.live_tasks())[1]
@@ -303,7 +303,7 @@ def test_asana_secret_learned_by_another_replica_is_found(world: World) -> None:
 
 
 def test_asana_deleted_events_and_missing_tasks_are_deletions(world: World) -> None:
-    AsanaHookSecrets(world.store).expect_handshake()
+    StoredHookSecrets(world.store, "asana").expect_handshake()
     assert handshake(world, "hook-del").status_code == 204
     first, second = sorted(g for g in world.asana_truth.live_tasks() if not world.asana.children.get(g))[:2]
     world.asana.delete_task(first)
