@@ -315,8 +315,14 @@ def webhooks_register(
             raise ConfigError(f"--tracker: '{tracker}' is not configured")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"--url: '{url}' is not an http(s) URL")
-        if tracker != "jira":
-            raise ConfigError(f"--tracker: registering {tracker} webhooks arrives with its connector")
+    if tracker in ("asana", "linear"):
+        from webhooks.register import register_asana, register_linear
+
+        register = register_asana if tracker == "asana" else register_linear
+        with exit_on_errors(code=1):
+            for line in register(settings, open_store(settings), url):
+                sys.stdout.write(line + "\n")
+        return
     jira = settings.trackers.jira
     assert jira is not None
     secret = secrets_module.token_hex(24)
@@ -324,22 +330,38 @@ def webhooks_register(
 
 
 @webhooks_app.command("list")
-def webhooks_list(config: ConfigOpt = None) -> None:
-    """Per tracker: secrets configured (count only), last delivery, backlog and parked events."""
+def webhooks_list(
+    config: ConfigOpt = None,
+    remote: Annotated[
+        bool, typer.Option("--remote", help="Also ask Asana and Linear for their webhooks.")
+    ] = False,
+) -> None:
+    """Per tracker: secrets (count), last delivery, backlog, parked events; --remote: the trackers' list."""
     from reports.effort import build_freshness
 
     with exit_on_errors():
         settings = load_settings(config)
         store = open_store(settings)
         freshness = build_freshness(store, settings.trackers.configured())
+    from webhooks.hook_secrets import StoredHookSecrets
+    from webhooks.register import list_remote
+
     for tracker, state in freshness.items():
         section = getattr(settings.trackers, tracker, None)
-        count = len(getattr(section, "webhook_secrets", []) or []) if section is not None else 0
+        configured = len(getattr(section, "webhook_secrets", []) or []) if section is not None else 0
+        count = (
+            configured + len(StoredHookSecrets(store, tracker).secrets()) if tracker != "jira" else configured
+        )
         secrets_note = f"{count} secret(s)" if count else "NO SECRET: deliveries refused"
         sys.stdout.write(
             f"{tracker}\t{secrets_note}\tlast event {state['last_event'] or 'never'}\t"
             f"backlog {state['backlog']}\tparked {state['parked']}\n"
         )
+    if remote:
+        with exit_on_errors(code=1):
+            for tracker in settings.trackers.configured():
+                for line in list_remote(settings, tracker):
+                    sys.stdout.write(line + "\n")
 
 
 @db_app.command("upgrade")

@@ -175,6 +175,15 @@ class AsanaClient:
         opts: dict[str, Any] = {"sync": sync} if sync else {}
         return self._call("events", lambda: self._events.get_events(resource, opts, **self._kwargs()))
 
+    def create_webhook(self, resource: str, target: str) -> dict[str, Any]:
+        """``POST /webhooks``: Asana performs the ``X-Hook-Secret`` handshake with ``target`` first."""
+        body = {"data": {"resource": resource, "target": target, "filters": [{"resource_type": "task"}]}}
+        return self._call("webhook", lambda: self._webhooks.create_webhook(body, {}, **self._kwargs()))
+
+    def webhooks(self, workspace: str) -> dict[str, Any]:
+        """``GET /webhooks?workspace=``: this token's webhooks."""
+        return self._call("webhook", lambda: self._webhooks.get_webhooks(workspace, {}, **self._kwargs()))
+
     def close(self) -> None:
         """Release the connection pool and the SDK's thread pool (it starts one per client)."""
         self._api.rest_client.pool_manager.clear()

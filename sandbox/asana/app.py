@@ -12,15 +12,17 @@ import base64
 import binascii
 import bisect
 import itertools
+import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.asana.state import AsanaState, Project, Task
+from sandbox.asana.state import AsanaState, Project, Task, Webhook
 
 PREFIX = "/api/1.0"
 MAX_LIMIT = 100
@@ -299,6 +301,53 @@ def create_asana_app(state: AsanaState) -> FastAPI:
             if found is None:
                 return error(404, f"task: Unknown object: {gid}")
             return JSONResponse({"data": render_task(request, found)})
+
+    def render_hook(hook: Webhook) -> dict[str, Any]:
+        return {
+            "gid": hook.gid,
+            "resource_type": "webhook",
+            "active": True,
+            "resource": {
+                "gid": hook.resource,
+                "resource_type": "project",
+                "name": state.projects[hook.resource].name,
+            },
+            "target": hook.target,
+            "created_at": asana_time(hook.created_at),
+            "last_success_at": None,
+            "last_failure_at": None,
+            "last_failure_content": "",
+        }
+
+    @app.post(f"{PREFIX}/webhooks")
+    def create_webhook(body: dict[str, Any]) -> JSONResponse:
+        """Register a webhook after the handshake with its target (Asana's flow, synchronously)."""
+        data = body.get("data")
+        resource, target = (
+            (data.get("resource"), data.get("target")) if isinstance(data, dict) else (None, None)
+        )
+        if resource not in state.projects:
+            return error(400, "resource: Not a recognized ID")
+        if not isinstance(target, str) or not target.startswith(("http://", "https://")):
+            return error(400, "target: Must be an https URL")
+        secret = secrets.token_hex(16)
+        try:
+            answer = requests.post(target, data=b"", headers={"X-Hook-Secret": secret}, timeout=10)
+        except requests.RequestException:
+            return error(400, "The remote server could not be reached for the handshake.")
+        if answer.status_code >= 300 or answer.headers.get("X-Hook-Secret") != secret:
+            return error(400, "The remote server did not respond with the handshake secret.")
+        hook = state.add_webhook(resource, target, secret)
+        return JSONResponse({"data": render_hook(hook)}, status_code=201)
+
+    @app.get(f"{PREFIX}/webhooks")
+    def list_webhooks(request: Request) -> JSONResponse:
+        """The registered webhooks of the workspace (optionally of one resource)."""
+        if request.query_params.get("workspace") != state.workspace_gid:
+            return error(400, "workspace: Not a recognized ID")
+        resource = request.query_params.get("resource")
+        hooks = [h for h in state.webhooks.values() if resource is None or h.resource == resource]
+        return JSONResponse({"data": [render_hook(h) for h in hooks], "next_page": None})
 
     @app.get(f"{PREFIX}/events")
     def events(request: Request) -> JSONResponse:

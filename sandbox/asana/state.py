@@ -78,6 +78,17 @@ class Event:
     created_at: datetime
 
 
+@dataclass
+class Webhook:
+    """A registered webhook: events of ``resource`` (a project) go to ``target``, signed."""
+
+    gid: str
+    resource: str
+    target: str
+    secret: str
+    created_at: datetime
+
+
 def default_custom_fields(gid: Callable[[], str]) -> dict[str, CustomFieldDef]:
     """The fields the sample plan's conventions and rules read, plus a points field."""
     value_options = ["customer-first", "reliability", "efficiency", "Customer-first thinking"]
@@ -118,6 +129,7 @@ class AsanaState(FaultBook):
         self._generation = 0
         self.lock = threading.RLock()
         self.listeners: list[Callable[[str, Task], None]] = []  # (action, task) after each change
+        self.webhooks: dict[str, Webhook] = {}
         self._rng = random.Random(7)
 
     def _gid(self) -> str:
@@ -174,6 +186,7 @@ class AsanaState(FaultBook):
             if parent is not None:
                 self.children[parent].append(task.gid)
             self._log("added", task)
+        self._notify("added", task)
         return task.gid
 
     # -- mutations -----------------------------------------------------------------------------
@@ -229,6 +242,13 @@ class AsanaState(FaultBook):
                 self.children[task.parent].remove(gid)
         self._notify("deleted", task)
         return gone
+
+    def add_webhook(self, resource: str, target: str, secret: str) -> Webhook:
+        """Register a webhook whose handshake succeeded."""
+        with self.lock:
+            hook = Webhook(self._gid(), resource, target, secret, self.clock())
+            self.webhooks[hook.gid] = hook
+            return hook
 
     def expire_sync_tokens(self) -> None:
         """Every sync token issued so far becomes too old (the next use answers 412)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import secrets
 import time
 from datetime import UTC, datetime
 from functools import cache
@@ -31,7 +32,7 @@ from graphql import (
 )
 
 from sandbox.faults import Fault
-from sandbox.linear.state import STATE_NAMES, Issue, LinearState, Project, Record
+from sandbox.linear.state import STATE_NAMES, Issue, LinearState, Project, Record, Webhook
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.graphql"
 DEFAULT_PAGE = 50
@@ -191,6 +192,46 @@ class Root:
         return {
             "nodes": [{"id": t.id, "key": t.key, "name": t.name} for t in teams],
             "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
+
+    def webhooks(self, info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+        """``webhooks``: every registered webhook (one page)."""
+        del info, first, after
+        return {
+            "nodes": [self.render_webhook(h) for h in self.state.webhooks.values()],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
+
+    def webhookCreate(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        """``webhookCreate``: register a webhook of one team (by id) or of all public teams."""
+        del info
+        team_key: str | None = None
+        if input.get("teamId"):
+            team_key = next((t.key for t in self.state.teams.values() if t.id == input["teamId"]), None)
+            if team_key is None:
+                raise GraphQLError("Entity not found: Team", extensions={"code": "INVALID_INPUT"})
+        elif not input.get("allPublicTeams"):
+            raise GraphQLError("teamId or allPublicTeams is required", extensions={"code": "INVALID_INPUT"})
+        hook = self.state.add_webhook(
+            input["url"],
+            input.get("secret") or secrets.token_hex(16),
+            team_key=team_key,
+            resource_types=list(input["resourceTypes"]),
+            label=input.get("label"),
+        )
+        return {"success": True, "webhook": self.render_webhook(hook)}
+
+    def render_webhook(self, hook: Webhook) -> dict[str, Any]:
+        """A webhook as the schema's Webhook."""
+        team = self.state.teams.get(hook.team_key) if hook.team_key else None
+        return {
+            "id": hook.id,
+            "url": hook.url,
+            "enabled": True,
+            "label": hook.label,
+            "resourceTypes": hook.resource_types,
+            "allPublicTeams": hook.team_key is None,
+            "team": {"id": team.id, "key": team.key, "name": team.name} if team else None,
         }
 
     def issue(self, info: Any, id: str) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def generate_linear_workspace(
             state.add_project(team, name, status=status, created=when(rng.uniform(60, 84)))
         )
     project_ids[OUT_OF_SCOPE].append(state.add_project(OUT_OF_SCOPE, "Ops migration", created=when(80)))
-    archived_project = project_ids["WEB"][1]  # its issues become orphans
+    archived_project = project_ids["WEB"][min(1, len(project_ids["WEB"]) - 1)]  # its issues become orphans
 
     def labels_for() -> list[str]:
         chosen: list[str] = []

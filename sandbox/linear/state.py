@@ -103,6 +103,18 @@ class Issue(Record):
         return f"{self.team_key}-{self.number}"
 
 
+@dataclass
+class Webhook:
+    """A registered webhook: Issue/Project events of ``team_key`` go to ``url``, signed."""
+
+    id: str
+    url: str
+    secret: str
+    team_key: str | None
+    resource_types: list[str]
+    label: str | None = None
+
+
 class _Ordered:
     """Records of one kind, with their (updatedAt, id) order kept sorted."""
 
@@ -145,6 +157,7 @@ class LinearState(FaultBook):
         self._numbers: dict[str, int] = {}
         self.lock = threading.RLock()
         self.listeners: list[Callable[[str, str, Record], None]] = []  # (action, type, record)
+        self.webhooks: dict[str, Webhook] = {}
 
     def _new_id(self) -> str:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
@@ -204,7 +217,7 @@ class LinearState(FaultBook):
         labels: list[str] | None = None,
         **fields: Any,
     ) -> str:
-        """Create an issue (``labels`` are label ids); returns its id. Quiet: no listener call."""
+        """Create an issue (``labels`` are label ids); returns its id."""
         with self.lock:
             if team_key not in self.teams:
                 raise KeyError(f"no team {team_key}")
@@ -225,7 +238,8 @@ class LinearState(FaultBook):
             )
             self._stamp_state(issue)
             self._issues.add(issue)
-            return issue.id
+        self._notify("create", "Issue", issue)
+        return issue.id
 
     # -- mutations (tests, the demo, benchmarks) ------------------------------------------------
 
@@ -284,6 +298,21 @@ class LinearState(FaultBook):
             self._touch(self._projects, project)
         self._notify("remove", "Project", project)
         return project
+
+    def add_webhook(
+        self,
+        url: str,
+        secret: str,
+        *,
+        team_key: str | None,
+        resource_types: list[str],
+        label: str | None = None,
+    ) -> Webhook:
+        """Register a webhook (``team_key`` None: all public teams)."""
+        with self.lock:
+            hook = Webhook(self._new_id(), url, secret, team_key, list(resource_types), label)
+            self.webhooks[hook.id] = hook
+            return hook
 
     def _notify(self, action: str, kind: str, record: Record) -> None:
         for listener in list(self.listeners):

@@ -1,0 +1,59 @@
+"""Signed Linear deliveries to every registered webhook whose team and resource types match.
+
+Body: ``action`` (create / update / remove), ``type`` (Issue / Project), ``data`` (the record's id,
+identifier, title, updatedAt), ``webhookTimestamp`` (epoch ms, taken when the change happens) and
+``webhookId``; headers ``Linear-Signature`` (hex HMAC-SHA256 of the body), ``Linear-Delivery`` (a
+uuid per delivery, repeated on a duplicate) and ``Linear-Event``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+
+from sandbox.linear.app import linear_time
+from sandbox.linear.state import Issue, LinearState, Record, Webhook
+from sandbox.webhooks import Chaos, Sender, hex_hmac
+
+
+class LinearWebhookSender(Sender):
+    """Listens to a LinearState and delivers to its registered webhooks."""
+
+    def __init__(self, state: LinearState, chaos: Chaos | None = None) -> None:
+        """Subscribe to ``state``; call :meth:`start` to begin sending."""
+        super().__init__(chaos)
+        self.state = state
+        state.listeners.append(self._on_change)
+
+    @staticmethod
+    def _signer(hook: Webhook, kind: str) -> Callable[[str, bytes], dict[str, str]]:
+        def headers(delivery_id: str, body: bytes) -> dict[str, str]:
+            return {
+                "Linear-Signature": hex_hmac(hook.secret, body),
+                "Linear-Delivery": delivery_id,
+                "Linear-Event": kind,
+            }
+
+        return headers
+
+    def _on_change(self, action: str, kind: str, record: Record) -> None:
+        team = record.team_key if isinstance(record, Issue) else getattr(record, "team_key", None)
+        data: dict[str, object] = {"id": record.id, "updatedAt": linear_time(record.updated)}
+        if isinstance(record, Issue):
+            data.update(identifier=record.identifier, title=record.title)
+        for hook in list(self.state.webhooks.values()):
+            if kind not in hook.resource_types or (hook.team_key is not None and hook.team_key != team):
+                continue
+            body = json.dumps(
+                {
+                    "action": action,
+                    "type": kind,
+                    "data": data,
+                    "createdAt": linear_time(record.updated),
+                    "webhookTimestamp": int(time.time() * 1000),
+                    "webhookId": hook.id,
+                }
+            ).encode()
+            self.enqueue(hook.url, str(uuid.uuid4()), body, self._signer(hook, kind))
