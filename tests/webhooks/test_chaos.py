@@ -1,0 +1,233 @@
+"""Chaos: all three sandboxes mutate a few hundred items while delivering signed webhooks with 10 %
+duplicated, 10 % reordered and 10 % dropped; the app is stopped and started again mid-stream. After
+one reconcile pass the store equals every sandbox, item for item, and the report its ground truth."""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mapping.plan import load_plan
+from sandbox import SAMPLE_PLAN_PATH
+from sandbox.asana.app import create_asana_app
+from sandbox.asana.generator import asana_settings, generate_asana_workspace
+from sandbox.asana.webhooks import AsanaWebhookSender
+from sandbox.generator import generate_jira_workspace, jira_settings
+from sandbox.jira.app import create_jira_app
+from sandbox.jira.webhooks import WebhookSender
+from sandbox.linear.app import create_linear_app
+from sandbox.linear.generator import generate_linear_workspace, linear_settings
+from sandbox.linear.webhooks import LinearWebhookSender
+from sandbox.server import SandboxServer
+from sandbox.webhooks import Chaos, Sender
+from sync.schedule import reconcile_pass
+from sync.service import run_sync
+from tests.test_demo_ground_truth import assert_report_matches
+from v2mom.app import create_app
+from v2mom.demo import DemoWorld
+from v2mom.inbox import Inbox
+from v2mom.settings import Settings, TrackersSettings
+from v2mom.store import Store
+from webhooks.hook_secrets import StoredHookSecrets
+from webhooks.worker import start_worker
+
+SECRET = "chaos-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def drained(inbox: Inbox) -> bool:
+    return all(c.get("pending", 0) + c.get("processing", 0) == 0 for c in inbox.counts().values())
+
+
+def chaos(seed: int) -> Chaos:
+    return Chaos(duplicate=0.1, reorder=0.1, drop=0.1, seed=seed)
+
+
+def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) -> None:
+    jira, jira_truth = generate_jira_workspace(seed=12, epics=30, issues=200)
+    linear, linear_truth = generate_linear_workspace(seed=12, projects=6, issues=200)
+    asana, asana_truth = generate_asana_workspace(seed=12, tasks=200)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/webhooks"
+    with (
+        SandboxServer(create_jira_app(jira)) as jira_url,
+        SandboxServer(create_linear_app(linear)) as linear_url,
+        SandboxServer(create_asana_app(asana)) as asana_url,
+    ):
+        settings = Settings(
+            database_url=database_url,
+            trackers=TrackersSettings(
+                jira=jira_settings(jira, jira_url, webhook_secrets=[SECRET]),
+                linear=linear_settings(linear, linear_url, webhook_secrets=(SECRET,)),
+                asana=asana_settings(asana, asana_url, asana_truth.projects),
+            ),
+        )
+        store = Store.open(database_url)
+        store.save_plan(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
+        assert all(r.ok for r in run_sync(settings, store, full=True))
+        hooks = StoredHookSecrets(store, "asana")  # as if `v2mom webhooks register` had run
+        for project in asana_truth.projects:
+            hooks.expect_handshake()
+            assert hooks.accept_handshake(f"{SECRET}-{project}")
+            asana.add_webhook(project, f"{base}/asana", f"{SECRET}-{project}")
+        linear.add_webhook(f"{base}/linear", SECRET, team_key=None, resource_types=["Issue", "Project"])
+        senders: list[Sender] = [
+            WebhookSender(jira, f"{base}/jira", SECRET, chaos(3)),
+            LinearWebhookSender(linear, chaos(4)),
+            AsanaWebhookSender(asana, chaos(5)),
+        ]
+        for sender in senders:
+            sender.start()
+        rng = random.Random(5)
+        mutators = [
+            jira_mutator(jira, jira_truth, rng),
+            linear_mutator(linear, linear_truth, rng),
+            asana_mutator(asana, asana_truth, rng),
+        ]
+
+        def mutate(count: int) -> None:
+            for n in range(count):
+                mutators[n % 3]()
+                time.sleep(0.003)
+
+        worker: Any = None
+        server: Any = None
+        for run in range(2):  # the app is stopped and started again between the halves
+            app = create_app(settings, store)
+            server = SandboxServer(app, port=port)
+            server.start()
+            worker = start_worker(app, settings, store)
+            mutate(150)
+            if run == 0:
+                time.sleep(0.3)
+                server.stop()  # killed mid-stream: deliveries sent now are refused
+                worker.stop()
+                mutate(30)
+        for sender in senders:
+            sender.stop()
+        inbox = Inbox(store.engine)
+        deadline = time.monotonic() + 60
+        while not drained(inbox) and time.monotonic() < deadline:
+            worker.wake()
+            time.sleep(0.1)
+        worker.stop()
+        server.stop()
+        assert drained(inbox)
+        for sender in senders:
+            assert sender.log.dropped
+            assert sender.log.duplicated
+            assert sender.log.failed  # sent while the app was down
+        assert sum(len(s.log.sent) for s in senders) > 250
+
+        results = reconcile_pass(settings, store)  # the one reconcile pass
+        assert all(r.ok for r in results), [r.summary() for r in results]
+        assert {r.kind for r in results} == {"incremental"}
+
+        assert store.live_ids("jira") == {str(i) for i in jira_truth.live()}
+        for issue_id, issue in jira_truth.live().items():
+            stored = store.get_item_by_id("jira", str(issue_id))
+            assert stored is not None
+            assert (stored.item.key, stored.item.points, list(stored.item.labels)) == (
+                issue.key,
+                issue.points,
+                issue.labels,
+            ), issue_id
+        assert store.live_ids("linear") == linear_truth.live_ids()
+        for issue_id in linear_truth.live_ids() & set(linear.issues):
+            issue = linear.issues[issue_id]
+            stored = store.get_item_by_id("linear", issue_id)
+            assert stored is not None
+            assert (stored.item.title, stored.item.points, stored.item.status_name) == (
+                issue.title,
+                issue.estimate,
+                {
+                    "triage": "Triage",
+                    "backlog": "Backlog",
+                    "unstarted": "Todo",
+                    "started": "In Progress",
+                    "completed": "Done",
+                    "canceled": "Canceled",
+                    "duplicate": "Duplicate",
+                }[issue.state_type],
+            ), issue_id
+        assert store.live_ids("asana") == asana_truth.live_ids()
+        for gid, task in asana_truth.live_tasks().items():
+            stored = store.get_item_by_id("asana", gid)
+            assert stored is not None
+            assert (stored.item.title, stored.item.points, stored.item.state.value == "done") == (
+                task.name,
+                task.numbers.get("Story Points"),
+                task.completed,
+            ), gid
+        world = DemoWorld(settings, store, "", [])
+        for tracker, truth in (("jira", jira_truth), ("linear", linear_truth), ("asana", asana_truth)):
+            assert_report_matches(world, truth, tracker)
+        store.close()
+
+
+def jira_mutator(state: Any, truth: Any, rng: random.Random) -> Callable[[], None]:
+    live = sorted(truth.live())
+
+    def mutate() -> None:
+        issue_id = rng.choice([i for i in live if i in state.issues])
+        roll = rng.random()
+        if roll < 0.05:
+            state.delete_issue(issue_id)
+        elif roll < 0.10:
+            state.move_issue(issue_id, rng.choice(["ONB", "PLAT", "MOB"]))
+        elif roll < 0.55:
+            state.update_issue(issue_id, points=float(rng.choice([1, 2, 3, 5, 8, 13])))
+        else:
+            state.update_issue(issue_id, labels=[f"value:{rng.choice(['reliability', 'efficiency'])}"])
+
+    return mutate
+
+
+def linear_mutator(state: Any, truth: Any, rng: random.Random) -> Callable[[], None]:
+    issues = sorted(i for i in truth.live_ids() if i in state.issues)
+    value_labels = [state.label(v, group="Value") for v in ("reliability", "efficiency")]
+
+    def mutate() -> None:
+        issue_id = rng.choice([i for i in issues if not state.issues[i].removed])
+        roll = rng.random()
+        if roll < 0.05:
+            state.archive_issue(issue_id, trash=rng.random() < 0.5)
+        elif roll < 0.40:
+            state.update_issue(issue_id, estimate=float(rng.choice([1, 2, 3, 5, 8])))
+        elif roll < 0.70:
+            state.update_issue(issue_id, state_type=rng.choice(["started", "completed", "canceled"]))
+        else:
+            state.update_issue(
+                issue_id, label_ids=[rng.choice(value_labels)], title=f"retitled {rng.random():.3f}"
+            )
+
+    return mutate
+
+
+def asana_mutator(state: Any, truth: Any, rng: random.Random) -> Callable[[], None]:
+    def mutate() -> None:
+        live = sorted(truth.live_tasks())
+        gid = rng.choice(live)
+        roll = rng.random()
+        if roll < 0.05 and not state.children.get(gid):
+            state.delete_task(gid)
+        elif roll < 0.45:
+            state.update_task(gid, numbers={"Story Points": float(rng.choice([1, 2, 3, 5, 8]))})
+        elif roll < 0.70:
+            state.update_task(gid, completed=rng.random() < 0.6)
+        else:
+            state.update_task(
+                gid,
+                tags=[f"value:{rng.choice(['reliability', 'efficiency'])}"],
+                name=f"renamed {rng.random():.3f}",
+            )
+
+    return mutate
