@@ -31,7 +31,7 @@ class DemoWorld:
     viewer_token: str
     servers: list[object]
     states: dict[str, Any] = field(default_factory=dict)  # tracker -> sandbox state
-    truths: dict[str, GroundTruth] = field(default_factory=dict)  # tracker -> its ground truth
+    truths: dict[str, Any] = field(default_factory=dict)  # tracker -> its GroundTruth subclass
     webhook_secret: str = ""
 
     @property
@@ -108,13 +108,17 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoW
 
 def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
     """Build the demo world, print the URL and a viewer token, serve until Ctrl-C."""
+    import random
+
     import uvicorn
 
-    from sandbox.activity import Activity
-    from sandbox.generator import SCOPE_PROJECTS
+    from sandbox.activity import Activity, asana_step, jira_step, linear_step
+    from sandbox.asana.webhooks import AsanaWebhookSender
     from sandbox.jira.webhooks import WebhookSender
+    from sandbox.linear.webhooks import LinearWebhookSender
     from sync.schedule import ReconcileThread
     from v2mom.app import create_app
+    from webhooks.hook_secrets import StoredHookSecrets
     from webhooks.ingest import tune_interpreter_for_serving
     from webhooks.worker import start_worker
 
@@ -135,22 +139,46 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
         console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
         header = f"Authorization: Bearer {world.viewer_token}"
         console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
-        console.print("live: the sandbox team changes an issue every 3 s; signed webhooks update the report")
+        console.print("live: the sandbox teams change an item every 2 s; signed webhooks update the report")
         console.print(f"viewer token: {world.viewer_token}", markup=False)
         tune_interpreter_for_serving()
         application = create_app(world.settings, world.store)
         worker = start_worker(application, world.settings, world.store)
         reconcile = ReconcileThread(world.settings, world.store)
-        sender = WebhookSender(world.jira_state, f"{base}/webhooks/jira", world.webhook_secret)
-        activity = Activity(world.jira_state, set(SCOPE_PROJECTS))
+        states, truths, secret = world.states, world.truths, world.webhook_secret
+        # Webhooks as `v2mom webhooks register` would leave them (the server is not up yet to shake hands).
+        states["linear"].add_webhook(
+            f"{base}/webhooks/linear", secret, team_key=None, resource_types=["Issue", "Project"]
+        )
+        hooks = StoredHookSecrets(world.store, "asana")
+        for project in truths["asana"].projects:
+            hooks.expect_handshake()
+            hooks.accept_handshake(f"{secret}-{project}")
+            states["asana"].add_webhook(project, f"{base}/webhooks/asana", f"{secret}-{project}")
+        senders = [
+            WebhookSender(states["jira"], f"{base}/webhooks/jira", secret),
+            LinearWebhookSender(states["linear"]),
+            AsanaWebhookSender(states["asana"]),
+        ]
+        rng = random.Random(1)  # noqa: S311 - simulated activity, not security
+        activity = Activity(
+            [
+                jira_step(states["jira"], truths["jira"], rng, removals=False),
+                linear_step(states["linear"], truths["linear"], rng, removals=False),
+                asana_step(states["asana"], truths["asana"], rng, removals=False),
+            ],
+            interval=2.0,
+        )
         reconcile.start()
-        sender.start()
+        for sender in senders:
+            sender.start()
         activity.start()
         try:
             uvicorn.run(application, host=host, port=port, log_level="warning")
         finally:
             activity.stop()
-            sender.stop()
+            for sender in senders:
+                sender.stop()
             reconcile.stop()
             worker.stop()
     finally:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Callable
 from typing import Any
 
 from mapping.plan import load_plan
 from sandbox import SAMPLE_PLAN_PATH
+from sandbox.activity import Activity, asana_step, jira_step, linear_step
 from sandbox.asana.app import create_asana_app
 from sandbox.asana.generator import asana_settings, generate_asana_workspace
 from sandbox.asana.webhooks import AsanaWebhookSender
@@ -87,15 +87,17 @@ def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) 
         for sender in senders:
             sender.start()
         rng = random.Random(5)
-        mutators = [
-            jira_mutator(jira, jira_truth, rng),
-            linear_mutator(linear, linear_truth, rng),
-            asana_mutator(asana, asana_truth, rng),
-        ]
+        activity = Activity(
+            [
+                jira_step(jira, jira_truth, rng),
+                linear_step(linear, linear_truth, rng),
+                asana_step(asana, asana_truth, rng),
+            ]
+        )
 
         def mutate(count: int) -> None:
-            for n in range(count):
-                mutators[n % 3]()
+            for _ in range(count):
+                activity.step()
                 time.sleep(0.003)
 
         worker: Any = None
@@ -171,63 +173,3 @@ def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) 
         for tracker, truth in (("jira", jira_truth), ("linear", linear_truth), ("asana", asana_truth)):
             assert_report_matches(world, truth, tracker)
         store.close()
-
-
-def jira_mutator(state: Any, truth: Any, rng: random.Random) -> Callable[[], None]:
-    live = sorted(truth.live())
-
-    def mutate() -> None:
-        issue_id = rng.choice([i for i in live if i in state.issues])
-        roll = rng.random()
-        if roll < 0.05:
-            state.delete_issue(issue_id)
-        elif roll < 0.10:
-            state.move_issue(issue_id, rng.choice(["ONB", "PLAT", "MOB"]))
-        elif roll < 0.55:
-            state.update_issue(issue_id, points=float(rng.choice([1, 2, 3, 5, 8, 13])))
-        else:
-            state.update_issue(issue_id, labels=[f"value:{rng.choice(['reliability', 'efficiency'])}"])
-
-    return mutate
-
-
-def linear_mutator(state: Any, truth: Any, rng: random.Random) -> Callable[[], None]:
-    issues = sorted(i for i in truth.live_ids() if i in state.issues)
-    value_labels = [state.label(v, group="Value") for v in ("reliability", "efficiency")]
-
-    def mutate() -> None:
-        issue_id = rng.choice([i for i in issues if not state.issues[i].removed])
-        roll = rng.random()
-        if roll < 0.05:
-            state.archive_issue(issue_id, trash=rng.random() < 0.5)
-        elif roll < 0.40:
-            state.update_issue(issue_id, estimate=float(rng.choice([1, 2, 3, 5, 8])))
-        elif roll < 0.70:
-            state.update_issue(issue_id, state_type=rng.choice(["started", "completed", "canceled"]))
-        else:
-            state.update_issue(
-                issue_id, label_ids=[rng.choice(value_labels)], title=f"retitled {rng.random():.3f}"
-            )
-
-    return mutate
-
-
-def asana_mutator(state: Any, truth: Any, rng: random.Random) -> Callable[[], None]:
-    def mutate() -> None:
-        live = sorted(truth.live_tasks())
-        gid = rng.choice(live)
-        roll = rng.random()
-        if roll < 0.05 and not state.children.get(gid):
-            state.delete_task(gid)
-        elif roll < 0.45:
-            state.update_task(gid, numbers={"Story Points": float(rng.choice([1, 2, 3, 5, 8]))})
-        elif roll < 0.70:
-            state.update_task(gid, completed=rng.random() < 0.6)
-        else:
-            state.update_task(
-                gid,
-                tags=[f"value:{rng.choice(['reliability', 'efficiency'])}"],
-                name=f"renamed {rng.random():.3f}",
-            )
-
-    return mutate
