@@ -7,7 +7,8 @@ server). The floor is a bare ``requests`` loop making the same listing requests 
 full run makes, decoding JSON and nothing else:
 
 - Jira: ``/rest/api/3/search/jql`` pages with the same JQL, fields and page size;
-- Linear: the same ``projects`` and ``issues`` GraphQL documents, following ``endCursor``;
+- Linear: the same ``projects`` and ``issues`` GraphQL documents, following ``endCursor``, and
+  ``issue_labels`` for issues with more labels than one page holds;
 - Asana: ``/tasks?project=`` pages per project, then ``/tasks/{gid}/subtasks`` for every task that
   has subtasks (Asana lists no subtask in a project), with the same ``opt_fields``.
 
@@ -133,6 +134,16 @@ def linear_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callab
                 answer.raise_for_status()
                 connection = answer.json()["data"][root]
                 seen += len(connection["nodes"])
+                for node in connection["nodes"]:  # issues with more labels than one page: the rest
+                    labels = node.get("labels") or {}
+                    cursor = (labels.get("pageInfo") or {}).get("endCursor")
+                    while (labels.get("pageInfo") or {}).get("hasNextPage"):
+                        more = {"id": node["id"], "first": 50, "after": cursor}
+                        page = session.post(
+                            url, json={"query": query_text("issue_labels"), "variables": more}, timeout=60
+                        )
+                        labels = page.json()["data"]["issue"]["labels"]
+                        cursor = labels["pageInfo"]["endCursor"]
                 if not connection["pageInfo"]["hasNextPage"]:
                     break
                 after = connection["pageInfo"]["endCursor"]

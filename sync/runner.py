@@ -1,9 +1,10 @@
-"""One sync pass of one tracker: pages upserted and committed, then the cursor advanced.
+"""One sync pass of one tracker: pages upserted and committed with the cursor they cover.
 
-The cursor is the ``updated`` time of the newest item in the last committed page, never later than
-the run's start, and the next run asks for ``updated >= cursor - overlap``; upserts are idempotent,
-so an interrupted run resumes with nothing lost or duplicated. An id-only census marks items the
-tracker no longer returns as deleted.
+Pages are grouped into transactions of about :data:`COMMIT_EVERY` items; the cursor commits in the
+same transaction as the items it covers. It is the ``updated`` time of the newest item committed,
+never later than the run's start, and the next run asks for ``updated >= cursor - overlap``;
+upserts are idempotent, so an interrupted run resumes with nothing lost or duplicated. An id-only
+census marks items the tracker no longer returns as deleted.
 """
 
 from __future__ import annotations
@@ -17,10 +18,28 @@ from typing import Any
 from connectors.base import Connector
 from sync.prefetch import prefetch
 from v2mom.errors import V2momError
+from v2mom.models import WorkItem
 from v2mom.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 CENSUS_EVERY = timedelta(hours=1)
+COMMIT_EVERY = 1000  # items per transaction: pages are grouped, the cursor commits with them
+
+
+@dataclass
+class _Batch:
+    """Pages read but not yet committed."""
+
+    items: list[WorkItem] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.items) + len(self.removed)
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.removed.clear()
 
 
 @dataclass
@@ -68,10 +87,12 @@ def sync_tracker(
     census: bool | None = None,
     progress: ProgressFn | None = None,
     now: Callable[[], datetime] = utcnow,
+    commit_every: int = COMMIT_EVERY,
 ) -> SyncResult:
     """Run one pass for ``connector``'s tracker; errors are recorded on the result, not raised.
 
     ``census`` None means: when ``full``, or when the last census is older than an hour.
+    ``commit_every`` items (pages are not split) make one transaction.
     """
     tracker = connector.tracker
     started = now()
@@ -89,24 +110,37 @@ def sync_tracker(
         )
         newest_seen: datetime | None = None
         listed: set[str] = set()  # on a full listing: every live id, so the census comes for free
+        batch = _Batch()
+
+        def commit() -> None:
+            cursor_at = min(newest_seen, started) if connector.ordered and newest_seen is not None else None
+            written, deleted = store.commit_pages(
+                tracker,
+                batch.items,
+                batch.removed,
+                cursor=(connector.scope, cursor_at) if cursor_at is not None else None,
+            )
+            result.upserted += written
+            result.deleted += deleted
+            if progress is not None:
+                progress(len(batch.items))
+            batch.clear()
+
         for page in prefetch(connector.iter_pages(since)):
-            if page.items:
-                result.upserted += store.upsert_items(page.items)
-                result.seen += len(page.items)
-                result.changed_ids.update(item.id for item in page.items)
-                if since is None:
-                    listed.update(item.id for item in page.items)
-            if page.removed:
-                result.deleted += store.mark_deleted(tracker, set(page.removed))
-                result.changed_ids.update(page.removed)
+            batch.items.extend(page.items)
+            batch.removed.extend(page.removed)
+            result.seen += len(page.items)
+            result.changed_ids.update(item.id for item in page.items)
+            result.changed_ids.update(page.removed)
+            if since is None:
+                listed.update(item.id for item in page.items)
             latest = page.latest if page.cursor_safe else None
             if latest is not None:
                 newest_seen = latest if newest_seen is None else max(newest_seen, latest)
-                if connector.ordered:
-                    store.set_cursor(tracker, connector.scope, min(latest, started))
             result.pages += 1
-            if progress is not None:
-                progress(len(page.items))
+            if batch.size >= commit_every:
+                commit()
+        commit()
         if not connector.ordered and newest_seen is not None:
             store.set_cursor(tracker, connector.scope, min(newest_seen, started))
         elif cursor is None and newest_seen is None:

@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 import requests
 from atlassian import JiraCloud
 
@@ -180,14 +181,23 @@ class JiraClient:
         *,
         kind: str = "search",
     ) -> dict[str, Any]:
-        """One page of ``GET /rest/api/3/search/jql`` (``issues``, ``nextPageToken``, ``isLast``)."""
-        field_list = list(fields)
-        page = self._json_object(
-            kind,
-            lambda: self._sdk.enhanced_jql(
-                jql, fields=field_list, nextPageToken=next_page_token, limit=max_results
-            ),
-        )
+        """One page of ``POST /rest/api/3/search/jql`` (``issues``, ``nextPageToken``, ``isLast``)."""
+        body: dict[str, object] = {"jql": jql, "fields": list(fields), "maxResults": int(max_results)}
+        if next_page_token is not None:
+            body["nextPageToken"] = next_page_token
+        endpoint = self._sdk.endpoint("search/jql", api_version=3)
+
+        def fetch() -> object:
+            # POST with the raw response (the SDK's advanced mode): the long field list stays out of
+            # the URL, and orjson decodes the pages, which are the bulk of a sync.
+            response = self._sdk.post(endpoint, data=body, advanced_mode=True)
+            response.raise_for_status()
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                raise FatalError("search answered with a body that is not JSON", tracker=TRACKER) from None
+
+        page = self._json_object(kind, fetch)
         if not isinstance(page.get("issues", []), list):
             raise FatalError("unexpected search response: 'issues' is not a list", tracker=TRACKER)
         return page

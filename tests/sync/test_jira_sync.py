@@ -55,7 +55,7 @@ def test_full_sync_follows_short_pages_to_the_end(store: Store, site: Site) -> N
 
 def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Store, site: Site) -> None:
     site.state.inject_fault(503, times=10, after=3)  # the 4th page fails past the retry budget
-    first = sync_tracker(store, site.connector(max_retries=2), full=True)
+    first = sync_tracker(store, site.connector(max_retries=2), full=True, commit_every=1)
     assert not first.ok
     assert first.error is not None
     assert "503" in first.error

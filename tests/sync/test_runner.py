@@ -36,7 +36,7 @@ def test_cursor_never_passes_run_start(store: Store) -> None:
 def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Store) -> None:
     all_items = items(10)
     broken = FakeConnector(all_items, fail_after_pages=2)
-    first = sync_tracker(store, broken, full=True, now=lambda: RUN_START)
+    first = sync_tracker(store, broken, full=True, now=lambda: RUN_START, commit_every=1)
     assert not first.ok
     assert first.error is not None
     assert "503" in first.error

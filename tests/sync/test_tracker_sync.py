@@ -36,7 +36,7 @@ def test_full_sync_holds_every_live_item_once(store: Store, site: Site) -> None:
 
 def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Store, site: Site) -> None:
     site.fail_listing(503, times=10, after=2)  # the third listing page fails past the retry budget
-    first = sync_tracker(store, site.connector(max_retries=2), full=True)
+    first = sync_tracker(store, site.connector(max_retries=2), full=True, commit_every=1)
     assert not first.ok
     assert first.error is not None
     assert "503" in first.error or "server error" in first.error
