@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from connectors.retry import call_with_retries
 from v2mom.models import WorkItem
+from v2mom.settings import SyncSettings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,3 +109,24 @@ class Connector(Protocol):
     def close(self) -> None:
         """Release HTTP sessions."""
         ...
+
+
+class ConnectorRuntime:
+    """What every connector keeps besides its client: the retry policy, state kept between runs,
+    warnings to surface and whether it asks for a census (see :class:`Connector`)."""
+
+    def __init__(self, sync: SyncSettings | None, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Read the retry budget from ``sync`` (defaults when None); ``sleep`` is injectable for tests."""
+        sync = sync if sync is not None else SyncSettings()
+        self._max_retries = sync.max_retries
+        self._max_wait = sync.max_retry_wait_seconds
+        self._sleep = sleep
+        self.state: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        self.needs_census = False
+
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        """``fn()`` with the retries of :mod:`connectors.retry` (retriable errors only)."""
+        return call_with_retries(
+            fn, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import yaml
@@ -220,16 +220,5 @@ class CombinedTruth(GroundTruth):
         for tracker, truth in self.parts.items():
             for item in truth.items().values():
                 parent = f"{tracker}:{item.parent_id}" if item.parent_id is not None else None
-                out[f"{tracker}:{item.id}"] = TruthItem(
-                    id=f"{tracker}:{item.id}",
-                    parent_id=parent,
-                    values=item.values,
-                    methods=item.methods,
-                    unknown=item.unknown,
-                    container_methods=item.container_methods,
-                    points=item.points,
-                    hours=item.hours,
-                    done=item.done,
-                    counts=item.counts,
-                )
+                out[f"{tracker}:{item.id}"] = replace(item, id=f"{tracker}:{item.id}", parent_id=parent)
         return out

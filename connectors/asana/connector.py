@@ -18,19 +18,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from connectors.asana.client import DEFAULT_TIMEOUT, TRACKER, AsanaClient, SyncTokenExpired
 from connectors.asana.parse import ID_FIELDS, PROJECT_FIELDS, TASK_FIELDS, parse_project, parse_task
-from connectors.base import CallCounter, Discovery, Page
-from connectors.retry import call_with_retries
+from connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import AsanaSettings, SyncSettings
 
 __all__ = ["AsanaConnector"]
 
-T = TypeVar("T")
 MAX_EVENT_CALLS = 1000  # 100 events each: a loop guard on has_more
 
 
@@ -39,7 +37,7 @@ def _iso(moment: datetime) -> str:
     return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class AsanaConnector:
+class AsanaConnector(ConnectorRuntime):
     """Asana, seen through :class:`connectors.base.Connector`.
 
     ``scope`` names the projects. ``calls`` counts requests by kind ("me", "project", "tasks",
@@ -63,7 +61,7 @@ class AsanaConnector:
         """Configure; no request is sent until :meth:`discover` or a listing."""
         if not settings.projects:
             raise ConfigError("trackers.asana.projects: name at least one project gid")
-        sync = sync if sync is not None else SyncSettings()
+        super().__init__(sync, sleep)
         self.settings = settings
         self.projects = list(dict.fromkeys(settings.projects))
         self.scope = "projects:" + ",".join(self.projects)
@@ -71,18 +69,7 @@ class AsanaConnector:
         self._client = client or AsanaClient(
             settings.base_url, token=settings.token.get_secret_value(), timeout=timeout, calls=self.calls
         )
-        self._max_retries = sync.max_retries
-        self._max_wait = sync.max_retry_wait_seconds
-        self._sleep = sleep
-        self.state: dict[str, Any] = {}
-        self.warnings: list[str] = []
-        self.needs_census = False
         self._mark = 0
-
-    def _retrying(self, fn: Callable[[], T]) -> T:
-        return call_with_retries(
-            fn, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
-        )
 
     def _parse(self, raw: Mapping[str, Any]) -> WorkItem:
         return parse_task(raw, scope=self.projects, points_field=self.settings.points_field)

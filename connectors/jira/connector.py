@@ -12,20 +12,17 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import CallCounter, Discovery, Page
+from connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
 from connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
-from connectors.retry import call_with_retries
 from v2mom.errors import FatalError
 from v2mom.models import WorkItem
 from v2mom.settings import JiraSettings, SyncSettings
 
 __all__ = ["CENSUS_PAGE_SIZE", "JiraConnector", "render_jql_datetime"]
 
-T = TypeVar("T")
 CENSUS_PAGE_SIZE = 5000  # Jira's ceiling when only ids are requested
 # When the account hides its time zone, render literals as if in UTC-12 (the westernmost offset):
 # the query then starts at or before the cursor in every zone Jira might use. Over-fetching is safe.
@@ -42,7 +39,7 @@ def render_jql_datetime(since: datetime, time_zone: str) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-class JiraConnector:
+class JiraConnector(ConnectorRuntime):
     """Jira Cloud, seen through :class:`connectors.base.Connector`.
 
     ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("myself", "field",
@@ -63,7 +60,7 @@ class JiraConnector:
         client: JiraClient | None = None,
     ) -> None:
         """Configure the connector; no request is sent until :meth:`discover` or a listing."""
-        sync = sync if sync is not None else SyncSettings()
+        super().__init__(sync, sleep)
         self.settings = settings
         self.scope = settings.jql
         self.calls = client.calls if client is not None else CallCounter()
@@ -74,23 +71,12 @@ class JiraConnector:
             timeout=timeout,
             calls=self.calls,
         )
-        self._max_retries = sync.max_retries
-        self._max_wait = sync.max_retry_wait_seconds
-        self._sleep = sleep
         self._discovery: Discovery | None = None
         self._time_zone: ZoneInfo | None = None
         self._points_fields: list[str] = []
         self._custom_fields: dict[str, str] = {}
-        self.state: dict[str, Any] = {}
-        self.warnings: list[str] = []
-        self.needs_census = False
 
     # -- plumbing -------------------------------------------------------------------------------
-
-    def _retrying(self, fn: Callable[[], T]) -> T:
-        return call_with_retries(
-            fn, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
-        )
 
     @property
     def fields(self) -> list[str]:

@@ -14,19 +14,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-from connectors.base import CallCounter, Discovery, Page
+from connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
 from connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
-from connectors.retry import call_with_retries
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import LinearSettings, SyncSettings
 
 __all__ = ["CENSUS_PAGE_SIZE", "LABEL_PAGE_SIZE", "LinearConnector"]
 
-T = TypeVar("T")
 CENSUS_PAGE_SIZE = 250  # Linear's largest page
 LABEL_PAGE_SIZE = 50
 
@@ -46,7 +44,7 @@ def _connection(data: Mapping[str, Any], path: tuple[str, ...], query: str) -> M
     return node
 
 
-class LinearConnector:
+class LinearConnector(ConnectorRuntime):
     """Linear, seen through :class:`connectors.base.Connector`.
 
     ``scope`` names the teams (``teams:ENG,WEB``). ``calls`` counts requests by kind ("teams",
@@ -68,7 +66,7 @@ class LinearConnector:
         """Configure; no request is sent until :meth:`discover` or a listing."""
         if not settings.teams:
             raise ConfigError("trackers.linear.teams: name at least one team key")
-        sync = sync if sync is not None else SyncSettings()
+        super().__init__(sync, sleep)
         self.settings = settings
         self.teams = sorted(settings.teams)
         self.scope = "teams:" + ",".join(self.teams)
@@ -79,18 +77,9 @@ class LinearConnector:
             timeout=timeout,
             calls=self.calls,
         )
-        self._max_retries = sync.max_retries
-        self._max_wait = sync.max_retry_wait_seconds
-        self._sleep = sleep
-        self.state: dict[str, Any] = {}
-        self.warnings: list[str] = []
-        self.needs_census = False
 
     def _execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        call = partial(self._client.execute, kind, name, variables)
-        return call_with_retries(
-            call, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
-        )
+        return self._retrying(partial(self._client.execute, kind, name, variables))
 
     def _pages(
         self, kind: str, name: str, path: tuple[str, ...], variables: Mapping[str, Any]

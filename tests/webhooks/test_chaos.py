@@ -20,6 +20,7 @@ from sandbox.jira.app import create_jira_app
 from sandbox.jira.webhooks import WebhookSender
 from sandbox.linear.app import create_linear_app
 from sandbox.linear.generator import generate_linear_workspace, linear_settings
+from sandbox.linear.state import STATE_NAMES
 from sandbox.linear.webhooks import LinearWebhookSender
 from sandbox.server import SandboxServer
 from sandbox.webhooks import Chaos, Sender
@@ -150,15 +151,7 @@ def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) 
             assert (stored.item.title, stored.item.points, stored.item.status_name) == (
                 issue.title,
                 issue.estimate,
-                {
-                    "triage": "Triage",
-                    "backlog": "Backlog",
-                    "unstarted": "Todo",
-                    "started": "In Progress",
-                    "completed": "Done",
-                    "canceled": "Canceled",
-                    "duplicate": "Duplicate",
-                }[issue.state_type],
+                STATE_NAMES[issue.state_type],
             ), issue_id
         assert store.live_ids("asana") == asana_truth.live_ids()
         for gid, task in asana_truth.live_tasks().items():
