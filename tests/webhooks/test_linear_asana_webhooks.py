@@ -313,3 +313,47 @@ def test_asana_deleted_events_and_missing_tasks_are_deletions(world: World) -> N
     assert world.stored("asana") == 2  # one delivery, two events
     assert world.work() == 2
     assert not {first, second} & world.store.live_ids("asana")
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("good", 202),
+        ("rotated-previous-secret", 202),
+        ("wrong-secret", 401),
+        ("missing-signature", 401),
+        ("tampered-body", 401),
+        ("malformed-json", 400),
+        ("no-events-list", 400),
+        ("oversized", 413),
+    ],
+)
+def test_asana_verification_cases(world: World, case: str, status: int) -> None:
+    hooks = StoredHookSecrets(world.store, "asana")
+    for secret in ("asana-old", "asana-new"):  # two webhooks' secrets, as after re-registering
+        hooks.expect_handshake()
+        assert handshake(world, secret).status_code == 204
+    gid = sorted(world.asana_truth.live_tasks())[2]
+    body = asana_body(compact(gid))
+    secret: str | None = "asana-new"
+    signed = body
+    if case == "rotated-previous-secret":
+        secret = "asana-old"
+    elif case == "wrong-secret":
+        secret = "asana-other"
+    elif case == "missing-signature":
+        secret = None
+    elif case == "tampered-body":
+        body = body.replace(b"changed", b"deleted")
+    elif case == "malformed-json":
+        body = signed = b"{not json"
+    elif case == "no-events-list":
+        body = signed = b'{"data": []}'
+    elif case == "oversized":
+        world.client.app.state.webhook_max_bytes = 100  # type: ignore[attr-defined]
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Hook-Signature"] = hexsign(signed, secret)
+    answer = world.client.post("/webhooks/asana", content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert world.stored("asana") == (1 if status == 202 else 0)
