@@ -10,7 +10,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mapping.effort import counted_effort, counts
+from mapping.effort import Measure, counted_effort, counts
 from mapping.plan import Plan
 from mapping.resolver import Resolution, Resolver
 from v2mom.store import ResolutionRow, Store, StoredItem
@@ -58,6 +58,21 @@ def top_down(stored: list[StoredItem]) -> Iterator[tuple[StoredItem, StoredItem 
         if not leftover:
             return
         queue.append((leftover[0], None, False))
+
+
+MEASURES: tuple[Measure, ...] = ("points", "hours", "count")
+
+
+def item_efforts(stored: list[StoredItem], measure: Measure) -> dict[tuple[str, str], float]:
+    """Each item's counted effort in ``measure``, keyed by (tracker, id); trees never cross trackers."""
+    per_tracker: dict[str, list[StoredItem]] = defaultdict(list)
+    for s in stored:
+        per_tracker[s.item.tracker].append(s)
+    table: dict[tuple[str, str], float] = {}
+    for tracker, group in per_tracker.items():
+        for item_id, effort in counted_effort((s.item for s in group), measure).items():
+            table[(tracker, item_id)] = effort
+    return table
 
 
 def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredItem, Resolution]]:
@@ -136,16 +151,7 @@ def remap_changed(
 def _resolve_and_store(
     store: Store, plan: Plan, stored: list[StoredItem], *, only: list[int] | None
 ) -> RemapStats:
-    per_tracker: dict[str, list[StoredItem]] = defaultdict(list)
-    for s in stored:
-        per_tracker[s.item.tracker].append(s)
-    efforts: dict[str, dict[tuple[str, str], float]] = {}
-    for measure in ("points", "hours", "count"):
-        table: dict[tuple[str, str], float] = {}
-        for tracker, group in per_tracker.items():
-            for item_id, effort in counted_effort((s.item for s in group), measure).items():
-                table[(tracker, item_id)] = effort
-        efforts[measure] = table
+    efforts = {measure: item_efforts(stored, measure) for measure in MEASURES}
 
     flags = {"untagged": 0, "orphaned": 0, "conflict": 0}
 

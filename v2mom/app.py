@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from reports.effort import build_freshness
 from reports.routes import router as reports_router
 from v2mom import __version__
-from v2mom.auth import bearer_token
+from v2mom.auth import SESSION_COOKIE, bearer_token
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
 from v2mom.inbox import Inbox
+from v2mom.routes.admin import router as admin_router
 from v2mom.routes.plan import router as plan_router
+from v2mom.routes.session import router as session_router
 from v2mom.settings import Settings
 from v2mom.store import Store
 from webhooks.admin import router as webhooks_admin_router
@@ -25,6 +29,12 @@ from webhooks.ingest import GroupCommitter
 from webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _error_status(exc: Exception) -> int:
@@ -70,7 +80,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     def healthz(request: Request) -> dict[str, Any]:
         """Liveness, no auth; with an admin token, per-tracker freshness and inbox health too."""
         body: dict[str, Any] = {"status": "ok"}
-        token = bearer_token(request)
+        token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
         info = store.authenticate(token) if token else None
         if info is not None and info.role == "admin":
             body["details"] = build_freshness(store, settings.trackers.configured())
@@ -78,6 +88,15 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
 
     app.include_router(reports_router)
     app.include_router(plan_router)
+    app.include_router(admin_router)
+    app.include_router(session_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        """The dashboard page (all assets served here: it works with no internet)."""
+        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
     app.include_router(webhooks_router)
     app.include_router(webhooks_admin_router)
     return app

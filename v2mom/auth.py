@@ -1,7 +1,10 @@
-"""Bearer-token authentication and role checks, as FastAPI dependencies.
+"""Token authentication and role checks, as FastAPI dependencies.
 
-401 without a valid token, 403 for a viewer on an admin route. Tokens are compared by their
-SHA-256 hash in the database; the plaintext is never stored or logged.
+A token arrives as ``Authorization: Bearer <token>`` (scripts) or in the dashboard's HTTP-only
+session cookie (set by ``POST /api/session``). 401 without a valid token, 403 for a viewer on an
+admin route. A write authenticated by the cookie must also carry the ``X-V2MOM-CSRF`` header, which
+a cross-site form cannot send (the cookie is ``SameSite=Strict`` as well). Tokens are compared by
+their SHA-256 hash in the database; the plaintext is never stored or logged.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ def get_store(request: Request) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
+SESSION_COOKIE = "v2mom_session"
+CSRF_HEADER = "x-v2mom-csrf"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
 def bearer_token(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, or None."""
     header = request.headers.get("authorization", "")
@@ -31,9 +39,24 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
+def request_token(request: Request) -> str | None:
+    """The bearer token, else the session cookie's (a cookie write needs the CSRF header: 403)."""
+    token = bearer_token(request)
+    if token is not None:
+        return token
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    if request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail=f"cookie-authenticated writes need the {CSRF_HEADER} header"
+        )
+    return cookie
+
+
 def require_viewer(request: Request, store: StoreDep) -> TokenInfo:
     """Any valid token (viewer or admin)."""
-    token = bearer_token(request)
+    token = request_token(request)
     info = store.authenticate(token) if token else None
     if info is None:
         raise HTTPException(

@@ -641,6 +641,24 @@ class Store:
             ).scalar_one_or_none()
         return None if doc is None else plan_from_data(doc, "stored plan")
 
+    def plan_versions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest ``limit`` plan versions: version, document, created_at (ISO), created_by."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.plans.c.version, t.plans.c.document, t.plans.c.created_at, t.plans.c.created_by)
+                .order_by(t.plans.c.version.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {
+                "version": row.version,
+                "document": row.document,
+                "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
+                "created_by": row.created_by,
+            }
+            for row in rows
+        ]
+
     def save_plan(self, plan: Plan, *, actor: str) -> int:
         """Store ``plan`` as the new current version; returns the version number."""
         document = plan.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,333 @@
+// The v2mom-sync dashboard: plain JavaScript over the app's own JSON API, no external assets.
+// The session is an HTTP-only cookie set by POST /api/session; writes send the X-V2MOM-CSRF header.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child);
+  return node;
+};
+const fmt = (n) => (Math.round(n * 100) / 100).toLocaleString("en-US");
+const pct = (n) => (n === null || n === undefined ? "—" : `${(n * 100).toFixed(1)}%`);
+
+let session = null;
+let plan = null;
+let flagKind = "untagged";
+let lastPreview = null;
+
+async function api(path, options = {}) {
+  const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
+  if (options.body !== undefined) {
+    init.headers = { ...init.headers, "Content-Type": "application/json", "X-V2MOM-CSRF": "1" };
+    init.body = JSON.stringify(options.body);
+  } else if (options.method && options.method !== "GET") {
+    init.headers = { ...init.headers, "X-V2MOM-CSRF": "1" };
+  }
+  const answer = await fetch(path, init);
+  const body = answer.headers.get("content-type")?.includes("json") ? await answer.json() : null;
+  if (!answer.ok) {
+    const detail = body?.detail;
+    const problems = detail?.problems ? `: ${detail.problems.join("; ")}` : "";
+    const error = new Error((detail?.message || detail || answer.statusText) + problems);
+    error.status = answer.status;
+    throw error;
+  }
+  return body;
+}
+
+// -- filters live in the URL, so a view can be shared -------------------------------------------
+
+function filters() {
+  const params = new URLSearchParams(location.search);
+  return {
+    from: params.get("from") || "",
+    to: params.get("to") || "",
+    measure: params.get("measure") || "points",
+    state: params.get("state") || "all",
+    tracker: params.get("tracker") || "",
+  };
+}
+
+function query(extra = {}) {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...filters(), ...extra })) if (v) params.set(k, v);
+  return params.toString();
+}
+
+function bindFilters() {
+  const form = $("#filters");
+  const current = filters();
+  for (const [name, value] of Object.entries(current)) form.elements[name].value = value;
+  form.addEventListener("change", () => {
+    const params = new URLSearchParams();
+    for (const name of ["from", "to", "measure", "state", "tracker"]) {
+      const value = form.elements[name].value;
+      if (value && !(name === "measure" && value === "points") && !(name === "state" && value === "all")) params.set(name, value);
+    }
+    history.replaceState(null, "", `${location.pathname}${params.toString() ? "?" + params : ""}`);
+    refresh();
+  });
+}
+
+// -- the report ----------------------------------------------------------------------------------
+
+function renderChart(report) {
+  const rows = [...report.values.map((v) => ({ label: v.name, share: v.share, target: v.target_share, cls: "bar", id: v.id })),
+    { label: "Untagged", share: report.untagged.share, target: null, cls: "untagged", id: "untagged" }];
+  const width = 720, barH = 26, gap = 14, left = 230, right = 70;
+  const height = rows.length * (barH + gap) + 10;
+  const scale = (width - left - right);
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Share of effort per value with targets; the table below has the same numbers");
+  rows.forEach((row, i) => {
+    const y = 5 + i * (barH + gap);
+    const add = (tag, attrs, text) => {
+      const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+      if (text !== undefined) node.textContent = text;
+      svg.append(node);
+      return node;
+    };
+    add("text", { x: 0, y: y + barH * 0.7 }, row.label.length > 30 ? row.label.slice(0, 29) + "…" : row.label);
+    const bar = add("rect", { x: left, y, width: Math.max(1, row.share * scale), height: barH, class: row.cls, "data-value": row.id, "data-share": row.share });
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = `${row.label}: ${pct(row.share)}` + (row.target !== null && row.target !== undefined ? `, target ${pct(row.target)}` : "");
+    bar.append(title);
+    add("text", { x: left + row.share * scale + 6, y: y + barH * 0.7, class: "share-label" }, pct(row.share));
+    if (row.target !== null && row.target !== undefined) {
+      add("line", { x1: left + row.target * scale, x2: left + row.target * scale, y1: y - 4, y2: y + barH + 4, class: "target", "data-target": row.target });
+    }
+  });
+  $("#chart").replaceChildren(svg);
+}
+
+function renderValues(report) {
+  const body = $("#values tbody");
+  body.replaceChildren();
+  for (const value of report.values) {
+    const drift = value.target_share === null || value.target_share === undefined ? null : value.share - value.target_share;
+    const toggle = el("button", { type: "button", "aria-expanded": "false", "aria-label": `Methods of ${value.name}`, text: "▸" });
+    const row = el("tr", { "data-value": value.id },
+      el("th", { scope: "row" }, toggle, " ", value.name),
+      el("td", { class: "num effort", text: fmt(value.effort) }),
+      el("td", { class: "num share", text: pct(value.share) }),
+      el("td", { class: "num", text: pct(value.target_share) }),
+      el("td", { class: "num " + (drift === null ? "" : drift >= 0 ? "drift-pos" : "drift-neg"), text: drift === null ? "—" : `${drift >= 0 ? "+" : ""}${(drift * 100).toFixed(1)} pts` }));
+    body.append(row);
+    const methodRows = value.methods.map((m) => el("tr", { class: "method", hidden: "" },
+      el("td", { text: m.name }), el("td", { class: "num", text: fmt(m.effort) }),
+      el("td", { class: "num", text: pct(report.total.effort ? m.effort / report.total.effort : 0) }), el("td"), el("td")));
+    methodRows.forEach((r) => body.append(r));
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      toggle.textContent = open ? "▾" : "▸";
+      methodRows.forEach((r) => (r.hidden = !open));
+    });
+  }
+  body.append(el("tr", { "data-value": "untagged" },
+    el("th", { scope: "row", text: "Untagged" }), el("td", { class: "num effort", text: fmt(report.untagged.effort) }),
+    el("td", { class: "num share", text: pct(report.untagged.share) }), el("td"), el("td")));
+  $("#total").textContent = `${fmt(report.total.effort)} ${report.measure} over ${report.total.items} items` +
+    ` · orphaned ${fmt(report.orphaned.effort)} (${report.orphaned.items} items)`;
+}
+
+function renderFreshness(report) {
+  const list = $("#freshness");
+  list.replaceChildren();
+  for (const [tracker, f] of Object.entries(report.freshness)) {
+    list.append(el("li", { "data-tracker": tracker, text:
+      `${tracker}: synced ${f.last_sync ? f.last_sync.replace("T", " ").replace("Z", " UTC") : "never"}` +
+      ` · last webhook ${f.last_event ? f.last_event.replace("T", " ").replace("Z", " UTC") : "never"}` +
+      ` · backlog ${f.backlog}` + (f.parked ? ` · ${f.parked} parked` : "") }));
+  }
+}
+
+async function renderMeasures() {
+  const done = await api(`/api/reports/effort-by-value?${query({ state: "done" })}`);
+  const open = await api(`/api/reports/effort-by-value?${query({ state: "open" })}`);
+  const shares = Object.fromEntries(done.values.map((v) => [v.id, v.share]));
+  const list = $("#measures");
+  list.replaceChildren();
+  for (const m of plan.measures || []) {
+    if (m.kind !== "effort_share") continue;
+    const actual = shares[m.value] ?? 0;
+    const met = actual >= m.target;
+    list.append(el("li", { class: met ? "met" : "missed", "data-measure": m.id,
+      text: `${m.name}: ${pct(actual)} of done effort (target ${pct(m.target)}) — ${met ? "met" : "not met"}` }));
+  }
+  const methodEffort = {};
+  for (const v of open.values) for (const m of v.methods) if (m.id) methodEffort[m.id] = (methodEffort[m.id] || 0) + m.effort;
+  const obstacles = $("#obstacles");
+  obstacles.replaceChildren();
+  for (const o of plan.obstacles || []) {
+    const effort = (o.methods || []).reduce((sum, id) => sum + (methodEffort[id] || 0), 0);
+    obstacles.append(el("li", { text: `${o.name}: ${fmt(effort)} ${open.measure} open in ${(o.methods || []).join(", ") || "no methods"}` }));
+  }
+}
+
+async function renderFlags() {
+  const f = filters();
+  const params = new URLSearchParams({ kind: flagKind, limit: "20", measure: f.measure });
+  if (f.tracker) params.set("tracker", f.tracker);
+  const page = await api(`/api/reports/flags?${params}`);
+  const body = $("#flags tbody");
+  body.replaceChildren();
+  for (const item of page.items) {
+    const link = item.url ? el("a", { href: item.url, class: "item-link", rel: "noopener", text: `${item.tracker}:${item.key}` }) : `${item.tracker}:${item.key}`;
+    const explain = el("button", { type: "button", text: "Explain" });
+    explain.addEventListener("click", () => showExplain(item.tracker, item.key));
+    body.append(el("tr", {}, el("td", {}, link, " ", item.title), el("td", { class: "num", text: fmt(item.effort) }),
+      el("td", { text: item.reasons.join("; ") }), el("td", {}, explain)));
+  }
+  if (!page.items.length) body.append(el("tr", {}, el("td", { colspan: "4", text: "Nothing flagged." })));
+}
+
+async function showExplain(tracker, key) {
+  const doc = await api(`/api/items/${encodeURIComponent(tracker)}/${encodeURIComponent(key)}`);
+  const box = $("#explain");
+  const r = doc.resolution || {};
+  box.replaceChildren(el("h3", { text: `Why ${tracker}:${doc.key} — ${doc.item.title}` }),
+    el("p", { text: `Values: ${Object.entries(r.values || {}).map(([v, w]) => `${v} ${pct(w)}`).join(", ") || "none"}` +
+      ` · methods: ${(r.methods || []).join(", ") || "none"} · flags: ${(r.flags || []).join(", ") || "none"}` }),
+    el("ul", {}, ...doc.explanation.concat(r.reasons || []).map((line) => el("li", { text: line }))));
+  box.hidden = false;
+  box.focus?.();
+}
+
+// -- admin: rules with a preview before they apply -------------------------------------------------
+
+function describeRule(rule) {
+  const when = Object.entries(rule.when).map(([k, v]) => `${k} = ${v}`).join(" and ");
+  return [when, rule.method ? `method ${rule.method}` : `value ${rule.value}`];
+}
+
+function ruleFromForm() {
+  const form = $("#rule-form");
+  const when = {};
+  if (form.elements.tracker.value) when.tracker = form.elements.tracker.value;
+  when[form.elements.key.value] = form.elements.match.value.trim();
+  if (form.elements.key.value === "custom_field") when.equals = form.elements.equals.value.trim();
+  return { when, [form.elements.target.value]: form.elements.target_id.value };
+}
+
+function fillTargets() {
+  const form = $("#rule-form");
+  const items = form.elements.target.value === "method" ? plan.methods : plan.values;
+  form.elements.target_id.replaceChildren(...items.map((x) => el("option", { value: x.id, text: `${x.id} — ${x.name}` })));
+}
+
+async function renderAdmin() {
+  const { rules } = await api("/api/admin/rules");
+  const body = $("#rules tbody");
+  body.replaceChildren();
+  for (const rule of rules) {
+    const [when, then] = describeRule(rule);
+    const remove = el("button", { type: "button", text: "Delete", "aria-label": `Delete rule ${rule.position}` });
+    remove.addEventListener("click", async () => {
+      const preview = await api(`/api/admin/rules/${rule.position}?dry_run=true&measure=${filters().measure}`, { method: "DELETE" });
+      if (!confirm(`Delete rule ${rule.position}? It ${preview.preview.summary}.`)) return;
+      await api(`/api/admin/rules/${rule.position}`, { method: "DELETE" });
+      await refresh();
+    });
+    body.append(el("tr", {}, el("td", { text: String(rule.position) }), el("td", { text: when }), el("td", { text: then }), el("td", {}, remove)));
+  }
+  const audit = await api("/api/admin/audit?limit=10");
+  $("#audit").replaceChildren(...audit.entries.map((e) => el("li", { text: `v${e.version} · ${e.at} · ${e.actor}: ${e.changes.join("; ")}` })));
+}
+
+function bindAdmin() {
+  const form = $("#rule-form");
+  form.elements.target.addEventListener("change", fillTargets);
+  form.addEventListener("input", () => { $("#apply").disabled = true; $("#preview-text").textContent = ""; });
+  $("#preview").addEventListener("click", async () => {
+    $("#rule-error").textContent = "";
+    try {
+      const answer = await api(`/api/admin/rules?dry_run=true&measure=${filters().measure}`, { method: "POST", body: { rule: ruleFromForm() } });
+      lastPreview = answer;
+      $("#preview-text").textContent = `This rule ${answer.preview.summary}.`;
+      $("#apply").disabled = false;
+    } catch (error) {
+      $("#rule-error").textContent = error.message;
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const answer = await api("/api/admin/rules", { method: "POST", body: { rule: ruleFromForm() } });
+      $("#preview-text").textContent = `Applied: plan version ${answer.version}; ${answer.preview.summary}.`;
+      $("#apply").disabled = true;
+      await refresh();
+    } catch (error) {
+      $("#rule-error").textContent = error.message;
+    }
+  });
+}
+
+// -- start ---------------------------------------------------------------------------------------
+
+async function refresh() {
+  plan = await api("/api/plan");
+  $("#vision").textContent = plan.vision || "";
+  const report = await api(`/api/reports/effort-by-value?${query()}`);
+  renderFreshness(report);
+  renderChart(report);
+  renderValues(report);
+  await Promise.all([renderMeasures(), renderFlags()]);
+  if (session.role === "admin") await renderAdmin();
+  document.body.dataset.ready = "true";
+}
+
+async function start() {
+  try {
+    session = await api("/api/session");
+  } catch (error) {
+    if (error.status !== 401) throw error;
+    $("#login").hidden = false;
+    $("#token").focus();
+    return;
+  }
+  $("#who").hidden = false;
+  $("#who-name").textContent = `${session.name} (${session.role})`;
+  $("#main").hidden = false;
+  if (session.role === "admin") {
+    $("#admin").hidden = false;
+  }
+  bindFilters();
+  for (const tab of document.querySelectorAll("#flag-tabs [role=tab]")) {
+    tab.addEventListener("click", async () => {
+      flagKind = tab.dataset.kind;
+      document.querySelectorAll("#flag-tabs [role=tab]").forEach((t) => t.setAttribute("aria-selected", String(t === tab)));
+      await renderFlags();
+    });
+  }
+  await refresh();
+  if (session.role === "admin") {
+    fillTargets();
+    bindAdmin();
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("/api/session", { method: "POST", body: { token: $("#token").value } });
+      location.reload();
+    } catch (error) {
+      $("#login-error").textContent = error.message;
+    }
+  });
+  $("#logout").addEventListener("click", async () => {
+    await api("/api/session", { method: "DELETE" });
+    location.reload();
+  });
+  start().catch((error) => { document.body.dataset.error = error.message; });
+});
