@@ -1,0 +1,200 @@
+"""Admin routes and dashboard sessions over HTTP: validation, 401/403, dry runs that write nothing,
+changes that apply atomically and land in the audit log, cookies that need the CSRF header."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.reports.test_api import auth, seeded  # noqa: F401 - the shared fixture
+from v2mom.app import create_app
+from v2mom.auth import SESSION_COOKIE
+from v2mom.settings import Settings
+from v2mom.store import Store
+
+NEW_RULE = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "reliability"}
+LABEL = {"tracker": "jira", "label": "x"}
+FIELD_ONLY = {"tracker": "jira", "custom_field": "Team Bet"}
+BOTH = {"value": "reliability", "method": "slo-program"}
+BAD_VALUE = {"id": "a", "name": "A", "target_share": 2}
+
+
+@pytest.fixture
+def world(seeded: Store) -> Iterator[tuple[TestClient, Store, str, str]]:  # noqa: F811
+    admin = seeded.create_token("admin", "alice")
+    viewer = seeded.create_token("viewer", "pm")
+    with TestClient(create_app(Settings(), seeded)) as client:
+        yield client, seeded, admin, viewer
+
+
+ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/api/admin/rules", None),
+    ("POST", "/api/admin/rules", {"rule": NEW_RULE}),
+    ("PUT", "/api/admin/rules/0", {"rule": NEW_RULE}),
+    ("DELETE", "/api/admin/rules/0", None),
+    ("POST", "/api/admin/rules/reorder", {"order": [1, 0]}),
+    ("PUT", "/api/admin/plan", {"vision": "x", "values": []}),
+    ("GET", "/api/admin/audit", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_admin_routes_need_an_admin(
+    world: tuple[TestClient, Store, str, str], method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    client, store, _admin, viewer = world
+    version = store.plan_versions(1)[0]["version"]
+    assert client.request(method, path, json=body).status_code == 401
+    assert client.request(method, path, json=body, headers=auth("nope")).status_code == 401
+    assert client.request(method, path, json=body, headers=auth(viewer)).status_code == 403
+    assert store.plan_versions(1)[0]["version"] == version  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "says"),
+    [
+        (
+            "POST",
+            "/api/admin/rules",
+            {"rule": {"when": {"tracker": "jira", "label": "x"}, "method": "nope"}},
+            422,
+            "unknown method 'nope'",
+        ),
+        (
+            "POST",
+            "/api/admin/rules",
+            {"rule": {"when": {"tracker": "jira", "custom_field": "Team Bet"}, "method": "slo-program"}},
+            422,
+            "equals",
+        ),
+        ("POST", "/api/admin/rules", {"rule": {"when": {}, "value": "reliability"}}, 422, "rules[2]"),
+        (
+            "POST",
+            "/api/admin/rules",
+            {"rule": {"when": {"label": "x"}, "value": "reliability", "method": "slo-program"}},
+            422,
+            "rules[2]",
+        ),
+        ("PUT", "/api/admin/rules/9", {"rule": NEW_RULE}, 404, "no rule at position 9"),
+        ("DELETE", "/api/admin/rules/-1", None, 404, "no rule at position -1"),
+        ("POST", "/api/admin/rules/reorder", {"order": [0, 0]}, 422, "permutation"),
+        (
+            "PUT",
+            "/api/admin/plan",
+            {"vision": "v", "values": [{"id": "a", "name": "A", "target_share": 2}]},
+            422,
+            "target_share",
+        ),
+        ("POST", "/api/admin/rules", {"nope": 1}, 422, "rule"),
+    ],
+)
+def test_admin_validation_names_the_problem_and_writes_nothing(
+    world: tuple[TestClient, Store, str, str],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    status: int,
+    says: str,
+) -> None:
+    client, store, admin, _viewer = world
+    version = store.plan_versions(1)[0]["version"]
+    answer = client.request(method, path, json=body, headers=auth(admin))
+    assert answer.status_code == status, answer.text
+    assert says in answer.text
+    assert store.plan_versions(1)[0]["version"] == version
+
+
+def report(client: TestClient, token: str) -> dict[str, Any]:
+    answer: dict[str, Any] = client.get("/api/reports/effort-by-value", headers=auth(token)).json()
+    return answer
+
+
+def test_a_dry_run_previews_and_the_apply_matches_it(world: tuple[TestClient, Store, str, str]) -> None:
+    client, store, admin, _viewer = world
+    before = report(client, admin)
+    version = store.plan_versions(1)[0]["version"]
+    dry = client.post("/api/admin/rules?dry_run=true", json={"rule": NEW_RULE}, headers=auth(admin)).json()
+    assert dry["dry_run"] is True
+    assert store.plan_versions(1)[0]["version"] == version
+    assert report(client, admin) == before  # nothing moved
+    assert dry["preview"]["newly_tagged"] == 1
+    assert dry["preview"]["deltas"] == {"reliability": 8.0, "untagged": -8.0}
+    assert "moving 8 points from untagged (8) to reliability (8)" in dry["preview"]["summary"]
+
+    applied = client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin)).json()
+    assert applied["version"] == version + 1
+    after = report(client, admin)
+    effort = {v["id"]: v["effort"] for v in after["values"]}
+    was = {v["id"]: v["effort"] for v in before["values"]}
+    assert effort["reliability"] - was["reliability"] == pytest.approx(8.0)
+    assert after["untagged"]["effort"] == pytest.approx(before["untagged"]["effort"] - 8.0)
+    assert [r["when"] for r in client.get("/api/admin/rules", headers=auth(admin)).json()["rules"]][
+        -1
+    ] == NEW_RULE["when"]
+
+
+def test_edit_reorder_delete_and_the_audit_log(world: tuple[TestClient, Store, str, str]) -> None:
+    client, _store, admin, _viewer = world
+    assert client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin)).status_code == 200
+    edited = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "customer-first"}
+    assert client.put("/api/admin/rules/2", json={"rule": edited}, headers=auth(admin)).status_code == 200
+    reordered = client.post("/api/admin/rules/reorder", json={"order": [2, 0, 1]}, headers=auth(admin)).json()
+    assert next(r["when"] for r in reordered["rules"]) == edited["when"]
+    assert client.delete("/api/admin/rules/0", headers=auth(admin)).status_code == 200
+    rules = client.get("/api/admin/rules", headers=auth(admin)).json()["rules"]
+    assert [r["position"] for r in rules] == [0, 1]
+    assert all(r["when"] != edited["when"] for r in rules)
+    audit = client.get("/api/admin/audit", headers=auth(admin)).json()["entries"]
+    assert [e["actor"] for e in audit[:4]] == ["token:alice"] * 4
+    assert audit[0]["version"] > audit[1]["version"]
+    assert any("rules: removed" in line for line in audit[0]["changes"])
+    assert audit[0]["before"]["rules"] != audit[0]["after"]["rules"]
+    assert audit[-1]["before"] is None  # the first version has nothing before it
+
+
+def test_sessions_keep_the_token_in_an_http_only_cookie(world: tuple[TestClient, Store, str, str]) -> None:
+    client, store, admin, viewer = world
+    assert client.post("/api/session", json={"token": "wrong"}).status_code == 401
+    answer = client.post("/api/session", json={"token": viewer})
+    assert answer.json() == {"name": "pm", "role": "viewer"}
+    cookie = answer.headers["set-cookie"]
+    assert f"{SESSION_COOKIE}=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert client.get("/api/session").json()["role"] == "viewer"
+    assert client.get("/api/reports/effort-by-value").status_code == 200
+    assert (
+        client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers={"X-V2MOM-CSRF": "1"}).status_code
+        == 403
+    )
+
+    client.post("/api/session", json={"token": admin})
+    assert client.post("/api/admin/rules", json={"rule": NEW_RULE}).status_code == 403  # no CSRF header
+    assert "x-v2mom-csrf" in client.post("/api/admin/rules", json={"rule": NEW_RULE}).text
+    ok = client.post("/api/admin/rules?dry_run=true", json={"rule": NEW_RULE}, headers={"X-V2MOM-CSRF": "1"})
+    assert ok.status_code == 200
+
+    alice = next(t for t in store.list_tokens() if t.name == "alice")
+    assert store.revoke_token(alice.id)
+    assert client.get("/api/session").status_code == 401  # revoking the token ends its sessions
+    client.delete("/api/session")
+    assert client.get("/api/reports/effort-by-value").status_code == 401
+
+
+def test_the_dashboard_page_and_its_assets_are_served_locally(
+    world: tuple[TestClient, Store, str, str],
+) -> None:
+    client = world[0]
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert 'src="/static/app.js"' in page.text
+    assert "http://" not in page.text
+    assert "https://" not in page.text
+    for asset in ("/static/app.js", "/static/app.css"):
+        served = client.get(asset)
+        assert served.status_code == 200
+        assert "https://" not in served.text
