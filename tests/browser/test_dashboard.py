@@ -1,0 +1,238 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against the real app.
+
+Skipped (with the reason) where ``/usr/bin/chromium`` is missing; under CI it must be there
+(``.ci/run`` installs it). Screenshots of the dashboard and the rule editor are saved as test
+artifacts in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sandbox.server import SandboxServer
+from v2mom.app import create_app
+from v2mom.demo import DemoWorld, build_demo
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+if not CHROMIUM.exists():
+    reason = f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason + ": CI must run the browser tests", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+@dataclass
+class Site:
+    base: str
+    world: DemoWorld
+    admin: str
+    viewer: str
+
+    def api(self, path: str, token: str) -> Any:
+        answer = requests.get(f"{self.base}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        answer.raise_for_status()
+        return answer.json()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    world = build_demo(f"sqlite:///{tmp_path_factory.mktemp('ui') / 'ui.db'}", seed=7, issues=400)
+    admin = world.store.create_token("admin", "ui-admin")
+    viewer = world.store.create_token("viewer", "ui-viewer")
+    server = SandboxServer(create_app(world.settings, world.store))
+    base = server.start()
+    try:
+        yield Site(base, world, admin, viewer)
+    finally:
+        server.stop()
+        world.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def new_page(browser: Browser) -> Page:
+    # Playwright's polling predicates are evaluated with eval(), which the page's CSP forbids (good
+    # for users); the CSP header itself is asserted in tests/reports/test_admin_api.py.
+    return browser.new_page(viewport={"width": 1280, "height": 1000}, bypass_csp=True)
+
+
+def wait_text(page: Page, selector: str, expected: str) -> None:
+    page.wait_for_function(
+        "([selector, expected]) => document.querySelector(selector)?.textContent === expected",
+        arg=[selector, expected],
+    )
+
+
+def wait_prefix(page: Page, selector: str, prefix: str) -> None:
+    page.wait_for_function(
+        "([selector, prefix]) => document.querySelector(selector)?.textContent.startsWith(prefix)",
+        arg=[selector, prefix],
+    )
+
+
+def signed_in(browser: Browser, site: Site, token: str, path: str = "/") -> Page:
+    page = new_page(browser)
+    page.goto(site.base + path)
+    page.fill("#token", token)
+    page.press("#token", "Enter")  # the form works from the keyboard
+    page.wait_for_selector("body[data-ready=true]", timeout=20000)
+    return page
+
+
+def shown_values(page: Page) -> dict[str, tuple[str, str]]:
+    rows = page.locator("#values tbody tr[data-value]")
+    return {
+        rows.nth(i).get_attribute("data-value") or "": (
+            rows.nth(i).locator(".effort").inner_text(),
+            rows.nth(i).locator(".share").inner_text(),
+        )
+        for i in range(rows.count())
+    }
+
+
+def expected_values(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    def fmt(n: float) -> str:
+        return f"{round(n * 100) / 100:,}".removesuffix(".0")
+
+    out = {v["id"]: (fmt(v["effort"]), f"{v['share'] * 100:.1f}%") for v in report["values"]}
+    out["untagged"] = (fmt(report["untagged"]["effort"]), f"{report['untagged']['share'] * 100:.1f}%")
+    return out
+
+
+def test_a_viewer_reads_the_chart_filters_follows_a_flag_and_cannot_write(
+    browser: Browser, site: Site
+) -> None:
+    nothing = browser.new_page()
+    nothing.goto(site.base + "/")
+    assert nothing.locator("#login").is_visible()
+    assert not nothing.locator("#main").is_visible()  # nothing is shown without a token
+    nothing.close()
+
+    page = signed_in(browser, site, site.viewer)
+    report = site.api("/api/reports/effort-by-value", site.viewer)
+    assert shown_values(page) == expected_values(report)
+    bars = page.locator("#chart rect[data-value]")
+    shares = {
+        bars.nth(i).get_attribute("data-value"): float(bars.nth(i).get_attribute("data-share") or 0)
+        for i in range(bars.count())
+    }
+    assert shares == {
+        **{v["id"]: v["share"] for v in report["values"]},
+        "untagged": report["untagged"]["share"],
+    }
+    assert page.locator("#chart line.target").count() == sum(
+        v["target_share"] is not None for v in report["values"]
+    )
+    assert {li.get_attribute("data-tracker") for li in page.locator("#freshness li").all()} == {
+        "jira",
+        "linear",
+        "asana",
+    }
+    assert page.locator("#measures li").count() == 2
+    cookie = next(c for c in page.context.cookies() if c["name"] == "v2mom_session")
+    assert cookie["httpOnly"] is True
+    assert page.evaluate("document.cookie") == ""  # scripts cannot read the session
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    page.select_option("#filters select[name=tracker]", "linear")
+    page.wait_for_url("**/?tracker=linear")
+    page.wait_for_function(
+        "document.querySelector('#flags tbody a.item-link')?.textContent.startsWith('linear:')"
+    )
+    linear = site.api("/api/reports/effort-by-value?tracker=linear", site.viewer)
+    wait_text(page, "#values tr[data-value=untagged] .effort", expected_values(linear)["untagged"][0])
+    assert shown_values(page) == expected_values(linear)
+    shared = new_page(browser)  # the URL carries the filters: a shared link shows the same view
+    shared.context.add_cookies([{**cookie}])
+    shared.goto(f"{site.base}/?tracker=linear")
+    shared.wait_for_selector("body[data-ready=true]")
+    assert shown_values(shared) == expected_values(linear)
+    shared.close()
+
+    flags = site.api("/api/reports/flags?kind=untagged&limit=20&tracker=linear", site.viewer)["items"]
+    first = page.locator("#flags tbody a.item-link").first
+    assert first.inner_text() == f"linear:{flags[0]['key']}"
+    assert first.get_attribute("href") == flags[0]["url"]
+    page.locator("#flags tbody button").first.click()
+    page.wait_for_selector("#explain:not([hidden])")
+    assert "no value resolved" in page.locator("#explain").inner_text()
+
+    assert not page.locator("#admin").is_visible()
+    status = page.evaluate(
+        """async () => (await fetch('/api/admin/rules', {
+            method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-V2MOM-CSRF': '1'},
+            body: JSON.stringify({rule: {when: {label: 'x'}, value: 'efficiency'}}),
+        })).status"""
+    )
+    assert status == 403
+    page.close()
+
+
+def test_an_admin_previews_a_rule_applies_it_and_the_totals_move(browser: Browser, site: Site) -> None:
+    page = signed_in(browser, site, site.admin)
+    before = site.api("/api/reports/effort-by-value", site.admin)
+    rules_before = page.locator("#rules tbody tr").count()
+    page.select_option("#rule-form select[name=tracker]", "jira")
+    page.select_option("#rule-form select[name=key]", "label")
+    page.fill("#rule-form input[name=match]", "frontend")
+    page.select_option("#rule-form select[name=target]", "value")
+    page.select_option("#rule-form select[name=target_id]", "efficiency")
+    assert page.locator("#apply").is_disabled()  # no apply before a preview
+    page.click("#preview")
+    page.wait_for_function(
+        "document.querySelector('#preview-text').textContent.startsWith('This rule would re-tag')"
+    )
+    summary = page.locator("#preview-text").inner_text()
+    assert "to efficiency" in summary
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#admin").screenshot(path=str(ARTIFACTS / "rule-editor.png"))
+    preview = json.loads(
+        requests.post(
+            f"{site.base}/api/admin/rules?dry_run=true",
+            json={"rule": {"when": {"tracker": "jira", "label": "frontend"}, "value": "efficiency"}},
+            headers={"Authorization": f"Bearer {site.admin}"},
+            timeout=10,
+        ).text
+    )["preview"]
+    assert preview["summary"] in summary
+    page.click("#apply")
+    wait_prefix(page, "#preview-text", "Applied")
+    page.wait_for_function(f"document.querySelectorAll('#rules tbody tr').length === {rules_before + 1}")
+    after = site.api("/api/reports/effort-by-value", site.admin)
+    gained = {v["id"]: v["effort"] for v in after["values"]}["efficiency"] - {
+        v["id"]: v["effort"] for v in before["values"]
+    }["efficiency"]
+    assert gained == pytest.approx(preview["deltas"]["efficiency"])
+    assert gained > 0
+    wait_text(page, "#values tr[data-value=efficiency] .effort", expected_values(after)["efficiency"][0])
+    assert "token:ui-admin" in page.locator("#audit").inner_text()
+    page.close()
