@@ -12,6 +12,7 @@ from mapping.plan import Plan
 from reports.csv_export import report_csv
 from reports.effort import Measure, ReportQuery, StateFilter, build_report
 from reports.flags import CursorError, FlagKind, item_document, list_flags
+from reports.trend import build_trend
 from v2mom.auth import StoreDep, Viewer
 
 router = APIRouter(prefix="/api")
@@ -57,6 +58,12 @@ def effort_by_value_csv(
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'},
     )
+
+
+@router.get("/reports/trend")
+def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
+    """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work)."""
+    return build_trend(store, store.get_plan() or Plan(), query)
 
 
 @router.get("/reports/flags")

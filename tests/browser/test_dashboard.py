@@ -156,6 +156,9 @@ def test_a_viewer_reads_the_chart_filters_follows_a_flag_and_cannot_write(
         "asana",
     }
     assert page.locator("#measures li").count() == 2
+    trend = site.api("/api/reports/trend", site.viewer)
+    assert page.locator("#trend tbody tr").count() == len(trend["weeks"])
+    assert page.locator("#trend-chart polyline").count() == len(report["values"]) + 1
     cookie = next(c for c in page.context.cookies() if c["name"] == "v2mom_session")
     assert cookie["httpOnly"] is True
     assert page.evaluate("document.cookie") == ""  # scripts cannot read the session
@@ -235,4 +238,20 @@ def test_an_admin_previews_a_rule_applies_it_and_the_totals_move(browser: Browse
     assert gained > 0
     wait_text(page, "#values tr[data-value=efficiency] .effort", expected_values(after)["efficiency"][0])
     assert "token:ui-admin" in page.locator("#audit").inner_text()
+    page.close()
+
+
+def test_the_page_runs_under_its_own_content_security_policy(browser: Browser, site: Site) -> None:
+    page = browser.new_page()  # CSP enforced: no inline script or style, no eval, nothing off-site
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.on("pageerror", lambda error: messages.append(str(error)))
+    requests_made: list[str] = []
+    page.on("request", lambda request: requests_made.append(request.url))
+    page.goto(site.base + "/")
+    page.fill("#token", site.viewer)
+    page.press("#token", "Enter")
+    page.wait_for_selector("body[data-ready=true]", timeout=20000)
+    assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m]
+    assert all(url.startswith(site.base) or url.startswith("data:") for url in requests_made)
     page.close()

@@ -173,6 +173,55 @@ async function renderMeasures() {
   }
 }
 
+const PALETTE = ["#2d6cdf", "#1e7b34", "#b3541e", "#7a3db8", "#a0266b", "#3d7f8c"];
+
+async function renderTrend() {
+  const trend = await api(`/api/reports/trend?${query({ state: "" })}`);
+  const series = [...plan.values.map((v, i) => ({ id: v.id, name: v.name, color: PALETTE[i % PALETTE.length] })),
+    { id: "untagged", name: "Untagged", color: "#9aa4b2" }];
+  const at = (week, id) => (id === "untagged" ? week.untagged : week.values[id] || 0);
+  const head = $("#trend thead");
+  head.replaceChildren(el("tr", {}, el("th", { scope: "col", text: "Week" }), ...series.map((s) => el("th", { scope: "col", class: "num", text: s.name }))));
+  const body = $("#trend tbody");
+  body.replaceChildren(...trend.weeks.map((w) => el("tr", { "data-week": w.week },
+    el("th", { scope: "row", text: `${w.week} (${w.start})` }), ...series.map((s) => el("td", { class: "num", text: fmt(at(w, s.id)) })))));
+  const width = 720, height = 220, left = 40, bottom = 24, top = 10;
+  const max = Math.max(1, ...trend.weeks.flatMap((w) => series.map((s) => at(w, s.id))));
+  const x = (i) => left + (trend.weeks.length > 1 ? (i * (width - left - 10)) / (trend.weeks.length - 1) : 0);
+  const y = (v) => top + (1 - v / max) * (height - top - bottom);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Done effort per value and week; the table below has the numbers");
+  for (const s of series) {
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", trend.weeks.map((w, i) => `${x(i)},${y(at(w, s.id))}`).join(" "));
+    line.setAttribute("fill", "none");
+    line.setAttribute("stroke", s.color);
+    line.setAttribute("stroke-width", "2.5");
+    line.setAttribute("data-series", s.id);
+    const title = document.createElementNS(ns, "title");
+    title.textContent = s.name;
+    line.append(title);
+    svg.append(line);
+  }
+  trend.weeks.forEach((w, i) => {
+    if (i % 2) return;
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", x(i) - 14);
+    label.setAttribute("y", height - 6);
+    label.textContent = w.week.slice(5);
+    svg.append(label);
+  });
+  const legend = el("p", { class: "legend" }, ...series.map((s) => {
+    const swatch = el("span", { text: `■ ${s.name}  ` });
+    swatch.style.color = s.color; // CSSOM, not an inline style attribute: the CSP allows it
+    return swatch;
+  }));
+  $("#trend-chart").replaceChildren(svg, legend);
+}
+
 async function renderFlags() {
   const f = filters();
   const params = new URLSearchParams({ kind: flagKind, limit: "20", measure: f.measure });
@@ -280,7 +329,7 @@ async function refresh() {
   renderFreshness(report);
   renderChart(report);
   renderValues(report);
-  await Promise.all([renderMeasures(), renderFlags()]);
+  await Promise.all([renderMeasures(), renderFlags(), renderTrend()]);
   if (session.role === "admin") await renderAdmin();
   document.body.dataset.ready = "true";
 }
