@@ -14,6 +14,7 @@ from reports.effort import Measure, ReportQuery, StateFilter, build_report
 from reports.flags import CursorError, FlagKind, item_document, list_flags
 from reports.trend import build_trend
 from v2mom.auth import StoreDep, Viewer
+from v2mom.http_errors import unprocessable
 
 router = APIRouter(prefix="/api")
 TrackerName = Literal["jira", "asana", "linear"]
@@ -29,7 +30,7 @@ def report_query(
 ) -> ReportQuery:
     """The report filters from the query string (shared by the JSON and CSV routes)."""
     if date_from and date_to and date_from > date_to:
-        raise HTTPException(422, detail="from: must not be after 'to'")
+        raise unprocessable(["from: must not be after 'to'"], location=("query", "from"))
     measure = measure or request.app.state.settings.measure
     return ReportQuery(measure=measure, state=state, date_from=date_from, date_to=date_to, tracker=tracker)
 
@@ -48,14 +49,17 @@ def effort_by_value(request: Request, store: StoreDep, _viewer: Viewer, query: Q
     return _report(request, store, query)
 
 
-@router.get("/reports/effort-by-value.csv", response_class=PlainTextResponse)
-def effort_by_value_csv(
-    request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep
-) -> PlainTextResponse:
+class CsvResponse(PlainTextResponse):
+    """``text/csv``, so the OpenAPI document declares what is really sent."""
+
+    media_type = "text/csv"
+
+
+@router.get("/reports/effort-by-value.csv", response_class=CsvResponse)
+def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> CsvResponse:
     """The same report as CSV."""
-    return PlainTextResponse(
+    return CsvResponse(
         report_csv(_report(request, store, query)),
-        media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'},
     )
 
@@ -88,7 +92,7 @@ def flags(
             tracker=tracker,
         )
     except CursorError as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+        raise unprocessable([str(exc)], location=("query", "cursor")) from None
 
 
 @router.get("/items/{tracker}/{key}")

@@ -74,7 +74,13 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     @app.exception_handler(TrackerError)
     async def _handle(request: Request, exc: Exception) -> JSONResponse:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc)
-        return JSONResponse({"detail": str(exc)}, status_code=_error_status(exc))
+        status = _error_status(exc)
+        if status == 422:  # the shape every route declares for 422 (see v2mom.http_errors)
+            problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+            detail: object = [{"loc": ["body"], "msg": p, "type": "value_error"} for p in problems]
+        else:
+            detail = str(exc)
+        return JSONResponse({"detail": detail}, status_code=status)
 
     @app.get("/healthz")
     def healthz(request: Request) -> dict[str, Any]:

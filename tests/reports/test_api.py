@@ -89,7 +89,7 @@ def test_invalid_plan_is_rejected_with_every_problem_and_nothing_stored(
     document["methods"][0]["values"] = ["speed"]
     answer = client.put("/api/plan", json=document, headers=auth(admin))
     assert answer.status_code == 422
-    assert "plan: methods[0].values[0]: unknown value 'speed'" in answer.json()["detail"]["problems"]
+    assert "plan: methods[0].values[0]: unknown value 'speed'" in [d["msg"] for d in answer.json()["detail"]]
     stored = seeded.get_plan()
     assert stored is not None
     assert stored.methods[0].values == ("customer-first",)

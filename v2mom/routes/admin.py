@@ -18,6 +18,7 @@ from sync.preview import preview_plan
 from sync.remap import remap
 from v2mom.auth import Admin, StoreDep
 from v2mom.errors import ConfigError
+from v2mom.http_errors import unprocessable
 from v2mom.plan_changes import plan_changes
 from v2mom.store import Store
 
@@ -45,9 +46,7 @@ def _with_rules(plan: Plan, rules: list[dict[str, Any]]) -> Plan:
     try:
         return plan_from_data(document, "plan")
     except ConfigError as exc:
-        raise HTTPException(
-            422, detail={"message": "the change makes the plan invalid", "problems": exc.problems}
-        ) from None
+        raise unprocessable(exc.problems) from None
 
 
 def _index(rules: list[dict[str, Any]], index: int) -> int:
@@ -139,12 +138,9 @@ def reorder_rules(
     plan = _current(store)
     rules = _rules_document(plan)
     if sorted(order) != list(range(len(rules))):
-        raise HTTPException(
-            422,
-            detail={
-                "message": "order must name every rule position exactly once",
-                "problems": [f"order: expected a permutation of 0..{len(rules) - 1}, got {order}"],
-            },
+        raise unprocessable(
+            [f"order: expected a permutation of 0..{len(rules) - 1} (every position once), got {order}"],
+            location=("body", "order"),
         )
     return _apply(store, admin.name, _with_rules(plan, [rules[i] for i in order]), dry_run, measure)
 
@@ -161,7 +157,7 @@ def replace_plan(
     try:
         proposed = plan_from_data(document, "plan")
     except ConfigError as exc:
-        raise HTTPException(422, detail={"message": "plan is invalid", "problems": exc.problems}) from None
+        raise unprocessable(exc.problems) from None
     return _apply(store, admin.name, proposed, dry_run, measure)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Body
 
 from mapping.plan import Plan, plan_from_data
 from sync.remap import remap
 from v2mom.auth import Admin, StoreDep, Viewer
 from v2mom.errors import ConfigError
+from v2mom.http_errors import unprocessable
 from v2mom.plan_changes import plan_changes
 
 router = APIRouter(prefix="/api")
@@ -28,7 +29,7 @@ def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)
     try:
         plan = plan_from_data(document, "plan")
     except ConfigError as exc:
-        raise HTTPException(422, detail={"message": "plan is invalid", "problems": exc.problems}) from None
+        raise unprocessable(exc.problems) from None
     changes = plan_changes(store.get_plan(), plan)
     version = store.save_plan(plan, actor=f"token:{admin.name}")
     stats = remap(store, plan)

@@ -32,8 +32,8 @@ async function api(path, options = {}) {
   const body = answer.headers.get("content-type")?.includes("json") ? await answer.json() : null;
   if (!answer.ok) {
     const detail = body?.detail;
-    const problems = detail?.problems ? `: ${detail.problems.join("; ")}` : "";
-    const error = new Error((detail?.message || detail || answer.statusText) + problems);
+    const message = Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : detail || answer.statusText;
+    const error = new Error(message);
     error.status = answer.status;
     throw error;
   }
