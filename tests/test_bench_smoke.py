@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
     [
         ("bench.report", ["--items", "3000", "--repeat", "2"]),
         ("bench.sync", ["--items", "400"]),
+        ("bench.remap", ["--items", "2000"]),
         ("bench.webhooks", ["--events", "100", "--rate", "100", "--seconds", "1", "--connections", "2"]),
     ],
 )

@@ -1,0 +1,132 @@
+"""Re-resolution after a rule change, on N stored items, against a bare rewrite floor.
+
+    python -m bench.remap [--items 1000000] [--database-url URL]
+
+Builds a store of epics with stories and sub-tasks, tagged by labels, components and nothing at all
+(so inheritance, rules and untagged work all occur), resolves it once, then adds a rule that tags a
+third of the items and times ``sync.remap.remap`` — what ``PUT /api/admin/rules`` runs. The floor,
+measured in the same run, is the bare I/O any full re-resolution needs: read every item row and
+rewrite one resolution row per item. Target (issue 5): under 10 s for 1,000,000 items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select, text
+
+from bench.common import verdict
+from mapping.plan import Rule, RuleWhen, load_plan
+from sandbox import SAMPLE_PLAN_PATH
+from sync.remap import remap
+from v2mom.db import schema as t
+from v2mom.store import Store
+
+BATCH = 20_000
+TARGET_SECONDS = 10.0
+
+
+def build(store: Store, n: int, seed: int = 3) -> None:
+    """Insert ``n`` items: one epic per 25, stories under them, some sub-tasks; varied tags."""
+    rng = random.Random(seed)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    labels = [["method:slo-program"], ["value:reliability"], ["frontend"], [], [], []]
+    rows = []
+    epic = 0
+    for pk in range(1, n + 1):
+        if pk % 25 == 1:
+            epic, level, parent = pk, 1, None
+        elif pk % 5 == 0:
+            level, parent = -1, str(pk - 1)
+        else:
+            level, parent = 0, str(epic)
+        rows.append(
+            {
+                "pk": pk,
+                "tracker": "jira",
+                "item_id": str(pk),
+                "key": f"{('ONB', 'PLAT', 'MOB')[pk % 3]}-{pk}",
+                "title": "x",
+                "url": None,
+                "level": level,
+                "parent_id": parent,
+                "container": ("ONB", "PLAT", "MOB")[pk % 3],
+                "state": rng.choice(["todo", "in_progress", "done"]),
+                "status_name": "",
+                "created_at": now,
+                "updated_at": now,
+                "completed_at": now - timedelta(days=rng.randrange(60)),
+                "points": float(rng.choice([0, 1, 2, 3, 5, 8])),
+                "hours": None,
+                "labels": rng.choice(labels),
+                "components": ["Billing"] if rng.random() < 0.05 else [],
+                "custom_fields": {},
+                "deleted": False,
+                "deleted_at": None,
+                "synced_at": now,
+            }
+        )
+        if len(rows) == BATCH:
+            with store.engine.begin() as conn:
+                conn.execute(insert(t.items), rows)
+            rows = []
+    if rows:
+        with store.engine.begin() as conn:
+            conn.execute(insert(t.items), rows)
+
+
+def floor(store: Store) -> float:
+    """Read every item row and rewrite one row per item into a scratch table; seconds."""
+    started = time.perf_counter()
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE scratch (item_pk INTEGER PRIMARY KEY, data TEXT)"))
+        rows = conn.execute(select(t.items.c.pk, t.items.c.labels, t.items.c.parent_id)).all()
+        conn.execute(
+            text("INSERT INTO scratch (item_pk, data) VALUES (:pk, :data)"),
+            [{"pk": row.pk, "data": str(row.labels)} for row in rows],
+        )
+        conn.execute(text("DROP TABLE scratch"))
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Build, resolve once, change a rule, time the re-resolution against the floor."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(args.database_url or f"sqlite:///{tmp}/remap.db")
+        plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
+        store.save_plan(plan, actor="bench")
+        started = time.perf_counter()
+        build(store, args.items)
+        print(f"built {args.items:,} items in {time.perf_counter() - started:.1f} s")
+        remap(store, plan)
+        changed = plan.model_copy(
+            update={
+                "rules": [*plan.rules, Rule(when=RuleWhen(tracker="jira", project="MOB"), value="efficiency")]
+            }
+        ).with_rule_ids()
+        store.save_plan(changed, actor="bench")
+        started = time.perf_counter()
+        stats = remap(store, changed)
+        seconds = time.perf_counter() - started
+        bare = floor(store)
+        rate = stats.items / seconds
+        print(f"floor  read + rewrite {args.items:,} rows: {bare:.1f} s")
+        print(f"remap  {stats.items:,} items after a rule change: {seconds:.1f} s = {rate:,.0f} items/s")
+        print(
+            f"RESULT remap/{store.dialect}: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s for "
+            f"{args.items:,} items (target < {TARGET_SECONDS:g} s per 1,000,000: "
+            f"{verdict(seconds * 1_000_000 / args.items < TARGET_SECONDS)})"
+        )
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
