@@ -255,3 +255,40 @@ def test_the_page_runs_under_its_own_content_security_policy(browser: Browser, s
     assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m]
     assert all(url.startswith(site.base) or url.startswith("data:") for url in requests_made)
     page.close()
+
+
+def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Site) -> None:
+    page = signed_in(browser, site, site.admin)
+    rules = site.api("/api/admin/rules", site.admin)["rules"]
+    first, second = rules[0], rules[1]
+    page.click("#rules tr[data-position='0'] button[aria-label='Move rule 0 down']")
+    moved_down = " and ".join(f"{k} = {v}" for k, v in first["when"].items())
+    wait_text(page, "#rules tr[data-position='1'] td:nth-child(2)", moved_down)
+    reordered = site.api("/api/admin/rules", site.admin)["rules"]
+    assert (reordered[0]["when"], reordered[1]["when"]) == (second["when"], first["when"])
+
+    page.click("#rules tr[data-position='1'] button[aria-label='Edit rule 1']")
+    assert page.locator("#rule-form legend").inner_text() == "Edit rule 1"
+    page.select_option("#rule-form select[name=target]", "value")
+    page.select_option("#rule-form select[name=target_id]", "reliability")
+    page.click("#preview")
+    wait_prefix(page, "#preview-text", "This rule would re-tag")
+    page.click("#apply")
+    wait_prefix(page, "#preview-text", "Applied")
+    edited = site.api("/api/admin/rules", site.admin)["rules"][1]
+    assert edited["when"] == first["when"]
+    assert edited.get("value") == "reliability"
+    assert "method" not in edited
+
+    document = json.loads(page.locator("#plan-json").input_value())
+    document["values"][2]["target_share"] = 0.25
+    page.fill("#plan-json", json.dumps(document))
+    page.click("#plan-preview")
+    wait_prefix(page, "#plan-preview-text", "values: changed efficiency")
+    page.click("#plan-apply")
+    wait_prefix(page, "#plan-preview-text", "Applied")
+    wait_text(page, "#values tr[data-value=efficiency] td:nth-child(4)", "25.0%")
+    page.fill("#plan-json", "{not json")
+    page.click("#plan-preview")
+    wait_prefix(page, "#plan-error", "the plan is not valid JSON")
+    page.close()

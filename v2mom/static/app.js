@@ -267,6 +267,31 @@ function ruleFromForm() {
   return { when, [form.elements.target.value]: form.elements.target_id.value };
 }
 
+function loadRule(rule) {
+  const form = $("#rule-form");
+  const when = { ...rule.when };
+  form.elements.tracker.value = when.tracker || "";
+  delete when.tracker;
+  const equals = when.equals || "";
+  delete when.equals;
+  const [key, match] = Object.entries(when)[0] || ["label", ""];
+  form.elements.key.value = key;
+  form.elements.match.value = match;
+  form.elements.equals.value = equals;
+  form.elements.target.value = rule.method ? "method" : "value";
+  fillTargets();
+  form.elements.target_id.value = rule.method || rule.value;
+  form.elements.position.value = String(rule.position);
+  form.querySelector("legend").textContent = `Edit rule ${rule.position}`;
+  $("#apply").disabled = true;
+  form.elements.match.focus();
+}
+
+function ruleTarget() {
+  const position = $("#rule-form").elements.position.value;
+  return position === "" ? { path: "/api/admin/rules", method: "POST" } : { path: `/api/admin/rules/${position}`, method: "PUT" };
+}
+
 function fillTargets() {
   const form = $("#rule-form");
   const items = form.elements.target.value === "method" ? plan.methods : plan.values;
@@ -286,20 +311,72 @@ async function renderAdmin() {
       await api(`/api/admin/rules/${rule.position}`, { method: "DELETE" });
       await refresh();
     });
-    body.append(el("tr", {}, el("td", { text: String(rule.position) }), el("td", { text: when }), el("td", { text: then }), el("td", {}, remove)));
+    const edit = el("button", { type: "button", text: "Edit", "aria-label": `Edit rule ${rule.position}` });
+    edit.addEventListener("click", () => loadRule(rule));
+    const move = (delta, label) => {
+      const button = el("button", { type: "button", text: label, "aria-label": `Move rule ${rule.position} ${delta < 0 ? "up" : "down"}` });
+      const target = rule.position + delta;
+      if (target < 0 || target >= rules.length) button.disabled = true;
+      button.addEventListener("click", async () => {
+        const order = rules.map((r) => r.position);
+        [order[rule.position], order[target]] = [order[target], order[rule.position]];
+        await api("/api/admin/rules/reorder", { method: "POST", body: { order } });
+        await refresh();
+      });
+      return button;
+    };
+    body.append(el("tr", { "data-position": String(rule.position) }, el("td", { text: String(rule.position) }), el("td", { text: when }), el("td", { text: then }),
+      el("td", {}, edit, move(-1, "↑"), move(1, "↓"), remove)));
   }
+  if (!$("#plan-json").dataset.dirty) $("#plan-json").value = JSON.stringify(plan, null, 2);
   const audit = await api("/api/admin/audit?limit=10");
   $("#audit").replaceChildren(...audit.entries.map((e) => el("li", { text: `v${e.version} · ${e.at} · ${e.actor}: ${e.changes.join("; ")}` })));
 }
 
+function bindPlanEditor() {
+  const text = $("#plan-json");
+  const parse = () => {
+    try {
+      return JSON.parse(text.value);
+    } catch (error) {
+      throw new Error(`the plan is not valid JSON: ${error.message}`);
+    }
+  };
+  text.addEventListener("input", () => { text.dataset.dirty = "1"; $("#plan-apply").disabled = true; $("#plan-preview-text").textContent = ""; });
+  $("#plan-preview").addEventListener("click", async () => {
+    $("#plan-error").textContent = "";
+    try {
+      const answer = await api(`/api/admin/plan?dry_run=true&measure=${filters().measure}`, { method: "PUT", body: parse() });
+      $("#plan-preview-text").textContent = `${answer.changes.join("; ")} — this plan ${answer.preview.summary}.`;
+      $("#plan-apply").disabled = false;
+    } catch (error) {
+      $("#plan-error").textContent = error.message;
+    }
+  });
+  $("#plan-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const answer = await api("/api/admin/plan", { method: "PUT", body: parse() });
+      $("#plan-preview-text").textContent = `Applied: plan version ${answer.version}.`;
+      $("#plan-apply").disabled = true;
+      delete text.dataset.dirty;
+      await refresh();
+    } catch (error) {
+      $("#plan-error").textContent = error.message;
+    }
+  });
+}
+
 function bindAdmin() {
+  bindPlanEditor();
   const form = $("#rule-form");
   form.elements.target.addEventListener("change", fillTargets);
   form.addEventListener("input", () => { $("#apply").disabled = true; $("#preview-text").textContent = ""; });
   $("#preview").addEventListener("click", async () => {
     $("#rule-error").textContent = "";
     try {
-      const answer = await api(`/api/admin/rules?dry_run=true&measure=${filters().measure}`, { method: "POST", body: { rule: ruleFromForm() } });
+      const target = ruleTarget();
+      const answer = await api(`${target.path}?dry_run=true&measure=${filters().measure}`, { method: target.method, body: { rule: ruleFromForm() } });
       lastPreview = answer;
       $("#preview-text").textContent = `This rule ${answer.preview.summary}.`;
       $("#apply").disabled = false;
@@ -310,9 +387,12 @@ function bindAdmin() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const answer = await api("/api/admin/rules", { method: "POST", body: { rule: ruleFromForm() } });
+      const target = ruleTarget();
+      const answer = await api(target.path, { method: target.method, body: { rule: ruleFromForm() } });
       $("#preview-text").textContent = `Applied: plan version ${answer.version}; ${answer.preview.summary}.`;
       $("#apply").disabled = true;
+      form.elements.position.value = "";
+      form.querySelector("legend").textContent = "Add a rule";
       await refresh();
     } catch (error) {
       $("#rule-error").textContent = error.message;
