@@ -19,6 +19,7 @@ from v2mom.auth import SESSION_COOKIE, bearer_token
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
 from v2mom.inbox import Inbox
 from v2mom.routes.admin import router as admin_router
+from v2mom.routes.admin import rules_router
 from v2mom.routes.plan import router as plan_router
 from v2mom.routes.session import router as session_router
 from v2mom.settings import Settings
@@ -95,6 +96,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(reports_router)
     app.include_router(plan_router)
     app.include_router(admin_router)
+    app.include_router(rules_router)
     app.include_router(session_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

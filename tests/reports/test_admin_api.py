@@ -198,3 +198,25 @@ def test_the_dashboard_page_and_its_assets_are_served_locally(
         served = client.get(asset)
         assert served.status_code == 200
         assert "https://" not in served.text
+
+
+def test_the_contract_rule_routes(world: tuple[TestClient, Store, str, str]) -> None:
+    client, store, admin, viewer = world
+    listed = client.get("/api/rules", headers=auth(viewer)).json()["rules"]
+    assert [r["id"] for r in listed] == ["r1", "r2"]
+    preview = client.post("/api/rules/preview", json=NEW_RULE, headers=auth(admin)).json()
+    assert preview["dry_run"] is True
+    assert preview["preview"]["newly_tagged"] == 1
+    assert client.post("/api/rules/preview", json=NEW_RULE, headers=auth(viewer)).status_code == 403
+    assert client.post("/api/rules", json=NEW_RULE, headers=auth(viewer)).status_code == 403
+    created = client.post("/api/rules", json=NEW_RULE, headers=auth(admin)).json()
+    assert created["rule"]["id"] == "r3"
+    assert created["preview"]["deltas"] == preview["preview"]["deltas"]
+    bad = client.post("/api/rules", json={"when": {"label": "x"}, "method": "nope"}, headers=auth(admin))
+    assert bad.status_code == 422
+    assert "unknown method 'nope'" in bad.text
+    assert client.delete("/api/rules/r9", headers=auth(admin)).status_code == 404
+    assert client.delete("/api/rules/r3", headers=auth(viewer)).status_code == 403
+    assert client.delete("/api/rules/r3", headers=auth(admin)).status_code == 200
+    assert [r["id"] for r in client.get("/api/rules", headers=auth(viewer)).json()["rules"]] == ["r1", "r2"]
+    assert store.plan_versions(1)[0]["created_by"] == "token:alice"

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, HTTPException, Query
 from mapping.plan import Plan, plan_from_data
 from sync.preview import preview_plan
 from sync.remap import remap
-from v2mom.auth import Admin, StoreDep
+from v2mom.auth import Admin, StoreDep, Viewer
 from v2mom.errors import ConfigError
 from v2mom.http_errors import unprocessable
 from v2mom.plan_changes import plan_changes
@@ -184,3 +184,57 @@ def audit_log(
             }
         )
     return {"entries": entries}
+
+
+# -- the contract's rule routes (CONTRACT.md "HTTP"): rules by id, a rule object as the body ------
+
+rules_router = APIRouter(prefix="/api/rules")
+
+
+def _position_of(rules: list[dict[str, Any]], rule_id: str) -> int:
+    for position, rule in enumerate(rules):
+        if rule.get("id") == rule_id:
+            return position
+    raise HTTPException(404, detail=f"no rule with id '{rule_id}'")
+
+
+@rules_router.get("")
+def contract_list_rules(store: StoreDep, _viewer: Viewer) -> dict[str, Any]:
+    """The plan's rules in order, with their ids (viewers may read them)."""
+    return {"rules": _rules_document(_current(store))}
+
+
+@rules_router.post("")
+def contract_create_rule(
+    store: StoreDep,
+    admin: Admin,
+    rule: Annotated[dict[str, Any], Body()],
+    measure: MeasureQ = "points",
+) -> dict[str, Any]:
+    """Add a rule (the body is the rule: ``{"when": {...}, "method": ...}``); answers with its id."""
+    plan = _current(store)
+    proposed = _with_rules(plan, [*_rules_document(plan), rule])
+    answer = _apply(store, admin.name, proposed, False, measure)
+    answer["rule"] = answer["rules"][-1]
+    return answer
+
+
+@rules_router.post("/preview")
+def contract_preview_rule(
+    store: StoreDep, _admin: Admin, rule: Annotated[dict[str, Any], Body()], measure: MeasureQ = "points"
+) -> dict[str, Any]:
+    """What adding ``rule`` would change, before saving it (nothing is written)."""
+    plan = _current(store)
+    proposed = _with_rules(plan, [*_rules_document(plan), rule])
+    return _apply(store, "", proposed, True, measure)
+
+
+@rules_router.delete("/{rule_id}")
+def contract_delete_rule(
+    rule_id: str, store: StoreDep, admin: Admin, measure: MeasureQ = "points"
+) -> dict[str, Any]:
+    """Remove the rule with ``rule_id``."""
+    plan = _current(store)
+    rules = _rules_document(plan)
+    del rules[_position_of(rules, rule_id)]
+    return _apply(store, admin.name, _with_rules(plan, rules), False, measure)
