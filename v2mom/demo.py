@@ -135,6 +135,7 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
             f"{t} {world.store.count_items(t)}" for t in world.settings.trackers.configured()
         )
         console.print(f"synced {items} items ({per_tracker}) into {database}", markup=False)
+        console.print(f"dashboard: {base}/  (sign in with the viewer token below)", markup=False)
         console.print(f"report:  {base}/api/reports/effort-by-value", markup=False)
         console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
         header = f"Authorization: Bearer {world.viewer_token}"
