@@ -30,6 +30,7 @@ without explicit values each method gets an equal share, split by its own weight
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,6 +68,33 @@ class Tags:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What a set of chosen tags yields: value weights, allocations and the tag-level flags."""
+
+    values: dict[str, float]
+    allocations: tuple[Allocation, ...]
+    method_orphans: tuple[str, ...]
+    conflict: str | None
+    untagged: bool
+
+    @property
+    def key(self) -> int:
+        """The fingerprint of what the report counts from these tags (:func:`allocation_key`)."""
+        return allocation_key(self.allocations, conflict=self.conflict is not None, untagged=self.untagged)
+
+
+def allocation_key(allocations: tuple[Allocation, ...], *, conflict: bool, untagged: bool) -> int:
+    """A stable, odd 63-bit fingerprint of an item's allocations and its tag-level flags.
+
+    Stored with each resolution, so a set-based re-resolution rewrites only the items whose
+    fingerprint (or orphaned flag) changed. Odd, so the 0 of a never-fingerprinted row never equals it.
+    """
+    shares = [(a.value_id, a.method_id, a.weight) for a in allocations]
+    text = repr((shares, conflict, untagged))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1 | 1
+
+
+@dataclass(frozen=True)
 class Resolution:
     """The answer for one item: values with weights, methods, flags, reasons and the explanation."""
 
@@ -80,6 +108,13 @@ class Resolution:
     reasons: tuple[str, ...]
     explanation: tuple[str, ...]
     own_tags: Tags = field(default_factory=Tags)
+
+    @property
+    def alloc_key(self) -> int:
+        """The fingerprint of what the report counts for this item (:func:`allocation_key`)."""
+        return allocation_key(
+            self.allocations, conflict="conflict" in self.flags, untagged="untagged" in self.flags
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready document (lists, not tuples)."""
@@ -151,11 +186,46 @@ class Resolver:
         self._weights = {m.id: m.value_weights() for m in plan.methods}
         self._item_rules = [r for r in plan.rules if r.when.is_item_level]
         self._container_rules = [r for r in plan.rules if not r.when.is_item_level]
+        self._keyed_rules = [r for r in self._item_rules if r.when.key is not None or r.when.epic is not None]
+        self._signature_rules = [r for r in self._item_rules if r not in self._keyed_rules]
+        self._project_rules = [
+            r for r in self._container_rules if r.when.project is not None and r.when.team is None
+        ]
 
     # -- step 1 and 3: finding tags --------------------------------------------------------------
 
     def own_tags(self, item: WorkItem) -> Tags:
-        """Conventions on the item plus every matching item-level rule."""
+        """Conventions on the item plus every matching item-level rule, in plan order."""
+        return self._collect(item, self._item_rules, conventions=True, projects=True)
+
+    def signature_tags(self, item: WorkItem) -> Tags:
+        """The part of :meth:`own_tags` that every item with the same tag signature shares.
+
+        Conventions and the item rules that name no key: they read only tracker, container,
+        labels, components and custom fields (see ``mapping.signature``).
+        """
+        return self._collect(item, self._signature_rules, conventions=True, projects=False)
+
+    def specific_tags(self, item: WorkItem) -> Tags:
+        """The part of :meth:`own_tags` that depends on the item's own key, id or title."""
+        return self._collect(item, self._keyed_rules, conventions=False, projects=True)
+
+    @property
+    def has_keyed_rules(self) -> bool:
+        """True when some rule looks at an item's key (``key`` or ``epic``)."""
+        return bool(self._keyed_rules)
+
+    @property
+    def has_project_rules(self) -> bool:
+        """True when some project rule could name a project item (Asana/Linear projects)."""
+        return bool(self._project_rules)
+
+    @property
+    def rule_keys(self) -> set[str]:
+        """The folded keys that ``key``/``epic`` rules name."""
+        return {_fold(r.when.key or r.when.epic or "") for r in self._keyed_rules}
+
+    def _collect(self, item: WorkItem, rules: list[Rule], *, conventions: bool, projects: bool) -> Tags:
         values: list[str] = []
         methods: list[str] = []
         unknown: list[str] = []
@@ -170,24 +240,25 @@ class Resolver:
             (values if kind == "value" else methods).append(found)
             because.append(f"{origin} → {kind} {found}")
 
-        for label in item.labels:
-            prefix, sep, ref = label.partition(":")
-            if not sep:
-                prefix, sep, ref = label.partition("/")  # Linear label group "Value/<child>"
-            kind = _fold(prefix)
-            if sep and kind in ("value", "method") and ref.strip():
-                tag(kind, ref, f"label '{label}'")
-        for name, options in item.custom_fields.items():
-            folded = _fold(name)
-            if folded in (VALUE_FIELD, METHOD_FIELD):
-                kind = "value" if folded == VALUE_FIELD else "method"
-                for option in options:
-                    tag(kind, option, f"field '{name}' = '{option}'")
-        for rule in self._item_rules:
+        if conventions:
+            for label in item.labels:
+                prefix, sep, ref = label.partition(":")
+                if not sep:
+                    prefix, sep, ref = label.partition("/")  # Linear label group "Value/<child>"
+                kind = _fold(prefix)
+                if sep and kind in ("value", "method") and ref.strip():
+                    tag(kind, ref, f"label '{label}'")
+            for name, options in item.custom_fields.items():
+                folded = _fold(name)
+                if folded in (VALUE_FIELD, METHOD_FIELD):
+                    kind = "value" if folded == VALUE_FIELD else "method"
+                    for option in options:
+                        tag(kind, option, f"field '{name}' = '{option}'")
+        for rule in rules:
             if self._matches(rule, item):
                 self._apply(rule, values, methods, because)
-        if item.level is Level.CONTAINER:
-            for rule in self._container_rules:
+        if projects and item.level is Level.CONTAINER:
+            for rule in self._project_rules:
                 if self._names_project(rule, item):
                     self._apply(rule, values, methods, because)
         return Tags(_unique(values), _unique(methods), tuple(unknown), tuple(because))
@@ -280,29 +351,20 @@ class Resolver:
             else:
                 source, chosen, explanation = "none", Tags(), ["no tag, no inherited tag, no container rule"]
 
-        allocations, method_values = self._allocate(chosen)
-        for method in chosen.methods:
-            if not self._weights.get(method):
-                orphaned = True
-                reasons.append(f"method {method} serves no value in the plan")
+        outcome = self.outcome(chosen)
+        if outcome.method_orphans:
+            orphaned = True
+            reasons.extend(outcome.method_orphans)
         flags: list[Flag] = []
-        explicit = set(chosen.values)
-        if explicit and chosen.methods and not explicit & method_values:
+        if outcome.conflict is not None:
             flags.append("conflict")
-            reasons.append(
-                f"explicit values {', '.join(sorted(explicit))} share nothing with the values of "
-                f"methods {', '.join(chosen.methods)} ({', '.join(sorted(method_values)) or 'none'})"
-            )
+            reasons.append(outcome.conflict)
         if orphaned:
             flags.append("orphaned")
-        values: dict[str, float] = {}
-        for allocation in allocations:
-            if allocation.value_id is not None:
-                values[allocation.value_id] = values.get(allocation.value_id, 0.0) + allocation.weight
-        if not values:
+        if outcome.untagged:
             flags.append("untagged")
             reasons.append("no value resolved")
-            allocations = (Allocation(None, None, 1.0),)
+        values, allocations = outcome.values, outcome.allocations
         return Resolution(
             values=values,
             methods=chosen.methods,
@@ -315,6 +377,29 @@ class Resolver:
             explanation=tuple(explanation),
             own_tags=own,
         )
+
+    def outcome(self, chosen: Tags) -> Outcome:
+        """What a chosen set of tags yields under this plan, whichever item it was chosen for."""
+        allocations, method_values = self._allocate(chosen)
+        method_orphans = tuple(
+            f"method {method} serves no value in the plan"
+            for method in chosen.methods
+            if not self._weights.get(method)
+        )
+        conflict: str | None = None
+        explicit = set(chosen.values)
+        if explicit and chosen.methods and not explicit & method_values:
+            conflict = (
+                f"explicit values {', '.join(sorted(explicit))} share nothing with the values of "
+                f"methods {', '.join(chosen.methods)} ({', '.join(sorted(method_values)) or 'none'})"
+            )
+        values: dict[str, float] = {}
+        for allocation in allocations:
+            if allocation.value_id is not None:
+                values[allocation.value_id] = values.get(allocation.value_id, 0.0) + allocation.weight
+        if not values:
+            allocations = (Allocation(None, None, 1.0),)
+        return Outcome(values, allocations, method_orphans, conflict, untagged=not values)
 
     def _allocate(self, tags: Tags) -> tuple[tuple[Allocation, ...], set[str]]:
         """Split 1.0 across (value, method) pairs; also return every value the methods serve."""

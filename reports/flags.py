@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select
 
+from mapping.plan import Plan
+from reports.explain import resolve_stored
 from v2mom.db import schema as t
 from v2mom.models import State
 from v2mom.store import Store
@@ -48,7 +50,7 @@ def list_flags(
     i, r = t.items.c, t.resolutions.c
     effort = r[measure]
     stmt = (
-        select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, r.data, effort)
+        select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, effort)
         .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
         .where(~i.deleted, i.state != State.CANCELED.value)
     )
@@ -65,6 +67,8 @@ def list_flags(
     with store.engine.connect() as conn:
         rows = list(conn.execute(stmt))
     page = rows[:limit]
+    stored = store.items_by_pks([row.pk for row in page])
+    resolutions = resolve_stored(store, stored, store.get_plan() or Plan())
     items = []
     for row in page:
         flags = [f for f in FLAG_KINDS if getattr(row, f)]
@@ -75,7 +79,7 @@ def list_flags(
                 "title": row.title,
                 "url": row.url,
                 "flags": flags,
-                "reasons": list(row.data.get("reasons", [])),
+                "reasons": list(resolutions[row.pk].reasons) if row.pk in resolutions else [],
                 "effort": float(row[-1]),
             }
         )
@@ -90,6 +94,9 @@ def item_document(store: Store, tracker: str, key: str) -> dict[str, Any] | None
         return None
     item = stored.item.model_dump(mode="json")
     resolution = store.resolution_of(stored.pk)
+    if resolution is not None and not stored.deleted:
+        live = resolve_stored(store, [stored], store.get_plan() or Plan())[stored.pk]
+        resolution = {**live.to_dict(), "effort": resolution["effort"]}
     return {
         "tracker": tracker,
         "key": stored.item.key,

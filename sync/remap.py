@@ -168,7 +168,7 @@ def _resolve_and_store(
                 points=efforts["points"].get(key, 0.0),
                 hours=efforts["hours"].get(key, 0.0),
                 count=efforts["count"].get(key, 0.0),
-                data=resolution.to_dict(),
+                alloc_key=resolution.alloc_key,
                 allocations=(
                     [(a.value_id, a.method_id, a.weight) for a in resolution.allocations]
                     if counts(current.item)

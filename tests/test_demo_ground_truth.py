@@ -9,6 +9,7 @@ import pytest
 
 from connectors.registry import build_connector
 from reports.effort import MEASURES, STATES, ReportQuery, build_report
+from reports.flags import item_document
 from sandbox.ground_truth import GroundTruth
 from sandbox.jira.truth import JiraGroundTruth
 from sync.remap import remap, remap_changed
@@ -84,7 +85,9 @@ def test_ground_truth_holds_after_changes_and_an_incremental_sync(
     assert results[0].seen < 50  # only what changed (plus the overlap window)
     retagged = world.store.find_item("jira", state.issues[epic].key)
     assert retagged is not None
-    assert world.store.resolution_of(retagged.pk)["methods"] == ["cost-savings"]  # type: ignore[index]
+    document = item_document(world.store, "jira", retagged.item.key)
+    assert document is not None
+    assert document["resolution"]["methods"] == ["cost-savings"]
     assert world.store.get_item_by_id("jira", str(live[60])) is not None  # deletions wait for the census
     census = run_sync(world.settings, world.store, full=True)
     assert census[0].deleted == 1

@@ -101,7 +101,7 @@ def plan_apply(
     plan_file: Annotated[Path, typer.Argument(help="plan.yaml")], config: ConfigOpt = None
 ) -> None:
     """Validate PLAN and make it the stored plan; re-resolves every item."""
-    from sync.remap import remap
+    from sync.plan_remap import apply_plan
 
     with exit_on_errors():
         plan = load_plan(_read(plan_file), str(plan_file))
@@ -109,8 +109,8 @@ def plan_apply(
         store = open_store(settings)
         for line in plan_changes(store.get_plan(), plan):
             out.print(line, markup=False)
-        version = store.save_plan(plan, actor="cli")
-        stats = remap(store, plan)
+        applied = apply_plan(store, plan, actor="cli")
+        version, stats = applied.version, applied.stats
         out.print(
             f"plan version {version} applied; {stats.items} items re-resolved "
             f"({stats.untagged} untagged, {stats.orphaned} orphaned, {stats.conflict} conflict)",

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mapping.plan import Plan, plan_from_data
+from mapping.signature import tag_signature
 from v2mom.db import schema as t
 from v2mom.db.engine import make_engine
 from v2mom.db.migrate import upgrade
@@ -73,7 +74,7 @@ class StoredItem:
 
 @dataclass(frozen=True)
 class ResolutionRow:
-    """What the re-resolution writes for one item: flags, counted efforts, allocations, details."""
+    """What the re-resolution writes for one item: flags, counted efforts, allocations and their key."""
 
     item_pk: int
     untagged: bool
@@ -82,7 +83,7 @@ class ResolutionRow:
     points: float
     hours: float
     count: float
-    data: dict[str, Any]
+    alloc_key: int
     allocations: Sequence[tuple[str | None, str | None, float]]
 
 
@@ -109,6 +110,7 @@ def _item_row(item: WorkItem, synced_at: datetime) -> dict[str, Any]:
         "deleted": False,
         "deleted_at": None,
         "synced_at": synced_at,
+        "tag_sig": tag_signature(item),
     }
 
 
@@ -141,8 +143,11 @@ ROLLUP_SUMS = ("rows", "items", "value_items", "points", "hours", "count")
 ROLLUP_COLUMNS = ["group_key", *ROLLUP_GROUP, *ROLLUP_SUMS]
 
 
-def _rollup_select(item_pks: list[int] | None) -> Any:
-    """Allocations summed per rollup group (of some items, or all), keyed by a text group key."""
+def _rollup_select(item_pks: list[int] | Any | None) -> Any:
+    """Allocations summed per rollup group, keyed by a text group key.
+
+    ``item_pks`` limits it to some items: a list, or a select of pks; None means all.
+    """
     a = t.allocations.c
     sep = literal("|")
     key = (
@@ -346,6 +351,16 @@ class Store:
                 ]
         return found
 
+    def items_by_pks(self, pks: Sequence[int]) -> list[StoredItem]:
+        """Items by surrogate key, in the order given (unknown keys are left out)."""
+        found: dict[int, StoredItem] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(pks), UPSERT_CHUNK):
+                query = select(t.items).where(t.items.c.pk.in_(pks[start : start + UPSERT_CHUNK]))
+                for r in conn.execute(query):
+                    found[r.pk] = StoredItem(pk=r.pk, item=_to_item(r), deleted=r.deleted)
+        return [found[pk] for pk in pks if pk in found]
+
     def live_children(self, tracker: str, parent_ids: Iterable[str]) -> list[StoredItem]:
         """Non-deleted items of ``tracker`` whose parent is one of ``parent_ids``."""
         ids = list(parent_ids)
@@ -389,7 +404,7 @@ class Store:
             else:
                 for chunk in chunks:
                     assert chunk is not None
-                    self._apply_rollup_delta(conn, chunk, sign=-1)
+                    self.apply_rollup_delta(conn, self.dialect, chunk, sign=-1)
                     conn.execute(delete(t.allocations).where(t.allocations.c.item_pk.in_(chunk)))
                     conn.execute(delete(t.resolutions).where(t.resolutions.c.item_pk.in_(chunk)))
             res_batch: list[dict[str, Any]] = []
@@ -406,7 +421,7 @@ class Store:
                         "points": row.points,
                         "hours": row.hours,
                         "count": row.count,
-                        "data": row.data,
+                        "alloc_key": row.alloc_key,
                         "resolved_at": now,
                     }
                 )
@@ -438,7 +453,7 @@ class Store:
             else:
                 for chunk in chunks:
                     assert chunk is not None
-                    self._apply_rollup_delta(conn, chunk, sign=1)
+                    self.apply_rollup_delta(conn, self.dialect, chunk, sign=1)
                 conn.execute(delete(t.allocation_rollup).where(t.allocation_rollup.c.rows == 0))
         return written
 
@@ -458,15 +473,19 @@ class Store:
             rows = conn.execute(select(t.allocation_rollup).order_by(t.allocation_rollup.c.group_key))
             return [dict(r._mapping) for r in rows]
 
-    def _apply_rollup_delta(self, conn: Connection, item_pks: list[int], *, sign: int) -> None:
-        """Add (sign 1) or subtract (sign -1) the current allocations of ``item_pks`` to the rollup."""
+    @staticmethod
+    def apply_rollup_delta(conn: Connection, dialect: str, item_pks: list[int] | Any, *, sign: int) -> None:
+        """Add (sign 1) or subtract (sign -1) the current allocations of ``item_pks`` to the rollup.
+
+        ``item_pks`` is a list or a select of pks; the caller owns the transaction.
+        """
         groups = [dict(r._mapping) for r in conn.execute(_rollup_select(item_pks))]
         if not groups:
             return
         for group in groups:
             for name in ROLLUP_SUMS:
                 group[name] = sign * group[name]
-        stmt = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.allocation_rollup)
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.allocation_rollup)
         rollup = t.allocation_rollup.c
         stmt = stmt.on_conflict_do_update(
             index_elements=[rollup.group_key],
@@ -501,7 +520,7 @@ class Store:
         return out
 
     def resolution_of(self, item_pk: int) -> dict[str, Any] | None:
-        """The stored resolution document of one item."""
+        """The stored flags and counted effort of one item (None before its first resolution)."""
         with self.engine.connect() as conn:
             row = conn.execute(select(t.resolutions).where(t.resolutions.c.item_pk == item_pk)).first()
         if row is None:
@@ -509,7 +528,6 @@ class Store:
         return {
             "flags": [f for f in ("untagged", "orphaned", "conflict") if getattr(row, f)],
             "effort": {"points": row.points, "hours": row.hours, "count": row.count},
-            **row.data,
         }
 
     # -- cursors and runs ----------------------------------------------------------------------
@@ -661,15 +679,20 @@ class Store:
 
     def save_plan(self, plan: Plan, *, actor: str) -> int:
         """Store ``plan`` as the new current version; returns the version number."""
-        document = plan.model_dump(mode="json", exclude_none=True)
         with self.engine.begin() as conn:
-            latest = conn.execute(select(func.max(t.plans.c.version))).scalar_one_or_none() or 0
-            conn.execute(
-                insert(t.plans).values(
-                    version=latest + 1, document=document, created_at=utcnow(), created_by=actor
-                )
+            return self.save_plan_in(conn, plan, actor=actor)
+
+    @staticmethod
+    def save_plan_in(conn: Connection, plan: Plan, *, actor: str) -> int:
+        """:meth:`save_plan` inside the caller's transaction (to commit it with its re-resolution)."""
+        document = plan.model_dump(mode="json", exclude_none=True)
+        latest = conn.execute(select(func.max(t.plans.c.version))).scalar_one_or_none() or 0
+        conn.execute(
+            insert(t.plans).values(
+                version=latest + 1, document=document, created_at=utcnow(), created_by=actor
             )
-            return int(latest + 1)
+        )
+        return int(latest + 1)
 
     # -- tokens --------------------------------------------------------------------------------
 

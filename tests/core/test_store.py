@@ -89,7 +89,7 @@ def test_replace_resolutions_writes_allocations_with_weights(store: Store) -> No
         points=8.0,
         hours=0.0,
         count=1.0,
-        data={"values": {"a": 0.75, "b": 0.25}},
+        alloc_key=12345,
         allocations=[("a", "m1", 0.75), ("b", "m1", 0.25)],
     )
     assert store.replace_resolutions([row]) == 1
@@ -125,7 +125,7 @@ def _row(pk: int, points: float, allocations: list[tuple[str | None, str | None,
         points=points,
         hours=0.0,
         count=1.0,
-        data={},
+        alloc_key=len(allocations),
         allocations=allocations,
     )
 

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from connectors.jira.connector import JiraConnector
 from connectors.jira.webhook import parse_jira_event
 from mapping.plan import load_plan
+from reports.flags import item_document
 from sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, jira_settings
 from sandbox.jira.app import create_jira_app
 from sandbox.jira.state import JiraState
@@ -149,7 +150,9 @@ def test_update_is_applied_and_resolution_recomputed(world: World) -> None:
     stored = world.store.get_item_by_id("jira", str(story))
     assert stored is not None
     assert stored.item.points == 13.0
-    assert world.store.resolution_of(stored.pk)["values"] == {"reliability": 1.0}  # type: ignore[index]
+    document = item_document(world.store, "jira", stored.item.key)
+    assert document is not None
+    assert document["resolution"]["values"] == {"reliability": 1.0}
     assert world.inbox.counts()["jira"] == {"done": 1}
 
 

@@ -1,8 +1,10 @@
 """The tables, as SQLAlchemy Core metadata. Migrations under ``v2mom/migrations`` create them.
 
-``items`` holds the normalised WorkItems; ``resolutions`` one row per item with the resolver's
-answer; ``allocations`` is the fact table: one row per (item, value, method) share with the counted effort
-already multiplied by its weight. ``allocation_rollup`` sums it per (tracker, state, completion day,
+``items`` holds the normalised WorkItems, each with its plan-independent tag signature
+(``mapping.signature``); ``resolutions`` one row per item with its flags, counted effort and the
+fingerprint of its allocations (explanations are recomputed on demand, not stored);
+``allocations`` is the fact table: one row per (item, value, method) share with the counted
+effort already multiplied by its weight. ``allocation_rollup`` sums it per (tracker, state, completion day,
 value, method, orphaned) in the same transaction that writes it, so a report reads a few thousand
 rows however many items there are.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -62,6 +65,7 @@ items = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     Column("deleted_at", UTCDateTime()),
     Column("synced_at", UTCDateTime(), nullable=False),
+    Column("tag_sig", BigInteger),
     UniqueConstraint("tracker", "item_id"),
     Index("ix_items_tracker_key", "tracker", "key"),
     Index("ix_items_tracker_parent", "tracker", "parent_id"),
@@ -77,7 +81,7 @@ resolutions = Table(
     Column("points", Float, nullable=False),
     Column("hours", Float, nullable=False),
     Column("count", Float, nullable=False),
-    Column("data", JSON, nullable=False),
+    Column("alloc_key", BigInteger, nullable=False, server_default="0"),
     Column("resolved_at", UTCDateTime(), nullable=False),
 )
 

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from mapping.plan import Plan, plan_from_data
+from sync.plan_remap import apply_plan
 from sync.preview import preview_plan
-from sync.remap import remap
 from v2mom.auth import Admin, StoreDep, Viewer
 from v2mom.errors import ConfigError
 from v2mom.http_errors import unprocessable
@@ -67,8 +67,8 @@ def _apply(
         "rules": _rules_document(proposed),
     }
     if not dry_run:
-        answer["version"] = store.save_plan(proposed, actor=f"token:{admin_name}")
-        stats = remap(store, proposed)
+        applied = apply_plan(store, proposed, actor=f"token:{admin_name}")
+        answer["version"], stats = applied.version, applied.stats
         answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}
     return answer
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 
 from mapping.plan import Plan, plan_from_data
-from sync.remap import remap
+from sync.plan_remap import apply_plan
 from v2mom.auth import Admin, StoreDep, Viewer
 from v2mom.errors import ConfigError
 from v2mom.http_errors import unprocessable
@@ -31,8 +31,8 @@ def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
     changes = plan_changes(store.get_plan(), plan)
-    version = store.save_plan(plan, actor=f"token:{admin.name}")
-    stats = remap(store, plan)
+    applied = apply_plan(store, plan, actor=f"token:{admin.name}")
+    version, stats = applied.version, applied.stats
     return {
         "version": version,
         "changes": changes,
