@@ -12,6 +12,7 @@ from mapping.plan import Plan
 from reports.csv_export import report_csv
 from reports.effort import Measure, ReportQuery, StateFilter, build_report
 from reports.flags import CursorError, FlagKind, item_document, list_flags
+from reports.obstacles import build_obstacles
 from reports.trend import build_trend
 from v2mom.auth import StoreDep, Viewer
 from v2mom.http_errors import unprocessable
@@ -68,6 +69,12 @@ def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, quer
 def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
     """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work)."""
     return build_trend(store, store.get_plan() or Plan(), query)
+
+
+@router.get("/reports/obstacles")
+def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
+    """Each obstacle's blocked, unfinished effort in its methods (with the items), and open effort."""
+    return build_obstacles(store, store.get_plan() or Plan(), query)
 
 
 @router.get("/reports/flags")

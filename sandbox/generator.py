@@ -142,6 +142,8 @@ def generate_jira_workspace(
             labels += ["value:efficiency", "method:self-serve-onboarding"]  # conflict
         if rng.random() < 0.3:
             labels.append(rng.choice(("frontend", "backend", "tech-debt")))
+        if n % 9 == 0:
+            labels.append("blocked")  # the blocked convention (obstacles); draws nothing from rng
         fields["labels"] = labels
         if rng.random() < 0.7:
             fields["points"] = rng.choice(POINTS)

@@ -98,10 +98,7 @@ def apply_plan(store: Store, plan: Plan, *, actor: str) -> PlanApplied:
     """
     with store.engine.begin() as conn:
         version = store.save_plan_in(conn, plan, actor=actor)
-        current = _resolutions_current(conn)
-        if current:
-            _fill_signatures(conn)
-            _resolve(conn, store.dialect, Resolver(plan))
+        current = _reresolve(conn, store.dialect, plan)
     if not current:
         return PlanApplied(version, remap(store, plan))
     return PlanApplied(version, _stats(store))
@@ -111,16 +108,23 @@ def remap_plan(store: Store, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one), set-based."""
     plan = plan if plan is not None else (store.get_plan() or Plan())
     with store.engine.begin() as conn:
-        current = _resolutions_current(conn)
-        if current:
-            _fill_signatures(conn)
-            _resolve(conn, store.dialect, Resolver(plan))
+        current = _reresolve(conn, store.dialect, plan)
     if not current:
         return remap(store, plan)
     return _stats(store)
 
 
-def _resolutions_current(conn: Connection) -> bool:
+def _reresolve(conn: Connection, dialect: str, plan: Plan) -> bool:
+    """Re-resolve set-based inside the caller's transaction; False (nothing done) when not current."""
+    if not resolutions_current(conn):
+        return False
+    prepared_changes(conn, plan)
+    _rewrite_changes(conn, dialect)
+    drop_temp_tables(conn)
+    return True
+
+
+def resolutions_current(conn: Connection) -> bool:
     """True when every live item, and only live items, have a resolution row."""
     i, r = t.items.c, t.resolutions.c
     live = conn.execute(select(func.count()).select_from(t.items).where(~i.deleted)).scalar_one()
@@ -133,10 +137,17 @@ def _resolutions_current(conn: Connection) -> bool:
 
 def _fill_signatures(conn: Connection) -> None:
     """Give items stored before signatures existed (migration 0003) their tag signature."""
+    after = 0
     while True:
-        rows = conn.execute(select(t.items).where(t.items.c.tag_sig.is_(None)).limit(CHUNK)).all()
+        rows = conn.execute(
+            select(t.items)
+            .where(t.items.c.tag_sig.is_(None), t.items.c.pk > after)
+            .order_by(t.items.c.pk)
+            .limit(CHUNK)
+        ).all()
         if not rows:
             return
+        after = rows[-1].pk
         conn.execute(
             t.items.update().where(t.items.c.pk == bindparam("row_pk")).values(tag_sig=bindparam("sig")),
             [{"row_pk": row.pk, "sig": tag_signature(_to_item(row))} for row in rows],
@@ -149,7 +160,8 @@ def _items(conn: Connection, where: ColumnElement[bool]) -> Iterator[tuple[int, 
         yield row.pk, row.tag_sig, _to_item(row)
 
 
-def _resolve(conn: Connection, dialect: str, resolver: Resolver) -> None:
+def _prepare(conn: Connection, resolver: Resolver) -> None:
+    """Resolve each tag signature and each key- or project-named item; load the temp tables."""
     i = t.items.c
     tag_sets = _TagSets({((), ()): 0})
     sig_rows: list[dict[str, object]] = []
@@ -221,12 +233,10 @@ def _resolve(conn: Connection, dialect: str, resolver: Resolver) -> None:
     _insert(conn, "rm_special", [{"pk": pk, "own_ts": ts} for pk, ts in special.items()])
     _insert(conn, "rm_ts", ts_rows)
     _insert(conn, "rm_ts_alloc", alloc_rows)
-    _resolve_in_database(conn, dialect)
-    _drop_temp_tables(conn)
 
 
 def _create_temp_tables(conn: Connection) -> None:
-    _drop_temp_tables(conn)
+    drop_temp_tables(conn)
     for ddl in (
         "CREATE TEMPORARY TABLE rm_sig (sig BIGINT PRIMARY KEY, own_ts INTEGER NOT NULL,"
         " cont_ts INTEGER NOT NULL, unknown BOOLEAN NOT NULL)",
@@ -247,7 +257,8 @@ def _create_temp_tables(conn: Connection) -> None:
         conn.execute(text(ddl))
 
 
-def _drop_temp_tables(conn: Connection) -> None:
+def drop_temp_tables(conn: Connection) -> None:
+    """Drop the temp tables of a set-based re-resolution (also before creating them afresh)."""
     for name in TEMP_TABLES:
         conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
@@ -257,8 +268,18 @@ def _insert(conn: Connection, name: str, rows: list[dict[str, object]]) -> None:
         conn.execute(insert(table(name, *(column(c) for c in rows[0]))), rows)
 
 
-def _resolve_in_database(conn: Connection, dialect: str) -> None:
-    """Trees, inheritance, the diff against stored resolutions, and the rewrite of what moved."""
+def prepared_changes(conn: Connection, plan: Plan) -> None:
+    """Leave in the temp table ``rm_changed`` (and its helpers) what ``plan`` would move; write nothing.
+
+    For a preview: the caller runs it inside a transaction it rolls back.
+    """
+    _fill_signatures(conn)
+    _prepare(conn, Resolver(plan))
+    _find_changes(conn)
+
+
+def _find_changes(conn: Connection) -> None:
+    """Fill ``rm_changed`` with the items whose allocations or orphaned flag the plan moves."""
     conn.execute(
         text(
             "INSERT INTO rm_node (pk, parent_pk, missing, own_ts, cont_ts, unknown)"
@@ -291,6 +312,10 @@ def _resolve_in_database(conn: Connection, dialect: str) -> None:
             " WHERE r.alloc_key <> f.alloc_key OR r.orphaned <> (n.missing OR n.unknown OR f.orphan)"
         )
     )
+
+
+def _rewrite_changes(conn: Connection, dialect: str) -> None:
+    """Replace the allocations, resolution rows and rollup share of the items in ``rm_changed``."""
     changed = table("rm_changed", literal_column("pk"))
     in_changed: Select[tuple[object]] = select(literal_column("pk")).select_from(changed)
     Store.apply_rollup_delta(conn, dialect, in_changed, sign=-1)

@@ -1,8 +1,12 @@
 """What a plan change would do, before it is applied: items re-tagged and effort moved per value.
 
-Both sides are resolved in memory with the same code the remap uses (the stored plan, then the
-proposed one), so the comparison is like for like and nothing is written. Effort follows the
-report's rules: counted once, split by weights, canceled items count nothing.
+The preview runs the set-based re-resolution (``sync.plan_remap``) inside a transaction it rolls
+back: "before" is the stored rollup, "after" is it minus the old and plus the new allocations of
+the items the proposed plan moves, so a preview over a million items costs what applying does.
+When stored resolutions are not current it resolves both plans in memory with the Python resolver
+instead (the oracle; a test holds the two equal). Effort follows the report's rules: counted
+once, split by weights, canceled items count nothing. "Changed" items are those whose share of
+effort (allocations) changes.
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, func, select, text
+
 from mapping.effort import Measure, counts
 from mapping.plan import Plan
+from sync.plan_remap import drop_temp_tables, prepared_changes, resolutions_current
 from sync.remap import item_efforts, resolve_all
+from v2mom.db import schema as t
+from v2mom.models import State
 from v2mom.store import Store
 
 UNTAGGED = "untagged"
@@ -68,7 +77,67 @@ class PlanPreview:
 
 
 def preview_plan(store: Store, current: Plan, proposed: Plan, measure: Measure = "points") -> PlanPreview:
-    """Compare ``current`` and ``proposed`` over every live item, writing nothing."""
+    """Compare ``current`` (the stored plan) and ``proposed`` over every live item, writing nothing."""
+    with store.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            if resolutions_current(conn):
+                prepared_changes(conn, proposed)
+                preview = _preview_in_database(conn, measure)
+                drop_temp_tables(conn)
+                return preview
+        finally:
+            transaction.rollback()
+    return preview_in_memory(store, current, proposed, measure)
+
+
+SUMS = {"points": "points", "hours": "hours", "count": '"count"'}
+PREVIEW_QUERIES = {
+    "before": "SELECT value_id, SUM({m}) FROM allocation_rollup GROUP BY value_id",
+    "leaving": "SELECT a.value_id, SUM(a.{m}) FROM allocations a JOIN rm_changed c ON c.pk = a.item_pk"
+    " GROUP BY a.value_id",
+    "arriving": "SELECT ta.value_id, SUM(r.{m} * ta.weight) FROM rm_changed c"
+    " JOIN resolutions r ON r.item_pk = c.pk JOIN items i ON i.pk = c.pk JOIN rm_ts_alloc ta ON ta.ts = c.ts"
+    " WHERE i.state <> :canceled GROUP BY ta.value_id",
+}
+PREVIEW_COUNTS = (
+    "SELECT COUNT(*), SUM(CASE WHEN r.untagged AND NOT c.untagged THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN c.untagged AND NOT r.untagged THEN 1 ELSE 0 END)"
+    " FROM rm_changed c JOIN resolutions r ON r.item_pk = c.pk WHERE r.alloc_key <> c.alloc_key"
+)
+
+
+def _preview_in_database(conn: Connection, measure: Measure) -> PlanPreview:
+    sums: dict[str, dict[str, float]] = {}
+    for name, query in PREVIEW_QUERIES.items():
+        rows = conn.execute(text(query.replace("{m}", SUMS[measure])), {"canceled": State.CANCELED.value})
+        sums[name] = {value_id or UNTAGGED: float(total or 0.0) for value_id, total in rows}
+    after = defaultdict(float, sums["before"])
+    for value_id, total in sums["leaving"].items():
+        after[value_id] -= total
+    for value_id, total in sums["arriving"].items():
+        after[value_id] += total
+    changed, tagged, untagged = conn.execute(text(PREVIEW_COUNTS)).one()
+    items = conn.execute(select(func.count()).select_from(t.items).where(~t.items.c.deleted)).scalar_one()
+    return PlanPreview(
+        measure=measure,
+        items=int(items),
+        changed=int(changed or 0),
+        newly_tagged=int(tagged or 0),
+        newly_untagged=int(untagged or 0),
+        before=_nonzero(sums["before"]),
+        after=_nonzero(after),
+    )
+
+
+def _nonzero(totals: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in totals.items() if abs(v) > 1e-9}
+
+
+def preview_in_memory(
+    store: Store, current: Plan, proposed: Plan, measure: Measure = "points"
+) -> PlanPreview:
+    """The preview computed by resolving both plans in memory (the oracle, and the fallback)."""
     stored = list(store.iter_items())
     efforts = item_efforts(stored, measure)
     before = {s.pk: resolution for s, resolution in resolve_all(stored, current)}
@@ -77,7 +146,7 @@ def preview_plan(store: Store, current: Plan, proposed: Plan, measure: Measure =
     totals: tuple[dict[str, float], dict[str, float]] = (defaultdict(float), defaultdict(float))
     for s in stored:
         old, new = before[s.pk], after[s.pk]
-        if (old.values, old.methods) != (new.values, new.methods):
+        if old.alloc_key != new.alloc_key:
             preview.changed += 1
             preview.newly_tagged += "untagged" in old.flags and "untagged" not in new.flags
             preview.newly_untagged += "untagged" not in old.flags and "untagged" in new.flags
@@ -87,5 +156,5 @@ def preview_plan(store: Store, current: Plan, proposed: Plan, measure: Measure =
         for resolution, total in ((old, totals[0]), (new, totals[1])):
             for allocation in resolution.allocations:
                 total[allocation.value_id or UNTAGGED] += effort * allocation.weight
-    preview.before, preview.after = dict(totals[0]), dict(totals[1])
+    preview.before, preview.after = _nonzero(totals[0]), _nonzero(totals[1])
     return preview

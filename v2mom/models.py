@@ -6,6 +6,7 @@ Vendor vocabulary (issuetype, statusCategory, resource_subtype, state.type …) 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated
@@ -13,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 TRACKERS: tuple[str, ...] = ("jira", "asana", "linear")
+_BLOCKED_STATUS = re.compile(r"\bblocked\b", re.IGNORECASE)
 
 
 class State(StrEnum):
@@ -76,3 +78,12 @@ class WorkItem(BaseModel):
     def ref(self) -> str:
         """``tracker:key``, the handle users type (``v2mom explain jira:ONB-12``)."""
         return f"{self.tracker}:{self.key}"
+
+    @property
+    def blocked(self) -> bool:
+        """Blocked work: a status named for it ("Blocked", "Blocked by vendor"; not "Unblocked") or a
+        ``blocked`` label / tag. The trackers share no blocked state, so this is the convention.
+        """
+        return bool(_BLOCKED_STATUS.search(self.status_name)) or any(
+            label.strip().casefold() == "blocked" for label in self.labels
+        )

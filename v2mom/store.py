@@ -111,6 +111,7 @@ def _item_row(item: WorkItem, synced_at: datetime) -> dict[str, Any]:
         "deleted_at": None,
         "synced_at": synced_at,
         "tag_sig": tag_signature(item),
+        "blocked": item.blocked,
     }
 
 

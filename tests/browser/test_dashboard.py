@@ -156,6 +156,14 @@ def test_a_viewer_reads_the_chart_filters_follows_a_flag_and_cannot_write(
         "asana",
     }
     assert page.locator("#measures li").count() == 2
+    obstacles = site.api("/api/reports/obstacles", site.viewer)["obstacles"]
+    shown = page.locator("#obstacles > li")
+    assert shown.count() == len(obstacles)
+    blocked = obstacles[0]
+    assert blocked["blocked_items"] > 0  # the sandbox labels some work "blocked"
+    first = shown.nth(0)
+    assert f"{blocked['blocked_items']} item" in first.inner_text()
+    assert first.locator(".blocked-items li").count() == len(blocked["items"])
     trend = site.api("/api/reports/trend", site.viewer)
     assert page.locator("#trend tbody tr").count() == len(trend["weeks"])
     assert page.locator("#trend-chart polyline").count() == len(report["values"]) + 1

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from mapping.effort import Measure as EffortMeasure
 from mapping.plan import Measure, Method, Plan, Rule, RuleWhen, Value, check_plan
 from sync import plan_remap
 from sync.plan_remap import apply_plan, remap_plan
+from sync.preview import preview_in_memory, preview_plan
 from sync.remap import remap
 from tests.factories import T0, make_item
 from v2mom.db import schema as t
@@ -253,7 +255,7 @@ def test_apply_plan_saves_and_resolves_in_one_transaction(
     def broken(*args: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(plan_remap, "_resolve_in_database", broken)
+    monkeypatch.setattr(plan_remap, "_rewrite_changes", broken)
     with pytest.raises(RuntimeError):
         apply_plan(store, second, actor="test")
     assert [v["version"] for v in store.plan_versions()] == [1]
@@ -262,3 +264,29 @@ def test_apply_plan_saves_and_resolves_in_one_transaction(
     applied = apply_plan(store, second, actor="test")
     assert applied.version == 2
     assert applied.stats == remap(store, second)
+
+
+@pytest.mark.parametrize("measure", ["points", "hours", "count"])
+def test_set_based_preview_equals_the_in_memory_preview(store: Store, measure: EffortMeasure) -> None:
+    rng = random.Random(11)
+    seed(store, rng, 50)
+    current, proposed = random_plan(rng), random_plan(rng)
+    apply_plan(store, current, actor="test")
+    remap(store, current)
+    before = snapshot(store)
+    fast = preview_plan(store, current, proposed, measure)
+    slow = preview_in_memory(store, current, proposed, measure)
+    assert snapshot(store) == before  # a preview writes nothing
+    assert (fast.items, fast.changed, fast.newly_tagged, fast.newly_untagged) == (
+        slow.items,
+        slow.changed,
+        slow.newly_tagged,
+        slow.newly_untagged,
+    )
+    assert fast.changed
+    assert fast.before == pytest.approx(slow.before)
+    assert fast.after == pytest.approx(slow.after)
+    assert fast.deltas() == pytest.approx(slow.deltas())
+    applied = apply_plan(store, proposed, actor="test")
+    assert applied.stats.items == fast.items
+    assert preview_plan(store, proposed, proposed, measure).changed == 0

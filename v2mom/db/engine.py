@@ -39,6 +39,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA cache_size=-65536")
+            cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.close()
 
         return engine

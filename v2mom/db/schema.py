@@ -27,6 +27,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 
 from v2mom.db.types import BigIntPK, UTCDateTime
@@ -66,9 +68,11 @@ items = Table(
     Column("deleted_at", UTCDateTime()),
     Column("synced_at", UTCDateTime(), nullable=False),
     Column("tag_sig", BigInteger),
+    Column("blocked", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("tracker", "item_id"),
     Index("ix_items_tracker_key", "tracker", "key"),
     Index("ix_items_tracker_parent", "tracker", "parent_id"),
+    Index("ix_items_blocked", "pk", sqlite_where=text("blocked"), postgresql_where=text("blocked")),
 )
 
 resolutions = Table(

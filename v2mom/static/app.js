@@ -152,7 +152,6 @@ function renderFreshness(report) {
 
 async function renderMeasures() {
   const done = await api(`/api/reports/effort-by-value?${query({ state: "done" })}`);
-  const open = await api(`/api/reports/effort-by-value?${query({ state: "open" })}`);
   const shares = Object.fromEntries(done.values.map((v) => [v.id, v.share]));
   const list = $("#measures");
   list.replaceChildren();
@@ -163,13 +162,23 @@ async function renderMeasures() {
     list.append(el("li", { class: met ? "met" : "missed", "data-measure": m.id,
       text: `${m.name}: ${pct(actual)} of done effort (target ${pct(m.target)}) — ${met ? "met" : "not met"}` }));
   }
-  const methodEffort = {};
-  for (const v of open.values) for (const m of v.methods) if (m.id) methodEffort[m.id] = (methodEffort[m.id] || 0) + m.effort;
+  const report = await api(`/api/reports/obstacles?${query({ state: "", from: "", to: "" })}`);
   const obstacles = $("#obstacles");
   obstacles.replaceChildren();
-  for (const o of plan.obstacles || []) {
-    const effort = (o.methods || []).reduce((sum, id) => sum + (methodEffort[id] || 0), 0);
-    obstacles.append(el("li", { text: `${o.name}: ${fmt(effort)} ${open.measure} open in ${(o.methods || []).join(", ") || "no methods"}` }));
+  for (const o of report.obstacles) {
+    const methods = o.methods.join(", ") || "no methods";
+    const entry = el("li", { "data-obstacle": o.id },
+      el("strong", { text: o.name }),
+      `: ${fmt(o.blocked_effort)} ${report.measure} blocked in ${o.blocked_items} item${o.blocked_items === 1 ? "" : "s"} ` +
+      `of ${methods} (${fmt(o.open_effort)} open in all)`);
+    if (o.items.length) {
+      entry.append(el("ul", { class: "blocked-items" }, ...o.items.map((item) => {
+        const label = `${item.tracker}:${item.key}`;
+        const link = item.url ? el("a", { href: item.url, class: "item-link", rel: "noopener", text: label }) : label;
+        return el("li", {}, link, ` ${item.title} — ${item.status || "blocked"}, ${fmt(item.effort)} ${report.measure}`);
+      })));
+    }
+    obstacles.append(entry);
   }
 }
 

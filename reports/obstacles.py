@@ -1,0 +1,76 @@
+"""Obstacles: the effort sitting in blocked, unfinished items of each obstacle's methods.
+
+An item is blocked by the shared convention (``WorkItem.blocked``: a "Blocked" status or a
+``blocked`` label/tag), stored as ``items.blocked`` with a partial index, so this reads only
+blocked items' allocations. Effort is the item's share through the obstacle's methods (split by
+weight, counted once, as in the report), so an item in two of an obstacle's methods is not
+counted twice. Open effort in the same methods is given beside it for scale. Blocked and open
+are current states: the report's date range does not apply.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mapping.plan import Plan
+from reports.effort import ReportQuery
+from v2mom.db import schema as t
+from v2mom.models import State
+from v2mom.store import Store
+
+TOP_ITEMS = 10
+OPEN_STATES = (State.TODO.value, State.IN_PROGRESS.value)
+
+
+def build_obstacles(store: Store, plan: Plan, query: ReportQuery) -> dict[str, Any]:
+    """Per obstacle: blocked effort and items (biggest first), open effort, in ``query.measure``."""
+    methods = sorted({m for obstacle in plan.obstacles for m in obstacle.methods})
+    a, i, r = t.allocations.c, t.items.c, t.allocation_rollup.c
+    blocked_stmt = (
+        select(i.pk, i.tracker, i.key, i.title, i.url, i.status_name, a.method_id, a[query.measure])
+        .select_from(t.items.join(t.allocations, a.item_pk == i.pk))
+        .where(i.blocked, ~i.deleted, a.state.in_(OPEN_STATES), a.method_id.in_(methods))
+    )
+    open_stmt = (
+        select(r.method_id, func.sum(r[query.measure]))
+        .where(r.state.in_(OPEN_STATES), r.method_id.in_(methods))
+        .group_by(r.method_id)
+    )
+    if query.tracker:
+        blocked_stmt = blocked_stmt.where(a.tracker == query.tracker)
+        open_stmt = open_stmt.where(r.tracker == query.tracker)
+    with store.engine.connect() as conn:
+        blocked_rows = list(conn.execute(blocked_stmt)) if methods else []
+        open_effort = {m: float(e or 0.0) for m, e in conn.execute(open_stmt)} if methods else {}
+
+    out = []
+    for obstacle in plan.obstacles:
+        mine = set(obstacle.methods)
+        items: dict[int, dict[str, Any]] = {}
+        effort_by_item: dict[int, float] = defaultdict(float)
+        for row in blocked_rows:
+            if row.method_id in mine:
+                effort_by_item[row.pk] += float(row[-1] or 0.0)
+                items[row.pk] = {
+                    "tracker": row.tracker,
+                    "key": row.key,
+                    "title": row.title,
+                    "url": row.url,
+                    "status": row.status_name,
+                }
+        ranked = sorted(items, key=lambda pk: (-effort_by_item[pk], pk))
+        out.append(
+            {
+                "id": obstacle.id,
+                "name": obstacle.name,
+                "methods": list(obstacle.methods),
+                "open_effort": round(sum(open_effort.get(m, 0.0) for m in mine), 6),
+                "blocked_effort": round(sum(effort_by_item.values()), 6),
+                "blocked_items": len(items),
+                "items": [{**items[pk], "effort": round(effort_by_item[pk], 6)} for pk in ranked[:TOP_ITEMS]],
+            }
+        )
+    return {"measure": query.measure, "tracker": query.tracker, "obstacles": out}
