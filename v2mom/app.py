@@ -22,6 +22,7 @@ from v2mom.routes.admin import router as admin_router
 from v2mom.routes.admin import rules_router
 from v2mom.routes.plan import router as plan_router
 from v2mom.routes.session import router as session_router
+from v2mom.routes.tokens import router as tokens_router
 from v2mom.settings import Settings
 from v2mom.store import Store
 from webhooks.admin import router as webhooks_admin_router
@@ -98,6 +99,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(rules_router)
     app.include_router(session_router)
+    app.include_router(tokens_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -87,6 +87,10 @@ class ResolutionRow:
     allocations: Sequence[tuple[str | None, str | None, float]]
 
 
+def _token_info(r: Any) -> TokenInfo:
+    return TokenInfo(r.id, r.name, r.role, r.created_at, r.last_used_at, r.revoked_at)
+
+
 def _item_row(item: WorkItem, synced_at: datetime) -> dict[str, Any]:
     return {
         "tracker": item.tracker,
@@ -725,11 +729,22 @@ class Store:
             conn.execute(update(t.api_tokens).where(t.api_tokens.c.id == row.id).values(last_used_at=now))
         return TokenInfo(row.id, row.name, row.role, row.created_at, now, None)
 
+    def token_info(self, *, token: str | None = None, token_id: int | None = None) -> TokenInfo | None:
+        """One token by its secret or its id, without recording a use (revoked ones too)."""
+        query = select(t.api_tokens)
+        if token is not None:
+            query = query.where(t.api_tokens.c.token_hash == hash_token(token))
+        if token_id is not None:
+            query = query.where(t.api_tokens.c.id == token_id)
+        with self.engine.connect() as conn:
+            r = conn.execute(query.limit(1)).first()
+        return None if r is None else _token_info(r)
+
     def list_tokens(self) -> list[TokenInfo]:
         """Every token, newest first, without secrets."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.api_tokens).order_by(t.api_tokens.c.id.desc()))
-            return [TokenInfo(r.id, r.name, r.role, r.created_at, r.last_used_at, r.revoked_at) for r in rows]
+            return [_token_info(r) for r in rows]
 
     def revoke_token(self, token_id: int) -> bool:
         """Revoke a token by id; False when there is no such live token."""

@@ -300,3 +300,25 @@ def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Si
     page.click("#plan-preview")
     wait_prefix(page, "#plan-error", "the plan is not valid JSON")
     page.close()
+
+
+def test_an_admin_creates_and_revokes_a_token(browser: Browser, site: Site) -> None:
+    page = signed_in(browser, site, site.admin)
+    page.fill("#token-form input[name=name]", "weekly export")
+    page.select_option("#token-form select[name=role]", "viewer")
+    page.click("#token-create")
+    page.wait_for_selector("#token-value")
+    secret = page.locator("#token-value").inner_text()
+    assert site.api("/api/reports/effort-by-value", secret)["measure"] == "points"
+    tokens = site.api("/api/admin/tokens", site.admin)["tokens"]
+    created = next(t for t in tokens if t["name"] == "weekly export")
+    row = page.locator(f"#tokens tr[data-token='{created['id']}']")
+    assert row.locator("td").nth(1).inner_text() == "viewer"
+    assert "secret" not in row.inner_text()
+    row.locator("button.revoke").click()
+    wait_prefix(page, f"#tokens tr[data-token='{created['id']}'] td.status", "revoked")
+    refused = requests.get(
+        f"{site.base}/api/reports/effort-by-value", headers={"Authorization": f"Bearer {secret}"}, timeout=10
+    )
+    assert refused.status_code == 401
+    page.close()

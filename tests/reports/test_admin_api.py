@@ -38,6 +38,9 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/admin/rules/reorder", {"order": [1, 0]}),
     ("PUT", "/api/admin/plan", {"vision": "x", "values": []}),
     ("GET", "/api/admin/audit", None),
+    ("GET", "/api/admin/tokens", None),
+    ("POST", "/api/admin/tokens", {"role": "admin", "name": "sneaky"}),
+    ("DELETE", "/api/admin/tokens/1", None),
 ]
 
 
@@ -51,6 +54,7 @@ def test_admin_routes_need_an_admin(
     assert client.request(method, path, json=body, headers=auth("nope")).status_code == 401
     assert client.request(method, path, json=body, headers=auth(viewer)).status_code == 403
     assert store.plan_versions(1)[0]["version"] == version  # nothing written
+    assert [(t.name, t.revoked_at) for t in store.list_tokens()] == [("pm", None), ("alice", None)]
 
 
 @pytest.mark.parametrize(
@@ -220,3 +224,57 @@ def test_the_contract_rule_routes(world: tuple[TestClient, Store, str, str]) -> 
     assert client.delete("/api/rules/r3", headers=auth(admin)).status_code == 200
     assert [r["id"] for r in client.get("/api/rules", headers=auth(viewer)).json()["rules"]] == ["r1", "r2"]
     assert store.plan_versions(1)[0]["created_by"] == "token:alice"
+
+
+def test_admins_list_create_and_revoke_tokens(world: tuple[TestClient, Store, str, str]) -> None:
+    client, _store, admin, _viewer = world
+    listed = client.get("/api/admin/tokens", headers=auth(admin))
+    assert listed.status_code == 200
+    tokens = listed.json()["tokens"]
+    assert [(t["name"], t["role"], t["current"]) for t in tokens] == [
+        ("pm", "viewer", False),
+        ("alice", "admin", True),
+    ]
+    assert tokens[1]["last_used_at"] is not None  # this very request used it
+    assert all(
+        set(t) == {"id", "name", "role", "created_at", "last_used_at", "revoked_at", "current"}
+        for t in tokens
+    )
+
+    created = client.post(
+        "/api/admin/tokens", json={"role": "viewer", "name": " ci job "}, headers=auth(admin)
+    )
+    assert created.status_code == 201
+    secret = created.json()["token"]
+    assert created.json()["name"] == "ci job"
+    assert client.get("/api/reports/effort-by-value", headers=auth(secret)).status_code == 200
+    assert all(
+        "token" not in t for t in client.get("/api/admin/tokens", headers=auth(admin)).json()["tokens"]
+    )
+
+    revoked = client.delete(f"/api/admin/tokens/{created.json()['id']}", headers=auth(admin))
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"] is not None
+    assert client.get("/api/reports/effort-by-value", headers=auth(secret)).status_code == 401
+    again = client.delete(f"/api/admin/tokens/{created.json()['id']}", headers=auth(admin))
+    assert again.status_code == 404
+    assert "no live token" in again.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"role": "owner", "name": "x"}, "role"),
+        ({"role": "viewer", "name": "   "}, "name"),
+        ({"role": "viewer"}, "name"),
+        ({"role": "viewer", "name": "x", "token": "chosen"}, "token"),
+    ],
+)
+def test_token_creation_is_validated(
+    world: tuple[TestClient, Store, str, str], body: dict[str, Any], says: str
+) -> None:
+    client, store, admin, _viewer = world
+    answer = client.post("/api/admin/tokens", json=body, headers=auth(admin))
+    assert answer.status_code == 422
+    assert says in str(answer.json()["detail"])
+    assert len(store.list_tokens()) == 2

@@ -338,8 +338,56 @@ async function renderAdmin() {
       el("td", {}, edit, move(-1, "↑"), move(1, "↓"), remove)));
   }
   if (!$("#plan-json").dataset.dirty) $("#plan-json").value = JSON.stringify(plan, null, 2);
+  await renderTokens();
   const audit = await api("/api/admin/audit?limit=10");
   $("#audit").replaceChildren(...audit.entries.map((e) => el("li", { text: `v${e.version} · ${e.at} · ${e.actor}: ${e.changes.join("; ")}` })));
+}
+
+// -- admin: API tokens (the secret is shown once, when created) ---------------------------------
+
+const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 16) : "never");
+
+async function renderTokens() {
+  const { tokens } = await api("/api/admin/tokens");
+  const body = $("#tokens tbody");
+  body.replaceChildren();
+  for (const token of tokens) {
+    const status = token.revoked_at ? `revoked ${when(token.revoked_at)}` : token.current ? "live (this session)" : "live";
+    const cell = el("td");
+    if (!token.revoked_at) {
+      const revoke = el("button", { type: "button", class: "revoke", text: "Revoke", "aria-label": `Revoke ${token.name}` });
+      revoke.addEventListener("click", async () => {
+        if (token.current && !confirm("This is the token of your own session: revoking it signs you out. Revoke?")) return;
+        try {
+          await api(`/api/admin/tokens/${token.id}`, { method: "DELETE" });
+          if (token.current) location.reload();
+          else await renderTokens();
+        } catch (error) {
+          $("#token-error").textContent = error.message;
+        }
+      });
+      cell.append(revoke);
+    }
+    body.append(el("tr", { "data-token": String(token.id) }, el("td", { text: token.name }), el("td", { text: token.role }),
+      el("td", { text: when(token.created_at) }), el("td", { text: when(token.last_used_at) }), el("td", { class: "status", text: status }), cell));
+  }
+}
+
+function bindTokens() {
+  const form = $("#token-form");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("#token-error").textContent = "";
+    try {
+      const created = await api("/api/admin/tokens", { method: "POST", body: { name: form.elements.name.value, role: form.elements.role.value } });
+      $("#token-secret").replaceChildren(`New ${created.role} token "${created.name}" — copy it now, it is not shown again: `,
+        el("code", { id: "token-value", text: created.token }));
+      form.reset();
+      await renderTokens();
+    } catch (error) {
+      $("#token-error").textContent = error.message;
+    }
+  });
 }
 
 function bindPlanEditor() {
@@ -450,6 +498,7 @@ async function start() {
   if (session.role === "admin") {
     fillTargets();
     bindAdmin();
+    bindTokens();
   }
 }
 
