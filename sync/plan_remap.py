@@ -65,7 +65,7 @@ ALLOCATIONS_FROM_CHANGED = (
     " JOIN rm_ts_alloc a ON a.ts = c.ts"
     " WHERE i.state <> :canceled"
 )
-TEMP_TABLES = ("rm_sig", "rm_special", "rm_ts", "rm_ts_alloc", "rm_node", "rm_inh", "rm_changed")
+TEMP_TABLES = ("rm_sig", "rm_special", "rm_ts", "rm_ts_alloc", "rm_node", "rm_changed")
 
 
 @dataclass
@@ -233,10 +233,17 @@ def _prepare(conn: Connection, resolver: Resolver) -> None:
     _insert(conn, "rm_special", [{"pk": pk, "own_ts": ts} for pk, ts in special.items()])
     _insert(conn, "rm_ts", ts_rows)
     _insert(conn, "rm_ts_alloc", alloc_rows)
+    _analyze(conn, "rm_sig", "rm_special", "rm_ts", "rm_ts_alloc")
 
 
 def _create_temp_tables(conn: Connection) -> None:
     drop_temp_tables(conn)
+    if conn.dialect.name == "postgresql":
+        # Million-row hash joins and sorts: give this transaction room so they stay in memory.
+        conn.execute(text("SET LOCAL work_mem = '256MB'"))  # temp_buffers: see v2mom.db.engine
+        # The recursive CTE's estimates are wild (billions of rows): JIT would compile for half a
+        # second and the planner would pick per-row index probes where one hash join is cheaper.
+        conn.execute(text("SET LOCAL jit = off"))
     for ddl in (
         "CREATE TEMPORARY TABLE rm_sig (sig BIGINT PRIMARY KEY, own_ts INTEGER NOT NULL,"
         " cont_ts INTEGER NOT NULL, unknown BOOLEAN NOT NULL)",
@@ -249,7 +256,6 @@ def _create_temp_tables(conn: Connection) -> None:
         "CREATE TEMPORARY TABLE rm_node (pk BIGINT PRIMARY KEY, parent_pk BIGINT,"
         " missing BOOLEAN NOT NULL, own_ts INTEGER NOT NULL, cont_ts INTEGER NOT NULL,"
         " unknown BOOLEAN NOT NULL)",
-        "CREATE TEMPORARY TABLE rm_inh (pk BIGINT PRIMARY KEY, ts INTEGER NOT NULL)",
         "CREATE TEMPORARY TABLE rm_changed (pk BIGINT PRIMARY KEY, ts INTEGER NOT NULL,"
         " untagged BOOLEAN NOT NULL, orphaned BOOLEAN NOT NULL, conflict BOOLEAN NOT NULL,"
         " alloc_key BIGINT NOT NULL)",
@@ -278,40 +284,52 @@ def prepared_changes(conn: Connection, plan: Plan) -> None:
     _find_changes(conn)
 
 
+NODES = (
+    "SELECT c.pk AS pk, p.pk AS parent_pk, (c.parent_id IS NOT NULL AND p.pk IS NULL) AS missing,"
+    " COALESCE(x.own_ts, s.own_ts) AS own_ts, s.cont_ts AS cont_ts, s.unknown AS unknown"
+    " FROM items c JOIN rm_sig s ON s.sig = c.tag_sig"
+    " LEFT JOIN rm_special x ON x.pk = c.pk"
+    " LEFT JOIN items p ON p.tracker = c.tracker AND p.item_id = c.parent_id AND NOT p.deleted"
+    " WHERE NOT c.deleted"
+)
+# Own tags flow down until a descendant has own tags of its own; then compare with what is stored.
+INHERITED_AND_CHANGED = (
+    " inh(pk, ts) AS ("
+    "  SELECT pk, own_ts FROM rm_node WHERE own_ts <> 0"
+    "  UNION ALL"
+    "  SELECT n.pk, inh.ts FROM rm_node n JOIN inh ON n.parent_pk = inh.pk WHERE n.own_ts = 0"
+    ") INSERT INTO rm_changed (pk, ts, untagged, orphaned, conflict, alloc_key)"
+    " SELECT n.pk, f.ts, f.untagged, (n.missing OR n.unknown OR f.orphan), f.conflict, f.alloc_key"
+    " FROM rm_node n LEFT JOIN inh h ON h.pk = n.pk"
+    " JOIN rm_ts f ON f.ts = COALESCE(h.ts, n.cont_ts)"
+    " JOIN resolutions r ON r.item_pk = n.pk"
+    " WHERE r.alloc_key <> f.alloc_key OR r.orphaned <> (n.missing OR n.unknown OR f.orphan)"
+)
+
+
 def _find_changes(conn: Connection) -> None:
-    """Fill ``rm_changed`` with the items whose allocations or orphaned flag the plan moves."""
-    conn.execute(
-        text(
-            "INSERT INTO rm_node (pk, parent_pk, missing, own_ts, cont_ts, unknown)"
-            " SELECT c.pk, p.pk, (c.parent_id IS NOT NULL AND p.pk IS NULL),"
-            "  COALESCE(x.own_ts, s.own_ts), s.cont_ts, s.unknown"
-            " FROM items c JOIN rm_sig s ON s.sig = c.tag_sig"
-            " LEFT JOIN rm_special x ON x.pk = c.pk"
-            " LEFT JOIN items p ON p.tracker = c.tracker AND p.item_id = c.parent_id AND NOT p.deleted"
-            " WHERE NOT c.deleted"
-        )
-    )
-    conn.execute(text("CREATE INDEX rm_node_parent ON rm_node (parent_pk)"))
-    # Own tags flow down until a descendant has own tags of its own.
-    conn.execute(
-        text(
-            "WITH RECURSIVE inh(pk, ts) AS ("
-            "  SELECT pk, own_ts FROM rm_node WHERE own_ts <> 0"
-            "  UNION ALL"
-            "  SELECT n.pk, inh.ts FROM rm_node n JOIN inh ON n.parent_pk = inh.pk WHERE n.own_ts = 0"
-            ") INSERT INTO rm_inh (pk, ts) SELECT pk, ts FROM inh"
-        )
-    )
-    conn.execute(
-        text(
-            "INSERT INTO rm_changed (pk, ts, untagged, orphaned, conflict, alloc_key)"
-            " SELECT n.pk, f.ts, f.untagged, (n.missing OR n.unknown OR f.orphan), f.conflict, f.alloc_key"
-            " FROM rm_node n LEFT JOIN rm_inh h ON h.pk = n.pk"
-            " JOIN rm_ts f ON f.ts = COALESCE(h.ts, n.cont_ts)"
-            " JOIN resolutions r ON r.item_pk = n.pk"
-            " WHERE r.alloc_key <> f.alloc_key OR r.orphaned <> (n.missing OR n.unknown OR f.orphan)"
-        )
-    )
+    """Fill ``rm_changed`` with the items whose allocations or orphaned flag the plan moves.
+
+    Each live item's node (stored parent, own and container tag sets) feeds a recursive CTE. On
+    PostgreSQL the nodes are a materialized CTE of the same statement (hash joins need no index);
+    SQLite joins by nested loops, so there they go to a temp table indexed by parent first.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL enable_nestloop = off"))
+        conn.execute(text(f"WITH RECURSIVE rm_node AS MATERIALIZED ({NODES}),{INHERITED_AND_CHANGED}"))
+        conn.execute(text("SET LOCAL enable_nestloop = on"))
+    else:
+        conn.execute(text(f"INSERT INTO rm_node (pk, parent_pk, missing, own_ts, cont_ts, unknown) {NODES}"))
+        conn.execute(text("CREATE INDEX rm_node_parent ON rm_node (parent_pk)"))
+        conn.execute(text(f"WITH RECURSIVE{INHERITED_AND_CHANGED}"))
+    _analyze(conn, "rm_changed")
+
+
+def _analyze(conn: Connection, *names: str) -> None:
+    """PostgreSQL never analyzes temp tables by itself; without statistics it plans joins blind."""
+    if conn.dialect.name == "postgresql":
+        for name in names:
+            conn.execute(text(f"ANALYZE {name}"))
 
 
 def _rewrite_changes(conn: Connection, dialect: str) -> None:

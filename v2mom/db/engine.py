@@ -44,4 +44,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # Set-based re-resolution builds million-row temp tables; temp_buffers can only be raised before
+    # a session's first temp table, so it is set at connect (allocated only as used).
+    connect_args = {"options": "-c temp_buffers=256MB"}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)

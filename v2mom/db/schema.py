@@ -93,7 +93,9 @@ allocations = Table(
     "allocations",
     metadata,
     Column("id", BigIntPK, primary_key=True, autoincrement=True),
-    Column("item_pk", BigIntPK, ForeignKey("items.pk", ondelete="CASCADE"), nullable=False),
+    # No foreign key: allocations are derived rows, only ever written by joining ``items`` (which are
+    # soft-deleted, never removed); the per-row check cost half of a re-resolution's insert time.
+    Column("item_pk", BigIntPK, nullable=False),
     Column("tracker", String(16), nullable=False),
     Column("value_id", String(64)),
     Column("method_id", String(64)),
