@@ -115,24 +115,12 @@ def remap_plan(store: Store, plan: Plan | None = None) -> RemapStats:
 
 
 def _reresolve(conn: Connection, dialect: str, plan: Plan) -> bool:
-    """Re-resolve set-based inside the caller's transaction; False (nothing done) when not current."""
-    if not resolutions_current(conn):
+    """Re-resolve set-based inside the caller's transaction; False (nothing written) when not current."""
+    if not prepared_changes(conn, plan):
         return False
-    prepared_changes(conn, plan)
     _rewrite_changes(conn, dialect)
     drop_temp_tables(conn)
     return True
-
-
-def resolutions_current(conn: Connection) -> bool:
-    """True when every live item, and only live items, have a resolution row."""
-    i, r = t.items.c, t.resolutions.c
-    live = conn.execute(select(func.count()).select_from(t.items).where(~i.deleted)).scalar_one()
-    resolved = conn.execute(
-        select(func.count()).select_from(t.resolutions.join(t.items, i.pk == r.item_pk)).where(~i.deleted)
-    ).scalar_one()
-    total = conn.execute(select(func.count()).select_from(t.resolutions)).scalar_one()
-    return bool(live == resolved == total)
 
 
 def _fill_signatures(conn: Connection) -> None:
@@ -258,7 +246,7 @@ def _create_temp_tables(conn: Connection) -> None:
         " unknown BOOLEAN NOT NULL)",
         "CREATE TEMPORARY TABLE rm_changed (pk BIGINT PRIMARY KEY, ts INTEGER NOT NULL,"
         " untagged BOOLEAN NOT NULL, orphaned BOOLEAN NOT NULL, conflict BOOLEAN NOT NULL,"
-        " alloc_key BIGINT NOT NULL)",
+        " alloc_key BIGINT NOT NULL, unresolved BOOLEAN NOT NULL)",
     ):
         conn.execute(text(ddl))
 
@@ -274,14 +262,25 @@ def _insert(conn: Connection, name: str, rows: list[dict[str, object]]) -> None:
         conn.execute(insert(table(name, *(column(c) for c in rows[0]))), rows)
 
 
-def prepared_changes(conn: Connection, plan: Plan) -> None:
+def prepared_changes(conn: Connection, plan: Plan) -> bool:
     """Leave in the temp table ``rm_changed`` (and its helpers) what ``plan`` would move; write nothing.
 
-    For a preview: the caller runs it inside a transaction it rolls back.
+    False, with the temp tables dropped, when stored resolutions are not current: some live item
+    has no resolution row, or some resolution belongs to a deleted item (then there are more rows
+    than live items). For a preview, the caller runs it in a transaction it rolls back.
     """
+    i = t.items.c
+    live = conn.execute(select(func.count()).select_from(t.items).where(~i.deleted)).scalar_one()
+    resolved = conn.execute(select(func.count()).select_from(t.resolutions)).scalar_one()
+    if live != resolved:
+        return False
     _fill_signatures(conn)
     _prepare(conn, Resolver(plan))
     _find_changes(conn)
+    if conn.execute(text("SELECT 1 FROM rm_changed WHERE unresolved")).first() is not None:
+        drop_temp_tables(conn)
+        return False
+    return True
 
 
 NODES = (
@@ -298,12 +297,14 @@ INHERITED_AND_CHANGED = (
     "  SELECT pk, own_ts FROM rm_node WHERE own_ts <> 0"
     "  UNION ALL"
     "  SELECT n.pk, inh.ts FROM rm_node n JOIN inh ON n.parent_pk = inh.pk WHERE n.own_ts = 0"
-    ") INSERT INTO rm_changed (pk, ts, untagged, orphaned, conflict, alloc_key)"
-    " SELECT n.pk, f.ts, f.untagged, (n.missing OR n.unknown OR f.orphan), f.conflict, f.alloc_key"
+    ") INSERT INTO rm_changed (pk, ts, untagged, orphaned, conflict, alloc_key, unresolved)"
+    " SELECT n.pk, f.ts, f.untagged, (n.missing OR n.unknown OR f.orphan), f.conflict, f.alloc_key,"
+    "  r.item_pk IS NULL"
     " FROM rm_node n LEFT JOIN inh h ON h.pk = n.pk"
     " JOIN rm_ts f ON f.ts = COALESCE(h.ts, n.cont_ts)"
-    " JOIN resolutions r ON r.item_pk = n.pk"
-    " WHERE r.alloc_key <> f.alloc_key OR r.orphaned <> (n.missing OR n.unknown OR f.orphan)"
+    " LEFT JOIN resolutions r ON r.item_pk = n.pk"
+    " WHERE r.item_pk IS NULL OR r.alloc_key <> f.alloc_key"
+    "  OR r.orphaned <> (n.missing OR n.unknown OR f.orphan)"
 )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select, text
 
 from mapping.effort import Measure, counts
 from mapping.plan import Plan
-from sync.plan_remap import drop_temp_tables, prepared_changes, resolutions_current
+from sync.plan_remap import drop_temp_tables, prepared_changes
 from sync.remap import item_efforts, resolve_all
 from v2mom.db import schema as t
 from v2mom.models import State
@@ -81,8 +81,7 @@ def preview_plan(store: Store, current: Plan, proposed: Plan, measure: Measure =
     with store.engine.connect() as conn:
         transaction = conn.begin()
         try:
-            if resolutions_current(conn):
-                prepared_changes(conn, proposed)
+            if prepared_changes(conn, proposed):
                 preview = _preview_in_database(conn, measure)
                 drop_temp_tables(conn)
                 return preview

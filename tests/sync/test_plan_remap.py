@@ -290,3 +290,16 @@ def test_set_based_preview_equals_the_in_memory_preview(store: Store, measure: E
     applied = apply_plan(store, proposed, actor="test")
     assert applied.stats.items == fast.items
     assert preview_plan(store, proposed, proposed, measure).changed == 0
+
+
+def test_a_resolution_left_on_a_deleted_item_falls_back_to_the_full_path(store: Store) -> None:
+    rng = random.Random(8)
+    seed(store, rng, 30)
+    plan = random_plan(rng)
+    remap(store, plan)
+    victim = next(s for s in store.iter_items() if s.item.parent_id is None)
+    store.mark_deleted(victim.item.tracker, [victim.item.id])  # no re-resolution after it
+    assert store.resolution_of(victim.pk) is not None
+    stats = remap_plan(store, plan)
+    assert store.resolution_of(victim.pk) is None
+    assert stats == remap(store, plan)
