@@ -47,7 +47,7 @@ from sync.remap import RemapStats, remap
 from v2mom.db import schema as t
 from v2mom.db.types import UTCDateTime
 from v2mom.models import Level, State, WorkItem
-from v2mom.store import Store, _to_item, utcnow
+from v2mom.store import Store, item_from_row, utcnow
 
 CHUNK = 5_000
 # The UTC day an item was completed on, as the allocations' DATE column stores it.
@@ -138,14 +138,14 @@ def _fill_signatures(conn: Connection) -> None:
         after = rows[-1].pk
         conn.execute(
             t.items.update().where(t.items.c.pk == bindparam("row_pk")).values(tag_sig=bindparam("sig")),
-            [{"row_pk": row.pk, "sig": tag_signature(_to_item(row))} for row in rows],
+            [{"row_pk": row.pk, "sig": tag_signature(item_from_row(row))} for row in rows],
         )
 
 
 def _items(conn: Connection, where: ColumnElement[bool]) -> Iterator[tuple[int, int, WorkItem]]:
     """(pk, tag_sig, WorkItem) of live items matching ``where``."""
     for row in conn.execute(select(t.items).where(~t.items.c.deleted, where)):
-        yield row.pk, row.tag_sig, _to_item(row)
+        yield row.pk, row.tag_sig, item_from_row(row)
 
 
 def _prepare(conn: Connection, resolver: Resolver) -> None:

@@ -119,7 +119,8 @@ def _item_row(item: WorkItem, synced_at: datetime) -> dict[str, Any]:
     }
 
 
-def _to_item(row: Any) -> WorkItem:
+def item_from_row(row: Any) -> WorkItem:
+    """The WorkItem an ``items`` row holds."""
     return WorkItem(
         tracker=row.tracker,
         id=row.item_id,
@@ -318,7 +319,7 @@ class Store:
             query = query.where(~t.items.c.deleted)
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=5000).execute(query.order_by(t.items.c.pk)):
-                yield StoredItem(pk=row.pk, item=_to_item(row), deleted=row.deleted)
+                yield StoredItem(pk=row.pk, item=item_from_row(row), deleted=row.deleted)
 
     def find_item(self, tracker: str, key_or_id: str) -> StoredItem | None:
         """An item by its key (case-insensitive) or stable id; deleted ones too."""
@@ -332,7 +333,7 @@ class Store:
                 .order_by(t.items.c.deleted, t.items.c.updated_at.desc())
                 .limit(1)
             ).first()
-        return None if row is None else StoredItem(pk=row.pk, item=_to_item(row), deleted=row.deleted)
+        return None if row is None else StoredItem(pk=row.pk, item=item_from_row(row), deleted=row.deleted)
 
     def get_item_by_id(self, tracker: str, item_id: str) -> StoredItem | None:
         """An item by stable id."""
@@ -340,7 +341,7 @@ class Store:
             row = conn.execute(
                 select(t.items).where(t.items.c.tracker == tracker, t.items.c.item_id == item_id)
             ).first()
-        return None if row is None else StoredItem(pk=row.pk, item=_to_item(row), deleted=row.deleted)
+        return None if row is None else StoredItem(pk=row.pk, item=item_from_row(row), deleted=row.deleted)
 
     def items_by_ids(self, tracker: str, item_ids: Iterable[str]) -> list[StoredItem]:
         """Items (deleted ones too) of ``tracker`` by stable id."""
@@ -352,7 +353,7 @@ class Store:
                     t.items.c.tracker == tracker, t.items.c.item_id.in_(ids[start : start + UPSERT_CHUNK])
                 )
                 found += [
-                    StoredItem(pk=r.pk, item=_to_item(r), deleted=r.deleted) for r in conn.execute(query)
+                    StoredItem(pk=r.pk, item=item_from_row(r), deleted=r.deleted) for r in conn.execute(query)
                 ]
         return found
 
@@ -363,7 +364,7 @@ class Store:
             for start in range(0, len(pks), UPSERT_CHUNK):
                 query = select(t.items).where(t.items.c.pk.in_(pks[start : start + UPSERT_CHUNK]))
                 for r in conn.execute(query):
-                    found[r.pk] = StoredItem(pk=r.pk, item=_to_item(r), deleted=r.deleted)
+                    found[r.pk] = StoredItem(pk=r.pk, item=item_from_row(r), deleted=r.deleted)
         return [found[pk] for pk in pks if pk in found]
 
     def live_children(self, tracker: str, parent_ids: Iterable[str]) -> list[StoredItem]:
@@ -377,7 +378,9 @@ class Store:
                     t.items.c.parent_id.in_(ids[start : start + UPSERT_CHUNK]),
                     ~t.items.c.deleted,
                 )
-                found += [StoredItem(pk=r.pk, item=_to_item(r), deleted=False) for r in conn.execute(query)]
+                found += [
+                    StoredItem(pk=r.pk, item=item_from_row(r), deleted=False) for r in conn.execute(query)
+                ]
         return found
 
     def count_items(self, tracker: str | None = None, *, include_deleted: bool = False) -> int:
