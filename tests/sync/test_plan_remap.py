@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from mapping.effort import Measure as EffortMeasure
 from mapping.plan import Measure, Method, Plan, Rule, RuleWhen, Value, check_plan
+from reports.explain import resolve_stored
 from sync import plan_remap
 from sync.plan_remap import apply_plan, remap_plan
 from sync.preview import preview_in_memory, preview_plan
-from sync.remap import remap
+from sync.remap import remap, resolve_all
 from tests.factories import T0, make_item
 from v2mom.db import schema as t
 from v2mom.models import Level, State, WorkItem
@@ -303,3 +304,15 @@ def test_a_resolution_left_on_a_deleted_item_falls_back_to_the_full_path(store: 
     stats = remap_plan(store, plan)
     assert store.resolution_of(victim.pk) is None
     assert stats == remap(store, plan)
+
+
+def test_explanations_on_demand_match_the_full_resolution(store: Store) -> None:
+    rng = random.Random(12)
+    seed(store, rng, 40)
+    plan = random_plan(rng)
+    stored = list(store.iter_items())
+    full = {s.pk: resolution for s, resolution in resolve_all(stored, plan)}
+    page = rng.sample(stored, 25)  # a page of flagged items, resolved with their ancestors only
+    on_demand = resolve_stored(store, page, plan)
+    assert on_demand == {s.pk: full[s.pk] for s in page}
+    assert any(r.source == "inherited" for r in full.values())
