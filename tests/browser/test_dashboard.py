@@ -245,7 +245,9 @@ def test_an_admin_previews_a_rule_applies_it_and_the_totals_move(browser: Browse
     assert gained == pytest.approx(preview["deltas"]["efficiency"])
     assert gained > 0
     wait_text(page, "#values tr[data-value=efficiency] .effort", expected_values(after)["efficiency"][0])
-    assert "token:ui-admin" in page.locator("#audit").inner_text()
+    # The admin panels re-render after the report does: wait for the audit log, do not race it.
+    page.wait_for_function("document.querySelector('#audit').textContent.includes('token:ui-admin')")
+    assert "rules: added" in page.locator("#audit li").first.inner_text()
     page.close()
 
 

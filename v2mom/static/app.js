@@ -338,9 +338,9 @@ async function renderAdmin() {
       el("td", {}, edit, move(-1, "↑"), move(1, "↓"), remove)));
   }
   if (!$("#plan-json").dataset.dirty) $("#plan-json").value = JSON.stringify(plan, null, 2);
-  await renderTokens();
   const audit = await api("/api/admin/audit?limit=10");
   $("#audit").replaceChildren(...audit.entries.map((e) => el("li", { text: `v${e.version} · ${e.at} · ${e.actor}: ${e.changes.join("; ")}` })));
+  await renderTokens();
 }
 
 // -- admin: API tokens (the secret is shown once, when created) ---------------------------------
