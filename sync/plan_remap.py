@@ -47,7 +47,7 @@ from sync.remap import RemapStats, remap
 from v2mom.db import schema as t
 from v2mom.db.types import UTCDateTime
 from v2mom.models import Level, State, WorkItem
-from v2mom.store import Store, item_from_row, utcnow
+from v2mom.store import Store, allocation_shares, item_from_row, utcnow
 
 CHUNK = 5_000
 # The UTC day an item was completed on, as the allocations' DATE column stores it.
@@ -157,12 +157,10 @@ def _prepare(conn: Connection, resolver: Resolver) -> None:
         conn.execute(select(i.tag_sig, func.min(i.pk)).where(~i.deleted).group_by(i.tag_sig)).all()
     )
     pks = list(representatives.values())
-    own_by_sig: dict[int, Tags] = {}
     for start in range(0, len(pks), CHUNK):
         for _pk, sig, item in _items(conn, i.pk.in_(pks[start : start + CHUNK])):
             own = resolver.signature_tags(item)
             container = resolver.container_tags(item)
-            own_by_sig[sig] = own
             sig_rows.append(
                 {
                     "sig": sig,
@@ -179,15 +177,9 @@ def _prepare(conn: Connection, resolver: Resolver) -> None:
     if resolver.has_project_rules:
         specific_filters.append(i.level == int(Level.CONTAINER))
     for where in specific_filters:
-        for pk, sig, item in _items(conn, where):
-            extra = resolver.specific_tags(item)
-            if extra.found:
-                shared = own_by_sig[sig]
-                merged = Tags(
-                    tuple(sorted({*shared.values, *extra.values})),
-                    tuple(sorted({*shared.methods, *extra.methods})),
-                )
-                special[pk] = tag_sets.id_of(merged)
+        for pk, _sig, item in _items(conn, where):
+            if resolver.specific_tags(item).found:
+                special[pk] = tag_sets.id_of(resolver.own_tags(item))  # the signature's part and its own
 
     ts_rows: list[dict[str, object]] = []
     alloc_rows: list[dict[str, object]] = []
@@ -202,19 +194,8 @@ def _prepare(conn: Connection, resolver: Resolver) -> None:
                 "orphan": bool(outcome.method_orphans),
             }
         )
-        seen: set[str | None] = set()
-        for index, allocation in enumerate(outcome.allocations):
-            alloc_rows.append(
-                {
-                    "ts": ts,
-                    "value_id": allocation.value_id,
-                    "method_id": allocation.method_id,
-                    "weight": allocation.weight,
-                    "first_of_item": 1 if index == 0 else 0,
-                    "first_of_value": 0 if allocation.value_id in seen else 1,
-                }
-            )
-            seen.add(allocation.value_id)
+        shares = allocation_shares((a.value_id, a.method_id, a.weight) for a in outcome.allocations)
+        alloc_rows += [{"ts": ts, **share} for share in shares]
 
     _create_temp_tables(conn)
     _insert(conn, "rm_sig", sig_rows)

@@ -87,6 +87,28 @@ class ResolutionRow:
     allocations: Sequence[tuple[str | None, str | None, float]]
 
 
+def allocation_shares(allocations: Iterable[tuple[str | None, str | None, float]]) -> list[dict[str, Any]]:
+    """An item's (value, method, weight) shares as allocation columns, with the rollup's counters.
+
+    ``first_of_item`` marks the item's first row, ``first_of_value`` its first row per value, so
+    the rollup counts items and items per value without counting an item twice.
+    """
+    shares: list[dict[str, Any]] = []
+    seen_values: set[str | None] = set()
+    for index, (value_id, method_id, weight) in enumerate(allocations):
+        shares.append(
+            {
+                "value_id": value_id,
+                "method_id": method_id,
+                "weight": weight,
+                "first_of_item": 1 if index == 0 else 0,
+                "first_of_value": 0 if value_id in seen_values else 1,
+            }
+        )
+        seen_values.add(value_id)
+    return shares
+
+
 def _token_info(r: Any) -> TokenInfo:
     return TokenInfo(r.id, r.name, r.role, r.created_at, r.last_used_at, r.revoked_at)
 
@@ -433,25 +455,24 @@ class Store:
                         "resolved_at": now,
                     }
                 )
-                seen_values: set[str | None] = set()
-                for index, (value_id, method_id, weight) in enumerate(row.allocations):
+                for share in allocation_shares(row.allocations):
+                    weight = share["weight"]
                     alloc_batch.append(
                         {
                             "item_pk": row.item_pk,
                             "tracker": tracker,
-                            "value_id": value_id,
-                            "method_id": method_id,
+                            "value_id": share["value_id"],
+                            "method_id": share["method_id"],
                             "state": state,
                             "completed_on": completed_on,
                             "orphaned": row.orphaned,
-                            "first_of_item": 1 if index == 0 else 0,
-                            "first_of_value": 0 if value_id in seen_values else 1,
+                            "first_of_item": share["first_of_item"],
+                            "first_of_value": share["first_of_value"],
                             "points": row.points * weight,
                             "hours": row.hours * weight,
                             "count": row.count * weight,
                         }
                     )
-                    seen_values.add(value_id)
                 written += 1
                 if len(alloc_batch) >= 5000:
                     self._flush(conn, res_batch, alloc_batch)
