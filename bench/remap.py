@@ -136,7 +136,10 @@ def main() -> None:
         remap(store, plan)  # the first resolution, row by row (what a first full sync runs)
         remap_plan(store, plan)  # gives rows stored without one their tag signature
         settle(store)
-        print(f"first resolution (Python resolver) in {time.perf_counter() - started:.1f} s")
+        print(
+            "first resolution (Python resolver, then signatures and settling) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         changed = plan.model_copy(
             update={
                 "rules": [*plan.rules, Rule(when=RuleWhen(tracker="jira", project="MOB"), value="efficiency")]
