@@ -259,6 +259,10 @@ def test_admins_list_create_and_revoke_tokens(world: tuple[TestClient, Store, st
     again = client.delete(f"/api/admin/tokens/{created.json()['id']}", headers=auth(admin))
     assert again.status_code == 404
     assert "no live token" in again.json()["detail"]
+    for beyond in (0, 2**63):  # not a 64-bit key: refused before the database sees it
+        refused = client.delete(f"/api/admin/tokens/{beyond}", headers=auth(admin))
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["path", "token_id"]
 
 
 @pytest.mark.parametrize(

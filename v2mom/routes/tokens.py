@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from v2mom.auth import Admin, StoreDep
@@ -56,8 +56,12 @@ def create_token(store: StoreDep, admin: Admin, new: NewToken) -> dict[str, Any]
     return {**_document(created, admin), "token": secret}
 
 
+# Token ids are 64-bit database keys: a bigger number is a client error, not a driver overflow.
+TokenId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the token's id, as listed")]
+
+
 @router.delete("/{token_id}")
-def revoke_token(token_id: int, store: StoreDep, admin: Admin) -> dict[str, Any]:
+def revoke_token(token_id: TokenId, store: StoreDep, admin: Admin) -> dict[str, Any]:
     """Revoke a live token (404 when there is no live token with that id)."""
     if not store.revoke_token(token_id):
         raise HTTPException(404, detail=f"no live token with id {token_id}")
