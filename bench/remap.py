@@ -107,7 +107,7 @@ def settle(store: Store) -> None:
     if store.dialect != "postgresql":
         return
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for name in ("items", "resolutions", "allocations", "allocation_rollup"):
+        for name in ("items", "resolutions", "allocation_sets", "effort_rollup"):
             conn.execute(text(f"VACUUM (ANALYZE) {name}"))
 
 

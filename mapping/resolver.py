@@ -90,6 +90,11 @@ def allocation_key(allocations: tuple[Allocation, ...], *, conflict: bool, untag
     fingerprint (or orphaned flag) changed. Odd, so the 0 of a never-fingerprinted row never equals it.
     """
     shares = [(a.value_id, a.method_id, a.weight) for a in allocations]
+    return shares_key(shares, conflict=conflict, untagged=untagged)
+
+
+def shares_key(shares: list[tuple[str | None, str | None, float]], *, conflict: bool, untagged: bool) -> int:
+    """:func:`allocation_key` of (value, method, weight) shares: the key of a stored allocation set."""
     text = repr((shares, conflict, untagged))
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1 | 1
 

@@ -1,7 +1,8 @@
 """The effort-by-value report (CONTRACT.md ``GET /api/reports/effort-by-value``).
 
-One GROUP BY over ``allocation_rollup`` (the fact table pre-summed per tracker, state, day, value,
-method and orphaned, maintained with every write) returns a few rows per (value, method, orphaned);
+One GROUP BY over the rollup's shares (``v2mom.rollup``: resolutions pre-summed per tracker, state,
+day, orphaned and allocation set, maintained with every write, joined to the sets' (value, method,
+weight) rows) returns a few rows per (value, method, orphaned);
 everything else is arithmetic on those rows. Invariant:
 ``sum(values[].effort) + untagged.effort == total.effort``; ``orphaned`` overlaps the others.
 """
@@ -13,12 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, func, select
 
 from mapping.plan import Plan
-from v2mom.db import schema as t
 from v2mom.inbox import Inbox
 from v2mom.models import State
+from v2mom.rollup import shares
 from v2mom.store import Store
 
 Measure = Literal["points", "hours", "count"]
@@ -43,8 +44,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
-def _conditions(query: ReportQuery) -> list[ColumnElement[bool]]:
-    a = t.allocation_rollup.c
+def _conditions(source: Subquery, query: ReportQuery) -> list[ColumnElement[bool]]:
+    a = source.c
     conditions: list[ColumnElement[bool]] = []
     if query.state == "done":
         conditions.append(a.state == State.DONE.value)
@@ -61,7 +62,8 @@ def _conditions(query: ReportQuery) -> list[ColumnElement[bool]]:
 
 def grouped_rows(store: Store, query: ReportQuery) -> list[tuple[Any, ...]]:
     """(value_id, method_id, orphaned, effort, value_items, items, rows) per group: the one query."""
-    a = t.allocation_rollup.c
+    source = shares()
+    a = source.c
     measure = a[query.measure]
     stmt = (
         select(
@@ -73,7 +75,7 @@ def grouped_rows(store: Store, query: ReportQuery) -> list[tuple[Any, ...]]:
             func.sum(a["items"]),
             func.sum(a["rows"]),
         )
-        .where(and_(True, *_conditions(query)))
+        .where(and_(True, *_conditions(source, query)))
         .group_by(a.value_id, a.method_id, a.orphaned)
     )
     with store.engine.connect() as conn:

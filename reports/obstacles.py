@@ -2,10 +2,10 @@
 
 An item is blocked by the shared convention (``WorkItem.blocked``: a "Blocked" status or a
 ``blocked`` label/tag), stored as ``items.blocked`` with a partial index, so this reads only
-blocked items' allocations. Effort is the item's share through the obstacle's methods (split by
-weight, counted once, as in the report), so an item in two of an obstacle's methods is not
-counted twice. Open effort in the same methods is given beside it for scale. Blocked and open
-are current states: the report's date range does not apply.
+blocked items' resolutions and their allocation sets. Effort is the item's share through the
+obstacle's methods (split by weight, counted once, as in the report), so an item in two of an
+obstacle's methods is not counted twice. Open effort in the same methods is given beside it for
+scale. Blocked and open are current states: the report's date range does not apply.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from mapping.plan import Plan
 from reports.effort import ReportQuery
 from v2mom.db import schema as t
 from v2mom.models import State
+from v2mom.rollup import shares
 from v2mom.store import Store
 
 TOP_ITEMS = 10
@@ -28,11 +29,17 @@ OPEN_STATES = (State.TODO.value, State.IN_PROGRESS.value)
 def build_obstacles(store: Store, plan: Plan, query: ReportQuery) -> dict[str, Any]:
     """Per obstacle: blocked effort and items (biggest first), open effort, in ``query.measure``."""
     methods = sorted({m for obstacle in plan.obstacles for m in obstacle.methods})
-    a, i, r = t.allocations.c, t.items.c, t.allocation_rollup.c
+    i, res, s, r = t.items.c, t.resolutions.c, t.allocation_sets.c, shares().c
     blocked_stmt = (
-        select(i.pk, i.tracker, i.key, i.title, i.url, i.status_name, a.method_id, a[query.measure])
-        .select_from(t.items.join(t.allocations, a.item_pk == i.pk))
-        .where(i.blocked, ~i.deleted, a.state.in_(OPEN_STATES), a.method_id.in_(methods))
+        select(
+            i.pk, i.tracker, i.key, i.title, i.url, i.status_name, s.method_id, res[query.measure] * s.weight
+        )
+        .select_from(
+            t.items.join(t.resolutions, res.item_pk == i.pk).join(
+                t.allocation_sets, s.alloc_key == res.alloc_key
+            )
+        )
+        .where(i.blocked, ~i.deleted, res.state.in_(OPEN_STATES), s.method_id.in_(methods))
     )
     open_stmt = (
         select(r.method_id, func.sum(r[query.measure]))
@@ -40,7 +47,7 @@ def build_obstacles(store: Store, plan: Plan, query: ReportQuery) -> dict[str, A
         .group_by(r.method_id)
     )
     if query.tracker:
-        blocked_stmt = blocked_stmt.where(a.tracker == query.tracker)
+        blocked_stmt = blocked_stmt.where(res.tracker == query.tracker)
         open_stmt = open_stmt.where(r.tracker == query.tracker)
     with store.engine.connect() as conn:
         blocked_rows = list(conn.execute(blocked_stmt)) if methods else []

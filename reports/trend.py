@@ -1,7 +1,8 @@
 """The weekly trend of *done* effort per value (``GET /api/reports/trend``).
 
-One GROUP BY over the rollup by completion day and value, then days are folded into ISO weeks
-(Monday first) in Python: a few hundred rows at most, and the same code on SQLite and PostgreSQL.
+One GROUP BY over the rollup's shares (``v2mom.rollup``) by completion day and value, then days are
+folded into ISO weeks (Monday first) in Python: a few hundred rows at most, and the same code on
+SQLite and PostgreSQL.
 Without ``from``/``to`` the trend covers the twelve weeks that end with the latest completion.
 """
 
@@ -15,8 +16,8 @@ from sqlalchemy import and_, func, select
 
 from mapping.plan import Plan
 from reports.effort import ReportQuery
-from v2mom.db import schema as t
 from v2mom.models import State
+from v2mom.rollup import shares
 from v2mom.store import Store
 
 DEFAULT_WEEKS = 12
@@ -28,7 +29,7 @@ def _monday(day: date) -> date:
 
 def build_trend(store: Store, plan: Plan, query: ReportQuery) -> dict[str, Any]:
     """Done effort per value and week in ``query``'s measure, tracker and date range."""
-    a = t.allocation_rollup.c
+    a = shares().c
     conditions = [a.state == State.DONE.value, a.completed_on.is_not(None)]
     if query.tracker:
         conditions.append(a.tracker == query.tracker)

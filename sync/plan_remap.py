@@ -5,12 +5,14 @@ tags each item ends up with and how its effort is split. So this path:
 
 1. resolves each distinct *tag signature* once in Python (``mapping.signature``: everything a plan
    reads off an item except its key), plus the few items a ``key``/``epic`` rule or a project rule
-   names, into small tables of tag sets and their allocations;
+   names, into a small table of tag sets; the allocation sets they yield are stored (content-
+   addressed, see ``v2mom.rollup``);
 2. lets the database do the per-item work in one transaction: find each item's stored parent,
    carry own tags down the trees with a recursive CTE (the nearest ancestor with own tags wins;
    items without one take their container rules), attach each item's tag set and flags;
 3. compares every item's new allocation fingerprint and orphaned flag with the stored one and
-   rewrites only the items that moved: their allocations, resolution row and rollup groups.
+   rewrites only the items that moved: one UPDATE of their resolution rows (flags and set key)
+   between two rollup deltas.
 
 It gives exactly what :func:`sync.remap.remap` (the Python resolver, the oracle) gives; a test
 proves it on random forests and plans on SQLite and PostgreSQL. It relies on every live item
@@ -29,7 +31,6 @@ from dataclasses import dataclass
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
     bindparam,
     column,
     func,
@@ -46,26 +47,12 @@ from mapping.signature import tag_signature
 from sync.remap import RemapStats, remap
 from v2mom.db import schema as t
 from v2mom.db.types import UTCDateTime
-from v2mom.models import Level, State, WorkItem
-from v2mom.store import Store, allocation_shares, item_from_row, utcnow
+from v2mom.models import Level, WorkItem
+from v2mom.rollup import Share, add_to_rollup, drop_empty_groups, resolution_facts, store_allocation_sets
+from v2mom.store import Store, item_from_row, utcnow
 
 CHUNK = 5_000
-# The UTC day an item was completed on, as the allocations' DATE column stores it.
-COMPLETED_ON = {
-    "postgresql": "(i.completed_at AT TIME ZONE 'UTC')::date",
-    "sqlite": "substr(i.completed_at, 1, 10)",
-}
-ALLOCATIONS_FROM_CHANGED = (
-    "INSERT INTO allocations (item_pk, tracker, value_id, method_id, state, completed_on,"
-    ' orphaned, first_of_item, first_of_value, points, hours, "count")'
-    " SELECT c.pk, i.tracker, a.value_id, a.method_id, i.state, {completed_on},"
-    " c.orphaned, a.first_of_item, a.first_of_value,"
-    ' r.points * a.weight, r.hours * a.weight, r."count" * a.weight'
-    " FROM rm_changed c JOIN items i ON i.pk = c.pk JOIN resolutions r ON r.item_pk = c.pk"
-    " JOIN rm_ts_alloc a ON a.ts = c.ts"
-    " WHERE i.state <> :canceled"
-)
-TEMP_TABLES = ("rm_sig", "rm_special", "rm_ts", "rm_ts_alloc", "rm_node", "rm_changed")
+TEMP_TABLES = ("rm_sig", "rm_special", "rm_ts", "rm_node", "rm_changed")
 
 
 @dataclass
@@ -182,7 +169,7 @@ def _prepare(conn: Connection, resolver: Resolver) -> None:
                 special[pk] = tag_sets.id_of(resolver.own_tags(item))  # the signature's part and its own
 
     ts_rows: list[dict[str, object]] = []
-    alloc_rows: list[dict[str, object]] = []
+    sets: dict[int, list[Share]] = {}
     for (values, methods), ts in tag_sets.ids.items():
         outcome = resolver.outcome(Tags(values, methods))
         ts_rows.append(
@@ -194,15 +181,14 @@ def _prepare(conn: Connection, resolver: Resolver) -> None:
                 "orphan": bool(outcome.method_orphans),
             }
         )
-        shares = allocation_shares((a.value_id, a.method_id, a.weight) for a in outcome.allocations)
-        alloc_rows += [{"ts": ts, **share} for share in shares]
+        sets[outcome.key] = [(a.value_id, a.method_id, a.weight) for a in outcome.allocations]
 
     _create_temp_tables(conn)
     _insert(conn, "rm_sig", sig_rows)
     _insert(conn, "rm_special", [{"pk": pk, "own_ts": ts} for pk, ts in special.items()])
     _insert(conn, "rm_ts", ts_rows)
-    _insert(conn, "rm_ts_alloc", alloc_rows)
-    _analyze(conn, "rm_sig", "rm_special", "rm_ts", "rm_ts_alloc")
+    store_allocation_sets(conn, conn.dialect.name, sets)
+    _analyze(conn, "rm_sig", "rm_special", "rm_ts")
 
 
 def _create_temp_tables(conn: Connection) -> None:
@@ -219,9 +205,6 @@ def _create_temp_tables(conn: Connection) -> None:
         "CREATE TEMPORARY TABLE rm_special (pk BIGINT PRIMARY KEY, own_ts INTEGER NOT NULL)",
         "CREATE TEMPORARY TABLE rm_ts (ts INTEGER PRIMARY KEY, alloc_key BIGINT NOT NULL,"
         " untagged BOOLEAN NOT NULL, conflict BOOLEAN NOT NULL, orphan BOOLEAN NOT NULL)",
-        "CREATE TEMPORARY TABLE rm_ts_alloc (ts INTEGER NOT NULL, value_id VARCHAR(64),"
-        " method_id VARCHAR(64), weight FLOAT NOT NULL, first_of_item SMALLINT NOT NULL,"
-        " first_of_value SMALLINT NOT NULL)",
         "CREATE TEMPORARY TABLE rm_node (pk BIGINT PRIMARY KEY, parent_pk BIGINT,"
         " missing BOOLEAN NOT NULL, own_ts INTEGER NOT NULL, cont_ts INTEGER NOT NULL,"
         " unknown BOOLEAN NOT NULL)",
@@ -315,23 +298,17 @@ def _analyze(conn: Connection, *names: str) -> None:
 
 
 def _rewrite_changes(conn: Connection, dialect: str) -> None:
-    """Replace the allocations, resolution rows and rollup share of the items in ``rm_changed``."""
-    changed = table("rm_changed", literal_column("pk"))
-    in_changed: Select[tuple[object]] = select(literal_column("pk")).select_from(changed)
-    Store.apply_rollup_delta(conn, dialect, in_changed, sign=-1)
-    conn.execute(t.allocations.delete().where(t.allocations.c.item_pk.in_(in_changed)))
-    conn.execute(
-        text(ALLOCATIONS_FROM_CHANGED.replace("{completed_on}", COMPLETED_ON[dialect])),
-        {"canceled": State.CANCELED.value},
-    )
+    """Point the resolutions of the items in ``rm_changed`` at their new sets; move their rollup share."""
+    changed = t.resolutions.c.item_pk.in_(select(literal_column("pk")).select_from(table("rm_changed")))
+    add_to_rollup(conn, dialect, resolution_facts(changed), sign=-1)
     conn.execute(
         text(
             "UPDATE resolutions SET untagged = c.untagged, orphaned = c.orphaned, conflict = c.conflict,"
             " alloc_key = c.alloc_key, resolved_at = :now FROM rm_changed c WHERE resolutions.item_pk = c.pk"
         ).bindparams(bindparam("now", utcnow(), type_=UTCDateTime()))
     )
-    Store.apply_rollup_delta(conn, dialect, in_changed, sign=1)
-    conn.execute(t.allocation_rollup.delete().where(t.allocation_rollup.c.rows == 0))
+    add_to_rollup(conn, dialect, resolution_facts(changed), sign=1)
+    drop_empty_groups(conn)
 
 
 def _stats(store: Store) -> RemapStats:

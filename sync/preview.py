@@ -91,13 +91,15 @@ def preview_plan(store: Store, current: Plan, proposed: Plan, measure: Measure =
 
 
 SUMS = {"points": "points", "hours": "hours", "count": '"count"'}
+MOVED = (
+    "SELECT s.value_id, SUM(r.{m} * s.weight) FROM rm_changed c JOIN resolutions r ON r.item_pk = c.pk"
+    " JOIN allocation_sets s ON s.alloc_key = {key} WHERE r.state <> :canceled GROUP BY s.value_id"
+)
 PREVIEW_QUERIES = {
-    "before": "SELECT value_id, SUM({m}) FROM allocation_rollup GROUP BY value_id",
-    "leaving": "SELECT a.value_id, SUM(a.{m}) FROM allocations a JOIN rm_changed c ON c.pk = a.item_pk"
-    " GROUP BY a.value_id",
-    "arriving": "SELECT ta.value_id, SUM(r.{m} * ta.weight) FROM rm_changed c"
-    " JOIN resolutions r ON r.item_pk = c.pk JOIN items i ON i.pk = c.pk JOIN rm_ts_alloc ta ON ta.ts = c.ts"
-    " WHERE i.state <> :canceled GROUP BY ta.value_id",
+    "before": "SELECT s.value_id, SUM(g.{m} * s.weight) FROM effort_rollup g"
+    " JOIN allocation_sets s ON s.alloc_key = g.alloc_key GROUP BY s.value_id",
+    "leaving": MOVED.replace("{key}", "r.alloc_key"),
+    "arriving": MOVED.replace("{key}", "c.alloc_key"),
 }
 PREVIEW_COUNTS = (
     "SELECT COUNT(*), SUM(CASE WHEN r.untagged AND NOT c.untagged THEN 1 ELSE 0 END),"

@@ -10,7 +10,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mapping.effort import Measure, counted_effort, counts
+from mapping.effort import Measure, counted_effort
 from mapping.plan import Plan
 from mapping.resolver import Resolution, Resolver
 from v2mom.store import ResolutionRow, Store, StoredItem
@@ -168,12 +168,7 @@ def _resolve_and_store(
                 points=efforts["points"].get(key, 0.0),
                 hours=efforts["hours"].get(key, 0.0),
                 count=efforts["count"].get(key, 0.0),
-                alloc_key=resolution.alloc_key,
-                allocations=(
-                    [(a.value_id, a.method_id, a.weight) for a in resolution.allocations]
-                    if counts(current.item)
-                    else []
-                ),
+                allocations=[(a.value_id, a.method_id, a.weight) for a in resolution.allocations],
             )
 
     if only is not None and not only:

@@ -16,13 +16,10 @@ from typing import Any, Literal
 from sqlalchemy import (
     Connection,
     Engine,
-    String,
     and_,
-    cast,
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -30,11 +27,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mapping.plan import Plan, plan_from_data
+from mapping.resolver import shares_key
 from mapping.signature import tag_signature
 from v2mom.db import schema as t
 from v2mom.db.engine import make_engine
 from v2mom.db.migrate import upgrade
 from v2mom.models import Level, State, WorkItem
+from v2mom.rollup import (
+    Share,
+    add_to_rollup,
+    drop_empty_groups,
+    prune_allocation_sets,
+    rebuild_rollup,
+    resolution_facts,
+    store_allocation_sets,
+)
 
 Role = Literal["viewer", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "admin")
@@ -74,7 +81,11 @@ class StoredItem:
 
 @dataclass(frozen=True)
 class ResolutionRow:
-    """What the re-resolution writes for one item: flags, counted efforts, allocations and their key."""
+    """What the re-resolution writes for one item: flags, counted efforts and allocations.
+
+    The allocations are stored once per distinct set; the row keeps the set's key
+    (:func:`mapping.resolver.shares_key` of the allocations and the conflict and untagged flags).
+    """
 
     item_pk: int
     untagged: bool
@@ -83,30 +94,11 @@ class ResolutionRow:
     points: float
     hours: float
     count: float
-    alloc_key: int
-    allocations: Sequence[tuple[str | None, str | None, float]]
+    allocations: Sequence[Share]
 
-
-def allocation_shares(allocations: Iterable[tuple[str | None, str | None, float]]) -> list[dict[str, Any]]:
-    """An item's (value, method, weight) shares as allocation columns, with the rollup's counters.
-
-    ``first_of_item`` marks the item's first row, ``first_of_value`` its first row per value, so
-    the rollup counts items and items per value without counting an item twice.
-    """
-    shares: list[dict[str, Any]] = []
-    seen_values: set[str | None] = set()
-    for index, (value_id, method_id, weight) in enumerate(allocations):
-        shares.append(
-            {
-                "value_id": value_id,
-                "method_id": method_id,
-                "weight": weight,
-                "first_of_item": 1 if index == 0 else 0,
-                "first_of_value": 0 if value_id in seen_values else 1,
-            }
-        )
-        seen_values.add(value_id)
-    return shares
+    def set_key(self) -> int:
+        """The key of this row's allocation set."""
+        return shares_key(list(self.allocations), conflict=self.conflict, untagged=self.untagged)
 
 
 def _token_info(r: Any) -> TokenInfo:
@@ -166,44 +158,6 @@ def item_from_row(row: Any) -> WorkItem:
 
 
 ITEM_COLUMNS = [c for c in t.items.c if c.name != "pk"]
-ROLLUP_GROUP = ("tracker", "value_id", "method_id", "state", "completed_on", "orphaned")
-ROLLUP_SUMS = ("rows", "items", "value_items", "points", "hours", "count")
-ROLLUP_COLUMNS = ["group_key", *ROLLUP_GROUP, *ROLLUP_SUMS]
-
-
-def _rollup_select(item_pks: list[int] | Any | None) -> Any:
-    """Allocations summed per rollup group, keyed by a text group key.
-
-    ``item_pks`` limits it to some items: a list, or a select of pks; None means all.
-    """
-    a = t.allocations.c
-    sep = literal("|")
-    key = (
-        a.tracker
-        + sep
-        + a.state
-        + sep
-        + func.coalesce(cast(a.completed_on, String), "")
-        + sep
-        + func.coalesce(a.value_id, "")
-        + sep
-        + func.coalesce(a.method_id, "")
-        + sep
-        + cast(a.orphaned, String)
-    )
-    query = select(
-        key.label("group_key"),
-        *(a[name] for name in ROLLUP_GROUP),
-        func.count().label("rows"),
-        func.sum(a.first_of_item).label("items"),
-        func.sum(a.first_of_value).label("value_items"),
-        func.sum(a.points).label("points"),
-        func.sum(a.hours).label("hours"),
-        func.sum(a["count"]).label("count"),
-    ).group_by(*(a[name] for name in ROLLUP_GROUP))
-    if item_pks is not None:
-        query = query.where(a.item_pk.in_(item_pks))
-    return query
 
 
 class _DriverUpsert:
@@ -418,31 +372,37 @@ class Store:
     # -- resolutions ---------------------------------------------------------------------------
 
     def replace_resolutions(self, rows: Iterable[ResolutionRow], *, only: Sequence[int] | None = None) -> int:
-        """Replace resolutions and allocations — all of them, or those of ``only`` — atomically.
+        """Replace resolutions — all of them, or those of ``only`` — atomically, with their sets.
 
-        The rollup follows in the same transaction: rebuilt set-based after a full replace, or
-        adjusted by the difference between the old and new allocations of ``only``.
+        The rollup follows in the same transaction: rebuilt set-based after a full replace (which
+        also drops the allocation sets no resolution names any more), or adjusted by subtracting
+        the old resolutions of ``only`` and adding the new ones.
         """
         now = utcnow()
         with self.engine.begin() as conn:
             states = self._states(conn, only)
             chunks = self._chunks(only)
             if only is None:
-                conn.execute(delete(t.allocation_rollup))
-                conn.execute(delete(t.allocations))
+                conn.execute(delete(t.effort_rollup))
                 conn.execute(delete(t.resolutions))
             else:
                 for chunk in chunks:
                     assert chunk is not None
-                    self.apply_rollup_delta(conn, self.dialect, chunk, sign=-1)
-                    conn.execute(delete(t.allocations).where(t.allocations.c.item_pk.in_(chunk)))
-                    conn.execute(delete(t.resolutions).where(t.resolutions.c.item_pk.in_(chunk)))
-            res_batch: list[dict[str, Any]] = []
-            alloc_batch: list[dict[str, Any]] = []
+                    in_chunk = t.resolutions.c.item_pk.in_(chunk)
+                    add_to_rollup(conn, self.dialect, resolution_facts(in_chunk), sign=-1)
+                    conn.execute(delete(t.resolutions).where(in_chunk))
+            batch: list[dict[str, Any]] = []
+            sets: dict[tuple[tuple[Share, ...], bool, bool], int] = {}
+            new_sets: dict[int, Sequence[Share]] = {}
             written = 0
             for row in rows:
                 tracker, state, completed_on = states[row.item_pk]
-                res_batch.append(
+                shape = (tuple(row.allocations), row.conflict, row.untagged)
+                key = sets.get(shape)
+                if key is None:
+                    key = sets[shape] = row.set_key()
+                    new_sets[key] = shape[0]
+                batch.append(
                     {
                         "item_pk": row.item_pk,
                         "untagged": row.untagged,
@@ -451,91 +411,57 @@ class Store:
                         "points": row.points,
                         "hours": row.hours,
                         "count": row.count,
-                        "alloc_key": row.alloc_key,
+                        "alloc_key": key,
                         "resolved_at": now,
+                        "tracker": tracker,
+                        "state": state,
+                        "completed_on": completed_on,
                     }
                 )
-                for share in allocation_shares(row.allocations):
-                    weight = share["weight"]
-                    alloc_batch.append(
-                        {
-                            "item_pk": row.item_pk,
-                            "tracker": tracker,
-                            "value_id": share["value_id"],
-                            "method_id": share["method_id"],
-                            "state": state,
-                            "completed_on": completed_on,
-                            "orphaned": row.orphaned,
-                            "first_of_item": share["first_of_item"],
-                            "first_of_value": share["first_of_value"],
-                            "points": row.points * weight,
-                            "hours": row.hours * weight,
-                            "count": row.count * weight,
-                        }
-                    )
                 written += 1
-                if len(alloc_batch) >= 5000:
-                    self._flush(conn, res_batch, alloc_batch)
-            self._flush(conn, res_batch, alloc_batch)
+                if len(batch) >= 5000:
+                    conn.execute(insert(t.resolutions), batch)
+                    batch.clear()
+            if batch:
+                conn.execute(insert(t.resolutions), batch)
+            store_allocation_sets(conn, self.dialect, new_sets)
             if only is None:
-                conn.execute(insert(t.allocation_rollup).from_select(ROLLUP_COLUMNS, _rollup_select(None)))
+                rebuild_rollup(conn)
+                prune_allocation_sets(conn)
             else:
                 for chunk in chunks:
                     assert chunk is not None
-                    self.apply_rollup_delta(conn, self.dialect, chunk, sign=1)
-                conn.execute(delete(t.allocation_rollup).where(t.allocation_rollup.c.rows == 0))
+                    add_to_rollup(
+                        conn, self.dialect, resolution_facts(t.resolutions.c.item_pk.in_(chunk)), sign=1
+                    )
+                drop_empty_groups(conn)
         return written
 
     def rebuild_rollup(self) -> None:
-        """Recompute the whole rollup from the allocations (set-based, one statement)."""
+        """Recompute the whole rollup from the resolutions (set-based, one statement)."""
         with self.engine.begin() as conn:
-            self._rebuild_rollup(conn)
-
-    @staticmethod
-    def _rebuild_rollup(conn: Connection) -> None:
-        conn.execute(delete(t.allocation_rollup))
-        conn.execute(insert(t.allocation_rollup).from_select(ROLLUP_COLUMNS, _rollup_select(None)))
+            rebuild_rollup(conn)
 
     def rollup_rows(self) -> list[dict[str, Any]]:
         """Every rollup row (for consistency checks), ordered by group key."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.allocation_rollup).order_by(t.allocation_rollup.c.group_key))
+            rows = conn.execute(select(t.effort_rollup).order_by(t.effort_rollup.c.group_key))
             return [dict(r._mapping) for r in rows]
 
-    @staticmethod
-    def apply_rollup_delta(conn: Connection, dialect: str, item_pks: list[int] | Any, *, sign: int) -> None:
-        """Add (sign 1) or subtract (sign -1) the current allocations of ``item_pks`` to the rollup.
-
-        ``item_pks`` is a list or a select of pks; the caller owns the transaction.
-        """
-        groups = [dict(r._mapping) for r in conn.execute(_rollup_select(item_pks))]
-        if not groups:
-            return
-        for group in groups:
-            for name in ROLLUP_SUMS:
-                group[name] = sign * group[name]
-        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.allocation_rollup)
-        rollup = t.allocation_rollup.c
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[rollup.group_key],
-            set_={name: rollup[name] + stmt.excluded[name] for name in ROLLUP_SUMS},
-        )
-        conn.execute(stmt, groups)
+    def allocation_set(self, key: int) -> list[Share]:
+        """The (value, method, weight) shares of one stored allocation set, in order."""
+        s = t.allocation_sets.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(s.value_id, s.method_id, s.weight).where(s.alloc_key == key).order_by(s.position)
+            )
+            return [(v, m, w) for v, m, w in rows]
 
     @staticmethod
     def _chunks(only: Sequence[int] | None) -> list[list[int] | None]:
         if only is None:
             return [None]
         return [list(only[i : i + UPSERT_CHUNK]) for i in range(0, len(only), UPSERT_CHUNK)]
-
-    @staticmethod
-    def _flush(conn: Connection, res: list[dict[str, Any]], alloc: list[dict[str, Any]]) -> None:
-        if res:
-            conn.execute(insert(t.resolutions), res)
-            res.clear()
-        if alloc:
-            conn.execute(insert(t.allocations), alloc)
-            alloc.clear()
 
     def _states(
         self, conn: Connection, only: Sequence[int] | None

@@ -5,15 +5,18 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, select
+from sqlalchemy import Date, column, func, insert, select, table
 
 from mapping.plan import Method, Plan, Rule, RuleWhen, Value, check_plan
+from mapping.resolver import shares_key
+from reports.effort import ReportQuery, build_report
 from sync.plan_remap import remap_plan
 from sync.remap import remap
 from tests.factories import T0
 from v2mom.db import schema as t
 from v2mom.db.engine import make_engine
 from v2mom.db.migrate import alembic_config, upgrade
+from v2mom.db.types import UTCDateTime
 from v2mom.store import Store
 
 
@@ -84,5 +87,102 @@ def test_upgrade_from_0002_keeps_items_and_flags_blocked_ones(database_url: str)
         with store.engine.connect() as conn:
             assert conn.execute(select(t.items.c.tag_sig).where(t.items.c.tag_sig.is_(None))).first() is None
         assert first.untagged == 0
+    finally:
+        store.close()
+
+
+def _legacy_allocation(
+    item_pk: int, value: str | None, weight: float, effort: float, **fields: object
+) -> dict[str, object]:
+    """An ``allocations`` row as revision 0003 stored it: the item's effort times the share's weight."""
+    row: dict[str, object] = {
+        "item_pk": item_pk,
+        "tracker": "jira",
+        "value_id": value,
+        "method_id": "m" if value else None,
+        "state": "in_progress",
+        "completed_on": None,
+        "orphaned": False,
+        "first_of_item": 1,
+        "first_of_value": 1,
+        "points": effort * weight,
+        "hours": 0.0,
+        "count": (1.0 if effort else 0.0) * weight,
+    }
+    row.update(fields)
+    return row
+
+
+def test_upgrade_from_0003_turns_allocation_rows_into_sets_and_keeps_the_report(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    done = {"state": "done", "completed_on": T0.date()}
+    split = [("speed", 0.75), ("care", 0.25)]
+    legacy_allocations = [
+        *(
+            _legacy_allocation(1, v, w, 8.0, first_of_item=int(i == 0), **done)
+            for i, (v, w) in enumerate(split)
+        ),
+        _legacy_allocation(2, None, 1.0, 3.0),
+        # Counts nothing (a parent whose children carry the effort): its weights are not recoverable.
+        *(_legacy_allocation(4, v, w, 0.0, first_of_item=int(i == 0)) for i, (v, w) in enumerate(split)),
+    ]
+    legacy_resolutions = [
+        {"item_pk": pk, "untagged": pk == 2, "orphaned": False, "conflict": False, "points": points,
+         "hours": 0.0, "count": 1.0 if points else 0.0, "alloc_key": 0, "resolved_at": T0}
+        for pk, points in ((1, 8.0), (2, 3.0), (3, 5.0), (4, 0.0))
+    ]  # fmt: skip
+    resolutions = table(
+        "resolutions", *(column(name) for name in legacy_resolutions[0] if name != "resolved_at"),
+        column("resolved_at", UTCDateTime()),
+    )  # fmt: skip
+    allocations = table(
+        "allocations", *(column(name) for name in legacy_allocations[0] if name != "completed_on"),
+        column("completed_on", Date()),
+    )  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            insert(t.items),
+            [
+                _legacy_item(1, state="done", completed_at=T0, points=8.0, tag_sig=1),
+                _legacy_item(2, completed_at=None, tag_sig=1),
+                _legacy_item(3, state="canceled", completed_at=None, tag_sig=1),
+                _legacy_item(4, points=None, completed_at=None, tag_sig=1),
+            ],
+        )
+        conn.execute(insert(resolutions), legacy_resolutions)
+        conn.execute(insert(allocations), legacy_allocations)
+    upgrade(engine)
+    engine.dispose()
+    store = Store.open(database_url)
+    try:
+        r = t.resolutions.c
+        with store.engine.connect() as conn:
+            facts = {row.item_pk: row for row in conn.execute(select(t.resolutions))}
+        shares = [("speed", "m", 0.75), ("care", "m", 0.25)]
+        assert facts[1].alloc_key == shares_key(shares, conflict=False, untagged=False)
+        assert store.allocation_set(facts[1].alloc_key) == shares
+        assert store.allocation_set(facts[2].alloc_key) == [(None, None, 1.0)]
+        assert store.allocation_set(facts[4].alloc_key) == [("speed", "m", 0.5), ("care", "m", 0.5)]
+        assert (facts[1].tracker, facts[1].state, facts[1].completed_on) == ("jira", "done", T0.date())
+        assert facts[3].state == "canceled"
+        # The migration's rollup is the one the code would build, group key for group key.
+        migrated = store.rollup_rows()
+        store.rebuild_rollup()
+        assert migrated == store.rollup_rows()
+        assert sum(row["items"] for row in migrated) == 3  # the canceled item counts nothing
+        plan = Plan(
+            values=(Value(id="speed", name="Speed"), Value(id="care", name="Care")),
+            methods=(Method(id="m", name="M", values=("speed", "care")),),
+        )
+        report = build_report(store, plan, ReportQuery(measure="points"))
+        assert {v["id"]: v["effort"] for v in report["values"]} == {"speed": 6.0, "care": 2.0}
+        assert report["untagged"]["effort"] == 3.0
+        assert report["total"]["items"] == 3
+        with store.engine.connect() as conn:
+            assert conn.execute(select(func.count()).where(r.alloc_key == 0)).scalar_one() == 1  # canceled
     finally:
         store.close()

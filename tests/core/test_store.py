@@ -77,27 +77,24 @@ def test_cursor_never_moves_backwards(store: Store) -> None:
     assert store.get_cursor("jira", "other") == T0
 
 
-def test_replace_resolutions_writes_allocations_with_weights(store: Store) -> None:
-    store.upsert_items([make_item("1", points=8.0)])
-    pk = store.get_item_by_id("jira", "1")
-    assert pk is not None
-    row = ResolutionRow(
-        item_pk=pk.pk,
-        untagged=False,
-        orphaned=False,
-        conflict=False,
-        points=8.0,
-        hours=0.0,
-        count=1.0,
-        alloc_key=12345,
-        allocations=[("a", "m1", 0.75), ("b", "m1", 0.25)],
-    )
-    assert store.replace_resolutions([row]) == 1
-    assert store.replace_resolutions([row], only=[pk.pk]) == 1
-    document = store.resolution_of(pk.pk)
+def test_replace_resolutions_writes_allocation_sets_with_weights(store: Store) -> None:
+    store.upsert_items([make_item("1", points=8.0), make_item("2", points=2.0)])
+    pks = {s.item.id: s.pk for s in store.iter_items()}
+    split = [("a", "m1", 0.75), ("b", "m1", 0.25)]
+    row = _row(pks["1"], 8.0, split)
+    assert store.replace_resolutions([row, _row(pks["2"], 2.0, split)]) == 2
+    assert store.replace_resolutions([row], only=[pks["1"]]) == 1
+    document = store.resolution_of(pks["1"])
     assert document is not None
     assert document["effort"] == {"points": 8.0, "hours": 0.0, "count": 1.0}
     assert document["flags"] == []
+    assert store.allocation_set(row.set_key()) == split
+    with store.engine.connect() as conn:
+        stored_sets = conn.exec_driver_sql("SELECT COUNT(DISTINCT alloc_key) FROM allocation_sets").scalar()
+    assert stored_sets == 1  # two items with the same split share one set
+    # A full replace drops the sets no resolution names any more.
+    assert store.replace_resolutions([_row(pks["1"], 8.0, [("a", None, 1.0)])]) == 1
+    assert store.allocation_set(row.set_key()) == []
 
 
 def test_tokens_are_hashed_revocable_and_record_use(store: Store) -> None:
@@ -125,7 +122,6 @@ def _row(pk: int, points: float, allocations: list[tuple[str | None, str | None,
         points=points,
         hours=0.0,
         count=1.0,
-        alloc_key=len(allocations),
         allocations=allocations,
     )
 
@@ -155,6 +151,7 @@ def test_partial_replace_keeps_rollup_equal_to_full_rebuild(store: Store) -> Non
     store.rebuild_rollup()
     rebuilt = _rounded(store.rollup_rows())
     assert incremental == rebuilt
-    assert not any(r["value_id"] is None for r in rebuilt)
+    untagged_set = _row(pks["2"], 3.0, [(None, None, 1.0)]).set_key()
+    assert untagged_set not in {r["alloc_key"] for r in rebuilt}  # item 2 moved out of the untagged set
     assert sum(float(r["points"]) for r in rebuilt) == 16.0  # type: ignore[arg-type]
     assert sum(int(r["items"]) for r in rebuilt) == 3  # type: ignore[call-overload]

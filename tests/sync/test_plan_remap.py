@@ -150,22 +150,16 @@ def snapshot(store: Store) -> dict[str, Any]:
                 )
             ).all()
         )
+        facts = sorted(conn.execute(select(r.item_pk, r.tracker, r.state, r.completed_on)).all())
+        s = t.allocation_sets.c
+        # Each item's allocations, read through the set its resolution names.
         allocations = sorted(
-            (
-                row.item_pk,
-                row.tracker,
-                row.value_id or "",
-                row.method_id or "",
-                row.state,
-                str(row.completed_on),
-                bool(row.orphaned),
-                row.first_of_item,
-                row.first_of_value,
-                round(row.points, 9),
-                round(row.hours, 9),
-                round(row["count"], 9),
+            (row.item_pk, row.position, row.value_id or "", row.method_id or "", row.weight)
+            for row in conn.execute(
+                select(r.item_pk, s.position, s.value_id, s.method_id, s.weight).join_from(
+                    t.resolutions, t.allocation_sets, s.alloc_key == r.alloc_key
+                )
             )
-            for row in conn.execute(select(t.allocations)).mappings()
         )
     rollup = [
         {k: (round(v, 9) if isinstance(v, float) else v) for k, v in row.items()}
@@ -175,6 +169,7 @@ def snapshot(store: Store) -> dict[str, Any]:
         "resolutions": [
             (pk, bool(u), bool(o), bool(c), p, h, n, k) for pk, u, o, c, p, h, n, k in resolutions
         ],
+        "facts": facts,
         "allocations": allocations,
         "rollup": rollup,
     }
@@ -201,6 +196,7 @@ def test_set_based_remap_equals_the_python_resolver(store: Store, seed_value: in
     oracle = snapshot(store)
     assert stats == oracle_stats
     assert set_based["resolutions"] == oracle["resolutions"]
+    assert set_based["facts"] == oracle["facts"]
     assert set_based["allocations"] == oracle["allocations"]
     assert set_based["rollup"] == oracle["rollup"]
     assert oracle_stats.untagged  # the forest exercises the flags

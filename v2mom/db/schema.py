@@ -1,12 +1,14 @@
 """The tables, as SQLAlchemy Core metadata. Migrations under ``v2mom/migrations`` create them.
 
 ``items`` holds the normalised WorkItems, each with its plan-independent tag signature
-(``mapping.signature``); ``resolutions`` one row per item with its flags, counted effort and the
-fingerprint of its allocations (explanations are recomputed on demand, not stored);
-``allocations`` is the fact table: one row per (item, value, method) share with the counted
-effort already multiplied by its weight. ``allocation_rollup`` sums it per (tracker, state, completion day,
-value, method, orphaned) in the same transaction that writes it, so a report reads a few thousand
-rows however many items there are.
+(``mapping.signature``); ``resolutions`` is the fact table: one row per item with its flags, counted
+effort, the tracker, state and completion day the rollup counted it under, and the key of its
+allocation set (explanations are recomputed on demand, not stored). ``allocation_sets`` holds each
+distinct split of effort across (value, method) with its weights, keyed by its fingerprint: a few
+hundred rows however many items share them. ``effort_rollup`` sums resolutions per (tracker,
+state, completion day, orphaned, allocation set) in the same transaction that writes them, so a
+report joins a few thousand rollup rows to the sets, and a plan change that moves an item to
+another set rewrites one column of its resolution.
 """
 
 from __future__ import annotations
@@ -87,42 +89,36 @@ resolutions = Table(
     Column("count", Float, nullable=False),
     Column("alloc_key", BigInteger, nullable=False, server_default="0"),
     Column("resolved_at", UTCDateTime(), nullable=False),
-)
-
-allocations = Table(
-    "allocations",
-    metadata,
-    Column("id", BigIntPK, primary_key=True, autoincrement=True),
-    # No foreign key: allocations are derived rows, only ever written by joining ``items`` (which are
-    # soft-deleted, never removed); the per-row check cost half of a re-resolution's insert time.
-    Column("item_pk", BigIntPK, nullable=False),
+    # What the rollup counted this item under, as of its resolution: a delta subtracts exactly that.
     Column("tracker", String(16), nullable=False),
-    Column("value_id", String(64)),
-    Column("method_id", String(64)),
     Column("state", String(16), nullable=False),
     Column("completed_on", Date),
-    Column("orphaned", Boolean, nullable=False),
-    Column("first_of_item", SmallInteger, nullable=False),
-    Column("first_of_value", SmallInteger, nullable=False),
-    Column("points", Float, nullable=False),
-    Column("hours", Float, nullable=False),
-    Column("count", Float, nullable=False),
-    Index("ix_allocations_item", "item_pk"),
 )
 
-allocation_rollup = Table(
-    "allocation_rollup",
+allocation_sets = Table(
+    "allocation_sets",
+    metadata,
+    # Content-addressed: the key is the fingerprint of the shares (``mapping.resolver.shares_key``),
+    # so a key always names the same rows and they are written once, never updated.
+    Column("alloc_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("position", SmallInteger, primary_key=True, autoincrement=False),
+    Column("value_id", String(64)),
+    Column("method_id", String(64)),
+    Column("weight", Float, nullable=False),
+    Column("first_of_item", SmallInteger, nullable=False),
+    Column("first_of_value", SmallInteger, nullable=False),
+)
+
+effort_rollup = Table(
+    "effort_rollup",
     metadata,
     Column("group_key", String(255), primary_key=True),
     Column("tracker", String(16), nullable=False),
-    Column("value_id", String(64)),
-    Column("method_id", String(64)),
     Column("state", String(16), nullable=False),
     Column("completed_on", Date),
     Column("orphaned", Boolean, nullable=False),
-    Column("rows", Integer, nullable=False),
+    Column("alloc_key", BigInteger, nullable=False),
     Column("items", Integer, nullable=False),
-    Column("value_items", Integer, nullable=False),
     Column("points", Float, nullable=False),
     Column("hours", Float, nullable=False),
     Column("count", Float, nullable=False),
