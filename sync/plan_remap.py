@@ -27,18 +27,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Connection,
+    Select,
     bindparam,
     column,
     func,
     insert,
-    literal_column,
+    literal,
     select,
     table,
     text,
+    union_all,
 )
 
 from mapping.plan import Plan
@@ -48,7 +52,7 @@ from sync.remap import RemapStats, remap
 from v2mom.db import schema as t
 from v2mom.db.types import UTCDateTime
 from v2mom.models import Level, WorkItem
-from v2mom.rollup import Share, add_to_rollup, drop_empty_groups, resolution_facts, store_allocation_sets
+from v2mom.rollup import SUM_COLUMNS, Share, add_to_rollup, drop_empty_groups, store_allocation_sets
 from v2mom.store import Store, item_from_row, utcnow
 
 CHUNK = 5_000
@@ -210,7 +214,10 @@ def _create_temp_tables(conn: Connection) -> None:
         " unknown BOOLEAN NOT NULL)",
         "CREATE TEMPORARY TABLE rm_changed (pk BIGINT PRIMARY KEY, ts INTEGER NOT NULL,"
         " untagged BOOLEAN NOT NULL, orphaned BOOLEAN NOT NULL, conflict BOOLEAN NOT NULL,"
-        " alloc_key BIGINT NOT NULL, unresolved BOOLEAN NOT NULL)",
+        " alloc_key BIGINT NOT NULL, unresolved BOOLEAN NOT NULL,"
+        # What the rollup counts the item under now: the move takes it away without re-reading it.
+        " old_orphaned BOOLEAN, old_key BIGINT, tracker VARCHAR(16), state VARCHAR(16), completed_on DATE,"
+        ' points FLOAT, hours FLOAT, "count" FLOAT)',
     ):
         conn.execute(text(ddl))
 
@@ -261,9 +268,11 @@ INHERITED_AND_CHANGED = (
     "  SELECT pk, own_ts FROM rm_node WHERE own_ts <> 0"
     "  UNION ALL"
     "  SELECT n.pk, inh.ts FROM rm_node n JOIN inh ON n.parent_pk = inh.pk WHERE n.own_ts = 0"
-    ") INSERT INTO rm_changed (pk, ts, untagged, orphaned, conflict, alloc_key, unresolved)"
+    ") INSERT INTO rm_changed (pk, ts, untagged, orphaned, conflict, alloc_key, unresolved,"
+    '  old_orphaned, old_key, tracker, state, completed_on, points, hours, "count")'
     " SELECT n.pk, f.ts, f.untagged, (n.missing OR n.unknown OR f.orphan), f.conflict, f.alloc_key,"
-    "  r.item_pk IS NULL"
+    "  r.item_pk IS NULL, r.orphaned, r.alloc_key,"
+    '  r.tracker, r.state, r.completed_on, r.points, r.hours, r."count"'
     " FROM rm_node n LEFT JOIN inh h ON h.pk = n.pk"
     " JOIN rm_ts f ON f.ts = COALESCE(h.ts, n.cont_ts)"
     " LEFT JOIN resolutions r ON r.item_pk = n.pk"
@@ -299,16 +308,36 @@ def _analyze(conn: Connection, *names: str) -> None:
 
 def _rewrite_changes(conn: Connection, dialect: str) -> None:
     """Point the resolutions of the items in ``rm_changed`` at their new sets; move their rollup share."""
-    changed = t.resolutions.c.item_pk.in_(select(literal_column("pk")).select_from(table("rm_changed")))
-    add_to_rollup(conn, dialect, resolution_facts(changed), sign=-1)
+    add_to_rollup(conn, dialect, _moves())
     conn.execute(
         text(
             "UPDATE resolutions SET untagged = c.untagged, orphaned = c.orphaned, conflict = c.conflict,"
             " alloc_key = c.alloc_key, resolved_at = :now FROM rm_changed c WHERE resolutions.item_pk = c.pk"
         ).bindparams(bindparam("now", utcnow(), type_=UTCDateTime()))
     )
-    add_to_rollup(conn, dialect, resolution_facts(changed), sign=1)
     drop_empty_groups(conn)
+
+
+def _moves() -> CompoundSelect[Any]:
+    """Each changed item twice, as a rollup source: its stored group taken away, its new one added.
+
+    Reads only ``rm_changed``, which kept each item's stored rollup columns when it was found.
+    """
+    names = ("orphaned", "alloc_key", "old_orphaned", "old_key", "tracker", "state", "completed_on")
+    c = table("rm_changed", *(column(name) for name in (*names, *SUM_COLUMNS))).c
+
+    def side(orphaned: Any, alloc_key: Any, sign: int) -> Select[Any]:
+        return select(
+            c.tracker,
+            c.state,
+            c.completed_on,
+            orphaned.label("orphaned"),
+            alloc_key.label("alloc_key"),
+            *(c[name] for name in SUM_COLUMNS),
+            literal(sign).label("sign"),
+        )
+
+    return union_all(side(c.old_orphaned, c.old_key, -1), side(c.orphaned, c.alloc_key, 1))
 
 
 def _stats(store: Store) -> RemapStats:

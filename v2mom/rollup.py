@@ -15,7 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, Subquery, cast, delete, func, insert, literal, select
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Select,
+    String,
+    Subquery,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from v2mom.db import schema as t
@@ -72,8 +84,8 @@ def prune_allocation_sets(conn: Connection) -> None:
     conn.execute(delete(t.allocation_sets).where(s.alloc_key.not_in(select(r.alloc_key).distinct())))
 
 
-def _grouped(source: Subquery, sign: int) -> Select[Any]:
-    """``source`` (resolution-shaped rows) summed per rollup group, times ``sign``."""
+def _grouped(source: Subquery) -> Select[Any]:
+    """``source`` (signed resolution-shaped rows, see :func:`add_to_rollup`) summed per rollup group."""
     c = source.c
     sep = literal("|")
     key = (
@@ -91,29 +103,32 @@ def _grouped(source: Subquery, sign: int) -> Select[Any]:
         select(
             key.label("group_key"),
             *(c[name] for name in GROUP_COLUMNS),
-            (func.count() * sign).label("items"),
-            *((func.sum(c[name]) * sign).label(name) for name in SUM_COLUMNS),
+            func.sum(c.sign).label("items"),
+            *(func.sum(c[name] * c.sign).label(name) for name in SUM_COLUMNS),
         )
         .where(c.state != State.CANCELED.value)
         .group_by(*(c[name] for name in GROUP_COLUMNS))
     )
 
 
-def resolution_facts(*where: Any) -> Select[Any]:
-    """The stored resolutions' rollup columns, optionally filtered: a source for :func:`add_to_rollup`."""
+def resolution_facts(*where: Any, sign: int = 1) -> Select[Any]:
+    """The stored resolutions' rollup columns, optionally filtered, with ``sign``: a rollup source."""
     r = t.resolutions.c
-    return select(*(r[name] for name in GROUP_COLUMNS), *(r[name] for name in SUM_COLUMNS)).where(*where)
+    return select(
+        *(r[name] for name in GROUP_COLUMNS),
+        *(r[name] for name in SUM_COLUMNS),
+        literal(sign).label("sign"),
+    ).where(*where)
 
 
-def add_to_rollup(conn: Connection, dialect: str, source: Select[Any], *, sign: int) -> None:
-    """Add (sign 1) or subtract (sign -1) the resolution-shaped rows of ``source`` to the rollup.
+def add_to_rollup(conn: Connection, dialect: str, source: Select[Any] | CompoundSelect[Any]) -> None:
+    """Add the signed, resolution-shaped rows of ``source`` to the rollup.
 
-    ``source`` selects tracker, state, completed_on, orphaned, alloc_key, points, hours and count.
-    One INSERT … SELECT … ON CONFLICT statement; groups left empty are dropped by :func:`drop_empty_groups`.
+    ``source`` selects tracker, state, completed_on, orphaned, alloc_key, points, hours, count and
+    ``sign``: 1 adds the row, -1 takes it away (see :func:`resolution_facts`). One INSERT … SELECT …
+    ON CONFLICT statement; groups left empty are dropped by :func:`drop_empty_groups`.
     """
-    stmt = _dialect_insert(dialect, t.effort_rollup).from_select(
-        ROLLUP_COLUMNS, _grouped(source.subquery(), sign)
-    )
+    stmt = _dialect_insert(dialect, t.effort_rollup).from_select(ROLLUP_COLUMNS, _grouped(source.subquery()))
     rollup = t.effort_rollup.c
     stmt = stmt.on_conflict_do_update(
         index_elements=[rollup.group_key],
@@ -130,9 +145,7 @@ def drop_empty_groups(conn: Connection) -> None:
 def rebuild_rollup(conn: Connection) -> None:
     """Recompute the whole rollup from the resolutions: one GROUP BY."""
     conn.execute(delete(t.effort_rollup))
-    conn.execute(
-        insert(t.effort_rollup).from_select(ROLLUP_COLUMNS, _grouped(resolution_facts().subquery(), 1))
-    )
+    conn.execute(insert(t.effort_rollup).from_select(ROLLUP_COLUMNS, _grouped(resolution_facts().subquery())))
 
 
 def shares() -> Subquery:

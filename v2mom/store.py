@@ -389,7 +389,7 @@ class Store:
                 for chunk in chunks:
                     assert chunk is not None
                     in_chunk = t.resolutions.c.item_pk.in_(chunk)
-                    add_to_rollup(conn, self.dialect, resolution_facts(in_chunk), sign=-1)
+                    add_to_rollup(conn, self.dialect, resolution_facts(in_chunk, sign=-1))
                     conn.execute(delete(t.resolutions).where(in_chunk))
             batch: list[dict[str, Any]] = []
             sets: dict[tuple[tuple[Share, ...], bool, bool], int] = {}
@@ -431,9 +431,7 @@ class Store:
             else:
                 for chunk in chunks:
                     assert chunk is not None
-                    add_to_rollup(
-                        conn, self.dialect, resolution_facts(t.resolutions.c.item_pk.in_(chunk)), sign=1
-                    )
+                    add_to_rollup(conn, self.dialect, resolution_facts(t.resolutions.c.item_pk.in_(chunk)))
                 drop_empty_groups(conn)
         return written
 
