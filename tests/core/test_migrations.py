@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Date, column, func, insert, select, table
+from sqlalchemy import Date, Engine, column, func, insert, select, table
 
 from mapping.plan import Method, Plan, Rule, RuleWhen, Value, check_plan
 from mapping.resolver import shares_key
@@ -27,6 +27,16 @@ def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:
         differences = compare_metadata(MigrationContext.configure(conn), t.metadata)
     engine.dispose()
     assert differences == []
+
+
+def _database_at(database_url: str, revision: str) -> Engine:
+    """An engine on a database migrated only up to ``revision``."""
+    engine = make_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    return engine
 
 
 def _legacy_item(pk: int, **fields: object) -> dict[str, object]:
@@ -54,11 +64,7 @@ def _legacy_item(pk: int, **fields: object) -> dict[str, object]:
 
 
 def test_upgrade_from_0002_keeps_items_and_flags_blocked_ones(database_url: str) -> None:
-    engine = make_engine(database_url)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0002")
+    engine = _database_at(database_url, "0002")
     legacy_items = [
         _legacy_item(1, status_name="Blocked"),
         _legacy_item(2, labels=["blocked", "value:speed"]),
@@ -114,11 +120,7 @@ def _legacy_allocation(
 
 
 def test_upgrade_from_0003_turns_allocation_rows_into_sets_and_keeps_the_report(database_url: str) -> None:
-    engine = make_engine(database_url)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
+    engine = _database_at(database_url, "0003")
     done = {"state": "done", "completed_on": T0.date()}
     split = [("speed", 0.75), ("care", 0.25)]
     legacy_allocations = [

@@ -136,7 +136,7 @@ def _derive_sets(conn: sa.Connection, sets_table: sa.Table) -> None:
         key = shares_key(shares, conflict=bool(resolution.conflict), untagged=bool(resolution.untagged))
         if key != resolution.alloc_key:
             moved.append({'row_pk': resolution.item_pk, 'key': key})
-        if key not in seen:
+        if key not in seen:  # the rows v2mom.rollup.allocation_shares gives, as of this revision
             seen.add(key)
             values: set[Any] = set()
             for position, (value_id, method_id, weight) in enumerate(shares):
