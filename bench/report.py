@@ -23,11 +23,11 @@ from sqlalchemy import insert, text
 
 from bench.common import median_seconds, verdict
 from mapping.plan import load_plan
-from mapping.resolver import shares_key
+from mapping.resolver import Share, shares_key
 from reports.effort import ReportQuery, build_report
 from sandbox import SAMPLE_PLAN_PATH as PLAN
 from v2mom.db import schema as t
-from v2mom.rollup import Share, store_allocation_sets
+from v2mom.rollup import store_allocation_sets
 from v2mom.store import Store
 
 BATCH = 20_000

@@ -31,6 +31,7 @@ without explicit values each method gets an equal share, split by its own weight
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,11 +90,18 @@ def allocation_key(allocations: tuple[Allocation, ...], *, conflict: bool, untag
     Stored with each resolution, so a set-based re-resolution rewrites only the items whose
     fingerprint (or orphaned flag) changed. Odd, so the 0 of a never-fingerprinted row never equals it.
     """
-    shares = [(a.value_id, a.method_id, a.weight) for a in allocations]
-    return shares_key(shares, conflict=conflict, untagged=untagged)
+    return shares_key(as_shares(allocations), conflict=conflict, untagged=untagged)
 
 
-def shares_key(shares: list[tuple[str | None, str | None, float]], *, conflict: bool, untagged: bool) -> int:
+Share = tuple[str | None, str | None, float]
+
+
+def as_shares(allocations: Iterable[Allocation]) -> list[Share]:
+    """Allocations as plain (value, method, weight) tuples, the form sets are stored and keyed in."""
+    return [(a.value_id, a.method_id, a.weight) for a in allocations]
+
+
+def shares_key(shares: list[Share], *, conflict: bool, untagged: bool) -> int:
     """:func:`allocation_key` of (value, method, weight) shares: the key of a stored allocation set."""
     text = repr((shares, conflict, untagged))
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1 | 1

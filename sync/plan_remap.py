@@ -46,13 +46,13 @@ from sqlalchemy import (
 )
 
 from mapping.plan import Plan
-from mapping.resolver import Resolver, Tags
+from mapping.resolver import Resolver, Share, Tags, as_shares
 from mapping.signature import tag_signature
 from sync.remap import RemapStats, remap
 from v2mom.db import schema as t
 from v2mom.db.types import UTCDateTime
 from v2mom.models import Level, WorkItem
-from v2mom.rollup import SUM_COLUMNS, Share, add_to_rollup, drop_empty_groups, store_allocation_sets
+from v2mom.rollup import SUM_COLUMNS, add_to_rollup, drop_empty_groups, store_allocation_sets
 from v2mom.store import Store, item_from_row, utcnow
 
 CHUNK = 5_000
@@ -185,7 +185,7 @@ def _prepare(conn: Connection, resolver: Resolver) -> None:
                 "orphan": bool(outcome.method_orphans),
             }
         )
-        sets[outcome.key] = [(a.value_id, a.method_id, a.weight) for a in outcome.allocations]
+        sets[outcome.key] = as_shares(outcome.allocations)
 
     _create_temp_tables(conn)
     _insert(conn, "rm_sig", sig_rows)

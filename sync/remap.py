@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mapping.effort import Measure, counted_effort
 from mapping.plan import Plan
-from mapping.resolver import Resolution, Resolver
+from mapping.resolver import Resolution, Resolver, as_shares
 from v2mom.store import ResolutionRow, Store, StoredItem
 
 
@@ -168,7 +168,7 @@ def _resolve_and_store(
                 points=efforts["points"].get(key, 0.0),
                 hours=efforts["hours"].get(key, 0.0),
                 count=efforts["count"].get(key, 0.0),
-                allocations=[(a.value_id, a.method_id, a.weight) for a in resolution.allocations],
+                allocations=as_shares(resolution.allocations),
             )
 
     if only is not None and not only:

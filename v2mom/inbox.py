@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from v2mom.db import schema as t
+from v2mom.db.engine import upsert_insert
 from v2mom.events import EventKind, WebhookEvent
 from v2mom.store import utcnow
 
@@ -39,10 +39,9 @@ class Inbox:
     def __init__(self, engine: Engine) -> None:
         """Share the store's engine (and its transactions' guarantees)."""
         self.engine = engine
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # Built once: constructing the statement per delivery cost more than the commit itself.
         self._enqueue = (
-            insert(t.webhook_inbox)
+            upsert_insert(engine.dialect.name, t.webhook_inbox)
             .on_conflict_do_nothing(index_elements=["tracker", "delivery_id"])
             .returning(t.webhook_inbox.c.id)
         )

@@ -5,7 +5,7 @@ method) pairs, with weights. Sets are content-addressed by their fingerprint
 (:func:`mapping.resolver.shares_key`) and written once. ``effort_rollup`` sums resolutions per
 (tracker, state, completion day, orphaned, set), maintained by deltas in the transaction that
 writes resolutions; :func:`shares` joins it to the sets into what reports group by. So a plan
-change that moves an item writes one column of its resolution and two small deltas here, and a
+change that moves an item writes one column of its resolution and one small delta here, and a
 report reads a few thousand rows however many items there are. Canceled items count nothing and
 stay out of the rollup.
 """
@@ -28,12 +28,12 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from mapping.resolver import Share
 from v2mom.db import schema as t
+from v2mom.db.engine import upsert_insert
 from v2mom.models import State
 
-Share = tuple[str | None, str | None, float]
 GROUP_COLUMNS = ("tracker", "state", "completed_on", "orphaned", "alloc_key")
 SUM_COLUMNS = ("points", "hours", "count")
 ROLLUP_COLUMNS = ["group_key", *GROUP_COLUMNS, "items", *SUM_COLUMNS]
@@ -62,17 +62,13 @@ def allocation_shares(allocations: Iterable[Share]) -> list[dict[str, Any]]:
     return shares
 
 
-def _dialect_insert(dialect: str, table: Any) -> Any:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def store_allocation_sets(conn: Connection, dialect: str, sets: Mapping[int, Sequence[Share]]) -> None:
     """Write the sets in ``sets`` (key → shares) that are not stored yet; the caller owns the transaction."""
     rows = [
         {"alloc_key": key, **share} for key, shares in sets.items() for share in allocation_shares(shares)
     ]
     if rows:
-        stmt = _dialect_insert(dialect, t.allocation_sets).on_conflict_do_nothing(
+        stmt = upsert_insert(dialect, t.allocation_sets).on_conflict_do_nothing(
             index_elements=["alloc_key", "position"]
         )
         conn.execute(stmt, rows)
@@ -128,7 +124,7 @@ def add_to_rollup(conn: Connection, dialect: str, source: Select[Any] | Compound
     ``sign``: 1 adds the row, -1 takes it away (see :func:`resolution_facts`). One INSERT … SELECT …
     ON CONFLICT statement; groups left empty are dropped by :func:`drop_empty_groups`.
     """
-    stmt = _dialect_insert(dialect, t.effort_rollup).from_select(ROLLUP_COLUMNS, _grouped(source.subquery()))
+    stmt = upsert_insert(dialect, t.effort_rollup).from_select(ROLLUP_COLUMNS, _grouped(source.subquery()))
     rollup = t.effort_rollup.c
     stmt = stmt.on_conflict_do_update(
         index_elements=[rollup.group_key],

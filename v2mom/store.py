@@ -24,17 +24,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from mapping.plan import Plan, plan_from_data
-from mapping.resolver import shares_key
+from mapping.resolver import Share, shares_key
 from mapping.signature import tag_signature
 from v2mom.db import schema as t
-from v2mom.db.engine import make_engine
+from v2mom.db.engine import make_engine, upsert_insert
 from v2mom.db.migrate import upgrade
 from v2mom.models import Level, State, WorkItem
 from v2mom.rollup import (
-    Share,
     add_to_rollup,
     drop_empty_groups,
     prune_allocation_sets,
@@ -194,7 +192,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        stmt = self._insert()
+        stmt = upsert_insert(self.dialect, t.items)
         excluded = stmt.excluded
         self._upsert_statement = stmt.on_conflict_do_update(
             index_elements=[t.items.c.tracker, t.items.c.item_id],
@@ -224,9 +222,6 @@ class Store:
         self.engine.dispose()
 
     # -- items ---------------------------------------------------------------------------------
-
-    def _insert(self) -> Any:
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.items)
 
     def upsert_items(self, items: Sequence[WorkItem], *, synced_at: datetime | None = None) -> int:
         """Insert or update items by (tracker, id) in one transaction; returns rows written.
@@ -392,16 +387,14 @@ class Store:
                     add_to_rollup(conn, self.dialect, resolution_facts(in_chunk, sign=-1))
                     conn.execute(delete(t.resolutions).where(in_chunk))
             batch: list[dict[str, Any]] = []
-            sets: dict[tuple[tuple[Share, ...], bool, bool], int] = {}
-            new_sets: dict[int, Sequence[Share]] = {}
+            keys: dict[tuple[tuple[Share, ...], bool, bool], int] = {}  # each distinct set, hashed once
             written = 0
             for row in rows:
                 tracker, state, completed_on = states[row.item_pk]
                 shape = (tuple(row.allocations), row.conflict, row.untagged)
-                key = sets.get(shape)
+                key = keys.get(shape)
                 if key is None:
-                    key = sets[shape] = row.set_key()
-                    new_sets[key] = shape[0]
+                    key = keys[shape] = row.set_key()
                 batch.append(
                     {
                         "item_pk": row.item_pk,
@@ -424,7 +417,7 @@ class Store:
                     batch.clear()
             if batch:
                 conn.execute(insert(t.resolutions), batch)
-            store_allocation_sets(conn, self.dialect, new_sets)
+            store_allocation_sets(conn, self.dialect, {key: shape[0] for shape, key in keys.items()})
             if only is None:
                 rebuild_rollup(conn)
                 prune_allocation_sets(conn)

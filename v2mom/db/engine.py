@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from v2mom.errors import ConfigError
@@ -48,3 +49,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # a session's first temp table, so it is set at connect (allocated only as used).
     connect_args = {"options": "-c temp_buffers=256MB"}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+def upsert_insert(dialect: str, table: Table) -> Any:
+    """An INSERT on ``table`` that takes ON CONFLICT clauses, for the engine's dialect."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
