@@ -12,6 +12,7 @@ effort (allocations) changes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from sync.plan_remap import drop_temp_tables, prepared_changes
 from sync.remap import item_efforts, resolve_all
 from v2mom.db import schema as t
 from v2mom.models import State
+from v2mom.rollup import shares
 from v2mom.store import Store
 
 UNTAGGED = "untagged"
@@ -91,15 +93,14 @@ def preview_plan(store: Store, current: Plan, proposed: Plan, measure: Measure =
 
 
 SUMS = {"points": "points", "hours": "hours", "count": '"count"'}
+# rm_changed keeps each moved item's stored state and effort beside its old and new set keys.
 MOVED = (
-    "SELECT s.value_id, SUM(r.{m} * s.weight) FROM rm_changed c JOIN resolutions r ON r.item_pk = c.pk"
-    " JOIN allocation_sets s ON s.alloc_key = {key} WHERE r.state <> :canceled GROUP BY s.value_id"
+    "SELECT s.value_id, SUM(c.{m} * s.weight) FROM rm_changed c"
+    " JOIN allocation_sets s ON s.alloc_key = c.{key} WHERE c.state <> :canceled GROUP BY s.value_id"
 )
-PREVIEW_QUERIES = {
-    "before": "SELECT s.value_id, SUM(g.{m} * s.weight) FROM effort_rollup g"
-    " JOIN allocation_sets s ON s.alloc_key = g.alloc_key GROUP BY s.value_id",
-    "leaving": MOVED.replace("{key}", "r.alloc_key"),
-    "arriving": MOVED.replace("{key}", "c.alloc_key"),
+MOVED_QUERIES = {
+    "leaving": MOVED.replace("{key}", "old_key"),
+    "arriving": MOVED.replace("{key}", "alloc_key"),
 }
 PREVIEW_COUNTS = (
     "SELECT COUNT(*), SUM(CASE WHEN r.untagged AND NOT c.untagged THEN 1 ELSE 0 END),"
@@ -109,10 +110,12 @@ PREVIEW_COUNTS = (
 
 
 def _preview_in_database(conn: Connection, measure: Measure) -> PlanPreview:
-    sums: dict[str, dict[str, float]] = {}
-    for name, query in PREVIEW_QUERIES.items():
+    stored = shares()
+    before = select(stored.c.value_id, func.sum(stored.c[measure])).group_by(stored.c.value_id)
+    sums = {"before": _per_value(conn.execute(before))}
+    for name, query in MOVED_QUERIES.items():
         rows = conn.execute(text(query.replace("{m}", SUMS[measure])), {"canceled": State.CANCELED.value})
-        sums[name] = {value_id or UNTAGGED: float(total or 0.0) for value_id, total in rows}
+        sums[name] = _per_value(rows)
     after = defaultdict(float, sums["before"])
     for value_id, total in sums["leaving"].items():
         after[value_id] -= total
@@ -129,6 +132,10 @@ def _preview_in_database(conn: Connection, measure: Measure) -> PlanPreview:
         before=_nonzero(sums["before"]),
         after=_nonzero(after),
     )
+
+
+def _per_value(rows: Iterable[Any]) -> dict[str, float]:
+    return {value_id or UNTAGGED: float(total or 0.0) for value_id, total in rows}
 
 
 def _nonzero(totals: dict[str, float]) -> dict[str, float]:
