@@ -24,12 +24,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, text
 
 from bench.common import verdict
-from mapping.plan import Method, Rule, RuleWhen, check_plan, load_plan
-from sandbox import SAMPLE_PLAN_PATH
-from sync.plan_remap import apply_plan, remap_plan
-from sync.remap import remap
-from v2mom.db import schema as t
-from v2mom.store import Store
+from v2mom.mapping.plan import Method, Rule, RuleWhen, check_plan, load_plan
+from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.store import schema as t
+from v2mom.store.plan_remap import apply_plan, remap_plan
+from v2mom.store.remap import remap
+from v2mom.store.store import Store
 
 BATCH = 20_000
 TARGET_SECONDS = 10.0

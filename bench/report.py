@@ -22,13 +22,13 @@ from pathlib import Path
 from sqlalchemy import insert, text
 
 from bench.common import median_seconds, verdict
-from mapping.plan import load_plan
-from mapping.resolver import Share, shares_key
-from reports.effort import ReportQuery, build_report
-from sandbox import SAMPLE_PLAN_PATH as PLAN
-from v2mom.db import schema as t
-from v2mom.rollup import store_allocation_sets
-from v2mom.store import Store
+from v2mom.mapping.plan import load_plan
+from v2mom.mapping.resolver import Share, shares_key
+from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.sandbox import SAMPLE_PLAN_PATH as PLAN
+from v2mom.store import schema as t
+from v2mom.store.rollup import store_allocation_sets
+from v2mom.store.store import Store
 
 BATCH = 20_000
 

@@ -29,37 +29,37 @@ from typing import Any
 import requests
 
 from bench.common import verdict
-from connectors.base import Connector
-from sync.remap import remap
-from sync.runner import sync_tracker
-from v2mom.store import Store
+from v2mom.connectors.base import Connector
+from v2mom.store.remap import remap
+from v2mom.store.store import Store
+from v2mom.sync.runner import sync_tracker
 
 TRACKERS = ("jira", "linear", "asana")
 
 
 def serve_sandbox(tracker: str, items: int, pipe: Connection) -> None:
     """Child process: generate the workspace, serve it, send what the parent needs, then wait."""
-    from sandbox.server import SandboxServer
+    from v2mom.sandbox.server import SandboxServer
 
     app: Any
     info: dict[str, Any]
     if tracker == "jira":
-        from sandbox.generator import generate_jira_workspace, scope_jql
-        from sandbox.jira.app import create_jira_app
+        from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
+        from v2mom.sandbox.jira.app import create_jira_app
 
         jira, _ = generate_jira_workspace(seed=11, issues=items, epics=max(30, items // 40))
         app = create_jira_app(jira)
         info = {"email": jira.account_email, "token": jira.api_token, "jql": scope_jql(jira)}
     elif tracker == "linear":
-        from sandbox.linear.app import create_linear_app
-        from sandbox.linear.generator import SCOPE_TEAMS, generate_linear_workspace
+        from v2mom.sandbox.linear.app import create_linear_app
+        from v2mom.sandbox.linear.generator import SCOPE_TEAMS, generate_linear_workspace
 
         linear, _ = generate_linear_workspace(seed=11, issues=items, projects=max(12, items // 100))
         app = create_linear_app(linear)
         info = {"token": linear.api_key, "teams": list(SCOPE_TEAMS)}
     else:
-        from sandbox.asana.app import create_asana_app
-        from sandbox.asana.generator import generate_asana_workspace
+        from v2mom.sandbox.asana.app import create_asana_app
+        from v2mom.sandbox.asana.generator import generate_asana_workspace
 
         asana, truth = generate_asana_workspace(seed=11, tasks=items)
         app = create_asana_app(asana)
@@ -73,7 +73,7 @@ def serve_sandbox(tracker: str, items: int, pipe: Connection) -> None:
 
 def jira_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
     """The Jira connector and its raw loop."""
-    from connectors.jira.connector import JiraConnector
+    from v2mom.connectors.jira.connector import JiraConnector
     from v2mom.settings import JiraSettings
 
     settings = JiraSettings(
@@ -108,8 +108,8 @@ def jira_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable
 
 def linear_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
     """The Linear connector and its raw loop (same documents, same variables)."""
-    from connectors.linear.connector import LinearConnector
-    from connectors.linear.parse import query_text
+    from v2mom.connectors.linear.connector import LinearConnector
+    from v2mom.connectors.linear.parse import query_text
     from v2mom.settings import LinearSettings
 
     url = f"{info['url']}/graphql"
@@ -154,8 +154,8 @@ def linear_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callab
 
 def asana_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
     """The Asana connector and its raw loop (project pages, then every task's subtasks)."""
-    from connectors.asana.connector import AsanaConnector
-    from connectors.asana.parse import TASK_FIELDS
+    from v2mom.connectors.asana.connector import AsanaConnector
+    from v2mom.connectors.asana.parse import TASK_FIELDS
     from v2mom.settings import AsanaSettings
 
     base = f"{info['url']}/api/1.0"

@@ -47,10 +47,10 @@ def serve_app(port: int, database: str) -> None:
     import uvicorn
     from pydantic import SecretStr
 
-    from v2mom.app import create_app
+    from v2mom.app.factory import create_app
     from v2mom.settings import JiraSettings, Settings, TrackersSettings
-    from v2mom.store import Store
-    from webhooks.ingest import tune_interpreter_for_serving
+    from v2mom.store.store import Store
+    from v2mom.webhooks.ingest import tune_interpreter_for_serving
 
     jira = JiraSettings(
         url="http://127.0.0.1:9",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from connectors.retry import call_with_retries
+from v2mom.connectors.retry import call_with_retries
 from v2mom.models import WorkItem
 from v2mom.settings import SyncSettings
 

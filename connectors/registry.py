@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connectors.base import Connector
+from v2mom.connectors.base import Connector
 from v2mom.errors import ConfigError
 from v2mom.settings import Settings
 
 
 def _jira(settings: Settings) -> Connector:
-    from connectors.jira.connector import JiraConnector
+    from v2mom.connectors.jira.connector import JiraConnector
 
     jira = settings.trackers.jira
     if jira is None:
@@ -19,7 +19,7 @@ def _jira(settings: Settings) -> Connector:
 
 
 def _linear(settings: Settings) -> Connector:
-    from connectors.linear.connector import LinearConnector
+    from v2mom.connectors.linear.connector import LinearConnector
 
     linear = settings.trackers.linear
     if linear is None:
@@ -28,7 +28,7 @@ def _linear(settings: Settings) -> Connector:
 
 
 def _asana(settings: Settings) -> Connector:
-    from connectors.asana.connector import AsanaConnector
+    from v2mom.connectors.asana.connector import AsanaConnector
 
     asana = settings.trackers.asana
     if asana is None:

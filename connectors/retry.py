@@ -10,14 +10,17 @@ Vendor SDKs' own retry loops must be switched off so that attempts are not multi
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from v2mom.errors import RetriableError
 
-__all__ = ["BASE_DELAY", "backoff_delay", "call_with_retries"]
+__all__ = ["BASE_DELAY", "backoff_delay", "call_with_retries", "parse_retry_after"]
 
 T = TypeVar("T")
 BASE_DELAY = 0.5  # seconds before the first retry (before jitter)
@@ -82,3 +85,22 @@ def call_with_retries(
             if on_retry is not None:
                 on_retry(error, wait)
         sleep(wait)
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date; None if absent/bad."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)

@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mapping.plan import Plan, Rule
+from v2mom.mapping.plan import Plan, Rule
 from v2mom.models import Level, WorkItem
 
 Flag = Literal["untagged", "orphaned", "conflict"]

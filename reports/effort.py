@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Subquery, and_, func, select
 
-from mapping.plan import Plan
-from v2mom.inbox import Inbox
+from v2mom.mapping.plan import Plan
 from v2mom.models import State
-from v2mom.rollup import shares
-from v2mom.store import Store
+from v2mom.store.inbox import Inbox
+from v2mom.store.rollup import shares
+from v2mom.store.store import Store
 
 Measure = Literal["points", "hours", "count"]
 StateFilter = Literal["done", "open", "all"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from mapping.plan import Plan
-from mapping.resolver import Resolution, Resolver
-from v2mom.store import Store, StoredItem
+from v2mom.mapping.plan import Plan
+from v2mom.mapping.resolver import Resolution, Resolver
+from v2mom.store.store import Store, StoredItem
 
 
 def resolve_stored(store: Store, targets: Iterable[StoredItem], plan: Plan) -> dict[int, Resolution]:

@@ -8,11 +8,11 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select
 
-from mapping.plan import Plan
-from reports.explain import resolve_stored
-from v2mom.db import schema as t
+from v2mom.mapping.plan import Plan
 from v2mom.models import State
-from v2mom.store import Store
+from v2mom.reports.explain import resolve_stored
+from v2mom.store import schema as t
+from v2mom.store.store import Store
 
 FlagKind = Literal["untagged", "orphaned", "conflict"]
 FLAG_KINDS: tuple[FlagKind, ...] = ("untagged", "orphaned", "conflict")

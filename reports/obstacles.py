@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mapping.plan import Plan
-from reports.effort import ReportQuery
-from v2mom.db import schema as t
+from v2mom.mapping.plan import Plan
 from v2mom.models import State
-from v2mom.rollup import shares
-from v2mom.store import Store
+from v2mom.reports.effort import ReportQuery
+from v2mom.store import schema as t
+from v2mom.store.rollup import shares
+from v2mom.store.store import Store
 
 TOP_ITEMS = 10
 OPEN_STATES = (State.TODO.value, State.IN_PROGRESS.value)

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
-from mapping.plan import Plan
-from reports.effort import ReportQuery
+from v2mom.mapping.plan import Plan
 from v2mom.models import State
-from v2mom.rollup import shares
-from v2mom.store import Store
+from v2mom.reports.effort import ReportQuery
+from v2mom.store.rollup import shares
+from v2mom.store.store import Store
 
 DEFAULT_WEEKS = 12
 

@@ -2,4 +2,8 @@
 
 from pathlib import Path
 
+if __name__ != "v2mom.sandbox":  # this folder installs under the one import root (see v2mom/__init__.py)
+    raise ImportError(f"import v2mom.sandbox, not {__name__}: the top-level folders are v2mom subpackages")
+
+
 SAMPLE_PLAN_PATH = Path(__file__).resolve().parent / "sample_plan.yaml"

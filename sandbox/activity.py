@@ -10,12 +10,12 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 
-from sandbox.asana.generator import AsanaGroundTruth
-from sandbox.asana.state import POINTS_FIELD, AsanaState
-from sandbox.jira.state import JiraState
-from sandbox.jira.truth import JiraGroundTruth
-from sandbox.linear.generator import LinearGroundTruth
-from sandbox.linear.state import LinearState
+from v2mom.sandbox.asana.generator import AsanaGroundTruth
+from v2mom.sandbox.asana.state import POINTS_FIELD, AsanaState
+from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.jira.truth import JiraGroundTruth
+from v2mom.sandbox.linear.generator import LinearGroundTruth
+from v2mom.sandbox.linear.state import LinearState
 
 Step = Callable[[], None]
 VALUES = ("customer-first", "reliability", "efficiency")

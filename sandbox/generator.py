@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from sandbox import SAMPLE_PLAN_PATH
-from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
-from sandbox.jira.truth import JiraGroundTruth
+from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
+from v2mom.sandbox.jira.truth import JiraGroundTruth
 from v2mom.settings import JiraSettings
 
 __all__ = ["SAMPLE_PLAN_PATH", "generate_jira_workspace", "jira_settings", "scope_jql"]

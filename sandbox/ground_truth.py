@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
-from sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox import SAMPLE_PLAN_PATH
 
 Measure = Literal["points", "hours", "count"]
 StateFilter = Literal["all", "done", "open"]

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import Connector
-from sync.prefetch import prefetch
+from v2mom.clock import utcnow
+from v2mom.connectors.base import Connector
 from v2mom.errors import V2momError
 from v2mom.models import WorkItem
-from v2mom.store import Store, utcnow
+from v2mom.store.store import Store
+from v2mom.sync.prefetch import prefetch
 
 log = logging.getLogger(__name__)
 CENSUS_EVERY = timedelta(hours=1)

@@ -11,11 +11,11 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sync.runner import SyncResult
-from sync.service import run_sync
 from v2mom.errors import V2momError
 from v2mom.settings import Settings
-from v2mom.store import Store
+from v2mom.store.store import Store
+from v2mom.sync.runner import SyncResult
+from v2mom.sync.service import run_sync
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from connectors.base import Connector
-from connectors.registry import build_connector
-from sync.remap import remap, remap_changed
-from sync.runner import ProgressFn, SyncResult, sync_tracker
+from v2mom.connectors.base import Connector
+from v2mom.connectors.registry import build_connector
 from v2mom.errors import ConfigError, V2momError
 from v2mom.settings import Settings
-from v2mom.store import Store
+from v2mom.store.remap import remap, remap_changed
+from v2mom.store.store import Store
+from v2mom.sync.runner import ProgressFn, SyncResult, sync_tracker
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from v2mom.store import Store
+from v2mom.store.store import Store
 
 POSTGRES_URL = os.environ.get("V2MOM_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI") == "true"

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import build_connector
-from reports.effort import MEASURES, STATES, ReportQuery, build_report
-from reports.flags import item_document
-from sandbox.ground_truth import GroundTruth
-from sandbox.jira.truth import JiraGroundTruth
-from sync.remap import remap, remap_changed
-from sync.runner import sync_tracker
-from sync.service import run_sync
-from v2mom.demo import DemoWorld, build_demo
+from v2mom.app.demo import DemoWorld, build_demo
+from v2mom.connectors.registry import build_connector
+from v2mom.reports.effort import MEASURES, STATES, ReportQuery, build_report
+from v2mom.reports.flags import item_document
+from v2mom.sandbox.ground_truth import GroundTruth
+from v2mom.sandbox.jira.truth import JiraGroundTruth
+from v2mom.store.remap import remap, remap_changed
+from v2mom.sync.runner import sync_tracker
+from v2mom.sync.service import run_sync
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from mapping.plan import load_plan
-from sandbox import SAMPLE_PLAN_PATH
-from sync.remap import remap
 from tests.factories import T0, make_item
-from v2mom.app import create_app
+from v2mom.app.factory import create_app
+from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
+from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.settings import Settings
-from v2mom.store import Store
+from v2mom.store.remap import remap
+from v2mom.store.store import Store
 
 TOKENS: dict[str, str] = {}
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]

@@ -1,1 +1,4 @@
-"""Webhook receiving: signature verification, the durable inbox, and the worker that applies it."""
+"""Webhook receiving: the group-committed durable inbox, the worker that applies it, registration."""
+
+if __name__ != "v2mom.webhooks":  # this folder installs under the one import root (see v2mom/__init__.py)
+    raise ImportError(f"import v2mom.webhooks, not {__name__}: the top-level folders are v2mom subpackages")

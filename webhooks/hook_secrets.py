@@ -16,7 +16,8 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from v2mom.store import Store, utcnow
+from v2mom.clock import utcnow
+from v2mom.store.store import Store
 
 HANDSHAKE_WINDOW = timedelta(minutes=5)
 CACHE_SECONDS = 30.0

@@ -14,7 +14,7 @@ import sys
 import threading
 
 from v2mom.events import WebhookEvent
-from v2mom.inbox import Inbox
+from v2mom.store.inbox import Inbox
 
 log = logging.getLogger(__name__)
 # CPython hands the GIL between threads every 5 ms by default; the writer thread and the event loop

@@ -12,12 +12,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from connectors.asana.client import AsanaClient
-from connectors.linear.client import LinearClient
+from v2mom.connectors.asana.client import AsanaClient
+from v2mom.connectors.linear.client import LinearClient
 from v2mom.errors import ConfigError, FatalError
 from v2mom.settings import Settings
-from v2mom.store import Store
-from webhooks.hook_secrets import StoredHookSecrets
+from v2mom.store.store import Store
+from v2mom.webhooks.hook_secrets import StoredHookSecrets
 
 LINEAR_RESOURCES = ["Issue", "Project"]
 

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import Connector
-from connectors.registry import build_connector
-from sync.remap import remap_changed
+from v2mom.connectors.base import Connector
+from v2mom.connectors.registry import build_connector
 from v2mom.errors import NotFoundError, V2momError
-from v2mom.inbox import Inbox, InboxEntry
 from v2mom.settings import Settings
-from v2mom.store import Store
+from v2mom.store.inbox import Inbox, InboxEntry
+from v2mom.store.remap import remap_changed
+from v2mom.store.store import Store
 
 log = logging.getLogger(__name__)
 ConnectorFor = Callable[[str], Connector]

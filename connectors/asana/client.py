@@ -21,8 +21,8 @@ import asana
 import urllib3
 from asana.rest import ApiException
 
-from connectors.base import CallCounter
-from connectors.jira.client import parse_retry_after
+from v2mom.connectors.base import CallCounter
+from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
 
 __all__ = ["DEFAULT_TIMEOUT", "TRACKER", "AsanaClient", "SyncTokenExpired"]

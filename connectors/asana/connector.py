@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from connectors.asana.client import DEFAULT_TIMEOUT, TRACKER, AsanaClient, SyncTokenExpired
-from connectors.asana.parse import ID_FIELDS, PROJECT_FIELDS, TASK_FIELDS, parse_project, parse_task
-from connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
+from v2mom.connectors.asana.client import DEFAULT_TIMEOUT, TRACKER, AsanaClient, SyncTokenExpired
+from v2mom.connectors.asana.parse import ID_FIELDS, PROJECT_FIELDS, TASK_FIELDS, parse_project, parse_task
+from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import AsanaSettings, SyncSettings

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from v2mom.connectors.signatures import verify_hmac_sha256
 from v2mom.events import EventKind, MalformedEvent, WebhookEvent
-from webhooks.verify import verify_hmac_sha256
 
 SECRET_HEADER = "x-hook-secret"  # noqa: S105 - a header name, not a secret
 SIGNATURE_HEADER = "x-hook-signature"

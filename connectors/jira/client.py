@@ -13,10 +13,7 @@ default and sleeps up to 30 minutes) are switched off: retries live in :mod:`con
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,10 +21,11 @@ import orjson
 import requests
 from atlassian import JiraCloud
 
-from connectors.base import CallCounter
+from v2mom.connectors.base import CallCounter
+from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
 
-__all__ = ["DEFAULT_TIMEOUT", "TRACKER", "JiraClient", "map_http_error", "parse_retry_after"]
+__all__ = ["DEFAULT_TIMEOUT", "TRACKER", "JiraClient", "map_http_error"]
 
 TRACKER = "jira"
 DEFAULT_TIMEOUT = 30  # seconds; the SDK coerces its timeout to int
@@ -35,24 +33,6 @@ REQUEST_ID_HEADER = "X-Arequestid"
 _MAX_MESSAGE = 500
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date; None if absent/bad."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 def _error_messages(response: requests.Response) -> str:

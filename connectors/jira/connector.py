@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
-from connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
-from connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
+from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
+from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
+from v2mom.connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
 from v2mom.errors import FatalError
 from v2mom.models import WorkItem
 from v2mom.settings import JiraSettings, SyncSettings

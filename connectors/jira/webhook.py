@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.jira.parse import parse_datetime
+from v2mom.connectors.jira.parse import parse_datetime
+from v2mom.connectors.signatures import verify_hmac_sha256
 from v2mom.errors import FatalError, WebhookVerificationError
 from v2mom.events import EventKind, MalformedEvent, WebhookEvent
-from webhooks.verify import verify_hmac_sha256
 
 SIGNATURE_HEADER = "x-hub-signature"
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"

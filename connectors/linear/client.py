@@ -30,9 +30,9 @@ from gql.transport.exceptions import (
 )
 from gql.transport.httpx import HTTPXTransport
 
-from connectors.base import CallCounter
-from connectors.jira.client import parse_retry_after
-from connectors.linear.parse import TRACKER, query_text
+from v2mom.connectors.base import CallCounter
+from v2mom.connectors.linear.parse import TRACKER, query_text
+from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
 
 __all__ = ["DEFAULT_TIMEOUT", "LinearClient", "rate_limit_wait"]

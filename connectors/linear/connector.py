@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
-from connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
-from connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
+from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
+from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
+from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import LinearSettings, SyncSettings

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from v2mom.connectors.signatures import verify_hmac_sha256
 from v2mom.errors import WebhookVerificationError
 from v2mom.events import EventKind, MalformedEvent, WebhookEvent
-from webhooks.verify import verify_hmac_sha256
 
 SIGNATURE_HEADER = "linear-signature"
 DELIVERY_HEADER = "linear-delivery"

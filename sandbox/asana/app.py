@@ -22,7 +22,7 @@ import requests
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.asana.state import AsanaState, Project, Task, Webhook
+from v2mom.sandbox.asana.state import AsanaState, Project, Task, Webhook
 
 PREFIX = "/api/1.0"
 MAX_LIMIT = 100

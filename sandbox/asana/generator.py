@@ -17,8 +17,15 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from sandbox.asana.state import METHOD_FIELD, POINTS_FIELD, TEAM_BET_FIELD, VALUE_FIELD, AsanaState, Task
-from sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
+from v2mom.sandbox.asana.state import (
+    METHOD_FIELD,
+    POINTS_FIELD,
+    TEAM_BET_FIELD,
+    VALUE_FIELD,
+    AsanaState,
+    Task,
+)
+from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
 from v2mom.settings import AsanaSettings
 
 __all__ = ["AsanaGroundTruth", "asana_settings", "generate_asana_workspace"]

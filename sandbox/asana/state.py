@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox.faults import FaultBook
+from v2mom.sandbox.faults import FaultBook
 
 VALUE_FIELD = "V2MOM Value"
 METHOD_FIELD = "V2MOM Method"

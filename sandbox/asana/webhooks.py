@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from sandbox.asana.app import asana_time
-from sandbox.asana.state import AsanaState, Task, Webhook
-from sandbox.webhooks import Chaos, Sender, hex_hmac
+from v2mom.sandbox.asana.app import asana_time
+from v2mom.sandbox.asana.state import AsanaState, Task, Webhook
+from v2mom.sandbox.webhooks import Chaos, Sender, hex_hmac
 
 
 class AsanaWebhookSender(Sender):

@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.jira.jql import JqlError, Query, parse
-from sandbox.jira.state import (
+from v2mom.sandbox.jira.jql import JqlError, Query, parse
+from v2mom.sandbox.jira.state import (
     COMPANY_POINTS,
     ISSUE_TYPES,
     SELECT_FIELDS,

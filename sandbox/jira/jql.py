@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sandbox.jira.state import Issue
+from v2mom.sandbox.jira.state import Issue
 
 Predicate = Callable[[Issue], bool]
 _TOKEN = re.compile(

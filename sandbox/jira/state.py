@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox.faults import FaultBook
+from v2mom.sandbox.faults import FaultBook
 
 ISSUE_TYPES: dict[str, tuple[str, int]] = {
     "Epic": ("10000", 1),

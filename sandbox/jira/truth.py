@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
-from sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Issue, JiraState
+from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
+from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Issue, JiraState
 
 
 class JiraGroundTruth(GroundTruth):

@@ -6,9 +6,9 @@ import json
 import time
 import uuid
 
-from sandbox.jira.app import jira_time
-from sandbox.jira.state import Issue, JiraState
-from sandbox.webhooks import Chaos, Sender, hex_hmac
+from v2mom.sandbox.jira.app import jira_time
+from v2mom.sandbox.jira.state import Issue, JiraState
+from v2mom.sandbox.webhooks import Chaos, Sender, hex_hmac
 
 __all__ = ["Chaos", "WebhookSender"]
 

@@ -31,8 +31,8 @@ from graphql import (
     validate,
 )
 
-from sandbox.faults import Fault
-from sandbox.linear.state import STATE_NAMES, Issue, LinearState, Project, Record, Webhook
+from v2mom.sandbox.faults import Fault
+from v2mom.sandbox.linear.state import STATE_NAMES, Issue, LinearState, Project, Record, Webhook
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.graphql"
 DEFAULT_PAGE = 50

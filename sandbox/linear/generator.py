@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
-from sandbox.linear.state import Issue, LinearState
+from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
+from v2mom.sandbox.linear.state import Issue, LinearState
 from v2mom.settings import LinearSettings
 
 __all__ = ["LinearGroundTruth", "generate_linear_workspace", "linear_settings"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox.faults import FaultBook
+from v2mom.sandbox.faults import FaultBook
 
 STATE_NAMES = {
     "triage": "Triage",

@@ -13,9 +13,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-from sandbox.linear.app import linear_time
-from sandbox.linear.state import Issue, LinearState, Record, Webhook
-from sandbox.webhooks import Chaos, Sender, hex_hmac
+from v2mom.sandbox.linear.app import linear_time
+from v2mom.sandbox.linear.state import Issue, LinearState, Record, Webhook
+from v2mom.sandbox.webhooks import Chaos, Sender, hex_hmac
 
 
 class LinearWebhookSender(Sender):

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox.server import SandboxServer
-from v2mom.app import create_app
-from v2mom.demo import DemoWorld, build_demo
+from v2mom.app.demo import DemoWorld, build_demo
+from v2mom.app.factory import create_app
+from v2mom.sandbox.server import SandboxServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from connectors.retry import BASE_DELAY, backoff_delay, call_with_retries
+from v2mom.connectors.retry import BASE_DELAY, backoff_delay, call_with_retries
 from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
 
 

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from tests.core.test_plan_validation import VALID
 from tests.factories import make_item
-from v2mom.app import create_app
-from v2mom.cli import app
+from v2mom.app.cli import app
+from v2mom.app.factory import create_app
 from v2mom.models import Level
 from v2mom.settings import load_settings
-from v2mom.store import Store
+from v2mom.store.store import Store
 
 runner = CliRunner()
 

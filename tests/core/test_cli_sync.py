@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sandbox.generator import generate_jira_workspace, scope_jql
-from sandbox.jira.app import create_jira_app
-from sandbox.jira.state import JiraState
-from sandbox.server import SandboxServer
-from v2mom.cli import app
+from v2mom.app.cli import app
+from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.server import SandboxServer
 
 runner = CliRunner()
 
@@ -66,9 +66,9 @@ def test_sync_succeeds_then_fails_clearly_with_a_bad_token(
 def test_one_failing_tracker_does_not_stop_the_others(
     tmp_path: Path, database_url: str, jira: tuple[str, JiraState], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sandbox.asana.generator import generate_asana_workspace
-    from sandbox.linear.app import create_linear_app
-    from sandbox.linear.generator import generate_linear_workspace
+    from v2mom.sandbox.asana.generator import generate_asana_workspace
+    from v2mom.sandbox.linear.app import create_linear_app
+    from v2mom.sandbox.linear.generator import generate_linear_workspace
 
     url, state = jira
     linear_state, _ = generate_linear_workspace(seed=2, projects=4, issues=120)

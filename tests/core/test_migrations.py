@@ -7,17 +7,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Date, Engine, column, func, insert, select, table
 
-from mapping.plan import Method, Plan, Rule, RuleWhen, Value, check_plan
-from mapping.resolver import shares_key
-from reports.effort import ReportQuery, build_report
-from sync.plan_remap import remap_plan
-from sync.remap import remap
 from tests.factories import T0
-from v2mom.db import schema as t
-from v2mom.db.engine import make_engine
-from v2mom.db.migrate import alembic_config, upgrade
-from v2mom.db.types import UTCDateTime
-from v2mom.store import Store
+from v2mom.mapping.plan import Method, Plan, Rule, RuleWhen, Value, check_plan
+from v2mom.mapping.resolver import shares_key
+from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.store import schema as t
+from v2mom.store.engine import make_engine
+from v2mom.store.migrate import alembic_config, upgrade
+from v2mom.store.plan_remap import remap_plan
+from v2mom.store.remap import remap
+from v2mom.store.store import Store
+from v2mom.store.types import UTCDateTime
 
 
 def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from mapping.plan import dump_plan, load_plan
 from v2mom.errors import ConfigError
+from v2mom.mapping.plan import dump_plan, load_plan
 
 VALID = textwrap.dedent(
     """\

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from tests.factories import T0, make_item
 from v2mom.models import State
-from v2mom.store import ResolutionRow, Store
+from v2mom.store.store import ResolutionRow, Store
 
 
 def test_upsert_is_idempotent_and_keyed_by_stable_id(store: Store) -> None:

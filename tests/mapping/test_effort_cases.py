@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mapping.effort import counted_effort
 from tests.factories import make_item
+from v2mom.mapping.effort import counted_effort
 from v2mom.models import Level, State, WorkItem
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from mapping.plan import load_plan
-from mapping.resolver import Resolution, Resolver
 from tests.factories import make_item
+from v2mom.mapping.plan import load_plan
+from v2mom.mapping.resolver import Resolution, Resolver
 from v2mom.models import Level, WorkItem
 
 PLAN = load_plan(

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.reports.test_api import auth, seeded  # noqa: F401 - the shared fixture
-from v2mom.app import create_app
-from v2mom.auth import SESSION_COOKIE
+from v2mom.app.auth import SESSION_COOKIE
+from v2mom.app.factory import create_app
 from v2mom.settings import Settings
-from v2mom.store import Store
+from v2mom.store.store import Store
 
 NEW_RULE = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "reliability"}
 LABEL = {"tracker": "jira", "label": "x"}

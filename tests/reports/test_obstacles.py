@@ -7,14 +7,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from mapping.plan import load_plan
-from sync.remap import remap
 from tests.core.test_plan_validation import VALID
 from tests.factories import T0, make_item
-from v2mom.app import create_app
+from v2mom.app.factory import create_app
+from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
 from v2mom.settings import Settings
-from v2mom.store import Store
+from v2mom.store.remap import remap
+from v2mom.store.store import Store
 
 ONBOARDING = ("method:self-serve-onboarding",)
 

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from tests.factories import T0
 from tests.reports.test_api import auth, seeded  # noqa: F401 - the shared fixture
-from v2mom.app import create_app
+from v2mom.app.factory import create_app
 from v2mom.settings import Settings
-from v2mom.store import Store
+from v2mom.store.store import Store
 
 
 @pytest.mark.parametrize("measure", ["points", "count"])

@@ -15,12 +15,12 @@ import requests
 import urllib3
 from asana.rest import ApiException
 
-from connectors.asana.parse import PROJECT_FIELDS, TASK_FIELDS
-from sandbox.asana.app import create_asana_app
-from sandbox.asana.generator import generate_asana_workspace
-from sandbox.asana.state import AsanaState
-from sandbox.server import SandboxServer
 from tests.contracts import validate_asana
+from v2mom.connectors.asana.parse import PROJECT_FIELDS, TASK_FIELDS
+from v2mom.sandbox.asana.app import create_asana_app
+from v2mom.sandbox.asana.generator import generate_asana_workspace
+from v2mom.sandbox.asana.state import AsanaState
+from v2mom.sandbox.server import SandboxServer
 
 
 @dataclass

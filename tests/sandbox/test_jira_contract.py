@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from connectors.jira.parse import BASE_FIELDS
-from sandbox.generator import generate_jira_workspace, scope_jql
-from sandbox.jira.app import create_jira_app
-from sandbox.jira.state import COMPANY_POINTS, SELECT_FIELDS, TEAM_POINTS, JiraState
-from sandbox.server import SandboxServer
 from tests.contracts import validate_jira
+from v2mom.connectors.jira.parse import BASE_FIELDS
+from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.state import COMPANY_POINTS, SELECT_FIELDS, TEAM_POINTS, JiraState
+from v2mom.sandbox.server import SandboxServer
 
 # What the connector asks for on every sync, plus every custom field the sandbox serves.
 FIELDS = [*BASE_FIELDS, TEAM_POINTS, COMPANY_POINTS, *SELECT_FIELDS]

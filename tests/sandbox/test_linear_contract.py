@@ -17,12 +17,12 @@ from graphql import (
     validate,
 )
 
-from connectors.linear.parse import query_names, query_text
-from sandbox.linear.app import SCHEMA_PATH, create_linear_app, sandbox_schema
-from sandbox.linear.generator import generate_linear_workspace
-from sandbox.linear.state import LinearState
-from sandbox.server import SandboxServer
 from tests.contracts import contracts_dir
+from v2mom.connectors.linear.parse import query_names, query_text
+from v2mom.sandbox.linear.app import SCHEMA_PATH, create_linear_app, sandbox_schema
+from v2mom.sandbox.linear.generator import generate_linear_workspace
+from v2mom.sandbox.linear.state import LinearState
+from v2mom.sandbox.server import SandboxServer
 
 
 @cache

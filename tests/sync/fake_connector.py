@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from connectors.base import CallCounter, Discovery, Page
+from v2mom.connectors.base import CallCounter, Discovery, Page
 from v2mom.errors import NotFoundError, RetriableError
 from v2mom.models import WorkItem
 

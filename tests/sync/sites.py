@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import Connector
-from sandbox.faults import FaultBook
-from sandbox.ground_truth import GroundTruth
-from sandbox.server import SandboxServer
+from v2mom.connectors.base import Connector
+from v2mom.sandbox.faults import FaultBook
+from v2mom.sandbox.ground_truth import GroundTruth
+from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
 
 
@@ -59,9 +59,9 @@ class Site:
 @contextmanager
 def linear_site() -> Iterator[Site]:
     """A Linear sandbox (two teams in scope, projects, sub-issues, label groups)."""
-    from connectors.linear.connector import LinearConnector
-    from sandbox.linear.app import create_linear_app
-    from sandbox.linear.generator import generate_linear_workspace, linear_settings
+    from v2mom.connectors.linear.connector import LinearConnector
+    from v2mom.sandbox.linear.app import create_linear_app
+    from v2mom.sandbox.linear.generator import generate_linear_workspace, linear_settings
 
     state, truth = generate_linear_workspace(seed=5, projects=8, issues=400)
 
@@ -108,9 +108,9 @@ def linear_site() -> Iterator[Site]:
 @contextmanager
 def asana_site() -> Iterator[Site]:
     """An Asana sandbox (three projects in scope, subtasks, custom fields, the Events API)."""
-    from connectors.asana.connector import AsanaConnector
-    from sandbox.asana.app import create_asana_app
-    from sandbox.asana.generator import asana_settings, generate_asana_workspace
+    from v2mom.connectors.asana.connector import AsanaConnector
+    from v2mom.sandbox.asana.app import create_asana_app
+    from v2mom.sandbox.asana.generator import asana_settings, generate_asana_workspace
 
     state, truth = generate_asana_workspace(seed=5, tasks=400)
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from connectors.jira.connector import JiraConnector
-from sandbox.generator import generate_jira_workspace, jira_settings
-from sandbox.jira.app import create_jira_app
-from sandbox.jira.state import JiraState
-from sandbox.jira.truth import JiraGroundTruth as GroundTruth
-from sandbox.server import SandboxServer
-from sync.runner import sync_tracker
+from v2mom.connectors.jira.connector import JiraConnector
+from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.jira.truth import JiraGroundTruth as GroundTruth
+from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
-from v2mom.store import Store
+from v2mom.store.store import Store
+from v2mom.sync.runner import sync_tracker
 
 SEARCH = "/rest/api/3/search/jql"
 

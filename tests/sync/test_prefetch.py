@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sync.prefetch import prefetch
+from v2mom.sync.prefetch import prefetch
 
 
 def test_order_is_kept() -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sync.runner import sync_tracker
 from tests.factories import T0, make_item
 from tests.sync.fake_connector import FakeConnector
 from v2mom.models import WorkItem
-from v2mom.store import Store
+from v2mom.store.store import Store
+from v2mom.sync.runner import sync_tracker
 
 RUN_START = T0 + timedelta(hours=1)
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from sync.runner import SyncResult
-from sync.schedule import ReconcileThread
 from v2mom.settings import Settings, SyncSettings, parse_duration
-from v2mom.store import Store
+from v2mom.store.store import Store
+from v2mom.sync.runner import SyncResult
+from v2mom.sync.schedule import ReconcileThread
 
 
 @pytest.mark.parametrize(

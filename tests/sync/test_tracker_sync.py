@@ -11,13 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from mapping.plan import load_plan
-from reports.effort import MEASURES, STATES, ReportQuery, build_report
-from sandbox import SAMPLE_PLAN_PATH
-from sync.remap import remap, remap_changed
-from sync.runner import sync_tracker
 from tests.sync.sites import SITES, Site
-from v2mom.store import Store
+from v2mom.mapping.plan import load_plan
+from v2mom.reports.effort import MEASURES, STATES, ReportQuery, build_report
+from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.store.remap import remap, remap_changed
+from v2mom.store.store import Store
+from v2mom.sync.runner import sync_tracker
 
 
 @pytest.fixture(params=sorted(SITES))

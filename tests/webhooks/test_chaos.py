@@ -9,31 +9,31 @@ import socket
 import time
 from typing import Any
 
-from mapping.plan import load_plan
-from sandbox import SAMPLE_PLAN_PATH
-from sandbox.activity import Activity, asana_step, jira_step, linear_step
-from sandbox.asana.app import create_asana_app
-from sandbox.asana.generator import asana_settings, generate_asana_workspace
-from sandbox.asana.webhooks import AsanaWebhookSender
-from sandbox.generator import generate_jira_workspace, jira_settings
-from sandbox.jira.app import create_jira_app
-from sandbox.jira.webhooks import WebhookSender
-from sandbox.linear.app import create_linear_app
-from sandbox.linear.generator import generate_linear_workspace, linear_settings
-from sandbox.linear.state import STATE_NAMES
-from sandbox.linear.webhooks import LinearWebhookSender
-from sandbox.server import SandboxServer
-from sandbox.webhooks import Chaos, Sender
-from sync.schedule import reconcile_pass
-from sync.service import run_sync
 from tests.test_demo_ground_truth import assert_report_matches
-from v2mom.app import create_app
-from v2mom.demo import DemoWorld
-from v2mom.inbox import Inbox
+from v2mom.app.demo import DemoWorld
+from v2mom.app.factory import create_app
+from v2mom.mapping.plan import load_plan
+from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox.activity import Activity, asana_step, jira_step, linear_step
+from v2mom.sandbox.asana.app import create_asana_app
+from v2mom.sandbox.asana.generator import asana_settings, generate_asana_workspace
+from v2mom.sandbox.asana.webhooks import AsanaWebhookSender
+from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.webhooks import WebhookSender
+from v2mom.sandbox.linear.app import create_linear_app
+from v2mom.sandbox.linear.generator import generate_linear_workspace, linear_settings
+from v2mom.sandbox.linear.state import STATE_NAMES
+from v2mom.sandbox.linear.webhooks import LinearWebhookSender
+from v2mom.sandbox.server import SandboxServer
+from v2mom.sandbox.webhooks import Chaos, Sender
 from v2mom.settings import Settings, TrackersSettings
-from v2mom.store import Store
-from webhooks.hook_secrets import StoredHookSecrets
-from webhooks.worker import start_worker
+from v2mom.store.inbox import Inbox
+from v2mom.store.store import Store
+from v2mom.sync.schedule import reconcile_pass
+from v2mom.sync.service import run_sync
+from v2mom.webhooks.hook_secrets import StoredHookSecrets
+from v2mom.webhooks.worker import start_worker
 
 SECRET = "chaos-secret"
 

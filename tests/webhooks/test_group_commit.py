@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from v2mom.events import WebhookEvent
-from v2mom.inbox import Inbox
-from v2mom.store import Store
-from webhooks.ingest import GroupCommitter
+from v2mom.store.inbox import Inbox
+from v2mom.store.store import Store
+from v2mom.webhooks.ingest import GroupCommitter
 
 
 def event(delivery: str) -> WebhookEvent:

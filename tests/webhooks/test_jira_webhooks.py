@@ -13,21 +13,22 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.jira.connector import JiraConnector
-from connectors.jira.webhook import parse_jira_event
-from mapping.plan import load_plan
-from reports.flags import item_document
-from sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, jira_settings
-from sandbox.jira.app import create_jira_app
-from sandbox.jira.state import JiraState
-from sandbox.server import SandboxServer
-from sync.service import run_sync
 from tests.contracts import contracts_dir
-from v2mom.app import create_app
-from v2mom.inbox import CLAIM_TIMEOUT, Inbox
+from v2mom.app.factory import create_app
+from v2mom.clock import utcnow
+from v2mom.connectors.jira.connector import JiraConnector
+from v2mom.connectors.jira.webhook import parse_jira_event
+from v2mom.mapping.plan import load_plan
+from v2mom.reports.flags import item_document
+from v2mom.sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, jira_settings
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings, TrackersSettings
-from v2mom.store import Store, utcnow
-from webhooks.worker import process_batch
+from v2mom.store.inbox import CLAIM_TIMEOUT, Inbox
+from v2mom.store.store import Store
+from v2mom.sync.service import run_sync
+from v2mom.webhooks.worker import process_batch
 
 SECRET = "whsec-current"
 OLD_SECRET = "whsec-previous"
@@ -218,7 +219,7 @@ def test_real_partial_payload_parses_to_a_refetch_by_key() -> None:
 
 
 def test_freshness_shows_events_backlog_and_parked(world: World) -> None:
-    from reports.effort import build_freshness
+    from v2mom.reports.effort import build_freshness
 
     world.post(delivery({"id": str(some_story(world.state))}))
     before = build_freshness(world.store, ["jira"])["jira"]
@@ -258,7 +259,7 @@ def test_webhooks_register_and_list_commands(
 ) -> None:
     from typer.testing import CliRunner
 
-    from v2mom.cli import app
+    from v2mom.app.cli import app
 
     url, state = jira
     config = tmp_path / "v2mom.yaml"

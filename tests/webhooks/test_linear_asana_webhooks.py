@@ -14,23 +14,23 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.registry import build_connector
-from mapping.plan import load_plan
-from sandbox import SAMPLE_PLAN_PATH
-from sandbox.asana.app import create_asana_app
-from sandbox.asana.generator import AsanaGroundTruth, asana_settings, generate_asana_workspace
-from sandbox.asana.state import AsanaState
-from sandbox.linear.app import create_linear_app
-from sandbox.linear.generator import LinearGroundTruth, generate_linear_workspace, linear_settings
-from sandbox.linear.state import LinearState
-from sandbox.server import SandboxServer
-from sync.service import run_sync
-from v2mom.app import create_app
-from v2mom.inbox import Inbox
+from v2mom.app.factory import create_app
+from v2mom.connectors.registry import build_connector
+from v2mom.mapping.plan import load_plan
+from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox.asana.app import create_asana_app
+from v2mom.sandbox.asana.generator import AsanaGroundTruth, asana_settings, generate_asana_workspace
+from v2mom.sandbox.asana.state import AsanaState
+from v2mom.sandbox.linear.app import create_linear_app
+from v2mom.sandbox.linear.generator import LinearGroundTruth, generate_linear_workspace, linear_settings
+from v2mom.sandbox.linear.state import LinearState
+from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings, TrackersSettings
-from v2mom.store import Store
-from webhooks.hook_secrets import StoredHookSecrets
-from webhooks.worker import process_batch
+from v2mom.store.inbox import Inbox
+from v2mom.store.store import Store
+from v2mom.sync.service import run_sync
+from v2mom.webhooks.hook_secrets import StoredHookSecrets
+from v2mom.webhooks.worker import process_batch
 
 SECRET = "lin-whsec-current"
 OLD_SECRET = "lin-whsec-previous"

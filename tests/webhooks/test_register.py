@@ -8,18 +8,18 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from sandbox.asana.app import create_asana_app
-from sandbox.asana.generator import generate_asana_workspace
-from sandbox.asana.webhooks import AsanaWebhookSender
-from sandbox.linear.app import create_linear_app
-from sandbox.linear.generator import generate_linear_workspace
-from sandbox.linear.webhooks import LinearWebhookSender
-from sandbox.server import SandboxServer
-from v2mom.app import create_app
-from v2mom.cli import app as cli
-from v2mom.inbox import Inbox
+from v2mom.app.cli import app as cli
+from v2mom.app.factory import create_app
+from v2mom.sandbox.asana.app import create_asana_app
+from v2mom.sandbox.asana.generator import generate_asana_workspace
+from v2mom.sandbox.asana.webhooks import AsanaWebhookSender
+from v2mom.sandbox.linear.app import create_linear_app
+from v2mom.sandbox.linear.generator import generate_linear_workspace
+from v2mom.sandbox.linear.webhooks import LinearWebhookSender
+from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import load_settings
-from v2mom.store import Store
+from v2mom.store.inbox import Inbox
+from v2mom.store.store import Store
 
 runner = CliRunner()
 

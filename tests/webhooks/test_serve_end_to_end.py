@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from sandbox import SAMPLE_PLAN_PATH
-from sandbox.generator import generate_jira_workspace, scope_jql
-from sandbox.jira.app import create_jira_app
-from sandbox.jira.state import JiraState
-from sandbox.server import SandboxServer
 from tests.webhooks.test_jira_webhooks import SECRET, delivery, sign
+from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 def v2mom(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from v2mom.cli import main; main()", *args]
+    return [sys.executable, "-c", "from v2mom.app.cli import main; main()", *args]
 
 
 @pytest.fixture

@@ -8,18 +8,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.asana.client import AsanaClient, SyncTokenExpired
-from connectors.asana.connector import AsanaConnector
-from connectors.asana.parse import TASK_FIELDS, parse_task
-from sandbox.asana.app import create_asana_app
-from sandbox.asana.generator import AsanaGroundTruth, asana_settings, generate_asana_workspace
-from sandbox.asana.state import AsanaState
-from sandbox.server import SandboxServer
-from sync.runner import sync_tracker
+from v2mom.connectors.asana.client import AsanaClient, SyncTokenExpired
+from v2mom.connectors.asana.connector import AsanaConnector
+from v2mom.connectors.asana.parse import TASK_FIELDS, parse_task
 from v2mom.errors import ConfigError, RetriableError
 from v2mom.models import Level, State
+from v2mom.sandbox.asana.app import create_asana_app
+from v2mom.sandbox.asana.generator import AsanaGroundTruth, asana_settings, generate_asana_workspace
+from v2mom.sandbox.asana.state import AsanaState
+from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
-from v2mom.store import Store
+from v2mom.store.store import Store
+from v2mom.sync.runner import sync_tracker
 
 
 @pytest.fixture(scope="module")

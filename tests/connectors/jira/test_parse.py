@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connectors.jira.parse import (
+from v2mom.connectors.jira.parse import (
     JSW_STORY_POINTS,
     discover_points_fields,
     parse_datetime,

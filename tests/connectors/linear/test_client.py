@@ -10,8 +10,8 @@ import httpx
 import pytest
 import respx
 
-from connectors.linear.client import LinearClient, rate_limit_wait
-from connectors.linear.connector import LinearConnector
+from v2mom.connectors.linear.client import LinearClient, rate_limit_wait
+from v2mom.connectors.linear.connector import LinearConnector
 from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError
 from v2mom.settings import LinearSettings, SyncSettings
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from graphql import GraphQLSchema, build_schema, parse, validate
 
-from connectors.linear.parse import (
+from tests.contracts import contracts_dir
+from v2mom.connectors.linear.parse import (
     is_removed,
     label_names,
     parse_issue,
@@ -17,7 +18,6 @@ from connectors.linear.parse import (
     query_names,
     query_text,
 )
-from tests.contracts import contracts_dir
 from v2mom.errors import FatalError
 from v2mom.models import Level, State
 

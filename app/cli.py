@@ -1,0 +1,469 @@
+"""The ``v2mom`` command line (CONTRACT.md "CLI")."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from v2mom.errors import ConfigError, V2momError
+from v2mom.mapping.plan import Plan, dump_plan, load_plan
+from v2mom.mapping.plan_changes import plan_changes
+from v2mom.reports.csv_export import report_csv
+from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.reports.flags import item_document
+from v2mom.settings import Settings, load_settings
+from v2mom.store.engine import make_engine
+from v2mom.store.store import Store
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Effort by V2MOM value, from your trackers."
+)
+plan_app = typer.Typer(no_args_is_help=True, help="Validate, apply and export the V2MOM plan.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens for the HTTP API and dashboard.")
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+webhooks_app = typer.Typer(no_args_is_help=True, help="Register tracker webhooks and see their health.")
+app.add_typer(plan_app, name="plan")
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
+app.add_typer(webhooks_app, name="webhooks")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    str | None, typer.Option("-c", "--config", help="Settings file (default: $V2MOM_CONFIG or ./v2mom.yaml).")
+]
+
+
+@contextmanager
+def exit_on_errors(code: int = 2) -> Iterator[None]:
+    """Print our errors as one clear message and exit with ``code`` (2 invalid input, 1 failure)."""
+    try:
+        yield
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except V2momError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(code) from None
+
+
+def open_store(settings: Settings) -> Store:
+    """Open (and migrate) the configured database."""
+    return Store.open(settings.database_url)
+
+
+def safe_url(url: str) -> str:
+    """A database URL with any password masked, for printing."""
+    return make_engine(url).url.render_as_string(hide_password=True)
+
+
+@app.command()
+def check(
+    plan_file: Annotated[Path | None, typer.Argument(help="A plan file to validate too.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Validate settings (and a plan file) without touching the database."""
+    with exit_on_errors():
+        settings = load_settings(config)
+        make_engine(settings.database_url).dispose()
+        trackers = ", ".join(settings.trackers.configured()) or "none"
+        out.print(
+            f"settings ok: trackers: {trackers}; database: {safe_url(settings.database_url)}", markup=False
+        )
+        if plan_file is not None:
+            plan = load_plan(_read(plan_file), str(plan_file))
+            out.print(
+                f"plan ok: {len(plan.values)} values, {len(plan.methods)} methods, {len(plan.rules)} rules",
+                markup=False,
+            )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+@plan_app.command("apply")
+def plan_apply(
+    plan_file: Annotated[Path, typer.Argument(help="plan.yaml")], config: ConfigOpt = None
+) -> None:
+    """Validate PLAN and make it the stored plan; re-resolves every item."""
+    from v2mom.store.plan_remap import apply_plan
+
+    with exit_on_errors():
+        plan = load_plan(_read(plan_file), str(plan_file))
+        settings = load_settings(config)
+        store = open_store(settings)
+        for line in plan_changes(store.get_plan(), plan):
+            out.print(line, markup=False)
+        applied = apply_plan(store, plan, actor="cli")
+        version, stats = applied.version, applied.stats
+        out.print(
+            f"plan version {version} applied; {stats.items} items re-resolved "
+            f"({stats.untagged} untagged, {stats.orphaned} orphaned, {stats.conflict} conflict)",
+            markup=False,
+        )
+
+
+@plan_app.command("export")
+def plan_export(config: ConfigOpt = None) -> None:
+    """Print the stored plan as YAML."""
+    with exit_on_errors():
+        store = open_store(load_settings(config))
+        plan = store.get_plan()
+        if plan is None:
+            err.print("no plan stored yet: run 'v2mom plan apply plan.yaml'")
+            raise typer.Exit(1)
+        sys.stdout.write(dump_plan(plan))
+
+
+@app.command()
+def sync(
+    config: ConfigOpt = None,
+    tracker: Annotated[str | None, typer.Option(help="Only this tracker (jira, asana, linear).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Ignore cursors and re-read everything.")] = False,
+) -> None:
+    """One sync pass of every configured tracker, then re-resolution."""
+    from v2mom.sync.service import run_sync
+
+    with exit_on_errors(code=1):
+        settings = load_settings(config)
+        store = open_store(settings)
+        results = run_sync(settings, store, tracker=tracker, full=full, show_progress=sys.stderr.isatty())
+    failed = [r for r in results if not r.ok]
+    for result in results:
+        (err if not result.ok else out).print(result.summary(), markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+MeasureOpt = Literal["points", "hours", "count"]
+StateOpt = Literal["done", "open", "all"]
+
+
+@app.command()
+def report(
+    config: ConfigOpt = None,
+    fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
+    measure: Annotated[MeasureOpt | None, typer.Option()] = None,
+    state: Annotated[StateOpt, typer.Option()] = "all",
+    date_from: Annotated[str | None, typer.Option("--from", help="ISO date")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="ISO date")] = None,
+    tracker: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """The effort-by-value report (json is the same document as the HTTP body)."""
+    with exit_on_errors():
+        settings = load_settings(config)
+        store = open_store(settings)
+        query = ReportQuery(
+            measure=measure or settings.measure,
+            state=state,
+            date_from=_date(date_from, "--from"),
+            date_to=_date(date_to, "--to"),
+            tracker=tracker,
+        )
+        document = build_report(store, store.get_plan() or Plan(), query, settings.trackers.configured())
+    if fmt == "json":
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(report_csv(document))
+    else:
+        _print_table(document)
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option}: '{text}' is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _print_table(document: dict[str, object]) -> None:
+    table = Table(title=f"Effort by value ({document['measure']}, state {document['state']})")
+    for column in ("value", "effort", "share", "target", "items"):
+        table.add_column(column, justify="left" if column == "value" else "right")
+    values = document["values"]
+    assert isinstance(values, list)
+    for value in values:
+        target = value["target_share"]
+        table.add_row(
+            value["name"],
+            f"{value['effort']:.1f}",
+            f"{value['share']:.1%}",
+            "" if target is None else f"{target:.0%}",
+            str(value["items"]),
+        )
+        for method in value["methods"]:
+            table.add_row(f"  · {method['name']}", f"{method['effort']:.1f}", "", "", str(method["items"]))
+    for name in ("untagged", "orphaned"):
+        part = document[name]
+        assert isinstance(part, dict)
+        table.add_row(name, f"{part['effort']:.1f}", f"{part['share']:.1%}", "", str(part["items"]))
+    total = document["total"]
+    assert isinstance(total, dict)
+    table.add_row("total", f"{total['effort']:.1f}", "", "", str(total["items"]))
+    out.print(table)
+
+
+@app.command()
+def explain(
+    ref: Annotated[str, typer.Argument(help="TRACKER:KEY, e.g. jira:ONB-12")], config: ConfigOpt = None
+) -> None:
+    """Which rule or tag placed an item, inherited from whom, and its flags."""
+    with exit_on_errors():
+        tracker, sep, key = ref.partition(":")
+        if not sep or not key:
+            raise ConfigError(f"'{ref}': expected TRACKER:KEY, e.g. jira:ONB-12")
+        store = open_store(load_settings(config))
+        document = item_document(store, tracker, key)
+    if document is None:
+        err.print(f"no item {ref} in the store (has it been synced?)", markup=False)
+        raise typer.Exit(1)
+    item = document["item"]
+    resolution = document["resolution"] or {}
+    out.print(f"{tracker}:{document['key']} — {item['title']}", markup=False)
+    if document["deleted"]:
+        out.print("deleted in the tracker: counts nothing", markup=False)
+    values = resolution.get("values", {})
+    out.print(
+        "values: " + (", ".join(f"{v} ({w:.0%})" for v, w in values.items()) if values else "none"),
+        markup=False,
+    )
+    out.print("methods: " + (", ".join(resolution.get("methods", [])) or "none"), markup=False)
+    for line in document["explanation"]:
+        out.print(f"  because {line}", markup=False)
+    flags = resolution.get("flags", [])
+    out.print("flags: " + (", ".join(flags) or "none"), markup=False)
+    for reason in resolution.get("reasons", []):
+        out.print(f"  {reason}", markup=False)
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[Literal["viewer", "admin"], typer.Option(help="viewer reads; admin also writes")],
+    name: Annotated[str, typer.Option(help="A label for the token")] = "cli",
+    config: ConfigOpt = None,
+) -> None:
+    """Create an API token; it is printed once, as the last line."""
+    with exit_on_errors():
+        store = open_store(load_settings(config))
+        token = store.create_token(role, name)
+    out.print(f"created {role} token '{name}' (shown once; store it now):", markup=False)
+    out.print(token, markup=False)
+
+
+@token_app.command("list")
+def token_list(config: ConfigOpt = None) -> None:
+    """List tokens (never their secrets)."""
+    with exit_on_errors():
+        tokens = open_store(load_settings(config)).list_tokens()
+    for info in tokens:
+        state = f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "active"
+        used = f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "never"
+        sys.stdout.write(f"{info.id}\t{info.role}\t{info.name}\t{state}\tlast used {used}\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int, config: ConfigOpt = None) -> None:
+    """Revoke a token by id."""
+    with exit_on_errors():
+        revoked = open_store(load_settings(config)).revoke_token(token_id)
+    if not revoked:
+        err.print(f"no active token with id {token_id}")
+        raise typer.Exit(1)
+    out.print(f"token {token_id} revoked")
+
+
+JIRA_WEBHOOK_STEPS = """\
+Jira Cloud admin webhooks are created in the UI (the REST API only registers app webhooks):
+  1. Jira settings > System > WebHooks > Create a WebHook
+  2. URL: {url}
+  3. Secret: {secret}
+  4. Events: Issue created, Issue updated, Issue deleted
+  5. JQL filter: {jql}
+  6. Add the secret to v2mom.yaml under trackers.jira.webhook_secrets (keep the old one during a
+     rotation: every listed secret is accepted), then restart v2mom serve."""
+
+
+@webhooks_app.command("register")
+def webhooks_register(
+    tracker: Annotated[str, typer.Option(help="jira, asana or linear")],
+    url: Annotated[str, typer.Option(help="Public URL of this server's /webhooks/<tracker> endpoint")],
+    config: ConfigOpt = None,
+) -> None:
+    """Create the tracker's webhook where its API allows; for Jira, print the exact steps and a secret."""
+    import secrets as secrets_module
+
+    with exit_on_errors():
+        settings = load_settings(config)
+        if tracker not in settings.trackers.configured():
+            raise ConfigError(f"--tracker: '{tracker}' is not configured")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--url: '{url}' is not an http(s) URL")
+    if tracker in ("asana", "linear"):
+        from v2mom.webhooks.register import register_asana, register_linear
+
+        register = register_asana if tracker == "asana" else register_linear
+        with exit_on_errors(code=1):
+            for line in register(settings, open_store(settings), url):
+                sys.stdout.write(line + "\n")
+        return
+    jira = settings.trackers.jira
+    assert jira is not None
+    secret = secrets_module.token_hex(24)
+    out.print(JIRA_WEBHOOK_STEPS.format(url=url, secret=secret, jql=jira.jql), markup=False)
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    config: ConfigOpt = None,
+    remote: Annotated[
+        bool, typer.Option("--remote", help="Also ask Asana and Linear for their webhooks.")
+    ] = False,
+) -> None:
+    """Per tracker: secrets (count), last delivery, backlog, parked events; --remote: the trackers' list."""
+    from v2mom.reports.effort import build_freshness
+
+    with exit_on_errors():
+        settings = load_settings(config)
+        store = open_store(settings)
+        freshness = build_freshness(store, settings.trackers.configured())
+    from v2mom.webhooks.hook_secrets import StoredHookSecrets
+    from v2mom.webhooks.register import list_remote
+
+    for tracker, state in freshness.items():
+        section = getattr(settings.trackers, tracker, None)
+        configured = len(getattr(section, "webhook_secrets", []) or []) if section is not None else 0
+        count = (
+            configured + len(StoredHookSecrets(store, tracker).secrets()) if tracker != "jira" else configured
+        )
+        secrets_note = f"{count} secret(s)" if count else "NO SECRET: deliveries refused"
+        sys.stdout.write(
+            f"{tracker}\t{secrets_note}\tlast event {state['last_event'] or 'never'}\t"
+            f"backlog {state['backlog']}\tparked {state['parked']}\n"
+        )
+    if remote:
+        with exit_on_errors(code=1):
+            for tracker in settings.trackers.configured():
+                for line in list_remote(settings, tracker):
+                    sys.stdout.write(line + "\n")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt = None) -> None:
+    """Apply pending database migrations."""
+    from v2mom.store.migrate import upgrade
+
+    with exit_on_errors():
+        settings = load_settings(config)
+        revision = upgrade(make_engine(settings.database_url))
+    out.print(f"database at revision {revision}")
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the API (and, as they land, webhooks, dashboard and the reconcile schedule)."""
+    import uvicorn
+
+    from v2mom.app.factory import create_app
+    from v2mom.sync.schedule import ReconcileThread
+    from v2mom.webhooks.ingest import tune_interpreter_for_serving
+    from v2mom.webhooks.worker import start_worker
+
+    with exit_on_errors():
+        settings = load_settings(config)
+        store = open_store(settings)
+    tune_interpreter_for_serving()
+    application = create_app(settings, store)
+    worker = start_worker(application, settings, store)
+    reconcile = ReconcileThread(settings, store)
+    reconcile.start()
+    out.print(
+        f"serving on http://{host}:{port}; webhook worker running; "
+        f"reconcile every {settings.sync.reconcile_every}",
+        markup=False,
+    )
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="info")
+    finally:
+        reconcile.stop()
+        worker.stop()
+
+
+@app.command()
+def worker(
+    config: ConfigOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Drain the inbox once and exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+) -> None:
+    """Apply webhook events from the inbox (any number of workers can share a PostgreSQL inbox)."""
+    import os
+    import socket
+    import time
+
+    from v2mom.connectors.base import Connector
+    from v2mom.connectors.registry import build_connector
+    from v2mom.store.inbox import Inbox
+    from v2mom.webhooks.worker import process_batch
+
+    with exit_on_errors():
+        settings = load_settings(config)
+        store = open_store(settings)
+    inbox = Inbox(store.engine)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    connectors: dict[str, Connector] = {}
+
+    def connector_for(tracker: str) -> Connector:
+        if tracker not in connectors:
+            connectors[tracker] = build_connector(tracker, settings)
+        return connectors[tracker]
+
+    applied = 0
+    while True:
+        batch = process_batch(store, inbox, connector_for, worker=name)
+        applied += batch.applied
+        if batch.applied or batch.failed:
+            out.print(f"applied {batch.applied}, failed {batch.failed}, parked {batch.parked}", markup=False)
+            continue
+        if once:
+            out.print(f"inbox drained: {applied} applied", markup=False)
+            return
+        time.sleep(interval)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    database: Annotated[str, typer.Option(help="SQLite file for the demo")] = "v2mom-demo.db",
+) -> None:
+    """Sandbox trackers + the sample plan, synced through the real connectors, API served."""
+    from v2mom.app.demo import run_demo
+
+    with exit_on_errors(code=1):
+        run_demo(host=host, port=port, database=Path(database), console=out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,186 @@
+"""``v2mom demo``: sandbox Jira, Linear and Asana + the sample plan, synced through the real connectors.
+
+Nothing here is on the product's own paths: it is the one place (besides tests and benchmarks) that
+reaches into ``sandbox/``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from v2mom.mapping.plan import load_plan
+from v2mom.settings import Settings, TrackersSettings
+from v2mom.store.store import Store
+from v2mom.sync.service import run_sync
+
+if TYPE_CHECKING:
+    from v2mom.sandbox.ground_truth import GroundTruth
+
+
+@dataclass
+class DemoWorld:
+    """Running sandboxes, the settings pointing at them, the synced store and a viewer token."""
+
+    settings: Settings
+    store: Store
+    viewer_token: str
+    servers: list[object]
+    states: dict[str, Any] = field(default_factory=dict)  # tracker -> sandbox state
+    truths: dict[str, Any] = field(default_factory=dict)  # tracker -> its GroundTruth subclass
+    webhook_secret: str = ""
+
+    @property
+    def jira_state(self) -> Any:
+        """The Jira sandbox's state (the live activity and the webhook sender use it)."""
+        return self.states["jira"]
+
+    def truth(self) -> GroundTruth:
+        """The ground truth of the whole mixed report (every tracker's items)."""
+        from v2mom.sandbox.ground_truth import CombinedTruth
+
+        return CombinedTruth(self.truths)
+
+    def stop(self) -> None:
+        """Stop the sandbox servers and close the store."""
+        for server in self.servers:
+            server.stop()  # type: ignore[attr-defined]
+        self.store.close()
+
+
+def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoWorld:
+    """Start the three sandboxes, apply the sample plan, sync each through its real connector.
+
+    ``issues`` sizes the Jira site; Linear and Asana get three quarters of it each. The world
+    carries each sandbox's own ground truth, which the report must equal per tracker and in total.
+    """
+    from v2mom.sandbox import SAMPLE_PLAN_PATH
+    from v2mom.sandbox.asana.app import create_asana_app
+    from v2mom.sandbox.asana.generator import asana_settings, generate_asana_workspace
+    from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+    from v2mom.sandbox.jira.app import create_jira_app
+    from v2mom.sandbox.linear.app import create_linear_app
+    from v2mom.sandbox.linear.generator import generate_linear_workspace, linear_settings
+    from v2mom.sandbox.server import SandboxServer
+
+    webhook_secret = secrets.token_hex(16)  # the sandboxes sign with it; a new one every run
+    jira_state, jira_truth = generate_jira_workspace(seed=seed, issues=issues)
+    linear_state, linear_truth = generate_linear_workspace(seed=seed, issues=issues * 3 // 4)
+    asana_state, asana_truth = generate_asana_workspace(seed=seed, tasks=issues * 3 // 4)
+    servers = {
+        "jira": SandboxServer(create_jira_app(jira_state)),
+        "linear": SandboxServer(create_linear_app(linear_state)),
+        "asana": SandboxServer(create_asana_app(asana_state)),
+    }
+    urls = {name: server.start() for name, server in servers.items()}
+    settings = Settings(
+        database_url=database_url,
+        trackers=TrackersSettings(
+            jira=jira_settings(jira_state, urls["jira"], webhook_secrets=[webhook_secret]),
+            linear=linear_settings(linear_state, urls["linear"], webhook_secrets=(webhook_secret,)),
+            asana=asana_settings(asana_state, urls["asana"], asana_truth.projects),
+        ),
+    )
+    store = Store.open(settings.database_url)
+    plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
+    store.save_plan(plan, actor="demo")
+    results = run_sync(settings, store, full=True)
+    failed = [r.summary() for r in results if not r.ok]
+    if failed:
+        for server in servers.values():
+            server.stop()
+        store.close()
+        raise RuntimeError("demo sync failed: " + "; ".join(failed))
+    return DemoWorld(
+        settings,
+        store,
+        store.create_token("viewer", "demo"),
+        list(servers.values()),
+        states={"jira": jira_state, "linear": linear_state, "asana": asana_state},
+        truths={"jira": jira_truth, "linear": linear_truth, "asana": asana_truth},
+        webhook_secret=webhook_secret,
+    )
+
+
+def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
+    """Build the demo world, print the URL and a viewer token, serve until Ctrl-C."""
+    import random
+
+    import uvicorn
+
+    from v2mom.app.factory import create_app
+    from v2mom.sandbox.activity import Activity, asana_step, jira_step, linear_step
+    from v2mom.sandbox.asana.webhooks import AsanaWebhookSender
+    from v2mom.sandbox.jira.webhooks import WebhookSender
+    from v2mom.sandbox.linear.webhooks import LinearWebhookSender
+    from v2mom.sync.schedule import ReconcileThread
+    from v2mom.webhooks.hook_secrets import StoredHookSecrets
+    from v2mom.webhooks.ingest import tune_interpreter_for_serving
+    from v2mom.webhooks.worker import start_worker
+
+    console.print(
+        "starting sandbox Jira, Linear and Asana; syncing through the real connectors…", markup=False
+    )
+    for suffix in ("", "-wal", "-shm"):  # the demo starts from a clean file every time
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    world = build_demo(f"sqlite:///{database}")
+    try:
+        items = world.store.count_items()
+        base = f"http://{host}:{port}"
+        per_tracker = ", ".join(
+            f"{t} {world.store.count_items(t)}" for t in world.settings.trackers.configured()
+        )
+        console.print(f"synced {items} items ({per_tracker}) into {database}", markup=False)
+        console.print(f"dashboard: {base}/  (sign in with the viewer token below)", markup=False)
+        console.print(f"report:  {base}/api/reports/effort-by-value", markup=False)
+        console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
+        header = f"Authorization: Bearer {world.viewer_token}"
+        console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
+        console.print("live: the sandbox teams change an item every 2 s; signed webhooks update the report")
+        console.print(f"viewer token: {world.viewer_token}", markup=False)
+        tune_interpreter_for_serving()
+        application = create_app(world.settings, world.store)
+        worker = start_worker(application, world.settings, world.store)
+        reconcile = ReconcileThread(world.settings, world.store)
+        states, truths, secret = world.states, world.truths, world.webhook_secret
+        # Webhooks as `v2mom webhooks register` would leave them (the server is not up yet to shake hands).
+        states["linear"].add_webhook(
+            f"{base}/webhooks/linear", secret, team_key=None, resource_types=["Issue", "Project"]
+        )
+        hooks = StoredHookSecrets(world.store, "asana")
+        for project in truths["asana"].projects:
+            hooks.expect_handshake()
+            hooks.accept_handshake(f"{secret}-{project}")
+            states["asana"].add_webhook(project, f"{base}/webhooks/asana", f"{secret}-{project}")
+        senders = [
+            WebhookSender(states["jira"], f"{base}/webhooks/jira", secret),
+            LinearWebhookSender(states["linear"]),
+            AsanaWebhookSender(states["asana"]),
+        ]
+        rng = random.Random(1)  # noqa: S311 - simulated activity, not security
+        activity = Activity(
+            [
+                jira_step(states["jira"], truths["jira"], rng, removals=False),
+                linear_step(states["linear"], truths["linear"], rng, removals=False),
+                asana_step(states["asana"], truths["asana"], rng, removals=False),
+            ],
+            interval=2.0,
+        )
+        reconcile.start()
+        for sender in senders:
+            sender.start()
+        activity.start()
+        try:
+            uvicorn.run(application, host=host, port=port, log_level="warning")
+        finally:
+            activity.stop()
+            for sender in senders:
+                sender.stop()
+            reconcile.stop()
+            worker.stop()
+    finally:
+        world.stop()

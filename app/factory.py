@@ -1,0 +1,112 @@
+"""The FastAPI application factory: wires settings, the store and every router."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from v2mom import __version__
+from v2mom.app.auth import SESSION_COOKIE, bearer_token
+from v2mom.app.routes.admin import router as admin_router
+from v2mom.app.routes.admin import rules_router
+from v2mom.app.routes.plan import router as plan_router
+from v2mom.app.routes.reports import router as reports_router
+from v2mom.app.routes.session import router as session_router
+from v2mom.app.routes.tokens import router as tokens_router
+from v2mom.app.routes.webhooks import router as webhooks_router
+from v2mom.app.routes.webhooks_admin import router as webhooks_admin_router
+from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
+from v2mom.reports.effort import build_freshness
+from v2mom.settings import Settings
+from v2mom.store.inbox import Inbox
+from v2mom.store.store import Store
+from v2mom.webhooks.hook_secrets import StoredHookSecrets
+from v2mom.webhooks.ingest import GroupCommitter
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _error_status(exc: Exception) -> int:
+    """The one mapping from our error tree to HTTP."""
+    if isinstance(exc, ConfigError):
+        return 422
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, AuthError | RetriableError | TrackerError):
+        return 502
+    return 500
+
+
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    """Build the app around an open store; the inbox writer runs while the app does."""
+    inbox = Inbox(store.engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        committer = GroupCommitter(inbox)
+        committer.start()
+        app.state.ingest = committer
+        try:
+            yield
+        finally:
+            app.state.ingest = None
+            committer.stop()
+
+    app = FastAPI(title="v2mom-sync", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.inbox = inbox
+    app.state.asana_hooks = StoredHookSecrets(store, "asana")
+    app.state.linear_hooks = StoredHookSecrets(store, "linear")
+
+    @app.exception_handler(ConfigError)
+    @app.exception_handler(TrackerError)
+    async def _handle(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s %s failed: %s", request.method, request.url.path, exc)
+        status = _error_status(exc)
+        if status == 422:  # the shape every route declares for 422 (see v2mom.http_errors)
+            problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+            detail: object = [{"loc": ["body"], "msg": p, "type": "value_error"} for p in problems]
+        else:
+            detail = str(exc)
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.get("/healthz")
+    def healthz(request: Request) -> dict[str, Any]:
+        """Liveness, no auth; with an admin token, per-tracker freshness and inbox health too."""
+        body: dict[str, Any] = {"status": "ok"}
+        token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+        info = store.authenticate(token) if token else None
+        if info is not None and info.role == "admin":
+            body["details"] = build_freshness(store, settings.trackers.configured())
+        return body
+
+    app.include_router(reports_router)
+    app.include_router(plan_router)
+    app.include_router(admin_router)
+    app.include_router(rules_router)
+    app.include_router(session_router)
+    app.include_router(tokens_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        """The dashboard page (all assets served here: it works with no internet)."""
+        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
+    app.include_router(webhooks_router)
+    app.include_router(webhooks_admin_router)
+    return app

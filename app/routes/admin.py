@@ -1,0 +1,240 @@
+"""Admin API for mapping rules and the plan's history (``/api/admin``), admin tokens only.
+
+Every change builds the whole proposed plan and validates it with the same code (and messages) as
+``v2mom check``; a 422 lists every problem and nothing is written. ``?dry_run=true`` answers with
+the preview (items re-tagged, effort moved per value) and writes nothing; otherwise the plan is
+saved as a new version and every item re-resolved, in that order, and the preview is returned with
+the new version. Rules are addressed by their position in the plan (0-based).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, HTTPException, Query
+
+from v2mom.app.auth import Admin, StoreDep, Viewer
+from v2mom.app.http_errors import unprocessable
+from v2mom.errors import ConfigError
+from v2mom.mapping.plan import Plan, plan_from_data
+from v2mom.mapping.plan_changes import plan_changes
+from v2mom.store.plan_remap import apply_plan
+from v2mom.store.preview import preview_plan
+from v2mom.store.store import Store
+
+PreviewMeasure = Literal["points", "hours", "count"]
+
+router = APIRouter(prefix="/api/admin")
+DryRun = Annotated[bool, Query(description="Answer with the preview and write nothing.")]
+MeasureQ = Annotated[PreviewMeasure, Query(description="The preview's measure.")]
+
+
+def _current(store: Store) -> Plan:
+    return store.get_plan() or Plan()
+
+
+def _rules_document(plan: Plan) -> list[dict[str, Any]]:
+    document = plan.model_dump(mode="json", exclude_none=True)
+    rules: list[dict[str, Any]] = document.get("rules", [])
+    return rules
+
+
+def _with_rules(plan: Plan, rules: list[dict[str, Any]]) -> Plan:
+    """The plan with ``rules`` instead of its own, validated like ``v2mom check`` (422 otherwise)."""
+    document = plan.model_dump(mode="json", exclude_none=True)
+    document["rules"] = rules
+    try:
+        return plan_from_data(document, "plan")
+    except ConfigError as exc:
+        raise unprocessable(exc.problems) from None
+
+
+def _index(rules: list[dict[str, Any]], index: int) -> int:
+    if not 0 <= index < len(rules):
+        raise HTTPException(404, detail=f"no rule at position {index} (the plan has {len(rules)} rules)")
+    return index
+
+
+def _apply(
+    store: Store, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
+) -> dict[str, Any]:
+    current = _current(store)
+    preview = preview_plan(store, current, proposed, measure)
+    answer: dict[str, Any] = {
+        "dry_run": dry_run,
+        "changes": plan_changes(current, proposed),
+        "preview": preview.to_dict(),
+        "rules": _rules_document(proposed),
+    }
+    if not dry_run:
+        applied = apply_plan(store, proposed, actor=f"token:{admin_name}")
+        answer["version"], stats = applied.version, applied.stats
+        answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}
+    return answer
+
+
+@router.get("/rules")
+def list_rules(store: StoreDep, _admin: Admin) -> dict[str, Any]:
+    """The plan's rules in order, each with its position."""
+    rules = _rules_document(_current(store))
+    return {"rules": [{"position": i, **rule} for i, rule in enumerate(rules)]}
+
+
+@router.post("/rules")
+def create_rule(
+    store: StoreDep,
+    admin: Admin,
+    rule: Annotated[dict[str, Any], Body(embed=True)],
+    position: Annotated[int | None, Body(embed=True)] = None,
+    dry_run: DryRun = False,
+    measure: MeasureQ = "points",
+) -> dict[str, Any]:
+    """Add a rule (at ``position``, default last)."""
+    plan = _current(store)
+    rules = _rules_document(plan)
+    at = len(rules) if position is None else max(0, min(position, len(rules)))
+    rules.insert(at, rule)
+    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
+
+
+@router.put("/rules/{position}")
+def replace_rule(
+    position: int,
+    store: StoreDep,
+    admin: Admin,
+    rule: Annotated[dict[str, Any], Body(embed=True)],
+    dry_run: DryRun = False,
+    measure: MeasureQ = "points",
+) -> dict[str, Any]:
+    """Replace the rule at ``position``."""
+    plan = _current(store)
+    rules = _rules_document(plan)
+    rules[_index(rules, position)] = rule
+    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
+
+
+@router.delete("/rules/{position}")
+def delete_rule(
+    position: int, store: StoreDep, admin: Admin, dry_run: DryRun = False, measure: MeasureQ = "points"
+) -> dict[str, Any]:
+    """Remove the rule at ``position``."""
+    plan = _current(store)
+    rules = _rules_document(plan)
+    del rules[_index(rules, position)]
+    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
+
+
+@router.post("/rules/reorder")
+def reorder_rules(
+    store: StoreDep,
+    admin: Admin,
+    order: Annotated[
+        list[int], Body(embed=True, description="Every current position, once, in the new order.")
+    ],
+    dry_run: DryRun = False,
+    measure: MeasureQ = "points",
+) -> dict[str, Any]:
+    """Put the rules in a new order (rules unite, so order changes explanations, not values)."""
+    plan = _current(store)
+    rules = _rules_document(plan)
+    if sorted(order) != list(range(len(rules))):
+        raise unprocessable(
+            [f"order: expected a permutation of 0..{len(rules) - 1} (every position once), got {order}"],
+            location=("body", "order"),
+        )
+    return _apply(store, admin.name, _with_rules(plan, [rules[i] for i in order]), dry_run, measure)
+
+
+@router.put("/plan")
+def replace_plan(
+    store: StoreDep,
+    admin: Admin,
+    document: Annotated[dict[str, Any], Body()],
+    dry_run: DryRun = False,
+    measure: MeasureQ = "points",
+) -> dict[str, Any]:
+    """Replace the whole plan (values, methods with weights, obstacles, measures, rules)."""
+    try:
+        proposed = plan_from_data(document, "plan")
+    except ConfigError as exc:
+        raise unprocessable(exc.problems) from None
+    return _apply(store, admin.name, proposed, dry_run, measure)
+
+
+@router.get("/audit")
+def audit_log(
+    store: StoreDep, _admin: Admin, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> dict[str, Any]:
+    """Plan and rule changes, newest first: who, when, what changed, and the plan before and after."""
+    versions = store.plan_versions(limit + 1)
+    entries: list[dict[str, Any]] = []
+    for newer, older in zip(versions, [*versions[1:], None], strict=True):
+        if len(entries) == limit:
+            break
+        after = plan_from_data(newer["document"], f"plan v{newer['version']}")
+        before = plan_from_data(older["document"], f"plan v{older['version']}") if older else None
+        entries.append(
+            {
+                "version": newer["version"],
+                "at": newer["created_at"],
+                "actor": newer["created_by"],
+                "changes": plan_changes(before, after),
+                "before": older["document"] if older else None,
+                "after": newer["document"],
+            }
+        )
+    return {"entries": entries}
+
+
+# -- the contract's rule routes (CONTRACT.md "HTTP"): rules by id, a rule object as the body ------
+
+rules_router = APIRouter(prefix="/api/rules")
+
+
+def _position_of(rules: list[dict[str, Any]], rule_id: str) -> int:
+    for position, rule in enumerate(rules):
+        if rule.get("id") == rule_id:
+            return position
+    raise HTTPException(404, detail=f"no rule with id '{rule_id}'")
+
+
+@rules_router.get("")
+def contract_list_rules(store: StoreDep, _viewer: Viewer) -> dict[str, Any]:
+    """The plan's rules in order, with their ids (viewers may read them)."""
+    return {"rules": _rules_document(_current(store))}
+
+
+@rules_router.post("")
+def contract_create_rule(
+    store: StoreDep,
+    admin: Admin,
+    rule: Annotated[dict[str, Any], Body()],
+    measure: MeasureQ = "points",
+) -> dict[str, Any]:
+    """Add a rule (the body is the rule: ``{"when": {...}, "method": ...}``); answers with its id."""
+    plan = _current(store)
+    proposed = _with_rules(plan, [*_rules_document(plan), rule])
+    answer = _apply(store, admin.name, proposed, False, measure)
+    answer["rule"] = answer["rules"][-1]
+    return answer
+
+
+@rules_router.post("/preview")
+def contract_preview_rule(
+    store: StoreDep, _admin: Admin, rule: Annotated[dict[str, Any], Body()], measure: MeasureQ = "points"
+) -> dict[str, Any]:
+    """What adding ``rule`` would change, before saving it (nothing is written)."""
+    plan = _current(store)
+    proposed = _with_rules(plan, [*_rules_document(plan), rule])
+    return _apply(store, "", proposed, True, measure)
+
+
+@rules_router.delete("/{rule_id}")
+def contract_delete_rule(
+    rule_id: str, store: StoreDep, admin: Admin, measure: MeasureQ = "points"
+) -> dict[str, Any]:
+    """Remove the rule with ``rule_id``."""
+    plan = _current(store)
+    rules = _rules_document(plan)
+    del rules[_position_of(rules, rule_id)]
+    return _apply(store, admin.name, _with_rules(plan, rules), False, measure)

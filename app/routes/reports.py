@@ -1,0 +1,111 @@
+"""HTTP routes for reports, flags and items (all need a viewer token)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from v2mom.app.auth import StoreDep, Viewer
+from v2mom.app.http_errors import unprocessable
+from v2mom.mapping.plan import Plan
+from v2mom.reports.csv_export import report_csv
+from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report
+from v2mom.reports.flags import CursorError, FlagKind, item_document, list_flags
+from v2mom.reports.obstacles import build_obstacles
+from v2mom.reports.trend import build_trend
+
+router = APIRouter(prefix="/api")
+TrackerName = Literal["jira", "asana", "linear"]
+
+
+def report_query(
+    request: Request,
+    measure: Measure | None = None,
+    state: StateFilter = "all",
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    tracker: TrackerName | None = None,
+) -> ReportQuery:
+    """The report filters from the query string (shared by the JSON and CSV routes)."""
+    if date_from and date_to and date_from > date_to:
+        raise unprocessable(["from: must not be after 'to'"], location=("query", "from"))
+    measure = measure or request.app.state.settings.measure
+    return ReportQuery(measure=measure, state=state, date_from=date_from, date_to=date_to, tracker=tracker)
+
+
+QueryDep = Annotated[ReportQuery, Depends(report_query)]
+
+
+def _report(request: Request, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
+    plan = store.get_plan() or Plan()
+    return build_report(store, plan, query, request.app.state.settings.trackers.configured())
+
+
+@router.get("/reports/effort-by-value")
+def effort_by_value(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
+    """Effort per value against its target, plus untagged and orphaned effort."""
+    return _report(request, store, query)
+
+
+class CsvResponse(PlainTextResponse):
+    """``text/csv``, so the OpenAPI document declares what is really sent."""
+
+    media_type = "text/csv"
+
+
+@router.get("/reports/effort-by-value.csv", response_class=CsvResponse)
+def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> CsvResponse:
+    """The same report as CSV."""
+    return CsvResponse(
+        report_csv(_report(request, store, query)),
+        headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'},
+    )
+
+
+@router.get("/reports/trend")
+def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
+    """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work)."""
+    return build_trend(store, store.get_plan() or Plan(), query)
+
+
+@router.get("/reports/obstacles")
+def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
+    """Each obstacle's blocked, unfinished effort in its methods (with the items), and open effort."""
+    return build_obstacles(store, store.get_plan() or Plan(), query)
+
+
+@router.get("/reports/flags")
+def flags(
+    request: Request,
+    store: StoreDep,
+    _viewer: Viewer,
+    kind: FlagKind | None = None,
+    measure: Measure | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+    tracker: TrackerName | None = None,
+) -> dict[str, Any]:
+    """Flagged items with reasons, biggest effort first."""
+    try:
+        return list_flags(
+            store,
+            kind=kind,
+            measure=measure or request.app.state.settings.measure,
+            limit=limit,
+            cursor=cursor,
+            tracker=tracker,
+        )
+    except CursorError as exc:
+        raise unprocessable([str(exc)], location=("query", "cursor")) from None
+
+
+@router.get("/items/{tracker}/{key}")
+def item(tracker: TrackerName, key: str, store: StoreDep, _viewer: Viewer) -> dict[str, Any]:
+    """One item, its resolution and why."""
+    document = item_document(store, tracker, key)
+    if document is None:
+        raise HTTPException(404, detail=f"no item {tracker}:{key} in the store")
+    return document

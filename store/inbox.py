@@ -1,0 +1,184 @@
+"""The durable webhook inbox: an event is committed here before its delivery is acknowledged.
+
+Deliveries are deduplicated on (tracker, delivery id). Workers claim due events — with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL so any number of them can share the inbox, inside one
+write transaction on SQLite — and a claim older than ``claim_timeout`` counts as a crashed worker's
+and is taken again. Failed events are retried with exponential backoff, then parked: never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+
+from v2mom.clock import utcnow
+from v2mom.events import EventKind, WebhookEvent
+from v2mom.store import schema as t
+from v2mom.store.engine import upsert_insert
+
+MAX_ATTEMPTS = 6
+BASE_BACKOFF = timedelta(seconds=5)
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A claimed event, with its inbox id and how often it was tried before."""
+
+    id: int
+    attempts: int
+    event: WebhookEvent
+
+
+class Inbox:
+    """Inbox operations on the store's engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Share the store's engine (and its transactions' guarantees)."""
+        self.engine = engine
+        # Built once: constructing the statement per delivery cost more than the commit itself.
+        self._enqueue = (
+            upsert_insert(engine.dialect.name, t.webhook_inbox)
+            .on_conflict_do_nothing(index_elements=["tracker", "delivery_id"])
+            .returning(t.webhook_inbox.c.id)
+        )
+
+    def enqueue(self, event: WebhookEvent) -> bool:
+        """Store ``event`` durably; False when this delivery was stored before (a duplicate)."""
+        now = utcnow()
+        row = {
+            "tracker": event.tracker,
+            "delivery_id": event.delivery_id,
+            "kind": event.kind,
+            "item_ref": event.item_ref,
+            "event_time": event.event_time,
+            "payload": event.payload,
+            "received_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        with self.engine.begin() as conn:
+            return conn.execute(self._enqueue, row).first() is not None
+
+    def enqueue_many(self, events: list[WebhookEvent]) -> list[bool]:
+        """Store several events in one transaction; per event, False when it was a duplicate."""
+        if not events:
+            return []
+        now = utcnow()
+        rows = [
+            {
+                "tracker": e.tracker,
+                "delivery_id": e.delivery_id,
+                "kind": e.kind,
+                "item_ref": e.item_ref,
+                "event_time": e.event_time,
+                "payload": e.payload,
+                "received_at": now,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for e in events
+        ]
+        statement = self._enqueue.returning(t.webhook_inbox.c.tracker, t.webhook_inbox.c.delivery_id)
+        with self.engine.begin() as conn:
+            inserted = {(r.tracker, r.delivery_id) for r in conn.execute(statement, rows)}
+        stored: list[bool] = []
+        for event in events:  # the same delivery twice in one batch: the first is stored
+            key = (event.tracker, event.delivery_id)
+            stored.append(key in inserted)
+            inserted.discard(key)
+        return stored
+
+    def claim(self, worker: str, limit: int = 50, *, now: datetime | None = None) -> list[InboxEntry]:
+        """Claim up to ``limit`` due events (oldest event time first) for ``worker``."""
+        now = now or utcnow()
+        i = t.webhook_inbox.c
+        due = or_(
+            and_(i.status == "pending", i.next_attempt_at <= now),
+            and_(i.status == "processing", i.claimed_at < now - CLAIM_TIMEOUT),
+        )
+        query = select(i.id).where(due).order_by(i.event_time, i.id).limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            ids = [row[0] for row in conn.execute(query)]
+            if not ids:
+                return []
+            conn.execute(
+                update(t.webhook_inbox)
+                .where(i.id.in_(ids))
+                .values(status="processing", claimed_at=now, claimed_by=worker)
+            )
+            rows = conn.execute(select(t.webhook_inbox).where(i.id.in_(ids)).order_by(i.event_time, i.id))
+            return [_entry(row) for row in rows]
+
+    def complete(self, entry_id: int) -> None:
+        """Mark an event applied."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.webhook_inbox)
+                .where(t.webhook_inbox.c.id == entry_id)
+                .values(status="done", last_error=None)
+            )
+
+    def fail(self, entry: InboxEntry, error: str, *, now: datetime | None = None) -> str:
+        """Record a failure: retry later with backoff, or park after MAX_ATTEMPTS; returns the status."""
+        attempts = entry.attempts + 1
+        status = "parked" if attempts >= MAX_ATTEMPTS else "pending"
+        retry_at = (now or utcnow()) + BASE_BACKOFF * (2 ** (attempts - 1))
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.webhook_inbox)
+                .where(t.webhook_inbox.c.id == entry.id)
+                .values(
+                    status=status,
+                    attempts=attempts,
+                    next_attempt_at=retry_at,
+                    last_error=error[:2000],
+                    claimed_at=None,
+                    claimed_by=None,
+                )
+            )
+        return status
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per tracker, how many events are in each status."""
+        i = t.webhook_inbox.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(i.tracker, i.status, func.count()).group_by(i.tracker, i.status))
+            out: dict[str, dict[str, int]] = {}
+            for tracker, status, n in rows:
+                out.setdefault(tracker, {})[status] = int(n)
+            return out
+
+    def last_event(self) -> dict[str, datetime]:
+        """Per tracker, when the newest delivery was received."""
+        i = t.webhook_inbox.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(i.tracker, func.max(i.received_at)).group_by(i.tracker))
+            return {tracker: when for tracker, when in rows if when is not None}
+
+    def parked(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Parked events, newest first, for admins."""
+        i = t.webhook_inbox.c
+        query = (
+            select(
+                i.id, i.tracker, i.delivery_id, i.kind, i.item_ref, i.attempts, i.last_error, i.received_at
+            )
+            .where(i.status == "parked")
+            .order_by(i.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _entry(row: Any) -> InboxEntry:
+    kind: EventKind = row.kind
+    event = WebhookEvent(row.tracker, row.delivery_id, kind, row.item_ref, row.event_time, dict(row.payload))
+    return InboxEntry(id=row.id, attempts=row.attempts, event=event)

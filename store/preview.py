@@ -1,0 +1,168 @@
+"""What a plan change would do, before it is applied: items re-tagged and effort moved per value.
+
+The preview runs the set-based re-resolution (``sync.plan_remap``) inside a transaction it rolls
+back: "before" is the stored rollup, "after" is it minus the old and plus the new allocations of
+the items the proposed plan moves, so a preview over a million items costs what applying does.
+When stored resolutions are not current it resolves both plans in memory with the Python resolver
+instead (the oracle; a test holds the two equal). Effort follows the report's rules: counted
+once, split by weights, canceled items count nothing. "Changed" items are those whose share of
+effort (allocations) changes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+
+from v2mom.mapping.effort import Measure, counts
+from v2mom.mapping.plan import Plan
+from v2mom.models import State
+from v2mom.store import schema as t
+from v2mom.store.plan_remap import drop_temp_tables, prepared_changes
+from v2mom.store.remap import item_efforts, resolve_all
+from v2mom.store.rollup import shares
+from v2mom.store.store import Store
+
+UNTAGGED = "untagged"
+
+
+@dataclass
+class PlanPreview:
+    """The effect of replacing the stored plan with a proposed one."""
+
+    measure: Measure
+    items: int = 0  # live items considered
+    changed: int = 0  # items whose values or methods change
+    newly_tagged: int = 0  # untagged before, tagged after
+    newly_untagged: int = 0
+    before: dict[str, float] = field(default_factory=dict)  # value id (or "untagged") -> effort
+    after: dict[str, float] = field(default_factory=dict)
+
+    def deltas(self) -> dict[str, float]:
+        """Effort gained (positive) or lost per value, ``untagged`` included; zero moves left out."""
+        keys = set(self.before) | set(self.after)
+        out = {k: round(self.after.get(k, 0.0) - self.before.get(k, 0.0), 6) for k in keys}
+        return {k: v for k, v in sorted(out.items()) if abs(v) > 1e-9}
+
+    def summary(self) -> str:
+        """One human line: ``would tag 214 items, moving 37.5 points from untagged to customer-first``."""
+        deltas = self.deltas()
+        unit = "items" if self.measure == "count" else self.measure
+        losers = [f"{k} ({-v:g})" for k, v in deltas.items() if v < 0]
+        gainers = [f"{k} ({v:g})" for k, v in deltas.items() if v > 0]
+        moved = sum(v for v in deltas.values() if v > 0)
+        head = (
+            f"would re-tag {self.changed} items "
+            f"({self.newly_tagged} newly tagged, {self.newly_untagged} newly untagged)"
+        )
+        if not deltas:
+            return head + f", moving no {unit}"
+        return head + f", moving {moved:g} {unit} from {', '.join(losers)} to {', '.join(gainers)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON answer of a dry run."""
+        return {
+            "measure": self.measure,
+            "items": self.items,
+            "changed": self.changed,
+            "newly_tagged": self.newly_tagged,
+            "newly_untagged": self.newly_untagged,
+            "before": {k: round(v, 6) for k, v in sorted(self.before.items())},
+            "after": {k: round(v, 6) for k, v in sorted(self.after.items())},
+            "deltas": self.deltas(),
+            "summary": self.summary(),
+        }
+
+
+def preview_plan(store: Store, current: Plan, proposed: Plan, measure: Measure = "points") -> PlanPreview:
+    """Compare ``current`` (the stored plan) and ``proposed`` over every live item, writing nothing."""
+    with store.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            if prepared_changes(conn, proposed):
+                preview = _preview_in_database(conn, measure)
+                drop_temp_tables(conn)
+                return preview
+        finally:
+            transaction.rollback()
+    return preview_in_memory(store, current, proposed, measure)
+
+
+SUMS = {"points": "points", "hours": "hours", "count": '"count"'}
+# rm_changed keeps each moved item's stored state and effort beside its old and new set keys.
+MOVED = (
+    "SELECT s.value_id, SUM(c.{m} * s.weight) FROM rm_changed c"
+    " JOIN allocation_sets s ON s.alloc_key = c.{key} WHERE c.state <> :canceled GROUP BY s.value_id"
+)
+MOVED_QUERIES = {
+    "leaving": MOVED.replace("{key}", "old_key"),
+    "arriving": MOVED.replace("{key}", "alloc_key"),
+}
+PREVIEW_COUNTS = (
+    "SELECT COUNT(*), SUM(CASE WHEN r.untagged AND NOT c.untagged THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN c.untagged AND NOT r.untagged THEN 1 ELSE 0 END)"
+    " FROM rm_changed c JOIN resolutions r ON r.item_pk = c.pk WHERE r.alloc_key <> c.alloc_key"
+)
+
+
+def _preview_in_database(conn: Connection, measure: Measure) -> PlanPreview:
+    stored = shares()
+    before = select(stored.c.value_id, func.sum(stored.c[measure])).group_by(stored.c.value_id)
+    sums = {"before": _per_value(conn.execute(before))}
+    for name, query in MOVED_QUERIES.items():
+        rows = conn.execute(text(query.replace("{m}", SUMS[measure])), {"canceled": State.CANCELED.value})
+        sums[name] = _per_value(rows)
+    after = defaultdict(float, sums["before"])
+    for value_id, total in sums["leaving"].items():
+        after[value_id] -= total
+    for value_id, total in sums["arriving"].items():
+        after[value_id] += total
+    changed, tagged, untagged = conn.execute(text(PREVIEW_COUNTS)).one()
+    items = conn.execute(select(func.count()).select_from(t.items).where(~t.items.c.deleted)).scalar_one()
+    return PlanPreview(
+        measure=measure,
+        items=int(items),
+        changed=int(changed or 0),
+        newly_tagged=int(tagged or 0),
+        newly_untagged=int(untagged or 0),
+        before=_nonzero(sums["before"]),
+        after=_nonzero(after),
+    )
+
+
+def _per_value(rows: Iterable[Any]) -> dict[str, float]:
+    return {value_id or UNTAGGED: float(total or 0.0) for value_id, total in rows}
+
+
+def _nonzero(totals: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in totals.items() if abs(v) > 1e-9}
+
+
+def preview_in_memory(
+    store: Store, current: Plan, proposed: Plan, measure: Measure = "points"
+) -> PlanPreview:
+    """The preview computed by resolving both plans in memory (the oracle, and the fallback)."""
+    stored = list(store.iter_items())
+    efforts = item_efforts(stored, measure)
+    before = {s.pk: resolution for s, resolution in resolve_all(stored, current)}
+    after = {s.pk: resolution for s, resolution in resolve_all(stored, proposed)}
+    preview = PlanPreview(measure=measure, items=len(stored))
+    totals: tuple[dict[str, float], dict[str, float]] = (defaultdict(float), defaultdict(float))
+    for s in stored:
+        old, new = before[s.pk], after[s.pk]
+        if old.alloc_key != new.alloc_key:
+            preview.changed += 1
+            preview.newly_tagged += "untagged" in old.flags and "untagged" not in new.flags
+            preview.newly_untagged += "untagged" not in old.flags and "untagged" in new.flags
+        if not counts(s.item):
+            continue
+        effort = efforts.get((s.item.tracker, s.item.id), 0.0)
+        for resolution, total in ((old, totals[0]), (new, totals[1])):
+            for allocation in resolution.allocations:
+                total[allocation.value_id or UNTAGGED] += effort * allocation.weight
+    preview.before, preview.after = _nonzero(totals[0]), _nonzero(totals[1])
+    return preview

@@ -1,0 +1,200 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations under ``v2mom/migrations`` create them.
+
+``items`` holds the normalised WorkItems, each with its plan-independent tag signature
+(``mapping.signature``); ``resolutions`` is the fact table: one row per item with its flags, counted
+effort, the tracker, state and completion day the rollup counted it under, and the key of its
+allocation set (explanations are recomputed on demand, not stored). ``allocation_sets`` holds each
+distinct split of effort across (value, method) with its weights, keyed by its fingerprint: a few
+hundred rows however many items share them. ``effort_rollup`` sums resolutions per (tracker,
+state, completion day, orphaned, allocation set) in the same transaction that writes them, so a
+report joins a few thousand rollup rows to the sets, and a plan change that moves an item to
+another set rewrites one column of its resolution.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+
+from v2mom.store.types import BigIntPK, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("pk", BigIntPK, primary_key=True, autoincrement=True),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("url", Text),
+    Column("level", SmallInteger, nullable=False),
+    Column("parent_id", String(128)),
+    Column("container", String(128)),
+    Column("state", String(16), nullable=False),
+    Column("status_name", String(128), nullable=False, default=""),
+    Column("created_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime()),
+    Column("points", Float),
+    Column("hours", Float),
+    Column("labels", JSON, nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("custom_fields", JSON, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("deleted_at", UTCDateTime()),
+    Column("synced_at", UTCDateTime(), nullable=False),
+    Column("tag_sig", BigInteger),
+    Column("blocked", Boolean, nullable=False, server_default=false()),
+    UniqueConstraint("tracker", "item_id"),
+    Index("ix_items_tracker_key", "tracker", "key"),
+    Index("ix_items_tracker_parent", "tracker", "parent_id"),
+    Index("ix_items_blocked", "pk", sqlite_where=text("blocked"), postgresql_where=text("blocked")),
+)
+
+resolutions = Table(
+    "resolutions",
+    metadata,
+    Column("item_pk", BigIntPK, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    Column("untagged", Boolean, nullable=False),
+    Column("orphaned", Boolean, nullable=False),
+    Column("conflict", Boolean, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("count", Float, nullable=False),
+    Column("alloc_key", BigInteger, nullable=False, server_default="0"),
+    Column("resolved_at", UTCDateTime(), nullable=False),
+    # What the rollup counted this item under, as of its resolution: a delta subtracts exactly that.
+    Column("tracker", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("completed_on", Date),
+)
+
+allocation_sets = Table(
+    "allocation_sets",
+    metadata,
+    # Content-addressed: the key is the fingerprint of the shares (``mapping.resolver.shares_key``),
+    # so a key always names the same rows and they are written once, never updated.
+    Column("alloc_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("position", SmallInteger, primary_key=True, autoincrement=False),
+    Column("value_id", String(64)),
+    Column("method_id", String(64)),
+    Column("weight", Float, nullable=False),
+    Column("first_of_item", SmallInteger, nullable=False),
+    Column("first_of_value", SmallInteger, nullable=False),
+)
+
+effort_rollup = Table(
+    "effort_rollup",
+    metadata,
+    Column("group_key", String(255), primary_key=True),
+    Column("tracker", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("completed_on", Date),
+    Column("orphaned", Boolean, nullable=False),
+    Column("alloc_key", BigInteger, nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("count", Float, nullable=False),
+)
+
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("scope", String(255), primary_key=True),
+    Column("cursor", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("tracker", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("items_upserted", Integer, nullable=False, default=0),
+    Column("items_deleted", Integer, nullable=False, default=0),
+    Column("api_calls", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_sync_runs_tracker_status", "tracker", "status", "finished_at"),
+)
+
+tracker_state = Table(
+    "tracker_state",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
+
+webhook_inbox = Table(
+    "webhook_inbox",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("tracker", String(16), nullable=False),
+    Column("delivery_id", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("item_ref", String(128)),
+    Column("event_time", UTCDateTime()),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | processing | done | parked
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("claimed_at", UTCDateTime()),
+    Column("claimed_by", String(64)),
+    Column("last_error", Text),
+    UniqueConstraint("tracker", "delivery_id"),
+    Index("ix_webhook_inbox_status_next", "status", "next_attempt_at"),
+)

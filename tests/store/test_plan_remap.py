@@ -1,0 +1,314 @@
+"""The set-based re-resolution gives exactly what the Python resolver (the oracle) gives.
+
+Random forests across trackers — conventions that name unknown ids, key and epic rules, project
+items named by rules, missing parents, canceled and deleted items — under random plans; after a
+plan change the set-based path and the full Python path must leave identical resolutions,
+allocations and rollup, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import T0, make_item
+from v2mom.mapping.effort import Measure as EffortMeasure
+from v2mom.mapping.plan import Measure, Method, Plan, Rule, RuleWhen, Value, check_plan
+from v2mom.models import Level, State, WorkItem
+from v2mom.reports.explain import resolve_stored
+from v2mom.store import plan_remap
+from v2mom.store import schema as t
+from v2mom.store.plan_remap import apply_plan, remap_plan
+from v2mom.store.preview import preview_in_memory, preview_plan
+from v2mom.store.remap import remap, resolve_all
+from v2mom.store.store import Store
+
+VALUES = ("speed", "trust", "growth")
+METHODS = ("slo", "billing", "onboarding", "orphan-method")
+CONTAINERS = {"jira": ("ONB", "PLAT"), "linear": ("ENG", "OPS"), "asana": ("Roadmap",)}
+
+
+def random_plan(rng: random.Random) -> Plan:
+    """Values, weighted and plain methods (one serving nothing) and rules of every kind."""
+    methods = []
+    for method_id in METHODS:
+        if method_id == "orphan-method":
+            methods.append(Method(id=method_id, name="Orphan"))
+        elif rng.random() < 0.5:
+            first, second = rng.sample(VALUES, 2)
+            share = rng.choice([0.25, 0.5, 0.75])
+            methods.append(
+                Method(id=method_id, name=method_id.title(), weights={first: share, second: 1 - share})
+            )
+        else:
+            methods.append(Method(id=method_id, name=method_id.title(), values=tuple(rng.sample(VALUES, 1))))
+    conditions: list[dict[str, Any]] = [
+        {"tracker": "jira", "project": "PLAT"},
+        {"team": "ENG"},
+        {"tracker": "linear", "project": "Project 2"},
+        {"tracker": "asana", "project": "p-1"},
+        {"label": "frontend"},
+        {"label": "FrontEnd", "tracker": "jira"},
+        {"component": "Billing"},
+        {"custom_field": "Team Bet", "equals": "Yes"},
+        {"key": "ONB-7"},
+        {"epic": "eng-3"},
+        {"epic": "PLAT-12", "label": "frontend"},
+    ]
+    rules = []
+    for when in rng.sample(conditions, rng.randint(2, len(conditions))):
+        target = {"method": rng.choice(METHODS)} if rng.random() < 0.6 else {"value": rng.choice(VALUES)}
+        rules.append(Rule(when=RuleWhen(**when), **target))
+    plan = Plan(
+        values=tuple(Value(id=v, name=v.title(), target_share=0.3) for v in VALUES),
+        methods=tuple(methods),
+        measures=(Measure(id="m1", name="Speed share", value="speed", target=0.3),),
+        rules=tuple(rules),
+    )
+    return check_plan(plan)
+
+
+def random_forest(rng: random.Random, n: int) -> list[WorkItem]:
+    """Trees per tracker: projects/epics, stories, sub-tasks; some parents never stored."""
+    label_choices = [
+        [],
+        [],
+        ["frontend"],
+        ["value:speed"],
+        ["method:slo"],
+        ["value:nope"],
+        ["Method/Billing"],
+        ["value:Trust", "method:onboarding"],
+        ["method:orphan-method"],
+        ["value:growth", "method:billing"],
+    ]
+    items: list[WorkItem] = []
+    for tracker, containers in CONTAINERS.items():
+        prefix = {"jira": "", "linear": "", "asana": "p-"}[tracker]
+        tops: list[WorkItem] = []
+        for index in range(n):
+            container = rng.choice(containers)
+            item_id = f"{prefix}{index}"
+            key = f"{container}-{index}" if tracker != "asana" else item_id
+            if tracker == "linear" and container == "ENG" and index % 7 == 3:
+                key = f"eng-{index}"  # keys compare without case
+            parent: str | None = None
+            level = Level.STANDARD
+            roll = rng.random()
+            if index < n // 10:
+                level = Level.CONTAINER if tracker != "jira" else Level.EPIC
+            elif tops and roll < 0.6:
+                parent = rng.choice(tops).id
+            elif tops and roll < 0.8:
+                parent = (
+                    rng.choice(same).id
+                    if (same := [i for i in items[-20:] if i.tracker == tracker])
+                    else None
+                )
+                level = Level.SUBTASK
+            elif roll < 0.85:
+                parent = f"{prefix}gone-{index}"  # a parent that is not in the store
+            fields: dict[str, tuple[str, ...]] = {}
+            if rng.random() < 0.15:
+                fields["V2MOM Method"] = (rng.choice(["slo", "Billing", "unknown"]),)
+            if rng.random() < 0.15:
+                fields["Team Bet"] = (rng.choice(["Yes", "No"]),)
+            item = make_item(
+                item_id,
+                tracker=tracker,
+                key=key,
+                title=f"Project {index}" if level is Level.CONTAINER else f"Item {index}",
+                level=level,
+                parent_id=parent,
+                container=container,
+                state=rng.choice(list(State)),
+                completed_at=T0 - timedelta(days=rng.randrange(40)),
+                points=rng.choice([None, 0.0, 1.0, 3.0, 5.0]),
+                hours=rng.choice([None, 2.0, 4.5]),
+                labels=tuple(rng.choice(label_choices)),
+                components=("Billing",) if rng.random() < 0.1 else (),
+                custom_fields=fields,
+            )
+            items.append(item)
+            if level in (Level.CONTAINER, Level.EPIC):
+                tops.append(item)
+    return items
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """Everything a re-resolution writes, in a comparable form."""
+    r = t.resolutions.c
+    with store.engine.connect() as conn:
+        resolutions = sorted(
+            conn.execute(
+                select(
+                    r.item_pk, r.untagged, r.orphaned, r.conflict, r.points, r.hours, r["count"], r.alloc_key
+                )
+            ).all()
+        )
+        facts = sorted(conn.execute(select(r.item_pk, r.tracker, r.state, r.completed_on)).all())
+        s = t.allocation_sets.c
+        # Each item's allocations, read through the set its resolution names.
+        allocations = sorted(
+            (row.item_pk, row.position, row.value_id or "", row.method_id or "", row.weight)
+            for row in conn.execute(
+                select(r.item_pk, s.position, s.value_id, s.method_id, s.weight).join_from(
+                    t.resolutions, t.allocation_sets, s.alloc_key == r.alloc_key
+                )
+            )
+        )
+    rollup = [
+        {k: (round(v, 9) if isinstance(v, float) else v) for k, v in row.items()}
+        for row in store.rollup_rows()
+    ]
+    return {
+        "resolutions": [
+            (pk, bool(u), bool(o), bool(c), p, h, n, k) for pk, u, o, c, p, h, n, k in resolutions
+        ],
+        "facts": facts,
+        "allocations": allocations,
+        "rollup": rollup,
+    }
+
+
+def seed(store: Store, rng: random.Random, n: int) -> None:
+    items = random_forest(rng, n)
+    store.upsert_items(items)
+    doomed = rng.sample(items, len(items) // 20)
+    for item in doomed:
+        store.mark_deleted(item.tracker, [item.id])
+
+
+@pytest.mark.parametrize("seed_value", [1, 2, 3, 4])
+def test_set_based_remap_equals_the_python_resolver(store: Store, seed_value: int) -> None:
+    rng = random.Random(seed_value)
+    seed(store, rng, 60)
+    before, after = random_plan(rng), random_plan(rng)
+    store.save_plan(before, actor="test")
+    remap(store, before)
+    stats = remap_plan(store, after)
+    set_based = snapshot(store)
+    oracle_stats = remap(store, after)
+    oracle = snapshot(store)
+    assert stats == oracle_stats
+    assert set_based["resolutions"] == oracle["resolutions"]
+    assert set_based["facts"] == oracle["facts"]
+    assert set_based["allocations"] == oracle["allocations"]
+    assert set_based["rollup"] == oracle["rollup"]
+    assert oracle_stats.untagged  # the forest exercises the flags
+    assert oracle_stats.orphaned
+
+
+def test_unchanged_items_are_not_rewritten(store: Store) -> None:
+    rng = random.Random(9)
+    seed(store, rng, 40)
+    plan = random_plan(rng)
+    remap(store, plan)
+    with store.engine.connect() as conn:
+        stamps = dict(conn.execute(select(t.resolutions.c.item_pk, t.resolutions.c.resolved_at)).all())
+    remap_plan(store, plan)
+    with store.engine.connect() as conn:
+        again = dict(conn.execute(select(t.resolutions.c.item_pk, t.resolutions.c.resolved_at)).all())
+    assert again == stamps
+    tagged = plan.model_copy(update={"rules": (*plan.rules, Rule(when=RuleWhen(team="OPS"), value="growth"))})
+    remap_plan(store, check_plan(tagged))
+    with store.engine.connect() as conn:
+        moved = dict(conn.execute(select(t.resolutions.c.item_pk, t.resolutions.c.resolved_at)).all())
+    changed = {pk for pk in stamps if moved[pk] != stamps[pk]}
+    assert changed, "the new OPS rule re-tags some untagged Linear work"
+    assert len(changed) < len(stamps)
+
+
+def test_items_without_a_resolution_fall_back_to_the_full_path(store: Store) -> None:
+    rng = random.Random(5)
+    seed(store, rng, 30)
+    plan = random_plan(rng)
+    remap(store, plan)
+    store.upsert_items([make_item("late", labels=("value:speed",), points=8.0)])  # not resolved yet
+    stats = remap_plan(store, plan)
+    late = store.get_item_by_id("jira", "late")
+    assert late is not None
+    assert store.resolution_of(late.pk) == {
+        "flags": [],
+        "effort": {"points": 8.0, "hours": 0.0, "count": 1.0},
+    }
+    assert stats.items == store.count_items()
+
+
+def test_apply_plan_saves_and_resolves_in_one_transaction(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(6)
+    seed(store, rng, 30)
+    first, second = random_plan(rng), random_plan(rng)
+    assert apply_plan(store, first, actor="test").version == 1
+    remap(store, first)
+    before = snapshot(store)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(plan_remap, "_rewrite_changes", broken)
+    with pytest.raises(RuntimeError):
+        apply_plan(store, second, actor="test")
+    assert [v["version"] for v in store.plan_versions()] == [1]
+    assert snapshot(store) == before
+    monkeypatch.undo()
+    applied = apply_plan(store, second, actor="test")
+    assert applied.version == 2
+    assert applied.stats == remap(store, second)
+
+
+@pytest.mark.parametrize("measure", ["points", "hours", "count"])
+def test_set_based_preview_equals_the_in_memory_preview(store: Store, measure: EffortMeasure) -> None:
+    rng = random.Random(11)
+    seed(store, rng, 50)
+    current, proposed = random_plan(rng), random_plan(rng)
+    apply_plan(store, current, actor="test")
+    remap(store, current)
+    before = snapshot(store)
+    fast = preview_plan(store, current, proposed, measure)
+    slow = preview_in_memory(store, current, proposed, measure)
+    assert snapshot(store) == before  # a preview writes nothing
+    assert (fast.items, fast.changed, fast.newly_tagged, fast.newly_untagged) == (
+        slow.items,
+        slow.changed,
+        slow.newly_tagged,
+        slow.newly_untagged,
+    )
+    assert fast.changed
+    assert fast.before == pytest.approx(slow.before)
+    assert fast.after == pytest.approx(slow.after)
+    assert fast.deltas() == pytest.approx(slow.deltas())
+    applied = apply_plan(store, proposed, actor="test")
+    assert applied.stats.items == fast.items
+    assert preview_plan(store, proposed, proposed, measure).changed == 0
+
+
+def test_a_resolution_left_on_a_deleted_item_falls_back_to_the_full_path(store: Store) -> None:
+    rng = random.Random(8)
+    seed(store, rng, 30)
+    plan = random_plan(rng)
+    remap(store, plan)
+    victim = next(s for s in store.iter_items() if s.item.parent_id is None)
+    store.mark_deleted(victim.item.tracker, [victim.item.id])  # no re-resolution after it
+    assert store.resolution_of(victim.pk) is not None
+    stats = remap_plan(store, plan)
+    assert store.resolution_of(victim.pk) is None
+    assert stats == remap(store, plan)
+
+
+def test_explanations_on_demand_match_the_full_resolution(store: Store) -> None:
+    rng = random.Random(12)
+    seed(store, rng, 40)
+    plan = random_plan(rng)
+    stored = list(store.iter_items())
+    full = {s.pk: resolution for s, resolution in resolve_all(stored, plan)}
+    page = rng.sample(stored, 25)  # a page of flagged items, resolved with their ancestors only
+    on_demand = resolve_stored(store, page, plan)
+    assert on_demand == {s.pk: full[s.pk] for s in page}
+    assert any(r.source == "inherited" for r in full.values())
