@@ -22,8 +22,9 @@ import urllib3
 from asana.rest import ApiException
 
 from v2mom.connectors.base import CallCounter
+from v2mom.connectors.errors import ErrorTexts, error_for_status
 from v2mom.connectors.retry import parse_retry_after
-from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
+from v2mom.errors import FatalError, RetriableError, TrackerError
 
 __all__ = ["DEFAULT_TIMEOUT", "TRACKER", "AsanaClient", "SyncTokenExpired"]
 
@@ -57,31 +58,34 @@ def _messages(body: Mapping[str, Any]) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
+_TEXTS = ErrorTexts(
+    unauthorized="authentication failed: check the personal access token",
+    not_found="not found (or not visible to this token)",
+)
+
+
 def map_api_exception(exc: ApiException) -> TrackerError:
-    """Our error for an SDK ``ApiException`` (status and Asana's messages only)."""
+    """Our error for an SDK ``ApiException`` (status and Asana's messages only).
+
+    Asana's own cases stay here: a 412 is :class:`SyncTokenExpired` with the fresh token, and no
+    status at all is a failed connection; every other status is classified by
+    :func:`connectors.errors.error_for_status`.
+    """
     status = int(exc.status or 0)
     body = _body(exc)
-    detail = _messages(body)
-    common: dict[str, Any] = {"tracker": TRACKER, "status": status or None}
-    if status == 401:
-        return AuthError("authentication failed: check the personal access token", **common)
-    if status == 403:
-        return AuthError("permission denied" + (f" ({detail})" if detail else ""), **common)
-    if status == 404:
-        return NotFoundError(detail or "not found (or not visible to this token)", **common)
     if status == 412:
         sync = body.get("sync")
         return SyncTokenExpired(sync if isinstance(sync, str) else None)
-    if status == 429:
-        headers = exc.headers or {}
-        return RetriableError(
-            "rate limited", retry_after=parse_retry_after(headers.get("Retry-After")), **common
-        )
-    if status >= 500:
-        return RetriableError("server error", **common)
     if status == 0:
         return RetriableError("connection failed", tracker=TRACKER)
-    return FatalError(detail or "request rejected", **common)
+    headers = exc.headers or {}
+    return error_for_status(
+        status,
+        tracker=TRACKER,
+        retry_after=parse_retry_after(headers.get("Retry-After")),
+        detail=_messages(body),
+        texts=_TEXTS,
+    )
 
 
 class AsanaClient:

@@ -23,6 +23,7 @@ from typing import Any
 from v2mom.connectors.asana.client import DEFAULT_TIMEOUT, TRACKER, AsanaClient, SyncTokenExpired
 from v2mom.connectors.asana.parse import ID_FIELDS, PROJECT_FIELDS, TASK_FIELDS, parse_project, parse_task
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
+from v2mom.connectors.paging import offset_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import AsanaSettings, SyncSettings
@@ -97,26 +98,17 @@ class AsanaConnector(ConnectorRuntime):
     # -- paging --------------------------------------------------------------------------------
 
     def _offset_pages(
-        self, fetch: Callable[[str | None], dict[str, Any]]
+        self, fetch: Callable[[str | None], dict[str, Any]], *, what: str
     ) -> Iterator[list[Mapping[str, Any]]]:
-        """Records page by page, following ``next_page.offset``; an offset seen twice is a loop."""
-        offset: str | None = None
-        seen: set[str] = set()
-        while True:
-            body = self._retrying(partial(fetch, offset))
+        """Records page by page, following ``next_page.offset`` (:func:`connectors.paging.offset_pages`:
+        an offset seen twice is a loop); ``what`` names the listing in its errors."""
+        for body in offset_pages(
+            lambda offset: self._retrying(partial(fetch, offset)), tracker=TRACKER, what=what
+        ):
             data = body.get("data")
             if not isinstance(data, list):
                 raise FatalError("unexpected listing: 'data' is not a list", tracker=TRACKER)
             yield [r for r in data if isinstance(r, Mapping)]
-            next_page = body.get("next_page")
-            if not next_page:
-                return
-            offset = next_page.get("offset") if isinstance(next_page, Mapping) else None
-            if not isinstance(offset, str) or not offset:
-                raise FatalError("paginator: next_page without an offset", tracker=TRACKER)
-            if offset in seen:
-                raise FatalError("paginator loop: the same offset was returned twice", tracker=TRACKER)
-            seen.add(offset)
 
     def _tasks(
         self, project: str, *, fields: str, since: datetime | None, kind: str
@@ -129,7 +121,7 @@ class AsanaConnector(ConnectorRuntime):
                 project, opt_fields=fields, limit=size, offset=offset, modified_since=modified, kind=kind
             )
 
-        return self._offset_pages(fetch)
+        return self._offset_pages(fetch, what=f"{kind} of project {project}")
 
     def _subtasks(
         self, parents: list[Mapping[str, Any]], *, fields: str, kind: str
@@ -143,7 +135,7 @@ class AsanaConnector(ConnectorRuntime):
             def fetch(offset: str | None, gid: str = parent_gid) -> dict[str, Any]:
                 return client.subtasks_page(gid, opt_fields=fields, limit=size, offset=offset, kind=kind)
 
-            for page in self._offset_pages(fetch):
+            for page in self._offset_pages(fetch, what=f"{kind} of task {parent_gid}"):
                 for child in page:
                     yield child
                     if child.get("num_subtasks"):
@@ -165,20 +157,40 @@ class AsanaConnector(ConnectorRuntime):
         return None
 
     def _read_events(self, project: str, token: str) -> tuple[dict[str, str], str]:
-        """{task gid: last action} since ``token``, and the token to store next."""
+        """{task gid: last action} since ``token``, and the token to store next.
+
+        Follows ``has_more`` with each answer's ``sync`` token through
+        :func:`connectors.paging.offset_pages`: a token seen twice (an answer with more to come but
+        no new token included) is a loop, and at most :data:`MAX_EVENT_CALLS` requests are made.
+        """
         actions: dict[str, str] = {}
-        for _ in range(MAX_EVENT_CALLS):
-            body = self._retrying(partial(self._client.events, project, token))
+        latest = token
+
+        def next_sync(body: Mapping[str, Any]) -> str | None:
+            nonlocal latest
+            new_token = body.get("sync")
+            if isinstance(new_token, str) and new_token:
+                latest = new_token
+            return latest if body.get("has_more") else None
+
+        def fetch(sync: str | None) -> dict[str, Any]:
+            return self._retrying(partial(self._client.events, project, sync))
+
+        for body in offset_pages(
+            fetch,
+            tracker=TRACKER,
+            what="events",
+            start=token,
+            max_pages=MAX_EVENT_CALLS,
+            next_offset=next_sync,
+            field="sync token",
+            more="has_more",
+        ):
             for event in body.get("data") or []:
                 resource = event.get("resource") if isinstance(event, Mapping) else None
                 if isinstance(resource, Mapping) and resource.get("resource_type") == "task":
                     actions[str(resource.get("gid"))] = str(event.get("action"))
-            new_token = body.get("sync")
-            if isinstance(new_token, str) and new_token:
-                token = new_token
-            if not body.get("has_more"):
-                return actions, token
-        raise FatalError("events: has_more never ended (loop guard)", tracker=TRACKER)
+        return actions, latest
 
     # -- Connector ------------------------------------------------------------------------------
 

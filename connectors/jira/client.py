@@ -22,8 +22,9 @@ import requests
 from atlassian import JiraCloud
 
 from v2mom.connectors.base import CallCounter
+from v2mom.connectors.errors import ErrorTexts, error_for_status
 from v2mom.connectors.retry import parse_retry_after
-from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
+from v2mom.errors import FatalError, RetriableError, TrackerError
 
 __all__ = ["DEFAULT_TIMEOUT", "TRACKER", "JiraClient", "map_http_error"]
 
@@ -31,8 +32,6 @@ TRACKER = "jira"
 DEFAULT_TIMEOUT = 30  # seconds; the SDK coerces its timeout to int
 REQUEST_ID_HEADER = "X-Arequestid"
 _MAX_MESSAGE = 500
-
-
 
 
 def _error_messages(response: requests.Response) -> str:
@@ -48,29 +47,27 @@ def _error_messages(response: requests.Response) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
+_TEXTS = ErrorTexts(
+    unauthorized="authentication failed: check email and API token",
+    forbidden="permission denied: the account may not read this resource",
+    not_found="not found (or not visible to this account)",
+)
+
+
 def map_http_error(response: requests.Response) -> TrackerError:
-    """Translate an HTTP error response into our error tree, keeping status and request id only."""
-    status = response.status_code
-    request_id = response.headers.get(REQUEST_ID_HEADER) or None
-    common: dict[str, Any] = {"tracker": TRACKER, "status": status, "request_id": request_id}
-    if status == 401:
-        return AuthError("authentication failed: check email and API token", **common)
-    if status == 403:
-        detail = _error_messages(response)
-        return AuthError(
-            "permission denied: the account may not read this resource" + (f" ({detail})" if detail else ""),
-            **common,
-        )
-    if status == 404:
-        return NotFoundError(
-            _error_messages(response) or "not found (or not visible to this account)", **common
-        )
-    if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RetriableError("rate limited", retry_after=retry_after, **common)
-    if status >= 500:
-        return RetriableError("server error", **common)
-    return FatalError(_error_messages(response) or "request rejected", **common)
+    """Translate an HTTP error response into our error tree, keeping status and request id only.
+
+    The classification is :func:`connectors.errors.error_for_status`; Jira adds its ``errorMessages``
+    as the detail and the ``X-Arequestid`` header as the request id.
+    """
+    return error_for_status(
+        response.status_code,
+        tracker=TRACKER,
+        request_id=response.headers.get(REQUEST_ID_HEADER) or None,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        detail=_error_messages(response),
+        texts=_TEXTS,
+    )
 
 
 def _map_exception(exc: Exception) -> TrackerError | None:

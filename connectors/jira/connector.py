@@ -1,9 +1,10 @@
 """The Jira Cloud connector: discovery, incremental paging, census and single fetches.
 
-Paging uses ``/rest/api/3/search/jql`` tokens (never offsets): follow ``nextPageToken`` until
-``isLast``, accept short pages, and fail on a token seen twice. Incremental queries render the
-cursor as a JQL date literal in the *account's* time zone (JQL literals are wall-clock time there,
-JRACLOUD-74279), floored to the minute, so nothing updated at or after the cursor is skipped.
+Paging uses ``/rest/api/3/search/jql`` tokens (never offsets) through :mod:`connectors.paging`:
+follow ``nextPageToken`` until ``isLast``, accept short pages, and fail on a token seen twice.
+Incremental queries render the cursor as a JQL date literal in the *account's* time zone (JQL
+literals are wall-clock time there, JRACLOUD-74279), floored to the minute, so nothing updated at or
+after the cursor is skipped.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
 from v2mom.connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
+from v2mom.connectors.paging import cursor_pages
 from v2mom.errors import FatalError
 from v2mom.models import WorkItem
 from v2mom.settings import JiraSettings, SyncSettings
@@ -145,26 +148,23 @@ class JiraConnector(ConnectorRuntime):
     def _pages(
         self, jql: str, fields: list[str], max_results: int, kind: str
     ) -> Iterator[tuple[list[dict[str, object]], int]]:
-        """Raw issues page by page, with the number of requests each page took (retries included)."""
-        token: str | None = None
-        seen: set[str] = set()
-        while True:
+        """Raw issues page by page, with the number of requests each page took (retries included).
+
+        Pages follow ``nextPageToken`` through :func:`connectors.paging.cursor_pages` (its loop
+        guard: a token seen twice is a FatalError).
+        """
+        before = 0
+
+        def fetch(token: str | None) -> dict[str, Any]:
+            nonlocal before
             before = self.calls.calls.get(kind, 0)
-            page = self._retrying(
+            return self._retrying(
                 partial(self._client.search_page, jql, fields, token, max_results, kind=kind)
             )
+
+        for page in cursor_pages(fetch, tracker=self.tracker, what=kind):
             issues = page.get("issues") or []
             yield [i for i in issues if isinstance(i, dict)], self.calls.calls.get(kind, 0) - before
-            next_token = page.get("nextPageToken")
-            is_last = page.get("isLast")
-            if is_last is True or (is_last is None and not next_token):
-                return
-            if not isinstance(next_token, str) or not next_token:
-                raise FatalError("paginator: isLast is false but no nextPageToken was given", tracker="jira")
-            if next_token in seen:
-                raise FatalError("paginator loop: the same nextPageToken was returned twice", tracker="jira")
-            seen.add(next_token)
-            token = next_token
 
     def iter_pages(self, since: datetime | None) -> Iterator[Page]:
         """Items updated at or after ``since`` (all when None), one Page per API page, oldest first."""

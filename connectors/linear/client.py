@@ -10,8 +10,10 @@ API key, headers or the body:
 - any other ``errors`` body, on HTTP 200 too, is a :class:`FatalError`: never an empty page;
 - 5xx, timeouts and refused connections are retriable.
 
-Retries themselves live in :mod:`connectors.retry`. Mapped errors are raised outside the
-``except`` block so they carry neither ``__cause__`` nor ``__context__``.
+The status is classified by :mod:`connectors.errors` (shared by every client); reading Linear's
+codes and headers stays here; a 404 of the endpoint is fatal (a wrong URL, not a deleted item).
+Retries themselves live in :mod:`connectors.retry`. Mapped errors are raised outside the ``except``
+block so they carry neither ``__cause__`` nor ``__context__``.
 """
 
 from __future__ import annotations
@@ -31,16 +33,20 @@ from gql.transport.exceptions import (
 from gql.transport.httpx import HTTPXTransport
 
 from v2mom.connectors.base import CallCounter
+from v2mom.connectors.errors import ErrorTexts, error_for_status
 from v2mom.connectors.linear.parse import TRACKER, query_text
 from v2mom.connectors.retry import parse_retry_after
-from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
+from v2mom.errors import FatalError, RetriableError, TrackerError
 
 __all__ = ["DEFAULT_TIMEOUT", "LinearClient", "rate_limit_wait"]
 
 DEFAULT_TIMEOUT = 30.0
 RESET_HEADERS = ("x-ratelimit-requests-reset", "x-ratelimit-complexity-reset", "x-ratelimit-endpoint-reset")
 _MAX_MESSAGE = 300
-_AUTH_CODES = {"AUTHENTICATION_ERROR": 401, "FORBIDDEN": 403}
+# Linear's GraphQL error codes that stand for an HTTP status, in the order they are checked.
+_CODES = (("RATELIMITED", 429), ("AUTHENTICATION_ERROR", 401), ("FORBIDDEN", 403))
+_AUTH_FAILED = "authentication failed: check the API key"
+_FORBIDDEN = "permission denied: the API key may not read this team"
 
 
 def rate_limit_wait(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -140,33 +146,55 @@ class LinearClient:
             raise FatalError(f"{name}: the answer holds no data", tracker=TRACKER, status=self._last_status)
         return data
 
+    def _retry_after(self, rate_limited: bool) -> float | None:
+        """The wait the last answer's headers name: the rate-limit resets only when rate limited."""
+        if rate_limited:
+            return rate_limit_wait(self._last_headers)
+        lowered = {k.lower(): v for k, v in self._last_headers.items()}
+        return parse_retry_after(lowered.get("retry-after"))
+
     def _status_error(self, status: int, *, fallback: str = "request rejected") -> TrackerError:
-        common: dict[str, Any] = {"tracker": TRACKER, "status": status or None}
-        if status == 401:
-            return AuthError("authentication failed: check the API key", **common)
-        if status == 403:
-            return AuthError("permission denied: the API key may not read this team", **common)
-        if status == 429:
-            return RetriableError("rate limited", retry_after=rate_limit_wait(self._last_headers), **common)
-        if status >= 500:
-            return RetriableError("server error", **common)
-        return FatalError(fallback, **common)
+        """An HTTP error without a GraphQL body, classified by :func:`connectors.errors.error_for_status`.
+
+        A 404 from the GraphQL endpoint means a wrong URL, not a missing entity: it stays fatal
+        (a NotFoundError would read as a deleted item).
+        """
+        texts = ErrorTexts(unauthorized=_AUTH_FAILED, forbidden=_FORBIDDEN, rejected=fallback)
+        return error_for_status(
+            status,
+            tracker=TRACKER,
+            retry_after=self._retry_after(status == 429),
+            texts=texts,
+            classify_as=400 if status == 404 else None,
+        )
 
     def _query_error(self, errors: list[Any]) -> TrackerError:
+        """GraphQL ``errors``: Linear's codes (else the HTTP status) choose the error; it keeps the status."""
         codes = {_error_code(e) for e in errors}
         status = self._last_status
-        common: dict[str, Any] = {"tracker": TRACKER, "status": status or None}
-        if "RATELIMITED" in codes or status == 429:
-            return RetriableError("rate limited", retry_after=rate_limit_wait(self._last_headers), **common)
-        if "AUTHENTICATION_ERROR" in codes or status == 401:
-            return AuthError("authentication failed: check the API key", **common)
-        if "FORBIDDEN" in codes or status == 403:
-            return AuthError(f"permission denied: {_messages(errors)}", **common)
-        if status >= 500:
-            return RetriableError(f"server error: {_messages(errors)}", **common)
-        if any("not found" in str(e.get("message", "")).lower() for e in errors if isinstance(e, Mapping)):
-            return NotFoundError(_messages(errors), **common)
-        return FatalError(f"GraphQL error: {_messages(errors)}", **common)
+        kind = next(
+            (code_status for code, code_status in _CODES if code in codes or status == code_status), 0
+        )
+        if not kind:
+            if status >= 500:
+                kind = status
+            elif any(
+                "not found" in str(e.get("message", "")).lower() for e in errors if isinstance(e, Mapping)
+            ):
+                kind = 404
+            else:
+                kind = 400
+        messages = _messages(errors)
+        texts = ErrorTexts(
+            unauthorized=_AUTH_FAILED,
+            forbidden=f"permission denied: {messages}",
+            not_found=messages,
+            server=f"server error: {messages}",
+            rejected=f"GraphQL error: {messages}",
+        )
+        return error_for_status(
+            status, tracker=TRACKER, retry_after=self._retry_after(kind == 429), texts=texts, classify_as=kind
+        )
 
     def close(self) -> None:
         """Close the HTTP connection."""

@@ -4,8 +4,9 @@ Listings are relay connections ordered by ``updatedAt`` with ``includeArchived``
 trashed records come back as ``Page.removed`` (deletions to us). Projects are read first, as
 container items (the epics of their issues); their pages never move the cursor, which follows the
 issues alone, so an interrupted run cannot skip an issue. Issues with more labels than one page
-holds get the rest through ``issue_labels`` (never truncated). Every paginator fails on a cursor
-returned twice or on ``hasNextPage`` without a cursor.
+holds get the rest through ``issue_labels`` (never truncated). Every listing pages through
+:mod:`connectors.paging`, which fails on a cursor returned twice or on ``hasNextPage`` without a
+cursor.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
+from v2mom.connectors.paging import relay_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import LinearSettings, SyncSettings
@@ -84,25 +86,21 @@ class LinearConnector(ConnectorRuntime):
     def _pages(
         self, kind: str, name: str, path: tuple[str, ...], variables: Mapping[str, Any]
     ) -> Iterator[tuple[list[Mapping[str, Any]], int]]:
-        """Nodes of a relay connection page by page, with the requests each page took."""
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
+        """Nodes of a relay connection page by page, with the requests each page took.
+
+        Pages follow ``endCursor`` through :func:`connectors.paging.relay_pages` (its loop guard: a
+        cursor seen twice is a FatalError).
+        """
+        before = 0
+
+        def fetch(after: str | None) -> Mapping[str, Any]:
+            nonlocal before
             before = self.calls.calls.get(kind, 0)
-            data = self._execute(kind, name, {**variables, "after": after})
-            connection = _connection(data, path, name)
+            return _connection(self._execute(kind, name, {**variables, "after": after}), path, name)
+
+        for connection in relay_pages(fetch, tracker=TRACKER, what=name):
             nodes = [n for n in connection["nodes"] if isinstance(n, Mapping)]
             yield nodes, self.calls.calls.get(kind, 0) - before
-            info = connection.get("pageInfo")
-            if not isinstance(info, Mapping) or not info.get("hasNextPage"):
-                return
-            cursor = info.get("endCursor")
-            if not isinstance(cursor, str) or not cursor:
-                raise FatalError(f"paginator: {name} has a next page but no endCursor", tracker=TRACKER)
-            if cursor in seen:
-                raise FatalError(f"paginator loop: {name} returned the same endCursor twice", tracker=TRACKER)
-            seen.add(cursor)
-            after = cursor
 
     # -- Connector ------------------------------------------------------------------------------
 
@@ -181,22 +179,23 @@ class LinearConnector(ConnectorRuntime):
         info = labels.get("pageInfo") if isinstance(labels, Mapping) else None
         if not isinstance(info, Mapping) or not info.get("hasNextPage"):
             return []
-        extra: list[Mapping[str, Any]] = []
-        seen: set[str] = set()
         after = info.get("endCursor")
-        while True:
-            if not isinstance(after, str) or not after or after in seen:
-                raise FatalError(f"labels of {raw.get('identifier')}: broken label paging", tracker=TRACKER)
-            seen.add(after)
-            data = self._execute(
-                "labels", "issue_labels", {"id": raw.get("id"), "first": LABEL_PAGE_SIZE, "after": after}
+        if not isinstance(after, str) or not after:
+            raise FatalError(f"labels of {raw.get('identifier')}: broken label paging", tracker=TRACKER)
+        issue_id = raw.get("id")
+
+        def fetch(cursor: str | None) -> Mapping[str, Any]:
+            variables = {"id": issue_id, "first": LABEL_PAGE_SIZE, "after": cursor}
+            return _connection(
+                self._execute("labels", "issue_labels", variables), ("issue", "labels"), "issue_labels"
             )
-            connection = _connection(data, ("issue", "labels"), "issue_labels")
+
+        extra: list[Mapping[str, Any]] = []
+        for connection in relay_pages(
+            fetch, tracker=TRACKER, what=f"labels of {raw.get('identifier')}", start=after
+        ):
             extra.extend(n for n in connection["nodes"] if isinstance(n, Mapping))
-            page_info = connection.get("pageInfo")
-            if not isinstance(page_info, Mapping) or not page_info.get("hasNextPage"):
-                return extra
-            after = page_info.get("endCursor")
+        return extra
 
     def iter_ids(self) -> Iterator[str]:
         """Ids of every live project and issue of the teams (archived and trashed left out)."""

@@ -1,0 +1,86 @@
+"""The one mapping from a tracker's HTTP status to our error tree, shared by every client.
+
+==========  ===============================================================
+status      error
+==========  ===============================================================
+401         :class:`~v2mom.errors.AuthError` (``texts.unauthorized``)
+403         :class:`~v2mom.errors.AuthError` (``texts.forbidden`` + detail)
+404         :class:`~v2mom.errors.NotFoundError` (detail, else ``texts.not_found``)
+429         :class:`~v2mom.errors.RetriableError` with ``retry_after``
+5xx         :class:`~v2mom.errors.RetriableError` with ``retry_after``
+otherwise   :class:`~v2mom.errors.FatalError` (detail, else ``texts.rejected``)
+==========  ===============================================================
+
+The error keeps the status and the request id only: never headers, tokens or bodies. What a vendor
+puts in its error bodies (Jira ``errorMessages``, Asana ``errors[].message``, Linear GraphQL error
+codes) is read by its client, which passes a short ``detail`` and its own wording in
+:class:`ErrorTexts`; statuses a vendor gives another meaning (Asana's 412, Linear's 404 from a
+GraphQL endpoint) are handled by the client before it calls :func:`error_for_status`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
+
+__all__ = ["ErrorTexts", "error_for_status"]
+
+
+@dataclass(frozen=True)
+class ErrorTexts:
+    """The message of each kind of error, in a client's own words (the defaults are generic)."""
+
+    unauthorized: str = "authentication failed"
+    forbidden: str = "permission denied"
+    not_found: str = "not found"
+    rate_limited: str = "rate limited"
+    server: str = "server error"
+    rejected: str = "request rejected"
+
+
+DEFAULT_TEXTS = ErrorTexts()
+
+
+def error_for_status(
+    status: int | None,
+    *,
+    tracker: str,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+    detail: str = "",
+    texts: ErrorTexts = DEFAULT_TEXTS,
+    classify_as: int | None = None,
+) -> TrackerError:
+    """Our error for an HTTP error answer with ``status`` from ``tracker`` (see the module's table).
+
+    ``detail`` is the vendor's short explanation (already extracted and truncated by the client): it
+    is added to a 403 in parentheses and replaces the text of a 404 or another 4xx. ``retry_after``
+    (seconds) is kept on 429 and 5xx only. ``classify_as`` chooses the error by another status than
+    the one reported (Linear: a ``RATELIMITED`` GraphQL error on HTTP 400 is a 429); the error still
+    carries ``status``. A status of 0 or None is reported as no status.
+    """
+    reported = status or None
+    kind = classify_as if classify_as is not None else (status or 0)
+    if kind == 401:
+        return AuthError(texts.unauthorized, tracker=tracker, status=reported, request_id=request_id)
+    if kind == 403:
+        message = texts.forbidden + (f" ({detail})" if detail else "")
+        return AuthError(message, tracker=tracker, status=reported, request_id=request_id)
+    if kind == 404:
+        return NotFoundError(
+            detail or texts.not_found, tracker=tracker, status=reported, request_id=request_id
+        )
+    if kind == 429:
+        return RetriableError(
+            texts.rate_limited,
+            tracker=tracker,
+            status=reported,
+            request_id=request_id,
+            retry_after=retry_after,
+        )
+    if kind >= 500:
+        return RetriableError(
+            texts.server, tracker=tracker, status=reported, request_id=request_id, retry_after=retry_after
+        )
+    return FatalError(detail or texts.rejected, tracker=tracker, status=reported, request_id=request_id)
