@@ -1,0 +1,73 @@
+"""Response models of health, sessions, API tokens and parked webhook events."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from v2mom.app.schemas.common import ApiModel
+from v2mom.app.schemas.reports import TrackerFreshness
+
+Role = Literal["viewer", "admin"]
+
+
+class Health(ApiModel):
+    """``GET /healthz``: ``details`` (per-tracker freshness) only for an admin token."""
+
+    status: Literal["ok"]
+    details: dict[str, TrackerFreshness] | None = None
+
+
+class SessionInfo(ApiModel):
+    """Who is signed in: the token's name and role."""
+
+    name: str
+    role: Role
+
+
+class SignedOut(ApiModel):
+    """``DELETE /api/session``."""
+
+    status: Literal["signed out"]
+
+
+class TokenDocument(ApiModel):
+    """An API token as listed (never its secret); ``current`` marks the token asking."""
+
+    id: int
+    name: str
+    role: Role
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+    current: bool
+
+
+class TokenCreated(TokenDocument):
+    """A new token: the only answer that carries its secret, ``token``."""
+
+    token: str
+
+
+class TokenList(ApiModel):
+    """``GET /api/admin/tokens``: every token, newest first."""
+
+    tokens: list[TokenDocument]
+
+
+class ParkedEvent(ApiModel):
+    """A webhook event that failed every retry, with its last error."""
+
+    id: int
+    tracker: str
+    delivery_id: str
+    kind: str
+    item_ref: str | None
+    attempts: int
+    last_error: str | None
+    received_at: str
+
+
+class ParkedEvents(ApiModel):
+    """``GET /api/admin/webhooks/parked``: newest first."""
+
+    items: list[ParkedEvent]
