@@ -1,9 +1,9 @@
 """Every 200/201 answer in /openapi.json has a real JSON schema, so a new untyped route fails here.
 
-"Real" means it names what is sent: an object with properties (or typed values), an array of something, or a choice
-of those. ``dict[str, Any]`` (an object with no properties), ``Any`` (``{}``) and a bare ``Response``
-are untyped. Declared non-JSON media types (``text/csv``) are exempt; the dashboard's page and
-static files are not in the schema at all.
+"Real" means it names what is sent: an object with properties (or typed values), an array of
+something, or a choice of those. ``dict[str, Any]`` (an object with no properties), ``Any``
+(``{}``) and a bare ``Response`` are untyped. Declared non-JSON media types (``text/csv``) are
+exempt; the dashboard's page and static files are not in the schema at all.
 """
 
 from __future__ import annotations
