@@ -7,14 +7,13 @@ on the next request, sessions included, since a session is the token in a cookie
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from v2mom.app.auth import Admin, StoreDep
 from v2mom.app.schemas.access import TokenCreated, TokenDocument, TokenList
-from v2mom.store.store import TokenInfo
 
 router = APIRouter(prefix="/api/admin/tokens")
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -29,23 +28,10 @@ class NewToken(BaseModel):
     name: TokenName = Field(description="A label, such as the person or the job using it.")
 
 
-def _document(info: TokenInfo, current: TokenInfo) -> dict[str, Any]:
-    """The listed fields of a token (times as ISO text, as they have always been sent)."""
-    return {
-        "id": info.id,
-        "name": info.name,
-        "role": info.role,
-        "created_at": info.created_at.isoformat(),
-        "last_used_at": info.last_used_at.isoformat() if info.last_used_at else None,
-        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
-        "current": info.id == current.id,
-    }
-
-
 @router.get("")
 def list_tokens(store: StoreDep, admin: Admin) -> TokenList:
     """Every token, newest first, with its last use; never the secret."""
-    return TokenList.model_validate({"tokens": [_document(info, admin) for info in store.list_tokens()]})
+    return TokenList(tokens=[TokenDocument.from_info(info, admin.id) for info in store.list_tokens()])
 
 
 @router.post("", status_code=201)
@@ -55,7 +41,7 @@ def create_token(store: StoreDep, admin: Admin, new: NewToken) -> TokenCreated:
     created = store.token_info(token=secret)
     if created is None:  # written a moment ago: only a concurrent database reset gets here
         raise HTTPException(409, detail="the token was not found after it was created")
-    return TokenCreated.model_validate({**_document(created, admin), "token": secret})
+    return TokenCreated(**TokenDocument.from_info(created, admin.id).model_dump(), token=secret)
 
 
 # Token ids are 64-bit database keys: a bigger number is a client error, not a driver overflow.
@@ -70,4 +56,4 @@ def revoke_token(token_id: TokenId, store: StoreDep, admin: Admin) -> TokenDocum
     revoked = store.token_info(token_id=token_id)
     if revoked is None:  # tokens are revoked, never deleted: only a concurrent reset gets here
         raise HTTPException(404, detail=f"no token with id {token_id}")
-    return TokenDocument.model_validate(_document(revoked, admin))
+    return TokenDocument.from_info(revoked, admin.id)

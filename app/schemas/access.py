@@ -6,6 +6,7 @@ from typing import Literal
 
 from v2mom.app.schemas.common import ApiModel
 from v2mom.app.schemas.reports import TrackerFreshness
+from v2mom.store.store import TokenInfo
 
 Role = Literal["viewer", "admin"]
 
@@ -40,6 +41,19 @@ class TokenDocument(ApiModel):
     last_used_at: str | None
     revoked_at: str | None
     current: bool
+
+    @classmethod
+    def from_info(cls, info: TokenInfo, current_id: int | None) -> TokenDocument:
+        """The listed fields of a stored token (times as ISO text, as they have always been sent)."""
+        return cls(
+            id=info.id,
+            name=info.name,
+            role=info.role,
+            created_at=info.created_at.isoformat(),
+            last_used_at=info.last_used_at.isoformat() if info.last_used_at else None,
+            revoked_at=info.revoked_at.isoformat() if info.revoked_at else None,
+            current=info.id == current_id,
+        )
 
 
 class TokenCreated(TokenDocument):

@@ -33,8 +33,6 @@ REQUEST_ID_HEADER = "X-Arequestid"
 _MAX_MESSAGE = 500
 
 
-
-
 def _error_messages(response: requests.Response) -> str:
     """Jira's ``errorMessages`` (never the rest of the body), joined and truncated."""
     try:
