@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -13,8 +12,10 @@ from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
+from v2mom.app.schemas.access import TokenDocument
+from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.errors import ConfigError, V2momError
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
@@ -176,12 +177,13 @@ def report(
             tracker=tracker,
         )
         document = build_report(store, store.get_plan() or Plan(), query, settings.trackers.configured())
+        report = EffortReport.model_validate(document)
     if fmt == "json":
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        sys.stdout.write(report_json(report) + "\n")
     elif fmt == "csv":
-        sys.stdout.write(report_csv(document))
+        sys.stdout.write(report_csv(report.model_dump(by_alias=True)))
     else:
-        _print_table(document)
+        out.print(report_table(report))
 
 
 def _date(text: str | None, option: str) -> date | None:
@@ -191,33 +193,6 @@ def _date(text: str | None, option: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{option}: '{text}' is not an ISO date (YYYY-MM-DD)") from None
-
-
-def _print_table(document: dict[str, object]) -> None:
-    table = Table(title=f"Effort by value ({document['measure']}, state {document['state']})")
-    for column in ("value", "effort", "share", "target", "items"):
-        table.add_column(column, justify="left" if column == "value" else "right")
-    values = document["values"]
-    assert isinstance(values, list)
-    for value in values:
-        target = value["target_share"]
-        table.add_row(
-            value["name"],
-            f"{value['effort']:.1f}",
-            f"{value['share']:.1%}",
-            "" if target is None else f"{target:.0%}",
-            str(value["items"]),
-        )
-        for method in value["methods"]:
-            table.add_row(f"  · {method['name']}", f"{method['effort']:.1f}", "", "", str(method["items"]))
-    for name in ("untagged", "orphaned"):
-        part = document[name]
-        assert isinstance(part, dict)
-        table.add_row(name, f"{part['effort']:.1f}", f"{part['share']:.1%}", "", str(part["items"]))
-    total = document["total"]
-    assert isinstance(total, dict)
-    table.add_row("total", f"{total['effort']:.1f}", "", "", str(total["items"]))
-    out.print(table)
 
 
 @app.command()
@@ -234,23 +209,7 @@ def explain(
     if document is None:
         err.print(f"no item {ref} in the store (has it been synced?)", markup=False)
         raise typer.Exit(1)
-    item = document["item"]
-    resolution = document["resolution"] or {}
-    out.print(f"{tracker}:{document['key']} — {item['title']}", markup=False)
-    if document["deleted"]:
-        out.print("deleted in the tracker: counts nothing", markup=False)
-    values = resolution.get("values", {})
-    out.print(
-        "values: " + (", ".join(f"{v} ({w:.0%})" for v, w in values.items()) if values else "none"),
-        markup=False,
-    )
-    out.print("methods: " + (", ".join(resolution.get("methods", [])) or "none"), markup=False)
-    for line in document["explanation"]:
-        out.print(f"  because {line}", markup=False)
-    flags = resolution.get("flags", [])
-    out.print("flags: " + (", ".join(flags) or "none"), markup=False)
-    for reason in resolution.get("reasons", []):
-        out.print(f"  {reason}", markup=False)
+    print_lines(out, explanation_lines(ItemDocument.model_validate(document)))
 
 
 @token_app.command("create")
@@ -273,9 +232,7 @@ def token_list(config: ConfigOpt = None) -> None:
     with exit_on_errors():
         tokens = open_store(load_settings(config)).list_tokens()
     for info in tokens:
-        state = f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "active"
-        used = f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "never"
-        sys.stdout.write(f"{info.id}\t{info.role}\t{info.name}\t{state}\tlast used {used}\n")
+        sys.stdout.write(token_line(TokenDocument.from_info(info, current_id=None)) + "\n")
 
 
 @token_app.command("revoke")

@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -22,6 +21,7 @@ from v2mom.app.routes.session import router as session_router
 from v2mom.app.routes.tokens import router as tokens_router
 from v2mom.app.routes.webhooks import router as webhooks_router
 from v2mom.app.routes.webhooks_admin import router as webhooks_admin_router
+from v2mom.app.schemas.access import Health
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
 from v2mom.reports.effort import build_freshness
 from v2mom.settings import Settings
@@ -84,15 +84,15 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
             detail = str(exc)
         return JSONResponse({"detail": detail}, status_code=status)
 
-    @app.get("/healthz")
-    def healthz(request: Request) -> dict[str, Any]:
+    @app.get("/healthz", response_model_exclude_unset=True)
+    def healthz(request: Request) -> Health:
         """Liveness, no auth; with an admin token, per-tracker freshness and inbox health too."""
-        body: dict[str, Any] = {"status": "ok"}
         token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
         info = store.authenticate(token) if token else None
         if info is not None and info.role == "admin":
-            body["details"] = build_freshness(store, settings.trackers.configured())
-        return body
+            details = build_freshness(store, settings.trackers.configured())
+            return Health.model_validate({"status": "ok", "details": details})
+        return Health(status="ok")
 
     app.include_router(reports_router)
     app.include_router(plan_router)

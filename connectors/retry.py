@@ -86,6 +86,7 @@ def call_with_retries(
                 on_retry(error, wait)
         sleep(wait)
 
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date; None if absent/bad."""
     if value is None or not value.strip():

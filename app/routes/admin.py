@@ -15,6 +15,14 @@ from fastapi import APIRouter, Body, HTTPException, Query
 
 from v2mom.app.auth import Admin, StoreDep, Viewer
 from v2mom.app.http_errors import unprocessable
+from v2mom.app.schemas.plan import (
+    AuditLog,
+    PlanChangeApplied,
+    PlanChangePreview,
+    PositionedRuleList,
+    RuleCreated,
+    RuleList,
+)
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
@@ -27,6 +35,10 @@ PreviewMeasure = Literal["points", "hours", "count"]
 router = APIRouter(prefix="/api/admin")
 DryRun = Annotated[bool, Query(description="Answer with the preview and write nothing.")]
 MeasureQ = Annotated[PreviewMeasure, Query(description="The preview's measure.")]
+# A dry run answers the preview; an applied change adds the new version and the re-resolution's counts.
+PlanChange = PlanChangePreview | PlanChangeApplied
+# Rules send only the keys they set (as plan.yaml does), so these routes serialise without unset keys.
+TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
 def _current(store: Store) -> Plan:
@@ -55,7 +67,7 @@ def _index(rules: list[dict[str, Any]], index: int) -> int:
     return index
 
 
-def _apply(
+def _answer(
     store: Store, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
 ) -> dict[str, Any]:
     current = _current(store)
@@ -73,14 +85,24 @@ def _apply(
     return answer
 
 
-@router.get("/rules")
-def list_rules(store: StoreDep, _admin: Admin) -> dict[str, Any]:
+def _apply(
+    store: Store, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
+) -> PlanChange:
+    """Preview ``proposed`` and, unless ``dry_run``, apply it; the answer as its response model."""
+    answer = _answer(store, admin_name, proposed, dry_run, measure)
+    return PlanChangePreview.model_validate(answer) if dry_run else PlanChangeApplied.model_validate(answer)
+
+
+@router.get("/rules", **TYPED)
+def list_rules(store: StoreDep, _admin: Admin) -> PositionedRuleList:
     """The plan's rules in order, each with its position."""
     rules = _rules_document(_current(store))
-    return {"rules": [{"position": i, **rule} for i, rule in enumerate(rules)]}
+    return PositionedRuleList.model_validate(
+        {"rules": [{"position": i, **rule} for i, rule in enumerate(rules)]}
+    )
 
 
-@router.post("/rules")
+@router.post("/rules", **TYPED)
 def create_rule(
     store: StoreDep,
     admin: Admin,
@@ -88,7 +110,7 @@ def create_rule(
     position: Annotated[int | None, Body(embed=True)] = None,
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
-) -> dict[str, Any]:
+) -> PlanChange:
     """Add a rule (at ``position``, default last)."""
     plan = _current(store)
     rules = _rules_document(plan)
@@ -97,7 +119,7 @@ def create_rule(
     return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
 
 
-@router.put("/rules/{position}")
+@router.put("/rules/{position}", **TYPED)
 def replace_rule(
     position: int,
     store: StoreDep,
@@ -105,7 +127,7 @@ def replace_rule(
     rule: Annotated[dict[str, Any], Body(embed=True)],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
-) -> dict[str, Any]:
+) -> PlanChange:
     """Replace the rule at ``position``."""
     plan = _current(store)
     rules = _rules_document(plan)
@@ -113,10 +135,10 @@ def replace_rule(
     return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
 
 
-@router.delete("/rules/{position}")
+@router.delete("/rules/{position}", **TYPED)
 def delete_rule(
     position: int, store: StoreDep, admin: Admin, dry_run: DryRun = False, measure: MeasureQ = "points"
-) -> dict[str, Any]:
+) -> PlanChange:
     """Remove the rule at ``position``."""
     plan = _current(store)
     rules = _rules_document(plan)
@@ -124,7 +146,7 @@ def delete_rule(
     return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
 
 
-@router.post("/rules/reorder")
+@router.post("/rules/reorder", **TYPED)
 def reorder_rules(
     store: StoreDep,
     admin: Admin,
@@ -133,7 +155,7 @@ def reorder_rules(
     ],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
-) -> dict[str, Any]:
+) -> PlanChange:
     """Put the rules in a new order (rules unite, so order changes explanations, not values)."""
     plan = _current(store)
     rules = _rules_document(plan)
@@ -145,14 +167,14 @@ def reorder_rules(
     return _apply(store, admin.name, _with_rules(plan, [rules[i] for i in order]), dry_run, measure)
 
 
-@router.put("/plan")
+@router.put("/plan", **TYPED)
 def replace_plan(
     store: StoreDep,
     admin: Admin,
     document: Annotated[dict[str, Any], Body()],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
-) -> dict[str, Any]:
+) -> PlanChange:
     """Replace the whole plan (values, methods with weights, obstacles, measures, rules)."""
     try:
         proposed = plan_from_data(document, "plan")
@@ -161,10 +183,8 @@ def replace_plan(
     return _apply(store, admin.name, proposed, dry_run, measure)
 
 
-@router.get("/audit")
-def audit_log(
-    store: StoreDep, _admin: Admin, limit: Annotated[int, Query(ge=1, le=200)] = 50
-) -> dict[str, Any]:
+@router.get("/audit", **TYPED)
+def audit_log(store: StoreDep, _admin: Admin, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> AuditLog:
     """Plan and rule changes, newest first: who, when, what changed, and the plan before and after."""
     versions = store.plan_versions(limit + 1)
     entries: list[dict[str, Any]] = []
@@ -183,7 +203,7 @@ def audit_log(
                 "after": newer["document"],
             }
         )
-    return {"entries": entries}
+    return AuditLog.model_validate({"entries": entries})
 
 
 # -- the contract's rule routes (CONTRACT.md "HTTP"): rules by id, a rule object as the body ------
@@ -198,43 +218,45 @@ def _position_of(rules: list[dict[str, Any]], rule_id: str) -> int:
     raise HTTPException(404, detail=f"no rule with id '{rule_id}'")
 
 
-@rules_router.get("")
-def contract_list_rules(store: StoreDep, _viewer: Viewer) -> dict[str, Any]:
+@rules_router.get("", **TYPED)
+def contract_list_rules(store: StoreDep, _viewer: Viewer) -> RuleList:
     """The plan's rules in order, with their ids (viewers may read them)."""
-    return {"rules": _rules_document(_current(store))}
+    return RuleList.model_validate({"rules": _rules_document(_current(store))})
 
 
-@rules_router.post("")
+@rules_router.post("", **TYPED)
 def contract_create_rule(
     store: StoreDep,
     admin: Admin,
     rule: Annotated[dict[str, Any], Body()],
     measure: MeasureQ = "points",
-) -> dict[str, Any]:
+) -> RuleCreated:
     """Add a rule (the body is the rule: ``{"when": {...}, "method": ...}``); answers with its id."""
     plan = _current(store)
     proposed = _with_rules(plan, [*_rules_document(plan), rule])
-    answer = _apply(store, admin.name, proposed, False, measure)
+    answer = _answer(store, admin.name, proposed, False, measure)
     answer["rule"] = answer["rules"][-1]
-    return answer
+    return RuleCreated.model_validate(answer)
 
 
-@rules_router.post("/preview")
+@rules_router.post("/preview", **TYPED)
 def contract_preview_rule(
     store: StoreDep, _admin: Admin, rule: Annotated[dict[str, Any], Body()], measure: MeasureQ = "points"
-) -> dict[str, Any]:
+) -> PlanChangePreview:
     """What adding ``rule`` would change, before saving it (nothing is written)."""
     plan = _current(store)
     proposed = _with_rules(plan, [*_rules_document(plan), rule])
-    return _apply(store, "", proposed, True, measure)
+    return PlanChangePreview.model_validate(_answer(store, "", proposed, True, measure))
 
 
-@rules_router.delete("/{rule_id}")
+@rules_router.delete("/{rule_id}", **TYPED)
 def contract_delete_rule(
     rule_id: str, store: StoreDep, admin: Admin, measure: MeasureQ = "points"
-) -> dict[str, Any]:
+) -> PlanChangeApplied:
     """Remove the rule with ``rule_id``."""
     plan = _current(store)
     rules = _rules_document(plan)
     del rules[_position_of(rules, rule_id)]
-    return _apply(store, admin.name, _with_rules(plan, rules), False, measure)
+    return PlanChangeApplied.model_validate(
+        _answer(store, admin.name, _with_rules(plan, rules), False, measure)
+    )

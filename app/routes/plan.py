@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 
 from v2mom.app.auth import Admin, StoreDep, Viewer
 from v2mom.app.http_errors import unprocessable
+from v2mom.app.schemas.plan import PlanReplaced
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
@@ -16,15 +17,16 @@ from v2mom.store.plan_remap import apply_plan
 router = APIRouter(prefix="/api")
 
 
-@router.get("/plan")
-def get_plan(store: StoreDep, _viewer: Viewer) -> dict[str, Any]:
+# The plan document leaves out what plan.yaml leaves out (no nulls): only the keys it has are sent.
+@router.get("/plan", response_model=Plan, response_model_exclude_unset=True)
+def get_plan(store: StoreDep, _viewer: Viewer) -> Plan:
     """The stored plan as JSON (the same document as plan.yaml)."""
     plan = store.get_plan() or Plan()
-    return plan.model_dump(mode="json", exclude_none=True)
+    return Plan.model_validate(plan.model_dump(mode="json", exclude_none=True))
 
 
 @router.put("/plan")
-def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)) -> dict[str, Any]:
+def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)) -> PlanReplaced:
     """Validate and replace the plan, then re-resolve every item; 422 lists every problem."""
     try:
         plan = plan_from_data(document, "plan")
@@ -33,13 +35,15 @@ def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)
     changes = plan_changes(store.get_plan(), plan)
     applied = apply_plan(store, plan, actor=f"token:{admin.name}")
     version, stats = applied.version, applied.stats
-    return {
-        "version": version,
-        "changes": changes,
-        "resolved": {
-            "items": stats.items,
-            "untagged": stats.untagged,
-            "orphaned": stats.orphaned,
-            "conflict": stats.conflict,
-        },
-    }
+    return PlanReplaced.model_validate(
+        {
+            "version": version,
+            "changes": changes,
+            "resolved": {
+                "items": stats.items,
+                "untagged": stats.untagged,
+                "orphaned": stats.orphaned,
+                "conflict": stats.conflict,
+            },
+        }
+    )

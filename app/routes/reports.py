@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from v2mom.app.auth import StoreDep, Viewer
 from v2mom.app.http_errors import unprocessable
+from v2mom.app.schemas.reports import EffortReport, FlagPage, ItemDocument, Obstacles, Trend
 from v2mom.mapping.plan import Plan
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report
@@ -45,9 +46,9 @@ def _report(request: Request, store: StoreDep, query: ReportQuery) -> dict[str, 
 
 
 @router.get("/reports/effort-by-value")
-def effort_by_value(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
+def effort_by_value(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> EffortReport:
     """Effort per value against its target, plus untagged and orphaned effort."""
-    return _report(request, store, query)
+    return EffortReport.model_validate(_report(request, store, query))
 
 
 class CsvResponse(PlainTextResponse):
@@ -66,15 +67,15 @@ def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, quer
 
 
 @router.get("/reports/trend")
-def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
+def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
     """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work)."""
-    return build_trend(store, store.get_plan() or Plan(), query)
+    return Trend.model_validate(build_trend(store, store.get_plan() or Plan(), query))
 
 
 @router.get("/reports/obstacles")
-def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
+def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Obstacles:
     """Each obstacle's blocked, unfinished effort in its methods (with the items), and open effort."""
-    return build_obstacles(store, store.get_plan() or Plan(), query)
+    return Obstacles.model_validate(build_obstacles(store, store.get_plan() or Plan(), query))
 
 
 @router.get("/reports/flags")
@@ -87,10 +88,10 @@ def flags(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
     tracker: TrackerName | None = None,
-) -> dict[str, Any]:
+) -> FlagPage:
     """Flagged items with reasons, biggest effort first."""
     try:
-        return list_flags(
+        page = list_flags(
             store,
             kind=kind,
             measure=measure or request.app.state.settings.measure,
@@ -100,12 +101,14 @@ def flags(
         )
     except CursorError as exc:
         raise unprocessable([str(exc)], location=("query", "cursor")) from None
+    return FlagPage.model_validate(page)
 
 
-@router.get("/items/{tracker}/{key}")
-def item(tracker: TrackerName, key: str, store: StoreDep, _viewer: Viewer) -> dict[str, Any]:
+# A deleted item's resolution has only its stored flags and effort: keys not sent stay out.
+@router.get("/items/{tracker}/{key}", response_model_exclude_unset=True)
+def item(tracker: TrackerName, key: str, store: StoreDep, _viewer: Viewer) -> ItemDocument:
     """One item, its resolution and why."""
     document = item_document(store, tracker, key)
     if document is None:
         raise HTTPException(404, detail=f"no item {tracker}:{key} in the store")
-    return document
+    return ItemDocument.model_validate(document)

@@ -7,11 +7,12 @@ and on loopback hosts (browsers treat those as secure), scoped to ``/``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Request, Response
 
 from v2mom.app.auth import SESSION_COOKIE, StoreDep, Viewer
+from v2mom.app.schemas.access import SessionInfo, SignedOut
 
 router = APIRouter(prefix="/api/session")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -24,7 +25,7 @@ def log_in(
     response: Response,
     store: StoreDep,
     token: Annotated[str, Body(embed=True, min_length=1)],
-) -> dict[str, Any]:
+) -> SessionInfo:
     """Check the token and keep it in the session cookie; 401 when it is not a live token."""
     info = store.authenticate(token.strip())
     if info is None:
@@ -39,17 +40,17 @@ def log_in(
         secure=secure,
         path="/",
     )
-    return {"name": info.name, "role": info.role}
+    return SessionInfo(name=info.name, role=info.role)
 
 
 @router.get("")
-def who(viewer: Viewer) -> dict[str, Any]:
+def who(viewer: Viewer) -> SessionInfo:
     """The signed-in token's name and role (401 when none)."""
-    return {"name": viewer.name, "role": viewer.role}
+    return SessionInfo(name=viewer.name, role=viewer.role)
 
 
 @router.delete("")
-def log_out(response: Response) -> dict[str, str]:
+def log_out(response: Response) -> SignedOut:
     """Forget the session cookie."""
     response.delete_cookie(SESSION_COOKIE, path="/")
-    return {"status": "signed out"}
+    return SignedOut(status="signed out")

@@ -7,13 +7,13 @@ on the next request, sessions included, since a session is the token in a cookie
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from v2mom.app.auth import Admin, StoreDep
-from v2mom.store.store import TokenInfo
+from v2mom.app.schemas.access import TokenCreated, TokenDocument, TokenList
 
 router = APIRouter(prefix="/api/admin/tokens")
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -28,32 +28,20 @@ class NewToken(BaseModel):
     name: TokenName = Field(description="A label, such as the person or the job using it.")
 
 
-def _document(info: TokenInfo, current: TokenInfo) -> dict[str, Any]:
-    return {
-        "id": info.id,
-        "name": info.name,
-        "role": info.role,
-        "created_at": info.created_at.isoformat(),
-        "last_used_at": info.last_used_at.isoformat() if info.last_used_at else None,
-        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
-        "current": info.id == current.id,
-    }
-
-
 @router.get("")
-def list_tokens(store: StoreDep, admin: Admin) -> dict[str, Any]:
+def list_tokens(store: StoreDep, admin: Admin) -> TokenList:
     """Every token, newest first, with its last use; never the secret."""
-    return {"tokens": [_document(info, admin) for info in store.list_tokens()]}
+    return TokenList(tokens=[TokenDocument.from_info(info, admin.id) for info in store.list_tokens()])
 
 
 @router.post("", status_code=201)
-def create_token(store: StoreDep, admin: Admin, new: NewToken) -> dict[str, Any]:
+def create_token(store: StoreDep, admin: Admin, new: NewToken) -> TokenCreated:
     """Create a token; ``token`` in the answer is the only time its secret is shown."""
     secret = store.create_token(new.role, new.name)
     created = store.token_info(token=secret)
     if created is None:  # written a moment ago: only a concurrent database reset gets here
         raise HTTPException(409, detail="the token was not found after it was created")
-    return {**_document(created, admin), "token": secret}
+    return TokenCreated(**TokenDocument.from_info(created, admin.id).model_dump(), token=secret)
 
 
 # Token ids are 64-bit database keys: a bigger number is a client error, not a driver overflow.
@@ -61,11 +49,11 @@ TokenId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the token's id, a
 
 
 @router.delete("/{token_id}")
-def revoke_token(token_id: TokenId, store: StoreDep, admin: Admin) -> dict[str, Any]:
+def revoke_token(token_id: TokenId, store: StoreDep, admin: Admin) -> TokenDocument:
     """Revoke a live token (404 when there is no live token with that id)."""
     if not store.revoke_token(token_id):
         raise HTTPException(404, detail=f"no live token with id {token_id}")
     revoked = store.token_info(token_id=token_id)
     if revoked is None:  # tokens are revoked, never deleted: only a concurrent reset gets here
         raise HTTPException(404, detail=f"no token with id {token_id}")
-    return _document(revoked, admin)
+    return TokenDocument.from_info(revoked, admin.id)

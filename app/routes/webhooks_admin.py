@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from v2mom.app.auth import Admin
+from v2mom.app.schemas.access import ParkedEvents
 from v2mom.store.inbox import Inbox
 
 router = APIRouter(prefix="/api/admin")
@@ -15,10 +16,10 @@ router = APIRouter(prefix="/api/admin")
 @router.get("/webhooks/parked")
 def parked_events(
     request: Request, _admin: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> dict[str, Any]:
+) -> ParkedEvents:
     """Events that failed every retry, newest first, with their last error."""
     inbox: Inbox = request.app.state.inbox
     events = inbox.parked(limit)
     for event in events:
         event["received_at"] = event["received_at"].isoformat()
-    return {"items": events}
+    return ParkedEvents.model_validate({"items": events})

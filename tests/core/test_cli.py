@@ -155,3 +155,47 @@ def test_report_rejects_bad_dates(workdir: Path) -> None:
     code, _, err = run("report", "--from", "yesterday")
     assert code == 2
     assert "--from: 'yesterday' is not an ISO date" in err
+
+
+def test_report_json_is_the_http_body_byte_for_byte(workdir: Path) -> None:
+    settings = load_settings()
+    store = Store.open(settings.database_url)
+    store.upsert_items(
+        [
+            make_item("1", key="ONB-1", level=Level.EPIC, labels=("method:slo-program",)),
+            make_item("2", key="ONB-2", parent_id="1", points=5.0, hours=1e-06),
+            make_item("3", key="ONB-3", points=2.0, hours=3.0),
+        ]
+    )
+    assert run("plan", "apply", "plan.yaml")[0] == 0
+    token = store.create_token("viewer", "t")
+    with TestClient(create_app(settings, store)) as client:
+        for measure in ("points", "hours", "count"):
+            code, out, _ = run("report", "--format", "json", "--measure", measure, "--from", "2026-01-01")
+            assert code == 0
+            http = client.get(
+                "/api/reports/effort-by-value",
+                params={"measure": measure, "from": "2026-01-01"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert out == http.text + "\n"
+    assert '"effort":1e-6' in run("report", "--format", "json", "--measure", "hours")[1]
+    store.close()
+
+
+def test_token_list_renders_the_api_documents(workdir: Path) -> None:
+    store = Store.open(load_settings().database_url)
+    kept = store.create_token("viewer", "pm")
+    gone = store.create_token("admin", "ops")
+    assert store.authenticate(kept) is not None
+    revoked = store.token_info(token=gone)
+    assert revoked is not None
+    assert store.revoke_token(revoked.id)
+    code, out, _ = run("token", "list")
+    assert code == 0
+    lines = sorted(out.splitlines())
+    assert len(lines) == 2
+    assert lines[0].startswith("1\tviewer\tpm\tactive\tlast used 20")
+    assert lines[1].startswith("2\tadmin\tops\trevoked 20")
+    assert lines[1].endswith("\tlast used never")
+    store.close()

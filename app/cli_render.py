@@ -1,0 +1,72 @@
+"""How the CLI shows the API's documents: the same response models as HTTP, rendered for a terminal.
+
+``report --format json`` is the HTTP body byte for byte: the model is serialised the way FastAPI
+serialises a response model (pydantic's JSON, by alias), not re-encoded with :mod:`json`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from v2mom.app.schemas.access import TokenDocument
+from v2mom.app.schemas.reports import EffortReport, ItemDocument
+
+
+def report_json(report: EffortReport) -> str:
+    """The report exactly as ``GET /api/reports/effort-by-value`` sends it."""
+    return report.model_dump_json(by_alias=True)
+
+
+def report_table(report: EffortReport) -> Table:
+    """Effort, share, target and items per value (with its methods), then untagged, orphaned, total."""
+    table = Table(title=f"Effort by value ({report.measure}, state {report.state})")
+    for column in ("value", "effort", "share", "target", "items"):
+        table.add_column(column, justify="left" if column == "value" else "right")
+    for value in report.values:
+        target = value.target_share
+        table.add_row(
+            value.name,
+            f"{value.effort:.1f}",
+            f"{value.share:.1%}",
+            "" if target is None else f"{target:.0%}",
+            str(value.items),
+        )
+        for method in value.methods:
+            table.add_row(f"  · {method.name}", f"{method.effort:.1f}", "", "", str(method.items))
+    for name, part in (("untagged", report.untagged), ("orphaned", report.orphaned)):
+        table.add_row(name, f"{part.effort:.1f}", f"{part.share:.1%}", "", str(part.items))
+    table.add_row("total", f"{report.total.effort:.1f}", "", "", str(report.total.items))
+    return table
+
+
+def explanation_lines(document: ItemDocument) -> list[str]:
+    """Why an item has its values: title, values with weights, methods, the reasons, its flags."""
+    resolution = document.resolution
+    lines = [f"{document.tracker}:{document.key} — {document.item.title}"]
+    if document.deleted:
+        lines.append("deleted in the tracker: counts nothing")
+    values = resolution.values if resolution else {}
+    lines.append("values: " + (", ".join(f"{v} ({w:.0%})" for v, w in values.items()) if values else "none"))
+    lines.append("methods: " + (", ".join(resolution.methods if resolution else []) or "none"))
+    lines += [f"  because {line}" for line in document.explanation]
+    lines.append("flags: " + (", ".join(resolution.flags if resolution else []) or "none"))
+    lines += [f"  {reason}" for reason in (resolution.reasons if resolution else [])]
+    return lines
+
+
+def token_line(token: TokenDocument) -> str:
+    """One tab-separated line of ``v2mom token list``: id, role, name, state, last use."""
+    revoked = datetime.fromisoformat(token.revoked_at) if token.revoked_at else None
+    last_used = datetime.fromisoformat(token.last_used_at) if token.last_used_at else None
+    state = f"revoked {revoked:%Y-%m-%d}" if revoked else "active"
+    used = f"{last_used:%Y-%m-%d %H:%M}" if last_used else "never"
+    return f"{token.id}\t{token.role}\t{token.name}\t{state}\tlast used {used}"
+
+
+def print_lines(console: Console, lines: list[str]) -> None:
+    """Print plain lines (no rich markup: item titles may contain brackets)."""
+    for line in lines:
+        console.print(line, markup=False)

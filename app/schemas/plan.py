@@ -1,0 +1,132 @@
+"""Response models of the plan and rule routes: rules, previews, applied changes and the audit log.
+
+The plan document itself is :class:`v2mom.mapping.plan.Plan` (the contract makes the JSON plan the
+same document as ``plan.yaml``), served without the keys it leaves out.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from v2mom.app.schemas.common import ApiModel, Number
+from v2mom.mapping.plan import Plan
+
+
+class RuleWhenDocument(ApiModel):
+    """A rule's conditions; only the keys the rule sets are sent."""
+
+    tracker: Literal["jira", "asana", "linear"] | None = None
+    project: str | None = None
+    team: str | None = None
+    key: str | None = None
+    epic: str | None = None
+    label: str | None = None
+    component: str | None = None
+    custom_field: str | None = None
+    equals: str | None = None
+
+
+class RuleDocument(ApiModel):
+    """One mapping rule as stored in the plan (exactly one of ``method`` or ``value``)."""
+
+    id: str | None = None
+    when: RuleWhenDocument
+    method: str | None = None
+    value: str | None = None
+
+
+class PositionedRule(ApiModel):
+    """A rule with its 0-based position in the plan (how the admin routes address it)."""
+
+    position: int
+    id: str | None = None
+    when: RuleWhenDocument
+    method: str | None = None
+    value: str | None = None
+
+
+class RuleList(ApiModel):
+    """``GET /api/rules``: the plan's rules in order."""
+
+    rules: list[RuleDocument]
+
+
+class PositionedRuleList(ApiModel):
+    """``GET /api/admin/rules``: the plan's rules in order, with their positions."""
+
+    rules: list[PositionedRule]
+
+
+class PlanPreview(ApiModel):
+    """What a plan change would do: items re-tagged and effort per value before and after."""
+
+    measure: Literal["points", "hours", "count"]
+    items: int
+    changed: int
+    newly_tagged: int
+    newly_untagged: int
+    before: dict[str, Number]
+    after: dict[str, Number]
+    deltas: dict[str, Number]
+    summary: str
+
+
+class ResolvedCounts(ApiModel):
+    """Items re-resolved by an applied change, and how many of them are flagged."""
+
+    items: int
+    untagged: int
+    orphaned: int
+
+
+class ResolvedWithConflicts(ResolvedCounts):
+    """:class:`ResolvedCounts` plus the items in conflict."""
+
+    conflict: int
+
+
+class PlanReplaced(ApiModel):
+    """``PUT /api/plan``: the new version, what changed, and the re-resolution's counts."""
+
+    version: int
+    changes: list[str]
+    resolved: ResolvedWithConflicts
+
+
+class PlanChangePreview(ApiModel):
+    """A dry run (``?dry_run=true`` or ``POST /api/rules/preview``): nothing was written."""
+
+    dry_run: bool
+    changes: list[str]
+    preview: PlanPreview
+    rules: list[RuleDocument]
+
+
+class PlanChangeApplied(PlanChangePreview):
+    """An applied change: the preview, then the new plan version and the re-resolution's counts."""
+
+    version: int
+    resolved: ResolvedCounts
+
+
+class RuleCreated(PlanChangeApplied):
+    """``POST /api/rules``: the applied change and the new rule, with its id."""
+
+    rule: RuleDocument
+
+
+class AuditEntry(ApiModel):
+    """One plan version: who saved it, when, what changed, and the plan before and after."""
+
+    version: int
+    at: str
+    actor: str
+    changes: list[str]
+    before: Plan | None
+    after: Plan
+
+
+class AuditLog(ApiModel):
+    """``GET /api/admin/audit``: plan versions, newest first."""
+
+    entries: list[AuditEntry]

@@ -1,0 +1,190 @@
+"""Response models of the reports: effort by value (with freshness), trend, obstacles, flags, items."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from v2mom.app.schemas.common import ApiModel, Number
+from v2mom.models import WorkItem
+
+MeasureName = Literal["points", "hours", "count"]
+StateName = Literal["done", "open", "all"]
+FlagName = Literal["untagged", "orphaned", "conflict"]
+
+
+class TrackerFreshness(ApiModel):
+    """One tracker's last successful sync and webhook (ISO UTC, ``Z``), inbox backlog and parked events."""
+
+    last_sync: str | None
+    last_event: str | None
+    backlog: int
+    parked: int
+
+
+class EffortTotal(ApiModel):
+    """All effort in the report and the items it comes from."""
+
+    effort: Number
+    items: int
+
+
+class MethodEffort(ApiModel):
+    """One method's effort under a value; ``id`` null for work tagged with the value directly."""
+
+    id: str | None
+    name: str
+    effort: Number
+    items: int
+
+
+class ValueEffort(ApiModel):
+    """One value's effort, share of the total, target and its methods."""
+
+    id: str
+    name: str
+    effort: Number
+    share: Number
+    items: int
+    target_share: float | None
+    methods: list[MethodEffort]
+
+
+class EffortPart(ApiModel):
+    """Untagged or orphaned effort with its share of the total."""
+
+    effort: Number
+    share: Number
+    items: int
+
+
+class EffortReport(ApiModel):
+    """``GET /api/reports/effort-by-value``: ``sum(values[].effort) + untagged.effort == total.effort``."""
+
+    measure: MeasureName
+    state: StateName
+    date_from: date | None = Field(alias="from")
+    date_to: date | None = Field(alias="to")
+    tracker: str | None
+    total: EffortTotal
+    values: list[ValueEffort]
+    untagged: EffortPart
+    orphaned: EffortPart
+    freshness: dict[str, TrackerFreshness]
+
+
+class TrendWeek(ApiModel):
+    """Done effort per value in one ISO week (``2026-W45``, starting on Monday ``start``)."""
+
+    week: str
+    start: date
+    values: dict[str, Number]
+    untagged: Number
+
+
+class Trend(ApiModel):
+    """``GET /api/reports/trend``: done effort per value and ISO week."""
+
+    measure: MeasureName
+    tracker: str | None
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    weeks: list[TrendWeek]
+
+
+class BlockedItem(ApiModel):
+    """A blocked, unfinished item and the effort it holds up in the obstacle's methods."""
+
+    tracker: str
+    key: str
+    title: str
+    url: str | None
+    status: str
+    effort: Number
+
+
+class ObstacleEffort(ApiModel):
+    """One obstacle: open and blocked effort in its methods, and its biggest blocked items."""
+
+    id: str
+    name: str
+    methods: list[str]
+    open_effort: Number
+    blocked_effort: Number
+    blocked_items: int
+    items: list[BlockedItem]
+
+
+class Obstacles(ApiModel):
+    """``GET /api/reports/obstacles``."""
+
+    measure: MeasureName
+    tracker: str | None
+    obstacles: list[ObstacleEffort]
+
+
+class FlaggedItem(ApiModel):
+    """An untagged, orphaned or conflicting item, with the reasons and its effort."""
+
+    tracker: str
+    key: str
+    title: str
+    url: str | None
+    flags: list[FlagName]
+    reasons: list[str]
+    effort: Number
+
+
+class FlagPage(ApiModel):
+    """``GET /api/reports/flags``: one page, biggest effort first; ``next_cursor`` null on the last."""
+
+    items: list[FlaggedItem]
+    next_cursor: str | None
+
+
+class OwnTags(ApiModel):
+    """The tags found on the item itself, and what placed them."""
+
+    values: list[str]
+    methods: list[str]
+    unknown: list[str]
+    because: list[str]
+
+
+class CountedEffort(ApiModel):
+    """The effort the item counts in the report, per measure."""
+
+    points: Number
+    hours: Number
+    count: Number
+
+
+class ItemResolution(ApiModel):
+    """How the item resolved; a deleted item keeps only its stored ``flags`` and ``effort``."""
+
+    values: dict[str, Number] = Field(default_factory=dict)
+    methods: list[str] = Field(default_factory=list)
+    explicit_values: list[str] = Field(default_factory=list)
+    allocations: list[tuple[str | None, str | None, Number]] = Field(
+        default_factory=list, description="[value id, method id, weight] per share of the item's effort"
+    )
+    source: str | None = None
+    inherited_from: str | None = None
+    flags: list[FlagName]
+    reasons: list[str] = Field(default_factory=list)
+    explanation: list[str] = Field(default_factory=list)
+    own_tags: OwnTags | None = None
+    effort: CountedEffort
+
+
+class ItemDocument(ApiModel):
+    """``GET /api/items/{tracker}/{key}``: the item, its resolution and the explanation."""
+
+    tracker: str
+    key: str
+    deleted: bool
+    item: WorkItem
+    resolution: ItemResolution | None
+    explanation: list[str]
