@@ -22,7 +22,7 @@ from v2mom.mapping.plan_changes import plan_changes
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.flags import item_document
-from v2mom.settings import Settings, load_settings
+from v2mom.settings import Settings, config_path, load_settings
 from v2mom.store.engine import make_engine
 from v2mom.store.store import Store
 
@@ -140,8 +140,12 @@ def sync(
     """One sync pass of every configured tracker, then re-resolution."""
     from v2mom.sync.service import run_sync
 
-    with exit_on_errors(code=1):
+    with exit_on_errors():
         settings = load_settings(config)
+        if not settings.trackers.configured():
+            err.print(no_tracker_message(config_path(config)), markup=False)
+            raise typer.Exit(2)
+    with exit_on_errors(code=1):
         store = open_store(settings)
         results = run_sync(settings, store, tracker=tracker, full=full, show_progress=sys.stderr.isatty())
     failed = [r for r in results if not r.ok]
@@ -149,6 +153,19 @@ def sync(
         (err if not result.ok else out).print(result.summary(), markup=False)
     if failed:
         raise typer.Exit(1)
+
+
+def no_tracker_message(settings_file: Path) -> str:
+    """What to configure when no tracker is: the settings keys, in the file that was read."""
+    where = f"{settings_file}" + ("" if settings_file.exists() else " (not found)")
+    return (
+        f"error: no tracker configured in {where}.\n"
+        "Add at least one of these sections to it, then check it with 'v2mom check':\n"
+        "  trackers.jira:    url, email, api_token, jql\n"
+        "  trackers.asana:   token, workspace, projects\n"
+        "  trackers.linear:  api_key, teams\n"
+        "Use -c PATH or $V2MOM_CONFIG for another settings file."
+    )
 
 
 MeasureOpt = Literal["points", "hours", "count"]
@@ -246,17 +263,6 @@ def token_revoke(token_id: int, config: ConfigOpt = None) -> None:
     out.print(f"token {token_id} revoked")
 
 
-JIRA_WEBHOOK_STEPS = """\
-Jira Cloud admin webhooks are created in the UI (the REST API only registers app webhooks):
-  1. Jira settings > System > WebHooks > Create a WebHook
-  2. URL: {url}
-  3. Secret: {secret}
-  4. Events: Issue created, Issue updated, Issue deleted
-  5. JQL filter: {jql}
-  6. Add the secret to v2mom.yaml under trackers.jira.webhook_secrets (keep the old one during a
-     rotation: every listed secret is accepted), then restart v2mom serve."""
-
-
 @webhooks_app.command("register")
 def webhooks_register(
     tracker: Annotated[str, typer.Option(help="jira, asana or linear")],
@@ -264,26 +270,15 @@ def webhooks_register(
     config: ConfigOpt = None,
 ) -> None:
     """Create the tracker's webhook where its API allows; for Jira, print the exact steps and a secret."""
-    import secrets as secrets_module
+    from v2mom.webhooks.register import check_registration, register_webhook
 
     with exit_on_errors():
         settings = load_settings(config)
-        if tracker not in settings.trackers.configured():
-            raise ConfigError(f"--tracker: '{tracker}' is not configured")
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"--url: '{url}' is not an http(s) URL")
-    if tracker in ("asana", "linear"):
-        from v2mom.webhooks.register import register_asana, register_linear
-
-        register = register_asana if tracker == "asana" else register_linear
-        with exit_on_errors(code=1):
-            for line in register(settings, open_store(settings), url):
-                sys.stdout.write(line + "\n")
-        return
-    jira = settings.trackers.jira
-    assert jira is not None
-    secret = secrets_module.token_hex(24)
-    out.print(JIRA_WEBHOOK_STEPS.format(url=url, secret=secret, jql=jira.jql), markup=False)
+        check_registration(settings, tracker, url)
+    with exit_on_errors(code=1):
+        lines = register_webhook(settings, tracker, url, lambda: open_store(settings))
+    for line in lines:
+        sys.stdout.write(line + "\n")
 
 
 @webhooks_app.command("list")
@@ -332,38 +327,32 @@ def db_upgrade(config: ConfigOpt = None) -> None:
     out.print(f"database at revision {revision}")
 
 
-@app.command()
+SERVE_HELP = (
+    "Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile.\n\n"
+    "The webhook worker applies each stored delivery within seconds; the reconcile pass (an "
+    "incremental sync with the deletion census) runs at start and every sync.reconcile_every. "
+    "Runs until Ctrl-C."
+)
+
+
+@app.command(help=SERVE_HELP)
 def serve(
     config: ConfigOpt = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Serve the API (and, as they land, webhooks, dashboard and the reconcile schedule)."""
-    import uvicorn
-
-    from v2mom.app.factory import create_app
-    from v2mom.sync.schedule import ReconcileThread
-    from v2mom.webhooks.ingest import tune_interpreter_for_serving
-    from v2mom.webhooks.worker import start_worker
+    """Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile."""
+    from v2mom.app.serve import serve_app, uvicorn_server
 
     with exit_on_errors():
         settings = load_settings(config)
         store = open_store(settings)
-    tune_interpreter_for_serving()
-    application = create_app(settings, store)
-    worker = start_worker(application, settings, store)
-    reconcile = ReconcileThread(settings, store)
-    reconcile.start()
     out.print(
         f"serving on http://{host}:{port}; webhook worker running; "
         f"reconcile every {settings.sync.reconcile_every}",
         markup=False,
     )
-    try:
-        uvicorn.run(application, host=host, port=port, log_level="info")
-    finally:
-        reconcile.stop()
-        worker.stop()
+    serve_app(settings, store, uvicorn_server(host, port))
 
 
 @app.command()
@@ -373,38 +362,17 @@ def worker(
     interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
 ) -> None:
     """Apply webhook events from the inbox (any number of workers can share a PostgreSQL inbox)."""
-    import os
-    import socket
-    import time
-
-    from v2mom.connectors.base import Connector
-    from v2mom.connectors.registry import build_connector
-    from v2mom.store.inbox import Inbox
-    from v2mom.webhooks.worker import process_batch
+    from v2mom.webhooks.worker import BatchResult, run_worker
 
     with exit_on_errors():
         settings = load_settings(config)
         store = open_store(settings)
-    inbox = Inbox(store.engine)
-    name = f"{socket.gethostname()}:{os.getpid()}"
-    connectors: dict[str, Connector] = {}
 
-    def connector_for(tracker: str) -> Connector:
-        if tracker not in connectors:
-            connectors[tracker] = build_connector(tracker, settings)
-        return connectors[tracker]
+    def show(batch: BatchResult) -> None:
+        out.print(f"applied {batch.applied}, failed {batch.failed}, parked {batch.parked}", markup=False)
 
-    applied = 0
-    while True:
-        batch = process_batch(store, inbox, connector_for, worker=name)
-        applied += batch.applied
-        if batch.applied or batch.failed:
-            out.print(f"applied {batch.applied}, failed {batch.failed}, parked {batch.parked}", markup=False)
-            continue
-        if once:
-            out.print(f"inbox drained: {applied} applied", markup=False)
-            return
-        time.sleep(interval)
+    applied = run_worker(settings, store, once=once, interval=interval, on_batch=show)
+    out.print(f"inbox drained: {applied} applied", markup=False)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from v2mom.store.store import Store
 from v2mom.sync.service import run_sync
 
 if TYPE_CHECKING:
+    from v2mom.app.serve import Service
     from v2mom.sandbox.ground_truth import GroundTruth
 
 
@@ -108,19 +109,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoW
 
 def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
     """Build the demo world, print the URL and a viewer token, serve until Ctrl-C."""
-    import random
-
-    import uvicorn
-
-    from v2mom.app.factory import create_app
-    from v2mom.sandbox.activity import Activity, asana_step, jira_step, linear_step
-    from v2mom.sandbox.asana.webhooks import AsanaWebhookSender
-    from v2mom.sandbox.jira.webhooks import WebhookSender
-    from v2mom.sandbox.linear.webhooks import LinearWebhookSender
-    from v2mom.sync.schedule import ReconcileThread
-    from v2mom.webhooks.hook_secrets import StoredHookSecrets
-    from v2mom.webhooks.ingest import tune_interpreter_for_serving
-    from v2mom.webhooks.worker import start_worker
+    from v2mom.app.serve import serve_app, uvicorn_server
 
     console.print(
         "starting sandbox Jira, Linear and Asana; syncing through the real connectors…", markup=False
@@ -129,58 +118,66 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     world = build_demo(f"sqlite:///{database}")
     try:
-        items = world.store.count_items()
         base = f"http://{host}:{port}"
-        per_tracker = ", ".join(
-            f"{t} {world.store.count_items(t)}" for t in world.settings.trackers.configured()
+        _announce(world, base, database, console)
+        serve_app(
+            world.settings,
+            world.store,
+            uvicorn_server(host, port, log_level="warning"),
+            companions=live_activity(world, base),
         )
-        console.print(f"synced {items} items ({per_tracker}) into {database}", markup=False)
-        console.print(f"dashboard: {base}/  (sign in with the viewer token below)", markup=False)
-        console.print(f"report:  {base}/api/reports/effort-by-value", markup=False)
-        console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
-        header = f"Authorization: Bearer {world.viewer_token}"
-        console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
-        console.print("live: the sandbox teams change an item every 2 s; signed webhooks update the report")
-        console.print(f"viewer token: {world.viewer_token}", markup=False)
-        tune_interpreter_for_serving()
-        application = create_app(world.settings, world.store)
-        worker = start_worker(application, world.settings, world.store)
-        reconcile = ReconcileThread(world.settings, world.store)
-        states, truths, secret = world.states, world.truths, world.webhook_secret
-        # Webhooks as `v2mom webhooks register` would leave them (the server is not up yet to shake hands).
-        states["linear"].add_webhook(
-            f"{base}/webhooks/linear", secret, team_key=None, resource_types=["Issue", "Project"]
-        )
-        hooks = StoredHookSecrets(world.store, "asana")
-        for project in truths["asana"].projects:
-            hooks.expect_handshake()
-            hooks.accept_handshake(f"{secret}-{project}")
-            states["asana"].add_webhook(project, f"{base}/webhooks/asana", f"{secret}-{project}")
-        senders = [
-            WebhookSender(states["jira"], f"{base}/webhooks/jira", secret),
-            LinearWebhookSender(states["linear"]),
-            AsanaWebhookSender(states["asana"]),
-        ]
-        rng = random.Random(1)  # noqa: S311 - simulated activity, not security
-        activity = Activity(
-            [
-                jira_step(states["jira"], truths["jira"], rng, removals=False),
-                linear_step(states["linear"], truths["linear"], rng, removals=False),
-                asana_step(states["asana"], truths["asana"], rng, removals=False),
-            ],
-            interval=2.0,
-        )
-        reconcile.start()
-        for sender in senders:
-            sender.start()
-        activity.start()
-        try:
-            uvicorn.run(application, host=host, port=port, log_level="warning")
-        finally:
-            activity.stop()
-            for sender in senders:
-                sender.stop()
-            reconcile.stop()
-            worker.stop()
     finally:
         world.stop()
+
+
+def _announce(world: DemoWorld, base: str, database: Path, console: Console) -> None:
+    items = world.store.count_items()
+    per_tracker = ", ".join(f"{t} {world.store.count_items(t)}" for t in world.settings.trackers.configured())
+    console.print(f"synced {items} items ({per_tracker}) into {database}", markup=False)
+    console.print(f"dashboard: {base}/  (sign in with the viewer token below)", markup=False)
+    console.print(f"report:  {base}/api/reports/effort-by-value", markup=False)
+    console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
+    header = f"Authorization: Bearer {world.viewer_token}"
+    console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
+    console.print("live: the sandbox teams change an item every 2 s; signed webhooks update the report")
+    console.print(f"viewer token: {world.viewer_token}", markup=False)
+
+
+def live_activity(world: DemoWorld, base: str) -> list[Service]:
+    """The demo's companions: webhook senders for each sandbox, then a team changing an item every 2 s.
+
+    Registers the webhooks as ``v2mom webhooks register`` would leave them (the server is not up
+    yet to shake hands), pointing at ``base``.
+    """
+    import random
+
+    from v2mom.sandbox.activity import Activity, asana_step, jira_step, linear_step
+    from v2mom.sandbox.asana.webhooks import AsanaWebhookSender
+    from v2mom.sandbox.jira.webhooks import WebhookSender
+    from v2mom.sandbox.linear.webhooks import LinearWebhookSender
+    from v2mom.webhooks.hook_secrets import StoredHookSecrets
+
+    states, truths, secret = world.states, world.truths, world.webhook_secret
+    states["linear"].add_webhook(
+        f"{base}/webhooks/linear", secret, team_key=None, resource_types=["Issue", "Project"]
+    )
+    hooks = StoredHookSecrets(world.store, "asana")
+    for project in truths["asana"].projects:
+        hooks.expect_handshake()
+        hooks.accept_handshake(f"{secret}-{project}")
+        states["asana"].add_webhook(project, f"{base}/webhooks/asana", f"{secret}-{project}")
+    rng = random.Random(1)  # noqa: S311 - simulated activity, not security
+    activity = Activity(
+        [
+            jira_step(states["jira"], truths["jira"], rng, removals=False),
+            linear_step(states["linear"], truths["linear"], rng, removals=False),
+            asana_step(states["asana"], truths["asana"], rng, removals=False),
+        ],
+        interval=2.0,
+    )
+    return [
+        WebhookSender(states["jira"], f"{base}/webhooks/jira", secret),
+        LinearWebhookSender(states["linear"]),
+        AsanaWebhookSender(states["asana"]),
+        activity,
+    ]

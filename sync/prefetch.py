@@ -3,15 +3,26 @@
 The consumer still commits pages one by one, in order, so cursor semantics do not change; the
 producer only gets at most ``depth`` pages ahead. An exception in the producer is re-raised in the
 consumer after the pages fetched before it; closing the consumer stops the producer.
+
+This is not a :class:`~v2mom.background.BackgroundLoop`: that loop repeats a step, logs a failing
+step and carries on, and ends only when stopped. The producer here is one pass over a finite
+iterator, ends by itself when the pages run out, and must hand its error to the consumer (who
+re-raises it) rather than log it and fetch on. It keeps the same discipline, though: a named
+daemon thread, a stop event checked while it waits on the full queue, and a join with a timeout
+(:func:`~v2mom.background.join_or_warn`) when the consumer finishes or is closed.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Iterator
 from typing import TypeVar
 
+from v2mom.background import join_or_warn
+
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 _DONE = object()
 
@@ -21,8 +32,13 @@ class _Failure:
         self.error = error
 
 
-def prefetch(source: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Yield ``source``'s items, produced by a background thread at most ``depth`` ahead."""
+def prefetch(source: Iterator[T], depth: int = 2, *, join_timeout: float = 30.0) -> Iterator[T]:
+    """Yield ``source``'s items, produced by a background thread at most ``depth`` ahead.
+
+    When the consumer stops (exhausted, failed or closed) the producer is told to stop and joined
+    for at most ``join_timeout`` seconds; one still blocked inside ``source`` is left to finish its
+    page (it is a daemon thread) and logged.
+    """
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -56,4 +72,4 @@ def prefetch(source: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield item  # type: ignore[misc]
     finally:
         stop.set()
-        worker.join(timeout=30)
+        join_or_warn(worker, join_timeout, log)

@@ -8,9 +8,9 @@ caught by nothing else.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
+from v2mom.background import BackgroundLoop, secret_values
 from v2mom.errors import V2momError
 from v2mom.settings import Settings
 from v2mom.store.store import Store
@@ -26,7 +26,12 @@ def reconcile_pass(settings: Settings, store: Store) -> list[SyncResult]:
 
 
 class ReconcileThread:
-    """Runs ``run_sync`` now and then every interval until stopped."""
+    """Runs ``run_sync`` now and then every interval until stopped.
+
+    A :class:`~v2mom.background.BackgroundLoop`: a failing pass is logged (a tracker error as one
+    warning line, anything else with its traceback, secrets masked) and the next pass runs on
+    schedule.
+    """
 
     def __init__(
         self,
@@ -40,30 +45,32 @@ class ReconcileThread:
         self.settings, self.store, self.on_result = settings, store, on_result
         self._run_sync = run or reconcile_pass
         self.interval = settings.sync.reconcile_interval.total_seconds()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.passes = 0
+        self._loop = BackgroundLoop(
+            "reconcile",
+            self._pass,
+            interval=self.interval,
+            quiet_errors=(V2momError,),
+            secrets=secret_values(settings),
+            join_timeout=60,
+            logger=log,
+        )
+
+    @property
+    def passes(self) -> int:
+        """Passes run so far, failed ones included."""
+        return self._loop.steps
 
     def start(self) -> None:
         """Start the loop (a first pass runs immediately)."""
-        self._thread = threading.Thread(target=self._loop, name="reconcile", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Stop after the current pass."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
+        self._loop.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                results = self._run_sync(self.settings, self.store)
-                for result in results:
-                    log.info("reconcile: %s", result.summary())
-                if self.on_result is not None:
-                    self.on_result(results)
-            except V2momError as exc:
-                log.warning("reconcile pass failed: %s", exc)
-            self.passes += 1
-            self._stop.wait(self.interval)
+    def _pass(self) -> None:
+        results = self._run_sync(self.settings, self.store)
+        for result in results:
+            log.info("reconcile: %s", result.summary())
+        if self.on_result is not None:
+            self.on_result(results)

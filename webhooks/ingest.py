@@ -11,8 +11,8 @@ import asyncio
 import logging
 import queue
 import sys
-import threading
 
+from v2mom.background import BackgroundLoop
 from v2mom.events import WebhookEvent
 from v2mom.store.inbox import Inbox
 
@@ -33,58 +33,55 @@ Pending = tuple[WebhookEvent, "asyncio.Future[bool]", asyncio.AbstractEventLoop]
 
 
 class GroupCommitter:
-    """A writer thread that commits queued events in batches of up to ``max_batch``."""
+    """A writer thread that commits queued events in batches of up to ``max_batch``.
+
+    The thread is a :class:`~v2mom.background.BackgroundLoop` woken by each submit; a stop commits
+    what is already queued first.
+    """
 
     def __init__(self, inbox: Inbox, *, max_batch: int = 200) -> None:
         """Prepare; call :meth:`start` before submitting."""
         self.inbox = inbox
         self.max_batch = max_batch
-        self._queue: queue.Queue[Pending | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._queue: queue.Queue[Pending] = queue.Queue()
+        self._loop = BackgroundLoop("inbox-writer", self._commit_batch, drain_on_stop=True, logger=log)
 
     def start(self) -> None:
         """Start the writer thread."""
-        self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Commit what is queued, then stop."""
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._loop.stop()
 
     async def submit(self, event: WebhookEvent) -> bool:
         """Store ``event`` durably; True when stored, False for a duplicate delivery."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         self._queue.put((event, future, loop))
+        self._loop.wake()
         return await future
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
+    def _commit_batch(self) -> bool:
+        """Commit up to ``max_batch`` queued events in one transaction; True if more are queued."""
+        batch: list[Pending] = []
+        while len(batch) < self.max_batch:
             try:
-                stored = self.inbox.enqueue_many([event for event, _, _ in batch])
-            except Exception as exc:  # every waiter gets the error: its request answers 5xx, not 2xx
-                log.exception("inbox commit of %d deliveries failed", len(batch))
-                for _, future, loop in batch:
-                    loop.call_soon_threadsafe(_fail, future, exc)
-                continue
-            for (_, future, loop), was_stored in zip(batch, stored, strict=True):
-                loop.call_soon_threadsafe(_resolve, future, was_stored)
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return False
+        try:
+            stored = self.inbox.enqueue_many([event for event, _, _ in batch])
+        except Exception as exc:  # every waiter gets the error: its request answers 5xx, not 2xx
+            log.exception("inbox commit of %d deliveries failed", len(batch))
+            for _, future, loop in batch:
+                loop.call_soon_threadsafe(_fail, future, exc)
+            return not self._queue.empty()
+        for (_, future, loop), was_stored in zip(batch, stored, strict=True):
+            loop.call_soon_threadsafe(_resolve, future, was_stored)
+        return not self._queue.empty()
 
 
 def _resolve(future: asyncio.Future[bool], value: bool) -> None:

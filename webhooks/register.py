@@ -1,15 +1,18 @@
-"""``v2mom webhooks register``: create Asana and Linear webhooks through their APIs.
+"""``v2mom webhooks register``: create Asana and Linear webhooks through their APIs; Jira's steps.
 
 Asana: one webhook per configured project. Asana calls the target with the ``X-Hook-Secret``
 handshake while the create request is open, so a handshake window is opened in the database first
 (``v2mom serve`` must be running at the URL and share the database). Linear: one webhook per
 configured team, for Issue and Project events, signed with a secret chosen here and stored in the
-database before the webhook exists (so even its first delivery verifies). Secrets are never printed.
+database before the webhook exists (so even its first delivery verifies). Jira Cloud admin webhooks
+can only be created in its UI, so for Jira the steps are returned with a fresh secret to paste (the
+one secret ever printed: the admin has to type it into both places). Other secrets are never printed.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from v2mom.connectors.asana.client import AsanaClient
@@ -20,6 +23,47 @@ from v2mom.store.store import Store
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
 
 LINEAR_RESOURCES = ["Issue", "Project"]
+JIRA_WEBHOOK_STEPS = """\
+Jira Cloud admin webhooks are created in the UI (the REST API only registers app webhooks):
+  1. Jira settings > System > WebHooks > Create a WebHook
+  2. URL: {url}
+  3. Secret: {secret}
+  4. Events: Issue created, Issue updated, Issue deleted
+  5. JQL filter: {jql}
+  6. Add the secret to v2mom.yaml under trackers.jira.webhook_secrets (keep the old one during a
+     rotation: every listed secret is accepted), then restart v2mom serve."""
+
+
+def check_registration(settings: Settings, tracker: str, url: str) -> None:
+    """Refuse (ConfigError) an unconfigured tracker or a URL that is not http(s)."""
+    if tracker not in settings.trackers.configured():
+        raise ConfigError(f"--tracker: '{tracker}' is not configured")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"--url: '{url}' is not an http(s) URL")
+
+
+def register_webhook(
+    settings: Settings, tracker: str, url: str, open_store: Callable[[], Store]
+) -> list[str]:
+    """Register ``tracker``'s webhook(s) at ``url``; the lines to show (Jira: the steps to follow).
+
+    The store is opened (``open_store``) only for the trackers whose secrets live in it.
+    """
+    check_registration(settings, tracker, url)
+    if tracker == "asana":
+        return register_asana(settings, open_store(), url)
+    if tracker == "linear":
+        return register_linear(settings, open_store(), url)
+    return jira_steps(settings, url)
+
+
+def jira_steps(settings: Settings, url: str) -> list[str]:
+    """The steps to create Jira's webhook in its UI, with a new secret to paste there and in settings."""
+    jira = settings.trackers.jira
+    if jira is None:
+        raise ConfigError("trackers.jira: not configured")
+    secret = secrets.token_hex(24)
+    return JIRA_WEBHOOK_STEPS.format(url=url, secret=secret, jql=jira.jql).splitlines()
 
 
 def register_asana(settings: Settings, store: Store, url: str) -> list[str]:

@@ -9,12 +9,15 @@ with backoff and then parked, never dropped.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from v2mom.background import BackgroundLoop, secret_values
 from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import NotFoundError, V2momError
@@ -92,47 +95,8 @@ def process_batch(
     return result
 
 
-class WorkerThread:
-    """Runs :func:`process_batch` in the background (``v2mom serve`` on SQLite); ``wake()`` to hurry."""
-
-    def __init__(
-        self, store: Store, inbox: Inbox, connector_for: ConnectorFor, *, interval: float = 1.0
-    ) -> None:
-        """Prepare; nothing runs until :meth:`start`."""
-        self.store, self.inbox, self.connector_for, self.interval = store, inbox, connector_for, interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def wake(self) -> None:
-        """Process soon, not at the next interval."""
-        self._wake.set()
-
-    def start(self) -> None:
-        """Start the background loop."""
-        self._thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop after the current batch."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while process_batch(self.store, self.inbox, self.connector_for, worker="serve").applied:
-                    pass
-            except Exception:  # keep serving; the event stays in the inbox and is claimed again
-                log.exception("webhook worker pass failed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
-
-
-def start_worker(app: Any, settings: Settings, store: Store) -> WorkerThread:
-    """Run the worker beside the app: connectors built once per tracker, woken by each delivery."""
+def connector_cache(settings: Settings) -> ConnectorFor:
+    """A ``connector_for`` that builds each tracker's connector once and then reuses it."""
     connectors: dict[str, Connector] = {}
 
     def connector_for(tracker: str) -> Connector:
@@ -140,7 +104,90 @@ def start_worker(app: Any, settings: Settings, store: Store) -> WorkerThread:
             connectors[tracker] = build_connector(tracker, settings)
         return connectors[tracker]
 
-    worker = WorkerThread(store, app.state.inbox, connector_for)
+    return connector_for
+
+
+class WorkerThread:
+    """Runs :func:`process_batch` in the background (``v2mom serve`` on SQLite); ``wake()`` to hurry.
+
+    A :class:`~v2mom.background.BackgroundLoop`: a batch that applied something is followed by the
+    next at once, an empty one waits for a wake or ``interval``; a failing pass is logged and the
+    loop goes on (the event stays in the inbox and is claimed again).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        inbox: Inbox,
+        connector_for: ConnectorFor,
+        *,
+        interval: float = 1.0,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        """Prepare; nothing runs until :meth:`start`. ``secrets`` are masked in error logs."""
+        self.store, self.inbox, self.connector_for, self.interval = store, inbox, connector_for, interval
+        self._loop = BackgroundLoop(
+            "webhook-worker", self._pass, interval=interval, secrets=secrets, logger=log
+        )
+
+    def wake(self) -> None:
+        """Process soon, not at the next interval."""
+        self._loop.wake()
+
+    def start(self) -> None:
+        """Start the background loop."""
+        self._loop.start()
+
+    def stop(self) -> None:
+        """Stop after the current batch."""
+        self._loop.stop()
+
+    def _pass(self) -> bool:
+        """One batch; True when it applied something (more may be waiting)."""
+        return process_batch(self.store, self.inbox, self.connector_for, worker="serve").applied > 0
+
+
+def start_worker(app: Any, settings: Settings, store: Store) -> WorkerThread:
+    """Run the worker beside the app: connectors built once per tracker, woken by each delivery."""
+    worker = WorkerThread(store, app.state.inbox, connector_cache(settings), secrets=secret_values(settings))
     app.state.wake_worker = worker.wake
     worker.start()
     return worker
+
+
+def worker_name() -> str:
+    """This process's name in inbox claims: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_worker(
+    settings: Settings,
+    store: Store,
+    *,
+    once: bool = False,
+    interval: float = 1.0,
+    on_batch: Callable[[BatchResult], None] | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """``v2mom worker``: apply inbox events in the foreground; returns how many were applied.
+
+    Batches follow each other while they find work (each non-empty one is passed to
+    ``on_batch``); an empty inbox returns with ``once``, else is polled every ``interval`` seconds
+    until ``stop`` is set.
+    """
+    inbox = Inbox(store.engine)
+    name = worker_name()
+    connector_for = connector_cache(settings)
+    stop = stop or threading.Event()
+    applied = 0
+    while not stop.is_set():
+        batch = process_batch(store, inbox, connector_for, worker=name)
+        applied += batch.applied
+        if batch.applied or batch.failed:
+            if on_batch is not None:
+                on_batch(batch)
+            continue
+        if once:
+            break
+        stop.wait(interval)
+    return applied

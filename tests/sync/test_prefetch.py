@@ -41,9 +41,12 @@ def test_producer_stays_at_most_depth_ahead_and_stops_when_consumer_stops() -> N
 
     iterator = prefetch(source(), depth=2)
     assert next(iterator) == 0
-    time.sleep(0.2)
-    assert len(produced) <= 4  # one consumed, two queued, one waiting to be queued
+    deadline = time.monotonic() + 5
+    while len(produced) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # a window in which a producer that ignored the bound would run ahead
+    assert len(produced) == 4  # one consumed, two queued, one waiting to be queued
     iterator.close()  # type: ignore[attr-defined]
-    time.sleep(0.3)
-    assert len(produced) <= 5
+    # close() joins the producer: no waiting needed before looking
     assert not any(t.name == "prefetch" and t.is_alive() for t in threading.enumerate())
+    assert len(produced) <= 5

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
 import pytest
 
+from v2mom.errors import TrackerError
 from v2mom.settings import Settings, SyncSettings, parse_duration
 from v2mom.store.store import Store
 from v2mom.sync.runner import SyncResult
@@ -42,3 +44,26 @@ def test_reconcile_runs_immediately_and_then_every_interval(tmp_path: object) ->
     assert three.wait(5), "three passes should run within five seconds at a 50 ms interval"
     thread.stop()
     assert thread.passes >= 3
+
+
+def test_a_failing_pass_is_logged_and_the_schedule_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(sync=SyncSettings(reconcile_every="0.01s"))
+    errors = [TrackerError("unreachable", tracker="jira"), RuntimeError("database went away")]
+    recovered = threading.Event()
+
+    def flaky_sync(_settings: Settings, _store: Store) -> list[SyncResult]:
+        if errors:
+            raise errors.pop(0)
+        recovered.set()
+        return []
+
+    thread = ReconcileThread(settings, None, run=flaky_sync)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="v2mom.sync.schedule"):
+        thread.start()
+        try:
+            assert recovered.wait(5), "a pass should run after a tracker error and an unexpected one"
+        finally:
+            thread.stop()
+    assert thread.passes >= 3
+    assert "reconcile: step failed: TrackerError: jira: unreachable" in caplog.text
+    assert "RuntimeError: database went away" in caplog.text
