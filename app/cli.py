@@ -22,8 +22,8 @@ from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.flags import item_document
 from v2mom.settings import Settings, load_settings
+from v2mom.store.database import Database
 from v2mom.store.engine import make_engine
-from v2mom.store.store import Store
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Effort by V2MOM value, from your trackers."
@@ -58,9 +58,9 @@ def exit_on_errors(code: int = 2) -> Iterator[None]:
         raise typer.Exit(code) from None
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings) -> Database:
     """Open (and migrate) the configured database."""
-    return Store.open(settings.database_url)
+    return Database.open(settings.database_url)
 
 
 def safe_url(url: str) -> str:
@@ -107,7 +107,7 @@ def plan_apply(
         plan = load_plan(_read(plan_file), str(plan_file))
         settings = load_settings(config)
         store = open_store(settings)
-        for line in plan_changes(store.get_plan(), plan):
+        for line in plan_changes(store.plans.current(), plan):
             out.print(line, markup=False)
         applied = apply_plan(store, plan, actor="cli")
         version, stats = applied.version, applied.stats
@@ -123,7 +123,7 @@ def plan_export(config: ConfigOpt = None) -> None:
     """Print the stored plan as YAML."""
     with exit_on_errors():
         store = open_store(load_settings(config))
-        plan = store.get_plan()
+        plan = store.plans.current()
         if plan is None:
             err.print("no plan stored yet: run 'v2mom plan apply plan.yaml'")
             raise typer.Exit(1)
@@ -175,7 +175,7 @@ def report(
             date_to=_date(date_to, "--to"),
             tracker=tracker,
         )
-        document = build_report(store, store.get_plan() or Plan(), query, settings.trackers.configured())
+        document = build_report(store, store.plans.current() or Plan(), query, settings.trackers.configured())
     if fmt == "json":
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     elif fmt == "csv":
@@ -262,7 +262,7 @@ def token_create(
     """Create an API token; it is printed once, as the last line."""
     with exit_on_errors():
         store = open_store(load_settings(config))
-        token = store.create_token(role, name)
+        token = store.tokens.create(role, name)
     out.print(f"created {role} token '{name}' (shown once; store it now):", markup=False)
     out.print(token, markup=False)
 
@@ -271,7 +271,7 @@ def token_create(
 def token_list(config: ConfigOpt = None) -> None:
     """List tokens (never their secrets)."""
     with exit_on_errors():
-        tokens = open_store(load_settings(config)).list_tokens()
+        tokens = open_store(load_settings(config)).tokens.list_all()
     for info in tokens:
         state = f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "active"
         used = f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "never"
@@ -282,7 +282,7 @@ def token_list(config: ConfigOpt = None) -> None:
 def token_revoke(token_id: int, config: ConfigOpt = None) -> None:
     """Revoke a token by id."""
     with exit_on_errors():
-        revoked = open_store(load_settings(config)).revoke_token(token_id)
+        revoked = open_store(load_settings(config)).tokens.revoke(token_id)
     if not revoked:
         err.print(f"no active token with id {token_id}")
         raise typer.Exit(1)
@@ -422,13 +422,12 @@ def worker(
 
     from v2mom.connectors.base import Connector
     from v2mom.connectors.registry import build_connector
-    from v2mom.store.inbox import Inbox
     from v2mom.webhooks.worker import process_batch
 
     with exit_on_errors():
         settings = load_settings(config)
         store = open_store(settings)
-    inbox = Inbox(store.engine)
+    inbox = store.inbox
     name = f"{socket.gethostname()}:{os.getpid()}"
     connectors: dict[str, Connector] = {}
 

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from v2mom.mapping.plan import load_plan
 from v2mom.settings import Settings, TrackersSettings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.service import run_sync
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class DemoWorld:
     """Running sandboxes, the settings pointing at them, the synced store and a viewer token."""
 
     settings: Settings
-    store: Store
+    store: Database
     viewer_token: str
     servers: list[object]
     states: dict[str, Any] = field(default_factory=dict)  # tracker -> sandbox state
@@ -85,9 +85,9 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoW
             asana=asana_settings(asana_state, urls["asana"], asana_truth.projects),
         ),
     )
-    store = Store.open(settings.database_url)
+    store = Database.open(settings.database_url)
     plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
-    store.save_plan(plan, actor="demo")
+    store.plans.save(plan, actor="demo")
     results = run_sync(settings, store, full=True)
     failed = [r.summary() for r in results if not r.ok]
     if failed:
@@ -98,7 +98,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoW
     return DemoWorld(
         settings,
         store,
-        store.create_token("viewer", "demo"),
+        store.tokens.create("viewer", "demo"),
         list(servers.values()),
         states={"jira": jira_state, "linear": linear_state, "asana": asana_state},
         truths={"jira": jira_truth, "linear": linear_truth, "asana": asana_truth},
@@ -129,10 +129,10 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     world = build_demo(f"sqlite:///{database}")
     try:
-        items = world.store.count_items()
+        items = world.store.items.count()
         base = f"http://{host}:{port}"
         per_tracker = ", ".join(
-            f"{t} {world.store.count_items(t)}" for t in world.settings.trackers.configured()
+            f"{t} {world.store.items.count(t)}" for t in world.settings.trackers.configured()
         )
         console.print(f"synced {items} items ({per_tracker}) into {database}", markup=False)
         console.print(f"dashboard: {base}/  (sign in with the viewer token below)", markup=False)

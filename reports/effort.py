@@ -18,9 +18,8 @@ from sqlalchemy import ColumnElement, Subquery, and_, func, select
 
 from v2mom.mapping.plan import Plan
 from v2mom.models import State
-from v2mom.store.inbox import Inbox
+from v2mom.store.database import Database
 from v2mom.store.rollup import shares
-from v2mom.store.store import Store
 
 Measure = Literal["points", "hours", "count"]
 StateFilter = Literal["done", "open", "all"]
@@ -60,7 +59,7 @@ def _conditions(source: Subquery, query: ReportQuery) -> list[ColumnElement[bool
     return conditions
 
 
-def grouped_rows(store: Store, query: ReportQuery) -> list[tuple[Any, ...]]:
+def grouped_rows(store: Database, query: ReportQuery) -> list[tuple[Any, ...]]:
     """(value_id, method_id, orphaned, effort, value_items, items, rows) per group: the one query."""
     source = shares()
     a = source.c
@@ -86,10 +85,10 @@ def _share(effort: float, total: float) -> float:
     return round(effort / total, 4) if total else 0.0
 
 
-def build_freshness(store: Store, trackers: list[str] | None) -> dict[str, dict[str, Any]]:
+def build_freshness(store: Database, trackers: list[str] | None) -> dict[str, dict[str, Any]]:
     """Per tracker: last successful sync, last webhook received, inbox backlog, parked events."""
-    inbox = Inbox(store.engine)
-    last_sync = store.last_successful_sync()
+    inbox = store.inbox
+    last_sync = store.sync_state.last_successful_sync()
     last_event = inbox.last_event()
     counts = inbox.counts()
     names = sorted(set(trackers or []) | set(last_sync) | set(last_event))
@@ -106,7 +105,7 @@ def build_freshness(store: Store, trackers: list[str] | None) -> dict[str, dict[
 
 
 def build_report(
-    store: Store, plan: Plan, query: ReportQuery, trackers: list[str] | None = None
+    store: Database, plan: Plan, query: ReportQuery, trackers: list[str] | None = None
 ) -> dict[str, Any]:
     """The whole report document, ready to serialise as JSON."""
     rows = grouped_rows(store, query)

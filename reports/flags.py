@@ -12,7 +12,7 @@ from v2mom.mapping.plan import Plan
 from v2mom.models import State
 from v2mom.reports.explain import resolve_stored
 from v2mom.store import schema as t
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 FlagKind = Literal["untagged", "orphaned", "conflict"]
 FLAG_KINDS: tuple[FlagKind, ...] = ("untagged", "orphaned", "conflict")
@@ -38,7 +38,7 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
 
 
 def list_flags(
-    store: Store,
+    store: Database,
     *,
     kind: FlagKind | None,
     measure: str = "points",
@@ -67,8 +67,8 @@ def list_flags(
     with store.engine.connect() as conn:
         rows = list(conn.execute(stmt))
     page = rows[:limit]
-    stored = store.items_by_pks([row.pk for row in page])
-    resolutions = resolve_stored(store, stored, store.get_plan() or Plan())
+    stored = store.items.by_pks([row.pk for row in page])
+    resolutions = resolve_stored(store, stored, store.plans.current() or Plan())
     items = []
     for row in page:
         flags = [f for f in FLAG_KINDS if getattr(row, f)]
@@ -87,15 +87,15 @@ def list_flags(
     return {"items": items, "next_cursor": next_cursor}
 
 
-def item_document(store: Store, tracker: str, key: str) -> dict[str, Any] | None:
+def item_document(store: Database, tracker: str, key: str) -> dict[str, Any] | None:
     """One item with its resolution and explanation (``GET /api/items/{tracker}/{key}``)."""
-    stored = store.find_item(tracker, key)
+    stored = store.items.find(tracker, key)
     if stored is None:
         return None
     item = stored.item.model_dump(mode="json")
-    resolution = store.resolution_of(stored.pk)
+    resolution = store.resolutions.for_item(stored.pk)
     if resolution is not None and not stored.deleted:
-        live = resolve_stored(store, [stored], store.get_plan() or Plan())[stored.pk]
+        live = resolve_stored(store, [stored], store.plans.current() or Plan())[stored.pk]
         resolution = {**live.to_dict(), "effort": resolution["effort"]}
     return {
         "tracker": tracker,

@@ -19,14 +19,14 @@ from v2mom.mapping.plan import Plan
 from v2mom.models import State
 from v2mom.reports.effort import ReportQuery
 from v2mom.store import schema as t
+from v2mom.store.database import Database
 from v2mom.store.rollup import shares
-from v2mom.store.store import Store
 
 TOP_ITEMS = 10
 OPEN_STATES = (State.TODO.value, State.IN_PROGRESS.value)
 
 
-def build_obstacles(store: Store, plan: Plan, query: ReportQuery) -> dict[str, Any]:
+def build_obstacles(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
     """Per obstacle: blocked effort and items (biggest first), open effort, in ``query.measure``."""
     methods = sorted({m for obstacle in plan.obstacles for m in obstacle.methods})
     i, res, s, r = t.items.c, t.resolutions.c, t.allocation_sets.c, shares().c

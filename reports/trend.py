@@ -17,8 +17,8 @@ from sqlalchemy import and_, func, select
 from v2mom.mapping.plan import Plan
 from v2mom.models import State
 from v2mom.reports.effort import ReportQuery
+from v2mom.store.database import Database
 from v2mom.store.rollup import shares
-from v2mom.store.store import Store
 
 DEFAULT_WEEKS = 12
 
@@ -27,7 +27,7 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def build_trend(store: Store, plan: Plan, query: ReportQuery) -> dict[str, Any]:
+def build_trend(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
     """Done effort per value and week in ``query``'s measure, tracker and date range."""
     a = shares().c
     conditions = [a.state == State.DONE.value, a.completed_on.is_not(None)]

@@ -16,13 +16,13 @@ from v2mom.connectors.asana.client import AsanaClient
 from v2mom.connectors.linear.client import LinearClient
 from v2mom.errors import ConfigError, FatalError
 from v2mom.settings import Settings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
 
 LINEAR_RESOURCES = ["Issue", "Project"]
 
 
-def register_asana(settings: Settings, store: Store, url: str) -> list[str]:
+def register_asana(settings: Settings, store: Database, url: str) -> list[str]:
     """Create one webhook per project; returns a line per webhook."""
     asana = settings.trackers.asana
     if asana is None:
@@ -40,7 +40,7 @@ def register_asana(settings: Settings, store: Store, url: str) -> list[str]:
     return lines
 
 
-def register_linear(settings: Settings, store: Store, url: str) -> list[str]:
+def register_linear(settings: Settings, store: Database, url: str) -> list[str]:
     """Create one webhook per team, each with its own stored secret; returns a line per webhook."""
     linear = settings.trackers.linear
     if linear is None:

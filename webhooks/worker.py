@@ -19,9 +19,9 @@ from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import NotFoundError, V2momError
 from v2mom.settings import Settings
+from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox, InboxEntry
 from v2mom.store.remap import remap_changed
-from v2mom.store.store import Store
 
 log = logging.getLogger(__name__)
 ConnectorFor = Callable[[str], Connector]
@@ -36,13 +36,13 @@ class BatchResult:
     parked: int = 0
 
 
-def _resolve_id(store: Store, tracker: str, ref: str) -> str | None:
+def _resolve_id(store: Database, tracker: str, ref: str) -> str | None:
     """A stable id from an event's reference (an id, or a key the store knows)."""
-    known = store.find_item(tracker, ref)
+    known = store.items.find(tracker, ref)
     return known.item.id if known is not None else (ref if ref.isdigit() else None)
 
 
-def apply_entry(store: Store, entry: InboxEntry, connector_for: ConnectorFor) -> set[str]:
+def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor) -> set[str]:
     """Apply one event; returns the ids whose trees need re-resolution."""
     event = entry.event
     if event.kind == "heartbeat" or event.item_ref is None:
@@ -51,7 +51,7 @@ def apply_entry(store: Store, entry: InboxEntry, connector_for: ConnectorFor) ->
         item_id = _resolve_id(store, event.tracker, event.item_ref)
         if item_id is None:
             return set()
-        store.mark_deleted(event.tracker, [item_id])
+        store.items.mark_deleted(event.tracker, [item_id])
         return {item_id}
     connector = connector_for(event.tracker)
     try:
@@ -60,14 +60,14 @@ def apply_entry(store: Store, entry: InboxEntry, connector_for: ConnectorFor) ->
         item_id = _resolve_id(store, event.tracker, event.item_ref)
         if item_id is None:
             return set()
-        store.mark_deleted(event.tracker, [item_id])
+        store.items.mark_deleted(event.tracker, [item_id])
         return {item_id}
-    store.upsert_items([item])
+    store.items.upsert([item])
     return {item.id}
 
 
 def process_batch(
-    store: Store, inbox: Inbox, connector_for: ConnectorFor, *, worker: str, limit: int = 50
+    store: Database, inbox: Inbox, connector_for: ConnectorFor, *, worker: str, limit: int = 50
 ) -> BatchResult:
     """Claim, apply and complete up to ``limit`` events; re-resolve the touched trees once."""
     result = BatchResult()
@@ -96,7 +96,7 @@ class WorkerThread:
     """Runs :func:`process_batch` in the background (``v2mom serve`` on SQLite); ``wake()`` to hurry."""
 
     def __init__(
-        self, store: Store, inbox: Inbox, connector_for: ConnectorFor, *, interval: float = 1.0
+        self, store: Database, inbox: Inbox, connector_for: ConnectorFor, *, interval: float = 1.0
     ) -> None:
         """Prepare; nothing runs until :meth:`start`."""
         self.store, self.inbox, self.connector_for, self.interval = store, inbox, connector_for, interval
@@ -131,7 +131,7 @@ class WorkerThread:
             self._wake.clear()
 
 
-def start_worker(app: Any, settings: Settings, store: Store) -> WorkerThread:
+def start_worker(app: Any, settings: Settings, store: Database) -> WorkerThread:
     """Run the worker beside the app: connectors built once per tracker, woken by each delivery."""
     connectors: dict[str, Connector] = {}
 

@@ -40,7 +40,7 @@ QueryDep = Annotated[ReportQuery, Depends(report_query)]
 
 
 def _report(request: Request, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
-    plan = store.get_plan() or Plan()
+    plan = store.plans.current() or Plan()
     return build_report(store, plan, query, request.app.state.settings.trackers.configured())
 
 
@@ -68,13 +68,13 @@ def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, quer
 @router.get("/reports/trend")
 def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
     """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work)."""
-    return build_trend(store, store.get_plan() or Plan(), query)
+    return build_trend(store, store.plans.current() or Plan(), query)
 
 
 @router.get("/reports/obstacles")
 def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> dict[str, Any]:
     """Each obstacle's blocked, unfinished effort in its methods (with the items), and open effort."""
-    return build_obstacles(store, store.get_plan() or Plan(), query)
+    return build_obstacles(store, store.plans.current() or Plan(), query)
 
 
 @router.get("/reports/flags")

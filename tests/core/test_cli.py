@@ -15,7 +15,7 @@ from v2mom.app.cli import app
 from v2mom.app.factory import create_app
 from v2mom.models import Level
 from v2mom.settings import load_settings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 runner = CliRunner()
 
@@ -90,8 +90,8 @@ def test_token_create_prints_token_last(workdir: Path) -> None:
     assert code == 0
     token = out.strip().splitlines()[-1]
     assert token.startswith("v2m_")
-    store = Store.open(load_settings().database_url)
-    info = store.authenticate(token)
+    store = Database.open(load_settings().database_url)
+    info = store.tokens.authenticate(token)
     assert info is not None
     assert info.role == "admin"
     code, out, _ = run("token", "list")
@@ -99,14 +99,14 @@ def test_token_create_prints_token_last(workdir: Path) -> None:
     assert token not in out
     code, _, _ = run("token", "revoke", str(info.id))
     assert code == 0
-    assert store.authenticate(token) is None
+    assert store.tokens.authenticate(token) is None
     store.close()
 
 
 def test_report_json_is_the_http_body_and_explain_works(workdir: Path) -> None:
     settings = load_settings()
-    store = Store.open(settings.database_url)
-    store.upsert_items(
+    store = Database.open(settings.database_url)
+    store.items.upsert(
         [
             make_item("1", key="ONB-1", level=Level.EPIC, labels=("method:slo-program",)),
             make_item("2", key="ONB-2", parent_id="1", points=5.0),
@@ -116,7 +116,7 @@ def test_report_json_is_the_http_body_and_explain_works(workdir: Path) -> None:
     code, out, _ = run("report", "--format", "json", "--measure", "points")
     assert code == 0
     cli_document = json.loads(out)
-    token = store.create_token("viewer", "t")
+    token = store.tokens.create("viewer", "t")
     with TestClient(create_app(settings, store)) as client:
         http_document = client.get(
             "/api/reports/effort-by-value",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from v2mom.settings import Settings, SyncSettings, parse_duration
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.runner import SyncResult
 from v2mom.sync.schedule import ReconcileThread
 
@@ -31,7 +31,7 @@ def test_reconcile_runs_immediately_and_then_every_interval(tmp_path: object) ->
     calls: list[int] = []
     three = threading.Event()
 
-    def fake_sync(_settings: Settings, _store: Store) -> list[SyncResult]:
+    def fake_sync(_settings: Settings, _store: Database) -> list[SyncResult]:
         calls.append(1)
         if len(calls) >= 3:
             three.set()
