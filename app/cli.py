@@ -23,7 +23,7 @@ from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.flags import item_document
 from v2mom.settings import Settings, load_settings
 from v2mom.store.database import Database
-from v2mom.store.engine import make_engine
+from v2mom.store.engine import check_url, masked_url
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Effort by V2MOM value, from your trackers."
@@ -65,7 +65,7 @@ def open_store(settings: Settings) -> Database:
 
 def safe_url(url: str) -> str:
     """A database URL with any password masked, for printing."""
-    return make_engine(url).url.render_as_string(hide_password=True)
+    return masked_url(url)
 
 
 @app.command()
@@ -76,7 +76,7 @@ def check(
     """Validate settings (and a plan file) without touching the database."""
     with exit_on_errors():
         settings = load_settings(config)
-        make_engine(settings.database_url).dispose()
+        check_url(settings.database_url)
         trackers = ", ".join(settings.trackers.configured()) or "none"
         out.print(
             f"settings ok: trackers: {trackers}; database: {safe_url(settings.database_url)}", markup=False
@@ -367,11 +367,11 @@ def webhooks_list(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOpt = None) -> None:
     """Apply pending database migrations."""
-    from v2mom.store.migrate import upgrade
+    from v2mom.store.migrate import upgrade_url
 
     with exit_on_errors():
         settings = load_settings(config)
-        revision = upgrade(make_engine(settings.database_url))
+        revision = upgrade_url(settings.database_url)
     out.print(f"database at revision {revision}")
 
 

@@ -6,12 +6,8 @@ import base64
 import binascii
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
-
 from v2mom.mapping.plan import Plan
-from v2mom.models import State
 from v2mom.reports.explain import resolve_stored
-from v2mom.store import schema as t
 from v2mom.store.database import Database
 
 FlagKind = Literal["untagged", "orphaned", "conflict"]
@@ -47,25 +43,10 @@ def list_flags(
     tracker: str | None = None,
 ) -> dict[str, Any]:
     """Flagged items (any flag when ``kind`` is None), by effort in ``measure`` descending."""
-    i, r = t.items.c, t.resolutions.c
-    effort = r[measure]
-    stmt = (
-        select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, effort)
-        .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
-        .where(~i.deleted, i.state != State.CANCELED.value)
+    after = decode_cursor(cursor) if cursor else None
+    rows = store.report_queries.flagged(
+        kind=kind, measure=measure, limit=limit + 1, after=after, tracker=tracker
     )
-    if kind is not None:
-        stmt = stmt.where(r[kind].is_(True))
-    else:
-        stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict))
-    if tracker:
-        stmt = stmt.where(i.tracker == tracker)
-    if cursor:
-        after_effort, after_pk = decode_cursor(cursor)
-        stmt = stmt.where(or_(effort < after_effort, and_(effort == after_effort, i.pk > after_pk)))
-    stmt = stmt.order_by(effort.desc(), i.pk).limit(limit + 1)
-    with store.engine.connect() as conn:
-        rows = list(conn.execute(stmt))
     page = rows[:limit]
     stored = store.items.by_pks([row.pk for row in page])
     resolutions = resolve_stored(store, stored, store.plans.current() or Plan())
@@ -80,10 +61,10 @@ def list_flags(
                 "url": row.url,
                 "flags": flags,
                 "reasons": list(resolutions[row.pk].reasons) if row.pk in resolutions else [],
-                "effort": float(row[-1]),
+                "effort": float(row.effort),
             }
         )
-    next_cursor = encode_cursor(float(page[-1][-1]), page[-1].pk) if len(rows) > limit else None
+    next_cursor = encode_cursor(float(page[-1].effort), page[-1].pk) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -23,6 +23,7 @@ from v2mom.store.inbox import Inbox
 from v2mom.store.items import ItemRepository
 from v2mom.store.migrate import upgrade
 from v2mom.store.plans import PlanRepository
+from v2mom.store.report_queries import ReportQueries
 from v2mom.store.resolutions import ResolutionRepository
 from v2mom.store.sync_state import SyncStateRepository
 from v2mom.store.tokens import TokenRepository
@@ -38,6 +39,7 @@ class _Repositories:
     plans: PlanRepository
     tokens: TokenRepository
     inbox: Inbox
+    report_queries: ReportQueries
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
         self.items = source.items.bound_to(transactions)
@@ -46,6 +48,7 @@ class _Repositories:
         self.plans = source.plans.bound_to(transactions)
         self.tokens = source.tokens.bound_to(transactions)
         self.inbox = source.inbox.bound_to(transactions)
+        self.report_queries = source.report_queries.bound_to(transactions)
 
 
 class UnitOfWork(_Repositories):
@@ -72,6 +75,7 @@ class Database(_Repositories):
         self.plans = PlanRepository(transactions, dialect)
         self.tokens = TokenRepository(transactions, dialect)
         self.inbox = Inbox(transactions, dialect)
+        self.report_queries = ReportQueries(transactions, dialect)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
