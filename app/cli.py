@@ -1,4 +1,8 @@
-"""The ``v2mom`` command line (CONTRACT.md "CLI")."""
+"""The ``v2mom`` command line (CONTRACT.md "CLI").
+
+Over 400 lines because every command lives here: each is a thin wrapper over a use case, and they
+share the Typer apps, the consoles and the error-to-exit-code mapping.
+"""
 
 from __future__ import annotations
 

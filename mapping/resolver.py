@@ -26,6 +26,9 @@ Decisions where the contract is silent:
 Values are the explicit values when the item has any, else its methods' values. Weights: explicit
 values share equally; each shares among the item's methods that serve it (else no method);
 without explicit values each method gets an equal share, split by its own weights.
+
+Over 400 lines on purpose: the precedence above is one algorithm over shared tag matching, and the
+set-based re-resolution calls its parts (signature, container and specific tags, outcome) too.
 """
 
 from __future__ import annotations
