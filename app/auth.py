@@ -13,16 +13,17 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from v2mom.store.store import Store, TokenInfo
+from v2mom.store.database import Database
+from v2mom.store.tokens import TokenInfo
 
 
-def get_store(request: Request) -> Store:
-    """The process's Store, created by the app factory."""
-    store: Store = request.app.state.store
+def get_store(request: Request) -> Database:
+    """The process's Database, created by the app factory."""
+    store: Database = request.app.state.store
     return store
 
 
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[Database, Depends(get_store)]
 
 
 SESSION_COOKIE = "v2mom_session"
@@ -57,7 +58,7 @@ def request_token(request: Request) -> str | None:
 def require_viewer(request: Request, store: StoreDep) -> TokenInfo:
     """Any valid token (viewer or admin)."""
     token = request_token(request)
-    info = store.authenticate(token) if token else None
+    info = store.tokens.authenticate(token) if token else None
     if info is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -23,8 +23,8 @@ from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.flags import item_document
 from v2mom.settings import Settings, config_path, load_settings
-from v2mom.store.engine import make_engine
-from v2mom.store.store import Store
+from v2mom.store.database import Database
+from v2mom.store.engine import check_url, masked_url
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Effort by V2MOM value, from your trackers."
@@ -59,14 +59,14 @@ def exit_on_errors(code: int = 2) -> Iterator[None]:
         raise typer.Exit(code) from None
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings) -> Database:
     """Open (and migrate) the configured database."""
-    return Store.open(settings.database_url)
+    return Database.open(settings.database_url)
 
 
 def safe_url(url: str) -> str:
     """A database URL with any password masked, for printing."""
-    return make_engine(url).url.render_as_string(hide_password=True)
+    return masked_url(url)
 
 
 @app.command()
@@ -77,7 +77,7 @@ def check(
     """Validate settings (and a plan file) without touching the database."""
     with exit_on_errors():
         settings = load_settings(config)
-        make_engine(settings.database_url).dispose()
+        check_url(settings.database_url)
         trackers = ", ".join(settings.trackers.configured()) or "none"
         out.print(
             f"settings ok: trackers: {trackers}; database: {safe_url(settings.database_url)}", markup=False
@@ -108,7 +108,7 @@ def plan_apply(
         plan = load_plan(_read(plan_file), str(plan_file))
         settings = load_settings(config)
         store = open_store(settings)
-        for line in plan_changes(store.get_plan(), plan):
+        for line in plan_changes(store.plans.current(), plan):
             out.print(line, markup=False)
         applied = apply_plan(store, plan, actor="cli")
         version, stats = applied.version, applied.stats
@@ -124,7 +124,7 @@ def plan_export(config: ConfigOpt = None) -> None:
     """Print the stored plan as YAML."""
     with exit_on_errors():
         store = open_store(load_settings(config))
-        plan = store.get_plan()
+        plan = store.plans.current()
         if plan is None:
             err.print("no plan stored yet: run 'v2mom plan apply plan.yaml'")
             raise typer.Exit(1)
@@ -193,7 +193,7 @@ def report(
             date_to=_date(date_to, "--to"),
             tracker=tracker,
         )
-        document = build_report(store, store.get_plan() or Plan(), query, settings.trackers.configured())
+        document = build_report(store, store.plans.current() or Plan(), query, settings.trackers.configured())
         report = EffortReport.model_validate(document)
     if fmt == "json":
         sys.stdout.write(report_json(report) + "\n")
@@ -238,7 +238,7 @@ def token_create(
     """Create an API token; it is printed once, as the last line."""
     with exit_on_errors():
         store = open_store(load_settings(config))
-        token = store.create_token(role, name)
+        token = store.tokens.create(role, name)
     out.print(f"created {role} token '{name}' (shown once; store it now):", markup=False)
     out.print(token, markup=False)
 
@@ -247,7 +247,7 @@ def token_create(
 def token_list(config: ConfigOpt = None) -> None:
     """List tokens (never their secrets)."""
     with exit_on_errors():
-        tokens = open_store(load_settings(config)).list_tokens()
+        tokens = open_store(load_settings(config)).tokens.list_all()
     for info in tokens:
         sys.stdout.write(token_line(TokenDocument.from_info(info, current_id=None)) + "\n")
 
@@ -256,7 +256,7 @@ def token_list(config: ConfigOpt = None) -> None:
 def token_revoke(token_id: int, config: ConfigOpt = None) -> None:
     """Revoke a token by id."""
     with exit_on_errors():
-        revoked = open_store(load_settings(config)).revoke_token(token_id)
+        revoked = open_store(load_settings(config)).tokens.revoke(token_id)
     if not revoked:
         err.print(f"no active token with id {token_id}")
         raise typer.Exit(1)
@@ -319,11 +319,11 @@ def webhooks_list(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOpt = None) -> None:
     """Apply pending database migrations."""
-    from v2mom.store.migrate import upgrade
+    from v2mom.store.migrate import upgrade_url
 
     with exit_on_errors():
         settings = load_settings(config)
-        revision = upgrade(make_engine(settings.database_url))
+        revision = upgrade_url(settings.database_url)
     out.print(f"database at revision {revision}")
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from v2mom.mapping.plan import load_plan
 from v2mom.settings import Settings, TrackersSettings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.service import run_sync
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class DemoWorld:
     """Running sandboxes, the settings pointing at them, the synced store and a viewer token."""
 
     settings: Settings
-    store: Store
+    store: Database
     viewer_token: str
     servers: list[object]
     states: dict[str, Any] = field(default_factory=dict)  # tracker -> sandbox state
@@ -86,9 +86,9 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoW
             asana=asana_settings(asana_state, urls["asana"], asana_truth.projects),
         ),
     )
-    store = Store.open(settings.database_url)
+    store = Database.open(settings.database_url)
     plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
-    store.save_plan(plan, actor="demo")
+    store.plans.save(plan, actor="demo")
     results = run_sync(settings, store, full=True)
     failed = [r.summary() for r in results if not r.ok]
     if failed:
@@ -99,7 +99,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoW
     return DemoWorld(
         settings,
         store,
-        store.create_token("viewer", "demo"),
+        store.tokens.create("viewer", "demo"),
         list(servers.values()),
         states={"jira": jira_state, "linear": linear_state, "asana": asana_state},
         truths={"jira": jira_truth, "linear": linear_truth, "asana": asana_truth},
@@ -131,8 +131,8 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
 
 
 def _announce(world: DemoWorld, base: str, database: Path, console: Console) -> None:
-    items = world.store.count_items()
-    per_tracker = ", ".join(f"{t} {world.store.count_items(t)}" for t in world.settings.trackers.configured())
+    items = world.store.items.count()
+    per_tracker = ", ".join(f"{t} {world.store.items.count(t)}" for t in world.settings.trackers.configured())
     console.print(f"synced {items} items ({per_tracker}) into {database}", markup=False)
     console.print(f"dashboard: {base}/  (sign in with the viewer token below)", markup=False)
     console.print(f"report:  {base}/api/reports/effort-by-value", markup=False)

@@ -25,8 +25,7 @@ from v2mom.app.schemas.access import Health
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
 from v2mom.reports.effort import build_freshness
 from v2mom.settings import Settings
-from v2mom.store.inbox import Inbox
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
 from v2mom.webhooks.ingest import GroupCommitter
 
@@ -50,9 +49,9 @@ def _error_status(exc: Exception) -> int:
     return 500
 
 
-def create_app(settings: Settings, store: Store) -> FastAPI:
+def create_app(settings: Settings, store: Database) -> FastAPI:
     """Build the app around an open store; the inbox writer runs while the app does."""
-    inbox = Inbox(store.engine)
+    inbox = store.inbox
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +87,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     def healthz(request: Request) -> Health:
         """Liveness, no auth; with an admin token, per-tracker freshness and inbox health too."""
         token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
-        info = store.authenticate(token) if token else None
+        info = store.tokens.authenticate(token) if token else None
         if info is not None and info.role == "admin":
             details = build_freshness(store, settings.trackers.configured())
             return Health.model_validate({"status": "ok", "details": details})

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from v2mom.app.factory import create_app
 from v2mom.settings import Settings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.schedule import ReconcileThread
 from v2mom.webhooks.ingest import tune_interpreter_for_serving
 from v2mom.webhooks.worker import start_worker
@@ -46,7 +46,7 @@ def uvicorn_server(host: str, port: int, log_level: str = "info") -> RunServer:
 
 def serve_app(
     settings: Settings,
-    store: Store,
+    store: Database,
     run_server: RunServer,
     *,
     companions: Sequence[Service] = (),

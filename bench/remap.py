@@ -27,15 +27,15 @@ from bench.common import verdict
 from v2mom.mapping.plan import Method, Rule, RuleWhen, check_plan, load_plan
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.store import schema as t
+from v2mom.store.database import Database
 from v2mom.store.plan_remap import apply_plan, remap_plan
 from v2mom.store.remap import remap
-from v2mom.store.store import Store
 
 BATCH = 20_000
 TARGET_SECONDS = 10.0
 
 
-def build(store: Store, n: int, seed: int = 3) -> None:
+def build(store: Database, n: int, seed: int = 3) -> None:
     """Insert ``n`` items: one epic per 25, stories under them, some sub-tasks; varied tags."""
     rng = random.Random(seed)
     now = datetime(2026, 11, 1, tzinfo=UTC)
@@ -76,18 +76,19 @@ def build(store: Store, n: int, seed: int = 3) -> None:
             }
         )
         if len(rows) == BATCH:
-            with store.engine.begin() as conn:
-                conn.execute(insert(t.items), rows)
+            with store.unit_of_work() as uow:
+                uow.connection.execute(insert(t.items), rows)
             rows = []
     if rows:
-        with store.engine.begin() as conn:
-            conn.execute(insert(t.items), rows)
+        with store.unit_of_work() as uow:
+            uow.connection.execute(insert(t.items), rows)
 
 
-def floor(store: Store) -> float:
+def floor(store: Database) -> float:
     """Read every item row and rewrite one row per item into a scratch table; seconds."""
     started = time.perf_counter()
-    with store.engine.begin() as conn:
+    with store.unit_of_work() as uow:
+        conn = uow.connection
         conn.execute(text("CREATE TEMPORARY TABLE scratch (item_pk INTEGER PRIMARY KEY, data TEXT)"))
         rows = conn.execute(select(t.items.c.pk, t.items.c.labels, t.items.c.parent_id)).all()
         conn.execute(
@@ -98,17 +99,14 @@ def floor(store: Store) -> float:
     return time.perf_counter() - started
 
 
-def settle(store: Store) -> None:
+def settle(store: Database) -> None:
     """On PostgreSQL, vacuum and analyze after the bulk load, as autovacuum would have by then.
 
     Right after loading a million rows and rewriting every resolution, the tables carry dead rows
     and no statistics; an admin's rule change never meets a store in that state.
     """
-    if store.dialect != "postgresql":
-        return
-    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for name in ("items", "resolutions", "allocation_sets", "effort_rollup"):
-            conn.execute(text(f"VACUUM (ANALYZE) {name}"))
+    if store.dialect == "postgresql":
+        store.vacuum_analyze("items", "resolutions", "allocation_sets", "effort_rollup")
 
 
 def _reweighted(method: Method) -> Method:
@@ -126,9 +124,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(args.database_url or f"sqlite:///{tmp}/remap.db")
+        store = Database.open(args.database_url or f"sqlite:///{tmp}/remap.db")
         plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
-        store.save_plan(plan, actor="bench")
+        store.plans.save(plan, actor="bench")
         started = time.perf_counter()
         build(store, args.items)
         print(f"built {args.items:,} items in {time.perf_counter() - started:.1f} s")

@@ -27,20 +27,21 @@ from v2mom.mapping.resolver import Share, shares_key
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.sandbox import SAMPLE_PLAN_PATH as PLAN
 from v2mom.store import schema as t
+from v2mom.store.database import Database
 from v2mom.store.rollup import store_allocation_sets
-from v2mom.store.store import Store
 
 BATCH = 20_000
 
 
-def build(store: Store, n: int, plan_path: Path = PLAN, seed: int = 1) -> None:
+def build(store: Database, n: int, plan_path: Path = PLAN, seed: int = 1) -> None:
     """Insert ``n`` items with resolutions and allocation sets, as re-resolution would write them."""
     rng = random.Random(seed)
     plan = load_plan(plan_path.read_text(), str(plan_path))
     pairs = [(v, m.id, w) for m in plan.methods for v, w in m.value_weights().items()] or [("v", "m", 1.0)]
     now = datetime(2026, 11, 1, tzinfo=UTC)
     states = ["todo", "in_progress", "done", "done"]
-    with store.engine.begin() as conn:
+    with store.unit_of_work() as uow:
+        conn = uow.connection  # a bulk load as re-resolution would leave it, not through the API
         for start in range(0, n, BATCH):
             items, res = [], []
             sets: dict[int, list[Share]] = {}
@@ -102,10 +103,10 @@ def build(store: Store, n: int, plan_path: Path = PLAN, seed: int = 1) -> None:
             conn.execute(insert(t.items), items)
             conn.execute(insert(t.resolutions), res)
             store_allocation_sets(conn, store.dialect, sets)
-    store.rebuild_rollup()
-    with store.engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    store.save_plan(plan, actor="bench")
+    store.resolutions.rebuild_rollup()
+    with store.unit_of_work() as uow:
+        uow.connection.execute(text("ANALYZE"))
+    store.plans.save(plan, actor="bench")
 
 
 def main() -> None:
@@ -118,16 +119,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        store = Store.open(url)
+        store = Database.open(url)
         started = time.perf_counter()
         build(store, args.items, args.plan)
         print(f"built {args.items:,} items on {store.dialect} in {time.perf_counter() - started:.1f} s")
-        plan = store.get_plan()
+        plan = store.plans.current()
         assert plan is not None
 
         def bare() -> None:
-            with store.engine.connect() as conn:
-                conn.execute(text("SELECT alloc_key, SUM(points) FROM resolutions GROUP BY alloc_key")).all()
+            with store.unit_of_work(commit=False) as uow:
+                uow.connection.execute(
+                    text("SELECT alloc_key, SUM(points) FROM resolutions GROUP BY alloc_key")
+                ).all()
 
         cases = {
             "all": ReportQuery(measure="points", state="all"),
@@ -136,9 +139,9 @@ def main() -> None:
             ),
         }
         # Give the floor its best case: a covering index for exactly its GROUP BY.
-        with store.engine.begin() as conn:
-            conn.execute(text("CREATE INDEX bench_floor ON resolutions (alloc_key, points)"))
-            conn.execute(text("ANALYZE"))
+        with store.unit_of_work() as uow:
+            uow.connection.execute(text("CREATE INDEX bench_floor ON resolutions (alloc_key, points)"))
+            uow.connection.execute(text("ANALYZE"))
         floor = median_seconds(bare, repeat=args.repeat)
         print(f"floor  bare GROUP BY: {floor * 1000:.1f} ms")
         worst = 0.0

@@ -30,8 +30,8 @@ import requests
 
 from bench.common import verdict
 from v2mom.connectors.base import Connector
+from v2mom.store.database import Database
 from v2mom.store.remap import remap
-from v2mom.store.store import Store
 from v2mom.sync.runner import sync_tracker
 
 TRACKERS = ("jira", "linear", "asana")
@@ -219,7 +219,7 @@ def bench_tracker(tracker: str, items: int, page_size: int, database_url: str | 
         floor_rate = floor_items / floor_seconds
         print(f"{tracker:6} floor: {floor_items:,} records in {floor_seconds:.1f} s = {floor_rate:,.0f}/s")
         with tempfile.TemporaryDirectory() as tmp:
-            store = Store.open(database_url or f"sqlite:///{tmp}/bench.db")
+            store = Database.open(database_url or f"sqlite:///{tmp}/bench.db")
             started = time.perf_counter()
             result = sync_tracker(store, connector, full=True, census=False)
             sync_seconds = time.perf_counter() - started

@@ -49,7 +49,7 @@ def serve_app(port: int, database: str) -> None:
 
     from v2mom.app.factory import create_app
     from v2mom.settings import JiraSettings, Settings, TrackersSettings
-    from v2mom.store.store import Store
+    from v2mom.store.database import Database
     from v2mom.webhooks.ingest import tune_interpreter_for_serving
 
     jira = JiraSettings(
@@ -62,7 +62,7 @@ def serve_app(port: int, database: str) -> None:
     settings = Settings(database_url=database, trackers=TrackersSettings(jira=jira))
     tune_interpreter_for_serving()  # as v2mom serve does
     uvicorn.run(
-        create_app(settings, Store.open(database)),
+        create_app(settings, Database.open(database)),
         host="127.0.0.1",
         port=port,
         log_level="warning",

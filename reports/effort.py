@@ -14,13 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Subquery, and_, func, select
-
 from v2mom.mapping.plan import Plan
-from v2mom.models import State
-from v2mom.store.inbox import Inbox
-from v2mom.store.rollup import shares
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 Measure = Literal["points", "hours", "count"]
 StateFilter = Literal["done", "open", "all"]
@@ -44,52 +39,25 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
-def _conditions(source: Subquery, query: ReportQuery) -> list[ColumnElement[bool]]:
-    a = source.c
-    conditions: list[ColumnElement[bool]] = []
-    if query.state == "done":
-        conditions.append(a.state == State.DONE.value)
-    elif query.state == "open":
-        conditions.append(a.state.in_([State.TODO.value, State.IN_PROGRESS.value]))
-    if query.tracker:
-        conditions.append(a.tracker == query.tracker)
-    if query.date_from is not None:
-        conditions.append(a.completed_on >= query.date_from)
-    if query.date_to is not None:
-        conditions.append(a.completed_on <= query.date_to)
-    return conditions
-
-
-def grouped_rows(store: Store, query: ReportQuery) -> list[tuple[Any, ...]]:
+def grouped_rows(store: Database, query: ReportQuery) -> list[tuple[Any, ...]]:
     """(value_id, method_id, orphaned, effort, value_items, items, rows) per group: the one query."""
-    source = shares()
-    a = source.c
-    measure = a[query.measure]
-    stmt = (
-        select(
-            a.value_id,
-            a.method_id,
-            a.orphaned,
-            func.sum(measure),
-            func.sum(a.value_items),
-            func.sum(a["items"]),
-            func.sum(a["rows"]),
-        )
-        .where(and_(True, *_conditions(source, query)))
-        .group_by(a.value_id, a.method_id, a.orphaned)
+    return store.report_queries.effort_groups(
+        measure=query.measure,
+        state=query.state,
+        tracker=query.tracker,
+        date_from=query.date_from,
+        date_to=query.date_to,
     )
-    with store.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(stmt)]
 
 
 def _share(effort: float, total: float) -> float:
     return round(effort / total, 4) if total else 0.0
 
 
-def build_freshness(store: Store, trackers: list[str] | None) -> dict[str, dict[str, Any]]:
+def build_freshness(store: Database, trackers: list[str] | None) -> dict[str, dict[str, Any]]:
     """Per tracker: last successful sync, last webhook received, inbox backlog, parked events."""
-    inbox = Inbox(store.engine)
-    last_sync = store.last_successful_sync()
+    inbox = store.inbox
+    last_sync = store.sync_state.last_successful_sync()
     last_event = inbox.last_event()
     counts = inbox.counts()
     names = sorted(set(trackers or []) | set(last_sync) | set(last_event))
@@ -106,7 +74,7 @@ def build_freshness(store: Store, trackers: list[str] | None) -> dict[str, dict[
 
 
 def build_report(
-    store: Store, plan: Plan, query: ReportQuery, trackers: list[str] | None = None
+    store: Database, plan: Plan, query: ReportQuery, trackers: list[str] | None = None
 ) -> dict[str, Any]:
     """The whole report document, ready to serialise as JSON."""
     rows = grouped_rows(store, query)

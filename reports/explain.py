@@ -12,10 +12,11 @@ from collections.abc import Iterable
 
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.resolver import Resolution, Resolver
-from v2mom.store.store import Store, StoredItem
+from v2mom.store.database import Database
+from v2mom.store.items import StoredItem
 
 
-def resolve_stored(store: Store, targets: Iterable[StoredItem], plan: Plan) -> dict[int, Resolution]:
+def resolve_stored(store: Database, targets: Iterable[StoredItem], plan: Plan) -> dict[int, Resolution]:
     """Each target's resolution (by pk), given its stored ancestors; deleted targets are skipped."""
     wanted = [s for s in targets if not s.deleted]
     known: dict[tuple[str, str], StoredItem] = {(s.item.tracker, s.item.id): s for s in wanted}
@@ -25,7 +26,7 @@ def resolve_stored(store: Store, targets: Iterable[StoredItem], plan: Plan) -> d
         by_tracker: dict[str, set[str]] = defaultdict(set)
         for tracker, item_id in frontier:
             by_tracker[tracker].add(item_id)
-        fetched = [s for tracker, ids in by_tracker.items() for s in store.items_by_ids(tracker, ids)]
+        fetched = [s for tracker, ids in by_tracker.items() for s in store.items.by_ids(tracker, ids)]
         known.update(((s.item.tracker, s.item.id), s) for s in fetched)
         absent |= frontier - set(known)
         frontier = {(s.item.tracker, s.item.parent_id) for s in fetched if s.item.parent_id and not s.deleted}

@@ -6,13 +6,9 @@ import base64
 import binascii
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
-
 from v2mom.mapping.plan import Plan
-from v2mom.models import State
 from v2mom.reports.explain import resolve_stored
-from v2mom.store import schema as t
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 FlagKind = Literal["untagged", "orphaned", "conflict"]
 FLAG_KINDS: tuple[FlagKind, ...] = ("untagged", "orphaned", "conflict")
@@ -38,7 +34,7 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
 
 
 def list_flags(
-    store: Store,
+    store: Database,
     *,
     kind: FlagKind | None,
     measure: str = "points",
@@ -47,28 +43,13 @@ def list_flags(
     tracker: str | None = None,
 ) -> dict[str, Any]:
     """Flagged items (any flag when ``kind`` is None), by effort in ``measure`` descending."""
-    i, r = t.items.c, t.resolutions.c
-    effort = r[measure]
-    stmt = (
-        select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, effort)
-        .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
-        .where(~i.deleted, i.state != State.CANCELED.value)
+    after = decode_cursor(cursor) if cursor else None
+    rows = store.report_queries.flagged(
+        kind=kind, measure=measure, limit=limit + 1, after=after, tracker=tracker
     )
-    if kind is not None:
-        stmt = stmt.where(r[kind].is_(True))
-    else:
-        stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict))
-    if tracker:
-        stmt = stmt.where(i.tracker == tracker)
-    if cursor:
-        after_effort, after_pk = decode_cursor(cursor)
-        stmt = stmt.where(or_(effort < after_effort, and_(effort == after_effort, i.pk > after_pk)))
-    stmt = stmt.order_by(effort.desc(), i.pk).limit(limit + 1)
-    with store.engine.connect() as conn:
-        rows = list(conn.execute(stmt))
     page = rows[:limit]
-    stored = store.items_by_pks([row.pk for row in page])
-    resolutions = resolve_stored(store, stored, store.get_plan() or Plan())
+    stored = store.items.by_pks([row.pk for row in page])
+    resolutions = resolve_stored(store, stored, store.plans.current() or Plan())
     items = []
     for row in page:
         flags = [f for f in FLAG_KINDS if getattr(row, f)]
@@ -80,22 +61,22 @@ def list_flags(
                 "url": row.url,
                 "flags": flags,
                 "reasons": list(resolutions[row.pk].reasons) if row.pk in resolutions else [],
-                "effort": float(row[-1]),
+                "effort": float(row.effort),
             }
         )
-    next_cursor = encode_cursor(float(page[-1][-1]), page[-1].pk) if len(rows) > limit else None
+    next_cursor = encode_cursor(float(page[-1].effort), page[-1].pk) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
 
 
-def item_document(store: Store, tracker: str, key: str) -> dict[str, Any] | None:
+def item_document(store: Database, tracker: str, key: str) -> dict[str, Any] | None:
     """One item with its resolution and explanation (``GET /api/items/{tracker}/{key}``)."""
-    stored = store.find_item(tracker, key)
+    stored = store.items.find(tracker, key)
     if stored is None:
         return None
     item = stored.item.model_dump(mode="json")
-    resolution = store.resolution_of(stored.pk)
+    resolution = store.resolutions.for_item(stored.pk)
     if resolution is not None and not stored.deleted:
-        live = resolve_stored(store, [stored], store.get_plan() or Plan())[stored.pk]
+        live = resolve_stored(store, [stored], store.plans.current() or Plan())[stored.pk]
         resolution = {**live.to_dict(), "effort": resolution["effort"]}
     return {
         "tracker": tracker,

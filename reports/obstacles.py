@@ -13,45 +13,18 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
-
 from v2mom.mapping.plan import Plan
-from v2mom.models import State
 from v2mom.reports.effort import ReportQuery
-from v2mom.store import schema as t
-from v2mom.store.rollup import shares
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 TOP_ITEMS = 10
-OPEN_STATES = (State.TODO.value, State.IN_PROGRESS.value)
 
 
-def build_obstacles(store: Store, plan: Plan, query: ReportQuery) -> dict[str, Any]:
+def build_obstacles(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
     """Per obstacle: blocked effort and items (biggest first), open effort, in ``query.measure``."""
     methods = sorted({m for obstacle in plan.obstacles for m in obstacle.methods})
-    i, res, s, r = t.items.c, t.resolutions.c, t.allocation_sets.c, shares().c
-    blocked_stmt = (
-        select(
-            i.pk, i.tracker, i.key, i.title, i.url, i.status_name, s.method_id, res[query.measure] * s.weight
-        )
-        .select_from(
-            t.items.join(t.resolutions, res.item_pk == i.pk).join(
-                t.allocation_sets, s.alloc_key == res.alloc_key
-            )
-        )
-        .where(i.blocked, ~i.deleted, res.state.in_(OPEN_STATES), s.method_id.in_(methods))
-    )
-    open_stmt = (
-        select(r.method_id, func.sum(r[query.measure]))
-        .where(r.state.in_(OPEN_STATES), r.method_id.in_(methods))
-        .group_by(r.method_id)
-    )
-    if query.tracker:
-        blocked_stmt = blocked_stmt.where(res.tracker == query.tracker)
-        open_stmt = open_stmt.where(r.tracker == query.tracker)
-    with store.engine.connect() as conn:
-        blocked_rows = list(conn.execute(blocked_stmt)) if methods else []
-        open_effort = {m: float(e or 0.0) for m, e in conn.execute(open_stmt)} if methods else {}
+    facts = store.report_queries.obstacle_facts(measure=query.measure, methods=methods, tracker=query.tracker)
+    blocked_rows, open_effort = facts.blocked, facts.open_effort
 
     out = []
     for obstacle in plan.obstacles:
@@ -60,7 +33,7 @@ def build_obstacles(store: Store, plan: Plan, query: ReportQuery) -> dict[str, A
         effort_by_item: dict[int, float] = defaultdict(float)
         for row in blocked_rows:
             if row.method_id in mine:
-                effort_by_item[row.pk] += float(row[-1] or 0.0)
+                effort_by_item[row.pk] += float(row.effort or 0.0)
                 items[row.pk] = {
                     "tracker": row.tracker,
                     "key": row.key,

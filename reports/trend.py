@@ -12,13 +12,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
-
 from v2mom.mapping.plan import Plan
-from v2mom.models import State
 from v2mom.reports.effort import ReportQuery
-from v2mom.store.rollup import shares
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 DEFAULT_WEEKS = 12
 
@@ -27,26 +23,16 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def build_trend(store: Store, plan: Plan, query: ReportQuery) -> dict[str, Any]:
+def build_trend(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
     """Done effort per value and week in ``query``'s measure, tracker and date range."""
-    a = shares().c
-    conditions = [a.state == State.DONE.value, a.completed_on.is_not(None)]
-    if query.tracker:
-        conditions.append(a.tracker == query.tracker)
     end = query.date_to
     if end is None:
-        with store.engine.connect() as conn:
-            end = conn.execute(select(func.max(a.completed_on)).where(and_(*conditions))).scalar_one_or_none()
+        end = store.report_queries.latest_done_day(tracker=query.tracker)
     end = end or date.today()
     start = query.date_from or _monday(end) - timedelta(weeks=DEFAULT_WEEKS - 1)
-    conditions += [a.completed_on >= start, a.completed_on <= end]
-    stmt = (
-        select(a.completed_on, a.value_id, func.sum(a[query.measure]))
-        .where(and_(*conditions))
-        .group_by(a.completed_on, a.value_id)
+    rows = store.report_queries.done_by_day(
+        measure=query.measure, start=start, end=end, tracker=query.tracker
     )
-    with store.engine.connect() as conn:
-        rows = conn.execute(stmt).all()
     known = {v.id for v in plan.values}
     buckets: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for day, value_id, effort in rows:

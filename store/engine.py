@@ -51,6 +51,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
+def check_url(url: str) -> None:
+    """Validate a database URL without connecting (ConfigError when it is malformed or unsupported)."""
+    make_engine(url).dispose()
+
+
+def masked_url(url: str) -> str:
+    """``url`` with any password masked, for printing."""
+    return make_engine(url).url.render_as_string(hide_password=True)
+
+
 def upsert_insert(dialect: str, table: Table) -> Any:
     """An INSERT on ``table`` that takes ON CONFLICT clauses, for the engine's dialect."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from v2mom.clock import utcnow
 from v2mom.events import EventKind, WebhookEvent
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
+from v2mom.store.transactions import Repository, Transactions
 
 MAX_ATTEMPTS = 6
 BASE_BACKOFF = timedelta(seconds=5)
@@ -33,15 +34,15 @@ class InboxEntry:
     event: WebhookEvent
 
 
-class Inbox:
-    """Inbox operations on the store's engine."""
+class Inbox(Repository):
+    """The ``webhook_inbox`` table (``Database.inbox``)."""
 
-    def __init__(self, engine: Engine) -> None:
-        """Share the store's engine (and its transactions' guarantees)."""
-        self.engine = engine
+    def __init__(self, transactions: Transactions, dialect: str) -> None:
+        """Run on the database's transactions (or a unit of work's)."""
+        super().__init__(transactions, dialect)
         # Built once: constructing the statement per delivery cost more than the commit itself.
         self._enqueue = (
-            upsert_insert(engine.dialect.name, t.webhook_inbox)
+            upsert_insert(dialect, t.webhook_inbox)
             .on_conflict_do_nothing(index_elements=["tracker", "delivery_id"])
             .returning(t.webhook_inbox.c.id)
         )
@@ -61,7 +62,7 @@ class Inbox:
             "attempts": 0,
             "next_attempt_at": now,
         }
-        with self.engine.begin() as conn:
+        with self._tx.write() as conn:
             return conn.execute(self._enqueue, row).first() is not None
 
     def enqueue_many(self, events: list[WebhookEvent]) -> list[bool]:
@@ -85,7 +86,7 @@ class Inbox:
             for e in events
         ]
         statement = self._enqueue.returning(t.webhook_inbox.c.tracker, t.webhook_inbox.c.delivery_id)
-        with self.engine.begin() as conn:
+        with self._tx.write() as conn:
             inserted = {(r.tracker, r.delivery_id) for r in conn.execute(statement, rows)}
         stored: list[bool] = []
         for event in events:  # the same delivery twice in one batch: the first is stored
@@ -103,9 +104,9 @@ class Inbox:
             and_(i.status == "processing", i.claimed_at < now - CLAIM_TIMEOUT),
         )
         query = select(i.id).where(due).order_by(i.event_time, i.id).limit(limit)
-        if self.engine.dialect.name == "postgresql":
+        if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        with self.engine.begin() as conn:
+        with self._tx.write() as conn:
             ids = [row[0] for row in conn.execute(query)]
             if not ids:
                 return []
@@ -119,7 +120,7 @@ class Inbox:
 
     def complete(self, entry_id: int) -> None:
         """Mark an event applied."""
-        with self.engine.begin() as conn:
+        with self._tx.write() as conn:
             conn.execute(
                 update(t.webhook_inbox)
                 .where(t.webhook_inbox.c.id == entry_id)
@@ -131,7 +132,7 @@ class Inbox:
         attempts = entry.attempts + 1
         status = "parked" if attempts >= MAX_ATTEMPTS else "pending"
         retry_at = (now or utcnow()) + BASE_BACKOFF * (2 ** (attempts - 1))
-        with self.engine.begin() as conn:
+        with self._tx.write() as conn:
             conn.execute(
                 update(t.webhook_inbox)
                 .where(t.webhook_inbox.c.id == entry.id)
@@ -149,7 +150,7 @@ class Inbox:
     def counts(self) -> dict[str, dict[str, int]]:
         """Per tracker, how many events are in each status."""
         i = t.webhook_inbox.c
-        with self.engine.connect() as conn:
+        with self._tx.read() as conn:
             rows = conn.execute(select(i.tracker, i.status, func.count()).group_by(i.tracker, i.status))
             out: dict[str, dict[str, int]] = {}
             for tracker, status, n in rows:
@@ -159,7 +160,7 @@ class Inbox:
     def last_event(self) -> dict[str, datetime]:
         """Per tracker, when the newest delivery was received."""
         i = t.webhook_inbox.c
-        with self.engine.connect() as conn:
+        with self._tx.read() as conn:
             rows = conn.execute(select(i.tracker, func.max(i.received_at)).group_by(i.tracker))
             return {tracker: when for tracker, when in rows if when is not None}
 
@@ -174,7 +175,7 @@ class Inbox:
             .order_by(i.id.desc())
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._tx.read() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 

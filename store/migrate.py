@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from v2mom.store.engine import make_engine
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -29,6 +31,15 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None when empty)."""
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_url(url: str) -> str | None:
+    """:func:`upgrade` the database at ``url`` (``v2mom db upgrade``); returns the revision it is at."""
+    engine = make_engine(url)
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def upgrade(engine: Engine) -> str | None:

@@ -51,9 +51,10 @@ from v2mom.mapping.resolver import Resolver, Share, Tags, as_shares
 from v2mom.mapping.signature import tag_signature
 from v2mom.models import Level, WorkItem
 from v2mom.store import schema as t
+from v2mom.store.database import Database
+from v2mom.store.items import item_from_row
 from v2mom.store.remap import RemapStats, remap
 from v2mom.store.rollup import SUM_COLUMNS, add_to_rollup, drop_empty_groups, store_allocation_sets
-from v2mom.store.store import Store, item_from_row
 from v2mom.store.types import UTCDateTime
 
 CHUNK = 5_000
@@ -81,26 +82,26 @@ class PlanApplied:
     stats: RemapStats
 
 
-def apply_plan(store: Store, plan: Plan, *, actor: str) -> PlanApplied:
+def apply_plan(store: Database, plan: Plan, *, actor: str) -> PlanApplied:
     """Store ``plan`` as a new version and re-resolve every item, in one transaction.
 
     Readers see the old plan with the old figures or the new plan with the new figures, never a
     mix. When stored resolutions are not current (see the module's docstring), the plan is saved
     and the full Python re-resolution runs after it instead.
     """
-    with store.engine.begin() as conn:
-        version = store.save_plan_in(conn, plan, actor=actor)
-        current = _reresolve(conn, store.dialect, plan)
+    with store.unit_of_work() as uow:
+        version = uow.plans.save(plan, actor=actor)
+        current = _reresolve(uow.connection, store.dialect, plan)
     if not current:
         return PlanApplied(version, remap(store, plan))
     return PlanApplied(version, _stats(store))
 
 
-def remap_plan(store: Store, plan: Plan | None = None) -> RemapStats:
+def remap_plan(store: Database, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one), set-based."""
-    plan = plan if plan is not None else (store.get_plan() or Plan())
-    with store.engine.begin() as conn:
-        current = _reresolve(conn, store.dialect, plan)
+    plan = plan if plan is not None else (store.plans.current() or Plan())
+    with store.unit_of_work() as uow:
+        current = _reresolve(uow.connection, store.dialect, plan)
     if not current:
         return remap(store, plan)
     return _stats(store)
@@ -341,15 +342,8 @@ def _moves() -> CompoundSelect[Any]:
     return union_all(side(c.old_orphaned, c.old_key, -1), side(c.orphaned, c.alloc_key, 1))
 
 
-def _stats(store: Store) -> RemapStats:
-    r = t.resolutions.c
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(
-                func.count(),
-                func.count().filter(r.untagged),
-                func.count().filter(r.orphaned),
-                func.count().filter(r.conflict),
-            )
-        ).one()
-    return RemapStats(items=row[0], untagged=row[1], orphaned=row[2], conflict=row[3])
+def _stats(store: Database) -> RemapStats:
+    counts = store.resolutions.flag_counts()
+    return RemapStats(
+        items=counts.items, untagged=counts.untagged, orphaned=counts.orphaned, conflict=counts.conflict
+    )

@@ -22,10 +22,10 @@ from v2mom.mapping.effort import Measure, counts
 from v2mom.mapping.plan import Plan
 from v2mom.models import State
 from v2mom.store import schema as t
+from v2mom.store.database import Database
 from v2mom.store.plan_remap import drop_temp_tables, prepared_changes
 from v2mom.store.remap import item_efforts, resolve_all
 from v2mom.store.rollup import shares
-from v2mom.store.store import Store
 
 UNTAGGED = "untagged"
 
@@ -78,17 +78,13 @@ class PlanPreview:
         }
 
 
-def preview_plan(store: Store, current: Plan, proposed: Plan, measure: Measure = "points") -> PlanPreview:
+def preview_plan(store: Database, current: Plan, proposed: Plan, measure: Measure = "points") -> PlanPreview:
     """Compare ``current`` (the stored plan) and ``proposed`` over every live item, writing nothing."""
-    with store.engine.connect() as conn:
-        transaction = conn.begin()
-        try:
-            if prepared_changes(conn, proposed):
-                preview = _preview_in_database(conn, measure)
-                drop_temp_tables(conn)
-                return preview
-        finally:
-            transaction.rollback()
+    with store.unit_of_work(commit=False) as uow:
+        if prepared_changes(uow.connection, proposed):
+            preview = _preview_in_database(uow.connection, measure)
+            drop_temp_tables(uow.connection)
+            return preview
     return preview_in_memory(store, current, proposed, measure)
 
 
@@ -143,10 +139,10 @@ def _nonzero(totals: dict[str, float]) -> dict[str, float]:
 
 
 def preview_in_memory(
-    store: Store, current: Plan, proposed: Plan, measure: Measure = "points"
+    store: Database, current: Plan, proposed: Plan, measure: Measure = "points"
 ) -> PlanPreview:
     """The preview computed by resolving both plans in memory (the oracle, and the fallback)."""
-    stored = list(store.iter_items())
+    stored = list(store.items.stream())
     efforts = item_efforts(stored, measure)
     before = {s.pk: resolution for s, resolution in resolve_all(stored, current)}
     after = {s.pk: resolution for s, resolution in resolve_all(stored, proposed)}

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from v2mom.mapping.effort import Measure, counted_effort
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.resolver import Resolution, Resolver, as_shares
-from v2mom.store.store import ResolutionRow, Store, StoredItem
+from v2mom.store.database import Database
+from v2mom.store.items import StoredItem
+from v2mom.store.resolutions import ResolutionRow
 
 
 @dataclass(frozen=True)
@@ -91,26 +93,26 @@ def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredIt
         yield current, resolution
 
 
-def remap(store: Store, plan: Plan | None = None) -> RemapStats:
+def remap(store: Database, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one) and store the result."""
-    plan = plan if plan is not None else (store.get_plan() or Plan())
-    return _resolve_and_store(store, plan, list(store.iter_items()), only=None)
+    plan = plan if plan is not None else (store.plans.current() or Plan())
+    return _resolve_and_store(store, plan, list(store.items.stream()), only=None)
 
 
-def affected_trees(store: Store, tracker: str, item_ids: set[str]) -> tuple[list[StoredItem], list[int]]:
+def affected_trees(store: Database, tracker: str, item_ids: set[str]) -> tuple[list[StoredItem], list[int]]:
     """The live items of every tree touching ``item_ids``, and the pks of those ids now deleted.
 
     A tree is the whole subtree of a top-most live ancestor: tags flow down it (inheritance) and
     effort flows up it (counted once), so it is the unit of re-resolution.
     """
-    changed = store.items_by_ids(tracker, item_ids)
+    changed = store.items.by_ids(tracker, item_ids)
     deleted_pks = [s.pk for s in changed if s.deleted]
     roots: dict[str, StoredItem] = {}
     for start in changed:
         current = start
         seen = {current.item.id}
         while not current.deleted and current.item.parent_id and current.item.parent_id not in seen:
-            parents = [p for p in store.items_by_ids(tracker, [current.item.parent_id]) if not p.deleted]
+            parents = [p for p in store.items.by_ids(tracker, [current.item.parent_id]) if not p.deleted]
             if not parents:
                 break
             current = parents[0]
@@ -121,21 +123,21 @@ def affected_trees(store: Store, tracker: str, item_ids: set[str]) -> tuple[list
     frontier = {s.item.id for s in changed if s.deleted} | set(roots)
     members: dict[str, StoredItem] = dict(roots)
     while frontier:
-        children = [c for c in store.live_children(tracker, frontier) if c.item.id not in members]
+        children = [c for c in store.items.live_children(tracker, frontier) if c.item.id not in members]
         members.update((c.item.id, c) for c in children)
         frontier = {c.item.id for c in children}
     return list(members.values()), deleted_pks
 
 
 def remap_changed(
-    store: Store, changes: dict[str, set[str]], plan: Plan | None = None, *, full_above: float = 0.2
+    store: Database, changes: dict[str, set[str]], plan: Plan | None = None, *, full_above: float = 0.2
 ) -> RemapStats:
     """Re-resolve only the trees that ``changes`` (tracker -> changed or deleted ids) touch.
 
     Falls back to a full :func:`remap` when more than ``full_above`` of the store is affected.
     """
-    plan = plan if plan is not None else (store.get_plan() or Plan())
-    total = store.count_items()
+    plan = plan if plan is not None else (store.plans.current() or Plan())
+    total = store.items.count()
     stored: list[StoredItem] = []
     stale: list[int] = []
     for tracker, ids in changes.items():
@@ -149,7 +151,7 @@ def remap_changed(
 
 
 def _resolve_and_store(
-    store: Store, plan: Plan, stored: list[StoredItem], *, only: list[int] | None
+    store: Database, plan: Plan, stored: list[StoredItem], *, only: list[int] | None
 ) -> RemapStats:
     efforts = {measure: item_efforts(stored, measure) for measure in MEASURES}
 
@@ -173,5 +175,5 @@ def _resolve_and_store(
 
     if only is not None and not only:
         return RemapStats(items=0, **flags)
-    written = store.replace_resolutions(rows(), only=only)
+    written = store.resolutions.replace(rows(), only=only)
     return RemapStats(items=written, **flags)

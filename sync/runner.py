@@ -19,7 +19,7 @@ from v2mom.clock import utcnow
 from v2mom.connectors.base import Connector
 from v2mom.errors import V2momError
 from v2mom.models import WorkItem
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.prefetch import prefetch
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ ProgressFn = Callable[[int], None]
 
 
 def sync_tracker(
-    store: Store,
+    store: Database,
     connector: Connector,
     *,
     full: bool = False,
@@ -98,11 +98,11 @@ def sync_tracker(
     tracker = connector.tracker
     started = now()
     written_before = utcnow()  # the store's own clock, which stamps synced_at
-    cursor = None if full else store.get_cursor(tracker, connector.scope)
+    cursor = None if full else store.sync_state.get_cursor(tracker, connector.scope)
     since = cursor - overlap if cursor is not None else None
     result = SyncResult(tracker=tracker, kind="full" if since is None else "incremental")
-    run_id = store.start_run(tracker, result.kind)
-    state: dict[str, Any] = store.get_tracker_state(tracker)
+    run_id = store.sync_state.start_run(tracker, result.kind)
+    state: dict[str, Any] = store.sync_state.get_tracker_state(tracker)
     try:
         connector.state = dict(state.get("connector") or {})
         discovery = connector.discover()
@@ -115,7 +115,7 @@ def sync_tracker(
 
         def commit() -> None:
             cursor_at = min(newest_seen, started) if connector.ordered and newest_seen is not None else None
-            written, deleted = store.commit_pages(
+            written, deleted = store.sync_state.commit_pages(
                 tracker,
                 batch.items,
                 batch.removed,
@@ -143,9 +143,9 @@ def sync_tracker(
                 commit()
         commit()
         if not connector.ordered and newest_seen is not None:
-            store.set_cursor(tracker, connector.scope, min(newest_seen, started))
+            store.sync_state.set_cursor(tracker, connector.scope, min(newest_seen, started))
         elif cursor is None and newest_seen is None:
-            store.set_cursor(tracker, connector.scope, started)
+            store.sync_state.set_cursor(tracker, connector.scope, started)
         last_census = state.get("last_census")
         due = last_census is None or started - datetime.fromisoformat(last_census) >= CENSUS_EVERY
         wanted = census if census is not None else (full or due)
@@ -159,7 +159,7 @@ def sync_tracker(
             result.census = True
             state["last_census"] = started.isoformat()
         state["connector"] = connector.state
-        store.set_tracker_state(tracker, state)
+        store.sync_state.set_tracker_state(tracker, state)
     except V2momError as exc:
         result.error = str(exc)
         log.warning("sync of %s failed: %s", tracker, exc)
@@ -169,7 +169,7 @@ def sync_tracker(
             log.warning("sync of %s: %s", tracker, warning)
         result.calls = dict(connector.calls.calls)
         result.api_calls = connector.calls.total
-        store.finish_run(
+        store.sync_state.finish_run(
             run_id,
             status="ok" if result.ok else "failed",
             upserted=result.upserted,
@@ -180,12 +180,12 @@ def sync_tracker(
     return result
 
 
-def _mark_gone(store: Store, tracker: str, present: set[str], started: datetime) -> set[str]:
+def _mark_gone(store: Database, tracker: str, present: set[str], started: datetime) -> set[str]:
     """Mark stored items absent from ``present`` as deleted; returns their ids.
 
     Items written since the run started (a webhook, a concurrent sync) are left alone: the listing
     or census may have passed before they existed.
     """
-    gone = store.live_ids(tracker, synced_before=started) - present
-    store.mark_deleted(tracker, gone)
+    gone = store.items.live_ids(tracker, synced_before=started) - present
+    store.items.mark_deleted(tracker, gone)
     return gone

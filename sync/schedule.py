@@ -13,14 +13,14 @@ from collections.abc import Callable
 from v2mom.background import BackgroundLoop, secret_values
 from v2mom.errors import V2momError
 from v2mom.settings import Settings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.runner import SyncResult
 from v2mom.sync.service import run_sync
 
 log = logging.getLogger(__name__)
 
 
-def reconcile_pass(settings: Settings, store: Store) -> list[SyncResult]:
+def reconcile_pass(settings: Settings, store: Database) -> list[SyncResult]:
     """One reconcile pass: incremental sync of every tracker plus the deletion census."""
     return run_sync(settings, store, census=True)
 
@@ -36,10 +36,10 @@ class ReconcileThread:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: Database,
         *,
         on_result: Callable[[list[SyncResult]], None] | None = None,
-        run: Callable[[Settings, Store], list[SyncResult]] | None = None,
+        run: Callable[[Settings, Database], list[SyncResult]] | None = None,
     ) -> None:
         """Prepare; nothing runs until :meth:`start`."""
         self.settings, self.store, self.on_result = settings, store, on_result

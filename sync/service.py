@@ -11,8 +11,8 @@ from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import ConfigError, V2momError
 from v2mom.settings import Settings
+from v2mom.store.database import Database
 from v2mom.store.remap import remap, remap_changed
-from v2mom.store.store import Store
 from v2mom.sync.runner import ProgressFn, SyncResult, sync_tracker
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _progress(enabled: bool, tracker: str) -> Iterator[ProgressFn | None]:
 
 def run_sync(
     settings: Settings,
-    store: Store,
+    store: Database,
     *,
     tracker: str | None = None,
     full: bool = False,

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 POSTGRES_URL = os.environ.get("V2MOM_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI") == "true"
@@ -52,9 +52,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated Store on each backend."""
-    opened = Store.open(database_url)
+def store(database_url: str) -> Iterator[Database]:
+    """A migrated Database on each backend."""
+    opened = Database.open(database_url)
     try:
         yield opened
     finally:

@@ -31,7 +31,7 @@ def demo(database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
 
 def assert_report_matches(world: DemoWorld, truth: GroundTruth, tracker: str | None = "jira") -> None:
     """The report (of one tracker, or mixed when ``tracker`` is None) equals ``truth``."""
-    plan = world.store.get_plan()
+    plan = world.store.plans.current()
     assert plan is not None
     for measure in MEASURES:
         for state in STATES:
@@ -61,7 +61,7 @@ def test_demo_report_equals_every_trackers_ground_truth(demo: tuple[DemoWorld, J
         assert flags["untagged"] > 20, tracker
         assert flags["orphaned"] > 10, tracker
         assert flags["conflict"] > 5, tracker
-        assert world.store.count_items(tracker) > 500, tracker
+        assert world.store.items.count(tracker) > 500, tracker
         assert_report_matches(world, truth, tracker)
     assert_report_matches(world, world.truth(), None)  # the mixed report: all three together
 
@@ -83,16 +83,16 @@ def test_ground_truth_holds_after_changes_and_an_incremental_sync(
     assert all(r.ok for r in results), [r.summary() for r in results]
     assert results[0].kind == "incremental"
     assert results[0].seen < 50  # only what changed (plus the overlap window)
-    retagged = world.store.find_item("jira", state.issues[epic].key)
+    retagged = world.store.items.find("jira", state.issues[epic].key)
     assert retagged is not None
     document = item_document(world.store, "jira", retagged.item.key)
     assert document is not None
     assert document["resolution"]["methods"] == ["cost-savings"]
-    assert world.store.get_item_by_id("jira", str(live[60])) is not None  # deletions wait for the census
+    assert world.store.items.by_id("jira", str(live[60])) is not None  # deletions wait for the census
     census = run_sync(world.settings, world.store, full=True)
     assert census[0].deleted == 1
     assert_report_matches(world, truth)
-    stored = world.store.get_item_by_id("jira", str(moved))
+    stored = world.store.items.by_id("jira", str(moved))
     assert stored is not None
     assert stored.item.key == new_key != old_key
 
@@ -112,7 +112,7 @@ def test_tree_scoped_remap_equals_a_full_remap(demo: tuple[DemoWorld, JiraGround
     assert result.kind == "incremental"
     assert result.deleted == 1
     stats = remap_changed(world.store, {"jira": result.changed_ids})
-    assert 0 < stats.items < world.store.count_items() / 2  # only the touched trees
+    assert 0 < stats.items < world.store.items.count() / 2  # only the touched trees
     incremental = (_rollup(world), _resolutions(world))
     remap(world.store)
     assert (_rollup(world), _resolutions(world)) == incremental  # deltas differ only in float noise
@@ -122,9 +122,9 @@ def test_tree_scoped_remap_equals_a_full_remap(demo: tuple[DemoWorld, JiraGround
 def _rollup(world: DemoWorld) -> list[dict[str, Any]]:
     return [
         {k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()}
-        for r in world.store.rollup_rows()
+        for r in world.store.resolutions.rollup_rows()
     ]
 
 
 def _resolutions(world: DemoWorld) -> dict[int, dict[str, Any]]:
-    return {s.pk: world.store.resolution_of(s.pk) or {} for s in world.store.iter_items()}
+    return {s.pk: world.store.resolutions.for_item(s.pk) or {} for s in world.store.items.stream()}

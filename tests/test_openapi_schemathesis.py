@@ -19,8 +19,8 @@ from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.settings import Settings
+from v2mom.store.database import Database
 from v2mom.store.remap import remap
-from v2mom.store.store import Store
 
 TOKENS: dict[str, str] = {}
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
@@ -28,8 +28,8 @@ CHECKS = [not_a_server_error, content_type_conformance, response_schema_conforma
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    store = Store.open(f"sqlite:///{Path(tmp_path_factory.mktemp('openapi')) / 'api.db'}")
-    store.upsert_items(
+    store = Database.open(f"sqlite:///{Path(tmp_path_factory.mktemp('openapi')) / 'api.db'}")
+    store.items.upsert(
         [
             make_item("1", key="ONB-1", level=Level.EPIC, labels=("method:slo-program",), points=13.0),
             make_item("2", key="ONB-2", parent_id="1", points=5.0, state=State.DONE, completed_at=T0),
@@ -37,10 +37,10 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         ]
     )
     plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"))
-    store.save_plan(plan, actor="test")
+    store.plans.save(plan, actor="test")
     remap(store, plan)
-    TOKENS["viewer"] = store.create_token("viewer", "fuzz-viewer")
-    TOKENS["admin"] = store.create_token("admin", "fuzz-admin")
+    TOKENS["viewer"] = store.tokens.create("viewer", "fuzz-viewer")
+    TOKENS["admin"] = store.tokens.create("admin", "fuzz-admin")
     app = create_app(Settings(), store)
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
     store.close()

@@ -18,14 +18,14 @@ from fastapi.testclient import TestClient
 
 from v2mom.app.factory import create_app
 from v2mom.settings import Settings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 NON_JSON = ("text/csv",)
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    store = Store.open(f"sqlite:///{Path(tmp_path_factory.mktemp('typed')) / 'api.db'}")
+    store = Database.open(f"sqlite:///{Path(tmp_path_factory.mktemp('typed')) / 'api.db'}")
     yield create_app(Settings(), store)
     store.close()
 

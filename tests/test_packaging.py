@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,9 +15,30 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("app", "connectors", "mapping", "reports", "sandbox", "store", "sync", "webhooks")
 
 
+def _tracked_copy(destination: Path) -> Path:
+    """The checkout's tracked files (symlinks kept as symlinks), as a fresh clone would have them.
+
+    Building in place would reuse a stale ``build/`` left by an earlier build, shipping deleted modules.
+    """
+    listed = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, names):
+        source, target = ROOT / name, destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        elif source.exists():
+            shutil.copy2(source, target)
+    return destination
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's wheel, built without build isolation (setuptools and wheel come with the test extras)."""
+    """The project's wheel, built from a copy of the tracked files without build isolation."""
+    source = _tracked_copy(tmp_path_factory.mktemp("source"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
@@ -29,7 +51,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-q",
             "-w",
             str(out),
-            ROOT,
+            source,
         ],
         check=True,
         capture_output=True,

@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timedelta
 
 from v2mom.clock import utcnow
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 HANDSHAKE_WINDOW = timedelta(minutes=5)
 CACHE_SECONDS = 30.0
@@ -26,7 +26,7 @@ CACHE_SECONDS = 30.0
 class StoredHookSecrets:
     """The stored secrets of this installation's webhooks of one tracker."""
 
-    def __init__(self, store: Store, tracker: str = "asana") -> None:
+    def __init__(self, store: Database, tracker: str = "asana") -> None:
         """Bind to ``store``; nothing is read until needed."""
         self.store = store
         self.key = f"{tracker}-webhooks"
@@ -38,7 +38,7 @@ class StoredHookSecrets:
         """The stored secrets (cached for a few seconds unless ``fresh``)."""
         with self._lock:
             if fresh or time.monotonic() - self._loaded_at > CACHE_SECONDS:
-                stored = self.store.get_tracker_state(self.key).get("secrets") or []
+                stored = self.store.sync_state.get_tracker_state(self.key).get("secrets") or []
                 self._cached = [s for s in stored if isinstance(s, str) and s]
                 self._loaded_at = time.monotonic()
             return list(self._cached)
@@ -46,31 +46,31 @@ class StoredHookSecrets:
     def add(self, secret: str) -> None:
         """Store a secret this installation chose (Linear registration)."""
         with self._lock:
-            state = self.store.get_tracker_state(self.key)
+            state = self.store.sync_state.get_tracker_state(self.key)
             state["secrets"] = [*(s for s in state.get("secrets") or [] if s != secret), secret]
-            self.store.set_tracker_state(self.key, state)
+            self.store.sync_state.set_tracker_state(self.key, state)
             self._loaded_at = float("-inf")
 
     def expect_handshake(self, *, now: datetime | None = None) -> datetime:
         """Open the window in which one handshake is accepted; returns when it closes."""
         moment = now or utcnow()
         until = moment + HANDSHAKE_WINDOW
-        state = self.store.get_tracker_state(self.key)
+        state = self.store.sync_state.get_tracker_state(self.key)
         state["expect_until"] = until.isoformat()
-        self.store.set_tracker_state(self.key, state)
+        self.store.sync_state.set_tracker_state(self.key, state)
         return until
 
     def accept_handshake(self, secret: str, *, now: datetime | None = None) -> bool:
         """Store ``secret`` if a registration is expected (and close the window); False otherwise."""
         moment = now or utcnow()
         with self._lock:
-            state = self.store.get_tracker_state(self.key)
+            state = self.store.sync_state.get_tracker_state(self.key)
             until = state.get("expect_until")
             if not isinstance(until, str) or datetime.fromisoformat(until) < moment or not secret.strip():
                 return False
             secrets = [s for s in state.get("secrets") or [] if s != secret]
             state["secrets"] = [*secrets, secret]
             state.pop("expect_until", None)
-            self.store.set_tracker_state(self.key, state)
+            self.store.sync_state.set_tracker_state(self.key, state)
             self._loaded_at = float("-inf")
             return True

@@ -19,7 +19,7 @@ from v2mom.connectors.asana.client import AsanaClient
 from v2mom.connectors.linear.client import LinearClient
 from v2mom.errors import ConfigError, FatalError
 from v2mom.settings import Settings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
 
 LINEAR_RESOURCES = ["Issue", "Project"]
@@ -43,7 +43,7 @@ def check_registration(settings: Settings, tracker: str, url: str) -> None:
 
 
 def register_webhook(
-    settings: Settings, tracker: str, url: str, open_store: Callable[[], Store]
+    settings: Settings, tracker: str, url: str, open_store: Callable[[], Database]
 ) -> list[str]:
     """Register ``tracker``'s webhook(s) at ``url``; the lines to show (Jira: the steps to follow).
 
@@ -66,7 +66,7 @@ def jira_steps(settings: Settings, url: str) -> list[str]:
     return JIRA_WEBHOOK_STEPS.format(url=url, secret=secret, jql=jira.jql).splitlines()
 
 
-def register_asana(settings: Settings, store: Store, url: str) -> list[str]:
+def register_asana(settings: Settings, store: Database, url: str) -> list[str]:
     """Create one webhook per project; returns a line per webhook."""
     asana = settings.trackers.asana
     if asana is None:
@@ -84,7 +84,7 @@ def register_asana(settings: Settings, store: Store, url: str) -> list[str]:
     return lines
 
 
-def register_linear(settings: Settings, store: Store, url: str) -> list[str]:
+def register_linear(settings: Settings, store: Database, url: str) -> list[str]:
     """Create one webhook per team, each with its own stored secret; returns a line per webhook."""
     linear = settings.trackers.linear
     if linear is None:

@@ -22,9 +22,9 @@ from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import NotFoundError, V2momError
 from v2mom.settings import Settings
+from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox, InboxEntry
 from v2mom.store.remap import remap_changed
-from v2mom.store.store import Store
 
 log = logging.getLogger(__name__)
 ConnectorFor = Callable[[str], Connector]
@@ -39,13 +39,13 @@ class BatchResult:
     parked: int = 0
 
 
-def _resolve_id(store: Store, tracker: str, ref: str) -> str | None:
+def _resolve_id(store: Database, tracker: str, ref: str) -> str | None:
     """A stable id from an event's reference (an id, or a key the store knows)."""
-    known = store.find_item(tracker, ref)
+    known = store.items.find(tracker, ref)
     return known.item.id if known is not None else (ref if ref.isdigit() else None)
 
 
-def apply_entry(store: Store, entry: InboxEntry, connector_for: ConnectorFor) -> set[str]:
+def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor) -> set[str]:
     """Apply one event; returns the ids whose trees need re-resolution."""
     event = entry.event
     if event.kind == "heartbeat" or event.item_ref is None:
@@ -54,7 +54,7 @@ def apply_entry(store: Store, entry: InboxEntry, connector_for: ConnectorFor) ->
         item_id = _resolve_id(store, event.tracker, event.item_ref)
         if item_id is None:
             return set()
-        store.mark_deleted(event.tracker, [item_id])
+        store.items.mark_deleted(event.tracker, [item_id])
         return {item_id}
     connector = connector_for(event.tracker)
     try:
@@ -63,14 +63,14 @@ def apply_entry(store: Store, entry: InboxEntry, connector_for: ConnectorFor) ->
         item_id = _resolve_id(store, event.tracker, event.item_ref)
         if item_id is None:
             return set()
-        store.mark_deleted(event.tracker, [item_id])
+        store.items.mark_deleted(event.tracker, [item_id])
         return {item_id}
-    store.upsert_items([item])
+    store.items.upsert([item])
     return {item.id}
 
 
 def process_batch(
-    store: Store, inbox: Inbox, connector_for: ConnectorFor, *, worker: str, limit: int = 50
+    store: Database, inbox: Inbox, connector_for: ConnectorFor, *, worker: str, limit: int = 50
 ) -> BatchResult:
     """Claim, apply and complete up to ``limit`` events; re-resolve the touched trees once."""
     result = BatchResult()
@@ -117,7 +117,7 @@ class WorkerThread:
 
     def __init__(
         self,
-        store: Store,
+        store: Database,
         inbox: Inbox,
         connector_for: ConnectorFor,
         *,
@@ -147,7 +147,7 @@ class WorkerThread:
         return process_batch(self.store, self.inbox, self.connector_for, worker="serve").applied > 0
 
 
-def start_worker(app: Any, settings: Settings, store: Store) -> WorkerThread:
+def start_worker(app: Any, settings: Settings, store: Database) -> WorkerThread:
     """Run the worker beside the app: connectors built once per tracker, woken by each delivery."""
     worker = WorkerThread(store, app.state.inbox, connector_cache(settings), secrets=secret_values(settings))
     app.state.wake_worker = worker.wake
@@ -162,7 +162,7 @@ def worker_name() -> str:
 
 def run_worker(
     settings: Settings,
-    store: Store,
+    store: Database,
     *,
     once: bool = False,
     interval: float = 1.0,
@@ -175,7 +175,7 @@ def run_worker(
     ``on_batch``); an empty inbox returns with ``once``, else is polled every ``interval`` seconds
     until ``stop`` is set.
     """
-    inbox = Inbox(store.engine)
+    inbox = store.inbox
     name = worker_name()
     connector_for = connector_cache(settings)
     stop = stop or threading.Event()

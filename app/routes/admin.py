@@ -26,9 +26,9 @@ from v2mom.app.schemas.plan import (
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
+from v2mom.store.database import Database
 from v2mom.store.plan_remap import apply_plan
 from v2mom.store.preview import preview_plan
-from v2mom.store.store import Store
 
 PreviewMeasure = Literal["points", "hours", "count"]
 
@@ -41,8 +41,8 @@ PlanChange = PlanChangePreview | PlanChangeApplied
 TYPED: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
-def _current(store: Store) -> Plan:
-    return store.get_plan() or Plan()
+def _current(store: Database) -> Plan:
+    return store.plans.current() or Plan()
 
 
 def _rules_document(plan: Plan) -> list[dict[str, Any]]:
@@ -68,7 +68,7 @@ def _index(rules: list[dict[str, Any]], index: int) -> int:
 
 
 def _answer(
-    store: Store, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
+    store: Database, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
 ) -> dict[str, Any]:
     current = _current(store)
     preview = preview_plan(store, current, proposed, measure)
@@ -86,7 +86,7 @@ def _answer(
 
 
 def _apply(
-    store: Store, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
+    store: Database, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
 ) -> PlanChange:
     """Preview ``proposed`` and, unless ``dry_run``, apply it; the answer as its response model."""
     answer = _answer(store, admin_name, proposed, dry_run, measure)
@@ -186,7 +186,7 @@ def replace_plan(
 @router.get("/audit", **TYPED)
 def audit_log(store: StoreDep, _admin: Admin, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> AuditLog:
     """Plan and rule changes, newest first: who, when, what changed, and the plan before and after."""
-    versions = store.plan_versions(limit + 1)
+    versions = store.plans.versions(limit + 1)
     entries: list[dict[str, Any]] = []
     for newer, older in zip(versions, [*versions[1:], None], strict=True):
         if len(entries) == limit:

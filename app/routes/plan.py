@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api")
 @router.get("/plan", response_model=Plan, response_model_exclude_unset=True)
 def get_plan(store: StoreDep, _viewer: Viewer) -> Plan:
     """The stored plan as JSON (the same document as plan.yaml)."""
-    plan = store.get_plan() or Plan()
+    plan = store.plans.current() or Plan()
     return Plan.model_validate(plan.model_dump(mode="json", exclude_none=True))
 
 
@@ -32,7 +32,7 @@ def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)
         plan = plan_from_data(document, "plan")
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
-    changes = plan_changes(store.get_plan(), plan)
+    changes = plan_changes(store.plans.current(), plan)
     applied = apply_plan(store, plan, actor=f"token:{admin.name}")
     version, stats = applied.version, applied.stats
     return PlanReplaced.model_validate(

@@ -41,7 +41,7 @@ QueryDep = Annotated[ReportQuery, Depends(report_query)]
 
 
 def _report(request: Request, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
-    plan = store.get_plan() or Plan()
+    plan = store.plans.current() or Plan()
     return build_report(store, plan, query, request.app.state.settings.trackers.configured())
 
 
@@ -69,13 +69,13 @@ def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, quer
 @router.get("/reports/trend")
 def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
     """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work)."""
-    return Trend.model_validate(build_trend(store, store.get_plan() or Plan(), query))
+    return Trend.model_validate(build_trend(store, store.plans.current() or Plan(), query))
 
 
 @router.get("/reports/obstacles")
 def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Obstacles:
     """Each obstacle's blocked, unfinished effort in its methods (with the items), and open effort."""
-    return Obstacles.model_validate(build_obstacles(store, store.get_plan() or Plan(), query))
+    return Obstacles.model_validate(build_obstacles(store, store.plans.current() or Plan(), query))
 
 
 @router.get("/reports/flags")

@@ -27,7 +27,7 @@ def log_in(
     token: Annotated[str, Body(embed=True, min_length=1)],
 ) -> SessionInfo:
     """Check the token and keep it in the session cookie; 401 when it is not a live token."""
-    info = store.authenticate(token.strip())
+    info = store.tokens.authenticate(token.strip())
     if info is None:
         raise HTTPException(401, detail="not a valid API token (it may have been revoked)")
     secure = request.url.scheme == "https" or (request.url.hostname or "") in LOOPBACK

@@ -31,14 +31,14 @@ class NewToken(BaseModel):
 @router.get("")
 def list_tokens(store: StoreDep, admin: Admin) -> TokenList:
     """Every token, newest first, with its last use; never the secret."""
-    return TokenList(tokens=[TokenDocument.from_info(info, admin.id) for info in store.list_tokens()])
+    return TokenList(tokens=[TokenDocument.from_info(info, admin.id) for info in store.tokens.list_all()])
 
 
 @router.post("", status_code=201)
 def create_token(store: StoreDep, admin: Admin, new: NewToken) -> TokenCreated:
     """Create a token; ``token`` in the answer is the only time its secret is shown."""
-    secret = store.create_token(new.role, new.name)
-    created = store.token_info(token=secret)
+    secret = store.tokens.create(new.role, new.name)
+    created = store.tokens.info(token=secret)
     if created is None:  # written a moment ago: only a concurrent database reset gets here
         raise HTTPException(409, detail="the token was not found after it was created")
     return TokenCreated(**TokenDocument.from_info(created, admin.id).model_dump(), token=secret)
@@ -51,9 +51,9 @@ TokenId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the token's id, a
 @router.delete("/{token_id}")
 def revoke_token(token_id: TokenId, store: StoreDep, admin: Admin) -> TokenDocument:
     """Revoke a live token (404 when there is no live token with that id)."""
-    if not store.revoke_token(token_id):
+    if not store.tokens.revoke(token_id):
         raise HTTPException(404, detail=f"no live token with id {token_id}")
-    revoked = store.token_info(token_id=token_id)
+    revoked = store.tokens.info(token_id=token_id)
     if revoked is None:  # tokens are revoked, never deleted: only a concurrent reset gets here
         raise HTTPException(404, detail=f"no token with id {token_id}")
     return TokenDocument.from_info(revoked, admin.id)

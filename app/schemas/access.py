@@ -6,7 +6,7 @@ from typing import Literal
 
 from v2mom.app.schemas.common import ApiModel
 from v2mom.app.schemas.reports import TrackerFreshness
-from v2mom.store.store import TokenInfo
+from v2mom.store.tokens import TokenInfo
 
 Role = Literal["viewer", "admin"]
 

@@ -5,6 +5,7 @@ against the vendor's). Connections are relay-style with keyset cursors over (upd
 third page is short although more remain. Errors look like Linear's: ``{"errors": [{"message",
 "extensions": {"code"}}]}``; a rate limit is a ``RATELIMITED`` error on HTTP 400 with
 ``X-RateLimit-Requests-*`` headers, and injected ``graphql`` faults answer HTTP 200 with ``errors``.
+About 400 lines because one module holds every resolver of that schema over one shared state.
 """
 
 from __future__ import annotations

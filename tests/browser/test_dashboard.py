@@ -58,8 +58,8 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = build_demo(f"sqlite:///{tmp_path_factory.mktemp('ui') / 'ui.db'}", seed=7, issues=400)
-    admin = world.store.create_token("admin", "ui-admin")
-    viewer = world.store.create_token("viewer", "ui-viewer")
+    admin = world.store.tokens.create("admin", "ui-admin")
+    viewer = world.store.tokens.create("viewer", "ui-viewer")
     server = SandboxServer(create_app(world.settings, world.store))
     base = server.start()
     try:

@@ -15,7 +15,7 @@ from v2mom.app.cli import app
 from v2mom.app.factory import create_app
 from v2mom.models import Level
 from v2mom.settings import load_settings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 runner = CliRunner()
 
@@ -90,8 +90,8 @@ def test_token_create_prints_token_last(workdir: Path) -> None:
     assert code == 0
     token = out.strip().splitlines()[-1]
     assert token.startswith("v2m_")
-    store = Store.open(load_settings().database_url)
-    info = store.authenticate(token)
+    store = Database.open(load_settings().database_url)
+    info = store.tokens.authenticate(token)
     assert info is not None
     assert info.role == "admin"
     code, out, _ = run("token", "list")
@@ -99,14 +99,14 @@ def test_token_create_prints_token_last(workdir: Path) -> None:
     assert token not in out
     code, _, _ = run("token", "revoke", str(info.id))
     assert code == 0
-    assert store.authenticate(token) is None
+    assert store.tokens.authenticate(token) is None
     store.close()
 
 
 def test_report_json_is_the_http_body_and_explain_works(workdir: Path) -> None:
     settings = load_settings()
-    store = Store.open(settings.database_url)
-    store.upsert_items(
+    store = Database.open(settings.database_url)
+    store.items.upsert(
         [
             make_item("1", key="ONB-1", level=Level.EPIC, labels=("method:slo-program",)),
             make_item("2", key="ONB-2", parent_id="1", points=5.0),
@@ -116,7 +116,7 @@ def test_report_json_is_the_http_body_and_explain_works(workdir: Path) -> None:
     code, out, _ = run("report", "--format", "json", "--measure", "points")
     assert code == 0
     cli_document = json.loads(out)
-    token = store.create_token("viewer", "t")
+    token = store.tokens.create("viewer", "t")
     with TestClient(create_app(settings, store)) as client:
         http_document = client.get(
             "/api/reports/effort-by-value",
@@ -159,8 +159,8 @@ def test_report_rejects_bad_dates(workdir: Path) -> None:
 
 def test_report_json_is_the_http_body_byte_for_byte(workdir: Path) -> None:
     settings = load_settings()
-    store = Store.open(settings.database_url)
-    store.upsert_items(
+    store = Database.open(settings.database_url)
+    store.items.upsert(
         [
             make_item("1", key="ONB-1", level=Level.EPIC, labels=("method:slo-program",)),
             make_item("2", key="ONB-2", parent_id="1", points=5.0, hours=1e-06),
@@ -168,7 +168,7 @@ def test_report_json_is_the_http_body_byte_for_byte(workdir: Path) -> None:
         ]
     )
     assert run("plan", "apply", "plan.yaml")[0] == 0
-    token = store.create_token("viewer", "t")
+    token = store.tokens.create("viewer", "t")
     with TestClient(create_app(settings, store)) as client:
         for measure in ("points", "hours", "count"):
             code, out, _ = run("report", "--format", "json", "--measure", measure, "--from", "2026-01-01")
@@ -184,13 +184,13 @@ def test_report_json_is_the_http_body_byte_for_byte(workdir: Path) -> None:
 
 
 def test_token_list_renders_the_api_documents(workdir: Path) -> None:
-    store = Store.open(load_settings().database_url)
-    kept = store.create_token("viewer", "pm")
-    gone = store.create_token("admin", "ops")
+    store = Database.open(load_settings().database_url)
+    kept = store.tokens.create("viewer", "pm")
+    gone = store.tokens.create("admin", "ops")
     assert store.authenticate(kept) is not None
-    revoked = store.token_info(token=gone)
+    revoked = store.tokens.info(token=gone)
     assert revoked is not None
-    assert store.revoke_token(revoked.id)
+    assert store.tokens.revoke(revoked.id)
     code, out, _ = run("token", "list")
     assert code == 0
     lines = sorted(out.splitlines())

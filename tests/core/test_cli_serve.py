@@ -14,8 +14,7 @@ from v2mom.app.cli import app
 from v2mom.app.serve import serve_app
 from v2mom.events import WebhookEvent
 from v2mom.settings import Settings, SyncSettings
-from v2mom.store.inbox import Inbox
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.webhooks.worker import BatchResult, run_worker
 
 runner = CliRunner()
@@ -67,16 +66,16 @@ def test_serve_help_says_what_serve_runs() -> None:
 
 
 def test_worker_once_drains_the_inbox_and_prints_each_batch(workdir: Path, database_url: str) -> None:
-    store = Store.open(database_url)
-    Inbox(store.engine).enqueue_many([heartbeat("h1"), heartbeat("h2")])
+    store = Database.open(database_url)
+    store.inbox.enqueue_many([heartbeat("h1"), heartbeat("h2")])
     store.close()
     result = runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == ["applied 2, failed 0, parked 0", "inbox drained: 2 applied"]
 
 
-def test_run_worker_polls_until_stopped(store: Store) -> None:
-    inbox = Inbox(store.engine)
+def test_run_worker_polls_until_stopped(store: Database) -> None:
+    inbox = store.inbox
     stop = threading.Event()
     seen: list[BatchResult] = []
 
@@ -125,7 +124,7 @@ class Recorder:
         self.log.append(f"stop {self.name} with {'+'.join(t for t in THREADS if alive(t))}")
 
 
-def test_serve_app_runs_worker_reconcile_and_companions_then_stops_them_in_order(store: Store) -> None:
+def test_serve_app_runs_worker_reconcile_and_companions_then_stops_them_in_order(store: Database) -> None:
     settings = Settings(sync=SyncSettings(reconcile_every="1h"))
     log: list[str] = []
     served: list[int] = []
@@ -149,7 +148,7 @@ def test_serve_app_runs_worker_reconcile_and_companions_then_stops_them_in_order
     assert not any(alive(t) for t in (*THREADS, "inbox-writer"))
 
 
-def test_serve_app_stops_what_started_when_the_server_fails(store: Store) -> None:
+def test_serve_app_stops_what_started_when_the_server_fails(store: Database) -> None:
     def broken_server(_application: FastAPI) -> None:
         assert alive("webhook-worker")
         assert alive("reconcile")

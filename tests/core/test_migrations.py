@@ -12,11 +12,11 @@ from v2mom.mapping.plan import Method, Plan, Rule, RuleWhen, Value, check_plan
 from v2mom.mapping.resolver import shares_key
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.store import schema as t
+from v2mom.store.database import Database
 from v2mom.store.engine import make_engine
 from v2mom.store.migrate import alembic_config, upgrade
 from v2mom.store.plan_remap import remap_plan
 from v2mom.store.remap import remap
-from v2mom.store.store import Store
 from v2mom.store.types import UTCDateTime
 
 
@@ -76,7 +76,7 @@ def test_upgrade_from_0002_keeps_items_and_flags_blocked_ones(database_url: str)
         conn.execute(insert(t.items), legacy_items)
     upgrade(engine)
     engine.dispose()
-    store = Store.open(database_url)
+    store = Database.open(database_url)
     try:
         with store.engine.connect() as conn:
             blocked = dict(conn.execute(select(t.items.c.pk, t.items.c.blocked)).all())
@@ -159,22 +159,25 @@ def test_upgrade_from_0003_turns_allocation_rows_into_sets_and_keeps_the_report(
         conn.execute(insert(allocations), legacy_allocations)
     upgrade(engine)
     engine.dispose()
-    store = Store.open(database_url)
+    store = Database.open(database_url)
     try:
         r = t.resolutions.c
         with store.engine.connect() as conn:
             facts = {row.item_pk: row for row in conn.execute(select(t.resolutions))}
         shares = [("speed", "m", 0.75), ("care", "m", 0.25)]
         assert facts[1].alloc_key == shares_key(shares, conflict=False, untagged=False)
-        assert store.allocation_set(facts[1].alloc_key) == shares
-        assert store.allocation_set(facts[2].alloc_key) == [(None, None, 1.0)]
-        assert store.allocation_set(facts[4].alloc_key) == [("speed", "m", 0.5), ("care", "m", 0.5)]
+        assert store.resolutions.allocation_set(facts[1].alloc_key) == shares
+        assert store.resolutions.allocation_set(facts[2].alloc_key) == [(None, None, 1.0)]
+        assert store.resolutions.allocation_set(facts[4].alloc_key) == [
+            ("speed", "m", 0.5),
+            ("care", "m", 0.5),
+        ]
         assert (facts[1].tracker, facts[1].state, facts[1].completed_on) == ("jira", "done", T0.date())
         assert facts[3].state == "canceled"
         # The migration's rollup is the one the code would build, group key for group key.
-        migrated = store.rollup_rows()
-        store.rebuild_rollup()
-        assert migrated == store.rollup_rows()
+        migrated = store.resolutions.rollup_rows()
+        store.resolutions.rebuild_rollup()
+        assert migrated == store.resolutions.rollup_rows()
         assert sum(row["items"] for row in migrated) == 3  # the canceled item counts nothing
         plan = Plan(
             values=(Value(id="speed", name="Speed"), Value(id="care", name="Care")),

@@ -13,7 +13,7 @@ from tests.reports.test_api import auth, seeded  # noqa: F401 - the shared fixtu
 from v2mom.app.auth import SESSION_COOKIE
 from v2mom.app.factory import create_app
 from v2mom.settings import Settings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 NEW_RULE = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "reliability"}
 LABEL = {"tracker": "jira", "label": "x"}
@@ -23,9 +23,9 @@ BAD_VALUE = {"id": "a", "name": "A", "target_share": 2}
 
 
 @pytest.fixture
-def world(seeded: Store) -> Iterator[tuple[TestClient, Store, str, str]]:  # noqa: F811
-    admin = seeded.create_token("admin", "alice")
-    viewer = seeded.create_token("viewer", "pm")
+def world(seeded: Database) -> Iterator[tuple[TestClient, Database, str, str]]:  # noqa: F811
+    admin = seeded.tokens.create("admin", "alice")
+    viewer = seeded.tokens.create("viewer", "pm")
     with TestClient(create_app(Settings(), seeded)) as client:
         yield client, seeded, admin, viewer
 
@@ -46,15 +46,15 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)
 def test_admin_routes_need_an_admin(
-    world: tuple[TestClient, Store, str, str], method: str, path: str, body: dict[str, Any] | None
+    world: tuple[TestClient, Database, str, str], method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     client, store, _admin, viewer = world
-    version = store.plan_versions(1)[0]["version"]
+    version = store.plans.versions(1)[0]["version"]
     assert client.request(method, path, json=body).status_code == 401
     assert client.request(method, path, json=body, headers=auth("nope")).status_code == 401
     assert client.request(method, path, json=body, headers=auth(viewer)).status_code == 403
-    assert store.plan_versions(1)[0]["version"] == version  # nothing written
-    assert [(t.name, t.revoked_at) for t in store.list_tokens()] == [("pm", None), ("alice", None)]
+    assert store.plans.versions(1)[0]["version"] == version  # nothing written
+    assert [(t.name, t.revoked_at) for t in store.tokens.list_all()] == [("pm", None), ("alice", None)]
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_admin_routes_need_an_admin(
     ],
 )
 def test_admin_validation_names_the_problem_and_writes_nothing(
-    world: tuple[TestClient, Store, str, str],
+    world: tuple[TestClient, Database, str, str],
     method: str,
     path: str,
     body: dict[str, Any] | None,
@@ -104,11 +104,11 @@ def test_admin_validation_names_the_problem_and_writes_nothing(
     says: str,
 ) -> None:
     client, store, admin, _viewer = world
-    version = store.plan_versions(1)[0]["version"]
+    version = store.plans.versions(1)[0]["version"]
     answer = client.request(method, path, json=body, headers=auth(admin))
     assert answer.status_code == status, answer.text
     assert says in answer.text
-    assert store.plan_versions(1)[0]["version"] == version
+    assert store.plans.versions(1)[0]["version"] == version
 
 
 def report(client: TestClient, token: str) -> dict[str, Any]:
@@ -116,13 +116,13 @@ def report(client: TestClient, token: str) -> dict[str, Any]:
     return answer
 
 
-def test_a_dry_run_previews_and_the_apply_matches_it(world: tuple[TestClient, Store, str, str]) -> None:
+def test_a_dry_run_previews_and_the_apply_matches_it(world: tuple[TestClient, Database, str, str]) -> None:
     client, store, admin, _viewer = world
     before = report(client, admin)
-    version = store.plan_versions(1)[0]["version"]
+    version = store.plans.versions(1)[0]["version"]
     dry = client.post("/api/admin/rules?dry_run=true", json={"rule": NEW_RULE}, headers=auth(admin)).json()
     assert dry["dry_run"] is True
-    assert store.plan_versions(1)[0]["version"] == version
+    assert store.plans.versions(1)[0]["version"] == version
     assert report(client, admin) == before  # nothing moved
     assert dry["preview"]["newly_tagged"] == 1
     assert dry["preview"]["deltas"] == {"reliability": 8.0, "untagged": -8.0}
@@ -140,7 +140,7 @@ def test_a_dry_run_previews_and_the_apply_matches_it(world: tuple[TestClient, St
     ] == NEW_RULE["when"]
 
 
-def test_edit_reorder_delete_and_the_audit_log(world: tuple[TestClient, Store, str, str]) -> None:
+def test_edit_reorder_delete_and_the_audit_log(world: tuple[TestClient, Database, str, str]) -> None:
     client, _store, admin, _viewer = world
     assert client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin)).status_code == 200
     edited = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "customer-first"}
@@ -159,7 +159,7 @@ def test_edit_reorder_delete_and_the_audit_log(world: tuple[TestClient, Store, s
     assert audit[-1]["before"] is None  # the first version has nothing before it
 
 
-def test_sessions_keep_the_token_in_an_http_only_cookie(world: tuple[TestClient, Store, str, str]) -> None:
+def test_sessions_keep_the_token_in_an_http_only_cookie(world: tuple[TestClient, Database, str, str]) -> None:
     client, store, admin, viewer = world
     assert client.post("/api/session", json={"token": "wrong"}).status_code == 401
     answer = client.post("/api/session", json={"token": viewer})
@@ -181,15 +181,15 @@ def test_sessions_keep_the_token_in_an_http_only_cookie(world: tuple[TestClient,
     ok = client.post("/api/admin/rules?dry_run=true", json={"rule": NEW_RULE}, headers={"X-V2MOM-CSRF": "1"})
     assert ok.status_code == 200
 
-    alice = next(t for t in store.list_tokens() if t.name == "alice")
-    assert store.revoke_token(alice.id)
+    alice = next(t for t in store.tokens.list_all() if t.name == "alice")
+    assert store.tokens.revoke(alice.id)
     assert client.get("/api/session").status_code == 401  # revoking the token ends its sessions
     client.delete("/api/session")
     assert client.get("/api/reports/effort-by-value").status_code == 401
 
 
 def test_the_dashboard_page_and_its_assets_are_served_locally(
-    world: tuple[TestClient, Store, str, str],
+    world: tuple[TestClient, Database, str, str],
 ) -> None:
     client = world[0]
     page = client.get("/")
@@ -204,7 +204,7 @@ def test_the_dashboard_page_and_its_assets_are_served_locally(
         assert "https://" not in served.text
 
 
-def test_the_contract_rule_routes(world: tuple[TestClient, Store, str, str]) -> None:
+def test_the_contract_rule_routes(world: tuple[TestClient, Database, str, str]) -> None:
     client, store, admin, viewer = world
     listed = client.get("/api/rules", headers=auth(viewer)).json()["rules"]
     assert [r["id"] for r in listed] == ["r1", "r2"]
@@ -223,10 +223,10 @@ def test_the_contract_rule_routes(world: tuple[TestClient, Store, str, str]) -> 
     assert client.delete("/api/rules/r3", headers=auth(viewer)).status_code == 403
     assert client.delete("/api/rules/r3", headers=auth(admin)).status_code == 200
     assert [r["id"] for r in client.get("/api/rules", headers=auth(viewer)).json()["rules"]] == ["r1", "r2"]
-    assert store.plan_versions(1)[0]["created_by"] == "token:alice"
+    assert store.plans.versions(1)[0]["created_by"] == "token:alice"
 
 
-def test_admins_list_create_and_revoke_tokens(world: tuple[TestClient, Store, str, str]) -> None:
+def test_admins_list_create_and_revoke_tokens(world: tuple[TestClient, Database, str, str]) -> None:
     client, _store, admin, _viewer = world
     listed = client.get("/api/admin/tokens", headers=auth(admin))
     assert listed.status_code == 200
@@ -275,10 +275,10 @@ def test_admins_list_create_and_revoke_tokens(world: tuple[TestClient, Store, st
     ],
 )
 def test_token_creation_is_validated(
-    world: tuple[TestClient, Store, str, str], body: dict[str, Any], says: str
+    world: tuple[TestClient, Database, str, str], body: dict[str, Any], says: str
 ) -> None:
     client, store, admin, _viewer = world
     answer = client.post("/api/admin/tokens", json=body, headers=auth(admin))
     assert answer.status_code == 422
     assert says in str(answer.json()["detail"])
-    assert len(store.list_tokens()) == 2
+    assert len(store.tokens.list_all()) == 2

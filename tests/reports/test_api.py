@@ -14,14 +14,14 @@ from v2mom.app.factory import create_app
 from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
 from v2mom.settings import Settings
+from v2mom.store.database import Database
 from v2mom.store.remap import remap
-from v2mom.store.store import Store
 
 
 @pytest.fixture
-def seeded(store: Store) -> Store:
+def seeded(store: Database) -> Database:
     """An epic tagged by label with three stories; one untagged story; one orphaned subtask."""
-    store.upsert_items(
+    store.items.upsert(
         [
             make_item(
                 "10", key="ONB-1", level=Level.EPIC, labels=("method:self-serve-onboarding",), points=40.0
@@ -34,13 +34,13 @@ def seeded(store: Store) -> Store:
         ]
     )
     plan = load_plan(VALID)
-    store.save_plan(plan, actor="test")
+    store.plans.save(plan, actor="test")
     remap(store, plan)
     return store
 
 
 @pytest.fixture
-def client(seeded: Store) -> Iterator[TestClient]:
+def client(seeded: Database) -> Iterator[TestClient]:
     with TestClient(create_app(Settings(), seeded)) as test_client:
         yield test_client
 
@@ -63,16 +63,16 @@ def test_healthz_needs_no_token(client: TestClient) -> None:
         "/api/plan",
     ],
 )
-def test_every_api_route_needs_a_token(client: TestClient, seeded: Store, path: str) -> None:
+def test_every_api_route_needs_a_token(client: TestClient, seeded: Database, path: str) -> None:
     assert client.get(path).status_code == 401
     assert client.get(path, headers=auth("v2m_wrong")).status_code == 401
     assert client.get(path, headers={"Authorization": "Basic abc"}).status_code == 401
-    viewer = seeded.create_token("viewer", "pm")
+    viewer = seeded.tokens.create("viewer", "pm")
     assert client.get(path, headers=auth(viewer)).status_code == 200
 
 
-def test_viewer_cannot_write_admin_can(client: TestClient, seeded: Store) -> None:
-    viewer, admin = seeded.create_token("viewer", "pm"), seeded.create_token("admin", "ops")
+def test_viewer_cannot_write_admin_can(client: TestClient, seeded: Database) -> None:
+    viewer, admin = seeded.tokens.create("viewer", "pm"), seeded.tokens.create("admin", "ops")
     document = client.get("/api/plan", headers=auth(viewer)).json()
     assert client.put("/api/plan", json=document, headers=auth(viewer)).status_code == 403
     assert client.put("/api/plan", json=document).status_code == 401
@@ -82,21 +82,21 @@ def test_viewer_cannot_write_admin_can(client: TestClient, seeded: Store) -> Non
 
 
 def test_invalid_plan_is_rejected_with_every_problem_and_nothing_stored(
-    client: TestClient, seeded: Store
+    client: TestClient, seeded: Database
 ) -> None:
-    admin = seeded.create_token("admin", "ops")
+    admin = seeded.tokens.create("admin", "ops")
     document = client.get("/api/plan", headers=auth(admin)).json()
     document["methods"][0]["values"] = ["speed"]
     answer = client.put("/api/plan", json=document, headers=auth(admin))
     assert answer.status_code == 422
     assert "plan: methods[0].values[0]: unknown value 'speed'" in [d["msg"] for d in answer.json()["detail"]]
-    stored = seeded.get_plan()
+    stored = seeded.plans.current()
     assert stored is not None
     assert stored.methods[0].values == ("customer-first",)
 
 
-def test_report_counts_effort_once_and_sums_to_total(client: TestClient, seeded: Store) -> None:
-    token = seeded.create_token("viewer", "pm")
+def test_report_counts_effort_once_and_sums_to_total(client: TestClient, seeded: Database) -> None:
+    token = seeded.tokens.create("viewer", "pm")
     report = client.get("/api/reports/effort-by-value", headers=auth(token)).json()
     # Epic's own 40 points don't count (its stories carry points); 5+3 go to customer-first
     # through the epic's method, 2 to reliability by label, 8 untagged, 1 orphaned+untagged.
@@ -113,8 +113,8 @@ def test_report_counts_effort_once_and_sums_to_total(client: TestClient, seeded:
     assert {m["id"]: m["effort"] for m in cf["methods"]}["self-serve-onboarding"] == 8.0
 
 
-def test_report_filters(client: TestClient, seeded: Store) -> None:
-    token = seeded.create_token("viewer", "pm")
+def test_report_filters(client: TestClient, seeded: Database) -> None:
+    token = seeded.tokens.create("viewer", "pm")
 
     def get(**params: str) -> dict:  # type: ignore[type-arg]
         answer = client.get("/api/reports/effort-by-value", params=params, headers=auth(token))
@@ -139,8 +139,8 @@ def test_report_filters(client: TestClient, seeded: Store) -> None:
     assert "from: must not be after 'to'" in backwards.text
 
 
-def test_csv_has_the_same_numbers(client: TestClient, seeded: Store) -> None:
-    token = seeded.create_token("viewer", "pm")
+def test_csv_has_the_same_numbers(client: TestClient, seeded: Database) -> None:
+    token = seeded.tokens.create("viewer", "pm")
     body = client.get("/api/reports/effort-by-value.csv", headers=auth(token)).text
     lines = body.splitlines()
     assert lines[0].startswith("row,value_id,value_name")
@@ -148,8 +148,8 @@ def test_csv_has_the_same_numbers(client: TestClient, seeded: Store) -> None:
     assert any(line.startswith("total,") and ",19.0," in line for line in lines)
 
 
-def test_flags_sorted_by_effort_with_reasons_and_cursor(client: TestClient, seeded: Store) -> None:
-    token = seeded.create_token("viewer", "pm")
+def test_flags_sorted_by_effort_with_reasons_and_cursor(client: TestClient, seeded: Database) -> None:
+    token = seeded.tokens.create("viewer", "pm")
     first = client.get(
         "/api/reports/flags", params={"kind": "untagged", "limit": 1}, headers=auth(token)
     ).json()
@@ -170,8 +170,8 @@ def test_flags_sorted_by_effort_with_reasons_and_cursor(client: TestClient, seed
     assert bad.status_code == 422
 
 
-def test_item_explains_inheritance(client: TestClient, seeded: Store) -> None:
-    token = seeded.create_token("viewer", "pm")
+def test_item_explains_inheritance(client: TestClient, seeded: Database) -> None:
+    token = seeded.tokens.create("viewer", "pm")
     document = client.get("/api/items/jira/onb-2", headers=auth(token)).json()
     assert document["key"] == "ONB-2"
     assert document["resolution"]["values"] == {"customer-first": 1.0}

@@ -13,15 +13,15 @@ from v2mom.app.factory import create_app
 from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
 from v2mom.settings import Settings
+from v2mom.store.database import Database
 from v2mom.store.remap import remap
-from v2mom.store.store import Store
 
 ONBOARDING = ("method:self-serve-onboarding",)
 
 
 @pytest.fixture
-def client(store: Store) -> Iterator[TestClient]:
-    store.upsert_items(
+def client(store: Database) -> Iterator[TestClient]:
+    store.items.upsert(
         [
             make_item("1", key="ONB-1", labels=ONBOARDING, status_name="Blocked", points=5.0),
             make_item("2", key="ONB-2", labels=(*ONBOARDING, "blocked"), points=3.0, state=State.IN_PROGRESS),
@@ -43,9 +43,9 @@ def client(store: Store) -> Iterator[TestClient]:
         ]
     )
     plan = load_plan(VALID)
-    store.save_plan(plan, actor="test")
+    store.plans.save(plan, actor="test")
     remap(store, plan)
-    viewer = store.create_token("viewer", "pm")
+    viewer = store.tokens.create("viewer", "pm")
     with TestClient(create_app(Settings(), store)) as test_client:
         test_client.headers["Authorization"] = f"Bearer {viewer}"
         yield test_client

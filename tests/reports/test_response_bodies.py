@@ -27,9 +27,9 @@ from v2mom.app.factory import create_app
 from v2mom.events import WebhookEvent
 from v2mom.models import State
 from v2mom.settings import Settings
+from v2mom.store.database import Database
 from v2mom.store.inbox import MAX_ATTEMPTS, Inbox, InboxEntry
 from v2mom.store.remap import remap
-from v2mom.store.store import Store
 
 GOLDEN = Path(__file__).with_name("response_bodies.json")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
@@ -89,9 +89,9 @@ def _mask(text: str) -> str:
 
 
 @pytest.fixture
-def world(seeded: Store) -> Iterator[tuple[TestClient, str]]:  # noqa: F811
+def world(seeded: Database) -> Iterator[tuple[TestClient, str]]:  # noqa: F811
     """The API test store plus a blocked item (obstacles), a conflict, a deleted item, a parked event."""
-    seeded.upsert_items(
+    seeded.items.upsert(
         [
             make_item(
                 "16",
@@ -106,14 +106,14 @@ def world(seeded: Store) -> Iterator[tuple[TestClient, str]]:  # noqa: F811
         ]
     )
     seeded.mark_deleted("jira", ["17"])
-    plan = seeded.get_plan()
+    plan = seeded.plans.current()
     assert plan is not None
     remap(seeded, plan)
-    inbox = Inbox(seeded.engine)
+    inbox = seeded.inbox
     event = WebhookEvent("jira", "delivery-1", "refetch", "11", T0, {"issue": {"id": "11"}})
     assert inbox.enqueue(event)
     assert inbox.fail(InboxEntry(id=1, attempts=MAX_ATTEMPTS - 1, event=event), "boom: 503") == "parked"
-    admin = seeded.create_token("admin", "alice")
+    admin = seeded.tokens.create("admin", "alice")
     with TestClient(create_app(Settings(), seeded)) as client:
         yield client, admin
 

@@ -22,10 +22,10 @@ from v2mom.models import Level, State, WorkItem
 from v2mom.reports.explain import resolve_stored
 from v2mom.store import plan_remap
 from v2mom.store import schema as t
+from v2mom.store.database import Database
 from v2mom.store.plan_remap import apply_plan, remap_plan
 from v2mom.store.preview import preview_in_memory, preview_plan
 from v2mom.store.remap import remap, resolve_all
-from v2mom.store.store import Store
 
 VALUES = ("speed", "trust", "growth")
 METHODS = ("slo", "billing", "onboarding", "orphan-method")
@@ -139,7 +139,7 @@ def random_forest(rng: random.Random, n: int) -> list[WorkItem]:
     return items
 
 
-def snapshot(store: Store) -> dict[str, Any]:
+def snapshot(store: Database) -> dict[str, Any]:
     """Everything a re-resolution writes, in a comparable form."""
     r = t.resolutions.c
     with store.engine.connect() as conn:
@@ -163,7 +163,7 @@ def snapshot(store: Store) -> dict[str, Any]:
         )
     rollup = [
         {k: (round(v, 9) if isinstance(v, float) else v) for k, v in row.items()}
-        for row in store.rollup_rows()
+        for row in store.resolutions.rollup_rows()
     ]
     return {
         "resolutions": [
@@ -175,20 +175,20 @@ def snapshot(store: Store) -> dict[str, Any]:
     }
 
 
-def seed(store: Store, rng: random.Random, n: int) -> None:
+def seed(store: Database, rng: random.Random, n: int) -> None:
     items = random_forest(rng, n)
-    store.upsert_items(items)
+    store.items.upsert(items)
     doomed = rng.sample(items, len(items) // 20)
     for item in doomed:
-        store.mark_deleted(item.tracker, [item.id])
+        store.items.mark_deleted(item.tracker, [item.id])
 
 
 @pytest.mark.parametrize("seed_value", [1, 2, 3, 4])
-def test_set_based_remap_equals_the_python_resolver(store: Store, seed_value: int) -> None:
+def test_set_based_remap_equals_the_python_resolver(store: Database, seed_value: int) -> None:
     rng = random.Random(seed_value)
     seed(store, rng, 60)
     before, after = random_plan(rng), random_plan(rng)
-    store.save_plan(before, actor="test")
+    store.plans.save(before, actor="test")
     remap(store, before)
     stats = remap_plan(store, after)
     set_based = snapshot(store)
@@ -203,7 +203,7 @@ def test_set_based_remap_equals_the_python_resolver(store: Store, seed_value: in
     assert oracle_stats.orphaned
 
 
-def test_unchanged_items_are_not_rewritten(store: Store) -> None:
+def test_unchanged_items_are_not_rewritten(store: Database) -> None:
     rng = random.Random(9)
     seed(store, rng, 40)
     plan = random_plan(rng)
@@ -223,24 +223,24 @@ def test_unchanged_items_are_not_rewritten(store: Store) -> None:
     assert len(changed) < len(stamps)
 
 
-def test_items_without_a_resolution_fall_back_to_the_full_path(store: Store) -> None:
+def test_items_without_a_resolution_fall_back_to_the_full_path(store: Database) -> None:
     rng = random.Random(5)
     seed(store, rng, 30)
     plan = random_plan(rng)
     remap(store, plan)
-    store.upsert_items([make_item("late", labels=("value:speed",), points=8.0)])  # not resolved yet
+    store.items.upsert([make_item("late", labels=("value:speed",), points=8.0)])  # not resolved yet
     stats = remap_plan(store, plan)
-    late = store.get_item_by_id("jira", "late")
+    late = store.items.by_id("jira", "late")
     assert late is not None
-    assert store.resolution_of(late.pk) == {
+    assert store.resolutions.for_item(late.pk) == {
         "flags": [],
         "effort": {"points": 8.0, "hours": 0.0, "count": 1.0},
     }
-    assert stats.items == store.count_items()
+    assert stats.items == store.items.count()
 
 
 def test_apply_plan_saves_and_resolves_in_one_transaction(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = random.Random(6)
     seed(store, rng, 30)
@@ -255,7 +255,7 @@ def test_apply_plan_saves_and_resolves_in_one_transaction(
     monkeypatch.setattr(plan_remap, "_rewrite_changes", broken)
     with pytest.raises(RuntimeError):
         apply_plan(store, second, actor="test")
-    assert [v["version"] for v in store.plan_versions()] == [1]
+    assert [v["version"] for v in store.plans.versions()] == [1]
     assert snapshot(store) == before
     monkeypatch.undo()
     applied = apply_plan(store, second, actor="test")
@@ -264,7 +264,7 @@ def test_apply_plan_saves_and_resolves_in_one_transaction(
 
 
 @pytest.mark.parametrize("measure", ["points", "hours", "count"])
-def test_set_based_preview_equals_the_in_memory_preview(store: Store, measure: EffortMeasure) -> None:
+def test_set_based_preview_equals_the_in_memory_preview(store: Database, measure: EffortMeasure) -> None:
     rng = random.Random(11)
     seed(store, rng, 50)
     current, proposed = random_plan(rng), random_plan(rng)
@@ -289,24 +289,24 @@ def test_set_based_preview_equals_the_in_memory_preview(store: Store, measure: E
     assert preview_plan(store, proposed, proposed, measure).changed == 0
 
 
-def test_a_resolution_left_on_a_deleted_item_falls_back_to_the_full_path(store: Store) -> None:
+def test_a_resolution_left_on_a_deleted_item_falls_back_to_the_full_path(store: Database) -> None:
     rng = random.Random(8)
     seed(store, rng, 30)
     plan = random_plan(rng)
     remap(store, plan)
-    victim = next(s for s in store.iter_items() if s.item.parent_id is None)
-    store.mark_deleted(victim.item.tracker, [victim.item.id])  # no re-resolution after it
-    assert store.resolution_of(victim.pk) is not None
+    victim = next(s for s in store.items.stream() if s.item.parent_id is None)
+    store.items.mark_deleted(victim.item.tracker, [victim.item.id])  # no re-resolution after it
+    assert store.resolutions.for_item(victim.pk) is not None
     stats = remap_plan(store, plan)
-    assert store.resolution_of(victim.pk) is None
+    assert store.resolutions.for_item(victim.pk) is None
     assert stats == remap(store, plan)
 
 
-def test_explanations_on_demand_match_the_full_resolution(store: Store) -> None:
+def test_explanations_on_demand_match_the_full_resolution(store: Database) -> None:
     rng = random.Random(12)
     seed(store, rng, 40)
     plan = random_plan(rng)
-    stored = list(store.iter_items())
+    stored = list(store.items.stream())
     full = {s.pk: resolution for s, resolution in resolve_all(stored, plan)}
     page = rng.sample(stored, 25)  # a page of flagged items, resolved with their ancestors only
     on_demand = resolve_stored(store, page, plan)

@@ -14,7 +14,7 @@ from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.runner import sync_tracker
 
 SEARCH = "/rest/api/3/search/jql"
@@ -45,41 +45,41 @@ def in_scope(site: Site) -> set[str]:
     return {str(i) for i in site.truth.live()}
 
 
-def test_full_sync_follows_short_pages_to_the_end(store: Store, site: Site) -> None:
+def test_full_sync_follows_short_pages_to_the_end(store: Database, site: Site) -> None:
     result = sync_tracker(store, site.connector(), full=True)
     assert result.ok, result.error
-    assert store.live_ids("jira") == in_scope(site)
+    assert store.items.live_ids("jira") == in_scope(site)
     assert result.seen == len(in_scope(site))  # no duplicates across pages
     assert result.pages == site.state.request_count(SEARCH) - result.calls.get("census", 0)
 
 
-def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Store, site: Site) -> None:
+def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Database, site: Site) -> None:
     site.state.inject_fault(503, times=10, after=3)  # the 4th page fails past the retry budget
     first = sync_tracker(store, site.connector(max_retries=2), full=True, commit_every=1)
     assert not first.ok
     assert first.error is not None
     assert "503" in first.error
-    partial = store.live_ids("jira")
+    partial = store.items.live_ids("jira")
     assert 0 < len(partial) < len(in_scope(site))
     site.state.faults.clear()
     second = sync_tracker(store, site.connector())
     assert second.ok, second.error
     assert second.kind == "incremental"
-    assert store.live_ids("jira") == in_scope(site)
-    assert store.count_items("jira", include_deleted=True) == len(in_scope(site))
+    assert store.items.live_ids("jira") == in_scope(site)
+    assert store.items.count("jira", include_deleted=True) == len(in_scope(site))
 
 
-def test_rate_limit_waits_as_told_and_5xx_is_retried(store: Store, site: Site) -> None:
+def test_rate_limit_waits_as_told_and_5xx_is_retried(store: Database, site: Site) -> None:
     site.state.inject_fault(429, times=2, retry_after=1.5, after=1)
     site.state.inject_fault(502, times=1, after=4)
     result = sync_tracker(store, site.connector(), full=True)
     assert result.ok, result.error
     assert site.waits[:2] == [1.5, 1.5]
     assert len(site.waits) == 3
-    assert store.live_ids("jira") == in_scope(site)
+    assert store.items.live_ids("jira") == in_scope(site)
 
 
-def test_resync_lists_only_what_changed(store: Store, site: Site) -> None:
+def test_resync_lists_only_what_changed(store: Database, site: Site) -> None:
     connector = site.connector(page_size=50)
     assert sync_tracker(store, connector, full=True).ok
     for issue_id in sorted(site.truth.live())[:3]:
@@ -91,7 +91,7 @@ def test_resync_lists_only_what_changed(store: Store, site: Site) -> None:
     assert result.seen >= 3
 
 
-def test_bad_credentials_fail_clearly_without_the_secret(store: Store, site: Site) -> None:
+def test_bad_credentials_fail_clearly_without_the_secret(store: Database, site: Site) -> None:
     result = sync_tracker(store, site.connector(token="wrong-token-value"), full=True)
     assert not result.ok
     assert result.error is not None

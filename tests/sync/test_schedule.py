@@ -10,7 +10,7 @@ import pytest
 
 from v2mom.errors import TrackerError
 from v2mom.settings import Settings, SyncSettings, parse_duration
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.runner import SyncResult
 from v2mom.sync.schedule import ReconcileThread
 
@@ -33,7 +33,7 @@ def test_reconcile_runs_immediately_and_then_every_interval(tmp_path: object) ->
     calls: list[int] = []
     three = threading.Event()
 
-    def fake_sync(_settings: Settings, _store: Store) -> list[SyncResult]:
+    def fake_sync(_settings: Settings, _store: Database) -> list[SyncResult]:
         calls.append(1)
         if len(calls) >= 3:
             three.set()
@@ -51,7 +51,7 @@ def test_a_failing_pass_is_logged_and_the_schedule_goes_on(caplog: pytest.LogCap
     errors = [TrackerError("unreachable", tracker="jira"), RuntimeError("database went away")]
     recovered = threading.Event()
 
-    def flaky_sync(_settings: Settings, _store: Store) -> list[SyncResult]:
+    def flaky_sync(_settings: Settings, _store: Database) -> list[SyncResult]:
         if errors:
             raise errors.pop(0)
         recovered.set()

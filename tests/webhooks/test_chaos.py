@@ -28,8 +28,8 @@ from v2mom.sandbox.linear.webhooks import LinearWebhookSender
 from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Chaos, Sender
 from v2mom.settings import Settings, TrackersSettings
+from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox
-from v2mom.store.store import Store
 from v2mom.sync.schedule import reconcile_pass
 from v2mom.sync.service import run_sync
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
@@ -71,8 +71,8 @@ def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) 
                 asana=asana_settings(asana, asana_url, asana_truth.projects),
             ),
         )
-        store = Store.open(database_url)
-        store.save_plan(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
+        store = Database.open(database_url)
+        store.plans.save(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
         assert all(r.ok for r in run_sync(settings, store, full=True))
         hooks = StoredHookSecrets(store, "asana")  # as if `v2mom webhooks register` had run
         for project in asana_truth.projects:
@@ -116,7 +116,7 @@ def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) 
                 mutate(30)
         for sender in senders:
             sender.stop()
-        inbox = Inbox(store.engine)
+        inbox = store.inbox
         deadline = time.monotonic() + 60
         while not drained(inbox) and time.monotonic() < deadline:
             worker.wake()
@@ -134,28 +134,28 @@ def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) 
         assert all(r.ok for r in results), [r.summary() for r in results]
         assert {r.kind for r in results} == {"incremental"}
 
-        assert store.live_ids("jira") == {str(i) for i in jira_truth.live()}
+        assert store.items.live_ids("jira") == {str(i) for i in jira_truth.live()}
         for issue_id, issue in jira_truth.live().items():
-            stored = store.get_item_by_id("jira", str(issue_id))
+            stored = store.items.by_id("jira", str(issue_id))
             assert stored is not None
             assert (stored.item.key, stored.item.points, list(stored.item.labels)) == (
                 issue.key,
                 issue.points,
                 issue.labels,
             ), issue_id
-        assert store.live_ids("linear") == linear_truth.live_ids()
+        assert store.items.live_ids("linear") == linear_truth.live_ids()
         for issue_id in linear_truth.live_ids() & set(linear.issues):
             issue = linear.issues[issue_id]
-            stored = store.get_item_by_id("linear", issue_id)
+            stored = store.items.by_id("linear", issue_id)
             assert stored is not None
             assert (stored.item.title, stored.item.points, stored.item.status_name) == (
                 issue.title,
                 issue.estimate,
                 STATE_NAMES[issue.state_type],
             ), issue_id
-        assert store.live_ids("asana") == asana_truth.live_ids()
+        assert store.items.live_ids("asana") == asana_truth.live_ids()
         for gid, task in asana_truth.live_tasks().items():
-            stored = store.get_item_by_id("asana", gid)
+            stored = store.items.by_id("asana", gid)
             assert stored is not None
             assert (stored.item.title, stored.item.points, stored.item.state.value == "done") == (
                 task.name,

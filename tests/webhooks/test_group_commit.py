@@ -7,8 +7,7 @@ import asyncio
 import pytest
 
 from v2mom.events import WebhookEvent
-from v2mom.store.inbox import Inbox
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.webhooks.ingest import GroupCommitter
 
 
@@ -16,8 +15,8 @@ def event(delivery: str) -> WebhookEvent:
     return WebhookEvent("jira", delivery, "refetch", "10001", None, {"n": delivery})
 
 
-def test_concurrent_submits_each_get_their_outcome(store: Store) -> None:
-    inbox = Inbox(store.engine)
+def test_concurrent_submits_each_get_their_outcome(store: Database) -> None:
+    inbox = store.inbox
     committer = GroupCommitter(inbox, max_batch=16)
     committer.start()
 
@@ -34,19 +33,21 @@ def test_concurrent_submits_each_get_their_outcome(store: Store) -> None:
     assert inbox.counts() == {"jira": {"pending": 60}}
 
 
-def test_duplicates_inside_one_batch(store: Store) -> None:
-    inbox = Inbox(store.engine)
+def test_duplicates_inside_one_batch(store: Database) -> None:
+    inbox = store.inbox
     assert inbox.enqueue_many([event("a"), event("a"), event("b")]) == [True, False, True]
     assert inbox.enqueue_many([event("b")]) == [False]
 
 
-class BrokenInbox(Inbox):
-    def enqueue_many(self, events: list[WebhookEvent]) -> list[bool]:
-        raise RuntimeError("disk full")
+def broken_enqueue_many(events: list[WebhookEvent]) -> list[bool]:
+    raise RuntimeError("disk full")
 
 
-def test_a_failed_commit_is_an_error_for_every_waiter_never_an_ack(store: Store) -> None:
-    committer = GroupCommitter(BrokenInbox(store.engine))
+def test_a_failed_commit_is_an_error_for_every_waiter_never_an_ack(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store.inbox, "enqueue_many", broken_enqueue_many)
+    committer = GroupCommitter(store.inbox)
     committer.start()
 
     async def submit() -> bool:

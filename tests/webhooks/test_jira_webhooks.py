@@ -25,8 +25,8 @@ from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings, TrackersSettings
+from v2mom.store.database import Database
 from v2mom.store.inbox import CLAIM_TIMEOUT, Inbox
-from v2mom.store.store import Store
 from v2mom.sync.service import run_sync
 from v2mom.webhooks.worker import process_batch
 
@@ -45,7 +45,7 @@ def delivery(issue: dict[str, Any], event: str = "jira:issue_updated") -> bytes:
 @dataclass
 class World:
     client: TestClient
-    store: Store
+    store: Database
     inbox: Inbox
     state: JiraState
     connector: JiraConnector
@@ -62,9 +62,9 @@ class World:
         return process_batch(self.store, self.inbox, lambda _: self.connector, worker="test").applied
 
 
-def make_world(store: Store, url: str, state: JiraState, secrets: list[str]) -> Iterator[World]:
+def make_world(store: Database, url: str, state: JiraState, secrets: list[str]) -> Iterator[World]:
     settings = Settings(trackers=TrackersSettings(jira=jira_settings(state, url, webhook_secrets=secrets)))
-    store.save_plan(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
+    store.plans.save(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
     assert all(r.ok for r in run_sync(settings, store, full=True))
     app = create_app(settings, store)
     connector = JiraConnector(settings.trackers.jira)  # type: ignore[arg-type]
@@ -81,7 +81,7 @@ def jira() -> Iterator[tuple[str, JiraState]]:
 
 
 @pytest.fixture
-def world(store: Store, jira: tuple[str, JiraState]) -> Iterator[World]:
+def world(store: Database, jira: tuple[str, JiraState]) -> Iterator[World]:
     yield from make_world(store, *jira, secrets=[OLD_SECRET, SECRET])
 
 
@@ -126,7 +126,7 @@ def test_oversized_body_is_refused_and_not_stored(world: World) -> None:
 
 
 def test_no_secret_configured_fails_closed(
-    store: Store, jira: tuple[str, JiraState], caplog: pytest.LogCaptureFixture
+    store: Database, jira: tuple[str, JiraState], caplog: pytest.LogCaptureFixture
 ) -> None:
     for closed in make_world(store, *jira, secrets=[]):
         answer = closed.post(BODY)
@@ -148,7 +148,7 @@ def test_update_is_applied_and_resolution_recomputed(world: World) -> None:
     issue = world.state.issues[story]
     assert world.post(delivery({"id": str(story), "key": issue.key})).status_code == 202
     assert world.work() == 1
-    stored = world.store.get_item_by_id("jira", str(story))
+    stored = world.store.items.by_id("jira", str(story))
     assert stored is not None
     assert stored.item.points == 13.0
     document = item_document(world.store, "jira", stored.item.key)
@@ -164,7 +164,7 @@ def test_delete_event_and_refetch_of_a_deleted_issue(world: World) -> None:
     world.post(delivery({"id": str(first)}, "jira:issue_deleted"), delivery_id="del")
     world.post(delivery({"id": str(second)}), delivery_id="upd")  # re-fetch answers 404
     assert world.work() == 2
-    assert not ({str(first), str(second)} & world.store.live_ids("jira"))
+    assert not ({str(first), str(second)} & world.store.items.live_ids("jira"))
 
 
 def test_older_event_applied_last_does_not_roll_back(world: World) -> None:
@@ -178,7 +178,7 @@ def test_older_event_applied_last_does_not_roll_back(world: World) -> None:
         delivery({"id": str(story), "fields": {"updated": "2026-11-20T11:00:00.000+0000"}}), delivery_id="b"
     )
     assert world.work() == 2
-    stored = world.store.get_item_by_id("jira", str(story))
+    stored = world.store.items.by_id("jira", str(story))
     assert stored is not None
     assert stored.item.title == "second"
 
@@ -231,7 +231,7 @@ def test_freshness_shows_events_backlog_and_parked(world: World) -> None:
 
 
 def test_health_details_and_parked_list_are_for_admins(world: World) -> None:
-    viewer, admin = world.store.create_token("viewer", "v"), world.store.create_token("admin", "a")
+    viewer, admin = world.store.tokens.create("viewer", "v"), world.store.tokens.create("admin", "a")
     assert world.client.get("/healthz").json() == {"status": "ok"}
     assert "details" not in world.client.get("/healthz", headers={"Authorization": f"Bearer {viewer}"}).json()
     details = world.client.get("/healthz", headers={"Authorization": f"Bearer {admin}"}).json()["details"]

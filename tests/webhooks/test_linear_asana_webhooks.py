@@ -26,8 +26,8 @@ from v2mom.sandbox.linear.generator import LinearGroundTruth, generate_linear_wo
 from v2mom.sandbox.linear.state import LinearState
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings, TrackersSettings
+from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox
-from v2mom.store.store import Store
 from v2mom.sync.service import run_sync
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
 from v2mom.webhooks.worker import process_batch
@@ -43,7 +43,7 @@ def hexsign(body: bytes, secret: str) -> str:
 @dataclass
 class World:
     client: TestClient
-    store: Store
+    store: Database
     inbox: Inbox
     settings: Settings
     linear: LinearState
@@ -69,7 +69,7 @@ class World:
 
 
 @pytest.fixture
-def world(store: Store) -> Iterator[World]:
+def world(store: Database) -> Iterator[World]:
     linear_state, linear_truth = generate_linear_workspace(seed=6, projects=4, issues=120)
     asana_state, asana_truth = generate_asana_workspace(seed=6, tasks=120)
     with (
@@ -82,7 +82,7 @@ def world(store: Store) -> Iterator[World]:
                 asana=asana_settings(asana_state, asana_url, asana_truth.projects),
             )
         )
-        store.save_plan(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
+        store.plans.save(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
         assert all(r.ok for r in run_sync(settings, store, full=True))
         app = create_app(settings, store)
         with TestClient(app) as client:
@@ -200,21 +200,21 @@ def test_linear_updates_duplicates_and_removals_reach_the_store(world: World) ->
     assert post_linear(world, body, delivery="ld-a").json()["status"] == "stored"
     assert post_linear(world, body, delivery="ld-a").json()["status"] == "duplicate"
     assert world.work() == 1
-    stored = world.store.get_item_by_id("linear", issue_id)
+    stored = world.store.items.by_id("linear", issue_id)
     assert stored is not None
     assert stored.item.title == "renamed by webhook"
     world.linear.archive_issue(issue_id)
     assert post_linear(world, linear_body(issue_id, action="remove"), delivery="ld-b").status_code == 202
     assert world.work() == 1
-    assert issue_id not in world.store.live_ids("linear")
+    assert issue_id not in world.store.items.live_ids("linear")
 
 
 def test_linear_comments_are_heartbeats_that_apply_nothing(world: World) -> None:
     body = linear_body("c-1", kind="Comment")
     assert post_linear(world, body, delivery="ld-c").status_code == 202
-    before = world.store.count_items("linear")
+    before = world.store.items.count("linear")
     assert world.work() == 1
-    assert world.store.count_items("linear") == before
+    assert world.store.items.count("linear") == before
     assert world.inbox.last_event().get("linear") is not None
 
 
@@ -278,7 +278,7 @@ def test_asana_deliveries_are_verified_deduplicated_and_applied(world: World) ->
     assert post_asana(world, b"[1, 2]", "hook-1").status_code == 400
     assert world.stored("asana") == 1
     assert world.work() == 1
-    stored = world.store.get_item_by_id("asana", gid)
+    stored = world.store.items.by_id("asana", gid)
     assert stored is not None
     assert stored.item.title == "renamed through Asana"
 
@@ -312,7 +312,7 @@ def test_asana_deleted_events_and_missing_tasks_are_deletions(world: World) -> N
     assert post_asana(world, body, "hook-del").status_code == 202
     assert world.stored("asana") == 2  # one delivery, two events
     assert world.work() == 2
-    assert not {first, second} & world.store.live_ids("asana")
+    assert not {first, second} & world.store.items.live_ids("asana")
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,7 @@ from v2mom.sandbox.linear.generator import generate_linear_workspace
 from v2mom.sandbox.linear.webhooks import LinearWebhookSender
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import load_settings
-from v2mom.store.inbox import Inbox
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 
 runner = CliRunner()
 
@@ -55,7 +54,7 @@ def test_register_then_deliveries_verify(tmp_path: Path, database_url: str) -> N
             f"    projects: [{', '.join(repr(p) for p in asana_truth.projects)}]\n"
         )
         settings = load_settings(config)
-        store = Store.open(database_url)
+        store = Database.open(database_url)
         server = SandboxServer(create_app(settings, store))
         base = server.start()
         try:
@@ -107,7 +106,7 @@ def test_register_then_deliveries_verify(tmp_path: Path, database_url: str) -> N
             assert not asana_sender.log.failed
             assert linear_sender.log.sent
             assert not linear_sender.log.failed
-            inbox = Inbox(store.engine)
+            inbox = store.inbox
             heartbeats = len(asana.webhooks)  # one per webhook; the task change once (deduplicated)
             assert wait_for(lambda: sum(inbox.counts().get("asana", {}).values()) == 1 + heartbeats)
             assert sum(inbox.counts().get("linear", {}).values()) == 1

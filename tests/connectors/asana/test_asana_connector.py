@@ -18,7 +18,7 @@ from v2mom.sandbox.asana.generator import AsanaGroundTruth, asana_settings, gene
 from v2mom.sandbox.asana.state import AsanaState
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
-from v2mom.store.store import Store
+from v2mom.store.database import Database
 from v2mom.sync.runner import sync_tracker
 
 
@@ -64,7 +64,7 @@ def test_an_expired_token_is_surfaced_with_the_fresh_one(
 
 
 def test_expired_sync_token_triggers_a_full_listing_and_a_census(
-    store: Store, sandbox: tuple[str, AsanaState, AsanaGroundTruth]
+    store: Database, sandbox: tuple[str, AsanaState, AsanaGroundTruth]
 ) -> None:
     url, state, truth = sandbox
     assert sync_tracker(store, connector(url, state, truth), full=True).ok
@@ -83,7 +83,7 @@ def test_expired_sync_token_triggers_a_full_listing_and_a_census(
     assert result.warnings
     assert "sync token expired (412)" in result.summary()
     assert result.deleted == 1
-    assert store.live_ids("asana") == truth.live_ids()
+    assert store.items.live_ids("asana") == truth.live_ids()
     again = sync_tracker(store, connector(url, state, truth), census=False)
     assert again.ok
     assert again.warnings == []  # the fresh token was kept

@@ -1,0 +1,267 @@
+"""Stored WorkItems: upserts keyed by the tracker's stable id, deletions and look-ups.
+
+Upserts never let an older version of an item overwrite a newer one (compared on the tracker's
+``updated`` time); a re-seen deleted item is undeleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select, update
+
+from v2mom.clock import utcnow
+from v2mom.mapping.signature import tag_signature
+from v2mom.models import Level, State, WorkItem
+from v2mom.store import schema as t
+from v2mom.store.engine import upsert_insert
+from v2mom.store.transactions import Repository, Transactions
+
+UPSERT_CHUNK = 500
+ITEM_COLUMNS = [c for c in t.items.c if c.name != "pk"]
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """A WorkItem as stored, with its surrogate key and deletion state."""
+
+    pk: int
+    item: WorkItem
+    deleted: bool
+
+
+def _item_row(item: WorkItem, synced_at: datetime) -> dict[str, Any]:
+    return {
+        "tracker": item.tracker,
+        "item_id": item.id,
+        "key": item.key,
+        "title": item.title,
+        "url": item.url,
+        "level": int(item.level),
+        "parent_id": item.parent_id,
+        "container": item.container,
+        "state": item.state.value,
+        "status_name": item.status_name,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "completed_at": item.completed_at,
+        "points": item.points,
+        "hours": item.hours,
+        "labels": list(item.labels),
+        "components": list(item.components),
+        "custom_fields": {k: list(v) for k, v in item.custom_fields.items()},
+        "deleted": False,
+        "deleted_at": None,
+        "synced_at": synced_at,
+        "tag_sig": tag_signature(item),
+        "blocked": item.blocked,
+    }
+
+
+def item_from_row(row: Any) -> WorkItem:
+    """The WorkItem an ``items`` row holds."""
+    return WorkItem(
+        tracker=row.tracker,
+        id=row.item_id,
+        key=row.key,
+        title=row.title,
+        url=row.url,
+        level=Level(row.level),
+        parent_id=row.parent_id,
+        container=row.container,
+        state=State(row.state),
+        status_name=row.status_name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+        points=row.points,
+        hours=row.hours,
+        labels=tuple(row.labels),
+        components=tuple(row.components),
+        custom_fields={k: tuple(v) for k, v in row.custom_fields.items()},
+    )
+
+
+def _stored(row: Any, deleted: bool | None = None) -> StoredItem:
+    return StoredItem(pk=row.pk, item=item_from_row(row), deleted=row.deleted if deleted is None else deleted)
+
+
+class _DriverUpsert:
+    """The item upsert as one driver-level ``executemany`` (SQLite).
+
+    SQLAlchemy's per-row parameter handling cost about a third of sync time on SQLite; here the
+    statement is compiled once and each row goes through the columns' own bind processors (public
+    ``TypeEngine.bind_processor``: the same JSON and datetime encoding as the ORM-less path), then
+    straight to the driver. ``rowcount`` counts rows inserted or updated: an older copy skipped by
+    the upsert's WHERE is not counted.
+    """
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=[c.name for c in ITEM_COLUMNS])
+        self.sql = compiled.string
+        self.order: list[str] = list(compiled.positiontup or [])
+        columns = {c.name: c for c in ITEM_COLUMNS}
+        self.processors = [columns[name].type.bind_processor(dialect) for name in self.order]
+
+    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        params = [
+            tuple(
+                process(row[name]) if process is not None else row[name]
+                for name, process in zip(self.order, self.processors, strict=True)
+            )
+            for row in rows
+        ]
+        result = conn.exec_driver_sql(self.sql, params)
+        return max(0, result.rowcount)
+
+
+class ItemRepository(Repository):
+    """The ``items`` table: one instance per database, safe to share between threads."""
+
+    def __init__(self, transactions: Transactions, dialect: str, sql_dialect: Any) -> None:
+        """Build the upsert statement once (``sql_dialect``: the engine's SQLAlchemy dialect)."""
+        super().__init__(transactions, dialect)
+        stmt = upsert_insert(dialect, t.items)
+        excluded = stmt.excluded
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[t.items.c.tracker, t.items.c.item_id],
+            set_={c.name: excluded[c.name] for c in ITEM_COLUMNS if c.name not in ("tracker", "item_id")},
+            where=or_(t.items.c.updated_at <= excluded.updated_at, t.items.c.deleted.is_(True)),
+        )
+        self._sqlite_upsert = _DriverUpsert(upsert, sql_dialect) if dialect == "sqlite" else None
+        self._upsert_statement = upsert.returning(t.items.c.pk)
+
+    def upsert(self, items: Sequence[WorkItem], *, synced_at: datetime | None = None) -> int:
+        """Insert or update items by (tracker, id) in one transaction; returns rows written.
+
+        A stored row whose ``updated_at`` is newer than the incoming one is left untouched, so a
+        late, older copy never overwrites a newer state. A re-seen deleted item is undeleted.
+        """
+        if not items:
+            return 0
+        now = synced_at or utcnow()
+        with self._tx.write() as conn:
+            return self._upsert(conn, items, now)
+
+    def _upsert(self, conn: Connection, items: Sequence[WorkItem], now: datetime) -> int:
+        written = 0
+        latest: dict[tuple[str, str], WorkItem] = {}
+        for item in items:  # the same id twice in one batch: keep the newest
+            known = latest.get((item.tracker, item.id))
+            if known is None or known.updated_at <= item.updated_at:
+                latest[(item.tracker, item.id)] = item
+        rows = [_item_row(item, now) for item in latest.values()]
+        if self._sqlite_upsert is not None:
+            return self._sqlite_upsert.run(conn, rows)
+        # executemany on one statement: compiled once and cached, batched by SQLAlchemy's
+        # "insertmanyvalues" (a fresh multi-VALUES statement per page cost 55% of sync time).
+        for start in range(0, len(rows), UPSERT_CHUNK):
+            chunk = rows[start : start + UPSERT_CHUNK]
+            written += len(conn.execute(self._upsert_statement, chunk).all())
+        return written
+
+    def mark_deleted(self, tracker: str, item_ids: Iterable[str], *, at: datetime | None = None) -> int:
+        """Mark items deleted (census or a delete event); returns how many changed."""
+        ids = list(item_ids)
+        if not ids:
+            return 0
+        when = at or utcnow()
+        changed = 0
+        with self._tx.write() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                chunk = ids[start : start + UPSERT_CHUNK]
+                result = conn.execute(
+                    update(t.items)
+                    .where(t.items.c.tracker == tracker, t.items.c.item_id.in_(chunk), ~t.items.c.deleted)
+                    .values(deleted=True, deleted_at=when)
+                )
+                changed += result.rowcount
+        return changed
+
+    def live_ids(self, tracker: str, *, synced_before: datetime | None = None) -> set[str]:
+        """Stable ids of every non-deleted item of ``tracker`` (last written before ``synced_before``)."""
+        query = select(t.items.c.item_id).where(t.items.c.tracker == tracker, ~t.items.c.deleted)
+        if synced_before is not None:
+            query = query.where(t.items.c.synced_at < synced_before)
+        with self._tx.read() as conn:
+            return {r[0] for r in conn.execute(query)}
+
+    def stream(self, *, include_deleted: bool = False) -> Iterator[StoredItem]:
+        """Every stored item in key order, streamed."""
+        query = select(t.items)
+        if not include_deleted:
+            query = query.where(~t.items.c.deleted)
+        with self._tx.read() as conn:
+            for row in conn.execution_options(yield_per=5000).execute(query.order_by(t.items.c.pk)):
+                yield _stored(row)
+
+    def find(self, tracker: str, key_or_id: str) -> StoredItem | None:
+        """An item by its key (case-insensitive) or stable id; deleted ones too."""
+        with self._tx.read() as conn:
+            row = conn.execute(
+                select(t.items)
+                .where(
+                    t.items.c.tracker == tracker,
+                    or_(t.items.c.item_id == key_or_id, func.upper(t.items.c.key) == key_or_id.upper()),
+                )
+                .order_by(t.items.c.deleted, t.items.c.updated_at.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else _stored(row)
+
+    def by_id(self, tracker: str, item_id: str) -> StoredItem | None:
+        """An item by stable id."""
+        with self._tx.read() as conn:
+            row = conn.execute(
+                select(t.items).where(t.items.c.tracker == tracker, t.items.c.item_id == item_id)
+            ).first()
+        return None if row is None else _stored(row)
+
+    def by_ids(self, tracker: str, item_ids: Iterable[str]) -> list[StoredItem]:
+        """Items (deleted ones too) of ``tracker`` by stable id."""
+        ids = list(item_ids)
+        found: list[StoredItem] = []
+        with self._tx.read() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                query = select(t.items).where(
+                    t.items.c.tracker == tracker, t.items.c.item_id.in_(ids[start : start + UPSERT_CHUNK])
+                )
+                found += [_stored(r) for r in conn.execute(query)]
+        return found
+
+    def by_pks(self, pks: Sequence[int]) -> list[StoredItem]:
+        """Items by surrogate key, in the order given (unknown keys are left out)."""
+        found: dict[int, StoredItem] = {}
+        with self._tx.read() as conn:
+            for start in range(0, len(pks), UPSERT_CHUNK):
+                query = select(t.items).where(t.items.c.pk.in_(pks[start : start + UPSERT_CHUNK]))
+                for r in conn.execute(query):
+                    found[r.pk] = _stored(r)
+        return [found[pk] for pk in pks if pk in found]
+
+    def live_children(self, tracker: str, parent_ids: Iterable[str]) -> list[StoredItem]:
+        """Non-deleted items of ``tracker`` whose parent is one of ``parent_ids``."""
+        ids = list(parent_ids)
+        found: list[StoredItem] = []
+        with self._tx.read() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                query = select(t.items).where(
+                    t.items.c.tracker == tracker,
+                    t.items.c.parent_id.in_(ids[start : start + UPSERT_CHUNK]),
+                    ~t.items.c.deleted,
+                )
+                found += [_stored(r, deleted=False) for r in conn.execute(query)]
+        return found
+
+    def count(self, tracker: str | None = None, *, include_deleted: bool = False) -> int:
+        """How many items are stored."""
+        query = select(func.count()).select_from(t.items)
+        if tracker:
+            query = query.where(t.items.c.tracker == tracker)
+        if not include_deleted:
+            query = query.where(~t.items.c.deleted)
+        with self._tx.read() as conn:
+            return int(conn.execute(query).scalar_one())

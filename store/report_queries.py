@@ -1,0 +1,203 @@
+"""The reports' read queries: plain rows for ``v2mom.reports`` to shape into documents.
+
+Effort-by-value and the trend group the rollup's shares (``v2mom.store.rollup.shares``); flags and
+obstacles read the resolutions of individual items. Each method is one read on its own connection
+(or a unit of work's), and returns tuples or small dataclasses, never SQLAlchemy objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select
+
+from v2mom.models import State
+from v2mom.store import schema as t
+from v2mom.store.rollup import shares
+from v2mom.store.transactions import Repository
+
+StateFilter = Literal["done", "open", "all"]
+OPEN_STATES = (State.TODO.value, State.IN_PROGRESS.value)
+
+
+@dataclass(frozen=True)
+class FlaggedRow:
+    """One flagged item with its flags and its counted effort in the measure asked for."""
+
+    pk: int
+    tracker: str
+    key: str
+    title: str
+    url: str | None
+    untagged: bool
+    orphaned: bool
+    conflict: bool
+    effort: float
+
+
+@dataclass(frozen=True)
+class BlockedShare:
+    """A blocked, unfinished item's effort through one method (effort times the method's weight)."""
+
+    pk: int
+    tracker: str
+    key: str
+    title: str
+    url: str | None
+    status_name: str
+    method_id: str | None
+    effort: float | None
+
+
+@dataclass(frozen=True)
+class ObstacleFacts:
+    """Blocked items' shares in some methods, and the open effort of each of those methods."""
+
+    blocked: list[BlockedShare]
+    open_effort: dict[str, float]
+
+
+def _conditions(
+    source: Subquery, state: StateFilter, tracker: str | None, date_from: date | None, date_to: date | None
+) -> list[ColumnElement[bool]]:
+    a = source.c
+    conditions: list[ColumnElement[bool]] = []
+    if state == "done":
+        conditions.append(a.state == State.DONE.value)
+    elif state == "open":
+        conditions.append(a.state.in_([State.TODO.value, State.IN_PROGRESS.value]))
+    if tracker:
+        conditions.append(a.tracker == tracker)
+    if date_from is not None:
+        conditions.append(a.completed_on >= date_from)
+    if date_to is not None:
+        conditions.append(a.completed_on <= date_to)
+    return conditions
+
+
+class ReportQueries(Repository):
+    """Read-only queries behind the effort, trend, flags and obstacles reports."""
+
+    def effort_groups(
+        self,
+        *,
+        measure: str,
+        state: StateFilter = "all",
+        tracker: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """(value_id, method_id, orphaned, effort, value_items, items, rows) per group: one GROUP BY."""
+        source = shares()
+        a = source.c
+        stmt = (
+            select(
+                a.value_id,
+                a.method_id,
+                a.orphaned,
+                func.sum(a[measure]),
+                func.sum(a.value_items),
+                func.sum(a["items"]),
+                func.sum(a["rows"]),
+            )
+            .where(and_(True, *_conditions(source, state, tracker, date_from, date_to)))
+            .group_by(a.value_id, a.method_id, a.orphaned)
+        )
+        with self._tx.read() as conn:
+            return [tuple(row) for row in conn.execute(stmt)]
+
+    def latest_done_day(self, *, tracker: str | None = None) -> date | None:
+        """The latest completion day of done work (of ``tracker``), None when nothing is done."""
+        a = shares().c
+        conditions = [a.state == State.DONE.value, a.completed_on.is_not(None)]
+        if tracker:
+            conditions.append(a.tracker == tracker)
+        with self._tx.read() as conn:
+            day: date | None = conn.execute(
+                select(func.max(a.completed_on)).where(and_(*conditions))
+            ).scalar_one_or_none()
+        return day
+
+    def done_by_day(
+        self, *, measure: str, start: date, end: date, tracker: str | None = None
+    ) -> list[tuple[date, str | None, float | None]]:
+        """(completion day, value id, effort) of done work between ``start`` and ``end`` inclusive."""
+        a = shares().c
+        conditions = [a.state == State.DONE.value, a.completed_on.is_not(None)]
+        if tracker:
+            conditions.append(a.tracker == tracker)
+        conditions += [a.completed_on >= start, a.completed_on <= end]
+        stmt = (
+            select(a.completed_on, a.value_id, func.sum(a[measure]))
+            .where(and_(*conditions))
+            .group_by(a.completed_on, a.value_id)
+        )
+        with self._tx.read() as conn:
+            return [(day, value_id, effort) for day, value_id, effort in conn.execute(stmt)]
+
+    def flagged(
+        self,
+        *,
+        kind: str | None,
+        measure: str,
+        limit: int,
+        after: tuple[float, int] | None = None,
+        tracker: str | None = None,
+    ) -> list[FlaggedRow]:
+        """Up to ``limit`` live items flagged ``kind`` (None: any flag), biggest effort first.
+
+        ``after`` is the (effort, pk) of the last row of the previous page (keyset pagination).
+        """
+        i, r = t.items.c, t.resolutions.c
+        effort = r[measure]
+        stmt = (
+            select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, effort)
+            .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
+            .where(~i.deleted, i.state != State.CANCELED.value)
+        )
+        if kind is not None:
+            stmt = stmt.where(r[kind].is_(True))
+        else:
+            stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict))
+        if tracker:
+            stmt = stmt.where(i.tracker == tracker)
+        if after is not None:
+            after_effort, after_pk = after
+            stmt = stmt.where(or_(effort < after_effort, and_(effort == after_effort, i.pk > after_pk)))
+        stmt = stmt.order_by(effort.desc(), i.pk).limit(limit)
+        with self._tx.read() as conn:
+            return [FlaggedRow(*row) for row in conn.execute(stmt)]
+
+    def obstacle_facts(
+        self, *, measure: str, methods: Sequence[str], tracker: str | None = None
+    ) -> ObstacleFacts:
+        """Blocked open items' shares through ``methods``, and each method's open effort (one read)."""
+        if not methods:
+            return ObstacleFacts(blocked=[], open_effort={})
+        i, res, s, r = t.items.c, t.resolutions.c, t.allocation_sets.c, shares().c
+        blocked_stmt = (
+            select(
+                i.pk, i.tracker, i.key, i.title, i.url, i.status_name, s.method_id, res[measure] * s.weight
+            )
+            .select_from(
+                t.items.join(t.resolutions, res.item_pk == i.pk).join(
+                    t.allocation_sets, s.alloc_key == res.alloc_key
+                )
+            )
+            .where(i.blocked, ~i.deleted, res.state.in_(OPEN_STATES), s.method_id.in_(methods))
+        )
+        open_stmt = (
+            select(r.method_id, func.sum(r[measure]))
+            .where(r.state.in_(OPEN_STATES), r.method_id.in_(methods))
+            .group_by(r.method_id)
+        )
+        if tracker:
+            blocked_stmt = blocked_stmt.where(res.tracker == tracker)
+            open_stmt = open_stmt.where(r.tracker == tracker)
+        with self._tx.read() as conn:
+            blocked = [BlockedShare(*row) for row in conn.execute(blocked_stmt)]
+            open_effort = {m: float(e or 0.0) for m, e in conn.execute(open_stmt)}
+        return ObstacleFacts(blocked=blocked, open_effort=open_effort)

@@ -1,0 +1,139 @@
+"""What a sync keeps between runs: cursors, the runs themselves and per-tracker discovery state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from v2mom.clock import utcnow
+from v2mom.models import WorkItem
+from v2mom.store import schema as t
+from v2mom.store.items import ItemRepository
+from v2mom.store.transactions import ConnectionTransactions, Repository, Transactions
+
+
+class SyncStateRepository(Repository):
+    """The ``sync_cursors``, ``sync_runs`` and ``tracker_state`` tables."""
+
+    def __init__(self, transactions: Transactions, dialect: str, items: ItemRepository) -> None:
+        """``items`` writes the pages :meth:`commit_pages` commits with their cursor."""
+        super().__init__(transactions, dialect)
+        self._items = items
+
+    def get_cursor(self, tracker: str, scope: str) -> datetime | None:
+        """Where the last committed incremental page of (tracker, scope) ended."""
+        with self._tx.read() as conn:
+            return conn.execute(
+                select(t.sync_cursors.c.cursor).where(
+                    t.sync_cursors.c.tracker == tracker, t.sync_cursors.c.scope == scope
+                )
+            ).scalar_one_or_none()
+
+    def set_cursor(self, tracker: str, scope: str, cursor: datetime) -> None:
+        """Advance (or create) the cursor; it never moves backwards."""
+        with self._tx.write() as conn:
+            current = conn.execute(
+                select(t.sync_cursors.c.cursor)
+                .where(t.sync_cursors.c.tracker == tracker, t.sync_cursors.c.scope == scope)
+                .with_for_update()
+            ).scalar_one_or_none()
+            if current is None:
+                conn.execute(
+                    insert(t.sync_cursors).values(
+                        tracker=tracker, scope=scope, cursor=cursor, updated_at=utcnow()
+                    )
+                )
+            elif cursor > current:
+                conn.execute(
+                    update(t.sync_cursors)
+                    .where(t.sync_cursors.c.tracker == tracker, t.sync_cursors.c.scope == scope)
+                    .values(cursor=cursor, updated_at=utcnow())
+                )
+
+    def commit_pages(
+        self,
+        tracker: str,
+        items: Sequence[WorkItem],
+        removed: Iterable[str] = (),
+        *,
+        cursor: tuple[str, datetime] | None = None,
+    ) -> tuple[int, int]:
+        """Upsert ``items``, mark ``removed`` deleted and advance the (scope, time) cursor, atomically.
+
+        Returns (rows written, items newly deleted). The cursor moves only with the data it covers.
+        """
+        with self._tx.write() as conn:
+            on_conn = ConnectionTransactions(conn)
+            pages = self._items.bound_to(on_conn)
+            written = pages.upsert(items)
+            deleted = pages.mark_deleted(tracker, removed)
+            if cursor is not None:
+                self.bound_to(on_conn).set_cursor(tracker, cursor[0], cursor[1])
+        return written, deleted
+
+    def clear_cursor(self, tracker: str) -> None:
+        """Forget every cursor of ``tracker`` (a full resync follows)."""
+        with self._tx.write() as conn:
+            conn.execute(delete(t.sync_cursors).where(t.sync_cursors.c.tracker == tracker))
+
+    def start_run(self, tracker: str, kind: str) -> int:
+        """Record the start of a sync run; returns its id."""
+        with self._tx.write() as conn:
+            run_id = conn.execute(
+                insert(t.sync_runs)
+                .values(tracker=tracker, kind=kind, status="running", started_at=utcnow())
+                .returning(t.sync_runs.c.id)
+            ).scalar_one()
+            return int(run_id)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        upserted: int,
+        deleted: int,
+        api_calls: int,
+        error: str | None = None,
+    ) -> None:
+        """Record how a run ended."""
+        with self._tx.write() as conn:
+            conn.execute(
+                update(t.sync_runs)
+                .where(t.sync_runs.c.id == run_id)
+                .values(
+                    status=status,
+                    finished_at=utcnow(),
+                    items_upserted=upserted,
+                    items_deleted=deleted,
+                    api_calls=api_calls,
+                    error=error,
+                )
+            )
+
+    def last_successful_sync(self) -> dict[str, datetime]:
+        """Per tracker, when the last successful run finished."""
+        with self._tx.read() as conn:
+            rows = conn.execute(
+                select(t.sync_runs.c.tracker, func.max(t.sync_runs.c.finished_at))
+                .where(t.sync_runs.c.status == "ok")
+                .group_by(t.sync_runs.c.tracker)
+            )
+            return {tracker: when for tracker, when in rows if when is not None}
+
+    def get_tracker_state(self, tracker: str) -> dict[str, Any]:
+        """Discovery results kept between runs (effort field, time zone)."""
+        with self._tx.read() as conn:
+            data = conn.execute(
+                select(t.tracker_state.c.data).where(t.tracker_state.c.tracker == tracker)
+            ).scalar_one_or_none()
+        return dict(data) if data else {}
+
+    def set_tracker_state(self, tracker: str, data: dict[str, Any]) -> None:
+        """Replace the discovery results of ``tracker``."""
+        with self._tx.write() as conn:
+            conn.execute(delete(t.tracker_state).where(t.tracker_state.c.tracker == tracker))
+            conn.execute(insert(t.tracker_state).values(tracker=tracker, data=data, updated_at=utcnow()))
