@@ -20,11 +20,9 @@ def _tracked_copy(destination: Path) -> Path:
 
     Building in place would reuse a stale ``build/`` left by an earlier build, shipping deleted modules.
     """
-    listed = (
-        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
-        .stdout.decode()
-        .split("\0")
-    )
+    git = shutil.which("git") or "git"
+    listed = subprocess.run([git, "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+    names = listed.stdout.decode().split("\0")
     for name in filter(None, names):
         source, target = ROOT / name, destination / name
         target.parent.mkdir(parents=True, exist_ok=True)

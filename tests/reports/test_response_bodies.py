@@ -28,7 +28,7 @@ from v2mom.events import WebhookEvent
 from v2mom.models import State
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.inbox import MAX_ATTEMPTS, Inbox, InboxEntry
+from v2mom.store.inbox import MAX_ATTEMPTS, InboxEntry
 from v2mom.store.remap import remap
 
 GOLDEN = Path(__file__).with_name("response_bodies.json")
