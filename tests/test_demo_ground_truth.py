@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
+from tests.report_checks import assert_report_matches
 from v2mom.app.demo import DemoWorld, build_demo
 from v2mom.connectors.registry import build_connector
-from v2mom.reports.effort import MEASURES, STATES, ReportQuery, build_report
 from v2mom.reports.flags import item_document
-from v2mom.sandbox.ground_truth import GroundTruth
 from v2mom.sandbox.jira.truth import JiraGroundTruth
 from v2mom.store.remap import remap, remap_changed
 from v2mom.sync.runner import sync_tracker
@@ -28,29 +27,6 @@ def demo(database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
     finally:
         world.stop()
 
-
-def assert_report_matches(world: DemoWorld, truth: GroundTruth, tracker: str | None = "jira") -> None:
-    """The report (of one tracker, or mixed when ``tracker`` is None) equals ``truth``."""
-    plan = world.store.plans.current()
-    assert plan is not None
-    for measure in MEASURES:
-        for state in STATES:
-            got = build_report(world.store, plan, ReportQuery(measure=measure, state=state, tracker=tracker))
-            expected = truth.expected_report(measure, state)
-            where = f"{tracker or 'all trackers'} {measure}/{state}"
-            assert got["total"]["items"] == expected["total_items"], where
-            assert got["total"]["effort"] == pytest.approx(expected["total_effort"]), where
-            assert {v["id"]: v["effort"] for v in got["values"]} == pytest.approx(expected["values"]), where
-            assert got["untagged"]["effort"] == pytest.approx(expected["untagged_effort"]), where
-            assert got["untagged"]["items"] == expected["untagged_items"], where
-            assert got["orphaned"]["effort"] == pytest.approx(expected["orphaned_effort"]), where
-            assert got["orphaned"]["items"] == expected["orphaned_items"], where
-            methods: dict[tuple[str, Any], float] = {}
-            for value in got["values"]:
-                for method in value["methods"]:
-                    if method["effort"]:
-                        methods[(value["id"], method["id"])] = method["effort"]
-            assert methods == pytest.approx({k: v for k, v in expected["methods"].items() if v}), where
 
 
 def test_demo_report_equals_every_trackers_ground_truth(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pydantic import BaseModel, SecretStr
 
+from tests.support import wait_for
 from v2mom.background import BackgroundLoop, join_or_warn, secret_values
 from v2mom.errors import TrackerError
 
 HOUR = 3600.0
 
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture

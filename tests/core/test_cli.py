@@ -9,8 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.core.test_plan_validation import VALID
-from tests.factories import make_item
+from tests.factories import VALID, make_item
 from v2mom.app.cli import app
 from v2mom.app.factory import create_app
 from v2mom.models import Level
@@ -187,7 +186,7 @@ def test_token_list_renders_the_api_documents(workdir: Path) -> None:
     store = Database.open(load_settings().database_url)
     kept = store.tokens.create("viewer", "pm")
     gone = store.tokens.create("admin", "ops")
-    assert store.authenticate(kept) is not None
+    assert store.tokens.authenticate(kept) is not None
     revoked = store.tokens.info(token=gone)
     assert revoked is not None
     assert store.tokens.revoke(revoked.id)

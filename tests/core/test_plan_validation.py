@@ -2,47 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
+from tests.factories import VALID
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import dump_plan, load_plan
-
-VALID = textwrap.dedent(
-    """\
-    vision: Be the payments platform small businesses trust most.
-    values:
-      - id: customer-first
-        name: Customer-first thinking
-        target_share: 0.40
-      - id: reliability
-        name: Reliability
-        target_share: 0.30
-    methods:
-      - id: self-serve-onboarding
-        name: Launch self-serve onboarding
-        values: [customer-first]
-      - id: slo-program
-        name: SLO program
-        weights: {customer-first: 0.3, reliability: 0.7}
-    obstacles:
-      - id: legacy-billing
-        name: Legacy billing
-        methods: [self-serve-onboarding]
-    measures:
-      - id: cf-share
-        name: 40% to customer-first
-        value: customer-first
-        kind: effort_share
-        target: 0.40
-    rules:
-      - when: {tracker: jira, component: Billing}
-        method: slo-program
-      - when: {tracker: asana, custom_field: Team Bet, equals: Onboarding}
-        method: self-serve-onboarding
-    """
-)
 
 
 def test_valid_plan_loads_and_round_trips() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.reports.test_api import auth, seeded  # noqa: F401 - the shared fixture
+from tests.support import auth
 from v2mom.app.auth import SESSION_COOKIE
 from v2mom.app.factory import create_app
 from v2mom.settings import Settings
@@ -23,7 +23,7 @@ BAD_VALUE = {"id": "a", "name": "A", "target_share": 2}
 
 
 @pytest.fixture
-def world(seeded: Database) -> Iterator[tuple[TestClient, Database, str, str]]:  # noqa: F811
+def world(seeded: Database) -> Iterator[tuple[TestClient, Database, str, str]]:
     admin = seeded.tokens.create("admin", "alice")
     viewer = seeded.tokens.create("viewer", "pm")
     with TestClient(create_app(Settings(), seeded)) as client:

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.core.test_plan_validation import VALID
-from tests.factories import T0, make_item
+from tests.factories import T0, VALID, make_item
 from v2mom.app.factory import create_app
 from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State

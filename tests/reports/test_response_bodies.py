@@ -20,9 +20,8 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from tests.core.test_plan_validation import VALID
-from tests.factories import T0, make_item
-from tests.reports.test_api import auth, seeded  # noqa: F401 - the shared fixture
+from tests.factories import T0, VALID, make_item
+from tests.support import auth
 from v2mom.app.factory import create_app
 from v2mom.events import WebhookEvent
 from v2mom.models import State
@@ -89,7 +88,7 @@ def _mask(text: str) -> str:
 
 
 @pytest.fixture
-def world(seeded: Database) -> Iterator[tuple[TestClient, str]]:  # noqa: F811
+def world(seeded: Database) -> Iterator[tuple[TestClient, str]]:
     """The API test store plus a blocked item (obstacles), a conflict, a deleted item, a parked event."""
     seeded.items.upsert(
         [
@@ -105,7 +104,7 @@ def world(seeded: Database) -> Iterator[tuple[TestClient, str]]:  # noqa: F811
             make_item("17", key="ONB-7", points=4.0, state=State.DONE, completed_at=T0 + timedelta(days=3)),
         ]
     )
-    seeded.mark_deleted("jira", ["17"])
+    seeded.items.mark_deleted("jira", ["17"])
     plan = seeded.plans.current()
     assert plan is not None
     remap(seeded, plan)

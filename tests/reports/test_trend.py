@@ -9,14 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import T0
-from tests.reports.test_api import auth, seeded  # noqa: F401 - the shared fixture
+from tests.support import auth
 from v2mom.app.factory import create_app
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 
 
 @pytest.mark.parametrize("measure", ["points", "count"])
-def test_weeks_add_up_to_the_done_report(seeded: Database, measure: str) -> None:  # noqa: F811
+def test_weeks_add_up_to_the_done_report(seeded: Database, measure: str) -> None:
     token = seeded.tokens.create("viewer", "pm")
     with TestClient(create_app(Settings(), seeded)) as client:
         trend = client.get(f"/api/reports/trend?measure={measure}", headers=auth(token)).json()
@@ -39,7 +39,7 @@ def test_weeks_add_up_to_the_done_report(seeded: Database, measure: str) -> None
     assert len(busy) == 2  # the two completions fall in two different weeks
 
 
-def test_a_range_is_validated(seeded: Database) -> None:  # noqa: F811
+def test_a_range_is_validated(seeded: Database) -> None:
     token = seeded.tokens.create("viewer", "pm")
     with TestClient(create_app(Settings(), seeded)) as client:
         answer = client.get("/api/reports/trend?from=2026-11-10&to=2026-11-01", headers=auth(token))

@@ -5,11 +5,11 @@ one reconcile pass the store equals every sandbox, item for item, and the report
 from __future__ import annotations
 
 import random
-import socket
 import time
 from typing import Any
 
-from tests.test_demo_ground_truth import assert_report_matches
+from tests.report_checks import assert_report_matches
+from tests.support import free_port
 from v2mom.app.demo import DemoWorld
 from v2mom.app.factory import create_app
 from v2mom.mapping.plan import load_plan
@@ -37,11 +37,6 @@ from v2mom.webhooks.worker import start_worker
 
 SECRET = "chaos-secret"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def drained(inbox: Inbox) -> bool:

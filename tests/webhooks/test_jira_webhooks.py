@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.contracts import contracts_dir
+from tests.webhooks.jira_signing import OLD_SECRET, SECRET, delivery, sign
 from v2mom.app.factory import create_app
 from v2mom.clock import utcnow
 from v2mom.connectors.jira.connector import JiraConnector
@@ -29,17 +27,6 @@ from v2mom.store.database import Database
 from v2mom.store.inbox import CLAIM_TIMEOUT, Inbox
 from v2mom.sync.service import run_sync
 from v2mom.webhooks.worker import process_batch
-
-SECRET = "whsec-current"
-OLD_SECRET = "whsec-previous"
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def delivery(issue: dict[str, Any], event: str = "jira:issue_updated") -> bytes:
-    return json.dumps({"webhookEvent": event, "timestamp": 1763900000000, "issue": issue}).encode()
 
 
 @dataclass

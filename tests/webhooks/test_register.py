@@ -3,11 +3,11 @@ sandboxes then deliver signed events that the running app verifies and stores.""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.support import wait_for
 from v2mom.app.cli import app as cli
 from v2mom.app.factory import create_app
 from v2mom.sandbox.asana.app import create_asana_app
@@ -22,14 +22,6 @@ from v2mom.store.database import Database
 
 runner = CliRunner()
 
-
-def wait_for(predicate: object, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_register_then_deliveries_verify(tmp_path: Path, database_url: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.webhooks.test_jira_webhooks import SECRET, delivery, sign
+from tests.support import free_port, wait_for
+from tests.webhooks.jira_signing import SECRET, delivery, sign
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
 from v2mom.sandbox.jira.app import create_jira_app
@@ -23,11 +23,6 @@ from v2mom.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def v2mom(*args: str) -> list[str]:
@@ -40,14 +35,6 @@ def jira() -> Iterator[tuple[str, JiraState]]:
     with SandboxServer(create_jira_app(state)) as url:
         yield url, state
 
-
-def wait_for(predicate: object, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_serve_applies_a_webhook_within_seconds(
@@ -92,7 +79,7 @@ def test_serve_applies_a_webhook_within_seconds(
             except (requests.ConnectionError, KeyError):
                 return False
 
-        assert wait_for(synced), "the reconcile pass on start should sync the sandbox"
+        assert wait_for(synced, timeout=20), "the reconcile pass on start should sync the sandbox"
         before = report()["total"]["effort"]
         story = next(
             i for i, x in sorted(state.issues.items()) if x.type_name == "Story" and x.project == "ONB"
