@@ -75,7 +75,11 @@ class Connector(Protocol):
     ``iter_pages(since)`` yields pages of items updated at or after ``since`` (all items when
     ``since`` is None), ordered by update time so that a cursor can advance page by page.
     ``iter_ids()`` yields every stable id in scope (the census that detects deletions).
-    ``get_item(id)`` returns one item or raises NotFoundError.
+    ``get_item(id)`` returns one item *in scope* or raises NotFoundError: OutOfScopeError
+    (:mod:`connectors.errors`, a NotFoundError) when the item exists but lies outside the configured
+    JQL / teams / projects. Scope is part of the answer, not a separate check, so that no caller (the
+    webhook worker above all) can fetch an item and forget to ask; each tracker checks it in the same
+    request where it can (Jira: one ``search/jql`` for ``(<jql>) AND id = N``).
 
     ``ordered`` tells the runner whether pages come oldest update first across the whole listing
     (Jira, Linear): then the cursor may advance after every committed page. When False (Asana lists
@@ -103,7 +107,7 @@ class Connector(Protocol):
         ...
 
     def get_item(self, item_id: str) -> WorkItem:
-        """One item by stable id; NotFoundError when it is gone."""
+        """One item in scope by stable id; NotFoundError when gone, OutOfScopeError when outside."""
         ...
 
     def close(self) -> None:

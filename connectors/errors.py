@@ -24,7 +24,20 @@ from dataclasses import dataclass
 
 from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
 
-__all__ = ["ErrorTexts", "error_for_status"]
+__all__ = ["ErrorTexts", "OutOfScopeError", "error_for_status"]
+
+
+class OutOfScopeError(NotFoundError):
+    """The item exists (or may) but lies outside the configured scope (JQL, teams, projects).
+
+    A :class:`~v2mom.errors.NotFoundError` because, to us, an item outside the scope is an item we do
+    not have: whoever treats "not found" as "remove it from the store" handles it correctly without
+    knowing about scopes ("scope is the settings, never the event").
+    """
+
+    def __init__(self, message: str, *, tracker: str) -> None:
+        """``message`` names the item and why it is out of scope."""
+        super().__init__(message, tracker=tracker)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
 """Apply inbox events: re-fetch the item (truth is the tracker) or mark it deleted, then re-resolve.
 
+Scope is the settings, never the event: the connector's ``get_item`` answers only for items inside
+the configured JQL / teams / projects and raises OutOfScopeError (a NotFoundError) otherwise. So an
+event about an item outside the scope stores nothing, and an item that left the scope is applied
+like its deletion: it and its resolution leave the report, and its descendants re-resolve.
+
 Each event is completed only after its effect is committed, so a crash between the inbox commit and
 the apply leaves the event to be claimed again (claims expire). The store never lets an older copy
 of an item overwrite a newer one, so duplicates and reordering are harmless. Failures are retried
@@ -59,7 +64,8 @@ def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor)
     connector = connector_for(event.tracker)
     try:
         item = connector.get_item(event.item_ref)
-    except NotFoundError:
+    except NotFoundError as gone:  # deleted, or (OutOfScopeError) outside the configured scope
+        log.debug("webhook %s/%s: %s", event.tracker, event.delivery_id, gone)
         item_id = _resolve_id(store, event.tracker, event.item_ref)
         if item_id is None:
             return set()

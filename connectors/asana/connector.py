@@ -21,8 +21,17 @@ from functools import partial
 from typing import Any
 
 from v2mom.connectors.asana.client import DEFAULT_TIMEOUT, TRACKER, AsanaClient, SyncTokenExpired
-from v2mom.connectors.asana.parse import ID_FIELDS, PROJECT_FIELDS, TASK_FIELDS, parse_project, parse_task
+from v2mom.connectors.asana.parse import (
+    ID_FIELDS,
+    PROJECT_FIELDS,
+    SCOPE_FIELDS,
+    TASK_FIELDS,
+    home_project,
+    parse_project,
+    parse_task,
+)
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
+from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.paging import offset_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
@@ -31,6 +40,7 @@ from v2mom.settings import AsanaSettings, SyncSettings
 __all__ = ["AsanaConnector"]
 
 MAX_EVENT_CALLS = 1000  # 100 events each: a loop guard on has_more
+MAX_SUBTASK_DEPTH = 32  # a loop guard on parent chains (Asana nests subtasks a few levels deep)
 
 
 def _iso(moment: datetime) -> str:
@@ -221,7 +231,7 @@ class AsanaConnector(ConnectorRuntime):
                 listed.update(str(r.get("gid")) for r in raw_page)
             pending = {gid: action for gid, action in actions.items() if gid not in listed}
             if pending:
-                yield self._event_page(pending)
+                yield self._event_page(pending, listed)
 
     def _get_project(self, project: str) -> Mapping[str, Any]:
         data = self._retrying(partial(self._client.project, project, PROJECT_FIELDS)).get("data")
@@ -235,24 +245,69 @@ class AsanaConnector(ConnectorRuntime):
             records.extend(self._subtasks(raw_page, fields=TASK_FIELDS, kind="subtasks"))
         return self._page([self._parse(r) for r in records])
 
-    def _event_page(self, actions: Mapping[str, str]) -> Page:
+    def _event_page(self, actions: Mapping[str, str], listed: set[str]) -> Page:
+        """The tasks the events name, re-fetched; deleted ones, and ones that left the configured
+        projects (an event of the project they were removed from), as removed."""
         items: list[WorkItem] = []
         removed: list[str] = []
+        known = dict.fromkeys(listed, True)  # listed from a configured project: in scope
         for gid, action in sorted(actions.items()):
             if action == "deleted":
                 removed.append(gid)
                 continue
             try:
-                items.append(self._fetch_task(gid))
-            except NotFoundError:
+                items.append(self._fetch_task(gid, known))
+            except NotFoundError:  # OutOfScopeError included
                 removed.append(gid)
         return self._page(items, tuple(removed))
 
-    def _fetch_task(self, gid: str) -> WorkItem:
+    def _fetch_task(self, gid: str, known: dict[str, bool] | None = None) -> WorkItem:
+        """The task when it is in scope; NotFoundError when gone, OutOfScopeError when outside."""
         data = self._retrying(partial(self._client.task, gid, TASK_FIELDS)).get("data")
         if not isinstance(data, Mapping):
             raise FatalError(f"task {gid}: the answer holds no data", tracker=TRACKER)
+        if not self._in_scope(data, {} if known is None else known):
+            raise OutOfScopeError(f"task {gid} is in none of the configured projects", tracker=TRACKER)
         return self._parse(data)
+
+    def _in_scope(self, raw: Mapping[str, Any], known: dict[str, bool]) -> bool:
+        """True when the task is a member of a configured project, or a subtask below one that is.
+
+        The scope the listings and the census read: project members and, recursively, their subtasks
+        (subtasks are not project members unless added to one). Parents are read with two fields
+        only; ``known`` caches answers by gid for the caller's batch.
+        """
+        chain: list[str] = []
+        current: Mapping[str, Any] = raw
+        for _depth in range(MAX_SUBTASK_DEPTH):
+            gid = str(current.get("gid"))
+            if gid in known:
+                answer = known[gid]
+                break
+            chain.append(gid)
+            if home_project(current, self.projects) is not None:
+                answer = True
+                break
+            parent = current.get("parent")
+            parent_gid = parent.get("gid") if isinstance(parent, Mapping) else None
+            if not isinstance(parent_gid, str) or not parent_gid:
+                answer = False
+                break
+            if parent_gid in known:
+                answer = known[parent_gid]
+                break
+            try:
+                data = self._retrying(partial(self._client.task, parent_gid, SCOPE_FIELDS)).get("data")
+            except NotFoundError:
+                answer = False  # the parent is gone (its subtasks go with it)
+                break
+            if not isinstance(data, Mapping):
+                raise FatalError(f"task {parent_gid}: the answer holds no data", tracker=TRACKER)
+            current = data
+        else:
+            raise FatalError(f"task {raw.get('gid')}: subtasks nested too deep", tracker=TRACKER)
+        known.update(dict.fromkeys(chain, answer))
+        return answer
 
     def iter_ids(self) -> Iterator[str]:
         """Every project, task and subtask gid in scope (ids only)."""
@@ -265,7 +320,12 @@ class AsanaConnector(ConnectorRuntime):
                     yield str(child.get("gid"))
 
     def get_item(self, item_id: str) -> WorkItem:
-        """One task, subtask or configured project by gid; NotFoundError when it is gone."""
+        """One task, subtask or configured project by gid, only when in scope.
+
+        NotFoundError when it is gone; OutOfScopeError when it is in none of the configured projects
+        (removed from them, or never there) and not below a task that is. The memberships come with
+        the task; a subtask costs one more small request per level up to a member.
+        """
         if item_id in self.projects:
             return parse_project(self._get_project(item_id))
         return self._fetch_task(item_id)

@@ -42,6 +42,7 @@ TASK_FIELDS = ",".join(
 )
 PROJECT_FIELDS = "name,permalink_url,created_at,modified_at,completed,completed_at,archived"
 ID_FIELDS = "num_subtasks"
+SCOPE_FIELDS = "parent.gid,memberships.project.gid"  # what tells whether a task is in scope
 
 
 def _fail(record: Mapping[str, Any], problem: str) -> FatalError:

@@ -9,6 +9,7 @@ after the cursor is skipped.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
+from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
 from v2mom.connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
 from v2mom.connectors.paging import cursor_pages
@@ -30,6 +32,7 @@ CENSUS_PAGE_SIZE = 5000  # Jira's ceiling when only ids are requested
 # When the account hides its time zone, render literals as if in UTC-12 (the westernmost offset):
 # the query then starts at or before the cursor in every zone Jira might use. Over-fetching is safe.
 _UNKNOWN_ZONE_SHIFT = timedelta(hours=12)
+_ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 
 
 def render_jql_datetime(since: datetime, time_zone: str) -> str:
@@ -186,12 +189,41 @@ class JiraConnector(ConnectorRuntime):
                 else:
                     raise FatalError("census: an issue without an id was returned", tracker="jira")
 
+    def membership_jql(self, item_ref: str) -> str:
+        """``(<scope>) AND id = N`` (or ``key = "K"``): the search that finds the issue only in scope.
+
+        FatalError for a reference that is neither an issue id nor an issue key (it would not be safe
+        to put into JQL).
+        """
+        if item_ref.isdigit():
+            return f"({self.scope}) AND id = {int(item_ref)}"
+        if _ISSUE_KEY.fullmatch(item_ref):
+            return f'({self.scope}) AND key = "{item_ref.upper()}"'
+        raise FatalError(f"{item_ref!r} is neither an issue id nor an issue key", tracker=self.tracker)
+
     def get_item(self, item_id: str) -> WorkItem:
-        """One issue by stable id (or key); NotFoundError when deleted or not visible."""
+        """One issue by stable id (or key), only when the configured JQL matches it.
+
+        One ``search/jql`` call for ``(<jql>) AND id = N`` with the issue's fields: the issue when it
+        is in scope; OutOfScopeError when the search finds nothing (an issue moved to a project
+        outside the JQL keeps its id, changes its key and stops matching). Jira refuses a JQL that
+        names an issue that does not exist (400): then ``/issue/{id}`` tells a deleted or invisible
+        issue (NotFoundError) from a query Jira rejects for another reason (that error is raised).
+        """
         self._ensure_discovered()
         fields = self.fields
-        raw = self._retrying(lambda: self._client.get_issue(item_id, fields))
-        return self._parse(raw)
+        jql = self.membership_jql(item_id)
+        try:
+            page = self._retrying(partial(self._client.search_page, jql, fields, None, 1, kind="issue"))
+        except FatalError as refused:
+            if refused.status != 400:
+                raise
+            self._retrying(partial(self._client.get_issue, item_id, ["id"]))  # NotFoundError when gone
+            raise
+        issues = [raw for raw in page.get("issues") or [] if isinstance(raw, dict)]
+        if not issues:
+            raise OutOfScopeError(f"issue {item_id} is not matched by the configured JQL", tracker="jira")
+        return self._parse(issues[0])
 
     def close(self) -> None:
         """Release the HTTP session."""

@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
+from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
 from v2mom.connectors.paging import relay_pages
@@ -44,6 +45,23 @@ def _connection(data: Mapping[str, Any], path: tuple[str, ...], query: str) -> M
     if not isinstance(node, Mapping) or not isinstance(node.get("nodes"), list):
         raise FatalError(f"{query}: the answer has no {'.'.join(path)}.nodes list", tracker=TRACKER)
     return node
+
+
+def _keys(connection: Any) -> set[str]:
+    nodes = connection.get("nodes") if isinstance(connection, Mapping) else None
+    return {n["key"] for n in nodes or [] if isinstance(n, Mapping) and isinstance(n.get("key"), str)}
+
+
+def _issue_team(raw: Mapping[str, Any]) -> set[str]:
+    """The key of an issue's team (one at most)."""
+    team = raw.get("team")
+    key = team.get("key") if isinstance(team, Mapping) else None
+    return {key} if isinstance(key, str) else set()
+
+
+def _project_teams(raw: Mapping[str, Any]) -> set[str]:
+    """The keys of every team a project is shared with (``scopeTeams``, else ``teams``)."""
+    return _keys(raw.get("scopeTeams")) or _keys(raw.get("teams"))
 
 
 class LinearConnector(ConnectorRuntime):
@@ -211,19 +229,29 @@ class LinearConnector(ConnectorRuntime):
                         yield node_id
 
     def get_item(self, item_id: str) -> WorkItem:
-        """One issue or project by id; NotFoundError when it is gone, archived or trashed."""
+        """One issue or project by id, only when it belongs to a configured team.
+
+        NotFoundError when it is gone, archived or trashed; OutOfScopeError when it lives in another
+        team (an issue moved to a team outside ``teams`` keeps its id) or a project is shared with
+        none of the configured teams. The team comes with the record, so this costs no extra call.
+        """
         try:
             data = self._execute("issue", "issue", {"id": item_id})
             raw = data.get("issue")
             parse: Callable[[Mapping[str, Any]], WorkItem] = self._parse_issue
+            teams_of: Callable[[Mapping[str, Any]], set[str]] = _issue_team
         except NotFoundError:
             data = self._execute("project", "project", {"id": item_id})
             raw = data.get("project")
-            parse = parse_project
+            parse, teams_of = parse_project, _project_teams
         if not isinstance(raw, Mapping):
             raise NotFoundError(f"{item_id} not found", tracker=TRACKER, status=None)
         if is_removed(raw):
             raise NotFoundError(f"{raw.get('identifier') or item_id} is archived or trashed", tracker=TRACKER)
+        if not teams_of(raw) & set(self.teams):
+            raise OutOfScopeError(
+                f"{raw.get('identifier') or item_id} belongs to no configured team", tracker=TRACKER
+            )
         return parse(raw)
 
     def close(self) -> None:

@@ -222,6 +222,33 @@ class AsanaState(FaultBook):
         self._notify("changed", task)
         return task
 
+    def remove_from_project(self, gid: str, project: str) -> Task:
+        """``POST /tasks/{gid}/removeProject``: the task leaves ``project`` (and, when that was its
+        only configured home, the scope); the project's event stream and webhooks get ``removed``."""
+        with self.lock:
+            task = self.tasks[gid]
+            if project not in task.projects:
+                raise KeyError(f"task {gid} is not in project {project}")
+            task.modified_at = max(self.clock(), task.modified_at + timedelta(milliseconds=1))
+            self._log("removed", task)  # while still a member: the stream of the project it leaves
+            self._notify("removed", task)
+            task.projects.remove(project)
+            self.members[project].remove(gid)
+        return task
+
+    def add_to_project(self, gid: str, project: str) -> Task:
+        """``POST /tasks/{gid}/addProject``: the task joins ``project``; its streams get ``added``."""
+        with self.lock:
+            task = self.tasks[gid]
+            if project in task.projects:
+                raise KeyError(f"task {gid} is already in project {project}")
+            task.modified_at = max(self.clock(), task.modified_at + timedelta(milliseconds=1))
+            task.projects.append(project)
+            self.members[project] = sorted([*self.members[project], gid], key=int)
+            self._log("added", task)
+        self._notify("added", task)
+        return task
+
     def delete_task(self, gid: str) -> list[str]:
         """Delete a task and its subtasks (fetching any of them then answers 404); their gids."""
         with self.lock:

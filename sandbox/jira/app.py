@@ -296,7 +296,7 @@ def _authorised(request: Request, state: JiraState) -> bool:
 def _search(state: JiraState, request: Request, params: dict[str, Any]) -> Response:
     jql = str(params.get("jql") or "")
     try:
-        query = parse(jql, state.time_zone)
+        query = parse(jql, state.time_zone, exists=lambda ref: state.find(ref) is not None)
     except JqlError as exc:
         return error(400, str(exc))
     wanted = _requested_fields(params.get("fields"))
@@ -332,6 +332,14 @@ def _sort_key(issue: Issue, field: str) -> Any:
 
 def _matches(state: JiraState, query: Query, position: tuple[datetime, int] | None, want: int) -> list[Issue]:
     """Up to ``want`` matching issues after ``position`` in the query's order."""
+    if query.only_ids is not None and query.by_updated_ascending:  # ``… AND id = N``: no scan
+        with state.lock:
+            named = [state.issues[i] for i in query.only_ids if i in state.issues]
+        picked = sorted(
+            (i for i in named if query.predicate(i) and (position is None or i.order > position)),
+            key=lambda i: i.order,
+        )
+        return picked[:want]
     if query.by_updated_ascending:
         start = position
         inclusive = False

@@ -4,9 +4,11 @@ Supported: ``project = X``, ``project in (A, B)``, ``key = K``, ``key in (…)``
 ``id in (…)``, ``updated|created`` with ``>= > <= < =`` and a date literal, ``AND`` / ``OR`` with
 parentheses, then ``ORDER BY updated|created|id|key [ASC|DESC], …``. Date literals
 (``"yyyy-MM-dd HH:mm"``, ``"yyyy/MM/dd HH:mm"``, or a bare date) are wall-clock minutes in the
-*account's* time zone (JRACLOUD-74279), not UTC. A query with no project, key or id restriction
-is refused like ``/search/jql`` refuses unbounded queries. Without ORDER BY, results come by
-(updated, id) ascending (documented choice; real Jira orders by key then).
+*account's* time zone (JRACLOUD-74279), not UTC. ``id`` and ``key`` name issues: like Jira, a
+query naming an issue that does not exist (deleted, never created) is refused with a 400, while one
+naming an existing issue that the rest of the query excludes simply matches nothing. A query with no
+project, key or id restriction is refused like ``/search/jql`` refuses unbounded queries. Without
+ORDER BY, results come by (updated, id) ascending (documented choice; real Jira orders by key then).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Query:
     predicate: Predicate
     order: tuple[tuple[str, bool], ...]  # (field, descending)
     updated_from: datetime | None
+    only_ids: frozenset[int] | None = None  # every match has one of these ids (``AND id = N``)
 
     @property
     def by_updated_ascending(self) -> bool:
@@ -72,10 +75,13 @@ def parse_datetime(literal: str, zone: ZoneInfo) -> datetime:
 
 
 class _Parser:
-    def __init__(self, tokens: list[str], zone: ZoneInfo) -> None:
+    def __init__(
+        self, tokens: list[str], zone: ZoneInfo, exists: Callable[[str], bool] | None = None
+    ) -> None:
         self.tokens = tokens
         self.position = 0
         self.zone = zone
+        self.exists = exists
         self.bounded = False
         self.updated_from: datetime | None = None
         self.depth_or = 0
@@ -95,24 +101,29 @@ class _Parser:
         if token.upper() != wanted:
             raise JqlError(f"Error in the JQL Query: Expecting '{wanted}' but got '{token}'.")
 
-    def expression(self) -> Predicate:
-        left = self.conjunction()
+    # Each rule returns its predicate and the ids every match must have (None: any id), so that a
+    # query such as ``(<scope>) AND id = N`` is answered without scanning the site.
+
+    def expression(self) -> tuple[Predicate, frozenset[int] | None]:
+        left, ids = self.conjunction()
         while (self.peek() or "").upper() == "OR":
             self.take()
             self.depth_or += 1
-            right = self.conjunction()
+            right, right_ids = self.conjunction()
             left = (lambda a, b: lambda i: a(i) or b(i))(left, right)
-        return left
+            ids = ids | right_ids if ids is not None and right_ids is not None else None
+        return left, ids
 
-    def conjunction(self) -> Predicate:
-        left = self.term()
+    def conjunction(self) -> tuple[Predicate, frozenset[int] | None]:
+        left, ids = self.term()
         while (self.peek() or "").upper() == "AND":
             self.take()
-            right = self.term()
+            right, right_ids = self.term()
             left = (lambda a, b: lambda i: a(i) and b(i))(left, right)
-        return left
+            ids = right_ids if ids is None else (ids if right_ids is None else ids & right_ids)
+        return left, ids
 
-    def term(self) -> Predicate:
+    def term(self) -> tuple[Predicate, frozenset[int] | None]:
         if self.peek() == "(":
             self.take()
             inner = self.expression()
@@ -129,7 +140,10 @@ class _Parser:
             self.expect(")")
         else:
             values = [self.take()]
-        return self.condition(field, operator, values)
+        predicate = self.condition(field, operator, values)
+        if field == "id":
+            return predicate, frozenset(int(v) for v in values if v.strip("\"'").isdigit())
+        return predicate, None
 
     def condition(self, field: str, operator: str, values: list[str]) -> Predicate:
         if field in ("project", "key", "id"):
@@ -139,6 +153,9 @@ class _Parser:
             wanted = {v.strip("\"'").upper() for v in values}
             if field == "project":
                 return lambda i: i.project.upper() in wanted
+            for named in sorted(wanted):
+                if self.exists is not None and not self.exists(named):
+                    raise JqlError(f"An issue with key '{named}' does not exist for field '{field}'.")
             if field == "key":
                 return lambda i: i.key.upper() in wanted or any(k in wanted for k in i.old_keys)
             ids = {int(v) for v in wanted if v.isdigit()}
@@ -183,16 +200,26 @@ class _Parser:
         return tuple(order)
 
 
-def parse(jql: str, time_zone: str) -> Query:
-    """Parse ``jql`` for an account in ``time_zone``; JqlError for anything outside the subset."""
+def _everything(issue: Issue) -> bool:
+    """The predicate of a query without conditions (refused as unbounded)."""
+    del issue
+    return True
+
+
+def parse(jql: str, time_zone: str, exists: Callable[[str], bool] | None = None) -> Query:
+    """Parse ``jql`` for an account in ``time_zone``; JqlError for anything outside the subset.
+
+    ``exists`` tells whether an issue id or key (upper case) names an issue; when given, a query
+    naming one that does not is refused, as Jira does.
+    """
     tokens = tokenize(jql)
     cut = next((n for n, t in enumerate(tokens) if t.upper() == "ORDER"), len(tokens))
-    parser = _Parser(tokens[:cut], ZoneInfo(time_zone))
-    predicate: Predicate = (lambda i: True) if cut == 0 else parser.expression()
+    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists)
+    predicate, only_ids = parser.expression() if cut else (_everything, None)
     if parser.peek() is not None:
         raise JqlError(f"Error in the JQL Query: unexpected '{parser.peek()}'.")
     if not parser.bounded:
         raise JqlError(UNBOUNDED)
     order_parser = _Parser(tokens[cut:], ZoneInfo(time_zone))
     order = order_parser.order_by()
-    return Query(predicate, order, parser.updated_from)
+    return Query(predicate, order, parser.updated_from, only_ids)

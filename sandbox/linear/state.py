@@ -268,6 +268,20 @@ class LinearState(FaultBook):
         self._notify("update", "Issue", issue)
         return issue
 
+    def move_issue(self, issue_id: str, team_key: str) -> str:
+        """Move an issue to another team, as Linear does: the same id, a new identifier numbered in the
+        new team (``OPS-7``); returns the new identifier."""
+        with self.lock:
+            if team_key not in self.teams:
+                raise KeyError(f"no team {team_key}")
+            issue: Issue = self._issues.by_id[issue_id]
+            number = self._numbers.get(team_key, 0) + 1
+            self._numbers[team_key] = number
+            issue.team_key, issue.number = team_key, number
+            self._touch(self._issues, issue)
+        self._notify("update", "Issue", issue)
+        return issue.identifier
+
     def archive_issue(self, issue_id: str, *, trash: bool = False) -> Issue:
         """Archive (or trash) an issue: it leaves normal listings and counts as deleted."""
         with self.lock:
