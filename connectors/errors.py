@@ -33,11 +33,16 @@ class OutOfScopeError(NotFoundError):
     A :class:`~v2mom.errors.NotFoundError` because, to us, an item outside the scope is an item we do
     not have: whoever treats "not found" as "remove it from the store" handles it correctly without
     knowing about scopes ("scope is the settings, never the event").
+
+    ``cascade`` True: the items below this one were in scope only through it (Asana subtasks belong
+    to the scope through their parent task), so each of them must be checked again; False when every
+    item carries its own scope (a Jira issue its project, a Linear issue its team).
     """
 
-    def __init__(self, message: str, *, tracker: str) -> None:
+    def __init__(self, message: str, *, tracker: str, cascade: bool = False) -> None:
         """``message`` names the item and why it is out of scope."""
         super().__init__(message, tracker=tracker)
+        self.cascade = cascade
 
 
 @dataclass(frozen=True)

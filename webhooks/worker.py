@@ -24,6 +24,7 @@ from typing import Any
 
 from v2mom.background import BackgroundLoop, secret_values
 from v2mom.connectors.base import Connector
+from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import NotFoundError, V2momError
 from v2mom.settings import Settings
@@ -50,6 +51,31 @@ def _resolve_id(store: Database, tracker: str, ref: str) -> str | None:
     return known.item.id if known is not None else (ref if ref.isdigit() else None)
 
 
+def _remove(store: Database, connector: Connector, tracker: str, ref: str, gone: NotFoundError) -> set[str]:
+    """Mark the item ``ref`` deleted (gone, or out of scope); returns the ids to re-resolve.
+
+    When the connector says its descendants were in scope only through it (``cascade``), each stored
+    descendant is fetched again: removed in turn when it is out of scope too, refreshed when it is
+    in scope on its own.
+    """
+    item_id = _resolve_id(store, tracker, ref)
+    if item_id is None:
+        return set()
+    store.items.mark_deleted(tracker, [item_id])
+    touched = {item_id}
+    pending = [item_id] if isinstance(gone, OutOfScopeError) and gone.cascade else []
+    while pending:
+        for child in store.items.live_children(tracker, [pending.pop()]):
+            touched.add(child.item.id)
+            try:
+                store.items.upsert([connector.get_item(child.item.id)])
+            except NotFoundError as child_gone:
+                store.items.mark_deleted(tracker, [child.item.id])
+                if isinstance(child_gone, OutOfScopeError) and child_gone.cascade:
+                    pending.append(child.item.id)
+    return touched
+
+
 def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor) -> set[str]:
     """Apply one event; returns the ids whose trees need re-resolution."""
     event = entry.event
@@ -66,11 +92,7 @@ def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor)
         item = connector.get_item(event.item_ref)
     except NotFoundError as gone:  # deleted, or (OutOfScopeError) outside the configured scope
         log.debug("webhook %s/%s: %s", event.tracker, event.delivery_id, gone)
-        item_id = _resolve_id(store, event.tracker, event.item_ref)
-        if item_id is None:
-            return set()
-        store.items.mark_deleted(event.tracker, [item_id])
-        return {item_id}
+        return _remove(store, connector, event.tracker, event.item_ref, gone)
     store.items.upsert([item])
     return {item.id}
 

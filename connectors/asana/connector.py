@@ -267,7 +267,9 @@ class AsanaConnector(ConnectorRuntime):
         if not isinstance(data, Mapping):
             raise FatalError(f"task {gid}: the answer holds no data", tracker=TRACKER)
         if not self._in_scope(data, {} if known is None else known):
-            raise OutOfScopeError(f"task {gid} is in none of the configured projects", tracker=TRACKER)
+            raise OutOfScopeError(
+                f"task {gid} is in none of the configured projects", tracker=TRACKER, cascade=True
+            )
         return self._parse(data)
 
     def _in_scope(self, raw: Mapping[str, Any], known: dict[str, bool]) -> bool:
