@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from v2mom import __version__
 from v2mom.app.auth import SESSION_COOKIE, bearer_token
+from v2mom.app.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
 from v2mom.app.routes.admin import router as admin_router
 from v2mom.app.routes.admin import rules_router
 from v2mom.app.routes.plan import router as plan_router
@@ -49,8 +50,14 @@ def _error_status(exc: Exception) -> int:
     return 500
 
 
-def create_app(settings: Settings, store: Database) -> FastAPI:
-    """Build the app around an open store; the inbox writer runs while the app does."""
+def create_app(
+    settings: Settings, store: Database, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> FastAPI:
+    """Build the app around an open store; the inbox writer runs while the app does.
+
+    Request bodies over ``max_body_bytes`` (1 MiB by default) are refused with 413 before they are
+    parsed, on every route but the webhooks' (``RequestGuard``; they have their own limit).
+    """
     inbox = store.inbox
 
     @asynccontextmanager
@@ -65,6 +72,7 @@ def create_app(settings: Settings, store: Database) -> FastAPI:
             committer.stop()
 
     app = FastAPI(title="v2mom-sync", version=__version__, lifespan=lifespan)
+    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes)
     app.state.settings = settings
     app.state.store = store
     app.state.inbox = inbox

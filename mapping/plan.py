@@ -15,7 +15,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from v2mom.models import TRACKERS
-from v2mom.yamlio import Loc, parse_yaml, problem_line, raise_problems, validate_model
+from v2mom.yamlio import (
+    Loc,
+    find_problems,
+    parse_yaml,
+    problem_line,
+    raise_problems,
+    unencodable,
+    validate_model,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -221,15 +229,26 @@ def check_plan(plan: Plan, source: str = "plan", node: yaml.Node | None = None) 
     return plan.with_rule_ids()
 
 
+def check_text(data: Any, source: str = "plan", node: yaml.Node | None = None) -> None:
+    """ConfigError naming every place whose text cannot be stored as UTF-8 (a lone surrogate such
+    as ``"\\ud800"``, which YAML and JSON escapes can spell): such a plan would save, then fail
+    every read of it (plan, rules, audit log) for good."""
+    raise_problems(
+        (problem_line(source, loc, msg, node) for loc, msg in find_problems(data, unencodable)), source
+    )
+
+
 def load_plan(text: str, source: str = "plan.yaml") -> Plan:
     """Parse and fully validate a plan document; rules come back with ids assigned."""
     data, node = parse_yaml(text, source)
+    check_text(data, source, node)
     plan = validate_model(Plan, data, source, node)
     return check_plan(plan, source, node)
 
 
 def plan_from_data(data: Any, source: str = "plan") -> Plan:
     """Validate an already-parsed plan (from the API or the database)."""
+    check_text(data, source)
     plan = validate_model(Plan, data, source, None)
     return check_plan(plan, source)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any, Literal
 
 from v2mom.mapping.plan import Plan
@@ -12,6 +13,7 @@ from v2mom.store.database import Database
 
 FlagKind = Literal["untagged", "orphaned", "conflict"]
 FLAG_KINDS: tuple[FlagKind, ...] = ("untagged", "orphaned", "conflict")
+MAX_PK = 2**63 - 1  # keys are 64-bit database ids: a bigger one would overflow the driver (500)
 
 
 class CursorError(ValueError):
@@ -27,10 +29,14 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
     """Inverse of ``encode_cursor``; CursorError for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        effort, pk = raw.split("|")
-        return float(effort), int(pk)
+        effort_text, pk_text = raw.split("|")
+        effort, pk = float(effort_text), int(pk_text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise CursorError("cursor: not a cursor this server issued") from None
+    # Issued cursors hold a finite effort and a row's key: anything else was crafted.
+    if not math.isfinite(effort) or not 1 <= pk <= MAX_PK:
+        raise CursorError("cursor: not a cursor this server issued (its position is out of range)")
+    return effort, pk
 
 
 def list_flags(

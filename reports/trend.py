@@ -4,6 +4,7 @@ One GROUP BY over the rollup's shares (``v2mom.rollup``) by completion day and v
 folded into ISO weeks (Monday first) in Python: a few hundred rows at most, and the same code on
 SQLite and PostgreSQL.
 Without ``from``/``to`` the trend covers the twelve weeks that end with the latest completion.
+A trend spans at most ``MAX_WEEKS`` weeks (``TrendRangeError`` beyond, a 422 at the API).
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from v2mom.reports.effort import ReportQuery
 from v2mom.store.database import Database
 
 DEFAULT_WEEKS = 12
+# Ten years of weekly points: more than a chart can show, and it keeps the answer small (each week
+# is one object with a number per value; 0001..9999 was 521,000 weeks, 64 MB).
+MAX_WEEKS = 520
+
+
+class TrendRangeError(ValueError):
+    """A ``from``..``to`` range longer than ``MAX_WEEKS`` weeks."""
 
 
 def _monday(day: date) -> date:
@@ -30,6 +38,12 @@ def build_trend(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
         end = store.report_queries.latest_done_day(tracker=query.tracker)
     end = end or date.today()
     start = query.date_from or _monday(end) - timedelta(weeks=DEFAULT_WEEKS - 1)
+    weeks_asked = (_monday(end) - _monday(start)).days // 7 + 1
+    if weeks_asked > MAX_WEEKS:
+        raise TrendRangeError(
+            f"from: a trend spans at most {MAX_WEEKS} weeks; {start.isoformat()} to {end.isoformat()}"
+            f" is {weeks_asked} weeks"
+        )
     rows = store.report_queries.done_by_day(
         measure=query.measure, start=start, end=end, tracker=query.tracker
     )
@@ -39,8 +53,8 @@ def build_trend(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
         key = value_id if value_id in known else "untagged"
         buckets[_monday(day)][key] += float(effort or 0.0)
     weeks = []
-    monday = _monday(start)
-    while monday <= end:
+    for offset in range(weeks_asked):  # counted, so no date past ``end`` is ever computed
+        monday = _monday(start) + timedelta(weeks=offset)
         per_value = buckets.get(monday, {})
         iso = monday.isocalendar()
         weeks.append(
@@ -51,7 +65,6 @@ def build_trend(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
                 "untagged": round(per_value.get("untagged", 0.0), 6),
             }
         )
-        monday += timedelta(weeks=1)
     return {
         "measure": query.measure,
         "tracker": query.tracker,

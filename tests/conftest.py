@@ -51,6 +51,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _fresh_postgres_database()
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Like ``database_url``, shared by a module's tests (for expensive set-ups such as fuzzing)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'v2mom.db'}"
+    else:
+        yield from _fresh_postgres_database()
+
+
 @pytest.fixture
 def store(database_url: str) -> Iterator[Database]:
     """A migrated Database on each backend."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -89,6 +89,48 @@ def validation_problems(exc: ValidationError, source: str, node: yaml.Node | Non
             message = "unknown key"
         problems.append(problem_line(source, loc, message, node))
     return problems
+
+
+NOT_UNICODE = "text is not valid Unicode (it has a lone UTF-16 surrogate, which cannot be stored)"
+
+
+def unencodable(value: object) -> str | None:
+    """Why ``value`` cannot be stored or sent as UTF-8 text (a lone surrogate such as ``"\\ud800"``).
+
+    None for every other value. The message never repeats the text (it may be a secret).
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return NOT_UNICODE
+    return None
+
+
+def find_problems(data: Any, check: Callable[[object], str | None], limit: int = 20) -> list[tuple[Loc, str]]:
+    """``check`` applied to every key and scalar of a parsed document: ``(path, message)`` for each
+    one it objects to, at most ``limit`` of them. Iterative, so a deeply nested document cannot
+    exhaust the stack; a bad key is reported at the path of its mapping."""
+    found: list[tuple[Loc, str]] = []
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack and len(found) < limit:
+        loc, node = stack.pop()
+        if isinstance(node, dict):
+            children: list[tuple[tuple[str | int, ...], Any]] = []
+            for key, child in node.items():
+                problem = check(key)
+                if problem is not None:
+                    found.append((loc, f"a key here: {problem}"))
+                    continue
+                children.append(((*loc, key if isinstance(key, str | int) else str(key)), child))
+            stack.extend(reversed(children))
+        elif isinstance(node, list | tuple):
+            stack.extend(reversed([((*loc, i), child) for i, child in enumerate(node)]))
+        else:
+            problem = check(node)
+            if problem is not None:
+                found.append((loc, problem))
+    return found[:limit]
 
 
 def raise_problems(problems: Iterable[str], what: str) -> None:

@@ -16,10 +16,23 @@ from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report
 from v2mom.reports.flags import CursorError, FlagKind, item_document, list_flags
 from v2mom.reports.obstacles import build_obstacles
-from v2mom.reports.trend import build_trend
+from v2mom.reports.trend import TrendRangeError, build_trend
 
 router = APIRouter(prefix="/api")
 TrackerName = Literal["jira", "asana", "linear"]
+# The dates a report filter may name. Completion dates come from the trackers' timestamps, which
+# start at the Unix epoch, so nothing is done before 1970; 2999 leaves any open-ended "to" room.
+# Both ends stay far from date.min/date.max, so week arithmetic around them (the trend's Monday
+# and its twelve default weeks) cannot overflow (0001-01-01 and 9999-12-31 were 500s).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+
+
+def _in_range(name: str, day: date | None) -> None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise unprocessable(
+            [f"{name}: must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"],
+            location=("query", name),
+        )
 
 
 def report_query(
@@ -30,7 +43,9 @@ def report_query(
     date_to: Annotated[date | None, Query(alias="to")] = None,
     tracker: TrackerName | None = None,
 ) -> ReportQuery:
-    """The report filters from the query string (shared by the JSON and CSV routes)."""
+    """The report filters from the query string (shared by every report route)."""
+    _in_range("from", date_from)
+    _in_range("to", date_to)
     if date_from and date_to and date_from > date_to:
         raise unprocessable(["from: must not be after 'to'"], location=("query", "from"))
     measure = measure or request.app.state.settings.measure
@@ -68,8 +83,14 @@ def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, quer
 
 @router.get("/reports/trend")
 def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
-    """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work)."""
-    return Trend.model_validate(build_trend(store, store.plans.current() or Plan(), query))
+    """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work).
+
+    At most ``MAX_WEEKS`` weeks (ten years): a longer ``from``..``to`` is a 422 naming ``from``.
+    """
+    try:
+        return Trend.model_validate(build_trend(store, store.plans.current() or Plan(), query))
+    except TrendRangeError as exc:
+        raise unprocessable([str(exc)], location=("query", "from")) from None
 
 
 @router.get("/reports/obstacles")
