@@ -28,6 +28,7 @@ from v2mom.store.resolutions import ResolutionRepository
 from v2mom.store.sync_state import SyncStateRepository
 from v2mom.store.tokens import TokenRepository
 from v2mom.store.transactions import ConnectionTransactions, EngineTransactions, Transactions
+from v2mom.store.workers import WorkerRegistry
 
 
 class _Repositories:
@@ -39,6 +40,7 @@ class _Repositories:
     plans: PlanRepository
     tokens: TokenRepository
     inbox: Inbox
+    workers: WorkerRegistry
     report_queries: ReportQueries
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
@@ -48,6 +50,7 @@ class _Repositories:
         self.plans = source.plans.bound_to(transactions)
         self.tokens = source.tokens.bound_to(transactions)
         self.inbox = source.inbox.bound_to(transactions)
+        self.workers = source.workers.bound_to(transactions)
         self.report_queries = source.report_queries.bound_to(transactions)
 
 
@@ -75,6 +78,7 @@ class Database(_Repositories):
         self.plans = PlanRepository(transactions, dialect)
         self.tokens = TokenRepository(transactions, dialect)
         self.inbox = Inbox(transactions, dialect)
+        self.workers = WorkerRegistry(transactions, dialect)
         self.report_queries = ReportQueries(transactions, dialect)
 
     @classmethod
