@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
-from v2mom.store.engine import make_engine
+from v2mom.store.engine import make_engine, unavailable
 from v2mom.store.inbox import Inbox
 from v2mom.store.items import ItemRepository
 from v2mom.store.migrate import upgrade
@@ -83,8 +84,17 @@ class Database(_Repositories):
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
-        """Connect to ``url`` and (by default) apply pending migrations."""
+        """Connect to ``url`` and (by default) apply pending migrations.
+
+        Raises :class:`~v2mom.errors.DatabaseUnavailableError` (one line, the URL without its
+        password) when the database cannot be reached.
+        """
         engine = make_engine(url)
+        try:
+            engine.connect().close()
+        except DBAPIError as exc:
+            engine.dispose()
+            raise unavailable(engine, exc) from None
         if migrate:
             upgrade(engine)
         return cls(engine)
