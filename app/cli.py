@@ -16,7 +16,7 @@ from rich.console import Console
 from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
-from v2mom.errors import ConfigError, V2momError
+from v2mom.errors import ConfigError, DatabaseUnavailableError, V2momError
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.reports.csv_export import report_csv
@@ -48,9 +48,16 @@ ConfigOpt = Annotated[
 
 @contextmanager
 def exit_on_errors(code: int = 2) -> Iterator[None]:
-    """Print our errors as one clear message and exit with ``code`` (2 invalid input, 1 failure)."""
+    """Print our errors as one clear message and exit with ``code`` (2 invalid input, 1 failure).
+
+    An unreachable database is a failure (1), never invalid input, and its one line names the
+    database without its password.
+    """
     try:
         yield
+    except DatabaseUnavailableError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None

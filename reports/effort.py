@@ -55,22 +55,28 @@ def _share(effort: float, total: float) -> float:
 
 
 def build_freshness(store: Database, trackers: list[str] | None) -> dict[str, dict[str, Any]]:
-    """Per tracker: last successful sync, last webhook received, inbox backlog, parked events."""
+    """Per tracker: last successful sync, last webhook received, inbox backlog, parked events.
+
+    ``interrupted_at`` is added when a sync run was interrupted since the last successful one.
+    """
     inbox = store.inbox
     last_sync = store.sync_state.last_successful_sync()
+    interrupted = store.sync_state.last_interrupted()
     last_event = inbox.last_event()
     counts = inbox.counts()
-    names = sorted(set(trackers or []) | set(last_sync) | set(last_event))
-    return {
-        tracker: {
+    names = sorted(set(trackers or []) | set(last_sync) | set(last_event) | set(interrupted))
+    freshness: dict[str, dict[str, Any]] = {}
+    for tracker in names:
+        freshness[tracker] = {
             "last_sync": _iso(last_sync.get(tracker)),
             "last_event": _iso(last_event.get(tracker)),
             "backlog": counts.get(tracker, {}).get("pending", 0)
             + counts.get(tracker, {}).get("processing", 0),
             "parked": counts.get(tracker, {}).get("parked", 0),
         }
-        for tracker in names
-    }
+        if tracker in interrupted:
+            freshness[tracker]["interrupted_at"] = _iso(interrupted[tracker])
+    return freshness
 
 
 def build_report(

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
-from v2mom.store.engine import make_engine
+from v2mom.store.engine import make_engine, unavailable
 from v2mom.store.inbox import Inbox
 from v2mom.store.items import ItemRepository
 from v2mom.store.migrate import upgrade
@@ -28,6 +29,7 @@ from v2mom.store.resolutions import ResolutionRepository
 from v2mom.store.sync_state import SyncStateRepository
 from v2mom.store.tokens import TokenRepository
 from v2mom.store.transactions import ConnectionTransactions, EngineTransactions, Transactions
+from v2mom.store.workers import WorkerRegistry
 
 
 class _Repositories:
@@ -39,6 +41,7 @@ class _Repositories:
     plans: PlanRepository
     tokens: TokenRepository
     inbox: Inbox
+    workers: WorkerRegistry
     report_queries: ReportQueries
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
@@ -48,6 +51,7 @@ class _Repositories:
         self.plans = source.plans.bound_to(transactions)
         self.tokens = source.tokens.bound_to(transactions)
         self.inbox = source.inbox.bound_to(transactions)
+        self.workers = source.workers.bound_to(transactions)
         self.report_queries = source.report_queries.bound_to(transactions)
 
 
@@ -75,12 +79,22 @@ class Database(_Repositories):
         self.plans = PlanRepository(transactions, dialect)
         self.tokens = TokenRepository(transactions, dialect)
         self.inbox = Inbox(transactions, dialect)
+        self.workers = WorkerRegistry(transactions, dialect)
         self.report_queries = ReportQueries(transactions, dialect)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
-        """Connect to ``url`` and (by default) apply pending migrations."""
+        """Connect to ``url`` and (by default) apply pending migrations.
+
+        Raises :class:`~v2mom.errors.DatabaseUnavailableError` (one line, the URL without its
+        password) when the database cannot be reached.
+        """
         engine = make_engine(url)
+        try:
+            engine.connect().close()
+        except DBAPIError as exc:
+            engine.dispose()
+            raise unavailable(engine, exc) from None
         if migrate:
             upgrade(engine)
         return cls(engine)

@@ -1,14 +1,27 @@
-"""Engine creation: one place that knows SQLite needs WAL and foreign keys switched on."""
+"""Engine creation: one place that knows SQLite needs WAL and foreign keys switched on.
+
+Every commit is durable before anything is acknowledged: a webhook's 202 follows the inbox commit,
+an admin API 2xx or a token printed once follows theirs. SQLite therefore runs with
+``synchronous=FULL`` on every connection (in WAL mode: the log is synced at each commit; NORMAL
+would let a power loss take back the last commits), and PostgreSQL connections turn
+``synchronous_commit`` back on where the server or database configured it ``off`` (a stronger
+setting such as ``remote_apply`` is left alone). The SQLite file holds webhook secrets and token
+hashes, so a new one is created readable by its owner only (0600); SQLite gives its ``-wal`` and
+``-shm`` files the same mode.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
-from v2mom.errors import ConfigError
+from v2mom.errors import ConfigError, DatabaseUnavailableError
 
 
 def normalise_url(url: str) -> str:
@@ -32,12 +45,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        database = parsed.database
+
+        @event.listens_for(engine, "do_connect")
+        def _private_file(_dialect: Any, _record: Any, _args: Any, _kwargs: Any) -> None:
+            if database and database != ":memory:" and not database.startswith("file:"):
+                create_private(Path(database))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA cache_size=-65536")
@@ -48,7 +67,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Set-based re-resolution builds million-row temp tables; temp_buffers can only be raised before
     # a session's first temp table, so it is set at connect (allocated only as used).
     connect_args = {"options": "-c temp_buffers=256MB"}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _durable_commits(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            row = cursor.fetchone()
+            if row is not None and row[0] == "off":
+                cursor.execute("SET synchronous_commit = on")
+        dbapi_conn.commit()  # psycopg opened a transaction for the SHOW; SET outlives it either way
+
+    return engine
+
+
+def create_private(path: Path) -> None:
+    """Create ``path`` empty and readable by its owner only (0600), unless it exists already."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return  # an existing database keeps the mode its operator gave it
+    except OSError:
+        return  # e.g. a missing directory: SQLite's own open reports it, naming the file
 
 
 def check_url(url: str) -> None:
@@ -64,3 +104,13 @@ def masked_url(url: str) -> str:
 def upsert_insert(dialect: str, table: Table) -> Any:
     """An INSERT on ``table`` that takes ON CONFLICT clauses, for the engine's dialect."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailableError:
+    """The one-line error for a database that cannot be reached: its URL (password masked) and why."""
+    where = engine.url.render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+    password = engine.url.password
+    if password:
+        reason = reason.replace(str(password), "***")
+    return DatabaseUnavailableError(f"cannot connect to the database {where}: {reason}")

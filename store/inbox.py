@@ -2,8 +2,10 @@
 
 Deliveries are deduplicated on (tracker, delivery id). Workers claim due events — with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so any number of them can share the inbox, inside one
-write transaction on SQLite — and a claim older than ``claim_timeout`` counts as a crashed worker's
-and is taken again. Failed events are retried with exponential backoff, then parked: never dropped.
+write transaction on SQLite. A claim by a process whose lease expired (``store.workers``: it was
+killed or froze) is taken again at once; a live process keeps its claims however slow it is. A
+claim by a process that never registered a lease is taken again after ``CLAIM_TIMEOUT``. Failed
+events are retried with exponential backoff, then parked: never dropped.
 """
 
 from __future__ import annotations
@@ -96,12 +98,18 @@ class Inbox(Repository):
         return stored
 
     def claim(self, worker: str, limit: int = 50, *, now: datetime | None = None) -> list[InboxEntry]:
-        """Claim up to ``limit`` due events (oldest event time first) for ``worker``."""
+        """Claim up to ``limit`` due events (oldest event time first) for ``worker``.
+
+        Due: pending events whose retry time has come, and events claimed by a process whose lease
+        expired (or, for a process without a lease, claimed longer than ``CLAIM_TIMEOUT`` ago).
+        """
         now = now or utcnow()
-        i = t.webhook_inbox.c
+        i, w = t.webhook_inbox.c, t.workers.c
+        gone = select(w.id).where(w.lease_expires_at < now)
+        unleased_and_stale = and_(i.claimed_at < now - CLAIM_TIMEOUT, i.claimed_by.not_in(select(w.id)))
         due = or_(
             and_(i.status == "pending", i.next_attempt_at <= now),
-            and_(i.status == "processing", i.claimed_at < now - CLAIM_TIMEOUT),
+            and_(i.status == "processing", or_(i.claimed_by.in_(gone), unleased_and_stale)),
         )
         query = select(i.id).where(due).order_by(i.event_time, i.id).limit(limit)
         if self.dialect == "postgresql":

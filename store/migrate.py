@@ -9,8 +9,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from v2mom.store.engine import make_engine
+from v2mom.store.engine import make_engine, unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -37,6 +38,10 @@ def upgrade_url(url: str) -> str | None:
     """:func:`upgrade` the database at ``url`` (``v2mom db upgrade``); returns the revision it is at."""
     engine = make_engine(url)
     try:
+        try:
+            engine.connect().close()
+        except DBAPIError as exc:
+            raise unavailable(engine, exc) from None
         return upgrade(engine)
     finally:
         engine.dispose()

@@ -146,6 +146,9 @@ sync_runs = Table(
     Column("items_deleted", Integer, nullable=False, default=0),
     Column("api_calls", Integer, nullable=False, default=0),
     Column("error", Text),
+    # The lease (``workers.id``) of the process running it: a ``running`` row whose owner's lease
+    # expired belongs to a killed process and is marked ``interrupted`` when the next run starts.
+    Column("owner", String(64)),
     Index("ix_sync_runs_tracker_status", "tracker", "status", "finished_at"),
 )
 
@@ -176,6 +179,21 @@ api_tokens = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_used_at", UTCDateTime()),
     Column("revoked_at", UTCDateTime()),
+)
+
+# One row per running process (``v2mom serve``, ``v2mom worker``, a sync run), with a short lease it
+# renews by heartbeat. Inbox claims and running sync runs name their process by this id; when a
+# lease expires, that process is gone (killed, frozen, cut off) and what it held is taken back.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+    Column("lease_expires_at", UTCDateTime(), nullable=False),
 )
 
 webhook_inbox = Table(

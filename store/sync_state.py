@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from v2mom.clock import utcnow
 from v2mom.models import WorkItem
@@ -79,15 +79,39 @@ class SyncStateRepository(Repository):
         with self._tx.write() as conn:
             conn.execute(delete(t.sync_cursors).where(t.sync_cursors.c.tracker == tracker))
 
-    def start_run(self, tracker: str, kind: str) -> int:
-        """Record the start of a sync run; returns its id."""
+    def start_run(self, tracker: str, kind: str, *, owner: str | None = None) -> int:
+        """Record the start of a sync run by the process whose lease is ``owner``; returns its id.
+
+        Runs left ``running`` by a process that is gone (its lease expired, or it had none) are
+        marked ``interrupted`` first, in the same transaction.
+        """
+        now = utcnow()
         with self._tx.write() as conn:
+            self.bound_to(ConnectionTransactions(conn)).mark_interrupted(now=now)
             run_id = conn.execute(
                 insert(t.sync_runs)
-                .values(tracker=tracker, kind=kind, status="running", started_at=utcnow())
+                .values(tracker=tracker, kind=kind, status="running", started_at=now, owner=owner)
                 .returning(t.sync_runs.c.id)
             ).scalar_one()
             return int(run_id)
+
+    def mark_interrupted(self, *, now: datetime | None = None) -> int:
+        """Mark ``interrupted`` every running run whose process is gone; returns how many."""
+        now = now or utcnow()
+        r, w = t.sync_runs.c, t.workers.c
+        live = select(w.id).where(w.lease_expires_at >= now)
+        with self._tx.write() as conn:
+            return int(
+                conn.execute(
+                    update(t.sync_runs)
+                    .where(r.status == "running", or_(r.owner.is_(None), r.owner.not_in(live)))
+                    .values(
+                        status="interrupted",
+                        finished_at=now,
+                        error="interrupted: the process running it stopped before it finished",
+                    )
+                ).rowcount
+            )
 
     def finish_run(
         self,
@@ -123,6 +147,20 @@ class SyncStateRepository(Repository):
                 .group_by(t.sync_runs.c.tracker)
             )
             return {tracker: when for tracker, when in rows if when is not None}
+
+    def last_interrupted(self) -> dict[str, datetime]:
+        """Per tracker with an interrupted run since its last successful one: when the latest started."""
+        r = t.sync_runs.c
+        runs = t.sync_runs.alias("interrupted")
+        i = runs.c
+        newer_ok = select(func.max(r.id)).where(r.status == "ok", r.tracker == i.tracker).scalar_subquery()
+        query = (
+            select(i.tracker, func.max(i.started_at))
+            .where(i.status == "interrupted", func.coalesce(newer_ok, 0) < i.id)
+            .group_by(i.tracker)
+        )
+        with self._tx.read() as conn:
+            return {tracker: started for tracker, started in conn.execute(query) if started is not None}
 
     def get_tracker_state(self, tracker: str) -> dict[str, Any]:
         """Discovery results kept between runs (effort field, time zone)."""

@@ -20,6 +20,7 @@ from v2mom.connectors.base import Connector
 from v2mom.errors import V2momError
 from v2mom.models import WorkItem
 from v2mom.store.database import Database
+from v2mom.store.workers import WorkerLease
 from v2mom.sync.prefetch import prefetch
 
 log = logging.getLogger(__name__)
@@ -93,15 +94,31 @@ def sync_tracker(
     """Run one pass for ``connector``'s tracker; errors are recorded on the result, not raised.
 
     ``census`` None means: when ``full``, or when the last census is older than an hour.
-    ``commit_every`` items (pages are not split) make one transaction.
+    ``commit_every`` items (pages are not split) make one transaction. The run holds a lease of its
+    own while it runs, so one left ``running`` by a killed process is marked interrupted by the next.
     """
+    with WorkerLease(store.workers, "sync") as lease:
+        return _sync_tracker(store, connector, full, overlap, census, progress, now, commit_every, lease.id)
+
+
+def _sync_tracker(
+    store: Database,
+    connector: Connector,
+    full: bool,
+    overlap: timedelta,
+    census: bool | None,
+    progress: ProgressFn | None,
+    now: Callable[[], datetime],
+    commit_every: int,
+    owner: str,
+) -> SyncResult:
     tracker = connector.tracker
     started = now()
     written_before = utcnow()  # the store's own clock, which stamps synced_at
     cursor = None if full else store.sync_state.get_cursor(tracker, connector.scope)
     since = cursor - overlap if cursor is not None else None
     result = SyncResult(tracker=tracker, kind="full" if since is None else "incremental")
-    run_id = store.sync_state.start_run(tracker, result.kind)
+    run_id = store.sync_state.start_run(tracker, result.kind, owner=owner)
     state: dict[str, Any] = store.sync_state.get_tracker_state(tracker)
     try:
         connector.state = dict(state.get("connector") or {})

@@ -75,3 +75,7 @@ class NotFoundError(TrackerError):
 
 class WebhookVerificationError(V2momError):
     """A webhook delivery failed signature or freshness checks; nothing is stored."""
+
+
+class DatabaseUnavailableError(V2momError):
+    """The database cannot be reached or opened; the message names it without its password."""

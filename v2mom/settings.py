@@ -1,13 +1,18 @@
 """Settings (``v2mom.yaml``): where to connect. Built lazily, never at import time.
 
 Precedence: environment (``V2MOM_DATABASE_URL`` …) over the file over defaults. ``${VAR}`` in the
-file is replaced from the environment; a missing variable is an error naming it.
+file is replaced from the environment; a missing variable is an error naming it. A file that holds
+a secret inline (a token, key or webhook secret, or a password in ``database_url``) and that other
+users can read is accepted with a warning naming it and its mode, as ssh does for keys.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
+import typing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +23,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from v2mom.models import TRACKERS
 from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
 
+log = logging.getLogger(__name__)
 DEFAULT_CONFIG = "v2mom.yaml"
+_ONLY_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_URL_PASSWORD = re.compile(r"^[A-Za-z0-9+.-]+://[^:/@]*:([^@]*)@")
 Measure = Literal["points", "hours", "count"]
 
 
@@ -167,5 +175,69 @@ def load_settings(path: str | Path | None = None, *, required: bool = False) -> 
         return Settings()
     source = str(file)
     data, node = parse_yaml(read_text(file), source)
+    warn_if_exposed(file, data)
     data = interpolate_env(data, source)
     return validate_model(Settings, data, source, node)
+
+
+def warn_if_exposed(file: Path, data: Any) -> None:
+    """Warn when ``file`` holds a secret inline and its group or others may read it (POSIX only)."""
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(file.stat().st_mode)
+    except OSError:
+        return  # it was just read; a race with its removal leaves nothing to warn about
+    if not mode & 0o077:
+        return
+    inline = inline_secrets(data)
+    if inline:
+        log.warning(
+            "%s holds secrets inline (%s) and is readable by others: its mode is %04o. "
+            "Run 'chmod 600 %s', or better keep the secrets in the environment and write ${VAR} in the file.",
+            file,
+            ", ".join(inline),
+            mode,
+            file,
+        )
+
+
+def inline_secrets(data: Any) -> list[str]:
+    """Dotted paths of the secret settings in raw file ``data`` written inline, not as ``${VAR}``."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        url = data.get("database_url")
+        if isinstance(url, str):
+            password = _URL_PASSWORD.match(url)
+            if password and password.group(1) and not _ONLY_ENV_REF.fullmatch(password.group(1)):
+                found.append("database_url")
+    _walk_secrets(Settings, data, "", found)
+    return found
+
+
+def _walk_secrets(model: type[BaseModel], data: Any, prefix: str, found: list[str]) -> None:
+    if not isinstance(data, dict):
+        return
+    for name, field in model.model_fields.items():
+        if name not in data:
+            continue
+        path, value = f"{prefix}{name}", data[name]
+        kinds = _types_in(field.annotation)
+        if SecretStr in kinds:
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, str) and v and not _ONLY_ENV_REF.fullmatch(v.strip()) for v in values):
+                found.append(path)
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                _walk_secrets(kind, value, f"{path}.", found)
+
+
+def _types_in(annotation: Any) -> set[Any]:
+    """Every type named in ``annotation`` (through unions, Optional and list[...])."""
+    args = typing.get_args(annotation)
+    if not args:
+        return {annotation}
+    out: set[Any] = set()
+    for arg in args:
+        out |= _types_in(arg)
+    return out

@@ -6,7 +6,9 @@ event about an item outside the scope stores nothing, and an item that left the 
 like its deletion: it and its resolution leave the report, and its descendants re-resolve.
 
 Each event is completed only after its effect is committed, so a crash between the inbox commit and
-the apply leaves the event to be claimed again (claims expire). The store never lets an older copy
+the apply leaves the event to be claimed again. Every worker claims under a lease of its own process
+(``store.workers``), renewed by heartbeat: a killed worker's claims are taken again within seconds,
+a live one keeps them however slow its applies are. The store never lets an older copy
 of an item overwrite a newer one, so duplicates and reordering are harmless. Failures are retried
 with backoff and then parked, never dropped.
 """
@@ -14,8 +16,6 @@ with backoff and then parked, never dropped.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -31,6 +31,7 @@ from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox, InboxEntry
 from v2mom.store.remap import remap_changed
+from v2mom.store.workers import WorkerLease
 
 log = logging.getLogger(__name__)
 ConnectorFor = Callable[[str], Connector]
@@ -154,6 +155,7 @@ class WorkerThread:
     ) -> None:
         """Prepare; nothing runs until :meth:`start`. ``secrets`` are masked in error logs."""
         self.store, self.inbox, self.connector_for, self.interval = store, inbox, connector_for, interval
+        self.lease = WorkerLease(store.workers, "serve")
         self._loop = BackgroundLoop(
             "webhook-worker", self._pass, interval=interval, secrets=secrets, logger=log
         )
@@ -163,16 +165,20 @@ class WorkerThread:
         self._loop.wake()
 
     def start(self) -> None:
-        """Start the background loop."""
+        """Register this process's lease, then start the background loop."""
+        self.lease.start()
         self._loop.start()
 
     def stop(self) -> None:
-        """Stop after the current batch."""
-        self._loop.stop()
+        """Stop after the current batch; hand back the claims unless a batch is still running."""
+        stopped = self._loop.stop()
+        self.lease.stop(release=stopped)
 
     def _pass(self) -> bool:
         """One batch; True when it applied something (more may be waiting)."""
-        return process_batch(self.store, self.inbox, self.connector_for, worker="serve").applied > 0
+        if not self.lease.held():  # frozen past the lease: claim nothing until it is renewed
+            return False
+        return process_batch(self.store, self.inbox, self.connector_for, worker=self.lease.id).applied > 0
 
 
 def start_worker(app: Any, settings: Settings, store: Database) -> WorkerThread:
@@ -181,11 +187,6 @@ def start_worker(app: Any, settings: Settings, store: Database) -> WorkerThread:
     app.state.wake_worker = worker.wake
     worker.start()
     return worker
-
-
-def worker_name() -> str:
-    """This process's name in inbox claims: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def run_worker(
@@ -204,18 +205,21 @@ def run_worker(
     until ``stop`` is set.
     """
     inbox = store.inbox
-    name = worker_name()
     connector_for = connector_cache(settings)
     stop = stop or threading.Event()
     applied = 0
-    while not stop.is_set():
-        batch = process_batch(store, inbox, connector_for, worker=name)
-        applied += batch.applied
-        if batch.applied or batch.failed:
-            if on_batch is not None:
-                on_batch(batch)
-            continue
-        if once:
-            break
-        stop.wait(interval)
+    with WorkerLease(store.workers, "worker") as lease:  # claims under this process start's own id
+        while not stop.is_set():
+            if not lease.held():  # frozen past the lease: claim nothing until it is renewed
+                stop.wait(interval)
+                continue
+            batch = process_batch(store, inbox, connector_for, worker=lease.id)
+            applied += batch.applied
+            if batch.applied or batch.failed:
+                if on_batch is not None:
+                    on_batch(batch)
+                continue
+            if once:
+                break
+            stop.wait(interval)
     return applied

@@ -16,12 +16,21 @@ FlagName = Literal["untagged", "orphaned", "conflict"]
 
 
 class TrackerFreshness(ApiModel):
-    """One tracker's last successful sync and webhook (ISO UTC, ``Z``), inbox backlog and parked events."""
+    """One tracker's last successful sync and webhook (ISO UTC, ``Z``), inbox backlog and parked events.
+
+    ``interrupted_at`` is present only when a sync run of the tracker was interrupted (its process
+    was killed) since its last successful one: when the latest such run started.
+    """
 
     last_sync: str | None
     last_event: str | None
     backlog: int
     parked: int
+    interrupted_at: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="start of the latest interrupted sync run since the last successful one (else absent)",
+    )
 
 
 class EffortTotal(ApiModel):

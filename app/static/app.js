@@ -146,7 +146,8 @@ function renderFreshness(report) {
     list.append(el("li", { "data-tracker": tracker, text:
       `${tracker}: synced ${f.last_sync ? f.last_sync.replace("T", " ").replace("Z", " UTC") : "never"}` +
       ` · last webhook ${f.last_event ? f.last_event.replace("T", " ").replace("Z", " UTC") : "never"}` +
-      ` · backlog ${f.backlog}` + (f.parked ? ` · ${f.parked} parked` : "") }));
+      ` · backlog ${f.backlog}` + (f.parked ? ` · ${f.parked} parked` : "") +
+      (f.interrupted_at ? ` · sync started ${f.interrupted_at.replace("T", " ").replace("Z", " UTC")} was interrupted` : "") }));
   }
 }
 

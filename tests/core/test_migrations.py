@@ -191,3 +191,32 @@ def test_upgrade_from_0003_turns_allocation_rows_into_sets_and_keeps_the_report(
             assert conn.execute(select(func.count()).where(r.alloc_key == 0)).scalar_one() == 1  # canceled
     finally:
         store.close()
+
+
+def test_upgrade_from_0004_adds_leases_and_the_next_run_interrupts_a_run_left_running(
+    database_url: str,
+) -> None:
+    engine = _database_at(database_url, "0004")
+    counters = ("items_upserted", "items_deleted", "api_calls")
+    runs = table(
+        "sync_runs", *(column(name) for name in ("tracker", "kind", "status", *counters)),
+        column("started_at", UTCDateTime()),
+    )  # fmt: skip
+    with engine.begin() as conn:  # a sync killed while 0004 was current: no owner column yet
+        conn.execute(
+            insert(runs).values(
+                tracker="jira", kind="full", status="running", started_at=T0, **dict.fromkeys(counters, 0)
+            )
+        )
+    upgrade(engine)
+    engine.dispose()
+    store = Database.open(database_url)
+    try:
+        assert store.workers.live() == set()
+        store.sync_state.start_run("jira", "incremental", owner=store.workers.register("sync"))
+        with store.engine.connect() as conn:
+            statuses = conn.execute(select(t.sync_runs.c.status).order_by(t.sync_runs.c.id)).scalars().all()
+        assert statuses == ["interrupted", "running"]
+        assert store.sync_state.last_interrupted() == {"jira": T0}
+    finally:
+        store.close()

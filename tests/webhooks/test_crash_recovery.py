@@ -1,0 +1,199 @@
+"""Crash test: ``v2mom serve`` and a standalone ``v2mom worker`` (real processes, PostgreSQL) are
+killed with SIGKILL while signed deliveries are being group-committed and applied, then restarted.
+Every acknowledged delivery is stored once and applied (done), and the backlog, the dead processes'
+claims included, drains within 30 s of the restart, not after the five-minute claim timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from tests.support import free_port, wait_for
+from tests.webhooks.jira_signing import SECRET, delivery, sign
+from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.server import SandboxServer
+from v2mom.store import schema as t
+from v2mom.store.database import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+DRAIN_WITHIN = 30.0
+
+
+def v2mom(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from v2mom.app.cli import main; main()", *args]
+
+
+@pytest.fixture
+def slow_jira() -> Iterator[tuple[str, JiraState]]:
+    """A sandbox Jira whose single-issue reads take 50 ms, so a kill lands in the middle of applies."""
+    state, _ = generate_jira_workspace(seed=11, epics=10, issues=60)
+    app = create_jira_app(state)
+
+    @app.middleware("http")
+    async def slow_issue_reads(request: Any, call_next: Any) -> Any:
+        if request.url.path.startswith("/rest/api/3/issue/"):
+            await asyncio.sleep(0.05)
+        return await call_next(request)
+
+    with SandboxServer(app) as url:
+        yield url, state
+
+
+class Deliveries:
+    """Signed deliveries sent from a few threads; remembers which ones were acknowledged (202)."""
+
+    def __init__(self, base: str, issues: list[int]) -> None:
+        self.base, self.issues = base, issues
+        self.acknowledged: set[str] = set()
+        self.unacknowledged: set[str] = set()
+        self._lock = threading.Lock()
+        self._next = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, threads: int = 6) -> None:
+        self._stop.clear()
+        self._threads = [threading.Thread(target=self._send_loop, daemon=True) for _ in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def send(self, delivery_id: str) -> None:
+        issue = self.issues[int(delivery_id.split("-")[1]) % len(self.issues)]
+        body = delivery({"id": str(issue)})
+        headers = {"X-Hub-Signature": sign(body), "X-Atlassian-Webhook-Identifier": delivery_id}
+        try:
+            answer = requests.post(f"{self.base}/webhooks/jira", data=body, headers=headers, timeout=5)
+            ok = answer.status_code == 202
+        except requests.RequestException:
+            ok = False
+        with self._lock:
+            if ok:
+                self.acknowledged.add(delivery_id)
+                self.unacknowledged.discard(delivery_id)
+            elif delivery_id not in self.acknowledged:
+                self.unacknowledged.add(delivery_id)
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                delivery_id = f"crash-{self._next}"
+                self._next += 1
+            self.send(delivery_id)
+
+
+def _processes(
+    config: Path, port: int, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], subprocess.Popen[str]]:
+    out = subprocess.DEVNULL
+    serve = subprocess.Popen(
+        v2mom("serve", "-c", str(config), "--port", str(port)), env=env, stdout=out, stderr=out, text=True
+    )
+    assert wait_for(lambda: _healthy(port), timeout=30), "v2mom serve did not come up"
+    worker = subprocess.Popen(
+        v2mom("worker", "-c", str(config), "--interval", "0.2"), env=env, stdout=out, stderr=out, text=True
+    )
+    return serve, worker
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _claimed_by(store: Database, pid: int) -> int:
+    i = t.webhook_inbox.c
+    prefix = f"{socket.gethostname()[:40]}:{pid}:"
+    with store.engine.connect() as conn:
+        query = select(func.count()).where(i.status == "processing", i.claimed_by.startswith(prefix))
+        return int(conn.execute(query).scalar_one())
+
+
+def _backlog(store: Database) -> int:
+    counts = store.inbox.counts().get("jira", {})
+    return counts.get("pending", 0) + counts.get("processing", 0)
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_killed_serve_and_worker_lose_no_acknowledged_delivery_and_drain_after_restart(
+    tmp_path: Path, database_url: str, slow_jira: tuple[str, JiraState]
+) -> None:
+    url, state = slow_jira
+    config = tmp_path / "v2mom.yaml"
+    config.write_text(
+        f"database_url: {database_url}\n"
+        "trackers:\n  jira:\n"
+        f"    url: {url}\n    email: {state.account_email}\n    api_token: {state.api_token}\n"
+        f"    jql: {scope_jql(state)}\n    webhook_secrets: ['{SECRET}']\n"
+    )
+    config.chmod(0o600)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    port = free_port()
+    deliveries = Deliveries(f"http://127.0.0.1:{port}", sorted(state.issues))
+    serve, worker = _processes(config, port, env)
+    store = Database.open(database_url)
+    try:
+        deliveries.start()
+        # Kill both while the worker holds claims (applies in flight) and deliveries are committing.
+        assert wait_for(
+            lambda: len(deliveries.acknowledged) >= 60 and _claimed_by(store, worker.pid) > 0, timeout=30
+        ), "the standalone worker never held claims"
+        worker.send_signal(signal.SIGKILL)
+        serve.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        serve.wait(timeout=10)
+        deliveries.stop()
+        stranded = _claimed_by(store, worker.pid) + _claimed_by(store, serve.pid)
+        assert stranded > 0, "the kill should leave claims of dead processes behind"
+
+        serve, worker = _processes(config, port, env)  # the restart
+        restarted = time.monotonic()
+        for delivery_id in sorted(deliveries.unacknowledged):  # trackers retry unanswered deliveries
+            deliveries.send(delivery_id)
+        assert wait_for(
+            lambda: _backlog(store) == 0, timeout=DRAIN_WITHIN - (time.monotonic() - restarted)
+        ), f"backlog {_backlog(store)} not drained within {DRAIN_WITHIN:.0f} s of the restart"
+
+        i = t.webhook_inbox.c
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(i.delivery_id, i.status).where(i.tracker == "jira")).all()
+        stored: dict[str, list[str]] = {}
+        for delivery_id, status in rows:
+            stored.setdefault(delivery_id, []).append(status)
+        assert deliveries.acknowledged
+        for delivery_id in deliveries.acknowledged:
+            assert stored.get(delivery_id) == ["done"], (delivery_id, stored.get(delivery_id))
+    finally:
+        deliveries.stop()
+        for process in (serve, worker):
+            process.terminate()
+        for process in (serve, worker):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        store.close()
