@@ -93,7 +93,8 @@ BODY = delivery({"id": "10001", "key": "ONB-1", "fields": {"updated": "2026-11-2
         ("no-prefix", BODY, sign(BODY)[len("sha256=") :], 401),
         ("tampered-body", BODY.replace(b"ONB-1", b"ONB-2"), sign(BODY), 401),
         ("malformed-json", b"{not json", sign(b"{not json"), 400),
-        ("no-issue", b'{"webhookEvent": "x"}', sign(b'{"webhookEvent": "x"}'), 400),
+        ("not-an-object", b"[1]", sign(b"[1]"), 400),
+        ("unknown-event-is-acknowledged", b'{"webhookEvent": "x"}', sign(b'{"webhookEvent": "x"}'), 202),
     ],
 )
 def test_verification_cases(world: World, case: str, body: bytes, signature: str, status: int) -> None:
