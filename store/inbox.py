@@ -180,7 +180,6 @@ class Inbox(Repository):
         with self._tx.read() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-
     def ignored(self, limit: int = 100) -> list[dict[str, Any]]:
         """Ignored events (acknowledged, applied nothing), newest first, with their reason."""
         i = t.webhook_inbox.c
