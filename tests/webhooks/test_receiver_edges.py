@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,7 +31,15 @@ def jira(event: str, **parts: Any) -> bytes:
 
 
 def linear(kind: str, data: dict[str, Any], action: str = "update", **extra: Any) -> bytes:
+    """A Linear body stamped now (build it in the test: a stamp taken at collection goes stale)."""
     return dumps({"action": action, "type": kind, "data": data, "webhookTimestamp": now_ms(), **extra})
+
+
+Body = bytes | Callable[[], bytes]
+
+
+def built(body: Body) -> bytes:
+    return body() if callable(body) else body
 
 
 def only_event(hooks: Receivers) -> WebhookEvent:
@@ -55,17 +63,17 @@ def test_limits_are_the_inbox_column_sizes() -> None:
         ("jira", jira("jira:issue_updated", issue={"key": LONG}), "ok", "issue.key"),
         ("jira", jira("worklog_created", worklog={"issueId": LONG}), "ok", "worklog.issueId"),
         ("jira", jira("jira:issue_updated", issue={"id": "1"}), "d" * 256, "x-atlassian-webhook-identifier"),
-        ("linear", linear("Issue", {"id": LONG}), "ok", "data.id"),
-        ("linear", linear("Comment", {"id": "c", "issueId": LONG}), "ok", "data.issueId"),
-        ("linear", linear("Issue", {"id": "i"}), "d" * 256, "linear-delivery"),
+        ("linear", lambda: linear("Issue", {"id": LONG}), "ok", "data.id"),
+        ("linear", lambda: linear("Comment", {"id": "c", "issueId": LONG}), "ok", "data.issueId"),
+        ("linear", lambda: linear("Issue", {"id": "i"}), "d" * 256, "linear-delivery"),
         ("asana", dumps({"events": [{"resource": {"gid": LONG, "resource_type": "task"}}]}), "", "gid"),
     ],
 )
 def test_values_too_long_for_the_inbox_are_refused_naming_the_field(
-    hooks: Receivers, tracker: str, body: bytes, delivery: str, field: str
+    hooks: Receivers, tracker: str, body: Body, delivery: str, field: str
 ) -> None:
     post = {"jira": hooks.post_jira, "linear": hooks.post_linear}.get(tracker)
-    answer = post(body, delivery) if post is not None else hooks.post_asana(body)
+    answer = post(built(body), delivery) if post is not None else hooks.post_asana(built(body))
     assert answer.status_code == 400, answer.text
     assert field in answer.json()["detail"]
     assert hooks.stored() == 0
@@ -244,21 +252,21 @@ def test_jira_issue_deleted_is_still_a_delete(hooks: Receivers) -> None:
         ("jira", jira("sprint_started", sprint={"id": 3}), "names no issue"),
         ("jira", jira("some_future_event"), "names no issue"),
         ("jira", dumps({"timestamp": 1763900000000}), "without webhookEvent"),
-        ("linear", linear("Comment", {"id": "c-1", "body": "no issue"}), "change nothing"),
-        ("linear", linear("Reaction", {"id": "r", "emoji": "+1", "issueId": "i-1"}, "create"), "reactions"),
-        ("linear", linear("ProjectUpdate", {"id": "pu", "projectId": "p-1"}), "project updates"),
-        ("linear", linear("IssueLabel", {"id": "l", "name": "Reliability"}), "v2mom sync --full"),
-        ("linear", linear("Cycle", {"id": "cy"}, "create"), "Cycle events"),
+        ("linear", lambda: linear("Comment", {"id": "c-1", "body": "no issue"}), "change nothing"),
+        ("linear", lambda: linear("Reaction", {"id": "r", "issueId": "i-1"}, "create"), "reactions"),
+        ("linear", lambda: linear("ProjectUpdate", {"id": "pu", "projectId": "p-1"}), "project updates"),
+        ("linear", lambda: linear("IssueLabel", {"id": "l", "name": "Reliability"}), "v2mom sync --full"),
+        ("linear", lambda: linear("Cycle", {"id": "cy"}, "create"), "Cycle events"),
         ("asana", dumps({"events": [{"action": "added", "resource": {"gid": "5", "resource_type": "story"},
                                      "parent": {"gid": "9", "resource_type": "task"}}]}), "story events"),
         ("asana", dumps({"events": [{"action": "changed"}]}), "without a resource type"),
     ],
 )
 def test_events_that_name_no_item_are_acknowledged_and_listed_as_ignored(
-    hooks: Receivers, tracker: str, body: bytes, reason: str
+    hooks: Receivers, tracker: str, body: Body, reason: str
 ) -> None:
     post = {"jira": hooks.post_jira, "linear": hooks.post_linear}.get(tracker)
-    answer = post(body) if post is not None else hooks.post_asana(body)
+    answer = post(built(body)) if post is not None else hooks.post_asana(built(body))
     assert (answer.status_code, answer.json()) == (202, {"status": "ignored"}), answer.text
     assert hooks.inbox.counts() == {tracker: {"ignored": 1}}
     assert hooks.inbox.claim("worker") == []  # nothing for the worker to apply
