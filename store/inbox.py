@@ -5,7 +5,9 @@ Deliveries are deduplicated on (tracker, delivery id). Workers claim due events 
 write transaction on SQLite. A claim by a process whose lease expired (``store.workers``: it was
 killed or froze) is taken again at once; a live process keeps its claims however slow it is. A
 claim by a process that never registered a lease is taken again after ``CLAIM_TIMEOUT``. Failed
-events are retried with exponential backoff, then parked: never dropped.
+events are retried with exponential backoff, then parked: never dropped. Events of kind
+``ignored`` (validly signed, but nothing to apply) are stored with status ``ignored`` and their
+reason, counted and listed for admins, and never claimed.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class Inbox(Repository):
             "event_time": event.event_time,
             "payload": event.payload,
             "received_at": now,
-            "status": "pending",
+            "status": _initial_status(event),
             "attempts": 0,
             "next_attempt_at": now,
         }
@@ -81,7 +83,7 @@ class Inbox(Repository):
                 "event_time": e.event_time,
                 "payload": e.payload,
                 "received_at": now,
-                "status": "pending",
+                "status": _initial_status(e),
                 "attempts": 0,
                 "next_attempt_at": now,
             }
@@ -185,6 +187,33 @@ class Inbox(Repository):
         )
         with self._tx.read() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def ignored(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Ignored events (acknowledged, applied nothing), newest first, with their reason."""
+        i = t.webhook_inbox.c
+        query = (
+            select(i.id, i.tracker, i.delivery_id, i.payload, i.received_at)
+            .where(i.status == "ignored")
+            .order_by(i.id.desc())
+            .limit(limit)
+        )
+        with self._tx.read() as conn:
+            rows = list(conn.execute(query))
+        return [
+            {
+                "id": row.id,
+                "tracker": row.tracker,
+                "delivery_id": row.delivery_id,
+                "event_type": str(row.payload.get("type") or ""),
+                "reason": str(row.payload.get("reason") or ""),
+                "received_at": row.received_at,
+            }
+            for row in rows
+        ]
+
+
+def _initial_status(event: WebhookEvent) -> str:
+    return "ignored" if event.kind == "ignored" else "pending"
 
 
 def _entry(row: Any) -> InboxEntry:

@@ -2,7 +2,9 @@
 
 Each request awaits a future that resolves only after the transaction holding its event has
 committed, so "acknowledged only after the event is stored" still holds per delivery; under load
-many deliveries share one commit instead of paying one each.
+many deliveries share one commit instead of paying one each. When a shared commit fails, each of
+its events is committed again alone, so one bad delivery can never fail its neighbours: only the
+ones whose own commit fails answer 5xx.
 """
 
 from __future__ import annotations
@@ -74,14 +76,35 @@ class GroupCommitter:
             return False
         try:
             stored = self.inbox.enqueue_many([event for event, _, _ in batch])
-        except Exception as exc:  # every waiter gets the error: its request answers 5xx, not 2xx
-            log.exception("inbox commit of %d deliveries failed", len(batch))
-            for _, future, loop in batch:
-                loop.call_soon_threadsafe(_fail, future, exc)
+        except Exception as exc:  # each waiter learns its own fate below
+            if len(batch) == 1:
+                self._fail_one(batch[0], exc)
+            else:
+                log.warning("inbox commit of %d deliveries failed: retrying each alone", len(batch))
+                for pending in batch:
+                    self._commit_alone(pending)
             return not self._queue.empty()
         for (_, future, loop), was_stored in zip(batch, stored, strict=True):
             loop.call_soon_threadsafe(_resolve, future, was_stored)
         return not self._queue.empty()
+
+    def _commit_alone(self, pending: Pending) -> None:
+        """Commit one event in its own transaction: a poisoned member fails only its own request."""
+        event, future, loop = pending
+        try:
+            (was_stored,) = self.inbox.enqueue_many([event])
+        except Exception as exc:  # handed to its waiter: its request answers 5xx
+            self._fail_one(pending, exc)
+            return
+        loop.call_soon_threadsafe(_resolve, future, was_stored)
+
+    @staticmethod
+    def _fail_one(pending: Pending, exc: Exception) -> None:
+        """Hand ``exc`` to the event's waiter (5xx, never 2xx); logged without the event's content."""
+        event, future, loop = pending
+        # The error's text can quote the SQL parameters (the body): log its class only.
+        log.error("inbox commit of a %s delivery failed: %s", event.tracker, exc.__class__.__name__)
+        loop.call_soon_threadsafe(_fail, future, exc)
 
 
 def _resolve(future: asyncio.Future[bool], value: bool) -> None:

@@ -1,8 +1,11 @@
 """``POST /webhooks/<tracker>``: verify the raw bytes, store the event, then acknowledge.
 
-401 bad or missing signature (or no secret configured: fail closed), 400 malformed, 413 larger than
-the limit (1 MiB by default) — and nothing stored for any of them. A duplicate delivery is
-acknowledged without being stored twice.
+401 bad or missing signature (or no secret configured: fail closed), 400 malformed (naming the
+field: not strict JSON, nested too deep, a field of the wrong shape, a value too long for the
+inbox), 413 larger than the limit (1 MiB by default) — and nothing stored for any of them. Every
+other validly signed event is acknowledged: events that change nothing v2mom reads are stored as
+``ignored`` with the reason (``GET /api/admin/webhooks/ignored``), so the tracker never sees a
+failed delivery for them. A duplicate delivery is acknowledged without being stored twice.
 """
 
 from __future__ import annotations
@@ -83,10 +86,12 @@ async def receive(
         inbox: Inbox = request.app.state.inbox
         outcomes = inbox.enqueue_many(events)
     stored = any(outcomes)
+    to_apply = any(done and e.kind != "ignored" for e, done in zip(events, outcomes, strict=True))
     wake = getattr(request.app.state, "wake_worker", None)
-    if stored and wake is not None:
+    if to_apply and wake is not None:
         wake()
-    return JSONResponse({"status": "stored" if stored else "duplicate"}, status_code=202)
+    status = "duplicate" if not stored else "stored" if to_apply else "ignored"
+    return JSONResponse({"status": status}, status_code=202)
 
 
 @router.post("/jira", status_code=202)

@@ -1,4 +1,4 @@
-"""Admin views of webhook health: parked events (never dropped, visible here)."""
+"""Admin views of webhook health: parked events (never dropped, visible here) and ignored ones."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from v2mom.app.auth import Admin
-from v2mom.app.schemas.access import ParkedEvents
+from v2mom.app.schemas.access import IgnoredEvents, ParkedEvents
 from v2mom.store.inbox import Inbox
 
 router = APIRouter(prefix="/api/admin")
@@ -23,3 +23,17 @@ def parked_events(
     for event in events:
         event["received_at"] = event["received_at"].isoformat()
     return ParkedEvents.model_validate({"items": events})
+
+
+@router.get("/webhooks/ignored")
+def ignored_events(
+    request: Request, _admin: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> IgnoredEvents:
+    """Acknowledged events that apply nothing (comments without an issue, reactions, labels …):
+    how many per tracker, and the newest first with the reason."""
+    inbox: Inbox = request.app.state.inbox
+    counts = {tracker: by_status.get("ignored", 0) for tracker, by_status in inbox.counts().items()}
+    events = inbox.ignored(limit)
+    for event in events:
+        event["received_at"] = event["received_at"].isoformat()
+    return IgnoredEvents.model_validate({"counts": counts, "items": events})

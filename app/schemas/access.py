@@ -85,3 +85,21 @@ class ParkedEvents(ApiModel):
     """``GET /api/admin/webhooks/parked``: newest first."""
 
     items: list[ParkedEvent]
+
+
+class IgnoredEvent(ApiModel):
+    """A validly signed webhook event that was acknowledged but applies nothing, and why."""
+
+    id: int
+    tracker: str
+    delivery_id: str
+    event_type: str
+    reason: str
+    received_at: str
+
+
+class IgnoredEvents(ApiModel):
+    """``GET /api/admin/webhooks/ignored``: how many per tracker, and the newest first."""
+
+    counts: dict[str, int]
+    items: list[IgnoredEvent]

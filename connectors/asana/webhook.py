@@ -2,22 +2,32 @@
 
 A delivery holds a list of compact events (no event id, at-most-once); an empty list is a heartbeat.
 Each task (or project) event becomes a ``refetch`` hint, ``deleted`` a ``delete``; events about
-other resources (stories, sections …) apply nothing. Deduplication uses a composite key, since
+other resources (stories, sections …), or without a resource, are acknowledged and stored as
+``ignored`` with the reason: a task's own change arrives as its own event. A delivery that is not a
+JSON object with an ``events`` list, an event that is not an object, a task gid too long for the
+inbox or an unreadable ``created_at`` is refused (400 naming it). Deduplication uses a composite key, since
 Asana gives no delivery or event id: ``<resource gid>/<action>/<created_at>/<parent gid>/<changed
 field>``: a retried delivery repeats it exactly; two real changes differ at least in ``created_at``
-(millisecond precision) or in what changed. A heartbeat's key is the signature of its body.
+(millisecond precision) or in what changed. A key longer than the inbox's column is replaced by its
+SHA-256 (as stable across retries). A heartbeat's key is the signature of its body.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from v2mom.connectors.signatures import verify_hmac_sha256
-from v2mom.events import EventKind, MalformedEvent, WebhookEvent
+from v2mom.events import (
+    MAX_DELIVERY_ID,
+    EventKind,
+    MalformedEvent,
+    WebhookEvent,
+    checked_id,
+    iso_time,
+    load_body,
+)
 
 SECRET_HEADER = "x-hook-secret"  # noqa: S105 - a header name, not a secret
 SIGNATURE_HEADER = "x-hook-signature"
@@ -30,7 +40,10 @@ def verify_asana(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]
 
 
 def _gid(value: Any) -> str:
-    return str(value.get("gid") or "") if isinstance(value, Mapping) else ""
+    gid = value.get("gid") if isinstance(value, Mapping) else None
+    if isinstance(gid, bool) or not isinstance(gid, str | int):
+        return ""
+    return str(gid)
 
 
 def dedupe_key(event: Mapping[str, Any]) -> str:
@@ -44,40 +57,34 @@ def dedupe_key(event: Mapping[str, Any]) -> str:
         _gid(event.get("parent")),
         str(field or ""),
     ]
-    return "/".join(parts)
+    key = "/".join(parts)
+    if len(key) > MAX_DELIVERY_ID or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in key):
+        return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return key
 
 
 def parse_asana_events(headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
     """The events in a verified delivery (one heartbeat when it holds none)."""
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedEvent(f"body is not JSON: {exc.__class__.__name__}") from None
+    data = load_body(body)
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise MalformedEvent("body has no 'events' list")
     if not data["events"]:
         digest = hashlib.sha256(body + headers.get(SIGNATURE_HEADER, "").encode()).hexdigest()[:32]
         return [WebhookEvent("asana", f"heartbeat/{digest}", "heartbeat", None, None, {})]
-    events: list[WebhookEvent] = []
-    for raw in data["events"]:
-        if not isinstance(raw, dict):
-            raise MalformedEvent("an event is not an object")
-        resource = raw.get("resource")
-        gid = _gid(resource)
-        resource_type = resource.get("resource_type") if isinstance(resource, Mapping) else None
-        if not gid or not isinstance(resource_type, str):
-            raise MalformedEvent("an event has no resource gid and type")
-        created = raw.get("created_at")
-        when: datetime | None = None
-        if isinstance(created, str):
-            try:
-                when = datetime.fromisoformat(created.replace("Z", "+00:00"))
-            except ValueError:
-                raise MalformedEvent(f"created_at '{created}' is not ISO 8601") from None
-        kind: EventKind
-        if resource_type not in ITEM_TYPES:
-            kind, ref = "heartbeat", None
-        else:
-            kind, ref = ("delete" if raw.get("action") == "deleted" else "refetch"), gid
-        events.append(WebhookEvent("asana", dedupe_key(raw), kind, ref, when, raw))
-    return events
+    return [_event(raw) for raw in data["events"]]
+
+
+def _event(raw: Any) -> WebhookEvent:
+    if not isinstance(raw, dict):
+        raise MalformedEvent("an event is not an object")
+    resource = raw.get("resource")
+    resource_type = resource.get("resource_type") if isinstance(resource, Mapping) else None
+    when = iso_time(raw.get("created_at"), "events[].created_at")
+    key = dedupe_key(raw)
+    if not isinstance(resource_type, str) or resource_type not in ITEM_TYPES:
+        named = resource_type[:50] if isinstance(resource_type, str) else "an event without a resource type"
+        reason = f"{named} events apply nothing: a task's own change arrives as its own event"
+        return WebhookEvent.ignore("asana", key, named, reason, when)
+    gid = checked_id(_gid(resource), "events[].resource.gid")
+    kind: EventKind = "delete" if raw.get("action") == "deleted" else "refetch"
+    return WebhookEvent("asana", key, kind, gid, when, raw)

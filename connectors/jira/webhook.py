@@ -1,26 +1,45 @@
 """Jira webhooks, pure: verify ``X-Hub-Signature`` on the raw body, parse an event.
 
 Deliveries are deduplicated on ``X-Atlassian-Webhook-Identifier`` (the same across retries, which
-can arrive ~30 minutes late and out of order). Issue events become ``refetch`` hints keyed by the
-issue id (else its key) — payloads can be partial, so the worker reads the issue back — and
-``jira:issue_deleted`` becomes ``delete``. The event time is the issue's ``updated``, else the
-webhook's ``timestamp`` (milliseconds).
+can arrive ~30 minutes late and out of order). Every validly signed event is acknowledged:
+
+- an event that names an issue — ``issue.id``/``key``, ``worklog.issueId`` (worklog events carry
+  nothing else, and change ``timespent``), or an issue ``self`` URL (``comment_created`` without
+  issue details) — becomes a ``refetch`` hint for it, since payloads can be partial and truth is the
+  tracker; ``jira:issue_deleted`` becomes ``delete``;
+- any other event (``attachment_created``, projects, sprints, users, types Jira adds later) is
+  stored as ``ignored`` with the reason, and applies nothing.
+
+The event time is the issue's ``updated``, else the webhook's ``timestamp`` (milliseconds). A body
+that is not a JSON object, or whose known fields have the wrong shape (``timestamp: 1e20``,
+``issue.fields: [1]``, a 300-character issue id …) is refused with a 400 naming the field.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from v2mom.connectors.jira.parse import parse_datetime
 from v2mom.connectors.signatures import verify_hmac_sha256
-from v2mom.errors import FatalError, WebhookVerificationError
-from v2mom.events import EventKind, MalformedEvent, WebhookEvent
+from v2mom.errors import WebhookVerificationError
+from v2mom.events import (
+    MAX_DELIVERY_ID,
+    EventKind,
+    MalformedEvent,
+    WebhookEvent,
+    checked_id,
+    iso_time,
+    load_body,
+    millis_time,
+)
 
 SIGNATURE_HEADER = "x-hub-signature"
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"
+DELETED = "jira:issue_deleted"
+# ``https://site.atlassian.net/rest/api/2/issue/10010/comment/10000`` names issue 10010.
+ISSUE_URL = re.compile(r"/rest/api/(?:\d+|latest)/issue/([^/?#]+)")
 
 
 def verify_jira(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
@@ -28,33 +47,67 @@ def verify_jira(headers: Mapping[str, str], body: bytes, secrets: Sequence[str])
     verify_hmac_sha256(body, headers.get(SIGNATURE_HEADER), secrets, prefix="sha256=")
 
 
+def _object(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any] | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise MalformedEvent(f"{where} is not an object")
+    return value
+
+
+def _issue_in_url(holder: Mapping[str, Any] | None, where: str) -> str | None:
+    url = holder.get("self") if holder is not None else None
+    if not isinstance(url, str):
+        return None
+    match = ISSUE_URL.search(url)
+    return checked_id(match.group(1), f"{where}.self issue") if match else None
+
+
+def _issue_ref(data: Mapping[str, Any]) -> str | None:
+    """The issue the event names (see the module docstring), or None."""
+    issue = _object(data, "issue", "issue")
+    worklog = _object(data, "worklog", "worklog")
+    comment = _object(data, "comment", "comment")
+    if issue is not None:
+        for name in ("id", "key"):
+            if issue.get(name) not in (None, ""):
+                return checked_id(issue[name], f"issue.{name}")
+        ref = _issue_in_url(issue, "issue")
+        if ref is None:
+            raise MalformedEvent("issue has neither 'id' nor 'key'")
+        return ref
+    if worklog is not None and worklog.get("issueId") is not None:
+        return checked_id(worklog["issueId"], "worklog.issueId")
+    return _issue_in_url(worklog, "worklog") or _issue_in_url(comment, "comment")
+
+
+def _event_time(data: Mapping[str, Any]) -> datetime | None:
+    stamp = millis_time(data.get("timestamp"), "timestamp")
+    issue = _object(data, "issue", "issue")
+    fields = _object(issue, "fields", "issue.fields") if issue is not None else None
+    updated = iso_time(fields.get("updated"), "issue.fields.updated") if fields is not None else None
+    return updated or stamp
+
+
 def parse_jira_event(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-    """The event in a verified delivery; MalformedEvent when it is not usable."""
-    delivery_id = headers.get(DELIVERY_HEADER)
-    if not delivery_id:
+    """The event in a verified delivery; MalformedEvent (naming the field) when it is not usable."""
+    raw_delivery = headers.get(DELIVERY_HEADER)
+    if not raw_delivery:
         raise MalformedEvent(f"missing {DELIVERY_HEADER} header")
-    try:
-        data: Any = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedEvent(f"body is not JSON: {exc.__class__.__name__}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("issue"), dict):
-        raise MalformedEvent("body has no 'issue' object")
-    issue = data["issue"]
-    ref = issue.get("id") or issue.get("key")
-    if not isinstance(ref, str | int) or not str(ref):
-        raise MalformedEvent("issue has neither 'id' nor 'key'")
-    event_type = str(data.get("webhookEvent") or "jira:issue_updated")
-    updated = (issue.get("fields") or {}).get("updated")
-    event_time: datetime | None = None
-    if isinstance(updated, str):
-        try:
-            event_time = parse_datetime(updated, where=f"webhook {delivery_id}", field="updated")
-        except FatalError as exc:
-            raise MalformedEvent(str(exc)) from None
-    elif isinstance(data.get("timestamp"), int | float):
-        event_time = datetime.fromtimestamp(data["timestamp"] / 1000, tz=UTC)
-    kind: EventKind = "delete" if event_type == "jira:issue_deleted" else "refetch"
-    return WebhookEvent("jira", str(delivery_id), kind, str(ref), event_time, data)
+    delivery_id = checked_id(raw_delivery, f"{DELIVERY_HEADER} header", MAX_DELIVERY_ID)
+    data: Any = load_body(body)
+    if not isinstance(data, dict):
+        raise MalformedEvent("body is not a JSON object")
+    event_type = data.get("webhookEvent")
+    if event_type is not None and not isinstance(event_type, str):
+        raise MalformedEvent("webhookEvent is not a string")
+    event_time = _event_time(data)
+    ref = _issue_ref(data)
+    event_type = event_type or ("jira:issue_updated" if ref is not None else "")
+    if ref is None:
+        reason = f"{event_type or 'an event without webhookEvent'} names no issue: nothing to re-fetch"
+        return WebhookEvent.ignore("jira", delivery_id, event_type, reason, event_time)
+    kind: EventKind = "delete" if event_type == DELETED else "refetch"
+    return WebhookEvent("jira", delivery_id, kind, ref, event_time, data)
 
 
 def verification_error_is_config(exc: WebhookVerificationError) -> bool:

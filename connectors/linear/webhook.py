@@ -1,36 +1,52 @@
 """Linear webhooks, pure: verify ``Linear-Signature`` and ``webhookTimestamp``, parse an event.
 
 The signature is the hex HMAC-SHA256 of the raw body. A ``webhookTimestamp`` (epoch milliseconds,
-in the body) more than 60 s from now is refused like a bad signature: a replayed delivery.
-Deliveries are deduplicated on the ``Linear-Delivery`` header (``webhookId`` names the webhook, not
-the delivery). ``Issue`` and ``Project`` events become ``refetch`` hints (``remove`` becomes
-``delete``) keyed by ``data.id``; other types (comments, cycles …) are recorded as ``heartbeat``
-events that apply nothing but keep freshness honest.
+in the body) more than 60 s from now — or not a finite number — is refused like a bad signature: a
+replayed delivery. Deliveries are deduplicated on the ``Linear-Delivery`` header (``webhookId``
+names the webhook, not the delivery). Every validly signed event is acknowledged:
+
+- ``Issue`` and ``Project`` events become ``refetch`` hints keyed by ``data.id`` (``remove``
+  becomes ``delete``; an action Linear adds later re-fetches, since truth is the tracker);
+- a ``Comment`` names its issue (``data.issueId``): the issue is re-fetched, as for Jira comments;
+- everything else is stored as ``ignored`` with the reason: ``Reaction`` and ``ProjectUpdate``
+  (status posts) change nothing v2mom reads; an ``IssueLabel`` change (a rename can change what
+  the label maps to) is not fixed by re-fetching one item, nor by the incremental reconcile (the
+  items' ``updatedAt`` does not move), so its reason tells admins to run ``v2mom sync --full``.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from v2mom.connectors.signatures import verify_hmac_sha256
 from v2mom.errors import WebhookVerificationError
-from v2mom.events import EventKind, MalformedEvent, WebhookEvent
+from v2mom.events import (
+    MAX_DELIVERY_ID,
+    EventKind,
+    MalformedEvent,
+    WebhookEvent,
+    checked_id,
+    iso_time,
+    load_body,
+    millis_time,
+)
 
 SIGNATURE_HEADER = "linear-signature"
 DELIVERY_HEADER = "linear-delivery"
 TOLERANCE_SECONDS = 60.0
 ITEM_TYPES = {"Issue", "Project"}
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedEvent(f"body is not JSON: {exc.__class__.__name__}") from None
+IGNORED_REASONS = {
+    "Reaction": "reactions change nothing v2mom reads",
+    "ProjectUpdate": "project updates (status posts) change nothing v2mom reads",
+}
+LABEL_REASON = (
+    "label {action}: items carrying it are re-read by the next full sync (v2mom sync --full), "
+    "not by re-fetching one item"
+)
 
 
 def verify_linear(
@@ -42,16 +58,18 @@ def verify_linear(
 ) -> None:
     """Raise WebhookVerificationError unless the signature matches and the timestamp is fresh.
 
-    A body that is not JSON passes here and is refused by the parser (400).
+    A body that is not (strict) JSON passes here and is refused by the parser (400).
     """
     verify_hmac_sha256(body, headers.get(SIGNATURE_HEADER), secrets)
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = load_body(body)
+    except MalformedEvent:
         return
     stamp = data.get("webhookTimestamp") if isinstance(data, dict) else None
     if not isinstance(stamp, int | float) or isinstance(stamp, bool):
         raise WebhookVerificationError("missing webhookTimestamp")
+    if not math.isfinite(stamp):
+        raise WebhookVerificationError("webhookTimestamp is not a finite number")
     skew = abs(now() - stamp / 1000)
     if skew > TOLERANCE_SECONDS:
         raise WebhookVerificationError(
@@ -60,28 +78,45 @@ def verify_linear(
 
 
 def parse_linear_event(headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
-    """The event in a verified delivery; MalformedEvent when it is not usable."""
-    delivery_id = headers.get(DELIVERY_HEADER)
-    if not delivery_id:
+    """The event in a verified delivery; MalformedEvent (naming the field) when it is not usable."""
+    raw_delivery = headers.get(DELIVERY_HEADER)
+    if not raw_delivery:
         raise MalformedEvent(f"missing {DELIVERY_HEADER} header")
-    data = _json(body)
+    delivery_id = checked_id(raw_delivery, f"{DELIVERY_HEADER} header", MAX_DELIVERY_ID)
+    data = load_body(body)
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise MalformedEvent("body has no 'type'")
-    kind_name, action = data["type"], str(data.get("action") or "")
-    stamp = data.get("webhookTimestamp")
-    event_time = datetime.fromtimestamp(stamp / 1000, tz=UTC) if isinstance(stamp, int | float) else None
-    if kind_name not in ITEM_TYPES:
-        return [WebhookEvent("linear", str(delivery_id), "heartbeat", None, event_time, {"type": kind_name})]
+    kind_name: str = data["type"]
+    action = data.get("action")
+    if action is not None and not isinstance(action, str):
+        raise MalformedEvent("action is not a string")
+    event_time = millis_time(data.get("webhookTimestamp"), "webhookTimestamp")
     record = data.get("data")
-    if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not record["id"]:
+    if record is not None and not isinstance(record, dict):
+        raise MalformedEvent("data is not an object")
+    if kind_name in ITEM_TYPES:
+        return [_item_event(delivery_id, kind_name, action or "", record, event_time, data)]
+    if kind_name == "Comment" and record is not None and record.get("issueId") is not None:
+        issue_id = checked_id(record["issueId"], "data.issueId")
+        return [WebhookEvent("linear", delivery_id, "refetch", issue_id, event_time, data)]
+    if kind_name == "IssueLabel":
+        reason = LABEL_REASON.format(action=(action or "changed")[:20])
+    else:
+        reason = IGNORED_REASONS.get(kind_name, f"{kind_name[:100]} events change nothing v2mom reads")
+    return [WebhookEvent.ignore("linear", delivery_id, kind_name, reason, event_time)]
+
+
+def _item_event(
+    delivery_id: str,
+    kind_name: str,
+    action: str,
+    record: Mapping[str, Any] | None,
+    event_time: datetime | None,
+    data: dict[str, Any],
+) -> WebhookEvent:
+    if record is None or record.get("id") in (None, ""):
         raise MalformedEvent(f"{kind_name} event has no data.id")
-    if action not in ("create", "update", "remove"):
-        raise MalformedEvent(f"unknown action {action!r}")
-    updated = record.get("updatedAt")
-    if isinstance(updated, str):
-        try:
-            event_time = datetime.fromisoformat(updated.replace("Z", "+00:00"))
-        except ValueError:
-            raise MalformedEvent(f"data.updatedAt '{updated}' is not ISO 8601") from None
+    item_id = checked_id(record["id"], "data.id")
+    updated = iso_time(record.get("updatedAt"), "data.updatedAt")
     kind: EventKind = "delete" if action == "remove" else "refetch"
-    return [WebhookEvent("linear", str(delivery_id), kind, record["id"], event_time, data)]
+    return WebhookEvent("linear", delivery_id, kind, item_id, updated or event_time, data)

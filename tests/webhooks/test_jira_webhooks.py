@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -93,7 +94,8 @@ BODY = delivery({"id": "10001", "key": "ONB-1", "fields": {"updated": "2026-11-2
         ("no-prefix", BODY, sign(BODY)[len("sha256=") :], 401),
         ("tampered-body", BODY.replace(b"ONB-1", b"ONB-2"), sign(BODY), 401),
         ("malformed-json", b"{not json", sign(b"{not json"), 400),
-        ("no-issue", b'{"webhookEvent": "x"}', sign(b'{"webhookEvent": "x"}'), 400),
+        ("not-an-object", b"[1]", sign(b"[1]"), 400),
+        ("unknown-event-is-acknowledged", b'{"webhookEvent": "x"}', sign(b'{"webhookEvent": "x"}'), 202),
     ],
 )
 def test_verification_cases(world: World, case: str, body: bytes, signature: str, status: int) -> None:
@@ -280,3 +282,21 @@ def test_webhooks_register_and_list_commands(
     assert listed.exit_code == 0, listed.stderr
     assert listed.stdout.startswith("jira\t1 secret(s)\tlast event never\tbacklog 0\tparked 0")
     assert SECRET not in listed.stdout
+
+
+WORKLOG_EVENTS = ["worklog_created", "worklog_updated", "worklog_deleted", "jira:worklog_updated"]
+
+
+@pytest.mark.parametrize("event", WORKLOG_EVENTS)
+def test_worklog_events_refetch_their_issue_and_move_its_hours(world: World, event: str) -> None:
+    story = some_story(world.state)
+    world.state.update_issue(story, timespent=7200)
+    body = json.dumps(
+        {"webhookEvent": event, "timestamp": 1763900000000, "worklog": {"id": "1", "issueId": str(story)}}
+    ).encode()
+    answer = world.post(body, delivery_id=f"wl-{event}")
+    assert (answer.status_code, answer.json()) == (202, {"status": "stored"})
+    assert world.work() == 1
+    stored = world.store.items.by_id("jira", str(story))
+    assert stored is not None
+    assert stored.item.hours == 2.0

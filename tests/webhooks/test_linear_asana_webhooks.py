@@ -209,12 +209,14 @@ def test_linear_updates_duplicates_and_removals_reach_the_store(world: World) ->
     assert issue_id not in world.store.items.live_ids("linear")
 
 
-def test_linear_comments_are_heartbeats_that_apply_nothing(world: World) -> None:
+def test_linear_comments_without_an_issue_are_ignored_and_apply_nothing(world: World) -> None:
     body = linear_body("c-1", kind="Comment")
-    assert post_linear(world, body, delivery="ld-c").status_code == 202
+    answer = post_linear(world, body, delivery="ld-c")
+    assert (answer.status_code, answer.json()) == (202, {"status": "ignored"})
     before = world.store.items.count("linear")
-    assert world.work() == 1
+    assert world.work() == 0  # never claimed: nothing to apply
     assert world.store.items.count("linear") == before
+    assert world.inbox.counts()["linear"] == {"ignored": 1}
     assert world.inbox.last_event().get("linear") is not None
 
 

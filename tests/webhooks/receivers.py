@@ -1,0 +1,103 @@
+"""All three webhook receivers on one app, each with a secret, and helpers that sign like the vendors.
+
+No tracker is contacted: receiving only verifies, parses and stores (the worker is not running), so
+the trackers' URLs point at a closed port on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from tests.webhooks.jira_signing import SECRET as JIRA_SECRET
+from tests.webhooks.jira_signing import sign as jira_sign
+from v2mom.app.factory import create_app
+from v2mom.settings import JiraSettings, LinearSettings, Settings, TrackersSettings
+from v2mom.store.database import Database
+from v2mom.store.inbox import Inbox
+from v2mom.webhooks.hook_secrets import StoredHookSecrets
+
+LINEAR_SECRET = "lin-receiver-secret"
+ASANA_SECRET = "asana-receiver-secret"
+NOWHERE = "http://127.0.0.1:9"
+
+
+def hexsign(body: bytes, secret: str) -> str:
+    """Linear's and Asana's signature: hex HMAC-SHA256 of the raw body."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def now_ms() -> int:
+    """Now, in epoch milliseconds (Linear's ``webhookTimestamp``)."""
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Receivers:
+    """The app under test, its inbox, and one signed ``post_*`` per tracker."""
+
+    client: TestClient
+    store: Database
+    inbox: Inbox
+
+    def post_jira(self, body: bytes, delivery: str = "jd-1") -> httpx.Response:
+        """A Jira delivery, signed with the configured secret."""
+        headers = {"X-Atlassian-Webhook-Identifier": delivery, "X-Hub-Signature": jira_sign(body)}
+        return self.client.post("/webhooks/jira", content=body, headers=headers)
+
+    def post_linear(self, body: bytes, delivery: str = "ld-1") -> httpx.Response:
+        """A Linear delivery, signed with the configured secret."""
+        headers = {"Linear-Delivery": delivery, "Linear-Signature": hexsign(body, LINEAR_SECRET)}
+        return self.client.post("/webhooks/linear", content=body, headers=headers)
+
+    def post_asana(self, body: bytes) -> httpx.Response:
+        """An Asana delivery, signed with the secret learned in the handshake."""
+        headers = {"X-Hook-Signature": hexsign(body, ASANA_SECRET)}
+        return self.client.post("/webhooks/asana", content=body, headers=headers)
+
+    def stored(self, tracker: str | None = None) -> int:
+        """How many events the inbox holds (for one tracker, or all)."""
+        counts = self.inbox.counts()
+        return sum(sum(c.values()) for t, c in counts.items() if tracker in (None, t))
+
+    def admin(self) -> dict[str, str]:
+        """Headers of an admin token."""
+        return {"Authorization": f"Bearer {self.store.tokens.create('admin', 'receivers-test')}"}
+
+
+def receivers(store: Database) -> Iterator[Receivers]:
+    """Build the app on ``store`` (server errors come back as 500 answers, not exceptions)."""
+    settings = Settings(
+        trackers=TrackersSettings(
+            jira=JiraSettings(
+                url=NOWHERE,
+                email="a@example.com",
+                api_token=SecretStr("t"),
+                jql="project = ONB",
+                webhook_secrets=[SecretStr(JIRA_SECRET)],
+            ),
+            linear=LinearSettings(
+                api_url=NOWHERE, api_key=SecretStr("k"), webhook_secrets=[SecretStr(LINEAR_SECRET)]
+            ),
+        )
+    )
+    hooks = StoredHookSecrets(store, "asana")
+    hooks.expect_handshake()
+    assert hooks.accept_handshake(ASANA_SECRET)
+    app = create_app(settings, store)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Receivers(client, store, app.state.inbox)
+
+
+def dumps(document: Any) -> bytes:
+    """``document`` as a JSON body."""
+    return json.dumps(document).encode()
