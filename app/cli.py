@@ -20,7 +20,7 @@ from v2mom.errors import ConfigError, DatabaseUnavailableError, V2momError
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.reports.csv_export import report_csv
-from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
 from v2mom.settings import Settings, config_path, load_settings
 from v2mom.store.database import Database
@@ -200,6 +200,9 @@ def report(
             date_to=_date(date_to, "--to"),
             tracker=tracker,
         )
+        problems = date_range_problems(query.date_from, query.date_to)
+        if problems:
+            raise ConfigError(f"--{problems[0][1]}")
         document = build_report(store, store.plans.current() or Plan(), query, settings.trackers.configured())
         report = EffortReport.model_validate(document)
     if fmt == "json":

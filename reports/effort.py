@@ -35,6 +35,25 @@ class ReportQuery:
     tracker: str | None = None
 
 
+# The dates a report filter may name. Completion dates come from the trackers' timestamps, which
+# start at the Unix epoch, so nothing is done before 1970; 2999 leaves any open-ended "to" room.
+# Both ends stay far from date.min/date.max, so week arithmetic around them (the trend's Monday
+# and its twelve default weeks) cannot overflow (0001-01-01 and 9999-12-31 were 500s).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+
+
+def date_range_problems(date_from: date | None, date_to: date | None) -> list[tuple[str, str]]:
+    """(``from``/``to``, problem) for report dates outside FIRST_DAY..LAST_DAY or in the wrong order."""
+    problems = [
+        (name, f"{name}: must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
+        for name, day in (("from", date_from), ("to", date_to))
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY
+    ]
+    if not problems and date_from and date_to and date_from > date_to:
+        problems.append(("from", "from: must not be after 'to'"))
+    return problems
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 

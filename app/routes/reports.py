@@ -13,28 +13,13 @@ from v2mom.app.http_errors import unprocessable
 from v2mom.app.schemas.reports import EffortReport, FlagPage, ItemDocument, Obstacles, Trend
 from v2mom.mapping.plan import Plan
 from v2mom.reports.csv_export import report_csv
-from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report
+from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report, date_range_problems
 from v2mom.reports.flags import CursorError, FlagKind, item_document, list_flags
 from v2mom.reports.obstacles import build_obstacles
 from v2mom.reports.trend import TrendRangeError, build_trend
 
 router = APIRouter(prefix="/api")
 TrackerName = Literal["jira", "asana", "linear"]
-# The dates a report filter may name. Completion dates come from the trackers' timestamps, which
-# start at the Unix epoch, so nothing is done before 1970; 2999 leaves any open-ended "to" room.
-# Both ends stay far from date.min/date.max, so week arithmetic around them (the trend's Monday
-# and its twelve default weeks) cannot overflow (0001-01-01 and 9999-12-31 were 500s).
-FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
-
-
-def _in_range(name: str, day: date | None) -> None:
-    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-        raise unprocessable(
-            [f"{name}: must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"],
-            location=("query", name),
-        )
-
-
 def report_query(
     request: Request,
     measure: Measure | None = None,
@@ -44,10 +29,10 @@ def report_query(
     tracker: TrackerName | None = None,
 ) -> ReportQuery:
     """The report filters from the query string (shared by every report route)."""
-    _in_range("from", date_from)
-    _in_range("to", date_to)
-    if date_from and date_to and date_from > date_to:
-        raise unprocessable(["from: must not be after 'to'"], location=("query", "from"))
+    problems = date_range_problems(date_from, date_to)
+    if problems:
+        name, problem = problems[0]
+        raise unprocessable([problem], location=("query", name))
     measure = measure or request.app.state.settings.measure
     return ReportQuery(measure=measure, state=state, date_from=date_from, date_to=date_to, tracker=tracker)
 

@@ -156,6 +156,21 @@ def test_report_rejects_bad_dates(workdir: Path) -> None:
     assert "--from: 'yesterday' is not an ISO date" in err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--to", "0001-01-01"), "--to: must be between 1970-01-01 and 2999-12-31"),
+        (("--from", "0001-01-01", "--to", "9999-12-31"), "--from: must be between 1970-01-01 and 2999-12-31"),
+        (("--from", "2026-02-01", "--to", "2026-01-01"), "--from: must not be after 'to'"),
+    ],
+)
+def test_report_bounds_dates_as_the_api_does(workdir: Path, args: tuple[str, ...], message: str) -> None:
+    code, out, err = run("report", "--format", "json", *args)
+    assert code == 2
+    assert message in err
+    assert out == ""
+
+
 def test_report_json_is_the_http_body_byte_for_byte(workdir: Path) -> None:
     settings = load_settings()
     store = Database.open(settings.database_url)
