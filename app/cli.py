@@ -298,7 +298,7 @@ def webhooks_list(
         bool, typer.Option("--remote", help="Also ask Asana and Linear for their webhooks.")
     ] = False,
 ) -> None:
-    """Per tracker: secrets (count), last delivery, backlog, parked events; --remote: the trackers' list."""
+    """Per tracker: secrets (count), last delivery, backlog, parked and ignored events; --remote: theirs."""
     from v2mom.reports.effort import build_freshness
 
     with exit_on_errors():
@@ -308,6 +308,7 @@ def webhooks_list(
     from v2mom.webhooks.hook_secrets import StoredHookSecrets
     from v2mom.webhooks.register import list_remote
 
+    statuses = store.inbox.counts()
     for tracker, state in freshness.items():
         section = getattr(settings.trackers, tracker, None)
         configured = len(getattr(section, "webhook_secrets", []) or []) if section is not None else 0
@@ -317,7 +318,8 @@ def webhooks_list(
         secrets_note = f"{count} secret(s)" if count else "NO SECRET: deliveries refused"
         sys.stdout.write(
             f"{tracker}\t{secrets_note}\tlast event {state['last_event'] or 'never'}\t"
-            f"backlog {state['backlog']}\tparked {state['parked']}\n"
+            f"backlog {state['backlog']}\tparked {state['parked']}\t"
+            f"ignored {statuses.get(tracker, {}).get('ignored', 0)}\n"
         )
     if remote:
         with exit_on_errors(code=1):

@@ -207,7 +207,7 @@ webhook_inbox = Table(
     Column("event_time", UTCDateTime()),
     Column("payload", JSON, nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | processing | done | parked
+    Column("status", String(16), nullable=False),  # pending | processing | done | parked | ignored
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("claimed_at", UTCDateTime()),

@@ -8,11 +8,14 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.webhooks.receivers import Receivers, dumps, now_ms, receivers
+from v2mom.app.cli import app as cli
 from v2mom.events import MAX_DELIVERY_ID, MAX_ITEM_REF, WebhookEvent
 from v2mom.store import schema
 from v2mom.store.database import Database
@@ -274,6 +277,20 @@ def test_events_that_name_no_item_are_acknowledged_and_listed_as_ignored(
     assert listed["counts"] == {tracker: 1}
     assert [item["tracker"] for item in listed["items"]] == [tracker]
     assert reason in listed["items"][0]["reason"]
+
+
+def test_webhooks_list_counts_ignored_events(hooks: Receivers, tmp_path: Path) -> None:
+    assert hooks.post_jira(jira("attachment_created", attachment={"id": "5"}), "i-1").status_code == 202
+    url = hooks.store.engine.url.render_as_string(hide_password=False)
+    config = tmp_path / "v2mom.yaml"
+    config.write_text(
+        f"database_url: {url}\ntrackers:\n  jira:\n    url: http://127.0.0.1:9\n    email: a@example.com\n"
+        "    api_token: t\n    jql: project = ONB\n    webhook_secrets: [s]\n"
+    )
+    listed = CliRunner().invoke(cli, ["webhooks", "list", "-c", str(config)])
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stdout.startswith("jira\t1 secret(s)\tlast event 20")
+    assert listed.stdout.rstrip("\n").endswith("\tbacklog 0\tparked 0\tignored 1")
 
 
 def test_the_ignored_list_is_for_admins(hooks: Receivers) -> None:
