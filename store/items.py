@@ -242,8 +242,8 @@ class ItemRepository(Repository):
                     found[r.pk] = _stored(r)
         return [found[pk] for pk in pks if pk in found]
 
-    def live_children(self, tracker: str, parent_ids: Iterable[str]) -> list[StoredItem]:
-        """Non-deleted items of ``tracker`` whose parent is one of ``parent_ids``."""
+    def children(self, tracker: str, parent_ids: Iterable[str], *, deleted: bool = False) -> list[StoredItem]:
+        """Items of ``tracker`` whose parent is one of ``parent_ids``: live ones, or deleted ones."""
         ids = list(parent_ids)
         found: list[StoredItem] = []
         with self._tx.read() as conn:
@@ -251,9 +251,9 @@ class ItemRepository(Repository):
                 query = select(t.items).where(
                     t.items.c.tracker == tracker,
                     t.items.c.parent_id.in_(ids[start : start + UPSERT_CHUNK]),
-                    ~t.items.c.deleted,
+                    t.items.c.deleted.is_(deleted),
                 )
-                found += [_stored(r, deleted=False) for r in conn.execute(query)]
+                found += [_stored(r, deleted=deleted) for r in conn.execute(query)]
         return found
 
     def count(self, tracker: str | None = None, *, include_deleted: bool = False) -> int:

@@ -123,7 +123,7 @@ def affected_trees(store: Database, tracker: str, item_ids: set[str]) -> tuple[l
     frontier = {s.item.id for s in changed if s.deleted} | set(roots)
     members: dict[str, StoredItem] = dict(roots)
     while frontier:
-        children = [c for c in store.items.live_children(tracker, frontier) if c.item.id not in members]
+        children = [c for c in store.items.children(tracker, frontier) if c.item.id not in members]
         members.update((c.item.id, c) for c in children)
         frontier = {c.item.id for c in children}
     return list(members.values()), deleted_pks

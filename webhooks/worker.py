@@ -66,7 +66,7 @@ def _remove(store: Database, connector: Connector, tracker: str, ref: str, gone:
     touched = {item_id}
     pending = [item_id] if isinstance(gone, OutOfScopeError) and gone.cascade else []
     while pending:
-        for child in store.items.live_children(tracker, [pending.pop()]):
+        for child in store.items.children(tracker, [pending.pop()]):
             touched.add(child.item.id)
             try:
                 store.items.upsert([connector.get_item(child.item.id)])
@@ -74,6 +74,27 @@ def _remove(store: Database, connector: Connector, tracker: str, ref: str, gone:
                 store.items.mark_deleted(tracker, [child.item.id])
                 if isinstance(child_gone, OutOfScopeError) and child_gone.cascade:
                     pending.append(child.item.id)
+    return touched
+
+
+def _restore(store: Database, connector: Connector, tracker: str, item_id: str) -> set[str]:
+    """An item back in scope brings back the stored descendants it took with it; their ids.
+
+    A cascade (:func:`_remove`) marks descendants deleted with their parent, and the tracker sends no
+    event for them when the parent returns. Each deleted descendant is fetched again: restored when
+    the connector has it in scope, left deleted when it is still gone.
+    """
+    touched: set[str] = set()
+    pending = [item_id]
+    while pending:
+        for child in store.items.children(tracker, [pending.pop()], deleted=True):
+            try:
+                fetched = connector.get_item(child.item.id)
+            except NotFoundError:
+                continue
+            store.items.upsert([fetched])
+            touched.add(fetched.id)
+            pending.append(fetched.id)
     return touched
 
 
@@ -94,7 +115,10 @@ def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor)
     except NotFoundError as gone:  # deleted, or (OutOfScopeError) outside the configured scope
         log.debug("webhook %s/%s: %s", event.tracker, event.delivery_id, gone)
         return _remove(store, connector, event.tracker, event.item_ref, gone)
+    stored = store.items.by_id(event.tracker, item.id)
     store.items.upsert([item])
+    if stored is not None and stored.deleted:  # back in scope (or undeleted): so are its descendants
+        return {item.id} | _restore(store, connector, event.tracker, item.id)
     return {item.id}
 
 
