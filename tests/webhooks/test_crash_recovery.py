@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +21,8 @@ import requests
 from sqlalchemy import func, select
 
 from tests.support import free_port, wait_for
-from tests.webhooks.jira_signing import SECRET, delivery, sign
-from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
+from tests.webhooks.jira_signing import delivery, sign, v2mom, write_jira_settings
+from v2mom.sandbox.generator import generate_jira_workspace
 from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.server import SandboxServer
@@ -33,9 +32,6 @@ from v2mom.store.database import Database
 ROOT = Path(__file__).resolve().parents[2]
 DRAIN_WITHIN = 30.0
 
-
-def v2mom(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from v2mom.app.cli import main; main()", *args]
 
 
 @pytest.fixture
@@ -142,13 +138,7 @@ def test_killed_serve_and_worker_lose_no_acknowledged_delivery_and_drain_after_r
     tmp_path: Path, database_url: str, slow_jira: tuple[str, JiraState]
 ) -> None:
     url, state = slow_jira
-    config = tmp_path / "v2mom.yaml"
-    config.write_text(
-        f"database_url: {database_url}\n"
-        "trackers:\n  jira:\n"
-        f"    url: {url}\n    email: {state.account_email}\n    api_token: {state.api_token}\n"
-        f"    jql: {scope_jql(state)}\n    webhook_secrets: ['{SECRET}']\n"
-    )
+    config = write_jira_settings(tmp_path / "v2mom.yaml", database_url, url, state)
     config.chmod(0o600)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     port = free_port()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +13,9 @@ import pytest
 import requests
 
 from tests.support import free_port, wait_for
-from tests.webhooks.jira_signing import SECRET, delivery, sign
+from tests.webhooks.jira_signing import SECRET, delivery, sign, v2mom, write_jira_settings
 from v2mom.sandbox import SAMPLE_PLAN_PATH
-from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
+from v2mom.sandbox.generator import generate_jira_workspace
 from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.server import SandboxServer
@@ -24,9 +23,6 @@ from v2mom.sandbox.server import SandboxServer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
-def v2mom(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from v2mom.app.cli import main; main()", *args]
 
 
 @pytest.fixture
@@ -41,13 +37,7 @@ def test_serve_applies_a_webhook_within_seconds(
     tmp_path: Path, database_url: str, jira: tuple[str, JiraState]
 ) -> None:
     url, state = jira
-    config = tmp_path / "v2mom.yaml"
-    config.write_text(
-        f"database_url: {database_url}\n"
-        "trackers:\n  jira:\n"
-        f"    url: {url}\n    email: {state.account_email}\n    api_token: {state.api_token}\n"
-        f"    jql: {scope_jql(state)}\n    webhook_secrets: ['{SECRET}']\n"
-    )
+    config = write_jira_settings(tmp_path / "v2mom.yaml", database_url, url, state)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run(v2mom("plan", "apply", str(SAMPLE_PLAN_PATH), "-c", str(config)), env=env, check=True)
     token_out = subprocess.run(
