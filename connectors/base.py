@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 from v2mom.connectors.retry import call_with_retries
 from v2mom.models import WorkItem
 from v2mom.settings import SyncSettings
+from v2mom.vocabulary import AppliedVocabulary, TrackerVocabulary, VocabularyChange
 
 T = TypeVar("T")
 
@@ -134,3 +135,26 @@ class ConnectorRuntime:
         return call_with_retries(
             fn, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
         )
+
+
+class VocabularyWriter(Protocol):
+    """A tracker that can offer the plan's values and methods as choices (``v2mom trackers provision``).
+
+    ``read_vocabulary()`` reads what the tracker offers now (:class:`~v2mom.vocabulary.TrackerVocabulary`:
+    the ``V2MOM Value`` / ``V2MOM Method`` fields or the Linear ``Value`` / ``Method`` label groups,
+    and their options with their tracker ids). ``apply_vocabulary(changes)`` makes the changes in
+    order and returns, per kind, the option id that now offers each plan id it created, renamed or
+    enabled. Disabling never deletes. A refusal raises the connector's typed error (AuthError for a
+    missing permission) naming the step; what was applied before it stays applied, and the next
+    ``read_vocabulary()`` sees it (so a re-run resumes: the diff is computed from the tracker).
+    """
+
+    tracker: str
+
+    def read_vocabulary(self) -> TrackerVocabulary:
+        """What the tracker offers now, per kind."""
+        ...
+
+    def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
+        """Make ``changes`` in order; the option ids now offering the plan ids they touched."""
+        ...

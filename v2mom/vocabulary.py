@@ -1,0 +1,72 @@
+"""The in-tracker vocabulary: the choices a tracker offers for values and methods, and changes to it.
+
+A tracker offers the plan's values and methods as choices (CONTRACT.md "In the tracker"): Jira
+single-select custom fields ``V2MOM Value`` / ``V2MOM Method``, Asana enum custom fields of the same
+names, Linear label groups ``Value`` / ``Method``. Each kind lives in one *container* (the field, or
+the label group) holding *options* (select options, enum options, child labels), tracked by the
+tracker's own id so that a rename stays the same option. These records cross the connector boundary;
+no tracker's vocabulary leaves ``connectors/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["value", "method"]
+KINDS: tuple[Kind, ...] = ("value", "method")
+FIELD_NAMES: dict[Kind, str] = {"value": "V2MOM Value", "method": "V2MOM Method"}  # Jira, Asana
+LABEL_GROUPS: dict[Kind, str] = {"value": "Value", "method": "Method"}  # Linear
+
+Action = Literal["create_container", "create", "rename", "disable", "enable"]
+
+
+@dataclass(frozen=True)
+class TrackerOption:
+    """One choice a tracker offers now: its id there, its name, and whether people can pick it."""
+
+    option_id: str
+    name: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class TrackerVocabulary:
+    """What one tracker offers now, per kind: the container's id (None: absent) and its options."""
+
+    containers: dict[Kind, str | None] = field(default_factory=lambda: {"value": None, "method": None})
+    options: dict[Kind, tuple[TrackerOption, ...]] = field(
+        default_factory=lambda: {"value": (), "method": ()}
+    )
+
+
+@dataclass(frozen=True)
+class VocabularyChange:
+    """One step that makes a tracker offer the plan's choices.
+
+    ``create_container`` makes the field or label group of ``kind`` (``name`` is its name);
+    ``create`` adds an option for ``plan_id``; ``rename`` renames ``option_id`` from ``old_name`` to
+    ``name``; ``disable`` / ``enable`` switch ``option_id`` off or back on (never a deletion).
+    """
+
+    kind: Kind
+    action: Action
+    name: str
+    plan_id: str | None = None
+    option_id: str | None = None
+    old_name: str | None = None
+
+    def describe(self) -> str:
+        """One line for a person: what this change does."""
+        if self.action == "create_container":
+            return f"create the {self.kind} field '{self.name}'"
+        if self.action == "rename":
+            return f"rename {self.kind} option '{self.old_name}' to '{self.name}'"
+        return f"{self.action} {self.kind} option '{self.name}'"
+
+
+@dataclass(frozen=True)
+class AppliedVocabulary:
+    """What applying changes left in a tracker: per kind, the option id now offering each plan id."""
+
+    options: dict[Kind, dict[str, str]] = field(default_factory=lambda: {"value": {}, "method": {}})
