@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 
+from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out, safe_url
 from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
+from v2mom.app.cli_trackers import trackers_app
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
-from v2mom.errors import ConfigError, DatabaseUnavailableError, V2momError
+from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
-from v2mom.settings import Settings, config_path, load_settings
-from v2mom.store.database import Database
-from v2mom.store.engine import check_url, masked_url
+from v2mom.settings import config_path, load_settings
+from v2mom.store.engine import check_url
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Effort by V2MOM value, from your trackers."
@@ -37,44 +35,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(webhooks_app, name="webhooks")
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    str | None, typer.Option("-c", "--config", help="Settings file (default: $V2MOM_CONFIG or ./v2mom.yaml).")
-]
-
-
-@contextmanager
-def exit_on_errors(code: int = 2) -> Iterator[None]:
-    """Print our errors as one clear message and exit with ``code`` (2 invalid input, 1 failure).
-
-    An unreachable database is a failure (1), never invalid input, and its one line names the
-    database without its password.
-    """
-    try:
-        yield
-    except DatabaseUnavailableError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
-    except ConfigError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(2) from None
-    except V2momError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(code) from None
-
-
-def open_store(settings: Settings) -> Database:
-    """Open (and migrate) the configured database."""
-    return Database.open(settings.database_url)
-
-
-def safe_url(url: str) -> str:
-    """A database URL with any password masked, for printing."""
-    return masked_url(url)
-
+app.add_typer(trackers_app, name="trackers")
 
 @app.command()
 def check(

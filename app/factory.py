@@ -20,6 +20,7 @@ from v2mom.app.routes.plan import router as plan_router
 from v2mom.app.routes.reports import router as reports_router
 from v2mom.app.routes.session import router as session_router
 from v2mom.app.routes.tokens import router as tokens_router
+from v2mom.app.routes.trackers import router as trackers_router
 from v2mom.app.routes.webhooks import router as webhooks_router
 from v2mom.app.routes.webhooks_admin import router as webhooks_admin_router
 from v2mom.app.schemas.access import Health
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(rules_router)
     app.include_router(session_router)
     app.include_router(tokens_router)
+    app.include_router(trackers_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

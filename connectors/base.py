@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from v2mom.connectors.retry import call_with_retries
 from v2mom.models import WorkItem
@@ -137,6 +137,7 @@ class ConnectorRuntime:
         )
 
 
+@runtime_checkable
 class VocabularyWriter(Protocol):
     """A tracker that can offer the plan's values and methods as choices (``v2mom trackers provision``).
 

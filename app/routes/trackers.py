@@ -1,0 +1,49 @@
+"""``/api/admin/trackers/provision``: the values and methods each tracker offers as choices (admins).
+
+``GET`` is the diff (what ``v2mom trackers provision`` prints), ``POST`` makes it (``--apply``). A
+tracker that refuses is named with its reason in its entry (``ok`` false); the others still run.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request
+
+from v2mom.app.auth import Admin, StoreDep
+from v2mom.app.http_errors import unprocessable
+from v2mom.app.schemas.trackers import ProvisionDocument
+from v2mom.errors import ConfigError
+from v2mom.sync.provision import provision
+
+router = APIRouter(prefix="/api/admin/trackers", responses={409: {"description": "No plan is stored yet"}})
+TrackerName = Literal["jira", "asana", "linear"]
+
+
+def _provision(
+    request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None
+) -> ProvisionDocument:
+    settings = request.app.state.settings
+    if tracker is not None and tracker not in settings.trackers.configured():
+        raise unprocessable([f"tracker: {tracker} is not configured"], location=("query", "tracker"))
+    try:
+        results = provision(settings, store, apply=apply, tracker=tracker)
+    except ConfigError as exc:  # no plan stored yet: nothing to offer
+        raise HTTPException(409, detail=str(exc)) from None
+    return ProvisionDocument.of(results)
+
+
+@router.get("/provision")
+def provision_preview(
+    request: Request, store: StoreDep, _admin: Admin, tracker: TrackerName | None = None
+) -> ProvisionDocument:
+    """What provisioning would change in each configured tracker (nothing is written)."""
+    return _provision(request, store, apply=False, tracker=tracker)
+
+
+@router.post("/provision")
+def provision_apply(
+    request: Request, store: StoreDep, _admin: Admin, tracker: TrackerName | None = None
+) -> ProvisionDocument:
+    """Make each configured tracker offer the plan's values and methods."""
+    return _provision(request, store, apply=True, tracker=tracker)

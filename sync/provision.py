@@ -1,0 +1,99 @@
+"""``v2mom trackers provision``: make each configured tracker offer the plan's values and methods.
+
+For each tracker: read what it offers now, diff it against the stored plan (``mapping.vocabulary``),
+and, with ``apply``, make the changes and record which tracker option offers each value and method
+(so a renamed value renames its option instead of adding one). The diff is always computed from the
+tracker itself, so an interrupted run resumes where it stopped and a second run changes nothing. A
+tracker that refuses is named with its reason; the others still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from v2mom.connectors.base import VocabularyWriter
+from v2mom.connectors.registry import build_connector
+from v2mom.errors import ConfigError, V2momError
+from v2mom.mapping.vocabulary import vocabulary_diff
+from v2mom.settings import Settings
+from v2mom.store.database import Database
+from v2mom.vocabulary import KINDS, VocabularyChange
+
+WriterFor = Callable[[str], VocabularyWriter]
+
+
+@dataclass
+class TrackerProvision:
+    """One tracker's part of a provisioning run: the changes (made when ``applied``) or its error."""
+
+    tracker: str
+    changes: list[VocabularyChange] = field(default_factory=list)
+    applied: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True unless the tracker refused or could not be read."""
+        return self.error is None
+
+
+def state_key(tracker: str) -> str:
+    """Where the recorded option ids of ``tracker`` are kept (apart from its sync state)."""
+    return f"{tracker}-vocabulary"
+
+
+def writer_for(settings: Settings) -> WriterFor:
+    """Each tracker's connector, as a VocabularyWriter; ConfigError for a tracker that cannot provision."""
+
+    def build(tracker: str) -> VocabularyWriter:
+        connector = build_connector(tracker, settings)
+        if not isinstance(connector, VocabularyWriter):
+            raise ConfigError(f"trackers.{tracker}: provisioning is not supported for {tracker} yet")
+        return connector
+
+    return build
+
+
+def provision(
+    settings: Settings,
+    store: Database,
+    *,
+    apply: bool,
+    tracker: str | None = None,
+    writers: WriterFor | None = None,
+) -> list[TrackerProvision]:
+    """Preview (or, with ``apply``, make) the vocabulary changes of every configured tracker.
+
+    ConfigError when no plan is stored, or when ``tracker`` is not configured.
+    """
+    plan = store.plans.current()
+    if plan is None:
+        raise ConfigError("no plan is stored: run 'v2mom plan apply plan.yaml' first")
+    configured = settings.trackers.configured()
+    if tracker is not None and tracker not in configured:
+        listed = ", ".join(configured) or "none"
+        raise ConfigError(f"--tracker {tracker}: not configured (configured: {listed})")
+    build = writers or writer_for(settings)
+    results = []
+    for name in [tracker] if tracker else configured:
+        result = TrackerProvision(name)
+        results.append(result)
+        try:
+            writer = build(name)
+            known: dict[str, Any] = store.sync_state.get_tracker_state(state_key(name))
+            diff = vocabulary_diff(plan, writer.read_vocabulary(), known)
+            result.changes = diff.changes
+            if not apply:
+                continue
+            applied = writer.apply_vocabulary(diff.changes) if diff.changes else None
+            record: dict[str, Any] = {kind: dict(diff.matched[kind]) for kind in KINDS}
+            if applied is not None:
+                for kind in KINDS:
+                    record[kind].update(applied.options.get(kind, {}))
+            store.sync_state.set_tracker_state(state_key(name), record)
+            result.applied = True
+        except V2momError as exc:
+            result.error = str(exc)
+    return results

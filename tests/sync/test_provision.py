@@ -1,0 +1,234 @@
+"""Provisioning the vocabulary through the use case, the CLI and the admin API, over a stateful fake.
+
+The fake tracker keeps options by id the way the real ones do (a rename keeps the id, a disabled
+option stays); the real trackers' writers are tested against their sandboxes under tests/connectors.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from tests.factories import VALID
+from tests.support import auth
+from v2mom.app.cli import app as cli
+from v2mom.app.factory import create_app
+from v2mom.errors import AuthError
+from v2mom.mapping.plan import Value, load_plan
+from v2mom.settings import JiraSettings, Settings, TrackersSettings
+from v2mom.store.database import Database
+from v2mom.sync import provision as provision_module
+from v2mom.sync.provision import provision
+from v2mom.vocabulary import (
+    FIELD_NAMES,
+    KINDS,
+    AppliedVocabulary,
+    Kind,
+    TrackerOption,
+    TrackerVocabulary,
+    VocabularyChange,
+)
+
+PLAN = load_plan(VALID)
+
+
+class FakeTracker:
+    """A tracker's choices kept by id; ``refuse`` makes the next apply fail after ``after`` changes."""
+
+    tracker = "jira"
+
+    def __init__(self) -> None:
+        self.containers: dict[Kind, str | None] = {"value": None, "method": None}
+        self.options: dict[Kind, dict[str, TrackerOption]] = {"value": {}, "method": {}}
+        self.ids = (f"o{n}" for n in itertools.count(1))
+        self.writes = 0
+        self.refuse_after: int | None = None
+
+    def read_vocabulary(self) -> TrackerVocabulary:
+        return TrackerVocabulary(
+            containers=dict(self.containers),
+            options={kind: tuple(self.options[kind].values()) for kind in KINDS},
+        )
+
+    def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
+        applied = AppliedVocabulary()
+        for change in changes:
+            if self.refuse_after is not None and self.writes >= self.refuse_after:
+                raise AuthError(f"{change.describe()}: no permission to administer fields", tracker="jira")
+            self.writes += 1
+            if change.action == "create_container":
+                self.containers[change.kind] = FIELD_NAMES[change.kind]
+                continue
+            if change.action == "create":
+                option = TrackerOption(next(self.ids), change.name)
+            else:
+                assert change.option_id is not None
+                old = self.options[change.kind][change.option_id]
+                enabled = {"disable": False, "enable": True}.get(change.action, old.enabled)
+                option = TrackerOption(old.option_id, change.name, enabled)
+            self.options[change.kind][option.option_id] = option
+            if change.plan_id is not None:
+                applied.options[change.kind][change.plan_id] = option.option_id
+        return applied
+
+    def names(self, kind: Kind) -> dict[str, tuple[str, bool]]:
+        return {o.option_id: (o.name, o.enabled) for o in self.options[kind].values()}
+
+
+def jira_settings(database_url: str = "sqlite://") -> Settings:
+    return Settings(
+        database_url=database_url,
+        trackers=TrackersSettings(
+            jira=JiraSettings(
+                url="http://127.0.0.1:9", email="a@example.com", api_token=SecretStr("t"), jql="p"
+            )
+        ),
+    )
+
+
+@pytest.fixture
+def fake() -> FakeTracker:
+    return FakeTracker()
+
+
+@pytest.fixture
+def planned(store: Database) -> Database:
+    store.plans.save(PLAN, actor="test")
+    return store
+
+
+def test_from_an_empty_tracker_apply_creates_everything_and_a_second_run_changes_nothing(
+    planned: Database, fake: FakeTracker
+) -> None:
+    preview = provision(jira_settings(), planned, apply=False, writers=lambda _: fake)
+    assert fake.writes == 0
+    assert [c.action for c in preview[0].changes].count("create") == len(PLAN.values) + len(PLAN.methods)
+    (done,) = provision(jira_settings(), planned, apply=True, writers=lambda _: fake)
+    assert done.ok
+    assert done.applied
+    assert done.changes == preview[0].changes
+    assert sorted(name for name, _ in fake.names("value").values()) == sorted(v.name for v in PLAN.values)
+    (again,) = provision(jira_settings(), planned, apply=True, writers=lambda _: fake)
+    assert again.changes == []
+
+
+def test_a_renamed_value_renames_its_option_and_a_removed_one_is_disabled(
+    planned: Database, fake: FakeTracker
+) -> None:
+    provision(jira_settings(), planned, apply=True, writers=lambda _: fake)
+    before = fake.names("value")
+    first, *rest = PLAN.values
+    renamed = PLAN.model_copy(update={"values": (Value(id=first.id, name="Customers, first"), *rest)})
+    planned.plans.save(renamed, actor="test")
+    (result,) = provision(jira_settings(), planned, apply=True, writers=lambda _: fake)
+    assert [c.action for c in result.changes] == ["rename"]
+    after = fake.names("value")
+    assert after.keys() == before.keys()  # the same option, by id
+    assert ("Customers, first", True) in after.values()
+    # A removed value (and the methods' references to it) disables its option; it is never deleted.
+    gone = rest[-1]
+    methods = tuple(
+        m.model_copy(update={"values": tuple(v for v in m.values if v != gone.id), "weights": None})
+        for m in PLAN.methods
+    )
+    planned.plans.save(
+        renamed.model_copy(update={"values": renamed.values[:-1], "methods": methods}), actor="t"
+    )
+    (removed,) = provision(jira_settings(), planned, apply=True, writers=lambda _: fake)
+    assert [(c.action, c.name) for c in removed.changes] == [("disable", gone.name)]
+    assert fake.names("value").keys() == before.keys()
+    assert (gone.name, False) in fake.names("value").values()
+
+
+def test_a_refusal_is_named_records_nothing_and_a_later_run_resumes(
+    planned: Database, fake: FakeTracker
+) -> None:
+    fake.refuse_after = 3
+    (failed,) = provision(jira_settings(), planned, apply=True, writers=lambda _: fake)
+    assert not failed.ok
+    assert not failed.applied
+    assert failed.error is not None
+    assert "no permission to administer fields" in failed.error
+    assert planned.sync_state.get_tracker_state(provision_module.state_key("jira")) == {}
+    made = fake.names("value")
+    fake.refuse_after = None
+    (resumed,) = provision(jira_settings(), planned, apply=True, writers=lambda _: fake)
+    assert resumed.ok
+    assert made.items() <= fake.names("value").items()  # what the failed run made is adopted, not duplicated
+    assert len(fake.names("value")) == len(PLAN.values)
+    assert provision(jira_settings(), planned, apply=False, writers=lambda _: fake)[0].changes == []
+
+
+def test_without_a_plan_or_with_an_unconfigured_tracker_nothing_runs(
+    store: Database, fake: FakeTracker
+) -> None:
+    with pytest.raises(Exception, match="no plan is stored"):
+        provision(jira_settings(), store, apply=True, writers=lambda _: fake)
+    store.plans.save(PLAN, actor="test")
+    with pytest.raises(Exception, match="--tracker linear: not configured"):
+        provision(jira_settings(), store, apply=True, tracker="linear", writers=lambda _: fake)
+    assert fake.writes == 0
+
+
+@pytest.fixture
+def patched(monkeypatch: pytest.MonkeyPatch, fake: FakeTracker) -> FakeTracker:
+    monkeypatch.setattr(provision_module, "build_connector", lambda tracker, settings: fake)
+    return fake
+
+
+def test_the_cli_prints_the_diff_then_applies_it_and_exits_1_on_a_refusal(
+    planned: Database, patched: FakeTracker, tmp_path: Path, database_url: str
+) -> None:
+    config = tmp_path / "v2mom.yaml"
+    config.write_text(
+        f"database_url: {database_url}\ntrackers:\n  jira:\n    url: http://127.0.0.1:9\n"
+        "    email: a@example.com\n    api_token: t\n    jql: p\n"
+    )
+    config.chmod(0o600)
+    runner = CliRunner()
+    preview = runner.invoke(cli, ["trackers", "provision", "-c", str(config)])
+    assert preview.exit_code == 0, preview.stderr
+    assert "jira: would create the value field 'V2MOM Value'" in preview.stdout
+    assert patched.writes == 0
+    applied = runner.invoke(cli, ["trackers", "provision", "--apply", "-c", str(config)])
+    assert applied.exit_code == 0, applied.stderr
+    assert f"jira: create value option '{PLAN.values[0].name}'" in applied.stdout
+    again = runner.invoke(cli, ["trackers", "provision", "--apply", "-c", str(config)])
+    assert again.stdout == "jira: no change\n"
+    planned.plans.save(
+        PLAN.model_copy(update={"values": (Value(id=PLAN.values[0].id, name="X"), *PLAN.values[1:])}),
+        actor="t",
+    )
+    patched.refuse_after = 0
+    refused = runner.invoke(cli, ["trackers", "provision", "--apply", "-c", str(config)])
+    assert refused.exit_code == 1
+    assert "jira: FAILED:" in refused.stderr
+    assert "no permission" in refused.stderr
+
+
+def test_the_admin_api_previews_and_applies_and_viewers_cannot(
+    planned: Database, patched: FakeTracker
+) -> None:
+    admin, viewer = planned.tokens.create("admin", "a"), planned.tokens.create("viewer", "v")
+    with TestClient(create_app(jira_settings(), planned)) as client:
+        assert client.get("/api/admin/trackers/provision", headers=auth(viewer)).status_code == 403
+        assert client.post("/api/admin/trackers/provision", headers=auth(viewer)).status_code == 403
+        preview = client.get("/api/admin/trackers/provision", headers=auth(admin)).json()
+        assert preview["ok"] is True
+        (jira,) = preview["trackers"]
+        assert jira["applied"] is False
+        assert jira["changes"][0]["description"] == "create the value field 'V2MOM Value'"
+        assert patched.writes == 0
+        applied = client.post("/api/admin/trackers/provision", headers=auth(admin)).json()
+        assert applied["trackers"][0]["applied"] is True
+        assert applied["trackers"][0]["changes"] == jira["changes"]
+        again = client.get("/api/admin/trackers/provision", headers=auth(admin)).json()
+        assert again["trackers"][0]["changes"] == []
+        unknown = client.get("/api/admin/trackers/provision?tracker=linear", headers=auth(admin))
+        assert unknown.status_code == 422
+        assert unknown.json()["detail"][0]["loc"] == ["query", "tracker"]
