@@ -14,6 +14,8 @@ default and sleeps up to 30 minutes) are switched off: retries live in :mod:`con
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -26,12 +28,14 @@ from v2mom.connectors.errors import ErrorTexts, error_for_status
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import FatalError, RetriableError, TrackerError
 
-__all__ = ["DEFAULT_TIMEOUT", "TRACKER", "JiraClient", "map_http_error"]
+__all__ = ["DEFAULT_TIMEOUT", "SELECT_SEARCHER", "SELECT_TYPE", "TRACKER", "JiraClient", "map_http_error"]
 
 TRACKER = "jira"
 DEFAULT_TIMEOUT = 30  # seconds; the SDK coerces its timeout to int
 REQUEST_ID_HEADER = "X-Arequestid"
 _MAX_MESSAGE = 500
+SELECT_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:select"
+SELECT_SEARCHER = "com.atlassian.jira.plugin.system.customfieldtypes:multiselectsearcher"
 
 
 def _error_messages(response: requests.Response) -> str:
@@ -54,34 +58,58 @@ _TEXTS = ErrorTexts(
 )
 
 
-def map_http_error(response: requests.Response) -> TrackerError:
+# Field administration (vocabulary provisioning) is refused for another reason than reading.
+_ADMIN_TEXTS = replace(
+    _TEXTS, forbidden="permission denied: the account may not administer custom fields (Jira admin)"
+)
+
+
+def _step_texts(texts: ErrorTexts, step: str) -> ErrorTexts:
+    """``texts`` with every message prefixed by ``step`` ("create field 'V2MOM Value': …")."""
+    return replace(texts, **{f.name: f"{step}: {getattr(texts, f.name)}" for f in dataclass_fields(texts)})
+
+
+def map_http_error(
+    response: requests.Response, *, step: str | None = None, texts: ErrorTexts = _TEXTS
+) -> TrackerError:
     """Translate an HTTP error response into our error tree, keeping status and request id only.
 
     The classification is :func:`connectors.errors.error_for_status`; Jira adds its ``errorMessages``
-    as the detail and the ``X-Arequestid`` header as the request id.
+    as the detail and the ``X-Arequestid`` header as the request id. ``step`` (what we were doing)
+    starts the message, whichever error it becomes.
     """
+    detail = _error_messages(response)
+    if step is not None:
+        texts = _step_texts(texts, step)
+        if detail and response.status_code not in (401, 403):  # the detail replaces the text there
+            detail = f"{step}: {detail}"
     return error_for_status(
         response.status_code,
         tracker=TRACKER,
         request_id=response.headers.get(REQUEST_ID_HEADER) or None,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        detail=_error_messages(response),
-        texts=_TEXTS,
+        detail=detail,
+        texts=texts,
     )
 
 
-def _map_exception(exc: Exception) -> TrackerError | None:
+def _map_exception(
+    exc: Exception, step: str | None = None, texts: ErrorTexts = _TEXTS
+) -> TrackerError | None:
     """Our error for a vendor/requests exception, or None when it is not one of theirs."""
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return map_http_error(exc.response)
+        return map_http_error(exc.response, step=step, texts=texts)
+    lead = f"{step}: " if step is not None else ""
     if isinstance(exc, requests.exceptions.SSLError):
-        return FatalError("TLS handshake failed (check the Jira URL and certificates)", tracker=TRACKER)
+        return FatalError(
+            lead + "TLS handshake failed (check the Jira URL and certificates)", tracker=TRACKER
+        )
     if isinstance(exc, requests.Timeout):
-        return RetriableError("request timed out", tracker=TRACKER)
+        return RetriableError(lead + "request timed out", tracker=TRACKER)
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return RetriableError(f"connection failed ({type(exc).__name__})", tracker=TRACKER)
+        return RetriableError(lead + f"connection failed ({type(exc).__name__})", tracker=TRACKER)
     if isinstance(exc, requests.RequestException):
-        return FatalError(f"request failed ({type(exc).__name__})", tracker=TRACKER)
+        return FatalError(lead + f"request failed ({type(exc).__name__})", tracker=TRACKER)
     return None
 
 
@@ -90,7 +118,8 @@ class JiraClient:
 
     Methods return decoded JSON and raise only :class:`~v2mom.errors.TrackerError` subclasses. Each
     HTTP request is counted in ``calls`` under its kind ("search", "census", "field", "myself",
-    "issue"). No retries happen here.
+    "issue"; provisioning: "field-create", "field-context", "context-create", "field-option",
+    "option-create", "option-update"). No retries happen here.
     """
 
     def __init__(
@@ -116,37 +145,55 @@ class JiraClient:
             retry_with_header=False,  # else the SDK sleeps on 429 Retry-After by itself
         )
 
-    def _call(self, kind: str, fn: Callable[[], object]) -> object:
+    @property
+    def _generated(self) -> Any:
+        """The SDK itself, for its generated REST v3 endpoint methods (``create_custom_field`` …).
+
+        Those methods carry no type hints; each is wrapped by a typed method here that checks what
+        it returns, so ``Any`` does not travel further.
+        """
+        return self._sdk
+
+    def _call(
+        self, kind: str, fn: Callable[[], object], *, step: str | None = None, texts: ErrorTexts = _TEXTS
+    ) -> object:
         """Count one request of ``kind``, run it and map any vendor exception.
 
-        The mapped error is raised outside the ``except`` block so that it carries no chained
-        vendor exception (equivalent to ``raise … from None`` without even a ``__context__``).
+        ``step`` names what the request does in error messages. The mapped error is raised outside
+        the ``except`` block so that it carries no chained vendor exception (equivalent to
+        ``raise … from None`` without even a ``__context__``).
         """
         self.calls.add(kind)
         error: TrackerError | None = None
         try:
             return fn()
         except Exception as exc:  # narrowed below: anything not ours to map is re-raised
-            error = _map_exception(exc)
+            error = _map_exception(exc, step, texts)
             if error is None:
                 raise
         raise error
 
-    def _json_object(self, kind: str, fn: Callable[[], object]) -> dict[str, Any]:
-        result = self._call(kind, fn)
+    def _json_object(
+        self, kind: str, fn: Callable[[], object], *, step: str | None = None, texts: ErrorTexts = _TEXTS
+    ) -> dict[str, Any]:
+        result = self._call(kind, fn, step=step, texts=texts)
         if not isinstance(result, dict):
-            raise FatalError(f"unexpected {kind} response: expected a JSON object", tracker=TRACKER)
+            lead = f"{step}: " if step is not None else ""
+            raise FatalError(f"{lead}unexpected {kind} response: expected a JSON object", tracker=TRACKER)
         return result
 
     def myself(self) -> dict[str, Any]:
         """``GET /rest/api/3/myself``: the account (its ``timeZone`` drives JQL date literals)."""
         return self._json_object("myself", lambda: self._sdk.get(self._sdk.endpoint("myself")))
 
-    def fields(self) -> list[dict[str, Any]]:
+    def fields(self, *, step: str | None = None) -> list[dict[str, Any]]:
         """``GET /rest/api/3/field``: every system and custom field with its schema."""
-        result = self._call("field", lambda: self._sdk.get(self._sdk.endpoint("field")))
+        result = self._call("field", lambda: self._sdk.get(self._sdk.endpoint("field")), step=step)
         if not isinstance(result, list) or not all(isinstance(f, dict) for f in result):
-            raise FatalError("unexpected field response: expected a JSON array of objects", tracker=TRACKER)
+            lead = f"{step}: " if step is not None else ""
+            raise FatalError(
+                f"{lead}unexpected field response: expected a JSON array of objects", tracker=TRACKER
+            )
         return result
 
     def search_page(
@@ -185,6 +232,84 @@ class JiraClient:
         safe_id = quote(str(id_or_key), safe="")
         return self._json_object(
             "issue", lambda: self._sdk.get(self._sdk.endpoint(f"issue/{safe_id}"), params={"fields": joined})
+        )
+
+    # -- custom fields, contexts and options (vocabulary provisioning) ---------------------------
+
+    def create_select_field(self, name: str, description: str, *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/3/field``: a single-select custom field named ``name`` (FieldDetails)."""
+        body = {
+            "name": name,
+            "description": description,
+            "type": SELECT_TYPE,
+            "searcherKey": SELECT_SEARCHER,
+        }
+        return self._json_object(
+            "field-create",
+            lambda: self._generated.create_custom_field(data=body),
+            step=step,
+            texts=_ADMIN_TEXTS,
+        )
+
+    def field_contexts(self, field_id: str, start_at: int, *, step: str) -> dict[str, Any]:
+        """One page of ``GET /rest/api/3/field/{fieldId}/context?isGlobalContext=true``."""
+        safe_id = quote(field_id, safe="")
+        return self._json_object(
+            "field-context",
+            lambda: self._generated.get_contexts_for_field(
+                safe_id, is_global_context=True, start_at=start_at
+            ),
+            step=step,
+        )
+
+    def create_global_context(self, field_id: str, name: str, *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/3/field/{fieldId}/context`` without projects or issue types: a global one."""
+        safe_id = quote(field_id, safe="")
+        body = {"name": name, "description": "Created by v2mom-sync.", "projectIds": [], "issueTypeIds": []}
+        return self._json_object(
+            "context-create",
+            lambda: self._generated.create_custom_field_context(safe_id, data=body),
+            step=step,
+            texts=_ADMIN_TEXTS,
+        )
+
+    def field_options(
+        self, field_id: str, context_id: str, start_at: int, max_results: int, *, step: str
+    ) -> dict[str, Any]:
+        """One page of ``GET /rest/api/3/field/{fieldId}/context/{contextId}/option``."""
+        safe_field, safe_context = quote(field_id, safe=""), quote(context_id, safe="")
+        return self._json_object(
+            "field-option",
+            lambda: self._generated.get_options_for_context(
+                safe_field, safe_context, start_at=start_at, max_results=max_results
+            ),
+            step=step,
+        )
+
+    def create_options(
+        self, field_id: str, context_id: str, values: Sequence[str], *, step: str
+    ) -> dict[str, Any]:
+        """``POST …/context/{contextId}/option``: every value in one request (Jira takes up to 1000)."""
+        safe_field, safe_context = quote(field_id, safe=""), quote(context_id, safe="")
+        body = {"options": [{"value": value} for value in values]}
+        return self._json_object(
+            "option-create",
+            lambda: self._generated.create_custom_field_option(safe_field, safe_context, data=body),
+            step=step,
+            texts=_ADMIN_TEXTS,
+        )
+
+    def update_options(
+        self, field_id: str, context_id: str, options: Sequence[dict[str, object]], *, step: str
+    ) -> dict[str, Any]:
+        """``PUT …/context/{contextId}/option``: rename, disable or enable options by id, in one request."""
+        safe_field, safe_context = quote(field_id, safe=""), quote(context_id, safe="")
+        body = {"options": [dict(option) for option in options]}
+        return self._json_object(
+            "option-update",
+            lambda: self._generated.update_custom_field_option(safe_field, safe_context, data=body),
+            step=step,
+            texts=_ADMIN_TEXTS,
         )
 
     def close(self) -> None:

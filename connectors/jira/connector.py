@@ -21,10 +21,12 @@ from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
 from v2mom.connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
+from v2mom.connectors.jira.write import JiraVocabulary
 from v2mom.connectors.paging import cursor_pages
 from v2mom.errors import FatalError
 from v2mom.models import WorkItem
 from v2mom.settings import JiraSettings, SyncSettings
+from v2mom.vocabulary import AppliedVocabulary, TrackerVocabulary, VocabularyChange
 
 __all__ = ["CENSUS_PAGE_SIZE", "JiraConnector", "render_jql_datetime"]
 
@@ -46,7 +48,8 @@ def render_jql_datetime(since: datetime, time_zone: str) -> str:
 
 
 class JiraConnector(ConnectorRuntime):
-    """Jira Cloud, seen through :class:`connectors.base.Connector`.
+    """Jira Cloud, seen through :class:`connectors.base.Connector` and
+    :class:`connectors.base.VocabularyWriter`.
 
     ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("myself", "field",
     "search", "census", "issue"), retries included. Discovery runs once, lazily, before the first
@@ -81,6 +84,7 @@ class JiraConnector(ConnectorRuntime):
         self._time_zone: ZoneInfo | None = None
         self._points_fields: list[str] = []
         self._custom_fields: dict[str, str] = {}
+        self._vocabulary = JiraVocabulary(self._client, self._retrying)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -224,6 +228,18 @@ class JiraConnector(ConnectorRuntime):
         if not issues:
             raise OutOfScopeError(f"issue {item_id} is not matched by the configured JQL", tracker="jira")
         return self._parse(issues[0])
+
+    # -- VocabularyWriter ----------------------------------------------------------------------
+
+    def read_vocabulary(self) -> TrackerVocabulary:
+        """The ``V2MOM Value`` / ``V2MOM Method`` select fields and their global options (write.py)."""
+        vocabulary = self._vocabulary.read()
+        self.warnings.extend(note for note in self._vocabulary.notes if note not in self.warnings)
+        return vocabulary
+
+    def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
+        """Create fields and options, rename, disable or enable options by id (write.py)."""
+        return self._vocabulary.apply(changes)
 
     def close(self) -> None:
         """Release the HTTP session."""

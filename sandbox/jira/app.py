@@ -1,4 +1,6 @@
-"""The fake Jira Cloud REST v3 app: /myself, /field, /search/jql (GET and POST), /issue/{id}.
+"""The fake Jira Cloud REST v3 app: /myself, /field, /search/jql (GET and POST), /issue/{id}, and
+custom field administration: POST /field, GET/POST /field/{id}/context, GET/POST/PUT
+/field/{id}/context/{contextId}/option (paged with startAt / maxResults / isLast).
 
 Shapes follow the vendor OpenAPI (tests validate responses against it). Paging is keyset-based
 (``nextPageToken`` encodes the last (updated, id) served), pages can be short before ``isLast``,
@@ -27,11 +29,17 @@ from v2mom.sandbox.jira.state import (
     SELECT_FIELDS,
     STATUS_CATEGORIES,
     TEAM_POINTS,
+    FieldAdminError,
+    FieldContext,
+    FieldOption,
     Issue,
     JiraState,
 )
 
 DEFAULT_PAGE = 50
+CONTEXT_PAGE = 50  # GET /field/{id}/context: default and largest page
+MAX_OPTION_PAGE = 1000  # GET …/option: Jira's largest page (state.option_page_size may serve fewer)
+MAX_OPTIONS_PER_REQUEST = 1000
 MAX_PAGE = 100
 MAX_ID_PAGE = 5000
 SHORT_EVERY = 3  # every third page holds half as many issues, though more remain
@@ -226,9 +234,11 @@ def create_jira_app(state: JiraState) -> FastAPI:
         fault = state.take_fault(path)
         if fault is not None:
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            message = (
-                "Rate limit exceeded." if fault.status == 429 else "Internal server error (sandbox fault)."
-            )
+            messages = {
+                403: "You do not have permission to perform this operation (sandbox fault).",
+                429: "Rate limit exceeded.",
+            }
+            message = messages.get(fault.status, "Internal server error (sandbox fault).")
             return error(fault.status, message, headers=headers)
         response: Response = await call_next(request)
         return response
@@ -250,6 +260,119 @@ def create_jira_app(state: JiraState) -> FastAPI:
     @app.get("/rest/api/3/field")
     def fields() -> list[dict[str, Any]]:
         return state.fields
+
+    @app.post("/rest/api/3/field")
+    async def create_field(request: Request) -> Response:
+        body = await _json_body(request)
+        if isinstance(body, Response):
+            return body
+        name, type_key = body.get("name"), body.get("type")
+        if not isinstance(name, str) or not name.strip() or not isinstance(type_key, str):
+            return error(400, "The custom field needs a name and a type.")
+        searcher = body.get("searcherKey")
+        try:
+            created = state.create_custom_field(
+                name, type_key, searcher if isinstance(searcher, str) else None
+            )
+        except FieldAdminError as refused:
+            return error(refused.status, refused.message)
+        return JSONResponse(created, status_code=201)
+
+    @app.get("/rest/api/3/field/{field_id}/context")
+    def field_contexts(field_id: str, request: Request) -> Response:
+        if not _is_custom(state, field_id):
+            return error(404, f"The custom field was not found: {field_id}")
+        params = request.query_params
+        contexts = state.field_contexts(field_id)
+        wanted_global = params.get("isGlobalContext")
+        if wanted_global is not None:
+            contexts = [c for c in contexts if c.is_global == (wanted_global.lower() == "true")]
+        wanted_ids = set(params.getlist("contextId"))
+        if wanted_ids:
+            contexts = [c for c in contexts if c.id in wanted_ids]
+        return _page(request, [_context_json(c) for c in contexts], CONTEXT_PAGE, CONTEXT_PAGE)
+
+    @app.post("/rest/api/3/field/{field_id}/context")
+    async def create_context(field_id: str, request: Request) -> Response:
+        if not _is_custom(state, field_id):
+            return error(404, f"The custom field was not found: {field_id}")
+        body = await _json_body(request)
+        if isinstance(body, Response):
+            return body
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            return error(400, "The context needs a name.")
+        projects, types = body.get("projectIds") or [], body.get("issueTypeIds") or []
+        if not isinstance(projects, list) or not isinstance(types, list):
+            return error(400, "projectIds and issueTypeIds must be lists.")
+        description = body.get("description")
+        try:
+            context = state.create_context(
+                field_id,
+                name,
+                description if isinstance(description, str) else "",
+                [str(p) for p in projects],
+                [str(t) for t in types],
+            )
+        except FieldAdminError as refused:
+            return error(refused.status, refused.message)
+        created = {
+            "id": context.id,
+            "name": context.name,
+            "description": context.description,
+            "projectIds": context.project_ids,
+            "issueTypeIds": context.issue_type_ids,
+        }
+        return JSONResponse(created, status_code=201)
+
+    @app.get("/rest/api/3/field/{field_id}/context/{context_id}/option")
+    def options(field_id: str, context_id: str, request: Request) -> Response:
+        context = state.context_of(field_id, context_id)
+        if context is None:
+            return error(404, f"The context {context_id} was not found for field {field_id}.")
+        with state.lock:
+            values = [_option_json(o) for o in context.options]
+        largest = min(state.option_page_size, MAX_OPTION_PAGE)
+        return _page(request, values, largest, largest)
+
+    @app.post("/rest/api/3/field/{field_id}/context/{context_id}/option")
+    async def create_options(field_id: str, context_id: str, request: Request) -> Response:
+        context = state.context_of(field_id, context_id)
+        if context is None:
+            return error(404, f"The context {context_id} was not found for field {field_id}.")
+        body = await _json_body(request)
+        if isinstance(body, Response):
+            return body
+        raw = body.get("options")
+        if not isinstance(raw, list) or not raw or len(raw) > MAX_OPTIONS_PER_REQUEST:
+            return error(400, f"Provide between 1 and {MAX_OPTIONS_PER_REQUEST} options.")
+        wanted: list[tuple[str, bool]] = []
+        for item in raw:
+            if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+                return error(400, "Each option needs a value.")
+            wanted.append((item["value"], item.get("disabled") is True))
+        try:
+            made = state.add_options(context, wanted)
+        except FieldAdminError as refused:
+            return error(refused.status, refused.message)
+        return JSONResponse({"options": [_option_json(o) for o in made]})
+
+    @app.put("/rest/api/3/field/{field_id}/context/{context_id}/option")
+    async def update_options(field_id: str, context_id: str, request: Request) -> Response:
+        context = state.context_of(field_id, context_id)
+        if context is None:
+            return error(404, f"The context {context_id} was not found for field {field_id}.")
+        body = await _json_body(request)
+        if isinstance(body, Response):
+            return body
+        raw = body.get("options")
+        if not isinstance(raw, list) or not raw or not all(isinstance(i, dict) and i.get("id") for i in raw):
+            return error(400, "Each option to update needs an id.")
+        try:
+            changed = state.update_options(context, raw)
+        except FieldAdminError as refused:
+            return error(refused.status, refused.message)
+        return JSONResponse({"options": [_option_json(o) for o in changed]})
 
     @app.get("/rest/api/3/search/jql")
     def search_get(request: Request) -> Response:
@@ -277,6 +400,64 @@ def create_jira_app(state: JiraState) -> FastAPI:
         return JSONResponse(renderer.issue(issue, wanted))
 
     return app
+
+
+async def _json_body(request: Request) -> dict[str, Any] | Response:
+    """The request's JSON object, or the 400 Jira answers for anything else."""
+    try:
+        body = await request.json()
+    except json.JSONDecodeError:
+        return error(400, "Request body is not valid JSON.")
+    if not isinstance(body, dict):
+        return error(400, "Request body must be a JSON object.")
+    return body
+
+
+def _is_custom(state: JiraState, field_id: str) -> bool:
+    found = state.field_by_id(field_id)
+    return found is not None and found.get("custom") is True
+
+
+def _context_json(context: FieldContext) -> dict[str, Any]:
+    return {
+        "id": context.id,
+        "name": context.name,
+        "description": context.description,
+        "isGlobalContext": context.is_global,
+        "isAnyIssueType": not context.issue_type_ids,
+    }
+
+
+def _option_json(option: FieldOption) -> dict[str, Any]:
+    return {"id": option.id, "value": option.value, "disabled": option.disabled}
+
+
+def _page(request: Request, values: list[dict[str, Any]], default: int, largest: int) -> Response:
+    """A Jira PageBean of ``values`` at ``startAt`` / ``maxResults`` (400 for bad numbers)."""
+    params = request.query_params
+    try:
+        start = int(params.get("startAt") or 0)
+        size = int(params.get("maxResults") or default)
+    except ValueError:
+        return error(400, "startAt and maxResults must be numbers.")
+    if start < 0 or size < 1:
+        return error(400, "startAt must be >= 0 and maxResults >= 1.")
+    size = min(size, largest)
+    served = values[start : start + size]
+    is_last = start + len(served) >= len(values)
+    here = str(request.url.remove_query_params(["startAt", "maxResults"]))
+    joiner = "&" if "?" in here else "?"
+    body: dict[str, Any] = {
+        "self": f"{here}{joiner}startAt={start}&maxResults={size}",
+        "maxResults": size,
+        "startAt": start,
+        "total": len(values),
+        "isLast": is_last,
+        "values": served,
+    }
+    if not is_last:
+        body["nextPage"] = f"{here}{joiner}startAt={start + len(served)}&maxResults={size}"
+    return JSONResponse(body)
 
 
 def _authorised(request: Request, state: JiraState) -> bool:

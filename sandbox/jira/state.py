@@ -75,6 +75,43 @@ class Issue:
         return (self.updated, self.id)
 
 
+@dataclass
+class FieldContext:
+    """A custom field context: global when it names no projects, for all types when no issue types."""
+
+    id: str
+    field_id: str
+    name: str
+    description: str = ""
+    project_ids: list[str] = field(default_factory=list)
+    issue_type_ids: list[str] = field(default_factory=list)
+    options: list[FieldOption] = field(default_factory=list)
+
+    @property
+    def is_global(self) -> bool:
+        """Whether the context applies to every project."""
+        return not self.project_ids
+
+
+@dataclass
+class FieldOption:
+    """A select option of one context; people can pick it unless ``disabled``."""
+
+    id: str
+    value: str
+    disabled: bool = False
+
+
+class FieldAdminError(Exception):
+    """A field administration request Jira refuses: ``status`` and its ``errorMessages`` text."""
+
+    def __init__(self, status: int, message: str) -> None:
+        """Refuse with HTTP ``status`` and ``message``."""
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def _field(
     fid: str, name: str, schema: dict[str, Any], custom: bool, clause: str | None = None
 ) -> dict[str, Any]:
@@ -170,6 +207,16 @@ class JiraState(FaultBook):
         self._counters: dict[str, int] = {}
         self.lock = threading.RLock()
         self.listeners: list[Callable[[str, Issue], None]] = []  # (webhookEvent, issue) after each change
+        # Custom field administration: contexts by id (each with its options), who may administer.
+        self.contexts: dict[str, FieldContext] = {}
+        self.administrator = True  # False: creating fields, contexts and options answers 403
+        self.locked_fields: set[str] = set()  # fields managed by an app: every change answers 403
+        self.option_page_size = 100  # GET …/option: the most options a page holds, whatever is asked
+        self._next_custom_id = 10100
+        self._next_context_id = 10200
+        self._next_option_id = 10300
+        for fid, name in SELECT_FIELDS.items():
+            self._add_context(fid, f"Default Configuration Scheme for {name}")
 
     # -- building ------------------------------------------------------------------------------
 
@@ -221,6 +268,120 @@ class JiraState(FaultBook):
             self._keys[issue.key] = issue_id
             bisect.insort(self._order, issue.order)
             return issue_id
+
+    # -- custom field administration (vocabulary provisioning) --------------------------------
+
+    def field_by_id(self, field_id: str) -> dict[str, Any] | None:
+        """The field's /field entry, or None."""
+        with self.lock:
+            return next((f for f in self.fields if f["id"] == field_id), None)
+
+    def _admin_check(self, field_id: str | None, what: str) -> None:
+        if not self.administrator:
+            raise FieldAdminError(403, f"Only Jira administrators can {what}.")
+        if field_id is not None and field_id in self.locked_fields:
+            raise FieldAdminError(403, f"The custom field {field_id} is locked and cannot be changed.")
+
+    def _add_context(self, field_id: str, name: str, description: str = "") -> FieldContext:
+        context = FieldContext(str(self._next_context_id), field_id, name, description)
+        self._next_context_id += 1
+        self.contexts[context.id] = context
+        return context
+
+    def create_custom_field(self, name: str, type_key: str, searcher_key: str | None) -> dict[str, Any]:
+        """A new custom field (no context yet); FieldAdminError when refused or malformed."""
+        plugin = "com.atlassian.jira.plugin.system.customfieldtypes:"
+        schema_types = {"select": "option", "multiselect": "array", "textfield": "string", "float": "number"}
+        searchers = {"select": "multiselectsearcher", "multiselect": "multiselectsearcher"}
+        with self.lock:
+            self._admin_check(None, "create custom fields")
+            short = type_key.removeprefix(plugin)
+            if not type_key.startswith(plugin) or short not in schema_types:
+                raise FieldAdminError(400, f"The custom field type '{type_key}' is not supported.")
+            if searcher_key is not None and short in searchers and searcher_key != plugin + searchers[short]:
+                raise FieldAdminError(400, f"The searcher '{searcher_key}' is not valid for '{short}'.")
+            custom_id = self._next_custom_id
+            self._next_custom_id += 1
+            fid = f"customfield_{custom_id}"
+            schema: dict[str, Any] = {"type": schema_types[short], "custom": type_key, "customId": custom_id}
+            if short == "multiselect":
+                schema["items"] = "option"
+            created = _field(fid, name, schema, True, f"cf[{custom_id}]")
+            created["clauseNames"] = [f"cf[{custom_id}]", name]
+            self.fields.append(created)
+            return created
+
+    def field_contexts(self, field_id: str) -> list[FieldContext]:
+        """The contexts of ``field_id``, oldest first."""
+        with self.lock:
+            return [c for c in self.contexts.values() if c.field_id == field_id]
+
+    def create_context(
+        self, field_id: str, name: str, description: str, project_ids: list[str], issue_type_ids: list[str]
+    ) -> FieldContext:
+        """A new context; one global context per field at most."""
+        with self.lock:
+            self._admin_check(field_id, "create custom field contexts")
+            if project_ids == [] and any(c.is_global for c in self.field_contexts(field_id)):
+                raise FieldAdminError(400, "The custom field already has a global context.")
+            context = self._add_context(field_id, name, description)
+            context.project_ids = list(project_ids)
+            context.issue_type_ids = list(issue_type_ids)
+            return context
+
+    def context_of(self, field_id: str, context_id: str) -> FieldContext | None:
+        """The context ``context_id`` if it belongs to ``field_id``."""
+        with self.lock:
+            context = self.contexts.get(context_id)
+            return context if context is not None and context.field_id == field_id else None
+
+    @staticmethod
+    def _taken(context: FieldContext, value: str, except_id: str | None = None) -> bool:
+        folded = value.strip().casefold()
+        return any(o.value.strip().casefold() == folded and o.id != except_id for o in context.options)
+
+    def add_options(self, context: FieldContext, values: list[tuple[str, bool]]) -> list[FieldOption]:
+        """New options (value, disabled), all or none: a value already in the context is a 400."""
+        with self.lock:
+            self._admin_check(context.field_id, "create custom field options")
+            seen: set[str] = set()
+            for value, _ in values:
+                if not value.strip():
+                    raise FieldAdminError(400, "The option value must not be empty.")
+                if self._taken(context, value) or value.strip().casefold() in seen:
+                    raise FieldAdminError(400, f"The option '{value}' already exists in this context.")
+                seen.add(value.strip().casefold())
+            made = []
+            for value, disabled in values:
+                option = FieldOption(str(self._next_option_id), value, disabled)
+                self._next_option_id += 1
+                context.options.append(option)
+                made.append(option)
+            return made
+
+    def update_options(self, context: FieldContext, updates: list[dict[str, Any]]) -> list[FieldOption]:
+        """Rename or (en|dis)able options by id, all or none: unknown ids and taken values are a 400."""
+        with self.lock:
+            self._admin_check(context.field_id, "update custom field options")
+            by_id = {o.id: o for o in context.options}
+            for update in updates:
+                option = by_id.get(str(update.get("id")))
+                if option is None:
+                    raise FieldAdminError(400, f"The option {update.get('id')} is not in this context.")
+                value = update.get("value")
+                if value is not None and (
+                    not str(value).strip() or self._taken(context, str(value), option.id)
+                ):
+                    raise FieldAdminError(400, f"The option '{value}' already exists in this context.")
+            changed = []
+            for update in updates:
+                option = by_id[str(update["id"])]
+                if update.get("value") is not None:
+                    option.value = str(update["value"])
+                if update.get("disabled") is not None:
+                    option.disabled = bool(update["disabled"])
+                changed.append(option)
+            return changed
 
     # -- mutations (tests, the demo, benchmarks) ------------------------------------------------
 
