@@ -169,6 +169,7 @@ class AsanaState(FaultBook):
         self.user = {"gid": self._gid(), "name": "Sandbox PM", "email": "pm@sandbox.test"}
         self.custom_fields = default_custom_fields(self._gid) if default_fields else {}
         self.field_settings: dict[str, list[FieldSetting]] = {}  # project gid -> settings in order
+        self._preset_fields = [f.gid for f in self.custom_fields.values()]  # on every new project
         self.tag_gids: dict[str, str] = {}
         self.projects: dict[str, Project] = {}
         self.tasks: dict[str, Task] = {}
@@ -203,8 +204,8 @@ class AsanaState(FaultBook):
             self.projects[project.gid] = project
             self.members[project.gid] = []
             self.events[project.gid] = []
-            self.field_settings[project.gid] = [
-                FieldSetting(self._gid(), project.gid, f.gid) for f in self.custom_fields.values()
+            self.field_settings[project.gid] = [  # the preset fields; others join by addCustomFieldSetting
+                FieldSetting(self._gid(), project.gid, gid) for gid in self._preset_fields
             ]
             return project.gid
 

@@ -22,7 +22,7 @@ from v2mom.sandbox.asana.generator import asana_settings
 from v2mom.sandbox.asana.state import AsanaState
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
-from v2mom.vocabulary import FIELD_NAMES, AppliedVocabulary
+from v2mom.vocabulary import FIELD_NAMES, AppliedVocabulary, Kind
 
 PLAN = load_plan(VALID)
 
@@ -59,9 +59,9 @@ class Tracker:
             connector.close()
         return [change.describe() for change in diff.changes]
 
-    def options(self, kind: str) -> list[tuple[str, str, bool]]:
+    def options(self, kind: Kind) -> list[tuple[str, str, bool]]:
         """(gid, name, enabled) of the options of the ``kind`` field, in order."""
-        field = self.state.custom_fields[FIELD_NAMES["value" if kind == "value" else "method"]]
+        field = self.state.custom_fields[FIELD_NAMES[kind]]
         return [(o.gid, o.name, o.enabled) for o in field.enum_options]
 
     def fields_on(self, project: str) -> set[str]:
@@ -83,14 +83,16 @@ def tracker() -> Iterator[Tracker]:
 def test_an_empty_tracker_gets_both_fields_every_option_and_every_project(tracker: Tracker) -> None:
     assert tracker.pending(PLAN)[:1] == ["create the value field 'V2MOM Value'"]
     applied = tracker.provision(PLAN)
-    for kind, field_name in FIELD_NAMES.items():
+    for field_name in FIELD_NAMES.values():
         field = tracker.state.custom_fields[field_name]
         assert field.type == "enum"
         assert all(field_name in tracker.fields_on(p) for p in tracker.projects)
     value_options = tracker.options("value")
     assert [(name, on) for _gid, name, on in value_options] == [(v.name, True) for v in PLAN.values]
     assert [name for _gid, name, _on in tracker.options("method")] == [m.name for m in PLAN.methods]
-    assert applied.options["value"] == {v.id: gid for v, (gid, _n, _e) in zip(PLAN.values, value_options)}
+    assert applied.options["value"] == {
+        v.id: gid for v, (gid, _n, _e) in zip(PLAN.values, value_options, strict=True)
+    }
     assert set(applied.options["method"]) == {m.id for m in PLAN.methods}
     assert tracker.pending(PLAN, applied) == []
     assert tracker.pending(PLAN) == []  # without recorded ids too: the options are found by name
@@ -155,7 +157,7 @@ def test_a_field_locked_by_another_app_refuses_new_options_by_name(tracker: Trac
     applied = tracker.provision(PLAN)
     tracker.state.custom_fields[FIELD_NAMES["method"]].locked = True
     more = PLAN.model_copy(update={"methods": (*PLAN.methods, Method(id="pricing", name="New pricing"))})
-    with pytest.raises(AuthError, match="create enum option 'New pricing': permission denied .*Locked"):
+    with pytest.raises(AuthError, match=r"create enum option 'New pricing': permission denied \(Locked"):
         tracker.provision(more, applied)
     tracker.state.custom_fields[FIELD_NAMES["method"]].locked = False
     after = tracker.provision(more, applied)
@@ -170,7 +172,26 @@ def test_an_existing_field_joins_the_projects_that_lack_it(tracker: Tracker) -> 
     applied = tracker.provision(PLAN)
     assert applied.options["value"] == {
         v.id: o.gid
-        for v, o in zip(PLAN.values, tracker.state.custom_fields[FIELD_NAMES["value"]].enum_options)
+        for v, o in zip(
+            PLAN.values, tracker.state.custom_fields[FIELD_NAMES["value"]].enum_options, strict=True
+        )
     }
     assert all(FIELD_NAMES["value"] in tracker.fields_on(p) for p in tracker.projects)
     assert [s.field_gid for s in tracker.state.field_settings[tracker.projects[0]]].count(field.gid) == 1
+
+
+def test_a_refused_project_setting_is_resumed_and_a_new_project_gets_the_fields(tracker: Tracker) -> None:
+    last = tracker.projects[-1]
+    tracker.state.inject_fault(403, path_prefix=f"/api/1.0/projects/{last}/addCustomFieldSetting")
+    with pytest.raises(
+        AuthError, match=f"add custom field 'V2MOM Value' to project {last}: permission denied"
+    ):
+        tracker.provision(PLAN)
+    assert FIELD_NAMES["value"] not in tracker.fields_on(last)
+    applied = tracker.provision(PLAN)  # the fields exist now: only the options and the settings remain
+    assert set(applied.options["method"]) == {m.id for m in PLAN.methods}
+    assert {FIELD_NAMES["value"], FIELD_NAMES["method"]} <= tracker.fields_on(last)
+    tracker.projects.append(tracker.state.add_project("Later"))
+    assert tracker.pending(PLAN, applied) == []  # the diff has nothing, applying still adds the fields
+    tracker.provision(PLAN, applied)
+    assert {FIELD_NAMES["value"], FIELD_NAMES["method"]} <= tracker.fields_on(tracker.projects[-1])
