@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from v2mom.connectors.asana.client import TRACKER, AsanaClient
 from v2mom.connectors.paging import offset_pages
@@ -34,7 +34,6 @@ from v2mom.vocabulary import (
 
 __all__ = ["ENUM_TYPES", "FIELD_FIELDS", "AsanaVocabulary"]
 
-T = TypeVar("T")
 ENUM_TYPES = frozenset({"enum", "multi_enum"})
 FIELD_FIELDS = "name,resource_subtype,type,enum_options,enum_options.name,enum_options.enabled"
 SETTING_FIELDS = "custom_field,custom_field.name"
