@@ -109,6 +109,8 @@ class AsanaClient:
         self._tasks = asana.TasksApi(self._api)
         self._events = asana.EventsApi(self._api)
         self._webhooks = asana.WebhooksApi(self._api)
+        self._custom_fields = asana.CustomFieldsApi(self._api)
+        self._field_settings = asana.CustomFieldSettingsApi(self._api)
 
     def _call(self, kind: str, fn: Callable[[], Any]) -> dict[str, Any]:
         """Count, run and map; the mapped error carries no chained SDK exception."""
@@ -187,6 +189,79 @@ class AsanaClient:
     def webhooks(self, workspace: str) -> dict[str, Any]:
         """``GET /webhooks?workspace=``: this token's webhooks."""
         return self._call("webhook", lambda: self._webhooks.get_webhooks(workspace, {}, **self._kwargs()))
+
+    # -- the vocabulary: workspace enum custom fields and their options -------------------------
+
+    def custom_fields_page(
+        self, workspace: str, *, opt_fields: str, limit: int, offset: str | None
+    ) -> dict[str, Any]:
+        """One page of ``GET /workspaces/{gid}/custom_fields`` (``data``, ``next_page``)."""
+        opts: dict[str, Any] = {"limit": limit, "opt_fields": opt_fields}
+        if offset:
+            opts["offset"] = offset
+        return self._call(
+            "custom_fields",
+            lambda: self._custom_fields.get_custom_fields_for_workspace(workspace, opts, **self._kwargs()),
+        )
+
+    def create_custom_field(self, workspace: str, name: str, *, opt_fields: str) -> dict[str, Any]:
+        """``POST /custom_fields``: a workspace enum custom field named ``name``."""
+        body = {"data": {"workspace": workspace, "name": name, "resource_subtype": "enum"}}
+        return self._call(
+            "custom_field_write",
+            lambda: self._custom_fields.create_custom_field(
+                body, {"opt_fields": opt_fields}, **self._kwargs()
+            ),
+        )
+
+    def field_settings_page(
+        self, project: str, *, opt_fields: str, limit: int, offset: str | None
+    ) -> dict[str, Any]:
+        """One page of ``GET /projects/{gid}/custom_field_settings`` (the fields on a project)."""
+        opts: dict[str, Any] = {"limit": limit, "opt_fields": opt_fields}
+        if offset:
+            opts["offset"] = offset
+        return self._call(
+            "custom_field_settings",
+            lambda: self._field_settings.get_custom_field_settings_for_project(
+                project, opts, **self._kwargs()
+            ),
+        )
+
+    def add_field_to_project(self, project: str, custom_field: str) -> dict[str, Any]:
+        """``POST /projects/{gid}/addCustomFieldSetting``: the field joins the project."""
+        body = {"data": {"custom_field": custom_field}}
+        return self._call(
+            "custom_field_write",
+            lambda: self._projects.add_custom_field_setting_for_project(
+                body, project, {"opt_fields": "custom_field"}, **self._kwargs()
+            ),
+        )
+
+    def create_enum_option(self, custom_field: str, name: str) -> dict[str, Any]:
+        """``POST /custom_fields/{gid}/enum_options``: appended to the field's options, enabled."""
+        opts: dict[str, Any] = {"body": {"data": {"name": name}}, "opt_fields": "name,enabled"}
+        return self._call(
+            "enum_option_write",
+            lambda: self._custom_fields.create_enum_option_for_custom_field(
+                custom_field, opts, **self._kwargs()
+            ),
+        )
+
+    def update_enum_option(
+        self, option: str, *, name: str | None = None, enabled: bool | None = None
+    ) -> dict[str, Any]:
+        """``PUT /enum_options/{gid}``: rename, enable or disable (Asana never deletes an option)."""
+        data: dict[str, Any] = {}
+        if name is not None:
+            data["name"] = name
+        if enabled is not None:
+            data["enabled"] = enabled
+        opts: dict[str, Any] = {"body": {"data": data}, "opt_fields": "name,enabled"}
+        return self._call(
+            "enum_option_write",
+            lambda: self._custom_fields.update_enum_option(option, opts, **self._kwargs()),
+        )
 
     def close(self) -> None:
         """Release the connection pool and the SDK's thread pool (it starts one per client)."""

@@ -1,5 +1,8 @@
 """The Asana connector: projects and tasks by offset pages, subtasks, the Events API, census.
 
+The vocabulary (``V2MOM Value`` / ``V2MOM Method`` enum fields, :class:`VocabularyWriter`) is read
+and provisioned by :mod:`connectors.asana.write`.
+
 A full run reads each configured project, then its tasks page by page, each page completed with
 its tasks' subtasks (recursively: subtasks are not in project listings). An incremental run lists
 tasks with ``modified_since`` and then reads the project's Events API from the stored sync token,
@@ -30,12 +33,14 @@ from v2mom.connectors.asana.parse import (
     parse_project,
     parse_task,
 )
+from v2mom.connectors.asana.write import AsanaVocabulary
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.paging import offset_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import AsanaSettings, SyncSettings
+from v2mom.vocabulary import AppliedVocabulary, TrackerVocabulary, VocabularyChange
 
 __all__ = ["AsanaConnector"]
 
@@ -81,6 +86,13 @@ class AsanaConnector(ConnectorRuntime):
             settings.base_url, token=settings.token.get_secret_value(), timeout=timeout, calls=self.calls
         )
         self._mark = 0
+        self._vocabulary = AsanaVocabulary(
+            self._client,
+            workspace=settings.workspace,
+            projects=self.projects,
+            retrying=self._retrying,
+            page_size=settings.page_size,
+        )
 
     def _parse(self, raw: Mapping[str, Any]) -> WorkItem:
         return parse_task(raw, scope=self.projects, points_field=self.settings.points_field)
@@ -331,6 +343,17 @@ class AsanaConnector(ConnectorRuntime):
         if item_id in self.projects:
             return parse_project(self._get_project(item_id))
         return self._fetch_task(item_id)
+
+    # -- VocabularyWriter --------------------------------------------------------------------------
+
+    def read_vocabulary(self) -> TrackerVocabulary:
+        """The ``V2MOM Value`` / ``V2MOM Method`` workspace enum fields and their enum options."""
+        return self._vocabulary.read()
+
+    def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
+        """Make ``changes`` in order (:mod:`connectors.asana.write`); the fields end up on every
+        configured project."""
+        return self._vocabulary.apply(changes)
 
     def close(self) -> None:
         """Release the HTTP connections."""

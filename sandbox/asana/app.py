@@ -22,7 +22,17 @@ import requests
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from v2mom.sandbox.asana.state import AsanaState, Project, Task, Webhook
+from v2mom.sandbox.asana.state import (
+    ENUM_TYPES,
+    AsanaState,
+    CustomFieldDef,
+    EnumOptionDef,
+    FieldSetting,
+    Project,
+    Task,
+    VocabularyRefused,
+    Webhook,
+)
 
 PREFIX = "/api/1.0"
 MAX_LIMIT = 100
@@ -72,6 +82,46 @@ def project_fields(paths: Sequence[str], record: dict[str, Any]) -> dict[str, An
     return out
 
 
+def render_option(option: EnumOptionDef) -> dict[str, Any]:
+    """An enum option as Asana's ``EnumOption``."""
+    return {
+        "gid": option.gid,
+        "resource_type": "enum_option",
+        "name": option.name,
+        "enabled": option.enabled,
+        "color": option.color,
+    }
+
+
+def render_field(custom_field: CustomFieldDef) -> dict[str, Any]:
+    """A workspace custom field as Asana's ``CustomFieldResponse`` (enum options for enum types)."""
+    record: dict[str, Any] = {
+        "gid": custom_field.gid,
+        "resource_type": "custom_field",
+        "name": custom_field.name,
+        "type": custom_field.type,
+        "resource_subtype": custom_field.type,
+        "enabled": True,
+        "is_global_to_workspace": True,
+        "has_notifications_enabled": False,
+        "description": "",
+    }
+    if custom_field.type in ENUM_TYPES:
+        record["enum_options"] = [render_option(o) for o in custom_field.enum_options]
+    return record
+
+
+def compact_field(custom_field: CustomFieldDef) -> dict[str, Any]:
+    """The compact form served without ``opt_fields`` (and nested in custom field settings)."""
+    return {
+        "gid": custom_field.gid,
+        "resource_type": "custom_field",
+        "name": custom_field.name,
+        "type": custom_field.type,
+        "resource_subtype": custom_field.type,
+    }
+
+
 class Renderer:
     """Projects and tasks as Asana JSON."""
 
@@ -107,14 +157,17 @@ class Renderer:
                 "resource_subtype": definition.type,
             }
 
-            def option(name: str, gid_of: dict[str, str] = definition.options) -> dict[str, Any]:
-                return {
-                    "gid": gid_of[name],
-                    "resource_type": "enum_option",
-                    "name": name,
-                    "enabled": True,
-                    "color": "blue",
-                }
+            def option(name: str, definition: CustomFieldDef = definition) -> dict[str, Any]:
+                found = definition.option_named(name)
+                if found is None:  # a name no option carries (set on the task directly): a stable gid
+                    return {
+                        "gid": self.state.tag_gid(f"{definition.gid}:{name}"),
+                        "resource_type": "enum_option",
+                        "name": name,
+                        "enabled": False,
+                        "color": "none",
+                    }
+                return render_option(found)
 
             if definition.type == "enum":
                 chosen = task.enums.get(definition.name)
@@ -383,5 +436,148 @@ def create_asana_app(state: AsanaState) -> FastAPI:
             ]
             new_token = f"{state.token_floor}:{resource}:{end}:{len(log)}"
             return JSONResponse({"data": data, "sync": new_token, "has_more": end < len(log)})
+
+    # -- custom fields: the vocabulary v2mom-sync provisions -------------------------------------
+
+    def refused(exc: VocabularyRefused) -> JSONResponse:
+        return error(exc.status, exc.message)
+
+    def data_of(body: Any) -> dict[str, Any] | None:
+        data = body.get("data") if isinstance(body, dict) else None
+        return data if isinstance(data, dict) else None
+
+    def listing(request: Request, records: list[dict[str, Any]]) -> JSONResponse:
+        """``records`` by ``limit`` and an opaque ``offset`` (the index of the next record)."""
+        raw_limit = request.query_params.get("limit", "20")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            return error(400, f"limit: must be between 1 and {MAX_LIMIT}")
+        limit, start = int(raw_limit), 0
+        if "offset" in request.query_params:
+            decoded = _decode(request.query_params["offset"])
+            if decoded is None or not 0 < decoded[0] <= len(records):
+                return error(400, "offset: Your pagination token is invalid.")
+            start = decoded[0]
+        chosen = records[start : start + limit]
+        fields = fields_of(request)
+        data = [project_fields(fields, r) if fields else r for r in chosen]
+        next_page = None
+        if start + limit < len(records):
+            token = _encode(str(start + limit), 0)
+            params = {k: v for k, v in request.query_params.items() if k != "offset"} | {"offset": token}
+            path = f"{request.url.path.removeprefix(PREFIX)}?{urlencode(params)}"
+            next_page = {
+                "offset": token,
+                "path": path,
+                "uri": f"{str(request.base_url).rstrip('/')}{PREFIX}{path}",
+            }
+        return JSONResponse({"data": data, "next_page": next_page})
+
+    def one(request: Request, record: dict[str, Any], status: int = 200) -> JSONResponse:
+        fields = fields_of(request)
+        return JSONResponse(
+            {"data": project_fields(fields, record) if fields else record}, status_code=status
+        )
+
+    def render_setting(setting: FieldSetting) -> dict[str, Any]:
+        project_ref = {
+            "gid": setting.project,
+            "resource_type": "project",
+            "name": state.projects[setting.project].name,
+        }
+        custom_field = state.field_by_gid(setting.field_gid)
+        return {
+            "gid": setting.gid,
+            "resource_type": "custom_field_setting",
+            "project": project_ref,
+            "parent": project_ref,
+            "is_important": False,
+            "custom_field": render_field(custom_field) if custom_field is not None else None,
+        }
+
+    @app.get(f"{PREFIX}/workspaces/{{gid}}/custom_fields")
+    def workspace_custom_fields(gid: str, request: Request) -> JSONResponse:
+        """The workspace's custom fields, in creation order (compact unless ``opt_fields``)."""
+        if gid != state.workspace_gid:
+            return error(404, f"workspace: Unknown object: {gid}")
+        fields = fields_of(request)
+        with state.lock:
+            records = [
+                render_field(f) if fields else compact_field(f)
+                for f in sorted(state.custom_fields.values(), key=lambda f: int(f.gid))
+            ]
+        return listing(request, records)
+
+    @app.post(f"{PREFIX}/custom_fields")
+    def create_custom_field(body: dict[str, Any], request: Request) -> JSONResponse:
+        """A new workspace custom field (``workspace``, ``name``, ``resource_subtype``)."""
+        data = data_of(body)
+        if data is None:
+            return error(400, "data: Missing input")
+        if data.get("workspace") != state.workspace_gid:
+            return error(400, "workspace: Not a recognized ID")
+        name, subtype = data.get("name"), data.get("resource_subtype") or data.get("type")
+        if not isinstance(name, str) or not isinstance(subtype, str):
+            return error(400, "name, resource_subtype: Missing input")
+        try:
+            created = state.create_custom_field(name, subtype)
+        except VocabularyRefused as exc:
+            return refused(exc)
+        return one(request, render_field(created), 201)
+
+    @app.post(f"{PREFIX}/custom_fields/{{gid}}/enum_options")
+    def create_enum_option(gid: str, body: dict[str, Any], request: Request) -> JSONResponse:
+        """A new enum option at the end of the field's list, enabled."""
+        data = data_of(body)
+        name = data.get("name") if data is not None else None
+        if not isinstance(name, str):
+            return error(400, "name: Missing input")
+        color = data.get("color") if data is not None else None
+        try:
+            option = state.add_enum_option(gid, name, color if isinstance(color, str) else "none")
+        except VocabularyRefused as exc:
+            return refused(exc)
+        return one(request, render_option(option), 201)
+
+    @app.put(f"{PREFIX}/enum_options/{{gid}}")
+    def update_enum_option(gid: str, body: dict[str, Any], request: Request) -> JSONResponse:
+        """Rename, enable or disable an enum option (never deleted)."""
+        data = data_of(body)
+        if data is None:
+            return error(400, "data: Missing input")
+        name, enabled, color = data.get("name"), data.get("enabled"), data.get("color")
+        if (
+            (name is not None and not isinstance(name, str))
+            or (enabled is not None and not isinstance(enabled, bool))
+            or (color is not None and not isinstance(color, str))
+        ):
+            return error(400, "data: Invalid field value")
+        try:
+            option = state.update_enum_option(gid, name=name, enabled=enabled, color=color)
+        except VocabularyRefused as exc:
+            return refused(exc)
+        return one(request, render_option(option))
+
+    @app.post(f"{PREFIX}/projects/{{gid}}/addCustomFieldSetting")
+    def add_custom_field_setting(gid: str, body: dict[str, Any], request: Request) -> JSONResponse:
+        """Add a workspace custom field to a project."""
+        data = data_of(body)
+        field_gid = data.get("custom_field") if data is not None else None
+        if not isinstance(field_gid, str):
+            return error(400, "custom_field: Missing input")
+        try:
+            setting = state.add_field_setting(gid, field_gid)
+        except VocabularyRefused as exc:
+            return refused(exc)
+        with state.lock:
+            return one(request, render_setting(setting))
+
+    @app.get(f"{PREFIX}/projects/{{gid}}/custom_field_settings")
+    def custom_field_settings(gid: str, request: Request) -> JSONResponse:
+        """The custom fields added to a project, in the order they were added."""
+        with state.lock:
+            if gid not in state.projects:
+                return error(404, f"project: Unknown object: {gid}")
+            records = [render_setting(s) for s in state.field_settings.get(gid, [])]
+        return listing(request, records)
 
     return app

@@ -25,14 +25,55 @@ TEAM_BET_FIELD = "Team Bet"
 POINTS_FIELD = "Story Points"
 
 
+ENUM_TYPES = ("enum", "multi_enum")
+FIELD_TYPES = ("text", "enum", "multi_enum", "number", "date", "people")
+
+
+@dataclass
+class EnumOptionDef:
+    """One enum option of a field: never deleted, only disabled (``enabled`` False)."""
+
+    gid: str
+    name: str
+    enabled: bool = True
+    color: str = "none"
+
+
 @dataclass
 class CustomFieldDef:
-    """A custom field: ``enum``, ``multi_enum`` or ``number``; enum options by name -> gid."""
+    """A workspace custom field: ``enum``, ``multi_enum``, ``number``...; enum options in order.
+
+    ``locked`` True: another app locked the field, so its options cannot be changed (Asana: 403).
+    """
 
     gid: str
     name: str
     type: str
-    options: dict[str, str] = field(default_factory=dict)
+    enum_options: list[EnumOptionDef] = field(default_factory=list)
+    locked: bool = False
+
+    def option_named(self, name: str) -> EnumOptionDef | None:
+        """The option called ``name`` (exactly), or None."""
+        return next((o for o in self.enum_options if o.name == name), None)
+
+
+@dataclass
+class FieldSetting:
+    """A custom field added to a project (Asana's custom field setting)."""
+
+    gid: str
+    project: str
+    field_gid: str
+
+
+class VocabularyRefused(Exception):
+    """A custom field or enum option change Asana refuses; ``status`` is the HTTP answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        """Keep the status the app answers with and the message of its error body."""
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 @dataclass
@@ -93,10 +134,14 @@ def default_custom_fields(gid: Callable[[], str]) -> dict[str, CustomFieldDef]:
     """The fields the sample plan's conventions and rules read, plus a points field."""
     value_options = ["customer-first", "reliability", "efficiency", "Customer-first thinking"]
     methods = ["Launch self-serve onboarding by end of Q2", "SLO program", "Cut infrastructure cost by 20%"]
+
+    def options(names: list[str]) -> list[EnumOptionDef]:
+        return [EnumOptionDef(gid(), n, color="blue") for n in names]
+
     fields = [
-        CustomFieldDef(gid(), VALUE_FIELD, "multi_enum", {o: gid() for o in value_options}),
-        CustomFieldDef(gid(), METHOD_FIELD, "enum", {o: gid() for o in [*methods, "Incident tooling"]}),
-        CustomFieldDef(gid(), TEAM_BET_FIELD, "enum", {o: gid() for o in ("Onboarding", "Growth")}),
+        CustomFieldDef(gid(), VALUE_FIELD, "multi_enum", options(value_options)),
+        CustomFieldDef(gid(), METHOD_FIELD, "enum", options([*methods, "Incident tooling"])),
+        CustomFieldDef(gid(), TEAM_BET_FIELD, "enum", options(["Onboarding", "Growth"])),
         CustomFieldDef(gid(), POINTS_FIELD, "number"),
     ]
     return {f.name: f for f in fields}
@@ -108,9 +153,13 @@ class AsanaState(FaultBook):
     default_fault_prefix = "/api/1.0/tasks"
 
     def __init__(
-        self, *, token: str = "asana-sandbox-pat", clock: Callable[[], datetime] | None = None
+        self,
+        *,
+        token: str = "asana-sandbox-pat",
+        clock: Callable[[], datetime] | None = None,
+        default_fields: bool = True,
     ) -> None:
-        """An empty workspace with the default custom fields."""
+        """An empty workspace with the default custom fields (none with ``default_fields`` False)."""
         super().__init__()
         self.token = token
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
@@ -118,7 +167,9 @@ class AsanaState(FaultBook):
         self.workspace_gid = self._gid()
         self.workspace_name = "Sandbox workspace"
         self.user = {"gid": self._gid(), "name": "Sandbox PM", "email": "pm@sandbox.test"}
-        self.custom_fields = default_custom_fields(self._gid)
+        self.custom_fields = default_custom_fields(self._gid) if default_fields else {}
+        self.field_settings: dict[str, list[FieldSetting]] = {}  # project gid -> settings in order
+        self._preset_fields = [f.gid for f in self.custom_fields.values()]  # on every new project
         self.tag_gids: dict[str, str] = {}
         self.projects: dict[str, Project] = {}
         self.tasks: dict[str, Task] = {}
@@ -153,6 +204,9 @@ class AsanaState(FaultBook):
             self.projects[project.gid] = project
             self.members[project.gid] = []
             self.events[project.gid] = []
+            self.field_settings[project.gid] = [  # the preset fields; others join by addCustomFieldSetting
+                FieldSetting(self._gid(), project.gid, gid) for gid in self._preset_fields
+            ]
             return project.gid
 
     def add_task(
@@ -276,6 +330,109 @@ class AsanaState(FaultBook):
             hook = Webhook(self._gid(), resource, target, secret, self.clock())
             self.webhooks[hook.gid] = hook
             return hook
+
+    # -- custom fields (the vocabulary) ----------------------------------------------------------
+
+    def field_by_gid(self, gid: str) -> CustomFieldDef | None:
+        """The workspace custom field ``gid``, or None."""
+        return next((f for f in self.custom_fields.values() if f.gid == gid), None)
+
+    def option_by_gid(self, gid: str) -> tuple[CustomFieldDef, EnumOptionDef] | None:
+        """The enum option ``gid`` and its field, or None."""
+        for custom_field in self.custom_fields.values():
+            for option in custom_field.enum_options:
+                if option.gid == gid:
+                    return custom_field, option
+        return None
+
+    def create_custom_field(self, name: str, subtype: str) -> CustomFieldDef:
+        """``POST /custom_fields``: a new workspace field; names are unique in a workspace (400)."""
+        with self.lock:
+            if not name.strip():
+                raise VocabularyRefused(400, "name: Missing input")
+            if subtype not in FIELD_TYPES:
+                raise VocabularyRefused(400, f"resource_subtype: Not a valid custom field type: {subtype}")
+            if any(f.name.casefold() == name.casefold() for f in self.custom_fields.values()):
+                raise VocabularyRefused(400, f"name: A custom field named {name} already exists")
+            created = CustomFieldDef(self._gid(), name, subtype)
+            self.custom_fields[name] = created
+            return created
+
+    def _editable(self, custom_field: CustomFieldDef) -> None:
+        if custom_field.locked:
+            raise VocabularyRefused(
+                403, "Locked custom fields can only be edited by the app that locked them"
+            )
+
+    def _unique_option(self, custom_field: CustomFieldDef, name: str, keep: str | None = None) -> None:
+        if not name.strip():
+            raise VocabularyRefused(400, "name: Missing input")
+        for option in custom_field.enum_options:
+            if option.gid != keep and option.name.casefold() == name.casefold():
+                raise VocabularyRefused(400, f"name: An enum option named {name} already exists")
+
+    def add_enum_option(self, field_gid: str, name: str, color: str = "none") -> EnumOptionDef:
+        """``POST /custom_fields/{gid}/enum_options``: appended, enabled; a duplicate name is a 400."""
+        with self.lock:
+            custom_field = self.field_by_gid(field_gid)
+            if custom_field is None:
+                raise VocabularyRefused(404, f"custom_field: Unknown object: {field_gid}")
+            if custom_field.type not in ENUM_TYPES:
+                raise VocabularyRefused(400, "custom_field: Only enum custom fields have enum options")
+            self._editable(custom_field)
+            self._unique_option(custom_field, name)
+            option = EnumOptionDef(self._gid(), name, True, color)
+            custom_field.enum_options.append(option)
+            return option
+
+    def update_enum_option(
+        self, gid: str, *, name: str | None = None, enabled: bool | None = None, color: str | None = None
+    ) -> EnumOptionDef:
+        """``PUT /enum_options/{gid}``: rename, enable or disable (never delete) an option.
+
+        A duplicate name is a 400, and so is disabling the last enabled option of a field.
+        """
+        with self.lock:
+            found = self.option_by_gid(gid)
+            if found is None:
+                raise VocabularyRefused(404, f"enum_option: Unknown object: {gid}")
+            custom_field, option = found
+            self._editable(custom_field)
+            if name is not None:
+                self._unique_option(custom_field, name, keep=gid)
+            if enabled is False and option.enabled and sum(o.enabled for o in custom_field.enum_options) == 1:
+                raise VocabularyRefused(
+                    400, "enabled: Enum custom fields require at least one enabled option"
+                )
+            if name is not None:
+                for task in self.tasks.values():  # tasks hold option names: keep them pointing at it
+                    if task.enums.get(custom_field.name) == option.name:
+                        task.enums[custom_field.name] = name
+                    chosen = task.multi_enums.get(custom_field.name)
+                    if chosen and option.name in chosen:
+                        task.multi_enums[custom_field.name] = [
+                            name if n == option.name else n for n in chosen
+                        ]
+                option.name = name
+            if enabled is not None:
+                option.enabled = enabled
+            if color is not None:
+                option.color = color
+            return option
+
+    def add_field_setting(self, project: str, field_gid: str) -> FieldSetting:
+        """``POST /projects/{gid}/addCustomFieldSetting``: the field joins the project (once: 400)."""
+        with self.lock:
+            if project not in self.projects:
+                raise VocabularyRefused(404, f"project: Unknown object: {project}")
+            if self.field_by_gid(field_gid) is None:
+                raise VocabularyRefused(400, f"custom_field: Not a recognized ID: {field_gid}")
+            settings = self.field_settings.setdefault(project, [])
+            if any(s.field_gid == field_gid for s in settings):
+                raise VocabularyRefused(400, "custom_field: This custom field is already on the project")
+            setting = FieldSetting(self._gid(), project, field_gid)
+            settings.append(setting)
+            return setting
 
     def expire_sync_tokens(self) -> None:
         """Every sync token issued so far becomes too old (the next use answers 412)."""
