@@ -6,7 +6,8 @@ container items (the epics of their issues); their pages never move the cursor, 
 issues alone, so an interrupted run cannot skip an issue. Issues with more labels than one page
 holds get the rest through ``issue_labels`` (never truncated). Every listing pages through
 :mod:`connectors.paging`, which fails on a cursor returned twice or on ``hasNextPage`` without a
-cursor.
+cursor. It is also a :class:`~connectors.base.VocabularyWriter`: the ``Value`` / ``Method`` label
+groups are read and provisioned by :mod:`connectors.linear.write`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
+from v2mom.connectors.linear.write import LinearVocabulary
 from v2mom.connectors.paging import relay_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import LinearSettings, SyncSettings
+from v2mom.vocabulary import AppliedVocabulary, TrackerVocabulary, VocabularyChange
 
 __all__ = ["CENSUS_PAGE_SIZE", "LABEL_PAGE_SIZE", "LinearConnector"]
 
@@ -68,7 +71,7 @@ class LinearConnector(ConnectorRuntime):
     """Linear, seen through :class:`connectors.base.Connector`.
 
     ``scope`` names the teams (``teams:ENG,WEB``). ``calls`` counts requests by kind ("teams",
-    "projects", "issues", "labels", "census", "issue", "project"), retries included.
+    "projects", "issues", "labels", "census", "issue", "project", "vocabulary"), retries included.
     """
 
     tracker = TRACKER
@@ -97,6 +100,7 @@ class LinearConnector(ConnectorRuntime):
             timeout=timeout,
             calls=self.calls,
         )
+        self._vocabulary = LinearVocabulary(self._execute, self._pages)
 
     def _execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         return self._retrying(partial(self._client.execute, kind, name, variables))
@@ -253,6 +257,16 @@ class LinearConnector(ConnectorRuntime):
                 f"{raw.get('identifier') or item_id} belongs to no configured team", tracker=TRACKER
             )
         return parse(raw)
+
+    # -- VocabularyWriter -----------------------------------------------------------------------
+
+    def read_vocabulary(self) -> TrackerVocabulary:
+        """The ``Value`` / ``Method`` label groups and their labels (retired ones disabled)."""
+        return self._vocabulary.read()
+
+    def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
+        """Make ``changes`` in order (typed errors name the step); the label ids per plan id touched."""
+        return self._vocabulary.apply(changes)
 
     def close(self) -> None:
         """Release the HTTP connection."""

@@ -4,7 +4,10 @@ The schema is ``schema.graphql`` beside this module, a subset of Linear's own (a
 against the vendor's). Connections are relay-style with keyset cursors over (updatedAt, id); every
 third page is short although more remain. Errors look like Linear's: ``{"errors": [{"message",
 "extensions": {"code"}}]}``; a rate limit is a ``RATELIMITED`` error on HTTP 400 with
-``X-RateLimit-Requests-*`` headers, and injected ``graphql`` faults answer HTTP 200 with ``errors``.
+``X-RateLimit-Requests-*`` headers, an injected ``forbidden`` fault is a ``FORBIDDEN`` error, and
+injected ``graphql`` faults answer HTTP 200 with ``errors``. Labels (``issueLabels`` and the label
+mutations) keep ids, parents, groups and ``retiredAt``; a duplicate name in a group is refused with
+``INVALID_INPUT``, as Linear does.
 About 400 lines because one module holds every resolver of that schema over one shared state.
 """
 
@@ -33,7 +36,16 @@ from graphql import (
 )
 
 from v2mom.sandbox.faults import Fault
-from v2mom.sandbox.linear.state import STATE_NAMES, Issue, LinearState, Project, Record, Webhook
+from v2mom.sandbox.linear.state import (
+    STATE_NAMES,
+    Issue,
+    Label,
+    LabelRefused,
+    LinearState,
+    Project,
+    Record,
+    Webhook,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.graphql"
 DEFAULT_PAGE = 50
@@ -80,6 +92,43 @@ def _page_size(first: int | None) -> int:
     if not 1 <= size <= MAX_PAGE:
         raise GraphQLError(f"Argument Validation Error: first must be between 1 and {MAX_PAGE}")
     return size
+
+
+def _compare(comparator: dict[str, Any] | None, value: Any) -> bool:
+    """A ``StringComparator`` / ``IDComparator`` / ``BooleanComparator`` (``eq``, ``in``) on ``value``."""
+    if not comparator:
+        return True
+    if "eq" in comparator and comparator["eq"] is not None and value != comparator["eq"]:
+        return False
+    return not (comparator.get("in") is not None and value not in comparator["in"])
+
+
+def _label_matches(labels: dict[str, Label], label: Label, wanted: dict[str, Any] | None) -> bool:
+    """Whether ``label`` passes an ``IssueLabelFilter`` (and / or / id / name / isGroup / parent / team)."""
+    if not wanted:
+        return True
+    if wanted.get("and") and not all(_label_matches(labels, label, f) for f in wanted["and"]):
+        return False
+    if wanted.get("or") and not any(_label_matches(labels, label, f) for f in wanted["or"]):
+        return False
+    if not (
+        _compare(wanted.get("id"), label.id)
+        and _compare(wanted.get("name"), label.name)
+        and _compare(wanted.get("isGroup"), label.is_group)
+    ):
+        return False
+    team = wanted.get("team")
+    if team and (team.get("null") is False or team.get("key")):
+        return False  # every sandbox label is a workspace label: it has no team
+    if "parent" in wanted and wanted["parent"] is not None:
+        parent = labels.get(label.parent) if label.parent else None
+        if parent is None or not _label_matches(labels, parent, wanted["parent"]):
+            return False
+    return True
+
+
+def _label_refused(exc: LabelRefused) -> GraphQLError:
+    return GraphQLError(str(exc), extensions={"code": "INVALID_INPUT"})
 
 
 def _teams_wanted(team_filter: dict[str, Any] | None) -> set[str] | None:
@@ -235,6 +284,94 @@ class Root:
             "team": {"id": team.id, "key": team.key, "name": team.name} if team else None,
         }
 
+    # -- labels --------------------------------------------------------------------------------
+
+    def issueLabels(
+        self,
+        info: Any,
+        filter: dict[str, Any] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        includeArchived: bool | None = None,
+    ) -> dict[str, Any]:
+        """``issueLabels``: workspace labels in creation order, filtered; retired ones are listed
+        (Linear shows them), deleted (archived) ones only with ``includeArchived``."""
+        del info
+        size = _page_size(first)
+        start, page = None, 0
+        if after:
+            try:
+                start, page = json.loads(base64.urlsafe_b64decode(after.encode()))
+            except (binascii.Error, ValueError, TypeError):
+                raise GraphQLError("Argument Validation Error: invalid cursor") from None
+        if (page + 1) % SHORT_EVERY == 0:
+            size = max(1, size // 2)
+        with self.state.lock:
+            labels = list(self.state.labels.values())
+            ids = [label.id for label in labels]
+            offset = ids.index(start) + 1 if start in ids else 0
+            admitted = [
+                label
+                for label in labels[offset:]
+                if (includeArchived or label.archived is None)
+                and _label_matches(self.state.labels, label, filter)
+            ]
+            nodes = admitted[:size]
+            rendered = [self.render_label(label) for label in nodes]
+        cursor = None
+        if nodes:
+            cursor = base64.urlsafe_b64encode(json.dumps([nodes[-1].id, page + 1]).encode()).decode()
+        return {"nodes": rendered, "pageInfo": {"hasNextPage": len(admitted) > size, "endCursor": cursor}}
+
+    def _label_payload(self, change: Any) -> dict[str, Any]:
+        try:
+            label = change()
+        except LabelRefused as exc:
+            raise _label_refused(exc) from None
+        return {"success": True, "lastSyncId": 1.0, "issueLabel": self.render_label(label)}
+
+    def issueLabelCreate(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        """``issueLabelCreate``: a workspace label, a label group (``isGroup``) or a group's child."""
+        del info
+        if input.get("teamId"):
+            raise GraphQLError("the sandbox has workspace labels only", extensions={"code": "INVALID_INPUT"})
+        return self._label_payload(
+            lambda: self.state.create_label(
+                input["name"], is_group=bool(input.get("isGroup")), parent=input.get("parentId")
+            )
+        )
+
+    def issueLabelUpdate(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:
+        """``issueLabelUpdate``: renames, keeping the id."""
+        del info
+        if input.get("name") is None:
+            return self._label_payload(lambda: self.state.live_label(id))
+        return self._label_payload(lambda: self.state.rename_label(id, input["name"]))
+
+    def issueLabelRetire(self, info: Any, id: str) -> dict[str, Any]:
+        """``issueLabelRetire``: the label stays, listed with its ``retiredAt``."""
+        del info
+        return self._label_payload(lambda: self.state.retire_label(id))
+
+    def issueLabelRestore(self, info: Any, id: str) -> dict[str, Any]:
+        """``issueLabelRestore``: a retired label becomes applicable again."""
+        del info
+        return self._label_payload(lambda: self.state.restore_label(id))
+
+    def render_label(self, label: Label) -> dict[str, Any]:
+        """A label as the schema's IssueLabel (its parent resolves lazily)."""
+        labels = self.state.labels
+        parent = labels.get(label.parent) if label.parent else None
+        return {
+            "id": label.id,
+            "name": label.name,
+            "isGroup": label.is_group,
+            "retiredAt": linear_time(label.retired),
+            "archivedAt": linear_time(label.archived),
+            "team": None,
+            "parent": (lambda info: self.render_label(parent)) if parent else None,
+        }
+
     def issue(self, info: Any, id: str) -> dict[str, Any]:
         """One issue by id or identifier (archived ones too, as Linear does)."""
         del info
@@ -271,18 +408,7 @@ class Root:
             chunk = labels[offset : offset + size]
             more = offset + size < len(labels)
             return {
-                "nodes": [
-                    {
-                        "id": label.id,
-                        "name": label.name,
-                        "parent": (
-                            {"id": label.parent, "name": state.labels[label.parent].name, "parent": None}
-                            if label.parent
-                            else None
-                        ),
-                    }
-                    for label in chunk
-                ],
+                "nodes": [self.render_label(label) for label in chunk],
                 "pageInfo": {"hasNextPage": more, "endCursor": str(offset + len(chunk)) if chunk else None},
             }
 
@@ -343,6 +469,8 @@ def _fault_answer(fault: Fault) -> JSONResponse:
             "X-RateLimit-Requests-Reset": str(reset_ms),
         }
         return _errors(400, "Rate limit exceeded", "RATELIMITED", headers)
+    if fault.kind == "forbidden":  # a permission Linear refuses: a GraphQL error, HTTP 400 as Linear
+        return _errors(400, "You do not have permission to perform this action", "FORBIDDEN")
     if fault.kind == "graphql":
         return JSONResponse(
             {

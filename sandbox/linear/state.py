@@ -42,11 +42,23 @@ class Team:
 
 @dataclass
 class Label:
-    """An issue label; ``parent`` is the id of its group label, if any."""
+    """An issue label; ``parent`` is the id of its group label, if any.
+
+    Labels made here are workspace labels (no team). ``is_group``: a label group, a container that
+    cannot be applied to issues itself. ``retired``: when it was retired (still listed, no longer
+    applicable to new issues); ``archived``: when it was deleted (listed only with ``includeArchived``).
+    """
 
     id: str
     name: str
     parent: str | None = None
+    is_group: bool = False
+    retired: datetime | None = None
+    archived: datetime | None = None
+
+
+class LabelRefused(ValueError):
+    """A label mutation Linear would refuse (duplicate name, unknown parent): ``INVALID_INPUT``."""
 
 
 @dataclass
@@ -185,12 +197,94 @@ class LinearState(FaultBook):
         """The id of label ``name`` (in ``group``), created on first use with its group."""
         with self.lock:
             parent = self.label(group) if group is not None else None
+            if parent is not None:
+                self.labels[parent].is_group = True
             for label in self.labels.values():
                 if label.name == name and label.parent == parent:
                     return label.id
             created = Label(self._new_id(), name, parent)
             self.labels[created.id] = created
             return created.id
+
+    def _check_name(self, name: str, parent: str | None, *, other_than: str | None = None) -> None:
+        """LabelRefused when a live label of the same group (or top level) already has ``name``.
+
+        Linear compares label names case-insensitively within a group or at the top level.
+        """
+        if not name.strip():
+            raise LabelRefused("name must not be empty")
+        for label in self.labels.values():
+            if (
+                label.id != other_than
+                and label.archived is None
+                and label.parent == parent
+                and label.name.casefold() == name.casefold()
+            ):
+                raise LabelRefused(f"duplicate label name: a label named '{label.name}' already exists")
+
+    def create_label(self, name: str, *, is_group: bool = False, parent: str | None = None) -> Label:
+        """A new workspace label or label group (``issueLabelCreate``); LabelRefused as Linear refuses."""
+        with self.lock:
+            if parent is not None:
+                group = self.labels.get(parent)
+                if group is None or group.archived is not None:
+                    raise LabelRefused("Entity not found: parent label")
+                if not group.is_group:
+                    raise LabelRefused("the parent label is not a label group")
+                if is_group:
+                    raise LabelRefused("a label group cannot be nested in another group")
+            self._check_name(name, parent)
+            created = Label(self._new_id(), name, parent, is_group=is_group)
+            self.labels[created.id] = created
+            return created
+
+    def live_label(self, label_id: str) -> Label:
+        """The label ``label_id`` unless deleted; LabelRefused (not found) otherwise."""
+        found = self.labels.get(label_id)
+        if found is None or found.archived is not None:
+            raise LabelRefused("Entity not found: IssueLabel")
+        return found
+
+    def rename_label(self, label_id: str, name: str) -> Label:
+        """``issueLabelUpdate`` with a new name (same id); LabelRefused on a duplicate name."""
+        with self.lock:
+            label = self.live_label(label_id)
+            self._check_name(name, label.parent, other_than=label.id)
+            label.name = name
+            return label
+
+    def retire_label(self, label_id: str) -> Label:
+        """``issueLabelRetire``: still listed, no longer applicable to new issues."""
+        with self.lock:
+            label = self.live_label(label_id)
+            if label.retired is None:
+                label.retired = self.clock()
+            return label
+
+    def restore_label(self, label_id: str) -> Label:
+        """``issueLabelRestore``: a retired label becomes applicable again."""
+        with self.lock:
+            label = self.live_label(label_id)
+            label.retired = None
+            return label
+
+    def _check_applicable(self, label_ids: list[str], kept: tuple[str, ...] = ()) -> None:
+        """As Linear: no group label, no newly applied retired label, one label per label group.
+
+        ``kept`` are labels the issue already had: a label retired since stays on its issues.
+        """
+        groups: set[str] = set()
+        for label_id in label_ids:
+            label = self.labels.get(label_id)
+            if label is None:
+                continue
+            if label.is_group or (label.retired is not None and label_id not in kept):
+                raise LabelRefused(f"label '{label.name}' cannot be applied to an issue")
+            if label.parent is not None:
+                if label.parent in groups:
+                    group = self.labels[label.parent].name
+                    raise LabelRefused(f"only one label of group '{group}' per issue")
+                groups.add(label.parent)
 
     def add_project(
         self, team_key: str, name: str, *, status: str = "planned", created: datetime | None = None
@@ -221,6 +315,7 @@ class LinearState(FaultBook):
         with self.lock:
             if team_key not in self.teams:
                 raise KeyError(f"no team {team_key}")
+            self._check_applicable(list(labels or []))
             number = self._numbers.get(team_key, 0) + 1
             self._numbers[team_key] = number
             now = self.clock()
@@ -258,6 +353,8 @@ class LinearState(FaultBook):
         """Change attributes and bump ``updatedAt``; a new ``state_type`` stamps completion."""
         with self.lock:
             issue: Issue = self._issues.by_id[issue_id]
+            if "label_ids" in changes:
+                self._check_applicable(list(changes["label_ids"]), kept=tuple(issue.label_ids))
             for name, value in changes.items():
                 if not hasattr(issue, name):
                     raise AttributeError(f"Issue has no attribute {name}")
