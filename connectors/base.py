@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -11,7 +11,14 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from v2mom.connectors.retry import call_with_retries
 from v2mom.models import WorkItem
 from v2mom.settings import SyncSettings
-from v2mom.vocabulary import AppliedVocabulary, TrackerVocabulary, VocabularyChange
+from v2mom.vocabulary import (
+    AppliedVocabulary,
+    LinkWrite,
+    TagWrite,
+    TrackerVocabulary,
+    VocabularyChange,
+    WriteOutcome,
+)
 
 T = TypeVar("T")
 
@@ -158,4 +165,32 @@ class VocabularyWriter(Protocol):
 
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
         """Make ``changes`` in order; the option ids now offering the plan ids they touched."""
+        ...
+
+
+@runtime_checkable
+class TagWriter(Protocol):
+    """A tracker that v2mom-sync can write values, methods and links into (``v2mom writeback``).
+
+    ``write_tags(writes)`` sets each item's ``V2MOM Value`` / ``V2MOM Method`` choice (Jira select
+    fields, Asana enum fields, Linear group labels) in as few calls as the tracker allows: Jira bulk
+    edit (up to 1,000 issues per request, same value), Asana ``/batch`` (10 actions per request),
+    Linear ``issueBatchUpdate`` (up to 50 ids, same input). ``write_links(links)`` gives each item one
+    link to its explanation page, created once and updated in place (a Jira remote link with a stable
+    ``globalId``, an Asana external attachment, a Linear URL attachment). Both answer one
+    :class:`~v2mom.vocabulary.WriteOutcome` per item, in order: an item the tracker refused (deleted,
+    no permission, a locked field) carries the reason and the rest still go through; 429 /
+    RATELIMITED are retried with the connector's back-off. A whole-run failure (bad credentials, the
+    tracker unreachable) raises the connector's typed error instead. ``calls`` counts requests.
+    """
+
+    tracker: str
+    calls: CallCounter
+
+    def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
+        """Set or clear each item's value / method option; one outcome per write, in order."""
+        ...
+
+    def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
+        """Create or update each item's explanation link; one outcome per link, in order."""
         ...

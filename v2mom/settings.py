@@ -40,6 +40,15 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+class WriteBackSettings(_Section):
+    """Whether v2mom-sync writes inferred values (``fields``) and explanation links (``links``) into a
+    tracker's items. Off until an admin turns it on (CONTRACT.md "In the tracker")."""
+
+    enabled: bool = False
+    fields: bool = True
+    links: bool = True
+
+
 class JiraSettings(_Section):
     """Jira Cloud connection and scope."""
 
@@ -50,6 +59,8 @@ class JiraSettings(_Section):
     story_points_field: str | None = None
     webhook_secrets: list[SecretStr] = Field(default_factory=list)
     page_size: int = Field(default=100, ge=1, le=5000)
+
+    write_back: WriteBackSettings = Field(default_factory=WriteBackSettings)
 
     _url = field_validator("url")(_http_url)
 
@@ -64,6 +75,8 @@ class AsanaSettings(_Section):
     points_field: str | None = None
     page_size: int = Field(default=100, ge=1, le=100)
 
+    write_back: WriteBackSettings = Field(default_factory=WriteBackSettings)
+
     _url = field_validator("base_url")(_http_url)
 
 
@@ -75,6 +88,8 @@ class LinearSettings(_Section):
     teams: list[str] = Field(default_factory=list)
     webhook_secrets: list[SecretStr] = Field(default_factory=list)
     page_size: int = Field(default=100, ge=1, le=250)
+
+    write_back: WriteBackSettings = Field(default_factory=WriteBackSettings)
 
     _url = field_validator("api_url")(_http_url)
 
@@ -139,9 +154,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="V2MOM_", extra="forbid")
 
     database_url: str = "sqlite:///v2mom.db"
+    public_url: str | None = None  # where links written into the trackers point (the dashboard)
     measure: Measure = "points"
     trackers: TrackersSettings = Field(default_factory=TrackersSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+
+    _public_url = field_validator("public_url")(lambda value: None if value is None else _http_url(value))
 
     @classmethod
     def settings_customise_sources(

@@ -70,3 +70,44 @@ class AppliedVocabulary:
     """What applying changes left in a tracker: per kind, the option id now offering each plan id."""
 
     options: dict[Kind, dict[str, str]] = field(default_factory=lambda: {"value": {}, "method": {}})
+
+
+# -- write-back: what v2mom-sync writes into a tracker's items ---------------------------------------
+
+
+@dataclass(frozen=True)
+class TagWrite:
+    """Set (or clear) the ``V2MOM Value`` / ``V2MOM Method`` choice of one item.
+
+    ``options`` maps each kind to write to the tracker option id to select there (the ids
+    ``read_vocabulary`` returns: a Jira select option id, an Asana enum option gid, a Linear label id),
+    or to None to clear that kind; a kind absent from ``options`` is left as it is. ``item_id`` is the
+    tracker's stable id (Jira issue id, Asana gid, Linear uuid); ``key`` the human handle, for messages.
+    """
+
+    item_id: str
+    key: str
+    options: dict[Kind, str | None]
+
+
+@dataclass(frozen=True)
+class LinkWrite:
+    """Give one item its link to the explanation page: created once, updated in place after."""
+
+    item_id: str
+    key: str
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What the tracker did with one item's write: ``error`` None when it took it, else its reason."""
+
+    item_id: str
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the tracker holds the write."""
+        return self.error is None
