@@ -11,6 +11,7 @@ no tracker's vocabulary leaves ``connectors/``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 Kind = Literal["value", "method"]
@@ -111,3 +112,17 @@ class WriteOutcome:
     def ok(self) -> bool:
         """True when the tracker holds the write."""
         return self.error is None
+
+
+@dataclass(frozen=True)
+class WrittenTags:
+    """What v2mom-sync last wrote into one item, as recorded in the store.
+
+    ``labels`` maps each kind written to ``(plan id, option name selected)``; ``fields_at`` is when
+    the write was sent (a tracker reading older than that predates it); ``link_url`` is the
+    explanation link the item holds (None: none written yet).
+    """
+
+    labels: dict[Kind, tuple[str, str]] = field(default_factory=dict)
+    fields_at: datetime | None = None
+    link_url: str | None = None
