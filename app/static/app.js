@@ -309,6 +309,7 @@ async function showExplain(tracker, key) {
       : `Cannot show ${tracker}:${key}: ${error.message}`;
     box.replaceChildren(el("h3", { text: `No explanation for ${tracker}:${key}` }), el("p", { class: "error", id: "explain-missing", text: why }));
     box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
     box.focus({ preventScroll: true });
     return false;
   }
@@ -323,6 +324,7 @@ async function showExplain(tracker, key) {
   box.replaceChildren(...parts);
   box.dataset.item = `${tracker}:${doc.key}`;
   box.hidden = false;
+  box.scrollIntoView({ block: "nearest" });
   box.focus({ preventScroll: true });
   return true;
 }

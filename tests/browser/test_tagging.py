@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import ARTIFACTS, Site, expected_values, serve, signed_in, wait_prefix, wait_text
 from v2mom.app.demo import build_demo
@@ -108,6 +108,10 @@ def test_an_admin_tags_an_untagged_item_and_the_tracker_and_the_report_follow(
         " && document.querySelectorAll('#flags tbody tr').length > 0",
         arg=name,
     )
+    # The keyboard stays in the list: on the choice of the row that took the tagged one's place.
+    page.wait_for_function(
+        "document.activeElement?.closest('#flags tbody') && document.activeElement.name === 'tag'"
+    )
     flags = site.api(f"/api/reports/flags?kind=untagged&limit=100&tracker={TRACKER}", site.admin)["items"]
     assert item["key"] not in {f["key"] for f in flags}
     assert page.get_by_role("status").filter(has_text="Tagged").count() == 1  # announced (aria-live)
@@ -180,15 +184,28 @@ def test_a_viewer_gets_no_tag_control_and_a_403(browser: Browser, tagging: Site)
 def test_the_explanation_page_opens_the_item_after_sign_in(browser: Browser, tagging: Site) -> None:
     site = tagging
     flag = site.api(f"/api/reports/flags?kind=untagged&limit=1&tracker={TRACKER}", site.viewer)["items"][0]
-    page = signed_in(browser, site, site.viewer, f"/items/{TRACKER}/{flag['key']}")
-    page.wait_for_selector("body[data-explained=true]")
-    assert page.url == f"{site.base}/items/{TRACKER}/{flag['key']}"  # still the link's page
+    link = f"{site.base}/items/{TRACKER}/{flag['key']}"  # what the links written into Linear point at
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})  # its CSP enforced
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.on("pageerror", lambda error: messages.append(str(error)))
+    requests_made: list[str] = []
+    page.on("request", lambda request: requests_made.append(request.url))
+    page.goto(link)
+    page.fill("#token", site.viewer)
+    page.press("#token", "Enter")
+    page.wait_for_selector("body[data-explained=true]", timeout=20000)
+    assert page.url == link  # signing in keeps the person on the link's page
     box = page.locator("#explain")
     assert box.is_visible()
+    expect(box).to_be_in_viewport()
     assert box.locator("h3").inner_text() == f"Why {TRACKER}:{flag['key']} — {flag['title']}"
     assert "no value resolved" in box.inner_text()
     assert page.evaluate("document.activeElement.id") == "explain"
     assert page.locator("#values tbody tr").count() > 0  # the dashboard's assets loaded from this path
+    assert f"{site.base}/static/app.js" in requests_made
+    assert all(url.startswith(site.base) or url.startswith("data:") for url in requests_made)
+    assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m]
     page.close()
 
     missing = signed_in(browser, site, site.viewer, f"/items/{TRACKER}/NOPE-999999")
