@@ -155,6 +155,7 @@ def _apply(
     offered: dict[str, Any] = store.sync_state.get_tracker_state(state_key(result.tracker))
     names = {v.id: v.name for v in plan.values} | {m.id: m.name for m in plan.methods}
     total, done = len(result.fields) + len(result.links), 0
+    taken_ids: set[str] = set()
     for batch in _chunks(result.fields, BATCH):
         at = utcnow()  # before sending: a tracker reading older than this predates the write
         writes = [
@@ -169,9 +170,13 @@ def _apply(
             at=at,
         )
         result.written += len(taken)
+        taken_ids.update(w.item.id for w in taken)
         done += len(batch)
         if progress:
             progress(result.tracker, done, total)
+    missed = {w.item.id for w in result.fields} - taken_ids  # refused: they hold nothing to explain
+    result.links = [link for link in result.links if link.item_id not in missed]
+    total = len(result.fields) + len(result.links)
     for links in _chunks(result.links, BATCH):
         outcomes = writer.write_links(links)
         linked = _taken(result, links, outcomes, lambda link: (link.item_id, link.key))
