@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from v2mom.clock import utcnow
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import ConfigError, V2momError
@@ -116,6 +115,8 @@ def plan_tracker(settings: Settings, store: Database, plan: Plan, tracker: str) 
     for candidate in store.writebacks.candidates(tracker):
         item = candidate.stored.item
         written = records.get(item.id)
+        if written is not None and not written.confirmed:  # a write cut off mid-call: send it again
+            written = None
         choices = inferred_choices(candidate.shares, conflict=candidate.conflict, untagged=candidate.untagged)
         planned = plan_item_write(choices, person_kinds(item), written, fields=wb.fields)
         changes: dict[Kind, str | None] = {}
@@ -157,17 +158,31 @@ def _apply(
     total, done = len(result.fields) + len(result.links), 0
     taken_ids: set[str] = set()
     for batch in _chunks(result.fields, BATCH):
-        at = utcnow()  # before sending: a tracker reading older than this predates the write
         writes = [
             TagWrite(w.item.id, w.item.key, {k: offered[k][p] if p else None for k, p in w.changes.items()})
             for w in batch
         ]
-        outcomes = writer.write_tags(writes)
-        taken = _taken(result, batch, outcomes, lambda w: (w.item.id, w.item.key))
+        # Recorded (unconfirmed) before sending: the echo of a write may arrive before the call returns.
+        # Each record keeps the item's updated_at as we knew it: a later reading no newer than that
+        # predates the write (the tracker's own clock on both sides, so no clock skew enters).
+        previous = store.writebacks.records(result.tracker, [w.item.id for w in batch])
         store.writebacks.record_fields(
             result.tracker,
-            {w.item.id: {k: (p, names[p]) if p else None for k, p in w.changes.items()} for w in taken},
-            at=at,
+            {
+                w.item.id: (
+                    {k: (p, names[p]) if p else None for k, p in w.changes.items()},
+                    w.item.updated_at,
+                )
+                for w in batch
+            },
+            confirmed=False,
+        )
+        outcomes = writer.write_tags(writes)
+        taken = _taken(result, batch, outcomes, lambda w: (w.item.id, w.item.key))
+        taken_now = {w.item.id for w in taken}
+        store.writebacks.confirm(result.tracker, taken_now)
+        store.writebacks.restore(
+            result.tracker, {w.item.id: previous.get(w.item.id) for w in batch if w.item.id not in taken_now}
         )
         result.written += len(taken)
         taken_ids.update(w.item.id for w in taken)
