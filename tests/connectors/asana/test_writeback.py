@@ -39,9 +39,13 @@ class Workspace:
     def state(self) -> AsanaState:
         return self.tracker.state
 
-    def connector(self, *, token: str | None = None, retries: int = 0) -> AsanaConnector:
-        """A fresh connector (pages of 100, ``retries`` retries without sleeping)."""
-        settings = asana_settings(self.state, self.tracker.url, self.tracker.projects, token=token)
+    def connector(
+        self, *, token: str | None = None, retries: int = 0, page_size: int = 100
+    ) -> AsanaConnector:
+        """A fresh connector (``retries`` retries without sleeping)."""
+        settings = asana_settings(
+            self.state, self.tracker.url, self.tracker.projects, token=token, page_size=page_size
+        )
         return AsanaConnector(settings, SyncSettings(max_retries=retries), sleep=lambda _s: None)
 
     def option(self, kind: Kind, plan_id: str) -> str:
@@ -124,7 +128,9 @@ def test_a_kind_is_cleared_with_none_and_an_absent_kind_is_left_alone(workspace:
 
 def test_refused_tasks_are_named_and_the_others_are_written(workspace: Workspace) -> None:
     gone, subtask = workspace.tasks[3], workspace.state.add_task("A piece", parent=workspace.tasks[4])
+    locked = workspace.tasks[7]
     workspace.state.delete_task(gone)
+    workspace.state.inject_fault(403, path_prefix=f"/api/1.0/tasks/{locked}")  # no permission on it
     writes = [workspace.tag(gid) for gid in [*workspace.tasks[:12], subtask]]
     connector = workspace.connector()
     try:
@@ -132,11 +138,12 @@ def test_refused_tasks_are_named_and_the_others_are_written(workspace: Workspace
     finally:
         connector.close()
     failed = {o.item_id: o.error for o in outcomes if not o.ok}
-    assert set(failed) == {gone, subtask}
+    assert set(failed) == {gone, subtask, locked}
+    assert f"task T-{locked} ({locked}): HTTP 403" in str(failed[locked])
     assert f"task T-{gone} ({gone}): HTTP 404" in str(failed[gone])
     assert f"task T-{subtask} ({subtask}): HTTP 400" in str(failed[subtask])
     assert "on none of the task's projects" in str(failed[subtask])
-    written = [gid for gid in workspace.tasks[:12] if gid != gone]
+    written = [gid for gid in workspace.tasks[:12] if gid not in (gone, locked)]
     assert all(workspace.state.tasks[g].enums["V2MOM Method"] == "SLO program" for g in written)
     assert workspace.state.tasks[subtask].enums == {}
 
@@ -257,3 +264,18 @@ def test_duplicates_of_our_link_are_reduced_to_one_and_a_deleted_task_is_named(w
     assert f"task T-{gone} ({gone}): HTTP 404" in str(outcomes[1].error)
     assert attachments(workspace.state, kept) == [("V2MOM", link.url)]
     assert connector.calls.calls == {"batch": 2}  # listed, the stale one deleted, nothing created
+
+
+def test_our_link_is_found_beyond_the_first_page_of_attachments(workspace: Workspace) -> None:
+    gid = workspace.tasks[0]
+    for n in range(3):
+        workspace.state.add_attachment(gid, f"Spec {n}", f"https://docs.example.com/{n}")
+    link = workspace.link(gid)
+    workspace.state.add_attachment(gid, link.title, link.url)  # fourth: on the second page of two
+    connector = workspace.connector(page_size=2)
+    try:
+        assert connector.write_links([link])[0].ok
+    finally:
+        connector.close()
+    assert connector.calls.calls == {"batch": 1, "attachments": 1}
+    assert len(attachments(workspace.state, gid)) == 4  # nothing added, nothing removed
