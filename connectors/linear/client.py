@@ -36,9 +36,9 @@ from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, error_for_status
 from v2mom.connectors.linear.parse import TRACKER, query_text
 from v2mom.connectors.retry import parse_retry_after
-from v2mom.errors import FatalError, RetriableError, TrackerError
+from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
 
-__all__ = ["DEFAULT_TIMEOUT", "LinearClient", "rate_limit_wait"]
+__all__ = ["DEFAULT_TIMEOUT", "LinearClient", "is_authentication_failure", "rate_limit_wait"]
 
 DEFAULT_TIMEOUT = 30.0
 RESET_HEADERS = ("x-ratelimit-requests-reset", "x-ratelimit-complexity-reset", "x-ratelimit-endpoint-reset")
@@ -66,6 +66,12 @@ def rate_limit_wait(headers: Mapping[str, str], *, now: float | None = None) -> 
         if reset_ms is not None:
             waits.append(max(0.0, reset_ms / 1000 - moment))
     return max(waits) if waits else None
+
+
+def is_authentication_failure(error: TrackerError) -> bool:
+    """Whether ``error`` is Linear refusing the API key itself (every call will fail: the whole run),
+    as opposed to a permission refused on one team or issue (``FORBIDDEN``)."""
+    return isinstance(error, AuthError) and _AUTH_FAILED in str(error)
 
 
 def _error_code(error: Any) -> str:

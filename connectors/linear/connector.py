@@ -7,13 +7,14 @@ issues alone, so an interrupted run cannot skip an issue. Issues with more label
 holds get the rest through ``issue_labels`` (never truncated). Every listing pages through
 :mod:`connectors.paging`, which fails on a cursor returned twice or on ``hasNextPage`` without a
 cursor. It is also a :class:`~connectors.base.VocabularyWriter`: the ``Value`` / ``Method`` label
-groups are read and provisioned by :mod:`connectors.linear.write`.
+groups are read and provisioned by :mod:`connectors.linear.write`; and a
+:class:`~connectors.base.TagWriter`: labels and links are written by :mod:`connectors.linear.writeback`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -23,11 +24,19 @@ from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
 from v2mom.connectors.linear.write import LinearVocabulary
+from v2mom.connectors.linear.writeback import LinearWriteBack
 from v2mom.connectors.paging import relay_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import LinearSettings, SyncSettings
-from v2mom.vocabulary import AppliedVocabulary, TrackerVocabulary, VocabularyChange
+from v2mom.vocabulary import (
+    AppliedVocabulary,
+    LinkWrite,
+    TagWrite,
+    TrackerVocabulary,
+    VocabularyChange,
+    WriteOutcome,
+)
 
 __all__ = ["CENSUS_PAGE_SIZE", "LABEL_PAGE_SIZE", "LinearConnector"]
 
@@ -71,7 +80,8 @@ class LinearConnector(ConnectorRuntime):
     """Linear, seen through :class:`connectors.base.Connector`.
 
     ``scope`` names the teams (``teams:ENG,WEB``). ``calls`` counts requests by kind ("teams",
-    "projects", "issues", "labels", "census", "issue", "project", "vocabulary"), retries included.
+    "projects", "issues", "labels", "census", "issue", "project", "vocabulary", "writeback",
+    "links"), retries included.
     """
 
     tracker = TRACKER
@@ -101,6 +111,7 @@ class LinearConnector(ConnectorRuntime):
             calls=self.calls,
         )
         self._vocabulary = LinearVocabulary(self._execute, self._pages)
+        self._writeback = LinearWriteBack(self._execute, self._pages, self.read_vocabulary)
 
     def _execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         return self._retrying(partial(self._client.execute, kind, name, variables))
@@ -267,6 +278,16 @@ class LinearConnector(ConnectorRuntime):
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
         """Make ``changes`` in order (typed errors name the step); the label ids per plan id touched."""
         return self._vocabulary.apply(changes)
+
+    # -- TagWriter ------------------------------------------------------------------------------
+
+    def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
+        """Set or clear group labels: ``issueBatchUpdate`` of up to 50 issues per same change."""
+        return self._writeback.write_tags(writes)
+
+    def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
+        """One URL attachment per issue to its explanation page, replaced when its url changes."""
+        return self._writeback.write_links(links)
 
     def close(self) -> None:
         """Release the HTTP connection."""

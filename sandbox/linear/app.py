@@ -7,7 +7,7 @@ third page is short although more remain. Errors look like Linear's: ``{"errors"
 ``X-RateLimit-Requests-*`` headers, an injected ``forbidden`` fault is a ``FORBIDDEN`` error, and
 injected ``graphql`` faults answer HTTP 200 with ``errors``. Labels (``issueLabels`` and the label
 mutations) keep ids, parents, groups and ``retiredAt``; a duplicate name in a group is refused with
-``INVALID_INPUT``, as Linear does.
+``INVALID_INPUT``, as Linear does. Label write-back and URL attachments: :mod:`.writes`.
 About 400 lines because one module holds every resolver of that schema over one shared state.
 """
 
@@ -46,6 +46,7 @@ from v2mom.sandbox.linear.state import (
     Record,
     Webhook,
 )
+from v2mom.sandbox.linear.writes import WriteResolvers
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.graphql"
 DEFAULT_PAGE = 50
@@ -142,8 +143,9 @@ def _teams_wanted(team_filter: dict[str, Any] | None) -> set[str] | None:
     return wanted
 
 
-class Root:
-    """The Query type's resolvers, and the rendering of records to GraphQL-shaped dicts."""
+class Root(WriteResolvers):
+    """The Query type's resolvers, and the rendering of records to GraphQL-shaped dicts (the
+    write-back mutations come from :class:`~v2mom.sandbox.linear.writes.WriteResolvers`)."""
 
     def __init__(self, state: LinearState, base_url: str) -> None:
         self.state = state
@@ -190,10 +192,12 @@ class Root:
         teams = _teams_wanted(filter.get("team"))
         since = (filter.get("updatedAt") or {}).get("gte")
         since_time = _parse_time(since) if since else None
+        ids = filter.get("id")
 
         def admit(issue: Issue) -> bool:
             return (
                 (teams is None or issue.team_key in teams)
+                and _compare(ids, issue.id)
                 and (since_time is None or issue.updated >= since_time)
                 and (bool(includeArchived) or not issue.removed)
             )
@@ -429,6 +433,7 @@ class Root:
             "parent": (lambda info: self.render_issue(parent)) if parent else None,
             "project": (lambda info: self.render_project(project)) if project else None,
             "labels": label_connection,
+            "attachments": self.attachment_connection(issue),
         }
 
     def render_project(self, project: Project) -> dict[str, Any]:

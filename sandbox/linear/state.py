@@ -116,6 +116,28 @@ class Issue(Record):
 
 
 @dataclass
+class Attachment:
+    """A URL attachment of an issue; Linear keeps at most one per (issue, url)."""
+
+    id: str
+    issue_id: str
+    url: str
+    title: str
+    subtitle: str | None
+    metadata: dict[str, Any]
+    created: datetime
+    updated: datetime
+
+
+class IssueRefused(ValueError):
+    """An issue mutation Linear would refuse: an unknown id (``not_found``) or a bad input."""
+
+    def __init__(self, message: str, *, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.not_found = not_found
+
+
+@dataclass
 class Webhook:
     """A registered webhook: Issue/Project events of ``team_key`` go to ``url``, signed."""
 
@@ -142,6 +164,10 @@ class _Ordered:
         self.order.pop(bisect.bisect_left(self.order, record.order))
         touch()
         bisect.insort(self.order, record.order)
+
+    def remove(self, record: Record) -> None:
+        self.order.pop(bisect.bisect_left(self.order, record.order))
+        del self.by_id[record.id]
 
     def iter_from(self, start: tuple[datetime, str] | None) -> list[tuple[datetime, str]]:
         index = 0 if start is None else bisect.bisect_right(self.order, start)
@@ -170,6 +196,7 @@ class LinearState(FaultBook):
         self.lock = threading.RLock()
         self.listeners: list[Callable[[str, str, Record], None]] = []  # (action, type, record)
         self.webhooks: dict[str, Webhook] = {}
+        self.attachments: dict[str, Attachment] = {}
 
     def _new_id(self) -> str:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
@@ -388,6 +415,89 @@ class LinearState(FaultBook):
             self._touch(self._issues, issue)
         self._notify("remove", "Issue", issue)
         return issue
+
+    def delete_issue(self, issue_id: str) -> None:
+        """Delete an issue for good (as Linear does once the trash is emptied): its id is unknown after."""
+        with self.lock:
+            issue: Issue = self._issues.by_id[issue_id]
+            self._issues.remove(issue)
+            for attachment in [a for a in self.attachments.values() if a.issue_id == issue_id]:
+                del self.attachments[attachment.id]
+        self._notify("remove", "Issue", issue)
+
+    def change_labels(self, issue_ids: list[str], added: list[str], removed: list[str]) -> list[Issue]:
+        """``issueUpdate`` / ``issueBatchUpdate`` with ``addedLabelIds`` / ``removedLabelIds``.
+
+        All or nothing, as Linear's batch is: IssueRefused (``not_found``) for an unknown issue or
+        label, and when a result breaks a rule of :meth:`_check_applicable` (one label per group);
+        otherwise every issue is changed, its ``updatedAt`` bumped and an ``update`` event fired.
+        """
+        with self.lock:
+            issues = []
+            for issue_id in issue_ids:
+                issue = self._issues.by_id.get(issue_id)
+                if issue is None:
+                    raise IssueRefused("Entity not found: Issue", not_found=True)
+                issues.append(issue)
+            if any(label_id not in self.labels for label_id in added):
+                raise IssueRefused("Entity not found: IssueLabel", not_found=True)
+            results: list[list[str]] = []
+            for issue in issues:
+                kept = [label_id for label_id in issue.label_ids if label_id not in removed]
+                result = kept + [label_id for label_id in added if label_id not in kept]
+                try:
+                    self._check_applicable(result, kept=tuple(issue.label_ids))
+                except LabelRefused as exc:
+                    raise IssueRefused(f"{issue.identifier}: {exc}") from None
+                results.append(result)
+            for issue, result in zip(issues, results, strict=True):
+                issue.label_ids = result
+                self._touch(self._issues, issue)
+        for issue in issues:
+            self._notify("update", "Issue", issue)
+        return issues
+
+    def attach_url(
+        self,
+        issue_ref: str,
+        url: str,
+        title: str,
+        *,
+        subtitle: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Attachment:
+        """``attachmentCreate``: a URL attachment of an issue (by id or identifier), or the existing
+        one with that url updated in place (Linear keeps one attachment per issue and url)."""
+        with self.lock:
+            issue = self._issues.by_id.get(issue_ref) or next(
+                (i for i in self._issues.by_id.values() if i.identifier == issue_ref.upper()), None
+            )
+            if issue is None:
+                raise IssueRefused("Entity not found: Issue", not_found=True)
+            now = self.clock()
+            for attachment in self.attachments.values():
+                if attachment.issue_id == issue.id and attachment.url == url:
+                    attachment.title, attachment.updated = title, now
+                    if subtitle is not None:
+                        attachment.subtitle = subtitle
+                    if metadata is not None:
+                        attachment.metadata = dict(metadata)
+                    return attachment
+            made = Attachment(self._new_id(), issue.id, url, title, subtitle, dict(metadata or {}), now, now)
+            self.attachments[made.id] = made
+            return made
+
+    def delete_attachment(self, attachment_id: str) -> None:
+        """``attachmentDelete``: IssueRefused (``not_found``) when there is no such attachment."""
+        with self.lock:
+            if self.attachments.pop(attachment_id, None) is None:
+                raise IssueRefused("Entity not found: Attachment", not_found=True)
+
+    def attachments_of(self, issue_id: str) -> list[Attachment]:
+        """The attachments of an issue, oldest first."""
+        with self.lock:
+            found = [a for a in self.attachments.values() if a.issue_id == issue_id]
+        return sorted(found, key=lambda a: (a.created, a.id))
 
     def update_project(self, project_id: str, **changes: Any) -> Project:
         """Change a project's attributes and bump its ``updatedAt``."""

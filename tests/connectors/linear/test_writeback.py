@@ -1,0 +1,303 @@
+"""Linear write-back (issue 12): Value / Method group labels on issues and explanation links.
+
+Everything goes the real way: LinearConnector -> gql over httpx -> the Linear sandbox on 127.0.0.1,
+after the label groups were provisioned as ``v2mom trackers provision --apply`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.connectors.linear.test_vocabulary import PLAN, provision
+from v2mom.connectors.base import TagWriter
+from v2mom.connectors.linear.connector import LinearConnector
+from v2mom.connectors.linear.writeback import BATCH, LINKS, MARKER, TAGS, NotProvisionedError
+from v2mom.errors import AuthError
+from v2mom.sandbox.linear.app import create_linear_app
+from v2mom.sandbox.linear.generator import linear_settings
+from v2mom.sandbox.linear.state import LinearState, Record
+from v2mom.sandbox.server import SandboxServer
+from v2mom.settings import SyncSettings
+from v2mom.vocabulary import AppliedVocabulary, LinkWrite, TagWrite
+
+ISSUES = 500
+PUBLIC = "https://v2mom.example.com/items/linear"
+
+
+class Site:
+    """A provisioned workspace on 127.0.0.1, its connector and the label ids per plan id."""
+
+    def __init__(self, connector: LinearConnector, state: LinearState, known: AppliedVocabulary) -> None:
+        self.connector, self.state = connector, state
+        self.values = known.options["value"]
+        self.methods = known.options["method"]
+
+    def labels(self, issue_id: str) -> list[str]:
+        """The names, as ``get_item`` reads them, of the issue's Value / Method labels."""
+        item = self.connector.get_item(issue_id)
+        return sorted(label for label in item.labels if label.startswith(("Value/", "Method/")))
+
+    def calls(self, *kinds: str) -> int:
+        return sum(self.connector.calls.calls.get(kind, 0) for kind in kinds)
+
+
+def connect(state: LinearState, url: str, api_key: str | None = None) -> LinearConnector:
+    settings = linear_settings(state, url, api_key=api_key)
+    return LinearConnector(settings, SyncSettings(max_retries=2), sleep=lambda _: None)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """One team, the Value / Method groups provisioned from the plan, and 10 issues."""
+    state = LinearState()
+    state.add_team("ENG", "Engineering")
+    for n in range(10):
+        state.add_issue("ENG", f"Issue {n}")
+    with SandboxServer(create_linear_app(state)) as url:
+        assert url.startswith("http://127.0.0.1:")
+        connector = connect(state, url)
+        try:
+            yield Site(connector, state, provision(connector, PLAN))
+        finally:
+            connector.close()
+
+
+def issue_ids(state: LinearState) -> list[str]:
+    return sorted(state.issues, key=lambda i: state.issues[i].number)
+
+
+def key(state: LinearState, issue_id: str) -> str:
+    return state.issues[issue_id].identifier
+
+
+def tag(state: LinearState, issue_id: str, value: str | None, method: str | None) -> TagWrite:
+    return TagWrite(issue_id, key(state, issue_id), {"value": value, "method": method})
+
+
+def test_the_connector_is_a_tag_writer(site: Site) -> None:
+    assert isinstance(site.connector, TagWriter)
+
+
+def test_values_and_methods_land_on_500_issues_in_batches_of_50(site: Site) -> None:
+    state = site.state
+    for n in range(ISSUES - len(state.issues)):
+        state.add_issue("ENG", f"More {n}")
+    ids = issue_ids(state)
+    names = {v.id: v.name for v in PLAN.values} | {m.id: m.name for m in PLAN.methods}
+    pairs = [(m.values[0], m.id) for m in PLAN.methods if m.values][:3]
+    wanted = {issue_id: pairs[n % len(pairs)] for n, issue_id in enumerate(ids)}
+    writes = [tag(state, i, site.values[v], site.methods[m]) for i, (v, m) in wanted.items()]
+    connector = site.connector.__class__(site.connector.settings, SyncSettings(), sleep=lambda _: None)
+    try:
+        before = state.request_count("/graphql")
+        outcomes = connector.write_tags(writes)
+        used = connector.calls.total
+    finally:
+        connector.close()
+
+    assert [o.item_id for o in outcomes] == ids
+    assert all(o.ok for o in outcomes)
+    assert state.request_count("/graphql") - before == used
+    per_input = [sum(1 for pair in wanted.values() if pair == p) for p in pairs]
+    assert state.request_count("/graphql/IssueBatchUpdate") == sum(-(-n // BATCH) for n in per_input)
+    assert used / ISSUES <= 0.05  # one vocabulary read, then ceil(n / 50) batches per distinct input
+    for n, issue_id in enumerate(ids):
+        value, method = wanted[issue_id]
+        labels = {state.labels[label].name for label in state.issues[issue_id].label_ids}
+        assert labels == {names[value], names[method]}
+        if n % 25 == 0:  # read back the way sync reads it
+            assert site.labels(issue_id) == [f"Method/{names[method]}", f"Value/{names[value]}"]
+
+
+def test_a_new_value_replaces_the_old_one_and_clearing_removes_it(site: Site) -> None:
+    state = site.state
+    first, second = PLAN.values[0], PLAN.values[1]
+    issue = issue_ids(state)[0]
+    other = state.label("bug")  # not ours: never touched
+    state.update_issue(issue, label_ids=[other])
+
+    assert site.connector.write_tags([tag(state, issue, site.values[first.id], None)])[0].ok
+    assert site.labels(issue) == [f"Value/{first.name}"]
+    changed = TagWrite(issue, key(state, issue), {"value": site.values[second.id]})
+    assert site.connector.write_tags([changed])[0].ok
+    assert site.labels(issue) == [f"Value/{second.name}"]  # exactly one label of the group
+    assert other in state.issues[issue].label_ids
+
+    cleared = TagWrite(issue, key(state, issue), {"value": None})
+    assert site.connector.write_tags([cleared])[0].ok
+    assert site.labels(issue) == []
+    assert state.issues[issue].label_ids == [other]
+
+
+def test_a_kind_left_out_of_options_is_left_as_it_is(site: Site) -> None:
+    state = site.state
+    method = PLAN.methods[0]
+    issue = issue_ids(state)[0]
+    site.connector.write_tags([tag(state, issue, site.values[PLAN.values[0].id], site.methods[method.id])])
+    only_value = TagWrite(issue, key(state, issue), {"value": site.values[PLAN.values[1].id]})
+    assert site.connector.write_tags([only_value])[0].ok
+    assert site.labels(issue) == [f"Method/{method.name}", f"Value/{PLAN.values[1].name}"]
+
+
+def test_a_deleted_issue_gets_an_error_naming_it_and_the_others_are_written(site: Site) -> None:
+    state = site.state
+    ids = issue_ids(state)
+    gone = ids[3]
+    gone_key = key(state, gone)
+    value = site.values[PLAN.values[0].id]
+    writes = [tag(state, i, value, None) for i in ids]
+    state.delete_issue(gone)
+
+    outcomes = site.connector.write_tags(writes)
+
+    assert [o.item_id for o in outcomes] == ids
+    [failed] = [o for o in outcomes if not o.ok]
+    assert failed.item_id == gone
+    assert failed.error is not None
+    assert failed.error.startswith(f"{gone_key}: ")
+    assert "not found" in failed.error.lower()
+    for issue in ids:
+        if issue != gone:
+            assert state.issues[issue].label_ids == [value]
+    assert site.calls(TAGS) <= 1 + 2 * 4  # the batch, then halves down to the bad issue
+
+
+def test_a_rate_limited_batch_is_retried_and_lands(site: Site) -> None:
+    state = site.state
+    ids = issue_ids(state)
+    value = site.values[PLAN.values[0].id]
+    state.inject_fault(400, kind="ratelimited", retry_after=0.0, path_prefix="/graphql/IssueBatchUpdate")
+
+    outcomes = site.connector.write_tags([tag(state, i, value, None) for i in ids])
+
+    assert all(o.ok for o in outcomes)
+    assert all(state.issues[i].label_ids == [value] for i in ids)
+    assert state.request_count("/graphql/IssueBatchUpdate") == 2
+    assert site.calls(TAGS) == 2  # the rate-limited call and its retry
+
+
+def test_a_write_fires_an_issue_update_event(site: Site) -> None:
+    state = site.state
+    seen: list[tuple[str, str, str]] = []
+    state.listeners.append(lambda action, kind, record: seen.append((action, kind, record.id)))
+    issue = issue_ids(state)[0]
+    before = state.issues[issue].updated
+
+    site.connector.write_tags([tag(state, issue, site.values[PLAN.values[0].id], None)])
+
+    assert seen == [("update", "Issue", issue)]
+    assert state.issues[issue].updated > before
+
+
+def test_missing_label_groups_ask_for_provisioning() -> None:
+    state = LinearState()
+    state.add_team("ENG", "Engineering")
+    issue = state.add_issue("ENG", "One")
+    with SandboxServer(create_linear_app(state)) as url:
+        connector = connect(state, url)
+        try:
+            with pytest.raises(NotProvisionedError, match=r"v2mom trackers provision --apply"):
+                connector.write_tags([TagWrite(issue, "ENG-1", {"value": None})])
+        finally:
+            connector.close()
+
+
+def test_a_bad_api_key_fails_the_whole_run(site: Site) -> None:
+    state = site.state
+    url = site.connector.settings.api_url.removesuffix("/graphql")
+    connector = connect(state, url, api_key="lin_api_wrong")
+    issue = issue_ids(state)[0]
+    try:
+        with pytest.raises(AuthError):
+            connector.write_tags([tag(state, issue, site.values[PLAN.values[0].id], None)])
+        with pytest.raises(AuthError):
+            connector.write_links([LinkWrite(issue, key(state, issue), f"{PUBLIC}/ENG-1", "Why")])
+    finally:
+        connector.close()
+
+
+# -- links ------------------------------------------------------------------------------------------
+
+
+def link(state: LinearState, issue_id: str, url_key: str | None = None) -> LinkWrite:
+    handle = key(state, issue_id)
+    return LinkWrite(issue_id, handle, f"{PUBLIC}/{url_key or handle}", f"v2mom: why {handle}")
+
+
+def ours(state: LinearState, issue_id: str) -> list[str]:
+    return [a.url for a in state.attachments_of(issue_id) if a.subtitle == MARKER]
+
+
+def test_links_are_created_once_and_replaced_when_the_url_changes(site: Site) -> None:
+    state = site.state
+    ids = issue_ids(state)
+    links = [link(state, i) for i in ids]
+
+    assert all(o.ok for o in site.connector.write_links(links))
+    assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for i in ids)
+    first = site.calls(LINKS)
+    assert first == 1 + len(ids)  # one read of 50 issues, one create each
+
+    assert all(o.ok for o in site.connector.write_links(links))  # the same urls again
+    assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for i in ids)
+    assert len(state.attachments) == len(ids)
+    assert site.calls(LINKS) - first == 1  # only the read: nothing to change
+
+    moved = ids[0]
+    new = link(state, moved, url_key="OPS-7")
+    assert site.connector.write_links([new])[0].ok
+    assert ours(state, moved) == [f"{PUBLIC}/OPS-7"]  # the old one does not linger
+    [attachment] = state.attachments_of(moved)
+    assert attachment.title == new.title
+    assert len(state.attachments) == len(ids)
+
+
+def test_a_link_keeps_other_attachments_and_updates_its_title_in_place(site: Site) -> None:
+    state = site.state
+    issue = issue_ids(state)[0]
+    state.attach_url(issue, "https://github.com/acme/app/pull/1", "PR #1")
+    site.connector.write_links([link(state, issue)])
+    [ours_before] = [a for a in state.attachments_of(issue) if a.subtitle == MARKER]
+
+    retitled = LinkWrite(issue, key(state, issue), ours_before.url, "A new title")
+    assert site.connector.write_links([retitled])[0].ok
+
+    [ours_after] = [a for a in state.attachments_of(issue) if a.subtitle == MARKER]
+    assert ours_after.id == ours_before.id  # updated in place
+    assert ours_after.title == "A new title"
+    assert "https://github.com/acme/app/pull/1" in [a.url for a in state.attachments_of(issue)]
+
+
+def test_a_link_to_a_deleted_issue_is_an_error_naming_it(site: Site) -> None:
+    state = site.state
+    ids = issue_ids(state)[:3]
+    links = [link(state, i) for i in ids]
+    gone_key = key(state, ids[1])
+    state.delete_issue(ids[1])
+
+    outcomes = site.connector.write_links(links)
+
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert outcomes[1].error is not None
+    assert outcomes[1].error.startswith(f"{gone_key}: not found")
+    assert ours(state, ids[0])
+    assert ours(state, ids[2])
+
+
+def test_a_rate_limited_link_is_retried(site: Site) -> None:
+    state = site.state
+    issue = issue_ids(state)[0]
+    state.inject_fault(400, kind="ratelimited", retry_after=0.0, path_prefix="/graphql/LinkCreate")
+    assert site.connector.write_links([link(state, issue)])[0].ok
+    assert ours(state, issue) == [f"{PUBLIC}/{key(state, issue)}"]
+    assert state.request_count("/graphql/LinkCreate") == 2
+
+
+def test_link_writes_fire_no_issue_event(site: Site) -> None:
+    state = site.state
+    seen: list[Record] = []
+    state.listeners.append(lambda action, kind, record: seen.append(record))
+    site.connector.write_links([link(state, issue_ids(state)[0])])
+    assert seen == []
