@@ -26,7 +26,7 @@ from v2mom.connectors.registry import build_connector
 from v2mom.errors import ConfigError, V2momError
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.writeback import inferred_choices, person_kinds, plan_item_write
-from v2mom.models import WorkItem
+from v2mom.models import Level, WorkItem
 from v2mom.settings import Settings, WriteBackSettings
 from v2mom.store.database import Database
 from v2mom.sync.provision import state_key
@@ -64,6 +64,7 @@ class TrackerWriteback:
     written: int = 0
     linked: int = 0
     refused: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # items that cannot hold the field in this tracker
     error: str | None = None
 
     @property
@@ -75,6 +76,19 @@ class TrackerWriteback:
 def item_url(public_url: str, tracker: str, key: str) -> str:
     """The explanation page of an item: ``{public_url}/items/{tracker}/{key}``."""
     return f"{public_url}/items/{tracker}/{quote(key, safe='')}"
+
+
+def can_hold_fields(item: WorkItem) -> bool:
+    """Whether the tracker lets the item hold the value / method choice.
+
+    Asana and Linear projects are container items, not tasks or issues: nothing to set. An Asana
+    subtask holds project custom fields only when it is itself added to a project, which the stored
+    item does not say (it names its parent, no container), and Asana refuses the rest: subtasks are
+    left out, and a connector's ``unsupported`` outcome covers any other such item.
+    """
+    if item.level is Level.CONTAINER:
+        return False
+    return not (item.tracker == "asana" and item.container is None)
 
 
 def _write_back_settings(settings: Settings, tracker: str) -> WriteBackSettings:
@@ -114,6 +128,8 @@ def plan_tracker(settings: Settings, store: Database, plan: Plan, tracker: str) 
         result.notes.append("links skipped: set public_url in the settings so links know where to point")
     for candidate in store.writebacks.candidates(tracker):
         item = candidate.stored.item
+        if not can_hold_fields(item):
+            continue
         written = records.get(item.id)
         if written is not None and not written.confirmed:  # a write cut off mid-call: send it again
             written = None
@@ -218,6 +234,8 @@ def _taken(
             result.refused.append(f"{key}: the tracker gave no answer for it")
         elif outcome.ok:
             taken.append(member)
+        elif outcome.unsupported:
+            result.skipped.append(key)
         else:
             result.refused.append(f"{key}: {outcome.error}")
     return taken

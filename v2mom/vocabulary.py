@@ -107,6 +107,7 @@ class WriteOutcome:
 
     item_id: str
     error: str | None = None
+    unsupported: bool = False  # the item cannot hold the field at all (an Asana subtask outside projects)
 
     @property
     def ok(self) -> bool:

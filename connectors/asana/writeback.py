@@ -198,12 +198,15 @@ class AsanaWriteBack:
                     outcomes[index] = WriteOutcome(write.item_id)
                     continue
                 hint = ""
-                if NOT_ON_PROJECT in error_messages(answer.body):
+                unsupported = NOT_ON_PROJECT in error_messages(answer.body)
+                if unsupported:
                     hint = (
                         " (the field is on none of the task's projects: a subtask outside every"
                         " project, or a project not in trackers.asana.projects and not provisioned)"
                     )
-                outcomes[index] = WriteOutcome(write.item_id, _reason(write.item_id, write.key, answer, hint))
+                outcomes[index] = WriteOutcome(
+                    write.item_id, _reason(write.item_id, write.key, answer, hint), unsupported=unsupported
+                )
         return [outcomes[i] for i in range(len(writes))]
 
     # -- links -------------------------------------------------------------------------------------

@@ -200,6 +200,7 @@ def test_write_back_end_to_end(loop: Loop) -> None:
     done = run(loop, apply=True)
     assert done.ok, (done.error, done.refused[:3])
     assert done.written == len(preview.fields)
+    assert done.skipped == []
     assert done.linked == len(preview.links) == len(preview.fields)
     names = {v.id: v.name for v in store.plans.current().values} | {  # type: ignore[union-attr]
         m.id: m.name
@@ -222,6 +223,9 @@ def test_write_back_end_to_end(loop: Loop) -> None:
     # a child whose method a person set stays as the person left it.
     written = {w.item.id: w for w in preview.fields}
     parents = {w.item.parent_id for w in preview.fields if w.item.parent_id in written}
+    if loop.tracker.name == "asana":  # its parents are projects, which hold no field to pick
+        assert not parents
+        return
     parent = written[sorted(p for p in parents if p)[0]].item
     children = [w.item for w in preview.fields if w.item.parent_id == parent.id]
     plan = store.plans.current()
