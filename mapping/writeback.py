@@ -10,8 +10,9 @@ Reading back:
 - A field reading equal to what v2mom-sync recorded writing is its own inference, not a person's
   tag: :func:`strip_written` removes it before the item is stored, so the echo of a write changes
   nothing and a later change upstream (an epic re-tagged) still moves the item.
-- A reading of an item last updated before the write was sent predates it (a late page of a sync
-  that started earlier): its value and method choices are stripped too.
+- A reading no newer than the item as v2mom-sync knew it when it wrote predates the write (a late
+  page of a sync that started earlier): its value and method choices are stripped too. Both times
+  are the tracker's own ``updated_at``, so no clock skew between hosts enters.
 - Any other reading was set by a person: it stays, resolves as the item's own tag, and wins.
 
 Decisions where the contract is silent:
@@ -51,7 +52,7 @@ def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
     """``item`` without the value / method choices that v2mom-sync wrote (see the module docstring)."""
     if written is None or not written.labels:
         return item
-    stale = written.fields_at is not None and item.updated_at < written.fields_at
+    stale = written.fields_at is not None and item.updated_at <= written.fields_at
     fields = dict(item.custom_fields)
     changed = False
     for name, options in item.custom_fields.items():

@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 from v2mom.store.types import BigIntPK, UTCDateTime
@@ -232,6 +233,9 @@ writebacks = Table(
     Column("method_id", String(64)),
     Column("method_label", String(255)),
     Column("fields_at", UTCDateTime()),
+    # False from just before a write is sent until the tracker took it: the echo of a write can
+    # arrive before the write call returns, and must already read as ours.
+    Column("confirmed", Boolean, nullable=False, server_default=true()),
     Column("link_url", Text),
     Column("linked_at", UTCDateTime()),
 )

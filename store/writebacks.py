@@ -41,17 +41,52 @@ class WritebackRepository(Repository):
             return written_records(conn, tracker, item_ids)
 
     def record_fields(
-        self, tracker: str, written: Mapping[str, Mapping[Kind, tuple[str, str] | None]], *, at: datetime
+        self,
+        tracker: str,
+        written: Mapping[str, tuple[Mapping[Kind, tuple[str, str] | None], datetime]],
+        *,
+        confirmed: bool,
     ) -> None:
-        """Record the fields the tracker took, per item: each kind's (plan id, label), None = cleared."""
+        """Record fields per item: each kind's (plan id, label) or None (cleared), and the item's
+        ``updated_at`` as known when it was written (``WrittenTags.fields_at``).
+
+        Recorded unconfirmed just before the write is sent (so its echo already reads as ours),
+        then :meth:`confirm`-ed once the tracker took it, or :meth:`restore`-d if it refused.
+        """
         with self._tx.write() as conn:
             known = written_records(conn, tracker, written)
-            for item_id, kinds in written.items():
-                values: dict[str, Any] = {"fields_at": at}
+            for item_id, (kinds, seen) in written.items():
+                values: dict[str, Any] = {"fields_at": seen, "confirmed": confirmed}
                 for kind, choice in kinds.items():
                     id_column, label_column = LABEL_COLUMNS[kind]
                     values[id_column], values[label_column] = choice if choice else (None, None)
                 self._put(conn, tracker, item_id, values, exists=item_id in known)
+
+    def confirm(self, tracker: str, item_ids: Iterable[str]) -> None:
+        """The tracker took these items' writes."""
+        ids = list(item_ids)
+        w = t.writebacks.c
+        with self._tx.write() as conn:
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    update(t.writebacks)
+                    .where(w.tracker == tracker, w.item_id.in_(ids[start : start + 500]))
+                    .values(confirmed=True)
+                )
+
+    def restore(self, tracker: str, previous: Mapping[str, WrittenTags | None]) -> None:
+        """The tracker refused these items' writes: put back what was recorded before (or nothing)."""
+        w = t.writebacks.c
+        with self._tx.write() as conn:
+            for item_id, record in previous.items():
+                where = (w.tracker == tracker, w.item_id == item_id)
+                if record is None:
+                    conn.execute(delete(t.writebacks).where(*where))
+                    continue
+                values: dict[str, Any] = {"fields_at": record.fields_at, "confirmed": record.confirmed}
+                for kind, (id_column, label_column) in LABEL_COLUMNS.items():
+                    values[id_column], values[label_column] = record.labels.get(kind, (None, None))
+                conn.execute(update(t.writebacks).where(*where).values(**values))
 
     def record_links(self, tracker: str, links: Mapping[str, str], *, at: datetime | None = None) -> None:
         """Record the explanation link each item now holds."""

@@ -25,7 +25,9 @@ def as_written(row: Any) -> WrittenTags:
         plan_id, label = getattr(row, id_column), getattr(row, label_column)
         if plan_id is not None and label is not None:
             labels[kind] = (plan_id, label)
-    return WrittenTags(labels=labels, fields_at=row.fields_at, link_url=row.link_url)
+    return WrittenTags(
+        labels=labels, fields_at=row.fields_at, link_url=row.link_url, confirmed=bool(row.confirmed)
+    )
 
 
 def has_written(conn: Connection, tracker: str) -> bool:

@@ -41,7 +41,7 @@ class TrackerProvision:
 
 def state_key(tracker: str) -> str:
     """Where the recorded option ids of ``tracker`` are kept (apart from its sync state)."""
-    return f"{tracker}-vocabulary"
+    return f"{tracker}:vocab"  # tracker_state.tracker holds 16 characters
 
 
 def writer_for(settings: Settings) -> WriterFor:

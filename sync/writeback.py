@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from v2mom.clock import utcnow
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import ConfigError, V2momError
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.writeback import inferred_choices, person_kinds, plan_item_write
-from v2mom.models import WorkItem
+from v2mom.models import Level, WorkItem
 from v2mom.settings import Settings, WriteBackSettings
 from v2mom.store.database import Database
 from v2mom.sync.provision import state_key
@@ -65,6 +64,7 @@ class TrackerWriteback:
     written: int = 0
     linked: int = 0
     refused: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # items that cannot hold the field in this tracker
     error: str | None = None
 
     @property
@@ -76,6 +76,19 @@ class TrackerWriteback:
 def item_url(public_url: str, tracker: str, key: str) -> str:
     """The explanation page of an item: ``{public_url}/items/{tracker}/{key}``."""
     return f"{public_url}/items/{tracker}/{quote(key, safe='')}"
+
+
+def can_hold_fields(item: WorkItem) -> bool:
+    """Whether the tracker lets the item hold the value / method choice.
+
+    Asana and Linear projects are container items, not tasks or issues: nothing to set. An Asana
+    subtask holds project custom fields only when it is itself added to a project, which the stored
+    item does not say (it names its parent, no container), and Asana refuses the rest: subtasks are
+    left out, and a connector's ``unsupported`` outcome covers any other such item.
+    """
+    if item.level is Level.CONTAINER:
+        return False
+    return not (item.tracker == "asana" and item.container is None)
 
 
 def _write_back_settings(settings: Settings, tracker: str) -> WriteBackSettings:
@@ -115,7 +128,11 @@ def plan_tracker(settings: Settings, store: Database, plan: Plan, tracker: str) 
         result.notes.append("links skipped: set public_url in the settings so links know where to point")
     for candidate in store.writebacks.candidates(tracker):
         item = candidate.stored.item
+        if not can_hold_fields(item):
+            continue
         written = records.get(item.id)
+        if written is not None and not written.confirmed:  # a write cut off mid-call: send it again
+            written = None
         choices = inferred_choices(candidate.shares, conflict=candidate.conflict, untagged=candidate.untagged)
         planned = plan_item_write(choices, person_kinds(item), written, fields=wb.fields)
         changes: dict[Kind, str | None] = {}
@@ -155,23 +172,42 @@ def _apply(
     offered: dict[str, Any] = store.sync_state.get_tracker_state(state_key(result.tracker))
     names = {v.id: v.name for v in plan.values} | {m.id: m.name for m in plan.methods}
     total, done = len(result.fields) + len(result.links), 0
+    taken_ids: set[str] = set()
     for batch in _chunks(result.fields, BATCH):
-        at = utcnow()  # before sending: a tracker reading older than this predates the write
         writes = [
             TagWrite(w.item.id, w.item.key, {k: offered[k][p] if p else None for k, p in w.changes.items()})
             for w in batch
         ]
-        outcomes = writer.write_tags(writes)
-        taken = _taken(result, batch, outcomes, lambda w: (w.item.id, w.item.key))
+        # Recorded (unconfirmed) before sending: the echo of a write may arrive before the call returns.
+        # Each record keeps the item's updated_at as we knew it: a later reading no newer than that
+        # predates the write (the tracker's own clock on both sides, so no clock skew enters).
+        previous = store.writebacks.records(result.tracker, [w.item.id for w in batch])
         store.writebacks.record_fields(
             result.tracker,
-            {w.item.id: {k: (p, names[p]) if p else None for k, p in w.changes.items()} for w in taken},
-            at=at,
+            {
+                w.item.id: (
+                    {k: (p, names[p]) if p else None for k, p in w.changes.items()},
+                    w.item.updated_at,
+                )
+                for w in batch
+            },
+            confirmed=False,
+        )
+        outcomes = writer.write_tags(writes)
+        taken = _taken(result, batch, outcomes, lambda w: (w.item.id, w.item.key))
+        taken_now = {w.item.id for w in taken}
+        store.writebacks.confirm(result.tracker, taken_now)
+        store.writebacks.restore(
+            result.tracker, {w.item.id: previous.get(w.item.id) for w in batch if w.item.id not in taken_now}
         )
         result.written += len(taken)
+        taken_ids.update(w.item.id for w in taken)
         done += len(batch)
         if progress:
             progress(result.tracker, done, total)
+    missed = {w.item.id for w in result.fields} - taken_ids  # refused: they hold nothing to explain
+    result.links = [link for link in result.links if link.item_id not in missed]
+    total = len(result.fields) + len(result.links)
     for links in _chunks(result.links, BATCH):
         outcomes = writer.write_links(links)
         linked = _taken(result, links, outcomes, lambda link: (link.item_id, link.key))
@@ -198,6 +234,8 @@ def _taken(
             result.refused.append(f"{key}: the tracker gave no answer for it")
         elif outcome.ok:
             taken.append(member)
+        elif outcome.unsupported:
+            result.skipped.append(key)
         else:
             result.refused.append(f"{key}: {outcome.error}")
     return taken

@@ -81,6 +81,7 @@ class TrackerWritebackDocument(ApiModel):
     written: int
     linked: int
     refused: list[str]
+    skipped: list[str]
     error: str | None
     summary: str
 
@@ -99,6 +100,7 @@ class TrackerWritebackDocument(ApiModel):
             written=result.written,
             linked=result.linked,
             refused=list(result.refused),
+            skipped=list(result.skipped),
             error=result.error,
             summary=writeback_summary(result),
         )
@@ -120,6 +122,8 @@ def writeback_summary(result: TrackerWriteback) -> str:
     """One line for a person: what a tracker's write-back would do, or did."""
     if result.applied and (result.written or result.linked or result.refused):
         line = f"{result.tracker}: wrote {result.written} item(s), linked {result.linked}"
+        if result.skipped:
+            line += f", {len(result.skipped)} skipped (they cannot hold the field there)"
         return line + (f", {len(result.refused)} refused" if result.refused else "")
     if not result.fields and not result.links:
         return f"{result.tracker}: nothing to write"

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column('method_id', sa.String(length=64), nullable=True),
         sa.Column('method_label', sa.String(length=255), nullable=True),
         sa.Column('fields_at', v2mom.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('confirmed', sa.Boolean(), server_default=sa.text('true'), nullable=False),
         sa.Column('link_url', sa.Text(), nullable=True),
         sa.Column('linked_at', v2mom.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('tracker', 'item_id', name=op.f('pk_writebacks')),
