@@ -21,6 +21,7 @@ from tests.browser.conftest import ARTIFACTS, Site, expected_values, serve, sign
 from v2mom.app.demo import build_demo
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
+from v2mom.settings import Settings
 from v2mom.sync.provision import provision
 
 TRACKER = "linear"  # the tracker with write-back on; the others stay off
@@ -59,6 +60,16 @@ def leaf_untagged(site: Site) -> dict[str, Any]:
     raise AssertionError(f"no untagged {TRACKER} item with effort and no children among {flags}")
 
 
+def value_labels(settings: Settings, item_id: str) -> list[str]:
+    """The item's Value-group labels, read back from Linear through the connector."""
+    connector = build_connector(TRACKER, settings)
+    try:
+        assert isinstance(connector, TagWriter)  # Linear takes tags (connectors/linear/writeback.py)
+        return [label for label in connector.get_item(item_id).labels if label.startswith("Value/")]
+    finally:
+        connector.close()
+
+
 def tag_form(page: Page, name: str) -> tuple[Any, Any]:
     """The row's choice and button, found by their accessible names (what a screen reader announces)."""
     return (
@@ -73,14 +84,13 @@ def test_an_admin_tags_an_untagged_item_and_the_tracker_and_the_report_follow(
     site = tagging
     settings = site.settings
     assert settings is not None
-    connector = build_connector(TRACKER, settings)
-    assert isinstance(connector, TagWriter)
     plan = site.api("/api/plan", site.admin)
     value = plan["values"][1]
     item = leaf_untagged(site)
     name = f"{TRACKER}:{item['key']}"
     query = f"/api/reports/effort-by-value?tracker={TRACKER}"
     before = site.api(query, site.admin)
+    assert value_labels(settings, item["id"]) == []
 
     page = signed_in(browser, site, site.admin, f"/?tracker={TRACKER}")
     wait_text(page, "#values tr[data-value=untagged] .effort", expected_values(before)["untagged"][0])
@@ -116,11 +126,8 @@ def test_an_admin_tags_an_untagged_item_and_the_tracker_and_the_report_follow(
     assert item["key"] not in {f["key"] for f in flags}
     assert page.get_by_role("status").filter(has_text="Tagged").count() == 1  # announced (aria-live)
 
-    try:  # the tracker holds the tag: Linear's label of the Value group, named as the plan names it
-        labels = connector.get_item(item["id"]).labels
-    finally:
-        connector.close()
-    assert [label for label in labels if label.startswith("Value/")] == [f"Value/{value['name']}"]
+    # The tracker holds the tag: Linear's label of the Value group, named as the plan names it.
+    assert value_labels(settings, item["id"]) == [f"Value/{value['name']}"]
     (entry, *_) = site.world.store.writebacks.tag_log()
     assert (entry["actor"], entry["tracker"], entry["key"], entry["kind"], entry["plan_id"]) == (
         "token:tag-admin",
