@@ -31,7 +31,8 @@ from v2mom.store.remap import remap
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-NOT_IN_SCHEMA = {("GET", "/")}  # the dashboard page (HTML, no parameters)
+# The dashboard page and the explanation page the trackers link to (HTML, not API).
+NOT_IN_SCHEMA = {("GET", "/"), ("GET", "/items/{tracker}/{key}")}
 
 
 class Fuzzed:
