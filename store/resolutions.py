@@ -21,6 +21,7 @@ from v2mom.store.rollup import (
     add_to_rollup,
     drop_empty_groups,
     prune_allocation_sets,
+    read_allocation_set,
     rebuild_rollup,
     resolution_facts,
     store_allocation_sets,
@@ -154,12 +155,8 @@ class ResolutionRepository(Repository):
 
     def allocation_set(self, key: int) -> list[Share]:
         """The (value, method, weight) shares of one stored allocation set, in order."""
-        s = t.allocation_sets.c
         with self._tx.read() as conn:
-            rows = conn.execute(
-                select(s.value_id, s.method_id, s.weight).where(s.alloc_key == key).order_by(s.position)
-            )
-            return [(v, m, w) for v, m, w in rows]
+            return read_allocation_set(conn, key)
 
     def for_item(self, item_pk: int) -> dict[str, Any] | None:
         """The stored flags and counted effort of one item (None before its first resolution)."""

@@ -74,6 +74,15 @@ def store_allocation_sets(conn: Connection, dialect: str, sets: Mapping[int, Seq
         conn.execute(stmt, rows)
 
 
+def read_allocation_set(conn: Connection, key: int) -> list[Share]:
+    """The (value, method, weight) shares of one stored allocation set, in order."""
+    s = t.allocation_sets.c
+    rows = conn.execute(
+        select(s.value_id, s.method_id, s.weight).where(s.alloc_key == key).order_by(s.position)
+    )
+    return [(v, m, w) for v, m, w in rows]
+
+
 def prune_allocation_sets(conn: Connection) -> None:
     """Drop the sets no resolution names any more (after a full re-resolution)."""
     s, r = t.allocation_sets.c, t.resolutions.c

@@ -1,7 +1,9 @@
 """Write-back records (``Database.writebacks``): what v2mom-sync wrote into each item, and the tag audit.
 
-A record is written only after the tracker took the write (one transaction per batch), so nothing is
-recorded as written that was not, and an interrupted run resumes with what is still missing.
+A batch's records are written unconfirmed just before it is sent (its echo may arrive before the
+tracker answers), then confirmed for what the tracker took and restored for what it refused. An
+unconfirmed record still reads as ours; a write-back plan sends its item again, so an interrupted run
+resumes with what is missing and nothing counts as written that the tracker did not take.
 """
 
 from __future__ import annotations
@@ -16,10 +18,21 @@ from sqlalchemy import Connection, delete, insert, select, update
 from v2mom.clock import utcnow
 from v2mom.mapping.resolver import Share
 from v2mom.store import schema as t
+from v2mom.store.engine import upsert_insert
 from v2mom.store.items import StoredItem, stored_from_row
+from v2mom.store.rollup import read_allocation_set
 from v2mom.store.transactions import Repository
-from v2mom.store.written import LABEL_COLUMNS, written_records
+from v2mom.store.written import CHUNK, LABEL_COLUMNS, written_records
 from v2mom.vocabulary import Kind, WrittenTags
+
+
+def _label_columns(kinds: Mapping[Kind, tuple[str, str] | None]) -> dict[str, Any]:
+    """The columns of each kind in ``kinds``: its (plan id, label), or None and None when cleared."""
+    values: dict[str, Any] = {}
+    for kind, choice in kinds.items():
+        id_column, label_column = LABEL_COLUMNS[kind]
+        values[id_column], values[label_column] = choice if choice else (None, None)
+    return values
 
 
 @dataclass(frozen=True)
@@ -53,24 +66,22 @@ class WritebackRepository(Repository):
         Recorded unconfirmed just before the write is sent (so its echo already reads as ours),
         then :meth:`confirm`-ed once the tracker took it, or :meth:`restore`-d if it refused.
         """
+        rows = {
+            item_id: {"fields_at": seen, "confirmed": confirmed, **_label_columns(kinds)}
+            for item_id, (kinds, seen) in written.items()
+        }
         with self._tx.write() as conn:
-            known = written_records(conn, tracker, written)
-            for item_id, (kinds, seen) in written.items():
-                values: dict[str, Any] = {"fields_at": seen, "confirmed": confirmed}
-                for kind, choice in kinds.items():
-                    id_column, label_column = LABEL_COLUMNS[kind]
-                    values[id_column], values[label_column] = choice if choice else (None, None)
-                self._put(conn, tracker, item_id, values, exists=item_id in known)
+            self._upsert(conn, tracker, rows)
 
     def confirm(self, tracker: str, item_ids: Iterable[str]) -> None:
         """The tracker took these items' writes."""
         ids = list(item_ids)
         w = t.writebacks.c
         with self._tx.write() as conn:
-            for start in range(0, len(ids), 500):
+            for start in range(0, len(ids), CHUNK):
                 conn.execute(
                     update(t.writebacks)
-                    .where(w.tracker == tracker, w.item_id.in_(ids[start : start + 500]))
+                    .where(w.tracker == tracker, w.item_id.in_(ids[start : start + CHUNK]))
                     .values(confirmed=True)
                 )
 
@@ -83,30 +94,39 @@ class WritebackRepository(Repository):
                 if record is None:
                     conn.execute(delete(t.writebacks).where(*where))
                     continue
-                values: dict[str, Any] = {"fields_at": record.fields_at, "confirmed": record.confirmed}
-                for kind, (id_column, label_column) in LABEL_COLUMNS.items():
-                    values[id_column], values[label_column] = record.labels.get(kind, (None, None))
+                labels = {kind: record.labels.get(kind) for kind in LABEL_COLUMNS}
+                values = {
+                    "fields_at": record.fields_at,
+                    "confirmed": record.confirmed,
+                    **_label_columns(labels),
+                }
                 conn.execute(update(t.writebacks).where(*where).values(**values))
 
     def record_links(self, tracker: str, links: Mapping[str, str], *, at: datetime | None = None) -> None:
         """Record the explanation link each item now holds."""
         when = at or utcnow()
         with self._tx.write() as conn:
-            known = written_records(conn, tracker, links)
-            for item_id, url in links.items():
-                self._put(
-                    conn, tracker, item_id, {"link_url": url, "linked_at": when}, exists=item_id in known
-                )
-
-    @staticmethod
-    def _put(conn: Connection, tracker: str, item_id: str, values: dict[str, Any], *, exists: bool) -> None:
-        w = t.writebacks.c
-        if exists:
-            conn.execute(
-                update(t.writebacks).where(w.tracker == tracker, w.item_id == item_id).values(**values)
+            self._upsert(
+                conn,
+                tracker,
+                {item_id: {"link_url": url, "linked_at": when} for item_id, url in links.items()},
             )
-        else:
-            conn.execute(insert(t.writebacks).values(tracker=tracker, item_id=item_id, **values))
+
+    def _upsert(self, conn: Connection, tracker: str, rows: Mapping[str, dict[str, Any]]) -> None:
+        """Insert or update each item's record with its ``rows`` columns (the others are left as they are)."""
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for item_id, values in rows.items():
+            by_columns.setdefault(tuple(sorted(values)), []).append(
+                {"tracker": tracker, "item_id": item_id, **values}
+            )
+        for columns, group in by_columns.items():
+            statement = upsert_insert(self.dialect, t.writebacks)
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tracker", "item_id"], set_={c: statement.excluded[c] for c in columns}
+                ),
+                group,
+            )
 
     def forget(self, tracker: str, item_id: str, kind: Kind) -> None:
         """Drop the record of ``kind`` for one item (a person's tag replaces it)."""
@@ -144,18 +164,10 @@ class WritebackRepository(Repository):
             rows = conn.execution_options(yield_per=5000).execute(query)
             for row in rows:
                 if row.alloc_key not in sets:
-                    sets[row.alloc_key] = self._allocation_set(conn, row.alloc_key)
+                    sets[row.alloc_key] = read_allocation_set(conn, row.alloc_key)
                 yield Candidate(
                     stored_from_row(row), sets[row.alloc_key], bool(row.conflict), bool(row.untagged)
                 )
-
-    @staticmethod
-    def _allocation_set(conn: Connection, key: int) -> list[Share]:
-        s = t.allocation_sets.c
-        rows = conn.execute(
-            select(s.value_id, s.method_id, s.weight).where(s.alloc_key == key).order_by(s.position)
-        )
-        return [(v, m, w) for v, m, w in rows]
 
     def audit_tag(
         self,
@@ -200,8 +212,3 @@ class WritebackRepository(Repository):
                 }
                 for row in rows
             ]
-
-    def clear(self, tracker: str) -> int:
-        """Forget every record of ``tracker`` (tests and a reset tracker)."""
-        with self._tx.write() as conn:
-            return conn.execute(delete(t.writebacks).where(t.writebacks.c.tracker == tracker)).rowcount
