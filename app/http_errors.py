@@ -11,8 +11,16 @@ from collections.abc import Sequence
 
 from fastapi import HTTPException
 
+from v2mom.settings import Settings
+
 
 def unprocessable(problems: Sequence[str], *, location: Sequence[str | int] = ("body",)) -> HTTPException:
     """A 422 listing ``problems`` at ``location`` (``("query", "from")``, ``("body",)`` …)."""
     detail = [{"loc": list(location), "msg": problem, "type": "value_error"} for problem in problems]
     return HTTPException(422, detail=detail)
+
+
+def require_configured(settings: Settings, tracker: str | None) -> None:
+    """A 422 at ``?tracker=`` when ``tracker`` is given and has no section in the settings."""
+    if tracker is not None and tracker not in settings.trackers.configured():
+        raise unprocessable([f"tracker: {tracker} is not configured"], location=("query", "tracker"))

@@ -96,7 +96,8 @@ def person_kinds(item: WorkItem) -> set[Kind]:
     ``item`` is as stored, after :func:`strip_written`: what is left there is a person's. A reference
     the plan lacks counts too (a typo is still a person's choice: flagged orphaned, never overwritten).
     """
-    return {kind for kind in KINDS if kind in Resolver.convention_kinds(item)}
+    found = Resolver.convention_kinds(item)
+    return {kind for kind in KINDS if kind in found}
 
 
 @dataclass(frozen=True)

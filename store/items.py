@@ -20,7 +20,7 @@ from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
 from v2mom.store.transactions import Repository, Transactions
-from v2mom.store.written import has_written, written_records
+from v2mom.store.written import written_records
 
 UPSERT_CHUNK = 500
 ITEM_COLUMNS = [c for c in t.items.c if c.name != "pk"]
@@ -157,10 +157,9 @@ class ItemRepository(Repository):
             if known is None or known.updated_at <= item.updated_at:
                 latest[(item.tracker, item.id)] = item
         for tracker in {key[0] for key in latest}:  # our own write-back, read back, is not a person's tag
-            if has_written(conn, tracker):
-                ids = [item_id for (t_, item_id) in latest if t_ == tracker]
-                for item_id, record in written_records(conn, tracker, ids).items():
-                    latest[(tracker, item_id)] = strip_written(latest[(tracker, item_id)], record)
+            ids = [item_id for (t_, item_id) in latest if t_ == tracker]
+            for item_id, record in written_records(conn, tracker, ids).items():
+                latest[(tracker, item_id)] = strip_written(latest[(tracker, item_id)], record)
         rows = [_item_row(item, now) for item in latest.values()]
         if self._sqlite_upsert is not None:
             return self._sqlite_upsert.run(conn, rows)

@@ -30,12 +30,6 @@ def as_written(row: Any) -> WrittenTags:
     )
 
 
-def has_written(conn: Connection, tracker: str) -> bool:
-    """True when ``tracker`` has any write-back record."""
-    w = t.writebacks.c
-    return conn.execute(select(w.item_id).where(w.tracker == tracker).limit(1)).first() is not None
-
-
 def written_records(
     conn: Connection, tracker: str, item_ids: Iterable[str] | None = None
 ) -> dict[str, WrittenTags]:

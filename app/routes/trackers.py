@@ -11,7 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request
 
 from v2mom.app.auth import Admin, StoreDep
-from v2mom.app.http_errors import unprocessable
+from v2mom.app.http_errors import require_configured
 from v2mom.app.schemas.trackers import ProvisionDocument
 from v2mom.errors import ConfigError
 from v2mom.sync.provision import provision
@@ -24,8 +24,7 @@ def _provision(
     request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None
 ) -> ProvisionDocument:
     settings = request.app.state.settings
-    if tracker is not None and tracker not in settings.trackers.configured():
-        raise unprocessable([f"tracker: {tracker} is not configured"], location=("query", "tracker"))
+    require_configured(settings, tracker)
     try:
         results = provision(settings, store, apply=apply, tracker=tracker)
     except ConfigError as exc:  # no plan stored yet: nothing to offer

@@ -13,14 +13,14 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import model_validator
 
 from v2mom.app.auth import Admin, StoreDep
-from v2mom.app.http_errors import unprocessable
+from v2mom.app.http_errors import require_configured, unprocessable
 from v2mom.app.schemas.common import ApiModel
 from v2mom.app.schemas.reports import ItemDocument
 from v2mom.app.schemas.trackers import WritebackDocument
 from v2mom.errors import ConfigError
 from v2mom.reports.flags import item_document
 from v2mom.sync.tagging import TagConflict, tag_item
-from v2mom.sync.writeback import WriteBackDisabled, writeback
+from v2mom.sync.writeback import writeback
 
 router = APIRouter(responses={409: {"description": "Write-back is not enabled, or no plan is stored yet"}})
 TrackerName = Literal["jira", "asana", "linear"]
@@ -30,11 +30,10 @@ def _writeback(
     request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None
 ) -> WritebackDocument:
     settings = request.app.state.settings
-    if tracker is not None and tracker not in settings.trackers.configured():
-        raise unprocessable([f"tracker: {tracker} is not configured"], location=("query", "tracker"))
+    require_configured(settings, tracker)
     try:
         results = writeback(settings, store, apply=apply, tracker=tracker)
-    except (WriteBackDisabled, ConfigError) as exc:
+    except ConfigError as exc:  # write-back disabled (WriteBackDisabled), or no plan stored
         raise HTTPException(409, detail=str(exc)) from None
     return WritebackDocument.of(results)
 
