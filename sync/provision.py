@@ -71,13 +71,10 @@ def provision(
     plan = store.plans.current()
     if plan is None:
         raise ConfigError("no plan is stored: run 'v2mom plan apply plan.yaml' first")
-    configured = settings.trackers.configured()
-    if tracker is not None and tracker not in configured:
-        listed = ", ".join(configured) or "none"
-        raise ConfigError(f"--tracker {tracker}: not configured (configured: {listed})")
+    names = settings.trackers.selected(tracker)
     build = writers or writer_for(settings)
     results = []
-    for name in [tracker] if tracker else configured:
+    for name in names:
         result = TrackerProvision(name)
         results.append(result)
         try:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
-from v2mom.errors import ConfigError, V2momError
+from v2mom.errors import V2momError
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap, remap_changed
@@ -51,13 +51,7 @@ def run_sync(
 
     ``census`` forces (True) or skips (False) the deletion census; None leaves it to the runner.
     """
-    names = settings.trackers.configured()
-    if tracker is not None:
-        if tracker not in names:
-            raise ConfigError(
-                f"--tracker: '{tracker}' is not configured (configured: {', '.join(names) or 'none'})"
-            )
-        names = [tracker]
+    names = settings.trackers.selected(tracker)
     results: list[SyncResult] = []
     for name in names:
         try:

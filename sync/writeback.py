@@ -101,12 +101,7 @@ def selected_trackers(settings: Settings, tracker: str | None) -> list[str]:
 
     ConfigError for an unconfigured ``tracker``; :class:`WriteBackDisabled` when none is enabled.
     """
-    configured = settings.trackers.configured()
-    if tracker is not None and tracker not in configured:
-        raise ConfigError(
-            f"--tracker {tracker}: not configured (configured: {', '.join(configured) or 'none'})"
-        )
-    names = [tracker] if tracker else configured
+    names = settings.trackers.selected(tracker)
     enabled = [name for name in names if _write_back_settings(settings, name).enabled]
     if not enabled:
         where = f"trackers.{tracker}" if tracker else "trackers.<tracker>"

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from v2mom.errors import ConfigError
 from v2mom.models import TRACKERS
 from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
 
@@ -113,6 +114,20 @@ class TrackersSettings(_Section):
     def configured(self) -> list[str]:
         """Names of the trackers that have a section."""
         return [name for name in TRACKERS if getattr(self, name) is not None]
+
+    def selected(self, tracker: str | None) -> list[str]:
+        """``[tracker]`` (a ``--tracker`` option), or every configured tracker when it is None.
+
+        ConfigError naming the configured ones when ``tracker`` has no section.
+        """
+        names = self.configured()
+        if tracker is None:
+            return names
+        if tracker not in names:
+            raise ConfigError(
+                f"--tracker: '{tracker}' is not configured (configured: {', '.join(names) or 'none'})"
+            )
+        return [tracker]
 
 
 def parse_duration(text: str) -> timedelta:

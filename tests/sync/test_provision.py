@@ -170,7 +170,7 @@ def test_without_a_plan_or_with_an_unconfigured_tracker_nothing_runs(
     with pytest.raises(Exception, match="no plan is stored"):
         provision(jira_settings(), store, apply=True, writers=lambda _: fake)
     store.plans.save(PLAN, actor="test")
-    with pytest.raises(Exception, match="--tracker linear: not configured"):
+    with pytest.raises(Exception, match="--tracker: 'linear' is not configured"):
         provision(jira_settings(), store, apply=True, tracker="linear", writers=lambda _: fake)
     assert fake.writes == 0
 
