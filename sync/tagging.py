@@ -18,6 +18,7 @@ from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap_changed
 from v2mom.sync.provision import state_key
+from v2mom.sync.writeback import write_back_settings
 from v2mom.vocabulary import Kind, TagWrite
 
 
@@ -43,8 +44,7 @@ def tag_item(
     stored = store.items.find(tracker, key)
     if stored is None or stored.deleted:
         raise NotFoundError(f"no item {tracker}:{key} in the store", tracker=tracker)
-    section = getattr(settings.trackers, tracker, None)
-    if section is None or not section.write_back.enabled:
+    if not write_back_settings(settings, tracker).enabled:
         raise TagConflict(
             f"write-back is not enabled for {tracker}: set trackers.{tracker}.write_back.enabled: true"
         )

@@ -91,7 +91,8 @@ def can_hold_fields(item: WorkItem) -> bool:
     return not (item.tracker == "asana" and item.container is None)
 
 
-def _write_back_settings(settings: Settings, tracker: str) -> WriteBackSettings:
+def write_back_settings(settings: Settings, tracker: str) -> WriteBackSettings:
+    """``trackers.<tracker>.write_back`` (off for a tracker with no section)."""
     section = getattr(settings.trackers, tracker)
     return section.write_back if section is not None else WriteBackSettings()
 
@@ -102,7 +103,7 @@ def selected_trackers(settings: Settings, tracker: str | None) -> list[str]:
     ConfigError for an unconfigured ``tracker``; :class:`WriteBackDisabled` when none is enabled.
     """
     names = settings.trackers.selected(tracker)
-    enabled = [name for name in names if _write_back_settings(settings, name).enabled]
+    enabled = [name for name in names if write_back_settings(settings, name).enabled]
     if not enabled:
         where = f"trackers.{tracker}" if tracker else "trackers.<tracker>"
         raise WriteBackDisabled(
@@ -114,7 +115,7 @@ def selected_trackers(settings: Settings, tracker: str | None) -> list[str]:
 def plan_tracker(settings: Settings, store: Database, plan: Plan, tracker: str) -> TrackerWriteback:
     """What a write-back would do in ``tracker`` (no tracker call is made)."""
     result = TrackerWriteback(tracker)
-    wb = _write_back_settings(settings, tracker)
+    wb = write_back_settings(settings, tracker)
     offered: dict[str, Any] = store.sync_state.get_tracker_state(state_key(tracker))
     records = store.writebacks.records(tracker)
     missing: set[str] = set()
