@@ -167,6 +167,10 @@ class VocabularyWriter(Protocol):
         """Make ``changes`` in order; the option ids now offering the plan ids they touched."""
         ...
 
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
 
 @runtime_checkable
 class TagWriter(Protocol):
@@ -193,4 +197,8 @@ class TagWriter(Protocol):
 
     def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
         """Create or update each item's explanation link; one outcome per link, in order."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
         ...

@@ -16,6 +16,7 @@ from typing import Any
 from v2mom.connectors.base import VocabularyWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import ConfigError, V2momError
+from v2mom.mapping.plan import Plan
 from v2mom.mapping.vocabulary import vocabulary_diff
 from v2mom.settings import Settings
 from v2mom.store.database import Database
@@ -79,21 +80,31 @@ def provision(
         results.append(result)
         try:
             writer = build(name)
-            known: dict[str, Any] = store.sync_state.get_tracker_state(state_key(name))
-            diff = vocabulary_diff(plan, writer.read_vocabulary(), known)
-            result.changes = diff.changes
-            if not apply:
-                continue
-            applied = writer.apply_vocabulary(diff.changes) if diff.changes else None
-            record: dict[str, Any] = {kind: dict(diff.matched[kind]) for kind in KINDS}
-            if applied is not None:
-                for kind in KINDS:
-                    record[kind].update(applied.options.get(kind, {}))
-            store.sync_state.set_tracker_state(state_key(name), record)
-            for change in diff.changes:  # fields holding the old name are still v2mom-sync's writes
-                if change.action == "rename" and change.plan_id is not None:
-                    store.writebacks.relabel(name, change.kind, change.plan_id, change.name)
-            result.applied = True
+            try:
+                _provision_tracker(store, plan, name, writer, result, apply=apply)
+            finally:
+                writer.close()
         except V2momError as exc:
             result.error = str(exc)
     return results
+
+
+def _provision_tracker(
+    store: Database, plan: Plan, name: str, writer: VocabularyWriter, result: TrackerProvision, *, apply: bool
+) -> None:
+    """Diff one tracker's vocabulary against ``plan``; with ``apply``, make it and record the option ids."""
+    known: dict[str, Any] = store.sync_state.get_tracker_state(state_key(name))
+    diff = vocabulary_diff(plan, writer.read_vocabulary(), known)
+    result.changes = diff.changes
+    if not apply:
+        return
+    applied = writer.apply_vocabulary(diff.changes) if diff.changes else None
+    record: dict[str, Any] = {kind: dict(diff.matched[kind]) for kind in KINDS}
+    if applied is not None:
+        for kind in KINDS:
+            record[kind].update(applied.options.get(kind, {}))
+    store.sync_state.set_tracker_state(state_key(name), record)
+    for change in diff.changes:  # fields holding the old name are still v2mom-sync's writes
+        if change.action == "rename" and change.plan_id is not None:
+            store.writebacks.relabel(name, change.kind, change.plan_id, change.name)
+    result.applied = True

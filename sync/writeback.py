@@ -276,7 +276,11 @@ def writeback(
             result.applied = apply
             continue
         try:
-            _apply(store, plan, result, build(name), progress)
+            writer = build(name)
+            try:
+                _apply(store, plan, result, writer, progress)
+            finally:
+                writer.close()
             result.applied = True
         except V2momError as exc:
             result.error = str(exc)

@@ -48,6 +48,7 @@ class FakeTracker:
         self.ids = (f"o{n}" for n in itertools.count(1))
         self.writes = 0
         self.refuse_after: int | None = None
+        self.closed = 0
 
     def read_vocabulary(self) -> TrackerVocabulary:
         return TrackerVocabulary(
@@ -75,6 +76,9 @@ class FakeTracker:
             if change.plan_id is not None:
                 applied.options[change.kind][change.plan_id] = option.option_id
         return applied
+
+    def close(self) -> None:
+        self.closed += 1
 
     def names(self, kind: Kind) -> dict[str, tuple[str, bool]]:
         return {o.option_id: (o.name, o.enabled) for o in self.options[kind].values()}
@@ -115,6 +119,7 @@ def test_from_an_empty_tracker_apply_creates_everything_and_a_second_run_changes
     assert sorted(name for name, _ in fake.names("value").values()) == sorted(v.name for v in PLAN.values)
     (again,) = provision(jira_settings(), planned, apply=True, writers=lambda _: fake)
     assert again.changes == []
+    assert fake.closed == 3  # each run closes the connection it opened
 
 
 def test_a_renamed_value_renames_its_option_and_a_removed_one_is_disabled(

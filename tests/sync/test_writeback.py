@@ -59,6 +59,7 @@ class FakeTracker:
         self.refuse: set[str] = set()
         self.fail_after: int | None = None
         self.tag_writes: list[TagWrite] = []
+        self.closed = 0
         self.clock = utcnow()  # a tracker's clock runs with ours (write-back compares the two)
 
     def tick(self) -> Any:
@@ -101,7 +102,7 @@ class FakeTracker:
         return self.items[item_id]
 
     def close(self) -> None:
-        pass
+        self.closed += 1
 
 
 def forest() -> list[WorkItem]:
@@ -193,6 +194,7 @@ def test_preview_names_exactly_the_inferred_writes_and_the_run_makes_them(
     assert fake.links["S1"] == f"{PUBLIC}/items/jira/ONB-S1"
     assert fake.items["S3"].custom_fields == {"V2MOM Value": ("Reliability",)}
     assert run(store, fake, apply=False).fields == []  # a second run writes nothing
+    assert fake.closed == 1  # the run closed the connection it opened; a preview opens none
     assert run(store, fake, apply=True).written == 0
 
 
