@@ -80,10 +80,9 @@ def writeback_command(
         if result.error is not None:
             err.print(f"{result.tracker}: FAILED: {result.error}", markup=False)
         out.print(writeback_summary(result), markup=False)
-    written = sum(r.written for r in results)
     refused = sum(len(r.refused) for r in results)
     verb = "wrote" if apply else "would write"
-    count = written if apply else sum(len(r.fields) for r in results)
+    count = sum(r.written if apply else len(r.fields) for r in results)
     out.print(
         f"writeback: {verb} {count} item(s) in {len(results)} tracker(s), {refused} refused", markup=False
     )
