@@ -175,7 +175,8 @@ class Resolution:
         )
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """A reference as the plan compares it: trimmed, case-insensitive."""
     return text.strip().casefold()
 
 
@@ -186,11 +187,11 @@ def conventions(item: WorkItem) -> Iterator[tuple[str, str, str]]:
         prefix, sep, ref = label.partition(":")
         if not sep:
             prefix, sep, ref = label.partition("/")  # Linear label group "Value/<child>"
-        kind = _fold(prefix)
+        kind = fold(prefix)
         if sep and kind in ("value", "method") and ref.strip():
             yield kind, ref, f"label '{label}'"
     for name, options in item.custom_fields.items():
-        folded = _fold(name)
+        folded = fold(name)
         if folded in (VALUE_FIELD, METHOD_FIELD):
             kind = "value" if folded == VALUE_FIELD else "method"
             for option in options:
@@ -209,14 +210,12 @@ class Resolver:
     def __init__(self, plan: Plan) -> None:
         """Index values and methods by id and name; split rules into item and container rules."""
         self.plan = plan
-        self._values = {_fold(v.id): v.id for v in plan.values} | {_fold(v.name): v.id for v in plan.values}
-        self._methods = {_fold(m.id): m.id for m in plan.methods} | {
-            _fold(m.name): m.id for m in plan.methods
-        }
+        self._values = {fold(v.id): v.id for v in plan.values} | {fold(v.name): v.id for v in plan.values}
+        self._methods = {fold(m.id): m.id for m in plan.methods} | {fold(m.name): m.id for m in plan.methods}
         for v in plan.values:  # ids win over names that happen to equal another id
-            self._values[_fold(v.id)] = v.id
+            self._values[fold(v.id)] = v.id
         for m in plan.methods:
-            self._methods[_fold(m.id)] = m.id
+            self._methods[fold(m.id)] = m.id
         self._weights = {m.id: m.value_weights() for m in plan.methods}
         self._item_rules = [r for r in plan.rules if r.when.is_item_level]
         self._container_rules = [r for r in plan.rules if not r.when.is_item_level]
@@ -257,7 +256,7 @@ class Resolver:
     @property
     def rule_keys(self) -> set[str]:
         """The folded keys that ``key``/``epic`` rules name."""
-        return {_fold(r.when.key or r.when.epic or "") for r in self._keyed_rules}
+        return {fold(r.when.key or r.when.epic or "") for r in self._keyed_rules}
 
     def _collect(self, item: WorkItem, rules: list[Rule], *, with_conventions: bool, projects: bool) -> Tags:
         values: list[str] = []
@@ -267,7 +266,7 @@ class Resolver:
 
         def tag(kind: str, ref: str, origin: str) -> None:
             table = self._values if kind == "value" else self._methods
-            found = table.get(_fold(ref))
+            found = table.get(fold(ref))
             if found is None:
                 unknown.append(f"{origin} names no {kind} in the plan")
                 return
@@ -319,29 +318,29 @@ class Resolver:
             return False
         if when.tracker is not None and when.tracker != item.tracker:
             return False
-        return _fold(when.project) in {_fold(item.id), _fold(item.key), _fold(item.title)}
+        return fold(when.project) in {fold(item.id), fold(item.key), fold(item.title)}
 
     @staticmethod
     def _matches(rule: Rule, item: WorkItem) -> bool:
         when = rule.when
         if when.tracker is not None and when.tracker != item.tracker:
             return False
-        container = _fold(item.container or "")
+        container = fold(item.container or "")
         for wanted in (when.project, when.team):
-            if wanted is not None and _fold(wanted) != container:
+            if wanted is not None and fold(wanted) != container:
                 return False
-        if when.key is not None and _fold(when.key) != _fold(item.key):
+        if when.key is not None and fold(when.key) != fold(item.key):
             return False
-        if when.epic is not None and _fold(when.epic) != _fold(item.key):
+        if when.epic is not None and fold(when.epic) != fold(item.key):
             return False
-        if when.label is not None and _fold(when.label) not in {_fold(x) for x in item.labels}:
+        if when.label is not None and fold(when.label) not in {fold(x) for x in item.labels}:
             return False
-        if when.component is not None and _fold(when.component) not in {_fold(x) for x in item.components}:
+        if when.component is not None and fold(when.component) not in {fold(x) for x in item.components}:
             return False
         if when.custom_field is not None:
-            wanted_field = _fold(when.custom_field)
-            options = next((v for k, v in item.custom_fields.items() if _fold(k) == wanted_field), ())
-            if _fold(when.equals or "") not in {_fold(o) for o in options}:
+            wanted_field = fold(when.custom_field)
+            options = next((v for k, v in item.custom_fields.items() if fold(k) == wanted_field), ())
+            if fold(when.equals or "") not in {fold(o) for o in options}:
                 return False
         return True
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from v2mom.mapping.plan import Plan
+from v2mom.mapping.resolver import fold
 from v2mom.vocabulary import FIELD_NAMES, KINDS, Kind, TrackerOption, TrackerVocabulary, VocabularyChange
 
 
@@ -33,10 +34,6 @@ class VocabularyDiff:
     matched: dict[Kind, dict[str, str]]
 
 
-def _fold(text: str) -> str:
-    return text.strip().casefold()
-
-
 def _match(
     plan_id: str, name: str, known_id: str | None, options: tuple[TrackerOption, ...], used: set[str]
 ) -> TrackerOption | None:
@@ -45,8 +42,8 @@ def _match(
         for option in free:
             if option.option_id == known_id:
                 return option
-    by_name = next((o for o in free if _fold(o.name) == _fold(name)), None)  # the name wins over an
-    return by_name or next((o for o in free if _fold(o.name) == _fold(plan_id)), None)  # id-named option
+    by_name = next((o for o in free if fold(o.name) == fold(name)), None)  # the name wins over an
+    return by_name or next((o for o in free if fold(o.name) == fold(plan_id)), None)  # id-named option
 
 
 def vocabulary_diff(

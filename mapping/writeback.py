@@ -27,9 +27,8 @@ Decisions where the contract is silent:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from v2mom.mapping.resolver import Resolver, Share
+from v2mom.mapping.resolver import Resolver, Share, fold
 from v2mom.models import WorkItem
 from v2mom.vocabulary import FIELD_NAMES, KINDS, LABEL_GROUPS, Kind, WrittenTags
 
@@ -37,15 +36,11 @@ _FIELD_KINDS = {name.casefold(): kind for kind, name in FIELD_NAMES.items()}
 _GROUP_KINDS = {name.casefold(): kind for kind, name in LABEL_GROUPS.items()}
 
 
-def _fold(text: str) -> str:
-    return text.strip().casefold()
-
-
 def _ours(kind: Kind, option: str, written: WrittenTags, stale: bool) -> bool:
     if stale:
         return True
     recorded = written.labels.get(kind)
-    return recorded is not None and _fold(option) in (_fold(recorded[0]), _fold(recorded[1]))
+    return recorded is not None and fold(option) in (fold(recorded[0]), fold(recorded[1]))
 
 
 def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
@@ -56,7 +51,7 @@ def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
     fields = dict(item.custom_fields)
     changed = False
     for name, options in item.custom_fields.items():
-        kind = _FIELD_KINDS.get(_fold(name))
+        kind = _FIELD_KINDS.get(fold(name))
         if kind is None:
             continue
         kept = tuple(o for o in options if not _ours(kind, o, written, stale))
@@ -69,7 +64,7 @@ def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
     labels: list[str] = []
     for label in item.labels:
         group, sep, option = label.partition("/")
-        kind = _GROUP_KINDS.get(_fold(group)) if sep else None
+        kind = _GROUP_KINDS.get(fold(group)) if sep else None
         if kind is not None and _ours(kind, option, written, stale):
             changed = True
             continue
@@ -100,26 +95,17 @@ def person_kinds(item: WorkItem) -> set[Kind]:
     return {kind for kind in KINDS if kind in found}
 
 
-@dataclass(frozen=True)
-class ItemWrite:
-    """What one item needs written: per kind, the plan id to select (None: clear); empty = nothing."""
-
-    changes: dict[Kind, str | None]
-
-    def __bool__(self) -> bool:
-        return bool(self.changes)
-
-
 def plan_item_write(
     choices: dict[Kind, str | None], person: set[Kind], written: WrittenTags | None, *, fields: bool
-) -> ItemWrite:
-    """The writes that bring the item's tracker fields in line with ``choices``.
+) -> dict[Kind, str | None]:
+    """The writes that bring the item's tracker fields in line with ``choices``: per kind, the plan id
+    to select, or None to clear it (empty: nothing to write).
 
     A kind a person set is left alone. A kind whose choice equals what was written is left alone
     (a re-run writes nothing). A kind written before whose choice is gone is cleared.
     """
     if not fields:
-        return ItemWrite({})
+        return {}
     changes: dict[Kind, str | None] = {}
     for kind in KINDS:
         if kind in person:
@@ -129,4 +115,4 @@ def plan_item_write(
         have = recorded[0] if recorded else None
         if want != have:
             changes[kind] = want
-    return ItemWrite(changes)
+    return changes

@@ -132,7 +132,7 @@ def plan_tracker(settings: Settings, store: Database, plan: Plan, tracker: str) 
         choices = inferred_choices(candidate.shares, conflict=candidate.conflict, untagged=candidate.untagged)
         planned = plan_item_write(choices, person_kinds(item), written, fields=wb.fields)
         changes: dict[Kind, str | None] = {}
-        for kind, plan_id in planned.changes.items():
+        for kind, plan_id in planned.items():
             if plan_id is not None and plan_id not in offered.get(kind, {}):
                 missing.add(f"{kind} {plan_id}")
                 continue
