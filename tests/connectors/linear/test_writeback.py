@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from graphql import parse, validate
 
-from tests.connectors.linear.test_vocabulary import PLAN, provision
+from tests.connectors.linear.test_vocabulary import PLAN, provision, vendor_schema
 from v2mom.connectors.base import TagWriter
+from v2mom.connectors.linear.aliases import alias_index, aliased_text, split_data
 from v2mom.connectors.linear.connector import LinearConnector
-from v2mom.connectors.linear.writeback import BATCH, LINKS, MARKER, TAGS, NotProvisionedError
+from v2mom.connectors.linear.links import ALIASES, LINKS, MARKER
+from v2mom.connectors.linear.parse import query_text
+from v2mom.connectors.linear.writeback import BATCH, TAGS, NotProvisionedError
 from v2mom.errors import AuthError
-from v2mom.sandbox.linear.app import create_linear_app
+from v2mom.sandbox.linear.app import create_linear_app, sandbox_schema
 from v2mom.sandbox.linear.generator import linear_settings
 from v2mom.sandbox.linear.state import LinearState, Record
 from v2mom.sandbox.server import SandboxServer
@@ -218,6 +222,26 @@ def test_a_bad_api_key_fails_the_whole_run(site: Site) -> None:
         connector.close()
 
 
+@pytest.mark.parametrize("name", ["link_create", "link_delete"])
+@pytest.mark.parametrize("count", [1, 2, ALIASES])
+def test_aliased_link_documents_validate_against_linears_schema(name: str, count: int) -> None:
+    document = parse(aliased_text(query_text(name), count))
+    assert [e.message for e in validate(vendor_schema(), document)] == []
+    assert [e.message for e in validate(sandbox_schema(), document)] == []
+
+
+def test_aliased_copies_are_numbered_and_split_back() -> None:
+    text = aliased_text(query_text("link_delete"), 2)
+    assert "mutation LinkDeleteBatch($id_0: String!, $id_1: String!)" in text
+    assert "attachmentDelete_1: attachmentDelete(id: $id_1)" in text
+    assert alias_index("attachmentDelete_12") == 12
+    assert alias_index("attachmentDelete") is None
+    data = {"attachmentDelete_0": {"success": True}, "attachmentDelete_1": None}
+    assert split_data(data, 2) == [{"attachmentDelete": {"success": True}}, {"attachmentDelete": None}]
+    with pytest.raises(ValueError, match="one named operation"):
+        aliased_text("query { issues { nodes { id } } }", 2)
+
+
 # -- links ------------------------------------------------------------------------------------------
 
 
@@ -238,7 +262,7 @@ def test_links_are_created_once_and_replaced_when_the_url_changes(site: Site) ->
     assert all(o.ok for o in site.connector.write_links(links))
     assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for i in ids)
     first = site.calls(LINKS)
-    assert first == 1 + len(ids)  # one read of 50 issues, one create each
+    assert first == 2  # one read of up to 50 issues, one request of aliased creates
 
     assert all(o.ok for o in site.connector.write_links(links))  # the same urls again
     assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for i in ids)
@@ -249,6 +273,7 @@ def test_links_are_created_once_and_replaced_when_the_url_changes(site: Site) ->
     new = link(state, moved, url_key="OPS-7")
     assert site.connector.write_links([new])[0].ok
     assert ours(state, moved) == [f"{PUBLIC}/OPS-7"]  # the old one does not linger
+    assert site.calls(LINKS) - first == 1 + 3  # read, create the new one, delete the old one
     [attachment] = state.attachments_of(moved)
     assert attachment.title == new.title
     assert len(state.attachments) == len(ids)
@@ -286,13 +311,47 @@ def test_a_link_to_a_deleted_issue_is_an_error_naming_it(site: Site) -> None:
     assert ours(state, ids[2])
 
 
+def test_links_for_500_issues_take_few_requests(site: Site) -> None:
+    state = site.state
+    for n in range(ISSUES - len(state.issues)):
+        state.add_issue("ENG", f"More {n}")
+    ids = issue_ids(state)
+
+    assert all(o.ok for o in site.connector.write_links([link(state, i) for i in ids]))
+    assert len(state.attachments) == ISSUES
+    assert site.calls(LINKS) / ISSUES <= 0.07  # per 50 issues: one read, two requests of 25 creates
+    before = site.calls(LINKS)
+    moved = [link(state, i, url_key=f"NEW-{n}") for n, i in enumerate(ids)]
+    assert all(o.ok for o in site.connector.write_links(moved))
+    assert all(ours(state, i) == [f"{PUBLIC}/NEW-{n}"] for n, i in enumerate(ids))
+    assert (site.calls(LINKS) - before) / ISSUES <= 0.11  # and two of 25 deletes
+
+
+def test_a_refused_link_is_named_and_the_links_after_it_are_still_written(site: Site) -> None:
+    state = site.state
+    ids = issue_ids(state)
+    links = [link(state, i) for i in ids]
+    bad = 3
+    links[bad] = LinkWrite(ids[bad], key(state, ids[bad]), "not a url", "Why")
+
+    outcomes = site.connector.write_links(links)
+
+    assert [o.ok for o in outcomes] == [n != bad for n in range(len(ids))]
+    assert outcomes[bad].error is not None
+    assert outcomes[bad].error.startswith(f"{key(state, ids[bad])}: ")
+    assert "url" in outcomes[bad].error
+    assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for n, i in enumerate(ids) if n != bad)
+    assert ours(state, ids[bad]) == []
+    assert site.calls(LINKS) == 3  # read, the copies up to the refused one, the copies after it
+
+
 def test_a_rate_limited_link_is_retried(site: Site) -> None:
     state = site.state
     issue = issue_ids(state)[0]
     state.inject_fault(400, kind="ratelimited", retry_after=0.0, path_prefix="/graphql/LinkCreate")
     assert site.connector.write_links([link(state, issue)])[0].ok
     assert ours(state, issue) == [f"{PUBLIC}/{key(state, issue)}"]
-    assert state.request_count("/graphql/LinkCreate") == 2
+    assert state.request_count("/graphql/LinkCreateBatch") == 2
 
 
 def test_link_writes_fire_no_issue_event(site: Site) -> None:
