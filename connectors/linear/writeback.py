@@ -64,12 +64,10 @@ class LinearTags:
         """``vocabulary()`` reads the label groups (the connector's ``read_vocabulary``)."""
         self._execute = execute
         self._read = vocabulary
-        self._groups: dict[Kind, tuple[str, ...]] | None = None
+        self._groups: dict[Kind, dict[str, bool]] | None = None
 
-    # -- tags -----------------------------------------------------------------------------------
-
-    def _group_labels(self, refresh: bool = False) -> dict[Kind, tuple[str, ...]]:
-        """Per kind, the ids of every label of its group (read once; again with ``refresh``)."""
+    def _group_labels(self, refresh: bool = False) -> dict[Kind, dict[str, bool]]:
+        """Per kind, every label of its group, id -> applicable (read once; again with ``refresh``)."""
         if self._groups is None or refresh:
             vocabulary = self._read()
             missing = [LABEL_GROUPS[k] for k in KINDS if vocabulary.containers.get(k) is None]
@@ -79,19 +77,26 @@ class LinearTags:
                     "run `v2mom trackers provision --apply` first",
                     tracker=TRACKER,
                 )
-            self._groups = {k: tuple(o.option_id for o in vocabulary.options[k]) for k in KINDS}
+            self._groups = {k: {o.option_id: o.enabled for o in vocabulary.options[k]} for k in KINDS}
         return self._groups
 
     def _input(self, options: Mapping[Kind, str | None]) -> tuple[list[str], list[str]] | str:
-        """(added, removed) label ids for ``options``, or why they cannot be written."""
+        """(added, removed) label ids for ``options``, or why they cannot be written.
+
+        A label unknown or retired in the cached vocabulary is looked up once more (it may have been
+        provisioned or restored since); a retired label is refused here, as Linear would refuse it.
+        """
         groups = self._group_labels()
-        if any(o is not None and o not in groups[k] for k, o in options.items()):
+        if any(o is not None and not groups[k].get(o) for k, o in options.items()):
             groups = self._group_labels(refresh=True)
         added: list[str] = []
         removed: list[str] = []
         for kind, option in options.items():
+            group = LABEL_GROUPS[kind]
             if option is not None and option not in groups[kind]:
-                return f"label {option} is not a label of the '{LABEL_GROUPS[kind]}' group"
+                return f"label {option} is not a label of the '{group}' group"
+            if option is not None and not groups[kind][option]:
+                return f"label {option} of the '{group}' group is retired"
             if option is not None:
                 added.append(option)
             removed.extend(label for label in groups[kind] if label != option)

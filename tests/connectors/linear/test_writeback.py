@@ -168,6 +168,41 @@ def test_a_deleted_issue_gets_an_error_naming_it_and_the_others_are_written(site
     assert site.calls(TAGS) <= 1 + 2 * 4  # the batch, then halves down to the bad issue
 
 
+def test_unknown_or_retired_labels_are_refused_without_a_write(site: Site) -> None:
+    state = site.state
+    first, second, third = issue_ids(state)[:3]
+    retired = site.values[PLAN.values[-1].id]
+    state.retire_label(retired)
+    writes = [
+        TagWrite(first, key(state, first), {"value": "no-such-label"}),
+        TagWrite(second, key(state, second), {"value": retired}),
+        tag(state, third, site.values[PLAN.values[0].id], None),
+    ]
+    before = site.calls(TAGS)
+
+    outcomes = site.connector.write_tags(writes)
+
+    assert (
+        outcomes[0].error == f"{key(state, first)}: label no-such-label is not a label of the 'Value' group"
+    )
+    assert outcomes[1].error == f"{key(state, second)}: label {retired} of the 'Value' group is retired"
+    assert outcomes[2].ok
+    assert site.calls(TAGS) - before == 1  # only the good write was sent
+    assert state.issues[first].label_ids == state.issues[second].label_ids == []
+
+
+def test_a_refused_permission_on_one_issue_is_its_outcome(site: Site) -> None:
+    state = site.state
+    issue = issue_ids(state)[0]
+    state.inject_fault(400, times=5, kind="forbidden", path_prefix="/graphql/IssueBatchUpdate")
+
+    [outcome] = site.connector.write_tags([tag(state, issue, site.values[PLAN.values[0].id], None)])
+
+    assert outcome.error is not None
+    assert outcome.error.startswith(f"{key(state, issue)}: permission denied")
+    assert state.issues[issue].label_ids == []
+
+
 def test_a_rate_limited_batch_is_retried_and_lands(site: Site) -> None:
     state = site.state
     ids = issue_ids(state)
