@@ -6,9 +6,12 @@ after the label groups were provisioned as ``v2mom trackers provision --apply`` 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
 from graphql import parse, validate
 
 from tests.connectors.linear.test_vocabulary import PLAN, provision, vendor_schema
@@ -22,6 +25,7 @@ from v2mom.errors import AuthError
 from v2mom.sandbox.linear.app import create_linear_app, sandbox_schema
 from v2mom.sandbox.linear.generator import linear_settings
 from v2mom.sandbox.linear.state import LinearState, Record
+from v2mom.sandbox.linear.webhooks import LinearWebhookSender
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
 from v2mom.vocabulary import AppliedVocabulary, LinkWrite, TagWrite
@@ -228,6 +232,29 @@ def test_a_write_fires_an_issue_update_event(site: Site) -> None:
 
     assert seen == [("update", "Issue", issue)]
     assert state.issues[issue].updated > before
+
+
+def test_a_label_write_is_delivered_to_webhooks_as_an_issue_update(site: Site) -> None:
+    state = site.state
+    received: list[dict[str, Any]] = []
+    receiver = FastAPI()
+
+    @receiver.post("/hook")
+    async def hook(request: Request) -> dict[str, bool]:
+        received.append(json.loads(await request.body()))
+        return {"ok": True}
+
+    issue = issue_ids(state)[0]
+    with SandboxServer(receiver) as hook_url:
+        state.add_webhook(f"{hook_url}/hook", "secret", team_key="ENG", resource_types=["Issue"])
+        sender = LinearWebhookSender(state)
+        sender.start()
+        try:
+            site.connector.write_tags([tag(state, issue, site.values[PLAN.values[0].id], None)])
+        finally:
+            sender.stop()  # sends what is queued first
+
+    assert [(b["action"], b["type"], b["data"]["id"]) for b in received] == [("update", "Issue", issue)]
 
 
 def test_missing_label_groups_ask_for_provisioning() -> None:
