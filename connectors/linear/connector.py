@@ -114,7 +114,7 @@ class LinearConnector(ConnectorRuntime):
         )
         self._vocabulary = LinearVocabulary(self._execute, self._pages)
         self._tags = LinearTags(self._execute, self.read_vocabulary)
-        self._links = LinearLinks(self._pages, self._execute_aliased)
+        self._links = LinearLinks(self._execute, self._pages, self._execute_aliased)
 
     def _execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         return self._retrying(partial(self._client.execute, kind, name, variables))

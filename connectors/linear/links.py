@@ -3,8 +3,9 @@
 Our attachments are marked by their subtitle :data:`MARKER` (and ``metadata.source``), so that they
 are found again whatever their url. For up to 50 issues at a time:
 
-1. one ``issues`` query (``link_attachments``) returns the issues with our attachments; an issue it
-   does not return is deleted or archived, and its outcome says so;
+1. one ``issues`` query (``link_attachments``) returns the issues with our attachments; for an id it
+   does not return, one ``write_targets`` query tells a project (Linear's projects take no
+   attachments) from a deleted or archived issue, and its outcome says which;
 2. an issue already holding exactly the wanted (url, title), and nothing else of ours, costs nothing
    more; for the others, ``attachmentCreate`` copies (aliased, :data:`ALIASES` per request):
    Linear keeps one attachment per (issue, url), so this creates the link or updates it in place;
@@ -23,7 +24,7 @@ from typing import Any
 
 from v2mom.connectors.linear.client import Aliased
 from v2mom.connectors.linear.parse import TRACKER
-from v2mom.connectors.linear.writeback import BATCH, chunks, item_error, reason
+from v2mom.connectors.linear.writeback import BATCH, GONE, Execute, chunks, item_error, not_issues, reason
 from v2mom.errors import FatalError, NotFoundError, TrackerError
 from v2mom.vocabulary import LinkWrite, WriteOutcome
 
@@ -43,8 +44,9 @@ Job = tuple[int, dict[str, Any]]  # (the link's index, the copy's variables)
 class LinearLinks:
     """Writes explanation links through the connector's retrying ``pages`` and ``execute_aliased``."""
 
-    def __init__(self, pages: Pages, execute_aliased: ExecuteAliased) -> None:
+    def __init__(self, execute: Execute, pages: Pages, execute_aliased: ExecuteAliased) -> None:
         """``execute_aliased(kind, name, variables)`` runs copies of one mutation in one request."""
+        self._execute = execute
         self._pages = pages
         self._aliased = execute_aliased
 
@@ -56,14 +58,18 @@ class LinearLinks:
             ours = self._ours(sorted({link.item_id for link in chunk}))
             creates: list[Job] = []
             deletes: list[tuple[int, str]] = []
+            missing: list[int] = []
             for n, link in enumerate(chunk, start=offset):
                 if link.item_id not in ours:
-                    errors[n] = f"{link.key}: not found (deleted or archived)"
+                    missing.append(n)
                     continue
                 existing = ours[link.item_id]
                 if not any(a.get("url") == link.url and a.get("title") == link.title for a in existing):
                     creates.append((n, {"input": _attachment(link)}))
                 deletes.extend((n, str(a.get("id"))) for a in existing if a.get("url") != link.url)
+            if missing:
+                absent = not_issues(self._execute, LINKS, [links[n].item_id for n in missing])
+                errors.update({n: f"{links[n].key}: {absent.get(links[n].item_id, GONE)}" for n in missing})
             errors.update(self._run("link_create", "attachmentCreate", creates, links))
             jobs = [(n, {"id": aid}) for n, aid in deletes if n not in errors]
             errors.update(self._run("link_delete", "attachmentDelete", jobs, links, gone_ok=True))

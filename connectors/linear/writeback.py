@@ -9,7 +9,10 @@ loses all of its group's labels. The group's labels come from the vocabulary, re
 connector (again once when a write names a label it does not know); missing groups raise
 :class:`NotProvisionedError`.
 
-Linear fails a whole batch when one id is unknown (a deleted issue) and does not say which: such a
+Before writing, one ``write_targets`` query per 250 ids finds the ids that are not live issues: a
+project (Linear's epics take project labels, not issue labels; v2mom-sync does not provision those)
+or a deleted / archived issue gets its outcome without being sent. Linear fails a whole batch when
+one id is unknown (an issue deleted meanwhile) and does not say which: such a
 batch is split in halves, each tried again, down to single issues, so the good ones land in
 ``O(log 50)`` extra calls per bad issue and the bad one gets a
 :class:`~v2mom.vocabulary.WriteOutcome` naming its key. What splitting cannot fix raises: rate limits
@@ -27,9 +30,24 @@ from v2mom.connectors.linear.parse import TRACKER
 from v2mom.errors import FatalError, RetriableError, TrackerError
 from v2mom.vocabulary import KINDS, LABEL_GROUPS, Kind, TagWrite, TrackerVocabulary, WriteOutcome
 
-__all__ = ["BATCH", "TAGS", "Execute", "LinearTags", "NotProvisionedError", "chunks", "item_error", "reason"]
+__all__ = [
+    "BATCH",
+    "GONE",
+    "PROJECT",
+    "TAGS",
+    "Execute",
+    "LinearTags",
+    "NotProvisionedError",
+    "chunks",
+    "item_error",
+    "not_issues",
+    "reason",
+]
 
 BATCH = 50  # issueBatchUpdate takes at most 50 ids
+TARGETS = 250  # ids checked per write_targets query
+GONE = "not found (deleted or archived)"
+PROJECT = "a Linear project: projects hold project labels, not the Value / Method issue labels"
 TAGS = "writeback"  # the request kind counted in ``calls``
 
 Execute = Callable[[str, str, Mapping[str, Any]], dict[str, Any]]
@@ -55,6 +73,30 @@ def reason(error: TrackerError) -> str:
 def item_error(error: TrackerError) -> bool:
     """Whether ``error`` concerns the items of a call rather than the whole run."""
     return not isinstance(error, RetriableError) and not is_authentication_failure(error)
+
+
+def not_issues(execute: Execute, kind: str, ids: Sequence[str]) -> dict[str, str]:
+    """Why each of ``ids`` that is not a live issue cannot be written: a project, or gone.
+
+    One ``write_targets`` query per 250 ids (Linear's largest page, so one page answers it).
+    """
+    absent: dict[str, str] = {}
+    for chunk in chunks(sorted(set(ids)), TARGETS):
+        data = execute(kind, "write_targets", {"ids": list(chunk), "first": TARGETS})
+        found: dict[str, set[str]] = {}
+        for field in ("issues", "projects"):
+            connection = data.get(field)
+            nodes = connection.get("nodes") if isinstance(connection, Mapping) else None
+            info = connection.get("pageInfo") if isinstance(connection, Mapping) else None
+            if not isinstance(nodes, list) or not isinstance(info, Mapping) or info.get("hasNextPage"):
+                raise FatalError(f"write_targets: a malformed {field} answer", tracker=TRACKER)
+            found[field] = {n["id"] for n in nodes if isinstance(n, Mapping) and isinstance(n.get("id"), str)}
+        for item_id in chunk:
+            if item_id in found["projects"]:
+                absent[item_id] = PROJECT
+            elif item_id not in found["issues"]:
+                absent[item_id] = GONE
+    return absent
 
 
 class LinearTags:
@@ -104,25 +146,29 @@ class LinearTags:
 
     def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
         """Set or clear each issue's group labels (batches of 50 per same input); outcomes in order."""
-        outcomes: dict[int, WriteOutcome] = {}
+        errors: dict[int, str] = {}
+        sends: list[tuple[list[int], list[str], list[str]]] = []  # (indexes, added, removed)
         by_input: dict[tuple[tuple[Kind, str | None], ...], list[int]] = {}
         for index, write in enumerate(writes):
             by_input.setdefault(tuple(sorted(write.options.items())), []).append(index)
         for options, indexes in by_input.items():
             labels = self._input(dict(options)) if options else ([], [])
             if isinstance(labels, str):
-                outcomes.update(
-                    {i: WriteOutcome(writes[i].item_id, f"{writes[i].key}: {labels}") for i in indexes}
-                )
-                continue
-            added, removed = labels
-            for chunk in chunks(indexes, BATCH):
-                if not added and not removed:
-                    outcomes.update({i: WriteOutcome(writes[i].item_id) for i in chunk})
-                    continue
-                for i, error in self._batch([writes[i] for i in chunk], added, removed):
-                    outcomes[chunk[i]] = WriteOutcome(writes[chunk[i]].item_id, error)
-        return [outcomes[i] for i in range(len(writes))]
+                errors.update({i: f"{writes[i].key}: {labels}" for i in indexes})
+            elif labels[0] or labels[1]:
+                sends.append((indexes, *labels))
+        ids = [writes[i].item_id for indexes, _, _ in sends for i in indexes]
+        absent = not_issues(self._execute, TAGS, ids) if ids else {}
+        for indexes, added, removed in sends:
+            for i in indexes:
+                if writes[i].item_id in absent:
+                    errors[i] = f"{writes[i].key}: {absent[writes[i].item_id]}"
+            live = [i for i in indexes if i not in errors]
+            for chunk in chunks(live, BATCH):
+                for n, error in self._batch([writes[i] for i in chunk], added, removed):
+                    if error is not None:
+                        errors[chunk[n]] = error
+        return [WriteOutcome(write.item_id, errors.get(i)) for i, write in enumerate(writes)]
 
     def _batch(
         self, writes: Sequence[TagWrite], added: list[str], removed: list[str]

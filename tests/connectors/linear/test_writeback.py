@@ -16,6 +16,7 @@ from graphql import parse, validate
 
 from tests.connectors.linear.test_vocabulary import PLAN, provision, vendor_schema
 from v2mom.connectors.base import TagWriter
+from v2mom.connectors.linear import writeback
 from v2mom.connectors.linear.aliases import alias_index, aliased_text, split_data
 from v2mom.connectors.linear.connector import LinearConnector
 from v2mom.connectors.linear.links import ALIASES, LINKS, MARKER
@@ -110,7 +111,7 @@ def test_values_and_methods_land_on_500_issues_in_batches_of_50(site: Site) -> N
     assert state.request_count("/graphql") - before == used
     per_input = [sum(1 for pair in wanted.values() if pair == p) for p in pairs]
     assert state.request_count("/graphql/IssueBatchUpdate") == sum(-(-n // BATCH) for n in per_input)
-    assert used / ISSUES <= 0.05  # one vocabulary read, then ceil(n / 50) batches per distinct input
+    assert used / ISSUES <= 0.05  # a vocabulary read, a check per 250 ids, ceil(n / 50) per input
     for n, issue_id in enumerate(ids):
         value, method = wanted[issue_id]
         labels = {state.labels[label].name for label in state.issues[issue_id].label_ids}
@@ -169,7 +170,49 @@ def test_a_deleted_issue_gets_an_error_naming_it_and_the_others_are_written(site
     for issue in ids:
         if issue != gone:
             assert state.issues[issue].label_ids == [value]
+    assert site.calls(TAGS) == 2  # the check finds it gone: it is not sent
+
+
+def test_an_issue_deleted_after_the_check_fails_its_batch_which_is_halved_down_to_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = site.state
+    ids = issue_ids(state)
+    gone = ids[3]
+    gone_key = key(state, gone)
+    value = site.values[PLAN.values[0].id]
+    writes = [tag(state, i, value, None) for i in ids]
+    monkeypatch.setattr(writeback, "not_issues", lambda *_: {})  # the check ran before the deletion
+    state.delete_issue(gone)
+
+    outcomes = site.connector.write_tags(writes)
+
+    [failed] = [o for o in outcomes if not o.ok]
+    assert failed.item_id == gone
+    assert failed.error == f"{gone_key}: Entity not found: Issue — HTTP 200"
+    assert all(state.issues[i].label_ids == [value] for i in ids if i != gone)
     assert site.calls(TAGS) <= 1 + 2 * 4  # the batch, then halves down to the bad issue
+
+
+def test_a_project_is_not_tagged_or_linked_and_its_outcome_says_why(site: Site) -> None:
+    state = site.state
+    project = state.add_project("ENG", "Checkout")
+    issue = issue_ids(state)[0]
+    value = site.values[PLAN.values[0].id]
+
+    tags = site.connector.write_tags(
+        [TagWrite(project, "project:checkout", {"value": value}), tag(state, issue, value, None)]
+    )
+    links = site.connector.write_links(
+        [LinkWrite(project, "project:checkout", f"{PUBLIC}/p", "Why"), link(state, issue)]
+    )
+
+    for outcome in (tags[0], links[0]):
+        assert outcome.error is not None
+        assert outcome.error.startswith("project:checkout: a Linear project: projects hold project labels")
+    assert tags[1].ok
+    assert links[1].ok
+    assert state.issues[issue].label_ids == [value]
 
 
 def test_unknown_or_retired_labels_are_refused_without_a_write(site: Site) -> None:
@@ -191,7 +234,7 @@ def test_unknown_or_retired_labels_are_refused_without_a_write(site: Site) -> No
     )
     assert outcomes[1].error == f"{key(state, second)}: label {retired} of the 'Value' group is retired"
     assert outcomes[2].ok
-    assert site.calls(TAGS) - before == 1  # only the good write was sent
+    assert site.calls(TAGS) - before == 2  # the check and the good write: the others are not sent
     assert state.issues[first].label_ids == state.issues[second].label_ids == []
 
 
@@ -218,7 +261,7 @@ def test_a_rate_limited_batch_is_retried_and_lands(site: Site) -> None:
     assert all(o.ok for o in outcomes)
     assert all(state.issues[i].label_ids == [value] for i in ids)
     assert state.request_count("/graphql/IssueBatchUpdate") == 2
-    assert site.calls(TAGS) == 2  # the rate-limited call and its retry
+    assert site.calls(TAGS) == 3  # the check, the rate-limited call and its retry
 
 
 def test_a_write_fires_an_issue_update_event(site: Site) -> None:
