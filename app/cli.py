@@ -12,7 +12,7 @@ import typer
 
 from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out, safe_url
 from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
-from v2mom.app.cli_trackers import trackers_app
+from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.errors import ConfigError
@@ -36,6 +36,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(trackers_app, name="trackers")
+app.command("writeback")(writeback_command)
+
 
 @app.command()
 def check(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 
 from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out
+from v2mom.app.schemas.trackers import writeback_summary
 from v2mom.settings import load_settings
 from v2mom.sync.provision import TrackerProvision, provision
+from v2mom.sync.writeback import Progress, WriteBackDisabled, writeback
 
 trackers_app = typer.Typer(no_args_is_help=True, help="Set up the trackers: the choices people pick.")
 
@@ -43,3 +48,62 @@ def trackers_provision(
             err.print(f"{result.tracker}: FAILED: {result.error}", markup=False)
     if not all(result.ok for result in results):
         raise typer.Exit(1)
+
+
+def writeback_command(
+    config: ConfigOpt = None,
+    tracker: Annotated[str | None, typer.Option(help="Only this tracker (jira, asana, linear).")] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Write (default: print what would be written).")
+    ] = False,
+) -> None:
+    """Write inferred values, methods and explanation links into the trackers: preview; --apply writes.
+
+    Only items whose value or method was inferred (inherited or from a rule); a person's choice in
+    the tracker always wins. Exit 1 when a tracker or an item refused, 2 when write-back is not
+    enabled (trackers.<tracker>.write_back.enabled).
+    """
+    with exit_on_errors():
+        settings = load_settings(config)
+        store = open_store(settings)
+        try:
+            with _bar(apply and sys.stderr.isatty()) as progress:
+                results = writeback(settings, store, apply=apply, tracker=tracker, progress=progress)
+        except WriteBackDisabled as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(2) from None
+    for result in results:
+        for note in result.notes:
+            out.print(f"{result.tracker}: {note}", markup=False)
+        for refusal in result.refused:
+            err.print(f"{result.tracker}: refused {refusal}", markup=False)
+        if result.error is not None:
+            err.print(f"{result.tracker}: FAILED: {result.error}", markup=False)
+        out.print(writeback_summary(result), markup=False)
+    written = sum(r.written for r in results)
+    refused = sum(len(r.refused) for r in results)
+    verb = "wrote" if apply else "would write"
+    count = written if apply else sum(len(r.fields) for r in results)
+    out.print(
+        f"writeback: {verb} {count} item(s) in {len(results)} tracker(s), {refused} refused", markup=False
+    )
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _bar(enabled: bool) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress as Bar
+
+    with Bar(transient=True, console=err) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(tracker: str, done: int, total: int) -> None:
+            if tracker not in tasks:
+                tasks[tracker] = bar.add_task(f"{tracker}: writing", total=total)
+            bar.update(tasks[tracker], completed=done)
+
+        yield advance

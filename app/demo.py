@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from v2mom.mapping.plan import load_plan
-from v2mom.settings import Settings, TrackersSettings
+from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
 from v2mom.sync.service import run_sync
 
@@ -120,6 +120,7 @@ def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
     try:
         base = f"http://{host}:{port}"
         _announce(world, base, database, console)
+        write_back_demo(world, base, console)
         serve_app(
             world.settings,
             world.store,
@@ -141,6 +142,53 @@ def _announce(world: DemoWorld, base: str, database: Path, console: Console) -> 
     console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
     console.print("live: the sandbox teams change an item every 2 s; signed webhooks update the report")
     console.print(f"viewer token: {world.viewer_token}", markup=False)
+
+
+def write_back_demo(world: DemoWorld, base: str, console: Console) -> None:
+    """The in-tracker half: offer the plan in each sandbox, write inferred tags and links back, and
+    print what one written item of each tracker now holds there (the sandboxes have no UI to look at).
+
+    Write-back is switched on for the demo's own sandboxes only, with links pointing at ``base``.
+    """
+    from v2mom.connectors.registry import build_connector
+    from v2mom.sync.provision import provision
+    from v2mom.sync.writeback import writeback
+
+    trackers = {
+        name: getattr(world.settings.trackers, name).model_copy(
+            update={"write_back": WriteBackSettings(enabled=True)}
+        )
+        for name in world.settings.trackers.configured()
+    }
+    world.settings = world.settings.model_copy(
+        update={"public_url": base, "trackers": world.settings.trackers.model_copy(update=trackers)}
+    )
+    for result in provision(world.settings, world.store, apply=True):
+        state = f"{len(result.changes)} vocabulary change(s)" if result.ok else f"FAILED: {result.error}"
+        console.print(f"{result.tracker}: provisioned {state}", markup=False)
+    for done in writeback(world.settings, world.store, apply=True):
+        console.print(
+            f"{done.tracker}: wrote inferred tags to {done.written} item(s), linked {done.linked}"
+            + (f", {len(done.refused)} refused" if done.refused else "")
+            + (f" — FAILED: {done.error}" if done.error else ""),
+            markup=False,
+        )
+        sample = next((w for w in done.fields if any(w.changes.values())), None)
+        if sample is None:
+            continue
+        connector = build_connector(done.tracker, world.settings)
+        try:
+            held = connector.get_item(sample.item.id)
+        finally:
+            connector.close()
+        tags = {k: v for k, v in held.custom_fields.items() if k.startswith("V2MOM")} or [
+            label for label in held.labels if label.startswith(("Value/", "Method/"))
+        ]
+        link = world.store.writebacks.records(done.tracker, [held.id]).get(held.id)
+        console.print(
+            f"  {done.tracker}:{held.key} now holds {tags}; link {link.link_url if link else 'none'}",
+            markup=False,
+        )
 
 
 def live_activity(world: DemoWorld, base: str) -> list[Service]:

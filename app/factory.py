@@ -23,6 +23,7 @@ from v2mom.app.routes.tokens import router as tokens_router
 from v2mom.app.routes.trackers import router as trackers_router
 from v2mom.app.routes.webhooks import router as webhooks_router
 from v2mom.app.routes.webhooks_admin import router as webhooks_admin_router
+from v2mom.app.routes.writeback import router as writeback_router
 from v2mom.app.schemas.access import Health
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
 from v2mom.reports.effort import build_freshness
@@ -109,11 +110,18 @@ def create_app(
     app.include_router(session_router)
     app.include_router(tokens_router)
     app.include_router(trackers_router)
+    app.include_router(writeback_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
         """The dashboard page (all assets served here: it works with no internet)."""
+        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
+    @app.get("/items/{tracker}/{key}", include_in_schema=False)
+    def explanation_page(tracker: str, key: str) -> FileResponse:
+        """An item's explanation page, the target of the links written into the trackers: the dashboard,
+        which signs the person in and opens the item's explanation (its data needs a session)."""
         return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
 
     app.include_router(webhooks_router)

@@ -34,7 +34,7 @@ bottom in ``Resolver``; the set-based engine in ``v2mom.store`` is tested agains
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -179,6 +179,24 @@ def _fold(text: str) -> str:
     return text.strip().casefold()
 
 
+def conventions(item: WorkItem) -> Iterator[tuple[str, str, str]]:
+    """(kind, reference, origin) of each tag convention on the item: a label ``value:<ref>`` or
+    ``method:<ref>``, a Linear group label ``Value/<ref>``, a ``V2MOM Value`` / ``V2MOM Method`` field."""
+    for label in item.labels:
+        prefix, sep, ref = label.partition(":")
+        if not sep:
+            prefix, sep, ref = label.partition("/")  # Linear label group "Value/<child>"
+        kind = _fold(prefix)
+        if sep and kind in ("value", "method") and ref.strip():
+            yield kind, ref, f"label '{label}'"
+    for name, options in item.custom_fields.items():
+        folded = _fold(name)
+        if folded in (VALUE_FIELD, METHOD_FIELD):
+            kind = "value" if folded == VALUE_FIELD else "method"
+            for option in options:
+                yield kind, option, f"field '{name}' = '{option}'"
+
+
 def _describe(rule: Rule) -> str:
     conditions = ", ".join(f"{k}={v}" for k, v in rule.when.model_dump(exclude_none=True).items())
     target = f"method {rule.method}" if rule.method else f"value {rule.value}"
@@ -212,7 +230,7 @@ class Resolver:
 
     def own_tags(self, item: WorkItem) -> Tags:
         """Conventions on the item plus every matching item-level rule, in plan order."""
-        return self._collect(item, self._item_rules, conventions=True, projects=True)
+        return self._collect(item, self._item_rules, with_conventions=True, projects=True)
 
     def signature_tags(self, item: WorkItem) -> Tags:
         """The part of :meth:`own_tags` that every item with the same tag signature shares.
@@ -220,11 +238,11 @@ class Resolver:
         Conventions and the item rules that name no key: they read only tracker, container,
         labels, components and custom fields (see ``mapping.signature``).
         """
-        return self._collect(item, self._signature_rules, conventions=True, projects=False)
+        return self._collect(item, self._signature_rules, with_conventions=True, projects=False)
 
     def specific_tags(self, item: WorkItem) -> Tags:
         """The part of :meth:`own_tags` that depends on the item's own key, id or title."""
-        return self._collect(item, self._keyed_rules, conventions=False, projects=True)
+        return self._collect(item, self._keyed_rules, with_conventions=False, projects=True)
 
     @property
     def has_keyed_rules(self) -> bool:
@@ -241,7 +259,7 @@ class Resolver:
         """The folded keys that ``key``/``epic`` rules name."""
         return {_fold(r.when.key or r.when.epic or "") for r in self._keyed_rules}
 
-    def _collect(self, item: WorkItem, rules: list[Rule], *, conventions: bool, projects: bool) -> Tags:
+    def _collect(self, item: WorkItem, rules: list[Rule], *, with_conventions: bool, projects: bool) -> Tags:
         values: list[str] = []
         methods: list[str] = []
         unknown: list[str] = []
@@ -256,20 +274,9 @@ class Resolver:
             (values if kind == "value" else methods).append(found)
             because.append(f"{origin} → {kind} {found}")
 
-        if conventions:
-            for label in item.labels:
-                prefix, sep, ref = label.partition(":")
-                if not sep:
-                    prefix, sep, ref = label.partition("/")  # Linear label group "Value/<child>"
-                kind = _fold(prefix)
-                if sep and kind in ("value", "method") and ref.strip():
-                    tag(kind, ref, f"label '{label}'")
-            for name, options in item.custom_fields.items():
-                folded = _fold(name)
-                if folded in (VALUE_FIELD, METHOD_FIELD):
-                    kind = "value" if folded == VALUE_FIELD else "method"
-                    for option in options:
-                        tag(kind, option, f"field '{name}' = '{option}'")
+        if with_conventions:
+            for kind, ref, origin in conventions(item):
+                tag(kind, ref, origin)
         for rule in rules:
             if self._matches(rule, item):
                 self._apply(rule, values, methods, because)
@@ -278,6 +285,11 @@ class Resolver:
                 if self._names_project(rule, item):
                     self._apply(rule, values, methods, because)
         return Tags(_unique(values), _unique(methods), tuple(unknown), tuple(because))
+
+    @staticmethod
+    def convention_kinds(item: WorkItem) -> set[str]:
+        """The kinds (``value``, ``method``) the item's own labels and fields name, known or not."""
+        return {kind for kind, _, _ in conventions(item)}
 
     def container_tags(self, item: WorkItem) -> Tags:
         """Every matching container rule (tracker / project / team only)."""

@@ -45,8 +45,8 @@ def _match(
         for option in free:
             if option.option_id == known_id:
                 return option
-    wanted = {_fold(name), _fold(plan_id)}
-    return next((o for o in free if _fold(o.name) in wanted), None)
+    by_name = next((o for o in free if _fold(o.name) == _fold(name)), None)  # the name wins over an
+    return by_name or next((o for o in free if _fold(o.name) == _fold(plan_id)), None)  # id-named option
 
 
 def vocabulary_diff(

@@ -82,14 +82,21 @@ class Sender:
         if self._thread is not None:
             self._thread.join(timeout=60)
 
+    def idle(self) -> bool:
+        """True when every queued delivery has been sent (or dropped) and none is being sent."""
+        return self._queue.unfinished_tasks == 0 and self._held is None
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if item is None:
-                if self._held is not None:
-                    self._send(self._held)
-                return
-            self._deliver(item)
+            try:
+                if item is None:
+                    if self._held is not None:
+                        self._send(self._held)
+                    return
+                self._deliver(item)
+            finally:
+                self._queue.task_done()
 
     def _deliver(self, delivery: Delivery) -> None:
         chaos = self.chaos

@@ -30,6 +30,7 @@ from v2mom.store.sync_state import SyncStateRepository
 from v2mom.store.tokens import TokenRepository
 from v2mom.store.transactions import ConnectionTransactions, EngineTransactions, Transactions
 from v2mom.store.workers import WorkerRegistry
+from v2mom.store.writebacks import WritebackRepository
 
 
 class _Repositories:
@@ -43,6 +44,7 @@ class _Repositories:
     inbox: Inbox
     workers: WorkerRegistry
     report_queries: ReportQueries
+    writebacks: WritebackRepository
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
         self.items = source.items.bound_to(transactions)
@@ -53,6 +55,7 @@ class _Repositories:
         self.inbox = source.inbox.bound_to(transactions)
         self.workers = source.workers.bound_to(transactions)
         self.report_queries = source.report_queries.bound_to(transactions)
+        self.writebacks = source.writebacks.bound_to(transactions)
 
 
 class UnitOfWork(_Repositories):
@@ -81,6 +84,7 @@ class Database(_Repositories):
         self.inbox = Inbox(transactions, dialect)
         self.workers = WorkerRegistry(transactions, dialect)
         self.report_queries = ReportQueries(transactions, dialect)
+        self.writebacks = WritebackRepository(transactions, dialect)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:

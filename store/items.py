@@ -15,10 +15,12 @@ from sqlalchemy import Connection, func, or_, select, update
 
 from v2mom.clock import utcnow
 from v2mom.mapping.signature import tag_signature
+from v2mom.mapping.writeback import strip_written
 from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
 from v2mom.store.transactions import Repository, Transactions
+from v2mom.store.written import has_written, written_records
 
 UPSERT_CHUNK = 500
 ITEM_COLUMNS = [c for c in t.items.c if c.name != "pk"]
@@ -85,7 +87,8 @@ def item_from_row(row: Any) -> WorkItem:
     )
 
 
-def _stored(row: Any, deleted: bool | None = None) -> StoredItem:
+def stored_from_row(row: Any, deleted: bool | None = None) -> StoredItem:
+    """An ``items`` row (or a row holding its columns) as a :class:`StoredItem`."""
     return StoredItem(pk=row.pk, item=item_from_row(row), deleted=row.deleted if deleted is None else deleted)
 
 
@@ -153,6 +156,11 @@ class ItemRepository(Repository):
             known = latest.get((item.tracker, item.id))
             if known is None or known.updated_at <= item.updated_at:
                 latest[(item.tracker, item.id)] = item
+        for tracker in {key[0] for key in latest}:  # our own write-back, read back, is not a person's tag
+            if has_written(conn, tracker):
+                ids = [item_id for (t_, item_id) in latest if t_ == tracker]
+                for item_id, record in written_records(conn, tracker, ids).items():
+                    latest[(tracker, item_id)] = strip_written(latest[(tracker, item_id)], record)
         rows = [_item_row(item, now) for item in latest.values()]
         if self._sqlite_upsert is not None:
             return self._sqlite_upsert.run(conn, rows)
@@ -196,7 +204,7 @@ class ItemRepository(Repository):
             query = query.where(~t.items.c.deleted)
         with self._tx.read() as conn:
             for row in conn.execution_options(yield_per=5000).execute(query.order_by(t.items.c.pk)):
-                yield _stored(row)
+                yield stored_from_row(row)
 
     def find(self, tracker: str, key_or_id: str) -> StoredItem | None:
         """An item by its key (case-insensitive) or stable id; deleted ones too."""
@@ -210,7 +218,7 @@ class ItemRepository(Repository):
                 .order_by(t.items.c.deleted, t.items.c.updated_at.desc())
                 .limit(1)
             ).first()
-        return None if row is None else _stored(row)
+        return None if row is None else stored_from_row(row)
 
     def by_id(self, tracker: str, item_id: str) -> StoredItem | None:
         """An item by stable id."""
@@ -218,7 +226,7 @@ class ItemRepository(Repository):
             row = conn.execute(
                 select(t.items).where(t.items.c.tracker == tracker, t.items.c.item_id == item_id)
             ).first()
-        return None if row is None else _stored(row)
+        return None if row is None else stored_from_row(row)
 
     def by_ids(self, tracker: str, item_ids: Iterable[str]) -> list[StoredItem]:
         """Items (deleted ones too) of ``tracker`` by stable id."""
@@ -229,7 +237,7 @@ class ItemRepository(Repository):
                 query = select(t.items).where(
                     t.items.c.tracker == tracker, t.items.c.item_id.in_(ids[start : start + UPSERT_CHUNK])
                 )
-                found += [_stored(r) for r in conn.execute(query)]
+                found += [stored_from_row(r) for r in conn.execute(query)]
         return found
 
     def by_pks(self, pks: Sequence[int]) -> list[StoredItem]:
@@ -239,7 +247,7 @@ class ItemRepository(Repository):
             for start in range(0, len(pks), UPSERT_CHUNK):
                 query = select(t.items).where(t.items.c.pk.in_(pks[start : start + UPSERT_CHUNK]))
                 for r in conn.execute(query):
-                    found[r.pk] = _stored(r)
+                    found[r.pk] = stored_from_row(r)
         return [found[pk] for pk in pks if pk in found]
 
     def children(self, tracker: str, parent_ids: Iterable[str], *, deleted: bool = False) -> list[StoredItem]:
@@ -253,7 +261,7 @@ class ItemRepository(Repository):
                     t.items.c.parent_id.in_(ids[start : start + UPSERT_CHUNK]),
                     t.items.c.deleted.is_(deleted),
                 )
-                found += [_stored(r, deleted=deleted) for r in conn.execute(query)]
+                found += [stored_from_row(r, deleted=deleted) for r in conn.execute(query)]
         return found
 
     def count(self, tracker: str | None = None, *, include_deleted: bool = False) -> int:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 from v2mom.store.types import BigIntPK, UTCDateTime
@@ -215,4 +216,41 @@ webhook_inbox = Table(
     Column("last_error", Text),
     UniqueConstraint("tracker", "delivery_id"),
     Index("ix_webhook_inbox_status_next", "status", "next_attempt_at"),
+)
+
+
+writebacks = Table(
+    # What v2mom-sync last wrote into each tracker item (``v2mom writeback``): per kind the plan id and
+    # the option name it selected, when (``fields_at``, taken before the write was sent), and the
+    # explanation link. A field reading equal to what is recorded here is v2mom-sync's own inference,
+    # not a person's tag (``mapping.writeback.strip_written``).
+    "writebacks",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("value_id", String(64)),
+    Column("value_label", String(255)),
+    Column("method_id", String(64)),
+    Column("method_label", String(255)),
+    Column("fields_at", UTCDateTime()),
+    # False from just before a write is sent until the tracker took it: the echo of a write can
+    # arrive before the write call returns, and must already read as ours.
+    Column("confirmed", Boolean, nullable=False, server_default=true()),
+    Column("link_url", Text),
+    Column("linked_at", UTCDateTime()),
+)
+
+tag_audit = Table(
+    # Tags an admin set from the dashboard (``POST /api/items/{tracker}/{key}/tags``): who, when, what.
+    "tag_audit",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("plan_id", String(64), nullable=False),
+    Column("before", JSON, nullable=False),
 )

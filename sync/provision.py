@@ -41,7 +41,7 @@ class TrackerProvision:
 
 def state_key(tracker: str) -> str:
     """Where the recorded option ids of ``tracker`` are kept (apart from its sync state)."""
-    return f"{tracker}-vocabulary"
+    return f"{tracker}:vocab"  # tracker_state.tracker holds 16 characters
 
 
 def writer_for(settings: Settings) -> WriterFor:
@@ -93,6 +93,9 @@ def provision(
                 for kind in KINDS:
                     record[kind].update(applied.options.get(kind, {}))
             store.sync_state.set_tracker_state(state_key(name), record)
+            for change in diff.changes:  # fields holding the old name are still v2mom-sync's writes
+                if change.action == "rename" and change.plan_id is not None:
+                    store.writebacks.relabel(name, change.kind, change.plan_id, change.name)
             result.applied = True
         except V2momError as exc:
             result.error = str(exc)

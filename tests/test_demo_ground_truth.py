@@ -28,7 +28,6 @@ def demo(database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
         world.stop()
 
 
-
 def test_demo_report_equals_every_trackers_ground_truth(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:
     world, _ = demo
     assert set(world.truths) == {"jira", "linear", "asana"}

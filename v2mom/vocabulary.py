@@ -11,6 +11,7 @@ no tracker's vocabulary leaves ``connectors/``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 Kind = Literal["value", "method"]
@@ -106,8 +107,25 @@ class WriteOutcome:
 
     item_id: str
     error: str | None = None
+    unsupported: bool = False  # the item cannot hold the field at all (an Asana subtask outside projects)
 
     @property
     def ok(self) -> bool:
         """True when the tracker holds the write."""
         return self.error is None
+
+
+@dataclass(frozen=True)
+class WrittenTags:
+    """What v2mom-sync last wrote into one item, as recorded in the store.
+
+    ``labels`` maps each kind written to ``(plan id, option name selected)``; ``fields_at`` is the
+    item's ``updated_at`` as v2mom-sync knew it when it wrote (a reading no newer than that predates
+    the write; both are the tracker's own clock); ``link_url`` is the explanation link the item holds
+    (None: none written yet).
+    """
+
+    labels: dict[Kind, tuple[str, str]] = field(default_factory=dict)
+    fields_at: datetime | None = None
+    link_url: str | None = None
+    confirmed: bool = True

@@ -20,6 +20,8 @@ from v2mom.reports.trend import TrendRangeError, build_trend
 
 router = APIRouter(prefix="/api")
 TrackerName = Literal["jira", "asana", "linear"]
+
+
 def report_query(
     request: Request,
     measure: Measure | None = None,

@@ -6,6 +6,7 @@ from typing import Literal
 
 from v2mom.app.schemas.common import ApiModel
 from v2mom.sync.provision import TrackerProvision
+from v2mom.sync.writeback import TrackerWriteback
 from v2mom.vocabulary import VocabularyChange
 
 
@@ -64,3 +65,76 @@ class ProvisionDocument(ApiModel):
                 for result in results
             ],
         )
+
+
+class TrackerWritebackDocument(ApiModel):
+    """One tracker's write-back: items to write per value and method, clears, links; and what happened."""
+
+    tracker: str
+    items: int
+    values: dict[str, int]
+    methods: dict[str, int]
+    cleared: int
+    links: int
+    notes: list[str]
+    applied: bool
+    written: int
+    linked: int
+    refused: list[str]
+    skipped: list[str]
+    error: str | None
+    summary: str
+
+    @classmethod
+    def of(cls, result: TrackerWriteback) -> TrackerWritebackDocument:
+        """The document of one tracker's part."""
+        return cls(
+            tracker=result.tracker,
+            items=len(result.fields),
+            values=dict(result.values),
+            methods=dict(result.methods),
+            cleared=result.cleared,
+            links=len(result.links),
+            notes=list(result.notes),
+            applied=result.applied,
+            written=result.written,
+            linked=result.linked,
+            refused=list(result.refused),
+            skipped=list(result.skipped),
+            error=result.error,
+            summary=writeback_summary(result),
+        )
+
+
+class WritebackDocument(ApiModel):
+    """Every selected tracker's part; ``ok`` is false when any tracker failed or refused an item."""
+
+    ok: bool
+    trackers: list[TrackerWritebackDocument]
+
+    @classmethod
+    def of(cls, results: list[TrackerWriteback]) -> WritebackDocument:
+        """The document of a write-back run (or preview)."""
+        return cls(ok=all(r.ok for r in results), trackers=[TrackerWritebackDocument.of(r) for r in results])
+
+
+def writeback_summary(result: TrackerWriteback) -> str:
+    """One line for a person: what a tracker's write-back would do, or did."""
+    if result.applied and (result.written or result.linked or result.refused):
+        line = f"{result.tracker}: wrote {result.written} item(s), linked {result.linked}"
+        if result.skipped:
+            line += f", {len(result.skipped)} skipped (they cannot hold the field there)"
+        return line + (f", {len(result.refused)} refused" if result.refused else "")
+    if not result.fields and not result.links:
+        return f"{result.tracker}: nothing to write"
+    per = ", ".join(f"{k} {n}" for k, n in sorted(result.values.items()))
+    per_method = ", ".join(f"{k} {n}" for k, n in sorted(result.methods.items()))
+    parts = [f"{len(result.fields)} item(s)"]
+    if per:
+        parts.append(f"values: {per}")
+    if per_method:
+        parts.append(f"methods: {per_method}")
+    if result.cleared:
+        parts.append(f"{result.cleared} cleared")
+    parts.append(f"{len(result.links)} link(s)")
+    return f"{result.tracker}: would write " + "; ".join(parts)

@@ -238,27 +238,113 @@ async function renderFlags() {
   if (f.tracker) params.set("tracker", f.tracker);
   const page = await api(`/api/reports/flags?${params}`);
   const body = $("#flags tbody");
+  const taggable = session.role === "admin" && TAGGABLE.has(flagKind);
   body.replaceChildren();
   for (const item of page.items) {
     const link = item.url ? el("a", { href: item.url, class: "item-link", rel: "noopener", text: `${item.tracker}:${item.key}` }) : `${item.tracker}:${item.key}`;
-    const explain = el("button", { type: "button", text: "Explain" });
+    const explain = el("button", { type: "button", text: "Explain", "aria-label": `Explain ${item.tracker}:${item.key}` });
     explain.addEventListener("click", () => showExplain(item.tracker, item.key));
-    body.append(el("tr", {}, el("td", {}, link, " ", item.title), el("td", { class: "num", text: fmt(item.effort) }),
-      el("td", { text: item.reasons.join("; ") }), el("td", {}, explain)));
+    const actions = el("td", { class: "actions" }, explain);
+    if (taggable) actions.append(tagControl(item));
+    body.append(el("tr", { "data-item": `${item.tracker}:${item.key}` }, el("td", {}, link, " ", item.title),
+      el("td", { class: "num", text: fmt(item.effort) }), el("td", { text: item.reasons.join("; ") }), actions));
   }
   if (!page.items.length) body.append(el("tr", {}, el("td", { colspan: "4", text: "Nothing flagged." })));
 }
 
+// -- admin: tag an untagged or orphaned item from the list (written to its tracker) --------------
+
+const TAGGABLE = new Set(["untagged", "orphaned"]);
+
+function tagStatus(text, failed = false) {
+  const status = $("#tag-status");
+  status.textContent = text;
+  status.classList.toggle("error", failed);
+}
+
+function tagControl(item) {
+  const name = `${item.tracker}:${item.key}`;
+  const option = (kind, x) => el("option", { value: x.id, "data-kind": kind, text: `${kind === "value" ? "Value" : "Method"}: ${x.name}` });
+  const select = el("select", { name: "tag", "aria-label": `Value or method to tag ${name} with` },
+    el("optgroup", { label: "Values" }, ...(plan.values || []).map((v) => option("value", v))),
+    el("optgroup", { label: "Methods" }, ...(plan.methods || []).map((m) => option("method", m))));
+  const button = el("button", { type: "submit", text: "Tag", "aria-label": `Tag ${name}` });
+  if (!select.options.length) button.disabled = true; // a plan with nothing to choose
+  const form = el("form", { class: "tag-form" }, select, button);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = select.selectedOptions[0];
+    if (!chosen) return;
+    const kind = chosen.dataset.kind;
+    const label = chosen.textContent;
+    const row = [...$("#flags tbody").rows].indexOf(form.closest("tr"));
+    button.disabled = true;
+    tagStatus(`Tagging ${name} with ${label}…`);
+    try {
+      const doc = await api(`/api/items/${encodeURIComponent(item.tracker)}/${encodeURIComponent(item.key)}/tags`,
+        { method: "POST", body: { [kind]: chosen.value } });
+      tagStatus(`Tagged ${item.tracker}:${doc.key} with ${label}; the report is updated.`);
+      await refresh();
+      // The tagged row has left the list: keep the keyboard where it was, on the next row's choice.
+      const next = $("#flags tbody").rows[Math.max(0, row)]?.querySelector("select") || $("#flag-tabs [aria-selected=true]");
+      next?.focus();
+    } catch (error) {
+      tagStatus(`Could not tag ${name}: ${error.message}`, true);
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+// -- the explanation of one item (also the page /items/{tracker}/{key} that trackers link to) ----
+
 async function showExplain(tracker, key) {
-  const doc = await api(`/api/items/${encodeURIComponent(tracker)}/${encodeURIComponent(key)}`);
   const box = $("#explain");
+  let doc;
+  try {
+    doc = await api(`/api/items/${encodeURIComponent(tracker)}/${encodeURIComponent(key)}`);
+  } catch (error) {
+    const why = error.status === 404
+      ? `v2mom-sync knows no item ${tracker}:${key}. It may have been deleted or moved out of scope, or not be synced yet.`
+      : `Cannot show ${tracker}:${key}: ${error.message}`;
+    box.replaceChildren(el("h3", { text: `No explanation for ${tracker}:${key}` }), el("p", { class: "error", id: "explain-missing", text: why }));
+    box.hidden = false;
+    box.focus({ preventScroll: true });
+    return false;
+  }
   const r = doc.resolution || {};
-  box.replaceChildren(el("h3", { text: `Why ${tracker}:${doc.key} — ${doc.item.title}` }),
-    el("p", { text: `Values: ${Object.entries(r.values || {}).map(([v, w]) => `${v} ${pct(w)}`).join(", ") || "none"}` +
+  const title = el("h3", { text: `Why ${tracker}:${doc.key} — ${doc.item.title}` });
+  const parts = [title];
+  if (doc.item.url) parts.push(el("p", {}, el("a", { href: doc.item.url, rel: "noopener", text: `Open ${tracker}:${doc.key} in ${tracker}` })));
+  if (doc.deleted) parts.push(el("p", { class: "error", text: "This item was deleted in its tracker." }));
+  parts.push(el("p", { text: `Values: ${Object.entries(r.values || {}).map(([v, w]) => `${v} ${pct(w)}`).join(", ") || "none"}` +
       ` · methods: ${(r.methods || []).join(", ") || "none"} · flags: ${(r.flags || []).join(", ") || "none"}` }),
     el("ul", {}, ...doc.explanation.concat(r.reasons || []).map((line) => el("li", { text: line }))));
+  box.replaceChildren(...parts);
+  box.dataset.item = `${tracker}:${doc.key}`;
   box.hidden = false;
-  box.focus?.();
+  box.focus({ preventScroll: true });
+  return true;
+}
+
+// The page's own item, when the path is /items/{tracker}/{key} (the links written into the trackers).
+function itemFromPath() {
+  const match = /^\/items\/([^/]+)\/([^/]+)\/?$/.exec(location.pathname);
+  if (!match) return null;
+  try {
+    return { tracker: decodeURIComponent(match[1]), key: decodeURIComponent(match[2]) };
+  } catch {
+    return null;
+  }
+}
+
+async function openItemFromPath() {
+  const target = itemFromPath();
+  if (!target) return;
+  document.title = `v2mom-sync — why ${target.tracker}:${target.key}`;
+  await showExplain(target.tracker, target.key);
+  $("#explain").scrollIntoView({ block: "start" });
+  document.body.dataset.explained = "true";
 }
 
 // -- admin: rules with a preview before they apply -------------------------------------------------
@@ -496,6 +582,7 @@ async function start() {
     });
   }
   await refresh();
+  await openItemFromPath();
   if (session.role === "admin") {
     fillTargets();
     bindAdmin();

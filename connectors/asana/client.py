@@ -26,7 +26,7 @@ from v2mom.connectors.errors import ErrorTexts, error_for_status
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import FatalError, RetriableError, TrackerError
 
-__all__ = ["DEFAULT_TIMEOUT", "TRACKER", "AsanaClient", "SyncTokenExpired"]
+__all__ = ["DEFAULT_TIMEOUT", "TRACKER", "AsanaClient", "SyncTokenExpired", "error_messages"]
 
 TRACKER = "asana"
 DEFAULT_TIMEOUT = 30.0
@@ -50,7 +50,8 @@ def _body(exc: ApiException) -> Mapping[str, Any]:
     return decoded if isinstance(decoded, Mapping) else {}
 
 
-def _messages(body: Mapping[str, Any]) -> str:
+def error_messages(body: Mapping[str, Any]) -> str:
+    """Asana's ``errors[].message`` of an error body, joined and truncated ("" when none)."""
     errors = body.get("errors")
     if not isinstance(errors, list):
         return ""
@@ -83,7 +84,7 @@ def map_api_exception(exc: ApiException) -> TrackerError:
         status,
         tracker=TRACKER,
         retry_after=parse_retry_after(headers.get("Retry-After")),
-        detail=_messages(body),
+        detail=error_messages(body),
         texts=_TEXTS,
     )
 
@@ -111,6 +112,8 @@ class AsanaClient:
         self._webhooks = asana.WebhooksApi(self._api)
         self._custom_fields = asana.CustomFieldsApi(self._api)
         self._field_settings = asana.CustomFieldSettingsApi(self._api)
+        self._batch = asana.BatchAPIApi(self._api)
+        self._attachments = asana.AttachmentsApi(self._api)
 
     def _call(self, kind: str, fn: Callable[[], Any]) -> dict[str, Any]:
         """Count, run and map; the mapped error carries no chained SDK exception."""
@@ -262,6 +265,34 @@ class AsanaClient:
             "enum_option_write",
             lambda: self._custom_fields.update_enum_option(option, opts, **self._kwargs()),
         )
+
+    # -- write-back: /batch and external attachments ----------------------------------------------
+
+    def batch(self, actions: list[dict[str, Any]]) -> dict[str, Any]:
+        """``POST /batch``: up to 10 actions; ``data`` holds one result per action, in order."""
+        body = {"data": {"actions": actions}}
+        return self._call("batch", lambda: self._batch.create_batch_request(body, {}, **self._kwargs()))
+
+    def attachments_page(
+        self, parent: str, *, opt_fields: str, limit: int, offset: str | None
+    ) -> dict[str, Any]:
+        """One page of ``GET /attachments?parent=`` (``data``, ``next_page``)."""
+        opts: dict[str, Any] = {"limit": limit, "opt_fields": opt_fields}
+        if offset:
+            opts["offset"] = offset
+        return self._call(
+            "attachments",
+            lambda: self._attachments.get_attachments_for_object(parent, opts, **self._kwargs()),
+        )
+
+    def create_external_attachment(self, parent: str, *, url: str, name: str) -> dict[str, Any]:
+        """``POST /attachments`` (multipart, so never through ``/batch``): a link on task ``parent``."""
+
+        def create() -> Any:
+            opts = {"resource_subtype": "external", "parent": parent, "url": url, "name": name}
+            return self._attachments.create_attachment_for_object(opts, **self._kwargs())
+
+        return self._call("attachment_write", create)
 
     def close(self) -> None:
         """Release the connection pool and the SDK's thread pool (it starts one per client)."""

@@ -1,7 +1,8 @@
 """The Asana connector: projects and tasks by offset pages, subtasks, the Events API, census.
 
 The vocabulary (``V2MOM Value`` / ``V2MOM Method`` enum fields, :class:`VocabularyWriter`) is read
-and provisioned by :mod:`connectors.asana.write`.
+and provisioned by :mod:`connectors.asana.write`; write-back (:class:`TagWriter`: enum values
+through ``/batch``, explanation links as external attachments) is :mod:`connectors.asana.writeback`.
 
 A full run reads each configured project, then its tasks page by page, each page completed with
 its tasks' subtasks (recursively: subtasks are not in project listings). An incremental run lists
@@ -18,7 +19,7 @@ cursor only when the whole listing has been committed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -34,13 +35,21 @@ from v2mom.connectors.asana.parse import (
     parse_task,
 )
 from v2mom.connectors.asana.write import AsanaVocabulary
+from v2mom.connectors.asana.writeback import AsanaWriteBack
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.paging import offset_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
 from v2mom.settings import AsanaSettings, SyncSettings
-from v2mom.vocabulary import AppliedVocabulary, TrackerVocabulary, VocabularyChange
+from v2mom.vocabulary import (
+    AppliedVocabulary,
+    LinkWrite,
+    TagWrite,
+    TrackerVocabulary,
+    VocabularyChange,
+    WriteOutcome,
+)
 
 __all__ = ["AsanaConnector"]
 
@@ -57,7 +66,8 @@ class AsanaConnector(ConnectorRuntime):
     """Asana, seen through :class:`connectors.base.Connector`.
 
     ``scope`` names the projects. ``calls`` counts requests by kind ("me", "project", "tasks",
-    "subtasks", "events", "task", "census"). ``state`` holds the Events API sync token per project
+    "subtasks", "events", "task", "census"; write-back: "custom_fields", "batch", "attachments",
+    "attachment_write"). ``state`` holds the Events API sync token per project
     (the runner stores it with the tracker's state); ``warnings`` and ``needs_census`` report an
     expired token to the runner.
     """
@@ -90,6 +100,13 @@ class AsanaConnector(ConnectorRuntime):
             self._client,
             workspace=settings.workspace,
             projects=self.projects,
+            retrying=self._retrying,
+            page_size=settings.page_size,
+        )
+        self._writeback = AsanaWriteBack(
+            self._client,
+            self._vocabulary,
+            workspace=settings.workspace,
             retrying=self._retrying,
             page_size=settings.page_size,
         )
@@ -354,6 +371,18 @@ class AsanaConnector(ConnectorRuntime):
         """Make ``changes`` in order (:mod:`connectors.asana.write`); the fields end up on every
         configured project."""
         return self._vocabulary.apply(changes)
+
+    # -- TagWriter -----------------------------------------------------------------------------------
+
+    def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
+        """Set or clear each task's ``V2MOM Value`` / ``V2MOM Method`` option through ``/batch``
+        (:mod:`connectors.asana.writeback`); one outcome per write, in order."""
+        return self._writeback.write_tags(writes)
+
+    def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
+        """Give each task one external attachment to its explanation page, replaced when its URL
+        changed; one outcome per link, in order."""
+        return self._writeback.write_links(links)
 
     def close(self) -> None:
         """Release the HTTP connections."""

@@ -85,6 +85,7 @@ class AsanaVocabulary:
         self._retrying = retrying
         self._page_size = min(max(page_size, 1), 100)
         self._fields: dict[Kind, str] = {}
+        self._subtypes: dict[str, str] = {}  # field gid -> enum / multi_enum
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -117,6 +118,7 @@ class AsanaVocabulary:
             if kind is None or containers[kind] is not None or subtype not in ENUM_TYPES:
                 continue
             containers[kind] = str(record["gid"])
+            self._subtypes[str(record["gid"])] = str(subtype)
             options[kind] = tuple(
                 TrackerOption(str(o["gid"]), str(o.get("name") or ""), o.get("enabled") is not False)
                 for o in record.get("enum_options") or []
@@ -124,6 +126,12 @@ class AsanaVocabulary:
             )
         self._fields = {kind: gid for kind, gid in containers.items() if gid is not None}
         return TrackerVocabulary(containers=containers, options=options)
+
+    def fields(self) -> dict[Kind, tuple[str, str]]:
+        """Per kind found, the field's gid and type (``enum`` / ``multi_enum``); read when not known."""
+        if len(self._fields) < len(KINDS):
+            self.read()
+        return {kind: (gid, self._subtypes.get(gid, "enum")) for kind, gid in self._fields.items()}
 
     def _project_fields(self, project: str) -> set[str]:
         def fetch(offset: str | None) -> dict[str, Any]:

@@ -39,15 +39,24 @@ SELECT_SEARCHER = "com.atlassian.jira.plugin.system.customfieldtypes:multiselect
 
 
 def _error_messages(response: requests.Response) -> str:
-    """Jira's ``errorMessages`` (never the rest of the body), joined and truncated."""
+    """Jira's ``errorMessages`` (never the rest of the body), joined and truncated.
+
+    The bulk operations answer another shape (``BulkOperationErrorResponse``: ``errors`` is a list
+    of ``{"message": …}``); those messages are read too. The ErrorCollection's ``errors`` object
+    (parameter -> message) is not: it may echo what was sent.
+    """
     try:
         body = response.json()
     except ValueError:
         return ""
-    messages = body.get("errorMessages") if isinstance(body, dict) else None
-    if not isinstance(messages, list):
+    if not isinstance(body, dict):
         return ""
-    text = "; ".join(str(m) for m in messages if isinstance(m, str | int | float) and str(m).strip())
+    messages = body.get("errorMessages")
+    found = list(messages) if isinstance(messages, list) else []
+    bulk = body.get("errors")
+    if isinstance(bulk, list):
+        found.extend(e.get("message") for e in bulk if isinstance(e, dict))
+    text = "; ".join(str(m) for m in found if isinstance(m, str | int | float) and str(m).strip())
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
@@ -119,7 +128,8 @@ class JiraClient:
     Methods return decoded JSON and raise only :class:`~v2mom.errors.TrackerError` subclasses. Each
     HTTP request is counted in ``calls`` under its kind ("search", "census", "field", "myself",
     "issue"; provisioning: "field-create", "field-context", "context-create", "field-option",
-    "option-create", "option-update"). No retries happen here.
+    "option-create", "option-update"; write-back: "bulk-edit", "bulk-queue", "remote-link"). No
+    retries happen here.
     """
 
     def __init__(
@@ -310,6 +320,29 @@ class JiraClient:
             lambda: self._generated.update_custom_field_option(safe_field, safe_context, data=body),
             step=step,
             texts=_ADMIN_TEXTS,
+        )
+
+    # -- write-back: bulk edit of select fields, remote links ------------------------------------
+
+    def submit_bulk_edit(self, body: dict[str, object], *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/3/bulk/issues/fields`` (IssueBulkEditPayload): the ``taskId`` to poll."""
+        return self._json_object("bulk-edit", lambda: self._generated.submit_bulk_edit(data=body), step=step)
+
+    def bulk_progress(self, task_id: str, *, step: str) -> dict[str, Any]:
+        """``GET /rest/api/3/bulk/queue/{taskId}``: the task's BulkOperationProgress."""
+        safe_id = quote(task_id, safe="")
+        return self._json_object(
+            "bulk-queue", lambda: self._generated.get_bulk_operation_progress(safe_id), step=step
+        )
+
+    def put_remote_link(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/3/issue/{id}/remotelink``: creates the link, or updates the one with its
+        ``globalId`` in place (Jira's documented upsert); the link's ``id`` and ``self``."""
+        safe_id = quote(issue_id, safe="")
+        return self._json_object(
+            "remote-link",
+            lambda: self._generated.create_or_update_remote_issue_link(safe_id, data=body),
+            step=step,
         )
 
     def close(self) -> None:

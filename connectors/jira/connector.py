@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -22,11 +22,19 @@ from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
 from v2mom.connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
 from v2mom.connectors.jira.write import JiraVocabulary
+from v2mom.connectors.jira.writeback import JiraWriteBack
 from v2mom.connectors.paging import cursor_pages
 from v2mom.errors import FatalError
 from v2mom.models import WorkItem
 from v2mom.settings import JiraSettings, SyncSettings
-from v2mom.vocabulary import AppliedVocabulary, TrackerVocabulary, VocabularyChange
+from v2mom.vocabulary import (
+    AppliedVocabulary,
+    LinkWrite,
+    TagWrite,
+    TrackerVocabulary,
+    VocabularyChange,
+    WriteOutcome,
+)
 
 __all__ = ["CENSUS_PAGE_SIZE", "JiraConnector", "render_jql_datetime"]
 
@@ -48,12 +56,13 @@ def render_jql_datetime(since: datetime, time_zone: str) -> str:
 
 
 class JiraConnector(ConnectorRuntime):
-    """Jira Cloud, seen through :class:`connectors.base.Connector` and
-    :class:`connectors.base.VocabularyWriter`.
+    """Jira Cloud, seen through :class:`connectors.base.Connector`,
+    :class:`connectors.base.VocabularyWriter` and :class:`connectors.base.TagWriter`.
 
     ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("myself", "field",
-    "search", "census", "issue"), retries included. Discovery runs once, lazily, before the first
-    listing when :meth:`discover` was not called.
+    "search", "census", "issue"; write-back: "bulk-edit", "bulk-queue", "remote-link"), retries
+    included. Discovery runs once, lazily, before the first listing when :meth:`discover` was not
+    called.
     """
 
     tracker = "jira"
@@ -85,6 +94,7 @@ class JiraConnector(ConnectorRuntime):
         self._points_fields: list[str] = []
         self._custom_fields: dict[str, str] = {}
         self._vocabulary = JiraVocabulary(self._client, self._retrying)
+        self._writeback = JiraWriteBack(self._client, self._retrying, self._vocabulary.field_ids, sleep=sleep)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -240,6 +250,16 @@ class JiraConnector(ConnectorRuntime):
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
         """Create fields and options, rename, disable or enable options by id (write.py)."""
         return self._vocabulary.apply(changes)
+
+    # -- TagWriter ------------------------------------------------------------------------------
+
+    def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
+        """Set or clear the ``V2MOM Value`` / ``V2MOM Method`` choices by bulk edit (writeback.py)."""
+        return self._writeback.write_tags(writes)
+
+    def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
+        """One remote link per issue with a stable ``globalId``, updated in place (writeback.py)."""
+        return self._writeback.write_links(links)
 
     def close(self) -> None:
         """Release the HTTP session."""

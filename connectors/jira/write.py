@@ -126,6 +126,20 @@ class JiraVocabulary:
                 options[kind] = tuple(self._read_options(field_id, context_id, FIELD_NAMES[kind]))
         return TrackerVocabulary(containers=containers, options=options)
 
+    def field_ids(self) -> dict[Kind, str | None]:
+        """Each kind's field id (None: absent): from the last read or write, else one ``GET /field``.
+
+        Write-back needs only the ids, not the options, so this never reads contexts.
+        """
+        if all(kind in self._fields for kind in KINDS):
+            return {kind: self._fields[kind] for kind in KINDS}
+        all_fields = self._retrying(partial(self._client.fields, step="read fields"))
+        found: dict[Kind, str | None] = {kind: self._find_field(all_fields, kind) for kind in KINDS}
+        for kind, field_id in found.items():
+            if field_id is not None:
+                self._fields[kind] = field_id
+        return found
+
     def _find_field(self, all_fields: list[dict[str, Any]], kind: Kind) -> str | None:
         """The id of the single-select custom field named ``FIELD_NAMES[kind]`` (the oldest if many)."""
         name = FIELD_NAMES[kind]

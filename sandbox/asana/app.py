@@ -1,4 +1,5 @@
-"""The fake Asana REST API under ``/api/1.0``: users/me, projects, tasks, subtasks, events.
+"""The fake Asana REST API under ``/api/1.0``: users/me, projects, tasks, subtasks, events (the
+write-back endpoints, ``/batch`` among them, are in :mod:`sandbox.asana.writes`).
 
 Shapes follow Asana's OpenAPI (tests validate responses against it): ``{"data": ...}``, offset
 paging with ``next_page`` (keyset tokens, every third page short although more remain),
@@ -22,6 +23,7 @@ import requests
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from v2mom.sandbox.asana.batch import BATCH_ACTION
 from v2mom.sandbox.asana.state import (
     ENUM_TYPES,
     AsanaState,
@@ -33,6 +35,7 @@ from v2mom.sandbox.asana.state import (
     VocabularyRefused,
     Webhook,
 )
+from v2mom.sandbox.asana.writes import Http, register_write_routes
 
 PREFIX = "/api/1.0"
 MAX_LIMIT = 100
@@ -244,6 +247,11 @@ def create_asana_app(state: AsanaState) -> FastAPI:
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Any]) -> Response:
         path = request.url.path
+        if request.scope.get(BATCH_ACTION):  # an action of POST /batch: the batch was counted
+            if request.headers.get("authorization") != f"Bearer {state.token}":
+                return error(401, "Not Authorized")
+            inner: Response = await call_next(request)
+            return inner
         state.record(path)
         if request.headers.get("authorization") != f"Bearer {state.token}":
             return error(401, "Not Authorized")
@@ -580,4 +588,6 @@ def create_asana_app(state: AsanaState) -> FastAPI:
             records = [render_setting(s) for s in state.field_settings.get(gid, [])]
         return listing(request, records)
 
+    http = Http(PREFIX, error, asana_time, fields_of, render_task, listing, one)
+    register_write_routes(app, state, http)
     return app

@@ -1,4 +1,5 @@
-"""The fake Asana workspace's state: projects, tasks and subtasks, custom fields, tags, events.
+"""The fake Asana workspace's state: projects, tasks and subtasks, custom fields, tags, events,
+and what write-back changes: enum values on tasks and external attachments.
 
 Tasks are members of projects; subtasks are not (unless added to a project explicitly) and are
 reached through their parent. Every mutation bumps ``modified_at`` (never backwards) and appends an
@@ -109,6 +110,17 @@ class Task:
 
 
 @dataclass
+class Attachment:
+    """An external attachment of a task: a named link (Asana never edits one: delete, create again)."""
+
+    gid: str
+    parent: str
+    name: str
+    url: str
+    created_at: datetime
+
+
+@dataclass
 class Event:
     """One entry of a project's event log."""
 
@@ -181,6 +193,7 @@ class AsanaState(FaultBook):
         self.lock = threading.RLock()
         self.listeners: list[Callable[[str, Task], None]] = []  # (action, task) after each change
         self.webhooks: dict[str, Webhook] = {}
+        self.attachments: dict[str, Attachment] = {}  # gid -> attachment, in creation order
         self._rng = random.Random(7)
 
     def _gid(self) -> str:
@@ -321,6 +334,8 @@ class AsanaState(FaultBook):
                 self.children.pop(removed, None)
             if task.parent in self.children:
                 self.children[task.parent].remove(gid)
+            for attachment in [a for a in self.attachments.values() if a.parent in gone]:
+                del self.attachments[attachment.gid]
         self._notify("deleted", task)
         return gone
 
@@ -433,6 +448,78 @@ class AsanaState(FaultBook):
             setting = FieldSetting(self._gid(), project, field_gid)
             settings.append(setting)
             return setting
+
+    # -- write-back: enum values on tasks, external attachments -------------------------------------
+
+    def fields_on(self, task: Task) -> set[str]:
+        """The gids of the custom fields a task can hold: those added to any of its projects (a
+        subtask outside every project holds none)."""
+        return {s.field_gid for p in task.projects for s in self.field_settings.get(p, [])}
+
+    def _enum_choice(self, custom_field: CustomFieldDef, option_gid: Any) -> str:
+        """The name of the enabled option ``option_gid`` of ``custom_field`` (400 otherwise)."""
+        found = self.option_by_gid(option_gid) if isinstance(option_gid, str) else None
+        if found is None or found[0] is not custom_field:
+            raise VocabularyRefused(
+                400, f"custom_fields: {option_gid} is not an enum option of custom field {custom_field.gid}"
+            )
+        if not found[1].enabled:
+            raise VocabularyRefused(400, f"custom_fields: enum option {option_gid} is disabled")
+        return found[1].name
+
+    def set_custom_fields(self, gid: str, values: dict[str, Any]) -> Task:
+        """``PUT /tasks/{gid}`` with ``custom_fields``: {field gid: option gid (enum), a list of them
+        (multi_enum), or None to clear}. All or nothing: an unknown task is a 404; a field on none of
+        the task's projects, an unknown or disabled option, or another field type is a 400."""
+        with self.lock:
+            task = self.tasks.get(gid)
+            if task is None:
+                raise VocabularyRefused(404, f"task: Unknown object: {gid}")
+            enums, multi = dict(task.enums), {k: list(v) for k, v in task.multi_enums.items()}
+            allowed = self.fields_on(task)
+            for field_gid, value in values.items():
+                custom_field = self.field_by_gid(field_gid)
+                if custom_field is None:
+                    raise VocabularyRefused(400, f"custom_fields: Not a recognized ID: {field_gid}")
+                if field_gid not in allowed:
+                    raise VocabularyRefused(
+                        400, f"custom_fields: Custom field with ID {field_gid} is not on given object"
+                    )
+                name = custom_field.name
+                if custom_field.type == "enum" and (value is None or isinstance(value, str)):
+                    enums.pop(name, None)
+                    if value is not None:
+                        enums[name] = self._enum_choice(custom_field, value)
+                elif custom_field.type == "multi_enum" and (value is None or isinstance(value, list)):
+                    multi[name] = [self._enum_choice(custom_field, v) for v in value or []]
+                else:
+                    kind = custom_field.type
+                    raise VocabularyRefused(
+                        400, f"custom_fields: Invalid value for custom field {field_gid} ({kind})"
+                    )
+        return self.update_task(gid, enums=enums, multi_enums=multi)
+
+    def add_attachment(self, parent: str, name: str, url: str) -> Attachment:
+        """``POST /attachments`` of an external link on task ``parent`` (404 when it does not exist)."""
+        with self.lock:
+            if parent not in self.tasks:
+                raise VocabularyRefused(404, f"parent: Unknown object: {parent}")
+            attachment = Attachment(self._gid(), parent, name, url, self.clock())
+            self.attachments[attachment.gid] = attachment
+            return attachment
+
+    def attachments_of(self, parent: str) -> list[Attachment]:
+        """The attachments of task ``parent`` in creation order (404 when it does not exist)."""
+        with self.lock:
+            if parent not in self.tasks:
+                raise VocabularyRefused(404, f"parent: Unknown object: {parent}")
+            return [a for a in self.attachments.values() if a.parent == parent]
+
+    def delete_attachment(self, gid: str) -> None:
+        """``DELETE /attachments/{gid}`` (404 when unknown)."""
+        with self.lock:
+            if self.attachments.pop(gid, None) is None:
+                raise VocabularyRefused(404, f"attachment: Unknown object: {gid}")
 
     def expire_sync_tokens(self) -> None:
         """Every sync token issued so far becomes too old (the next use answers 412)."""

@@ -1,6 +1,8 @@
 """The fake Jira Cloud REST v3 app: /myself, /field, /search/jql (GET and POST), /issue/{id}, and
 custom field administration: POST /field, GET/POST /field/{id}/context, GET/POST/PUT
-/field/{id}/context/{contextId}/option (paged with startAt / maxResults / isLast).
+/field/{id}/context/{contextId}/option (paged with startAt / maxResults / isLast), and write-back
+(bulk edit, its queue, remote links: :mod:`sandbox.jira.writeback`). Select fields created through
+the API render in issues like the built-in ones.
 
 Shapes follow the vendor OpenAPI (tests validate responses against it). Paging is keyset-based
 (``nextPageToken`` encodes the last (updated, id) served), pages can be short before ``isLast``,
@@ -15,18 +17,19 @@ import functools
 import hashlib
 import json
 import secrets
-import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from v2mom.sandbox.jira.http import error, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import (
     COMPANY_POINTS,
     ISSUE_TYPES,
     SELECT_FIELDS,
+    SELECT_TYPE,
     STATUS_CATEGORIES,
     TEAM_POINTS,
     FieldAdminError,
@@ -35,6 +38,7 @@ from v2mom.sandbox.jira.state import (
     Issue,
     JiraState,
 )
+from v2mom.sandbox.jira.writeback import add_writeback_routes
 
 DEFAULT_PAGE = 50
 CONTEXT_PAGE = 50  # GET /field/{id}/context: default and largest page
@@ -54,20 +58,21 @@ def jira_time(moment: datetime | None) -> str | None:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
 
 
-def error(status: int, *messages: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A Jira-style error body, with a request id header."""
-    all_headers = {"X-Arequestid": uuid.uuid4().hex[:12], **(headers or {})}
-    return JSONResponse(
-        {"errorMessages": list(messages), "errors": {}}, status_code=status, headers=all_headers
-    )
-
-
 class Renderer:
     """Issue -> Jira JSON, computing only the requested fields."""
 
     def __init__(self, state: JiraState, base: str) -> None:
         self.state = state
         self.base = base
+        # Select fields created through the API render like the built-in ones.
+        with state.lock:
+            self._added_selects = [
+                f["id"]
+                for f in state.fields
+                if f.get("custom") is True
+                and (f.get("schema") or {}).get("custom") == SELECT_TYPE
+                and f["id"] not in self._renderers
+            ]
 
     def issue(self, issue: Issue, fields: set[str] | None) -> dict[str, Any]:
         """The IssueBean for ``issue``; ``fields`` None means every field."""
@@ -82,6 +87,9 @@ class Renderer:
         for name, render in self._renderers.items():
             if wanted is None or name in wanted:
                 rendered[name] = render(self, issue)
+        for field_id in self._added_selects:
+            if wanted is None or field_id in wanted:
+                rendered[field_id] = self._select(issue, field_id)
         if wanted is None or wanted - ID_FIELDS:
             out["fields"] = rendered
         return out
@@ -149,6 +157,14 @@ class Renderer:
         return issue.points if field_id == mine else None
 
     def _select(self, issue: Issue, field_id: str) -> dict[str, Any] | None:
+        chosen = issue.select_ids.get(field_id)
+        option = self.state.option_of(field_id, chosen) if chosen is not None else None
+        if option is not None:  # chosen by id (bulk edit): the option's current name
+            return {
+                "self": f"{self.base}/rest/api/3/customFieldOption/{option.id}",
+                "value": option.value,
+                "id": option.id,
+            }
         value = issue.selects.get(field_id)
         if value is None:
             return None
@@ -263,7 +279,7 @@ def create_jira_app(state: JiraState) -> FastAPI:
 
     @app.post("/rest/api/3/field")
     async def create_field(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         if isinstance(body, Response):
             return body
         name, type_key = body.get("name"), body.get("type")
@@ -296,7 +312,7 @@ def create_jira_app(state: JiraState) -> FastAPI:
     async def create_context(field_id: str, request: Request) -> Response:
         if not _is_custom(state, field_id):
             return error(404, f"The custom field was not found: {field_id}")
-        body = await _json_body(request)
+        body = await json_body(request)
         if isinstance(body, Response):
             return body
         name = body.get("name")
@@ -340,7 +356,7 @@ def create_jira_app(state: JiraState) -> FastAPI:
         context = state.context_of(field_id, context_id)
         if context is None:
             return error(404, f"The context {context_id} was not found for field {field_id}.")
-        body = await _json_body(request)
+        body = await json_body(request)
         if isinstance(body, Response):
             return body
         raw = body.get("options")
@@ -362,7 +378,7 @@ def create_jira_app(state: JiraState) -> FastAPI:
         context = state.context_of(field_id, context_id)
         if context is None:
             return error(404, f"The context {context_id} was not found for field {field_id}.")
-        body = await _json_body(request)
+        body = await json_body(request)
         if isinstance(body, Response):
             return body
         raw = body.get("options")
@@ -399,18 +415,8 @@ def create_jira_app(state: JiraState) -> FastAPI:
         wanted = None if raw is None else _requested_fields(raw)
         return JSONResponse(renderer.issue(issue, wanted))
 
+    add_writeback_routes(app, state)
     return app
-
-
-async def _json_body(request: Request) -> dict[str, Any] | Response:
-    """The request's JSON object, or the 400 Jira answers for anything else."""
-    try:
-        body = await request.json()
-    except json.JSONDecodeError:
-        return error(400, "Request body is not valid JSON.")
-    if not isinstance(body, dict):
-        return error(400, "Request body must be a JSON object.")
-    return body
 
 
 def _is_custom(state: JiraState, field_id: str) -> bool:

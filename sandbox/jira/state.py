@@ -33,6 +33,7 @@ COMPANY_POINTS = "customfield_10028"  # company-managed "Story Points" (float)
 VALUE_FIELD = "customfield_10040"
 METHOD_FIELD = "customfield_10041"
 TEAM_BET_FIELD = "customfield_10042"
+SELECT_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:select"
 SELECT_FIELDS = {VALUE_FIELD: "V2MOM Value", METHOD_FIELD: "V2MOM Method", TEAM_BET_FIELD: "Team Bet"}
 
 
@@ -68,6 +69,7 @@ class Issue:
     original_estimate: int | None = None
     resolved: datetime | None = None
     old_keys: list[str] = field(default_factory=list)
+    select_ids: dict[str, str] = field(default_factory=dict)  # field id -> option id, when set by id
 
     @property
     def order(self) -> tuple[datetime, int]:
@@ -100,6 +102,31 @@ class FieldOption:
     id: str
     value: str
     disabled: bool = False
+
+
+@dataclass
+class RemoteLink:
+    """A remote issue link; ``global_id`` (when given) identifies it for updates in place."""
+
+    id: int
+    issue_id: int
+    global_id: str | None
+    object: dict[str, Any]
+    application: dict[str, Any] | None = None
+    relationship: str | None = None
+
+
+@dataclass
+class BulkTask:
+    """A bulk edit task: applied when submitted, reported ``RUNNING`` for ``running_polls`` looks."""
+
+    id: str
+    created: datetime
+    total: int
+    processed: list[int] = field(default_factory=list)
+    failed: dict[str, list[str]] = field(default_factory=dict)  # issue id -> reasons
+    invalid: int = 0  # issues that do not exist (deleted) or are not visible
+    running_polls: int = 0
 
 
 class FieldAdminError(Exception):
@@ -217,6 +244,12 @@ class JiraState(FaultBook):
         self._next_option_id = 10300
         for fid, name in SELECT_FIELDS.items():
             self._add_context(fid, f"Default Configuration Scheme for {name}")
+        # Write-back: remote links per issue id, bulk edit tasks by id (see sandbox.jira.writeback).
+        self.remote_links: dict[int, list[RemoteLink]] = {}
+        self.bulk_tasks: dict[str, BulkTask] = {}
+        self.bulk_running_polls = 0  # how many looks at a new bulk task answer RUNNING first
+        self._next_link_id = 10000
+        self._next_task_id = 10600
 
     # -- building ------------------------------------------------------------------------------
 
@@ -310,6 +343,28 @@ class JiraState(FaultBook):
             created["clauseNames"] = [f"cf[{custom_id}]", name]
             self.fields.append(created)
             return created
+
+    def option_of(self, field_id: str, option_id: str) -> FieldOption | None:
+        """The option ``option_id`` of any context of ``field_id``, or None."""
+        with self.lock:
+            for context in self.contexts.values():
+                if context.field_id == field_id:
+                    for option in context.options:
+                        if option.id == option_id:
+                            return option
+            return None
+
+    def next_link_id(self) -> int:
+        """A fresh remote link id."""
+        with self.lock:
+            self._next_link_id += 1
+            return self._next_link_id
+
+    def next_task_id(self) -> str:
+        """A fresh bulk task id."""
+        with self.lock:
+            self._next_task_id += 1
+            return str(self._next_task_id)
 
     def field_contexts(self, field_id: str) -> list[FieldContext]:
         """The contexts of ``field_id``, oldest first."""

@@ -1,129 +1,27 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright against the real app.
 
-Skipped (with the reason) where ``/usr/bin/chromium`` is missing; under CI it must be there
-(``.ci/run`` installs it). Screenshots of the dashboard and the rule editor are saved as test
-artifacts in ``test-artifacts/``.
+The fixtures and helpers are in ``conftest.py`` (skipped with the reason where Chromium is missing).
+Screenshots of the dashboard and the rule editor are saved as test artifacts in ``test-artifacts/``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Browser
 
-from v2mom.app.demo import DemoWorld, build_demo
-from v2mom.app.factory import create_app
-from v2mom.sandbox.server import SandboxServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-if not CHROMIUM.exists():
-    reason = f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason + ": CI must run the browser tests", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-
-@dataclass
-class Site:
-    base: str
-    world: DemoWorld
-    admin: str
-    viewer: str
-
-    def api(self, path: str, token: str) -> Any:
-        answer = requests.get(f"{self.base}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        answer.raise_for_status()
-        return answer.json()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    world = build_demo(f"sqlite:///{tmp_path_factory.mktemp('ui') / 'ui.db'}", seed=7, issues=400)
-    admin = world.store.tokens.create("admin", "ui-admin")
-    viewer = world.store.tokens.create("viewer", "ui-viewer")
-    server = SandboxServer(create_app(world.settings, world.store))
-    base = server.start()
-    try:
-        yield Site(base, world, admin, viewer)
-    finally:
-        server.stop()
-        world.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield launched
-        launched.close()
-
-
-def new_page(browser: Browser) -> Page:
-    # Playwright's polling predicates are evaluated with eval(), which the page's CSP forbids (good
-    # for users); the CSP header itself is asserted in tests/reports/test_admin_api.py.
-    return browser.new_page(viewport={"width": 1280, "height": 1000}, bypass_csp=True)
-
-
-def wait_text(page: Page, selector: str, expected: str) -> None:
-    page.wait_for_function(
-        "([selector, expected]) => document.querySelector(selector)?.textContent === expected",
-        arg=[selector, expected],
-    )
-
-
-def wait_prefix(page: Page, selector: str, prefix: str) -> None:
-    page.wait_for_function(
-        "([selector, prefix]) => document.querySelector(selector)?.textContent.startsWith(prefix)",
-        arg=[selector, prefix],
-    )
-
-
-def signed_in(browser: Browser, site: Site, token: str, path: str = "/") -> Page:
-    page = new_page(browser)
-    page.goto(site.base + path)
-    page.fill("#token", token)
-    page.press("#token", "Enter")  # the form works from the keyboard
-    page.wait_for_selector("body[data-ready=true]", timeout=20000)
-    return page
-
-
-def shown_values(page: Page) -> dict[str, tuple[str, str]]:
-    rows = page.locator("#values tbody tr[data-value]")
-    return {
-        rows.nth(i).get_attribute("data-value") or "": (
-            rows.nth(i).locator(".effort").inner_text(),
-            rows.nth(i).locator(".share").inner_text(),
-        )
-        for i in range(rows.count())
-    }
-
-
-def expected_values(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    def fmt(n: float) -> str:
-        return f"{round(n * 100) / 100:,}".removesuffix(".0")
-
-    out = {v["id"]: (fmt(v["effort"]), f"{v['share'] * 100:.1f}%") for v in report["values"]}
-    out["untagged"] = (fmt(report["untagged"]["effort"]), f"{report['untagged']['share'] * 100:.1f}%")
-    return out
+from tests.browser.conftest import (
+    ARTIFACTS,
+    Site,
+    expected_values,
+    new_page,
+    shown_values,
+    signed_in,
+    wait_prefix,
+    wait_text,
+)
 
 
 def test_a_viewer_reads_the_chart_filters_follows_a_flag_and_cannot_write(

@@ -16,7 +16,6 @@ from v2mom.errors import TrackerError
 HOUR = 3600.0
 
 
-
 @pytest.fixture
 def loops() -> Iterator[list[BackgroundLoop]]:
     started: list[BackgroundLoop] = []

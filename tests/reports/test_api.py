@@ -21,7 +21,6 @@ def client(seeded: Database) -> Iterator[TestClient]:
         yield test_client
 
 
-
 def test_healthz_needs_no_token(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 

@@ -38,7 +38,6 @@ from v2mom.webhooks.worker import start_worker
 SECRET = "chaos-secret"
 
 
-
 def drained(inbox: Inbox) -> bool:
     return all(c.get("pending", 0) + c.get("processing", 0) == 0 for c in inbox.counts().values())
 

@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DRAIN_WITHIN = 30.0
 
 
-
 @pytest.fixture
 def slow_jira() -> Iterator[tuple[str, JiraState]]:
     """A sandbox Jira whose single-issue reads take 50 ms, so a kill lands in the middle of applies."""

@@ -260,8 +260,21 @@ def test_jira_issue_deleted_is_still_a_delete(hooks: Receivers) -> None:
         ("linear", lambda: linear("ProjectUpdate", {"id": "pu", "projectId": "p-1"}), "project updates"),
         ("linear", lambda: linear("IssueLabel", {"id": "l", "name": "Reliability"}), "v2mom sync --full"),
         ("linear", lambda: linear("Cycle", {"id": "cy"}, "create"), "Cycle events"),
-        ("asana", dumps({"events": [{"action": "added", "resource": {"gid": "5", "resource_type": "story"},
-                                     "parent": {"gid": "9", "resource_type": "task"}}]}), "story events"),
+        (
+            "asana",
+            dumps(
+                {
+                    "events": [
+                        {
+                            "action": "added",
+                            "resource": {"gid": "5", "resource_type": "story"},
+                            "parent": {"gid": "9", "resource_type": "task"},
+                        }
+                    ]
+                }
+            ),
+            "story events",
+        ),
         ("asana", dumps({"events": [{"action": "changed"}]}), "without a resource type"),
     ],
 )

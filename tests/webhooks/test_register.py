@@ -23,7 +23,6 @@ from v2mom.store.database import Database
 runner = CliRunner()
 
 
-
 def test_register_then_deliveries_verify(tmp_path: Path, database_url: str) -> None:
     linear, linear_truth = generate_linear_workspace(seed=8, projects=4, issues=60)
     asana, asana_truth = generate_asana_workspace(seed=8, tasks=60)

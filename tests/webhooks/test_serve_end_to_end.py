@@ -23,14 +23,11 @@ from v2mom.sandbox.server import SandboxServer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
-
 @pytest.fixture
 def jira() -> Iterator[tuple[str, JiraState]]:
     state, _ = generate_jira_workspace(seed=6, epics=30, issues=120)
     with SandboxServer(create_jira_app(state)) as url:
         yield url, state
-
 
 
 def test_serve_applies_a_webhook_within_seconds(

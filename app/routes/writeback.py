@@ -1,0 +1,95 @@
+"""Write-back over HTTP (admins): preview and run ``v2mom writeback``, and tag an item from the dashboard.
+
+``GET /api/admin/writeback`` is the preview, ``POST`` runs it (409 when write-back is not enabled or
+no plan is stored). ``POST /api/items/{tracker}/{key}/tags`` sets an item's own value or method in
+its tracker and in the store at once and answers with the item's new resolution.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import model_validator
+
+from v2mom.app.auth import Admin, StoreDep
+from v2mom.app.http_errors import unprocessable
+from v2mom.app.schemas.common import ApiModel
+from v2mom.app.schemas.reports import ItemDocument
+from v2mom.app.schemas.trackers import WritebackDocument
+from v2mom.errors import ConfigError
+from v2mom.reports.flags import item_document
+from v2mom.sync.tagging import TagConflict, tag_item
+from v2mom.sync.writeback import WriteBackDisabled, writeback
+
+router = APIRouter(responses={409: {"description": "Write-back is not enabled, or no plan is stored yet"}})
+TrackerName = Literal["jira", "asana", "linear"]
+
+
+def _writeback(
+    request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None
+) -> WritebackDocument:
+    settings = request.app.state.settings
+    if tracker is not None and tracker not in settings.trackers.configured():
+        raise unprocessable([f"tracker: {tracker} is not configured"], location=("query", "tracker"))
+    try:
+        results = writeback(settings, store, apply=apply, tracker=tracker)
+    except (WriteBackDisabled, ConfigError) as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    return WritebackDocument.of(results)
+
+
+@router.get("/api/admin/writeback")
+def writeback_preview(
+    request: Request, store: StoreDep, _admin: Admin, tracker: TrackerName | None = None
+) -> WritebackDocument:
+    """What write-back would write in each enabled tracker (nothing is written)."""
+    return _writeback(request, store, apply=False, tracker=tracker)
+
+
+@router.post("/api/admin/writeback")
+def writeback_run(
+    request: Request, store: StoreDep, _admin: Admin, tracker: TrackerName | None = None
+) -> WritebackDocument:
+    """Write inferred values, methods and links into each enabled tracker."""
+    return _writeback(request, store, apply=True, tracker=tracker)
+
+
+class TagRequest(ApiModel):
+    """Exactly one of ``value`` or ``method``: the plan id to set as the item's own tag."""
+
+    value: str | None = None
+    method: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> TagRequest:
+        if (self.value is None) == (self.method is None):
+            raise ValueError("give exactly one of 'value' or 'method'")
+        return self
+
+
+@router.post("/api/items/{tracker}/{key}/tags", response_model_exclude_unset=True)
+def tag(
+    tracker: TrackerName, key: str, body: TagRequest, request: Request, store: StoreDep, admin: Admin
+) -> ItemDocument:
+    """Set the item's own value or method in its tracker and in the store; the item as it now resolves."""
+    kind: Literal["value", "method"] = "value" if body.value is not None else "method"
+    plan_id = body.value or body.method or ""
+    try:
+        current = tag_item(
+            request.app.state.settings,
+            store,
+            tracker=tracker,
+            key=key,
+            kind=kind,
+            plan_id=plan_id,
+            actor=f"token:{admin.name}",
+        )
+    except TagConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except ConfigError as exc:
+        raise unprocessable([str(exc)], location=("body", kind)) from None
+    document = item_document(store, tracker, current)
+    if document is None:  # pragma: no cover - it was stored a moment ago
+        raise HTTPException(404, detail=f"no item {tracker}:{current} in the store")
+    return ItemDocument.model_validate(document)

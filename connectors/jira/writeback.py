@@ -1,0 +1,217 @@
+"""Jira write-back: the ``V2MOM Value`` / ``V2MOM Method`` choices of issues, and their explanation links.
+
+**Tags** go through Jira's bulk edit: ``POST /rest/api/3/bulk/issues/fields`` sets one value on up to
+1,000 issues per request, so writes are grouped by what they set (their ``options``: both kinds in one
+request) and each group is sent in chunks of 1,000 issue ids, ``sendBulkNotification: false``. Jira
+answers a ``taskId``; ``GET /rest/api/3/bulk/queue/{taskId}`` is polled (waiting first, then longer
+and longer) until the task is ``COMPLETE``. Its ``processedAccessibleIssues`` were edited; its
+``failedAccessibleIssues`` carry Jira's reasons; an issue in neither is one Jira counts as invalid or
+inaccessible (deleted, or not visible to the account). A single select is set by ``optionId`` and
+cleared with ``optionId: -1`` (the spec's JiraSingleSelectField).
+
+**Links** are one remote link per issue, ``POST /rest/api/3/issue/{id}/remotelink`` with the stable
+``globalId`` ``v2mom-sync:item:<issue id>``: Jira updates the link holding that ``globalId`` in place
+(every field resent, as Jira nulls the ones left out), so the link is created once and a changed key
+or URL never adds a second one.
+
+Both writes are idempotent (the same value, the same ``globalId``), so every request is retried with
+the connector's policy (429, 5xx). A refusal that concerns some issues (a 4xx for one chunk, a 404 or
+403 for one issue's link) becomes those items' outcomes and the rest go on; bad credentials (401),
+a missing bulk-change permission (403 on the bulk edit) or an unreachable Jira raise the typed error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from v2mom.connectors.jira.client import TRACKER, JiraClient
+from v2mom.connectors.jira.write import Retrying
+from v2mom.errors import AuthError, ConfigError, FatalError, NotFoundError
+from v2mom.vocabulary import FIELD_NAMES, Kind, LinkWrite, TagWrite, WriteOutcome
+
+__all__ = [
+    "CLEAR_OPTION",
+    "GLOBAL_ID_PREFIX",
+    "MAX_ISSUES_PER_BULK_EDIT",
+    "JiraWriteBack",
+    "global_id",
+]
+
+MAX_ISSUES_PER_BULK_EDIT = 1000  # Jira's limit per bulk edit request
+CLEAR_OPTION = -1  # the optionId that clears a single select in a bulk edit
+GLOBAL_ID_PREFIX = "v2mom-sync:item:"
+APPLICATION = {"type": "com.v2mom-sync", "name": "v2mom-sync"}
+POLL_FIRST_WAIT = 0.5  # seconds before the first look at a bulk edit task
+POLL_MAX_WAIT = 5.0  # the longest wait between two looks
+POLL_BUDGET = 600.0  # seconds of waiting after which a task is reported as unfinished
+ENDED_BADLY = frozenset({"FAILED", "CANCELLED", "DEAD"})
+
+Options = tuple[tuple[Kind, str | None], ...]
+
+
+def global_id(item_id: str) -> str:
+    """The stable ``globalId`` of an issue's explanation link (Jira allows 255 characters)."""
+    return f"{GLOBAL_ID_PREFIX}{item_id}"
+
+
+def _chunks(ids: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _issue(write: TagWrite | LinkWrite) -> str:
+    """How messages name an issue: its key and its stable id."""
+    return f"issue {write.key} (id {write.item_id})"
+
+
+class _Unfinished(Exception):
+    """A bulk edit task that ended badly or did not finish: every issue of the chunk failed."""
+
+
+class JiraWriteBack:
+    """Writes choices and links into Jira issues (the connector's TagWriter half)."""
+
+    def __init__(
+        self,
+        client: JiraClient,
+        retrying: Retrying,
+        field_ids: Callable[[], dict[Kind, str | None]],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Work through ``client``; every request goes through ``retrying``; ``field_ids`` names the
+        ``V2MOM Value`` / ``V2MOM Method`` fields; ``sleep`` waits between looks at a task."""
+        self._client = client
+        self._retrying = retrying
+        self._field_ids = field_ids
+        self._sleep = sleep
+
+    # -- tags ---------------------------------------------------------------------------------
+
+    def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
+        """Set or clear each issue's choices by bulk edit; one outcome per write, in order.
+
+        ConfigError when a field to write does not exist (provisioning has not run).
+        """
+        groups: dict[Options, list[TagWrite]] = {}
+        for write in writes:
+            if write.options:
+                groups.setdefault(tuple(sorted(write.options.items())), []).append(write)
+        errors: dict[str, str | None] = {}
+        if groups:
+            fields = self._fields({kind for options in groups for kind, _ in options})
+            for options, members in groups.items():
+                by_id = {w.item_id: w for w in members}
+                for chunk in _chunks(list(by_id), MAX_ISSUES_PER_BULK_EDIT):
+                    errors.update(self._edit([by_id[i] for i in chunk], options, fields))
+        return [WriteOutcome(w.item_id, errors.get(w.item_id)) for w in writes]
+
+    def _fields(self, kinds: set[Kind]) -> dict[Kind, str]:
+        """The field id of each kind in ``kinds``; ConfigError naming the missing field(s)."""
+        known = self._field_ids()
+        missing = sorted(FIELD_NAMES[kind] for kind in kinds if known.get(kind) is None)
+        if missing:
+            names = ", ".join(f"'{name}'" for name in missing)
+            raise ConfigError(
+                f"jira: the select field(s) {names} do not exist: "
+                "run `v2mom trackers provision --apply` before writing back"
+            )
+        return {kind: field_id for kind, field_id in known.items() if kind in kinds and field_id is not None}
+
+    def _edit(
+        self, chunk: list[TagWrite], options: Options, fields: Mapping[Kind, str]
+    ) -> dict[str, str | None]:
+        """One bulk edit of ``chunk`` (≤ 1,000 issues, the same ``options``): item id -> error or None."""
+        step = f"bulk edit of {len(chunk)} issue(s)"
+        selects: list[dict[str, object]] = []
+        for kind, option_id in options:
+            if option_id is not None and not option_id.isdigit():
+                reason = f"{FIELD_NAMES[kind]} option id {option_id!r} is not a Jira option id"
+                return {w.item_id: f"{_issue(w)}: {reason}" for w in chunk}
+            chosen = int(option_id) if option_id is not None else CLEAR_OPTION
+            selects.append({"fieldId": fields[kind], "option": {"optionId": chosen}})
+        body: dict[str, object] = {
+            "selectedIssueIdsOrKeys": [w.item_id for w in chunk],
+            "selectedActions": [fields[kind] for kind, _ in options],
+            "editedFieldsInput": {"singleSelectFields": selects},
+            "sendBulkNotification": False,
+        }
+        try:
+            submitted = self._retrying(partial(self._client.submit_bulk_edit, body, step=step))
+            task_id = submitted.get("taskId")
+            if not isinstance(task_id, str | int) or isinstance(task_id, bool) or not str(task_id):
+                raise FatalError(f"{step}: Jira answered without a taskId", tracker=TRACKER)
+            progress = self._wait(str(task_id), step)
+        except (FatalError, NotFoundError, _Unfinished) as refused:  # AuthError, RetriableError: raise
+            return {w.item_id: f"{_issue(w)}: {refused}" for w in chunk}
+        return self._outcomes(chunk, progress)
+
+    def _wait(self, task_id: str, step: str) -> dict[str, Any]:
+        """The task's progress once ``COMPLETE``; _Unfinished when it ends otherwise or takes too long."""
+        what = f"{step}: task {task_id}"
+        waited, wait = 0.0, POLL_FIRST_WAIT
+        while True:
+            self._sleep(wait)
+            waited += wait
+            progress = self._retrying(partial(self._client.bulk_progress, task_id, step=what))
+            status = progress.get("status")
+            if status == "COMPLETE":
+                return progress
+            if status in ENDED_BADLY:
+                raise _Unfinished(f"{what} ended {status}")
+            if waited >= POLL_BUDGET:
+                raise _Unfinished(f"{what} still {status} after {waited:g} s; it may apply later")
+            wait = min(wait * 2, POLL_MAX_WAIT)
+
+    @staticmethod
+    def _outcomes(chunk: list[TagWrite], progress: Mapping[str, Any]) -> dict[str, str | None]:
+        """Each issue's outcome from a completed task's progress."""
+        processed = {str(i) for i in progress.get("processedAccessibleIssues") or []}
+        raw_failed = progress.get("failedAccessibleIssues")
+        failed = raw_failed if isinstance(raw_failed, dict) else {}
+        out: dict[str, str | None] = {}
+        for write in chunk:
+            reasons = failed.get(write.item_id)
+            if reasons is not None:
+                listed = reasons if isinstance(reasons, list) else [reasons]
+                text = "; ".join(str(r) for r in listed) or "no reason given"
+                out[write.item_id] = f"{_issue(write)}: Jira refused the edit: {text}"
+            elif write.item_id in processed:
+                out[write.item_id] = None
+            else:
+                out[write.item_id] = (
+                    f"{_issue(write)} was not edited: Jira counts it invalid or inaccessible"
+                    " (deleted, or not visible to this account)"
+                )
+        return out
+
+    # -- links --------------------------------------------------------------------------------
+
+    def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
+        """Create or update each issue's explanation link (one request each); one outcome per link.
+
+        A missing issue (404), a refused link (403: no *Link issues* permission there) or a rejected
+        body (400) is that item's outcome; a 401 or an unreachable Jira raises.
+        """
+        outcomes: list[WriteOutcome] = []
+        for link in links:
+            body: dict[str, object] = {
+                "globalId": global_id(link.item_id),
+                "application": dict(APPLICATION),
+                "object": {"url": link.url, "title": link.title},
+            }
+            step = f"link {_issue(link)}"
+            try:
+                self._retrying(partial(self._client.put_remote_link, link.item_id, body, step=step))
+            except AuthError as refused:
+                if refused.status != 403:
+                    raise
+                outcomes.append(WriteOutcome(link.item_id, str(refused)))
+            except (NotFoundError, FatalError) as refused:
+                outcomes.append(WriteOutcome(link.item_id, str(refused)))
+            else:
+                outcomes.append(WriteOutcome(link.item_id))
+        return outcomes

@@ -1,0 +1,287 @@
+"""``v2mom writeback``: write inferred values, methods and explanation links into each tracker.
+
+For each tracker whose ``write_back.enabled`` is on: every live item in the store (the configured
+scope, as the last sync and the webhooks left it) whose value or method was inferred gets the
+tracker's ``V2MOM Value`` / ``V2MOM Method`` choice set (``mapping.writeback`` decides what), and each
+written item one link to its explanation page. The preview and the run compute the same plan, so the
+counts a preview prints are the writes a run makes.
+
+A run writes in batches (the connector fits them to the vendor's limits) and records each batch's
+successes in one transaction once the tracker took them; so nothing is recorded as written that was
+not, an interrupted run resumes with what is still missing, and a second run writes nothing. An item
+the tracker refuses is named with its reason and the rest continue; a tracker that fails as a whole
+(credentials, no vocabulary) is named and the other trackers still run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from v2mom.connectors.base import TagWriter
+from v2mom.connectors.registry import build_connector
+from v2mom.errors import ConfigError, V2momError
+from v2mom.mapping.plan import Plan
+from v2mom.mapping.writeback import inferred_choices, person_kinds, plan_item_write
+from v2mom.models import Level, WorkItem
+from v2mom.settings import Settings, WriteBackSettings
+from v2mom.store.database import Database
+from v2mom.sync.provision import state_key
+from v2mom.vocabulary import Kind, LinkWrite, TagWrite, WriteOutcome
+
+BATCH = 1000  # items per write_tags / write_links call (the connector splits to its vendor's limits)
+WriterFor = Callable[[str], TagWriter]
+Progress = Callable[[str, int, int], None]  # (tracker, done, total)
+
+
+class WriteBackDisabled(ConfigError):
+    """No selected tracker has ``write_back.enabled``: nothing may be written."""
+
+
+@dataclass
+class FieldWrite:
+    """One item's planned field writes: per kind, the plan id to select (None: clear)."""
+
+    item: WorkItem
+    changes: dict[Kind, str | None]
+
+
+@dataclass
+class TrackerWriteback:
+    """One tracker's part of a write-back: what it needs (the preview) and, once run, what happened."""
+
+    tracker: str
+    fields: list[FieldWrite] = field(default_factory=list)
+    links: list[LinkWrite] = field(default_factory=list)
+    values: Counter[str] = field(default_factory=Counter)
+    methods: Counter[str] = field(default_factory=Counter)
+    cleared: int = 0
+    notes: list[str] = field(default_factory=list)
+    applied: bool = False
+    written: int = 0
+    linked: int = 0
+    refused: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # items that cannot hold the field in this tracker
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True unless the tracker failed or refused an item."""
+        return self.error is None and not self.refused
+
+
+def item_url(public_url: str, tracker: str, key: str) -> str:
+    """The explanation page of an item: ``{public_url}/items/{tracker}/{key}``."""
+    return f"{public_url}/items/{tracker}/{quote(key, safe='')}"
+
+
+def can_hold_fields(item: WorkItem) -> bool:
+    """Whether the tracker lets the item hold the value / method choice.
+
+    Asana and Linear projects are container items, not tasks or issues: nothing to set. An Asana
+    subtask holds project custom fields only when it is itself added to a project, which the stored
+    item does not say (it names its parent, no container), and Asana refuses the rest: subtasks are
+    left out, and a connector's ``unsupported`` outcome covers any other such item.
+    """
+    if item.level is Level.CONTAINER:
+        return False
+    return not (item.tracker == "asana" and item.container is None)
+
+
+def _write_back_settings(settings: Settings, tracker: str) -> WriteBackSettings:
+    section = getattr(settings.trackers, tracker)
+    return section.write_back if section is not None else WriteBackSettings()
+
+
+def selected_trackers(settings: Settings, tracker: str | None) -> list[str]:
+    """The trackers a write-back covers: ``tracker`` or every configured one with write-back enabled.
+
+    ConfigError for an unconfigured ``tracker``; :class:`WriteBackDisabled` when none is enabled.
+    """
+    configured = settings.trackers.configured()
+    if tracker is not None and tracker not in configured:
+        raise ConfigError(
+            f"--tracker {tracker}: not configured (configured: {', '.join(configured) or 'none'})"
+        )
+    names = [tracker] if tracker else configured
+    enabled = [name for name in names if _write_back_settings(settings, name).enabled]
+    if not enabled:
+        where = f"trackers.{tracker}" if tracker else "trackers.<tracker>"
+        raise WriteBackDisabled(
+            f"write-back is not enabled: set {where}.write_back.enabled: true in the settings to allow it"
+        )
+    return enabled
+
+
+def plan_tracker(settings: Settings, store: Database, plan: Plan, tracker: str) -> TrackerWriteback:
+    """What a write-back would do in ``tracker`` (no tracker call is made)."""
+    result = TrackerWriteback(tracker)
+    wb = _write_back_settings(settings, tracker)
+    offered: dict[str, Any] = store.sync_state.get_tracker_state(state_key(tracker))
+    records = store.writebacks.records(tracker)
+    missing: set[str] = set()
+    want_links = wb.links and settings.public_url is not None
+    if wb.links and settings.public_url is None:
+        result.notes.append("links skipped: set public_url in the settings so links know where to point")
+    for candidate in store.writebacks.candidates(tracker):
+        item = candidate.stored.item
+        if not can_hold_fields(item):
+            continue
+        written = records.get(item.id)
+        if written is not None and not written.confirmed:  # a write cut off mid-call: send it again
+            written = None
+        choices = inferred_choices(candidate.shares, conflict=candidate.conflict, untagged=candidate.untagged)
+        planned = plan_item_write(choices, person_kinds(item), written, fields=wb.fields)
+        changes: dict[Kind, str | None] = {}
+        for kind, plan_id in planned.changes.items():
+            if plan_id is not None and plan_id not in offered.get(kind, {}):
+                missing.add(f"{kind} {plan_id}")
+                continue
+            changes[kind] = plan_id
+        if changes:
+            result.fields.append(FieldWrite(item, changes))
+            result.values.update(p for k, p in changes.items() if k == "value" and p)
+            result.methods.update(p for k, p in changes.items() if k == "method" and p)
+            result.cleared += any(p is None for p in changes.values())
+        holds = any(p for p in changes.values()) or bool(written and written.labels)
+        if want_links and holds and settings.public_url is not None:
+            url = item_url(settings.public_url, tracker, item.key)
+            if written is None or written.link_url != url:
+                result.links.append(
+                    LinkWrite(item.id, item.key, url, f"V2MOM: why {item.key} counts where it does")
+                )
+    if missing:
+        result.notes.append(
+            f"{len(missing)} plan choice(s) not offered in {tracker} ({', '.join(sorted(missing)[:5])}): "
+            "run 'v2mom trackers provision --apply' first"
+        )
+    return result
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _apply(
+    store: Database, plan: Plan, result: TrackerWriteback, writer: TagWriter, progress: Progress | None
+) -> None:
+    offered: dict[str, Any] = store.sync_state.get_tracker_state(state_key(result.tracker))
+    names = {v.id: v.name for v in plan.values} | {m.id: m.name for m in plan.methods}
+    total, done = len(result.fields) + len(result.links), 0
+    taken_ids: set[str] = set()
+    for batch in _chunks(result.fields, BATCH):
+        writes = [
+            TagWrite(w.item.id, w.item.key, {k: offered[k][p] if p else None for k, p in w.changes.items()})
+            for w in batch
+        ]
+        # Recorded (unconfirmed) before sending: the echo of a write may arrive before the call returns.
+        # Each record keeps the item's updated_at as we knew it: a later reading no newer than that
+        # predates the write (the tracker's own clock on both sides, so no clock skew enters).
+        previous = store.writebacks.records(result.tracker, [w.item.id for w in batch])
+        store.writebacks.record_fields(
+            result.tracker,
+            {
+                w.item.id: (
+                    {k: (p, names[p]) if p else None for k, p in w.changes.items()},
+                    w.item.updated_at,
+                )
+                for w in batch
+            },
+            confirmed=False,
+        )
+        outcomes = writer.write_tags(writes)
+        taken = _taken(result, batch, outcomes, lambda w: (w.item.id, w.item.key))
+        taken_now = {w.item.id for w in taken}
+        store.writebacks.confirm(result.tracker, taken_now)
+        store.writebacks.restore(
+            result.tracker, {w.item.id: previous.get(w.item.id) for w in batch if w.item.id not in taken_now}
+        )
+        result.written += len(taken)
+        taken_ids.update(w.item.id for w in taken)
+        done += len(batch)
+        if progress:
+            progress(result.tracker, done, total)
+    missed = {w.item.id for w in result.fields} - taken_ids  # refused: they hold nothing to explain
+    result.links = [link for link in result.links if link.item_id not in missed]
+    total = len(result.fields) + len(result.links)
+    for links in _chunks(result.links, BATCH):
+        outcomes = writer.write_links(links)
+        linked = _taken(result, links, outcomes, lambda link: (link.item_id, link.key))
+        store.writebacks.record_links(result.tracker, {link.item_id: link.url for link in linked})
+        result.linked += len(linked)
+        done += len(links)
+        if progress:
+            progress(result.tracker, done, total)
+
+
+def _taken(
+    result: TrackerWriteback,
+    sent: list[Any],
+    outcomes: list[WriteOutcome],
+    ident: Callable[[Any], tuple[str, str]],
+) -> list[Any]:
+    """The members of ``sent`` the tracker took; its refusals go to ``result.refused``."""
+    by_id = {outcome.item_id: outcome for outcome in outcomes}
+    taken = []
+    for member in sent:
+        item_id, key = ident(member)
+        outcome = by_id.get(item_id)
+        if outcome is None:
+            result.refused.append(f"{key}: the tracker gave no answer for it")
+        elif outcome.ok:
+            taken.append(member)
+        elif outcome.unsupported:
+            result.skipped.append(key)
+        else:
+            result.refused.append(f"{key}: {outcome.error}")
+    return taken
+
+
+def writer_for(settings: Settings) -> WriterFor:
+    """Each tracker's connector as a TagWriter; ConfigError for one that cannot write."""
+
+    def build(tracker: str) -> TagWriter:
+        connector = build_connector(tracker, settings)
+        if not isinstance(connector, TagWriter):
+            raise ConfigError(f"trackers.{tracker}: write-back is not supported for {tracker} yet")
+        return connector
+
+    return build
+
+
+def writeback(
+    settings: Settings,
+    store: Database,
+    *,
+    apply: bool,
+    tracker: str | None = None,
+    writers: WriterFor | None = None,
+    progress: Progress | None = None,
+) -> list[TrackerWriteback]:
+    """Preview (or, with ``apply``, run) the write-back of every enabled tracker (or ``tracker``).
+
+    ConfigError when no plan is stored or ``tracker`` is not configured; :class:`WriteBackDisabled`
+    when none of the selected trackers has write-back enabled.
+    """
+    plan = store.plans.current()
+    if plan is None:
+        raise ConfigError("no plan is stored: run 'v2mom plan apply plan.yaml' first")
+    names = selected_trackers(settings, tracker)
+    build = writers or writer_for(settings)
+    results = []
+    for name in names:
+        result = plan_tracker(settings, store, plan, name)
+        results.append(result)
+        if not apply or not (result.fields or result.links):
+            result.applied = apply
+            continue
+        try:
+            _apply(store, plan, result, build(name), progress)
+            result.applied = True
+        except V2momError as exc:
+            result.error = str(exc)
+    return results

@@ -1,0 +1,281 @@
+"""Asana write-back (issue 12) through the real path: connector -> asana SDK (urllib3) -> sandbox.
+
+After provisioning, values and methods are written into the ``V2MOM Value`` / ``V2MOM Method`` enum
+fields through ``/batch`` (10 tasks a request) and read back by ``get_item``; refusals name their
+task while the rest are written; rate limits are retried. Links are external attachments, created
+once and replaced (never doubled) when their URL changes. Request counts are asserted, never time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.connectors.asana.test_vocabulary import PLAN, Tracker
+from v2mom.connectors.asana.connector import AsanaConnector
+from v2mom.connectors.asana.writeback import FieldsNotProvisioned
+from v2mom.connectors.base import TagWriter
+from v2mom.errors import AuthError
+from v2mom.sandbox.asana.app import create_asana_app
+from v2mom.sandbox.asana.generator import asana_settings
+from v2mom.sandbox.asana.state import AsanaState, Task
+from v2mom.sandbox.server import SandboxServer
+from v2mom.settings import SyncSettings
+from v2mom.vocabulary import AppliedVocabulary, Kind, LinkWrite, TagWrite
+
+TASKS = 500
+PUBLIC = "https://v2mom.example.com"
+
+
+@dataclass
+class Workspace:
+    tracker: Tracker
+    applied: AppliedVocabulary
+    tasks: list[str]  # project tasks, in creation order
+
+    @property
+    def state(self) -> AsanaState:
+        return self.tracker.state
+
+    def connector(
+        self, *, token: str | None = None, retries: int = 0, page_size: int = 100
+    ) -> AsanaConnector:
+        """A fresh connector (``retries`` retries without sleeping)."""
+        settings = asana_settings(
+            self.state, self.tracker.url, self.tracker.projects, token=token, page_size=page_size
+        )
+        return AsanaConnector(settings, SyncSettings(max_retries=retries), sleep=lambda _s: None)
+
+    def option(self, kind: Kind, plan_id: str) -> str:
+        return self.applied.options[kind][plan_id]
+
+    def tag(
+        self, gid: str, value: str | None = "reliability", method: str | None = "slo-program"
+    ) -> TagWrite:
+        options: dict[Kind, str | None] = {}
+        if value is not None:
+            options["value"] = self.option("value", value) if value else None
+        if method is not None:
+            options["method"] = self.option("method", method) if method else None
+        return TagWrite(item_id=gid, key=f"T-{gid}", options=options)
+
+    def link(self, gid: str, base: str = PUBLIC) -> LinkWrite:
+        return LinkWrite(gid, f"T-{gid}", f"{base}/items/asana/{gid}", "V2MOM: why this task counts")
+
+    def fields(self, gid: str) -> dict[str, tuple[str, ...]]:
+        connector = self.connector()
+        try:
+            return dict(connector.get_item(gid).custom_fields)
+        finally:
+            connector.close()
+
+
+@pytest.fixture
+def workspace() -> Iterator[Workspace]:
+    state = AsanaState(default_fields=False)
+    for name in ("Priority", "Stage", "Team Bet"):
+        state.create_custom_field(name, "enum")
+    projects = [state.add_project("Platform"), state.add_project("Growth"), state.add_project("Mobile")]
+    tasks = [state.add_task(f"Task {n}", projects=[projects[n % 3]]) for n in range(TASKS)]
+    with SandboxServer(create_asana_app(state)) as url:
+        tracker = Tracker(url, state, projects)
+        yield Workspace(tracker, tracker.provision(PLAN), tasks)
+
+
+def test_values_and_methods_reach_500_tasks_in_batches_of_ten(workspace: Workspace) -> None:
+    connector = workspace.connector()
+    assert isinstance(connector, TagWriter)
+    writes = [
+        workspace.tag(gid, "reliability" if n % 2 else "customer-first", "slo-program")
+        for n, gid in enumerate(workspace.tasks)
+    ]
+    try:
+        outcomes = connector.write_tags(writes)
+    finally:
+        connector.close()
+    assert [o.item_id for o in outcomes] == workspace.tasks
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok][:3]
+    assert connector.calls.calls["batch"] == TASKS // 10
+    per_item = connector.calls.total / TASKS
+    assert per_item <= 0.11, connector.calls.calls
+    names = {v.id: v.name for v in PLAN.values}
+    for n, gid in enumerate(workspace.tasks):
+        value = "reliability" if n % 2 else "customer-first"
+        assert workspace.state.tasks[gid].enums == {
+            "V2MOM Value": names[value],
+            "V2MOM Method": "SLO program",
+        }
+    for n, gid in list(enumerate(workspace.tasks))[::50]:  # and as the connector reads a task
+        value = "reliability" if n % 2 else "customer-first"
+        assert workspace.fields(gid) == {"V2MOM Value": (names[value],), "V2MOM Method": ("SLO program",)}
+
+
+def test_a_kind_is_cleared_with_none_and_an_absent_kind_is_left_alone(workspace: Workspace) -> None:
+    gid = workspace.tasks[0]
+    connector = workspace.connector()
+    try:
+        assert connector.write_tags([workspace.tag(gid)])[0].ok
+        assert connector.write_tags([workspace.tag(gid, value="", method=None)])[0].ok
+        assert workspace.fields(gid) == {"V2MOM Method": ("SLO program",)}
+        assert connector.write_tags([workspace.tag(gid, value=None, method="")])[0].ok
+        assert connector.calls.calls["custom_fields"] == 1  # the field gids are kept by the connector
+    finally:
+        connector.close()
+    assert workspace.fields(gid) == {}
+
+
+def test_refused_tasks_are_named_and_the_others_are_written(workspace: Workspace) -> None:
+    gone, subtask = workspace.tasks[3], workspace.state.add_task("A piece", parent=workspace.tasks[4])
+    locked = workspace.tasks[7]
+    workspace.state.delete_task(gone)
+    workspace.state.inject_fault(403, path_prefix=f"/api/1.0/tasks/{locked}")  # no permission on it
+    writes = [workspace.tag(gid) for gid in [*workspace.tasks[:12], subtask]]
+    connector = workspace.connector()
+    try:
+        outcomes = connector.write_tags(writes)
+    finally:
+        connector.close()
+    failed = {o.item_id: o.error for o in outcomes if not o.ok}
+    assert set(failed) == {gone, subtask, locked}
+    assert f"task T-{locked} ({locked}): HTTP 403" in str(failed[locked])
+    assert f"task T-{gone} ({gone}): HTTP 404" in str(failed[gone])
+    assert f"task T-{subtask} ({subtask}): HTTP 400" in str(failed[subtask])
+    assert "on none of the task's projects" in str(failed[subtask])
+    written = [gid for gid in workspace.tasks[:12] if gid not in (gone, locked)]
+    assert all(workspace.state.tasks[g].enums["V2MOM Method"] == "SLO program" for g in written)
+    assert workspace.state.tasks[subtask].enums == {}
+
+
+def test_rate_limits_are_retried_and_the_writes_land(workspace: Workspace) -> None:
+    first, slow = workspace.tasks[0], workspace.tasks[15]
+    workspace.state.inject_fault(429, retry_after=1, path_prefix="/api/1.0/batch")  # the batch itself
+    workspace.state.inject_fault(429, retry_after=1, path_prefix=f"/api/1.0/tasks/{first}")  # an action
+    workspace.state.inject_fault(503, path_prefix=f"/api/1.0/tasks/{slow}")  # one action of a batch
+    connector = workspace.connector(retries=3)
+    try:
+        outcomes = connector.write_tags([workspace.tag(gid) for gid in workspace.tasks[:20]])
+    finally:
+        connector.close()
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    assert connector.calls.calls["batch"] == 2 + 3  # two batches, two 429s, one action sent again
+    assert all(workspace.state.tasks[g].enums["V2MOM Method"] == "SLO program" for g in workspace.tasks[:20])
+    assert workspace.state.faults == []
+
+
+def test_a_write_fires_a_changed_event(workspace: Workspace) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def listener(action: str, task: Task) -> None:
+        seen.append((action, task.gid))
+
+    workspace.state.listeners.append(listener)
+    connector = workspace.connector()
+    try:
+        connector.write_tags([workspace.tag(workspace.tasks[1])])
+    finally:
+        connector.close()
+    assert seen == [("changed", workspace.tasks[1])]
+
+
+def test_missing_fields_and_a_bad_token_fail_the_whole_run(workspace: Workspace) -> None:
+    bare = AsanaState(default_fields=False)
+    project = bare.add_project("Empty")
+    task = bare.add_task("Lonely", projects=[project])
+    with SandboxServer(create_asana_app(bare)) as url:
+        connector = AsanaConnector(asana_settings(bare, url, [project]), SyncSettings(max_retries=0))
+        try:
+            with pytest.raises(FieldsNotProvisioned, match=r"V2MOM Value.*v2mom trackers provision --apply"):
+                connector.write_tags([TagWrite(task, "L-1", {"value": "1"})])
+        finally:
+            connector.close()
+    connector = workspace.connector(token="wrong")
+    try:
+        with pytest.raises(AuthError):
+            connector.write_tags([workspace.tag(workspace.tasks[0])])
+        with pytest.raises(AuthError):
+            connector.write_links([workspace.link(workspace.tasks[0])])
+    finally:
+        connector.close()
+
+
+def test_a_team_made_multi_enum_field_gets_a_one_option_list() -> None:
+    state = AsanaState()  # the default fields: V2MOM Value is a multi_enum there
+    project = state.add_project("Legacy")
+    task = state.add_task("Old", projects=[project])
+    option = state.custom_fields["V2MOM Value"].option_named("reliability")
+    assert option is not None
+    with SandboxServer(create_asana_app(state)) as url:
+        connector = AsanaConnector(asana_settings(state, url, [project]), SyncSettings(max_retries=0))
+        try:
+            assert connector.write_tags([TagWrite(task, "L-1", {"value": option.gid})])[0].ok
+            assert connector.get_item(task).custom_fields["V2MOM Value"] == ("reliability",)
+        finally:
+            connector.close()
+
+
+def attachments(state: AsanaState, gid: str) -> list[tuple[str, str]]:
+    return [(a.name, a.url) for a in state.attachments.values() if a.parent == gid]
+
+
+def test_links_are_created_once_and_replaced_in_place(workspace: Workspace) -> None:
+    tasks = workspace.tasks[:30]
+    foreign = workspace.state.add_attachment(tasks[0], "Design doc", "https://docs.example.com/d/1")
+    connector = workspace.connector()
+    try:
+        created = connector.write_links([workspace.link(gid) for gid in tasks])
+        assert all(o.ok for o in created)
+        assert connector.calls.calls == {"batch": 3, "attachment_write": 30}  # 1.1 requests per link
+        assert attachments(workspace.state, tasks[1]) == [
+            (workspace.link(tasks[1]).title, workspace.link(tasks[1]).url)
+        ]
+
+        before = dict(connector.calls.calls)
+        again = connector.write_links([workspace.link(gid) for gid in tasks])
+        assert all(o.ok for o in again)
+        assert connector.calls.calls == {**before, "batch": before["batch"] + 3}  # listed, nothing added
+        assert all(len(attachments(workspace.state, gid)) == 1 for gid in tasks[1:])
+
+        moved = connector.write_links([workspace.link(gid, "https://v2mom.new.example") for gid in tasks])
+        assert all(o.ok for o in moved)
+    finally:
+        connector.close()
+    for gid in tasks[1:]:
+        assert attachments(workspace.state, gid) == [
+            (workspace.link(gid).title, f"https://v2mom.new.example/items/asana/{gid}")
+        ]
+    assert (foreign.name, foreign.url) in attachments(workspace.state, tasks[0])  # not ours: kept
+    assert len(attachments(workspace.state, tasks[0])) == 2
+
+
+def test_duplicates_of_our_link_are_reduced_to_one_and_a_deleted_task_is_named(workspace: Workspace) -> None:
+    kept, gone = workspace.tasks[:2]
+    link = workspace.link(kept)
+    workspace.state.add_attachment(kept, link.title, f"{PUBLIC}/old/items/asana/{kept}")  # same title
+    workspace.state.add_attachment(kept, "V2MOM", link.url)  # same URL, renamed by hand
+    workspace.state.delete_task(gone)
+    connector = workspace.connector()
+    try:
+        outcomes = connector.write_links([link, workspace.link(gone)])
+    finally:
+        connector.close()
+    assert outcomes[0].ok
+    assert f"task T-{gone} ({gone}): HTTP 404" in str(outcomes[1].error)
+    assert attachments(workspace.state, kept) == [("V2MOM", link.url)]
+    assert connector.calls.calls == {"batch": 2}  # listed, the stale one deleted, nothing created
+
+
+def test_our_link_is_found_beyond_the_first_page_of_attachments(workspace: Workspace) -> None:
+    gid = workspace.tasks[0]
+    for n in range(3):
+        workspace.state.add_attachment(gid, f"Spec {n}", f"https://docs.example.com/{n}")
+    link = workspace.link(gid)
+    workspace.state.add_attachment(gid, link.title, link.url)  # fourth: on the second page of two
+    connector = workspace.connector(page_size=2)
+    try:
+        assert connector.write_links([link])[0].ok
+    finally:
+        connector.close()
+    assert connector.calls.calls == {"batch": 1, "attachments": 1}
+    assert len(attachments(workspace.state, gid)) == 4  # nothing added, nothing removed

@@ -1,0 +1,399 @@
+"""Write-back through the use case, the CLI and the API, over a stateful fake tracker, on both databases.
+
+The fake keeps items the way a tracker does: a write sets the item's ``V2MOM Value`` / ``V2MOM Method``
+field to the option's name and moves its ``updated_at``; reading an item back (the webhook echo)
+returns exactly that. The real trackers' writers are tested against their sandboxes under
+tests/connectors; the loop through them end to end is in tests/sync/test_writeback_sandboxes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tests.factories import T0, VALID, make_item
+from tests.support import auth
+from v2mom.app.cli import app as cli
+from v2mom.app.factory import create_app
+from v2mom.clock import utcnow
+from v2mom.connectors.base import CallCounter, TagWriter
+from v2mom.errors import AuthError, NotFoundError
+from v2mom.mapping.plan import load_plan
+from v2mom.models import Level, WorkItem
+from v2mom.settings import Settings
+from v2mom.store.database import Database
+from v2mom.store.remap import remap, remap_changed
+from v2mom.sync import tagging as tagging_module
+from v2mom.sync import writeback as writeback_module
+from v2mom.sync.provision import state_key
+from v2mom.sync.writeback import WriteBackDisabled, writeback
+from v2mom.vocabulary import FIELD_NAMES, Kind, LinkWrite, TagWrite, WriteOutcome
+
+PLAN = load_plan(VALID)
+OPTIONS: dict[Kind, dict[str, str]] = {
+    "value": {"customer-first": "o-cf", "reliability": "o-rel"},
+    "method": {"self-serve-onboarding": "o-sso", "slo-program": "o-slo"},
+}
+NAMES = {"o-cf": "Customer-first thinking", "o-rel": "Reliability"} | {
+    "o-sso": "Launch self-serve onboarding",
+    "o-slo": "SLO program",
+}
+PUBLIC = "https://v2mom.example.com"
+
+
+class FakeTracker:
+    """Jira-like items held by id; writes set the fields by option name and move ``updated_at``."""
+
+    tracker = "jira"
+
+    def __init__(self, items: Sequence[WorkItem]) -> None:
+        self.items = {item.id: item for item in items}
+        self.calls = CallCounter()
+        self.links: dict[str, str] = {}
+        self.refuse: set[str] = set()
+        self.fail_after: int | None = None
+        self.tag_writes: list[TagWrite] = []
+        self.clock = utcnow()  # a tracker's clock runs with ours (write-back compares the two)
+
+    def tick(self) -> Any:
+        self.clock += timedelta(minutes=1)
+        return self.clock
+
+    def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
+        if self.fail_after is not None and len(self.tag_writes) >= self.fail_after:
+            raise AuthError("the token was revoked", tracker="jira")
+        self.calls.add("bulk")
+        outcomes = []
+        for write in writes:
+            if write.item_id in self.refuse:
+                outcomes.append(WriteOutcome(write.item_id, f"issue {write.key} does not exist"))
+                continue
+            self.tag_writes.append(write)
+            self.set(write.item_id, {kind: NAMES[o] if o else None for kind, o in write.options.items()})
+            outcomes.append(WriteOutcome(write.item_id))
+        return outcomes
+
+    def set(self, item_id: str, names: dict[Kind, str | None]) -> None:
+        """A change in the tracker (ours or a person's): the fields and ``updated_at`` move."""
+        item = self.items[item_id]
+        fields = dict(item.custom_fields)
+        for kind, name in names.items():
+            if name is None:
+                fields.pop(FIELD_NAMES[kind], None)
+            else:
+                fields[FIELD_NAMES[kind]] = (name,)
+        self.items[item_id] = item.model_copy(update={"custom_fields": fields, "updated_at": self.tick()})
+
+    def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
+        self.calls.add("link", len(links))
+        self.links.update((link.item_id, link.url) for link in links)
+        return [WriteOutcome(link.item_id) for link in links]
+
+    def get_item(self, item_id: str) -> WorkItem:
+        if item_id not in self.items:
+            raise NotFoundError(f"no issue {item_id}", tracker="jira")
+        return self.items[item_id]
+
+    def close(self) -> None:
+        pass
+
+
+def forest() -> list[WorkItem]:
+    """An epic tagged by a person (method), its stories, a person-set value, a rule-tagged item, an
+    untagged one."""
+    return [
+        make_item("E1", level=Level.EPIC, labels=("method:self-serve-onboarding",), points=0),
+        make_item("S1", parent_id="E1", points=3),
+        make_item("S2", parent_id="E1", points=5),
+        make_item("S3", parent_id="E1", points=2, custom_fields={"V2MOM Value": ("Reliability",)}),
+        make_item("S4", components=("Billing",), points=8),
+        make_item("S5", points=1),
+    ]
+
+
+def settings(*, enabled: bool = True, links: bool = True, public_url: str | None = PUBLIC) -> Settings:
+    jira = {
+        "url": "http://127.0.0.1:9",
+        "email": "a@example.com",
+        "api_token": "t",
+        "jql": "project = ONB",
+        "write_back": {"enabled": enabled, "links": links},
+    }
+    return Settings(public_url=public_url, trackers={"jira": jira})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def world(store: Database) -> tuple[Database, FakeTracker]:
+    store.plans.save(PLAN, actor="test")
+    fake = FakeTracker(forest())
+    store.items.upsert(list(fake.items.values()))
+    remap(store, PLAN)
+    store.sync_state.set_tracker_state(state_key("jira"), {k: dict(v) for k, v in OPTIONS.items()})
+    return store, fake
+
+
+def run(store: Database, fake: FakeTracker, *, apply: bool, **kw: Any) -> writeback_module.TrackerWriteback:
+    (result,) = writeback(kw.pop("settings", settings()), store, apply=apply, writers=lambda _: fake, **kw)
+    return result
+
+
+def echo(store: Database, fake: FakeTracker, ids: Sequence[str] | None = None) -> None:
+    """What the webhooks do after a write: read the items back from the tracker, store, re-resolve."""
+    chosen = list(ids) if ids is not None else list(fake.items)
+    store.items.upsert([fake.get_item(i) for i in chosen])
+    remap_changed(store, {"jira": set(chosen)})
+
+
+def planned(result: writeback_module.TrackerWriteback) -> dict[str, dict[Kind, str | None]]:
+    return {w.item.key: dict(w.changes) for w in result.fields}
+
+
+def report(store: Database) -> list[dict[str, Any]]:
+    return sorted(store.resolutions.rollup_rows(), key=repr)
+
+
+def test_the_fake_is_a_tag_writer() -> None:
+    assert isinstance(FakeTracker([]), TagWriter)
+
+
+def test_preview_names_exactly_the_inferred_writes_and_the_run_makes_them(
+    world: tuple[Database, FakeTracker],
+) -> None:
+    store, fake = world
+    preview = run(store, fake, apply=False)
+    expected: dict[str, dict[Kind, str | None]] = {
+        "ONB-E1": {"value": "customer-first"},  # its method is a person's; its value is inferred
+        "ONB-S1": {"value": "customer-first", "method": "self-serve-onboarding"},
+        "ONB-S2": {"value": "customer-first", "method": "self-serve-onboarding"},
+        "ONB-S4": {"method": "slo-program"},  # two values resolve: no value is written
+    }
+    assert planned(preview) == expected  # S3 (a person's value) and S5 (untagged) are not touched
+    assert preview.values == {"customer-first": 3}
+    assert preview.methods == {
+        "self-serve-onboarding": 2,
+        "slo-program": 1,
+    }
+    assert {link.key for link in preview.links} == set(expected)
+    assert fake.tag_writes == []
+    assert store.writebacks.records("jira") == {}
+
+    done = run(store, fake, apply=True)
+    assert done.written == len(preview.fields) == 4
+    assert done.linked == 4
+    assert done.ok
+    assert {w.key: w.options for w in fake.tag_writes} == {
+        key: {k: OPTIONS[k][p] for k, p in changes.items() if p} for key, changes in expected.items()
+    }
+    assert fake.links["S1"] == f"{PUBLIC}/items/jira/ONB-S1"
+    assert fake.items["S3"].custom_fields == {"V2MOM Value": ("Reliability",)}
+    assert run(store, fake, apply=False).fields == []  # a second run writes nothing
+    assert run(store, fake, apply=True).written == 0
+
+
+def test_the_echo_of_a_write_changes_nothing_and_writes_nothing(world: tuple[Database, FakeTracker]) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    before, writes = report(store), len(fake.tag_writes)
+    echo(store, fake)
+    stored = store.items.by_id("jira", "S1")
+    assert stored is not None
+    assert "V2MOM Value" not in stored.item.custom_fields
+    assert report(store) == before
+    again = run(store, fake, apply=True)
+    assert again.fields == []
+    assert again.links == []
+    assert len(fake.tag_writes) == writes
+
+
+def test_an_epic_retag_moves_its_childrens_written_values_and_a_person_set_field_survives(
+    world: tuple[Database, FakeTracker],
+) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    echo(store, fake)
+    fake.items["E1"] = fake.items["E1"].model_copy(
+        update={"labels": ("method:slo-program",), "updated_at": fake.tick()}
+    )
+    fake.set("S2", {"method": "SLO program"})  # a person picks another method for S2 themselves
+    echo(store, fake, ["E1", "S2"])
+    moved = run(store, fake, apply=True)
+    assert planned(moved) == {
+        "ONB-E1": {"value": None},  # slo-program serves two values: what we wrote no longer holds
+        "ONB-S1": {"value": None, "method": "slo-program"},
+        "ONB-S2": {"value": None},  # its method is now a person's: never overwritten
+    }
+    assert fake.items["S1"].custom_fields == {"V2MOM Method": ("SLO program",)}
+    assert fake.items["S2"].custom_fields == {"V2MOM Method": ("SLO program",)}
+    assert fake.items["S3"].custom_fields == {"V2MOM Value": ("Reliability",)}
+    echo(store, fake)
+    assert run(store, fake, apply=False).fields == []
+
+
+def test_a_reading_older_than_the_write_is_not_a_persons_tag(world: tuple[Database, FakeTracker]) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    echo(store, fake)
+    fake.set("S1", {"method": "SLO program"})  # a later page of an older read, carrying another value
+    late = fake.items["S1"].model_copy(update={"updated_at": T0 + timedelta(hours=1)})
+    store.items.upsert([late.model_copy(update={"updated_at": T0 + timedelta(hours=20)})])
+    stored = store.items.by_id("jira", "S1")
+    assert stored is not None
+    assert "V2MOM Method" not in stored.item.custom_fields
+
+
+def test_a_refused_item_is_named_and_not_recorded_and_the_next_run_retries_it(
+    world: tuple[Database, FakeTracker],
+) -> None:
+    store, fake = world
+    fake.refuse = {"S2"}
+    result = run(store, fake, apply=True)
+    assert result.refused == ["ONB-S2: issue ONB-S2 does not exist"]
+    assert not result.ok
+    assert result.written == 3
+    assert "S2" not in store.writebacks.records("jira")
+    fake.refuse = set()
+    assert set(planned(run(store, fake, apply=True))) == {"ONB-S2"}
+
+
+def test_an_interrupted_run_resumes_with_what_is_missing(
+    world: tuple[Database, FakeTracker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, fake = world
+    monkeypatch.setattr(writeback_module, "BATCH", 1)
+    fake.fail_after = 2
+    failed = run(store, fake, apply=True)
+    assert failed.error is not None
+    assert "revoked" in failed.error
+    assert failed.written == 2
+    records = store.writebacks.records("jira")
+    assert sum(r.confirmed for r in records.values()) == 2  # the two batches the tracker took
+    assert len(records) == 3  # and the one cut off, unconfirmed: sent again next run
+    fake.fail_after = None
+    resumed = run(store, fake, apply=True)
+    assert resumed.written == 2
+    assert resumed.ok
+    assert run(store, fake, apply=False).fields == []
+
+
+def test_write_back_is_off_until_enabled_and_links_need_a_public_url(
+    world: tuple[Database, FakeTracker],
+) -> None:
+    store, fake = world
+    with pytest.raises(WriteBackDisabled, match=r"trackers.<tracker>.write_back.enabled"):
+        run(store, fake, apply=True, settings=settings(enabled=False))
+    assert fake.tag_writes == []
+    result = run(store, fake, apply=True, settings=settings(public_url=None))
+    assert result.linked == 0
+    assert fake.links == {}
+    assert "set public_url" in result.notes[0]
+    assert run(store, fake, apply=False, settings=settings(links=False)).links == []
+
+
+def test_a_renamed_option_still_reads_as_ours(world: tuple[Database, FakeTracker]) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    store.writebacks.relabel("jira", "value", "customer-first", "Customers first")
+    fake.set("S1", {"value": "Customers first"})  # provisioning renamed the option in the tracker
+    echo(store, fake, ["S1"])
+    stored = store.items.by_id("jira", "S1")
+    assert stored is not None
+    assert "V2MOM Value" not in stored.item.custom_fields
+
+
+def write_settings_file(path: Path, store_url: str, *, enabled: bool) -> Path:
+    path.write_text(
+        f"database_url: {store_url}\npublic_url: {PUBLIC}\ntrackers:\n  jira:\n    url: http://127.0.0.1:9\n"
+        "    email: a@example.com\n    api_token: t\n    jql: project = ONB\n"
+        f"    write_back: {{enabled: {str(enabled).lower()}}}\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
+def test_cli_previews_applies_and_exits_2_when_disabled(
+    world: tuple[Database, FakeTracker], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store, fake = world
+    monkeypatch.setattr(writeback_module, "writer_for", lambda _settings: lambda _tracker: fake)
+    runner = CliRunner()
+    off = write_settings_file(tmp_path / "off.yaml", database_url, enabled=False)
+    disabled = runner.invoke(cli, ["writeback", "--apply", "-c", str(off)])
+    assert disabled.exit_code == 2
+    assert "write_back.enabled" in disabled.output
+    on = write_settings_file(tmp_path / "on.yaml", database_url, enabled=True)
+    preview = runner.invoke(cli, ["writeback", "-c", str(on)])
+    assert preview.exit_code == 0, preview.output
+    assert "jira: would write 4 item(s); values: customer-first 3" in preview.output
+    assert fake.tag_writes == []
+    fake.refuse = {"S4"}
+    applied = runner.invoke(cli, ["writeback", "--apply", "-c", str(on)])
+    assert applied.exit_code == 1
+    assert "refused ONB-S4" in applied.output
+    assert "writeback: wrote 3 item(s) in 1 tracker(s), 1 refused" in applied.output
+
+
+def test_api_preview_run_and_tag_from_the_dashboard(
+    world: tuple[Database, FakeTracker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, fake = world
+    monkeypatch.setattr(writeback_module, "writer_for", lambda _settings: lambda _tracker: fake)
+    monkeypatch.setattr(tagging_module, "build_connector", lambda _tracker, _settings: fake)
+    admin, viewer = store.tokens.create("admin", "pm-admin"), store.tokens.create("viewer", "v")
+    with TestClient(create_app(settings(), store)) as client:
+        preview = client.get("/api/admin/writeback", headers=auth(admin)).json()
+        assert preview["trackers"][0]["items"] == 4
+        assert preview["trackers"][0]["applied"] is False
+        assert client.post("/api/admin/writeback", headers=auth(viewer)).status_code == 403
+        done = client.post("/api/admin/writeback", headers=auth(admin)).json()
+        assert done["ok"]
+        assert done["trackers"][0]["written"] == 4
+
+        untagged = store.items.by_id("jira", "S5")
+        assert untagged is not None
+        bad = client.post("/api/items/jira/ONB-S5/tags", json={"value": "nope"}, headers=auth(admin))
+        assert bad.status_code == 422
+        assert "'nope' is not a value id" in bad.text
+        both = client.post(
+            "/api/items/jira/ONB-S5/tags", json={"value": "reliability", "method": "x"}, headers=auth(admin)
+        )
+        assert both.status_code == 422
+        denied = client.post(
+            "/api/items/jira/ONB-S5/tags", json={"value": "reliability"}, headers=auth(viewer)
+        )
+        assert denied.status_code == 403
+        assert "S5" not in {w.item_id for w in fake.tag_writes}
+        tagged = client.post(
+            "/api/items/jira/ONB-S5/tags", json={"value": "reliability"}, headers=auth(admin)
+        )
+        assert tagged.status_code == 200, tagged.text
+        assert tagged.json()["resolution"]["values"] == {"reliability": 1.0}
+        assert fake.items["S5"].custom_fields == {"V2MOM Value": ("Reliability",)}  # the tracker holds it
+        missing = client.post(
+            "/api/items/jira/ONB-404/tags", json={"value": "reliability"}, headers=auth(admin)
+        )
+        assert missing.status_code == 404
+    log = store.writebacks.tag_log()
+    assert log[0]["actor"] == "token:pm-admin"
+    assert log[0]["key"] == "ONB-S5"
+    assert log[0]["plan_id"] == "reliability"
+    before = report(store)
+    echo(store, fake, ["S5"])  # the webhook echo of the tag: a person's own tag, nothing moves
+    assert report(store) == before
+    assert "ONB-S5" not in planned(run(store, fake, apply=False))
+
+
+def test_tagging_needs_write_back_enabled(world: tuple[Database, FakeTracker]) -> None:
+    store, _fake = world
+    admin = store.tokens.create("admin", "a")
+    with TestClient(create_app(settings(enabled=False), store)) as client:
+        answer = client.post(
+            "/api/items/jira/ONB-S5/tags", json={"value": "reliability"}, headers=auth(admin)
+        )
+    assert answer.status_code == 409
+    assert "write_back.enabled" in answer.text
