@@ -5,7 +5,7 @@ are found again whatever their url. For up to 50 issues at a time:
 
 1. one ``issues`` query (``link_attachments``) returns the issues with our attachments; for an id it
    does not return, one ``write_targets`` query tells a project (Linear's projects take no
-   attachments) from a deleted or archived issue, and its outcome says which;
+   attachments: its outcome is ``unsupported``) from a deleted or archived issue;
 2. an issue already holding exactly the wanted (url, title), and nothing else of ours, costs nothing
    more; for the others, ``attachmentCreate`` copies (aliased, :data:`ALIASES` per request):
    Linear keeps one attachment per (issue, url), so this creates the link or updates it in place;
@@ -24,7 +24,16 @@ from typing import Any
 
 from v2mom.connectors.linear.client import Aliased
 from v2mom.connectors.linear.parse import TRACKER
-from v2mom.connectors.linear.writeback import BATCH, GONE, Execute, chunks, item_error, not_issues, reason
+from v2mom.connectors.linear.writeback import (
+    BATCH,
+    GONE,
+    PROJECT,
+    Execute,
+    chunks,
+    item_error,
+    not_issues,
+    reason,
+)
 from v2mom.errors import FatalError, NotFoundError, TrackerError
 from v2mom.vocabulary import LinkWrite, WriteOutcome
 
@@ -53,6 +62,7 @@ class LinearLinks:
     def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
         """Give each issue one explanation link, created once and replaced when its url changes."""
         errors: dict[int, str] = {}
+        unsupported: set[int] = set()  # projects: they take no attachments
         for offset in range(0, len(links), BATCH):
             chunk = links[offset : offset + BATCH]
             ours = self._ours(sorted({link.item_id for link in chunk}))
@@ -70,10 +80,14 @@ class LinearLinks:
             if missing:
                 absent = not_issues(self._execute, LINKS, [links[n].item_id for n in missing])
                 errors.update({n: f"{links[n].key}: {absent.get(links[n].item_id, GONE)}" for n in missing})
+                unsupported.update(n for n in missing if absent.get(links[n].item_id) == PROJECT)
             errors.update(self._run("link_create", "attachmentCreate", creates, links))
             jobs = [(n, {"id": aid}) for n, aid in deletes if n not in errors]
             errors.update(self._run("link_delete", "attachmentDelete", jobs, links, gone_ok=True))
-        return [WriteOutcome(link.item_id, errors.get(n)) for n, link in enumerate(links)]
+        return [
+            WriteOutcome(link.item_id, errors.get(n), unsupported=n in unsupported)
+            for n, link in enumerate(links)
+        ]
 
     def _ours(self, ids: list[str]) -> dict[str, list[Mapping[str, Any]]]:
         """Per live issue id among ``ids``, our attachments on it (one ``issues`` query per 50)."""

@@ -10,11 +10,11 @@ connector (again once when a write names a label it does not know); missing grou
 :class:`NotProvisionedError`.
 
 Before writing, one ``write_targets`` query per 250 ids finds the ids that are not live issues: a
-project (Linear's epics take project labels, not issue labels; v2mom-sync does not provision those)
-or a deleted / archived issue gets its outcome without being sent. Linear fails a whole batch when
-one id is unknown (an issue deleted meanwhile) and does not say which: such a
-batch is split in halves, each tried again, down to single issues, so the good ones land in
-``O(log 50)`` extra calls per bad issue and the bad one gets a
+project (Linear's epics take project labels, not issue labels, and v2mom-sync does not provision
+those: its outcome is ``unsupported``) or a deleted / archived issue gets its outcome unsent.
+Linear fails a whole batch when one id is unknown (an issue deleted meanwhile) and does not say
+which: such a batch is split in halves, each tried again, down to single issues, so the good ones
+land in ``O(log 50)`` extra calls per bad issue and the bad one gets a
 :class:`~v2mom.vocabulary.WriteOutcome` naming its key. What splitting cannot fix raises: rate limits
 once the connector's retries are spent, and failed authentication (a bad key fails every call). A
 refusal of one issue (not found, invalid input, permission denied on its team) is its outcome.
@@ -147,6 +147,7 @@ class LinearTags:
     def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
         """Set or clear each issue's group labels (batches of 50 per same input); outcomes in order."""
         errors: dict[int, str] = {}
+        unsupported: set[int] = set()  # projects: they cannot hold the labels at all
         sends: list[tuple[list[int], list[str], list[str]]] = []  # (indexes, added, removed)
         by_input: dict[tuple[tuple[Kind, str | None], ...], list[int]] = {}
         for index, write in enumerate(writes):
@@ -163,12 +164,17 @@ class LinearTags:
             for i in indexes:
                 if writes[i].item_id in absent:
                     errors[i] = f"{writes[i].key}: {absent[writes[i].item_id]}"
+                    if absent[writes[i].item_id] == PROJECT:
+                        unsupported.add(i)
             live = [i for i in indexes if i not in errors]
             for chunk in chunks(live, BATCH):
                 for n, error in self._batch([writes[i] for i in chunk], added, removed):
                     if error is not None:
                         errors[chunk[n]] = error
-        return [WriteOutcome(write.item_id, errors.get(i)) for i, write in enumerate(writes)]
+        return [
+            WriteOutcome(write.item_id, errors.get(i), unsupported=i in unsupported)
+            for i, write in enumerate(writes)
+        ]
 
     def _batch(
         self, writes: Sequence[TagWrite], added: list[str], removed: list[str]

@@ -164,6 +164,7 @@ def test_a_deleted_issue_gets_an_error_naming_it_and_the_others_are_written(site
     assert [o.item_id for o in outcomes] == ids
     [failed] = [o for o in outcomes if not o.ok]
     assert failed.item_id == gone
+    assert not failed.unsupported
     assert failed.error is not None
     assert failed.error.startswith(f"{gone_key}: ")
     assert "not found" in failed.error.lower()
@@ -208,6 +209,7 @@ def test_a_project_is_not_tagged_or_linked_and_its_outcome_says_why(site: Site) 
     )
 
     for outcome in (tags[0], links[0]):
+        assert outcome.unsupported
         assert outcome.error is not None
         assert outcome.error.startswith("project:checkout: a Linear project: projects hold project labels")
     assert tags[1].ok
