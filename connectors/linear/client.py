@@ -19,7 +19,8 @@ block so they carry neither ``__cause__`` nor ``__context__``.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -34,11 +35,12 @@ from gql.transport.httpx import HTTPXTransport
 
 from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, error_for_status
+from v2mom.connectors.linear.aliases import alias_index, aliased_text, split_data
 from v2mom.connectors.linear.parse import TRACKER, query_text
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
 
-__all__ = ["DEFAULT_TIMEOUT", "LinearClient", "is_authentication_failure", "rate_limit_wait"]
+__all__ = ["DEFAULT_TIMEOUT", "Aliased", "LinearClient", "is_authentication_failure", "rate_limit_wait"]
 
 DEFAULT_TIMEOUT = 30.0
 RESET_HEADERS = ("x-ratelimit-requests-reset", "x-ratelimit-complexity-reset", "x-ratelimit-endpoint-reset")
@@ -66,6 +68,18 @@ def rate_limit_wait(headers: Mapping[str, str], *, now: float | None = None) -> 
         if reset_ms is not None:
             waits.append(max(0.0, reset_ms / 1000 - moment))
     return max(waits) if waits else None
+
+
+@dataclass(frozen=True)
+class Aliased:
+    """What one request of aliased copies did: the data of each copy that ran, in order (keyed by
+    the template's field names); when Linear refused a copy, its index and error (later copies did
+    not run). A copy that ran before a refused one may have an empty dict: a failed non-null
+    mutation field nulls the whole answer's ``data``, though the earlier copies took effect."""
+
+    data: list[dict[str, Any]]
+    failed: int | None = None
+    error: TrackerError | None = None
 
 
 def is_authentication_failure(error: TrackerError) -> bool:
@@ -128,29 +142,67 @@ class LinearClient:
             self._documents[name] = GraphQLRequest(query_text(name))
         return self._documents[name]
 
-    def execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """Run query ``name`` with ``variables``; its ``data`` or one of our errors."""
+    def _send(
+        self, kind: str, document: GraphQLRequest, variables: Mapping[str, Any]
+    ) -> tuple[Any, list[Any] | None]:
+        """One counted request: (data, None), or (partial data, GraphQL errors); other failures raise."""
         self.calls.add(kind)
         if self._session is None:
             self._session = self._client.connect_sync()  # type: ignore[no-untyped-call]
-        request = GraphQLRequest(self._document(name), variable_values=dict(variables))
+        request = GraphQLRequest(document, variable_values=dict(variables))
         self._last_status, self._last_headers = 0, {}
         error: TrackerError | None = None
         try:
-            data = self._session.execute(request)
+            return self._session.execute(request), None
         except TransportQueryError as exc:
-            error = self._query_error(list(exc.errors or []))
+            return exc.data, list(exc.errors or [{}])
         except TransportServerError as exc:
             error = self._status_error(exc.code or self._last_status)
         except TransportConnectionFailed as exc:
             error = RetriableError(f"connection failed ({_cause_name(exc)})", tracker=TRACKER)
         except TransportProtocolError:
             error = self._status_error(self._last_status, fallback="the answer is not a GraphQL result")
-        if error is not None:
-            raise error
+        raise error
+
+    def execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """Run query ``name`` with ``variables``; its ``data`` or one of our errors."""
+        data, errors = self._send(kind, self._document(name), variables)
+        if errors is not None:
+            raise self._query_error(errors)
         if not isinstance(data, dict):
             raise FatalError(f"{name}: the answer holds no data", tracker=TRACKER, status=self._last_status)
         return data
+
+    def execute_aliased(self, kind: str, name: str, variables: Sequence[Mapping[str, Any]]) -> Aliased:
+        """Run ``len(variables)`` copies of mutation ``name`` in one request (:mod:`.aliases`).
+
+        The copies run in order; when Linear refuses one, the ones before it ran, it did not, and
+        the ones after it did not run either (GraphQL stops a mutation at a failed non-null field):
+        :class:`Aliased` says which. Errors that are not one copy's (rate limits, a refused API key,
+        a server error, an error without a copy's path) raise as :meth:`execute` does.
+        """
+        count = len(variables)
+        key = f"{name}*{count}"
+        if key not in self._documents:
+            self._documents[key] = GraphQLRequest(aliased_text(query_text(name), count))
+        merged = {f"{k}_{i}": v for i, each in enumerate(variables) for k, v in each.items()}
+        data, errors = self._send(kind, self._documents[key], merged)
+        parts = split_data(data, count) if isinstance(data, dict) else None
+        if errors is None:
+            if parts is None:
+                raise FatalError(
+                    f"{name}: the answer holds no data", tracker=TRACKER, status=self._last_status
+                )
+            return Aliased(parts)
+        indexes = [_copy_index(e) for e in errors]
+        if any(index is None for index in indexes):
+            raise self._query_error(errors)
+        failed = min(i for i in indexes if i is not None)
+        error = self._query_error([e for e, i in zip(errors, indexes, strict=True) if i == failed])
+        if isinstance(error, RetriableError) or is_authentication_failure(error):
+            raise error
+        done = parts[:failed] if parts is not None else [{} for _ in range(failed)]
+        return Aliased(done, failed=failed, error=error)
 
     def _retry_after(self, rate_limited: bool) -> float | None:
         """The wait the last answer's headers name: the rate-limit resets only when rate limited."""
@@ -210,6 +262,12 @@ class LinearClient:
 
     def __repr__(self) -> str:
         return f"LinearClient({self.url!r})"
+
+
+def _copy_index(error: Any) -> int | None:
+    """The index of the aliased copy a GraphQL error's ``path`` names (None: not one copy's)."""
+    path = error.get("path") if isinstance(error, Mapping) else None
+    return alias_index(path[0]) if isinstance(path, list) and path else None
 
 
 def _cause_name(exc: BaseException) -> str:

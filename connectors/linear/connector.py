@@ -8,7 +8,8 @@ holds get the rest through ``issue_labels`` (never truncated). Every listing pag
 :mod:`connectors.paging`, which fails on a cursor returned twice or on ``hasNextPage`` without a
 cursor. It is also a :class:`~connectors.base.VocabularyWriter`: the ``Value`` / ``Method`` label
 groups are read and provisioned by :mod:`connectors.linear.write`; and a
-:class:`~connectors.base.TagWriter`: labels and links are written by :mod:`connectors.linear.writeback`.
+:class:`~connectors.base.TagWriter`: labels are written by :mod:`connectors.linear.writeback`, links
+by :mod:`connectors.linear.links`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
-from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, LinearClient
+from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, Aliased, LinearClient
+from v2mom.connectors.linear.links import LinearLinks
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
 from v2mom.connectors.linear.write import LinearVocabulary
-from v2mom.connectors.linear.writeback import LinearWriteBack
+from v2mom.connectors.linear.writeback import LinearTags
 from v2mom.connectors.paging import relay_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem
@@ -111,10 +113,14 @@ class LinearConnector(ConnectorRuntime):
             calls=self.calls,
         )
         self._vocabulary = LinearVocabulary(self._execute, self._pages)
-        self._writeback = LinearWriteBack(self._execute, self._pages, self.read_vocabulary)
+        self._tags = LinearTags(self._execute, self.read_vocabulary)
+        self._links = LinearLinks(self._execute, self._pages, self._execute_aliased)
 
     def _execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         return self._retrying(partial(self._client.execute, kind, name, variables))
+
+    def _execute_aliased(self, kind: str, name: str, variables: Sequence[Mapping[str, Any]]) -> Aliased:
+        return self._retrying(partial(self._client.execute_aliased, kind, name, variables))
 
     def _pages(
         self, kind: str, name: str, path: tuple[str, ...], variables: Mapping[str, Any]
@@ -283,11 +289,11 @@ class LinearConnector(ConnectorRuntime):
 
     def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
         """Set or clear group labels: ``issueBatchUpdate`` of up to 50 issues per same change."""
-        return self._writeback.write_tags(writes)
+        return self._tags.write_tags(writes)
 
     def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
         """One URL attachment per issue to its explanation page, replaced when its url changes."""
-        return self._writeback.write_links(links)
+        return self._links.write_links(links)
 
     def close(self) -> None:
         """Release the HTTP connection."""

@@ -222,10 +222,12 @@ class Root(WriteResolvers):
         teams = _teams_wanted(((filter.get("accessibleTeams") or {}).get("some")) or None)
         since = (filter.get("updatedAt") or {}).get("gte")
         since_time = _parse_time(since) if since else None
+        ids = filter.get("id")
 
         def admit(project: Project) -> bool:
             return (
                 (teams is None or project.team_key in teams)
+                and _compare(ids, project.id)
                 and (since_time is None or project.updated >= since_time)
                 and (bool(includeArchived) or not project.removed)
             )

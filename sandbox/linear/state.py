@@ -474,6 +474,8 @@ class LinearState(FaultBook):
             )
             if issue is None:
                 raise IssueRefused("Entity not found: Issue", not_found=True)
+            if not url.startswith(("https://", "http://")):
+                raise IssueRefused("Argument Validation Error: url must be a valid URL")
             now = self.clock()
             for attachment in self.attachments.values():
                 if attachment.issue_id == issue.id and attachment.url == url:

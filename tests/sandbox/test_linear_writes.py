@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
+from v2mom.connectors.linear.links import MARKER
 from v2mom.connectors.linear.parse import query_text
-from v2mom.connectors.linear.writeback import MARKER
 from v2mom.sandbox.linear.app import create_linear_app
 from v2mom.sandbox.linear.state import LinearState
 from v2mom.sandbox.server import SandboxServer

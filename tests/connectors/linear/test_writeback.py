@@ -6,18 +6,27 @@ after the label groups were provisioned as ``v2mom trackers provision --apply`` 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
+from graphql import parse, validate
 
-from tests.connectors.linear.test_vocabulary import PLAN, provision
+from tests.connectors.linear.test_vocabulary import PLAN, provision, vendor_schema
 from v2mom.connectors.base import TagWriter
+from v2mom.connectors.linear import writeback
+from v2mom.connectors.linear.aliases import alias_index, aliased_text, split_data
 from v2mom.connectors.linear.connector import LinearConnector
-from v2mom.connectors.linear.writeback import BATCH, LINKS, MARKER, TAGS, NotProvisionedError
+from v2mom.connectors.linear.links import ALIASES, LINKS, MARKER
+from v2mom.connectors.linear.parse import query_text
+from v2mom.connectors.linear.writeback import BATCH, TAGS, NotProvisionedError
 from v2mom.errors import AuthError
-from v2mom.sandbox.linear.app import create_linear_app
+from v2mom.sandbox.linear.app import create_linear_app, sandbox_schema
 from v2mom.sandbox.linear.generator import linear_settings
 from v2mom.sandbox.linear.state import LinearState, Record
+from v2mom.sandbox.linear.webhooks import LinearWebhookSender
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
 from v2mom.vocabulary import AppliedVocabulary, LinkWrite, TagWrite
@@ -102,7 +111,7 @@ def test_values_and_methods_land_on_500_issues_in_batches_of_50(site: Site) -> N
     assert state.request_count("/graphql") - before == used
     per_input = [sum(1 for pair in wanted.values() if pair == p) for p in pairs]
     assert state.request_count("/graphql/IssueBatchUpdate") == sum(-(-n // BATCH) for n in per_input)
-    assert used / ISSUES <= 0.05  # one vocabulary read, then ceil(n / 50) batches per distinct input
+    assert used / ISSUES <= 0.05  # a vocabulary read, a check per 250 ids, ceil(n / 50) per input
     for n, issue_id in enumerate(ids):
         value, method = wanted[issue_id]
         labels = {state.labels[label].name for label in state.issues[issue_id].label_ids}
@@ -155,13 +164,92 @@ def test_a_deleted_issue_gets_an_error_naming_it_and_the_others_are_written(site
     assert [o.item_id for o in outcomes] == ids
     [failed] = [o for o in outcomes if not o.ok]
     assert failed.item_id == gone
+    assert not failed.unsupported
     assert failed.error is not None
     assert failed.error.startswith(f"{gone_key}: ")
     assert "not found" in failed.error.lower()
     for issue in ids:
         if issue != gone:
             assert state.issues[issue].label_ids == [value]
+    assert site.calls(TAGS) == 2  # the check finds it gone: it is not sent
+
+
+def test_an_issue_deleted_after_the_check_fails_its_batch_which_is_halved_down_to_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = site.state
+    ids = issue_ids(state)
+    gone = ids[3]
+    gone_key = key(state, gone)
+    value = site.values[PLAN.values[0].id]
+    writes = [tag(state, i, value, None) for i in ids]
+    monkeypatch.setattr(writeback, "not_issues", lambda *_: {})  # the check ran before the deletion
+    state.delete_issue(gone)
+
+    outcomes = site.connector.write_tags(writes)
+
+    [failed] = [o for o in outcomes if not o.ok]
+    assert failed.item_id == gone
+    assert failed.error == f"{gone_key}: Entity not found: Issue — HTTP 200"
+    assert all(state.issues[i].label_ids == [value] for i in ids if i != gone)
     assert site.calls(TAGS) <= 1 + 2 * 4  # the batch, then halves down to the bad issue
+
+
+def test_a_project_is_not_tagged_or_linked_and_its_outcome_says_why(site: Site) -> None:
+    state = site.state
+    project = state.add_project("ENG", "Checkout")
+    issue = issue_ids(state)[0]
+    value = site.values[PLAN.values[0].id]
+
+    tags = site.connector.write_tags(
+        [TagWrite(project, "project:checkout", {"value": value}), tag(state, issue, value, None)]
+    )
+    links = site.connector.write_links(
+        [LinkWrite(project, "project:checkout", f"{PUBLIC}/p", "Why"), link(state, issue)]
+    )
+
+    for outcome in (tags[0], links[0]):
+        assert outcome.unsupported
+        assert outcome.error is not None
+        assert outcome.error.startswith("project:checkout: a Linear project: projects hold project labels")
+    assert tags[1].ok
+    assert links[1].ok
+    assert state.issues[issue].label_ids == [value]
+
+
+def test_unknown_or_retired_labels_are_refused_without_a_write(site: Site) -> None:
+    state = site.state
+    first, second, third = issue_ids(state)[:3]
+    retired = site.values[PLAN.values[-1].id]
+    state.retire_label(retired)
+    writes = [
+        TagWrite(first, key(state, first), {"value": "no-such-label"}),
+        TagWrite(second, key(state, second), {"value": retired}),
+        tag(state, third, site.values[PLAN.values[0].id], None),
+    ]
+    before = site.calls(TAGS)
+
+    outcomes = site.connector.write_tags(writes)
+
+    assert (
+        outcomes[0].error == f"{key(state, first)}: label no-such-label is not a label of the 'Value' group"
+    )
+    assert outcomes[1].error == f"{key(state, second)}: label {retired} of the 'Value' group is retired"
+    assert outcomes[2].ok
+    assert site.calls(TAGS) - before == 2  # the check and the good write: the others are not sent
+    assert state.issues[first].label_ids == state.issues[second].label_ids == []
+
+
+def test_a_refused_permission_on_one_issue_is_its_outcome(site: Site) -> None:
+    state = site.state
+    issue = issue_ids(state)[0]
+    state.inject_fault(400, times=5, kind="forbidden", path_prefix="/graphql/IssueBatchUpdate")
+
+    [outcome] = site.connector.write_tags([tag(state, issue, site.values[PLAN.values[0].id], None)])
+
+    assert outcome.error is not None
+    assert outcome.error.startswith(f"{key(state, issue)}: permission denied")
+    assert state.issues[issue].label_ids == []
 
 
 def test_a_rate_limited_batch_is_retried_and_lands(site: Site) -> None:
@@ -175,7 +263,7 @@ def test_a_rate_limited_batch_is_retried_and_lands(site: Site) -> None:
     assert all(o.ok for o in outcomes)
     assert all(state.issues[i].label_ids == [value] for i in ids)
     assert state.request_count("/graphql/IssueBatchUpdate") == 2
-    assert site.calls(TAGS) == 2  # the rate-limited call and its retry
+    assert site.calls(TAGS) == 3  # the check, the rate-limited call and its retry
 
 
 def test_a_write_fires_an_issue_update_event(site: Site) -> None:
@@ -189,6 +277,29 @@ def test_a_write_fires_an_issue_update_event(site: Site) -> None:
 
     assert seen == [("update", "Issue", issue)]
     assert state.issues[issue].updated > before
+
+
+def test_a_label_write_is_delivered_to_webhooks_as_an_issue_update(site: Site) -> None:
+    state = site.state
+    received: list[dict[str, Any]] = []
+    receiver = FastAPI()
+
+    @receiver.post("/hook")
+    async def hook(request: Request) -> dict[str, bool]:
+        received.append(json.loads(await request.body()))
+        return {"ok": True}
+
+    issue = issue_ids(state)[0]
+    with SandboxServer(receiver) as hook_url:
+        state.add_webhook(f"{hook_url}/hook", "secret", team_key="ENG", resource_types=["Issue"])
+        sender = LinearWebhookSender(state)
+        sender.start()
+        try:
+            site.connector.write_tags([tag(state, issue, site.values[PLAN.values[0].id], None)])
+        finally:
+            sender.stop()  # sends what is queued first
+
+    assert [(b["action"], b["type"], b["data"]["id"]) for b in received] == [("update", "Issue", issue)]
 
 
 def test_missing_label_groups_ask_for_provisioning() -> None:
@@ -218,6 +329,26 @@ def test_a_bad_api_key_fails_the_whole_run(site: Site) -> None:
         connector.close()
 
 
+@pytest.mark.parametrize("name", ["link_create", "link_delete"])
+@pytest.mark.parametrize("count", [1, 2, ALIASES])
+def test_aliased_link_documents_validate_against_linears_schema(name: str, count: int) -> None:
+    document = parse(aliased_text(query_text(name), count))
+    assert [e.message for e in validate(vendor_schema(), document)] == []
+    assert [e.message for e in validate(sandbox_schema(), document)] == []
+
+
+def test_aliased_copies_are_numbered_and_split_back() -> None:
+    text = aliased_text(query_text("link_delete"), 2)
+    assert "mutation LinkDeleteBatch($id_0: String!, $id_1: String!)" in text
+    assert "attachmentDelete_1: attachmentDelete(id: $id_1)" in text
+    assert alias_index("attachmentDelete_12") == 12
+    assert alias_index("attachmentDelete") is None
+    data = {"attachmentDelete_0": {"success": True}, "attachmentDelete_1": None}
+    assert split_data(data, 2) == [{"attachmentDelete": {"success": True}}, {"attachmentDelete": None}]
+    with pytest.raises(ValueError, match="one named operation"):
+        aliased_text("query { issues { nodes { id } } }", 2)
+
+
 # -- links ------------------------------------------------------------------------------------------
 
 
@@ -238,7 +369,7 @@ def test_links_are_created_once_and_replaced_when_the_url_changes(site: Site) ->
     assert all(o.ok for o in site.connector.write_links(links))
     assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for i in ids)
     first = site.calls(LINKS)
-    assert first == 1 + len(ids)  # one read of 50 issues, one create each
+    assert first == 2  # one read of up to 50 issues, one request of aliased creates
 
     assert all(o.ok for o in site.connector.write_links(links))  # the same urls again
     assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for i in ids)
@@ -249,6 +380,7 @@ def test_links_are_created_once_and_replaced_when_the_url_changes(site: Site) ->
     new = link(state, moved, url_key="OPS-7")
     assert site.connector.write_links([new])[0].ok
     assert ours(state, moved) == [f"{PUBLIC}/OPS-7"]  # the old one does not linger
+    assert site.calls(LINKS) - first == 1 + 3  # read, create the new one, delete the old one
     [attachment] = state.attachments_of(moved)
     assert attachment.title == new.title
     assert len(state.attachments) == len(ids)
@@ -286,13 +418,47 @@ def test_a_link_to_a_deleted_issue_is_an_error_naming_it(site: Site) -> None:
     assert ours(state, ids[2])
 
 
+def test_links_for_500_issues_take_few_requests(site: Site) -> None:
+    state = site.state
+    for n in range(ISSUES - len(state.issues)):
+        state.add_issue("ENG", f"More {n}")
+    ids = issue_ids(state)
+
+    assert all(o.ok for o in site.connector.write_links([link(state, i) for i in ids]))
+    assert len(state.attachments) == ISSUES
+    assert site.calls(LINKS) / ISSUES <= 0.07  # per 50 issues: one read, two requests of 25 creates
+    before = site.calls(LINKS)
+    moved = [link(state, i, url_key=f"NEW-{n}") for n, i in enumerate(ids)]
+    assert all(o.ok for o in site.connector.write_links(moved))
+    assert all(ours(state, i) == [f"{PUBLIC}/NEW-{n}"] for n, i in enumerate(ids))
+    assert (site.calls(LINKS) - before) / ISSUES <= 0.11  # and two of 25 deletes
+
+
+def test_a_refused_link_is_named_and_the_links_after_it_are_still_written(site: Site) -> None:
+    state = site.state
+    ids = issue_ids(state)
+    links = [link(state, i) for i in ids]
+    bad = 3
+    links[bad] = LinkWrite(ids[bad], key(state, ids[bad]), "not a url", "Why")
+
+    outcomes = site.connector.write_links(links)
+
+    assert [o.ok for o in outcomes] == [n != bad for n in range(len(ids))]
+    assert outcomes[bad].error is not None
+    assert outcomes[bad].error.startswith(f"{key(state, ids[bad])}: ")
+    assert "url" in outcomes[bad].error
+    assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for n, i in enumerate(ids) if n != bad)
+    assert ours(state, ids[bad]) == []
+    assert site.calls(LINKS) == 3  # read, the copies up to the refused one, the copies after it
+
+
 def test_a_rate_limited_link_is_retried(site: Site) -> None:
     state = site.state
     issue = issue_ids(state)[0]
     state.inject_fault(400, kind="ratelimited", retry_after=0.0, path_prefix="/graphql/LinkCreate")
     assert site.connector.write_links([link(state, issue)])[0].ok
     assert ours(state, issue) == [f"{PUBLIC}/{key(state, issue)}"]
-    assert state.request_count("/graphql/LinkCreate") == 2
+    assert state.request_count("/graphql/LinkCreateBatch") == 2
 
 
 def test_link_writes_fire_no_issue_event(site: Site) -> None:
