@@ -1,9 +1,12 @@
-"""Injected failures and request counters, shared by every sandbox's state."""
+"""Injected failures, a rate limit and request counters, shared by every sandbox's state."""
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -23,16 +26,79 @@ class Fault:
     kind: str = "http"
 
 
+class RateLimit:
+    """A token bucket: ``per_second`` requests on average, at most ``burst`` at once.
+
+    The vendors limit by a rolling window (Asana: 1,500 a minute on paid plans; Linear: requests and
+    complexity per hour; Jira: a cost budget); a bucket refilled continuously is the same contract
+    seen from a client: send too fast and you get 429 with the wait until you may send again.
+    ``spend`` is not thread-safe on its own; :class:`FaultBook` calls it under its lock.
+    """
+
+    def __init__(self, per_second: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        """A full bucket."""
+        if per_second <= 0 or burst < 1:
+            raise ValueError("a rate limit needs per_second > 0 and burst >= 1")
+        self.per_second = per_second
+        self.burst = burst
+        self.clock = clock
+        self.tokens = burst
+        self.stamp = clock()
+        self.accepted = 0  # units of cost let through
+        self.refused = 0  # requests answered 429
+
+    def spend(self, cost: int = 1) -> float | None:
+        """Take ``cost`` tokens and return None, or return the seconds until they are there (taking none)."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.per_second)
+        self.stamp = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            self.accepted += cost
+            return None
+        self.refused += 1
+        return (min(cost, self.burst) - self.tokens) / self.per_second
+
+    def floor_seconds(self) -> float:
+        """The least wall time the accepted cost could have taken: all but the first burst at the rate."""
+        return max(0.0, self.accepted - self.burst) / self.per_second
+
+
+def whole_seconds(wait: float) -> str:
+    """A ``Retry-After`` value as Jira and Asana send it: whole seconds, rounded up, at least 1."""
+    return str(max(1, math.ceil(wait)))
+
+
 class FaultBook:
-    """Faults to answer with, and how many requests each path received. Thread-safe."""
+    """Faults to answer with, an optional rate limit, and how many requests each path received.
+
+    Thread-safe.
+    """
 
     default_fault_prefix = "/"
 
     def __init__(self) -> None:
-        """No faults, no requests yet."""
+        """No faults, no rate limit, no requests yet."""
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
+        self.rate_limit: RateLimit | None = None
         self._book_lock = threading.Lock()
+
+    def limit_rate(self, per_second: float | None, burst: float | None = None) -> None:
+        """Answer 429 beyond ``per_second`` requests (``burst`` at once; default one second's worth).
+
+        ``None`` lifts the limit. A sandbox calls :meth:`throttle` for each request it counts.
+        """
+        with self._book_lock:
+            if per_second is None:
+                self.rate_limit = None
+            else:
+                self.rate_limit = RateLimit(per_second, burst if burst is not None else max(1.0, per_second))
+
+    def throttle(self, cost: int = 1) -> float | None:
+        """None when the request may run (its cost is spent), else the seconds to wait before retrying."""
+        with self._book_lock:
+            return None if self.rate_limit is None else self.rate_limit.spend(cost)
 
     def inject_fault(
         self,

@@ -35,7 +35,8 @@ from v2mom.sandbox.asana.state import (
     VocabularyRefused,
     Webhook,
 )
-from v2mom.sandbox.asana.writes import Http, register_write_routes
+from v2mom.sandbox.asana.writes import RATE_LIMITED, Http, register_write_routes
+from v2mom.sandbox.faults import whole_seconds
 
 PREFIX = "/api/1.0"
 MAX_LIMIT = 100
@@ -259,6 +260,10 @@ def create_asana_app(state: AsanaState) -> FastAPI:
         if fault is not None:
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
             return error(fault.status, "injected fault", headers)
+        if not path.endswith("/batch"):  # a batch costs what its actions cost (counted when parsed)
+            wait = state.throttle()
+            if wait is not None:
+                return error(429, RATE_LIMITED, {"Retry-After": whole_seconds(wait)})
         response: Response = await call_next(request)
         return response
 

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from v2mom.sandbox.asana.batch import BatchError, form_fields, parse_actions, run_action
 from v2mom.sandbox.asana.state import AsanaState, Attachment, Task, VocabularyRefused
+from v2mom.sandbox.faults import whole_seconds
 
 __all__ = ["Http", "register_write_routes"]
 
@@ -160,6 +161,9 @@ def register_write_routes(app: FastAPI, state: AsanaState, http: Http) -> None:
             return http.error(400, "Could not parse the request body as JSON")
         except BatchError as exc:
             return http.error(400, str(exc))
+        wait = state.throttle(len(actions))  # "as though you had made a separate HTTP request" each
+        if wait is not None:
+            return http.error(429, RATE_LIMITED, {"Retry-After": whole_seconds(wait)})
         faults = []
         for action in actions:  # any action over a rate limit fails the entire batch, before running
             fault = state.take_fault(prefix + action.relative_path.partition("?")[0])

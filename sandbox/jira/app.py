@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from v2mom.sandbox.faults import whole_seconds
 from v2mom.sandbox.jira.http import error, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import (
@@ -256,6 +257,9 @@ def create_jira_app(state: JiraState) -> FastAPI:
             }
             message = messages.get(fault.status, "Internal server error (sandbox fault).")
             return error(fault.status, message, headers=headers)
+        wait = state.throttle()
+        if wait is not None:
+            return error(429, "Rate limit exceeded.", headers={"Retry-After": whole_seconds(wait)})
         response: Response = await call_next(request)
         return response
 

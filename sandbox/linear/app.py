@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import secrets
 import time
 from datetime import UTC, datetime
@@ -466,16 +467,21 @@ def _errors(status: int, message: str, code: str, headers: dict[str, str] | None
     )
 
 
+def _rate_limited(wait: float) -> JSONResponse:
+    """Linear's answer over a limit: a RATELIMITED GraphQL error on HTTP 400, the reset in epoch ms."""
+    reset_ms = math.ceil((time.time() + wait) * 1000)
+    headers = {
+        "X-RateLimit-Requests-Limit": str(RATE_LIMIT_REQUESTS),
+        "X-RateLimit-Requests-Remaining": "0",
+        "X-RateLimit-Requests-Reset": str(reset_ms),
+    }
+    return _errors(400, "Rate limit exceeded", "RATELIMITED", headers)
+
+
 def _fault_answer(fault: Fault) -> JSONResponse:
     wait = fault.retry_after if fault.retry_after is not None else 1.0
     if fault.kind == "ratelimited":
-        reset_ms = int((time.time() + wait) * 1000)
-        headers = {
-            "X-RateLimit-Requests-Limit": str(RATE_LIMIT_REQUESTS),
-            "X-RateLimit-Requests-Remaining": "0",
-            "X-RateLimit-Requests-Reset": str(reset_ms),
-        }
-        return _errors(400, "Rate limit exceeded", "RATELIMITED", headers)
+        return _rate_limited(wait)
     if fault.kind == "forbidden":  # a permission Linear refuses: a GraphQL error, HTTP 400 as Linear
         return _errors(400, "You do not have permission to perform this action", "FORBIDDEN")
     if fault.kind == "graphql":
@@ -520,6 +526,9 @@ def create_linear_app(state: LinearState) -> FastAPI:
         fault = state.take_fault(f"/graphql/{operation}")
         if fault is not None:
             return _fault_answer(fault)
+        wait = state.throttle()
+        if wait is not None:
+            return _rate_limited(wait)
         problems = validate(schema, document)
         if problems:
             return JSONResponse({"errors": [p.formatted for p in problems]}, status_code=400)
