@@ -2,9 +2,8 @@
 
     python -m bench.sync [--tracker jira|linear|asana|all] [--items 100000] [--database-url URL]
 
-Each sandbox runs in its own process (so our client's Python work does not share a GIL with the
-server). The floor is a bare ``requests`` loop making the same listing requests the connector's
-full run makes, decoding JSON and nothing else:
+Each sandbox runs in its own process (:mod:`bench.sandboxes`). The floor is a bare ``requests``
+loop making the same listing requests the connector's full run makes, decoding JSON and nothing else:
 
 - Jira: ``/rest/api/3/search/jql`` pages with the same JQL, fields and page size;
 - Linear: the same ``projects`` and ``issues`` GraphQL documents, following ``endCursor``, and
@@ -19,73 +18,33 @@ Target (issue 3): sync >= 0.7x the floor for every tracker.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import tempfile
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
 import requests
 
 from bench.common import verdict
+from bench.sandboxes import TRACKERS, SandboxProcess
 from v2mom.connectors.base import Connector
 from v2mom.store.database import Database
 from v2mom.store.remap import remap
 from v2mom.sync.runner import sync_tracker
 
-TRACKERS = ("jira", "linear", "asana")
 
-
-def serve_sandbox(tracker: str, items: int, pipe: Connection) -> None:
-    """Child process: generate the workspace, serve it, send what the parent needs, then wait."""
-    from v2mom.sandbox.server import SandboxServer
-
-    app: Any
-    info: dict[str, Any]
-    if tracker == "jira":
-        from v2mom.sandbox.generator import generate_jira_workspace, scope_jql
-        from v2mom.sandbox.jira.app import create_jira_app
-
-        jira, _ = generate_jira_workspace(seed=11, issues=items, epics=max(30, items // 40))
-        app = create_jira_app(jira)
-        info = {"email": jira.account_email, "token": jira.api_token, "jql": scope_jql(jira)}
-    elif tracker == "linear":
-        from v2mom.sandbox.linear.app import create_linear_app
-        from v2mom.sandbox.linear.generator import SCOPE_TEAMS, generate_linear_workspace
-
-        linear, _ = generate_linear_workspace(seed=11, issues=items, projects=max(12, items // 100))
-        app = create_linear_app(linear)
-        info = {"token": linear.api_key, "teams": list(SCOPE_TEAMS)}
-    else:
-        from v2mom.sandbox.asana.app import create_asana_app
-        from v2mom.sandbox.asana.generator import generate_asana_workspace
-
-        asana, truth = generate_asana_workspace(seed=11, tasks=items)
-        app = create_asana_app(asana)
-        info = {"token": asana.token, "workspace": asana.workspace_gid, "projects": truth.projects}
-    server = SandboxServer(app)
-    info["url"] = server.start()
-    pipe.send(info)
-    pipe.recv()  # any message: stop
-    server.stop()
-
-
-def jira_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
+def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     """The Jira connector and its raw loop."""
     from v2mom.connectors.jira.connector import JiraConnector
-    from v2mom.settings import JiraSettings
 
-    settings = JiraSettings(
-        url=info["url"], email=info["email"], api_token=info["token"], jql=info["jql"], page_size=page_size
-    )
     connector = JiraConnector(settings)
     connector.discover()
     fields = connector.fields
+    page_size = settings.page_size
 
     def raw() -> int:
         session = requests.Session()
-        session.auth = (info["email"], info["token"])
+        session.auth = (settings.email, settings.api_token.get_secret_value())
         seen, token = 0, None
         while True:
             body: dict[str, object] = {
@@ -95,7 +54,7 @@ def jira_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable
             }
             if token:
                 body["nextPageToken"] = token
-            answer = session.post(f"{info['url']}/rest/api/3/search/jql", json=body, timeout=60)
+            answer = session.post(f"{settings.url}/rest/api/3/search/jql", json=body, timeout=60)
             answer.raise_for_status()
             page = answer.json()
             seen += len(page["issues"])
@@ -106,20 +65,19 @@ def jira_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable
     return connector, raw
 
 
-def linear_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
+def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     """The Linear connector and its raw loop (same documents, same variables)."""
     from v2mom.connectors.linear.connector import LinearConnector
     from v2mom.connectors.linear.parse import query_text
-    from v2mom.settings import LinearSettings
 
-    url = f"{info['url']}/graphql"
-    settings = LinearSettings(api_url=url, api_key=info["token"], teams=info["teams"], page_size=page_size)
+    url = settings.api_url
     connector = LinearConnector(settings)
-    teams = {"key": {"in": info["teams"]}}
+    teams = {"key": {"in": settings.teams}}
+    page_size = settings.page_size
 
     def raw() -> int:
         session = requests.Session()
-        session.headers["Authorization"] = info["token"]
+        session.headers["Authorization"] = settings.api_key.get_secret_value()
         seen = 0
         for name, root, flt in (
             ("projects", "projects", {"accessibleTeams": {"some": teams}}),
@@ -152,25 +110,18 @@ def linear_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callab
     return connector, raw
 
 
-def asana_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callable[[], int]]:
+def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     """The Asana connector and its raw loop (project pages, then every task's subtasks)."""
     from v2mom.connectors.asana.connector import AsanaConnector
     from v2mom.connectors.asana.parse import TASK_FIELDS
-    from v2mom.settings import AsanaSettings
 
-    base = f"{info['url']}/api/1.0"
-    settings = AsanaSettings(
-        base_url=base,
-        token=info["token"],
-        workspace=info["workspace"],
-        projects=info["projects"],
-        page_size=page_size,
-    )
+    base = settings.base_url
     connector = AsanaConnector(settings)
+    page_size = settings.page_size
 
     def raw() -> int:
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {info['token']}"
+        session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         seen = 0
 
         def pages(path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -188,7 +139,7 @@ def asana_case(info: dict[str, Any], page_size: int) -> tuple[Connector, Callabl
                     return records
                 offset = body["next_page"]["offset"]
 
-        for project in info["projects"]:
+        for project in settings.projects:
             stack = pages("/tasks", {"project": project})
             seen += len(stack)
             stack = [t for t in stack if t["num_subtasks"]]
@@ -206,13 +157,8 @@ CASES = {"jira": jira_case, "linear": linear_case, "asana": asana_case}
 
 def bench_tracker(tracker: str, items: int, page_size: int, database_url: str | None) -> float:
     """Run the floor and the real sync for one tracker; prints its lines, returns the ratio."""
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=serve_sandbox, args=(tracker, items, child), daemon=True)
-    process.start()
-    info = parent.recv()
-    try:
-        connector, raw = CASES[tracker](info, page_size)
+    with SandboxProcess(tracker, items, page_size) as sandbox:
+        connector, raw = CASES[tracker](sandbox.section)
         started = time.perf_counter()
         floor_items = raw()
         floor_seconds = time.perf_counter() - started
@@ -243,9 +189,6 @@ def bench_tracker(tracker: str, items: int, page_size: int, database_url: str | 
             store.close()
         connector.close()
         return ratio
-    finally:
-        parent.send("stop")
-        process.join(timeout=10)
 
 
 def main() -> None:

@@ -60,8 +60,9 @@ class RateLimit:
         return (min(cost, self.burst) - self.tokens) / self.per_second
 
     def floor_seconds(self) -> float:
-        """The least wall time the accepted cost could have taken: all but the first burst at the rate."""
-        return max(0.0, self.accepted - self.burst) / self.per_second
+        """The time the accepted cost takes at the sustained rate (a first burst can beat it by
+        ``burst / per_second``): the floor a benchmark compares its wall time with."""
+        return self.accepted / self.per_second
 
 
 def whole_seconds(wait: float) -> str:

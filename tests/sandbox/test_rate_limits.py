@@ -54,7 +54,7 @@ def test_a_bucket_lets_a_burst_through_then_names_the_wait_and_refills() -> None
     assert bucket.spend(cost=3) is None  # refilled to the burst, no further
     assert bucket.spend() == 0.25
     assert (bucket.accepted, bucket.refused) == (7, 4)
-    assert bucket.floor_seconds() == (7 - 3) / 4
+    assert bucket.floor_seconds() == 7 / 4
 
 
 def test_a_bucket_refuses_nonsense() -> None:

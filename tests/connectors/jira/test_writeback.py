@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from tests.connectors.jira.test_vocabulary import PLAN, provision
 from v2mom.connectors.base import TagWriter
+from v2mom.connectors.jira import writeback as jira_writeback
 from v2mom.connectors.jira.connector import JiraConnector
 from v2mom.connectors.jira.writeback import global_id
 from v2mom.errors import AuthError, ConfigError
@@ -215,6 +216,24 @@ def test_a_running_task_is_polled_until_complete(site: Site) -> None:
     assert [o.ok for o in outcomes] == [True]
     assert spent(site.connector, before) == {"bulk-edit": 1, "bulk-queue": 3}
     assert site.slept[-3:] == [0.5, 1.0, 2.0]  # waits grow between looks
+
+
+def test_many_tasks_run_in_flight_and_wait_per_round_not_per_task(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """12 bulk edits (chunks of 10), each RUNNING for two looks: ten at once, then two more."""
+    monkeypatch.setattr(jira_writeback, "MAX_ISSUES_PER_BULK_EDIT", 10)
+    site.state.bulk_running_polls = 2
+    value = site.option("value", PLAN.values[1].id)
+    before = dict(site.connector.calls.calls)
+
+    outcomes = site.connector.write_tags([site.write(i, value=value) for i in site.ids[:120]])
+
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok][:3]
+    assert spent(site.connector, before) == {"bulk-edit": 12, "bulk-queue": 36}  # three looks each
+    assert site.slept[-6:] == [0.5, 1.0, 2.0, 0.5, 1.0, 2.0]  # one wait per round, not per task
+    for n in (0, 9, 10, 119):
+        assert chosen(site, site.ids[n]) == {VALUE: (PLAN.values[1].name,)}
 
 
 def test_missing_fields_ask_for_provisioning(site: Site) -> None:

@@ -1,0 +1,108 @@
+"""A generated sandbox tracker served from its own process, for the benchmarks.
+
+The sandbox runs in a child process so our client's Python work does not share a GIL with the
+server. The parent talks to it over a pipe: the connector settings section that points at it, then
+commands — set a rate limit, read the request counters, stop.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any
+
+from v2mom.settings import AsanaSettings, JiraSettings, LinearSettings
+
+Section = JiraSettings | LinearSettings | AsanaSettings
+TRACKERS = ("jira", "linear", "asana")
+
+
+def build_workspace(tracker: str, items: int, page_size: int, seed: int = 11) -> tuple[Any, Any, Any]:
+    """``(state, app, section_for(url))``: a seeded workspace of about ``items`` records."""
+    if tracker == "jira":
+        from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+        from v2mom.sandbox.jira.app import create_jira_app
+
+        jira, _ = generate_jira_workspace(seed=seed, issues=items, epics=max(30, items // 40))
+        return jira, create_jira_app(jira), lambda url: jira_settings(jira, url, page_size=page_size)
+    if tracker == "linear":
+        from v2mom.sandbox.linear.app import create_linear_app
+        from v2mom.sandbox.linear.generator import generate_linear_workspace, linear_settings
+
+        linear, _ = generate_linear_workspace(seed=seed, issues=items, projects=max(12, items // 100))
+        return (
+            linear,
+            create_linear_app(linear),
+            lambda url: linear_settings(linear, url, page_size=page_size),
+        )
+    from v2mom.sandbox.asana.app import create_asana_app
+    from v2mom.sandbox.asana.generator import asana_settings, generate_asana_workspace
+
+    asana, truth = generate_asana_workspace(seed=seed, tasks=items)
+    section = lambda url: asana_settings(asana, url, truth.projects, page_size=page_size)  # noqa: E731
+    return asana, create_asana_app(asana), section
+
+
+def serve(tracker: str, items: int, page_size: int, pipe: Connection) -> None:
+    """Child process: generate and serve the workspace, send its settings section, obey commands."""
+    from v2mom.sandbox.server import SandboxServer
+
+    state, app, section_for = build_workspace(tracker, items, page_size)
+    server = SandboxServer(app)
+    pipe.send(section_for(server.start()))
+    while True:
+        command, *args = pipe.recv()
+        if command == "limit":
+            state.limit_rate(*args)
+            pipe.send(None)
+        elif command == "stats":
+            limit = state.rate_limit
+            pipe.send(
+                {
+                    "requests": state.request_count(),
+                    "accepted": limit.accepted if limit else 0,
+                    "refused": limit.refused if limit else 0,
+                    "floor_seconds": limit.floor_seconds() if limit else 0.0,
+                }
+            )
+        else:
+            break
+    server.stop()
+
+
+class SandboxProcess:
+    """``with SandboxProcess("jira", 100_000) as sandbox:`` — ``sandbox.section`` points at it."""
+
+    def __init__(self, tracker: str, items: int, page_size: int = 100) -> None:
+        """Start the child; returns once it serves."""
+        ctx = mp.get_context("spawn")
+        self._pipe, child = ctx.Pipe()
+        self._process = ctx.Process(target=serve, args=(tracker, items, page_size, child), daemon=True)
+        self._process.start()
+        self.section: Section = self._pipe.recv()
+
+    def limit_rate(self, per_second: float | None, burst: float | None = None) -> None:
+        """Set (or lift, with None) the sandbox's rate limit; its counters start again from zero."""
+        self._pipe.send(("limit", per_second, burst))
+        self._pipe.recv()
+
+    def stats(self) -> dict[str, Any]:
+        """Requests received so far, and the rate limit's accepted cost, refusals and floor."""
+        self._pipe.send(("stats",))
+        answer: dict[str, Any] = self._pipe.recv()
+        return answer
+
+    def stop(self) -> None:
+        """Stop serving and wait for the child."""
+        if self._process.is_alive():
+            self._pipe.send(("stop",))
+        self._process.join(timeout=10)
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
