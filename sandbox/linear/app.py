@@ -105,6 +105,18 @@ def _compare(comparator: dict[str, Any] | None, value: Any) -> bool:
     return not (comparator.get("in") is not None and value not in comparator["in"])
 
 
+def _listed(comparator: dict[str, Any] | None) -> set[str] | None:
+    """The ids an ``IDComparator`` names (``eq`` / ``in``), to look up instead of scanning; None: any."""
+    if not comparator:
+        return None
+    listed: set[str] | None = None
+    if comparator.get("in") is not None:
+        listed = set(comparator["in"])
+    if comparator.get("eq") is not None:
+        listed = {comparator["eq"]} if listed is None else listed & {comparator["eq"]}
+    return listed
+
+
 def _label_matches(labels: dict[str, Label], label: Label, wanted: dict[str, Any] | None) -> bool:
     """Whether ``label`` passes an ``IssueLabelFilter`` (and / or / id / name / isGroup / parent / team)."""
     if not wanted:
@@ -204,8 +216,13 @@ class Root(WriteResolvers):
             )
 
         start_from = None if since_time is None else (since_time, "")
+        only = _listed(ids)
         return self._connection(
-            lambda start: self.state.iter_issues(start or start_from), admit, self.render_issue, first, after
+            lambda start: self.state.iter_issues(start or start_from, only),
+            admit,
+            self.render_issue,
+            first,
+            after,
         )
 
     def projects(
@@ -233,7 +250,10 @@ class Root(WriteResolvers):
                 and (bool(includeArchived) or not project.removed)
             )
 
-        return self._connection(self.state.iter_projects, admit, self.render_project, first, after)
+        only = _listed(ids)
+        return self._connection(
+            lambda start: self.state.iter_projects(start, only), admit, self.render_project, first, after
+        )
 
     def teams(
         self,

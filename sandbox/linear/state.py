@@ -13,7 +13,7 @@ import bisect
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -172,6 +172,20 @@ class _Ordered:
     def iter_from(self, start: tuple[datetime, str] | None) -> list[tuple[datetime, str]]:
         index = 0 if start is None else bisect.bisect_right(self.order, start)
         return self.order[index:]
+
+
+def _iter_ordered(
+    kind: _Ordered, lock: threading.RLock, start: tuple[datetime, str] | None, only: Collection[str] | None
+) -> Iterator[Any]:
+    """Records of ``kind`` in (updatedAt, id) order after ``start``, optionally only ``only``'s ids."""
+    with lock:
+        if only is None:
+            keys = kind.iter_from(start)
+        else:
+            keys = sorted(kind.by_id[i].order for i in set(only) if i in kind.by_id)
+            keys = [key for key in keys if start is None or key > start]
+    for _updated, record_id in keys:
+        yield kind.by_id[record_id]
 
 
 class LinearState(FaultBook):
@@ -543,16 +557,15 @@ class LinearState(FaultBook):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def iter_issues(self, start: tuple[datetime, str] | None) -> Iterator[Issue]:
-        """Issues in (updatedAt, id) order after ``start`` (a snapshot of the order)."""
-        with self.lock:
-            keys = self._issues.iter_from(start)
-        for _updated, issue_id in keys:
-            yield self._issues.by_id[issue_id]
+    def iter_issues(
+        self, start: tuple[datetime, str] | None, only: Collection[str] | None = None
+    ) -> Iterator[Issue]:
+        """Issues in (updatedAt, id) order after ``start`` (a snapshot of the order); ``only``: of
+        these ids (looked up, not scanned for)."""
+        return _iter_ordered(self._issues, self.lock, start, only)
 
-    def iter_projects(self, start: tuple[datetime, str] | None) -> Iterator[Project]:
-        """Projects in (updatedAt, id) order after ``start``."""
-        with self.lock:
-            keys = self._projects.iter_from(start)
-        for _updated, project_id in keys:
-            yield self._projects.by_id[project_id]
+    def iter_projects(
+        self, start: tuple[datetime, str] | None, only: Collection[str] | None = None
+    ) -> Iterator[Project]:
+        """Projects in (updatedAt, id) order after ``start``; ``only``: of these ids."""
+        return _iter_ordered(self._projects, self.lock, start, only)
