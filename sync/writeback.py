@@ -32,7 +32,7 @@ from v2mom.store.database import Database
 from v2mom.sync.provision import state_key
 from v2mom.vocabulary import Kind, LinkWrite, TagWrite, WriteOutcome
 
-BATCH = 1000  # items per write_tags / write_links call (the connector splits to its vendor's limits)
+BATCH = 5000  # items per write_tags / write_links call (the connector splits to its vendor's limits)
 WriterFor = Callable[[str], TagWriter]
 Progress = Callable[[str, int, int], None]  # (tracker, done, total)
 
