@@ -92,14 +92,18 @@ def validation_problems(exc: ValidationError, source: str, node: yaml.Node | Non
 
 
 NOT_UNICODE = "text is not valid Unicode (it has a lone UTF-16 surrogate, which cannot be stored)"
+HAS_NUL = "text has a NUL character (U+0000), which cannot be stored"
 
 
 def unencodable(value: object) -> str | None:
-    """Why ``value`` cannot be stored or sent as UTF-8 text (a lone surrogate such as ``"\\ud800"``).
+    """Why ``value`` cannot be stored or sent as UTF-8 text (a lone surrogate such as ``"\\ud800"``),
+    or stored at all (a NUL character: PostgreSQL text cannot hold one).
 
     None for every other value. The message never repeats the text (it may be a secret).
     """
     if isinstance(value, str):
+        if "\x00" in value:
+            return HAS_NUL
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

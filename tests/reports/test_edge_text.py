@@ -101,3 +101,29 @@ def test_plan_apply_with_a_surrogate_in_yaml_exits_2_naming_the_place(
     assert "plan.yaml: rules[1].when.equals: text is not valid Unicode" in result.stderr
     assert "(line 29)" in result.stderr
     assert CliRunner().invoke(cli, ["plan", "export"]).exit_code == 1  # nothing was stored
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/api/admin/tokens", '{"role": "admin", "name": "\\u0000"}', ["body", "name"]),
+        (
+            "/api/rules",
+            '{"when": {"tracker": "jira", "label": "a\\u0000b"}, "value": "reliability"}',
+            ["body", "when", "label"],
+        ),
+    ],
+)
+def test_a_nul_character_is_a_422_naming_the_field_on_either_database(
+    world: tuple[TestClient, Database, str], path: str, body: str, loc: list[object]
+) -> None:
+    """PostgreSQL text cannot hold U+0000: it was a 500 there (found by Schemathesis), now a 422."""
+    client, store, admin = world
+    tokens = len(store.tokens.list_all())
+    answer = client.post(path, content=body, headers={**JSON, **auth(admin)})
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == loc
+    assert "NUL" in problem["msg"]
+    assert "\x00" not in answer.text
+    assert len(store.tokens.list_all()) == tokens
