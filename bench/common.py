@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -22,3 +23,8 @@ def median_seconds(fn: Callable[[], object], *, repeat: int = 7, warmup: int = 1
 def verdict(ok: bool) -> str:
     """MET / MISSED, for the result lines."""
     return "MET" if ok else "MISSED"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

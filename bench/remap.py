@@ -23,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, text
 
-from bench.common import verdict
+from bench.common import peak_rss_mb, verdict
 from v2mom.mapping.plan import Method, Rule, RuleWhen, check_plan, load_plan
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.plan_remap import apply_plan, remap_plan
+from v2mom.store.plan_remap import apply_plan
 from v2mom.store.remap import remap
 
 BATCH = 20_000
@@ -129,14 +129,14 @@ def main() -> None:
         store.plans.save(plan, actor="bench")
         started = time.perf_counter()
         build(store, args.items)
-        print(f"built {args.items:,} items in {time.perf_counter() - started:.1f} s")
+        built = time.perf_counter() - started
+        print(f"built {args.items:,} items in {built:.1f} s; peak RSS {peak_rss_mb():,.0f} MB")
         started = time.perf_counter()
-        remap(store, plan)  # the first resolution, row by row (what a first full sync runs)
-        remap_plan(store, plan)  # gives rows stored without one their tag signature
+        first = remap(store, plan)  # the first resolution (what a first full sync runs)
+        first_seconds = time.perf_counter() - started
         settle(store)
         print(
-            "first resolution (Python resolver, then signatures and settling) in "
-            f"{time.perf_counter() - started:.1f} s"
+            f"first resolution of {first.items:,} items (signatures, trees, effort) in {first_seconds:.1f} s"
         )
         changed = plan.model_copy(
             update={
@@ -157,6 +157,7 @@ def main() -> None:
         print(f"floor  read + rewrite {args.items:,} rows: {bare:.1f} s")
         print(f"remap  {stats.items:,} items after a rule change: {seconds:.1f} s = {rate:,.0f} items/s")
         print(f"remap  {stats.items:,} items after a weights change: {weights_seconds:.1f} s")
+        print(f"peak RSS {peak_rss_mb():,.0f} MB")
         worst = max(seconds, weights_seconds)
         print(
             f"RESULT remap/{store.dialect}: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s for "

@@ -1,12 +1,11 @@
 """What a plan change would do, before it is applied: items re-tagged and effort moved per value.
 
-The preview runs the set-based re-resolution (``sync.plan_remap``) inside a transaction it rolls
-back: "before" is the stored rollup, "after" is it minus the old and plus the new allocations of
-the items the proposed plan moves, so a preview over a million items costs what applying does.
-When stored resolutions are not current it resolves both plans in memory with the Python resolver
-instead (the oracle; a test holds the two equal). Effort follows the report's rules: counted
-once, split by weights, canceled items count nothing. "Changed" items are those whose share of
-effort (allocations) changes.
+The preview runs the resolution engine (``store.remap``) inside a transaction it rolls back:
+"before" is the stored rollup, "after" is it minus the old and plus the new allocations of the
+items the proposed plan moves, so a preview over a million items costs what applying does. Effort
+follows the report's rules: counted once, split by weights, canceled items count nothing.
+"Changed" items are those whose share of effort (allocations) changes. The in-memory preview of
+the Python resolver is the oracle a test holds it equal to.
 """
 
 from __future__ import annotations
@@ -18,13 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
-from v2mom.mapping.effort import Measure, counts
+from v2mom.mapping.effort import Measure
 from v2mom.mapping.plan import Plan
 from v2mom.models import State
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.plan_remap import drop_temp_tables, prepared_changes
-from v2mom.store.remap import item_efforts, resolve_all
+from v2mom.store.remap import reresolve
+from v2mom.store.remap_sql import drop_temp_tables
 from v2mom.store.rollup import shares
 
 UNTAGGED = "untagged"
@@ -78,25 +77,25 @@ class PlanPreview:
         }
 
 
-def preview_plan(store: Database, current: Plan, proposed: Plan, measure: Measure = "points") -> PlanPreview:
-    """Compare ``current`` (the stored plan) and ``proposed`` over every live item, writing nothing."""
+def preview_plan(store: Database, proposed: Plan, measure: Measure = "points") -> PlanPreview:
+    """Compare the stored resolutions with ``proposed`` over every live item, writing nothing."""
     with store.unit_of_work(commit=False) as uow:
-        if prepared_changes(uow.connection, proposed):
-            preview = _preview_in_database(uow.connection, measure)
-            drop_temp_tables(uow.connection)
-            return preview
-    return preview_in_memory(store, current, proposed, measure)
+        reresolve(uow.connection, proposed, write=False)
+        preview = _preview_in_database(uow.connection, measure)
+        drop_temp_tables(uow.connection)
+        return preview
 
 
 SUMS = {"points": "points", "hours": "hours", "count": '"count"'}
-# rm_changed keeps each moved item's stored state and effort beside its old and new set keys.
+# rm_changed keeps each moved item's stored state, effort and set beside the new ones.
 MOVED = (
-    "SELECT s.value_id, SUM(c.{m} * s.weight) FROM rm_changed c"
-    " JOIN allocation_sets s ON s.alloc_key = c.{key} WHERE c.state <> :canceled GROUP BY s.value_id"
+    "SELECT s.value_id, SUM(c.{old}{m} * s.weight) FROM rm_changed c"
+    " JOIN allocation_sets s ON s.alloc_key = c.{old}alloc_key WHERE c.{old}state <> :canceled{had}"
+    " GROUP BY s.value_id"
 )
 MOVED_QUERIES = {
-    "leaving": MOVED.replace("{key}", "old_key"),
-    "arriving": MOVED.replace("{key}", "alloc_key"),
+    "leaving": MOVED.replace("{old}", "old_").replace("{had}", " AND c.had"),
+    "arriving": MOVED.replace("{old}", "").replace("{had}", ""),
 }
 PREVIEW_COUNTS = (
     "SELECT COUNT(*), SUM(CASE WHEN r.untagged AND NOT c.untagged THEN 1 ELSE 0 END),"
@@ -110,7 +109,8 @@ def _preview_in_database(conn: Connection, measure: Measure) -> PlanPreview:
     before = select(stored.c.value_id, func.sum(stored.c[measure])).group_by(stored.c.value_id)
     sums = {"before": _per_value(conn.execute(before))}
     for name, query in MOVED_QUERIES.items():
-        rows = conn.execute(text(query.replace("{m}", SUMS[measure])), {"canceled": State.CANCELED.value})
+        column = SUMS[measure] if name == "arriving" else measure
+        rows = conn.execute(text(query.replace("{m}", column)), {"canceled": State.CANCELED.value})
         sums[name] = _per_value(rows)
     after = defaultdict(float, sums["before"])
     for value_id, total in sums["leaving"].items():
@@ -136,29 +136,3 @@ def _per_value(rows: Iterable[Any]) -> dict[str, float]:
 
 def _nonzero(totals: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in totals.items() if abs(v) > 1e-9}
-
-
-def preview_in_memory(
-    store: Database, current: Plan, proposed: Plan, measure: Measure = "points"
-) -> PlanPreview:
-    """The preview computed by resolving both plans in memory (the oracle, and the fallback)."""
-    stored = list(store.items.stream())
-    efforts = item_efforts(stored, measure)
-    before = {s.pk: resolution for s, resolution in resolve_all(stored, current)}
-    after = {s.pk: resolution for s, resolution in resolve_all(stored, proposed)}
-    preview = PlanPreview(measure=measure, items=len(stored))
-    totals: tuple[dict[str, float], dict[str, float]] = (defaultdict(float), defaultdict(float))
-    for s in stored:
-        old, new = before[s.pk], after[s.pk]
-        if old.alloc_key != new.alloc_key:
-            preview.changed += 1
-            preview.newly_tagged += "untagged" in old.flags and "untagged" not in new.flags
-            preview.newly_untagged += "untagged" not in old.flags and "untagged" in new.flags
-        if not counts(s.item):
-            continue
-        effort = efforts.get((s.item.tracker, s.item.id), 0.0)
-        for resolution, total in ((old, totals[0]), (new, totals[1])):
-            for allocation in resolution.allocations:
-                total[allocation.value_id or UNTAGGED] += effort * allocation.weight
-    preview.before, preview.after = _nonzero(totals[0]), _nonzero(totals[1])
-    return preview

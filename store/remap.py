@@ -1,179 +1,142 @@
-"""Re-resolution: apply the plan to every stored item and rewrite the report's fact table.
+"""The resolution engine: bring every item's resolution and the rollup in step with items and plan.
 
-Runs after each sync and whenever the plan changes. Parents are resolved before their children so
-inheritance reads the parent's finished resolution; effort is counted once per tracker tree.
+One set-based path for every caller — a full sync (:func:`remap`), webhook batches, reconcile
+passes and a tag from the dashboard (:func:`remap_changed`), and plan changes
+(:mod:`store.plan_remap`):
+
+1. each distinct tag signature is resolved once in Python (:mod:`store.remap_signatures`);
+2. the database does the per-item work (:mod:`store.remap_sql`): trees, inheritance, counted
+   effort, comparison with what is stored;
+3. only the items that moved are rewritten — their resolution rows and one signed rollup delta —
+   new items get their first resolution and deleted ones lose theirs.
+
+Python memory is bounded by the number of distinct signatures, not items. The pure Python
+resolver stays as the oracle in the tests (which prove the engine equal to it on random forests,
+on both databases) and for explanations (``reports.explain``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from v2mom.mapping.effort import Measure, counted_effort
+from sqlalchemy import Connection, column, func, select, table
+
 from v2mom.mapping.plan import Plan
-from v2mom.mapping.resolver import Resolution, Resolver, as_shares
+from v2mom.mapping.resolver import Resolver
+from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.items import StoredItem
-from v2mom.store.resolutions import ResolutionRow
+from v2mom.store.remap_signatures import fill_signatures, load_signatures
+from v2mom.store.remap_sql import (
+    create_temp_tables,
+    drop_temp_tables,
+    fill_gone,
+    fill_scope,
+    find_changes,
+    rewrite_changes,
+)
+from v2mom.store.rollup import prune_allocation_sets
+
+FULL_ABOVE = 0.2  # a scope larger than this share of live items is re-resolved as a whole
+SMALL_SCOPE = 10_000  # a scope this small stays a scope (without counting the live items)
 
 
 @dataclass(frozen=True)
 class RemapStats:
-    """How many items were resolved and how many carry each flag."""
+    """The items resolved (all, or the scope) and how many carry each flag; ``moved``: rows written."""
 
     items: int
     untagged: int
     orphaned: int
     conflict: int
-
-
-def top_down(stored: list[StoredItem]) -> Iterator[tuple[StoredItem, StoredItem | None, bool]]:
-    """Yield (item, parent or None, parent_missing) with every parent before its children.
-
-    Items whose parent is not stored are roots with ``parent_missing`` set; cycles (which a
-    tracker should never produce) are broken by treating the remaining items as roots.
-    """
-    by_key = {(s.item.tracker, s.item.id): s for s in stored}
-    children: dict[tuple[str, str], list[StoredItem]] = defaultdict(list)
-    roots: list[tuple[StoredItem, bool]] = []
-    for s in stored:
-        parent_key = (s.item.tracker, s.item.parent_id) if s.item.parent_id else None
-        if parent_key is None:
-            roots.append((s, False))
-        elif parent_key not in by_key:
-            roots.append((s, True))
-        else:
-            children[parent_key].append(s)
-    done: set[int] = set()
-    queue: deque[tuple[StoredItem, StoredItem | None, bool]] = deque((s, None, m) for s, m in roots)
-    while True:
-        while queue:
-            current, parent, missing = queue.popleft()
-            if current.pk in done:
-                continue
-            done.add(current.pk)
-            yield current, parent, missing
-            for child in children.get((current.item.tracker, current.item.id), ()):
-                queue.append((child, current, False))
-        leftover = [s for s in stored if s.pk not in done]
-        if not leftover:
-            return
-        queue.append((leftover[0], None, False))
-
-
-MEASURES: tuple[Measure, ...] = ("points", "hours", "count")
-
-
-def item_efforts(stored: list[StoredItem], measure: Measure) -> dict[tuple[str, str], float]:
-    """Each item's counted effort in ``measure``, keyed by (tracker, id); trees never cross trackers."""
-    per_tracker: dict[str, list[StoredItem]] = defaultdict(list)
-    for s in stored:
-        per_tracker[s.item.tracker].append(s)
-    table: dict[tuple[str, str], float] = {}
-    for tracker, group in per_tracker.items():
-        for item_id, effort in counted_effort((s.item for s in group), measure).items():
-            table[(tracker, item_id)] = effort
-    return table
-
-
-def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredItem, Resolution]]:
-    """Resolve every item, parents first."""
-    resolver = Resolver(plan)
-    resolved: dict[int, Resolution] = {}
-    for current, parent, missing in top_down(stored):
-        parent_resolution = resolved.get(parent.pk) if parent is not None else None
-        resolution = resolver.resolve(
-            current.item,
-            parent_resolution,
-            parent_ref=parent.item.ref if parent is not None else None,
-            parent_missing=missing,
-        )
-        resolved[current.pk] = resolution
-        yield current, resolution
+    moved: int = field(default=0, compare=False)
 
 
 def remap(store: Database, plan: Plan | None = None) -> RemapStats:
-    """Re-resolve every live item against ``plan`` (default: the stored one) and store the result."""
+    """Re-resolve every live item against ``plan`` (default: the stored one), in one transaction."""
     plan = plan if plan is not None else (store.plans.current() or Plan())
-    return _resolve_and_store(store, plan, list(store.items.stream()), only=None)
-
-
-def affected_trees(store: Database, tracker: str, item_ids: set[str]) -> tuple[list[StoredItem], list[int]]:
-    """The live items of every tree touching ``item_ids``, and the pks of those ids now deleted.
-
-    A tree is the whole subtree of a top-most live ancestor: tags flow down it (inheritance) and
-    effort flows up it (counted once), so it is the unit of re-resolution.
-    """
-    changed = store.items.by_ids(tracker, item_ids)
-    deleted_pks = [s.pk for s in changed if s.deleted]
-    roots: dict[str, StoredItem] = {}
-    for start in changed:
-        current = start
-        seen = {current.item.id}
-        while not current.deleted and current.item.parent_id and current.item.parent_id not in seen:
-            parents = [p for p in store.items.by_ids(tracker, [current.item.parent_id]) if not p.deleted]
-            if not parents:
-                break
-            current = parents[0]
-            seen.add(current.item.id)
-        if not current.deleted:
-            roots[current.item.id] = current
-    # Children of deleted items lose their parent: they are roots of trees of their own now.
-    frontier = {s.item.id for s in changed if s.deleted} | set(roots)
-    members: dict[str, StoredItem] = dict(roots)
-    while frontier:
-        children = [c for c in store.items.children(tracker, frontier) if c.item.id not in members]
-        members.update((c.item.id, c) for c in children)
-        frontier = {c.item.id for c in children}
-    return list(members.values()), deleted_pks
+    with store.unit_of_work() as uow:
+        return reresolve(uow.connection, plan)
 
 
 def remap_changed(
-    store: Database, changes: dict[str, set[str]], plan: Plan | None = None, *, full_above: float = 0.2
+    store: Database, changes: dict[str, set[str]], plan: Plan | None = None, *, full_above: float = FULL_ABOVE
 ) -> RemapStats:
-    """Re-resolve only the trees that ``changes`` (tracker -> changed or deleted ids) touch.
+    """Re-resolve the trees that ``changes`` (tracker -> changed or deleted ids) touch.
 
-    Falls back to a full :func:`remap` when more than ``full_above`` of the store is affected.
+    Runs over every item instead when the trees hold more than ``full_above`` of the live items
+    and more than :data:`SMALL_SCOPE` (one pass over everything is then cheaper than following
+    the trees). Its stats count the scope.
     """
     plan = plan if plan is not None else (store.plans.current() or Plan())
-    total = store.items.count()
-    stored: list[StoredItem] = []
-    stale: list[int] = []
-    for tracker, ids in changes.items():
-        if ids:
-            members, deleted = affected_trees(store, tracker, ids)
-            stored += members
-            stale += deleted
-    if total and len(stored) > full_above * total:
-        return remap(store, plan)
-    return _resolve_and_store(store, plan, stored, only=[s.pk for s in stored] + stale)
+    if not any(changes.values()):
+        return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
+    with store.unit_of_work() as uow:
+        return reresolve(uow.connection, plan, changes, full_above=full_above)
 
 
-def _resolve_and_store(
-    store: Database, plan: Plan, stored: list[StoredItem], *, only: list[int] | None
+def reresolve(
+    conn: Connection,
+    plan: Plan,
+    changes: dict[str, set[str]] | None = None,
+    *,
+    full_above: float = FULL_ABOVE,
+    write: bool = True,
 ) -> RemapStats:
-    efforts = {measure: item_efforts(stored, measure) for measure in MEASURES}
+    """The engine, inside the caller's transaction.
 
-    flags = {"untagged": 0, "orphaned": 0, "conflict": 0}
+    ``changes`` limits it to the trees those ids touch. With ``write=False`` it stops once
+    ``rm_changed`` and ``rm_gone`` hold what would move, and leaves its temp tables for the caller
+    (a preview reads them, then rolls back); otherwise it writes, counts and drops them.
+    """
+    _take_write_lock(conn)
+    create_temp_tables(conn)
+    scoped = False
+    if changes:
+        size = fill_scope(conn, changes)
+        scoped = size <= SMALL_SCOPE or size <= full_above * _live_items(conn)
+        if not scoped:
+            create_temp_tables(conn)
+    if not scoped:
+        fill_gone(conn)
+    fill_signatures(conn, scoped=scoped)
+    load_signatures(conn, Resolver(plan), scoped=scoped)
+    find_changes(conn, scoped=scoped)
+    if not write:
+        return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
+    moved = rewrite_changes(conn, conn.dialect.name)
+    if not scoped:
+        prune_allocation_sets(conn)
+    stats = _stats(conn, moved, scoped=scoped)
+    drop_temp_tables(conn)
+    return stats
 
-    def rows() -> Iterator[ResolutionRow]:
-        for current, resolution in resolve_all(stored, plan):
-            key = (current.item.tracker, current.item.id)
-            for flag in resolution.flags:
-                flags[flag] += 1
-            yield ResolutionRow(
-                item_pk=current.pk,
-                untagged="untagged" in resolution.flags,
-                orphaned="orphaned" in resolution.flags,
-                conflict="conflict" in resolution.flags,
-                points=efforts["points"].get(key, 0.0),
-                hours=efforts["hours"].get(key, 0.0),
-                count=efforts["count"].get(key, 0.0),
-                allocations=as_shares(resolution.allocations),
-            )
 
-    if only is not None and not only:
-        return RemapStats(items=0, **flags)
-    written = store.resolutions.replace(rows(), only=only)
-    return RemapStats(items=written, **flags)
+def _take_write_lock(conn: Connection) -> None:
+    """On SQLite, hold the write lock from the start (``BEGIN IMMEDIATE``, waiting out the busy timeout).
+
+    The engine reads a while before it writes; a deferred transaction whose snapshot another writer
+    (the webhook inbox) moved past in between could not upgrade to writing and fails at once with
+    "database is locked", whatever the busy timeout. A transaction that already wrote holds it.
+    """
+    dbapi = conn.connection.dbapi_connection
+    if conn.dialect.name == "sqlite" and dbapi is not None and not getattr(dbapi, "in_transaction", True):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _live_items(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(t.items).where(~t.items.c.deleted)).scalar_one())
+
+
+def _stats(conn: Connection, moved: int, *, scoped: bool) -> RemapStats:
+    """Resolutions (of the scope, or all) and their flags, counted in one scan."""
+    r = t.resolutions.c
+    query = select(
+        func.count(),
+        func.count().filter(r.untagged),
+        func.count().filter(r.orphaned),
+        func.count().filter(r.conflict),
+    )
+    if scoped:
+        query = query.where(r.item_pk.in_(select(column("pk")).select_from(table("rm_scope"))))
+    row = conn.execute(query).one()
+    return RemapStats(items=row[0], untagged=row[1], orphaned=row[2], conflict=row[3], moved=moved)

@@ -94,6 +94,8 @@ resolutions = Table(
     Column("tracker", String(16), nullable=False),
     Column("state", String(16), nullable=False),
     Column("completed_on", Date),
+    # The live parent the item was resolved under: when it moves away, that tree is re-resolved too.
+    Column("parent_pk", BigInteger),
 )
 
 allocation_sets = Table(

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
         ("bench.sync", ["--items", "400"]),
         ("bench.remap", ["--items", "2000"]),
         ("bench.webhooks", ["--events", "100", "--rate", "100", "--seconds", "1", "--connections", "2"]),
+        ("bench.writeback", ["--inferred", "300", "--rate", "400", "--links"]),
     ],
 )
 def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> None:
@@ -30,5 +31,10 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
     result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert result, done.stdout
     assert all("ratio" in line for line in result)
-    if module == "bench.sync":
-        assert [line.split()[1].split("/")[1] for line in result] == ["jira", "linear", "asana"]
+    if module == "bench.writeback":  # fields then links, per tracker, each under the sandbox's limit
+        names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
+        kinds = ("writeback", "writeback-links")
+        assert names == [[kind, t] for t in ("jira", "linear", "asana") for kind in kinds]
+    if module == "bench.sync":  # sync alone, then sync + re-resolution, per tracker
+        names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
+        assert names == [[kind, t] for t in ("jira", "linear", "asana") for kind in ("sync", "sync+resolve")]

@@ -71,7 +71,7 @@ def _answer(
     store: Database, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
 ) -> dict[str, Any]:
     current = _current(store)
-    preview = preview_plan(store, current, proposed, measure)
+    preview = preview_plan(store, proposed, measure)
     answer: dict[str, Any] = {
         "dry_run": dry_run,
         "changes": plan_changes(current, proposed),

@@ -15,7 +15,6 @@ from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.engine import make_engine
 from v2mom.store.migrate import alembic_config, upgrade
-from v2mom.store.plan_remap import remap_plan
 from v2mom.store.remap import remap
 from v2mom.store.types import UTCDateTime
 
@@ -88,8 +87,8 @@ def test_upgrade_from_0002_keeps_items_and_flags_blocked_ones(database_url: str)
                 rules=(Rule(when=RuleWhen(key="ONB-1"), method="m"),),
             )
         )
-        first = remap(store, plan)  # the first resolution after the upgrade
-        assert remap_plan(store, plan) == first  # fills the signatures the upgrade left empty
+        first = remap(store, plan)  # the first resolution after the upgrade fills the signatures
+        assert remap(store, plan) == first
         with store.engine.connect() as conn:
             assert conn.execute(select(t.items.c.tag_sig).where(t.items.c.tag_sig.is_(None))).first() is None
         assert first.untagged == 0

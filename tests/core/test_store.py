@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from tests.factories import T0, make_item
+from v2mom.mapping.plan import Method, Plan, Value, check_plan
 from v2mom.models import State
 from v2mom.store.database import Database
-from v2mom.store.resolutions import ResolutionRow
+from v2mom.store.remap import remap, remap_changed
 
 
 def test_upsert_is_idempotent_and_keyed_by_stable_id(store: Database) -> None:
@@ -80,24 +79,28 @@ def test_cursor_never_moves_backwards(store: Database) -> None:
     assert store.sync_state.get_cursor("jira", "other") == T0
 
 
-def test_replace_resolutions_writes_allocation_sets_with_weights(store: Database) -> None:
-    store.items.upsert([make_item("1", points=8.0), make_item("2", points=2.0)])
+def test_resolutions_share_allocation_sets_and_a_full_pass_drops_unnamed_ones(store: Database) -> None:
+    split = check_plan(
+        Plan(
+            values=(Value(id="a", name="A"), Value(id="b", name="B")),
+            methods=(Method(id="m1", name="M1", weights={"a": 0.75, "b": 0.25}),),
+        )
+    )
+    store.items.upsert(
+        [make_item("1", points=8.0, labels=("method:m1",)), make_item("2", points=2.0, labels=("method:m1",))]
+    )
     pks = {s.item.id: s.pk for s in store.items.stream()}
-    split = [("a", "m1", 0.75), ("b", "m1", 0.25)]
-    row = _row(pks["1"], 8.0, split)
-    assert store.resolutions.replace([row, _row(pks["2"], 2.0, split)]) == 2
-    assert store.resolutions.replace([row], only=[pks["1"]]) == 1
+    assert remap(store, split).items == 2
     document = store.resolutions.for_item(pks["1"])
-    assert document is not None
-    assert document["effort"] == {"points": 8.0, "hours": 0.0, "count": 1.0}
-    assert document["flags"] == []
-    assert store.resolutions.allocation_set(row.set_key()) == split
+    assert document == {"flags": [], "effort": {"points": 8.0, "hours": 0.0, "count": 1.0}}
     with store.engine.connect() as conn:
-        stored_sets = conn.exec_driver_sql("SELECT COUNT(DISTINCT alloc_key) FROM allocation_sets").scalar()
-    assert stored_sets == 1  # two items with the same split share one set
-    # A full replace drops the sets no resolution names any more.
-    assert store.resolutions.replace([_row(pks["1"], 8.0, [("a", None, 1.0)])]) == 1
-    assert store.resolutions.allocation_set(row.set_key()) == []
+        keys = {row[0] for row in conn.exec_driver_sql("SELECT alloc_key FROM resolutions")}
+    assert len(keys) == 1  # two items with the same split share one set
+    (key,) = keys
+    assert store.resolutions.allocation_set(key) == [("a", "m1", 0.75), ("b", "m1", 0.25)]
+    plain = split.model_copy(update={"methods": (Method(id="m1", name="M1", values=("a",)),)})
+    remap(store, check_plan(plain))  # a full pass drops the sets no resolution names any more
+    assert store.resolutions.allocation_set(key) == []
 
 
 def test_tokens_are_hashed_revocable_and_record_use(store: Database) -> None:
@@ -116,87 +119,33 @@ def test_tokens_are_hashed_revocable_and_record_use(store: Database) -> None:
     assert not store.tokens.revoke(info.id)
 
 
-def _row(pk: int, points: float, allocations: list[tuple[str | None, str | None, float]]) -> ResolutionRow:
-    return ResolutionRow(
-        item_pk=pk,
-        untagged=allocations[0][0] is None,
-        orphaned=False,
-        conflict=False,
-        points=points,
-        hours=0.0,
-        count=1.0,
-        allocations=allocations,
-    )
-
-
 def _rounded(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
 
 
-def test_partial_replace_keeps_rollup_equal_to_full_rebuild(store: Database) -> None:
+def test_re_resolving_one_tree_keeps_rollup_equal_to_full_rebuild(store: Database) -> None:
+    plan = check_plan(
+        Plan(
+            values=(Value(id="a", name="A"), Value(id="b", name="B")),
+            methods=(Method(id="m", name="M", weights={"a": 0.5, "b": 0.5}),),
+        )
+    )
     store.items.upsert(
         [
-            make_item("1", points=8.0, state=State.DONE, completed_at=T0),
+            make_item("1", points=8.0, state=State.DONE, completed_at=T0, labels=("method:m",)),
             make_item("2", points=3.0),
-            make_item("3", points=5.0),
+            make_item("3", points=5.0, labels=("value:a",)),
         ]
     )
-    pks = {s.item.id: s.pk for s in store.items.stream()}
-    store.resolutions.replace(
-        [
-            _row(pks["1"], 8.0, [("a", "m", 0.5), ("b", "m", 0.5)]),
-            _row(pks["2"], 3.0, [(None, None, 1.0)]),
-            _row(pks["3"], 5.0, [("a", None, 1.0)]),
-        ]
-    )
-    store.resolutions.replace([_row(pks["2"], 3.0, [("b", "m", 1.0)])], only=[pks["2"]])
+    remap(store, plan)
+    untagged = {r["alloc_key"] for r in store.resolutions.rollup_rows() if r["points"] == 3.0}
+    store.items.upsert([make_item("2", points=3.0, labels=("method:m",))])
+    remap_changed(store, {"jira": {"2"}}, plan, full_above=1.0)
     incremental = _rounded(store.resolutions.rollup_rows())
     store.resolutions.rebuild_rollup()
     rebuilt = _rounded(store.resolutions.rollup_rows())
     assert incremental == rebuilt
-    untagged_set = _row(pks["2"], 3.0, [(None, None, 1.0)]).set_key()
-    assert untagged_set not in {r["alloc_key"] for r in rebuilt}  # item 2 moved out of the untagged set
+    assert untagged
+    assert not untagged & {r["alloc_key"] for r in rebuilt}  # item 2 moved out of the untagged set
     assert sum(float(r["points"]) for r in rebuilt) == 16.0  # type: ignore[arg-type]
     assert sum(int(r["items"]) for r in rebuilt) == 3  # type: ignore[call-overload]
-
-
-def test_a_unit_of_work_commits_every_repository_together(store: Database) -> None:
-    with store.unit_of_work() as uow:
-        uow.items.upsert([make_item("1")])
-        uow.sync_state.set_cursor("jira", "default", T0)
-        assert uow.items.count() == 1  # the unit reads its own uncommitted writes
-    assert store.items.count() == 1
-    assert store.sync_state.get_cursor("jira", "default") == T0
-
-
-def test_a_unit_of_work_that_raises_writes_nothing(store: Database) -> None:
-    store.items.upsert([make_item("1")])
-
-    def fail_halfway() -> None:
-        with store.unit_of_work() as uow:
-            uow.items.upsert([make_item("2")])
-            uow.items.mark_deleted("jira", ["1"])
-            uow.tokens.create("viewer", "pm")
-            raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError, match="boom"):
-        fail_halfway()
-    assert store.items.live_ids("jira") == {"1"}
-    assert store.tokens.list_all() == []
-
-
-def test_a_scratch_unit_of_work_always_rolls_back(store: Database) -> None:
-    with store.unit_of_work(commit=False) as uow:
-        uow.items.upsert([make_item("1")])
-        assert uow.items.live_ids("jira") == {"1"}
-    assert store.items.count() == 0
-
-
-def test_commit_pages_writes_items_deletions_and_cursor_atomically(store: Database) -> None:
-    store.items.upsert([make_item("1"), make_item("2")])
-    written, deleted = store.sync_state.commit_pages(
-        "jira", [make_item("3")], ["1"], cursor=("default", T0 + timedelta(hours=1))
-    )
-    assert (written, deleted) == (1, 1)
-    assert store.items.live_ids("jira") == {"2", "3"}
-    assert store.sync_state.get_cursor("jira", "default") == T0 + timedelta(hours=1)

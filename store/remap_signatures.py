@@ -1,0 +1,126 @@
+"""The Python half of the resolution engine: each distinct tag signature resolved once.
+
+Items with the same tag signature (``mapping.signature``) get the same conventions, keyless rules
+and container rules from any plan, so the engine resolves one representative per signature (plus
+the few items a ``key``/``epic`` rule or a project rule names) into a small table of numbered tag
+sets, and the outcome of each tag set (its allocation set, untagged, conflict, orphan) once. Memory
+is bounded by the number of distinct signatures, not items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, bindparam, func, select, text
+
+from v2mom.mapping.resolver import Resolver, Share, Tags, as_shares
+from v2mom.mapping.signature import tag_signature
+from v2mom.models import Level, WorkItem
+from v2mom.store import schema as t
+from v2mom.store.items import item_from_row
+from v2mom.store.remap_sql import analyze, insert_rows
+from v2mom.store.rollup import store_allocation_sets
+
+CHUNK = 5_000
+
+
+@dataclass
+class _TagSets:
+    """Distinct (values, methods) tag sets, numbered; 0 is the empty set."""
+
+    ids: dict[tuple[tuple[str, ...], tuple[str, ...]], int]
+
+    def id_of(self, tags: Tags) -> int:
+        key = (tags.values, tags.methods)
+        if key not in self.ids:
+            self.ids[key] = len(self.ids)
+        return self.ids[key]
+
+
+def _in_scope() -> ColumnElement[bool]:
+    return t.items.c.pk.in_(select(text("pk")).select_from(text("rm_scope")))
+
+
+def fill_signatures(conn: Connection, *, scoped: bool) -> None:
+    """Give items stored before signatures existed (migration 0003) their tag signature (those in
+    ``rm_scope`` only, when scoped)."""
+    after = 0
+    while True:
+        query = select(t.items).where(t.items.c.tag_sig.is_(None), t.items.c.pk > after)
+        rows = conn.execute(
+            (query.where(_in_scope()) if scoped else query).order_by(t.items.c.pk).limit(CHUNK)
+        ).all()
+        if not rows:
+            return
+        after = rows[-1].pk
+        conn.execute(
+            t.items.update().where(t.items.c.pk == bindparam("row_pk")).values(tag_sig=bindparam("sig")),
+            [{"row_pk": row.pk, "sig": tag_signature(item_from_row(row))} for row in rows],
+        )
+
+
+def _items(conn: Connection, where: ColumnElement[bool]) -> Iterator[tuple[int, int, WorkItem]]:
+    """(pk, tag_sig, WorkItem) of live items matching ``where``."""
+    for row in conn.execute(select(t.items).where(~t.items.c.deleted, where)):
+        yield row.pk, row.tag_sig, item_from_row(row)
+
+
+def _representatives(conn: Connection, scoped: bool) -> list[int]:
+    """One live item pk per distinct signature (in ``rm_scope`` when scoped)."""
+    i = t.items.c
+    query = select(func.min(i.pk)).where(~i.deleted).group_by(i.tag_sig)
+    return [pk for (pk,) in conn.execute(query.where(_in_scope()) if scoped else query)]
+
+
+def load_signatures(conn: Connection, resolver: Resolver, *, scoped: bool) -> None:
+    """Resolve each signature and each key- or project-named item; fill ``rm_sig``, ``rm_special``
+    and ``rm_ts``, and store the allocation sets the tag sets yield."""
+    i = t.items.c
+    tag_sets = _TagSets({((), ()): 0})
+    sig_rows: list[dict[str, object]] = []
+    pks = _representatives(conn, scoped)
+    for start in range(0, len(pks), CHUNK):
+        for _pk, sig, item in _items(conn, i.pk.in_(pks[start : start + CHUNK])):
+            own = resolver.signature_tags(item)
+            container = resolver.container_tags(item)
+            sig_rows.append(
+                {
+                    "sig": sig,
+                    "own_ts": tag_sets.id_of(own),
+                    "cont_ts": tag_sets.id_of(container),
+                    "unknown": bool(own.unknown),
+                }
+            )
+
+    special: dict[int, int] = {}
+    specific_filters: list[ColumnElement[bool]] = []
+    if resolver.has_keyed_rules:
+        specific_filters.append(func.lower(i.key).in_(sorted(resolver.rule_keys)))
+    if resolver.has_project_rules:
+        specific_filters.append(i.level == int(Level.CONTAINER))
+    for where in specific_filters:
+        for pk, _sig, item in _items(conn, where & _in_scope() if scoped else where):
+            if resolver.specific_tags(item).found:
+                special[pk] = tag_sets.id_of(resolver.own_tags(item))  # the signature's part and its own
+
+    ts_rows: list[dict[str, object]] = []
+    sets: dict[int, list[Share]] = {}
+    for (values, methods), ts in tag_sets.ids.items():
+        outcome = resolver.outcome(Tags(values, methods))
+        ts_rows.append(
+            {
+                "ts": ts,
+                "alloc_key": outcome.key,
+                "untagged": outcome.untagged,
+                "conflict": outcome.conflict is not None,
+                "orphan": bool(outcome.method_orphans),
+            }
+        )
+        sets[outcome.key] = as_shares(outcome.allocations)
+
+    insert_rows(conn, "rm_sig", sig_rows)
+    insert_rows(conn, "rm_special", [{"pk": pk, "own_ts": ts} for pk, ts in special.items()])
+    insert_rows(conn, "rm_ts", ts_rows)
+    store_allocation_sets(conn, conn.dialect.name, sets)
+    analyze(conn, "rm_sig", "rm_special", "rm_ts")
