@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.dialects import sqlite
 
 from tests.factories import T0, make_item
 from v2mom.mapping.plan import Method, Plan, Value, check_plan
 from v2mom.models import State
+from v2mom.store import schema as t
 from v2mom.store.database import Database
+from v2mom.store.items import json_text, sqlite_datetime
 from v2mom.store.remap import remap, remap_changed
 
 
@@ -149,3 +155,27 @@ def test_re_resolving_one_tree_keeps_rollup_equal_to_full_rebuild(store: Databas
     assert not untagged & {r["alloc_key"] for r in rebuilt}  # item 2 moved out of the untagged set
     assert sum(float(r["points"]) for r in rebuilt) == 16.0  # type: ignore[arg-type]
     assert sum(int(r["items"]) for r in rebuilt) == 3  # type: ignore[call-overload]
+
+
+def test_the_sqlite_upsert_encodes_datetimes_as_it_always_stored_them() -> None:
+    """Stored times are compared as text (an older copy never overwrites a newer one), so the fast
+    encoder must write exactly what the upsert wrote before — the column's processor, then the
+    sqlite3 module's datetime adapter (``isoformat(" ")``) — offsets and zero microseconds
+    included; JSON may be formatted differently but must read back the same."""
+    dialect = sqlite.dialect()
+    column = t.items.c.updated_at.type
+    generic = column.bind_processor(dialect)
+    assert generic is not None
+    east = timezone(timedelta(hours=5, minutes=30))
+    for value in (
+        datetime(2026, 11, 1, 9, 30, tzinfo=UTC),
+        datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=east),
+        None,
+    ):
+        before = generic(value)
+        assert sqlite_datetime(value) == (before.isoformat(" ") if before is not None else None)
+    with pytest.raises(ValueError, match="naive"):
+        sqlite_datetime(datetime(2026, 11, 1))
+    for value in (["a", "b é"], {"Team Bet": ["Yes"]}, []):
+        assert json.loads(json_text(value) or "null") == value
