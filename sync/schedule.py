@@ -3,14 +3,26 @@
 Webhooks are hints and can be missed (Asana's are at-most-once); this pass is what makes the store
 converge on the trackers anyway. It always includes the id-only census, since a missed deletion is
 caught by nothing else.
+
+Several ``v2mom serve`` processes (hosts, or ``serve --workers N``) on one database run it once
+cluster-wide: each pass takes the ``reconcile`` lock (``store.locks``: a PostgreSQL advisory lock,
+a file lock beside an SQLite database) without waiting and, holding it, checks when the last pass
+started, whoever ran it. It skips, logging at info, when another instance holds the lock or started
+a pass less than ``reconcile_every`` ago; otherwise it records its start and runs. So the passes of
+all instances together come about every ``reconcile_every`` (never more than one at a time),
+however many instances there are, and the store still converges if any of them is alive. An
+instance's first pass (at start) is not held back by the last one's time, only by the lock: a
+restart with a new tracker configured syncs it at once, as a single ``serve`` always did.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from v2mom.background import BackgroundLoop, secret_values
+from v2mom.clock import utcnow
 from v2mom.errors import V2momError
 from v2mom.settings import Settings
 from v2mom.store.database import Database
@@ -18,6 +30,8 @@ from v2mom.sync.runner import SyncResult
 from v2mom.sync.service import run_sync
 
 log = logging.getLogger(__name__)
+LOCK = "reconcile"
+STATE_KEY = "reconcile"  # tracker_state row holding when the last pass started, cluster-wide
 
 
 def reconcile_pass(settings: Settings, store: Database) -> list[SyncResult]:
@@ -26,11 +40,12 @@ def reconcile_pass(settings: Settings, store: Database) -> list[SyncResult]:
 
 
 class ReconcileThread:
-    """Runs ``run_sync`` now and then every interval until stopped.
+    """Runs ``run_sync`` now and then every interval until stopped, once cluster-wide (see above).
 
     A :class:`~v2mom.background.BackgroundLoop`: a failing pass is logged (a tracker error as one
     warning line, anything else with its traceback, secrets masked) and the next pass runs on
-    schedule.
+    schedule. A pass skipped because another instance holds the lock or ran one recently counts in
+    :attr:`skipped`, not in :attr:`passes`, and calls no ``on_result``.
     """
 
     def __init__(
@@ -45,6 +60,9 @@ class ReconcileThread:
         self.settings, self.store, self.on_result = settings, store, on_result
         self._run_sync = run or reconcile_pass
         self.interval = settings.sync.reconcile_interval.total_seconds()
+        self._passes = 0
+        self._skipped = 0
+        self._first = True
         self._loop = BackgroundLoop(
             "reconcile",
             self._pass,
@@ -57,8 +75,13 @@ class ReconcileThread:
 
     @property
     def passes(self) -> int:
-        """Passes run so far, failed ones included."""
-        return self._loop.steps
+        """Passes run by this instance so far, failed ones included (skipped ones are not)."""
+        return self._passes
+
+    @property
+    def skipped(self) -> int:
+        """Passes skipped because another instance held the lock or had run one within the interval."""
+        return self._skipped
 
     def start(self) -> None:
         """Start the loop (a first pass runs immediately)."""
@@ -69,8 +92,37 @@ class ReconcileThread:
         self._loop.stop()
 
     def _pass(self) -> None:
-        results = self._run_sync(self.settings, self.store)
+        """One step of the loop: a pass, or a skip; counted either way (a failure as a pass)."""
+        ran = True  # unless it says it skipped: a pass that raises counts as a (failed) pass
+        try:
+            ran = self._pass_unless_taken()
+        finally:
+            if ran:
+                self._passes += 1
+            else:
+                self._skipped += 1
+
+    def _pass_unless_taken(self) -> bool:
+        """Run a pass unless another instance holds the lock or ran one within the interval."""
+        first, self._first = self._first, False
+        with self.store.locks.exclusive(LOCK) as acquired:
+            if not acquired:
+                log.info("reconcile: skipped, another instance is running a pass")
+                return False
+            last = self._last_started()
+            now = utcnow()
+            if not first and last is not None and (now - last).total_seconds() < self.interval:
+                log.info("reconcile: skipped, another instance started a pass at %s", last.isoformat())
+                return False
+            self.store.sync_state.set_tracker_state(STATE_KEY, {"last_started_at": now.isoformat()})
+            results = self._run_sync(self.settings, self.store)
         for result in results:
             log.info("reconcile: %s", result.summary())
         if self.on_result is not None:
             self.on_result(results)
+        return True
+
+    def _last_started(self) -> datetime | None:
+        """When the last pass started on any instance (None before the first)."""
+        value = self.store.sync_state.get_tracker_state(STATE_KEY).get("last_started_at")
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
