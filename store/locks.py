@@ -1,7 +1,9 @@
 """Named locks across processes (``Database.locks``): one holder at a time, released when it dies.
 
 ``exclusive(name)`` never waits: it yields True to the one caller that got the lock (held until its
-block ends) and False to everyone else, who should skip the work.
+block ends) and False to everyone else, who should skip the work (the scheduled reconcile).
+``hold(name)`` waits for the lock instead (re-resolution: the trees' resolutions and the rollup are
+read and rewritten by one process at a time).
 
 PostgreSQL: a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``) taken on a dedicated
 connection whose transaction stays open for the block. Chosen over a session lock
@@ -21,9 +23,8 @@ SQLite (one host): an ``flock`` on the file ``<database>.<name>.lock`` beside th
 the file anew, so threads of one process exclude each other too. An in-memory database, or a system
 without ``flock`` (Windows), always acquires: there the embedded database serves one process.
 
-Losing the database connection in the middle of a block ends a PostgreSQL lock early; the block
-goes on (a warning is logged at its end). The reconcile pass that uses it tolerates an overlap: it
-only costs duplicate work.
+Losing the lock's connection in the middle of a block (the server restarts, an operator ends that
+backend) ends a PostgreSQL lock early while the block goes on; a warning is logged at its end.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, select, text
@@ -71,22 +72,34 @@ class Locks:
     @contextmanager
     def exclusive(self, name: str) -> Iterator[bool]:
         """Try to take the lock ``name`` without waiting; yields whether this caller holds it."""
-        _checked(name)
-        if self.engine.dialect.name == "postgresql":
-            with self._advisory(name) as acquired:
-                yield acquired
-        else:
-            with self._file_lock(name) as acquired:
-                yield acquired
+        with self._lock(_checked(name), wait=False) as acquired:
+            yield acquired
 
     @contextmanager
-    def _advisory(self, name: str) -> Iterator[bool]:
+    def hold(self, name: str) -> Iterator[None]:
+        """Wait for the lock ``name`` and hold it for the block (never nest the same name: it waits
+        for itself). A server's ``lock_timeout`` or ``statement_timeout`` still bounds the wait."""
+        with self._lock(_checked(name), wait=True):
+            yield
+
+    def _lock(self, name: str, *, wait: bool) -> AbstractContextManager[bool]:
+        if self.engine.dialect.name == "postgresql":
+            return self._advisory(name, wait=wait)
+        return self._file_lock(name, wait=wait)
+
+    @contextmanager
+    def _advisory(self, name: str, *, wait: bool) -> Iterator[bool]:
         with self.engine.connect() as conn:
             conn.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
             if (conn.dialect.server_version_info or (0,)) >= (17,):
                 conn.execute(text("SET LOCAL transaction_timeout = 0"))
             conn.execute(select(func.set_config("application_name", f"v2mom lock: {name}", True)))
-            acquired = bool(conn.execute(select(func.pg_try_advisory_xact_lock(advisory_key(name)))).scalar())
+            key = advisory_key(name)
+            if wait:
+                conn.execute(select(func.pg_advisory_xact_lock(key)))
+                acquired = True
+            else:
+                acquired = bool(conn.execute(select(func.pg_try_advisory_xact_lock(key))).scalar())
             try:
                 yield acquired
             finally:
@@ -97,18 +110,17 @@ class Locks:
                     conn.invalidate()
 
     @contextmanager
-    def _file_lock(self, name: str) -> Iterator[bool]:
+    def _file_lock(self, name: str, *, wait: bool) -> Iterator[bool]:
         database = self.engine.url.database
         if sys.platform == "win32" or not database or database == ":memory:" or database.startswith("file:"):
             yield True
             return
         import fcntl
 
-        path = Path(f"{database}.{name}.lock")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(Path(f"{database}.{name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 yield False
                 return

@@ -53,7 +53,7 @@ from v2mom.models import Level, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.items import item_from_row
-from v2mom.store.remap import RemapStats, remap
+from v2mom.store.remap import RESOLUTIONS_LOCK, RemapStats, remap_while_locked
 from v2mom.store.rollup import SUM_COLUMNS, add_to_rollup, drop_empty_groups, store_allocation_sets
 from v2mom.store.types import UTCDateTime
 
@@ -89,21 +89,23 @@ def apply_plan(store: Database, plan: Plan, *, actor: str) -> PlanApplied:
     mix. When stored resolutions are not current (see the module's docstring), the plan is saved
     and the full Python re-resolution runs after it instead.
     """
-    with store.unit_of_work() as uow:
-        version = uow.plans.save(plan, actor=actor)
-        current = _reresolve(uow.connection, store.dialect, plan)
-    if not current:
-        return PlanApplied(version, remap(store, plan))
+    with store.locks.hold(RESOLUTIONS_LOCK):  # one re-resolution at a time (store.remap)
+        with store.unit_of_work() as uow:
+            version = uow.plans.save(plan, actor=actor)
+            current = _reresolve(uow.connection, store.dialect, plan)
+        if not current:
+            return PlanApplied(version, remap_while_locked(store, plan))
     return PlanApplied(version, _stats(store))
 
 
 def remap_plan(store: Database, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one), set-based."""
     plan = plan if plan is not None else (store.plans.current() or Plan())
-    with store.unit_of_work() as uow:
-        current = _reresolve(uow.connection, store.dialect, plan)
-    if not current:
-        return remap(store, plan)
+    with store.locks.hold(RESOLUTIONS_LOCK):
+        with store.unit_of_work() as uow:
+            current = _reresolve(uow.connection, store.dialect, plan)
+        if not current:
+            return remap_while_locked(store, plan)
     return _stats(store)
 
 

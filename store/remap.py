@@ -2,6 +2,12 @@
 
 Runs after each sync and whenever the plan changes. Parents are resolved before their children so
 inheritance reads the parent's finished resolution; effort is counted once per tracker tree.
+
+One re-resolution at a time across every process on the database (the ``resolutions`` lock of
+``store.locks``, waited for): each reads the trees only once the one before it has committed. Two
+workers re-resolving at once used to collide (a duplicate resolution key on PostgreSQL, a rollup
+moved twice by the same old facts) or write a tree from items read before the other's update;
+now an item's update is always followed by a re-resolution that reads it.
 """
 
 from __future__ import annotations
@@ -93,8 +99,17 @@ def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredIt
         yield current, resolution
 
 
+RESOLUTIONS_LOCK = "resolutions"
+
+
 def remap(store: Database, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one) and store the result."""
+    with store.locks.hold(RESOLUTIONS_LOCK):
+        return remap_while_locked(store, plan)
+
+
+def remap_while_locked(store: Database, plan: Plan | None = None) -> RemapStats:
+    """:func:`remap` for a caller that already holds the ``resolutions`` lock."""
     plan = plan if plan is not None else (store.plans.current() or Plan())
     return _resolve_and_store(store, plan, list(store.items.stream()), only=None)
 
@@ -136,18 +151,19 @@ def remap_changed(
 
     Falls back to a full :func:`remap` when more than ``full_above`` of the store is affected.
     """
-    plan = plan if plan is not None else (store.plans.current() or Plan())
-    total = store.items.count()
-    stored: list[StoredItem] = []
-    stale: list[int] = []
-    for tracker, ids in changes.items():
-        if ids:
-            members, deleted = affected_trees(store, tracker, ids)
-            stored += members
-            stale += deleted
-    if total and len(stored) > full_above * total:
-        return remap(store, plan)
-    return _resolve_and_store(store, plan, stored, only=[s.pk for s in stored] + stale)
+    with store.locks.hold(RESOLUTIONS_LOCK):
+        plan = plan if plan is not None else (store.plans.current() or Plan())
+        total = store.items.count()
+        stored: list[StoredItem] = []
+        stale: list[int] = []
+        for tracker, ids in changes.items():
+            if ids:
+                members, deleted = affected_trees(store, tracker, ids)
+                stored += members
+                stale += deleted
+        if total and len(stored) > full_above * total:
+            return remap_while_locked(store, plan)
+        return _resolve_and_store(store, plan, stored, only=[s.pk for s in stored] + stale)
 
 
 def _resolve_and_store(
