@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import wait_for
 from v2mom.store.database import Database
 from v2mom.store.locks import advisory_key
 from v2mom.store.migrate import current_revision, head_revision
@@ -141,3 +142,42 @@ def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(databas
     finally:
         for store in opened:
             store.close()
+
+
+def _someone_waits(store: Database, name: str) -> bool:
+    """Whether someone is blocked waiting for the lock ``name`` (pg_locks, or /proc/locks for SQLite)."""
+    if store.dialect == "postgresql":
+        with store.engine.connect() as conn:
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).scalar_one()
+        return bool(waiting)
+    inode = Path(f"{store.engine.url.database}.{name}.lock").stat().st_ino
+    return any(
+        "-> FLOCK" in line and f":{inode} " in line for line in Path("/proc/locks").read_text().splitlines()
+    )
+
+
+def test_hold_waits_for_the_holder_and_then_gets_the_lock(two_stores: tuple[Database, Database]) -> None:
+    first, second = two_stores
+    events: list[str] = []
+    entered = threading.Event()
+
+    def waiter() -> None:
+        with second.locks.hold("resolutions"):
+            events.append("second holds")
+            entered.set()
+
+    with first.locks.hold("resolutions"):
+        events.append("first holds")
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        assert wait_for(lambda: _someone_waits(first, "resolutions"), timeout=10)
+        assert not entered.is_set()
+        events.append("first releases")
+    assert entered.wait(10)
+    thread.join(timeout=10)
+    assert events == ["first holds", "first releases", "second holds"]
+    with first.locks.exclusive("resolutions") as free_again:
+        assert free_again
