@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from v2mom.app.logs import configure_logging
 from v2mom.app.serve import serving_app
 from v2mom.settings import load_settings
 from v2mom.store.database import Database
@@ -19,5 +20,6 @@ from v2mom.store.database import Database
 
 def factory() -> FastAPI:
     """Build this worker process's app from the settings ``v2mom serve`` read (``V2MOM_CONFIG``)."""
+    configure_logging()
     settings = load_settings()
     return serving_app(settings, Database.open(settings.database_url))

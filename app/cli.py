@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out, safe_url
 from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
 from v2mom.app.cli_trackers import trackers_app, writeback_command
+from v2mom.app.logs import configure_logging
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.errors import ConfigError
@@ -389,5 +389,5 @@ def demo(
 
 def main() -> None:
     """Console-script entry point."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     app()
