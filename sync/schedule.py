@@ -6,20 +6,25 @@ caught by nothing else.
 
 Several ``v2mom serve`` processes (hosts, or ``serve --workers N``) on one database run it once
 cluster-wide: each pass takes the ``reconcile`` lock (``store.locks``: a PostgreSQL advisory lock,
-a file lock beside an SQLite database) without waiting and, holding it, checks when the last pass
-started, whoever ran it. It skips, logging at info, when another instance holds the lock or started
-a pass less than ``reconcile_every`` ago; otherwise it records its start and runs. So the passes of
-all instances together come about every ``reconcile_every`` (never more than one at a time),
-however many instances there are, and the store still converges if any of them is alive. An
-instance's first pass (at start) is not held back by the last one's time, only by the lock: a
-restart with a new tracker configured syncs it at once, as a single ``serve`` always did.
+a file lock beside an SQLite database) without waiting and, holding it, reads when the last pass
+started and which trackers it synced, whoever ran it. It skips, logging at info, when another
+instance holds the lock, or when the last pass started less than ``reconcile_every`` ago and
+synced every tracker this instance has; otherwise it records its own start and runs. So the passes
+of all instances together come about every ``reconcile_every``, never two at a time, however many
+instances there are, and the store still converges while any of them is alive.
+
+An instance's first pass, at start, looks back only ``STARTUP_WINDOW`` (or the interval, if
+shorter): processes started together (``serve --workers N``, a deploy) run one pass between them,
+while a restart after a while, or with a tracker the last pass did not sync, syncs at once, as a
+single ``serve`` always did. Hosts' clocks are compared, as the leases already do: keep them in
+sync (NTP).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from v2mom.background import BackgroundLoop, secret_values
 from v2mom.clock import utcnow
@@ -31,7 +36,8 @@ from v2mom.sync.service import run_sync
 
 log = logging.getLogger(__name__)
 LOCK = "reconcile"
-STATE_KEY = "reconcile"  # tracker_state row holding when the last pass started, cluster-wide
+STATE_KEY = "reconcile"  # tracker_state row: when the last pass started, cluster-wide, and its trackers
+STARTUP_WINDOW = timedelta(minutes=1)
 
 
 def reconcile_pass(settings: Settings, store: Database) -> list[SyncResult]:
@@ -84,7 +90,7 @@ class ReconcileThread:
         return self._skipped
 
     def start(self) -> None:
-        """Start the loop (a first pass runs immediately)."""
+        """Start the loop (the first pass is tried at once)."""
         self._loop.start()
 
     def stop(self) -> None:
@@ -103,18 +109,20 @@ class ReconcileThread:
                 self._skipped += 1
 
     def _pass_unless_taken(self) -> bool:
-        """Run a pass unless another instance holds the lock or ran one within the interval."""
+        """Run a pass unless another instance holds the lock or ran one recently enough."""
         first, self._first = self._first, False
         with self.store.locks.exclusive(LOCK) as acquired:
             if not acquired:
                 log.info("reconcile: skipped, another instance is running a pass")
                 return False
-            last = self._last_started()
             now = utcnow()
-            if not first and last is not None and (now - last).total_seconds() < self.interval:
-                log.info("reconcile: skipped, another instance started a pass at %s", last.isoformat())
+            trackers = self.settings.trackers.configured()
+            last = self.store.sync_state.get_tracker_state(STATE_KEY)
+            if self._recent(last, now, trackers, first=first):
+                log.info("reconcile: skipped, another instance started a pass at %s", last["last_started_at"])
                 return False
-            self.store.sync_state.set_tracker_state(STATE_KEY, {"last_started_at": now.isoformat()})
+            record = {"last_started_at": now.isoformat(), "trackers": trackers}
+            self.store.sync_state.set_tracker_state(STATE_KEY, record)
             results = self._run_sync(self.settings, self.store)
         for result in results:
             log.info("reconcile: %s", result.summary())
@@ -122,7 +130,10 @@ class ReconcileThread:
             self.on_result(results)
         return True
 
-    def _last_started(self) -> datetime | None:
-        """When the last pass started on any instance (None before the first)."""
-        value = self.store.sync_state.get_tracker_state(STATE_KEY).get("last_started_at")
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    def _recent(self, last: dict[str, object], now: datetime, trackers: list[str], *, first: bool) -> bool:
+        """Whether the ``last`` pass recorded started within the window and synced ``trackers``."""
+        started, synced = last.get("last_started_at"), last.get("trackers")
+        if not isinstance(started, str) or not isinstance(synced, list) or not set(trackers) <= set(synced):
+            return False
+        window = self.interval if not first else min(self.interval, STARTUP_WINDOW.total_seconds())
+        return (now - datetime.fromisoformat(started)).total_seconds() < window

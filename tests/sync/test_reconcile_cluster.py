@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support import wait_for
-from v2mom.settings import Settings, SyncSettings
+from v2mom.settings import JiraSettings, Settings, SyncSettings, TrackersSettings
 from v2mom.store.database import Database
 from v2mom.sync.runner import SyncResult
-from v2mom.sync.schedule import ReconcileThread
+from v2mom.sync.schedule import STARTUP_WINDOW, ReconcileThread
 
 Run = Callable[[Settings, Database], list[SyncResult]]
 
@@ -87,11 +87,17 @@ def test_a_pass_running_on_one_instance_makes_the_other_skip(
     assert "reconcile: skipped, another instance is running a pass" in caplog.text
 
 
-def test_both_instances_together_run_about_one_pass_per_interval(
-    instances: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """The schedule's clock, standing still until a test moves ``clock[0]``."""
     now = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]
-    monkeypatch.setattr("v2mom.sync.schedule.utcnow", lambda: now[0])  # the clock moves when we say
+    monkeypatch.setattr("v2mom.sync.schedule.utcnow", lambda: now[0])
+    return now
+
+
+def test_both_instances_together_run_one_pass_per_interval(
+    instances: tuple[Database, Database], clock: list[datetime]
+) -> None:
     settings = Settings(sync=SyncSettings(reconcile_every="0.02s"))
     runs = Runs()
     a = ReconcileThread(settings, instances[0], run=runs.recording("a"))
@@ -99,15 +105,54 @@ def test_both_instances_together_run_about_one_pass_per_interval(
     a.start()
     try:
         assert wait_for(lambda: a.passes == 1 and a.skipped >= 2, timeout=10)
-        b.start()  # its first pass runs although a's started "just now": a new instance syncs at start
-        assert wait_for(lambda: b.passes == 1 and b.skipped >= 2, timeout=10)
-        assert sorted(runs.ran) == ["a", "b"]  # the clock stood still: every later pass was skipped
+        b.start()  # started with a: a's pass of a moment ago was its first pass too
+        assert wait_for(lambda: b.skipped >= 3, timeout=10)
+        assert (runs.ran, b.passes) == (["a"], 0)  # the clock stood still: every later pass was skipped
         skipped = a.skipped + b.skipped
-        now[0] += timedelta(seconds=1)  # one interval (and more) later: one of them runs the next pass
+        clock[0] += timedelta(seconds=1)  # one interval (and more) later: one of them runs the next pass
         assert wait_for(lambda: a.skipped + b.skipped >= skipped + 4, timeout=10)
     finally:
         a.stop()
         b.stop()
-    assert len(runs.ran) == 3
+    assert len(runs.ran) == 2
     assert runs.most_at_once == 1
-    assert a.passes + b.passes == 3
+    assert a.passes + b.passes == 2
+
+
+def test_an_instance_started_later_runs_its_first_pass_at_once(
+    instances: tuple[Database, Database], clock: list[datetime]
+) -> None:
+    settings = Settings(sync=SyncSettings(reconcile_every="1h"))
+    runs = Runs()
+    a = ReconcileThread(settings, instances[0], run=runs.recording("a"))
+    a.start()
+    assert wait_for(lambda: a.passes == 1, timeout=10)
+    a.stop()
+    clock[0] += STARTUP_WINDOW + timedelta(seconds=1)  # a restart, well within the hour
+    b = ReconcileThread(settings, instances[1], run=runs.recording("b"))
+    b.start()
+    try:
+        assert wait_for(lambda: b.passes + b.skipped == 1, timeout=10)
+    finally:
+        b.stop()
+    assert runs.ran == ["a", "b"]
+
+
+def test_a_recent_pass_without_this_instances_tracker_does_not_hold_its_pass_back(
+    instances: tuple[Database, Database], clock: list[datetime]
+) -> None:
+    runs = Runs()
+    hourly = SyncSettings(reconcile_every="1h")
+    jira = JiraSettings(
+        url="https://jira.example.com", email="a@example.com", api_token="t", jql="project = X"
+    )
+    old = ReconcileThread(Settings(sync=hourly), instances[0], run=runs.recording("old"))
+    new = ReconcileThread(
+        Settings(sync=hourly, trackers=TrackersSettings(jira=jira)), instances[1], run=runs.recording("new")
+    )
+    same = ReconcileThread(Settings(sync=hourly), instances[1], run=runs.recording("same"))
+    for thread in (old, new, same):  # one after the other, at the same moment
+        thread.start()
+        assert wait_for(lambda t=thread: t.passes + t.skipped == 1, timeout=10)
+        thread.stop()
+    assert runs.ran == ["old", "new"]  # "same" has nothing the last pass did not sync
