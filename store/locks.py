@@ -5,13 +5,14 @@ block ends) and False to everyone else, who should skip the work (the scheduled 
 ``hold(name)`` waits for the lock instead (re-resolution: the trees' resolutions and the rollup are
 read and rewritten by one process at a time).
 
-PostgreSQL: a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``) taken on a dedicated
-connection whose transaction stays open for the block. Chosen over a session lock
+PostgreSQL: a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``, or
+``pg_advisory_xact_lock`` to wait) taken on a dedicated connection whose transaction stays open for
+the block. Chosen over a session lock
 (``pg_try_advisory_lock``) because PostgreSQL itself releases it when the transaction ends — on
 commit, on rollback, when the connection is closed, when the process is killed — so no unlock call
-can fail and leave the lock behind on a pooled connection, and because it holds behind PgBouncer in
-transaction mode, where a session lock would stay on a server connection that other clients are
-then handed. The transaction runs nothing but the lock (it gets no transaction id and holds no
+can fail and leave the lock behind on a pooled connection, and because it would still hold behind a
+transaction-pooling proxy (PgBouncer), where a session lock stays on a server connection that other
+clients are then handed. The transaction runs nothing but the lock (it gets no transaction id and holds no
 snapshot between statements, so VACUUM is not held back); it switches off
 ``idle_in_transaction_session_timeout`` (and ``transaction_timeout`` from PostgreSQL 17) for
 itself only, so that a server setting cannot end it half-way through the block, and names itself
