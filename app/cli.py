@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out, safe_url
 from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
 from v2mom.app.cli_trackers import trackers_app, writeback_command
+from v2mom.app.logs import configure_logging
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.errors import ConfigError
@@ -22,7 +22,7 @@ from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
 from v2mom.settings import config_path, load_settings
-from v2mom.store.engine import check_url
+from v2mom.store.engine import backend_of, check_url
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Effort by V2MOM value, from your trackers."
@@ -305,8 +305,9 @@ def db_upgrade(config: ConfigOpt = None) -> None:
 SERVE_HELP = (
     "Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile.\n\n"
     "The webhook worker applies each stored delivery within seconds; the reconcile pass (an "
-    "incremental sync with the deletion census) runs at start and every sync.reconcile_every. "
-    "Runs until Ctrl-C."
+    "incremental sync with the deletion census) runs at start and every sync.reconcile_every, "
+    "once across every serve process on the database. With --workers N (PostgreSQL only), N "
+    "processes serve the port, each with its own webhook worker. Runs until Ctrl-C or SIGTERM."
 )
 
 
@@ -315,19 +316,42 @@ def serve(
     config: ConfigOpt = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes serving the port (more than 1: PostgreSQL only).")
+    ] = 1,
 ) -> None:
     """Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile."""
-    from v2mom.app.serve import serve_app, uvicorn_server
+    from v2mom.app.serve import serve_app, serve_workers, uvicorn_server
 
     with exit_on_errors():
         settings = load_settings(config)
-        store = open_store(settings)
-    out.print(
-        f"serving on http://{host}:{port}; webhook worker running; "
-        f"reconcile every {settings.sync.reconcile_every}",
-        markup=False,
-    )
+        if workers > 1:
+            refuse_embedded(settings.database_url, workers)
+        store = open_store(settings)  # connects and migrates once, before any worker process starts
+    reconcile = f"reconcile every {settings.sync.reconcile_every}"
+    if workers > 1:
+        store.close()
+        out.print(
+            f"serving on http://{host}:{port} with {workers} worker processes, each with a webhook "
+            f"worker; {reconcile}, once across them",
+            markup=False,
+        )
+        settings_file = config_path(config)
+        serve_workers(settings_file if settings_file.is_file() else None, host, port, workers)
+        return
+    out.print(f"serving on http://{host}:{port}; webhook worker running; {reconcile}", markup=False)
     serve_app(settings, store, uvicorn_server(host, port))
+
+
+def refuse_embedded(database_url: str, workers: int) -> None:
+    """ConfigError unless ``database_url`` is PostgreSQL: ``--workers`` above 1 needs a server."""
+    if backend_of(database_url) != "postgresql":
+        raise ConfigError(
+            f"--workers {workers}: the database is SQLite, embedded in one file on one host, which "
+            "takes one write at a time (every webhook acknowledgement is a write), so more serve "
+            "processes would only queue behind each other. Use PostgreSQL for several processes "
+            "(database_url: postgresql://...), or serve with one worker (the default)."
+        )
 
 
 @app.command()
@@ -365,5 +389,5 @@ def demo(
 
 def main() -> None:
     """Console-script entry point."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     app()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -53,12 +53,18 @@ def _error_status(exc: Exception) -> int:
 
 
 def create_app(
-    settings: Settings, store: Database, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    settings: Settings,
+    store: Database,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    background: Callable[[FastAPI], AbstractContextManager[object]] | None = None,
 ) -> FastAPI:
     """Build the app around an open store; the inbox writer runs while the app does.
 
     Request bodies over ``max_body_bytes`` (1 MiB by default) are refused with 413 before they are
     parsed, on every route but the webhooks' (``RequestGuard``; they have their own limit).
+    ``background(app)`` is entered once the inbox writer runs and exited before it stops: what else
+    runs for the app's lifetime (the webhook worker and reconcile of a ``serve --workers`` process).
     """
     inbox = store.inbox
 
@@ -68,7 +74,8 @@ def create_app(
         committer.start()
         app.state.ingest = committer
         try:
-            yield
+            with background(app) if background is not None else nullcontext():
+                yield
         finally:
             app.state.ingest = None
             committer.stop()

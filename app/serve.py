@@ -1,14 +1,25 @@
 """The one serving wiring, shared by ``v2mom serve`` and ``v2mom demo``.
 
-Build the app around an open store (its inbox writer runs with the app), start the webhook worker
-and the reconcile schedule, start any companions (the demo's webhook senders and simulated team),
-run the HTTP server until it exits, then stop everything in reverse order: companions, reconcile,
-worker.
+One process (``serve``, the default, and the demo): build the app around an open store (its inbox
+writer runs with the app), start the webhook worker and the reconcile schedule, start any
+companions (the demo's webhook senders and simulated team), run the HTTP server until it exits,
+then stop everything in reverse order: companions, reconcile, worker.
+
+Several processes (``serve --workers N``, PostgreSQL only): :func:`serve_workers` hands uvicorn the
+import string of :func:`v2mom.app.asgi.factory`, which builds the same app in each worker process
+with :func:`serving_app`: its own store, webhook worker and reconcile schedule, started and stopped
+with the app's lifespan. The inbox leases share the webhook work and the ``reconcile`` lock runs
+the schedule once for all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol
 
 from fastapi import FastAPI
@@ -58,15 +69,65 @@ def serve_app(
     """
     tune_interpreter_for_serving()
     application = create_app(settings, store)
+    with running_services(application, settings, store) as started:
+        for companion in companions:
+            companion.start()
+            started.append(companion)
+        run_server(application)
+
+
+@contextmanager
+def running_services(application: FastAPI, settings: Settings, store: Database) -> Iterator[list[Service]]:
+    """Run the webhook worker and the reconcile schedule for the block; yields what runs.
+
+    Services appended to the list inside the block are stopped with them, first. Whatever started
+    is stopped in reverse order, even when a later start or the block fails.
+    """
     started: list[Service] = [start_worker(application, settings, store)]
     try:
         reconcile = ReconcileThread(settings, store)
         reconcile.start()
         started.append(reconcile)
-        for companion in companions:
-            companion.start()
-            started.append(companion)
-        run_server(application)
+        yield started
     finally:
         for service in reversed(started):
             service.stop()
+
+
+def serving_app(settings: Settings, store: Database) -> FastAPI:
+    """The app of one ``serve --workers`` process: its webhook worker and reconcile run with its lifespan."""
+    tune_interpreter_for_serving()
+    return create_app(settings, store, background=lambda app: running_services(app, settings, store))
+
+
+FACTORY = "v2mom.app.asgi:factory"
+CONFIG_ENV = "V2MOM_CONFIG"  # the settings file every worker process reads (v2mom.settings.config_path)
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's directory shared by the processes
+
+
+def serve_workers(
+    settings_file: Path | None, host: str, port: int, workers: int, log_level: str = "info"
+) -> None:
+    """Serve with ``workers`` uvicorn worker processes on ``host:port`` until SIGINT or SIGTERM.
+
+    Each process reads ``settings_file`` (None: no file was read, so the defaults and the
+    ``V2MOM_*`` environment, which they inherit), as this process did: only its path is passed,
+    never a secret. ``PROMETHEUS_MULTIPROC_DIR`` is a fresh private directory for the run, removed
+    when it ends.
+    """
+    import uvicorn
+
+    metrics_dir = tempfile.mkdtemp(prefix="v2mom-metrics-")
+    saved = {name: os.environ.get(name) for name in (CONFIG_ENV, METRICS_DIR_ENV)}
+    if settings_file is not None:
+        os.environ[CONFIG_ENV] = str(settings_file.resolve())
+    os.environ[METRICS_DIR_ENV] = metrics_dir
+    try:
+        uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level=log_level)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from v2mom.store.engine import make_engine, unavailable
 from v2mom.store.inbox import Inbox
 from v2mom.store.items import ItemRepository
+from v2mom.store.locks import Locks
 from v2mom.store.migrate import upgrade
 from v2mom.store.plans import PlanRepository
 from v2mom.store.report_queries import ReportQueries
@@ -69,7 +70,8 @@ class UnitOfWork(_Repositories):
 
 
 class Database(_Repositories):
-    """The engine and one repository per job (``items``, ``resolutions``, ``sync_state``, ...)."""
+    """The engine and one repository per job (``items``, ``resolutions``, ``sync_state``, ...), and
+    ``locks``, named locks across processes (``store.locks``)."""
 
     def __init__(self, engine: Engine) -> None:
         """Wrap ``engine`` (see :meth:`open`)."""
@@ -85,6 +87,7 @@ class Database(_Repositories):
         self.workers = WorkerRegistry(transactions, dialect)
         self.report_queries = ReportQueries(transactions, dialect)
         self.writebacks = WritebackRepository(transactions, dialect)
+        self.locks = Locks(engine)  # cross-process, so never bound to a unit of work's transaction
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:

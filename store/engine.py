@@ -96,6 +96,13 @@ def check_url(url: str) -> None:
     make_engine(url).dispose()
 
 
+def backend_of(url: str) -> str:
+    """``sqlite`` or ``postgresql``, without connecting (ConfigError when malformed or unsupported)."""
+    engine = make_engine(url)
+    engine.dispose()
+    return engine.dialect.name
+
+
 def masked_url(url: str) -> str:
     """``url`` with any password masked, for printing."""
     return make_engine(url).url.render_as_string(hide_password=True)

@@ -120,11 +120,18 @@ class Inbox(Repository):
             ids = [row[0] for row in conn.execute(query)]
             if not ids:
                 return []
-            conn.execute(
+            # Still due: on SQLite the SELECT takes no lock (the transaction begins with the UPDATE),
+            # so another process may have claimed some of these in between; only what this UPDATE
+            # changed is ours. On PostgreSQL the rows are locked by the SELECT and all still due.
+            claimed = conn.execute(
                 update(t.webhook_inbox)
-                .where(i.id.in_(ids))
+                .where(i.id.in_(ids), due)
                 .values(status="processing", claimed_at=now, claimed_by=worker)
+                .returning(i.id)
             )
+            ids = [row[0] for row in claimed]
+            if not ids:
+                return []
             rows = conn.execute(select(t.webhook_inbox).where(i.id.in_(ids)).order_by(i.event_time, i.id))
             return [_entry(row) for row in rows]
 

@@ -1,4 +1,9 @@
-"""Apply Alembic migrations programmatically (on start and via ``v2mom db upgrade``)."""
+"""Apply Alembic migrations programmatically (on start and via ``v2mom db upgrade``).
+
+On PostgreSQL an upgrade waits for the ``migrate`` advisory lock inside its transaction, so several
+processes starting at once on an older database (``v2mom serve`` on every host after a deploy)
+upgrade it one after the other: the first migrates, the others then find it at the head.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from v2mom.store.engine import make_engine, unavailable
+from v2mom.store.locks import lock_transaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -53,6 +59,8 @@ def upgrade(engine: Engine) -> str | None:
         return head_revision()
     config = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            lock_transaction(conn, "migrate")  # Alembic reads the revision after the wait: no-op if done
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     return head_revision()

@@ -25,6 +25,7 @@ from v2mom.mapping.plan import Plan
 from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
 from v2mom.store.database import Database
+from v2mom.store.locks import lock_transaction
 from v2mom.store.remap_signatures import fill_signatures, load_signatures
 from v2mom.store.remap_sql import (
     create_temp_tables,
@@ -36,6 +37,7 @@ from v2mom.store.remap_sql import (
 )
 from v2mom.store.rollup import prune_allocation_sets
 
+RESOLUTIONS_LOCK = "resolutions"
 FULL_ABOVE = 0.2  # a scope larger than this share of live items is re-resolved as a whole
 SMALL_SCOPE = 10_000  # a scope this small stays a scope (without counting the live items)
 
@@ -88,7 +90,7 @@ def reresolve(
     ``rm_changed`` and ``rm_gone`` hold what would move, and leaves its temp tables for the caller
     (a preview reads them, then rolls back); otherwise it writes, counts and drops them.
     """
-    _take_write_lock(conn)
+    _one_at_a_time(conn)
     create_temp_tables(conn)
     scoped = False
     if changes:
@@ -111,15 +113,23 @@ def reresolve(
     return stats
 
 
-def _take_write_lock(conn: Connection) -> None:
-    """On SQLite, hold the write lock from the start (``BEGIN IMMEDIATE``, waiting out the busy timeout).
+def _one_at_a_time(conn: Connection) -> None:
+    """One re-resolution at a time across every process on the database, each reading what the one
+    before it committed: two reading the same trees at once would both move the rollup by the same
+    old facts, or collide inserting the same new resolution.
 
-    The engine reads a while before it writes; a deferred transaction whose snapshot another writer
-    (the webhook inbox) moved past in between could not upgrade to writing and fails at once with
-    "database is locked", whatever the busy timeout. A transaction that already wrote holds it.
+    PostgreSQL: the ``resolutions`` advisory lock, waited for and held until this transaction ends
+    (every later statement, in READ COMMITTED, sees the previous holder's commit). SQLite: the
+    write lock from the start (``BEGIN IMMEDIATE``, waiting out the busy timeout) — also because a
+    deferred transaction whose snapshot another writer (the webhook inbox) moved past could not
+    upgrade to writing and would fail at once with "database is locked". A SQLite transaction that
+    already wrote (``apply_plan`` saved the plan first) holds it already.
     """
+    if conn.dialect.name == "postgresql":
+        lock_transaction(conn, RESOLUTIONS_LOCK)
+        return
     dbapi = conn.connection.dbapi_connection
-    if conn.dialect.name == "sqlite" and dbapi is not None and not getattr(dbapi, "in_transaction", True):
+    if dbapi is not None and not getattr(dbapi, "in_transaction", True):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -128,24 +128,44 @@ def process_batch(
     """Claim, apply and complete up to ``limit`` events; re-resolve the touched trees once."""
     result = BatchResult()
     changed: dict[str, set[str]] = defaultdict(set)
-    done: list[int] = []
-    for entry in inbox.claim(worker, limit):
-        try:
-            changed[entry.event.tracker] |= apply_entry(store, entry, connector_for)
-            done.append(entry.id)
-        except V2momError as exc:
-            status = inbox.fail(entry, str(exc))
-            result.failed += 1
-            result.parked += status == "parked"
-            log.warning(
-                "webhook %s/%s failed (%s): %s", entry.event.tracker, entry.event.delivery_id, status, exc
-            )
-    if any(changed.values()):
-        remap_changed(store, dict(changed))
-    for entry_id in done:  # completed only once their effect (and the re-resolution) is committed
-        inbox.complete(entry_id)
-    result.applied = len(done)
+    claimed = inbox.claim(worker, limit)
+    unsettled = list(claimed)  # claimed, neither failed nor (below) completed yet
+    try:
+        for entry in claimed:
+            try:
+                changed[entry.event.tracker] |= apply_entry(store, entry, connector_for)
+            except V2momError as exc:
+                status = inbox.fail(entry, str(exc))
+                unsettled.remove(entry)
+                result.failed += 1
+                result.parked += status == "parked"
+                log.warning(
+                    "webhook %s/%s failed (%s): %s", entry.event.tracker, entry.event.delivery_id, status, exc
+                )
+        if any(changed.values()):
+            remap_changed(store, dict(changed))
+    except Exception as exc:  # unexpected (a database error...): retry them later, never strand them
+        _hand_back(inbox, unsettled, exc)
+        raise
+    for entry in unsettled:  # completed only once their effect (and the re-resolution) is committed
+        inbox.complete(entry.id)
+    result.applied = len(unsettled)
     return result
+
+
+def _hand_back(inbox: Inbox, entries: list[InboxEntry], exc: Exception) -> None:
+    """Record ``exc`` as a failed attempt of each entry (retried with backoff, parked in the end).
+
+    Without this a live worker would hold their claims until it stops. Best effort: when the
+    database itself is gone, the process's lease runs out and another worker takes them.
+    """
+    reason = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+    for entry in entries:
+        try:
+            inbox.fail(entry, reason)
+        except Exception:
+            log.debug("could not hand back webhook %s/%s", entry.event.tracker, entry.event.delivery_id)
+            return
 
 
 def connector_cache(settings: Settings) -> ConnectorFor:

@@ -28,7 +28,7 @@ def test_bad_durations_are_config_errors(text: str) -> None:
         SyncSettings(reconcile_every=text)
 
 
-def test_reconcile_runs_immediately_and_then_every_interval(tmp_path: object) -> None:
+def test_reconcile_runs_immediately_and_then_every_interval(store: Database) -> None:
     settings = Settings(sync=SyncSettings(reconcile_every="0.05s"))
     calls: list[int] = []
     three = threading.Event()
@@ -39,14 +39,16 @@ def test_reconcile_runs_immediately_and_then_every_interval(tmp_path: object) ->
             three.set()
         return [SyncResult(tracker="jira", kind="incremental")]
 
-    thread = ReconcileThread(settings, None, run=fake_sync)  # type: ignore[arg-type]
+    thread = ReconcileThread(settings, store, run=fake_sync)
     thread.start()
     assert three.wait(5), "three passes should run within five seconds at a 50 ms interval"
     thread.stop()
     assert thread.passes >= 3
 
 
-def test_a_failing_pass_is_logged_and_the_schedule_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_pass_is_logged_and_the_schedule_goes_on(
+    store: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = Settings(sync=SyncSettings(reconcile_every="0.01s"))
     errors = [TrackerError("unreachable", tracker="jira"), RuntimeError("database went away")]
     recovered = threading.Event()
@@ -57,7 +59,7 @@ def test_a_failing_pass_is_logged_and_the_schedule_goes_on(caplog: pytest.LogCap
         recovered.set()
         return []
 
-    thread = ReconcileThread(settings, None, run=flaky_sync)  # type: ignore[arg-type]
+    thread = ReconcileThread(settings, store, run=flaky_sync)
     with caplog.at_level(logging.WARNING, logger="v2mom.sync.schedule"):
         thread.start()
         try:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
+import pytest
+from sqlalchemy import select
+
+from tests.factories import make_item
 from tests.support import wait_for
 from v2mom.clock import utcnow
 from v2mom.connectors.base import Connector
 from v2mom.events import WebhookEvent
+from v2mom.models import WorkItem
+from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.inbox import CLAIM_TIMEOUT
 from v2mom.store.workers import WorkerLease
-from v2mom.webhooks.worker import WorkerThread
+from v2mom.webhooks.worker import WorkerThread, process_batch
 
 SHORT = timedelta(seconds=1)
 
@@ -76,3 +83,27 @@ def test_claims_of_a_worker_without_a_lease_still_wait_for_the_claim_timeout(sto
     assert len(store.inbox.claim("old-version-worker")) == 1
     assert store.inbox.claim("w", now=utcnow() + timedelta(minutes=1)) == []
     assert len(store.inbox.claim("w", now=utcnow() + CLAIM_TIMEOUT + timedelta(seconds=1))) == 1
+
+
+def test_a_batch_that_fails_unexpectedly_hands_its_claims_back(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _events(store, 2)
+
+    def broken_remap(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("deadlock detected\nDETAIL: two processes")
+
+    class Tracker:
+        def get_item(self, item_id: str) -> WorkItem:
+            return make_item(item_id)
+
+    refetch = [WebhookEvent("jira", f"r-{n}", "refetch", str(n), utcnow(), {}) for n in range(2)]
+    store.inbox.enqueue_many(refetch)
+    monkeypatch.setattr("v2mom.webhooks.worker.remap_changed", broken_remap)
+    with pytest.raises(RuntimeError, match="deadlock"):
+        process_batch(store, store.inbox, lambda _t: cast(Connector, Tracker()), worker="live-worker")
+    assert _statuses(store) == {"pending": 4}  # not stranded under a live worker's claim
+    with store.engine.connect() as conn:
+        i = t.webhook_inbox.c
+        rows = conn.execute(select(i.attempts, i.last_error)).all()
+    assert set(rows) == {(1, "RuntimeError: deadlock detected")}
