@@ -29,6 +29,7 @@ DEFAULT_CONFIG = "v2mom.yaml"
 _ONLY_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _URL_PASSWORD = re.compile(r"^[A-Za-z0-9+.-]+://[^:/@]*:([^@]*)@")
 Measure = Literal["points", "hours", "count"]
+LogFormat = Literal["text", "json"]
 
 
 class _Section(BaseModel):
@@ -163,6 +164,12 @@ class SyncSettings(_Section):
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
 
 
+class MetricsSettings(_Section):
+    """Who may read ``GET /metrics``: any API token (the default), or anyone when ``public``."""
+
+    public: bool = False
+
+
 class Settings(BaseSettings):
     """Everything ``v2mom`` needs to know about where to connect."""
 
@@ -173,6 +180,8 @@ class Settings(BaseSettings):
     measure: Measure = "points"
     trackers: TrackersSettings = Field(default_factory=TrackersSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log_format: LogFormat = "text"  # v2mom serve's log lines; --log-format wins
 
     _public_url = field_validator("public_url")(lambda value: None if value is None else _http_url(value))
 
