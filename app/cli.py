@@ -72,6 +72,7 @@ def plan_apply(
     plan_file: Annotated[Path, typer.Argument(help="plan.yaml")], config: ConfigOpt = None
 ) -> None:
     """Validate PLAN and make it the stored plan; re-resolves every item."""
+    from v2mom.metrics import RERESOLVE_SECONDS
     from v2mom.store.plan_remap import apply_plan
 
     with exit_on_errors():
@@ -80,7 +81,8 @@ def plan_apply(
         store = open_store(settings)
         for line in plan_changes(store.plans.current(), plan):
             out.print(line, markup=False)
-        applied = apply_plan(store, plan, actor="cli")
+        with RERESOLVE_SECONDS.labels(trigger="plan").time():
+            applied = apply_plan(store, plan, actor="cli")
         version, stats = applied.version, applied.stats
         out.print(
             f"plan version {version} applied; {stats.items} items re-resolved "
