@@ -16,6 +16,7 @@ from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.errors import ConfigError
+from v2mom.logs import LogFormat
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.reports.csv_export import report_csv
@@ -317,19 +318,33 @@ def serve(
     config: ConfigOpt = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="Log lines on stderr: text, or json (one object per line). Default: the log_format "
+            "setting ($V2MOM_LOG_FORMAT), else text.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile."""
     from v2mom.app.serve import serve_app, uvicorn_server
+    from v2mom.background import secret_values
+    from v2mom.logs import configure_logging
 
     with exit_on_errors():
+        if log_format is not None:  # already for what loading the settings may log
+            configure_logging(log_format)
         settings = load_settings(config)
+        log_format = log_format or settings.log_format
+        configure_logging(log_format, secret_values(settings))
         store = open_store(settings)
     out.print(
         f"serving on http://{host}:{port}; webhook worker running; "
         f"reconcile every {settings.sync.reconcile_every}",
         markup=False,
     )
-    serve_app(settings, store, uvicorn_server(host, port))
+    serve_app(settings, store, uvicorn_server(host, port, own_log_config=log_format == "text"))
 
 
 @app.command()

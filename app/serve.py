@@ -33,13 +33,21 @@ class Service(Protocol):
         """Stop and wait for it to end."""
 
 
-def uvicorn_server(host: str, port: int, log_level: str = "info") -> RunServer:
-    """Serve with uvicorn on ``host:port`` until interrupted."""
+def uvicorn_server(
+    host: str, port: int, log_level: str = "info", *, own_log_config: bool = True
+) -> RunServer:
+    """Serve with uvicorn on ``host:port`` until interrupted.
+
+    ``own_log_config=False`` leaves uvicorn's loggers without handlers of their own, so their records
+    (startup lines, the access log) go through the root handler (``v2mom.logs``: JSON lines).
+    """
 
     def run(application: FastAPI) -> None:
         import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
 
-        uvicorn.run(application, host=host, port=port, log_level=log_level)
+        log_config = LOGGING_CONFIG if own_log_config else None
+        uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=log_config)
 
     return run
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from v2mom.errors import ConfigError
+from v2mom.logs import LogFormat
 from v2mom.models import TRACKERS
 from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
 
@@ -29,7 +30,6 @@ DEFAULT_CONFIG = "v2mom.yaml"
 _ONLY_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _URL_PASSWORD = re.compile(r"^[A-Za-z0-9+.-]+://[^:/@]*:([^@]*)@")
 Measure = Literal["points", "hours", "count"]
-LogFormat = Literal["text", "json"]
 
 
 class _Section(BaseModel):
