@@ -34,7 +34,7 @@ SYNC_RUNS = Counter(
 SYNC_ITEMS = Counter("v2mom_sync_items_total", "Items read from the tracker by sync passes.", ["tracker"])
 WEBHOOK_APPLY_SECONDS = Histogram(
     "v2mom_webhook_apply_duration_seconds",
-    "Time to apply one webhook event from the inbox (re-fetch and store; re-resolution apart).",
+    "Time to apply one webhook event from the inbox, failed attempts included (re-resolution apart).",
     ["tracker"],
 )
 REPORT_SECONDS = Histogram(
