@@ -330,21 +330,22 @@ def serve(
     """Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile."""
     from v2mom.app.serve import serve_app, uvicorn_server
     from v2mom.background import secret_values
-    from v2mom.logs import configure_logging
+    from v2mom.logs import configure_logging, root_handlers_restored
 
-    with exit_on_errors():
-        if log_format is not None:  # already for what loading the settings may log
-            configure_logging(log_format)
-        settings = load_settings(config)
-        log_format = log_format or settings.log_format
-        configure_logging(log_format, secret_values(settings))
-        store = open_store(settings)
-    out.print(
-        f"serving on http://{host}:{port}; webhook worker running; "
-        f"reconcile every {settings.sync.reconcile_every}",
-        markup=False,
-    )
-    serve_app(settings, store, uvicorn_server(host, port, own_log_config=log_format == "text"))
+    with root_handlers_restored():
+        with exit_on_errors():
+            if log_format is not None:  # already for what loading the settings may log
+                configure_logging(log_format)
+            settings = load_settings(config)
+            log_format = log_format or settings.log_format
+            configure_logging(log_format, secret_values(settings))
+            store = open_store(settings)
+        out.print(
+            f"serving on http://{host}:{port}; webhook worker running; "
+            f"reconcile every {settings.sync.reconcile_every}",
+            markup=False,
+        )
+        serve_app(settings, store, uvicorn_server(host, port, own_log_config=log_format == "text"))
 
 
 @app.command()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Literal
 
@@ -68,3 +69,18 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     return handler
+
+
+@contextmanager
+def root_handlers_restored() -> Iterator[None]:
+    """Give the root logger its handlers back on exit, whatever :func:`configure_logging` did inside.
+
+    A command that configures logging (``serve``) runs inside it, so running it in-process (the
+    tests' CliRunner) leaves no handler behind bound to a stream that is closed afterwards.
+    """
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved

@@ -111,8 +111,10 @@ def test_serve_log_format_from_option_setting_or_environment(
     settings_file.write_text(settings_file.read_text() + setting)
     if env is not None:
         monkeypatch.setenv("V2MOM_LOG_FORMAT", env)
+    handlers = list(logging.getLogger().handlers)
     result = runner.invoke(app, ["serve", "-c", str(settings_file), *args])
     assert result.exit_code == 0, result.stderr
+    assert logging.getLogger().handlers == handlers  # none left bound to the runner's closed stderr
     (line,) = result.stderr.splitlines()
     if json_lines:
         record = json.loads(line)
