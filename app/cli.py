@@ -16,6 +16,7 @@ from v2mom.app.logs import configure_logging
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.errors import ConfigError
+from v2mom.logs import LogFormat
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.reports.csv_export import report_csv
@@ -72,6 +73,7 @@ def plan_apply(
     plan_file: Annotated[Path, typer.Argument(help="plan.yaml")], config: ConfigOpt = None
 ) -> None:
     """Validate PLAN and make it the stored plan; re-resolves every item."""
+    from v2mom.metrics import RERESOLVE_SECONDS
     from v2mom.store.plan_remap import apply_plan
 
     with exit_on_errors():
@@ -80,7 +82,8 @@ def plan_apply(
         store = open_store(settings)
         for line in plan_changes(store.plans.current(), plan):
             out.print(line, markup=False)
-        applied = apply_plan(store, plan, actor="cli")
+        with RERESOLVE_SECONDS.labels(trigger="plan").time():
+            applied = apply_plan(store, plan, actor="cli")
         version, stats = applied.version, applied.stats
         out.print(
             f"plan version {version} applied; {stats.items} items re-resolved "
@@ -319,28 +322,45 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes serving the port (more than 1: PostgreSQL only).")
     ] = 1,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="Log lines on stderr: text, or json (one object per line). Default: the log_format "
+            "setting ($V2MOM_LOG_FORMAT), else text.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile."""
     from v2mom.app.serve import serve_app, serve_workers, uvicorn_server
+    from v2mom.background import secret_values
+    from v2mom.logs import configure_logging, root_handlers_restored
 
-    with exit_on_errors():
-        settings = load_settings(config)
+    with root_handlers_restored():
+        with exit_on_errors():
+            if log_format is not None:  # already for what loading the settings may log
+                configure_logging(log_format)
+            settings = load_settings(config)
+            log_format = log_format or settings.log_format
+            configure_logging(log_format, secret_values(settings))
+            if workers > 1:
+                refuse_embedded(settings.database_url, workers)
+            store = open_store(settings)  # connects and migrates once, before any worker process starts
+        reconcile = f"reconcile every {settings.sync.reconcile_every}"
         if workers > 1:
-            refuse_embedded(settings.database_url, workers)
-        store = open_store(settings)  # connects and migrates once, before any worker process starts
-    reconcile = f"reconcile every {settings.sync.reconcile_every}"
-    if workers > 1:
-        store.close()
-        out.print(
-            f"serving on http://{host}:{port} with {workers} worker processes, each with a webhook "
-            f"worker; {reconcile}, once across them",
-            markup=False,
-        )
-        settings_file = config_path(config)
-        serve_workers(settings_file if settings_file.is_file() else None, host, port, workers)
-        return
-    out.print(f"serving on http://{host}:{port}; webhook worker running; {reconcile}", markup=False)
-    serve_app(settings, store, uvicorn_server(host, port))
+            store.close()
+            out.print(
+                f"serving on http://{host}:{port} with {workers} worker processes, each with a webhook "
+                f"worker; {reconcile}, once across them",
+                markup=False,
+            )
+            settings_file = config_path(config)
+            serve_workers(
+                settings_file if settings_file.is_file() else None, host, port, workers, log_format=log_format
+            )
+            return
+        out.print(f"serving on http://{host}:{port}; webhook worker running; {reconcile}", markup=False)
+        serve_app(settings, store, uvicorn_server(host, port, own_log_config=log_format == "text"))
 
 
 def refuse_embedded(database_url: str, workers: int) -> None:

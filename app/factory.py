@@ -16,6 +16,7 @@ from v2mom.app.auth import SESSION_COOKIE, bearer_token
 from v2mom.app.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
 from v2mom.app.routes.admin import router as admin_router
 from v2mom.app.routes.admin import rules_router
+from v2mom.app.routes.metrics import router as metrics_router
 from v2mom.app.routes.plan import router as plan_router
 from v2mom.app.routes.reports import router as reports_router
 from v2mom.app.routes.session import router as session_router
@@ -110,6 +111,7 @@ def create_app(
             return Health.model_validate({"status": "ok", "details": details})
         return Health(status="ok")
 
+    app.include_router(metrics_router)
     app.include_router(reports_router)
     app.include_router(plan_router)
     app.include_router(admin_router)

@@ -44,13 +44,21 @@ class Service(Protocol):
         """Stop and wait for it to end."""
 
 
-def uvicorn_server(host: str, port: int, log_level: str = "info") -> RunServer:
-    """Serve with uvicorn on ``host:port`` until interrupted."""
+def uvicorn_server(
+    host: str, port: int, log_level: str = "info", *, own_log_config: bool = True
+) -> RunServer:
+    """Serve with uvicorn on ``host:port`` until interrupted.
+
+    ``own_log_config=False`` leaves uvicorn's loggers without handlers of their own, so their records
+    (startup lines, the access log) go through the root handler (``v2mom.logs``: JSON lines).
+    """
 
     def run(application: FastAPI) -> None:
         import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
 
-        uvicorn.run(application, host=host, port=port, log_level=log_level)
+        log_config = LOGGING_CONFIG if own_log_config else None
+        uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=log_config)
 
     return run
 
@@ -103,25 +111,34 @@ def serving_app(settings: Settings, store: Database) -> FastAPI:
 FACTORY = "v2mom.app.asgi:factory"
 CONFIG_ENV = "V2MOM_CONFIG"  # the settings file every worker process reads (v2mom.settings.config_path)
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's directory shared by the processes
+LOG_FORMAT_ENV = "V2MOM_LOG_FORMAT"  # the log_format setting, which every worker process reads
 
 
 def serve_workers(
-    settings_file: Path | None, host: str, port: int, workers: int, log_level: str = "info"
+    settings_file: Path | None,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str = "info",
+    *,
+    log_format: str = "text",
 ) -> None:
     """Serve with ``workers`` uvicorn worker processes on ``host:port`` until SIGINT or SIGTERM.
 
     Each process reads ``settings_file`` (None: no file was read, so the defaults and the
     ``V2MOM_*`` environment, which they inherit), as this process did: only its path is passed,
     never a secret. ``PROMETHEUS_MULTIPROC_DIR`` is a fresh private directory for the run, removed
-    when it ends.
+    when it ends. ``log_format`` reaches them as ``V2MOM_LOG_FORMAT`` (a spawned process does not
+    inherit this one's logging set-up; the factory configures its own).
     """
     import uvicorn
 
     metrics_dir = tempfile.mkdtemp(prefix="v2mom-metrics-")
-    saved = {name: os.environ.get(name) for name in (CONFIG_ENV, METRICS_DIR_ENV)}
+    saved = {name: os.environ.get(name) for name in (CONFIG_ENV, METRICS_DIR_ENV, LOG_FORMAT_ENV)}
     if settings_file is not None:
         os.environ[CONFIG_ENV] = str(settings_file.resolve())
     os.environ[METRICS_DIR_ENV] = metrics_dir
+    os.environ[LOG_FORMAT_ENV] = log_format
     try:
         uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level=log_level)
     finally:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import V2momError
+from v2mom.metrics import RERESOLVE_SECONDS, SYNC_ITEMS, SYNC_RUNS
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap, remap_changed
@@ -60,6 +61,7 @@ def run_sync(
             )
         except V2momError as exc:
             results.append(SyncResult(tracker=name, kind="full" if full else "incremental", error=str(exc)))
+            _count(results[-1])
             continue
         try:
             with _progress(show_progress, name) as progress:
@@ -73,11 +75,20 @@ def run_sync(
                         progress=progress,
                     )
                 )
+            _count(results[-1])
         finally:
             if connectors is None or name not in connectors:
                 connector.close()
     if any(r.kind == "full" and (r.upserted or r.deleted) for r in results):
-        remap(store)
+        with RERESOLVE_SECONDS.labels(trigger="sync").time():
+            remap(store)
     elif any(r.changed_ids for r in results):
-        remap_changed(store, {r.tracker: r.changed_ids for r in results})
+        with RERESOLVE_SECONDS.labels(trigger="sync").time():
+            remap_changed(store, {r.tracker: r.changed_ids for r in results})
     return results
+
+
+def _count(result: SyncResult) -> None:
+    """One pass in the metrics: its outcome, and the items it read."""
+    SYNC_RUNS.labels(tracker=result.tracker, outcome="ok" if result.ok else "failed").inc()
+    SYNC_ITEMS.labels(tracker=result.tracker).inc(result.seen)

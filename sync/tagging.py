@@ -14,6 +14,7 @@ from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import ConfigError, NotFoundError, TrackerError
 from v2mom.mapping.resolver import conventions
+from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap_changed
@@ -67,7 +68,8 @@ def tag_item(
         connector.close()
     before = [ref for found, ref, _ in conventions(item) if found == kind]
     store.items.upsert([fresh])
-    remap_changed(store, {tracker: {fresh.id}})
+    with RERESOLVE_SECONDS.labels(trigger="tag").time():
+        remap_changed(store, {tracker: {fresh.id}})
     store.writebacks.audit_tag(
         actor=actor,
         tracker=tracker,

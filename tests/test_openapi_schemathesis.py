@@ -31,8 +31,9 @@ from v2mom.store.remap import remap
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-# The dashboard page and the explanation page the trackers link to (HTML, not API).
-NOT_IN_SCHEMA = {("GET", "/"), ("GET", "/items/{tracker}/{key}")}
+# The dashboard page and the explanation page the trackers link to (HTML, not API), and the
+# Prometheus exposition for scrapers (text format, README "Metrics and logs").
+NOT_IN_SCHEMA = {("GET", "/"), ("GET", "/items/{tracker}/{key}"), ("GET", "/metrics")}
 
 
 class Fuzzed:

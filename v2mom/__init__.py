@@ -1,7 +1,8 @@
 """v2mom-sync: how much of the real work in Jira, Asana and Linear goes to each V2MOM value.
 
 This package is the core and the one import root. The core modules here (``models``, ``events``,
-``errors``, ``settings``, ``yamlio``, ``clock``, ``background``) import nothing else of ours. Every
+``errors``, ``settings``, ``yamlio``, ``clock``, ``background``, ``metrics``, ``logs``) import
+nothing else of ours. Every
 stage of the data flow is a folder at the repository root that installs *under* this root:
 
     v2mom.connectors  v2mom.mapping      tracker clients and parsing; the pure plan and resolver

@@ -123,9 +123,14 @@ class BackgroundLoop:
         return more
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return redact(text, self._secrets)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every one of ``secrets`` replaced by ``***`` (pass the longest first)."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
 
 
 def join_or_warn(thread: threading.Thread, timeout: float, logger: logging.Logger | None = None) -> bool:

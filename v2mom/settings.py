@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from v2mom.errors import ConfigError
+from v2mom.logs import LogFormat
 from v2mom.models import TRACKERS
 from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
 
@@ -163,6 +164,12 @@ class SyncSettings(_Section):
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
 
 
+class MetricsSettings(_Section):
+    """Who may read ``GET /metrics``: any API token (the default), or anyone when ``public``."""
+
+    public: bool = False
+
+
 class Settings(BaseSettings):
     """Everything ``v2mom`` needs to know about where to connect."""
 
@@ -173,6 +180,8 @@ class Settings(BaseSettings):
     measure: Measure = "points"
     trackers: TrackersSettings = Field(default_factory=TrackersSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log_format: LogFormat = "text"  # v2mom serve's log lines; --log-format wins
 
     _public_url = field_validator("public_url")(lambda value: None if value is None else _http_url(value))
 

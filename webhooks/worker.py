@@ -27,6 +27,7 @@ from v2mom.connectors.base import Connector
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import NotFoundError, V2momError
+from v2mom.metrics import RERESOLVE_SECONDS, WEBHOOK_APPLY_SECONDS
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox, InboxEntry
@@ -133,7 +134,8 @@ def process_batch(
     try:
         for entry in claimed:
             try:
-                changed[entry.event.tracker] |= apply_entry(store, entry, connector_for)
+                with WEBHOOK_APPLY_SECONDS.labels(tracker=entry.event.tracker).time():
+                    changed[entry.event.tracker] |= apply_entry(store, entry, connector_for)
             except V2momError as exc:
                 status = inbox.fail(entry, str(exc))
                 unsettled.remove(entry)
@@ -143,7 +145,8 @@ def process_batch(
                     "webhook %s/%s failed (%s): %s", entry.event.tracker, entry.event.delivery_id, status, exc
                 )
         if any(changed.values()):
-            remap_changed(store, dict(changed))
+            with RERESOLVE_SECONDS.labels(trigger="webhook").time():
+                remap_changed(store, dict(changed))
     except Exception as exc:  # unexpected (a database error...): retry them later, never strand them
         _hand_back(inbox, unsettled, exc)
         raise

@@ -26,6 +26,7 @@ from v2mom.app.schemas.plan import (
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
+from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.store.database import Database
 from v2mom.store.plan_remap import apply_plan
 from v2mom.store.preview import preview_plan
@@ -79,7 +80,8 @@ def _answer(
         "rules": _rules_document(proposed),
     }
     if not dry_run:
-        applied = apply_plan(store, proposed, actor=f"token:{admin_name}")
+        with RERESOLVE_SECONDS.labels(trigger="plan").time():
+            applied = apply_plan(store, proposed, actor=f"token:{admin_name}")
         answer["version"], stats = applied.version, applied.stats
         answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}
     return answer

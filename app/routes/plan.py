@@ -12,6 +12,7 @@ from v2mom.app.schemas.plan import PlanReplaced
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
+from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.store.plan_remap import apply_plan
 
 router = APIRouter(prefix="/api")
@@ -33,7 +34,8 @@ def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
     changes = plan_changes(store.plans.current(), plan)
-    applied = apply_plan(store, plan, actor=f"token:{admin.name}")
+    with RERESOLVE_SECONDS.labels(trigger="plan").time():
+        applied = apply_plan(store, plan, actor=f"token:{admin.name}")
     version, stats = applied.version, applied.stats
     return PlanReplaced.model_validate(
         {

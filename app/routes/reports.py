@@ -12,6 +12,7 @@ from v2mom.app.auth import StoreDep, Viewer
 from v2mom.app.http_errors import unprocessable
 from v2mom.app.schemas.reports import EffortReport, FlagPage, ItemDocument, Obstacles, Trend
 from v2mom.mapping.plan import Plan
+from v2mom.metrics import REPORT_SECONDS
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report, date_range_problems
 from v2mom.reports.flags import CursorError, FlagKind, item_document, list_flags
@@ -50,7 +51,8 @@ def _report(request: Request, store: StoreDep, query: ReportQuery) -> dict[str, 
 @router.get("/reports/effort-by-value")
 def effort_by_value(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> EffortReport:
     """Effort per value against its target, plus untagged and orphaned effort."""
-    return EffortReport.model_validate(_report(request, store, query))
+    with REPORT_SECONDS.labels(report="effort-by-value").time():
+        return EffortReport.model_validate(_report(request, store, query))
 
 
 class CsvResponse(PlainTextResponse):
@@ -62,10 +64,9 @@ class CsvResponse(PlainTextResponse):
 @router.get("/reports/effort-by-value.csv", response_class=CsvResponse)
 def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> CsvResponse:
     """The same report as CSV."""
-    return CsvResponse(
-        report_csv(_report(request, store, query)),
-        headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'},
-    )
+    with REPORT_SECONDS.labels(report="effort-by-value.csv").time():
+        body = report_csv(_report(request, store, query))
+    return CsvResponse(body, headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'})
 
 
 @router.get("/reports/trend")
@@ -75,7 +76,8 @@ def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
     At most ``MAX_WEEKS`` weeks (ten years): a longer ``from``..``to`` is a 422 naming ``from``.
     """
     try:
-        return Trend.model_validate(build_trend(store, store.plans.current() or Plan(), query))
+        with REPORT_SECONDS.labels(report="trend").time():
+            return Trend.model_validate(build_trend(store, store.plans.current() or Plan(), query))
     except TrendRangeError as exc:
         raise unprocessable([str(exc)], location=("query", "from")) from None
 
@@ -83,7 +85,8 @@ def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
 @router.get("/reports/obstacles")
 def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Obstacles:
     """Each obstacle's blocked, unfinished effort in its methods (with the items), and open effort."""
-    return Obstacles.model_validate(build_obstacles(store, store.plans.current() or Plan(), query))
+    with REPORT_SECONDS.labels(report="obstacles").time():
+        return Obstacles.model_validate(build_obstacles(store, store.plans.current() or Plan(), query))
 
 
 @router.get("/reports/flags")
