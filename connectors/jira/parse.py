@@ -78,7 +78,7 @@ def parse_datetime(value: object, *, where: str, field: str) -> datetime | None:
 def _obj(value: object, *, where: str, field: str) -> Mapping[str, Any] | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise _fail(where, f"field '{field}' is not an object")
     return value
 
@@ -110,7 +110,7 @@ def _names(value: object, *, where: str, field: str, attr: str | None) -> tuple[
         raise _fail(where, f"field '{field}' is not a list")
     out: list[str] = []
     for entry in value:
-        name = entry.get(attr) if attr is not None and isinstance(entry, Mapping) else entry
+        name = entry.get(attr) if attr is not None and isinstance(entry, dict) else entry
         if not isinstance(name, str):
             raise _fail(where, f"field '{field}' holds an entry without a name")
         out.append(name)
@@ -140,7 +140,7 @@ def _custom_values(value: object) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,) if value.strip() else ()
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         option = value.get("value")
         return (option,) if isinstance(option, str) and option.strip() else ()
     if isinstance(value, list):
@@ -166,7 +166,7 @@ def parse_issue(
     ``completed_at`` is set only for done items: ``resolutiondate``, else
     ``statuscategorychangedate``.
     """
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         raise _fail("(not an object)", "expected a JSON object")
     issue_id = raw.get("id")
     key = raw.get("key")
