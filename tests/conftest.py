@@ -63,6 +63,17 @@ def module_database_url(
 
 
 @pytest.fixture
+def two_stores(database_url: str) -> Iterator[tuple[Database, Database]]:
+    """Two Database instances (two pools, as two processes or instances have) on one database."""
+    first, second = Database.open(database_url), Database.open(database_url)
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.fixture
 def store(database_url: str) -> Iterator[Database]:
     """A migrated Database on each backend."""
     opened = Database.open(database_url)

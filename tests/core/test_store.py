@@ -85,13 +85,14 @@ def test_cursor_never_moves_backwards(store: Database) -> None:
     assert store.sync_state.get_cursor("jira", "other") == T0
 
 
+def weighted_plan(method_id: str, weights: dict[str, float]) -> Plan:
+    """Values a and b, and one method splitting its effort across them by ``weights``."""
+    values = (Value(id="a", name="A"), Value(id="b", name="B"))
+    return check_plan(Plan(values=values, methods=(Method(id=method_id, name="M", weights=weights),)))
+
+
 def test_resolutions_share_allocation_sets_and_a_full_pass_drops_unnamed_ones(store: Database) -> None:
-    split = check_plan(
-        Plan(
-            values=(Value(id="a", name="A"), Value(id="b", name="B")),
-            methods=(Method(id="m1", name="M1", weights={"a": 0.75, "b": 0.25}),),
-        )
-    )
+    split = weighted_plan("m1", {"a": 0.75, "b": 0.25})
     store.items.upsert(
         [make_item("1", points=8.0, labels=("method:m1",)), make_item("2", points=2.0, labels=("method:m1",))]
     )
@@ -130,12 +131,7 @@ def _rounded(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def test_re_resolving_one_tree_keeps_rollup_equal_to_full_rebuild(store: Database) -> None:
-    plan = check_plan(
-        Plan(
-            values=(Value(id="a", name="A"), Value(id="b", name="B")),
-            methods=(Method(id="m", name="M", weights={"a": 0.5, "b": 0.5}),),
-        )
-    )
+    plan = weighted_plan("m", {"a": 0.5, "b": 0.5})
     store.items.upsert(
         [
             make_item("1", points=8.0, state=State.DONE, completed_at=T0, labels=("method:m",)),

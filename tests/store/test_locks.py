@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,17 +25,6 @@ with store.locks.exclusive("reconcile") as acquired:
     print("held" if acquired else "refused", flush=True)
     time.sleep(600)
 """
-
-
-@pytest.fixture
-def two_stores(database_url: str) -> Iterator[tuple[Database, Database]]:
-    """Two Database instances (two pools, as two processes have) on one database."""
-    first, second = Database.open(database_url), Database.open(database_url)
-    try:
-        yield first, second
-    finally:
-        first.close()
-        second.close()
 
 
 def test_one_holder_at_a_time_and_the_next_one_after_it(two_stores: tuple[Database, Database]) -> None:

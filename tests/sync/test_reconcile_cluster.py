@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,17 +17,6 @@ from v2mom.sync.runner import SyncResult
 from v2mom.sync.schedule import STARTUP_WINDOW, ReconcileThread
 
 Run = Callable[[Settings, Database], list[SyncResult]]
-
-
-@pytest.fixture
-def instances(database_url: str) -> Iterator[tuple[Database, Database]]:
-    """Two stores on one database, one per simulated instance."""
-    first, second = Database.open(database_url), Database.open(database_url)
-    try:
-        yield first, second
-    finally:
-        first.close()
-        second.close()
 
 
 class Runs:
@@ -61,14 +50,14 @@ class Runs:
 
 
 def test_a_pass_running_on_one_instance_makes_the_other_skip(
-    instances: tuple[Database, Database], caplog: pytest.LogCaptureFixture
+    two_stores: tuple[Database, Database], caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(sync=SyncSettings(reconcile_every="1h"))
     runs, release, a_running = Runs(), threading.Event(), threading.Event()
     results: list[str] = []
-    a = ReconcileThread(settings, instances[0], run=runs.recording("a", hold=release, started=a_running))
+    a = ReconcileThread(settings, two_stores[0], run=runs.recording("a", hold=release, started=a_running))
     b = ReconcileThread(
-        settings, instances[1], run=runs.recording("b"), on_result=lambda _r: results.append("b")
+        settings, two_stores[1], run=runs.recording("b"), on_result=lambda _r: results.append("b")
     )
     with caplog.at_level(logging.INFO, logger="v2mom.sync.schedule"):
         a.start()
@@ -96,12 +85,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
 
 
 def test_both_instances_together_run_one_pass_per_interval(
-    instances: tuple[Database, Database], clock: list[datetime]
+    two_stores: tuple[Database, Database], clock: list[datetime]
 ) -> None:
     settings = Settings(sync=SyncSettings(reconcile_every="0.02s"))
     runs = Runs()
-    a = ReconcileThread(settings, instances[0], run=runs.recording("a"))
-    b = ReconcileThread(settings, instances[1], run=runs.recording("b"))
+    a = ReconcileThread(settings, two_stores[0], run=runs.recording("a"))
+    b = ReconcileThread(settings, two_stores[1], run=runs.recording("b"))
     a.start()
     try:
         assert wait_for(lambda: a.passes == 1 and a.skipped >= 2, timeout=10)
@@ -120,16 +109,16 @@ def test_both_instances_together_run_one_pass_per_interval(
 
 
 def test_an_instance_started_later_runs_its_first_pass_at_once(
-    instances: tuple[Database, Database], clock: list[datetime]
+    two_stores: tuple[Database, Database], clock: list[datetime]
 ) -> None:
     settings = Settings(sync=SyncSettings(reconcile_every="1h"))
     runs = Runs()
-    a = ReconcileThread(settings, instances[0], run=runs.recording("a"))
+    a = ReconcileThread(settings, two_stores[0], run=runs.recording("a"))
     a.start()
     assert wait_for(lambda: a.passes == 1, timeout=10)
     a.stop()
     clock[0] += STARTUP_WINDOW + timedelta(seconds=1)  # a restart, well within the hour
-    b = ReconcileThread(settings, instances[1], run=runs.recording("b"))
+    b = ReconcileThread(settings, two_stores[1], run=runs.recording("b"))
     b.start()
     try:
         assert wait_for(lambda: b.passes + b.skipped == 1, timeout=10)
@@ -139,18 +128,18 @@ def test_an_instance_started_later_runs_its_first_pass_at_once(
 
 
 def test_a_recent_pass_without_this_instances_tracker_does_not_hold_its_pass_back(
-    instances: tuple[Database, Database], clock: list[datetime]
+    two_stores: tuple[Database, Database], clock: list[datetime]
 ) -> None:
     runs = Runs()
     hourly = SyncSettings(reconcile_every="1h")
     jira = JiraSettings(
         url="https://jira.example.com", email="a@example.com", api_token="t", jql="project = X"
     )
-    old = ReconcileThread(Settings(sync=hourly), instances[0], run=runs.recording("old"))
+    old = ReconcileThread(Settings(sync=hourly), two_stores[0], run=runs.recording("old"))
     new = ReconcileThread(
-        Settings(sync=hourly, trackers=TrackersSettings(jira=jira)), instances[1], run=runs.recording("new")
+        Settings(sync=hourly, trackers=TrackersSettings(jira=jira)), two_stores[1], run=runs.recording("new")
     )
-    same = ReconcileThread(Settings(sync=hourly), instances[1], run=runs.recording("same"))
+    same = ReconcileThread(Settings(sync=hourly), two_stores[1], run=runs.recording("same"))
     for thread in (old, new, same):  # one after the other, at the same moment
         thread.start()
         assert wait_for(lambda t=thread: t.passes + t.skipped == 1, timeout=10)
