@@ -32,7 +32,8 @@ Measured, each step in a child process of its own (``spawn``) so that its peak R
   many again by two worker processes at once. The worker always re-fetches (truth is the tracker);
   here the fetch is answered from the delivery's own issue through the Jira parser, so the drain
   measures the worker, the store and the scoped engine (``remap_changed``), not a sandbox. Target:
-  two workers >= 1.6x one.
+  two workers >= 1.6x one. Two workers need two free cores: each drain prints the workers' own CPU
+  share of the wall time and the load average before it, so that a busy machine shows.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import functools
 import json
 import math
 import multiprocessing as mp
+import os
 import statistics
 import tempfile
 import time
@@ -595,7 +597,7 @@ def drain(url: str, issues: dict[str, dict[str, Any]], start: Barrier) -> dict[s
     errors: list[str] = []
     with WorkerLease(store.workers, "worker") as lease:
         start.wait()
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         while True:
             try:
                 batch = process_batch(store, store.inbox, lambda _tracker: connector, worker=lease.id)
@@ -609,11 +611,12 @@ def drain(url: str, issues: dict[str, dict[str, Any]], start: Barrier) -> dict[s
             failed += batch.failed
             if not batch.applied and not batch.failed:
                 break
-        ended = time.monotonic()
+        ended, cpu = time.monotonic(), time.process_time() - cpu
     store.close()
     return {
         "started": started,
         "ended": ended,
+        "cpu": cpu,
         "applied": applied,
         "failed": failed,
         "batches": batches - 1,  # the last one found nothing
@@ -772,17 +775,21 @@ def step_webhooks(store: Database, url: str, template: Template, events: int, se
         batch, issues = deliveries(template.jira, ids, f"scale-{workers}")
         for start in range(0, len(batch), 500):
             store.inbox.enqueue_many(batch[start : start + 500])
+        load_before = os.getloadavg()[0]  # two workers need two free cores: others' load shows here
         results = drain_with(url, issues, workers)
         wall = max(r["ended"] for r in results) - min(r["started"] for r in results)
         applied = sum(r["applied"] for r in results)
         batches = sum(r["batches"] for r in results)
         errors = [e for r in results for e in r["errors"]]
+        cpu = sum(r["cpu"] for r in results) / workers / wall  # the workers' own CPU, not PostgreSQL's
         rates.append(applied / wall)
         counts = dict(sorted(store.inbox.counts().get("jira", {}).items()))
         print(
             f"d. {workers} worker(s): {applied:,} of {len(batch):,} events applied in {batches} batches, "
             f"{wall:.1f} s = {applied / wall:,.1f} events/s ({wall * workers / max(1, batches):.2f} s "
-            f"per batch); inbox {counts}; peak RSS {max(r['rss'] for r in results):,.0f} MB"
+            f"per batch); worker process CPU {cpu:.0%} of wall each; load average before "
+            f"{load_before:.1f} on {os.cpu_count()} cores; inbox {counts}; "
+            f"peak RSS {max(r['rss'] for r in results):,.0f} MB"
             + (f"; {len(errors)} batch errors, first: {errors[0]}" if errors else "")
         )
     ratio = rates[1] / rates[0]
