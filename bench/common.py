@@ -28,3 +28,19 @@ def verdict(ok: bool) -> str:
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MB (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def own_peak_rss_mb() -> float:
+    """Like :func:`peak_rss_mb`, for a child started by ``spawn``: its own peak, not its parent's.
+
+    ``ru_maxrss`` survives ``execve``, so a spawned child reports at least its parent's peak at the
+    time of the fork; ``VmHWM`` (Linux) is the high-water mark of the child's own address space.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()

@@ -38,3 +38,25 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
     if module == "bench.sync":  # sync alone, then sync + re-resolution, per tracker
         names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
         assert names == [[kind, t] for t in ("jira", "linear", "asana") for kind in ("sync", "sync+resolve")]
+
+
+@pytest.mark.postgres
+def test_scale_benchmark_runs_on_postgresql(postgres_url: str) -> None:
+    """bench.scale is PostgreSQL only (COPY): tiny sizes in a throwaway database, dropped afterwards."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["--items", "20000", "--template", "3000", "--runs", "3", "--events", "100"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--database-url", postgres_url, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    names = [line.split()[1].rstrip(":") for line in result]
+    steps = ("full", "rule-change", "report", "webhooks")
+    assert names == [f"scale/{step}/postgresql" for step in steps], done.stdout
+    assert all("ratio" in line for line in result)
+    assert "20,000 items" in done.stdout
