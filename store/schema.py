@@ -20,7 +20,6 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
-    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -81,7 +80,9 @@ items = Table(
 resolutions = Table(
     "resolutions",
     metadata,
-    Column("item_pk", BigIntPK, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    # No foreign key: items are never deleted (only marked), and the resolution engine removes the
+    # resolutions of deleted items itself; the check cost most of a first resolution's inserts.
+    Column("item_pk", BigIntPK, primary_key=True),
     Column("untagged", Boolean, nullable=False),
     Column("orphaned", Boolean, nullable=False),
     Column("conflict", Boolean, nullable=False),
