@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, column, func, select, table
+from sqlalchemy import Connection, func, select
 
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.resolver import Resolver
@@ -33,6 +33,7 @@ from v2mom.store.remap_sql import (
     fill_gone,
     fill_scope,
     find_changes,
+    pks_in,
     rewrite_changes,
 )
 from v2mom.store.rollup import prune_allocation_sets
@@ -147,6 +148,6 @@ def _stats(conn: Connection, moved: int, *, scoped: bool) -> RemapStats:
         func.count().filter(r.conflict),
     )
     if scoped:
-        query = query.where(r.item_pk.in_(select(column("pk")).select_from(table("rm_scope"))))
+        query = query.where(r.item_pk.in_(pks_in("rm_scope")))
     row = conn.execute(query).one()
     return RemapStats(items=row[0], untagged=row[1], orphaned=row[2], conflict=row[3], moved=moved)

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, select, text
+from sqlalchemy import ColumnElement, Connection, bindparam, func, select
 
 from v2mom.mapping.resolver import Resolver, Share, Tags, as_shares
 from v2mom.mapping.signature import tag_signature
 from v2mom.models import Level, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.items import item_from_row
-from v2mom.store.remap_sql import analyze, insert_rows
+from v2mom.store.remap_sql import analyze, insert_rows, pks_in
 from v2mom.store.rollup import store_allocation_sets
 
 CHUNK = 5_000
@@ -39,7 +39,7 @@ class _TagSets:
 
 
 def _in_scope() -> ColumnElement[bool]:
-    return t.items.c.pk.in_(select(text("pk")).select_from(text("rm_scope")))
+    return t.items.c.pk.in_(pks_in("rm_scope"))
 
 
 def fill_signatures(conn: Connection, *, scoped: bool) -> None:

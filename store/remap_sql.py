@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     Connection,
     Select,
     bindparam,
@@ -110,6 +109,11 @@ def drop_temp_tables(conn: Connection) -> None:
     """Drop the engine's temp tables (also before creating them afresh)."""
     for name in TEMP_TABLES:
         conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def pks_in(name: str) -> Select[Any]:
+    """``SELECT pk FROM <name>``: the pks a temp table of the engine holds (rm_scope, rm_gone)."""
+    return select(column("pk")).select_from(table(name))
 
 
 def insert_rows(conn: Connection, name: str, rows: list[dict[str, object]]) -> None:
@@ -282,7 +286,7 @@ INSERT_NEW = (
 def rewrite_changes(conn: Connection, dialect: str) -> int:
     """Write what ``rm_changed`` and ``rm_gone`` hold: rollup delta, then resolutions; returns the
     number of resolutions written or removed."""
-    gone = t.resolutions.c.item_pk.in_(select(column("pk")).select_from(table("rm_gone")))
+    gone = t.resolutions.c.item_pk.in_(pks_in("rm_gone"))
     add_to_rollup(conn, dialect, union_all(*_moves(), resolution_facts(gone, sign=-1)))
     now = bindparam("now", utcnow(), type_=UTCDateTime())
     updated = conn.execute(text(UPDATE_CHANGED).bindparams(now)).rowcount
@@ -318,8 +322,3 @@ def _moves() -> tuple[Select[Any], Select[Any]]:
         literal(1).label("sign"),
     )
     return old, new
-
-
-def moved_sources() -> CompoundSelect[Any]:
-    """The signed rollup rows of the items in ``rm_changed`` (what :func:`rewrite_changes` adds)."""
-    return union_all(*_moves())
