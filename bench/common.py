@@ -6,6 +6,7 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def median_seconds(fn: Callable[[], object], *, repeat: int = 7, warmup: int = 1) -> float:
@@ -26,21 +27,15 @@ def verdict(ok: bool) -> str:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak resident memory so far, in MB.
 
-
-def own_peak_rss_mb() -> float:
-    """Like :func:`peak_rss_mb`, for a child started by ``spawn``: its own peak, not its parent's.
-
-    ``ru_maxrss`` survives ``execve``, so a spawned child reports at least its parent's peak at the
-    time of the fork; ``VmHWM`` (Linux) is the high-water mark of the child's own address space.
+    Linux: ``VmHWM``, the high-water mark of this process's address space. Not ``ru_maxrss``, which
+    survives ``execve``: a child started by ``spawn`` would report at least its parent's peak.
+    Without ``/proc``: ``ru_maxrss`` (read as kilobytes, as Linux reports it).
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return peak_rss_mb()
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -60,7 +60,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bench.common import own_peak_rss_mb, verdict
+from bench.common import peak_rss_mb, verdict
+from bench.report import bare_group_by
 from bench.sandboxes import TRACKERS, build_workspace
 from v2mom.connectors.base import CallCounter, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
@@ -348,7 +349,7 @@ def floor(url: str) -> dict[str, float]:
         conn.execute(text("DROP TABLE scratch"))
     seconds = time.perf_counter() - started
     store.close()
-    return {"seconds": seconds, "rss": own_peak_rss_mb()}
+    return {"seconds": seconds, "rss": peak_rss_mb()}
 
 
 def full_resolution(url: str) -> dict[str, float]:
@@ -360,7 +361,7 @@ def full_resolution(url: str) -> dict[str, float]:
     stats = remap(store, plan)
     seconds = time.perf_counter() - started
     store.close()
-    return {"seconds": seconds, "items": stats.items, "moved": stats.moved, "rss": own_peak_rss_mb()}
+    return {"seconds": seconds, "items": stats.items, "moved": stats.moved, "rss": peak_rss_mb()}
 
 
 def rule_change(url: str, rule: Rule) -> dict[str, float]:
@@ -373,7 +374,7 @@ def rule_change(url: str, rule: Rule) -> dict[str, float]:
     stats = apply_plan(store, changed, actor="bench").stats
     seconds = time.perf_counter() - started
     store.close()
-    return {"seconds": seconds, "items": stats.items, "moved": stats.moved, "rss": own_peak_rss_mb()}
+    return {"seconds": seconds, "items": stats.items, "moved": stats.moved, "rss": peak_rss_mb()}
 
 
 @dataclass(frozen=True)
@@ -463,18 +464,12 @@ def reports(url: str, queries: dict[str, ReportQuery], runs: int) -> dict[str, A
     plan = store.plans.current()
     assert plan is not None
 
-    def bare() -> None:
-        with store.unit_of_work(commit=False) as uow:
-            uow.connection.execute(
-                text("SELECT alloc_key, SUM(points) FROM resolutions GROUP BY alloc_key")
-            ).all()
-
-    out: dict[str, Any] = {"floor": _timed_ms(bare, runs), "queries": {}}
+    out: dict[str, Any] = {"floor": _timed_ms(functools.partial(bare_group_by, store), runs), "queries": {}}
     for name, query in queries.items():
         out["queries"][name] = _timed_ms(
             functools.partial(build_report, store, plan, query, list(TRACKERS)), runs
         )
-    out["rss"] = own_peak_rss_mb()
+    out["rss"] = peak_rss_mb()
     store.close()
     return out
 
@@ -621,7 +616,7 @@ def drain(url: str, issues: dict[str, dict[str, Any]], start: Barrier) -> dict[s
         "failed": failed,
         "batches": batches - 1,  # the last one found nothing
         "errors": errors,
-        "rss": own_peak_rss_mb(),
+        "rss": peak_rss_mb(),
     }
 
 

@@ -100,11 +100,7 @@ def render_option(option: EnumOptionDef) -> dict[str, Any]:
 def render_field(custom_field: CustomFieldDef) -> dict[str, Any]:
     """A workspace custom field as Asana's ``CustomFieldResponse`` (enum options for enum types)."""
     record: dict[str, Any] = {
-        "gid": custom_field.gid,
-        "resource_type": "custom_field",
-        "name": custom_field.name,
-        "type": custom_field.type,
-        "resource_subtype": custom_field.type,
+        **compact_field(custom_field),
         "enabled": True,
         "is_global_to_workspace": True,
         "has_notifications_enabled": False,
