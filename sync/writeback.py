@@ -6,9 +6,11 @@ tracker's ``V2MOM Value`` / ``V2MOM Method`` choice set (``mapping.writeback`` d
 written item one link to its explanation page. The preview and the run compute the same plan, so the
 counts a preview prints are the writes a run makes.
 
-A run writes in batches (the connector fits them to the vendor's limits) and records each batch's
-successes in one transaction once the tracker took them; so nothing is recorded as written that was
-not, an interrupted run resumes with what is still missing, and a second run writes nothing. An item
+A run writes in batches (the connector fits them to the vendor's limits). Each batch is recorded
+as unconfirmed before it is sent (the echo webhook of a write can arrive before the call returns),
+then confirmed for what the tracker took and restored to the previous record for what it refused;
+so nothing stays recorded as written that was not, an interrupted run resumes with what is still
+missing, and a second run writes nothing. An item
 the tracker refuses is named with its reason and the rest continue; a tracker that fails as a whole
 (credentials, no vocabulary) is named and the other trackers still run.
 """
