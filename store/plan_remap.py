@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from v2mom.mapping.plan import Plan
 from v2mom.store.database import Database
-from v2mom.store.remap import RemapStats, reresolve
+from v2mom.store.remap import RemapStats, one_at_a_time, reresolve
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,16 @@ class PlanApplied:
 
 
 def apply_plan(store: Database, plan: Plan, *, actor: str) -> PlanApplied:
-    """Store ``plan`` as a new version and re-resolve every item, in one transaction."""
+    """Store ``plan`` as a new version and re-resolve what it moves, in one transaction.
+
+    Only the trees whose items the change can move are re-resolved (``reresolve``'s ``since``);
+    the stats count every item.
+    """
     with store.unit_of_work() as uow:
+        # Held before reading: the plan read is then the one the stored resolutions were made under
+        # (and two plan changes never number the same version).
+        one_at_a_time(uow.connection)
+        previous = uow.plans.current()
         version = uow.plans.save(plan, actor=actor)
-        stats = reresolve(uow.connection, plan)
+        stats = reresolve(uow.connection, plan, since=previous)
     return PlanApplied(version, stats)

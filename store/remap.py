@@ -26,15 +26,17 @@ from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.locks import lock_transaction
-from v2mom.store.remap_signatures import fill_signatures, load_signatures
+from v2mom.store.remap_signatures import fill_signatures, load_signatures, seed_plan_change
 from v2mom.store.remap_sql import (
     create_temp_tables,
     drop_temp_tables,
     fill_gone,
+    fill_plan_scope,
     fill_scope,
     find_changes,
     pks_in,
     rewrite_changes,
+    seed_changes,
 )
 from v2mom.store.rollup import prune_allocation_sets
 
@@ -82,42 +84,58 @@ def reresolve(
     plan: Plan,
     changes: dict[str, set[str]] | None = None,
     *,
+    since: Plan | None = None,
     full_above: float = FULL_ABOVE,
     write: bool = True,
 ) -> RemapStats:
     """The engine, inside the caller's transaction.
 
-    ``changes`` limits it to the trees those ids touch. With ``write=False`` it stops once
-    ``rm_changed`` and ``rm_gone`` hold what would move, and leaves its temp tables for the caller
-    (a preview reads them, then rolls back); otherwise it writes, counts and drops them.
+    ``changes`` limits it to the trees those ids touch. ``since`` (without ``changes``): the plan
+    the stored resolutions were made under; only the trees holding an item whose signature ``plan``
+    reads differently (or that a keyed or project rule of either plan names) are re-resolved — and
+    its stats still count every item. Either scope gives way to a pass over everything when it
+    holds more than ``full_above`` of the live items (and more than :data:`SMALL_SCOPE`).
+
+    With ``write=False`` it stops once ``rm_changed`` and ``rm_gone`` hold what would move, and
+    leaves its temp tables for the caller (a preview reads them, then rolls back); otherwise it
+    writes, counts and drops them.
     """
-    _one_at_a_time(conn)
+    one_at_a_time(conn)
     create_temp_tables(conn)
+    by_plan = since is not None and not changes
     scoped = False
-    if changes:
-        size = fill_scope(conn, changes)
+    if changes or by_plan:
+        if changes:
+            seed_changes(conn, changes)
+            size = fill_scope(conn)
+        else:
+            fill_signatures(conn, scoped=False)  # a signature must exist to be compared
+            seed_plan_change(conn, Resolver(since or plan), Resolver(plan))
+            size = fill_plan_scope(conn)
         scoped = size <= SMALL_SCOPE or size <= full_above * _live_items(conn)
         if not scoped:
             create_temp_tables(conn)
     if not scoped:
         fill_gone(conn)
-    fill_signatures(conn, scoped=scoped)
+    if not by_plan:
+        fill_signatures(conn, scoped=scoped)
     load_signatures(conn, Resolver(plan), scoped=scoped)
     find_changes(conn, scoped=scoped)
     if not write:
         return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
     moved = rewrite_changes(conn, conn.dialect.name)
-    if not scoped:
+    if not scoped or by_plan:
         prune_allocation_sets(conn)
-    stats = _stats(conn, moved, scoped=scoped)
+    stats = _stats(conn, moved, scoped=scoped and not by_plan)
     drop_temp_tables(conn)
     return stats
 
 
-def _one_at_a_time(conn: Connection) -> None:
-    """One re-resolution at a time across every process on the database, each reading what the one
-    before it committed: two reading the same trees at once would both move the rollup by the same
-    old facts, or collide inserting the same new resolution.
+def one_at_a_time(conn: Connection) -> None:
+    """Hold the resolutions for this transaction: one re-resolution at a time across every process
+    on the database, each reading what the one before it committed: two reading the same trees at
+    once would both move the rollup by the same old facts, or collide inserting the same new
+    resolution.
 
     PostgreSQL: the ``resolutions`` advisory lock, waited for and held until this transaction ends
     (every later statement, in READ COMMITTED, sees the previous holder's commit). SQLite: the

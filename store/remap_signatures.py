@@ -73,6 +73,54 @@ def _representatives(conn: Connection, scoped: bool) -> list[int]:
     return [pk for (pk,) in conn.execute(query.where(_in_scope()) if scoped else query)]
 
 
+def _facts(resolver: Resolver, item: WorkItem, *, named: bool = False) -> tuple[object, ...]:
+    """Everything the engine reads of an item's signature under one plan — own and container tag
+    sets, the unknown flag, what each tag set yields (allocation key, untagged, conflict, orphan) —
+    and with ``named``, of the item itself: its own tags when a keyed or project rule names it."""
+    own, container = resolver.signature_tags(item), resolver.container_tags(item)
+    unknown = bool(own.unknown)
+    if named and resolver.specific_tags(item).found:
+        own = resolver.own_tags(item)
+    facts: list[object] = [own.values, own.methods, unknown, container.values, container.methods]
+    for tags in (own, container):
+        outcome = resolver.outcome(Tags(tags.values, tags.methods))
+        facts += [outcome.key, outcome.untagged, outcome.conflict is not None, bool(outcome.method_orphans)]
+    return tuple(facts)
+
+
+def _specific_filters(*resolvers: Resolver) -> list[ColumnElement[bool]]:
+    """Where the items a ``key``/``epic`` rule or a project rule of any of ``resolvers`` can name are."""
+    i = t.items.c
+    keys = sorted(set().union(*(r.rule_keys for r in resolvers if r.has_keyed_rules)))
+    filters: list[ColumnElement[bool]] = [func.lower(i.key).in_(keys)] if keys else []
+    if any(r.has_project_rules for r in resolvers):
+        filters.append(i.level == int(Level.CONTAINER))
+    return filters
+
+
+def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> None:
+    """Find what replacing plan ``before`` by ``after`` can move: the signatures it reads
+    differently (into ``rm_dirty``) and the items a keyed or project rule of either plan names that
+    read differently themselves (into ``rm_seed``), by :func:`_facts`. Their trees are the scope
+    (``remap_sql.fill_plan_scope``); every other item's resolution, made under ``before`` by this
+    engine, is what ``after`` makes of it.
+    """
+    dirty: list[dict[str, object]] = []
+    pks = _representatives(conn, scoped=False)
+    for start in range(0, len(pks), CHUNK):
+        for _pk, sig, item in _items(conn, t.items.c.pk.in_(pks[start : start + CHUNK])):
+            if _facts(before, item) != _facts(after, item):
+                dirty.append({"sig": sig})
+    insert_rows(conn, "rm_dirty", dirty)
+    named = {
+        (item.tracker, item.id)
+        for where in _specific_filters(before, after)
+        for _pk, _sig, item in _items(conn, where)
+        if _facts(before, item, named=True) != _facts(after, item, named=True)
+    }
+    insert_rows(conn, "rm_seed", [{"tracker": tracker, "item_id": item_id} for tracker, item_id in named])
+
+
 def load_signatures(conn: Connection, resolver: Resolver, *, scoped: bool) -> None:
     """Resolve each signature and each key- or project-named item; fill ``rm_sig``, ``rm_special``
     and ``rm_ts``, and store the allocation sets the tag sets yield."""
@@ -94,12 +142,7 @@ def load_signatures(conn: Connection, resolver: Resolver, *, scoped: bool) -> No
             )
 
     special: dict[int, int] = {}
-    specific_filters: list[ColumnElement[bool]] = []
-    if resolver.has_keyed_rules:
-        specific_filters.append(func.lower(i.key).in_(sorted(resolver.rule_keys)))
-    if resolver.has_project_rules:
-        specific_filters.append(i.level == int(Level.CONTAINER))
-    for where in specific_filters:
+    for where in _specific_filters(resolver):
         for pk, _sig, item in _items(conn, where & _in_scope() if scoped else where):
             if resolver.specific_tags(item).found:
                 special[pk] = tag_sets.id_of(resolver.own_tags(item))  # the signature's part and its own

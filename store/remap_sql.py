@@ -46,7 +46,10 @@ from v2mom.store import schema as t
 from v2mom.store.rollup import SUM_COLUMNS, add_to_rollup, drop_empty_groups, resolution_facts
 from v2mom.store.types import UTCDateTime
 
-TEMP_TABLES = ("rm_seed", "rm_scope", "rm_gone", "rm_sig", "rm_special", "rm_ts", "rm_node", "rm_changed")
+TEMP_TABLES = (
+    *("rm_dirty", "rm_seed", "rm_scope", "rm_gone"),
+    *("rm_sig", "rm_special", "rm_ts", "rm_node", "rm_changed"),
+)
 CANCELED = State.CANCELED.value
 NEW_COLUMNS = (
     "parent_pk",
@@ -79,6 +82,7 @@ def create_temp_tables(conn: Connection) -> None:
         # second and the planner would pick per-row index probes where one hash join is cheaper.
         conn.execute(text("SET LOCAL jit = off"))
     for ddl in (
+        "CREATE TEMPORARY TABLE rm_dirty (sig BIGINT PRIMARY KEY)",
         "CREATE TEMPORARY TABLE rm_seed (tracker VARCHAR(16) NOT NULL, item_id VARCHAR(128) NOT NULL,"
         " PRIMARY KEY (tracker, item_id))",
         "CREATE TEMPORARY TABLE rm_scope (pk BIGINT PRIMARY KEY)",
@@ -154,6 +158,27 @@ SCOPE = (
     " WHERE NOT i.deleted"
     " UNION SELECT pk FROM down WHERE pk IS NOT NULL"
 )
+# A plan change moves no item: the trees are the stored ones (each resolution names the live parent
+# it was resolved under), walked by integer keys from the items of a dirty signature and the items
+# a rule names (rm_seed), up to their tops and down to every resolved descendant.
+PLAN_SCOPE = (
+    "INSERT INTO rm_scope (pk)"
+    " WITH RECURSIVE seed(pk) AS ("
+    "  SELECT i.pk FROM items i JOIN rm_dirty d ON d.sig = i.tag_sig WHERE NOT i.deleted"
+    "  UNION"
+    "  SELECT i.pk FROM items i JOIN rm_seed s ON s.tracker = i.tracker AND s.item_id = i.item_id"
+    "  WHERE NOT i.deleted"
+    " ), up(pk) AS ("
+    "  SELECT pk FROM seed"
+    "  UNION"
+    "  SELECT r.parent_pk FROM up JOIN resolutions r ON r.item_pk = up.pk WHERE r.parent_pk IS NOT NULL"
+    " ), down(pk) AS ("
+    "  SELECT pk FROM up"
+    "  UNION"
+    "  SELECT r.item_pk FROM down JOIN resolutions r ON r.parent_pk = down.pk"
+    " )"
+    " SELECT pk FROM down"
+)
 GONE = (
     "INSERT INTO rm_gone (pk) SELECT r.item_pk FROM resolutions r JOIN items i ON i.pk = r.item_pk{seed}"
     " WHERE i.deleted"
@@ -161,13 +186,28 @@ GONE = (
 SEEDED = " JOIN rm_seed s ON s.tracker = i.tracker AND s.item_id = i.item_id"
 
 
-def fill_scope(conn: Connection, changes: dict[str, set[str]]) -> int:
-    """Fill ``rm_scope`` with the live items of every tree touching ``changes`` (tracker -> ids),
-    and ``rm_gone`` with the resolutions of those ids that are deleted now; returns the scope's size."""
+def seed_changes(conn: Connection, changes: dict[str, set[str]]) -> None:
+    """Fill ``rm_seed`` with ``changes`` (tracker -> changed or deleted ids)."""
     insert_rows(conn, "rm_seed", [{"tracker": k, "item_id": i} for k, ids in changes.items() for i in ids])
+
+
+def fill_scope(conn: Connection) -> int:
+    """Fill ``rm_scope`` with the live items of every tree touching an item of ``rm_seed``, and
+    ``rm_gone`` with the resolutions of the seeds that are deleted now; returns the scope's size."""
+    analyze(conn, "rm_seed")
     conn.execute(text(SCOPE))
     conn.execute(text(GONE.replace("{seed}", SEEDED)))
-    analyze(conn, "rm_seed", "rm_scope", "rm_gone")
+    analyze(conn, "rm_scope", "rm_gone")
+    return int(conn.execute(text("SELECT COUNT(*) FROM rm_scope")).scalar_one())
+
+
+def fill_plan_scope(conn: Connection) -> int:
+    """Fill ``rm_scope`` with the stored trees holding an item of a dirty signature (``rm_dirty``)
+    or named in ``rm_seed`` (:data:`PLAN_SCOPE`); returns the scope's size. For a plan change only:
+    it trusts the stored resolutions to hold every live item under its live parent."""
+    analyze(conn, "rm_dirty", "rm_seed")
+    conn.execute(text(PLAN_SCOPE))
+    analyze(conn, "rm_scope")
     return int(conn.execute(text("SELECT COUNT(*) FROM rm_scope")).scalar_one())
 
 

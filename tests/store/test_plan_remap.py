@@ -23,6 +23,7 @@ from v2mom.mapping.effort import Measure as EffortMeasure
 from v2mom.mapping.plan import Measure, Method, Plan, Rule, RuleWhen, Value, check_plan
 from v2mom.models import Level, State, WorkItem
 from v2mom.reports.explain import resolve_stored
+from v2mom.store import remap as remap_module
 from v2mom.store import remap_sql
 from v2mom.store import schema as t
 from v2mom.store.database import Database
@@ -213,6 +214,61 @@ def test_the_engine_equals_the_python_resolver_from_nothing_and_after_a_plan_cha
     assert stats == oracle_stats
     assert oracle_stats.untagged  # the forest exercises the flags
     assert oracle_stats.orphaned
+
+
+def small_changes(plan: Plan, rng: random.Random) -> list[Plan]:
+    """Plan changes an admin makes one at a time: a rule added (by project, label, key, epic), a
+    rule removed, a method re-weighted, a value dropped from a method."""
+    additions = [
+        RuleWhen(tracker="jira", project="ONB"),
+        RuleWhen(team="OPS"),
+        RuleWhen(label="frontend"),
+        RuleWhen(key="PLAT-9"),
+        RuleWhen(epic="ONB-2"),
+        RuleWhen(custom_field="Team Bet", equals="No"),
+    ]
+    changed = [
+        plan.model_copy(update={"rules": (*plan.rules, Rule(when=when, value=rng.choice(VALUES)))})
+        for when in additions
+    ]
+    changed.append(plan.model_copy(update={"rules": plan.rules[1:]}))
+    weighted = next((m for m in plan.methods if m.weights), None)
+    if weighted is not None:
+        (first, a), (second, b) = weighted.weights.items()
+        moved = weighted.model_copy(update={"weights": {first: b, second: a} if a != b else {first: 1.0}})
+        changed.append(
+            plan.model_copy(update={"methods": tuple(moved if m is weighted else m for m in plan.methods)})
+        )
+    return [check_plan(c) for c in changed]
+
+
+@pytest.mark.parametrize("seed_value", [21, 22, 23])
+def test_a_plan_change_re_resolves_only_the_trees_it_can_move(
+    store: Database, seed_value: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply_plan scopes to the trees of items the change reads differently (and those a keyed or
+    project rule of either plan names), and still ends where the oracle does over every item."""
+    rng = random.Random(seed_value)
+    seed(store, rng, 60)
+    plan = random_plan(rng)
+    apply_plan(store, plan, actor="test")  # no plan before it: every item
+    scopes: list[int] = []
+    fill_plan_scope = remap_module.fill_plan_scope
+    monkeypatch.setattr(
+        remap_module, "fill_plan_scope", lambda conn: scopes.append(fill_plan_scope(conn)) or scopes[-1]
+    )
+    live = store.items.count()
+    for changed in small_changes(plan, rng):
+        applied = apply_plan(store, changed, actor="test")
+        assert applied.stats == assert_equal_to_the_oracle(store, changed)  # counts every item
+        back = apply_plan(store, plan, actor="test")  # and back, where the next change starts from
+        assert back.stats == assert_equal_to_the_oracle(store, plan)
+    assert scopes
+    assert all(size < live for size in scopes)
+    assert min(scopes) < live // 2, scopes  # most changes touch few trees
+    unchanged = apply_plan(store, plan, actor="test")  # the same plan again moves nothing
+    assert scopes[-1] == 0
+    assert unchanged.stats.moved == 0
 
 
 def mutate(store: Database, rng: random.Random) -> dict[str, set[str]]:
