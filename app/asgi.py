@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from v2mom.app.logs import configure_logging
 from v2mom.app.serve import serving_app
 from v2mom.background import secret_values
-from v2mom.logs import configure_logging as log_lines
+from v2mom.logs import basic_logging, configure_logging
 from v2mom.settings import load_settings
 from v2mom.store.database import Database
 
@@ -23,7 +22,7 @@ from v2mom.store.database import Database
 def factory() -> FastAPI:
     """Build this worker process's app from the settings ``v2mom serve`` read (``V2MOM_CONFIG``),
     logging as ``serve`` does (its ``--log-format`` arrives as ``V2MOM_LOG_FORMAT``)."""
-    configure_logging()
+    basic_logging()
     settings = load_settings()
-    log_lines(settings.log_format, secret_values(settings))
+    configure_logging(settings.log_format, secret_values(settings))
     return serving_app(settings, Database.open(settings.database_url))

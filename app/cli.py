@@ -12,11 +12,10 @@ import typer
 from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out, safe_url
 from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
 from v2mom.app.cli_trackers import trackers_app, writeback_command
-from v2mom.app.logs import configure_logging
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.errors import ConfigError
-from v2mom.logs import LogFormat
+from v2mom.logs import LogFormat, basic_logging
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.reports.csv_export import report_csv
@@ -409,5 +408,5 @@ def demo(
 
 def main() -> None:
     """Console-script entry point."""
-    configure_logging()
+    basic_logging()
     app()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from v2mom.connectors.base import Connector
 from v2mom.errors import ConfigError
 from v2mom.settings import Settings
+
+C = TypeVar("C")
 
 
 def _jira(settings: Settings) -> Connector:
@@ -46,3 +49,13 @@ def build_connector(tracker: str, settings: Settings) -> Connector:
         supported = ", ".join(REGISTRY)
         raise ConfigError(f"trackers.{tracker}: no connector for '{tracker}' yet (supported: {supported})")
     return factory(settings)
+
+
+def connector_with(tracker: str, settings: Settings, capability: type[C], doing: str) -> C:
+    """``tracker``'s connector when it implements ``capability`` (a runtime-checkable protocol such
+    as ``TagWriter``); ConfigError saying ``doing`` is not supported for the tracker otherwise."""
+    connector = build_connector(tracker, settings)
+    if not isinstance(connector, capability):
+        connector.close()
+        raise ConfigError(f"trackers.{tracker}: {doing} is not supported for {tracker} yet")
+    return connector

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from v2mom.connectors.base import VocabularyWriter
-from v2mom.connectors.registry import build_connector
+from v2mom.connectors.registry import connector_with
 from v2mom.errors import ConfigError, V2momError
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.vocabulary import vocabulary_diff
@@ -47,14 +47,8 @@ def state_key(tracker: str) -> str:
 
 def writer_for(settings: Settings) -> WriterFor:
     """Each tracker's connector, as a VocabularyWriter; ConfigError for a tracker that cannot provision."""
-
-    def build(tracker: str) -> VocabularyWriter:
-        connector = build_connector(tracker, settings)
-        if not isinstance(connector, VocabularyWriter):
-            raise ConfigError(f"trackers.{tracker}: provisioning is not supported for {tracker} yet")
-        return connector
-
-    return build
+    # A runtime-checkable Protocol is a valid isinstance() class; mypy (python/mypy#4717) disagrees.
+    return lambda tracker: connector_with(tracker, settings, VocabularyWriter, "provisioning")  # type: ignore[type-abstract]
 
 
 def provision(

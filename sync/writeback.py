@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from v2mom.connectors.base import TagWriter
-from v2mom.connectors.registry import build_connector
+from v2mom.connectors.registry import connector_with
 from v2mom.errors import ConfigError, V2momError
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.writeback import inferred_choices, person_kinds, plan_item_write
@@ -241,14 +241,8 @@ def _taken(
 
 def writer_for(settings: Settings) -> WriterFor:
     """Each tracker's connector as a TagWriter; ConfigError for one that cannot write."""
-
-    def build(tracker: str) -> TagWriter:
-        connector = build_connector(tracker, settings)
-        if not isinstance(connector, TagWriter):
-            raise ConfigError(f"trackers.{tracker}: write-back is not supported for {tracker} yet")
-        return connector
-
-    return build
+    # A runtime-checkable Protocol is a valid isinstance() class; mypy (python/mypy#4717) disagrees.
+    return lambda tracker: connector_with(tracker, settings, TagWriter, "write-back")  # type: ignore[type-abstract]
 
 
 def writeback(

@@ -53,6 +53,12 @@ class JsonFormatter(MaskingFormatter):
         return json.dumps(document, ensure_ascii=False)
 
 
+def basic_logging() -> None:
+    """Every ``v2mom`` process's start (the CLI's, each ``serve --workers`` process's): warnings and
+    errors on stderr, one line each (``LEVEL logger: message``), until :func:`configure_logging`."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
 def configure_logging(
     log_format: LogFormat, secrets: Iterable[str] = (), *, stream: IO[str] | None = None
 ) -> logging.Handler:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,8 @@ from tests.factories import VALID
 from tests.support import auth
 from v2mom.app.cli import app as cli
 from v2mom.app.factory import create_app
-from v2mom.errors import AuthError
+from v2mom.connectors import registry
+from v2mom.errors import AuthError, ConfigError
 from v2mom.mapping.plan import Value, load_plan
 from v2mom.settings import JiraSettings, Settings, TrackersSettings
 from v2mom.store.database import Database
@@ -182,8 +184,22 @@ def test_without_a_plan_or_with_an_unconfigured_tracker_nothing_runs(
 
 @pytest.fixture
 def patched(monkeypatch: pytest.MonkeyPatch, fake: FakeTracker) -> FakeTracker:
-    monkeypatch.setattr(provision_module, "build_connector", lambda tracker, settings: fake)
+    monkeypatch.setattr(registry, "build_connector", lambda tracker, settings: fake)
     return fake
+
+
+def test_a_connector_without_the_capability_is_refused_by_name_and_closed(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeTracker
+) -> None:
+    @runtime_checkable
+    class Teleporter(Protocol):
+        def teleport(self) -> None: ...
+
+    monkeypatch.setattr(registry, "build_connector", lambda tracker, settings: fake)
+    assert provision_module.writer_for(jira_settings())("jira") is fake  # it can provision
+    with pytest.raises(ConfigError, match=r"trackers\.jira: teleporting is not supported for jira yet"):
+        registry.connector_with("jira", jira_settings(), Teleporter, "teleporting")
+    assert fake.closed == 1
 
 
 def test_the_cli_prints_the_diff_then_applies_it_and_exits_1_on_a_refusal(
