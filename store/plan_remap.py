@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from v2mom.mapping.plan import Plan
 from v2mom.store.database import Database
-from v2mom.store.remap import RemapStats, one_at_a_time, reresolve
+from v2mom.store.remap import RemapStats, held_plan, reresolve
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,7 @@ def apply_plan(store: Database, plan: Plan, *, actor: str) -> PlanApplied:
     the stats count every item.
     """
     with store.unit_of_work() as uow:
-        # Held before reading: the plan read is then the one the stored resolutions were made under
-        # (and two plan changes never number the same version).
-        one_at_a_time(uow.connection)
-        previous = uow.plans.current()
+        previous = held_plan(uow)  # held: two plan changes never number the same version either
         version = uow.plans.save(plan, actor=actor)
         stats = reresolve(uow.connection, plan, since=previous)
     return PlanApplied(version, stats)

@@ -22,7 +22,7 @@ from v2mom.mapping.plan import Plan
 from v2mom.models import State
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.remap import one_at_a_time, reresolve
+from v2mom.store.remap import held_plan, reresolve
 from v2mom.store.remap_sql import drop_temp_tables
 from v2mom.store.rollup import shares
 
@@ -80,8 +80,7 @@ class PlanPreview:
 def preview_plan(store: Database, proposed: Plan, measure: Measure = "points") -> PlanPreview:
     """Compare the stored resolutions with ``proposed`` over every live item, writing nothing."""
     with store.unit_of_work(commit=False) as uow:
-        one_at_a_time(uow.connection)  # before reading the plan the stored resolutions were made under
-        reresolve(uow.connection, proposed, since=uow.plans.current(), write=False)
+        reresolve(uow.connection, proposed, since=held_plan(uow), write=False)
         preview = _preview_in_database(uow.connection, measure)
         drop_temp_tables(uow.connection)
         return preview

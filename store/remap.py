@@ -24,7 +24,7 @@ from sqlalchemy import Connection, func, select
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
-from v2mom.store.database import Database
+from v2mom.store.database import Database, UnitOfWork
 from v2mom.store.locks import lock_transaction
 from v2mom.store.remap_signatures import fill_signatures, load_signatures, seed_plan_change
 from v2mom.store.remap_sql import (
@@ -58,9 +58,8 @@ class RemapStats:
 
 def remap(store: Database, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one), in one transaction."""
-    plan = plan if plan is not None else (store.plans.current() or Plan())
     with store.unit_of_work() as uow:
-        return reresolve(uow.connection, plan)
+        return reresolve(uow.connection, plan or held_plan(uow) or Plan())
 
 
 def remap_changed(
@@ -72,11 +71,20 @@ def remap_changed(
     and more than :data:`SMALL_SCOPE` (one pass over everything is then cheaper than following
     the trees). Its stats count the scope.
     """
-    plan = plan if plan is not None else (store.plans.current() or Plan())
     if not any(changes.values()):
         return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
     with store.unit_of_work() as uow:
+        plan = plan or held_plan(uow) or Plan()
         return reresolve(uow.connection, plan, changes, full_above=full_above)
+
+
+def held_plan(uow: UnitOfWork) -> Plan | None:
+    """Hold the resolutions (:func:`one_at_a_time`), then read the stored plan: the one every
+    stored resolution was made under. Read before holding them, a plan change committing in between
+    would leave trees resolved under the old plan while the new one is stored — which the next plan
+    change trusts no tree to be."""
+    one_at_a_time(uow.connection)
+    return uow.plans.current()
 
 
 def reresolve(
