@@ -38,7 +38,7 @@ from v2mom.store.remap_sql import (
     rewrite_changes,
     seed_changes,
 )
-from v2mom.store.rollup import prune_allocation_sets
+from v2mom.store.rollup import prune_allocation_sets, rebuild_rollup
 
 RESOLUTIONS_LOCK = "resolutions"
 FULL_ABOVE = 0.2  # a scope larger than this share of live items is re-resolved as a whole
@@ -128,10 +128,14 @@ def reresolve(
     if not by_plan:
         fill_signatures(conn, scoped=scoped)
     load_signatures(conn, Resolver(plan), scoped=scoped)
-    find_changes(conn, scoped=scoped)
+    first = write and not scoped and not _any_resolution(conn)
+    moved = find_changes(conn, scoped=scoped, first=first)
     if not write:
         return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
-    moved = rewrite_changes(conn, conn.dialect.name)
+    if first:  # every outcome went straight to resolutions: the rollup is theirs, built at once
+        rebuild_rollup(conn)
+    else:
+        moved = rewrite_changes(conn, conn.dialect.name)
     if not scoped or by_plan:
         prune_allocation_sets(conn)
     stats = _stats(conn, moved, scoped=scoped and not by_plan)
@@ -158,6 +162,10 @@ def one_at_a_time(conn: Connection) -> None:
     dbapi = conn.connection.dbapi_connection
     if dbapi is not None and not getattr(dbapi, "in_transaction", True):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _any_resolution(conn: Connection) -> bool:
+    return conn.execute(select(t.resolutions.c.item_pk).limit(1)).first() is not None
 
 
 def _live_items(conn: Connection) -> int:

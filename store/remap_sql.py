@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Select,
+    TextClause,
     bindparam,
     column,
     insert,
@@ -198,7 +199,7 @@ def fill_scope(conn: Connection) -> int:
     conn.execute(text(SCOPE))
     conn.execute(text(GONE.replace("{seed}", SEEDED)))
     analyze(conn, "rm_scope", "rm_gone")
-    return int(conn.execute(text("SELECT COUNT(*) FROM rm_scope")).scalar_one())
+    return _count(conn, "rm_scope")
 
 
 def fill_plan_scope(conn: Connection) -> int:
@@ -208,7 +209,11 @@ def fill_plan_scope(conn: Connection) -> int:
     analyze(conn, "rm_dirty", "rm_seed")
     conn.execute(text(PLAN_SCOPE))
     analyze(conn, "rm_scope")
-    return int(conn.execute(text("SELECT COUNT(*) FROM rm_scope")).scalar_one())
+    return _count(conn, "rm_scope")
+
+
+def _count(conn: Connection, name: str) -> int:
+    return int(conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
 
 
 def fill_gone(conn: Connection) -> None:
@@ -269,7 +274,11 @@ OUTCOMES = (
     "  FROM rm_node n LEFT JOIN inh h ON h.pk = n.pk"
     "  JOIN rm_ts f ON f.ts = COALESCE(h.ts, n.cont_ts)"
     "  LEFT JOIN below b ON b.pk = n.pk"
-    " ) INSERT INTO rm_changed (pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state,"
+    " )"
+)
+# The items whose outcome differs from their stored resolution, with the stored columns beside.
+CHANGED = (
+    " INSERT INTO rm_changed (pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state,"
     "  completed_on,"
     '  points, hours, "count", had, old_orphaned, old_alloc_key, old_tracker, old_state, old_completed_on,'
     "  old_points, old_hours, old_count)"
@@ -283,29 +292,51 @@ OUTCOMES = (
     "  OR r.tracker <> x.tracker OR r.state <> x.state OR r.completed_on {distinct} x.completed_on"
     "  OR r.parent_pk {distinct} x.parent_pk"
 )
+# The first resolution of a store that holds none: every outcome goes straight to resolutions.
+FIRST = (
+    "INSERT INTO resolutions (item_pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state,"
+    ' completed_on, points, hours, "count", resolved_at)'
+    " SELECT pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state, completed_on, points,"
+    ' hours, "count", :now FROM fresh'
+)
 
 
-def find_changes(conn: Connection, *, scoped: bool) -> None:
+def find_changes(conn: Connection, *, scoped: bool, first: bool = False) -> int:
     """Fill ``rm_changed`` with the items (in scope) whose resolution is missing or would move.
+
+    ``first`` (the store holds no resolution at all, so every outcome is new): write each outcome
+    straight into ``resolutions`` instead of through ``rm_changed``, and return how many; the
+    caller then builds the rollup from them. Otherwise returns 0.
 
     On PostgreSQL the nodes are a materialized CTE of the same statement (hash joins need no index);
     SQLite joins by nested loops, so there they go to a temp table indexed by parent first.
-
     """
     dialect = conn.dialect.name
-    outcomes = OUTCOMES.replace("{distinct}", DISTINCT[dialect])
+    tail = FIRST if first else CHANGED.replace("{distinct}", DISTINCT[dialect])
     nodes = _nodes(dialect, scoped)
     if dialect == "postgresql":
         # Over every item one hash join beats per-row probes; a scope is small: probe the indexes.
         conn.execute(text(f"SET LOCAL enable_nestloop = {'on' if scoped else 'off'}"))
-        conn.execute(text(f"WITH RECURSIVE rm_node AS MATERIALIZED ({nodes}),{outcomes}"))
+        written = conn.execute(_outcomes(f"WITH RECURSIVE rm_node AS MATERIALIZED ({nodes}),", tail))
         conn.execute(text("SET LOCAL enable_nestloop = on"))
     else:
         columns = "pk, parent_pk, missing, own_ts, cont_ts, unknown, tracker, state, completed_on, points,"
         conn.execute(text(f"INSERT INTO rm_node ({columns} hours, counts, cp, ch) {nodes}"))
         conn.execute(text("CREATE INDEX rm_node_parent ON rm_node (parent_pk)"))
-        conn.execute(text(f"WITH RECURSIVE{outcomes}"))
+        written = conn.execute(_outcomes("WITH RECURSIVE", tail))
     analyze(conn, "rm_changed")
+    if not first:
+        return 0
+    # sqlite3 reports no rowcount for a statement that starts with WITH; the table was empty.
+    return int(written.rowcount) if written.rowcount >= 0 else int(_count(conn, "resolutions"))
+
+
+def _outcomes(head: str, tail: str) -> TextClause:
+    """The outcomes statement: ``head`` (how the nodes are read), :data:`OUTCOMES`, then ``tail``."""
+    statement = text(f"{head}{OUTCOMES} {tail}")
+    if ":now" in tail:
+        statement = statement.bindparams(bindparam("now", utcnow(), type_=UTCDateTime()))
+    return statement
 
 
 UPDATE_CHANGED = (

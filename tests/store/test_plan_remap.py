@@ -208,6 +208,7 @@ def test_the_engine_equals_the_python_resolver_from_nothing_and_after_a_plan_cha
     before, after = random_plan(rng), random_plan(rng)
     store.plans.save(before, actor="test")
     first = remap(store, before)  # no resolution stored yet: every item is new
+    assert first.moved == first.items  # each written straight to resolutions, counted
     assert first == assert_equal_to_the_oracle(store, before)
     stats = remap(store, after)
     oracle_stats = assert_equal_to_the_oracle(store, after)
