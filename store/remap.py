@@ -112,22 +112,25 @@ def reresolve(
     create_temp_tables(conn)
     by_plan = since is not None and not changes
     scoped = False
-    if changes or by_plan:
-        if changes:
-            seed_changes(conn, changes)
-            size = fill_scope(conn)
-        else:
-            fill_signatures(conn, scoped=False)  # a signature must exist to be compared
-            seed_plan_change(conn, Resolver(since or plan), Resolver(plan))
-            size = fill_plan_scope(conn)
-        scoped = size <= SMALL_SCOPE or size <= full_above * _live_items(conn)
-        if not scoped:
-            create_temp_tables(conn)
+    representatives: list[int] | None = None
+    if changes:
+        seed_changes(conn, changes)
+        scoped = _small(fill_scope(conn), _live_items(conn), full_above)
+    elif by_plan:
+        fill_signatures(conn, scoped=False)  # a signature must exist to be compared
+        seeds = seed_plan_change(conn, Resolver(since or plan), Resolver(plan))
+        # The trees hold at least the items they grow from: past the bar, skip walking them.
+        scoped = _small(seeds.dirty, seeds.live, full_above) and _small(
+            fill_plan_scope(conn), seeds.live, full_above
+        )
+        representatives = None if scoped else seeds.representatives
+    if (changes or by_plan) and not scoped:
+        create_temp_tables(conn)
     if not scoped:
         fill_gone(conn)
     if not by_plan:
         fill_signatures(conn, scoped=scoped)
-    load_signatures(conn, Resolver(plan), scoped=scoped)
+    load_signatures(conn, Resolver(plan), scoped=scoped, representatives=representatives)
     first = write and not scoped and not _any_resolution(conn)
     moved = find_changes(conn, scoped=scoped, first=first)
     if not write:
@@ -162,6 +165,11 @@ def one_at_a_time(conn: Connection) -> None:
     dbapi = conn.connection.dbapi_connection
     if dbapi is not None and not getattr(dbapi, "in_transaction", True):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _small(scope: int, live: int, full_above: float) -> bool:
+    """Whether a scope of ``scope`` items stays a scope (see :func:`reresolve`)."""
+    return scope <= SMALL_SCOPE or scope <= full_above * live
 
 
 def _any_resolution(conn: Connection) -> bool:

@@ -68,9 +68,24 @@ def _items(conn: Connection, where: ColumnElement[bool]) -> Iterator[tuple[int, 
 
 def _representatives(conn: Connection, scoped: bool) -> list[int]:
     """One live item pk per distinct signature (in ``rm_scope`` when scoped)."""
+    return list(_signatures(conn, scoped))
+
+
+def _signatures(conn: Connection, scoped: bool) -> dict[int, int]:
+    """Each distinct signature's representative (one live item pk, in ``rm_scope`` when scoped)
+    and how many live items carry it."""
     i = t.items.c
-    query = select(func.min(i.pk)).where(~i.deleted).group_by(i.tag_sig)
-    return [pk for (pk,) in conn.execute(query.where(_in_scope()) if scoped else query)]
+    query = select(func.min(i.pk), func.count()).where(~i.deleted).group_by(i.tag_sig)
+    return {int(pk): int(count) for pk, count in conn.execute(query.where(_in_scope()) if scoped else query)}
+
+
+@dataclass(frozen=True)
+class PlanChangeSeeds:
+    """What :func:`seed_plan_change` found: live items, and those carrying a dirty signature."""
+
+    live: int
+    dirty: int
+    representatives: list[int]  # one live item per signature (``load_signatures`` reads them too)
 
 
 def _facts(resolver: Resolver, item: WorkItem, *, named: bool = False) -> tuple[object, ...]:
@@ -98,7 +113,7 @@ def _specific_filters(*resolvers: Resolver) -> list[ColumnElement[bool]]:
     return filters
 
 
-def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> None:
+def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> PlanChangeSeeds:
     """Find what replacing plan ``before`` by ``after`` can move: the signatures it reads
     differently (into ``rm_dirty``) and the items a keyed or project rule of either plan names that
     read differently themselves (into ``rm_seed``), by :func:`_facts`. Their trees are the scope
@@ -106,11 +121,14 @@ def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> Non
     engine, is what ``after`` makes of it.
     """
     dirty: list[dict[str, object]] = []
-    pks = _representatives(conn, scoped=False)
+    signatures = _signatures(conn, scoped=False)
+    pks = list(signatures)
+    carrying = 0
     for start in range(0, len(pks), CHUNK):
-        for _pk, sig, item in _items(conn, t.items.c.pk.in_(pks[start : start + CHUNK])):
+        for pk, sig, item in _items(conn, t.items.c.pk.in_(pks[start : start + CHUNK])):
             if _facts(before, item) != _facts(after, item):
                 dirty.append({"sig": sig})
+                carrying += signatures[pk]
     insert_rows(conn, "rm_dirty", dirty)
     named = {
         (item.tracker, item.id)
@@ -119,15 +137,19 @@ def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> Non
         if _facts(before, item, named=True) != _facts(after, item, named=True)
     }
     insert_rows(conn, "rm_seed", [{"tracker": tracker, "item_id": item_id} for tracker, item_id in named])
+    return PlanChangeSeeds(live=sum(signatures.values()), dirty=carrying + len(named), representatives=pks)
 
 
-def load_signatures(conn: Connection, resolver: Resolver, *, scoped: bool) -> None:
+def load_signatures(
+    conn: Connection, resolver: Resolver, *, scoped: bool, representatives: list[int] | None = None
+) -> None:
     """Resolve each signature and each key- or project-named item; fill ``rm_sig``, ``rm_special``
-    and ``rm_ts``, and store the allocation sets the tag sets yield."""
+    and ``rm_ts``, and store the allocation sets the tag sets yield. ``representatives``: one live
+    item per signature (of the scope, when scoped), when the caller has them already."""
     i = t.items.c
     tag_sets = _TagSets({((), ()): 0})
     sig_rows: list[dict[str, object]] = []
-    pks = _representatives(conn, scoped)
+    pks = representatives if representatives is not None else _representatives(conn, scoped)
     for start in range(0, len(pks), CHUNK):
         for _pk, sig, item in _items(conn, i.pk.in_(pks[start : start + CHUNK])):
             own = resolver.signature_tags(item)

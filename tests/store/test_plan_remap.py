@@ -272,6 +272,25 @@ def test_a_plan_change_re_resolves_only_the_trees_it_can_move(
     assert unchanged.stats.moved == 0
 
 
+def test_a_plan_change_moving_most_items_skips_the_walk_and_runs_over_everything(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(24)
+    seed(store, rng, 60)
+    plan = random_plan(rng)
+    apply_plan(store, plan, actor="test")
+    monkeypatch.setattr(remap_module, "SMALL_SCOPE", 0)  # what a million-item store would do
+    walked: list[int] = []
+    fill_plan_scope = remap_module.fill_plan_scope
+    monkeypatch.setattr(
+        remap_module, "fill_plan_scope", lambda conn: walked.append(fill_plan_scope(conn)) or walked[-1]
+    )
+    emptied = apply_plan(store, Plan(), actor="test")  # every tag now names nothing
+    assert walked == []  # the items of dirty signatures alone were past the bar
+    assert emptied.stats == assert_equal_to_the_oracle(store, Plan())
+    assert emptied.stats.moved > emptied.stats.items // 5
+
+
 def mutate(store: Database, rng: random.Random) -> dict[str, set[str]]:
     """Change some stored items as syncs and webhooks do; returns tracker -> changed ids."""
     live = [s.item for s in store.items.stream()]
