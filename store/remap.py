@@ -31,9 +31,9 @@ from v2mom.store.remap_sql import (
     create_temp_tables,
     drop_temp_tables,
     fill_gone,
-    fill_plan_scope,
     fill_scope,
     find_changes,
+    find_plan_changes,
     pks_in,
     rewrite_changes,
     seed_changes,
@@ -119,11 +119,9 @@ def reresolve(
     elif by_plan:
         fill_signatures(conn, scoped=False)  # a signature must exist to be compared
         seeds = seed_plan_change(conn, Resolver(since or plan), Resolver(plan))
-        # The trees hold at least the items they grow from: past the bar, skip walking them.
-        scoped = _small(seeds.dirty, seeds.live, full_above) and _small(
-            fill_plan_scope(conn), seeds.live, full_above
-        )
-        representatives = None if scoped else seeds.representatives
+        if _small(seeds.dirty, seeds.live, full_above):
+            return _plan_change(conn, plan, seeds.representatives, write=write)
+        representatives = seeds.representatives
     if (changes or by_plan) and not scoped:
         create_temp_tables(conn)
     if not scoped:
@@ -142,6 +140,20 @@ def reresolve(
     if not scoped or by_plan:
         prune_allocation_sets(conn)
     stats = _stats(conn, moved, scoped=scoped and not by_plan)
+    drop_temp_tables(conn)
+    return stats
+
+
+def _plan_change(conn: Connection, plan: Plan, representatives: list[int], *, write: bool) -> RemapStats:
+    """A plan change moving few items: their new outcomes only (``remap_sql.find_plan_changes``),
+    written as any move is; the stats count every item."""
+    load_signatures(conn, Resolver(plan), scoped=False, representatives=representatives)
+    find_plan_changes(conn)
+    if not write:
+        return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
+    moved = rewrite_changes(conn, conn.dialect.name)
+    prune_allocation_sets(conn)
+    stats = _stats(conn, moved, scoped=False)
     drop_temp_tables(conn)
     return stats
 

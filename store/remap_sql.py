@@ -33,6 +33,7 @@ from sqlalchemy import (
     TextClause,
     bindparam,
     column,
+    func,
     insert,
     literal,
     select,
@@ -48,7 +49,7 @@ from v2mom.store.rollup import SUM_COLUMNS, add_to_rollup, drop_empty_groups, re
 from v2mom.store.types import UTCDateTime
 
 TEMP_TABLES = (
-    *("rm_dirty", "rm_seed", "rm_scope", "rm_gone"),
+    *("rm_dirty", "rm_seed", "rm_start", "rm_scope", "rm_gone"),
     *("rm_sig", "rm_special", "rm_ts", "rm_node", "rm_changed"),
 )
 CANCELED = State.CANCELED.value
@@ -86,6 +87,7 @@ def create_temp_tables(conn: Connection) -> None:
         "CREATE TEMPORARY TABLE rm_dirty (sig BIGINT PRIMARY KEY)",
         "CREATE TEMPORARY TABLE rm_seed (tracker VARCHAR(16) NOT NULL, item_id VARCHAR(128) NOT NULL,"
         " PRIMARY KEY (tracker, item_id))",
+        "CREATE TEMPORARY TABLE rm_start (pk BIGINT PRIMARY KEY)",
         "CREATE TEMPORARY TABLE rm_scope (pk BIGINT PRIMARY KEY)",
         "CREATE TEMPORARY TABLE rm_gone (pk BIGINT PRIMARY KEY)",
         "CREATE TEMPORARY TABLE rm_sig (sig BIGINT PRIMARY KEY, own_ts INTEGER NOT NULL,"
@@ -159,27 +161,6 @@ SCOPE = (
     " WHERE NOT i.deleted"
     " UNION SELECT pk FROM down WHERE pk IS NOT NULL"
 )
-# A plan change moves no item: the trees are the stored ones (each resolution names the live parent
-# it was resolved under), walked by integer keys from the items of a dirty signature and the items
-# a rule names (rm_seed), up to their tops and down to every resolved descendant.
-PLAN_SCOPE = (
-    "INSERT INTO rm_scope (pk)"
-    " WITH RECURSIVE seed(pk) AS ("
-    "  SELECT i.pk FROM items i JOIN rm_dirty d ON d.sig = i.tag_sig WHERE NOT i.deleted"
-    "  UNION"
-    "  SELECT i.pk FROM items i JOIN rm_seed s ON s.tracker = i.tracker AND s.item_id = i.item_id"
-    "  WHERE NOT i.deleted"
-    " ), up(pk) AS ("
-    "  SELECT pk FROM seed"
-    "  UNION"
-    "  SELECT r.parent_pk FROM up JOIN resolutions r ON r.item_pk = up.pk WHERE r.parent_pk IS NOT NULL"
-    " ), down(pk) AS ("
-    "  SELECT pk FROM up"
-    "  UNION"
-    "  SELECT r.item_pk FROM down JOIN resolutions r ON r.parent_pk = down.pk"
-    " )"
-    " SELECT pk FROM down"
-)
 GONE = (
     "INSERT INTO rm_gone (pk) SELECT r.item_pk FROM resolutions r JOIN items i ON i.pk = r.item_pk{seed}"
     " WHERE i.deleted"
@@ -202,18 +183,8 @@ def fill_scope(conn: Connection) -> int:
     return _count(conn, "rm_scope")
 
 
-def fill_plan_scope(conn: Connection) -> int:
-    """Fill ``rm_scope`` with the stored trees holding an item of a dirty signature (``rm_dirty``)
-    or named in ``rm_seed`` (:data:`PLAN_SCOPE`); returns the scope's size. For a plan change only:
-    it trusts the stored resolutions to hold every live item under its live parent."""
-    analyze(conn, "rm_dirty", "rm_seed")
-    conn.execute(text(PLAN_SCOPE))
-    analyze(conn, "rm_scope")
-    return _count(conn, "rm_scope")
-
-
 def _count(conn: Connection, name: str) -> int:
-    return int(conn.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(table(name))).scalar_one())
 
 
 def fill_gone(conn: Connection) -> None:
@@ -299,6 +270,93 @@ FIRST = (
     " SELECT pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state, completed_on, points,"
     ' hours, "count", :now FROM fresh'
 )
+
+
+# A plan change moves no item, no parent and no effort: only what each item's tags yield. The items
+# it can move are those of a dirty signature or named by a rule (the seeds) and, below each, the
+# descendants that inherit through items without own tags. Each of them walks up to its nearest
+# ancestor-or-self with own tags (at most MAX_DEPTH steps, so a parent cycle ends); its outcome is
+# that tag set's, else its container tags'. Effort, parent and facts are copied from its stored
+# resolution; only the items whose outcome differs go to rm_changed.
+MAX_DEPTH = 64
+# An item's own tag set: the one a rule naming it gives, else its signature's. Correlated lookups by
+# primary key, so that no planner joins a recursive step to a whole table.
+OWN_TS = (
+    "COALESCE((SELECT x.own_ts FROM rm_special x WHERE x.pk = {t}.pk),"
+    " (SELECT s.own_ts FROM rm_sig s WHERE s.sig = {t}.tag_sig))"
+)
+PLAN_STARTS = (
+    "INSERT INTO rm_start (pk)"
+    " SELECT i.pk FROM items i JOIN rm_dirty d ON d.sig = i.tag_sig WHERE NOT i.deleted"
+    " UNION"
+    " SELECT i.pk FROM items i JOIN rm_seed e ON e.tracker = i.tracker AND e.item_id = i.item_id"
+    " WHERE NOT i.deleted"
+)
+PLAN_OUTCOMES = (
+    # The starts, and below each the children of a start or of a child without own tags (a child
+    # with own tags of its own is visited but leads no further; a start is one row, as a start).
+    # Each row carries what the rest reads.
+    "WITH RECURSIVE moved(pk, tracker, item_id, parent_id, sig, own, start) AS ("
+    "  SELECT i.pk, i.tracker, i.item_id, i.parent_id, i.tag_sig, {own_i}, 1"
+    "  FROM rm_start JOIN items i ON i.pk = rm_start.pk"
+    "  UNION"
+    "  SELECT c.pk, c.tracker, c.item_id, c.parent_id, c.tag_sig, {own_c}, 0 FROM moved m"
+    "  JOIN items c ON c.tracker = m.tracker AND c.parent_id = m.item_id AND NOT c.deleted"
+    "  WHERE (m.start = 1 OR m.own = 0) AND NOT EXISTS (SELECT 1 FROM rm_start WHERE rm_start.pk = c.pk)"
+    # Up from each to its nearest ancestor-or-self with own tags.
+    " ), walk(pk, sig, parent0, tracker, parent_id, ts, depth) AS ("
+    "  SELECT pk, sig, parent_id, tracker, parent_id, own, 0 FROM moved"
+    "  UNION ALL"
+    "  SELECT w.pk, w.sig, w.parent0, p.tracker, p.parent_id, {own_p}, w.depth + 1 FROM walk w"
+    "  JOIN items p ON p.tracker = w.tracker AND p.item_id = w.parent_id AND NOT p.deleted"
+    "  WHERE w.ts = 0 AND w.depth < {max_depth}"
+    " ), eff AS ("
+    "  SELECT pk, MAX(sig) AS sig, MAX(parent0) AS parent_id, MAX(ts) AS ts FROM walk GROUP BY pk"
+    " )"
+    " INSERT INTO rm_changed (pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state,"
+    '  completed_on, points, hours, "count", had, old_orphaned, old_alloc_key, old_tracker, old_state,'
+    "  old_completed_on, old_points, old_hours, old_count)"
+    " SELECT pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state, completed_on, points,"
+    '  hours, "count", TRUE, old_orphaned, old_alloc_key, tracker, state, completed_on, points, hours,'
+    '  "count" FROM ('
+    "  SELECT e.pk AS pk, r.parent_pk AS parent_pk, f.untagged AS untagged, f.conflict AS conflict,"
+    "   f.alloc_key AS alloc_key,"
+    "   ((e.parent_id IS NOT NULL AND r.parent_pk IS NULL) OR s.unknown OR f.orphan) AS orphaned,"
+    "   r.tracker AS tracker, r.state AS state, r.completed_on AS completed_on, r.points AS points,"
+    '   r.hours AS hours, r."count" AS "count", r.orphaned AS old_orphaned, r.alloc_key AS old_alloc_key'
+    "  FROM eff e JOIN rm_sig s ON s.sig = e.sig JOIN resolutions r ON r.item_pk = e.pk"
+    "  JOIN rm_ts f ON f.ts = CASE WHEN e.ts <> 0 THEN e.ts ELSE s.cont_ts END"
+    " ) x WHERE old_alloc_key <> alloc_key OR old_orphaned <> orphaned"
+)
+PROBES_ONLY = ("enable_hashjoin", "enable_mergejoin", "enable_seqscan")
+
+
+def find_plan_changes(conn: Connection) -> None:
+    """Fill ``rm_changed`` with what a plan change moves (:data:`PLAN_OUTCOMES`), from ``rm_dirty``
+    and ``rm_seed`` (``remap_signatures.seed_plan_change``) and the new plan's ``rm_sig``,
+    ``rm_special`` and ``rm_ts`` over every signature. It trusts the stored resolutions to be this
+    engine's under the old plan: a plan change moves nothing else."""
+    statement = (
+        PLAN_OUTCOMES.replace("{own_i}", OWN_TS.replace("{t}", "i"))
+        .replace("{own_c}", OWN_TS.replace("{t}", "c"))
+        .replace("{own_p}", OWN_TS.replace("{t}", "p"))
+        .replace("{max_depth}", str(MAX_DEPTH))
+    )
+    analyze(conn, "rm_dirty", "rm_seed")
+    conn.execute(text(PLAN_STARTS))
+    analyze(conn, "rm_start")
+    if conn.dialect.name == "postgresql":
+        # Its estimates of recursive steps are off by orders of magnitude, and a hash of every item
+        # per step (or a nested loop over the whole signature table) follows; every join here has
+        # an index on its inner side, and the work grows with the items moved, not the store.
+        # (A scan of rm_special, cheaper on paper than its index, would run once per item visited.)
+        for setting in PROBES_ONLY:
+            conn.execute(text(f"SET LOCAL {setting} = off"))
+    conn.execute(text(statement))
+    if conn.dialect.name == "postgresql":
+        for setting in PROBES_ONLY:
+            conn.execute(text(f"SET LOCAL {setting} = on"))
+    analyze(conn, "rm_changed")
 
 
 def find_changes(conn: Connection, *, scoped: bool, first: bool = False) -> int:
