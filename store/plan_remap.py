@@ -26,8 +26,8 @@ class PlanApplied:
 def apply_plan(store: Database, plan: Plan, *, actor: str) -> PlanApplied:
     """Store ``plan`` as a new version and re-resolve what it moves, in one transaction.
 
-    Only the trees whose items the change can move are re-resolved (``reresolve``'s ``since``);
-    the stats count every item.
+    Only what the change can move is re-resolved (``reresolve``'s ``since``); the stats count
+    every item.
     """
     with store.unit_of_work() as uow:
         previous = held_plan(uow)  # held: two plan changes never number the same version either

@@ -98,11 +98,13 @@ def reresolve(
 ) -> RemapStats:
     """The engine, inside the caller's transaction.
 
-    ``changes`` limits it to the trees those ids touch. ``since`` (without ``changes``): the plan
-    the stored resolutions were made under; only the trees holding an item whose signature ``plan``
-    reads differently (or that a keyed or project rule of either plan names) are re-resolved — and
-    its stats still count every item. Either scope gives way to a pass over everything when it
-    holds more than ``full_above`` of the live items (and more than :data:`SMALL_SCOPE`).
+    ``changes`` limits it to the trees those ids touch; past ``full_above`` of the live items (and
+    :data:`SMALL_SCOPE`) it runs over everything instead. ``since`` (without ``changes``): the plan
+    the stored resolutions were made under. A plan change moves no item, parent or effort, so only
+    the tags of the items whose signature ``plan`` reads differently (or that a keyed or project
+    rule of either plan names) and of the descendants inheriting from them are re-resolved
+    (``remap_sql.find_plan_changes``) — unless those items alone are past the same bar — and the
+    stats still count every item.
 
     With ``write=False`` it stops once ``rm_changed`` and ``rm_gone`` hold what would move, and
     leaves its temp tables for the caller (a preview reads them, then rolls back); otherwise it

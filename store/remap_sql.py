@@ -15,8 +15,13 @@ Everything per item happens here, in the database, inside the caller's transacti
   items whose outcome differs from their stored resolution, with the stored columns beside the new.
 - ``rm_gone``: resolutions of deleted items, which leave.
 
+A plan change that moves few items takes a shorter way to ``rm_changed`` (:func:`find_plan_changes`):
+only tags can move, so it visits the items of dirty signatures and their inheriting descendants,
+by index probes, and copies everything else from their stored resolutions.
+
 :func:`rewrite_changes` then moves the rollup by one signed delta, updates the changed resolutions,
-inserts the new ones and deletes the gone ones.
+inserts the new ones and deletes the gone ones. A first resolution (none stored) writes straight
+into ``resolutions`` instead.
 
 Known difference from the Python resolver (the oracle in tests): on a parent *cycle*, which
 trackers never produce for long, items of the cycle without own tags take their container rules,
