@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.dialects import sqlite
@@ -167,11 +168,27 @@ def test_the_sqlite_upsert_encodes_datetimes_as_it_always_stored_them() -> None:
         datetime(2026, 11, 1, 9, 30, tzinfo=UTC),
         datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=UTC),
         datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=east),
+        datetime(2026, 1, 5, 8, 0, 0, 500, tzinfo=timezone(timedelta(hours=-8))),
+        datetime(2026, 1, 5, 8, 0, tzinfo=timezone(timedelta(0), "Z")),  # UTC by another name
+        datetime(2026, 1, 5, 8, 0, tzinfo=ZoneInfo("Europe/London")),  # a zone at offset zero
+        datetime(2026, 7, 5, 8, 0, tzinfo=ZoneInfo("Europe/London")),  # the same zone in summer
         None,
     ):
         before = generic(value)
         assert sqlite_datetime(value) == (before.isoformat(" ") if before is not None else None)
     with pytest.raises(ValueError, match="naive"):
         sqlite_datetime(datetime(2026, 11, 1))
+    with pytest.raises(ValueError, match="naive"):
+        sqlite_datetime(datetime(2026, 11, 1, tzinfo=_NoOffset()))  # a tzinfo without an offset
     for value in (["a", "b é"], {"Team Bet": ["Yes"]}, []):
         assert json.loads(json_text(value) or "null") == value
+    tuples = ((("a", "b é"), ["a", "b é"]), ((), []), ({"Team Bet": ("Yes",)}, {"Team Bet": ["Yes"]}))
+    for held, read in tuples:  # as WorkItems hold them
+        assert json.loads(json_text(held) or "null") == read
+
+
+class _NoOffset(tzinfo):
+    """A time zone that knows no offset: datetimes carrying it are naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
