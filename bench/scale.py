@@ -721,8 +721,8 @@ def step_rule_change(store: Database, url: str, n: int, bare: float) -> None:
     target = scaled(RULE_TARGET, n)
     seconds, moved, rss = changed["seconds"], changed["moved"], changed["rss"]
     print(
-        f"b. apply_plan: {changed['items']:,.0f} items re-resolved, {moved:,.0f} resolutions rewritten "
-        f"({moved / n:.1%}) in {seconds:.1f} s; peak RSS {rss:,.0f} MB"
+        f"b. apply_plan: {moved:,.0f} resolutions rewritten ({moved / n:.1%}; stats over "
+        f"{changed['items']:,.0f} items) in {seconds:.1f} s; peak RSS {rss:,.0f} MB"
     )
     print(
         f"RESULT scale/rule-change/postgresql: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s "

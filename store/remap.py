@@ -17,6 +17,7 @@ on both databases) and for explanations (``reports.explain``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
@@ -117,11 +118,11 @@ def reresolve(
     representatives: list[int] | None = None
     if changes:
         seed_changes(conn, changes)
-        scoped = _small(fill_scope(conn), _live_items(conn), full_above)
+        scoped = _small(fill_scope(conn), lambda: _live_items(conn), full_above)
     elif by_plan:
         fill_signatures(conn, scoped=False)  # a signature must exist to be compared
         seeds = seed_plan_change(conn, Resolver(since or plan), Resolver(plan))
-        if _small(seeds.dirty, seeds.live, full_above):
+        if _small(seeds.dirty, lambda: seeds.live, full_above):
             return _plan_change(conn, plan, seeds.representatives, write=write)
         representatives = seeds.representatives
     if (changes or by_plan) and not scoped:
@@ -181,9 +182,10 @@ def one_at_a_time(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _small(scope: int, live: int, full_above: float) -> bool:
-    """Whether a scope of ``scope`` items stays a scope (see :func:`reresolve`)."""
-    return scope <= SMALL_SCOPE or scope <= full_above * live
+def _small(scope: int, live: Callable[[], int], full_above: float) -> bool:
+    """Whether a scope of ``scope`` items stays a scope (see :func:`reresolve`); ``live`` counts the
+    live items only when the scope is past :data:`SMALL_SCOPE` (a count of 10M items takes 1 s)."""
+    return scope <= SMALL_SCOPE or scope <= full_above * live()
 
 
 def _any_resolution(conn: Connection) -> bool:
