@@ -71,7 +71,7 @@ def _read(path: Path) -> str:
 def plan_apply(
     plan_file: Annotated[Path, typer.Argument(help="plan.yaml")], config: ConfigOpt = None
 ) -> None:
-    """Validate PLAN and make it the stored plan; re-resolves every item."""
+    """Validate PLAN and make it the stored plan; re-resolves the items it moves."""
     from v2mom.metrics import RERESOLVE_SECONDS
     from v2mom.store.plan_remap import apply_plan
 

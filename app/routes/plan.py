@@ -28,7 +28,7 @@ def get_plan(store: StoreDep, _viewer: Viewer) -> Plan:
 
 @router.put("/plan")
 def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)) -> PlanReplaced:
-    """Validate and replace the plan, then re-resolve every item; 422 lists every problem."""
+    """Validate and replace the plan, then re-resolve the items it moves; 422 lists every problem."""
     try:
         plan = plan_from_data(document, "plan")
     except ConfigError as exc:
