@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing.connection import Connection as Pipe
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Barrier
 from typing import Any, TypeVar
 
@@ -124,15 +125,20 @@ def in_child(fn: Callable[..., T], *args: Any) -> T:
     mine, theirs = ctx.Pipe()
     process = ctx.Process(target=_call, args=(theirs, fn, args))
     process.start()
-    while not mine.poll(1.0):
+    result: T = child_result(mine, process, fn.__name__)
+    return result
+
+
+def child_result(pipe: Pipe, process: BaseProcess, what: str) -> Any:
+    """What the child ``process`` sent back on ``pipe``; SystemExit naming ``what`` if it died or failed."""
+    while not pipe.poll(1.0):
         if not process.is_alive():
-            raise SystemExit(f"{fn.__name__}: child process died (exit code {process.exitcode})")
-    status, value = mine.recv()
+            raise SystemExit(f"{what}: child process died (exit code {process.exitcode})")
+    status, value = pipe.recv()
     process.join()
     if status != "ok":
-        raise SystemExit(f"{fn.__name__} failed in its child process:\n{value}")
-    result: T = value
-    return result
+        raise SystemExit(f"{what} failed in its child process:\n{value}")
+    return value
 
 
 # -- the template ------------------------------------------------------------------------------------
@@ -635,14 +641,7 @@ def drain_with(url: str, issues: dict[str, dict[str, Any]], workers: int) -> lis
         processes.append(process)
     results = []
     for pipe, process in zip(pipes, processes, strict=True):
-        while not pipe.poll(1.0):
-            if not process.is_alive():
-                raise SystemExit(f"a worker process died (exit code {process.exitcode})")
-        status, value = pipe.recv()
-        process.join()
-        if status != "ok":
-            raise SystemExit(f"a worker failed:\n{value}")
-        results.append(value)
+        results.append(child_result(pipe, process, "a webhook worker"))
     return results
 
 
