@@ -27,7 +27,7 @@ from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
 from v2mom.store.database import Database, UnitOfWork
 from v2mom.store.locks import lock_transaction
-from v2mom.store.remap_signatures import fill_signatures, load_signatures, seed_plan_change
+from v2mom.store.remap_signatures import SignatureItems, fill_signatures, load_signatures, seed_plan_change
 from v2mom.store.remap_sql import (
     create_temp_tables,
     drop_temp_tables,
@@ -115,7 +115,7 @@ def reresolve(
     create_temp_tables(conn)
     by_plan = since is not None and not changes
     scoped = False
-    representatives: list[int] | None = None
+    read: SignatureItems | None = None
     if changes:
         seed_changes(conn, changes)
         scoped = _small(fill_scope(conn), lambda: _live_items(conn), full_above)
@@ -123,15 +123,15 @@ def reresolve(
         fill_signatures(conn, scoped=False)  # a signature must exist to be compared
         seeds = seed_plan_change(conn, Resolver(since or plan), Resolver(plan))
         if _small(seeds.dirty, lambda: seeds.live, full_above):
-            return _plan_change(conn, plan, seeds.representatives, write=write)
-        representatives = seeds.representatives
+            return _plan_change(conn, plan, seeds.read, write=write)
+        read = seeds.read
     if (changes or by_plan) and not scoped:
         create_temp_tables(conn)
     if not scoped:
         fill_gone(conn)
     if not by_plan:
         fill_signatures(conn, scoped=scoped)
-    load_signatures(conn, Resolver(plan), scoped=scoped, representatives=representatives)
+    load_signatures(conn, Resolver(plan), scoped=scoped, read=read)
     first = write and not scoped and not _any_resolution(conn)
     moved = find_changes(conn, scoped=scoped, first=first)
     if not write:
@@ -147,10 +147,10 @@ def reresolve(
     return stats
 
 
-def _plan_change(conn: Connection, plan: Plan, representatives: list[int], *, write: bool) -> RemapStats:
+def _plan_change(conn: Connection, plan: Plan, read: SignatureItems, *, write: bool) -> RemapStats:
     """A plan change moving few items: their new outcomes only (``remap_sql.find_plan_changes``),
     written as any move is; the stats count every item."""
-    load_signatures(conn, Resolver(plan), scoped=False, representatives=representatives)
+    load_signatures(conn, Resolver(plan), scoped=False, read=read)
     find_plan_changes(conn)
     if not write:
         return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)

@@ -66,11 +66,6 @@ def _items(conn: Connection, where: ColumnElement[bool]) -> Iterator[tuple[int, 
         yield row.pk, row.tag_sig, item_from_row(row)
 
 
-def _representatives(conn: Connection, scoped: bool) -> list[int]:
-    """One live item pk per distinct signature (in ``rm_scope`` when scoped)."""
-    return list(_signatures(conn, scoped))
-
-
 def _signatures(conn: Connection, scoped: bool) -> dict[int, int]:
     """Each distinct signature's representative (one live item pk, in ``rm_scope`` when scoped)
     and how many live items carry it."""
@@ -79,13 +74,41 @@ def _signatures(conn: Connection, scoped: bool) -> dict[int, int]:
     return {int(pk): int(count) for pk, count in conn.execute(query.where(_in_scope()) if scoped else query)}
 
 
+Read = list[tuple[int, int, WorkItem]]  # (pk, tag_sig, item) of live items
+
+
+@dataclass(frozen=True)
+class SignatureItems:
+    """The items :func:`load_signatures` resolves: one per signature, and those a keyed or project
+    rule can name (a few per project and rule key, not per item)."""
+
+    representatives: Read
+    candidates: Read
+
+
+def _signature_items(
+    conn: Connection, representatives: list[int], scoped: bool, *resolvers: Resolver
+) -> SignatureItems:
+    """Read the ``representatives`` (pks) and the items a keyed or project rule of ``resolvers``
+    can name (in ``rm_scope`` when scoped)."""
+    read: Read = []
+    for start in range(0, len(representatives), CHUNK):
+        read += _items(conn, t.items.c.pk.in_(representatives[start : start + CHUNK]))
+    candidates: Read = [
+        found
+        for where in _specific_filters(*resolvers)
+        for found in _items(conn, where & _in_scope() if scoped else where)
+    ]
+    return SignatureItems(read, candidates)
+
+
 @dataclass(frozen=True)
 class PlanChangeSeeds:
     """What :func:`seed_plan_change` found: live items, and those carrying a dirty signature."""
 
     live: int
     dirty: int
-    representatives: list[int]  # one live item per signature (``load_signatures`` reads them too)
+    read: SignatureItems  # under both plans' rules: what ``load_signatures`` would read again
 
 
 def _facts(resolver: Resolver, item: WorkItem, *, named: bool = False) -> tuple[object, ...]:
@@ -116,58 +139,52 @@ def _specific_filters(*resolvers: Resolver) -> list[ColumnElement[bool]]:
 def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> PlanChangeSeeds:
     """Find what replacing plan ``before`` by ``after`` can move: the signatures it reads
     differently (into ``rm_dirty``) and the items a keyed or project rule of either plan names that
-    read differently themselves (into ``rm_seed``), by :func:`_facts`. Their trees are the scope
-    (``remap_sql.fill_plan_scope``); every other item's resolution, made under ``before`` by this
-    engine, is what ``after`` makes of it.
+    read differently themselves (into ``rm_seed``), by :func:`_facts`. They and the descendants
+    inheriting from them are what ``remap_sql.find_plan_changes`` re-resolves; every other item's
+    resolution, made under ``before`` by this engine, is what ``after`` makes of it.
     """
-    dirty: list[dict[str, object]] = []
     signatures = _signatures(conn, scoped=False)
-    pks = list(signatures)
-    carrying = 0
-    for start in range(0, len(pks), CHUNK):
-        for pk, sig, item in _items(conn, t.items.c.pk.in_(pks[start : start + CHUNK])):
-            if _facts(before, item) != _facts(after, item):
-                dirty.append({"sig": sig})
-                carrying += signatures[pk]
-    insert_rows(conn, "rm_dirty", dirty)
+    read = _signature_items(conn, list(signatures), False, before, after)
+    dirty = [
+        (pk, sig) for pk, sig, item in read.representatives if _facts(before, item) != _facts(after, item)
+    ]
+    insert_rows(conn, "rm_dirty", [{"sig": sig} for _pk, sig in dirty])
     named = {
         (item.tracker, item.id)
-        for where in _specific_filters(before, after)
-        for _pk, _sig, item in _items(conn, where)
+        for _pk, _sig, item in read.candidates
         if _facts(before, item, named=True) != _facts(after, item, named=True)
     }
     insert_rows(conn, "rm_seed", [{"tracker": tracker, "item_id": item_id} for tracker, item_id in named])
-    return PlanChangeSeeds(live=sum(signatures.values()), dirty=carrying + len(named), representatives=pks)
+    carrying = sum(signatures[pk] for pk, _sig in dirty)
+    return PlanChangeSeeds(live=sum(signatures.values()), dirty=carrying + len(named), read=read)
 
 
 def load_signatures(
-    conn: Connection, resolver: Resolver, *, scoped: bool, representatives: list[int] | None = None
+    conn: Connection, resolver: Resolver, *, scoped: bool, read: SignatureItems | None = None
 ) -> None:
     """Resolve each signature and each key- or project-named item; fill ``rm_sig``, ``rm_special``
-    and ``rm_ts``, and store the allocation sets the tag sets yield. ``representatives``: one live
-    item per signature (of the scope, when scoped), when the caller has them already."""
-    i = t.items.c
+    and ``rm_ts``, and store the allocation sets the tag sets yield. ``read``: those items (of the
+    scope, when scoped; candidates under ``resolver``'s rules at least), when the caller has them."""
+    if read is None:
+        read = _signature_items(conn, list(_signatures(conn, scoped)), scoped, resolver)
     tag_sets = _TagSets({((), ()): 0})
     sig_rows: list[dict[str, object]] = []
-    pks = representatives if representatives is not None else _representatives(conn, scoped)
-    for start in range(0, len(pks), CHUNK):
-        for _pk, sig, item in _items(conn, i.pk.in_(pks[start : start + CHUNK])):
-            own = resolver.signature_tags(item)
-            container = resolver.container_tags(item)
-            sig_rows.append(
-                {
-                    "sig": sig,
-                    "own_ts": tag_sets.id_of(own),
-                    "cont_ts": tag_sets.id_of(container),
-                    "unknown": bool(own.unknown),
-                }
-            )
+    for _pk, sig, item in read.representatives:
+        own = resolver.signature_tags(item)
+        container = resolver.container_tags(item)
+        sig_rows.append(
+            {
+                "sig": sig,
+                "own_ts": tag_sets.id_of(own),
+                "cont_ts": tag_sets.id_of(container),
+                "unknown": bool(own.unknown),
+            }
+        )
 
     special: dict[int, int] = {}
-    for where in _specific_filters(resolver):
-        for pk, _sig, item in _items(conn, where & _in_scope() if scoped else where):
-            if resolver.specific_tags(item).found:
-                special[pk] = tag_sets.id_of(resolver.own_tags(item))  # the signature's part and its own
+    for pk, _sig, item in read.candidates:
+        if resolver.specific_tags(item).found:
+            special[pk] = tag_sets.id_of(resolver.own_tags(item))  # the signature's part and its own
 
     ts_rows: list[dict[str, object]] = []
     sets: dict[int, list[Share]] = {}
