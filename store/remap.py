@@ -57,6 +57,9 @@ class RemapStats:
     moved: int = field(default=0, compare=False)
 
 
+NOTHING = RemapStats(items=0, untagged=0, orphaned=0, conflict=0)  # nothing resolved (or a preview)
+
+
 def remap(store: Database, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one), in one transaction."""
     with store.unit_of_work() as uow:
@@ -73,7 +76,7 @@ def remap_changed(
     the trees). Its stats count the scope.
     """
     if not any(changes.values()):
-        return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
+        return NOTHING
     with store.unit_of_work() as uow:
         plan = plan or held_plan(uow) or Plan()
         return reresolve(uow.connection, plan, changes, full_above=full_above)
@@ -133,18 +136,10 @@ def reresolve(
         fill_signatures(conn, scoped=scoped)
     load_signatures(conn, Resolver(plan), scoped=scoped, read=read)
     first = write and not scoped and not _any_resolution(conn)
-    moved = find_changes(conn, scoped=scoped, first=first)
+    written = find_changes(conn, scoped=scoped, first=first)
     if not write:
-        return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
-    if first:  # every outcome went straight to resolutions: the rollup is theirs, built at once
-        rebuild_rollup(conn)
-    else:
-        moved = rewrite_changes(conn, conn.dialect.name)
-    if not scoped or by_plan:
-        prune_allocation_sets(conn)
-    stats = _stats(conn, moved, scoped=scoped and not by_plan)
-    drop_temp_tables(conn)
-    return stats
+        return NOTHING
+    return _write(conn, first_written=written if first else None, scoped=scoped)
 
 
 def _plan_change(conn: Connection, plan: Plan, read: SignatureItems, *, write: bool) -> RemapStats:
@@ -152,11 +147,21 @@ def _plan_change(conn: Connection, plan: Plan, read: SignatureItems, *, write: b
     written as any move is; the stats count every item."""
     load_signatures(conn, Resolver(plan), scoped=False, read=read)
     find_plan_changes(conn)
-    if not write:
-        return RemapStats(items=0, untagged=0, orphaned=0, conflict=0)
-    moved = rewrite_changes(conn, conn.dialect.name)
-    prune_allocation_sets(conn)
-    stats = _stats(conn, moved, scoped=False)
+    return _write(conn, first_written=None, scoped=False) if write else NOTHING
+
+
+def _write(conn: Connection, *, first_written: int | None, scoped: bool) -> RemapStats:
+    """Write what ``rm_changed`` and ``rm_gone`` hold (or, after a first resolution that wrote
+    ``first_written`` rows itself, build the rollup from them), drop the allocation sets nothing
+    names any more unless only a scope moved, count (the scope, or all) and drop the temp tables."""
+    if first_written is not None:  # the rollup is theirs, built at once
+        rebuild_rollup(conn)
+        moved = first_written
+    else:
+        moved = rewrite_changes(conn, conn.dialect.name)
+    if not scoped:
+        prune_allocation_sets(conn)
+    stats = _stats(conn, moved, scoped=scoped)
     drop_temp_tables(conn)
     return stats
 

@@ -30,6 +30,8 @@ and effort carried inside the cycle hides every member's own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -72,6 +74,15 @@ NEW_COLUMNS = (
     "count",
 )
 OLD_COLUMNS = ("orphaned", "alloc_key", "tracker", "state", "completed_on", "points", "hours", "count")
+NEW_LIST = ", ".join('"count"' if c == "count" else c for c in NEW_COLUMNS)
+# rm_changed's columns in order: the item, its new resolution, whether it had one, the stored one.
+INTO_CHANGED = (" INSERT INTO rm_changed (pk, {new}, had, {old})".replace("{new}", NEW_LIST)).replace(
+    "{old}", ", ".join(f"old_{c}" for c in OLD_COLUMNS)
+)
+# New resolutions, read from ``{source}`` (rows with rm_changed's new columns).
+NEW_RESOLUTIONS = (
+    "INSERT INTO resolutions (item_pk, {new}, resolved_at) SELECT pk, {new}, :now FROM {source}"
+).replace("{new}", NEW_LIST)
 COMPLETED_ON = {
     "postgresql": "CAST((c.completed_at AT TIME ZONE 'UTC') AS DATE)",
     "sqlite": "substr(c.completed_at, 1, 10)",
@@ -132,6 +143,18 @@ def insert_rows(conn: Connection, name: str, rows: list[dict[str, object]]) -> N
     """Insert ``rows`` (dicts of one shape) into temp table ``name``."""
     if rows:
         conn.execute(insert(table(name, *(column(c) for c in rows[0]))), rows)
+
+
+@contextmanager
+def planner(conn: Connection, **enabled: bool) -> Iterator[None]:
+    """On PostgreSQL, turn the planner's ``enable_*`` settings as given for the statements inside,
+    then back on (their default) for the rest of the transaction; elsewhere nothing."""
+    postgres = conn.dialect.name == "postgresql"
+    for name, on in enabled.items() if postgres else ():
+        conn.execute(text(f"SET LOCAL {name} = {'on' if on else 'off'}"))
+    yield
+    for name in enabled if postgres else ():
+        conn.execute(text(f"SET LOCAL {name} = on"))
 
 
 def analyze(conn: Connection, *names: str) -> None:
@@ -254,12 +277,8 @@ OUTCOMES = (
 )
 # The items whose outcome differs from their stored resolution, with the stored columns beside.
 CHANGED = (
-    " INSERT INTO rm_changed (pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state,"
-    "  completed_on,"
-    '  points, hours, "count", had, old_orphaned, old_alloc_key, old_tracker, old_state, old_completed_on,'
-    "  old_points, old_hours, old_count)"
-    " SELECT x.pk, x.parent_pk, x.untagged, x.orphaned, x.conflict, x.alloc_key, x.tracker, x.state,"
-    "  x.completed_on,"
+    "{into_changed} SELECT x.pk, x.parent_pk, x.untagged, x.orphaned, x.conflict, x.alloc_key,"
+    "  x.tracker, x.state, x.completed_on,"
     '  x.points, x.hours, x."count", r.item_pk IS NOT NULL, r.orphaned, r.alloc_key, r.tracker, r.state,'
     '  r.completed_on, r.points, r.hours, r."count"'
     " FROM fresh x LEFT JOIN resolutions r ON r.item_pk = x.pk"
@@ -267,14 +286,9 @@ CHANGED = (
     '  OR r.points <> x.points OR r.hours <> x.hours OR r."count" <> x."count"'
     "  OR r.tracker <> x.tracker OR r.state <> x.state OR r.completed_on {distinct} x.completed_on"
     "  OR r.parent_pk {distinct} x.parent_pk"
-)
+).replace("{into_changed}", INTO_CHANGED)
 # The first resolution of a store that holds none: every outcome goes straight to resolutions.
-FIRST = (
-    "INSERT INTO resolutions (item_pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state,"
-    ' completed_on, points, hours, "count", resolved_at)'
-    " SELECT pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state, completed_on, points,"
-    ' hours, "count", :now FROM fresh'
-)
+FIRST = NEW_RESOLUTIONS.replace("{source}", "fresh")
 
 
 # A plan change moves no item, no parent and no effort: only what each item's tags yield. The items
@@ -318,9 +332,7 @@ PLAN_OUTCOMES = (
     " ), eff AS ("
     "  SELECT pk, MAX(sig) AS sig, MAX(parent0) AS parent_id, MAX(ts) AS ts FROM walk GROUP BY pk"
     " )"
-    " INSERT INTO rm_changed (pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state,"
-    '  completed_on, points, hours, "count", had, old_orphaned, old_alloc_key, old_tracker, old_state,'
-    "  old_completed_on, old_points, old_hours, old_count)"
+    "{into_changed}"
     " SELECT pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state, completed_on, points,"
     '  hours, "count", TRUE, old_orphaned, old_alloc_key, tracker, state, completed_on, points, hours,'
     '  "count" FROM ('
@@ -332,8 +344,7 @@ PLAN_OUTCOMES = (
     "  FROM eff e JOIN rm_sig s ON s.sig = e.sig JOIN resolutions r ON r.item_pk = e.pk"
     "  JOIN rm_ts f ON f.ts = CASE WHEN e.ts <> 0 THEN e.ts ELSE s.cont_ts END"
     " ) x WHERE old_alloc_key <> alloc_key OR old_orphaned <> orphaned"
-)
-PROBES_ONLY = ("enable_hashjoin", "enable_mergejoin", "enable_seqscan")
+).replace("{into_changed}", INTO_CHANGED)
 
 
 def find_plan_changes(conn: Connection) -> None:
@@ -350,17 +361,12 @@ def find_plan_changes(conn: Connection) -> None:
     analyze(conn, "rm_dirty", "rm_seed")
     conn.execute(text(PLAN_STARTS))
     analyze(conn, "rm_start")
-    if conn.dialect.name == "postgresql":
-        # Its estimates of recursive steps are off by orders of magnitude, and a hash of every item
-        # per step (or a nested loop over the whole signature table) follows; every join here has
-        # an index on its inner side, and the work grows with the items moved, not the store.
-        # (A scan of rm_special, cheaper on paper than its index, would run once per item visited.)
-        for setting in PROBES_ONLY:
-            conn.execute(text(f"SET LOCAL {setting} = off"))
-    conn.execute(text(statement))
-    if conn.dialect.name == "postgresql":
-        for setting in PROBES_ONLY:
-            conn.execute(text(f"SET LOCAL {setting} = on"))
+    # PostgreSQL's estimates of recursive steps are off by orders of magnitude, and a hash of every
+    # item per step (or a nested loop over the whole signature table) follows; every join here has
+    # an index on its inner side, and the work grows with the items moved, not the store. (A scan
+    # of rm_special, cheaper on paper than its index, would run once per item visited.)
+    with planner(conn, enable_hashjoin=False, enable_mergejoin=False, enable_seqscan=False):
+        conn.execute(text(statement))
     analyze(conn, "rm_changed")
 
 
@@ -379,9 +385,8 @@ def find_changes(conn: Connection, *, scoped: bool, first: bool = False) -> int:
     nodes = _nodes(dialect, scoped)
     if dialect == "postgresql":
         # Over every item one hash join beats per-row probes; a scope is small: probe the indexes.
-        conn.execute(text(f"SET LOCAL enable_nestloop = {'on' if scoped else 'off'}"))
-        written = conn.execute(_outcomes(f"WITH RECURSIVE rm_node AS MATERIALIZED ({nodes}),", tail))
-        conn.execute(text("SET LOCAL enable_nestloop = on"))
+        with planner(conn, enable_nestloop=scoped):
+            written = conn.execute(_outcomes(f"WITH RECURSIVE rm_node AS MATERIALIZED ({nodes}),", tail))
     else:
         columns = "pk, parent_pk, missing, own_ts, cont_ts, unknown, tracker, state, completed_on, points,"
         conn.execute(text(f"INSERT INTO rm_node ({columns} hours, counts, cp, ch) {nodes}"))
@@ -409,12 +414,7 @@ UPDATE_CHANGED = (
     ' points = c.points, hours = c.hours, "count" = c."count", resolved_at = :now'
     " FROM rm_changed c WHERE resolutions.item_pk = c.pk"
 )
-INSERT_NEW = (
-    "INSERT INTO resolutions (item_pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state,"
-    ' completed_on, points, hours, "count", resolved_at)'
-    " SELECT pk, parent_pk, untagged, orphaned, conflict, alloc_key, tracker, state, completed_on, points,"
-    ' hours, "count", :now FROM rm_changed WHERE NOT had'
-)
+INSERT_NEW = NEW_RESOLUTIONS.replace("{source}", "rm_changed WHERE NOT had")
 
 
 def rewrite_changes(conn: Connection, dialect: str) -> int:
