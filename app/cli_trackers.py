@@ -13,7 +13,7 @@ from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out
 from v2mom.app.schemas.trackers import writeback_summary
 from v2mom.settings import load_settings
 from v2mom.sync.provision import TrackerProvision, provision
-from v2mom.sync.writeback import Progress, WriteBackDisabled, writeback
+from v2mom.sync.writeback import Progress, WriteBackBusy, WriteBackDisabled, writeback
 
 trackers_app = typer.Typer(no_args_is_help=True, help="Set up the trackers: the choices people pick.")
 
@@ -60,8 +60,9 @@ def writeback_command(
     """Write inferred values, methods and explanation links into the trackers: preview; --apply writes.
 
     Only items whose value or method was inferred (inherited or from a rule); a person's choice in
-    the tracker always wins. Exit 1 when a tracker or an item refused, 2 when write-back is not
-    enabled (trackers.<tracker>.write_back.enabled).
+    the tracker always wins. Exit 1 when a tracker or an item refused or another write-back of the
+    same tracker is running (nothing is written then), 2 when write-back is not enabled
+    (trackers.<tracker>.write_back.enabled).
     """
     with exit_on_errors():
         settings = load_settings(config)
@@ -72,6 +73,9 @@ def writeback_command(
         except WriteBackDisabled as exc:
             err.print(str(exc), markup=False)
             raise typer.Exit(2) from None
+        except WriteBackBusy as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(1) from None
     for result in results:
         for note in result.notes:
             out.print(f"{result.tracker}: {note}", markup=False)

@@ -186,10 +186,16 @@ class TagWriter(Protocol):
     no permission, a locked field) carries the reason and the rest still go through; 429 /
     RATELIMITED are retried with the connector's back-off. A whole-run failure (bad credentials, the
     tracker unreachable) raises the connector's typed error instead. ``calls`` counts requests.
+    ``get_item(id)`` reads an item back (as :class:`Connector` does): what a write left in the tracker
+    is settled from what it holds, never assumed.
     """
 
     tracker: str
     calls: CallCounter
+
+    def get_item(self, item_id: str) -> WorkItem:
+        """One item in scope by stable id; NotFoundError when gone, OutOfScopeError when outside."""
+        ...
 
     def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
         """Set or clear each item's value / method option; one outcome per write, in order."""

@@ -15,6 +15,12 @@ Reading back:
   are the tracker's own ``updated_at``, so no clock skew between hosts enters.
 - Any other reading was set by a person: it stays, resolves as the item's own tag, and wins.
 
+A write is recorded before it is sent and confirmed once the tracker took it. One that failed, was
+cut short or whose process was killed stays unconfirmed, and then the tracker may hold the value
+from before it or the new one: both read as v2mom-sync's own until :func:`settle` decides from a
+fresh reading which one the tracker holds (the new one: confirmed; the old one: still pending, the
+next write-back sends it again; anything else: a person's choice, which v2mom-sync forgets it wrote).
+
 Decisions where the contract is silent:
 
 - What v2mom-sync wrote and no longer holds (the item became a conflict, untagged, or spread over
@@ -27,6 +33,7 @@ Decisions where the contract is silent:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from v2mom.mapping.resolver import Resolver, Share, fold
 from v2mom.models import WorkItem
@@ -36,18 +43,27 @@ _FIELD_KINDS = {name.casefold(): kind for kind, name in FIELD_NAMES.items()}
 _GROUP_KINDS = {name.casefold(): kind for kind, name in LABEL_GROUPS.items()}
 
 
+def _names(choice: tuple[str, str]) -> tuple[str, str]:
+    """How a recorded (plan id, option name) can read in the tracker, folded."""
+    return fold(choice[0]), fold(choice[1])
+
+
 def _ours(kind: Kind, option: str, written: WrittenTags, stale: bool) -> bool:
     if stale:
         return True
-    recorded = written.labels.get(kind)
-    return recorded is not None and fold(option) in (fold(recorded[0]), fold(recorded[1]))
+    return any(fold(option) in _names(choice) for choice in written.ours(kind))
+
+
+def _predates(item: WorkItem, written: WrittenTags) -> bool:
+    """Whether ``item`` is a reading taken before the recorded write (the tracker's clock on both sides)."""
+    return written.fields_at is not None and item.updated_at <= written.fields_at
 
 
 def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
     """``item`` without the value / method choices that v2mom-sync wrote (see the module docstring)."""
-    if written is None or not written.labels:
+    if written is None or not (written.labels or written.previous):
         return item
-    stale = written.fields_at is not None and item.updated_at <= written.fields_at
+    stale = _predates(item, written)
     fields = dict(item.custom_fields)
     changed = False
     for name, options in item.custom_fields.items():
@@ -72,6 +88,58 @@ def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
     if not changed:
         return item
     return item.model_copy(update={"custom_fields": fields, "labels": tuple(labels)})
+
+
+def held_options(item: WorkItem, kind: Kind) -> set[str]:
+    """The option names ``item`` holds for ``kind`` (its field's options and its group labels), folded."""
+    held = {
+        fold(o)
+        for name, options in item.custom_fields.items()
+        if _FIELD_KINDS.get(fold(name)) == kind
+        for o in options
+    }
+    for label in item.labels:
+        group, sep, option = label.partition("/")
+        if sep and _GROUP_KINDS.get(fold(group)) == kind:
+            held.add(fold(option))
+    return held
+
+
+def _holds(held: set[str], choice: tuple[str, str] | None) -> bool:
+    """Whether the options ``held`` are exactly ``choice`` (None: nothing)."""
+    if choice is None:
+        return not held
+    return len(held) == 1 and not held.isdisjoint(_names(choice))
+
+
+def settle(item: WorkItem, written: WrittenTags | None) -> WrittenTags | None:
+    """The record of an unconfirmed write once ``item``, a fresh reading, says what the tracker holds;
+    None when it settles nothing (no pending write, or a reading that predates the write).
+
+    Per pending kind: the new choice held, that kind is confirmed; the one from before held, it stays
+    pending (the next write-back sends it again); anything else is a person's choice, and the record
+    of that kind is dropped, so it is neither stripped nor cleared. With no kind left pending, the
+    record is confirmed.
+    """
+    if written is None or not written.pending or _predates(item, written):
+        return None
+    labels, previous = dict(written.labels), dict(written.previous)
+    for kind in written.pending:
+        held = held_options(item, kind)
+        new, old = labels.get(kind), previous.get(kind)
+        if _holds(held, new):
+            choice = new
+        elif _holds(held, old):
+            continue
+        else:  # a person's choice: v2mom-sync no longer owns this kind
+            choice = None
+            labels.pop(kind, None)
+        if choice is None:
+            previous.pop(kind, None)
+        else:
+            previous[kind] = choice
+    done = all(labels.get(kind) == previous.get(kind) for kind in KINDS)
+    return replace(written, labels=labels, previous={} if done else previous, confirmed=done)
 
 
 def inferred_choices(shares: Sequence[Share], *, conflict: bool, untagged: bool) -> dict[Kind, str | None]:
@@ -102,10 +170,12 @@ def plan_item_write(
     to select, or None to clear it (empty: nothing to write).
 
     A kind a person set is left alone. A kind whose choice equals what was written is left alone
-    (a re-run writes nothing). A kind written before whose choice is gone is cleared.
+    (a re-run writes nothing), unless that write is still pending: the tracker may not hold it, so it
+    is sent again. A kind written before whose choice is gone is cleared.
     """
     if not fields:
         return {}
+    pending = set(written.pending) if written else set()
     changes: dict[Kind, str | None] = {}
     for kind in KINDS:
         if kind in person:
@@ -113,6 +183,6 @@ def plan_item_write(
         want = choices.get(kind)
         recorded = written.labels.get(kind) if written else None
         have = recorded[0] if recorded else None
-        if want != have:
+        if want != have or kind in pending:
             changes[kind] = want
     return changes

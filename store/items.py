@@ -17,13 +17,14 @@ from sqlalchemy import JSON, Boolean, Connection, Float, func, or_, select, upda
 
 from v2mom.clock import utcnow
 from v2mom.mapping.signature import tag_signature
-from v2mom.mapping.writeback import strip_written
+from v2mom.mapping.writeback import settle, strip_written
 from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
 from v2mom.store.transactions import Repository, Transactions
 from v2mom.store.types import UTCDateTime
-from v2mom.store.written import written_records
+from v2mom.store.written import store_settled, written_records
+from v2mom.vocabulary import WrittenTags
 
 UPSERT_CHUNK = 500
 ITEM_COLUMNS = [c for c in t.items.c if c.name != "pk"]
@@ -212,8 +213,15 @@ class ItemRepository(Repository):
                 latest[(item.tracker, item.id)] = item
         for tracker in {key[0] for key in latest}:  # our own write-back, read back, is not a person's tag
             ids = [item_id for (t_, item_id) in latest if t_ == tracker]
+            settled: dict[str, WrittenTags] = {}
             for item_id, record in written_records(conn, tracker, ids).items():
-                latest[(tracker, item_id)] = strip_written(latest[(tracker, item_id)], record)
+                reading = latest[(tracker, item_id)]
+                after = settle(reading, record)  # a pending write: what the tracker holds decides it
+                if after is not None:
+                    settled[item_id] = after
+                latest[(tracker, item_id)] = strip_written(reading, record)
+            if settled:
+                store_settled(conn, tracker, settled)
         if self._sqlite_upsert is not None:
             synced = sqlite_datetime(now)
             return self._sqlite_upsert.run(

@@ -236,11 +236,23 @@ writebacks = Table(
     Column("method_id", String(64)),
     Column("method_label", String(255)),
     Column("fields_at", UTCDateTime()),
-    # False from just before a write is sent until the tracker took it: the echo of a write can
-    # arrive before the write call returns, and must already read as ours.
+    # False from just before a write is sent until it is settled (the tracker took it, or a reading
+    # shows what it holds): the echo of a write can arrive before the write call returns, and a write
+    # can fail or be cut short after the tracker took it. Until then the prev_* columns hold what
+    # the item held from v2mom-sync before the write, and both read as ours.
     Column("confirmed", Boolean, nullable=False, server_default=true()),
     Column("link_url", Text),
     Column("linked_at", UTCDateTime()),
+    Column("prev_value_id", String(64)),
+    Column("prev_value_label", String(255)),
+    Column("prev_method_id", String(64)),
+    Column("prev_method_label", String(255)),
+    Index(
+        "ix_writebacks_unconfirmed",
+        "tracker",
+        sqlite_where=text("NOT confirmed"),
+        postgresql_where=text("NOT confirmed"),
+    ),
 )
 
 tag_audit = Table(

@@ -1,9 +1,12 @@
 """Write-back records (``Database.writebacks``): what v2mom-sync wrote into each item, and the tag audit.
 
 A batch's records are written unconfirmed just before it is sent (its echo may arrive before the
-tracker answers), then confirmed for what the tracker took and restored for what it refused. An
-unconfirmed record still reads as ours; a write-back plan sends its item again, so an interrupted run
-resumes with what is missing and nothing counts as written that the tracker did not take.
+tracker answers), keeping what each item held from v2mom-sync before (``prev_*``); then confirmed
+for what the tracker took and restored for what it refused. A write that failed, was cut short or
+killed stays unconfirmed: both its old and its new choice read as ours until a fresh reading of the
+item settles which one the tracker holds (``mapping.writeback.settle``, applied where items are
+stored), so nothing counts as written that the tracker did not take, and nothing we wrote turns
+into a person's tag.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from v2mom.clock import utcnow
 from v2mom.mapping.resolver import Share
@@ -22,17 +25,17 @@ from v2mom.store.engine import upsert_insert
 from v2mom.store.items import StoredItem, stored_from_row
 from v2mom.store.rollup import read_allocation_set
 from v2mom.store.transactions import Repository
-from v2mom.store.written import CHUNK, LABEL_COLUMNS, written_records
+from v2mom.store.written import (
+    CHUNK,
+    LABEL_COLUMNS,
+    PREVIOUS_COLUMNS,
+    label_values,
+    written_records,
+)
 from v2mom.vocabulary import Kind, WrittenTags
 
-
-def _label_columns(kinds: Mapping[Kind, tuple[str, str] | None]) -> dict[str, Any]:
-    """The columns of each kind in ``kinds``: its (plan id, label), or None and None when cleared."""
-    values: dict[str, Any] = {}
-    for kind, choice in kinds.items():
-        id_column, label_column = LABEL_COLUMNS[kind]
-        values[id_column], values[label_column] = choice if choice else (None, None)
-    return values
+Choices = Mapping[Kind, tuple[str, str] | None]  # per kind written: (plan id, option name), None: cleared
+_SETTLED = {column: None for pair in PREVIOUS_COLUMNS.values() for column in pair}
 
 
 @dataclass(frozen=True)
@@ -53,54 +56,72 @@ class WritebackRepository(Repository):
         with self._tx.read() as conn:
             return written_records(conn, tracker, item_ids)
 
-    def record_fields(
-        self,
-        tracker: str,
-        written: Mapping[str, tuple[Mapping[Kind, tuple[str, str] | None], datetime]],
-        *,
-        confirmed: bool,
-    ) -> None:
-        """Record fields per item: each kind's (plan id, label) or None (cleared), and the item's
-        ``updated_at`` as known when it was written (``WrittenTags.fields_at``).
+    def unconfirmed(self, tracker: str) -> list[str]:
+        """The item ids of ``tracker`` whose last write is not settled yet."""
+        w = t.writebacks.c
+        with self._tx.read() as conn:
+            query = select(w.item_id).where(w.tracker == tracker, ~w.confirmed).order_by(w.item_id)
+            return [row[0] for row in conn.execute(query)]
 
-        Recorded unconfirmed just before the write is sent (so its echo already reads as ours),
-        then :meth:`confirm`-ed once the tracker took it, or :meth:`restore`-d if it refused.
+    def begin(self, tracker: str, written: Mapping[str, tuple[Choices, datetime]]) -> None:
+        """Record writes about to be sent, unconfirmed: per item each kind's (plan id, label) or None
+        (cleared), and the item's ``updated_at`` as known when it was written (``fields_at``).
+
+        What the item held from v2mom-sync before is kept beside (an item whose record was already
+        unconfirmed keeps what it held before that write: a settlement found the tracker holding it),
+        so both read as ours until the write is :meth:`confirm`-ed, :meth:`restore`-d, or settled.
         """
-        rows = {
-            item_id: {"fields_at": seen, "confirmed": confirmed, **_label_columns(kinds)}
-            for item_id, (kinds, seen) in written.items()
-        }
         with self._tx.write() as conn:
+            known = written_records(conn, tracker, written)
+            rows: dict[str, dict[str, Any]] = {}
+            for item_id, (kinds, seen) in written.items():
+                record = known.get(item_id, WrittenTags())
+                held = record.labels if record.confirmed else record.previous
+                labels = {kind: record.labels.get(kind) for kind in LABEL_COLUMNS} | dict(kinds)
+                rows[item_id] = {
+                    "fields_at": seen,
+                    "confirmed": False,
+                    **label_values(labels),
+                    **label_values({kind: held.get(kind) for kind in LABEL_COLUMNS}, PREVIOUS_COLUMNS),
+                }
             self._upsert(conn, tracker, rows)
 
     def confirm(self, tracker: str, item_ids: Iterable[str]) -> None:
-        """The tracker took these items' writes."""
+        """The tracker took these items' writes: their new choices are what it holds."""
+        self._settle_all(tracker, item_ids, {"confirmed": True, **_SETTLED})
+
+    def restore(self, tracker: str, item_ids: Iterable[str]) -> None:
+        """The tracker refused these items' writes: they hold what they held before (records that then
+        hold nothing are dropped)."""
+        w = t.writebacks.c
+        back = {
+            column: w[previous]
+            for kind, pair in LABEL_COLUMNS.items()
+            for column, previous in zip(pair, PREVIOUS_COLUMNS[kind], strict=True)
+        }
+        ids = self._settle_all(tracker, item_ids, {**back, "confirmed": True, **_SETTLED})
+        empty = and_(*(w[c].is_(None) for pair in LABEL_COLUMNS.values() for c in pair), w.link_url.is_(None))
+        with self._tx.write() as conn:
+            for start in range(0, len(ids), CHUNK):
+                conn.execute(
+                    delete(t.writebacks).where(
+                        w.tracker == tracker, w.item_id.in_(ids[start : start + CHUNK]), empty
+                    )
+                )
+
+    def _settle_all(self, tracker: str, item_ids: Iterable[str], values: Mapping[str, Any]) -> list[str]:
+        """Set ``values`` on the unconfirmed records of ``item_ids`` (confirmed ones are left as they
+        are: a reading settled them first); returns the ids."""
         ids = list(item_ids)
         w = t.writebacks.c
         with self._tx.write() as conn:
             for start in range(0, len(ids), CHUNK):
                 conn.execute(
                     update(t.writebacks)
-                    .where(w.tracker == tracker, w.item_id.in_(ids[start : start + CHUNK]))
-                    .values(confirmed=True)
+                    .where(w.tracker == tracker, w.item_id.in_(ids[start : start + CHUNK]), ~w.confirmed)
+                    .values(dict(values))
                 )
-
-    def restore(self, tracker: str, previous: Mapping[str, WrittenTags | None]) -> None:
-        """The tracker refused these items' writes: put back what was recorded before (or nothing)."""
-        w = t.writebacks.c
-        with self._tx.write() as conn:
-            for item_id, record in previous.items():
-                where = (w.tracker == tracker, w.item_id == item_id)
-                if record is None:
-                    conn.execute(delete(t.writebacks).where(*where))
-                    continue
-                labels = {kind: record.labels.get(kind) for kind in LABEL_COLUMNS}
-                values = {
-                    "fields_at": record.fields_at,
-                    "confirmed": record.confirmed,
-                    **_label_columns(labels),
-                }
-                conn.execute(update(t.writebacks).where(*where).values(**values))
+        return ids
 
     def record_links(self, tracker: str, links: Mapping[str, str], *, at: datetime | None = None) -> None:
         """Record the explanation link each item now holds."""
@@ -129,26 +150,27 @@ class WritebackRepository(Repository):
             )
 
     def forget(self, tracker: str, item_id: str, kind: Kind) -> None:
-        """Drop the record of ``kind`` for one item (a person's tag replaces it)."""
-        id_column, label_column = LABEL_COLUMNS[kind]
+        """Drop the record of ``kind`` for one item, pending or not (a person's tag replaces it)."""
+        columns = (*LABEL_COLUMNS[kind], *PREVIOUS_COLUMNS[kind])
         w = t.writebacks.c
         with self._tx.write() as conn:
             conn.execute(
                 update(t.writebacks)
                 .where(w.tracker == tracker, w.item_id == item_id)
-                .values({id_column: None, label_column: None})
+                .values(dict.fromkeys(columns))
             )
 
-    def relabel(self, tracker: str, kind: Kind, plan_id: str, label: str) -> int:
-        """A renamed option: records of ``plan_id`` now read ``label`` (so the renamed field stays ours)."""
-        id_column, label_column = LABEL_COLUMNS[kind]
+    def relabel(self, tracker: str, kind: Kind, plan_id: str, label: str) -> None:
+        """A renamed option: records of ``plan_id`` now read ``label`` (so the renamed field stays ours),
+        also where it is what an unconfirmed write replaces."""
         w = t.writebacks.c
         with self._tx.write() as conn:
-            return conn.execute(
-                update(t.writebacks)
-                .where(w.tracker == tracker, getattr(w, id_column) == plan_id)
-                .values({label_column: label})
-            ).rowcount
+            for id_column, label_column in (LABEL_COLUMNS[kind], PREVIOUS_COLUMNS[kind]):
+                conn.execute(
+                    update(t.writebacks)
+                    .where(w.tracker == tracker, w[id_column] == plan_id)
+                    .values({label_column: label})
+                )
 
     def candidates(self, tracker: str) -> Iterator[Candidate]:
         """Every live, resolved item of ``tracker`` with its allocations and flags (streamed)."""

@@ -6,12 +6,20 @@ tracker's ``V2MOM Value`` / ``V2MOM Method`` choice set (``mapping.writeback`` d
 written item one link to its explanation page. The preview and the run compute the same plan, so the
 counts a preview prints are the writes a run makes.
 
+One run per tracker at a time, across processes (the ``writeback-<tracker>`` lock): a second run
+is refused as busy before it writes anything (:class:`WriteBackBusy`), so two runs never both create
+a link. A run first settles the writes an earlier run left unconfirmed (failed, cut short, killed):
+it reads those items back from the tracker and stores them, and the store decides from what each
+holds (``mapping.writeback.settle``); an item it cannot read back is left out of this run.
+
 A run writes in batches (the connector fits them to the vendor's limits). Each batch is recorded
 as unconfirmed before it is sent (the echo webhook of a write can arrive before the call returns),
-then confirmed for what the tracker took and restored to the previous record for what it refused;
-so nothing stays recorded as written that was not, an interrupted run resumes with what is still
-missing, and a second run writes nothing. An item
-the tracker refuses is named with its reason and the rest continue; a tracker that fails as a whole
+keeping what the items held before; then confirmed for what the tracker took and restored for what
+it refused. A batch that fails as a whole, or a process killed mid-batch, leaves its records
+unconfirmed: both the old and the new value stay ours until a reading settles them, so no value we
+wrote turns into a person's tag and the report does not move. Links are recorded per
+:data:`LINK_BATCH`, so an interrupted run resumes with what is still missing. An item the tracker
+refuses is named with its reason and the rest continue; a tracker that fails as a whole
 (credentials, no vocabulary) is named and the other trackers still run.
 """
 
@@ -19,28 +27,36 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import connector_with
-from v2mom.errors import ConfigError, V2momError
+from v2mom.errors import ConfigError, NotFoundError, V2momError
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.writeback import inferred_choices, person_kinds, plan_item_write
+from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.models import Level, WorkItem
 from v2mom.settings import Settings, WriteBackSettings
 from v2mom.store.database import Database
+from v2mom.store.remap import remap_changed
 from v2mom.sync.provision import state_key
 from v2mom.vocabulary import Kind, LinkWrite, TagWrite, WriteOutcome
 
-BATCH = 5000  # items per write_tags / write_links call (the connector splits to its vendor's limits)
+BATCH = 5000  # items per write_tags call (the connector splits to its vendor's limits)
+LINK_BATCH = 50  # links per write_links call: each call's links are recorded before the next is sent
 WriterFor = Callable[[str], TagWriter]
 Progress = Callable[[str, int, int], None]  # (tracker, done, total)
 
 
 class WriteBackDisabled(ConfigError):
     """No selected tracker has ``write_back.enabled``: nothing may be written."""
+
+
+class WriteBackBusy(V2momError):
+    """Another write-back run of the same tracker holds its lock (409 over HTTP): nothing was written."""
 
 
 @dataclass
@@ -67,6 +83,8 @@ class TrackerWriteback:
     linked: int = 0
     refused: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # items that cannot hold the field in this tracker
+    settled: int = 0  # unconfirmed writes of an earlier run read back before this one
+    unsettled: int = 0  # of those, items that could not be read back: left out of this run
     error: str | None = None
 
     @property
@@ -114,8 +132,11 @@ def selected_trackers(settings: Settings, tracker: str | None) -> list[str]:
     return enabled
 
 
-def plan_tracker(settings: Settings, store: Database, plan: Plan, tracker: str) -> TrackerWriteback:
-    """What a write-back would do in ``tracker`` (no tracker call is made)."""
+def plan_tracker(
+    settings: Settings, store: Database, plan: Plan, tracker: str, *, leave: frozenset[str] = frozenset()
+) -> TrackerWriteback:
+    """What a write-back would do in ``tracker`` (no tracker call is made); items in ``leave`` (ids
+    whose earlier write could not be settled) are left as they are."""
     result = TrackerWriteback(tracker)
     wb = write_back_settings(settings, tracker)
     offered: dict[str, Any] = store.sync_state.get_tracker_state(state_key(tracker))
@@ -126,11 +147,9 @@ def plan_tracker(settings: Settings, store: Database, plan: Plan, tracker: str) 
         result.notes.append("links skipped: set public_url in the settings so links know where to point")
     for candidate in store.writebacks.candidates(tracker):
         item = candidate.stored.item
-        if not can_hold_fields(item):
+        if not can_hold_fields(item) or item.id in leave:
             continue
-        written = records.get(item.id)
-        if written is not None and not written.confirmed:  # a write cut off mid-call: send it again
-            written = None
+        written = records.get(item.id)  # a pending write's kinds are sent again (plan_item_write)
         choices = inferred_choices(candidate.shares, conflict=candidate.conflict, untagged=candidate.untagged)
         planned = plan_item_write(choices, person_kinds(item), written, fields=wb.fields)
         changes: dict[Kind, str | None] = {}
@@ -176,11 +195,11 @@ def _apply(
             TagWrite(w.item.id, w.item.key, {k: offered[k][p] if p else None for k, p in w.changes.items()})
             for w in batch
         ]
-        # Recorded (unconfirmed) before sending: the echo of a write may arrive before the call returns.
-        # Each record keeps the item's updated_at as we knew it: a later reading no newer than that
-        # predates the write (the tracker's own clock on both sides, so no clock skew enters).
-        previous = store.writebacks.records(result.tracker, [w.item.id for w in batch])
-        store.writebacks.record_fields(
+        # Recorded (unconfirmed) before sending: the echo of a write may arrive before the call returns,
+        # and the call may fail after the tracker took some of it. Each record keeps the item's
+        # updated_at as we knew it: a later reading no newer than that predates the write (the
+        # tracker's own clock on both sides, so no clock skew enters).
+        store.writebacks.begin(
             result.tracker,
             {
                 w.item.id: (
@@ -189,24 +208,21 @@ def _apply(
                 )
                 for w in batch
             },
-            confirmed=False,
         )
-        outcomes = writer.write_tags(writes)
+        outcomes = writer.write_tags(writes)  # raising: the batch stays unconfirmed, settled next run
         taken = _taken(result, batch, outcomes, lambda w: (w.item.id, w.item.key))
         taken_now = {w.item.id for w in taken}
         store.writebacks.confirm(result.tracker, taken_now)
-        store.writebacks.restore(
-            result.tracker, {w.item.id: previous.get(w.item.id) for w in batch if w.item.id not in taken_now}
-        )
+        store.writebacks.restore(result.tracker, [w.item.id for w in batch if w.item.id not in taken_now])
         result.written += len(taken)
-        taken_ids.update(w.item.id for w in taken)
+        taken_ids.update(taken_now)
         done += len(batch)
         if progress:
             progress(result.tracker, done, total)
     missed = {w.item.id for w in result.fields} - taken_ids  # refused: they hold nothing to explain
     result.links = [link for link in result.links if link.item_id not in missed]
     total = len(result.fields) + len(result.links)
-    for links in _chunks(result.links, BATCH):
+    for links in _chunks(result.links, LINK_BATCH):
         outcomes = writer.write_links(links)
         linked = _taken(result, links, outcomes, lambda link: (link.item_id, link.key))
         store.writebacks.record_links(result.tracker, {link.item_id: link.url for link in linked})
@@ -214,6 +230,28 @@ def _apply(
         done += len(links)
         if progress:
             progress(result.tracker, done, total)
+
+
+def settle_pending(store: Database, tracker: str, reader: TagWriter) -> tuple[int, frozenset[str]]:
+    """Read back every item whose write an earlier run left unconfirmed and store it: the store
+    settles each record from what the tracker holds. Returns how many were read back, and the ids
+    that could not be (gone or out of scope: left out of this run, their records untouched).
+
+    A reading no newer than the write predates it: the tracker did not take it, so it holds what it
+    held before and the record stays pending, as when it shows the old value; the plan sends it again.
+    """
+    ids = store.writebacks.unconfirmed(tracker)
+    fresh, missing = [], set()
+    for item_id in ids:
+        try:
+            fresh.append(reader.get_item(item_id))
+        except NotFoundError:
+            missing.add(item_id)
+    if fresh:
+        store.items.upsert(fresh)
+        with RERESOLVE_SECONDS.labels(trigger="sync").time():
+            remap_changed(store, {tracker: {item.id for item in fresh}})
+    return len(fresh), frozenset(missing)
 
 
 def _taken(
@@ -257,27 +295,52 @@ def writeback(
     """Preview (or, with ``apply``, run) the write-back of every enabled tracker (or ``tracker``).
 
     ConfigError when no plan is stored or ``tracker`` is not configured; :class:`WriteBackDisabled`
-    when none of the selected trackers has write-back enabled.
+    when none of the selected trackers has write-back enabled; :class:`WriteBackBusy` when another
+    run of one of them is under way (nothing is written then).
     """
     plan = store.plans.current()
     if plan is None:
         raise ConfigError("no plan is stored: run 'v2mom plan apply plan.yaml' first")
     names = selected_trackers(settings, tracker)
+    if not apply:
+        return [plan_tracker(settings, store, plan, name) for name in names]
     build = writers or writer_for(settings)
-    results = []
-    for name in names:
-        result = plan_tracker(settings, store, plan, name)
-        results.append(result)
-        if not apply or not (result.fields or result.links):
-            result.applied = apply
-            continue
-        try:
+    with ExitStack() as held:
+        for name in names:
+            if not held.enter_context(store.locks.exclusive(f"writeback-{name}")):
+                raise WriteBackBusy(
+                    f"a write-back of {name} is already running: try again once it has finished"
+                )
+        return [_run_tracker(settings, store, plan, name, build, progress) for name in names]
+
+
+def _run_tracker(
+    settings: Settings, store: Database, plan: Plan, name: str, build: WriterFor, progress: Progress | None
+) -> TrackerWriteback:
+    """Settle what an earlier run left pending, then plan and write ``name`` (its lock is held)."""
+    writer: TagWriter | None = None
+    result = TrackerWriteback(name)
+    try:
+        leave: frozenset[str] = frozenset()
+        if store.writebacks.unconfirmed(name):
             writer = build(name)
-            try:
-                _apply(store, plan, result, writer, progress)
-            finally:
-                writer.close()
-            result.applied = True
-        except V2momError as exc:
-            result.error = str(exc)
-    return results
+            settled, leave = settle_pending(store, name, writer)
+        else:
+            settled = 0
+        result = plan_tracker(settings, store, plan, name, leave=leave)
+        result.settled, result.unsettled = settled, len(leave)
+        if leave:
+            result.notes.append(
+                f"{len(leave)} item(s) left as they are: their last write could not be read back"
+                " (gone from the tracker or its scope)"
+            )
+        if result.fields or result.links:
+            writer = writer or build(name)
+            _apply(store, plan, result, writer, progress)
+        result.applied = True
+    except V2momError as exc:
+        result.error = str(exc)
+    finally:
+        if writer is not None:
+            writer.close()
+    return result

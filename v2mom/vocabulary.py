@@ -117,15 +117,35 @@ class WriteOutcome:
 
 @dataclass(frozen=True)
 class WrittenTags:
-    """What v2mom-sync last wrote into one item, as recorded in the store.
+    """What v2mom-sync wrote into one item, as recorded in the store.
 
     ``labels`` maps each kind written to ``(plan id, option name selected)``; ``fields_at`` is the
     item's ``updated_at`` as v2mom-sync knew it when it wrote (a reading no newer than that predates
     the write; both are the tracker's own clock); ``link_url`` is the explanation link the item holds
     (None: none written yet).
+
+    A write is recorded unconfirmed (``confirmed`` False) before it is sent, with ``previous``: the
+    labels the item held from v2mom-sync before it. Until the write is settled from what the tracker
+    holds, both are v2mom-sync's own: the tracker may hold either, since a write can fail, be cut
+    short or be killed after the tracker took it and before we heard back.
     """
 
     labels: dict[Kind, tuple[str, str]] = field(default_factory=dict)
     fields_at: datetime | None = None
     link_url: str | None = None
     confirmed: bool = True
+    previous: dict[Kind, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> tuple[Kind, ...]:
+        """The kinds of an unconfirmed write whose new choice differs from the one held before it."""
+        if self.confirmed:
+            return ()
+        return tuple(kind for kind in KINDS if self.labels.get(kind) != self.previous.get(kind))
+
+    def ours(self, kind: Kind) -> tuple[tuple[str, str], ...]:
+        """Every (plan id, option name) of ``kind`` that reads as v2mom-sync's own in the tracker."""
+        choices = [self.labels.get(kind)]
+        if not self.confirmed:
+            choices.append(self.previous.get(kind))
+        return tuple(dict.fromkeys(c for c in choices if c is not None))

@@ -20,9 +20,16 @@ from v2mom.app.schemas.trackers import WritebackDocument
 from v2mom.errors import ConfigError
 from v2mom.reports.flags import item_document
 from v2mom.sync.tagging import TagConflict, tag_item
-from v2mom.sync.writeback import writeback
+from v2mom.sync.writeback import WriteBackBusy, writeback
 
-router = APIRouter(responses={409: {"description": "Write-back is not enabled, or no plan is stored yet"}})
+router = APIRouter(
+    responses={
+        409: {
+            "description": "Write-back is not enabled, no plan is stored yet, or a write-back of the tracker"
+            " is already running"
+        }
+    }
+)
 TrackerName = Literal["jira", "asana", "linear"]
 
 
@@ -33,7 +40,7 @@ def _writeback(
     require_configured(settings, tracker)
     try:
         results = writeback(settings, store, apply=apply, tracker=tracker)
-    except ConfigError as exc:  # write-back disabled (WriteBackDisabled), or no plan stored
+    except (ConfigError, WriteBackBusy) as exc:  # disabled, no plan stored, or another run under way
         raise HTTPException(409, detail=str(exc)) from None
     return WritebackDocument.of(results)
 

@@ -23,7 +23,7 @@ from v2mom.app.cli import app as cli
 from v2mom.app.factory import create_app
 from v2mom.clock import utcnow
 from v2mom.connectors.base import CallCounter, TagWriter
-from v2mom.errors import AuthError, NotFoundError
+from v2mom.errors import AuthError, NotFoundError, RetriableError
 from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, WorkItem
 from v2mom.settings import Settings
@@ -32,7 +32,7 @@ from v2mom.store.remap import remap, remap_changed
 from v2mom.sync import tagging as tagging_module
 from v2mom.sync import writeback as writeback_module
 from v2mom.sync.provision import state_key
-from v2mom.sync.writeback import WriteBackDisabled, writeback
+from v2mom.sync.writeback import WriteBackBusy, WriteBackDisabled, writeback
 from v2mom.vocabulary import FIELD_NAMES, Kind, LinkWrite, TagWrite, WriteOutcome
 
 PLAN = load_plan(VALID)
@@ -58,6 +58,7 @@ class FakeTracker:
         self.links: dict[str, str] = {}
         self.refuse: set[str] = set()
         self.fail_after: int | None = None
+        self.answer_lost = False  # take the writes, then fail as a bulk edit whose retries ran out
         self.tag_writes: list[TagWrite] = []
         self.closed = 0
         self.clock = utcnow()  # a tracker's clock runs with ours (write-back compares the two)
@@ -78,7 +79,14 @@ class FakeTracker:
             self.tag_writes.append(write)
             self.set(write.item_id, {kind: NAMES[o] if o else None for kind, o in write.options.items()})
             outcomes.append(WriteOutcome(write.item_id))
+        if self.answer_lost:
+            raise RetriableError("bulk edit: HTTP 500 until the retries gave up", tracker="jira", status=500)
         return outcomes
+
+    def touch(self, item_id: str) -> None:
+        """A person edits something v2mom-sync does not read (the title): only ``updated_at`` moves."""
+        item = self.items[item_id]
+        self.items[item_id] = item.model_copy(update={"title": item.title + "!", "updated_at": self.tick()})
 
     def set(self, item_id: str, names: dict[Kind, str | None]) -> None:
         """A change in the tracker (ours or a person's): the fields and ``updated_at`` move."""
@@ -399,3 +407,145 @@ def test_tagging_needs_write_back_enabled(world: tuple[Database, FakeTracker]) -
         )
     assert answer.status_code == 409
     assert "write_back.enabled" in answer.text
+
+
+# -- writes that fail, are cut short or whose answer is lost -------------------------------------------
+
+RETARGETED = load_plan(VALID.replace("    values: [customer-first]\n", "    values: [reliability]\n"))
+
+
+def retarget(store: Database) -> None:
+    """A plan change: self-serve-onboarding now serves reliability, so E1's stories move there."""
+    store.plans.save(RETARGETED, actor="test")
+    remap(store, RETARGETED)
+
+
+def own_values(store: Database, item_id: str) -> tuple[str, ...]:
+    stored = store.items.by_id("jira", item_id)
+    assert stored is not None
+    return stored.item.custom_fields.get(FIELD_NAMES["value"], ())
+
+
+def test_a_failed_write_keeps_the_old_value_ours_and_the_next_run_sends_it_again(
+    world: tuple[Database, FakeTracker],
+) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    echo(store, fake)
+    retarget(store)
+    expected = report(store)
+    fake.fail_after = len(fake.tag_writes)  # the bulk edit fails before the tracker took anything
+    failed = run(store, fake, apply=True)
+    assert failed.error is not None
+    assert fake.items["S1"].custom_fields[FIELD_NAMES["value"]] == ("Customer-first thinking",)
+    fake.touch("S1")  # someone edits S1: a sync reads the old value v2mom-sync wrote
+    echo(store, fake, ["S1"])
+    assert own_values(store, "S1") == ()  # still ours, not a person's tag
+    assert report(store) == expected
+    assert planned(run(store, fake, apply=False))["ONB-S1"]["value"] == "reliability"
+
+    fake.fail_after = None
+    resumed = run(store, fake, apply=True)
+    assert resumed.ok, resumed.refused
+    assert resumed.settled == 3  # E1, S1 and S2 were pending; each still held its old value
+    assert fake.items["S1"].custom_fields[FIELD_NAMES["value"]] == ("Reliability",)
+    assert all(record.confirmed for record in store.writebacks.records("jira").values())
+    echo(store, fake)
+    assert report(store) == expected
+    assert run(store, fake, apply=False).fields == []
+
+
+def test_a_write_the_tracker_took_before_the_answer_was_lost_is_settled_as_written(
+    world: tuple[Database, FakeTracker],
+) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    echo(store, fake)
+    retarget(store)
+    expected = report(store)
+    fake.answer_lost = True
+    failed = run(store, fake, apply=True)
+    assert failed.error is not None
+    assert fake.items["S1"].custom_fields[FIELD_NAMES["value"]] == ("Reliability",)
+    assert not store.writebacks.records("jira")["S1"].confirmed
+    fake.touch("S2")
+    echo(store, fake, ["S2"])  # a reading of one item settles its record
+    assert store.writebacks.records("jira")["S2"].confirmed
+    assert own_values(store, "S2") == ()
+    assert report(store) == expected
+
+    fake.answer_lost = False
+    writes = len(fake.tag_writes)
+    resumed = run(store, fake, apply=True)
+    assert resumed.ok
+    assert resumed.settled == 2  # E1 and S1: read back, the tracker holds the new value
+    assert (resumed.written, len(fake.tag_writes)) == (0, writes)  # nothing is sent twice
+    assert all(record.confirmed for record in store.writebacks.records("jira").values())
+    assert report(store) == expected
+
+
+def test_a_persons_choice_made_while_a_write_was_pending_is_theirs(
+    world: tuple[Database, FakeTracker],
+) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    echo(store, fake)
+    retarget(store)
+    fake.fail_after = len(fake.tag_writes)
+    run(store, fake, apply=True)
+    fake.set("S2", {"value": "Growth"})  # a person picks neither the old nor the new value meanwhile
+    fake.fail_after = None
+    resumed = run(store, fake, apply=True)
+    assert "ONB-S2" not in {w.item.key for w in resumed.fields if "value" in w.changes}
+    assert own_values(store, "S2") == ("Growth",)  # the person's own tag, never overwritten
+    assert fake.items["S2"].custom_fields[FIELD_NAMES["value"]] == ("Growth",)
+    record = store.writebacks.records("jira")["S2"]
+    assert record.confirmed
+    assert "value" not in record.labels
+
+
+def test_links_are_recorded_per_call_so_a_cut_run_resends_only_what_is_missing(
+    world: tuple[Database, FakeTracker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, fake = world
+    monkeypatch.setattr(writeback_module, "LINK_BATCH", 1)
+    sent: list[str] = []
+    take = fake.write_links
+
+    def cut_after_two(links: Sequence[LinkWrite]) -> list[WriteOutcome]:
+        if len(sent) == 2:
+            raise RetriableError("remote link: connection reset", tracker="jira")
+        sent.extend(link.item_id for link in links)
+        return take(links)
+
+    monkeypatch.setattr(fake, "write_links", cut_after_two)
+    assert run(store, fake, apply=True).error is not None
+    linked = {i for i, r in store.writebacks.records("jira").items() if r.link_url}
+    assert linked == set(sent)
+    assert len(linked) == 2
+    resumed = run(store, fake, apply=True)
+    assert {link.item_id for link in resumed.links} == {"E1", "S1", "S2", "S4"} - linked
+
+
+def test_one_write_back_run_per_tracker_at_a_time(
+    world: tuple[Database, FakeTracker], monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    store, fake = world
+    monkeypatch.setattr(writeback_module, "writer_for", lambda _settings: lambda _tracker: fake)
+    admin = store.tokens.create("admin", "a")
+    on = write_settings_file(tmp_path / "on.yaml", database_url, enabled=True)
+    with store.locks.exclusive("writeback-jira") as held:  # another process's run is under way
+        assert held
+        cli_run = CliRunner().invoke(cli, ["writeback", "--apply", "-c", str(on)])
+        assert cli_run.exit_code == 1
+        assert "a write-back of jira is already running" in cli_run.output
+        with pytest.raises(WriteBackBusy, match="write-back of jira is already running"):
+            run(store, fake, apply=True)
+        assert run(store, fake, apply=False).fields  # a preview writes nothing: it needs no lock
+        with TestClient(create_app(settings(), store)) as client:
+            busy = client.post("/api/admin/writeback", headers=auth(admin))
+        assert busy.status_code == 409
+        assert "already running" in busy.json()["detail"]
+    assert fake.tag_writes == []
+    assert store.writebacks.records("jira") == {}
+    assert run(store, fake, apply=True).written == 4
