@@ -142,6 +142,22 @@ def settle(item: WorkItem, written: WrittenTags | None) -> WrittenTags | None:
     return replace(written, labels=labels, previous={} if done else previous, confirmed=done)
 
 
+def with_choice(item: WorkItem, kind: Kind, name: str) -> WorkItem:
+    """``item`` holding the option ``name`` as its own ``kind``: what a tag from the dashboard stores
+    until the tracker's copy is read back. The choice is held as the ``V2MOM Value`` / ``V2MOM Method``
+    field (a group label of that kind is replaced); both resolve alike, and the read-back, or the
+    webhook echo, replaces the item with what the tracker holds.
+    """
+    fields = {n: o for n, o in item.custom_fields.items() if _FIELD_KINDS.get(fold(n)) != kind}
+    fields[FIELD_NAMES[kind]] = (name,)
+    labels = tuple(
+        label
+        for label in item.labels
+        if not ((parts := label.partition("/"))[1] and _GROUP_KINDS.get(fold(parts[0])) == kind)
+    )
+    return item.model_copy(update={"custom_fields": fields, "labels": labels})
+
+
 def inferred_choices(shares: Sequence[Share], *, conflict: bool, untagged: bool) -> dict[Kind, str | None]:
     """The value and method an item's allocations name unambiguously (None: none or several)."""
     if conflict or untagged or not shares:

@@ -1,20 +1,27 @@
 """Tag from the dashboard: an admin sets an item's own value or method, in its tracker and in the store.
 
 ``POST /api/items/{tracker}/{key}/tags``: the choice is written to the tracker as the item's own tag
-(its ``V2MOM Value`` / ``V2MOM Method`` field, or its Linear group label), then the item is read
-back from the tracker, stored and re-resolved with its descendants, so the report moves at once.
-It is a person's tag: any record of v2mom-sync having inferred that kind is dropped, so the webhook
-echo of the write reads it as the item's own (changing nothing), and write-back never overwrites it.
-Audit-logged with who and when.
+(its ``V2MOM Value`` / ``V2MOM Method`` field, or its Linear group label). Once the tracker took it,
+the store holds it as the admin's tag (any record of v2mom-sync having inferred that kind is dropped,
+so the webhook echo of the write reads it as the item's own and changes nothing, and write-back
+never overwrites it), the audit logs who and when, and the item is re-resolved with its
+descendants, so the report moves at once: all of it in one transaction, whatever happens next.
+Then the item is read back from the tracker; when that fails, the answer says the read-back is
+pending, and the webhook echo or the next sync brings the tracker's copy.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
-from v2mom.errors import ConfigError, NotFoundError, TrackerError
+from v2mom.errors import ConfigError, NotFoundError, TrackerError, V2momError
 from v2mom.mapping.resolver import conventions
+from v2mom.mapping.writeback import with_choice
 from v2mom.metrics import RERESOLVE_SECONDS
+from v2mom.models import WorkItem
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap_changed
@@ -22,25 +29,36 @@ from v2mom.sync.provision import state_key
 from v2mom.sync.writeback import write_back_settings
 from v2mom.vocabulary import Kind, TagWrite
 
+log = logging.getLogger(__name__)
+
 
 class TagConflict(ConfigError):
     """The item cannot be tagged yet (no plan, write-back off, vocabulary not provisioned)."""
 
 
+@dataclass(frozen=True)
+class Tagged:
+    """A tag the tracker took: the item's current key, and why its read-back is pending (None: done)."""
+
+    key: str
+    read_back_pending: str | None = None
+
+
 def tag_item(
     settings: Settings, store: Database, *, tracker: str, key: str, kind: Kind, plan_id: str, actor: str
-) -> str:
-    """Set ``kind`` = ``plan_id`` as the own tag of item ``tracker``/``key``; returns its current key.
+) -> Tagged:
+    """Set ``kind`` = ``plan_id`` as the own tag of item ``tracker``/``key``.
 
     ConfigError (422) for a choice the plan lacks; NotFoundError (404) for an item not in the store
     (or deleted, or out of scope); :class:`TagConflict` (409) when the tracker cannot take it yet;
-    TrackerError (502) when the tracker refuses the write (nothing is recorded then).
+    TrackerError (502) when the tracker refuses the write (nothing is recorded then). Once the
+    tracker took it, it is stored and audited even when reading it back fails.
     """
     plan = store.plans.current()
     if plan is None:
         raise TagConflict("no plan is stored: run 'v2mom plan apply plan.yaml' first")
-    known = {v.id for v in plan.values} if kind == "value" else {m.id for m in plan.methods}
-    if plan_id not in known:
+    names = {v.id: v.name for v in plan.values} if kind == "value" else {m.id: m.name for m in plan.methods}
+    if plan_id not in names:
         raise ConfigError(f"{kind}: '{plan_id}' is not a {kind} id of the plan")
     stored = store.items.find(tracker, key)
     if stored is None or stored.deleted:
@@ -62,21 +80,34 @@ def tag_item(
         (outcome,) = connector.write_tags([TagWrite(item.id, item.key, {kind: option})])
         if not outcome.ok:
             raise TrackerError(f"refused to tag {item.key}: {outcome.error}", tracker=tracker)
-        store.writebacks.forget(tracker, item.id, kind)
-        fresh = connector.get_item(item.id)
+        _store_tag(store, item, kind, plan_id, names[plan_id], actor)
+        try:
+            fresh = connector.get_item(item.id)
+        except V2momError as exc:
+            log.warning("tagged %s:%s, but reading it back failed (pending): %s", tracker, item.key, exc)
+            return Tagged(item.key, read_back_pending=str(exc))
     finally:
         connector.close()
-    before = [ref for found, ref, _ in conventions(item) if found == kind]
     store.items.upsert([fresh])
     with RERESOLVE_SECONDS.labels(trigger="tag").time():
         remap_changed(store, {tracker: {fresh.id}})
-    store.writebacks.audit_tag(
-        actor=actor,
-        tracker=tracker,
-        item_id=fresh.id,
-        key=fresh.key,
-        kind=kind,
-        plan_id=plan_id,
-        before=before,
-    )
-    return fresh.key
+    return Tagged(fresh.key)
+
+
+def _store_tag(store: Database, item: WorkItem, kind: Kind, plan_id: str, name: str, actor: str) -> None:
+    """The tracker took the tag: store it as the item's own, audit it and re-resolve the item's tree."""
+    before = [ref for found, ref, _ in conventions(item) if found == kind]
+    with store.unit_of_work() as uow:
+        uow.writebacks.forget(item.tracker, item.id, kind)
+        uow.items.upsert([with_choice(item, kind, name)])
+        uow.writebacks.audit_tag(
+            actor=actor,
+            tracker=item.tracker,
+            item_id=item.id,
+            key=item.key,
+            kind=kind,
+            plan_id=plan_id,
+            before=before,
+        )
+    with RERESOLVE_SECONDS.labels(trigger="tag").time():
+        remap_changed(store, {item.tracker: {item.id}})

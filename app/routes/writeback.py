@@ -74,15 +74,27 @@ class TagRequest(ApiModel):
         return self
 
 
+class TagDocument(ItemDocument):
+    """The tagged item as it now resolves, and whether the tracker's copy has been read back.
+
+    ``read_back`` is ``pending`` when the tracker took the tag but reading the item back failed
+    (``read_back_error`` says why): the tag is stored and audited all the same, and the webhook echo
+    or the next sync brings the tracker's copy.
+    """
+
+    read_back: Literal["done", "pending"] = "done"
+    read_back_error: str | None = None
+
+
 @router.post("/api/items/{tracker}/{key}/tags", response_model_exclude_unset=True)
 def tag(
     tracker: TrackerName, key: str, body: TagRequest, request: Request, store: StoreDep, admin: Admin
-) -> ItemDocument:
+) -> TagDocument:
     """Set the item's own value or method in its tracker and in the store; the item as it now resolves."""
     kind: Literal["value", "method"] = "value" if body.value is not None else "method"
     plan_id = body.value or body.method or ""
     try:
-        current = tag_item(
+        tagged = tag_item(
             request.app.state.settings,
             store,
             tracker=tracker,
@@ -95,7 +107,11 @@ def tag(
         raise HTTPException(409, detail=str(exc)) from None
     except ConfigError as exc:
         raise unprocessable([str(exc)], location=("body", kind)) from None
-    document = item_document(store, tracker, current)
+    document = item_document(store, tracker, tagged.key)
     if document is None:  # pragma: no cover - it was stored a moment ago
-        raise HTTPException(404, detail=f"no item {tracker}:{current} in the store")
-    return ItemDocument.model_validate(document)
+        raise HTTPException(404, detail=f"no item {tracker}:{tagged.key} in the store")
+    pending = tagged.read_back_pending
+    status = (
+        {"read_back": "pending", "read_back_error": pending} if pending is not None else {"read_back": "done"}
+    )
+    return TagDocument.model_validate(document | status)

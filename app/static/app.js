@@ -283,7 +283,10 @@ function tagControl(item) {
     try {
       const doc = await api(`/api/items/${encodeURIComponent(item.tracker)}/${encodeURIComponent(item.key)}/tags`,
         { method: "POST", body: { [kind]: chosen.value } });
-      tagStatus(`Tagged ${item.tracker}:${doc.key} with ${label}; the report is updated.`);
+      const later = doc.read_back === "pending"
+        ? ` ${item.tracker} took it, but reading it back failed; its webhook or the next sync will bring its copy.`
+        : "";
+      tagStatus(`Tagged ${item.tracker}:${doc.key} with ${label}; the report is updated.${later}`);
       await refresh();
       // The tagged row has left the list: keep the keyboard where it was, on the next row's choice.
       const next = $("#flags tbody").rows[Math.max(0, row)]?.querySelector("select") || $("#flag-tabs [aria-selected=true]");

@@ -549,3 +549,33 @@ def test_one_write_back_run_per_tracker_at_a_time(
     assert fake.tag_writes == []
     assert store.writebacks.records("jira") == {}
     assert run(store, fake, apply=True).written == 4
+
+
+def test_a_tag_the_tracker_took_is_stored_and_audited_when_its_read_back_fails(
+    world: tuple[Database, FakeTracker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, fake = world
+    monkeypatch.setattr(tagging_module, "build_connector", lambda _tracker, _settings: fake)
+
+    def unreachable(item_id: str) -> WorkItem:
+        raise RetriableError("connection reset while reading the issue back", tracker="jira")
+
+    monkeypatch.setattr(fake, "get_item", unreachable)
+    admin = store.tokens.create("admin", "pm-admin")
+    with TestClient(create_app(settings(), store)) as client:
+        tagged = client.post(
+            "/api/items/jira/ONB-S5/tags", json={"value": "reliability"}, headers=auth(admin)
+        )
+    assert tagged.status_code == 200, tagged.text
+    body = tagged.json()
+    assert body["read_back"] == "pending"
+    assert "connection reset" in body["read_back_error"]
+    assert body["resolution"]["values"] == {"reliability": 1.0}  # the report moved at once
+    assert fake.items["S5"].custom_fields == {"V2MOM Value": ("Reliability",)}
+    (entry,) = store.writebacks.tag_log()
+    assert (entry["key"], entry["plan_id"], entry["actor"]) == ("ONB-S5", "reliability", "token:pm-admin")
+    before = report(store)
+    monkeypatch.undo()
+    echo(store, fake, ["S5"])  # the webhook echo brings the tracker's copy: the same tag, nothing moves
+    assert report(store) == before
+    assert "ONB-S5" not in planned(run(store, fake, apply=False))
