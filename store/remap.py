@@ -78,8 +78,18 @@ def remap_changed(
     if not any(changes.values()):
         return NOTHING
     with store.unit_of_work() as uow:
-        plan = plan or held_plan(uow) or Plan()
-        return reresolve(uow.connection, plan, changes, full_above=full_above)
+        return remap_changed_within(uow, changes, plan, full_above=full_above)
+
+
+def remap_changed_within(
+    uow: UnitOfWork, changes: dict[str, set[str]], plan: Plan | None = None, *, full_above: float = FULL_ABOVE
+) -> RemapStats:
+    """:func:`remap_changed` inside the caller's unit of work: the caller's other writes and the
+    re-resolution commit together, or neither."""
+    if not any(changes.values()):
+        return NOTHING
+    plan = plan or held_plan(uow) or Plan()
+    return reresolve(uow.connection, plan, changes, full_above=full_above)
 
 
 def held_plan(uow: UnitOfWork) -> Plan | None:

@@ -24,7 +24,7 @@ from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.models import WorkItem
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap_changed
+from v2mom.store.remap import remap_changed, remap_changed_within
 from v2mom.sync.provision import state_key
 from v2mom.sync.writeback import write_back_settings
 from v2mom.vocabulary import Kind, TagWrite
@@ -109,5 +109,5 @@ def _store_tag(store: Database, item: WorkItem, kind: Kind, plan_id: str, name: 
             plan_id=plan_id,
             before=before,
         )
-    with RERESOLVE_SECONDS.labels(trigger="tag").time():
-        remap_changed(store, {item.tracker: {item.id}})
+        with RERESOLVE_SECONDS.labels(trigger="tag").time():
+            remap_changed_within(uow, {item.tracker: {item.id}})
