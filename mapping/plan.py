@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +25,12 @@ from v2mom.yamlio import (
     unencodable,
     validate_model,
 )
+
+
+def fold(text: str) -> str:
+    """A reference as the plan compares it: trimmed, case-insensitive."""
+    return text.strip().casefold()
+
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -221,11 +228,38 @@ def cross_reference_problems(plan: Plan) -> Iterator[tuple[Loc, str]]:
             yield ("rules", index, "value"), f"unknown value '{rule.value}'"
 
 
-def check_plan(plan: Plan, source: str = "plan", node: yaml.Node | None = None) -> Plan:
-    """Raise MappingError-compatible ConfigError listing every cross-reference problem."""
-    raise_problems(
-        (problem_line(source, loc, msg, node) for loc, msg in cross_reference_problems(plan)), source
-    )
+def naming_problems(plan: Plan) -> Iterator[tuple[Loc, str]]:
+    """Ids and names that would read as another value or method: a tag, a tracker option or a label
+    names a value or method by its id or its name, ignoring case, so no two of them may share one (a
+    value's own id and name may). Renaming a value to another's id would otherwise move every item
+    holding its option to that other value. Checked on every new plan, not on stored ones (they were
+    valid when saved, and must still load).
+    """
+    owners: dict[str, tuple[str, int, str]] = {}
+    for section in ("values", "methods"):
+        for index, item in enumerate(getattr(plan, section)):
+            for field in ("id", "name"):
+                text = getattr(item, field)
+                owner = owners.setdefault(fold(text), (section, index, field))
+                if owner[:2] == (section, index) or (owner[0], field, owner[2]) == (section, "id", "id"):
+                    continue  # its own id and name; two equal ids in one section: a duplicate id
+                other = getattr(plan, owner[0])[owner[1]]
+                yield (
+                    (section, index, field),
+                    f"{field} '{text}' reads as the {owner[2]} of {owner[0][:-1]} '{other.id}'"
+                    " (ids and names of values and methods must differ, ignoring case)",
+                )
+
+
+def check_plan(
+    plan: Plan, source: str = "plan", node: yaml.Node | None = None, *, stored: bool = False
+) -> Plan:
+    """Raise MappingError-compatible ConfigError listing every cross-reference problem (and, unless
+    the plan was ``stored`` before, every naming problem)."""
+    problems = cross_reference_problems(plan)
+    if not stored:
+        problems = itertools.chain(problems, naming_problems(plan))
+    raise_problems((problem_line(source, loc, msg, node) for loc, msg in problems), source)
     return plan.with_rule_ids()
 
 
@@ -246,11 +280,12 @@ def load_plan(text: str, source: str = "plan.yaml") -> Plan:
     return check_plan(plan, source, node)
 
 
-def plan_from_data(data: Any, source: str = "plan") -> Plan:
-    """Validate an already-parsed plan (from the API or the database)."""
+def plan_from_data(data: Any, source: str = "plan", *, stored: bool = False) -> Plan:
+    """Validate an already-parsed plan (from the API, or ``stored`` in the database: then the
+    naming checks added since it was saved are not applied)."""
     check_text(data, source)
     plan = validate_model(Plan, data, source, None)
-    return check_plan(plan, source)
+    return check_plan(plan, source, stored=stored)
 
 
 def dump_plan(plan: Plan) -> str:

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from v2mom.mapping.plan import Plan, Rule
+from v2mom.mapping.plan import Plan, Rule, fold
 from v2mom.models import Level, WorkItem
 
 Flag = Literal["untagged", "orphaned", "conflict"]
@@ -173,11 +173,6 @@ class Resolution:
                 because=tuple(own.get("because", ())),
             ),
         )
-
-
-def fold(text: str) -> str:
-    """A reference as the plan compares it: trimmed, case-insensitive."""
-    return text.strip().casefold()
 
 
 def conventions(item: WorkItem) -> Iterator[tuple[str, str, str]]:

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from v2mom.mapping.plan import Plan
-from v2mom.mapping.resolver import fold
+from v2mom.mapping.plan import Plan, fold
 from v2mom.vocabulary import FIELD_NAMES, KINDS, Kind, TrackerOption, TrackerVocabulary, VocabularyChange
 
 

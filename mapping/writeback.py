@@ -35,7 +35,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from v2mom.mapping.resolver import Resolver, Share, fold
+from v2mom.mapping.plan import fold
+from v2mom.mapping.resolver import Resolver, Share
 from v2mom.models import WorkItem
 from v2mom.vocabulary import FIELD_NAMES, KINDS, LABEL_GROUPS, Kind, WrittenTags
 

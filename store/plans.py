@@ -21,7 +21,7 @@ class PlanRepository(Repository):
             doc = conn.execute(
                 select(t.plans.c.document).order_by(t.plans.c.version.desc()).limit(1)
             ).scalar_one_or_none()
-        return None if doc is None else plan_from_data(doc, "stored plan")
+        return None if doc is None else plan_from_data(doc, "stored plan", stored=True)
 
     def versions(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest ``limit`` plan versions: version, document, created_at (ISO), created_by."""

@@ -193,8 +193,10 @@ def audit_log(store: StoreDep, _admin: Admin, limit: Annotated[int, Query(ge=1, 
     for newer, older in zip(versions, [*versions[1:], None], strict=True):
         if len(entries) == limit:
             break
-        after = plan_from_data(newer["document"], f"plan v{newer['version']}")
-        before = plan_from_data(older["document"], f"plan v{older['version']}") if older else None
+        after = plan_from_data(newer["document"], f"plan v{newer['version']}", stored=True)
+        before = (
+            plan_from_data(older["document"], f"plan v{older['version']}", stored=True) if older else None
+        )
         entries.append(
             {
                 "version": newer["version"],

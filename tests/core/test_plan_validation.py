@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import VALID
 from v2mom.errors import ConfigError
-from v2mom.mapping.plan import dump_plan, load_plan
+from v2mom.mapping.plan import dump_plan, load_plan, plan_from_data
 
 
 def test_valid_plan_loads_and_round_trips() -> None:
@@ -91,6 +91,25 @@ def test_valid_plan_loads_and_round_trips() -> None:
             "plan.yaml: rules[1].when: 'custom_field' and 'equals' go together",
             id="custom-field-without-equals",
         ),
+        pytest.param(
+            "name: Customer-first thinking",
+            "name: RELIABILITY",
+            "plan.yaml: values[1].id: id 'reliability' reads as the name of value 'customer-first'"
+            " (ids and names of values and methods must differ, ignoring case)",
+            id="value-named-like-another-value",
+        ),
+        pytest.param(
+            "name: SLO program",
+            "name: Reliability",
+            "plan.yaml: methods[1].name: name 'Reliability' reads as the id of value 'reliability'",
+            id="method-named-like-a-value",
+        ),
+        pytest.param(
+            "  - id: slo-program\n",
+            "  - id: customer-first\n",
+            "plan.yaml: methods[1].id: id 'customer-first' reads as the id of value 'customer-first'",
+            id="method-id-of-a-value",
+        ),
     ],
 )
 def test_invalid_plan_names_place_and_problem(old: str, new: str, expected: str) -> None:
@@ -115,3 +134,15 @@ def test_every_problem_reported_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
         load_plan(broken)
     assert len(caught.value.problems) == 2
+
+
+def test_a_stored_plan_with_colliding_names_still_loads() -> None:
+    """Plans saved before the naming checks must still be read (reports, history), just not saved anew."""
+    colliding = VALID.replace("name: SLO program", "name: Reliability")
+    with pytest.raises(ConfigError):
+        load_plan(colliding)
+    document = load_plan(VALID).model_dump(mode="json", exclude_none=True)
+    document["methods"][1]["name"] = "Reliability"
+    assert plan_from_data(document, "stored plan", stored=True).methods[1].name == "Reliability"
+    with pytest.raises(ConfigError, match=r"methods\[1\]\.name"):
+        plan_from_data(document, "plan")
