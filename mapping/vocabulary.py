@@ -46,7 +46,7 @@ def _match(
 
 
 def vocabulary_diff(
-    plan: Plan, current: TrackerVocabulary, known: Mapping[str, Mapping[str, str]] | None = None
+    plan: Plan, current: TrackerVocabulary, known: Mapping[Kind, Mapping[str, str]] | None = None
 ) -> VocabularyDiff:
     """What to change in a tracker offering ``current`` so it offers ``plan``'s choices.
 

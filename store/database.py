@@ -30,6 +30,7 @@ from v2mom.store.resolutions import ResolutionRepository
 from v2mom.store.sync_state import SyncStateRepository
 from v2mom.store.tokens import TokenRepository
 from v2mom.store.transactions import ConnectionTransactions, EngineTransactions, Transactions
+from v2mom.store.vocabulary import VocabularyRepository
 from v2mom.store.workers import WorkerRegistry
 from v2mom.store.writebacks import WritebackRepository
 
@@ -46,6 +47,7 @@ class _Repositories:
     workers: WorkerRegistry
     report_queries: ReportQueries
     writebacks: WritebackRepository
+    vocabulary: VocabularyRepository
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
         self.items = source.items.bound_to(transactions)
@@ -57,6 +59,7 @@ class _Repositories:
         self.workers = source.workers.bound_to(transactions)
         self.report_queries = source.report_queries.bound_to(transactions)
         self.writebacks = source.writebacks.bound_to(transactions)
+        self.vocabulary = source.vocabulary.bound_to(transactions)
 
 
 class UnitOfWork(_Repositories):
@@ -87,6 +90,7 @@ class Database(_Repositories):
         self.workers = WorkerRegistry(transactions, dialect)
         self.report_queries = ReportQueries(transactions, dialect)
         self.writebacks = WritebackRepository(transactions, dialect)
+        self.vocabulary = VocabularyRepository(transactions, dialect)
         self.locks = Locks(engine)  # cross-process, so never bound to a unit of work's transaction
 
     @classmethod

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from v2mom.connectors.base import VocabularyWriter
 from v2mom.connectors.registry import connector_with
@@ -20,7 +19,7 @@ from v2mom.mapping.plan import Plan
 from v2mom.mapping.vocabulary import vocabulary_diff
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.vocabulary import KINDS, VocabularyChange
+from v2mom.vocabulary import KINDS, Kind, VocabularyChange
 
 WriterFor = Callable[[str], VocabularyWriter]
 
@@ -38,11 +37,6 @@ class TrackerProvision:
     def ok(self) -> bool:
         """True unless the tracker refused or could not be read."""
         return self.error is None
-
-
-def state_key(tracker: str) -> str:
-    """Where the recorded option ids of ``tracker`` are kept (apart from its sync state)."""
-    return f"{tracker}:vocab"  # tracker_state.tracker holds 16 characters
 
 
 def writer_for(settings: Settings) -> WriterFor:
@@ -87,17 +81,16 @@ def _provision_tracker(
     store: Database, plan: Plan, name: str, writer: VocabularyWriter, result: TrackerProvision, *, apply: bool
 ) -> None:
     """Diff one tracker's vocabulary against ``plan``; with ``apply``, make it and record the option ids."""
-    known: dict[str, Any] = store.sync_state.get_tracker_state(state_key(name))
-    diff = vocabulary_diff(plan, writer.read_vocabulary(), known)
+    diff = vocabulary_diff(plan, writer.read_vocabulary(), store.vocabulary.offered(name))
     result.changes = diff.changes
     if not apply:
         return
     applied = writer.apply_vocabulary(diff.changes) if diff.changes else None
-    record: dict[str, Any] = {kind: dict(diff.matched[kind]) for kind in KINDS}
+    record: dict[Kind, dict[str, str]] = {kind: dict(diff.matched[kind]) for kind in KINDS}
     if applied is not None:
         for kind in KINDS:
             record[kind].update(applied.options.get(kind, {}))
-    store.sync_state.set_tracker_state(state_key(name), record)
+    store.vocabulary.record(name, record)
     for change in diff.changes:  # fields holding the old name are still v2mom-sync's writes
         if change.action == "rename" and change.plan_id is not None:
             store.writebacks.relabel(name, change.kind, change.plan_id, change.name)

@@ -25,7 +25,6 @@ from v2mom.models import WorkItem
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap_changed, remap_changed_within
-from v2mom.sync.provision import state_key
 from v2mom.sync.writeback import write_back_settings
 from v2mom.vocabulary import Kind, TagWrite
 
@@ -67,7 +66,7 @@ def tag_item(
         raise TagConflict(
             f"write-back is not enabled for {tracker}: set trackers.{tracker}.write_back.enabled: true"
         )
-    option = store.sync_state.get_tracker_state(state_key(tracker)).get(kind, {}).get(plan_id)
+    option = store.vocabulary.offered(tracker).get(kind, {}).get(plan_id)
     if option is None:
         raise TagConflict(
             f"{tracker} offers no option for {kind} '{plan_id}': run 'v2mom trackers provision --apply'"

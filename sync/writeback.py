@@ -42,7 +42,6 @@ from v2mom.models import Level, WorkItem
 from v2mom.settings import Settings, WriteBackSettings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap_changed
-from v2mom.sync.provision import state_key
 from v2mom.vocabulary import Kind, LinkWrite, TagWrite, WriteOutcome
 
 BATCH = 5000  # items per write_tags call (the connector splits to its vendor's limits)
@@ -139,7 +138,7 @@ def plan_tracker(
     whose earlier write could not be settled) are left as they are."""
     result = TrackerWriteback(tracker)
     wb = write_back_settings(settings, tracker)
-    offered: dict[str, Any] = store.sync_state.get_tracker_state(state_key(tracker))
+    offered = store.vocabulary.offered(tracker)
     records = store.writebacks.records(tracker)
     missing: set[str] = set()
     want_links = wb.links and settings.public_url is not None
@@ -186,7 +185,7 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 def _apply(
     store: Database, plan: Plan, result: TrackerWriteback, writer: TagWriter, progress: Progress | None
 ) -> None:
-    offered: dict[str, Any] = store.sync_state.get_tracker_state(state_key(result.tracker))
+    offered = store.vocabulary.offered(result.tracker)
     names = {v.id: v.name for v in plan.values} | {m.id: m.name for m in plan.methods}
     total, done = len(result.fields) + len(result.links), 0
     taken_ids: set[str] = set()

@@ -161,7 +161,7 @@ def test_a_refusal_is_named_records_nothing_and_a_later_run_resumes(
     assert not failed.applied
     assert failed.error is not None
     assert "no permission to administer fields" in failed.error
-    assert planned.sync_state.get_tracker_state(provision_module.state_key("jira")) == {}
+    assert planned.vocabulary.offered("jira") == {"value": {}, "method": {}}
     made = fake.names("value")
     fake.refuse_after = None
     (resumed,) = provision(jira_settings(), planned, apply=True, writers=lambda _: fake)

@@ -31,7 +31,6 @@ from v2mom.store.database import Database
 from v2mom.store.remap import remap, remap_changed
 from v2mom.sync import tagging as tagging_module
 from v2mom.sync import writeback as writeback_module
-from v2mom.sync.provision import state_key
 from v2mom.sync.writeback import WriteBackBusy, WriteBackDisabled, writeback
 from v2mom.vocabulary import FIELD_NAMES, Kind, LinkWrite, TagWrite, WriteOutcome
 
@@ -143,7 +142,7 @@ def world(store: Database) -> tuple[Database, FakeTracker]:
     fake = FakeTracker(forest())
     store.items.upsert(list(fake.items.values()))
     remap(store, PLAN)
-    store.sync_state.set_tracker_state(state_key("jira"), {k: dict(v) for k, v in OPTIONS.items()})
+    store.vocabulary.record("jira", OPTIONS)
     return store, fake
 
 

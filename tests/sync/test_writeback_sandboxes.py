@@ -28,7 +28,7 @@ from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Sender
 from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
-from v2mom.sync.provision import provision, state_key
+from v2mom.sync.provision import provision
 from v2mom.sync.service import run_sync
 from v2mom.sync.writeback import TrackerWriteback, writeback
 from v2mom.vocabulary import FIELD_NAMES, LABEL_GROUPS, Kind, TagWrite
@@ -125,7 +125,7 @@ class Loop:
 
     def person_sets(self, item: WorkItem, kind: Kind, plan_id: str) -> None:
         """A person picks ``plan_id`` for ``kind`` on ``item`` in the tracker (through its API)."""
-        option = self.store.sync_state.get_tracker_state(state_key(self.tracker.name))[kind][plan_id]
+        option = self.store.vocabulary.offered(self.tracker.name)[kind][plan_id]
         connector = build_connector(self.tracker.name, self.settings)
         try:
             assert isinstance(connector, TagWriter)
