@@ -32,16 +32,13 @@ Decisions where the contract is silent:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from v2mom.mapping.plan import fold
 from v2mom.mapping.resolver import Resolver, Share
 from v2mom.models import WorkItem
-from v2mom.vocabulary import FIELD_NAMES, KINDS, LABEL_GROUPS, Kind, WrittenTags
-
-_FIELD_KINDS = {name.casefold(): kind for kind, name in FIELD_NAMES.items()}
-_GROUP_KINDS = {name.casefold(): kind for kind, name in LABEL_GROUPS.items()}
+from v2mom.vocabulary import FIELD_NAMES, KINDS, Kind, WrittenTags, field_kind, group_label_kind
 
 
 def _names(choice: tuple[str, str]) -> tuple[str, str]:
@@ -68,7 +65,7 @@ def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
     fields = dict(item.custom_fields)
     changed = False
     for name, options in item.custom_fields.items():
-        kind = _FIELD_KINDS.get(fold(name))
+        kind = field_kind(name)
         if kind is None:
             continue
         kept = tuple(o for o in options if not _ours(kind, o, written, stale))
@@ -80,9 +77,8 @@ def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
                 del fields[name]
     labels: list[str] = []
     for label in item.labels:
-        group, sep, option = label.partition("/")
-        kind = _GROUP_KINDS.get(fold(group)) if sep else None
-        if kind is not None and _ours(kind, option, written, stale):
+        grouped = group_label_kind(label)
+        if grouped is not None and _ours(grouped[0], grouped[1], written, stale):
             changed = True
             continue
         labels.append(label)
@@ -94,15 +90,12 @@ def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
 def held_options(item: WorkItem, kind: Kind) -> set[str]:
     """The option names ``item`` holds for ``kind`` (its field's options and its group labels), folded."""
     held = {
-        fold(o)
-        for name, options in item.custom_fields.items()
-        if _FIELD_KINDS.get(fold(name)) == kind
-        for o in options
+        fold(o) for name, options in item.custom_fields.items() if field_kind(name) == kind for o in options
     }
     for label in item.labels:
-        group, sep, option = label.partition("/")
-        if sep and _GROUP_KINDS.get(fold(group)) == kind:
-            held.add(fold(option))
+        grouped = group_label_kind(label)
+        if grouped is not None and grouped[0] == kind:
+            held.add(fold(grouped[1]))
     return held
 
 
@@ -143,19 +136,48 @@ def settle(item: WorkItem, written: WrittenTags | None) -> WrittenTags | None:
     return replace(written, labels=labels, previous={} if done else previous, confirmed=done)
 
 
+def read_by_id(item: WorkItem, offered: Mapping[Kind, Mapping[str, str]]) -> WorkItem:
+    """``item`` with each option v2mom-sync provisioned named by its plan id, found by the tracker's
+    option id (``item.choice_options``), whatever the option is called now: a value renamed in the
+    plan before provisioning renamed its option, or an option renamed in the tracker, still reads as
+    its value, and a name equal to another value's id or to a person's own label reads as nothing
+    else. ``offered`` is, per kind, the option id behind each plan id. Options v2mom-sync did not
+    provision are read by name, as before; ``choice_options`` is consumed (it is not stored).
+    """
+    if not item.choice_options:
+        return item
+    renamed: dict[Kind, dict[str, str]] = {}  # kind -> folded option name -> plan id
+    for kind in KINDS:
+        by_option = {option_id: plan_id for plan_id, option_id in offered.get(kind, {}).items()}
+        for option_id, name in item.choice_options.get(kind, ()):
+            plan_id = by_option.get(option_id)
+            if plan_id is not None:
+                renamed.setdefault(kind, {})[fold(name)] = plan_id
+    fields = dict(item.custom_fields)
+    for name, options in item.custom_fields.items():
+        held = field_kind(name)
+        names = renamed.get(held, {}) if held is not None else {}
+        if names:
+            fields[name] = tuple(names.get(fold(option), option) for option in options)
+    labels = []
+    for label in item.labels:
+        grouped = group_label_kind(label)
+        if grouped is not None and fold(grouped[1]) in renamed.get(grouped[0], {}):
+            group = label.partition("/")[0]
+            label = f"{group}/{renamed[grouped[0]][fold(grouped[1])]}"
+        labels.append(label)
+    return item.model_copy(update={"custom_fields": fields, "labels": tuple(labels), "choice_options": {}})
+
+
 def with_choice(item: WorkItem, kind: Kind, name: str) -> WorkItem:
     """``item`` holding the option ``name`` as its own ``kind``: what a tag from the dashboard stores
     until the tracker's copy is read back. The choice is held as the ``V2MOM Value`` / ``V2MOM Method``
     field (a group label of that kind is replaced); both resolve alike, and the read-back, or the
     webhook echo, replaces the item with what the tracker holds.
     """
-    fields = {n: o for n, o in item.custom_fields.items() if _FIELD_KINDS.get(fold(n)) != kind}
+    fields = {n: o for n, o in item.custom_fields.items() if field_kind(n) != kind}
     fields[FIELD_NAMES[kind]] = (name,)
-    labels = tuple(
-        label
-        for label in item.labels
-        if not ((parts := label.partition("/"))[1] and _GROUP_KINDS.get(fold(parts[0])) == kind)
-    )
+    labels = tuple(label for label in item.labels if (group_label_kind(label) or ("",))[0] != kind)
     return item.model_copy(update={"custom_fields": fields, "labels": labels})
 
 

@@ -17,12 +17,13 @@ from sqlalchemy import JSON, Boolean, Connection, Float, func, or_, select, upda
 
 from v2mom.clock import utcnow
 from v2mom.mapping.signature import tag_signature
-from v2mom.mapping.writeback import settle, strip_written
+from v2mom.mapping.writeback import read_by_id, settle, strip_written
 from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
 from v2mom.store.transactions import Repository, Transactions
 from v2mom.store.types import UTCDateTime
+from v2mom.store.vocabulary import read_offered
 from v2mom.store.written import store_settled, written_records
 from v2mom.vocabulary import WrittenTags
 
@@ -213,6 +214,10 @@ class ItemRepository(Repository):
                 latest[(item.tracker, item.id)] = item
         for tracker in {key[0] for key in latest}:  # our own write-back, read back, is not a person's tag
             ids = [item_id for (t_, item_id) in latest if t_ == tracker]
+            if any(latest[(tracker, item_id)].choice_options for item_id in ids):
+                offered = read_offered(conn, tracker)  # provisioned options are read by their ids
+                for item_id in ids:
+                    latest[(tracker, item_id)] = read_by_id(latest[(tracker, item_id)], offered)
             settled: dict[str, WrittenTags] = {}
             for item_id, record in written_records(conn, tracker, ids).items():
                 reading = latest[(tracker, item_id)]

@@ -50,7 +50,10 @@ class WorkItem(BaseModel):
     ``id`` is the tracker's stable id (Jira issue id, Asana gid, Linear uuid); ``key`` is the human
     handle (``ONB-12``), which can change when an issue moves. ``parent_id`` names the parent by its
     stable id in the same tracker. ``custom_fields`` maps a field's display name to the option names
-    it holds (a single select holds one).
+    it holds (a single select holds one). ``choice_options`` gives, per kind (``value``, ``method``),
+    the tracker's (option id, option name) of each option the item holds in its ``V2MOM Value`` /
+    ``V2MOM Method`` field or its ``Value`` / ``Method`` label group: the store reads the options
+    v2mom-sync provisioned by their ids, not their names, and does not keep this field.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -73,6 +76,7 @@ class WorkItem(BaseModel):
     labels: tuple[str, ...] = ()
     components: tuple[str, ...] = ()
     custom_fields: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    choice_options: dict[str, tuple[tuple[str, str], ...]] = Field(default_factory=dict, exclude=True)
 
     @property
     def ref(self) -> str:

@@ -18,6 +18,26 @@ Kind = Literal["value", "method"]
 KINDS: tuple[Kind, ...] = ("value", "method")
 FIELD_NAMES: dict[Kind, str] = {"value": "V2MOM Value", "method": "V2MOM Method"}  # Jira, Asana
 LABEL_GROUPS: dict[Kind, str] = {"value": "Value", "method": "Method"}  # Linear
+_FIELD_KINDS: dict[str, Kind] = {name.casefold(): kind for kind, name in FIELD_NAMES.items()}
+_GROUP_KINDS: dict[str, Kind] = {name.casefold(): kind for kind, name in LABEL_GROUPS.items()}
+
+
+def field_kind(name: str) -> Kind | None:
+    """The kind a field of this display name holds (``V2MOM Value`` / ``V2MOM Method``, ignoring case)."""
+    return _FIELD_KINDS.get(name.strip().casefold())
+
+
+def group_kind(name: str) -> Kind | None:
+    """The kind a label group of this name holds (``Value`` / ``Method``, ignoring case)."""
+    return _GROUP_KINDS.get(name.strip().casefold())
+
+
+def group_label_kind(label: str) -> tuple[Kind, str] | None:
+    """(kind, option name) of a group label ``Value/<option>`` or ``Method/<option>``; None otherwise."""
+    group, sep, option = label.partition("/")
+    kind = group_kind(group) if sep else None
+    return (kind, option) if kind is not None else None
+
 
 Action = Literal["create_container", "create", "rename", "disable", "enable"]
 

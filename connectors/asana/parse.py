@@ -18,6 +18,7 @@ from typing import Any
 
 from v2mom.errors import FatalError
 from v2mom.models import Level, State, WorkItem
+from v2mom.vocabulary import field_kind
 
 TRACKER = "asana"
 TASK_FIELDS = ",".join(
@@ -34,7 +35,9 @@ TASK_FIELDS = ",".join(
         "custom_fields.name",
         "custom_fields.type",
         "custom_fields.enum_value.name",
+        "custom_fields.enum_value.gid",
         "custom_fields.multi_enum_values.name",
+        "custom_fields.multi_enum_values.gid",
         "custom_fields.number_value",
         "actual_time_minutes",
         "num_subtasks",
@@ -81,11 +84,24 @@ def _names(values: Any) -> tuple[str, ...]:
     return tuple(v["name"] for v in values if isinstance(v, Mapping) and isinstance(v.get("name"), str))
 
 
-def read_custom_fields(
-    raw: Mapping[str, Any], points_field: str | None
-) -> tuple[dict[str, tuple[str, ...]], float | None]:
-    """(enum and multi-enum options by field name, the points field's number)."""
+def _option_ids(values: object) -> tuple[tuple[str, str], ...]:
+    """(gid, name) of each enum option in ``values`` (one enum value or a list of them)."""
+    entries = values if isinstance(values, list) else [values]
+    return tuple(
+        (v["gid"], v["name"])
+        for v in entries
+        if isinstance(v, Mapping) and isinstance(v.get("gid"), str) and isinstance(v.get("name"), str)
+    )
+
+
+CustomFields = tuple[dict[str, tuple[str, ...]], float | None, dict[str, tuple[tuple[str, str], ...]]]
+
+
+def read_custom_fields(raw: Mapping[str, Any], points_field: str | None) -> CustomFields:
+    """(enum and multi-enum options by field name, the points field's number, and the (gid, name) of
+    the options held in the ``V2MOM Value`` / ``V2MOM Method`` fields by kind)."""
     options: dict[str, tuple[str, ...]] = {}
+    choices: dict[str, tuple[tuple[str, str], ...]] = {}
     points: float | None = None
     fields = raw.get("custom_fields")
     for field in fields if isinstance(fields, list) else []:
@@ -93,19 +109,24 @@ def read_custom_fields(
             continue
         name = field["name"]
         kind = field.get("type") or field.get("resource_subtype")
+        held: object = None
         if kind == "enum":
-            chosen = field.get("enum_value")
+            held = chosen = field.get("enum_value")
             if isinstance(chosen, Mapping) and isinstance(chosen.get("name"), str):
                 options[name] = (chosen["name"],)
         elif kind == "multi_enum":
-            names = _names(field.get("multi_enum_values"))
+            held = field.get("multi_enum_values")
+            names = _names(held)
             if names:
                 options[name] = names
         elif kind == "number" and points_field is not None and points_field in (name, field.get("gid")):
             number = field.get("number_value")
             if isinstance(number, int | float) and not isinstance(number, bool):
                 points = float(number)
-    return options, points
+        choice = field_kind(name) if held is not None else None
+        if choice is not None:  # the V2MOM fields: their options are read back by gid too
+            choices[choice] = choices.get(choice, ()) + _option_ids(held)
+    return options, points, choices
 
 
 def home_project(raw: Mapping[str, Any], scope: Sequence[str]) -> str | None:
@@ -124,7 +145,7 @@ def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: st
     parent = raw.get("parent")
     parent_gid = parent.get("gid") if isinstance(parent, Mapping) else None
     project = home_project(raw, scope)
-    custom_fields, points = read_custom_fields(raw, points_field)
+    custom_fields, points, choices = read_custom_fields(raw, points_field)
     minutes = raw.get("actual_time_minutes")
     completed = bool(raw.get("completed"))
     return WorkItem(
@@ -147,6 +168,7 @@ def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: st
         else None,
         labels=_names(raw.get("tags")),
         custom_fields=custom_fields,
+        choice_options=choices,
     )
 
 

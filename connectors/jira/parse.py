@@ -13,6 +13,7 @@ from typing import Any
 
 from v2mom.errors import ConfigError, FatalError
 from v2mom.models import Level, State, WorkItem
+from v2mom.vocabulary import field_kind
 
 __all__ = [
     "BASE_FIELDS",
@@ -151,6 +152,18 @@ def _custom_values(value: object) -> tuple[str, ...]:
     return ()
 
 
+def _option_ids(value: object) -> tuple[tuple[str, str], ...]:
+    """(option id, name) of each option a select / multi-select value holds."""
+    entries = value if isinstance(value, list) else [value]
+    pairs = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            option_id, name = entry.get("id"), entry.get("value")
+            if isinstance(option_id, str | int) and not isinstance(option_id, bool) and isinstance(name, str):
+                pairs.append((str(option_id), name))
+    return tuple(pairs)
+
+
 def parse_issue(
     raw: Mapping[str, Any],
     *,
@@ -226,11 +239,16 @@ def parse_issue(
     hours = spent if spent else estimate
 
     custom: dict[str, tuple[str, ...]] = {}
+    choices: dict[str, tuple[tuple[str, str], ...]] = {}
     for field_id, name in custom_field_names.items():
-        values = _custom_values(fields.get(field_id))
+        value = fields.get(field_id)
+        values = _custom_values(value)
         if values:
             merged = custom.get(name, ()) + values
             custom[name] = tuple(dict.fromkeys(merged))  # same-named fields: merge, keep order
+            kind = field_kind(name)
+            if kind is not None:  # the V2MOM fields: their options are read back by id too
+                choices[kind] = choices.get(kind, ()) + _option_ids(value)
 
     return WorkItem(
         tracker=TRACKER,
@@ -251,6 +269,7 @@ def parse_issue(
         labels=_names(fields.get("labels"), where=where, field="labels", attr=None),
         components=_names(fields.get("components"), where=where, field="components", attr="name"),
         custom_fields=custom,
+        choice_options=choices,
     )
 
 

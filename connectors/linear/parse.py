@@ -16,6 +16,7 @@ from typing import Any
 
 from v2mom.errors import FatalError
 from v2mom.models import Level, State, WorkItem
+from v2mom.vocabulary import group_kind
 
 TRACKER = "linear"
 QUERIES = Path(__file__).resolve().parent / "queries"
@@ -95,18 +96,32 @@ def _nodes(value: Any) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
-def label_names(labels: Any) -> tuple[str, ...]:
-    """Label names, plus ``<Group>/<name>`` for labels inside a group."""
+Choices = dict[str, tuple[tuple[str, str], ...]]  # kind -> (label id, name) of each label in its group
+
+
+def read_labels(*pages: Any) -> tuple[tuple[str, ...], Choices]:
+    """The names of the labels on ``pages``, plus ``<Group>/<name>`` for labels inside a group; and
+    the (label id, name) of each label in the ``Value`` / ``Method`` group by kind (the store reads
+    the labels v2mom-sync provisioned by their ids). A label in those groups is named only as
+    ``<Group>/<name>``: it is a plan choice, which a rule matching a plain label must not see."""
     names: list[str] = []
-    for label in _nodes(labels):
+    choices: Choices = {}
+    for label in (node for page in pages for node in _nodes(page)):
         name = label.get("name")
         if not isinstance(name, str):
             continue
-        names.append(name)
         parent = label.get("parent")
-        if isinstance(parent, Mapping) and isinstance(parent.get("name"), str):
-            names.append(f"{parent['name']}/{name}")
-    return tuple(dict.fromkeys(names))
+        group = parent.get("name") if isinstance(parent, Mapping) else None
+        if not isinstance(group, str):
+            names.append(name)
+            continue
+        names.append(f"{group}/{name}")
+        kind = group_kind(group)
+        if kind is None:
+            names.append(name)
+        elif isinstance(label.get("id"), str):
+            choices[kind] = (*choices.get(kind, ()), (label["id"], name))
+    return tuple(dict.fromkeys(names)), choices
 
 
 def is_removed(record: Mapping[str, Any]) -> bool:
@@ -127,6 +142,7 @@ def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem
     project = raw.get("project") if isinstance(raw.get("project"), Mapping) else None
     team = raw.get("team") if isinstance(raw.get("team"), Mapping) else None
     estimate = raw.get("estimate")
+    labels, choices = read_labels(raw.get("labels"), extra_labels)
     return WorkItem(
         tracker=TRACKER,
         id=issue_id,
@@ -142,7 +158,8 @@ def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem
         updated_at=_required_time(raw, "updatedAt"),
         completed_at=_time(raw, "completedAt"),
         points=float(estimate) if isinstance(estimate, int | float) else None,
-        labels=label_names(raw.get("labels")) + (label_names(extra_labels) if extra_labels else ()),
+        labels=labels,
+        choice_options=choices,
     )
 
 

@@ -23,11 +23,13 @@ from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.mapping.plan import load_plan
 from v2mom.models import WorkItem
+from v2mom.reports.flags import item_document
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Sender
 from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
+from v2mom.store.plan_remap import apply_plan
 from v2mom.sync.provision import provision
 from v2mom.sync.service import run_sync
 from v2mom.sync.writeback import TrackerWriteback, writeback
@@ -250,3 +252,48 @@ def test_write_back_end_to_end(loop: Loop) -> None:
     assert shown(loop.read(keeper.id), "method") == {names[other]}  # the person's choice survived
     loop.drain()
     assert run(loop, apply=False).fields == []
+
+
+def test_provisioned_choices_are_read_back_by_their_tracker_id(loop: Loop) -> None:
+    """A value renamed in the plan moves nothing, before provisioning renames its option in the tracker
+    and after; a person's pick of a provisioned option still reads as that value."""
+    store, settings = loop.store, loop.settings
+    (provisioned,) = provision(settings, store, apply=True)
+    assert provisioned.ok, provisioned.error
+    done = run(loop, apply=True)
+    assert done.ok, (done.error, done.refused[:3])
+    plan = store.plans.current()
+    assert plan is not None
+    written = next(w for w in done.fields if w.changes.get("value"))
+    chosen = next(v.id for v in plan.values if v.id != written.changes["value"])
+    loop.person_sets(written.item, "value", chosen)  # a person's own pick of a provisioned option
+    loop.drain()
+    assert run_sync(settings, store, full=True)[0].ok
+    assert item_values(store, written.item) == {chosen: 1.0}
+    assert run(loop, apply=True).ok  # what the person's pick moved is written: nothing is left to write
+    loop.drain()
+    assert run(loop, apply=False).fields == []
+    before = sorted(store.resolutions.rollup_rows(), key=repr)
+
+    renamed = plan.model_copy(
+        update={"values": tuple(v.model_copy(update={"name": f"{v.name} (renamed)"}) for v in plan.values)}
+    )
+    apply_plan(store, renamed, actor="test")  # the tracker's options still carry the old names
+    assert run_sync(settings, store, full=True)[0].ok
+    assert sorted(store.resolutions.rollup_rows(), key=repr) == before
+    (again,) = provision(settings, store, apply=True)  # now the option is renamed in the tracker
+    assert again.ok, again.error
+    assert {c.action for c in again.changes} == {"rename"}
+    loop.drain()
+    assert run_sync(settings, store, full=True)[0].ok
+    assert sorted(store.resolutions.rollup_rows(), key=repr) == before
+    assert item_values(store, written.item) == {chosen: 1.0}
+    assert run(loop, apply=False).fields == []
+
+
+def item_values(store: Database, item: WorkItem) -> dict[str, float]:
+    """The values an item resolves to now, by share."""
+    document = item_document(store, item.tracker, item.key)
+    assert document is not None
+    resolution = document["resolution"]
+    return dict(resolution["values"]) if resolution else {}

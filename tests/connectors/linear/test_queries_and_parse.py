@@ -12,11 +12,11 @@ from graphql import GraphQLSchema, build_schema, parse, validate
 from tests.contracts import contracts_dir
 from v2mom.connectors.linear.parse import (
     is_removed,
-    label_names,
     parse_issue,
     parse_project,
     query_names,
     query_text,
+    read_labels,
 )
 from v2mom.errors import FatalError
 from v2mom.models import Level, State
@@ -112,18 +112,22 @@ def test_hierarchy_sub_issue_and_project() -> None:
 
 def test_label_groups_become_conventions_and_extra_pages_are_kept() -> None:
     labels = {
-        "nodes": [{"name": "Reliability", "parent": {"name": "Value"}}, {"name": "frontend", "parent": None}]
+        "nodes": [
+            {"id": "l-rel", "name": "Reliability", "parent": {"name": "Value"}},
+            {"id": "l-fe", "name": "frontend", "parent": None},
+            {"id": "l-web", "name": "web", "parent": {"name": "Platform"}},
+        ]
     }
-    extra = {"nodes": [{"name": "slo-program", "parent": {"name": "Method"}}]}
+    extra = {"nodes": [{"id": "l-slo", "name": "slo-program", "parent": {"name": "Method"}}]}
     item = parse_issue(issue(labels=labels), extra_labels=extra)
-    assert item.labels == (
-        "Reliability",
-        "Value/Reliability",
-        "frontend",
-        "slo-program",
-        "Method/slo-program",
-    )
-    assert label_names([{"name": "a"}, {"name": "a"}]) == ("a",)  # webhook lists, deduplicated
+    # A plan choice is named only in its group (a rule on the plain label "Reliability" must not
+    # match it); other groups' labels keep both names.
+    assert item.labels == ("Value/Reliability", "frontend", "Platform/web", "web", "Method/slo-program")
+    assert item.choice_options == {
+        "value": (("l-rel", "Reliability"),),
+        "method": (("l-slo", "slo-program"),),
+    }
+    assert read_labels([{"name": "a"}, {"name": "a"}])[0] == ("a",)  # webhook lists, deduplicated
 
 
 def test_archived_and_trashed_are_removed() -> None:
