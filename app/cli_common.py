@@ -12,7 +12,6 @@ from rich.console import Console
 from v2mom.errors import ConfigError, DatabaseUnavailableError, V2momError
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.engine import masked_url
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -45,8 +44,3 @@ def exit_on_errors(code: int = 2) -> Iterator[None]:
 def open_store(settings: Settings) -> Database:
     """Open (and migrate) the configured database."""
     return Database.open(settings.database_url)
-
-
-def safe_url(url: str) -> str:
-    """A database URL with any password masked, for printing."""
-    return masked_url(url)
