@@ -335,7 +335,7 @@ def serve(
     from v2mom.logs import configure_logging, root_handlers_restored
 
     with root_handlers_restored():
-        with exit_on_errors():
+        with exit_on_errors(log_format=lambda: log_format):  # JSON once logging is, like every line
             if log_format is not None:  # already for what loading the settings may log
                 configure_logging(log_format)
             settings = load_settings(config)

@@ -3,6 +3,7 @@ settings files warned about, the SQLite database created private."""
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
 from pathlib import Path
@@ -80,6 +81,33 @@ def test_no_form_of_the_database_password_is_printed(
         assert line.startswith("error: cannot connect to the database postgresql+psycopg://v2mom")
     assert "***" in printed
     assert "Secret9" not in printed
+
+
+@pytest.mark.parametrize(
+    ("args", "env"), [(["--log-format", "json"], None), ([], "json"), (["--log-format", "json"], "text")]
+)
+def test_serve_with_json_logs_reports_an_unreachable_database_as_one_json_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], env: str | None
+) -> None:
+    monkeypatch.delenv("V2MOM_DATABASE_URL", raising=False)
+    if env is None:
+        monkeypatch.delenv("V2MOM_LOG_FORMAT", raising=False)
+    else:
+        monkeypatch.setenv("V2MOM_LOG_FORMAT", env)
+    port = free_port()
+    config = tmp_path / "v2mom.yaml"
+    config.write_text(f"database_url: postgresql://v2mom:{PASSWORD}@127.0.0.1:{port}/v2mom\n")
+    config.chmod(0o600)  # no warning about the inline password: the error is the only line
+    result = runner.invoke(app, ["serve", "-c", str(config), *args])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    (line,) = result.stderr.splitlines()
+    record = json.loads(line)
+    assert record["level"] == "ERROR"
+    assert record["logger"] == "v2mom.app.cli"
+    assert record["message"].startswith("cannot connect to the database postgresql+psycopg://v2mom:***@")
+    assert f"127.0.0.1:{port}/v2mom" in record["message"]
+    assert PASSWORD not in result.output
 
 
 def test_a_sqlite_database_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
