@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import T0
+from tests.factories import T0, make_item
 from tests.support import auth
 from v2mom.app.factory import create_app
 from v2mom.settings import Settings
 from v2mom.store.database import Database
+from v2mom.store.remap import remap
 
 
 @pytest.fixture
@@ -149,3 +150,26 @@ def test_item_explains_inheritance(client: TestClient, seeded: Database) -> None
     assert document["resolution"]["values"] == {"customer-first": 1.0}
     assert any("jira:ONB-1" in line for line in document["explanation"])
     assert client.get("/api/items/jira/NOPE-1", headers=auth(token)).status_code == 404
+
+
+def test_item_links_are_http_or_https_only(client: TestClient, seeded: Database) -> None:
+    """A tracker's ``javascript:`` URL is dropped when the item is read in, and one stored before
+    links were checked is served as null: the dashboard renders these as links."""
+    fresh = make_item("16", key="ONB-7", points=1.0, url="javascript:alert(document.cookie)")
+    assert fresh.url is None
+    legacy = make_item("17", key="ONB-8", points=1.0).model_copy(update={"url": "JavaScript:alert(1)"})
+    relative = make_item("18", key="ONB-9", points=1.0).model_copy(update={"url": "//evil.example/x"})
+    kept = make_item("19", key="ONB-10", points=1.0, url="https://example.atlassian.net/browse/ONB-10")
+    seeded.items.upsert([fresh, legacy, relative, kept])
+    remap(seeded)
+    token = seeded.tokens.create("viewer", "pm")
+    flags = client.get("/api/reports/flags", params={"kind": "untagged", "limit": 50}, headers=auth(token))
+    urls = {item["key"]: item["url"] for item in flags.json()["items"]}
+    assert urls["ONB-7"] is None
+    assert urls["ONB-8"] is None
+    assert urls["ONB-9"] is None
+    assert urls["ONB-10"] == "https://example.atlassian.net/browse/ONB-10"
+    for key in ("ONB-7", "ONB-8", "ONB-9"):
+        document = client.get(f"/api/items/jira/{key}", headers=auth(token)).json()
+        assert document["item"]["url"] is None
+    assert "javascript" not in flags.text.lower()
