@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -210,3 +211,37 @@ def test_csv_cells_never_start_a_formula_and_numbers_stay_numbers(
     assert float(reliability[5]) < 0
     assert reliability[5].startswith("-")  # a plain negative number, not "'-..."
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row[:5])
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])
+def test_there_is_no_api_docs_page_to_load_assets_from_a_cdn(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code == 404
+    assert "cdn" not in answer.text
+
+
+def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["info"]["title"] == "v2mom-sync"
+    assert "/api/reports/effort-by-value" in document["paths"]
+
+
+def test_every_html_page_carries_the_csp_and_loads_nothing_off_site(
+    client: TestClient, seeded: Database
+) -> None:
+    """Whatever serves HTML (the dashboard, and any page a framework adds) runs under the CSP and
+    takes its scripts and styles from the app itself."""
+    token = seeded.tokens.create("viewer", "pm")
+    paths = [
+        route.path
+        for route in client.app.routes
+        if "GET" in (getattr(route, "methods", None) or ()) and "{" not in route.path
+    ]
+    pages = 0
+    for path in paths:
+        answer = client.get(path, headers=auth(token))
+        if answer.headers.get("content-type", "").startswith("text/html"):
+            pages += 1
+            assert "default-src 'self'" in answer.headers.get("content-security-policy", ""), path
+            assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", answer.text), path
+    assert pages >= 1  # the dashboard
