@@ -102,20 +102,20 @@ def _password_spans(url: str) -> list[Span]:
     if rest is None:
         return [match.span(1) for match in _KEYWORD.finditer(url)]
     parsed = _parseable(url)
-    if parsed is None:
-        query = _secret_params(url[rest:], rest)
-    elif parsed.group("query") is not None:
+    if parsed is None:  # never reaches a driver: any password= value, the user part to the last @
+        return _secret_params(url[rest:], rest) + _user_password(url, rest, url.rfind("@", rest))
+    query: list[Span] = []  # without a query, a "?password=" is inside the user part's password
+    if parsed.group("query") is not None:
         start = parsed.start("query") - 1  # the "?" before it
         query = _secret_params(url[start:], start)
-    else:  # a "?password=" inside the user part's password is part of it
-        query = []
-    if parsed is None:
-        at = url.rfind("@", rest)
-    else:  # an "@" inside a query password ends no user part
-        at = max((i for i in range(rest, len(url)) if url[i] == "@" and not _inside(i, query)), default=-1)
+    ats = [i for i in range(rest, len(url)) if url[i] == "@" and not _inside(i, query)]
+    return query + _user_password(url, rest, ats[-1] if ats else -1)
+
+
+def _user_password(url: str, rest: int, at: int) -> list[Span]:
+    """The password of a user part ending at ``at`` (-1: none): after its first ``:``."""
     colon = url.find(":", rest, at) if at >= 0 else -1
-    user = [(colon + 1, at)] if colon >= 0 else []
-    return query + user
+    return [(colon + 1, at)] if colon >= 0 else []
 
 
 def _mask_spans(url: str) -> list[Span]:

@@ -26,6 +26,7 @@ FORMS = [
     ("postgresql://v2mom:at@sign-Secret@db/v2mom", "at@sign-Secret", "postgresql://v2mom:***@db/v2mom"),
     ("postgresql://v2mom:two@at@signs@db/v2mom", "two@at@signs", "postgresql://v2mom:***@db/v2mom"),
     ("postgresql://v2mom:at@slash/Secret@db/v2mom", "at@slash/Secret", "postgresql://v2mom:***@db/v2mom"),
+    ("postgresql://v2mom:v6-Secret@[::1]:5432/v2mom", "v6-Secret", "postgresql://v2mom:***@[::1]:5432/v2mom"),
     ("postgresql://v2mom:co:lon:Secret@db/v2mom", "co:lon:Secret", "postgresql://v2mom:***@db/v2mom"),
     ("postgresql://v2mom:sl/ash-Secret@db/v2mom", "sl/ash-Secret", "postgresql://v2mom:***@db/v2mom"),
     ("postgresql://v2mom:ha#sh-Secret@db/v2mom", "ha#sh-Secret", "postgresql://v2mom:***@db/v2mom"),
@@ -133,6 +134,9 @@ def test_a_password_with_an_unencoded_at_is_masked_where_the_driver_echoes_it() 
 )
 def test_urls_without_a_password_written_inline(url: str) -> None:
     assert not has_inline_password(url)
+    if "${" not in url:
+        assert mask_url(url) == url
+        assert url_secrets(url) == []
 
 
 @pytest.mark.parametrize("url", [url for url, _, _ in FORMS if "://" in url and " " not in url])
