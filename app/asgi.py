@@ -13,7 +13,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from v2mom.app.serve import serving_app
-from v2mom.background import secret_values
 from v2mom.logs import basic_logging, configure_logging
 from v2mom.settings import load_settings
 from v2mom.store.database import Database
@@ -24,5 +23,5 @@ def factory() -> FastAPI:
     logging as ``serve`` does (its ``--log-format`` arrives as ``V2MOM_LOG_FORMAT``)."""
     basic_logging()
     settings = load_settings()
-    configure_logging(settings.log_format, secret_values(settings))
+    configure_logging(settings.log_format, settings.secrets())
     return serving_app(settings, Database.open(settings.database_url))

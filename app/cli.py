@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out, safe_url
+from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out
 from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
 from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
@@ -22,7 +22,7 @@ from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
 from v2mom.settings import config_path, load_settings
-from v2mom.store.engine import backend_of, check_url
+from v2mom.store.engine import backend_of, check_url, masked_url
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Effort by V2MOM value, from your trackers."
@@ -50,7 +50,7 @@ def check(
         check_url(settings.database_url)
         trackers = ", ".join(settings.trackers.configured()) or "none"
         out.print(
-            f"settings ok: trackers: {trackers}; database: {safe_url(settings.database_url)}", markup=False
+            f"settings ok: trackers: {trackers}; database: {masked_url(settings.database_url)}", markup=False
         )
         if plan_file is not None:
             plan = load_plan(_read(plan_file), str(plan_file))
@@ -332,16 +332,15 @@ def serve(
 ) -> None:
     """Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile."""
     from v2mom.app.serve import serve_app, serve_workers, uvicorn_server
-    from v2mom.background import secret_values
     from v2mom.logs import configure_logging, root_handlers_restored
 
     with root_handlers_restored():
-        with exit_on_errors():
+        with exit_on_errors(log_format=lambda: log_format):  # JSON once logging is, like every line
             if log_format is not None:  # already for what loading the settings may log
                 configure_logging(log_format)
             settings = load_settings(config)
             log_format = log_format or settings.log_format
-            configure_logging(log_format, secret_values(settings))
+            configure_logging(log_format, settings.secrets())
             if workers > 1:
                 refuse_embedded(settings.database_url, workers)
             store = open_store(settings)  # connects and migrates once, before any worker process starts

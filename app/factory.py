@@ -81,7 +81,9 @@ def create_app(
             app.state.ingest = None
             committer.stop()
 
-    app = FastAPI(title="v2mom-sync", version=__version__, lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN, which the dashboard's
+    # CSP and offline promise forbid. /openapi.json describes the API for any viewer run locally.
+    app = FastAPI(title="v2mom-sync", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes)
     app.state.settings = settings
     app.state.store = store

@@ -82,6 +82,7 @@ from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings, TrackersSettings
 from v2mom.store import schema as t
 from v2mom.store.database import Database
+from v2mom.store.engine import masked_url
 from v2mom.store.items import StoredItem, _item_row
 from v2mom.store.plan_remap import apply_plan
 from v2mom.store.remap import remap
@@ -852,7 +853,7 @@ def main() -> None:
         step_reports(store, url, template, args.runs)
     if "webhooks" in steps:
         step_webhooks(store, url, template, args.events, args.seed)
-    print(f"the store stays in {store.engine.url.render_as_string(hide_password=True)}: drop it when done")
+    print(f"the store stays in {masked_url(url)}: drop it when done")
     store.close()
 
 

@@ -105,7 +105,7 @@ class Database(_Repositories):
             engine.connect().close()
         except DBAPIError as exc:
             engine.dispose()
-            raise unavailable(engine, exc) from None
+            raise unavailable(url, exc) from None
         if migrate:
             upgrade(engine)
         return cls(engine)

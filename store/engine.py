@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from v2mom.errors import ConfigError, DatabaseUnavailableError
+from v2mom.redaction import mask_url, redact, url_secrets
 
 
 def normalise_url(url: str) -> str:
@@ -104,8 +105,11 @@ def backend_of(url: str) -> str:
 
 
 def masked_url(url: str) -> str:
-    """``url`` with any password masked, for printing."""
-    return make_engine(url).url.render_as_string(hide_password=True)
+    """``url`` as the store reads it (``postgresql+psycopg://``), every password masked, for printing.
+
+    Never fails: a URL SQLAlchemy cannot parse is masked too (:func:`v2mom.redaction.mask_url`).
+    """
+    return mask_url(normalise_url(url))
 
 
 def upsert_insert(dialect: str, table: Table) -> Any:
@@ -113,11 +117,13 @@ def upsert_insert(dialect: str, table: Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailableError:
-    """The one-line error for a database that cannot be reached: its URL (password masked) and why."""
-    where = engine.url.render_as_string(hide_password=True)
-    reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-    password = engine.url.password
-    if password:
-        reason = reason.replace(str(password), "***")
-    return DatabaseUnavailableError(f"cannot connect to the database {where}: {reason}")
+def unavailable(url: str, exc: DBAPIError) -> DatabaseUnavailableError:
+    """The one-line error for a database that cannot be reached: its URL (password masked) and why.
+
+    The driver's reason may echo a part of the URL that holds a piece of the password (an unencoded
+    ``@`` in it moves the rest into the host name): every form of it is masked there too.
+    """
+    text = str(exc.orig).strip()
+    reason = text.splitlines()[0] if text else type(exc.orig).__name__
+    reason = redact(reason, url_secrets(normalise_url(url)))
+    return DatabaseUnavailableError(f"cannot connect to the database {masked_url(url)}: {reason}")

@@ -47,7 +47,7 @@ def upgrade_url(url: str) -> str | None:
         try:
             engine.connect().close()
         except DBAPIError as exc:
-            raise unavailable(engine, exc) from None
+            raise unavailable(url, exc) from None
         return upgrade(engine)
     finally:
         engine.dispose()

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from v2mom.background import BackgroundLoop, secret_values
+from v2mom.background import BackgroundLoop
 from v2mom.clock import utcnow
 from v2mom.errors import V2momError
 from v2mom.settings import Settings
@@ -74,7 +74,7 @@ class ReconcileThread:
             self._pass,
             interval=self.interval,
             quiet_errors=(V2momError,),
-            secrets=secret_values(settings),
+            secrets=settings.secrets(),
             join_timeout=60,
             logger=log,
         )

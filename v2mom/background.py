@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, SecretStr
 
+from v2mom.redaction import redact
+
 log = logging.getLogger(__name__)
-MASK = "***"
 
 Step = Callable[[], "bool | None"]
 
@@ -124,13 +125,6 @@ class BackgroundLoop:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every one of ``secrets`` replaced by ``***`` (pass the longest first)."""
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    return text
 
 
 def join_or_warn(thread: threading.Thread, timeout: float, logger: logging.Logger | None = None) -> bool:

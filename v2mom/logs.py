@@ -3,7 +3,8 @@
 ``v2mom serve --log-format json`` (or ``log_format: json``, or ``V2MOM_LOG_FORMAT=json``) writes
 each record to stderr as ``{"time", "level", "logger", "message"}``, plus ``exc_info`` (the
 formatted traceback) when the record carries one. In both formats every configured secret
-(:func:`v2mom.background.secret_values`) is replaced by ``***``, as the background loops do.
+(:meth:`v2mom.settings.Settings.secrets`: tokens, keys, webhook secrets and every form of the
+database password) is replaced by ``***``, as the background loops do.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Literal
 
-from v2mom.background import redact
+from v2mom.redaction import redact
 
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"  # what the CLI's basicConfig writes

@@ -42,6 +42,21 @@ def _require_aware(value: datetime | None) -> datetime | None:
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_require_aware)]
+_WEB_URL = re.compile(r"https?://[^\s/?#\\]", re.IGNORECASE)
+
+
+def web_url(value: str | None) -> str | None:
+    """``value`` when it is an absolute http(s) URL, else None.
+
+    An item's URL comes from its tracker and is shown as a link (the dashboard, the API's item
+    documents): a ``javascript:``, ``data:`` or relative one is dropped, never stored or served.
+    """
+    if value is None or _WEB_URL.match(value) is None:
+        return None
+    return value
+
+
+WebUrl = Annotated[str | None, AfterValidator(web_url)]
 
 
 class WorkItem(BaseModel):
@@ -62,7 +77,7 @@ class WorkItem(BaseModel):
     id: str
     key: str
     title: str
-    url: str | None = None
+    url: WebUrl = None  # http(s) only: anything else is dropped (web_url)
     level: Level = Level.STANDARD
     parent_id: str | None = None
     container: str | None = None

@@ -20,15 +20,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from v2mom.background import secret_values
 from v2mom.errors import ConfigError
 from v2mom.logs import LogFormat
 from v2mom.models import TRACKERS
+from v2mom.redaction import has_inline_password, url_secrets
 from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
 
 log = logging.getLogger(__name__)
 DEFAULT_CONFIG = "v2mom.yaml"
 _ONLY_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-_URL_PASSWORD = re.compile(r"^[A-Za-z0-9+.-]+://[^:/@]*:([^@]*)@")
 Measure = Literal["points", "hours", "count"]
 
 
@@ -185,6 +186,12 @@ class Settings(BaseSettings):
 
     _public_url = field_validator("public_url")(lambda value: None if value is None else _http_url(value))
 
+    def secrets(self) -> list[str]:
+        """Everything to mask in logs, longest first: the ``SecretStr`` values (tracker tokens and
+        keys, webhook secrets) and every form of the database URL's passwords."""
+        found = {*secret_values(self), *url_secrets(self.database_url)} - {""}
+        return sorted(found, key=len, reverse=True)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -249,10 +256,8 @@ def inline_secrets(data: Any) -> list[str]:
     found: list[str] = []
     if isinstance(data, dict):
         url = data.get("database_url")
-        if isinstance(url, str):
-            password = _URL_PASSWORD.match(url)
-            if password and password.group(1) and not _ONLY_ENV_REF.fullmatch(password.group(1)):
-                found.append("database_url")
+        if isinstance(url, str) and has_inline_password(url):
+            found.append("database_url")
     _walk_secrets(Settings, data, "", found)
     return found
 

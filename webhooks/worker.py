@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from v2mom.background import BackgroundLoop, secret_values
+from v2mom.background import BackgroundLoop
 from v2mom.connectors.base import Connector
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.registry import build_connector
@@ -230,7 +230,7 @@ class WorkerThread:
 
 def start_worker(app: Any, settings: Settings, store: Database) -> WorkerThread:
     """Run the worker beside the app: connectors built once per tracker, woken by each delivery."""
-    worker = WorkerThread(store, app.state.inbox, connector_cache(settings), secrets=secret_values(settings))
+    worker = WorkerThread(store, app.state.inbox, connector_cache(settings), secrets=settings.secrets())
     app.state.wake_worker = worker.wake
     worker.start()
     return worker

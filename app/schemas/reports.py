@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from v2mom.app.schemas.common import ApiModel, Number
-from v2mom.models import WorkItem
+from v2mom.models import WebUrl, WorkItem
 
 MeasureName = Literal["points", "hours", "count"]
 StateName = Literal["done", "open", "all"]
@@ -109,7 +109,7 @@ class BlockedItem(ApiModel):
     tracker: str
     key: str
     title: str
-    url: str | None
+    url: WebUrl  # http(s) only: a stored javascript: or relative link is served as null
     status: str
     effort: Number
 
@@ -140,7 +140,7 @@ class FlaggedItem(ApiModel):
     tracker: str
     key: str
     title: str
-    url: str | None
+    url: WebUrl  # http(s) only: a stored javascript: or relative link is served as null
     flags: list[FlagName]
     reasons: list[str]
     effort: Number

