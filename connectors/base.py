@@ -77,6 +77,15 @@ class CallCounter:
         return sum(self.calls.values())
 
 
+class ItemReader(Protocol):
+    """Anything that reads one item back from its tracker (every :class:`Connector` and
+    :class:`TagWriter`)."""
+
+    def get_item(self, item_id: str) -> WorkItem:
+        """One item in scope by stable id; NotFoundError when gone, OutOfScopeError when outside."""
+        ...
+
+
 class Connector(Protocol):
     """A tracker, seen through the operations sync needs.
 

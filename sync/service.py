@@ -1,4 +1,9 @@
-"""Sync every configured tracker, each independently, then re-resolve once."""
+"""Sync every configured tracker, each independently, then re-resolve once.
+
+After a good pass of a tracker with write-back enabled, the items whose last write-back is still
+unconfirmed (a run failed, was cut short or killed) are read back, so every sync, the scheduled
+reconcile at start included, settles them from what the tracker holds.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap, remap_changed
 from v2mom.sync.runner import ProgressFn, SyncResult, sync_tracker
+from v2mom.sync.writeback import read_back_pending, write_back_settings
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,7 @@ def run_sync(
                         progress=progress,
                     )
                 )
+            _settle_writes(settings, store, connector, results[-1])
             _count(results[-1])
         finally:
             if connectors is None or name not in connectors:
@@ -86,6 +93,20 @@ def run_sync(
         with RERESOLVE_SECONDS.labels(trigger="sync").time():
             remap_changed(store, {r.tracker: r.changed_ids for r in results})
     return results
+
+
+def _settle_writes(settings: Settings, store: Database, connector: Connector, result: SyncResult) -> None:
+    """After a good pass of a tracker v2mom-sync writes into, read back the items whose last write
+    is still unconfirmed (failed or cut short), so the store settles them from what the tracker
+    holds; they are re-resolved with the pass's own changes. A failure is the pass's error."""
+    if not result.ok or not write_back_settings(settings, result.tracker).enabled:
+        return
+    try:
+        read, _missing = read_back_pending(store, result.tracker, connector)
+    except V2momError as exc:
+        result.error = f"reading back unconfirmed writes: {exc}"
+        return
+    result.changed_ids |= read
 
 
 def _count(result: SyncResult) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from v2mom.connectors.base import TagWriter
+from v2mom.connectors.base import ItemReader, TagWriter
 from v2mom.connectors.registry import connector_with
 from v2mom.errors import ConfigError, NotFoundError, V2momError
 from v2mom.mapping.plan import Plan
@@ -231,26 +231,34 @@ def _apply(
             progress(result.tracker, done, total)
 
 
-def settle_pending(store: Database, tracker: str, reader: TagWriter) -> tuple[int, frozenset[str]]:
+def read_back_pending(store: Database, tracker: str, reader: ItemReader) -> tuple[set[str], frozenset[str]]:
     """Read back every item whose write an earlier run left unconfirmed and store it: the store
-    settles each record from what the tracker holds. Returns how many were read back, and the ids
-    that could not be (gone or out of scope: left out of this run, their records untouched).
+    settles each record from what the tracker holds (``mapping.writeback.settle``). Returns the ids
+    read back (to re-resolve) and those that could not be (gone or out of scope: their records are
+    left as they are; a sync's census settles the item itself).
 
     A reading no newer than the write predates it: the tracker did not take it, so it holds what it
-    held before and the record stays pending, as when it shows the old value; the plan sends it again.
+    held before and the record stays pending, as when it shows the old value; the next write-back
+    sends it again.
     """
-    ids = store.writebacks.unconfirmed(tracker)
     fresh, missing = [], set()
-    for item_id in ids:
+    for item_id in store.writebacks.unconfirmed(tracker):
         try:
             fresh.append(reader.get_item(item_id))
         except NotFoundError:
             missing.add(item_id)
-    if fresh:
-        store.items.upsert(fresh)
+    store.items.upsert(fresh)
+    return {item.id for item in fresh}, frozenset(missing)
+
+
+def settle_pending(store: Database, tracker: str, reader: ItemReader) -> tuple[int, frozenset[str]]:
+    """:func:`read_back_pending`, then re-resolve what was read; returns how many were read back
+    and the ids that could not be."""
+    read, missing = read_back_pending(store, tracker, reader)
+    if read:
         with RERESOLVE_SECONDS.labels(trigger="sync").time():
-            remap_changed(store, {tracker: {item.id for item in fresh}})
-    return len(fresh), frozenset(missing)
+            remap_changed(store, {tracker: read})
+    return len(read), missing
 
 
 def _taken(

@@ -8,8 +8,8 @@ tests/connectors; the loop through them end to end is in tests/sync/test_writeba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,11 @@ from typer.testing import CliRunner
 
 from tests.factories import T0, VALID, make_item
 from tests.support import auth
+from tests.sync.fake_connector import FakeConnector
 from v2mom.app.cli import app as cli
 from v2mom.app.factory import create_app
 from v2mom.clock import utcnow
-from v2mom.connectors.base import CallCounter, TagWriter
+from v2mom.connectors.base import CallCounter, Page, TagWriter
 from v2mom.errors import AuthError, NotFoundError, RetriableError
 from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, WorkItem
@@ -31,6 +32,7 @@ from v2mom.store.database import Database
 from v2mom.store.remap import remap, remap_changed
 from v2mom.sync import tagging as tagging_module
 from v2mom.sync import writeback as writeback_module
+from v2mom.sync.service import run_sync
 from v2mom.sync.writeback import WriteBackBusy, WriteBackDisabled, writeback
 from v2mom.vocabulary import FIELD_NAMES, Kind, LinkWrite, TagWrite, WriteOutcome
 
@@ -578,3 +580,36 @@ def test_a_tag_the_tracker_took_is_stored_and_audited_when_its_read_back_fails(
     echo(store, fake, ["S5"])  # the webhook echo brings the tracker's copy: the same tag, nothing moves
     assert report(store) == before
     assert "ONB-S5" not in planned(run(store, fake, apply=False))
+
+
+class ListsNothing(FakeConnector):
+    """The tracker as a sync sees it when its listing shows none of the items (the cursor is past them)."""
+
+    def iter_pages(self, since: datetime | None) -> Iterator[Page]:
+        self.since_seen.append(since)
+        yield from ()
+
+
+def test_every_sync_reads_back_the_writes_a_run_left_unconfirmed(world: tuple[Database, FakeTracker]) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    lister = FakeConnector([])
+    lister.items = fake.items  # the same tracker, as a sync reads it
+    (first,) = run_sync(settings(), store, connectors={"jira": lister})
+    assert first.ok, first.error
+    retarget(store)
+    expected = report(store)
+    fake.answer_lost = True
+    run(store, fake, apply=True)
+    pending = {i for i, r in store.writebacks.records("jira").items() if not r.confirmed}
+    assert pending == {"E1", "S1", "S2"}
+    reader = ListsNothing([])
+    reader.items = fake.items
+    (synced,) = run_sync(settings(), store, connectors={"jira": reader})
+    assert synced.ok, synced.error
+    assert synced.kind == "incremental"
+    assert all(r.confirmed for r in store.writebacks.records("jira").values())
+    assert synced.changed_ids >= pending
+    assert report(store) == expected
+    fake.answer_lost = False
+    assert run(store, fake, apply=False).fields == []
