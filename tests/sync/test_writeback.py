@@ -421,6 +421,15 @@ def retarget(store: Database) -> None:
     remap(store, RETARGETED)
 
 
+def written_then_retargeted(store: Database, fake: FakeTracker) -> list[dict[str, Any]]:
+    """A write-back the tracker took and echoed, then a plan change that moves E1, S1 and S2 to
+    another value; the report as the plan change left it (what it must stay through any failure)."""
+    run(store, fake, apply=True)
+    echo(store, fake)
+    retarget(store)
+    return report(store)
+
+
 def own_values(store: Database, item_id: str) -> tuple[str, ...]:
     stored = store.items.by_id("jira", item_id)
     assert stored is not None
@@ -431,10 +440,7 @@ def test_a_failed_write_keeps_the_old_value_ours_and_the_next_run_sends_it_again
     world: tuple[Database, FakeTracker],
 ) -> None:
     store, fake = world
-    run(store, fake, apply=True)
-    echo(store, fake)
-    retarget(store)
-    expected = report(store)
+    expected = written_then_retargeted(store, fake)
     fake.fail_after = len(fake.tag_writes)  # the bulk edit fails before the tracker took anything
     failed = run(store, fake, apply=True)
     assert failed.error is not None
@@ -460,10 +466,7 @@ def test_a_write_the_tracker_took_before_the_answer_was_lost_is_settled_as_writt
     world: tuple[Database, FakeTracker],
 ) -> None:
     store, fake = world
-    run(store, fake, apply=True)
-    echo(store, fake)
-    retarget(store)
-    expected = report(store)
+    expected = written_then_retargeted(store, fake)
     fake.answer_lost = True
     failed = run(store, fake, apply=True)
     assert failed.error is not None
@@ -489,9 +492,7 @@ def test_a_persons_choice_made_while_a_write_was_pending_is_theirs(
     world: tuple[Database, FakeTracker],
 ) -> None:
     store, fake = world
-    run(store, fake, apply=True)
-    echo(store, fake)
-    retarget(store)
+    written_then_retargeted(store, fake)
     fake.fail_after = len(fake.tag_writes)
     run(store, fake, apply=True)
     fake.set("S2", {"value": "Growth"})  # a person picks neither the old nor the new value meanwhile
