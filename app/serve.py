@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from v2mom.app.factory import create_app
+from v2mom.app.signals import on_sigterm
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.sync.schedule import ReconcileThread
@@ -47,7 +49,7 @@ class Service(Protocol):
 def uvicorn_server(
     host: str, port: int, log_level: str = "info", *, own_log_config: bool = True
 ) -> RunServer:
-    """Serve with uvicorn on ``host:port`` until interrupted.
+    """Serve with uvicorn on ``host:port`` until interrupted (Ctrl-C or SIGTERM).
 
     ``own_log_config=False`` leaves uvicorn's loggers without handlers of their own, so their records
     (startup lines, the access log) go through the root handler (``v2mom.logs``: JSON lines).
@@ -58,7 +60,11 @@ def uvicorn_server(
         from uvicorn.config import LOGGING_CONFIG
 
         log_config = LOGGING_CONFIG if own_log_config else None
-        uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=log_config)
+        # uvicorn shuts down on SIGTERM, then raises it again for the handler it found; Python's
+        # default one would end the process there, before the webhook worker hands back its claims
+        # and lease. Interrupted instead, uvicorn.run returns (as on Ctrl-C) and serve_app stops it.
+        with on_sigterm(signal.default_int_handler):
+            uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=log_config)
 
     return run
 
