@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from v2mom.app.factory import create_app
-from v2mom.app.signals import on_sigterm
+from v2mom.app.signals import exit_cleanly, on_sigterm
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.sync.schedule import ReconcileThread
@@ -60,11 +59,7 @@ def uvicorn_server(
         from uvicorn.config import LOGGING_CONFIG
 
         log_config = LOGGING_CONFIG if own_log_config else None
-        # uvicorn shuts down on SIGTERM, then raises it again for the handler it found; Python's
-        # default one would end the process there, before the webhook worker hands back its claims
-        # and lease. Interrupted instead, uvicorn.run returns (as on Ctrl-C) and serve_app stops it.
-        with on_sigterm(signal.default_int_handler):
-            uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=log_config)
+        uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=log_config)
 
     return run
 
@@ -80,14 +75,20 @@ def serve_app(
 
     ``companions`` start after the worker and the schedule and stop before them, in reverse order.
     Whatever started is stopped, even when the server or a later start fails.
+
+    SIGTERM stops it as cleanly as Ctrl-C, also while it starts: the worker finishes its batch and
+    hands back its claims and lease, and the process exits 0. (uvicorn shuts down on SIGTERM, then
+    raises it again for the handler it found; Python's default one would end the process right
+    there, before anything here is stopped.)
     """
     tune_interpreter_for_serving()
-    application = create_app(settings, store)
-    with running_services(application, settings, store) as started:
-        for companion in companions:
-            companion.start()
-            started.append(companion)
-        run_server(application)
+    with on_sigterm(exit_cleanly):
+        application = create_app(settings, store)
+        with running_services(application, settings, store) as started:
+            for companion in companions:
+                companion.start()
+                started.append(companion)
+            run_server(application)
 
 
 @contextmanager
