@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +15,7 @@ from v2mom.app.cli_render import explanation_lines, print_lines, report_json, re
 from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
+from v2mom.app.signals import on_sigterm
 from v2mom.errors import ConfigError
 from v2mom.logs import LogFormat, basic_logging
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
@@ -388,8 +390,10 @@ def worker(
     def show(batch: BatchResult) -> None:
         out.print(f"applied {batch.applied}, failed {batch.failed}, parked {batch.parked}", markup=False)
 
-    applied = run_worker(settings, store, once=once, interval=interval, on_batch=show)
-    out.print(f"inbox drained: {applied} applied", markup=False)
+    stop = threading.Event()  # SIGTERM: finish the current batch, hand back the lease, exit 0
+    with on_sigterm(lambda _signum, _frame: stop.set()):
+        applied = run_worker(settings, store, once=once, interval=interval, on_batch=show, stop=stop)
+    out.print(f"{'stopped' if stop.is_set() else 'inbox drained'}: {applied} applied", markup=False)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from v2mom.app.factory import create_app
+from v2mom.app.signals import exit_cleanly, on_sigterm
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.sync.schedule import ReconcileThread
@@ -47,7 +48,7 @@ class Service(Protocol):
 def uvicorn_server(
     host: str, port: int, log_level: str = "info", *, own_log_config: bool = True
 ) -> RunServer:
-    """Serve with uvicorn on ``host:port`` until interrupted.
+    """Serve with uvicorn on ``host:port`` until interrupted (Ctrl-C or SIGTERM).
 
     ``own_log_config=False`` leaves uvicorn's loggers without handlers of their own, so their records
     (startup lines, the access log) go through the root handler (``v2mom.logs``: JSON lines).
@@ -74,14 +75,20 @@ def serve_app(
 
     ``companions`` start after the worker and the schedule and stop before them, in reverse order.
     Whatever started is stopped, even when the server or a later start fails.
+
+    SIGTERM stops it as cleanly as Ctrl-C, also while it starts: the worker finishes its batch and
+    hands back its claims and lease, and the process exits 0. (uvicorn shuts down on SIGTERM, then
+    raises it again for the handler it found; Python's default one would end the process right
+    there, before anything here is stopped.)
     """
     tune_interpreter_for_serving()
-    application = create_app(settings, store)
-    with running_services(application, settings, store) as started:
-        for companion in companions:
-            companion.start()
-            started.append(companion)
-        run_server(application)
+    with on_sigterm(exit_cleanly):
+        application = create_app(settings, store)
+        with running_services(application, settings, store) as started:
+            for companion in companions:
+                companion.start()
+                started.append(companion)
+            run_server(application)
 
 
 @contextmanager

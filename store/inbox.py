@@ -3,15 +3,18 @@
 Deliveries are deduplicated on (tracker, delivery id). Workers claim due events — with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so any number of them can share the inbox, inside one
 write transaction on SQLite. A claim by a process whose lease expired (``store.workers``: it was
-killed or froze) is taken again at once; a live process keeps its claims however slow it is. A
-claim by a process that never registered a lease is taken again after ``CLAIM_TIMEOUT``. Failed
-events are retried with exponential backoff, then parked: never dropped. Events of kind
-``ignored`` (validly signed, but nothing to apply) are stored with status ``ignored`` and their
-reason, counted and listed for admins, and never claimed.
+killed or froze) is taken again at once; a live process keeps its claims however slow it is, so it
+must settle each one itself: complete it, ``fail`` it, or ``hand_back`` what a batch that failed
+left claimed (also once the database answers again, when it was away). A claim by a process that
+never registered a lease is taken again after ``CLAIM_TIMEOUT``. Failed events are retried with
+exponential backoff, then parked: never dropped. Events of kind ``ignored`` (validly signed, but
+nothing to apply) are stored with status ``ignored`` and their reason, counted and listed for
+admins, and never claimed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -146,23 +149,37 @@ class Inbox(Repository):
 
     def fail(self, entry: InboxEntry, error: str, *, now: datetime | None = None) -> str:
         """Record a failure: retry later with backoff, or park after MAX_ATTEMPTS; returns the status."""
-        attempts = entry.attempts + 1
-        status = "parked" if attempts >= MAX_ATTEMPTS else "pending"
-        retry_at = (now or utcnow()) + BASE_BACKOFF * (2 ** (attempts - 1))
+        values = _failed_attempt(entry.attempts, error, now or utcnow())
         with self._tx.write() as conn:
-            conn.execute(
-                update(t.webhook_inbox)
-                .where(t.webhook_inbox.c.id == entry.id)
-                .values(
-                    status=status,
-                    attempts=attempts,
-                    next_attempt_at=retry_at,
-                    last_error=error[:2000],
-                    claimed_at=None,
-                    claimed_by=None,
-                )
-            )
-        return status
+            conn.execute(update(t.webhook_inbox).where(t.webhook_inbox.c.id == entry.id).values(**values))
+        return str(values["status"])
+
+    def hand_back(
+        self, worker: str, error: str, *, ids: Collection[int] | None = None, now: datetime | None = None
+    ) -> int:
+        """Record ``error`` as a failed attempt of each event ``worker`` still has claimed; how many.
+
+        For a worker whose batch ended without settling its claims (only ``ids`` of them when
+        given): each is retried with backoff like a :meth:`fail`, and parked after MAX_ATTEMPTS. One
+        transaction; an event no longer ``processing`` under ``worker`` (completed, failed, or taken
+        by another worker after ``worker``'s lease expired) is left alone.
+        """
+        now = now or utcnow()
+        i = t.webhook_inbox.c
+        held = and_(i.status == "processing", i.claimed_by == worker)
+        if ids is not None:
+            held = and_(held, i.id.in_(list(ids)))
+        query = select(i.id, i.attempts).where(held)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        with self._tx.write() as conn:
+            by_attempts: dict[int, list[int]] = {}
+            for entry_id, attempts in conn.execute(query):
+                by_attempts.setdefault(attempts, []).append(entry_id)
+            for attempts, entry_ids in by_attempts.items():  # one UPDATE per backoff step
+                values = _failed_attempt(attempts, error, now)
+                conn.execute(update(t.webhook_inbox).where(held, i.id.in_(entry_ids)).values(**values))
+        return sum(len(entry_ids) for entry_ids in by_attempts.values())
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per tracker, how many events are in each status."""
@@ -217,6 +234,19 @@ class Inbox(Repository):
             }
             for row in rows
         ]
+
+
+def _failed_attempt(attempts: int, error: str, now: datetime) -> dict[str, Any]:
+    """The columns of an event tried ``attempts`` times before, whose next attempt just failed."""
+    attempts += 1
+    return {
+        "status": "parked" if attempts >= MAX_ATTEMPTS else "pending",
+        "attempts": attempts,
+        "next_attempt_at": now + BASE_BACKOFF * (2 ** (attempts - 1)),
+        "last_error": error[:2000],
+        "claimed_at": None,
+        "claimed_by": None,
+    }
 
 
 def _initial_status(event: WebhookEvent) -> str:

@@ -8,9 +8,16 @@ like its deletion: it and its resolution leave the report, and its descendants r
 Each event is completed only after its effect is committed, so a crash between the inbox commit and
 the apply leaves the event to be claimed again. Every worker claims under a lease of its own process
 (``store.workers``), renewed by heartbeat: a killed worker's claims are taken again within seconds,
-a live one keeps them however slow its applies are. The store never lets an older copy
-of an item overwrite a newer one, so duplicates and reordering are harmless. Failures are retried
-with backoff and then parked, never dropped.
+a live one keeps them however slow its applies are, and one whose lease was not renewed in time
+(frozen, or cut off from the database) claims nothing until it is.
+
+Because nobody else may take a live worker's claims, the worker itself never leaves one behind: a
+batch that fails on the database hands back what it has not completed, and when the database is
+away even for that (or a claim's or a completion's answer was lost), the worker's next pass hands
+it back once the database answers (:class:`Batches`), without a restart. A clean stop hands back
+what is still claimed. So every stored event is applied at least once and completed once; the
+store never lets an older copy of an item overwrite a newer one, so a second apply, duplicates and
+reordering are harmless. Failures are retried with backoff and then parked, never dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import NotFoundError, V2momError
 from v2mom.metrics import RERESOLVE_SECONDS, WEBHOOK_APPLY_SECONDS
+from v2mom.redaction import redact
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox, InboxEntry
@@ -126,7 +134,12 @@ def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor)
 def process_batch(
     store: Database, inbox: Inbox, connector_for: ConnectorFor, *, worker: str, limit: int = 50
 ) -> BatchResult:
-    """Claim, apply and complete up to ``limit`` events; re-resolve the touched trees once."""
+    """Claim, apply and complete up to ``limit`` events; re-resolve the touched trees once.
+
+    An event whose apply fails (a tracker error) is retried with backoff. When anything else fails
+    (the database, in an apply, the re-resolution or a completion) the claims not yet completed are
+    handed back (:func:`_hand_back`) and the error is raised.
+    """
     result = BatchResult()
     changed: dict[str, set[str]] = defaultdict(set)
     claimed = inbox.claim(worker, limit)
@@ -147,28 +160,77 @@ def process_batch(
         if any(changed.values()):
             with RERESOLVE_SECONDS.labels(trigger="webhook").time():
                 remap_changed(store, dict(changed))
+        while unsettled:  # completed only once their effect (and the re-resolution) is committed
+            inbox.complete(unsettled[0].id)
+            unsettled.pop(0)
+            result.applied += 1
     except Exception as exc:  # unexpected (a database error...): retry them later, never strand them
-        _hand_back(inbox, unsettled, exc)
+        _hand_back(inbox, worker, unsettled, exc)
         raise
-    for entry in unsettled:  # completed only once their effect (and the re-resolution) is committed
-        inbox.complete(entry.id)
-    result.applied = len(unsettled)
     return result
 
 
-def _hand_back(inbox: Inbox, entries: list[InboxEntry], exc: Exception) -> None:
-    """Record ``exc`` as a failed attempt of each entry (retried with backoff, parked in the end).
+def failure_reason(exc: BaseException) -> str:
+    """``exc`` in one line, as recorded for a failed attempt: its class and its message's first line."""
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
 
-    Without this a live worker would hold their claims until it stops. Best effort: when the
-    database itself is gone, the process's lease runs out and another worker takes them.
+
+def _hand_back(inbox: Inbox, worker: str, entries: list[InboxEntry], exc: Exception) -> None:
+    """Record ``exc`` as a failed attempt of each of ``entries`` (retried with backoff, parked in the end).
+
+    Without this a live worker would hold their claims until it stops. When the database does not
+    answer, they stay claimed and the worker's next pass hands them back (:class:`Batches`).
     """
-    reason = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
-    for entry in entries:
+    if not entries:
+        return
+    try:
+        inbox.hand_back(worker, failure_reason(exc), ids=[entry.id for entry in entries])
+    except Exception as lost:
+        log.warning(
+            "could not hand back %d webhook events yet (%s); the next pass will",
+            len(entries),
+            failure_reason(lost),
+        )
+
+
+class Batches:
+    """Batches run one after the other under this process's lease; a failed one strands no claim.
+
+    Nothing else claims under the lease's id, so once a batch has raised, whatever it still has
+    claimed is stranded: the database went away before the batch could hand it back, or before the
+    answer to its claim or to a completion arrived. The next pass hands those claims back (a failed
+    attempt each, as :func:`_hand_back` records it) before it claims anything, and keeps trying
+    until the database answers. A lease that is not held (not renewed for too long: the process
+    froze or lost the database) claims nothing until it is renewed.
+    """
+
+    def __init__(
+        self, store: Database, inbox: Inbox, connector_for: ConnectorFor, lease: WorkerLease
+    ) -> None:
+        """Run on ``store`` and ``inbox`` under ``lease`` (started by the caller)."""
+        self.store, self.inbox, self.connector_for, self.lease = store, inbox, connector_for, lease
+        self._stranded: tuple[str, str] | None = None  # (worker id, reason) of the batch that raised
+
+    def run(self) -> BatchResult | None:
+        """One batch: what it did, or None when the lease is not held (nothing was claimed)."""
+        if not self.lease.held():
+            return None
+        self._hand_back_stranded()
+        worker = self.lease.id
         try:
-            inbox.fail(entry, reason)
-        except Exception:
-            log.debug("could not hand back webhook %s/%s", entry.event.tracker, entry.event.delivery_id)
+            return process_batch(self.store, self.inbox, self.connector_for, worker=worker)
+        except Exception as exc:
+            self._stranded = (worker, failure_reason(exc))
+            raise
+
+    def _hand_back_stranded(self) -> None:
+        """Hand back what the last batch left claimed, if it raised (raises while the database is away)."""
+        if self._stranded is None:
             return
+        worker, reason = self._stranded
+        if count := self.inbox.hand_back(worker, reason):
+            log.warning("handed back %d webhook events a failed batch had left claimed", count)
+        self._stranded = None
 
 
 def connector_cache(settings: Settings) -> ConnectorFor:
@@ -203,6 +265,7 @@ class WorkerThread:
         """Prepare; nothing runs until :meth:`start`. ``secrets`` are masked in error logs."""
         self.store, self.inbox, self.connector_for, self.interval = store, inbox, connector_for, interval
         self.lease = WorkerLease(store.workers, "serve")
+        self._batches = Batches(store, inbox, connector_for, self.lease)
         self._loop = BackgroundLoop(
             "webhook-worker", self._pass, interval=interval, secrets=secrets, logger=log
         )
@@ -223,9 +286,8 @@ class WorkerThread:
 
     def _pass(self) -> bool:
         """One batch; True when it applied something (more may be waiting)."""
-        if not self.lease.held():  # frozen past the lease: claim nothing until it is renewed
-            return False
-        return process_batch(self.store, self.inbox, self.connector_for, worker=self.lease.id).applied > 0
+        batch = self._batches.run()
+        return batch is not None and batch.applied > 0
 
 
 def start_worker(app: Any, settings: Settings, store: Database) -> WorkerThread:
@@ -249,18 +311,33 @@ def run_worker(
 
     Batches follow each other while they find work (each non-empty one is passed to
     ``on_batch``); an empty inbox returns with ``once``, else is polled every ``interval`` seconds
-    until ``stop`` is set.
+    until ``stop`` is set (the current batch finishes first). A batch that fails (the database went
+    away) is logged and retried after ``interval``, its claims handed back (:class:`Batches`); with
+    ``once`` it is raised.
     """
     inbox = store.inbox
     connector_for = connector_cache(settings)
+    secrets = settings.secrets()
     stop = stop or threading.Event()
     applied = 0
     with WorkerLease(store.workers, "worker") as lease:  # claims under this process start's own id
+        batches = Batches(store, inbox, connector_for, lease)
         while not stop.is_set():
-            if not lease.held():  # frozen past the lease: claim nothing until it is renewed
+            try:
+                batch = batches.run()
+            except Exception as exc:
+                if once:
+                    raise
+                log.warning(
+                    "webhook batch failed, retrying in %g s: %s",
+                    interval,
+                    redact(failure_reason(exc), secrets),
+                )
                 stop.wait(interval)
                 continue
-            batch = process_batch(store, inbox, connector_for, worker=lease.id)
+            if batch is None:  # the lease is not held: claim nothing until it is renewed
+                stop.wait(interval)
+                continue
             applied += batch.applied
             if batch.applied or batch.failed:
                 if on_batch is not None:

@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,8 @@ import requests
 from sqlalchemy import func, select
 
 from tests.support import free_port, wait_for
-from tests.webhooks.jira_signing import delivery, sign, v2mom, write_jira_settings
+from tests.webhooks.jira_signing import v2mom, write_jira_settings
+from tests.webhooks.traffic import Deliveries
 from v2mom.sandbox.generator import generate_jira_workspace
 from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState
@@ -47,53 +47,6 @@ def slow_jira() -> Iterator[tuple[str, JiraState]]:
 
     with SandboxServer(app) as url:
         yield url, state
-
-
-class Deliveries:
-    """Signed deliveries sent from a few threads; remembers which ones were acknowledged (202)."""
-
-    def __init__(self, base: str, issues: list[int]) -> None:
-        self.base, self.issues = base, issues
-        self.acknowledged: set[str] = set()
-        self.unacknowledged: set[str] = set()
-        self._lock = threading.Lock()
-        self._next = 0
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def start(self, threads: int = 6) -> None:
-        self._stop.clear()
-        self._threads = [threading.Thread(target=self._send_loop, daemon=True) for _ in range(threads)]
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
-
-    def send(self, delivery_id: str) -> None:
-        issue = self.issues[int(delivery_id.split("-")[1]) % len(self.issues)]
-        body = delivery({"id": str(issue)})
-        headers = {"X-Hub-Signature": sign(body), "X-Atlassian-Webhook-Identifier": delivery_id}
-        try:
-            answer = requests.post(f"{self.base}/webhooks/jira", data=body, headers=headers, timeout=5)
-            ok = answer.status_code == 202
-        except requests.RequestException:
-            ok = False
-        with self._lock:
-            if ok:
-                self.acknowledged.add(delivery_id)
-                self.unacknowledged.discard(delivery_id)
-            elif delivery_id not in self.acknowledged:
-                self.unacknowledged.add(delivery_id)
-
-    def _send_loop(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                delivery_id = f"crash-{self._next}"
-                self._next += 1
-            self.send(delivery_id)
 
 
 def _processes(
