@@ -2,12 +2,16 @@
 it, and what its state holds read directly (the V2MOM choices per item, our explanation links).
 
 Shared by the end-to-end test (``test_writeback_sandboxes``, with webhooks), the fault suite and the
-concurrency tests (``test_writeback_faults``, ``test_writeback_concurrency``, without).
+concurrency tests (``test_writeback_faults``, ``test_writeback_concurrency``: a :class:`World`
+without webhooks, and ``v2mom writeback --apply`` in a subprocess).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,14 +20,27 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import SecretStr
 
+from tests.webhooks.jira_signing import v2mom
+from v2mom.mapping.plan import load_plan
 from v2mom.models import WorkItem
+from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Sender
-from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
+from v2mom.settings import Settings, SyncSettings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
+from v2mom.store.plan_remap import apply_plan
+from v2mom.sync.provision import provision
+from v2mom.sync.service import run_sync
+from v2mom.sync.writeback import TrackerWriteback, writeback
 from v2mom.vocabulary import FIELD_NAMES, KINDS, LABEL_GROUPS, Kind
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
 
 SECRET = "writeback-secret"
+WRITES = {  # the request path of a batch of field writes
+    "jira": "/rest/api/3/bulk/issues/fields",
+    "asana": "/api/1.0/batch",
+    "linear": "/graphql/IssueBatchUpdate",
+}
 PUBLIC = "https://v2mom.example.com"
 ON = WriteBackSettings(enabled=True)
 Held = dict[str, dict[Kind, frozenset[str]]]  # item id -> kind -> the option names it holds
@@ -198,7 +215,101 @@ def _plain(value: Any) -> Any:
 
 
 def write_settings_file(path: Path, settings: Settings) -> Path:
-    """``settings`` as a ``v2mom.yaml`` at ``path`` (secrets inline, so the file is 0600)."""
-    path.write_text(yaml.safe_dump(_plain(settings.model_dump(exclude_none=True)), sort_keys=False))
-    path.chmod(0o600)
+    """``settings`` as a ``v2mom.yaml`` at ``path`` (secrets inline, so the file is 0600 from the start)."""
+    text = yaml.safe_dump(_plain(settings.model_dump(exclude_none=True)), sort_keys=False)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(text)
+    path.chmod(0o600)  # a file that was there keeps its mode through os.open
     return path
+
+
+def start_cli_writeback(settings: Settings, config: Path) -> subprocess.Popen[str]:
+    """``v2mom writeback --apply -c CONFIG`` in a subprocess (``settings`` written to ``config``),
+    its output and errors in one pipe."""
+    write_settings_file(config, settings)
+    return subprocess.Popen(
+        v2mom("writeback", "--apply", "-c", str(config)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+# -- a world: one sandbox tracker with its own store ------------------------------------------------
+
+Records = dict[str, tuple[Any, ...]]  # item id -> (labels, link url, confirmed)
+
+
+@dataclass
+class World:
+    """One sandbox tracker (no webhooks) with its own store."""
+
+    tracker: Tracker
+    settings: Settings
+    store: Database
+    tmp: Path
+
+    @property
+    def name(self) -> str:
+        """The tracker's name."""
+        return self.tracker.name
+
+    @property
+    def state(self) -> Any:
+        """The sandbox's state."""
+        return self.tracker.state
+
+    def run(self, *, apply: bool = True, settings: Settings | None = None) -> TrackerWriteback:
+        """One write-back run (or preview) in this process."""
+        (result,) = writeback(settings or self.settings, self.store, apply=apply)
+        return result
+
+    def sync(self, *, full: bool = False) -> None:
+        """An incremental (or full) sync through the real connector."""
+        results = run_sync(self.settings, self.store, full=full)
+        assert all(r.ok for r in results), [r.error for r in results]
+
+    def records(self) -> Records:
+        """The write-back records, by item id."""
+        return {
+            item_id: (record.labels, record.link_url, record.confirmed)
+            for item_id, record in self.store.writebacks.records(self.name).items()
+        }
+
+    def start_cli(self, label: str) -> subprocess.Popen[str]:
+        """``v2mom writeback --apply`` against this world, in a subprocess."""
+        return start_cli_writeback(self.settings, self.tmp / f"v2mom-{self.name}-{label}.yaml")
+
+
+@contextmanager
+def open_world(
+    name: str, database_url: str, tmp: Path, *, size: int, seed: int = 21, sync: SyncSettings | None = None
+) -> Iterator[World]:
+    """A world of ``name`` (``size`` items from ``seed``) synced, with the sample plan, provisioned.
+
+    ``sync`` is the connectors' retry budget. Stalls left armed or holding are released at the end.
+    """
+    servers: list[SandboxServer] = []
+
+    def url_for(app: Any) -> str:
+        server = SandboxServer(app)
+        servers.append(server)
+        return server.start()
+
+    tracker = BUILDERS[name](url_for, None, seed=seed, size=size)
+    settings = tracker.settings.model_copy(
+        update={"database_url": database_url, "sync": sync or tracker.settings.sync}
+    )
+    store = Database.open(database_url)
+    world = World(tracker, settings, store, tmp)
+    try:
+        world.sync(full=True)
+        apply_plan(store, load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
+        (provisioned,) = provision(settings, store, apply=True)
+        assert provisioned.ok, provisioned.error
+        yield world
+    finally:
+        tracker.state.release_stalls()
+        store.close()
+        for server in servers:
+            server.stop()
