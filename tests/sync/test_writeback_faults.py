@@ -267,6 +267,16 @@ def killed_mid_run(world: World, stall: Stall) -> None:
             process.communicate()
         stall.release(handle=False)
     assert process.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + LIVENESS  # its lock goes with it (once PostgreSQL sees the connection go)
+    while not lock_free(world):
+        assert time.monotonic() < deadline, "the killed run's write-back lock was not released"
+        time.sleep(0.05)
+
+
+def lock_free(world: World) -> bool:
+    """Whether no run holds the tracker's write-back lock now."""
+    with world.store.locks.exclusive(f"writeback-{world.name}") as acquired:
+        return acquired
 
 
 def half_way(world: World) -> list[str]:
