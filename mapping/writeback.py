@@ -12,7 +12,10 @@ Reading back:
   nothing and a later change upstream (an epic re-tagged) still moves the item.
 - A reading no newer than the item as v2mom-sync knew it when it wrote predates the write (a late
   page of a sync that started earlier): its value and method choices are stripped too. Both times
-  are the tracker's own ``updated_at``, so no clock skew between hosts enters.
+  are the tracker's own ``updated_at``, so no clock skew between hosts enters. Except a reading
+  exactly as of an unconfirmed write: that is what a tracker that never took the write shows on
+  every later reading (a sync's overlap, a reconcile), so only the choices the record keeps (the
+  new one and the one from before) are stripped, and one a person had made stays theirs.
 - Any other reading was set by a person: it stays, resolves as the item's own tag, and wins.
 
 A write is recorded before it is sent and confirmed once the tracker took it. One that failed, was
@@ -57,11 +60,24 @@ def _predates(item: WorkItem, written: WrittenTags) -> bool:
     return written.fields_at is not None and item.updated_at <= written.fields_at
 
 
+def _stale(item: WorkItem, written: WrittenTags) -> bool:
+    """Whether every value / method choice of ``item`` reads as ours: a reading taken before the write.
+
+    One taken exactly as of an unconfirmed write is not: the tracker's time has not moved since, as
+    when it never took the write, and the record's choices are all that can be ours on it.
+    """
+    if written.fields_at is None:
+        return False
+    if written.confirmed:
+        return item.updated_at <= written.fields_at
+    return item.updated_at < written.fields_at
+
+
 def strip_written(item: WorkItem, written: WrittenTags | None) -> WorkItem:
     """``item`` without the value / method choices that v2mom-sync wrote (see the module docstring)."""
     if written is None or not (written.labels or written.previous):
         return item
-    stale = _predates(item, written)
+    stale = _stale(item, written)
     fields = dict(item.custom_fields)
     changed = False
     for name, options in item.custom_fields.items():

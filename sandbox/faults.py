@@ -1,13 +1,36 @@
-"""Injected failures, a rate limit and request counters, shared by every sandbox's state."""
+"""Injected failures, stalls, a rate limit and request counters, shared by every sandbox's state.
+
+A *stall* holds one request until the test releases it, so a test can act while a client waits: kill
+the client's process, start a concurrent run, edit the tracker. It holds the first request under its
+path prefix (after ``after`` of them went through), either ``before`` the sandbox handles it (the
+tracker has not taken it) or ``after`` (the tracker took it; the answer is not sent yet). The held
+request waits on the server's event loop without blocking it, and the test learns that it is held
+from :attr:`Stall.reached`::
+
+    stall = state.stall("/rest/api/3/bulk/issues/fields", after=1, when="after")
+    ...  # start the client
+    assert stall.reached.wait(30)
+    ...  # kill it, then
+    stall.release()
+
+Linear's paths are ``/graphql/<operationName>``. A sandbox app asks :meth:`FaultBook.take_stall` for
+each request and calls :meth:`Stall.hold_before` before handling it and :meth:`Stall.hold_after`
+before answering.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
+
+StallWhen = Literal["before", "after"]
+STALL_POLL_SECONDS = 0.01  # how often a held request looks whether it was released
 
 
 @dataclass
@@ -24,6 +47,62 @@ class Fault:
     path_prefix: str
     after: int
     kind: str = "http"
+
+
+class Stall:
+    """One request held at ``path_prefix`` (of ``method``, any when None) until :meth:`release`.
+
+    ``after`` matching requests go through first; the next one is held, ``when`` ``"before"`` the
+    sandbox handles it or ``"after"``, before its answer is sent. Later requests are not held.
+    """
+
+    def __init__(self, path_prefix: str, *, after: int, when: StallWhen, method: str | None) -> None:
+        """Armed: nothing is held until a matching request comes."""
+        if when not in ("before", "after"):
+            raise ValueError("a stall holds a request 'before' or 'after' it is handled")
+        self.path_prefix = path_prefix
+        self.after = after
+        self.when: StallWhen = when
+        self.method = method
+        self.reached = threading.Event()  # set once a request is held
+        self._released = threading.Event()
+        self._handle = True
+        self.taken = False  # a request was picked to be held (reached is set once it waits)
+
+    def matches(self, path: str, method: str) -> bool:
+        """Whether a request of ``method`` to ``path`` is one this stall counts."""
+        return path.startswith(self.path_prefix) and (self.method is None or self.method == method)
+
+    def release(self, *, handle: bool = True) -> None:
+        """Let the held request go on (and disarm the stall if none is held yet).
+
+        ``handle=False`` answers a request held ``before`` with 503 without handling it, as a tracker
+        that never received it (its client is gone); a request held ``after`` was handled already.
+        """
+        self._handle = handle
+        self._released.set()
+
+    @property
+    def released(self) -> bool:
+        """Whether :meth:`release` was called."""
+        return self._released.is_set()
+
+    async def _hold(self) -> None:
+        self.reached.set()
+        while not self._released.is_set():
+            await asyncio.sleep(STALL_POLL_SECONDS)
+
+    async def hold_before(self) -> bool:
+        """Hold a ``before`` stall until released; whether the sandbox should handle the request."""
+        if self.when != "before":
+            return True
+        await self._hold()
+        return self._handle
+
+    async def hold_after(self) -> None:
+        """Hold an ``after`` stall (the request was handled) until released."""
+        if self.when == "after":
+            await self._hold()
 
 
 class RateLimit:
@@ -83,6 +162,7 @@ class FaultBook:
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
         self.rate_limit: RateLimit | None = None
+        self.stalls: list[Stall] = []
         self._book_lock = threading.Lock()
 
     def limit_rate(self, per_second: float | None, burst: float | None = None) -> None:
@@ -129,6 +209,35 @@ class FaultBook:
                     self.faults.remove(fault)
                 return fault
             return None
+
+    def stall(
+        self, path_prefix: str, *, after: int = 0, when: StallWhen = "before", method: str | None = None
+    ) -> Stall:
+        """Hold the next request under ``path_prefix`` after ``after`` of them (see :class:`Stall`)."""
+        made = Stall(path_prefix, after=after, when=when, method=method)
+        with self._book_lock:
+            self.stalls.append(made)
+        return made
+
+    def take_stall(self, path: str, method: str) -> Stall | None:
+        """The stall that holds this request, if any (a stall holds one request, then is spent)."""
+        with self._book_lock:
+            for armed in self.stalls:
+                if armed.taken or armed.released or not armed.matches(path, method):
+                    continue
+                if armed.after > 0:
+                    armed.after -= 1
+                    continue
+                armed.taken = True
+                return armed
+            return None
+
+    def release_stalls(self) -> None:
+        """Release every stall without handling what it holds (a test's teardown: the server can stop)."""
+        with self._book_lock:
+            stalls, self.stalls = self.stalls, []
+        for each in stalls:
+            each.release(handle=False)
 
     def record(self, path: str) -> None:
         """Count a request."""

@@ -5,6 +5,7 @@ Shapes follow Asana's OpenAPI (tests validate responses against it): ``{"data": 
 paging with ``next_page`` (keyset tokens, every third page short although more remain),
 ``opt_fields`` projection with dotted paths, errors as ``{"errors": [{"message", "help"}]}``.
 Project listings hold member tasks in gid order (not modification order) and no subtasks.
+Injected faults and stalls (:mod:`sandbox.faults`) apply to requests, not to the actions of a batch.
 """
 
 from __future__ import annotations
@@ -256,11 +257,16 @@ def create_asana_app(state: AsanaState) -> FastAPI:
         if fault is not None:
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
             return error(fault.status, "injected fault", headers)
+        stall = state.take_stall(path, request.method)  # a batch's actions are not held one by one
+        if stall is not None and not await stall.hold_before():
+            return error(503, "sandbox stall: the request was dropped")
         if not path.endswith("/batch"):  # a batch costs what its actions cost (counted when parsed)
             wait = state.throttle()
             if wait is not None:
                 return error(429, RATE_LIMITED, {"Retry-After": whole_seconds(wait)})
         response: Response = await call_next(request)
+        if stall is not None:
+            await stall.hold_after()
         return response
 
     def fields_of(request: Request) -> list[str] | None:

@@ -6,7 +6,8 @@ the API render in issues like the built-in ones.
 
 Shapes follow the vendor OpenAPI (tests validate responses against it). Paging is keyset-based
 (``nextPageToken`` encodes the last (updated, id) served), pages can be short before ``isLast``,
-and faults injected into the state answer first.
+and faults injected into the state answer first; a stall (:class:`~v2mom.sandbox.faults.Stall`) holds a
+request before it is handled or before its answer.
 """
 
 from __future__ import annotations
@@ -257,10 +258,15 @@ def create_jira_app(state: JiraState) -> FastAPI:
             }
             message = messages.get(fault.status, "Internal server error (sandbox fault).")
             return error(fault.status, message, headers=headers)
+        stall = state.take_stall(path, request.method)
+        if stall is not None and not await stall.hold_before():
+            return error(503, "Service unavailable (sandbox stall).")
         wait = state.throttle()
         if wait is not None:
             return error(429, "Rate limit exceeded.", headers={"Retry-After": whole_seconds(wait)})
         response: Response = await call_next(request)
+        if stall is not None:
+            await stall.hold_after()
         return response
 
     @app.get("/rest/api/3/myself")

@@ -7,7 +7,8 @@ third page is short although more remain. Errors look like Linear's: ``{"errors"
 ``X-RateLimit-Requests-*`` headers, an injected ``forbidden`` fault is a ``FORBIDDEN`` error, and
 injected ``graphql`` faults answer HTTP 200 with ``errors``. Labels (``issueLabels`` and the label
 mutations) keep ids, parents, groups and ``retiredAt``; a duplicate name in a group is refused with
-``INVALID_INPUT``, as Linear does. Label write-back and URL attachments: :mod:`.writes`.
+``INVALID_INPUT``, as Linear does. Label write-back and URL attachments: :mod:`.writes`. Faults and
+stalls (:mod:`sandbox.faults`) see each request as ``/graphql/<operationName>``.
 About 400 lines because one module holds every resolver of that schema over one shared state.
 """
 
@@ -546,6 +547,9 @@ def create_linear_app(state: LinearState) -> FastAPI:
         fault = state.take_fault(f"/graphql/{operation}")
         if fault is not None:
             return _fault_answer(fault)
+        stall = state.take_stall(f"/graphql/{operation}", request.method)
+        if stall is not None and not await stall.hold_before():
+            return _errors(503, "sandbox stall: the request was dropped", "INTERNAL_SERVER_ERROR")
         wait = state.throttle()
         if wait is not None:
             return _rate_limited(wait)
@@ -562,6 +566,8 @@ def create_linear_app(state: LinearState) -> FastAPI:
             "X-RateLimit-Requests-Limit": str(RATE_LIMIT_REQUESTS),
             "X-RateLimit-Requests-Remaining": str(RATE_LIMIT_REQUESTS - 1),
         }
+        if stall is not None:
+            await stall.hold_after()
         return JSONResponse(payload, headers=headers)
 
     return app

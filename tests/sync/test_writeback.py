@@ -506,6 +506,25 @@ def test_a_persons_choice_made_while_a_write_was_pending_is_theirs(
     assert "value" not in record.labels
 
 
+def test_a_reading_of_an_item_whose_write_was_not_taken_keeps_a_persons_choice(
+    world: tuple[Database, FakeTracker],
+) -> None:
+    store, fake = world
+    run(store, fake, apply=True)
+    echo(store, fake)
+    fake.set("S2", {"method": "SLO program"})  # a person's method: two values, so ours is to be cleared
+    echo(store, fake, ["S2"])
+    expected = report(store)
+    fake.fail_after = len(fake.tag_writes)  # nothing is taken: S2 keeps its fields and its time
+    assert run(store, fake, apply=True).error is not None
+    assert store.writebacks.records("jira")["S2"].pending == ("value",)
+    echo(store, fake, ["S2"])  # read again unchanged (a sync's overlap, a reconcile): no newer than the write
+    stored = store.items.by_id("jira", "S2")
+    assert stored is not None
+    assert stored.item.custom_fields.get(FIELD_NAMES["method"]) == ("SLO program",)  # still the person's
+    assert report(store) == expected
+
+
 def test_links_are_recorded_per_call_so_a_cut_run_resends_only_what_is_missing(
     world: tuple[Database, FakeTracker], monkeypatch: pytest.MonkeyPatch
 ) -> None:

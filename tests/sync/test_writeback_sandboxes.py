@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tests.support import free_port
+from tests.sync.writeback_worlds import BUILDERS, Tracker, shown
 from v2mom.app.factory import create_app
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
@@ -27,77 +28,14 @@ from v2mom.reports.flags import item_document
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Sender
-from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
+from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.plan_remap import apply_plan
 from v2mom.sync.provision import provision
 from v2mom.sync.service import run_sync
 from v2mom.sync.writeback import TrackerWriteback, writeback
-from v2mom.vocabulary import FIELD_NAMES, LABEL_GROUPS, Kind, TagWrite
-from v2mom.webhooks.hook_secrets import StoredHookSecrets
+from v2mom.vocabulary import Kind, TagWrite
 from v2mom.webhooks.worker import start_worker
-
-SECRET = "writeback-secret"
-PUBLIC = "https://v2mom.example.com"
-ON = WriteBackSettings(enabled=True)
-
-
-@dataclass
-class Tracker:
-    """One sandbox tracker, served, with settings pointing at it and its webhook sender."""
-
-    name: str
-    settings: Settings
-    sender: Sender
-    register: Callable[[Database], None]
-
-
-def jira_tracker(url_for: Callable[[Any], str], base: str) -> Tracker:
-    from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
-    from v2mom.sandbox.jira.app import create_jira_app
-    from v2mom.sandbox.jira.webhooks import WebhookSender
-
-    state, _ = generate_jira_workspace(seed=21, epics=12, issues=160)
-    url = url_for(create_jira_app(state))
-    section = jira_settings(state, url, webhook_secrets=[SECRET]).model_copy(update={"write_back": ON})
-    settings = Settings(public_url=PUBLIC, trackers=TrackersSettings(jira=section))
-    return Tracker("jira", settings, WebhookSender(state, f"{base}/jira", SECRET), lambda _store: None)
-
-
-def linear_tracker(url_for: Callable[[Any], str], base: str) -> Tracker:
-    from v2mom.sandbox.linear.app import create_linear_app
-    from v2mom.sandbox.linear.generator import generate_linear_workspace, linear_settings
-    from v2mom.sandbox.linear.webhooks import LinearWebhookSender
-
-    state, _ = generate_linear_workspace(seed=21, projects=5, issues=160)
-    url = url_for(create_linear_app(state))
-    section = linear_settings(state, url, webhook_secrets=(SECRET,)).model_copy(update={"write_back": ON})
-    settings = Settings(public_url=PUBLIC, trackers=TrackersSettings(linear=section))
-    state.add_webhook(f"{base}/linear", SECRET, team_key=None, resource_types=["Issue", "Project"])
-    return Tracker("linear", settings, LinearWebhookSender(state), lambda _store: None)
-
-
-def asana_tracker(url_for: Callable[[Any], str], base: str) -> Tracker:
-    from v2mom.sandbox.asana.app import create_asana_app
-    from v2mom.sandbox.asana.generator import asana_settings, generate_asana_workspace
-    from v2mom.sandbox.asana.webhooks import AsanaWebhookSender
-
-    state, truth = generate_asana_workspace(seed=21, tasks=160)
-    url = url_for(create_asana_app(state))
-    section = asana_settings(state, url, truth.projects).model_copy(update={"write_back": ON})
-    settings = Settings(public_url=PUBLIC, trackers=TrackersSettings(asana=section))
-
-    def register(store: Database) -> None:  # as `v2mom webhooks register` leaves it
-        hooks = StoredHookSecrets(store, "asana")
-        for project in truth.projects:
-            hooks.expect_handshake()
-            assert hooks.accept_handshake(f"{SECRET}-{project}")
-            state.add_webhook(project, f"{base}/asana", f"{SECRET}-{project}")
-
-    return Tracker("asana", settings, AsanaWebhookSender(state), register)
-
-
-BUILDERS = {"jira": jira_tracker, "linear": linear_tracker, "asana": asana_tracker}
 
 
 @dataclass
@@ -107,12 +45,18 @@ class Loop:
     store: Database
     worker: Any
 
+    @property
+    def sender(self) -> Sender:
+        """The tracker's webhook sender (the loop always has one)."""
+        assert self.tracker.sender is not None
+        return self.tracker.sender
+
     def drain(self) -> None:
         """Wait until the sender has nothing queued and the inbox nothing pending."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             counts = self.store.inbox.counts().get(self.tracker.name, {})
-            if self.tracker.sender.idle() and counts.get("pending", 0) + counts.get("processing", 0) == 0:
+            if self.sender.idle() and counts.get("pending", 0) + counts.get("processing", 0) == 0:
                 return
             self.worker.wake()
             time.sleep(0.1)
@@ -157,23 +101,17 @@ def loop(request: pytest.FixtureRequest, database_url: str) -> Iterator[Loop]:
     server = SandboxServer(app, port=port)
     server.start()
     worker = start_worker(app, settings, store)
-    tracker.sender.start()
+    loop = Loop(tracker, settings, store, worker)
+    loop.sender.start()
     try:
-        yield Loop(tracker, settings, store, worker)
+        yield loop
     finally:
-        tracker.sender.stop()
+        loop.sender.stop()
         worker.stop()
         server.stop()
         for sandbox in servers:
             sandbox.stop()
         store.close()
-
-
-def shown(item: WorkItem, kind: Kind) -> set[str]:
-    """The option names the tracker holds for ``kind`` on ``item`` (field or group label)."""
-    names = set(item.custom_fields.get(FIELD_NAMES[kind], ()))
-    prefix = f"{LABEL_GROUPS[kind]}/"
-    return names | {label.removeprefix(prefix) for label in item.labels if label.startswith(prefix)}
 
 
 def run(loop: Loop, *, apply: bool) -> TrackerWriteback:
@@ -214,9 +152,9 @@ def test_write_back_end_to_end(loop: Loop) -> None:
             assert shown(held, kind) == ({names[plan_id]} if plan_id else set()), (write.item.key, kind)
 
     before = sorted(store.resolutions.rollup_rows(), key=repr)
-    sent = len(loop.tracker.sender.log.sent)
+    sent = len(loop.sender.log.sent)
     loop.drain()
-    assert len(loop.tracker.sender.log.sent) > sent - 1  # the writes came back as webhooks
+    assert len(loop.sender.log.sent) > sent - 1  # the writes came back as webhooks
     assert sorted(store.resolutions.rollup_rows(), key=repr) == before  # the echo changed nothing
     again = run(loop, apply=True)
     assert (again.fields, again.links, again.written) == ([], [], 0)
