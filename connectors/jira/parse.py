@@ -7,6 +7,7 @@ input raises :class:`~v2mom.errors.FatalError` naming the issue and the field, n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from v2mom.models import Level, State, WorkItem
 
 __all__ = [
     "BASE_FIELDS",
+    "ISSUE_ID",
+    "ISSUE_KEY",
     "JSW_STORY_POINTS",
     "discover_points_fields",
     "parse_datetime",
@@ -24,6 +27,9 @@ __all__ = [
 ]
 
 TRACKER = "jira"
+# What names an issue: its numeric id (ASCII digits: ``str.isdigit`` takes "²" and "١٢") or its key.
+ISSUE_ID = re.compile(r"[0-9]+")
+ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 _CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"
 JSW_STORY_POINTS = _CUSTOM + "jsw-story-points"  # team-managed "Story point estimate"
 _POINTS_NAMES = frozenset({"story points", "story point estimate"})
