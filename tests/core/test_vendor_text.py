@@ -1,7 +1,9 @@
-"""``v2mom.vendor_text``: vendor text made storable, identifiers refused, the common case untouched."""
+"""``v2mom.vendor_text``: vendor text made storable, identifiers refused, the common case untouched;
+and ``load_body``, which hands every webhook parser a document whose strings are all storable."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from tests.factories import make_item
 from tests.support import unstorable_strings
 from v2mom.errors import FatalError
+from v2mom.events import MalformedEvent, checked_id, load_body
 from v2mom.store import schema
 from v2mom.vendor_text import (
     MAX_ITEM_ID,
@@ -101,3 +104,28 @@ def test_the_limits_are_the_items_columns() -> None:
     for column in (columns.item_id, columns.key, columns.parent_id, columns.container):
         assert column.type.length == MAX_ITEM_ID, column.name
     assert columns.status_name.type.length == MAX_STATUS_NAME
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps({"type": "a\ud800", "k\x00": ["\x08", "\x0c", "x\x1f"]}).encode(),  # \u escapes
+        json.dumps({"type": "a\ud800", "k\x00": ["\b", "\f", "x\x1f"]}, ensure_ascii=False).encode(
+            "utf-8", "surrogatepass"
+        ),  # raw surrogate bytes, \b and \f
+        json.dumps({"type": "a\ud800", "k\x00": ["\b", "\f", "x\x1f"]}).encode("utf-16"),
+    ],
+)
+def test_a_body_is_loaded_with_every_string_storable(body: bytes) -> None:
+    assert load_body(body) == {"type": "a\ufffd", "k\ufffd": ["\ufffd", "\ufffd", "x\ufffd"]}
+
+
+def test_a_body_that_only_looks_suspicious_loads_unchanged() -> None:
+    text = {"path": "C:\\u0000\\bin\\f", "emoji": "😀", "name": "Zoë"}
+    assert load_body(json.dumps(text).encode()) == text
+    assert load_body(json.dumps(text, ensure_ascii=False).encode()) == text
+
+
+def test_identifiers_holding_the_replacement_character_are_refused() -> None:
+    with pytest.raises(MalformedEvent, match=r"issue\.id holds control characters"):
+        checked_id(load_body(b'{"id": "1\\u0000"}')["id"], "issue.id")

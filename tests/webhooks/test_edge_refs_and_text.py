@@ -1,16 +1,24 @@
-"""Issue 18.10 at the webhook edge, on SQLite and PostgreSQL: an item reference the worker cannot
-look up (neither an id nor a key of its tracker) is a 400 naming the field, with nothing stored
-(before: stored, then six failed retries and a park).
+"""Issue 18.5 and 18.10 at the webhook edge, on SQLite and PostgreSQL.
+
+18.5: a signed delivery with a lone surrogate (or NUL) in its event type, Linear ``type`` or
+``action``, or Asana ``resource_type`` is stored as ignored with U+FFFD in its place, and
+``GET /api/admin/webhooks/ignored`` lists it (before: a 500 for every later read of the list). Rows
+stored before the receivers cleaned them are listed too.
+
+18.10: an item reference the worker cannot look up (neither an id nor a key of its tracker) is a
+400 naming the field, with nothing stored (before: stored, then six failed retries and a park).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.webhooks.receivers import Receivers, dumps, now_ms, receivers
+from v2mom.events import WebhookEvent
 from v2mom.store.database import Database
 
 SITE = "https://acme.atlassian.net"
@@ -41,6 +49,73 @@ def post(hooks: Receivers, tracker: str, body: bytes, delivery: str = "d-1") -> 
     if tracker == "asana":
         return hooks.post_asana(body)
     return hooks.post_jira(body, delivery) if tracker == "jira" else hooks.post_linear(body, delivery)
+
+
+def listed_ignored(hooks: Receivers) -> list[dict[str, Any]]:
+    answer = hooks.client.get("/api/admin/webhooks/ignored", headers=hooks.admin())
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = json.loads(answer.content.decode("utf-8"))["items"]
+    return items
+
+
+# -- 18.5: unstorable text in what an ignored event keeps ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tracker", "body", "event_type"),
+    [
+        ("jira", lambda: jira("sprint_started\ud800"), "sprint_started\ufffd"),
+        ("jira", lambda: jira("sprint_\x00started"), "sprint_\ufffdstarted"),
+        ("linear", lambda: linear("Cycle\ud800", {"id": "cy"}), "Cycle\ufffd"),
+        ("linear", lambda: linear("Cyc\x00le", {"id": "cy"}), "Cyc\ufffdle"),
+        ("linear", lambda: linear("IssueLabel", {"id": "l"}, "remove\udfff\x00"), "IssueLabel"),
+        ("asana", lambda: asana({"gid": "5", "resource_type": "story\ud800"}), "story\ufffd"),
+        ("asana", lambda: asana({"gid": "5", "resource_type": "sto\x00ry"}), "sto\ufffdry"),
+    ],
+)
+def test_unstorable_text_in_an_ignored_event_is_listed_as_replacement_characters(
+    hooks: Receivers, tracker: str, body: Any, event_type: str
+) -> None:
+    answer = post(hooks, tracker, body())
+    assert (answer.status_code, answer.json()) == (202, {"status": "ignored"}), answer.text
+    [item] = listed_ignored(hooks)
+    assert item["event_type"] == event_type
+    assert "\ud800" not in item["reason"]
+    assert "\x00" not in item["reason"]
+    if tracker == "linear" and event_type == "IssueLabel":
+        assert "label remove\ufffd\ufffd" in item["reason"]  # the action, as the reason quotes it
+
+
+def test_an_overlong_event_type_is_cut_to_what_the_list_shows(hooks: Receivers) -> None:
+    assert post(hooks, "jira", jira("x" * 100_000 + "\ud800")).status_code == 202
+    [item] = listed_ignored(hooks)
+    assert item["event_type"] == "x" * 100
+    assert len(item["reason"]) == 300
+
+
+def test_ignored_rows_stored_before_the_edge_cleaned_them_are_still_listed(hooks: Receivers) -> None:
+    # What a receiver without the cleaning stored: the payload as it came.
+    legacy = WebhookEvent(
+        "jira", "legacy-1", "ignored", None, None, {"type": "a\ud800b", "reason": "c\udfff"}
+    )
+    assert hooks.inbox.enqueue_many([legacy]) == [True]
+    [item] = listed_ignored(hooks)
+    assert (item["event_type"], item["reason"]) == ("a\ufffdb", "c\ufffd")
+
+
+def test_unstorable_text_anywhere_in_a_refetch_payload_is_stored_cleaned(hooks: Receivers) -> None:
+    body = jira(
+        "jira:issue_updated",
+        issue={"id": "10010", "fields": {"summary": "a\ud800\x00", "labels": ["\x1b"], "x\udfff": None}},
+    )
+    assert post(hooks, "jira", body).json() == {"status": "stored"}
+    raw_bytes = body.replace(b"\\ud800", b"\xed\xa0\x80")  # the surrogate as raw UTF-8 bytes
+    assert post(hooks, "jira", raw_bytes, "d-2").json() == {"status": "stored"}
+    for entry in hooks.inbox.claim("test"):
+        fields = entry.event.payload["issue"]["fields"]
+        assert fields["summary"] == "a\ufffd\ufffd"
+        assert fields["labels"] == ["\ufffd"]
+        assert "x\ufffd" in fields
 
 
 # -- 18.10: item references the worker cannot look up ---------------------------------------------
