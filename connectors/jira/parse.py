@@ -14,6 +14,7 @@ from typing import Any
 
 from v2mom.errors import ConfigError, FatalError
 from v2mom.models import Level, State, WorkItem
+from v2mom.vendor_text import storable_item
 
 __all__ = [
     "BASE_FIELDS",
@@ -170,7 +171,7 @@ def parse_issue(
     maps custom field ids to the display names used as ``custom_fields`` keys. Time fields are in
     seconds and become hours: ``timespent`` when positive, else ``timeoriginalestimate``.
     ``completed_at`` is set only for done items: ``resolutiondate``, else
-    ``statuscategorychangedate``.
+    ``statuscategorychangedate``. Text is made storable (``v2mom.vendor_text.storable_item``).
     """
     if not isinstance(raw, dict):
         raise _fail("(not an object)", "expected a JSON object")
@@ -238,7 +239,7 @@ def parse_issue(
             merged = custom.get(name, ()) + values
             custom[name] = tuple(dict.fromkeys(merged))  # same-named fields: merge, keep order
 
-    return WorkItem(
+    item = WorkItem(
         tracker=TRACKER,
         id=issue_id,
         key=key,
@@ -258,6 +259,7 @@ def parse_issue(
         components=_names(fields.get("components"), where=where, field="components", attr="name"),
         custom_fields=custom,
     )
+    return storable_item(item)
 
 
 def _schema(field: Mapping[str, Any]) -> Mapping[str, Any]:
