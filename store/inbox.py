@@ -26,10 +26,12 @@ from v2mom.events import EventKind, WebhookEvent
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
 from v2mom.store.transactions import Repository, Transactions
+from v2mom.vendor_text import storable_text
 
 MAX_ATTEMPTS = 6
 BASE_BACKOFF = timedelta(seconds=5)
 CLAIM_TIMEOUT = timedelta(minutes=5)
+MAX_ERROR = 2000
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,10 @@ class Inbox(Repository):
             )
 
     def fail(self, entry: InboxEntry, error: str, *, now: datetime | None = None) -> str:
-        """Record a failure: retry later with backoff, or park after MAX_ATTEMPTS; returns the status."""
+        """Record a failure: retry later with backoff, or park after MAX_ATTEMPTS; returns the status.
+
+        ``error`` is stored made storable: a tracker's error can quote what the tracker sent.
+        """
         values = _failed_attempt(entry.attempts, error, now or utcnow())
         with self._tx.write() as conn:
             conn.execute(update(t.webhook_inbox).where(t.webhook_inbox.c.id == entry.id).values(**values))
@@ -213,7 +218,11 @@ class Inbox(Repository):
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def ignored(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Ignored events (acknowledged, applied nothing), newest first, with their reason."""
+        """Ignored events (acknowledged, applied nothing), newest first, with their reason.
+
+        Type and reason are made storable on the way out too: rows received before the receivers
+        cleaned them may hold a lone surrogate, which no JSON answer can carry.
+        """
         i = t.webhook_inbox.c
         query = (
             select(i.id, i.tracker, i.delivery_id, i.payload, i.received_at)
@@ -228,8 +237,8 @@ class Inbox(Repository):
                 "id": row.id,
                 "tracker": row.tracker,
                 "delivery_id": row.delivery_id,
-                "event_type": str(row.payload.get("type") or ""),
-                "reason": str(row.payload.get("reason") or ""),
+                "event_type": storable_text(str(row.payload.get("type") or "")),
+                "reason": storable_text(str(row.payload.get("reason") or "")),
                 "received_at": row.received_at,
             }
             for row in rows
@@ -243,7 +252,7 @@ def _failed_attempt(attempts: int, error: str, now: datetime) -> dict[str, Any]:
         "status": "parked" if attempts >= MAX_ATTEMPTS else "pending",
         "attempts": attempts,
         "next_attempt_at": now + BASE_BACKOFF * (2 ** (attempts - 1)),
-        "last_error": error[:2000],
+        "last_error": storable_text(error, MAX_ERROR),
         "claimed_at": None,
         "claimed_by": None,
     }

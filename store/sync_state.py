@@ -13,6 +13,7 @@ from v2mom.models import WorkItem
 from v2mom.store import schema as t
 from v2mom.store.items import ItemRepository
 from v2mom.store.transactions import ConnectionTransactions, Repository, Transactions
+from v2mom.vendor_text import storable_text
 
 
 class SyncStateRepository(Repository):
@@ -123,7 +124,7 @@ class SyncStateRepository(Repository):
         api_calls: int,
         error: str | None = None,
     ) -> None:
-        """Record how a run ended."""
+        """Record how a run ended; ``error`` made storable (it can quote what the tracker sent)."""
         with self._tx.write() as conn:
             conn.execute(
                 update(t.sync_runs)
@@ -134,7 +135,7 @@ class SyncStateRepository(Repository):
                     items_upserted=upserted,
                     items_deleted=deleted,
                     api_calls=api_calls,
-                    error=error,
+                    error=storable_text(error) if error is not None else None,
                 )
             )
 

@@ -1,7 +1,9 @@
-"""Helpers shared by tests: a free port on 127.0.0.1, waiting for a condition, bearer headers."""
+"""Helpers shared by tests: a free port on 127.0.0.1, waiting for a condition, bearer headers, and
+finding text no store or JSON answer can hold."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -27,3 +29,22 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
 def auth(token: str) -> dict[str, str]:
     """The Authorization header for an API token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+# What neither database nor a JSON answer can hold (lone surrogates, NUL) and other control
+# characters but tab, newline and carriage return: none of it may reach the store or an answer.
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def unstorable_strings(node: object) -> list[str]:
+    """Every string of a parsed JSON document (keys included) that holds an :data:`UNSTORABLE`
+    character."""
+    if isinstance(node, str):
+        return [node] if UNSTORABLE.search(node) else []
+    if isinstance(node, dict):
+        return [
+            s for key, value in node.items() for s in (*unstorable_strings(key), *unstorable_strings(value))
+        ]
+    if isinstance(node, list):
+        return [s for value in node for s in unstorable_strings(value)]
+    return []

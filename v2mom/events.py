@@ -4,24 +4,40 @@ every receiver runs on a verified body before it becomes one.
 The limits mirror the inbox's columns (``store/schema.py``: ``delivery_id`` 255, ``item_ref`` 128
 characters; a test keeps them equal), so a value that would not fit is refused at the edge with a
 400 naming the field instead of failing the database write (and, in a group commit, its neighbours).
+
+Every string of a body is storable once :func:`load_body` has read it (``v2mom.vendor_text``: lone
+surrogates and control characters become U+FFFD), so whatever an event keeps of it — the payload,
+an ignored event's type and reason — can be stored on both databases and listed as JSON.
+Identifiers are refused instead (:func:`checked_id`): a cleaned id would name another item.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn
+
+from v2mom.vendor_text import REPLACEMENT, UNSTORABLE, storable_document, storable_text
 
 EventKind = Literal["refetch", "delete", "heartbeat", "ignored"]
 
 MAX_DELIVERY_ID = 255
 MAX_ITEM_REF = 128
 MAX_REASON = 300
+MAX_EVENT_TYPE = 100
 # Real payloads (Jira's ADF descriptions are the deepest) nest a few dozen levels; far deeper bodies
 # are refused before anything recursive (parsing, storing as JSON) can run out of stack.
 MAX_DEPTH = 128
+# In a UTF-8 body a decoded string can hold an unstorable character only through an escape
+# (``\u0000``, ``\b``, ``\f``, ``\ud800``: JSON has no raw control characters) or the bytes of a
+# surrogate (ED A0..BF, which ``json.loads`` decodes with ``surrogatepass``). A body with neither
+# needs no cleaning; one with them (or in another encoding) is walked. Each pattern starts with a
+# literal byte, which ``re`` scans for quickly (one alternation of both took 10x as long).
+_UNSTORABLE_ESCAPE = re.compile(rb"\\(?:u(?:00[01]|[dD][89a-fA-F])|[bf])")
+_SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
 
 
 class MalformedEvent(ValueError):
@@ -52,13 +68,19 @@ class WebhookEvent:
             raise MalformedEvent(f"delivery id must be 1 to {MAX_DELIVERY_ID} characters")
         if self.item_ref is not None and not 0 < len(self.item_ref) <= MAX_ITEM_REF:
             raise MalformedEvent(f"item reference must be 1 to {MAX_ITEM_REF} characters")
+        if UNSTORABLE.search(self.delivery_id) or (self.item_ref and UNSTORABLE.search(self.item_ref)):
+            raise MalformedEvent("delivery id and item reference must hold no control characters")
 
     @classmethod
     def ignore(
         cls, tracker: str, delivery_id: str, event_type: str, reason: str, event_time: datetime | None
     ) -> WebhookEvent:
-        """An acknowledged event that applies nothing; only its type and ``reason`` are kept."""
-        payload = {"type": event_type[:100], "reason": reason[:MAX_REASON]}
+        """An acknowledged event that applies nothing; only its type and ``reason`` are kept (made
+        storable and cut to length: both are listed to admins)."""
+        payload = {
+            "type": storable_text(event_type, MAX_EVENT_TYPE),
+            "reason": storable_text(reason, MAX_REASON),
+        }
         return cls(tracker, delivery_id, "ignored", None, event_time, payload)
 
     @property
@@ -96,7 +118,8 @@ def load_body(body: bytes) -> Any:
 
     Strict JSON only: ``NaN``/``Infinity`` and numbers that overflow a float are refused (they
     cannot be stored as JSON, nor read as times), and so are bodies nested deeper than
-    ``MAX_DEPTH`` or too deep to parse at all.
+    ``MAX_DEPTH`` or too deep to parse at all. Every string, keys included, comes back storable
+    (lone surrogates and control characters but tab, newline and carriage return as U+FFFD).
     """
     try:
         data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
@@ -108,14 +131,24 @@ def load_body(body: bytes) -> Any:
         raise MalformedEvent(f"body is not JSON: {exc.__class__.__name__}") from None
     if _depth_exceeds(data, MAX_DEPTH):
         raise MalformedEvent(f"body is nested deeper than {MAX_DEPTH} levels")
-    return data
+    return data if _plainly_storable(body) else storable_document(data)
+
+
+def _plainly_storable(body: bytes) -> bool:
+    """True when no string in the JSON ``body`` can hold an unstorable character (see above)."""
+    return (
+        json.detect_encoding(body) == "utf-8"
+        and _UNSTORABLE_ESCAPE.search(body) is None
+        and (b"\xed" not in body or _SURROGATE_BYTES.search(body) is None)
+    )
 
 
 def checked_id(value: object, where: str, limit: int = MAX_ITEM_REF) -> str:
     """``value`` (a string or integer) as an identifier of at most ``limit`` characters.
 
     MalformedEvent names ``where`` when it is missing, of another type, too long, or holds control
-    characters or unpaired surrogates (which neither database can store in a string column).
+    characters or unpaired surrogates (which neither database can store in a string column) — or
+    U+FFFD, which :func:`load_body` put in their place.
     """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise MalformedEvent(f"{where} is not a string")
@@ -124,7 +157,7 @@ def checked_id(value: object, where: str, limit: int = MAX_ITEM_REF) -> str:
         raise MalformedEvent(f"{where} is empty")
     if len(text) > limit:
         raise MalformedEvent(f"{where} is {len(text)} characters long (limit {limit})")
-    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in text):
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF or c == REPLACEMENT for c in text):
         raise MalformedEvent(f"{where} holds control characters or unpaired surrogates")
     return text
 

@@ -7,7 +7,8 @@ are not project members, and project rules reach them through the parent chain (
 project). Tags are labels (``value:``/``method:`` conventions); ``enum`` and ``multi_enum`` custom
 fields become ``custom_fields`` (``V2MOM Value``/``V2MOM Method`` conventions, rules); the
 configured ``points_field`` (a number field, by name or gid) gives points and
-``actual_time_minutes`` gives hours.
+``actual_time_minutes`` gives hours. Every item's text is made storable
+(``v2mom.vendor_text.storable_item``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from v2mom.errors import FatalError
 from v2mom.models import Level, State, WorkItem
+from v2mom.vendor_text import storable_item
 from v2mom.vocabulary import field_kind
 
 TRACKER = "asana"
@@ -148,7 +150,7 @@ def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: st
     custom_fields, points, choices = read_custom_fields(raw, points_field)
     minutes = raw.get("actual_time_minutes")
     completed = bool(raw.get("completed"))
-    return WorkItem(
+    item = WorkItem(
         tracker=TRACKER,
         id=gid,
         key=gid,
@@ -170,13 +172,14 @@ def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: st
         custom_fields=custom_fields,
         choice_options=choices,
     )
+    return storable_item(item)
 
 
 def parse_project(raw: Mapping[str, Any]) -> WorkItem:
     """An Asana project as a container item (the epic of its tasks)."""
     gid = _gid(raw)
     completed = bool(raw.get("completed"))
-    return WorkItem(
+    item = WorkItem(
         tracker=TRACKER,
         id=gid,
         key=gid,
@@ -190,3 +193,4 @@ def parse_project(raw: Mapping[str, Any]) -> WorkItem:
         updated_at=_required_time(raw, "modified_at"),
         completed_at=_time(raw, "completed_at") if completed else None,
     )
+    return storable_item(item)

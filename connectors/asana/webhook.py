@@ -4,12 +4,13 @@ A delivery holds a list of compact events (no event id, at-most-once); an empty 
 Each task (or project) event becomes a ``refetch`` hint, ``deleted`` a ``delete``; events about
 other resources (stories, sections …), or without a resource, are acknowledged and stored as
 ``ignored`` with the reason: a task's own change arrives as its own event. A delivery that is not a
-JSON object with an ``events`` list, an event that is not an object, a task gid too long for the
-inbox or an unreadable ``created_at`` is refused (400 naming it). Deduplication uses a composite key, since
-Asana gives no delivery or event id: ``<resource gid>/<action>/<created_at>/<parent gid>/<changed
-field>``: a retried delivery repeats it exactly; two real changes differ at least in ``created_at``
-(millisecond precision) or in what changed. A key longer than the inbox's column is replaced by its
-SHA-256 (as stable across retries). A heartbeat's key is the signature of its body.
+JSON object with an ``events`` list, an event that is not an object, a task gid that is not
+numeric (or too long for the inbox) or an unreadable ``created_at`` is refused (400 naming it).
+Deduplication uses a composite key, since Asana gives no delivery or event id: ``<resource
+gid>/<action>/<created_at>/<parent gid>/<changed field>``: a retried delivery repeats it exactly;
+two real changes differ at least in ``created_at`` (millisecond precision) or in what changed. A
+key longer than the inbox's column is replaced by its SHA-256 (as stable across retries). A
+heartbeat's key is the signature of its body.
 """
 
 from __future__ import annotations
@@ -86,5 +87,7 @@ def _event(raw: Any) -> WebhookEvent:
         reason = f"{named} events apply nothing: a task's own change arrives as its own event"
         return WebhookEvent.ignore("asana", key, named, reason, when)
     gid = checked_id(_gid(resource), "events[].resource.gid")
+    if not gid.isascii() or not gid.isdigit():
+        raise MalformedEvent("events[].resource.gid is not a numeric gid")
     kind: EventKind = "delete" if raw.get("action") == "deleted" else "refetch"
     return WebhookEvent("asana", key, kind, gid, when, raw)

@@ -13,10 +13,11 @@ default and sleeps up to 30 minutes) are switched off: retries live in :mod:`con
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import orjson
@@ -229,7 +230,7 @@ class JiraClient:
             try:
                 return orjson.loads(response.content)
             except orjson.JSONDecodeError:
-                raise FatalError("search answered with a body that is not JSON", tracker=TRACKER) from None
+                return _page_orjson_refused(response.content)
 
         page = self._json_object(kind, fetch)
         if not isinstance(page.get("issues", []), list):
@@ -351,3 +352,18 @@ class JiraClient:
 
     def __repr__(self) -> str:
         return f"JiraClient({self.base_url!r})"
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise FatalError(f"search answered with a non-finite number ({name})", tracker=TRACKER)
+
+
+def _page_orjson_refused(content: bytes) -> object:
+    """A search page orjson refused, read by the standard library: a lone UTF-16 surrogate
+    (``"\\ud800"``, e.g. text cut inside a surrogate pair) is valid JSON that orjson refuses, and one
+    such summary must not stop the sync (the parser makes it storable). FatalError when it is not
+    JSON either."""
+    try:
+        return json.loads(content, parse_constant=_refuse_constant)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise FatalError("search answered with a body that is not JSON", tracker=TRACKER) from None

@@ -9,7 +9,6 @@ after the cursor is skipped.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
-from v2mom.connectors.jira.parse import BASE_FIELDS, discover_points_fields, parse_issue, select_custom_fields
+from v2mom.connectors.jira.parse import (
+    BASE_FIELDS,
+    ISSUE_ID,
+    ISSUE_KEY,
+    discover_points_fields,
+    parse_issue,
+    select_custom_fields,
+)
 from v2mom.connectors.jira.write import JiraVocabulary
 from v2mom.connectors.jira.writeback import JiraWriteBack
 from v2mom.connectors.paging import cursor_pages
@@ -42,7 +48,6 @@ CENSUS_PAGE_SIZE = 5000  # Jira's ceiling when only ids are requested
 # When the account hides its time zone, render literals as if in UTC-12 (the westernmost offset):
 # the query then starts at or before the cursor in every zone Jira might use. Over-fetching is safe.
 _UNKNOWN_ZONE_SHIFT = timedelta(hours=12)
-_ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 
 
 def render_jql_datetime(since: datetime, time_zone: str) -> str:
@@ -209,9 +214,9 @@ class JiraConnector(ConnectorRuntime):
         FatalError for a reference that is neither an issue id nor an issue key (it would not be safe
         to put into JQL).
         """
-        if item_ref.isdigit():
+        if ISSUE_ID.fullmatch(item_ref):
             return f"({self.scope}) AND id = {int(item_ref)}"
-        if _ISSUE_KEY.fullmatch(item_ref):
+        if ISSUE_KEY.fullmatch(item_ref):
             return f'({self.scope}) AND key = "{item_ref.upper()}"'
         raise FatalError(f"{item_ref!r} is neither an issue id nor an issue key", tracker=self.tracker)
 

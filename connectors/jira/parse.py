@@ -7,16 +7,20 @@ input raises :class:`~v2mom.errors.FatalError` naming the issue and the field, n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from v2mom.errors import ConfigError, FatalError
 from v2mom.models import Level, State, WorkItem
+from v2mom.vendor_text import storable_item
 from v2mom.vocabulary import field_kind
 
 __all__ = [
     "BASE_FIELDS",
+    "ISSUE_ID",
+    "ISSUE_KEY",
     "JSW_STORY_POINTS",
     "discover_points_fields",
     "parse_datetime",
@@ -25,6 +29,9 @@ __all__ = [
 ]
 
 TRACKER = "jira"
+# What names an issue: its numeric id (ASCII digits: ``str.isdigit`` takes "²" and "١٢") or its key.
+ISSUE_ID = re.compile(r"[0-9]+")
+ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 _CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"
 JSW_STORY_POINTS = _CUSTOM + "jsw-story-points"  # team-managed "Story point estimate"
 _POINTS_NAMES = frozenset({"story points", "story point estimate"})
@@ -177,7 +184,7 @@ def parse_issue(
     maps custom field ids to the display names used as ``custom_fields`` keys. Time fields are in
     seconds and become hours: ``timespent`` when positive, else ``timeoriginalestimate``.
     ``completed_at`` is set only for done items: ``resolutiondate``, else
-    ``statuscategorychangedate``.
+    ``statuscategorychangedate``. Text is made storable (``v2mom.vendor_text.storable_item``).
     """
     if not isinstance(raw, dict):
         raise _fail("(not an object)", "expected a JSON object")
@@ -250,7 +257,7 @@ def parse_issue(
             if kind is not None:  # the V2MOM fields: their options are read back by id too
                 choices[kind] = choices.get(kind, ()) + _option_ids(value)
 
-    return WorkItem(
+    item = WorkItem(
         tracker=TRACKER,
         id=issue_id,
         key=key,
@@ -271,6 +278,7 @@ def parse_issue(
         custom_fields=custom,
         choice_options=choices,
     )
+    return storable_item(item)
 
 
 def _schema(field: Mapping[str, Any]) -> Mapping[str, Any]:

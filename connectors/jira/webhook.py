@@ -12,7 +12,9 @@ can arrive ~30 minutes late and out of order). Every validly signed event is ack
 
 The event time is the issue's ``updated``, else the webhook's ``timestamp`` (milliseconds). A body
 that is not a JSON object, or whose known fields have the wrong shape (``timestamp: 1e20``,
-``issue.fields: [1]``, a 300-character issue id …) is refused with a 400 naming the field.
+``issue.fields: [1]``, a 300-character issue id …) is refused with a 400 naming the field, and so
+is an issue reference the worker could not look up: ``issue.id`` and ``worklog.issueId`` are
+numeric ids, ``issue.key`` a key (``ABC-123``), an issue URL names either.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from v2mom.connectors.jira.parse import ISSUE_ID, ISSUE_KEY
 from v2mom.connectors.signatures import verify_hmac_sha256
 from v2mom.errors import WebhookVerificationError
 from v2mom.events import (
@@ -54,15 +57,24 @@ def _object(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]
     return value
 
 
+def _issue_ref(value: object, where: str, *, keys: bool) -> str:
+    """``value`` as an issue reference: a numeric id, or (``keys``) also a key; else 400 naming
+    ``where``."""
+    ref = checked_id(value, where)
+    if ISSUE_ID.fullmatch(ref) or (keys and ISSUE_KEY.fullmatch(ref)):
+        return ref
+    raise MalformedEvent(f"{where} is not {'an issue id or key' if keys else 'a numeric issue id'}")
+
+
 def _issue_in_url(holder: Mapping[str, Any] | None, where: str) -> str | None:
     url = holder.get("self") if holder is not None else None
     if not isinstance(url, str):
         return None
     match = ISSUE_URL.search(url)
-    return checked_id(match.group(1), f"{where}.self issue") if match else None
+    return _issue_ref(match.group(1), f"{where}.self issue", keys=True) if match else None
 
 
-def _issue_ref(data: Mapping[str, Any]) -> str | None:
+def _named_issue(data: Mapping[str, Any]) -> str | None:
     """The issue the event names (see the module docstring), or None."""
     issue = _object(data, "issue", "issue")
     worklog = _object(data, "worklog", "worklog")
@@ -70,13 +82,13 @@ def _issue_ref(data: Mapping[str, Any]) -> str | None:
     if issue is not None:
         for name in ("id", "key"):
             if issue.get(name) not in (None, ""):
-                return checked_id(issue[name], f"issue.{name}")
+                return _issue_ref(issue[name], f"issue.{name}", keys=name == "key")
         ref = _issue_in_url(issue, "issue")
         if ref is None:
             raise MalformedEvent("issue has neither 'id' nor 'key'")
         return ref
     if worklog is not None and worklog.get("issueId") is not None:
-        return checked_id(worklog["issueId"], "worklog.issueId")
+        return _issue_ref(worklog["issueId"], "worklog.issueId", keys=False)
     return _issue_in_url(worklog, "worklog") or _issue_in_url(comment, "comment")
 
 
@@ -101,7 +113,7 @@ def parse_jira_event(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     if event_type is not None and not isinstance(event_type, str):
         raise MalformedEvent("webhookEvent is not a string")
     event_time = _event_time(data)
-    ref = _issue_ref(data)
+    ref = _named_issue(data)
     event_type = event_type or ("jira:issue_updated" if ref is not None else "")
     if ref is None:
         reason = f"{event_type or 'an event without webhookEvent'} names no issue: nothing to re-fetch"

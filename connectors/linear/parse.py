@@ -4,7 +4,8 @@ Projects are Linear's epics: a project becomes a ``Level.CONTAINER`` item and an
 issue names its project as parent, so issue -> parent -> project inheritance runs through the
 generic parent chain. Labels in a group are also emitted as ``<Group>/<label>`` (the resolver's
 ``Value/<x>`` and ``Method/<x>`` conventions). Archived or trashed records are deletions to us:
-``is_removed`` tells the connector to leave them out of the live set.
+``is_removed`` tells the connector to leave them out of the live set. Every item's text is made
+storable (``v2mom.vendor_text.storable_item``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from v2mom.errors import FatalError
 from v2mom.models import Level, State, WorkItem
+from v2mom.vendor_text import storable_item
 from v2mom.vocabulary import group_kind
 
 TRACKER = "linear"
@@ -143,7 +145,7 @@ def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem
     team = raw.get("team") if isinstance(raw.get("team"), Mapping) else None
     estimate = raw.get("estimate")
     labels, choices = read_labels(raw.get("labels"), extra_labels)
-    return WorkItem(
+    item = WorkItem(
         tracker=TRACKER,
         id=issue_id,
         key=str(raw.get("identifier") or issue_id),
@@ -161,6 +163,7 @@ def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem
         labels=labels,
         choice_options=choices,
     )
+    return storable_item(item)
 
 
 def parse_project(raw: Mapping[str, Any]) -> WorkItem:
@@ -171,7 +174,7 @@ def parse_project(raw: Mapping[str, Any]) -> WorkItem:
     status = raw.get("status") if isinstance(raw.get("status"), Mapping) else {}
     status_type = status.get("type") if status else None
     teams = _nodes(raw.get("teams"))
-    return WorkItem(
+    item = WorkItem(
         tracker=TRACKER,
         id=project_id,
         key=f"project:{raw.get('slugId') or project_id}",
@@ -185,3 +188,4 @@ def parse_project(raw: Mapping[str, Any]) -> WorkItem:
         updated_at=_required_time(raw, "updatedAt"),
         completed_at=_time(raw, "completedAt"),
     )
+    return storable_item(item)

@@ -12,11 +12,16 @@ names the webhook, not the delivery). Every validly signed event is acknowledged
   (status posts) change nothing v2mom reads; an ``IssueLabel`` change (a rename can change what
   the label maps to) is not fixed by re-fetching one item, nor by the incremental reconcile (the
   items' ``updatedAt`` does not move), so its reason tells admins to run ``v2mom sync --full``.
+
+An item reference (``data.id``, a comment's ``data.issueId``) is a uuid or an issue identifier
+(``ENG-12``), which Linear's ``issue(id:)`` also takes; anything else is refused (400) rather than
+stored for a worker that could only fail on it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -38,6 +43,10 @@ from v2mom.events import (
 SIGNATURE_HEADER = "linear-signature"
 DELIVERY_HEADER = "linear-delivery"
 TOLERANCE_SECONDS = 60.0
+ITEM_REF = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # an id (uuid)
+    r"|[A-Za-z][A-Za-z0-9_]*-[0-9]+"  # an issue identifier
+)
 ITEM_TYPES = {"Issue", "Project"}
 IGNORED_REASONS = {
     "Reaction": "reactions change nothing v2mom reads",
@@ -77,6 +86,14 @@ def verify_linear(
         )
 
 
+def _item_ref(value: object, where: str) -> str:
+    """``value`` as an item reference (a uuid or an identifier); else 400 naming ``where``."""
+    ref = checked_id(value, where)
+    if ITEM_REF.fullmatch(ref) is None:
+        raise MalformedEvent(f"{where} is neither a Linear id (uuid) nor an identifier (ENG-12)")
+    return ref
+
+
 def parse_linear_event(headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
     """The event in a verified delivery; MalformedEvent (naming the field) when it is not usable."""
     raw_delivery = headers.get(DELIVERY_HEADER)
@@ -97,7 +114,7 @@ def parse_linear_event(headers: Mapping[str, str], body: bytes) -> list[WebhookE
     if kind_name in ITEM_TYPES:
         return [_item_event(delivery_id, kind_name, action or "", record, event_time, data)]
     if kind_name == "Comment" and record is not None and record.get("issueId") is not None:
-        issue_id = checked_id(record["issueId"], "data.issueId")
+        issue_id = _item_ref(record["issueId"], "data.issueId")
         return [WebhookEvent("linear", delivery_id, "refetch", issue_id, event_time, data)]
     if kind_name == "IssueLabel":
         reason = LABEL_REASON.format(action=(action or "changed")[:20])
@@ -116,7 +133,7 @@ def _item_event(
 ) -> WebhookEvent:
     if record is None or record.get("id") in (None, ""):
         raise MalformedEvent(f"{kind_name} event has no data.id")
-    item_id = checked_id(record["id"], "data.id")
+    item_id = _item_ref(record["id"], "data.id")
     updated = iso_time(record.get("updatedAt"), "data.updatedAt")
     kind: EventKind = "delete" if action == "remove" else "refetch"
     return WebhookEvent("linear", delivery_id, kind, item_id, updated or event_time, data)

@@ -88,6 +88,16 @@ def test_jira_membership_jql_names_the_issue_inside_the_scope(jira: tuple[JiraSt
     assert connector.membership_jql("onb-7") == f'({connector.scope}) AND key = "ONB-7"'
 
 
+@pytest.mark.parametrize("ref", ["١٢", "²", "12\n", " 12"])
+def test_jira_membership_jql_takes_only_ascii_digits_as_an_id(
+    jira: tuple[JiraState, JiraConnector], ref: str
+) -> None:
+    # str.isdigit() takes these; int() read "١٢" as issue 12 and failed on "²" with a bare ValueError.
+    _, connector = jira
+    with pytest.raises(FatalError, match="neither an issue id nor an issue key"):
+        connector.membership_jql(ref)
+
+
 # -- Linear -----------------------------------------------------------------------------------
 
 

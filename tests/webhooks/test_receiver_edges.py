@@ -210,7 +210,7 @@ def test_signed_linear_bodies_with_impossible_timestamps_are_refused(
 
 
 def test_signed_linear_body_with_a_bad_updated_at_is_refused(hooks: Receivers) -> None:
-    answer = hooks.post_linear(linear("Issue", {"id": "i", "updatedAt": "9999-12-31T23:59:59-14:00"}))
+    answer = hooks.post_linear(linear("Issue", {"id": "ENG-1", "updatedAt": "9999-12-31T23:59:59-14:00"}))
     assert answer.status_code == 400, answer.text
     assert "data.updatedAt" in answer.json()["detail"]
     assert hooks.stored() == 0
