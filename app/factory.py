@@ -41,6 +41,20 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
+# The dashboard's pages (app/static/app.js routes between them without reloading). An item's page,
+# /items/{tracker}/{key}, is the target of the links written into the trackers.
+PAGE_PATHS = (
+    "/",
+    "/values",
+    "/values/{value_id}",
+    "/attention",
+    "/items/{tracker}/{key}",
+    "/plan",
+    "/audit",
+    "/access",
+    "/health",
+)
+
 
 def _error_status(exc: Exception) -> int:
     """The one mapping from our error tree to HTTP."""
@@ -124,16 +138,14 @@ def create_app(
     app.include_router(writeback_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
-        """The dashboard page (all assets served here: it works with no internet)."""
+        """A dashboard page: one document for every page's path (all assets served here: it works
+        with no internet); its script shows the page the path names, so deep links and refreshes
+        land where they point."""
         return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
 
-    @app.get("/items/{tracker}/{key}", include_in_schema=False)
-    def explanation_page(tracker: str, key: str) -> FileResponse:
-        """An item's explanation page, the target of the links written into the trackers: the dashboard,
-        which signs the person in and opens the item's explanation (its data needs a session)."""
-        return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+    for path in PAGE_PATHS:
+        app.add_api_route(path, dashboard, methods=["GET"], include_in_schema=False)
 
     app.include_router(webhooks_router)
     app.include_router(webhooks_admin_router)

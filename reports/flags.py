@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from datetime import date
 from typing import Any, Literal
 
 from v2mom.mapping.plan import Plan
 from v2mom.reports.explain import resolve_stored
 from v2mom.store.database import Database
+from v2mom.store.items import StoredItem
+from v2mom.store.report_queries import StateFilter
 
 FlagKind = Literal["untagged", "orphaned", "conflict"]
 FLAG_KINDS: tuple[FlagKind, ...] = ("untagged", "orphaned", "conflict")
@@ -47,11 +50,16 @@ def list_flags(
     limit: int = 50,
     cursor: str | None = None,
     tracker: str | None = None,
+    text: str | None = None,
 ) -> dict[str, Any]:
-    """Flagged items (any flag when ``kind`` is None), by effort in ``measure`` descending."""
+    """Flagged items (any flag when ``kind`` is None), by effort in ``measure`` descending.
+
+    ``tracker`` and ``text`` (in the key or title, any case) narrow the list; a cursor stays valid
+    under any filter, since it marks a place in the effort order.
+    """
     after = decode_cursor(cursor) if cursor else None
     rows = store.report_queries.flagged(
-        kind=kind, measure=measure, limit=limit + 1, after=after, tracker=tracker
+        kind=kind, measure=measure, limit=limit + 1, after=after, tracker=tracker, text=text or None
     )
     page = rows[:limit]
     stored = store.items.by_pks([row.pk for row in page])
@@ -74,6 +82,58 @@ def list_flags(
     return {"items": items, "next_cursor": next_cursor}
 
 
+def value_items(
+    store: Database,
+    *,
+    value_id: str,
+    measure: str = "points",
+    limit: int = 50,
+    cursor: str | None = None,
+    method_id: str | None = None,
+    state: StateFilter = "all",
+    tracker: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict[str, Any]:
+    """The items counted under a value (its share of each item's effort), biggest first, paged like
+    ``list_flags``; ``method`` names the method the share comes through (the first, when several)."""
+    after = decode_cursor(cursor) if cursor else None
+    rows = store.report_queries.value_items(
+        value_id=value_id,
+        measure=measure,
+        limit=limit + 1,
+        after=after,
+        method_id=method_id,
+        state=state,
+        tracker=tracker,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    page = rows[:limit]
+    items = [
+        {
+            "tracker": row.tracker,
+            "key": row.key,
+            "title": row.title,
+            "url": row.url,
+            "method": row.method_id,
+            "methods": row.methods,
+            "effort": row.effort,
+        }
+        for row in page
+    ]
+    next_cursor = encode_cursor(page[-1].effort, page[-1].pk) if len(rows) > limit else None
+    return {"value": value_id, "items": items, "next_cursor": next_cursor}
+
+
+def flag_counts(
+    store: Database, *, measure: str = "points", tracker: str | None = None, text: str | None = None
+) -> dict[str, dict[str, float | int]]:
+    """How many items each flag lists (with their effort), under the same filters as ``list_flags``."""
+    counts = store.report_queries.flag_counts(measure=measure, tracker=tracker, text=text or None)
+    return {kind: {"items": counts[kind][0], "effort": counts[kind][1]} for kind in FLAG_KINDS}
+
+
 def item_document(store: Database, tracker: str, key: str) -> dict[str, Any] | None:
     """One item with its resolution and explanation (``GET /api/items/{tracker}/{key}``)."""
     stored = store.items.find(tracker, key)
@@ -91,4 +151,47 @@ def item_document(store: Database, tracker: str, key: str) -> dict[str, Any] | N
         "item": item,
         "resolution": resolution,
         "explanation": (resolution or {}).get("explanation", []),
+        "ancestors": ancestors(store, stored),
     }
+
+
+MAX_DEPTH = 32  # deeper than any tracker's hierarchy; a longer chain is a cycle in the data
+
+
+def ancestors(store: Database, stored: StoredItem) -> list[dict[str, Any]]:
+    """The item's parent chain, nearest first, as stored: each parent's key, title and link, ending at
+    the root, at a deleted parent, or at a parent the store does not hold (``found`` false)."""
+    chain: list[dict[str, Any]] = []
+    tracker, seen = stored.item.tracker, {stored.item.id}
+    parent_id = stored.item.parent_id
+    while parent_id and parent_id not in seen and len(chain) < MAX_DEPTH:
+        seen.add(parent_id)
+        parent = store.items.by_id(tracker, parent_id)
+        if parent is None:
+            chain.append(
+                {
+                    "tracker": tracker,
+                    "id": parent_id,
+                    "key": None,
+                    "title": None,
+                    "url": None,
+                    "found": False,
+                    "deleted": False,
+                }
+            )
+            break
+        chain.append(
+            {
+                "tracker": tracker,
+                "id": parent_id,
+                "key": parent.item.key,
+                "title": parent.item.title,
+                "url": parent.item.url,
+                "found": True,
+                "deleted": parent.deleted,
+            }
+        )
+        if parent.deleted:
+            break
+        parent_id = parent.item.parent_id
+    return chain

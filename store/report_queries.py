@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select
+from sqlalchemy import ColumnElement, FromClause, and_, case, func, or_, select
 
 from v2mom.models import State
 from v2mom.store import schema as t
@@ -39,6 +39,20 @@ class FlaggedRow:
 
 
 @dataclass(frozen=True)
+class ValueItemRow:
+    """An item counted under a value: its share of effort there, and the method (one of ``methods``)."""
+
+    pk: int
+    tracker: str
+    key: str
+    title: str
+    url: str | None
+    effort: float
+    method_id: str | None
+    methods: int
+
+
+@dataclass(frozen=True)
 class BlockedShare:
     """A blocked, unfinished item's effort through one method (effort times the method's weight)."""
 
@@ -61,7 +75,7 @@ class ObstacleFacts:
 
 
 def _conditions(
-    source: Subquery, state: StateFilter, tracker: str | None, date_from: date | None, date_to: date | None
+    source: FromClause, state: StateFilter, tracker: str | None, date_from: date | None, date_to: date | None
 ) -> list[ColumnElement[bool]]:
     a = source.c
     conditions: list[ColumnElement[bool]] = []
@@ -75,6 +89,23 @@ def _conditions(
         conditions.append(a.completed_on >= date_from)
     if date_to is not None:
         conditions.append(a.completed_on <= date_to)
+    return conditions
+
+
+FLAG_COLUMNS = ("untagged", "orphaned", "conflict")
+
+
+def _flag_scope(tracker: str | None, text: str | None) -> list[ColumnElement[bool]]:
+    """What the flag lists and their counts keep: live, uncancelled items, of ``tracker``, whose key
+    or title holds ``text`` (any case; ``%`` and ``_`` are plain characters)."""
+    i = t.items.c
+    conditions: list[ColumnElement[bool]] = [~i.deleted, i.state != State.CANCELED.value]
+    if tracker:
+        conditions.append(i.tracker == tracker)
+    if text:
+        conditions.append(
+            or_(i.key.icontains(text, autoescape=True), i.title.icontains(text, autoescape=True))
+        )
     return conditions
 
 
@@ -146,30 +177,108 @@ class ReportQueries(Repository):
         limit: int,
         after: tuple[float, int] | None = None,
         tracker: str | None = None,
+        text: str | None = None,
     ) -> list[FlaggedRow]:
         """Up to ``limit`` live items flagged ``kind`` (None: any flag), biggest effort first.
 
-        ``after`` is the (effort, pk) of the last row of the previous page (keyset pagination).
+        ``after`` is the (effort, pk) of the last row of the previous page (keyset pagination);
+        ``text`` keeps the items whose key or title holds it (any case).
         """
         i, r = t.items.c, t.resolutions.c
         effort = r[measure]
         stmt = (
             select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, effort)
             .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
-            .where(~i.deleted, i.state != State.CANCELED.value)
+            .where(*_flag_scope(tracker, text))
         )
         if kind is not None:
             stmt = stmt.where(r[kind].is_(True))
         else:
             stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict))
-        if tracker:
-            stmt = stmt.where(i.tracker == tracker)
         if after is not None:
             after_effort, after_pk = after
             stmt = stmt.where(or_(effort < after_effort, and_(effort == after_effort, i.pk > after_pk)))
         stmt = stmt.order_by(effort.desc(), i.pk).limit(limit)
         with self._tx.read() as conn:
             return [FlaggedRow(*row) for row in conn.execute(stmt)]
+
+    def flag_counts(
+        self, *, measure: str, tracker: str | None = None, text: str | None = None
+    ) -> dict[str, tuple[int, float]]:
+        """(items, effort in ``measure``) flagged untagged, orphaned and conflict: one read.
+
+        The same live, uncancelled items as :meth:`flagged` lists, with its ``tracker`` and ``text``.
+        """
+        i, r = t.items.c, t.resolutions.c
+        effort = r[measure]
+        columns = []
+        for kind in FLAG_COLUMNS:
+            flagged = r[kind].is_(True)
+            columns += [
+                func.coalesce(func.sum(case((flagged, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((flagged, effort), else_=0.0)), 0.0),
+            ]
+        stmt = (
+            select(*columns)
+            .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
+            .where(*_flag_scope(tracker, text), or_(r.untagged, r.orphaned, r.conflict))
+        )
+        with self._tx.read() as conn:
+            row = conn.execute(stmt).one()
+        return {kind: (int(row[2 * n]), float(row[2 * n + 1])) for n, kind in enumerate(FLAG_COLUMNS)}
+
+    def value_items(
+        self,
+        *,
+        value_id: str,
+        measure: str,
+        limit: int,
+        after: tuple[float, int] | None = None,
+        method_id: str | None = None,
+        state: StateFilter = "all",
+        tracker: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> list[ValueItemRow]:
+        """Up to ``limit`` live items counted under ``value_id`` (through ``method_id`` when given),
+        biggest share of effort first, with the report's filters; ``after`` as in :meth:`flagged`."""
+        i, r, s = t.items.c, t.resolutions.c, t.allocation_sets.c
+        effort = func.sum(r[measure] * s.weight)
+        conditions = [s.value_id == value_id, ~i.deleted, i.state != State.CANCELED.value]
+        conditions += _conditions(t.resolutions, state, tracker, date_from, date_to)
+        if method_id is not None:
+            conditions.append(s.method_id == method_id)
+        grouped = (
+            select(
+                i.pk,
+                i.tracker,
+                i.key,
+                i.title,
+                i.url,
+                effort.label("effort"),
+                func.min(s.method_id).label("method_id"),
+                func.count(func.distinct(s.method_id)).label("methods"),
+            )
+            .select_from(
+                t.items.join(t.resolutions, r.item_pk == i.pk).join(
+                    t.allocation_sets, s.alloc_key == r.alloc_key
+                )
+            )
+            .where(*conditions)
+            .group_by(i.pk, i.tracker, i.key, i.title, i.url)
+            .subquery("value_items")
+        )
+        g = grouped.c
+        stmt = select(g.pk, g.tracker, g.key, g.title, g.url, g.effort, g.method_id, g.methods)
+        if after is not None:
+            after_effort, after_pk = after
+            stmt = stmt.where(or_(g.effort < after_effort, and_(g.effort == after_effort, g.pk > after_pk)))
+        stmt = stmt.order_by(g.effort.desc(), g.pk).limit(limit)
+        with self._tx.read() as conn:
+            return [
+                ValueItemRow(pk, tracker_, key, title, url, float(e or 0.0), m, int(n))
+                for pk, tracker_, key, title, url, e, m, n in conn.execute(stmt)
+            ]
 
     def obstacle_facts(
         self, *, measure: str, methods: Sequence[str], tracker: str | None = None

@@ -10,12 +10,27 @@ from fastapi.responses import PlainTextResponse
 
 from v2mom.app.auth import StoreDep, Viewer
 from v2mom.app.http_errors import unprocessable
-from v2mom.app.schemas.reports import EffortReport, FlagPage, ItemDocument, Obstacles, Trend
+from v2mom.app.schemas.reports import (
+    EffortReport,
+    FlagCounts,
+    FlagPage,
+    ItemDocument,
+    Obstacles,
+    Trend,
+    ValueItems,
+)
 from v2mom.mapping.plan import Plan
 from v2mom.metrics import REPORT_SECONDS
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report, date_range_problems
-from v2mom.reports.flags import CursorError, FlagKind, item_document, list_flags
+from v2mom.reports.flags import (
+    CursorError,
+    FlagKind,
+    flag_counts,
+    item_document,
+    list_flags,
+    value_items,
+)
 from v2mom.reports.obstacles import build_obstacles
 from v2mom.reports.trend import TrendRangeError, build_trend
 
@@ -89,6 +104,27 @@ def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Obstacles:
         return Obstacles.model_validate(build_obstacles(store, store.plans.current() or Plan(), query))
 
 
+FlagText = Annotated[
+    str | None,
+    Query(max_length=200, description="Keep the items whose key or title contains this text (any case)."),
+]
+
+
+@router.get("/reports/flags/counts")
+def flags_counts(
+    request: Request,
+    store: StoreDep,
+    _viewer: Viewer,
+    measure: Measure | None = None,
+    tracker: TrackerName | None = None,
+    q: FlagText = None,
+) -> FlagCounts:
+    """How many items are untagged, orphaned and in conflict (and their effort), with the list's filters."""
+    measure = measure or request.app.state.settings.measure
+    counts = flag_counts(store, measure=measure, tracker=tracker, text=q)
+    return FlagCounts.model_validate({"measure": measure, "tracker": tracker, "q": q or None, **counts})
+
+
 @router.get("/reports/flags")
 def flags(
     request: Request,
@@ -99,8 +135,9 @@ def flags(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
     tracker: TrackerName | None = None,
+    q: FlagText = None,
 ) -> FlagPage:
-    """Flagged items with reasons, biggest effort first."""
+    """Flagged items with reasons, biggest effort first; ``q`` keeps those whose key or title holds it."""
     try:
         page = list_flags(
             store,
@@ -109,10 +146,44 @@ def flags(
             limit=limit,
             cursor=cursor,
             tracker=tracker,
+            text=q,
         )
     except CursorError as exc:
         raise unprocessable([str(exc)], location=("query", "cursor")) from None
     return FlagPage.model_validate(page)
+
+
+@router.get("/reports/values/{value_id}/items")
+def value_items_page(
+    value_id: str,
+    store: StoreDep,
+    _viewer: Viewer,
+    query: QueryDep,
+    method: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> ValueItems:
+    """The items counted under a value (with the report's filters), biggest share of effort first;
+    404 for a value the plan does not have."""
+    plan = store.plans.current() or Plan()
+    if value_id not in {value.id for value in plan.values}:
+        raise HTTPException(404, detail=f"the plan has no value '{value_id}'")
+    try:
+        page = value_items(
+            store,
+            value_id=value_id,
+            measure=query.measure,
+            limit=limit,
+            cursor=cursor,
+            method_id=method,
+            state=query.state,
+            tracker=query.tracker,
+            date_from=query.date_from,
+            date_to=query.date_to,
+        )
+    except CursorError as exc:
+        raise unprocessable([str(exc)], location=("query", "cursor")) from None
+    return ValueItems.model_validate(page)
 
 
 # A deleted item's resolution has only its stored flags and effort: keys not sent stay out.

@@ -153,6 +153,45 @@ class FlagPage(ApiModel):
     next_cursor: str | None
 
 
+class ValueItem(ApiModel):
+    """An item counted under a value: the share of its effort the value gets, and through which method."""
+
+    tracker: str
+    key: str
+    title: str
+    url: WebUrl  # http(s) only: a stored javascript: or relative link is served as null
+    method: str | None = Field(description="the method the share comes through (the first of several)")
+    methods: int = Field(description="how many of the value's methods the item counts through")
+    effort: Number
+
+
+class ValueItems(ApiModel):
+    """``GET /api/reports/values/{value_id}/items``: one page, biggest first; ``next_cursor`` null on
+    the last."""
+
+    value: str
+    items: list[ValueItem]
+    next_cursor: str | None
+
+
+class FlagCount(ApiModel):
+    """How many items one flag lists, and their effort in the measure asked for."""
+
+    items: int
+    effort: Number
+
+
+class FlagCounts(ApiModel):
+    """``GET /api/reports/flags/counts``: per flag, what ``GET /api/reports/flags`` would list in all."""
+
+    measure: MeasureName
+    tracker: str | None
+    q: str | None
+    untagged: FlagCount
+    orphaned: FlagCount
+    conflict: FlagCount
+
+
 class OwnTags(ApiModel):
     """The tags found on the item itself, and what placed them."""
 
@@ -188,8 +227,21 @@ class ItemResolution(ApiModel):
     effort: CountedEffort
 
 
+class Ancestor(ApiModel):
+    """One parent in an item's chain; ``found`` false when the store does not hold it (then only its
+    tracker ``id`` is known)."""
+
+    tracker: str
+    id: str
+    key: str | None
+    title: str | None
+    url: WebUrl
+    found: bool
+    deleted: bool
+
+
 class ItemDocument(ApiModel):
-    """``GET /api/items/{tracker}/{key}``: the item, its resolution and the explanation."""
+    """``GET /api/items/{tracker}/{key}``: the item, its resolution, the explanation and its parents."""
 
     tracker: str
     key: str
@@ -197,3 +249,6 @@ class ItemDocument(ApiModel):
     item: WorkItem
     resolution: ItemResolution | None
     explanation: list[str]
+    ancestors: list[Ancestor] = Field(
+        default_factory=list, description="the parent chain, nearest first, as far as the store holds it"
+    )
