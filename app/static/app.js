@@ -1,17 +1,32 @@
 // The v2mom-sync dashboard: plain JavaScript over the app's own JSON API, no external assets.
 // The session is an HTTP-only cookie set by POST /api/session; writes send the X-V2MOM-CSRF header.
+//
+// Pages, each with its own URL (the server answers every path in PAGES with this document, so deep
+// links, refreshes and the back button work): a small router over history.pushState shows one
+// <section class="page"> at a time. A page is an entry in PAGES (its path, title, who sees it) and a
+// render function in RENDER; later pages (teams, reviews, people's time) are one more of each.
 "use strict";
 
-const $ = (sel) => document.querySelector(sel);
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
     if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
+    else node.setAttribute(k, v === true ? "" : v);
   }
-  for (const child of children) node.append(child);
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
   return node;
 };
+const SVG = "http://www.w3.org/2000/svg";
+const svgEl = (tag, attrs = {}, text) => {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+};
+
 // A tracker's item link is shown as a link only when it is an absolute http(s) URL: anything else
 // (javascript:, data:, a relative path) is shown as plain text, whatever the API sent.
 const webHref = (url) => {
@@ -23,355 +38,938 @@ const webHref = (url) => {
     return null; // not an absolute URL
   }
 };
-const itemLink = (url, text, attrs = {}) => {
+const TRACKER_NAMES = { jira: "Jira", asana: "Asana", linear: "Linear" };
+const trackerName = (t) => TRACKER_NAMES[t] || t;
+const trackerLink = (url, text, attrs = {}) => {
   const href = webHref(url);
-  return href ? el("a", { href, rel: "noopener", ...attrs, text }) : text;
+  return href ? el("a", { href, rel: "noopener", ...attrs, text }) : el("span", { class: "plain-url", text });
 };
-const fmt = (n) => (Math.round(n * 100) / 100).toLocaleString("en-US");
-const pct = (n) => (n === null || n === undefined ? "—" : `${(n * 100).toFixed(1)}%`);
+const itemPath = (tracker, key) => `/items/${encodeURIComponent(tracker)}/${encodeURIComponent(key)}`;
+const itemRef = (tracker, key) => el("a", { href: itemPath(tracker, key), "data-link": true, class: "item-ref", text: `${tracker}:${key}` });
 
-let session = null;
-let plan = null;
-let flagKind = "untagged";
-let lastPreview = null;
+const fmt = (n) => (Math.round((Number(n) || 0) * 100) / 100).toLocaleString("en-US");
+const pct = (n) => (n === null || n === undefined ? "—" : `${(n * 100).toFixed(1)}%`);
+const plural = (n, one, many = `${one}s`) => `${fmt(n)} ${Math.abs(n) === 1 ? one : many}`;
+const UNITS = { points: ["point", "points"], hours: ["hour", "hours"], count: ["item", "items"] };
+const amount = (n, measure) => plural(n, ...(UNITS[measure] || [measure, measure]));
+const unitOf = (measure) => (UNITS[measure] || [measure, measure])[1];
+
+// Times as people read them: "2026-12-04 16:00 UTC" (never raw ISO with microseconds).
+function when(iso) {
+  if (!iso) return "never";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC`;
+}
+function ago(iso) {
+  if (!iso) return "never";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const seconds = Math.max(0, (Date.now() - d.getTime()) / 1000);
+  if (seconds < 60) return "just now";
+  const steps = [[60, "minute"], [3600, "hour"], [86400, "day"]];
+  let [size, name] = steps[0];
+  for (const step of steps) if (seconds >= step[0]) [size, name] = step;
+  return `${plural(Math.floor(seconds / size), name)} ago`;
+}
+const timeEl = (iso) => (iso ? el("time", { datetime: iso, title: iso, text: when(iso) }) : document.createTextNode("never"));
+
+// -- the API -------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
 
 async function api(path, options = {}) {
-  const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  const init = { credentials: "same-origin", method: options.method || "GET", headers };
   if (options.body !== undefined) {
-    init.headers = { ...init.headers, "Content-Type": "application/json", "X-V2MOM-CSRF": "1" };
+    headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.body);
-  } else if (options.method && options.method !== "GET") {
-    init.headers = { ...init.headers, "X-V2MOM-CSRF": "1" };
   }
-  const answer = await fetch(path, init);
-  const body = answer.headers.get("content-type")?.includes("json") ? await answer.json() : null;
+  if (init.method !== "GET") headers["X-V2MOM-CSRF"] = "1";
+  let answer;
+  try {
+    answer = await fetch(path, init);
+  } catch (error) {
+    throw new ApiError(`the server did not answer (${error.message})`, 0, null);
+  }
+  let body = null;
+  if (answer.headers.get("content-type")?.includes("json")) {
+    try {
+      body = await answer.json();
+    } catch {
+      body = null;
+    }
+  }
   if (!answer.ok) {
     const detail = body?.detail;
-    const message = Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : detail || answer.statusText;
-    const error = new Error(message);
-    error.status = answer.status;
-    throw error;
+    const message = Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : detail || answer.statusText || `HTTP ${answer.status}`;
+    throw new ApiError(message, answer.status, body);
   }
   return body;
 }
 
-// -- filters live in the URL, so a view can be shared -------------------------------------------
+// -- state ---------------------------------------------------------------------------------------
+
+let session = null;
+let plan = null;
+let routeSeq = 0;
+let firstRoute = true;
+
+async function loadPlan(force = false) {
+  if (!plan || force) plan = await api("/api/plan");
+  return plan;
+}
+const valueName = (id) => plan?.values?.find((v) => v.id === id)?.name || id;
+const methodName = (id) => plan?.methods?.find((m) => m.id === id)?.name || id;
+
+// -- pages and the router ------------------------------------------------------------------------
+
+const PAGES = [
+  { id: "overview", path: "/", title: "Overview", nav: true, carries: true },
+  { id: "values", path: "/values", title: "Values", nav: true, carries: true },
+  { id: "attention", path: "/attention", title: "Attention", nav: true },
+  { id: "plan", path: "/plan", title: "Plan & rules", nav: true, admin: true },
+  { id: "audit", path: "/audit", title: "Audit", nav: true, admin: true },
+  { id: "access", path: "/access", title: "Access", nav: true, admin: true },
+  { id: "health", path: "/health", title: "Health", nav: true },
+  { id: "item", title: "Item" },
+];
+const ROUTES = [
+  [/^\/$/, "overview"],
+  [/^\/values\/?$/, "values"],
+  [/^\/values\/([^/]+)\/?$/, "values"],
+  [/^\/attention\/?$/, "attention"],
+  [/^\/items\/([^/]+)\/([^/]+)\/?$/, "item"],
+  [/^\/plan\/?$/, "plan"],
+  [/^\/audit\/?$/, "audit"],
+  [/^\/access\/?$/, "access"],
+  [/^\/health\/?$/, "health"],
+];
+
+function match(pathname) {
+  for (const [pattern, id] of ROUTES) {
+    const found = pattern.exec(pathname);
+    if (!found) continue;
+    try {
+      return { page: PAGES.find((p) => p.id === id), params: found.slice(1).map(decodeURIComponent) };
+    } catch {
+      return null; // a malformed escape in the path
+    }
+  }
+  return null;
+}
+
+function navigate(url, { replace = false } = {}) {
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  return route();
+}
+
+function renderNav() {
+  const list = $("#nav-list");
+  const query = reportQuery();
+  list.replaceChildren(...PAGES.filter((p) => p.nav && (!p.admin || session?.role === "admin")).map((p) =>
+    el("li", {}, el("a", { href: p.carries && query ? `${p.path}?${query}` : p.path, "data-link": true, "data-page": p.id, text: p.title }))));
+  markNav();
+}
+
+function markNav() {
+  const current = document.body.dataset.page;
+  for (const link of $$("#nav-list a")) {
+    if (link.dataset.page === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function closeNav() {
+  $("#nav").classList.remove("open");
+  $("#nav-toggle").setAttribute("aria-expanded", "false");
+}
+
+function showError(text) {
+  const banner = $("#page-error");
+  banner.textContent = text;
+  banner.hidden = !text;
+}
+
+async function route() {
+  const seq = ++routeSeq;
+  const found = match(location.pathname);
+  document.body.dataset.ready = "false";
+  showError("");
+  closeNav();
+  for (const section of $$(".page")) section.hidden = true;
+  if (!found) {
+    document.title = "Not found — v2mom-sync";
+    document.body.dataset.page = "missing";
+    markNav();
+    showError(`There is no page at ${location.pathname}. Pick one from the menu.`);
+    document.body.dataset.ready = "true";
+    return;
+  }
+  const { page, params } = found;
+  document.body.dataset.page = page.id;
+  document.title = `${page.title} — v2mom-sync`;
+  markNav();
+  const section = $(`#page-${page.id}`);
+  section.hidden = false;
+  if (!firstRoute || page.id === "item") $("h1", section).focus({ preventScroll: true });
+  firstRoute = false;
+  try {
+    if (page.admin && session.role !== "admin") {
+      throw new Error(`${page.title} is for admins; you are signed in as ${session.name} (${session.role}).`);
+    }
+    await RENDER[page.id](...params);
+  } catch (error) {
+    if (seq === routeSeq) showError(`Could not show this page: ${error.message}`);
+  } finally {
+    if (seq === routeSeq) document.body.dataset.ready = "true";
+  }
+}
+
+// In-page links (data-link, or any same-origin link to one of the pages) change the page without a
+// reload; a modified click (new tab) or another origin is left to the browser.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest?.("a[href]");
+  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (link.target && link.target !== "_self") return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin || !match(url.pathname) || !session) return;
+  event.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener("popstate", () => { if (session) route(); });
+
+// -- report filters live in the URL, so a view can be shared ------------------------------------
+
+const FILTERS = ["from", "to", "measure", "state", "tracker"];
+const DEFAULTS = { measure: "points", state: "all" };
 
 function filters() {
   const params = new URLSearchParams(location.search);
-  return {
-    from: params.get("from") || "",
-    to: params.get("to") || "",
-    measure: params.get("measure") || "points",
-    state: params.get("state") || "all",
-    tracker: params.get("tracker") || "",
-  };
+  return Object.fromEntries(FILTERS.map((name) => [name, params.get(name) || DEFAULTS[name] || ""]));
 }
 
-function query(extra = {}) {
+function reportQuery(values = filters(), extra = {}) {
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries({ ...filters(), ...extra })) if (v) params.set(k, v);
+  for (const [k, v] of Object.entries({ ...values, ...extra })) if (v && DEFAULTS[k] !== v) params.set(k, v);
   return params.toString();
 }
 
-function bindFilters() {
-  const form = $("#filters");
-  const current = filters();
-  for (const [name, value] of Object.entries(current)) form.elements[name].value = value;
-  form.addEventListener("change", () => {
-    const params = new URLSearchParams();
-    for (const name of ["from", "to", "measure", "state", "tracker"]) {
-      const value = form.elements[name].value;
-      if (value && !(name === "measure" && value === "points") && !(name === "state" && value === "all")) params.set(name, value);
+// Kept per page: the filters its numbers were computed with, so a bad filter leaves them shown, marked
+// stale, with the reason next to the inputs.
+const good = {};
+
+function filterProblem(values) {
+  if (values.from && values.to && values.from > values.to) {
+    return `"From" (${values.from}) is after "To" (${values.to}): pick a From on or before the To.`;
+  }
+  return null;
+}
+
+function markStale(section, problem) {
+  const form = $("form[data-filters]", section);
+  const report = $("[data-report]", section);
+  const note = $(".stale-note", section);
+  $(".filter-error", form).textContent = problem || "";
+  for (const name of ["from", "to"]) {
+    if (problem && /"(From|To)"/.test(problem)) form.elements[name].setAttribute("aria-invalid", "true");
+    else form.elements[name].removeAttribute("aria-invalid");
+  }
+  if (problem) {
+    report.dataset.stale = "true";
+    const last = good[section.id];
+    note.textContent = last
+      ? `Stale: these numbers are still those of the last valid filters (${describeFilters(last)}), not of the filters above.`
+      : "No numbers for these filters yet: correct them above.";
+    note.hidden = false;
+  } else {
+    delete report.dataset.stale;
+    note.hidden = true;
+  }
+}
+
+function describeFilters(values) {
+  const parts = [`${values.measure}`, `${values.state} work`];
+  if (values.tracker) parts.push(values.tracker);
+  if (values.from || values.to) parts.push(`${values.from || "…"} to ${values.to || "…"}`);
+  return parts.join(", ");
+}
+
+function bindFilterForm(section, rerender) {
+  const form = $("form[data-filters]", section);
+  if (form.dataset.bound) return;
+  form.dataset.bound = "true";
+  form.addEventListener("submit", (event) => event.preventDefault());
+  form.addEventListener("change", async () => {
+    const values = Object.fromEntries(FILTERS.map((name) => [name, form.elements[name].value]));
+    const problem = filterProblem(values);
+    if (problem) {
+      markStale(section, problem);
+      return;
     }
-    history.replaceState(null, "", `${location.pathname}${params.toString() ? "?" + params : ""}`);
-    refresh();
+    const query = reportQuery(values);
+    history.replaceState(null, "", `${location.pathname}${query ? "?" + query : ""}`);
+    renderNav();
+    document.body.dataset.ready = "false";
+    try {
+      await rerender();
+    } catch (error) {
+      showError(`Could not update the numbers: ${error.message}`);
+    } finally {
+      document.body.dataset.ready = "true";
+    }
   });
 }
 
-// -- the report ----------------------------------------------------------------------------------
+function fillFilterForm(section) {
+  const form = $("form[data-filters]", section);
+  for (const [name, value] of Object.entries(filters())) form.elements[name].value = value;
+}
+
+// Fetch a report with the page's filters; a filter the API refuses (422) or a bad range keeps the
+// last good numbers, marked stale, and says why next to the inputs. Returns null when stale.
+async function withFilters(section, load) {
+  const values = filters();
+  const problem = filterProblem(values);
+  if (problem) {
+    markStale(section, problem);
+    return null;
+  }
+  try {
+    const result = await load(values);
+    good[section.id] = values;
+    markStale(section, null);
+    return result;
+  } catch (error) {
+    if (error.status === 422) {
+      markStale(section, `These filters were refused: ${error.message}`);
+      return null;
+    }
+    throw error;
+  }
+}
+
+// -- tables that reflow to cards at narrow widths (each cell says which column it is) ------------
+
+function labelCells(table) {
+  const heads = $$("thead th", table).map((th) => th.textContent.trim());
+  for (const row of $$("tbody tr", table)) {
+    [...row.cells].forEach((cell, i) => { if (heads[i] && !cell.hasAttribute("colspan")) cell.dataset.label = heads[i]; });
+  }
+}
+
+function emptyRow(table, text) {
+  const columns = $$("thead th", table).length || 1;
+  $("tbody", table).append(el("tr", { class: "empty" }, el("td", { colspan: String(columns), text })));
+}
+
+// -- Overview ------------------------------------------------------------------------------------
 
 function renderChart(report) {
   const rows = [...report.values.map((v) => ({ label: v.name, share: v.share, target: v.target_share, cls: "bar", id: v.id })),
     { label: "Untagged", share: report.untagged.share, target: null, cls: "untagged", id: "untagged" }];
-  const width = 720, barH = 26, gap = 14, left = 230, right = 70;
-  const height = rows.length * (barH + gap) + 10;
-  const scale = (width - left - right);
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Share of effort per value with targets; the table below has the same numbers");
-  rows.forEach((row, i) => {
-    const y = 5 + i * (barH + gap);
-    const add = (tag, attrs, text) => {
-      const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-      if (text !== undefined) node.textContent = text;
-      svg.append(node);
-      return node;
-    };
-    add("text", { x: 0, y: y + barH * 0.7 }, row.label.length > 30 ? row.label.slice(0, 29) + "…" : row.label);
-    const bar = add("rect", { x: left, y, width: Math.max(1, row.share * scale), height: barH, class: row.cls, "data-value": row.id, "data-share": row.share });
-    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
-    title.textContent = `${row.label}: ${pct(row.share)}` + (row.target !== null && row.target !== undefined ? `, target ${pct(row.target)}` : "");
-    bar.append(title);
-    add("text", { x: left + row.share * scale + 6, y: y + barH * 0.7, class: "share-label" }, pct(row.share));
-    if (row.target !== null && row.target !== undefined) {
-      add("line", { x1: left + row.target * scale, x2: left + row.target * scale, y1: y - 4, y2: y + barH + 4, class: "target", "data-target": row.target });
+  const list = el("ul", { class: "hbar-list", "aria-label": "Share of all effort per value, with its target" });
+  for (const row of rows) {
+    const fill = el("span", { class: `hbar-fill ${row.cls}`, "data-value": row.id, "data-share": String(row.share) });
+    fill.style.width = `${Math.max(0, Math.min(1, row.share)) * 100}%`; // CSSOM, allowed by the CSP
+    const track = el("span", { class: "hbar-track", "aria-hidden": "true" }, fill);
+    const hasTarget = row.target !== null && row.target !== undefined;
+    if (hasTarget) {
+      const marker = el("span", { class: "hbar-target", "data-target": String(row.target) });
+      marker.style.left = `${Math.max(0, Math.min(1, row.target)) * 100}%`;
+      track.append(marker);
     }
-  });
-  $("#chart").replaceChildren(svg);
+    const numbers = el("span", { class: "hbar-num" }, el("strong", { text: pct(row.share) }),
+      hasTarget ? el("span", { class: "muted", text: ` target ${pct(row.target)}` }) : null);
+    list.append(el("li", { class: "hbar", "data-row": row.id }, el("span", { class: "hbar-label", text: row.label }), track, numbers));
+  }
+  $("#chart").replaceChildren(list);
 }
 
-function renderValues(report) {
-  const body = $("#values tbody");
+function driftCell(value) {
+  const drift = value.target_share === null || value.target_share === undefined ? null : value.share - value.target_share;
+  return el("td", { class: "num " + (drift === null ? "" : drift >= 0 ? "drift-pos" : "drift-neg"),
+    text: drift === null ? "—" : `${drift >= 0 ? "+" : ""}${(drift * 100).toFixed(1)} pts` });
+}
+
+function renderValuesTable(table, report, { items = false } = {}) {
+  const body = $("tbody", table);
+  const query = reportQuery();
   body.replaceChildren();
   for (const value of report.values) {
-    const drift = value.target_share === null || value.target_share === undefined ? null : value.share - value.target_share;
-    const toggle = el("button", { type: "button", "aria-expanded": "false", "aria-label": `Methods of ${value.name}`, text: "▸" });
-    const row = el("tr", { "data-value": value.id },
-      el("th", { scope: "row" }, toggle, " ", value.name),
+    const href = `/values/${encodeURIComponent(value.id)}${query ? "?" + query : ""}`;
+    body.append(el("tr", { "data-value": value.id },
+      el("th", { scope: "row" }, el("a", { href, "data-link": true, text: value.name })),
       el("td", { class: "num effort", text: fmt(value.effort) }),
       el("td", { class: "num share", text: pct(value.share) }),
-      el("td", { class: "num", text: pct(value.target_share) }),
-      el("td", { class: "num " + (drift === null ? "" : drift >= 0 ? "drift-pos" : "drift-neg"), text: drift === null ? "—" : `${drift >= 0 ? "+" : ""}${(drift * 100).toFixed(1)} pts` }));
-    body.append(row);
-    const methodRows = value.methods.map((m) => el("tr", { class: "method", hidden: "" },
-      el("td", { text: m.name }), el("td", { class: "num", text: fmt(m.effort) }),
-      el("td", { class: "num", text: pct(report.total.effort ? m.effort / report.total.effort : 0) }), el("td"), el("td")));
-    methodRows.forEach((r) => body.append(r));
-    toggle.addEventListener("click", () => {
-      const open = toggle.getAttribute("aria-expanded") !== "true";
-      toggle.setAttribute("aria-expanded", String(open));
-      toggle.textContent = open ? "▾" : "▸";
-      methodRows.forEach((r) => (r.hidden = !open));
-    });
+      el("td", { class: "num target", text: pct(value.target_share) }),
+      driftCell(value),
+      items ? el("td", { class: "num", text: fmt(value.items) }) : null));
   }
   body.append(el("tr", { "data-value": "untagged" },
-    el("th", { scope: "row", text: "Untagged" }), el("td", { class: "num effort", text: fmt(report.untagged.effort) }),
-    el("td", { class: "num share", text: pct(report.untagged.share) }), el("td"), el("td")));
-  $("#total").textContent = `${fmt(report.total.effort)} ${report.measure} over ${report.total.items} items` +
-    ` · orphaned ${fmt(report.orphaned.effort)} (${report.orphaned.items} items)`;
+    el("th", { scope: "row" }, el("a", { href: "/attention?kind=untagged", "data-link": true, text: "Untagged" })),
+    el("td", { class: "num effort", text: fmt(report.untagged.effort) }),
+    el("td", { class: "num share", text: pct(report.untagged.share) }), el("td", { class: "num", text: "—" }), el("td", { class: "num", text: "—" }),
+    items ? el("td", { class: "num", text: fmt(report.untagged.items) }) : null));
+  labelCells(table);
 }
 
-function renderFreshness(report) {
-  const list = $("#freshness");
-  list.replaceChildren();
-  for (const [tracker, f] of Object.entries(report.freshness)) {
-    list.append(el("li", { "data-tracker": tracker, text:
-      `${tracker}: synced ${f.last_sync ? f.last_sync.replace("T", " ").replace("Z", " UTC") : "never"}` +
-      ` · last webhook ${f.last_event ? f.last_event.replace("T", " ").replace("Z", " UTC") : "never"}` +
-      ` · backlog ${f.backlog}` + (f.parked ? ` · ${f.parked} parked` : "") +
-      (f.interrupted_at ? ` · sync started ${f.interrupted_at.replace("T", " ").replace("Z", " UTC")} was interrupted` : "") }));
-  }
+async function renderOverview() {
+  const section = $("#page-overview");
+  fillFilterForm(section);
+  bindFilterForm(section, renderOverview);
+  await loadPlan();
+  $("#vision").textContent = plan.vision || "";
+  const report = await withFilters(section, (values) => api(`/api/reports/effort-by-value?${reportQuery(values)}`));
+  if (!report) return;
+  renderChart(report);
+  renderValuesTable($("#values"), report);
+  $("#total").textContent = `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}` +
+    ` · orphaned ${amount(report.orphaned.effort, report.measure)} (${plural(report.orphaned.items, "item")}, counted in the rows above too)`;
+  renderFreshnessLine(report);
+  const parts = await Promise.allSettled([renderMeasures(), renderObstacles(), renderTrend()]);
+  const failed = parts.filter((p) => p.status === "rejected").map((p) => p.reason.message);
+  if (failed.length) showError(`Part of the overview could not be shown: ${failed.join("; ")}`);
+}
+
+function renderFreshnessLine(report) {
+  const line = $("#freshness-line");
+  const parts = Object.entries(report.freshness).map(([tracker, f]) => `${tracker} synced ${ago(f.last_sync)}`);
+  line.replaceChildren(parts.length ? `${parts.join(" · ")} · ` : "No tracker configured · ",
+    el("a", { href: "/health", "data-link": true, text: "health" }));
 }
 
 async function renderMeasures() {
-  const done = await api(`/api/reports/effort-by-value?${query({ state: "done" })}`);
-  const shares = Object.fromEntries(done.values.map((v) => [v.id, v.share]));
   const list = $("#measures");
-  list.replaceChildren();
-  for (const m of plan.measures || []) {
-    if (m.kind !== "effort_share") continue;
+  const measures = (plan.measures || []).filter((m) => m.kind === "effort_share");
+  if (!measures.length) {
+    list.replaceChildren(el("li", { class: "muted", text: "The plan has no effort-share measures." }));
+    return;
+  }
+  const done = await api(`/api/reports/effort-by-value?${reportQuery(filters(), { state: "done" })}`);
+  const shares = Object.fromEntries(done.values.map((v) => [v.id, v.share]));
+  list.replaceChildren(...measures.map((m) => {
     const actual = shares[m.value] ?? 0;
     const met = actual >= m.target;
-    list.append(el("li", { class: met ? "met" : "missed", "data-measure": m.id,
-      text: `${m.name}: ${pct(actual)} of done effort (target ${pct(m.target)}) — ${met ? "met" : "not met"}` }));
-  }
-  const report = await api(`/api/reports/obstacles?${query({ state: "", from: "", to: "" })}`);
-  const obstacles = $("#obstacles");
-  obstacles.replaceChildren();
+    return el("li", { class: met ? "met" : "missed", "data-measure": m.id },
+      el("span", { class: "sr-only", text: met ? "Met: " : "Not met: " }),
+      `${m.name}: ${pct(actual)} of done effort goes to ${valueName(m.value)} (target ${pct(m.target)}) — ${met ? "met" : "not met"}`);
+  }));
+}
+
+async function renderObstacles() {
+  const report = await api(`/api/reports/obstacles?${reportQuery({ ...filters(), state: "", from: "", to: "" })}`);
+  const list = $("#obstacles");
+  list.replaceChildren();
   for (const o of report.obstacles) {
-    const methods = o.methods.join(", ") || "no methods";
-    const entry = el("li", { "data-obstacle": o.id },
-      el("strong", { text: o.name }),
-      `: ${fmt(o.blocked_effort)} ${report.measure} blocked in ${o.blocked_items} item${o.blocked_items === 1 ? "" : "s"} ` +
-      `of ${methods} (${fmt(o.open_effort)} open in all)`);
+    const methods = o.methods.map(methodName).join(", ") || "no methods";
+    const entry = el("li", { "data-obstacle": o.id }, el("strong", { text: o.name }),
+      `: ${amount(o.blocked_effort, report.measure)} blocked in ${plural(o.blocked_items, "item")} of ${methods} (${amount(o.open_effort, report.measure)} open in all)`);
     if (o.items.length) {
-      entry.append(el("ul", { class: "blocked-items" }, ...o.items.map((item) => {
-        const label = `${item.tracker}:${item.key}`;
-        const link = itemLink(item.url, label, { class: "item-link" });
-        return el("li", {}, link, ` ${item.title} — ${item.status || "blocked"}, ${fmt(item.effort)} ${report.measure}`);
-      })));
+      entry.append(el("ul", { class: "blocked-items" }, ...o.items.map((item) => el("li", {},
+        itemRef(item.tracker, item.key), ` ${item.title} — ${item.status || "blocked"}, ${amount(item.effort, report.measure)} `,
+        trackerLink(item.url, `open in ${trackerName(item.tracker)}`, { class: "ext" })))));
     }
-    obstacles.append(entry);
+    list.append(entry);
   }
+  if (!report.obstacles.length) list.append(el("li", { class: "muted", text: "The plan names no obstacles." }));
 }
 
 const PALETTE = ["#2d6cdf", "#1e7b34", "#b3541e", "#7a3db8", "#a0266b", "#3d7f8c"];
 
+function niceMax(max) {
+  const step = 10 ** Math.floor(Math.log10(max));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= max) return m * step;
+  return 10 * step;
+}
+
 async function renderTrend() {
-  const trend = await api(`/api/reports/trend?${query({ state: "" })}`);
+  const trend = await api(`/api/reports/trend?${reportQuery({ ...filters(), state: "" })}`);
+  const unit = unitOf(trend.measure);
   const series = [...plan.values.map((v, i) => ({ id: v.id, name: v.name, color: PALETTE[i % PALETTE.length] })),
-    { id: "untagged", name: "Untagged", color: "#9aa4b2" }];
+    { id: "untagged", name: "Untagged", color: "#6b7480" }];
   const at = (week, id) => (id === "untagged" ? week.untagged : week.values[id] || 0);
-  const head = $("#trend thead");
-  head.replaceChildren(el("tr", {}, el("th", { scope: "col", text: "Week" }), ...series.map((s) => el("th", { scope: "col", class: "num", text: s.name }))));
-  const body = $("#trend tbody");
-  body.replaceChildren(...trend.weeks.map((w) => el("tr", { "data-week": w.week },
+  $("#trend thead").replaceChildren(el("tr", {}, el("th", { scope: "col", text: "Week" }),
+    ...series.map((s) => el("th", { scope: "col", class: "num", text: `${s.name} (${unit})` }))));
+  $("#trend tbody").replaceChildren(...trend.weeks.map((w) => el("tr", { "data-week": w.week },
     el("th", { scope: "row", text: `${w.week} (${w.start})` }), ...series.map((s) => el("td", { class: "num", text: fmt(at(w, s.id)) })))));
-  const width = 720, height = 220, left = 40, bottom = 24, top = 10;
-  const max = Math.max(1, ...trend.weeks.flatMap((w) => series.map((s) => at(w, s.id))));
-  const x = (i) => left + (trend.weeks.length > 1 ? (i * (width - left - 10)) / (trend.weeks.length - 1) : 0);
+  const box = $("#trend-chart");
+  const width = Math.max(300, Math.min(900, box.clientWidth || 720));
+  const height = width < 500 ? 200 : 240;
+  const left = 48, right = 10, top = 22, bottom = 26;
+  const max = niceMax(Math.max(1, ...trend.weeks.flatMap((w) => series.map((s) => at(w, s.id)))));
+  const n = trend.weeks.length;
+  const x = (i) => left + (n > 1 ? (i * (width - left - right)) / (n - 1) : (width - left - right) / 2);
   const y = (v) => top + (1 - v / max) * (height - top - bottom);
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Done effort per value and week; the table below has the numbers");
+  const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, width: String(width), height: String(height), role: "img",
+    "aria-label": `Done effort per value and week, in ${unit}; the weekly numbers are in the table below` });
+  svg.append(svgEl("text", { x: "0", y: "12", class: "axis-unit" }, `${unit} per week`));
+  for (let k = 0; k <= 4; k++) {
+    const v = (max * k) / 4;
+    svg.append(svgEl("line", { x1: String(left), x2: String(width - right), y1: String(y(v)), y2: String(y(v)), class: "grid" }));
+    svg.append(svgEl("text", { x: String(left - 6), y: String(y(v) + 4), class: "axis-y" }, fmt(v)));
+  }
   for (const s of series) {
-    const line = document.createElementNS(ns, "polyline");
-    line.setAttribute("points", trend.weeks.map((w, i) => `${x(i)},${y(at(w, s.id))}`).join(" "));
-    line.setAttribute("fill", "none");
-    line.setAttribute("stroke", s.color);
-    line.setAttribute("stroke-width", "2.5");
-    line.setAttribute("data-series", s.id);
-    const title = document.createElementNS(ns, "title");
-    title.textContent = s.name;
-    line.append(title);
+    const line = svgEl("polyline", { points: trend.weeks.map((w, i) => `${x(i)},${y(at(w, s.id))}`).join(" "),
+      fill: "none", stroke: s.color, "stroke-width": "2.5", "data-series": s.id });
+    line.append(svgEl("title", {}, s.name));
     svg.append(line);
   }
+  const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor((width - left) / 64))));
   trend.weeks.forEach((w, i) => {
-    if (i % 2) return;
-    const label = document.createElementNS(ns, "text");
-    label.setAttribute("x", x(i) - 14);
-    label.setAttribute("y", height - 6);
-    label.textContent = w.week.slice(5);
-    svg.append(label);
+    if (i % every) return;
+    svg.append(svgEl("text", { x: String(x(i)), y: String(height - 8), class: "axis-x" }, w.week.slice(5)));
   });
-  const legend = el("p", { class: "legend" }, ...series.map((s) => {
-    const swatch = el("span", { text: `■ ${s.name}  ` });
-    swatch.style.color = s.color; // CSSOM, not an inline style attribute: the CSP allows it
-    return swatch;
+  const legend = el("ul", { class: "legend series" }, ...series.map((s) => {
+    const swatch = el("span", { class: "swatch", "aria-hidden": "true" });
+    swatch.style.background = s.color; // CSSOM, not an inline style attribute: the CSP allows it
+    return el("li", {}, swatch, s.name);
   }));
-  $("#trend-chart").replaceChildren(svg, legend);
+  box.replaceChildren(svg, legend);
 }
 
-async function renderFlags() {
-  const f = filters();
-  const params = new URLSearchParams({ kind: flagKind, limit: "20", measure: f.measure });
-  if (f.tracker) params.set("tracker", f.tracker);
-  const page = await api(`/api/reports/flags?${params}`);
-  const body = $("#flags tbody");
-  const taggable = session.role === "admin" && TAGGABLE.has(flagKind);
-  body.replaceChildren();
-  for (const item of page.items) {
-    const link = itemLink(item.url, `${item.tracker}:${item.key}`, { class: "item-link" });
-    const explain = el("button", { type: "button", text: "Explain", "aria-label": `Explain ${item.tracker}:${item.key}` });
-    explain.addEventListener("click", () => showExplain(item.tracker, item.key));
-    const actions = el("td", { class: "actions" }, explain);
-    if (taggable) actions.append(tagControl(item));
-    body.append(el("tr", { "data-item": `${item.tracker}:${item.key}` }, el("td", {}, link, " ", item.title),
-      el("td", { class: "num", text: fmt(item.effort) }), el("td", { text: item.reasons.join("; ") }), actions));
+// -- Values --------------------------------------------------------------------------------------
+
+const valuePaging = { cursor: null, shown: 0 };
+
+async function renderValues(valueId) {
+  const section = $("#page-values");
+  fillFilterForm(section);
+  bindFilterForm(section, () => renderValues(match(location.pathname)?.params[0]));
+  await loadPlan();
+  const detail = $("#value-detail");
+  const list = $("#values-list");
+  if (valueId && !plan.values.some((v) => v.id === valueId)) {
+    $("#values-title").textContent = "No such value";
+    detail.hidden = true;
+    list.replaceChildren(el("p", { class: "error", text: `The plan has no value "${valueId}". ` }), el("a", { href: "/values", "data-link": true, text: "All values" }));
+    return;
   }
-  if (!page.items.length) body.append(el("tr", {}, el("td", { colspan: "4", text: "Nothing flagged." })));
+  const report = await withFilters(section, (values) => api(`/api/reports/effort-by-value?${reportQuery(values)}`));
+  if (!report) return;
+  if (!valueId) {
+    $("#values-title").textContent = "Values";
+    document.title = "Values — v2mom-sync";
+    detail.hidden = true;
+    const table = el("table", { id: "values-table", class: "values cards" },
+      el("caption", { class: "sr-only", text: "Every value: effort, share of all effort, target, drift and items" }),
+      el("thead", {}, el("tr", {}, ...["Value", "Effort", "Share of total", "Target", "Drift", "Items"].map((h, i) =>
+        el("th", { scope: "col", class: i ? "num" : null, text: h })))), el("tbody"));
+    list.replaceChildren(el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}. Open a value to see its methods and items.` }), table);
+    renderValuesTable(table, report, { items: true });
+    return;
+  }
+  const value = report.values.find((v) => v.id === valueId);
+  $("#values-title").textContent = value.name;
+  document.title = `${value.name} — Values — v2mom-sync`;
+  list.replaceChildren();
+  detail.hidden = false;
+  const target = value.target_share === null || value.target_share === undefined ? "no target" : `target ${pct(value.target_share)}`;
+  $("#value-summary").textContent = `${amount(value.effort, report.measure)} · ${pct(value.share)} of all effort · ${target} · ${plural(value.items, "item")}`;
+  const methods = $("#value-methods tbody");
+  methods.replaceChildren(...value.methods.map((m) => el("tr", { "data-method": m.id || "" },
+    el("th", { scope: "row", text: m.id ? m.name : `${m.name} (tagged with the value directly)` }),
+    el("td", { class: "num", text: fmt(m.effort) }),
+    el("td", { class: "num share-value", text: pct(value.effort ? m.effort / value.effort : 0) }),
+    el("td", { class: "num share-total", text: pct(report.total.effort ? m.effort / report.total.effort : 0) }),
+    el("td", { class: "num", text: fmt(m.items) }))));
+  if (!value.methods.length) emptyRow($("#value-methods"), "No effort through any method.");
+  labelCells($("#value-methods"));
+  $("#value-items tbody").replaceChildren();
+  valuePaging.cursor = null;
+  valuePaging.shown = 0;
+  valuePaging.total = value.items;
+  valuePaging.measure = report.measure;
+  await moreValueItems(valueId);
 }
 
-// -- admin: tag an untagged or orphaned item from the list (written to its tracker) --------------
-
-const TAGGABLE = new Set(["untagged", "orphaned"]);
-
-function tagStatus(text, failed = false) {
-  const status = $("#tag-status");
-  status.textContent = text;
-  status.classList.toggle("error", failed);
-}
-
-function tagControl(item) {
-  const name = `${item.tracker}:${item.key}`;
-  const option = (kind, x) => el("option", { value: x.id, "data-kind": kind, text: `${kind === "value" ? "Value" : "Method"}: ${x.name}` });
-  const select = el("select", { name: "tag", "aria-label": `Value or method to tag ${name} with` },
-    el("optgroup", { label: "Values" }, ...(plan.values || []).map((v) => option("value", v))),
-    el("optgroup", { label: "Methods" }, ...(plan.methods || []).map((m) => option("method", m))));
-  const button = el("button", { type: "submit", text: "Tag", "aria-label": `Tag ${name}` });
-  if (!select.options.length) button.disabled = true; // a plan with nothing to choose
-  const form = el("form", { class: "tag-form" }, select, button);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const chosen = select.selectedOptions[0];
-    if (!chosen) return;
-    const kind = chosen.dataset.kind;
-    const label = chosen.textContent;
-    const row = [...$("#flags tbody").rows].indexOf(form.closest("tr"));
-    button.disabled = true;
-    tagStatus(`Tagging ${name} with ${label}…`);
+async function moreValueItems(valueId) {
+  const params = new URLSearchParams(reportQuery());
+  params.set("limit", "50");
+  if (valuePaging.cursor) params.set("cursor", valuePaging.cursor);
+  const page = await api(`/api/reports/values/${encodeURIComponent(valueId)}/items?${params}`);
+  const body = $("#value-items tbody");
+  for (const item of page.items) {
+    body.append(el("tr", { "data-item": `${item.tracker}:${item.key}` },
+      el("td", {}, itemRef(item.tracker, item.key), " ", el("span", { text: item.title }), " ",
+        trackerLink(item.url, `open in ${trackerName(item.tracker)}`, { class: "ext" })),
+      el("td", { text: item.method ? methodName(item.method) + (item.methods > 1 ? ` and ${item.methods - 1} more` : "") : "the value itself" }),
+      el("td", { class: "num", text: fmt(item.effort) })));
+  }
+  valuePaging.shown += page.items.length;
+  valuePaging.cursor = page.next_cursor;
+  if (!valuePaging.shown) emptyRow($("#value-items"), "No items count for this value with these filters.");
+  labelCells($("#value-items"));
+  $("#value-items-count").textContent = `Showing ${fmt(valuePaging.shown)} of ${plural(valuePaging.total, "item")}, biggest share of effort (${unitOf(valuePaging.measure)}) first.`;
+  const more = $("#value-more");
+  more.hidden = !page.next_cursor;
+  more.onclick = async () => {
+    more.disabled = true;
     try {
-      const doc = await api(`/api/items/${encodeURIComponent(item.tracker)}/${encodeURIComponent(item.key)}/tags`,
-        { method: "POST", body: { [kind]: chosen.value } });
-      const later = doc.read_back === "pending"
-        ? ` ${item.tracker} took it, but reading it back failed; its webhook or the next sync will bring its copy.`
-        : "";
-      tagStatus(`Tagged ${item.tracker}:${doc.key} with ${label}; the report is updated.${later}`);
-      await refresh();
-      // The tagged row has left the list: keep the keyboard where it was, on the next row's choice.
-      const next = $("#flags tbody").rows[Math.max(0, row)]?.querySelector("select") || $("#flag-tabs [aria-selected=true]");
-      next?.focus();
+      await moreValueItems(valueId);
     } catch (error) {
-      tagStatus(`Could not tag ${name}: ${error.message}`, true);
-      button.disabled = false;
+      showError(`Could not load more items: ${error.message}`);
+    } finally {
+      more.disabled = false;
+    }
+  };
+}
+
+// -- Attention: untagged, orphaned and conflicting work, all of it reachable ----------------------
+
+const KINDS = [["untagged", "Untagged"], ["orphaned", "Orphaned"], ["conflict", "Conflict"]];
+const TAGGABLE = new Set(["untagged", "orphaned"]);
+const flagPaging = { cursor: null, shown: 0, total: 0 };
+
+function attentionParams() {
+  const params = new URLSearchParams(location.search);
+  const kind = KINDS.some(([k]) => k === params.get("kind")) ? params.get("kind") : "untagged";
+  return { kind, q: params.get("q") || "", tracker: params.get("tracker") || "", measure: params.get("measure") || "points" };
+}
+
+function attentionUrl(values) {
+  const params = new URLSearchParams();
+  if (values.kind !== "untagged") params.set("kind", values.kind);
+  if (values.q) params.set("q", values.q);
+  if (values.tracker) params.set("tracker", values.tracker);
+  if (values.measure !== "points") params.set("measure", values.measure);
+  return `/attention${params.toString() ? "?" + params : ""}`;
+}
+
+function bindAttention() {
+  const form = $("#attention-filters");
+  if (form.dataset.bound) return;
+  form.dataset.bound = "true";
+  const submit = () => {
+    const current = attentionParams();
+    navigate(attentionUrl({ ...current, q: form.elements.q.value.trim(), tracker: form.elements.tracker.value, measure: form.elements.measure.value }));
+  };
+  form.addEventListener("submit", (event) => { event.preventDefault(); submit(); });
+  form.elements.tracker.addEventListener("change", submit);
+  form.elements.measure.addEventListener("change", submit);
+  $("#flags-more").addEventListener("click", async () => {
+    const more = $("#flags-more");
+    more.disabled = true;
+    try {
+      await moreFlags();
+    } catch (error) {
+      showError(`Could not load more items: ${error.message}`);
+    } finally {
+      more.disabled = false;
     }
   });
+}
+
+async function renderAttention() {
+  bindAttention();
+  await loadPlan();
+  const current = attentionParams();
+  const form = $("#attention-filters");
+  form.elements.q.value = current.q;
+  form.elements.tracker.value = current.tracker;
+  form.elements.measure.value = current.measure;
+  const params = new URLSearchParams({ measure: current.measure });
+  if (current.tracker) params.set("tracker", current.tracker);
+  if (current.q) params.set("q", current.q);
+  const counts = await api(`/api/reports/flags/counts?${params}`);
+  $("#kinds").replaceChildren(...KINDS.map(([kind, label]) => el("li", {},
+    el("a", { href: attentionUrl({ ...current, kind }), "data-link": true, "data-kind": kind, "aria-current": kind === current.kind ? "page" : null },
+      `${label} `, el("span", { class: "count", text: fmt(counts[kind].items) })))));
+  flagPaging.cursor = null;
+  flagPaging.shown = 0;
+  flagPaging.total = counts[current.kind].items;
+  flagPaging.effort = counts[current.kind].effort;
+  $("#flags tbody").replaceChildren();
+  await moreFlags();
+}
+
+async function moreFlags() {
+  const current = attentionParams();
+  const params = new URLSearchParams({ kind: current.kind, limit: "50", measure: current.measure });
+  if (current.tracker) params.set("tracker", current.tracker);
+  if (current.q) params.set("q", current.q);
+  if (flagPaging.cursor) params.set("cursor", flagPaging.cursor);
+  const page = await api(`/api/reports/flags?${params}`);
+  const body = $("#flags tbody");
+  const taggable = session.role === "admin" && TAGGABLE.has(current.kind);
+  body.querySelector("tr.empty")?.remove();
+  for (const item of page.items) {
+    const name = `${item.tracker}:${item.key}`;
+    const actions = el("td", { class: "actions" },
+      el("a", { href: itemPath(item.tracker, item.key), "data-link": true, class: "button-link", "aria-label": `Explain ${name}`, text: "Explain" }));
+    if (taggable) actions.append(tagControl(item, { onTagged: afterListTag }));
+    body.append(el("tr", { "data-item": name },
+      el("td", { class: "item" }, itemRef(item.tracker, item.key), " ", el("span", { text: item.title }), " ",
+        trackerLink(item.url, `open in ${trackerName(item.tracker)}`, { class: "ext item-link" })),
+      el("td", { class: "num", text: fmt(item.effort) }),
+      el("td", {}, el("ul", { class: "reasons" }, ...item.reasons.map((r) => el("li", { text: r })))),
+      actions));
+  }
+  flagPaging.shown += page.items.length;
+  flagPaging.cursor = page.next_cursor;
+  if (!flagPaging.shown) emptyRow($("#flags"), current.q || current.tracker ? "Nothing flagged matches these filters." : "Nothing flagged.");
+  labelCells($("#flags"));
+  const label = KINDS.find(([k]) => k === current.kind)[1].toLowerCase();
+  $("#attention-count").textContent = `Showing ${fmt(flagPaging.shown)} of ${plural(flagPaging.total, `${label} item`)} ` +
+    `(${amount(flagPaging.effort, current.measure)} in all), biggest effort first.`;
+  $("#flags-more").hidden = !page.next_cursor;
+}
+
+async function afterListTag(form) {
+  const rows = [...$("#flags tbody").rows];
+  const index = rows.indexOf(form.closest("tr"));
+  await renderAttention();
+  // The tagged row has left the list: keep the keyboard where it was, on the next row's choice.
+  const next = $("#flags tbody").rows[Math.max(0, index)]?.querySelector("select") || $("#kinds a[aria-current]");
+  next?.focus();
+}
+
+// -- tagging (admin): a value or method written to the item's tracker, confirmed first ------------
+
+const WHERE = {
+  jira: (kind, name) => `its Jira field "V2MOM ${kind === "value" ? "Value" : "Method"}" = "${name}"`,
+  asana: (kind, name) => `its Asana field "V2MOM ${kind === "value" ? "Value" : "Method"}" = "${name}"`,
+  linear: (kind, name) => `the Linear label "${kind === "value" ? "Value" : "Method"}/${name}"`,
+};
+
+function tagControl(item, { onTagged, status = "#tag-status" }) {
+  const name = `${item.tracker}:${item.key}`;
+  const option = (kind, x) => el("option", { value: x.id, "data-kind": kind, text: x.name });
+  const select = el("select", { name: "tag", "aria-label": `Value or method to tag ${name} with` },
+    el("option", { value: "", text: "Choose…" }),
+    el("optgroup", { label: "Values" }, ...(plan.values || []).map((v) => option("value", v))),
+    el("optgroup", { label: "Methods" }, ...(plan.methods || []).map((m) => option("method", m))));
+  const button = el("button", { type: "submit", disabled: true, "aria-label": `Tag ${name}`, text: "Tag" });
+  const question = el("p", { class: "confirm-text" });
+  const yes = el("button", { type: "button", class: "confirm-yes" });
+  const no = el("button", { type: "button", class: "secondary", text: "Cancel" });
+  const confirmBox = el("div", { class: "tag-confirm", role: "group", "aria-label": `Confirm the tag of ${name}`, hidden: true }, question, yes, " ", no);
+  const form = el("form", { class: "tag-form", "data-item": name }, select, button, confirmBox);
+  const say = (text, failed = false) => {
+    const box = $(status);
+    box.textContent = text;
+    box.classList.toggle("error", failed);
+  };
+  const chosen = () => (select.value ? select.selectedOptions[0] : null);
+  select.addEventListener("change", () => {
+    button.disabled = !chosen();
+    confirmBox.hidden = true;
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const choice = chosen();
+    if (!choice) return;
+    const kind = choice.dataset.kind;
+    question.textContent = `Write ${kind} "${choice.textContent}" to ${name} in ${trackerName(item.tracker)}, as ${WHERE[item.tracker]?.(kind, choice.textContent) || "its tag"}? ` +
+      "It becomes the item's own tag there and here.";
+    yes.textContent = `Write to ${trackerName(item.tracker)}`;
+    yes.setAttribute("aria-label", `Write ${kind} ${choice.textContent} to ${name} in ${trackerName(item.tracker)}`);
+    confirmBox.hidden = false;
+    yes.focus();
+  });
+  no.addEventListener("click", () => { confirmBox.hidden = true; select.focus(); });
+  yes.addEventListener("click", async () => {
+    const choice = chosen();
+    if (!choice) return;
+    const kind = choice.dataset.kind;
+    const label = `${kind} "${choice.textContent}"`;
+    yes.disabled = true;
+    button.disabled = true;
+    say(`Tagging ${name} with ${label}…`);
+    try {
+      const doc = await api(`/api/items/${encodeURIComponent(item.tracker)}/${encodeURIComponent(item.key)}/tags`,
+        { method: "POST", body: { [kind]: choice.value } });
+      const later = doc.read_back === "pending"
+        ? ` ${trackerName(item.tracker)} took it, but reading it back failed; its webhook or the next sync will bring its copy.`
+        : "";
+      say(`Tagged ${item.tracker}:${doc.key} with ${label} in ${trackerName(item.tracker)}; the report is updated.${later}`);
+      confirmBox.hidden = true;
+      await onTagged(form, doc);
+    } catch (error) {
+      say(`Could not tag ${name}: ${error.message}`, true);
+      confirmBox.hidden = true;
+      button.disabled = false;
+      select.focus();
+    } finally {
+      yes.disabled = false;
+    }
+  });
+  if (!(plan.values || []).length && !(plan.methods || []).length) select.disabled = true; // nothing to choose
   return form;
 }
 
-// -- the explanation of one item (also the page /items/{tracker}/{key} that trackers link to) ----
+// -- the item page: what a tracker's link opens ---------------------------------------------------
 
-async function showExplain(tracker, key) {
-  const box = $("#explain");
+// A rule as the resolver writes it ("rule r3 (tracker=jira, epic=ONB-1) → method slo-program"), in words.
+function ruleInWords(line) {
+  const found = /^rule (\S+) \((.*)\) → (method|value) (.+)$/.exec(line);
+  if (!found) return line;
+  const [, id, conditions, kind, target] = found;
+  const when = conditions.split(", ").map((c) => c.replace("=", " is ")).join(" and ");
+  return `Rule ${id}: when ${when}, then ${kind} "${kind === "method" ? methodName(target) : valueName(target)}"`;
+}
+
+function chainStep(title, ...body) {
+  return el("li", {}, el("strong", { text: title }), " ", ...body);
+}
+
+async function renderItem(tracker, key) {
+  const body = $("#item-body");
+  const title = $("#item-title");
+  const name = `${tracker}:${key}`;
+  document.title = `${name} — v2mom-sync`;
+  title.textContent = name;
+  body.replaceChildren(el("p", { class: "muted", text: `Loading ${name}…` }));
+  $("#item-tag-status").textContent = "";
+  await loadPlan();
   let doc;
   try {
     doc = await api(`/api/items/${encodeURIComponent(tracker)}/${encodeURIComponent(key)}`);
   } catch (error) {
+    title.textContent = `No explanation for ${name}`;
     const why = error.status === 404
-      ? `v2mom-sync knows no item ${tracker}:${key}. It may have been deleted or moved out of scope, or not be synced yet.`
-      : `Cannot show ${tracker}:${key}: ${error.message}`;
-    box.replaceChildren(el("h3", { text: `No explanation for ${tracker}:${key}` }), el("p", { class: "error", id: "explain-missing", text: why }));
-    box.hidden = false;
-    box.scrollIntoView({ block: "nearest" });
-    box.focus({ preventScroll: true });
-    return false;
+      ? `v2mom-sync knows no item ${name}. It may have been deleted or moved out of scope, or not be synced yet.`
+      : `Cannot show ${name}: ${error.message}`;
+    body.replaceChildren(el("p", { class: "error", id: "explain-missing", text: why }),
+      el("p", {}, el("a", { href: "/attention", "data-link": true, text: "See the work that needs attention" })));
+    return;
   }
-  const r = doc.resolution || {};
-  const title = el("h3", { text: `Why ${tracker}:${doc.key} — ${doc.item.title}` });
-  const parts = [title];
-  if (webHref(doc.item.url)) parts.push(el("p", {}, itemLink(doc.item.url, `Open ${tracker}:${doc.key} in ${tracker}`)));
-  if (doc.deleted) parts.push(el("p", { class: "error", text: "This item was deleted in its tracker." }));
-  parts.push(el("p", { text: `Values: ${Object.entries(r.values || {}).map(([v, w]) => `${v} ${pct(w)}`).join(", ") || "none"}` +
-      ` · methods: ${(r.methods || []).join(", ") || "none"} · flags: ${(r.flags || []).join(", ") || "none"}` }),
-    el("ul", {}, ...doc.explanation.concat(r.reasons || []).map((line) => el("li", { text: line }))));
-  box.replaceChildren(...parts);
-  box.dataset.item = `${tracker}:${doc.key}`;
-  box.hidden = false;
-  box.scrollIntoView({ block: "nearest" });
-  box.focus({ preventScroll: true });
-  return true;
+  await showItem(doc);
 }
 
-// The page's own item, when the path is /items/{tracker}/{key} (the links written into the trackers).
-function itemFromPath() {
-  const match = /^\/items\/([^/]+)\/([^/]+)\/?$/.exec(location.pathname);
-  if (!match) return null;
-  try {
-    return { tracker: decodeURIComponent(match[1]), key: decodeURIComponent(match[2]) };
-  } catch {
-    return null;
+async function showItem(doc) {
+  const tracker = doc.tracker;
+  const name = `${tracker}:${doc.key}`;
+  const r = doc.resolution || { flags: [], values: {}, methods: [], reasons: [], explanation: [] };
+  const measureNow = filters().measure;
+  document.title = `${name} ${doc.item.title} — v2mom-sync`;
+  $("#item-title").textContent = `${name} — ${doc.item.title}`;
+  const parts = [];
+  const openLink = trackerLink(doc.item.url, `Open ${doc.key} in ${trackerName(tracker)}`, { class: "ext" });
+  const values = Object.entries(r.values || {});
+  const verdict = r.flags?.includes("untagged") || !values.length
+    ? el("p", { class: "verdict untagged", text: "Its effort counts as untagged: no value resolved." })
+    : el("p", { class: "verdict" }, "Its effort counts for ",
+      ...values.flatMap(([v, w], i) => [i ? ", " : "", el("a", { href: `/values/${encodeURIComponent(v)}`, "data-link": true, text: valueName(v) }), ` (${pct(w)})`]), ".");
+  parts.push(el("p", { class: "item-meta" }, openLink, ` · ${doc.item.status_name || doc.item.state} · `,
+    r.effort ? `counts ${amount(r.effort[measureNow] ?? r.effort.points, measureNow)} in the report` : ""));
+  if (doc.deleted) parts.push(el("p", { class: "error", text: "This item was deleted in its tracker: it counts nothing." }));
+  parts.push(verdict);
+
+  // The resolution as a chain: the item's own tags, else the ancestor it inherits from, else a rule on
+  // its container; then its methods and the values they serve.
+  const chain = el("ol", { class: "chain", "aria-label": `How ${name} resolved` });
+  const own = r.own_tags || { because: [], unknown: [] };
+  if (r.source === "own") {
+    chain.append(chainStep(`${name} is tagged itself:`, (own.because || []).map(ruleInWords).join("; ") || "its own tags"));
+  } else {
+    chain.append(chainStep(`${name}`, "has no tag of its own."));
   }
+  if (r.source === "inherited" && r.inherited_from) {
+    const [fromTracker, ...rest] = r.inherited_from.split(":");
+    const fromKey = rest.join(":");
+    const through = [];
+    for (const a of doc.ancestors || []) {
+      if (!a.found || a.key === fromKey) break;
+      through.push(a);
+    }
+    const step = chainStep("It inherits from", itemRef(fromTracker, fromKey),
+      through.length ? el("span", {}, ", through ", ...through.flatMap((a, i) => [i ? ", " : "", itemRef(a.tracker, a.key)])) : "", ".");
+    chain.append(step);
+    try {
+      const source = await api(`/api/items/${encodeURIComponent(fromTracker)}/${encodeURIComponent(fromKey)}`);
+      const because = source.resolution?.source === "own" ? source.resolution.own_tags?.because : source.resolution?.explanation;
+      if (because?.length) chain.append(chainStep(`${fromTracker}:${source.key} is tagged by`, because.map(ruleInWords).join("; ") + "."));
+    } catch (error) {
+      chain.append(chainStep(`${r.inherited_from}:`, `(could not be read: ${error.message})`));
+    }
+  } else if (r.source === "container") {
+    chain.append(chainStep("A rule on its container applies:", (r.explanation || []).map(ruleInWords).join("; ") + "."));
+  } else if (r.source === "none" || !r.source) {
+    chain.append(chainStep("Nothing places it:", "no tag, no tag on a parent, no rule on its project or team."));
+  }
+  for (const v of r.explicit_values || []) chain.append(chainStep("Value named directly:", `"${valueName(v)}".`));
+  for (const m of r.methods || []) {
+    const method = plan.methods?.find((x) => x.id === m);
+    const weights = method ? (method.weights && Object.keys(method.weights).length ? Object.entries(method.weights)
+      : (method.values || []).map((v, _, all) => [v, 1 / all.length])) : [];
+    chain.append(chainStep(`Method "${methodName(m)}"`, weights.length
+      ? `serves ${weights.map(([v, w]) => `"${valueName(v)}" (${pct(w)})`).join(", ")}.` : "serves no value in the plan."));
+  }
+  parts.push(el("h2", { text: "How it resolved" }), chain);
+
+  if ((r.flags || []).length) {
+    parts.push(el("h2", { text: "Flags" }), el("p", { class: "flag-list" }, ...r.flags.map((f) => el("span", { class: `badge ${f}`, text: f }))),
+      el("ul", { class: "reasons" }, ...(r.reasons || []).map((line) => el("li", { text: line }))));
+  }
+  const ancestors = doc.ancestors || [];
+  if (ancestors.length) {
+    parts.push(el("h2", { text: `Its parents in ${trackerName(tracker)}` }), el("ol", { class: "parents" }, ...ancestors.map((a) => el("li", {},
+      a.found ? itemRef(a.tracker, a.key) : el("span", { text: `${trackerName(a.tracker)} item ${a.key || "id " + a.id}` }), " ",
+      a.found ? `${a.title}${a.deleted ? " (deleted)" : ""}` : "(not in v2mom-sync: deleted, out of scope, unsynced or no access)"))));
+  }
+  if (r.effort) {
+    parts.push(el("p", { class: "muted", text: `Counted effort: ${amount(r.effort.points, "points")}, ${amount(r.effort.hours, "hours")}, ${amount(r.effort.count, "count")}.` }));
+  }
+  if (session.role === "admin" && !doc.deleted) {
+    const box = el("section", { class: "tag-box", "aria-labelledby": "tag-box-title" }, el("h2", { id: "tag-box-title", text: "Tag this item" }),
+      el("p", { class: "muted", text: `Sets the item's own value or method, in ${trackerName(tracker)} and here.` }),
+      tagControl({ tracker, key: doc.key, url: doc.item.url }, { status: "#item-tag-status", onTagged: async (_form, tagged) => {
+        await showItem(tagged);
+        $("#item-title").focus();
+      } }));
+    parts.push(box);
+  }
+  $("#item-body").replaceChildren(...parts);
+  $("#page-item").dataset.item = name;
 }
 
-async function openItemFromPath() {
-  const target = itemFromPath();
-  if (!target) return;
-  document.title = `v2mom-sync — why ${target.tracker}:${target.key}`;
-  await showExplain(target.tracker, target.key);
-  $("#explain").scrollIntoView({ block: "start" });
-  document.body.dataset.explained = "true";
+// -- Plan & rules (admin): every change previewed; a big move asks for its phrase -------------------
+
+// A write that moves much of the effort answers 409 with {confirm: phrase, moved_share}, and a preview
+// carries the same keys: the admin types the phrase, and the write is sent again with it.
+function confirmFrom(answer) {
+  const source = answer?.confirm ? answer : answer?.preview?.confirm ? answer.preview : null;
+  return source ? { phrase: source.confirm, share: source.moved_share } : null;
 }
 
-// -- admin: rules with a preview before they apply -------------------------------------------------
+function askPhrase(form, needed, onChange) {
+  const box = $(".confirm-move", form);
+  const input = box.querySelector("input");
+  form.dataset.phrase = needed ? needed.phrase : "";
+  box.hidden = !needed;
+  input.value = "";
+  if (!needed) return;
+  $(".phrase", box).textContent = needed.phrase;
+  input.oninput = onChange;
+}
+
+function phraseOk(form) {
+  const needed = form.dataset.phrase;
+  return !needed || $(".confirm-move input", form).value.trim() === needed;
+}
+
+function moveText(needed) {
+  return needed ? ` It moves ${pct(needed.share)} of all effort: type "${needed.phrase}" below to apply it.` : "";
+}
+
+async function confirmedWrite(form, path, options) {
+  const phrase = form.dataset.phrase;
+  const headers = phrase ? { "X-Confirm-Move": phrase } : {};
+  return api(path, { ...options, headers });
+}
 
 function describeRule(rule) {
-  const when = Object.entries(rule.when).map(([k, v]) => `${k} = ${v}`).join(" and ");
-  return [when, rule.method ? `method ${rule.method}` : `value ${rule.value}`];
+  const when = Object.entries(rule.when).map(([k, v]) => `${k} is ${v}`).join(" and ");
+  return [when, rule.method ? `method "${methodName(rule.method)}"` : `value "${valueName(rule.value)}"`];
 }
 
 function ruleFromForm() {
@@ -390,17 +988,27 @@ function loadRule(rule) {
   delete when.tracker;
   const equals = when.equals || "";
   delete when.equals;
-  const [key, match] = Object.entries(when)[0] || ["label", ""];
+  const [key, value] = Object.entries(when)[0] || ["label", ""];
   form.elements.key.value = key;
-  form.elements.match.value = match;
+  form.elements.match.value = value;
   form.elements.equals.value = equals;
   form.elements.target.value = rule.method ? "method" : "value";
   fillTargets();
   form.elements.target_id.value = rule.method || rule.value;
   form.elements.position.value = String(rule.position);
   form.querySelector("legend").textContent = `Edit rule ${rule.position}`;
-  $("#apply").disabled = true;
+  resetRuleForm(false);
   form.elements.match.focus();
+}
+
+function resetRuleForm(clearPosition = true) {
+  const form = $("#rule-form");
+  if (clearPosition) {
+    form.elements.position.value = "";
+    form.querySelector("legend").textContent = "Add a rule";
+  }
+  $("#apply").disabled = true;
+  askPhrase(form, null);
 }
 
 function ruleTarget() {
@@ -411,48 +1019,247 @@ function ruleTarget() {
 function fillTargets() {
   const form = $("#rule-form");
   const items = form.elements.target.value === "method" ? plan.methods : plan.values;
-  form.elements.target_id.replaceChildren(...items.map((x) => el("option", { value: x.id, text: `${x.id} — ${x.name}` })));
+  form.elements.target_id.replaceChildren(...items.map((x) => el("option", { value: x.id, text: x.name })));
 }
 
-async function renderAdmin() {
+async function renderPlan() {
+  bindPlanPage();
+  await loadPlan(true);
+  if (!$("#rule-form").elements.target_id.options.length) fillTargets();
+  await renderRules();
+  if (!$("#plan-json").dataset.dirty) $("#plan-json").value = JSON.stringify(plan, null, 2);
+}
+
+async function renderRules() {
   const { rules } = await api("/api/admin/rules");
   const body = $("#rules tbody");
   body.replaceChildren();
   for (const rule of rules) {
     const [when, then] = describeRule(rule);
-    const remove = el("button", { type: "button", text: "Delete", "aria-label": `Delete rule ${rule.position}` });
-    remove.addEventListener("click", async () => {
-      const preview = await api(`/api/admin/rules/${rule.position}?dry_run=true&measure=${filters().measure}`, { method: "DELETE" });
-      if (!confirm(`Delete rule ${rule.position}? It ${preview.preview.summary}.`)) return;
-      await api(`/api/admin/rules/${rule.position}`, { method: "DELETE" });
-      await refresh();
-    });
-    const edit = el("button", { type: "button", text: "Edit", "aria-label": `Edit rule ${rule.position}` });
+    const remove = el("button", { type: "button", class: "secondary", text: "Delete", "aria-label": `Delete rule ${rule.position}` });
+    remove.addEventListener("click", () => askDelete(rule));
+    const edit = el("button", { type: "button", class: "secondary", text: "Edit", "aria-label": `Edit rule ${rule.position}` });
     edit.addEventListener("click", () => loadRule(rule));
     const move = (delta, label) => {
-      const button = el("button", { type: "button", text: label, "aria-label": `Move rule ${rule.position} ${delta < 0 ? "up" : "down"}` });
+      const button = el("button", { type: "button", class: "secondary", text: label, "aria-label": `Move rule ${rule.position} ${delta < 0 ? "up" : "down"}` });
       const target = rule.position + delta;
       if (target < 0 || target >= rules.length) button.disabled = true;
       button.addEventListener("click", async () => {
         const order = rules.map((r) => r.position);
         [order[rule.position], order[target]] = [order[target], order[rule.position]];
-        await api("/api/admin/rules/reorder", { method: "POST", body: { order } });
-        await refresh();
+        try {
+          await api("/api/admin/rules/reorder", { method: "POST", body: { order } });
+          await renderPlan();
+          $(`#rules tr[data-position='${target}'] button[aria-label='Move rule ${target} ${delta < 0 ? "up" : "down"}']`)?.focus();
+        } catch (error) {
+          $("#rules-status").textContent = `Could not move rule ${rule.position}: ${error.message}`;
+        }
       });
       return button;
     };
-    body.append(el("tr", { "data-position": String(rule.position) }, el("td", { text: String(rule.position) }), el("td", { text: when }), el("td", { text: then }),
-      el("td", {}, edit, move(-1, "↑"), move(1, "↓"), remove)));
+    body.append(el("tr", { "data-position": String(rule.position) }, el("td", { text: String(rule.position) }), el("td", { class: "when", text: when }),
+      el("td", { text: then }), el("td", { class: "actions" }, edit, move(-1, "↑"), move(1, "↓"), remove)));
   }
-  if (!$("#plan-json").dataset.dirty) $("#plan-json").value = JSON.stringify(plan, null, 2);
-  const audit = await api("/api/admin/audit?limit=10");
-  $("#audit").replaceChildren(...audit.entries.map((e) => el("li", { text: `v${e.version} · ${e.at} · ${e.actor}: ${e.changes.join("; ")}` })));
-  await renderTokens();
+  if (!rules.length) emptyRow($("#rules"), "No rules: items are placed by their own tags and their parents' only.");
+  labelCells($("#rules"));
 }
 
-// -- admin: API tokens (the secret is shown once, when created) ---------------------------------
+// Deleting a rule: its preview first, inline (with the phrase when it moves much), then the delete.
+async function askDelete(rule) {
+  const status = $("#rules-status");
+  status.replaceChildren(`Previewing the delete of rule ${rule.position}…`);
+  try {
+    const preview = await api(`/api/admin/rules/${rule.position}?dry_run=true&measure=${filters().measure}`, { method: "DELETE" });
+    const needed = confirmFrom(preview);
+    const form = el("form", { class: "inline-confirm", "aria-label": `Confirm the delete of rule ${rule.position}` });
+    const yes = el("button", { type: "submit", text: `Delete rule ${rule.position}` });
+    const no = el("button", { type: "button", class: "secondary", text: "Cancel" });
+    const phrase = el("div", { class: "confirm-move", hidden: true },
+      el("label", {}, "Type ", el("strong", { class: "phrase" }), " to confirm ", el("input", { name: "confirm", autocomplete: "off" })));
+    form.append(el("span", { text: `Delete rule ${rule.position}? It ${preview.preview.summary}.${moveText(needed)} ` }), phrase, yes, " ", no);
+    status.replaceChildren(form);
+    askPhrase(form, needed, () => { yes.disabled = !phraseOk(form); });
+    yes.disabled = !phraseOk(form);
+    no.addEventListener("click", () => status.replaceChildren());
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await confirmedWrite(form, `/api/admin/rules/${rule.position}`, { method: "DELETE" });
+        status.replaceChildren(`Deleted rule ${rule.position}.`);
+        await renderPlan();
+      } catch (error) {
+        const again = confirmFrom(error.body);
+        if (error.status === 409 && again) {
+          askPhrase(form, again, () => { yes.disabled = !phraseOk(form); });
+          yes.disabled = true;
+          form.firstChild.textContent = `${error.message}.${moveText(again)} `;
+          return;
+        }
+        status.replaceChildren(`Could not delete rule ${rule.position}: ${error.message}`);
+      }
+    });
+    (needed ? $("input", phrase) : yes).focus();
+  } catch (error) {
+    status.replaceChildren(`Could not preview the delete: ${error.message}`);
+  }
+}
 
-const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 16) : "never");
+function bindPlanPage() {
+  const form = $("#rule-form");
+  if (form.dataset.bound) return;
+  form.dataset.bound = "true";
+  form.elements.target.addEventListener("change", fillTargets);
+  form.addEventListener("input", (event) => {
+    if (event.target.name === "confirm") return;
+    resetRuleForm(false);
+    $("#preview-text").textContent = "";
+  });
+  $("#preview").addEventListener("click", async () => {
+    $("#rule-error").textContent = "";
+    try {
+      const target = ruleTarget();
+      const answer = await api(`${target.path}?dry_run=true&measure=${filters().measure}`, { method: target.method, body: { rule: ruleFromForm() } });
+      const needed = confirmFrom(answer);
+      $("#preview-text").textContent = `This rule ${answer.preview.summary}.${moveText(needed)}`;
+      askPhrase(form, needed, () => { $("#apply").disabled = !phraseOk(form); });
+      $("#apply").disabled = !phraseOk(form);
+    } catch (error) {
+      $("#rule-error").textContent = error.message;
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!phraseOk(form)) return;
+    try {
+      const target = ruleTarget();
+      const answer = await confirmedWrite(form, target.path, { method: target.method, body: { rule: ruleFromForm() } });
+      $("#preview-text").textContent = `Applied: plan version ${answer.version}; ${answer.preview.summary}.`;
+      resetRuleForm();
+      await renderPlan();
+    } catch (error) {
+      const needed = confirmFrom(error.body);
+      if (error.status === 409 && needed) {
+        $("#preview-text").textContent = `${error.message}.${moveText(needed)}`;
+        askPhrase(form, needed, () => { $("#apply").disabled = !phraseOk(form); });
+        $("#apply").disabled = true;
+        $(".confirm-move input", form).focus();
+        return;
+      }
+      $("#rule-error").textContent = error.message;
+    }
+  });
+
+  const planForm = $("#plan-form");
+  const text = $("#plan-json");
+  const parse = () => {
+    try {
+      return JSON.parse(text.value);
+    } catch (error) {
+      throw new Error(`the plan is not valid JSON: ${error.message}`);
+    }
+  };
+  text.addEventListener("input", () => {
+    text.dataset.dirty = "1";
+    $("#plan-apply").disabled = true;
+    askPhrase(planForm, null);
+    $("#plan-preview-text").textContent = "";
+  });
+  $("#plan-preview").addEventListener("click", async () => {
+    $("#plan-error").textContent = "";
+    try {
+      const answer = await api(`/api/admin/plan?dry_run=true&measure=${filters().measure}`, { method: "PUT", body: parse() });
+      const needed = confirmFrom(answer);
+      $("#plan-preview-text").textContent = `${answer.changes.join("; ") || "no changes"} — this plan ${answer.preview.summary}.${moveText(needed)}`;
+      askPhrase(planForm, needed, () => { $("#plan-apply").disabled = !phraseOk(planForm); });
+      $("#plan-apply").disabled = !phraseOk(planForm);
+    } catch (error) {
+      $("#plan-error").textContent = error.message;
+    }
+  });
+  planForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!phraseOk(planForm)) return;
+    try {
+      const answer = await confirmedWrite(planForm, "/api/admin/plan", { method: "PUT", body: parse() });
+      $("#plan-preview-text").textContent = `Applied: plan version ${answer.version}.`;
+      $("#plan-apply").disabled = true;
+      askPhrase(planForm, null);
+      delete text.dataset.dirty;
+      await renderPlan();
+    } catch (error) {
+      const needed = confirmFrom(error.body);
+      if (error.status === 409 && needed) {
+        $("#plan-preview-text").textContent = `${error.message}.${moveText(needed)}`;
+        askPhrase(planForm, needed, () => { $("#plan-apply").disabled = !phraseOk(planForm); });
+        $("#plan-apply").disabled = true;
+        $(".confirm-move input", planForm).focus();
+        return;
+      }
+      $("#plan-error").textContent = error.message;
+    }
+  });
+}
+
+// -- Audit (admin): every kind of change, newest first ---------------------------------------------
+
+const auditPaging = { cursor: null };
+
+// An entry of either shape: {id, at, actor, kind, summary, details} or the older plan-version one
+// {version, at, actor, changes, before, after}.
+function auditEntry(e) {
+  const kind = e.kind || "plan";
+  const changes = e.details?.changes || e.changes || [];
+  const summary = e.summary || (changes.length ? changes.join("; ") : "no change");
+  const version = e.details?.version ?? e.version;
+  const item = el("li", { "data-kind": kind },
+    timeEl(e.at), " ", el("span", { class: `badge kind-${kind}`, text: kind }), " ",
+    el("span", { class: "actor", text: e.actor }), `: ${summary}`, version !== undefined && version !== null ? el("span", { class: "muted", text: ` (plan v${version})` }) : null);
+  if (changes.length > 1 && e.summary) {
+    item.append(el("details", {}, el("summary", { text: "What changed" }), el("ul", {}, ...changes.map((c) => el("li", { text: c })))));
+  }
+  return item;
+}
+
+async function renderAudit() {
+  const form = $("#audit-filters");
+  const kind = new URLSearchParams(location.search).get("kind") || "";
+  form.elements.kind.value = kind;
+  if (!form.dataset.bound) {
+    form.dataset.bound = "true";
+    form.addEventListener("submit", (event) => event.preventDefault());
+    form.elements.kind.addEventListener("change", () => navigate(`/audit${form.elements.kind.value ? "?kind=" + form.elements.kind.value : ""}`));
+    $("#audit-more").addEventListener("click", async () => {
+      try {
+        await moreAudit();
+      } catch (error) {
+        showError(`Could not load more of the audit log: ${error.message}`);
+      }
+    });
+  }
+  $("#audit").replaceChildren();
+  auditPaging.cursor = null;
+  await moreAudit();
+}
+
+async function moreAudit() {
+  const kind = new URLSearchParams(location.search).get("kind") || "";
+  const params = new URLSearchParams({ limit: "50" });
+  if (kind) params.set("kind", kind);
+  if (auditPaging.cursor) params.set("cursor", auditPaging.cursor);
+  const answer = await api(`/api/admin/audit?${params}`);
+  const entries = answer.entries.filter((e) => !kind || (e.kind || "plan") === kind);
+  $("#audit").append(...entries.map(auditEntry));
+  auditPaging.cursor = answer.next_cursor || null;
+  $("#audit-more").hidden = !auditPaging.cursor;
+  if (!$("#audit").children.length) $("#audit").append(el("li", { class: "muted", text: "Nothing recorded yet." }));
+}
+
+// -- Access (admin): API tokens, the secret shown once ----------------------------------------------
+
+async function renderAccess() {
+  bindTokens();
+  await renderTokens();
+}
 
 async function renderTokens() {
   const { tokens } = await api("/api/admin/tokens");
@@ -460,28 +1267,41 @@ async function renderTokens() {
   body.replaceChildren();
   for (const token of tokens) {
     const status = token.revoked_at ? `revoked ${when(token.revoked_at)}` : token.current ? "live (this session)" : "live";
-    const cell = el("td");
+    const cell = el("td", { class: "actions" });
     if (!token.revoked_at) {
-      const revoke = el("button", { type: "button", class: "revoke", text: "Revoke", "aria-label": `Revoke ${token.name}` });
-      revoke.addEventListener("click", async () => {
-        if (token.current && !confirm("This is the token of your own session: revoking it signs you out. Revoke?")) return;
-        try {
-          await api(`/api/admin/tokens/${token.id}`, { method: "DELETE" });
-          if (token.current) location.reload();
-          else await renderTokens();
-        } catch (error) {
-          $("#token-error").textContent = error.message;
+      const revoke = el("button", { type: "button", class: "revoke secondary", text: "Revoke", "aria-label": `Revoke ${token.name}` });
+      revoke.addEventListener("click", () => {
+        if (token.current && revoke.dataset.armed !== "true") {
+          revoke.dataset.armed = "true";
+          revoke.textContent = "Revoke and sign out";
+          $("#token-error").textContent = "This is the token of your own session: revoking it signs you out. Press again to revoke.";
+          return;
         }
+        revokeToken(token);
       });
       cell.append(revoke);
     }
     body.append(el("tr", { "data-token": String(token.id) }, el("td", { text: token.name }), el("td", { text: token.role }),
       el("td", { text: when(token.created_at) }), el("td", { text: when(token.last_used_at) }), el("td", { class: "status", text: status }), cell));
   }
+  labelCells($("#tokens"));
+}
+
+async function revokeToken(token) {
+  try {
+    await api(`/api/admin/tokens/${token.id}`, { method: "DELETE" });
+    $("#token-error").textContent = "";
+    if (token.current) signedOut();
+    else await renderTokens();
+  } catch (error) {
+    $("#token-error").textContent = error.message;
+  }
 }
 
 function bindTokens() {
   const form = $("#token-form");
+  if (form.dataset.bound) return;
+  form.dataset.bound = "true";
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     $("#token-error").textContent = "";
@@ -497,132 +1317,136 @@ function bindTokens() {
   });
 }
 
-function bindPlanEditor() {
-  const text = $("#plan-json");
-  const parse = () => {
-    try {
-      return JSON.parse(text.value);
-    } catch (error) {
-      throw new Error(`the plan is not valid JSON: ${error.message}`);
-    }
-  };
-  text.addEventListener("input", () => { text.dataset.dirty = "1"; $("#plan-apply").disabled = true; $("#plan-preview-text").textContent = ""; });
-  $("#plan-preview").addEventListener("click", async () => {
-    $("#plan-error").textContent = "";
-    try {
-      const answer = await api(`/api/admin/plan?dry_run=true&measure=${filters().measure}`, { method: "PUT", body: parse() });
-      $("#plan-preview-text").textContent = `${answer.changes.join("; ")} — this plan ${answer.preview.summary}.`;
-      $("#plan-apply").disabled = false;
-    } catch (error) {
-      $("#plan-error").textContent = error.message;
-    }
-  });
-  $("#plan-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      const answer = await api("/api/admin/plan", { method: "PUT", body: parse() });
-      $("#plan-preview-text").textContent = `Applied: plan version ${answer.version}.`;
-      $("#plan-apply").disabled = true;
-      delete text.dataset.dirty;
-      await refresh();
-    } catch (error) {
-      $("#plan-error").textContent = error.message;
-    }
-  });
+// -- Health: freshness, backlog, parked and ignored events ------------------------------------------
+
+async function renderHealth() {
+  const report = await api("/api/reports/effort-by-value");
+  const body = $("#freshness tbody");
+  body.replaceChildren(...Object.entries(report.freshness).map(([tracker, f]) => el("tr", { "data-tracker": tracker },
+    el("th", { scope: "row", text: trackerName(tracker) }),
+    el("td", {}, timeEl(f.last_sync), f.last_sync ? ` (${ago(f.last_sync)})` : "",
+      f.interrupted_at ? el("span", { class: "error", text: ` · a sync started ${when(f.interrupted_at)} was interrupted` }) : null),
+    el("td", {}, timeEl(f.last_event), f.last_event ? ` (${ago(f.last_event)})` : ""),
+    el("td", { class: "num", text: fmt(f.backlog) }),
+    el("td", { class: "num", text: fmt(f.parked) }))));
+  if (!body.rows.length) emptyRow($("#freshness"), "No tracker is configured.");
+  labelCells($("#freshness"));
+  const admin = $("#health-admin");
+  admin.hidden = session.role !== "admin";
+  if (session.role !== "admin") return;
+  const [parked, ignored] = await Promise.all([api("/api/admin/webhooks/parked?limit=50"), api("/api/admin/webhooks/ignored?limit=50")]);
+  $("#parked tbody").replaceChildren(...parked.items.map((e) => el("tr", {}, el("td", {}, timeEl(e.received_at)), el("td", { text: e.tracker }),
+    el("td", { text: e.kind }), el("td", { text: e.item_ref || "—" }), el("td", { class: "num", text: fmt(e.attempts) }), el("td", { text: e.last_error || "—" }))));
+  if (!parked.items.length) emptyRow($("#parked"), "No parked events.");
+  labelCells($("#parked"));
+  const counts = Object.entries(ignored.counts).map(([t, n]) => `${trackerName(t)} ${fmt(n)}`);
+  $("#ignored-counts").textContent = counts.length ? `Ignored so far: ${counts.join(", ")}.` : "No ignored events.";
+  $("#ignored tbody").replaceChildren(...ignored.items.map((e) => el("tr", {}, el("td", {}, timeEl(e.received_at)), el("td", { text: e.tracker }),
+    el("td", { text: e.event_type }), el("td", { text: e.reason }))));
+  if (!ignored.items.length) emptyRow($("#ignored"), "None recently.");
+  labelCells($("#ignored"));
 }
 
-function bindAdmin() {
-  bindPlanEditor();
-  const form = $("#rule-form");
-  form.elements.target.addEventListener("change", fillTargets);
-  form.addEventListener("input", () => { $("#apply").disabled = true; $("#preview-text").textContent = ""; });
-  $("#preview").addEventListener("click", async () => {
-    $("#rule-error").textContent = "";
-    try {
-      const target = ruleTarget();
-      const answer = await api(`${target.path}?dry_run=true&measure=${filters().measure}`, { method: target.method, body: { rule: ruleFromForm() } });
-      lastPreview = answer;
-      $("#preview-text").textContent = `This rule ${answer.preview.summary}.`;
-      $("#apply").disabled = false;
-    } catch (error) {
-      $("#rule-error").textContent = error.message;
-    }
-  });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      const target = ruleTarget();
-      const answer = await api(target.path, { method: target.method, body: { rule: ruleFromForm() } });
-      $("#preview-text").textContent = `Applied: plan version ${answer.version}; ${answer.preview.summary}.`;
-      $("#apply").disabled = true;
-      form.elements.position.value = "";
-      form.querySelector("legend").textContent = "Add a rule";
-      await refresh();
-    } catch (error) {
-      $("#rule-error").textContent = error.message;
-    }
-  });
-}
+const RENDER = {
+  overview: renderOverview,
+  values: renderValues,
+  attention: renderAttention,
+  item: renderItem,
+  plan: renderPlan,
+  audit: renderAudit,
+  access: renderAccess,
+  health: renderHealth,
+};
 
-// -- start ---------------------------------------------------------------------------------------
+// -- sign in and out -------------------------------------------------------------------------------
 
-async function refresh() {
-  plan = await api("/api/plan");
-  $("#vision").textContent = plan.vision || "";
-  const report = await api(`/api/reports/effort-by-value?${query()}`);
-  renderFreshness(report);
-  renderChart(report);
-  renderValues(report);
-  await Promise.all([renderMeasures(), renderFlags(), renderTrend()]);
-  if (session.role === "admin") await renderAdmin();
+function signedOut() {
+  session = null;
+  plan = null;
+  document.body.dataset.signedIn = "false";
+  $("#who").hidden = true;
+  $("#nav").hidden = true;
+  $("#nav-toggle").hidden = true;
+  for (const section of $$(".page")) section.hidden = true;
+  showError("");
+  const target = match(location.pathname);
+  const note = $("#login-target");
+  if (target?.page.id === "item") {
+    const [tracker, key] = target.params;
+    note.textContent = `Sign in to see why ${tracker}:${key} counts where it does: its explanation opens right after.`;
+    note.hidden = false;
+    document.title = `Sign in to open ${tracker}:${key} — v2mom-sync`;
+  } else {
+    note.hidden = true;
+    document.title = "Sign in — v2mom-sync";
+  }
+  $("#login").hidden = false;
+  document.body.dataset.page = "login";
   document.body.dataset.ready = "true";
+  $("#token").focus();
+}
+
+async function signedIn(who) {
+  session = who;
+  document.body.dataset.signedIn = "true";
+  document.body.dataset.role = who.role;
+  $("#login").hidden = true;
+  $("#who").hidden = false;
+  $("#who-name").textContent = `${who.name} (${who.role})`;
+  $("#nav").hidden = false;
+  $("#nav-toggle").hidden = false;
+  renderNav();
+  await route();
 }
 
 async function start() {
+  let who;
   try {
-    session = await api("/api/session");
+    who = await api("/api/session");
   } catch (error) {
-    if (error.status !== 401) throw error;
-    $("#login").hidden = false;
-    $("#token").focus();
-    return;
+    if (error.status === 401) {
+      signedOut();
+      return;
+    }
+    throw error;
   }
-  $("#who").hidden = false;
-  $("#who-name").textContent = `${session.name} (${session.role})`;
-  $("#main").hidden = false;
-  if (session.role === "admin") {
-    $("#admin").hidden = false;
-  }
-  bindFilters();
-  for (const tab of document.querySelectorAll("#flag-tabs [role=tab]")) {
-    tab.addEventListener("click", async () => {
-      flagKind = tab.dataset.kind;
-      document.querySelectorAll("#flag-tabs [role=tab]").forEach((t) => t.setAttribute("aria-selected", String(t === tab)));
-      await renderFlags();
-    });
-  }
-  await refresh();
-  await openItemFromPath();
-  if (session.role === "admin") {
-    fillTargets();
-    bindAdmin();
-    bindTokens();
-  }
+  await signedIn(who);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    $("#login-error").textContent = "";
     try {
-      await api("/api/session", { method: "POST", body: { token: $("#token").value } });
-      location.reload();
+      const who = await api("/api/session", { method: "POST", body: { token: $("#token").value } });
+      $("#token").value = "";
+      firstRoute = true;
+      await signedIn(who);
     } catch (error) {
       $("#login-error").textContent = error.message;
     }
   });
   $("#logout").addEventListener("click", async () => {
-    await api("/api/session", { method: "DELETE" });
-    location.reload();
+    try {
+      await api("/api/session", { method: "DELETE" });
+    } catch (error) {
+      showError(`Could not sign out: ${error.message}`);
+      return;
+    }
+    signedOut();
   });
-  start().catch((error) => { document.body.dataset.error = error.message; });
+  $("#nav-toggle").addEventListener("click", () => {
+    const open = !$("#nav").classList.contains("open");
+    $("#nav").classList.toggle("open", open);
+    $("#nav-toggle").setAttribute("aria-expanded", String(open));
+  });
+  start().catch((error) => {
+    showError(`The dashboard could not start: ${error.message}`);
+    document.body.dataset.ready = "true";
+  });
+});
+// Whatever slips through is shown on the page, never left as a blank screen.
+window.addEventListener("unhandledrejection", (event) => {
+  showError(`Something failed: ${event.reason?.message || event.reason}`);
+  document.body.dataset.ready = "true";
 });

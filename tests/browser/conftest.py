@@ -8,7 +8,10 @@ helpers (``signed_in``, ``wait_text``…) are imported from here by the test mod
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,11 @@ FLAGS = [
 ]
 NO_CHROMIUM = f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does)"
 HERE = Path(__file__).resolve().parent
+# axe-core, the accessibility engine, from npm (its own package, pinned), installed once into a cache
+# directory outside the repository; V2MOM_AXE_JS names another copy of axe.min.js.
+AXE_VERSION = "4.11.1"
+AXE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "v2mom-sync" / f"axe-core-{AXE_VERSION}"
+SERIOUS = ("serious", "critical")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -147,3 +155,71 @@ def expected_values(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
     out = {v["id"]: (fmt(v["effort"]), f"{v['share'] * 100:.1f}%") for v in report["values"]}
     out["untagged"] = (fmt(report["untagged"]["effort"]), f"{report['untagged']['share'] * 100:.1f}%")
     return out
+
+
+@functools.cache
+def axe_source() -> str:
+    """axe-core's browser bundle (``npm install axe-core`` into the cache the first time)."""
+    override = os.environ.get("V2MOM_AXE_JS")
+    path = Path(override) if override else AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.exists() and not override:
+        npm = shutil.which("npm")
+        if npm is None:
+            if os.environ.get("CI") == "true":
+                raise RuntimeError("npm is missing: CI must run the accessibility checks (.ci/run installs it)")
+            pytest.skip("npm is missing: it installs axe-core for the accessibility checks (apt-get install npm)")
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(  # noqa: S603 - a fixed command line
+            [npm, "install", "--prefix", str(AXE_DIR), "--no-save", "--no-audit", "--no-fund", "--silent",
+             f"axe-core@{AXE_VERSION}"],
+            check=True,
+            timeout=300,
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now (id, impact, help, where)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source())
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '')),
+        }))"""
+    )
+    return [v for v in found if v["impact"] in SERIOUS]
+
+
+class Console:
+    """The page's console errors and uncaught script errors, collected from the moment it opens."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+    def take(self) -> list[str]:
+        """The errors so far (and forget them)."""
+        errors, self.errors = self.errors, []
+        return errors
+
+
+def session_context(browser: Browser, site: Site, token: str, width: int, *, csp: bool = False) -> Any:
+    """A browser context ``width`` px wide, signed in with ``token`` (the session cookie set through
+    the API, as the sign-in form does). Without ``csp`` the page's CSP is bypassed: Playwright's
+    waiting predicates and axe-core run as injected scripts."""
+    context = browser.new_context(
+        viewport={"width": width, "height": 900 if width > 500 else 844}, bypass_csp=not csp
+    )
+    answer = context.request.post(
+        f"{site.base}/api/session", data={"token": token}, headers={"X-V2MOM-CSRF": "1"}
+    )
+    assert answer.ok, answer.text()
+    return context
+
+
+def ready(page: Page, page_id: str | None = None) -> None:
+    """Wait until the dashboard says the page (``page_id``) is shown and its data loaded."""
+    selector = "body[data-ready=true]" + (f"[data-page={page_id}]" if page_id else "")
+    page.wait_for_selector(selector, timeout=20000)
