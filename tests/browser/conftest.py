@@ -131,12 +131,12 @@ def signed_in(browser: Browser, site: Site, token: str, path: str = "/") -> Page
     page.goto(site.base + path)
     page.fill("#token", token)
     page.press("#token", "Enter")  # the form works from the keyboard
-    page.wait_for_selector("body[data-ready=true]", timeout=20000)
+    page.wait_for_selector("body[data-ready=true]:not([data-page=login])", timeout=20000)
     return page
 
 
 def shown_values(page: Page) -> dict[str, tuple[str, str]]:
-    rows = page.locator("#values tbody tr[data-value]")
+    rows = page.locator("#page-overview #values tbody tr[data-value]")
     return {
         rows.nth(i).get_attribute("data-value") or "": (
             rows.nth(i).locator(".effort").inner_text(),

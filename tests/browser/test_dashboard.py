@@ -31,14 +31,16 @@ def test_a_viewer_reads_the_chart_filters_follows_a_flag_and_cannot_write(
 ) -> None:
     nothing = browser.new_page()
     nothing.goto(site.base + "/")
+    nothing.wait_for_selector("body[data-page=login]")
     assert nothing.locator("#login").is_visible()
-    assert not nothing.locator("#main").is_visible()  # nothing is shown without a token
+    assert not nothing.locator("#page-overview").is_visible()  # nothing is shown without a token
+    assert not nothing.locator("#nav").is_visible()
     nothing.close()
 
     page = signed_in(browser, site, site.viewer)
     report = site.api("/api/reports/effort-by-value", site.viewer)
     assert shown_values(page) == expected_values(report)
-    bars = page.locator("#chart rect[data-value]")
+    bars = page.locator("#chart .hbar-fill[data-value]")
     shares = {
         bars.nth(i).get_attribute("data-value"): float(bars.nth(i).get_attribute("data-share") or 0)
         for i in range(bars.count())
@@ -47,14 +49,9 @@ def test_a_viewer_reads_the_chart_filters_follows_a_flag_and_cannot_write(
         **{v["id"]: v["share"] for v in report["values"]},
         "untagged": report["untagged"]["share"],
     }
-    assert page.locator("#chart line.target").count() == sum(
+    assert page.locator("#chart .hbar-target").count() == sum(
         v["target_share"] is not None for v in report["values"]
     )
-    assert {li.get_attribute("data-tracker") for li in page.locator("#freshness li").all()} == {
-        "jira",
-        "linear",
-        "asana",
-    }
     assert page.locator("#measures li").count() == 2
     obstacles = site.api("/api/reports/obstacles", site.viewer)["obstacles"]
     shown = page.locator("#obstacles > li")
@@ -73,30 +70,33 @@ def test_a_viewer_reads_the_chart_filters_follows_a_flag_and_cannot_write(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-    page.select_option("#filters select[name=tracker]", "linear")
+    page.select_option("#page-overview select[name=tracker]", "linear")
     page.wait_for_url("**/?tracker=linear")
-    page.wait_for_function(
-        "document.querySelector('#flags tbody a.item-link')?.textContent.startsWith('linear:')"
-    )
     linear = site.api("/api/reports/effort-by-value?tracker=linear", site.viewer)
     wait_text(page, "#values tr[data-value=untagged] .effort", expected_values(linear)["untagged"][0])
     assert shown_values(page) == expected_values(linear)
     shared = new_page(browser)  # the URL carries the filters: a shared link shows the same view
     shared.context.add_cookies([{**cookie}])
     shared.goto(f"{site.base}/?tracker=linear")
-    shared.wait_for_selector("body[data-ready=true]")
+    shared.wait_for_selector("body[data-ready=true][data-page=overview]")
     assert shown_values(shared) == expected_values(linear)
+    shared.goto(f"{site.base}/health")  # freshness per tracker lives on its own page
+    shared.wait_for_selector("body[data-ready=true][data-page=health]")
+    trackers = {row.get_attribute("data-tracker") for row in shared.locator("#freshness tbody tr").all()}
+    assert trackers == {"jira", "linear", "asana"}
     shared.close()
 
+    page.goto(f"{site.base}/attention?tracker=linear")
+    page.wait_for_selector("body[data-ready=true][data-page=attention]")
     flags = site.api("/api/reports/flags?kind=untagged&limit=20&tracker=linear", site.viewer)["items"]
-    first = page.locator("#flags tbody a.item-link").first
-    assert first.inner_text() == f"linear:{flags[0]['key']}"
-    assert first.get_attribute("href") == flags[0]["url"]
-    page.locator("#flags tbody button").first.click()
-    page.wait_for_selector("#explain:not([hidden])")
-    assert "no value resolved" in page.locator("#explain").inner_text()
+    row = page.locator("#flags tbody tr[data-item]").first
+    assert row.get_attribute("data-item") == f"linear:{flags[0]['key']}"
+    assert row.locator("a.item-link").get_attribute("href") == flags[0]["url"]
+    row.get_by_role("link", name=f"Explain linear:{flags[0]['key']}").click()
+    page.wait_for_selector("body[data-ready=true][data-page=item]")
+    assert "no value resolved" in page.locator("#page-item").inner_text()
 
-    assert not page.locator("#admin").is_visible()
+    assert page.locator("#nav a[data-page=plan]").count() == 0  # no admin pages in a viewer's menu
     status = page.evaluate(
         """async () => (await fetch('/api/admin/rules', {
             method: 'POST',
@@ -109,7 +109,7 @@ def test_a_viewer_reads_the_chart_filters_follows_a_flag_and_cannot_write(
 
 
 def test_an_admin_previews_a_rule_applies_it_and_the_totals_move(browser: Browser, site: Site) -> None:
-    page = signed_in(browser, site, site.admin)
+    page = signed_in(browser, site, site.admin, "/plan")
     before = site.api("/api/reports/effort-by-value", site.admin)
     rules_before = page.locator("#rules tbody tr").count()
     page.select_option("#rule-form select[name=tracker]", "jira")
@@ -125,7 +125,7 @@ def test_an_admin_previews_a_rule_applies_it_and_the_totals_move(browser: Browse
     summary = page.locator("#preview-text").inner_text()
     assert "to efficiency" in summary
     ARTIFACTS.mkdir(exist_ok=True)
-    page.locator("#admin").screenshot(path=str(ARTIFACTS / "rule-editor.png"))
+    page.locator("#page-plan").screenshot(path=str(ARTIFACTS / "rule-editor.png"))
     preview = json.loads(
         requests.post(
             f"{site.base}/api/admin/rules?dry_run=true",
@@ -144,9 +144,11 @@ def test_an_admin_previews_a_rule_applies_it_and_the_totals_move(browser: Browse
     }["efficiency"]
     assert gained == pytest.approx(preview["deltas"]["efficiency"])
     assert gained > 0
+    page.get_by_role("link", name="Overview", exact=True).click()
     wait_text(page, "#values tr[data-value=efficiency] .effort", expected_values(after)["efficiency"][0])
-    # The admin panels re-render after the report does: wait for the audit log, do not race it.
-    page.wait_for_function("document.querySelector('#audit').textContent.includes('token:ui-admin')")
+    page.get_by_role("link", name="Audit", exact=True).click()
+    page.wait_for_selector("body[data-ready=true][data-page=audit]")
+    assert "token:ui-admin" in page.locator("#audit li").first.inner_text()
     assert "rules: added" in page.locator("#audit li").first.inner_text()
     page.close()
 
@@ -161,7 +163,7 @@ def test_the_page_runs_under_its_own_content_security_policy(browser: Browser, s
     page.goto(site.base + "/")
     page.fill("#token", site.viewer)
     page.press("#token", "Enter")
-    page.wait_for_selector("body[data-ready=true]", timeout=20000)
+    page.wait_for_selector("body[data-ready=true][data-page=overview]", timeout=20000)
     assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m]
     assert all(url.startswith(site.base) or url.startswith("data:") for url in requests_made)
     page.close()
@@ -194,29 +196,30 @@ def test_item_links_that_are_not_http_are_shown_as_plain_text(browser: Browser, 
     page.goto(site.base + "/")
     page.fill("#token", site.viewer)
     page.press("#token", "Enter")
-    page.wait_for_selector("body[data-ready=true]", timeout=20000)
-    page.wait_for_selector("#flags tbody tr")
+    page.wait_for_selector("body[data-ready=true][data-page=overview]", timeout=20000)
     page.wait_for_selector("#obstacles .blocked-items li")
-    row = page.locator("#flags tbody tr").first
-    assert row.locator("a").count() == 0
-    assert row.locator("td").first.inner_text().startswith(row.get_attribute("data-item") or "?")
     blocked = page.locator("#obstacles .blocked-items li").first
-    assert blocked.locator("a").count() == 0
+    assert blocked.locator("a[href^='http']").count() == 0  # only the in-app link to the item's page
     assert blocked.inner_text().startswith(("jira:", "linear:", "asana:"))
-    row.locator("button").first.click()
-    page.wait_for_selector("#explain:not([hidden]) h3")
-    assert page.locator("#explain a").count() == 0
+    page.get_by_role("link", name="Attention", exact=True).click()
+    page.wait_for_selector("body[data-ready=true][data-page=attention]")
+    row = page.locator("#flags tbody tr[data-item]").first
+    assert row.locator("a.item-link").count() == 0
+    assert row.locator("td").first.inner_text().startswith(row.get_attribute("data-item") or "?")
+    row.get_by_role("link", name=f"Explain {row.get_attribute('data-item')}").click()
+    page.wait_for_selector("body[data-ready=true][data-page=item]")
+    assert page.locator("#page-item a.ext").count() == 0
     assert page.locator("a[href^='javascript' i]").count() == 0
     assert page.title() != "pwned"
     page.close()
 
 
 def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Site) -> None:
-    page = signed_in(browser, site, site.admin)
+    page = signed_in(browser, site, site.admin, "/plan")
     rules = site.api("/api/admin/rules", site.admin)["rules"]
     first, second = rules[0], rules[1]
     page.click("#rules tr[data-position='0'] button[aria-label='Move rule 0 down']")
-    moved_down = " and ".join(f"{k} = {v}" for k, v in first["when"].items())
+    moved_down = " and ".join(f"{k} is {v}" for k, v in first["when"].items())
     wait_text(page, "#rules tr[data-position='1'] td:nth-child(2)", moved_down)
     reordered = site.api("/api/admin/rules", site.admin)["rules"]
     assert (reordered[0]["when"], reordered[1]["when"]) == (second["when"], first["when"])
@@ -241,7 +244,10 @@ def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Si
     wait_prefix(page, "#plan-preview-text", "values: changed efficiency")
     page.click("#plan-apply")
     wait_prefix(page, "#plan-preview-text", "Applied")
-    wait_text(page, "#values tr[data-value=efficiency] td:nth-child(4)", "25.0%")
+    page.get_by_role("link", name="Overview", exact=True).click()
+    wait_text(page, "#values tr[data-value=efficiency] td.target", "25.0%")
+    page.go_back()
+    page.wait_for_selector("body[data-ready=true][data-page=plan]")
     page.fill("#plan-json", "{not json")
     page.click("#plan-preview")
     wait_prefix(page, "#plan-error", "the plan is not valid JSON")
@@ -249,7 +255,7 @@ def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Si
 
 
 def test_an_admin_creates_and_revokes_a_token(browser: Browser, site: Site) -> None:
-    page = signed_in(browser, site, site.admin)
+    page = signed_in(browser, site, site.admin, "/access")
     page.fill("#token-form input[name=name]", "weekly export")
     page.select_option("#token-form select[name=role]", "viewer")
     page.click("#token-create")

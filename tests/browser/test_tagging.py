@@ -4,12 +4,14 @@ A demo world whose Linear has write-back enabled and its vocabulary provisioned 
 ``Value`` / ``Method``): an admin picks a value for an untagged Linear item and clicks Tag; the
 report moves at once, the item leaves the list, Linear holds the label (read back through the
 connector) and the tag is audited with the admin's token. A viewer gets no control and a 403.
-``/items/{tracker}/{key}``, the page the links in the trackers point at, opens that item's
-explanation. The screenshot is saved in ``test-artifacts/tagging.png``.
+The picker starts empty ("Choose…"), shows the plan's names whole, and asks to confirm what it will
+write to which tracker; the whole flow works by keyboard alone, and from the item's own page. The
+screenshot is saved in ``test-artifacts/tagging.png``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +19,16 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import ARTIFACTS, Site, expected_values, serve, signed_in, wait_prefix, wait_text
+from tests.browser.conftest import (
+    ARTIFACTS,
+    Console,
+    Site,
+    expected_values,
+    serve,
+    signed_in,
+    wait_prefix,
+    wait_text,
+)
 from v2mom.app.demo import build_demo
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
@@ -78,7 +89,7 @@ def tag_form(page: Page, name: str) -> tuple[Any, Any]:
     )
 
 
-def test_an_admin_tags_an_untagged_item_and_the_tracker_and_the_report_follow(
+def test_an_admin_tags_an_untagged_item_by_keyboard_and_the_tracker_and_the_report_follow(
     browser: Browser, tagging: Site
 ) -> None:
     site = tagging
@@ -92,27 +103,38 @@ def test_an_admin_tags_an_untagged_item_and_the_tracker_and_the_report_follow(
     before = site.api(query, site.admin)
     assert value_labels(settings, item["id"]) == []
 
-    page = signed_in(browser, site, site.admin, f"/?tracker={TRACKER}")
-    wait_text(page, "#values tr[data-value=untagged] .effort", expected_values(before)["untagged"][0])
+    page = signed_in(browser, site, site.admin, f"/attention?tracker={TRACKER}")
+    console = Console(page)
     choice, button = tag_form(page, name)
+    # The picker starts empty: nothing is written by one click; the names are whole.
+    assert choice.input_value() == ""
+    assert choice.locator("option").first.inner_text() == "Choose…"
+    assert button.is_disabled()
     options = choice.locator("option").all_inner_texts()
-    assert options == [f"Value: {v['name']}" for v in plan["values"]] + [
-        f"Method: {m['name']}" for m in plan["methods"]
-    ]
+    assert options == ["Choose…"] + [v["name"] for v in plan["values"]] + [m["name"] for m in plan["methods"]]
     groups = choice.locator("optgroup").evaluate_all("groups => groups.map(g => g.label)")
     assert groups == ["Values", "Methods"]
-    choice.focus()  # by keyboard: choose, tab to the button, press Enter
-    choice.select_option(label=f"Value: {value['name']}")
+
+    choice.focus()  # by keyboard alone: arrow to the value, tab to Tag, Enter, Enter to confirm
+    for _ in range(2):  # "Choose…", the first value, the second value
+        page.keyboard.press("ArrowDown")
+    assert choice.input_value() == value["id"]
     page.keyboard.press("Tab")
     assert button.evaluate("b => b === document.activeElement")
     page.keyboard.press("Enter")
-    wait_prefix(page, "#tag-status", f"Tagged {name} with Value: {value['name']}")
+    confirm = page.get_by_role("group", name=f"Confirm the tag of {name}")
+    expect(confirm).to_be_visible()
+    # The confirmation says what is written, to which item, in which tracker, and how.
+    expect(confirm).to_contain_text(
+        f'Write value "{value["name"]}" to {name} in Linear, as the Linear label "Value/{value["name"]}"?'
+    )
+    assert page.evaluate("document.activeElement.textContent") == "Write to Linear"
+    page.keyboard.press("Enter")
+    wait_prefix(page, "#tag-status", f'Tagged {name} with value "{value["name"]}" in Linear')
 
     after = site.api(query, site.admin)
     assert after["untagged"]["effort"] == pytest.approx(before["untagged"]["effort"] - item["effort"])
     assert effort(after, value["id"]) == pytest.approx(effort(before, value["id"]) + item["effort"])
-    wait_text(page, "#values tr[data-value=untagged] .effort", expected_values(after)["untagged"][0])
-    wait_text(page, f"#values tr[data-value={value['id']}] .effort", expected_values(after)[value["id"]][0])
     page.wait_for_function(
         "name => !document.querySelector(`#flags tr[data-item='${name}']`)"
         " && document.querySelectorAll('#flags tbody tr').length > 0",
@@ -124,7 +146,14 @@ def test_an_admin_tags_an_untagged_item_and_the_tracker_and_the_report_follow(
     )
     flags = site.api(f"/api/reports/flags?kind=untagged&limit=100&tracker={TRACKER}", site.admin)["items"]
     assert item["key"] not in {f["key"] for f in flags}
-    assert page.get_by_role("status").filter(has_text="Tagged").count() == 1  # announced (aria-live)
+    assert page.get_by_role("status").filter(has_text=re.compile("^Tagged")).count() == 1  # announced
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "tagging.png"), full_page=False)
+
+    page.goto(f"{site.base}/?tracker={TRACKER}")  # the overview shows the moved numbers
+    page.wait_for_selector("body[data-ready=true][data-page=overview]")
+    wait_text(page, "#values tr[data-value=untagged] .effort", expected_values(after)["untagged"][0])
+    wait_text(page, f"#values tr[data-value={value['id']}] .effort", expected_values(after)[value["id"]][0])
 
     # The tracker holds the tag: Linear's label of the Value group, named as the plan names it.
     assert value_labels(settings, item["id"]) == [f"Value/{value['name']}"]
@@ -138,8 +167,31 @@ def test_an_admin_tags_an_untagged_item_and_the_tracker_and_the_report_follow(
     )
     explained = site.api(f"/api/items/{TRACKER}/{item['key']}", site.admin)
     assert list(explained["resolution"]["values"]) == [value["id"]]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "tagging.png"), full_page=True)
+    assert console.take() == []
+    page.close()
+
+
+def test_an_admin_tags_from_the_item_page(browser: Browser, tagging: Site) -> None:
+    site = tagging
+    plan = site.api("/api/plan", site.admin)
+    method = plan["methods"][0]
+    item = leaf_untagged(site)
+    name = f"{TRACKER}:{item['key']}"
+    page = signed_in(browser, site, site.admin, f"/items/{TRACKER}/{item['key']}")
+    expect(page.locator(".verdict")).to_contain_text("untagged")
+    choice, button = tag_form(page, name)
+    choice.select_option(method["id"])
+    button.click()
+    confirm = page.get_by_role("group", name=f"Confirm the tag of {name}")
+    expect(confirm).to_contain_text(f'Write method "{method["name"]}" to {name} in Linear')
+    confirm.get_by_role("button", name="Cancel").click()  # nothing written
+    expect(confirm).to_be_hidden()
+    assert site.api(f"/api/items/{TRACKER}/{item['key']}", site.admin)["resolution"]["methods"] == []
+    button.click()
+    confirm.get_by_role("button", name=re.compile("^Write method")).click()
+    wait_prefix(page, "#item-tag-status", f'Tagged {name} with method "{method["name"]}"')
+    expect(page.locator(".chain")).to_contain_text(f'Method "{method["name"]}"')
+    expect(page.locator(".verdict")).to_contain_text("Its effort counts for")
     page.close()
 
 
@@ -147,24 +199,26 @@ def test_a_refused_tag_shows_the_api_s_reason_and_conflicts_get_no_control(
     browser: Browser, tagging: Site
 ) -> None:
     site = tagging
-    page = signed_in(browser, site, site.admin, "/?tracker=jira")  # write-back is off for Jira
-    page.wait_for_function(
-        "document.querySelector('#flags tbody tr[data-item]')?.dataset.item.startsWith('jira:')"
-    )
+    page = signed_in(browser, site, site.admin, "/attention?tracker=jira")  # write-back is off for Jira
     row = page.locator("#flags tbody tr[data-item]").first
     name = row.get_attribute("data-item") or ""
+    assert name.startswith("jira:")
     before = site.api("/api/reports/effort-by-value?tracker=jira", site.admin)
-    tag_form(page, name)[1].click()
+    choice, button = tag_form(page, name)
+    choice.select_option(index=1)
+    button.click()
+    page.get_by_role("group", name=f"Confirm the tag of {name}").get_by_role("button", name=re.compile("^Write")).click()
     wait_prefix(page, "#tag-status", f"Could not tag {name}: write-back is not enabled for jira")
     assert "error" in (page.locator("#tag-status").get_attribute("class") or "")
     assert page.locator(f"#flags tr[data-item='{name}']").count() == 1  # nothing moved
     assert site.api("/api/reports/effort-by-value?tracker=jira", site.admin) == before
 
     for kind, tagged in (("orphaned", True), ("conflict", False)):  # conflicts are not tagged from here
-        shown = site.api(f"/api/reports/flags?kind={kind}&limit=20&tracker=jira", site.admin)["items"]
+        shown = site.api(f"/api/reports/flags?kind={kind}&limit=50&tracker=jira", site.admin)["items"]
         assert shown, f"the demo has {kind} Jira items"
-        page.click(f"#flag-tabs [data-kind={kind}]")
-        wait_text(page, "#flags tbody tr[data-item] td a", f"jira:{shown[0]['key']}")
+        page.click(f"#kinds a[data-kind={kind}]")
+        page.wait_for_selector(f"body[data-ready=true][data-page=attention] #kinds a[data-kind={kind}][aria-current]")
+        wait_text(page, "#flags tbody tr[data-item] td a.item-ref", f"jira:{shown[0]['key']}")
         assert page.locator("#flags tbody tr[data-item]").count() == len(shown)
         assert page.locator("#flags .tag-form").count() == (len(shown) if tagged else 0)
     page.close()
@@ -172,11 +226,14 @@ def test_a_refused_tag_shows_the_api_s_reason_and_conflicts_get_no_control(
 
 def test_a_viewer_gets_no_tag_control_and_a_403(browser: Browser, tagging: Site) -> None:
     site = tagging
-    page = signed_in(browser, site, site.viewer, f"/?tracker={TRACKER}")
+    page = signed_in(browser, site, site.viewer, f"/attention?tracker={TRACKER}")
     page.wait_for_selector("#flags tbody tr[data-item]")
-    assert page.locator("#flags tbody button", has_text="Explain").count() > 0
+    assert page.locator("#flags tbody a", has_text="Explain").count() > 0
     assert page.locator("#flags .tag-form, #flags select").count() == 0
     key = page.locator("#flags tbody tr[data-item]").first.get_attribute("data-item") or ""
+    page.goto(f"{site.base}/items/{key.replace(':', '/', 1)}")
+    page.wait_for_selector("body[data-ready=true][data-page=item]")
+    assert page.locator("#page-item .tag-form").count() == 0
     plan = site.api("/api/plan", site.viewer)
     refused = requests.post(
         f"{site.base}/api/items/{key.replace(':', '/', 1)}/tags",
@@ -186,37 +243,3 @@ def test_a_viewer_gets_no_tag_control_and_a_403(browser: Browser, tagging: Site)
     )
     assert refused.status_code == 403
     page.close()
-
-
-def test_the_explanation_page_opens_the_item_after_sign_in(browser: Browser, tagging: Site) -> None:
-    site = tagging
-    flag = site.api(f"/api/reports/flags?kind=untagged&limit=1&tracker={TRACKER}", site.viewer)["items"][0]
-    link = f"{site.base}/items/{TRACKER}/{flag['key']}"  # what the links written into Linear point at
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})  # its CSP enforced
-    messages: list[str] = []
-    page.on("console", lambda message: messages.append(message.text))
-    page.on("pageerror", lambda error: messages.append(str(error)))
-    requests_made: list[str] = []
-    page.on("request", lambda request: requests_made.append(request.url))
-    page.goto(link)
-    page.fill("#token", site.viewer)
-    page.press("#token", "Enter")
-    page.wait_for_selector("body[data-explained=true]", timeout=20000)
-    assert page.url == link  # signing in keeps the person on the link's page
-    box = page.locator("#explain")
-    assert box.is_visible()
-    expect(box).to_be_in_viewport()
-    assert box.locator("h3").inner_text() == f"Why {TRACKER}:{flag['key']} — {flag['title']}"
-    assert "no value resolved" in box.inner_text()
-    assert page.evaluate("document.activeElement.id") == "explain"
-    assert page.locator("#values tbody tr").count() > 0  # the dashboard's assets loaded from this path
-    assert f"{site.base}/static/app.js" in requests_made
-    assert all(url.startswith(site.base) or url.startswith("data:") for url in requests_made)
-    assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m]
-    page.close()
-
-    missing = signed_in(browser, site, site.viewer, f"/items/{TRACKER}/NOPE-999999")
-    missing.wait_for_selector("body[data-explained=true]")
-    assert missing.locator("#explain h3").inner_text() == f"No explanation for {TRACKER}:NOPE-999999"
-    assert "knows no item" in missing.locator("#explain-missing").inner_text()
-    missing.close()
