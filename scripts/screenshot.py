@@ -23,8 +23,24 @@ from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-PAGES = ["/", "/values", "/values/{value}", "/attention", "/items/{item}", "/plan", "/audit", "/access", "/health"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PAGES = [
+    "/",
+    "/values",
+    "/values/{value}",
+    "/attention",
+    "/items/{item}",
+    "/plan",
+    "/audit",
+    "/access",
+    "/health",
+]
 ADMIN_ONLY = {"/plan", "/audit", "/access"}
 
 
@@ -50,8 +66,12 @@ def load(context: BrowserContext, url: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Build the demo, take the pictures (and the timings) asked for, print where they went."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "overview.png", help="the overview picture")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "docs" / "overview.png", help="the overview picture"
+    )
     parser.add_argument("--pages", type=Path, default=None, help="also save every page here")
     parser.add_argument("--timings", action="store_true", help="print each page's load time")
     parser.add_argument("--runs", type=int, default=5, help="loads per page for --timings (median)")
@@ -98,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
                                 shot.goto(url)
                                 shot.wait_for_selector("body[data-ready=true]", timeout=30000)
                                 name = path.strip("/").split("/")[0] or "overview"
-                                target = args.pages / f"{name}{'-detail' if '{' in path else ''}-{role}-{width}.png"
+                                target = (
+                                    args.pages
+                                    / f"{name}{'-detail' if '{' in path else ''}-{role}-{width}.png"
+                                )
                                 shot.screenshot(path=str(target), full_page=True)
                                 shot.close()
                             context.close()
@@ -110,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
                     for path in PAGES:
                         url = base + path.format(**fill)
                         times = [load(context, url) for _ in range(args.runs)]
-                        print(f"  {path.format(**fill):<40} {statistics.median(times) * 1000:6.0f} ms"
-                              f"  (max {max(times) * 1000:.0f} ms)")
+                        print(
+                            f"  {path.format(**fill):<40} {statistics.median(times) * 1000:6.0f} ms"
+                            f"  (max {max(times) * 1000:.0f} ms)"
+                        )
                     context.close()
                 viewer.close()
                 browser.close()

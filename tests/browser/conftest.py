@@ -44,7 +44,8 @@ HERE = Path(__file__).resolve().parent
 # axe-core, the accessibility engine, from npm (its own package, pinned), installed once into a cache
 # directory outside the repository; V2MOM_AXE_JS names another copy of axe.min.js.
 AXE_VERSION = "4.11.1"
-AXE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "v2mom-sync" / f"axe-core-{AXE_VERSION}"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+AXE_DIR = CACHE / "v2mom-sync" / f"axe-core-{AXE_VERSION}"
 SERIOUS = ("serious", "critical")
 
 
@@ -166,12 +167,21 @@ def axe_source() -> str:
         npm = shutil.which("npm")
         if npm is None:
             if os.environ.get("CI") == "true":
-                raise RuntimeError("npm is missing: CI must run the accessibility checks (.ci/run installs it)")
-            pytest.skip("npm is missing: it installs axe-core for the accessibility checks (apt-get install npm)")
+                raise RuntimeError("npm is missing: CI runs the accessibility checks (.ci/run installs it)")
+            pytest.skip("npm is missing: it installs axe-core for the accessibility checks")
         AXE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(  # noqa: S603 - a fixed command line
-            [npm, "install", "--prefix", str(AXE_DIR), "--no-save", "--no-audit", "--no-fund", "--silent",
-             f"axe-core@{AXE_VERSION}"],
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(AXE_DIR),
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                f"axe-core@{AXE_VERSION}",
+            ],
             check=True,
             timeout=300,
         )

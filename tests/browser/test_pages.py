@@ -22,7 +22,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from tests.browser.conftest import Console, Site, axe_violations, ready, session_context
 
 WIDTHS = (1280, 390)
-VIEWER_PAGES = ["/", "/values", "/values/{value}", "/attention", "/attention?kind=orphaned", "/items/{item}", "/health"]
+VIEWER_PAGES = [
+    "/",
+    "/values",
+    "/values/{value}",
+    "/attention",
+    "/attention?kind=orphaned",
+    "/items/{item}",
+    "/health",
+]
 ADMIN_PAGES = [*VIEWER_PAGES, "/attention?kind=conflict", "/plan", "/audit", "/access"]
 
 # Every visible control of the page shown: its box on screen, inside the viewport's width.
@@ -56,7 +64,9 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
         context.close()
 
 
-def open_page(contexts: list[BrowserContext], browser: Browser, site: Site, token: str, width: int) -> tuple[Page, Console]:
+def open_page(
+    contexts: list[BrowserContext], browser: Browser, site: Site, token: str, width: int
+) -> tuple[Page, Console]:
     context = session_context(browser, site, token, width)
     contexts.append(context)
     page = context.new_page()
@@ -66,7 +76,12 @@ def open_page(contexts: list[BrowserContext], browser: Browser, site: Site, toke
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("role", ["viewer", "admin"])
 def test_every_page_is_clean_accessible_and_fits(
-    browser: Browser, site: Site, pages_of: dict[str, str], contexts: list[BrowserContext], role: str, width: int
+    browser: Browser,
+    site: Site,
+    pages_of: dict[str, str],
+    contexts: list[BrowserContext],
+    role: str,
+    width: int,
 ) -> None:
     token = site.admin if role == "admin" else site.viewer
     page, console = open_page(contexts, browser, site, token, width)
@@ -104,8 +119,15 @@ def test_the_menu_reaches_every_page(
     page, console = open_page(contexts, browser, site, site.admin, width)
     page.goto(site.base + "/")
     ready(page, "overview")
-    for name, page_id in (("Values", "values"), ("Attention", "attention"), ("Plan & rules", "plan"),
-                          ("Audit", "audit"), ("Access", "access"), ("Health", "health"), ("Overview", "overview")):
+    for name, page_id in (
+        ("Values", "values"),
+        ("Attention", "attention"),
+        ("Plan & rules", "plan"),
+        ("Audit", "audit"),
+        ("Access", "access"),
+        ("Health", "health"),
+        ("Overview", "overview"),
+    ):
         if width < 500:  # the menu is one button at narrow widths
             assert not page.get_by_role("link", name=name, exact=True).is_visible()
             page.get_by_role("button", name="Menu").click()
@@ -157,8 +179,10 @@ def test_an_item_page_shows_the_chain_of_keys_and_rules(
 ) -> None:
     store = site.world.store
     inherited = next(
-        s for s in store.items.stream()
-        if s.item.tracker == "jira" and s.item.parent_id
+        s
+        for s in store.items.stream()
+        if s.item.tracker == "jira"
+        and s.item.parent_id
         and (doc := site.api(f"/api/items/jira/{s.item.key}", site.viewer))["resolution"]
         and doc["resolution"]["source"] == "inherited"
     )
@@ -212,14 +236,17 @@ def test_the_attention_list_counts_and_reaches_every_flagged_item(
     cursor = None
     while True:
         answer = site.api(
-            "/api/reports/flags?kind=orphaned&limit=500" + (f"&cursor={cursor}" if cursor else ""), site.viewer
+            "/api/reports/flags?kind=orphaned&limit=500" + (f"&cursor={cursor}" if cursor else ""),
+            site.viewer,
         )
         every += [f"{i['tracker']}:{i['key']}" for i in answer["items"]]
         if not (cursor := answer["next_cursor"]):
             break
     assert shown == every
     assert len(shown) == counts["orphaned"]["items"]
-    expect(page.locator("#attention-count")).to_contain_text(f"Showing {len(shown)} of {len(shown)} orphaned items")
+    expect(page.locator("#attention-count")).to_contain_text(
+        f"Showing {len(shown)} of {len(shown)} orphaned items"
+    )
 
     # Filters: the text (a key) and the tracker narrow the list and the counts; back undoes them.
     key = every[3].split(":", 1)[1]
@@ -229,13 +256,18 @@ def test_the_attention_list_counts_and_reaches_every_flagged_item(
     assert f"q={key.lower()}" in page.url
     keys = page.locator("#flags tbody tr[data-item]").evaluate_all("rows => rows.map(r => r.dataset.item)")
     assert every[3] in keys
-    assert all(key.lower() in k.lower() or True for k in keys)
     filtered = site.api(f"/api/reports/flags/counts?q={key.lower()}", site.viewer)
-    assert page.locator("#kinds a[data-kind=orphaned] .count").inner_text() == str(filtered["orphaned"]["items"])
+    assert page.locator("#kinds a[data-kind=orphaned] .count").inner_text() == str(
+        filtered["orphaned"]["items"]
+    )
     page.select_option("#attention-filters select[name=tracker]", "linear")
     ready(page, "attention")
-    assert all(k.startswith("linear:") for k in page.locator("#flags tbody tr[data-item]").evaluate_all(
-        "rows => rows.map(r => r.dataset.item)"))
+    assert all(
+        k.startswith("linear:")
+        for k in page.locator("#flags tbody tr[data-item]").evaluate_all(
+            "rows => rows.map(r => r.dataset.item)"
+        )
+    )
     page.go_back()
     ready(page, "attention")
     assert page.locator("#attention-filters select[name=tracker]").input_value() == ""
@@ -288,7 +320,10 @@ def test_a_value_page_lists_its_methods_and_items_with_both_shares(
     method = value["methods"][0]
     first = rows.first
     assert first.locator(".share-value").inner_text() == f"{method['effort'] / value['effort'] * 100:.1f}%"
-    assert first.locator(".share-total").inner_text() == f"{method['effort'] / report['total']['effort'] * 100:.1f}%"
+    assert (
+        first.locator(".share-total").inner_text()
+        == f"{method['effort'] / report['total']['effort'] * 100:.1f}%"
+    )
     expect(first.locator(".share-value")).to_have_attribute("data-label", "Share of value")  # said on cards
     items = site.api(f"/api/reports/values/{value['id']}/items?limit=50", site.viewer)
     assert page.locator("#value-items tbody tr[data-item]").count() == len(items["items"])
@@ -339,7 +374,10 @@ def test_the_charts_say_what_they_show(browser: Browser, site: Site, contexts: l
     shares = page.locator("#chart .hbar-fill").evaluate_all(
         "bars => Object.fromEntries(bars.map(b => [b.dataset.value, Number(b.dataset.share)]))"
     )
-    assert shares == {**{v["id"]: v["share"] for v in report["values"]}, "untagged": report["untagged"]["share"]}
+    assert shares == {
+        **{v["id"]: v["share"] for v in report["values"]},
+        "untagged": report["untagged"]["share"],
+    }
     targets = sum(v["target_share"] is not None for v in report["values"])
     assert page.locator("#chart .hbar-target").count() == targets
     expect(page.locator("#chart-legend")).to_contain_text("the value's target")
@@ -358,7 +396,9 @@ def test_the_charts_say_what_they_show(browser: Browser, site: Site, contexts: l
     assert svg.locator("polyline").count() == len(report["values"]) + 1
     assert page.locator("#trend tbody tr").count() == len(trend["weeks"])
     page.select_option("#page-overview select[name=measure]", "hours")
-    page.wait_for_function("document.querySelector('#trend-chart text.axis-unit')?.textContent === 'hours per week'")
+    page.wait_for_function(
+        "document.querySelector('#trend-chart text.axis-unit')?.textContent === 'hours per week'"
+    )
     assert console.take() == []
 
 
@@ -385,7 +425,11 @@ def test_a_plan_change_that_moves_much_asks_for_its_phrase(
             return
         sent.append({"confirm": request.headers.get("x-confirm-move")})
         if request.headers.get("x-confirm-move") != "move 42%":
-            fulfil_json(route, 409, {"detail": "this rule moves 42% of all effort", "confirm": "move 42%", "moved_share": 0.42})
+            fulfil_json(
+                route,
+                409,
+                {"detail": "this rule moves 42% of all effort", "confirm": "move 42%", "moved_share": 0.42},
+            )
             return
         route.fallback()
 
@@ -435,16 +479,36 @@ def test_a_plan_change_that_moves_much_asks_for_its_phrase(
 
 NEW_AUDIT = {
     "entries": [
-        {"id": "t-9", "at": "2026-12-04T16:00:00.123456Z", "actor": "token:ada", "kind": "tag",
-         "summary": "tagged jira:ONB-12 with value customer-first", "details": {}},
-        {"id": "p-3", "at": "2026-12-04T15:00:00Z", "actor": "token:ada", "kind": "plan",
-         "summary": "plan v3: 2 changes", "details": {"version": 3, "changes": ["values: added speed", "rules: added r9"]}},
+        {
+            "id": "t-9",
+            "at": "2026-12-04T16:00:00.123456Z",
+            "actor": "token:ada",
+            "kind": "tag",
+            "summary": "tagged jira:ONB-12 with value customer-first",
+            "details": {},
+        },
+        {
+            "id": "p-3",
+            "at": "2026-12-04T15:00:00Z",
+            "actor": "token:ada",
+            "kind": "plan",
+            "summary": "plan v3: 2 changes",
+            "details": {"version": 3, "changes": ["values: added speed", "rules: added r9"]},
+        },
     ],
     "next_cursor": "c2",
 }
 NEW_AUDIT_MORE = {
-    "entries": [{"id": "k-1", "at": "2026-12-03T09:30:00+00:00", "actor": "cli", "kind": "token",
-                 "summary": "created viewer token weekly", "details": {}}],
+    "entries": [
+        {
+            "id": "k-1",
+            "at": "2026-12-03T09:30:00+00:00",
+            "actor": "cli",
+            "kind": "token",
+            "summary": "created viewer token weekly",
+            "details": {},
+        }
+    ],
     "next_cursor": None,
 }
 
@@ -458,7 +522,9 @@ def test_the_audit_log_reads_the_new_shape_and_the_old_one(
     versions = site.api("/api/admin/audit?limit=50", site.admin)["entries"]
     entries = page.locator("#audit > li")
     assert entries.count() == len(versions)
-    assert entries.first.inner_text().endswith(f"{'; '.join(versions[0]['changes'])} (plan v{versions[0]['version']})")
+    assert entries.first.inner_text().endswith(
+        f"{'; '.join(versions[0]['changes'])} (plan v{versions[0]['version']})"
+    )
     assert not re.search(r"\d{2}:\d{2}:\d{2}", entries.first.inner_text())  # no raw ISO times
 
     seen: list[str] = []
@@ -475,7 +541,9 @@ def test_the_audit_log_reads_the_new_shape_and_the_old_one(
     page.select_option("#audit-filters select", "")
     ready(page, "audit")
     texts = page.locator("#audit > li").all_inner_texts()
-    assert texts[0].startswith("2026-12-04 16:00 UTC tag token:ada: tagged jira:ONB-12 with value customer-first")
+    assert texts[0].startswith(
+        "2026-12-04 16:00 UTC tag token:ada: tagged jira:ONB-12 with value customer-first"
+    )
     assert "plan v3: 2 changes (plan v3)" in texts[1]
     page.click("#audit-more")
     page.wait_for_function("document.querySelectorAll('#audit > li').length === 3")

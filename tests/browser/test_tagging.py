@@ -207,7 +207,9 @@ def test_a_refused_tag_shows_the_api_s_reason_and_conflicts_get_no_control(
     choice, button = tag_form(page, name)
     choice.select_option(index=1)
     button.click()
-    page.get_by_role("group", name=f"Confirm the tag of {name}").get_by_role("button", name=re.compile("^Write")).click()
+    page.get_by_role("group", name=f"Confirm the tag of {name}").get_by_role(
+        "button", name=re.compile("^Write")
+    ).click()
     wait_prefix(page, "#tag-status", f"Could not tag {name}: write-back is not enabled for jira")
     assert "error" in (page.locator("#tag-status").get_attribute("class") or "")
     assert page.locator(f"#flags tr[data-item='{name}']").count() == 1  # nothing moved
@@ -217,7 +219,9 @@ def test_a_refused_tag_shows_the_api_s_reason_and_conflicts_get_no_control(
         shown = site.api(f"/api/reports/flags?kind={kind}&limit=50&tracker=jira", site.admin)["items"]
         assert shown, f"the demo has {kind} Jira items"
         page.click(f"#kinds a[data-kind={kind}]")
-        page.wait_for_selector(f"body[data-ready=true][data-page=attention] #kinds a[data-kind={kind}][aria-current]")
+        page.wait_for_selector(
+            f"body[data-ready=true][data-page=attention] #kinds a[data-kind={kind}][aria-current]"
+        )
         wait_text(page, "#flags tbody tr[data-item] td a.item-ref", f"jira:{shown[0]['key']}")
         assert page.locator("#flags tbody tr[data-item]").count() == len(shown)
         assert page.locator("#flags .tag-form").count() == (len(shown) if tagged else 0)
