@@ -21,7 +21,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from tests.factories import T0, make_item
-from v2mom.app.factory import create_app
+from v2mom.app.factory import PAGE_PATHS, create_app
 from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
 from v2mom.sandbox import SAMPLE_PLAN_PATH
@@ -31,9 +31,9 @@ from v2mom.store.remap import remap
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-# The dashboard page and the explanation page the trackers link to (HTML, not API), and the
-# Prometheus exposition for scrapers (text format, README "Metrics and logs").
-NOT_IN_SCHEMA = {("GET", "/"), ("GET", "/items/{tracker}/{key}"), ("GET", "/metrics")}
+# The dashboard's pages, the explanation page the trackers link to among them (HTML, not API), and
+# the Prometheus exposition for scrapers (text format, README "Metrics and logs").
+NOT_IN_SCHEMA = {("GET", path) for path in PAGE_PATHS} | {("GET", "/metrics")}
 
 
 class Fuzzed:
