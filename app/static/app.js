@@ -230,7 +230,10 @@ async function route() {
   } catch (error) {
     if (seq === routeSeq) showError(`Could not show this page: ${error.message}`);
   } finally {
-    if (seq === routeSeq) document.body.dataset.ready = "true";
+    if (seq === routeSeq) {
+      document.body.dataset.ready = "true";
+      performance.mark("v2mom-ready"); // when the page's data is shown (scripts/screenshot.py --timings)
+    }
   }
 }
 
