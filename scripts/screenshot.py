@@ -134,10 +134,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"page loads on the demo store ({args.issues} Jira issues; median of {args.runs}):")
                     for path in PAGES:
                         url = base + path.format(**fill)
-                        times = [load(context, url) for _ in range(args.runs)]
+                        runs = [load(context, url) for _ in range(args.runs)]
+                        marked = [m for m, _ in runs]
+                        waited = [w for _, w in runs]
                         print(
-                            f"  {path.format(**fill):<40} {statistics.median(times) * 1000:6.0f} ms"
-                            f"  (max {max(times) * 1000:.0f} ms)"
+                            f"  {path.format(**fill):<40} {statistics.median(marked) * 1000:6.0f} ms"
+                            f" (max {max(marked) * 1000:.0f} ms; as waited for: median"
+                            f" {statistics.median(waited) * 1000:.0f} ms)"
                         )
                     context.close()
                 viewer.close()
