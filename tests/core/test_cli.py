@@ -213,3 +213,23 @@ def test_token_list_renders_the_api_documents(workdir: Path) -> None:
     assert lines[1].startswith("2\tadmin\tops\trevoked 20")
     assert lines[1].endswith("\tlast used never")
     store.close()
+
+
+def test_check_reports_every_plan_problem_in_one_pass(workdir: Path) -> None:
+    broken = VALID.replace("target_share: 0.40", "target_share: 1.5").replace(
+        "{tracker: jira, component: Billing}", '{tracker: jira, label: ""}'
+    )
+    (workdir / "bad.yaml").write_text(broken.replace("values: [customer-first]", "values: [speed]"))
+    code, _, err = run("check", "bad.yaml")
+    assert code == 2
+    assert "bad.yaml: values[0].target_share: Input should be less than or equal to 1" in err
+    assert "bad.yaml: methods[0].values[0]: unknown value 'speed'" in err
+    assert "bad.yaml: rules[0].when.label: a rule's condition needs a text to match" in err
+
+
+def test_check_refuses_a_plan_without_values(workdir: Path) -> None:
+    (workdir / "empty.yaml").write_text("values: []\n")
+    code, out, err = run("check", "empty.yaml")
+    assert code == 2
+    assert "plan ok" not in out
+    assert "empty.yaml: values: a plan needs at least one value" in err

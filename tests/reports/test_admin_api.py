@@ -93,6 +93,29 @@ def test_admin_routes_need_an_admin(
             "target_share",
         ),
         ("POST", "/api/admin/rules", {"nope": 1}, 422, "rule"),
+        # Guardrails (issue 19): an empty plan or an empty rule condition would move every number.
+        (
+            "PUT",
+            "/api/admin/plan",
+            {"vision": "v", "values": []},
+            422,
+            "plan: values: a plan needs at least one value",
+        ),
+        ("PUT", "/api/plan", {"vision": "v"}, 422, "plan: values: a plan needs at least one value"),
+        (
+            "POST",
+            "/api/admin/rules",
+            {"rule": {"when": {"tracker": "jira", "label": ""}, "value": "reliability"}},
+            422,
+            "plan: rules[2].when.label: a rule's condition needs a text to match",
+        ),
+        (
+            "POST",
+            "/api/rules",
+            {"when": {"component": "  "}, "value": "reliability"},
+            422,
+            "plan: rules[2].when.component: a rule's condition needs a text to match",
+        ),
     ],
 )
 def test_admin_validation_names_the_problem_and_writes_nothing(
