@@ -1,4 +1,4 @@
-"""Response models of the plan and rule routes: rules, previews, applied changes and the audit log.
+"""Response models of the plan and rule routes: rules, previews and applied changes.
 
 The plan document itself is :class:`v2mom.mapping.plan.Plan` (the contract makes the JSON plan the
 same document as ``plan.yaml``), served without the keys it leaves out.
@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 from v2mom.app.schemas.common import ApiModel, Number
-from v2mom.mapping.plan import Plan
 
 
 class RuleWhenDocument(ApiModel):
@@ -113,20 +112,3 @@ class RuleCreated(PlanChangeApplied):
     """``POST /api/rules``: the applied change and the new rule, with its id."""
 
     rule: RuleDocument
-
-
-class AuditEntry(ApiModel):
-    """One plan version: who saved it, when, what changed, and the plan before and after."""
-
-    version: int
-    at: str
-    actor: str
-    changes: list[str]
-    before: Plan | None
-    after: Plan
-
-
-class AuditLog(ApiModel):
-    """``GET /api/admin/audit``: plan versions, newest first."""
-
-    entries: list[AuditEntry]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,27 @@ def test_check_refuses_a_plan_without_values(workdir: Path) -> None:
     assert code == 2
     assert "plan ok" not in out
     assert "empty.yaml: values: a plan needs at least one value" in err
+
+
+def test_audit_lists_the_cli_changes_one_line_each(workdir: Path) -> None:
+    assert run("plan", "apply", "plan.yaml")[0] == 0
+    code, out, _ = run("token", "create", "--role", "viewer", "--name", "ops")
+    assert code == 0
+    store = Database.open(load_settings().database_url)
+    token_id = store.tokens.list_all()[0].id
+    store.close()
+    assert run("token", "revoke", str(token_id))[0] == 0
+    code, out, _ = run("audit")
+    assert code == 0, out
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert [kind for _, _, kind, _ in lines] == ["token", "token", "plan"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", at) for at, *_ in lines)
+    assert all(actor.startswith("cli") for _, actor, _, _ in lines)  # cli:<os user>
+    assert lines[0][3] == f"revoked viewer token 'ops' (id {token_id})"
+    assert lines[2][3] == "plan v1: new plan: 2 values, 2 methods, 2 rules"
+    code, out, _ = run("audit", "--kind", "token", "--limit", "1")
+    assert out.count("\n") == 1
+    assert "revoked viewer token 'ops'" in out
+    code, _, err = run("audit", "--kind", "nope")
+    assert code == 2
+    assert "nope" in err

@@ -3,6 +3,8 @@ changes that apply atomically and land in the audit log, cookies that need the C
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -175,11 +177,72 @@ def test_edit_reorder_delete_and_the_audit_log(world: tuple[TestClient, Database
     assert [r["position"] for r in rules] == [0, 1]
     assert all(r["when"] != edited["when"] for r in rules)
     audit = client.get("/api/admin/audit", headers=auth(admin)).json()["entries"]
-    assert [e["actor"] for e in audit[:4]] == ["token:alice"] * 4
-    assert audit[0]["version"] > audit[1]["version"]
-    assert any("rules: removed" in line for line in audit[0]["changes"])
-    assert audit[0]["before"]["rules"] != audit[0]["after"]["rules"]
-    assert audit[-1]["before"] is None  # the first version has nothing before it
+    assert [(e["kind"], e["actor"]) for e in audit[:4]] == [("rule", "token:alice")] * 4
+    deleted, reorder, replaced, added = (e["details"] for e in audit[:4])
+    assert deleted["version"] > reorder["version"]
+    assert any("rules: removed" in line for line in deleted["changes"])
+    assert deleted["before"]["rules"] != deleted["after"]["rules"]
+    assert (deleted["action"], deleted["position"], deleted["rule"]["when"]) == ("removed", 0, edited["when"])
+    assert (reorder["action"], reorder["order"]) == ("reordered", [2, 0, 1])
+    assert replaced["action"] == "replaced"
+    assert (replaced["rule"]["value"], replaced["replaced"]["value"]) == ("customer-first", "reliability")
+    assert (added["action"], added["position"], added["rule"]) == (
+        "added",
+        2,
+        {"id": "r3", **NEW_RULE},
+    )
+    assert audit[3]["summary"] == (
+        f"rule added: r3: tracker=jira, key=ONB-5 -> value reliability (plan v{added['version']})"
+    )
+    first = audit[-1]
+    assert (first["kind"], first["actor"]) == ("plan", "test")
+    assert first["details"]["before"] is None  # the first version has nothing before it
+    assert first["details"]["changes"] == ["new plan: 2 values, 2 methods, 2 rules"]
+
+
+AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def test_the_audit_has_every_change_in_one_time_format_and_pages(
+    world: tuple[TestClient, Database, str, str],
+) -> None:
+    client, _store, admin, _viewer = world
+    plan = client.get("/api/plan", headers=auth(admin)).json()
+    renamed = plan | {"vision": "A new vision."}
+    assert client.put("/api/plan", json=renamed, headers=auth(admin)).status_code == 200
+    created = client.post("/api/admin/tokens", json={"role": "viewer", "name": "ci"}, headers=auth(admin))
+    assert client.delete(f"/api/admin/tokens/{created.json()['id']}", headers=auth(admin)).status_code == 200
+
+    page = client.get("/api/admin/audit?limit=2", headers=auth(admin)).json()
+    revoked, made = page["entries"]
+    assert (revoked["kind"], revoked["actor"], revoked["details"]) == (
+        "token",
+        "token:alice",
+        {"action": "revoked", "token": {"id": created.json()["id"], "name": "ci", "role": "viewer"}},
+    )
+    assert made["details"]["action"] == "created"
+    assert made["summary"] == f"created viewer token 'ci' (id {created.json()['id']})"
+    assert created.json()["token"] not in json.dumps(page)  # never the secret
+    assert page["next_cursor"] == made["id"]
+
+    rest = client.get(f"/api/admin/audit?limit=2&cursor={page['next_cursor']}", headers=auth(admin)).json()
+    replaced = rest["entries"][0]
+    assert (replaced["kind"], replaced["actor"]) == ("plan", "token:alice")
+    assert replaced["details"]["changes"] == ["vision changed"]
+    assert replaced["details"]["after"]["vision"] == "A new vision."
+    assert replaced["summary"] == f"plan v{replaced['details']['version']}: vision changed"
+    everything = [*page["entries"], *rest["entries"]]
+    assert [int(e["id"]) for e in everything] == sorted((int(e["id"]) for e in everything), reverse=True)
+    assert all(AT.match(e["at"]) for e in everything), [e["at"] for e in everything]
+
+    plans = client.get("/api/admin/audit?kind=plan", headers=auth(admin)).json()
+    assert [e["kind"] for e in plans["entries"]] == ["plan", "plan"]
+    assert plans["next_cursor"] is None
+    for bad in ("x", "0", "-1", "1.5", str(2**63)):
+        refused = client.get(f"/api/admin/audit?cursor={bad}", headers=auth(admin))
+        assert refused.status_code == 422, bad
+        assert refused.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert client.get("/api/admin/audit?kind=nope", headers=auth(admin)).status_code == 422
 
 
 def test_sessions_keep_the_token_in_an_http_only_cookie(world: tuple[TestClient, Database, str, str]) -> None:
