@@ -79,11 +79,26 @@ def _read(path: Path) -> str:
 
 @plan_app.command("apply")
 def plan_apply(
-    plan_file: Annotated[Path, typer.Argument(help="plan.yaml")], config: ConfigOpt = None
+    plan_file: Annotated[Path, typer.Argument(help="plan.yaml")],
+    config: ConfigOpt = None,
+    confirm: Annotated[
+        str | None,
+        typer.Option(
+            "--confirm",
+            help="The phrase that applies a plan moving more than a quarter of the effort, as printed "
+            "when it was refused: --confirm 'move 42%'.",
+        ),
+    ] = None,
 ) -> None:
-    """Validate PLAN and make it the stored plan; re-resolves the items it moves."""
+    """Validate PLAN and make it the stored plan; re-resolves the items it moves.
+
+    A plan that would move more than a quarter of the effort (in the settings' measure) between values
+    and untagged is not applied: its share is printed and the command exits 2 until it is run again
+    with --confirm and the phrase it printed ('move 42%'). The first plan stored needs no confirmation.
+    """
     from v2mom.metrics import RERESOLVE_SECONDS
     from v2mom.store.plan_remap import apply_plan
+    from v2mom.store.preview import preview_plan
 
     with exit_on_errors():
         plan = load_plan(_read(plan_file), str(plan_file))
@@ -91,6 +106,14 @@ def plan_apply(
         store = open_store(settings)
         for line in plan_changes(store.plans.current(), plan):
             out.print(line, markup=False)
+        preview = preview_plan(store, plan, settings.measure)
+        if not preview.confirmed_by(confirm):
+            err.print(
+                f"{plan_file}: not applied: {preview.needs_confirmation()}; to apply it, run again with "
+                f"--confirm '{preview.confirm_phrase()}'",
+                markup=False,
+            )
+            raise typer.Exit(2)
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
             applied = apply_plan(store, plan, actor=cli_actor())
         version, stats = applied.version, applied.stats

@@ -2,9 +2,12 @@
 
 Every change builds the whole proposed plan and validates it with the same code (and messages) as
 ``v2mom check``; a 422 lists every problem and nothing is written. ``?dry_run=true`` answers with
-the preview (items re-tagged, effort moved per value) and writes nothing; otherwise the plan is
-saved as a new version and every item re-resolved, in that order, and the preview is returned with
-the new version. Rules are addressed by their position in the plan (0-based).
+the preview (items re-tagged, effort moved per value, the share of the effort moved and, past a
+quarter, the phrase that confirms it) and writes nothing; otherwise the plan is saved as a new
+version and every item re-resolved, in that order, and the preview is returned with the new
+version. A change moving more than a quarter of the effort is refused with 409 unless the
+``X-Confirm-Move`` header carries its phrase. Rules are addressed by their position in the plan
+(0-based).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from v2mom.app.auth import Admin, StoreDep, Viewer
-from v2mom.app.http_errors import unprocessable
+from v2mom.app.http_errors import UNCONFIRMED, ConfirmMove, require_confirmed, unprocessable
 from v2mom.app.schemas.audit import AuditLog, entry_document
 from v2mom.app.schemas.plan import (
     PlanChangeApplied,
@@ -76,9 +79,14 @@ def _answer(
     dry_run: bool,
     measure: PreviewMeasure,
     rule: RuleChange | None = None,
+    confirm: str | None = None,
 ) -> dict[str, Any]:
+    """The preview of ``proposed`` and, unless ``dry_run``, the change applied: refused (409, nothing
+    written) when it moves more than a quarter of the effort and ``confirm`` is not its phrase."""
     current = _current(store)
     preview = preview_plan(store, proposed, measure)
+    if not dry_run:
+        require_confirmed(preview, confirm)
     answer: dict[str, Any] = {
         "dry_run": dry_run,
         "changes": plan_changes(current, proposed),
@@ -100,10 +108,11 @@ def _apply(
     dry_run: bool,
     measure: PreviewMeasure,
     rule: RuleChange | None = None,
+    confirm: str | None = None,
 ) -> PlanChange:
-    """Preview ``proposed`` and, unless ``dry_run``, apply it (audited as ``rule`` when given); the
-    answer as its response model."""
-    answer = _answer(store, admin_name, proposed, dry_run, measure, rule)
+    """Preview ``proposed`` and, unless ``dry_run``, apply it (audited as ``rule`` when given; a big
+    move only when ``confirm`` is its phrase); the answer as its response model."""
+    answer = _answer(store, admin_name, proposed, dry_run, measure, rule, confirm)
     return PlanChangePreview.model_validate(answer) if dry_run else PlanChangeApplied.model_validate(answer)
 
 
@@ -116,7 +125,7 @@ def list_rules(store: StoreDep, _admin: Admin) -> PositionedRuleList:
     )
 
 
-@router.post("/rules", **TYPED)
+@router.post("/rules", responses=UNCONFIRMED, **TYPED)
 def create_rule(
     store: StoreDep,
     admin: Admin,
@@ -124,6 +133,7 @@ def create_rule(
     position: Annotated[int | None, Body(embed=True)] = None,
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Add a rule (at ``position``, default last)."""
     plan = _current(store)
@@ -132,10 +142,10 @@ def create_rule(
     rules.insert(at, rule)
     proposed = _with_rules(plan, rules)
     added = RuleChange("added", rule=_rules_document(proposed)[at], position=at)
-    return _apply(store, admin.name, proposed, dry_run, measure, added)
+    return _apply(store, admin.name, proposed, dry_run, measure, added, confirm)
 
 
-@router.put("/rules/{position}", **TYPED)
+@router.put("/rules/{position}", responses=UNCONFIRMED, **TYPED)
 def replace_rule(
     position: int,
     store: StoreDep,
@@ -143,6 +153,7 @@ def replace_rule(
     rule: Annotated[dict[str, Any], Body(embed=True)],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Replace the rule at ``position``."""
     plan = _current(store)
@@ -150,21 +161,26 @@ def replace_rule(
     old, rules[_index(rules, position)] = rules[_index(rules, position)], rule
     proposed = _with_rules(plan, rules)
     change = RuleChange("replaced", rule=_rules_document(proposed)[position], replaced=old, position=position)
-    return _apply(store, admin.name, proposed, dry_run, measure, change)
+    return _apply(store, admin.name, proposed, dry_run, measure, change, confirm)
 
 
-@router.delete("/rules/{position}", **TYPED)
+@router.delete("/rules/{position}", responses=UNCONFIRMED, **TYPED)
 def delete_rule(
-    position: int, store: StoreDep, admin: Admin, dry_run: DryRun = False, measure: MeasureQ = "points"
+    position: int,
+    store: StoreDep,
+    admin: Admin,
+    dry_run: DryRun = False,
+    measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Remove the rule at ``position``."""
     plan = _current(store)
     rules = _rules_document(plan)
     removed = RuleChange("removed", rule=rules.pop(_index(rules, position)), position=position)
-    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure, removed)
+    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure, removed, confirm)
 
 
-@router.post("/rules/reorder", **TYPED)
+@router.post("/rules/reorder", responses=UNCONFIRMED, **TYPED)
 def reorder_rules(
     store: StoreDep,
     admin: Admin,
@@ -173,6 +189,7 @@ def reorder_rules(
     ],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Put the rules in a new order (rules unite, so order changes explanations, not values)."""
     plan = _current(store)
@@ -183,23 +200,25 @@ def reorder_rules(
             location=("body", "order"),
         )
     proposed = _with_rules(plan, [rules[i] for i in order])
-    return _apply(store, admin.name, proposed, dry_run, measure, RuleChange("reordered", order=tuple(order)))
+    reordered = RuleChange("reordered", order=tuple(order))
+    return _apply(store, admin.name, proposed, dry_run, measure, reordered, confirm)
 
 
-@router.put("/plan", **TYPED)
+@router.put("/plan", responses=UNCONFIRMED, **TYPED)
 def replace_plan(
     store: StoreDep,
     admin: Admin,
     document: Annotated[dict[str, Any], Body()],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Replace the whole plan (values, methods with weights, obstacles, measures, rules)."""
     try:
         proposed = plan_from_data(document, "plan")
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
-    return _apply(store, admin.name, proposed, dry_run, measure)
+    return _apply(store, admin.name, proposed, dry_run, measure, confirm=confirm)
 
 
 AUDIT_CURSOR = "cursor: not a cursor this server issued"
@@ -252,19 +271,20 @@ def contract_list_rules(store: StoreDep, _viewer: Viewer) -> RuleList:
     return RuleList.model_validate({"rules": _rules_document(_current(store))})
 
 
-@rules_router.post("", **TYPED)
+@rules_router.post("", responses=UNCONFIRMED, **TYPED)
 def contract_create_rule(
     store: StoreDep,
     admin: Admin,
     rule: Annotated[dict[str, Any], Body()],
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> RuleCreated:
     """Add a rule (the body is the rule: ``{"when": {...}, "method": ...}``); answers with its id."""
     plan = _current(store)
     proposed = _with_rules(plan, [*_rules_document(plan), rule])
     new = _rules_document(proposed)
     added = RuleChange("added", rule=new[-1], position=len(new) - 1)
-    answer = _answer(store, admin.name, proposed, False, measure, added)
+    answer = _answer(store, admin.name, proposed, False, measure, added, confirm)
     answer["rule"] = answer["rules"][-1]
     return RuleCreated.model_validate(answer)
 
@@ -279,9 +299,9 @@ def contract_preview_rule(
     return PlanChangePreview.model_validate(_answer(store, "", proposed, True, measure))
 
 
-@rules_router.delete("/{rule_id}", **TYPED)
+@rules_router.delete("/{rule_id}", responses=UNCONFIRMED, **TYPED)
 def contract_delete_rule(
-    rule_id: str, store: StoreDep, admin: Admin, measure: MeasureQ = "points"
+    rule_id: str, store: StoreDep, admin: Admin, measure: MeasureQ = "points", confirm: ConfirmMove = None
 ) -> PlanChangeApplied:
     """Remove the rule with ``rule_id``."""
     plan = _current(store)
@@ -289,5 +309,5 @@ def contract_delete_rule(
     position = _position_of(rules, rule_id)
     removed = RuleChange("removed", rule=rules.pop(position), position=position)
     return PlanChangeApplied.model_validate(
-        _answer(store, admin.name, _with_rules(plan, rules), False, measure, removed)
+        _answer(store, admin.name, _with_rules(plan, rules), False, measure, removed, confirm)
     )

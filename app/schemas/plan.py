@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from v2mom.app.schemas.common import ApiModel, Number
 
 
@@ -68,6 +70,21 @@ class PlanPreview(ApiModel):
     after: dict[str, Number]
     deltas: dict[str, Number]
     summary: str
+    moved_share: float = Field(description="The share of the total effort the change moves, 0 to 1.")
+    confirm: str | None = Field(
+        default=None,
+        description="Only when the change moves more than a quarter of the effort: the phrase to send "
+        "as the X-Confirm-Move header to apply it (move 42%).",
+    )
+
+
+class MoveNeedsConfirming(ApiModel):
+    """409: the change moves more than a quarter of the effort and the request did not confirm it;
+    nothing was written. Send ``confirm`` as the ``X-Confirm-Move`` header to apply it."""
+
+    detail: str
+    confirm: str
+    moved_share: float
 
 
 class ResolvedCounts(ApiModel):

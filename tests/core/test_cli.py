@@ -258,3 +258,40 @@ def test_audit_lists_the_cli_changes_one_line_each(workdir: Path) -> None:
     code, _, err = run("audit", "--kind", "nope")
     assert code == 2
     assert "nope" in err
+
+
+def test_plan_apply_moving_more_than_a_quarter_needs_the_phrase(workdir: Path) -> None:
+    store = Database.open(load_settings().database_url)
+    store.items.upsert(
+        [
+            make_item("1", key="ONB-1", level=Level.EPIC, labels=("method:slo-program",)),
+            make_item("2", key="ONB-2", parent_id="1", points=5.0),
+            make_item("3", key="ONB-3", labels=("value:customer-first",), points=3.0),
+        ]
+    )
+    store.close()
+    code, out, err = run("plan", "apply", "plan.yaml")
+    assert code == 0, err  # the first plan has no numbers to overturn: no confirmation
+    # slo-program now serves reliability only: 30% of ONB-2's 5 points leave customer-first (1.5 of 8).
+    (workdir / "small.yaml").write_text(
+        VALID.replace("weights: {customer-first: 0.3, reliability: 0.7}", "values: [reliability]")
+    )
+    code, out, err = run("plan", "apply", "small.yaml")
+    assert code == 0, err
+    # ... and now customer-first only: all 5 points move, 62.5% of the effort.
+    (workdir / "big.yaml").write_text(
+        VALID.replace("weights: {customer-first: 0.3, reliability: 0.7}", "values: [customer-first]")
+    )
+    code, out, err = run("plan", "apply", "big.yaml")
+    assert code == 2
+    assert "methods: changed slo-program" in out
+    assert (
+        "big.yaml: not applied: this change moves 63% of the effort (5 of 8 points), more than the 25% a "
+        "change may move unconfirmed; to apply it, run again with --confirm 'move 63%'"
+    ) in err
+    assert "plan version 3" not in out
+    for wrong in ("move 62%", "yes"):
+        assert run("plan", "apply", "big.yaml", "--confirm", wrong)[0] == 2
+    code, out, err = run("plan", "apply", "big.yaml", "--confirm", "move 63%")
+    assert code == 0, err
+    assert "plan version 3 applied" in out

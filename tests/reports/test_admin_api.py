@@ -18,6 +18,8 @@ from v2mom.settings import Settings
 from v2mom.store.database import Database
 
 NEW_RULE = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "reliability"}
+# NEW_RULE (and undoing it) moves ONB-5's 8 of the 19 points counted: more than a quarter.
+CONFIRMED = {"X-Confirm-Move": "move 42%"}
 LABEL = {"tracker": "jira", "label": "x"}
 FIELD_ONLY = {"tracker": "jira", "custom_field": "Team Bet"}
 BOTH = {"value": "reliability", "method": "slo-program"}
@@ -152,8 +154,9 @@ def test_a_dry_run_previews_and_the_apply_matches_it(world: tuple[TestClient, Da
     assert dry["preview"]["newly_tagged"] == 1
     assert dry["preview"]["deltas"] == {"reliability": 8.0, "untagged": -8.0}
     assert "moving 8 points from untagged (8) to reliability (8)" in dry["preview"]["summary"]
+    assert (dry["preview"]["moved_share"], dry["preview"]["confirm"]) == (0.4211, "move 42%")
 
-    applied = client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin)).json()
+    applied = client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin) | CONFIRMED).json()
     assert applied["version"] == version + 1
     after = report(client, admin)
     effort = {v["id"]: v["effort"] for v in after["values"]}
@@ -167,12 +170,13 @@ def test_a_dry_run_previews_and_the_apply_matches_it(world: tuple[TestClient, Da
 
 def test_edit_reorder_delete_and_the_audit_log(world: tuple[TestClient, Database, str, str]) -> None:
     client, _store, admin, _viewer = world
-    assert client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin)).status_code == 200
+    confirmed = auth(admin) | CONFIRMED
+    assert client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=confirmed).status_code == 200
     edited = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "customer-first"}
-    assert client.put("/api/admin/rules/2", json={"rule": edited}, headers=auth(admin)).status_code == 200
+    assert client.put("/api/admin/rules/2", json={"rule": edited}, headers=confirmed).status_code == 200
     reordered = client.post("/api/admin/rules/reorder", json={"order": [2, 0, 1]}, headers=auth(admin)).json()
     assert next(r["when"] for r in reordered["rules"]) == edited["when"]
-    assert client.delete("/api/admin/rules/0", headers=auth(admin)).status_code == 200
+    assert client.delete("/api/admin/rules/0", headers=confirmed).status_code == 200
     rules = client.get("/api/admin/rules", headers=auth(admin)).json()["rules"]
     assert [r["position"] for r in rules] == [0, 1]
     assert all(r["when"] != edited["when"] for r in rules)
@@ -245,6 +249,56 @@ def test_the_audit_has_every_change_in_one_time_format_and_pages(
     assert client.get("/api/admin/audit?kind=nope", headers=auth(admin)).status_code == 422
 
 
+def test_a_change_moving_more_than_a_quarter_of_the_effort_needs_its_phrase_typed(
+    world: tuple[TestClient, Database, str, str],
+) -> None:
+    client, store, admin, _viewer = world
+    before = report(client, admin)
+    version = store.plans.versions(1)[0]["version"]
+    preview = client.post("/api/rules/preview", json=NEW_RULE, headers=auth(admin)).json()["preview"]
+    assert (preview["moved_share"], preview["confirm"]) == (0.4211, "move 42%")
+    small = {"when": {"tracker": "jira", "key": "ONB-6"}, "value": "reliability"}  # 1 of 19 points
+    quiet = client.post("/api/rules/preview", json=small, headers=auth(admin)).json()["preview"]
+    assert quiet["moved_share"] == 0.0526
+    assert "confirm" not in quiet  # under the bar: nothing to type
+
+    plan = client.get("/api/plan", headers=auth(admin)).json()
+    unmethoded = plan | {"methods": plan["methods"][1:], "obstacles": [], "rules": plan["rules"][:1]}
+    attempts = [
+        ("POST", "/api/rules", NEW_RULE),
+        ("POST", "/api/admin/rules", {"rule": NEW_RULE}),
+        ("PUT", "/api/admin/rules/0", {"rule": NEW_RULE}),
+        ("PUT", "/api/admin/plan", unmethoded),  # ONB-2 and ONB-3 lose their method: untagged
+        ("PUT", "/api/plan", unmethoded),
+    ]
+    for method, path, body in attempts:
+        for typed in (None, "move 40%", "42%"):
+            headers = auth(admin) | ({"X-Confirm-Move": typed} if typed else {})
+            refused = client.request(method, path, json=body, headers=headers)
+            assert refused.status_code == 409, (path, typed, refused.text)
+            answer = refused.json()
+            assert set(answer) == {"detail", "confirm", "moved_share"}
+            assert answer["moved_share"] > 0.25
+            assert answer["confirm"] == f"move {round(answer['moved_share'] * 100)}%"
+            assert "X-Confirm-Move" in answer["detail"]
+    assert client.post("/api/rules", json=NEW_RULE, headers=auth(admin)).json() == {
+        "detail": "this change moves 42% of the effort (8 of 19 points), more than the 25% a change may "
+        "move unconfirmed; to apply it, send the header X-Confirm-Move: move 42%",
+        "confirm": "move 42%",
+        "moved_share": 0.4211,
+    }
+    assert store.plans.versions(1)[0]["version"] == version  # nothing written
+    assert report(client, admin) == before
+    assert [e.kind for e in store.audit.entries()] == ["token", "token", "plan"]
+
+    assert client.post("/api/rules", json=small, headers=auth(admin)).status_code == 200  # under the bar
+    typed = auth(admin) | {"X-Confirm-Move": "  Move 42% "}  # case and spaces aside, the phrase
+    applied = client.post("/api/rules", json=NEW_RULE, headers=typed)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["preview"]["confirm"] == "move 42%"
+    assert store.plans.versions(1)[0]["version"] == version + 2
+
+
 def test_sessions_keep_the_token_in_an_http_only_cookie(world: tuple[TestClient, Database, str, str]) -> None:
     client, store, admin, viewer = world
     assert client.post("/api/session", json={"token": "wrong"}).status_code == 401
@@ -299,7 +353,7 @@ def test_the_contract_rule_routes(world: tuple[TestClient, Database, str, str]) 
     assert preview["preview"]["newly_tagged"] == 1
     assert client.post("/api/rules/preview", json=NEW_RULE, headers=auth(viewer)).status_code == 403
     assert client.post("/api/rules", json=NEW_RULE, headers=auth(viewer)).status_code == 403
-    created = client.post("/api/rules", json=NEW_RULE, headers=auth(admin)).json()
+    created = client.post("/api/rules", json=NEW_RULE, headers=auth(admin) | CONFIRMED).json()
     assert created["rule"]["id"] == "r3"
     assert created["preview"]["deltas"] == preview["preview"]["deltas"]
     bad = client.post("/api/rules", json={"when": {"label": "x"}, "method": "nope"}, headers=auth(admin))
@@ -307,7 +361,7 @@ def test_the_contract_rule_routes(world: tuple[TestClient, Database, str, str]) 
     assert "unknown method 'nope'" in bad.text
     assert client.delete("/api/rules/r9", headers=auth(admin)).status_code == 404
     assert client.delete("/api/rules/r3", headers=auth(viewer)).status_code == 403
-    assert client.delete("/api/rules/r3", headers=auth(admin)).status_code == 200
+    assert client.delete("/api/rules/r3", headers=auth(admin) | CONFIRMED).status_code == 200
     assert [r["id"] for r in client.get("/api/rules", headers=auth(viewer)).json()["rules"]] == ["r1", "r2"]
     assert store.plans.versions(1)[0]["created_by"] == "token:alice"
 
