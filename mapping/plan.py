@@ -186,7 +186,6 @@ class Plan(_Strict):
         return self.model_copy(update={"rules": tuple(rules)})
 
 
-Document = Mapping[str, Any]
 Found = Iterator[tuple[Loc, str]]
 
 

@@ -97,7 +97,7 @@ class PlanPreview:
         unit = "items" if self.measure == "count" else self.measure
         losers = [f"{k} ({-v:g})" for k, v in deltas.items() if v < 0]
         gainers = [f"{k} ({v:g})" for k, v in deltas.items() if v > 0]
-        moved = sum(v for v in deltas.values() if v > 0)
+        moved = self.moved()
         head = (
             f"would re-tag {self.changed} items "
             f"({self.newly_tagged} newly tagged, {self.newly_untagged} newly untagged)"
