@@ -10,8 +10,15 @@ from typing import Annotated, Literal
 
 import typer
 
-from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out
-from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
+from v2mom.app.cli_common import ConfigOpt, cli_actor, err, exit_on_errors, open_store, out
+from v2mom.app.cli_render import (
+    audit_line,
+    explanation_lines,
+    print_lines,
+    report_json,
+    report_table,
+    token_line,
+)
 from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
@@ -24,6 +31,7 @@ from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
 from v2mom.settings import config_path, load_settings
+from v2mom.store.audit import AuditKind
 from v2mom.store.engine import backend_of, check_url, masked_url
 
 app = typer.Typer(
@@ -71,11 +79,26 @@ def _read(path: Path) -> str:
 
 @plan_app.command("apply")
 def plan_apply(
-    plan_file: Annotated[Path, typer.Argument(help="plan.yaml")], config: ConfigOpt = None
+    plan_file: Annotated[Path, typer.Argument(help="plan.yaml")],
+    config: ConfigOpt = None,
+    confirm: Annotated[
+        str | None,
+        typer.Option(
+            "--confirm",
+            help="The phrase that applies a plan moving more than a quarter of the effort, as printed "
+            "when it was refused: --confirm 'move 42%'.",
+        ),
+    ] = None,
 ) -> None:
-    """Validate PLAN and make it the stored plan; re-resolves the items it moves."""
+    """Validate PLAN and make it the stored plan; re-resolves the items it moves.
+
+    A plan that would move more than a quarter of the effort (in the settings' measure) between values
+    and untagged is not applied: its share is printed and the command exits 2 until it is run again
+    with --confirm and the phrase it printed ('move 42%'). The first plan stored needs no confirmation.
+    """
     from v2mom.metrics import RERESOLVE_SECONDS
     from v2mom.store.plan_remap import apply_plan
+    from v2mom.store.preview import preview_plan
 
     with exit_on_errors():
         plan = load_plan(_read(plan_file), str(plan_file))
@@ -83,8 +106,16 @@ def plan_apply(
         store = open_store(settings)
         for line in plan_changes(store.plans.current(), plan):
             out.print(line, markup=False)
+        preview = preview_plan(store, plan, settings.measure)
+        if not preview.confirmed_by(confirm):
+            err.print(
+                f"{plan_file}: not applied: {preview.needs_confirmation()}; to apply it, run again with "
+                f"--confirm '{preview.confirm_phrase()}'",
+                markup=False,
+            )
+            raise typer.Exit(2)
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
-            applied = apply_plan(store, plan, actor="cli")
+            applied = apply_plan(store, plan, actor=cli_actor())
         version, stats = applied.version, applied.stats
         out.print(
             f"plan version {version} applied; {stats.items} items re-resolved "
@@ -215,7 +246,7 @@ def token_create(
     """Create an API token; it is printed once, as the last line."""
     with exit_on_errors():
         store = open_store(load_settings(config))
-        token = store.tokens.create(role, name)
+        token = store.tokens.create(role, name, actor=cli_actor())
     out.print(f"created {role} token '{name}' (shown once; store it now):", markup=False)
     out.print(token, markup=False)
 
@@ -233,11 +264,27 @@ def token_list(config: ConfigOpt = None) -> None:
 def token_revoke(token_id: int, config: ConfigOpt = None) -> None:
     """Revoke a token by id."""
     with exit_on_errors():
-        revoked = open_store(load_settings(config)).tokens.revoke(token_id)
+        revoked = open_store(load_settings(config)).tokens.revoke(token_id, actor=cli_actor())
     if not revoked:
         err.print(f"no active token with id {token_id}")
         raise typer.Exit(1)
     out.print(f"token {token_id} revoked")
+
+
+@app.command()
+def audit(
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many entries, newest first.")] = 50,
+    kind: Annotated[AuditKind | None, typer.Option(help="Only entries of this kind.")] = None,
+) -> None:
+    """Every change, newest first, one line each: time (UTC), who, kind, what.
+
+    Kinds: plan, rule, token, tag, provision, writeback (GET /api/admin/audit has their details).
+    """
+    with exit_on_errors():
+        events = open_store(load_settings(config)).audit.entries(limit=limit, kind=kind)
+    for event in events:
+        sys.stdout.write(audit_line(event) + "\n")
 
 
 @webhooks_app.command("register")

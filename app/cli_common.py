@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,3 +54,11 @@ def fail(exc: V2momError, code: int, log_format: str | None = None) -> NoReturn:
 def open_store(settings: Settings) -> Database:
     """Open (and migrate) the configured database."""
     return Database.open(settings.database_url)
+
+
+def cli_actor() -> str:
+    """Who runs a CLI command, as the audit names them: ``cli:<os user>`` (``cli`` when there is none)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in the environment and no passwd entry for the uid
+        return "cli"

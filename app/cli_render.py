@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from v2mom.app.schemas.access import TokenDocument
+from v2mom.app.schemas.audit import entry_document
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
+from v2mom.store.audit import AuditEvent
 
 
 def report_json(report: EffortReport) -> str:
@@ -64,6 +66,12 @@ def token_line(token: TokenDocument) -> str:
     state = f"revoked {revoked:%Y-%m-%d}" if revoked else "active"
     used = f"{last_used:%Y-%m-%d %H:%M}" if last_used else "never"
     return f"{token.id}\t{token.role}\t{token.name}\t{state}\tlast used {used}"
+
+
+def audit_line(event: AuditEvent) -> str:
+    """One tab-separated line of ``v2mom audit``: time (as the API sends it), actor, kind, summary."""
+    entry = entry_document(event)
+    return f"{entry['at']}\t{entry['actor']}\t{entry['kind']}\t{entry['summary']}"
 
 
 def print_lines(console: Console, lines: list[str]) -> None:

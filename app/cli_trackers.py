@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out
+from v2mom.app.cli_common import ConfigOpt, cli_actor, err, exit_on_errors, open_store, out
 from v2mom.app.schemas.trackers import writeback_summary
 from v2mom.settings import load_settings
 from v2mom.sync.provision import TrackerProvision, provision
@@ -40,7 +40,7 @@ def trackers_provision(
     """
     with exit_on_errors():
         settings = load_settings(config)
-        results = provision(settings, open_store(settings), apply=apply, tracker=tracker)
+        results = provision(settings, open_store(settings), apply=apply, tracker=tracker, actor=cli_actor())
     for result in results:
         for line in change_lines(result, apply=apply):
             out.print(line, markup=False)
@@ -69,7 +69,9 @@ def writeback_command(
         store = open_store(settings)
         try:
             with _bar(apply and sys.stderr.isatty()) as progress:
-                results = writeback(settings, store, apply=apply, tracker=tracker, progress=progress)
+                results = writeback(
+                    settings, store, apply=apply, tracker=tracker, progress=progress, actor=cli_actor()
+                )
         except WriteBackDisabled as exc:
             err.print(str(exc), markup=False)
             raise typer.Exit(2) from None

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from v2mom import __version__
 from v2mom.app.auth import SESSION_COOKIE, bearer_token
+from v2mom.app.http_errors import MoveNotConfirmed
 from v2mom.app.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
 from v2mom.app.routes.admin import router as admin_router
 from v2mom.app.routes.admin import rules_router
@@ -116,6 +117,10 @@ def create_app(
         else:
             detail = str(exc)
         return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.exception_handler(MoveNotConfirmed)
+    async def _unconfirmed(request: Request, exc: MoveNotConfirmed) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=409)
 
     @app.get("/healthz", response_model_exclude_unset=True)
     def healthz(request: Request) -> Health:

@@ -1,17 +1,41 @@
-"""422 answers shaped like FastAPI's own validation errors.
+"""422 answers shaped like FastAPI's own validation errors, and the 409 of an unconfirmed big move.
 
 Every route's OpenAPI declares ``422: HTTPValidationError`` (``detail``: a list of ``{loc, msg,
 type}``), so our own validation failures use the same shape: each problem is one entry whose
 ``msg`` is exactly the line ``v2mom check`` prints.
+
+A plan or rule change that moves more than a quarter of the effort is refused with 409
+``{"detail", "confirm", "moved_share"}`` unless the request's ``X-Confirm-Move`` header carries the
+``confirm`` phrase (``move 42%``), as its preview showed it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Any
 
-from fastapi import HTTPException
+from fastapi import Header, HTTPException
 
+from v2mom.app.schemas.plan import MoveNeedsConfirming
 from v2mom.settings import Settings
+from v2mom.store.preview import PlanPreview
+
+CONFIRM_HEADER = "X-Confirm-Move"
+UNCONFIRMED: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": MoveNeedsConfirming,
+        "description": "The change moves more than a quarter of the effort: send its 'confirm' phrase as "
+        "the X-Confirm-Move header to apply it (nothing was written)",
+    }
+}
+ConfirmMove = Annotated[
+    str | None,
+    Header(
+        alias=CONFIRM_HEADER,
+        description="The preview's 'confirm' phrase (move 42%): needed when the change moves more than "
+        "a quarter of the effort.",
+    ),
+]
 
 
 def unprocessable(problems: Sequence[str], *, location: Sequence[str | int] = ("body",)) -> HTTPException:
@@ -24,3 +48,26 @@ def require_configured(settings: Settings, tracker: str | None) -> None:
     """A 422 at ``?tracker=`` when ``tracker`` is given and has no section in the settings."""
     if tracker is not None and tracker not in settings.trackers.configured():
         raise unprocessable([f"tracker: {tracker} is not configured"], location=("query", "tracker"))
+
+
+class MoveNotConfirmed(Exception):
+    """A change that moves more than a quarter of the effort, sent without its confirmation (409)."""
+
+    def __init__(self, preview: PlanPreview) -> None:
+        """Refuse the change ``preview`` describes."""
+        self.phrase = preview.confirm_phrase() or ""
+        self.moved_share = round(preview.moved_share(), 4)
+        self.detail = (
+            f"{preview.needs_confirmation()}; to apply it, send the header {CONFIRM_HEADER}: {self.phrase}"
+        )
+        super().__init__(self.detail)
+
+    def body(self) -> dict[str, Any]:
+        """The 409 body: ``{"detail", "confirm", "moved_share"}``."""
+        return {"detail": self.detail, "confirm": self.phrase, "moved_share": self.moved_share}
+
+
+def require_confirmed(preview: PlanPreview, typed: str | None) -> None:
+    """:class:`MoveNotConfirmed` unless ``typed`` confirms the change (or it needs no confirmation)."""
+    if not preview.confirmed_by(typed):
+        raise MoveNotConfirmed(preview)

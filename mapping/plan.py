@@ -1,19 +1,22 @@
 """The plan file's schema (CONTRACT.md ``plan.yaml``) and its cross-reference checks.
 
 ``load_plan`` is the one entry point for text: it reports every problem at once, each as
-``plan.yaml: methods[1].values[0]: unknown value 'speed' (line 12)``.
+``plan.yaml: methods[1].values[0]: unknown value 'speed' (line 12)``: text that cannot be stored,
+the schema's problems and the cross-references together (the last on the raw document as far as it
+parses when the schema fails), so fixing one problem never reveals the next. New plans must also
+pass the naming checks and the guardrails (at least one value, no empty rule condition); a plan
+read back from the store skips those (it was valid when saved and must still load).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from v2mom.models import TRACKERS
 from v2mom.yamlio import (
@@ -23,7 +26,7 @@ from v2mom.yamlio import (
     problem_line,
     raise_problems,
     unencodable,
-    validate_model,
+    validation_problems,
 )
 
 
@@ -183,109 +186,199 @@ class Plan(_Strict):
         return self.model_copy(update={"rules": tuple(rules)})
 
 
-def cross_reference_problems(plan: Plan) -> Iterator[tuple[Loc, str]]:
-    """Every inconsistency between sections: duplicates, unknown ids, shares and weights."""
-    for section in ("values", "methods", "obstacles", "measures"):
-        items = getattr(plan, section)
-        counts = Counter(item.id for item in items)
-        for index, item in enumerate(items):
-            if counts[item.id] > 1:
-                yield (section, index, "id"), f"duplicate id '{item.id}'"
-    rule_ids = Counter(r.id for r in plan.rules if r.id)
-    for index, rule in enumerate(plan.rules):
-        if rule.id and rule_ids[rule.id] > 1:
-            yield ("rules", index, "id"), f"duplicate id '{rule.id}'"
+Found = Iterator[tuple[Loc, str]]
 
-    values, methods = plan.value_ids(), plan.method_ids()
-    total_target = sum(v.target_share or 0.0 for v in plan.values)
+
+def _entries(document: Any, section: str) -> list[tuple[int, Mapping[str, Any]]]:
+    """The entries of a section that are mappings, with their index (anything else is the schema's
+    problem, reported by pydantic)."""
+    items = document.get(section) if isinstance(document, Mapping) else None
+    if not isinstance(items, list | tuple):
+        return []
+    return [(index, item) for index, item in enumerate(items) if isinstance(item, Mapping)]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _known_ids(document: Any, section: str) -> set[str] | None:
+    """The ids a section defines, or None when it does not parse far enough to say (not a list, or an
+    entry without a text id): references into it are then not judged, so one broken entry is reported
+    once, by the schema, and not again at every place that names it."""
+    items = document.get(section, ()) if isinstance(document, Mapping) else None
+    if not isinstance(items, list | tuple):
+        return None
+    ids = [_text(item.get("id")) if isinstance(item, Mapping) else None for item in items]
+    return None if None in ids else {i for i in ids if i is not None}
+
+
+def cross_reference_problems(document: Any) -> Found:
+    """Every inconsistency between sections: duplicates, unknown ids, shares and weights.
+
+    ``document`` is a plan as data: a validated plan's ``model_dump()``, or the raw document when it
+    failed the schema, so these are found in the same pass as the schema's problems. What does not
+    parse is skipped here (the schema reports it).
+    """
+    for section in ("values", "methods", "obstacles", "measures", "rules"):
+        entries = [(index, _text(item.get("id"))) for index, item in _entries(document, section)]
+        counts = Counter(item_id for _, item_id in entries if item_id)
+        for index, item_id in entries:
+            if item_id and counts[item_id] > 1:
+                yield (section, index, "id"), f"duplicate id '{item_id}'"
+
+    values, methods = _known_ids(document, "values"), _known_ids(document, "methods")
+    targets = [_number(item.get("target_share")) for _, item in _entries(document, "values")]
+    total_target = sum(share for share in targets if share is not None and 0.0 <= share <= 1.0)
     if total_target > 1.0 + WEIGHT_TOLERANCE:
         yield ("values",), f"target shares sum to {total_target:.4g}, more than 1"
 
-    for index, method in enumerate(plan.methods):
-        for j, value in enumerate(method.values):
-            if value not in values:
-                yield ("methods", index, "values", j), f"unknown value '{value}'"
-        if method.weights is not None:
-            for value, weight in method.weights.items():
-                if value not in values:
-                    yield ("methods", index, "weights", value), f"unknown value '{value}'"
-                if not weight > 0:
-                    yield ("methods", index, "weights", value), "weights must be greater than 0"
-            total = sum(method.weights.values())
+    yield from _method_problems(document, values)
+    for index, obstacle in _entries(document, "obstacles"):
+        yield from _unknown(("obstacles", index, "methods"), obstacle.get("methods"), methods, "method")
+    for index, measure in _entries(document, "measures"):
+        value = _text(measure.get("value"))
+        if value is not None and values is not None and value not in values:
+            yield ("measures", index, "value"), f"unknown value '{value}'"
+    for index, rule in _entries(document, "rules"):
+        for target, known in (("method", methods), ("value", values)):
+            name = _text(rule.get(target))
+            if name is not None and known is not None and name not in known:
+                yield ("rules", index, target), f"unknown {target} '{name}'"
+
+
+def _unknown(loc: Loc, refs: Any, known: set[str] | None, what: str) -> Found:
+    """Each text of the list ``refs`` that is not among ``known`` (nothing when either is unknown)."""
+    if known is None or not isinstance(refs, list | tuple):
+        return
+    for j, ref in enumerate(refs):
+        if isinstance(ref, str) and ref not in known:
+            yield (*loc, j), f"unknown {what} '{ref}'"
+
+
+def _method_problems(document: Any, values: set[str] | None) -> Found:
+    """Methods naming values the plan lacks, and weights that are not positive or do not sum to 1."""
+    for index, method in _entries(document, "methods"):
+        yield from _unknown(("methods", index, "values"), method.get("values"), values, "value")
+        weights = method.get("weights")
+        if not isinstance(weights, Mapping):
+            continue
+        numbers = {value: _number(weight) for value, weight in weights.items()}
+        for value, weight in numbers.items():
+            if values is not None and isinstance(value, str) and value not in values:
+                yield ("methods", index, "weights", value), f"unknown value '{value}'"
+            if weight is not None and not weight > 0:
+                yield ("methods", index, "weights", value), "weights must be greater than 0"
+        if None not in numbers.values():
+            total = sum(weight for weight in numbers.values() if weight is not None)
             if not math.isclose(total, 1.0, abs_tol=WEIGHT_TOLERANCE):
                 yield ("methods", index, "weights"), f"weights sum to {total:.4g}, not 1"
-    for index, obstacle in enumerate(plan.obstacles):
-        for j, method_id in enumerate(obstacle.methods):
-            if method_id not in methods:
-                yield ("obstacles", index, "methods", j), f"unknown method '{method_id}'"
-    for index, measure in enumerate(plan.measures):
-        if measure.value not in values:
-            yield ("measures", index, "value"), f"unknown value '{measure.value}'"
-    for index, rule in enumerate(plan.rules):
-        if rule.method is not None and rule.method not in methods:
-            yield ("rules", index, "method"), f"unknown method '{rule.method}'"
-        if rule.value is not None and rule.value not in values:
-            yield ("rules", index, "value"), f"unknown value '{rule.value}'"
 
 
-def naming_problems(plan: Plan) -> Iterator[tuple[Loc, str]]:
+def naming_problems(document: Any) -> Found:
     """Ids and names that would read as another value or method: a tag, a tracker option or a label
     names a value or method by its id or its name, ignoring case, so no two of them may share one (a
     value's own id and name may). Renaming a value to another's id would otherwise move every item
     holding its option to that other value. Checked on every new plan, not on stored ones (they were
     valid when saved, and must still load).
     """
-    owners: dict[str, tuple[str, int, str]] = {}
+    owners: dict[str, tuple[str, int, str, str]] = {}  # folded text -> section, index, field, its id
     for section in ("values", "methods"):
-        for index, item in enumerate(getattr(plan, section)):
+        for index, item in _entries(document, section):
+            item_id = _text(item.get("id")) or ""
             for field in ("id", "name"):
-                text = getattr(item, field)
-                owner = owners.setdefault(fold(text), (section, index, field))
+                text = _text(item.get(field))
+                if text is None:
+                    continue
+                owner = owners.setdefault(fold(text), (section, index, field, item_id))
                 if owner[:2] == (section, index) or (owner[0], field, owner[2]) == (section, "id", "id"):
                     continue  # its own id and name; two equal ids in one section: a duplicate id
-                other = getattr(plan, owner[0])[owner[1]]
                 yield (
                     (section, index, field),
-                    f"{field} '{text}' reads as the {owner[2]} of {owner[0][:-1]} '{other.id}'"
+                    f"{field} '{text}' reads as the {owner[2]} of {owner[0][:-1]} '{owner[3]}'"
                     " (ids and names of values and methods must differ, ignoring case)",
                 )
+
+
+NO_VALUE = "a plan needs at least one value (every item's effort would count as untagged)"
+EMPTY_CONDITION = "a rule's condition needs a text to match, not an empty one"
+CONDITION_KEYS = tuple(key for key in RuleWhen.model_fields if key != "tracker")
+
+
+def guardrail_problems(document: Any) -> Found:
+    """What would move every number at once by mistake: a plan without values (everything untagged)
+    and a rule condition that is empty text. Checked on every new plan, not on stored ones."""
+    if not isinstance(document, Mapping):
+        return
+    values = document.get("values")
+    if values is None or (isinstance(values, list | tuple) and not values):
+        yield ("values",), NO_VALUE
+    for index, rule in _entries(document, "rules"):
+        when = rule.get("when")
+        if not isinstance(when, Mapping):
+            continue
+        for key in CONDITION_KEYS:
+            condition = when.get(key)
+            if isinstance(condition, str) and not condition.strip():
+                yield ("rules", index, "when", key), EMPTY_CONDITION
+
+
+def plan_problems(document: Any, *, stored: bool = False) -> Found:
+    """The cross-section problems of a plan as data; a ``stored`` plan skips the checks added since
+    it may have been saved (naming, guardrails)."""
+    yield from cross_reference_problems(document)
+    if not stored:
+        yield from naming_problems(document)
+        yield from guardrail_problems(document)
 
 
 def check_plan(
     plan: Plan, source: str = "plan", node: yaml.Node | None = None, *, stored: bool = False
 ) -> Plan:
     """Raise MappingError-compatible ConfigError listing every cross-reference problem (and, unless
-    the plan was ``stored`` before, every naming problem)."""
-    problems = cross_reference_problems(plan)
-    if not stored:
-        problems = itertools.chain(problems, naming_problems(plan))
+    the plan was ``stored`` before, every naming and guardrail problem)."""
+    problems = plan_problems(plan.model_dump(), stored=stored)
     raise_problems((problem_line(source, loc, msg, node) for loc, msg in problems), source)
     return plan.with_rule_ids()
 
 
-def check_text(data: Any, source: str = "plan", node: yaml.Node | None = None) -> None:
-    """ConfigError naming every place whose text cannot be stored as UTF-8 (a lone surrogate such
-    as ``"\\ud800"``, which YAML and JSON escapes can spell): such a plan would save, then fail
-    every read of it (plan, rules, audit log) for good."""
-    raise_problems(
-        (problem_line(source, loc, msg, node) for loc, msg in find_problems(data, unencodable)), source
-    )
+def _validated(data: Any, source: str, node: yaml.Node | None, *, stored: bool) -> Plan:
+    """Validate a parsed plan in one pass: the text, the schema and the cross-references together.
+
+    When the schema fails, the cross-references are still checked on the raw document as far as it
+    parses, so ``v2mom check`` and a 422 name every problem at once.
+    """
+    document = data if data is not None else {}
+    problems = [problem_line(source, loc, msg, node) for loc, msg in find_problems(document, unencodable)]
+    plan: Plan | None = None
+    try:
+        plan = Plan.model_validate(document)
+    except ValidationError as exc:
+        problems += validation_problems(exc, source, node)
+    facts = plan.model_dump() if plan is not None else document
+    for loc, msg in plan_problems(facts, stored=stored):
+        line = problem_line(source, loc, msg, node)
+        if line not in problems:
+            problems.append(line)
+    raise_problems(problems, source)
+    assert plan is not None  # raise_problems raised for a plan the schema refused
+    return plan.with_rule_ids()
 
 
 def load_plan(text: str, source: str = "plan.yaml") -> Plan:
     """Parse and fully validate a plan document; rules come back with ids assigned."""
     data, node = parse_yaml(text, source)
-    check_text(data, source, node)
-    plan = validate_model(Plan, data, source, node)
-    return check_plan(plan, source, node)
+    return _validated(data, source, node, stored=False)
 
 
 def plan_from_data(data: Any, source: str = "plan", *, stored: bool = False) -> Plan:
     """Validate an already-parsed plan (from the API, or ``stored`` in the database: then the
-    naming checks added since it was saved are not applied)."""
-    check_text(data, source)
-    plan = validate_model(Plan, data, source, None)
-    return check_plan(plan, source, stored=stored)
+    naming and guardrail checks added since it may have been saved are not applied)."""
+    return _validated(data, source, None, stored=stored)
 
 
 def dump_plan(plan: Plan) -> str:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from v2mom.store.audit import AuditRepository
 from v2mom.store.engine import make_engine, unavailable
 from v2mom.store.inbox import Inbox
 from v2mom.store.items import ItemRepository
@@ -48,6 +49,7 @@ class _Repositories:
     report_queries: ReportQueries
     writebacks: WritebackRepository
     vocabulary: VocabularyRepository
+    audit: AuditRepository
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
         self.items = source.items.bound_to(transactions)
@@ -60,6 +62,7 @@ class _Repositories:
         self.report_queries = source.report_queries.bound_to(transactions)
         self.writebacks = source.writebacks.bound_to(transactions)
         self.vocabulary = source.vocabulary.bound_to(transactions)
+        self.audit = source.audit.bound_to(transactions)
 
 
 class UnitOfWork(_Repositories):
@@ -91,6 +94,7 @@ class Database(_Repositories):
         self.report_queries = ReportQueries(transactions, dialect)
         self.writebacks = WritebackRepository(transactions, dialect)
         self.vocabulary = VocabularyRepository(transactions, dialect)
+        self.audit = AuditRepository(transactions, dialect)
         self.locks = Locks(engine)  # cross-process, so never bound to a unit of work's transaction
 
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from v2mom.mapping.plan import Plan
+from v2mom.mapping.plan_changes import RuleChange
 from v2mom.store.database import Database
 from v2mom.store.remap import RemapStats, held_plan, reresolve
 
@@ -23,14 +24,15 @@ class PlanApplied:
     stats: RemapStats
 
 
-def apply_plan(store: Database, plan: Plan, *, actor: str) -> PlanApplied:
-    """Store ``plan`` as a new version and re-resolve what it moves, in one transaction.
+def apply_plan(store: Database, plan: Plan, *, actor: str, rule: RuleChange | None = None) -> PlanApplied:
+    """Store ``plan`` as a new version, audit it (with ``rule`` when a rule route made the change)
+    and re-resolve what it moves, in one transaction.
 
     Only what the change can move is re-resolved (``reresolve``'s ``since``); the stats count
     every item.
     """
     with store.unit_of_work() as uow:
         previous = held_plan(uow)  # held: two plan changes never number the same version either
-        version = uow.plans.save(plan, actor=actor)
+        version = uow.plans.save(plan, actor=actor, rule=rule)
         stats = reresolve(uow.connection, plan, since=previous)
     return PlanApplied(version, stats)

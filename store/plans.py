@@ -1,14 +1,21 @@
-"""The V2MOM plan: every applied version is kept, with who applied it and when (the audit trail)."""
+"""The V2MOM plan: every applied version is kept, with who applied it and when.
+
+Saving a version also records it in the audit (``store.audit``), in the same transaction: kind
+``plan``, or ``rule`` when a rule route made the change (then with the rule itself), with the
+version, the lines of what changed and the plan before and after.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from v2mom.clock import utcnow
 from v2mom.mapping.plan import Plan, plan_from_data
+from v2mom.mapping.plan_changes import RuleChange, plan_changes
 from v2mom.store import schema as t
+from v2mom.store.audit import record_event
 from v2mom.store.transactions import Repository
 
 
@@ -41,17 +48,38 @@ class PlanRepository(Repository):
             for row in rows
         ]
 
-    def save(self, plan: Plan, *, actor: str) -> int:
-        """Store ``plan`` as the new current version; returns the version number.
+    def save(self, plan: Plan, *, actor: str, rule: RuleChange | None = None) -> int:
+        """Store ``plan`` as the new current version and audit it; returns the version number.
 
-        In a unit of work it commits with whatever else the unit writes (its re-resolution).
+        ``rule`` says which rule route made the change (the audit's kind is then ``rule``). In a
+        unit of work it commits with whatever else the unit writes (its re-resolution).
         """
         document = plan.model_dump(mode="json", exclude_none=True)
         with self._tx.write() as conn:
-            latest = conn.execute(select(func.max(t.plans.c.version))).scalar_one_or_none() or 0
+            latest = conn.execute(
+                select(t.plans.c.version, t.plans.c.document).order_by(t.plans.c.version.desc()).limit(1)
+            ).first()
+            version = (latest.version if latest is not None else 0) + 1
             conn.execute(
                 insert(t.plans).values(
-                    version=latest + 1, document=document, created_at=utcnow(), created_by=actor
+                    version=version, document=document, created_at=utcnow(), created_by=actor
                 )
             )
-        return int(latest + 1)
+            before = latest.document if latest is not None else None
+            previous = plan_from_data(before, "stored plan", stored=True) if before is not None else None
+            changes = plan_changes(previous, plan)
+            details: dict[str, Any] = {
+                "version": version,
+                "changes": changes,
+                "before": before,
+                "after": document,
+            }
+            if rule is None:
+                summary = f"plan v{version}: {'; '.join(changes)}"
+            else:
+                details |= rule.details()
+                summary = f"{rule.describe()} (plan v{version})"
+            record_event(
+                conn, kind="plan" if rule is None else "rule", actor=actor, summary=summary, details=details
+            )
+        return version

@@ -6,10 +6,16 @@ items the proposed plan moves, so a preview over a million items costs what appl
 follows the report's rules: counted once, split by weights, canceled items count nothing.
 "Changed" items are those whose share of effort (allocations) changes. The in-memory preview of
 the Python resolver is the oracle a test holds it equal to.
+
+A change that moves more than :data:`CONFIRM_ABOVE` of the effort (the effort the deltas move
+between values and untagged, over the total effort, in the preview's measure) is applied only when
+confirmed by typing :meth:`PlanPreview.confirm_phrase` (``move 42%``); the first plan, which has no
+numbers to overturn, needs no confirmation.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +33,7 @@ from v2mom.store.remap_sql import drop_temp_tables
 from v2mom.store.rollup import shares
 
 UNTAGGED = "untagged"
+CONFIRM_ABOVE = 0.25  # a change moving more than this share of the effort must be confirmed by typing
 
 
 @dataclass
@@ -40,6 +47,7 @@ class PlanPreview:
     newly_untagged: int = 0
     before: dict[str, float] = field(default_factory=dict)  # value id (or "untagged") -> effort
     after: dict[str, float] = field(default_factory=dict)
+    first_plan: bool = False  # no plan is stored yet: nothing to overturn, nothing to confirm
 
     def deltas(self) -> dict[str, float]:
         """Effort gained (positive) or lost per value, ``untagged`` included; zero moves left out."""
@@ -47,13 +55,49 @@ class PlanPreview:
         out = {k: round(self.after.get(k, 0.0) - self.before.get(k, 0.0), 6) for k in keys}
         return {k: v for k, v in sorted(out.items()) if abs(v) > 1e-9}
 
+    def moved(self) -> float:
+        """The effort that changes value (untagged counts as one): the sum of the gains."""
+        return sum(v for v in self.deltas().values() if v > 0)
+
+    def total(self) -> float:
+        """The total effort counted (the same before and after: a plan moves effort, never adds it)."""
+        return max(sum(self.before.values()), sum(self.after.values()))
+
+    def moved_share(self) -> float:
+        """The share of the total effort this change moves, 0 to 1 (0 when nothing counts)."""
+        total = self.total()
+        return min(1.0, self.moved() / total) if total > 0 else 0.0
+
+    def confirm_phrase(self) -> str | None:
+        """What an admin types to apply a change that moves more than :data:`CONFIRM_ABOVE` of the
+        effort (``move 42%``: its rounded percentage), or None when it needs no confirmation."""
+        share = self.moved_share()
+        if self.first_plan or share <= CONFIRM_ABOVE:
+            return None
+        return f"move {math.floor(share * 100 + 0.5)}%"
+
+    def confirmed_by(self, typed: str | None) -> bool:
+        """Whether ``typed`` confirms this change (case and runs of spaces aside); True when it
+        needs no confirmation."""
+        phrase = self.confirm_phrase()
+        return phrase is None or (typed is not None and " ".join(typed.split()).casefold() == phrase)
+
+    def needs_confirmation(self) -> str:
+        """How much this change moves, and that it is more than moves unconfirmed (one line)."""
+        unit = "items" if self.measure == "count" else self.measure
+        return (
+            f"this change moves {math.floor(self.moved_share() * 100 + 0.5)}% of the effort "
+            f"({self.moved():g} of {self.total():g} {unit}), more than the {CONFIRM_ABOVE:.0%} a change "
+            "may move unconfirmed"
+        )
+
     def summary(self) -> str:
         """One human line: ``would tag 214 items, moving 37.5 points from untagged to customer-first``."""
         deltas = self.deltas()
         unit = "items" if self.measure == "count" else self.measure
         losers = [f"{k} ({-v:g})" for k, v in deltas.items() if v < 0]
         gainers = [f"{k} ({v:g})" for k, v in deltas.items() if v > 0]
-        moved = sum(v for v in deltas.values() if v > 0)
+        moved = self.moved()
         head = (
             f"would re-tag {self.changed} items "
             f"({self.newly_tagged} newly tagged, {self.newly_untagged} newly untagged)"
@@ -74,15 +118,18 @@ class PlanPreview:
             "after": {k: round(v, 6) for k, v in sorted(self.after.items())},
             "deltas": self.deltas(),
             "summary": self.summary(),
-        }
+            "moved_share": round(self.moved_share(), 4),
+        } | ({"confirm": phrase} if (phrase := self.confirm_phrase()) is not None else {})
 
 
 def preview_plan(store: Database, proposed: Plan, measure: Measure = "points") -> PlanPreview:
     """Compare the stored resolutions with ``proposed`` over every live item, writing nothing."""
     with store.unit_of_work(commit=False) as uow:
-        reresolve(uow.connection, proposed, since=held_plan(uow), write=False)
+        stored = held_plan(uow)
+        reresolve(uow.connection, proposed, since=stored, write=False)
         preview = _preview_in_database(uow.connection, measure)
         drop_temp_tables(uow.connection)
+        preview.first_plan = stored is None
         return preview
 
 

@@ -255,17 +255,17 @@ writebacks = Table(
     ),
 )
 
-tag_audit = Table(
-    # Tags an admin set from the dashboard (``POST /api/items/{tracker}/{key}/tags``): who, when, what.
-    "tag_audit",
+audit_events = Table(
+    # One audit of every change an admin or an operator makes (``store.audit``): plan versions, rule
+    # edits, tokens, tags set from the dashboard, provisioning and write-back runs. Insert-only; each
+    # written in the transaction of the change it records where that change is a store write.
+    "audit_events",
     metadata,
     Column("id", BigIntPK, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime(), nullable=False),
-    Column("actor", String(128), nullable=False),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(128), nullable=False),
-    Column("key", String(128), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("plan_id", String(64), nullable=False),
-    Column("before", JSON, nullable=False),
+    Column("actor", String(255), nullable=False),  # token:<name>, cli:<os user>, system
+    Column("kind", String(16), nullable=False),  # plan | rule | token | tag | provision | writeback
+    Column("summary", Text, nullable=False),  # one line
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_events_kind_id", "kind", "id"),
 )

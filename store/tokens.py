@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 
 from v2mom.clock import utcnow
 from v2mom.store import schema as t
+from v2mom.store.audit import record_event
 from v2mom.store.transactions import Repository
 
 Role = Literal["viewer", "admin"]
@@ -42,17 +43,20 @@ def _token_info(r: Any) -> TokenInfo:
 class TokenRepository(Repository):
     """The ``api_tokens`` table."""
 
-    def create(self, role: Role, name: str) -> str:
-        """Create an API token; the plaintext is returned once and only its hash is stored."""
+    def create(self, role: Role, name: str, *, actor: str = "system") -> str:
+        """Create an API token and audit who did (never its secret, nor its hash); the plaintext is
+        returned once and only its hash is stored."""
         if role not in ROLES:
             raise ValueError(f"unknown role '{role}' (expected viewer or admin)")
         token = "v2m_" + secrets.token_urlsafe(32)
         with self._tx.write() as conn:
-            conn.execute(
+            created = conn.execute(
                 insert(t.api_tokens).values(
                     name=name, role=role, token_hash=hash_token(token), created_at=utcnow()
                 )
             )
+            (token_id,) = created.inserted_primary_key or (None,)
+            _audit(conn, actor, "created", {"id": token_id, "name": name, "role": role})
         return token
 
     def authenticate(self, token: str) -> TokenInfo | None:
@@ -87,12 +91,27 @@ class TokenRepository(Repository):
             rows = conn.execute(select(t.api_tokens).order_by(t.api_tokens.c.id.desc()))
             return [_token_info(r) for r in rows]
 
-    def revoke(self, token_id: int) -> bool:
-        """Revoke a token by id; False when there is no such live token."""
+    def revoke(self, token_id: int, *, actor: str = "system") -> bool:
+        """Revoke a token by id and audit who did; False when there is no such live token."""
         with self._tx.write() as conn:
-            result = conn.execute(
+            revoked = conn.execute(
                 update(t.api_tokens)
                 .where(t.api_tokens.c.id == token_id, t.api_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
-            )
-            return result.rowcount > 0
+                .returning(t.api_tokens.c.name, t.api_tokens.c.role)
+            ).first()
+            if revoked is None:
+                return False
+            _audit(conn, actor, "revoked", {"id": token_id, "name": revoked.name, "role": revoked.role})
+            return True
+
+
+def _audit(conn: Connection, actor: str, action: str, token: dict[str, Any]) -> None:
+    """The audit entry of a token created or revoked: who, and which token (id, name, role)."""
+    record_event(
+        conn,
+        kind="token",
+        actor=actor,
+        summary=f"{action} {token['role']} token '{token['name']}' (id {token['id']})",
+        details={"action": action, "token": token},
+    )

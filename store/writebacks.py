@@ -1,4 +1,4 @@
-"""Write-back records (``Database.writebacks``): what v2mom-sync wrote into each item, and the tag audit.
+"""Write-back records (``Database.writebacks``): what v2mom-sync wrote into each item.
 
 A batch's records are written unconfirmed just before it is sent (its echo may arrive before the
 tracker answers), keeping what each item held from v2mom-sync before (``prev_*``); then confirmed
@@ -11,16 +11,17 @@ into a person's tag.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, select, update
 
 from v2mom.clock import utcnow
 from v2mom.mapping.resolver import Share
 from v2mom.store import schema as t
+from v2mom.store.audit import AuditRepository
 from v2mom.store.engine import upsert_insert
 from v2mom.store.items import StoredItem, stored_from_row
 from v2mom.store.rollup import read_allocation_set
@@ -49,7 +50,7 @@ class Candidate:
 
 
 class WritebackRepository(Repository):
-    """The ``writebacks`` and ``tag_audit`` tables."""
+    """The ``writebacks`` table (and, read from the audit, the tags set from the dashboard)."""
 
     def records(self, tracker: str, item_ids: Iterable[str] | None = None) -> dict[str, WrittenTags]:
         """The records of ``tracker`` (of ``item_ids`` only, when given), by item id."""
@@ -191,46 +192,21 @@ class WritebackRepository(Repository):
                     stored_from_row(row), sets[row.alloc_key], bool(row.conflict), bool(row.untagged)
                 )
 
-    def audit_tag(
-        self,
-        *,
-        actor: str,
-        tracker: str,
-        item_id: str,
-        key: str,
-        kind: Kind,
-        plan_id: str,
-        before: Sequence[str],
-    ) -> None:
-        """Log that ``actor`` tagged an item from the dashboard."""
-        with self._tx.write() as conn:
-            conn.execute(
-                insert(t.tag_audit).values(
-                    at=utcnow(),
-                    actor=actor,
-                    tracker=tracker,
-                    item_id=item_id,
-                    key=key,
-                    kind=kind,
-                    plan_id=plan_id,
-                    before=list(before),
-                )
-            )
-
     def tag_log(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The latest dashboard tags, newest first."""
-        a = t.tag_audit.c
-        with self._tx.read() as conn:
-            rows = conn.execute(select(t.tag_audit).order_by(a.id.desc()).limit(limit))
-            return [
-                {
-                    "at": row.at,
-                    "actor": row.actor,
-                    "tracker": row.tracker,
-                    "key": row.key,
-                    "kind": row.kind,
-                    "plan_id": row.plan_id,
-                    "before": list(row.before),
-                }
-                for row in rows
-            ]
+        """The latest tags set from the dashboard or the API, newest first, from the audit (kind
+        ``tag``): at, actor, tracker, key, kind (value or method), plan_id, before."""
+        return [
+            {
+                "at": event.at,
+                "actor": event.actor,
+                "tracker": event.details["item"]["tracker"],
+                "key": event.details["item"]["key"],
+                "kind": event.details["tag"]["kind"],
+                "plan_id": event.details["tag"]["id"],
+                "before": list(event.details["before"]),
+            }
+            for event in self._audit().entries(limit=limit, kind="tag")
+        ]
+
+    def _audit(self) -> AuditRepository:
+        return AuditRepository(self._tx, self.dialect)

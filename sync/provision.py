@@ -2,9 +2,9 @@
 
 For each tracker: read what it offers now, diff it against the stored plan (``mapping.vocabulary``),
 and, with ``apply``, make the changes and record which tracker option offers each value and method
-(so a renamed value renames its option instead of adding one). The diff is always computed from the
-tracker itself, so an interrupted run resumes where it stopped and a second run changes nothing. A
-tracker that refuses is named with its reason; the others still run.
+(so a renamed value renames its option instead of adding one); an applied run is audited. The diff
+is always computed from the tracker itself, so an interrupted run resumes where it stopped and a
+second run changes nothing. A tracker that refuses is named with its reason; the others still run.
 """
 
 from __future__ import annotations
@@ -52,10 +52,13 @@ def provision(
     apply: bool,
     tracker: str | None = None,
     writers: WriterFor | None = None,
+    actor: str = "system",
 ) -> list[TrackerProvision]:
     """Preview (or, with ``apply``, make) the vocabulary changes of every configured tracker.
 
-    ConfigError when no plan is stored, or when ``tracker`` is not configured.
+    An applied run is audited once it has finished (kind ``provision``, by ``actor``): per tracker,
+    the changes made and its error. ConfigError when no plan is stored, or when ``tracker`` is not
+    configured.
     """
     plan = store.plans.current()
     if plan is None:
@@ -74,7 +77,33 @@ def provision(
                 writer.close()
         except V2momError as exc:
             result.error = str(exc)
+    if apply:
+        _audit(store, results, actor)
     return results
+
+
+def _audit(store: Database, results: list[TrackerProvision], actor: str) -> None:
+    """Record an applied run: what each tracker changed, or why it failed."""
+    parts = [
+        f"{r.tracker}: failed ({r.error})" if r.error else f"{r.tracker}: {len(r.changes)} change(s)"
+        for r in results
+    ]
+    store.audit.record(
+        "provision",
+        actor=actor,
+        summary="provisioned " + "; ".join(parts),
+        details={
+            "trackers": [
+                {
+                    "tracker": r.tracker,
+                    "applied": r.applied,
+                    "changes": [change.describe() for change in r.changes],
+                    "error": r.error,
+                }
+                for r in results
+            ]
+        },
+    )
 
 
 def _provision_tracker(

@@ -4,10 +4,10 @@
 (its ``V2MOM Value`` / ``V2MOM Method`` field, or its Linear group label). Once the tracker took it,
 the store holds it as the admin's tag (any record of v2mom-sync having inferred that kind is dropped,
 so the webhook echo of the write reads it as the item's own and changes nothing, and write-back
-never overwrites it), the audit logs who and when, and the item is re-resolved with its
-descendants, so the report moves at once: all of it in one transaction, whatever happens next.
-Then the item is read back from the tracker; when that fails, the answer says the read-back is
-pending, and the webhook echo or the next sync brings the tracker's copy.
+never overwrites it), the audit (kind ``tag``) logs who, when, the item and the tag, and the item
+is re-resolved with its descendants, so the report moves at once: all of it in one transaction,
+whatever happens next. Then the item is read back from the tracker; when that fails, the answer
+says the read-back is pending, and the webhook echo or the next sync brings the tracker's copy.
 """
 
 from __future__ import annotations
@@ -99,14 +99,15 @@ def _store_tag(store: Database, item: WorkItem, kind: Kind, plan_id: str, name: 
     with store.unit_of_work() as uow:
         uow.writebacks.forget(item.tracker, item.id, kind)
         uow.items.upsert([with_choice(item, kind, name)])
-        uow.writebacks.audit_tag(
+        uow.audit.record(
+            "tag",
             actor=actor,
-            tracker=item.tracker,
-            item_id=item.id,
-            key=item.key,
-            kind=kind,
-            plan_id=plan_id,
-            before=before,
+            summary=f"tagged {item.tracker}:{item.key} with {kind} {plan_id} ({name})",
+            details={
+                "item": {"tracker": item.tracker, "id": item.id, "key": item.key},
+                "tag": {"kind": kind, "id": plan_id, "name": name},
+                "before": before,
+            },
         )
         with RERESOLVE_SECONDS.labels(trigger="tag").time():
             remap_changed_within(uow, {item.tracker: {item.id}})

@@ -298,8 +298,12 @@ def writeback(
     tracker: str | None = None,
     writers: WriterFor | None = None,
     progress: Progress | None = None,
+    actor: str = "system",
 ) -> list[TrackerWriteback]:
     """Preview (or, with ``apply``, run) the write-back of every enabled tracker (or ``tracker``).
+
+    A run is audited once it has finished (kind ``writeback``, by ``actor``): per tracker, its counts
+    and errors.
 
     ConfigError when no plan is stored or ``tracker`` is not configured; :class:`WriteBackDisabled`
     when none of the selected trackers has write-back enabled; :class:`WriteBackBusy` when another
@@ -318,7 +322,47 @@ def writeback(
                 raise WriteBackBusy(
                     f"a write-back of {name} is already running: try again once it has finished"
                 )
-        return [_run_tracker(settings, store, plan, name, build, progress) for name in names]
+        results = [_run_tracker(settings, store, plan, name, build, progress) for name in names]
+        _audit(store, results, actor)
+        return results
+
+
+AUDITED_REFUSALS = 50  # refused items named in an audit entry (the count is always there)
+
+
+def _audit(store: Database, results: list[TrackerWriteback], actor: str) -> None:
+    """Record a run: per tracker, what it wrote, linked, refused and settled, or why it failed."""
+    parts = []
+    for r in results:
+        if r.error is not None:
+            parts.append(f"{r.tracker}: failed ({r.error})")
+        else:
+            refused = f", {len(r.refused)} refused" if r.refused else ""
+            parts.append(f"{r.tracker}: wrote {r.written}, linked {r.linked}{refused}")
+    store.audit.record(
+        "writeback",
+        actor=actor,
+        summary="write-back " + "; ".join(parts),
+        details={
+            "trackers": [
+                {
+                    "tracker": r.tracker,
+                    "applied": r.applied,
+                    "written": r.written,
+                    "linked": r.linked,
+                    "cleared": r.cleared,
+                    "settled": r.settled,
+                    "unsettled": r.unsettled,
+                    "skipped": len(r.skipped),
+                    "refused_count": len(r.refused),
+                    "refused": r.refused[:AUDITED_REFUSALS],
+                    "notes": r.notes,
+                    "error": r.error,
+                }
+                for r in results
+            ]
+        },
+    )
 
 
 def _run_tracker(

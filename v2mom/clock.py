@@ -8,3 +8,8 @@ from datetime import UTC, datetime
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+def iso_seconds(moment: datetime) -> str:
+    """``moment`` in UTC to the whole second, as the audit shows every time: ``2026-12-04T16:00:00Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -2,9 +2,12 @@
 
 Every change builds the whole proposed plan and validates it with the same code (and messages) as
 ``v2mom check``; a 422 lists every problem and nothing is written. ``?dry_run=true`` answers with
-the preview (items re-tagged, effort moved per value) and writes nothing; otherwise the plan is
-saved as a new version and every item re-resolved, in that order, and the preview is returned with
-the new version. Rules are addressed by their position in the plan (0-based).
+the preview (items re-tagged, effort moved per value, the share of the effort moved and, past a
+quarter, the phrase that confirms it) and writes nothing; otherwise the plan is saved as a new
+version and every item re-resolved, in that order, and the preview is returned with the new
+version. A change moving more than a quarter of the effort is refused with 409 unless the
+``X-Confirm-Move`` header carries its phrase. Rules are addressed by their position in the plan
+(0-based).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from v2mom.app.auth import Admin, StoreDep, Viewer
-from v2mom.app.http_errors import unprocessable
+from v2mom.app.http_errors import UNCONFIRMED, ConfirmMove, require_confirmed, unprocessable
+from v2mom.app.schemas.audit import AuditLog, entry_document
 from v2mom.app.schemas.plan import (
-    AuditLog,
     PlanChangeApplied,
     PlanChangePreview,
     PositionedRuleList,
@@ -25,8 +28,9 @@ from v2mom.app.schemas.plan import (
 )
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
-from v2mom.mapping.plan_changes import plan_changes
+from v2mom.mapping.plan_changes import RuleChange, plan_changes
 from v2mom.metrics import RERESOLVE_SECONDS
+from v2mom.store.audit import AuditKind
 from v2mom.store.database import Database
 from v2mom.store.plan_remap import apply_plan
 from v2mom.store.preview import preview_plan
@@ -69,10 +73,20 @@ def _index(rules: list[dict[str, Any]], index: int) -> int:
 
 
 def _answer(
-    store: Database, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
+    store: Database,
+    admin_name: str,
+    proposed: Plan,
+    dry_run: bool,
+    measure: PreviewMeasure,
+    rule: RuleChange | None = None,
+    confirm: str | None = None,
 ) -> dict[str, Any]:
+    """The preview of ``proposed`` and, unless ``dry_run``, the change applied: refused (409, nothing
+    written) when it moves more than a quarter of the effort and ``confirm`` is not its phrase."""
     current = _current(store)
     preview = preview_plan(store, proposed, measure)
+    if not dry_run:
+        require_confirmed(preview, confirm)
     answer: dict[str, Any] = {
         "dry_run": dry_run,
         "changes": plan_changes(current, proposed),
@@ -81,17 +95,24 @@ def _answer(
     }
     if not dry_run:
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
-            applied = apply_plan(store, proposed, actor=f"token:{admin_name}")
+            applied = apply_plan(store, proposed, actor=f"token:{admin_name}", rule=rule)
         answer["version"], stats = applied.version, applied.stats
         answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}
     return answer
 
 
 def _apply(
-    store: Database, admin_name: str, proposed: Plan, dry_run: bool, measure: PreviewMeasure
+    store: Database,
+    admin_name: str,
+    proposed: Plan,
+    dry_run: bool,
+    measure: PreviewMeasure,
+    rule: RuleChange | None = None,
+    confirm: str | None = None,
 ) -> PlanChange:
-    """Preview ``proposed`` and, unless ``dry_run``, apply it; the answer as its response model."""
-    answer = _answer(store, admin_name, proposed, dry_run, measure)
+    """Preview ``proposed`` and, unless ``dry_run``, apply it (audited as ``rule`` when given; a big
+    move only when ``confirm`` is its phrase); the answer as its response model."""
+    answer = _answer(store, admin_name, proposed, dry_run, measure, rule, confirm)
     return PlanChangePreview.model_validate(answer) if dry_run else PlanChangeApplied.model_validate(answer)
 
 
@@ -104,7 +125,7 @@ def list_rules(store: StoreDep, _admin: Admin) -> PositionedRuleList:
     )
 
 
-@router.post("/rules", **TYPED)
+@router.post("/rules", responses=UNCONFIRMED, **TYPED)
 def create_rule(
     store: StoreDep,
     admin: Admin,
@@ -112,16 +133,19 @@ def create_rule(
     position: Annotated[int | None, Body(embed=True)] = None,
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Add a rule (at ``position``, default last)."""
     plan = _current(store)
     rules = _rules_document(plan)
     at = len(rules) if position is None else max(0, min(position, len(rules)))
     rules.insert(at, rule)
-    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
+    proposed = _with_rules(plan, rules)
+    added = RuleChange("added", rule=_rules_document(proposed)[at], position=at)
+    return _apply(store, admin.name, proposed, dry_run, measure, added, confirm)
 
 
-@router.put("/rules/{position}", **TYPED)
+@router.put("/rules/{position}", responses=UNCONFIRMED, **TYPED)
 def replace_rule(
     position: int,
     store: StoreDep,
@@ -129,26 +153,34 @@ def replace_rule(
     rule: Annotated[dict[str, Any], Body(embed=True)],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Replace the rule at ``position``."""
     plan = _current(store)
     rules = _rules_document(plan)
-    rules[_index(rules, position)] = rule
-    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
+    old, rules[_index(rules, position)] = rules[_index(rules, position)], rule
+    proposed = _with_rules(plan, rules)
+    change = RuleChange("replaced", rule=_rules_document(proposed)[position], replaced=old, position=position)
+    return _apply(store, admin.name, proposed, dry_run, measure, change, confirm)
 
 
-@router.delete("/rules/{position}", **TYPED)
+@router.delete("/rules/{position}", responses=UNCONFIRMED, **TYPED)
 def delete_rule(
-    position: int, store: StoreDep, admin: Admin, dry_run: DryRun = False, measure: MeasureQ = "points"
+    position: int,
+    store: StoreDep,
+    admin: Admin,
+    dry_run: DryRun = False,
+    measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Remove the rule at ``position``."""
     plan = _current(store)
     rules = _rules_document(plan)
-    del rules[_index(rules, position)]
-    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure)
+    removed = RuleChange("removed", rule=rules.pop(_index(rules, position)), position=position)
+    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure, removed, confirm)
 
 
-@router.post("/rules/reorder", **TYPED)
+@router.post("/rules/reorder", responses=UNCONFIRMED, **TYPED)
 def reorder_rules(
     store: StoreDep,
     admin: Admin,
@@ -157,6 +189,7 @@ def reorder_rules(
     ],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Put the rules in a new order (rules unite, so order changes explanations, not values)."""
     plan = _current(store)
@@ -166,48 +199,58 @@ def reorder_rules(
             [f"order: expected a permutation of 0..{len(rules) - 1} (every position once), got {order}"],
             location=("body", "order"),
         )
-    return _apply(store, admin.name, _with_rules(plan, [rules[i] for i in order]), dry_run, measure)
+    proposed = _with_rules(plan, [rules[i] for i in order])
+    reordered = RuleChange("reordered", order=tuple(order))
+    return _apply(store, admin.name, proposed, dry_run, measure, reordered, confirm)
 
 
-@router.put("/plan", **TYPED)
+@router.put("/plan", responses=UNCONFIRMED, **TYPED)
 def replace_plan(
     store: StoreDep,
     admin: Admin,
     document: Annotated[dict[str, Any], Body()],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> PlanChange:
     """Replace the whole plan (values, methods with weights, obstacles, measures, rules)."""
     try:
         proposed = plan_from_data(document, "plan")
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
-    return _apply(store, admin.name, proposed, dry_run, measure)
+    return _apply(store, admin.name, proposed, dry_run, measure, confirm=confirm)
+
+
+AUDIT_CURSOR = "cursor: not a cursor this server issued"
+
+
+def _audit_cursor(cursor: str | None) -> int | None:
+    """The id an audit page starts below (a cursor is the id of the last entry of the page before)."""
+    if cursor is None:
+        return None
+    if not cursor.isascii() or not cursor.isdigit() or not 0 < int(cursor) < 2**63:
+        raise unprocessable([AUDIT_CURSOR], location=("query", "cursor"))
+    return int(cursor)
 
 
 @router.get("/audit", **TYPED)
-def audit_log(store: StoreDep, _admin: Admin, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> AuditLog:
-    """Plan and rule changes, newest first: who, when, what changed, and the plan before and after."""
-    versions = store.plans.versions(limit + 1)
-    entries: list[dict[str, Any]] = []
-    for newer, older in zip(versions, [*versions[1:], None], strict=True):
-        if len(entries) == limit:
-            break
-        after = plan_from_data(newer["document"], f"plan v{newer['version']}", stored=True)
-        before = (
-            plan_from_data(older["document"], f"plan v{older['version']}", stored=True) if older else None
-        )
-        entries.append(
-            {
-                "version": newer["version"],
-                "at": newer["created_at"],
-                "actor": newer["created_by"],
-                "changes": plan_changes(before, after),
-                "before": older["document"] if older else None,
-                "after": newer["document"],
-            }
-        )
-    return AuditLog.model_validate({"entries": entries})
+def audit_log(
+    store: StoreDep,
+    _admin: Admin,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the page before.")] = None,
+    kind: Annotated[AuditKind | None, Query(description="Only entries of this kind.")] = None,
+) -> AuditLog:
+    """Every change, newest first: who, when, what (plan and rule changes, tokens, tags, provisioning
+    and write-back runs)."""
+    events = store.audit.entries(limit=limit + 1, before=_audit_cursor(cursor), kind=kind)
+    page = events[:limit]
+    return AuditLog.model_validate(
+        {
+            "entries": [entry_document(event) for event in page],
+            "next_cursor": str(page[-1].id) if len(events) > limit else None,
+        }
+    )
 
 
 # -- the contract's rule routes (CONTRACT.md "HTTP"): rules by id, a rule object as the body ------
@@ -228,17 +271,20 @@ def contract_list_rules(store: StoreDep, _viewer: Viewer) -> RuleList:
     return RuleList.model_validate({"rules": _rules_document(_current(store))})
 
 
-@rules_router.post("", **TYPED)
+@rules_router.post("", responses=UNCONFIRMED, **TYPED)
 def contract_create_rule(
     store: StoreDep,
     admin: Admin,
     rule: Annotated[dict[str, Any], Body()],
     measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
 ) -> RuleCreated:
     """Add a rule (the body is the rule: ``{"when": {...}, "method": ...}``); answers with its id."""
     plan = _current(store)
     proposed = _with_rules(plan, [*_rules_document(plan), rule])
-    answer = _answer(store, admin.name, proposed, False, measure)
+    new = _rules_document(proposed)
+    added = RuleChange("added", rule=new[-1], position=len(new) - 1)
+    answer = _answer(store, admin.name, proposed, False, measure, added, confirm)
     answer["rule"] = answer["rules"][-1]
     return RuleCreated.model_validate(answer)
 
@@ -253,14 +299,15 @@ def contract_preview_rule(
     return PlanChangePreview.model_validate(_answer(store, "", proposed, True, measure))
 
 
-@rules_router.delete("/{rule_id}", **TYPED)
+@rules_router.delete("/{rule_id}", responses=UNCONFIRMED, **TYPED)
 def contract_delete_rule(
-    rule_id: str, store: StoreDep, admin: Admin, measure: MeasureQ = "points"
+    rule_id: str, store: StoreDep, admin: Admin, measure: MeasureQ = "points", confirm: ConfirmMove = None
 ) -> PlanChangeApplied:
     """Remove the rule with ``rule_id``."""
     plan = _current(store)
     rules = _rules_document(plan)
-    del rules[_position_of(rules, rule_id)]
+    position = _position_of(rules, rule_id)
+    removed = RuleChange("removed", rule=rules.pop(position), position=position)
     return PlanChangeApplied.model_validate(
-        _answer(store, admin.name, _with_rules(plan, rules), False, measure)
+        _answer(store, admin.name, _with_rules(plan, rules), False, measure, removed, confirm)
     )

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from v2mom.app.auth import Admin, StoreDep, Viewer
-from v2mom.app.http_errors import unprocessable
+from v2mom.app.http_errors import UNCONFIRMED, ConfirmMove, require_confirmed, unprocessable
 from v2mom.app.schemas.plan import PlanReplaced
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.store.plan_remap import apply_plan
+from v2mom.store.preview import preview_plan
 
 router = APIRouter(prefix="/api")
+MeasureQ = Annotated[
+    Literal["points", "hours", "count"], Query(description="The measure a big move is judged in.")
+]
 
 
 # The plan document leaves out what plan.yaml leaves out (no nulls): only the keys it has are sent.
@@ -26,13 +30,21 @@ def get_plan(store: StoreDep, _viewer: Viewer) -> Plan:
     return Plan.model_validate(plan.model_dump(mode="json", exclude_none=True))
 
 
-@router.put("/plan")
-def put_plan(store: StoreDep, admin: Admin, document: dict[str, Any] = Body(...)) -> PlanReplaced:
-    """Validate and replace the plan, then re-resolve the items it moves; 422 lists every problem."""
+@router.put("/plan", responses=UNCONFIRMED)
+def put_plan(
+    store: StoreDep,
+    admin: Admin,
+    document: dict[str, Any] = Body(...),
+    measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
+) -> PlanReplaced:
+    """Validate and replace the plan, then re-resolve the items it moves; 422 lists every problem,
+    409 a change that moves more than a quarter of the effort (in ``measure``) unconfirmed."""
     try:
         plan = plan_from_data(document, "plan")
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
+    require_confirmed(preview_plan(store, plan, measure), confirm)
     changes = plan_changes(store.plans.current(), plan)
     with RERESOLVE_SECONDS.labels(trigger="plan").time():
         applied = apply_plan(store, plan, actor=f"token:{admin.name}")

@@ -1,4 +1,4 @@
-"""Token management for admins (``/api/admin/tokens``): list, create, revoke.
+"""Token management for admins (``/api/admin/tokens``): list, create, revoke (both audited).
 
 The same store calls as ``v2mom token list|create|revoke``. A token's secret is shown once, in the
 answer that creates it; listings never carry it (only its hash is stored). Revoking takes effect
@@ -37,7 +37,7 @@ def list_tokens(store: StoreDep, admin: Admin) -> TokenList:
 @router.post("", status_code=201)
 def create_token(store: StoreDep, admin: Admin, new: NewToken) -> TokenCreated:
     """Create a token; ``token`` in the answer is the only time its secret is shown."""
-    secret = store.tokens.create(new.role, new.name)
+    secret = store.tokens.create(new.role, new.name, actor=f"token:{admin.name}")
     created = store.tokens.info(token=secret)
     if created is None:  # written a moment ago: only a concurrent database reset gets here
         raise HTTPException(409, detail="the token was not found after it was created")
@@ -51,7 +51,7 @@ TokenId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the token's id, a
 @router.delete("/{token_id}")
 def revoke_token(token_id: TokenId, store: StoreDep, admin: Admin) -> TokenDocument:
     """Revoke a live token (404 when there is no live token with that id)."""
-    if not store.tokens.revoke(token_id):
+    if not store.tokens.revoke(token_id, actor=f"token:{admin.name}"):
         raise HTTPException(404, detail=f"no live token with id {token_id}")
     revoked = store.tokens.info(token_id=token_id)
     if revoked is None:  # tokens are revoked, never deleted: only a concurrent reset gets here

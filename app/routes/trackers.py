@@ -21,12 +21,12 @@ TrackerName = Literal["jira", "asana", "linear"]
 
 
 def _provision(
-    request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None
+    request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None, actor: str
 ) -> ProvisionDocument:
     settings = request.app.state.settings
     require_configured(settings, tracker)
     try:
-        results = provision(settings, store, apply=apply, tracker=tracker)
+        results = provision(settings, store, apply=apply, tracker=tracker, actor=actor)
     except ConfigError as exc:  # no plan stored yet: nothing to offer
         raise HTTPException(409, detail=str(exc)) from None
     return ProvisionDocument.of(results)
@@ -34,15 +34,15 @@ def _provision(
 
 @router.get("/provision")
 def provision_preview(
-    request: Request, store: StoreDep, _admin: Admin, tracker: TrackerName | None = None
+    request: Request, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
 ) -> ProvisionDocument:
     """What provisioning would change in each configured tracker (nothing is written)."""
-    return _provision(request, store, apply=False, tracker=tracker)
+    return _provision(request, store, apply=False, tracker=tracker, actor=f"token:{admin.name}")
 
 
 @router.post("/provision")
 def provision_apply(
-    request: Request, store: StoreDep, _admin: Admin, tracker: TrackerName | None = None
+    request: Request, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
 ) -> ProvisionDocument:
-    """Make each configured tracker offer the plan's values and methods."""
-    return _provision(request, store, apply=True, tracker=tracker)
+    """Make each configured tracker offer the plan's values and methods (the run is audited)."""
+    return _provision(request, store, apply=True, tracker=tracker, actor=f"token:{admin.name}")

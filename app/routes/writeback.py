@@ -34,12 +34,12 @@ TrackerName = Literal["jira", "asana", "linear"]
 
 
 def _writeback(
-    request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None
+    request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None, actor: str
 ) -> WritebackDocument:
     settings = request.app.state.settings
     require_configured(settings, tracker)
     try:
-        results = writeback(settings, store, apply=apply, tracker=tracker)
+        results = writeback(settings, store, apply=apply, tracker=tracker, actor=actor)
     except (ConfigError, WriteBackBusy) as exc:  # disabled, no plan stored, or another run under way
         raise HTTPException(409, detail=str(exc)) from None
     return WritebackDocument.of(results)
@@ -47,18 +47,18 @@ def _writeback(
 
 @router.get("/api/admin/writeback")
 def writeback_preview(
-    request: Request, store: StoreDep, _admin: Admin, tracker: TrackerName | None = None
+    request: Request, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
 ) -> WritebackDocument:
     """What write-back would write in each enabled tracker (nothing is written)."""
-    return _writeback(request, store, apply=False, tracker=tracker)
+    return _writeback(request, store, apply=False, tracker=tracker, actor=f"token:{admin.name}")
 
 
 @router.post("/api/admin/writeback")
 def writeback_run(
-    request: Request, store: StoreDep, _admin: Admin, tracker: TrackerName | None = None
+    request: Request, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
 ) -> WritebackDocument:
-    """Write inferred values, methods and links into each enabled tracker."""
-    return _writeback(request, store, apply=True, tracker=tracker)
+    """Write inferred values, methods and links into each enabled tracker (the run is audited)."""
+    return _writeback(request, store, apply=True, tracker=tracker, actor=f"token:{admin.name}")
 
 
 class TagRequest(ApiModel):

@@ -1,4 +1,4 @@
-"""Response models of the plan and rule routes: rules, previews, applied changes and the audit log.
+"""Response models of the plan and rule routes: rules, previews and applied changes.
 
 The plan document itself is :class:`v2mom.mapping.plan.Plan` (the contract makes the JSON plan the
 same document as ``plan.yaml``), served without the keys it leaves out.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from v2mom.app.schemas.common import ApiModel, Number
-from v2mom.mapping.plan import Plan
 
 
 class RuleWhenDocument(ApiModel):
@@ -69,6 +70,21 @@ class PlanPreview(ApiModel):
     after: dict[str, Number]
     deltas: dict[str, Number]
     summary: str
+    moved_share: float = Field(description="The share of the total effort the change moves, 0 to 1.")
+    confirm: str | None = Field(
+        default=None,
+        description="Only when the change moves more than a quarter of the effort: the phrase to send "
+        "as the X-Confirm-Move header to apply it (move 42%).",
+    )
+
+
+class MoveNeedsConfirming(ApiModel):
+    """409: the change moves more than a quarter of the effort and the request did not confirm it;
+    nothing was written. Send ``confirm`` as the ``X-Confirm-Move`` header to apply it."""
+
+    detail: str
+    confirm: str
+    moved_share: float
 
 
 class ResolvedCounts(ApiModel):
@@ -113,20 +129,3 @@ class RuleCreated(PlanChangeApplied):
     """``POST /api/rules``: the applied change and the new rule, with its id."""
 
     rule: RuleDocument
-
-
-class AuditEntry(ApiModel):
-    """One plan version: who saved it, when, what changed, and the plan before and after."""
-
-    version: int
-    at: str
-    actor: str
-    changes: list[str]
-    before: Plan | None
-    after: Plan
-
-
-class AuditLog(ApiModel):
-    """``GET /api/admin/audit``: plan versions, newest first."""
-
-    entries: list[AuditEntry]

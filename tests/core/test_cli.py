@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,84 @@ def test_token_list_renders_the_api_documents(workdir: Path) -> None:
     assert lines[1].startswith("2\tadmin\tops\trevoked 20")
     assert lines[1].endswith("\tlast used never")
     store.close()
+
+
+def test_check_reports_every_plan_problem_in_one_pass(workdir: Path) -> None:
+    broken = VALID.replace("target_share: 0.40", "target_share: 1.5").replace(
+        "{tracker: jira, component: Billing}", '{tracker: jira, label: ""}'
+    )
+    (workdir / "bad.yaml").write_text(broken.replace("values: [customer-first]", "values: [speed]"))
+    code, _, err = run("check", "bad.yaml")
+    assert code == 2
+    assert "bad.yaml: values[0].target_share: Input should be less than or equal to 1" in err
+    assert "bad.yaml: methods[0].values[0]: unknown value 'speed'" in err
+    assert "bad.yaml: rules[0].when.label: a rule's condition needs a text to match" in err
+
+
+def test_check_refuses_a_plan_without_values(workdir: Path) -> None:
+    (workdir / "empty.yaml").write_text("values: []\n")
+    code, out, err = run("check", "empty.yaml")
+    assert code == 2
+    assert "plan ok" not in out
+    assert "empty.yaml: values: a plan needs at least one value" in err
+
+
+def test_audit_lists_the_cli_changes_one_line_each(workdir: Path) -> None:
+    assert run("plan", "apply", "plan.yaml")[0] == 0
+    code, out, _ = run("token", "create", "--role", "viewer", "--name", "ops")
+    assert code == 0
+    store = Database.open(load_settings().database_url)
+    token_id = store.tokens.list_all()[0].id
+    store.close()
+    assert run("token", "revoke", str(token_id))[0] == 0
+    code, out, _ = run("audit")
+    assert code == 0, out
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert [kind for _, _, kind, _ in lines] == ["token", "token", "plan"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", at) for at, *_ in lines)
+    assert all(actor.startswith("cli") for _, actor, _, _ in lines)  # cli:<os user>
+    assert lines[0][3] == f"revoked viewer token 'ops' (id {token_id})"
+    assert lines[2][3] == "plan v1: new plan: 2 values, 2 methods, 2 rules"
+    code, out, _ = run("audit", "--kind", "token", "--limit", "1")
+    assert out.count("\n") == 1
+    assert "revoked viewer token 'ops'" in out
+    code, _, err = run("audit", "--kind", "nope")
+    assert code == 2
+    assert "nope" in err
+
+
+def test_plan_apply_moving_more_than_a_quarter_needs_the_phrase(workdir: Path) -> None:
+    store = Database.open(load_settings().database_url)
+    store.items.upsert(
+        [
+            make_item("1", key="ONB-1", level=Level.EPIC, labels=("method:slo-program",)),
+            make_item("2", key="ONB-2", parent_id="1", points=5.0),
+            make_item("3", key="ONB-3", labels=("value:customer-first",), points=3.0),
+        ]
+    )
+    store.close()
+    code, out, err = run("plan", "apply", "plan.yaml")
+    assert code == 0, err  # the first plan has no numbers to overturn: no confirmation
+    # slo-program now serves reliability only: 30% of ONB-2's 5 points leave customer-first (1.5 of 8).
+    (workdir / "small.yaml").write_text(
+        VALID.replace("weights: {customer-first: 0.3, reliability: 0.7}", "values: [reliability]")
+    )
+    code, out, err = run("plan", "apply", "small.yaml")
+    assert code == 0, err
+    # ... and now customer-first only: all 5 points move, 62.5% of the effort.
+    (workdir / "big.yaml").write_text(
+        VALID.replace("weights: {customer-first: 0.3, reliability: 0.7}", "values: [customer-first]")
+    )
+    code, out, err = run("plan", "apply", "big.yaml")
+    assert code == 2
+    assert "methods: changed slo-program" in out
+    assert (
+        "big.yaml: not applied: this change moves 63% of the effort (5 of 8 points), more than the 25% a "
+        "change may move unconfirmed; to apply it, run again with --confirm 'move 63%'"
+    ) in err
+    assert "plan version 3" not in out
+    for wrong in ("move 62%", "yes"):
+        assert run("plan", "apply", "big.yaml", "--confirm", wrong)[0] == 2
+    code, out, err = run("plan", "apply", "big.yaml", "--confirm", "move 63%")
+    assert code == 0, err
+    assert "plan version 3 applied" in out

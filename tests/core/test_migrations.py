@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Date, Engine, column, func, insert, select, table
+from fastapi.testclient import TestClient
+from sqlalchemy import JSON, Date, Engine, column, func, insert, select, table
+from sqlalchemy import inspect as sa_inspect
 
-from tests.factories import T0
-from v2mom.mapping.plan import Method, Plan, Rule, RuleWhen, Value, check_plan
+from tests.factories import T0, VALID
+from tests.support import auth
+from v2mom.app.factory import create_app
+from v2mom.mapping.plan import Method, Plan, Rule, RuleWhen, Value, check_plan, load_plan
 from v2mom.mapping.resolver import shares_key
 from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.settings import Settings
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.engine import make_engine
@@ -219,3 +226,103 @@ def test_upgrade_from_0004_adds_leases_and_the_next_run_interrupts_a_run_left_ru
         assert store.sync_state.last_interrupted() == {"jira": T0}
     finally:
         store.close()
+
+
+TAG_AUDIT = table(
+    "tag_audit",
+    *(column(name) for name in ("actor", "tracker", "item_id", "key", "kind", "plan_id")),
+    column("before", JSON()),
+    column("at", UTCDateTime()),
+)
+
+
+def test_upgrade_from_0009_moves_plan_versions_and_dashboard_tags_into_one_audit(database_url: str) -> None:
+    engine = _database_at(database_url, "0009")
+    first = load_plan(VALID).model_dump(mode="json", exclude_none=True)
+    second = load_plan(VALID.replace("name: SLO program", "name: SLO programme")).model_dump(
+        mode="json", exclude_none=True
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            insert(t.plans),
+            [
+                {"version": 1, "document": first, "created_at": T0, "created_by": "cli"},
+                {
+                    "version": 2,
+                    "document": second,
+                    "created_at": T0 + timedelta(minutes=2),
+                    "created_by": "token:a",
+                },
+            ],
+        )
+        conn.execute(
+            insert(TAG_AUDIT).values(
+                at=T0 + timedelta(minutes=1), actor="token:pm", tracker="jira", item_id="10005", key="ONB-5",
+                kind="value", plan_id="reliability", before=["customer-first"],
+            )
+        )  # fmt: skip
+    upgrade(engine)
+    engine.dispose()
+    store = Database.open(database_url)
+    try:
+        admin = store.tokens.create("admin", "auditor")  # after the migration: numbered after its entries
+        with TestClient(create_app(Settings(), store)) as client:
+            answer = client.get("/api/admin/audit", headers=auth(admin))
+        assert answer.status_code == 200, answer.text
+        token, v2, tag, v1 = answer.json()["entries"]
+        assert (token["kind"], v2["kind"], tag["kind"], v1["kind"]) == ("token", "plan", "tag", "plan")
+        assert (v1["at"], tag["at"], v2["at"]) == (
+            "2026-11-01T09:00:00Z",
+            "2026-11-01T09:01:00Z",
+            "2026-11-01T09:02:00Z",
+        )
+        assert (v1["actor"], tag["actor"], v2["actor"]) == ("cli", "token:pm", "token:a")
+        assert v2["details"] == {
+            "version": 2,
+            "changes": ["methods: changed slo-program"],
+            "before": first,
+            "after": second,
+        }
+        assert v2["summary"] == "plan v2: methods: changed slo-program"
+        assert v1["details"]["before"] is None
+        assert tag["details"] == {
+            "item": {"tracker": "jira", "id": "10005", "key": "ONB-5"},
+            "tag": {"kind": "value", "id": "reliability", "name": None},
+            "before": ["customer-first"],
+        }
+        assert tag["summary"] == "tagged jira:ONB-5 with value reliability"
+        (logged,) = store.writebacks.tag_log()
+        assert (logged["actor"], logged["key"], logged["plan_id"], logged["before"]) == (
+            "token:pm", "ONB-5", "reliability", ["customer-first"],
+        )  # fmt: skip
+        with store.engine.connect() as conn:
+            assert not sa_inspect(conn).has_table("tag_audit")  # one audit: the old table is gone
+    finally:
+        store.close()
+
+
+def test_downgrade_to_0009_puts_the_tags_back(database_url: str) -> None:
+    store = Database.open(database_url)
+    store.audit.record(
+        "tag",
+        actor="token:pm",
+        summary="tagged jira:ONB-5 with value reliability (Reliability)",
+        details={
+            "item": {"tracker": "jira", "id": "10005", "key": "ONB-5"},
+            "tag": {"kind": "value", "id": "reliability", "name": "Reliability"},
+            "before": [],
+        },
+    )
+    store.close()
+    engine = make_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+    with engine.connect() as conn:
+        rows = conn.execute(select(TAG_AUDIT)).all()
+        assert not sa_inspect(conn).has_table("audit_events")
+    engine.dispose()
+    assert [(r.actor, r.tracker, r.item_id, r.key, r.kind, r.plan_id, r.before) for r in rows] == [
+        ("token:pm", "jira", "10005", "ONB-5", "value", "reliability", [])
+    ]

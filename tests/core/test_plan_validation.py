@@ -146,3 +146,86 @@ def test_a_stored_plan_with_colliding_names_still_loads() -> None:
     assert plan_from_data(document, "stored plan", stored=True).methods[1].name == "Reliability"
     with pytest.raises(ConfigError, match=r"methods\[1\]\.name"):
         plan_from_data(document, "plan")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "vision: x\nvalues: []\n", "plan.yaml: values: a plan needs at least one value", id="empty"
+        ),
+        pytest.param("vision: x\n", "plan.yaml: values: a plan needs at least one value", id="no-values"),
+        pytest.param("", "plan.yaml: values: a plan needs at least one value", id="empty-file"),
+    ],
+)
+def test_a_plan_needs_a_value(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_plan(text)
+    assert any(problem.startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            "{tracker: jira, component: Billing}",
+            '{tracker: jira, label: ""}',
+            "plan.yaml: rules[0].when.label: a rule's condition needs a text to match, not an empty one",
+            id="empty-label",
+        ),
+        pytest.param(
+            "{tracker: jira, component: Billing}",
+            "{component: '   '}",
+            "plan.yaml: rules[0].when.component: a rule's condition needs a text to match",
+            id="blank-component",
+        ),
+        pytest.param(
+            "custom_field: Team Bet, equals: Onboarding",
+            "custom_field: Team Bet, equals: ''",
+            "plan.yaml: rules[1].when.equals: a rule's condition needs a text to match",
+            id="empty-equals",
+        ),
+    ],
+)
+def test_every_rule_condition_needs_a_text(old: str, new: str, expected: str) -> None:
+    assert old in VALID, "test table out of date"
+    with pytest.raises(ConfigError) as caught:
+        load_plan(VALID.replace(old, new, 1))
+    assert any(expected in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_schema_and_reference_problems_are_reported_in_one_pass() -> None:
+    """A value out of range (the schema) and an unknown method (a reference) and an empty label: all
+    three at once, so fixing the first does not reveal the next."""
+    broken = (
+        VALID.replace("target_share: 0.40", "target_share: 1.5")
+        .replace("methods: [self-serve-onboarding]", "methods: [ghost]")
+        .replace("{tracker: jira, component: Billing}", '{tracker: jira, label: ""}')
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_plan(broken)
+    problems = caught.value.problems
+    assert any("values[0].target_share: Input should be less than or equal to 1" in p for p in problems)
+    assert any("obstacles[0].methods[0]: unknown method 'ghost'" in p for p in problems)
+    assert any("rules[0].when.label:" in p for p in problems)
+    assert len(problems) == 3, problems
+
+
+def test_a_broken_section_does_not_cascade_into_false_references() -> None:
+    """Values that do not parse leave their ids unknown: no method is said to name an unknown value."""
+    broken = VALID.replace("  - id: reliability\n", "  - reliability\n  - id: rel2\n")
+    with pytest.raises(ConfigError) as caught:
+        load_plan(broken)
+    assert not any("unknown value" in p for p in caught.value.problems), caught.value.problems
+
+
+def test_a_stored_plan_without_values_or_with_an_empty_rule_still_loads() -> None:
+    """Plans saved before these checks are read as they are (reports, history), just not saved anew."""
+    document = load_plan(VALID).model_dump(mode="json", exclude_none=True)
+    document["rules"][0]["when"] = {"label": ""}
+    assert plan_from_data(document, "stored plan", stored=True).rules[0].when.label == ""
+    assert plan_from_data({"vision": "x"}, "stored plan", stored=True).values == ()
+    with pytest.raises(ConfigError, match=r"rules\[0\]\.when\.label"):
+        plan_from_data(document, "plan")
+    with pytest.raises(ConfigError, match=r"plan: values: a plan needs at least one value"):
+        plan_from_data({"vision": "x"}, "plan")

@@ -12,7 +12,9 @@ from sqlalchemy.dialects import sqlite
 from tests.factories import T0, make_item
 from v2mom.mapping.plan import Method, Plan, Value, check_plan
 from v2mom.models import State
+from v2mom.store import plans as plans_module
 from v2mom.store import schema as t
+from v2mom.store import tokens as tokens_module
 from v2mom.store.database import Database
 from v2mom.store.items import json_text, sqlite_datetime
 from v2mom.store.remap import remap, remap_changed
@@ -192,3 +194,36 @@ class _NoOffset(tzinfo):
 
     def utcoffset(self, dt: datetime | None) -> timedelta | None:
         return None
+
+
+def test_a_change_and_its_audit_entry_commit_together(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plans and tokens write their audit entry in their own transaction: no change without its entry."""
+    plan = check_plan(Plan(values=(Value(id="speed", name="Speed"),)))
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the audit cannot be written")
+
+    monkeypatch.setattr(plans_module, "record_event", broken)
+    monkeypatch.setattr(tokens_module, "record_event", broken)
+    with pytest.raises(RuntimeError):
+        store.plans.save(plan, actor="cli:ada")
+    with pytest.raises(RuntimeError):
+        store.tokens.create("admin", "ops", actor="cli:ada")
+    assert store.plans.current() is None
+    assert store.tokens.list_all() == []
+    monkeypatch.undo()
+    store.plans.save(plan, actor="cli:ada")
+    token = store.tokens.create("admin", "ops", actor="cli:ada")
+    info = store.tokens.info(token=token)
+    assert info is not None
+    assert store.tokens.revoke(info.id, actor="token:boss")
+    assert not store.tokens.revoke(info.id, actor="token:boss")  # nothing revoked, nothing audited
+    revoked, created, saved = store.audit.entries()
+    assert (saved.kind, saved.actor, saved.details["version"]) == ("plan", "cli:ada", 1)
+    assert (created.kind, created.actor, created.details["action"]) == ("token", "cli:ada", "created")
+    assert (revoked.actor, revoked.details) == (
+        "token:boss",
+        {"action": "revoked", "token": {"id": info.id, "name": "ops", "role": "admin"}},
+    )

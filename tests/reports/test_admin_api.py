@@ -3,6 +3,8 @@ changes that apply atomically and land in the audit log, cookies that need the C
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +18,8 @@ from v2mom.settings import Settings
 from v2mom.store.database import Database
 
 NEW_RULE = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "reliability"}
+# NEW_RULE (and undoing it) moves ONB-5's 8 of the 19 points counted: more than a quarter.
+CONFIRMED = {"X-Confirm-Move": "move 42%"}
 LABEL = {"tracker": "jira", "label": "x"}
 FIELD_ONLY = {"tracker": "jira", "custom_field": "Team Bet"}
 BOTH = {"value": "reliability", "method": "slo-program"}
@@ -93,6 +97,29 @@ def test_admin_routes_need_an_admin(
             "target_share",
         ),
         ("POST", "/api/admin/rules", {"nope": 1}, 422, "rule"),
+        # Guardrails (issue 19): an empty plan or an empty rule condition would move every number.
+        (
+            "PUT",
+            "/api/admin/plan",
+            {"vision": "v", "values": []},
+            422,
+            "plan: values: a plan needs at least one value",
+        ),
+        ("PUT", "/api/plan", {"vision": "v"}, 422, "plan: values: a plan needs at least one value"),
+        (
+            "POST",
+            "/api/admin/rules",
+            {"rule": {"when": {"tracker": "jira", "label": ""}, "value": "reliability"}},
+            422,
+            "plan: rules[2].when.label: a rule's condition needs a text to match",
+        ),
+        (
+            "POST",
+            "/api/rules",
+            {"when": {"component": "  "}, "value": "reliability"},
+            422,
+            "plan: rules[2].when.component: a rule's condition needs a text to match",
+        ),
     ],
 )
 def test_admin_validation_names_the_problem_and_writes_nothing(
@@ -127,8 +154,9 @@ def test_a_dry_run_previews_and_the_apply_matches_it(world: tuple[TestClient, Da
     assert dry["preview"]["newly_tagged"] == 1
     assert dry["preview"]["deltas"] == {"reliability": 8.0, "untagged": -8.0}
     assert "moving 8 points from untagged (8) to reliability (8)" in dry["preview"]["summary"]
+    assert (dry["preview"]["moved_share"], dry["preview"]["confirm"]) == (0.4211, "move 42%")
 
-    applied = client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin)).json()
+    applied = client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin) | CONFIRMED).json()
     assert applied["version"] == version + 1
     after = report(client, admin)
     effort = {v["id"]: v["effort"] for v in after["values"]}
@@ -142,21 +170,133 @@ def test_a_dry_run_previews_and_the_apply_matches_it(world: tuple[TestClient, Da
 
 def test_edit_reorder_delete_and_the_audit_log(world: tuple[TestClient, Database, str, str]) -> None:
     client, _store, admin, _viewer = world
-    assert client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=auth(admin)).status_code == 200
+    confirmed = auth(admin) | CONFIRMED
+    assert client.post("/api/admin/rules", json={"rule": NEW_RULE}, headers=confirmed).status_code == 200
     edited = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "customer-first"}
-    assert client.put("/api/admin/rules/2", json={"rule": edited}, headers=auth(admin)).status_code == 200
+    assert client.put("/api/admin/rules/2", json={"rule": edited}, headers=confirmed).status_code == 200
     reordered = client.post("/api/admin/rules/reorder", json={"order": [2, 0, 1]}, headers=auth(admin)).json()
     assert next(r["when"] for r in reordered["rules"]) == edited["when"]
-    assert client.delete("/api/admin/rules/0", headers=auth(admin)).status_code == 200
+    assert client.delete("/api/admin/rules/0", headers=confirmed).status_code == 200
     rules = client.get("/api/admin/rules", headers=auth(admin)).json()["rules"]
     assert [r["position"] for r in rules] == [0, 1]
     assert all(r["when"] != edited["when"] for r in rules)
     audit = client.get("/api/admin/audit", headers=auth(admin)).json()["entries"]
-    assert [e["actor"] for e in audit[:4]] == ["token:alice"] * 4
-    assert audit[0]["version"] > audit[1]["version"]
-    assert any("rules: removed" in line for line in audit[0]["changes"])
-    assert audit[0]["before"]["rules"] != audit[0]["after"]["rules"]
-    assert audit[-1]["before"] is None  # the first version has nothing before it
+    assert [(e["kind"], e["actor"]) for e in audit[:4]] == [("rule", "token:alice")] * 4
+    deleted, reorder, replaced, added = (e["details"] for e in audit[:4])
+    assert deleted["version"] > reorder["version"]
+    assert any("rules: removed" in line for line in deleted["changes"])
+    assert deleted["before"]["rules"] != deleted["after"]["rules"]
+    assert (deleted["action"], deleted["position"], deleted["rule"]["when"]) == ("removed", 0, edited["when"])
+    assert (reorder["action"], reorder["order"]) == ("reordered", [2, 0, 1])
+    assert replaced["action"] == "replaced"
+    assert (replaced["rule"]["value"], replaced["replaced"]["value"]) == ("customer-first", "reliability")
+    assert (added["action"], added["position"], added["rule"]) == (
+        "added",
+        2,
+        {"id": "r3", **NEW_RULE},
+    )
+    assert audit[3]["summary"] == (
+        f"rule added: r3: tracker=jira, key=ONB-5 -> value reliability (plan v{added['version']})"
+    )
+    first = audit[-1]
+    assert (first["kind"], first["actor"]) == ("plan", "test")
+    assert first["details"]["before"] is None  # the first version has nothing before it
+    assert first["details"]["changes"] == ["new plan: 2 values, 2 methods, 2 rules"]
+
+
+AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def test_the_audit_has_every_change_in_one_time_format_and_pages(
+    world: tuple[TestClient, Database, str, str],
+) -> None:
+    client, _store, admin, _viewer = world
+    plan = client.get("/api/plan", headers=auth(admin)).json()
+    renamed = plan | {"vision": "A new vision."}
+    assert client.put("/api/plan", json=renamed, headers=auth(admin)).status_code == 200
+    created = client.post("/api/admin/tokens", json={"role": "viewer", "name": "ci"}, headers=auth(admin))
+    assert client.delete(f"/api/admin/tokens/{created.json()['id']}", headers=auth(admin)).status_code == 200
+
+    page = client.get("/api/admin/audit?limit=2", headers=auth(admin)).json()
+    revoked, made = page["entries"]
+    assert (revoked["kind"], revoked["actor"], revoked["details"]) == (
+        "token",
+        "token:alice",
+        {"action": "revoked", "token": {"id": created.json()["id"], "name": "ci", "role": "viewer"}},
+    )
+    assert made["details"]["action"] == "created"
+    assert made["summary"] == f"created viewer token 'ci' (id {created.json()['id']})"
+    assert created.json()["token"] not in json.dumps(page)  # never the secret
+    assert page["next_cursor"] == made["id"]
+
+    rest = client.get(f"/api/admin/audit?limit=2&cursor={page['next_cursor']}", headers=auth(admin)).json()
+    replaced = rest["entries"][0]
+    assert (replaced["kind"], replaced["actor"]) == ("plan", "token:alice")
+    assert replaced["details"]["changes"] == ["vision changed"]
+    assert replaced["details"]["after"]["vision"] == "A new vision."
+    assert replaced["summary"] == f"plan v{replaced['details']['version']}: vision changed"
+    everything = [*page["entries"], *rest["entries"]]
+    assert [int(e["id"]) for e in everything] == sorted((int(e["id"]) for e in everything), reverse=True)
+    assert all(AT.match(e["at"]) for e in everything), [e["at"] for e in everything]
+
+    plans = client.get("/api/admin/audit?kind=plan", headers=auth(admin)).json()
+    assert [e["kind"] for e in plans["entries"]] == ["plan", "plan"]
+    assert plans["next_cursor"] is None
+    for bad in ("x", "0", "-1", "1.5", str(2**63)):
+        refused = client.get(f"/api/admin/audit?cursor={bad}", headers=auth(admin))
+        assert refused.status_code == 422, bad
+        assert refused.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert client.get("/api/admin/audit?kind=nope", headers=auth(admin)).status_code == 422
+
+
+def test_a_change_moving_more_than_a_quarter_of_the_effort_needs_its_phrase_typed(
+    world: tuple[TestClient, Database, str, str],
+) -> None:
+    client, store, admin, _viewer = world
+    before = report(client, admin)
+    version = store.plans.versions(1)[0]["version"]
+    preview = client.post("/api/rules/preview", json=NEW_RULE, headers=auth(admin)).json()["preview"]
+    assert (preview["moved_share"], preview["confirm"]) == (0.4211, "move 42%")
+    small = {"when": {"tracker": "jira", "key": "ONB-6"}, "value": "reliability"}  # 1 of 19 points
+    quiet = client.post("/api/rules/preview", json=small, headers=auth(admin)).json()["preview"]
+    assert quiet["moved_share"] == 0.0526
+    assert "confirm" not in quiet  # under the bar: nothing to type
+
+    plan = client.get("/api/plan", headers=auth(admin)).json()
+    unmethoded = plan | {"methods": plan["methods"][1:], "obstacles": [], "rules": plan["rules"][:1]}
+    attempts = [
+        ("POST", "/api/rules", NEW_RULE),
+        ("POST", "/api/admin/rules", {"rule": NEW_RULE}),
+        ("PUT", "/api/admin/rules/0", {"rule": NEW_RULE}),
+        ("PUT", "/api/admin/plan", unmethoded),  # ONB-2 and ONB-3 lose their method: untagged
+        ("PUT", "/api/plan", unmethoded),
+    ]
+    for method, path, body in attempts:
+        for typed in (None, "move 40%", "42%"):
+            headers = auth(admin) | ({"X-Confirm-Move": typed} if typed else {})
+            refused = client.request(method, path, json=body, headers=headers)
+            assert refused.status_code == 409, (path, typed, refused.text)
+            answer = refused.json()
+            assert set(answer) == {"detail", "confirm", "moved_share"}
+            assert answer["moved_share"] > 0.25
+            assert answer["confirm"] == f"move {round(answer['moved_share'] * 100)}%"
+            assert "X-Confirm-Move" in answer["detail"]
+    assert client.post("/api/rules", json=NEW_RULE, headers=auth(admin)).json() == {
+        "detail": "this change moves 42% of the effort (8 of 19 points), more than the 25% a change may "
+        "move unconfirmed; to apply it, send the header X-Confirm-Move: move 42%",
+        "confirm": "move 42%",
+        "moved_share": 0.4211,
+    }
+    assert store.plans.versions(1)[0]["version"] == version  # nothing written
+    assert report(client, admin) == before
+    assert [e.kind for e in store.audit.entries()] == ["token", "token", "plan"]
+
+    assert client.post("/api/rules", json=small, headers=auth(admin)).status_code == 200  # under the bar
+    typed = auth(admin) | {"X-Confirm-Move": "  Move 42% "}  # case and spaces aside, the phrase
+    applied = client.post("/api/rules", json=NEW_RULE, headers=typed)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["preview"]["confirm"] == "move 42%"
+    assert store.plans.versions(1)[0]["version"] == version + 2
 
 
 def test_sessions_keep_the_token_in_an_http_only_cookie(world: tuple[TestClient, Database, str, str]) -> None:
@@ -213,7 +353,7 @@ def test_the_contract_rule_routes(world: tuple[TestClient, Database, str, str]) 
     assert preview["preview"]["newly_tagged"] == 1
     assert client.post("/api/rules/preview", json=NEW_RULE, headers=auth(viewer)).status_code == 403
     assert client.post("/api/rules", json=NEW_RULE, headers=auth(viewer)).status_code == 403
-    created = client.post("/api/rules", json=NEW_RULE, headers=auth(admin)).json()
+    created = client.post("/api/rules", json=NEW_RULE, headers=auth(admin) | CONFIRMED).json()
     assert created["rule"]["id"] == "r3"
     assert created["preview"]["deltas"] == preview["preview"]["deltas"]
     bad = client.post("/api/rules", json={"when": {"label": "x"}, "method": "nope"}, headers=auth(admin))
@@ -221,7 +361,7 @@ def test_the_contract_rule_routes(world: tuple[TestClient, Database, str, str]) 
     assert "unknown method 'nope'" in bad.text
     assert client.delete("/api/rules/r9", headers=auth(admin)).status_code == 404
     assert client.delete("/api/rules/r3", headers=auth(viewer)).status_code == 403
-    assert client.delete("/api/rules/r3", headers=auth(admin)).status_code == 200
+    assert client.delete("/api/rules/r3", headers=auth(admin) | CONFIRMED).status_code == 200
     assert [r["id"] for r in client.get("/api/rules", headers=auth(viewer)).json()["rules"]] == ["r1", "r2"]
     assert store.plans.versions(1)[0]["created_by"] == "token:alice"
 

@@ -230,6 +230,12 @@ def test_the_cli_prints_the_diff_then_applies_it_and_exits_1_on_a_refusal(
     assert refused.exit_code == 1
     assert "jira: FAILED:" in refused.stderr
     assert "no permission" in refused.stderr
+    failed, unchanged, first = planned.audit.entries(kind="provision")  # three applied runs, no preview
+    assert failed.actor.startswith("cli")
+    assert failed.summary.startswith("provisioned jira: failed (")
+    assert "no permission" in failed.details["trackers"][0]["error"]
+    assert unchanged.details["trackers"][0]["changes"] == []
+    assert first.details["trackers"][0]["changes"][0] == "create the value field 'V2MOM Value'"
 
 
 def test_the_admin_api_previews_and_applies_and_viewers_cannot(
@@ -253,3 +259,15 @@ def test_the_admin_api_previews_and_applies_and_viewers_cannot(
         unknown = client.get("/api/admin/trackers/provision?tracker=linear", headers=auth(admin))
         assert unknown.status_code == 422
         assert unknown.json()["detail"][0]["loc"] == ["query", "tracker"]
+        audit = client.get("/api/admin/audit?kind=provision", headers=auth(admin)).json()
+    (entry,) = audit["entries"]  # the applied run only, not the previews
+    assert (entry["kind"], entry["actor"]) == ("provision", "token:a")
+    assert entry["details"]["trackers"] == [
+        {
+            "tracker": "jira",
+            "applied": True,
+            "changes": [change["description"] for change in jira["changes"]],
+            "error": None,
+        }
+    ]
+    assert entry["summary"] == f"provisioned jira: {len(jira['changes'])} change(s)"

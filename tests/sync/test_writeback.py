@@ -347,6 +347,12 @@ def test_cli_previews_applies_and_exits_2_when_disabled(
     assert applied.exit_code == 1
     assert "refused ONB-S4" in applied.output
     assert "writeback: wrote 3 item(s) in 1 tracker(s), 1 refused" in applied.output
+    (run_entry,) = _store.audit.entries(kind="writeback")  # the preview and the disabled run: none
+    assert run_entry.actor.startswith("cli")
+    assert run_entry.summary == "write-back jira: wrote 3, linked 3, 1 refused"
+    (jira,) = run_entry.details["trackers"]
+    assert (jira["written"], jira["refused_count"]) == (3, 1)
+    assert jira["refused"][0].startswith("ONB-S4: ")
 
 
 def test_api_preview_run_and_tag_from_the_dashboard(
@@ -389,6 +395,25 @@ def test_api_preview_run_and_tag_from_the_dashboard(
             "/api/items/jira/ONB-404/tags", json={"value": "reliability"}, headers=auth(admin)
         )
         assert missing.status_code == 404
+        # One audit: the dashboard's tag (who, the item, the tag) and the run (its counts), newest first.
+        audit = client.get("/api/admin/audit?limit=2", headers=auth(admin)).json()["entries"]
+    tag, run_entry = audit
+    assert (tag["kind"], tag["actor"]) == ("tag", "token:pm-admin")
+    assert tag["details"] == {
+        "item": {"tracker": "jira", "id": "S5", "key": "ONB-S5"},
+        "tag": {"kind": "value", "id": "reliability", "name": "Reliability"},
+        "before": [],
+    }
+    assert tag["summary"] == "tagged jira:ONB-S5 with value reliability (Reliability)"
+    assert (run_entry["kind"], run_entry["actor"]) == ("writeback", "token:pm-admin")
+    (written,) = run_entry["details"]["trackers"]
+    assert (written["tracker"], written["written"], written["refused_count"], written["error"]) == (
+        "jira",
+        4,
+        0,
+        None,
+    )
+    assert run_entry["summary"] == "write-back jira: wrote 4, linked 4"
     log = store.writebacks.tag_log()
     assert log[0]["actor"] == "token:pm-admin"
     assert log[0]["key"] == "ONB-S5"
