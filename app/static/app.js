@@ -964,10 +964,12 @@ function moveText(needed) {
   return needed ? ` It moves ${pct(needed.share)} of all effort: type "${needed.phrase}" below to apply it.` : "";
 }
 
+// Sent in the preview's measure: the share a change moves, and so its phrase, is measured in it.
 async function confirmedWrite(form, path, options) {
   const phrase = form.dataset.phrase;
   const headers = phrase ? { "X-Confirm-Move": phrase } : {};
-  return api(path, { ...options, headers });
+  const measured = `${path}${path.includes("?") ? "&" : "?"}measure=${encodeURIComponent(filters().measure)}`;
+  return api(measured, { ...options, headers });
 }
 
 function describeRule(rule) {
@@ -1216,7 +1218,8 @@ function auditEntry(e) {
   const version = e.details?.version ?? e.version;
   const item = el("li", { "data-kind": kind },
     timeEl(e.at), " ", el("span", { class: `badge kind-${kind}`, text: kind }), " ",
-    el("span", { class: "actor", text: e.actor }), `: ${summary}`, version !== undefined && version !== null ? el("span", { class: "muted", text: ` (plan v${version})` }) : null);
+    el("span", { class: "actor", text: e.actor }), `: ${summary}`,
+    !e.summary && version !== undefined && version !== null ? el("span", { class: "muted", text: ` (plan v${version})` }) : null);
   if (changes.length > 1 && e.summary) {
     item.append(el("details", {}, el("summary", { text: "What changed" }), el("ul", {}, ...changes.map((c) => el("li", { text: c })))));
   }

@@ -149,7 +149,7 @@ def test_an_admin_previews_a_rule_applies_it_and_the_totals_move(browser: Browse
     page.get_by_role("link", name="Audit", exact=True).click()
     page.wait_for_selector("body[data-ready=true][data-page=audit]")
     assert "token:ui-admin" in page.locator("#audit li").first.inner_text()
-    assert "rules: added" in page.locator("#audit li").first.inner_text()
+    assert "rule added: " in page.locator("#audit li").first.inner_text()
     page.close()
 
 
