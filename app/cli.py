@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from v2mom.app.cli_common import ConfigOpt, err, exit_on_errors, open_store, out
+from v2mom.app.cli_common import ConfigOpt, TrackerOpt, err, exit_on_errors, open_store, out
 from v2mom.app.cli_render import explanation_lines, print_lines, report_json, report_table, token_line
 from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
@@ -20,6 +20,7 @@ from v2mom.errors import ConfigError
 from v2mom.logs import LogFormat, basic_logging
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
+from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
@@ -108,7 +109,7 @@ def plan_export(config: ConfigOpt = None) -> None:
 @app.command()
 def sync(
     config: ConfigOpt = None,
-    tracker: Annotated[str | None, typer.Option(help="Only this tracker (jira, asana, linear).")] = None,
+    tracker: TrackerOpt = None,
     full: Annotated[bool, typer.Option("--full", help="Ignore cursors and re-read everything.")] = False,
 ) -> None:
     """One sync pass of every configured tracker, then re-resolution."""
@@ -154,7 +155,7 @@ def report(
     state: Annotated[StateOpt, typer.Option()] = "all",
     date_from: Annotated[str | None, typer.Option("--from", help="ISO date")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="ISO date")] = None,
-    tracker: Annotated[str | None, typer.Option()] = None,
+    tracker: TrackerOpt = None,
 ) -> None:
     """The effort-by-value report (json is the same document as the HTTP body)."""
     with exit_on_errors():
@@ -242,7 +243,7 @@ def token_revoke(token_id: int, config: ConfigOpt = None) -> None:
 
 @webhooks_app.command("register")
 def webhooks_register(
-    tracker: Annotated[str, typer.Option(help="jira, asana or linear")],
+    tracker: Annotated[TrackerName, typer.Option(help="jira, asana or linear")],
     url: Annotated[str, typer.Option(help="Public URL of this server's /webhooks/<tracker> endpoint")],
     config: ConfigOpt = None,
 ) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from v2mom.errors import ConfigError, DatabaseUnavailableError, V2momError
+from v2mom.models import TrackerName
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 
@@ -53,3 +54,9 @@ def fail(exc: V2momError, code: int, log_format: str | None = None) -> NoReturn:
 def open_store(settings: Settings) -> Database:
     """Open (and migrate) the configured database."""
     return Database.open(settings.database_url)
+
+
+TrackerOpt = Annotated[
+    TrackerName | None,
+    typer.Option(help="Only this tracker (jira, asana, linear); any other name is refused (exit 2)."),
+]
