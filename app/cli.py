@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from datetime import date
@@ -24,7 +25,7 @@ from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
-from v2mom.settings import config_path, load_settings
+from v2mom.settings import CONFIG_ENV, config_path, load_settings
 from v2mom.store.engine import backend_of, check_url, masked_url
 
 app = typer.Typer(
@@ -47,20 +48,49 @@ def check(
     plan_file: Annotated[Path | None, typer.Argument(help="A plan file to validate too.")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Validate settings (and a plan file) without touching the database."""
+    """Validate settings (and a plan file) without touching the database.
+
+    A settings file is required: with none found, PLAN (when given) is still checked, then the
+    command fails (exit 2) naming the file it looked for, never saying "settings ok" about defaults.
+    """
     with exit_on_errors():
+        settings_file = config_path(config)
+        if not settings_file.exists():
+            if plan_file is not None:
+                _check_plan(plan_file)
+            raise ConfigError(no_settings_message(settings_file, config))
         settings = load_settings(config)
         check_url(settings.database_url)
         trackers = ", ".join(settings.trackers.configured()) or "none"
         out.print(
-            f"settings ok: trackers: {trackers}; database: {masked_url(settings.database_url)}", markup=False
+            f"settings ok: {settings_file}: trackers: {trackers}; "
+            f"database: {masked_url(settings.database_url)}",
+            markup=False,
         )
         if plan_file is not None:
-            plan = load_plan(_read(plan_file), str(plan_file))
-            out.print(
-                f"plan ok: {len(plan.values)} values, {len(plan.methods)} methods, {len(plan.rules)} rules",
-                markup=False,
-            )
+            _check_plan(plan_file)
+
+
+def _check_plan(plan_file: Path) -> None:
+    plan = load_plan(_read(plan_file), str(plan_file))
+    out.print(
+        f"plan ok: {len(plan.values)} values, {len(plan.methods)} methods, {len(plan.rules)} rules",
+        markup=False,
+    )
+
+
+def no_settings_message(settings_file: Path, config: str | None) -> str:
+    """Which settings file was looked for, how it was chosen and how to name another (one line)."""
+    if config:
+        how = "given with -c"
+    elif CONFIG_ENV in os.environ:
+        how = f"named by ${CONFIG_ENV}"
+    else:
+        how = f"the default; name another with -c PATH or ${CONFIG_ENV}"
+    return (
+        f"no settings file to check: {settings_file.absolute()} does not exist ({how}); "
+        "examples/v2mom.yaml in the repository is a commented one to start from"
+    )
 
 
 def _read(path: Path) -> str:

@@ -29,6 +29,7 @@ from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
 
 log = logging.getLogger(__name__)
 DEFAULT_CONFIG = "v2mom.yaml"
+CONFIG_ENV = "V2MOM_CONFIG"  # names the settings file when -c does not
 _ONLY_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 Measure = Literal["points", "hours", "count"]
 
@@ -209,7 +210,7 @@ def config_path(explicit: str | Path | None = None) -> Path:
     """The settings file to read: ``-c PATH``, else ``$V2MOM_CONFIG``, else ``./v2mom.yaml``."""
     if explicit:
         return Path(explicit)
-    return Path(os.environ.get("V2MOM_CONFIG", DEFAULT_CONFIG))
+    return Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
 
 
 def load_settings(path: str | Path | None = None, *, required: bool = False) -> Settings:
@@ -219,7 +220,7 @@ def load_settings(path: str | Path | None = None, *, required: bool = False) -> 
     or a path was given explicitly.
     """
     file = config_path(path)
-    explicit = bool(path) or "V2MOM_CONFIG" in os.environ
+    explicit = bool(path) or CONFIG_ENV in os.environ
     if not file.exists() and not (explicit or required):
         return Settings()
     source = str(file)
