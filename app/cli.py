@@ -346,11 +346,14 @@ SERVE_HELP = (
 )
 
 
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on (1-65535).")]
+
+
 @app.command(help=SERVE_HELP)
 def serve(
     config: ConfigOpt = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    port: PortOpt = 8000,
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes serving the port (more than 1: PostgreSQL only).")
     ] = 1,
@@ -364,7 +367,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile."""
-    from v2mom.app.serve import serve_app, serve_workers, uvicorn_server
+    from v2mom.app.serve import address, listen_socket, serve_app, serve_workers, uvicorn_server
     from v2mom.logs import configure_logging, root_handlers_restored
 
     with root_handlers_restored():
@@ -376,22 +379,29 @@ def serve(
             configure_logging(log_format, settings.secrets())
             if workers > 1:
                 refuse_embedded(settings.database_url, workers)
+        with exit_on_errors(code=1, log_format=lambda: log_format):
+            listener = listen_socket(host, port)  # held from here: a busy port fails before anything
+        with listener, exit_on_errors(code=1, log_format=lambda: log_format):
             store = open_store(settings)  # connects and migrates once, before any worker process starts
-        reconcile = f"reconcile every {settings.sync.reconcile_every}"
-        if workers > 1:
-            store.close()
-            out.print(
-                f"serving on http://{host}:{port} with {workers} worker processes, each with a webhook "
-                f"worker; {reconcile}, once across them",
-                markup=False,
-            )
-            settings_file = config_path(config)
-            serve_workers(
-                settings_file if settings_file.is_file() else None, host, port, workers, log_format=log_format
-            )
-            return
-        out.print(f"serving on http://{host}:{port}; webhook worker running; {reconcile}", markup=False)
-        serve_app(settings, store, uvicorn_server(host, port, own_log_config=log_format == "text"))
+            url = f"http://{address(host, port)}"
+            reconcile = f"reconcile every {settings.sync.reconcile_every}"
+            if workers > 1:
+                store.close()
+                out.print(
+                    f"serving on {url} with {workers} worker processes, each with a webhook "
+                    f"worker; {reconcile}, once across them",
+                    markup=False,
+                )
+                settings_file = config_path(config)
+                serve_workers(
+                    settings_file if settings_file.is_file() else None,
+                    listener,
+                    workers,
+                    log_format=log_format,
+                )
+                return
+            out.print(f"serving on {url}; webhook worker running; {reconcile}", markup=False)
+            serve_app(settings, store, uvicorn_server(listener, own_log_config=log_format == "text"))
 
 
 def refuse_embedded(database_url: str, workers: int) -> None:
@@ -430,10 +440,15 @@ def worker(
 @app.command()
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    port: PortOpt = 8000,
     database: Annotated[str, typer.Option(help="SQLite file for the demo")] = "v2mom-demo.db",
 ) -> None:
-    """Sandbox trackers + the sample plan, synced through the real connectors, API served."""
+    """Sandbox trackers + the sample plan, synced through the real connectors, API served.
+
+    Refuses to start (exit 1, before touching its database) while another demo runs on the same
+    database or the port is taken. Prints the URL, a viewer and an admin token, and writes a
+    settings file for the CLI beside the database (v2mom-demo.yaml): v2mom report -c v2mom-demo.yaml.
+    """
     from v2mom.app.demo import run_demo
 
     with exit_on_errors(code=1):

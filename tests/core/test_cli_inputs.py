@@ -95,3 +95,17 @@ def test_check_names_a_missing_settings_file_and_how_it_was_chosen(
     assert result.exit_code == 2
     assert f"{missing} does not exist" in result.stderr
     assert "settings ok" not in result.stdout
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo"]])
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
+def test_a_port_outside_1_to_65535_is_invalid_input_without_a_traceback(
+    workdir: Path, command: list[str], port: str
+) -> None:
+    result = runner.invoke(app, [*command, "--port", port])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Invalid value for '--port'" in flat(result.stderr)
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert sorted(p.name for p in workdir.iterdir()) == ["v2mom.yaml"]  # nothing created or removed
