@@ -152,7 +152,14 @@ def sync(
             raise typer.Exit(2)
     with exit_on_errors(code=1):
         store = open_store(settings)
-        results = run_sync(settings, store, tracker=tracker, full=full, show_progress=sys.stderr.isatty())
+        results = run_sync(
+            settings,
+            store,
+            tracker=tracker,
+            full=full,
+            show_progress=sys.stderr.isatty(),
+            notify=lambda line: err.print(line, markup=False),  # each tracker's URL, each retry's wait
+        )
     failed = [r for r in results if not r.ok]
     for result in results:
         (err if not result.ok else out).print(result.summary(), markup=False)

@@ -114,6 +114,18 @@ class TrackersSettings(_Section):
                 raise ValueError(f"unknown tracker '{unknown[0]}' (expected one of {', '.join(TRACKERS)})")
         return data
 
+    def endpoint(self, tracker: str) -> str | None:
+        """The URL ``tracker``'s connector talks to (Jira ``url``, Asana ``base_url``, Linear ``api_url``),
+        None when it has no section."""
+        section = getattr(self, tracker, None)
+        if isinstance(section, JiraSettings):
+            return section.url
+        if isinstance(section, AsanaSettings):
+            return section.base_url
+        if isinstance(section, LinearSettings):
+            return section.api_url
+        return None
+
     def configured(self) -> list[str]:
         """Names of the trackers that have a section."""
         return [name for name in TRACKERS if getattr(self, name) is not None]
@@ -164,6 +176,9 @@ class SyncSettings(_Section):
 
     max_retries: int = Field(default=5, ge=0)
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
+    # Seconds to open a connection to a tracker; a tracker that cannot be reached fails after it,
+    # naming its URL (not retried until it has answered once).
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
 
 class MetricsSettings(_Section):
