@@ -167,6 +167,9 @@ def test_the_demo_prints_tokens_and_a_settings_file_for_the_cli_and_keeps_a_seco
         assert items == counted + left_out
         assert '"total":{"effort":' in report.stdout
         assert f',"items":{counted}}}' in report.stdout  # the dashboard's "over M items"
+        page = requests.get(f"{base}/", timeout=10).text  # which says why it counts fewer
+        assert "canceled, duplicate and deleted items count nothing" in page
+        assert '"synced N items"' in page
         sync = runner.invoke(app, ["sync", "-c", str(settings_file), "--tracker", "jira"])
         assert sync.exit_code == 0, sync.output
 
