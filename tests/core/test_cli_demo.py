@@ -191,3 +191,13 @@ def test_the_demo_prints_tokens_and_a_settings_file_for_the_cli_and_keeps_a_seco
                 demo.kill()
                 demo.wait(timeout=10)
     assert "Traceback" not in log.read_text()
+
+
+def test_a_demo_database_in_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    database = tmp_path / "missing" / "demo.db"
+    result = runner.invoke(app, ["demo", "--database", str(database), "--port", str(free_port())])
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert (
+        line == f"error: {database}.demo.lock: cannot create the demo's lock file: No such file or directory"
+    )
