@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from datetime import date
@@ -10,7 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from v2mom.app.cli_common import ConfigOpt, cli_actor, err, exit_on_errors, open_store, out
+from v2mom.app.cli_common import ConfigOpt, TrackerOpt, cli_actor, err, exit_on_errors, open_store, out
 from v2mom.app.cli_render import (
     audit_line,
     explanation_lines,
@@ -27,10 +28,11 @@ from v2mom.errors import ConfigError
 from v2mom.logs import LogFormat, basic_logging
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes
+from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
-from v2mom.settings import config_path, load_settings
+from v2mom.settings import CONFIG_ENV, config_path, load_settings
 from v2mom.store.audit import AuditKind
 from v2mom.store.engine import backend_of, check_url, masked_url
 
@@ -54,20 +56,49 @@ def check(
     plan_file: Annotated[Path | None, typer.Argument(help="A plan file to validate too.")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Validate settings (and a plan file) without touching the database."""
+    """Validate settings (and a plan file) without touching the database.
+
+    A settings file is required: with none found, PLAN (when given) is still checked, then the
+    command fails (exit 2) naming the file it looked for, never saying "settings ok" about defaults.
+    """
     with exit_on_errors():
+        settings_file = config_path(config)
+        if not settings_file.exists():
+            if plan_file is not None:
+                _check_plan(plan_file)
+            raise ConfigError(no_settings_message(settings_file, config))
         settings = load_settings(config)
         check_url(settings.database_url)
         trackers = ", ".join(settings.trackers.configured()) or "none"
         out.print(
-            f"settings ok: trackers: {trackers}; database: {masked_url(settings.database_url)}", markup=False
+            f"settings ok: {settings_file}: trackers: {trackers}; "
+            f"database: {masked_url(settings.database_url)}",
+            markup=False,
         )
         if plan_file is not None:
-            plan = load_plan(_read(plan_file), str(plan_file))
-            out.print(
-                f"plan ok: {len(plan.values)} values, {len(plan.methods)} methods, {len(plan.rules)} rules",
-                markup=False,
-            )
+            _check_plan(plan_file)
+
+
+def _check_plan(plan_file: Path) -> None:
+    plan = load_plan(_read(plan_file), str(plan_file))
+    out.print(
+        f"plan ok: {len(plan.values)} values, {len(plan.methods)} methods, {len(plan.rules)} rules",
+        markup=False,
+    )
+
+
+def no_settings_message(settings_file: Path, config: str | None) -> str:
+    """Which settings file was looked for, how it was chosen and how to name another (one line)."""
+    if config:
+        how = "given with -c"
+    elif CONFIG_ENV in os.environ:
+        how = f"named by ${CONFIG_ENV}"
+    else:
+        how = f"the default; name another with -c PATH or ${CONFIG_ENV}"
+    return (
+        f"no settings file to check: {settings_file.absolute()} does not exist ({how}); "
+        "examples/v2mom.yaml in the repository is a commented one to start from"
+    )
 
 
 def _read(path: Path) -> str:
@@ -139,7 +170,7 @@ def plan_export(config: ConfigOpt = None) -> None:
 @app.command()
 def sync(
     config: ConfigOpt = None,
-    tracker: Annotated[str | None, typer.Option(help="Only this tracker (jira, asana, linear).")] = None,
+    tracker: TrackerOpt = None,
     full: Annotated[bool, typer.Option("--full", help="Ignore cursors and re-read everything.")] = False,
 ) -> None:
     """One sync pass of every configured tracker, then re-resolution."""
@@ -152,7 +183,14 @@ def sync(
             raise typer.Exit(2)
     with exit_on_errors(code=1):
         store = open_store(settings)
-        results = run_sync(settings, store, tracker=tracker, full=full, show_progress=sys.stderr.isatty())
+        results = run_sync(
+            settings,
+            store,
+            tracker=tracker,
+            full=full,
+            show_progress=sys.stderr.isatty(),
+            notify=lambda line: err.print(line, markup=False),  # each tracker's URL, each retry's wait
+        )
     failed = [r for r in results if not r.ok]
     for result in results:
         (err if not result.ok else out).print(result.summary(), markup=False)
@@ -185,7 +223,7 @@ def report(
     state: Annotated[StateOpt, typer.Option()] = "all",
     date_from: Annotated[str | None, typer.Option("--from", help="ISO date")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="ISO date")] = None,
-    tracker: Annotated[str | None, typer.Option()] = None,
+    tracker: TrackerOpt = None,
 ) -> None:
     """The effort-by-value report (json is the same document as the HTTP body)."""
     with exit_on_errors():
@@ -289,7 +327,7 @@ def audit(
 
 @webhooks_app.command("register")
 def webhooks_register(
-    tracker: Annotated[str, typer.Option(help="jira, asana or linear")],
+    tracker: Annotated[TrackerName, typer.Option(help="jira, asana or linear")],
     url: Annotated[str, typer.Option(help="Public URL of this server's /webhooks/<tracker> endpoint")],
     config: ConfigOpt = None,
 ) -> None:
@@ -362,11 +400,14 @@ SERVE_HELP = (
 )
 
 
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on (1-65535).")]
+
+
 @app.command(help=SERVE_HELP)
 def serve(
     config: ConfigOpt = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    port: PortOpt = 8000,
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes serving the port (more than 1: PostgreSQL only).")
     ] = 1,
@@ -380,7 +421,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the dashboard, API and webhooks, with an in-process worker and scheduled reconcile."""
-    from v2mom.app.serve import serve_app, serve_workers, uvicorn_server
+    from v2mom.app.serve import address, listen_socket, serve_app, serve_workers, uvicorn_server
     from v2mom.logs import configure_logging, root_handlers_restored
 
     with root_handlers_restored():
@@ -392,22 +433,29 @@ def serve(
             configure_logging(log_format, settings.secrets())
             if workers > 1:
                 refuse_embedded(settings.database_url, workers)
+        with exit_on_errors(code=1, log_format=lambda: log_format):
+            listener = listen_socket(host, port)  # held from here: a busy port fails before anything
+        with listener, exit_on_errors(code=1, log_format=lambda: log_format):
             store = open_store(settings)  # connects and migrates once, before any worker process starts
-        reconcile = f"reconcile every {settings.sync.reconcile_every}"
-        if workers > 1:
-            store.close()
-            out.print(
-                f"serving on http://{host}:{port} with {workers} worker processes, each with a webhook "
-                f"worker; {reconcile}, once across them",
-                markup=False,
-            )
-            settings_file = config_path(config)
-            serve_workers(
-                settings_file if settings_file.is_file() else None, host, port, workers, log_format=log_format
-            )
-            return
-        out.print(f"serving on http://{host}:{port}; webhook worker running; {reconcile}", markup=False)
-        serve_app(settings, store, uvicorn_server(host, port, own_log_config=log_format == "text"))
+            url = f"http://{address(host, port)}"
+            reconcile = f"reconcile every {settings.sync.reconcile_every}"
+            if workers > 1:
+                store.close()
+                out.print(
+                    f"serving on {url} with {workers} worker processes, each with a webhook "
+                    f"worker; {reconcile}, once across them",
+                    markup=False,
+                )
+                settings_file = config_path(config)
+                serve_workers(
+                    settings_file if settings_file.is_file() else None,
+                    listener,
+                    workers,
+                    log_format=log_format,
+                )
+                return
+            out.print(f"serving on {url}; webhook worker running; {reconcile}", markup=False)
+            serve_app(settings, store, uvicorn_server(listener, own_log_config=log_format == "text"))
 
 
 def refuse_embedded(database_url: str, workers: int) -> None:
@@ -446,10 +494,15 @@ def worker(
 @app.command()
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    port: PortOpt = 8000,
     database: Annotated[str, typer.Option(help="SQLite file for the demo")] = "v2mom-demo.db",
 ) -> None:
-    """Sandbox trackers + the sample plan, synced through the real connectors, API served."""
+    """Sandbox trackers + the sample plan, synced through the real connectors, API served.
+
+    Refuses to start (exit 1, before touching its database) while another demo runs on the same
+    database or the port is taken. Prints the URL, a viewer and an admin token, and writes a
+    settings file for the CLI beside the database (v2mom-demo.yaml): v2mom report -c v2mom-demo.yaml.
+    """
     from v2mom.app.demo import run_demo
 
     with exit_on_errors(code=1):

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from v2mom.errors import ConfigError, DatabaseUnavailableError, V2momError
+from v2mom.models import TrackerName
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 
@@ -62,3 +63,9 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (OSError, KeyError):  # no login name in the environment and no passwd entry for the uid
         return "cli"
+
+
+TrackerOpt = Annotated[
+    TrackerName | None,
+    typer.Option(help="Only this tracker (jira, asana, linear); any other name is refused (exit 2)."),
+]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from v2mom.app.cli_common import ConfigOpt, cli_actor, err, exit_on_errors, open_store, out
+from v2mom.app.cli_common import ConfigOpt, TrackerOpt, cli_actor, err, exit_on_errors, open_store, out
 from v2mom.app.schemas.trackers import writeback_summary
 from v2mom.settings import load_settings
 from v2mom.sync.provision import TrackerProvision, provision
@@ -29,7 +29,7 @@ def change_lines(result: TrackerProvision, *, apply: bool) -> list[str]:
 @trackers_app.command("provision")
 def trackers_provision(
     config: ConfigOpt = None,
-    tracker: Annotated[str | None, typer.Option(help="Only this tracker (jira, asana, linear).")] = None,
+    tracker: TrackerOpt = None,
     apply: Annotated[bool, typer.Option("--apply", help="Make the changes (default: print them).")] = False,
 ) -> None:
     """Offer the plan's values and methods as choices in each tracker: print the diff; --apply makes it.
@@ -52,7 +52,7 @@ def trackers_provision(
 
 def writeback_command(
     config: ConfigOpt = None,
-    tracker: Annotated[str | None, typer.Option(help="Only this tracker (jira, asana, linear).")] = None,
+    tracker: TrackerOpt = None,
     apply: Annotated[
         bool, typer.Option("--apply", help="Write (default: print what would be written).")
     ] = False,

@@ -6,14 +6,24 @@ reaches into ``sandbox/``.
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+from pydantic import SecretStr
 from rich.console import Console
 
-from v2mom.mapping.plan import load_plan
+from v2mom.app.serve import address, listen_socket
+from v2mom.errors import V2momError
+from v2mom.mapping.plan import Plan, load_plan
+from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
 from v2mom.sync.service import run_sync
@@ -21,6 +31,12 @@ from v2mom.sync.service import run_sync
 if TYPE_CHECKING:
     from v2mom.app.serve import Service
     from v2mom.sandbox.ground_truth import GroundTruth
+
+DEMO_ISSUES = 1200  # the Jira site's size; Linear and Asana get three quarters of it each
+
+
+class DemoError(V2momError):
+    """The demo could not start: another one runs on its database, or its sync failed."""
 
 
 @dataclass
@@ -53,7 +69,7 @@ class DemoWorld:
         self.store.close()
 
 
-def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoWorld:
+def build_demo(database_url: str, *, seed: int = 7, issues: int = DEMO_ISSUES) -> DemoWorld:
     """Start the three sandboxes, apply the sample plan, sync each through its real connector.
 
     ``issues`` sizes the Jira site; Linear and Asana get three quarters of it each. The world
@@ -95,7 +111,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoW
         for server in servers.values():
             server.stop()
         store.close()
-        raise RuntimeError("demo sync failed: " + "; ".join(failed))
+        raise DemoError("demo sync failed: " + "; ".join(failed))
     return DemoWorld(
         settings,
         store,
@@ -107,41 +123,173 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = 1200) -> DemoW
     )
 
 
+class DemoLock:
+    """An ``flock`` on ``<database>.demo.lock`` (created 0600, left in place), held for a demo's life.
+
+    The kernel releases it when the demo ends or dies, so a stale file never blocks. The holder
+    writes its pid and URL into the file, for the message another demo prints when it is refused.
+    Without ``flock`` (Windows) nothing is locked: there the busy port refuses a second demo.
+    """
+
+    def __init__(self, database: Path) -> None:
+        """Take the lock of ``database`` without waiting; DemoError naming the holder when it is held."""
+        self.path = Path(f"{database}.demo.lock")
+        self._fd: int | None = None
+        if sys.platform == "win32":
+            return
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise DemoError(f"{self.path}: cannot create the demo's lock file: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "starting"
+            os.close(fd)
+            raise DemoError(
+                f"a demo is already running on {database} ({holder}); nothing was touched: stop it "
+                "(Ctrl-C in its terminal), or start another with --database OTHER.db --port OTHER"
+            ) from None
+        self._fd = fd
+
+    def note(self, text: str) -> None:
+        """Say who holds the lock (the pid and URL another demo's refusal names)."""
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, text.encode(), 0)
+
+    def release(self) -> None:
+        """Release the lock (closing the only descriptor of the open file releases the flock)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+@dataclass
+class RunningDemo:
+    """A demo ready to serve: its world, its URL, the socket it holds and what it printed."""
+
+    world: DemoWorld
+    base: str
+    listener: socket.socket
+    admin_token: str
+    settings_file: Path
+
+
+@contextmanager
+def started_demo(
+    *, host: str, port: int, database: Path, console: Console, issues: int = DEMO_ISSUES
+) -> Iterator[RunningDemo]:
+    """Lock the demo's database, bind its port, then (only then) start it from a clean database.
+
+    A demo already running on ``database`` (its lock is held) or a busy ``host:port`` is one error
+    (DemoError, ServeError) before anything is deleted. The demo's world is built, write-back shown,
+    an admin token created and a settings file for the CLI written beside the database (0600);
+    everything is printed; all of it is stopped and released when the block ends.
+    """
+    lock = DemoLock(database)
+    try:
+        with listen_socket(host, port) as listener:
+            base = f"http://{address(host, port)}"
+            lock.note(f"pid {os.getpid()}, {base}/")
+            console.print(
+                "starting sandbox Jira, Linear and Asana; syncing through the real connectors…", markup=False
+            )
+            for suffix in ("", "-wal", "-shm"):  # the demo starts from a clean file every time
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+            world = build_demo(f"sqlite:///{database}", issues=issues)
+            try:
+                _announce_sync(world, database, console)
+                write_back_demo(world, base, console)
+                admin = world.store.tokens.create("admin", "demo-admin")
+                settings_file = write_demo_settings(world.settings, database)
+                _announce(world, base, admin, settings_file, console)
+                yield RunningDemo(world, base, listener, admin, settings_file)
+            finally:
+                world.stop()
+    finally:
+        lock.release()
+
+
 def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
-    """Build the demo world, print the URL and a viewer token, serve until Ctrl-C."""
+    """Start the demo (:func:`started_demo`), serve it with its live activity until Ctrl-C."""
     from v2mom.app.serve import serve_app, uvicorn_server
 
-    console.print(
-        "starting sandbox Jira, Linear and Asana; syncing through the real connectors…", markup=False
-    )
-    for suffix in ("", "-wal", "-shm"):  # the demo starts from a clean file every time
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    world = build_demo(f"sqlite:///{database}")
-    try:
-        base = f"http://{host}:{port}"
-        _announce(world, base, database, console)
-        write_back_demo(world, base, console)
+    with started_demo(host=host, port=port, database=database, console=console) as demo:
         serve_app(
-            world.settings,
-            world.store,
-            uvicorn_server(host, port, log_level="warning"),
-            companions=live_activity(world, base),
+            demo.world.settings,
+            demo.world.store,
+            uvicorn_server(demo.listener, log_level="warning"),
+            companions=live_activity(demo.world, demo.base),
         )
-    finally:
-        world.stop()
 
 
-def _announce(world: DemoWorld, base: str, database: Path, console: Console) -> None:
+def demo_settings_path(database: Path) -> Path:
+    """Where the demo writes the CLI's settings: beside the database (``v2mom-demo.yaml``)."""
+    path = database.with_suffix(".yaml")
+    return path if path != database else database.with_name(f"{database.name}.settings.yaml")
+
+
+def write_demo_settings(settings: Settings, database: Path) -> Path:
+    """Write ``settings`` (the demo's database, by absolute path, and its sandboxes with their
+    credentials) as a settings file for the CLI beside ``database``, readable by its owner only."""
+    document = _revealed(settings.model_dump(exclude_defaults=True))
+    document["database_url"] = f"sqlite:///{database.resolve()}"
+    path = demo_settings_path(database)
+    header = (
+        "# Settings for the v2mom CLI against the demo (written by 'v2mom demo' at each start; 0600:\n"
+        "# it holds the sandboxes' throwaway credentials). Use: v2mom report -c " + str(path.resolve()) + "\n"
+        "# The sandbox trackers live as long as the demo: report, explain, token and plan commands\n"
+        "# work on its database afterwards too; sync, writeback and trackers need it running.\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        os.fchmod(fd, 0o600)  # also when an earlier file had another mode
+        file.write(header + yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def _revealed(value: Any) -> Any:
+    """``value`` (a settings dump) with every ``SecretStr`` as its text, for the settings file."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {key: _revealed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_revealed(item) for item in value]
+    return value
+
+
+def _announce_sync(world: DemoWorld, database: Path, console: Console) -> None:
+    """What was synced, and why the report (and the dashboard's "over M items") counts fewer."""
     items = world.store.items.count()
-    per_tracker = ", ".join(f"{t} {world.store.items.count(t)}" for t in world.settings.trackers.configured())
-    console.print(f"synced {items} items ({per_tracker}) into {database}", markup=False)
-    console.print(f"dashboard: {base}/  (sign in with the viewer token below)", markup=False)
+    trackers = world.settings.trackers.configured()
+    per_tracker = ", ".join(f"{t} {world.store.items.count(t)}" for t in trackers)
+    report = build_report(world.store, world.store.plans.current() or Plan(), ReportQuery(), trackers)
+    counted = int(report["total"]["items"])
+    console.print(
+        f"synced {items} items ({per_tracker}) into {database}, epics and projects included; "
+        f'the report and the dashboard\'s "over {counted} items" count {counted} of them: '
+        f"the other {items - counted} are canceled or duplicates, which count nothing",
+        markup=False,
+    )
+
+
+def _announce(world: DemoWorld, base: str, admin: str, settings_file: Path, console: Console) -> None:
+    console.print(f"dashboard: {base}/  (sign in with a token below)", markup=False)
     console.print(f"report:  {base}/api/reports/effort-by-value", markup=False)
     console.print(f"flags:   {base}/api/reports/flags?kind=untagged", markup=False)
     header = f"Authorization: Bearer {world.viewer_token}"
     console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
     console.print("live: the sandbox teams change an item every 2 s; signed webhooks update the report")
     console.print(f"viewer token: {world.viewer_token}", markup=False)
+    console.print(f"admin token:  {admin}  (rules, plan, tokens and tagging in the dashboard)", markup=False)
+    console.print(
+        f"CLI settings: {settings_file.resolve()} (0600; the demo's database and sandboxes)", markup=False
+    )
+    console.print(f"try:     v2mom report -c {settings_file.resolve()}", markup=False)
 
 
 def write_back_demo(world: DemoWorld, base: str, console: Console) -> None:

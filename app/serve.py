@@ -14,8 +14,11 @@ the schedule once for all of them.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +29,8 @@ from fastapi import FastAPI
 
 from v2mom.app.factory import create_app
 from v2mom.app.signals import exit_cleanly, on_sigterm
-from v2mom.settings import Settings
+from v2mom.errors import V2momError
+from v2mom.settings import CONFIG_ENV, Settings
 from v2mom.store.database import Database
 from v2mom.sync.schedule import ReconcileThread
 from v2mom.webhooks.ingest import tune_interpreter_for_serving
@@ -45,10 +49,52 @@ class Service(Protocol):
         """Stop and wait for it to end."""
 
 
-def uvicorn_server(
-    host: str, port: int, log_level: str = "info", *, own_log_config: bool = True
-) -> RunServer:
-    """Serve with uvicorn on ``host:port`` until interrupted (Ctrl-C or SIGTERM).
+class ServeError(V2momError):
+    """The server could not listen or start: the message names the address and the reason."""
+
+
+def address(host: str, port: int) -> str:
+    """``host:port`` as a URL writes it (an IPv6 host in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, bound as uvicorn binds one (``SO_REUSEADDR``; IPv6 when
+    the host has a ``:``), for the server to take over: bound before anything says "serving on", so
+    an address in use is one line (:class:`ServeError`) and nobody can take the port between the
+    check and serving. Connections that come before the server is up wait in its backlog.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot serve on {address(host, port)}: {_bind_failure(exc)}") from None
+    sock.listen(2048)  # uvicorn's backlog: a client that comes before the server is up waits for it
+    sock.set_inheritable(True)
+    return sock
+
+
+def _bind_failure(exc: OSError) -> str:
+    """Why binding failed, and what to change."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            "the address is already in use (another v2mom serve or demo, or another server); "
+            "choose another --port"
+        )
+    if exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges); choose another --port"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"{(exc.strerror or str(exc)).lower()}; --host must name an address of this machine"
+    return (exc.strerror or str(exc)).lower()
+
+
+def uvicorn_server(sock: socket.socket, log_level: str = "info", *, own_log_config: bool = True) -> RunServer:
+    """Serve with uvicorn on the bound socket ``sock`` (:func:`listen_socket`) until interrupted
+    (Ctrl-C or SIGTERM); the socket is closed afterwards. ServeError when uvicorn could not start
+    (it logged why).
 
     ``own_log_config=False`` leaves uvicorn's loggers without handlers of their own, so their records
     (startup lines, the access log) go through the root handler (``v2mom.logs``: JSON lines).
@@ -58,8 +104,22 @@ def uvicorn_server(
         import uvicorn
         from uvicorn.config import LOGGING_CONFIG
 
+        host, port = sock.getsockname()[:2]
         log_config = LOGGING_CONFIG if own_log_config else None
-        uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=log_config)
+        config = uvicorn.Config(application, host=host, port=port, log_level=log_level, log_config=log_config)
+        server = uvicorn.Server(config)
+        # What uvicorn says when it binds the socket itself (here it was bound for it).
+        logging.getLogger("uvicorn.error").info(
+            "Uvicorn running on http://%s (Press CTRL+C to quit)", address(host, port)
+        )
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # Ctrl-C: uvicorn shut down and raised it again; stopping cleanly is what was asked
+        finally:
+            sock.close()
+        if not server.started:
+            raise ServeError(f"the server on {address(host, port)} did not start (the log above says why)")
 
     return run
 
@@ -116,30 +176,31 @@ def serving_app(settings: Settings, store: Database) -> FastAPI:
 
 
 FACTORY = "v2mom.app.asgi:factory"
-CONFIG_ENV = "V2MOM_CONFIG"  # the settings file every worker process reads (v2mom.settings.config_path)
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's directory shared by the processes
 LOG_FORMAT_ENV = "V2MOM_LOG_FORMAT"  # the log_format setting, which every worker process reads
 
 
 def serve_workers(
     settings_file: Path | None,
-    host: str,
-    port: int,
+    sock: socket.socket,
     workers: int,
     log_level: str = "info",
     *,
     log_format: str = "text",
 ) -> None:
-    """Serve with ``workers`` uvicorn worker processes on ``host:port`` until SIGINT or SIGTERM.
+    """Serve with ``workers`` uvicorn worker processes on the address of ``sock`` until SIGINT or
+    SIGTERM.
 
-    Each process reads ``settings_file`` (None: no file was read, so the defaults and the
-    ``V2MOM_*`` environment, which they inherit), as this process did: only its path is passed,
-    never a secret. ``PROMETHEUS_MULTIPROC_DIR`` is a fresh private directory for the run, removed
-    when it ends. ``log_format`` reaches them as ``V2MOM_LOG_FORMAT`` (a spawned process does not
-    inherit this one's logging set-up; the factory configures its own).
+    ``sock`` (:func:`listen_socket`) held the address until now; it is closed just before uvicorn
+    binds the same address for its processes. Each process reads ``settings_file`` (None: no file
+    was read, so the defaults and the ``V2MOM_*`` environment, which they inherit), as this process
+    did: only its path is passed, never a secret. ``PROMETHEUS_MULTIPROC_DIR`` is a fresh private
+    directory for the run, removed when it ends. ``log_format`` reaches them as ``V2MOM_LOG_FORMAT``
+    (a spawned process does not inherit this one's logging set-up; the factory configures its own).
     """
     import uvicorn
 
+    host, port = sock.getsockname()[:2]
     metrics_dir = tempfile.mkdtemp(prefix="v2mom-metrics-")
     saved = {name: os.environ.get(name) for name in (CONFIG_ENV, METRICS_DIR_ENV, LOG_FORMAT_ENV)}
     if settings_file is not None:
@@ -147,6 +208,7 @@ def serve_workers(
     os.environ[METRICS_DIR_ENV] = metrics_dir
     os.environ[LOG_FORMAT_ENV] = log_format
     try:
+        sock.close()
         uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level=log_level)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

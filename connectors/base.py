@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from v2mom.connectors.retry import call_with_retries
+from v2mom.errors import TrackerError, UnreachableError
 from v2mom.models import WorkItem
 from v2mom.settings import SyncSettings
 from v2mom.vocabulary import (
@@ -141,15 +142,38 @@ class ConnectorRuntime:
         sync = sync if sync is not None else SyncSettings()
         self._max_retries = sync.max_retries
         self._max_wait = sync.max_retry_wait_seconds
+        self._connect_timeout = sync.connect_timeout_seconds  # for the connector's client
         self._sleep = sleep
+        self._answered = False  # whether the tracker has answered this connector yet
         self.state: dict[str, Any] = {}
         self.warnings: list[str] = []
         self.needs_census = False
 
     def _retrying(self, fn: Callable[[], T]) -> T:
-        """``fn()`` with the retries of :mod:`connectors.retry` (retriable errors only)."""
+        """``fn()`` with the retries of :mod:`connectors.retry` (retriable errors only).
+
+        A tracker that could not be reached is retried only once it has answered this connector
+        (any answer, an error status too): before that, a wrong URL or a tracker that is down fails
+        at once, naming the URL, instead of after the whole retry budget.
+        """
+
+        def attempt() -> T:
+            try:
+                result = fn()
+            except UnreachableError:
+                raise
+            except TrackerError:
+                self._answered = True  # it answered, if only with an error
+                raise
+            self._answered = True
+            return result
+
         return call_with_retries(
-            fn, max_retries=self._max_retries, max_wait=self._max_wait, sleep=self._sleep
+            attempt,
+            max_retries=self._max_retries,
+            max_wait=self._max_wait,
+            sleep=self._sleep,
+            retry_unreachable=lambda: self._answered,
         )
 
 

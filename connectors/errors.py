@@ -20,11 +20,21 @@ GraphQL endpoint) are handled by the client before it calls :func:`error_for_sta
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError
+from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError, TrackerError, UnreachableError
+from v2mom.redaction import mask_url
 
-__all__ = ["ErrorTexts", "OutOfScopeError", "error_for_status"]
+__all__ = [
+    "ErrorTexts",
+    "OutOfScopeError",
+    "causes",
+    "connect_failed",
+    "error_for_status",
+    "unreachable",
+]
 
 
 class OutOfScopeError(NotFoundError):
@@ -102,3 +112,45 @@ def error_for_status(
             texts.server, tracker=tracker, status=reported, request_id=request_id, retry_after=retry_after
         )
     return FatalError(detail or texts.rejected, tracker=tracker, status=reported, request_id=request_id)
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: its ``__cause__`` / ``__context__`` chain and, where an HTTP library
+    keeps one (urllib3's ``MaxRetryError``), its ``reason``; each exception once."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        reason = getattr(current, "reason", None)
+        for wrapped in (reason, current.__cause__, current.__context__):
+            if isinstance(wrapped, BaseException):
+                pending.append(wrapped)
+
+
+def connect_failed(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """True when ``exc`` (or what it wraps) is one of the HTTP library's "could not connect" ``kinds``."""
+    return any(isinstance(cause, kinds) for cause in causes(exc))
+
+
+def unreachable(tracker: str, url: str, exc: BaseException, connect_timeout: float) -> UnreachableError:
+    """The error for a connection to ``url`` that could not be opened, with the operating system's
+    reason found in ``exc``'s chain ("connection refused", "host name not found", no answer within
+    ``connect_timeout`` seconds)."""
+    reason = "connection failed"
+    for cause in causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            reason = "connection refused"
+        elif isinstance(cause, socket.gaierror):
+            reason = "host name not found"
+        elif isinstance(cause, TimeoutError) or "timeout" in type(cause).__name__.lower():
+            reason = f"no answer to connect within {connect_timeout:g} s"
+        elif isinstance(cause, OSError) and cause.strerror:
+            reason = cause.strerror.lower()
+        else:
+            continue
+        break
+    return UnreachableError(f"cannot connect to {mask_url(url)}: {reason}", tracker=tracker)

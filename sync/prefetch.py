@@ -14,6 +14,7 @@ daemon thread, a stop event checked while it waits on the full queue, and a join
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -60,7 +61,10 @@ def prefetch(source: Iterator[T], depth: int = 2, *, join_timeout: float = 30.0)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             put(_Failure(exc))
 
-    worker = threading.Thread(target=produce, name="prefetch", daemon=True)
+    # The producer runs in a copy of the consumer's context, as asyncio.to_thread does: what the
+    # caller set for the pass (the retry listener of connectors.retry) holds for its requests too.
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(produce,), name="prefetch", daemon=True)
     worker.start()
     try:
         while True:

@@ -178,12 +178,10 @@ def _sync_tracker(
         state["connector"] = connector.state
         store.sync_state.set_tracker_state(tracker, state)
     except V2momError as exc:
-        result.error = str(exc)
-        log.warning("sync of %s failed: %s", tracker, exc)
+        result.error = str(exc)  # said once, by the caller: the CLI's summary line, the reconcile's log
+        log.info("sync of %s failed: %s", tracker, exc)
     finally:
         result.warnings = list(connector.warnings)
-        for warning in result.warnings:
-            log.warning("sync of %s: %s", tracker, warning)
         result.calls = dict(connector.calls.calls)
         result.api_calls = connector.calls.total
         store.sync_state.finish_run(

@@ -124,8 +124,9 @@ class ReconcileThread:
             record = {"last_started_at": now.isoformat(), "trackers": trackers}
             self.store.sync_state.set_tracker_state(STATE_KEY, record)
             results = self._run_sync(self.settings, self.store)
-        for result in results:
-            log.info("reconcile: %s", result.summary())
+        for result in results:  # a failure or a warning is the pass's own line, at warning level
+            level = logging.INFO if result.ok and not result.warnings else logging.WARNING
+            log.log(level, "reconcile: %s", result.summary())
         if self.on_result is not None:
             self.on_result(results)
         return True

@@ -8,14 +8,16 @@ reconcile at start included, settles them from what the tracker holds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
-from v2mom.errors import V2momError
+from v2mom.connectors.retry import RetryListener, retries_reported
+from v2mom.errors import RetriableError, V2momError
 from v2mom.metrics import RERESOLVE_SECONDS, SYNC_ITEMS, SYNC_RUNS
+from v2mom.redaction import mask_url
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.remap import remap, remap_changed
@@ -53,39 +55,22 @@ def run_sync(
     show_progress: bool = False,
     connectors: dict[str, Connector] | None = None,
     census: bool | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> list[SyncResult]:
     """Sync the configured trackers (or just ``tracker``); a failing tracker does not stop the rest.
 
     ``census`` forces (True) or skips (False) the deletion census; None leaves it to the runner.
+    ``notify`` gets a line as each tracker starts (naming the URL it talks to) and one per retry
+    (the error and the wait), so that no wait is silent.
     """
     names = settings.trackers.selected(tracker)
     results: list[SyncResult] = []
     for name in names:
-        try:
-            connector = (
-                connectors[name] if connectors and name in connectors else build_connector(name, settings)
-            )
-        except V2momError as exc:
-            results.append(SyncResult(tracker=name, kind="full" if full else "incremental", error=str(exc)))
-            _count(results[-1])
-            continue
-        try:
-            with _progress(show_progress, name) as progress:
-                results.append(
-                    sync_tracker(
-                        store,
-                        connector,
-                        full=full,
-                        overlap=timedelta(seconds=settings.sync.overlap_seconds),
-                        census=census,
-                        progress=progress,
-                    )
-                )
-            _settle_writes(settings, store, connector, results[-1])
-            _count(results[-1])
-        finally:
-            if connectors is None or name not in connectors:
-                connector.close()
+        if notify is not None:
+            endpoint = settings.trackers.endpoint(name)
+            notify(f"{name}: syncing from {mask_url(endpoint)}" if endpoint else f"{name}: syncing")
+        with retries_reported(_retry_note(notify)) if notify is not None else nullcontext():
+            results.append(_sync_one(settings, store, name, full, show_progress, connectors, census))
     if any(r.kind == "full" and (r.upserted or r.deleted) for r in results):
         with RERESOLVE_SECONDS.labels(trigger="sync").time():
             remap(store)
@@ -93,6 +78,47 @@ def run_sync(
         with RERESOLVE_SECONDS.labels(trigger="sync").time():
             remap_changed(store, {r.tracker: r.changed_ids for r in results})
     return results
+
+
+def _retry_note(notify: Callable[[str], None]) -> RetryListener:
+    def note(error: RetriableError, attempt: int, retries: int, wait: float) -> None:
+        notify(f"{error}; retry {attempt}/{retries} in {wait:.1f}s")
+
+    return note
+
+
+def _sync_one(
+    settings: Settings,
+    store: Database,
+    name: str,
+    full: bool,
+    show_progress: bool,
+    connectors: dict[str, Connector] | None,
+    census: bool | None,
+) -> SyncResult:
+    """One tracker's pass (and the read-back of its unconfirmed writes); errors are on the result."""
+    try:
+        connector = connectors[name] if connectors and name in connectors else build_connector(name, settings)
+    except V2momError as exc:
+        result = SyncResult(tracker=name, kind="full" if full else "incremental", error=str(exc))
+        _count(result)
+        return result
+    try:
+        with _progress(show_progress, name) as progress:
+            result = sync_tracker(
+                store,
+                connector,
+                full=full,
+                overlap=timedelta(seconds=settings.sync.overlap_seconds),
+                census=census,
+                progress=progress,
+            )
+        _settle_writes(settings, store, connector, result)
+        _count(result)
+        return result
+    finally:
+        if connectors is None or name not in connectors:
+            connector.close()
 
 
 def _settle_writes(settings: Settings, store: Database, connector: Connector, result: SyncResult) -> None:

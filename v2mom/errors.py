@@ -65,6 +65,11 @@ class RetriableError(TrackerError):
         self.retry_after = retry_after
 
 
+class UnreachableError(RetriableError):
+    """No connection could be opened to the tracker (refused, host not found, no answer to connect
+    in time); the message names the URL. Not retried before the tracker has answered once."""
+
+
 class FatalError(TrackerError):
     """A failure that retrying will not fix (400, 404 on a listing, a paginator loop)."""
 

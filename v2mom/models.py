@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-TRACKERS: tuple[str, ...] = ("jira", "asana", "linear")
+TrackerName = Literal["jira", "asana", "linear"]  # a tracker's name where one is chosen (--tracker, routes)
+TRACKERS: tuple[str, ...] = get_args(TrackerName)
 _BLOCKED_STATUS = re.compile(r"\bblocked\b", re.IGNORECASE)
 
 

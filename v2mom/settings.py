@@ -29,6 +29,7 @@ from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
 
 log = logging.getLogger(__name__)
 DEFAULT_CONFIG = "v2mom.yaml"
+CONFIG_ENV = "V2MOM_CONFIG"  # names the settings file when -c does not
 _ONLY_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 Measure = Literal["points", "hours", "count"]
 
@@ -113,6 +114,18 @@ class TrackersSettings(_Section):
                 raise ValueError(f"unknown tracker '{unknown[0]}' (expected one of {', '.join(TRACKERS)})")
         return data
 
+    def endpoint(self, tracker: str) -> str | None:
+        """The URL ``tracker``'s connector talks to (Jira ``url``, Asana ``base_url``, Linear ``api_url``),
+        None when it has no section."""
+        section = getattr(self, tracker, None)
+        if isinstance(section, JiraSettings):
+            return section.url
+        if isinstance(section, AsanaSettings):
+            return section.base_url
+        if isinstance(section, LinearSettings):
+            return section.api_url
+        return None
+
     def configured(self) -> list[str]:
         """Names of the trackers that have a section."""
         return [name for name in TRACKERS if getattr(self, name) is not None]
@@ -163,6 +176,9 @@ class SyncSettings(_Section):
 
     max_retries: int = Field(default=5, ge=0)
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
+    # Seconds to open a connection to a tracker; a tracker that cannot be reached fails after it,
+    # naming its URL (not retried until it has answered once).
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
 
 class MetricsSettings(_Section):
@@ -209,7 +225,7 @@ def config_path(explicit: str | Path | None = None) -> Path:
     """The settings file to read: ``-c PATH``, else ``$V2MOM_CONFIG``, else ``./v2mom.yaml``."""
     if explicit:
         return Path(explicit)
-    return Path(os.environ.get("V2MOM_CONFIG", DEFAULT_CONFIG))
+    return Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
 
 
 def load_settings(path: str | Path | None = None, *, required: bool = False) -> Settings:
@@ -219,7 +235,7 @@ def load_settings(path: str | Path | None = None, *, required: bool = False) -> 
     or a path was given explicitly.
     """
     file = config_path(path)
-    explicit = bool(path) or "V2MOM_CONFIG" in os.environ
+    explicit = bool(path) or CONFIG_ENV in os.environ
     if not file.exists() and not (explicit or required):
         return Settings()
     source = str(file)

@@ -71,7 +71,11 @@ def register_asana(settings: Settings, store: Database, url: str) -> list[str]:
     asana = settings.trackers.asana
     if asana is None:
         raise ConfigError("trackers.asana: not configured")
-    client = AsanaClient(asana.base_url, token=asana.token.get_secret_value())
+    client = AsanaClient(
+        asana.base_url,
+        token=asana.token.get_secret_value(),
+        connect_timeout=settings.sync.connect_timeout_seconds,
+    )
     hooks = StoredHookSecrets(store, "asana")
     lines: list[str] = []
     try:
@@ -89,7 +93,11 @@ def register_linear(settings: Settings, store: Database, url: str) -> list[str]:
     linear = settings.trackers.linear
     if linear is None:
         raise ConfigError("trackers.linear: not configured")
-    client = LinearClient(linear.api_url, api_key=linear.api_key.get_secret_value())
+    client = LinearClient(
+        linear.api_url,
+        api_key=linear.api_key.get_secret_value(),
+        connect_timeout=settings.sync.connect_timeout_seconds,
+    )
     hooks = StoredHookSecrets(store, "linear")
     lines: list[str] = []
     try:
@@ -126,7 +134,11 @@ def list_remote(settings: Settings, tracker: str) -> list[str]:
     """The webhooks the tracker itself knows (Asana, Linear), a line each."""
     if tracker == "asana" and settings.trackers.asana is not None:
         asana = settings.trackers.asana
-        client = AsanaClient(asana.base_url, token=asana.token.get_secret_value())
+        client = AsanaClient(
+            asana.base_url,
+            token=asana.token.get_secret_value(),
+            connect_timeout=settings.sync.connect_timeout_seconds,
+        )
         try:
             data = client.webhooks(asana.workspace).get("data") or []
         finally:
@@ -138,7 +150,11 @@ def list_remote(settings: Settings, tracker: str) -> list[str]:
         ]
     if tracker == "linear" and settings.trackers.linear is not None:
         linear = settings.trackers.linear
-        linear_client = LinearClient(linear.api_url, api_key=linear.api_key.get_secret_value())
+        linear_client = LinearClient(
+            linear.api_url,
+            api_key=linear.api_key.get_secret_value(),
+            connect_timeout=settings.sync.connect_timeout_seconds,
+        )
         try:
             nodes = linear_client.execute("webhook", "webhooks", {"first": 50})["webhooks"]["nodes"]
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -21,6 +21,7 @@ from v2mom.app.schemas.reports import (
 )
 from v2mom.mapping.plan import Plan
 from v2mom.metrics import REPORT_SECONDS
+from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report, date_range_problems
 from v2mom.reports.flags import (
@@ -35,7 +36,6 @@ from v2mom.reports.obstacles import build_obstacles
 from v2mom.reports.trend import TrendRangeError, build_trend
 
 router = APIRouter(prefix="/api")
-TrackerName = Literal["jira", "asana", "linear"]
 
 
 def report_query(

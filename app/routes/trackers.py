@@ -6,18 +6,16 @@ tracker that refuses is named with its reason in its entry (``ok`` false); the o
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, Request
 
 from v2mom.app.auth import Admin, StoreDep
 from v2mom.app.http_errors import require_configured
 from v2mom.app.schemas.trackers import ProvisionDocument
 from v2mom.errors import ConfigError
+from v2mom.models import TrackerName
 from v2mom.sync.provision import provision
 
 router = APIRouter(prefix="/api/admin/trackers", responses={409: {"description": "No plan is stored yet"}})
-TrackerName = Literal["jira", "asana", "linear"]
 
 
 def _provision(

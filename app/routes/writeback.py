@@ -18,6 +18,7 @@ from v2mom.app.schemas.common import ApiModel
 from v2mom.app.schemas.reports import ItemDocument
 from v2mom.app.schemas.trackers import WritebackDocument
 from v2mom.errors import ConfigError
+from v2mom.models import TrackerName
 from v2mom.reports.flags import item_document
 from v2mom.sync.tagging import TagConflict, tag_item
 from v2mom.sync.writeback import WriteBackBusy, writeback
@@ -30,7 +31,6 @@ router = APIRouter(
         }
     }
 )
-TrackerName = Literal["jira", "asana", "linear"]
 
 
 def _writeback(

@@ -22,7 +22,7 @@ import urllib3
 from asana.rest import ApiException
 
 from v2mom.connectors.base import CallCounter
-from v2mom.connectors.errors import ErrorTexts, error_for_status
+from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import FatalError, RetriableError, TrackerError
 
@@ -30,6 +30,7 @@ __all__ = ["DEFAULT_TIMEOUT", "TRACKER", "AsanaClient", "SyncTokenExpired", "err
 
 TRACKER = "asana"
 DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection (sync.connect_timeout_seconds)
 _MAX_MESSAGE = 300
 
 
@@ -93,10 +94,17 @@ class AsanaClient:
     """Typed calls over the SDK; each HTTP request is counted in ``calls`` under its kind."""
 
     def __init__(
-        self, base_url: str, *, token: str, timeout: float = DEFAULT_TIMEOUT, calls: CallCounter | None = None
+        self,
+        base_url: str,
+        *,
+        token: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        calls: CallCounter | None = None,
     ) -> None:
         """Configure the SDK; nothing is sent until the first call."""
         self.base_url = base_url.rstrip("/")
+        self._connect_timeout = connect_timeout
         self.calls = calls if calls is not None else CallCounter()
         self._timeout = timeout
         configuration = asana.Configuration()
@@ -124,7 +132,10 @@ class AsanaClient:
         except ApiException as exc:
             error = map_api_exception(exc)
         except urllib3.exceptions.HTTPError as exc:
-            error = RetriableError(f"connection failed ({type(exc).__name__})", tracker=TRACKER)
+            if connect_failed(exc, (urllib3.exceptions.ConnectTimeoutError,)):  # NewConnectionError too
+                error = unreachable(TRACKER, self.base_url, exc, self._connect_timeout)
+            else:
+                error = RetriableError(f"connection failed ({type(exc).__name__})", tracker=TRACKER)
         if error is not None:
             raise error
         if not isinstance(result, dict):
@@ -132,7 +143,8 @@ class AsanaClient:
         return result
 
     def _kwargs(self) -> dict[str, Any]:
-        return {"full_payload": True, "_request_timeout": self._timeout}
+        # (connect, read): an unreachable host fails in seconds, a slow answer may take the timeout.
+        return {"full_payload": True, "_request_timeout": (self._connect_timeout, self._timeout)}
 
     def me(self) -> dict[str, Any]:
         """``GET /users/me`` (checks the token; names the workspaces)."""

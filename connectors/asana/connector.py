@@ -93,7 +93,11 @@ class AsanaConnector(ConnectorRuntime):
         self.scope = "projects:" + ",".join(self.projects)
         self.calls = client.calls if client is not None else CallCounter()
         self._client = client or AsanaClient(
-            settings.base_url, token=settings.token.get_secret_value(), timeout=timeout, calls=self.calls
+            settings.base_url,
+            token=settings.token.get_secret_value(),
+            timeout=timeout,
+            connect_timeout=self._connect_timeout,
+            calls=self.calls,
         )
         self._mark = 0
         self._vocabulary = AsanaVocabulary(

@@ -22,19 +22,30 @@ from urllib.parse import quote
 
 import orjson
 import requests
+import urllib3
 from atlassian import JiraCloud
 
 from v2mom.connectors.base import CallCounter
-from v2mom.connectors.errors import ErrorTexts, error_for_status
+from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import FatalError, RetriableError, TrackerError
 
-__all__ = ["DEFAULT_TIMEOUT", "SELECT_SEARCHER", "SELECT_TYPE", "TRACKER", "JiraClient", "map_http_error"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "SELECT_SEARCHER",
+    "SELECT_TYPE",
+    "TRACKER",
+    "JiraClient",
+    "map_http_error",
+]
 
 TRACKER = "jira"
 DEFAULT_TIMEOUT = 30  # seconds; the SDK coerces its timeout to int
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection (sync.connect_timeout_seconds)
 REQUEST_ID_HEADER = "X-Arequestid"
 _MAX_MESSAGE = 500
+_CONNECT_FAILURES = (urllib3.exceptions.ConnectTimeoutError,)  # NewConnectionError is one too
 SELECT_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:select"
 SELECT_SEARCHER = "com.atlassian.jira.plugin.system.customfieldtypes:multiselectsearcher"
 
@@ -104,12 +115,23 @@ def map_http_error(
 
 
 def _map_exception(
-    exc: Exception, step: str | None = None, texts: ErrorTexts = _TEXTS
+    exc: Exception,
+    step: str | None = None,
+    texts: ErrorTexts = _TEXTS,
+    *,
+    url: str = "",
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> TrackerError | None:
-    """Our error for a vendor/requests exception, or None when it is not one of theirs."""
+    """Our error for a vendor/requests exception, or None when it is not one of theirs.
+
+    A connection that could not be opened to ``url`` (the site) is :class:`UnreachableError`
+    naming it; one that broke once opened stays a plain retriable "connection failed".
+    """
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return map_http_error(exc.response, step=step, texts=texts)
     lead = f"{step}: " if step is not None else ""
+    if isinstance(exc, requests.ConnectionError) and connect_failed(exc, _CONNECT_FAILURES):
+        return unreachable(TRACKER, url, exc, connect_timeout)
     if isinstance(exc, requests.exceptions.SSLError):
         return FatalError(
             lead + "TLS handshake failed (check the Jira URL and certificates)", tracker=TRACKER
@@ -140,10 +162,12 @@ class JiraClient:
         email: str,
         api_token: str,
         timeout: int = DEFAULT_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
         calls: CallCounter | None = None,
     ) -> None:
         """Build the SDK client; nothing is sent until the first call."""
         self.base_url = url.rstrip("/")
+        self._connect_timeout = connect_timeout
         self.calls = calls if calls is not None else CallCounter()
         self._sdk = JiraCloud(
             self.base_url,
@@ -155,6 +179,9 @@ class JiraClient:
             backoff_and_retry=False,  # retries are ours (connectors/retry.py)
             retry_with_header=False,  # else the SDK sleeps on 429 Retry-After by itself
         )
+        # requests takes (connect, read): an unreachable site fails in seconds, a slow answer may take
+        # ``timeout``. The SDK annotates ``timeout`` as an int but hands it to requests as it is.
+        self._sdk.timeout = (connect_timeout, int(timeout))  # type: ignore[assignment]
 
     @property
     def _generated(self) -> Any:
@@ -179,7 +206,7 @@ class JiraClient:
         try:
             return fn()
         except Exception as exc:  # narrowed below: anything not ours to map is re-raised
-            error = _map_exception(exc, step, texts)
+            error = _map_exception(exc, step, texts, url=self.base_url, connect_timeout=self._connect_timeout)
             if error is None:
                 raise
         raise error

@@ -92,6 +92,7 @@ class JiraConnector(ConnectorRuntime):
             email=settings.email,
             api_token=settings.api_token.get_secret_value(),
             timeout=timeout,
+            connect_timeout=self._connect_timeout,
             calls=self.calls,
         )
         self._discovery: Discovery | None = None

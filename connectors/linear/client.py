@@ -34,7 +34,7 @@ from gql.transport.exceptions import (
 from gql.transport.httpx import HTTPXTransport
 
 from v2mom.connectors.base import CallCounter
-from v2mom.connectors.errors import ErrorTexts, error_for_status
+from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
 from v2mom.connectors.linear.aliases import alias_index, aliased_text, split_data
 from v2mom.connectors.linear.parse import TRACKER, query_text
 from v2mom.connectors.retry import parse_retry_after
@@ -43,6 +43,7 @@ from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
 __all__ = ["DEFAULT_TIMEOUT", "Aliased", "LinearClient", "is_authentication_failure", "rate_limit_wait"]
 
 DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection (sync.connect_timeout_seconds)
 RESET_HEADERS = ("x-ratelimit-requests-reset", "x-ratelimit-complexity-reset", "x-ratelimit-endpoint-reset")
 _MAX_MESSAGE = 300
 # Linear's GraphQL error codes that stand for an HTTP status, in the order they are checked.
@@ -116,17 +117,19 @@ class LinearClient:
         *,
         api_key: str,
         timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
         calls: CallCounter | None = None,
     ) -> None:
         """Build the transport; the connection opens on the first request."""
         self.url = url
+        self._connect_timeout = connect_timeout
         self.calls = calls if calls is not None else CallCounter()
         self._last_status = 0
         self._last_headers: dict[str, str] = {}
         transport = HTTPXTransport(
             url=url,
             headers={"Authorization": api_key},
-            timeout=timeout,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),  # unreachable: fail in seconds
             event_hooks={"response": [self._remember]},
         )
         self._client = Client(transport=transport, fetch_schema_from_transport=False)
@@ -159,7 +162,10 @@ class LinearClient:
         except TransportServerError as exc:
             error = self._status_error(exc.code or self._last_status)
         except TransportConnectionFailed as exc:
-            error = RetriableError(f"connection failed ({_cause_name(exc)})", tracker=TRACKER)
+            if connect_failed(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+                error = unreachable(TRACKER, self.url, exc, self._connect_timeout)
+            else:
+                error = RetriableError(f"connection failed ({_cause_name(exc)})", tracker=TRACKER)
         except TransportProtocolError:
             error = self._status_error(self._last_status, fallback="the answer is not a GraphQL result")
         raise error

@@ -110,6 +110,7 @@ class LinearConnector(ConnectorRuntime):
             settings.api_url,
             api_key=settings.api_key.get_secret_value(),
             timeout=timeout,
+            connect_timeout=self._connect_timeout,
             calls=self.calls,
         )
         self._vocabulary = LinearVocabulary(self._execute, self._pages)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from v2mom.connectors.retry import BASE_DELAY, backoff_delay, call_with_retries
-from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
+from v2mom.connectors.retry import BASE_DELAY, backoff_delay, call_with_retries, retries_reported
+from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError, UnreachableError
 
 
 def _retriable(retry_after: float | None = None, status: int = 503) -> RetriableError:
@@ -132,3 +132,40 @@ def test_on_retry_sees_each_error_and_wait() -> None:
 def test_rejects_negative_budgets(max_retries: int, max_wait: float) -> None:
     with pytest.raises(ValueError, match="must be >= 0"):
         call_with_retries(lambda: 1, max_retries=max_retries, max_wait=max_wait)
+
+
+def _unreachable() -> UnreachableError:
+    return UnreachableError("cannot connect to http://127.0.0.1:9: connection refused", tracker="jira")
+
+
+def test_an_unreachable_tracker_is_not_retried_until_it_has_answered(waits: list[float]) -> None:
+    answered = False
+    fn = Flaky(_unreachable())
+    with pytest.raises(UnreachableError):
+        call_with_retries(
+            fn, max_retries=5, max_wait=60, sleep=waits.append, retry_unreachable=lambda: answered
+        )
+    assert (fn.calls, waits) == (1, [])
+    answered = True  # asked when the error happens: once it answered, a refusal is a blip
+    fn = Flaky(_unreachable(), _unreachable())
+    assert (
+        call_with_retries(
+            fn, max_retries=5, max_wait=60, sleep=waits.append, retry_unreachable=lambda: answered
+        )
+        == "ok"
+    )
+    assert (fn.calls, len(waits)) == (3, 2)
+
+
+def test_every_retry_is_told_to_the_listener_of_its_block(waits: list[float]) -> None:
+    told: list[tuple[str, int, int, float]] = []
+    with retries_reported(lambda error, attempt, of, wait: told.append((str(error), attempt, of, wait))):
+        assert (
+            _run(Flaky(_retriable(retry_after=0.25), _retriable(retry_after=0)), waits, max_retries=4) == "ok"
+        )
+    assert told == [
+        ("jira: boom — HTTP 503 — request id req-1", 1, 4, 0.25),
+        ("jira: boom — HTTP 503 — request id req-1", 2, 4, 0.0),
+    ]
+    assert _run(Flaky(_retriable(retry_after=0)), waits) == "ok"  # outside the block: nobody is told
+    assert len(told) == 2

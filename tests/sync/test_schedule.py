@@ -69,3 +69,34 @@ def test_a_failing_pass_is_logged_and_the_schedule_goes_on(
     assert thread.passes >= 3
     assert "reconcile: step failed: TrackerError: jira: unreachable" in caplog.text
     assert "RuntimeError: database went away" in caplog.text
+
+
+def test_a_tracker_s_failed_pass_is_a_warning_of_the_reconcile(
+    store: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(sync=SyncSettings(reconcile_every="1h"))
+    done = threading.Event()
+
+    def one_failing(_settings: Settings, _store: Database) -> list[SyncResult]:
+        done.set()
+        return [
+            SyncResult(
+                tracker="jira", kind="incremental", error="jira: cannot connect to http://127.0.0.1:9"
+            ),
+            SyncResult(tracker="linear", kind="incremental"),
+        ]
+
+    thread = ReconcileThread(settings, store, run=one_failing)
+    with caplog.at_level(logging.INFO, logger="v2mom.sync"):
+        thread.start()
+        try:
+            assert done.wait(5)
+        finally:
+            thread.stop()
+    levels = {
+        r.getMessage().split(" — ")[0]: r.levelname for r in caplog.records if "reconcile: " in r.getMessage()
+    }
+    assert levels == {
+        "reconcile: jira: FAILED: jira: cannot connect to http://127.0.0.1:9": "WARNING",
+        "reconcile: linear: ok": "INFO",
+    }
