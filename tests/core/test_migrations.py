@@ -26,8 +26,8 @@ from v2mom.store.remap import remap
 from v2mom.store.types import UTCDateTime
 
 
-def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_migrated_schema_matches_the_declared_tables(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     upgrade(engine)
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), t.metadata)
@@ -35,9 +35,9 @@ def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:
     assert differences == []
 
 
-def _database_at(database_url: str, revision: str) -> Engine:
+def _database_at(empty_database_url: str, revision: str) -> Engine:
     """An engine on a database migrated only up to ``revision``."""
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -69,8 +69,8 @@ def _legacy_item(pk: int, **fields: object) -> dict[str, object]:
     return row
 
 
-def test_upgrade_from_0002_keeps_items_and_flags_blocked_ones(database_url: str) -> None:
-    engine = _database_at(database_url, "0002")
+def test_upgrade_from_0002_keeps_items_and_flags_blocked_ones(empty_database_url: str) -> None:
+    engine = _database_at(empty_database_url, "0002")
     legacy_items = [
         _legacy_item(1, status_name="Blocked"),
         _legacy_item(2, labels=["blocked", "value:speed"]),
@@ -82,7 +82,7 @@ def test_upgrade_from_0002_keeps_items_and_flags_blocked_ones(database_url: str)
         conn.execute(insert(t.items), legacy_items)
     upgrade(engine)
     engine.dispose()
-    store = Database.open(database_url)
+    store = Database.open(empty_database_url)
     try:
         with store.engine.connect() as conn:
             blocked = dict(conn.execute(select(t.items.c.pk, t.items.c.blocked)).all())
@@ -125,8 +125,10 @@ def _legacy_allocation(
     return row
 
 
-def test_upgrade_from_0003_turns_allocation_rows_into_sets_and_keeps_the_report(database_url: str) -> None:
-    engine = _database_at(database_url, "0003")
+def test_upgrade_from_0003_turns_allocation_rows_into_sets_and_keeps_the_report(
+    empty_database_url: str,
+) -> None:
+    engine = _database_at(empty_database_url, "0003")
     done = {"state": "done", "completed_on": T0.date()}
     split = [("speed", 0.75), ("care", 0.25)]
     legacy_allocations = [
@@ -165,7 +167,7 @@ def test_upgrade_from_0003_turns_allocation_rows_into_sets_and_keeps_the_report(
         conn.execute(insert(allocations), legacy_allocations)
     upgrade(engine)
     engine.dispose()
-    store = Database.open(database_url)
+    store = Database.open(empty_database_url)
     try:
         r = t.resolutions.c
         with store.engine.connect() as conn:
@@ -200,9 +202,9 @@ def test_upgrade_from_0003_turns_allocation_rows_into_sets_and_keeps_the_report(
 
 
 def test_upgrade_from_0004_adds_leases_and_the_next_run_interrupts_a_run_left_running(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
-    engine = _database_at(database_url, "0004")
+    engine = _database_at(empty_database_url, "0004")
     counters = ("items_upserted", "items_deleted", "api_calls")
     runs = table(
         "sync_runs", *(column(name) for name in ("tracker", "kind", "status", *counters)),
@@ -216,7 +218,7 @@ def test_upgrade_from_0004_adds_leases_and_the_next_run_interrupts_a_run_left_ru
         )
     upgrade(engine)
     engine.dispose()
-    store = Database.open(database_url)
+    store = Database.open(empty_database_url)
     try:
         assert store.workers.live() == set()
         store.sync_state.start_run("jira", "incremental", owner=store.workers.register("sync"))
@@ -236,8 +238,10 @@ TAG_AUDIT = table(
 )
 
 
-def test_upgrade_from_0009_moves_plan_versions_and_dashboard_tags_into_one_audit(database_url: str) -> None:
-    engine = _database_at(database_url, "0009")
+def test_upgrade_from_0009_moves_plan_versions_and_dashboard_tags_into_one_audit(
+    empty_database_url: str,
+) -> None:
+    engine = _database_at(empty_database_url, "0009")
     first = load_plan(VALID).model_dump(mode="json", exclude_none=True)
     second = load_plan(VALID.replace("name: SLO program", "name: SLO programme")).model_dump(
         mode="json", exclude_none=True
@@ -263,7 +267,7 @@ def test_upgrade_from_0009_moves_plan_versions_and_dashboard_tags_into_one_audit
         )  # fmt: skip
     upgrade(engine)
     engine.dispose()
-    store = Database.open(database_url)
+    store = Database.open(empty_database_url)
     try:
         admin = store.tokens.create("admin", "auditor")  # after the migration: numbered after its entries
         with TestClient(create_app(Settings(), store)) as client:
@@ -301,8 +305,8 @@ def test_upgrade_from_0009_moves_plan_versions_and_dashboard_tags_into_one_audit
         store.close()
 
 
-def test_downgrade_to_0009_puts_the_tags_back(database_url: str) -> None:
-    store = Database.open(database_url)
+def test_downgrade_to_0009_puts_the_tags_back(empty_database_url: str) -> None:
+    store = Database.open(empty_database_url)
     store.audit.record(
         "tag",
         actor="token:pm",
@@ -314,7 +318,7 @@ def test_downgrade_to_0009_puts_the_tags_back(database_url: str) -> None:
         },
     )
     store.close()
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn

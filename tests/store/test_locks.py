@@ -104,9 +104,9 @@ def test_the_sqlite_lock_file_is_private(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+    "empty_database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
-def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(database_url: str) -> None:
+def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(empty_database_url: str) -> None:
     opened: list[Database] = []
     failures: list[BaseException] = []
     start = threading.Barrier(3)
@@ -114,7 +114,7 @@ def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(databas
     def open_store() -> None:
         start.wait(timeout=10)
         try:
-            opened.append(Database.open(database_url))
+            opened.append(Database.open(empty_database_url))
         except BaseException as exc:
             failures.append(exc)
 
