@@ -21,11 +21,12 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with settings naming a database not created yet (the CLI creates it when it must)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("V2MOM_DATABASE_URL", raising=False)
     monkeypatch.delenv("V2MOM_CONFIG", raising=False)
-    (tmp_path / "v2mom.yaml").write_text(f"database_url: {database_url}\nmeasure: points\n")
+    (tmp_path / "v2mom.yaml").write_text(f"database_url: {empty_database_url}\nmeasure: points\n")
     (tmp_path / "plan.yaml").write_text(VALID)
     return tmp_path
 
