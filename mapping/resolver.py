@@ -349,7 +349,10 @@ class Resolver:
         orphaned = False
         if parent_missing:
             orphaned = True
-            reasons.append(f"parent {item.parent_id} is not in the store (deleted, unsynced or no access)")
+            reasons.append(
+                f"parent {item.parent_key or item.parent_id} is not in v2mom-sync"
+                " (deleted, outside the synced scope, not synced yet, or no access)"
+            )
         own = self.own_tags(item)
         if own.unknown:
             orphaned = True

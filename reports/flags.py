@@ -163,7 +163,8 @@ def ancestors(store: Database, stored: StoredItem) -> list[dict[str, Any]]:
     the root, at a deleted parent, or at a parent the store does not hold (``found`` false)."""
     chain: list[dict[str, Any]] = []
     tracker, seen = stored.item.tracker, {stored.item.id}
-    parent_id = stored.item.parent_id
+    child = stored.item
+    parent_id = child.parent_id
     while parent_id and parent_id not in seen and len(chain) < MAX_DEPTH:
         seen.add(parent_id)
         parent = store.items.by_id(tracker, parent_id)
@@ -172,7 +173,7 @@ def ancestors(store: Database, stored: StoredItem) -> list[dict[str, Any]]:
                 {
                     "tracker": tracker,
                     "id": parent_id,
-                    "key": None,
+                    "key": child.parent_key,  # as the tracker named it with its child, when it did
                     "title": None,
                     "url": None,
                     "found": False,
@@ -193,5 +194,6 @@ def ancestors(store: Database, stored: StoredItem) -> list[dict[str, Any]]:
         )
         if parent.deleted:
             break
-        parent_id = parent.item.parent_id
+        child = parent.item
+        parent_id = child.parent_id
     return chain

@@ -65,11 +65,13 @@ class WorkItem(BaseModel):
 
     ``id`` is the tracker's stable id (Jira issue id, Asana gid, Linear uuid); ``key`` is the human
     handle (``ONB-12``), which can change when an issue moves. ``parent_id`` names the parent by its
-    stable id in the same tracker. ``custom_fields`` maps a field's display name to the option names
-    it holds (a single select holds one). ``choice_options`` gives, per kind (``value``, ``method``),
-    the tracker's (option id, option name) of each option the item holds in its ``V2MOM Value`` /
-    ``V2MOM Method`` field or its ``Value`` / ``Method`` label group: the store reads the options
-    v2mom-sync provisioned by their ids, not their names, and does not keep this field.
+    stable id in the same tracker, and ``parent_key`` by its key when the tracker says it (so that a
+    message can name a parent v2mom-sync has not stored). ``custom_fields`` maps a field's display
+    name to the option names it holds (a single select holds one). ``choice_options`` gives, per kind
+    (``value``, ``method``), the tracker's (option id, option name) of each option the item holds in
+    its ``V2MOM Value`` / ``V2MOM Method`` field or its ``Value`` / ``Method`` label group: the store
+    reads the options v2mom-sync provisioned by their ids, not their names, and does not keep this
+    field.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -81,6 +83,7 @@ class WorkItem(BaseModel):
     url: WebUrl = None  # http(s) only: anything else is dropped (web_url)
     level: Level = Level.STANDARD
     parent_id: str | None = None
+    parent_key: str | None = None  # the parent's human handle, for messages (its id may be all we have)
     container: str | None = None
     state: State = State.TODO
     status_name: str = ""

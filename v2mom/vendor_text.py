@@ -68,12 +68,20 @@ def storable_item(item: WorkItem) -> WorkItem:
     unstorable characters; the message shows the item's id escaped, never raw.
     """
     identifiers = (item.id, item.key, item.parent_id or "", item.container or "")
-    texts = [item.title, item.url or "", item.status_name, *item.labels, *item.components]
+    texts = [
+        item.title,
+        item.url or "",
+        item.status_name,
+        item.parent_key or "",
+        *item.labels,
+        *item.components,
+    ]
     for name, options in item.custom_fields.items():
         texts.append(name)
         texts.extend(options)
     if (
         len(item.status_name) <= MAX_STATUS_NAME
+        and len(item.parent_key or "") <= MAX_ITEM_ID
         and max(map(len, identifiers)) <= MAX_ITEM_ID
         and UNSTORABLE.search("\n".join((*identifiers, *texts))) is None
     ):
@@ -84,6 +92,10 @@ def storable_item(item: WorkItem) -> WorkItem:
             "title": storable_text(item.title),
             "url": storable_text(item.url) if item.url is not None else None,
             "status_name": storable_text(item.status_name, MAX_STATUS_NAME),
+            # only ever shown in messages: made storable and cut, never refused like an identifier
+            "parent_key": storable_text(item.parent_key, MAX_ITEM_ID)
+            if item.parent_key is not None
+            else None,
             "labels": tuple(storable_text(label) for label in item.labels),
             "components": tuple(storable_text(component) for component in item.components),
             "custom_fields": {

@@ -158,6 +158,7 @@ def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: st
         url=raw.get("permalink_url") if isinstance(raw.get("permalink_url"), str) else None,
         level=Level.SUBTASK if parent_gid else Level.STANDARD,
         parent_id=parent_gid or project,
+        parent_key=parent_gid or project,  # an Asana task's and project's key is its gid
         container=None if parent_gid else project,
         state=State.DONE if completed else State.TODO,
         status_name="Completed" if completed else "Incomplete",

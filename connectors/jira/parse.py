@@ -265,6 +265,7 @@ def parse_issue(
         url=f"{base_url.rstrip('/')}/browse/{key}",
         level=_level(issuetype),
         parent_id=str(parent_id) if parent_id is not None else None,
+        parent_key=parent.get("key") if parent is not None and isinstance(parent.get("key"), str) else None,
         container=container if isinstance(container, str) else None,
         state=state,
         status_name=status_name if isinstance(status_name, str) else "",

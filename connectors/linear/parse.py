@@ -131,6 +131,17 @@ def is_removed(record: Mapping[str, Any]) -> bool:
     return bool(record.get("archivedAt")) or bool(record.get("trashed"))
 
 
+def _parent_key(parent: Mapping[str, Any] | None, project: Mapping[str, Any] | None) -> str | None:
+    """The key of an issue's parent: its parent issue's identifier, else its project's key."""
+    if parent is not None:
+        identifier = parent.get("identifier")
+        return identifier if isinstance(identifier, str) and identifier else None
+    if project is not None:
+        slug = project.get("slugId")
+        return f"project:{slug}" if isinstance(slug, str) and slug else None
+    return None
+
+
 def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem:
     """A Linear issue as a WorkItem; ``extra_labels`` are further label pages, if any."""
     issue_id = raw.get("id")
@@ -153,6 +164,7 @@ def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem
         url=raw.get("url") if isinstance(raw.get("url"), str) else None,
         level=Level.SUBTASK if parent else Level.STANDARD,
         parent_id=(parent or {}).get("id") or (project or {}).get("id"),
+        parent_key=_parent_key(parent, project),
         container=(team or {}).get("key"),
         state=STATE_TYPES[state_type],
         status_name=str(state.get("name") or state_type),

@@ -187,7 +187,15 @@ CASES = {
         {"efficiency": 1.0},
         flags=("orphaned",),
         source="container",
-        says="parent 999 is not in the store",
+        says="parent 999 is not in v2mom-sync",
+        parent_missing=True,
+    ),
+    "missing-parent-named-by-its-key": Case(
+        make_item("34", parent_id="999", parent_key="ONB-7"),
+        {},
+        flags=("orphaned", "untagged"),
+        source="none",
+        says="parent ONB-7 is not in v2mom-sync (deleted, outside the synced scope",
         parent_missing=True,
     ),
     "missing-parent-and-nothing-else": Case(

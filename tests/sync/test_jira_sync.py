@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from v2mom.connectors.jira.connector import JiraConnector
+from v2mom.mapping.plan import load_plan
+from v2mom.reports.flags import item_document
+from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
 from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState
@@ -15,6 +18,7 @@ from v2mom.sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
 from v2mom.store.database import Database
+from v2mom.store.remap import remap
 from v2mom.sync.runner import sync_tracker
 
 SEARCH = "/rest/api/3/search/jql"
@@ -98,3 +102,24 @@ def test_bad_credentials_fail_clearly_without_the_secret(store: Database, site: 
     assert "check email and API token" in result.error
     assert "wrong-token-value" not in result.error
     assert site.state.account_email not in result.error
+
+
+def test_an_orphan_names_its_missing_parent_by_key(store: Database, site: Site) -> None:
+    """A story whose epic lies outside the JQL is orphaned, and the reason names the epic's key."""
+    store.plans.save(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
+    assert sync_tracker(store, site.connector(), full=True).ok
+    remap(store)
+    orphans = [
+        stored
+        for stored in store.items.stream()
+        if stored.item.parent_id is not None and store.items.by_id("jira", stored.item.parent_id) is None
+    ]
+    assert orphans, "the generator puts some epics outside the scope"
+    for stored in orphans:
+        epic = site.state.issues[int(stored.item.parent_id or 0)]
+        assert stored.item.parent_key == epic.key
+        document = item_document(store, "jira", stored.item.key)
+        assert document is not None
+        reasons = document["resolution"]["reasons"]
+        assert f"parent {epic.key} is not in v2mom-sync" in reasons[0], reasons
+        assert document["ancestors"][-1]["key"] == epic.key

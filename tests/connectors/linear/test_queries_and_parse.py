@@ -168,3 +168,15 @@ def test_project_is_an_epic() -> None:
 def test_malformed_records_fail_clearly(broken: dict[str, Any], message: str) -> None:
     with pytest.raises(FatalError, match=message):
         parse_issue(issue(**broken))
+
+
+def test_an_issue_names_its_parent_by_key() -> None:
+    """The parent issue's identifier, else the project's key: what a message shows when the parent is
+    not stored."""
+    sub = parse_issue(
+        issue(parent={"id": "p-1", "identifier": "ENG-3"}, project={"id": "pr-1", "slugId": "s1"})
+    )
+    assert (sub.parent_id, sub.parent_key) == ("p-1", "ENG-3")
+    top = parse_issue(issue(project={"id": "pr-1", "slugId": "s1"}))
+    assert (top.parent_id, top.parent_key) == ("pr-1", "project:s1")
+    assert parse_issue(issue()).parent_key is None
