@@ -251,6 +251,16 @@ def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Si
     page.fill("#plan-json", "{not json")
     page.click("#plan-preview")
     wait_prefix(page, "#plan-error", "the plan is not valid JSON")
+    page.fill("#plan-json", json.dumps({**document, "values": []}))  # an empty plan: refused, place named
+    page.click("#plan-preview")
+    page.wait_for_function("document.querySelector('#plan-error').textContent.includes('at least one value')")
+    assert "values" in page.locator("#plan-error").inner_text()
+    assert page.locator("#plan-apply").is_disabled()
+    page.fill("#rule-form [name=match]", "   ")  # a rule that matches empty text: refused, place named
+    page.click("#preview")
+    page.wait_for_function("document.querySelector('#rule-error').textContent.includes('empty')")
+    assert "when" in page.locator("#rule-error").inner_text()
+    assert page.locator("#apply").is_disabled()
     page.close()
 
 

@@ -31,6 +31,7 @@ from v2mom.sandbox.webhooks import Sender
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.plan_remap import apply_plan
+from v2mom.store.preview import preview_plan
 from v2mom.sync.provision import provision
 from v2mom.sync.service import run_sync
 from v2mom.sync.writeback import TrackerWriteback, writeback
@@ -216,6 +217,8 @@ def test_provisioned_choices_are_read_back_by_their_tracker_id(loop: Loop) -> No
     renamed = plan.model_copy(
         update={"values": tuple(v.model_copy(update={"name": f"{v.name} (renamed)"}) for v in plan.values)}
     )
+    preview = preview_plan(store, renamed)
+    assert (preview.moved(), preview.moved_share()) == (0, 0)  # a rename previews no move
     apply_plan(store, renamed, actor="test")  # the tracker's options still carry the old names
     assert run_sync(settings, store, full=True)[0].ok
     assert sorted(store.resolutions.rollup_rows(), key=repr) == before
