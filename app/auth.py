@@ -13,14 +13,14 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from v2mom.app.services import services_of
 from v2mom.store.database import Database
 from v2mom.store.tokens import TokenInfo
 
 
 def get_store(request: Request) -> Database:
     """The process's Database, created by the app factory."""
-    store: Database = request.app.state.store
-    return store
+    return services_of(request.app).store
 
 
 StoreDep = Annotated[Database, Depends(get_store)]

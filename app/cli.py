@@ -362,8 +362,7 @@ def webhooks_list(
 
     statuses = store.inbox.counts()
     for tracker, state in freshness.items():
-        section = getattr(settings.trackers, tracker, None)
-        configured = len(getattr(section, "webhook_secrets", []) or []) if section is not None else 0
+        configured = len(settings.trackers.webhook_secrets(tracker))
         count = (
             configured + len(StoredHookSecrets(store, tracker).secrets()) if tracker != "jira" else configured
         )

@@ -27,11 +27,11 @@ from v2mom.app.routes.webhooks import router as webhooks_router
 from v2mom.app.routes.webhooks_admin import router as webhooks_admin_router
 from v2mom.app.routes.writeback import router as writeback_router
 from v2mom.app.schemas.access import Health
+from v2mom.app.services import DEFAULT_WEBHOOK_MAX_BYTES, Services
 from v2mom.errors import AuthError, ConfigError, NotFoundError, RetriableError, TrackerError
 from v2mom.reports.effort import build_freshness
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.webhooks.hook_secrets import StoredHookSecrets
 from v2mom.webhooks.ingest import GroupCommitter
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     background: Callable[[FastAPI], AbstractContextManager[object]] | None = None,
+    webhook_max_bytes: int = DEFAULT_WEBHOOK_MAX_BYTES,
 ) -> FastAPI:
     """Build the app around an open store; the inbox writer runs while the app does.
 
@@ -81,30 +82,28 @@ def create_app(
     parsed, on every route but the webhooks' (``RequestGuard``; they have their own limit).
     ``background(app)`` is entered once the inbox writer runs and exited before it stops: what else
     runs for the app's lifetime (the webhook worker and reconcile of a ``serve --workers`` process).
+    Routes reach the settings, the store and the rest through one :class:`Services` (``Depends``).
     """
-    inbox = store.inbox
+    services = Services.for_store(settings, store)
+    services.webhook_max_bytes = webhook_max_bytes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        committer = GroupCommitter(inbox)
+        committer = GroupCommitter(services.inbox)
         committer.start()
-        app.state.ingest = committer
+        services.ingest = committer
         try:
             with background(app) if background is not None else nullcontext():
                 yield
         finally:
-            app.state.ingest = None
+            services.ingest = None
             committer.stop()
 
     # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN, which the dashboard's
     # CSP and offline promise forbid. /openapi.json describes the API for any viewer run locally.
     app = FastAPI(title="v2mom-sync", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes)
-    app.state.settings = settings
-    app.state.store = store
-    app.state.inbox = inbox
-    app.state.asana_hooks = StoredHookSecrets(store, "asana")
-    app.state.linear_hooks = StoredHookSecrets(store, "linear")
+    app.state.services = services
 
     @app.exception_handler(ConfigError)
     @app.exception_handler(TrackerError)

@@ -28,13 +28,13 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from v2mom.app.factory import create_app
+from v2mom.app.services import run_worker_beside
 from v2mom.app.signals import exit_cleanly, on_sigterm
 from v2mom.errors import V2momError
 from v2mom.settings import CONFIG_ENV, Settings
 from v2mom.store.database import Database
 from v2mom.sync.schedule import ReconcileThread
 from v2mom.webhooks.ingest import tune_interpreter_for_serving
-from v2mom.webhooks.worker import start_worker
 
 RunServer = Callable[[FastAPI], None]
 
@@ -158,7 +158,7 @@ def running_services(application: FastAPI, settings: Settings, store: Database) 
     Services appended to the list inside the block are stopped with them, first. Whatever started
     is stopped in reverse order, even when a later start or the block fails.
     """
-    started: list[Service] = [start_worker(application, settings, store)]
+    started: list[Service] = [run_worker_beside(application)]
     try:
         reconcile = ReconcileThread(settings, store)
         reconcile.start()

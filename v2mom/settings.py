@@ -126,6 +126,14 @@ class TrackersSettings(_Section):
             return section.api_url
         return None
 
+    def webhook_secrets(self, tracker: str) -> list[str]:
+        """The webhook secrets configured for ``tracker`` (several during a rotation; Asana's are
+        learned in its handshake, never configured)."""
+        section = getattr(self, tracker, None)
+        if isinstance(section, JiraSettings | LinearSettings):
+            return [secret.get_secret_value() for secret in section.webhook_secrets]
+        return []
+
     def configured(self) -> list[str]:
         """Names of the trackers that have a section."""
         return [name for name in TRACKERS if getattr(self, name) is not None]

@@ -27,7 +27,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from v2mom.background import BackgroundLoop
 from v2mom.connectors.base import Connector
@@ -290,10 +289,10 @@ class WorkerThread:
         return batch is not None and batch.applied > 0
 
 
-def start_worker(app: Any, settings: Settings, store: Database) -> WorkerThread:
-    """Run the worker beside the app: connectors built once per tracker, woken by each delivery."""
-    worker = WorkerThread(store, app.state.inbox, connector_cache(settings), secrets=settings.secrets())
-    app.state.wake_worker = worker.wake
+def start_worker(settings: Settings, store: Database) -> WorkerThread:
+    """Start a worker on ``store``'s inbox with connectors built once per tracker; call its ``wake``
+    when a delivery is stored."""
+    worker = WorkerThread(store, store.inbox, connector_cache(settings), secrets=settings.secrets())
     worker.start()
     return worker
 

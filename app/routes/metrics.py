@@ -11,16 +11,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from v2mom.app.auth import StoreDep, require_viewer
+from v2mom.app.services import SettingsDep
 from v2mom.metrics import StoreGauges, exposition
-from v2mom.settings import Settings
 
 router = APIRouter()
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request, store: StoreDep) -> Response:
+def metrics(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """This process's (or, multiprocess, every process's) metrics and the store's gauges."""
-    settings: Settings = request.app.state.settings
     if not settings.metrics.public:
         require_viewer(request, store)
     gauges = StoreGauges(

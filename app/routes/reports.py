@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
 from v2mom.app.auth import StoreDep, Viewer
@@ -19,6 +19,7 @@ from v2mom.app.schemas.reports import (
     Trend,
     ValueItems,
 )
+from v2mom.app.services import SettingsDep
 from v2mom.mapping.plan import Plan
 from v2mom.metrics import REPORT_SECONDS
 from v2mom.models import TrackerName
@@ -34,12 +35,13 @@ from v2mom.reports.flags import (
 )
 from v2mom.reports.obstacles import build_obstacles
 from v2mom.reports.trend import TrendRangeError, build_trend
+from v2mom.settings import Settings
 
 router = APIRouter(prefix="/api")
 
 
 def report_query(
-    request: Request,
+    settings: SettingsDep,
     measure: Measure | None = None,
     state: StateFilter = "all",
     date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -51,23 +53,23 @@ def report_query(
     if problems:
         name, problem = problems[0]
         raise unprocessable([problem], location=("query", name))
-    measure = measure or request.app.state.settings.measure
+    measure = measure or settings.measure
     return ReportQuery(measure=measure, state=state, date_from=date_from, date_to=date_to, tracker=tracker)
 
 
 QueryDep = Annotated[ReportQuery, Depends(report_query)]
 
 
-def _report(request: Request, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
+def _report(settings: Settings, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
     plan = store.plans.current() or Plan()
-    return build_report(store, plan, query, request.app.state.settings.trackers.configured())
+    return build_report(store, plan, query, settings.trackers.configured())
 
 
 @router.get("/reports/effort-by-value")
-def effort_by_value(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> EffortReport:
+def effort_by_value(settings: SettingsDep, store: StoreDep, _viewer: Viewer, query: QueryDep) -> EffortReport:
     """Effort per value against its target, plus untagged and orphaned effort."""
     with REPORT_SECONDS.labels(report="effort-by-value").time():
-        return EffortReport.model_validate(_report(request, store, query))
+        return EffortReport.model_validate(_report(settings, store, query))
 
 
 class CsvResponse(PlainTextResponse):
@@ -77,10 +79,12 @@ class CsvResponse(PlainTextResponse):
 
 
 @router.get("/reports/effort-by-value.csv", response_class=CsvResponse)
-def effort_by_value_csv(request: Request, store: StoreDep, _viewer: Viewer, query: QueryDep) -> CsvResponse:
+def effort_by_value_csv(
+    settings: SettingsDep, store: StoreDep, _viewer: Viewer, query: QueryDep
+) -> CsvResponse:
     """The same report as CSV."""
     with REPORT_SECONDS.labels(report="effort-by-value.csv").time():
-        body = report_csv(_report(request, store, query))
+        body = report_csv(_report(settings, store, query))
     return CsvResponse(body, headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'})
 
 
@@ -112,7 +116,7 @@ FlagText = Annotated[
 
 @router.get("/reports/flags/counts")
 def flags_counts(
-    request: Request,
+    settings: SettingsDep,
     store: StoreDep,
     _viewer: Viewer,
     measure: Measure | None = None,
@@ -120,14 +124,14 @@ def flags_counts(
     q: FlagText = None,
 ) -> FlagCounts:
     """How many items are untagged, orphaned and in conflict (and their effort), with the list's filters."""
-    measure = measure or request.app.state.settings.measure
+    measure = measure or settings.measure
     counts = flag_counts(store, measure=measure, tracker=tracker, text=q)
     return FlagCounts.model_validate({"measure": measure, "tracker": tracker, "q": q or None, **counts})
 
 
 @router.get("/reports/flags")
 def flags(
-    request: Request,
+    settings: SettingsDep,
     store: StoreDep,
     _viewer: Viewer,
     kind: FlagKind | None = None,
@@ -142,7 +146,7 @@ def flags(
         page = list_flags(
             store,
             kind=kind,
-            measure=measure or request.app.state.settings.measure,
+            measure=measure or settings.measure,
             limit=limit,
             cursor=cursor,
             tracker=tracker,

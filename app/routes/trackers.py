@@ -6,22 +6,23 @@ tracker that refuses is named with its reason in its entry (``ok`` false); the o
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 
 from v2mom.app.auth import Admin, StoreDep
 from v2mom.app.http_errors import require_configured
 from v2mom.app.schemas.trackers import ProvisionDocument
+from v2mom.app.services import SettingsDep
 from v2mom.errors import ConfigError
 from v2mom.models import TrackerName
+from v2mom.settings import Settings
 from v2mom.sync.provision import provision
 
 router = APIRouter(prefix="/api/admin/trackers", responses={409: {"description": "No plan is stored yet"}})
 
 
 def _provision(
-    request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None, actor: str
+    settings: Settings, store: StoreDep, *, apply: bool, tracker: TrackerName | None, actor: str
 ) -> ProvisionDocument:
-    settings = request.app.state.settings
     require_configured(settings, tracker)
     try:
         results = provision(settings, store, apply=apply, tracker=tracker, actor=actor)
@@ -32,15 +33,15 @@ def _provision(
 
 @router.get("/provision")
 def provision_preview(
-    request: Request, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
+    settings: SettingsDep, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
 ) -> ProvisionDocument:
     """What provisioning would change in each configured tracker (nothing is written)."""
-    return _provision(request, store, apply=False, tracker=tracker, actor=f"token:{admin.name}")
+    return _provision(settings, store, apply=False, tracker=tracker, actor=f"token:{admin.name}")
 
 
 @router.post("/provision")
 def provision_apply(
-    request: Request, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
+    settings: SettingsDep, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
 ) -> ProvisionDocument:
     """Make each configured tracker offer the plan's values and methods (the run is audited)."""
-    return _provision(request, store, apply=True, tracker=tracker, actor=f"token:{admin.name}")
+    return _provision(settings, store, apply=True, tracker=tracker, actor=f"token:{admin.name}")

@@ -1,10 +1,12 @@
 """``POST /webhooks/<tracker>``: verify the raw bytes, store the event, then acknowledge.
 
-401 bad or missing signature (or no secret configured: fail closed), 400 malformed (naming the
-field: not strict JSON, nested too deep, a field of the wrong shape, a value too long for the
-inbox), 413 larger than the limit (1 MiB by default) — and nothing stored for any of them. Every
-other validly signed event is acknowledged: events that change nothing v2mom reads are stored as
-``ignored`` with the reason (``GET /api/admin/webhooks/ignored``), so the tracker never sees a
+One route serves every tracker: what differs between them (secrets, signature, parsing, Asana's
+handshake) is the tracker's :class:`~v2mom.webhooks.receivers.Receiver`. 404 for a tracker we do
+not know, 401 bad or missing signature (or no secret configured: fail closed), 400 malformed
+(naming the field: not strict JSON, nested too deep, a field of the wrong shape, a value too long
+for the inbox), 413 larger than the limit (1 MiB by default) — and nothing stored for any of them.
+Every other validly signed event is acknowledged: events that change nothing v2mom reads are stored
+as ``ignored`` with the reason (``GET /api/admin/webhooks/ignored``), so the tracker never sees a
 failed delivery for them. A duplicate delivery is acknowledged without being stored twice.
 """
 
@@ -12,27 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from v2mom.connectors.asana.webhook import SECRET_HEADER, parse_asana_events, verify_asana
-from v2mom.connectors.jira.webhook import parse_jira_event, verify_jira
-from v2mom.connectors.linear.webhook import parse_linear_event, verify_linear
+from v2mom.app.services import Services, ServicesDep
 from v2mom.errors import WebhookVerificationError
 from v2mom.events import MalformedEvent, WebhookEvent
-from v2mom.settings import Settings
-from v2mom.store.inbox import Inbox
-from v2mom.webhooks.hook_secrets import StoredHookSecrets
-from v2mom.webhooks.ingest import GroupCommitter
+from v2mom.webhooks.receivers import Receiver
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks")
-DEFAULT_MAX_BYTES = 1024 * 1024
-
-Verifier = Callable[[Mapping[str, str], bytes, Sequence[str]], None]
-Parser = Callable[[Mapping[str, str], bytes], list[WebhookEvent]]
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -50,102 +42,58 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def jira_secrets(settings: Settings) -> list[str]:
-    """The configured Jira webhook secrets (several during a rotation)."""
-    jira = settings.trackers.jira
-    return [s.get_secret_value() for s in jira.webhook_secrets] if jira else []
-
-
-def linear_secrets(settings: Settings) -> list[str]:
-    """The configured Linear webhook secrets (several during a rotation)."""
-    linear = settings.trackers.linear
-    return [s.get_secret_value() for s in linear.webhook_secrets] if linear else []
-
-
-async def receive(
-    request: Request, tracker: str, secrets: list[str], verify: Verifier, parse: Parser
-) -> JSONResponse:
-    """The shared receive path: limit, verify, parse, store durably, acknowledge."""
-    limit = getattr(request.app.state, "webhook_max_bytes", DEFAULT_MAX_BYTES)
-    body = await read_limited(request, limit)
+@router.post("/{tracker}", status_code=202, response_model=None)
+async def receive_webhook(tracker: str, request: Request, services: ServicesDep) -> Response:
+    """A tracker's delivery (Jira ``X-Hub-Signature``; Linear ``Linear-Signature`` with a fresh
+    timestamp; Asana ``X-Hook-Signature``, after its ``X-Hook-Secret`` handshake)."""
+    receiver = services.receivers.get(tracker)
+    if receiver is None:
+        raise HTTPException(404, detail=f"no webhook receiver for tracker {tracker!r}")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    if not secrets:
-        log.error("%s webhook refused: no webhook secret is configured (fail closed)", tracker)
-    try:
-        verify(headers, body, secrets)
-    except WebhookVerificationError as exc:
-        raise HTTPException(401, detail=f"{tracker} webhook: {exc}") from None
-    try:
-        events = parse(headers, body)
-    except MalformedEvent as exc:
-        raise HTTPException(400, detail=f"{tracker} webhook: {exc}") from None
-    committer: GroupCommitter | None = getattr(request.app.state, "ingest", None)
-    if committer is not None:
-        outcomes = list(await asyncio.gather(*(committer.submit(e) for e in events)))
-    else:
-        inbox: Inbox = request.app.state.inbox
-        outcomes = inbox.enqueue_many(events)
-    stored = any(outcomes)
-    to_apply = any(done and e.kind != "ignored" for e, done in zip(events, outcomes, strict=True))
-    wake = getattr(request.app.state, "wake_worker", None)
-    if to_apply and wake is not None:
-        wake()
-    status = "duplicate" if not stored else "stored" if to_apply else "ignored"
+    echo = _handshake(receiver, headers)
+    if echo is not None:
+        return Response(status_code=204, headers={receiver.handshake_header or "": echo})
+    body = await read_limited(request, services.webhook_max_bytes)
+    events = _verified_events(receiver, headers, body, services)
+    status = await _store(services, events)
     return JSONResponse({"status": status}, status_code=202)
 
 
-@router.post("/jira", status_code=202)
-async def jira_webhook(request: Request) -> JSONResponse:
-    """A Jira issue event (``X-Hub-Signature``, ``X-Atlassian-Webhook-Identifier``)."""
-    return await receive(
-        request,
-        "jira",
-        jira_secrets(request.app.state.settings),
-        verify_jira,
-        lambda headers, body: [parse_jira_event(headers, body)],
-    )
+def _handshake(receiver: Receiver, headers: dict[str, str]) -> str | None:
+    """The secret to echo when the request is a handshake we expect; 401 when none is expected."""
+    try:
+        return receiver.handshake(headers)
+    except WebhookVerificationError as exc:
+        log.error("%s webhook handshake refused: %s", receiver.tracker, exc)
+        raise HTTPException(401, detail=f"{receiver.tracker} webhook: {exc}") from None
 
 
-@router.post("/linear", status_code=202)
-async def linear_webhook(request: Request) -> JSONResponse:
-    """A Linear Issue or Project event (``Linear-Signature``, ``Linear-Delivery``, fresh timestamp)."""
-    hooks: StoredHookSecrets = request.app.state.linear_hooks
-    configured = linear_secrets(request.app.state.settings)
-    secrets = [*configured, *hooks.secrets()]
-    verify = with_fresh_secrets(verify_linear, hooks, configured)
-    return await receive(request, "linear", secrets, verify, parse_linear_event)
+def _verified_events(
+    receiver: Receiver, headers: dict[str, str], body: bytes, services: Services
+) -> list[WebhookEvent]:
+    """The delivery's events, once its signature holds (401) and its body parses (400)."""
+    if not receiver.secrets(services.settings):
+        log.error("%s webhook refused: no webhook secret is configured (fail closed)", receiver.tracker)
+    try:
+        receiver.verify(headers, body, services.settings)
+    except WebhookVerificationError as exc:
+        raise HTTPException(401, detail=f"{receiver.tracker} webhook: {exc}") from None
+    try:
+        return receiver.parse(headers, body)
+    except MalformedEvent as exc:
+        raise HTTPException(400, detail=f"{receiver.tracker} webhook: {exc}") from None
 
 
-@router.post("/asana", status_code=202, response_model=None)
-async def asana_webhook(request: Request) -> Response:
-    """Asana: the ``X-Hook-Secret`` handshake, then deliveries signed with ``X-Hook-Signature``."""
-    hooks: StoredHookSecrets = request.app.state.asana_hooks
-    handshake = request.headers.get(SECRET_HEADER)
-    if handshake is not None:
-        if not hooks.accept_handshake(handshake):
-            log.error(
-                "asana webhook handshake refused: no registration is expected (v2mom webhooks register)"
-            )
-            raise HTTPException(401, detail="asana webhook: no webhook registration is expected")
-        return Response(status_code=204, headers={"X-Hook-Secret": handshake})
-
-    return await receive(
-        request, "asana", hooks.secrets(), with_fresh_secrets(verify_asana, hooks), parse_asana_events
-    )
-
-
-def with_fresh_secrets(
-    verify: Verifier, hooks: StoredHookSecrets, configured: Sequence[str] = ()
-) -> Verifier:
-    """``verify``, retried once against freshly read stored secrets (one learned by another replica)."""
-
-    def verifying(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
-        try:
-            verify(headers, body, secrets)
-        except WebhookVerificationError:
-            fresh = [*configured, *hooks.secrets(fresh=True)]
-            if list(fresh) == list(secrets):
-                raise
-            verify(headers, body, fresh)
-
-    return verifying
+async def _store(services: Services, events: list[WebhookEvent]) -> str:
+    """Store the events durably (group commit while the app runs), wake the worker when one is to
+    be applied; the acknowledgement's status."""
+    if services.ingest is not None:
+        committer = services.ingest
+        outcomes = list(await asyncio.gather(*(committer.submit(e) for e in events)))
+    else:
+        outcomes = services.inbox.enqueue_many(events)
+    stored = any(outcomes)
+    to_apply = any(done and e.kind != "ignored" for e, done in zip(events, outcomes, strict=True))
+    if to_apply and services.wake_worker is not None:
+        services.wake_worker()
+    return "duplicate" if not stored else "stored" if to_apply else "ignored"

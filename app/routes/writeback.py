@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import model_validator
 
 from v2mom.app.auth import Admin, StoreDep
@@ -17,9 +17,11 @@ from v2mom.app.http_errors import require_configured, unprocessable
 from v2mom.app.schemas.common import ApiModel
 from v2mom.app.schemas.reports import ItemDocument
 from v2mom.app.schemas.trackers import WritebackDocument
+from v2mom.app.services import SettingsDep
 from v2mom.errors import ConfigError
 from v2mom.models import TrackerName
 from v2mom.reports.flags import item_document
+from v2mom.settings import Settings
 from v2mom.sync.tagging import TagConflict, tag_item
 from v2mom.sync.writeback import WriteBackBusy, writeback
 
@@ -34,9 +36,8 @@ router = APIRouter(
 
 
 def _writeback(
-    request: Request, store: StoreDep, *, apply: bool, tracker: TrackerName | None, actor: str
+    settings: Settings, store: StoreDep, *, apply: bool, tracker: TrackerName | None, actor: str
 ) -> WritebackDocument:
-    settings = request.app.state.settings
     require_configured(settings, tracker)
     try:
         results = writeback(settings, store, apply=apply, tracker=tracker, actor=actor)
@@ -47,18 +48,18 @@ def _writeback(
 
 @router.get("/api/admin/writeback")
 def writeback_preview(
-    request: Request, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
+    settings: SettingsDep, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
 ) -> WritebackDocument:
     """What write-back would write in each enabled tracker (nothing is written)."""
-    return _writeback(request, store, apply=False, tracker=tracker, actor=f"token:{admin.name}")
+    return _writeback(settings, store, apply=False, tracker=tracker, actor=f"token:{admin.name}")
 
 
 @router.post("/api/admin/writeback")
 def writeback_run(
-    request: Request, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
+    settings: SettingsDep, store: StoreDep, admin: Admin, tracker: TrackerName | None = None
 ) -> WritebackDocument:
     """Write inferred values, methods and links into each enabled tracker (the run is audited)."""
-    return _writeback(request, store, apply=True, tracker=tracker, actor=f"token:{admin.name}")
+    return _writeback(settings, store, apply=True, tracker=tracker, actor=f"token:{admin.name}")
 
 
 class TagRequest(ApiModel):
@@ -88,14 +89,14 @@ class TagDocument(ItemDocument):
 
 @router.post("/api/items/{tracker}/{key}/tags", response_model_exclude_unset=True)
 def tag(
-    tracker: TrackerName, key: str, body: TagRequest, request: Request, store: StoreDep, admin: Admin
+    tracker: TrackerName, key: str, body: TagRequest, settings: SettingsDep, store: StoreDep, admin: Admin
 ) -> TagDocument:
     """Set the item's own value or method in its tracker and in the store; the item as it now resolves."""
     kind: Literal["value", "method"] = "value" if body.value is not None else "method"
     plan_id = body.value or body.method or ""
     try:
         tagged = tag_item(
-            request.app.state.settings,
+            settings,
             store,
             tracker=tracker,
             key=key,

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from v2mom.app.cli import app
 from v2mom.app.serve import serve_app
+from v2mom.app.services import services_of
 from v2mom.events import WebhookEvent
 from v2mom.settings import Settings, SyncSettings
 from v2mom.store.database import Database
@@ -133,7 +134,7 @@ def test_serve_app_runs_worker_reconcile_and_companions_then_stops_them_in_order
         with TestClient(application) as client:  # runs the lifespan: the inbox writer too
             assert alive("inbox-writer")
             served.append(client.get("/healthz").status_code)
-        assert callable(application.state.wake_worker)
+        assert callable(services_of(application).wake_worker)
         log.append("served")
 
     serve_app(settings, store, fake_server, companions=[Recorder("a", log), Recorder("b", log)])

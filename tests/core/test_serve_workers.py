@@ -19,6 +19,7 @@ from tests.webhooks.jira_signing import v2mom
 from v2mom.app.asgi import factory
 from v2mom.app.cli import app
 from v2mom.app.serve import serving_app
+from v2mom.app.services import services_of
 from v2mom.settings import Settings, SyncSettings
 from v2mom.store.database import Database
 
@@ -144,7 +145,7 @@ def test_a_worker_process_app_runs_its_webhook_worker_and_reconcile_with_its_lif
         assert alive("webhook-worker")
         assert alive("reconcile")
         assert alive("inbox-writer")
-        assert callable(application.state.wake_worker)
+        assert callable(services_of(application).wake_worker)
         assert len(store.workers.live()) == 1  # its lease
     assert not any(alive(t) for t in ("webhook-worker", "reconcile", "inbox-writer"))
     assert store.workers.live() == set()
@@ -160,7 +161,7 @@ def test_the_factory_builds_the_app_from_the_settings_file_in_the_environment(
     monkeypatch.delenv("V2MOM_DATABASE_URL", raising=False)
     application = factory()
     try:
-        assert application.state.settings.database_url == f"sqlite:///{database}"
+        assert services_of(application).settings.database_url == f"sqlite:///{database}"
         assert database.exists()  # opened (and migrated) by the factory
     finally:
-        application.state.store.close()
+        services_of(application).store.close()

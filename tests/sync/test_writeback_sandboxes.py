@@ -20,6 +20,7 @@ import pytest
 from tests.support import free_port
 from tests.sync.writeback_worlds import BUILDERS, Tracker, shown
 from v2mom.app.factory import create_app
+from v2mom.app.services import run_worker_beside
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.mapping.plan import load_plan
@@ -36,7 +37,6 @@ from v2mom.sync.provision import provision
 from v2mom.sync.service import run_sync
 from v2mom.sync.writeback import TrackerWriteback, writeback
 from v2mom.vocabulary import Kind, TagWrite
-from v2mom.webhooks.worker import start_worker
 
 
 @dataclass
@@ -101,7 +101,7 @@ def loop(request: pytest.FixtureRequest, database_url: str) -> Iterator[Loop]:
     app = create_app(settings, store)
     server = SandboxServer(app, port=port)
     server.start()
-    worker = start_worker(app, settings, store)
+    worker = run_worker_beside(app)
     loop = Loop(tracker, settings, store, worker)
     loop.sender.start()
     try:

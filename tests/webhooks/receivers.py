@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from tests.webhooks.jira_signing import SECRET as JIRA_SECRET
 from tests.webhooks.jira_signing import sign as jira_sign
 from v2mom.app.factory import create_app
+from v2mom.app.services import services_of
 from v2mom.settings import JiraSettings, LinearSettings, Settings, TrackersSettings
 from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox
@@ -95,7 +96,7 @@ def receivers(store: Database) -> Iterator[Receivers]:
     assert hooks.accept_handshake(ASANA_SECRET)
     app = create_app(settings, store)
     with TestClient(app, raise_server_exceptions=False) as client:
-        yield Receivers(client, store, app.state.inbox)
+        yield Receivers(client, store, services_of(app).inbox)
 
 
 def dumps(document: Any) -> bytes:

@@ -12,6 +12,7 @@ from tests.report_checks import assert_report_matches
 from tests.support import free_port
 from v2mom.app.demo import DemoWorld
 from v2mom.app.factory import create_app
+from v2mom.app.services import run_worker_beside
 from v2mom.mapping.plan import load_plan
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.activity import Activity, asana_step, jira_step, linear_step
@@ -33,7 +34,6 @@ from v2mom.store.inbox import Inbox
 from v2mom.sync.schedule import reconcile_pass
 from v2mom.sync.service import run_sync
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
-from v2mom.webhooks.worker import start_worker
 
 SECRET = "chaos-secret"
 
@@ -101,7 +101,7 @@ def test_every_tracker_converges_despite_chaos_and_a_restart(database_url: str) 
             app = create_app(settings, store)
             server = SandboxServer(app, port=port)
             server.start()
-            worker = start_worker(app, settings, store)
+            worker = run_worker_beside(app)
             mutate(150)
             if run == 0:
                 time.sleep(0.3)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from tests.contracts import contracts_dir
 from tests.webhooks.jira_signing import OLD_SECRET, SECRET, delivery, sign
 from v2mom.app.factory import create_app
+from v2mom.app.services import services_of
 from v2mom.clock import utcnow
 from v2mom.connectors.jira.connector import JiraConnector
 from v2mom.connectors.jira.webhook import parse_jira_event
@@ -57,7 +58,7 @@ def make_world(store: Database, url: str, state: JiraState, secrets: list[str]) 
     app = create_app(settings, store)
     connector = JiraConnector(settings.trackers.jira)  # type: ignore[arg-type]
     with TestClient(app) as client:
-        yield World(client, store, app.state.inbox, state, connector)
+        yield World(client, store, services_of(app).inbox, state, connector)
     connector.close()
 
 
@@ -108,7 +109,7 @@ def test_verification_cases(world: World, case: str, body: bytes, signature: str
 
 
 def test_oversized_body_is_refused_and_not_stored(world: World) -> None:
-    world.client.app.state.webhook_max_bytes = 1000  # type: ignore[attr-defined]
+    services_of(world.client.app).webhook_max_bytes = 1000
     big = delivery({"id": "10001", "fields": {"summary": "x" * 2000}})
     assert world.post(big).status_code == 413
     assert world.stored_events() == 0

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from v2mom.app.factory import create_app
+from v2mom.app.services import services_of
 from v2mom.connectors.registry import build_connector
 from v2mom.mapping.plan import load_plan
 from v2mom.sandbox import SAMPLE_PLAN_PATH
@@ -87,7 +88,14 @@ def world(store: Database) -> Iterator[World]:
         app = create_app(settings, store)
         with TestClient(app) as client:
             yield World(
-                client, store, app.state.inbox, settings, linear_state, linear_truth, asana_state, asana_truth
+                client,
+                store,
+                services_of(app).inbox,
+                settings,
+                linear_state,
+                linear_truth,
+                asana_state,
+                asana_truth,
             )
 
 
@@ -175,7 +183,7 @@ def test_linear_verification_cases(world: World, case: str, status: int) -> None
 
 
 def test_linear_without_secrets_fails_closed(world: World) -> None:
-    world.client.app.state.settings = Settings(  # type: ignore[attr-defined]
+    services_of(world.client.app).settings = Settings(
         trackers=TrackersSettings(
             linear=world.settings.trackers.linear.model_copy(update={"webhook_secrets": []})
         )  # type: ignore[union-attr]
@@ -187,7 +195,7 @@ def test_linear_without_secrets_fails_closed(world: World) -> None:
 
 
 def test_linear_oversized_is_refused(world: World) -> None:
-    world.client.app.state.webhook_max_bytes = 500  # type: ignore[attr-defined]
+    services_of(world.client.app).webhook_max_bytes = 500
     body = linear_body(a_live_issue(world)).replace(b'"wh-1"', b'"' + b"x" * 600 + b'"')
     assert post_linear(world, body).status_code == 413
     assert world.stored("linear") == 0
@@ -295,7 +303,8 @@ def test_asana_heartbeats_are_recorded(world: World) -> None:
 
 
 def test_asana_secret_learned_by_another_replica_is_found(world: World) -> None:
-    hooks: StoredHookSecrets = world.client.app.state.asana_hooks  # type: ignore[attr-defined]
+    hooks = services_of(world.client.app).receivers["asana"].stored
+    assert hooks is not None
     assert hooks.secrets() == []  # cached empty in this replica
     other = StoredHookSecrets(world.store, "asana")
     other.expect_handshake()
@@ -352,7 +361,7 @@ def test_asana_verification_cases(world: World, case: str, status: int) -> None:
     elif case == "no-events-list":
         body = signed = b'{"data": []}'
     elif case == "oversized":
-        world.client.app.state.webhook_max_bytes = 100  # type: ignore[attr-defined]
+        services_of(world.client.app).webhook_max_bytes = 100
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers["X-Hook-Signature"] = hexsign(signed, secret)

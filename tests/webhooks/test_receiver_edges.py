@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 from tests.webhooks.receivers import Receivers, dumps, now_ms, receivers
 from v2mom.app.cli import app as cli
+from v2mom.app.services import services_of
 from v2mom.events import MAX_DELIVERY_ID, MAX_ITEM_REF, WebhookEvent
+from v2mom.models import TRACKERS
 from v2mom.store import schema
 from v2mom.store.database import Database
 
@@ -96,7 +98,7 @@ def test_an_asana_dedupe_key_too_long_for_the_inbox_is_hashed_and_stable(hooks: 
 def poison_batches(hooks: Receivers, monkeypatch: pytest.MonkeyPatch, *, wait_for: int) -> None:
     """Make any insert holding delivery 'poison' fail, and hold the first commit until ``wait_for``
     more deliveries are queued, so that they share the next group commit with the poison."""
-    inbox, committer = hooks.inbox, hooks.client.app.state.ingest  # type: ignore[attr-defined]
+    inbox, committer = hooks.inbox, services_of(hooks.client.app).ingest
     real = inbox.enqueue_many
     first = threading.Event()
     pause = threading.Event()  # never set: only waited on, briefly
@@ -327,3 +329,18 @@ def test_ignored_events_are_deduplicated_like_the_rest(hooks: Receivers) -> None
     assert hooks.post_jira(body, "same").json() == {"status": "duplicate"}
     listed = hooks.client.get("/api/admin/webhooks/ignored", headers=hooks.admin())
     assert json.loads(listed.text)["counts"] == {"jira": 1}
+
+
+# -- one route for every tracker: an unknown tracker is named, not guessed --------------------
+
+
+@pytest.mark.parametrize("tracker", ["github", "JIRA", "jira.json"])
+def test_a_delivery_for_a_tracker_we_do_not_know_is_404_naming_it(hooks: Receivers, tracker: str) -> None:
+    answer = hooks.client.post(f"/webhooks/{tracker}", content=jira("jira:issue_updated", issue={"id": "1"}))
+    assert answer.status_code == 404
+    assert repr(tracker) in answer.json()["detail"]
+    assert hooks.stored() == 0
+
+
+def test_every_tracker_the_settings_know_has_a_receiver(hooks: Receivers) -> None:
+    assert set(services_of(hooks.client.app).receivers) == set(TRACKERS)

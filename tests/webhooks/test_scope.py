@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from tests.webhooks.jira_signing import SECRET as JIRA_SECRET
 from tests.webhooks.jira_signing import delivery, sign
 from v2mom.app.factory import create_app
+from v2mom.app.services import services_of
 from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
 from v2mom.mapping.plan import load_plan
@@ -311,7 +312,7 @@ class World:
                 connectors[name] = build_connector(name, self.settings)
             return connectors[name]
 
-        inbox = self.client.app.state.inbox  # type: ignore[attr-defined]
+        inbox = services_of(self.client.app).inbox
         result = process_batch(self.store, inbox, connector_for, worker="test")
         for connector in connectors.values():
             connector.close()
