@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-if __name__ != "v2mom.sandbox":  # this folder installs under the one import root (see v2mom/__init__.py)
+if __name__ != "v2mom.sandbox":  # installed under the import root (pyproject.toml package-dir)
     raise ImportError(f"import v2mom.sandbox, not {__name__}: the top-level folders are v2mom subpackages")
 
 

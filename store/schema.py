@@ -1,4 +1,4 @@
-"""The tables, as SQLAlchemy Core metadata. Migrations under ``v2mom/migrations`` create them.
+"""The tables, as SQLAlchemy Core metadata. Migrations under ``store/migrations`` create them.
 
 ``items`` holds the normalised WorkItems, each with its plan-independent tag signature
 (``mapping.signature``); ``resolutions`` is the fact table: one row per item with its flags, counted

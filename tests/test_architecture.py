@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.layout import installed_copy
+
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -28,14 +30,10 @@ def _lint_imports(package_parent: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def package_copy(tmp_path: Path) -> Path:
-    """The v2mom package as it installs (symlinked stage folders resolved), with its sources only."""
-    shutil.copytree(
-        ROOT / "v2mom",
-        tmp_path / "v2mom",
-        symlinks=False,
-        ignore=shutil.ignore_patterns("__pycache__", "static", "*.graphql", "*.yaml", "*.mako"),
+    """The v2mom package laid out as it installs (core/ as v2mom/, each stage under it), sources only."""
+    return installed_copy(
+        tmp_path, shutil.ignore_patterns("__pycache__", "static", "*.graphql", "*.yaml", "*.mako", "*.typed")
     )
-    return tmp_path
 
 
 def test_the_contract_holds_on_the_tree() -> None:

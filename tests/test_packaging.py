@@ -1,76 +1,133 @@
-"""What a non-editable ``pip install .`` ships, read off a wheel built from this checkout."""
+"""What ``pip install .`` ships, from a checkout as any clone has it (no symlinks anywhere): the
+sdist holds every source file, a wheel built from that sdist holds every module, and the installed
+package runs ``demo``, ``sync`` and ``serve``."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.layout import ROOT, declared_packages, folder_of, package_dirs, package_folders, source_modules
+from tests.support import free_port, wait_for
+
 STAGES = ("app", "connectors", "mapping", "reports", "sandbox", "store", "sync", "webhooks")
+GIT = shutil.which("git") or "git"
 
 
-def _tracked_copy(destination: Path) -> Path:
-    """The checkout's tracked files (symlinks kept as symlinks), as a fresh clone would have them.
+def _tracked_files() -> list[str]:
+    listed = subprocess.run([GIT, "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+    return [name for name in listed.stdout.decode().split("\0") if name and (ROOT / name).exists()]
+
+
+def _plain_checkout(destination: Path) -> Path:
+    """The tracked files as plain files (what ``git -c core.symlinks=false clone`` or a zip gives).
 
     Building in place would reuse a stale ``build/`` left by an earlier build, shipping deleted modules.
     """
-    git = shutil.which("git") or "git"
-    listed = subprocess.run([git, "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
-    names = listed.stdout.decode().split("\0")
-    for name in filter(None, names):
-        source, target = ROOT / name, destination / name
+    for name in _tracked_files():
+        target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            target.symlink_to(os.readlink(source))
-        elif source.exists():
-            shutil.copy2(source, target)
+        shutil.copyfile(ROOT / name, target)
     return destination
 
 
+def _build(kind: str, source: Path, out: Path) -> Path:
+    """Build an sdist or a wheel of ``source`` into ``out`` with setuptools' PEP 517 backend."""
+    hook = "build_sdist" if kind == "sdist" else "build_wheel"
+    script = f"import sys; from setuptools import build_meta as b; print(b.{hook}(sys.argv[1]))"
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(out)], cwd=source, check=False, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out / run.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's wheel, built from a copy of the tracked files without build isolation."""
-    source = _tracked_copy(tmp_path_factory.mktemp("source"))
-    out = tmp_path_factory.mktemp("wheel")
+def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist of a link-less copy of the checkout."""
+    source = _plain_checkout(tmp_path_factory.mktemp("checkout"))
+    return _build("sdist", source, tmp_path_factory.mktemp("sdist"))
+
+
+@pytest.fixture(scope="module")
+def wheel(sdist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from the unpacked sdist, as ``pip install`` of the sdist would build it."""
+    unpacked = tmp_path_factory.mktemp("unpacked")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(unpacked, filter="data")
+    (project,) = unpacked.iterdir()
+    return _build("wheel", project, tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel installed into a folder of its own (the console script lands in its bin/)."""
+    target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out),
-            source,
-        ],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
         check=True,
         capture_output=True,
     )
-    (built,) = out.glob("v2mom_sync-*.whl")
-    return built
+    return target
 
 
-def test_the_wheel_installs_exactly_one_import_package(wheel: Path) -> None:
+def test_the_repository_holds_no_symlinks() -> None:
+    listed = subprocess.run([GIT, "ls-files", "-s"], cwd=ROOT, check=True, capture_output=True, text=True)
+    links = [line.split("\t")[1] for line in listed.stdout.splitlines() if line.startswith("120000")]
+    assert links == [], f"tracked symlinks (a clone without symlinks turns them into text files): {links}"
+
+
+def test_every_folder_with_python_is_a_declared_package() -> None:
+    declared = {folder_of(package) for package in declared_packages()}
+    missing_init = [str(f.relative_to(ROOT)) for f in package_folders() if not (f / "__init__.py").exists()]
+    undeclared = [str(f.relative_to(ROOT)) for f in package_folders() if f not in declared]
+    assert not missing_init, f"folders whose modules a wheel would drop (no __init__.py): {missing_init}"
+    assert not undeclared, f"packages missing from [tool.setuptools] packages: {undeclared}"
+
+
+def test_the_sdist_holds_every_source_file(sdist: Path) -> None:
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    sources = [
+        name
+        for name in _tracked_files()
+        if name.split("/")[0] in set(package_dirs().values()) and "/__pycache__/" not in name
+    ]
+    missing = sorted(set(sources) - names)
+    assert not missing, f"files the sdist drops: {missing[:10]}"
+    assert {"pyproject.toml", "README.md"} <= names
+
+
+def test_the_wheel_holds_every_module_under_one_import_package(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top == {"v2mom"}
-    assert not any(name.startswith(("v2mom/bench/", "v2mom/tests/")) for name in names)
-    for stage in STAGES:
-        assert f"v2mom/{stage}/__init__.py" in names, f"v2mom.{stage} is missing from the wheel"
+    shipped = {
+        name[: -len(".py")].removesuffix("/__init__").replace("/", ".")
+        for name in names
+        if name.endswith(".py")
+    }
+    assert len(source_modules()) > 150
+    missing = sorted(source_modules() - shipped)
+    assert not missing, f"modules the wheel drops: {missing[:10]}"
+    assert not any(name.startswith(("v2mom/bench/", "v2mom/tests/", "v2mom/core/")) for name in names)
 
 
 def test_the_wheel_carries_its_data_files_and_console_script(wheel: Path) -> None:
     archive = zipfile.ZipFile(wheel)
     names = archive.namelist()
     for expected in (
+        "v2mom/py.typed",
         "v2mom/app/static/index.html",
         "v2mom/app/static/app.js",
         "v2mom/sandbox/sample_plan.yaml",
@@ -83,48 +140,104 @@ def test_the_wheel_carries_its_data_files_and_console_script(wheel: Path) -> Non
     assert "v2mom = v2mom.app.cli:main" in archive.read(entry_points).decode()
 
 
-def test_installed_wheel_has_no_top_level_stage_modules(wheel: Path, tmp_path: Path) -> None:
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-        check=True,
-        capture_output=True,
-    )
-    installed = {p.name for p in target.iterdir() if not p.name.endswith(".dist-info")}
-    assert installed - {"bin"} == {"v2mom"}  # bin/ holds the console script
-    env = {**os.environ, "PYTHONPATH": str(target)}
+def _env(installed: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    for name in ("V2MOM_CONFIG", "V2MOM_DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
+    return env
+
+
+def test_installed_wheel_has_no_top_level_stage_modules(installed: Path, tmp_path: Path) -> None:
+    assert {p.name for p in installed.iterdir() if not p.name.endswith(".dist-info")} - {"bin"} == {"v2mom"}
     probe = "import importlib.util as u, sys; sys.exit(0 if u.find_spec(sys.argv[1]) is None else 1)"
-    for name in ("sync", "mapping", "reports", "webhooks", "connectors", "sandbox", "store", "app"):
-        gone = subprocess.run([sys.executable, "-c", probe, name], cwd=tmp_path, env=env, check=False)
+    for name in (*STAGES, "core"):
+        gone = subprocess.run(
+            [sys.executable, "-c", probe, name], cwd=tmp_path, env=_env(installed), check=False
+        )
         assert gone.returncode == 0, f"a top-level '{name}' is importable from the installed wheel"
     found = subprocess.run(
         [sys.executable, "-c", "import v2mom.sync, v2mom.connectors.jira; print(v2mom.sync.__file__)"],
         cwd=tmp_path,
-        env=env,
+        env=_env(installed),
         check=True,
         capture_output=True,
         text=True,
     )
-    assert found.stdout.startswith(str(target / "v2mom" / "sync"))
+    assert found.stdout.startswith(str(installed / "v2mom" / "sync"))
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_a_stage_folder_refuses_its_bare_name(stage: str) -> None:
+@pytest.fixture
+def installed_demo(installed: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """``v2mom demo`` run from the installed wheel, outside the checkout: its settings file and URL."""
+    port = free_port()
+    log = tmp_path / "demo.log"
+    command = [sys.executable, "-c", "from v2mom.app.cli import main; main()", "demo", "--port", str(port)]
+    with log.open("w") as out:
+        demo = subprocess.Popen(
+            command, env=_env(installed), stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
+    try:
+        settings_file = tmp_path / "v2mom-demo.yaml"
+        assert wait_for(lambda: "admin token:" in log.read_text() or demo.poll() is not None, 120)
+        assert demo.poll() is None, log.read_text()
+        yield settings_file, f"http://127.0.0.1:{port}"
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        try:
+            demo.wait(timeout=60)
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+    assert "Traceback" not in log.read_text()
+
+
+def test_the_installed_wheel_runs_demo_sync_and_serve(
+    installed: Path, installed_demo: tuple[Path, str], tmp_path: Path
+) -> None:
+    settings_file, demo_url = installed_demo
+    assert requests.get(f"{demo_url}/healthz", timeout=30).json() == {"status": "ok"}
+    cli = [sys.executable, "-c", "from v2mom.app.cli import main; main()"]
+    sync = subprocess.run(
+        [*cli, "sync", "-c", str(settings_file), "--tracker", "linear"],
+        env=_env(installed),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+    port = free_port()
+    serve = subprocess.Popen(
+        [*cli, "serve", "-c", str(settings_file), "--port", str(port)],
+        env=_env(installed),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        served = f"http://127.0.0.1:{port}"
+        assert wait_for(lambda: _answers(f"{served}/healthz") or serve.poll() is not None, 60)
+        assert serve.poll() is None
+        assert requests.get(f"{served}/", timeout=10).status_code == 200
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+@pytest.mark.parametrize("stage", [*STAGES, "core"])
+def test_a_checkout_folder_refuses_its_bare_name(stage: str) -> None:
     """From the checkout's root the folders are on sys.path; importing them bare must fail loudly."""
     run = subprocess.run(
         [sys.executable, "-c", f"import {stage}"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert run.returncode != 0
-    assert f"import v2mom.{stage}, not {stage}" in run.stderr
-
-
-def test_every_product_folder_with_python_is_a_package() -> None:
-    folders = [p for stage in STAGES for p in [ROOT / stage, *(ROOT / stage).rglob("*")] if p.is_dir()]
-    missing = [
-        str(folder.relative_to(ROOT))
-        for folder in folders
-        if "__pycache__" not in folder.parts
-        and any(folder.glob("*.py"))
-        and not (folder / "__init__.py").exists()
-    ]
-    assert not missing, f"folders whose modules a wheel would drop: {missing}"
+    expected = "import v2mom, not core" if stage == "core" else f"import v2mom.{stage}, not {stage}"
+    assert expected in run.stderr
