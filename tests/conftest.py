@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 
 from v2mom.store.database import Database
 
+pytest_plugins = ["tests.skip_summary"]  # the closing summary counts skips by reason
+
 POSTGRES_URL = os.environ.get("V2MOM_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI") == "true"
 
