@@ -1,4 +1,4 @@
-"""The ``v2mom`` command line (CONTRACT.md "CLI")."""
+"""The ``v2mom`` command line: every command a user or an operator runs, each exiting 0, 1 or 2."""
 
 from __future__ import annotations
 

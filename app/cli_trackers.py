@@ -1,4 +1,4 @@
-"""``v2mom trackers …``: what v2mom-sync sets up inside the trackers (CONTRACT.md "In the tracker")."""
+"""``v2mom trackers …``: what v2mom-sync sets up inside the trackers."""
 
 from __future__ import annotations
 

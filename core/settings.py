@@ -46,7 +46,7 @@ def _http_url(value: str) -> str:
 
 class WriteBackSettings(_Section):
     """Whether v2mom-sync writes inferred values (``fields``) and explanation links (``links``) into a
-    tracker's items. Off until an admin turns it on (CONTRACT.md "In the tracker")."""
+    tracker's items. Off until an admin turns it on."""
 
     enabled: bool = False
     fields: bool = True

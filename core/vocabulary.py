@@ -1,6 +1,6 @@
 """The in-tracker vocabulary: the choices a tracker offers for values and methods, and changes to it.
 
-A tracker offers the plan's values and methods as choices (CONTRACT.md "In the tracker"): Jira
+A tracker offers the plan's values and methods as choices: Jira
 single-select custom fields ``V2MOM Value`` / ``V2MOM Method``, Asana enum custom fields of the same
 names, Linear label groups ``Value`` / ``Method``. Each kind lives in one *container* (the field, or
 the label group) holding *options* (select options, enum options, child labels), tracked by the

@@ -1,4 +1,4 @@
-"""Effort counted once, at the most detailed level that carries it (CONTRACT.md "Resolution").
+"""Effort counted once, at the most detailed level that carries it.
 
 An item contributes its own effort only when none of its counted descendants has non-zero own
 effort in the measure. Canceled items count nothing and do not hide their ancestors' effort;

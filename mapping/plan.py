@@ -1,4 +1,4 @@
-"""The plan file's schema (CONTRACT.md ``plan.yaml``) and its cross-reference checks.
+"""The plan file's schema (``plan.yaml``) and its cross-reference checks.
 
 ``load_plan`` is the one entry point for text: it reports every problem at once, each as
 ``plan.yaml: methods[1].values[0]: unknown value 'speed' (line 12)``: text that cannot be stored,

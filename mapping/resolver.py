@@ -1,6 +1,6 @@
 """The pure resolver: ``(WorkItem, parent's Resolution, Plan) -> Resolution``, with reasons.
 
-No I/O. Precedence (CONTRACT.md "Resolution"):
+No I/O. Precedence:
 
 1. Tags on the item itself: conventions (a label/tag ``value:<ref>`` or ``method:<ref>``; a Linear
    label group ``Value/<ref>`` or ``Method/<ref>``; a custom field ``V2MOM Value`` or

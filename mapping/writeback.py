@@ -1,6 +1,6 @@
 """Write-back decisions, pure: which of an item's tags are v2mom-sync's own, and what to write next.
 
-CONTRACT.md "In the tracker": for an item whose value or method was *inferred* (inherited, from a
+For an item whose value or method was *inferred* (inherited, from a
 container rule or an item rule, not set on the item by a person), v2mom-sync sets the tracker's
 ``V2MOM Value`` / ``V2MOM Method`` choice. A method is written when all of the item's effort goes
 through one method; a value when exactly one value resolves; nothing on a conflict.

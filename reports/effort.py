@@ -1,4 +1,4 @@
-"""The effort-by-value report (CONTRACT.md ``GET /api/reports/effort-by-value``).
+"""The effort-by-value report (``GET /api/reports/effort-by-value``).
 
 One GROUP BY over the rollup's shares (``v2mom.rollup``: resolutions pre-summed per tracker, state,
 day, orphaned and allocation set, maintained with every write, joined to the sets' (value, method,

@@ -1,7 +1,7 @@
 """The sandboxes' own answer to "how much effort goes to each value", computed independently.
 
 It does not import ``mapping``: it reads the sample plan's values and weights with plain YAML
-(:class:`PlanVocabulary`) and applies CONTRACT.md's rules to tracker-neutral :class:`TruthItem`
+(:class:`PlanVocabulary`) and applies the resolution rules to tracker-neutral :class:`TruthItem`
 records that each sandbox derives from its state *as it is now* (so tests may mutate, move and
 delete items and compare again). Each sandbox knows exactly the tagging vocabulary its generator
 uses; this module knows only the rules: own tags, else the nearest tagged ancestor, else the

@@ -10,7 +10,7 @@ from v2mom.models import Level, State, WorkItem
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
-# A complete plan (the CONTRACT's example, with rules) that every plan test starts from.
+# A complete plan (the documented example, with rules) that every plan test starts from.
 VALID = textwrap.dedent(
     """\
     vision: Be the payments platform small businesses trust most.

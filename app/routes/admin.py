@@ -253,7 +253,7 @@ def audit_log(
     )
 
 
-# -- the contract's rule routes (CONTRACT.md "HTTP"): rules by id, a rule object as the body ------
+# -- rule routes: rules by id, a rule object as the body --------------------------------------
 
 rules_router = APIRouter(prefix="/api/rules")
 

@@ -1,4 +1,2 @@
-"""Linear: GraphQL queries (validated against the vendor schema in tests) and pure parsing.
-
-The gql client and the connector arrive next (issue 3); nothing registers Linear yet.
-"""
+"""Linear: the gql client, GraphQL queries (validated against the vendor schema in tests), pure
+parsing, webhooks, and what is written into a workspace."""

@@ -1,4 +1,4 @@
-"""Every page of the dashboard, as a viewer and as an admin, at 1280 and 390 px (issue 19).
+"""Every page of the dashboard, as a viewer and as an admin, at 1280 and 390 px.
 
 One demo world serves the module. On each page: no console error and no uncaught script error,
 axe-core finds no serious or critical violation, nothing scrolls sideways and every action (link,

@@ -1,4 +1,4 @@
-"""The resolver, table-driven over every precedence and flag case (CONTRACT.md "Resolution")."""
+"""The resolver, table-driven over every precedence and flag case."""
 
 from __future__ import annotations
 

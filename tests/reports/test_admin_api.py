@@ -97,7 +97,7 @@ def test_admin_routes_need_an_admin(
             "target_share",
         ),
         ("POST", "/api/admin/rules", {"nope": 1}, 422, "rule"),
-        # Guardrails (issue 19): an empty plan or an empty rule condition would move every number.
+        # Guardrails: an empty plan or an empty rule condition would move every number.
         (
             "PUT",
             "/api/admin/plan",

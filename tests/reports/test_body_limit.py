@@ -1,4 +1,4 @@
-"""Issue 11.4: request bodies are limited before they are parsed (413), on every route but the
+"""Request bodies are limited before they are parsed (413), on every route but the
 webhooks' (which keep their own limit): by ``Content-Length`` before a byte of the body is read, and
 by counting the streamed bytes when no length is declared. The default is 1 MiB."""
 

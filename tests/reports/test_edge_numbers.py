@@ -1,4 +1,4 @@
-"""Issue 11.3: crafted numbers are 4xx naming the problem, never a 500: a flags cursor whose
+"""Crafted numbers are 4xx naming the problem, never a 500: a flags cursor whose
 position overflows or is negative, and NaN/Infinity (or overflowing numbers) in a JSON body."""
 
 from __future__ import annotations

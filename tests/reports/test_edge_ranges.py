@@ -1,4 +1,4 @@
-"""Issue 11.2: the report routes bound their date ranges (422 naming the parameter, never a 500 or a
+"""The report routes bound their date ranges (422 naming the parameter, never a 500 or a
 64 MB trend): dates between 1970-01-01 and 2999-12-31, a trend of at most 520 weeks."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11.1: a lone UTF-16 surrogate (``"\\ud800"``, valid JSON and YAML) never reaches the store.
+"""A lone UTF-16 surrogate (``"\\ud800"``, valid JSON and YAML) never reaches the store.
 
 Before, a rule with one was saved and then every read of the plan, the rules and the audit log was
 a 500 for good. Now each way in refuses it with 422 naming the field (the app's ``{loc, msg, type}``

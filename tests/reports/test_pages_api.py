@@ -1,4 +1,4 @@
-"""What the dashboard's pages read (issue 19): flag counts and the flag list's text filter, the items a
+"""What the dashboard's pages read: flag counts and the flag list's text filter, the items a
 value counts, an item's parent chain, and every page's path answered with the dashboard."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Linear sandbox answers write-back mutations as Linear does (issue 12): batches, attachments."""
+"""The Linear sandbox answers write-back mutations as Linear does: batches, attachments."""
 
 from __future__ import annotations
 

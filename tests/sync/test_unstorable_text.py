@@ -1,4 +1,4 @@
-"""Issue 18.5 on the sync path: text no column can hold, in the trackers' own answers.
+"""On the sync path: text no column can hold, in the trackers' own answers.
 
 Each tracker's sandbox answers through its real connector (SDK, HTTP on 127.0.0.1), its answers
 edited so every title, name, option, label and URL carries a lone surrogate, NUL and other control

@@ -1,4 +1,4 @@
-"""Write-back runs at once (issue 18: two runs gave 216 Asana tasks two identical attachments each), on
+"""Write-back runs at once (two runs once gave 216 Asana tasks two identical attachments each), on
 both databases, through the real connectors against their sandboxes.
 
 Two ``v2mom writeback --apply`` processes and one ``POST /api/admin/writeback`` start together. The

@@ -1,4 +1,4 @@
-"""Issue 18.5 and 18.10 at the webhook edge, on SQLite and PostgreSQL.
+"""Item references and unstorable text at the webhook edge, on SQLite and PostgreSQL.
 
 18.5: a signed delivery with a lone surrogate (or NUL) in its event type, Linear ``type`` or
 ``action``, or Asana ``resource_type`` is stored as ignored with U+FFFD in its place, and

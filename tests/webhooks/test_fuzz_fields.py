@@ -1,4 +1,4 @@
-"""Issue 18.5: every field of real-shaped vendor bodies, poisoned in turn, through the real routes.
+"""Every field of real-shaped vendor bodies, poisoned in turn, through the real routes.
 
 Each body below is a vendor's delivery as it arrives (Jira's and Linear's are cut down from the
 samples in ``shared/contracts``: Sentry's ``jira:issue_updated`` stubs and Port's Linear ``Issue``
@@ -9,7 +9,7 @@ characters, or 100,000 more characters. Whatever arrives, no answer is a 5xx: a 
 ``detail`` names the problem and stores nothing. Then every admin view of the inbox must answer
 valid JSON (UTF-8 without a surrogate) holding no unstorable character: the ignored and parked lists,
 ``/healthz`` with an admin token, ``/metrics`` and the report's freshness. Every event stored for a
-worker names its item by a reference the tracker can look up (issue 18.10).
+worker names its item by a reference the tracker can look up.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11 regressions, through the real HTTP path on SQLite and PostgreSQL: values too long for the
+"""Receiver edges, through the real HTTP path on SQLite and PostgreSQL: values too long for the
 inbox, a poisoned member of a group commit, signed-but-malformed bodies, and vendor events that
 must be acknowledged (re-fetched, or stored as ignored with a reason)."""
 

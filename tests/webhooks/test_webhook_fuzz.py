@@ -176,7 +176,7 @@ def body(rng: random.Random, template: Callable[[random.Random], dict[str, Any]]
     return encode(rng, document)
 
 
-# Every run starts with these (the shapes issue 11 found), then goes on at random.
+# Every run starts with these (shapes that once broke the receiver), then goes on at random.
 CORPUS = [
     b"[" * 100_000,
     b'{"a":' * 200 + b"1" + b"}" * 200,

@@ -1,4 +1,4 @@
-"""write-back records and the tag audit log (issue 12)
+"""write-back records and the tag audit log
 
 Revision ID: 0006
 Revises: 0005

@@ -1,4 +1,4 @@
-"""Asana provisions the vocabulary (issue 12) through the real path: connector -> asana SDK -> sandbox.
+"""Asana provisions the vocabulary through the real path: connector -> asana SDK -> sandbox.
 
 The values and methods become enum options of the workspace custom fields ``V2MOM Value`` and
 ``V2MOM Method``, which are added to every configured project; renames keep the option's gid,

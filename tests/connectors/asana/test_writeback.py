@@ -1,4 +1,4 @@
-"""Asana write-back (issue 12) through the real path: connector -> asana SDK (urllib3) -> sandbox.
+"""Asana write-back through the real path: connector -> asana SDK (urllib3) -> sandbox.
 
 After provisioning, values and methods are written into the ``V2MOM Value`` / ``V2MOM Method`` enum
 fields through ``/batch`` (10 tasks a request) and read back by ``get_item``; refusals name their

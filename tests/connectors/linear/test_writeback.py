@@ -1,4 +1,4 @@
-"""Linear write-back (issue 12): Value / Method group labels on issues and explanation links.
+"""Linear write-back: Value / Method group labels on issues and explanation links.
 
 Everything goes the real way: LinearConnector -> gql over httpx -> the Linear sandbox on 127.0.0.1,
 after the label groups were provisioned as ``v2mom trackers provision --apply`` does.
