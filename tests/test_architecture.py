@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.layout import installed_copy
+from tests.layout import ROOT, installed_copy
 
-ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

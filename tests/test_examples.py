@@ -13,11 +13,11 @@ import yaml
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from tests.layout import ROOT
 from v2mom.app.cli import app
 from v2mom.mapping.plan import Plan, load_plan
 from v2mom.settings import Settings, load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = ROOT / "examples" / "v2mom.yaml"
 PLAN = ROOT / "examples" / "plan.yaml"
 SECRETS = {  # the variables the example reads its secrets from

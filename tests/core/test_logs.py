@@ -16,12 +16,12 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
+from tests.layout import ROOT
 from tests.support import free_port, wait_for
 from tests.webhooks.jira_signing import v2mom
 from v2mom.app.cli import app
 from v2mom.logs import LogFormat, configure_logging
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cret-api-token-value"
 runner = CliRunner()
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.layout import ROOT
 from tests.support import wait_for
 from v2mom.store.database import Database
 from v2mom.store.locks import advisory_key
 from v2mom.store.migrate import current_revision, head_revision
 
-ROOT = Path(__file__).resolve().parents[2]
 HOLD = """
 import sys, time
 from v2mom.store.database import Database

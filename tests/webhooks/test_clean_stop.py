@@ -15,6 +15,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from tests.layout import ROOT
 from tests.support import free_port, wait_for
 from tests.webhooks.jira_signing import v2mom, write_jira_settings
 from tests.webhooks.traffic import GatedJira, gated_jira
@@ -23,7 +24,6 @@ from v2mom.events import WebhookEvent
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 4
 
 

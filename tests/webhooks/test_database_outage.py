@@ -18,6 +18,7 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from tests.layout import ROOT
 from tests.outages import TcpProxy
 from tests.support import free_port, wait_for
 from tests.webhooks.jira_signing import v2mom, write_jira_settings
@@ -26,7 +27,6 @@ from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.workers import LEASE
 
-ROOT = Path(__file__).resolve().parents[2]
 OUTAGE = 4.0  # seconds; the same path as a 10 s one: shorter than the lease, so the process keeps it
 
 

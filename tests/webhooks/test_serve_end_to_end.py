@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.layout import ROOT
 from tests.support import free_port, wait_for
 from tests.webhooks.jira_signing import SECRET, delivery, sign, v2mom, write_jira_settings
 from v2mom.sandbox import SAMPLE_PLAN_PATH
@@ -19,8 +20,6 @@ from v2mom.sandbox.generator import generate_jira_workspace
 from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.server import SandboxServer
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import requests
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.layout import ROOT
 from tests.support import free_port, wait_for
 from tests.webhooks.jira_signing import v2mom
 from v2mom.app.asgi import factory
@@ -23,7 +24,6 @@ from v2mom.app.services import services_of
 from v2mom.settings import Settings, SyncSettings
 from v2mom.store.database import Database
 
-ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

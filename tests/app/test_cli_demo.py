@@ -17,13 +17,13 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
+from tests.layout import ROOT
 from tests.support import free_port, wait_for
 from tests.webhooks.jira_signing import v2mom
 from v2mom.app.cli import app
 from v2mom.app.demo import DemoLock
 from v2mom.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 SENTINEL = b"the running demo's database"
 

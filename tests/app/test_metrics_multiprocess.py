@@ -15,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.scrape import parse
+from tests.layout import ROOT
 from v2mom.app.factory import create_app
 from v2mom.metrics import exposition
 from v2mom.settings import MetricsSettings, Settings
 from v2mom.store.database import Database
 
-ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import sys
 from v2mom.metrics import REPORT_SECONDS, RERESOLVE_SECONDS, SYNC_RUNS

@@ -14,7 +14,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Route
 
-from tests.browser.conftest import (
+from tests.app.static.conftest import (
     ARTIFACTS,
     Site,
     expected_values,

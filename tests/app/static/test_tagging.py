@@ -19,7 +19,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import (
+from tests.app.static.conftest import (
     ARTIFACTS,
     Console,
     Site,

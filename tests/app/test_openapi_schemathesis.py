@@ -4,7 +4,7 @@ matches what the schema declares (content type and body schema). Every route the
 the schema (the dashboard page aside), so every route is fuzzed.
 
 The request guard's refusals (413 too large, 422 NaN / lone surrogates) are pinned by the tests in
-``tests/reports/test_edge_*.py`` and ``test_body_limit.py``; here they only must not be 5xx.
+``tests/app/routes/test_edge_*.py`` and ``tests/app/test_request_guard.py``; here they only must not be 5xx.
 """
 
 from __future__ import annotations

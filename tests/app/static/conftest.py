@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
+from tests.layout import ROOT
 from v2mom.app.demo import DemoWorld, build_demo
 from v2mom.app.factory import create_app
 from v2mom.sandbox.server import SandboxServer
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -109,7 +110,7 @@ def browser() -> Iterator[Browser]:
 
 def new_page(browser: Browser) -> Page:
     # Playwright's polling predicates are evaluated with eval(), which the page's CSP forbids (good
-    # for users); the CSP header itself is asserted in tests/reports/test_admin_api.py.
+    # for users); the CSP header itself is asserted in tests/app/routes/test_admin.py.
     return browser.new_page(viewport={"width": 1280, "height": 1000}, bypass_csp=True)
 
 

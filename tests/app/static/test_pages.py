@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
-from tests.browser.conftest import Console, Site, axe_violations, ready, session_context
+from tests.app.static.conftest import Console, Site, axe_violations, ready, session_context
 
 WIDTHS = (1280, 390)
 VIEWER_PAGES = [
