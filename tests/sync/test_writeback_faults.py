@@ -56,7 +56,7 @@ from tests.sync.writeback_worlds import (
 from v2mom.connectors.asana.writeback import BATCH_SIZE as ASANA_BATCH
 from v2mom.connectors.jira.tags import MAX_ISSUES_PER_BULK_EDIT
 from v2mom.connectors.linear.links import ALIASES as LINEAR_LINKS_PER_REQUEST
-from v2mom.connectors.linear.writeback import BATCH as LINEAR_BATCH
+from v2mom.connectors.linear.tags import BATCH as LINEAR_BATCH
 from v2mom.mapping.plan import Plan, load_plan
 from v2mom.mapping.writeback import person_kinds
 from v2mom.reports.effort import ReportQuery, build_report
