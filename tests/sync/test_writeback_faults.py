@@ -53,7 +53,7 @@ from tests.sync.writeback_worlds import (
     our_links,
     person_renames,
 )
-from v2mom.connectors.asana.writeback import BATCH_SIZE as ASANA_BATCH
+from v2mom.connectors.asana.batch import BATCH_SIZE as ASANA_BATCH
 from v2mom.connectors.jira.tags import MAX_ISSUES_PER_BULK_EDIT
 from v2mom.connectors.linear.links import ALIASES as LINEAR_LINKS_PER_REQUEST
 from v2mom.connectors.linear.tags import BATCH as LINEAR_BATCH
