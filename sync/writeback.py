@@ -144,7 +144,7 @@ def plan_tracker(
     want_links = wb.links and settings.public_url is not None
     if wb.links and settings.public_url is None:
         result.notes.append("links skipped: set public_url in the settings so links know where to point")
-    for candidate in store.writebacks.candidates(tracker):
+    for candidate in store.items.resolved(tracker):
         item = candidate.stored.item
         if not can_hold_fields(item) or item.id in leave:
             continue

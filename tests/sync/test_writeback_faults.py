@@ -118,7 +118,7 @@ class Snapshot:
 def snapshot(world: World) -> Snapshot:
     """How every live item resolves (with what a person set on it), and the report."""
     items: dict[str, tuple[Any, ...]] = {}
-    for candidate in world.store.writebacks.candidates(world.name):
+    for candidate in world.store.items.resolved(world.name):
         shares = tuple(sorted((v or "", m or "", round(w, 9)) for v, m, w in candidate.shares))
         kinds = tuple(sorted(person_kinds(candidate.stored.item)))
         items[candidate.stored.item.id] = (shares, candidate.conflict, candidate.untagged, kinds)
