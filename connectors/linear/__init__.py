@@ -1,4 +1,3 @@
-"""Linear: GraphQL queries (validated against the vendor schema in tests) and pure parsing.
-
-The gql client and the connector arrive next (issue 3); nothing registers Linear yet.
-"""
+"""Linear (GraphQL through gql): the connector files every tracker has
+(``client``, ``parse``, ``webhook``, ``connector``, ``vocabulary``, ``tags``, ``links``; see
+``connectors/__init__.py``)."""
