@@ -65,6 +65,27 @@ def test_a_kind_is_cleared_with_none_and_an_absent_kind_is_left_alone(workspace:
     assert workspace.fields(gid) == {}
 
 
+def test_a_subtask_added_to_a_configured_project_takes_its_fields(workspace: Workspace) -> None:
+    parent = workspace.tasks[4]
+    (project,) = workspace.state.tasks[parent].projects
+    inside = workspace.state.add_task("In the project too", parent=parent)
+    outside = workspace.state.add_task("Only under its parent", parent=parent)
+    workspace.state.add_to_project(inside, project)
+    connector = workspace.connector()
+    try:
+        read = connector.get_item(inside)
+        assert (read.parent_id, read.container, read.member_of) == (parent, None, project)
+        assert connector.get_item(outside).member_of is None
+        outcomes = connector.write_tags([workspace.tag(inside), workspace.tag(outside)])
+    finally:
+        connector.close()
+    assert outcomes[0].ok
+    assert workspace.fields(inside) == {"V2MOM Value": ("Reliability",), "V2MOM Method": ("SLO program",)}
+    assert outcomes[1].unsupported
+    assert "a subtask outside every project" in str(outcomes[1].error)
+    assert workspace.state.tasks[outside].enums == {}
+
+
 def test_refused_tasks_are_named_and_the_others_are_written(workspace: Workspace) -> None:
     gone, subtask = workspace.tasks[3], workspace.state.add_task("A piece", parent=workspace.tasks[4])
     locked = workspace.tasks[7]
