@@ -1,4 +1,4 @@
-"""Tag from the dashboard, and the explanation page, in a real browser (issue 12).
+"""Tag from the dashboard, and the explanation page, in a real browser.
 
 A demo world whose Linear has write-back enabled and its vocabulary provisioned (label groups
 ``Value`` / ``Method``): an admin picks a value for an untagged Linear item and clicks Tag; the

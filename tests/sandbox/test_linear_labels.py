@@ -1,4 +1,4 @@
-"""The Linear sandbox keeps labels as Linear does: groups, children, retiring, refusals (issue 12)."""
+"""The Linear sandbox keeps labels as Linear does: groups, children, retiring, refusals."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The write-back fault suite (issue 18): runs that fail half-way or are killed, per tracker, on both
+"""The write-back fault suite: runs that fail half-way or are killed, per tracker, on both
 databases, held to an uninterrupted run of the same workspace.
 
 Two sandboxes are generated from the same seed. Both are synced, get the sample plan, are

@@ -1,4 +1,4 @@
-"""Linear provisions the vocabulary (issue 12): the Value / Method label groups and their labels.
+"""Linear provisions the vocabulary: the Value / Method label groups and their labels.
 
 Everything goes the real way: LinearConnector -> gql over httpx -> the Linear sandbox on 127.0.0.1,
 whose labels keep ids, parents, groups and ``retiredAt`` as Linear does.
