@@ -16,7 +16,7 @@ from v2mom.connectors.asana.client import TRACKER, AsanaClient, error_messages
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import AuthError, FatalError, RetriableError
 
-__all__ = ["BATCH_SIZE", "Answer", "Batch", "answer", "chunks", "reason"]
+__all__ = ["BATCH_SIZE", "Answer", "Batch", "answer_of", "chunks", "reason"]
 
 BATCH_SIZE = 10  # Asana's limit of actions per /batch request
 T = TypeVar("T")
@@ -42,7 +42,8 @@ def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
         yield items[start : start + BATCH_SIZE]
 
 
-def answer(raw: Any) -> Answer:
+def answer_of(raw: Any) -> Answer:
+    """One entry of a ``/batch`` answer as an :class:`Answer` (status 0 when it is not an object)."""
     if not isinstance(raw, Mapping):
         return Answer(0, {})
     body, headers = raw.get("body"), raw.get("headers")
@@ -82,7 +83,7 @@ class Batch:
             if not isinstance(data, list) or len(data) != len(pending):
                 raise FatalError("batch: the answer does not hold one result per action", tracker=TRACKER)
             for index, raw in zip(pending, data, strict=True):
-                answers[index] = answer(raw)
+                answers[index] = answer_of(raw)
             again = [a for a in answers if a is not None and a.retriable]
             if again:
                 waits = [a.retry_after for a in again if a.retry_after is not None]
