@@ -24,13 +24,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from v2mom.errors import RetriableError, UnreachableError
 
 __all__ = [
     "BASE_DELAY",
     "RetryListener",
+    "Retrying",
     "backoff_delay",
     "call_with_retries",
     "parse_retry_after",
@@ -40,6 +41,15 @@ __all__ = [
 T = TypeVar("T")
 BASE_DELAY = 0.5  # seconds before the first retry (before jitter)
 RetryListener = Callable[[RetriableError, int, int, float], None]  # error, retry number, of how many, wait
+
+
+class Retrying(Protocol):
+    """A connector's retry policy: ``fn()``, retried on retriable errors as its settings allow."""
+
+    def __call__(self, fn: Callable[[], T]) -> T:
+        """The result of ``fn``, retried as the connector's settings allow."""
+        ...
+
 
 log = logging.getLogger(__name__)
 _listener: ContextVar[RetryListener | None] = ContextVar("v2mom_retry_listener", default=None)

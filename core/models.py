@@ -71,7 +71,9 @@ class WorkItem(BaseModel):
     (``value``, ``method``), the tracker's (option id, option name) of each option the item holds in
     its ``V2MOM Value`` / ``V2MOM Method`` field or its ``Value`` / ``Method`` label group: the store
     reads the options v2mom-sync provisioned by their ids, not their names, and does not keep this
-    field.
+    field. ``member_of`` names the configured project an Asana task is itself a member of: for a
+    subtask, whose ``container`` is empty (its rules come through its parent), it is what says that
+    the subtask was added to the project and so holds the project's custom fields.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -85,6 +87,7 @@ class WorkItem(BaseModel):
     parent_id: str | None = None
     parent_key: str | None = None  # the parent's human handle, for messages (its id may be all we have)
     container: str | None = None
+    member_of: str | None = None  # the configured project the item is itself a member of (Asana)
     state: State = State.TODO
     status_name: str = ""
     created_at: AwareDatetime | None = None

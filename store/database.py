@@ -33,7 +33,7 @@ from v2mom.store.tokens import TokenRepository
 from v2mom.store.transactions import ConnectionTransactions, EngineTransactions, Transactions
 from v2mom.store.vocabulary import VocabularyRepository
 from v2mom.store.workers import WorkerRegistry
-from v2mom.store.writebacks import WritebackRepository
+from v2mom.store.writeback_records import WritebackRepository
 
 
 class _Repositories:

@@ -16,15 +16,17 @@ import orjson
 from sqlalchemy import JSON, Boolean, Connection, Float, func, or_, select, update
 
 from v2mom.clock import utcnow
+from v2mom.mapping.resolver import Share
 from v2mom.mapping.signature import tag_signature
 from v2mom.mapping.writeback import read_by_id, settle, strip_written
 from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
+from v2mom.store.rollup import read_allocation_set
 from v2mom.store.transactions import Repository, Transactions
 from v2mom.store.types import UTCDateTime
 from v2mom.store.vocabulary import read_offered
-from v2mom.store.written import store_settled, written_records
+from v2mom.store.writeback_records import store_settled, written_records
 from v2mom.vocabulary import WrittenTags
 
 UPSERT_CHUNK = 500
@@ -38,6 +40,16 @@ class StoredItem:
     pk: int
     item: WorkItem
     deleted: bool
+
+
+@dataclass(frozen=True)
+class ResolvedItem:
+    """A live item with what its stored resolution counts: the input of a write-back plan."""
+
+    stored: StoredItem
+    shares: list[Share]
+    conflict: bool
+    untagged: bool
 
 
 def _item_row(item: WorkItem, synced_at: Any, *, sqlite_text: bool = False) -> dict[str, Any]:
@@ -71,6 +83,7 @@ def _item_row(item: WorkItem, synced_at: Any, *, sqlite_text: bool = False) -> d
         "parent_id": item.parent_id,
         "parent_key": item.parent_key,
         "container": item.container,
+        "member_of": item.member_of,
         "state": item.state.value,
         "status_name": item.status_name,
         "created_at": created,
@@ -101,6 +114,7 @@ def item_from_row(row: Any) -> WorkItem:
         parent_id=row.parent_id,
         parent_key=row.parent_key,
         container=row.container,
+        member_of=row.member_of,
         state=State(row.state),
         status_name=row.status_name,
         created_at=row.created_at,
@@ -344,3 +358,22 @@ class ItemRepository(Repository):
             query = query.where(~t.items.c.deleted)
         with self._tx.read() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def resolved(self, tracker: str) -> Iterator[ResolvedItem]:
+        """Every live, resolved item of ``tracker`` with its allocations and flags (streamed)."""
+        r = t.resolutions.c
+        sets: dict[int, list[Share]] = {}
+        query = (
+            select(t.items, r.alloc_key, r.conflict, r.untagged)
+            .join(t.resolutions, r.item_pk == t.items.c.pk)
+            .where(t.items.c.tracker == tracker, t.items.c.deleted.is_(False))
+            .order_by(t.items.c.pk)
+        )
+        with self._tx.read() as conn:
+            rows = conn.execution_options(yield_per=5000).execute(query)
+            for row in rows:
+                if row.alloc_key not in sets:
+                    sets[row.alloc_key] = read_allocation_set(conn, row.alloc_key)
+                yield ResolvedItem(
+                    stored_from_row(row), sets[row.alloc_key], bool(row.conflict), bool(row.untagged)
+                )

@@ -57,6 +57,7 @@ items = Table(
     Column("parent_id", String(128)),
     Column("container", String(128)),
     Column("parent_key", String(128)),  # the parent's key as its tracker names it (for messages)
+    Column("member_of", String(128)),  # the configured project an Asana task is itself a member of
     Column("state", String(16), nullable=False),
     Column("status_name", String(128), nullable=False, default=""),
     Column("created_at", UTCDateTime()),

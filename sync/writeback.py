@@ -3,8 +3,10 @@
 For each tracker whose ``write_back.enabled`` is on: every live item in the store (the configured
 scope, as the last sync and the webhooks left it) whose value or method was inferred gets the
 tracker's ``V2MOM Value`` / ``V2MOM Method`` choice set (``mapping.writeback`` decides what), and each
-written item one link to its explanation page. The preview and the run compute the same plan, so the
-counts a preview prints are the writes a run makes.
+written item one link to its explanation page. An item the tracker cannot let hold the choice (an
+Asana subtask outside every configured project) is named in ``skipped`` with the reason, and
+nothing is sent for it. The preview and the run compute the same plan, so the counts a preview
+prints are the writes a run makes.
 
 One run per tracker at a time, across processes (the ``writeback-<tracker>`` lock): a second run
 is refused as busy before it writes anything (:class:`WriteBackBusy`), so two runs never both create
@@ -81,7 +83,7 @@ class TrackerWriteback:
     written: int = 0
     linked: int = 0
     refused: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # items that cannot hold the field in this tracker
+    skipped: list[str] = field(default_factory=list)  # "key: why" of items that cannot hold the field there
     settled: int = 0  # unconfirmed writes of an earlier run read back before this one
     unsettled: int = 0  # of those, items that could not be read back: left out of this run
     error: str | None = None
@@ -97,17 +99,25 @@ def item_url(public_url: str, tracker: str, key: str) -> str:
     return f"{public_url}/items/{tracker}/{quote(key, safe='')}"
 
 
-def can_hold_fields(item: WorkItem) -> bool:
-    """Whether the tracker lets the item hold the value / method choice.
+OUTSIDE_PROJECTS = (
+    "an Asana subtask in none of the configured projects holds none of their custom fields:"
+    " add it to one of trackers.asana.projects to have it written"
+)
+
+
+def unheld_reason(item: WorkItem) -> str | None:
+    """Why the tracker cannot let the item hold the value / method choice (None: it can).
 
     Asana and Linear projects are container items, not tasks or issues: nothing to set. An Asana
-    subtask holds project custom fields only when it is itself added to a project, which the stored
-    item does not say (it names its parent, no container), and Asana refuses the rest: subtasks are
-    left out, and a connector's ``unsupported`` outcome covers any other such item.
+    task holds its projects' custom fields, and so does a subtask added to a configured project
+    (``member_of``); a subtask outside every project holds none, and Asana refuses the write. A
+    connector's ``unsupported`` outcome covers any other such item.
     """
     if item.level is Level.CONTAINER:
-        return False
-    return not (item.tracker == "asana" and item.container is None)
+        return "a project holds no value or method of its own"
+    if item.tracker == "asana" and item.container is None and item.member_of is None:
+        return OUTSIDE_PROJECTS
+    return None
 
 
 def write_back_settings(settings: Settings, tracker: str) -> WriteBackSettings:
@@ -144,13 +154,18 @@ def plan_tracker(
     want_links = wb.links and settings.public_url is not None
     if wb.links and settings.public_url is None:
         result.notes.append("links skipped: set public_url in the settings so links know where to point")
-    for candidate in store.writebacks.candidates(tracker):
+    for candidate in store.items.resolved(tracker):
         item = candidate.stored.item
-        if not can_hold_fields(item) or item.id in leave:
+        if item.level is Level.CONTAINER or item.id in leave:
             continue
         written = records.get(item.id)  # a pending write's kinds are sent again (plan_item_write)
         choices = inferred_choices(candidate.shares, conflict=candidate.conflict, untagged=candidate.untagged)
         planned = plan_item_write(choices, person_kinds(item), written, fields=wb.fields)
+        unheld = unheld_reason(item)
+        if unheld is not None:  # named when there was something to write, so the preview says why not
+            if any(planned.values()):
+                result.skipped.append(f"{item.key}: {unheld}")
+            continue
         changes: dict[Kind, str | None] = {}
         for kind, plan_id in planned.items():
             if plan_id is not None and plan_id not in offered.get(kind, {}):
@@ -278,7 +293,7 @@ def _taken(
         elif outcome.ok:
             taken.append(member)
         elif outcome.unsupported:
-            result.skipped.append(key)
+            result.skipped.append(f"{key}: {outcome.error}")
         else:
             result.refused.append(f"{key}: {outcome.error}")
     return taken

@@ -61,3 +61,24 @@ def test_an_upward_import_breaks_the_contract(
     run = _lint_imports(package_copy)
     assert run.returncode == 1, run.stdout + run.stderr
     assert named in run.stdout
+
+
+TEMPLATE = ("client", "parse", "webhook", "connector", "vocabulary", "tags", "links")
+
+
+@pytest.mark.parametrize("tracker", ["jira", "asana", "linear"])
+def test_every_connector_has_the_same_files_for_the_same_jobs(tracker: str) -> None:
+    """The files connectors/__init__.py lists are in every tracker's package, and so are their tests."""
+    package = ROOT / "connectors" / tracker
+    assert [name for name in TEMPLATE if not (package / f"{name}.py").is_file()] == []
+    tests = ROOT / "tests" / "connectors" / tracker
+    writers = ("vocabulary", "tags", "links")
+    assert [name for name in writers if not (tests / f"test_{name}.py").is_file()] == []
+
+
+def test_provisioning_and_write_back_share_nothing_but_the_store() -> None:
+    """Write-back reads the provisioned options through the store's vocabulary repository, never
+    through the provisioning use case."""
+    source = (ROOT / "sync" / "writeback.py").read_text(encoding="utf-8")
+    assert "sync.provision" not in source
+    assert "store.vocabulary.offered(" in source

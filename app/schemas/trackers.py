@@ -137,4 +137,6 @@ def writeback_summary(result: TrackerWriteback) -> str:
     if result.cleared:
         parts.append(f"{result.cleared} cleared")
     parts.append(f"{len(result.links)} link(s)")
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} skipped (they cannot hold the field there)")
     return f"{result.tracker}: would write " + "; ".join(parts)

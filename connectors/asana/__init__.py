@@ -1,1 +1,3 @@
-"""The Asana connector (asana SDK v5)."""
+"""Asana (asana SDK v5): the connector files every tracker has
+(``client``, ``parse``, ``webhook``, ``connector``, ``vocabulary``, ``tags``, ``links``; see
+``connectors/__init__.py``)."""

@@ -1,8 +1,9 @@
 """The Asana connector: projects and tasks by offset pages, subtasks, the Events API, census.
 
 The vocabulary (``V2MOM Value`` / ``V2MOM Method`` enum fields, :class:`VocabularyWriter`) is read
-and provisioned by :mod:`connectors.asana.write`; write-back (:class:`TagWriter`: enum values
-through ``/batch``, explanation links as external attachments) is :mod:`connectors.asana.writeback`.
+and provisioned by :mod:`connectors.asana.vocabulary`; write-back (:class:`TagWriter`) is
+:mod:`connectors.asana.tags` (enum values through ``/batch``) and :mod:`connectors.asana.links`
+(explanation links as external attachments).
 
 A full run reads each configured project, then its tasks page by page, each page completed with
 its tasks' subtasks (recursively: subtasks are not in project listings). An incremental run lists
@@ -24,7 +25,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from v2mom.connectors.asana.batch import Batch
 from v2mom.connectors.asana.client import DEFAULT_TIMEOUT, TRACKER, AsanaClient, SyncTokenExpired
+from v2mom.connectors.asana.links import AsanaLinks
 from v2mom.connectors.asana.parse import (
     ID_FIELDS,
     PROJECT_FIELDS,
@@ -34,8 +37,8 @@ from v2mom.connectors.asana.parse import (
     parse_project,
     parse_task,
 )
-from v2mom.connectors.asana.write import AsanaVocabulary
-from v2mom.connectors.asana.writeback import AsanaWriteBack
+from v2mom.connectors.asana.tags import AsanaTags
+from v2mom.connectors.asana.vocabulary import AsanaVocabulary
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.paging import offset_pages
@@ -107,13 +110,9 @@ class AsanaConnector(ConnectorRuntime):
             retrying=self._retrying,
             page_size=settings.page_size,
         )
-        self._writeback = AsanaWriteBack(
-            self._client,
-            self._vocabulary,
-            workspace=settings.workspace,
-            retrying=self._retrying,
-            page_size=settings.page_size,
-        )
+        batch = Batch(self._client, self._retrying)
+        self._tags = AsanaTags(batch, self._vocabulary, workspace=settings.workspace)
+        self._links = AsanaLinks(self._client, batch, retrying=self._retrying, page_size=settings.page_size)
 
     def _parse(self, raw: Mapping[str, Any]) -> WorkItem:
         return parse_task(raw, scope=self.projects, points_field=self.settings.points_field)
@@ -372,7 +371,7 @@ class AsanaConnector(ConnectorRuntime):
         return self._vocabulary.read()
 
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
-        """Make ``changes`` in order (:mod:`connectors.asana.write`); the fields end up on every
+        """Make ``changes`` in order (:mod:`connectors.asana.vocabulary`); the fields end up on every
         configured project."""
         return self._vocabulary.apply(changes)
 
@@ -380,13 +379,13 @@ class AsanaConnector(ConnectorRuntime):
 
     def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
         """Set or clear each task's ``V2MOM Value`` / ``V2MOM Method`` option through ``/batch``
-        (:mod:`connectors.asana.writeback`); one outcome per write, in order."""
-        return self._writeback.write_tags(writes)
+        (:mod:`connectors.asana.tags`); one outcome per write, in order."""
+        return self._tags.write_tags(writes)
 
     def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
         """Give each task one external attachment to its explanation page, replaced when its URL
-        changed; one outcome per link, in order."""
-        return self._writeback.write_links(links)
+        changed (:mod:`connectors.asana.links`); one outcome per link, in order."""
+        return self._links.write_links(links)
 
     def close(self) -> None:
         """Release the HTTP connections."""

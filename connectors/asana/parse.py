@@ -2,13 +2,14 @@
 
 Projects are containers (``Level.CONTAINER``, the epic of their tasks). A top-level task names its
 project as parent and container: the first of its projects that is in scope, so a task homed in two
-synced projects lands in one place. A subtask names its parent task and has no container: subtasks
-are not project members, and project rules reach them through the parent chain (subtask → task →
-project). Tags are labels (``value:``/``method:`` conventions); ``enum`` and ``multi_enum`` custom
-fields become ``custom_fields`` (``V2MOM Value``/``V2MOM Method`` conventions, rules); the
-configured ``points_field`` (a number field, by name or gid) gives points and
-``actual_time_minutes`` gives hours. Every item's text is made storable
-(``v2mom.vendor_text.storable_item``).
+synced projects lands in one place. A subtask names its parent task and has no container: project
+rules reach it through the parent chain (subtask → task → project), even when it was added to a
+project too. ``member_of`` names the first in-scope project a task or subtask is itself a member
+of: a subtask in a project holds the project's custom fields, one outside every project holds none.
+Tags are labels (``value:``/``method:`` conventions); ``enum`` and ``multi_enum`` custom fields
+become ``custom_fields`` (``V2MOM Value``/``V2MOM Method`` conventions, rules); the configured
+``points_field`` (a number field, by name or gid) gives points and ``actual_time_minutes`` gives
+hours. Every item's text is made storable (``v2mom.vendor_text.storable_item``).
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: st
         parent_id=parent_gid or project,
         parent_key=parent_gid or project,  # an Asana task's and project's key is its gid
         container=None if parent_gid else project,
+        member_of=project,
         state=State.DONE if completed else State.TODO,
         status_name="Completed" if completed else "Incomplete",
         created_at=_time(raw, "created_at"),

@@ -5,6 +5,9 @@ follow ``nextPageToken`` until ``isLast``, accept short pages, and fail on a tok
 Incremental queries render the cursor as a JQL date literal in the *account's* time zone (JQL
 literals are wall-clock time there, JRACLOUD-74279), floored to the minute, so nothing updated at or
 after the cursor is skipped.
+
+Provisioning the plan's choices is :mod:`connectors.jira.vocabulary`; writing inferred choices,
+:mod:`connectors.jira.tags`; explanation links, :mod:`connectors.jira.links`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
+from v2mom.connectors.jira.links import JiraLinks
 from v2mom.connectors.jira.parse import (
     BASE_FIELDS,
     ISSUE_ID,
@@ -27,8 +31,8 @@ from v2mom.connectors.jira.parse import (
     parse_issue,
     select_custom_fields,
 )
-from v2mom.connectors.jira.write import JiraVocabulary
-from v2mom.connectors.jira.writeback import JiraWriteBack
+from v2mom.connectors.jira.tags import JiraTags
+from v2mom.connectors.jira.vocabulary import JiraVocabulary
 from v2mom.connectors.paging import cursor_pages
 from v2mom.errors import FatalError
 from v2mom.models import WorkItem
@@ -100,7 +104,8 @@ class JiraConnector(ConnectorRuntime):
         self._points_fields: list[str] = []
         self._custom_fields: dict[str, str] = {}
         self._vocabulary = JiraVocabulary(self._client, self._retrying)
-        self._writeback = JiraWriteBack(self._client, self._retrying, self._vocabulary.field_ids, sleep=sleep)
+        self._tags = JiraTags(self._client, self._retrying, self._vocabulary.field_ids, sleep=sleep)
+        self._links = JiraLinks(self._client, self._retrying)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -248,24 +253,24 @@ class JiraConnector(ConnectorRuntime):
     # -- VocabularyWriter ----------------------------------------------------------------------
 
     def read_vocabulary(self) -> TrackerVocabulary:
-        """The ``V2MOM Value`` / ``V2MOM Method`` select fields and their global options (write.py)."""
+        """The ``V2MOM Value`` / ``V2MOM Method`` select fields and their global options (vocabulary.py)."""
         vocabulary = self._vocabulary.read()
         self.warnings.extend(note for note in self._vocabulary.notes if note not in self.warnings)
         return vocabulary
 
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
-        """Create fields and options, rename, disable or enable options by id (write.py)."""
+        """Create fields and options, rename, disable or enable options by id (vocabulary.py)."""
         return self._vocabulary.apply(changes)
 
     # -- TagWriter ------------------------------------------------------------------------------
 
     def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
-        """Set or clear the ``V2MOM Value`` / ``V2MOM Method`` choices by bulk edit (writeback.py)."""
-        return self._writeback.write_tags(writes)
+        """Set or clear the ``V2MOM Value`` / ``V2MOM Method`` choices by bulk edit (tags.py)."""
+        return self._tags.write_tags(writes)
 
     def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
-        """One remote link per issue with a stable ``globalId``, updated in place (writeback.py)."""
-        return self._writeback.write_links(links)
+        """One remote link per issue with a stable ``globalId``, updated in place (links.py)."""
+        return self._links.write_links(links)
 
     def close(self) -> None:
         """Release the HTTP session."""

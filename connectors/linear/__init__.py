@@ -1,2 +1,3 @@
-"""Linear: the gql client, GraphQL queries (validated against the vendor schema in tests), pure
-parsing, webhooks, and what is written into a workspace."""
+"""Linear (GraphQL through gql): the connector files every tracker has
+(``client``, ``parse``, ``webhook``, ``connector``, ``vocabulary``, ``tags``, ``links``; see
+``connectors/__init__.py``)."""

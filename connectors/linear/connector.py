@@ -7,9 +7,9 @@ issues alone, so an interrupted run cannot skip an issue. Issues with more label
 holds get the rest through ``issue_labels`` (never truncated). Every listing pages through
 :mod:`connectors.paging`, which fails on a cursor returned twice or on ``hasNextPage`` without a
 cursor. It is also a :class:`~connectors.base.VocabularyWriter`: the ``Value`` / ``Method`` label
-groups are read and provisioned by :mod:`connectors.linear.write`; and a
-:class:`~connectors.base.TagWriter`: labels are written by :mod:`connectors.linear.writeback`, links
-by :mod:`connectors.linear.links`.
+groups are read and provisioned by :mod:`connectors.linear.vocabulary`; and a
+:class:`~connectors.base.TagWriter`: labels are written by :mod:`connectors.linear.tags`, links by
+:mod:`connectors.linear.links`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, Aliased, LinearClient
 from v2mom.connectors.linear.links import LinearLinks
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
-from v2mom.connectors.linear.write import LinearVocabulary
-from v2mom.connectors.linear.writeback import LinearTags
+from v2mom.connectors.linear.tags import LinearTags
+from v2mom.connectors.linear.vocabulary import LinearVocabulary
 from v2mom.connectors.paging import relay_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.models import WorkItem

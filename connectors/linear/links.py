@@ -1,4 +1,4 @@
-"""Linear write-back links (issue 12): one URL attachment per issue to its explanation page.
+"""Linear explanation links: one URL attachment per issue to its explanation page.
 
 Our attachments are marked by their subtitle :data:`MARKER` (and ``metadata.source``), so that they
 are found again whatever their url. For up to 50 issues at a time:
@@ -24,24 +24,16 @@ from typing import Any
 
 from v2mom.connectors.linear.client import Aliased
 from v2mom.connectors.linear.parse import TRACKER
-from v2mom.connectors.linear.writeback import (
-    BATCH,
-    GONE,
-    PROJECT,
-    Execute,
-    chunks,
-    item_error,
-    not_issues,
-    reason,
-)
+from v2mom.connectors.linear.targets import GONE, PROJECT, Execute, chunks, item_error, not_issues, reason
 from v2mom.errors import FatalError, NotFoundError, TrackerError
 from v2mom.vocabulary import LinkWrite, WriteOutcome
 
-__all__ = ["ALIASES", "LINKS", "MARKER", "LinearLinks"]
+__all__ = ["ALIASES", "BATCH", "LINKS", "MARKER", "LinearLinks"]
 
 LINKS = "links"  # the request kind counted in ``calls``
 MARKER = "v2mom-sync"  # the subtitle of our attachments
 ALIASES = 25  # mutation copies per request: well inside Linear's complexity limit
+BATCH = 50  # issues whose attachments one link_attachments query reads
 
 Pages = Callable[
     [str, str, tuple[str, ...], Mapping[str, Any]], Iterator[tuple[list[Mapping[str, Any]], int]]

@@ -1,8 +1,11 @@
-"""The fake Asana's write-back endpoints: ``PUT /tasks/{gid}``, attachments and ``POST /batch``.
+"""The fake Asana's write endpoints: ``PUT /tasks/{gid}``, ``addProject``, attachments, ``POST /batch``.
 
 ``PUT /tasks/{gid}`` sets enum / multi_enum custom fields by option gid (``null`` clears), refusing
 a field on none of the task's projects as Asana does (a subtask outside every project holds no
-project field), and fires the state's change listeners (webhooks echo the write). Attachments are
+project field), and fires the state's change listeners (webhooks echo the write).
+``POST /tasks/{gid}/addProject`` makes a task, or a subtask, a member of a project: from then on it
+holds that project's custom fields (and a ``PUT`` of them is taken); adding it again changes
+nothing, as Asana only moves it within the project then. Attachments are
 external links only (``POST /attachments`` as ``multipart/form-data``, Asana's upload endpoint;
 list by ``parent``, get, delete): the sandbox stores no files. ``POST /batch``: see
 :mod:`sandbox.asana.batch`. Every answer has the shape of Asana's OpenAPI (the contract tests
@@ -105,6 +108,24 @@ def register_write_routes(app: FastAPI, state: AsanaState, http: Http) -> None:
             return refused(exc)
         with state.lock:
             return JSONResponse({"data": http.render_task(request, task)})
+
+    @app.post(f"{prefix}/tasks/{{gid}}/addProject")
+    def add_project(gid: str, body: dict[str, Any]) -> JSONResponse:
+        """Add the task to ``data.project`` (positioning arguments are accepted and ignored)."""
+        data = body.get("data")
+        project = data.get("project") if isinstance(data, dict) else None
+        if not isinstance(project, str) or not project:
+            return http.error(400, "project: Missing input")
+        with state.lock:
+            task = state.tasks.get(gid)
+            if task is None:
+                return http.error(404, f"task: Unknown object: {gid}")
+            if project not in state.projects:
+                return http.error(400, f"project: Not a recognized ID: {project}")
+            member = project in task.projects
+        if not member:
+            state.add_to_project(gid, project)
+        return JSONResponse({"data": {}})
 
     @app.post(f"{prefix}/attachments")
     async def create_attachment(request: Request) -> JSONResponse:

@@ -1,7 +1,7 @@
 """The fake Jira Cloud REST v3 app: /myself, /field, /search/jql (GET and POST), /issue/{id}, and
 custom field administration: POST /field, GET/POST /field/{id}/context, GET/POST/PUT
 /field/{id}/context/{contextId}/option (paged with startAt / maxResults / isLast), and write-back
-(bulk edit, its queue, remote links: :mod:`sandbox.jira.writeback`). Select fields created through
+(bulk edit, its queue, remote links: :mod:`sandbox.jira.writes`). Select fields created through
 the API render in issues like the built-in ones.
 
 Shapes follow the vendor OpenAPI (tests validate responses against it). Paging is keyset-based
@@ -40,7 +40,7 @@ from v2mom.sandbox.jira.state import (
     Issue,
     JiraState,
 )
-from v2mom.sandbox.jira.writeback import add_writeback_routes
+from v2mom.sandbox.jira.writes import register_write_routes
 
 DEFAULT_PAGE = 50
 CONTEXT_PAGE = 50  # GET /field/{id}/context: default and largest page
@@ -425,7 +425,7 @@ def create_jira_app(state: JiraState) -> FastAPI:
         wanted = None if raw is None else _requested_fields(raw)
         return JSONResponse(renderer.issue(issue, wanted))
 
-    add_writeback_routes(app, state)
+    register_write_routes(app, state)
     return app
 
 

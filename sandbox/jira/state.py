@@ -244,7 +244,7 @@ class JiraState(FaultBook):
         self._next_option_id = 10300
         for fid, name in SELECT_FIELDS.items():
             self._add_context(fid, f"Default Configuration Scheme for {name}")
-        # Write-back: remote links per issue id, bulk edit tasks by id (see sandbox.jira.writeback).
+        # Write-back: remote links per issue id, bulk edit tasks by id (see sandbox.jira.writes).
         self.remote_links: dict[int, list[RemoteLink]] = {}
         self.bulk_tasks: dict[str, BulkTask] = {}
         self.bulk_running_polls = 0  # how many looks at a new bulk task answer RUNNING first

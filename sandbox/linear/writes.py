@@ -1,4 +1,4 @@
-"""The write-back resolvers of the fake Linear (issue 12): issue label changes and URL attachments.
+"""The write-back resolvers of the fake Linear: issue label changes and URL attachments.
 
 ``issueUpdate`` / ``issueBatchUpdate`` take ``addedLabelIds`` / ``removedLabelIds``; the batch refuses
 more than 50 ids and, as Linear does, fails whole when one id is unknown (``Entity not found: Issue``,

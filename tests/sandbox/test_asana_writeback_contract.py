@@ -1,4 +1,5 @@
-"""The sandbox's write-back endpoints follow Asana's spec: ``/batch``, ``PUT /tasks``, attachments.
+"""The sandbox's write endpoints follow Asana's spec: ``/batch``, ``PUT /tasks``, ``addProject``,
+attachments.
 
 Requests go through the real SDK (``asana`` v5, ``full_payload``) as the connector sends them; every
 answer is validated against Asana's OpenAPI (read in place from ``shared/contracts``), and the state
@@ -113,6 +114,42 @@ def test_a_batch_sets_enum_values_and_answers_each_action_in_order(workspace: Wo
     cleared = workspace.run([workspace.put(workspace.task, None)])
     assert cleared[0]["status_code"] == 200
     assert workspace.state.tasks[workspace.task].enums == {}
+
+
+def test_a_subtask_added_to_a_project_holds_its_fields_and_takes_a_write(workspace: Workspace) -> None:
+    (project,) = workspace.state.projects
+    refused = workspace.run([workspace.put(workspace.subtask, workspace.options[0])])
+    assert refused[0]["status_code"] == 400  # outside every project: no field to set
+    assert "is not on given object" in refused[0]["body"]["errors"][0]["message"]
+
+    added = workspace.tasks.add_project_for_task({"data": {"project": project}}, workspace.subtask)
+    assert added == {}  # the SDK unwraps {"data": {}}
+    raw = workspace.tasks.add_project_for_task(
+        {"data": {"project": project}}, workspace.subtask, full_payload=True
+    )  # again: already a member, nothing changes
+    validate_asana("EmptyResponse", raw["data"])
+    assert workspace.state.tasks[workspace.subtask].projects == [project]
+
+    read = workspace.tasks.get_task(workspace.subtask, {"opt_fields": TASK_FIELDS}, full_payload=True)["data"]
+    validate_asana("TaskResponse", read)
+    assert read["parent"]["gid"] == workspace.task
+    assert [m["project"]["gid"] for m in read["memberships"]] == [project]
+    assert [f["name"] for f in read["custom_fields"]] == ["V2MOM Value"]  # the project's field, empty
+
+    written = workspace.run([workspace.put(workspace.subtask, workspace.options[1])])
+    assert written[0]["status_code"] == 200
+    validate_asana("TaskResponse", written[0]["body"]["data"])
+    assert workspace.state.tasks[workspace.subtask].enums == {"V2MOM Value": "Care"}
+
+    for body, status in (({"data": {"project": "404404"}}, 400), ({"data": {}}, 400)):
+        with pytest.raises(ApiException) as wrong:
+            workspace.tasks.add_project_for_task(body, workspace.subtask)
+        assert wrong.value.status == status
+        assert "project" in error_of(wrong.value)
+    with pytest.raises(ApiException) as unknown:
+        workspace.tasks.add_project_for_task({"data": {"project": project}}, "404404")
+    assert unknown.value.status == 404
+    error_of(unknown.value)
 
 
 def test_a_plain_put_validates_and_refuses_an_option_of_another_field_or_a_disabled_one(

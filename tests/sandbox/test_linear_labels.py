@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from v2mom.connectors.linear.parse import query_text
-from v2mom.connectors.linear.write import vocabulary_filter
+from v2mom.connectors.linear.vocabulary import vocabulary_filter
 from v2mom.sandbox.linear.app import create_linear_app
 from v2mom.sandbox.linear.state import LabelRefused, LinearState
 from v2mom.sandbox.server import SandboxServer

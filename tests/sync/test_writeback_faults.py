@@ -53,10 +53,10 @@ from tests.sync.writeback_worlds import (
     our_links,
     person_renames,
 )
-from v2mom.connectors.asana.writeback import BATCH_SIZE as ASANA_BATCH
-from v2mom.connectors.jira.writeback import MAX_ISSUES_PER_BULK_EDIT
+from v2mom.connectors.asana.batch import BATCH_SIZE as ASANA_BATCH
+from v2mom.connectors.jira.tags import MAX_ISSUES_PER_BULK_EDIT
 from v2mom.connectors.linear.links import ALIASES as LINEAR_LINKS_PER_REQUEST
-from v2mom.connectors.linear.writeback import BATCH as LINEAR_BATCH
+from v2mom.connectors.linear.tags import BATCH as LINEAR_BATCH
 from v2mom.mapping.plan import Plan, load_plan
 from v2mom.mapping.writeback import person_kinds
 from v2mom.reports.effort import ReportQuery, build_report
@@ -118,7 +118,7 @@ class Snapshot:
 def snapshot(world: World) -> Snapshot:
     """How every live item resolves (with what a person set on it), and the report."""
     items: dict[str, tuple[Any, ...]] = {}
-    for candidate in world.store.writebacks.candidates(world.name):
+    for candidate in world.store.items.resolved(world.name):
         shares = tuple(sorted((v or "", m or "", round(w, 9)) for v, m, w in candidate.shares))
         kinds = tuple(sorted(person_kinds(candidate.stored.item)))
         items[candidate.stored.item.id] = (shares, candidate.conflict, candidate.untagged, kinds)

@@ -75,7 +75,7 @@ def value_labels(settings: Settings, item_id: str) -> list[str]:
     """The item's Value-group labels, read back from Linear through the connector."""
     connector = build_connector(TRACKER, settings)
     try:
-        assert isinstance(connector, TagWriter)  # Linear takes tags (connectors/linear/writeback.py)
+        assert isinstance(connector, TagWriter)  # Linear takes tags (connectors/linear/tags.py)
         return [label for label in connector.get_item(item_id).labels if label.startswith("Value/")]
     finally:
         connector.close()

@@ -14,7 +14,7 @@ from graphql import GraphQLSchema, build_schema, parse, validate
 
 from tests.contracts import contracts_dir
 from tests.factories import VALID
-from v2mom.connectors.linear import write
+from v2mom.connectors.linear import vocabulary as linear_vocabulary
 from v2mom.connectors.linear.connector import LinearConnector
 from v2mom.connectors.linear.parse import query_names, query_text
 from v2mom.errors import AuthError, FatalError, RetriableError
@@ -242,7 +242,7 @@ def test_the_read_pages_and_leaves_out_other_labels(
     kept = state.create_label("Kept", parent=values).id
     for name in ("a", "b", "c", "d", "e"):
         state.create_label(name, parent=methods)
-    monkeypatch.setattr(write, "LABELS_PAGE_SIZE", 2)
+    monkeypatch.setattr(linear_vocabulary, "LABELS_PAGE_SIZE", 2)
 
     before = connector.calls.calls.get("vocabulary", 0)
     vocabulary = connector.read_vocabulary()

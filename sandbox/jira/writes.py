@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from v2mom.sandbox.jira.http import error, json_body, request_id_headers
 from v2mom.sandbox.jira.state import SELECT_TYPE, BulkTask, Issue, JiraState, RemoteLink
 
-__all__ = ["MAX_BULK_ISSUES", "MAX_GLOBAL_ID", "add_writeback_routes", "apply_bulk_edit"]
+__all__ = ["MAX_BULK_ISSUES", "MAX_GLOBAL_ID", "apply_bulk_edit", "register_write_routes"]
 
 MAX_BULK_ISSUES = 1000
 MAX_GLOBAL_ID = 255
@@ -183,7 +183,7 @@ def upsert_remote_link(state: JiraState, issue: Issue, body: dict[str, Any]) -> 
         return link, True
 
 
-def add_writeback_routes(app: FastAPI, state: JiraState) -> None:
+def register_write_routes(app: FastAPI, state: JiraState) -> None:
     """Serve bulk edit, its queue and remote links from ``state`` on ``app``."""
 
     @app.post("/rest/api/3/bulk/issues/fields")

@@ -1,24 +1,18 @@
-"""Jira write-back: the ``V2MOM Value`` / ``V2MOM Method`` choices of issues, and their explanation links.
+"""Jira tags: the ``V2MOM Value`` / ``V2MOM Method`` choices of issues, set by bulk edit.
 
-**Tags** go through Jira's bulk edit: ``POST /rest/api/3/bulk/issues/fields`` sets one value on up to
-1,000 issues per request, so writes are grouped by what they set (their ``options``: both kinds in one
-request) and each group is sent in chunks of 1,000 issue ids, ``sendBulkNotification: false``. Jira
-answers a ``taskId``; up to ten tasks run at once, and ``GET /rest/api/3/bulk/queue/{taskId}`` is
-polled for each (waiting first, then longer and longer) until it is ``COMPLETE``. Its
-``processedAccessibleIssues`` were edited; its ``failedAccessibleIssues`` carry Jira's reasons; an
-issue in neither is one Jira counts as invalid or inaccessible (deleted, or not visible to the
-account). A single select is set by ``optionId`` and
-cleared with ``optionId: -1`` (the spec's JiraSingleSelectField).
+``POST /rest/api/3/bulk/issues/fields`` sets one value on up to 1,000 issues per request, so writes
+are grouped by what they set (their ``options``: both kinds in one request) and each group is sent
+in chunks of 1,000 issue ids, ``sendBulkNotification: false``. Jira answers a ``taskId``; up to ten
+tasks run at once, and ``GET /rest/api/3/bulk/queue/{taskId}`` is polled for each (waiting first,
+then longer and longer) until it is ``COMPLETE``. Its ``processedAccessibleIssues`` were edited; its
+``failedAccessibleIssues`` carry Jira's reasons; an issue in neither is one Jira counts as invalid
+or inaccessible (deleted, or not visible to the account). A single select is set by ``optionId``
+and cleared with ``optionId: -1`` (the spec's JiraSingleSelectField).
 
-**Links** are one remote link per issue, ``POST /rest/api/3/issue/{id}/remotelink`` with the stable
-``globalId`` ``v2mom-sync:item:<issue id>``: Jira updates the link holding that ``globalId`` in place
-(every field resent, as Jira nulls the ones left out), so the link is created once and a changed key
-or URL never adds a second one.
-
-Both writes are idempotent (the same value, the same ``globalId``), so every request is retried with
-the connector's policy (429, 5xx). A refusal that concerns some issues (a 4xx for one chunk, a 404 or
-403 for one issue's link) becomes those items' outcomes and the rest go on; bad credentials (401),
-a missing bulk-change permission (403 on the bulk edit) or an unreachable Jira raise the typed error.
+Setting the same value again changes nothing, so every request is retried with the connector's
+policy (429, 5xx). A refusal of one chunk (a 4xx) becomes its issues' outcomes and the rest go on;
+bad credentials (401), a missing bulk-change permission (403) or an unreachable Jira raise the
+typed error.
 """
 
 from __future__ import annotations
@@ -31,22 +25,14 @@ from functools import partial
 from typing import Any
 
 from v2mom.connectors.jira.client import JiraClient
-from v2mom.connectors.jira.write import Retrying
-from v2mom.errors import AuthError, ConfigError, FatalError, NotFoundError
-from v2mom.vocabulary import FIELD_NAMES, Kind, LinkWrite, TagWrite, WriteOutcome
+from v2mom.connectors.retry import Retrying
+from v2mom.errors import ConfigError, FatalError, NotFoundError
+from v2mom.vocabulary import FIELD_NAMES, Kind, TagWrite, WriteOutcome
 
-__all__ = [
-    "CLEAR_OPTION",
-    "GLOBAL_ID_PREFIX",
-    "MAX_ISSUES_PER_BULK_EDIT",
-    "JiraWriteBack",
-    "global_id",
-]
+__all__ = ["CLEAR_OPTION", "MAX_ISSUES_PER_BULK_EDIT", "JiraTags"]
 
 MAX_ISSUES_PER_BULK_EDIT = 1000  # Jira's limit per bulk edit request
 CLEAR_OPTION = -1  # the optionId that clears a single select in a bulk edit
-GLOBAL_ID_PREFIX = "v2mom-sync:item:"
-APPLICATION = {"type": "com.v2mom-sync", "name": "v2mom-sync"}
 POLL_FIRST_WAIT = 0.5  # seconds before the first look at a bulk edit task
 POLL_MAX_WAIT = 5.0  # the longest wait between two looks
 POLL_BUDGET = 600.0  # seconds of waiting after which a task is reported as unfinished
@@ -56,17 +42,12 @@ ENDED_BADLY = frozenset({"FAILED", "CANCELLED", "DEAD"})
 Options = tuple[tuple[Kind, str | None], ...]
 
 
-def global_id(item_id: str) -> str:
-    """The stable ``globalId`` of an issue's explanation link (Jira allows 255 characters)."""
-    return f"{GLOBAL_ID_PREFIX}{item_id}"
-
-
 def _chunks(ids: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
 
-def _issue(write: TagWrite | LinkWrite) -> str:
+def _issue(write: TagWrite) -> str:
     """How messages name an issue: its key and its stable id."""
     return f"issue {write.key} (id {write.item_id})"
 
@@ -85,8 +66,9 @@ class _Task:
     waited: float = 0.0
 
 
-class JiraWriteBack:
-    """Writes choices and links into Jira issues (the connector's TagWriter half)."""
+class JiraTags:
+    """Sets and clears the V2MOM choices of Jira issues (the ``write_tags`` half of the connector's
+    TagWriter)."""
 
     def __init__(
         self,
@@ -102,8 +84,6 @@ class JiraWriteBack:
         self._retrying = retrying
         self._field_ids = field_ids
         self._sleep = sleep
-
-    # -- tags ---------------------------------------------------------------------------------
 
     def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
         """Set or clear each issue's choices by bulk edit; one outcome per write, in order.
@@ -243,31 +223,3 @@ class JiraWriteBack:
                     " (deleted, or not visible to this account)"
                 )
         return out
-
-    # -- links --------------------------------------------------------------------------------
-
-    def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
-        """Create or update each issue's explanation link (one request each); one outcome per link.
-
-        A missing issue (404), a refused link (403: no *Link issues* permission there) or a rejected
-        body (400) is that item's outcome; a 401 or an unreachable Jira raises.
-        """
-        outcomes: list[WriteOutcome] = []
-        for link in links:
-            body: dict[str, object] = {
-                "globalId": global_id(link.item_id),
-                "application": dict(APPLICATION),
-                "object": {"url": link.url, "title": link.title},
-            }
-            step = f"link {_issue(link)}"
-            try:
-                self._retrying(partial(self._client.put_remote_link, link.item_id, body, step=step))
-            except AuthError as refused:
-                if refused.status != 403:
-                    raise
-                outcomes.append(WriteOutcome(link.item_id, str(refused)))
-            except (NotFoundError, FatalError) as refused:
-                outcomes.append(WriteOutcome(link.item_id, str(refused)))
-            else:
-                outcomes.append(WriteOutcome(link.item_id))
-        return outcomes

@@ -1,12 +1,13 @@
 """Asana's vocabulary: the workspace enum custom fields ``V2MOM Value`` / ``V2MOM Method``.
 
-:class:`AsanaVocabulary` reads and changes them for :class:`~v2mom.connectors.base.VocabularyWriter`
-(CONTRACT.md "In the tracker"). A field is found by name (case-insensitively) among the workspace's
-custom fields (paged by ``offset``); its ``enum_options`` come with it (gid, name, enabled). A
-field of either enum type counts (``enum``, or a ``multi_enum`` a team made before us); a field we
-create is an ``enum``. Creating a field also adds it to every configured project, and every apply
-makes sure each existing field is on every configured project (a project added to the settings
-later gets it too). Options are created, renamed, enabled and disabled by gid; never deleted.
+:class:`AsanaVocabulary` reads and changes them for :class:`~v2mom.connectors.base.VocabularyWriter`,
+which offers the plan's values and methods as enum options. A field is found by name
+(case-insensitively) among the workspace's custom fields (paged by ``offset``); its
+``enum_options`` come with it (gid, name, enabled). A field of either enum type counts (``enum``,
+or a ``multi_enum`` a team made before us); a field we create is an ``enum``. Creating a field also
+adds it to every configured project, and every apply makes sure each existing field is on every
+configured project (a project added to the settings later gets it too). Options are created,
+renamed, enabled and disabled by gid; never deleted.
 
 A refusal (403: no permission, or the field is locked by another app) is the client's typed error,
 raised again with the step in its message (``asana: create enum option 'X': ...``). What was

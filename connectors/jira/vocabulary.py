@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from v2mom.connectors.jira.client import SELECT_TYPE, TRACKER, JiraClient
 from v2mom.connectors.paging import paginate
+from v2mom.connectors.retry import Retrying
 from v2mom.errors import FatalError, RetriableError
 from v2mom.vocabulary import (
     FIELD_NAMES,
@@ -46,14 +47,6 @@ FIELD_DESCRIPTIONS: dict[Kind, str] = {
     "method": "The V2MOM method this work advances (choices kept by v2mom-sync).",
 }
 CONTEXT_NAME = "Global context (v2mom-sync)"
-
-
-class Retrying(Protocol):
-    """The connector's retry policy: ``fn()`` retried on retriable errors."""
-
-    def __call__(self, fn: Callable[[], R]) -> R:
-        """The result of ``fn``, retried as the connector's settings allow."""
-        ...
 
 
 def _next_start(what: str) -> Callable[[Mapping[str, Any]], str | None]:

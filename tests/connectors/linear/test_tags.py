@@ -1,4 +1,4 @@
-"""Linear write-back: Value / Method group labels on issues and explanation links.
+"""Linear tags: Value / Method group labels on issues.
 
 Everything goes the real way: LinearConnector -> gql over httpx -> the Linear sandbox on 127.0.0.1,
 after the label groups were provisioned as ``v2mom trackers provision --apply`` does.
@@ -7,82 +7,23 @@ after the label groups were provisioned as ``v2mom trackers provision --apply`` 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
-from graphql import parse, validate
 
-from tests.connectors.linear.test_vocabulary import PLAN, provision, vendor_schema
+from tests.connectors.linear.conftest import ISSUES, PUBLIC, Site, connect, issue_ids, key, link, tag
+from tests.connectors.linear.test_vocabulary import PLAN
 from v2mom.connectors.base import TagWriter
-from v2mom.connectors.linear import writeback
-from v2mom.connectors.linear.aliases import alias_index, aliased_text, split_data
-from v2mom.connectors.linear.connector import LinearConnector
-from v2mom.connectors.linear.links import ALIASES, LINKS, MARKER
-from v2mom.connectors.linear.parse import query_text
-from v2mom.connectors.linear.writeback import BATCH, TAGS, NotProvisionedError
+from v2mom.connectors.linear import tags as linear_tags
+from v2mom.connectors.linear.tags import BATCH, TAGS, NotProvisionedError
 from v2mom.errors import AuthError
-from v2mom.sandbox.linear.app import create_linear_app, sandbox_schema
-from v2mom.sandbox.linear.generator import linear_settings
-from v2mom.sandbox.linear.state import LinearState, Record
+from v2mom.sandbox.linear.app import create_linear_app
+from v2mom.sandbox.linear.state import LinearState
 from v2mom.sandbox.linear.webhooks import LinearWebhookSender
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
-from v2mom.vocabulary import AppliedVocabulary, LinkWrite, TagWrite
-
-ISSUES = 500
-PUBLIC = "https://v2mom.example.com/items/linear"
-
-
-class Site:
-    """A provisioned workspace on 127.0.0.1, its connector and the label ids per plan id."""
-
-    def __init__(self, connector: LinearConnector, state: LinearState, known: AppliedVocabulary) -> None:
-        self.connector, self.state = connector, state
-        self.values = known.options["value"]
-        self.methods = known.options["method"]
-
-    def labels(self, issue_id: str) -> list[str]:
-        """The names, as ``get_item`` reads them, of the issue's Value / Method labels."""
-        item = self.connector.get_item(issue_id)
-        return sorted(label for label in item.labels if label.startswith(("Value/", "Method/")))
-
-    def calls(self, *kinds: str) -> int:
-        return sum(self.connector.calls.calls.get(kind, 0) for kind in kinds)
-
-
-def connect(state: LinearState, url: str, api_key: str | None = None) -> LinearConnector:
-    settings = linear_settings(state, url, api_key=api_key)
-    return LinearConnector(settings, SyncSettings(max_retries=2), sleep=lambda _: None)
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    """One team, the Value / Method groups provisioned from the plan, and 10 issues."""
-    state = LinearState()
-    state.add_team("ENG", "Engineering")
-    for n in range(10):
-        state.add_issue("ENG", f"Issue {n}")
-    with SandboxServer(create_linear_app(state)) as url:
-        assert url.startswith("http://127.0.0.1:")
-        connector = connect(state, url)
-        try:
-            yield Site(connector, state, provision(connector, PLAN))
-        finally:
-            connector.close()
-
-
-def issue_ids(state: LinearState) -> list[str]:
-    return sorted(state.issues, key=lambda i: state.issues[i].number)
-
-
-def key(state: LinearState, issue_id: str) -> str:
-    return state.issues[issue_id].identifier
-
-
-def tag(state: LinearState, issue_id: str, value: str | None, method: str | None) -> TagWrite:
-    return TagWrite(issue_id, key(state, issue_id), {"value": value, "method": method})
+from v2mom.vocabulary import LinkWrite, TagWrite
 
 
 def test_the_connector_is_a_tag_writer(site: Site) -> None:
@@ -183,7 +124,7 @@ def test_an_issue_deleted_after_the_check_fails_its_batch_which_is_halved_down_t
     gone_key = key(state, gone)
     value = site.values[PLAN.values[0].id]
     writes = [tag(state, i, value, None) for i in ids]
-    monkeypatch.setattr(writeback, "not_issues", lambda *_: {})  # the check ran before the deletion
+    monkeypatch.setattr(linear_tags, "not_issues", lambda *_: {})  # the check ran before the deletion
     state.delete_issue(gone)
 
     outcomes = site.connector.write_tags(writes)
@@ -327,143 +268,3 @@ def test_a_bad_api_key_fails_the_whole_run(site: Site) -> None:
             connector.write_links([LinkWrite(issue, key(state, issue), f"{PUBLIC}/ENG-1", "Why")])
     finally:
         connector.close()
-
-
-@pytest.mark.parametrize("name", ["link_create", "link_delete"])
-@pytest.mark.parametrize("count", [1, 2, ALIASES])
-def test_aliased_link_documents_validate_against_linears_schema(name: str, count: int) -> None:
-    document = parse(aliased_text(query_text(name), count))
-    assert [e.message for e in validate(vendor_schema(), document)] == []
-    assert [e.message for e in validate(sandbox_schema(), document)] == []
-
-
-def test_aliased_copies_are_numbered_and_split_back() -> None:
-    text = aliased_text(query_text("link_delete"), 2)
-    assert "mutation LinkDeleteBatch($id_0: String!, $id_1: String!)" in text
-    assert "attachmentDelete_1: attachmentDelete(id: $id_1)" in text
-    assert alias_index("attachmentDelete_12") == 12
-    assert alias_index("attachmentDelete") is None
-    data = {"attachmentDelete_0": {"success": True}, "attachmentDelete_1": None}
-    assert split_data(data, 2) == [{"attachmentDelete": {"success": True}}, {"attachmentDelete": None}]
-    with pytest.raises(ValueError, match="one named operation"):
-        aliased_text("query { issues { nodes { id } } }", 2)
-
-
-# -- links ------------------------------------------------------------------------------------------
-
-
-def link(state: LinearState, issue_id: str, url_key: str | None = None) -> LinkWrite:
-    handle = key(state, issue_id)
-    return LinkWrite(issue_id, handle, f"{PUBLIC}/{url_key or handle}", f"v2mom: why {handle}")
-
-
-def ours(state: LinearState, issue_id: str) -> list[str]:
-    return [a.url for a in state.attachments_of(issue_id) if a.subtitle == MARKER]
-
-
-def test_links_are_created_once_and_replaced_when_the_url_changes(site: Site) -> None:
-    state = site.state
-    ids = issue_ids(state)
-    links = [link(state, i) for i in ids]
-
-    assert all(o.ok for o in site.connector.write_links(links))
-    assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for i in ids)
-    first = site.calls(LINKS)
-    assert first == 2  # one read of up to 50 issues, one request of aliased creates
-
-    assert all(o.ok for o in site.connector.write_links(links))  # the same urls again
-    assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for i in ids)
-    assert len(state.attachments) == len(ids)
-    assert site.calls(LINKS) - first == 1  # only the read: nothing to change
-
-    moved = ids[0]
-    new = link(state, moved, url_key="OPS-7")
-    assert site.connector.write_links([new])[0].ok
-    assert ours(state, moved) == [f"{PUBLIC}/OPS-7"]  # the old one does not linger
-    assert site.calls(LINKS) - first == 1 + 3  # read, create the new one, delete the old one
-    [attachment] = state.attachments_of(moved)
-    assert attachment.title == new.title
-    assert len(state.attachments) == len(ids)
-
-
-def test_a_link_keeps_other_attachments_and_updates_its_title_in_place(site: Site) -> None:
-    state = site.state
-    issue = issue_ids(state)[0]
-    state.attach_url(issue, "https://github.com/acme/app/pull/1", "PR #1")
-    site.connector.write_links([link(state, issue)])
-    [ours_before] = [a for a in state.attachments_of(issue) if a.subtitle == MARKER]
-
-    retitled = LinkWrite(issue, key(state, issue), ours_before.url, "A new title")
-    assert site.connector.write_links([retitled])[0].ok
-
-    [ours_after] = [a for a in state.attachments_of(issue) if a.subtitle == MARKER]
-    assert ours_after.id == ours_before.id  # updated in place
-    assert ours_after.title == "A new title"
-    assert "https://github.com/acme/app/pull/1" in [a.url for a in state.attachments_of(issue)]
-
-
-def test_a_link_to_a_deleted_issue_is_an_error_naming_it(site: Site) -> None:
-    state = site.state
-    ids = issue_ids(state)[:3]
-    links = [link(state, i) for i in ids]
-    gone_key = key(state, ids[1])
-    state.delete_issue(ids[1])
-
-    outcomes = site.connector.write_links(links)
-
-    assert [o.ok for o in outcomes] == [True, False, True]
-    assert outcomes[1].error is not None
-    assert outcomes[1].error.startswith(f"{gone_key}: not found")
-    assert ours(state, ids[0])
-    assert ours(state, ids[2])
-
-
-def test_links_for_500_issues_take_few_requests(site: Site) -> None:
-    state = site.state
-    for n in range(ISSUES - len(state.issues)):
-        state.add_issue("ENG", f"More {n}")
-    ids = issue_ids(state)
-
-    assert all(o.ok for o in site.connector.write_links([link(state, i) for i in ids]))
-    assert len(state.attachments) == ISSUES
-    assert site.calls(LINKS) / ISSUES <= 0.07  # per 50 issues: one read, two requests of 25 creates
-    before = site.calls(LINKS)
-    moved = [link(state, i, url_key=f"NEW-{n}") for n, i in enumerate(ids)]
-    assert all(o.ok for o in site.connector.write_links(moved))
-    assert all(ours(state, i) == [f"{PUBLIC}/NEW-{n}"] for n, i in enumerate(ids))
-    assert (site.calls(LINKS) - before) / ISSUES <= 0.11  # and two of 25 deletes
-
-
-def test_a_refused_link_is_named_and_the_links_after_it_are_still_written(site: Site) -> None:
-    state = site.state
-    ids = issue_ids(state)
-    links = [link(state, i) for i in ids]
-    bad = 3
-    links[bad] = LinkWrite(ids[bad], key(state, ids[bad]), "not a url", "Why")
-
-    outcomes = site.connector.write_links(links)
-
-    assert [o.ok for o in outcomes] == [n != bad for n in range(len(ids))]
-    assert outcomes[bad].error is not None
-    assert outcomes[bad].error.startswith(f"{key(state, ids[bad])}: ")
-    assert "url" in outcomes[bad].error
-    assert all(ours(state, i) == [f"{PUBLIC}/{key(state, i)}"] for n, i in enumerate(ids) if n != bad)
-    assert ours(state, ids[bad]) == []
-    assert site.calls(LINKS) == 3  # read, the copies up to the refused one, the copies after it
-
-
-def test_a_rate_limited_link_is_retried(site: Site) -> None:
-    state = site.state
-    issue = issue_ids(state)[0]
-    state.inject_fault(400, kind="ratelimited", retry_after=0.0, path_prefix="/graphql/LinkCreate")
-    assert site.connector.write_links([link(state, issue)])[0].ok
-    assert ours(state, issue) == [f"{PUBLIC}/{key(state, issue)}"]
-    assert state.request_count("/graphql/LinkCreateBatch") == 2
-
-
-def test_link_writes_fire_no_issue_event(site: Site) -> None:
-    state = site.state
-    seen: list[Record] = []
-    state.listeners.append(lambda action, kind, record: seen.append(record))
-    site.connector.write_links([link(state, issue_ids(state)[0])])
-    assert seen == []

@@ -1,21 +1,18 @@
-"""Asana write-back through the real path: connector -> asana SDK (urllib3) -> sandbox.
+"""Asana tags through the real path: connector -> asana SDK (urllib3) -> sandbox.
 
 After provisioning, values and methods are written into the ``V2MOM Value`` / ``V2MOM Method`` enum
 fields through ``/batch`` (10 tasks a request) and read back by ``get_item``; refusals name their
-task while the rest are written; rate limits are retried. Links are external attachments, created
-once and replaced (never doubled) when their URL changes. Request counts are asserted, never time.
+task while the rest are written; rate limits are retried. Request counts are asserted, never time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import pytest
 
-from tests.connectors.asana.test_vocabulary import PLAN, Tracker
+from tests.connectors.asana.conftest import TASKS, Workspace
+from tests.connectors.asana.test_vocabulary import PLAN
 from v2mom.connectors.asana.connector import AsanaConnector
-from v2mom.connectors.asana.writeback import FieldsNotProvisioned
+from v2mom.connectors.asana.tags import FieldsNotProvisioned
 from v2mom.connectors.base import TagWriter
 from v2mom.errors import AuthError
 from v2mom.sandbox.asana.app import create_asana_app
@@ -23,65 +20,7 @@ from v2mom.sandbox.asana.generator import asana_settings
 from v2mom.sandbox.asana.state import AsanaState, Task
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
-from v2mom.vocabulary import AppliedVocabulary, Kind, LinkWrite, TagWrite
-
-TASKS = 500
-PUBLIC = "https://v2mom.example.com"
-
-
-@dataclass
-class Workspace:
-    tracker: Tracker
-    applied: AppliedVocabulary
-    tasks: list[str]  # project tasks, in creation order
-
-    @property
-    def state(self) -> AsanaState:
-        return self.tracker.state
-
-    def connector(
-        self, *, token: str | None = None, retries: int = 0, page_size: int = 100
-    ) -> AsanaConnector:
-        """A fresh connector (``retries`` retries without sleeping)."""
-        settings = asana_settings(
-            self.state, self.tracker.url, self.tracker.projects, token=token, page_size=page_size
-        )
-        return AsanaConnector(settings, SyncSettings(max_retries=retries), sleep=lambda _s: None)
-
-    def option(self, kind: Kind, plan_id: str) -> str:
-        return self.applied.options[kind][plan_id]
-
-    def tag(
-        self, gid: str, value: str | None = "reliability", method: str | None = "slo-program"
-    ) -> TagWrite:
-        options: dict[Kind, str | None] = {}
-        if value is not None:
-            options["value"] = self.option("value", value) if value else None
-        if method is not None:
-            options["method"] = self.option("method", method) if method else None
-        return TagWrite(item_id=gid, key=f"T-{gid}", options=options)
-
-    def link(self, gid: str, base: str = PUBLIC) -> LinkWrite:
-        return LinkWrite(gid, f"T-{gid}", f"{base}/items/asana/{gid}", "V2MOM: why this task counts")
-
-    def fields(self, gid: str) -> dict[str, tuple[str, ...]]:
-        connector = self.connector()
-        try:
-            return dict(connector.get_item(gid).custom_fields)
-        finally:
-            connector.close()
-
-
-@pytest.fixture
-def workspace() -> Iterator[Workspace]:
-    state = AsanaState(default_fields=False)
-    for name in ("Priority", "Stage", "Team Bet"):
-        state.create_custom_field(name, "enum")
-    projects = [state.add_project("Platform"), state.add_project("Growth"), state.add_project("Mobile")]
-    tasks = [state.add_task(f"Task {n}", projects=[projects[n % 3]]) for n in range(TASKS)]
-    with SandboxServer(create_asana_app(state)) as url:
-        tracker = Tracker(url, state, projects)
-        yield Workspace(tracker, tracker.provision(PLAN), tasks)
+from v2mom.vocabulary import TagWrite
 
 
 def test_values_and_methods_reach_500_tasks_in_batches_of_ten(workspace: Workspace) -> None:
@@ -124,6 +63,27 @@ def test_a_kind_is_cleared_with_none_and_an_absent_kind_is_left_alone(workspace:
     finally:
         connector.close()
     assert workspace.fields(gid) == {}
+
+
+def test_a_subtask_added_to_a_configured_project_takes_its_fields(workspace: Workspace) -> None:
+    parent = workspace.tasks[4]
+    (project,) = workspace.state.tasks[parent].projects
+    inside = workspace.state.add_task("In the project too", parent=parent)
+    outside = workspace.state.add_task("Only under its parent", parent=parent)
+    workspace.state.add_to_project(inside, project)
+    connector = workspace.connector()
+    try:
+        read = connector.get_item(inside)
+        assert (read.parent_id, read.container, read.member_of) == (parent, None, project)
+        assert connector.get_item(outside).member_of is None
+        outcomes = connector.write_tags([workspace.tag(inside), workspace.tag(outside)])
+    finally:
+        connector.close()
+    assert outcomes[0].ok
+    assert workspace.fields(inside) == {"V2MOM Value": ("Reliability",), "V2MOM Method": ("SLO program",)}
+    assert outcomes[1].unsupported
+    assert "a subtask outside every project" in str(outcomes[1].error)
+    assert workspace.state.tasks[outside].enums == {}
 
 
 def test_refused_tasks_are_named_and_the_others_are_written(workspace: Workspace) -> None:
@@ -213,69 +173,3 @@ def test_a_team_made_multi_enum_field_gets_a_one_option_list() -> None:
             assert connector.get_item(task).custom_fields["V2MOM Value"] == ("reliability",)
         finally:
             connector.close()
-
-
-def attachments(state: AsanaState, gid: str) -> list[tuple[str, str]]:
-    return [(a.name, a.url) for a in state.attachments.values() if a.parent == gid]
-
-
-def test_links_are_created_once_and_replaced_in_place(workspace: Workspace) -> None:
-    tasks = workspace.tasks[:30]
-    foreign = workspace.state.add_attachment(tasks[0], "Design doc", "https://docs.example.com/d/1")
-    connector = workspace.connector()
-    try:
-        created = connector.write_links([workspace.link(gid) for gid in tasks])
-        assert all(o.ok for o in created)
-        assert connector.calls.calls == {"batch": 3, "attachment_write": 30}  # 1.1 requests per link
-        assert attachments(workspace.state, tasks[1]) == [
-            (workspace.link(tasks[1]).title, workspace.link(tasks[1]).url)
-        ]
-
-        before = dict(connector.calls.calls)
-        again = connector.write_links([workspace.link(gid) for gid in tasks])
-        assert all(o.ok for o in again)
-        assert connector.calls.calls == {**before, "batch": before["batch"] + 3}  # listed, nothing added
-        assert all(len(attachments(workspace.state, gid)) == 1 for gid in tasks[1:])
-
-        moved = connector.write_links([workspace.link(gid, "https://v2mom.new.example") for gid in tasks])
-        assert all(o.ok for o in moved)
-    finally:
-        connector.close()
-    for gid in tasks[1:]:
-        assert attachments(workspace.state, gid) == [
-            (workspace.link(gid).title, f"https://v2mom.new.example/items/asana/{gid}")
-        ]
-    assert (foreign.name, foreign.url) in attachments(workspace.state, tasks[0])  # not ours: kept
-    assert len(attachments(workspace.state, tasks[0])) == 2
-
-
-def test_duplicates_of_our_link_are_reduced_to_one_and_a_deleted_task_is_named(workspace: Workspace) -> None:
-    kept, gone = workspace.tasks[:2]
-    link = workspace.link(kept)
-    workspace.state.add_attachment(kept, link.title, f"{PUBLIC}/old/items/asana/{kept}")  # same title
-    workspace.state.add_attachment(kept, "V2MOM", link.url)  # same URL, renamed by hand
-    workspace.state.delete_task(gone)
-    connector = workspace.connector()
-    try:
-        outcomes = connector.write_links([link, workspace.link(gone)])
-    finally:
-        connector.close()
-    assert outcomes[0].ok
-    assert f"task T-{gone} ({gone}): HTTP 404" in str(outcomes[1].error)
-    assert attachments(workspace.state, kept) == [("V2MOM", link.url)]
-    assert connector.calls.calls == {"batch": 2}  # listed, the stale one deleted, nothing created
-
-
-def test_our_link_is_found_beyond_the_first_page_of_attachments(workspace: Workspace) -> None:
-    gid = workspace.tasks[0]
-    for n in range(3):
-        workspace.state.add_attachment(gid, f"Spec {n}", f"https://docs.example.com/{n}")
-    link = workspace.link(gid)
-    workspace.state.add_attachment(gid, link.title, link.url)  # fourth: on the second page of two
-    connector = workspace.connector(page_size=2)
-    try:
-        assert connector.write_links([link])[0].ok
-    finally:
-        connector.close()
-    assert connector.calls.calls == {"batch": 1, "attachments": 1}
-    assert len(attachments(workspace.state, gid)) == 4  # nothing added, nothing removed

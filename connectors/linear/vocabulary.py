@@ -1,4 +1,4 @@
-"""Linear's vocabulary (issue 12): the workspace label groups ``Value`` / ``Method`` and their labels.
+"""Linear's vocabulary: the workspace label groups ``Value`` / ``Method`` and their labels.
 
 The plan's values and methods are offered as child labels of two workspace label groups
 (:data:`~v2mom.vocabulary.LABEL_GROUPS`: ``isGroup: true``, no team). They are read with

@@ -1,4 +1,4 @@
-"""Write-back records (``Database.writebacks``): what v2mom-sync wrote into each item.
+"""What v2mom-sync wrote into each item (the ``writebacks`` table, ``Database.writebacks``).
 
 A batch's records are written unconfirmed just before it is sent (its echo may arrive before the
 tracker answers), keeping what each item held from v2mom-sync before (``prev_*``); then confirmed
@@ -7,46 +7,109 @@ killed stays unconfirmed: both its old and its new choice read as ours until a f
 item settles which one the tracker holds (``mapping.writeback.settle``, applied where items are
 stored), so nothing counts as written that the tracker did not take, and nothing we wrote turns
 into a person's tag.
+
+Every statement on the table is here: the repository's, and the connection-level reads and
+settlements the items repository runs inside its own transaction when it stores items
+(:func:`written_records`, :func:`store_settled`), so that our own writes are told from people's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, select, update
 
 from v2mom.clock import utcnow
-from v2mom.mapping.resolver import Share
 from v2mom.store import schema as t
 from v2mom.store.audit import AuditRepository
 from v2mom.store.engine import upsert_insert
-from v2mom.store.items import StoredItem, stored_from_row
-from v2mom.store.rollup import read_allocation_set
 from v2mom.store.transactions import Repository
-from v2mom.store.written import (
-    CHUNK,
-    LABEL_COLUMNS,
-    PREVIOUS_COLUMNS,
-    label_values,
-    written_records,
-)
 from v2mom.vocabulary import Kind, WrittenTags
+
+CHUNK = 500
+LABEL_COLUMNS: dict[Kind, tuple[str, str]] = {
+    "value": ("value_id", "value_label"),
+    "method": ("method_id", "method_label"),
+}
+# What the item held from v2mom-sync before an unconfirmed write (None once it is settled).
+PREVIOUS_COLUMNS: dict[Kind, tuple[str, str]] = {
+    kind: (f"prev_{id_column}", f"prev_{label_column}")
+    for kind, (id_column, label_column) in LABEL_COLUMNS.items()
+}
+
+
+def _labels(row: Any, columns: dict[Kind, tuple[str, str]]) -> dict[Kind, tuple[str, str]]:
+    labels: dict[Kind, tuple[str, str]] = {}
+    for kind, (id_column, label_column) in columns.items():
+        plan_id, label = getattr(row, id_column), getattr(row, label_column)
+        if plan_id is not None and label is not None:
+            labels[kind] = (plan_id, label)
+    return labels
+
+
+def as_written(row: Any) -> WrittenTags:
+    """A ``writebacks`` row as :class:`~v2mom.vocabulary.WrittenTags`."""
+    confirmed = bool(row.confirmed)
+    return WrittenTags(
+        labels=_labels(row, LABEL_COLUMNS),
+        fields_at=row.fields_at,
+        link_url=row.link_url,
+        confirmed=confirmed,
+        previous={} if confirmed else _labels(row, PREVIOUS_COLUMNS),
+    )
+
+
+def label_values(
+    kinds: Mapping[Kind, tuple[str, str] | None], columns: dict[Kind, tuple[str, str]] = LABEL_COLUMNS
+) -> dict[str, Any]:
+    """The ``columns`` of each kind in ``kinds``: its (plan id, label), or None and None when absent."""
+    values: dict[str, Any] = {}
+    for kind, choice in kinds.items():
+        id_column, label_column = columns[kind]
+        values[id_column], values[label_column] = choice if choice else (None, None)
+    return values
+
+
+def settled_values(record: WrittenTags) -> dict[str, Any]:
+    """The label, previous and ``confirmed`` columns that store ``record`` after a settlement."""
+    return {
+        **label_values({kind: record.labels.get(kind) for kind in LABEL_COLUMNS}),
+        **label_values({kind: record.previous.get(kind) for kind in LABEL_COLUMNS}, PREVIOUS_COLUMNS),
+        "confirmed": record.confirmed,
+    }
+
+
+def written_records(
+    conn: Connection, tracker: str, item_ids: Iterable[str] | None = None
+) -> dict[str, WrittenTags]:
+    """The records of ``tracker`` (of ``item_ids`` only, when given), by item id."""
+    w = t.writebacks.c
+    query = select(t.writebacks).where(w.tracker == tracker)
+    if item_ids is None:
+        return {row.item_id: as_written(row) for row in conn.execute(query)}
+    ids = list(item_ids)
+    out: dict[str, WrittenTags] = {}
+    for start in range(0, len(ids), CHUNK):
+        for row in conn.execute(query.where(w.item_id.in_(ids[start : start + CHUNK]))):
+            out[row.item_id] = as_written(row)
+    return out
+
+
+def store_settled(conn: Connection, tracker: str, records: Mapping[str, WrittenTags]) -> None:
+    """Write the records that readings of their items settled (``mapping.writeback.settle``)."""
+    w = t.writebacks.c
+    for item_id, record in records.items():
+        conn.execute(
+            update(t.writebacks)
+            .where(w.tracker == tracker, w.item_id == item_id, ~w.confirmed)
+            .values(settled_values(record))
+        )
+
 
 Choices = Mapping[Kind, tuple[str, str] | None]  # per kind written: (plan id, option name), None: cleared
 _SETTLED = {column: None for pair in PREVIOUS_COLUMNS.values() for column in pair}
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A live item with what its stored resolution counts: the input of a write-back plan."""
-
-    stored: StoredItem
-    shares: list[Share]
-    conflict: bool
-    untagged: bool
 
 
 class WritebackRepository(Repository):
@@ -171,25 +234,6 @@ class WritebackRepository(Repository):
                     update(t.writebacks)
                     .where(w.tracker == tracker, w[id_column] == plan_id)
                     .values({label_column: label})
-                )
-
-    def candidates(self, tracker: str) -> Iterator[Candidate]:
-        """Every live, resolved item of ``tracker`` with its allocations and flags (streamed)."""
-        r = t.resolutions.c
-        sets: dict[int, list[Share]] = {}
-        query = (
-            select(t.items, r.alloc_key, r.conflict, r.untagged)
-            .join(t.resolutions, r.item_pk == t.items.c.pk)
-            .where(t.items.c.tracker == tracker, t.items.c.deleted.is_(False))
-            .order_by(t.items.c.pk)
-        )
-        with self._tx.read() as conn:
-            rows = conn.execution_options(yield_per=5000).execute(query)
-            for row in rows:
-                if row.alloc_key not in sets:
-                    sets[row.alloc_key] = read_allocation_set(conn, row.alloc_key)
-                yield Candidate(
-                    stored_from_row(row), sets[row.alloc_key], bool(row.conflict), bool(row.untagged)
                 )
 
     def tag_log(self, limit: int = 50) -> list[dict[str, Any]]:

@@ -1,83 +1,18 @@
-"""Jira write-back through the real path: JiraConnector → atlassian-python-api → the sandbox Jira on
+"""Jira tags through the real path: JiraConnector → atlassian-python-api → the sandbox Jira on
 127.0.0.1. Values and methods are set by bulk edit (≤ 1,000 issues a request, polled to COMPLETE) and
-read back through ``get_item``; each item's explanation link is one remote link, updated in place."""
+read back through ``get_item``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
-
 import pytest
-from pydantic import SecretStr
 
-from tests.connectors.jira.test_vocabulary import PLAN, provision
+from tests.connectors.jira.conftest import ISSUES, METHOD, VALUE, Site, chosen, connect, spent
+from tests.connectors.jira.test_vocabulary import PLAN
 from v2mom.connectors.base import TagWriter
-from v2mom.connectors.jira import writeback as jira_writeback
-from v2mom.connectors.jira.connector import JiraConnector
-from v2mom.connectors.jira.writeback import global_id
+from v2mom.connectors.jira import tags as jira_tags
 from v2mom.errors import AuthError, ConfigError
-from v2mom.sandbox.jira.app import create_jira_app
-from v2mom.sandbox.jira.state import Issue, JiraState
-from v2mom.sandbox.server import SandboxServer
-from v2mom.settings import JiraSettings, SyncSettings
-from v2mom.vocabulary import FIELD_NAMES, Kind, LinkWrite, TagWrite
-
-ISSUES = 2500
-VALUE, METHOD = FIELD_NAMES["value"], FIELD_NAMES["method"]
-Known = dict[str, dict[str, str]]
-
-
-class Site:
-    """A provisioned sandbox site, its connector, the recorded option ids and the waits it slept."""
-
-    def __init__(self, state: JiraState, url: str) -> None:
-        self.state = state
-        self.url = url
-        self.slept: list[float] = []
-        self.connector = connect(state, url, self.slept)
-        self.known: Known = provision(self.connector, PLAN)
-        self.ids = [str(i) for i in sorted(state.issues)]
-
-    def option(self, kind: Kind, plan_id: str) -> str:
-        return self.known[kind][plan_id]
-
-    def write(self, item_id: str, **options: str | None) -> TagWrite:
-        return TagWrite(item_id, self.state.issues[int(item_id)].key, options)  # type: ignore[arg-type]
-
-
-def connect(state: JiraState, url: str, slept: list[float], *, token: str | None = None) -> JiraConnector:
-    """The real connector on the sandbox; waits are recorded instead of slept."""
-    settings = JiraSettings(
-        url=url,
-        email=state.account_email,
-        api_token=SecretStr(token or state.api_token),
-        jql="project = ONB",
-    )
-    return JiraConnector(settings, SyncSettings(max_retries=3), sleep=slept.append)
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    """A site without the V2MOM fields, 2,500 stories in ONB, then ``provision --apply``."""
-    state = JiraState()
-    state.fields = [f for f in state.fields if f["name"] not in FIELD_NAMES.values()]
-    state.add_project("ONB", "Onboarding", team_managed=True)
-    for n in range(ISSUES):
-        state.add_issue("ONB", f"Story {n}")
-    with SandboxServer(create_jira_app(state)) as url:
-        made = Site(state, url)
-        yield made
-        made.connector.close()
-
-
-def spent(connector: JiraConnector, before: dict[str, int]) -> dict[str, int]:
-    return {k: v - before.get(k, 0) for k, v in connector.calls.calls.items() if v != before.get(k, 0)}
-
-
-def chosen(site: Site, item_id: str) -> dict[str, tuple[str, ...]]:
-    """The V2MOM choices of an issue, read back through ``get_item``."""
-    fields = site.connector.get_item(item_id).custom_fields
-    return {name: fields[name] for name in (VALUE, METHOD) if name in fields}
+from v2mom.sandbox.jira.state import Issue
+from v2mom.vocabulary import LinkWrite, TagWrite
 
 
 def test_jira_connector_is_a_tag_writer(site: Site) -> None:
@@ -222,7 +157,7 @@ def test_many_tasks_run_in_flight_and_wait_per_round_not_per_task(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """12 bulk edits (chunks of 10), each RUNNING for two looks: ten at once, then two more."""
-    monkeypatch.setattr(jira_writeback, "MAX_ISSUES_PER_BULK_EDIT", 10)
+    monkeypatch.setattr(jira_tags, "MAX_ISSUES_PER_BULK_EDIT", 10)
     site.state.bulk_running_polls = 2
     value = site.option("value", PLAN.values[1].id)
     before = dict(site.connector.calls.calls)
@@ -274,75 +209,3 @@ def test_a_write_fires_issue_updated_and_an_unchanged_one_does_not(site: Site) -
     assert site.state.issues[int(site.ids[0])].updated > before
     site.connector.write_tags([site.write(site.ids[0], value=value)])
     assert events == [("jira:issue_updated", site.ids[0])]  # the same value again: no change, no echo
-
-
-# -- links ------------------------------------------------------------------------------------
-
-
-def link_for(site: Site, item_id: str) -> LinkWrite:
-    key = site.state.issues[int(item_id)].key
-    return LinkWrite(item_id, key, f"https://v2mom.test/items/jira/{key}", f"V2MOM: why {key}")
-
-
-def links_of(site: Site, item_id: str) -> list[tuple[str | None, str, str]]:
-    return [
-        (link.global_id, link.object["url"], link.object["title"])
-        for link in site.state.remote_links.get(int(item_id), [])
-    ]
-
-
-def test_a_link_is_created_once_and_updated_in_place(site: Site) -> None:
-    items = site.ids[:20]
-    before = dict(site.connector.calls.calls)
-    outcomes = site.connector.write_links([link_for(site, i) for i in items])
-    assert all(o.ok for o in outcomes)
-    assert spent(site.connector, before) == {"remote-link": 20}  # one request per link
-    key = site.state.issues[int(items[0])].key
-    assert links_of(site, items[0]) == [
-        (global_id(items[0]), f"https://v2mom.test/items/jira/{key}", f"V2MOM: why {key}")
-    ]
-    ids_before = [link.id for link in site.state.remote_links[int(items[0])]]
-
-    retitled = [replace(link_for(site, i), title="Why this work (v2mom)") for i in items]
-    again = site.connector.write_links(retitled)
-
-    assert all(o.ok for o in again)
-    assert all(len(site.state.remote_links[int(i)]) == 1 for i in items)
-    assert [link.id for link in site.state.remote_links[int(items[0])]] == ids_before
-    assert links_of(site, items[0])[0][2] == "Why this work (v2mom)"
-
-
-def test_a_moved_issue_keeps_one_link_pointing_at_its_new_key(site: Site) -> None:
-    item = site.ids[0]
-    site.connector.write_links([link_for(site, item)])
-    site.state.add_project("PLAT", "Platform", team_managed=False)
-    new_key = site.state.move_issue(int(item), "PLAT")
-
-    outcomes = site.connector.write_links([link_for(site, item)])
-
-    assert [o.ok for o in outcomes] == [True]
-    assert links_of(site, item) == [
-        (global_id(item), f"https://v2mom.test/items/jira/{new_key}", f"V2MOM: why {new_key}")
-    ]
-
-
-def test_a_link_to_a_deleted_issue_is_its_error_and_the_others_are_made(site: Site) -> None:
-    items = site.ids[:3]
-    links = [link_for(site, i) for i in items]
-    site.state.delete_issue(int(items[1]))
-
-    outcomes = site.connector.write_links(links)
-
-    assert [o.ok for o in outcomes] == [True, False, True]
-    assert links[1].key in (outcomes[1].error or "")
-    assert "HTTP 404" in (outcomes[1].error or "")
-    assert len(links_of(site, items[0])) == len(links_of(site, items[2])) == 1
-
-
-def test_a_429_on_a_link_is_retried(site: Site) -> None:
-    site.state.inject_fault(429, retry_after=0, path_prefix=f"/rest/api/3/issue/{site.ids[0]}/remotelink")
-    before = dict(site.connector.calls.calls)
-    outcomes = site.connector.write_links([link_for(site, site.ids[0])])
-    assert [o.ok for o in outcomes] == [True]
-    assert spent(site.connector, before) == {"remote-link": 2}
-    assert len(links_of(site, site.ids[0])) == 1

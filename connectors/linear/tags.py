@@ -1,4 +1,4 @@
-"""Linear write-back (issue 12): Value / Method group labels on issues (links: :mod:`.links`).
+"""Linear tags: the Value / Method group labels of issues.
 
 A :class:`~v2mom.vocabulary.TagWrite` selects, per kind, a child label of the workspace label group
 ``Value`` / ``Method`` (or clears the kind). Writes with the same ``options`` share one
@@ -9,94 +9,30 @@ loses all of its group's labels. The group's labels come from the vocabulary, re
 connector (again once when a write names a label it does not know); missing groups raise
 :class:`NotProvisionedError`.
 
-Before writing, one ``write_targets`` query per 250 ids finds the ids that are not live issues: a
-project (Linear's epics take project labels, not issue labels, and v2mom-sync does not provision
-those: its outcome is ``unsupported``) or a deleted / archived issue gets its outcome unsent.
-Linear fails a whole batch when one id is unknown (an issue deleted meanwhile) and does not say
-which: such a batch is split in halves, each tried again, down to single issues, so the good ones
-land in ``O(log 50)`` extra calls per bad issue and the bad one gets a
-:class:`~v2mom.vocabulary.WriteOutcome` naming its key. What splitting cannot fix raises: rate limits
-once the connector's retries are spent, and failed authentication (a bad key fails every call). A
-refusal of one issue (not found, invalid input, permission denied on its team) is its outcome.
+Ids that are not live issues (projects, deleted or archived issues) get their outcome unsent
+(:mod:`connectors.linear.targets`). Linear fails a whole batch when one id is unknown (an issue
+deleted meanwhile) and does not say which: such a batch is split in halves, each tried again, down
+to single issues, so the good ones land in ``O(log 50)`` extra calls per bad issue and the bad one
+gets a :class:`~v2mom.vocabulary.WriteOutcome` naming its key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
 
-from v2mom.connectors.linear.client import is_authentication_failure
 from v2mom.connectors.linear.parse import TRACKER
-from v2mom.errors import FatalError, RetriableError, TrackerError
+from v2mom.connectors.linear.targets import PROJECT, Execute, chunks, item_error, not_issues, reason
+from v2mom.errors import FatalError, TrackerError
 from v2mom.vocabulary import KINDS, LABEL_GROUPS, Kind, TagWrite, TrackerVocabulary, WriteOutcome
 
-__all__ = [
-    "BATCH",
-    "GONE",
-    "PROJECT",
-    "TAGS",
-    "Execute",
-    "LinearTags",
-    "NotProvisionedError",
-    "chunks",
-    "item_error",
-    "not_issues",
-    "reason",
-]
+__all__ = ["BATCH", "TAGS", "LinearTags", "NotProvisionedError"]
 
 BATCH = 50  # issueBatchUpdate takes at most 50 ids
-TARGETS = 250  # ids checked per write_targets query
-GONE = "not found (deleted or archived)"
-PROJECT = "a Linear project: projects hold project labels, not the Value / Method issue labels"
 TAGS = "writeback"  # the request kind counted in ``calls``
-
-Execute = Callable[[str, str, Mapping[str, Any]], dict[str, Any]]
 
 
 class NotProvisionedError(FatalError):
     """The ``Value`` / ``Method`` label groups are missing: nothing can be written until provisioned."""
-
-
-def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    """``items`` in consecutive slices of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def reason(error: TrackerError) -> str:
-    """The error's message without the ``linear: `` prefix (the outcome names the item instead)."""
-    text = str(error)
-    prefix = f"{TRACKER}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-def item_error(error: TrackerError) -> bool:
-    """Whether ``error`` concerns the items of a call rather than the whole run."""
-    return not isinstance(error, RetriableError) and not is_authentication_failure(error)
-
-
-def not_issues(execute: Execute, kind: str, ids: Sequence[str]) -> dict[str, str]:
-    """Why each of ``ids`` that is not a live issue cannot be written: a project, or gone.
-
-    One ``write_targets`` query per 250 ids (Linear's largest page, so one page answers it).
-    """
-    absent: dict[str, str] = {}
-    for chunk in chunks(sorted(set(ids)), TARGETS):
-        data = execute(kind, "write_targets", {"ids": list(chunk), "first": TARGETS})
-        found: dict[str, set[str]] = {}
-        for field in ("issues", "projects"):
-            connection = data.get(field)
-            nodes = connection.get("nodes") if isinstance(connection, Mapping) else None
-            info = connection.get("pageInfo") if isinstance(connection, Mapping) else None
-            if not isinstance(nodes, list) or not isinstance(info, Mapping) or info.get("hasNextPage"):
-                raise FatalError(f"write_targets: a malformed {field} answer", tracker=TRACKER)
-            found[field] = {n["id"] for n in nodes if isinstance(n, Mapping) and isinstance(n.get("id"), str)}
-        for item_id in chunk:
-            if item_id in found["projects"]:
-                absent[item_id] = PROJECT
-            elif item_id not in found["issues"]:
-                absent[item_id] = GONE
-    return absent
 
 
 class LinearTags:
