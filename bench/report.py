@@ -6,7 +6,7 @@ Builds the store through the real schema (items, resolutions and their allocatio
 re-resolution writes them), then times ``reports.effort.build_report`` — the code behind the HTTP
 endpoint — against a bare ``SELECT alloc_key, SUM(points) FROM resolutions GROUP BY alloc_key`` over
 the million-row fact table, with a covering index, measured in the same run.
-Targets (issue 2): ratio <= 1.5 on SQLite, and under 200 ms.
+Targets: ratio <= 1.5 on SQLite, and under 200 ms.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ inbox in WAL mode: verify on raw bytes, commit, then 202) and a bare FastAPI end
 200. This process drives both: (1) as fast as ``--concurrency`` keep-alive clients can, for the
 sustained rate (with wrk when installed, else Python threads, which cap near 400/s on two cores);
 (2) open-loop at ``--rate`` events/s, for p50/p99 latency. Ingest only: the worker is not running.
-Targets (issue 4): rate >= 0.5x the bare endpoint, p99 < 50 ms at 300 events/s.
+Targets: rate >= 0.5x the bare endpoint, p99 < 50 ms at 300 events/s.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ second's worth) and the real ``writeback --apply`` (fields only) is timed.
 Printed per tracker:
 
 - **API calls per item**: HTTP requests the sandbox answered (not counting 429s) per item written.
-  Goals (issue 12): <= 0.05 for Jira bulk edit and Linear batches, <= 0.11 for Asana batches.
+  Goals: <= 0.05 for Jira bulk edit and Linear batches, <= 0.11 for Asana batches.
 - **wall / floor**: the run's wall time over the least time the rate limit allows for what was
   sent, ``cost / rate``. About 1.0 means the limit is all that slows the run (a run that starts
   with a full burst can come in a second under it).
