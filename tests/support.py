@@ -1,10 +1,12 @@
-"""Helpers shared by tests: a free port on 127.0.0.1, waiting for a condition, bearer headers, and
-finding text no store or JSON answer can hold."""
+"""Helpers shared by tests: a free port on 127.0.0.1, waiting for a condition, stopping a process,
+bearer headers, and finding text no store or JSON answer can hold."""
 
 from __future__ import annotations
 
 import re
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -24,6 +26,17 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 60.0) -> None:
+    """SIGTERM ``process`` and wait for it to end; killed if it has not after ``timeout`` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def auth(token: str) -> dict[str, str]:

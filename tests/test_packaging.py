@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
@@ -18,7 +17,7 @@ import pytest
 import requests
 
 from tests.layout import ROOT, declared_packages, folder_of, package_dirs, package_folders, source_modules
-from tests.support import free_port, wait_for
+from tests.support import free_port, stop_process, wait_for
 
 STAGES = ("app", "connectors", "mapping", "reports", "sandbox", "store", "sync", "webhooks")
 GIT = shutil.which("git") or "git"
@@ -182,12 +181,7 @@ def installed_demo(installed: Path, tmp_path: Path) -> Iterator[tuple[Path, str]
         assert demo.poll() is None, log.read_text()
         yield settings_file, f"http://127.0.0.1:{port}"
     finally:
-        demo.send_signal(signal.SIGTERM)
-        try:
-            demo.wait(timeout=60)
-        finally:
-            if demo.poll() is None:
-                demo.kill()
+        stop_process(demo)
     assert "Traceback" not in log.read_text()
 
 
@@ -221,8 +215,7 @@ def test_the_installed_wheel_runs_demo_sync_and_serve(
         assert serve.poll() is None
         assert requests.get(f"{served}/", timeout=10).status_code == 200
     finally:
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(timeout=60)
+        stop_process(serve)
 
 
 def _answers(url: str) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import stat
 import subprocess
@@ -18,7 +17,7 @@ import requests
 from typer.testing import CliRunner
 
 from tests.layout import ROOT
-from tests.support import free_port, wait_for
+from tests.support import free_port, stop_process, wait_for
 from tests.webhooks.jira_signing import v2mom
 from v2mom.app.cli import app
 from v2mom.app.demo import DemoLock
@@ -183,13 +182,7 @@ def test_the_demo_prints_tokens_and_a_settings_file_for_the_cli_and_keeps_a_seco
             f"{base}/api/reports/effort-by-value", headers={"Authorization": f"Bearer {viewer}"}, timeout=10
         ).ok
     finally:
-        demo.send_signal(signal.SIGTERM)
-        try:
-            demo.wait(timeout=60)
-        finally:
-            if demo.poll() is None:
-                demo.kill()
-                demo.wait(timeout=10)
+        stop_process(demo)
     assert "Traceback" not in log.read_text()
 
 
