@@ -24,7 +24,7 @@ from v2mom.store import schema as t
 from v2mom.store.audit import AuditRepository
 from v2mom.store.engine import upsert_insert
 from v2mom.store.items import StoredItem, stored_from_row
-from v2mom.store.rollup import read_allocation_set
+from v2mom.store.resolution.rollup import read_allocation_set
 from v2mom.store.transactions import Repository
 from v2mom.store.written import (
     CHUNK,

@@ -17,7 +17,7 @@ from v2mom.store import schema as t
 from v2mom.store import tokens as tokens_module
 from v2mom.store.database import Database
 from v2mom.store.items import json_text, sqlite_datetime
-from v2mom.store.remap import remap, remap_changed
+from v2mom.store.resolution.run import remap, remap_changed
 
 
 def test_upsert_is_idempotent_and_keyed_by_stable_id(store: Database) -> None:

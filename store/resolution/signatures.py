@@ -19,8 +19,8 @@ from v2mom.mapping.signature import tag_signature
 from v2mom.models import Level, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.items import item_from_row
-from v2mom.store.remap_sql import analyze, insert_rows, pks_in
-from v2mom.store.rollup import store_allocation_sets
+from v2mom.store.resolution.rollup import store_allocation_sets
+from v2mom.store.resolution.sql import analyze, insert_rows, pks_in
 
 CHUNK = 5_000
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.plan_changes import RuleChange
 from v2mom.store.database import Database
-from v2mom.store.remap import RemapStats, held_plan, reresolve
+from v2mom.store.resolution.run import RemapStats, held_plan, reresolve
 
 
 @dataclass(frozen=True)

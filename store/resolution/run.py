@@ -27,8 +27,14 @@ from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
 from v2mom.store.database import Database, UnitOfWork
 from v2mom.store.locks import lock_transaction
-from v2mom.store.remap_signatures import SignatureItems, fill_signatures, load_signatures, seed_plan_change
-from v2mom.store.remap_sql import (
+from v2mom.store.resolution.rollup import prune_allocation_sets, rebuild_rollup
+from v2mom.store.resolution.signatures import (
+    SignatureItems,
+    fill_signatures,
+    load_signatures,
+    seed_plan_change,
+)
+from v2mom.store.resolution.sql import (
     create_temp_tables,
     drop_temp_tables,
     fill_gone,
@@ -39,7 +45,6 @@ from v2mom.store.remap_sql import (
     rewrite_changes,
     seed_changes,
 )
-from v2mom.store.rollup import prune_allocation_sets, rebuild_rollup
 
 RESOLUTIONS_LOCK = "resolutions"
 FULL_ABOVE = 0.2  # a scope larger than this share of live items is re-resolved as a whole

@@ -52,7 +52,7 @@ from sqlalchemy import (
 from v2mom.clock import utcnow
 from v2mom.models import State
 from v2mom.store import schema as t
-from v2mom.store.rollup import SUM_COLUMNS, add_to_rollup, drop_empty_groups, resolution_facts
+from v2mom.store.resolution.rollup import SUM_COLUMNS, add_to_rollup, drop_empty_groups, resolution_facts
 from v2mom.store.types import UTCDateTime
 
 TEMP_TABLES = (

@@ -24,13 +24,13 @@ from v2mom.mapping.effort import Measure as EffortMeasure
 from v2mom.mapping.plan import Measure, Method, Plan, Rule, RuleWhen, Value, check_plan
 from v2mom.models import Level, State, WorkItem
 from v2mom.reports.explain import resolve_stored
-from v2mom.store import remap as remap_module
-from v2mom.store import remap_sql
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.plan_remap import apply_plan
-from v2mom.store.preview import preview_plan
-from v2mom.store.remap import remap, remap_changed
+from v2mom.store.resolution import run as remap_module
+from v2mom.store.resolution import sql as remap_sql
+from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.store.resolution.preview import preview_plan
+from v2mom.store.resolution.run import remap, remap_changed
 
 VALUES = ("speed", "trust", "growth")
 METHODS = ("slo", "billing", "onboarding", "orphan-method")

@@ -28,9 +28,9 @@ from v2mom.mapping.plan import Plan
 from v2mom.models import State
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.remap import held_plan, reresolve
-from v2mom.store.remap_sql import drop_temp_tables
-from v2mom.store.rollup import shares
+from v2mom.store.resolution.rollup import shares
+from v2mom.store.resolution.run import held_plan, reresolve
+from v2mom.store.resolution.sql import drop_temp_tables
 
 UNTAGGED = "untagged"
 CONFIRM_ABOVE = 0.25  # a change moving more than this share of the effort must be confirmed by typing
