@@ -1,14 +1,18 @@
-"""The resolution engine: bring every item's resolution and the rollup in step with items and plan.
+"""Running the resolution engine: bring every item's resolution and the rollup in step with the
+stored items and the plan, in one transaction.
 
-One set-based path for every caller — a full sync (:func:`remap`), webhook batches, reconcile
-passes and a tag from the dashboard (:func:`remap_changed`), and plan changes
-(:mod:`store.plan_remap`):
+Every caller goes through :func:`reresolve` with what happened (:mod:`.strategy`'s ``Change``): a
+full sync (:func:`remap`), a sync batch, webhooks, a reconcile pass or a tag from the dashboard
+(:func:`remap_changed`), a plan change (:mod:`.plan_change`) and its preview (:mod:`.preview`).
+A run:
 
-1. each distinct tag signature is resolved once in Python (:mod:`store.remap_signatures`);
-2. the database does the per-item work (:mod:`store.remap_sql`): trees, inheritance, counted
-   effort, comparison with what is stored;
-3. only the items that moved are rewritten — their resolution rows and one signed rollup delta —
-   new items get their first resolution and deleted ones lose theirs.
+1. holds the resolutions (:func:`one_at_a_time`) and creates its scratch tables (:mod:`.tables`);
+2. chooses one strategy (:func:`.strategy.choose_strategy`) — the full pass, the changed trees or
+   the plan delta — which finds, set-based, the resolutions that move: each distinct tag
+   signature is resolved once in Python (:mod:`.signatures`), the per-item work runs in the
+   database;
+3. writes only what moved — the changed resolutions, new items' first ones, deleted items' removal
+   and one signed rollup delta (:mod:`.rewrite`) — counts, and drops its scratch tables.
 
 Python memory is bounded by the number of distinct signatures, not items. The pure Python
 resolver stays as the oracle in the tests (which prove the engine equal to it on random forests,
@@ -17,38 +21,27 @@ on both databases) and for explanations (``reports.explain``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
 from v2mom.mapping.plan import Plan
-from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
 from v2mom.store.database import Database, UnitOfWork
 from v2mom.store.locks import lock_transaction
+from v2mom.store.resolution import tables as rm
+from v2mom.store.resolution.rewrite import rewrite_changes
 from v2mom.store.resolution.rollup import prune_allocation_sets, rebuild_rollup
-from v2mom.store.resolution.signatures import (
-    SignatureItems,
-    fill_signatures,
-    load_signatures,
-    seed_plan_change,
-)
-from v2mom.store.resolution.sql import (
-    create_temp_tables,
-    drop_temp_tables,
-    fill_gone,
-    fill_scope,
-    find_changes,
-    find_plan_changes,
-    pks_in,
-    rewrite_changes,
-    seed_changes,
+from v2mom.store.resolution.strategy import (
+    FULL_ABOVE,
+    Change,
+    Everything,
+    ItemsChanged,
+    Strategy,
+    choose_strategy,
 )
 
 RESOLUTIONS_LOCK = "resolutions"
-FULL_ABOVE = 0.2  # a scope larger than this share of live items is re-resolved as a whole
-SMALL_SCOPE = 10_000  # a scope this small stays a scope (without counting the live items)
 
 
 @dataclass(frozen=True)
@@ -68,18 +61,19 @@ NOTHING = RemapStats(items=0, untagged=0, orphaned=0, conflict=0)  # nothing res
 def remap(store: Database, plan: Plan | None = None) -> RemapStats:
     """Re-resolve every live item against ``plan`` (default: the stored one), in one transaction."""
     with store.unit_of_work() as uow:
-        return reresolve(uow.connection, plan or held_plan(uow) or Plan())
+        return reresolve(uow.connection, plan or held_plan(uow) or Plan(), Everything())
 
 
 def remap_changed(
-    store: Database, changes: dict[str, set[str]], plan: Plan | None = None, *, full_above: float = FULL_ABOVE
+    store: Database,
+    changes: dict[str, set[str]],
+    plan: Plan | None = None,
+    *,
+    full_above: float = FULL_ABOVE,
 ) -> RemapStats:
-    """Re-resolve the trees that ``changes`` (tracker -> changed or deleted ids) touch.
-
-    Runs over every item instead when the trees hold more than ``full_above`` of the live items
-    and more than :data:`SMALL_SCOPE` (one pass over everything is then cheaper than following
-    the trees). Its stats count the scope.
-    """
+    """Re-resolve the trees that ``changes`` (tracker -> changed or deleted ids) touch; every item
+    instead when they hold more than ``full_above`` of the live items (see :mod:`.strategy`). Its
+    stats count the scope."""
     if not any(changes.values()):
         return NOTHING
     with store.unit_of_work() as uow:
@@ -87,14 +81,18 @@ def remap_changed(
 
 
 def remap_changed_within(
-    uow: UnitOfWork, changes: dict[str, set[str]], plan: Plan | None = None, *, full_above: float = FULL_ABOVE
+    uow: UnitOfWork,
+    changes: dict[str, set[str]],
+    plan: Plan | None = None,
+    *,
+    full_above: float = FULL_ABOVE,
 ) -> RemapStats:
     """:func:`remap_changed` inside the caller's unit of work: the caller's other writes and the
     re-resolution commit together, or neither."""
     if not any(changes.values()):
         return NOTHING
     plan = plan or held_plan(uow) or Plan()
-    return reresolve(uow.connection, plan, changes, full_above=full_above)
+    return reresolve(uow.connection, plan, ItemsChanged(changes, full_above))
 
 
 def held_plan(uow: UnitOfWork) -> Plan | None:
@@ -106,79 +104,36 @@ def held_plan(uow: UnitOfWork) -> Plan | None:
     return uow.plans.current()
 
 
-def reresolve(
-    conn: Connection,
-    plan: Plan,
-    changes: dict[str, set[str]] | None = None,
-    *,
-    since: Plan | None = None,
-    full_above: float = FULL_ABOVE,
-    write: bool = True,
-) -> RemapStats:
-    """The engine, inside the caller's transaction.
+def reresolve(conn: Connection, plan: Plan, change: Change, *, write: bool = True) -> RemapStats:
+    """Re-resolve what ``change`` can move under ``plan``, inside the caller's transaction.
 
-    ``changes`` limits it to the trees those ids touch; past ``full_above`` of the live items (and
-    :data:`SMALL_SCOPE`) it runs over everything instead. ``since`` (without ``changes``): the plan
-    the stored resolutions were made under. A plan change moves no item, parent or effort, so only
-    the tags of the items whose signature ``plan`` reads differently (or that a keyed or project
-    rule of either plan names) and of the descendants inheriting from them are re-resolved
-    (``remap_sql.find_plan_changes``) — unless those items alone are past the same bar — and the
-    stats still count every item.
-
-    With ``write=False`` it stops once ``rm_changed`` and ``rm_gone`` hold what would move, and
-    leaves its temp tables for the caller (a preview reads them, then rolls back); otherwise it
+    With ``write=False`` it stops once ``rm_changed`` and ``rm_gone`` hold what would move and
+    leaves the scratch tables for the caller (a preview reads them, then rolls back); otherwise it
     writes, counts and drops them.
     """
     one_at_a_time(conn)
-    create_temp_tables(conn)
-    by_plan = since is not None and not changes
-    scoped = False
-    read: SignatureItems | None = None
-    if changes:
-        seed_changes(conn, changes)
-        scoped = _small(fill_scope(conn), lambda: _live_items(conn), full_above)
-    elif by_plan:
-        fill_signatures(conn, scoped=False)  # a signature must exist to be compared
-        seeds = seed_plan_change(conn, Resolver(since or plan), Resolver(plan))
-        if _small(seeds.dirty, lambda: seeds.live, full_above):
-            return _plan_change(conn, plan, seeds.read, write=write)
-        read = seeds.read
-    if (changes or by_plan) and not scoped:
-        create_temp_tables(conn)
-    if not scoped:
-        fill_gone(conn)
-    if not by_plan:
-        fill_signatures(conn, scoped=scoped)
-    load_signatures(conn, Resolver(plan), scoped=scoped, read=read)
-    first = write and not scoped and not _any_resolution(conn)
-    written = find_changes(conn, scoped=scoped, first=first)
+    rm.create(conn)
+    strategy = choose_strategy(conn, plan, change, write=write)
+    written = strategy.find(conn, plan)
     if not write:
         return NOTHING
-    return _write(conn, first_written=written if first else None, scoped=scoped)
-
-
-def _plan_change(conn: Connection, plan: Plan, read: SignatureItems, *, write: bool) -> RemapStats:
-    """A plan change moving few items: their new outcomes only (``remap_sql.find_plan_changes``),
-    written as any move is; the stats count every item."""
-    load_signatures(conn, Resolver(plan), scoped=False, read=read)
-    find_plan_changes(conn)
-    return _write(conn, first_written=None, scoped=False) if write else NOTHING
-
-
-def _write(conn: Connection, *, first_written: int | None, scoped: bool) -> RemapStats:
-    """Write what ``rm_changed`` and ``rm_gone`` hold (or, after a first resolution that wrote
-    ``first_written`` rows itself, build the rollup from them), drop the allocation sets nothing
-    names any more unless only a scope moved, count (the scope, or all) and drop the temp tables."""
-    if first_written is not None:  # the rollup is theirs, built at once
-        rebuild_rollup(conn)
-        moved = first_written
-    else:
-        moved = rewrite_changes(conn, conn.dialect.name)
-    if not scoped:
-        prune_allocation_sets(conn)
-    stats = _stats(conn, moved, scoped=scoped)
-    drop_temp_tables(conn)
+    stats = _write(conn, strategy, written)
+    rm.drop(conn)
     return stats
+
+
+def _write(conn: Connection, strategy: Strategy, written: int | None) -> RemapStats:
+    """Write what ``rm_changed`` and ``rm_gone`` hold (or, when the strategy wrote ``written``
+    first resolutions itself, build the rollup from them), drop the allocation sets nothing names
+    any more unless only a scope moved, and count (the scope, or all)."""
+    if written is not None:  # the rollup is theirs, built at once
+        rebuild_rollup(conn)
+        moved = written
+    else:
+        moved = rewrite_changes(conn)
+    if not strategy.scoped:
+        prune_allocation_sets(conn)
+    return _stats(conn, moved, scoped=strategy.scoped)
 
 
 def one_at_a_time(conn: Connection) -> None:
@@ -202,20 +157,6 @@ def one_at_a_time(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _small(scope: int, live: Callable[[], int], full_above: float) -> bool:
-    """Whether a scope of ``scope`` items stays a scope (see :func:`reresolve`); ``live`` counts the
-    live items only when the scope is past :data:`SMALL_SCOPE` (a count of 10M items takes 1 s)."""
-    return scope <= SMALL_SCOPE or scope <= full_above * live()
-
-
-def _any_resolution(conn: Connection) -> bool:
-    return conn.execute(select(t.resolutions.c.item_pk).limit(1)).first() is not None
-
-
-def _live_items(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(t.items).where(~t.items.c.deleted)).scalar_one())
-
-
 def _stats(conn: Connection, moved: int, *, scoped: bool) -> RemapStats:
     """Resolutions (of the scope, or all) and their flags, counted in one scan."""
     r = t.resolutions.c
@@ -226,6 +167,6 @@ def _stats(conn: Connection, moved: int, *, scoped: bool) -> RemapStats:
         func.count().filter(r.conflict),
     )
     if scoped:
-        query = query.where(r.item_pk.in_(pks_in("rm_scope")))
+        query = query.where(r.item_pk.in_(rm.pks_of(rm.scope)))
     row = conn.execute(query).one()
     return RemapStats(items=row[0], untagged=row[1], orphaned=row[2], conflict=row[3], moved=moved)

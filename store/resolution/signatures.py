@@ -19,8 +19,8 @@ from v2mom.mapping.signature import tag_signature
 from v2mom.models import Level, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.items import item_from_row
+from v2mom.store.resolution import tables as rm
 from v2mom.store.resolution.rollup import store_allocation_sets
-from v2mom.store.resolution.sql import analyze, insert_rows, pks_in
 
 CHUNK = 5_000
 
@@ -39,7 +39,7 @@ class _TagSets:
 
 
 def _in_scope() -> ColumnElement[bool]:
-    return t.items.c.pk.in_(pks_in("rm_scope"))
+    return t.items.c.pk.in_(rm.pks_of(rm.scope))
 
 
 def fill_signatures(conn: Connection, *, scoped: bool) -> None:
@@ -104,26 +104,47 @@ def _signature_items(
 
 @dataclass(frozen=True)
 class PlanChangeSeeds:
-    """What :func:`seed_plan_change` found: live items, and those carrying a dirty signature."""
+    """What :func:`seed_plan_change` found: the live items, and how many of them a plan delta starts
+    from (those of a dirty signature and those a rule names)."""
 
     live: int
-    dirty: int
+    starts: int
     read: SignatureItems  # under both plans' rules: what ``load_signatures`` would read again
 
 
-def _facts(resolver: Resolver, item: WorkItem, *, named: bool = False) -> tuple[object, ...]:
-    """Everything the engine reads of an item's signature under one plan — own and container tag
-    sets, the unknown flag, what each tag set yields (allocation key, untagged, conflict, orphan) —
-    and with ``named``, of the item itself: its own tags when a keyed or project rule names it."""
-    own, container = resolver.signature_tags(item), resolver.container_tags(item)
-    unknown = bool(own.unknown)
+def _handed_down(resolver: Resolver, item: WorkItem, *, named: bool = False) -> tuple[object, ...]:
+    """What an item's tags give its descendants under one plan: its own tag set (with ``named``,
+    the one a keyed or project rule naming it gives) and what that set yields. A descendant without
+    own tags inherits them."""
+    own = resolver.signature_tags(item)
     if named and resolver.specific_tags(item).found:
         own = resolver.own_tags(item)
-    facts: list[object] = [own.values, own.methods, unknown, container.values, container.methods]
-    for tags in (own, container):
-        outcome = resolver.outcome(Tags(tags.values, tags.methods))
-        facts += [outcome.key, outcome.untagged, outcome.conflict is not None, bool(outcome.method_orphans)]
-    return tuple(facts)
+    outcome = resolver.outcome(Tags(own.values, own.methods))
+    return (
+        own.values,
+        own.methods,
+        outcome.key,
+        outcome.untagged,
+        outcome.conflict is not None,
+        bool(outcome.method_orphans),
+    )
+
+
+def _kept(resolver: Resolver, item: WorkItem) -> tuple[object, ...]:
+    """What only the item itself reads of its signature under one plan: whether a convention names
+    something unknown, and its container tag set with what that yields (used when it has no own or
+    inherited tags)."""
+    container = resolver.container_tags(item)
+    outcome = resolver.outcome(Tags(container.values, container.methods))
+    return (
+        bool(resolver.signature_tags(item).unknown),
+        container.values,
+        container.methods,
+        outcome.key,
+        outcome.untagged,
+        outcome.conflict is not None,
+        bool(outcome.method_orphans),
+    )
 
 
 def _specific_filters(*resolvers: Resolver) -> list[ColumnElement[bool]]:
@@ -137,26 +158,33 @@ def _specific_filters(*resolvers: Resolver) -> list[ColumnElement[bool]]:
 
 
 def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> PlanChangeSeeds:
-    """Find what replacing plan ``before`` by ``after`` can move: the signatures it reads
-    differently (into ``rm_dirty``) and the items a keyed or project rule of either plan names that
-    read differently themselves (into ``rm_seed``), by :func:`_facts`. They and the descendants
-    inheriting from them are what ``remap_sql.find_plan_changes`` re-resolves; every other item's
-    resolution, made under ``before`` by this engine, is what ``after`` makes of it.
+    """Find what replacing plan ``before`` by ``after`` can move, from one representative per
+    signature and the items a keyed or project rule of either plan can name.
+
+    ``rm_dirty`` gets each signature the two plans read differently, with ``descend`` when what its
+    items hand down to descendants differs (:func:`_handed_down`), not only what they read for
+    themselves (:func:`_kept`). ``rm_seed`` gets each named item whose own tags differ. Every other
+    item's resolution, made under ``before`` by this engine, is what ``after`` makes of it.
     """
     signatures = _signatures(conn, scoped=False)
     read = _signature_items(conn, list(signatures), False, before, after)
-    dirty = [
-        (pk, sig) for pk, sig, item in read.representatives if _facts(before, item) != _facts(after, item)
-    ]
-    insert_rows(conn, "rm_dirty", [{"sig": sig} for _pk, sig in dirty])
+    dirty: dict[int, tuple[int, bool]] = {}
+    for pk, sig, item in read.representatives:
+        descend = _handed_down(before, item) != _handed_down(after, item)
+        if descend or _kept(before, item) != _kept(after, item):
+            dirty[sig] = (pk, descend)
+    rm.insert_rows(
+        conn, rm.dirty, [{"sig": sig, "descend": descend} for sig, (_pk, descend) in dirty.items()]
+    )
     named = {
         (item.tracker, item.id)
         for _pk, _sig, item in read.candidates
-        if _facts(before, item, named=True) != _facts(after, item, named=True)
+        if _handed_down(before, item, named=True) != _handed_down(after, item, named=True)
+        or _kept(before, item) != _kept(after, item)
     }
-    insert_rows(conn, "rm_seed", [{"tracker": tracker, "item_id": item_id} for tracker, item_id in named])
-    carrying = sum(signatures[pk] for pk, _sig in dirty)
-    return PlanChangeSeeds(live=sum(signatures.values()), dirty=carrying + len(named), read=read)
+    rm.insert_rows(conn, rm.seed, [{"tracker": tracker, "item_id": item_id} for tracker, item_id in named])
+    carrying = sum(signatures[pk] for pk, _descend in dirty.values())
+    return PlanChangeSeeds(live=sum(signatures.values()), starts=carrying + len(named), read=read)
 
 
 def load_signatures(
@@ -201,8 +229,8 @@ def load_signatures(
         )
         sets[outcome.key] = as_shares(outcome.allocations)
 
-    insert_rows(conn, "rm_sig", sig_rows)
-    insert_rows(conn, "rm_special", [{"pk": pk, "own_ts": ts} for pk, ts in special.items()])
-    insert_rows(conn, "rm_ts", ts_rows)
+    rm.insert_rows(conn, rm.sig, sig_rows)
+    rm.insert_rows(conn, rm.special, [{"pk": pk, "own_ts": ts} for pk, ts in special.items()])
+    rm.insert_rows(conn, rm.tag_set, ts_rows)
     store_allocation_sets(conn, conn.dialect.name, sets)
-    analyze(conn, "rm_sig", "rm_special", "rm_ts")
+    rm.analyze(conn, rm.sig, rm.special, rm.tag_set)

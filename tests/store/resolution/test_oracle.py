@@ -26,9 +26,9 @@ from v2mom.models import Level, State, WorkItem
 from v2mom.reports.explain import resolve_stored
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.resolution import run as remap_module
-from v2mom.store.resolution import sql as remap_sql
+from v2mom.store.resolution import rewrite, run, strategy
 from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.store.resolution.plan_delta import PlanDelta
 from v2mom.store.resolution.preview import preview_plan
 from v2mom.store.resolution.run import remap, remap_changed
 
@@ -245,16 +245,17 @@ def small_changes(plan: Plan, rng: random.Random) -> list[Plan]:
 
 
 def engine_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record which of the engine's two outcome statements each re-resolution runs."""
+    """Record which strategy each re-resolution runs: the plan delta ("plan") or one that re-resolves
+    whole trees ("trees": every item, or the changed trees)."""
     paths: list[str] = []
-    for name, label in (("find_plan_changes", "plan"), ("find_changes", "trees")):
-        real = getattr(remap_module, name)
+    real = run.choose_strategy
 
-        def spy(*args: Any, _real: Any = real, _label: str = label, **kwargs: Any) -> Any:
-            paths.append(_label)
-            return _real(*args, **kwargs)
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        chosen = real(*args, **kwargs)
+        paths.append("plan" if isinstance(chosen, PlanDelta) else "trees")
+        return chosen
 
-        monkeypatch.setattr(remap_module, name, spy)
+    monkeypatch.setattr(run, "choose_strategy", spy)
     return paths
 
 
@@ -290,7 +291,7 @@ def test_a_plan_change_moving_most_items_runs_over_everything(
     seed(store, rng, 60)
     plan = random_plan(rng)
     apply_plan(store, plan, actor="test")
-    monkeypatch.setattr(remap_module, "SMALL_SCOPE", 0)  # what a million-item store would do
+    monkeypatch.setattr(strategy, "SMALL_SCOPE", 0)  # what a million-item store would do
     paths = engine_paths(monkeypatch)
     emptied = apply_plan(store, Plan(), actor="test")  # every tag now names nothing
     assert paths == ["trees"]  # the items of dirty signatures alone were past the bar
@@ -460,7 +461,7 @@ def test_apply_plan_saves_and_resolves_in_one_transaction(
     def broken(*args: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(remap_sql, "drop_empty_groups", broken)  # fails after the rewrite began
+    monkeypatch.setattr(rewrite, "drop_empty_groups", broken)  # fails after the rewrite began
     with pytest.raises(RuntimeError):
         apply_plan(store, second, actor="test")
     assert [v["version"] for v in store.plans.versions()] == [1]
