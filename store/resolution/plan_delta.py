@@ -9,7 +9,8 @@ that read differently themselves. From them, set-based:
    ``descend`` when what it hands down to its descendants changed (its own tags, or what they
    yield), not only what it reads for itself (unknown names, its container's tags);
 2. each start's effective tags (:func:`_effective_at_starts`): its own, else those of its nearest
-   ancestor with own tags (at most :data:`MAX_DEPTH` steps up, so a parent cycle ends), else none;
+   ancestor with own tags (at most :data:`MAX_DEPTH` steps up, so a parent cycle ends), else none:
+   only the starts without own tags walk;
 3. below each start that descends, the descendants without own tags of their own, which inherit
    the start's effective tags (:func:`_visited`); a descendant with own tags keeps reading them, so
    it and its subtree cannot move unless they are starts themselves;
@@ -37,7 +38,6 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    cast,
     func,
     insert,
     literal,
@@ -45,6 +45,7 @@ from sqlalchemy import (
     select,
     true,
     union_all,
+    update,
 )
 
 from v2mom.mapping.plan import Plan
@@ -65,85 +66,98 @@ def own_tags(item: FromClause) -> ColumnElement[int]:
 
 
 def _parent_of(child: FromClause, parent: FromClause) -> ColumnElement[bool]:
-    """``parent`` is the live item ``child`` names as its parent (``child`` read by its tracker
-    and parent id, ``parent`` by its tracker and item id)."""
-    return and_(parent.c.tracker == child.c.tracker, parent.c.item_id == child.c.parent_id, ~parent.c.deleted)
+    """``parent`` is the item ``child`` names as its parent (``child`` read by its tracker and
+    parent id, ``parent`` by its tracker and item id)."""
+    return and_(parent.c.tracker == child.c.tracker, parent.c.item_id == child.c.parent_id)
 
 
-def _starts() -> Select[Any]:
-    """(pk, descend): the live items of a dirty signature, and the named items (which descend)."""
-    i, d, s = t.items, rm.dirty, rm.seed
-    found = union_all(
-        select(i.c.pk, cast(d.c.descend, Integer).label("descend"))
-        .join(d, d.c.sig == i.c.tag_sig)
-        .where(~i.c.deleted),
-        select(i.c.pk, literal(1, Integer).label("descend"))
-        .join(s, and_(s.c.tracker == i.c.tracker, s.c.item_id == i.c.item_id))
-        .where(~i.c.deleted),
-    ).subquery()
-    return select(found.c.pk, func.max(found.c.descend) == 1).group_by(found.c.pk)
+def _start_columns(item: FromClause, descend: ColumnElement[bool]) -> Select[Any]:
+    """``item`` as a row of ``rm_start``."""
+    i = item.c
+    return select(i.pk, descend, own_tags(item), i.tracker, i.item_id, i.parent_id, i.tag_sig)
 
 
 def fill_starts(conn: Connection) -> None:
-    """Fill ``rm_start`` (:func:`_starts`)."""
+    """Fill ``rm_start``: the live items of a dirty signature, then the named items (``rm_seed``),
+    which descend."""
+    i, d, s, st = t.items, rm.dirty, rm.seed, rm.start
+    columns = [c.name for c in st.c]
     rm.analyze(conn, rm.dirty, rm.seed)
-    conn.execute(insert(rm.start).from_select(["pk", "descend"], _starts()))
+    of_dirty = _start_columns(i, d.c.descend).join_from(i, d, d.c.sig == i.c.tag_sig).where(~i.c.deleted)
+    conn.execute(insert(st).from_select(columns, of_dirty))
+    # Each named item found from its seed row (a handful), never by scanning the items.
+    named = (
+        select(i.c.pk)
+        .where(i.c.tracker == s.c.tracker, i.c.item_id == s.c.item_id, ~i.c.deleted)
+        .scalar_subquery()
+    )
+    named_pks = select(named.label("pk")).select_from(s).subquery()
+    fresh = (
+        _start_columns(i, true())
+        .join_from(named_pks, i, i.c.pk == named_pks.c.pk)
+        .where(~select(st.c.pk).where(st.c.pk == i.c.pk).exists())
+    )
+    conn.execute(update(st).where(st.c.pk.in_(select(named_pks.c.pk))).values(descend=True))
+    conn.execute(insert(st).from_select(columns, fresh))
     rm.analyze(conn, rm.start)
 
 
 def _effective_at_starts() -> CTE:
-    """(pk, ts): each start's effective own tag set, 0 for none (it then reads its container's)."""
-    i, p = t.items, t.items.alias("p")
+    """(pk, ts): each start's effective own tag set, 0 for none (it then reads its container's).
+    Only the starts without own tags walk up, to their nearest ancestor with own tags."""
+    st, p = rm.start, t.items.alias("p")
     walk = (
         select(
-            i.c.pk,
-            i.c.tracker,
-            i.c.parent_id,
-            own_tags(i).label("ts"),
-            literal(0, Integer).label("depth"),
+            st.c.pk, st.c.tracker, st.c.parent_id, st.c.own_ts.label("ts"), literal(0, Integer).label("depth")
         )
-        .join_from(rm.start, i, i.c.pk == rm.start.c.pk)
+        .where(st.c.own_ts == 0)
         .cte("walk", recursive=True)
     )
     walk = walk.union_all(
         select(walk.c.pk, p.c.tracker, p.c.parent_id, own_tags(p), walk.c.depth + 1)
-        .join_from(
-            walk, p, and_(p.c.tracker == walk.c.tracker, p.c.item_id == walk.c.parent_id, ~p.c.deleted)
-        )
+        .join_from(walk, p, and_(_parent_of(walk, p), ~p.c.deleted))
         .where(walk.c.ts == 0, walk.c.depth < MAX_DEPTH)
     )
     # Only a walk's last step can have tags: the largest ts is the nearest own tags, or 0.
-    return select(walk.c.pk, func.max(walk.c.ts).label("ts")).group_by(walk.c.pk).cte("effective")
+    walked = select(walk.c.pk, func.max(walk.c.ts).label("ts")).group_by(walk.c.pk)
+    return union_all(select(st.c.pk, st.c.own_ts.label("ts")).where(st.c.own_ts != 0), walked).cte(
+        "effective"
+    )
 
 
 def _visited() -> Select[Any]:
-    """(pk, ts): the starts with their effective tags, and the descendants inheriting them."""
-    i, c = t.items, t.items.alias("c")
+    """(pk, parent_id, tag_sig, ts): the starts with their effective tags, and the descendants
+    inheriting them."""
+    st, c = rm.start, t.items.alias("c")
     effective = _effective_at_starts()
     visit = (
-        select(i.c.pk, i.c.tracker, i.c.item_id, effective.c.ts, rm.start.c.descend)
-        .select_from(rm.start)
-        .join(effective, effective.c.pk == rm.start.c.pk)
-        .join(i, i.c.pk == rm.start.c.pk)
+        select(
+            st.c.pk, st.c.tracker, st.c.item_id, st.c.parent_id, st.c.tag_sig, effective.c.ts, st.c.descend
+        )
+        .join_from(st, effective, effective.c.pk == st.c.pk)
         .cte("visit", recursive=True)
     )
     # UNION: a start reached again as a descendant carries the same tags; it also ends a cycle.
     visit = visit.union(
-        select(c.c.pk, c.c.tracker, c.c.item_id, visit.c.ts, true())
-        .join_from(
-            visit, c, and_(c.c.tracker == visit.c.tracker, c.c.parent_id == visit.c.item_id, ~c.c.deleted)
-        )
+        select(c.c.pk, c.c.tracker, c.c.item_id, c.c.parent_id, c.c.tag_sig, visit.c.ts, true())
+        .join_from(visit, c, and_(_parent_of(c, visit), ~c.c.deleted))
         .where(visit.c.descend, own_tags(c) == 0)
     )
-    return select(visit.c.pk, func.max(visit.c.ts).label("ts")).group_by(visit.c.pk)
+    v = visit.c
+    return select(
+        v.pk,
+        func.max(v.parent_id).label("parent_id"),
+        func.max(v.tag_sig).label("tag_sig"),
+        func.max(v.ts).label("ts"),
+    ).group_by(v.pk)
 
 
 def _into_changed() -> Insert:
     """Into ``rm_changed``: the visited items whose allocation set or orphan flag moves, with their
     stored resolution for everything else (and as the old columns)."""
     visited = _visited().subquery("visited")
-    i, s, r, f = t.items, rm.sig, t.resolutions, rm.tag_set
-    orphaned = or_(and_(i.c.parent_id.is_not(None), r.c.parent_pk.is_(None)), s.c.unknown, f.c.orphan)
+    s, r, f = rm.sig, t.resolutions, rm.tag_set
+    orphaned = or_(and_(visited.c.parent_id.is_not(None), r.c.parent_pk.is_(None)), s.c.unknown, f.c.orphan)
     new = {
         "parent_pk": r.c.parent_pk,
         "untagged": f.c.untagged,
@@ -159,8 +173,7 @@ def _into_changed() -> Insert:
             *(r.c[name] for name in rm.OLD_COLUMNS),
         )
         .select_from(visited)
-        .join(i, i.c.pk == visited.c.pk)
-        .join(s, s.c.sig == i.c.tag_sig)
+        .join(s, s.c.sig == visited.c.tag_sig)
         .join(r, r.c.item_pk == visited.c.pk)
         .join(f, f.c.ts == case((visited.c.ts != 0, visited.c.ts), else_=s.c.cont_ts))
         .where(or_(r.c.alloc_key != f.c.alloc_key, r.c.orphaned != orphaned))

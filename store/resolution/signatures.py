@@ -147,6 +147,14 @@ def _kept(resolver: Resolver, item: WorkItem) -> tuple[object, ...]:
     )
 
 
+def _can_read_kept(before: Resolver, after: Resolver, item: WorkItem) -> bool:
+    """Whether an item whose own tags read the same under both plans can move by what only it reads
+    (:func:`_kept`): by a name its conventions call unknown, or by its container's tags, which it
+    reads only when it has no own tags (then it may inherit none either)."""
+    own = after.signature_tags(item)
+    return bool(before.signature_tags(item).unknown) != bool(own.unknown) or not (own.values or own.methods)
+
+
 def _specific_filters(*resolvers: Resolver) -> list[ColumnElement[bool]]:
     """Where the items a ``key``/``epic`` rule or a project rule of any of ``resolvers`` can name are."""
     i = t.items.c
@@ -161,18 +169,20 @@ def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> Pla
     """Find what replacing plan ``before`` by ``after`` can move, from one representative per
     signature and the items a keyed or project rule of either plan can name.
 
-    ``rm_dirty`` gets each signature the two plans read differently, with ``descend`` when what its
-    items hand down to descendants differs (:func:`_handed_down`), not only what they read for
-    themselves (:func:`_kept`). ``rm_seed`` gets each named item whose own tags differ. Every other
-    item's resolution, made under ``before`` by this engine, is what ``after`` makes of it.
+    ``rm_dirty`` gets each signature whose items the change can move: with ``descend`` when what its
+    items hand down to descendants differs (:func:`_handed_down`); without, when only what they read
+    for themselves differs (:func:`_kept`) and they can read it (:func:`_can_read_kept`). ``rm_seed``
+    gets each named item that reads differently. Every other item's resolution, made under
+    ``before`` by this engine, is what ``after`` makes of it.
     """
     signatures = _signatures(conn, scoped=False)
     read = _signature_items(conn, list(signatures), False, before, after)
     dirty: dict[int, tuple[int, bool]] = {}
     for pk, sig, item in read.representatives:
-        descend = _handed_down(before, item) != _handed_down(after, item)
-        if descend or _kept(before, item) != _kept(after, item):
-            dirty[sig] = (pk, descend)
+        if _handed_down(before, item) != _handed_down(after, item):
+            dirty[sig] = (pk, True)
+        elif _kept(before, item) != _kept(after, item) and _can_read_kept(before, after, item):
+            dirty[sig] = (pk, False)
     rm.insert_rows(
         conn, rm.dirty, [{"sig": sig, "descend": descend} for sig, (_pk, descend) in dirty.items()]
     )

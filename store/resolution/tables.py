@@ -8,7 +8,8 @@ writes them is built from columns, never from text.
 - ``rm_scope``: live items to re-resolve when only some trees changed.
 - ``rm_dirty``: signatures a plan change reads differently; ``descend`` when the tags their items
   hand down to descendants changed, not only what the items themselves are.
-- ``rm_start``: the items a plan change starts from (dirty signatures and named items).
+- ``rm_start``: the items a plan change starts from (dirty signatures and named items), with what
+  the plan delta reads of each.
 - ``rm_gone``: resolutions of deleted items, which leave.
 - ``rm_sig``, ``rm_special``, ``rm_ts``: each signature's own and container tag sets, each named
   item's own tag set, and what each tag set yields (filled by :mod:`.signatures`).
@@ -68,7 +69,18 @@ dirty = Table(
     Column("descend", Boolean, nullable=False),
     prefixes=TEMPORARY,
 )
-start = Table("rm_start", scratch, _pk(), Column("descend", Boolean, nullable=False), prefixes=TEMPORARY)
+start = Table(
+    "rm_start",
+    scratch,
+    _pk(),
+    Column("descend", Boolean, nullable=False),
+    Column("own_ts", Integer, nullable=False),  # under the new plan
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("parent_id", String(128)),
+    Column("tag_sig", BigInteger),
+    prefixes=TEMPORARY,
+)
 gone = Table("rm_gone", scratch, _pk(), prefixes=TEMPORARY)
 sig = Table(
     "rm_sig",
