@@ -244,3 +244,59 @@ def load_signatures(
     rm.insert_rows(conn, rm.tag_set, ts_rows)
     store_allocation_sets(conn, conn.dialect.name, sets)
     rm.analyze(conn, rm.sig, rm.special, rm.tag_set)
+
+
+@dataclass(frozen=True)
+class NewOutcome:
+    """A stored allocation set a plan change replaces: the set (and flags) it becomes."""
+
+    old_key: int
+    new_key: int
+    untagged: bool
+    conflict: bool
+    shares: tuple[Share, ...]
+
+
+def _tag_set(tags: Tags) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tags.values, tags.methods
+
+
+def new_outcomes(before: Resolver, after: Resolver, read: SignatureItems) -> list[NewOutcome] | None:
+    """When ``after`` gives every item the tags ``before`` gave it — each signature's own and
+    container tag sets and unknown names, each named item's own tags — only what some tag sets
+    yield changed (a method's weights or values): each stored allocation set that changes, and the
+    one it becomes. None when some item's tags change, when a stored set does not tell which new
+    one an item gets (two tag sets sharing a set before and not after), or when an orphan flag
+    changes (the stored flag also counts the item's missing parent and unknown names).
+    ``read``: the representatives and named items :func:`seed_plan_change` read."""
+    sets: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
+    for _pk, _sig, item in read.representatives:
+        own, container = before.signature_tags(item), before.container_tags(item)
+        own_after, container_after = after.signature_tags(item), after.container_tags(item)
+        if (_tag_set(own), bool(own.unknown), _tag_set(container)) != (
+            _tag_set(own_after),
+            bool(own_after.unknown),
+            _tag_set(container_after),
+        ):
+            return None
+        sets |= {_tag_set(own), _tag_set(container)}
+    for _pk, _sig, item in read.candidates:
+        named = before.specific_tags(item).found
+        if named != after.specific_tags(item).found:
+            return None
+        if named:
+            own_set = _tag_set(before.own_tags(item))
+            if own_set != _tag_set(after.own_tags(item)):
+                return None
+            sets.add(own_set)
+    by_old: dict[int, NewOutcome] = {}
+    for values, methods in sets:
+        old, new = before.outcome(Tags(values, methods)), after.outcome(Tags(values, methods))
+        if bool(old.method_orphans) != bool(new.method_orphans):
+            return None
+        move = NewOutcome(
+            old.key, new.key, new.untagged, new.conflict is not None, tuple(as_shares(new.allocations))
+        )
+        if by_old.setdefault(old.key, move) != move:
+            return None
+    return [move for move in by_old.values() if move.new_key != move.old_key]

@@ -10,6 +10,9 @@ strategy then reads, and picks the strategy once:
 - :class:`.changed_trees.ChangedTrees` while the trees hold at most ``full_above`` of the live items
   (or at most :data:`SMALL_SCOPE` items, which settles it without counting the live items: a count
   of 10M items takes a second, a webhook batch's scope is far below the bar);
+- for a plan change that keeps every item's tags and only changes what some tag sets yield (a
+  method's weights or values), reaching more than :data:`SMALL_SCOPE` items,
+  :class:`.new_outcomes.NewOutcomes`: one pass over the stored resolutions, no tree walked;
 - :class:`.plan_delta.PlanDelta` while the items of dirty signatures hold at most
   :data:`PLAN_DELTA_ABOVE` of the live items (or :data:`SMALL_SCOPE`);
 - :class:`.full_pass.FullPass` otherwise, and for a first plan or a full sync.
@@ -29,8 +32,9 @@ from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
 from v2mom.store.resolution.changed_trees import ChangedTrees, fill_scope
 from v2mom.store.resolution.full_pass import FullPass
+from v2mom.store.resolution.new_outcomes import NewOutcomes
 from v2mom.store.resolution.plan_delta import PlanDelta
-from v2mom.store.resolution.signatures import SignatureItems, fill_signatures, seed_plan_change
+from v2mom.store.resolution.signatures import SignatureItems, fill_signatures, new_outcomes, seed_plan_change
 
 FULL_ABOVE = 0.2  # changed trees larger than this share of live items are re-resolved as a whole
 PLAN_DELTA_ABOVE = 0.5  # a plan change reading this share of live items differently: the full pass
@@ -60,7 +64,7 @@ class PlanChanged:
 
 
 Change = Everything | ItemsChanged | PlanChanged
-Strategy = FullPass | ChangedTrees | PlanDelta
+Strategy = FullPass | ChangedTrees | PlanDelta | NewOutcomes
 
 
 def choose_strategy(conn: Connection, plan: Plan, change: Change, *, write: bool) -> Strategy:
@@ -73,7 +77,10 @@ def choose_strategy(conn: Connection, plan: Plan, change: Change, *, write: bool
         return _full_pass(conn, write=write)
     if isinstance(change, PlanChanged) and change.before is not None:
         fill_signatures(conn, scoped=False)  # a signature must exist to be compared
-        seeds = seed_plan_change(conn, Resolver(change.before), Resolver(plan))
+        before, after = Resolver(change.before), Resolver(plan)
+        seeds = seed_plan_change(conn, before, after)
+        if seeds.starts > SMALL_SCOPE and (moves := new_outcomes(before, after, seeds.read)) is not None:
+            return NewOutcomes(moves)
         if _within(seeds.starts, lambda: seeds.live, PLAN_DELTA_ABOVE):
             return PlanDelta(read=seeds.read)
         return _full_pass(conn, write=write, read=seeds.read)

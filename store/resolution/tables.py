@@ -11,6 +11,7 @@ writes them is built from columns, never from text.
 - ``rm_start``: the items a plan change starts from (dirty signatures and named items), with what
   the plan delta reads of each.
 - ``rm_gone``: resolutions of deleted items, which leave.
+- ``rm_new_outcome``: stored allocation sets a plan change replaces, and what each becomes.
 - ``rm_sig``, ``rm_special``, ``rm_ts``: each signature's own and container tag sets, each named
   item's own tag set, and what each tag set yields (filled by :mod:`.signatures`).
 - ``rm_node``: each live item as a node of its tree (SQLite only; PostgreSQL reads a CTE).
@@ -82,6 +83,15 @@ start = Table(
     prefixes=TEMPORARY,
 )
 gone = Table("rm_gone", scratch, _pk(), prefixes=TEMPORARY)
+new_outcome = Table(
+    "rm_new_outcome",
+    scratch,
+    Column("old_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("new_key", BigInteger, nullable=False),
+    Column("untagged", Boolean, nullable=False),
+    Column("conflict", Boolean, nullable=False),
+    prefixes=TEMPORARY,
+)
 sig = Table(
     "rm_sig",
     scratch,
