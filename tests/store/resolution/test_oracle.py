@@ -26,6 +26,7 @@ from v2mom.reports.explain import resolve_stored
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.resolution import rewrite, run, strategy
+from v2mom.store.resolution.new_outcomes import NewOutcomes
 from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.plan_delta import PlanDelta
 from v2mom.store.resolution.preview import preview_plan
@@ -281,6 +282,53 @@ def test_a_plan_change_re_resolves_only_what_it_can_move(
     assert set(paths) == {"plan"}
     unchanged = apply_plan(store, plan, actor="test")  # the same plan again moves nothing
     assert unchanged.stats.moved == 0
+
+
+def reweighted(plan: Plan) -> list[Plan]:
+    """Plan changes that keep every item's tags: each weighted method's weights swapped, each plain
+    method serving another value instead."""
+    changes = []
+    for method in plan.methods:
+        if method.weights:
+            (first, a), (second, b) = method.weights.items()
+            moved = method.model_copy(update={"weights": {first: b, second: a} if a != b else {first: 1.0}})
+        elif method.values:
+            other = next(v for v in VALUES if v not in method.values)
+            moved = method.model_copy(update={"values": (other,)})
+        else:
+            continue
+        methods = tuple(moved if m is method else m for m in plan.methods)
+        changes.append(check_plan(plan.model_copy(update={"methods": methods})))
+    return changes
+
+
+@pytest.mark.parametrize("seed_value", [31, 33, 34, 35])
+def test_a_change_of_what_tags_yield_re_maps_the_stored_sets(
+    store: Database, seed_value: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A method re-weighted, or serving another value, moves no tag: past a small scope the stored
+    allocation sets it changes are mapped to their new ones without walking a tree, and the engine
+    still ends where the oracle does over every item."""
+    rng = random.Random(seed_value)
+    seed(store, rng, 60)
+    plan = random_plan(rng)
+    apply_plan(store, plan, actor="test")
+    monkeypatch.setattr(strategy, "SMALL_SCOPE", 0)  # what a million-item store would do
+    chosen: list[type] = []
+    real = run.choose_strategy
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        chosen.append(type(choice := real(*args, **kwargs)))
+        return choice
+
+    monkeypatch.setattr(run, "choose_strategy", spy)
+    for changed in reweighted(plan):
+        applied = apply_plan(store, changed, actor="test")
+        assert applied.stats == assert_equal_to_the_oracle(store, changed)
+        back = apply_plan(store, plan, actor="test")
+        assert back.stats == assert_equal_to_the_oracle(store, plan)
+        assert back.stats.moved == applied.stats.moved
+    assert NewOutcomes in chosen
 
 
 def test_a_plan_change_moving_most_items_runs_over_everything(
