@@ -1,6 +1,6 @@
 """What a plan change would do, before it is applied: items re-tagged and effort moved per value.
 
-The preview runs the resolution engine (``store.remap``) inside a transaction it rolls back:
+The preview runs the resolution engine (:mod:`.run`, as a plan change) inside a transaction it rolls back:
 "before" is the stored rollup, "after" is it minus the old and plus the new allocations of the
 items the proposed plan moves, so a preview over a million items costs what applying does. Effort
 follows the report's rules: counted once, split by weights, canceled items count nothing.

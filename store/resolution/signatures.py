@@ -5,6 +5,9 @@ and container rules from any plan, so the engine resolves one representative per
 the few items a ``key``/``epic`` rule or a project rule names) into a small table of numbered tag
 sets, and the outcome of each tag set (its allocation set, untagged, conflict, orphan) once. Memory
 is bounded by the number of distinct signatures, not items.
+
+For a plan change the same representatives are read under both plans: :func:`seed_plan_change`
+finds what the change can move, :func:`new_outcomes` whether it only changes what tag sets yield.
 """
 
 from __future__ import annotations
