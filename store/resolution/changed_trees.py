@@ -21,6 +21,7 @@ from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
 from v2mom.store.resolution import tables as rm
 from v2mom.store.resolution.outcomes import find_changes
+from v2mom.store.resolution.rewrite import move_rollup_by_items
 from v2mom.store.resolution.signatures import fill_signatures, load_signatures
 
 
@@ -107,3 +108,7 @@ class ChangedTrees:
         load_signatures(conn, Resolver(plan), scoped=True)
         find_changes(conn, scoped=True)
         return None
+
+    def move_rollup(self, conn: Connection) -> None:
+        """Move the rollup by each changed and gone item."""
+        move_rollup_by_items(conn)

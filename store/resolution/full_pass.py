@@ -15,6 +15,7 @@ from v2mom.mapping.plan import Plan
 from v2mom.mapping.resolver import Resolver
 from v2mom.store.resolution.changed_trees import fill_gone
 from v2mom.store.resolution.outcomes import find_changes
+from v2mom.store.resolution.rewrite import move_rollup_by_items
 from v2mom.store.resolution.signatures import SignatureItems, fill_signatures, load_signatures
 
 
@@ -37,3 +38,7 @@ class FullPass:
         load_signatures(conn, Resolver(plan), scoped=False, read=self.read)
         written = find_changes(conn, scoped=False, first=self.first)
         return written if self.first else None
+
+    def move_rollup(self, conn: Connection) -> None:
+        """Move the rollup by each changed and gone item."""
+        move_rollup_by_items(conn)

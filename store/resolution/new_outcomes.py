@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Insert, insert, select, true
+from sqlalchemy import Connection, Insert, func, insert, select, true
 
 from v2mom.mapping.plan import Plan
 from v2mom.store import schema as t
 from v2mom.store.resolution import tables as rm
-from v2mom.store.resolution.rollup import store_allocation_sets
+from v2mom.store.resolution.rewrite import move_rollup_by_items
+from v2mom.store.resolution.rollup import SUM_COLUMNS, add_sums_to_rollup, store_allocation_sets
 from v2mom.store.resolution.signatures import NewOutcome
 
 
@@ -61,3 +62,21 @@ class NewOutcomes:
         conn.execute(_into_changed())
         rm.analyze(conn, rm.changed)
         return None
+
+    def move_rollup(self, conn: Connection) -> None:
+        """Move whole rollup groups from each replaced set to its new one when every resolution
+        naming a replaced set moves (none is a deleted item's, left for the next full pass), and
+        item by item otherwise."""
+        r, m = t.resolutions, rm.new_outcome
+        naming = select(func.count()).select_from(r).join(m, m.c.old_key == r.c.alloc_key)
+        if conn.execute(naming).scalar_one() != rm.count(conn, rm.changed):
+            move_rollup_by_items(conn)
+            return
+        g = t.effort_rollup.c
+        sums = ("items", *SUM_COLUMNS)
+        moved = select(g.tracker, g.state, g.completed_on, g.orphaned).join_from(
+            t.effort_rollup, m, m.c.old_key == g.alloc_key
+        )
+        taken = moved.add_columns(g.alloc_key, *((-g[name]).label(name) for name in sums))
+        given = moved.add_columns(m.c.new_key.label("alloc_key"), *(g[name] for name in sums))
+        add_sums_to_rollup(conn, conn.dialect.name, taken, given)

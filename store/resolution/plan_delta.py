@@ -52,6 +52,7 @@ from v2mom.mapping.plan import Plan
 from v2mom.mapping.resolver import Resolver
 from v2mom.store import schema as t
 from v2mom.store.resolution import tables as rm
+from v2mom.store.resolution.rewrite import move_rollup_by_items
 from v2mom.store.resolution.signatures import SignatureItems, load_signatures
 
 MAX_DEPTH = 64
@@ -200,3 +201,7 @@ class PlanDelta:
             conn.execute(_into_changed())
         rm.analyze(conn, rm.changed)
         return None
+
+    def move_rollup(self, conn: Connection) -> None:
+        """Move the rollup by each changed and gone item."""
+        move_rollup_by_items(conn)

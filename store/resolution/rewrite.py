@@ -8,6 +8,7 @@ changed resolutions are updated, the new ones inserted and the gone ones deleted
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, insert, literal, select, union_all, update
@@ -19,11 +20,19 @@ from v2mom.store.resolution.rollup import SUM_COLUMNS, add_to_rollup, drop_empty
 from v2mom.store.types import UTCDateTime
 
 
-def rewrite_changes(conn: Connection) -> int:
-    """Write what ``rm_changed`` and ``rm_gone`` hold: rollup delta, then resolutions; returns the
-    number of resolutions written or removed."""
+def move_rollup_by_items(conn: Connection) -> None:
+    """Move the rollup by what ``rm_changed`` and ``rm_gone`` hold, item by item, in one delta."""
     gone = t.resolutions.c.item_pk.in_(rm.pks_of(rm.gone))
     add_to_rollup(conn, conn.dialect.name, union_all(*_moves(), resolution_facts(gone, sign=-1)))
+
+
+def rewrite_changes(
+    conn: Connection, move_rollup: Callable[[Connection], None] = move_rollup_by_items
+) -> int:
+    """Write what ``rm_changed`` and ``rm_gone`` hold: the rollup delta (``move_rollup``), then the
+    resolutions; returns the number of resolutions written or removed."""
+    move_rollup(conn)
+    gone = t.resolutions.c.item_pk.in_(rm.pks_of(rm.gone))
     now = bindparam("now", utcnow(), type_=UTCDateTime())
     c = rm.changed.c
     updated = conn.execute(

@@ -130,7 +130,7 @@ def _write(conn: Connection, strategy: Strategy, written: int | None) -> RemapSt
         rebuild_rollup(conn)
         moved = written
     else:
-        moved = rewrite_changes(conn)
+        moved = rewrite_changes(conn, strategy.move_rollup)
     if not strategy.scoped:
         prune_allocation_sets(conn)
     return _stats(conn, moved, scoped=strategy.scoped)
