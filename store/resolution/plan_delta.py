@@ -72,20 +72,42 @@ def _parent_of(child: FromClause, parent: FromClause) -> ColumnElement[bool]:
     return and_(parent.c.tracker == child.c.tracker, parent.c.item_id == child.c.parent_id)
 
 
-def _start_columns(item: FromClause, descend: ColumnElement[bool]) -> Select[Any]:
+def _start_columns(item: FromClause, descend: ColumnElement[bool], walks: ColumnElement[bool]) -> Select[Any]:
     """``item`` as a row of ``rm_start``."""
     i = item.c
-    return select(i.pk, descend, own_tags(item), i.tracker, i.item_id, i.parent_id, i.tag_sig)
+    return select(i.pk, descend, own_tags(item), walks, i.tracker, i.item_id, i.parent_id, i.tag_sig)
+
+
+def _of_dirty() -> Select[Any]:
+    """The live items of a dirty signature that can move, as starts.
+
+    An item that can move only by its container's tags (``rm_dirty.container_key``) reads them
+    only when it inherits no tags; its stored set tells which: a set no inherited tag set gave
+    under the old plan (``rm_inheritable``) means none, so it need not walk up; a set other than
+    its container's means some, so it cannot move and is no start. Only when the stored set is
+    both does it walk."""
+    i, d, r = t.items, rm.dirty, t.resolutions
+    by_container = d.c.container_key.is_not(None)
+    may_inherit = r.c.alloc_key.in_(select(rm.inheritable.c.alloc_key))
+    walks = and_(own_tags(i) == 0, or_(~by_container, may_inherit))
+    can_move = or_(
+        ~by_container, and_(r.c.item_pk.is_not(None), or_(~may_inherit, r.c.alloc_key == d.c.container_key))
+    )
+    return (
+        _start_columns(i, d.c.descend, walks)
+        .join_from(i, d, d.c.sig == i.c.tag_sig)
+        .outerjoin(r, r.c.item_pk == i.c.pk)
+        .where(~i.c.deleted, can_move)
+    )
 
 
 def fill_starts(conn: Connection) -> None:
-    """Fill ``rm_start``: the live items of a dirty signature, then the named items (``rm_seed``),
-    which descend."""
-    i, d, s, st = t.items, rm.dirty, rm.seed, rm.start
+    """Fill ``rm_start``: the live items of a dirty signature that can move (:func:`_of_dirty`),
+    then the named items (``rm_seed``), which descend."""
+    i, s, st = t.items, rm.seed, rm.start
     columns = [c.name for c in st.c]
-    rm.analyze(conn, rm.dirty, rm.seed)
-    of_dirty = _start_columns(i, d.c.descend).join_from(i, d, d.c.sig == i.c.tag_sig).where(~i.c.deleted)
-    conn.execute(insert(st).from_select(columns, of_dirty))
+    rm.analyze(conn, rm.dirty, rm.seed, rm.inheritable)
+    conn.execute(insert(st).from_select(columns, _of_dirty()))
     # Each named item found from its seed row (a handful), never by scanning the items.
     named = (
         select(i.c.pk)
@@ -94,24 +116,26 @@ def fill_starts(conn: Connection) -> None:
     )
     named_pks = select(named.label("pk")).select_from(s).subquery()
     fresh = (
-        _start_columns(i, true())
+        _start_columns(i, true(), own_tags(i) == 0)
         .join_from(named_pks, i, i.c.pk == named_pks.c.pk)
         .where(~select(st.c.pk).where(st.c.pk == i.c.pk).exists())
     )
-    conn.execute(update(st).where(st.c.pk.in_(select(named_pks.c.pk))).values(descend=True))
+    named_start = st.c.pk.in_(select(named_pks.c.pk))
+    conn.execute(update(st).where(named_start).values(descend=True, walks=st.c.own_ts == 0))
     conn.execute(insert(st).from_select(columns, fresh))
     rm.analyze(conn, rm.start)
 
 
 def _effective_at_starts() -> CTE:
     """(pk, ts): each start's effective own tag set, 0 for none (it then reads its container's).
-    Only the starts without own tags walk up, to their nearest ancestor with own tags."""
+    Only the starts that walk (no own tags, and may inherit some) go up, to their nearest ancestor
+    with own tags; the others have their own tags, or none."""
     st, p = rm.start, t.items.alias("p")
     walk = (
         select(
             st.c.pk, st.c.tracker, st.c.parent_id, st.c.own_ts.label("ts"), literal(0, Integer).label("depth")
         )
-        .where(st.c.own_ts == 0)
+        .where(st.c.walks)
         .cte("walk", recursive=True)
     )
     walk = walk.union_all(
@@ -121,9 +145,7 @@ def _effective_at_starts() -> CTE:
     )
     # Only a walk's last step can have tags: the largest ts is the nearest own tags, or 0.
     walked = select(walk.c.pk, func.max(walk.c.ts).label("ts")).group_by(walk.c.pk)
-    return union_all(select(st.c.pk, st.c.own_ts.label("ts")).where(st.c.own_ts != 0), walked).cte(
-        "effective"
-    )
+    return union_all(select(st.c.pk, st.c.own_ts.label("ts")).where(~st.c.walks), walked).cte("effective")
 
 
 def _visited() -> Select[Any]:

@@ -158,6 +158,24 @@ def _can_read_kept(before: Resolver, after: Resolver, item: WorkItem) -> bool:
     return bool(before.signature_tags(item).unknown) != bool(own.unknown) or not (own.values or own.methods)
 
 
+def _container_key(before: Resolver, after: Resolver, item: WorkItem) -> int | None:
+    """For an item that can move only by its container's tags (no own tags, the same unknown
+    names): the set those gave under ``before``. Its stored set tells whether it inherited tags
+    instead (see ``plan_delta.fill_starts``). None when its unknown names changed."""
+    if bool(before.signature_tags(item).unknown) != bool(after.signature_tags(item).unknown):
+        return None
+    container = before.container_tags(item)
+    return before.outcome(Tags(container.values, container.methods)).key
+
+
+def _inheritable(before: Resolver, read: SignatureItems) -> set[int]:
+    """The sets an item could have under ``before`` by inheriting tags: those of every own tag set
+    an item can hand down (each signature's, each named item's)."""
+    own = [before.signature_tags(item) for _pk, _sig, item in read.representatives]
+    own += [before.own_tags(item) for _pk, _sig, item in read.candidates if before.specific_tags(item).found]
+    return {before.outcome(Tags(tags.values, tags.methods)).key for tags in own if tags.found}
+
+
 def _specific_filters(*resolvers: Resolver) -> list[ColumnElement[bool]]:
     """Where the items a ``key``/``epic`` rule or a project rule of any of ``resolvers`` can name are."""
     i = t.items.c
@@ -180,15 +198,17 @@ def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> Pla
     """
     signatures = _signatures(conn, scoped=False)
     read = _signature_items(conn, list(signatures), False, before, after)
-    dirty: dict[int, tuple[int, bool]] = {}
+    dirty: dict[int, tuple[int, bool, int | None]] = {}
     for pk, sig, item in read.representatives:
         if _handed_down(before, item) != _handed_down(after, item):
-            dirty[sig] = (pk, True)
+            dirty[sig] = (pk, True, None)
         elif _kept(before, item) != _kept(after, item) and _can_read_kept(before, after, item):
-            dirty[sig] = (pk, False)
-    rm.insert_rows(
-        conn, rm.dirty, [{"sig": sig, "descend": descend} for sig, (_pk, descend) in dirty.items()]
-    )
+            dirty[sig] = (pk, False, _container_key(before, after, item))
+    rows = [
+        {"sig": sig, "descend": descend, "container_key": key} for sig, (_pk, descend, key) in dirty.items()
+    ]
+    rm.insert_rows(conn, rm.dirty, rows)
+    rm.insert_rows(conn, rm.inheritable, [{"alloc_key": key} for key in _inheritable(before, read)])
     named = {
         (item.tracker, item.id)
         for _pk, _sig, item in read.candidates
@@ -196,7 +216,7 @@ def seed_plan_change(conn: Connection, before: Resolver, after: Resolver) -> Pla
         or _kept(before, item) != _kept(after, item)
     }
     rm.insert_rows(conn, rm.seed, [{"tracker": tracker, "item_id": item_id} for tracker, item_id in named])
-    carrying = sum(signatures[pk] for pk, _descend in dirty.values())
+    carrying = sum(signatures[pk] for pk, _descend, _key in dirty.values())
     return PlanChangeSeeds(live=sum(signatures.values()), starts=carrying + len(named), read=read)
 
 

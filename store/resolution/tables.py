@@ -8,6 +8,7 @@ writes them is built from columns, never from text.
 - ``rm_scope``: live items to re-resolve when only some trees changed.
 - ``rm_dirty``: signatures a plan change reads differently; ``descend`` when the tags their items
   hand down to descendants changed, not only what the items themselves are.
+- ``rm_inheritable``: the allocation sets an inherited tag set gave under the old plan.
 - ``rm_start``: the items a plan change starts from (dirty signatures and named items), with what
   the plan delta reads of each.
 - ``rm_gone``: resolutions of deleted items, which leave.
@@ -68,14 +69,19 @@ dirty = Table(
     scratch,
     _pk("sig"),
     Column("descend", Boolean, nullable=False),
+    # Items that read only their container's tags differently, as long as they inherit none: the
+    # set those tags gave under the old plan.
+    Column("container_key", BigInteger),
     prefixes=TEMPORARY,
 )
+inheritable = Table("rm_inheritable", scratch, _pk("alloc_key"), prefixes=TEMPORARY)
 start = Table(
     "rm_start",
     scratch,
     _pk(),
     Column("descend", Boolean, nullable=False),
     Column("own_ts", Integer, nullable=False),  # under the new plan
+    Column("walks", Boolean, nullable=False),  # has no own tags and may inherit some
     Column("tracker", String(16), nullable=False),
     Column("item_id", String(128), nullable=False),
     Column("parent_id", String(128)),
