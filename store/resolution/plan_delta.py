@@ -10,7 +10,8 @@ that read differently themselves. From them, set-based:
    yield), not only what it reads for itself (unknown names, its container's tags);
 2. each start's effective tags (:func:`_effective_at_starts`): its own, else those of its nearest
    ancestor with own tags (at most :data:`MAX_DEPTH` steps up, so a parent cycle ends), else none:
-   only the starts without own tags walk;
+   only the starts without own tags walk, and of those that can move only by their container's
+   tags, only the ones whose stored set leaves open whether they inherit (:func:`_of_dirty`);
 3. below each start that descends, the descendants without own tags of their own, which inherit
    the start's effective tags (:func:`_visited`); a descendant with own tags keeps reading them, so
    it and its subtree cannot move unless they are starts themselves;
