@@ -128,8 +128,8 @@ def plan_apply(
     with --confirm and the phrase it printed ('move 42%'). The first plan stored needs no confirmation.
     """
     from v2mom.metrics import RERESOLVE_SECONDS
-    from v2mom.store.plan_remap import apply_plan
-    from v2mom.store.preview import preview_plan
+    from v2mom.store.resolution.plan_change import apply_plan
+    from v2mom.store.resolution.preview import preview_plan
 
     with exit_on_errors():
         plan = load_plan(_read(plan_file), str(plan_file))

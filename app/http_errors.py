@@ -18,7 +18,7 @@ from fastapi import Header, HTTPException
 
 from v2mom.app.schemas.plan import MoveNeedsConfirming
 from v2mom.settings import Settings
-from v2mom.store.preview import PlanPreview
+from v2mom.store.resolution.preview import PlanPreview
 
 CONFIRM_HEADER = "X-Confirm-Move"
 UNCONFIRMED: dict[int | str, dict[str, Any]] = {

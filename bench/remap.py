@@ -5,9 +5,9 @@
 Builds a store of epics with stories and sub-tasks, tagged by labels, components and nothing at all
 (so inheritance, rules and untagged work all occur), resolves it once, then adds a rule for one of
 the three projects (it re-tags that project's untagged, uninherited work: about 13 % of items) and
-times ``store.plan_remap.apply_plan`` — what ``PUT /api/admin/rules`` runs: save the plan and
-re-resolve the trees the change can move (those holding an item whose signature the new plan reads
-differently), set-based, in one transaction. A second change (one
+times ``store.resolution.plan_change.apply_plan`` — what ``PUT /api/admin/rules`` runs: save the plan and
+re-resolve what the change can move (the items whose signature the new plan reads differently, and
+those inheriting from them), set-based, in one transaction. A second change (one
 method's weights) moves the allocations of every item tagged through that method. Before timing,
 PostgreSQL tables are vacuumed and analyzed, as autovacuum would have done after the load. The floor,
 measured in the same run, is the bare I/O a row-by-row re-resolution needs: read every item row
@@ -32,8 +32,8 @@ from v2mom.models import Level, State, WorkItem
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.plan_remap import apply_plan
-from v2mom.store.remap import remap
+from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.store.resolution.run import remap
 
 BATCH = 20_000
 TARGET_SECONDS = 10.0

@@ -28,7 +28,7 @@ from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.sandbox import SAMPLE_PLAN_PATH as PLAN
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.rollup import store_allocation_sets
+from v2mom.store.resolution.rollup import store_allocation_sets
 
 BATCH = 20_000
 

@@ -85,8 +85,8 @@ from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.engine import masked_url
 from v2mom.store.items import StoredItem, _item_row
-from v2mom.store.plan_remap import apply_plan
-from v2mom.store.remap import remap
+from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.store.resolution.run import remap
 from v2mom.store.workers import WorkerLease
 from v2mom.sync.runner import sync_tracker
 from v2mom.webhooks.worker import process_batch

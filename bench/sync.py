@@ -32,7 +32,7 @@ from v2mom.connectors.base import Connector
 from v2mom.mapping.plan import load_plan
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 from v2mom.sync.runner import sync_tracker
 
 

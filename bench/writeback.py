@@ -36,7 +36,7 @@ from v2mom.mapping.plan import load_plan
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 from v2mom.sync.provision import provision
 from v2mom.sync.runner import sync_tracker
 from v2mom.sync.writeback import TrackerWriteback, writeback

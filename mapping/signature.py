@@ -2,7 +2,7 @@
 
 Two items with the same signature get the same conventions, the same keyless item rules and the
 same container rules from any plan, so a set-based re-resolution resolves each signature once
-instead of each item (``sync.plan_remap``). The signature is computed when an item is stored; it
+instead of each item (``store.resolution``). The signature is computed when an item is stored; it
 is plan-independent, so a plan change never rewrites it.
 
 It covers tracker, container, labels, components and custom fields, in a canonical order (tags

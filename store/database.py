@@ -70,7 +70,7 @@ class UnitOfWork(_Repositories):
 
     def __init__(self, database: Database, connection: Connection) -> None:
         """Bind every repository of ``database`` to ``connection``."""
-        self.connection = connection  # for the store's own set-based statements (plan_remap, preview)
+        self.connection = connection  # for the store's own set-based statements (store.resolution)
         self.dialect = database.dialect
         self._bind(database, ConnectionTransactions(connection))
 

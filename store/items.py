@@ -22,7 +22,7 @@ from v2mom.mapping.writeback import read_by_id, settle, strip_written
 from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
-from v2mom.store.rollup import read_allocation_set
+from v2mom.store.resolution.rollup import read_allocation_set
 from v2mom.store.transactions import Repository, Transactions
 from v2mom.store.types import UTCDateTime
 from v2mom.store.vocabulary import read_offered

@@ -1,6 +1,6 @@
 """The reports' read queries: plain rows for ``v2mom.reports`` to shape into documents.
 
-Effort-by-value and the trend group the rollup's shares (``v2mom.store.rollup.shares``); flags and
+Effort-by-value and the trend group the rollup's shares (``v2mom.store.resolution.rollup.shares``); flags and
 obstacles read the resolutions of individual items. Each method is one read on its own connection
 (or a unit of work's), and returns tuples or small dataclasses, never SQLAlchemy objects.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, case, func, or_, select
 
 from v2mom.models import State
 from v2mom.store import schema as t
-from v2mom.store.rollup import shares
+from v2mom.store.resolution.rollup import shares
 from v2mom.store.transactions import Repository
 
 StateFilter = Literal["done", "open", "all"]

@@ -1,7 +1,7 @@
 """Resolutions: each item's flags, counted effort and allocation set, and the rollup beside them.
 
-They are written by the resolution engine (``store.remap``), which moves the rollup
-(``v2mom.store.rollup``) in the same transaction, so a report never sees the two disagree.
+They are written by the resolution engine (``store.resolution``), which moves the rollup
+(``v2mom.store.resolution.rollup``) in the same transaction, so a report never sees the two disagree.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from v2mom.mapping.resolver import Share
 from v2mom.store import schema as t
-from v2mom.store.rollup import (
+from v2mom.store.resolution.rollup import (
     read_allocation_set,
     rebuild_rollup,
 )

@@ -20,7 +20,7 @@ from v2mom.metrics import RERESOLVE_SECONDS, SYNC_ITEMS, SYNC_RUNS
 from v2mom.redaction import mask_url
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap, remap_changed
+from v2mom.store.resolution.run import remap, remap_changed
 from v2mom.sync.runner import ProgressFn, SyncResult, sync_tracker
 from v2mom.sync.writeback import read_back_pending, write_back_settings
 

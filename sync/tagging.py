@@ -24,7 +24,7 @@ from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.models import WorkItem
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap_changed, remap_changed_within
+from v2mom.store.resolution.run import remap_changed, remap_changed_within
 from v2mom.sync.writeback import write_back_settings
 from v2mom.vocabulary import Kind, TagWrite
 

@@ -43,7 +43,7 @@ from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.models import Level, WorkItem
 from v2mom.settings import Settings, WriteBackSettings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap_changed
+from v2mom.store.resolution.run import remap_changed
 from v2mom.vocabulary import Kind, LinkWrite, TagWrite, WriteOutcome
 
 BATCH = 5000  # items per write_tags call (the connector splits to its vendor's limits)

@@ -24,7 +24,7 @@ from tests.factories import T0, VALID, make_item
 from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 
 pytest_plugins = ["tests.skip_summary"]  # the closing summary counts skips by reason
 

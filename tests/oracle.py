@@ -1,6 +1,6 @@
 """The oracle: the pure Python resolver applied row by row, for tests to hold the engine equal to.
 
-This is how re-resolution worked before the set-based engine (``store.remap``) took over every
+This is how re-resolution worked before the set-based engine (``store.resolution``) took over every
 path: resolve items parents first with :class:`~v2mom.mapping.resolver.Resolver`, count effort with
 :func:`~v2mom.mapping.effort.counted_effort`, and write every resolution, its allocation set and a
 rebuilt rollup. It is slow and holds every item in memory, which is why production no longer uses
@@ -22,9 +22,9 @@ from v2mom.mapping.resolver import Resolution, Resolver, Share, as_shares, share
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.items import StoredItem
-from v2mom.store.preview import UNTAGGED, PlanPreview
-from v2mom.store.remap import RemapStats
-from v2mom.store.rollup import prune_allocation_sets, rebuild_rollup, store_allocation_sets
+from v2mom.store.resolution.preview import UNTAGGED, PlanPreview
+from v2mom.store.resolution.rollup import prune_allocation_sets, rebuild_rollup, store_allocation_sets
+from v2mom.store.resolution.run import RemapStats
 
 MEASURES: tuple[Measure, ...] = ("points", "hours", "count")
 

@@ -38,7 +38,7 @@ from v2mom.redaction import redact
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox, InboxEntry
-from v2mom.store.remap import remap_changed
+from v2mom.store.resolution.run import remap_changed
 from v2mom.store.workers import WorkerLease
 
 log = logging.getLogger(__name__)

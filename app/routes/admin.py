@@ -32,8 +32,8 @@ from v2mom.mapping.plan_changes import RuleChange, plan_changes
 from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.store.audit import AuditKind
 from v2mom.store.database import Database
-from v2mom.store.plan_remap import apply_plan
-from v2mom.store.preview import preview_plan
+from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.store.resolution.preview import preview_plan
 
 PreviewMeasure = Literal["points", "hours", "count"]
 

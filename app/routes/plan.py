@@ -13,8 +13,8 @@ from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.metrics import RERESOLVE_SECONDS
-from v2mom.store.plan_remap import apply_plan
-from v2mom.store.preview import preview_plan
+from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.store.resolution.preview import preview_plan
 
 router = APIRouter(prefix="/api")
 MeasureQ = Annotated[

@@ -12,7 +12,7 @@ from v2mom.app.demo import DemoWorld, build_demo
 from v2mom.connectors.registry import build_connector
 from v2mom.reports.flags import item_document
 from v2mom.sandbox.jira.truth import JiraGroundTruth
-from v2mom.store.remap import remap, remap_changed
+from v2mom.store.resolution.run import remap, remap_changed
 from v2mom.sync.runner import sync_tracker
 from v2mom.sync.service import run_sync
 

@@ -27,7 +27,7 @@ from v2mom.models import Level, State
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]

@@ -13,7 +13,7 @@ from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 
 ONBOARDING = ("method:self-serve-onboarding",)
 

@@ -22,7 +22,7 @@ from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.engine import make_engine
 from v2mom.store.migrate import alembic_config, upgrade
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 from v2mom.store.types import UTCDateTime
 
 

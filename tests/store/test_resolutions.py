@@ -7,7 +7,7 @@ from tests.factories import T0, make_item
 from v2mom.mapping.plan import Method, Plan, Value, check_plan
 from v2mom.models import State
 from v2mom.store.database import Database
-from v2mom.store.remap import remap, remap_changed
+from v2mom.store.resolution.run import remap, remap_changed
 
 
 def weighted_plan(method_id: str, weights: dict[str, float]) -> Plan:

@@ -18,7 +18,7 @@ from v2mom.sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 from v2mom.sync.runner import sync_tracker
 
 SEARCH = "/rest/api/3/search/jql"

@@ -16,7 +16,7 @@ from v2mom.mapping.plan import load_plan
 from v2mom.reports.effort import MEASURES, STATES, ReportQuery, build_report
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.store.database import Database
-from v2mom.store.remap import remap, remap_changed
+from v2mom.store.resolution.run import remap, remap_changed
 from v2mom.sync.runner import sync_tracker
 
 

@@ -29,7 +29,7 @@ from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings, SyncSettings
 from v2mom.store import schema
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 from v2mom.sync.runner import sync_tracker
 
 TEXT_KEYS = {"summary", "title", "name", "value", "url", "permalink_url"}

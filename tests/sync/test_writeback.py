@@ -29,7 +29,7 @@ from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, WorkItem
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap, remap_changed
+from v2mom.store.resolution.run import remap, remap_changed
 from v2mom.sync import tagging as tagging_module
 from v2mom.sync import writeback as writeback_module
 from v2mom.sync.service import run_sync

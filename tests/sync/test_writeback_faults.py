@@ -63,7 +63,7 @@ from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.faults import Stall, StallWhen
 from v2mom.settings import Settings, SyncSettings
-from v2mom.store.plan_remap import apply_plan
+from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.sync.writeback import LINK_BATCH, FieldWrite
 from v2mom.vocabulary import Kind
 

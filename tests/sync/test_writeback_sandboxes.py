@@ -31,8 +31,8 @@ from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Sender
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.plan_remap import apply_plan
-from v2mom.store.preview import preview_plan
+from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.store.resolution.preview import preview_plan
 from v2mom.sync.provision import provision
 from v2mom.sync.service import run_sync
 from v2mom.sync.writeback import OUTSIDE_PROJECTS, TrackerWriteback, writeback

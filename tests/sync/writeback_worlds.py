@@ -28,7 +28,7 @@ from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Sender
 from v2mom.settings import Settings, SyncSettings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
-from v2mom.store.plan_remap import apply_plan
+from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.sync.provision import provision
 from v2mom.sync.service import run_sync
 from v2mom.sync.writeback import TrackerWriteback, writeback

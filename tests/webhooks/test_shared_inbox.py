@@ -19,7 +19,7 @@ from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 from v2mom.webhooks.worker import WorkerThread
 
 EVENTS = 240

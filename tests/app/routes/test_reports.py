@@ -18,7 +18,7 @@ from v2mom.app.factory import create_app
 from v2mom.mapping.plan import load_plan
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from v2mom.models import State
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.inbox import MAX_ATTEMPTS, InboxEntry
-from v2mom.store.remap import remap
+from v2mom.store.resolution.run import remap
 
 GOLDEN = Path(__file__).with_name("response_bodies.json")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")

@@ -11,12 +11,11 @@ on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import random
-import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.factories import T0, make_item
 from tests.oracle import oracle_remap, preview_in_memory, resolve_all
@@ -24,13 +23,14 @@ from v2mom.mapping.effort import Measure as EffortMeasure
 from v2mom.mapping.plan import Measure, Method, Plan, Rule, RuleWhen, Value, check_plan
 from v2mom.models import Level, State, WorkItem
 from v2mom.reports.explain import resolve_stored
-from v2mom.store import remap as remap_module
-from v2mom.store import remap_sql
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.plan_remap import apply_plan
-from v2mom.store.preview import preview_plan
-from v2mom.store.remap import remap, remap_changed
+from v2mom.store.resolution import rewrite, run, strategy
+from v2mom.store.resolution.new_outcomes import NewOutcomes
+from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.store.resolution.plan_delta import PlanDelta
+from v2mom.store.resolution.preview import preview_plan
+from v2mom.store.resolution.run import remap, remap_changed
 
 VALUES = ("speed", "trust", "growth")
 METHODS = ("slo", "billing", "onboarding", "orphan-method")
@@ -245,16 +245,17 @@ def small_changes(plan: Plan, rng: random.Random) -> list[Plan]:
 
 
 def engine_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record which of the engine's two outcome statements each re-resolution runs."""
+    """Record which strategy each re-resolution runs: the plan delta ("plan") or one that re-resolves
+    whole trees ("trees": every item, or the changed trees)."""
     paths: list[str] = []
-    for name, label in (("find_plan_changes", "plan"), ("find_changes", "trees")):
-        real = getattr(remap_module, name)
+    real = run.choose_strategy
 
-        def spy(*args: Any, _real: Any = real, _label: str = label, **kwargs: Any) -> Any:
-            paths.append(_label)
-            return _real(*args, **kwargs)
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        chosen = real(*args, **kwargs)
+        paths.append("plan" if isinstance(chosen, PlanDelta) else "trees")
+        return chosen
 
-        monkeypatch.setattr(remap_module, name, spy)
+    monkeypatch.setattr(run, "choose_strategy", spy)
     return paths
 
 
@@ -283,6 +284,53 @@ def test_a_plan_change_re_resolves_only_what_it_can_move(
     assert unchanged.stats.moved == 0
 
 
+def reweighted(plan: Plan) -> list[Plan]:
+    """Plan changes that keep every item's tags: each weighted method's weights swapped, each plain
+    method serving another value instead."""
+    changes = []
+    for method in plan.methods:
+        if method.weights:
+            (first, a), (second, b) = method.weights.items()
+            moved = method.model_copy(update={"weights": {first: b, second: a} if a != b else {first: 1.0}})
+        elif method.values:
+            other = next(v for v in VALUES if v not in method.values)
+            moved = method.model_copy(update={"values": (other,)})
+        else:
+            continue
+        methods = tuple(moved if m is method else m for m in plan.methods)
+        changes.append(check_plan(plan.model_copy(update={"methods": methods})))
+    return changes
+
+
+@pytest.mark.parametrize("seed_value", [31, 33, 34, 35])
+def test_a_change_of_what_tags_yield_re_maps_the_stored_sets(
+    store: Database, seed_value: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A method re-weighted, or serving another value, moves no tag: past a small scope the stored
+    allocation sets it changes are mapped to their new ones without walking a tree, and the engine
+    still ends where the oracle does over every item."""
+    rng = random.Random(seed_value)
+    seed(store, rng, 60)
+    plan = random_plan(rng)
+    apply_plan(store, plan, actor="test")
+    monkeypatch.setattr(strategy, "SMALL_SCOPE", 0)  # what a million-item store would do
+    chosen: list[type] = []
+    real = run.choose_strategy
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        chosen.append(type(choice := real(*args, **kwargs)))
+        return choice
+
+    monkeypatch.setattr(run, "choose_strategy", spy)
+    for changed in reweighted(plan):
+        applied = apply_plan(store, changed, actor="test")
+        assert applied.stats == assert_equal_to_the_oracle(store, changed)
+        back = apply_plan(store, plan, actor="test")
+        assert back.stats == assert_equal_to_the_oracle(store, plan)
+        assert back.stats.moved == applied.stats.moved
+    assert NewOutcomes in chosen
+
+
 def test_a_plan_change_moving_most_items_runs_over_everything(
     store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,7 +338,7 @@ def test_a_plan_change_moving_most_items_runs_over_everything(
     seed(store, rng, 60)
     plan = random_plan(rng)
     apply_plan(store, plan, actor="test")
-    monkeypatch.setattr(remap_module, "SMALL_SCOPE", 0)  # what a million-item store would do
+    monkeypatch.setattr(strategy, "SMALL_SCOPE", 0)  # what a million-item store would do
     paths = engine_paths(monkeypatch)
     emptied = apply_plan(store, Plan(), actor="test")  # every tag now names nothing
     assert paths == ["trees"]  # the items of dirty signatures alone were past the bar
@@ -343,33 +391,6 @@ def test_re_resolving_only_the_changed_trees_equals_the_python_resolver(
     assert 0 < stats.items < store.items.count()  # only the trees
     assert stats.moved
     assert_equal_to_the_oracle(store, plan)
-
-
-def test_a_small_scope_never_counts_the_live_items(store: Database) -> None:
-    """Counting every live item costs a second at 10M items; a webhook batch's scope is far below
-    the bar, so it is never counted (it was, once, and a worker's batches took 4x as long)."""
-    rng = random.Random(13)
-    seed(store, rng, 40)
-    plan = random_plan(rng)
-    remap(store, plan)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", seen)
-    try:
-        changes = mutate(store, rng)
-        statements.clear()
-        assert remap_changed(store, changes, plan).items
-    finally:
-        event.remove(store.engine, "before_cursor_execute", seen)
-    live_items = re.compile(
-        r"SELECT count\(\*\) AS \w+\s+FROM items\s+WHERE (NOT items\.deleted|items\.deleted = 0)"
-    )
-    counts = [s for s in statements if live_items.fullmatch(s.strip())]
-    assert statements
-    assert counts == []
 
 
 def test_unchanged_items_are_not_rewritten(store: Database) -> None:
@@ -460,7 +481,7 @@ def test_apply_plan_saves_and_resolves_in_one_transaction(
     def broken(*args: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(remap_sql, "drop_empty_groups", broken)  # fails after the rewrite began
+    monkeypatch.setattr(rewrite, "drop_empty_groups", broken)  # fails after the rewrite began
     with pytest.raises(RuntimeError):
         apply_plan(store, second, actor="test")
     assert [v["version"] for v in store.plans.versions()] == [1]

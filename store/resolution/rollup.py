@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     Connection,
     Select,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    union_all,
 )
 
 from v2mom.mapping.resolver import Share
@@ -89,11 +91,10 @@ def prune_allocation_sets(conn: Connection) -> None:
     conn.execute(delete(t.allocation_sets).where(s.alloc_key.not_in(select(r.alloc_key).distinct())))
 
 
-def _grouped(source: Subquery) -> Select[Any]:
-    """``source`` (signed resolution-shaped rows, see :func:`add_to_rollup`) summed per rollup group."""
-    c = source.c
+def _group_key(c: Any) -> ColumnElement[str]:
+    """A rollup group's key: its columns joined by ``|``."""
     sep = literal("|")
-    key = (
+    key: ColumnElement[str] = (
         c.tracker
         + sep
         + c.state
@@ -104,9 +105,15 @@ def _grouped(source: Subquery) -> Select[Any]:
         + sep
         + cast(c.alloc_key, String)
     )
+    return key
+
+
+def _grouped(source: Subquery) -> Select[Any]:
+    """``source`` (signed resolution-shaped rows, see :func:`add_to_rollup`) summed per rollup group."""
+    c = source.c
     return (
         select(
-            key.label("group_key"),
+            _group_key(c).label("group_key"),
             *(c[name] for name in GROUP_COLUMNS),
             func.sum(c.sign).label("items"),
             *(func.sum(c[name] * c.sign).label(name) for name in SUM_COLUMNS),
@@ -133,7 +140,25 @@ def add_to_rollup(conn: Connection, dialect: str, source: Select[Any] | Compound
     ``sign``: 1 adds the row, -1 takes it away (see :func:`resolution_facts`). One INSERT … SELECT …
     ON CONFLICT statement; groups left empty are dropped by :func:`drop_empty_groups`.
     """
-    stmt = upsert_insert(dialect, t.effort_rollup).from_select(ROLLUP_COLUMNS, _grouped(source.subquery()))
+    _upsert(conn, dialect, _grouped(source.subquery()))
+
+
+def add_sums_to_rollup(conn: Connection, dialect: str, *sources: Select[Any]) -> None:
+    """Add rows already summed per group to the rollup: each source selects the group's columns,
+    then ``items``, points, hours and count, negative to take them away. Rows of one group are
+    added together (PostgreSQL updates a row once per statement)."""
+    c = union_all(*sources).subquery().c
+    summed = select(
+        _group_key(c).label("group_key"),
+        *(c[name] for name in GROUP_COLUMNS),
+        *(func.sum(c[name]).label(name) for name in ("items", *SUM_COLUMNS)),
+    ).group_by(*(c[name] for name in GROUP_COLUMNS))
+    _upsert(conn, dialect, summed)
+
+
+def _upsert(conn: Connection, dialect: str, groups: Select[Any]) -> None:
+    """Add ``groups`` (rollup rows, one per group key) to the rollup: one INSERT … ON CONFLICT."""
+    stmt = upsert_insert(dialect, t.effort_rollup).from_select(ROLLUP_COLUMNS, groups)
     rollup = t.effort_rollup.c
     stmt = stmt.on_conflict_do_update(
         index_elements=[rollup.group_key],

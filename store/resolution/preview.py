@@ -1,6 +1,6 @@
 """What a plan change would do, before it is applied: items re-tagged and effort moved per value.
 
-The preview runs the resolution engine (``store.remap``) inside a transaction it rolls back:
+The preview runs the resolution engine (:mod:`.run`, as a plan change) inside a transaction it rolls back:
 "before" is the stored rollup, "after" is it minus the old and plus the new allocations of the
 items the proposed plan moves, so a preview over a million items costs what applying does. Effort
 follows the report's rules: counted once, split by weights, canceled items count nothing.
@@ -21,16 +21,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Select, and_, case, func, select
 
 from v2mom.mapping.effort import Measure
 from v2mom.mapping.plan import Plan
 from v2mom.models import State
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.remap import held_plan, reresolve
-from v2mom.store.remap_sql import drop_temp_tables
-from v2mom.store.rollup import shares
+from v2mom.store.resolution import tables as rm
+from v2mom.store.resolution.rollup import shares
+from v2mom.store.resolution.run import held_plan, reresolve
+from v2mom.store.resolution.strategy import PlanChanged
 
 UNTAGGED = "untagged"
 CONFIRM_ABOVE = 0.25  # a change moving more than this share of the effort must be confirmed by typing
@@ -126,45 +127,55 @@ def preview_plan(store: Database, proposed: Plan, measure: Measure = "points") -
     """Compare the stored resolutions with ``proposed`` over every live item, writing nothing."""
     with store.unit_of_work(commit=False) as uow:
         stored = held_plan(uow)
-        reresolve(uow.connection, proposed, since=stored, write=False)
+        reresolve(uow.connection, proposed, PlanChanged(stored), write=False)
         preview = _preview_in_database(uow.connection, measure)
-        drop_temp_tables(uow.connection)
+        rm.drop(uow.connection)
         preview.first_plan = stored is None
         return preview
 
 
-SUMS = {"points": "points", "hours": "hours", "count": '"count"'}
-# rm_changed keeps each moved item's stored state, effort and set beside the new ones.
-MOVED = (
-    "SELECT s.value_id, SUM(c.{old}{m} * s.weight) FROM rm_changed c"
-    " JOIN allocation_sets s ON s.alloc_key = c.{old}alloc_key WHERE c.{old}state <> :canceled{had}"
-    " GROUP BY s.value_id"
-)
-MOVED_QUERIES = {
-    "leaving": MOVED.replace("{old}", "old_").replace("{had}", " AND c.had"),
-    "arriving": MOVED.replace("{old}", "").replace("{had}", ""),
-}
-PREVIEW_COUNTS = (
-    "SELECT COUNT(*), SUM(CASE WHEN r.untagged AND NOT c.untagged THEN 1 ELSE 0 END),"
-    " SUM(CASE WHEN c.untagged AND NOT r.untagged THEN 1 ELSE 0 END)"
-    " FROM rm_changed c JOIN resolutions r ON r.item_pk = c.pk WHERE r.alloc_key <> c.alloc_key"
-)
+def _moved_effort(measure: Measure, *, leaving: bool) -> Select[Any]:
+    """Per value, the effort the moved items take away from it (``leaving``: their stored set and
+    effort, of those that had a resolution) or bring to it (their new ones); canceled items count
+    nothing. ``rm_changed`` keeps each moved item's stored state, effort and set beside the new."""
+    c, s = rm.changed.c, t.allocation_sets.c
+    prefix = "old_" if leaving else ""
+    query = (
+        select(s.value_id, func.sum(c[prefix + measure] * s.weight))
+        .join_from(rm.changed, t.allocation_sets, s.alloc_key == c[prefix + "alloc_key"])
+        .where(c[prefix + "state"] != State.CANCELED.value)
+        .group_by(s.value_id)
+    )
+    return query.where(c.had) if leaving else query
+
+
+def _retagged() -> Select[int, Any, Any]:
+    """The moved items whose allocation set changes: how many, how many were untagged and are not
+    any more, and the reverse."""
+    c, r = rm.changed.c, t.resolutions.c
+    return (
+        select(
+            func.count(),
+            func.sum(case((and_(r.untagged, ~c.untagged), 1), else_=0)),
+            func.sum(case((and_(c.untagged, ~r.untagged), 1), else_=0)),
+        )
+        .join_from(rm.changed, t.resolutions, r.item_pk == c.pk)
+        .where(r.alloc_key != c.alloc_key)
+    )
 
 
 def _preview_in_database(conn: Connection, measure: Measure) -> PlanPreview:
     stored = shares()
     before = select(stored.c.value_id, func.sum(stored.c[measure])).group_by(stored.c.value_id)
     sums = {"before": _per_value(conn.execute(before))}
-    for name, query in MOVED_QUERIES.items():
-        column = SUMS[measure] if name == "arriving" else measure
-        rows = conn.execute(text(query.replace("{m}", column)), {"canceled": State.CANCELED.value})
-        sums[name] = _per_value(rows)
+    sums["leaving"] = _per_value(conn.execute(_moved_effort(measure, leaving=True)))
+    sums["arriving"] = _per_value(conn.execute(_moved_effort(measure, leaving=False)))
     after = defaultdict(float, sums["before"])
     for value_id, total in sums["leaving"].items():
         after[value_id] -= total
     for value_id, total in sums["arriving"].items():
         after[value_id] += total
-    changed, tagged, untagged = conn.execute(text(PREVIEW_COUNTS)).one()
+    changed, tagged, untagged = conn.execute(_retagged()).one()
     items = conn.execute(select(func.count()).select_from(t.items).where(~t.items.c.deleted)).scalar_one()
     return PlanPreview(
         measure=measure,

@@ -1,9 +1,9 @@
 """A plan change: the new plan version and the re-resolution it causes, in one transaction.
 
 A plan change (rules, values, methods, weights) changes no item, only which tags each item ends up
-with and how its effort is split; the resolution engine (:mod:`store.remap`) rewrites exactly the
-items that move. Readers see the old plan with the old figures or the new plan with the new
-figures, never a mix.
+with and how its effort is split; the engine re-resolves what the change can move (the plan delta,
+see :mod:`.plan_delta`) and rewrites exactly the items that move. Readers see the old plan with the
+old figures or the new plan with the new figures, never a mix.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from v2mom.mapping.plan import Plan
 from v2mom.mapping.plan_changes import RuleChange
 from v2mom.store.database import Database
-from v2mom.store.remap import RemapStats, held_plan, reresolve
+from v2mom.store.resolution.run import RemapStats, held_plan, reresolve
+from v2mom.store.resolution.strategy import PlanChanged
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,9 @@ class PlanApplied:
 
 def apply_plan(store: Database, plan: Plan, *, actor: str, rule: RuleChange | None = None) -> PlanApplied:
     """Store ``plan`` as a new version, audit it (with ``rule`` when a rule route made the change)
-    and re-resolve what it moves, in one transaction.
-
-    Only what the change can move is re-resolved (``reresolve``'s ``since``); the stats count
-    every item.
-    """
+    and re-resolve what it moves, in one transaction. The stats count every item."""
     with store.unit_of_work() as uow:
         previous = held_plan(uow)  # held: two plan changes never number the same version either
         version = uow.plans.save(plan, actor=actor, rule=rule)
-        stats = reresolve(uow.connection, plan, since=previous)
+        stats = reresolve(uow.connection, plan, PlanChanged(previous))
     return PlanApplied(version, stats)
