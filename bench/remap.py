@@ -11,7 +11,7 @@ those inheriting from them), set-based, in one transaction. A second change (one
 method's weights) moves the allocations of every item tagged through that method. Before timing,
 PostgreSQL tables are vacuumed and analyzed, as autovacuum would have done after the load. The floor,
 measured in the same run, is the bare I/O a row-by-row re-resolution needs: read every item row
-and rewrite one resolution row per item. Target (issue 5): under 10 s for 1,000,000 items.
+and rewrite one resolution row per item. Target: under 10 s for 1,000,000 items.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from v2mom.store.resolution.run import remap
 
 BATCH = 20_000
 TARGET_SECONDS = 10.0
-FULL_TARGET_SECONDS = 15.0  # issue 13: a full re-resolution of 1,000,000 items
+FULL_TARGET_SECONDS = 15.0  # target for a full re-resolution of 1,000,000 items
 FULL_TARGET_MB = 1024
 
 
