@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from v2mom.mapping.cycle import Cycle, cycle_problems
 from v2mom.models import TRACKERS
 from v2mom.yamlio import (
     Loc,
@@ -160,6 +161,8 @@ class Plan(_Strict):
     obstacles: tuple[Obstacle, ...] = ()
     measures: tuple[Measure, ...] = ()
     rules: tuple[Rule, ...] = ()
+    # Optional, and None when absent so a plan without it dumps and stores exactly as before.
+    cycle: Cycle | None = None
 
     def value_ids(self) -> set[str]:
         """Ids of every value."""
@@ -249,6 +252,7 @@ def cross_reference_problems(document: Any) -> Found:
             name = _text(rule.get(target))
             if name is not None and known is not None and name not in known:
                 yield ("rules", index, target), f"unknown {target} '{name}'"
+    yield from cycle_problems(document)
 
 
 def _unknown(loc: Loc, refs: Any, known: set[str] | None, what: str) -> Found:
