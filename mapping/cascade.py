@@ -74,7 +74,8 @@ def _all_have_ids(*sections: Any) -> bool:
 def cascade_problems(document: Any) -> Found:
     """Every problem of the plan's teams: duplicate or unknown teams, a parent loop, ids used twice
     across the cascade, serves naming nothing visible or weighted wrongly, measures and obstacles
-    naming what the team cannot see, and scope claimed by two teams."""
+    naming what the team cannot see, scope claimed by two teams, and a team's own target shares
+    adding up to more than 1."""
     if not isinstance(document, Mapping):
         return
     teams = _mappings(document.get("teams"))
@@ -103,6 +104,7 @@ def cascade_problems(document: Any) -> Found:
     yield from _id_clashes(document, teams)
     yield from _reference_problems(document, teams, parents, by_id)
     yield from _scope_clashes(teams)
+    yield from _target_shares(teams)
 
 
 def _loops(teams: list[tuple[int, Mapping[str, Any]]], parents: Mapping[str, str | None]) -> Found:
@@ -259,6 +261,17 @@ def _scope_clashes(teams: list[tuple[int, Mapping[str, Any]]]) -> Found:
                         ("teams", index, "scope", tracker, kind, j),
                         f"{label} '{key}' is already in the scope of team '{owner}'",
                     )
+
+
+def _target_shares(teams: list[tuple[int, Mapping[str, Any]]]) -> Found:
+    """A team's own values' target shares (of the team's effort) that add up to more than 1."""
+    for index, team in teams:
+        shares = [value.get("target_share") for _, value in _mappings(team.get("values"))]
+        total = math.fsum(
+            float(s) for s in shares if isinstance(s, int | float) and not isinstance(s, bool) and 0 <= s <= 1
+        )
+        if total > 1 + 1e-6:
+            yield ("teams", index, "values"), f"target shares sum to {total:.4g}, more than 1"
 
 
 def _teams(plan: Plan) -> tuple[Team, ...]:

@@ -255,6 +255,15 @@ def test_an_item_belongs_to_the_deepest_team_whose_scope_holds_it(
             id="asana-project-claimed-twice",
         ),
         pytest.param(
+            (
+                "      - {id: merchant-trust, name: Merchant trust}\n",
+                "      - {id: merchant-trust, name: Merchant trust, target_share: 0.6}\n"
+                "      - {id: speed, name: Speed, target_share: 0.5}\n",
+            ),
+            ["plan.yaml: teams[0].values: target shares sum to 1.1, more than 1 (line 41)"],
+            id="team-targets-over-one",
+        ),
+        pytest.param(
             ("value: merchant-trust, target", "value: nobody, target"),
             ["plan.yaml: teams[0].measures[0].value: unknown value 'nobody' (line 47)"],
             id="measure-unknown-value",
