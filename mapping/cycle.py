@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Discriminator, StringConstraints, Tag, field_validator
@@ -123,6 +123,8 @@ def resolve_period(cycle: Cycle | None, reference: str) -> CyclePeriod:
 def _date(value: Any) -> date | None:
     """A date as the plan may hold it: parsed by YAML, or ISO text from JSON; None otherwise (the
     schema reports it)."""
+    if isinstance(value, datetime):  # YAML reads a timestamp as one; it cannot be compared to a date
+        return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -178,8 +180,11 @@ def cycle_problems(document: Any) -> Iterator[tuple[Loc, str]]:
                 ),
             )
         previous = period_end if previous is None else max(previous, period_end)
-    # Judged on the latest end, so a list out of order is reported once, as out of order.
-    if previous is not None and end is not None and previous < end:
+    # Judged on the latest end, so a list out of order is reported once, as out of order; and only
+    # when the last period's own end parses (else the schema has said what is wrong with it).
+    final = periods[-1]
+    final_end = _date(final.get("end")) if isinstance(final, Mapping) else None
+    if final_end is not None and previous is not None and end is not None and previous < end:
         yield (
             ("cycle", "periods", len(periods) - 1, "end"),
             f"the last period ends on {previous}, before the cycle's end {end}",

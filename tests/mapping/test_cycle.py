@@ -171,3 +171,15 @@ def test_an_invalid_cycle_is_named_by_path(text: str, expected: list[str]) -> No
     for line in expected:
         assert any(p.startswith(line) for p in found), found
     assert len(found) == len(expected), found
+
+
+def test_a_broken_period_end_is_reported_once_by_the_schema() -> None:
+    found = problems(
+        "cycle: {id: fy27, name: FY, start: 2026-02-01 10:00:00, end: 2027-01-31,"
+        " periods: [{id: h1, end: 2026-07-31 10:00:00}, {id: h2, end: soon}]}\n"
+    )
+    assert [p.split(": ")[1] for p in found] == [
+        "cycle.start",
+        "cycle.periods.list[0].end",
+        "cycle.periods.list[1].end",
+    ]
