@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from v2mom.mapping.cascade import cascade_problems
+from v2mom.mapping.cycle import Cycle, cycle_problems
 from v2mom.models import TRACKERS
 from v2mom.yamlio import (
     Loc,
@@ -151,6 +153,58 @@ class Rule(_Strict):
         return self
 
 
+class JiraScope(_Strict):
+    """Jira work a team owns: whole projects (by key) and components (by name, in any project)."""
+
+    projects: tuple[str, ...] = ()
+    components: tuple[str, ...] = ()
+
+
+class LinearScope(_Strict):
+    """Linear work a team owns: whole Linear teams (by key)."""
+
+    teams: tuple[str, ...] = ()
+
+
+class AsanaScope(_Strict):
+    """Asana work a team owns: whole projects (by gid)."""
+
+    projects: tuple[str, ...] = ()
+
+
+class Scope(_Strict):
+    """Which tracker work belongs to a team: anything any of its entries names (OR)."""
+
+    jira: JiraScope | None = None
+    linear: LinearScope | None = None
+    asana: AsanaScope | None = None
+
+
+class TeamMethod(_Strict):
+    """A team's method: it serves methods of the teams above it (or the company's) or values, each
+    with a weight; the weights are relative (normalised by their sum), so ``{a: 2, b: 1}`` is two
+    thirds ``a``. A method serving nothing is allowed: its work counts as unaligned."""
+
+    id: Slug
+    name: str
+    serves: dict[str, float] = Field(default_factory=dict)
+
+
+class Team(_Strict):
+    """A team's own V2MOM under its parent team's (``parent: null``: under the company's, the file's
+    top level). The company's values always apply to it; it may add values of its own."""
+
+    id: Slug
+    name: str
+    parent: str | None = None
+    scope: Scope = Scope()
+    vision: str = ""
+    values: tuple[Value, ...] = ()
+    methods: tuple[TeamMethod, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    obstacles: tuple[Obstacle, ...] = ()
+
+
 class Plan(_Strict):
     """The whole V2MOM plus the mapping rules."""
 
@@ -160,6 +214,9 @@ class Plan(_Strict):
     obstacles: tuple[Obstacle, ...] = ()
     measures: tuple[Measure, ...] = ()
     rules: tuple[Rule, ...] = ()
+    # Optional, and None when absent so a plan without them dumps and stores exactly as before.
+    cycle: Cycle | None = None
+    teams: tuple[Team, ...] | None = None
 
     def value_ids(self) -> set[str]:
         """Ids of every value."""
@@ -249,6 +306,8 @@ def cross_reference_problems(document: Any) -> Found:
             name = _text(rule.get(target))
             if name is not None and known is not None and name not in known:
                 yield ("rules", index, target), f"unknown {target} '{name}'"
+    yield from cycle_problems(document)
+    yield from cascade_problems(document)
 
 
 def _unknown(loc: Loc, refs: Any, known: set[str] | None, what: str) -> Found:

@@ -19,9 +19,14 @@ def plan_changes(old: Plan | None, new: Plan) -> list[str]:
     lines: list[str] = []
     if old.vision != new.vision:
         lines.append("vision changed")
-    for section in SECTIONS:
-        before = {x.id: x for x in getattr(old, section)}
-        after = {x.id: x for x in getattr(new, section)}
+    if old.cycle != new.cycle:
+        lines.append(
+            "cycle " + ("changed" if old.cycle and new.cycle else "added" if new.cycle else "removed")
+        )
+    for section in (*SECTIONS, "teams"):
+        # A plan without teams holds None there, so a change only to the teams is not "no changes".
+        before = {x.id: x for x in getattr(old, section) or ()}
+        after = {x.id: x for x in getattr(new, section) or ()}
         lines += [f"{section}: added {k}" for k in after if k not in before]
         lines += [f"{section}: removed {k}" for k in before if k not in after]
         lines += [f"{section}: changed {k}" for k in after if k in before and after[k] != before[k]]
