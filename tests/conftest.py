@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.databases import PostgresPool
 from tests.factories import T0, VALID, make_item
 from v2mom.mapping.plan import load_plan
 from v2mom.models import Level, State
@@ -67,17 +68,31 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_pool() -> Iterator[PostgresPool]:
+    """This test process's migrated PostgreSQL databases, emptied between tests, dropped at the end."""
+    admin = _postgres_admin()
+    assert POSTGRES_URL is not None
+    pool = PostgresPool(admin, POSTGRES_URL)
+    try:
+        yield pool
+    finally:
+        pool.close()
+        admin.dispose()
+
+
 def _migrated(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
-    """A fresh database: on SQLite a copy of the session's migrated one (migrating took about 0.2 s a
-    test, the copy a millisecond); on PostgreSQL an empty one, which the test's store migrates
-    (copying a migrated template costs as much there: 0.35 s against 0.13 s plus 0.22 s)."""
+    """A migrated database holding nothing: on SQLite a copy of the session's migrated one (migrating
+    took about 0.2 s a test, the copy a millisecond); on PostgreSQL one of the process's migrated
+    databases, emptied by the test before (creating and migrating one cost 0.2 s, emptying 0.03 s)."""
     if request.param == "sqlite":
         path = folder / "v2mom.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         path.chmod(0o600)  # as the store creates it: it holds webhook secrets and token hashes
         yield f"sqlite:///{path}"
     else:
-        yield from _fresh_postgres_database()
+        pool: PostgresPool = request.getfixturevalue("postgres_pool")
+        yield from pool.migrated()
 
 
 @pytest.fixture
