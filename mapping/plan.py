@@ -274,6 +274,23 @@ def _known_ids(document: Any, section: str) -> set[str] | None:
     return None if None in ids else {i for i in ids if i is not None}
 
 
+def _cascade_ids(document: Any, section: str) -> set[str] | None:
+    """The ids ``section`` defines at the company and in every team: what a rule may name (None, as
+    for :func:`_known_ids`, when some of them do not parse far enough to say)."""
+    known = _known_ids(document, section)
+    teams = document.get("teams") if isinstance(document, Mapping) else None
+    if known is None or teams is None:
+        return known
+    if not isinstance(teams, list | tuple):
+        return None
+    for team in teams:
+        found = _known_ids(team, section) if isinstance(team, Mapping) else None
+        if found is None:
+            return None
+        known |= found
+    return known
+
+
 def cross_reference_problems(document: Any) -> Found:
     """Every inconsistency between sections: duplicates, unknown ids, shares and weights.
 
@@ -301,8 +318,13 @@ def cross_reference_problems(document: Any) -> Found:
         value = _text(measure.get("value"))
         if value is not None and values is not None and value not in values:
             yield ("measures", index, "value"), f"unknown value '{value}'"
+    # Rules may name any method or value of the cascade, a team's as well as the company's.
+    rule_targets = (
+        ("method", _cascade_ids(document, "methods")),
+        ("value", _cascade_ids(document, "values")),
+    )
     for index, rule in _entries(document, "rules"):
-        for target, known in (("method", methods), ("value", values)):
+        for target, known in rule_targets:
             name = _text(rule.get(target))
             if name is not None and known is not None and name not in known:
                 yield ("rules", index, target), f"unknown {target} '{name}'"
