@@ -12,7 +12,7 @@ from v2mom.models import WebUrl, WorkItem
 
 MeasureName = Literal["points", "hours", "count"]
 StateName = Literal["done", "open", "all"]
-FlagName = Literal["untagged", "orphaned", "conflict"]
+FlagName = Literal["untagged", "orphaned", "conflict", "unaligned"]
 
 
 class TrackerFreshness(ApiModel):
