@@ -1,0 +1,63 @@
+"""The effort-by-value report over a plan with teams: team work counts toward the values it serves,
+what reaches no value is its own ``unaligned`` part, and the parts still add up to the total."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from tests.factories import VALID, make_item
+from tests.mapping.test_cascade import cascade
+from v2mom.app.schemas.reports import EffortReport
+from v2mom.mapping.plan import load_plan
+from v2mom.reports.csv_export import report_rows
+from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.store.database import Database
+from v2mom.store.resolution.run import remap
+
+ITEMS = [
+    make_item("1", labels=("method:spike",), points=5.0),  # serves nothing: all unaligned
+    make_item("2", labels=("method:half-aligned",), points=4.0),  # half customer-first, half unaligned
+    make_item("3", labels=("method:backoff",), points=8.0),  # two levels down, aligned
+    make_item("4", labels=("value:merchant-trust",), points=2.0),  # a team value
+    make_item("5", points=3.0),  # untagged
+]
+
+
+def report(store: Database, text: str) -> dict[str, Any]:
+    plan = load_plan(text)
+    store.items.upsert(ITEMS)
+    remap(store, plan)
+    return build_report(store, plan, ReportQuery())
+
+
+def test_team_work_rolls_up_and_unaligned_work_is_its_own_part(store: Database) -> None:
+    got = report(store, cascade())
+    values = {v["id"]: v for v in got["values"]}
+    assert got["unaligned"] == {"effort": 7.0, "share": pytest.approx(7 / 22, abs=1e-4), "items": 2}
+    assert got["untagged"] == {"effort": 3.0, "share": pytest.approx(3 / 22, abs=1e-4), "items": 1}
+    assert values["customer-first"]["effort"] == pytest.approx(2.0 + 8 * 0.75 * 0.79)
+    assert values["merchant-trust"]["effort"] == pytest.approx(2.0 + 8 * 0.25 * 0.5)
+    assert values["merchant-trust"]["target_share"] is None  # a team's target is of the team's effort
+    cf_methods = {m["id"]: m["effort"] for m in values["customer-first"]["methods"]}
+    assert cf_methods["half-aligned"] == pytest.approx(2.0)
+    assert cf_methods["backoff"] == pytest.approx(8 * 0.75 * 0.79)
+    for value in values.values():  # every method serving a value is listed under it
+        assert math.fsum(m["effort"] for m in value["methods"]) == pytest.approx(value["effort"])
+    parts = math.fsum(v["effort"] for v in values.values()) + 3.0 + 7.0
+    assert parts == pytest.approx(got["total"]["effort"]) == 22.0
+    dumped = EffortReport.model_validate(got).model_dump(by_alias=True)
+    assert dumped["unaligned"] == {"effort": 7.0, "share": pytest.approx(7 / 22, abs=1e-4), "items": 2}
+    rows = {row[0]: row for row in report_rows(got) if row[0] in ("untagged", "unaligned", "orphaned")}
+    assert list(rows) == ["untagged", "unaligned", "orphaned"]
+    assert rows["unaligned"][5:8] == (7.0, got["unaligned"]["share"], 2)
+
+
+def test_a_plan_without_teams_has_no_unaligned_part(store: Database) -> None:
+    got = report(store, VALID)
+    assert "unaligned" not in got
+    assert "unaligned" not in EffortReport.model_validate(got).model_dump(by_alias=True)
+    assert "unaligned" not in {row[0] for row in report_rows(got)}
+    assert got["untagged"]["effort"] == 22.0  # team methods and values name nothing in this plan
