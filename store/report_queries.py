@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, case, func, or_, select
 
 from v2mom.models import State
 from v2mom.store import schema as t
-from v2mom.store.resolution.rollup import shares
+from v2mom.store.resolution.rollup import shares, unaligned_sets
 from v2mom.store.transactions import Repository
 
 StateFilter = Literal["done", "open", "all"]
@@ -35,6 +35,7 @@ class FlaggedRow:
     untagged: bool
     orphaned: bool
     conflict: bool
+    unaligned: bool
     effort: float
 
 
@@ -182,19 +183,25 @@ class ReportQueries(Repository):
         """Up to ``limit`` live items flagged ``kind`` (None: any flag), biggest effort first.
 
         ``after`` is the (effort, pk) of the last row of the previous page (keyset pagination);
-        ``text`` keeps the items whose key or title holds it (any case).
+        ``text`` keeps the items whose key or title holds it (any case). ``unaligned`` is not a
+        column: it is read off the item's allocation set (only a plan with teams has such sets).
         """
         i, r = t.items.c, t.resolutions.c
         effort = r[measure]
+        unaligned = r.alloc_key.in_(unaligned_sets())
         stmt = (
-            select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, effort)
+            select(
+                i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, unaligned, effort
+            )
             .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
             .where(*_flag_scope(tracker, text))
         )
-        if kind is not None:
+        if kind == "unaligned":
+            stmt = stmt.where(unaligned)
+        elif kind is not None:
             stmt = stmt.where(r[kind].is_(True))
         else:
-            stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict))
+            stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict, unaligned))
         if after is not None:
             after_effort, after_pk = after
             stmt = stmt.where(or_(effort < after_effort, and_(effort == after_effort, i.pk > after_pk)))

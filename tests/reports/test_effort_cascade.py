@@ -14,7 +14,9 @@ from v2mom.app.schemas.reports import EffortReport
 from v2mom.mapping.plan import load_plan
 from v2mom.reports.csv_export import report_rows
 from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.reports.flags import list_flags
 from v2mom.store.database import Database
+from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.run import remap
 
 ITEMS = [
@@ -61,3 +63,16 @@ def test_a_plan_without_teams_has_no_unaligned_part(store: Database) -> None:
     assert "unaligned" not in EffortReport.model_validate(got).model_dump(by_alias=True)
     assert "unaligned" not in {row[0] for row in report_rows(got)}
     assert got["untagged"]["effort"] == 22.0  # team methods and values name nothing in this plan
+
+
+def test_unaligned_work_is_listed_with_the_method_that_serves_nothing(store: Database) -> None:
+    store.items.upsert(ITEMS)
+    apply_plan(store, load_plan(cascade()), actor="test")
+    page = list_flags(store, kind="unaligned")
+    assert [(item["key"], item["effort"]) for item in page["items"]] == [("ONB-1", 5.0), ("ONB-2", 4.0)]
+    for item in page["items"]:
+        assert item["flags"] == ["unaligned"]
+        assert item["reasons"] == ["method spike serves no parent method or value"]
+    any_flag = {item["key"]: item["flags"] for item in list_flags(store, kind=None)["items"]}
+    assert any_flag["ONB-1"] == ["unaligned"]
+    assert any_flag["ONB-5"] == ["untagged"]
