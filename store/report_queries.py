@@ -155,20 +155,22 @@ class ReportQueries(Repository):
 
     def done_by_day(
         self, *, measure: str, start: date, end: date, tracker: str | None = None
-    ) -> list[tuple[date, str | None, float | None]]:
-        """(completion day, value id, effort) of done work between ``start`` and ``end`` inclusive."""
+    ) -> list[tuple[date, str | None, bool, float | None]]:
+        """(completion day, value id, unaligned, effort) of done work between ``start`` and ``end``
+        inclusive; ``unaligned``: a share through a team method to no value (then no value id)."""
         a = shares().c
         conditions = [a.state == State.DONE.value, a.completed_on.is_not(None)]
         if tracker:
             conditions.append(a.tracker == tracker)
         conditions += [a.completed_on >= start, a.completed_on <= end]
+        unaligned = and_(a.value_id.is_(None), a.method_id.is_not(None))
         stmt = (
-            select(a.completed_on, a.value_id, func.sum(a[measure]))
+            select(a.completed_on, a.value_id, unaligned, func.sum(a[measure]))
             .where(and_(*conditions))
-            .group_by(a.completed_on, a.value_id)
+            .group_by(a.completed_on, a.value_id, unaligned)
         )
         with self._tx.read() as conn:
-            return [(day, value_id, effort) for day, value_id, effort in conn.execute(stmt)]
+            return [(day, value_id, bool(lost), effort) for day, value_id, lost, effort in conn.execute(stmt)]
 
     def flagged(
         self,

@@ -99,6 +99,11 @@ class TrendWeek(ApiModel):
     start: date
     values: dict[str, Number]
     untagged: Number
+    unaligned: Number | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="team work reaching no value (present only when the plan has teams)",
+    )
 
 
 class Trend(ApiModel):

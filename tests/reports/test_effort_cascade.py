@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.factories import VALID, make_item
+from tests.factories import T0, VALID, make_item
 from tests.mapping.test_cascade import cascade
 from v2mom.app.schemas.reports import EffortReport
 from v2mom.mapping.plan import load_plan
+from v2mom.models import State
 from v2mom.reports.csv_export import report_rows
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.flags import list_flags
+from v2mom.reports.trend import build_trend
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.run import remap
@@ -76,3 +78,19 @@ def test_unaligned_work_is_listed_with_the_method_that_serves_nothing(store: Dat
     any_flag = {item["key"]: item["flags"] for item in list_flags(store, kind=None)["items"]}
     assert any_flag["ONB-1"] == ["unaligned"]
     assert any_flag["ONB-5"] == ["untagged"]
+
+
+@pytest.mark.parametrize("teams", [True, False])
+def test_the_trend_splits_unaligned_work_from_untagged(store: Database, teams: bool) -> None:
+    plan = load_plan(cascade() if teams else VALID)
+    store.items.upsert([i.model_copy(update={"state": State.DONE, "completed_at": T0}) for i in ITEMS])
+    remap(store, plan)
+    weeks = build_trend(store, plan, ReportQuery())["weeks"]
+    done = next(week for week in weeks if week["untagged"])
+    if teams:
+        assert (done["untagged"], done["unaligned"]) == (3.0, 7.0)
+        assert done["values"]["merchant-trust"] == pytest.approx(2.0 + 8 * 0.25 * 0.5)
+        assert math.fsum([*done["values"].values(), 3.0, 7.0]) == pytest.approx(22.0)
+    else:
+        assert done["untagged"] == 22.0
+        assert all("unaligned" not in week for week in weeks)
