@@ -7,9 +7,11 @@ import math
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.factories import T0, VALID, make_item
 from tests.mapping.test_cascade import cascade
+from v2mom.app.factory import create_app
 from v2mom.app.schemas.reports import EffortReport
 from v2mom.mapping.plan import load_plan
 from v2mom.models import State
@@ -17,6 +19,7 @@ from v2mom.reports.csv_export import report_rows
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.flags import list_flags
 from v2mom.reports.trend import build_trend
+from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.run import remap
@@ -94,3 +97,21 @@ def test_the_trend_splits_unaligned_work_from_untagged(store: Database, teams: b
     else:
         assert done["untagged"] == 22.0
         assert all("unaligned" not in week for week in weeks)
+
+
+def test_the_api_answers_in_team_values_and_unaligned_work(store: Database) -> None:
+    store.items.upsert(ITEMS)
+    apply_plan(store, load_plan(cascade()), actor="test")
+    viewer = store.tokens.create("viewer", "pm")
+    with TestClient(create_app(Settings(), store)) as client:
+        client.headers["Authorization"] = f"Bearer {viewer}"
+        report = client.get("/api/reports/effort-by-value").json()
+        assert report["unaligned"] == {"effort": 7.0, "share": pytest.approx(7 / 22, abs=1e-4), "items": 2}
+        trust = client.get("/api/reports/values/merchant-trust/items")
+        assert trust.status_code == 200
+        assert {item["key"] for item in trust.json()["items"]} == {"ONB-3", "ONB-4"}
+        listed = client.get("/api/reports/flags", params={"kind": "unaligned"}).json()["items"]
+        assert [item["key"] for item in listed] == ["ONB-1", "ONB-2"]
+        page = client.get("/api/items/jira/ONB-2")
+        assert page.status_code == 200
+        assert page.json()["resolution"]["flags"] == ["unaligned"]
