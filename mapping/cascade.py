@@ -322,7 +322,9 @@ class MethodWeights:
     ``values``: each value's share (company values and team values alike). ``unaligned``: the share
     that reaches no value, because the method, or a method it serves, serves nothing; 0 for every
     company method and every aligned team method. ``serving_nothing``: those methods that serve
-    nothing (the method itself, or methods above it), which is why that share is lost.
+    nothing (the method itself, or methods above it), which is why that share is lost; a company
+    method naming no value is one (for the team methods serving it), though its own work is an
+    orphan, not unaligned.
     """
 
     values: dict[str, float]
@@ -340,7 +342,12 @@ def method_weights(plan: Plan) -> dict[str, MethodWeights]:
     as orphaned, as before teams existed.
     """
     weights = cascade_value_weights(plan)
-    found = {method.id: MethodWeights(weights[method.id]) for method in plan.methods}
+    found = {
+        method.id: MethodWeights(
+            weights[method.id], serving_nothing=() if weights[method.id] else (method.id,)
+        )
+        for method in plan.methods
+    }
     depths = team_depths(plan)
     for team in sorted(_teams(plan), key=lambda t: depths[t.id]):
         for method in team.methods:

@@ -118,3 +118,14 @@ def test_method_weights_of_a_plan_without_teams_are_the_methods_own() -> None:
 def test_every_method_of_the_cascade_splits_all_its_effort() -> None:
     for method, found in method_weights(PLAN).items():
         assert math.fsum([*found.values.values(), found.unaligned]) == pytest.approx(1.0), method
+
+
+def test_a_team_method_serving_a_company_method_with_no_value_is_unaligned_by_it() -> None:
+    text = cascade().replace("values: [customer-first]\n", "values: []\n", 1)
+    text = text.replace("serves: {spike: 1}}", "serves: {self-serve-onboarding: 1, reliability: 1}}", 1)
+    resolution = Resolver(load_plan(text)).resolve(
+        make_item("X-1", labels=("method:dunning",)), None, parent_ref=None, parent_missing=False
+    )
+    assert resolution.flags == ("unaligned",)
+    assert resolution.reasons == ("method self-serve-onboarding serves no parent method or value",)
+    assert resolution.values == {"reliability": 0.5}
