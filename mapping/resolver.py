@@ -60,7 +60,7 @@ class Allocation:
     """A share of an item's effort: to a value through a method (or directly).
 
     No value and no method: the item is untagged. No value through a method: the share of a team
-    method that reaches no company value (unaligned).
+    method that reaches no value (unaligned).
     """
 
     value_id: str | None

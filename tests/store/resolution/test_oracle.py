@@ -622,6 +622,25 @@ def test_set_based_preview_equals_the_in_memory_preview(store: Database, measure
     assert preview_plan(store, proposed, measure).changed == 0
 
 
+def test_the_preview_of_a_team_cascade_equals_the_in_memory_preview(store: Database) -> None:
+    """Until previews split it out, unaligned effort is previewed where the report used to count
+    it, beside untagged; both previews agree on it."""
+    rng = random.Random(46)
+    seed(store, rng, 50)
+    current, proposed = random_plan(rng), random_cascade_plan(rng)
+    apply_plan(store, current, actor="test")
+    fast = preview_plan(store, proposed, "points")
+    slow = preview_in_memory(store, current, proposed, "points")
+    assert (fast.items, fast.changed, fast.newly_tagged, fast.newly_untagged) == (
+        slow.items,
+        slow.changed,
+        slow.newly_tagged,
+        slow.newly_untagged,
+    )
+    assert fast.after == pytest.approx(slow.after)
+    assert "merchant-trust" in fast.after
+
+
 def test_a_resolution_left_on_a_deleted_item_is_removed_by_the_next_pass(store: Database) -> None:
     rng = random.Random(8)
     seed(store, rng, 30)
