@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import T0, VALID, make_item
 from tests.mapping.test_cascade import cascade
+from v2mom.app.cli_render import report_table
 from v2mom.app.factory import create_app
 from v2mom.app.schemas.reports import EffortReport
 from v2mom.mapping.plan import load_plan
@@ -57,6 +58,7 @@ def test_team_work_rolls_up_and_unaligned_work_is_its_own_part(store: Database) 
     assert parts == pytest.approx(got["total"]["effort"]) == 22.0
     dumped = EffortReport.model_validate(got).model_dump(by_alias=True)
     assert dumped["unaligned"] == {"effort": 7.0, "share": pytest.approx(7 / 22, abs=1e-4), "items": 2}
+    assert "unaligned" in report_table(EffortReport.model_validate(got)).columns[0]._cells
     rows = {row[0]: row for row in report_rows(got) if row[0] in ("untagged", "unaligned", "orphaned")}
     assert list(rows) == ["untagged", "unaligned", "orphaned"]
     assert rows["unaligned"][5:8] == (7.0, got["unaligned"]["share"], 2)
@@ -67,6 +69,7 @@ def test_a_plan_without_teams_has_no_unaligned_part(store: Database) -> None:
     assert "unaligned" not in got
     assert "unaligned" not in EffortReport.model_validate(got).model_dump(by_alias=True)
     assert "unaligned" not in {row[0] for row in report_rows(got)}
+    assert "unaligned" not in report_table(EffortReport.model_validate(got)).columns[0]._cells
     assert got["untagged"]["effort"] == 22.0  # team methods and values name nothing in this plan
 
 
