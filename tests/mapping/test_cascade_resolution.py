@@ -129,3 +129,16 @@ def test_a_team_method_serving_a_company_method_with_no_value_is_unaligned_by_it
     assert resolution.flags == ("unaligned",)
     assert resolution.reasons == ("method self-serve-onboarding serves no parent method or value",)
     assert resolution.values == {"reliability": 0.5}
+
+
+def test_team_names_may_not_read_as_another_value_or_method() -> None:
+    text = cascade().replace("name: Research spike", "name: SLO program", 1)
+    text = text.replace("name: Merchant trust", "name: Reliability", 1)
+    with pytest.raises(ConfigError) as info:
+        load_plan(text)
+    assert [problem.split(" (line")[0] for problem in info.value.problems] == [
+        "plan.yaml: teams[0].values[0].name: name 'Reliability' reads as the id of value 'reliability'"
+        " (ids and names of values and methods must differ, ignoring case)",
+        "plan.yaml: teams[0].methods[2].name: name 'SLO program' reads as the name of method 'slo-program'"
+        " (ids and names of values and methods must differ, ignoring case)",
+    ]
