@@ -23,7 +23,8 @@ def report_json(report: EffortReport) -> str:
 
 
 def report_table(report: EffortReport) -> Table:
-    """Effort, share, target and items per value (with its methods), then untagged, orphaned, total."""
+    """Effort, share, target and items per value (with its methods), then untagged, unaligned (a plan
+    with teams), orphaned, total."""
     table = Table(title=f"Effort by value ({report.measure}, state {report.state})")
     for column in ("value", "effort", "share", "target", "items"):
         table.add_column(column, justify="left" if column == "value" else "right")
@@ -38,8 +39,10 @@ def report_table(report: EffortReport) -> Table:
         )
         for method in value.methods:
             table.add_row(f"  · {method.name}", f"{method.effort:.1f}", "", "", str(method.items))
-    for name, part in (("untagged", report.untagged), ("orphaned", report.orphaned)):
-        table.add_row(name, f"{part.effort:.1f}", f"{part.share:.1%}", "", str(part.items))
+    parts = (("untagged", report.untagged), ("unaligned", report.unaligned), ("orphaned", report.orphaned))
+    for name, part in parts:
+        if part is not None:  # unaligned: only a plan with teams has it
+            table.add_row(name, f"{part.effort:.1f}", f"{part.share:.1%}", "", str(part.items))
     table.add_row("total", f"{report.total.effort:.1f}", "", "", str(report.total.items))
     return table
 

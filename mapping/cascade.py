@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from v2mom.yamlio import Loc, format_path
@@ -309,6 +310,61 @@ def cascade_value_weights(plan: Plan) -> dict[str, dict[str, float]]:
                     rolled[target] += share
             weights[method.id] = {value: part for value, part in rolled.items() if part > 0}
     return weights
+
+
+UNALIGNED_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class MethodWeights:
+    """What one method of the cascade gives its effort to.
+
+    ``values``: each value's share (company values and team values alike). ``unaligned``: the share
+    that reaches no value, because the method, or a method it serves, serves nothing; 0 for every
+    company method and every aligned team method. ``serving_nothing``: those methods that serve
+    nothing (the method itself, or methods above it), which is why that share is lost; a company
+    method naming no value is one (for the team methods serving it), though its own work is an
+    orphan, not unaligned.
+    """
+
+    values: dict[str, float]
+    unaligned: float = 0.0
+    serving_nothing: tuple[str, ...] = ()
+
+
+def method_weights(plan: Plan) -> dict[str, MethodWeights]:
+    """Every method of the cascade with its effective value weights and its unaligned share.
+
+    The one answer to "what does work on this method count toward": the resolver splits effort by
+    it, so the engine (which asks the resolver once per tag set) and the reports read the same
+    numbers. A plan without teams gives each company method its own weights and nothing unaligned.
+    A company method naming no value is not unaligned: that is a plan mistake the resolver flags
+    as orphaned, as before teams existed.
+    """
+    weights = cascade_value_weights(plan)
+    found = {
+        method.id: MethodWeights(
+            weights[method.id], serving_nothing=() if weights[method.id] else (method.id,)
+        )
+        for method in plan.methods
+    }
+    depths = team_depths(plan)
+    for team in sorted(_teams(plan), key=lambda t: depths[t.id]):
+        for method in team.methods:
+            lost = 1.0 - math.fsum(weights[method.id].values())
+            if not method.serves:
+                found[method.id] = MethodWeights({}, 1.0, (method.id,))
+            elif lost > UNALIGNED_TOLERANCE:
+                roots = {
+                    root
+                    for target, weight in method.serves.items()
+                    if weight > 0 and target in found
+                    for root in found[target].serving_nothing
+                }
+                found[method.id] = MethodWeights(weights[method.id], lost, tuple(sorted(roots)))
+            else:
+                found[method.id] = MethodWeights(weights[method.id])
+    return found
 
 
 def _holds(team: Team, tracker: str, container: str | None, components: set[str]) -> bool:

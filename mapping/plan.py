@@ -274,6 +274,23 @@ def _known_ids(document: Any, section: str) -> set[str] | None:
     return None if None in ids else {i for i in ids if i is not None}
 
 
+def _cascade_ids(document: Any, section: str) -> set[str] | None:
+    """The ids ``section`` defines at the company and in every team: what a rule may name (None, as
+    for :func:`_known_ids`, when some of them do not parse far enough to say)."""
+    known = _known_ids(document, section)
+    teams = document.get("teams") if isinstance(document, Mapping) else None
+    if known is None or teams is None:
+        return known
+    if not isinstance(teams, list | tuple):
+        return None
+    for team in teams:
+        found = _known_ids(team, section) if isinstance(team, Mapping) else None
+        if found is None:
+            return None
+        known |= found
+    return known
+
+
 def cross_reference_problems(document: Any) -> Found:
     """Every inconsistency between sections: duplicates, unknown ids, shares and weights.
 
@@ -301,8 +318,13 @@ def cross_reference_problems(document: Any) -> Found:
         value = _text(measure.get("value"))
         if value is not None and values is not None and value not in values:
             yield ("measures", index, "value"), f"unknown value '{value}'"
+    # Rules may name any method or value of the cascade, a team's as well as the company's.
+    rule_targets = (
+        ("method", _cascade_ids(document, "methods")),
+        ("value", _cascade_ids(document, "values")),
+    )
     for index, rule in _entries(document, "rules"):
-        for target, known in (("method", methods), ("value", values)):
+        for target, known in rule_targets:
             name = _text(rule.get(target))
             if name is not None and known is not None and name not in known:
                 yield ("rules", index, target), f"unknown {target} '{name}'"
@@ -338,29 +360,43 @@ def _method_problems(document: Any, values: set[str] | None) -> Found:
                 yield ("methods", index, "weights"), f"weights sum to {total:.4g}, not 1"
 
 
+def _named_entries(document: Any) -> Iterator[tuple[Loc, str, Mapping[str, Any], bool]]:
+    """(location, section, entry, in a team) of every value and method: the company's, then each
+    team's, in file order."""
+    for section in ("values", "methods"):
+        for index, item in _entries(document, section):
+            yield (section, index), section, item, False
+    for team_index, team in _entries(document, "teams"):
+        for section in ("values", "methods"):
+            for index, item in _entries(team, section):
+                yield ("teams", team_index, section, index), section, item, True
+
+
 def naming_problems(document: Any) -> Found:
     """Ids and names that would read as another value or method: a tag, a tracker option or a label
     names a value or method by its id or its name, ignoring case, so no two of them may share one (a
     value's own id and name may). Renaming a value to another's id would otherwise move every item
-    holding its option to that other value. Checked on every new plan, not on stored ones (they were
-    valid when saved, and must still load).
+    holding its option to that other value. Team values and methods are tagged the same way, so they
+    take part too (an id used twice across the cascade is reported by the cascade's checks, once).
+    Checked on every new plan, not on stored ones (they were valid when saved, and must still load).
     """
-    owners: dict[str, tuple[str, int, str, str]] = {}  # folded text -> section, index, field, its id
-    for section in ("values", "methods"):
-        for index, item in _entries(document, section):
-            item_id = _text(item.get("id")) or ""
-            for field in ("id", "name"):
-                text = _text(item.get(field))
-                if text is None:
-                    continue
-                owner = owners.setdefault(fold(text), (section, index, field, item_id))
-                if owner[:2] == (section, index) or (owner[0], field, owner[2]) == (section, "id", "id"):
-                    continue  # its own id and name; two equal ids in one section: a duplicate id
-                yield (
-                    (section, index, field),
-                    f"{field} '{text}' reads as the {owner[2]} of {owner[0][:-1]} '{owner[3]}'"
-                    " (ids and names of values and methods must differ, ignoring case)",
-                )
+    owners: dict[str, tuple[Loc, str, str, str, bool]] = {}  # folded text -> loc, section, field, id, team
+    for loc, section, item, in_team in _named_entries(document):
+        item_id = _text(item.get("id")) or ""
+        for field in ("id", "name"):
+            text = _text(item.get(field))
+            if text is None:
+                continue
+            owner = owners.setdefault(fold(text), (loc, section, field, item_id, in_team))
+            if owner[0] == loc:
+                continue  # its own id and name
+            if field == "id" and owner[2] == "id" and (owner[1] == section or in_team or owner[4]):
+                continue  # an id used twice: a duplicate id, reported where ids are checked
+            yield (
+                (*loc, field),
+                f"{field} '{text}' reads as the {owner[2]} of {owner[1][:-1]} '{owner[3]}'"
+                " (ids and names of values and methods must differ, ignoring case)",
+            )
 
 
 NO_VALUE = "a plan needs at least one value (every item's effort would count as untagged)"

@@ -27,6 +27,13 @@ Values are the explicit values when the item has any, else its methods' values. 
 values share equally; each shares among the item's methods that serve it (else no method);
 without explicit values each method gets an equal share, split by its own weights.
 
+A team's method or value is tagged like the company's (by id or name). A team method's weights are
+what it serves, rolled up the cascade (``mapping.cascade.method_weights``). The part of its share
+that reaches no value (it, or a method it serves, serves nothing) stays with the method as a share
+with no value and flags the item ``unaligned``, one reason per method serving nothing; such an
+item is not untagged, and its lost effort counts toward no value. A company method naming no value
+is still an orphan, and counts nothing.
+
 It is one module of ~440 lines on purpose: the precedence above is one algorithm, read top to
 bottom in ``Resolver``; the set-based engine in ``v2mom.store`` is tested against it.
 """
@@ -38,10 +45,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from v2mom.mapping.plan import Plan, Rule, fold
+from v2mom.mapping.cascade import MethodWeights, method_weights
+from v2mom.mapping.plan import Method, Plan, Rule, TeamMethod, fold
 from v2mom.models import Level, WorkItem
 
-Flag = Literal["untagged", "orphaned", "conflict"]
+Flag = Literal["untagged", "orphaned", "conflict", "unaligned"]
 Source = Literal["own", "inherited", "container", "none"]
 VALUE_FIELD = "v2mom value"
 METHOD_FIELD = "v2mom method"
@@ -49,7 +57,11 @@ METHOD_FIELD = "v2mom method"
 
 @dataclass(frozen=True)
 class Allocation:
-    """A share of an item's effort: to a value (None = untagged) through a method (or directly)."""
+    """A share of an item's effort: to a value through a method (or directly).
+
+    No value and no method: the item is untagged. No value through a method: the share of a team
+    method that reaches no value (unaligned).
+    """
 
     value_id: str | None
     method_id: str | None
@@ -80,6 +92,7 @@ class Outcome:
     method_orphans: tuple[str, ...]
     conflict: str | None
     untagged: bool
+    unaligned: tuple[str, ...] = ()  # why some effort reaches no value (empty: none is lost)
 
     @property
     def key(self) -> int:
@@ -205,13 +218,17 @@ class Resolver:
     def __init__(self, plan: Plan) -> None:
         """Index values and methods by id and name; split rules into item and container rules."""
         self.plan = plan
-        self._values = {fold(v.id): v.id for v in plan.values} | {fold(v.name): v.id for v in plan.values}
-        self._methods = {fold(m.id): m.id for m in plan.methods} | {fold(m.name): m.id for m in plan.methods}
-        for v in plan.values:  # ids win over names that happen to equal another id
+        teams = plan.teams or ()
+        values = [*plan.values, *(v for team in teams for v in team.values)]
+        methods: list[Method | TeamMethod] = [*plan.methods, *(m for team in teams for m in team.methods)]
+        self._values = {fold(v.id): v.id for v in values} | {fold(v.name): v.id for v in values}
+        self._methods = {fold(m.id): m.id for m in methods} | {fold(m.name): m.id for m in methods}
+        for v in values:  # ids win over names that happen to equal another id
             self._values[fold(v.id)] = v.id
-        for m in plan.methods:
+        for m in methods:
             self._methods[fold(m.id)] = m.id
-        self._weights = {m.id: m.value_weights() for m in plan.methods}
+        self._methods_weights: dict[str, MethodWeights] = method_weights(plan)
+        self._weights = {method: found.values for method, found in self._methods_weights.items()}
         self._item_rules = [r for r in plan.rules if r.when.is_item_level]
         self._container_rules = [r for r in plan.rules if not r.when.is_item_level]
         self._keyed_rules = [r for r in self._item_rules if r.when.key is not None or r.when.epic is not None]
@@ -389,6 +406,9 @@ class Resolver:
         if outcome.untagged:
             flags.append("untagged")
             reasons.append("no value resolved")
+        if outcome.unaligned:
+            flags.append("unaligned")
+            reasons.extend(outcome.unaligned)
         values, allocations = outcome.values, outcome.allocations
         return Resolution(
             values=values,
@@ -409,7 +429,7 @@ class Resolver:
         method_orphans = tuple(
             f"method {method} serves no value in the plan"
             for method in chosen.methods
-            if not self._weights.get(method)
+            if not self._weights.get(method) and not self._unaligned(method)
         )
         conflict: str | None = None
         explicit = set(chosen.values)
@@ -422,14 +442,31 @@ class Resolver:
         for allocation in allocations:
             if allocation.value_id is not None:
                 values[allocation.value_id] = values.get(allocation.value_id, 0.0) + allocation.weight
-        if not values:
+        lost = [a.method_id for a in allocations if a.value_id is None and a.method_id is not None]
+        unaligned = tuple(
+            f"method {method} serves no parent method or value"
+            for method in sorted({root for m in lost for root in self._methods_weights[m].serving_nothing})
+        )
+        if not allocations:
             allocations = (Allocation(None, None, 1.0),)
-        return Outcome(values, allocations, method_orphans, conflict, untagged=not values)
+        return Outcome(
+            values,
+            allocations,
+            method_orphans,
+            conflict,
+            untagged=not values and not lost,
+            unaligned=unaligned,
+        )
+
+    def _unaligned(self, method: str) -> float:
+        """The share of ``method``'s effort that reaches no value (team methods only)."""
+        found = self._methods_weights.get(method)
+        return found.unaligned if found is not None else 0.0
 
     def _allocate(self, tags: Tags) -> tuple[tuple[Allocation, ...], set[str]]:
         """Split 1.0 across (value, method) pairs; also return every value the methods serve."""
         method_values = {v for m in tags.methods for v in self._weights.get(m, {})}
-        shares: dict[tuple[str, str | None], float] = {}
+        shares: dict[tuple[str | None, str | None], float] = {}
         if tags.values:
             each = 1.0 / len(tags.values)
             for value in tags.values:
@@ -441,11 +478,14 @@ class Resolver:
                 else:
                     shares[(value, None)] = shares.get((value, None), 0.0) + each
         else:
-            useful = [m for m in tags.methods if self._weights.get(m)]
+            useful = [m for m in tags.methods if self._weights.get(m) or self._unaligned(m)]
             for method in useful:
                 for value, weight in self._weights[method].items():
                     key = (value, method)
                     shares[key] = shares.get(key, 0.0) + weight / len(useful)
+            for method in useful:
+                if lost := self._unaligned(method):
+                    shares[(None, method)] = shares.get((None, method), 0.0) + lost / len(useful)
         return tuple(Allocation(v, m, w) for (v, m), w in shares.items()), method_values
 
 

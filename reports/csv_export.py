@@ -58,7 +58,8 @@ def csv_line(row: Iterable[object]) -> str:
 
 
 def report_rows(report: dict[str, Any]) -> Iterator[tuple[object, ...]]:
-    """The header, then a row per value and per method, untagged, orphaned and the total."""
+    """The header, then a row per value and per method, untagged, unaligned (a plan with teams),
+    orphaned and the total."""
     yield HEADER
     for value in report["values"]:
         yield (
@@ -84,7 +85,9 @@ def report_rows(report: dict[str, Any]) -> Iterator[tuple[object, ...]]:
                 method["items"],
                 "",
             )
-    for row in ("untagged", "orphaned"):
+    for row in ("untagged", "unaligned", "orphaned"):
+        if row not in report:  # unaligned: only a plan with teams has it
+            continue
         part = report[row]
         yield (row, "", "", "", "", part["effort"], part["share"], part["items"], "")
     total = report["total"]

@@ -5,6 +5,13 @@ day, orphaned and allocation set, maintained with every write, joined to the set
 weight) rows) returns a few rows per (value, method, orphaned);
 everything else is arithmetic on those rows. Invariant:
 ``sum(values[].effort) + untagged.effort == total.effort``; ``orphaned`` overlaps the others.
+
+A plan with teams adds the ``unaligned`` part (the share of team methods' effort that reaches no
+value: a share with a method and no value) and the invariant becomes
+``sum(values[].effort) + untagged.effort + unaligned.effort == total.effort``. Its values are the
+company's, then each team's own (a team's target share is of the team's effort, not the company's,
+so it is not repeated here); each value lists every method of the cascade that serves it. A plan
+without teams gives the report it always did, without the ``unaligned`` key.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from v2mom.mapping.cascade import method_weights
 from v2mom.mapping.plan import Plan
 from v2mom.store.database import Database
 
@@ -111,12 +119,18 @@ def build_report(
     total_items = 0
     orphaned_effort = 0.0
     orphaned_items = 0
+    unaligned_effort = 0.0
+    unaligned_items = 0
     for value_id, method_id, orphaned, effort, first_value, first_item, count in rows:
         effort = float(effort or 0.0)
         total_effort += effort
         total_items += int(first_item or 0)
-        value_effort[value_id] += effort
-        value_items[value_id] += int(first_value or 0)
+        if value_id is None and method_id is not None:  # a team method's share that reaches no value
+            unaligned_effort += effort
+            unaligned_items += int(first_value or 0)
+        else:
+            value_effort[value_id] += effort
+            value_items[value_id] += int(first_value or 0)
         if value_id is not None:
             method_effort[(value_id, method_id or DIRECT)] += effort
             method_items[(value_id, method_id or DIRECT)] += int(count)
@@ -124,18 +138,22 @@ def build_report(
             orphaned_effort += effort
             orphaned_items += int(first_item or 0)
 
+    teams = plan.teams or ()
+    weights = method_weights(plan)  # the company's methods first, in plan order, then the teams'
+    names = {m.id: m.name for m in plan.methods} | {m.id: m.name for team in teams for m in team.methods}
+    team_values = {v.id for team in teams for v in team.values}
     values_out = []
     known_values = set()
-    for value in plan.values:
+    for value in [*plan.values, *(v for team in teams for v in team.values)]:
         known_values.add(value.id)
         methods_out = []
-        for method in plan.methods:
-            if value.id in method.value_weights() or (value.id, method.id) in method_effort:
-                key = (value.id, method.id)
+        for method_id, found in weights.items():
+            if value.id in found.values or (value.id, method_id) in method_effort:
+                key = (value.id, method_id)
                 methods_out.append(
                     {
-                        "id": method.id,
-                        "name": method.name,
+                        "id": method_id,
+                        "name": names[method_id],
                         "effort": round(method_effort.get(key, 0.0), 6),
                         "items": method_items.get(key, 0),
                     }
@@ -157,7 +175,7 @@ def build_report(
                 "effort": round(effort, 6),
                 "share": _share(effort, total_effort),
                 "items": value_items.get(value.id, 0),
-                "target_share": value.target_share,
+                "target_share": None if value.id in team_values else value.target_share,
                 "methods": methods_out,
             }
         )
@@ -166,6 +184,13 @@ def build_report(
     stray = sum(e for v, e in value_effort.items() if v is not None and v not in known_values)
     untagged_effort = value_effort.get(None, 0.0) + stray
     freshness = build_freshness(store, trackers)
+    cascade: dict[str, Any] = {}
+    if plan.teams is not None:
+        cascade["unaligned"] = {
+            "effort": round(unaligned_effort, 6),
+            "share": _share(unaligned_effort, total_effort),
+            "items": unaligned_items,
+        }
     return {
         "measure": query.measure,
         "state": query.state,
@@ -184,5 +209,6 @@ def build_report(
             "share": _share(orphaned_effort, total_effort),
             "items": orphaned_items,
         },
+        **cascade,
         "freshness": freshness,
     }

@@ -1,4 +1,4 @@
-"""Flagged work (untagged, orphaned, conflict), biggest effort first, with keyset pagination."""
+"""Flagged work (untagged, orphaned, conflict, unaligned), biggest effort first, with keyset pagination."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from v2mom.store.database import Database
 from v2mom.store.items import StoredItem
 from v2mom.store.report_queries import StateFilter
 
-FlagKind = Literal["untagged", "orphaned", "conflict"]
+FlagKind = Literal["untagged", "orphaned", "conflict", "unaligned"]
+# What the counts count; unaligned work (a plan with teams) is listed, not counted yet.
 FLAG_KINDS: tuple[FlagKind, ...] = ("untagged", "orphaned", "conflict")
+LISTED_KINDS: tuple[FlagKind, ...] = (*FLAG_KINDS, "unaligned")
 MAX_PK = 2**63 - 1  # keys are 64-bit database ids: a bigger one would overflow the driver (500)
 
 
@@ -66,7 +68,7 @@ def list_flags(
     resolutions = resolve_stored(store, stored, store.plans.current() or Plan())
     items = []
     for row in page:
-        flags = [f for f in FLAG_KINDS if getattr(row, f)]
+        flags = [f for f in LISTED_KINDS if getattr(row, f)]
         items.append(
             {
                 "tracker": row.tracker,

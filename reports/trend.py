@@ -3,6 +3,9 @@
 One GROUP BY over the rollup's shares (``v2mom.rollup``) by completion day and value, then days are
 folded into ISO weeks (Monday first) in Python: a few hundred rows at most, and the same code on
 SQLite and PostgreSQL.
+A plan with teams lists the teams' own values after the company's, and each week gains
+``unaligned`` (team work reaching no value) beside ``untagged``; a plan without teams gives the trend
+it always did.
 Without ``from``/``to`` the trend covers the twelve weeks that end with the latest completion.
 A trend spans at most ``MAX_WEEKS`` weeks (``TrendRangeError`` beyond, a 422 at the API).
 """
@@ -47,24 +50,26 @@ def build_trend(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
     rows = store.report_queries.done_by_day(
         measure=query.measure, start=start, end=end, tracker=query.tracker
     )
-    known = {v.id for v in plan.values}
+    values = [*plan.values, *(v for team in plan.teams or () for v in team.values)]
+    known = {v.id for v in values}
     buckets: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for day, value_id, effort in rows:
-        key = value_id if value_id in known else "untagged"
+    for day, value_id, unaligned, effort in rows:
+        key = "unaligned" if unaligned else value_id if value_id in known else "untagged"
         buckets[_monday(day)][key] += float(effort or 0.0)
     weeks = []
     for offset in range(weeks_asked):  # counted, so no date past ``end`` is ever computed
         monday = _monday(start) + timedelta(weeks=offset)
         per_value = buckets.get(monday, {})
         iso = monday.isocalendar()
-        weeks.append(
-            {
-                "week": f"{iso.year}-W{iso.week:02d}",
-                "start": monday.isoformat(),
-                "values": {v.id: round(per_value.get(v.id, 0.0), 6) for v in plan.values},
-                "untagged": round(per_value.get("untagged", 0.0), 6),
-            }
-        )
+        week: dict[str, Any] = {
+            "week": f"{iso.year}-W{iso.week:02d}",
+            "start": monday.isoformat(),
+            "values": {v.id: round(per_value.get(v.id, 0.0), 6) for v in values},
+            "untagged": round(per_value.get("untagged", 0.0), 6),
+        }
+        if plan.teams is not None:
+            week["unaligned"] = round(per_value.get("unaligned", 0.0), 6)
+        weeks.append(week)
     return {
         "measure": query.measure,
         "tracker": query.tracker,

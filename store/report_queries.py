@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, case, func, or_, select
 
 from v2mom.models import State
 from v2mom.store import schema as t
-from v2mom.store.resolution.rollup import shares
+from v2mom.store.resolution.rollup import shares, unaligned_sets
 from v2mom.store.transactions import Repository
 
 StateFilter = Literal["done", "open", "all"]
@@ -35,6 +35,7 @@ class FlaggedRow:
     untagged: bool
     orphaned: bool
     conflict: bool
+    unaligned: bool
     effort: float
 
 
@@ -154,20 +155,22 @@ class ReportQueries(Repository):
 
     def done_by_day(
         self, *, measure: str, start: date, end: date, tracker: str | None = None
-    ) -> list[tuple[date, str | None, float | None]]:
-        """(completion day, value id, effort) of done work between ``start`` and ``end`` inclusive."""
+    ) -> list[tuple[date, str | None, bool, float | None]]:
+        """(completion day, value id, unaligned, effort) of done work between ``start`` and ``end``
+        inclusive; ``unaligned``: a share through a team method to no value (then no value id)."""
         a = shares().c
         conditions = [a.state == State.DONE.value, a.completed_on.is_not(None)]
         if tracker:
             conditions.append(a.tracker == tracker)
         conditions += [a.completed_on >= start, a.completed_on <= end]
+        unaligned = and_(a.value_id.is_(None), a.method_id.is_not(None))
         stmt = (
-            select(a.completed_on, a.value_id, func.sum(a[measure]))
+            select(a.completed_on, a.value_id, unaligned, func.sum(a[measure]))
             .where(and_(*conditions))
-            .group_by(a.completed_on, a.value_id)
+            .group_by(a.completed_on, a.value_id, unaligned)
         )
         with self._tx.read() as conn:
-            return [(day, value_id, effort) for day, value_id, effort in conn.execute(stmt)]
+            return [(day, value_id, bool(lost), effort) for day, value_id, lost, effort in conn.execute(stmt)]
 
     def flagged(
         self,
@@ -182,19 +185,25 @@ class ReportQueries(Repository):
         """Up to ``limit`` live items flagged ``kind`` (None: any flag), biggest effort first.
 
         ``after`` is the (effort, pk) of the last row of the previous page (keyset pagination);
-        ``text`` keeps the items whose key or title holds it (any case).
+        ``text`` keeps the items whose key or title holds it (any case). ``unaligned`` is not a
+        column: it is read off the item's allocation set (only a plan with teams has such sets).
         """
         i, r = t.items.c, t.resolutions.c
         effort = r[measure]
+        unaligned = r.alloc_key.in_(unaligned_sets())
         stmt = (
-            select(i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, effort)
+            select(
+                i.pk, i.tracker, i.key, i.title, i.url, r.untagged, r.orphaned, r.conflict, unaligned, effort
+            )
             .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
             .where(*_flag_scope(tracker, text))
         )
-        if kind is not None:
+        if kind == "unaligned":
+            stmt = stmt.where(unaligned)
+        elif kind is not None:
             stmt = stmt.where(r[kind].is_(True))
         else:
-            stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict))
+            stmt = stmt.where(or_(r.untagged, r.orphaned, r.conflict, unaligned))
         if after is not None:
             after_effort, after_pk = after
             stmt = stmt.where(or_(effort < after_effort, and_(effort == after_effort, i.pk > after_pk)))

@@ -16,6 +16,7 @@ from v2mom.store import schema as t
 from v2mom.store.resolution.rollup import (
     read_allocation_set,
     rebuild_rollup,
+    unaligned_sets,
 )
 from v2mom.store.transactions import Repository
 
@@ -28,6 +29,7 @@ class FlagCounts:
     untagged: int
     orphaned: int
     conflict: int
+    unaligned: int
 
 
 class ResolutionRepository(Repository):
@@ -50,13 +52,20 @@ class ResolutionRepository(Repository):
             return read_allocation_set(conn, key)
 
     def for_item(self, item_pk: int) -> dict[str, Any] | None:
-        """The stored flags and counted effort of one item (None before its first resolution)."""
+        """The stored flags and counted effort of one item (None before its first resolution).
+
+        ``unaligned`` is read off the item's allocation set, which holds the share it names."""
+        r = t.resolutions.c
         with self._tx.read() as conn:
-            row = conn.execute(select(t.resolutions).where(t.resolutions.c.item_pk == item_pk)).first()
+            row = conn.execute(
+                select(t.resolutions, r.alloc_key.in_(unaligned_sets()).label("unaligned")).where(
+                    r.item_pk == item_pk
+                )
+            ).first()
         if row is None:
             return None
         return {
-            "flags": [f for f in ("untagged", "orphaned", "conflict") if getattr(row, f)],
+            "flags": [f for f in ("untagged", "orphaned", "conflict", "unaligned") if getattr(row, f)],
             "effort": {"points": row.points, "hours": row.hours, "count": row.count},
         }
 
@@ -70,6 +79,7 @@ class ResolutionRepository(Repository):
                     func.count().filter(r.untagged),
                     func.count().filter(r.orphaned),
                     func.count().filter(r.conflict),
+                    func.count().filter(r.alloc_key.in_(unaligned_sets())),
                 )
             ).one()
-        return FlagCounts(items=row[0], untagged=row[1], orphaned=row[2], conflict=row[3])
+        return FlagCounts(items=row[0], untagged=row[1], orphaned=row[2], conflict=row[3], unaligned=row[4])

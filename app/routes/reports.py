@@ -170,7 +170,8 @@ def value_items_page(
     """The items counted under a value (with the report's filters), biggest share of effort first;
     404 for a value the plan does not have."""
     plan = store.plans.current() or Plan()
-    if value_id not in {value.id for value in plan.values}:
+    team_values = {value.id for team in plan.teams or () for value in team.values}
+    if value_id not in {value.id for value in plan.values} | team_values:  # the report lists both
         raise HTTPException(404, detail=f"the plan has no value '{value_id}'")
     try:
         page = value_items(

@@ -12,7 +12,7 @@ from v2mom.models import WebUrl, WorkItem
 
 MeasureName = Literal["points", "hours", "count"]
 StateName = Literal["done", "open", "all"]
-FlagName = Literal["untagged", "orphaned", "conflict"]
+FlagName = Literal["untagged", "orphaned", "conflict", "unaligned"]
 
 
 class TrackerFreshness(ApiModel):
@@ -62,7 +62,7 @@ class ValueEffort(ApiModel):
 
 
 class EffortPart(ApiModel):
-    """Untagged or orphaned effort with its share of the total."""
+    """Untagged, unaligned or orphaned effort with its share of the total."""
 
     effort: Number
     share: Number
@@ -70,7 +70,10 @@ class EffortPart(ApiModel):
 
 
 class EffortReport(ApiModel):
-    """``GET /api/reports/effort-by-value``: ``sum(values[].effort) + untagged.effort == total.effort``."""
+    """``GET /api/reports/effort-by-value``: ``sum(values[].effort) + untagged.effort == total.effort``.
+
+    With teams in the plan, ``unaligned`` (team work reaching no value) joins the sum; without, it
+    is absent."""
 
     measure: MeasureName
     state: StateName
@@ -81,6 +84,11 @@ class EffortReport(ApiModel):
     values: list[ValueEffort]
     untagged: EffortPart
     orphaned: EffortPart
+    unaligned: EffortPart | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="team methods' effort that reaches no value (present only when the plan has teams)",
+    )
     freshness: dict[str, TrackerFreshness]
 
 
@@ -91,6 +99,11 @@ class TrendWeek(ApiModel):
     start: date
     values: dict[str, Number]
     untagged: Number
+    unaligned: Number | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="team work reaching no value (present only when the plan has teams)",
+    )
 
 
 class Trend(ApiModel):

@@ -85,6 +85,14 @@ def read_allocation_set(conn: Connection, key: int) -> list[Share]:
     return [(v, m, w) for v, m, w in rows]
 
 
+def unaligned_sets() -> Select[Any]:
+    """The keys of the allocation sets with a share through a method to no value: the part of a
+    team method's effort that reaches no value. Items resolved to such a set are ``unaligned``
+    (an untagged item's one share names neither a value nor a method)."""
+    s = t.allocation_sets.c
+    return select(s.alloc_key).where(s.value_id.is_(None), s.method_id.is_not(None)).distinct()
+
+
 def prune_allocation_sets(conn: Connection) -> None:
     """Drop the sets no resolution names any more (after a full re-resolution)."""
     s, r = t.allocation_sets.c, t.resolutions.c
