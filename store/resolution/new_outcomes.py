@@ -29,12 +29,7 @@ def _into_changed() -> Insert:
     r, m, i = t.resolutions, rm.new_outcome, t.items
     new = {"untagged": m.c.untagged, "conflict": m.c.conflict, "alloc_key": m.c.new_key}
     found = (
-        select(
-            r.c.item_pk,
-            *(new.get(name, r.c[name]) for name in rm.NEW_COLUMNS),
-            true(),
-            *(r.c[name] for name in rm.OLD_COLUMNS),
-        )
+        select(r.c.item_pk, *rm.changed_row(r, true(), new))
         .select_from(r)
         .join(m, m.c.old_key == r.c.alloc_key)
         .join(i, i.c.pk == r.c.item_pk)

@@ -174,9 +174,7 @@ def _into_changed(n: FromClause) -> Insert:
     found = (
         select(
             x.c.pk,
-            *(x.c[name] for name in rm.NEW_COLUMNS),
-            r.c.item_pk.is_not(None),
-            *(r.c[name] for name in rm.OLD_COLUMNS),
+            *rm.changed_row(r, r.c.item_pk.is_not(None), {name: x.c[name] for name in rm.NEW_COLUMNS}),
         )
         .select_from(x.outerjoin(r, r.c.item_pk == x.c.pk))
         .where(differs)

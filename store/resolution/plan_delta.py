@@ -190,12 +190,7 @@ def _into_changed() -> Insert:
         "alloc_key": f.c.alloc_key,
     }
     found = (
-        select(
-            visited.c.pk,
-            *(new[name] if name in new else r.c[name] for name in rm.NEW_COLUMNS),
-            true(),
-            *(r.c[name] for name in rm.OLD_COLUMNS),
-        )
+        select(visited.c.pk, *rm.changed_row(r, true(), new))
         .select_from(visited)
         .join(s, s.c.sig == visited.c.tag_sig)
         .join(r, r.c.item_pk == visited.c.pk)

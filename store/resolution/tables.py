@@ -30,10 +30,12 @@ from sqlalchemy import (
     Boolean,
     ClauseElement,
     Column,
+    ColumnElement,
     Connection,
     Date,
     Executable,
     Float,
+    FromClause,
     Index,
     Integer,
     MetaData,
@@ -182,6 +184,17 @@ changed = Table(
     prefixes=TEMPORARY,
 )
 CHANGED_COLUMNS = ["pk", *NEW_COLUMNS, "had", *(f"old_{name}" for name in OLD_COLUMNS)]
+
+
+def changed_row(held: FromClause, had: ColumnElement[bool], new: Mapping[str, Any]) -> list[Any]:
+    """The columns of an ``rm_changed`` row after its ``pk``, in ``CHANGED_COLUMNS`` order: each new
+    column from ``new`` (a name it lacks keeps ``held``'s), whether a resolution was held, and the
+    held resolution's columns the rollup counted the item under."""
+    return [
+        *(new[name] if name in new else held.c[name] for name in NEW_COLUMNS),
+        had,
+        *(held.c[name] for name in OLD_COLUMNS),
+    ]
 
 
 class Analyze(Executable, ClauseElement):
