@@ -19,13 +19,14 @@ from sqlalchemy import select
 
 from tests.factories import T0, make_item
 from tests.oracle import oracle_remap, preview_in_memory, resolve_all
+from tests.store.resolution.spying import chosen
 from v2mom.mapping.effort import Measure as EffortMeasure
 from v2mom.mapping.plan import Measure, Method, Plan, Rule, RuleWhen, Team, TeamMethod, Value, check_plan
 from v2mom.models import Level, State, WorkItem
 from v2mom.reports.explain import resolve_stored
 from v2mom.store import schema as t
 from v2mom.store.database import Database
-from v2mom.store.resolution import rewrite, run, strategy
+from v2mom.store.resolution import rewrite, strategy
 from v2mom.store.resolution.new_outcomes import NewOutcomes
 from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.plan_delta import PlanDelta
@@ -244,19 +245,10 @@ def small_changes(plan: Plan, rng: random.Random) -> list[Plan]:
     return [check_plan(c) for c in changed]
 
 
-def engine_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record which strategy each re-resolution runs: the plan delta ("plan") or one that re-resolves
-    whole trees ("trees": every item, or the changed trees)."""
-    paths: list[str] = []
-    real = run.choose_strategy
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        chosen = real(*args, **kwargs)
-        paths.append("plan" if isinstance(chosen, PlanDelta) else "trees")
-        return chosen
-
-    monkeypatch.setattr(run, "choose_strategy", spy)
-    return paths
+def engine_paths(strategies: list[Any]) -> list[str]:
+    """Which strategy each re-resolution ran: the plan delta ("plan") or one that re-resolves whole
+    trees ("trees": every item, or the changed trees)."""
+    return ["plan" if isinstance(ran, PlanDelta) else "trees" for ran in strategies]
 
 
 @pytest.mark.parametrize("seed_value", [21, 22, 23])
@@ -270,7 +262,7 @@ def test_a_plan_change_re_resolves_only_what_it_can_move(
     seed(store, rng, 60)
     plan = random_plan(rng)
     apply_plan(store, plan, actor="test")  # no plan before it: every item
-    paths = engine_paths(monkeypatch)
+    strategies = chosen(monkeypatch)
     live = store.items.count()
     for changed in small_changes(plan, rng):
         applied = apply_plan(store, changed, actor="test")
@@ -279,7 +271,7 @@ def test_a_plan_change_re_resolves_only_what_it_can_move(
         back = apply_plan(store, plan, actor="test")  # and back, where the next change starts from
         assert back.stats == assert_equal_to_the_oracle(store, plan)
         assert back.stats.moved == applied.stats.moved
-    assert set(paths) == {"plan"}
+    assert set(engine_paths(strategies)) == {"plan"}
     unchanged = apply_plan(store, plan, actor="test")  # the same plan again moves nothing
     assert unchanged.stats.moved == 0
 
@@ -314,21 +306,14 @@ def test_a_change_of_what_tags_yield_re_maps_the_stored_sets(
     plan = random_plan(rng)
     apply_plan(store, plan, actor="test")
     monkeypatch.setattr(strategy, "SMALL_SCOPE", 0)  # what a million-item store would do
-    chosen: list[type] = []
-    real = run.choose_strategy
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        chosen.append(type(choice := real(*args, **kwargs)))
-        return choice
-
-    monkeypatch.setattr(run, "choose_strategy", spy)
+    strategies = chosen(monkeypatch)
     for changed in reweighted(plan):
         applied = apply_plan(store, changed, actor="test")
         assert applied.stats == assert_equal_to_the_oracle(store, changed)
         back = apply_plan(store, plan, actor="test")
         assert back.stats == assert_equal_to_the_oracle(store, plan)
         assert back.stats.moved == applied.stats.moved
-    assert NewOutcomes in chosen
+    assert NewOutcomes in [type(c) for c in strategies]
 
 
 def test_a_plan_change_moving_most_items_runs_over_everything(
@@ -339,9 +324,9 @@ def test_a_plan_change_moving_most_items_runs_over_everything(
     plan = random_plan(rng)
     apply_plan(store, plan, actor="test")
     monkeypatch.setattr(strategy, "SMALL_SCOPE", 0)  # what a million-item store would do
-    paths = engine_paths(monkeypatch)
+    strategies = chosen(monkeypatch)
     emptied = apply_plan(store, Plan(), actor="test")  # every tag now names nothing
-    assert paths == ["trees"]  # the items of dirty signatures alone were past the bar
+    assert engine_paths(strategies) == ["trees"]  # the items of dirty signatures alone were past the bar
     assert emptied.stats == assert_equal_to_the_oracle(store, Plan())
     assert emptied.stats.moved > emptied.stats.items // 5
 
@@ -483,19 +468,12 @@ def test_a_method_serving_something_at_last_re_maps_the_stored_sets(
     assert "unaligned" in assert_flags_equal_to_the_oracle(store, unaligned)
     assert SPIKE in reasons(store, unaligned)
     monkeypatch.setattr(strategy, "SMALL_SCOPE", 0)  # what a million-item store would do
-    chosen: list[type] = []
-    real = run.choose_strategy
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        chosen.append(type(choice := real(*args, **kwargs)))
-        return choice
-
-    monkeypatch.setattr(run, "choose_strategy", spy)
+    strategies = chosen(monkeypatch)
     applied = apply_plan(store, aligned, actor="test")
     assert applied.stats == assert_equal_to_the_oracle(store, aligned)
     assert_flags_equal_to_the_oracle(store, aligned)
     assert SPIKE not in reasons(store, aligned)
-    assert chosen == [NewOutcomes]
+    assert [type(c) for c in strategies] == [NewOutcomes]
 
 
 def test_unchanged_items_are_not_rewritten(store: Database) -> None:

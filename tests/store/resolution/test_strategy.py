@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from tests.factories import make_item
+from tests.store.resolution.spying import chosen
 from v2mom.mapping.plan import Plan, Rule, RuleWhen, Value, check_plan
 from v2mom.models import Level
 from v2mom.store.database import Database
-from v2mom.store.resolution import run, strategy
+from v2mom.store.resolution import strategy
 from v2mom.store.resolution.full_pass import FullPass
 from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.plan_delta import PlanDelta
@@ -42,19 +43,6 @@ def frontend_to(value: str) -> Plan:
     return check_plan(
         PLAN.model_copy(update={"rules": (Rule(when=RuleWhen(label="frontend"), value=value),)})
     )
-
-
-def chosen(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The strategy each re-resolution runs, as it runs."""
-    strategies: list[Any] = []
-    real = run.choose_strategy
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        strategies.append(choice := real(*args, **kwargs))
-        return choice
-
-    monkeypatch.setattr(run, "choose_strategy", spy)
-    return strategies
 
 
 def test_changed_trees_stay_a_scope_up_to_their_share_of_the_live_items(
