@@ -173,6 +173,24 @@ plans = Table(
     Column("document", JSON, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", String(128), nullable=False),
+    Column("reason", Text),  # why this version was made; required once the plan has a cycle
+    Column("changes", JSON),  # the summary of what this version changed (``mapping.plan_changes``)
+)
+
+review_snapshots = Table(
+    # One review per (cycle, period), written once when the period is closed and never rewritten:
+    # the report for the company and every team, measures met or not, obstacles, flag counts and
+    # the plan version it was computed under. A past period's report is read from here.
+    "review_snapshots",
+    metadata,
+    Column("cycle_id", String(64), primary_key=True),
+    Column("period_id", String(64), primary_key=True),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("plan_version", Integer, nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=False),
+    Column("closed_by", String(255), nullable=False),
+    Column("document", JSON, nullable=False),
 )
 
 api_tokens = Table(
