@@ -285,6 +285,14 @@ def team_depths(plan: Plan) -> dict[str, int]:
     return {team.id: len(ancestor_ids(team.id, parents)) + 1 for team in _teams(plan)}
 
 
+def subtree_ids(plan: Plan, team_id: str) -> list[str]:
+    """``team_id`` and every team below it, in plan order (an unknown id gives an empty list)."""
+    parents = {team.id: team.parent for team in _teams(plan)}
+    return [
+        team.id for team in _teams(plan) if team.id == team_id or team_id in ancestor_ids(team.id, parents)
+    ]
+
+
 def cascade_value_weights(plan: Plan) -> dict[str, dict[str, float]]:
     """Every method of the cascade (the company's and every team's) with its value weights.
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from v2mom.mapping.cascade import method_weights
+from v2mom.mapping.cascade import method_weights, subtree_ids
 from v2mom.mapping.plan import Plan
 from v2mom.store.database import Database
 
@@ -41,6 +41,7 @@ class ReportQuery:
     date_from: date | None = None
     date_to: date | None = None
     tracker: str | None = None
+    team: str | None = None  # a team of the cascade: that team and its descendants (None: the company)
 
 
 # The dates a report filter may name. Completion dates come from the trackers' timestamps, which
@@ -66,7 +67,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
-def grouped_rows(store: Database, query: ReportQuery) -> list[tuple[Any, ...]]:
+def grouped_rows(store: Database, plan: Plan, query: ReportQuery) -> list[tuple[Any, ...]]:
     """(value_id, method_id, orphaned, effort, value_items, items, rows) per group: the one query."""
     return store.report_queries.effort_groups(
         measure=query.measure,
@@ -74,6 +75,7 @@ def grouped_rows(store: Database, query: ReportQuery) -> list[tuple[Any, ...]]:
         tracker=query.tracker,
         date_from=query.date_from,
         date_to=query.date_to,
+        teams=None if query.team is None else subtree_ids(plan, query.team),
     )
 
 
@@ -110,7 +112,7 @@ def build_report(
     store: Database, plan: Plan, query: ReportQuery, trackers: list[str] | None = None
 ) -> dict[str, Any]:
     """The whole report document, ready to serialise as JSON."""
-    rows = grouped_rows(store, query)
+    rows = grouped_rows(store, plan, query)
     value_effort: dict[str | None, float] = defaultdict(float)
     value_items: dict[str | None, int] = defaultdict(int)
     method_effort: dict[tuple[str, str], float] = defaultdict(float)
@@ -186,6 +188,8 @@ def build_report(
     freshness = build_freshness(store, trackers)
     cascade: dict[str, Any] = {}
     if plan.teams is not None:
+        if query.team is not None:
+            cascade["team"] = query.team
         cascade["unaligned"] = {
             "effort": round(unaligned_effort, 6),
             "share": _share(unaligned_effort, total_effort),

@@ -76,10 +76,19 @@ class ObstacleFacts:
 
 
 def _conditions(
-    source: FromClause, state: StateFilter, tracker: str | None, date_from: date | None, date_to: date | None
+    source: FromClause,
+    state: StateFilter,
+    tracker: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    teams: Sequence[str] | None = None,
 ) -> list[ColumnElement[bool]]:
+    """The report filters as conditions on ``source`` (rollup shares or resolutions); ``teams``
+    keeps the work of those teams (a subtree of the cascade), None keeps everything."""
     a = source.c
     conditions: list[ColumnElement[bool]] = []
+    if teams is not None:
+        conditions.append(a.team_id.in_(teams))
     if state == "done":
         conditions.append(a.state == State.DONE.value)
     elif state == "open":
@@ -121,8 +130,11 @@ class ReportQueries(Repository):
         tracker: str | None = None,
         date_from: date | None = None,
         date_to: date | None = None,
+        teams: Sequence[str] | None = None,
     ) -> list[tuple[Any, ...]]:
-        """(value_id, method_id, orphaned, effort, value_items, items, rows) per group: one GROUP BY."""
+        """(value_id, method_id, orphaned, effort, value_items, items, rows) per group: one GROUP BY.
+
+        ``teams``: only the work of those teams (None: all, the company's own included)."""
         source = shares()
         a = source.c
         stmt = (
@@ -135,7 +147,7 @@ class ReportQueries(Repository):
                 func.sum(a["items"]),
                 func.sum(a["rows"]),
             )
-            .where(and_(True, *_conditions(source, state, tracker, date_from, date_to)))
+            .where(and_(True, *_conditions(source, state, tracker, date_from, date_to, teams)))
             .group_by(a.value_id, a.method_id, a.orphaned)
         )
         with self._tx.read() as conn:

@@ -99,6 +99,8 @@ resolutions = Table(
     Column("completed_on", Date),
     # The live parent the item was resolved under: when it moves away, that tree is re-resolved too.
     Column("parent_pk", BigInteger),
+    # The deepest team of the plan's cascade whose scope holds the item (null: the company's own).
+    Column("team_id", String(64)),
 )
 
 allocation_sets = Table(
@@ -124,6 +126,7 @@ effort_rollup = Table(
     Column("completed_on", Date),
     Column("orphaned", Boolean, nullable=False),
     Column("alloc_key", BigInteger, nullable=False),
+    Column("team_id", String(64)),
     Column("items", Integer, nullable=False),
     Column("points", Float, nullable=False),
     Column("hours", Float, nullable=False),

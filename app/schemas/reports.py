@@ -80,6 +80,11 @@ class EffortReport(ApiModel):
     date_from: date | None = Field(alias="from")
     date_to: date | None = Field(alias="to")
     tracker: str | None
+    team: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="the team the report narrows to, with its descendants (absent: the company)",
+    )
     total: EffortTotal
     values: list[ValueEffort]
     untagged: EffortPart

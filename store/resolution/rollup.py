@@ -189,7 +189,7 @@ def rebuild_rollup(conn: Connection) -> None:
 def shares() -> Subquery:
     """Rollup groups split by their allocation sets: what the reports group and filter.
 
-    Columns: tracker, state, completed_on, orphaned, value_id, method_id; ``points``, ``hours`` and
+    Columns: tracker, state, completed_on, orphaned, team_id, value_id, method_id; ``points``, ``hours`` and
     ``count`` weighted by the share; ``items`` (once per item), ``value_items`` (once per item and
     value) and ``rows`` (once per item and share).
     """
@@ -200,6 +200,7 @@ def shares() -> Subquery:
             g.state,
             g.completed_on,
             g.orphaned,
+            g.team_id,
             s.value_id,
             s.method_id,
             (g["items"] * s.first_of_item).label("items"),

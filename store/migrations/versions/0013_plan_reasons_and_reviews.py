@@ -11,6 +11,10 @@ who, when, why and what. Versions stored before keep no reason (null).
 ``review_snapshots`` holds one immutable review per (cycle, period): the whole report for the
 company and every team, measures met or not, obstacles, flag counts and the plan version it was
 computed under. A past period is read from it, never recomputed.
+
+``resolutions.team_id`` and ``effort_rollup.team_id`` name the deepest team whose scope holds an
+item (null: the company's own work), so a team's report is the company's GROUP BY narrowed to its
+subtree. Existing rows stay null until the next resolution.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ UTC_TIME = v2mom.store.types.UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:
+    for table in ('resolutions', 'effort_rollup'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('team_id', sa.String(length=64), nullable=True))
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reason', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('changes', sa.JSON(), nullable=True))
@@ -51,3 +58,6 @@ def downgrade() -> None:
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.drop_column('changes')
         batch_op.drop_column('reason')
+    for table in ('effort_rollup', 'resolutions'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('team_id')
