@@ -34,6 +34,11 @@ with no value and flags the item ``unaligned``, one reason per method serving no
 item is not untagged, and its lost effort counts toward no value. A company method naming no value
 is still an orphan, and counts nothing.
 
+Visibility: an item belongs to the deepest team whose scope holds it (``team``; None: the company).
+It may name the company's methods and values and those of its team and the teams above; a team's
+method or value named on other work is not a tag there: it flags ``orphaned`` with the reason
+(which team it belongs to) and counts nothing, as an unknown name does.
+
 It is one module of ~440 lines on purpose: the precedence above is one algorithm, read top to
 bottom in ``Resolver``; the set-based engine in ``v2mom.store`` is tested against it.
 """
@@ -45,7 +50,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from v2mom.mapping.cascade import MethodWeights, method_weights
+from v2mom.mapping.cascade import MethodWeights, ancestor_ids, method_weights, team_of_scope
 from v2mom.mapping.plan import Method, Plan, Rule, TeamMethod, fold
 from v2mom.models import Level, WorkItem
 
@@ -227,6 +232,12 @@ class Resolver:
             self._values[fold(v.id)] = v.id
         for m in methods:
             self._methods[fold(m.id)] = m.id
+        self._value_ids = {v.id for v in values}
+        self._owner = {v.id: team.id for team in teams for v in team.values} | {
+            m.id: team.id for team in teams for m in team.methods
+        }
+        parents = {team.id: team.parent for team in teams}
+        self._sees = {team.id: {team.id, *ancestor_ids(team.id, parents)} for team in teams}
         self._methods_weights: dict[str, MethodWeights] = method_weights(plan)
         self._weights = {method: found.values for method, found in self._methods_weights.items()}
         self._item_rules = [r for r in plan.rules if r.when.is_item_level]
@@ -359,9 +370,16 @@ class Resolver:
     # -- the whole resolution ------------------------------------------------------------------
 
     def resolve(
-        self, item: WorkItem, parent: Resolution | None, *, parent_ref: str | None, parent_missing: bool
+        self,
+        item: WorkItem,
+        parent: Resolution | None,
+        *,
+        parent_ref: str | None,
+        parent_missing: bool,
+        team: str | None = None,
     ) -> Resolution:
-        """Resolve ``item`` given its parent's finished resolution (callers go top-down)."""
+        """Resolve ``item`` given its parent's finished resolution (callers go top-down); ``team``:
+        the team whose scope holds the item (:meth:`team_of`), None for the company's own work."""
         reasons: list[str] = []
         orphaned = False
         if parent_missing:
@@ -393,7 +411,7 @@ class Resolver:
             else:
                 source, chosen, explanation = "none", Tags(), ["no tag, no inherited tag, no container rule"]
 
-        outcome = self.outcome(chosen)
+        outcome = self.outcome(chosen, team)
         if outcome.method_orphans:
             orphaned = True
             reasons.extend(outcome.method_orphans)
@@ -423,10 +441,28 @@ class Resolver:
             own_tags=own,
         )
 
-    def outcome(self, chosen: Tags) -> Outcome:
-        """What a chosen set of tags yields under this plan, whichever item it was chosen for."""
+    @property
+    def team_owned(self) -> frozenset[str]:
+        """The ids of every team's own values and methods: the tags whose meaning depends on the team."""
+        return frozenset(self._owner)
+
+    def team_of(self, item: WorkItem, parent_container: str | None = None) -> str | None:
+        """The deepest team whose scope holds ``item`` (None: the company's own work): by its
+        container, else the configured project it is a member of, else its parent's container
+        (an Asana subtask names only its parent)."""
+        container = item.container or item.member_of or parent_container
+        return team_of_scope(self.plan, item.tracker, container, item.components)
+
+    def outcome(self, chosen: Tags, team: str | None = None) -> Outcome:
+        """What a chosen set of tags yields under this plan for work of ``team`` (None: the company)."""
+        hidden = [ref for ref in (*chosen.values, *chosen.methods) if not self._visible(ref, team)]
+        if hidden:
+            chosen = Tags(
+                tuple(v for v in chosen.values if v not in hidden),
+                tuple(m for m in chosen.methods if m not in hidden),
+            )
         allocations, method_values = self._allocate(chosen)
-        method_orphans = tuple(
+        method_orphans = tuple(self._hidden_reason(ref, team) for ref in hidden) + tuple(
             f"method {method} serves no value in the plan"
             for method in chosen.methods
             if not self._weights.get(method) and not self._unaligned(method)
@@ -457,6 +493,17 @@ class Resolver:
             untagged=not values and not lost,
             unaligned=unaligned,
         )
+
+    def _hidden_reason(self, ref: str, team: str | None) -> str:
+        """Why ``ref``, a team's value or method, is no tag on work of ``team``."""
+        kind = "value" if ref in self._value_ids else "method"
+        work = f"work of team {team}" if team is not None else "the company's own work"
+        return f"{kind} {ref} belongs to team {self._owner[ref]}, and {work} cannot name it"
+
+    def _visible(self, ref: str, team: str | None) -> bool:
+        """Whether work of ``team`` may name the value or method ``ref``: the company's always."""
+        owner = self._owner.get(ref)
+        return owner is None or (team is not None and owner in self._sees.get(team, ()))
 
     def _unaligned(self, method: str) -> float:
         """The share of ``method``'s effort that reaches no value (team methods only)."""

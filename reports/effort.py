@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from v2mom.mapping.cascade import method_weights, subtree_ids
+from v2mom.mapping.cascade import ancestor_ids, method_weights, subtree_ids
 from v2mom.mapping.plan import Plan
 from v2mom.store.database import Database
 
@@ -79,6 +79,31 @@ def grouped_rows(store: Database, plan: Plan, query: ReportQuery) -> list[tuple[
     )
 
 
+def _listed(plan: Plan, team: str | None) -> set[str] | None:
+    """What a team's report lists even without effort: the company's values, the values of the team
+    and of the teams above it, and the methods of the team and of the teams below it (None: the
+    company's report lists everything)."""
+    if team is None:
+        return None
+    teams = plan.teams or ()
+    parents = {t.id: t.parent for t in teams}
+    above = {team, *ancestor_ids(team, parents)}
+    below = set(subtree_ids(plan, team))
+    return (
+        {v.id for v in plan.values}
+        | {v.id for t in teams if t.id in above for v in t.values}
+        | {m.id for t in teams if t.id in below for m in t.methods}
+    )
+
+
+def unknown_team_problem(plan: Plan, team: str | None) -> str | None:
+    """Why ``team`` names no team of the plan (listing those it has), or None when it does."""
+    ids = [t.id for t in plan.teams or ()]
+    if team is None or team in ids:
+        return None
+    return f"team: {team!r} is no team of the plan (teams: {', '.join(ids) or 'none'})"
+
+
 def _share(effort: float, total: float) -> float:
     return round(effort / total, 4) if total else 0.0
 
@@ -123,6 +148,7 @@ def build_report(
     orphaned_items = 0
     unaligned_effort = 0.0
     unaligned_items = 0
+    lost_by_method: dict[str, float] = defaultdict(float)
     for value_id, method_id, orphaned, effort, first_value, first_item, count in rows:
         effort = float(effort or 0.0)
         total_effort += effort
@@ -130,6 +156,7 @@ def build_report(
         if value_id is None and method_id is not None:  # a team method's share that reaches no value
             unaligned_effort += effort
             unaligned_items += int(first_value or 0)
+            lost_by_method[method_id] += effort
         else:
             value_effort[value_id] += effort
             value_items[value_id] += int(first_value or 0)
@@ -144,13 +171,17 @@ def build_report(
     weights = method_weights(plan)  # the company's methods first, in plan order, then the teams'
     names = {m.id: m.name for m in plan.methods} | {m.id: m.name for team in teams for m in team.methods}
     team_values = {v.id for team in teams for v in team.values}
+    listed = _listed(plan, query.team)
     values_out = []
     known_values = set()
     for value in [*plan.values, *(v for team in teams for v in team.values)]:
         known_values.add(value.id)
+        if listed is not None and value.id not in listed and value.id not in value_effort:
+            continue
         methods_out = []
         for method_id, found in weights.items():
-            if value.id in found.values or (value.id, method_id) in method_effort:
+            shown = listed is None or method_id in listed
+            if (shown and value.id in found.values) or (value.id, method_id) in method_effort:
                 key = (value.id, method_id)
                 methods_out.append(
                     {
@@ -194,6 +225,10 @@ def build_report(
             "effort": round(unaligned_effort, 6),
             "share": _share(unaligned_effort, total_effort),
             "items": unaligned_items,
+            "methods": [
+                {"id": method_id, "name": names[method_id], "effort": round(lost, 6)}
+                for method_id, lost in sorted(lost_by_method.items(), key=lambda pair: (-pair[1], pair[0]))
+            ],
         }
     return {
         "measure": query.measure,

@@ -50,6 +50,7 @@ def resolve_stored(store: Database, targets: Iterable[StoredItem], plan: Plan) -
             resolve(parent_ref) if live and parent_ref else None,
             parent_ref=parent.item.ref if live and parent is not None else None,
             parent_missing=parent_ref is not None and parent is None,
+            team=resolver.team_of(current.item, parent.item.container if parent is not None else None),
         )
         visiting.discard(ref)
         memo[ref] = resolution

@@ -16,6 +16,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+from v2mom.mapping.cascade import subtree_ids
 from v2mom.mapping.plan import Plan
 from v2mom.reports.effort import ReportQuery
 from v2mom.store.database import Database
@@ -47,8 +48,9 @@ def build_trend(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
             f"from: a trend spans at most {MAX_WEEKS} weeks; {start.isoformat()} to {end.isoformat()}"
             f" is {weeks_asked} weeks"
         )
+    teams = None if query.team is None else subtree_ids(plan, query.team)
     rows = store.report_queries.done_by_day(
-        measure=query.measure, start=start, end=end, tracker=query.tracker
+        measure=query.measure, start=start, end=end, tracker=query.tracker, teams=teams
     )
     values = [*plan.values, *(v for team in plan.teams or () for v in team.values)]
     known = {v.id for v in values}

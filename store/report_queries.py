@@ -153,6 +153,27 @@ class ReportQueries(Repository):
         with self._tx.read() as conn:
             return [tuple(row) for row in conn.execute(stmt)]
 
+    def effort_by_team(
+        self,
+        *,
+        measure: str,
+        state: StateFilter = "all",
+        tracker: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> list[tuple[str | None, str | None, str | None, float, int]]:
+        """(team_id, value_id, method_id, effort, items) per group of the rollup's shares: every
+        team's effort by value and method in one GROUP BY (team None: the company's own work)."""
+        source = shares()
+        a = source.c
+        stmt = (
+            select(a.team_id, a.value_id, a.method_id, func.sum(a[measure]), func.sum(a["items"]))
+            .where(and_(True, *_conditions(source, state, tracker, date_from, date_to)))
+            .group_by(a.team_id, a.value_id, a.method_id)
+        )
+        with self._tx.read() as conn:
+            return [(t_, v, m, float(e or 0.0), int(n or 0)) for t_, v, m, e, n in conn.execute(stmt)]
+
     def latest_done_day(self, *, tracker: str | None = None) -> date | None:
         """The latest completion day of done work (of ``tracker``), None when nothing is done."""
         a = shares().c
@@ -166,14 +187,23 @@ class ReportQueries(Repository):
         return day
 
     def done_by_day(
-        self, *, measure: str, start: date, end: date, tracker: str | None = None
+        self,
+        *,
+        measure: str,
+        start: date,
+        end: date,
+        tracker: str | None = None,
+        teams: Sequence[str] | None = None,
     ) -> list[tuple[date, str | None, bool, float | None]]:
         """(completion day, value id, unaligned, effort) of done work between ``start`` and ``end``
-        inclusive; ``unaligned``: a share through a team method to no value (then no value id)."""
+        inclusive (of ``teams`` when given); ``unaligned``: a share through a team method to no value
+        (then no value id)."""
         a = shares().c
         conditions = [a.state == State.DONE.value, a.completed_on.is_not(None)]
         if tracker:
             conditions.append(a.tracker == tracker)
+        if teams is not None:
+            conditions.append(a.team_id.in_(teams))
         conditions += [a.completed_on >= start, a.completed_on <= end]
         unaligned = and_(a.value_id.is_(None), a.method_id.is_not(None))
         stmt = (

@@ -75,9 +75,21 @@ def item_efforts(stored: list[StoredItem], measure: Measure) -> dict[tuple[str, 
     return table
 
 
-def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredItem, Resolution]]:
-    """Resolve every item, parents first."""
+def teams_of(stored: list[StoredItem], plan: Plan) -> dict[int, str | None]:
+    """Each item's team (by pk): read by its container, else its parent's."""
     resolver = Resolver(plan)
+    by_key = {(s.item.tracker, s.item.id): s for s in stored}
+    found: dict[int, str | None] = {}
+    for s in stored:
+        parent = by_key.get((s.item.tracker, s.item.parent_id)) if s.item.parent_id else None
+        found[s.pk] = resolver.team_of(s.item, parent.item.container if parent is not None else None)
+    return found
+
+
+def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredItem, Resolution]]:
+    """Resolve every item, parents first, each for the team its scope belongs to."""
+    resolver = Resolver(plan)
+    teams = teams_of(stored, plan)
     resolved: dict[int, Resolution] = {}
     for current, parent, missing in top_down(stored):
         parent_resolution = resolved.get(parent.pk) if parent is not None else None
@@ -86,6 +98,7 @@ def resolve_all(stored: list[StoredItem], plan: Plan) -> Iterator[tuple[StoredIt
             parent_resolution,
             parent_ref=parent.item.ref if parent is not None else None,
             parent_missing=missing,
+            team=teams[current.pk],
         )
         resolved[current.pk] = resolution
         yield current, resolution
@@ -99,6 +112,7 @@ def oracle_remap(store: Database, plan: Plan) -> RemapStats:
     sets: dict[int, list[Share]] = {}
     now = utcnow()
     pks = {(s.item.tracker, s.item.id): s.pk for s in stored}
+    teams = teams_of(stored, plan)
     for current, resolution in resolve_all(stored, plan):
         item, key = current.item, (current.item.tracker, current.item.id)
         shares = as_shares(resolution.allocations)
@@ -118,6 +132,7 @@ def oracle_remap(store: Database, plan: Plan) -> RemapStats:
                 "tracker": item.tracker,
                 "state": item.state.value,
                 "completed_on": item.completed_at.date() if item.completed_at else None,
+                "team_id": teams[current.pk],
             }
         )
     with store.engine.begin() as conn:

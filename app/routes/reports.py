@@ -16,6 +16,7 @@ from v2mom.app.schemas.reports import (
     FlagPage,
     ItemDocument,
     Obstacles,
+    TeamsReport,
     Trend,
     ValueItems,
 )
@@ -24,7 +25,14 @@ from v2mom.mapping.plan import Plan
 from v2mom.metrics import REPORT_SECONDS
 from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
-from v2mom.reports.effort import Measure, ReportQuery, StateFilter, build_report, date_range_problems
+from v2mom.reports.effort import (
+    Measure,
+    ReportQuery,
+    StateFilter,
+    build_report,
+    date_range_problems,
+    unknown_team_problem,
+)
 from v2mom.reports.flags import (
     CursorError,
     FlagKind,
@@ -34,6 +42,7 @@ from v2mom.reports.flags import (
     value_items,
 )
 from v2mom.reports.obstacles import build_obstacles
+from v2mom.reports.teams import build_teams
 from v2mom.reports.trend import TrendRangeError, build_trend
 from v2mom.settings import Settings
 
@@ -47,6 +56,9 @@ def report_query(
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     tracker: TrackerName | None = None,
+    team: Annotated[
+        str | None, Query(max_length=64, description="A team of the plan: its work and its descendants'.")
+    ] = None,
 ) -> ReportQuery:
     """The report filters from the query string (shared by every report route)."""
     problems = date_range_problems(date_from, date_to)
@@ -54,14 +66,24 @@ def report_query(
         name, problem = problems[0]
         raise unprocessable([problem], location=("query", name))
     measure = measure or settings.measure
-    return ReportQuery(measure=measure, state=state, date_from=date_from, date_to=date_to, tracker=tracker)
+    return ReportQuery(
+        measure=measure, state=state, date_from=date_from, date_to=date_to, tracker=tracker, team=team
+    )
+
+
+def current_plan(store: StoreDep, query: ReportQuery) -> Plan:
+    """The stored plan, once ``query``'s team is known to be one of its teams (else a 422)."""
+    plan = store.plans.current() or Plan()
+    if (problem := unknown_team_problem(plan, query.team)) is not None:
+        raise unprocessable([problem], location=("query", "team"))
+    return plan
 
 
 QueryDep = Annotated[ReportQuery, Depends(report_query)]
 
 
 def _report(settings: Settings, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
-    plan = store.plans.current() or Plan()
+    plan = current_plan(store, query)
     return build_report(store, plan, query, settings.trackers.configured())
 
 
@@ -88,6 +110,14 @@ def effort_by_value_csv(
     return CsvResponse(body, headers={"Content-Disposition": 'attachment; filename="effort-by-value.csv"'})
 
 
+@router.get("/teams")
+def teams(store: StoreDep, _viewer: Viewer, query: QueryDep) -> TeamsReport:
+    """The plan's teams as a tree (parents first), each with its subtree's effort, its share of the
+    company's, and how much of it reaches a value, is untagged, or is unaligned (``team`` is ignored)."""
+    with REPORT_SECONDS.labels(report="teams").time():
+        return TeamsReport.model_validate(build_teams(store, store.plans.current() or Plan(), query))
+
+
 @router.get("/reports/trend")
 def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
     """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work).
@@ -96,7 +126,7 @@ def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
     """
     try:
         with REPORT_SECONDS.labels(report="trend").time():
-            return Trend.model_validate(build_trend(store, store.plans.current() or Plan(), query))
+            return Trend.model_validate(build_trend(store, current_plan(store, query), query))
     except TrendRangeError as exc:
         raise unprocessable([str(exc)], location=("query", "from")) from None
 

@@ -69,6 +69,20 @@ class EffortPart(ApiModel):
     items: int
 
 
+class UnalignedMethod(ApiModel):
+    """A team method's effort that reaches no value (it, or what it serves, serves nothing)."""
+
+    id: str
+    name: str
+    effort: Number
+
+
+class UnalignedPart(EffortPart):
+    """Unaligned effort with its share, and the methods it comes through, biggest first."""
+
+    methods: list[UnalignedMethod]
+
+
 class EffortReport(ApiModel):
     """``GET /api/reports/effort-by-value``: ``sum(values[].effort) + untagged.effort == total.effort``.
 
@@ -89,7 +103,7 @@ class EffortReport(ApiModel):
     values: list[ValueEffort]
     untagged: EffortPart
     orphaned: EffortPart
-    unaligned: EffortPart | None = Field(
+    unaligned: UnalignedPart | None = Field(
         default=None,
         exclude_if=lambda value: value is None,
         description="team methods' effort that reaches no value (present only when the plan has teams)",
@@ -270,3 +284,51 @@ class ItemDocument(ApiModel):
     ancestors: list[Ancestor] = Field(
         default_factory=list, description="the parent chain, nearest first, as far as the store holds it"
     )
+
+
+class TeamValueEffort(ApiModel):
+    """A team's effort (its subtree's) reaching one value: the company's or a team's own."""
+
+    id: str
+    name: str
+    effort: Number
+
+
+class TeamEffort(ApiModel):
+    """One team of the cascade with its subtree's effort: never broken down by person."""
+
+    id: str
+    name: str
+    parent: str | None
+    depth: int = Field(description="1 under the company, 2 under such a team, and so on")
+    vision: str
+    effort: Number
+    share: Number = Field(description="of the company's total effort")
+    items: int
+    aligned_share: Number = Field(description="of the team's effort, the part that reaches a value")
+    untagged_share: Number
+    unaligned_share: Number = Field(description="team methods' effort that reaches no value")
+    values: list[TeamValueEffort]
+    methods: list[str] = Field(description="the ids of the team's own methods")
+
+
+class CompanyOwnEffort(ApiModel):
+    """The work in no team's scope: the company's own."""
+
+    effort: Number
+    share: Number
+    items: int
+
+
+class TeamsReport(ApiModel):
+    """``GET /api/teams``: the tree of teams, parents before children, with each subtree's effort;
+    ``total`` = the company's own effort + every top-level team's."""
+
+    measure: MeasureName
+    state: StateName
+    date_from: date | None = Field(alias="from")
+    date_to: date | None = Field(alias="to")
+    tracker: str | None
+    total: EffortTotal
+    company: CompanyOwnEffort
+    teams: list[TeamEffort]

@@ -23,6 +23,7 @@ from v2mom.store.resolution import tables as rm
 from v2mom.store.resolution.outcomes import find_changes
 from v2mom.store.resolution.rewrite import move_rollup_by_items
 from v2mom.store.resolution.signatures import fill_signatures, load_signatures
+from v2mom.store.resolution.teams import fill_team_map
 
 
 def seed_changes(conn: Connection, changes: Mapping[str, Set[str]]) -> None:
@@ -105,8 +106,9 @@ class ChangedTrees:
         moves; writes nothing itself (None)."""
         fill_gone(conn, seeded=True)
         fill_signatures(conn, scoped=True)
-        load_signatures(conn, Resolver(plan), scoped=True)
-        find_changes(conn, scoped=True)
+        resolver = Resolver(plan)
+        load_signatures(conn, resolver, scoped=True)
+        find_changes(conn, scoped=True, teams=fill_team_map(conn, resolver, scoped=True))
         return None
 
     def move_rollup(self, conn: Connection) -> None:

@@ -17,6 +17,7 @@ from v2mom.store.resolution.changed_trees import fill_gone
 from v2mom.store.resolution.outcomes import find_changes
 from v2mom.store.resolution.rewrite import move_rollup_by_items
 from v2mom.store.resolution.signatures import SignatureItems, fill_signatures, load_signatures
+from v2mom.store.resolution.teams import fill_team_map
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,10 @@ class FullPass:
         fill_gone(conn, seeded=False)
         if self.read is None:  # a plan change filled them before reading its representatives
             fill_signatures(conn, scoped=False)
-        load_signatures(conn, Resolver(plan), scoped=False, read=self.read)
-        written = find_changes(conn, scoped=False, first=self.first)
+        resolver = Resolver(plan)
+        load_signatures(conn, resolver, scoped=False, read=self.read)
+        teams = fill_team_map(conn, resolver, scoped=False)
+        written = find_changes(conn, scoped=False, first=self.first, teams=teams)
         return written if self.first else None
 
     def move_rollup(self, conn: Connection) -> None:

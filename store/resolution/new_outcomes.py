@@ -69,7 +69,7 @@ class NewOutcomes:
             return
         g = t.effort_rollup.c
         sums = ("items", *SUM_COLUMNS)
-        moved = select(g.tracker, g.state, g.completed_on, g.orphaned).join_from(
+        moved = select(g.tracker, g.state, g.completed_on, g.orphaned, g.team_id).join_from(
             t.effort_rollup, m, m.c.old_key == g.alloc_key
         )
         taken = moved.add_columns(g.alloc_key, *((-g[name]).label(name) for name in sums))

@@ -37,6 +37,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    null,
     or_,
     select,
 )
@@ -46,6 +47,7 @@ from v2mom.clock import utcnow
 from v2mom.models import State
 from v2mom.store import schema as t
 from v2mom.store.resolution import tables as rm
+from v2mom.store.resolution.teams import Teams, team_join, yields_for
 from v2mom.store.types import UTCDateTime
 
 CANCELED = State.CANCELED.value
@@ -58,8 +60,9 @@ def completed_on(completed_at: ColumnElement[Any], dialect: str) -> ColumnElemen
     return func.substr(completed_at, 1, 10)  # SQLite keeps UTC datetimes as ISO text
 
 
-def nodes(dialect: str, *, scoped: bool) -> Select[Any]:
-    """Each live item (of ``rm_scope`` when ``scoped``) as a node, in ``rm_node``'s columns."""
+def nodes(dialect: str, *, scoped: bool, teams: Teams = None) -> Select[Any]:
+    """Each live item (of ``rm_scope`` when ``scoped``) as a node, in ``rm_node``'s columns;
+    ``teams``: whether ``rm_team`` is filled and whether it keys Jira components (None: no teams)."""
     c, p = t.items.alias("c"), t.items.alias("p")
     s, x = rm.sig, rm.special
     counts = c.c.state != CANCELED
@@ -69,6 +72,10 @@ def nodes(dialect: str, *, scoped: bool) -> Select[Any]:
     joined = joined.outerjoin(x, x.c.pk == c.c.pk).outerjoin(
         p, and_(p.c.tracker == c.c.tracker, p.c.item_id == c.c.parent_id, ~p.c.deleted)
     )
+    team: ColumnElement[Any] = null()
+    if teams is not None:
+        joined = joined.outerjoin(rm.team_map, team_join(c, p, components=teams.components))
+        team = rm.team_map.c.team_id
     return (
         select(
             c.c.pk,
@@ -85,6 +92,7 @@ def nodes(dialect: str, *, scoped: bool) -> Select[Any]:
             case((counts, 1), else_=0).label("counts"),
             case((and_(counts, c.c.points > 0), 1), else_=0).label("cp"),
             case((and_(counts, c.c.hours > 0), 1), else_=0).label("ch"),
+            team.label("team_id"),
         )
         .select_from(joined)
         .where(~c.c.deleted)
@@ -145,10 +153,11 @@ def _fresh(n: FromClause) -> CTE:
             own_effort(n.c.points, below.c.bp).label("points"),
             own_effort(n.c.hours, below.c.bh).label("hours"),
             cast(own_effort(1, below.c.bc), Float).label("count"),
+            n.c.team_id,
         )
         .select_from(
             n.outerjoin(inh, inh.c.pk == n.c.pk)
-            .join(f, f.c.ts == func.coalesce(inh.c.ts, n.c.cont_ts))
+            .join(f, and_(f.c.ts == func.coalesce(inh.c.ts, n.c.cont_ts), yields_for(f, n.c.team_id)))
             .outerjoin(below, below.c.pk == n.c.pk)
         )
         .cte("fresh")
@@ -170,6 +179,7 @@ def _into_changed(n: FromClause) -> Insert:
         r.c.state != x.c.state,
         r.c.completed_on.is_distinct_from(x.c.completed_on),
         r.c.parent_pk.is_distinct_from(x.c.parent_pk),
+        r.c.team_id.is_distinct_from(x.c.team_id),
     )
     found = (
         select(
@@ -191,7 +201,7 @@ def _into_resolutions(n: FromClause) -> Insert:
     return into.execution_options(preserve_rowcount=True)  # read after its cursor is closed
 
 
-def find_changes(conn: Connection, *, scoped: bool, first: bool = False) -> int:
+def find_changes(conn: Connection, *, scoped: bool, first: bool = False, teams: Teams = None) -> int:
     """Fill ``rm_changed`` with the items (of ``rm_scope`` when ``scoped``) whose resolution is
     missing or would move; with ``first`` (the store holds no resolution), write every outcome
     straight into ``resolutions`` and return how many (otherwise 0).
@@ -202,12 +212,18 @@ def find_changes(conn: Connection, *, scoped: bool, first: bool = False) -> int:
     dialect = conn.dialect.name
     tail = _into_resolutions if first else _into_changed
     if dialect == "postgresql":
-        node: FromClause = nodes(dialect, scoped=scoped).cte("rm_node").prefix_with("MATERIALIZED")
+        node: FromClause = (
+            nodes(dialect, scoped=scoped, teams=teams).cte("rm_node").prefix_with("MATERIALIZED")
+        )
         # Over every item one hash join beats per-row probes; a scope is small: probe the indexes.
         with rm.planner(conn, enable_nestloop=scoped):
             written = conn.execute(tail(node))
     else:
-        conn.execute(insert(rm.node).from_select([c.name for c in rm.node.c], nodes(dialect, scoped=scoped)))
+        conn.execute(
+            insert(rm.node).from_select(
+                [c.name for c in rm.node.c], nodes(dialect, scoped=scoped, teams=teams)
+            )
+        )
         conn.execute(CreateIndex(rm.node_parent))
         written = conn.execute(tail(rm.node))
     rm.analyze(conn, rm.changed)

@@ -21,7 +21,8 @@ that read differently themselves. From them, set-based:
 
 The work grows with the items the change reads differently, not with the store; the strategy
 trusts the stored resolutions to be this engine's under the old plan (a plan change is applied
-holding the resolutions, see :func:`.run.held_plan`).
+holding the resolutions, see :func:`.run.held_plan`), their teams included: a change of which team
+holds which work takes the full pass (:func:`.strategy.choose_strategy`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from v2mom.store import schema as t
 from v2mom.store.resolution import tables as rm
 from v2mom.store.resolution.rewrite import move_rollup_by_items
 from v2mom.store.resolution.signatures import SignatureItems, load_signatures
+from v2mom.store.resolution.teams import yields_for
 
 MAX_DEPTH = 64
 
@@ -182,6 +184,7 @@ def _into_changed() -> Insert:
     visited = _visited().subquery("visited")
     s, r, f = rm.sig, t.resolutions, rm.tag_set
     orphaned = or_(and_(visited.c.parent_id.is_not(None), r.c.parent_pk.is_(None)), s.c.unknown, f.c.orphan)
+    effective = case((visited.c.ts != 0, visited.c.ts), else_=s.c.cont_ts)
     new = {
         "parent_pk": r.c.parent_pk,
         "untagged": f.c.untagged,
@@ -194,7 +197,7 @@ def _into_changed() -> Insert:
         .select_from(visited)
         .join(s, s.c.sig == visited.c.tag_sig)
         .join(r, r.c.item_pk == visited.c.pk)
-        .join(f, f.c.ts == case((visited.c.ts != 0, visited.c.ts), else_=s.c.cont_ts))
+        .join(f, and_(f.c.ts == effective, yields_for(f, r.c.team_id)))
         .where(or_(r.c.alloc_key != f.c.alloc_key, r.c.orphaned != orphaned))
     )
     return insert(rm.changed).from_select(rm.CHANGED_COLUMNS, found)

@@ -59,6 +59,7 @@ def _moves() -> tuple[Select[Any], Select[Any]]:
         c.old_completed_on.label("completed_on"),
         c.old_orphaned.label("orphaned"),
         c.old_alloc_key.label("alloc_key"),
+        c.old_team_id.label("team_id"),
         *(c[f"old_{name}"].label(name) for name in SUM_COLUMNS),
         literal(-1).label("sign"),
     ).where(c.had)
@@ -68,6 +69,7 @@ def _moves() -> tuple[Select[Any], Select[Any]]:
         c.completed_on,
         c.orphaned,
         c.alloc_key,
+        c.team_id,
         *(c[name] for name in SUM_COLUMNS),
         literal(1).label("sign"),
     )

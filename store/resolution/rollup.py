@@ -36,7 +36,7 @@ from v2mom.models import State
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
 
-GROUP_COLUMNS = ("tracker", "state", "completed_on", "orphaned", "alloc_key")
+GROUP_COLUMNS = ("tracker", "state", "completed_on", "orphaned", "alloc_key", "team_id")
 SUM_COLUMNS = ("points", "hours", "count")
 ROLLUP_COLUMNS = ["group_key", *GROUP_COLUMNS, "items", *SUM_COLUMNS]
 
@@ -112,6 +112,8 @@ def _group_key(c: Any) -> ColumnElement[str]:
         + cast(c.orphaned, String)
         + sep
         + cast(c.alloc_key, String)
+        + sep
+        + func.coalesce(c.team_id, "")
     )
     return key
 

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select
 
-from v2mom.mapping.resolver import Resolver, Share, Tags, as_shares
+from v2mom.mapping.resolver import Outcome, Resolver, Share, Tags, as_shares
 from v2mom.mapping.signature import tag_signature
 from v2mom.models import Level, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.items import item_from_row
 from v2mom.store.resolution import tables as rm
 from v2mom.store.resolution.rollup import store_allocation_sets
+from v2mom.store.resolution.teams import ANY_TEAM, COMPANY
 
 CHUNK = 5_000
 
@@ -115,6 +116,26 @@ class PlanChangeSeeds:
     read: SignatureItems  # under both plans' rules: what ``load_signatures`` would read again
 
 
+def team_outcomes(resolver: Resolver, tags: Tags) -> list[tuple[str, Outcome]]:
+    """What ``tags`` yield, per ``rm_ts.team_key``: one outcome for every team (``ANY_TEAM``) when
+    they name no team's value or method, else one for the company and one per team."""
+    if resolver.team_owned.isdisjoint((*tags.values, *tags.methods)):
+        return [(ANY_TEAM, resolver.outcome(tags))]
+    teams = resolver.plan.teams or ()
+    return [
+        (COMPANY, resolver.outcome(tags)),
+        *((team.id, resolver.outcome(tags, team.id)) for team in teams),
+    ]
+
+
+def _yields(resolver: Resolver, tags: Tags) -> tuple[object, ...]:
+    """What the engine stores of ``tags``' outcomes per team: set, untagged, conflict, orphan."""
+    return tuple(
+        (team, outcome.key, outcome.untagged, outcome.conflict is not None, bool(outcome.method_orphans))
+        for team, outcome in team_outcomes(resolver, tags)
+    )
+
+
 def _handed_down(resolver: Resolver, item: WorkItem, *, named: bool = False) -> tuple[object, ...]:
     """What an item's tags give its descendants under one plan: its own tag set (with ``named``,
     the one a keyed or project rule naming it gives) and what that set yields. A descendant without
@@ -122,15 +143,7 @@ def _handed_down(resolver: Resolver, item: WorkItem, *, named: bool = False) -> 
     own = resolver.signature_tags(item)
     if named and resolver.specific_tags(item).found:
         own = resolver.own_tags(item)
-    outcome = resolver.outcome(Tags(own.values, own.methods))
-    return (
-        own.values,
-        own.methods,
-        outcome.key,
-        outcome.untagged,
-        outcome.conflict is not None,
-        bool(outcome.method_orphans),
-    )
+    return (own.values, own.methods, _yields(resolver, Tags(own.values, own.methods)))
 
 
 def _kept(resolver: Resolver, item: WorkItem) -> tuple[object, ...]:
@@ -138,15 +151,11 @@ def _kept(resolver: Resolver, item: WorkItem) -> tuple[object, ...]:
     something unknown, and its container tag set with what that yields (used when it has no own or
     inherited tags)."""
     container = resolver.container_tags(item)
-    outcome = resolver.outcome(Tags(container.values, container.methods))
     return (
         bool(resolver.signature_tags(item).unknown),
         container.values,
         container.methods,
-        outcome.key,
-        outcome.untagged,
-        outcome.conflict is not None,
-        bool(outcome.method_orphans),
+        _yields(resolver, Tags(container.values, container.methods)),
     )
 
 
@@ -165,7 +174,10 @@ def _container_key(before: Resolver, after: Resolver, item: WorkItem) -> int | N
     if bool(before.signature_tags(item).unknown) != bool(after.signature_tags(item).unknown):
         return None
     container = before.container_tags(item)
-    return before.outcome(Tags(container.values, container.methods)).key
+    keys = {
+        outcome.key for _team, outcome in team_outcomes(before, Tags(container.values, container.methods))
+    }
+    return keys.pop() if len(keys) == 1 else None
 
 
 def _inheritable(before: Resolver, read: SignatureItems) -> set[int]:
@@ -173,7 +185,12 @@ def _inheritable(before: Resolver, read: SignatureItems) -> set[int]:
     an item can hand down (each signature's, each named item's)."""
     own = [before.signature_tags(item) for _pk, _sig, item in read.representatives]
     own += [before.own_tags(item) for _pk, _sig, item in read.candidates if before.specific_tags(item).found]
-    return {before.outcome(Tags(tags.values, tags.methods)).key for tags in own if tags.found}
+    return {
+        outcome.key
+        for tags in own
+        if tags.found
+        for _team, outcome in team_outcomes(before, Tags(tags.values, tags.methods))
+    }
 
 
 def _specific_filters(*resolvers: Resolver) -> list[ColumnElement[bool]]:
@@ -250,17 +267,18 @@ def load_signatures(
     ts_rows: list[dict[str, object]] = []
     sets: dict[int, list[Share]] = {}
     for (values, methods), ts in tag_sets.ids.items():
-        outcome = resolver.outcome(Tags(values, methods))
-        ts_rows.append(
-            {
-                "ts": ts,
-                "alloc_key": outcome.key,
-                "untagged": outcome.untagged,
-                "conflict": outcome.conflict is not None,
-                "orphan": bool(outcome.method_orphans),
-            }
-        )
-        sets[outcome.key] = as_shares(outcome.allocations)
+        for team_key, outcome in team_outcomes(resolver, Tags(values, methods)):
+            ts_rows.append(
+                {
+                    "ts": ts,
+                    "team_key": team_key,
+                    "alloc_key": outcome.key,
+                    "untagged": outcome.untagged,
+                    "conflict": outcome.conflict is not None,
+                    "orphan": bool(outcome.method_orphans),
+                }
+            )
+            sets[outcome.key] = as_shares(outcome.allocations)
 
     rm.insert_rows(conn, rm.sig, sig_rows)
     rm.insert_rows(conn, rm.special, [{"pk": pk, "own_ts": ts} for pk, ts in special.items()])
@@ -314,12 +332,15 @@ def new_outcomes(before: Resolver, after: Resolver, read: SignatureItems) -> lis
             sets.add(own_set)
     by_old: dict[int, NewOutcome] = {}
     for values, methods in sets:
-        old, new = before.outcome(Tags(values, methods)), after.outcome(Tags(values, methods))
-        if bool(old.method_orphans) != bool(new.method_orphans):
+        olds, news = team_outcomes(before, Tags(values, methods)), team_outcomes(after, Tags(values, methods))
+        if [team for team, _ in olds] != [team for team, _ in news]:
             return None
-        move = NewOutcome(
-            old.key, new.key, new.untagged, new.conflict is not None, tuple(as_shares(new.allocations))
-        )
-        if by_old.setdefault(old.key, move) != move:
-            return None
+        for (_team, old), (_same, new) in zip(olds, news, strict=True):
+            if bool(old.method_orphans) != bool(new.method_orphans):
+                return None
+            move = NewOutcome(
+                old.key, new.key, new.untagged, new.conflict is not None, tuple(as_shares(new.allocations))
+            )
+            if by_old.setdefault(old.key, move) != move:
+                return None
     return [move for move in by_old.values() if move.new_key != move.old_key]

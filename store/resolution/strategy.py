@@ -15,7 +15,8 @@ strategy then reads, and picks the strategy once:
   :class:`.new_outcomes.NewOutcomes`: one pass over the stored resolutions, no tree walked;
 - :class:`.plan_delta.PlanDelta` while the items of dirty signatures hold at most
   :data:`PLAN_DELTA_ABOVE` of the live items (or :data:`SMALL_SCOPE`);
-- :class:`.full_pass.FullPass` otherwise, and for a first plan or a full sync.
+- :class:`.full_pass.FullPass` otherwise, for a first plan or a full sync, and for a plan change
+  that changes which team's scope holds which work (teams added, removed, moved or re-scoped).
 
 Past those bars one pass over every item is cheaper than following the trees item by item.
 """
@@ -35,6 +36,7 @@ from v2mom.store.resolution.full_pass import FullPass
 from v2mom.store.resolution.new_outcomes import NewOutcomes
 from v2mom.store.resolution.plan_delta import PlanDelta
 from v2mom.store.resolution.signatures import SignatureItems, fill_signatures, new_outcomes, seed_plan_change
+from v2mom.store.resolution.teams import team_layout
 
 FULL_ABOVE = 0.2  # changed trees larger than this share of live items are re-resolved as a whole
 PLAN_DELTA_ABOVE = 0.5  # a plan change reading this share of live items differently: the full pass
@@ -76,6 +78,9 @@ def choose_strategy(conn: Connection, plan: Plan, change: Change, *, write: bool
             return ChangedTrees()
         return _full_pass(conn, write=write)
     if isinstance(change, PlanChanged) and change.before is not None:
+        if team_layout(change.before) != team_layout(plan):  # which team holds what: every item
+            fill_signatures(conn, scoped=False)
+            return _full_pass(conn, write=write)
         fill_signatures(conn, scoped=False)  # a signature must exist to be compared
         before, after = Resolver(change.before), Resolver(plan)
         seeds = seed_plan_change(conn, before, after)

@@ -15,6 +15,8 @@ writes them is built from columns, never from text.
 - ``rm_new_outcome``: stored allocation sets a plan change replaces, and what each becomes.
 - ``rm_sig``, ``rm_special``, ``rm_ts``: each signature's own and container tag sets, each named
   item's own tag set, and what each tag set yields (filled by :mod:`.signatures`).
+- ``rm_team``: the team of each distinct scope (tracker, container, components) of the items
+  resolved (filled by :mod:`.teams`).
 - ``rm_node``: each live item as a node of its tree (SQLite only; PostgreSQL reads a CTE).
 - ``rm_changed``: the items whose resolution moves, with the stored columns beside the new.
 """
@@ -42,6 +44,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     func,
     insert,
     select,
@@ -114,12 +117,25 @@ tag_set = Table(
     "rm_ts",
     scratch,
     Column("ts", Integer, primary_key=True, autoincrement=False),
+    # "" when the set yields the same for every item; else one row per team and "." (the company):
+    # a team's value or method is no tag on other teams' work (see :mod:`.teams`).
+    Column("team_key", String(64), primary_key=True),
     Column("alloc_key", BigInteger, nullable=False),
     Column("untagged", Boolean, nullable=False),
     Column("conflict", Boolean, nullable=False),
     Column("orphan", Boolean, nullable=False),
     prefixes=TEMPORARY,
 )
+team_map = Table(
+    "rm_team",
+    scratch,
+    Column("tracker", String(16), nullable=False),
+    Column("container", String(128), nullable=False),
+    Column("comps", Text, nullable=False),
+    Column("team_id", String(64), nullable=False),
+    prefixes=TEMPORARY,
+)
+team_map_scope = Index("rm_team_scope", team_map.c.tracker, team_map.c.container, team_map.c.comps)
 node = Table(
     "rm_node",
     scratch,
@@ -137,6 +153,7 @@ node = Table(
     Column("counts", Integer, nullable=False),  # 1 unless canceled
     Column("cp", Integer, nullable=False),  # counts and carries points
     Column("ch", Integer, nullable=False),  # counts and carries hours
+    Column("team_id", String(64)),
     prefixes=TEMPORARY,
 )
 # Created once rm_node is filled (SQLite joins children to parents by it).
@@ -154,9 +171,20 @@ NEW_COLUMNS = (
     "points",
     "hours",
     "count",
+    "team_id",
 )
 # What the rollup counts an item under: a move takes it away without reading the resolution again.
-OLD_COLUMNS = ("orphaned", "alloc_key", "tracker", "state", "completed_on", "points", "hours", "count")
+OLD_COLUMNS = (
+    "orphaned",
+    "alloc_key",
+    "tracker",
+    "state",
+    "completed_on",
+    "points",
+    "hours",
+    "count",
+    "team_id",
+)
 changed = Table(
     "rm_changed",
     scratch,
@@ -172,6 +200,7 @@ changed = Table(
     Column("points", Float, nullable=False),
     Column("hours", Float, nullable=False),
     Column("count", Float, nullable=False),
+    Column("team_id", String(64)),
     Column("had", Boolean, nullable=False),  # the item had a resolution
     Column("old_orphaned", Boolean),
     Column("old_alloc_key", BigInteger),
@@ -181,6 +210,7 @@ changed = Table(
     Column("old_points", Float),
     Column("old_hours", Float),
     Column("old_count", Float),
+    Column("old_team_id", String(64)),
     prefixes=TEMPORARY,
 )
 CHANGED_COLUMNS = ["pk", *NEW_COLUMNS, "had", *(f"old_{name}" for name in OLD_COLUMNS)]

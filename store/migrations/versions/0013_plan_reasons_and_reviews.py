@@ -14,7 +14,8 @@ computed under. A past period is read from it, never recomputed.
 
 ``resolutions.team_id`` and ``effort_rollup.team_id`` name the deepest team whose scope holds an
 item (null: the company's own work), so a team's report is the company's GROUP BY narrowed to its
-subtree. Existing rows stay null until the next resolution.
+subtree. Existing rows stay null until the next resolution; a rollup group's key gains the team as
+its last part (empty: the company's), so existing keys gain a trailing ``|``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def upgrade() -> None:
     for table in ('resolutions', 'effort_rollup'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('team_id', sa.String(length=64), nullable=True))
+    rollup = sa.table('effort_rollup', sa.column('group_key', sa.String))
+    op.execute(rollup.update().values(group_key=rollup.c.group_key + '|'))
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reason', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('changes', sa.JSON(), nullable=True))
@@ -58,6 +61,8 @@ def downgrade() -> None:
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.drop_column('changes')
         batch_op.drop_column('reason')
+    rollup = sa.table('effort_rollup', sa.column('group_key', sa.String))
+    op.execute(rollup.update().values(group_key=sa.func.substr(rollup.c.group_key, 1, sa.func.length(rollup.c.group_key) - 1)))
     for table in ('effort_rollup', 'resolutions'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('team_id')

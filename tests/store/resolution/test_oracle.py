@@ -21,7 +21,21 @@ from tests.factories import T0, make_item
 from tests.oracle import oracle_remap, preview_in_memory, resolve_all
 from tests.store.resolution.spying import chosen
 from v2mom.mapping.effort import Measure as EffortMeasure
-from v2mom.mapping.plan import Measure, Method, Plan, Rule, RuleWhen, Team, TeamMethod, Value, check_plan
+from v2mom.mapping.plan import (
+    AsanaScope,
+    JiraScope,
+    LinearScope,
+    Measure,
+    Method,
+    Plan,
+    Rule,
+    RuleWhen,
+    Scope,
+    Team,
+    TeamMethod,
+    Value,
+    check_plan,
+)
 from v2mom.models import Level, State, WorkItem
 from v2mom.reports.explain import resolve_stored
 from v2mom.store import schema as t
@@ -130,7 +144,8 @@ def random_forest(rng: random.Random, n: int) -> list[WorkItem]:
                 title=f"Project {index}" if level is Level.CONTAINER else f"Item {index}",
                 level=level,
                 parent_id=parent,
-                container=container,
+                # An Asana subtask names only its parent (its team is its parent's container's).
+                container=None if tracker == "asana" and level is Level.SUBTASK else container,
                 state=rng.choice(list(State)),
                 completed_at=T0 - timedelta(days=rng.randrange(40)),
                 points=rng.choice([None, 0.0, 1.0, 3.0, 5.0]),
@@ -156,7 +171,7 @@ def snapshot(store: Database) -> dict[str, Any]:
                 )
             ).all()
         )
-        facts = sorted(conn.execute(select(r.item_pk, r.tracker, r.state, r.completed_on)).all())
+        facts = sorted(conn.execute(select(r.item_pk, r.tracker, r.state, r.completed_on, r.team_id)).all())
         s = t.allocation_sets.c
         # Each item's allocations, read through the set its resolution names.
         allocations = sorted(
@@ -390,6 +405,11 @@ def random_cascade_plan(rng: random.Random, *, spike_serves: dict[str, float] | 
     payments = Team(
         id="payments",
         name="Payments",
+        scope=Scope(
+            jira=JiraScope(projects=("ONB",)),
+            linear=LinearScope(teams=("ENG",)),
+            asana=AsanaScope(projects=("Roadmap",)),
+        ),
         values=(Value(id="merchant-trust", name="Merchant trust"),),
         methods=(
             TeamMethod(id="smart-retries", name="Smart retries", serves={"slo": 2, "billing": 1}),
@@ -400,6 +420,7 @@ def random_cascade_plan(rng: random.Random, *, spike_serves: dict[str, float] | 
         id="retries",
         name="Retries",
         parent="payments",
+        scope=Scope(jira=JiraScope(components=("Billing",)), linear=LinearScope(teams=("OPS",))),
         methods=(
             TeamMethod(id="backoff", name="Backoff", serves={"smart-retries": 3, "merchant-trust": 1}),
             TeamMethod(id="dunning", name="Dunning", serves={"spike": 1}),
@@ -474,6 +495,42 @@ def test_a_method_serving_something_at_last_re_maps_the_stored_sets(
     assert_flags_equal_to_the_oracle(store, aligned)
     assert SPIKE not in reasons(store, aligned)
     assert [type(c) for c in strategies] == [NewOutcomes]
+
+
+@pytest.mark.parametrize("seed_value", [47, 48])
+def test_a_cascaded_plan_change_re_resolves_per_team(
+    store: Database, seed_value: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rules added to and removed from a cascade with team scopes take the plan delta, which reads
+    each tag set for the team of each item it moves; a change of scope moves items between teams
+    and takes the full pass. The engine ends where the oracle does after every change."""
+    rng = random.Random(seed_value)
+    seed(store, rng, 60)
+    cascade = random_cascade_plan(rng)
+    apply_plan(store, cascade, actor="test")
+    monkeypatch.setattr(strategy, "SMALL_SCOPE", 0)  # measure every change against the live items
+    strategies = chosen(monkeypatch)
+    team_rules = [
+        Rule(when=RuleWhen(tracker="jira", project="PLAT"), method="backoff"),  # the company's: orphaned
+        Rule(when=RuleWhen(label="frontend"), method="dunning"),
+        Rule(when=RuleWhen(key="ONB-7"), value="merchant-trust"),
+    ]
+    for rule in team_rules:
+        changed = cascade.model_copy(update={"rules": (*cascade.rules, rule)})
+        applied = apply_plan(store, changed, actor="test")
+        assert applied.stats == assert_equal_to_the_oracle(store, changed)
+        assert_flags_equal_to_the_oracle(store, changed)
+        back = apply_plan(store, cascade, actor="test")
+        assert back.stats == assert_equal_to_the_oracle(store, cascade)
+    assert set(engine_paths(strategies)) == {"plan"}
+    assert any("belongs to team" in reason for reason in reasons(store, cascade))
+    payments, retries = cascade.teams or ()
+    rescoped = payments.model_copy(update={"scope": Scope(jira=JiraScope(projects=("ONB", "PLAT")))})
+    moved = cascade.model_copy(update={"teams": (rescoped, retries)})
+    strategies.clear()
+    applied = apply_plan(store, moved, actor="test")
+    assert applied.stats == assert_equal_to_the_oracle(store, moved)
+    assert engine_paths(strategies) == ["trees"]
 
 
 def test_unchanged_items_are_not_rewritten(store: Database) -> None:

@@ -1,0 +1,115 @@
+"""The team tree with each team's effort (``GET /api/teams``): one GROUP BY for every team.
+
+The rollup's shares are summed per (team, value, method) once; each team's numbers are the sums
+over its subtree (itself and every team below it), so a parent's effort holds its children's and
+the company's total is every team's plus the company's own work. Per team: its effort and share of
+the company's, how much of it reaches a value (``aligned_share``), is untagged, or is unaligned
+(a team method's share that reaches no value), and its effort per value (the company's values and
+the team's own) — never anything per person.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from v2mom.mapping.cascade import subtree_ids, team_depths
+from v2mom.mapping.plan import Plan, Team
+from v2mom.reports.effort import ReportQuery
+from v2mom.store.database import Database
+
+
+def _share(part: float, whole: float) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _parents_first(plan: Plan) -> list[Team]:
+    """The plan's teams depth first from the company, each parent before its children, siblings in
+    plan order."""
+    teams = plan.teams or ()
+    ordered: list[Team] = []
+
+    def visit(parent: str | None) -> None:
+        for team in teams:
+            if team.parent == parent:
+                ordered.append(team)
+                visit(team.id)
+
+    visit(None)
+    return ordered
+
+
+def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
+    """The tree of teams with their effort under ``query``'s filters (its ``team`` is ignored)."""
+    rows = store.report_queries.effort_by_team(
+        measure=query.measure,
+        state=query.state,
+        tracker=query.tracker,
+        date_from=query.date_from,
+        date_to=query.date_to,
+    )
+    # Per team: effort by value (None: untagged), unaligned effort, items.
+    by_value: dict[str | None, dict[str | None, float]] = defaultdict(lambda: defaultdict(float))
+    unaligned: dict[str | None, float] = defaultdict(float)
+    items: dict[str | None, int] = defaultdict(int)
+    for team_id, value_id, method_id, effort, counted in rows:
+        if value_id is None and method_id is not None:
+            unaligned[team_id] += effort
+        else:
+            by_value[team_id][value_id] += effort
+        items[team_id] += counted
+    total = sum(sum(v.values()) for v in by_value.values()) + sum(unaligned.values())
+    teams = plan.teams or ()
+    depths = team_depths(plan)
+    names = {v.id: v.name for v in plan.values} | {v.id: v.name for t in teams for v in t.values}
+    out = []
+    for team in _parents_first(plan):
+        subtree = subtree_ids(plan, team.id)
+        values: dict[str, float] = defaultdict(float)
+        untagged = lost = 0.0
+        count = 0
+        for member in subtree:
+            for value_id, effort in by_value.get(member, {}).items():
+                if value_id is None:
+                    untagged += effort
+                else:
+                    values[value_id] += effort
+            lost += unaligned.get(member, 0.0)
+            count += items.get(member, 0)
+        effort = sum(values.values()) + untagged + lost
+        out.append(
+            {
+                "id": team.id,
+                "name": team.name,
+                "parent": team.parent,
+                "depth": depths[team.id],
+                "vision": team.vision,
+                "effort": round(effort, 6),
+                "share": _share(effort, total),
+                "items": count,
+                "aligned_share": _share(effort - untagged - lost, effort),
+                "untagged_share": _share(untagged, effort),
+                "unaligned_share": _share(lost, effort),
+                "values": [
+                    {"id": value_id, "name": names.get(value_id, value_id), "effort": round(e, 6)}
+                    for value_id, e in sorted(values.items(), key=lambda pair: -pair[1])
+                ],
+                "methods": [m.id for m in team.methods],
+            }
+        )
+    own = by_value.get(None, {})
+    own_effort = sum(own.values()) + unaligned.get(None, 0.0)
+    return {
+        "measure": query.measure,
+        "state": query.state,
+        "from": query.date_from.isoformat() if query.date_from else None,
+        "to": query.date_to.isoformat() if query.date_to else None,
+        "tracker": query.tracker,
+        "total": {"effort": round(total, 6), "items": sum(items.values())},
+        "company": {
+            "effort": round(own_effort, 6),
+            "share": _share(own_effort, total),
+            "items": items.get(None, 0),
+        },
+        "teams": out,
+    }
