@@ -25,10 +25,11 @@ def choices(plan: Plan) -> dict[Kind, list[tuple[str, str]]]:
     choice never clashes with another in the same field or label group.
     """
     teams = plan.teams or ()
-    return {
-        "value": [(v.id, v.name) for v in (*plan.values, *(v for team in teams for v in team.values))],
-        "method": [(m.id, m.name) for m in (*plan.methods, *(m for team in teams for m in team.methods))],
-    }
+    values = [(v.id, v.name) for v in plan.values] + [(v.id, v.name) for team in teams for v in team.values]
+    methods = [(m.id, m.name) for m in plan.methods] + [
+        (m.id, m.name) for team in teams for m in team.methods
+    ]
+    return {"value": values, "method": methods}
 
 
 def choice_names(plan: Plan) -> dict[Kind, dict[str, str]]:
