@@ -1,7 +1,7 @@
 """A plan with a team, per tracker, through the real connector against its sandbox, on both databases:
 provisioning offers the team's values and methods beside the company's (Jira select options, Asana
 enum options, Linear labels in the ``Value`` / ``Method`` groups), and write-back writes a team method
-it inferred once its option is offered, as it does the company's.
+it inferred once its option is offered, as it does the company's; reading it back moves nothing.
 """
 
 from __future__ import annotations
@@ -74,3 +74,8 @@ def test_a_team_is_provisioned_and_its_inferred_method_written(
         held = held_choices(tracker, world.state)
         for item_id, method in written.items():
             assert held[item_id]["method"] == {names[method]}, item_id
+
+        before = sorted(world.store.resolutions.rollup_rows(), key=repr)
+        world.sync(full=True)  # the team options read back as what was written: nothing moves
+        assert sorted(world.store.resolutions.rollup_rows(), key=repr) == before
+        assert world.run(apply=False).fields == []
