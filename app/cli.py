@@ -138,6 +138,8 @@ def plan_apply(
         for line in plan_changes(store.plans.current(), plan):
             out.print(line, markup=False)
         preview = preview_plan(store, plan, settings.measure)
+        if (unaligned := preview.unaligned_line()) is not None:  # only when either plan has teams
+            out.print(unaligned, markup=False)
         if not preview.confirmed_by(confirm):
             err.print(
                 f"{plan_file}: not applied: {preview.needs_confirmation()}; to apply it, run again with "

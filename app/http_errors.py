@@ -57,14 +57,23 @@ class MoveNotConfirmed(Exception):
         """Refuse the change ``preview`` describes."""
         self.phrase = preview.confirm_phrase() or ""
         self.moved_share = round(preview.moved_share(), 4)
+        self.unaligned = preview.unaligned()
         self.detail = (
             f"{preview.needs_confirmation()}; to apply it, send the header {CONFIRM_HEADER}: {self.phrase}"
         )
         super().__init__(self.detail)
 
     def body(self) -> dict[str, Any]:
-        """The 409 body: ``{"detail", "confirm", "moved_share"}``."""
-        return {"detail": self.detail, "confirm": self.phrase, "moved_share": self.moved_share}
+        """The 409 body: ``{"detail", "confirm", "moved_share"}``, and ``unaligned`` (``{"before",
+        "after"}``) when either plan has teams."""
+        body: dict[str, Any] = {
+            "detail": self.detail,
+            "confirm": self.phrase,
+            "moved_share": self.moved_share,
+        }
+        if self.unaligned is not None:
+            body["unaligned"] = {"before": round(self.unaligned[0], 6), "after": round(self.unaligned[1], 6)}
+        return body
 
 
 def require_confirmed(preview: PlanPreview, typed: str | None) -> None:

@@ -18,11 +18,23 @@ from v2mom.vocabulary import FIELD_NAMES, KINDS, Kind, TrackerOption, TrackerVoc
 
 
 def choices(plan: Plan) -> dict[Kind, list[tuple[str, str]]]:
-    """Per kind, the (plan id, name) pairs a tracker should offer, in plan order."""
-    return {
-        "value": [(v.id, v.name) for v in plan.values],
-        "method": [(m.id, m.name) for m in plan.methods],
-    }
+    """Per kind, the (plan id, name) pairs a tracker should offer, in plan order: the company's
+    values and methods first, then each team's, teams in the order the plan lists them.
+
+    Ids and names are unique across the whole cascade (the plan's naming checks), so one option per
+    choice never clashes with another in the same field or label group.
+    """
+    teams = plan.teams or ()
+    values = [(v.id, v.name) for v in plan.values] + [(v.id, v.name) for team in teams for v in team.values]
+    methods = [(m.id, m.name) for m in plan.methods] + [
+        (m.id, m.name) for team in teams for m in team.methods
+    ]
+    return {"value": values, "method": methods}
+
+
+def choice_names(plan: Plan) -> dict[Kind, dict[str, str]]:
+    """Per kind, the name of every choice :func:`choices` offers, by plan id."""
+    return {kind: dict(pairs) for kind, pairs in choices(plan).items()}
 
 
 @dataclass(frozen=True)

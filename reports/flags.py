@@ -15,7 +15,7 @@ from v2mom.store.items import StoredItem
 from v2mom.store.report_queries import StateFilter
 
 FlagKind = Literal["untagged", "orphaned", "conflict", "unaligned"]
-# What the counts count; unaligned work (a plan with teams) is listed, not counted yet.
+# What the counts always count; a plan with teams adds unaligned work (see ``flag_counts``).
 FLAG_KINDS: tuple[FlagKind, ...] = ("untagged", "orphaned", "conflict")
 LISTED_KINDS: tuple[FlagKind, ...] = (*FLAG_KINDS, "unaligned")
 MAX_PK = 2**63 - 1  # keys are 64-bit database ids: a bigger one would overflow the driver (500)
@@ -131,9 +131,18 @@ def value_items(
 def flag_counts(
     store: Database, *, measure: str = "points", tracker: str | None = None, text: str | None = None
 ) -> dict[str, dict[str, float | int]]:
-    """How many items each flag lists (with their effort), under the same filters as ``list_flags``."""
-    counts = store.report_queries.flag_counts(measure=measure, tracker=tracker, text=text or None)
-    return {kind: {"items": counts[kind][0], "effort": counts[kind][1]} for kind in FLAG_KINDS}
+    """How many items each flag lists (with their effort), under the same filters as ``list_flags``.
+
+    ``unaligned`` is counted only when the stored plan has teams: without them no work can be
+    unaligned, and the answer keeps the three kinds it always had.
+    """
+    plan = store.plans.current()
+    teams = plan is not None and plan.teams is not None
+    counts = store.report_queries.flag_counts(
+        measure=measure, tracker=tracker, text=text or None, unaligned=teams
+    )
+    kinds = LISTED_KINDS if teams else FLAG_KINDS
+    return {kind: {"items": counts[kind][0], "effort": counts[kind][1]} for kind in kinds}
 
 
 def item_document(store: Database, tracker: str, key: str) -> dict[str, Any] | None:

@@ -254,17 +254,21 @@ class ReportQueries(Repository):
             return [FlaggedRow(*row) for row in conn.execute(stmt)]
 
     def flag_counts(
-        self, *, measure: str, tracker: str | None = None, text: str | None = None
+        self, *, measure: str, tracker: str | None = None, text: str | None = None, unaligned: bool = False
     ) -> dict[str, tuple[int, float]]:
-        """(items, effort in ``measure``) flagged untagged, orphaned and conflict: one read.
+        """(items, effort in ``measure``) flagged untagged, orphaned and conflict, and with
+        ``unaligned`` (a plan with teams) those resolved to an unaligned allocation set: one read.
 
-        The same live, uncancelled items as :meth:`flagged` lists, with its ``tracker`` and ``text``.
+        The same live, uncancelled items as :meth:`flagged` lists, with its ``tracker`` and ``text``;
+        an item counts its whole effort under each flag it carries, as the list shows it.
         """
         i, r = t.items.c, t.resolutions.c
         effort = r[measure]
+        flags: dict[str, ColumnElement[bool]] = {kind: r[kind].is_(True) for kind in FLAG_COLUMNS}
+        if unaligned:
+            flags["unaligned"] = r.alloc_key.in_(unaligned_sets())
         columns = []
-        for kind in FLAG_COLUMNS:
-            flagged = r[kind].is_(True)
+        for flagged in flags.values():
             columns += [
                 func.coalesce(func.sum(case((flagged, 1), else_=0)), 0),
                 func.coalesce(func.sum(case((flagged, effort), else_=0.0)), 0.0),
@@ -272,11 +276,11 @@ class ReportQueries(Repository):
         stmt = (
             select(*columns)
             .select_from(t.items.join(t.resolutions, r.item_pk == i.pk))
-            .where(*_flag_scope(tracker, text), or_(r.untagged, r.orphaned, r.conflict))
+            .where(*_flag_scope(tracker, text), or_(*flags.values()))
         )
         with self._tx.read() as conn:
             row = conn.execute(stmt).one()
-        return {kind: (int(row[2 * n]), float(row[2 * n + 1])) for n, kind in enumerate(FLAG_COLUMNS)}
+        return {kind: (int(row[2 * n]), float(row[2 * n + 1])) for n, kind in enumerate(flags)}
 
     def value_items(
         self,

@@ -19,6 +19,7 @@ from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.errors import ConfigError, NotFoundError, TrackerError, V2momError
 from v2mom.mapping.resolver import conventions
+from v2mom.mapping.vocabulary import choice_names
 from v2mom.mapping.writeback import with_choice
 from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.models import WorkItem
@@ -56,7 +57,7 @@ def tag_item(
     plan = store.plans.current()
     if plan is None:
         raise TagConflict("no plan is stored: run 'v2mom plan apply plan.yaml' first")
-    names = {v.id: v.name for v in plan.values} if kind == "value" else {m.id: m.name for m in plan.methods}
+    names = choice_names(plan)[kind]  # a team's values and methods are offered beside the company's
     if plan_id not in names:
         raise ConfigError(f"{kind}: '{plan_id}' is not a {kind} id of the plan")
     stored = store.items.find(tracker, key)

@@ -38,6 +38,7 @@ from v2mom.connectors.base import ItemReader, TagWriter
 from v2mom.connectors.registry import connector_with
 from v2mom.errors import ConfigError, NotFoundError, V2momError
 from v2mom.mapping.plan import Plan
+from v2mom.mapping.vocabulary import choice_names
 from v2mom.mapping.writeback import inferred_choices, person_kinds, plan_item_write
 from v2mom.metrics import RERESOLVE_SECONDS
 from v2mom.models import Level, WorkItem
@@ -201,7 +202,7 @@ def _apply(
     store: Database, plan: Plan, result: TrackerWriteback, writer: TagWriter, progress: Progress | None
 ) -> None:
     offered = store.vocabulary.offered(result.tracker)
-    names = {v.id: v.name for v in plan.values} | {m.id: m.name for m in plan.methods}
+    names = choice_names(plan)
     total, done = len(result.fields) + len(result.links), 0
     taken_ids: set[str] = set()
     for batch in _chunks(result.fields, BATCH):
@@ -217,7 +218,7 @@ def _apply(
             result.tracker,
             {
                 w.item.id: (
-                    {k: (p, names[p]) if p else None for k, p in w.changes.items()},
+                    {k: (p, names[k][p]) if p else None for k, p in w.changes.items()},
                     w.item.updated_at,
                 )
                 for w in batch

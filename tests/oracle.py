@@ -22,7 +22,7 @@ from v2mom.mapping.resolver import Resolution, Resolver, Share, as_shares, share
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.items import StoredItem
-from v2mom.store.resolution.preview import UNTAGGED, PlanPreview
+from v2mom.store.resolution.preview import UNALIGNED, UNTAGGED, PlanPreview
 from v2mom.store.resolution.rollup import prune_allocation_sets, rebuild_rollup, store_allocation_sets
 from v2mom.store.resolution.run import RemapStats
 
@@ -159,7 +159,9 @@ def preview_in_memory(
     efforts = item_efforts(stored, measure)
     before = {s.pk: resolution for s, resolution in resolve_all(stored, current)}
     after = {s.pk: resolution for s, resolution in resolve_all(stored, proposed)}
-    preview = PlanPreview(measure=measure, items=len(stored))
+    preview = PlanPreview(
+        measure=measure, items=len(stored), teams=current.teams is not None or proposed.teams is not None
+    )
     totals: tuple[dict[str, float], dict[str, float]] = (defaultdict(float), defaultdict(float))
     for s in stored:
         old, new = before[s.pk], after[s.pk]
@@ -172,7 +174,8 @@ def preview_in_memory(
         effort = efforts.get((s.item.tracker, s.item.id), 0.0)
         for resolution, total in ((old, totals[0]), (new, totals[1])):
             for allocation in resolution.allocations:
-                total[allocation.value_id or UNTAGGED] += effort * allocation.weight
+                lost = UNALIGNED if allocation.method_id is not None else UNTAGGED
+                total[allocation.value_id or lost] += effort * allocation.weight
     preview.before = {k: v for k, v in totals[0].items() if abs(v) > 1e-9}
     preview.after = {k: v for k, v in totals[1].items() if abs(v) > 1e-9}
     return preview

@@ -59,7 +59,8 @@ class PositionedRuleList(ApiModel):
 
 
 class PlanPreview(ApiModel):
-    """What a plan change would do: items re-tagged and effort per value before and after."""
+    """What a plan change would do: items re-tagged and effort per value before and after, beside
+    ``untagged`` and, when either plan has teams, ``unaligned``."""
 
     measure: Literal["points", "hours", "count"]
     items: int
@@ -78,6 +79,13 @@ class PlanPreview(ApiModel):
     )
 
 
+class UnalignedMove(ApiModel):
+    """Unaligned effort (team work reaching no value) before and after a plan change."""
+
+    before: Number
+    after: Number
+
+
 class MoveNeedsConfirming(ApiModel):
     """409: the change moves more than a quarter of the effort and the request did not confirm it;
     nothing was written. Send ``confirm`` as the ``X-Confirm-Move`` header to apply it."""
@@ -85,6 +93,12 @@ class MoveNeedsConfirming(ApiModel):
     detail: str
     confirm: str
     moved_share: float
+    unaligned: UnalignedMove | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="team work reaching no value before and after the change (present only when "
+        "either plan has teams)",
+    )
 
 
 class ResolvedCounts(ApiModel):

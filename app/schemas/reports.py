@@ -222,6 +222,11 @@ class FlagCounts(ApiModel):
     untagged: FlagCount
     orphaned: FlagCount
     conflict: FlagCount
+    unaligned: FlagCount | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="team work reaching no value (present only when the plan has teams)",
+    )
 
 
 class OwnTags(ApiModel):

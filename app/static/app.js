@@ -628,7 +628,8 @@ async function moreValueItems(valueId) {
 
 // -- Attention: untagged, orphaned and conflicting work, all of it reachable ----------------------
 
-const KINDS = [["untagged", "Untagged"], ["orphaned", "Orphaned"], ["conflict", "Conflict"]];
+// Unaligned work exists only under a plan with teams: its tab shows when the counts carry it.
+const KINDS = [["untagged", "Untagged"], ["orphaned", "Orphaned"], ["conflict", "Conflict"], ["unaligned", "Unaligned"]];
 const TAGGABLE = new Set(["untagged", "orphaned"]);
 const flagPaging = { cursor: null, shown: 0, total: 0 };
 
@@ -683,13 +684,13 @@ async function renderAttention() {
   if (current.tracker) params.set("tracker", current.tracker);
   if (current.q) params.set("q", current.q);
   const counts = await api(`/api/reports/flags/counts?${params}`);
-  $("#kinds").replaceChildren(...KINDS.map(([kind, label]) => el("li", {},
+  $("#kinds").replaceChildren(...KINDS.filter(([kind]) => counts[kind]).map(([kind, label]) => el("li", {},
     el("a", { href: attentionUrl({ ...current, kind }), "data-link": true, "data-kind": kind, "aria-current": kind === current.kind ? "page" : null },
       `${label} `, el("span", { class: "count", text: fmt(counts[kind].items) })))));
   flagPaging.cursor = null;
   flagPaging.shown = 0;
-  flagPaging.total = counts[current.kind].items;
-  flagPaging.effort = counts[current.kind].effort;
+  flagPaging.total = counts[current.kind]?.items ?? 0;
+  flagPaging.effort = counts[current.kind]?.effort ?? 0;
   $("#flags tbody").replaceChildren();
   await moreFlags();
 }

@@ -7,6 +7,11 @@ follows the report's rules: counted once, split by weights, canceled items count
 "Changed" items are those whose share of effort (allocations) changes. The in-memory preview of
 the Python resolver is the oracle a test holds it equal to.
 
+Effort per value sits beside ``untagged`` and, when either plan has teams, ``unaligned`` (a team
+method's share that reaches no value): the three add up to the total, and effort moving between
+untagged and unaligned is a move like any other. Without teams no effort can be unaligned, and the
+preview reads as it always did.
+
 A change that moves more than :data:`CONFIRM_ABOVE` of the effort (the effort the deltas move
 between values and untagged, over the total effort, in the preview's measure) is applied only when
 confirmed by typing :meth:`PlanPreview.confirm_phrase` (``move 42%``); the first plan, which has no
@@ -21,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, select
 
 from v2mom.mapping.effort import Measure
 from v2mom.mapping.plan import Plan
@@ -34,6 +39,7 @@ from v2mom.store.resolution.run import held_plan, reresolve
 from v2mom.store.resolution.strategy import PlanChanged
 
 UNTAGGED = "untagged"
+UNALIGNED = "unaligned"
 CONFIRM_ABOVE = 0.25  # a change moving more than this share of the effort must be confirmed by typing
 
 
@@ -49,15 +55,33 @@ class PlanPreview:
     before: dict[str, float] = field(default_factory=dict)  # value id (or "untagged") -> effort
     after: dict[str, float] = field(default_factory=dict)
     first_plan: bool = False  # no plan is stored yet: nothing to overturn, nothing to confirm
+    teams: bool = False  # the stored or the proposed plan has teams: unaligned effort is reported
+
+    def unaligned(self) -> tuple[float, float] | None:
+        """The unaligned effort before and after the change; None when neither plan has teams."""
+        if not self.teams:
+            return None
+        return self.before.get(UNALIGNED, 0.0), self.after.get(UNALIGNED, 0.0)
+
+    def unaligned_line(self) -> str | None:
+        """One human line on unaligned effort (``unaligned effort: 5 -> 9 points``), or None when
+        neither plan has teams."""
+        unaligned = self.unaligned()
+        if unaligned is None:
+            return None
+        unit = "items" if self.measure == "count" else self.measure
+        return f"unaligned effort: {unaligned[0]:g} -> {unaligned[1]:g} {unit}"
 
     def deltas(self) -> dict[str, float]:
-        """Effort gained (positive) or lost per value, ``untagged`` included; zero moves left out."""
+        """Effort gained (positive) or lost per value, ``untagged`` (and ``unaligned``) included;
+        zero moves left out."""
         keys = set(self.before) | set(self.after)
         out = {k: round(self.after.get(k, 0.0) - self.before.get(k, 0.0), 6) for k in keys}
         return {k: v for k, v in sorted(out.items()) if abs(v) > 1e-9}
 
     def moved(self) -> float:
-        """The effort that changes value (untagged counts as one): the sum of the gains."""
+        """The effort that changes value (untagged and unaligned count as one each): the sum of the
+        gains."""
         return sum(v for v in self.deltas().values() if v > 0)
 
     def total(self) -> float:
@@ -131,6 +155,7 @@ def preview_plan(store: Database, proposed: Plan, measure: Measure = "points") -
         preview = _preview_in_database(uow.connection, measure)
         rm.drop(uow.connection)
         preview.first_plan = stored is None
+        preview.teams = proposed.teams is not None or (stored is not None and stored.teams is not None)
         return preview
 
 
@@ -140,11 +165,12 @@ def _moved_effort(measure: Measure, *, leaving: bool) -> Select[Any]:
     nothing. ``rm_changed`` keeps each moved item's stored state, effort and set beside the new."""
     c, s = rm.changed.c, t.allocation_sets.c
     prefix = "old_" if leaving else ""
+    lost = _reaches_no_value(s.value_id, s.method_id)
     query = (
-        select(s.value_id, func.sum(c[prefix + measure] * s.weight))
+        select(s.value_id, lost, func.sum(c[prefix + measure] * s.weight))
         .join_from(rm.changed, t.allocation_sets, s.alloc_key == c[prefix + "alloc_key"])
         .where(c[prefix + "state"] != State.CANCELED.value)
-        .group_by(s.value_id)
+        .group_by(s.value_id, lost)
     )
     return query.where(c.had) if leaving else query
 
@@ -166,7 +192,8 @@ def _retagged() -> Select[int, Any, Any]:
 
 def _preview_in_database(conn: Connection, measure: Measure) -> PlanPreview:
     stored = shares()
-    before = select(stored.c.value_id, func.sum(stored.c[measure])).group_by(stored.c.value_id)
+    lost = _reaches_no_value(stored.c.value_id, stored.c.method_id)
+    before = select(stored.c.value_id, lost, func.sum(stored.c[measure])).group_by(stored.c.value_id, lost)
     sums = {"before": _per_value(conn.execute(before))}
     sums["leaving"] = _per_value(conn.execute(_moved_effort(measure, leaving=True)))
     sums["arriving"] = _per_value(conn.execute(_moved_effort(measure, leaving=False)))
@@ -188,8 +215,16 @@ def _preview_in_database(conn: Connection, measure: Measure) -> PlanPreview:
     )
 
 
+def _reaches_no_value(value_id: Any, method_id: Any) -> ColumnElement[int]:
+    """1 for a share through a method to no value (unaligned), else 0 (a value's, or untagged)."""
+    return case((and_(value_id.is_(None), method_id.is_not(None)), 1), else_=0)
+
+
 def _per_value(rows: Iterable[Any]) -> dict[str, float]:
-    return {value_id or UNTAGGED: float(total or 0.0) for value_id, total in rows}
+    totals: dict[str, float] = defaultdict(float)
+    for value_id, lost, total in rows:
+        totals[value_id or (UNALIGNED if lost else UNTAGGED)] += float(total or 0.0)
+    return dict(totals)
 
 
 def _nonzero(totals: dict[str, float]) -> dict[str, float]:

@@ -296,3 +296,34 @@ def test_plan_apply_moving_more_than_a_quarter_needs_the_phrase(workdir: Path) -
     code, out, err = run("plan", "apply", "big.yaml", "--confirm", "move 63%")
     assert code == 0, err
     assert "plan version 3 applied" in out
+
+
+TEAMS = """
+teams:
+  - id: payments
+    name: Payments
+    methods:
+      - {id: spike, name: Spike, serves: {}}
+"""
+
+
+def test_plan_apply_shows_unaligned_effort_apart_only_when_a_plan_has_teams(workdir: Path) -> None:
+    store = Database.open(load_settings().database_url)
+    store.items.upsert(
+        [
+            make_item("1", key="ONB-1", labels=("method:spike",), points=5.0),  # untagged until spike exists
+            make_item("2", key="ONB-2", labels=("value:customer-first",), points=3.0),
+        ]
+    )
+    store.close()
+    code, out, err = run("plan", "apply", "plan.yaml")
+    assert code == 0, err
+    assert "unaligned" not in out  # no teams: the output it always had
+    (workdir / "teams.yaml").write_text(VALID + TEAMS)
+    code, out, err = run("plan", "apply", "teams.yaml")
+    assert code == 2  # 5 of 8 points move from untagged to unaligned
+    assert "unaligned effort: 0 -> 5 points" in out
+    assert "this change moves 63% of the effort (5 of 8 points)" in err
+    code, out, err = run("plan", "apply", "teams.yaml", "--confirm", "move 63%")
+    assert code == 0, err
+    assert "plan version 2 applied" in out

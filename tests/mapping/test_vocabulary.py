@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.factories import VALID
-from v2mom.mapping.plan import Method, Plan, Value, load_plan
-from v2mom.mapping.vocabulary import vocabulary_diff
+from v2mom.mapping.plan import Method, Plan, Team, TeamMethod, Value, load_plan
+from v2mom.mapping.vocabulary import choices, vocabulary_diff
 from v2mom.vocabulary import TrackerOption, TrackerVocabulary
 
 PLAN = load_plan(VALID)
@@ -87,3 +87,55 @@ def test_options_named_by_id_are_adopted_not_duplicated() -> None:
     diff = vocabulary_diff(PLAN, by_id)
     assert {c.action for c in diff.changes} == {"rename"}
     assert diff.matched["value"] == {v.id: f"x{i}" for i, v in enumerate(PLAN.values)}
+
+
+def with_teams(plan: Plan) -> Plan:
+    """``plan`` with two teams, the second listed before its own child would be."""
+    return plan.model_copy(
+        update={
+            "teams": (
+                Team(
+                    id="payments",
+                    name="Payments",
+                    values=(Value(id="merchant-trust", name="Merchant trust"),),
+                    methods=(TeamMethod(id="smart-retries", name="Smart retries", serves={}),),
+                ),
+                Team(
+                    id="growth",
+                    name="Growth",
+                    methods=(TeamMethod(id="referrals", name="Referrals", serves={}),),
+                ),
+            )
+        }
+    )
+
+
+def test_teams_are_offered_after_the_company_in_plan_order() -> None:
+    plan = with_teams(PLAN)
+    assert choices(plan) == {
+        "value": [*((v.id, v.name) for v in PLAN.values), ("merchant-trust", "Merchant trust")],
+        "method": [
+            *((m.id, m.name) for m in PLAN.methods),
+            ("smart-retries", "Smart retries"),
+            ("referrals", "Referrals"),
+        ],
+    }
+    diff = vocabulary_diff(plan, exact(PLAN))
+    assert [(c.kind, c.action, c.plan_id) for c in diff.changes] == [
+        ("value", "create", "merchant-trust"),
+        ("method", "create", "smart-retries"),
+        ("method", "create", "referrals"),
+    ]
+
+
+def test_a_team_method_dropped_from_the_plan_disables_its_option() -> None:
+    offered = exact(PLAN)
+    current = offering(
+        list(offered.options["value"]),
+        [*offered.options["method"], TrackerOption("m-smart", "Smart retries")],
+    )
+    assert [
+        c.describe() for c in vocabulary_diff(with_teams(PLAN), current).changes if c.kind == "method"
+    ] == ["create method option 'Referrals'"]
+    dropped = [(c.action, c.option_id) for c in vocabulary_diff(PLAN, current).changes]
+    assert dropped == [("disable", "m-smart")]

@@ -133,3 +133,28 @@ def test_the_api_answers_in_team_values_and_unaligned_work(store: Database) -> N
         page = client.get("/api/items/jira/ONB-2")
         assert page.status_code == 200
         assert page.json()["resolution"]["flags"] == ["unaligned"]
+
+
+@pytest.mark.parametrize("teams", [True, False])
+def test_flag_counts_count_unaligned_work_only_for_a_plan_with_teams(store: Database, teams: bool) -> None:
+    store.items.upsert([*ITEMS, make_item("6", labels=("method:spike",), points=6.0, state=State.CANCELED)])
+    apply_plan(store, load_plan(cascade() if teams else VALID), actor="test")
+    viewer = store.tokens.create("viewer", "pm")
+    with TestClient(create_app(Settings(), store)) as client:
+        client.headers["Authorization"] = f"Bearer {viewer}"
+        counts = client.get("/api/reports/flags/counts").json()
+        if not teams:  # the answer keeps its three kinds, as before teams existed
+            assert list(counts) == ["measure", "tracker", "q", "untagged", "orphaned", "conflict"]
+            assert counts["untagged"] == {"items": 5, "effort": 22.0}
+            return
+        assert counts["unaligned"] == {
+            "items": 2,
+            "effort": 9.0,
+        }  # ONB-1 (5) and ONB-2 (4); the canceled one is out
+        assert counts["untagged"] == {"items": 1, "effort": 3.0}
+        listed = client.get("/api/reports/flags", params={"kind": "unaligned", "limit": 500}).json()["items"]
+        assert (len(listed), sum(item["effort"] for item in listed)) == (2, 9.0)
+        narrowed = client.get("/api/reports/flags/counts", params={"q": "onb-2", "measure": "count"}).json()
+        assert narrowed["unaligned"] == {"items": 1, "effort": 1.0}
+        elsewhere = client.get("/api/reports/flags/counts", params={"tracker": "linear"}).json()
+        assert elsewhere["unaligned"] == {"items": 0, "effort": 0.0}

@@ -658,3 +658,36 @@ def test_every_sync_reads_back_the_writes_a_run_left_unconfirmed(world: tuple[Da
     assert report(store) == expected
     fake.answer_lost = False
     assert run(store, fake, apply=False).fields == []
+
+
+TEAM_PLAN = load_plan(
+    VALID
+    + """
+teams:
+  - id: payments
+    name: Payments
+    methods:
+      - {id: smart-retries, name: Smart retries, serves: {slo-program: 1}}
+"""
+)
+
+
+def test_a_team_method_is_tagged_from_the_dashboard_once_it_is_offered(
+    world: tuple[Database, FakeTracker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, fake = world
+    store.plans.save(TEAM_PLAN, actor="test")
+    remap(store, TEAM_PLAN)
+    store.vocabulary.record(
+        "jira", {"value": OPTIONS["value"], "method": {**OPTIONS["method"], "smart-retries": "o-sr"}}
+    )
+    monkeypatch.setitem(NAMES, "o-sr", "Smart retries")
+    monkeypatch.setattr(tagging_module, "build_connector", lambda _tracker, _settings: fake)
+    admin = store.tokens.create("admin", "pm-admin")
+    with TestClient(create_app(settings(), store)) as client:
+        tagged = client.post(
+            "/api/items/jira/ONB-S5/tags", json={"method": "smart-retries"}, headers=auth(admin)
+        )
+    assert tagged.status_code == 200, tagged.text
+    assert fake.items["S5"].custom_fields == {"V2MOM Method": ("Smart retries",)}
+    assert store.writebacks.tag_log()[0]["plan_id"] == "smart-retries"

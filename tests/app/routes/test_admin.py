@@ -422,3 +422,20 @@ def test_token_creation_is_validated(
     assert answer.status_code == 422
     assert says in str(answer.json()["detail"])
     assert len(store.tokens.list_all()) == 2
+
+
+def test_a_refused_plan_change_with_teams_says_how_unaligned_effort_moves(
+    world: tuple[TestClient, Database, str, str],
+) -> None:
+    client, _store, admin, _viewer = world
+    plan = client.get("/api/plan", headers=auth(admin)).json()
+    spike = {"id": "spike", "name": "Spike", "serves": {}}
+    teams = plan | {"teams": [{"id": "payments", "name": "Payments", "methods": [spike]}]}
+    teams["rules"] = [*plan["rules"], {"when": {"tracker": "jira", "key": "ONB-5"}, "method": "spike"}]
+    refused = client.put("/api/plan", json=teams, headers=auth(admin))
+    assert refused.status_code == 409, refused.text
+    answer = refused.json()
+    assert answer["unaligned"] == {"before": 0.0, "after": 8.0}  # ONB-5's 8 points leave untagged
+    assert answer["confirm"] == "move 42%"
+    applied = client.put("/api/plan", json=teams, headers=auth(admin) | {"X-Confirm-Move": "move 42%"})
+    assert applied.status_code == 200, applied.text

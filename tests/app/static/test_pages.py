@@ -14,12 +14,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.app.static.conftest import Console, Site, axe_violations, ready, session_context
+from tests.mapping.test_cascade import cascade
+from tests.reports.test_effort_cascade import ITEMS as CASCADE_ITEMS
+from v2mom.app.factory import create_app
+from v2mom.mapping.plan import load_plan
+from v2mom.sandbox.server import SandboxServer
+from v2mom.settings import Settings
+from v2mom.store.database import Database
+from v2mom.store.resolution.plan_change import apply_plan
 
 WIDTHS = (1280, 390)
 VIEWER_PAGES = [
@@ -224,6 +233,7 @@ def test_the_attention_list_counts_and_reaches_every_flagged_item(
     ready(page, "attention")
     for kind in ("untagged", "orphaned", "conflict"):
         assert page.locator(f"#kinds a[data-kind={kind}] .count").inner_text() == f"{counts[kind]['items']:,}"
+    assert page.locator("#kinds a[data-kind=unaligned]").count() == 0  # the demo's plan has no teams
     more = page.locator("#flags-more")
     while more.is_visible():
         before = page.locator("#flags tbody tr[data-item]").count()
@@ -568,3 +578,27 @@ def test_the_pages_run_under_their_own_content_security_policy(
         page.wait_for_selector("body[data-ready=true]")
     refused = [m for m in console.take() if "Content Security Policy" in m or "Refused" in m]
     assert refused == []
+
+
+def test_a_plan_with_teams_adds_the_unaligned_kind_to_the_attention_page(
+    browser: Browser, tmp_path: Path, contexts: list[BrowserContext]
+) -> None:
+    store = Database.open(f"sqlite:///{tmp_path / 'teams.db'}")
+    store.items.upsert(CASCADE_ITEMS)  # ONB-1 and ONB-2 are team work that reaches no value
+    apply_plan(store, load_plan(cascade()), actor="test")
+    server = SandboxServer(create_app(Settings(), store))
+    try:
+        site = Site(server.start(), None, "", store.tokens.create("viewer", "teams-viewer"))  # type: ignore[arg-type]
+        page, console = open_page(contexts, browser, site, site.viewer, 1280)
+        page.goto(site.base + "/attention?kind=unaligned")
+        ready(page, "attention")
+        assert page.locator("#kinds a[data-kind=unaligned] .count").inner_text() == "2"
+        assert page.locator("#kinds a[data-kind=unaligned]").get_attribute("aria-current") == "page"
+        shown = page.locator("#flags tbody tr[data-item]").evaluate_all(
+            "rows => rows.map(r => r.dataset.item)"
+        )
+        assert shown == ["jira:ONB-1", "jira:ONB-2"]
+        assert console.take() == []
+    finally:
+        server.stop()
+        store.close()

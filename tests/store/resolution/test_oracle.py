@@ -10,6 +10,7 @@ on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
 from typing import Any
@@ -649,6 +650,8 @@ def test_set_based_preview_equals_the_in_memory_preview(store: Database, measure
         slow.newly_untagged,
     )
     assert fast.changed
+    assert fast.unaligned() is None
+    assert "unaligned" not in fast.to_dict()["after"]
     assert fast.before == pytest.approx(slow.before)
     assert fast.after == pytest.approx(slow.after)
     assert fast.deltas() == pytest.approx(slow.deltas())
@@ -657,23 +660,46 @@ def test_set_based_preview_equals_the_in_memory_preview(store: Database, measure
     assert preview_plan(store, proposed, measure).changed == 0
 
 
-def test_the_preview_of_a_team_cascade_equals_the_in_memory_preview(store: Database) -> None:
-    """Until previews split it out, unaligned effort is previewed where the report used to count
-    it, beside untagged; both previews agree on it."""
-    rng = random.Random(46)
-    seed(store, rng, 50)
-    current, proposed = random_plan(rng), random_cascade_plan(rng)
+@pytest.mark.parametrize(
+    ("change", "measure"),
+    [("into", "points"), ("within", "hours"), ("out of", "count")],
+)
+def test_the_preview_of_a_team_cascade_equals_the_in_memory_preview(
+    store: Database, change: str, measure: EffortMeasure
+) -> None:
+    """Unaligned effort is previewed apart from untagged, into a cascade, between two cascades (in
+    the second the spike serves a value, so less work is unaligned) and out of one; both previews
+    agree."""
+    rng = random.Random(41)
+    seed(store, rng, 60)
+    cascade, plain = random_cascade_plan(rng), random_plan(rng)
+    current, proposed = {
+        "into": (plain, cascade),
+        "within": (cascade, random_cascade_plan(random.Random(41), spike_serves={"speed": 1})),
+        "out of": (cascade, plain),
+    }[change]
     apply_plan(store, current, actor="test")
-    fast = preview_plan(store, proposed, "points")
-    slow = preview_in_memory(store, current, proposed, "points")
+    fast = preview_plan(store, proposed, measure)
+    slow = preview_in_memory(store, current, proposed, measure)
     assert (fast.items, fast.changed, fast.newly_tagged, fast.newly_untagged) == (
         slow.items,
         slow.changed,
         slow.newly_tagged,
         slow.newly_untagged,
     )
+    assert fast.before == pytest.approx(slow.before)
     assert fast.after == pytest.approx(slow.after)
-    assert "merchant-trust" in fast.after
+    assert fast.deltas() == pytest.approx(slow.deltas())
+    assert fast.unaligned() == pytest.approx(slow.unaligned())
+    side = fast.before if change == "out of" else fast.after
+    assert side["unaligned"] > 0
+    assert "merchant-trust" in side
+    assert math.fsum(fast.before.values()) == pytest.approx(math.fsum(fast.after.values()))
+    if change != "within":
+        assert "unaligned" not in (fast.after if change == "out of" else fast.before)
+    else:
+        assert fast.deltas()["unaligned"] < 0  # the re-aligned spike's work reaches a value now
+    assert fast.to_dict()["deltas"].get("unaligned") == fast.deltas().get("unaligned")
 
 
 def test_a_resolution_left_on_a_deleted_item_is_removed_by_the_next_pass(store: Database) -> None:
