@@ -26,7 +26,10 @@ RESOLVER = Resolver(PLAN)
 
 
 def resolve(*labels: str) -> Resolution:
-    return RESOLVER.resolve(make_item("X-1", labels=labels), None, parent_ref=None, parent_missing=False)
+    """``labels`` on work of the retry squad (a Retry component in Payments' project), which may
+    name its own methods, Payments' and the company's."""
+    item = make_item("X-1", labels=labels, components=("Retry",))
+    return RESOLVER.resolve(item, None, parent_ref=None, parent_missing=False, team=RESOLVER.team_of(item))
 
 
 def total(resolution: Resolution) -> float:
@@ -123,8 +126,9 @@ def test_every_method_of_the_cascade_splits_all_its_effort() -> None:
 def test_a_team_method_serving_a_company_method_with_no_value_is_unaligned_by_it() -> None:
     text = cascade().replace("values: [customer-first]\n", "values: []\n", 1)
     text = text.replace("serves: {spike: 1}}", "serves: {self-serve-onboarding: 1, reliability: 1}}", 1)
+    item = make_item("X-1", labels=("method:dunning",), components=("Retry",))
     resolution = Resolver(load_plan(text)).resolve(
-        make_item("X-1", labels=("method:dunning",)), None, parent_ref=None, parent_missing=False
+        item, None, parent_ref=None, parent_missing=False, team="retries"
     )
     assert resolution.flags == ("unaligned",)
     assert resolution.reasons == ("method self-serve-onboarding serves no parent method or value",)
@@ -142,3 +146,29 @@ def test_team_names_may_not_read_as_another_value_or_method() -> None:
         "plan.yaml: teams[0].methods[2].name: name 'SLO program' reads as the name of method 'slo-program'"
         " (ids and names of values and methods must differ, ignoring case)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("container", "components", "team", "visible"),
+    [
+        ("ONB", ("Retry",), "retries", {"backoff", "smart-retries", "merchant-trust"}),
+        ("ONB", (), "payments", {"smart-retries", "merchant-trust"}),
+        ("CORE", (), None, set()),
+    ],
+)
+def test_work_may_name_its_own_teams_and_those_above_not_others(
+    container: str, components: tuple[str, ...], team: str | None, visible: set[str]
+) -> None:
+    """The retry squad's work sees its methods, Payments' and the company's; Payments' work sees
+    not the squad's below it; the company's own work sees no team's; the rest is orphaned."""
+    for tag in ("method:backoff", "method:smart-retries", "value:merchant-trust", "method:referrals"):
+        item = make_item("X-1", labels=(tag,), container=container, components=components)
+        assert RESOLVER.team_of(item) == team
+        resolution = RESOLVER.resolve(item, None, parent_ref=None, parent_missing=False, team=team)
+        ref = tag.split(":")[1]
+        assert ("orphaned" not in resolution.flags) == (ref in visible), (tag, team)
+        if ref not in visible:
+            owner = {"backoff": "retries", "smart-retries": "payments", "referrals": "growth"}.get(
+                ref, "payments"
+            )
+            assert any(f"belongs to team {owner}" in reason for reason in resolution.reasons)

@@ -21,15 +21,20 @@ from v2mom.sync.provision import provision
 TEAM_VALUE = ("merchant-trust", "Merchant trust")
 
 
-def team_plan() -> Plan:
-    """The sample plan with one team whose methods take over every rule's company method: each
-    serves the method it replaces, so the work still reaches the same company values."""
+SCOPE_KEYS = {"jira": "projects", "linear": "teams", "asana": "projects"}
+
+
+def team_plan(tracker: str, containers: set[str]) -> Plan:
+    """The sample plan with one team, whose scope holds every synced container of ``tracker``, and
+    whose methods take over every rule's company method: each serves the method it replaces, so
+    the work still reaches the same company values."""
     document = yaml.safe_load(SAMPLE_PLAN_PATH.read_text())
     replaced = sorted({rule["method"] for rule in document["rules"] if "method" in rule})
     document["teams"] = [
         {
             "id": "payments",
             "name": "Payments",
+            "scope": {tracker: {SCOPE_KEYS[tracker]: sorted(containers)}},
             "values": [{"id": TEAM_VALUE[0], "name": TEAM_VALUE[1]}],
             "methods": [
                 {"id": f"team-{m}", "name": f"Payments team: {m}", "serves": {m: 1}} for m in replaced
@@ -47,7 +52,8 @@ def test_a_team_is_provisioned_and_its_inferred_method_written(
     tracker: str, database_url: str, tmp_path: Path
 ) -> None:
     with open_world(tracker, database_url, tmp_path, size=80) as world:
-        plan = team_plan()
+        containers = {s.item.container for s in world.store.items.stream() if s.item.container}
+        plan = team_plan(tracker, containers)
         apply_plan(world.store, plan, actor="test")
         before = world.run(apply=False)  # the team's choices are not offered yet: named, not written
         assert any("not offered" in note and "team-" in note for note in before.notes), before.notes
