@@ -16,7 +16,10 @@ from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.preview import preview_plan
 
 CYCLE = "cycle: {id: fy27, name: FY2027, start: 2026-02-01, end: 2027-01-31, periods: quarterly}\n"
-TEAM = "teams:\n  - {id: payments, name: Payments, methods: [{id: retries, name: Retries, serves: {slo-program: 1}}]}\n"
+TEAM = (
+    "teams:\n  - {id: payments, name: Payments,"
+    " methods: [{id: retries, name: Retries, serves: {slo-program: 1}}]}\n"
+)
 # ONB-5 (8 points, untagged in ``seeded``) is tagged by key: 8 points move from untagged to reliability.
 KEY_RULE = "  - {when: {tracker: jira, key: ONB-5}, value: reliability}\n"
 
