@@ -117,7 +117,6 @@ class PlanRepository(Repository):
             details: dict[str, Any] = {
                 "version": version,
                 "changes": changes,
-                "reason": why,
                 "before": before,
                 "after": document,
             }
@@ -126,7 +125,8 @@ class PlanRepository(Repository):
             else:
                 details |= rule.details()
                 summary = f"{rule.describe()} (plan v{version})"
-            if why is not None:
+            if why is not None:  # only when given: entries without one read as they always have
+                details["reason"] = why
                 summary += f"; reason: {why}"
             record_event(
                 conn, kind="plan" if rule is None else "rule", actor=actor, summary=summary, details=details

@@ -20,9 +20,8 @@ from v2mom.store.audit import AuditEvent
 
 
 class PlanAuditDetails(ApiModel):
-    """A plan version: its number, the lines of what changed, why (None when no reason was given,
-    and for entries audited before reasons were), and the plan before (None for the first version)
-    and after."""
+    """A plan version: its number, the lines of what changed, why (only when a reason was given),
+    and the plan before (None for the first version) and after."""
 
     version: int
     changes: list[str]
