@@ -15,6 +15,7 @@ from v2mom.app.cli_common import ConfigOpt, TrackerOpt, cli_actor, err, exit_on_
 from v2mom.app.cli_render import (
     audit_line,
     explanation_lines,
+    history_table,
     print_lines,
     report_json,
     report_table,
@@ -22,12 +23,13 @@ from v2mom.app.cli_render import (
 )
 from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
+from v2mom.app.schemas.plan import PlanHistory
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.app.signals import on_sigterm
 from v2mom.errors import ConfigError
 from v2mom.logs import LogFormat, basic_logging
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
-from v2mom.mapping.plan_changes import plan_changes
+from v2mom.mapping.plan_changes import plan_changes, require_reason
 from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
@@ -120,12 +122,22 @@ def plan_apply(
             "when it was refused: --confirm 'move 42%'.",
         ),
     ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Why the plan changes, kept with the version ('v2mom plan history' lists it); needed "
+            "once the stored plan has a cycle.",
+        ),
+    ] = None,
 ) -> None:
     """Validate PLAN and make it the stored plan; re-resolves the items it moves.
 
     A plan that would move more than a quarter of the effort (in the settings' measure) between values
     and untagged is not applied: its share is printed and the command exits 2 until it is run again
     with --confirm and the phrase it printed ('move 42%'). The first plan stored needs no confirmation.
+    Once the stored plan has a cycle, every change needs --reason: without one nothing is applied and
+    the command exits 2.
     """
     from v2mom.metrics import RERESOLVE_SECONDS
     from v2mom.store.resolution.plan_change import apply_plan
@@ -135,7 +147,9 @@ def plan_apply(
         plan = load_plan(_read(plan_file), str(plan_file))
         settings = load_settings(config)
         store = open_store(settings)
-        for line in plan_changes(store.plans.current(), plan):
+        current = store.plans.current()
+        require_reason(current, reason)
+        for line in plan_changes(current, plan):
             out.print(line, markup=False)
         preview = preview_plan(store, plan, settings.measure)
         if (unaligned := preview.unaligned_line()) is not None:  # only when either plan has teams
@@ -148,13 +162,32 @@ def plan_apply(
             )
             raise typer.Exit(2)
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
-            applied = apply_plan(store, plan, actor=cli_actor())
+            applied = apply_plan(store, plan, actor=cli_actor(), reason=reason, preview=preview)
         version, stats = applied.version, applied.stats
         out.print(
             f"plan version {version} applied; {stats.items} items re-resolved "
             f"({stats.untagged} untagged, {stats.orphaned} orphaned, {stats.conflict} conflict)",
             markup=False,
         )
+
+
+@plan_app.command("history")
+def plan_history(
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many versions, newest first.")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The same document as GET /api/plan/history.")
+    ] = False,
+) -> None:
+    """The plan's versions, newest first: who applied each, when, why and what changed."""
+    with exit_on_errors():
+        history = PlanHistory.model_validate(
+            {"versions": open_store(load_settings(config)).plans.history(limit)}
+        )
+    if as_json:
+        sys.stdout.write(history.model_dump_json(by_alias=True) + "\n")
+    else:
+        out.print(history_table(history))
 
 
 @plan_app.command("export")

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.audit import entry_document
+from v2mom.app.schemas.plan import PlanChangeSummary, PlanHistory
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.store.audit import AuditEvent
 
@@ -45,6 +46,35 @@ def report_table(report: EffortReport) -> Table:
             table.add_row(name, f"{part.effort:.1f}", f"{part.share:.1%}", "", str(part.items))
     table.add_row("total", f"{report.total.effort:.1f}", "", "", str(report.total.items))
     return table
+
+
+def history_table(history: PlanHistory) -> Table:
+    """The plan's versions, newest first: version, when (UTC), who, why and what changed."""
+    table = Table(title="Plan history (newest first)")
+    for column in ("version", "when", "who", "why", "what changed"):
+        table.add_column(column, justify="right" if column == "version" else "left")
+    for version in history.versions:
+        when = datetime.fromisoformat(version.created_at)
+        table.add_row(
+            str(version.version),
+            f"{when:%Y-%m-%d %H:%M}",
+            version.created_by,
+            version.reason or "",
+            change_text(version.changes),
+        )
+    return table
+
+
+def change_text(changes: PlanChangeSummary | None) -> str:
+    """What a version changed, in one line: its change lines, then the effort it moved."""
+    if changes is None:
+        return "(not recorded)"
+    text = "; ".join(changes.lines)
+    moved = changes.effort_moved
+    if moved is not None and moved.moved:
+        unit = "items" if moved.measure == "count" else moved.measure
+        text += f"; moved {moved.moved:g} {unit} ({moved.share:.0%})"
+    return text
 
 
 def explanation_lines(document: ItemDocument) -> list[str]:

@@ -7,6 +7,11 @@ type}``), so our own validation failures use the same shape: each problem is one
 A plan or rule change that moves more than a quarter of the effort is refused with 409
 ``{"detail", "confirm", "moved_share"}`` unless the request's ``X-Confirm-Move`` header carries the
 ``confirm`` phrase (``move 42%``), as its preview showed it.
+
+Once the stored plan has a cycle, a plan or rule change also needs a reason: a top-level ``reason``
+key of its JSON body (beside the plan's or the rule's own keys, taken out before they are
+validated), or ``?reason=`` on the routes that take no body (deleting a rule). Without one the
+change is refused with a 422 at ``reason`` and nothing is written.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Annotated, Any
 from fastapi import Header, HTTPException
 
 from v2mom.app.schemas.plan import MoveNeedsConfirming
+from v2mom.mapping.plan import Plan
+from v2mom.mapping.plan_changes import reason_problem
 from v2mom.settings import Settings
 from v2mom.store.resolution.preview import PlanPreview
 
@@ -42,6 +49,33 @@ def unprocessable(problems: Sequence[str], *, location: Sequence[str | int] = ("
     """A 422 listing ``problems`` at ``location`` (``("query", "from")``, ``("body",)`` …)."""
     detail = [{"loc": list(location), "msg": problem, "type": "value_error"} for problem in problems]
     return HTTPException(422, detail=detail)
+
+
+REASON_KEY = "reason"
+REASON_DESCRIPTION = (
+    "Why the plan changes: needed once the stored plan has a cycle (a 422 at 'reason' otherwise, "
+    "nothing written); kept with the new version and listed by GET /api/plan/history."
+)
+
+
+def pop_reason(document: dict[str, Any]) -> str | None:
+    """Take the top-level ``reason`` key out of a plan or rule ``document`` (it is not part of it);
+    a 422 at ``reason`` when it is there and not text."""
+    reason = document.pop(REASON_KEY, None)
+    if reason is not None and not isinstance(reason, str):
+        raise unprocessable(
+            ["reason: expected text saying why the plan changes"], location=("body", REASON_KEY)
+        )
+    return reason
+
+
+def require_reason(
+    current: Plan | None, reason: str | None, *, location: Sequence[str | int] = ("body", REASON_KEY)
+) -> None:
+    """A 422 at ``location`` when ``current`` (the stored plan) has a cycle and ``reason`` is blank."""
+    problem = reason_problem(current, reason)
+    if problem is not None:
+        raise unprocessable([problem], location=location)
 
 
 def require_configured(settings: Settings, tracker: str | None) -> None:

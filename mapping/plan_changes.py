@@ -1,12 +1,15 @@
-"""What a new plan changes relative to the stored one, in human lines (CLI, API and the audit share it)."""
+"""What a new plan changes relative to the stored one: human lines (CLI, API and the audit share
+them) and the structured summary a plan version keeps (its history), and the rule that a change to
+a plan in a cycle says why."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from v2mom.mapping.plan import Plan
+from v2mom.errors import ConfigError
+from v2mom.mapping.plan import Plan, Rule
 
 SECTIONS = ("values", "methods", "obstacles", "measures", "rules")
 RuleAction = Literal["added", "replaced", "removed", "reordered"]
@@ -31,6 +34,101 @@ def plan_changes(old: Plan | None, new: Plan) -> list[str]:
         lines += [f"{section}: removed {k}" for k in before if k not in after]
         lines += [f"{section}: changed {k}" for k in after if k in before and after[k] != before[k]]
     return lines or ["no changes"]
+
+
+def change_summary(old: Plan | None, new: Plan) -> dict[str, Any]:
+    """What ``new`` changes relative to ``old``, over the whole cascade, as a plan version keeps it.
+
+    ``{"lines": [...plan_changes lines...], "values": {"added", "renamed", "removed", "changed"},
+    "methods": {...the same...}, "rules": {"added", "removed", "changed"}}``. Values and methods are
+    the company's and every team's (ids are unique across the cascade); added and removed list ids,
+    renamed ``{"id", "from", "to"}``, changed the ids whose other fields changed (weights, serves,
+    targets). Rules are named by :func:`rule_text`; a rule with an id whose content changed is
+    ``changed``, a rule without one is matched by its text. The first plan adds everything.
+    """
+    return {
+        "lines": plan_changes(old, new),
+        "values": _named_changes(_cascade_values(old), _cascade_values(new)),
+        "methods": _named_changes(_cascade_methods(old), _cascade_methods(new)),
+        "rules": _rule_changes(old.rules if old is not None else (), new.rules),
+    }
+
+
+def _cascade_values(plan: Plan | None) -> dict[str, Any]:
+    """Every value of the cascade by id: the company's, then each team's."""
+    if plan is None:
+        return {}
+    values: dict[str, Any] = {v.id: v for v in plan.values}
+    for team in plan.teams or ():
+        values |= {v.id: v for v in team.values}
+    return values
+
+
+def _cascade_methods(plan: Plan | None) -> dict[str, Any]:
+    """Every method of the cascade by id: the company's, then each team's."""
+    if plan is None:
+        return {}
+    methods: dict[str, Any] = {m.id: m for m in plan.methods}
+    for team in plan.teams or ():
+        methods |= {m.id: m for m in team.methods}
+    return methods
+
+
+def _named_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Ids added and removed, renamed (``{"id", "from", "to"}``) and otherwise changed."""
+    kept = [k for k in after if k in before]
+    return {
+        "added": [k for k in after if k not in before],
+        "renamed": [
+            {"id": k, "from": before[k].name, "to": after[k].name}
+            for k in kept
+            if before[k].name != after[k].name
+        ],
+        "removed": [k for k in before if k not in after],
+        "changed": [
+            k
+            for k in kept
+            if before[k].model_copy(update={"name": ""}) != after[k].model_copy(update={"name": ""})
+        ],
+    }
+
+
+def _rule_changes(before: Sequence[Rule], after: Sequence[Rule]) -> dict[str, list[str]]:
+    """Rules added, removed and changed, each as its one line (:func:`rule_text`)."""
+    old = [r.model_dump(mode="json", exclude_none=True) for r in before]
+    new = [r.model_dump(mode="json", exclude_none=True) for r in after]
+    old_by_id = {r["id"]: r for r in old if r.get("id")}
+    new_by_id = {r["id"]: r for r in new if r.get("id")}
+    changed = [rule_text(r) for k, r in new_by_id.items() if k in old_by_id and old_by_id[k] != r]
+    old_texts = [rule_text(r) for r in old if r.get("id") not in new_by_id]
+    new_texts = [rule_text(r) for r in new if r.get("id") not in old_by_id]
+    added = list(new_texts)
+    for text in old_texts:  # a rule without an id is matched by its text, once per copy
+        if text in added:
+            added.remove(text)
+    removed = list(old_texts)
+    for text in new_texts:
+        if text in removed:
+            removed.remove(text)
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+def reason_problem(current: Plan | None, reason: str | None) -> str | None:
+    """The problem with changing ``current`` for ``reason``: a plan in a cycle needs a non-blank
+    reason for every change; None when the change may go ahead."""
+    if current is None or current.cycle is None or (reason is not None and reason.strip()):
+        return None
+    return (
+        f"reason: a reason is needed: the plan is in cycle {current.cycle.id}, "
+        "so every change to it says why it is made"
+    )
+
+
+def require_reason(current: Plan | None, reason: str | None) -> None:
+    """:class:`ConfigError` naming ``reason`` when :func:`reason_problem` finds one."""
+    problem = reason_problem(current, reason)
+    if problem is not None:
+        raise ConfigError(problem)
 
 
 def rule_text(rule: Mapping[str, Any]) -> str:

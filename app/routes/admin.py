@@ -8,6 +8,12 @@ version and every item re-resolved, in that order, and the preview is returned w
 version. A change moving more than a quarter of the effort is refused with 409 unless the
 ``X-Confirm-Move`` header carries its phrase. Rules are addressed by their position in the plan
 (0-based).
+
+Once the stored plan has a cycle every applied change needs a reason (a dry run does not): a
+top-level ``reason`` key of the JSON body, beside the rule (``{"rule": ..., "reason": ...}``), the
+order, the rule's own keys (``POST /api/rules``) or the plan's (``PUT /api/admin/plan``), or
+``?reason=`` when deleting a rule. Without one the change is refused with 422 at ``reason`` and
+nothing is written; the reason is kept with the new version.
 """
 
 from __future__ import annotations
@@ -17,7 +23,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from v2mom.app.auth import Admin, StoreDep, Viewer
-from v2mom.app.http_errors import UNCONFIRMED, ConfirmMove, require_confirmed, unprocessable
+from v2mom.app.http_errors import (
+    REASON_DESCRIPTION,
+    REASON_KEY,
+    UNCONFIRMED,
+    ConfirmMove,
+    pop_reason,
+    require_confirmed,
+    require_reason,
+    unprocessable,
+)
 from v2mom.app.schemas.audit import AuditLog, entry_document
 from v2mom.app.schemas.plan import (
     PlanChangeApplied,
@@ -40,6 +55,8 @@ PreviewMeasure = Literal["points", "hours", "count"]
 router = APIRouter(prefix="/api/admin")
 DryRun = Annotated[bool, Query(description="Answer with the preview and write nothing.")]
 MeasureQ = Annotated[PreviewMeasure, Query(description="The preview's measure.")]
+ReasonBody = Annotated[str | None, Body(embed=True, description=REASON_DESCRIPTION)]
+ReasonQ = Annotated[str | None, Query(description=REASON_DESCRIPTION)]
 # A dry run answers the preview; an applied change adds the new version and the re-resolution's counts.
 PlanChange = PlanChangePreview | PlanChangeApplied
 # Rules send only the keys they set (as plan.yaml does), so these routes serialise without unset keys.
@@ -80,10 +97,16 @@ def _answer(
     measure: PreviewMeasure,
     rule: RuleChange | None = None,
     confirm: str | None = None,
+    reason: str | None = None,
+    reason_in: tuple[str, ...] = ("body", REASON_KEY),
 ) -> dict[str, Any]:
-    """The preview of ``proposed`` and, unless ``dry_run``, the change applied: refused (409, nothing
-    written) when it moves more than a quarter of the effort and ``confirm`` is not its phrase."""
+    """The preview of ``proposed`` and, unless ``dry_run``, the change applied for ``reason``:
+    refused (422 at ``reason_in``, nothing written) when the stored plan has a cycle and ``reason``
+    is blank, and (409) when it moves more than a quarter of the effort and ``confirm`` is not its
+    phrase."""
     current = _current(store)
+    if not dry_run:
+        require_reason(current, reason, location=reason_in)
     preview = preview_plan(store, proposed, measure)
     if not dry_run:
         require_confirmed(preview, confirm)
@@ -95,7 +118,9 @@ def _answer(
     }
     if not dry_run:
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
-            applied = apply_plan(store, proposed, actor=f"token:{admin_name}", rule=rule)
+            applied = apply_plan(
+                store, proposed, actor=f"token:{admin_name}", rule=rule, reason=reason, preview=preview
+            )
         answer["version"], stats = applied.version, applied.stats
         answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}
     return answer
@@ -109,10 +134,12 @@ def _apply(
     measure: PreviewMeasure,
     rule: RuleChange | None = None,
     confirm: str | None = None,
+    reason: str | None = None,
+    reason_in: tuple[str, ...] = ("body", REASON_KEY),
 ) -> PlanChange:
-    """Preview ``proposed`` and, unless ``dry_run``, apply it (audited as ``rule`` when given; a big
-    move only when ``confirm`` is its phrase); the answer as its response model."""
-    answer = _answer(store, admin_name, proposed, dry_run, measure, rule, confirm)
+    """Preview ``proposed`` and, unless ``dry_run``, apply it for ``reason`` (audited as ``rule``
+    when given; a big move only when ``confirm`` is its phrase); the answer as its response model."""
+    answer = _answer(store, admin_name, proposed, dry_run, measure, rule, confirm, reason, reason_in)
     return PlanChangePreview.model_validate(answer) if dry_run else PlanChangeApplied.model_validate(answer)
 
 
@@ -131,18 +158,19 @@ def create_rule(
     admin: Admin,
     rule: Annotated[dict[str, Any], Body(embed=True)],
     position: Annotated[int | None, Body(embed=True)] = None,
+    reason: ReasonBody = None,
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
     confirm: ConfirmMove = None,
 ) -> PlanChange:
-    """Add a rule (at ``position``, default last)."""
+    """Add a rule (at ``position``, default last); ``reason`` beside it says why."""
     plan = _current(store)
     rules = _rules_document(plan)
     at = len(rules) if position is None else max(0, min(position, len(rules)))
     rules.insert(at, rule)
     proposed = _with_rules(plan, rules)
     added = RuleChange("added", rule=_rules_document(proposed)[at], position=at)
-    return _apply(store, admin.name, proposed, dry_run, measure, added, confirm)
+    return _apply(store, admin.name, proposed, dry_run, measure, added, confirm, reason)
 
 
 @router.put("/rules/{position}", responses=UNCONFIRMED, **TYPED)
@@ -151,17 +179,18 @@ def replace_rule(
     store: StoreDep,
     admin: Admin,
     rule: Annotated[dict[str, Any], Body(embed=True)],
+    reason: ReasonBody = None,
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
     confirm: ConfirmMove = None,
 ) -> PlanChange:
-    """Replace the rule at ``position``."""
+    """Replace the rule at ``position``; ``reason`` beside it says why."""
     plan = _current(store)
     rules = _rules_document(plan)
     old, rules[_index(rules, position)] = rules[_index(rules, position)], rule
     proposed = _with_rules(plan, rules)
     change = RuleChange("replaced", rule=_rules_document(proposed)[position], replaced=old, position=position)
-    return _apply(store, admin.name, proposed, dry_run, measure, change, confirm)
+    return _apply(store, admin.name, proposed, dry_run, measure, change, confirm, reason)
 
 
 @router.delete("/rules/{position}", responses=UNCONFIRMED, **TYPED)
@@ -172,12 +201,16 @@ def delete_rule(
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
     confirm: ConfirmMove = None,
+    reason: ReasonQ = None,
 ) -> PlanChange:
-    """Remove the rule at ``position``."""
+    """Remove the rule at ``position``; ``?reason=`` says why."""
     plan = _current(store)
     rules = _rules_document(plan)
     removed = RuleChange("removed", rule=rules.pop(_index(rules, position)), position=position)
-    return _apply(store, admin.name, _with_rules(plan, rules), dry_run, measure, removed, confirm)
+    proposed = _with_rules(plan, rules)
+    return _apply(
+        store, admin.name, proposed, dry_run, measure, removed, confirm, reason, ("query", REASON_KEY)
+    )
 
 
 @router.post("/rules/reorder", responses=UNCONFIRMED, **TYPED)
@@ -187,6 +220,7 @@ def reorder_rules(
     order: Annotated[
         list[int], Body(embed=True, description="Every current position, once, in the new order.")
     ],
+    reason: ReasonBody = None,
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
     confirm: ConfirmMove = None,
@@ -201,24 +235,29 @@ def reorder_rules(
         )
     proposed = _with_rules(plan, [rules[i] for i in order])
     reordered = RuleChange("reordered", order=tuple(order))
-    return _apply(store, admin.name, proposed, dry_run, measure, reordered, confirm)
+    return _apply(store, admin.name, proposed, dry_run, measure, reordered, confirm, reason)
 
 
 @router.put("/plan", responses=UNCONFIRMED, **TYPED)
 def replace_plan(
     store: StoreDep,
     admin: Admin,
-    document: Annotated[dict[str, Any], Body()],
+    document: Annotated[
+        dict[str, Any],
+        Body(description=f"The plan document, with an optional top-level 'reason' key: {REASON_DESCRIPTION}"),
+    ],
     dry_run: DryRun = False,
     measure: MeasureQ = "points",
     confirm: ConfirmMove = None,
 ) -> PlanChange:
-    """Replace the whole plan (values, methods with weights, obstacles, measures, rules)."""
+    """Replace the whole plan (values, methods with weights, obstacles, measures, rules); a
+    top-level ``reason`` key beside the plan's says why (taken out before the plan is validated)."""
+    reason = pop_reason(document)
     try:
         proposed = plan_from_data(document, "plan")
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
-    return _apply(store, admin.name, proposed, dry_run, measure, confirm=confirm)
+    return _apply(store, admin.name, proposed, dry_run, measure, confirm=confirm, reason=reason)
 
 
 AUDIT_CURSOR = "cursor: not a cursor this server issued"
@@ -275,16 +314,21 @@ def contract_list_rules(store: StoreDep, _viewer: Viewer) -> RuleList:
 def contract_create_rule(
     store: StoreDep,
     admin: Admin,
-    rule: Annotated[dict[str, Any], Body()],
+    rule: Annotated[
+        dict[str, Any],
+        Body(description=f"The rule, with an optional top-level 'reason' key: {REASON_DESCRIPTION}"),
+    ],
     measure: MeasureQ = "points",
     confirm: ConfirmMove = None,
 ) -> RuleCreated:
-    """Add a rule (the body is the rule: ``{"when": {...}, "method": ...}``); answers with its id."""
+    """Add a rule (the body is the rule: ``{"when": {...}, "method": ...}``, and ``"reason"`` beside
+    its keys says why); answers with its id."""
+    reason = pop_reason(rule)
     plan = _current(store)
     proposed = _with_rules(plan, [*_rules_document(plan), rule])
     new = _rules_document(proposed)
     added = RuleChange("added", rule=new[-1], position=len(new) - 1)
-    answer = _answer(store, admin.name, proposed, False, measure, added, confirm)
+    answer = _answer(store, admin.name, proposed, False, measure, added, confirm, reason)
     answer["rule"] = answer["rules"][-1]
     return RuleCreated.model_validate(answer)
 
@@ -301,13 +345,19 @@ def contract_preview_rule(
 
 @rules_router.delete("/{rule_id}", responses=UNCONFIRMED, **TYPED)
 def contract_delete_rule(
-    rule_id: str, store: StoreDep, admin: Admin, measure: MeasureQ = "points", confirm: ConfirmMove = None
+    rule_id: str,
+    store: StoreDep,
+    admin: Admin,
+    measure: MeasureQ = "points",
+    confirm: ConfirmMove = None,
+    reason: ReasonQ = None,
 ) -> PlanChangeApplied:
-    """Remove the rule with ``rule_id``."""
+    """Remove the rule with ``rule_id``; ``?reason=`` says why."""
     plan = _current(store)
     rules = _rules_document(plan)
     position = _position_of(rules, rule_id)
     removed = RuleChange("removed", rule=rules.pop(position), position=position)
+    proposed = _with_rules(plan, rules)
     return PlanChangeApplied.model_validate(
-        _answer(store, admin.name, _with_rules(plan, rules), False, measure, removed, confirm)
+        _answer(store, admin.name, proposed, False, measure, removed, confirm, reason, ("query", REASON_KEY))
     )

@@ -1,4 +1,5 @@
-"""``GET|PUT /api/plan``: read the plan (viewer) or replace it atomically (admin)."""
+"""``GET|PUT /api/plan``: read the plan (viewer) or replace it atomically (admin), and
+``GET /api/plan/history``: every version with who, when, why and what changed (viewer)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query
 
 from v2mom.app.auth import Admin, StoreDep, Viewer
-from v2mom.app.http_errors import UNCONFIRMED, ConfirmMove, require_confirmed, unprocessable
-from v2mom.app.schemas.plan import PlanReplaced
+from v2mom.app.http_errors import (
+    REASON_DESCRIPTION,
+    UNCONFIRMED,
+    ConfirmMove,
+    pop_reason,
+    require_confirmed,
+    require_reason,
+    unprocessable,
+)
+from v2mom.app.schemas.plan import PlanHistory, PlanReplaced
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
@@ -34,20 +43,34 @@ def get_plan(store: StoreDep, _viewer: Viewer) -> Plan:
 def put_plan(
     store: StoreDep,
     admin: Admin,
-    document: dict[str, Any] = Body(...),
+    document: dict[str, Any] = Body(
+        ...,
+        description="The plan document (as plan.yaml), with an optional top-level 'reason' key beside "
+        f"its own: {REASON_DESCRIPTION}",
+    ),
     measure: MeasureQ = "points",
     confirm: ConfirmMove = None,
 ) -> PlanReplaced:
     """Validate and replace the plan, then re-resolve the items it moves; 422 lists every problem,
-    409 a change that moves more than a quarter of the effort (in ``measure``) unconfirmed."""
+    409 a change that moves more than a quarter of the effort (in ``measure``) unconfirmed.
+
+    Why the plan changes goes in the body as a top-level ``reason`` key beside the plan's keys
+    (``{"reason": "...", "vision": ...}``; it is taken out before the plan is validated, so a bare
+    plan document is still a valid body). Once the stored plan has a cycle a reason is needed: 422 at
+    ``reason`` without one, and nothing is written. It is kept with the version.
+    """
+    reason = pop_reason(document)
     try:
         plan = plan_from_data(document, "plan")
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
-    require_confirmed(preview_plan(store, plan, measure), confirm)
-    changes = plan_changes(store.plans.current(), plan)
+    current = store.plans.current()
+    require_reason(current, reason)
+    preview = preview_plan(store, plan, measure)
+    require_confirmed(preview, confirm)
+    changes = plan_changes(current, plan)
     with RERESOLVE_SECONDS.labels(trigger="plan").time():
-        applied = apply_plan(store, plan, actor=f"token:{admin.name}")
+        applied = apply_plan(store, plan, actor=f"token:{admin.name}", reason=reason, preview=preview)
     version, stats = applied.version, applied.stats
     return PlanReplaced.model_validate(
         {
@@ -61,3 +84,14 @@ def put_plan(
             },
         }
     )
+
+
+@router.get("/plan/history")
+def plan_history(
+    store: StoreDep,
+    _viewer: Viewer,
+    limit: Annotated[int, Query(ge=1, le=200, description="How many versions, newest first.")] = 50,
+) -> PlanHistory:
+    """The plan's versions, newest first: who applied each, when, why (null when no reason was given
+    or it was applied before reasons were kept) and what it changed (null for those older versions)."""
+    return PlanHistory.model_validate({"versions": store.plans.history(limit)})

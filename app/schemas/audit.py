@@ -20,11 +20,12 @@ from v2mom.store.audit import AuditEvent
 
 
 class PlanAuditDetails(ApiModel):
-    """A plan version: its number, the lines of what changed, and the plan before (None for the
-    first version) and after."""
+    """A plan version: its number, the lines of what changed, why (only when a reason was given),
+    and the plan before (None for the first version) and after."""
 
     version: int
     changes: list[str]
+    reason: str | None = None
     before: Plan | None
     after: Plan
 

@@ -143,3 +143,71 @@ class RuleCreated(PlanChangeApplied):
     """``POST /api/rules``: the applied change and the new rule, with its id."""
 
     rule: RuleDocument
+
+
+class RenamedEntry(ApiModel):
+    """A value or method that kept its id and changed its name."""
+
+    id: str
+    from_: str = Field(alias="from")
+    to: str
+
+
+class NamedChanges(ApiModel):
+    """Values or methods (the company's and every team's) added, renamed, removed or otherwise
+    changed (weights, serves, targets), by id."""
+
+    added: list[str]
+    renamed: list[RenamedEntry]
+    removed: list[str]
+    changed: list[str]
+
+
+class RuleChanges(ApiModel):
+    """Rules added, removed and changed, each in one line (``r3: tracker=jira, label=x -> value y``)."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+class EffortMoved(ApiModel):
+    """What the change's preview measured: the effort that changed value (untagged counts as one), of
+    the total, its share (0 to 1) and the gain or loss per value."""
+
+    measure: Literal["points", "hours", "count"]
+    moved: Number
+    total: Number
+    share: float
+    deltas: dict[str, Number]
+
+
+class PlanChangeSummary(ApiModel):
+    """What a version changed: the human lines, then values, methods and rules, and the effort moved
+    (absent when the change was not measured: the first plan, or a version saved without a preview)."""
+
+    lines: list[str]
+    values: NamedChanges
+    methods: NamedChanges
+    rules: RuleChanges
+    effort_moved: EffortMoved | None = None
+
+
+class PlanVersion(ApiModel):
+    """One plan version: who applied it, when, why and what changed."""
+
+    version: int
+    created_at: str = Field(description="When it was applied (ISO 8601, UTC).")
+    created_by: str = Field(description="Who applied it: cli:<user>, token:<name>, demo…")
+    reason: str | None = Field(
+        description="Why; null when none was given or for versions kept before reasons."
+    )
+    changes: PlanChangeSummary | None = Field(
+        description="What changed; null for versions kept before summaries were."
+    )
+
+
+class PlanHistory(ApiModel):
+    """``GET /api/plan/history``: the plan's versions, newest first."""
+
+    versions: list[PlanVersion]

@@ -1028,12 +1028,58 @@ function fillTargets() {
   form.elements.target_id.replaceChildren(...items.map((x) => el("option", { value: x.id, text: x.name })));
 }
 
+// Once the plan has a cycle every change says why: the reason above the rules goes with each applied
+// change (a top-level "reason" key of the body, or ?reason= when deleting a rule); without one the
+// API answers 422, shown where that change shows its errors. Previews need none.
+const changeReason = () => $("#change-reason").value.trim();
+const withReason = (body) => (changeReason() ? { ...body, reason: changeReason() } : body);
+const reasonQuery = () => (changeReason() ? `?reason=${encodeURIComponent(changeReason())}` : "");
+
+function showReasonBox() {
+  const box = $("#change-reason-box");
+  const input = $("#change-reason");
+  box.hidden = !plan.cycle;
+  input.required = Boolean(plan.cycle);
+  $("#change-reason-hint").textContent = plan.cycle
+    ? `The plan is in cycle ${plan.cycle.id} (${plan.cycle.name}): every change to its rules or to the plan says why, and the history keeps it.`
+    : "";
+}
+
+// What a version changed, in words: its change lines, renamed values and methods, the effort moved.
+function historyChanges(changes) {
+  if (!changes) return "not recorded (applied before changes were kept)";
+  const parts = [...changes.lines];
+  for (const section of ["values", "methods"]) {
+    for (const r of changes[section].renamed) parts.push(`${section.slice(0, -1)} ${r.id} renamed from "${r.from}" to "${r.to}"`);
+  }
+  const moved = changes.effort_moved;
+  if (moved && moved.moved) parts.push(`moved ${amount(moved.moved, moved.measure)} (${pct(moved.share)} of the effort)`);
+  return parts.join("; ");
+}
+
+async function renderHistory() {
+  const { versions } = await api("/api/plan/history?limit=50");
+  const list = $("#plan-history");
+  list.replaceChildren(...versions.map((v) => el("li", { "data-version": String(v.version) },
+    el("span", { class: "actor", text: `Version ${v.version}` }), " ", timeEl(v.created_at), ` by ${v.created_by}`,
+    el("p", { class: v.reason ? "why" : "why muted", text: v.reason ? `Why: ${v.reason}` : "No reason given." }),
+    el("p", { class: "what", text: `What changed: ${historyChanges(v.changes)}` }))));
+  if (!versions.length) list.append(el("li", { class: "muted", text: "No plan applied yet." }));
+}
+
 async function renderPlan() {
   bindPlanPage();
   await loadPlan(true);
+  showReasonBox();
   if (!$("#rule-form").elements.target_id.options.length) fillTargets();
   await renderRules();
   if (!$("#plan-json").dataset.dirty) $("#plan-json").value = JSON.stringify(plan, null, 2);
+  await renderHistory();
+}
+
+// After a change is applied its reason is spent: the next change says its own.
+function reasonSpent() {
+  $("#change-reason").value = "";
 }
 
 async function renderRules() {
@@ -1054,7 +1100,8 @@ async function renderRules() {
         const order = rules.map((r) => r.position);
         [order[rule.position], order[target]] = [order[target], order[rule.position]];
         try {
-          await api("/api/admin/rules/reorder", { method: "POST", body: { order } });
+          await api("/api/admin/rules/reorder", { method: "POST", body: withReason({ order }) });
+          reasonSpent();
           await renderPlan();
           $(`#rules tr[data-position='${target}'] button[aria-label='Move rule ${target} ${delta < 0 ? "up" : "down"}']`)?.focus();
         } catch (error) {
@@ -1090,7 +1137,8 @@ async function askDelete(rule) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        await confirmedWrite(form, `/api/admin/rules/${rule.position}`, { method: "DELETE" });
+        await confirmedWrite(form, `/api/admin/rules/${rule.position}${reasonQuery()}`, { method: "DELETE" });
+        reasonSpent();
         status.replaceChildren(`Deleted rule ${rule.position}.`);
         await renderPlan();
       } catch (error) {
@@ -1138,7 +1186,8 @@ function bindPlanPage() {
     if (!phraseOk(form)) return;
     try {
       const target = ruleTarget();
-      const answer = await confirmedWrite(form, target.path, { method: target.method, body: { rule: ruleFromForm() } });
+      const answer = await confirmedWrite(form, target.path, { method: target.method, body: withReason({ rule: ruleFromForm() }) });
+      reasonSpent();
       $("#preview-text").textContent = `Applied: plan version ${answer.version}; ${answer.preview.summary}.`;
       resetRuleForm();
       await renderPlan();
@@ -1186,7 +1235,8 @@ function bindPlanPage() {
     event.preventDefault();
     if (!phraseOk(planForm)) return;
     try {
-      const answer = await confirmedWrite(planForm, "/api/admin/plan", { method: "PUT", body: parse() });
+      const answer = await confirmedWrite(planForm, "/api/admin/plan", { method: "PUT", body: withReason(parse()) });
+      reasonSpent();
       $("#plan-preview-text").textContent = `Applied: plan version ${answer.version}.`;
       $("#plan-apply").disabled = true;
       askPhrase(planForm, null);
