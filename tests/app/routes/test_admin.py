@@ -430,7 +430,13 @@ def test_a_refused_plan_change_with_teams_says_how_unaligned_effort_moves(
     client, _store, admin, _viewer = world
     plan = client.get("/api/plan", headers=auth(admin)).json()
     spike = {"id": "spike", "name": "Spike", "serves": {}}
-    teams = plan | {"teams": [{"id": "payments", "name": "Payments", "methods": [spike]}]}
+    payments = {
+        "id": "payments",
+        "name": "Payments",
+        "scope": {"jira": {"projects": ["ONB"]}},
+        "methods": [spike],
+    }
+    teams = plan | {"teams": [payments]}
     teams["rules"] = [*plan["rules"], {"when": {"tracker": "jira", "key": "ONB-5"}, "method": "spike"}]
     refused = client.put("/api/plan", json=teams, headers=auth(admin))
     assert refused.status_code == 409, refused.text
