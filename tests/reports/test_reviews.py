@@ -43,7 +43,8 @@ def test_closing_a_period_stores_every_team_and_measure(store: Database) -> None
     values = {value["id"]: value for value in points["values"]}
     assert values["customer-first"]["effort"] == pytest.approx(Q1_CUSTOMER_FIRST)
     measure = document["company"]["measures"]["points"][0]
-    assert measure["id"] == "cf-share" and measure["target"] == 0.4
+    assert measure["id"] == "cf-share"
+    assert measure["target"] == 0.4
     assert measure["actual"] == values["customer-first"]["share"]
     assert measure["met"] is True  # 68 % of q1's done points against a 40 % target
     # Every team is there in every measure (per-team numbers depend on scopes: structure only).
@@ -63,9 +64,11 @@ def test_a_second_close_says_so_and_rewrites_nothing(store: Database) -> None:
     apply_plan_edit = load_plan(PLAN.replace("target: 0.40", "target: 0.90"))
     again = close_period(store, apply_plan_edit, q1, "cli:bob")
     after = store.reviews.get("fy27", "q1")
-    assert first.closed and not again.closed
+    assert first.closed
+    assert not again.closed
     assert again.review == first.review  # who closed it and when: the first close
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert json.dumps(after.document, sort_keys=True) == json.dumps(before.document, sort_keys=True)
     assert after.closed_by == "cli:ana"
 
