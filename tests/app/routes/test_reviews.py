@@ -198,12 +198,17 @@ def test_a_plan_without_a_cycle_has_no_periods(store: Database, frozen_today: No
         assert messages(closing) == ["the plan has no cycle, so it has no periods to close"]
 
 
-def test_a_plan_with_a_new_cycle_closes_the_old_one(world: World) -> None:
+@pytest.mark.parametrize("path", ["/api/plan", "/api/admin/plan"])
+def test_a_plan_with_a_new_cycle_closes_the_old_one(world: World, path: str) -> None:
     client, viewer, admin = world
     document = load_plan(PLAN.replace("id: fy27, name: FY2027", "id: fy28, name: FY2028")).model_dump(
         mode="json", exclude_none=True
     )
-    answer = client.put("/api/plan", json=document, headers=admin)
+    if path == "/api/admin/plan":
+        preview = client.put(path, params={"dry_run": "true"}, json=document, headers=admin)
+        assert preview.status_code == 200, preview.text
+        assert client.get("/api/reviews", headers=viewer).json()["reviews"] == []  # a dry run closes nothing
+    answer = client.put(path, json=document, headers=admin)
     assert answer.status_code == 200, answer.text
     listed = client.get("/api/reviews", headers=viewer).json()["reviews"]
     assert [(r["period"], r["end"], r["plan_version"]) for r in listed] == [
