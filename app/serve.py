@@ -154,7 +154,8 @@ def serve_app(
 
 @contextmanager
 def running_services(application: FastAPI, settings: Settings, store: Database) -> Iterator[list[Service]]:
-    """Run the webhook worker and the reconcile schedule for the block; yields what runs.
+    """Run the webhook worker and the reconcile schedule (which closes ended review periods after its
+    passes) for the block; yields what runs.
 
     Services appended to the list inside the block are stopped with them, first. Whatever started
     is stopped in reverse order, even when a later start or the block fails.

@@ -100,7 +100,8 @@ def period_report(
     for the period's dates (``query`` already carries them). The document gains ``period``: the
     reference, its dates, where the numbers come from and, when live, why. A snapshot's answer has
     no freshness (``{}``): it is what was reviewed, not what the trackers say now."""
-    assert query.period is not None, "period_report needs a query naming a period"
+    if query.period is None:
+        raise ValueError("period_report needs a query naming a period")
     cycle_id, period_id = _split(query.period)
     review = store.reviews.get(cycle_id, period_id)
     block: dict[str, Any] = {
