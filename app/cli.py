@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,11 +22,13 @@ from v2mom.app.cli_render import (
     report_table,
     token_line,
 )
+from v2mom.app.cli_reviews import close_line, review_app
 from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.plan import PlanHistory
 from v2mom.app.schemas.reports import EffortReport, ItemDocument
 from v2mom.app.signals import on_sigterm
+from v2mom.clock import today
 from v2mom.errors import ConfigError
 from v2mom.logs import LogFormat, basic_logging
 from v2mom.mapping.plan import Plan, dump_plan, load_plan
@@ -34,8 +37,10 @@ from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
 from v2mom.reports.flags import item_document
+from v2mom.reports.periods import PeriodError, find_period, period_report
 from v2mom.settings import CONFIG_ENV, config_path, load_settings
 from v2mom.store.audit import AuditKind
+from v2mom.store.database import Database
 from v2mom.store.engine import backend_of, check_url, masked_url
 
 app = typer.Typer(
@@ -50,6 +55,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(trackers_app, name="trackers")
+app.add_typer(review_app, name="review")
 app.command("writeback")(writeback_command)
 
 
@@ -140,6 +146,7 @@ def plan_apply(
     the command exits 2.
     """
     from v2mom.metrics import RERESOLVE_SECONDS
+    from v2mom.reports.reviews import close_replaced_cycle
     from v2mom.store.resolution.plan_change import apply_plan
     from v2mom.store.resolution.preview import preview_plan
 
@@ -161,6 +168,8 @@ def plan_apply(
                 markup=False,
             )
             raise typer.Exit(2)
+        for closed in close_replaced_cycle(store, plan, cli_actor(), today()):  # the old cycle's last review
+            out.print(close_line(closed), markup=False)
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
             applied = apply_plan(store, plan, actor=cli_actor(), reason=reason, preview=preview)
         version, stats = applied.version, applied.stats
@@ -259,11 +268,19 @@ def report(
     date_from: Annotated[str | None, typer.Option("--from", help="ISO date")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="ISO date")] = None,
     tracker: TrackerOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="CYCLE/PERIOD, e.g. fy27/q2: its dates instead of --from/--to"),
+    ] = None,
 ) -> None:
-    """The effort-by-value report (json is the same document as the HTTP body)."""
+    """The effort-by-value report (json is the same document as the HTTP body).
+
+    --period fy27/q2 stands for the period's dates; a closed period is read from its review snapshot.
+    """
     with exit_on_errors():
         settings = load_settings(config)
         store = open_store(settings)
+        plan = store.plans.current() or Plan()
         query = ReportQuery(
             measure=measure or settings.measure,
             state=state,
@@ -274,7 +291,13 @@ def report(
         problems = date_range_problems(query.date_from, query.date_to)
         if problems:
             raise ConfigError(f"--{problems[0][1]}")
-        document = build_report(store, store.plans.current() or Plan(), query, settings.trackers.configured())
+        trackers = settings.trackers.configured()
+        if period is None:
+            document = build_report(store, plan, query, trackers)
+        else:
+            document = period_report(
+                store, plan, _period_query(store, plan, query, period), today(), trackers
+            )
         report = EffortReport.model_validate(document)
     if fmt == "json":
         sys.stdout.write(report_json(report) + "\n")
@@ -282,6 +305,17 @@ def report(
         sys.stdout.write(report_csv(report.model_dump(by_alias=True)))
     else:
         out.print(report_table(report))
+
+
+def _period_query(store: Database, plan: Plan, query: ReportQuery, period: str) -> ReportQuery:
+    """``query`` with the dates of ``period``; ConfigError beside --from/--to or for no such period."""
+    if query.date_from is not None or query.date_to is not None:
+        raise ConfigError("--period: give either --period or --from/--to, not both")
+    try:
+        found = find_period(store, plan, period)
+    except PeriodError as exc:
+        raise ConfigError(f"--period: {exc}") from None
+    return replace(query, date_from=found.start, date_to=found.end, period=found.reference)
 
 
 def _date(text: str | None, option: str) -> date | None:

@@ -20,6 +20,7 @@ from v2mom.app.routes.admin import rules_router
 from v2mom.app.routes.metrics import router as metrics_router
 from v2mom.app.routes.plan import router as plan_router
 from v2mom.app.routes.reports import router as reports_router
+from v2mom.app.routes.reviews import router as reviews_router
 from v2mom.app.routes.session import router as session_router
 from v2mom.app.routes.tokens import router as tokens_router
 from v2mom.app.routes.trackers import router as trackers_router
@@ -133,6 +134,7 @@ def create_app(
 
     app.include_router(metrics_router)
     app.include_router(reports_router)
+    app.include_router(reviews_router)
     app.include_router(plan_router)
     app.include_router(admin_router)
     app.include_router(rules_router)

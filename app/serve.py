@@ -31,6 +31,7 @@ from v2mom.app.factory import create_app
 from v2mom.app.services import run_worker_beside
 from v2mom.app.signals import exit_cleanly, on_sigterm
 from v2mom.errors import V2momError
+from v2mom.reports.reviews import close_due_periods
 from v2mom.settings import CONFIG_ENV, Settings
 from v2mom.store.database import Database
 from v2mom.sync.schedule import ReconcileThread
@@ -153,14 +154,15 @@ def serve_app(
 
 @contextmanager
 def running_services(application: FastAPI, settings: Settings, store: Database) -> Iterator[list[Service]]:
-    """Run the webhook worker and the reconcile schedule for the block; yields what runs.
+    """Run the webhook worker and the reconcile schedule (which closes ended review periods after its
+    passes) for the block; yields what runs.
 
     Services appended to the list inside the block are stopped with them, first. Whatever started
     is stopped in reverse order, even when a later start or the block fails.
     """
     started: list[Service] = [run_worker_beside(application)]
     try:
-        reconcile = ReconcileThread(settings, store)
+        reconcile = ReconcileThread(settings, store, after_pass=lambda day: close_due_periods(store, day))
         reconcile.start()
         started.append(reconcile)
         yield started

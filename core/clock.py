@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+def today() -> date:
+    """Today's date in UTC: what "a period has ended" is judged against."""
+    return utcnow().date()
 
 
 def iso_seconds(moment: datetime) -> str:

@@ -42,6 +42,7 @@ class ReportQuery:
     date_to: date | None = None
     tracker: str | None = None
     team: str | None = None  # a team of the cascade: that team and its descendants (None: the company)
+    period: str | None = None  # the CYCLE/PERIOD reference the dates were given as, if they were
 
 
 # The dates a report filter may name. Completion dates come from the trackers' timestamps, which
@@ -137,6 +138,11 @@ def build_report(
     store: Database, plan: Plan, query: ReportQuery, trackers: list[str] | None = None
 ) -> dict[str, Any]:
     """The whole report document, ready to serialise as JSON."""
+    return {**report_body(store, plan, query), "freshness": build_freshness(store, trackers)}
+
+
+def report_body(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
+    """The report without ``freshness``: one GROUP BY and arithmetic (what a review snapshot keeps)."""
     rows = grouped_rows(store, plan, query)
     value_effort: dict[str | None, float] = defaultdict(float)
     value_items: dict[str | None, int] = defaultdict(int)
@@ -216,7 +222,6 @@ def build_report(
     # resolver, so every allocated value id is in the plan; guard anyway so sums stay exact.
     stray = sum(e for v, e in value_effort.items() if v is not None and v not in known_values)
     untagged_effort = value_effort.get(None, 0.0) + stray
-    freshness = build_freshness(store, trackers)
     cascade: dict[str, Any] = {}
     if plan.teams is not None:
         if query.team is not None:
@@ -249,5 +254,4 @@ def build_report(
             "items": orphaned_items,
         },
         **cascade,
-        "freshness": freshness,
     }

@@ -28,6 +28,7 @@ from v2mom.store.migrate import upgrade
 from v2mom.store.plans import PlanRepository
 from v2mom.store.report_queries import ReportQueries
 from v2mom.store.resolutions import ResolutionRepository
+from v2mom.store.reviews import ReviewRepository
 from v2mom.store.sync_state import SyncStateRepository
 from v2mom.store.tokens import TokenRepository
 from v2mom.store.transactions import ConnectionTransactions, EngineTransactions, Transactions
@@ -50,6 +51,7 @@ class _Repositories:
     writebacks: WritebackRepository
     vocabulary: VocabularyRepository
     audit: AuditRepository
+    reviews: ReviewRepository
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
         self.items = source.items.bound_to(transactions)
@@ -63,6 +65,7 @@ class _Repositories:
         self.writebacks = source.writebacks.bound_to(transactions)
         self.vocabulary = source.vocabulary.bound_to(transactions)
         self.audit = source.audit.bound_to(transactions)
+        self.reviews = source.reviews.bound_to(transactions)
 
 
 class UnitOfWork(_Repositories):
@@ -95,6 +98,7 @@ class Database(_Repositories):
         self.writebacks = WritebackRepository(transactions, dialect)
         self.vocabulary = VocabularyRepository(transactions, dialect)
         self.audit = AuditRepository(transactions, dialect)
+        self.reviews = ReviewRepository(transactions, dialect)
         self.locks = Locks(engine)  # cross-process, so never bound to a unit of work's transaction
 
     @classmethod

@@ -18,13 +18,17 @@ shorter): processes started together (``serve --workers N``, a deploy) run one p
 while a restart after a while, or with a tracker the last pass did not sync, syncs at once, as a
 single ``serve`` always did. Hosts' clocks are compared, as the leases already do: keep them in
 sync (NTP).
+
+After a pass in which every tracker synced, the instance that ran it calls ``after_pass`` with
+today's date (the serve wiring closes the review periods that have ended); whatever it raises is
+logged and the loop goes on.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from v2mom.background import BackgroundLoop
 from v2mom.clock import utcnow
@@ -61,9 +65,11 @@ class ReconcileThread:
         *,
         on_result: Callable[[list[SyncResult]], None] | None = None,
         run: Callable[[Settings, Database], list[SyncResult]] | None = None,
+        after_pass: Callable[[date], object] | None = None,
     ) -> None:
         """Prepare; nothing runs until :meth:`start`."""
         self.settings, self.store, self.on_result = settings, store, on_result
+        self.after_pass = after_pass
         self._run_sync = run or reconcile_pass
         self.interval = settings.sync.reconcile_interval.total_seconds()
         self._passes = 0
@@ -129,7 +135,20 @@ class ReconcileThread:
             log.log(level, "reconcile: %s", result.summary())
         if self.on_result is not None:
             self.on_result(results)
+        self._after_pass(results)
         return True
+
+    def _after_pass(self, results: list[SyncResult]) -> None:
+        """Call ``after_pass`` once every tracker synced; log what it raises, never stop the loop."""
+        if self.after_pass is None:
+            return
+        if not all(result.ok for result in results):
+            log.info("reconcile: review periods not closed after this pass: a tracker did not sync")
+            return
+        try:
+            self.after_pass(utcnow().date())
+        except Exception:
+            log.exception("reconcile: closing ended review periods failed")
 
     def _recent(self, last: dict[str, object], now: datetime, trackers: list[str], *, first: bool) -> bool:
         """Whether the ``last`` pass recorded started within the window and synced ``trackers``."""

@@ -41,10 +41,12 @@ from v2mom.app.schemas.plan import (
     RuleCreated,
     RuleList,
 )
+from v2mom.clock import today
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import RuleChange, plan_changes
 from v2mom.metrics import RERESOLVE_SECONDS
+from v2mom.reports.reviews import close_replaced_cycle
 from v2mom.store.audit import AuditKind
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import apply_plan
@@ -117,6 +119,7 @@ def _answer(
         "rules": _rules_document(proposed),
     }
     if not dry_run:
+        close_replaced_cycle(store, proposed, f"token:{admin_name}", today())  # the old cycle's last review
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
             applied = apply_plan(
                 store, proposed, actor=f"token:{admin_name}", rule=rule, reason=reason, preview=preview

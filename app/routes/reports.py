@@ -21,6 +21,7 @@ from v2mom.app.schemas.reports import (
     ValueItems,
 )
 from v2mom.app.services import SettingsDep
+from v2mom.clock import today
 from v2mom.mapping.plan import Plan
 from v2mom.metrics import REPORT_SECONDS
 from v2mom.models import TrackerName
@@ -42,6 +43,7 @@ from v2mom.reports.flags import (
     value_items,
 )
 from v2mom.reports.obstacles import build_obstacles
+from v2mom.reports.periods import PeriodError, find_period, period_report
 from v2mom.reports.teams import build_teams
 from v2mom.reports.trend import TrendRangeError, build_trend
 from v2mom.settings import Settings
@@ -49,8 +51,19 @@ from v2mom.settings import Settings
 router = APIRouter(prefix="/api")
 
 
+PeriodQ = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="A review period, CYCLE/PERIOD (fy27/q2): its dates instead of from/to; a closed "
+        "period's effort report is its review snapshot.",
+    ),
+]
+
+
 def report_query(
     settings: SettingsDep,
+    store: StoreDep,
     measure: Measure | None = None,
     state: StateFilter = "all",
     date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -59,15 +72,34 @@ def report_query(
     team: Annotated[
         str | None, Query(max_length=64, description="A team of the plan: its work and its descendants'.")
     ] = None,
+    period: PeriodQ = None,
 ) -> ReportQuery:
-    """The report filters from the query string (shared by every report route)."""
+    """The report filters from the query string (shared by every report route); ``period`` stands for
+    its dates, and is refused beside ``from``/``to``."""
     problems = date_range_problems(date_from, date_to)
     if problems:
         name, problem = problems[0]
         raise unprocessable([problem], location=("query", name))
     measure = measure or settings.measure
+    if period is not None:
+        if date_from is not None or date_to is not None:
+            raise unprocessable(
+                ["period: give either period or from/to, not both (a period stands for its from and to)"],
+                location=("query", "period"),
+            )
+        try:
+            found = find_period(store, store.plans.current() or Plan(), period)
+        except PeriodError as exc:
+            raise unprocessable([f"period: {exc}"], location=("query", "period")) from None
+        date_from, date_to, period = found.start, found.end, found.reference
     return ReportQuery(
-        measure=measure, state=state, date_from=date_from, date_to=date_to, tracker=tracker, team=team
+        measure=measure,
+        state=state,
+        date_from=date_from,
+        date_to=date_to,
+        tracker=tracker,
+        team=team,
+        period=period,
     )
 
 
@@ -84,12 +116,17 @@ QueryDep = Annotated[ReportQuery, Depends(report_query)]
 
 def _report(settings: Settings, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
     plan = current_plan(store, query)
+    if query.period is not None:
+        return period_report(store, plan, query, today(), settings.trackers.configured())
     return build_report(store, plan, query, settings.trackers.configured())
 
 
 @router.get("/reports/effort-by-value")
 def effort_by_value(settings: SettingsDep, store: StoreDep, _viewer: Viewer, query: QueryDep) -> EffortReport:
-    """Effort per value against its target, plus untagged and orphaned effort."""
+    """Effort per value against its target, plus untagged and orphaned effort.
+
+    With ``period``, a closed period is answered from its review snapshot (done work, every tracker,
+    the company or a team it holds); anything else is computed live, ``period.note`` saying why."""
     with REPORT_SECONDS.labels(report="effort-by-value").time():
         return EffortReport.model_validate(_report(settings, store, query))
 

@@ -83,11 +83,11 @@ class UnalignedPart(EffortPart):
     methods: list[UnalignedMethod]
 
 
-class EffortReport(ApiModel):
-    """``GET /api/reports/effort-by-value``: ``sum(values[].effort) + untagged.effort == total.effort``.
+class ReportBody(ApiModel):
+    """The effort report without its freshness: what a review snapshot stores for a period.
 
-    With teams in the plan, ``unaligned`` (team work reaching no value) joins the sum; without, it
-    is absent."""
+    ``sum(values[].effort) + untagged.effort == total.effort``; with teams in the plan,
+    ``unaligned`` (team work reaching no value) joins the sum; without, it is absent."""
 
     measure: MeasureName
     state: StateName
@@ -107,6 +107,34 @@ class EffortReport(ApiModel):
         default=None,
         exclude_if=lambda value: value is None,
         description="team methods' effort that reaches no value (present only when the plan has teams)",
+    )
+
+
+class ReportPeriod(ApiModel):
+    """The review period a report was asked for (``period=fy27/q2``) and where its numbers come from:
+    ``snapshot`` (the review stored when the period was closed; then with its plan version and
+    closing time) or ``live`` (with a ``note`` saying why)."""
+
+    id: str = Field(description="the CYCLE/PERIOD reference")
+    start: date
+    end: date
+    source: Literal["snapshot", "live"]
+    plan_version: int | None
+    closed_at: str | None
+    note: str | None
+
+
+class EffortReport(ReportBody):
+    """``GET /api/reports/effort-by-value``: ``sum(values[].effort) + untagged.effort == total.effort``.
+
+    With teams in the plan, ``unaligned`` (team work reaching no value) joins the sum; without, it
+    is absent. ``period`` is present only when the report was asked for a period; a report read from
+    a review snapshot has no ``freshness`` (``{}``): it is what was reviewed."""
+
+    period: ReportPeriod | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="the review period asked for, and whether the numbers are its snapshot's (else absent)",
     )
     freshness: dict[str, TrackerFreshness]
 

@@ -1,0 +1,125 @@
+"""Response models of the review snapshots: the list, one whole snapshot, and what a close did."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from v2mom.app.schemas.common import ApiModel, Number
+from v2mom.app.schemas.reports import FlagCount, MeasureName, ObstacleEffort, ReportBody
+from v2mom.clock import iso_seconds
+from v2mom.store.reviews import CloseResult, ReviewSummary
+
+
+class ReviewListed(ApiModel):
+    """A closed period: its cycle and period ids, dates, when and by whom it was closed, and the plan
+    version its numbers were computed under."""
+
+    cycle: str
+    period: str
+    start: date
+    end: date
+    closed_at: str
+    closed_by: str
+    plan_version: int
+
+
+class ReviewList(ApiModel):
+    """``GET /api/reviews``: every closed period, by cycle then period end."""
+
+    reviews: list[ReviewListed]
+
+
+class CycleInfo(ApiModel):
+    """The cycle a review belongs to, as the plan had it."""
+
+    id: str
+    name: str
+    start: date
+    end: date
+
+
+class PeriodInfo(ApiModel):
+    """The period reviewed; ``cut`` when it was closed before its end, at a switch to a new cycle."""
+
+    id: str
+    start: date
+    end: date
+    cut: bool
+
+
+class MeasureResult(ApiModel):
+    """One effort-share measure: its target, the value's actual share of the period's done effort, and
+    whether it was met (actual >= target)."""
+
+    id: str
+    name: str
+    value: str
+    target: float
+    actual: Number
+    met: bool
+
+
+class ReviewPart(ApiModel):
+    """The company's or one team's review: a report per measure and the measures met."""
+
+    reports: dict[MeasureName, ReportBody]
+    measures: dict[MeasureName, list[MeasureResult]]
+
+
+class TeamReview(ReviewPart):
+    """A team's review, with its name."""
+
+    name: str
+
+
+class ReviewSnapshot(ApiModel):
+    """``GET /api/reviews/{cycle}/{period}``: the review as it was stored when the period was closed.
+
+    Reports are of work done in the period, over every tracker, for the company and each team;
+    obstacles and flag counts are as they stood at closing."""
+
+    cycle: CycleInfo
+    period: PeriodInfo
+    plan_version: int
+    closed_at: str
+    closed_by: str
+    company: ReviewPart
+    teams: dict[str, TeamReview]
+    obstacles: dict[MeasureName, list[ObstacleEffort]]
+    flags: dict[MeasureName, dict[str, FlagCount]]
+
+
+class CloseRequest(ApiModel):
+    """``POST /api/reviews/close``: the period to close; without one, every ended period not closed yet."""
+
+    period: str | None = Field(default=None, description="CYCLE/PERIOD, e.g. fy27/q1")
+
+
+class ReviewsClosed(ApiModel):
+    """What a close did: the periods closed now, and those that had been closed before (unchanged)."""
+
+    closed: list[ReviewListed]
+    already_closed: list[ReviewListed]
+
+
+def listed(summary: ReviewSummary) -> ReviewListed:
+    """A stored snapshot's summary as the API lists it."""
+    return ReviewListed(
+        cycle=summary.cycle_id,
+        period=summary.period_id,
+        start=summary.period_start,
+        end=summary.period_end,
+        closed_at=iso_seconds(summary.closed_at),
+        closed_by=summary.closed_by,
+        plan_version=summary.plan_version,
+    )
+
+
+def closed_document(results: list[CloseResult]) -> ReviewsClosed:
+    """What a close did, split into the periods closed now and those closed before."""
+    return ReviewsClosed(
+        closed=[listed(r.review) for r in results if r.closed],
+        already_closed=[listed(r.review) for r in results if not r.closed],
+    )

@@ -1,0 +1,132 @@
+"""Reports for a review period: ``period=fy27/q2`` stands for the period's dates, and a closed period
+is answered from its review snapshot.
+
+A reference names the plan's cycle and one of its periods, or a period of an earlier cycle that was
+closed (its dates are the snapshot's). The effort report of a period that has a snapshot is the
+stored report whenever the snapshot holds it, so a reviewed quarter reads the same whatever the plan
+says today. A snapshot holds, for the company and every team and in every measure, the report of
+done work over all trackers; any other filter (``state`` other than ``done``, a ``tracker``, a team
+the snapshot does not have) is computed live for the period's dates, with a note saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from v2mom.mapping.cycle import CyclePeriod, cycle_periods, resolve_period
+from v2mom.mapping.plan import Plan
+from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.store.database import Database
+from v2mom.store.reviews import Review
+
+
+class PeriodError(ValueError):
+    """A period reference that names no period: no cycle in the plan, or an unknown cycle or period."""
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    """A period a report may name, with its dates (both days included)."""
+
+    cycle_id: str
+    period_id: str
+    start: date
+    end: date
+
+    @property
+    def reference(self) -> str:
+        """``cycle/period``, as the reference is written."""
+        return f"{self.cycle_id}/{self.period_id}"
+
+
+def _split(reference: str) -> tuple[str, str]:
+    cycle_id, _slash, period_id = reference.strip().partition("/")
+    return cycle_id, period_id
+
+
+def known_references(store: Database, plan: Plan) -> list[str]:
+    """Every period reference that exists: the plan's cycle's periods, then closed periods of others."""
+    cycle = plan.cycle
+    own = [f"{cycle.id}/{p.id}" for p in cycle_periods(cycle)] if cycle is not None else []
+    closed = [f"{r.cycle_id}/{r.period_id}" for r in store.reviews.list()]
+    return own + [reference for reference in closed if reference not in own]
+
+
+def find_period(store: Database, plan: Plan, reference: str) -> ReportPeriod:
+    """The period ``reference`` (``fy27/q2``) names: a closed period's dates are its snapshot's,
+    any other's the plan's cycle's. Raises PeriodError saying what is wrong and listing the periods
+    that exist."""
+    cycle_id, period_id = _split(reference)
+    stored = store.reviews.summary(cycle_id, period_id) if cycle_id and period_id else None
+    if stored is not None:
+        return ReportPeriod(cycle_id, period_id, stored.period_start, stored.period_end)
+    try:
+        found: CyclePeriod = resolve_period(plan.cycle, reference)
+    except ValueError as exc:
+        message = str(exc)
+        known = known_references(store, plan)
+        if plan.cycle is not None and "has no period" not in message and known:
+            message += f"; the periods are {', '.join(known)}"
+        raise PeriodError(message) from None
+    return ReportPeriod(cycle_id, found.id, found.start, found.end)
+
+
+def snapshot_problem(review: Review, query: ReportQuery) -> str | None:
+    """Why ``review`` cannot answer ``query`` (None when it can): it holds done work of every
+    tracker, for the company and the teams of its day."""
+    if query.state != "done":
+        return f"it holds done work; state={query.state} was computed live"
+    if query.tracker is not None:
+        return f"it holds every tracker's work; tracker={query.tracker} was computed live"
+    if query.team is not None and query.team not in review.document.get("teams", {}):
+        return f"it has no team '{query.team}'; computed live"
+    return None
+
+
+def stored_report(review: Review, query: ReportQuery) -> dict[str, Any]:
+    """The report ``review`` stored for ``query``'s team (the company when None) and measure."""
+    document = review.document
+    part = document["company"] if query.team is None else document["teams"][query.team]
+    report: dict[str, Any] = part["reports"][query.measure]
+    return report
+
+
+def period_report(
+    store: Database, plan: Plan, query: ReportQuery, today: date, trackers: list[str] | None = None
+) -> dict[str, Any]:
+    """The effort report for ``query.period``: from its snapshot when the snapshot holds it, else live
+    for the period's dates (``query`` already carries them). The document gains ``period``: the
+    reference, its dates, where the numbers come from and, when live, why. A snapshot's answer has
+    no freshness (``{}``): it is what was reviewed, not what the trackers say now."""
+    if query.period is None:
+        raise ValueError("period_report needs a query naming a period")
+    cycle_id, period_id = _split(query.period)
+    review = store.reviews.get(cycle_id, period_id)
+    block: dict[str, Any] = {
+        "id": query.period,
+        "start": query.date_from.isoformat() if query.date_from else None,
+        "end": query.date_to.isoformat() if query.date_to else None,
+        "source": "live",
+        "plan_version": None,
+        "closed_at": None,
+        "note": None,
+    }
+    if review is not None:
+        problem = snapshot_problem(review, query)
+        if problem is None:
+            block |= {
+                "source": "snapshot",
+                "plan_version": review.plan_version,
+                "closed_at": review.document["closed_at"],
+            }
+            return {**stored_report(review, query), "period": block, "freshness": {}}
+        block["note"] = f"the review of {query.period} cannot answer this: {problem}"
+    elif query.date_to is not None and query.date_to < today:
+        block["note"] = f"{query.period} has ended but has no review yet: computed live"
+    else:
+        block["note"] = f"{query.period} has not ended: computed live"
+    live = build_report(store, plan, query, trackers)
+    freshness = live.pop("freshness")
+    return {**live, "period": block, "freshness": freshness}
