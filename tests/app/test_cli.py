@@ -302,6 +302,7 @@ TEAMS = """
 teams:
   - id: payments
     name: Payments
+    scope: {jira: {projects: [ONB]}}
     methods:
       - {id: spike, name: Spike, serves: {}}
 """
@@ -321,7 +322,7 @@ def test_plan_apply_shows_unaligned_effort_apart_only_when_a_plan_has_teams(work
     assert "unaligned" not in out  # no teams: the output it always had
     (workdir / "teams.yaml").write_text(VALID + TEAMS)
     code, out, err = run("plan", "apply", "teams.yaml")
-    assert code == 2  # 5 of 8 points move from untagged to unaligned
+    assert code == 2, out  # 5 of 8 points move from untagged to unaligned
     assert "unaligned effort: 0 -> 5 points" in out
     assert "this change moves 63% of the effort (5 of 8 points)" in err
     code, out, err = run("plan", "apply", "teams.yaml", "--confirm", "move 63%")

@@ -53,7 +53,7 @@ def test_closing_a_period_stores_every_team_and_measure(store: Database) -> None
     assert payments["reports"]["hours"]["team"] == "payments"
     assert [m["id"] for m in payments["measures"]["points"]] == ["trust-share"]
     assert [o["id"] for o in document["obstacles"]["points"]] == ["legacy-billing"]
-    assert set(document["flags"]["count"]) == {"untagged", "orphaned", "conflict"}
+    assert set(document["flags"]["count"]) == {"untagged", "orphaned", "conflict", "unaligned"}
 
 
 def test_a_second_close_says_so_and_rewrites_nothing(store: Database) -> None:

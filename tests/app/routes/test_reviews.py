@@ -108,7 +108,9 @@ def test_a_closed_period_stays_as_reviewed_when_the_plan_changes(world: World, s
     }
     csv_before = client.get(REPORT + ".csv", params={"period": "fy27/q2", "state": "done"}, headers=viewer)
 
-    apply_plan(store, load_plan(REWEIGHTED), actor="test")  # slo-program now mostly customer-first
+    apply_plan(
+        store, load_plan(REWEIGHTED), actor="test", reason="slo-program leans to customers now"
+    )  # slo-program now mostly customer-first
 
     after = client.get(REPORT, params={"period": "fy27/q2", "state": "done"}, headers=viewer)
     assert after.content == closed.content
@@ -121,7 +123,7 @@ def test_a_closed_period_stays_as_reviewed_when_the_plan_changes(world: World, s
 def test_what_a_snapshot_does_not_hold_is_computed_live_with_a_note(world: World, store: Database) -> None:
     client, viewer, admin = world
     client.post("/api/reviews/close", headers=admin)
-    apply_plan(store, load_plan(REWEIGHTED), actor="test")
+    apply_plan(store, load_plan(REWEIGHTED), actor="test", reason="slo-program leans to customers now")
     everything = client.get(REPORT, params={"period": "fy27/q2", "state": "all"}, headers=viewer).json()
     assert everything["period"]["source"] == "live"
     assert everything["period"]["note"] == (
@@ -205,10 +207,12 @@ def test_a_plan_with_a_new_cycle_closes_the_old_one(world: World, path: str) -> 
         mode="json", exclude_none=True
     )
     if path == "/api/admin/plan":
-        preview = client.put(path, params={"dry_run": "true"}, json=document, headers=admin)
+        preview = client.put(
+            path, params={"dry_run": "true"}, json=document | {"reason": "FY2028 begins"}, headers=admin
+        )
         assert preview.status_code == 200, preview.text
         assert client.get("/api/reviews", headers=viewer).json()["reviews"] == []  # a dry run closes nothing
-    answer = client.put(path, json=document, headers=admin)
+    answer = client.put(path, json=document | {"reason": "FY2028 begins"}, headers=admin)
     assert answer.status_code == 200, answer.text
     listed = client.get("/api/reviews", headers=viewer).json()["reviews"]
     assert [(r["period"], r["end"], r["plan_version"]) for r in listed] == [
