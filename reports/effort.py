@@ -105,6 +105,17 @@ def unknown_team_problem(plan: Plan, team: str | None) -> str | None:
     return f"team: {team!r} is no team of the plan (teams: {', '.join(ids) or 'none'})"
 
 
+def filters_of(query: ReportQuery) -> dict[str, Any]:
+    """The filters a report document repeats back: measure, state, from, to, tracker."""
+    return {
+        "measure": query.measure,
+        "state": query.state,
+        "from": query.date_from.isoformat() if query.date_from else None,
+        "to": query.date_to.isoformat() if query.date_to else None,
+        "tracker": query.tracker,
+    }
+
+
 def _share(effort: float, total: float) -> float:
     return round(effort / total, 4) if total else 0.0
 
@@ -236,11 +247,7 @@ def report_body(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
             ],
         }
     return {
-        "measure": query.measure,
-        "state": query.state,
-        "from": query.date_from.isoformat() if query.date_from else None,
-        "to": query.date_to.isoformat() if query.date_to else None,
-        "tracker": query.tracker,
+        **filters_of(query),
         "total": {"effort": round(total_effort, 6), "items": total_items},
         "values": values_out,
         "untagged": {

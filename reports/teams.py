@@ -15,7 +15,7 @@ from typing import Any
 
 from v2mom.mapping.cascade import subtree_ids, team_depths
 from v2mom.mapping.plan import Plan, Team
-from v2mom.reports.effort import ReportQuery
+from v2mom.reports.effort import ReportQuery, filters_of
 from v2mom.store.database import Database
 
 
@@ -100,11 +100,7 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
     own = by_value.get(None, {})
     own_effort = sum(own.values()) + unaligned.get(None, 0.0)
     return {
-        "measure": query.measure,
-        "state": query.state,
-        "from": query.date_from.isoformat() if query.date_from else None,
-        "to": query.date_to.isoformat() if query.date_to else None,
-        "tracker": query.tracker,
+        **filters_of(query),
         "total": {"effort": round(total, 6), "items": sum(items.values())},
         "company": {
             "effort": round(own_effort, 6),
