@@ -1188,9 +1188,9 @@ function bindPlanPage() {
       const target = ruleTarget();
       const answer = await confirmedWrite(form, target.path, { method: target.method, body: withReason({ rule: ruleFromForm() }) });
       reasonSpent();
-      $("#preview-text").textContent = `Applied: plan version ${answer.version}; ${answer.preview.summary}.`;
       resetRuleForm();
-      await renderPlan();
+      await renderPlan();  // the page shows the new plan before it says so
+      $("#preview-text").textContent = `Applied: plan version ${answer.version}; ${answer.preview.summary}.`;
     } catch (error) {
       const needed = confirmFrom(error.body);
       if (error.status === 409 && needed) {

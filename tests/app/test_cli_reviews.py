@@ -123,7 +123,7 @@ def test_plan_apply_with_a_new_cycle_closes_the_old_one(workdir: tuple[Path, Dat
     path, store = workdir
     reviews_world(store)
     (path / "plan.yaml").write_text(PLAN.replace("id: fy27, name: FY2027", "id: fy28, name: FY2028"))
-    code, out, err = run("plan", "apply", "plan.yaml")
+    code, out, err = run("plan", "apply", "plan.yaml", "--reason", "FY2028 begins")
     assert code == 0, err
     assert "closed fy27/q3 (2026-08-01..2026-08-15)" in out
     assert "plan version 2 applied" in out
