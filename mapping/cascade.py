@@ -303,7 +303,7 @@ def cascade_value_weights(plan: Plan) -> dict[str, dict[str, float]]:
     resolved before it (a checked plan only serves methods of teams above).
     """
     weights = {method.id: method.value_weights() for method in plan.methods}
-    values = plan.value_ids() | {value.id for team in _teams(plan) for value in team.values}
+    values = {value.id for value in plan.cascade_values()}
     depths = team_depths(plan)
     for team in sorted(_teams(plan), key=lambda t: depths[t.id]):
         for method in team.methods:

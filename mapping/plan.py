@@ -226,6 +226,14 @@ class Plan(_Strict):
         """Ids of every method."""
         return {m.id for m in self.methods}
 
+    def cascade_values(self) -> list[Value]:
+        """Every value of the cascade: the company's, then each team's, in plan order."""
+        return [*self.values, *(v for team in self.teams or () for v in team.values)]
+
+    def cascade_methods(self) -> list[Method | TeamMethod]:
+        """Every method of the cascade: the company's, then each team's, in plan order."""
+        return [*self.methods, *(m for team in self.teams or () for m in team.methods)]
+
     def with_rule_ids(self) -> Plan:
         """A copy whose rules all carry an id (``r1``, ``r2`` … for those without one)."""
         taken = {r.id for r in self.rules if r.id}

@@ -48,30 +48,17 @@ def change_summary(old: Plan | None, new: Plan) -> dict[str, Any]:
     """
     return {
         "lines": plan_changes(old, new),
-        "values": _named_changes(_cascade_values(old), _cascade_values(new)),
-        "methods": _named_changes(_cascade_methods(old), _cascade_methods(new)),
+        "values": _named_changes(_by_id(old.cascade_values() if old else []), _by_id(new.cascade_values())),
+        "methods": _named_changes(
+            _by_id(old.cascade_methods() if old else []), _by_id(new.cascade_methods())
+        ),
         "rules": _rule_changes(old.rules if old is not None else (), new.rules),
     }
 
 
-def _cascade_values(plan: Plan | None) -> dict[str, Any]:
-    """Every value of the cascade by id: the company's, then each team's."""
-    if plan is None:
-        return {}
-    values: dict[str, Any] = {v.id: v for v in plan.values}
-    for team in plan.teams or ():
-        values |= {v.id: v for v in team.values}
-    return values
-
-
-def _cascade_methods(plan: Plan | None) -> dict[str, Any]:
-    """Every method of the cascade by id: the company's, then each team's."""
-    if plan is None:
-        return {}
-    methods: dict[str, Any] = {m.id: m for m in plan.methods}
-    for team in plan.teams or ():
-        methods |= {m.id: m for m in team.methods}
-    return methods
+def _by_id(entries: Sequence[Any]) -> dict[str, Any]:
+    """Values or methods by id (ids are unique across the cascade)."""
+    return {entry.id: entry for entry in entries}
 
 
 def _named_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

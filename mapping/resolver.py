@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from v2mom.mapping.cascade import MethodWeights, ancestor_ids, method_weights, team_of_scope
-from v2mom.mapping.plan import Method, Plan, Rule, TeamMethod, fold
+from v2mom.mapping.plan import Plan, Rule, fold
 from v2mom.models import Level, WorkItem
 
 Flag = Literal["untagged", "orphaned", "conflict", "unaligned"]
@@ -224,8 +224,8 @@ class Resolver:
         """Index values and methods by id and name; split rules into item and container rules."""
         self.plan = plan
         teams = plan.teams or ()
-        values = [*plan.values, *(v for team in teams for v in team.values)]
-        methods: list[Method | TeamMethod] = [*plan.methods, *(m for team in teams for m in team.methods)]
+        values = plan.cascade_values()
+        methods = plan.cascade_methods()
         self._values = {fold(v.id): v.id for v in values} | {fold(v.name): v.id for v in values}
         self._methods = {fold(m.id): m.id for m in methods} | {fold(m.name): m.id for m in methods}
         for v in values:  # ids win over names that happen to equal another id

@@ -24,12 +24,10 @@ def choices(plan: Plan) -> dict[Kind, list[tuple[str, str]]]:
     Ids and names are unique across the whole cascade (the plan's naming checks), so one option per
     choice never clashes with another in the same field or label group.
     """
-    teams = plan.teams or ()
-    values = [(v.id, v.name) for v in plan.values] + [(v.id, v.name) for team in teams for v in team.values]
-    methods = [(m.id, m.name) for m in plan.methods] + [
-        (m.id, m.name) for team in teams for m in team.methods
-    ]
-    return {"value": values, "method": methods}
+    return {
+        "value": [(v.id, v.name) for v in plan.cascade_values()],
+        "method": [(m.id, m.name) for m in plan.cascade_methods()],
+    }
 
 
 def choice_names(plan: Plan) -> dict[Kind, dict[str, str]]:

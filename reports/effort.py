@@ -186,12 +186,12 @@ def report_body(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
 
     teams = plan.teams or ()
     weights = method_weights(plan)  # the company's methods first, in plan order, then the teams'
-    names = {m.id: m.name for m in plan.methods} | {m.id: m.name for team in teams for m in team.methods}
+    names = {m.id: m.name for m in plan.cascade_methods()}
     team_values = {v.id for team in teams for v in team.values}
     listed = _listed(plan, query.team)
     values_out = []
     known_values = set()
-    for value in [*plan.values, *(v for team in teams for v in team.values)]:
+    for value in plan.cascade_values():
         known_values.add(value.id)
         if listed is not None and value.id not in listed and value.id not in value_effort:
             continue

@@ -59,9 +59,8 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
             by_value[team_id][value_id] += effort
         items[team_id] += counted
     total = sum(sum(v.values()) for v in by_value.values()) + sum(unaligned.values())
-    teams = plan.teams or ()
     depths = team_depths(plan)
-    names = {v.id: v.name for v in plan.values} | {v.id: v.name for t in teams for v in t.values}
+    names = {v.id: v.name for v in plan.cascade_values()}
     out = []
     for team in _parents_first(plan):
         subtree = subtree_ids(plan, team.id)

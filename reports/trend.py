@@ -52,7 +52,7 @@ def build_trend(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
     rows = store.report_queries.done_by_day(
         measure=query.measure, start=start, end=end, tracker=query.tracker, teams=teams
     )
-    values = [*plan.values, *(v for team in plan.teams or () for v in team.values)]
+    values = plan.cascade_values()
     known = {v.id for v in values}
     buckets: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for day, value_id, unaligned, effort in rows:
