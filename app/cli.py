@@ -146,8 +146,7 @@ def plan_apply(
     the command exits 2.
     """
     from v2mom.metrics import RERESOLVE_SECONDS
-    from v2mom.reports.reviews import close_replaced_cycle
-    from v2mom.store.resolution.plan_change import apply_plan
+    from v2mom.reports.reviews import apply_closing_cycle
     from v2mom.store.resolution.preview import preview_plan
 
     with exit_on_errors():
@@ -168,10 +167,12 @@ def plan_apply(
                 markup=False,
             )
             raise typer.Exit(2)
-        for closed in close_replaced_cycle(store, plan, cli_actor(), today()):  # the old cycle's last review
-            out.print(close_line(closed), markup=False)
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
-            applied = apply_plan(store, plan, actor=cli_actor(), reason=reason, preview=preview)
+            closed, applied = apply_closing_cycle(
+                store, plan, actor=cli_actor(), today=today(), reason=reason, preview=preview
+            )
+        for review in closed:  # the old cycle's last reviews
+            out.print(close_line(review), markup=False)
         version, stats = applied.version, applied.stats
         out.print(
             f"plan version {version} applied; {stats.items} items re-resolved "

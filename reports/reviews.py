@@ -23,11 +23,14 @@ from typing import Any
 from v2mom.clock import iso_seconds, utcnow
 from v2mom.mapping.cycle import Cycle, CyclePeriod, cycle_periods
 from v2mom.mapping.plan import Measure, Plan
+from v2mom.mapping.plan_changes import RuleChange
 from v2mom.reports.effort import MEASURES, ReportQuery, report_body
 from v2mom.reports.flags import flag_counts
 from v2mom.reports.obstacles import build_obstacles
 from v2mom.reports.periods import PeriodError, find_period
 from v2mom.store.database import Database
+from v2mom.store.resolution.plan_change import PlanApplied, apply_plan
+from v2mom.store.resolution.preview import PlanPreview
 from v2mom.store.reviews import CloseResult
 
 
@@ -196,6 +199,24 @@ def close_replaced_cycle(store: Database, new_plan: Plan, actor: str, today: dat
         final = CyclePeriod(period.id, period.start, today) if cut else period
         results.append(close_period(store, old_plan, final, actor, cut=cut))
     return results
+
+
+def apply_closing_cycle(
+    store: Database,
+    plan: Plan,
+    *,
+    actor: str,
+    today: date,
+    reason: str | None = None,
+    preview: PlanPreview | None = None,
+    rule: RuleChange | None = None,
+) -> tuple[list[CloseResult], PlanApplied]:
+    """Apply ``plan`` (:func:`~v2mom.store.resolution.plan_change.apply_plan`); when it replaces the
+    stored plan's cycle, the old cycle is closed first (:func:`close_replaced_cycle`), so its last
+    review is taken under the plan it ran on. Every path that applies a plan comes through here."""
+    closed = close_replaced_cycle(store, plan, actor, today)
+    applied = apply_plan(store, plan, actor=actor, rule=rule, reason=reason, preview=preview)
+    return closed, applied
 
 
 def close_due_periods(store: Database, today: date, actor: str = "reconcile") -> list[CloseResult]:

@@ -46,10 +46,9 @@ from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import RuleChange, plan_changes
 from v2mom.metrics import RERESOLVE_SECONDS
-from v2mom.reports.reviews import close_replaced_cycle
+from v2mom.reports.reviews import apply_closing_cycle
 from v2mom.store.audit import AuditKind
 from v2mom.store.database import Database
-from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.preview import preview_plan
 
 PreviewMeasure = Literal["points", "hours", "count"]
@@ -119,10 +118,15 @@ def _answer(
         "rules": _rules_document(proposed),
     }
     if not dry_run:
-        close_replaced_cycle(store, proposed, f"token:{admin_name}", today())  # the old cycle's last review
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
-            applied = apply_plan(
-                store, proposed, actor=f"token:{admin_name}", rule=rule, reason=reason, preview=preview
+            _closed, applied = apply_closing_cycle(
+                store,
+                proposed,
+                actor=f"token:{admin_name}",
+                today=today(),
+                rule=rule,
+                reason=reason,
+                preview=preview,
             )
         answer["version"], stats = applied.version, applied.stats
         answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}

@@ -23,8 +23,7 @@ from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
 from v2mom.mapping.plan_changes import plan_changes
 from v2mom.metrics import RERESOLVE_SECONDS
-from v2mom.reports.reviews import close_replaced_cycle
-from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.reports.reviews import apply_closing_cycle
 from v2mom.store.resolution.preview import preview_plan
 
 router = APIRouter(prefix="/api")
@@ -71,9 +70,10 @@ def put_plan(
     preview = preview_plan(store, plan, measure)
     require_confirmed(preview, confirm)
     changes = plan_changes(current, plan)
-    close_replaced_cycle(store, plan, f"token:{admin.name}", today())  # the old cycle's last review
     with RERESOLVE_SECONDS.labels(trigger="plan").time():
-        applied = apply_plan(store, plan, actor=f"token:{admin.name}", reason=reason, preview=preview)
+        _closed, applied = apply_closing_cycle(
+            store, plan, actor=f"token:{admin.name}", today=today(), reason=reason, preview=preview
+        )
     version, stats = applied.version, applied.stats
     return PlanReplaced.model_validate(
         {
