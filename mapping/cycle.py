@@ -97,6 +97,12 @@ def cycle_periods(cycle: Cycle) -> list[CyclePeriod]:
     return listed
 
 
+def split_reference(reference: str) -> tuple[str, str]:
+    """The (cycle id, period id) a ``CYCLE/PERIOD`` reference names; the period is "" without a slash."""
+    cycle_id, _slash, period_id = reference.strip().partition("/")
+    return cycle_id, period_id
+
+
 def resolve_period(cycle: Cycle | None, reference: str) -> CyclePeriod:
     """The period a ``CYCLE/PERIOD`` reference (e.g. ``fy27/q2``) names, with its dates.
 
@@ -105,8 +111,8 @@ def resolve_period(cycle: Cycle | None, reference: str) -> CyclePeriod:
     """
     if cycle is None:
         raise ValueError(f"'{reference}' names a period, but the plan has no cycle")
-    cycle_id, slash, period_id = reference.strip().partition("/")
-    if not slash:
+    cycle_id, period_id = split_reference(reference)
+    if "/" not in reference:
         raise ValueError(
             f"'{reference}' is not a period reference (expected CYCLE/PERIOD, e.g. {cycle.id}/q1)"
         )

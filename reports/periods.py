@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from v2mom.mapping.cycle import CyclePeriod, cycle_periods, resolve_period
+from v2mom.mapping.cycle import CyclePeriod, cycle_periods, resolve_period, split_reference
 from v2mom.mapping.plan import Plan
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.store.database import Database
@@ -41,11 +41,6 @@ class ReportPeriod:
         return f"{self.cycle_id}/{self.period_id}"
 
 
-def _split(reference: str) -> tuple[str, str]:
-    cycle_id, _slash, period_id = reference.strip().partition("/")
-    return cycle_id, period_id
-
-
 def known_references(store: Database, plan: Plan) -> list[str]:
     """Every period reference that exists: the plan's cycle's periods, then closed periods of others."""
     cycle = plan.cycle
@@ -58,7 +53,7 @@ def find_period(store: Database, plan: Plan, reference: str) -> ReportPeriod:
     """The period ``reference`` (``fy27/q2``) names: a closed period's dates are its snapshot's,
     any other's the plan's cycle's. Raises PeriodError saying what is wrong and listing the periods
     that exist."""
-    cycle_id, period_id = _split(reference)
+    cycle_id, period_id = split_reference(reference)
     stored = store.reviews.summary(cycle_id, period_id) if cycle_id and period_id else None
     if stored is not None:
         return ReportPeriod(cycle_id, period_id, stored.period_start, stored.period_end)
@@ -102,7 +97,7 @@ def period_report(
     no freshness (``{}``): it is what was reviewed, not what the trackers say now."""
     if query.period is None:
         raise ValueError("period_report needs a query naming a period")
-    cycle_id, period_id = _split(query.period)
+    cycle_id, period_id = split_reference(query.period)
     review = store.reviews.get(cycle_id, period_id)
     block: dict[str, Any] = {
         "id": query.period,

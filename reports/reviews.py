@@ -114,7 +114,7 @@ def snapshot_document(
 
 def _stored_version(store: Database) -> int:
     """The current stored plan version (0 before the first plan is applied)."""
-    latest = store.plans.versions(limit=1)
+    latest = store.plans.history(limit=1)
     return int(latest[0]["version"]) if latest else 0
 
 

@@ -35,30 +35,20 @@ class PlanRepository(Repository):
         return None if doc is None else plan_from_data(doc, "stored plan", stored=True)
 
     def versions(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The newest ``limit`` plan versions: version, document, created_at (ISO), created_by."""
-        with self._tx.read() as conn:
-            rows = conn.execute(
-                select(t.plans.c.version, t.plans.c.document, t.plans.c.created_at, t.plans.c.created_by)
-                .order_by(t.plans.c.version.desc())
-                .limit(limit)
-            ).all()
-        return [
-            {
-                "version": row.version,
-                "document": row.document,
-                "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
-                "created_by": row.created_by,
-            }
-            for row in rows
-        ]
+        """The newest ``limit`` plan versions: version, created_at (ISO), created_by, document."""
+        return self._newest(limit, t.plans.c.document)
 
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest ``limit`` versions, newest first: version, created_at (ISO), created_by,
         reason and changes (the summary; both None for versions saved before they were kept)."""
+        return self._newest(limit, t.plans.c.reason, t.plans.c.changes)
+
+    def _newest(self, limit: int, *columns: Any) -> list[dict[str, Any]]:
+        """The newest ``limit`` versions, newest first: who saved each and when, and ``columns``."""
         p = t.plans.c
         with self._tx.read() as conn:
             rows = conn.execute(
-                select(p.version, p.created_at, p.created_by, p.reason, p.changes)
+                select(p.version, p.created_at, p.created_by, *columns)
                 .order_by(p.version.desc())
                 .limit(limit)
             ).all()
@@ -67,8 +57,7 @@ class PlanRepository(Repository):
                 "version": row.version,
                 "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
                 "created_by": row.created_by,
-                "reason": row.reason,
-                "changes": row.changes,
+                **{column.name: row._mapping[column] for column in columns},
             }
             for row in rows
         ]
