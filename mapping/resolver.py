@@ -236,6 +236,7 @@ class Resolver:
         self._owner = {v.id: team.id for team in teams for v in team.values} | {
             m.id: team.id for team in teams for m in team.methods
         }
+        self._team_owned = frozenset(self._owner)
         parents = {team.id: team.parent for team in teams}
         self._sees = {team.id: {team.id, *ancestor_ids(team.id, parents)} for team in teams}
         self._methods_weights: dict[str, MethodWeights] = method_weights(plan)
@@ -444,7 +445,7 @@ class Resolver:
     @property
     def team_owned(self) -> frozenset[str]:
         """The ids of every team's own values and methods: the tags whose meaning depends on the team."""
-        return frozenset(self._owner)
+        return self._team_owned
 
     def team_of(self, item: WorkItem, parent_container: str | None = None) -> str | None:
         """The deepest team whose scope holds ``item`` (None: the company's own work): by its
