@@ -14,6 +14,7 @@ from v2mom.app.factory import create_app
 from v2mom.mapping.plan import Plan, load_plan
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.explain import resolve_stored
+from v2mom.reports.teams import build_teams
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import apply_plan
@@ -119,3 +120,11 @@ def test_the_teams_route_lists_the_tree_with_each_teams_effort(store: Database, 
         unknown = client.get("/api/reports/effort-by-value", params={"team": "nope"})
         assert unknown.status_code == 422
         assert "'nope' is no team of the plan (teams: payments, retries, growth)" in unknown.text
+
+
+def test_the_tree_lists_each_parent_before_its_children(store: Database, plan: Plan) -> None:
+    """A plan may list a team before its parent; the tree still reads from the top down, siblings
+    in plan order."""
+    reversed_teams = plan.model_copy(update={"teams": tuple(reversed(plan.teams or ()))})
+    tree = build_teams(store, reversed_teams, ReportQuery())
+    assert [team["id"] for team in tree["teams"]] == ["growth", "payments", "retries"]
