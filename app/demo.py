@@ -21,9 +21,11 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from v2mom.app.serve import address, listen_socket
+from v2mom.clock import utcnow
 from v2mom.errors import V2momError
 from v2mom.mapping.plan import Plan, load_plan
 from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.reports.reviews import close_due_periods
 from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
 from v2mom.sync.service import run_sync
@@ -70,7 +72,9 @@ class DemoWorld:
 
 
 def build_demo(database_url: str, *, seed: int = 7, issues: int = DEMO_ISSUES) -> DemoWorld:
-    """Start the three sandboxes, apply the sample plan, sync each through its real connector.
+    """Start the three sandboxes, apply the sample plan, sync each through its real connector, and
+    close the review of every period of the plan's cycle that has ended (as the scheduled reconcile
+    does after a pass), so the demo opens with its past quarters reviewed.
 
     ``issues`` sizes the Jira site; Linear and Asana get three quarters of it each. The world
     carries each sandbox's own ground truth, which the report must equal per tracker and in total.
@@ -112,6 +116,7 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = DEMO_ISSUES) -
             server.stop()
         store.close()
         raise DemoError("demo sync failed: " + "; ".join(failed))
+    close_due_periods(store, utcnow().date(), actor="demo")
     return DemoWorld(
         settings,
         store,
@@ -284,6 +289,10 @@ def _announce(world: DemoWorld, base: str, admin: str, settings_file: Path, cons
     header = f"Authorization: Bearer {world.viewer_token}"
     console.print(f"try:     curl -H '{header}' {base}/api/reports/effort-by-value", markup=False)
     console.print("live: the sandbox teams change an item every 2 s; signed webhooks update the report")
+    reviews = world.store.reviews.list()
+    if reviews:
+        periods = ", ".join(f"{r.cycle_id}/{r.period_id}" for r in reviews)
+        console.print(f"reviews: {periods} closed; see {base}/api/reviews", markup=False)
     console.print(f"viewer token: {world.viewer_token}", markup=False)
     console.print(f"admin token:  {admin}  (rules, plan, tokens and tagging in the dashboard)", markup=False)
     console.print(

@@ -175,13 +175,15 @@ def main() -> None:
             }
         ).with_rule_ids()
         started = time.perf_counter()
-        stats = apply_plan(store, changed, actor="bench").stats
+        stats = apply_plan(store, changed, actor="bench", reason="bench: a rule change").stats
         seconds = time.perf_counter() - started
         reweighted = changed.model_copy(
             update={"methods": tuple(_reweighted(m) if m.id == "slo-program" else m for m in changed.methods)}
         )
         started = time.perf_counter()
-        weighted = apply_plan(store, check_plan(reweighted), actor="bench").stats
+        weighted = apply_plan(
+            store, check_plan(reweighted), actor="bench", reason="bench: a reweighting"
+        ).stats
         weights_seconds = time.perf_counter() - started
         engine_rss = peak_rss_mb()  # before the floor, which holds every row in memory
         bare = floor(store)

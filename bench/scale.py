@@ -402,7 +402,7 @@ def rule_change(url: str, rule: Rule) -> dict[str, float]:
     assert plan is not None
     changed = plan.model_copy(update={"rules": [*plan.rules, rule]}).with_rule_ids()
     started = time.perf_counter()
-    stats = apply_plan(store, changed, actor="bench").stats
+    stats = apply_plan(store, changed, actor="bench", reason="bench: a rule change").stats
     seconds = time.perf_counter() - started
     store.close()
     return {"seconds": seconds, "items": stats.items, "moved": stats.moved, "rss": peak_rss_mb()}

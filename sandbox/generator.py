@@ -5,7 +5,10 @@ Several projects (team- and company-managed), epics tagged by ``method:`` labels
 not at all; stories with their own ``value:`` labels, ``Billing`` components, unknown values,
 conflicting tags, no epic, or an epic in the out-of-scope LEGACY project (orphaned); sub-tasks
 that sometimes carry the points instead of their story; epics that sometimes carry only their own
-estimate. Times spread over the twelve weeks before ``now``.
+estimate. Each team of the plan's cascade has its own vocabulary: ``checkout`` labels name the
+Payments team's method (on Platform work, where it is no tag: orphaned), ``app-store`` labels
+the Mobile team's method that serves nothing (unaligned). Times spread over the six months
+before ``now``, so the sample plan's cycle has two quarters of done work to review.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ __all__ = ["SAMPLE_PLAN_PATH", "generate_jira_workspace", "jira_settings", "scop
 
 SCOPE_PROJECTS = ("ONB", "PLAT", "MOB")
 OUT_OF_SCOPE = "LEGACY"
+CHECKOUT_LABEL = "checkout"  # sample_plan.yaml: {tracker: jira, label: checkout} -> a Payments method
+APP_STORE_LABEL = "app-store"  # sample_plan.yaml: {tracker: jira, label: app-store} -> a Mobile method
 METHOD_NAMES = {
     "self-serve-onboarding": "Launch self-serve onboarding by end of Q2",
     "slo-program": "SLO program",
@@ -77,7 +82,7 @@ def generate_jira_workspace(
             fields["original_estimate"] = rng.randrange(1, 17) * 1800
 
     def issue(project: str, summary: str, type_name: str, **fields: object) -> int:
-        created = when(rng.uniform(30, 84))
+        created = when(rng.uniform(30, 190))
         updated = min(now, created + timedelta(days=rng.uniform(0, 30)))
         cat = category()
         hours(fields)
@@ -144,6 +149,10 @@ def generate_jira_workspace(
             labels.append(rng.choice(("frontend", "backend", "tech-debt")))
         if n % 9 == 0:
             labels.append("blocked")  # the blocked convention (obstacles); draws nothing from rng
+        if n % 6 == 1 and project != "MOB":  # the teams' own vocabulary draws nothing from rng either
+            labels.append(CHECKOUT_LABEL)
+        elif n % 6 == 4 and project == "MOB":
+            labels.append(APP_STORE_LABEL)
         fields["labels"] = labels
         if rng.random() < 0.7:
             fields["points"] = rng.choice(POINTS)

@@ -6,7 +6,7 @@ the multi-enum ``V2MOM Value`` field (ids or names, one or two values), by the e
 ``project: Platform reliability`` rule (through the project), by an unknown value, by conflicting
 tags, or not at all. Subtasks two levels deep, sometimes carrying the points instead of their
 task; subtasks of Legacy tasks added to an in-scope project (orphans); ``Story Points`` and
-``actual_time_minutes`` for effort. Times spread over the twelve weeks before ``now``.
+``actual_time_minutes`` for effort. Times spread over the six months before ``now``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ class AsanaGroundTruth(GroundTruth):
         for gid in self.projects:
             project = self.state.projects[gid]
             rule = (RULE_PROJECT[1],) if project.name == RULE_PROJECT[0] else ()
-            out[gid] = TruthItem(id=gid, parent_id=None, methods=rule, done=project.completed)
+            team = plan.team_of("asana", gid)
+            out[gid] = TruthItem(id=gid, parent_id=None, methods=rule, done=project.completed, team=team)
         for task in self.live_tasks().values():
             out[task.gid] = self._task_item(task, plan)
         return out
@@ -89,7 +90,11 @@ class AsanaGroundTruth(GroundTruth):
             methods.append(plan.method_by_name[method.lower()])
         if task.enums.get(TEAM_BET_FIELD, "").lower() == "onboarding":
             methods.append("self-serve-onboarding")
-        home = next((p for p in self.projects if p in task.projects), None)
+        home = self._home(task)
+        # Its team: by its project; a subtask outside every project takes its parent's project
+        # (one level: a task's own, not a subtask's), as the engine reads containers.
+        parent = self.state.tasks.get(task.parent) if task.parent is not None else None
+        container = home or (self._home(parent) if parent is not None and parent.parent is None else None)
         return TruthItem(
             id=task.gid,
             parent_id=task.parent or home,
@@ -99,7 +104,12 @@ class AsanaGroundTruth(GroundTruth):
             points=task.numbers.get(POINTS_FIELD, 0.0),
             hours=(task.actual_time_minutes or 0.0) / 60,
             done=task.completed,
+            team=plan.team_of("asana", container),
         )
+
+    def _home(self, task: Task) -> str | None:
+        """The first in-scope project (configured order) the task is a member of."""
+        return next((p for p in self.projects if p in task.projects), None)
 
 
 def generate_asana_workspace(
@@ -109,7 +119,7 @@ def generate_asana_workspace(
     rng = random.Random(seed)
     now = now or DEFAULT_NOW
     state = AsanaState(clock=lambda: now)
-    scope = [state.add_project(name, created=now - timedelta(days=90)) for name in SCOPE_PROJECTS]
+    scope = [state.add_project(name, created=now - timedelta(days=200)) for name in SCOPE_PROJECTS]
     legacy = state.add_project(OUT_OF_SCOPE, created=now - timedelta(days=400))
 
     def when(days_back: float) -> datetime:
@@ -149,7 +159,7 @@ def generate_asana_workspace(
         return out
 
     def add(name: str, **kw: object) -> str:
-        created = when(rng.uniform(20, 80))
+        created = when(rng.uniform(20, 190))
         done = rng.random() < 0.45
         tagged = fields()
         extra = effort(rng.random() < 0.7)

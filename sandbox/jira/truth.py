@@ -1,8 +1,9 @@
 """The Jira sandbox seen by the oracle: issues as TruthItems, with the vocabulary its generator uses.
 
 ``value:``/``method:`` labels, the ``V2MOM Method`` select by name, the ``Team Bet = Onboarding``
-rule, the ``Billing`` component rule, the ``epic: ONB-1`` rule and the ``project: PLAT`` container
-rule of ``sample_plan.yaml``.
+rule, the ``Billing`` component rule, the ``epic: ONB-1`` rule, the teams' ``checkout`` and
+``app-store`` label rules and the ``project: PLAT`` container rule of ``sample_plan.yaml``; each
+project's team from the plan's scopes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Iterable
 
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
 from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Issue, JiraState
+
+LABEL_RULES = {"checkout": "checkout-conversion", "app-store": "app-store-refresh"}  # the teams' own
 
 
 class JiraGroundTruth(GroundTruth):
@@ -43,6 +46,7 @@ class JiraGroundTruth(GroundTruth):
             methods.append("slo-program")
         if issue.key == "ONB-1":
             methods.append("self-serve-onboarding")
+        methods += [LABEL_RULES[label.lower()] for label in issue.labels if label.lower() in LABEL_RULES]
         seconds = issue.timespent if issue.timespent else issue.original_estimate
         return TruthItem(
             id=str(issue.id),
@@ -54,4 +58,5 @@ class JiraGroundTruth(GroundTruth):
             points=issue.points or 0.0,
             hours=(seconds or 0) / 3600,
             done=issue.category == "done",
+            team=plan.team_of("jira", issue.project),
         )

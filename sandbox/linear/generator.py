@@ -6,7 +6,8 @@ tagged by ``value:``/``method:`` labels, by the ``Value``/``Method`` label group
 ``Reliability`` label rule, by an unknown value, by conflicting tags, or not at all (the ``team: WEB``
 container rule then applies); sub-issues that sometimes carry the estimate instead of their parent;
 every ``state.type`` including triage, canceled and duplicate; a few issues with more than 50
-labels; archived and trashed issues. Times spread over the twelve weeks before ``now``.
+labels; archived and trashed issues; ``error-budget`` labels on some ENG issues, naming the Platform
+team's method. Times spread over the six months before ``now``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ RULE_PROJECT = "Checkout revamp"  # sample_plan.yaml: {tracker: linear, project:
 RULE_PROJECT_METHOD = "self-serve-onboarding"
 RULE_LABEL = "Reliability"  # sample_plan.yaml: {tracker: linear, label: Reliability} -> value
 TEAM_RULE = ("WEB", "incident-tooling")  # sample_plan.yaml: {tracker: linear, team: WEB}
+BUDGET_RULE = ("error-budget", "error-budgets")  # sample_plan.yaml: a Platform method, on ENG issues
 VALUES = ("customer-first", "reliability", "efficiency")
 METHODS = ("self-serve-onboarding", "slo-program", "cost-savings", "incident-tooling")
 ESTIMATES = (1.0, 2.0, 3.0, 5.0, 8.0)
@@ -77,6 +79,7 @@ class LinearGroundTruth(GroundTruth):
                     container_methods=(TEAM_RULE[1],) if project.team_key == TEAM_RULE[0] else (),
                     done=project.status == "completed",
                     counts=project.status != "canceled",
+                    team=plan.team_of("linear", project.team_key),
                 )
             for issue in state.issues.values():
                 if issue.team_key in self.teams and not issue.removed:
@@ -105,6 +108,8 @@ class LinearGroundTruth(GroundTruth):
                     unknown = True
         if RULE_LABEL.lower() in {n.lower() for n in names}:
             values.append("reliability")
+        if BUDGET_RULE[0] in {n.lower() for n in names}:
+            methods.append(BUDGET_RULE[1])
         return TruthItem(
             id=issue.id,
             parent_id=issue.parent_id or issue.project_id,
@@ -115,6 +120,7 @@ class LinearGroundTruth(GroundTruth):
             points=issue.estimate or 0.0,
             done=issue.state_type == "completed",
             counts=issue.state_type not in ("canceled", "duplicate"),
+            team=plan.team_of("linear", issue.team_key),
         )
 
 
@@ -145,9 +151,9 @@ def generate_linear_workspace(
         name = RULE_PROJECT if n == 0 else f"Project {n}"
         status = rng.choice(("planned", "started", "started", "completed", "backlog"))
         project_ids[team].append(
-            state.add_project(team, name, status=status, created=when(rng.uniform(60, 84)))
+            state.add_project(team, name, status=status, created=when(rng.uniform(190, 200)))
         )
-    project_ids[OUT_OF_SCOPE].append(state.add_project(OUT_OF_SCOPE, "Ops migration", created=when(80)))
+    project_ids[OUT_OF_SCOPE].append(state.add_project(OUT_OF_SCOPE, "Ops migration", created=when(200)))
     archived_project = project_ids["WEB"][min(1, len(project_ids["WEB"]) - 1)]  # its issues become orphans
 
     def labels_for() -> list[str]:
@@ -182,9 +188,11 @@ def generate_linear_workspace(
             project = None
         else:
             project = rng.choice(project_ids[team][: max(1, len(project_ids[team]) * 5 // 6)])
-        created = when(rng.uniform(20, 80))
+        created = when(rng.uniform(20, 190))
         updated = min(now, created + timedelta(days=rng.uniform(0, 20)))
         labels = labels_for()
+        if n % 8 == 3 and team == "ENG":  # the Platform team's own vocabulary; draws nothing from rng
+            labels.append(state.label(BUDGET_RULE[0]))
         if n % 150 == 7:  # more labels than one page holds: the tag sits on the second page
             labels = [state.label(f"area-{k}") for k in range(55)] + [
                 state.label("reliability", group="Value")

@@ -9,7 +9,9 @@ import pytest
 
 from tests.report_checks import assert_report_matches
 from v2mom.app.demo import DemoWorld, build_demo
+from v2mom.clock import utcnow
 from v2mom.connectors.registry import build_connector
+from v2mom.mapping.cycle import cycle_periods
 from v2mom.reports.flags import item_document
 from v2mom.sandbox.jira.truth import JiraGroundTruth
 from v2mom.store.resolution.run import remap, remap_changed
@@ -39,6 +41,19 @@ def test_demo_report_equals_every_trackers_ground_truth(demo: tuple[DemoWorld, J
         assert world.store.items.count(tracker) > 500, tracker
         assert_report_matches(world, truth, tracker)
     assert_report_matches(world, world.truth(), None)  # the mixed report: all three together
+    flags = world.truth().intended_flags()
+    assert flags["unaligned"] > 20  # the Mobile team's method that serves nothing
+
+
+def test_each_teams_report_equals_its_ground_truth(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:
+    world, _ = demo
+    plan = world.store.plans.current()
+    assert plan is not None
+    assert plan.teams
+    for team in plan.teams:
+        for tracker, truth in world.truths.items():
+            assert_report_matches(world, truth, tracker, team.id)
+        assert_report_matches(world, world.truth(), None, team.id)
 
 
 def test_ground_truth_holds_after_changes_and_an_incremental_sync(
@@ -70,6 +85,29 @@ def test_ground_truth_holds_after_changes_and_an_incremental_sync(
     stored = world.store.items.by_id("jira", str(moved))
     assert stored is not None
     assert stored.item.key == new_key != old_key
+
+
+def test_the_demo_opens_with_every_ended_quarter_reviewed(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:
+    world, _ = demo
+    plan = world.store.plans.current()
+    assert plan is not None
+    assert plan.cycle is not None
+    assert plan.teams
+    ended = [p.id for p in cycle_periods(plan.cycle) if p.end < utcnow().date()]
+    assert len(ended) >= 2  # the sample cycle's first two quarters ended before the demo could run
+    reviews = world.store.reviews.list()
+    assert [(r.cycle_id, r.period_id) for r in reviews] == [(plan.cycle.id, p) for p in ended]
+    totals = []
+    for review in reviews:
+        stored = world.store.reviews.get(review.cycle_id, review.period_id)
+        assert stored is not None
+        company = stored.document["company"]["reports"]["points"]
+        assert company["total"]["effort"] > 0, review.period_id  # done work in every closed quarter
+        assert set(stored.document["teams"]) == {t.id for t in plan.teams}
+        parts = sum(t["reports"]["points"]["total"]["effort"] for t in stored.document["teams"].values())
+        assert 0 < parts <= company["total"]["effort"]
+        totals.append(company["total"]["effort"])
+    assert len(set(totals)) == len(totals)  # each quarter its own work
 
 
 def test_tree_scoped_remap_equals_a_full_remap(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:

@@ -123,6 +123,7 @@ def test_a_plan_change_observes_its_reresolution(world: World) -> None:
     assert run_sync(world.settings, world.store, full=True)[0].ok
     plan = world.client.get("/api/plan", headers=world.admin).json()
     plan["values"][0]["name"] = "Renamed for the metrics test"
+    plan["reason"] = "the sample plan is in a cycle: every change says why"
 
     before = world.scrape()
     assert world.client.put("/api/plan", json=plan, headers=world.admin).status_code == 200

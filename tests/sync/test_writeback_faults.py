@@ -134,7 +134,7 @@ def snapshot(world: World) -> Snapshot:
 
 def change_plan(world: World, turns: int) -> None:
     """Apply the rotated plan (``v2mom plan apply``)."""
-    apply_plan(world.store, rotated(turns), actor="test")
+    apply_plan(world.store, rotated(turns), actor="test", reason=f"the methods' values rotate {turns} times")
 
 
 def fields_only(settings: Settings, tracker: str) -> Settings:
@@ -361,10 +361,19 @@ def test_write_back_recovers_from_faults(
         assert held_choices(tracker, world.state) == reference.held
         links = our_links(tracker, world.state)
         assert {i: urls for i, urls in links.items() if len(urls) != 1} == {}
-        assert links == reference.links
         records = world.records()
         assert [i for i, (_, _, confirmed) in records.items() if not confirmed] == []
-        assert records == reference.records
+        # An item that holds nothing of ours needs no link: one that held ours while a run sent links
+        # keeps it, so which of those are linked depends on when the faults struck.
+        bare = {i for i, (labels, _, _) in records.items() if not labels}
+        assert links.items() <= reference.links.items()
+        assert {i: u for i, u in links.items() if i not in bare} == {
+            i: u for i, u in reference.links.items() if i not in bare
+        }
+        assert {i: r for i, r in records.items() if i not in bare} == {
+            i: r for i, r in reference.records.items() if i not in bare
+        }
+        assert {i: r[0] for i, r in records.items()} == {i: r[0] for i, r in reference.records.items()}
         assert {i for i, (_, url, _) in records.items() if url is not None} == set(links)
         left = world.run(apply=False)
         assert (left.fields, left.links) == ([], [])

@@ -146,10 +146,9 @@ def test_write_back_end_to_end(loop: Loop) -> None:
         assert done.skipped == []
     assert all(entry.endswith(OUTSIDE_PROJECTS) for entry in done.skipped)  # Asana subtasks outside
     assert done.linked == len(preview.links) == len(preview.fields)
-    names = {v.id: v.name for v in store.plans.current().values} | {  # type: ignore[union-attr]
-        m.id: m.name
-        for m in store.plans.current().methods  # type: ignore[union-attr]
-    }
+    plan = store.plans.current()
+    assert plan is not None
+    names = {v.id: v.name for v in plan.cascade_values()} | {m.id: m.name for m in plan.cascade_methods()}
     for write in random.Random(3).sample(preview.fields, min(10, len(preview.fields))):
         held = loop.read(write.item.id)
         for kind, plan_id in write.changes.items():
@@ -222,7 +221,7 @@ def test_provisioned_choices_are_read_back_by_their_tracker_id(loop: Loop) -> No
     )
     preview = preview_plan(store, renamed)
     assert (preview.moved(), preview.moved_share()) == (0, 0)  # a rename previews no move
-    apply_plan(store, renamed, actor="test")  # the tracker's options still carry the old names
+    apply_plan(store, renamed, actor="test", reason="clearer names")  # the trackers hold the old ones
     assert run_sync(settings, store, full=True)[0].ok
     assert sorted(store.resolutions.rollup_rows(), key=repr) == before
     (again,) = provision(settings, store, apply=True)  # now the option is renamed in the tracker

@@ -27,8 +27,11 @@ SCOPE_KEYS = {"jira": "projects", "linear": "teams", "asana": "projects"}
 def team_plan(tracker: str, containers: set[str]) -> Plan:
     """The sample plan with one team, whose scope holds every synced container of ``tracker``, and
     whose methods take over every rule's company method: each serves the method it replaces, so
-    the work still reaches the same company values."""
+    the work still reaches the same company values. The sample's own teams, and the rules naming
+    their methods, give way to it."""
     document = yaml.safe_load(SAMPLE_PLAN_PATH.read_text())
+    company = {method["id"] for method in document["methods"]}
+    document["rules"] = [r for r in document["rules"] if r.get("method", next(iter(company))) in company]
     replaced = sorted({rule["method"] for rule in document["rules"] if "method" in rule})
     document["teams"] = [
         {
@@ -54,7 +57,7 @@ def test_a_team_is_provisioned_and_its_inferred_method_written(
     with open_world(tracker, database_url, tmp_path, size=80) as world:
         containers = {s.item.container for s in world.store.items.stream() if s.item.container}
         plan = team_plan(tracker, containers)
-        apply_plan(world.store, plan, actor="test")
+        apply_plan(world.store, plan, actor="test", reason="one team takes over the company's methods")
         before = world.run(apply=False)  # the team's choices are not offered yet: named, not written
         assert any("not offered" in note and "team-" in note for note in before.notes), before.notes
         assert not any(p and p.startswith("team-") for w in before.fields for p in w.changes.values())

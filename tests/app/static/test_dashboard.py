@@ -135,6 +135,7 @@ def test_an_admin_previews_a_rule_applies_it_and_the_totals_move(browser: Browse
         ).text
     )["preview"]
     assert preview["summary"] in summary
+    page.fill("#change-reason", "frontend work is about efficiency")  # the demo's plan is in a cycle
     page.click("#apply")
     wait_prefix(page, "#preview-text", "Applied")
     page.wait_for_function(f"document.querySelectorAll('#rules tbody tr').length === {rules_before + 1}")
@@ -218,6 +219,7 @@ def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Si
     page = signed_in(browser, site, site.admin, "/plan")
     rules = site.api("/api/admin/rules", site.admin)["rules"]
     first, second = rules[0], rules[1]
+    page.fill("#change-reason", "the second rule comes first")  # the demo's plan is in a cycle
     page.click("#rules tr[data-position='0'] button[aria-label='Move rule 0 down']")
     moved_down = " and ".join(f"{k} is {v}" for k, v in first["when"].items())
     wait_text(page, "#rules tr[data-position='1'] td:nth-child(2)", moved_down)
@@ -230,6 +232,7 @@ def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Si
     page.select_option("#rule-form select[name=target_id]", "reliability")
     page.click("#preview")
     wait_prefix(page, "#preview-text", "This rule would re-tag")
+    page.fill("#change-reason", "that work is reliability")
     page.click("#apply")
     wait_prefix(page, "#preview-text", "Applied")
     edited = site.api("/api/admin/rules", site.admin)["rules"][1]
@@ -242,6 +245,7 @@ def test_an_admin_edits_reorders_and_changes_the_plan(browser: Browser, site: Si
     page.fill("#plan-json", json.dumps(document))
     page.click("#plan-preview")
     wait_prefix(page, "#plan-preview-text", "values: changed efficiency")
+    page.fill("#change-reason", "a quarter of the effort for efficiency")
     page.click("#plan-apply")
     wait_prefix(page, "#plan-preview-text", "Applied")
     page.get_by_role("link", name="Overview", exact=True).click()
