@@ -49,6 +49,8 @@ PAGE_PATHS = (
     "/",
     "/values",
     "/values/{value_id}",
+    "/teams",
+    "/teams/{team_id}",
     "/attention",
     "/items/{tracker}/{key}",
     "/plan",
