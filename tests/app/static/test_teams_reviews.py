@@ -53,7 +53,7 @@ def teams(asana: list[str]) -> list[dict[str, Any]]:
                 {
                     "id": "guided-setup",
                     "name": "Guided setup",
-                    "serves": {"self-serve-onboarding": 0.7, "activation": 0.3},
+                    "serves": {"self-serve-onboarding": 2, "activation": 1},  # two thirds, one third
                 }
             ],
             "measures": [
@@ -201,6 +201,9 @@ def test_the_teams_page_shows_the_tree_with_the_api_s_numbers(
     }
     assert inset["mobile"] > inset["platform"]
     expect(page.locator("#teams-table tr[data-team=mobile] .under")).to_have_text("under Platform")
+    nav = page.locator("#nav-list a").evaluate_all("links => links.map((a) => a.textContent)")
+    assert "Teams" in nav  # for viewers and admins alike
+    expect(page.locator("#nav a[data-page=teams]")).to_have_attribute("aria-current", "page")
     clean(page, console)
 
     # Another measure and a review period: the numbers follow, the URL keeps them.
@@ -310,7 +313,7 @@ def test_a_team_shows_its_own_v2mom_and_names_its_unaligned_method(
         "Activation that sticks (target 20.0% of the team's effort)"
     )
     serves = cells(page, "#team-methods", "method")["guided-setup"]["serves"]
-    assert serves == "Launch self-serve onboarding by end of Q2 (70.0%), Activation that sticks (30.0%)"
+    assert serves == "Launch self-serve onboarding by end of Q2 (66.7%), Activation that sticks (33.3%)"
     done = cascaded.api("/api/reports/effort-by-value?team=growth&state=done", cascaded.viewer)
     actual = next(v["share"] for v in done["values"] if v["id"] == "customer-first")
     expect(page.locator("#team-measures li[data-measure=growth-cf]")).to_contain_text(
