@@ -52,6 +52,8 @@ PAGE_PATHS = (
     "/teams",
     "/teams/{team_id}",
     "/attention",
+    "/reviews",
+    "/reviews/{cycle}/{period}",
     "/items/{tracker}/{key}",
     "/plan",
     "/audit",

@@ -4,7 +4,7 @@
 // Pages, each with its own URL (the server answers every path in PAGES with this document, so deep
 // links, refreshes and the back button work): a small router over history.pushState shows one
 // <section class="page"> at a time. A page is an entry in PAGES (its path, title, who sees it) and a
-// render function in RENDER; later pages (reviews, people's time) are one more of each.
+// render function in RENDER; a later page (people's time) is one more of each.
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -136,6 +136,7 @@ const PAGES = [
   { id: "values", path: "/values", title: "Values", nav: true, carries: true },
   { id: "teams", path: "/teams", title: "Teams", nav: true, carries: true },
   { id: "attention", path: "/attention", title: "Attention", nav: true },
+  { id: "reviews", path: "/reviews", title: "Reviews", nav: true },
   { id: "plan", path: "/plan", title: "Plan & rules", nav: true, admin: true },
   { id: "audit", path: "/audit", title: "Audit", nav: true, admin: true },
   { id: "access", path: "/access", title: "Access", nav: true, admin: true },
@@ -149,6 +150,8 @@ const ROUTES = [
   [/^\/teams\/?$/, "teams"],
   [/^\/teams\/([^/]+)\/?$/, "teams"],
   [/^\/attention\/?$/, "attention"],
+  [/^\/reviews\/?$/, "reviews"],
+  [/^\/reviews\/([^/]+)\/([^/]+)\/?$/, "reviews"],
   [/^\/items\/([^/]+)\/([^/]+)\/?$/, "item"],
   [/^\/plan\/?$/, "plan"],
   [/^\/audit\/?$/, "audit"],
@@ -881,6 +884,263 @@ async function renderTeam(section, teamId) {
       el("strong", { text: m.name }), `: ${amount(m.effort, report.measure)} — ${unalignedReason(m.id, names)}, so this effort reaches none of the company's values.`)))
     : el("p", { class: "muted", text: "None: every method of this team serves a parent method or value." }));
   body.replaceChildren(...parts.filter(Boolean));
+}
+
+// -- Reviews: the closed periods side by side, and one period's review ----------------------------
+
+const MEASURES = ["points", "hours", "count"];
+const reference = (r) => `${r.cycle}/${r.period}`;
+const reviewPath = (cycle, period) => `/reviews/${encodeURIComponent(cycle)}/${encodeURIComponent(period)}`;
+
+function reviewParams() {
+  const params = new URLSearchParams(location.search);
+  const measure = MEASURES.includes(params.get("measure")) ? params.get("measure") : "points";
+  return { team: params.get("team") || "", measure };
+}
+
+function reviewQuery(values = reviewParams()) {
+  const params = new URLSearchParams();
+  if (values.team) params.set("team", values.team);
+  if (values.measure !== "points") params.set("measure", values.measure);
+  return params.toString();
+}
+
+// The team choice: the company, then every team the reviews shown hold (by id, named as they were).
+function fillReviewTeams(docs, chosen) {
+  const teams = new Map();
+  for (const doc of docs) for (const [id, part] of Object.entries(doc.teams || {})) if (!teams.has(id)) teams.set(id, part.name);
+  if (chosen && !teams.has(chosen)) teams.set(chosen, chosen);
+  const select = $("#reviews-filters").elements.team;
+  select.replaceChildren(el("option", { value: "", text: "the company" }), ...[...teams].map(([id, name]) => el("option", { value: id, text: name })));
+  select.value = chosen;
+  return teams;
+}
+
+function reviewPart(doc, team) {
+  return team ? doc.teams?.[team] : doc.company;
+}
+
+function bindReviews() {
+  const form = $("#reviews-filters");
+  if (form.dataset.bound) return;
+  form.dataset.bound = "true";
+  form.addEventListener("submit", (event) => event.preventDefault());
+  form.addEventListener("change", async () => {
+    const query = reviewQuery({ team: form.elements.team.value, measure: form.elements.measure.value });
+    history.replaceState(null, "", `${location.pathname}${query ? "?" + query : ""}`);
+    document.body.dataset.ready = "false";
+    try {
+      await renderReviews(...(match(location.pathname)?.params || []));
+    } catch (error) {
+      showError(`Could not update the reviews: ${error.message}`);
+    } finally {
+      document.body.dataset.ready = "true";
+    }
+  });
+  $("#reviews-close").addEventListener("click", closePeriods);
+}
+
+function reviewsExplanation(listing) {
+  const how = "A period is closed after its last day: the scheduled reconcile closes it once every tracker has synced, " +
+    "and v2mom review close (or an admin's \"Close ended periods\" on this page) closes every ended period at once. " +
+    "A closed period's review never changes afterwards, whatever the plan says later.";
+  if (!listing.cycle) {
+    return el("div", { class: "explain", id: "no-reviews" },
+      el("p", {}, "No period has been reviewed, and the plan has no cycle: add ", el("code", { text: "cycle:" }),
+        " to the plan (its id, name, start and end, and periods: quarterly, monthly or a list) to review its effort period by period."),
+      el("p", { text: how }));
+  }
+  return el("div", { class: "explain", id: "no-reviews" },
+    el("p", { text: `No period of ${listing.cycle.name} (${listing.cycle.id}) has been closed yet.` }), el("p", { text: how }));
+}
+
+function showPending(listing) {
+  const pending = listing.periods.filter((p) => p.ended && !p.closed).map(reference);
+  $("#reviews-pending").textContent = !listing.cycle
+    ? "The plan has no cycle, so it has no periods to close."
+    : pending.length
+      ? `Ended and not closed yet: ${pending.join(", ")}.`
+      : `Every period of ${listing.cycle.name} that has ended is closed.`;
+}
+
+async function renderReviews(cycle, period) {
+  bindReviews();
+  await loadPlan();
+  const form = $("#reviews-filters");
+  const body = $("#reviews-body");
+  const current = reviewParams();
+  form.elements.measure.value = current.measure;
+  $("#reviews-close-status").textContent = "";
+  const listing = await api("/api/reviews");
+  if (cycle !== undefined) {
+    $("#reviews-admin").hidden = true;
+    await renderReview(cycle, period, current);
+    return;
+  }
+  $("#reviews-title").textContent = "Reviews";
+  document.title = "Reviews — v2mom-sync";
+  $("#reviews-admin").hidden = session.role !== "admin";
+  showPending(listing);
+  const docs = await Promise.all(listing.reviews.map((r) => api(`/api/${reviewPath(r.cycle, r.period).slice(1)}`)));
+  if (!docs.length) {
+    form.hidden = true;
+    body.replaceChildren(reviewsExplanation(listing));
+    return;
+  }
+  form.hidden = false;
+  const teams = fillReviewTeams(docs, current.team);
+  const who = current.team ? teams.get(current.team) : "the company";
+  const query = reviewQuery(current);
+  const reports = docs.map((doc) => reviewPart(doc, current.team)?.reports[current.measure] || null);
+  const heads = listing.reviews.map((r) => el("th", { scope: "col", class: "num", "data-period": reference(r) },
+    el("a", { href: `${reviewPath(r.cycle, r.period)}${query ? "?" + query : ""}`, "data-link": true, text: reference(r),
+      "aria-label": `Review of ${reference(r)}` }),
+    el("span", { class: "dates muted" }, " ", el("span", { class: "date", text: r.start }), " to ", el("span", { class: "date", text: r.end }))));
+
+  // Values as rows, periods as columns: each value's share of the period's done effort.
+  const rows = new Map();
+  reports.forEach((report) => { for (const v of report?.values || []) if (!rows.has(v.id)) rows.set(v.id, v.name); });
+  const latest = (id) => {
+    for (const report of [...reports].reverse()) {
+      const found = report?.values.find((v) => v.id === id);
+      if (found) return found.target_share;
+    }
+    return null;
+  };
+  const cell = (text, ref) => el("td", { class: "num", "data-period": ref, text });
+  const shareRow = (id, name, pick, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
+    el("td", { class: "num target", text: pct(target) }),
+    ...reports.map((report, i) => cell(report && pick(report) ? pct(pick(report).share) : "—", reference(listing.reviews[i]))));
+  const shares = el("table", { id: "review-shares", class: "values matrix" },
+    el("caption", { text: `Share of each period's done effort (${current.measure}) per value, for ${who}` }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Value" }), el("th", { scope: "col", class: "num", text: "Target" }), ...heads)),
+    el("tbody", {}, ...[...rows].map(([id, name]) => shareRow(id, name, (r) => r.values.find((v) => v.id === id), latest(id))),
+      shareRow("untagged", "Untagged", (r) => r.untagged, null),
+      reports.some((r) => r?.unaligned) ? shareRow("unaligned", "Unaligned", (r) => r.unaligned, null) : null,
+      el("tr", { "data-value": "total" }, el("th", { scope: "row", text: "Done effort" }), el("td", { class: "num", text: "—" }),
+        ...reports.map((report, i) => cell(report ? amount(report.total.effort, report.measure) : "—", reference(listing.reviews[i]))))));
+
+  // Each measure met or not, per period.
+  const measures = new Map();
+  docs.forEach((doc) => { for (const m of reviewPart(doc, current.team)?.measures[current.measure] || []) measures.set(m.id, m); });
+  const met = el("table", { id: "review-measures", class: "values matrix" },
+    el("caption", { text: `Measures met per period, for ${who}` }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Measure" }), el("th", { scope: "col", class: "num", text: "Target" }), ...heads.map((h) => h.cloneNode(true)))),
+    el("tbody", {}, ...[...measures.values()].map((m) => el("tr", { "data-measure": m.id }, el("th", { scope: "row", text: m.name }),
+      el("td", { class: "num target", text: pct(m.target) }),
+      ...docs.map((doc, i) => {
+        const found = (reviewPart(doc, current.team)?.measures[current.measure] || []).find((x) => x.id === m.id);
+        if (!found) return cell("—", reference(listing.reviews[i]));
+        return el("td", { class: `num ${found.met ? "met" : "missed"}`, "data-period": reference(listing.reviews[i]) },
+          `${found.met ? "✔ met" : "✘ not met"} (${pct(found.actual)})`);
+      })))));
+  if (!measures.size) emptyRow(met, "No effort-share measures.");
+  const region = (table, label) => el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": label }, table);
+  body.replaceChildren(
+    el("p", { class: "total", text: `${plural(docs.length, "closed period")}, side by side. Each is the review stored when it was closed: done work in the period, every tracker. Open a period for its whole review.` }),
+    el("h2", { text: "Effort by value" }), region(shares, "Share of done effort per value and period"),
+    el("h2", { text: "Measures" }), region(met, "Measures met per period"));
+}
+
+async function closePeriods() {
+  const button = $("#reviews-close");
+  const status = $("#reviews-close-status");
+  button.disabled = true;
+  status.classList.remove("error");
+  status.textContent = "Closing the ended periods…";
+  document.body.dataset.ready = "false";
+  try {
+    const answer = await api("/api/reviews/close", { method: "POST" });
+    const refs = (list) => list.map(reference).join(", ");
+    let text;
+    if (answer.closed.length) {
+      text = `Closed ${refs(answer.closed)}: ${answer.closed.length === 1 ? "its review is" : "their reviews are"} stored.` +
+        (answer.already_closed.length ? ` Already closed before: ${refs(answer.already_closed)}.` : "");
+    } else if (answer.already_closed.length) {
+      text = `Nothing to close: every ended period is already closed (${refs(answer.already_closed)}).`;
+    } else {
+      text = "Nothing to close: no period of the cycle has ended yet.";
+    }
+    await renderReviews();
+    status.textContent = text;
+  } catch (error) {
+    status.textContent = `Could not close the ended periods: ${error.message}`;
+    status.classList.add("error");
+  } finally {
+    button.disabled = false;
+    document.body.dataset.ready = "true";
+  }
+}
+
+async function renderReview(cycle, period, current) {
+  const body = $("#reviews-body");
+  const form = $("#reviews-filters");
+  const ref = `${cycle}/${period}`;
+  const back = el("p", {}, el("a", { href: `/reviews${reviewQuery(current) ? "?" + reviewQuery(current) : ""}`, "data-link": true, text: "← All reviews" }));
+  let doc;
+  try {
+    doc = await api(`/api/${reviewPath(cycle, period).slice(1)}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    $("#reviews-title").textContent = `No review of ${ref}`;
+    document.title = `No review of ${ref} — v2mom-sync`;
+    form.hidden = true;
+    body.replaceChildren(el("p", { class: "error", id: "review-missing", text: `There is no review of ${ref}: that period has not been closed.` }), back);
+    return;
+  }
+  form.hidden = false;
+  const teams = fillReviewTeams([doc], current.team);
+  $("#reviews-title").textContent = `Review of ${doc.cycle.name} · ${doc.period.id}`;
+  document.title = `Review of ${ref} — v2mom-sync`;
+  const parts = [back, el("p", { class: "review-meta" },
+    `${doc.cycle.name} (${doc.cycle.id}), period ${doc.period.id}: ${doc.period.start} to ${doc.period.end}`,
+    doc.period.cut ? ", cut short when the plan moved to a new cycle" : "", ". Closed ", timeEl(doc.closed_at),
+    `, computed under plan version ${doc.plan_version}.`)];
+  const part = reviewPart(doc, current.team);
+  if (!part) {
+    parts.push(el("p", { class: "error", text: `This review has no team "${current.team}": it was not a team of the plan then.` }));
+    body.replaceChildren(...parts);
+    return;
+  }
+  const who = current.team ? teams.get(current.team) : "the company";
+  const report = part.reports[current.measure];
+  const table = el("table", { id: "review-report", class: "values cards" },
+    el("caption", { text: `Done effort of ${who} in ${ref} by value` }),
+    el("thead", {}, el("tr", {}, ...["Value", "Effort", "Share", "Target"].map((h, i) => el("th", { scope: "col", class: i ? "num" : null, text: h })))),
+    el("tbody"));
+  const row = (id, name, p, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
+    el("td", { class: "num effort", text: fmt(p.effort) }), el("td", { class: "num share", text: pct(p.share) }), el("td", { class: "num target", text: pct(target) }));
+  for (const v of report.values) $("tbody", table).append(row(v.id, v.name, v, v.target_share));
+  $("tbody", table).append(row("untagged", "Untagged", report.untagged, null));
+  if (report.unaligned) $("tbody", table).append(row("unaligned", "Unaligned", report.unaligned, null));
+  labelCells(table);
+  parts.push(el("h2", { text: "Effort by value" }),
+    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} done over ${plural(report.total.items, "item")}` }), table);
+  const lost = report.unaligned?.methods || [];
+  if (lost.length) {
+    parts.push(el("h3", { text: "Unaligned work" }), el("ul", { class: "reasons" }, ...lost.map((m) => el("li", { "data-method": m.id },
+      el("strong", { text: m.name }), `: ${amount(m.effort, report.measure)} reached no company value (the method, or what it serves, serves nothing)`))));
+  }
+  const names = Object.fromEntries(report.values.map((v) => [v.id, v.name]));
+  const measures = part.measures[current.measure] || [];
+  parts.push(el("h2", { text: "Measures" }), measures.length
+    ? el("ul", { class: "measures", id: "review-measure-list" }, ...measures.map((m) => el("li", { class: m.met ? "met" : "missed", "data-measure": m.id },
+      el("span", { class: "sr-only", text: m.met ? "Met: " : "Not met: " }),
+      `${m.name}: ${pct(m.actual)} of done effort went to ${names[m.value] || m.value} (target ${pct(m.target)}) — ${m.met ? "met" : "not met"}`)))
+    : el("p", { class: "muted", text: "No effort-share measures." }));
+  const obstacles = doc.obstacles[current.measure] || [];
+  parts.push(el("h2", { text: "Obstacles at closing" }), obstacles.length
+    ? el("ul", { class: "obstacles" }, ...obstacles.map((o) => el("li", { "data-obstacle": o.id }, el("strong", { text: o.name }),
+      `: ${amount(o.blocked_effort, current.measure)} blocked in ${plural(o.blocked_items, "item")} of ${o.methods.map(methodName).join(", ") || "no methods"} (${amount(o.open_effort, current.measure)} open in all)`)))
+    : el("p", { class: "muted", text: "The plan named no obstacles." }));
+  const flags = el("table", { id: "review-flags", class: "values cards" },
+    el("caption", { text: "Flagged work at closing, all work" }),
+    el("thead", {}, el("tr", {}, ...["Flag", "Items", "Effort"].map((h, i) => el("th", { scope: "col", class: i ? "num" : null, text: h })))),
+    el("tbody", {}, ...Object.entries(doc.flags[current.measure] || {}).map(([kind, count]) => el("tr", { "data-flag": kind },
+      el("th", { scope: "row", text: kind }), el("td", { class: "num items", text: fmt(count.items) }), el("td", { class: "num effort", text: fmt(count.effort) })))));
+  labelCells(flags);
+  parts.push(el("h2", { text: "Flagged work at closing" }), flags);
+  body.replaceChildren(...parts);
 }
 
 // -- Attention: untagged, orphaned and conflicting work, all of it reachable ----------------------
@@ -1666,6 +1926,7 @@ const RENDER = {
   values: renderValues,
   teams: renderTeams,
   attention: renderAttention,
+  reviews: renderReviews,
   item: renderItem,
   plan: renderPlan,
   audit: renderAudit,

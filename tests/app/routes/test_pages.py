@@ -137,6 +137,8 @@ def test_an_item_names_its_parents_up_to_the_root_or_the_first_missing_one(clien
         "/teams",
         "/teams/payments",
         "/attention",
+        "/reviews",
+        "/reviews/fy27/q1",
         "/items/jira/ONB-2",
         "/plan",
         "/audit",
@@ -158,3 +160,4 @@ def test_a_path_that_is_no_page_is_not_found(client: TestClient) -> None:
     assert client.get("/nope").status_code == 404
     assert client.get("/values/a/b").status_code == 404
     assert client.get("/teams/a/b").status_code == 404
+    assert client.get("/reviews/fy27").status_code == 404

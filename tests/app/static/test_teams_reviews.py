@@ -1,4 +1,4 @@
-"""The Teams page over a cascaded world, as a viewer and as an admin, at 1280 and 390 px.
+"""The Teams and Reviews pages over a cascaded world, as a viewer and as an admin, at 1280 and 390 px.
 
 A small demo world is given a cycle of monthly periods and three teams under the company, scoped to
 the sandbox's containers: Growth (Jira ONB, Asana Growth; a value of its own), Platform (Jira PLAT,
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.app.static.conftest import Console, Site, axe_violations, fmt, ready, serve, session_context
@@ -202,7 +203,7 @@ def test_the_teams_page_shows_the_tree_with_the_api_s_numbers(
     assert inset["mobile"] > inset["platform"]
     expect(page.locator("#teams-table tr[data-team=mobile] .under")).to_have_text("under Platform")
     nav = page.locator("#nav-list a").evaluate_all("links => links.map((a) => a.textContent)")
-    assert "Teams" in nav  # for viewers and admins alike
+    assert {"Teams", "Reviews"} <= set(nav)  # for viewers and admins alike
     expect(page.locator("#nav a[data-page=teams]")).to_have_attribute("aria-current", "page")
     clean(page, console)
 
@@ -335,8 +336,202 @@ def test_a_team_shows_its_own_v2mom_and_names_its_unaligned_method(
     assert console.take() == []
 
 
+def snapshot(site: Site, reference: str) -> dict[str, Any]:
+    document: dict[str, Any] = site.api(f"/api/reviews/{reference}", site.viewer)
+    return document
+
+
 @pytest.mark.parametrize("width", WIDTHS)
-def test_a_plan_without_teams_says_how_to_add_them(
+@pytest.mark.parametrize("role", ROLES)
+def test_the_reviews_page_sets_the_closed_periods_side_by_side(
+    browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
+) -> None:
+    page, console = open_page(contexts, browser, cascaded, role, width)
+    page.goto(cascaded.base + "/reviews")
+    ready(page, "reviews")
+    listed = [f"{r['cycle']}/{r['period']}" for r in cascaded.api("/api/reviews", cascaded.viewer)["reviews"]]
+    assert set(CLOSED) <= set(listed)
+    heads = page.locator("#review-shares thead th[data-period]").evaluate_all(
+        "t => t.map((x) => x.dataset.period)"
+    )
+    assert heads == listed
+    documents = {reference: snapshot(cascaded, reference) for reference in listed}
+    assert review_shares(page) == expected_shares(documents, None, "points")
+    october, november = (documents[r]["company"]["reports"]["points"] for r in CLOSED)
+    assert {v["id"]: v["share"] for v in october["values"]} != {
+        v["id"]: v["share"] for v in november["values"]
+    }
+    met = cells(page, "#review-measures", "measure")
+    for reference in CLOSED:
+        for measure in documents[reference]["company"]["measures"]["points"]:
+            word = "✔ met" if measure["met"] else "✘ not met"
+            assert met[measure["id"]][reference] == f"{word} ({pct(measure['actual'])})"
+    close = page.get_by_role("button", name="Close ended periods")
+    if role == "admin":
+        expect(close).to_be_visible()
+    else:
+        expect(close).to_be_hidden()
+    clean(page, console)
+
+    # A team and another measure: the numbers are that team's, in that measure, from the snapshots.
+    page.select_option("#reviews-filters select[name=team]", "platform")
+    ready(page, "reviews")
+    page.select_option("#reviews-filters select[name=measure]", "hours")
+    ready(page, "reviews")
+    assert page.url.endswith("/reviews?team=platform&measure=hours")
+    assert review_shares(page) == expected_shares(documents, "platform", "hours")
+    teams_offered = page.locator("#reviews-filters select[name=team] option").evaluate_all(
+        "o => o.map((x) => x.textContent)"
+    )
+    assert teams_offered == ["the company", "Growth", "Mobile", "Platform"]
+    assert console.take() == []
+
+
+def expected_shares(documents: dict[str, dict[str, Any]], team: str | None, measure: str) -> dict[str, Any]:
+    """Per value (and untagged, unaligned), the share each review stored, as the page shows it."""
+    out: dict[str, dict[str, str]] = {}
+    for reference, document in documents.items():
+        part = document["company"] if team is None else document["teams"][team]
+        report = part["reports"][measure]
+        for value in report["values"]:
+            out.setdefault(value["id"], {})[reference] = pct(value["share"])
+        for kind in ("untagged", "unaligned"):
+            out.setdefault(kind, {})[reference] = pct(report[kind]["share"])
+    return out
+
+
+def review_shares(page: Page) -> dict[str, Any]:
+    shown = cells(page, "#review-shares", "value")
+    shown.pop("total")
+    return {value: {k: v for k, v in row.items() if k != "target"} for value, row in shown.items()}
+
+
+def report_rows(report: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
+    """A stored report's rows as a review page shows them: effort, share and target per value."""
+    rows = {v["id"]: (fmt(v["effort"]), pct(v["share"]), pct(v["target_share"])) for v in report["values"]}
+    return rows | {
+        k: (fmt(report[k]["effort"]), pct(report[k]["share"]), "—") for k in ("untagged", "unaligned")
+    }
+
+
+def review_report(page: Page) -> dict[str, tuple[str, str, str]]:
+    return {
+        k: (r["effort"], r["share"], r["target"]) for k, r in cells(page, "#review-report", "value").items()
+    }
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("role", ROLES)
+def test_a_period_s_review_shows_what_was_stored_when_it_closed(
+    browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
+) -> None:
+    page, console = open_page(contexts, browser, cascaded, role, width)
+    page.goto(cascaded.base + "/reviews?measure=count")
+    ready(page, "reviews")
+    page.get_by_role("link", name=f"Review of {CLOSED[0]}").first.click()
+    ready(page, "reviews")
+    assert page.url == f"{cascaded.base}/reviews/{CLOSED[0]}?measure=count"
+    document = snapshot(cascaded, CLOSED[0])
+    expect(page.locator("#reviews-title")).to_have_text("Review of FY2027 · m5")
+    meta = page.locator(".review-meta")
+    expect(meta).to_contain_text("FY2027 (fy27), period m5: 2026-10-01 to 2026-10-31. Closed ")
+    expect(meta).to_contain_text(f"computed under plan version {document['plan_version']}.")
+    assert review_report(page) == report_rows(document["company"]["reports"]["count"])
+    for measure in document["company"]["measures"]["count"]:
+        item = page.locator(f"#review-measure-list li[data-measure={measure['id']}]")
+        expect(item).to_have_class("met" if measure["met"] else "missed")
+        expect(item).to_contain_text(f"{pct(measure['actual'])} of done effort went to")
+        expect(item).to_contain_text(
+            f"(target {pct(measure['target'])}) — {'met' if measure['met'] else 'not met'}"
+        )
+    flags = cells(page, "#review-flags", "flag")
+    assert flags == {
+        kind: {"items": fmt(count["items"]), "effort": fmt(count["effort"])}
+        for kind, count in document["flags"]["count"].items()
+    }
+    for obstacle in document["obstacles"]["count"]:
+        expect(page.locator(f"#reviews-body li[data-obstacle={obstacle['id']}]")).to_contain_text(
+            obstacle["name"]
+        )
+    expect(page.locator("#reviews-admin")).to_be_hidden()
+    clean(page, console)
+
+    # Mobile's review of November names its unaligned method; a period never closed says so.
+    page.goto(f"{cascaded.base}/reviews/{CLOSED[1]}?measure=count")
+    ready(page, "reviews")
+    page.select_option("#reviews-filters select[name=team]", "mobile")
+    ready(page, "reviews")
+    assert page.url == f"{cascaded.base}/reviews/{CLOSED[1]}?team=mobile&measure=count"
+    mobile = snapshot(cascaded, CLOSED[1])["teams"]["mobile"]["reports"]["count"]
+    assert review_report(page) == report_rows(mobile)
+    lost = mobile["unaligned"]["methods"]
+    assert [m["id"] for m in lost] == ["app-polish"]
+    expect(page.locator("#reviews-body li[data-method=app-polish]")).to_contain_text(
+        f"App polish: {fmt(lost[0]['effort'])} item"
+    )
+    page.goto(cascaded.base + "/reviews/fy27/m9")
+    ready(page, "reviews")
+    expect(page.locator("#review-missing")).to_have_text(
+        "There is no review of fy27/m9: that period has not been closed."
+    )
+    assert [e for e in console.take() if "404" not in e] == []  # the API's answer, no script error
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_admin_closes_the_ended_periods_and_a_second_press_closes_nothing(
+    browser: Browser, tmp_path: Path, contexts: list[BrowserContext], width: int
+) -> None:
+    world = cascaded_world(tmp_path / "close.db")
+    site, server = serve(world, name="close")
+    try:
+        before = site.api("/api/reviews", site.viewer)["periods"]
+        waiting = [f"{p['cycle']}/{p['period']}" for p in before if p["ended"] and not p["closed"]]
+        assert waiting[:4] == ["fy27/m1", "fy27/m2", "fy27/m3", "fy27/m4"]
+        page, console = open_page(contexts, browser, site, "admin", width)
+        page.goto(site.base + "/reviews")
+        ready(page, "reviews")
+        expect(page.locator("#reviews-pending")).to_have_text(
+            f"Ended and not closed yet: {', '.join(waiting)}."
+        )
+        press = page.get_by_role("button", name="Close ended periods")
+        status = page.locator("#reviews-close-status")
+        press.click()
+        expect(status).to_have_text(
+            f"Closed {', '.join(waiting)}: their reviews are stored. "
+            f"Already closed before: {', '.join(CLOSED)}."
+        )
+        ready(page, "reviews")
+        after = site.api("/api/reviews", site.viewer)["reviews"]
+        listed = [f"{r['cycle']}/{r['period']}" for r in after]
+        assert sorted(listed) == sorted([*waiting, *CLOSED])
+        heads = page.locator("#review-shares thead th[data-period]").evaluate_all(
+            "t => t.map((x) => x.dataset.period)"
+        )
+        assert heads == listed
+        expect(page.locator("#reviews-pending")).to_have_text(
+            "Every period of FY2027 that has ended is closed."
+        )
+        press.click()
+        expect(status).to_have_text(
+            f"Nothing to close: every ended period is already closed ({', '.join(listed)})."
+        )
+        ready(page, "reviews")
+        assert site.api("/api/reviews", site.viewer)["reviews"] == after  # nothing closed again
+        clean(page, console)
+        # A viewer's close is refused by the API too.
+        refused = requests.post(
+            f"{site.base}/api/reviews/close",
+            headers={"Authorization": f"Bearer {site.viewer}", "X-V2MOM-CSRF": "1"},
+            timeout=10,
+        )
+        assert refused.status_code == 403
+    finally:
+        server.stop()
+        world.stop()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_plan_without_teams_or_reviews_says_how_to_get_them(
     browser: Browser, tmp_path: Path, contexts: list[BrowserContext], width: int
 ) -> None:
     store = Database.open(f"sqlite:///{tmp_path / 'plain.db'}")
@@ -362,6 +557,14 @@ def test_a_plan_without_teams_says_how_to_add_them(
             page.goto(site.base + "/teams/anything")
             ready(page, "teams")
             expect(page.locator("#no-teams")).to_be_visible()
+            page.goto(site.base + "/reviews")
+            ready(page, "reviews")
+            expect(page.locator("#no-reviews")).to_contain_text(
+                "No period has been reviewed, and the plan has no cycle: add cycle: to the plan"
+            )
+            expect(page.locator("#no-reviews")).to_contain_text("A period is closed after its last day")
+            expect(page.locator("#reviews-filters")).to_be_hidden()
+            clean(page, console)
     finally:
         server.stop()
         store.close()
