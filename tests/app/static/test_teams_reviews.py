@@ -146,6 +146,7 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
 def open_page(
     contexts: list[BrowserContext], browser: Browser, site: Site, role: str, width: int
 ) -> tuple[Page, Console]:
+    """A new page ``width`` px wide, signed in as ``role``, with its console watched."""
     context = session_context(browser, site, site.admin if role == "admin" else site.viewer, width)
     contexts.append(context)
     page = context.new_page()
@@ -231,6 +232,7 @@ def test_the_teams_page_shows_the_tree_with_the_api_s_numbers(
 
 
 def share_of(part: float, whole: float) -> float:
+    """``part`` of ``whole``, 0 when there is no whole (as the page computes it)."""
     return part / whole if whole else 0.0
 
 
@@ -337,6 +339,7 @@ def test_a_team_shows_its_own_v2mom_and_names_its_unaligned_method(
 
 
 def snapshot(site: Site, reference: str) -> dict[str, Any]:
+    """The review stored for ``reference`` (``fy27/m5``), as the API serves it."""
     document: dict[str, Any] = site.api(f"/api/reviews/{reference}", site.viewer)
     return document
 
@@ -401,6 +404,7 @@ def expected_shares(documents: dict[str, dict[str, Any]], team: str | None, meas
 
 
 def review_shares(page: Page) -> dict[str, Any]:
+    """The Reviews page's shares per value and period, as shown (targets and totals left out)."""
     shown = cells(page, "#review-shares", "value")
     shown.pop("total")
     return {value: {k: v for k, v in row.items() if k != "target"} for value, row in shown.items()}
@@ -415,6 +419,7 @@ def report_rows(report: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
 
 
 def review_report(page: Page) -> dict[str, tuple[str, str, str]]:
+    """A review's report table as shown: effort, share and target per value."""
     return {
         k: (r["effort"], r["share"], r["target"]) for k, r in cells(page, "#review-report", "value").items()
     }
