@@ -125,3 +125,28 @@ def period_report(
     live = build_report(store, plan, query, trackers)
     freshness = live.pop("freshness")
     return {**live, "period": block, "freshness": freshness}
+
+
+@dataclass(frozen=True)
+class PlanPeriod:
+    """A period of the plan's cycle with its dates, whether it has ended and whether it is closed."""
+
+    cycle_id: str
+    period_id: str
+    start: date
+    end: date
+    ended: bool
+    closed: bool
+
+
+def plan_periods(store: Database, plan: Plan, today: date) -> list[PlanPeriod]:
+    """The plan's cycle's periods in order (none without a cycle): ended once their last day is
+    before ``today``, closed once they have a review."""
+    cycle = plan.cycle
+    if cycle is None:
+        return []
+    closed = store.reviews.closed_periods(cycle.id)
+    return [
+        PlanPeriod(cycle.id, period.id, period.start, period.end, period.end < today, period.id in closed)
+        for period in cycle_periods(cycle)
+    ]

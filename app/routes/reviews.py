@@ -12,11 +12,11 @@ from v2mom.app.schemas.reviews import (
     ReviewsClosed,
     ReviewSnapshot,
     closed_document,
-    listed,
+    review_list,
 )
 from v2mom.clock import today
 from v2mom.mapping.plan import Plan
-from v2mom.reports.periods import PeriodError
+from v2mom.reports.periods import PeriodError, plan_periods
 from v2mom.reports.reviews import close_ended_periods, close_reference
 
 router = APIRouter(prefix="/api")
@@ -24,8 +24,10 @@ router = APIRouter(prefix="/api")
 
 @router.get("/reviews")
 def list_reviews(store: StoreDep, _viewer: Viewer) -> ReviewList:
-    """Every closed period: cycle, period, dates, when and by whom it was closed, its plan version."""
-    return ReviewList(reviews=[listed(summary) for summary in store.reviews.list()])
+    """Every closed period: cycle, period, dates, when and by whom it was closed, its plan version;
+    and the plan's cycle with each of its periods, whether it has ended and whether it is closed."""
+    plan = store.plans.current() or Plan()
+    return review_list(store.reviews.list(), plan, plan_periods(store, plan, today()))
 
 
 @router.get("/reviews/{cycle}/{period}")

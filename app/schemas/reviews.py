@@ -9,6 +9,8 @@ from pydantic import Field
 from v2mom.app.schemas.common import ApiModel, Number
 from v2mom.app.schemas.reports import FlagCount, MeasureName, ObstacleEffort, ReportBody
 from v2mom.clock import iso_seconds
+from v2mom.mapping.plan import Plan
+from v2mom.reports.periods import PlanPeriod
 from v2mom.store.reviews import CloseResult, ReviewSummary
 
 
@@ -25,12 +27,6 @@ class ReviewListed(ApiModel):
     plan_version: int
 
 
-class ReviewList(ApiModel):
-    """``GET /api/reviews``: every closed period, by cycle then period end."""
-
-    reviews: list[ReviewListed]
-
-
 class CycleInfo(ApiModel):
     """The cycle a review belongs to, as the plan had it."""
 
@@ -38,6 +34,27 @@ class CycleInfo(ApiModel):
     name: str
     start: date
     end: date
+
+
+class CyclePeriodListed(ApiModel):
+    """A period of the plan's cycle: its dates, whether its last day has passed, and whether it has
+    been closed (its review stored)."""
+
+    cycle: str
+    period: str
+    start: date
+    end: date
+    ended: bool
+    closed: bool
+
+
+class ReviewList(ApiModel):
+    """``GET /api/reviews``: every closed period, by cycle then period end; and the plan's cycle
+    with each of its periods (``cycle`` null and no periods for a plan without a cycle)."""
+
+    reviews: list[ReviewListed]
+    cycle: CycleInfo | None
+    periods: list[CyclePeriodListed]
 
 
 class PeriodInfo(ApiModel):
@@ -114,6 +131,24 @@ def listed(summary: ReviewSummary) -> ReviewListed:
         closed_at=iso_seconds(summary.closed_at),
         closed_by=summary.closed_by,
         plan_version=summary.plan_version,
+    )
+
+
+def review_list(summaries: list[ReviewSummary], plan: Plan, periods: list[PlanPeriod]) -> ReviewList:
+    """The closed periods, and the plan's cycle with ``periods`` (its periods, ended and closed or not)."""
+    cycle = plan.cycle
+    info = None
+    if cycle is not None:
+        info = CycleInfo(id=cycle.id, name=cycle.name, start=cycle.start, end=cycle.end)
+    return ReviewList(
+        reviews=[listed(summary) for summary in summaries],
+        cycle=info,
+        periods=[
+            CyclePeriodListed(
+                cycle=p.cycle_id, period=p.period_id, start=p.start, end=p.end, ended=p.ended, closed=p.closed
+            )
+            for p in periods
+        ],
     )
 
 

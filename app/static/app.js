@@ -4,7 +4,7 @@
 // Pages, each with its own URL (the server answers every path in PAGES with this document, so deep
 // links, refreshes and the back button work): a small router over history.pushState shows one
 // <section class="page"> at a time. A page is an entry in PAGES (its path, title, who sees it) and a
-// render function in RENDER; later pages (teams, reviews, people's time) are one more of each.
+// render function in RENDER; a later page (people's time) is one more of each.
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -134,7 +134,9 @@ const methodName = (id) => plan?.methods?.find((m) => m.id === id)?.name || id;
 const PAGES = [
   { id: "overview", path: "/", title: "Overview", nav: true, carries: true },
   { id: "values", path: "/values", title: "Values", nav: true, carries: true },
+  { id: "teams", path: "/teams", title: "Teams", nav: true, carries: true },
   { id: "attention", path: "/attention", title: "Attention", nav: true },
+  { id: "reviews", path: "/reviews", title: "Reviews", nav: true },
   { id: "plan", path: "/plan", title: "Plan & rules", nav: true, admin: true },
   { id: "audit", path: "/audit", title: "Audit", nav: true, admin: true },
   { id: "access", path: "/access", title: "Access", nav: true, admin: true },
@@ -145,7 +147,11 @@ const ROUTES = [
   [/^\/$/, "overview"],
   [/^\/values\/?$/, "values"],
   [/^\/values\/([^/]+)\/?$/, "values"],
+  [/^\/teams\/?$/, "teams"],
+  [/^\/teams\/([^/]+)\/?$/, "teams"],
   [/^\/attention\/?$/, "attention"],
+  [/^\/reviews\/?$/, "reviews"],
+  [/^\/reviews\/([^/]+)\/([^/]+)\/?$/, "reviews"],
   [/^\/items\/([^/]+)\/([^/]+)\/?$/, "item"],
   [/^\/plan\/?$/, "plan"],
   [/^\/audit\/?$/, "audit"],
@@ -252,12 +258,15 @@ window.addEventListener("popstate", () => { if (session) route(); });
 
 // -- report filters live in the URL, so a view can be shared ------------------------------------
 
+// Every page with filters has these; the Teams page adds a review period (PERIOD_FILTERS), which
+// stands for its dates, so it is not carried to the pages that have no period to show.
 const FILTERS = ["from", "to", "measure", "state", "tracker"];
+const PERIOD_FILTERS = [...FILTERS, "period"];
 const DEFAULTS = { measure: "points", state: "all" };
 
-function filters() {
+function filters(names = FILTERS) {
   const params = new URLSearchParams(location.search);
-  return Object.fromEntries(FILTERS.map((name) => [name, params.get(name) || DEFAULTS[name] || ""]));
+  return Object.fromEntries(names.map((name) => [name, params.get(name) || DEFAULTS[name] || ""]));
 }
 
 function reportQuery(values = filters(), extra = {}) {
@@ -302,17 +311,23 @@ function markStale(section, problem) {
 function describeFilters(values) {
   const parts = [`${values.measure}`, `${values.state} work`];
   if (values.tracker) parts.push(values.tracker);
+  if (values.period) parts.push(`period ${values.period}`);
   if (values.from || values.to) parts.push(`${values.from || "…"} to ${values.to || "…"}`);
   return parts.join(", ");
 }
 
-function bindFilterForm(section, rerender) {
+function bindFilterForm(section, rerender, names = FILTERS) {
   const form = $("form[data-filters]", section);
   if (form.dataset.bound) return;
   form.dataset.bound = "true";
   form.addEventListener("submit", (event) => event.preventDefault());
-  form.addEventListener("change", async () => {
-    const values = Object.fromEntries(FILTERS.map((name) => [name, form.elements[name].value]));
+  form.addEventListener("change", async (event) => {
+    // A period stands for its dates: choosing one clears From and To, and a date clears the period.
+    if (form.elements.period) {
+      if (event.target.name === "period" && event.target.value) form.elements.from.value = form.elements.to.value = "";
+      if ((event.target.name === "from" || event.target.name === "to") && event.target.value) form.elements.period.value = "";
+    }
+    const values = Object.fromEntries(names.map((name) => [name, form.elements[name].value]));
     const problem = filterProblem(values);
     if (problem) {
       markStale(section, problem);
@@ -332,15 +347,15 @@ function bindFilterForm(section, rerender) {
   });
 }
 
-function fillFilterForm(section) {
+function fillFilterForm(section, names = FILTERS) {
   const form = $("form[data-filters]", section);
-  for (const [name, value] of Object.entries(filters())) form.elements[name].value = value;
+  for (const [name, value] of Object.entries(filters(names))) form.elements[name].value = value;
 }
 
 // Fetch a report with the page's filters; a filter the API refuses (422) or a bad range keeps the
 // last good numbers, marked stale, and says why next to the inputs. Returns null when stale.
-async function withFilters(section, load) {
-  const values = filters();
+async function withFilters(section, load, names = FILTERS) {
+  const values = filters(names);
   const problem = filterProblem(values);
   if (problem) {
     markStale(section, problem);
@@ -624,6 +639,508 @@ async function moreValueItems(valueId) {
       more.disabled = false;
     }
   };
+}
+
+// -- Teams: the cascade's teams with their effort, and one team's own V2MOM and report -------------
+
+// Every value and method of the cascade (the company's, then each team's) by id, for their names.
+function cascadeNames() {
+  const names = new Map();
+  for (const x of [...(plan.values || []), ...(plan.methods || [])]) names.set(x.id, x.name);
+  for (const team of plan.teams || []) {
+    for (const x of [...(team.values || []), ...(team.methods || [])]) names.set(x.id, x.name);
+  }
+  return names;
+}
+
+function noTeams() {
+  return el("div", { class: "explain", id: "no-teams" },
+    el("p", {}, "This plan has no teams: add ", el("code", { text: "teams:" }), " to the plan, each with an ",
+      el("code", { text: "id" }), ", a ", el("code", { text: "name" }), ", its ", el("code", { text: "parent" }),
+      " (none for a team reporting to the company), the ", el("code", { text: "scope" }),
+      " of tracker work that is its own (Jira projects or components, Linear teams, Asana projects) and the methods it runs, each saying which of the company's methods or values it ",
+      el("code", { text: "serves" }), "."),
+    el("p", {}, "Then this page shows each team's effort, how much of it reaches the company's values, and each team's own V2MOM."));
+}
+
+// The review periods a report may name: the plan's cycle's, then closed periods of earlier cycles.
+async function fillPeriods(section) {
+  const box = $("label[data-period]", section);
+  const select = $("select[name=period]", section);
+  const listing = await api("/api/reviews");
+  const options = listing.periods.map((p) => [`${p.cycle}/${p.period}`, `${p.cycle}/${p.period}: ${p.start} to ${p.end}`]);
+  for (const r of listing.reviews) {
+    const reference = `${r.cycle}/${r.period}`;
+    if (!options.some(([ref]) => ref === reference)) options.push([reference, `${reference}: ${r.start} to ${r.end} (closed)`]);
+  }
+  const asked = filters(PERIOD_FILTERS).period;
+  if (asked && !options.some(([ref]) => ref === asked)) options.push([asked, asked]); // the API says why it is refused
+  select.replaceChildren(el("option", { value: "", text: "any dates" }), ...options.map(([value, text]) => el("option", { value, text })));
+  box.hidden = !options.length;
+}
+
+function teamShareBars(team) {
+  const list = el("ul", { class: "team-values", "aria-label": `${team.name}: effort by value` });
+  for (const v of team.values) {
+    const share = team.effort ? v.effort / team.effort : 0;
+    const fill = el("span", { class: "hbar-fill" });
+    fill.style.width = `${Math.max(0, Math.min(1, share)) * 100}%`; // CSSOM, allowed by the CSP
+    list.append(el("li", { "data-value": v.id },
+      el("span", { class: "tv-name", text: v.name }),
+      el("span", { class: "tv-num" }, el("span", { class: "effort", text: fmt(v.effort) }), " · ", el("span", { class: "share", text: pct(share) })),
+      el("span", { class: "hbar-track", "aria-hidden": "true" }, fill)));
+  }
+  if (!team.values.length) list.append(el("li", { class: "muted", text: "No effort reaches a value." }));
+  return list;
+}
+
+async function renderTeams(teamId) {
+  const section = $("#page-teams");
+  const body = $("#teams-body");
+  const form = $("form[data-filters]", section);
+  await loadPlan(true);
+  if (!(plan.teams || []).length) {
+    $("#teams-title").textContent = "Teams";
+    form.hidden = true;
+    body.replaceChildren(noTeams());
+    return;
+  }
+  form.hidden = false;
+  await fillPeriods(section);
+  fillFilterForm(section, PERIOD_FILTERS);
+  bindFilterForm(section, () => renderTeams(match(location.pathname)?.params[0]), PERIOD_FILTERS);
+  if (teamId !== undefined) {
+    await renderTeam(section, teamId);
+    return;
+  }
+  $("#teams-title").textContent = "Teams";
+  const report = await withFilters(section, (values) => api(`/api/teams?${reportQuery(values)}`), PERIOD_FILTERS);
+  if (!report) return;
+  const query = reportQuery(filters(PERIOD_FILTERS));
+  const names = new Map(plan.teams.map((t) => [t.id, t.name]));
+  const table = el("table", { id: "teams-table", class: "values cards teams" },
+    el("caption", { text: "Teams, parents first: a team's numbers hold its sub-teams' work; shares of a team's own effort are aligned (reaching a company value), untagged and unaligned" }),
+    el("thead", {}, el("tr", {}, ...["Team", "Effort", "Share of the company", "Aligned", "Untagged", "Unaligned", "Items", "Effort by value"].map((h, i) =>
+      el("th", { scope: "col", class: i && i < 7 ? "num" : null, text: h })))), el("tbody"));
+  const rows = $("tbody", table);
+  for (const team of report.teams) {
+    const href = `/teams/${encodeURIComponent(team.id)}${query ? "?" + query : ""}`;
+    const name = el("th", { scope: "row", class: "team-name" }, el("a", { href, "data-link": true, text: team.name }),
+      team.parent ? el("span", { class: "under muted", text: ` under ${names.get(team.parent) || team.parent}` }) : null);
+    const row = el("tr", { "data-team": team.id, "data-depth": String(team.depth) }, name,
+      el("td", { class: "num effort", text: fmt(team.effort) }),
+      el("td", { class: "num share", text: pct(team.share) }),
+      el("td", { class: "num aligned", text: pct(team.aligned_share) }),
+      el("td", { class: "num untagged", text: pct(team.untagged_share) }),
+      el("td", { class: "num unaligned", text: pct(team.unaligned_share) }),
+      el("td", { class: "num items", text: fmt(team.items) }),
+      el("td", { class: "by-value" }, teamShareBars(team)));
+    row.style.setProperty("--depth", String(team.depth - 1)); // CSSOM: the tree's indent
+    rows.append(row);
+  }
+  const dash = () => el("td", { class: "num none", text: "—" });
+  rows.append(el("tr", { "data-team": "company", class: "company-row" },
+    el("th", { scope: "row", text: "The company's own work (in no team's scope)" }),
+    el("td", { class: "num effort", text: fmt(report.company.effort) }),
+    el("td", { class: "num share", text: pct(report.company.share) }), dash(), dash(), dash(),
+    el("td", { class: "num items", text: fmt(report.company.items) }), el("td", { class: "none", text: "—" })));
+  rows.append(el("tr", { "data-team": "total", class: "total-row" },
+    el("th", { scope: "row", text: "All work" }),
+    el("td", { class: "num effort", text: fmt(report.total.effort) }),
+    el("td", { class: "num share", text: pct(report.total.effort ? 1 : 0) }), dash(), dash(), dash(),
+    el("td", { class: "num items", text: fmt(report.total.items) }), el("td", { class: "none", text: "—" })));
+  labelCells(table);
+  body.replaceChildren(
+    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}, in ${plural(report.teams.length, "team")} and the company's own work. Open a team for its own V2MOM and report.` }),
+    table);
+}
+
+// Why a team method's effort reaches no value: it serves nothing, or what it serves (down the
+// chain) is a method that serves nothing, which is named.
+function unalignedReason(id, names) {
+  const methods = new Map((plan.teams || []).flatMap((t) => (t.methods || []).map((m) => [m.id, m])));
+  const roots = (at, seen) => {
+    const method = methods.get(at);
+    if (!method || seen.has(at)) return [];
+    seen.add(at);
+    const served = Object.keys(method.serves || {});
+    return served.length ? served.flatMap((next) => roots(next, seen)) : [at];
+  };
+  const found = roots(id, new Set());
+  if (!found.length || found.includes(id)) return `method ${id} serves no parent method or value`;
+  return `it serves ${found.map((r) => names.get(r) || r).join(", ")}, which serves no parent method or value`;
+}
+
+// A method's effort in a team's report: its share under each value, and what reaches no value.
+function methodEffort(report, id) {
+  let effort = 0;
+  for (const v of report.values) for (const m of v.methods) if (m.id === id) effort += m.effort;
+  for (const m of report.unaligned?.methods || []) if (m.id === id) effort += m.effort;
+  return effort;
+}
+
+function periodNote(report) {
+  const p = report.period;
+  if (!p) return null;
+  if (p.source === "snapshot") {
+    return el("p", { class: "muted period-note" }, `These numbers are the review of ${p.id} (${p.start} to ${p.end}), closed `, timeEl(p.closed_at),
+      ` under plan version ${p.plan_version}.`);
+  }
+  return el("p", { class: "muted period-note", text: `${p.id} (${p.start} to ${p.end}): ${p.note}.` });
+}
+
+async function renderTeam(section, teamId) {
+  const body = $("#teams-body");
+  const team = plan.teams.find((t) => t.id === teamId);
+  const query = reportQuery(filters(PERIOD_FILTERS));
+  const back = el("p", {}, el("a", { href: `/teams${query ? "?" + query : ""}`, "data-link": true, text: "← All teams" }));
+  if (!team) {
+    $("#teams-title").textContent = "No such team";
+    document.title = "No such team — Teams — v2mom-sync";
+    markStale(section, null);
+    body.replaceChildren(el("p", { class: "error", id: "team-missing",
+      text: `The plan has no team "${teamId}". Its teams are ${plan.teams.map((t) => t.name).join(", ")}.` }), back);
+    return;
+  }
+  $("#teams-title").textContent = team.name;
+  document.title = `${team.name} — Teams — v2mom-sync`;
+  const load = (values) => Promise.all([
+    api(`/api/reports/effort-by-value?${reportQuery(values, { team: team.id })}`),
+    api(`/api/reports/effort-by-value?${reportQuery(values, { team: team.id, state: "done" })}`),
+  ]);
+  const loaded = await withFilters(section, load, PERIOD_FILTERS);
+  if (!loaded) return;
+  const [report, done] = loaded;
+  const names = cascadeNames();
+  const byId = new Map(plan.teams.map((t) => [t.id, t]));
+  const chain = [];
+  for (let up = byId.get(team.parent); up; up = byId.get(up.parent)) chain.unshift(up.name);
+  const parts = [back,
+    el("p", { class: "muted", text: `Part of: the company${chain.map((n) => ` › ${n}`).join("")} › ${team.name}` }),
+    team.vision ? el("p", { class: "vision", text: team.vision }) : null];
+
+  // Its own V2MOM, as the plan says it.
+  parts.push(el("h2", { text: "Its V2MOM" }), el("h3", { text: "Values" }));
+  const ownValues = team.values || [];
+  parts.push(ownValues.length
+    ? el("ul", { class: "team-own-values" }, ...ownValues.map((v) => el("li", { "data-value": v.id },
+      el("strong", { text: v.name }), v.target_share !== undefined && v.target_share !== null ? ` (target ${pct(v.target_share)} of the team's effort)` : "")))
+    : el("p", { class: "muted", text: "No values of its own." }));
+  parts.push(el("p", { class: "muted", text: "The company's values always apply." }));
+
+  const methods = el("table", { id: "team-methods", class: "values cards" },
+    el("caption", { text: `${team.name}'s methods: what each serves, and its effort` }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Method" }), el("th", { scope: "col", text: "Serves" }),
+      el("th", { scope: "col", class: "num", text: "Effort" }))), el("tbody"));
+  for (const m of team.methods || []) {
+    const serves = Object.entries(m.serves || {});
+    const sum = serves.reduce((total, [, w]) => total + w, 0);
+    const what = serves.length
+      ? serves.map(([id, w]) => `${names.get(id) || id} (${pct(sum ? w / sum : 0)})`).join(", ")
+      : "nothing: its effort reaches no company value (unaligned)";
+    $("tbody", methods).append(el("tr", { "data-method": m.id }, el("th", { scope: "row", text: m.name }),
+      el("td", { class: serves.length ? "serves" : "serves error", text: what }),
+      el("td", { class: "num effort", text: fmt(methodEffort(report, m.id)) })));
+  }
+  if (!(team.methods || []).length) emptyRow(methods, "No methods of its own.");
+  labelCells(methods);
+  parts.push(el("h3", { text: "Methods" }), methods);
+
+  const shares = Object.fromEntries(done.values.map((v) => [v.id, v.share]));
+  const measures = (team.measures || []).filter((m) => m.kind === undefined || m.kind === "effort_share");
+  parts.push(el("h3", { text: "Measures" }), measures.length
+    ? el("ul", { class: "measures", id: "team-measures" }, ...measures.map((m) => {
+      const actual = shares[m.value] ?? 0;
+      const met = actual >= m.target;
+      return el("li", { class: met ? "met" : "missed", "data-measure": m.id }, el("span", { class: "sr-only", text: met ? "Met: " : "Not met: " }),
+        `${m.name}: ${pct(actual)} of the team's done effort goes to ${names.get(m.value) || m.value} (target ${pct(m.target)}) — ${met ? "met" : "not met"}`);
+    }))
+    : el("p", { class: "muted", text: "No measures of its own." }));
+  const obstacles = team.obstacles || [];
+  parts.push(el("h3", { text: "Obstacles" }), obstacles.length
+    ? el("ul", { class: "obstacles" }, ...obstacles.map((o) => el("li", { "data-obstacle": o.id }, el("strong", { text: o.name }),
+      o.methods?.length ? `: holds up ${o.methods.map((id) => names.get(id) || id).join(", ")}` : "")))
+    : el("p", { class: "muted", text: "No obstacles named." }));
+
+  // Its report: the team's work and its sub-teams', by value.
+  const ownTargets = Object.fromEntries(ownValues.map((v) => [v.id, v.target_share]));
+  const values = el("table", { id: "team-report", class: "values cards" },
+    el("caption", { text: `Effort of ${team.name} and its sub-teams by value` }),
+    el("thead", {}, el("tr", {}, ...["Value", "Effort", `Share of ${team.name}`, "Target"].map((h, i) =>
+      el("th", { scope: "col", class: i ? "num" : null, text: h })))), el("tbody"));
+  const row = (id, name, part, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
+    el("td", { class: "num effort", text: fmt(part.effort) }), el("td", { class: "num share", text: pct(part.share) }),
+    el("td", { class: "num target", text: pct(target) }));
+  for (const v of report.values) $("tbody", values).append(row(v.id, v.name, v, v.target_share ?? ownTargets[v.id] ?? null));
+  $("tbody", values).append(row("untagged", "Untagged", report.untagged, null));
+  if (report.unaligned) $("tbody", values).append(row("unaligned", "Unaligned", report.unaligned, null));
+  labelCells(values);
+  parts.push(el("h2", { text: "Effort by value" }), periodNote(report),
+    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}` }), values);
+
+  const lost = report.unaligned?.methods || [];
+  parts.push(el("h2", { text: "Unaligned work" }), lost.length
+    ? el("ul", { class: "reasons unaligned-methods", id: "team-unaligned" }, ...lost.map((m) => el("li", { "data-method": m.id },
+      el("strong", { text: m.name }), `: ${amount(m.effort, report.measure)} — ${unalignedReason(m.id, names)}, so this effort reaches none of the company's values.`)))
+    : el("p", { class: "muted", text: "None: every method of this team serves a parent method or value." }));
+  body.replaceChildren(...parts.filter(Boolean));
+}
+
+// -- Reviews: the closed periods side by side, and one period's review ----------------------------
+
+const MEASURES = ["points", "hours", "count"];
+const reference = (r) => `${r.cycle}/${r.period}`;
+const reviewPath = (cycle, period) => `/reviews/${encodeURIComponent(cycle)}/${encodeURIComponent(period)}`;
+
+function reviewParams() {
+  const params = new URLSearchParams(location.search);
+  const measure = MEASURES.includes(params.get("measure")) ? params.get("measure") : "points";
+  return { team: params.get("team") || "", measure };
+}
+
+function reviewQuery(values = reviewParams()) {
+  const params = new URLSearchParams();
+  if (values.team) params.set("team", values.team);
+  if (values.measure !== "points") params.set("measure", values.measure);
+  return params.toString();
+}
+
+// The team choice: the company, then every team the reviews shown hold (by id, named as they were).
+function fillReviewTeams(docs, chosen) {
+  const teams = new Map();
+  for (const doc of docs) for (const [id, part] of Object.entries(doc.teams || {})) if (!teams.has(id)) teams.set(id, part.name);
+  if (chosen && !teams.has(chosen)) teams.set(chosen, chosen);
+  const select = $("#reviews-filters").elements.team;
+  select.replaceChildren(el("option", { value: "", text: "the company" }), ...[...teams].map(([id, name]) => el("option", { value: id, text: name })));
+  select.value = chosen;
+  return teams;
+}
+
+function reviewPart(doc, team) {
+  return team ? doc.teams?.[team] : doc.company;
+}
+
+function bindReviews() {
+  const form = $("#reviews-filters");
+  if (form.dataset.bound) return;
+  form.dataset.bound = "true";
+  form.addEventListener("submit", (event) => event.preventDefault());
+  form.addEventListener("change", async () => {
+    const query = reviewQuery({ team: form.elements.team.value, measure: form.elements.measure.value });
+    history.replaceState(null, "", `${location.pathname}${query ? "?" + query : ""}`);
+    document.body.dataset.ready = "false";
+    try {
+      await renderReviews(...(match(location.pathname)?.params || []));
+    } catch (error) {
+      showError(`Could not update the reviews: ${error.message}`);
+    } finally {
+      document.body.dataset.ready = "true";
+    }
+  });
+  $("#reviews-close").addEventListener("click", closePeriods);
+}
+
+function reviewsExplanation(listing) {
+  const how = "A period is closed after its last day: the scheduled reconcile closes it once every tracker has synced, " +
+    "and v2mom review close (or an admin's \"Close ended periods\" on this page) closes every ended period at once. " +
+    "A closed period's review never changes afterwards, whatever the plan says later.";
+  if (!listing.cycle) {
+    return el("div", { class: "explain", id: "no-reviews" },
+      el("p", {}, "No period has been reviewed, and the plan has no cycle: add ", el("code", { text: "cycle:" }),
+        " to the plan (its id, name, start and end, and periods: quarterly, monthly or a list) to review its effort period by period."),
+      el("p", { text: how }));
+  }
+  return el("div", { class: "explain", id: "no-reviews" },
+    el("p", { text: `No period of ${listing.cycle.name} (${listing.cycle.id}) has been closed yet.` }), el("p", { text: how }));
+}
+
+function showPending(listing) {
+  const pending = listing.periods.filter((p) => p.ended && !p.closed).map(reference);
+  $("#reviews-pending").textContent = !listing.cycle
+    ? "The plan has no cycle, so it has no periods to close."
+    : pending.length
+      ? `Ended and not closed yet: ${pending.join(", ")}.`
+      : `Every period of ${listing.cycle.name} that has ended is closed.`;
+}
+
+async function renderReviews(cycle, period) {
+  bindReviews();
+  await loadPlan();
+  const form = $("#reviews-filters");
+  const body = $("#reviews-body");
+  const current = reviewParams();
+  form.elements.measure.value = current.measure;
+  $("#reviews-close-status").textContent = "";
+  const listing = await api("/api/reviews");
+  if (cycle !== undefined) {
+    $("#reviews-admin").hidden = true;
+    await renderReview(cycle, period, current);
+    return;
+  }
+  $("#reviews-title").textContent = "Reviews";
+  document.title = "Reviews — v2mom-sync";
+  $("#reviews-admin").hidden = session.role !== "admin";
+  showPending(listing);
+  const docs = await Promise.all(listing.reviews.map((r) => api(`/api/${reviewPath(r.cycle, r.period).slice(1)}`)));
+  if (!docs.length) {
+    form.hidden = true;
+    body.replaceChildren(reviewsExplanation(listing));
+    return;
+  }
+  form.hidden = false;
+  const teams = fillReviewTeams(docs, current.team);
+  const who = current.team ? teams.get(current.team) : "the company";
+  const query = reviewQuery(current);
+  const reports = docs.map((doc) => reviewPart(doc, current.team)?.reports[current.measure] || null);
+  const heads = listing.reviews.map((r) => el("th", { scope: "col", class: "num", "data-period": reference(r) },
+    el("a", { href: `${reviewPath(r.cycle, r.period)}${query ? "?" + query : ""}`, "data-link": true, text: reference(r),
+      "aria-label": `Review of ${reference(r)}` }),
+    el("span", { class: "dates muted" }, " ", el("span", { class: "date", text: r.start }), " to ", el("span", { class: "date", text: r.end }))));
+
+  // Values as rows, periods as columns: each value's share of the period's done effort.
+  const rows = new Map();
+  reports.forEach((report) => { for (const v of report?.values || []) if (!rows.has(v.id)) rows.set(v.id, v.name); });
+  const latest = (id) => {
+    for (const report of [...reports].reverse()) {
+      const found = report?.values.find((v) => v.id === id);
+      if (found) return found.target_share;
+    }
+    return null;
+  };
+  const cell = (text, ref) => el("td", { class: "num", "data-period": ref, text });
+  const shareRow = (id, name, pick, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
+    el("td", { class: "num target", text: pct(target) }),
+    ...reports.map((report, i) => cell(report && pick(report) ? pct(pick(report).share) : "—", reference(listing.reviews[i]))));
+  const shares = el("table", { id: "review-shares", class: "values matrix" },
+    el("caption", { text: `Share of each period's done effort (${current.measure}) per value, for ${who}` }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Value" }), el("th", { scope: "col", class: "num", text: "Target" }), ...heads)),
+    el("tbody", {}, ...[...rows].map(([id, name]) => shareRow(id, name, (r) => r.values.find((v) => v.id === id), latest(id))),
+      shareRow("untagged", "Untagged", (r) => r.untagged, null),
+      reports.some((r) => r?.unaligned) ? shareRow("unaligned", "Unaligned", (r) => r.unaligned, null) : null,
+      el("tr", { "data-value": "total" }, el("th", { scope: "row", text: "Done effort" }), el("td", { class: "num", text: "—" }),
+        ...reports.map((report, i) => cell(report ? amount(report.total.effort, report.measure) : "—", reference(listing.reviews[i]))))));
+
+  // Each measure met or not, per period.
+  const measures = new Map();
+  docs.forEach((doc) => { for (const m of reviewPart(doc, current.team)?.measures[current.measure] || []) measures.set(m.id, m); });
+  const met = el("table", { id: "review-measures", class: "values matrix" },
+    el("caption", { text: `Measures met per period, for ${who}` }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Measure" }), el("th", { scope: "col", class: "num", text: "Target" }), ...heads.map((h) => h.cloneNode(true)))),
+    el("tbody", {}, ...[...measures.values()].map((m) => el("tr", { "data-measure": m.id }, el("th", { scope: "row", text: m.name }),
+      el("td", { class: "num target", text: pct(m.target) }),
+      ...docs.map((doc, i) => {
+        const found = (reviewPart(doc, current.team)?.measures[current.measure] || []).find((x) => x.id === m.id);
+        if (!found) return cell("—", reference(listing.reviews[i]));
+        return el("td", { class: `num ${found.met ? "met" : "missed"}`, "data-period": reference(listing.reviews[i]) },
+          `${found.met ? "✔ met" : "✘ not met"} (${pct(found.actual)})`);
+      })))));
+  if (!measures.size) emptyRow(met, "No effort-share measures.");
+  const region = (table, label) => el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": label }, table);
+  body.replaceChildren(
+    el("p", { class: "total", text: `${plural(docs.length, "closed period")}, side by side. Each is the review stored when it was closed: done work in the period, every tracker. Open a period for its whole review.` }),
+    el("h2", { text: "Effort by value" }), region(shares, "Share of done effort per value and period"),
+    el("h2", { text: "Measures" }), region(met, "Measures met per period"));
+}
+
+async function closePeriods() {
+  const button = $("#reviews-close");
+  const status = $("#reviews-close-status");
+  button.disabled = true;
+  status.classList.remove("error");
+  status.textContent = "Closing the ended periods…";
+  document.body.dataset.ready = "false";
+  try {
+    const answer = await api("/api/reviews/close", { method: "POST" });
+    const refs = (list) => list.map(reference).join(", ");
+    let text;
+    if (answer.closed.length) {
+      text = `Closed ${refs(answer.closed)}: ${answer.closed.length === 1 ? "its review is" : "their reviews are"} stored.` +
+        (answer.already_closed.length ? ` Already closed before: ${refs(answer.already_closed)}.` : "");
+    } else if (answer.already_closed.length) {
+      text = `Nothing to close: every ended period is already closed (${refs(answer.already_closed)}).`;
+    } else {
+      text = "Nothing to close: no period of the cycle has ended yet.";
+    }
+    await renderReviews();
+    status.textContent = text;
+  } catch (error) {
+    status.textContent = `Could not close the ended periods: ${error.message}`;
+    status.classList.add("error");
+  } finally {
+    button.disabled = false;
+    document.body.dataset.ready = "true";
+  }
+}
+
+async function renderReview(cycle, period, current) {
+  const body = $("#reviews-body");
+  const form = $("#reviews-filters");
+  const ref = `${cycle}/${period}`;
+  const back = el("p", {}, el("a", { href: `/reviews${reviewQuery(current) ? "?" + reviewQuery(current) : ""}`, "data-link": true, text: "← All reviews" }));
+  let doc;
+  try {
+    doc = await api(`/api/${reviewPath(cycle, period).slice(1)}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    $("#reviews-title").textContent = `No review of ${ref}`;
+    document.title = `No review of ${ref} — v2mom-sync`;
+    form.hidden = true;
+    body.replaceChildren(el("p", { class: "error", id: "review-missing", text: `There is no review of ${ref}: that period has not been closed.` }), back);
+    return;
+  }
+  form.hidden = false;
+  const teams = fillReviewTeams([doc], current.team);
+  $("#reviews-title").textContent = `Review of ${doc.cycle.name} · ${doc.period.id}`;
+  document.title = `Review of ${ref} — v2mom-sync`;
+  const parts = [back, el("p", { class: "review-meta" },
+    `${doc.cycle.name} (${doc.cycle.id}), period ${doc.period.id}: ${doc.period.start} to ${doc.period.end}`,
+    doc.period.cut ? ", cut short when the plan moved to a new cycle" : "", ". Closed ", timeEl(doc.closed_at),
+    `, computed under plan version ${doc.plan_version}.`)];
+  const part = reviewPart(doc, current.team);
+  if (!part) {
+    parts.push(el("p", { class: "error", text: `This review has no team "${current.team}": it was not a team of the plan then.` }));
+    body.replaceChildren(...parts);
+    return;
+  }
+  const who = current.team ? teams.get(current.team) : "the company";
+  const report = part.reports[current.measure];
+  const table = el("table", { id: "review-report", class: "values cards" },
+    el("caption", { text: `Done effort of ${who} in ${ref} by value` }),
+    el("thead", {}, el("tr", {}, ...["Value", "Effort", "Share", "Target"].map((h, i) => el("th", { scope: "col", class: i ? "num" : null, text: h })))),
+    el("tbody"));
+  const row = (id, name, p, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
+    el("td", { class: "num effort", text: fmt(p.effort) }), el("td", { class: "num share", text: pct(p.share) }), el("td", { class: "num target", text: pct(target) }));
+  for (const v of report.values) $("tbody", table).append(row(v.id, v.name, v, v.target_share));
+  $("tbody", table).append(row("untagged", "Untagged", report.untagged, null));
+  if (report.unaligned) $("tbody", table).append(row("unaligned", "Unaligned", report.unaligned, null));
+  labelCells(table);
+  parts.push(el("h2", { text: "Effort by value" }),
+    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} done over ${plural(report.total.items, "item")}` }), table);
+  const lost = report.unaligned?.methods || [];
+  if (lost.length) {
+    parts.push(el("h3", { text: "Unaligned work" }), el("ul", { class: "reasons" }, ...lost.map((m) => el("li", { "data-method": m.id },
+      el("strong", { text: m.name }), `: ${amount(m.effort, report.measure)} reached no company value (the method, or what it serves, serves nothing)`))));
+  }
+  const names = Object.fromEntries(report.values.map((v) => [v.id, v.name]));
+  const measures = part.measures[current.measure] || [];
+  parts.push(el("h2", { text: "Measures" }), measures.length
+    ? el("ul", { class: "measures", id: "review-measure-list" }, ...measures.map((m) => el("li", { class: m.met ? "met" : "missed", "data-measure": m.id },
+      el("span", { class: "sr-only", text: m.met ? "Met: " : "Not met: " }),
+      `${m.name}: ${pct(m.actual)} of done effort went to ${names[m.value] || m.value} (target ${pct(m.target)}) — ${m.met ? "met" : "not met"}`)))
+    : el("p", { class: "muted", text: "No effort-share measures." }));
+  const obstacles = doc.obstacles[current.measure] || [];
+  parts.push(el("h2", { text: "Obstacles at closing" }), obstacles.length
+    ? el("ul", { class: "obstacles" }, ...obstacles.map((o) => el("li", { "data-obstacle": o.id }, el("strong", { text: o.name }),
+      `: ${amount(o.blocked_effort, current.measure)} blocked in ${plural(o.blocked_items, "item")} of ${o.methods.map(methodName).join(", ") || "no methods"} (${amount(o.open_effort, current.measure)} open in all)`)))
+    : el("p", { class: "muted", text: "The plan named no obstacles." }));
+  const flags = el("table", { id: "review-flags", class: "values cards" },
+    el("caption", { text: "Flagged work at closing, all work" }),
+    el("thead", {}, el("tr", {}, ...["Flag", "Items", "Effort"].map((h, i) => el("th", { scope: "col", class: i ? "num" : null, text: h })))),
+    el("tbody", {}, ...Object.entries(doc.flags[current.measure] || {}).map(([kind, count]) => el("tr", { "data-flag": kind },
+      el("th", { scope: "row", text: kind }), el("td", { class: "num items", text: fmt(count.items) }), el("td", { class: "num effort", text: fmt(count.effort) })))));
+  labelCells(flags);
+  parts.push(el("h2", { text: "Flagged work at closing" }), flags);
+  body.replaceChildren(...parts);
 }
 
 // -- Attention: untagged, orphaned and conflicting work, all of it reachable ----------------------
@@ -1407,7 +1924,9 @@ async function renderHealth() {
 const RENDER = {
   overview: renderOverview,
   values: renderValues,
+  teams: renderTeams,
   attention: renderAttention,
+  reviews: renderReviews,
   item: renderItem,
   plan: renderPlan,
   audit: renderAudit,

@@ -134,7 +134,11 @@ def test_an_item_names_its_parents_up_to_the_root_or_the_first_missing_one(clien
         "/",
         "/values",
         "/values/customer-first",
+        "/teams",
+        "/teams/payments",
         "/attention",
+        "/reviews",
+        "/reviews/fy27/q1",
         "/items/jira/ONB-2",
         "/plan",
         "/audit",
@@ -155,3 +159,5 @@ def test_every_page_s_path_answers_with_the_dashboard_under_its_csp(client: Test
 def test_a_path_that_is_no_page_is_not_found(client: TestClient) -> None:
     assert client.get("/nope").status_code == 404
     assert client.get("/values/a/b").status_code == 404
+    assert client.get("/teams/a/b").status_code == 404
+    assert client.get("/reviews/fy27").status_code == 404

@@ -47,15 +47,59 @@ def messages(answer: Any) -> list[str]:
 
 def test_closing_lists_and_shows_reviews(world: World) -> None:
     client, viewer, admin = world
-    assert client.get("/api/reviews", headers=viewer).json() == {"reviews": []}
+    assert client.get("/api/reviews", headers=viewer).json() == {
+        "reviews": [],
+        "cycle": {"id": "fy27", "name": "FY2027", "start": "2026-02-01", "end": "2027-01-31"},
+        "periods": [
+            {
+                "cycle": "fy27",
+                "period": "q1",
+                "start": "2026-02-01",
+                "end": "2026-04-30",
+                "ended": True,
+                "closed": False,
+            },
+            {
+                "cycle": "fy27",
+                "period": "q2",
+                "start": "2026-05-01",
+                "end": "2026-07-31",
+                "ended": True,
+                "closed": False,
+            },
+            {
+                "cycle": "fy27",
+                "period": "q3",
+                "start": "2026-08-01",
+                "end": "2026-10-31",
+                "ended": False,
+                "closed": False,
+            },
+            {
+                "cycle": "fy27",
+                "period": "q4",
+                "start": "2026-11-01",
+                "end": "2027-01-31",
+                "ended": False,
+                "closed": False,
+            },
+        ],
+    }
     assert client.post("/api/reviews/close", headers=viewer).status_code == 403
     closed = client.post("/api/reviews/close", headers=admin)
     assert closed.status_code == 200, closed.text
     body = closed.json()
     assert [(r["cycle"], r["period"]) for r in body["closed"]] == [("fy27", "q1"), ("fy27", "q2")]
     assert body["already_closed"] == []
-    listed = client.get("/api/reviews", headers=viewer).json()["reviews"]
+    after = client.get("/api/reviews", headers=viewer).json()
+    listed = after["reviews"]
     assert listed == body["closed"]
+    assert [(p["period"], p["closed"]) for p in after["periods"]] == [
+        ("q1", True),
+        ("q2", True),
+        ("q3", False),
+        ("q4", False),
+    ]
     assert listed[0] | {"closed_at": None} == {
         "cycle": "fy27",
         "period": "q1",
@@ -198,6 +242,11 @@ def test_a_plan_without_a_cycle_has_no_periods(store: Database, frozen_today: No
         closing = client.post("/api/reviews/close", headers=admin)
         assert closing.status_code == 422
         assert messages(closing) == ["the plan has no cycle, so it has no periods to close"]
+        assert client.get("/api/reviews", headers=viewer).json() == {
+            "reviews": [],
+            "cycle": None,
+            "periods": [],
+        }
 
 
 @pytest.mark.parametrize("path", ["/api/plan", "/api/admin/plan"])

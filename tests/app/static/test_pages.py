@@ -35,8 +35,10 @@ VIEWER_PAGES = [
     "/",
     "/values",
     "/values/{value}",
+    "/teams",
     "/attention",
     "/attention?kind=orphaned",
+    "/reviews",
     "/items/{item}",
     "/health",
 ]
@@ -130,7 +132,9 @@ def test_the_menu_reaches_every_page(
     ready(page, "overview")
     for name, page_id in (
         ("Values", "values"),
+        ("Teams", "teams"),
         ("Attention", "attention"),
+        ("Reviews", "reviews"),
         ("Plan & rules", "plan"),
         ("Audit", "audit"),
         ("Access", "access"),
