@@ -71,12 +71,15 @@ class DemoWorld:
         self.store.close()
 
 
-def build_demo(database_url: str, *, seed: int = 7, issues: int = DEMO_ISSUES) -> DemoWorld:
+def build_demo(
+    database_url: str, *, seed: int = 7, issues: int = DEMO_ISSUES, plan: Plan | None = None
+) -> DemoWorld:
     """Start the three sandboxes, apply the sample plan, sync each through its real connector, and
     close the review of every period of the plan's cycle that has ended (as the scheduled reconcile
     does after a pass), so the demo opens with its past quarters reviewed.
 
-    ``issues`` sizes the Jira site; Linear and Asana get three quarters of it each. The world
+    ``issues`` sizes the Jira site; Linear and Asana get three quarters of it each. ``plan``: applied
+    instead of the sample plan (a test's own; the ground truths still read the sample's). The world
     carries each sandbox's own ground truth, which the report must equal per tracker and in total.
     """
     from v2mom.sandbox import SAMPLE_PLAN_PATH
@@ -107,7 +110,8 @@ def build_demo(database_url: str, *, seed: int = 7, issues: int = DEMO_ISSUES) -
         ),
     )
     store = Database.open(settings.database_url)
-    plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
+    if plan is None:
+        plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
     store.plans.save(plan, actor="demo")
     results = run_sync(settings, store, full=True)
     failed = [r.summary() for r in results if not r.ok]

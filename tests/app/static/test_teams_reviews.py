@@ -26,8 +26,9 @@ from tests.app.static.conftest import Console, Site, axe_violations, fmt, ready,
 from v2mom.app.demo import DemoWorld, build_demo
 from v2mom.app.factory import create_app
 from v2mom.clock import today
-from v2mom.mapping.plan import plan_from_data
+from v2mom.mapping.plan import load_plan, plan_from_data
 from v2mom.reports.reviews import close_reference
+from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings
 from v2mom.store.database import Database
@@ -97,12 +98,14 @@ def teams(asana: list[str]) -> list[dict[str, Any]]:
 
 def cascaded_world(database: Path) -> DemoWorld:
     """A small demo world under the cascaded plan, with October and November closed."""
-    world = build_demo(f"sqlite:///{database}", seed=7, issues=60)
-    stored = world.store.plans.current()
-    assert stored is not None
-    document = stored.model_dump(mode="json", exclude_none=True)
+    sample = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"))
+    document = sample.model_dump(mode="json", exclude_none=True)
     company = {x["id"] for x in [*document["values"], *document["methods"]]}
     rules = [r for r in document.get("rules", []) if (r.get("method") or r.get("value")) in company]
+    document.pop("teams"), document.pop("cycle")  # the company's own V2MOM, in no cycle yet
+    world = build_demo(
+        f"sqlite:///{database}", seed=7, issues=60, plan=plan_from_data({**document, "rules": rules}, "plan")
+    )
     document |= {
         "cycle": CYCLE,
         "teams": teams(world.truths["asana"].projects),
@@ -259,7 +262,11 @@ def api_numbers(api: dict[str, Any]) -> dict[str, dict[str, str]]:
         "share": pct(company["share"]),
         "items": fmt(company["items"]),
     }
-    out["total"] = {"effort": fmt(total["effort"]), "share": pct(1.0), "items": fmt(total["items"])}
+    out["total"] = {
+        "effort": fmt(total["effort"]),
+        "share": pct(1.0 if total["effort"] else 0.0),
+        "items": fmt(total["items"]),
+    }
     return out
 
 
@@ -461,13 +468,13 @@ def test_a_period_s_review_shows_what_was_stored_when_it_closed(
     expect(page.locator("#reviews-admin")).to_be_hidden()
     clean(page, console)
 
-    # Mobile's review of November names its unaligned method; a period never closed says so.
-    page.goto(f"{cascaded.base}/reviews/{CLOSED[1]}?measure=count")
+    # Mobile's review of October names its unaligned method; a period never closed says so.
+    page.goto(f"{cascaded.base}/reviews/{CLOSED[0]}?measure=count")
     ready(page, "reviews")
     page.select_option("#reviews-filters select[name=team]", "mobile")
     ready(page, "reviews")
-    assert page.url == f"{cascaded.base}/reviews/{CLOSED[1]}?team=mobile&measure=count"
-    mobile = snapshot(cascaded, CLOSED[1])["teams"]["mobile"]["reports"]["count"]
+    assert page.url == f"{cascaded.base}/reviews/{CLOSED[0]}?team=mobile&measure=count"
+    mobile = snapshot(cascaded, CLOSED[0])["teams"]["mobile"]["reports"]["count"]
     assert review_report(page) == report_rows(mobile)
     lost = mobile["unaligned"]["methods"]
     assert [m["id"] for m in lost] == ["app-polish"]
