@@ -35,7 +35,7 @@ from v2mom.mapping.plan import Plan, dump_plan, load_plan
 from v2mom.mapping.plan_changes import plan_changes, require_reason
 from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
-from v2mom.reports.effort import ReportQuery, build_report, date_range_problems
+from v2mom.reports.effort import ReportQuery, build_report, date_range_problems, unknown_team_problem
 from v2mom.reports.flags import item_document
 from v2mom.reports.periods import PeriodError, find_period, period_report
 from v2mom.settings import CONFIG_ENV, config_path, load_settings
@@ -273,10 +273,15 @@ def report(
         str | None,
         typer.Option("--period", help="CYCLE/PERIOD, e.g. fy27/q2: its dates instead of --from/--to"),
     ] = None,
+    team: Annotated[
+        str | None,
+        typer.Option("--team", help="a team of the plan: its work and its sub-teams' (default: all)"),
+    ] = None,
 ) -> None:
     """The effort-by-value report (json is the same document as the HTTP body).
 
     --period fy27/q2 stands for the period's dates; a closed period is read from its review snapshot.
+    --team payments answers in that team's own V2MOM: its work and its sub-teams', by company value.
     """
     with exit_on_errors():
         settings = load_settings(config)
@@ -288,10 +293,14 @@ def report(
             date_from=_date(date_from, "--from"),
             date_to=_date(date_to, "--to"),
             tracker=tracker,
+            team=team,
         )
         problems = date_range_problems(query.date_from, query.date_to)
         if problems:
             raise ConfigError(f"--{problems[0][1]}")
+        unknown = unknown_team_problem(plan, team)
+        if unknown is not None:
+            raise ConfigError(f"--{unknown}")
         trackers = settings.trackers.configured()
         if period is None:
             document = build_report(store, plan, query, trackers)

@@ -119,6 +119,32 @@ def test_report_period_reads_the_snapshot_and_refuses_bad_periods(workdir: tuple
     assert "--period: cycle 'fy27' has no period 'q5'" in err
 
 
+def test_report_team_answers_in_the_team_s_own_v2mom_live_and_from_the_snapshot(
+    workdir: tuple[Path, Database],
+) -> None:
+    _path, store = workdir
+    reviews_world(store)
+    run("review", "close")
+    code, out, err = run("report", "--format", "json", "--team", "payments")
+    assert code == 0, err
+    live = json.loads(out)
+    assert live["team"] == "payments"
+    assert "merchant-trust" in {v["id"] for v in live["values"]}  # the team's own value
+    code, out, err = run(
+        "report", "--format", "json", "--state", "done", "--team", "growth", "--period", "fy27/q1"
+    )
+    assert code == 0, err
+    growth = json.loads(out)
+    stored = store.reviews.get("fy27", "q1")
+    assert stored is not None
+    assert growth["period"]["source"] == "snapshot"
+    assert growth["total"] == stored.document["teams"]["growth"]["reports"]["points"]["total"]
+    assert growth["total"] != stored.document["company"]["reports"]["points"]["total"]
+    code, _, err = run("report", "--team", "nobody")
+    assert code == 2
+    assert "--team: 'nobody' is no team of the plan (teams: payments, retries, growth" in err
+
+
 def test_plan_apply_with_a_new_cycle_closes_the_old_one(workdir: tuple[Path, Database]) -> None:
     path, store = workdir
     reviews_world(store)
