@@ -2,7 +2,8 @@
 
 Kinds: ``plan`` (a plan version saved), ``rule`` (a plan version saved by a rule route, with the rule
 itself), ``token`` (created, revoked), ``tag`` (an item's own value or method set from the dashboard or
-the API), ``provision`` and ``writeback`` (an applied run, with its counts and errors). A change that
+the API), ``provision`` and ``writeback`` (an applied run, with its counts and errors), ``review`` (a
+period's review snapshot stored: closed by the scheduled reconcile, a person or a new cycle). A change that
 is a store write records its event in its own transaction (:func:`record_event` on the change's
 connection), so the change and its entry commit together or not at all; a run against the trackers
 records one event once it has finished. Entries are read newest first, by id.
@@ -21,7 +22,7 @@ from v2mom.clock import utcnow
 from v2mom.store import schema as t
 from v2mom.store.transactions import Repository
 
-AuditKind = Literal["plan", "rule", "token", "tag", "provision", "writeback"]
+AuditKind = Literal["plan", "rule", "token", "tag", "provision", "writeback", "review"]
 AUDIT_KINDS: tuple[AuditKind, ...] = get_args(AuditKind)
 SUMMARY_CHARS = 300  # one line, cut with an ellipsis past this
 

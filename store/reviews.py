@@ -2,7 +2,8 @@
 
 A snapshot is the review of a period as it was closed: its reports, measures, obstacles and flag
 counts under the plan version of that day. The table is insert-only: closing a period that already
-has a snapshot writes nothing and says so, so a reviewed quarter never changes afterwards.
+has a snapshot writes nothing and says so, so a reviewed quarter never changes afterwards. Each
+snapshot stored is one ``review`` entry of the audit, in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from v2mom.store import schema as t
+from v2mom.store.audit import record_event
 from v2mom.store.engine import upsert_insert
 from v2mom.store.transactions import Repository, Transactions
 
@@ -110,6 +112,23 @@ class ReviewRepository(Repository):
         )
         with self._tx.write() as conn:
             if conn.execute(self._insert.values(**vars(summary), document=document)).first() is not None:
+                cut = bool(document.get("period", {}).get("cut"))
+                record_event(
+                    conn,
+                    kind="review",
+                    actor=closed_by,
+                    summary=f"closed the review of {cycle_id}/{period_id} ({period_start.isoformat()}.."
+                    f"{period_end.isoformat()}{', cut short by a new cycle' if cut else ''}) "
+                    f"under plan v{plan_version}",
+                    details={
+                        "cycle": cycle_id,
+                        "period": period_id,
+                        "start": period_start.isoformat(),
+                        "end": period_end.isoformat(),
+                        "plan_version": plan_version,
+                        "cut": cut,
+                    },
+                )
                 return CloseResult(True, summary)
             stored = conn.execute(select(*_SUMMARY).where(*self._key(cycle_id, period_id))).one()
         return CloseResult(False, _summary(stored))

@@ -119,6 +119,19 @@ class WritebackAuditDetails(ApiModel):
     trackers: list[WrittenTracker]
 
 
+class ReviewAuditDetails(ApiModel):
+    """A period's review snapshot stored."""
+
+    cycle: str
+    period: str
+    start: str = Field(description="The period's first day (ISO date).")
+    end: str = Field(
+        description="Its last day; for a period cut short by a new cycle, the day of the switch."
+    )
+    plan_version: int = Field(description="The plan version the review was computed under.")
+    cut: bool = Field(description="Cut short: closed when a plan for a new cycle replaced this one.")
+
+
 class _Head(ApiModel):
     id: str
     at: str = Field(description="UTC, to the second: 2026-12-04T16:00:00Z")
@@ -169,13 +182,22 @@ class WritebackAuditEntry(_Head):
     details: WritebackAuditDetails
 
 
+class ReviewAuditEntry(_Head):
+    """A period closed: its review snapshot stored (by the reconcile, ``v2mom review close``,
+    ``POST /api/reviews/close`` or a plan for a new cycle)."""
+
+    kind: Literal["review"]
+    details: ReviewAuditDetails
+
+
 AuditEntry = Annotated[
     PlanAuditEntry
     | RuleAuditEntry
     | TokenAuditEntry
     | TagAuditEntry
     | ProvisionAuditEntry
-    | WritebackAuditEntry,
+    | WritebackAuditEntry
+    | ReviewAuditEntry,
     Field(discriminator="kind"),
 ]
 

@@ -71,6 +71,19 @@ def test_a_second_close_says_so_and_rewrites_nothing(store: Database) -> None:
     assert after is not None
     assert json.dumps(after.document, sort_keys=True) == json.dumps(before.document, sort_keys=True)
     assert after.closed_by == "cli:ana"
+    (entry,) = store.audit.entries(kind="review")  # the close that stored it, and only that one
+    assert (entry.actor, entry.summary) == (
+        "cli:ana",
+        "closed the review of fy27/q1 (2026-02-01..2026-04-30) under plan v1",
+    )
+    assert entry.details == {
+        "cycle": "fy27",
+        "period": "q1",
+        "start": "2026-02-01",
+        "end": "2026-04-30",
+        "plan_version": 1,
+        "cut": False,
+    }
 
 
 def test_ended_periods_close_in_order_and_only_once(store: Database) -> None:
@@ -115,4 +128,7 @@ def test_a_new_cycle_closes_the_old_one_up_to_the_switch(store: Database) -> Non
     assert q3.document["period"]["cut"] is True
     assert q3.document["company"]["reports"]["points"]["total"]["effort"] == 6.0  # item 7, done Aug 5th
     assert store.reviews.get("fy27", "q4") is None  # not started: nothing to review
+    latest = store.audit.entries(kind="review", limit=1)[0]
+    assert latest.summary.endswith("(2026-08-01..2026-08-15, cut short by a new cycle) under plan v1")
+    assert latest.details["cut"] is True
     assert close_replaced_cycle(store, new, "cli:ana", TODAY) == []  # every started period is closed

@@ -121,6 +121,11 @@ def test_closing_lists_and_shows_reviews(world: World) -> None:
     missing = client.get("/api/reviews/fy27/q3", headers=viewer)
     assert missing.status_code == 404
     assert missing.json()["detail"] == "no review of fy27/q3: that period has not been closed"
+    audit = client.get("/api/admin/audit", headers=admin, params={"kind": "review"})
+    assert audit.status_code == 200, audit.text
+    entries = audit.json()["entries"]  # each close that stored a review, newest first; none for the repeat
+    assert [(e["details"]["period"], e["kind"]) for e in entries] == [("q2", "review"), ("q1", "review")]
+    assert entries[0]["actor"].startswith("token:")
 
 
 def test_closing_an_unended_or_unknown_period_is_a_422(world: World) -> None:
