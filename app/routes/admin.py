@@ -41,6 +41,7 @@ from v2mom.app.schemas.plan import (
     RuleCreated,
     RuleList,
 )
+from v2mom.app.schemas.reviews import listed
 from v2mom.clock import today
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
@@ -119,7 +120,7 @@ def _answer(
     }
     if not dry_run:
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
-            _closed, applied = apply_closing_cycle(
+            closed, applied = apply_closing_cycle(
                 store,
                 proposed,
                 actor=f"token:{admin_name}",
@@ -130,6 +131,8 @@ def _answer(
             )
         answer["version"], stats = applied.version, applied.stats
         answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}
+        answer["reason"] = reason
+        answer["closed"] = [listed(result.review) for result in closed if result.closed]
     return answer
 
 

@@ -18,6 +18,7 @@ from v2mom.app.http_errors import (
     unprocessable,
 )
 from v2mom.app.schemas.plan import PlanHistory, PlanReplaced
+from v2mom.app.schemas.reviews import listed
 from v2mom.clock import today
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
@@ -71,7 +72,7 @@ def put_plan(
     require_confirmed(preview, confirm)
     changes = plan_changes(current, plan)
     with RERESOLVE_SECONDS.labels(trigger="plan").time():
-        _closed, applied = apply_closing_cycle(
+        closed, applied = apply_closing_cycle(
             store, plan, actor=f"token:{admin.name}", today=today(), reason=reason, preview=preview
         )
     version, stats = applied.version, applied.stats
@@ -79,6 +80,8 @@ def put_plan(
         {
             "version": version,
             "changes": changes,
+            "reason": reason,
+            "closed": [listed(result.review) for result in closed if result.closed],
             "resolved": {
                 "items": stats.items,
                 "untagged": stats.untagged,

@@ -11,6 +11,12 @@ from typing import Literal
 from pydantic import Field
 
 from v2mom.app.schemas.common import ApiModel, Number
+from v2mom.app.schemas.reviews import ReviewListed
+
+CLOSED_DESCRIPTION = (
+    "The periods of the replaced cycle closed before this plan was applied (their reviews taken under "
+    "the plan they ran on): empty unless the plan starts a new cycle."
+)
 
 
 class RuleWhenDocument(ApiModel):
@@ -116,11 +122,14 @@ class ResolvedWithConflicts(ResolvedCounts):
 
 
 class PlanReplaced(ApiModel):
-    """``PUT /api/plan``: the new version, what changed, and the re-resolution's counts."""
+    """``PUT /api/plan``: the new version, what changed, why, the re-resolution's counts, and the
+    periods of a replaced cycle that were closed first."""
 
     version: int
     changes: list[str]
+    reason: str | None = Field(default=None, description="Why, as stored with the version.")
     resolved: ResolvedWithConflicts
+    closed: list[ReviewListed] = Field(default_factory=list, description=CLOSED_DESCRIPTION)
 
 
 class PlanChangePreview(ApiModel):
@@ -133,10 +142,13 @@ class PlanChangePreview(ApiModel):
 
 
 class PlanChangeApplied(PlanChangePreview):
-    """An applied change: the preview, then the new plan version and the re-resolution's counts."""
+    """An applied change: the preview, then the new plan version, why, the re-resolution's counts,
+    and the periods of a replaced cycle that were closed first."""
 
     version: int
+    reason: str | None = Field(default=None, description="Why, as stored with the version.")
     resolved: ResolvedCounts
+    closed: list[ReviewListed] = Field(default_factory=list, description=CLOSED_DESCRIPTION)
 
 
 class RuleCreated(PlanChangeApplied):

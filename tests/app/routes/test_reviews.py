@@ -268,6 +268,10 @@ def test_a_plan_with_a_new_cycle_closes_the_old_one(world: World, path: str) -> 
         assert client.get("/api/reviews", headers=viewer).json()["reviews"] == []  # a dry run closes nothing
     answer = client.put(path, json=document | {"reason": "FY2028 begins"}, headers=admin)
     assert answer.status_code == 200, answer.text
+    assert answer.json()["reason"] == "FY2028 begins"  # the answer says what was closed first, and why
+    assert [(r["cycle"], r["period"]) for r in answer.json()["closed"]] == [
+        ("fy27", p) for p in ("q1", "q2", "q3")
+    ]
     listed = client.get("/api/reviews", headers=viewer).json()["reviews"]
     assert [(r["period"], r["end"], r["plan_version"]) for r in listed] == [
         ("q1", "2026-04-30", 1),
