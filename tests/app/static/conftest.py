@@ -27,7 +27,7 @@ from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -228,6 +228,26 @@ def session_context(browser: Browser, site: Site, token: str, width: int, *, csp
     )
     assert answer.ok, answer.text()
     return context
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
+    """The browser contexts a test opens with :func:`open_page`, closed after it."""
+    opened: list[BrowserContext] = []
+    yield opened
+    for context in opened:
+        context.close()
+
+
+def open_page(
+    contexts: list[BrowserContext], browser: Browser, site: Site, token: str, width: int
+) -> tuple[Page, Console]:
+    """A new page ``width`` px wide, signed in with ``token``, with its console watched (its context
+    goes into ``contexts``, closed after the test)."""
+    context = session_context(browser, site, token, width)
+    contexts.append(context)
+    page = context.new_page()
+    return page, Console(page)
 
 
 def ready(page: Page, page_id: str | None = None) -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Route, expect
 
-from tests.app.static.conftest import Console, Site, axe_violations, ready, session_context
+from tests.app.static.conftest import Console, Site, axe_violations, open_page, ready, session_context
 from tests.mapping.test_cascade import cascade
 from tests.reports.test_effort_cascade import ITEMS as CASCADE_ITEMS
 from v2mom.app.factory import create_app
@@ -65,23 +64,6 @@ def pages_of(site: Site) -> dict[str, str]:
     plan = site.api("/api/plan", site.admin)
     item = site.api("/api/reports/flags?kind=orphaned&limit=1", site.admin)["items"][0]
     return {"value": plan["values"][0]["id"], "item": f"{item['tracker']}/{item['key']}"}
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
-def open_page(
-    contexts: list[BrowserContext], browser: Browser, site: Site, token: str, width: int
-) -> tuple[Page, Console]:
-    context = session_context(browser, site, token, width)
-    contexts.append(context)
-    page = context.new_page()
-    return page, Console(page)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

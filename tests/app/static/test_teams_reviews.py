@@ -22,7 +22,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.app.static.conftest import Console, Site, axe_violations, fmt, ready, serve, session_context
+from tests.app.static.conftest import Console, Site, axe_violations, fmt, open_page, ready, serve
 from v2mom.app.demo import DemoWorld, build_demo
 from v2mom.app.factory import create_app
 from v2mom.clock import today
@@ -138,22 +138,9 @@ def cascaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         world.stop()
 
 
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
-def open_page(
-    contexts: list[BrowserContext], browser: Browser, site: Site, role: str, width: int
-) -> tuple[Page, Console]:
-    """A new page ``width`` px wide, signed in as ``role``, with its console watched."""
-    context = session_context(browser, site, site.admin if role == "admin" else site.viewer, width)
-    contexts.append(context)
-    page = context.new_page()
-    return page, Console(page)
+def as_role(site: Site, role: str) -> str:
+    """The token ``role`` (viewer or admin) signs in with."""
+    return site.admin if role == "admin" else site.viewer
 
 
 def pct(share: float | None) -> str:
@@ -191,7 +178,7 @@ def cells(page: Page, table: str, key: str) -> dict[str, dict[str, str]]:
 def test_the_teams_page_shows_the_tree_with_the_api_s_numbers(
     browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
 ) -> None:
-    page, console = open_page(contexts, browser, cascaded, role, width)
+    page, console = open_page(contexts, browser, cascaded, as_role(cascaded, role), width)
     page.goto(cascaded.base + "/teams")
     ready(page, "teams")
     api = cascaded.api("/api/teams", cascaded.viewer)
@@ -293,7 +280,7 @@ def page_numbers(page: Page) -> dict[str, dict[str, str]]:
 def test_a_team_shows_its_own_v2mom_and_names_its_unaligned_method(
     browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
 ) -> None:
-    page, console = open_page(contexts, browser, cascaded, role, width)
+    page, console = open_page(contexts, browser, cascaded, as_role(cascaded, role), width)
     page.goto(cascaded.base + "/teams?measure=count")
     ready(page, "teams")
     page.locator("#teams-table tr[data-team=mobile] th a").click()
@@ -356,7 +343,7 @@ def snapshot(site: Site, reference: str) -> dict[str, Any]:
 def test_the_reviews_page_sets_the_closed_periods_side_by_side(
     browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
 ) -> None:
-    page, console = open_page(contexts, browser, cascaded, role, width)
+    page, console = open_page(contexts, browser, cascaded, as_role(cascaded, role), width)
     page.goto(cascaded.base + "/reviews")
     ready(page, "reviews")
     listed = [f"{r['cycle']}/{r['period']}" for r in cascaded.api("/api/reviews", cascaded.viewer)["reviews"]]
@@ -437,7 +424,7 @@ def review_report(page: Page) -> dict[str, tuple[str, str, str]]:
 def test_a_period_s_review_shows_what_was_stored_when_it_closed(
     browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
 ) -> None:
-    page, console = open_page(contexts, browser, cascaded, role, width)
+    page, console = open_page(contexts, browser, cascaded, as_role(cascaded, role), width)
     page.goto(cascaded.base + "/reviews?measure=count")
     ready(page, "reviews")
     page.get_by_role("link", name=f"Review of {CLOSED[0]}").first.click()
@@ -499,7 +486,7 @@ def test_an_admin_closes_the_ended_periods_and_a_second_press_closes_nothing(
         before = site.api("/api/reviews", site.viewer)["periods"]
         waiting = [f"{p['cycle']}/{p['period']}" for p in before if p["ended"] and not p["closed"]]
         assert waiting[:4] == ["fy27/m1", "fy27/m2", "fy27/m3", "fy27/m4"]
-        page, console = open_page(contexts, browser, site, "admin", width)
+        page, console = open_page(contexts, browser, site, site.admin, width)
         page.goto(site.base + "/reviews")
         ready(page, "reviews")
         expect(page.locator("#reviews-pending")).to_have_text(
@@ -557,7 +544,7 @@ def test_a_plan_without_teams_or_reviews_says_how_to_get_them(
         )
         site = Site(server.start(), None, admin, viewer)  # type: ignore[arg-type]  # no demo world here
         for role in ROLES:
-            page, console = open_page(contexts, browser, site, role, width)
+            page, console = open_page(contexts, browser, site, as_role(site, role), width)
             page.goto(site.base + "/teams")
             ready(page, "teams")
             expect(page.locator("#no-teams")).to_contain_text(
