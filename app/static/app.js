@@ -320,8 +320,13 @@ function bindFilterForm(section, rerender, names = FILTERS) {
   const form = $("form[data-filters]", section);
   if (form.dataset.bound) return;
   form.dataset.bound = "true";
+  // Changes re-render one after another, and a change overtaken by a newer one is skipped: numbers
+  // that arrive late never overwrite those of the filters shown, and the page is ready once the
+  // newest change is rendered.
+  let latest = 0;
+  let queue = Promise.resolve();
   form.addEventListener("submit", (event) => event.preventDefault());
-  form.addEventListener("change", async (event) => {
+  form.addEventListener("change", (event) => {
     // A period stands for its dates: choosing one clears From and To, and a date clears the period.
     if (form.elements.period) {
       if (event.target.name === "period" && event.target.value) form.elements.from.value = form.elements.to.value = "";
@@ -337,13 +342,17 @@ function bindFilterForm(section, rerender, names = FILTERS) {
     history.replaceState(null, "", `${location.pathname}${query ? "?" + query : ""}`);
     renderNav();
     document.body.dataset.ready = "false";
-    try {
-      await rerender();
-    } catch (error) {
-      showError(`Could not update the numbers: ${error.message}`);
-    } finally {
-      document.body.dataset.ready = "true";
-    }
+    const mine = ++latest;
+    queue = queue.then(async () => {
+      if (mine !== latest) return; // a newer change renders instead
+      try {
+        await rerender();
+      } catch (error) {
+        showError(`Could not update the numbers: ${error.message}`);
+      } finally {
+        if (mine === latest) document.body.dataset.ready = "true";
+      }
+    });
   });
 }
 
@@ -1975,7 +1984,14 @@ async function signedIn(who) {
   await route();
 }
 
+// Every report page's filter form is one template's copy (index.html's #report-filters).
+function fillFilterForms() {
+  const fields = $("#report-filters").content;
+  for (const form of $$("form[data-filters]")) if (!form.elements.length) form.append(fields.cloneNode(true));
+}
+
 async function start() {
+  fillFilterForms();
   let who;
   try {
     who = await api("/api/session");

@@ -589,3 +589,41 @@ def test_a_plan_with_teams_adds_the_unaligned_kind_to_the_attention_page(
     finally:
         server.stop()
         store.close()
+
+
+def test_numbers_that_arrive_late_never_overwrite_those_of_the_newer_filters(
+    browser: Browser, site: Site, contexts: list[BrowserContext]
+) -> None:
+    """Two quick changes of the measure, the first one's report held back until after the second's:
+    the page ends on the second one's numbers, and says it is ready only then."""
+    page, console = open_page(contexts, browser, site, site.viewer, 1280)
+    page.goto(site.base + "/")
+    ready(page, "overview")
+    held: list[Route] = []
+
+    def hold_hours(route: Route) -> None:
+        if "measure=hours" in route.request.url and "effort-by-value" in route.request.url:
+            held.append(route)  # answered once the count report is shown
+            return
+        route.fallback()
+
+    page.route(re.compile(r".*/api/reports/.*"), hold_hours)
+    page.select_option("#page-overview select[name=measure]", "hours")
+    page.wait_for_function("document.body.dataset.ready === 'false'")
+    page.select_option("#page-overview select[name=measure]", "count")
+    count = site.api("/api/reports/effort-by-value?measure=count", site.viewer)
+    expected = f"{count['total']['effort']:,.0f} items over {count['total']['items']:,} items"
+    for _ in range(100):  # the handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the hours report was asked for"
+    page.wait_for_timeout(300)  # the count change waits its turn behind the held one: not ready yet
+    assert page.evaluate("document.body.dataset.ready") == "false"
+    for route in held:
+        route.fallback()
+    ready(page, "overview")
+    expect(page.locator("#total")).to_contain_text(expected)
+    assert page.url.endswith("/?measure=count")
+    page.unroute(re.compile(r".*/api/reports/.*"))
+    assert console.take() == []
