@@ -356,6 +356,11 @@ class Loaded:
     vacuum_seconds: float
 
 
+def same_rows(rows: list[CopyRow]) -> RowsOf:
+    """The rows of every copy: the template's (the flat run)."""
+    return lambda _copy: rows
+
+
 def cascade_rows(template: list[StoredItem]) -> RowsOf:
     """Cascade mode's rows: each tree of copy ``c`` in its container variant (:mod:`bench.cascade`)."""
     variants = [copy_rows([with_variant(s, v) for s in template]) for v in range(VARIANTS)]
@@ -779,7 +784,7 @@ def build(store: Database, args: argparse.Namespace) -> Template:
         + f"); {with_parent / len(template.items):.0%} have a parent; {signatures:,} tag signatures"
     )
     plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
-    rows_of: RowsOf = functools.partial(lambda rows, _copy: rows, copy_rows(template.items))
+    rows_of = same_rows(copy_rows(template.items))
     if args.cascade:
         plan = cascade_plan(plan, template.items)
         rows_of = cascade_rows(template.items)
@@ -842,8 +847,8 @@ def step_full(store: Database, url: str, n: int, bare: float, *, cascade: bool =
     )
 
 
-def print_plan_change(what: str, changed: dict[str, float], n: int, bare: float, cascade: bool) -> None:
-    """The lines of a timed plan change (``rule-change``): rows rewritten, time, RSS, verdict."""
+def print_rule_change(changed: dict[str, float], n: int, bare: float, cascade: bool) -> None:
+    """The lines of a timed rule change: rows rewritten, time, RSS, verdicts."""
     target = scaled(RULE_TARGET, n)
     seconds, moved, rss = changed["seconds"], changed["moved"], changed["rss"]
     print(
@@ -851,7 +856,7 @@ def print_plan_change(what: str, changed: dict[str, float], n: int, bare: float,
         f"{changed['items']:,.0f} items) in {seconds:.1f} s; peak RSS {rss:,.0f} MB"
     )
     print(
-        f"{result_line(what, cascade)}: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s "
+        f"{result_line('rule-change', cascade)}: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s "
         f"(target <= {target:.1f} s, {RULE_TARGET:g} s per {AT:,}: {verdict(seconds <= target)}); "
         f"peak RSS {rss:,.0f} MB (target <= {RSS_TARGET_MB:,.0f} MB: {verdict(rss <= RSS_TARGET_MB)})"
     )
@@ -868,7 +873,7 @@ def step_rule_change(store: Database, url: str, n: int, bare: float) -> None:
     )
     changed = in_child(rule_change, url, Rule(when=candidate.when, value="efficiency"))
     settle(store)
-    print_plan_change("rule-change", changed, n, bare, cascade=False)
+    print_rule_change(changed, n, bare, cascade=False)
 
 
 REASON = "bench.scale: a measured plan change"  # a plan with a cycle takes no change without a reason
@@ -886,17 +891,12 @@ def container_counts(store: Database) -> dict[tuple[str, str], int]:
     return {(tracker, container): int(count) for tracker, container, count in rows}
 
 
-def live_items(store: Database) -> int:
-    """Live items in the store."""
-    return store.items.count()
-
-
 def step_team_rule(store: Database, url: str, n: int, bare: float) -> None:
     """b. (cascade) One rule naming a team's method, on a container of that team holding about 10 %
     of the items, against the floor."""
     plan = store.plans.current()
     assert plan is not None
-    chosen = pick_team_rule(plan, container_counts(store), live_items(store), RULE_SHARE)
+    chosen = pick_team_rule(plan, container_counts(store), store.items.count(), RULE_SHARE)
     when = Candidate(chosen.rule.when, chosen.items, chosen.share).describe()
     print(
         f"b. rule added: when {when} -> method {chosen.rule.method} (team {chosen.team}); "
@@ -904,7 +904,7 @@ def step_team_rule(store: Database, url: str, n: int, bare: float) -> None:
     )
     changed = in_child(rule_change, url, chosen.rule, REASON)
     settle(store)
-    print_plan_change("rule-change", changed, n, bare, cascade=True)
+    print_rule_change(changed, n, bare, cascade=True)
 
 
 def apply_changed(url: str, plan: Plan, reason: str) -> dict[str, float]:
