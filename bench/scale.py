@@ -1,6 +1,6 @@
 """The whole engine on 10,000,000 items in PostgreSQL: re-resolution, a rule change, reports, webhooks.
 
-    python -m bench.scale --database-url postgresql+psycopg://... [--items 10000000]
+    python -m bench.scale --database-url postgresql+psycopg://... [--items 10000000] [--cascade]
 
 Give it an empty database (``CREATE DATABASE scale_bench``); the store is left there afterwards for
 EXPLAIN, so drop the database when done. Sized for a 2-core, 24 GB machine. ``--steps`` picks steps;
@@ -37,6 +37,29 @@ Measured, each step in a child process of its own (``spawn``) so that its peak R
   measures the worker, the store and the scoped engine (``remap_changed``), not a sandbox. Target:
   two workers >= 1.6x one. Two workers need two free cores: each drain prints the workers' own CPU
   share of the wall time and the load average before it, so that a busy machine shows.
+
+**Cascade mode** (``--cascade``): the plan is the sample plan plus 50 teams in a tree (5 departments,
+20 teams, 25 squads), their methods serving the company's with weights (a few serving nothing),
+team values, rules naming team methods, and a quarterly cycle covering the items' done dates; each
+tree of each copy takes one of 8 variants of its containers (64 in all) so that the teams' scopes
+have containers to hold, and the company's rules naming a container are repeated per variant, so
+they match what they match in the flat run. :mod:`bench.cascade` says how. RESULT lines are named
+``scale/cascade-<step>/postgresql``; the steps (default: all but the webhooks, which ``--steps``
+can add) are:
+
+- **a. full** as above, the teams' scopes resolved with every item;
+- **b. rule change**: a container rule naming the first aligned method of the team holding that
+  container, the team container whose share of the items is nearest 10 % (a plan change with a
+  cycle needs a reason: it is given one);
+- **rescope**: the company's biggest container of its own goes to one squad's scope; a change of
+  which team holds which work takes the full pass. Printed, vs the floor; no target;
+- **c. reports**: the company's report mix as above, each team report mix (``team=``: the first
+  department and a squad under it), and the teams tree (``build_teams``, ``GET /api/teams``),
+  p50/p95, vs the same floor; a RESULT line each for the company's, the teams' and the tree;
+- **close**: ``close_period`` for the last period that ended before the latest done work: the
+  company and every team, in points, hours and count, with measures, obstacles and flag counts,
+  stored once (a --reuse run deletes the bench's earlier snapshot of it first). Target: <= 60 s
+  whatever the number of items, <= 2 GB RSS; printed vs the floor too.
 """
 
 from __future__ import annotations
@@ -64,6 +87,18 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from bench.cascade import (
+    VARIANTS,
+    all_containers,
+    cascade_plan,
+    is_cascade_plan,
+    pick_team_rule,
+    rescoped,
+    scope_owners,
+    tree_roots,
+    tree_variant,
+    with_variant,
+)
 from bench.common import peak_rss_mb, verdict
 from bench.report import bare_group_by
 from bench.sandboxes import TRACKERS, build_workspace
@@ -73,9 +108,13 @@ from v2mom.connectors.jira.parse import discover_points_fields, parse_issue, sel
 from v2mom.connectors.jira.webhook import DELIVERY_HEADER, parse_jira_event
 from v2mom.connectors.registry import build_connector
 from v2mom.events import WebhookEvent
+from v2mom.mapping.cascade import ancestor_ids, method_weights, team_depths
+from v2mom.mapping.cycle import CyclePeriod, cycle_periods
 from v2mom.mapping.plan import Plan, Rule, RuleWhen, load_plan
 from v2mom.models import WorkItem
 from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.reports.reviews import close_period
+from v2mom.reports.teams import build_teams
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.jira.app import Renderer, jira_time
 from v2mom.sandbox.jira.state import JiraState, default_fields
@@ -100,6 +139,7 @@ RSS_TARGET_MB = 2048.0
 P95_TARGET_MS = 250.0
 REPORT_RATIO_TARGET = 1.5
 WORKERS_TARGET = 1.6
+CLOSE_TARGET = 60.0  # a period close (cascade mode), whatever the number of items
 RULE_SHARE = 0.10  # the rule change's condition: the candidate whose share is nearest this
 FLOOR_PAGE = 50_000
 COPY_CHUNK = 20_000  # rows per write to the COPY stream
@@ -267,15 +307,19 @@ def copy_of(item_id: str) -> tuple[str, int]:
     return template, int(number or 0)
 
 
-def copy_chunks(rows: list[CopyRow], n: int) -> Iterator[str]:
+RowsOf = Callable[[int], Sequence[CopyRow]]  # copy number -> the template's rows for that copy
+
+
+def copy_chunks(rows_of: RowsOf, n: int) -> Iterator[str]:
     """COPY text for ``n`` items: copy 0 as is, then copy ``c`` with :func:`copy_id` ids and ``.c``
-    after keys."""
+    after keys; ``rows_of(c)`` gives copy ``c``'s rows (the same for every copy, but in cascade mode:
+    see :func:`cascade_rows`)."""
     lines: list[str] = []
     pk = 0
     copy = 0
     while pk < n:
         suffix = f".{copy}" if copy else ""
-        for row in rows[: n - pk]:
+        for row in rows_of(copy)[: n - pk]:
             pk += 1
             parent = "\\N" if row.parent_id is None else copy_id(row.parent_id, copy)
             lines.append(f"{pk}\t{copy_id(row.item_id, copy)}\t{row.key}{suffix}\t{parent}\t{row.rest}\n")
@@ -313,9 +357,27 @@ class Loaded:
     vacuum_seconds: float
 
 
-def load(store: Database, rows: list[CopyRow], n: int) -> Loaded:
-    """COPY ``n`` items into the empty items table (secondary indexes dropped meanwhile), then
-    rebuild the indexes, move the pk sequence past them and VACUUM ANALYZE."""
+def same_rows(rows: list[CopyRow]) -> RowsOf:
+    """The rows of every copy: the template's (the flat run)."""
+    return lambda _copy: rows
+
+
+def cascade_rows(template: list[StoredItem]) -> RowsOf:
+    """Cascade mode's rows: each tree of copy ``c`` in its container variant (:mod:`bench.cascade`)."""
+    variants = [copy_rows([with_variant(s, v) for s in template]) for v in range(VARIANTS)]
+    roots = tree_roots(template)
+
+    def rows_of(copy: int) -> list[CopyRow]:
+        chosen = {root: tree_variant(copy, root) for root in set(roots)}
+        return [variants[chosen[root]][n] for n, root in enumerate(roots)]
+
+    return rows_of
+
+
+def load(store: Database, rows_of: RowsOf, n: int) -> Loaded:
+    """COPY ``n`` items (copy ``c`` from ``rows_of(c)``) into the empty items table (secondary
+    indexes dropped meanwhile), then rebuild the indexes, move the pk sequence past them and VACUUM
+    ANALYZE."""
     columns = ", ".join(f'"{name}"' for name in (*FRONT_COLUMNS, *REST_COLUMNS))
     raw = store.engine.raw_connection()
     try:
@@ -328,7 +390,7 @@ def load(store: Database, rows: list[CopyRow], n: int) -> Loaded:
             cursor.execute(f'DROP INDEX "{name}"')
         started = time.perf_counter()
         with cursor.copy(f"COPY items ({columns}) FROM STDIN") as stream:
-            for chunk in copy_chunks(rows, n):
+            for chunk in copy_chunks(rows_of, n):
                 stream.write(chunk)
         copied = time.perf_counter()
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
@@ -395,14 +457,15 @@ def full_resolution(url: str) -> dict[str, float]:
     return {"seconds": seconds, "items": stats.items, "moved": stats.moved, "rss": peak_rss_mb()}
 
 
-def rule_change(url: str, rule: Rule) -> dict[str, float]:
-    """Child: ``apply_plan`` with ``rule`` added to the stored plan."""
+def rule_change(url: str, rule: Rule, reason: str) -> dict[str, float]:
+    """Child: ``apply_plan`` with ``rule`` added to the stored plan (``reason``: a plan with a cycle
+    needs one)."""
     store = Database.open(url)
     plan = store.plans.current()
     assert plan is not None
     changed = plan.model_copy(update={"rules": [*plan.rules, rule]}).with_rule_ids()
     started = time.perf_counter()
-    stats = apply_plan(store, changed, actor="bench", reason="bench: a rule change").stats
+    stats = apply_plan(store, changed, actor="bench", reason=reason).stats
     seconds = time.perf_counter() - started
     store.close()
     return {"seconds": seconds, "items": stats.items, "moved": stats.moved, "rss": peak_rss_mb()}
@@ -489,8 +552,11 @@ def _timed_ms(fn: Callable[[], object], runs: int) -> list[float]:
     return times
 
 
-def reports(url: str, queries: dict[str, ReportQuery], runs: int) -> dict[str, Any]:
-    """Child: the bare GROUP BY's and each report's latencies (ms), ``runs`` of each."""
+def reports(
+    url: str, queries: dict[str, ReportQuery], runs: int, trees: dict[str, ReportQuery] | None = None
+) -> dict[str, Any]:
+    """Child: the bare GROUP BY's and each report's latencies (ms), ``runs`` of each; with ``trees``,
+    the teams tree's (``build_teams``, ``GET /api/teams``) too."""
     store = Database.open(url)
     plan = store.plans.current()
     assert plan is not None
@@ -500,6 +566,10 @@ def reports(url: str, queries: dict[str, ReportQuery], runs: int) -> dict[str, A
         out["queries"][name] = _timed_ms(
             functools.partial(build_report, store, plan, query, list(TRACKERS)), runs
         )
+    out["trees"] = {
+        name: _timed_ms(functools.partial(build_teams, store, plan, query), runs)
+        for name, query in (trees or {}).items()
+    }
     out["rss"] = peak_rss_mb()
     store.close()
     return out
@@ -564,10 +634,11 @@ class DeliveredIssues:
 
 
 def deliveries(
-    jira: JiraState, item_ids: list[str], tag: str
+    jira: JiraState, item_ids: list[str], tag: str, projects: dict[str, str] | None = None
 ) -> tuple[list[WebhookEvent], dict[str, dict[str, Any]]]:
     """``jira:issue_updated`` events for ``item_ids`` with one label changed (``value:reliability``
-    added or removed), parsed by the receiver's parser; and the issues they carry, by id."""
+    added or removed), parsed by the receiver's parser; and the issues they carry, by id. ``projects``
+    (cascade mode): each item's project key as stored, which its copy's tree may have varied."""
     renderer = Renderer(jira, JIRA_BASE)
     changed_at = datetime.now(UTC)  # newer than anything stored, also on a --reuse run
     events: list[WebhookEvent] = []
@@ -580,6 +651,8 @@ def deliveries(
         issue["key"] += suffix
         issue["self"] = f"{JIRA_BASE}/rest/api/3/issue/{issue['id']}"
         fields = issue["fields"]
+        if projects is not None:
+            fields["project"]["key"] = projects[item_id]
         if fields.get("parent"):
             fields["parent"]["id"] = copy_id(fields["parent"]["id"], copy)
             if "key" in fields["parent"]:
@@ -681,6 +754,16 @@ def sample_jira_items(store: Database, n: int, seed: int) -> list[str]:
     return [row[0] for row in rows]
 
 
+def stored_projects(store: Database, item_ids: list[str]) -> dict[str, str]:
+    """The stored project key (container) of each of these Jira items."""
+    with store.unit_of_work(commit=False) as uow:
+        rows = uow.connection.execute(
+            text("SELECT item_id, container FROM items WHERE tracker = 'jira' AND item_id = ANY(:ids)"),
+            {"ids": item_ids},
+        ).all()
+    return {row[0]: row[1] for row in rows}
+
+
 # -- the run -----------------------------------------------------------------------------------------
 
 
@@ -690,7 +773,8 @@ def scaled(target: float, items: int) -> float:
 
 
 def build(store: Database, args: argparse.Namespace) -> Template:
-    """The template, synced, then replicated into ``store`` to ``args.items``; the sample plan stored."""
+    """The template, synced, then replicated into ``store`` to ``args.items``; the sample plan stored
+    (in cascade mode: with its teams and cycle, and containers varied per tree)."""
     template = build_template(args.template, args.seed)
     synced = Counter(s.item.tracker for s in template.items)
     with_parent = sum(s.item.parent_id is not None for s in template.items)
@@ -700,19 +784,54 @@ def build(store: Database, args: argparse.Namespace) -> Template:
         + ", ".join(f"{k} {v:,}" for k, v in synced.items())
         + f"); {with_parent / len(template.items):.0%} have a parent; {signatures:,} tag signatures"
     )
+    plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
+    rows_of = same_rows(copy_rows(template.items))
+    if args.cascade:
+        plan = cascade_plan(plan, template.items)
+        rows_of = cascade_rows(template.items)
+        describe_cascade(plan, template)
     n = args.items
-    loaded = load(store, copy_rows(template.items), n)
+    loaded = load(store, rows_of, n)
     print(
         f"loaded {n:,} items ({n / len(template.items):.1f} copies of the template) by COPY in "
         f"{loaded.copy_seconds:.1f} s = {n / loaded.copy_seconds:,.0f}/s; indexes rebuilt in "
         f"{loaded.index_seconds:.1f} s; VACUUM ANALYZE {loaded.vacuum_seconds:.1f} s"
     )
-    plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
     store.plans.save(plan, actor="bench")
     return template
 
 
-def step_full(store: Database, url: str, n: int, bare: float) -> None:
+def describe_cascade(plan: Plan, template: Template) -> None:
+    """One line on the cascade plan and the containers its teams hold."""
+    teams = plan.teams or ()
+    depths = Counter(team_depths(plan).values())
+    weights = method_weights(plan)
+    team_methods = {m.id for team in teams for m in team.methods}
+    company = {None, *plan.value_ids(), *plan.method_ids()}
+    naming = sum(1 for r in plan.rules if r.method not in company or r.value not in company)
+    held = len(scope_owners(plan))
+    containers = sum(len(v) for v in all_containers(template.items))
+    varied = [with_variant(s, v).item for v in range(VARIANTS) for s in template.items]
+    signatures = len({_item_row(item, SYNCED_AT)["tag_sig"] for item in varied})
+    print(
+        f"cascade: {len(teams)} teams ("
+        + ", ".join(f"{depths[d]} at depth {d}" for d in sorted(depths))
+        + f"), {sum(len(t.methods) for t in teams)} team methods "
+        f"({sum(1 for m in team_methods if weights[m].unaligned)} serving nothing), "
+        f"{sum(len(t.values) for t in teams)} team values; {len(plan.rules)} rules, {naming} naming a team's "
+        f"method or value; {containers} containers ({held} held by teams, the rest the company's own); "
+        f"{signatures:,} tag signatures over the container variants; "
+        f"cycle {plan.cycle.id if plan.cycle else ''}"
+    )
+
+
+def result_line(step: str, cascade: bool) -> str:
+    """The start of a step's RESULT line: ``RESULT scale/<step>/postgresql`` (``cascade-<step>`` in
+    cascade mode)."""
+    return f"RESULT scale/{'cascade-' if cascade else ''}{step}/postgresql"
+
+
+def step_full(store: Database, url: str, n: int, bare: float, *, cascade: bool = False) -> None:
     """a. Full re-resolution from nothing, against the floor."""
     full = in_child(full_resolution, url)
     settle(store)
@@ -723,10 +842,28 @@ def step_full(store: Database, url: str, n: int, bare: float) -> None:
         f"= {full['items'] / seconds:,.0f} items/s; peak RSS {rss:,.0f} MB"
     )
     print(
-        f"RESULT scale/full/postgresql: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s for {n:,} "
+        f"{result_line('full', cascade)}: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s for {n:,} "
         f"items (target <= {target:.1f} s, {FULL_TARGET:g} s per {AT:,}: {verdict(seconds <= target)}); "
         f"peak RSS {rss:,.0f} MB (target <= {RSS_TARGET_MB:,.0f} MB: {verdict(rss <= RSS_TARGET_MB)})"
     )
+
+
+def print_rule_change(changed: dict[str, float], n: int, bare: float, cascade: bool) -> None:
+    """The lines of a timed rule change: rows rewritten, time, RSS, verdicts."""
+    target = scaled(RULE_TARGET, n)
+    seconds, moved, rss = changed["seconds"], changed["moved"], changed["rss"]
+    print(
+        f"b. apply_plan: {moved:,.0f} resolutions rewritten ({moved / n:.1%}; stats over "
+        f"{changed['items']:,.0f} items) in {seconds:.1f} s; peak RSS {rss:,.0f} MB"
+    )
+    print(
+        f"{result_line('rule-change', cascade)}: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s "
+        f"(target <= {target:.1f} s, {RULE_TARGET:g} s per {AT:,}: {verdict(seconds <= target)}); "
+        f"peak RSS {rss:,.0f} MB (target <= {RSS_TARGET_MB:,.0f} MB: {verdict(rss <= RSS_TARGET_MB)})"
+    )
+
+
+REASON = "bench.scale: a measured plan change"  # a plan with a cycle takes no change without a reason
 
 
 def step_rule_change(store: Database, url: str, n: int, bare: float) -> None:
@@ -738,30 +875,135 @@ def step_rule_change(store: Database, url: str, n: int, bare: float) -> None:
         f"b. rule added: when {candidate.describe()} -> value efficiency; {candidate.items:,} items "
         f"({candidate.share:.1%}) carry it"
     )
-    changed = in_child(rule_change, url, Rule(when=candidate.when, value="efficiency"))
+    changed = in_child(rule_change, url, Rule(when=candidate.when, value="efficiency"), REASON)
     settle(store)
-    target = scaled(RULE_TARGET, n)
+    print_rule_change(changed, n, bare, cascade=False)
+
+
+def container_counts(store: Database) -> dict[tuple[str, str], int]:
+    """Live items per (tracker, container)."""
+    with store.unit_of_work(commit=False) as uow:
+        rows = uow.connection.execute(
+            text(
+                "SELECT tracker, container, COUNT(*) FROM items WHERE NOT deleted AND container IS NOT NULL"
+                " GROUP BY tracker, container"
+            )
+        ).all()
+    return {(tracker, container): int(count) for tracker, container, count in rows}
+
+
+def step_team_rule(store: Database, url: str, n: int, bare: float) -> None:
+    """b. (cascade) One rule naming a team's method, on a container of that team holding about 10 %
+    of the items, against the floor."""
+    plan = store.plans.current()
+    assert plan is not None
+    chosen = pick_team_rule(plan, container_counts(store), store.items.count(), RULE_SHARE)
+    when = Candidate(chosen.rule.when, chosen.items, chosen.share).describe()
+    print(
+        f"b. rule added: when {when} -> method {chosen.rule.method} (team {chosen.team}); "
+        f"{chosen.items:,} items ({chosen.share:.1%}) carry it"
+    )
+    changed = in_child(rule_change, url, chosen.rule, REASON)
+    settle(store)
+    print_rule_change(changed, n, bare, cascade=True)
+
+
+def apply_changed(url: str, plan: Plan, reason: str) -> dict[str, float]:
+    """Child: ``apply_plan`` with ``plan``."""
+    store = Database.open(url)
+    started = time.perf_counter()
+    stats = apply_plan(store, plan, actor="bench", reason=reason).stats
+    seconds = time.perf_counter() - started
+    store.close()
+    return {"seconds": seconds, "items": stats.items, "moved": stats.moved, "rss": peak_rss_mb()}
+
+
+def step_rescope(store: Database, url: str, n: int, bare: float) -> None:
+    """b2. (cascade) A plan change that gives one team another container: the full pass."""
+    plan = store.plans.current()
+    assert plan is not None
+    counts = container_counts(store)
+    changed_plan, team, container = rescoped(plan, counts)
+    count = counts[(container.tracker, container.key)]
+    print(
+        f"b2. re-scope: team {team} takes {container.tracker} container {container.key} "
+        f"({count:,} items, {count / n:.1%}) from the company's own work"
+    )
+    changed = in_child(apply_changed, url, changed_plan, REASON)
+    settle(store)
     seconds, moved, rss = changed["seconds"], changed["moved"], changed["rss"]
     print(
-        f"b. apply_plan: {moved:,.0f} resolutions rewritten ({moved / n:.1%}; stats over "
-        f"{changed['items']:,.0f} items) in {seconds:.1f} s; peak RSS {rss:,.0f} MB"
+        f"b2. apply_plan (the full pass): {moved:,.0f} resolutions rewritten ({moved / n:.1%}) in "
+        f"{seconds:.1f} s; peak RSS {rss:,.0f} MB"
     )
     print(
-        f"RESULT scale/rule-change/postgresql: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s "
-        f"(target <= {target:.1f} s, {RULE_TARGET:g} s per {AT:,}: {verdict(seconds <= target)}); "
-        f"peak RSS {rss:,.0f} MB"
+        f"{result_line('rescope', True)}: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s "
+        f"(no target: printed); peak RSS {rss:,.0f} MB "
+        f"(target <= {RSS_TARGET_MB:,.0f} MB: {verdict(rss <= RSS_TARGET_MB)})"
     )
 
 
-def step_reports(store: Database, url: str, template: Template, runs: int) -> None:
-    """c. Report latencies against a bare GROUP BY with its covering index."""
+def team_report_queries(last_done: date, teams: Sequence[str]) -> dict[str, ReportQuery]:
+    """The mix of filters and measures timed for each team's report (``team=``)."""
+    month_ago = last_done - timedelta(days=30)
+    out: dict[str, ReportQuery] = {}
+    for team in teams:
+        out |= {
+            f"team {team}, all, points": ReportQuery(measure="points", team=team),
+            f"team {team}, done, last 30 days": ReportQuery(
+                measure="points", state="done", date_from=month_ago, date_to=last_done, team=team
+            ),
+            f"team {team}, open, hours": ReportQuery(measure="hours", state="open", team=team),
+            f"team {team}, done, jira, count": ReportQuery(
+                measure="count", state="done", tracker="jira", team=team
+            ),
+        }
+    return out
+
+
+def tree_queries(last_done: date) -> dict[str, ReportQuery]:
+    """The filters timed for the teams tree (``GET /api/teams``)."""
+    month_ago = last_done - timedelta(days=30)
+    return {
+        "teams tree, all, points": ReportQuery(measure="points"),
+        "teams tree, done, last 30 days": ReportQuery(
+            measure="points", state="done", date_from=month_ago, date_to=last_done
+        ),
+        "teams tree, open, hours": ReportQuery(measure="hours", state="open"),
+    }
+
+
+def report_teams(plan: Plan) -> list[str]:
+    """The teams whose reports are timed: the first department and the first squad under it."""
+    teams = plan.teams or ()
+    depths = team_depths(plan)
+    parents = {t.id: t.parent for t in teams}
+    department = teams[0].id
+    deepest = max(depths.values())
+    leaf = next(t.id for t in teams if depths[t.id] == deepest and department in ancestor_ids(t.id, parents))
+    return [department, leaf]
+
+
+def step_reports(store: Database, url: str, template: Template, runs: int, *, cascade: bool = False) -> None:
+    """c. Report latencies against a bare GROUP BY with its covering index (cascade mode: the
+    company's, two teams', and the teams tree's)."""
     done = [s.item.completed_at for s in template.items if s.item.completed_at is not None]
     last_done = max(done, default=SYNCED_AT).date()
+    queries = report_queries(last_done)
+    groups = {"report": list(queries)}
+    trees: dict[str, ReportQuery] = {}
+    if cascade:
+        plan = store.plans.current()
+        assert plan is not None
+        teams = team_report_queries(last_done, report_teams(plan))
+        queries |= teams
+        trees = tree_queries(last_done)
+        groups |= {"team-report": list(teams), "teams": list(trees)}
     with store.unit_of_work() as uow:
         uow.connection.execute(text("CREATE INDEX bench_floor ON resolutions (alloc_key, points)"))
     settle(store)  # and the visibility map, so that the floor's scan is index-only
     try:
-        timed = in_child(reports, url, report_queries(last_done), runs)
+        timed = in_child(reports, url, queries, runs, trees)
     finally:
         with store.unit_of_work() as uow:
             uow.connection.execute(text("DROP INDEX bench_floor"))
@@ -770,29 +1012,97 @@ def step_reports(store: Database, url: str, template: Template, runs: int) -> No
         f"c. floor  bare GROUP BY: p50 {statistics.median(timed['floor']):.1f} ms, "
         f"p95 {floor_p95:.1f} ms ({runs} runs)"
     )
-    worst = 0.0
-    for name, times in timed["queries"].items():
-        worst = max(worst, p95(times))
+    times_of = {**timed["queries"], **timed["trees"]}
+    for name, times in times_of.items():
         print(
             f"c. report {name}: p50 {statistics.median(times):.1f} ms, p95 {p95(times):.1f} ms, "
             f"ratio {p95(times) / floor_p95:.3f}x the floor's p95"
         )
-    ratio = worst / floor_p95
+    for group, names in groups.items():
+        worst = max(p95(times_of[name]) for name in names)
+        ratio = worst / floor_p95
+        print(
+            f"{result_line(group, cascade)}: ratio {ratio:.3f} of the worst "
+            f"{'report' if group == 'report' else group} p95 to the floor's "
+            f"(target <= {REPORT_RATIO_TARGET}: {verdict(ratio <= REPORT_RATIO_TARGET)}); p95 {worst:.1f} ms "
+            f"(target <= {P95_TARGET_MS:g} ms: {verdict(worst <= P95_TARGET_MS)}); "
+            f"peak RSS {timed['rss']:,.0f} MB"
+        )
+
+
+def closable_period(plan: Plan, last_done: date) -> CyclePeriod:
+    """The period of the plan's cycle to close: the last one that ended before the latest done work."""
+    assert plan.cycle is not None
+    ended = [p for p in cycle_periods(plan.cycle) if p.end < last_done]
+    if not ended:
+        raise SystemExit(f"cascade: no period of {plan.cycle.id} ends before {last_done}")
+    return ended[-1]
+
+
+def period_close(url: str, period: CyclePeriod) -> dict[str, Any]:
+    """Child: ``close_period`` for ``period`` of the stored plan's cycle (company, every team, three
+    measures)."""
+    store = Database.open(url)
+    plan = store.plans.current()
+    assert plan is not None
+    assert plan.cycle is not None
+    started = time.perf_counter()
+    result = close_period(store, plan, period, "bench")
+    seconds = time.perf_counter() - started
+    review = store.reviews.get(plan.cycle.id, period.id)
+    assert review is not None
+    company = review.document["company"]["reports"]["points"]
+    out = {
+        "seconds": seconds,
+        "closed": result.closed,
+        "teams": len(review.document["teams"]),
+        "bytes": len(json.dumps(review.document)),
+        "items": company["total"]["items"],
+        "rss": peak_rss_mb(),
+    }
+    store.close()
+    return out
+
+
+def step_close(store: Database, url: str, template: Template, n: int, bare: float) -> None:
+    """e. (cascade) Closing one ended period: every team's and the company's reports in three
+    measures, measures met, obstacles and flag counts, stored once."""
+    plan = store.plans.current()
+    assert plan is not None
+    assert plan.cycle is not None
+    done = [s.item.completed_at for s in template.items if s.item.completed_at is not None]
+    period = closable_period(plan, max(done, default=SYNCED_AT).date())
+    reference = f"{plan.cycle.id}/{period.id}"
+    with store.unit_of_work() as uow:  # a --reuse run closes it again: the snapshot is the bench's own
+        dropped = uow.connection.execute(
+            text("DELETE FROM review_snapshots WHERE cycle_id = :c AND period_id = :p"),
+            {"c": plan.cycle.id, "p": period.id},
+        ).rowcount
+    closed = in_child(period_close, url, period)
+    seconds, rss = closed["seconds"], closed["rss"]
     print(
-        f"RESULT scale/report/postgresql: ratio {ratio:.3f} of the worst report p95 to the floor's "
-        f"(target <= {REPORT_RATIO_TARGET}: {verdict(ratio <= REPORT_RATIO_TARGET)}); p95 {worst:.1f} ms "
-        f"(target <= {P95_TARGET_MS:g} ms: {verdict(worst <= P95_TARGET_MS)}); "
-        f"peak RSS {timed['rss']:,.0f} MB"
+        f"e. close {reference} ({period.start} to {period.end}"
+        + ("; its earlier snapshot deleted first" if dropped else "")
+        + f"): the company and {closed['teams']} teams x 3 measures, {closed['items']:,} done items, "
+        f"a {closed['bytes'] / 1024:,.0f} KB document, in {seconds:.1f} s; peak RSS {rss:,.0f} MB"
+    )
+    print(
+        f"{result_line('close', True)}: ratio {seconds / bare:.2f} to the floor; {seconds:.1f} s "
+        f"(target <= {CLOSE_TARGET:g} s: {verdict(seconds <= CLOSE_TARGET)}); peak RSS {rss:,.0f} MB "
+        f"(target <= {RSS_TARGET_MB:,.0f} MB: {verdict(rss <= RSS_TARGET_MB)})"
     )
 
 
-def step_webhooks(store: Database, url: str, template: Template, events: int, seed: int) -> None:
+def step_webhooks(
+    store: Database, url: str, template: Template, events: int, seed: int, *, cascade: bool = False
+) -> None:
     """d. ``events`` deliveries drained by one worker process, as many again by two."""
     sample = sample_jira_items(store, 2 * events, seed)
     rates = []
     for workers, ids in ((1, sample[:events]), (2, sample[events:])):
         run = f"{time.time_ns():x}"  # delivery ids of their own: a --reuse run's are no duplicates
-        batch, issues = deliveries(template.jira, ids, f"scale-{run}-{workers}")
+        projects = stored_projects(store, ids) if cascade else None
+        batch, issues = deliveries(template.jira, ids, f"scale-{run}-{workers}", projects)
         for start in range(0, len(batch), 500):
             store.inbox.enqueue_many(batch[start : start + 500])
         load_before = os.getloadavg()[0]  # two workers need two free cores: others' load shows here
@@ -814,13 +1124,15 @@ def step_webhooks(store: Database, url: str, template: Template, events: int, se
         )
     ratio = rates[1] / rates[0]
     print(
-        f"RESULT scale/webhooks/postgresql: ratio {ratio:.2f} of two workers' rate to one "
+        f"{result_line('webhooks', cascade)}: ratio {ratio:.2f} of two workers' rate to one "
         f"(target >= {WORKERS_TARGET}: {verdict(ratio >= WORKERS_TARGET)}); "
         f"1 worker {rates[0]:,.1f} events/s, 2 workers {rates[1]:,.1f} events/s"
     )
 
 
-STEPS = ("full", "rule", "reports", "webhooks")
+STEPS = ("full", "rule", "rescope", "reports", "close", "webhooks")
+FLAT_STEPS = ("full", "rule", "reports", "webhooks")  # the default; rescope and close need --cascade
+CASCADE_STEPS = ("full", "rule", "rescope", "reports", "close")  # the default with --cascade
 
 
 def main() -> None:
@@ -833,28 +1145,44 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3000, help="webhook events per drain")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
-        "--steps", default=",".join(STEPS), help=f"comma-separated, of {', '.join(STEPS)} (default: all)"
+        "--cascade",
+        action="store_true",
+        help="the sample plan with 50 teams and a quarterly cycle over containers varied per tree "
+        "(bench/cascade.py)",
+    )
+    parser.add_argument(
+        "--steps",
+        default=None,
+        help=f"comma-separated, of {', '.join(STEPS)} (default: {', '.join(FLAT_STEPS)}; "
+        f"with --cascade: {', '.join(CASCADE_STEPS)})",
     )
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="measure the store a previous run left (same --template and --seed) instead of building one; "
-        "'full' then needs none resolved, so it is refused",
+        help="measure the store a previous run left (same --template, --seed and --cascade) instead of "
+        "building one; 'full' then needs none resolved, so it is refused",
     )
     args = parser.parse_args()
-    steps = [step.strip() for step in args.steps.split(",") if step.strip()]
+    default = CASCADE_STEPS if args.cascade else FLAT_STEPS
+    steps = [step.strip() for step in (args.steps or ",".join(default)).split(",") if step.strip()]
     if unknown := sorted(set(steps) - set(STEPS)):
         raise SystemExit(f"--steps: unknown step(s) {', '.join(unknown)} (steps: {', '.join(STEPS)})")
+    if not args.cascade and (cascading := sorted({"rescope", "close"} & set(steps))):
+        raise SystemExit(f"--steps: {', '.join(cascading)} measure a plan with teams: add --cascade")
     url = args.database_url
     if make_url(url).get_backend_name() != "postgresql":
         raise SystemExit("bench.scale runs on PostgreSQL only (COPY): give a postgresql+psycopg:// URL")
     store = Database.open(url)
     held = store.items.count(include_deleted=True)
     if args.reuse:
-        if not held or store.plans.current() is None:
+        stored = store.plans.current()
+        if not held or stored is None:
             raise SystemExit("--reuse: the database holds no store a previous run left")
         if "full" in steps:
             raise SystemExit("--reuse: step 'full' times a first resolution; leave it out of --steps")
+        if is_cascade_plan(stored) != args.cascade:
+            mode = "a cascade store (add --cascade)" if is_cascade_plan(stored) else "a flat store"
+            raise SystemExit(f"--reuse: the database holds {mode}")
         template = build_template(args.template, args.seed)
         args.items = held
         print(f"reusing the {held:,} items stored in the database")
@@ -863,18 +1191,25 @@ def main() -> None:
     else:
         template = build(store, args)
     bare = 0.0
-    if {"full", "rule"} & set(steps):
+    if {"full", "rule", "rescope", "close"} & set(steps):
         floored = in_child(floor, url)
         bare = floored["seconds"]
         print(f"floor  read + rewrite {args.items:,} rows: {bare:.1f} s; peak RSS {floored['rss']:,.0f} MB")
     if "full" in steps:
-        step_full(store, url, args.items, bare)
+        step_full(store, url, args.items, bare, cascade=args.cascade)
     if "rule" in steps:
-        step_rule_change(store, url, args.items, bare)
+        if args.cascade:
+            step_team_rule(store, url, args.items, bare)
+        else:
+            step_rule_change(store, url, args.items, bare)
+    if "rescope" in steps:
+        step_rescope(store, url, args.items, bare)
     if "reports" in steps:
-        step_reports(store, url, template, args.runs)
+        step_reports(store, url, template, args.runs, cascade=args.cascade)
+    if "close" in steps:
+        step_close(store, url, template, args.items, bare)
     if "webhooks" in steps:
-        step_webhooks(store, url, template, args.events, args.seed)
+        step_webhooks(store, url, template, args.events, args.seed, cascade=args.cascade)
     print(f"the store stays in {masked_url(url)}: drop it when done")
     store.close()
 

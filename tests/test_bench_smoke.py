@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
+from bench.cascade import DEPARTMENTS
+from bench.scale import REASON
 from tests.layout import ROOT
+from v2mom.mapping.plan import Plan
+from v2mom.reports.effort import ReportQuery, report_body
+from v2mom.reports.teams import build_teams
+from v2mom.store.database import Database
 
 
 @pytest.mark.parametrize(
@@ -57,6 +64,81 @@ def test_scale_benchmark_runs_on_postgresql(postgres_url: str) -> None:
     refused = run_scale(postgres_url, "--reuse", "--steps", "full", *args)
     assert refused.returncode != 0
     assert "step 'full' times a first resolution" in refused.stderr
+
+
+@pytest.mark.postgres
+def test_scale_benchmark_cascade_mode_on_postgresql(postgres_url: str) -> None:
+    """--cascade at a small size: every step runs, and the store it leaves holds what it claims: 50
+    teams holding work, team reports adding up to the company's, and the closed period's snapshot."""
+    args = ["--cascade", "--items", "20000", "--template", "3000", "--runs", "3"]
+    done = run_scale(postgres_url, *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = ("full", "rule-change", "rescope", "report", "team-report", "teams", "close")
+    assert result_names(done.stdout) == [f"scale/cascade-{step}/postgresql" for step in steps], done.stdout
+    store = Database.open(postgres_url)
+    try:
+        plan = store.plans.current()
+        assert plan is not None
+        assert plan.teams is not None
+        assert plan.cycle is not None
+        assert len(plan.teams) == 50
+        # Two changes after the first plan, each with its reason: the team rule, then the re-scope.
+        assert [v["reason"] for v in store.plans.history(limit=3)][:2] == [REASON, REASON]
+        company = report_body(store, plan, ReportQuery())
+        tree = build_teams(store, plan, ReportQuery())
+        assert all(team["items"] > 0 for team in tree["teams"]), "every team holds work"
+        assert tree["company"]["items"] > 0
+        assert company["unaligned"]["effort"] > 0
+        assert {m["id"] for m in company["unaligned"]["methods"]} <= {f"{d}-t4-side" for d, _ in DEPARTMENTS}
+        # The departments' reports (team=, one query each) and the company's own work (the teams
+        # tree's query) add up to the company's report, in total and per value.
+        departments = [report_body(store, plan, ReportQuery(team=d)) for d, _ in DEPARTMENTS]
+        total = sum(r["total"]["effort"] for r in departments) + tree["company"]["effort"]
+        assert total == pytest.approx(company["total"]["effort"])
+        own = {v["id"]: v["effort"] for v in tree_company_values(store, plan)}
+        for value in company["values"]:
+            parts = [v["effort"] for r in departments for v in r["values"] if v["id"] == value["id"]]
+            assert sum(parts) + own.get(value["id"], 0.0) == pytest.approx(value["effort"], abs=1e-6)
+        # The closed period: stored once, for the company and every team, equal to the live report
+        # of its dates (nothing changed since it was closed).
+        review = store.reviews.get(plan.cycle.id, "q3")
+        assert review is not None
+        assert set(review.document["teams"]) == {team.id for team in plan.teams}
+        period = ReportQuery(state="done", date_from=review.period_start, date_to=review.period_end)
+        assert review.document["company"]["reports"]["points"] == report_body(store, plan, period)
+        assert review.document["company"]["reports"]["points"]["total"]["items"] > 0
+        leaf = "commerce-s1"
+        assert review.document["teams"][leaf]["reports"]["hours"] == report_body(
+            store,
+            plan,
+            ReportQuery(
+                measure="hours",
+                state="done",
+                team=leaf,
+                date_from=review.period_start,
+                date_to=review.period_end,
+            ),
+        )
+    finally:
+        store.close()
+    # Again on the store it left: the close step replaces the bench's own snapshot.
+    again = run_scale(postgres_url, "--reuse", "--steps", "close", *args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "its earlier snapshot deleted first" in again.stdout
+    assert result_names(again.stdout) == ["scale/cascade-close/postgresql"]
+    flat = run_scale(postgres_url, "--reuse", "--steps", "reports", "--items", "20000", "--template", "3000")
+    assert flat.returncode != 0
+    assert "add --cascade" in flat.stderr
+
+
+def tree_company_values(store: Database, plan: Plan) -> list[dict[str, Any]]:
+    """The company's own work (in no team's scope) per value, from the teams tree's query."""
+    rows = store.report_queries.effort_by_team(measure="points")
+    own: dict[str, float] = {}
+    for team, value, _method, effort, _items in rows:
+        if team is None and value is not None:
+            own[value] = own.get(value, 0.0) + effort
+    return [{"id": value, "effort": effort} for value, effort in own.items()]
 
 
 def run_scale(postgres_url: str, *args: str) -> subprocess.CompletedProcess[str]:

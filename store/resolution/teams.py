@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Connection,
     FromClause,
     Text,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union,
 )
 from sqlalchemy.schema import CreateIndex
 
@@ -86,14 +88,8 @@ def fill_team_map(conn: Connection, resolver: Resolver, *, scoped: bool) -> Team
     if not plan.teams:
         return None
     components = by_components(plan)
-    c, p = t.items.alias("c"), t.items.alias("p")
-    container, comps = scope_columns(c, p, components)
-    joined = c.outerjoin(p, and_(p.c.tracker == c.c.tracker, p.c.item_id == c.c.parent_id, ~p.c.deleted))
-    if scoped:
-        joined = joined.join(rm.scope, rm.scope.c.pk == c.c.pk)
-    query = select(c.c.tracker, container, comps).select_from(joined).where(~c.c.deleted).distinct()
     rows = []
-    for tracker, held, parts in conn.execute(query):
+    for tracker, held, parts in conn.execute(_distinct_scopes(components, scoped=scoped)):
         listed = tuple(json.loads(parts)) if parts else ()
         team = resolver.team_of(WorkItem.model_construct(tracker=tracker, container=held, components=listed))
         if team is not None:
@@ -102,6 +98,27 @@ def fill_team_map(conn: Connection, resolver: Resolver, *, scoped: bool) -> Team
     conn.execute(CreateIndex(rm.team_map_scope))
     rm.analyze(conn, rm.team_map)
     return TeamScopes(components)
+
+
+def _distinct_scopes(components: bool, *, scoped: bool) -> CompoundSelect[Any]:
+    """The distinct (tracker, container, components) of the live items (of ``rm_scope`` when
+    scoped), as :func:`scope_columns` reads them. Only items with neither a container nor a
+    membership read their parent's, so only they are joined to it: joining every item to its parent
+    and sorting the lot for a few dozen distinct rows took 36 s of a 10M-item full pass."""
+    c, p = t.items.alias("c"), t.items.alias("p")
+    _, comps = scope_columns(c, p, components)
+    held = or_(c.c.container.is_not(None), c.c.member_of.is_not(None))
+    joined = c.outerjoin(p, and_(p.c.tracker == c.c.tracker, p.c.item_id == c.c.parent_id, ~p.c.deleted))
+    own: FromClause = c
+    if scoped:
+        own = own.join(rm.scope, rm.scope.c.pk == c.c.pk)
+        joined = joined.join(rm.scope, rm.scope.c.pk == c.c.pk)
+    direct = select(c.c.tracker, func.coalesce(c.c.container, c.c.member_of), comps).select_from(own)
+    from_parent = select(c.c.tracker, p.c.container, comps).select_from(joined)
+    return union(
+        direct.where(~c.c.deleted, held).distinct(),
+        from_parent.where(~c.c.deleted, ~held).distinct(),
+    )
 
 
 def team_join(item: FromClause, parent: FromClause, components: bool) -> ColumnElement[bool]:
