@@ -40,8 +40,8 @@ from v2mom.app.schemas.plan import (
     PositionedRuleList,
     RuleCreated,
     RuleList,
+    why_and_closed,
 )
-from v2mom.app.schemas.reviews import listed
 from v2mom.clock import today
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
@@ -131,8 +131,7 @@ def _answer(
             )
         answer["version"], stats = applied.version, applied.stats
         answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}
-        answer["reason"] = reason
-        answer["closed"] = [listed(result.review) for result in closed if result.closed]
+        answer |= why_and_closed(reason, closed)
     return answer
 
 

@@ -17,8 +17,7 @@ from v2mom.app.http_errors import (
     require_reason,
     unprocessable,
 )
-from v2mom.app.schemas.plan import PlanHistory, PlanReplaced
-from v2mom.app.schemas.reviews import listed
+from v2mom.app.schemas.plan import PlanHistory, PlanReplaced, why_and_closed
 from v2mom.clock import today
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
@@ -41,7 +40,7 @@ def get_plan(store: StoreDep, _viewer: Viewer) -> Plan:
     return Plan.model_validate(plan.model_dump(mode="json", exclude_none=True))
 
 
-@router.put("/plan", responses=UNCONFIRMED)
+@router.put("/plan", responses=UNCONFIRMED, response_model_exclude_unset=True)
 def put_plan(
     store: StoreDep,
     admin: Admin,
@@ -80,8 +79,7 @@ def put_plan(
         {
             "version": version,
             "changes": changes,
-            "reason": reason,
-            "closed": [listed(result.review) for result in closed if result.closed],
+            **why_and_closed(reason, closed),
             "resolved": {
                 "items": stats.items,
                 "untagged": stats.untagged,

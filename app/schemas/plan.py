@@ -11,11 +11,12 @@ from typing import Literal
 from pydantic import Field
 
 from v2mom.app.schemas.common import ApiModel, Number
-from v2mom.app.schemas.reviews import ReviewListed
+from v2mom.app.schemas.reviews import ReviewListed, listed
+from v2mom.store.reviews import CloseResult
 
 CLOSED_DESCRIPTION = (
     "The periods of the replaced cycle closed before this plan was applied (their reviews taken under "
-    "the plan they ran on): empty unless the plan starts a new cycle."
+    "the plan they ran on): absent unless the plan starts a new cycle."
 )
 
 
@@ -127,7 +128,9 @@ class PlanReplaced(ApiModel):
 
     version: int
     changes: list[str]
-    reason: str | None = Field(default=None, description="Why, as stored with the version.")
+    reason: str | None = Field(
+        default=None, description="Why, as stored with the version (absent: none given)."
+    )
     resolved: ResolvedWithConflicts
     closed: list[ReviewListed] = Field(default_factory=list, description=CLOSED_DESCRIPTION)
 
@@ -146,7 +149,9 @@ class PlanChangeApplied(PlanChangePreview):
     and the periods of a replaced cycle that were closed first."""
 
     version: int
-    reason: str | None = Field(default=None, description="Why, as stored with the version.")
+    reason: str | None = Field(
+        default=None, description="Why, as stored with the version (absent: none given)."
+    )
     resolved: ResolvedCounts
     closed: list[ReviewListed] = Field(default_factory=list, description=CLOSED_DESCRIPTION)
 
@@ -223,3 +228,14 @@ class PlanHistory(ApiModel):
     """``GET /api/plan/history``: the plan's versions, newest first."""
 
     versions: list[PlanVersion]
+
+
+def why_and_closed(reason: str | None, closed: list[CloseResult]) -> dict[str, object]:
+    """The ``reason`` and ``closed`` keys of an applied change's answer, each only when there is
+    one, so a change without them answers as it always did."""
+    out: dict[str, object] = {}
+    if reason is not None:
+        out["reason"] = reason
+    if stored := [listed(result.review) for result in closed if result.closed]:
+        out["closed"] = stored
+    return out
