@@ -143,6 +143,16 @@ def as_role(site: Site, role: str) -> str:
     return site.admin if role == "admin" else site.viewer
 
 
+def visit(
+    contexts: list[BrowserContext], browser: Browser, site: Site, role: str, width: int, path: str
+) -> tuple[Page, Console]:
+    """A page ``width`` px wide signed in as ``role``, at ``path`` (``/teams?measure=count``), shown."""
+    page, console = open_page(contexts, browser, site, as_role(site, role), width)
+    page.goto(site.base + path)
+    ready(page, path.split("?")[0].strip("/").split("/")[0])
+    return page, console
+
+
 def pct(share: float | None) -> str:
     """A share as the dashboard shows it (JavaScript's toFixed(1) on the percentage)."""
     if share is None:
@@ -178,9 +188,7 @@ def cells(page: Page, table: str, key: str) -> dict[str, dict[str, str]]:
 def test_the_teams_page_shows_the_tree_with_the_api_s_numbers(
     browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
 ) -> None:
-    page, console = open_page(contexts, browser, cascaded, as_role(cascaded, role), width)
-    page.goto(cascaded.base + "/teams")
-    ready(page, "teams")
+    page, console = visit(contexts, browser, cascaded, role, width, "/teams")
     api = cascaded.api("/api/teams", cascaded.viewer)
     assert [t["id"] for t in api["teams"]] == TEAM_ORDER
     rows = page.locator("#teams-table tbody tr[data-team]")
@@ -280,9 +288,7 @@ def page_numbers(page: Page) -> dict[str, dict[str, str]]:
 def test_a_team_shows_its_own_v2mom_and_names_its_unaligned_method(
     browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
 ) -> None:
-    page, console = open_page(contexts, browser, cascaded, as_role(cascaded, role), width)
-    page.goto(cascaded.base + "/teams?measure=count")
-    ready(page, "teams")
+    page, console = visit(contexts, browser, cascaded, role, width, "/teams?measure=count")
     page.locator("#teams-table tr[data-team=mobile] th a").click()
     ready(page, "teams")
     assert page.url == f"{cascaded.base}/teams/mobile?measure=count"  # the filters come along
@@ -343,9 +349,7 @@ def snapshot(site: Site, reference: str) -> dict[str, Any]:
 def test_the_reviews_page_sets_the_closed_periods_side_by_side(
     browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
 ) -> None:
-    page, console = open_page(contexts, browser, cascaded, as_role(cascaded, role), width)
-    page.goto(cascaded.base + "/reviews")
-    ready(page, "reviews")
+    page, console = visit(contexts, browser, cascaded, role, width, "/reviews")
     listed = [f"{r['cycle']}/{r['period']}" for r in cascaded.api("/api/reviews", cascaded.viewer)["reviews"]]
     assert set(CLOSED) <= set(listed)
     heads = page.locator("#review-shares thead th[data-period]").evaluate_all(
@@ -424,9 +428,7 @@ def review_report(page: Page) -> dict[str, tuple[str, str, str]]:
 def test_a_period_s_review_shows_what_was_stored_when_it_closed(
     browser: Browser, cascaded: Site, contexts: list[BrowserContext], role: str, width: int
 ) -> None:
-    page, console = open_page(contexts, browser, cascaded, as_role(cascaded, role), width)
-    page.goto(cascaded.base + "/reviews?measure=count")
-    ready(page, "reviews")
+    page, console = visit(contexts, browser, cascaded, role, width, "/reviews?measure=count")
     page.get_by_role("link", name=f"Review of {CLOSED[0]}").first.click()
     ready(page, "reviews")
     assert page.url == f"{cascaded.base}/reviews/{CLOSED[0]}?measure=count"
@@ -486,9 +488,7 @@ def test_an_admin_closes_the_ended_periods_and_a_second_press_closes_nothing(
         before = site.api("/api/reviews", site.viewer)["periods"]
         waiting = [f"{p['cycle']}/{p['period']}" for p in before if p["ended"] and not p["closed"]]
         assert waiting[:4] == ["fy27/m1", "fy27/m2", "fy27/m3", "fy27/m4"]
-        page, console = open_page(contexts, browser, site, site.admin, width)
-        page.goto(site.base + "/reviews")
-        ready(page, "reviews")
+        page, console = visit(contexts, browser, site, "admin", width, "/reviews")
         expect(page.locator("#reviews-pending")).to_have_text(
             f"Ended and not closed yet: {', '.join(waiting)}."
         )
@@ -544,9 +544,7 @@ def test_a_plan_without_teams_or_reviews_says_how_to_get_them(
         )
         site = Site(server.start(), None, admin, viewer)  # type: ignore[arg-type]  # no demo world here
         for role in ROLES:
-            page, console = open_page(contexts, browser, site, as_role(site, role), width)
-            page.goto(site.base + "/teams")
-            ready(page, "teams")
+            page, console = visit(contexts, browser, site, role, width, "/teams")
             expect(page.locator("#no-teams")).to_contain_text(
                 "This plan has no teams: add teams: to the plan"
             )
