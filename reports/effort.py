@@ -116,8 +116,9 @@ def filters_of(query: ReportQuery) -> dict[str, Any]:
     }
 
 
-def _share(effort: float, total: float) -> float:
-    return round(effort / total, 4) if total else 0.0
+def share_of(part: float, whole: float) -> float:
+    """``part`` as a share of ``whole``, to four places (0 when there is no whole)."""
+    return round(part / whole, 4) if whole else 0.0
 
 
 def build_freshness(store: Database, trackers: list[str] | None) -> dict[str, dict[str, Any]]:
@@ -223,7 +224,7 @@ def report_body(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
                 "id": value.id,
                 "name": value.name,
                 "effort": round(effort, 6),
-                "share": _share(effort, total_effort),
+                "share": share_of(effort, total_effort),
                 "items": value_items.get(value.id, 0),
                 "target_share": None if value.id in team_values else value.target_share,
                 "methods": methods_out,
@@ -239,7 +240,7 @@ def report_body(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
             cascade["team"] = query.team
         cascade["unaligned"] = {
             "effort": round(unaligned_effort, 6),
-            "share": _share(unaligned_effort, total_effort),
+            "share": share_of(unaligned_effort, total_effort),
             "items": unaligned_items,
             "methods": [
                 {"id": method_id, "name": names[method_id], "effort": round(lost, 6)}
@@ -252,12 +253,12 @@ def report_body(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
         "values": values_out,
         "untagged": {
             "effort": round(untagged_effort, 6),
-            "share": _share(untagged_effort, total_effort),
+            "share": share_of(untagged_effort, total_effort),
             "items": value_items.get(None, 0),
         },
         "orphaned": {
             "effort": round(orphaned_effort, 6),
-            "share": _share(orphaned_effort, total_effort),
+            "share": share_of(orphaned_effort, total_effort),
             "items": orphaned_items,
         },
         **cascade,

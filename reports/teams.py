@@ -15,12 +15,8 @@ from typing import Any
 
 from v2mom.mapping.cascade import subtree_ids, team_depths
 from v2mom.mapping.plan import Plan, Team
-from v2mom.reports.effort import ReportQuery, filters_of
+from v2mom.reports.effort import ReportQuery, filters_of, share_of
 from v2mom.store.database import Database
-
-
-def _share(part: float, whole: float) -> float:
-    return round(part / whole, 4) if whole else 0.0
 
 
 def _parents_first(plan: Plan) -> list[Team]:
@@ -84,11 +80,11 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
                 "depth": depths[team.id],
                 "vision": team.vision,
                 "effort": round(effort, 6),
-                "share": _share(effort, total),
+                "share": share_of(effort, total),
                 "items": count,
-                "aligned_share": _share(effort - untagged - lost, effort),
-                "untagged_share": _share(untagged, effort),
-                "unaligned_share": _share(lost, effort),
+                "aligned_share": share_of(effort - untagged - lost, effort),
+                "untagged_share": share_of(untagged, effort),
+                "unaligned_share": share_of(lost, effort),
                 "values": [
                     {"id": value_id, "name": names.get(value_id, value_id), "effort": round(e, 6)}
                     for value_id, e in sorted(values.items(), key=lambda pair: -pair[1])
@@ -103,7 +99,7 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
         "total": {"effort": round(total, 6), "items": sum(items.values())},
         "company": {
             "effort": round(own_effort, 6),
-            "share": _share(own_effort, total),
+            "share": share_of(own_effort, total),
             "items": items.get(None, 0),
         },
         "teams": out,
