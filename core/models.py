@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 TrackerName = Literal["jira", "asana", "linear"]  # a tracker's name where one is chosen (--tracker, routes)
 TRACKERS: tuple[str, ...] = get_args(TrackerName)
@@ -113,3 +113,52 @@ class WorkItem(BaseModel):
         return bool(_BLOCKED_STATUS.search(self.status_name)) or any(
             label.strip().casefold() == "blocked" for label in self.labels
         )
+
+
+TransitionField = Literal["status", "assignee"]
+TRANSITION_FIELDS: tuple[str, ...] = get_args(TransitionField)
+
+
+class ItemTransition(BaseModel):
+    """One change of an item's status or assignee, as its tracker's history records it.
+
+    ``event_id`` is the tracker's own id of the history entry (a Jira changelog id, a Linear
+    ``IssueHistory`` id, an Asana story gid); one entry may change both fields, so an entry is
+    named by (``tracker``, ``item_id``, ``event_id``, ``field``): reading the same history again
+    yields the same keys. ``at`` is when the change happened, by the tracker's clock.
+
+    For ``field="status"``, ``from_value`` / ``to_value`` are the tracker's ids of the statuses left
+    and entered (a Jira status id, a Linear workflow state id, Asana's ``completed`` /
+    ``incomplete``; ``from_value`` None when the history does not say), and ``to_category`` is
+    where the entered status stands in our :class:`State` terms (started work is ``in_progress``).
+    It is None only when the tracker no longer knows the status (a Jira status deleted since).
+
+    For ``field="assignee"``, the values are the tracker's account ids of the previous and the new
+    assignee (Jira ``accountId``, Linear user id, Asana user gid), None for nobody; ``to_category``
+    is always None. Person-level values stay in the store: no report names them.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tracker: str
+    item_id: str
+    event_id: str
+    at: AwareDatetime
+    field: TransitionField
+    from_value: str | None = None
+    to_value: str | None = None
+    to_category: State | None = None
+
+    @model_validator(mode="after")
+    def _fits_its_field(self) -> ItemTransition:
+        where = f"{self.tracker} item {self.item_id}, history entry {self.event_id}"
+        if self.field == "status" and self.to_value is None:
+            raise ValueError(f"{where}: a status change must name the status entered")
+        if self.field == "assignee" and self.to_category is not None:
+            raise ValueError(f"{where}: an assignee change has no status category")
+        return self
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """(tracker, item id, history entry id, field): what names this change across re-reads."""
+        return (self.tracker, self.item_id, self.event_id, self.field)
