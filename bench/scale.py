@@ -116,7 +116,8 @@ from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.reviews import close_period
 from v2mom.reports.teams import build_teams
 from v2mom.sandbox import SAMPLE_PLAN_PATH
-from v2mom.sandbox.jira.app import Renderer, jira_time
+from v2mom.sandbox.jira.app import Renderer
+from v2mom.sandbox.jira.http import jira_time
 from v2mom.sandbox.jira.state import JiraState, default_fields
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings, TrackersSettings

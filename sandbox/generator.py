@@ -8,7 +8,9 @@ that sometimes carry the points instead of their story; epics that sometimes car
 estimate. Each team of the plan's cascade has its own vocabulary: ``checkout`` labels name the
 Payments team's method (on Platform work, where it is no tag: orphaned), ``app-store`` labels
 the Mobile team's method that serves nothing (unaligned). Times spread over the six months
-before ``now``, so the sample plan's cycle has two quarters of done work to review.
+before ``now``, so the sample plan's cycle has two quarters of done work to review. Every issue has
+a changelog that leads it to where it stands: assignments, reassignments, work started, put down,
+reviewed and done (:mod:`sandbox.history`); some issues in progress have nobody assigned.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import SecretStr
 
 from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox.history import history_rng, storyline
 from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
 from v2mom.sandbox.jira.truth import JiraGroundTruth
 from v2mom.settings import JiraSettings
@@ -169,7 +172,28 @@ def generate_jira_workspace(
             fields = {"points": rng.choice(POINTS)} if carries else {}
             issue(project, f"Sub-task {k} of {story_id}", "Sub-task", parent_id=story_id, **fields)
         remaining -= group
+    tell_stories(state, seed)
     return state, JiraGroundTruth(state, SCOPE_PROJECTS)
+
+
+def tell_stories(state: JiraState, seed: int) -> None:
+    """Give every issue its changelog: who was assigned and how its status moved (sandbox.history)."""
+    rng = history_rng("jira", seed)
+    people = state.workers()
+    for issue in list(state.issues.values()):
+        steps = storyline(
+            rng,
+            created=issue.created,
+            updated=issue.updated,
+            todo="To Do",
+            final=issue.status,
+            finished=issue.category == "done",
+            started=("In Progress", "In Review"),
+            people=people,
+        )
+        assignments = [step.after for step in steps if step.field == "assignee"]
+        issue.assignee = assignments[-1] if assignments else None
+        state.tell_story(issue.id, steps)
 
 
 def jira_settings(

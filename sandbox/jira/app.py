@@ -25,7 +25,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from v2mom.sandbox.faults import whole_seconds
-from v2mom.sandbox.jira.http import error, json_body
+from v2mom.sandbox.jira.changelog import register_changelog_routes, user_details
+from v2mom.sandbox.jira.http import error, jira_time, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import (
     COMPANY_POINTS,
@@ -50,14 +51,6 @@ MAX_PAGE = 100
 MAX_ID_PAGE = 5000
 SHORT_EVERY = 3  # every third page holds half as many issues, though more remain
 ID_FIELDS = {"id", "key"}
-
-
-def jira_time(moment: datetime | None) -> str | None:
-    """Jira's timestamp format: ``2026-11-23T10:00:00.000+0000``."""
-    if moment is None:
-        return None
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
 
 
 class Renderer:
@@ -109,21 +102,9 @@ class Renderer:
         }
 
     def _status(self, issue: Issue) -> dict[str, Any]:
-        cat_id, cat_name, colour = STATUS_CATEGORIES[issue.category]
-        return {
-            "self": f"{self.base}/rest/api/3/status/{cat_id}",
-            "description": "",
-            "iconUrl": f"{self.base}/images/icons/statuses/generic.png",
-            "name": issue.status,
-            "id": str(cat_id),
-            "statusCategory": {
-                "self": f"{self.base}/rest/api/3/statuscategory/{cat_id}",
-                "id": cat_id,
-                "key": issue.category,
-                "colorName": colour,
-                "name": cat_name,
-            },
-        }
+        return status_details(
+            self.base, issue.status, self.state.status_id(issue.status, issue.category), issue.category
+        )
 
     def _parent(self, issue: Issue) -> dict[str, Any] | None:
         if issue.parent_id is None:
@@ -182,6 +163,9 @@ class Renderer:
         "issuetype": lambda self, i: self._issuetype(i),
         "parent": lambda self, i: self._parent(i),
         "status": lambda self, i: self._status(i),
+        "assignee": lambda self, i: (
+            user_details(self.base, i.assignee, self.state.people.get(i.assignee, "")) if i.assignee else None
+        ),
         "project": lambda self, i: self._project(i),
         "labels": lambda self, i: list(i.labels),
         "components": lambda self, i: [
@@ -425,8 +409,35 @@ def create_jira_app(state: JiraState) -> FastAPI:
         wanted = None if raw is None else _requested_fields(raw)
         return JSONResponse(renderer.issue(issue, wanted))
 
+    @app.get("/rest/api/3/status")
+    def statuses(request: Request) -> list[dict[str, Any]]:
+        base = str(request.base_url).rstrip("/")
+        with state.lock:
+            known = list(state.statuses.items())
+        return [status_details(base, name, status_id, category) for name, (status_id, category) in known]
+
     register_write_routes(app, state)
+    register_changelog_routes(app, state)
     return app
+
+
+def status_details(base: str, name: str, status_id: str, category: str) -> dict[str, Any]:
+    """A status as Jira's StatusDetails, with its category."""
+    cat_id, cat_name, colour = STATUS_CATEGORIES[category]
+    return {
+        "self": f"{base}/rest/api/3/status/{status_id}",
+        "description": "",
+        "iconUrl": f"{base}/images/icons/statuses/generic.png",
+        "name": name,
+        "id": status_id,
+        "statusCategory": {
+            "self": f"{base}/rest/api/3/statuscategory/{cat_id}",
+            "id": cat_id,
+            "key": category,
+            "colorName": colour,
+            "name": cat_name,
+        },
+    }
 
 
 def _is_custom(state: JiraState, field_id: str) -> bool:

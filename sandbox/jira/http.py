@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-__all__ = ["error", "json_body", "request_id_headers"]
+__all__ = ["error", "jira_time", "json_body", "request_id_headers"]
+
+
+def jira_time(moment: datetime | None) -> str | None:
+    """Jira's timestamp format: ``2026-11-23T10:00:00.000+0000``."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
 
 
 def request_id_headers() -> dict[str, str]:

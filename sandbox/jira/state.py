@@ -2,12 +2,17 @@
 
 Issues are kept in a list sorted by (updated, id) so that keyset pages cost O(page), which the
 100,000-issue sync benchmark relies on. Every mutation bumps ``updated`` (never backwards), like
-Jira does. Thread-safe: the server thread and the test thread share it.
+Jira does. Statuses have ids and categories (``statuses``, served at ``/rest/api/3/status``); each
+issue keeps its changelog: a group of changed fields per change, as Jira records it (a change of
+status or assignee, made by :meth:`JiraState.update_issue` or drawn by the generator, and the
+resolution Jira sets and clears with the done category). Creating an issue records no change, as
+in Jira. Thread-safe: the server thread and the test thread share it.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from v2mom.sandbox.faults import FaultBook
+from v2mom.sandbox.history import Step
 
 ISSUE_TYPES: dict[str, tuple[str, int]] = {
     "Epic": ("10000", 1),
@@ -28,6 +34,16 @@ STATUS_CATEGORIES: dict[str, tuple[int, str, str]] = {
     "indeterminate": (4, "In Progress", "yellow"),
     "done": (3, "Done", "green"),
 }
+# The site's workflow statuses: name -> (status id, category key). A status named in a test that is
+# not here joins it with a fresh id (:meth:`JiraState.status_id`).
+DEFAULT_STATUSES: dict[str, tuple[str, str]] = {
+    "To Do": ("10000", "new"),
+    "In Progress": ("3", "indeterminate"),
+    "In Review": ("10002", "indeterminate"),
+    "Done": ("10001", "done"),
+}
+DONE_RESOLUTION = ("10000", "Done")  # the resolution Jira sets when an issue enters the done category
+PEOPLE = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Ken Thompson")
 TEAM_POINTS = "customfield_10016"  # team-managed "Story point estimate" (jsw-story-points)
 COMPANY_POINTS = "customfield_10028"  # company-managed "Story Points" (float)
 VALUE_FIELD = "customfield_10040"
@@ -70,11 +86,34 @@ class Issue:
     resolved: datetime | None = None
     old_keys: list[str] = field(default_factory=list)
     select_ids: dict[str, str] = field(default_factory=dict)  # field id -> option id, when set by id
+    assignee: str | None = None  # the assignee's accountId
+    changelog: list[ChangeGroup] = field(default_factory=list)  # oldest first
 
     @property
     def order(self) -> tuple[datetime, int]:
         """The sort key of search results: (updated, id)."""
         return (self.updated, self.id)
+
+
+@dataclass(frozen=True)
+class ChangeItem:
+    """One field of a change: Jira's ``ChangeDetails`` (``from``/``to`` ids, and their display text)."""
+
+    field_id: str
+    before: str | None
+    before_text: str | None
+    after: str | None
+    after_text: str | None
+
+
+@dataclass(frozen=True)
+class ChangeGroup:
+    """One changelog entry: who changed which fields of an issue, when."""
+
+    id: int
+    created: datetime
+    author: str  # accountId
+    items: tuple[ChangeItem, ...]
 
 
 @dataclass
@@ -223,6 +262,13 @@ class JiraState(FaultBook):
         self.api_token = api_token
         self.time_zone = time_zone
         self.account_id = "5b10a2844c20165700ede21g"
+        # The site's people, by accountId (the account the connector uses is one of them).
+        self.people: dict[str, str] = {self.account_id: "Sandbox PM"}
+        for name in PEOPLE:
+            self.people[hashlib.sha256(name.encode()).hexdigest()[:24]] = name
+        self.statuses: dict[str, tuple[str, str]] = dict(DEFAULT_STATUSES)
+        self._next_status_id = 10100
+        self._next_change_id = 20000
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.fields = default_fields()
         self.projects: dict[str, Project] = {}
@@ -301,6 +347,66 @@ class JiraState(FaultBook):
             self._keys[issue.key] = issue_id
             bisect.insort(self._order, issue.order)
             return issue_id
+
+    # -- statuses and the changelog ---------------------------------------------------------------
+
+    def status_id(self, name: str, category: str) -> str:
+        """The id of status ``name``; a name the site does not have yet joins it in ``category``."""
+        with self.lock:
+            if name not in self.statuses:
+                self.statuses[name] = (str(self._next_status_id), category)
+                self._next_status_id += 1
+            return self.statuses[name][0]
+
+    def workers(self) -> list[str]:
+        """The accountIds of the people who work on issues (the connector's own account is not one)."""
+        return [account for account in self.people if account != self.account_id]
+
+    def _status_change(self, before: tuple[str, str], after: tuple[str, str]) -> list[ChangeItem]:
+        """The items of a move between (status name, category) pairs: the status, and the resolution
+        that entering or leaving the done category sets or clears."""
+        items = [ChangeItem("status", self.status_id(*before), before[0], self.status_id(*after), after[0])]
+        if (after[1] == "done") != (before[1] == "done"):
+            none: tuple[str | None, str | None] = (None, None)
+            old, new = (DONE_RESOLUTION, none) if before[1] == "done" else (none, DONE_RESOLUTION)
+            items.append(ChangeItem("resolution", old[0], old[1], new[0], new[1]))
+        return items
+
+    def _assignee_change(self, before: str | None, after: str | None) -> ChangeItem:
+        return ChangeItem(
+            "assignee",
+            before,
+            self.people.get(before) if before is not None else None,
+            after,
+            self.people.get(after) if after is not None else None,
+        )
+
+    def _log_change(self, issue: Issue, at: datetime, author: str, items: list[ChangeItem]) -> None:
+        if items:
+            self._next_change_id += 1
+            issue.changelog.append(ChangeGroup(self._next_change_id, at, author, tuple(items)))
+
+    def tell_story(self, issue_id: int, steps: list[Step]) -> None:
+        """Record ``steps`` (generated history, :mod:`sandbox.history`) in the issue's changelog: one
+        change per step, by the person assigned then (the PM when nobody is). The story starts in
+        ``To Do``, unassigned, and must end where the issue stands; ``updated`` is not touched (the
+        steps are no later than it)."""
+        with self.lock:
+            issue = self.issues[issue_id]
+            status: tuple[str, str] = ("To Do", "new")
+            assignee: str | None = None
+            for step in steps:
+                if step.field == "status":
+                    assert step.after is not None
+                    entered = (step.after, self.statuses[step.after][1])
+                    items = self._status_change(status, entered)
+                    status = entered
+                else:
+                    items = [self._assignee_change(step.before, step.after)]
+                    assignee = step.after
+                self._log_change(issue, step.at, assignee or self.account_id, items)
+            if (status, assignee) != ((issue.status, issue.category), issue.assignee):
+                raise ValueError(f"the story of {issue.key} does not end where the issue stands")
 
     # -- custom field administration (vocabulary provisioning) --------------------------------
 
@@ -446,11 +552,20 @@ class JiraState(FaultBook):
         bisect.insort(self._order, issue.order)
 
     def update_issue(self, issue_id: int, **changes: Any) -> Issue:
-        """Change attributes and bump ``updated``; ``category='done'`` sets the resolution date."""
+        """Change attributes and bump ``updated``; ``category='done'`` sets the resolution date.
+
+        A new status (``category``, with ``status`` to name it) or ``assignee`` (an accountId or
+        None) is logged in the changelog at the new ``updated``, by ``author`` (an accountId;
+        default: the connector's account).
+        """
+        author = changes.pop("author", self.account_id)
+        if changes.get("assignee") is not None and changes["assignee"] not in self.people:
+            raise KeyError(f"no account {changes['assignee']}")
         with self.lock:
             issue = self.issues[issue_id]
+            before = (issue.status, issue.category), issue.assignee
             for name, value in changes.items():
-                if not hasattr(issue, name):
+                if not hasattr(issue, name) or name == "changelog":
                     raise AttributeError(f"Issue has no attribute {name}")
                 setattr(issue, name, value)
             if "category" in changes:
@@ -458,6 +573,12 @@ class JiraState(FaultBook):
             self._touch(issue)
             if "category" in changes:
                 issue.resolved = issue.updated if issue.category == "done" else None
+            items: list[ChangeItem] = []
+            if issue.status != before[0][0]:
+                items += self._status_change(before[0], (issue.status, issue.category))
+            if issue.assignee != before[1]:
+                items.append(self._assignee_change(before[1], issue.assignee))
+            self._log_change(issue, issue.updated, author, items)
         self._notify("jira:issue_updated", issue)
         return issue
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
+from v2mom.sandbox.history import Recorded
 from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Issue, JiraState
 
+CATEGORIES = {"new": "todo", "undefined": "todo", "indeterminate": "in_progress", "done": "done"}
 LABEL_RULES = {"checkout": "checkout-conversion", "app-store": "app-store-refresh"}  # the teams' own
 
 
@@ -28,6 +30,26 @@ class JiraGroundTruth(GroundTruth):
     def live(self) -> dict[int, Issue]:
         """In-scope issues that exist."""
         return {i.id: i for i in self.state.issues.values() if i.project in self.scope}
+
+    def transitions(self) -> set[Recorded]:
+        """Every status and assignee change in the changelogs of the in-scope issues."""
+        with self.state.lock:
+            categories = {status_id: CATEGORIES[key] for status_id, key in self.state.statuses.values()}
+            return {
+                Recorded(
+                    str(issue.id),
+                    str(group.id),
+                    group.created,
+                    change.field_id,  # type: ignore[arg-type]
+                    change.before,
+                    change.after,
+                    categories[change.after] if change.field_id == "status" and change.after else None,
+                )
+                for issue in self.live().values()
+                for group in issue.changelog
+                for change in group.items
+                if change.field_id in ("status", "assignee")
+            }
 
     def _truth_items(self, plan: PlanVocabulary) -> dict[str, TruthItem]:
         with self.state.lock:

@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 
-from v2mom.sandbox.jira.app import jira_time
+from v2mom.sandbox.jira.http import jira_time
 from v2mom.sandbox.jira.state import Issue, JiraState
 from v2mom.sandbox.webhooks import Chaos, Sender, hex_hmac
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -83,3 +84,88 @@ def test_errors_are_error_collections(site: tuple[str, JiraState, requests.Sessi
     unbounded = session.get(f"{url}/rest/api/3/search/jql", params={"jql": "updated >= '2026-01-01'"})
     assert unbounded.status_code == 400
     validate_jira("ErrorCollection", unbounded.json())
+
+
+def test_statuses_are_status_details_with_the_categories_issues_show(
+    site: tuple[str, JiraState, requests.Session],
+) -> None:
+    url, _, session = site
+    body = session.get(f"{url}/rest/api/3/status").json()
+    for status in body:
+        validate_jira("StatusDetails", status)
+    categories = {s["id"]: s["statusCategory"]["key"] for s in body}
+    issue = session.get(f"{url}/rest/api/3/issue/ONB-1", params={"fields": "status"}).json()
+    status = issue["fields"]["status"]
+    assert categories[status["id"]] == status["statusCategory"]["key"]
+    assert set(categories.values()) == {"new", "indeterminate", "done"}
+
+
+def bulkfetch(site: tuple[str, JiraState, requests.Session], body: dict[str, object]) -> requests.Response:
+    url, _, session = site
+    return session.post(f"{url}/rest/api/3/changelog/bulkfetch", json=body)
+
+
+def test_changelogs_are_bulk_changelog_pages_of_status_and_assignee_changes(
+    site: tuple[str, JiraState, requests.Session],
+) -> None:
+    url, state, session = site
+    ids = [str(i) for i in sorted(state.issues)[:60]]
+    statuses = {s["id"] for s in session.get(f"{url}/rest/api/3/status").json()}
+    seen: list[tuple[str, str]] = []
+    page_times: list[list[str]] = []
+    token: str | None = None
+    pages = 0
+    while True:
+        body: dict[str, object] = {
+            "issueIdsOrKeys": ids,
+            "fieldIds": ["status", "assignee"],
+            "maxResults": 25,
+        }
+        if token is not None:
+            body["nextPageToken"] = token
+        validate_jira("BulkChangelogRequestBean", body)
+        answer = bulkfetch(site, body)
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        validate_jira("BulkChangelogResponseBean", page)
+        pages += 1
+        assert sum(len(log["changeHistories"]) for log in page["issueChangeLogs"]) <= 25
+        page_times.append([])
+        for log in page["issueChangeLogs"]:
+            times = [history["created"] for history in log["changeHistories"]]
+            assert times == sorted(times)  # an issue's changes, oldest first
+            page_times[-1].extend(times)
+            for history in log["changeHistories"]:
+                seen.append((log["issueId"], history["id"]))
+                for item in history["items"]:
+                    assert item["fieldId"] in ("status", "assignee")  # the resolution change is left out
+                    if item["fieldId"] == "status":
+                        assert {item["from"], item["to"]} <= statuses
+                    else:
+                        assert item.get("to") is None or item["to"] in state.people
+        token = page.get("nextPageToken")
+        if token is None:
+            break
+    assert pages > 2
+    assert len(seen) == len(set(seen))
+    for earlier, later in itertools.pairwise(page_times):
+        assert max(earlier) <= min(later)  # a page holds the oldest changes not served yet
+    expected = {
+        (str(issue.id), str(group.id))
+        for issue in (state.issues[int(i)] for i in ids)
+        for group in issue.changelog
+        if any(c.field_id in ("status", "assignee") for c in group.items)
+    }
+    assert set(seen) == expected
+
+
+def test_a_changelog_request_jira_refuses_is_an_error_collection(
+    site: tuple[str, JiraState, requests.Session],
+) -> None:
+    too_many = bulkfetch(site, {"issueIdsOrKeys": [str(n) for n in range(1001)]})
+    assert too_many.status_code == 400
+    validate_jira("ErrorCollection", too_many.json())
+    assert "between 1 and 1000" in too_many.json()["errorMessages"][0]
+    foreign = bulkfetch(site, {"issueIdsOrKeys": ["ONB-1"], "nextPageToken": "bm9wZQ=="})
+    assert foreign.status_code == 400
+    assert "token" in foreign.json()["errorMessages"][0]
