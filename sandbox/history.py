@@ -5,8 +5,8 @@ stories); the story of an item is drawn once here, in tracker-neutral steps, and
 the steps into its own records. A story fits the item it belongs to: it starts after the item was
 created, ends no later than its last update, and ends in the item's current status; a finished
 item's last step (done or canceled) is at its update time, which the generators also give as its
-completion time. Along the way work is picked up and sometimes put down again, people are assigned
-and sometimes replaced, and some items are worked on with nobody assigned.
+completion time. Along the way work is picked up and sometimes put down again, people are assigned,
+sometimes replaced or let go of work not started, and some items are worked on with nobody assigned.
 
 Stories draw from a random source of their own, so adding them leaves every other generated value
 (and so every report figure) what it was.
@@ -28,6 +28,7 @@ UNASSIGNED_SHARE = 0.15  # items nobody is ever assigned to (in progress ones in
 RESTART_SHARE = 0.25  # started work put down and picked up again
 REASSIGN_SHARE = 0.2  # work handed to someone else midway
 STOPPED_SHARE = 0.2  # items still to do that were started once and put back
+RELEASED_SHARE = 0.3  # items still to do whose assignee let them go
 _MS = timedelta(milliseconds=1)
 
 
@@ -131,6 +132,10 @@ def storyline(
     elif not finished and not in_progress and started and rng.random() < STOPPED_SHARE:
         move(started[0])
         move(todo)
+    if assigned and not worked and rng.random() < REASSIGN_SHARE:
+        assign(someone_else())
+    if assigned and not finished and not in_progress and rng.random() < RELEASED_SHARE:
+        assign(None)
     move(final)
     if not changes:
         return []

@@ -47,6 +47,7 @@ TASK_FIELDS = ",".join(
     ]
 )
 PROJECT_FIELDS = "name,permalink_url,created_at,modified_at,completed,completed_at,archived"
+STORY_FIELDS = "created_at,resource_subtype,assignee"  # what an assignment or completion story says
 ID_FIELDS = "num_subtasks"
 SCOPE_FIELDS = "parent.gid,memberships.project.gid"  # what tells whether a task is in scope
 

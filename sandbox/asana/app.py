@@ -1,5 +1,5 @@
-"""The fake Asana REST API under ``/api/1.0``: users/me, projects, tasks, subtasks, events (the
-write-back endpoints, ``/batch`` among them, are in :mod:`sandbox.asana.writes`).
+"""The fake Asana REST API under ``/api/1.0``: users/me, projects, tasks, subtasks, a task's stories,
+events (the write-back endpoints, ``/batch`` among them, are in :mod:`sandbox.asana.writes`).
 
 Shapes follow Asana's OpenAPI (tests validate responses against it): ``{"data": ...}``, offset
 paging with ``next_page`` (keyset tokens, every third page short although more remain),
@@ -32,6 +32,7 @@ from v2mom.sandbox.asana.state import (
     EnumOptionDef,
     FieldSetting,
     Project,
+    Story,
     Task,
     VocabularyRefused,
     Webhook,
@@ -593,6 +594,37 @@ def create_asana_app(state: AsanaState) -> FastAPI:
             if gid not in state.projects:
                 return error(404, f"project: Unknown object: {gid}")
             records = [render_setting(s) for s in state.field_settings.get(gid, [])]
+        return listing(request, records)
+
+    def render_user(gid: str) -> dict[str, Any]:
+        name = state.people.get(gid) or (state.user["name"] if gid == state.user["gid"] else "")
+        return {"gid": gid, "resource_type": "user", "name": name}
+
+    def render_story(story: Story, compact: bool) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "gid": story.gid,
+            "resource_type": "story",
+            "created_at": asana_time(story.created_at),
+            "created_by": render_user(story.author),
+            "resource_subtype": story.subtype,
+            "text": story.text,
+        }
+        if compact:
+            return record
+        record |= {"type": "comment" if story.subtype == "comment_added" else "system", "source": "web"}
+        if story.assignee is not None:  # Asana's spec does not let assignee be null: absent otherwise
+            record["assignee"] = render_user(story.assignee)
+        return record
+
+    @app.get(f"{PREFIX}/tasks/{{gid}}/stories")
+    def stories(gid: str, request: Request) -> JSONResponse:
+        """A task's stories, oldest first (compact records unless ``opt_fields`` asks for more)."""
+        with state.lock:
+            found = state.tasks.get(gid)
+            if found is None:
+                return error(404, f"task: Unknown object: {gid}")
+            compact = fields_of(request) is None
+            records = [render_story(story, compact) for story in found.stories]
         return listing(request, records)
 
     http = Http(PREFIX, error, asana_time, fields_of, render_task, listing, one)

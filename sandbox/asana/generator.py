@@ -6,7 +6,9 @@ the multi-enum ``V2MOM Value`` field (ids or names, one or two values), by the e
 ``project: Platform reliability`` rule (through the project), by an unknown value, by conflicting
 tags, or not at all. Subtasks two levels deep, sometimes carrying the points instead of their
 task; subtasks of Legacy tasks added to an in-scope project (orphans); ``Story Points`` and
-``actual_time_minutes`` for effort. Times spread over the six months before ``now``.
+``actual_time_minutes`` for effort. Times spread over the six months before ``now``. Every task has
+stories that lead it to where it stands: assignments, reassignments, comments and its completion
+(:mod:`sandbox.history`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from v2mom.sandbox.asana.state import (
     Task,
 )
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
+from v2mom.sandbox.history import Recorded, history_rng, storyline
 from v2mom.settings import AsanaSettings
 
 __all__ = ["AsanaGroundTruth", "asana_settings", "generate_asana_workspace"]
@@ -66,6 +69,35 @@ class AsanaGroundTruth(GroundTruth):
     def live_ids(self) -> set[str]:
         """Every gid a sync should hold as live: projects, tasks and subtasks."""
         return set(self.projects) | set(self.live_tasks())
+
+    def transitions(self) -> set[Recorded]:
+        """Every completion and assignee change in the stories of the tasks in scope."""
+        found: set[Recorded] = set()
+        with self.state.lock:
+            for task in self.live_tasks().values():
+                assignee: str | None = None
+                for story in task.stories:
+                    if story.subtype in ("marked_complete", "marked_incomplete"):
+                        done = story.subtype == "marked_complete"
+                        before, after = ("incomplete", "completed") if done else ("completed", "incomplete")
+                        category = "done" if done else "todo"
+                        found.add(
+                            Recorded(task.gid, story.gid, story.created_at, "status", before, after, category)
+                        )
+                    elif story.subtype in ("assigned", "unassigned"):
+                        found.add(
+                            Recorded(
+                                task.gid,
+                                story.gid,
+                                story.created_at,
+                                "assignee",
+                                assignee,
+                                story.assignee,
+                                None,
+                            )
+                        )
+                        assignee = story.assignee
+        return found
 
     def _truth_items(self, plan: PlanVocabulary) -> Mapping[str, TruthItem]:
         out: dict[str, TruthItem] = {}
@@ -197,8 +229,31 @@ def generate_asana_workspace(
             if remaining > 0 and rng.random() < 0.2:
                 add(f"Sub-subtask of {child}", parent=child)
                 remaining -= 1
+    tell_stories(state, seed)
     state.listeners.clear()
     return state, AsanaGroundTruth(state, scope)
+
+
+def tell_stories(state: AsanaState, seed: int) -> None:
+    """Give every task its stories: who was assigned, when it was completed, the odd comment."""
+    rng = history_rng("asana", seed)
+    people = sorted(state.people)
+    for task in list(state.tasks.values()):
+        steps = storyline(
+            rng,
+            created=task.created_at,
+            updated=task.modified_at,
+            todo="incomplete",
+            final="completed" if task.completed else "incomplete",
+            finished=task.completed,
+            started=(),
+            people=people,
+        )
+        assignments = [step.after for step in steps if step.field == "assignee"]
+        task.assignee = assignments[-1] if assignments else None
+        state.tell_story(task.gid, steps)
+        if steps and rng.random() < 0.3:
+            state.comment(task.gid, steps[0].at, "Picking this up.")
 
 
 def asana_settings(

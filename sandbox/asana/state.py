@@ -6,7 +6,10 @@ reached through their parent. Every mutation bumps ``modified_at`` (never backwa
 event to the log of each project the task's tree belongs to: the sandbox's assumption is that a
 project's event stream carries its tasks' and their subtasks' changes. Sync tokens name a position
 in that log; :meth:`AsanaState.expire_sync_tokens` makes every token issued so far too old (412).
-Thread-safe through ``lock``.
+Each task keeps its stories, as Asana records them: ``assigned`` / ``unassigned`` when its assignee
+changes, ``marked_complete`` / ``marked_incomplete`` when it is completed or reopened,
+``added_to_project`` and the odd ``comment_added``. People and stories have gids of their own
+range, so adding them changes no other gid. Thread-safe through ``lock``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from v2mom.sandbox.faults import FaultBook
+from v2mom.sandbox.history import Step
 
 VALUE_FIELD = "V2MOM Value"
 METHOD_FIELD = "V2MOM Method"
@@ -26,6 +30,9 @@ TEAM_BET_FIELD = "Team Bet"
 POINTS_FIELD = "Story Points"
 
 
+PEOPLE = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Ken Thompson")
+FIRST_PERSON_GID = 1201990000001
+FIRST_STORY_GID = 1203000000001
 ENUM_TYPES = ("enum", "multi_enum")
 FIELD_TYPES = ("text", "enum", "multi_enum", "number", "date", "people")
 
@@ -107,6 +114,21 @@ class Task:
     multi_enums: dict[str, list[str]] = field(default_factory=dict)
     numbers: dict[str, float] = field(default_factory=dict)
     actual_time_minutes: float | None = None
+    assignee: str | None = None  # the assignee's user gid
+    stories: list[Story] = field(default_factory=list)  # oldest first
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story of a task: what happened (``subtype``, Asana's ``resource_subtype``), when, by whom;
+    ``assignee`` is the user an ``assigned`` story names."""
+
+    gid: str
+    created_at: datetime
+    subtype: str
+    text: str
+    author: str
+    assignee: str | None = None
 
 
 @dataclass
@@ -179,6 +201,8 @@ class AsanaState(FaultBook):
         self.workspace_gid = self._gid()
         self.workspace_name = "Sandbox workspace"
         self.user = {"gid": self._gid(), "name": "Sandbox PM", "email": "pm@sandbox.test"}
+        self.people: dict[str, str] = {str(FIRST_PERSON_GID + n): name for n, name in enumerate(PEOPLE)}
+        self._next_story_gid = FIRST_STORY_GID
         self.custom_fields = default_custom_fields(self._gid) if default_fields else {}
         self.field_settings: dict[str, list[FieldSetting]] = {}  # project gid -> settings in order
         self._preset_fields = [f.gid for f in self.custom_fields.values()]  # on every new project
@@ -249,12 +273,57 @@ class AsanaState(FaultBook):
             self.tasks[task.gid] = task
             for project in task.projects:
                 self.members[project].append(task.gid)
+                name = self.projects[project].name
+                self._story(task, made, "added_to_project", f"added to {name}", self.user["gid"])
             self.children[task.gid] = []
             if parent is not None:
                 self.children[parent].append(task.gid)
             self._log("added", task)
         self._notify("added", task)
         return task.gid
+
+    # -- stories -------------------------------------------------------------------------------
+
+    def _story(self, task: Task, at: datetime, subtype: str, text: str, author: str, **extra: Any) -> None:
+        task.stories.append(Story(str(self._next_story_gid), at, subtype, text, author, **extra))
+        self._next_story_gid += 1
+        task.stories.sort(key=lambda story: story.created_at)
+
+    def _assignment_story(self, task: Task, at: datetime, before: str | None, after: str | None) -> None:
+        author = self.user["gid"]
+        if after is not None:
+            self._story(task, at, "assigned", f"assigned to {self.people[after]}", author, assignee=after)
+        elif before is not None:
+            self._story(task, at, "unassigned", f"unassigned from {self.people[before]}", author)
+
+    def _completion_story(self, task: Task, at: datetime, completed: bool) -> None:
+        author = task.assignee or self.user["gid"]
+        if completed:
+            self._story(task, at, "marked_complete", "marked this task complete", author)
+        else:
+            self._story(task, at, "marked_incomplete", "marked incomplete", author)
+
+    def comment(self, gid: str, at: datetime, text: str) -> None:
+        """A comment on task ``gid`` (a story that changes nothing)."""
+        with self.lock:
+            self._story(self.tasks[gid], at, "comment_added", text, self.user["gid"])
+
+    def tell_story(self, gid: str, steps: list[Step]) -> None:
+        """Record ``steps`` (generated history, :mod:`sandbox.history`; statuses ``incomplete`` and
+        ``completed``) as the task's stories. The story starts incomplete and unassigned and must end
+        where the task stands; ``modified_at`` is not touched (the steps are no later than it)."""
+        with self.lock:
+            task = self.tasks[gid]
+            completed, assignee = False, None
+            for step in steps:
+                if step.field == "status":
+                    completed = step.after == "completed"
+                    self._completion_story(task, step.at, completed)
+                else:
+                    self._assignment_story(task, step.at, step.before, step.after)
+                    assignee = step.after
+            if (completed, assignee) != (task.completed, task.assignee):
+                raise ValueError(f"the story of task {gid} does not end where the task stands")
 
     # -- mutations -----------------------------------------------------------------------------
 
@@ -275,16 +344,27 @@ class AsanaState(FaultBook):
             )
 
     def update_task(self, gid: str, **changes: Any) -> Task:
-        """Change attributes and bump ``modified_at``; ``completed`` stamps ``completed_at``."""
+        """Change attributes and bump ``modified_at``; ``completed`` stamps ``completed_at``.
+
+        A new ``assignee`` (a user gid of ``people``, or None) or ``completed`` adds its story at
+        the new ``modified_at``.
+        """
+        if changes.get("assignee") is not None and changes["assignee"] not in self.people:
+            raise KeyError(f"no user {changes['assignee']}")
         with self.lock:
             task = self.tasks[gid]
+            before = task.completed, task.assignee
             for name, value in changes.items():
-                if not hasattr(task, name):
+                if not hasattr(task, name) or name == "stories":
                     raise AttributeError(f"Task has no attribute {name}")
                 setattr(task, name, value)
             task.modified_at = max(self.clock(), task.modified_at + timedelta(milliseconds=1))
             if "completed" in changes:
                 task.completed_at = task.modified_at if task.completed else None
+            if task.assignee != before[1]:
+                self._assignment_story(task, task.modified_at, before[1], task.assignee)
+            if task.completed != before[0]:
+                self._completion_story(task, task.modified_at, task.completed)
             self._log("changed", task)
         self._notify("changed", task)
         return task

@@ -40,6 +40,7 @@ from graphql import (
 from v2mom.sandbox.faults import Fault
 from v2mom.sandbox.linear.state import (
     STATE_NAMES,
+    HistoryEntry,
     Issue,
     Label,
     LabelRefused,
@@ -452,13 +453,65 @@ class Root(WriteResolvers):
             "canceledAt": linear_time(issue.canceled),
             "archivedAt": linear_time(issue.archived),
             "trashed": issue.trashed if issue.trashed else None,
-            "state": {"name": STATE_NAMES[issue.state_type], "type": issue.state_type},
+            "state": self.render_state(issue.team_key, issue.state_type),
             "team": {"id": team.id, "key": team.key, "name": team.name},
             "parent": (lambda info: self.render_issue(parent)) if parent else None,
             "project": (lambda info: self.render_project(project)) if project else None,
             "labels": label_connection,
             "attachments": self.attachment_connection(issue),
+            "history": self.history_connection(issue),
         }
+
+    def render_state(self, team_key: str, state_type: str) -> dict[str, Any]:
+        """Team ``team_key``'s workflow state of ``state_type`` as the schema's WorkflowState."""
+        return {
+            "id": self.state.workflow_state_id(team_key, state_type),
+            "name": STATE_NAMES[state_type],
+            "type": state_type,
+        }
+
+    def _render_user(self, user_id: str | None) -> dict[str, Any] | None:
+        return {"id": user_id, "name": self.state.users.get(user_id, "")} if user_id is not None else None
+
+    def render_history(self, entry: HistoryEntry) -> dict[str, Any]:
+        """A history entry as the schema's IssueHistory."""
+        return {
+            "id": entry.id,
+            "createdAt": linear_time(entry.created),
+            "fromState": self.render_state(*entry.from_state) if entry.from_state else None,
+            "toState": self.render_state(*entry.to_state) if entry.to_state else None,
+            "fromAssignee": self._render_user(entry.from_assignee),
+            "toAssignee": self._render_user(entry.to_assignee),
+        }
+
+    def history_connection(self, issue: Issue) -> Any:
+        """``Issue.history``: the issue's entries oldest first, in pages (cursor: the offset);
+        every third page is short although more remain."""
+
+        def connection(info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+            del info
+            size = _page_size(first)
+            offset, page = 0, 0
+            if after:
+                try:
+                    offset, page = json.loads(base64.urlsafe_b64decode(after.encode()))
+                except (binascii.Error, ValueError, TypeError):
+                    raise GraphQLError("Argument Validation Error: invalid cursor") from None
+            if (page + 1) % SHORT_EVERY == 0:
+                size = max(1, size // 2)
+            with self.state.lock:
+                entries = list(issue.history)
+            chunk = entries[offset : offset + size]
+            end = offset + len(chunk)
+            cursor = (
+                base64.urlsafe_b64encode(json.dumps([end, page + 1]).encode()).decode() if chunk else None
+            )
+            return {
+                "nodes": [self.render_history(entry) for entry in chunk],
+                "pageInfo": {"hasNextPage": end < len(entries), "endCursor": cursor},
+            }
+
+        return connection
 
     def render_project(self, project: Project) -> dict[str, Any]:
         """A project as the schema's Project."""

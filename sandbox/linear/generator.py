@@ -7,7 +7,9 @@ tagged by ``value:``/``method:`` labels, by the ``Value``/``Method`` label group
 container rule then applies); sub-issues that sometimes carry the estimate instead of their parent;
 every ``state.type`` including triage, canceled and duplicate; a few issues with more than 50
 labels; archived and trashed issues; ``error-budget`` labels on some ENG issues, naming the Platform
-team's method. Times spread over the six months before ``now``.
+team's method. Times spread over the six months before ``now``. Every issue has a history that leads
+it to where it stands: assignments, reassignments, work started, put down and finished
+(:mod:`sandbox.history`); some issues in progress have nobody assigned.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import SecretStr
 
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
+from v2mom.sandbox.history import Recorded, history_rng, storyline
 from v2mom.sandbox.linear.state import Issue, LinearState
 from v2mom.settings import LinearSettings
 
@@ -43,6 +46,16 @@ STATE_TYPES = (
     ("canceled", 0.05),
     ("duplicate", 0.03),
 )
+CATEGORIES = {
+    "triage": "todo",
+    "backlog": "todo",
+    "unstarted": "todo",
+    "started": "in_progress",
+    "completed": "done",
+    "canceled": "canceled",
+    "duplicate": "canceled",
+}
+FINISHED = ("completed", "canceled", "duplicate")
 NOISE = ("bug", "frontend", "backend", "tech-debt", "customer-report")
 DEFAULT_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -64,6 +77,36 @@ class LinearGroundTruth(GroundTruth):
             }
             issues = {i.id for i in self.state.issues.values() if i.team_key in self.teams and not i.removed}
         return projects | issues
+
+    def transitions(self) -> set[Recorded]:
+        """Every state and assignee change in the histories of the live in-scope issues."""
+        state = self.state
+        found: set[Recorded] = set()
+        with state.lock:
+            for issue in state.issues.values():
+                if issue.team_key not in self.teams or issue.removed:
+                    continue
+                for entry in issue.history:
+                    if entry.to_state is not None:
+                        before = state.workflow_state_id(*entry.from_state) if entry.from_state else None
+                        after = state.workflow_state_id(*entry.to_state)
+                        category = CATEGORIES[entry.to_state[1]]
+                        found.add(
+                            Recorded(issue.id, entry.id, entry.created, "status", before, after, category)
+                        )
+                    if entry.from_assignee is not None or entry.to_assignee is not None:
+                        found.add(
+                            Recorded(
+                                issue.id,
+                                entry.id,
+                                entry.created,
+                                "assignee",
+                                entry.from_assignee,
+                                entry.to_assignee,
+                                None,
+                            )
+                        )
+        return found
 
     def _truth_items(self, plan: PlanVocabulary) -> Mapping[str, TruthItem]:
         state = self.state
@@ -230,12 +273,34 @@ def generate_linear_workspace(
             )
         remaining -= group
 
+    tell_stories(state, seed)
     live = sorted(i for i in state.issues if state.issues[i].team_key in SCOPE_TEAMS)
     for issue_id in rng.sample(live, k=min(len(live), max(2, issues // 60))):
         state.archive_issue(issue_id, trash=rng.random() < 0.3)
     state.archive_project(archived_project)
     state.listeners.clear()
     return state, LinearGroundTruth(state)
+
+
+def tell_stories(state: LinearState, seed: int) -> None:
+    """Give every issue its history: who was assigned and how its state moved (sandbox.history)."""
+    rng = history_rng("linear", seed)
+    people = sorted(state.users)
+    for issue in list(state.issues.values()):
+        final = issue.state_type
+        steps = storyline(
+            rng,
+            created=issue.created,
+            updated=issue.updated,
+            todo=final if final in ("triage", "backlog", "unstarted") else "unstarted",
+            final=final,
+            finished=final in FINISHED,
+            started=("started",),
+            people=people,
+        )
+        assignments = [step.after for step in steps if step.field == "assignee"]
+        issue.assignee_id = assignments[-1] if assignments else None
+        state.tell_story(issue.id, steps)
 
 
 def linear_settings(

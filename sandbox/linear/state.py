@@ -3,8 +3,11 @@
 Issues and projects are kept in lists sorted by (updatedAt, id), so a keyset page costs O(page)
 (the 100,000-issue sync benchmark relies on it). Every mutation bumps ``updatedAt`` (never
 backwards), as Linear does; archiving and trashing are mutations too, and archived or trashed
-records only show with ``includeArchived``. Thread-safe: the server thread and the test thread share
-it through ``lock``.
+records only show with ``includeArchived``. Each issue keeps its history (``IssueHistory``): one entry
+per update, holding the workflow state and assignee it moved from and to when those changed (an
+update of anything else is an entry without them, as in Linear); workflow states and people have
+ids of their own, drawn apart from the seeded ids so that adding them changes no other id.
+Thread-safe: the server thread and the test thread share it through ``lock``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from v2mom.sandbox.faults import FaultBook
+from v2mom.sandbox.history import Step
 
 STATE_NAMES = {
     "triage": "Triage",
@@ -29,6 +33,24 @@ STATE_NAMES = {
     "canceled": "Canceled",
     "duplicate": "Duplicate",
 }
+
+
+PEOPLE = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Ken Thompson")
+_NAMES = uuid.UUID("5b3a9c1e-1f5e-4a53-9a0b-6d2f0c1e7a11")  # the namespace of ids drawn apart
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One entry of an issue's history. States are (team key, state type) as they were then, and
+    None when the entry did not change the state; assignees are user ids (None: nobody, or no
+    change when neither side names anyone)."""
+
+    id: str
+    created: datetime
+    from_state: tuple[str, str] | None = None
+    to_state: tuple[str, str] | None = None
+    from_assignee: str | None = None
+    to_assignee: str | None = None
 
 
 @dataclass
@@ -108,6 +130,8 @@ class Issue(Record):
     label_ids: list[str] = field(default_factory=list)
     completed: datetime | None = None
     canceled: datetime | None = None
+    assignee_id: str | None = None
+    history: list[HistoryEntry] = field(default_factory=list)  # oldest first
 
     @property
     def identifier(self) -> str:
@@ -211,9 +235,42 @@ class LinearState(FaultBook):
         self.listeners: list[Callable[[str, str, Record], None]] = []  # (action, type, record)
         self.webhooks: dict[str, Webhook] = {}
         self.attachments: dict[str, Attachment] = {}
+        self.users: dict[str, str] = {str(uuid.uuid5(_NAMES, name)): name for name in PEOPLE}
+        self._history_entries = 0
 
     def _new_id(self) -> str:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    @staticmethod
+    def workflow_state_id(team_key: str, state_type: str) -> str:
+        """The id of team ``team_key``'s workflow state of ``state_type`` (one per type)."""
+        return str(uuid.uuid5(_NAMES, f"state/{team_key}/{state_type}"))
+
+    def _log(self, issue: Issue, at: datetime, **changes: Any) -> None:
+        self._history_entries += 1
+        entry_id = str(uuid.uuid5(_NAMES, f"history/{self._history_entries}"))
+        issue.history.append(HistoryEntry(entry_id, at, **changes))
+
+    def tell_story(self, issue_id: str, steps: list[Step]) -> None:
+        """Record ``steps`` (generated history, :mod:`sandbox.history`) as history entries, one per
+        step; the story starts unassigned in ``steps``' first status and must end where the issue
+        stands. ``updatedAt`` is not touched (the steps are no later than it)."""
+        with self.lock:
+            issue: Issue = self._issues.by_id[issue_id]
+            assignee: str | None = None
+            state_type: str | None = None
+            for step in steps:
+                if step.field == "status":
+                    assert step.before is not None
+                    assert step.after is not None
+                    before, after = (issue.team_key, step.before), (issue.team_key, step.after)
+                    self._log(issue, step.at, from_state=before, to_state=after)
+                    state_type = step.after
+                else:
+                    self._log(issue, step.at, from_assignee=step.before, to_assignee=step.after)
+                    assignee = step.after
+            if (state_type or issue.state_type, assignee) != (issue.state_type, issue.assignee_id):
+                raise ValueError(f"the story of {issue.identifier} does not end where the issue stands")
 
     @property
     def issues(self) -> dict[str, Issue]:
@@ -391,18 +448,31 @@ class LinearState(FaultBook):
         kind.reorder(record, bump)
 
     def update_issue(self, issue_id: str, **changes: Any) -> Issue:
-        """Change attributes and bump ``updatedAt``; a new ``state_type`` stamps completion."""
+        """Change attributes and bump ``updatedAt``; a new ``state_type`` stamps completion.
+
+        The update is one history entry at the new ``updatedAt``, naming the state and assignee
+        (``assignee_id``: a user id or None) it moved from and to when they changed.
+        """
+        if changes.get("assignee_id") is not None and changes["assignee_id"] not in self.users:
+            raise KeyError(f"no user {changes['assignee_id']}")
         with self.lock:
             issue: Issue = self._issues.by_id[issue_id]
             if "label_ids" in changes:
                 self._check_applicable(list(changes["label_ids"]), kept=tuple(issue.label_ids))
+            before = (issue.team_key, issue.state_type), issue.assignee_id
             for name, value in changes.items():
-                if not hasattr(issue, name):
+                if not hasattr(issue, name) or name == "history":
                     raise AttributeError(f"Issue has no attribute {name}")
                 setattr(issue, name, value)
             self._touch(self._issues, issue)
             if "state_type" in changes:
                 self._stamp_state(issue)
+            moved: dict[str, Any] = {}
+            if issue.state_type != before[0][1]:
+                moved.update(from_state=before[0], to_state=(issue.team_key, issue.state_type))
+            if issue.assignee_id != before[1]:
+                moved.update(from_assignee=before[1], to_assignee=issue.assignee_id)
+            self._log(issue, issue.updated, **moved)
         self._notify("update", "Issue", issue)
         return issue
 
@@ -467,6 +537,7 @@ class LinearState(FaultBook):
             for issue, result in zip(issues, results, strict=True):
                 issue.label_ids = result
                 self._touch(self._issues, issue)
+                self._log(issue, issue.updated)
         for issue in issues:
             self._notify("update", "Issue", issue)
         return issues

@@ -16,7 +16,7 @@ import urllib3
 from asana.rest import ApiException
 
 from tests.contracts import validate_asana
-from v2mom.connectors.asana.parse import PROJECT_FIELDS, TASK_FIELDS
+from v2mom.connectors.asana.parse import PROJECT_FIELDS, STORY_FIELDS, TASK_FIELDS
 from v2mom.sandbox.asana.app import create_asana_app
 from v2mom.sandbox.asana.generator import generate_asana_workspace
 from v2mom.sandbox.asana.state import AsanaState
@@ -30,6 +30,7 @@ class Workspace:
     projects: list[str]
     tasks: asana.TasksApi
     events: asana.EventsApi
+    stories: asana.StoriesApi
 
     def get(self, path: str, **params: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.state.token}"}
@@ -45,7 +46,14 @@ def workspace() -> Iterator[Workspace]:
         configuration.access_token = state.token
         configuration.retry_strategy = urllib3.Retry(0)
         client = asana.ApiClient(configuration)
-        yield Workspace(url, state, truth.projects, asana.TasksApi(client), asana.EventsApi(client))
+        yield Workspace(
+            url,
+            state,
+            truth.projects,
+            asana.TasksApi(client),
+            asana.EventsApi(client),
+            asana.StoriesApi(client),
+        )
 
 
 def test_task_pages_are_task_responses_with_next_pages(workspace: Workspace) -> None:
@@ -165,3 +173,42 @@ def test_an_injected_rate_limit_names_its_wait(workspace: Workspace) -> None:
     assert answer.status_code == 429
     assert answer.headers["Retry-After"] == "2.5"
     validate_asana("ErrorResponse", answer.json())
+
+
+def test_task_stories_are_story_pages_naming_assignees(workspace: Workspace) -> None:
+    state = workspace.state
+    gid = max(state.tasks, key=lambda g: (len(state.tasks[g].stories), g))
+    stories: list[dict[str, Any]] = []
+    offset: str | None = None
+    pages = 0
+    while True:
+        opts: dict[str, Any] = {"limit": 2, "opt_fields": STORY_FIELDS}
+        if offset:
+            opts["offset"] = offset
+        body = workspace.stories.get_stories_for_task(gid, opts, full_payload=True)
+        pages += 1
+        for story in body["data"]:
+            validate_asana("StoryCompact", story)
+            validate_asana("StoryResponse", story)
+            assert set(story) <= {"gid", "created_at", "resource_subtype", "assignee"}
+        stories.extend(body["data"])
+        if body["next_page"] is None:
+            break
+        validate_asana("NextPage", body["next_page"])
+        offset = body["next_page"]["offset"]
+    assert pages > 1
+    assert [s["gid"] for s in stories] == [s.gid for s in state.tasks[gid].stories]
+    assert [s["created_at"] for s in stories] == sorted(s["created_at"] for s in stories)
+    for story in stories:
+        if story["resource_subtype"] == "assigned":
+            assert story["assignee"]["gid"] in state.people
+        else:
+            assert "assignee" not in story
+    subtypes = {s.subtype for task in state.tasks.values() for s in task.stories}
+    assert {"assigned", "unassigned", "marked_complete", "added_to_project", "comment_added"} <= subtypes
+    compact = workspace.get(f"/tasks/{gid}/stories").json()["data"][0]
+    validate_asana("StoryCompact", compact)
+    assert {"gid", "resource_type", "created_at", "created_by", "resource_subtype", "text"} == set(compact)
+    missing = workspace.get("/tasks/1/stories")
+    assert missing.status_code == 404
+    validate_asana("ErrorResponse", missing.json())

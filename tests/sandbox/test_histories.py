@@ -1,48 +1,116 @@
-"""The sandboxes' generated histories fit the items they belong to."""
+"""The sandboxes' generated histories fit the items they belong to, in every tracker."""
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
+import pytest
+
+from v2mom.sandbox.asana.generator import generate_asana_workspace
 from v2mom.sandbox.generator import generate_jira_workspace
 from v2mom.sandbox.history import Recorded
+from v2mom.sandbox.linear.generator import generate_linear_workspace
 
 
-def check_fits(recorded: set[Recorded], created: dict[str, object], updated: dict[str, object]) -> None:
-    for change in recorded:
-        where = f"item {change.item_id}, change {change.event_id}"
-        assert created[change.item_id] < change.at <= updated[change.item_id], where  # type: ignore[operator]
+@dataclass(frozen=True)
+class Standing:
+    """Where an item stands now, as its tracker shows it."""
+
+    created: datetime
+    updated: datetime
+    status: str  # the tracker's id of its status
+    finished: bool
+    in_progress: bool
+    assignee: str | None
 
 
-def test_jira_changelogs_lead_each_issue_to_where_it_stands() -> None:
+def jira() -> tuple[set[Recorded], dict[str, Standing]]:
     state, truth = generate_jira_workspace(seed=5, epics=30, issues=400)
-    recorded = truth.transitions()
-    issues = {str(i.id): i for i in truth.live().values()}
-    check_fits(recorded, {k: i.created for k, i in issues.items()}, {k: i.updated for k, i in issues.items()})
+    return truth.transitions(), {
+        str(i.id): Standing(
+            i.created,
+            i.updated,
+            state.status_id(i.status, i.category),
+            i.category == "done",
+            i.category == "indeterminate",
+            i.assignee,
+        )
+        for i in truth.live().values()
+    }
+
+
+def linear() -> tuple[set[Recorded], dict[str, Standing]]:
+    state, truth = generate_linear_workspace(seed=5, projects=8, issues=400)
+    return truth.transitions(), {
+        i.id: Standing(
+            i.created,
+            i.updated,
+            state.workflow_state_id(i.team_key, i.state_type),
+            i.state_type in ("completed", "canceled", "duplicate"),
+            i.state_type == "started",
+            i.assignee_id,
+        )
+        for i in state.issues.values()
+        if i.id in truth.live_ids()
+    }
+
+
+def asana() -> tuple[set[Recorded], dict[str, Standing]]:
+    _, truth = generate_asana_workspace(seed=5, tasks=400)
+    return truth.transitions(), {
+        t.gid: Standing(
+            t.created_at,
+            t.modified_at,
+            "completed" if t.completed else "incomplete",
+            t.completed,
+            False,  # Asana has no started status: work in progress is work assigned
+            t.assignee,
+        )
+        for t in truth.live_tasks().values()
+    }
+
+
+WORKSPACES: dict[str, Callable[[], tuple[set[Recorded], dict[str, Standing]]]] = {
+    "jira": jira,
+    "linear": linear,
+    "asana": asana,
+}
+
+
+def floor_ms(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@pytest.mark.parametrize("tracker", sorted(WORKSPACES))
+def test_each_history_leads_its_item_to_where_it_stands(tracker: str) -> None:
+    recorded, items = WORKSPACES[tracker]()
     by_item: dict[str, list[Recorded]] = {}
-    for change in sorted(recorded, key=lambda c: (c.at, c.field)):
+    for change in sorted(recorded, key=lambda c: (c.at, c.event_id)):
         by_item.setdefault(change.item_id, []).append(change)
-    status_ids = {name: status_id for name, (status_id, _) in state.statuses.items()}
-    for item_id, changes in by_item.items():
-        issue = issues[item_id]
+    assert set(by_item) <= set(items)
+    for item_id, item in items.items():
+        changes = by_item.get(item_id, [])
+        for change in changes:
+            assert item.created < change.at <= item.updated, f"{item_id}: {change}"
+        for field in ("status", "assignee"):
+            chain = [c for c in changes if c.field == field]
+            for before, after in itertools.pairwise(chain):
+                assert after.before == before.after, f"{item_id}: {field} jumps from {before} to {after}"
         statuses = [c for c in changes if c.field == "status"]
         assignees = [c for c in changes if c.field == "assignee"]
         if statuses:
-            assert statuses[-1].after == status_ids[issue.status]
-            for before, after in itertools.pairwise(statuses):
-                assert after.before == before.after  # each change starts where the last one ended
-        if issue.category == "done":
-            assert statuses[-1].at == issue.updated.replace(
-                microsecond=issue.updated.microsecond // 1000 * 1000
-            )
-        assert (assignees[-1].after if assignees else None) == issue.assignee
-    in_progress = [i for i in issues.values() if i.category == "indeterminate"]
-    assert any(i.assignee is None for i in in_progress)  # work nobody is assigned to
-    assert (
-        Counter(
-            len([c for c in by_item.get(str(i.id), []) if c.field == "assignee"]) for i in issues.values()
-        )[2]
-        > 0
-    )
-    assert Counter((c.field, c.category) for c in recorded)[("status", "todo")] > 0  # work put down again
+            assert statuses[-1].after == item.status, item_id
+        if item.finished:
+            assert statuses, f"{item_id} was finished without a change"
+            assert statuses[-1].at == floor_ms(item.updated), item_id  # finished at its last update
+        assert (assignees[-1].after if assignees else None) == item.assignee, item_id
+    reassigned = Counter(c.item_id for c in recorded if c.field == "assignee" and c.before and c.after)
+    assert reassigned  # work handed from one person to another
+    assert any(c.field == "assignee" and c.after is None for c in recorded)  # and let go of
+    if tracker != "asana":
+        assert any(i.in_progress and i.assignee is None for i in items.values())  # nobody assigned
+        assert any(c.category == "todo" for c in recorded)  # work put down again

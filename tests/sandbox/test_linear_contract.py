@@ -129,3 +129,47 @@ def test_a_page_larger_than_linear_allows_is_an_error(site: tuple[str, LinearSta
     body = answer.json()
     assert body["data"] is None
     assert "first must be between 1 and 250" in body["errors"][0]["message"]
+
+
+def test_issue_histories_are_served_in_pages_as_linear_serves_them(site: tuple[str, LinearState]) -> None:
+    _, state = site
+    assert validate(vendor_schema(), parse(query_text("issue_history"))) == []
+    assert validate(vendor_schema(), parse(query_text("issue_history_page"))) == []
+    ids = sorted(state.issues)[:30]
+    answer = post(site, query_text("issue_history"), {"ids": ids, "first": 50, "historyFirst": 2})
+    body = answer.json()
+    assert "errors" not in body, body
+    nodes = body["data"]["issues"]["nodes"]
+    assert {n["id"] for n in nodes} == set(ids)  # archived ones too: includeArchived
+    entries: dict[str, list[dict[str, object]]] = {}
+    followed = 0
+    for node in nodes:
+        connection = node["history"]
+        entries[node["id"]] = list(connection["nodes"])
+        while connection["pageInfo"]["hasNextPage"]:
+            followed += 1
+            more = post(
+                site,
+                query_text("issue_history_page"),
+                {"id": node["id"], "first": 2, "after": connection["pageInfo"]["endCursor"]},
+            ).json()
+            assert "errors" not in more, more
+            connection = more["data"]["issue"]["history"]
+            entries[node["id"]].extend(connection["nodes"])
+    assert followed > 0
+    for issue_id, served in entries.items():
+        issue = state.issues[issue_id]
+        assert [e["id"] for e in served] == [e.id for e in issue.history]
+        for entry in served:
+            for side in ("fromState", "toState"):
+                workflow_state = entry[side]
+                if workflow_state is not None:
+                    assert isinstance(workflow_state, dict)
+                    assert workflow_state["id"] == state.workflow_state_id(
+                        issue.team_key, workflow_state["type"]
+                    )
+            for side in ("fromAssignee", "toAssignee"):
+                person = entry[side]
+                assert person is None or (isinstance(person, dict) and person["id"] in state.users)
+    assert any(e["toAssignee"] is not None for es in entries.values() for e in es)
+    assert any(e["toState"] is not None for es in entries.values() for e in es)

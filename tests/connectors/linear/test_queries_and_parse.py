@@ -39,6 +39,8 @@ def test_there_are_queries() -> None:
         "project",
         "issue_ids",
         "teams",
+        "issue_history",
+        "issue_history_page",
     }
     assert "fragments" not in QUERY_NAMES
     assert "fragment IssueFields" in query_text("issues")
@@ -54,6 +56,8 @@ def test_query_validates_against_the_vendor_schema(name: str) -> None:
 def test_a_broken_query_is_caught() -> None:
     broken = query_text("issues").replace("estimate", "storyPoints")
     assert validate(vendor_schema(), parse(broken))
+    # Linear's history entries name states and people through objects; a scalar there is refused.
+    assert validate(vendor_schema(), parse(query_text("issue_history").replace("toState {", "toStateId {")))
 
 
 def test_real_webhook_issue_parses() -> None:
