@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from v2mom.connectors.retry import call_with_retries
 from v2mom.errors import TrackerError, UnreachableError
-from v2mom.models import WorkItem
+from v2mom.models import ItemTransition, WorkItem
 from v2mom.settings import SyncSettings
 from v2mom.vocabulary import (
     AppliedVocabulary,
@@ -64,13 +65,18 @@ class Page:
 
 @dataclass
 class CallCounter:
-    """Counts API calls per kind, so tests and benchmarks can assert O(k / page size) behaviour."""
+    """Counts API calls per kind, so tests and benchmarks can assert O(k / page size) behaviour.
+
+    Safe to share between threads: a sync reads histories while the next pages are being fetched.
+    """
 
     calls: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, kind: str, n: int = 1) -> None:
         """Record ``n`` calls of ``kind``."""
-        self.calls[kind] = self.calls.get(kind, 0) + n
+        with self._lock:
+            self.calls[kind] = self.calls.get(kind, 0) + n
 
     @property
     def total(self) -> int:
@@ -130,6 +136,27 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release HTTP sessions."""
+        ...
+
+
+@runtime_checkable
+class HistoryReader(Protocol):
+    """A tracker whose items' status and assignee changes can be read (the people's-time measures).
+
+    ``read_history(ids)`` returns every status and assignee change the tracker's history holds for
+    the items with those stable ids, as :class:`~v2mom.models.ItemTransition` records, oldest first:
+    Jira from ``POST /rest/api/3/changelog/bulkfetch`` (1,000 issues a request), Linear from
+    ``Issue.history``, Asana from each task's stories. Ids the tracker does not know (deleted since,
+    or not items with a history, as Asana projects) yield nothing. Reading again yields the same
+    records (their :attr:`~v2mom.models.ItemTransition.identity` names them). A malformed answer is
+    a FatalError naming the item and the entry. It may be called while the connector's pages are
+    being fetched on another thread (:mod:`sync.prefetch`), so it uses an HTTP client of its own.
+    """
+
+    tracker: str
+
+    def read_history(self, item_ids: Sequence[str]) -> list[ItemTransition]:
+        """The status and assignee changes of the items ``item_ids``, oldest first."""
         ...
 
 

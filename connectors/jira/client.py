@@ -150,9 +150,9 @@ class JiraClient:
 
     Methods return decoded JSON and raise only :class:`~v2mom.errors.TrackerError` subclasses. Each
     HTTP request is counted in ``calls`` under its kind ("search", "census", "field", "myself",
-    "issue"; provisioning: "field-create", "field-context", "context-create", "field-option",
-    "option-create", "option-update"; write-back: "bulk-edit", "bulk-queue", "remote-link"). No
-    retries happen here.
+    "issue"; history: "status", "changelog"; provisioning: "field-create", "field-context",
+    "context-create", "field-option", "option-create", "option-update"; write-back: "bulk-edit",
+    "bulk-queue", "remote-link"). No retries happen here.
     """
 
     def __init__(
@@ -262,6 +262,32 @@ class JiraClient:
         page = self._json_object(kind, fetch)
         if not isinstance(page.get("issues", []), list):
             raise FatalError("unexpected search response: 'issues' is not a list", tracker=TRACKER)
+        return page
+
+    def statuses(self) -> list[dict[str, Any]]:
+        """``GET /rest/api/3/status``: every status of the site's workflows, with its category."""
+        result = self._call("status", lambda: self._sdk.get(self._sdk.endpoint("status")))
+        if not isinstance(result, list) or not all(isinstance(s, dict) for s in result):
+            raise FatalError("unexpected status response: expected a JSON array of objects", tracker=TRACKER)
+        return result
+
+    def changelog_page(
+        self, ids: Sequence[str], field_ids: Sequence[str], next_page_token: str | None, max_results: int
+    ) -> dict[str, Any]:
+        """One page of ``POST /rest/api/3/changelog/bulkfetch`` (``issueChangeLogs``, ``nextPageToken``)."""
+        body: dict[str, object] = {
+            "issueIdsOrKeys": list(ids),
+            "fieldIds": list(field_ids),
+            "maxResults": int(max_results),
+        }
+        if next_page_token is not None:
+            body["nextPageToken"] = next_page_token
+        endpoint = self._sdk.endpoint("changelog/bulkfetch", api_version=3)
+        page = self._json_object("changelog", lambda: self._sdk.post(endpoint, data=body))
+        if not isinstance(page.get("issueChangeLogs", []), list):
+            raise FatalError(
+                "unexpected changelog response: 'issueChangeLogs' is not a list", tracker=TRACKER
+            )
         return page
 
     def get_issue(self, id_or_key: str, fields: Sequence[str]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
+from v2mom.connectors.jira.history import JiraHistory
 from v2mom.connectors.jira.links import JiraLinks
 from v2mom.connectors.jira.parse import (
     BASE_FIELDS,
@@ -35,7 +36,7 @@ from v2mom.connectors.jira.tags import JiraTags
 from v2mom.connectors.jira.vocabulary import JiraVocabulary
 from v2mom.connectors.paging import cursor_pages
 from v2mom.errors import FatalError
-from v2mom.models import WorkItem
+from v2mom.models import ItemTransition, WorkItem
 from v2mom.settings import JiraSettings, SyncSettings
 from v2mom.vocabulary import (
     AppliedVocabulary,
@@ -69,9 +70,9 @@ class JiraConnector(ConnectorRuntime):
     :class:`connectors.base.VocabularyWriter` and :class:`connectors.base.TagWriter`.
 
     ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("myself", "field",
-    "search", "census", "issue"; write-back: "bulk-edit", "bulk-queue", "remote-link"), retries
-    included. Discovery runs once, lazily, before the first listing when :meth:`discover` was not
-    called.
+    "search", "census", "issue"; history: "status", "changelog"; write-back: "bulk-edit",
+    "bulk-queue", "remote-link"), retries included. It is a :class:`connectors.base.HistoryReader`
+    too. Discovery runs once, lazily, before the first listing when :meth:`discover` was not called.
     """
 
     tracker = "jira"
@@ -91,14 +92,9 @@ class JiraConnector(ConnectorRuntime):
         self.settings = settings
         self.scope = settings.jql
         self.calls = client.calls if client is not None else CallCounter()
-        self._client = client or JiraClient(
-            settings.url,
-            email=settings.email,
-            api_token=settings.api_token.get_secret_value(),
-            timeout=timeout,
-            connect_timeout=self._connect_timeout,
-            calls=self.calls,
-        )
+        self._client = client or self._new_client(timeout)
+        self._timeout = timeout
+        self._history: JiraHistory | None = None
         self._discovery: Discovery | None = None
         self._time_zone: ZoneInfo | None = None
         self._points_fields: list[str] = []
@@ -108,6 +104,16 @@ class JiraConnector(ConnectorRuntime):
         self._links = JiraLinks(self._client, self._retrying)
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def _new_client(self, timeout: int) -> JiraClient:
+        return JiraClient(
+            self.settings.url,
+            email=self.settings.email,
+            api_token=self.settings.api_token.get_secret_value(),
+            timeout=timeout,
+            connect_timeout=self._connect_timeout,
+            calls=self.calls,
+        )
 
     @property
     def fields(self) -> list[str]:
@@ -250,6 +256,19 @@ class JiraConnector(ConnectorRuntime):
             raise OutOfScopeError(f"issue {item_id} is not matched by the configured JQL", tracker="jira")
         return self._parse(issues[0])
 
+    # -- HistoryReader --------------------------------------------------------------------------
+
+    def read_history(self, item_ids: Sequence[str]) -> list[ItemTransition]:
+        """Status and assignee changes of issues by id, from their changelogs (history.py).
+
+        Read through a session of its own: a sync calls it while its next pages are being fetched.
+        """
+        if self._history is None:
+            self._history = JiraHistory(self._new_client(self._timeout), self._retrying)
+        found = self._history.read(item_ids)
+        self.warnings.extend(note for note in self._history.notes if note not in self.warnings)
+        return found
+
     # -- VocabularyWriter ----------------------------------------------------------------------
 
     def read_vocabulary(self) -> TrackerVocabulary:
@@ -273,5 +292,7 @@ class JiraConnector(ConnectorRuntime):
         return self._links.write_links(links)
 
     def close(self) -> None:
-        """Release the HTTP session."""
+        """Release the HTTP sessions."""
         self._client.close()
+        if self._history is not None:
+            self._history.close()

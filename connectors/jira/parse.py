@@ -22,6 +22,7 @@ __all__ = [
     "ISSUE_ID",
     "ISSUE_KEY",
     "JSW_STORY_POINTS",
+    "STATE_BY_CATEGORY",
     "discover_points_fields",
     "parse_datetime",
     "parse_issue",
@@ -56,7 +57,8 @@ BASE_FIELDS: tuple[str, ...] = (
     "timeoriginalestimate",
 )
 
-_STATE_BY_CATEGORY: dict[str, State] = {
+#: Where a status of each category stands (the key of Jira's ``statusCategory``).
+STATE_BY_CATEGORY: dict[str, State] = {
     "new": State.TODO,
     "undefined": State.TODO,  # "No Category"
     "indeterminate": State.IN_PROGRESS,
@@ -220,7 +222,7 @@ def parse_issue(
     category_key = category.get("key") if category is not None else None
     if not isinstance(category_key, str):
         raise _fail(where, "missing field 'status.statusCategory.key'")
-    state = _STATE_BY_CATEGORY.get(category_key, State.TODO)
+    state = STATE_BY_CATEGORY.get(category_key, State.TODO)
     status_name = status.get("name") if status is not None else None
 
     updated = parse_datetime(fields.get("updated"), where=where, field="updated")

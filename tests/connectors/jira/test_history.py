@@ -1,0 +1,147 @@
+"""Jira issues' status and assignee history: the real connector against the sandbox, and the parser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from v2mom.connectors.jira.connector import JiraConnector
+from v2mom.connectors.jira.history import parse_changelogs
+from v2mom.errors import FatalError
+from v2mom.models import ItemTransition, State
+from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+from v2mom.sandbox.history import Recorded
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.jira.truth import JiraGroundTruth
+from v2mom.sandbox.server import SandboxServer
+from v2mom.settings import SyncSettings
+
+
+def as_recorded(transitions: list[ItemTransition]) -> set[Recorded]:
+    return {
+        Recorded(
+            t.item_id,
+            t.event_id,
+            t.at,
+            t.field,
+            t.from_value,
+            t.to_value,
+            t.to_category.value if t.to_category is not None else None,
+        )
+        for t in transitions
+    }
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[JiraState, JiraGroundTruth, JiraConnector]]:
+    state, truth = generate_jira_workspace(seed=5, epics=30, issues=400)
+    with SandboxServer(create_jira_app(state)) as url:
+        connector = JiraConnector(
+            jira_settings(state, url), SyncSettings(max_retries=1), sleep=lambda _: None
+        )
+        yield state, truth, connector
+        connector.close()
+
+
+def test_every_recorded_change_is_read_in_batches_of_a_thousand_issues(
+    site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+) -> None:
+    state, truth, connector = site
+    live = [str(i) for i in truth.live()]
+    # More ids than one request takes: deleted or unknown issues among them yield nothing.
+    ids = live + [str(n) for n in range(900_000, 900_700)]
+    found = connector.read_history(ids)
+    assert as_recorded(found) == truth.transitions()
+    assert [t.at for t in found] == sorted(t.at for t in found)
+    # 1,100 ids: two requests (Jira refuses 1,001), the first one's 1,178 changes on two pages.
+    assert connector.calls.calls["changelog"] == 3
+    assert connector.calls.calls["status"] == 1
+    assert state.request_count("/rest/api/3/changelog/bulkfetch") == 3
+    assert {t.to_category for t in found if t.field == "status"} == {
+        State.TODO,
+        State.IN_PROGRESS,
+        State.DONE,
+    }
+
+
+def test_a_status_created_since_is_looked_up_once_and_a_deleted_one_keeps_no_category(
+    site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+) -> None:
+    state, truth, connector = site
+    issue_id = next(i for i, issue in truth.live().items() if issue.category == "new")
+    connector.read_history([str(i) for i in truth.live()])  # the site's statuses are read
+    state.update_issue(issue_id, category="indeterminate", status="Blocked")  # a new status of the site
+    (blocked,) = [
+        t for t in connector.read_history([str(issue_id)]) if t.to_value == state.statuses["Blocked"][0]
+    ]
+    assert blocked.to_category is State.IN_PROGRESS
+    assert connector.calls.calls["status"] == 2
+    del state.statuses["Blocked"]  # the status is deleted from the site; its changes stay in the changelog
+    fresh = JiraConnector(connector.settings, SyncSettings(max_retries=1))
+    (orphan,) = [t for t in fresh.read_history([str(issue_id)]) if t.to_value == blocked.to_value]
+    assert orphan.to_category is None
+    assert fresh.warnings == [
+        f"status {blocked.to_value} is not among the site's statuses: its changes keep no category"
+    ]
+    assert fresh.calls.calls["status"] == 2  # looked up again once, not once per change
+    fresh.close()
+
+
+def page(*histories: dict[str, Any], issue: object = "10001") -> dict[str, Any]:
+    return {"issueChangeLogs": [{"issueId": issue, "changeHistories": list(histories)}]}
+
+
+def change(
+    *items: dict[str, Any], entry: object = "20001", created: object = "2026-11-02T09:30:00.000+0000"
+) -> dict[str, Any]:
+    return {"id": entry, "created": created, "items": list(items)}
+
+
+STATUS = {"field": "status", "fieldtype": "jira", "fieldId": "status", "from": "10000", "to": "3"}
+CATEGORIES = {"10000": State.TODO, "3": State.IN_PROGRESS}
+
+
+def test_one_change_of_status_and_assignee_is_two_records_of_one_entry() -> None:
+    assignee = {"field": "assignee", "fieldId": "assignee", "from": None, "to": "acc-1", "toString": "Ada"}
+    resolution = {"field": "resolution", "fieldId": "resolution", "from": None, "to": "10000"}
+    found = parse_changelogs(page(change(STATUS, assignee, resolution)), CATEGORIES.get)
+    assert [(t.field, t.from_value, t.to_value, t.to_category) for t in found] == [
+        ("status", "10000", "3", State.IN_PROGRESS),
+        ("assignee", None, "acc-1", None),  # Jira sends null for nobody; the spec leaves it out
+    ]
+    assert {t.identity[:3] for t in found} == {("jira", "10001", "20001")}
+    assert found[0].at.isoformat() == "2026-11-02T09:30:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"issueChangeLogs": {}}, "malformed changelog page: 'issueChangeLogs' is not a list"),
+        (page(change(STATUS), issue=None), "malformed changelog page: an issue's changelog has no 'issueId'"),
+        (page(change(STATUS, entry=None)), "malformed changelog of issue 10001: a change has no 'id'"),
+        (
+            page(change(STATUS, created="yesterday")),
+            "malformed changelog of issue 10001, entry 20001: 'created' has an unreadable timestamp",
+        ),
+        (
+            page(change({**STATUS, "to": None})),
+            "malformed changelog of issue 10001, entry 20001: a status change names no status entered",
+        ),
+        (
+            page(change({**STATUS, "to": ["3"]})),
+            "malformed changelog of issue 10001, entry 20001: 'status.to' is not a string",
+        ),
+        (
+            page({"id": "1", "created": "2026-11-02T09:30:00.000+0000", "items": "status"}),
+            "'items' is not a list",
+        ),
+    ],
+)
+def test_a_malformed_page_is_refused_naming_the_issue_and_the_entry(
+    body: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(FatalError, match=problem.replace("(", r"\(")):
+        parse_changelogs(body, CATEGORIES.get)
