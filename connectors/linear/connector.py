@@ -23,13 +23,14 @@ from typing import Any
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, Aliased, LinearClient
+from v2mom.connectors.linear.history import LinearHistory
 from v2mom.connectors.linear.links import LinearLinks
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
 from v2mom.connectors.linear.tags import LinearTags
 from v2mom.connectors.linear.vocabulary import LinearVocabulary
 from v2mom.connectors.paging import relay_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
-from v2mom.models import WorkItem
+from v2mom.models import ItemTransition, WorkItem
 from v2mom.settings import LinearSettings, SyncSettings
 from v2mom.vocabulary import (
     AppliedVocabulary,
@@ -83,7 +84,7 @@ class LinearConnector(ConnectorRuntime):
 
     ``scope`` names the teams (``teams:ENG,WEB``). ``calls`` counts requests by kind ("teams",
     "projects", "issues", "labels", "census", "issue", "project", "vocabulary", "writeback",
-    "links"), retries included.
+    "links"; the history reader's: "history"), retries included.
     """
 
     tracker = TRACKER
@@ -106,16 +107,21 @@ class LinearConnector(ConnectorRuntime):
         self.teams = sorted(settings.teams)
         self.scope = "teams:" + ",".join(self.teams)
         self.calls = client.calls if client is not None else CallCounter()
-        self._client = client or LinearClient(
-            settings.api_url,
-            api_key=settings.api_key.get_secret_value(),
-            timeout=timeout,
-            connect_timeout=self._connect_timeout,
-            calls=self.calls,
-        )
+        self._timeout = timeout
+        self._client = client or self._new_client()
+        self._history_client: LinearClient | None = None
         self._vocabulary = LinearVocabulary(self._execute, self._pages)
         self._tags = LinearTags(self._execute, self.read_vocabulary)
         self._links = LinearLinks(self._execute, self._pages, self._execute_aliased)
+
+    def _new_client(self) -> LinearClient:
+        return LinearClient(
+            self.settings.api_url,
+            api_key=self.settings.api_key.get_secret_value(),
+            timeout=self._timeout,
+            connect_timeout=self._connect_timeout,
+            calls=self.calls,
+        )
 
     def _execute(self, kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         return self._retrying(partial(self._client.execute, kind, name, variables))
@@ -296,6 +302,24 @@ class LinearConnector(ConnectorRuntime):
         """One URL attachment per issue to its explanation page, replaced when its url changes."""
         return self._links.write_links(links)
 
+    # -- HistoryReader ------------------------------------------------------------------------------
+
+    def read_history(self, item_ids: Sequence[str]) -> list[ItemTransition]:
+        """State and assignee changes of issues by id, from their ``IssueHistory`` (history.py).
+
+        Read through a client of its own: a sync calls it while its next pages are being fetched.
+        """
+        if self._history_client is None:
+            self._history_client = self._new_client()
+        client = self._history_client
+
+        def execute(kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+            return self._retrying(partial(client.execute, kind, name, variables))
+
+        return LinearHistory(execute).read(item_ids)
+
     def close(self) -> None:
-        """Release the HTTP connection."""
+        """Release the HTTP connections."""
         self._client.close()
+        if self._history_client is not None:
+            self._history_client.close()

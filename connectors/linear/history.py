@@ -1,0 +1,158 @@
+"""Linear issues' status and assignee history, from ``Issue.history`` (``IssueHistory`` entries).
+
+Issues are read 50 ids a request (``issue_history.graphql``: ``issues(filter: {id: {in: …}})``, the
+paged shape of the listings), each with its first page of history entries; an issue with more
+entries is completed page by page with ``issue_history_page.graphql``. Both connections page
+through :func:`connectors.paging.relay_pages` (a cursor seen twice is a loop). An entry names the
+workflow states left and entered (``fromState`` / ``toState``, with their ``type``) and the people
+(``fromAssignee`` / ``toAssignee``) when it changed them; an entry that changed neither (a title, a
+label) is skipped. An id that is no issue (a project, a deleted issue) yields nothing.
+
+:func:`parse_history` is pure: a malformed entry raises :class:`~v2mom.errors.FatalError` naming the
+issue, the entry and what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from v2mom.connectors.linear.parse import STATE_TYPES, TRACKER
+from v2mom.connectors.paging import relay_pages
+from v2mom.errors import FatalError
+from v2mom.models import ItemTransition
+
+__all__ = ["HISTORY_ISSUES", "HISTORY_PAGE", "LinearHistory", "parse_history"]
+
+HISTORY_ISSUES = 50  # issues per request (their first history pages nest in it)
+HISTORY_PAGE = 50  # history entries per page (Linear's default)
+Execute = Callable[[str, str, Mapping[str, Any]], dict[str, Any]]
+
+
+def _fail(where: str, problem: str) -> FatalError:
+    return FatalError(f"malformed history {where}: {problem}", tracker=TRACKER)
+
+
+def _id(value: object, *, where: str, name: str) -> str | None:
+    """The ``id`` of a nested object (None when the object is null); FatalError when it has none."""
+    if value is None:
+        return None
+    found = value.get("id") if isinstance(value, Mapping) else None
+    if not isinstance(found, str) or not found:
+        raise _fail(where, f"'{name}' has no id")
+    return found
+
+
+def parse_history(issue_id: str, entries: Sequence[object]) -> Iterator[ItemTransition]:
+    """The status and assignee changes among ``entries`` (IssueHistory nodes) of issue ``issue_id``."""
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise _fail(f"of issue {issue_id}", "an entry is not an object")
+        entry_id = entry.get("id")
+        if not isinstance(entry_id, str) or not entry_id:
+            raise _fail(f"of issue {issue_id}", "an entry has no id")
+        where = f"of issue {issue_id}, entry {entry_id}"
+        created = entry.get("createdAt")
+        if not isinstance(created, str):
+            raise _fail(where, "'createdAt' is missing or not a timestamp")
+        try:
+            at = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            raise _fail(where, f"'createdAt' {created[:40]!r} is not ISO 8601") from None
+        if at.tzinfo is None:
+            raise _fail(where, f"'createdAt' {created[:40]!r} has no UTC offset")
+        entered = entry.get("toState")
+        if entered is not None:
+            state_type = entered.get("type") if isinstance(entered, Mapping) else None
+            if not isinstance(state_type, str):
+                raise _fail(where, "'toState' has no type")
+            yield ItemTransition(
+                tracker=TRACKER,
+                item_id=issue_id,
+                event_id=entry_id,
+                at=at,
+                field="status",
+                from_value=_id(entry.get("fromState"), where=where, name="fromState"),
+                to_value=_id(entered, where=where, name="toState"),
+                to_category=STATE_TYPES.get(state_type),
+            )
+        before = _id(entry.get("fromAssignee"), where=where, name="fromAssignee")
+        after = _id(entry.get("toAssignee"), where=where, name="toAssignee")
+        if before is not None or after is not None:
+            yield ItemTransition(
+                tracker=TRACKER,
+                item_id=issue_id,
+                event_id=entry_id,
+                at=at,
+                field="assignee",
+                from_value=before,
+                to_value=after,
+            )
+
+
+def _connection(value: object, *, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping) or not isinstance(value.get("nodes"), list):
+        raise _fail(where, "the answer has no history.nodes list")
+    return value
+
+
+class LinearHistory:
+    """Reads issue histories through ``execute`` (the connector's retries over a client of its own;
+    see :class:`connectors.base.HistoryReader`)."""
+
+    def __init__(self, execute: Execute) -> None:
+        """Run every request through ``execute(kind, query name, variables)``."""
+        self._execute = execute
+
+    def _rest(self, issue_id: str, after: str) -> Iterator[object]:
+        """The entries of issue ``issue_id`` after cursor ``after``."""
+
+        def fetch(cursor: str | None) -> Mapping[str, Any]:
+            data = self._execute(
+                "history", "issue_history_page", {"id": issue_id, "first": HISTORY_PAGE, "after": cursor}
+            )
+            issue = data.get("issue")
+            return _connection(
+                issue.get("history") if isinstance(issue, Mapping) else None, where=f"of issue {issue_id}"
+            )
+
+        for connection in relay_pages(
+            fetch, tracker=TRACKER, what=f"history of issue {issue_id}", start=after
+        ):
+            yield from connection["nodes"]
+
+    def read(self, item_ids: Sequence[str]) -> list[ItemTransition]:
+        """Every state and assignee change of the issues ``item_ids``, oldest first."""
+        ids = list(dict.fromkeys(item_ids))
+        found: list[ItemTransition] = []
+        for start in range(0, len(ids), HISTORY_ISSUES):
+            batch = ids[start : start + HISTORY_ISSUES]
+
+            def fetch(after: str | None, batch: list[str] = batch) -> Mapping[str, Any]:
+                variables = {
+                    "ids": batch,
+                    "first": HISTORY_ISSUES,
+                    "after": after,
+                    "historyFirst": HISTORY_PAGE,
+                }
+                issues = self._execute("history", "issue_history", variables).get("issues")
+                if not isinstance(issues, Mapping) or not isinstance(issues.get("nodes"), list):
+                    raise _fail("page", "the answer has no issues.nodes list")
+                return issues
+
+            for connection in relay_pages(fetch, tracker=TRACKER, what="issue history"):
+                for node in connection["nodes"]:
+                    issue_id = node.get("id") if isinstance(node, Mapping) else None
+                    if not isinstance(issue_id, str) or not issue_id:
+                        raise _fail("page", "an issue has no id")
+                    history = _connection(node.get("history"), where=f"of issue {issue_id}")
+                    entries: list[object] = list(history["nodes"])
+                    info = history.get("pageInfo")
+                    if isinstance(info, Mapping) and info.get("hasNextPage"):
+                        cursor = info.get("endCursor")
+                        if not isinstance(cursor, str) or not cursor:
+                            raise _fail(f"of issue {issue_id}", "a next page but no endCursor")
+                        entries.extend(self._rest(issue_id, cursor))
+                    found.extend(parse_history(issue_id, entries))
+        return sorted(found, key=lambda t: (t.at, t.item_id, t.event_id, t.field))

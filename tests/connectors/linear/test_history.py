@@ -1,0 +1,111 @@
+"""Linear issues' status and assignee history: the real connector against the sandbox, and the parser."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.connectors.jira.test_history import as_recorded
+from v2mom.connectors.linear import history
+from v2mom.connectors.linear.connector import LinearConnector
+from v2mom.connectors.linear.history import parse_history
+from v2mom.errors import FatalError
+from v2mom.models import State
+from v2mom.sandbox.linear.app import create_linear_app
+from v2mom.sandbox.linear.generator import LinearGroundTruth, generate_linear_workspace, linear_settings
+from v2mom.sandbox.linear.state import LinearState
+from v2mom.sandbox.server import SandboxServer
+from v2mom.settings import SyncSettings
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[LinearState, LinearGroundTruth, LinearConnector]]:
+    state, truth = generate_linear_workspace(seed=5, projects=8, issues=400)
+    with SandboxServer(create_linear_app(state)) as url:
+        connector = LinearConnector(linear_settings(state, url), SyncSettings(max_retries=1))
+        yield state, truth, connector
+        connector.close()
+
+
+def test_every_recorded_change_is_read_following_each_issues_history_pages(
+    site: tuple[LinearState, LinearGroundTruth, LinearConnector], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, truth, connector = site
+    monkeypatch.setattr(history, "HISTORY_PAGE", 2)  # most issues' histories run over several pages
+    issue = next(i for i in state.issues.values() if i.id in truth.live_ids())
+    state.change_labels([issue.id], [state.label("frontend")], [])  # an entry that changes neither
+    ids = sorted(truth.live_ids())  # the projects among them have no history
+    found = connector.read_history([*ids, "00000000-0000-4000-8000-000000000000"])
+    assert as_recorded(found) == truth.transitions()
+    assert [t.at for t in found] == sorted(t.at for t in found)
+    pages = state.request_count("/graphql/IssueHistoryPage")
+    assert pages > 0
+    assert state.request_count("/graphql/IssueHistory") - pages == math.ceil(
+        (len(ids) + 1) / 50
+    )  # 50 ids each
+    assert {t.to_category for t in found if t.field == "status"} == {
+        State.TODO,
+        State.IN_PROGRESS,
+        State.DONE,
+        State.CANCELED,
+    }
+
+
+def entry(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "h-1",
+        "createdAt": "2026-11-02T09:30:00.000Z",
+        "fromState": {"id": "s-todo", "type": "unstarted"},
+        "toState": {"id": "s-doing", "type": "started"},
+        "fromAssignee": None,
+        "toAssignee": {"id": "u-1"},
+    }
+    base.update(overrides)
+    return base
+
+
+def test_an_entry_changing_state_and_assignee_is_two_records_and_one_changing_neither_none() -> None:
+    changes = list(
+        parse_history("i-1", [entry(), entry(id="h-2", fromState=None, toState=None, toAssignee=None)])
+    )
+    assert [(t.field, t.from_value, t.to_value, t.to_category, t.event_id) for t in changes] == [
+        ("status", "s-todo", "s-doing", State.IN_PROGRESS, "h-1"),
+        ("assignee", None, "u-1", None, "h-1"),
+    ]
+    (released,) = parse_history(
+        "i-1", [entry(fromState=None, toState=None, fromAssignee={"id": "u-1"}, toAssignee=None)]
+    )
+    assert (released.field, released.from_value, released.to_value) == ("assignee", "u-1", None)
+    (duplicate,) = parse_history(
+        "i-1", [entry(toState={"id": "s-dup", "type": "duplicate"}, toAssignee=None)]
+    )
+    assert duplicate.to_category is State.CANCELED
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("nope", "malformed history of issue i-1: an entry is not an object"),
+        (entry(id=None), "malformed history of issue i-1: an entry has no id"),
+        (
+            entry(createdAt="yesterday"),
+            "malformed history of issue i-1, entry h-1: 'createdAt' 'yesterday' is not ISO 8601",
+        ),
+        (entry(createdAt=None), "malformed history of issue i-1, entry h-1: 'createdAt' is missing"),
+        (entry(toState={"id": "s-1"}), "malformed history of issue i-1, entry h-1: 'toState' has no type"),
+        (
+            entry(toState={"type": "started"}),
+            "malformed history of issue i-1, entry h-1: 'toState' has no id",
+        ),
+        (
+            entry(toAssignee={"name": "Ada"}),
+            "malformed history of issue i-1, entry h-1: 'toAssignee' has no id",
+        ),
+    ],
+)
+def test_a_malformed_entry_is_refused_naming_the_issue_and_the_entry(raw: object, problem: str) -> None:
+    with pytest.raises(FatalError, match=problem):
+        list(parse_history("i-1", [raw]))
