@@ -122,6 +122,7 @@ class AsanaClient:
         self._field_settings = asana.CustomFieldSettingsApi(self._api)
         self._batch = asana.BatchAPIApi(self._api)
         self._attachments = asana.AttachmentsApi(self._api)
+        self._stories = asana.StoriesApi(self._api)
 
     def _call(self, kind: str, fn: Callable[[], Any]) -> dict[str, Any]:
         """Count, run and map; the mapped error carries no chained SDK exception."""
@@ -190,6 +191,13 @@ class AsanaClient:
         return self._call(
             "task", lambda: self._tasks.get_task(gid, {"opt_fields": opt_fields}, **self._kwargs())
         )
+
+    def stories_page(self, task: str, *, opt_fields: str, limit: int, offset: str | None) -> dict[str, Any]:
+        """One page of ``GET /tasks/{gid}/stories`` (``data``, ``next_page``), oldest first."""
+        opts: dict[str, Any] = {"limit": limit, "opt_fields": opt_fields}
+        if offset:
+            opts["offset"] = offset
+        return self._call("stories", lambda: self._stories.get_stories_for_task(task, opts, **self._kwargs()))
 
     def events(self, resource: str, sync: str | None) -> dict[str, Any]:
         """``GET /events``; SyncTokenExpired (with a fresh token) on 412."""

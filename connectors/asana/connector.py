@@ -27,6 +27,7 @@ from typing import Any
 
 from v2mom.connectors.asana.batch import Batch
 from v2mom.connectors.asana.client import DEFAULT_TIMEOUT, TRACKER, AsanaClient, SyncTokenExpired
+from v2mom.connectors.asana.history import AsanaHistory
 from v2mom.connectors.asana.links import AsanaLinks
 from v2mom.connectors.asana.parse import (
     ID_FIELDS,
@@ -43,7 +44,7 @@ from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.paging import offset_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
-from v2mom.models import WorkItem
+from v2mom.models import ItemTransition, WorkItem
 from v2mom.settings import AsanaSettings, SyncSettings
 from v2mom.vocabulary import (
     AppliedVocabulary,
@@ -69,8 +70,8 @@ class AsanaConnector(ConnectorRuntime):
     """Asana, seen through :class:`connectors.base.Connector`.
 
     ``scope`` names the projects. ``calls`` counts requests by kind ("me", "project", "tasks",
-    "subtasks", "events", "task", "census"; write-back: "custom_fields", "batch", "attachments",
-    "attachment_write"). ``state`` holds the Events API sync token per project
+    "subtasks", "events", "task", "census"; history: "stories"; write-back: "custom_fields", "batch",
+    "attachments", "attachment_write"). ``state`` holds the Events API sync token per project
     (the runner stores it with the tracker's state); ``warnings`` and ``needs_census`` report an
     expired token to the runner.
     """
@@ -95,13 +96,9 @@ class AsanaConnector(ConnectorRuntime):
         self.projects = list(dict.fromkeys(settings.projects))
         self.scope = "projects:" + ",".join(self.projects)
         self.calls = client.calls if client is not None else CallCounter()
-        self._client = client or AsanaClient(
-            settings.base_url,
-            token=settings.token.get_secret_value(),
-            timeout=timeout,
-            connect_timeout=self._connect_timeout,
-            calls=self.calls,
-        )
+        self._timeout = timeout
+        self._client = client or self._new_client()
+        self._history: AsanaHistory | None = None
         self._mark = 0
         self._vocabulary = AsanaVocabulary(
             self._client,
@@ -113,6 +110,15 @@ class AsanaConnector(ConnectorRuntime):
         batch = Batch(self._client, self._retrying)
         self._tags = AsanaTags(batch, self._vocabulary, workspace=settings.workspace)
         self._links = AsanaLinks(self._client, batch, retrying=self._retrying, page_size=settings.page_size)
+
+    def _new_client(self) -> AsanaClient:
+        return AsanaClient(
+            self.settings.base_url,
+            token=self.settings.token.get_secret_value(),
+            timeout=self._timeout,
+            connect_timeout=self._connect_timeout,
+            calls=self.calls,
+        )
 
     def _parse(self, raw: Mapping[str, Any]) -> WorkItem:
         return parse_task(raw, scope=self.projects, points_field=self.settings.points_field)
@@ -364,6 +370,17 @@ class AsanaConnector(ConnectorRuntime):
             return parse_project(self._get_project(item_id))
         return self._fetch_task(item_id)
 
+    # -- HistoryReader ------------------------------------------------------------------------------
+
+    def read_history(self, item_ids: Sequence[str]) -> list[ItemTransition]:
+        """Completion and assignee changes of tasks by gid, from their stories (history.py).
+
+        Read through a client of its own: a sync calls it while its next pages are being fetched.
+        """
+        if self._history is None:
+            self._history = AsanaHistory(self._new_client(), self._retrying, self.projects)
+        return self._history.read(item_ids)
+
     # -- VocabularyWriter --------------------------------------------------------------------------
 
     def read_vocabulary(self) -> TrackerVocabulary:
@@ -390,3 +407,5 @@ class AsanaConnector(ConnectorRuntime):
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
+        if self._history is not None:
+            self._history.close()

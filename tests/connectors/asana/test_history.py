@@ -1,0 +1,108 @@
+"""Asana tasks' completion and assignee history: the real connector against the sandbox, and the parser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.connectors.jira.test_history import as_recorded
+from v2mom.connectors.asana import history
+from v2mom.connectors.asana.connector import AsanaConnector
+from v2mom.connectors.asana.history import parse_stories
+from v2mom.errors import FatalError
+from v2mom.models import State
+from v2mom.sandbox.asana.app import create_asana_app
+from v2mom.sandbox.asana.generator import AsanaGroundTruth, asana_settings, generate_asana_workspace
+from v2mom.sandbox.asana.state import AsanaState
+from v2mom.sandbox.server import SandboxServer
+from v2mom.settings import SyncSettings
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[AsanaState, AsanaGroundTruth, AsanaConnector]]:
+    state, truth = generate_asana_workspace(seed=5, tasks=200)
+    with SandboxServer(create_asana_app(state)) as url:
+        settings = asana_settings(state, url, truth.projects)
+        connector = AsanaConnector(settings, SyncSettings(max_retries=1), sleep=lambda _: None)
+        yield state, truth, connector
+        connector.close()
+
+
+def test_every_recorded_change_is_read_from_each_tasks_story_pages(
+    site: tuple[AsanaState, AsanaGroundTruth, AsanaConnector], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, truth, connector = site
+    monkeypatch.setattr(history, "STORY_PAGE", 2)  # several pages of stories for most tasks
+    gone = sorted(truth.live_tasks())[-1]
+    state.delete_task(gone)  # deleted after it was listed: its stories answer 404
+    found = connector.read_history([*sorted(truth.live_ids()), gone])
+    assert as_recorded(found) == truth.transitions()
+    assert [t.at for t in found] == sorted(t.at for t in found)
+    tasks = len(truth.live_tasks())
+    for project in truth.projects:  # the projects have no stories to read
+        assert state.request_count(f"/api/1.0/tasks/{project}/stories") == 0
+    assert connector.calls.calls["stories"] > tasks + 1  # each task (and the deleted one) at least once
+    assert {t.to_category for t in found if t.field == "status"} == {State.DONE}
+
+
+def test_reassigning_and_reopening_are_read_from_the_previous_assignee(
+    site: tuple[AsanaState, AsanaGroundTruth, AsanaConnector],
+) -> None:
+    state, truth, connector = site
+    gid = next(g for g, t in truth.live_tasks().items() if t.assignee is not None and t.completed)
+    previous = state.tasks[gid].assignee
+    someone = next(p for p in sorted(state.people) if p != previous)
+    state.update_task(gid, assignee=someone, completed=False)
+    *_, reassigned, reopened = connector.read_history([gid])
+    assert (reassigned.field, reassigned.from_value, reassigned.to_value) == ("assignee", previous, someone)
+    assert (reopened.field, reopened.to_value, reopened.to_category) == ("status", "incomplete", State.TODO)
+    assert reassigned.at == reopened.at == state.tasks[gid].modified_at
+
+
+def story(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "gid": "s-1",
+        "created_at": "2026-11-02T09:30:00.000Z",
+        "resource_subtype": "assigned",
+        "assignee": {"gid": "u-1", "resource_type": "user", "name": "Ada"},
+    }
+    base.update(overrides)
+    return base
+
+
+def test_stories_become_assignee_and_completion_changes_and_the_rest_is_skipped() -> None:
+    stories = [
+        story(resource_subtype="added_to_project", assignee=None),
+        story(),
+        story(gid="s-2", resource_subtype="comment_added", created_at=None),
+        story(gid="s-3", assignee={"gid": "u-2"}),
+        story(gid="s-4", resource_subtype="marked_complete", assignee=None),
+        story(gid="s-5", resource_subtype="unassigned", assignee=None),
+    ]
+    changes = parse_stories("t-1", stories)
+    assert [(t.event_id, t.field, t.from_value, t.to_value, t.to_category) for t in changes] == [
+        ("s-1", "assignee", None, "u-1", None),
+        ("s-3", "assignee", "u-1", "u-2", None),
+        ("s-4", "status", "incomplete", "completed", State.DONE),
+        ("s-5", "assignee", "u-2", None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("nope", "malformed story of task t-1: a story is not an object"),
+        (story(gid=""), "malformed story of task t-1: a story has no gid"),
+        (story(created_at=7), "malformed story s-1 of task t-1: 'created_at' is missing or not a timestamp"),
+        (
+            story(created_at="2026-11-02"),
+            "malformed story s-1 of task t-1: 'created_at' '2026-11-02' has no UTC",
+        ),
+        (story(assignee=None), "malformed story s-1 of task t-1: an 'assigned' story names no assignee gid"),
+    ],
+)
+def test_a_malformed_story_is_refused_naming_the_task_and_the_story(raw: object, problem: str) -> None:
+    with pytest.raises(FatalError, match=problem):
+        parse_stories("t-1", [raw])
