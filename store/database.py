@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from v2mom.store.audit import AuditRepository
 from v2mom.store.engine import make_engine, unavailable
+from v2mom.store.history import HistoryRepository
 from v2mom.store.inbox import Inbox
 from v2mom.store.items import ItemRepository
 from v2mom.store.locks import Locks
@@ -52,6 +53,7 @@ class _Repositories:
     vocabulary: VocabularyRepository
     audit: AuditRepository
     reviews: ReviewRepository
+    history: HistoryRepository
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
         self.items = source.items.bound_to(transactions)
@@ -66,6 +68,7 @@ class _Repositories:
         self.vocabulary = source.vocabulary.bound_to(transactions)
         self.audit = source.audit.bound_to(transactions)
         self.reviews = source.reviews.bound_to(transactions)
+        self.history = source.history.bound_to(transactions)
 
 
 class UnitOfWork(_Repositories):
@@ -79,8 +82,8 @@ class UnitOfWork(_Repositories):
 
 
 class Database(_Repositories):
-    """The engine and one repository per job (``items``, ``resolutions``, ``sync_state``, ...), and
-    ``locks``, named locks across processes (``store.locks``)."""
+    """The engine and one repository per job (``items``, ``resolutions``, ``sync_state``, ``history``,
+    ...), and ``locks``, named locks across processes (``store.locks``)."""
 
     def __init__(self, engine: Engine) -> None:
         """Wrap ``engine`` (see :meth:`open`)."""
@@ -99,6 +102,7 @@ class Database(_Repositories):
         self.vocabulary = VocabularyRepository(transactions, dialect)
         self.audit = AuditRepository(transactions, dialect)
         self.reviews = ReviewRepository(transactions, dialect)
+        self.history = HistoryRepository(transactions, dialect)
         self.locks = Locks(engine)  # cross-process, so never bound to a unit of work's transaction
 
     @classmethod

@@ -292,3 +292,33 @@ audit_events = Table(
     Column("details", JSON, nullable=False),
     Index("ix_audit_events_kind_id", "kind", "id"),
 )
+
+item_transitions = Table(
+    # Each item's status and assignee changes as its tracker's history records them (people's time):
+    # one row per (history entry, field), so reading a history again writes the same rows. Values
+    # are the tracker's status ids and account ids; ``to_category`` is where an entered status
+    # stands (a models.State value). Person-level rows: read only by the store's own computations.
+    "item_transitions",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("field", String(16), primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("from_value", String(128)),
+    Column("to_value", String(128)),
+    Column("to_category", String(16)),
+    # An item's changes in time order, field by field (what stood at a moment, and each interval).
+    Index("ix_item_transitions_item_field_at", "tracker", "item_id", "field", "at"),
+    Index("ix_item_transitions_at", "at"),  # every change in a window of time
+)
+
+history_reads = Table(
+    # The ``updated`` time of each item as of which its history above was read: a sync reads the
+    # history again only of items whose updated time moved since (whoever stored the item itself).
+    "history_reads",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

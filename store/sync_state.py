@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 
 from v2mom.clock import utcnow
-from v2mom.models import WorkItem
+from v2mom.models import ItemTransition, WorkItem
 from v2mom.store import schema as t
+from v2mom.store.history import HistoryRepository
 from v2mom.store.items import ItemRepository
 from v2mom.store.transactions import ConnectionTransactions, Repository, Transactions
 from v2mom.vendor_text import storable_text
@@ -61,9 +62,14 @@ class SyncStateRepository(Repository):
         removed: Iterable[str] = (),
         *,
         cursor: tuple[str, datetime] | None = None,
+        transitions: Sequence[ItemTransition] = (),
+        history_read: Mapping[str, datetime] | None = None,
     ) -> tuple[int, int]:
         """Upsert ``items``, mark ``removed`` deleted and advance the (scope, time) cursor, atomically.
 
+        ``transitions`` (the status and assignee history read for some of the items) are recorded
+        in the same transaction, and ``history_read`` (item id -> the updated time that history was
+        read for) marks them read: an item's history is stored with the item, or neither is.
         Returns (rows written, items newly deleted). The cursor moves only with the data it covers.
         """
         with self._tx.write() as conn:
@@ -71,6 +77,10 @@ class SyncStateRepository(Repository):
             pages = self._items.bound_to(on_conn)
             written = pages.upsert(items)
             deleted = pages.mark_deleted(tracker, removed)
+            if transitions or history_read:
+                history = HistoryRepository(on_conn, self.dialect)
+                history.record(transitions)
+                history.mark_read(tracker, history_read or {})
             if cursor is not None:
                 self.bound_to(on_conn).set_cursor(tracker, cursor[0], cursor[1])
         return written, deleted

@@ -16,6 +16,7 @@ from tests.support import auth
 from v2mom.app.factory import create_app
 from v2mom.mapping.plan import Method, Plan, Rule, RuleWhen, Value, check_plan, load_plan
 from v2mom.mapping.resolver import shares_key
+from v2mom.models import ItemTransition
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.settings import Settings
 from v2mom.store import schema as t
@@ -330,3 +331,47 @@ def test_downgrade_to_0009_puts_the_tags_back(empty_database_url: str) -> None:
     assert [(r.actor, r.tracker, r.item_id, r.key, r.kind, r.plan_id, r.before) for r in rows] == [
         ("token:pm", "jira", "10005", "ONB-5", "value", "reliability", [])
     ]
+
+
+def test_upgrade_from_0013_adds_empty_histories_and_downgrade_drops_them(empty_database_url: str) -> None:
+    engine = _database_at(empty_database_url, "0013")
+    with engine.begin() as conn:
+        conn.execute(insert(t.items), [_legacy_item(1, member_of=None)])
+        assert not sa_inspect(conn).has_table("item_transitions")
+    upgrade(engine)
+    engine.dispose()
+    store = Database.open(empty_database_url)
+    try:
+        assert store.items.live_ids("jira") == {"1"}
+        assert store.history.count() == 0
+        assert store.history.unread("jira", {"1": T0}) == {"1"}  # the next full sync reads its history
+        with store.engine.connect() as conn:
+            indexes = {index["name"] for index in sa_inspect(conn).get_indexes("item_transitions")}
+        assert {"ix_item_transitions_item_field_at", "ix_item_transitions_at"} <= indexes
+        store.history.record(
+            [
+                ItemTransition(
+                    tracker="jira", item_id="1", event_id="20001", at=T0, field="assignee", to_value="acc-1"
+                )
+            ]
+        )
+        store.history.mark_read("jira", {"1": T0})
+    finally:
+        store.close()
+    engine = make_engine(empty_database_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0013")
+    with engine.connect() as conn:
+        inspector = sa_inspect(conn)
+        assert not inspector.has_table("item_transitions")
+        assert not inspector.has_table("history_reads")
+        assert conn.execute(select(func.count()).select_from(t.items)).scalar_one() == 1
+    upgrade(engine)  # and up again: the tables come back empty
+    engine.dispose()
+    store = Database.open(empty_database_url)
+    try:
+        assert store.history.count() == 0
+    finally:
+        store.close()

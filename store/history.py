@@ -1,0 +1,149 @@
+"""Items' status and assignee history (``Database.history``): the rows people's time is counted from.
+
+:meth:`HistoryRepository.record` stores :class:`~v2mom.models.ItemTransition` records keyed by
+(tracker, item id, history entry id, field): recording a history read again rewrites the same rows
+(what the tracker says now wins), so a re-fetch duplicates nothing. :meth:`~HistoryRepository.for_items`
+reads the changes of some items in a window of time, with the change that stood when it opened.
+``history_reads`` remembers the updated time each item's history was read for:
+:meth:`~HistoryRepository.unread` names the items whose history must be read again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from v2mom.models import ItemTransition, State
+from v2mom.store import schema as t
+from v2mom.store.engine import upsert_insert
+from v2mom.store.transactions import Repository, Transactions
+
+__all__ = ["HistoryRepository"]
+
+CHUNK = 500
+_VALUES = ("at", "from_value", "to_value", "to_category")
+
+
+def _row(change: ItemTransition) -> dict[str, Any]:
+    return {
+        "tracker": change.tracker,
+        "item_id": change.item_id,
+        "event_id": change.event_id,
+        "field": change.field,
+        "at": change.at,
+        "from_value": change.from_value,
+        "to_value": change.to_value,
+        "to_category": change.to_category.value if change.to_category is not None else None,
+    }
+
+
+def _transition(row: Any) -> ItemTransition:
+    return ItemTransition(
+        tracker=row.tracker,
+        item_id=row.item_id,
+        event_id=row.event_id,
+        at=row.at,
+        field=row.field,
+        from_value=row.from_value,
+        to_value=row.to_value,
+        to_category=State(row.to_category) if row.to_category is not None else None,
+    )
+
+
+class HistoryRepository(Repository):
+    """The ``item_transitions`` and ``history_reads`` tables."""
+
+    def __init__(self, transactions: Transactions, dialect: str) -> None:
+        """Run on the database's transactions (or a unit of work's)."""
+        super().__init__(transactions, dialect)
+
+    def record(self, transitions: Iterable[ItemTransition]) -> int:
+        """Store ``transitions``, each replacing the row of the same identity; how many were given."""
+        rows = list({change.identity: _row(change) for change in transitions}.values())
+        if not rows:
+            return 0
+        statement = upsert_insert(self.dialect, t.item_transitions)
+        statement = statement.on_conflict_do_update(
+            index_elements=["tracker", "item_id", "event_id", "field"],
+            set_={name: getattr(statement.excluded, name) for name in _VALUES},
+        )
+        with self._tx.write() as conn:
+            for start in range(0, len(rows), CHUNK):
+                conn.execute(statement, rows[start : start + CHUNK])
+        return len(rows)
+
+    def for_items(
+        self,
+        tracker: str,
+        item_ids: Iterable[str],
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[ItemTransition]:
+        """The changes of ``item_ids`` in ``[start, end)``, ordered by item, time and field.
+
+        With ``start``, each item's last change of each field before it comes too: what stood when
+        the window opened (an item assigned last month and still assigned counts from ``start``).
+        """
+        c = t.item_transitions.c
+        ids = sorted(set(item_ids))
+        found: list[ItemTransition] = []
+        with self._tx.read() as conn:
+            for first in range(0, len(ids), CHUNK):
+                chunk = ids[first : first + CHUNK]
+                mine = and_(c.tracker == tracker, c.item_id.in_(chunk))
+                if end is not None:
+                    mine = and_(mine, c.at < end)
+                query: Any
+                if start is None:
+                    query = select(t.item_transitions).where(mine)
+                else:
+                    latest = (
+                        func.row_number()
+                        .over(partition_by=(c.item_id, c.field), order_by=(c.at.desc(), c.event_id.desc()))
+                        .label("latest")
+                    )
+                    ranked = select(*t.item_transitions.c, latest).where(mine, c.at < start).subquery()
+                    before = select(*(ranked.c[col.name] for col in t.item_transitions.c)).where(
+                        ranked.c.latest == 1
+                    )
+                    query = select(t.item_transitions).where(mine, c.at >= start).union_all(before)
+                found.extend(_transition(row) for row in conn.execute(query))
+        return sorted(found, key=lambda change: (change.item_id, change.at, change.field, change.event_id))
+
+    def count(self, tracker: str | None = None) -> int:
+        """Changes stored (of ``tracker``, or of every tracker)."""
+        query = select(func.count()).select_from(t.item_transitions)
+        if tracker is not None:
+            query = query.where(t.item_transitions.c.tracker == tracker)
+        with self._tx.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def unread(self, tracker: str, updated: Mapping[str, datetime]) -> set[str]:
+        """The ids among ``updated`` (item id -> its updated time now) whose history was never read,
+        or was read for another updated time."""
+        c = t.history_reads.c
+        ids = sorted(updated)
+        read: dict[str, datetime] = {}
+        with self._tx.read() as conn:
+            for first in range(0, len(ids), CHUNK):
+                chunk = ids[first : first + CHUNK]
+                query = select(c.item_id, c.updated_at).where(c.tracker == tracker, c.item_id.in_(chunk))
+                read.update((row.item_id, row.updated_at) for row in conn.execute(query))
+        return {item_id for item_id, moment in updated.items() if read.get(item_id) != moment}
+
+    def mark_read(self, tracker: str, updated: Mapping[str, datetime]) -> None:
+        """Record that each item's history was read for its updated time in ``updated``."""
+        rows = [{"tracker": tracker, "item_id": i, "updated_at": moment} for i, moment in updated.items()]
+        if not rows:
+            return
+        statement = upsert_insert(self.dialect, t.history_reads)
+        statement = statement.on_conflict_do_update(
+            index_elements=["tracker", "item_id"], set_={"updated_at": statement.excluded.updated_at}
+        )
+        with self._tx.write() as conn:
+            for first in range(0, len(rows), CHUNK):
+                conn.execute(statement, rows[first : first + CHUNK])

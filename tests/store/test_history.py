@@ -1,0 +1,97 @@
+"""Items' status and assignee history in the store, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tests.factories import T0, make_item
+from v2mom.models import ItemTransition, State
+from v2mom.store.database import Database
+
+
+def change(item_id: str, minutes: int, field: str = "status", **fields: Any) -> ItemTransition:
+    values: dict[str, Any] = {
+        "tracker": "jira",
+        "item_id": item_id,
+        "event_id": f"{item_id}-{minutes}",
+        "at": T0 + timedelta(minutes=minutes),
+        "field": field,
+        "from_value": None,
+        "to_value": "3" if field == "status" else "acc-1",
+        "to_category": State.IN_PROGRESS if field == "status" else None,
+    }
+    values.update(fields)
+    return ItemTransition(**values)
+
+
+def test_recording_a_history_again_duplicates_nothing_and_takes_what_the_tracker_says_now(
+    store: Database,
+) -> None:
+    started = change("1", 10)
+    assigned = change("1", 10, "assignee")  # the same history entry changed both fields
+    assert store.history.record([started, assigned, change("2", 5)]) == 3
+    assert store.history.record([started, assigned]) == 2
+    assert store.history.count("jira") == 3
+    recategorised = started.model_copy(update={"to_category": None})  # its status was deleted since
+    store.history.record([recategorised])
+    assert store.history.for_items("jira", ["1"]) == [assigned, recategorised]
+    assert store.history.count() == 3
+
+
+def test_a_window_holds_its_changes_and_what_stood_when_it_opened(store: Database) -> None:
+    history = [
+        change("1", 0, "assignee", to_value="acc-1"),
+        change("1", 5, "assignee", from_value="acc-1", to_value="acc-2"),  # stands at the window's start
+        change("1", 8, to_value="10000", to_category=State.TODO),
+        change("1", 9),  # the status that stands at the window's start
+        change("1", 20, "assignee", from_value="acc-2", to_value=None),
+        change("1", 30, to_value="10001", to_category=State.DONE),  # after the window
+        change("2", 25),
+        change("3", 15),  # not asked for
+        change("1", 15, tracker="linear"),  # another tracker's item 1
+    ]
+    store.history.record(history)
+    window = store.history.for_items(
+        "jira", ["1", "2"], start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=30)
+    )
+    assert [(c.item_id, c.event_id, c.field) for c in window] == [
+        ("1", "1-5", "assignee"),
+        ("1", "1-9", "status"),
+        ("1", "1-20", "assignee"),
+        ("2", "2-25", "status"),
+    ]
+    assert store.history.for_items("jira", ["1"], end=T0 + timedelta(minutes=9)) == history[:3]
+    assert store.history.for_items("jira", ["1"]) == history[:6]
+
+
+def test_many_items_are_read_in_chunks(store: Database) -> None:
+    many = [change(str(n), n % 50) for n in range(1200)]
+    store.history.record(many)
+    assert (
+        len(store.history.for_items("jira", [str(n) for n in range(1200)], start=T0 + timedelta(minutes=25)))
+        == 1200
+    )
+
+
+def test_an_items_history_is_read_again_only_once_it_moved(store: Database) -> None:
+    store.history.mark_read("jira", {"1": T0, "2": T0})
+    moved = {"1": T0, "2": T0 + timedelta(seconds=1), "3": T0}
+    assert store.history.unread("jira", moved) == {"2", "3"}
+    assert store.history.unread("linear", {"1": T0}) == {"1"}
+    store.history.mark_read("jira", moved)
+    assert store.history.unread("jira", moved) == set()
+
+
+def test_a_page_and_its_items_history_commit_together(store: Database) -> None:
+    items = [make_item("1", minutes=40), make_item("2", minutes=40)]
+    store.sync_state.commit_pages(
+        "jira",
+        items,
+        cursor=("scope", T0 + timedelta(minutes=40)),
+        transitions=[change("1", 10), change("1", 20, "assignee")],
+        history_read={item.id: item.updated_at for item in items},
+    )
+    assert store.items.live_ids("jira") == {"1", "2"}
+    assert [c.event_id for c in store.history.for_items("jira", ["1", "2"])] == ["1-10", "1-20"]
+    assert store.history.unread("jira", {item.id: item.updated_at for item in items}) == set()
