@@ -5,6 +5,13 @@ same transaction as the items it covers. It is the ``updated`` time of the newes
 never later than the run's start, and the next run asks for ``updated >= cursor - overlap``;
 upserts are idempotent, so an interrupted run resumes with nothing lost or duplicated. An id-only
 census marks items the tracker no longer returns as deleted.
+
+A connector that reads histories (:class:`~v2mom.connectors.base.HistoryReader`) has the status and
+assignee changes of a transaction's items read before it commits, and stored in it: every item's on
+a full pass; on an incremental one only the items whose updated time moved since their history was
+last read (an Asana task whose ``modified_at`` moved, whoever stored the item in between: a
+webhook stores an item, not its history). An item and its history commit together, so a pass that
+fails reading a history leaves the cursor where the next pass finds that item again.
 """
 
 from __future__ import annotations
@@ -16,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from v2mom.clock import utcnow
-from v2mom.connectors.base import Connector
+from v2mom.connectors.base import Connector, HistoryReader
 from v2mom.errors import V2momError
-from v2mom.models import WorkItem
+from v2mom.models import ItemTransition, WorkItem
 from v2mom.store.database import Database
 from v2mom.store.workers import WorkerLease
 from v2mom.sync.prefetch import prefetch
@@ -59,6 +66,8 @@ class SyncResult:
     error: str | None = None
     calls: dict[str, int] = field(default_factory=dict)
     changed_ids: set[str] = field(default_factory=set)  # seen or deleted: what re-resolution must revisit
+    histories: int = 0  # items whose status and assignee history was read
+    transitions: int = 0  # the changes those histories held
     warnings: list[str] = field(default_factory=list)  # surfaced although the pass succeeded
 
     @property
@@ -132,11 +141,16 @@ def _sync_tracker(
 
         def commit() -> None:
             cursor_at = min(newest_seen, started) if connector.ordered and newest_seen is not None else None
+            transitions, read = _histories(store, connector, batch.items, full=since is None)
+            result.histories += len(read)
+            result.transitions += len(transitions)
             written, deleted = store.sync_state.commit_pages(
                 tracker,
                 batch.items,
                 batch.removed,
                 cursor=(connector.scope, cursor_at) if cursor_at is not None else None,
+                transitions=transitions,
+                history_read=read,
             )
             result.upserted += written
             result.deleted += deleted
@@ -193,6 +207,27 @@ def _sync_tracker(
             error=result.error,
         )
     return result
+
+
+def _histories(
+    store: Database, connector: Connector, items: list[WorkItem], *, full: bool
+) -> tuple[list[ItemTransition], dict[str, datetime]]:
+    """The status and assignee changes of ``items`` whose history must be read, and for each item
+    read the updated time it was read for (nothing when the connector reads no history).
+
+    A full pass reads every item's; an incremental one only those whose updated time moved since
+    their history was last read.
+    """
+    if not isinstance(connector, HistoryReader) or not items:
+        return [], {}
+    updated: dict[str, datetime] = {}
+    for item in items:  # an item seen twice in one transaction: its newest reading
+        updated[item.id] = max(item.updated_at, updated.get(item.id, item.updated_at))
+    wanted = set(updated) if full else store.history.unread(connector.tracker, updated)
+    if not wanted:
+        return [], {}
+    ids = sorted(wanted)
+    return connector.read_history(ids), {item_id: updated[item_id] for item_id in ids}
 
 
 def _mark_gone(store: Database, tracker: str, present: set[str], started: datetime) -> set[str]:

@@ -35,6 +35,7 @@ class Site:
     secret: Callable[[], str]
     auth_hint: str  # what a bad-credentials error must say
     listing_scopes: int = 1  # listings a run makes at least (Asana: one per project)
+    history_suffix: str | None = None  # history reads under the listing prefix (Asana: a task's stories)
     waits: list[float] = field(default_factory=list)
 
     def connector(self, *, token: str | None = None, max_retries: int = 3, page_size: int = 50) -> Connector:
@@ -52,8 +53,15 @@ class Site:
         self.state.inject_fault(status, times=times, after=after, path_prefix=self.listing_prefix)
 
     def listing_calls(self) -> int:
-        """Listing requests received so far."""
-        return self.state.request_count(self.listing_prefix)
+        """Listing requests received so far (history reads under the same prefix are not listings)."""
+        calls = self.state.request_count(self.listing_prefix)
+        if self.history_suffix is not None:
+            calls -= sum(
+                n
+                for path, n in dict(self.state.requests).items()
+                if path.startswith(self.listing_prefix) and path.endswith(self.history_suffix)
+            )
+        return calls
 
 
 @contextmanager
@@ -150,6 +158,7 @@ def asana_site() -> Iterator[Site]:
             secret=lambda: state.token,
             auth_hint="check the personal access token",
             listing_scopes=len(truth.projects),
+            history_suffix="/stories",
         )
 
 
