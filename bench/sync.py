@@ -3,15 +3,19 @@
     python -m bench.sync [--tracker jira|linear|asana|all] [--items 100000] [--database-url URL]
 
 Each sandbox runs in its own process (:mod:`bench.sandboxes`). The floor is a bare ``requests``
-loop making the same listing requests the connector's full run makes, decoding JSON and nothing else:
+loop making the same listing and history requests the connector's full run makes, decoding JSON and
+nothing else:
 
-- Jira: ``/rest/api/3/search/jql`` pages with the same JQL, fields and page size;
+- Jira: ``/rest/api/3/search/jql`` pages with the same JQL, fields and page size, then the
+  changelogs of the issues listed (``/rest/api/3/changelog/bulkfetch``, 1,000 issues a request);
 - Linear: the same ``projects`` and ``issues`` GraphQL documents, following ``endCursor``, and
-  ``issue_labels`` for issues with more labels than one page holds;
+  ``issue_labels`` for issues with more labels than one page holds, then ``issue_history`` for the
+  issues listed (50 a request) and ``issue_history_page`` for longer histories;
 - Asana: ``/tasks?project=`` pages per project, then ``/tasks/{gid}/subtasks`` for every task that
-  has subtasks (Asana lists no subtask in a project), with the same ``opt_fields``.
+  has subtasks (Asana lists no subtask in a project), with the same ``opt_fields``, then every
+  task's ``/tasks/{gid}/stories``.
 
-Measured: the real ``sync_tracker`` (SDK, parse, upsert, cursor; no census), then the re-resolution
+Measured: the real ``sync_tracker`` (SDK, parse, upsert, history, cursor; no census), then the re-resolution
 a full sync runs (the resolution engine, under the sample plan). Targets (issue 13): sync alone >= 0.8x
 the floor, sync + re-resolution >= 0.7x, for every tracker.
 """
@@ -39,6 +43,7 @@ from v2mom.sync.runner import sync_tracker
 def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     """The Jira connector and its raw loop."""
     from v2mom.connectors.jira.connector import JiraConnector
+    from v2mom.connectors.jira.history import HISTORY_FIELDS
 
     connector = JiraConnector(settings)
     connector.discover()
@@ -49,6 +54,7 @@ def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
         session = requests.Session()
         session.auth = (settings.email, settings.api_token.get_secret_value())
         seen, token = 0, None
+        ids: list[str] = []
         while True:
             body: dict[str, object] = {
                 "jql": connector.jql_for(None),
@@ -61,9 +67,25 @@ def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
             answer.raise_for_status()
             page = answer.json()
             seen += len(page["issues"])
+            ids.extend(issue["id"] for issue in page["issues"])
             if page.get("isLast", True):
-                return seen
+                break
             token = page["nextPageToken"]
+        for start in range(0, len(ids), 1000):  # the changelogs of the issues listed
+            changes: dict[str, object] = {
+                "issueIdsOrKeys": ids[start : start + 1000],
+                "fieldIds": HISTORY_FIELDS,
+            }
+            while True:
+                answer = session.post(
+                    f"{settings.url}/rest/api/3/changelog/bulkfetch", json=changes, timeout=60
+                )
+                answer.raise_for_status()
+                logs = answer.json()
+                if not logs.get("nextPageToken"):
+                    break
+                changes["nextPageToken"] = logs["nextPageToken"]
+        return seen
 
     return connector, raw
 
@@ -82,6 +104,7 @@ def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
         session = requests.Session()
         session.headers["Authorization"] = settings.api_key.get_secret_value()
         seen = 0
+        ids: list[str] = []
         for name, root, flt in (
             ("projects", "projects", {"accessibleTeams": {"some": teams}}),
             ("issues", "issues", {"team": teams}),
@@ -95,6 +118,7 @@ def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
                 answer.raise_for_status()
                 connection = answer.json()["data"][root]
                 seen += len(connection["nodes"])
+                ids.extend(node["id"] for node in connection["nodes"])
                 for node in connection["nodes"]:  # issues with more labels than one page: the rest
                     labels = node.get("labels") or {}
                     cursor = (labels.get("pageInfo") or {}).get("endCursor")
@@ -108,15 +132,29 @@ def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
                 if not connection["pageInfo"]["hasNextPage"]:
                     break
                 after = connection["pageInfo"]["endCursor"]
+        for start in range(0, len(ids), 50):  # the histories of what was listed, as the sync reads them
+            variables = {"ids": ids[start : start + 50], "first": 50, "historyFirst": 50}
+            answer = session.post(
+                url, json={"query": query_text("issue_history"), "variables": variables}, timeout=60
+            )
+            answer.raise_for_status()
+            for node in answer.json()["data"]["issues"]["nodes"]:
+                history = node["history"]
+                while history["pageInfo"]["hasNextPage"]:
+                    more = {"id": node["id"], "first": 50, "after": history["pageInfo"]["endCursor"]}
+                    page = session.post(
+                        url, json={"query": query_text("issue_history_page"), "variables": more}, timeout=60
+                    )
+                    history = page.json()["data"]["issue"]["history"]
         return seen
 
     return connector, raw
 
 
 def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
-    """The Asana connector and its raw loop (project pages, then every task's subtasks)."""
+    """The Asana connector and its raw loop (project pages, every task's subtasks, every task's stories)."""
     from v2mom.connectors.asana.connector import AsanaConnector
-    from v2mom.connectors.asana.parse import TASK_FIELDS
+    from v2mom.connectors.asana.parse import STORY_FIELDS, TASK_FIELDS
 
     base = settings.base_url
     connector = AsanaConnector(settings)
@@ -127,11 +165,11 @@ def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
         session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         seen = 0
 
-        def pages(path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        def pages(path: str, params: dict[str, Any], fields: str = TASK_FIELDS) -> list[dict[str, Any]]:
             records: list[dict[str, Any]] = []
             offset = None
             while True:
-                query = {**params, "limit": page_size, "opt_fields": TASK_FIELDS}
+                query = {**params, "limit": page_size, "opt_fields": fields}
                 if offset:
                     query["offset"] = offset
                 answer = session.get(f"{base}{path}", params=query, timeout=60)
@@ -142,14 +180,19 @@ def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
                     return records
                 offset = body["next_page"]["offset"]
 
+        tasks: list[str] = []
         for project in settings.projects:
             stack = pages("/tasks", {"project": project})
             seen += len(stack)
+            tasks.extend(t["gid"] for t in stack)
             stack = [t for t in stack if t["num_subtasks"]]
             while stack:
                 children = pages(f"/tasks/{stack.pop()['gid']}/subtasks", {})
                 seen += len(children)
+                tasks.extend(t["gid"] for t in children)
                 stack.extend(t for t in children if t["num_subtasks"])
+        for gid in dict.fromkeys(tasks):  # each task's stories: Asana reads no history in bulk
+            pages(f"/tasks/{gid}/stories", {}, STORY_FIELDS)
         return seen
 
     return connector, raw
