@@ -131,7 +131,8 @@ class ItemTransition(BaseModel):
     and entered (a Jira status id, a Linear workflow state id, Asana's ``completed`` /
     ``incomplete``; ``from_value`` None when the history does not say), and ``to_category`` is
     where the entered status stands in our :class:`State` terms (started work is ``in_progress``).
-    It is None only when the tracker no longer knows the status (a Jira status deleted since).
+    It is None only when the tracker does not say: a Jira status deleted since, a Linear state type
+    this version does not know.
 
     For ``field="assignee"``, the values are the tracker's account ids of the previous and the new
     assignee (Jira ``accountId``, Linear user id, Asana user gid), None for nobody; ``to_category``
