@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.connectors.jira.test_history import as_recorded
+from tests.histories import as_recorded
 from v2mom.connectors.base import Connector
 from v2mom.errors import FatalError
 from v2mom.sandbox.history import Recorded

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.connectors.jira.test_history import as_recorded
+from tests.histories import as_recorded
 from v2mom.connectors.asana import history
 from v2mom.connectors.asana.connector import AsanaConnector
 from v2mom.connectors.asana.history import parse_stories

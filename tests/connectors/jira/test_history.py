@@ -7,32 +7,17 @@ from typing import Any
 
 import pytest
 
+from tests.histories import as_recorded
 from v2mom.connectors.jira.connector import JiraConnector
 from v2mom.connectors.jira.history import parse_changelogs
 from v2mom.errors import FatalError
-from v2mom.models import ItemTransition, State
+from v2mom.models import State
 from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
-from v2mom.sandbox.history import Recorded
 from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.jira.truth import JiraGroundTruth
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
-
-
-def as_recorded(transitions: list[ItemTransition]) -> set[Recorded]:
-    return {
-        Recorded(
-            t.item_id,
-            t.event_id,
-            t.at,
-            t.field,
-            t.from_value,
-            t.to_value,
-            t.to_category.value if t.to_category is not None else None,
-        )
-        for t in transitions
-    }
 
 
 @pytest.fixture

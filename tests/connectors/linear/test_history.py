@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.connectors.jira.test_history import as_recorded
+from tests.histories import as_recorded
 from v2mom.connectors.linear import history
 from v2mom.connectors.linear.connector import LinearConnector
 from v2mom.connectors.linear.history import parse_history
