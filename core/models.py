@@ -74,6 +74,15 @@ class WorkItem(BaseModel):
     field. ``member_of`` names the configured project an Asana task is itself a member of: for a
     subtask, whose ``container`` is empty (its rules come through its parent), it is what says that
     the subtask was added to the project and so holds the project's custom fields.
+
+    ``assignee`` is the tracker's account id of the person the item is assigned to now (Jira
+    ``accountId``, Linear user id, Asana user gid; None: nobody, or the tracker did not say): what
+    people's time counts an item by when its history holds no assignee change. It is person-level
+    data, kept for the store's computations only: it is left out of every serialisation and of the
+    item's repr, so no report, API answer, CSV, explanation or log shows it. ``started_at`` is when
+    work on an Asana task started: its ``start_at``, else its ``start_on`` date at 00:00 UTC (None
+    for other trackers and for a task with neither); like ``assignee``, the store reads it and no
+    answer carries it.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -88,11 +97,13 @@ class WorkItem(BaseModel):
     parent_key: str | None = None  # the parent's human handle, for messages (its id may be all we have)
     container: str | None = None
     member_of: str | None = None  # the configured project the item is itself a member of (Asana)
+    assignee: str | None = Field(default=None, exclude=True, repr=False)  # person-level: never served
     state: State = State.TODO
     status_name: str = ""
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime
     completed_at: AwareDatetime | None = None
+    started_at: AwareDatetime | None = Field(default=None, exclude=True)  # Asana start_at / start_on
     points: float | None = None
     hours: float | None = None
     labels: tuple[str, ...] = ()

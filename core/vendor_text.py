@@ -64,10 +64,11 @@ def storable_item(item: WorkItem) -> WorkItem:
     options) made storable and its status name cut to its column.
 
     ``item`` itself when nothing needs it (one search over all its text). FatalError naming the
-    field when an identifier (id, key, parent id, container) is too long for its column or holds
-    unstorable characters; the message shows the item's id escaped, never raw.
+    field when an identifier (id, key, parent id, container, assignee) is too long for its column
+    or holds unstorable characters; the message shows the item's id escaped, never raw (and never
+    the assignee's account id).
     """
-    identifiers = (item.id, item.key, item.parent_id or "", item.container or "")
+    identifiers = (item.id, item.key, item.parent_id or "", item.container or "", item.assignee or "")
     texts = [
         item.title,
         item.url or "",
@@ -117,6 +118,7 @@ def _check_identifiers(item: WorkItem) -> None:
         ("key", item.key),
         ("parent id", item.parent_id),
         ("container", item.container),
+        ("assignee", item.assignee),  # named, never shown: an account id is person-level data
     ):
         if value is None:
             continue

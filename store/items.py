@@ -59,11 +59,13 @@ def _item_row(item: WorkItem, synced_at: Any, *, sqlite_text: bool = False) -> d
     created: Any
     updated: Any
     completed: Any
+    started: Any
     if sqlite_text:
-        created, updated, completed = (
+        created, updated, completed, started = (
             sqlite_datetime(item.created_at),
             sqlite_datetime(item.updated_at),
             sqlite_datetime(item.completed_at),
+            sqlite_datetime(item.started_at),
         )
         # orjson writes tuples as arrays: no list copies on this path.
         labels: Any = json_text(item.labels)
@@ -71,6 +73,7 @@ def _item_row(item: WorkItem, synced_at: Any, *, sqlite_text: bool = False) -> d
         custom: Any = json_text(item.custom_fields)
     else:
         created, updated, completed = item.created_at, item.updated_at, item.completed_at
+        started = item.started_at
         labels, components = list(item.labels), list(item.components)
         custom = {k: list(v) for k, v in item.custom_fields.items()}
     return {
@@ -84,11 +87,13 @@ def _item_row(item: WorkItem, synced_at: Any, *, sqlite_text: bool = False) -> d
         "parent_key": item.parent_key,
         "container": item.container,
         "member_of": item.member_of,
+        "assignee": item.assignee,
         "state": item.state.value,
         "status_name": item.status_name,
         "created_at": created,
         "updated_at": updated,
         "completed_at": completed,
+        "started_at": started,
         "points": item.points,
         "hours": item.hours,
         "labels": labels,
@@ -115,11 +120,13 @@ def item_from_row(row: Any) -> WorkItem:
         parent_key=row.parent_key,
         container=row.container,
         member_of=row.member_of,
+        assignee=row.assignee,
         state=State(row.state),
         status_name=row.status_name,
         created_at=row.created_at,
         updated_at=row.updated_at,
         completed_at=row.completed_at,
+        started_at=row.started_at,
         points=row.points,
         hours=row.hours,
         labels=tuple(row.labels),

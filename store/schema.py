@@ -58,11 +58,13 @@ items = Table(
     Column("container", String(128)),
     Column("parent_key", String(128)),  # the parent's key as its tracker names it (for messages)
     Column("member_of", String(128)),  # the configured project an Asana task is itself a member of
+    Column("assignee", String(128)),  # the current assignee's account id: person-level, never served
     Column("state", String(16), nullable=False),
     Column("status_name", String(128), nullable=False, default=""),
     Column("created_at", UTCDateTime()),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("completed_at", UTCDateTime()),
+    Column("started_at", UTCDateTime()),  # Asana's start_at, else start_on at 00:00 UTC
     Column("points", Float),
     Column("hours", Float),
     Column("labels", JSON, nullable=False),

@@ -82,6 +82,7 @@ def test_an_items_text_is_cleaned_and_its_status_name_cut_to_the_column() -> Non
         ({"key": "ONB-1\ud800"}, "its key holds control characters"),
         ({"parent_id": "1\x00"}, "its parent id holds control characters"),
         ({"container": "x" * 129}, "its container is 129 characters long (limit 128)"),
+        ({"assignee": "x" * 129}, "its assignee is 129 characters long (limit 128)"),
     ],
 )
 def test_an_item_whose_identifiers_cannot_be_stored_is_refused_naming_the_field(
@@ -93,6 +94,12 @@ def test_an_item_whose_identifiers_cannot_be_stored_is_refused_naming_the_field(
     assert unstorable_strings(str(raised.value)) == []
 
 
+def test_an_unstorable_assignee_is_refused_without_showing_the_account() -> None:
+    with pytest.raises(FatalError, match="its assignee holds control characters") as raised:
+        storable_item(make_item("1", assignee="acc-secret\x00"))
+    assert "acc-secret" not in str(raised.value)
+
+
 def test_an_item_id_with_unstorable_characters_is_named_escaped() -> None:
     with pytest.raises(FatalError) as raised:
         storable_item(make_item("1\ud800"))
@@ -101,7 +108,7 @@ def test_an_item_id_with_unstorable_characters_is_named_escaped() -> None:
 
 def test_the_limits_are_the_items_columns() -> None:
     columns = schema.items.c
-    for column in (columns.item_id, columns.key, columns.parent_id, columns.container):
+    for column in (columns.item_id, columns.key, columns.parent_id, columns.container, columns.assignee):
         assert column.type.length == MAX_ITEM_ID, column.name
     assert columns.status_name.type.length == MAX_STATUS_NAME
 

@@ -60,11 +60,35 @@ def test_round_trip_keeps_every_field(store: Database) -> None:
         completed_at=T0 + timedelta(days=2),
         created_at=T0 - timedelta(days=1),
         url="https://acme.atlassian.net/browse/ONB-7",
+        assignee="557058:f58131cb-b67d-43c7-b30d-6b58d40bd077",
+        started_at=T0 - timedelta(hours=3),
     )
     store.items.upsert([item])
     stored = store.items.by_id("jira", "7")
     assert stored is not None
     assert stored.item == item
+    assert (stored.item.assignee, stored.item.started_at) == (item.assignee, item.started_at)
+
+
+def test_a_change_of_assignee_or_start_alone_is_stored(store: Database) -> None:
+    """An item read again with nothing changed but who holds it, or when it started, is written:
+    the upsert compares updated times, not a signature of what changed."""
+    east = timezone(timedelta(hours=2))
+    store.items.upsert([make_item("1", assignee="acc-1")])
+    store.items.upsert([make_item("1", assignee="acc-2", started_at=datetime(2026, 11, 1, 10, tzinfo=east))])
+    stored = store.items.by_id("jira", "1")
+    assert stored is not None
+    assert (stored.item.assignee, stored.item.started_at) == ("acc-2", datetime(2026, 11, 1, 8, tzinfo=UTC))
+    assert stored.item.started_at is not None
+    assert stored.item.started_at.utcoffset() == timedelta(0)
+    store.items.upsert([make_item("1", minutes=1)])  # unassigned, and its start removed
+    stored = store.items.by_id("jira", "1")
+    assert stored is not None
+    assert (stored.item.assignee, stored.item.started_at) == (None, None)
+    store.items.upsert([make_item("1", assignee="acc-3")])  # an older copy still changes nothing
+    stored = store.items.by_id("jira", "1")
+    assert stored is not None
+    assert stored.item.assignee is None
 
 
 def test_deletion_and_resurrection(store: Database) -> None:

@@ -375,3 +375,44 @@ def test_upgrade_from_0013_adds_empty_histories_and_downgrade_drops_them(empty_d
         assert store.history.count() == 0
     finally:
         store.close()
+
+
+def test_upgrade_from_0014_adds_an_empty_assignee_and_start_and_downgrade_drops_them(
+    empty_database_url: str,
+) -> None:
+    engine = _database_at(empty_database_url, "0014")
+    with engine.begin() as conn:
+        conn.execute(insert(t.items), [_legacy_item(1, member_of=None)])
+        assert "assignee" not in {c["name"] for c in sa_inspect(conn).get_columns("items")}
+    upgrade(engine)
+    engine.dispose()
+    store = Database.open(empty_database_url)
+    try:
+        kept = store.items.by_id("jira", "1")
+        assert kept is not None
+        assert (kept.item.key, kept.item.assignee, kept.item.started_at) == ("ONB-1", None, None)
+        changes = {"assignee": "acc-1", "started_at": T0, "updated_at": T0 + timedelta(days=1)}
+        store.items.upsert([kept.item.model_copy(update=changes)])
+        read = store.items.by_id("jira", "1")
+        assert read is not None
+        assert (read.item.assignee, read.item.started_at) == ("acc-1", T0)
+    finally:
+        store.close()
+    engine = make_engine(empty_database_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0014")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa_inspect(conn).get_columns("items")}
+        assert not {"assignee", "started_at"} & columns
+        assert conn.execute(select(func.count()).select_from(t.items)).scalar_one() == 1
+    upgrade(engine)  # and up again: the columns come back empty
+    engine.dispose()
+    store = Database.open(empty_database_url)
+    try:
+        again = store.items.by_id("jira", "1")
+        assert again is not None
+        assert (again.item.assignee, again.item.started_at) == (None, None)
+    finally:
+        store.close()

