@@ -46,6 +46,7 @@ BASE_FIELDS: tuple[str, ...] = (
     "issuetype",
     "parent",
     "status",
+    "assignee",
     "project",
     "labels",
     "components",
@@ -127,6 +128,17 @@ def _names(value: object, *, where: str, field: str, attr: str | None) -> tuple[
     return tuple(out)
 
 
+def _assignee(value: object, *, where: str) -> str | None:
+    """The ``accountId`` of ``fields.assignee`` (a user object; null: unassigned)."""
+    user = _obj(value, where=where, field="assignee")
+    if user is None:
+        return None
+    account = user.get("accountId")
+    if not isinstance(account, str) or not account:
+        raise _fail(where, "field 'assignee' has no 'accountId'")
+    return account
+
+
 def _level(issuetype: Mapping[str, Any] | None) -> Level:
     if issuetype is None:
         return Level.STANDARD
@@ -186,7 +198,8 @@ def parse_issue(
     maps custom field ids to the display names used as ``custom_fields`` keys. Time fields are in
     seconds and become hours: ``timespent`` when positive, else ``timeoriginalestimate``.
     ``completed_at`` is set only for done items: ``resolutiondate``, else
-    ``statuscategorychangedate``. Text is made storable (``v2mom.vendor_text.storable_item``).
+    ``statuscategorychangedate``. ``assignee`` is the assignee's ``accountId`` (None: unassigned).
+    Text is made storable (``v2mom.vendor_text.storable_item``).
     """
     if not isinstance(raw, dict):
         raise _fail("(not an object)", "expected a JSON object")
@@ -269,6 +282,7 @@ def parse_issue(
         parent_id=str(parent_id) if parent_id is not None else None,
         parent_key=parent.get("key") if parent is not None and isinstance(parent.get("key"), str) else None,
         container=container if isinstance(container, str) else None,
+        assignee=_assignee(fields.get("assignee"), where=where),
         state=state,
         status_name=status_name if isinstance(status_name, str) else "",
         created_at=created,

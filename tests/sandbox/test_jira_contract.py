@@ -65,6 +65,22 @@ def test_search_pages_are_search_results(site: tuple[str, JiraState, requests.Se
         assert set(issue["fields"]) <= set(FIELDS)
 
 
+def test_issues_serve_their_assignee_as_a_user(site: tuple[str, JiraState, requests.Session]) -> None:
+    url, state, session = site
+    body = session.post(
+        f"{url}/rest/api/3/search/jql", json={"jql": scope_jql(), "fields": FIELDS, "maxResults": 100}
+    ).json()
+    served: dict[int, str | None] = {}
+    for issue in body["issues"]:
+        user = issue["fields"]["assignee"]
+        if user is not None:
+            validate_jira("UserDetails", user)
+        served[int(issue["id"])] = user["accountId"] if user is not None else None
+    assert served == {i: state.issues[i].assignee for i in served}
+    assert None in served.values()  # unassigned issues: null, as Jira serves them
+    assert len({a for a in served.values() if a is not None}) > 1
+
+
 def test_ids_only_page_and_single_issue(site: tuple[str, JiraState, requests.Session]) -> None:
     url, _, session = site
     body = session.get(f"{url}/rest/api/3/search/jql", params={"jql": scope_jql(), "maxResults": 5000}).json()

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from v2mom.connectors.jira.parse import (
+    BASE_FIELDS,
     JSW_STORY_POINTS,
     discover_points_fields,
     parse_datetime,
@@ -104,6 +105,8 @@ def test_real_epic_from_airbyte_fixture() -> None:
     assert item.labels == ("test",)
     assert item.components == ("Component 0",)
     assert item.custom_fields == {"Epic Status": ("To Do",)}
+    assert item.assignee == "5fc9e78d2730d800760becc4"  # fields.assignee.accountId
+    assert item.started_at is None  # Asana only
 
 
 def test_real_field_list_has_no_points_and_no_custom_fields_worth_reading() -> None:
@@ -242,6 +245,19 @@ def test_hours_from_seconds(timespent: int | None, estimate: int | None, hours: 
 def test_points_first_non_null(values: dict[str, Any], points: float | None) -> None:
     item = _parse(_issue(**values), points_fields=["customfield_10016", "customfield_10028"])
     assert item.points == points
+
+
+def test_the_assignee_is_the_account_id_and_unassigned_is_none() -> None:
+    user = {
+        "self": f"{BASE_URL}/rest/api/3/user?accountId=557058:f58131cb",
+        "accountId": "557058:f58131cb",
+        "displayName": "Ada Lovelace",
+        "accountType": "atlassian",
+    }
+    assert _parse(_issue(assignee=user)).assignee == "557058:f58131cb"
+    assert _parse(_issue(assignee=None)).assignee is None
+    assert _parse(_issue()).assignee is None  # not sent at all
+    assert "assignee" in BASE_FIELDS  # and every sync asks for it
 
 
 def test_labels_and_components() -> None:
@@ -397,6 +413,9 @@ GOOD = _issue()
         (_with(GOOD, "2h", "fields", "timespent"), ["'timespent'"]),
         (_with(GOOD, {"key": "ONB-7"}, "fields", "parent"), ["'parent'"]),
         (_with(GOOD, 42, "fields", "summary"), ["'summary'"]),
+        (_with(GOOD, "557058:f58131cb", "fields", "assignee"), ["'assignee' is not an object", "ONB-1"]),
+        (_with(GOOD, {"displayName": "Ada"}, "fields", "assignee"), ["'assignee' has no 'accountId'"]),
+        (_with(GOOD, {"accountId": 42}, "fields", "assignee"), ["'assignee' has no 'accountId'"]),
     ],
 )
 def test_malformed_input_raises_fatal_error_naming_issue_and_field(
