@@ -142,8 +142,26 @@ def _parent_key(parent: Mapping[str, Any] | None, project: Mapping[str, Any] | N
     return None
 
 
+def _assignee(raw: Mapping[str, Any]) -> str | None:
+    """The id of the issue's assignee: ``assignee { id }`` (GraphQL; null: unassigned), else the
+    ``assigneeId`` a webhook's ``data`` carries; FatalError when either is there but holds no id."""
+    if "assignee" in raw:
+        user = raw["assignee"]
+        if user is None:
+            return None
+        user_id = user.get("id") if isinstance(user, Mapping) else None
+        if not isinstance(user_id, str) or not user_id:
+            raise _fail(raw, "assignee has no id")
+        return user_id
+    user_id = raw.get("assigneeId")
+    if user_id is not None and (not isinstance(user_id, str) or not user_id):
+        raise _fail(raw, "assigneeId is not a user id")
+    return user_id
+
+
 def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem:
-    """A Linear issue as a WorkItem; ``extra_labels`` are further label pages, if any."""
+    """A Linear issue as a WorkItem; ``extra_labels`` are further label pages, if any. Its
+    ``assignee`` is the assigned user's id (None: unassigned)."""
     issue_id = raw.get("id")
     if not isinstance(issue_id, str) or not issue_id:
         raise _fail(raw, "missing id")
@@ -166,6 +184,7 @@ def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem
         parent_id=(parent or {}).get("id") or (project or {}).get("id"),
         parent_key=_parent_key(parent, project),
         container=(team or {}).get("key"),
+        assignee=_assignee(raw),
         state=STATE_TYPES[state_type],
         status_name=str(state.get("name") or state_type),
         created_at=_time(raw, "createdAt"),

@@ -457,6 +457,7 @@ class Root(WriteResolvers):
             "team": {"id": team.id, "key": team.key, "name": team.name},
             "parent": (lambda info: self.render_issue(parent)) if parent else None,
             "project": (lambda info: self.render_project(project)) if project else None,
+            "assignee": self._render_user(issue.assignee_id),
             "labels": label_connection,
             "attachments": self.attachment_connection(issue),
             "history": self.history_connection(issue),

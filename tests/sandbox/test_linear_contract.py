@@ -112,6 +112,18 @@ def test_answers_validate_against_linears_schema(site: tuple[str, LinearState]) 
     assert validate(vendor_schema(), parse(query_text("issues"))) == []
 
 
+def test_issues_name_their_assignee(site: tuple[str, LinearState]) -> None:
+    _, state = site
+    answer = post(site, query_text("issues"), {"filter": {"team": {"key": {"in": ["ENG"]}}}, "first": 100})
+    nodes = answer.json()["data"]["issues"]["nodes"]
+    served = {n["id"]: n["assignee"]["id"] if n["assignee"] is not None else None for n in nodes}
+    assert served == {i: state.issues[i].assignee_id for i in served}
+    assert None in served.values()
+    assert len({a for a in served.values() if a is not None}) > 1
+    one = post(site, query_text("issue"), {"id": nodes[0]["id"]}).json()["data"]["issue"]
+    assert one["assignee"] == nodes[0]["assignee"]
+
+
 def test_a_wrong_key_is_an_authentication_error(site: tuple[str, LinearState]) -> None:
     answer = post(site, query_text("teams"), {"teams": ["ENG"]}, key="lin_api_wrong")
     assert answer.status_code == 401

@@ -160,9 +160,24 @@ def test_project_is_an_epic() -> None:
     )
 
 
+def test_the_assignee_is_the_users_id_from_the_query_or_a_webhook() -> None:
+    assert parse_issue(issue(assignee={"id": "u-1"})).assignee == "u-1"
+    assert parse_issue(issue(assignee=None)).assignee is None  # unassigned
+    assert parse_issue(issue()).assignee is None  # not asked for
+    assert parse_issue(issue(assigneeId="u-2")).assignee == "u-2"  # a webhook's data
+    assert parse_issue(issue(assignee=None, assigneeId="u-2")).assignee is None  # the query's wins
+    assert "assignee {" in query_text("issues")
+    assert "assignee {" in query_text("issue")
+    assert parse_issue(issue(assignee={"id": "u-1"})).started_at is None  # Asana only
+
+
 @pytest.mark.parametrize(
     ("broken", "message"),
     [
+        ({"assignee": "u-1"}, "record ENG-1: assignee has no id"),
+        ({"assignee": {"name": "Ada"}}, "record ENG-1: assignee has no id"),
+        ({"assignee": {"id": ""}}, "record ENG-1: assignee has no id"),
+        ({"assigneeId": 7}, "record ENG-1: assigneeId is not a user id"),
         ({"id": None}, "missing id"),
         ({"updatedAt": None}, "missing updatedAt"),
         ({"updatedAt": "yesterday"}, "is not ISO 8601"),
