@@ -9,13 +9,16 @@ of: a subtask in a project holds the project's custom fields, one outside every 
 Tags are labels (``value:``/``method:`` conventions); ``enum`` and ``multi_enum`` custom fields
 become ``custom_fields`` (``V2MOM Value``/``V2MOM Method`` conventions, rules); the configured
 ``points_field`` (a number field, by name or gid) gives points and ``actual_time_minutes`` gives
-hours. Every item's text is made storable (``v2mom.vendor_text.storable_item``).
+hours. A task's ``assignee`` is its assignee's user gid; its ``started_at`` is its ``start_at``, else
+its ``start_on`` day at 00:00 UTC (Asana has no started status: this is when work began). Every
+item's text is made storable (``v2mom.vendor_text.storable_item``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from v2mom.errors import FatalError
@@ -44,12 +47,16 @@ TASK_FIELDS = ",".join(
         "custom_fields.number_value",
         "actual_time_minutes",
         "num_subtasks",
+        "assignee.gid",
+        "start_on",
+        "start_at",
     ]
 )
 PROJECT_FIELDS = "name,permalink_url,created_at,modified_at,completed,completed_at,archived"
 STORY_FIELDS = "created_at,resource_subtype,assignee"  # what an assignment or completion story says
 ID_FIELDS = "num_subtasks"
 SCOPE_FIELDS = "parent.gid,memberships.project.gid"  # what tells whether a task is in scope
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # start_on: YYYY-MM-DD (fromisoformat takes more)
 
 
 def _fail(record: Mapping[str, Any], problem: str) -> FatalError:
@@ -73,6 +80,36 @@ def _required_time(record: Mapping[str, Any], name: str) -> datetime:
     if value is None:
         raise _fail(record, f"missing {name}")
     return value
+
+
+def _assignee(record: Mapping[str, Any]) -> str | None:
+    """The gid of the task's ``assignee`` (null or absent: unassigned)."""
+    user = record.get("assignee")
+    if user is None:
+        return None
+    gid = user.get("gid") if isinstance(user, Mapping) else None
+    if not isinstance(gid, str) or not gid:
+        raise _fail(record, "assignee has no gid")
+    return gid
+
+
+def _started(record: Mapping[str, Any]) -> datetime | None:
+    """When work on the task began: its ``start_at``, else its ``start_on`` at 00:00 UTC."""
+    moment = _time(record, "start_at")
+    if moment is not None:
+        if moment.tzinfo is None:
+            raise _fail(record, f"start_at '{record['start_at'][:40]}' has no UTC offset")
+        return moment
+    day = record.get("start_on")
+    if day is None:
+        return None
+    try:
+        if not isinstance(day, str) or _DAY.fullmatch(day) is None:
+            raise ValueError(day)
+        parsed = date.fromisoformat(day)  # 2026-02-30 is refused here
+    except ValueError:
+        raise _fail(record, f"start_on '{str(day)[:40]}' is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(parsed, time(), tzinfo=UTC)
 
 
 def _gid(record: Mapping[str, Any]) -> str:
@@ -163,11 +200,13 @@ def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: st
         parent_key=parent_gid or project,  # an Asana task's and project's key is its gid
         container=None if parent_gid else project,
         member_of=project,
+        assignee=_assignee(raw),
         state=State.DONE if completed else State.TODO,
         status_name="Completed" if completed else "Incomplete",
         created_at=_time(raw, "created_at"),
         updated_at=_required_time(raw, "modified_at"),
         completed_at=_time(raw, "completed_at") if completed else None,
+        started_at=_started(raw),
         points=points,
         hours=float(minutes) / 60
         if isinstance(minutes, int | float) and not isinstance(minutes, bool)
