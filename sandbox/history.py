@@ -63,9 +63,10 @@ class Recorded:
     category: str | None
 
 
-def history_rng(tracker: str, seed: int) -> random.Random:
-    """The random source of one workspace's stories, apart from the generator's own."""
-    digest = hashlib.sha256(f"{tracker}-history-{seed}".encode()).digest()
+def history_rng(tracker: str, seed: int, purpose: str = "history") -> random.Random:
+    """The random source of one workspace's stories, apart from the generator's own; another
+    ``purpose`` (``"start"``) gives a source of its own too, so what it draws moves no story."""
+    digest = hashlib.sha256(f"{tracker}-{purpose}-{seed}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 

@@ -207,7 +207,15 @@ class Renderer:
             "custom_fields": self._custom_fields(task),
             "actual_time_minutes": task.actual_time_minutes,
             "num_subtasks": len(self.state.children.get(task.gid, [])),
+            "start_on": task.start_on.isoformat() if task.start_on is not None else None,
+            "start_at": asana_time(task.start_at),
         }
+        if task.assignee is not None:  # Asana's spec does not let assignee be null: absent otherwise
+            record["assignee"] = {
+                "gid": task.assignee,
+                "resource_type": "user",
+                "name": self.state.people.get(task.assignee, ""),
+            }
         if parent is not None:  # Asana's spec does not let parent be null: a top-level task has none
             record["parent"] = {
                 "gid": parent.gid,

@@ -8,14 +8,16 @@ tags, or not at all. Subtasks two levels deep, sometimes carrying the points ins
 task; subtasks of Legacy tasks added to an in-scope project (orphans); ``Story Points`` and
 ``actual_time_minutes`` for effort. Times spread over the six months before ``now``. Every task has
 stories that lead it to where it stands: assignments, reassignments, comments and its completion
-(:mod:`sandbox.history`).
+(:mod:`sandbox.history`); its assignee is the last one its stories name. Some tasks have a start: a
+``start_on`` day or a ``start_at`` moment after their creation and before their completion or last
+update, drawn from a random source of their own (so no other generated value moves).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from pydantic import SecretStr
 
@@ -40,6 +42,9 @@ VALUES = ("customer-first", "reliability", "efficiency")
 METHOD_NAMES = ("Launch self-serve onboarding by end of Q2", "SLO program", "Cut infrastructure cost by 20%")
 METHODS = ("self-serve-onboarding", "slo-program", "cost-savings", "incident-tooling")
 POINTS = (1.0, 2.0, 3.0, 5.0, 8.0)
+START_ON_SHARE = 0.25  # tasks given the day work began (start_on)
+START_AT_SHARE = 0.1  # tasks given the moment work began instead (start_at)
+_MS = timedelta(milliseconds=1)
 DEFAULT_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
@@ -98,6 +103,12 @@ class AsanaGroundTruth(GroundTruth):
                         )
                         assignee = story.assignee
         return found
+
+    def starts(self) -> dict[str, datetime | None]:
+        """Each task in scope's start as a sync should store it: its ``start_at``, else its
+        ``start_on`` at 00:00 UTC, else None."""
+        with self.state.lock:
+            return {gid: task_start(task) for gid, task in self.live_tasks().items()}
 
     def _truth_items(self, plan: PlanVocabulary) -> Mapping[str, TruthItem]:
         out: dict[str, TruthItem] = {}
@@ -230,6 +241,7 @@ def generate_asana_workspace(
                 add(f"Sub-subtask of {child}", parent=child)
                 remaining -= 1
     tell_stories(state, seed)
+    give_starts(state, seed)
     state.listeners.clear()
     return state, AsanaGroundTruth(state, scope)
 
@@ -254,6 +266,40 @@ def tell_stories(state: AsanaState, seed: int) -> None:
         state.tell_story(task.gid, steps)
         if steps and rng.random() < 0.3:
             state.comment(task.gid, steps[0].at, "Picking this up.")
+
+
+def task_start(task: Task) -> datetime | None:
+    """When work on ``task`` began: its ``start_at``, else its ``start_on`` at 00:00 UTC."""
+    if task.start_at is not None:
+        return task.start_at
+    return datetime.combine(task.start_on, time(), tzinfo=UTC) if task.start_on is not None else None
+
+
+def _floor_ms(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def give_starts(state: AsanaState, seed: int) -> None:
+    """Give some tasks a ``start_on`` day or a ``start_at`` moment (never both, as Asana asks),
+    strictly after their creation and before their completion, else their last update (both in
+    whole milliseconds, as Asana serves times); a task whose span holds no midnight (UTC) gets no day.
+    Drawn from a source of its own: every other generated value stays what it was."""
+    rng = history_rng("asana", seed, "start")
+    for task in list(state.tasks.values()):
+        roll = rng.random()
+        if roll >= START_ON_SHARE + START_AT_SHARE:
+            continue
+        created = task.created_at.astimezone(UTC)
+        end = (task.completed_at or task.modified_at).astimezone(UTC)
+        if roll < START_ON_SHARE:
+            first = datetime.combine(created.date(), time(), tzinfo=UTC) + timedelta(days=1)
+            midnights = (first + timedelta(days=n) for n in range((end - first).days + 1))
+            days = [midnight.date() for midnight in midnights if midnight < end]
+            task.start_on = rng.choice(days) if days else None
+            continue
+        span_ms = int((_floor_ms(end) - _floor_ms(created)) / _MS)
+        if span_ms >= 2:
+            task.start_at = _floor_ms(created) + rng.randrange(1, span_ms) * _MS
 
 
 def asana_settings(

@@ -18,7 +18,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from v2mom.sandbox.faults import FaultBook
@@ -116,6 +116,8 @@ class Task:
     actual_time_minutes: float | None = None
     assignee: str | None = None  # the assignee's user gid
     stories: list[Story] = field(default_factory=list)  # oldest first
+    start_on: date | None = None  # the day work begins (Asana: not with start_at)
+    start_at: datetime | None = None  # the moment work begins (Asana: not with start_on)
 
 
 @dataclass(frozen=True)

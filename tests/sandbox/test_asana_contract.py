@@ -5,8 +5,10 @@ Requests go through the real SDK (``asana`` v5, ``full_payload``) where the conn
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import asana
@@ -90,6 +92,40 @@ def test_a_full_task_validates_and_opt_fields_choose_what_comes_back(workspace: 
     )
     narrow = workspace.tasks.get_task(gid, {"opt_fields": "name"}, full_payload=True)["data"]
     assert narrow == {"gid": gid, "name": full["name"]}
+
+
+def test_tasks_serve_their_assignee_and_start_as_asana_does(workspace: Workspace) -> None:
+    state = workspace.state
+    served: list[dict[str, Any]] = []
+    for project in workspace.projects:
+        body = workspace.get("/tasks", project=project, limit=100, opt_fields=TASK_FIELDS).json()
+        served += body["data"]
+    assert len(served) > 50
+    for task in served:
+        validate_asana("TaskResponse", task)
+        held = state.tasks[task["gid"]]
+        if held.assignee is None:  # Asana's spec does not let assignee be null: absent
+            assert "assignee" not in task
+        else:
+            validate_asana("UserCompact", task["assignee"])
+            assert task["assignee"]["gid"] == held.assignee
+        # The validator checks no formats: a day is YYYY-MM-DD, a moment Asana's UTC timestamp.
+        if held.start_on is None:
+            assert task["start_on"] is None
+        else:
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", task["start_on"])
+            assert date.fromisoformat(task["start_on"]) == held.start_on
+        if held.start_at is None:
+            assert task["start_at"] is None
+        else:
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", task["start_at"])
+            assert datetime.fromisoformat(task["start_at"]) == held.start_at
+        assert task["start_on"] is None or task["start_at"] is None  # never both, as Asana asks
+    assert any("assignee" in t for t in served)
+    assert any("assignee" not in t for t in served)
+    assert any(t["start_on"] for t in served)
+    assert any(t["start_at"] for t in served)
+    assert any(not t["start_on"] and not t["start_at"] for t in served)
 
 
 def test_subtasks_are_not_listed_in_projects_but_under_their_parent(workspace: Workspace) -> None:

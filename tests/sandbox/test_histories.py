@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from datetime import datetime
 
 import pytest
 
+from v2mom.sandbox.asana import generator as asana_generator
 from v2mom.sandbox.asana.generator import generate_asana_workspace
 from v2mom.sandbox.generator import generate_jira_workspace
 from v2mom.sandbox.history import Recorded
@@ -114,3 +116,29 @@ def test_each_history_leads_its_item_to_where_it_stands(tracker: str) -> None:
     if tracker != "asana":
         assert any(i.in_progress and i.assignee is None for i in items.values())  # nobody assigned
         assert any(c.category == "todo" for c in recorded)  # work put down again
+
+
+def test_some_asana_tasks_start_between_their_creation_and_their_end() -> None:
+    state, truth = generate_asana_workspace(seed=5, tasks=400)
+    starts = truth.starts()
+    for gid, started in starts.items():
+        task = state.tasks[gid]
+        if started is None:
+            continue
+        end = task.completed_at or task.modified_at
+        assert task.created_at < started < end, gid
+        assert task.start_on is None or task.start_at is None, gid  # never both, as Asana asks
+    assert any(t.start_on is not None for t in truth.live_tasks().values())
+    assert any(t.start_at is not None for t in truth.live_tasks().values())
+    assert any(started is None for started in starts.values())
+    assert any(t.completed and t.start_on is not None for t in truth.live_tasks().values())
+
+
+def test_asana_starts_move_no_other_generated_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starts draw from a source of their own: without them every task, story and gid is the same."""
+    with_starts, _ = generate_asana_workspace(seed=5, tasks=400)
+    monkeypatch.setattr(asana_generator, "give_starts", lambda state, seed: None)
+    without, _ = generate_asana_workspace(seed=5, tasks=400)
+    assert any(t.start_on or t.start_at for t in with_starts.tasks.values())
+    tasks = with_starts.tasks.items()
+    assert {gid: dataclasses.replace(t, start_on=None, start_at=None) for gid, t in tasks} == without.tasks
