@@ -3,6 +3,7 @@
 After a full sync the stored changes are the sandbox's own history of the items in scope; after
 items are reassigned, started and finished, an incremental sync reads the history of exactly those
 items again (whoever stored the items in between) and stores the new changes, duplicating nothing.
+Each item's current assignee, and an Asana task's start, reach the store with the item.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,6 +37,8 @@ class Site:
     reassign: Callable[[], str]
     start: Callable[[], str]
     finish: Callable[[], str]
+    assignees: Callable[[], dict[str, str | None]]  # each live item's assignee now
+    starts: Callable[[], dict[str, datetime | None]]  # each live item's start (Asana's only)
 
 
 @contextmanager
@@ -79,6 +82,8 @@ def jira_site() -> Iterator[Site]:
             reassign,
             start,
             finish,
+            lambda: {str(i): issue.assignee for i, issue in truth.live().items()},
+            lambda: dict.fromkeys(map(str, truth.live())),
         )
 
 
@@ -125,6 +130,8 @@ def linear_site() -> Iterator[Site]:
             reassign,
             start,
             finish,
+            lambda: {i: state.issues[i].assignee_id if i in state.issues else None for i in truth.live_ids()},
+            lambda: dict.fromkeys(truth.live_ids()),
         )
 
 
@@ -169,6 +176,8 @@ def asana_site() -> Iterator[Site]:
             reassign,
             start,
             finish,
+            lambda: {g: state.tasks[g].assignee if g in state.tasks else None for g in truth.live_ids()},
+            lambda: dict.fromkeys(truth.live_ids()) | truth.starts(),
         )
 
 
@@ -237,3 +246,26 @@ def test_a_history_that_cannot_be_read_leaves_its_items_for_the_next_pass(
     again = sync_tracker(store, site.connector())
     assert again.ok, again.error
     assert stored(store, site) == site.transitions()
+
+
+def test_a_sync_stores_each_items_current_assignee_and_asanas_starts(store: Database, site: Site) -> None:
+    """What people's time reads beside the history: who holds each item now (an item whose history
+    has no assignee change is held by them all along) and when work on an Asana task started."""
+    full = sync_tracker(store, site.connector(), full=True)
+    assert full.ok, full.error
+
+    def held() -> dict[str, tuple[str | None, datetime | None]]:
+        found = store.items.by_ids(site.tracker, site.live_ids())
+        return {s.item.id: (s.item.assignee, s.item.started_at) for s in found}
+
+    assignees, starts = site.assignees(), site.starts()
+    assert held() == {i: (assignees[i], starts[i]) for i in site.live_ids()}
+    assert len({a for a in assignees.values() if a is not None}) > 1
+    assert None in assignees.values()
+    assert (site.tracker == "asana") == any(starts.values())  # only Asana tasks start
+    changed = {site.reassign(), site.start()}
+    incremental = sync_tracker(store, site.connector(), census=False)
+    assert incremental.ok, incremental.error
+    now = site.assignees()
+    assert {i for i in now if now[i] != assignees[i]} == changed
+    assert {i: a for i, (a, _) in held().items()} == now
