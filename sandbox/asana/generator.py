@@ -31,6 +31,7 @@ from v2mom.sandbox.asana.state import (
 )
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
 from v2mom.sandbox.history import Recorded, history_rng, storyline
+from v2mom.sandbox.people_truth import PeopleItem
 from v2mom.settings import AsanaSettings
 
 __all__ = ["AsanaGroundTruth", "asana_settings", "generate_asana_workspace"]
@@ -109,6 +110,34 @@ class AsanaGroundTruth(GroundTruth):
         ``start_on`` at 00:00 UTC, else None."""
         with self.state.lock:
             return {gid: task_start(task) for gid, task in self.live_tasks().items()}
+
+    def people_items(self) -> dict[str, PeopleItem]:
+        """The in-scope projects and tasks as the people's-time oracle sees them
+        (:mod:`sandbox.people_truth`); projects have no assignee."""
+        out: dict[str, PeopleItem] = {}
+        with self.state.lock:
+            for gid in self.projects:
+                project = self.state.projects[gid]
+                out[gid] = PeopleItem(
+                    tracker="asana",
+                    id=gid,
+                    parent_id=None,
+                    state="done" if project.completed else "todo",
+                    created_at=project.created_at,
+                    completed_at=project.completed_at if project.completed else None,
+                )
+            for task in self.live_tasks().values():
+                out[task.gid] = PeopleItem(
+                    tracker="asana",
+                    id=task.gid,
+                    parent_id=task.parent or self._home(task),
+                    state="done" if task.completed else "todo",
+                    created_at=task.created_at,
+                    completed_at=task.completed_at if task.completed else None,
+                    assignee=task.assignee,
+                    started_at=task_start(task),
+                )
+        return out
 
     def _truth_items(self, plan: PlanVocabulary) -> Mapping[str, TruthItem]:
         out: dict[str, TruthItem] = {}

@@ -13,8 +13,14 @@ from collections.abc import Iterable
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
 from v2mom.sandbox.history import Recorded
 from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Issue, JiraState
+from v2mom.sandbox.people_truth import Category, PeopleItem
 
-CATEGORIES = {"new": "todo", "undefined": "todo", "indeterminate": "in_progress", "done": "done"}
+CATEGORIES: dict[str, Category] = {
+    "new": "todo",
+    "undefined": "todo",
+    "indeterminate": "in_progress",
+    "done": "done",
+}
 LABEL_RULES = {"checkout": "checkout-conversion", "app-store": "app-store-refresh"}  # the teams' own
 
 
@@ -49,6 +55,22 @@ class JiraGroundTruth(GroundTruth):
                 for group in issue.changelog
                 for change in group.items
                 if change.field_id in ("status", "assignee")
+            }
+
+    def people_items(self) -> dict[str, PeopleItem]:
+        """The in-scope issues as the people's-time oracle sees them (:mod:`sandbox.people_truth`)."""
+        with self.state.lock:
+            return {
+                str(issue.id): PeopleItem(
+                    tracker="jira",
+                    id=str(issue.id),
+                    parent_id=str(issue.parent_id) if issue.parent_id is not None else None,
+                    state=CATEGORIES[issue.category],
+                    created_at=issue.created,
+                    completed_at=issue.resolved if issue.category == "done" else None,
+                    assignee=issue.assignee,
+                )
+                for issue in self.live().values()
             }
 
     def _truth_items(self, plan: PlanVocabulary) -> dict[str, TruthItem]:

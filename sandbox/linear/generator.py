@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
 from v2mom.sandbox.history import Recorded, history_rng, storyline
 from v2mom.sandbox.linear.state import Issue, LinearState
+from v2mom.sandbox.people_truth import Category, PeopleItem
 from v2mom.settings import LinearSettings
 
 __all__ = ["LinearGroundTruth", "generate_linear_workspace", "linear_settings"]
@@ -46,7 +47,7 @@ STATE_TYPES = (
     ("canceled", 0.05),
     ("duplicate", 0.03),
 )
-CATEGORIES = {
+CATEGORIES: dict[str, Category] = {
     "triage": "todo",
     "backlog": "todo",
     "unstarted": "todo",
@@ -54,6 +55,14 @@ CATEGORIES = {
     "completed": "done",
     "canceled": "canceled",
     "duplicate": "canceled",
+}
+PROJECT_CATEGORIES: dict[str, Category] = {  # a project's status, as the connector reads it
+    "backlog": "todo",
+    "planned": "todo",
+    "paused": "todo",
+    "started": "in_progress",
+    "completed": "done",
+    "canceled": "canceled",
 }
 FINISHED = ("completed", "canceled", "duplicate")
 NOISE = ("bug", "frontend", "backend", "tech-debt", "customer-report")
@@ -107,6 +116,35 @@ class LinearGroundTruth(GroundTruth):
                             )
                         )
         return found
+
+    def people_items(self) -> dict[str, PeopleItem]:
+        """The live in-scope projects and issues as the people's-time oracle sees them
+        (:mod:`sandbox.people_truth`); projects have no assignee."""
+        state = self.state
+        out: dict[str, PeopleItem] = {}
+        with state.lock:
+            for project in state.projects.values():
+                if project.team_key in self.teams and not project.removed:
+                    out[project.id] = PeopleItem(
+                        tracker="linear",
+                        id=project.id,
+                        parent_id=None,
+                        state=PROJECT_CATEGORIES.get(project.status, "todo"),
+                        created_at=project.created,
+                        completed_at=project.completed,
+                    )
+            for issue in state.issues.values():
+                if issue.team_key in self.teams and not issue.removed:
+                    out[issue.id] = PeopleItem(
+                        tracker="linear",
+                        id=issue.id,
+                        parent_id=issue.parent_id or issue.project_id,
+                        state=CATEGORIES[issue.state_type],
+                        created_at=issue.created,
+                        completed_at=issue.completed,
+                        assignee=issue.assignee_id,
+                    )
+        return out
 
     def _truth_items(self, plan: PlanVocabulary) -> Mapping[str, TruthItem]:
         state = self.state

@@ -1,4 +1,4 @@
-"""The people's-time oracle (sandbox.people_truth) on hand-computed cases.
+"""The people's-time oracle (sandbox.people_truth) on hand-computed cases, then on each sandbox.
 
 The hand-computed cases live in one week: Monday 2 November 2026 to Sunday 8 November (UTC unless
 a case says otherwise), Monday to Friday at work, so the window has 5 working days.
@@ -7,15 +7,18 @@ a case says otherwise), Monday to Friday at work, so the window has 5 working da
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
-from v2mom.sandbox.generator import DEFAULT_NOW
+from v2mom.sandbox.asana.generator import generate_asana_workspace
+from v2mom.sandbox.generator import DEFAULT_NOW, generate_jira_workspace
 from v2mom.sandbox.ground_truth import GroundTruth, TruthItem
 from v2mom.sandbox.history import Recorded
+from v2mom.sandbox.linear.generator import generate_linear_workspace
 from v2mom.sandbox.people_truth import (
     Category,
     PeopleItem,
@@ -427,3 +430,114 @@ def test_containers_follow_their_trackers_rule() -> None:
     spent = person_days(items, {}, now=LATER, **WEEK)
     assert spent.unattributed == {("asana", "P"), ("linear", "R")}
     assert spent.shares == {}
+
+
+# -- the sandboxes ---------------------------------------------------------------------------------
+
+Sandbox = Callable[[], tuple[Any, Any]]  # (state, its ground truth)
+SANDBOXES: dict[str, Sandbox] = {
+    "jira": lambda: generate_jira_workspace(seed=5, epics=30, issues=400),
+    "linear": lambda: generate_linear_workspace(seed=5, projects=8, issues=400),
+    "asana": lambda: generate_asana_workspace(seed=5, tasks=400),
+}
+ACCOUNTS: dict[str, Callable[[Any], list[str]]] = {
+    "jira": lambda state: sorted(state.workers()),
+    "linear": lambda state: sorted(state.users),
+    "asana": lambda state: sorted(state.people),
+}
+
+
+def check_items_agree(tracker: str, truth: Any) -> None:
+    """A sandbox's PeopleItems are its live items, standing where their histories leave them."""
+    people_items: dict[str, PeopleItem] = truth.people_items()
+    truth_items = truth.items()
+    assert set(people_items) == set(truth_items)
+    last: dict[tuple[str, str], Recorded] = {}
+    for change in sorted(truth.transitions(), key=lambda c: (c.at, c.event_id)):
+        assert people_items[change.item_id].created_at < change.at
+        last[(change.item_id, change.field)] = change
+    for item_id, it in people_items.items():
+        expected = truth_items[item_id]
+        assert it.tracker == tracker
+        assert it.parent_id == expected.parent_id
+        assert (it.state == "done") == expected.done, item_id
+        assert (it.state == "canceled") == (not expected.counts), item_id
+        if (status := last.get((item_id, "status"))) is not None:
+            entered = status.category
+            if tracker == "asana":  # marked complete or incomplete
+                entered = "done" if entered == "done" else "todo"
+            assert it.state == entered, item_id
+        if (assignee := last.get((item_id, "assignee"))) is not None:
+            assert it.assignee == assignee.after, item_id
+
+
+def check_fully_shared(spent: PeopleTime, items: dict[tuple[str, str], PeopleItem], now: datetime) -> None:
+    """Every (person, working day) with work is shared out exactly among leaves, within the window."""
+    by_pair: dict[tuple[str, date], dict[tuple[str, str], float]] = defaultdict(dict)
+    for (person, day, key), share in spent.shares.items():
+        assert 0 < share <= 1
+        assert key in items
+        assert day.weekday() < 5
+        assert day <= now.date()
+        by_pair[(person, day)][key] = share
+    for (person, day), shares in by_pair.items():
+        assert sum(shares.values()) == pytest.approx(1), (person, day)
+        assert len(set(shares.values())) == 1, (person, day)  # equal shares
+        for key in shares:  # no item shares the day with one of its descendants
+            parent = items[key].parent_id
+            while parent is not None and (key[0], parent) in items:
+                assert (key[0], parent) not in shares, (person, day, key)
+                parent = items[(key[0], parent)].parent_id
+    assert sum(spent.item_days.values()) == pytest.approx(len(by_pair))
+    assert sum(spent.days_worked.values()) == len(by_pair)
+    per_day: dict[date, float] = defaultdict(float)
+    for (_, day, _), share in spent.shares.items():
+        per_day[day] += share
+    assert max(per_day.values()) <= spent.people + 1e-9
+
+
+@pytest.mark.parametrize("tracker", sorted(SANDBOXES))
+def test_each_sandbox_shares_out_plausible_days(tracker: str) -> None:
+    state, truth = SANDBOXES[tracker]()
+    check_items_agree(tracker, truth)
+    people_items = truth.people_items()
+    items = {(tracker, item_id): it for item_id, it in people_items.items()}
+    spent = person_days(people_items.values(), {tracker: truth.transitions()}, now=DEFAULT_NOW)
+    assert spent.working_days == 65
+    assert 2 <= spent.people <= len(ACCOUNTS[tracker](state))
+    assert spent.unattributed
+    assert spent.clamped == 0
+    check_fully_shared(spent, items, DEFAULT_NOW)
+    report = people_report({tracker: truth}, spent)
+    parts = sum(report["values"].values()) + report["untagged_effort"] + report["unaligned_effort"]
+    assert parts == pytest.approx(report["total_effort"])
+    assert 0 < report["total_effort"] <= sum(spent.item_days.values()) + 1e-9
+    assert report["fte"] == pytest.approx(report["total_effort"] / 65)
+    assert report["fte"] <= report["people"] + 1e-9
+
+
+def test_sandboxes_combine_with_people_on_every_tracker() -> None:
+    # The i-th account of each tracker is one person: six people share their days across the
+    # three workspaces' items.
+    built = {tracker: make() for tracker, make in SANDBOXES.items()}
+    people = {
+        (tracker, account): f"person-{n}"
+        for tracker, (state, _) in built.items()
+        for n, account in enumerate(ACCOUNTS[tracker](state))
+    }
+    items = {
+        (tracker, item_id): it
+        for tracker, (_, truth) in built.items()
+        for item_id, it in truth.people_items().items()
+    }
+    changes = {tracker: truth.transitions() for tracker, (_, truth) in built.items()}
+    combined = person_days(items.values(), changes, now=DEFAULT_NOW, people=people)
+    assert combined.people <= len(set(people.values()))
+    check_fully_shared(combined, items, DEFAULT_NOW)
+    alone = 0.0  # each tracker's person-days on its own, its accounts people of their own
+    for tracker in built:
+        own = [it for it in items.values() if it.tracker == tracker]
+        alone += sum(person_days(own, changes, now=DEFAULT_NOW).item_days.values())
+    assert sum(combined.item_days.values()) < alone  # a shared day counts once
+    report = people_report({tracker: truth for tracker, (_, truth) in built.items()}, combined)
+    assert report["people"] <= combined.people
