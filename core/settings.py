@@ -16,6 +16,7 @@ import typing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -23,8 +24,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from v2mom.background import secret_values
 from v2mom.errors import ConfigError
 from v2mom.logs import LogFormat
-from v2mom.models import TRACKERS
+from v2mom.models import TRACKERS, TrackerName
 from v2mom.redaction import has_inline_password, url_secrets
+from v2mom.workdays import WEEKDAYS, WorkCalendar
 from v2mom.yamlio import interpolate_env, parse_yaml, read_text, validate_model
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ DEFAULT_CONFIG = "v2mom.yaml"
 CONFIG_ENV = "V2MOM_CONFIG"  # names the settings file when -c does not
 _ONLY_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 Measure = Literal["points", "hours", "count"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MONDAY_TO_FRIDAY: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
 class _Section(BaseModel):
@@ -195,6 +199,41 @@ class MetricsSettings(_Section):
     public: bool = False
 
 
+class PersonSettings(_Section):
+    """One person and their accounts on each tracker (``people:``): their time is one person's,
+    whichever tracker their work is in."""
+
+    name: str = Field(min_length=1, max_length=200)
+    accounts: dict[TrackerName, str] = Field(min_length=1)
+
+    @field_validator("accounts")
+    @classmethod
+    def _non_empty_accounts(cls, value: dict[str, str]) -> dict[str, str]:
+        for tracker, account in value.items():
+            if not account.strip():
+                raise ValueError(f"{tracker}: an account id must not be empty")
+        return value
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not a time zone this machine knows (an IANA name such as Europe/Paris)"
+        ) from None
+    return value
+
+
+def _work_week(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError("must name at least one day")
+    repeated = sorted({day for day in value if value.count(day) > 1})
+    if repeated:
+        raise ValueError(f"names {', '.join(repeated)} more than once")
+    return value
+
+
 class Settings(BaseSettings):
     """Everything ``v2mom`` needs to know about where to connect."""
 
@@ -207,8 +246,42 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log_format: LogFormat = "text"  # v2mom serve's log lines; --log-format wins
+    # People's time (person_days, fte): the zone a day is counted in, the days that are worked, one
+    # person's accounts across trackers, and the fewest people a team row may show.
+    timezone: str = "UTC"
+    work_week: list[Weekday] = Field(default_factory=lambda: list(MONDAY_TO_FRIDAY))
+    people: list[PersonSettings] = Field(default_factory=list)
+    min_group_size: int = Field(default=3, ge=1)
 
     _public_url = field_validator("public_url")(lambda value: None if value is None else _http_url(value))
+    _timezone = field_validator("timezone")(_known_zone)
+    _work_week = field_validator("work_week")(_work_week)
+
+    @field_validator("people")
+    @classmethod
+    def _one_owner_per_account(cls, value: list[PersonSettings]) -> list[PersonSettings]:
+        owners: dict[tuple[str, str], str] = {}
+        for person in value:
+            for tracker, account in person.accounts.items():
+                other = owners.setdefault((tracker, account), person.name)
+                if other != person.name:
+                    raise ValueError(
+                        f"{tracker} account {account!r} is listed under both {other!r} and {person.name!r}"
+                    )
+        return value
+
+    def calendar(self) -> WorkCalendar:
+        """The working days and people these settings count people's time in."""
+        return WorkCalendar(
+            timezone=self.timezone,
+            work_week=frozenset(WEEKDAYS.index(day) for day in self.work_week),
+            accounts={
+                (tracker, account): person.name
+                for person in self.people
+                for tracker, account in person.accounts.items()
+            },
+            min_group_size=self.min_group_size,
+        )
 
     def secrets(self) -> list[str]:
         """Everything to mask in logs, longest first: the ``SecretStr`` values (tracker tokens and

@@ -99,3 +99,55 @@ def test_no_default_file_means_defaults(tmp_path: Path, monkeypatch: pytest.Monk
     settings = load_settings()
     assert settings.database_url == "sqlite:///v2mom.db"
     assert settings.trackers.configured() == []
+
+
+PEOPLE = """\
+timezone: Europe/Paris
+work_week: [mon, tue, wed, thu]
+min_group_size: 4
+people:
+  - {name: Ada, accounts: {jira: "5b10a", linear: "lin-ada"}}
+  - {name: Bob, accounts: {asana: "1201"}}
+"""
+
+
+def test_people_settings_give_the_calendar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("V2MOM_DATABASE_URL", raising=False)
+    calendar = load_settings(_write(tmp_path, PEOPLE)).calendar()
+    assert (calendar.timezone, calendar.work_week, calendar.min_group_size) == (
+        "Europe/Paris",
+        {0, 1, 2, 3},
+        4,
+    )
+    assert calendar.person("jira", "5b10a") == calendar.person("linear", "lin-ada") == "Ada"
+    assert calendar.person("asana", "1201") == "Bob"
+    assert calendar.person("jira", "other") == "jira:other"  # an unlisted account is a person of its own
+    defaults = load_settings(_write(tmp_path, "measure: points\n")).calendar()
+    assert (defaults.timezone, defaults.work_week, defaults.min_group_size) == ("UTC", {0, 1, 2, 3, 4}, 3)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("Europe/Paris", "Mars/Olympus", "timezone: 'Mars/Olympus' is not a time zone"),
+        ("[mon, tue, wed, thu]", "[mon, mon]", "work_week: names mon more than once (line 2)"),
+        ("[mon, tue, wed, thu]", "[]", "work_week: must name at least one day"),
+        ("[mon, tue, wed, thu]", "[monday]", "work_week[0]: Input should be 'mon'"),
+        (
+            "min_group_size: 4",
+            "min_group_size: 0",
+            "min_group_size: Input should be greater than or equal to 1",
+        ),
+        ('asana: "1201"', 'jira: "5b10a"', "jira account '5b10a' is listed under both 'Ada' and 'Bob'"),
+        ('asana: "1201"', 'trello: "x"', "people[1].accounts.trello.[key]: Input should be 'jira'"),
+        ('asana: "1201"', 'asana: "  "', "asana: an account id must not be empty"),
+    ],
+)
+def test_invalid_people_settings_name_the_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, expected: str
+) -> None:
+    monkeypatch.delenv("V2MOM_DATABASE_URL", raising=False)
+    assert old in PEOPLE
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, PEOPLE.replace(old, new, 1)))
+    assert expected in str(caught.value)
