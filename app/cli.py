@@ -257,6 +257,7 @@ def no_tracker_message(settings_file: Path) -> str:
 
 
 MeasureOpt = Literal["points", "hours", "count"]
+ReportMeasureOpt = Literal["points", "hours", "count", "person_days", "fte"]
 StateOpt = Literal["done", "open", "all"]
 
 
@@ -264,7 +265,10 @@ StateOpt = Literal["done", "open", "all"]
 def report(
     config: ConfigOpt = None,
     fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
-    measure: Annotated[MeasureOpt | None, typer.Option()] = None,
+    measure: Annotated[
+        ReportMeasureOpt | None,
+        typer.Option(help="person_days / fte: people's time, --from/--to selecting the days worked"),
+    ] = None,
     state: Annotated[StateOpt, typer.Option()] = "all",
     date_from: Annotated[str | None, typer.Option("--from", help="ISO date")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="ISO date")] = None,
@@ -294,6 +298,7 @@ def report(
             date_to=_date(date_to, "--to"),
             tracker=tracker,
             team=team,
+            calendar=settings.calendar(),
         )
         problems = date_range_problems(query.date_from, query.date_to)
         if problems:

@@ -23,9 +23,19 @@ def report_json(report: EffortReport) -> str:
     return report.model_dump_json(by_alias=True)
 
 
+def _amount(report: EffortReport, effort: float) -> str:
+    """An effort as the report's measure reads: ``3.20 FTE``, ``12.5 person-days``, else ``12.5``."""
+    if report.measure == "fte":
+        return f"{effort:.2f} FTE"
+    if report.measure == "person_days":
+        return f"{effort:.1f} person-days"
+    return f"{effort:.1f}"
+
+
 def report_table(report: EffortReport) -> Table:
     """Effort, share, target and items per value (with its methods), then untagged, unaligned (a plan
-    with teams), orphaned, total."""
+    with teams), orphaned, total. In people's time the caption says over which working days, how many
+    people, which items nobody held, and any team folded into its parent."""
     table = Table(title=f"Effort by value ({report.measure}, state {report.state})")
     for column in ("value", "effort", "share", "target", "items"):
         table.add_column(column, justify="left" if column == "value" else "right")
@@ -33,18 +43,27 @@ def report_table(report: EffortReport) -> Table:
         target = value.target_share
         table.add_row(
             value.name,
-            f"{value.effort:.1f}",
+            _amount(report, value.effort),
             f"{value.share:.1%}",
             "" if target is None else f"{target:.0%}",
             str(value.items),
         )
         for method in value.methods:
-            table.add_row(f"  · {method.name}", f"{method.effort:.1f}", "", "", str(method.items))
+            table.add_row(f"  · {method.name}", _amount(report, method.effort), "", "", str(method.items))
     parts = (("untagged", report.untagged), ("unaligned", report.unaligned), ("orphaned", report.orphaned))
     for name, part in parts:
         if part is not None:  # unaligned: only a plan with teams has it
-            table.add_row(name, f"{part.effort:.1f}", f"{part.share:.1%}", "", str(part.items))
-    table.add_row("total", f"{report.total.effort:.1f}", "", "", str(report.total.items))
+            table.add_row(name, _amount(report, part.effort), f"{part.share:.1%}", "", str(part.items))
+    table.add_row("total", _amount(report, report.total.effort), "", "", str(report.total.items))
+    if report.working_days is not None:
+        lines = [
+            f"{report.people} people over {report.working_days} working days, "
+            f"{report.date_from} to {report.date_to}; "
+            f"{report.unattributed.items if report.unattributed else 0} in-progress items held by nobody"
+        ]
+        if report.folded is not None:
+            lines.append(report.folded.note)
+        table.caption = "\n".join(lines)
     return table
 
 

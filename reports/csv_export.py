@@ -59,7 +59,7 @@ def csv_line(row: Iterable[object]) -> str:
 
 def report_rows(report: dict[str, Any]) -> Iterator[tuple[object, ...]]:
     """The header, then a row per value and per method, untagged, unaligned (a plan with teams),
-    orphaned and the total."""
+    orphaned and the total; in people's time, then unattributed items, people and working days."""
     yield HEADER
     for value in report["values"]:
         yield (
@@ -92,3 +92,7 @@ def report_rows(report: dict[str, Any]) -> Iterator[tuple[object, ...]]:
         yield (row, "", "", "", "", part["effort"], part["share"], part["items"], "")
     total = report["total"]
     yield ("total", "", "", "", "", total["effort"], 1.0 if total["effort"] else 0.0, total["items"], "")
+    if "working_days" in report:  # people's time: its counts, in the items column
+        yield ("unattributed", "", "", "", "", "", "", report["unattributed"]["items"], "")
+        yield ("people", "", "", "", "", "", "", report["people"], "")
+        yield ("working_days", "", "", "", "", "", "", report["working_days"], "")

@@ -17,17 +17,20 @@ without teams gives the report it always did, without the ``unaligned`` key.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
 from v2mom.mapping.cascade import ancestor_ids, method_weights, subtree_ids
 from v2mom.mapping.plan import Plan
+from v2mom.reports.people_time import TIME_MEASURES, people_rows
 from v2mom.store.database import Database
+from v2mom.workdays import WorkCalendar
 
-Measure = Literal["points", "hours", "count"]
+EstimateMeasure = Literal["points", "hours", "count"]  # what items carry (and the rollup sums)
+Measure = Literal["points", "hours", "count", "person_days", "fte"]  # what the effort report takes
 StateFilter = Literal["done", "open", "all"]
-MEASURES: tuple[Measure, ...] = ("points", "hours", "count")
+MEASURES: tuple[EstimateMeasure, ...] = ("points", "hours", "count")  # what reviews snapshot
 STATES: tuple[StateFilter, ...] = ("done", "open", "all")
 DIRECT = "(direct)"  # method bucket for values tagged directly, not through a method
 
@@ -43,6 +46,7 @@ class ReportQuery:
     tracker: str | None = None
     team: str | None = None  # a team of the cascade: that team and its descendants (None: the company)
     period: str | None = None  # the CYCLE/PERIOD reference the dates were given as, if they were
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)  # people's time: days and people
 
 
 # The dates a report filter may name. Completion dates come from the trackers' timestamps, which
@@ -154,8 +158,19 @@ def build_report(
 
 
 def report_body(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
-    """The report without ``freshness``: one GROUP BY and arithmetic (what a review snapshot keeps)."""
-    rows = grouped_rows(store, plan, query)
+    """The report without ``freshness``: one GROUP BY and arithmetic (what a review snapshot keeps).
+
+    In people's time (``person_days``, ``fte``) the rows come from the stored histories instead, and
+    the document adds ``people``, ``working_days`` and ``unattributed``
+    (:mod:`v2mom.reports.people_time`)."""
+    if query.measure in TIME_MEASURES:
+        found = people_rows(store, plan, query)
+        return {**report_document(plan, found.query, found.rows), **found.extra}
+    return report_document(plan, query, grouped_rows(store, plan, query))
+
+
+def report_document(plan: Plan, query: ReportQuery, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The report for ``query`` from its grouped rows (see :func:`grouped_rows`): arithmetic only."""
     value_effort: dict[str | None, float] = defaultdict(float)
     value_items: dict[str | None, int] = defaultdict(int)
     method_effort: dict[tuple[str, str], float] = defaultdict(float)

@@ -77,6 +77,9 @@ def snapshot_problem(review: Review, query: ReportQuery) -> str | None:
         return f"it holds every tracker's work; tracker={query.tracker} was computed live"
     if query.team is not None and query.team not in review.document.get("teams", {}):
         return f"it has no team '{query.team}'; computed live"
+    part = review.document["company"] if query.team is None else review.document["teams"][query.team]
+    if query.measure not in part["reports"]:
+        return f"it holds no {query.measure} figures; computed live"
     return None
 
 

@@ -27,6 +27,7 @@ from v2mom.metrics import REPORT_SECONDS
 from v2mom.models import TrackerName
 from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import (
+    EstimateMeasure,
     Measure,
     ReportQuery,
     StateFilter,
@@ -43,6 +44,7 @@ from v2mom.reports.flags import (
     value_items,
 )
 from v2mom.reports.obstacles import build_obstacles
+from v2mom.reports.people_time import TIME_MEASURES
 from v2mom.reports.periods import PeriodError, find_period, period_report
 from v2mom.reports.teams import build_teams
 from v2mom.reports.trend import TrendRangeError, build_trend
@@ -100,7 +102,18 @@ def report_query(
         tracker=tracker,
         team=team,
         period=period,
+        calendar=settings.calendar(),
     )
+
+
+def estimate_query(query: Annotated[ReportQuery, Depends(report_query)]) -> ReportQuery:
+    """The report filters of a report counted in estimates only: people's time is a 422 naming it."""
+    if query.measure in TIME_MEASURES:
+        raise unprocessable(
+            [f"measure: this report counts points, hours or count; {query.measure} is on the effort report"],
+            location=("query", "measure"),
+        )
+    return query
 
 
 def current_plan(store: StoreDep, query: ReportQuery) -> Plan:
@@ -112,6 +125,7 @@ def current_plan(store: StoreDep, query: ReportQuery) -> Plan:
 
 
 QueryDep = Annotated[ReportQuery, Depends(report_query)]
+EstimateQueryDep = Annotated[ReportQuery, Depends(estimate_query)]
 
 
 def _report(settings: Settings, store: StoreDep, query: ReportQuery) -> dict[str, Any]:
@@ -148,7 +162,7 @@ def effort_by_value_csv(
 
 
 @router.get("/teams")
-def teams(store: StoreDep, _viewer: Viewer, query: QueryDep) -> TeamsReport:
+def teams(store: StoreDep, _viewer: Viewer, query: EstimateQueryDep) -> TeamsReport:
     """The plan's teams as a tree (parents first), each with its subtree's effort, its share of the
     company's, and how much of it reaches a value, is untagged, or is unaligned (``team`` is ignored)."""
     with REPORT_SECONDS.labels(report="teams").time():
@@ -156,7 +170,7 @@ def teams(store: StoreDep, _viewer: Viewer, query: QueryDep) -> TeamsReport:
 
 
 @router.get("/reports/trend")
-def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
+def trend(store: StoreDep, _viewer: Viewer, query: EstimateQueryDep) -> Trend:
     """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work).
 
     At most ``MAX_WEEKS`` weeks (ten years): a longer ``from``..``to`` is a 422 naming ``from``.
@@ -169,7 +183,7 @@ def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
 
 
 @router.get("/reports/obstacles")
-def obstacles(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Obstacles:
+def obstacles(store: StoreDep, _viewer: Viewer, query: EstimateQueryDep) -> Obstacles:
     """Each obstacle's blocked, unfinished effort in its methods (with the items), and open effort."""
     with REPORT_SECONDS.labels(report="obstacles").time():
         return Obstacles.model_validate(build_obstacles(store, store.plans.current() or Plan(), query))
@@ -186,7 +200,7 @@ def flags_counts(
     settings: SettingsDep,
     store: StoreDep,
     _viewer: Viewer,
-    measure: Measure | None = None,
+    measure: EstimateMeasure | None = None,
     tracker: TrackerName | None = None,
     q: FlagText = None,
 ) -> FlagCounts:
@@ -202,7 +216,7 @@ def flags(
     store: StoreDep,
     _viewer: Viewer,
     kind: FlagKind | None = None,
-    measure: Measure | None = None,
+    measure: EstimateMeasure | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
     tracker: TrackerName | None = None,
@@ -229,7 +243,7 @@ def value_items_page(
     value_id: str,
     store: StoreDep,
     _viewer: Viewer,
-    query: QueryDep,
+    query: EstimateQueryDep,
     method: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,

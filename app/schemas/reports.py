@@ -11,6 +11,7 @@ from v2mom.app.schemas.common import ApiModel, Number
 from v2mom.models import WebUrl, WorkItem
 
 MeasureName = Literal["points", "hours", "count"]
+ReportMeasureName = Literal["points", "hours", "count", "person_days", "fte"]  # the effort report's
 StateName = Literal["done", "open", "all"]
 FlagName = Literal["untagged", "orphaned", "conflict", "unaligned"]
 
@@ -83,13 +84,30 @@ class UnalignedPart(EffortPart):
     methods: list[UnalignedMethod]
 
 
+class Unattributed(ApiModel):
+    """In-progress items nobody was assigned to while they were worked on: counted, with no effort."""
+
+    items: int
+
+
+class Folded(ApiModel):
+    """A team whose people's time would cover fewer than ``min_group_size`` people, and the team (or
+    the company: ``into`` null) whose figures answer for it instead."""
+
+    team: str
+    into: str | None
+    note: str
+
+
 class ReportBody(ApiModel):
     """The effort report without its freshness: what a review snapshot stores for a period.
 
     ``sum(values[].effort) + untagged.effort == total.effort``; with teams in the plan,
-    ``unaligned`` (team work reaching no value) joins the sum; without, it is absent."""
+    ``unaligned`` (team work reaching no value) joins the sum; without, it is absent. In people's
+    time (``person_days``, ``fte``) efforts are person-days (or FTE over ``working_days``), ``from``
+    and ``to`` are the days worked, and ``people``, ``working_days`` and ``unattributed`` are added."""
 
-    measure: MeasureName
+    measure: ReportMeasureName
     state: StateName
     date_from: date | None = Field(alias="from")
     date_to: date | None = Field(alias="to")
@@ -107,6 +125,26 @@ class ReportBody(ApiModel):
         default=None,
         exclude_if=lambda value: value is None,
         description="team methods' effort that reaches no value (present only when the plan has teams)",
+    )
+    people: int | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="people's time: distinct people counted (never named)",
+    )
+    working_days: int | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="people's time: the working days from..to (FTE's divisor)",
+    )
+    unattributed: Unattributed | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="people's time: in-progress items nobody held",
+    )
+    folded: Folded | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="people's time: the team asked for was too small to show",
     )
 
 

@@ -1,0 +1,83 @@
+"""The effort report in people's time: ``measure=person_days`` or ``measure=fte``.
+
+``from`` and ``to`` select the days worked (not completion dates); with neither, the last 90 days
+in the settings' time zone. ``fte`` is person-days divided by the working days of the window. The
+report adds ``people`` (distinct people counted), ``working_days`` and ``unattributed`` (in-progress
+items nobody held: a count, no effort). No figure is ever broken down by person: a team whose
+figures would cover fewer than ``min_group_size`` people is answered as its parent team (the
+company at the top), and ``folded`` says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from v2mom.clock import utcnow
+from v2mom.mapping.cascade import subtree_ids
+from v2mom.mapping.plan import Plan
+from v2mom.store.database import Database
+from v2mom.store.people_time import PeopleFacts, TimeWindow
+
+if TYPE_CHECKING:
+    from v2mom.reports.effort import ReportQuery
+
+__all__ = ["TIME_MEASURES", "PeopleRows", "people_rows"]
+
+TIME_MEASURES = ("person_days", "fte")
+
+
+@dataclass(frozen=True)
+class PeopleRows:
+    """The grouped rows of a people's-time report (in the report's measure), the query as answered
+    (its window's dates filled in, its team after folding) and what the document adds."""
+
+    rows: list[tuple[Any, ...]]
+    query: ReportQuery
+    extra: dict[str, Any]
+
+
+def _parent(plan: Plan, team: str) -> str | None:
+    return next((t.parent for t in plan.teams or () if t.id == team), None)
+
+
+def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
+    """Person-days (or FTE) per (value, method, orphaned) for ``query``, folded up the cascade until
+    the figures cover at least ``min_group_size`` people (or reach the company)."""
+    calendar = query.calendar
+    now = utcnow()
+    first, last = calendar.window(query.date_from, query.date_to, now)
+    workdays = calendar.workdays(first, last)
+    window = TimeWindow(workdays=workdays, now=now, accounts=calendar.accounts)
+    team = query.team
+
+    def facts_of(team: str | None) -> PeopleFacts:
+        return store.people_time.facts(
+            window,
+            state=query.state,
+            tracker=query.tracker,
+            teams=None if team is None else subtree_ids(plan, team),
+        )
+
+    facts = facts_of(team)
+    while team is not None and 0 < facts.people < calendar.min_group_size:
+        team = _parent(plan, team)
+        facts = facts_of(team)
+    days = len(workdays)
+    rows = facts.groups
+    if query.measure == "fte":
+        rows = [(v, m, o, float(e or 0.0) / days if days else 0.0, *rest) for v, m, o, e, *rest in rows]
+    extra: dict[str, Any] = {
+        "people": facts.people,
+        "working_days": days,
+        "unattributed": {"items": facts.unattributed},
+    }
+    if team != query.team:
+        into = f"team {team}" if team is not None else "the company"
+        extra["folded"] = {
+            "team": query.team,
+            "into": team,
+            "note": f"{query.team} has fewer than {calendar.min_group_size} people in this window; "
+            f"its time is shown within {into}",
+        }
+    return PeopleRows(rows=rows, query=replace(query, date_from=first, date_to=last, team=team), extra=extra)
