@@ -132,7 +132,7 @@ class _Chain:
 
         def changes(field: str) -> CTE:
             at = _earlier(instant(x.at), now)
-            item, order = (x.tracker, x.item_id), (x.at, x.event_id)
+            item, order = (x.tracker, x.item_id), (at, x.event_id)  # as clamped: a future change sits at now
             return (
                 select(
                     x.tracker,
@@ -254,7 +254,7 @@ class _Chain:
         )
         wk = worked.c
 
-        parent = t.items.alias("parent_item")
+        parent = live.alias("parent_item")  # through live items: a deleted parent ends the chain
         lineage = (
             select(lv.tracker, lv.item_id, lv.parent_id.label("ancestor"), literal(1).label("depth"))
             .where(
