@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -24,6 +25,7 @@ from v2mom.store.database import Database
         ("bench.report", ["--items", "3000", "--repeat", "2"]),
         ("bench.sync", ["--items", "400"]),
         ("bench.remap", ["--items", "2000"]),
+        ("bench.people_time", ["--items", "3000", "--runs", "2"]),
         ("bench.webhooks", ["--events", "100", "--rate", "100", "--seconds", "1", "--connections", "2"]),
         ("bench.writeback", ["--inferred", "300", "--rate", "400", "--links"]),
     ],
@@ -41,6 +43,12 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
         names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
         kinds = ("writeback", "writeback-links")
         assert names == [[kind, t] for t in ("jira", "linear", "asana") for kind in kinds]
+    if module == "bench.people_time":  # every person works every working day of the window
+        found = re.search(r"([\d,.]+) person-days, (\d+) people, (\d+) working days", done.stdout)
+        assert found, done.stdout
+        days, people, workdays = (float(g.replace(",", "")) for g in found.groups())
+        assert people == 4
+        assert days == people * workdays
     if module == "bench.sync":  # sync alone, then sync + re-resolution, per tracker
         names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
         assert names == [[kind, t] for t in ("jira", "linear", "asana") for kind in ("sync", "sync+resolve")]
