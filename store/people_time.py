@@ -178,6 +178,9 @@ class _Chain:
         ).cte("raw_working")
         rw = raw_work.c
         started = and_(lv.tracker == ASANA, lv.started_at.is_not(None), lv.started_at > rw.starts)
+        first, last = window.workdays[0].starts, window.workdays[-1].ends
+        # Only what can reach the window: a span is cut to it, and one ending before it or starting
+        # after it is dropped anyway (most stored work is long done: this keeps it out of the joins).
         working = (
             select(
                 lv.pk,
@@ -187,6 +190,7 @@ class _Chain:
                 rw.ends,
             )
             .join_from(raw_work, live, and_(lv.tracker == rw.tracker, lv.item_id == rw.item_id))
+            .where(rw.ends > _moment(first), rw.starts < _moment(last))
             .cte("working")
         )
 
@@ -203,12 +207,13 @@ class _Chain:
                 owner.n == 1
             ),
             select(lv.tracker, lv.item_id, _moment(PAST), _moment(FUTURE), lv.assignee).where(
-                ~has_changes("assignee")
+                ~has_changes("assignee"),
+                # held matters only joined to working: the items never worked in the window need none
+                exists().where(working.c.tracker == lv.tracker, working.c.item_id == lv.item_id),
             ),
         ).cte("held")
 
         w, h = working.c, held.c
-        first, last = window.workdays[0].starts, window.workdays[-1].ends
         starts = _later(_later(w.starts, h.starts), _moment(first))
         ends = _earlier(_earlier(_earlier(w.ends, h.ends), _moment(last)), now)
         spans_query = select(
