@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
+    Connection,
     Date,
     Float,
     String,
@@ -44,6 +45,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    null,
     or_,
     select,
     union_all,
@@ -112,6 +114,9 @@ class _Chain:
         def _moment(value: datetime) -> ColumnElement[Any]:
             return instant(literal(value, UTCDateTime()))
 
+        # PostgreSQL inlines a CTE read once; on tables without statistics yet (just synced) it then
+        # re-ran whole unions inside nested loops (seconds on a few hundred items): computed once.
+        once = ("MATERIALIZED",) if not sqlite else ()
         i, x = t.items.c, t.item_transitions.c
         now = _moment(window.now)
         live_query = select(
@@ -146,6 +151,7 @@ class _Chain:
                 )
                 .where(x.field == field)
                 .cte(f"{field}_changes")
+                .prefix_with(*once)
             )
 
         def has_changes(field: str) -> ColumnElement[bool]:
@@ -158,24 +164,28 @@ class _Chain:
             and_(status.tracker != ASANA, status.to_category == IN_PROGRESS),
         )
         quiet = ~has_changes("status")
-        raw_work = union_all(
-            select(
-                status.tracker,
-                status.item_id,
-                status.at.label("starts"),
-                func.coalesce(status.next_at, _moment(FUTURE)).label("ends"),
-            ).where(entered_work),
-            select(status.tracker, status.item_id, _moment(PAST), status.at).where(asana, status.n == 1),
-            select(
-                lv.tracker, lv.item_id, func.coalesce(lv.created_at, _moment(PAST)), _moment(FUTURE)
-            ).where(quiet, lv.tracker != ASANA, lv.state == IN_PROGRESS),
-            select(lv.tracker, lv.item_id, _moment(PAST), _moment(FUTURE)).where(
-                quiet, lv.tracker == ASANA, lv.state.not_in(FINISHED)
-            ),
-            select(lv.tracker, lv.item_id, _moment(PAST), lv.completed_at).where(
-                quiet, lv.tracker == ASANA, lv.state.in_(FINISHED), lv.completed_at.is_not(None)
-            ),
-        ).cte("raw_working")
+        raw_work = (
+            union_all(
+                select(
+                    status.tracker,
+                    status.item_id,
+                    status.at.label("starts"),
+                    func.coalesce(status.next_at, _moment(FUTURE)).label("ends"),
+                ).where(entered_work),
+                select(status.tracker, status.item_id, _moment(PAST), status.at).where(asana, status.n == 1),
+                select(
+                    lv.tracker, lv.item_id, func.coalesce(lv.created_at, _moment(PAST)), _moment(FUTURE)
+                ).where(quiet, lv.tracker != ASANA, lv.state == IN_PROGRESS),
+                select(lv.tracker, lv.item_id, _moment(PAST), _moment(FUTURE)).where(
+                    quiet, lv.tracker == ASANA, lv.state.not_in(FINISHED)
+                ),
+                select(lv.tracker, lv.item_id, _moment(PAST), lv.completed_at).where(
+                    quiet, lv.tracker == ASANA, lv.state.in_(FINISHED), lv.completed_at.is_not(None)
+                ),
+            )
+            .cte("raw_working")
+            .prefix_with(*once)
+        )
         rw = raw_work.c
         started = and_(lv.tracker == ASANA, lv.started_at.is_not(None), lv.started_at > rw.starts)
         first, last = window.workdays[0].starts, window.workdays[-1].ends
@@ -192,26 +202,31 @@ class _Chain:
             .join_from(raw_work, live, and_(lv.tracker == rw.tracker, lv.item_id == rw.item_id))
             .where(rw.ends > _moment(first), rw.starts < _moment(last))
             .cte("working")
+            .prefix_with(*once)
         )
 
         owner = changes("assignee").c
-        held = union_all(
-            select(
-                owner.tracker,
-                owner.item_id,
-                owner.at.label("starts"),
-                func.coalesce(owner.next_at, _moment(FUTURE)).label("ends"),
-                owner.to_value.label("holder"),
-            ),
-            select(owner.tracker, owner.item_id, _moment(PAST), owner.at, owner.from_value).where(
-                owner.n == 1
-            ),
-            select(lv.tracker, lv.item_id, _moment(PAST), _moment(FUTURE), lv.assignee).where(
-                ~has_changes("assignee"),
-                # held matters only joined to working: the items never worked in the window need none
-                exists().where(working.c.tracker == lv.tracker, working.c.item_id == lv.item_id),
-            ),
-        ).cte("held")
+        held = (
+            union_all(
+                select(
+                    owner.tracker,
+                    owner.item_id,
+                    owner.at.label("starts"),
+                    func.coalesce(owner.next_at, _moment(FUTURE)).label("ends"),
+                    owner.to_value.label("holder"),
+                ),
+                select(owner.tracker, owner.item_id, _moment(PAST), owner.at, owner.from_value).where(
+                    owner.n == 1
+                ),
+                select(lv.tracker, lv.item_id, _moment(PAST), _moment(FUTURE), lv.assignee).where(
+                    ~has_changes("assignee"),
+                    # held matters only joined to working: the items never worked in the window need none
+                    exists().where(working.c.tracker == lv.tracker, working.c.item_id == lv.item_id),
+                ),
+            )
+            .cte("held")
+            .prefix_with(*once)
+        )
 
         w, h = working.c, held.c
         starts = _later(_later(w.starts, h.starts), _moment(first))
@@ -219,7 +234,7 @@ class _Chain:
         spans_query = select(
             w.pk, w.tracker, w.item_id, h.holder, starts.label("starts"), ends.label("ends")
         ).join_from(working, held, and_(h.tracker == w.tracker, h.item_id == w.item_id))
-        spans = spans_query.where(starts < ends).cte("spans")
+        spans = spans_query.where(starts < ends).cte("spans").prefix_with(*once)
         bounds = (
             values(
                 column("day", Date),
@@ -256,6 +271,7 @@ class _Chain:
             .where(s.holder.is_not(None))
             .distinct()
             .cte("worked")
+            .prefix_with(*once)
         )
         wk = worked.c
 
@@ -291,6 +307,7 @@ class _Chain:
             select(wk.person, wk.day, wk.pk, (cast(literal(1.0), Float) / per_day).label("share"))
             .where(~carried)
             .cte("shares")
+            .prefix_with(*once)
         )
 
 
@@ -307,6 +324,15 @@ def _scope(state: str, tracker: str | None, teams: Sequence[str] | None) -> list
     if tracker:
         conditions.append(r.tracker == tracker)
     return conditions
+
+
+def _tune(conn: Connection, dialect: str) -> None:
+    """PostgreSQL, for this transaction only: no JIT (the chain's row estimates are far above what it
+    reads, so it compiled every statement, a second or more each even on a few hundred items) and
+    room to sort the spans in memory."""
+    if dialect == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
 
 
 class PeopleTimeQueries(Repository):
@@ -336,13 +362,14 @@ class PeopleTimeQueries(Repository):
         pi = per_item.c
         groups = (
             select(
+                literal("group").label("kind"),
                 a.value_id,
                 a.method_id,
                 r.orphaned,
-                func.sum(pi.days * a.weight),
-                func.sum(a.first_of_value),
-                func.sum(a.first_of_item),
-                func.count(),
+                func.sum(pi.days * a.weight).label("days"),
+                func.sum(a.first_of_value).label("value_items"),
+                func.sum(a.first_of_item).label("items"),
+                func.count().label("rows"),
             )
             .select_from(
                 per_item.join(t.resolutions, r.item_pk == pi.pk).join(
@@ -352,14 +379,15 @@ class PeopleTimeQueries(Repository):
             .where(*scope)
             .group_by(a.value_id, a.method_id, r.orphaned)
         )
+        nothing = (null(), null(), null(), null())
         people = (
-            select(func.count(func.distinct(sh.person)))
+            select(literal("people"), *nothing, func.count(func.distinct(sh.person)), null(), null())
             .select_from(chain.shares.join(t.resolutions, r.item_pk == sh.pk))
             .where(*scope)
         )
         s, d = chain.spans.c, chain.days.c
         nobody = (
-            select(func.count(func.distinct(s.pk)))
+            select(literal("nobody"), *nothing, func.count(func.distinct(s.pk)), null(), null())
             .select_from(
                 chain.spans.join(chain.days, and_(s.starts < d.ends, s.ends > d.starts)).join(
                     t.resolutions, r.item_pk == s.pk
@@ -367,11 +395,17 @@ class PeopleTimeQueries(Repository):
             )
             .where(s.holder.is_(None), *scope)
         )
+        # One statement, so the chain is computed once for the three answers.
+        found: dict[str, list[tuple[Any, ...]]] = {"group": [], "people": [], "nobody": []}
         with self._tx.read() as conn:
-            rows = [tuple(row) for row in conn.execute(groups)]
-            counted = int(conn.execute(people).scalar_one())
-            unattributed = int(conn.execute(nobody).scalar_one())
-        return PeopleFacts(groups=rows, people=counted, unattributed=unattributed)
+            _tune(conn, self.dialect)
+            for kind, *row in conn.execute(union_all(groups, people, nobody)):
+                found[kind].append(tuple(row))
+        return PeopleFacts(
+            groups=found["group"],
+            people=int(found["people"][0][4] or 0),
+            unattributed=int(found["nobody"][0][4] or 0),
+        )
 
     def item_days(self, window: TimeWindow, pk: int) -> tuple[float, int]:
         """One item's person-days in ``window`` and on how many working days it had a share."""
@@ -383,5 +417,6 @@ class PeopleTimeQueries(Repository):
             sh.pk == pk
         )
         with self._tx.read() as conn:
+            _tune(conn, self.dialect)
             days, count = conn.execute(stmt).one()
         return float(days), int(count)

@@ -65,7 +65,9 @@ def synced(
 ) -> Iterator[tuple[str, Any]]:
     """A sandbox synced into ``store`` and resolved under the sample plan, "now" being the sandbox's."""
     monkeypatch.setattr("v2mom.reports.people_time.utcnow", lambda: DEFAULT_NOW)
-    store.plans.save(load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH)), actor="test")
+    store.plans.save(
+        load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH)), actor="test"
+    )
     opened = jira() if request.param == "jira" else other(request.param)
     with opened as (tracker, truth, connector):
         result = sync_tracker(store, connector, full=True)
@@ -82,28 +84,48 @@ def test_people_time_equals_the_sandbox_oracle(store: Database, synced: tuple[st
     checked = 0
     for start, end in WINDOWS:
         spent = person_days(
-            source.people_items().values(), {tracker: source.transitions()}, now=DEFAULT_NOW, start=start, end=end
+            source.people_items().values(),
+            {tracker: source.transitions()},
+            now=DEFAULT_NOW,
+            start=start,
+            end=end,
         )
         assert spent.working_days > 0
         for state in STATES:
             expected = people_report({tracker: cast(GroundTruth, truth)}, spent, state=state)
             for measure in ("person_days", "fte"):
                 where = f"{tracker} {measure}/{state} {start}..{end}"
-                query = ReportQuery(measure=measure, state=state, date_from=start, date_to=end, tracker=tracker)
+                query = ReportQuery(
+                    measure=measure, state=state, date_from=start, date_to=end, tracker=tracker
+                )
                 got = build_report(store, plan, query)
                 scale = 1 / spent.working_days if measure == "fte" else 1.0
                 assert got["working_days"] == expected["working_days"], where
-                assert got["total"]["effort"] == pytest.approx(expected["total_effort"] * scale, abs=1e-6), where
+                assert got["total"]["effort"] == pytest.approx(expected["total_effort"] * scale, abs=1e-6), (
+                    where
+                )
                 values = {v["id"]: v["effort"] for v in got["values"] if v["effort"]}
                 wanted = {v: e * scale for v, e in expected["values"].items() if round(e, 6)}
                 assert values == pytest.approx(wanted, abs=1e-6), where
-                assert got["untagged"]["effort"] == pytest.approx(expected["untagged_effort"] * scale, abs=1e-6), where
-                assert got["orphaned"]["effort"] == pytest.approx(expected["orphaned_effort"] * scale, abs=1e-6), where
+                assert got["untagged"]["effort"] == pytest.approx(
+                    expected["untagged_effort"] * scale, abs=1e-6
+                ), where
+                assert got["orphaned"]["effort"] == pytest.approx(
+                    expected["orphaned_effort"] * scale, abs=1e-6
+                ), where
                 unaligned = got["unaligned"]["effort"] if "unaligned" in got else 0.0
                 assert unaligned == pytest.approx(expected["unaligned_effort"] * scale, abs=1e-6), where
                 assert got["people"] == expected["people"], where
                 assert got["unattributed"]["items"] == expected["unattributed_items"], where
                 checked += 1
     assert checked == len(WINDOWS) * len(STATES) * 2
-    whole = person_days(source.people_items().values(), {tracker: source.transitions()}, now=DEFAULT_NOW, start=WINDOWS[1][0], end=WINDOWS[1][1])
-    assert people_report({tracker: cast(GroundTruth, truth)}, whole)["total_effort"] > 10  # the sandbox's work shows
+    whole = person_days(
+        source.people_items().values(),
+        {tracker: source.transitions()},
+        now=DEFAULT_NOW,
+        start=WINDOWS[1][0],
+        end=WINDOWS[1][1],
+    )
+    assert (
+        people_report({tracker: cast(GroundTruth, truth)}, whole)["total_effort"] > 10
+    )  # the sandbox's work shows
