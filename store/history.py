@@ -2,7 +2,11 @@
 
 :meth:`HistoryRepository.record` stores :class:`~v2mom.models.ItemTransition` records keyed by
 (tracker, item id, history entry id, field): recording a history read again rewrites the same rows
-(what the tracker says now wins), so a re-fetch duplicates nothing. :meth:`~HistoryRepository.for_items`
+(what the tracker says now wins), so a re-fetch duplicates nothing. A sync reads an item's whole
+history, so :meth:`~HistoryRepository.replace` makes that read the item's only record: whatever a
+webhook recorded for it before (:meth:`~HistoryRepository.record_provisional`, a Linear change under
+an id of the delivery's, not of the ``IssueHistory`` entry) cannot count twice beside the entry for
+the same change. :meth:`~HistoryRepository.for_items`
 reads the changes of some items in a window of time, with the change that stood when it opened.
 ``history_reads`` remembers the updated time each item's history was read for:
 :meth:`~HistoryRepository.unread` names the items whose history must be read again.
@@ -14,12 +18,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, delete, func, select
 
 from v2mom.models import ItemTransition, State
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
-from v2mom.store.transactions import Repository, Transactions
+from v2mom.store.transactions import ConnectionTransactions, Repository, Transactions
 
 __all__ = ["HistoryRepository"]
 
@@ -74,6 +78,44 @@ class HistoryRepository(Repository):
             for start in range(0, len(rows), CHUNK):
                 conn.execute(statement, rows[start : start + CHUNK])
         return len(rows)
+
+    def replace(self, tracker: str, item_ids: Iterable[str], transitions: Iterable[ItemTransition]) -> int:
+        """Make ``transitions`` the whole stored history of ``item_ids`` (a history read for them all):
+        their other rows are deleted, then these recorded, in one transaction; how many were given."""
+        ids = sorted(set(item_ids))
+        c = t.item_transitions.c
+        with self._tx.write() as conn:
+            for first in range(0, len(ids), CHUNK):
+                chunk = ids[first : first + CHUNK]
+                conn.execute(delete(t.item_transitions).where(c.tracker == tracker, c.item_id.in_(chunk)))
+            return self.bound_to(ConnectionTransactions(conn)).record(transitions)
+
+    def record_provisional(self, tracker: str, item_id: str, transitions: Iterable[ItemTransition]) -> int:
+        """Store what a webhook said of item ``item_id``'s changes until a history read replaces it;
+        how many rows were added.
+
+        A change no later than the updated time the item's history was last read for is already in
+        that read, and a row of the same identity is the read's: neither is touched. The item's
+        ``history_reads`` row is locked (PostgreSQL) so a sync committing that item's history
+        meanwhile is waited for (:meth:`SyncStateRepository.commit_pages` marks it read before it
+        replaces the item's rows, so a row added first is deleted by that replace).
+        """
+        mine = [change for change in transitions if change.tracker == tracker and change.item_id == item_id]
+        if not mine:
+            return 0
+        c = t.history_reads.c
+        query = select(c.updated_at).where(c.tracker == tracker, c.item_id == item_id)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        with self._tx.write() as conn:
+            read_for = conn.execute(query).scalar_one_or_none()
+            rows = [_row(change) for change in mine if read_for is None or change.at > read_for]
+            if not rows:
+                return 0
+            statement = upsert_insert(self.dialect, t.item_transitions).on_conflict_do_nothing(
+                index_elements=["tracker", "item_id", "event_id", "field"]
+            )
+            return sum(conn.execute(statement, [row]).rowcount for row in rows)
 
     def for_items(
         self,

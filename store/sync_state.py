@@ -69,7 +69,9 @@ class SyncStateRepository(Repository):
 
         ``transitions`` (the status and assignee history read for some of the items) are recorded
         in the same transaction, and ``history_read`` (item id -> the updated time that history was
-        read for) marks them read: an item's history is stored with the item, or neither is.
+        read for) marks them read: an item's history is stored with the item, or neither is. A read
+        is an item's whole history: it replaces every change stored for the items it names (what a
+        webhook recorded provisionally included), and ``transitions`` name no other item.
         Returns (rows written, items newly deleted). The cursor moves only with the data it covers.
         """
         with self._tx.write() as conn:
@@ -79,8 +81,9 @@ class SyncStateRepository(Repository):
             deleted = pages.mark_deleted(tracker, removed)
             if transitions or history_read:
                 history = HistoryRepository(on_conn, self.dialect)
-                history.record(transitions)
-                history.mark_read(tracker, history_read or {})
+                read = history_read or {}
+                history.mark_read(tracker, read)  # first: a webhook recording meanwhile waits for it
+                history.replace(tracker, read, transitions)
             if cursor is not None:
                 self.bound_to(on_conn).set_cursor(tracker, cursor[0], cursor[1])
         return written, deleted
