@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from v2mom.connectors.retry import call_with_retries
 from v2mom.errors import TrackerError, UnreachableError
+from v2mom.events import WebhookEvent
 from v2mom.models import ItemTransition, WorkItem
 from v2mom.settings import SyncSettings
 from v2mom.vocabulary import (
@@ -157,6 +158,24 @@ class HistoryReader(Protocol):
 
     def read_history(self, item_ids: Sequence[str]) -> list[ItemTransition]:
         """The status and assignee changes of the items ``item_ids``, oldest first."""
+        ...
+
+
+@runtime_checkable
+class WebhookHistory(Protocol):
+    """A tracker whose webhooks report the status and assignee changes they announce (Jira's
+    ``changelog``, Linear's ``updatedFrom``; Asana's compact events carry no values).
+
+    ``webhook_history(item_id, event)`` returns the changes ``event`` reports, as changes of the
+    stored item ``item_id`` (the re-fetched item's stable id): Jira under the changelog entry's id,
+    which a history read gives the same change; Linear under an id of the delivery's, until the
+    next history read of the item replaces it. A payload the receiver accepted reads the same here.
+    """
+
+    tracker: str
+
+    def webhook_history(self, item_id: str, event: WebhookEvent) -> list[ItemTransition]:
+        """The status and assignee changes ``event`` reports of item ``item_id``."""
         ...
 
 

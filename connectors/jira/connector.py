@@ -34,8 +34,10 @@ from v2mom.connectors.jira.parse import (
 )
 from v2mom.connectors.jira.tags import JiraTags
 from v2mom.connectors.jira.vocabulary import JiraVocabulary
+from v2mom.connectors.jira.webhook import changelog_transitions
 from v2mom.connectors.paging import cursor_pages
 from v2mom.errors import FatalError
+from v2mom.events import WebhookEvent
 from v2mom.models import ItemTransition, WorkItem
 from v2mom.settings import JiraSettings, SyncSettings
 from v2mom.vocabulary import (
@@ -263,11 +265,20 @@ class JiraConnector(ConnectorRuntime):
 
         Read through a session of its own: a sync calls it while its next pages are being fetched.
         """
+        history = self._history_reader()
+        found = history.read(item_ids)
+        self.warnings.extend(note for note in history.notes if note not in self.warnings)
+        return found
+
+    def webhook_history(self, item_id: str, event: WebhookEvent) -> list[ItemTransition]:
+        """The status and assignee changes of the event's ``changelog`` (webhook.py), the entered
+        statuses' categories as the history reader knows them."""
+        return changelog_transitions(item_id, event.payload, self._history_reader().category)
+
+    def _history_reader(self) -> JiraHistory:
         if self._history is None:
             self._history = JiraHistory(self._new_client(self._timeout), self._retrying)
-        found = self._history.read(item_ids)
-        self.warnings.extend(note for note in self._history.notes if note not in self.warnings)
-        return found
+        return self._history
 
     # -- VocabularyWriter ----------------------------------------------------------------------
 

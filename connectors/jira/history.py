@@ -25,7 +25,14 @@ from v2mom.connectors.retry import Retrying
 from v2mom.errors import FatalError
 from v2mom.models import ItemTransition, State
 
-__all__ = ["CHANGELOG_ISSUES", "HISTORY_FIELDS", "JiraHistory", "parse_changelogs", "status_categories"]
+__all__ = [
+    "CHANGELOG_ISSUES",
+    "HISTORY_FIELDS",
+    "JiraHistory",
+    "parse_change_group",
+    "parse_changelogs",
+    "status_categories",
+]
 
 TRACKER = "jira"
 CHANGELOG_ISSUES = 1000  # issues per bulkfetch request: Jira's ceiling
@@ -96,20 +103,31 @@ def parse_changelogs(
         if not isinstance(histories, list):
             raise _fail(f"of issue {issue_id}", "'changeHistories' is not a list")
         for history in histories:
-            out.extend(_parse_history(issue_id, history, categories))
+            out.extend(parse_change_group(issue_id, history, categories))
     return out
 
 
-def _parse_history(
-    issue_id: str, history: object, categories: Callable[[str], State | None]
+def parse_change_group(
+    issue_id: str,
+    history: object,
+    categories: Callable[[str], State | None],
+    *,
+    at: datetime | None = None,
 ) -> Iterator[ItemTransition]:
+    """The status and assignee changes of one changelog entry (``{id, created, items}``) of issue
+    ``issue_id``, under the entry's id.
+
+    ``at`` dates a group that carries no ``created``: the ``changelog`` of a ``jira:issue_updated``
+    webhook (``{id, items}``) is dated by its event. FatalError naming the entry when malformed.
+    """
     if not isinstance(history, Mapping):
         raise _fail(f"of issue {issue_id}", "a change is not an object")
     entry_id = _text(history.get("id"), where=f"of issue {issue_id}", name="id")
     if entry_id is None:
         raise _fail(f"of issue {issue_id}", "a change has no 'id'")
     where = f"of issue {issue_id}, entry {entry_id}"
-    at = _time(history.get("created"), where=where)
+    if at is None:
+        at = _time(history.get("created"), where=where)
     items = history.get("items")
     if not isinstance(items, list):
         raise _fail(where, "'items' is not a list")
@@ -160,7 +178,9 @@ class JiraHistory:
     def _load_categories(self) -> dict[str, State]:
         return status_categories(self._retrying(self._client.statuses))
 
-    def _category(self, status_id: str) -> State | None:
+    def category(self, status_id: str) -> State | None:
+        """The category of status ``status_id`` (the site's list read once, again for an unknown
+        id; None, with a note, for a status the site does not have)."""
         if self._categories is None:
             self._categories = self._load_categories()
         if status_id not in self._categories and not self._refreshed:
@@ -186,7 +206,7 @@ class JiraHistory:
                 )
 
             for page in cursor_pages(fetch, tracker=TRACKER, what="changelog"):
-                found.extend(parse_changelogs(page, self._category))
+                found.extend(parse_changelogs(page, self.category))
         return sorted(found, key=lambda t: (t.at, t.item_id, t.event_id, t.field))
 
     def close(self) -> None:

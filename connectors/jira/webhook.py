@@ -10,6 +10,14 @@ can arrive ~30 minutes late and out of order). Every validly signed event is ack
 - any other event (``attachment_created``, projects, sprints, users, types Jira adds later) is
   stored as ``ignored`` with the reason, and applies nothing.
 
+A ``jira:issue_updated`` event carries the ``changelog`` entry it reports (``{id, items}``, no
+date): :func:`changelog_transitions` reads its status and assignee changes with the bulkfetch
+reader's own :func:`~connectors.jira.history.parse_change_group`, under the entry's id (the identity
+a later history read gives the same change), dated by the webhook's ``timestamp`` (else the issue's
+``updated``; with neither, nothing is read from it: the next sync reads the history). A changelog
+that is not such an entry is malformed like any other field (400), checked here with the statuses'
+categories unknown; the worker reads it again with the categories the connector knows.
+
 The event time is the issue's ``updated``, else the webhook's ``timestamp`` (milliseconds). A body
 that is not a JSON object, or whose known fields have the wrong shape (``timestamp: 1e20``,
 ``issue.fields: [1]``, a 300-character issue id …) is refused with a 400 naming the field, and so
@@ -20,13 +28,14 @@ numeric ids, ``issue.key`` a key (``ABC-123``), an issue URL names either.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from v2mom.connectors.jira.history import parse_change_group
 from v2mom.connectors.jira.parse import ISSUE_ID, ISSUE_KEY
 from v2mom.connectors.signatures import verify_hmac_sha256
-from v2mom.errors import WebhookVerificationError
+from v2mom.errors import FatalError, WebhookVerificationError
 from v2mom.events import (
     MAX_DELIVERY_ID,
     EventKind,
@@ -37,6 +46,7 @@ from v2mom.events import (
     load_body,
     millis_time,
 )
+from v2mom.models import ItemTransition, State
 
 SIGNATURE_HEADER = "x-hub-signature"
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"
@@ -94,10 +104,40 @@ def _named_issue(data: Mapping[str, Any]) -> str | None:
 
 def _event_time(data: Mapping[str, Any]) -> datetime | None:
     stamp = millis_time(data.get("timestamp"), "timestamp")
+    return _issue_updated(data) or stamp
+
+
+def changelog_transitions(
+    item_id: str, data: Mapping[str, Any], categories: Callable[[str], State | None]
+) -> list[ItemTransition]:
+    """The status and assignee changes in an event's ``changelog``, as changes of issue ``item_id``
+    (its stable id: the re-fetched issue's); empty without a changelog or a time to date it.
+
+    ``categories`` gives the category of a status id. MalformedEvent naming the problem when the
+    changelog is not a changelog entry.
+    """
+    changelog = _object(data, "changelog", "changelog")
+    if changelog is None:
+        return []
+    at = millis_time(data.get("timestamp"), "timestamp") or _issue_updated(data)
+    if at is None:
+        return []
+    entry = {"id": checked_id(changelog.get("id"), "changelog.id"), "items": changelog.get("items")}
+    try:
+        found = list(parse_change_group(item_id, entry, categories, at=at))
+    except FatalError as exc:
+        raise MalformedEvent(str(exc)) from None
+    for change in found:
+        for value in (change.from_value, change.to_value):
+            if value is not None:
+                checked_id(value, f"changelog {change.field} value")
+    return found
+
+
+def _issue_updated(data: Mapping[str, Any]) -> datetime | None:
     issue = _object(data, "issue", "issue")
     fields = _object(issue, "fields", "issue.fields") if issue is not None else None
-    updated = iso_time(fields.get("updated"), "issue.fields.updated") if fields is not None else None
-    return updated or stamp
+    return iso_time(fields.get("updated"), "issue.fields.updated") if fields is not None else None
 
 
 def parse_jira_event(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
@@ -119,6 +159,8 @@ def parse_jira_event(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         reason = f"{event_type or 'an event without webhookEvent'} names no issue: nothing to re-fetch"
         return WebhookEvent.ignore("jira", delivery_id, event_type, reason, event_time)
     kind: EventKind = "delete" if event_type == DELETED else "refetch"
+    if kind == "refetch":
+        changelog_transitions(ref, data, lambda _status: None)  # refused now, not failing the worker
     return WebhookEvent("jira", delivery_id, kind, ref, event_time, data)
 
 

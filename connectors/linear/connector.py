@@ -28,8 +28,10 @@ from v2mom.connectors.linear.links import LinearLinks
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
 from v2mom.connectors.linear.tags import LinearTags
 from v2mom.connectors.linear.vocabulary import LinearVocabulary
+from v2mom.connectors.linear.webhook import update_transitions
 from v2mom.connectors.paging import relay_pages
 from v2mom.errors import ConfigError, FatalError, NotFoundError
+from v2mom.events import WebhookEvent
 from v2mom.models import ItemTransition, WorkItem
 from v2mom.settings import LinearSettings, SyncSettings
 from v2mom.vocabulary import (
@@ -317,6 +319,11 @@ class LinearConnector(ConnectorRuntime):
             return self._retrying(partial(client.execute, kind, name, variables))
 
         return LinearHistory(execute).read(item_ids)
+
+    def webhook_history(self, item_id: str, event: WebhookEvent) -> list[ItemTransition]:
+        """The state and assignee changes an ``Issue`` ``update`` reports in ``updatedFrom``
+        (webhook.py), under the delivery's id until a history read replaces them."""
+        return update_transitions(item_id, event.delivery_id, event.payload)
 
     def close(self) -> None:
         """Release the HTTP connections."""

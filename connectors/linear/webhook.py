@@ -13,6 +13,17 @@ names the webhook, not the delivery). Every validly signed event is acknowledged
   the label maps to) is not fixed by re-fetching one item, nor by the incremental reconcile (the
   items' ``updatedAt`` does not move), so its reason tells admins to run ``v2mom sync --full``.
 
+An ``Issue`` ``update`` names the fields it changed in ``updatedFrom`` (their previous values) beside
+the issue as it is now (``data``): :func:`update_transitions` reads a change of ``stateId`` (the state
+entered is ``data.state``, with its type) or ``assigneeId`` as the ``IssueHistory`` entry it stands
+for, with the history reader's own :func:`~connectors.linear.history.parse_history`. The webhook
+does not name that entry, so the change is recorded under the delivery's id (``webhook:<Linear-
+Delivery>``: the same on a retried delivery), dated by the payload's ``createdAt`` (else
+``data.updatedAt``), provisionally: the next history read of the issue replaces it with the entry.
+A ``create`` names no previous values: the issue's history is read by the next sync. An
+``updatedFrom`` that cannot be read so (not an object, a state entered without its type, a value
+of the wrong shape) is malformed (400) like any other field.
+
 An item reference (``data.id``, a comment's ``data.issueId``) is a uuid or an issue identifier
 (``ENG-12``), which Linear's ``issue(id:)`` also takes; anything else is refused (400) rather than
 stored for a worker that could only fail on it.
@@ -20,6 +31,7 @@ stored for a worker that could only fail on it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import time
@@ -27,8 +39,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from v2mom.connectors.linear.history import parse_history
 from v2mom.connectors.signatures import verify_hmac_sha256
-from v2mom.errors import WebhookVerificationError
+from v2mom.errors import FatalError, WebhookVerificationError
 from v2mom.events import (
     MAX_DELIVERY_ID,
     EventKind,
@@ -39,6 +52,7 @@ from v2mom.events import (
     load_body,
     millis_time,
 )
+from v2mom.models import ItemTransition
 
 SIGNATURE_HEADER = "linear-signature"
 DELIVERY_HEADER = "linear-delivery"
@@ -52,6 +66,8 @@ IGNORED_REASONS = {
     "Reaction": "reactions change nothing v2mom reads",
     "ProjectUpdate": "project updates (status posts) change nothing v2mom reads",
 }
+WEBHOOK_EVENT = "webhook:"  # the event id of a change a delivery reported: webhook:<delivery id>
+MAX_EVENT_ID = 128  # item_transitions.event_id
 LABEL_REASON = (
     "label {action}: items carrying it are re-read by the next full sync (v2mom sync --full), "
     "not by re-fetching one item"
@@ -136,4 +152,52 @@ def _item_event(
     item_id = _item_ref(record["id"], "data.id")
     updated = iso_time(record.get("updatedAt"), "data.updatedAt")
     kind: EventKind = "delete" if action == "remove" else "refetch"
+    if kind_name == "Issue" and kind == "refetch":
+        update_transitions(item_id, delivery_id, data)  # refused now, not failing the worker
     return WebhookEvent("linear", delivery_id, kind, item_id, updated or event_time, data)
+
+
+def webhook_event_id(delivery_id: str) -> str:
+    """The event id of the changes delivery ``delivery_id`` reported (hashed when too long)."""
+    event_id = WEBHOOK_EVENT + delivery_id
+    if len(event_id) <= MAX_EVENT_ID:
+        return event_id
+    return WEBHOOK_EVENT + "sha256:" + hashlib.sha256(delivery_id.encode()).hexdigest()
+
+
+def _ref(value: object, where: str) -> dict[str, str] | None:
+    return None if value is None else {"id": checked_id(value, where)}
+
+
+def update_transitions(item_id: str, delivery_id: str, payload: Mapping[str, Any]) -> list[ItemTransition]:
+    """The state and assignee changes an ``Issue`` ``update`` reports, as changes of issue
+    ``item_id`` (its stable id) under :func:`webhook_event_id`; empty for any other event, or one
+    that changed neither. MalformedEvent naming the field when ``updatedFrom`` cannot be read."""
+    if payload.get("type") != "Issue" or payload.get("action") != "update":
+        return []
+    before = payload.get("updatedFrom")
+    record = payload.get("data")
+    if before is None or not isinstance(record, Mapping):
+        return []
+    if not isinstance(before, Mapping):
+        raise MalformedEvent("updatedFrom is not an object")
+    entry: dict[str, Any] = {"id": webhook_event_id(delivery_id)}
+    if "stateId" in before:
+        state = record.get("state")
+        if not isinstance(state, Mapping) or state.get("id") != record.get("stateId"):
+            raise MalformedEvent("data.state is not the state data.stateId names")
+        entry["fromState"] = _ref(before["stateId"], "updatedFrom.stateId")
+        entry["toState"] = {"id": checked_id(state.get("id"), "data.state.id"), "type": state.get("type")}
+    if "assigneeId" in before:
+        entry["fromAssignee"] = _ref(before["assigneeId"], "updatedFrom.assigneeId")
+        entry["toAssignee"] = _ref(record.get("assigneeId"), "data.assigneeId")
+    if len(entry) == 1:
+        return []
+    created = payload.get("createdAt") or record.get("updatedAt")
+    if iso_time(created, "createdAt") is None:
+        return []
+    entry["createdAt"] = created
+    try:
+        return list(parse_history(item_id, [entry]))
+    except FatalError as exc:
+        raise MalformedEvent(str(exc)) from None
