@@ -5,6 +5,14 @@ the configured JQL / teams / projects and raises OutOfScopeError (a NotFoundErro
 event about an item outside the scope stores nothing, and an item that left the scope is applied
 like its deletion: it and its resolution leave the report, and its descendants re-resolve.
 
+A re-fetched item is stored in one transaction with the status and assignee changes its event
+reported (:class:`~v2mom.connectors.base.WebhookHistory`: a Jira ``changelog``, a Linear
+``updatedFrom``), so the store's people's time follows a change as soon as its webhook is applied.
+They are recorded provisionally (:meth:`~v2mom.store.history.HistoryRepository.record_provisional`):
+the item's history is not marked read, so the next sync still reads it whole and replaces them.
+Only an item the connector answers for is stored, so no change of an item outside the scope is.
+Asana's compact events carry no values: its tasks' histories come from the next sync alone.
+
 Each event is completed only after its effect is committed, so a crash between the inbox commit and
 the apply leaves the event to be claimed again. Every worker claims under a lease of its own process
 (``store.workers``), renewed by heartbeat: a killed worker's claims are taken again within seconds,
@@ -29,11 +37,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from v2mom.background import BackgroundLoop
-from v2mom.connectors.base import Connector
+from v2mom.connectors.base import Connector, WebhookHistory
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.registry import build_connector
-from v2mom.errors import NotFoundError, V2momError
+from v2mom.errors import FatalError, NotFoundError, V2momError
+from v2mom.events import MalformedEvent
 from v2mom.metrics import RERESOLVE_SECONDS, WEBHOOK_APPLY_SECONDS
+from v2mom.models import ItemTransition
 from v2mom.redaction import redact
 from v2mom.settings import Settings
 from v2mom.store.database import Database
@@ -106,6 +116,20 @@ def _restore(store: Database, connector: Connector, tracker: str, item_id: str) 
     return touched
 
 
+def _reported_changes(connector: Connector, item_id: str, entry: InboxEntry) -> list[ItemTransition]:
+    """The status and assignee changes the event reports of the (in scope, re-fetched) item.
+
+    Read before the item's transaction opens (Jira may look a status's category up). A payload the
+    receiver would now refuse (stored before it checked) is a FatalError: retried, then parked.
+    """
+    if not isinstance(connector, WebhookHistory):
+        return []
+    try:
+        return connector.webhook_history(item_id, entry.event)
+    except MalformedEvent as exc:
+        raise FatalError(f"webhook {entry.event.delivery_id}: {exc}", tracker=entry.event.tracker) from None
+
+
 def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor) -> set[str]:
     """Apply one event; returns the ids whose trees need re-resolution."""
     event = entry.event
@@ -123,8 +147,11 @@ def apply_entry(store: Database, entry: InboxEntry, connector_for: ConnectorFor)
     except NotFoundError as gone:  # deleted, or (OutOfScopeError) outside the configured scope
         log.debug("webhook %s/%s: %s", event.tracker, event.delivery_id, gone)
         return _remove(store, connector, event.tracker, event.item_ref, gone)
-    stored = store.items.by_id(event.tracker, item.id)
-    store.items.upsert([item])
+    transitions = _reported_changes(connector, item.id, entry)
+    with store.unit_of_work() as unit:  # the item and the changes its event reported, or neither
+        stored = unit.items.by_id(event.tracker, item.id)
+        unit.items.upsert([item])
+        unit.history.record_provisional(event.tracker, item.id, transitions)
     if stored is not None and stored.deleted:  # back in scope (or undeleted): so are its descendants
         return {item.id} | _restore(store, connector, event.tracker, item.id)
     return {item.id}
