@@ -112,10 +112,12 @@ class HistoryRepository(Repository):
             rows = [_row(change) for change in mine if read_for is None or change.at > read_for]
             if not rows:
                 return 0
-            statement = upsert_insert(self.dialect, t.item_transitions).on_conflict_do_nothing(
-                index_elements=["tracker", "item_id", "event_id", "field"]
+            statement = (
+                upsert_insert(self.dialect, t.item_transitions)
+                .on_conflict_do_nothing(index_elements=["tracker", "item_id", "event_id", "field"])
+                .returning(t.item_transitions.c.event_id)
             )
-            return sum(conn.execute(statement, [row]).rowcount for row in rows)
+            return sum(len(conn.execute(statement, row).all()) for row in rows)
 
     def for_items(
         self,

@@ -95,3 +95,24 @@ def test_a_page_and_its_items_history_commit_together(store: Database) -> None:
     assert store.items.live_ids("jira") == {"1", "2"}
     assert [c.event_id for c in store.history.for_items("jira", ["1", "2"])] == ["1-10", "1-20"]
     assert store.history.unread("jira", {item.id: item.updated_at for item in items}) == set()
+
+
+def test_a_history_read_replaces_what_was_stored_for_its_items_only(store: Database) -> None:
+    provisional = change("1", 10, event_id="webhook:d-1")
+    store.history.record([provisional, change("2", 5)])
+    read = change("1", 10)  # the tracker's own entry for the same change
+    assert store.history.replace("jira", ["1"], [read]) == 1
+    assert store.history.for_items("jira", ["1"]) == [read]
+    assert [c.event_id for c in store.history.for_items("jira", ["2"])] == ["2-5"]  # not read: kept
+
+
+def test_a_webhooks_change_yields_to_a_history_read_that_holds_it(store: Database) -> None:
+    read = change("1", 10)
+    store.history.record([read])
+    store.history.mark_read("jira", {"1": T0 + timedelta(minutes=20)})
+    covered = change("1", 15, event_id="webhook:d-1")  # no later than the read: already in it
+    same = read.model_copy(update={"at": T0 + timedelta(minutes=30)})  # the read's own row
+    later = change("1", 25, "assignee", event_id="webhook:d-2")
+    assert store.history.record_provisional("jira", "1", [covered, same, later]) == 1
+    assert store.history.for_items("jira", ["1"]) == [read, later]
+    assert store.history.record_provisional("jira", "2", [change("2", 1)]) == 1  # never read: kept
