@@ -10,7 +10,9 @@ A connector that reads histories (:class:`~v2mom.connectors.base.HistoryReader`)
 assignee changes of a transaction's items read before it commits, and stored in it: every item's on
 a full pass; on an incremental one only the items whose updated time moved since their history was
 last read (an Asana task whose ``modified_at`` moved, whoever stored the item in between: a
-webhook stores an item, not its history). An item and its history commit together, so a pass that
+webhook stores an item and at most the one change it reported, never its history read). A read is
+the item's whole history: it replaces what was stored for the item (a Linear webhook's provisional
+change included), so nothing counts twice. An item and its history commit together, so a pass that
 fails reading a history leaves the cursor where the next pass finds that item again.
 """
 

@@ -11,6 +11,11 @@ gid>/<action>/<created_at>/<parent gid>/<changed field>``: a retried delivery re
 two real changes differ at least in ``created_at`` (millisecond precision) or in what changed. A
 key longer than the inbox's column is replaced by its SHA-256 (as stable across retries). A
 heartbeat's key is the signature of its body.
+
+People's time: an event names the field that changed (``change: {field: "assignee", action:
+"changed"}``) but never its values, so no status or assignee change is recorded from it; the task is
+re-fetched, and its history (stories) is read again by the next sync, its ``modified_at`` having
+moved.
 """
 
 from __future__ import annotations
