@@ -409,3 +409,33 @@ def test_the_assignee_before_the_first_recorded_change_holds_the_item_until_it(s
     # Ada Monday to Wednesday (3), Bob Wednesday to Friday (3): Wednesday is a whole day for each.
     assert by_value(got) == {None: pytest.approx(6)}
     assert got.people == 2
+
+
+def test_one_items_person_days_count_its_shared_days_by_half(store: Database) -> None:
+    items = [
+        make_item("180", labels=SLO, state=State.DONE),
+        make_item("181", state=State.DONE),
+        make_item("182", state=State.DONE),
+    ]
+    changes = [
+        *worked("180", "ada", at(0), at(4, 17)),  # Monday to Friday
+        *worked("181", "ada", at(2), at(3, 17)),  # Wednesday and Thursday: Ada's days shared
+        *worked("182", "bob", at(0), at(4, 17)),  # another person's work takes nothing from hers
+    ]
+    facts(store, items, changes)
+    window = TimeWindow(WorkCalendar().workdays(MONDAY, MONDAY + timedelta(days=4)), NOW, {})
+
+    def item_days(key: str) -> tuple[float, int]:
+        found = store.items.find("jira", key)
+        assert found is not None
+        return store.people_time.item_days(window, found.pk)
+
+    # Item 180: Monday, Tuesday and Friday alone (3), half of Wednesday and Thursday (1).
+    assert item_days("ONB-180") == (pytest.approx(4.0), 5)
+    assert item_days("ONB-181") == (pytest.approx(1.0), 2)
+    wednesday = TimeWindow(
+        WorkCalendar().workdays(MONDAY + timedelta(days=2), MONDAY + timedelta(days=2)), NOW, {}
+    )
+    found = store.items.find("jira", "ONB-180")
+    assert found is not None
+    assert store.people_time.item_days(wednesday, found.pk) == (pytest.approx(0.5), 1)
