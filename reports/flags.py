@@ -10,9 +10,11 @@ from typing import Any, Literal
 
 from v2mom.mapping.plan import Plan
 from v2mom.reports.explain import resolve_stored
+from v2mom.reports.people_time import item_time
 from v2mom.store.database import Database
 from v2mom.store.items import StoredItem
 from v2mom.store.report_queries import StateFilter
+from v2mom.workdays import WorkCalendar
 
 FlagKind = Literal["untagged", "orphaned", "conflict", "unaligned"]
 # What the counts always count; a plan with teams adds unaligned work (see ``flag_counts``).
@@ -145,8 +147,17 @@ def flag_counts(
     return {kind: {"items": counts[kind][0], "effort": counts[kind][1]} for kind in kinds}
 
 
-def item_document(store: Database, tracker: str, key: str) -> dict[str, Any] | None:
-    """One item with its resolution and explanation (``GET /api/items/{tracker}/{key}``)."""
+def item_document(
+    store: Database,
+    tracker: str,
+    key: str,
+    calendar: WorkCalendar = WorkCalendar(),  # frozen: one shared default is safe
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict[str, Any] | None:
+    """One item with its resolution and explanation (``GET /api/items/{tracker}/{key}``), and its
+    person-days in ``date_from``..``date_to`` (default: the last 90 days in ``calendar``'s zone)."""
     stored = store.items.find(tracker, key)
     if stored is None:
         return None
@@ -163,6 +174,7 @@ def item_document(store: Database, tracker: str, key: str) -> dict[str, Any] | N
         "resolution": resolution,
         "explanation": (resolution or {}).get("explanation", []),
         "ancestors": ancestors(store, stored),
+        "people_time": item_time(store, calendar, stored.pk, date_from, date_to),
     }
 
 

@@ -11,6 +11,7 @@ company at the top), and ``folded`` says so.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from v2mom.clock import utcnow
@@ -18,11 +19,12 @@ from v2mom.mapping.cascade import subtree_ids
 from v2mom.mapping.plan import Plan
 from v2mom.store.database import Database
 from v2mom.store.people_time import PeopleFacts, TimeWindow
+from v2mom.workdays import WorkCalendar
 
 if TYPE_CHECKING:
     from v2mom.reports.effort import ReportQuery
 
-__all__ = ["TIME_MEASURES", "PeopleRows", "people_rows"]
+__all__ = ["TIME_MEASURES", "PeopleRows", "item_time", "people_rows", "time_window"]
 
 TIME_MEASURES = ("person_days", "fte")
 
@@ -37,6 +39,39 @@ class PeopleRows:
     extra: dict[str, Any]
 
 
+def time_window(
+    calendar: WorkCalendar, date_from: date | None, date_to: date | None, now: datetime
+) -> tuple[date, date, TimeWindow]:
+    """The first and last date a people's-time figure covers (as given, else the last 90 days in the
+    calendar's zone) and its working days, as the store counts them."""
+    first, last = calendar.window(date_from, date_to, now)
+    return (
+        first,
+        last,
+        TimeWindow(workdays=calendar.workdays(first, last), now=now, accounts=calendar.accounts),
+    )
+
+
+def item_time(
+    store: Database,
+    calendar: WorkCalendar,
+    pk: int,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict[str, Any]:
+    """One item's people's time in the window (``explain``): its person-days and on how many working
+    days it had a share. Counts only: who held it never leaves the store."""
+    first, last, window = time_window(calendar, date_from, date_to, utcnow())
+    person_days, days_worked = store.people_time.item_days(window, pk)
+    return {
+        "from": first,
+        "to": last,
+        "working_days": len(window.workdays),
+        "person_days": person_days,
+        "days_worked": days_worked,
+    }
+
+
 def _parent(plan: Plan, team: str) -> str | None:
     return next((t.parent for t in plan.teams or () if t.id == team), None)
 
@@ -45,10 +80,7 @@ def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
     """Person-days (or FTE) per (value, method, orphaned) for ``query``, folded up the cascade until
     the figures cover at least ``min_group_size`` people (or reach the company)."""
     calendar = query.calendar
-    now = utcnow()
-    first, last = calendar.window(query.date_from, query.date_to, now)
-    workdays = calendar.workdays(first, last)
-    window = TimeWindow(workdays=workdays, now=now, accounts=calendar.accounts)
+    first, last, window = time_window(calendar, query.date_from, query.date_to, utcnow())
     team = query.team
 
     def facts_of(team: str | None) -> PeopleFacts:
@@ -63,7 +95,7 @@ def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
     while team is not None and 0 < facts.people < calendar.min_group_size:
         team = _parent(plan, team)
         facts = facts_of(team)
-    days = len(workdays)
+    days = len(window.workdays)
     rows = facts.groups
     if query.measure == "fte":
         rows = [(v, m, o, float(e or 0.0) / days if days else 0.0, *rest) for v, m, o, e, *rest in rows]

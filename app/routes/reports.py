@@ -63,6 +63,14 @@ PeriodQ = Annotated[
 ]
 
 
+def check_dates(date_from: date | None, date_to: date | None) -> None:
+    """A 422 naming ``from`` or ``to`` for dates out of range or in the wrong order."""
+    problems = date_range_problems(date_from, date_to)
+    if problems:
+        name, problem = problems[0]
+        raise unprocessable([problem], location=("query", name))
+
+
 def report_query(
     settings: SettingsDep,
     store: StoreDep,
@@ -78,10 +86,7 @@ def report_query(
 ) -> ReportQuery:
     """The report filters from the query string (shared by every report route); ``period`` stands for
     its dates, and is refused beside ``from``/``to``."""
-    problems = date_range_problems(date_from, date_to)
-    if problems:
-        name, problem = problems[0]
-        raise unprocessable([problem], location=("query", name))
+    check_dates(date_from, date_to)
     measure = measure or settings.measure
     if period is not None:
         if date_from is not None or date_to is not None:
@@ -274,9 +279,22 @@ def value_items_page(
 
 # A deleted item's resolution has only its stored flags and effort: keys not sent stay out.
 @router.get("/items/{tracker}/{key}", response_model_exclude_unset=True)
-def item(tracker: TrackerName, key: str, store: StoreDep, _viewer: Viewer) -> ItemDocument:
-    """One item, its resolution and why."""
-    document = item_document(store, tracker, key)
+def item(
+    tracker: TrackerName,
+    key: str,
+    settings: SettingsDep,
+    store: StoreDep,
+    _viewer: Viewer,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="people_time's first day worked (default: 90 days ago)")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(alias="to", description="people_time's last day (default: today)")
+    ] = None,
+) -> ItemDocument:
+    """One item, its resolution and why, and its person-days in ``from``..``to`` (never by whom)."""
+    check_dates(date_from, date_to)
+    document = item_document(store, tracker, key, settings.calendar(), date_from=date_from, date_to=date_to)
     if document is None:
         raise HTTPException(404, detail=f"no item {tracker}:{key} in the store")
     return ItemDocument.model_validate(document)

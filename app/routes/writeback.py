@@ -108,7 +108,7 @@ def tag(
         raise HTTPException(409, detail=str(exc)) from None
     except ConfigError as exc:
         raise unprocessable([str(exc)], location=("body", kind)) from None
-    document = item_document(store, tracker, tagged.key)
+    document = item_document(store, tracker, tagged.key, settings.calendar())
     if document is None:  # pragma: no cover - it was stored a moment ago
         raise HTTPException(404, detail=f"no item {tracker}:{tagged.key} in the store")
     pending = tagged.read_back_pending

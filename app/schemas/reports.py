@@ -343,8 +343,19 @@ class Ancestor(ApiModel):
     deleted: bool
 
 
+class ItemPeopleTime(ApiModel):
+    """An item's people's time in a window of days worked: counts only, never who (or whose share)."""
+
+    date_from: date = Field(alias="from")
+    date_to: date = Field(alias="to")
+    working_days: int = Field(description="the working days from 'from' to 'to'")
+    person_days: float = Field(description="the item's shares of the days people worked on it")
+    days_worked: int = Field(description="the working days on which it had a share")
+
+
 class ItemDocument(ApiModel):
-    """``GET /api/items/{tracker}/{key}``: the item, its resolution, the explanation and its parents."""
+    """``GET /api/items/{tracker}/{key}``: the item, its resolution, the explanation, its parents and
+    its person-days in the window (``from``/``to``, else the last 90 days)."""
 
     tracker: str
     key: str
@@ -355,6 +366,7 @@ class ItemDocument(ApiModel):
     ancestors: list[Ancestor] = Field(
         default_factory=list, description="the parent chain, nearest first, as far as the store holds it"
     )
+    people_time: ItemPeopleTime
 
 
 class TeamValueEffort(ApiModel):
