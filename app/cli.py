@@ -351,8 +351,8 @@ def explain(
         tracker, sep, key = ref.partition(":")
         if not sep or not key:
             raise ConfigError(f"'{ref}': expected TRACKER:KEY, e.g. jira:ONB-12")
-        store = open_store(load_settings(config))
-        document = item_document(store, tracker, key)
+        settings = load_settings(config)
+        document = item_document(open_store(settings), tracker, key, settings.calendar())
     if document is None:
         err.print(f"no item {ref} in the store (has it been synced?)", markup=False)
         raise typer.Exit(1)

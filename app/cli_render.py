@@ -14,7 +14,7 @@ from rich.table import Table
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.audit import entry_document
 from v2mom.app.schemas.plan import PlanChangeSummary, PlanHistory
-from v2mom.app.schemas.reports import EffortReport, ItemDocument
+from v2mom.app.schemas.reports import EffortReport, ItemDocument, ItemPeopleTime
 from v2mom.store.audit import AuditEvent
 
 
@@ -97,7 +97,8 @@ def change_text(changes: PlanChangeSummary | None) -> str:
 
 
 def explanation_lines(document: ItemDocument) -> list[str]:
-    """Why an item has its values: title, values with weights, methods, the reasons, its flags."""
+    """Why an item has its values: title, values with weights, methods, the reasons, its flags, and
+    its person-days in the window."""
     resolution = document.resolution
     lines = [f"{document.tracker}:{document.key} — {document.item.title}"]
     if document.deleted:
@@ -108,7 +109,18 @@ def explanation_lines(document: ItemDocument) -> list[str]:
     lines += [f"  because {line}" for line in document.explanation]
     lines.append("flags: " + (", ".join(resolution.flags if resolution else []) or "none"))
     lines += [f"  {reason}" for reason in (resolution.reasons if resolution else [])]
+    lines.append(f"people's time: {people_time_text(document.people_time)}")
     return lines
+
+
+def people_time_text(time: ItemPeopleTime) -> str:
+    """An item's person-days in words, by day count only: ``4.5 person-days over 6 working days,
+    2026-08-12 to 2026-11-09``."""
+    days = "working day" if time.days_worked == 1 else "working days"
+    return (
+        f"{time.person_days:.1f} person-days over {time.days_worked} {days}, "
+        f"{time.date_from} to {time.date_to}"
+    )
 
 
 def token_line(token: TokenDocument) -> str:
