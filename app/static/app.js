@@ -1375,6 +1375,14 @@ async function renderItem(tracker, key) {
   await showItem(doc);
 }
 
+// An item's people's time as one line: how many person-days over how many days worked, never by whom.
+function peopleTimeLine(time) {
+  const worked = time.days_worked
+    ? `${plural(time.person_days, "person-day")} over ${plural(time.days_worked, "working day")}`
+    : "no person-days (nobody had it in progress)";
+  return el("p", { id: "item-people-time", class: "muted", text: `People's time: ${worked}, ${time.from} to ${time.to}.` });
+}
+
 async function showItem(doc) {
   const tracker = doc.tracker;
   const name = `${tracker}:${doc.key}`;
@@ -1449,6 +1457,7 @@ async function showItem(doc) {
   if (r.effort) {
     parts.push(el("p", { class: "muted", text: `Counted effort: ${amount(r.effort.points, "points")}, ${amount(r.effort.hours, "hours")}, ${amount(r.effort.count, "count")}.` }));
   }
+  if (doc.people_time) parts.push(peopleTimeLine(doc.people_time));
   if (session.role === "admin" && !doc.deleted) {
     const box = el("section", { class: "tag-box", "aria-labelledby": "tag-box-title" }, el("h2", { id: "tag-box-title", text: "Tag this item" }),
       el("p", { class: "muted", text: `Sets the item's own value or method, in ${trackerName(tracker)} and here.` }),

@@ -17,15 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Route, expect
 
-from tests.app.static.conftest import Console, Site, axe_violations, open_page, ready, session_context
+from tests.app.static.conftest import (
+    Console,
+    Site,
+    axe_violations,
+    fmt,
+    open_page,
+    ready,
+    serve,
+    session_context,
+)
 from tests.mapping.test_cascade import cascade
 from tests.reports.test_effort_cascade import ITEMS as CASCADE_ITEMS
+from tests.support import auth
 from v2mom.app.factory import create_app
 from v2mom.mapping.plan import load_plan
 from v2mom.sandbox.server import SandboxServer
-from v2mom.settings import Settings
+from v2mom.settings import PersonSettings, Settings
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import apply_plan
 
@@ -627,3 +638,46 @@ def test_numbers_that_arrive_late_never_overwrite_those_of_the_newer_filters(
     assert page.url.endswith("/?measure=count")
     page.unroute(re.compile(r".*/api/reports/.*"))
     assert console.take() == []
+
+
+def test_an_item_page_shows_its_person_days_and_never_who_worked_on_it(
+    browser: Browser, site: Site, contexts: list[BrowserContext]
+) -> None:
+    store = site.world.store
+    worked = next(
+        (stored, doc)
+        for stored in store.items.stream()
+        if stored.item.assignee
+        and not stored.deleted
+        and (doc := site.api(f"/api/items/{stored.item.tracker}/{stored.item.key}", site.viewer))[
+            "people_time"
+        ]["days_worked"]
+    )
+    stored, doc = worked
+    account, name = stored.item.assignee or "", "Grace Hopper"
+    people = [PersonSettings(name=name, accounts={stored.item.tracker: account})]
+    mapped, server = serve(
+        site.world, site.world.settings.model_copy(update={"people": people}), name="people"
+    )
+    try:
+        path = f"/items/{stored.item.tracker}/{stored.item.key}"
+        answer = requests.get(f"{mapped.base}/api{path}", headers=auth(mapped.viewer), timeout=10)
+        time = answer.json()["people_time"]
+        assert time == doc["people_time"]  # a name for the account changes nothing of the item's time
+        for width in (1280, 390):
+            page, console = open_page(contexts, browser, mapped, mapped.viewer, width)
+            page.goto(mapped.base + path)
+            ready(page, "item")
+            person_days, days = time["person_days"], time["days_worked"]
+            expected = (
+                f"People's time: {fmt(person_days)} person-day{'' if person_days == 1 else 's'}"
+                f" over {days} working day{'' if days == 1 else 's'}, {time['from']} to {time['to']}."
+            )
+            expect(page.locator("#item-people-time")).to_have_text(expected)
+            for shown in (page.content(), answer.text):
+                assert account not in shown
+                assert name not in shown
+            assert axe_violations(page) == []
+            assert console.take() == []
+    finally:
+        server.stop()
