@@ -15,17 +15,18 @@ reads the changes of some items in a window of time, with the change that stood 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, case, delete, func, literal, select, tuple_, union
 
 from v2mom.models import ItemTransition, State
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
 from v2mom.store.transactions import ConnectionTransactions, Repository, Transactions
 
-__all__ = ["HistoryRepository"]
+__all__ = ["AccountCounts", "HistoryRepository"]
 
 CHUNK = 500
 _VALUES = ("at", "from_value", "to_value", "to_category")
@@ -55,6 +56,20 @@ def _transition(row: Any) -> ItemTransition:
         to_value=row.to_value,
         to_category=State(row.to_category) if row.to_category is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class AccountCounts:
+    """How many distinct accounts of one tracker the store has seen, and how many of them are mapped
+    to a person by the settings' ``people:``. Counts only: the accounts themselves stay here."""
+
+    accounts: int
+    mapped: int
+
+    @property
+    def unmapped(self) -> int:
+        """The accounts seen that no ``people:`` entry names (each counted as a person of its own)."""
+        return self.accounts - self.mapped
 
 
 class HistoryRepository(Repository):
@@ -165,6 +180,28 @@ class HistoryRepository(Repository):
             query = query.where(t.item_transitions.c.tracker == tracker)
         with self._tx.read() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def account_counts(self, mapped: Iterable[tuple[str, str]]) -> dict[str, AccountCounts]:
+        """Per tracker, the distinct accounts seen (items' assignees now, and every assignee change's
+        previous and new one) and how many are among ``mapped`` (tracker, account) pairs; trackers
+        with no account seen are left out."""
+        i, x = t.items.c, t.item_transitions.c
+        assignee = x.field == "assignee"
+        seen = union(
+            select(i.tracker, i.assignee.label("account")).where(i.assignee.is_not(None)),
+            select(x.tracker, x.from_value).where(assignee, x.from_value.is_not(None)),
+            select(x.tracker, x.to_value).where(assignee, x.to_value.is_not(None)),
+        ).subquery("seen")
+        pairs = sorted(set(mapped))
+        is_mapped = tuple_(seen.c.tracker, seen.c.account).in_(pairs) if pairs else literal(False)
+        query = select(
+            seen.c.tracker, func.count(), func.coalesce(func.sum(case((is_mapped, 1), else_=0)), 0)
+        ).group_by(seen.c.tracker)
+        with self._tx.read() as conn:
+            return {
+                tracker: AccountCounts(accounts=int(accounts), mapped=int(known))
+                for tracker, accounts, known in conn.execute(query)
+            }
 
     def unread(self, tracker: str, updated: Mapping[str, datetime]) -> set[str]:
         """The ids among ``updated`` (item id -> its updated time now) whose history was never read,

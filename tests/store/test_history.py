@@ -116,3 +116,31 @@ def test_a_webhooks_change_yields_to_a_history_read_that_holds_it(store: Databas
     assert store.history.record_provisional("jira", "1", [covered, same, later]) == 1
     assert store.history.for_items("jira", ["1"]) == [read, later]
     assert store.history.record_provisional("jira", "2", [change("2", 1)]) == 1  # never read: kept
+
+
+def test_accounts_seen_are_counted_per_tracker_with_those_the_settings_map(store: Database) -> None:
+    store.items.upsert(
+        [
+            make_item("1", assignee="acc-1"),  # also in the history below: one account
+            make_item("2", assignee="acc-9"),  # only ever seen as an item's assignee
+            make_item("3"),  # nobody's
+            make_item("4", tracker="linear", key="ENG-4", container="ENG", assignee="lin-1"),
+        ]
+    )
+    store.history.record(
+        [
+            change("1", 0, "assignee", to_value="acc-1"),
+            change("1", 5, "assignee", from_value="acc-1", to_value="acc-2"),
+            change("1", 9, "assignee", from_value="acc-3", to_value=None),  # seen only as a previous one
+            change("1", 12, to_value="acc-7"),  # a status id, not an account
+            change("5", 1, "assignee", tracker="asana", to_value="acc-1"),  # another tracker's acc-1
+        ]
+    )
+    mapped = [("jira", "acc-1"), ("jira", "acc-9"), ("linear", "nobody-seen"), ("asana", "acc-2")]
+    counts = store.history.account_counts(mapped)
+    assert {tracker: (c.accounts, c.mapped, c.unmapped) for tracker, c in counts.items()} == {
+        "jira": (4, 2, 2),  # acc-1, acc-2, acc-3, acc-9
+        "linear": (1, 0, 1),
+        "asana": (1, 0, 1),
+    }
+    assert store.history.account_counts([])["jira"].mapped == 0
