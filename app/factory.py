@@ -18,6 +18,7 @@ from v2mom.app.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
 from v2mom.app.routes.admin import router as admin_router
 from v2mom.app.routes.admin import rules_router
 from v2mom.app.routes.metrics import router as metrics_router
+from v2mom.app.routes.people import router as people_router
 from v2mom.app.routes.plan import router as plan_router
 from v2mom.app.routes.reports import router as reports_router
 from v2mom.app.routes.reviews import router as reviews_router
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(rules_router)
     app.include_router(session_router)
     app.include_router(tokens_router)
+    app.include_router(people_router)
     app.include_router(trackers_router)
     app.include_router(writeback_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

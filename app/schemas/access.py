@@ -1,8 +1,10 @@
-"""Response models of health, sessions, API tokens and parked webhook events."""
+"""Response models of health, sessions, API tokens, parked webhook events and accounts seen."""
 
 from __future__ import annotations
 
 from typing import Literal
+
+from pydantic import Field
 
 from v2mom.app.schemas.common import ApiModel
 from v2mom.app.schemas.reports import TrackerFreshness
@@ -103,3 +105,21 @@ class IgnoredEvents(ApiModel):
 
     counts: dict[str, int]
     items: list[IgnoredEvent]
+
+
+class TrackerAccounts(ApiModel):
+    """One tracker's accounts seen in the store (items' assignees, assignee changes): how many, and
+    how many of them the settings' ``people:`` maps to a person."""
+
+    accounts: int
+    mapped: int
+    unmapped: int = Field(description="accounts seen that no people: entry names: each a person of its own")
+
+
+class PeopleAccounts(ApiModel):
+    """``GET /api/admin/people``: counts only, never an account id or a name."""
+
+    trackers: dict[str, TrackerAccounts] = Field(
+        description="per tracker seen or named in people:, its accounts seen, mapped and unmapped"
+    )
+    people: int = Field(description="the entries of the settings' people: list")

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.factories import make_item
 from tests.support import auth
 from v2mom.app.auth import SESSION_COOKIE
 from v2mom.app.factory import create_app
-from v2mom.settings import Settings
+from v2mom.models import ItemTransition
+from v2mom.settings import PersonSettings, Settings
 from v2mom.store.database import Database
 
 NEW_RULE = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "reliability"}
@@ -45,6 +48,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/admin/tokens", None),
     ("POST", "/api/admin/tokens", {"role": "admin", "name": "sneaky"}),
     ("DELETE", "/api/admin/tokens/1", None),
+    ("GET", "/api/admin/people", None),
 ]
 
 
@@ -445,3 +449,50 @@ def test_a_refused_plan_change_with_teams_says_how_unaligned_effort_moves(
     assert answer["confirm"] == "move 42%"
     applied = client.put("/api/plan", json=teams, headers=auth(admin) | {"X-Confirm-Move": "move 42%"})
     assert applied.status_code == 200, applied.text
+
+
+ACCOUNTS = ("acc-ada-5b10ac8d", "acc-bob-77e1", "acc-cy-0f3a")  # ids no answer may carry
+
+
+def test_the_people_page_counts_accounts_seen_and_mapped_and_never_names_them(store: Database) -> None:
+    ada, bob, cy = ACCOUNTS
+    store.items.upsert(
+        [
+            make_item("1", assignee=ada),
+            make_item("2", assignee=bob),
+            make_item("3", tracker="linear", key="ENG-3", container="ENG", assignee="lin-dee-4411"),
+        ]
+    )
+    store.history.record(
+        [
+            ItemTransition(
+                tracker="jira",
+                item_id="1",
+                event_id="1",
+                at=datetime(2026, 11, 2, tzinfo=UTC),
+                field="assignee",
+                from_value=cy,
+                to_value=ada,
+            )
+        ]
+    )
+    people = [
+        PersonSettings(name="Ada Lovelace", accounts={"jira": ada, "asana": "asana-ada-19"}),
+        PersonSettings(name="Dee Unseen", accounts={"jira": "acc-never-seen"}),
+    ]
+    admin = store.tokens.create("admin", "alice")
+    viewer = store.tokens.create("viewer", "pm")
+    with TestClient(create_app(Settings(people=people), store)) as client:
+        answer = client.get("/api/admin/people", headers=auth(admin))
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {
+            "trackers": {
+                "asana": {"accounts": 0, "mapped": 0, "unmapped": 0},  # mapped, never seen
+                "jira": {"accounts": 3, "mapped": 1, "unmapped": 2},
+                "linear": {"accounts": 1, "mapped": 0, "unmapped": 1},
+            },
+            "people": 2,
+        }
+        for secret in (*ACCOUNTS, "lin-dee-4411", "asana-ada-19", "acc-never-seen", "Ada", "Dee"):
+            assert secret not in answer.text
+        assert client.get("/api/admin/people", headers=auth(viewer)).status_code == 403
