@@ -1846,11 +1846,25 @@ async function moreAudit() {
   if (!$("#audit").children.length) $("#audit").append(el("li", { class: "muted", text: "Nothing recorded yet." }));
 }
 
-// -- Access (admin): API tokens, the secret shown once ----------------------------------------------
+// -- Access (admin): API tokens, the secret shown once; accounts seen, counted --------------------
 
 async function renderAccess() {
   bindTokens();
-  await renderTokens();
+  await Promise.all([renderTokens(), renderPeople()]);
+}
+
+// How the settings' people: covers the accounts seen, per tracker: counts only, never an account.
+async function renderPeople() {
+  const { trackers, people } = await api("/api/admin/people");
+  const table = $("#people-accounts");
+  $("tbody", table).replaceChildren(...Object.entries(trackers).map(([tracker, c]) => el("tr", { "data-tracker": tracker },
+    el("th", { scope: "row", text: trackerName(tracker) }),
+    el("td", { class: "num", text: fmt(c.accounts) }),
+    el("td", { class: "num", text: fmt(c.mapped) }),
+    el("td", { class: "num", text: fmt(c.unmapped) }))));
+  if (!Object.keys(trackers).length) emptyRow(table, "No account seen yet: nothing has been assigned, or nothing synced.");
+  labelCells(table);
+  $("#people-count").textContent = `The settings list ${plural(people, "person", "people")}.`;
 }
 
 async function renderTokens() {

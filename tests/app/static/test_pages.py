@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -640,44 +642,94 @@ def test_numbers_that_arrive_late_never_overwrite_those_of_the_newer_filters(
     assert console.take() == []
 
 
-def test_an_item_page_shows_its_person_days_and_never_who_worked_on_it(
-    browser: Browser, site: Site, contexts: list[BrowserContext]
-) -> None:
-    store = site.world.store
+NAME = "Grace Hopper"  # the person the settings map a demo account to
+
+
+@dataclass
+class Mapped:
+    """The demo served with one account mapped to ``NAME`` in ``people:``, and an item that account
+    worked on (its document as the unmapped site answers it)."""
+
+    site: Site
+    account: str
+    path: str
+    document: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def mapped(site: Site) -> Iterator[Mapped]:
     worked = next(
         (stored, doc)
-        for stored in store.items.stream()
+        for stored in site.world.store.items.stream()
         if stored.item.assignee
         and not stored.deleted
         and (doc := site.api(f"/api/items/{stored.item.tracker}/{stored.item.key}", site.viewer))[
             "people_time"
         ]["days_worked"]
     )
-    stored, doc = worked
-    account, name = stored.item.assignee or "", "Grace Hopper"
-    people = [PersonSettings(name=name, accounts={stored.item.tracker: account})]
-    mapped, server = serve(
+    stored, document = worked
+    account = stored.item.assignee or ""
+    people = [PersonSettings(name=NAME, accounts={stored.item.tracker: account})]
+    served, server = serve(
         site.world, site.world.settings.model_copy(update={"people": people}), name="people"
     )
     try:
-        path = f"/items/{stored.item.tracker}/{stored.item.key}"
-        answer = requests.get(f"{mapped.base}/api{path}", headers=auth(mapped.viewer), timeout=10)
-        time = answer.json()["people_time"]
-        assert time == doc["people_time"]  # a name for the account changes nothing of the item's time
-        for width in (1280, 390):
-            page, console = open_page(contexts, browser, mapped, mapped.viewer, width)
-            page.goto(mapped.base + path)
-            ready(page, "item")
-            person_days, days = time["person_days"], time["days_worked"]
-            expected = (
-                f"People's time: {fmt(person_days)} person-day{'' if person_days == 1 else 's'}"
-                f" over {days} working day{'' if days == 1 else 's'}, {time['from']} to {time['to']}."
-            )
-            expect(page.locator("#item-people-time")).to_have_text(expected)
-            for shown in (page.content(), answer.text):
-                assert account not in shown
-                assert name not in shown
-            assert axe_violations(page) == []
-            assert console.take() == []
+        yield Mapped(served, account, f"/items/{stored.item.tracker}/{stored.item.key}", document)
     finally:
         server.stop()
+
+
+def test_an_item_page_shows_its_person_days_and_never_who_worked_on_it(
+    browser: Browser, mapped: Mapped, contexts: list[BrowserContext]
+) -> None:
+    site = mapped.site
+    answer = requests.get(f"{site.base}/api{mapped.path}", headers=auth(site.viewer), timeout=10)
+    time = answer.json()["people_time"]
+    assert time == mapped.document["people_time"]  # naming the account's person changes no figure
+    for width in WIDTHS:
+        page, console = open_page(contexts, browser, site, site.viewer, width)
+        page.goto(site.base + mapped.path)
+        ready(page, "item")
+        person_days, days = time["person_days"], time["days_worked"]
+        expected = (
+            f"People's time: {fmt(person_days)} person-day{'' if person_days == 1 else 's'}"
+            f" over {days} working day{'' if days == 1 else 's'}, {time['from']} to {time['to']}."
+        )
+        expect(page.locator("#item-people-time")).to_have_text(expected)
+        for shown in (page.content(), answer.text):
+            assert mapped.account not in shown
+            assert NAME not in shown
+        assert axe_violations(page) == []
+        assert console.take() == []
+
+
+def test_the_access_page_counts_the_accounts_seen_and_mapped_and_never_names_them(
+    browser: Browser, mapped: Mapped, contexts: list[BrowserContext]
+) -> None:
+    site = mapped.site
+    answer = requests.get(f"{site.base}/api/admin/people", headers=auth(site.admin), timeout=10)
+    counts = answer.json()
+    assert counts["people"] == 1
+    assert sum(c["mapped"] for c in counts["trackers"].values()) == 1
+    for width in WIDTHS:
+        page, console = open_page(contexts, browser, site, site.admin, width)
+        page.goto(site.base + "/access")
+        ready(page, "access")
+        rows = page.locator("#people-accounts tbody tr[data-tracker]")
+        shown = {
+            rows.nth(i).get_attribute("data-tracker"): [
+                cell.inner_text() for cell in rows.nth(i).locator("td").all()
+            ]
+            for i in range(rows.count())
+        }
+        assert shown == {
+            tracker: [fmt(c["accounts"]), fmt(c["mapped"]), fmt(c["unmapped"])]
+            for tracker, c in counts["trackers"].items()
+        }
+        expect(page.locator("#people-count")).to_have_text("The settings list 1 person.")
+        for text in (page.content(), answer.text):
+            assert mapped.account not in text
+            assert NAME not in text
+        assert axe_violations(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
+        assert console.take() == []
