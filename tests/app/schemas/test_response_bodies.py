@@ -33,6 +33,8 @@ from v2mom.store.resolution.run import remap
 GOLDEN = Path(__file__).with_name("response_bodies.json")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 SECRET = re.compile(r"v2m_[A-Za-z0-9_\-]+")
+# An item's people's time is over the last 90 days from today: its dates and working days move.
+TODAYS_WINDOW = re.compile(r'"from":"\d{4}-\d{2}-\d{2}","to":"\d{4}-\d{2}-\d{2}","working_days":\d+')
 PLAN: dict[str, object] = yaml.safe_load(VALID.replace("name: SLO program", "name: SLO programme"))
 NEW_RULE = {"when": {"tracker": "jira", "key": "ONB-5"}, "value": "reliability"}
 CALLS: list[tuple[str, str, str, dict[str, object] | None]] = [
@@ -84,6 +86,7 @@ LATE_CALLS: list[tuple[str, str, str, dict[str, object] | None]] = [
 
 
 def _mask(text: str) -> str:
+    text = TODAYS_WINDOW.sub('"from":"<day>","to":"<day>","working_days":<days>', text)
     return SECRET.sub("<secret>", TIMESTAMP.sub("<time>", text))
 
 
