@@ -24,7 +24,15 @@ from v2mom.workdays import WorkCalendar
 if TYPE_CHECKING:
     from v2mom.reports.effort import ReportQuery
 
-__all__ = ["TIME_MEASURES", "PeopleRows", "item_time", "people_rows", "time_window"]
+__all__ = [
+    "TIME_MEASURES",
+    "PeopleRows",
+    "PeopleTeamRows",
+    "item_time",
+    "people_rows",
+    "team_rows",
+    "time_window",
+]
 
 TIME_MEASURES = ("person_days", "fte")
 
@@ -70,6 +78,35 @@ def item_time(
         "person_days": person_days,
         "days_worked": days_worked,
     }
+
+
+@dataclass(frozen=True)
+class PeopleTeamRows:
+    """A teams tree's rows in people's time: (team, value, method, effort, items) in the query's
+    measure, the people each team's subtree covers, the query as answered (its window's dates) and
+    what the document adds (``people``, ``working_days``)."""
+
+    rows: list[tuple[str | None, str | None, str | None, float, int]]
+    people: dict[str, int]
+    query: ReportQuery
+    extra: dict[str, Any]
+
+
+def team_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleTeamRows:
+    """Person-days (or FTE) per (team, value, method) and people per team subtree, for ``query``."""
+    first, last, window = time_window(query.calendar, query.date_from, query.date_to, utcnow())
+    subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
+    found = store.people_time.by_team(window, subtrees, state=query.state, tracker=query.tracker)
+    days = len(window.workdays)
+    rows = found.rows
+    if query.measure == "fte":
+        rows = [(t, v, m, e / days if days else 0.0, n) for t, v, m, e, n in rows]
+    return PeopleTeamRows(
+        rows=rows,
+        people=found.people,
+        query=replace(query, date_from=first, date_to=last),
+        extra={"people": found.everyone, "working_days": days},
+    )
 
 
 def _parent(plan: Plan, team: str) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from v2mom.mapping.cascade import subtree_ids, team_depths
 from v2mom.mapping.plan import Plan, Team
 from v2mom.reports.effort import ReportQuery, filters_of, share_of
+from v2mom.reports.people_time import TIME_MEASURES, team_rows
 from v2mom.store.database import Database
 
 
@@ -36,14 +37,24 @@ def _parents_first(plan: Plan) -> list[Team]:
 
 
 def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
-    """The tree of teams with their effort under ``query``'s filters (its ``team`` is ignored)."""
-    rows = store.report_queries.effort_by_team(
-        measure=query.measure,
-        state=query.state,
-        tracker=query.tracker,
-        date_from=query.date_from,
-        date_to=query.date_to,
-    )
+    """The tree of teams with their effort under ``query``'s filters (its ``team`` is ignored).
+
+    In people's time (:func:`v2mom.reports.people_time.team_rows`) each team also says how many
+    people its figures cover, and a team covering fewer than ``min_group_size`` is not shown: its
+    time stays in its parent's figures and in the total, and ``folded`` names it."""
+    people: dict[str, int] | None = None
+    extra: dict[str, Any] = {}
+    if query.measure in TIME_MEASURES:
+        found = team_rows(store, plan, query)
+        rows, people, query, extra = found.rows, found.people, found.query, found.extra
+    else:
+        rows = store.report_queries.effort_by_team(
+            measure=query.measure,
+            state=query.state,
+            tracker=query.tracker,
+            date_from=query.date_from,
+            date_to=query.date_to,
+        )
     # Per team: effort by value (None: untagged), unaligned effort, items.
     by_value: dict[str | None, dict[str | None, float]] = defaultdict(lambda: defaultdict(float))
     unaligned: dict[str | None, float] = defaultdict(float)
@@ -58,7 +69,13 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
     depths = team_depths(plan)
     names = {v.id: v.name for v in plan.cascade_values()}
     out = []
+    hidden: dict[str, str | None] = {}  # a folded team -> the nearest team shown above it (None: the company)
     for team in _parents_first(plan):
+        if people is not None and (
+            team.parent in hidden or 0 < people.get(team.id, 0) < query.calendar.min_group_size
+        ):
+            hidden[team.id] = hidden.get(team.parent, team.parent) if team.parent else None
+            continue
         subtree = subtree_ids(plan, team.id)
         values: dict[str, float] = defaultdict(float)
         untagged = lost = 0.0
@@ -90,6 +107,7 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
                     for value_id, e in sorted(values.items(), key=lambda pair: -pair[1])
                 ],
                 "methods": [m.id for m in team.methods],
+                **({} if people is None else {"people": people.get(team.id, 0)}),
             }
         )
     own = by_value.get(None, {})
@@ -103,4 +121,20 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
             "items": items.get(None, 0),
         },
         "teams": out,
+        **extra,
+        **(
+            {}
+            if people is None
+            else {
+                "folded": [
+                    {
+                        "team": team_id,
+                        "into": into,
+                        "note": f"{team_id} has fewer than {query.calendar.min_group_size} people in this "
+                        f"window; its time is shown within {f'team {into}' if into else 'the company'}",
+                    }
+                    for team_id, into in hidden.items()
+                ]
+            }
+        ),
     }

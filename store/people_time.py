@@ -58,7 +58,7 @@ from v2mom.store.transactions import Repository
 from v2mom.store.types import UTCDateTime
 from v2mom.workdays import Workday
 
-__all__ = ["PeopleFacts", "PeopleTimeQueries", "TimeWindow"]
+__all__ = ["PeopleFacts", "PeopleTimeQueries", "TeamFacts", "TimeWindow"]
 
 PAST = datetime(1970, 1, 1, tzinfo=UTC)  # "since the beginning": before any tracker's first item
 FUTURE = datetime(2999, 12, 31, tzinfo=UTC)  # "still going"
@@ -97,6 +97,16 @@ def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _earlier(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((a < b, a), else_=b)
+
+
+@dataclass(frozen=True)
+class TeamFacts:
+    """People's time per team: (team_id, value_id, method_id, person_days, items) rows (team None:
+    the company's own work), the distinct people of each subtree asked for, and of everything."""
+
+    rows: list[tuple[str | None, str | None, str | None, float, int]]
+    people: dict[str, int]
+    everyone: int
 
 
 class _Chain:
@@ -406,6 +416,80 @@ class PeopleTimeQueries(Repository):
             people=int(found["people"][0][4] or 0),
             unattributed=int(found["nobody"][0][4] or 0),
         )
+
+    def by_team(
+        self,
+        window: TimeWindow,
+        subtrees: Mapping[str, Sequence[str]],
+        *,
+        state: str = "all",
+        tracker: str | None = None,
+    ) -> TeamFacts:
+        """Person-days in ``window`` per (team, value, method) (team None: the company's own work),
+        and the distinct people counted in each subtree of ``subtrees`` (a team → its members) and
+        in all: one statement, so the chain is computed once."""
+        if not window.workdays:
+            return TeamFacts(rows=[], people={}, everyone=0)
+        chain = _Chain(window, [tracker] if tracker else None, self.dialect)
+        r, a = t.resolutions.c, t.allocation_sets.c
+        sh = chain.shares.c
+        scope = _scope(state, tracker, None)
+        per_item = select(sh.pk, func.sum(sh.share).label("days")).group_by(sh.pk).cte("item_days")
+        pi = per_item.c
+        effort = (
+            select(
+                literal("team").label("kind"),
+                r.team_id.label("team"),
+                a.value_id,
+                a.method_id,
+                func.sum(pi.days * a.weight).label("days"),
+                func.sum(a.first_of_item).label("items"),
+            )
+            .select_from(
+                per_item.join(t.resolutions, r.item_pk == pi.pk).join(
+                    t.allocation_sets, a.alloc_key == r.alloc_key
+                )
+            )
+            .where(*scope)
+            .group_by(r.team_id, a.value_id, a.method_id)
+        )
+        everyone = (
+            select(literal("everyone"), null(), null(), null(), null(), func.count(func.distinct(sh.person)))
+            .select_from(chain.shares.join(t.resolutions, r.item_pk == sh.pk))
+            .where(*scope)
+        )
+        parts: list[Any] = [effort, everyone]
+        pairs = [(root, member) for root, members in subtrees.items() for member in members]
+        if pairs:
+            members = (
+                values(column("root", String), column("member", String), name="members")
+                .data(pairs)
+                .cte("members")
+            )
+            m = members.c
+            parts.append(
+                select(
+                    literal("people"), m.root, null(), null(), null(), func.count(func.distinct(sh.person))
+                )
+                .select_from(
+                    chain.shares.join(t.resolutions, r.item_pk == sh.pk).join(members, m.member == r.team_id)
+                )
+                .where(*scope)
+                .group_by(m.root)
+            )
+        rows: list[tuple[str | None, str | None, str | None, float, int]] = []
+        people: dict[str, int] = {}
+        counted = 0
+        with self._tx.read() as conn:
+            _tune(conn, self.dialect)
+            for kind, team, value_id, method_id, days, count in conn.execute(union_all(*parts)):
+                if kind == "team":
+                    rows.append((team, value_id, method_id, float(days or 0.0), int(count or 0)))
+                elif kind == "people":
+                    people[team] = int(count or 0)
+                else:
+                    counted = int(count or 0)
+        return TeamFacts(rows=rows, people=people, everyone=counted)
 
     def item_days(self, window: TimeWindow, pk: int) -> tuple[float, int]:
         """One item's person-days in ``window`` and on how many working days it had a share."""

@@ -167,7 +167,7 @@ def effort_by_value_csv(
 
 
 @router.get("/teams")
-def teams(store: StoreDep, _viewer: Viewer, query: EstimateQueryDep) -> TeamsReport:
+def teams(store: StoreDep, _viewer: Viewer, query: QueryDep) -> TeamsReport:
     """The plan's teams as a tree (parents first), each with its subtree's effort, its share of the
     company's, and how much of it reaches a value, is untagged, or is unaligned (``team`` is ignored)."""
     with REPORT_SECONDS.labels(report="teams").time():

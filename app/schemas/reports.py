@@ -393,6 +393,11 @@ class TeamEffort(ApiModel):
     unaligned_share: Number = Field(description="team methods' effort that reaches no value")
     values: list[TeamValueEffort]
     methods: list[str] = Field(description="the ids of the team's own methods")
+    people: int | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="people's time: how many people the team's figures cover (never who)",
+    )
 
 
 class CompanyOwnEffort(ApiModel):
@@ -405,9 +410,11 @@ class CompanyOwnEffort(ApiModel):
 
 class TeamsReport(ApiModel):
     """``GET /api/teams``: the tree of teams, parents before children, with each subtree's effort;
-    ``total`` = the company's own effort + every top-level team's."""
+    ``total`` = the company's own effort + every top-level team's. In people's time each team says
+    how many people its figures cover, and a team covering fewer than ``min_group_size`` is left
+    out of ``teams`` (its time stays in its parent's figures) and named in ``folded``."""
 
-    measure: MeasureName
+    measure: ReportMeasureName
     state: StateName
     date_from: date | None = Field(alias="from")
     date_to: date | None = Field(alias="to")
@@ -415,3 +422,14 @@ class TeamsReport(ApiModel):
     total: EffortTotal
     company: CompanyOwnEffort
     teams: list[TeamEffort]
+    people: int | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="people's time: people counted"
+    )
+    working_days: int | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="people's time: FTE's divisor"
+    )
+    folded: list[Folded] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="people's time: the teams too small to show, and where their time is shown",
+    )

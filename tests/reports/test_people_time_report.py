@@ -19,11 +19,12 @@ from tests.mapping.test_cascade import cascade
 from tests.store.test_people_time import MONDAY, ONBOARDING, SLO, at, worked
 from v2mom.app.cli import app as cli
 from v2mom.app.factory import create_app
-from v2mom.app.schemas.reports import EffortReport
+from v2mom.app.schemas.reports import EffortReport, TeamsReport
 from v2mom.mapping.plan import load_plan
 from v2mom.models import State
 from v2mom.reports.csv_export import report_rows
 from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.reports.teams import build_teams
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.resolution.run import remap
@@ -128,7 +129,7 @@ def test_the_route_answers_in_people_time_and_other_reports_refuse_it(store: Dat
         headers=headers,
     )
     assert "working_days" in csv.text
-    for path in ("/api/reports/trend", "/api/teams", "/api/reports/obstacles", "/api/reports/flags"):
+    for path in ("/api/reports/trend", "/api/reports/obstacles", "/api/reports/flags"):
         refused = client.get(path, params={"measure": "fte"}, headers=headers)
         assert refused.status_code == 422, (path, refused.text)
         assert "measure" in refused.text
@@ -160,3 +161,52 @@ def test_the_cli_prints_fte(store: Database, tmp_path: Path, monkeypatch: pytest
     assert "2 people over 2 working days" in table.output
     document = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"]).output)
     assert document["total"]["effort"] == pytest.approx(4 / 2)
+
+
+def test_the_teams_tree_in_people_time_hides_a_team_too_small_to_show(store: Database) -> None:
+    retry = make_item("9", labels=("method:backoff",), components=("Retry",), state=State.DONE)
+    store.items.upsert([*ITEMS, retry])
+    store.history.record([*CHANGES, *worked("9", "cy", at(0), at(0, 17))])
+    plan = load_plan(cascade())
+    remap(store, plan)
+    query = ReportQuery(measure="person_days", date_from=MONDAY, date_to=FRIDAY)
+    got = build_teams(store, plan, query)
+    rows = {team["id"]: team for team in got["teams"]}
+    # Payments (Ada 5, Bob 2, Cy 1 on his Retry item) covers three people; Retries, Cy alone, is folded.
+    assert set(rows) == {"payments", "growth"}
+    assert (rows["payments"]["people"], rows["payments"]["effort"]) == (3, pytest.approx(8))
+    assert rows["growth"]["people"] == 0
+    assert got["folded"] == [
+        {
+            "team": "retries",
+            "into": "payments",
+            "note": "retries has fewer than 3 people in this window; its time is shown within team payments",
+        }
+    ]
+    assert (got["people"], got["working_days"], got["total"]["effort"]) == (3, 5, pytest.approx(8))
+    assert (got["from"], got["to"]) == ("2026-11-02", "2026-11-06")
+    fte = build_teams(store, plan, ReportQuery(measure="fte", date_from=MONDAY, date_to=FRIDAY))
+    assert {t["id"]: t["effort"] for t in fte["teams"]}["payments"] == pytest.approx(8 / 5)
+    everyone = ReportQuery(
+        measure="person_days", date_from=MONDAY, date_to=FRIDAY, calendar=WorkCalendar(min_group_size=1)
+    )
+    shown = build_teams(store, plan, everyone)
+    assert {t["id"]: t["people"] for t in shown["teams"]} == {"payments": 3, "retries": 1, "growth": 0}
+    assert shown["folded"] == []
+    TeamsReport.model_validate(got)
+    points = build_teams(store, plan, ReportQuery())
+    assert not {"people", "working_days", "folded"} & set(points)
+    assert all("people" not in team for team in points["teams"])
+
+
+def test_a_team_under_a_folded_team_is_folded_with_it(store: Database) -> None:
+    seeded(store, cascade())
+    plan = load_plan(cascade())
+    four = WorkCalendar(min_group_size=4)
+    got = build_teams(
+        store, plan, ReportQuery(measure="person_days", date_from=MONDAY, date_to=FRIDAY, calendar=four)
+    )
+    # Payments covers Ada and Bob: too few for four; Retries (nobody's time) goes with it.
+    assert [t["id"] for t in got["teams"]] == ["growth"]
+    assert [(f["team"], f["into"]) for f in got["folded"]] == [("payments", None), ("retries", None)]
+    assert got["total"]["effort"] == pytest.approx(7)  # their time still counts in the total
