@@ -18,7 +18,7 @@ from v2mom.clock import utcnow
 from v2mom.mapping.cascade import subtree_ids
 from v2mom.mapping.plan import Plan
 from v2mom.store.database import Database
-from v2mom.store.people_time import PeopleFacts, TimeWindow
+from v2mom.store.people_time import DayFacts, PeopleFacts, TimeWindow
 from v2mom.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TIME_MEASURES",
+    "PeopleDays",
     "PeopleRows",
     "PeopleTeamRows",
+    "day_rows",
     "item_time",
     "people_rows",
     "team_rows",
@@ -109,6 +111,48 @@ def team_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleTeamRows
     )
 
 
+@dataclass(frozen=True)
+class PeopleDays:
+    """A trend's rows in people's time: (working day, value, unaligned, person-days), the working
+    days of its window, the team answered (after folding) and what the document adds."""
+
+    rows: list[tuple[date, str | None, bool, float]]
+    workdays: list[date]
+    team: str | None
+    extra: dict[str, Any]
+
+
+def day_rows(store: Database, plan: Plan, query: ReportQuery, first: date, last: date) -> PeopleDays:
+    """Person-days per working day and value from ``first`` to ``last`` (work in any state), folded
+    up the cascade as :func:`people_rows` folds a team too small to show."""
+    calendar = query.calendar
+    window = TimeWindow(workdays=calendar.workdays(first, last), now=utcnow(), accounts=calendar.accounts)
+    team = query.team
+
+    def days_of(team: str | None) -> DayFacts:
+        teams = None if team is None else subtree_ids(plan, team)
+        return store.people_time.by_day(window, tracker=query.tracker, teams=teams)
+
+    found = days_of(team)
+    while team is not None and 0 < found.people < calendar.min_group_size:
+        team = _parent(plan, team)
+        found = days_of(team)
+    extra: dict[str, Any] = {"people": found.people, "working_days": len(window.workdays)}
+    if team != query.team:
+        extra["folded"] = _folded(query.team, team, calendar.min_group_size)
+    return PeopleDays(rows=found.rows, workdays=[d.day for d in window.workdays], team=team, extra=extra)
+
+
+def _folded(asked: str | None, into: str | None, fewest: int) -> dict[str, Any]:
+    """The ``folded`` part of a document whose team ``asked`` was answered by ``into``."""
+    shown = f"team {into}" if into is not None else "the company"
+    return {
+        "team": asked,
+        "into": into,
+        "note": f"{asked} has fewer than {fewest} people in this window; its time is shown within {shown}",
+    }
+
+
 def _parent(plan: Plan, team: str) -> str | None:
     return next((t.parent for t in plan.teams or () if t.id == team), None)
 
@@ -142,11 +186,5 @@ def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
         "unattributed": {"items": facts.unattributed},
     }
     if team != query.team:
-        into = f"team {team}" if team is not None else "the company"
-        extra["folded"] = {
-            "team": query.team,
-            "into": team,
-            "note": f"{query.team} has fewer than {calendar.min_group_size} people in this window; "
-            f"its time is shown within {into}",
-        }
+        extra["folded"] = _folded(query.team, team, calendar.min_group_size)
     return PeopleRows(rows=rows, query=replace(query, date_from=first, date_to=last, team=team), extra=extra)

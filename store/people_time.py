@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -58,7 +58,7 @@ from v2mom.store.transactions import Repository
 from v2mom.store.types import UTCDateTime
 from v2mom.workdays import Workday
 
-__all__ = ["PeopleFacts", "PeopleTimeQueries", "TeamFacts", "TimeWindow"]
+__all__ = ["DayFacts", "PeopleFacts", "PeopleTimeQueries", "TeamFacts", "TimeWindow"]
 
 PAST = datetime(1970, 1, 1, tzinfo=UTC)  # "since the beginning": before any tracker's first item
 FUTURE = datetime(2999, 12, 31, tzinfo=UTC)  # "still going"
@@ -97,6 +97,14 @@ def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _earlier(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((a < b, a), else_=b)
+
+
+@dataclass(frozen=True)
+class DayFacts:
+    """People's time per (working day, value id, unaligned) and the distinct people counted."""
+
+    rows: list[tuple[date, str | None, bool, float]]
+    people: int
 
 
 @dataclass(frozen=True)
@@ -490,6 +498,55 @@ class PeopleTimeQueries(Repository):
                 else:
                     counted = int(count or 0)
         return TeamFacts(rows=rows, people=people, everyone=counted)
+
+    def by_day(
+        self, window: TimeWindow, *, tracker: str | None = None, teams: Sequence[str] | None = None
+    ) -> DayFacts:
+        """Person-days per (working day, value) in ``window`` (of ``teams`` when given), whatever the
+        items' state (time worked is worked), and the distinct people counted: one statement."""
+        if not window.workdays:
+            return DayFacts(rows=[], people=0)
+        chain = _Chain(window, [tracker] if tracker else None, self.dialect)
+        r, a = t.resolutions.c, t.allocation_sets.c
+        sh = chain.shares.c
+        scope = _scope("all", tracker, teams)
+        per_day = (
+            select(sh.day, sh.pk, func.sum(sh.share).label("days")).group_by(sh.day, sh.pk).cte("item_day")
+        )
+        pd = per_day.c
+        effort = (
+            select(
+                literal("day").label("kind"),
+                pd.day,
+                a.value_id,
+                a.method_id,
+                func.sum(pd.days * a.weight).label("days"),
+            )
+            .select_from(
+                per_day.join(t.resolutions, r.item_pk == pd.pk).join(
+                    t.allocation_sets, a.alloc_key == r.alloc_key
+                )
+            )
+            .where(*scope)
+            .group_by(pd.day, a.value_id, a.method_id)
+        )
+        everyone = (
+            select(literal("people"), null(), null(), null(), func.count(func.distinct(sh.person)))
+            .select_from(chain.shares.join(t.resolutions, r.item_pk == sh.pk))
+            .where(*scope)
+        )
+        rows: list[tuple[date, str | None, bool, float]] = []
+        people = 0
+        with self._tx.read() as conn:
+            _tune(conn, self.dialect)
+            for kind, day, value_id, method_id, days in conn.execute(union_all(effort, everyone)):
+                if kind == "day":  # a share through a method to no value is unaligned
+                    rows.append(
+                        (day, value_id, value_id is None and method_id is not None, float(days or 0.0))
+                    )
+                else:
+                    people = int(days or 0)
+        return DayFacts(rows=rows, people=people)
 
     def item_days(self, window: TimeWindow, pk: int) -> tuple[float, int]:
         """One item's person-days in ``window`` and on how many working days it had a share."""

@@ -175,7 +175,7 @@ def teams(store: StoreDep, _viewer: Viewer, query: QueryDep) -> TeamsReport:
 
 
 @router.get("/reports/trend")
-def trend(store: StoreDep, _viewer: Viewer, query: EstimateQueryDep) -> Trend:
+def trend(store: StoreDep, _viewer: Viewer, query: QueryDep) -> Trend:
     """Done effort per value and ISO week (the filters' state is ignored: a trend is of done work).
 
     At most ``MAX_WEEKS`` weeks (ten years): a longer ``from``..``to`` is a 422 naming ``from``.

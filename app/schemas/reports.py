@@ -192,13 +192,26 @@ class TrendWeek(ApiModel):
 
 
 class Trend(ApiModel):
-    """``GET /api/reports/trend``: done effort per value and ISO week."""
+    """``GET /api/reports/trend``: done effort per value and ISO week; in people's time, the time
+    worked in each week (``fte``: over that week's working days), with ``people`` and
+    ``working_days``, and ``folded`` when a team was too small to show."""
 
-    measure: MeasureName
+    measure: ReportMeasureName
     tracker: str | None
     date_from: date = Field(alias="from")
     date_to: date = Field(alias="to")
     weeks: list[TrendWeek]
+    people: int | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="people's time: people counted"
+    )
+    working_days: int | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="people's time: in from..to"
+    )
+    folded: Folded | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="people's time: the team asked for was too small to show",
+    )
 
 
 class BlockedItem(ApiModel):

@@ -19,12 +19,13 @@ from tests.mapping.test_cascade import cascade
 from tests.store.test_people_time import MONDAY, ONBOARDING, SLO, at, worked
 from v2mom.app.cli import app as cli
 from v2mom.app.factory import create_app
-from v2mom.app.schemas.reports import EffortReport, TeamsReport
+from v2mom.app.schemas.reports import EffortReport, TeamsReport, Trend
 from v2mom.mapping.plan import load_plan
 from v2mom.models import State
 from v2mom.reports.csv_export import report_rows
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.teams import build_teams
+from v2mom.reports.trend import build_trend
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.resolution.run import remap
@@ -129,7 +130,7 @@ def test_the_route_answers_in_people_time_and_other_reports_refuse_it(store: Dat
         headers=headers,
     )
     assert "working_days" in csv.text
-    for path in ("/api/reports/trend", "/api/reports/obstacles", "/api/reports/flags"):
+    for path in ("/api/reports/obstacles", "/api/reports/flags"):
         refused = client.get(path, params={"measure": "fte"}, headers=headers)
         assert refused.status_code == 422, (path, refused.text)
         assert "measure" in refused.text
@@ -210,3 +211,45 @@ def test_a_team_under_a_folded_team_is_folded_with_it(store: Database) -> None:
     assert [t["id"] for t in got["teams"]] == ["growth"]
     assert [(f["team"], f["into"]) for f in got["folded"]] == [("payments", None), ("retries", None)]
     assert got["total"]["effort"] == pytest.approx(7)  # their time still counts in the total
+
+
+def test_the_trend_in_people_time_is_the_time_worked_each_week(store: Database) -> None:
+    seeded(store)
+    plan = load_plan(VALID)
+    week = ReportQuery(measure="person_days", date_from=MONDAY, date_to=MONDAY + timedelta(days=13))
+    got = build_trend(store, plan, week)
+    first, second = got["weeks"]
+    # Week one as in the report (7 person-days); week two Ada still has item 1 every day.
+    assert first["values"] == {
+        "customer-first": pytest.approx(4 * 0.3 + 1),
+        "reliability": pytest.approx(4 * 0.7),
+    }
+    assert first["untagged"] == pytest.approx(2)
+    assert second["values"] == {
+        "customer-first": pytest.approx(5 * 0.3),
+        "reliability": pytest.approx(5 * 0.7),
+    }
+    assert (got["people"], got["working_days"]) == (2, 10)
+    to_wednesday = {**week.__dict__, "measure": "fte", "date_to": MONDAY + timedelta(days=9)}
+    fte = build_trend(store, plan, ReportQuery(**to_wednesday))
+    assert fte["weeks"][0]["untagged"] == pytest.approx(2 / 5)
+    assert fte["weeks"][1]["values"]["reliability"] == pytest.approx(3 * 0.7 / 3)  # three working days
+    Trend.model_validate(got)
+
+
+def test_a_team_trend_too_small_to_show_is_its_parents(store: Database) -> None:
+    retry = make_item(
+        "9", labels=("method:spike",), components=("Retry",), state=State.DONE
+    )  # serves nothing
+    store.items.upsert([*ITEMS, retry])
+    store.history.record([*CHANGES, *worked("9", "cy", at(0), at(0, 17))])
+    plan = load_plan(cascade())
+    remap(store, plan)
+    got = build_trend(
+        store, plan, ReportQuery(measure="person_days", date_from=MONDAY, date_to=FRIDAY, team="retries")
+    )
+    assert got["folded"]["into"] == "payments"
+    assert got["people"] == 3
+    total = sum(sum(w["values"].values()) + w["untagged"] + w["unaligned"] for w in got["weeks"])
+    assert total == pytest.approx(8)
+    assert sum(w["unaligned"] for w in got["weeks"]) == pytest.approx(1)  # Cy's day on the spike
