@@ -37,6 +37,7 @@ from sqlalchemy import (
     Connection,
     Date,
     Float,
+    Select,
     String,
     and_,
     case,
@@ -327,6 +328,8 @@ class _Chain:
             .cte("shares")
             .prefix_with(*once)
         )
+        sh = self.shares.c
+        self.item_days = select(sh.pk, func.sum(sh.share).label("days")).group_by(sh.pk).cte("item_days")
 
 
 def _scope(state: str, tracker: str | None, teams: Sequence[str] | None) -> list[ColumnElement[bool]]:
@@ -353,6 +356,28 @@ def _tune(conn: Connection, dialect: str) -> None:
         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
 
 
+def _allocated(source: CTE, pk: ColumnElement[int]) -> Any:
+    """``source`` (rows naming an item by ``pk``) joined to the items' resolutions and allocation sets."""
+    r, a = t.resolutions.c, t.allocation_sets.c
+    return source.join(t.resolutions, r.item_pk == pk).join(t.allocation_sets, a.alloc_key == r.alloc_key)
+
+
+def _people_counted(chain: _Chain, scope: list[ColumnElement[bool]], kind: str, width: int) -> Select[Any]:
+    """One row ``kind`` for a union of ``width`` + 1 columns: the distinct people with a share of an
+    item in ``scope``, in the last column (the others null)."""
+    sh = chain.shares.c
+    columns: list[Any] = [
+        literal(kind),
+        *(null() for _ in range(width - 1)),
+        func.count(func.distinct(sh.person)),
+    ]
+    return (
+        select(*columns)
+        .select_from(chain.shares.join(t.resolutions, t.resolutions.c.item_pk == sh.pk))
+        .where(*scope)
+    )
+
+
 class PeopleTimeQueries(Repository):
     """Person-days per value from the stored histories (``Database.people_time``)."""
 
@@ -374,38 +399,27 @@ class PeopleTimeQueries(Repository):
             return PeopleFacts(groups=[], people=0, unattributed=0)
         chain = _Chain(window, [tracker] if tracker else None, self.dialect)
         r, a = t.resolutions.c, t.allocation_sets.c
-        sh = chain.shares.c
         scope = _scope(state, tracker, teams)
-        per_item = select(sh.pk, func.sum(sh.share).label("days")).group_by(sh.pk).cte("item_days")
-        pi = per_item.c
+        pi = chain.item_days.c
         groups = (
             select(
                 literal("group").label("kind"),
                 a.value_id,
                 a.method_id,
                 r.orphaned,
-                func.sum(pi.days * a.weight).label("days"),
                 func.sum(a.first_of_value).label("value_items"),
                 func.sum(a.first_of_item).label("items"),
                 func.count().label("rows"),
+                func.sum(pi.days * a.weight).label("days"),
             )
-            .select_from(
-                per_item.join(t.resolutions, r.item_pk == pi.pk).join(
-                    t.allocation_sets, a.alloc_key == r.alloc_key
-                )
-            )
+            .select_from(_allocated(chain.item_days, pi.pk))
             .where(*scope)
             .group_by(a.value_id, a.method_id, r.orphaned)
         )
-        nothing = (null(), null(), null(), null())
-        people = (
-            select(literal("people"), *nothing, func.count(func.distinct(sh.person)), null(), null())
-            .select_from(chain.shares.join(t.resolutions, r.item_pk == sh.pk))
-            .where(*scope)
-        )
+        people = _people_counted(chain, scope, "people", 7)
         s, d = chain.spans.c, chain.days.c
         nobody = (
-            select(literal("nobody"), *nothing, func.count(func.distinct(s.pk)), null(), null())
+            select(literal("nobody"), *(null() for _ in range(6)), func.count(func.distinct(s.pk)))
             .select_from(
                 chain.spans.join(chain.days, and_(s.starts < d.ends, s.ends > d.starts)).join(
                     t.resolutions, r.item_pk == s.pk
@@ -417,12 +431,16 @@ class PeopleTimeQueries(Repository):
         found: dict[str, list[tuple[Any, ...]]] = {"group": [], "people": [], "nobody": []}
         with self._tx.read() as conn:
             _tune(conn, self.dialect)
-            for kind, *row in conn.execute(union_all(groups, people, nobody)):
-                found[kind].append(tuple(row))
+            answered: list[Any] = list(conn.execute(union_all(groups, people, nobody)))
+        for kind, *row in answered:
+            found[kind].append(tuple(row))
         return PeopleFacts(
-            groups=found["group"],
-            people=int(found["people"][0][4] or 0),
-            unattributed=int(found["nobody"][0][4] or 0),
+            groups=[
+                (v, m, o, days, first_value, items, n)
+                for v, m, o, first_value, items, n, days in found["group"]
+            ],
+            people=int(found["people"][0][-1] or 0),
+            unattributed=int(found["nobody"][0][-1] or 0),
         )
 
     def by_team(
@@ -442,30 +460,21 @@ class PeopleTimeQueries(Repository):
         r, a = t.resolutions.c, t.allocation_sets.c
         sh = chain.shares.c
         scope = _scope(state, tracker, None)
-        per_item = select(sh.pk, func.sum(sh.share).label("days")).group_by(sh.pk).cte("item_days")
-        pi = per_item.c
+        pi = chain.item_days.c
         effort = (
             select(
                 literal("team").label("kind"),
                 r.team_id.label("team"),
                 a.value_id,
                 a.method_id,
-                func.sum(pi.days * a.weight).label("days"),
                 func.sum(a.first_of_item).label("items"),
+                func.sum(pi.days * a.weight).label("days"),
             )
-            .select_from(
-                per_item.join(t.resolutions, r.item_pk == pi.pk).join(
-                    t.allocation_sets, a.alloc_key == r.alloc_key
-                )
-            )
+            .select_from(_allocated(chain.item_days, pi.pk))
             .where(*scope)
             .group_by(r.team_id, a.value_id, a.method_id)
         )
-        everyone = (
-            select(literal("everyone"), null(), null(), null(), null(), func.count(func.distinct(sh.person)))
-            .select_from(chain.shares.join(t.resolutions, r.item_pk == sh.pk))
-            .where(*scope)
-        )
+        everyone = _people_counted(chain, scope, "everyone", 5)
         parts: list[Any] = [effort, everyone]
         pairs = [(root, member) for root, members in subtrees.items() for member in members]
         if pairs:
@@ -490,13 +499,13 @@ class PeopleTimeQueries(Repository):
         counted = 0
         with self._tx.read() as conn:
             _tune(conn, self.dialect)
-            for kind, team, value_id, method_id, days, count in conn.execute(union_all(*parts)):
+            for kind, team, value_id, method_id, count, days in conn.execute(union_all(*parts)):
                 if kind == "team":
                     rows.append((team, value_id, method_id, float(days or 0.0), int(count or 0)))
                 elif kind == "people":
-                    people[team] = int(count or 0)
+                    people[team] = int(days or 0)
                 else:
-                    counted = int(count or 0)
+                    counted = int(days or 0)
         return TeamFacts(rows=rows, people=people, everyone=counted)
 
     def by_day(
@@ -507,7 +516,7 @@ class PeopleTimeQueries(Repository):
         if not window.workdays:
             return DayFacts(rows=[], people=0)
         chain = _Chain(window, [tracker] if tracker else None, self.dialect)
-        r, a = t.resolutions.c, t.allocation_sets.c
+        a = t.allocation_sets.c
         sh = chain.shares.c
         scope = _scope("all", tracker, teams)
         per_day = (
@@ -522,19 +531,11 @@ class PeopleTimeQueries(Repository):
                 a.method_id,
                 func.sum(pd.days * a.weight).label("days"),
             )
-            .select_from(
-                per_day.join(t.resolutions, r.item_pk == pd.pk).join(
-                    t.allocation_sets, a.alloc_key == r.alloc_key
-                )
-            )
+            .select_from(_allocated(per_day, pd.pk))
             .where(*scope)
             .group_by(pd.day, a.value_id, a.method_id)
         )
-        everyone = (
-            select(literal("people"), null(), null(), null(), func.count(func.distinct(sh.person)))
-            .select_from(chain.shares.join(t.resolutions, r.item_pk == sh.pk))
-            .where(*scope)
-        )
+        everyone = _people_counted(chain, scope, "people", 4)
         rows: list[tuple[date, str | None, bool, float]] = []
         people = 0
         with self._tx.read() as conn:
