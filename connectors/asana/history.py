@@ -16,12 +16,12 @@ task, the story and what is wrong.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
 from functools import partial
 from typing import Any
 
 from v2mom.connectors.asana.client import TRACKER, AsanaClient
 from v2mom.connectors.asana.parse import STORY_FIELDS
+from v2mom.connectors.entry_time import entry_time
 from v2mom.connectors.paging import offset_pages
 from v2mom.connectors.retry import Retrying
 from v2mom.errors import FatalError, NotFoundError
@@ -55,15 +55,7 @@ def parse_stories(task: str, stories: Sequence[object]) -> list[ItemTransition]:
         if subtype not in _COMPLETION and subtype not in ("assigned", "unassigned"):
             continue
         where = f"{gid} of task {task}"
-        created = story.get("created_at")
-        if not isinstance(created, str):
-            raise _fail(where, "'created_at' is missing or not a timestamp")
-        try:
-            at = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        except ValueError:
-            raise _fail(where, f"'created_at' {created[:40]!r} is not ISO 8601") from None
-        if at.tzinfo is None:
-            raise _fail(where, f"'created_at' {created[:40]!r} has no UTC offset")
+        at = entry_time(story.get("created_at"), name="created_at", fail=partial(_fail, where))
         if subtype in _COMPLETION:
             before, after, category = _COMPLETION[subtype]
             out.append(

@@ -15,9 +15,10 @@ issue, the entry and what is wrong.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from functools import partial
 from typing import Any
 
+from v2mom.connectors.entry_time import entry_time
 from v2mom.connectors.linear.parse import STATE_TYPES, TRACKER
 from v2mom.connectors.paging import relay_pages
 from v2mom.errors import FatalError
@@ -53,15 +54,7 @@ def parse_history(issue_id: str, entries: Sequence[object]) -> Iterator[ItemTran
         if not isinstance(entry_id, str) or not entry_id:
             raise _fail(f"of issue {issue_id}", "an entry has no id")
         where = f"of issue {issue_id}, entry {entry_id}"
-        created = entry.get("createdAt")
-        if not isinstance(created, str):
-            raise _fail(where, "'createdAt' is missing or not a timestamp")
-        try:
-            at = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        except ValueError:
-            raise _fail(where, f"'createdAt' {created[:40]!r} is not ISO 8601") from None
-        if at.tzinfo is None:
-            raise _fail(where, f"'createdAt' {created[:40]!r} has no UTC offset")
+        at = entry_time(entry.get("createdAt"), name="createdAt", fail=partial(_fail, where))
         entered = entry.get("toState")
         if entered is not None:
             state_type = entered.get("type") if isinstance(entered, Mapping) else None
