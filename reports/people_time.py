@@ -10,9 +10,10 @@ company at the top), and ``folded`` says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from v2mom.clock import utcnow
 from v2mom.mapping.cascade import subtree_ids
@@ -30,6 +31,7 @@ __all__ = [
     "PeopleRows",
     "PeopleTeamRows",
     "day_rows",
+    "folded_part",
     "item_time",
     "people_rows",
     "team_rows",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 TIME_MEASURES = ("person_days", "fte")
+F = TypeVar("F")  # the figures a people's-time report folds
 
 
 @dataclass(frozen=True)
@@ -125,25 +128,33 @@ class PeopleDays:
 def day_rows(store: Database, plan: Plan, query: ReportQuery, first: date, last: date) -> PeopleDays:
     """Person-days per working day and value from ``first`` to ``last`` (work in any state), folded
     up the cascade as :func:`people_rows` folds a team too small to show."""
-    calendar = query.calendar
-    window = TimeWindow(workdays=calendar.workdays(first, last), now=utcnow(), accounts=calendar.accounts)
-    team = query.team
+    _, _, window = time_window(query.calendar, first, last, utcnow())
 
     def days_of(team: str | None) -> DayFacts:
         teams = None if team is None else subtree_ids(plan, team)
         return store.people_time.by_day(window, tracker=query.tracker, teams=teams)
 
-    found = days_of(team)
-    while team is not None and 0 < found.people < calendar.min_group_size:
-        team = _parent(plan, team)
-        found = days_of(team)
+    team, found = _shown(plan, query, days_of, lambda facts: facts.people)
     extra: dict[str, Any] = {"people": found.people, "working_days": len(window.workdays)}
     if team != query.team:
-        extra["folded"] = _folded(query.team, team, calendar.min_group_size)
+        extra["folded"] = folded_part(query.team, team, query.calendar.min_group_size)
     return PeopleDays(rows=found.rows, workdays=[d.day for d in window.workdays], team=team, extra=extra)
 
 
-def _folded(asked: str | None, into: str | None, fewest: int) -> dict[str, Any]:
+def _shown(
+    plan: Plan, query: ReportQuery, compute: Callable[[str | None], F], people: Callable[[F], int]
+) -> tuple[str | None, F]:
+    """``compute`` for ``query``'s team, then for each team above it (the company at the top) while
+    its figures cover fewer than ``min_group_size`` people: the team answered and its figures."""
+    team = query.team
+    found = compute(team)
+    while team is not None and 0 < people(found) < query.calendar.min_group_size:
+        team = _parent(plan, team)
+        found = compute(team)
+    return team, found
+
+
+def folded_part(asked: str | None, into: str | None, fewest: int) -> dict[str, Any]:
     """The ``folded`` part of a document whose team ``asked`` was answered by ``into``."""
     shown = f"team {into}" if into is not None else "the company"
     return {
@@ -162,7 +173,6 @@ def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
     the figures cover at least ``min_group_size`` people (or reach the company)."""
     calendar = query.calendar
     first, last, window = time_window(calendar, query.date_from, query.date_to, utcnow())
-    team = query.team
 
     def facts_of(team: str | None) -> PeopleFacts:
         return store.people_time.facts(
@@ -172,10 +182,7 @@ def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
             teams=None if team is None else subtree_ids(plan, team),
         )
 
-    facts = facts_of(team)
-    while team is not None and 0 < facts.people < calendar.min_group_size:
-        team = _parent(plan, team)
-        facts = facts_of(team)
+    team, facts = _shown(plan, query, facts_of, lambda found: found.people)
     days = len(window.workdays)
     rows = facts.groups
     if query.measure == "fte":
@@ -186,5 +193,5 @@ def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
         "unattributed": {"items": facts.unattributed},
     }
     if team != query.team:
-        extra["folded"] = _folded(query.team, team, calendar.min_group_size)
+        extra["folded"] = folded_part(query.team, team, calendar.min_group_size)
     return PeopleRows(rows=rows, query=replace(query, date_from=first, date_to=last, team=team), extra=extra)

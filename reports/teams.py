@@ -16,7 +16,7 @@ from typing import Any
 from v2mom.mapping.cascade import subtree_ids, team_depths
 from v2mom.mapping.plan import Plan, Team
 from v2mom.reports.effort import ReportQuery, filters_of, share_of
-from v2mom.reports.people_time import TIME_MEASURES, team_rows
+from v2mom.reports.people_time import TIME_MEASURES, folded_part, team_rows
 from v2mom.store.database import Database
 
 
@@ -127,12 +127,7 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
             if people is None
             else {
                 "folded": [
-                    {
-                        "team": team_id,
-                        "into": into,
-                        "note": f"{team_id} has fewer than {query.calendar.min_group_size} people in this "
-                        f"window; its time is shown within {f'team {into}' if into else 'the company'}",
-                    }
+                    folded_part(team_id, into, query.calendar.min_group_size)
                     for team_id, into in hidden.items()
                 ]
             }

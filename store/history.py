@@ -24,7 +24,7 @@ from sqlalchemy import and_, case, delete, func, literal, select, tuple_, union
 from v2mom.models import ItemTransition, State
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
-from v2mom.store.transactions import ConnectionTransactions, Repository, Transactions
+from v2mom.store.transactions import ConnectionTransactions, Repository
 
 __all__ = ["AccountCounts", "HistoryRepository"]
 
@@ -74,10 +74,6 @@ class AccountCounts:
 
 class HistoryRepository(Repository):
     """The ``item_transitions`` and ``history_reads`` tables."""
-
-    def __init__(self, transactions: Transactions, dialect: str) -> None:
-        """Run on the database's transactions (or a unit of work's)."""
-        super().__init__(transactions, dialect)
 
     def record(self, transitions: Iterable[ItemTransition]) -> int:
         """Store ``transitions``, each replacing the row of the same identity; how many were given."""
