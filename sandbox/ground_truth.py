@@ -156,6 +156,56 @@ class TruthItem:
 Shares = dict[tuple[str | None, str | None], float]
 
 
+def new_report() -> dict[str, Any]:
+    """An expected report with nothing counted yet (see :meth:`GroundTruth.expected_report`)."""
+    return {
+        "total_effort": 0.0,
+        "total_items": 0,
+        "values": defaultdict(float),
+        "methods": defaultdict(float),
+        "untagged_effort": 0.0,
+        "untagged_items": 0,
+        "unaligned_effort": 0.0,
+        "unaligned_items": 0,
+        "orphaned_effort": 0.0,
+        "orphaned_items": 0,
+    }
+
+
+def counts_in(item: TruthItem, plan: PlanVocabulary, state: StateFilter, team: str | None) -> bool:
+    """Whether a report filtered by ``state`` and ``team`` counts ``item`` (canceled items never)."""
+    if not item.counts or (state == "done" and not item.done) or (state == "open" and item.done):
+        return False
+    return team is None or team in plan.lineage(item.team)
+
+
+def count_into(out: dict[str, Any], effort: float, shares: Shares, orphaned: bool) -> None:
+    """Add one item's ``effort``, split by its ``shares``, to the expected report ``out``."""
+    out["total_effort"] += effort
+    out["total_items"] += 1
+    if orphaned:
+        out["orphaned_effort"] += effort
+        out["orphaned_items"] += 1
+    if any(value is None and method is not None for value, method in shares):
+        out["unaligned_items"] += 1
+    for (value, method), share in shares.items():
+        if value is None and method is None:
+            out["untagged_effort"] += effort * share
+            out["untagged_items"] += 1
+        elif value is None:
+            out["unaligned_effort"] += effort * share
+        else:
+            out["values"][value] += effort * share
+            out["methods"][(value, method)] += effort * share
+
+
+def close_report(out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with its per-value and per-method sums as plain dicts."""
+    out["values"] = dict(out["values"])
+    out["methods"] = dict(out["methods"])
+    return out
+
+
 class GroundTruth:
     """Expected report figures over the items ``source`` returns (evaluated on every call)."""
 
@@ -233,44 +283,11 @@ class GroundTruth:
         filter; ``team``: only that team's work and its sub-teams' (None: everything)."""
         live = self.items()
         counted = self.counted(live, measure)
-        out: dict[str, Any] = {
-            "total_effort": 0.0,
-            "total_items": 0,
-            "values": defaultdict(float),
-            "methods": defaultdict(float),
-            "untagged_effort": 0.0,
-            "untagged_items": 0,
-            "unaligned_effort": 0.0,
-            "unaligned_items": 0,
-            "orphaned_effort": 0.0,
-            "orphaned_items": 0,
-        }
+        out = new_report()
         for item_id, item in live.items():
-            if not item.counts or (state == "done" and not item.done) or (state == "open" and item.done):
-                continue
-            if team is not None and team not in self.plan.lineage(item.team):
-                continue
-            effort = counted[item_id]
-            shares, orphaned = self.allocation(item, live)
-            out["total_effort"] += effort
-            out["total_items"] += 1
-            if orphaned:
-                out["orphaned_effort"] += effort
-                out["orphaned_items"] += 1
-            if any(value is None and method is not None for value, method in shares):
-                out["unaligned_items"] += 1
-            for (value, method), share in shares.items():
-                if value is None and method is None:
-                    out["untagged_effort"] += effort
-                    out["untagged_items"] += 1
-                elif value is None:
-                    out["unaligned_effort"] += effort * share
-                else:
-                    out["values"][value] += effort * share
-                    out["methods"][(value, method)] += effort * share
-        out["values"] = dict(out["values"])
-        out["methods"] = dict(out["methods"])
-        return out
+            if counts_in(item, self.plan, state, team):
+                count_into(out, counted[item_id], *self.allocation(item, live))
+        return close_report(out)
 
     def intended_flags(self) -> dict[str, int]:
         """How many live items the generator meant to be untagged, orphaned, conflicting, unaligned."""

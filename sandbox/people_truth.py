@@ -78,7 +78,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from v2mom.sandbox.ground_truth import GroundTruth, StateFilter
+from v2mom.sandbox.ground_truth import (
+    GroundTruth,
+    StateFilter,
+    close_report,
+    count_into,
+    counts_in,
+    new_report,
+)
 from v2mom.sandbox.history import Recorded
 
 __all__ = [
@@ -355,47 +362,16 @@ def people_report(
     unknown = set(item_days) - {(tracker, item_id) for tracker, live in lives.items() for item_id in live}
     if unknown:
         raise KeyError(f"items the ground truth does not know: {sorted(unknown)[:5]}")
-    out: dict[str, Any] = {
-        "total_effort": 0.0,
-        "total_items": 0,
-        "values": defaultdict(float),
-        "methods": defaultdict(float),
-        "untagged_effort": 0.0,
-        "untagged_items": 0,
-        "unaligned_effort": 0.0,
-        "unaligned_items": 0,
-        "orphaned_effort": 0.0,
-        "orphaned_items": 0,
-    }
+    out = new_report()
     counted: set[ItemKey] = set()
     for tracker, truth in truths.items():
         live = lives[tracker]
         for item_id, item in live.items():
-            if not item.counts or (state == "done" and not item.done) or (state == "open" and item.done):
-                continue
-            if team is not None and team not in truth.plan.lineage(item.team):
+            if not counts_in(item, truth.plan, state, team):
                 continue
             counted.add((tracker, item_id))
-            days = item_days.get((tracker, item_id), 0.0)
-            shares, orphaned = truth.allocation(item, live)
-            out["total_effort"] += days
-            out["total_items"] += 1
-            if orphaned:
-                out["orphaned_effort"] += days
-                out["orphaned_items"] += 1
-            if any(value is None and method is not None for value, method in shares):
-                out["unaligned_items"] += 1
-            for (value, method), share in shares.items():
-                if value is None and method is None:
-                    out["untagged_effort"] += days * share
-                    out["untagged_items"] += 1
-                elif value is None:
-                    out["unaligned_effort"] += days * share
-                else:
-                    out["values"][value] += days * share
-                    out["methods"][(value, method)] += days * share
-    out["values"] = dict(out["values"])
-    out["methods"] = dict(out["methods"])
+            count_into(out, item_days.get((tracker, item_id), 0.0), *truth.allocation(item, live))
+    close_report(out)
     out["working_days"] = spent.working_days
     out["fte"] = _fte(out["total_effort"], spent.working_days)
     out["values_fte"] = {value: _fte(days, spent.working_days) for value, days in out["values"].items()}
