@@ -285,6 +285,21 @@ def team_depths(plan: Plan) -> dict[str, int]:
     return {team.id: len(ancestor_ids(team.id, parents)) + 1 for team in _teams(plan)}
 
 
+def parents_first(plan: Plan) -> list[Team]:
+    """The plan's teams depth first from the company, each parent before its children, siblings in
+    plan order."""
+    ordered: list[Team] = []
+
+    def visit(parent: str | None) -> None:
+        for team in _teams(plan):
+            if team.parent == parent:
+                ordered.append(team)
+                visit(team.id)
+
+    visit(None)
+    return ordered
+
+
 def subtree_ids(plan: Plan, team_id: str) -> list[str]:
     """``team_id`` and every team below it, in plan order (an unknown id gives an empty list)."""
     parents = {team.id: team.parent for team in _teams(plan)}

@@ -10,16 +10,17 @@ company at the top), and ``folded`` says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from v2mom.clock import utcnow
 from v2mom.mapping.cascade import subtree_ids
 from v2mom.mapping.plan import Plan
+from v2mom.reports.disclosure import Folding, fold_teams
 from v2mom.store.database import Database
-from v2mom.store.people_time import DayFacts, PeopleFacts, TimeWindow
+from v2mom.store.people_time import TimeWindow
 from v2mom.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 TIME_MEASURES = ("person_days", "fte")
-F = TypeVar("F")  # the figures a people's-time report folds
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,12 @@ def item_time(
 @dataclass(frozen=True)
 class PeopleTeamRows:
     """A teams tree's rows in people's time: (team, value, method, effort, items) in the query's
-    measure, the people each team's subtree covers, the query as answered (its window's dates) and
-    what the document adds (``people``, ``working_days``)."""
+    measure, the people each team's subtree covers, the teams it must fold, the query as answered
+    (its window's dates) and what the document adds (``people``, ``working_days``)."""
 
     rows: list[tuple[str | None, str | None, str | None, float, int]]
     people: dict[str, int]
+    folding: Folding
     query: ReportQuery
     extra: dict[str, Any]
 
@@ -109,6 +110,7 @@ def team_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleTeamRows
     return PeopleTeamRows(
         rows=rows,
         people=found.people,
+        folding=_folding(store, plan, window, query, found.people),
         query=replace(query, date_from=first, date_to=last),
         extra={"people": found.everyone, "working_days": days},
     )
@@ -129,43 +131,51 @@ def day_rows(store: Database, plan: Plan, query: ReportQuery, first: date, last:
     """Person-days per working day and value from ``first`` to ``last`` (work in any state), folded
     up the cascade as :func:`people_rows` folds a team too small to show."""
     _, _, window = time_window(query.calendar, first, last, utcnow())
-
-    def days_of(team: str | None) -> DayFacts:
-        teams = None if team is None else subtree_ids(plan, team)
-        return store.people_time.by_day(window, tracker=query.tracker, teams=teams)
-
-    team, found = _shown(plan, query, days_of, lambda facts: facts.people)
-    extra: dict[str, Any] = {"people": found.people, "working_days": len(window.workdays)}
-    if team != query.team:
-        extra["folded"] = folded_part(query.team, team, query.calendar.min_group_size)
+    team, folded = _answering(store, plan, window, replace(query, state="all"))
+    teams = None if team is None else subtree_ids(plan, team)
+    found = store.people_time.by_day(window, tracker=query.tracker, teams=teams)
+    extra: dict[str, Any] = {"people": found.people, "working_days": len(window.workdays), **folded}
     return PeopleDays(rows=found.rows, workdays=[d.day for d in window.workdays], team=team, extra=extra)
 
 
-def _shown(
-    plan: Plan, query: ReportQuery, compute: Callable[[str | None], F], people: Callable[[F], int]
-) -> tuple[str | None, F]:
-    """``compute`` for ``query``'s team, then for each team above it (the company at the top) while
-    its figures cover fewer than ``min_group_size`` people: the team answered and its figures."""
-    team = query.team
-    found = compute(team)
-    while team is not None and 0 < people(found) < query.calendar.min_group_size:
-        team = _parent(plan, team)
-        found = compute(team)
-    return team, found
+def _folding(
+    store: Database, plan: Plan, window: TimeWindow, query: ReportQuery, people: dict[str, int]
+) -> Folding:
+    """The teams a view of ``query`` in ``window`` folds, given each team subtree's people."""
+
+    def count(sets: Mapping[str, Sequence[str | None]]) -> Mapping[str, int]:
+        return store.people_time.by_team(window, sets, state=query.state, tracker=query.tracker).people
+
+    return fold_teams(plan, people, query.calendar.min_group_size, count)
 
 
-def folded_part(asked: str | None, into: str | None, fewest: int) -> dict[str, Any]:
-    """The ``folded`` part of a document whose team ``asked`` was answered by ``into``."""
+def _answering(
+    store: Database, plan: Plan, window: TimeWindow, query: ReportQuery
+) -> tuple[str | None, dict[str, Any]]:
+    """The team that answers a view of ``query``'s team (itself unless it is folded, see
+    :mod:`v2mom.reports.disclosure`), and the document's ``folded`` part when it is not itself."""
+    if query.team is None:
+        return None, {}
+    subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
+    people = store.people_time.by_team(window, subtrees, state=query.state, tracker=query.tracker).people
+    folding = _folding(store, plan, window, query, people)
+    team = folding.shown(query.team)
+    if team == query.team:
+        return team, {}
+    return team, {"folded": folded_part(folding, query.team, query.calendar.min_group_size)}
+
+
+def folded_part(folding: Folding, team: str, fewest: int) -> dict[str, Any]:
+    """The ``folded`` part of a document for ``team``, folded into the team that answers for it."""
+    into = folding.into[team]
     shown = f"team {into}" if into is not None else "the company"
-    return {
-        "team": asked,
-        "into": into,
-        "note": f"{asked} has fewer than {fewest} people in this window; its time is shown within {shown}",
-    }
-
-
-def _parent(plan: Plan, team: str) -> str | None:
-    return next((t.parent for t in plan.teams or () if t.id == team), None)
+    reason = (
+        f"{team} has fewer than {fewest} people in this window"
+        if team in folding.too_small
+        else f"{team} is not shown on its own in this window, so that no group under {fewest} people"
+        " can be worked out from the figures"
+    )
+    return {"team": team, "into": into, "note": f"{reason}; its time is shown within {shown}"}
 
 
 def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
@@ -174,15 +184,13 @@ def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
     calendar = query.calendar
     first, last, window = time_window(calendar, query.date_from, query.date_to, utcnow())
 
-    def facts_of(team: str | None) -> PeopleFacts:
-        return store.people_time.facts(
-            window,
-            state=query.state,
-            tracker=query.tracker,
-            teams=None if team is None else subtree_ids(plan, team),
-        )
-
-    team, facts = _shown(plan, query, facts_of, lambda found: found.people)
+    team, folded = _answering(store, plan, window, query)
+    facts = store.people_time.facts(
+        window,
+        state=query.state,
+        tracker=query.tracker,
+        teams=None if team is None else subtree_ids(plan, team),
+    )
     days = len(window.workdays)
     rows = facts.groups
     if query.measure == "fte":
@@ -191,7 +199,6 @@ def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
         "people": facts.people,
         "working_days": days,
         "unattributed": {"items": facts.unattributed},
+        **folded,
     }
-    if team != query.team:
-        extra["folded"] = folded_part(query.team, team, calendar.min_group_size)
     return PeopleRows(rows=rows, query=replace(query, date_from=first, date_to=last, team=team), extra=extra)

@@ -13,40 +13,33 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from v2mom.mapping.cascade import subtree_ids, team_depths
-from v2mom.mapping.plan import Plan, Team
+from v2mom.mapping.cascade import parents_first, subtree_ids, team_depths
+from v2mom.mapping.plan import Plan
+from v2mom.reports.disclosure import Folding
 from v2mom.reports.effort import ReportQuery, filters_of, share_of
 from v2mom.reports.people_time import TIME_MEASURES, folded_part, team_rows
 from v2mom.store.database import Database
-
-
-def _parents_first(plan: Plan) -> list[Team]:
-    """The plan's teams depth first from the company, each parent before its children, siblings in
-    plan order."""
-    teams = plan.teams or ()
-    ordered: list[Team] = []
-
-    def visit(parent: str | None) -> None:
-        for team in teams:
-            if team.parent == parent:
-                ordered.append(team)
-                visit(team.id)
-
-    visit(None)
-    return ordered
 
 
 def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, Any]:
     """The tree of teams with their effort under ``query``'s filters (its ``team`` is ignored).
 
     In people's time (:func:`v2mom.reports.people_time.team_rows`) each team also says how many
-    people its figures cover, and a team covering fewer than ``min_group_size`` is not shown: its
-    time stays in its parent's figures and in the total, and ``folded`` names it."""
+    people its figures cover, and a team folded by :mod:`v2mom.reports.disclosure` is not shown: its
+    time stays in its parent's figures (a top-level one's in the company's own row) and in the
+    total, and ``folded`` names it."""
     people: dict[str, int] | None = None
+    folding: Folding | None = None
     extra: dict[str, Any] = {}
     if query.measure in TIME_MEASURES:
         found = team_rows(store, plan, query)
-        rows, people, query, extra = found.rows, found.people, found.query, found.extra
+        rows, people, folding, query, extra = (
+            found.rows,
+            found.people,
+            found.folding,
+            found.query,
+            found.extra,
+        )
     else:
         rows = store.report_queries.effort_by_team(
             measure=query.measure,
@@ -69,12 +62,9 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
     depths = team_depths(plan)
     names = {v.id: v.name for v in plan.cascade_values()}
     out = []
-    hidden: dict[str, str | None] = {}  # a folded team -> the nearest team shown above it (None: the company)
-    for team in _parents_first(plan):
-        if people is not None and (
-            team.parent in hidden or 0 < people.get(team.id, 0) < query.calendar.min_group_size
-        ):
-            hidden[team.id] = hidden.get(team.parent, team.parent) if team.parent else None
+    hidden = folding.into if folding is not None else {}
+    for team in parents_first(plan):
+        if team.id in hidden:
             continue
         subtree = subtree_ids(plan, team.id)
         values: dict[str, float] = defaultdict(float)
@@ -110,26 +100,26 @@ def build_teams(store: Database, plan: Plan, query: ReportQuery) -> dict[str, An
                 **({} if people is None else {"people": people.get(team.id, 0)}),
             }
         )
-    own = by_value.get(None, {})
-    own_effort = sum(own.values()) + unaligned.get(None, 0.0)
+    # The company's row: its own work and the top-level teams folded into it (their time shown
+    # nowhere else, so the total minus the rows shown reads no folded team alone).
+    own_teams = [None, *(team_id for team_id, into in hidden.items() if into is None)]
+    own_effort = sum(sum(by_value.get(m, {}).values()) + unaligned.get(m, 0.0) for m in own_teams)
+    own_items = sum(items.get(m, 0) for m in own_teams)
     return {
         **filters_of(query),
         "total": {"effort": round(total, 6), "items": sum(items.values())},
         "company": {
             "effort": round(own_effort, 6),
             "share": share_of(own_effort, total),
-            "items": items.get(None, 0),
+            "items": own_items,
         },
         "teams": out,
         **extra,
         **(
             {}
-            if people is None
+            if folding is None
             else {
-                "folded": [
-                    folded_part(team_id, into, query.calendar.min_group_size)
-                    for team_id, into in hidden.items()
-                ]
+                "folded": [folded_part(folding, team_id, query.calendar.min_group_size) for team_id in hidden]
             }
         ),
     }

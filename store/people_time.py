@@ -446,14 +446,14 @@ class PeopleTimeQueries(Repository):
     def by_team(
         self,
         window: TimeWindow,
-        subtrees: Mapping[str, Sequence[str]],
+        subtrees: Mapping[str, Sequence[str | None]],
         *,
         state: str = "all",
         tracker: str | None = None,
     ) -> TeamFacts:
         """Person-days in ``window`` per (team, value, method) (team None: the company's own work),
-        and the distinct people counted in each subtree of ``subtrees`` (a team → its members) and
-        in all: one statement, so the chain is computed once."""
+        and the distinct people counted in each set of ``subtrees`` (a name → its teams; a member
+        None is the company's own work) and in all: one statement, so the chain is computed once."""
         if not window.workdays:
             return TeamFacts(rows=[], people={}, everyone=0)
         chain = _Chain(window, [tracker] if tracker else None, self.dialect)
@@ -489,7 +489,9 @@ class PeopleTimeQueries(Repository):
                     literal("people"), m.root, null(), null(), null(), func.count(func.distinct(sh.person))
                 )
                 .select_from(
-                    chain.shares.join(t.resolutions, r.item_pk == sh.pk).join(members, m.member == r.team_id)
+                    chain.shares.join(t.resolutions, r.item_pk == sh.pk).join(
+                        members, func.coalesce(m.member, "") == func.coalesce(r.team_id, "")
+                    )
                 )
                 .where(*scope)
                 .group_by(m.root)

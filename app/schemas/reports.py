@@ -91,8 +91,9 @@ class Unattributed(ApiModel):
 
 
 class Folded(ApiModel):
-    """A team whose people's time would cover fewer than ``min_group_size`` people, and the team (or
-    the company: ``into`` null) whose figures answer for it instead."""
+    """A team whose people's time is not shown on its own — it would cover fewer than
+    ``min_group_size`` people, or its figures would let a smaller group's be worked out — and the
+    team (or the company: ``into`` null) whose figures answer for it instead."""
 
     team: str
     into: str | None
@@ -414,7 +415,8 @@ class TeamEffort(ApiModel):
 
 
 class CompanyOwnEffort(ApiModel):
-    """The work in no team's scope: the company's own."""
+    """The work in no team's scope: the company's own (in people's time, with the top-level teams
+    folded into it)."""
 
     effort: Number
     share: Number
@@ -425,7 +427,8 @@ class TeamsReport(ApiModel):
     """``GET /api/teams``: the tree of teams, parents before children, with each subtree's effort;
     ``total`` = the company's own effort + every top-level team's. In people's time each team says
     how many people its figures cover, and a team covering fewer than ``min_group_size`` is left
-    out of ``teams`` (its time stays in its parent's figures) and named in ``folded``."""
+    out of ``teams`` (its time stays in its parent's figures; a top-level team's in ``company``)
+    and named in ``folded`` — so is a sibling whose figures would let it be worked out."""
 
     measure: ReportMeasureName
     state: StateName
