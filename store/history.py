@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, literal, select, tuple_, union
@@ -29,6 +29,7 @@ from v2mom.store.transactions import ConnectionTransactions, Repository
 __all__ = ["AccountCounts", "HistoryRepository"]
 
 CHUNK = 500
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # "read for" an item whose history no sync has read yet
 _VALUES = ("at", "from_value", "to_value", "to_category")
 
 
@@ -109,7 +110,9 @@ class HistoryRepository(Repository):
         that read, and a row of the same identity is the read's: neither is touched. The item's
         ``history_reads`` row is locked (PostgreSQL) so a sync committing that item's history
         meanwhile is waited for (:meth:`SyncStateRepository.commit_pages` marks it read before it
-        replaces the item's rows, so a row added first is deleted by that replace).
+        replaces the item's rows, so a row added first is deleted by that replace). An item never
+        read has no row to lock: one is inserted first, read for :data:`NEVER` (so the item stays
+        unread), and a sync marking it read meanwhile waits for this transaction, or this one for it.
         """
         mine = [change for change in transitions if change.tracker == tracker and change.item_id == item_id]
         if not mine:
@@ -118,9 +121,13 @@ class HistoryRepository(Repository):
         query = select(c.updated_at).where(c.tracker == tracker, c.item_id == item_id)
         if self.dialect == "postgresql":
             query = query.with_for_update()
+        placeholder = upsert_insert(self.dialect, t.history_reads).on_conflict_do_nothing(
+            index_elements=["tracker", "item_id"]
+        )
         with self._tx.write() as conn:
-            read_for = conn.execute(query).scalar_one_or_none()
-            rows = [_row(change) for change in mine if read_for is None or change.at > read_for]
+            conn.execute(placeholder, {"tracker": tracker, "item_id": item_id, "updated_at": NEVER})
+            read_for = conn.execute(query).scalar_one()
+            rows = [_row(change) for change in mine if change.at > read_for]
             if not rows:
                 return 0
             statement = (

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
+
+import pytest
+from sqlalchemy import text
 
 from tests.factories import T0, make_item
 from v2mom.models import ItemTransition, State
@@ -144,3 +149,46 @@ def test_accounts_seen_are_counted_per_tracker_with_those_the_settings_map(store
         "asana": (1, 0, 1),
     }
     assert store.history.account_counts([])["jira"].mapped == 0
+
+
+def test_a_webhooks_change_to_an_item_never_read_waits_for_a_sync_reading_it(
+    store: Database, database_url: str
+) -> None:
+    """PostgreSQL: a webhook recording a change while a sync stores the same item's first history
+    read: the sync's read waits for the webhook's transaction, then replaces its row, so the change
+    is stored once (before, neither waited: both rows stayed and the change counted twice)."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the two cannot interleave")
+    read = change("1", 10)
+    webhook = change("1", 10, event_id="webhook:d-1")  # the same change, under the delivery's id
+    done: list[tuple[int, int]] = []
+    sync = threading.Thread(
+        target=lambda: done.append(
+            store.sync_state.commit_pages(
+                "jira", [make_item("1")], [], transitions=[read], history_read={"1": T0}
+            )
+        )
+    )
+    with store.unit_of_work() as unit:
+        assert unit.history.record_provisional("jira", "1", [webhook]) == 1
+        sync.start()
+        assert _waits_on_a_lock(store), "the sync's history read did not wait for the webhook"
+    sync.join(timeout=30)
+    assert done, "the sync did not finish"
+    assert store.history.for_items("jira", ["1"]) == [read]
+    assert store.history.unread("jira", {"1": T0}) == set()
+
+
+def _waits_on_a_lock(store: Database, attempts: int = 200) -> bool:
+    """Whether another session of this database comes to wait on a lock (polled for a while)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+    )
+    with store.engine.connect() as conn:
+        for _ in range(attempts):
+            if conn.execute(query).scalar_one():
+                return True
+            time.sleep(0.05)
+            conn.rollback()
+    return False
