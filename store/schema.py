@@ -52,6 +52,7 @@ items = Table(
     Column("item_id", String(128), nullable=False),
     Column("key", String(128), nullable=False),
     Column("title", Text, nullable=False),
+    Column("description", Text),  # plain text, cut to MAX_DESCRIPTION: what suggestions read
     Column("url", Text),
     Column("level", SmallInteger, nullable=False),
     Column("parent_id", String(128)),
