@@ -1,4 +1,4 @@
-"""``v2mom suggest evaluate``: how good suggestions for untagged work would be on this store."""
+"""``v2mom suggest``: suggestions for untagged work — list them, train a model now, evaluate one."""
 
 from __future__ import annotations
 
@@ -14,10 +14,17 @@ from v2mom.settings import load_settings
 from v2mom.suggest.corpus import read_corpus
 from v2mom.suggest.model import NotTrainable, train
 from v2mom.suggest.quality import DEFAULT_FLOOR, Quality, held_out, offered_share
+from v2mom.suggest.service import ModelCache, Suggestion, train_and_store, untagged_suggestions
 
 suggest_app = typer.Typer(
-    no_args_is_help=True, help="Suggestions for untagged work, learned from what people tagged."
+    invoke_without_command=True,
+    help="Suggestions for untagged work, learned on this machine from what people tagged.",
 )
+NO_MODEL = (
+    "no suggestion model trained under the current plan yet: run `v2mom suggest train`"
+    " (`v2mom serve` trains one after its next reconcile pass)"
+)
+TrackerOpt = Annotated[TrackerName | None, typer.Option("--tracker", help="Only this tracker's items.")]
 
 
 def quality_lines(quality: Quality, untagged: int, offered: float) -> list[str]:
@@ -33,6 +40,56 @@ def quality_lines(quality: Quality, untagged: int, offered: float) -> list[str]:
         lines.append(f">= {level.confidence:.1f}\t{level.coverage:.1%}\t{level.precision:.1%}{mark}")
     lines.append(f"untagged items with a suggestion at {DEFAULT_FLOOR:.1f}: {offered:.1%} of {untagged}")
     return lines
+
+
+def suggestion_line(ref: str, suggestion: Suggestion) -> str:
+    """One suggestion, one tab-separated line: the item, the tag, the confidence, why."""
+    tag = f"method {suggestion.method}" if suggestion.method else f"value {suggestion.value}"
+    return f"{ref}\t{tag}\t{suggestion.confidence:.2f}\t{'; '.join(suggestion.because)}"
+
+
+@suggest_app.callback()
+def suggest_list(
+    ctx: typer.Context,
+    tracker: TrackerOpt = None,
+    min_confidence: Annotated[
+        float, typer.Option("--min-confidence", min=0.0, max=1.0, help="Only suggestions at least this sure.")
+    ] = DEFAULT_FLOOR,
+    config: ConfigOpt = None,
+) -> None:
+    """Print each untagged item's suggestions (best first), from the model trained under the current
+    plan. Exits 1 when there is none yet."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with exit_on_errors():
+        store = open_store(load_settings(config))
+        plan = store.plans.current() or Plan()
+        model = ModelCache().current(store)
+        if model is None:
+            err.print(NO_MODEL, markup=False)
+            raise typer.Exit(1)
+        trackers = [tracker] if tracker else TRACKERS
+        for item, offered in untagged_suggestions(store, plan, model, trackers, floor=min_confidence):
+            for suggestion in offered:
+                sys.stdout.write(suggestion_line(item.ref, suggestion) + "\n")
+
+
+@suggest_app.command("train")
+def suggest_train(config: ConfigOpt = None) -> None:
+    """Train a model on every people-tagged item now and store it for the current plan (the worker
+    does it by itself when tags or the plan change). Exits 1 when the store cannot train one."""
+    with exit_on_errors():
+        store = open_store(load_settings(config))
+        plan = store.plans.current() or Plan()
+        try:
+            trained = train_and_store(store, plan)
+        except NotTrainable as exc:
+            err.print(f"no suggestions: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        sys.stdout.write(
+            f"trained suggestion model {trained.id} on {trained.examples} people-tagged items"
+            f" ({len(trained.tags)} values and methods)\n"
+        )
 
 
 @suggest_app.command("evaluate")

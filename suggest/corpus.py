@@ -25,8 +25,10 @@ __all__ = ["Corpus", "Untagged", "read_corpus"]
 
 @dataclass(frozen=True)
 class Untagged:
-    """An item nobody tagged: its reference and learning text."""
+    """An item nobody tagged: its tracker, id, reference and learning text."""
 
+    tracker: str
+    item_id: str
     ref: str
     text: str
 
@@ -64,5 +66,5 @@ def read_corpus(store: Database, plan: Plan, trackers: Sequence[str] = TRACKERS)
             if tag is not None:
                 examples.append(Example(item.ref, text, tag))
             elif found.untagged:
-                untagged.append(Untagged(item.ref, text))
+                untagged.append(Untagged(item.tracker, item.id, item.ref, text))
     return Corpus(examples=examples, untagged=untagged)

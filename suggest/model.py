@@ -35,8 +35,9 @@ __all__ = ["MIN_EXAMPLES", "Example", "NotTrainable", "Scored", "TextModel", "tr
 
 MIN_EXAMPLES = 5  # people-tagged items a tag needs before it is learned
 WORD = r"(?u)\b\w[\w'-]*\w\b"  # a word: two or more word characters, hyphens and apostrophes inside
-WORD_FEATURES = 200_000
-CHAR_FEATURES = 300_000
+WORD_FEATURES = 100_000
+CHAR_FEATURES = 100_000
+NEIGHBOURS_KEPT = 2_000  # per tag: the items nearest ones are looked for among (the newest ones)
 
 
 class NotTrainable(ValueError):
@@ -115,8 +116,15 @@ class TextModel:
         self.tags: tuple[str, ...] = tuple(str(tag) for tag in classifier.classes_)
         refs = np.array([example.ref for example in examples], dtype=object)
         tags = np.array([example.tag for example in examples], dtype=object)
-        # Per tag, its examples' rows and references: the nearest items are looked for among them.
-        self._nearby = {tag: (sparse.csr_matrix(matrix[tags == tag]), refs[tags == tag]) for tag in self.tags}
+        # Per tag, its examples' rows and references (the last NEIGHBOURS_KEPT of them): the nearest
+        # items are looked for among them, so a model's size and a score's time stay bounded.
+        self._nearby = {
+            tag: (
+                sparse.csr_matrix(matrix[np.flatnonzero(tags == tag)[-NEIGHBOURS_KEPT:]]),
+                refs[np.flatnonzero(tags == tag)[-NEIGHBOURS_KEPT:]],
+            )
+            for tag in self.tags
+        }
         words: TfidfVectorizer = features.transformer_list[0][1]
         self._word_names = words.get_feature_names_out()
         self._word_count = len(self._word_names)
@@ -175,6 +183,8 @@ def train(examples: Sequence[Example], *, seed: int = 0) -> TextModel:
     kept = learnable(examples)
     features = _vectorizer()
     matrix = sparse.csr_matrix(features.fit_transform([example.text for example in kept]))
+    for _, vectorizer in features.transformer_list:
+        vectorizer.stop_words_ = set()  # the terms cut by max_features: only ever grows a saved model
     classifier = LogisticRegression(C=4.0, max_iter=1000, random_state=seed)
     classifier.fit(matrix, [example.tag for example in kept])
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
