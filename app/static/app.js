@@ -808,7 +808,8 @@ async function renderTeams(teamId) {
     el("th", { scope: "row", text: "The company's own work (in no team's scope)" }),
     el("td", { class: "num effort", text: effortText(report.company.effort, report.measure) }),
     el("td", { class: "num share", text: pct(report.company.share) }), dash(), dash(), dash(),
-    el("td", { class: "num items", text: fmt(report.company.items) }), time ? dash() : null, el("td", { class: "none", text: "—" })));
+    el("td", { class: "num items", text: fmt(report.company.items) }),
+    time ? el("td", { class: "num people none", text: "—" }) : null, el("td", { class: "none", text: "—" })));
   rows.append(el("tr", { "data-team": "total", class: "total-row" },
     el("th", { scope: "row", text: "All work" }),
     el("td", { class: "num effort", text: effortText(report.total.effort, report.measure) }),
