@@ -40,6 +40,16 @@ def measures(page: Page, page_id: str) -> list[str]:
     return options
 
 
+def by_row(page: Page, rows: str, key: str, cell: str) -> dict[str, str | None]:
+    """Each of the ``rows`` by its ``data-{key}``: the text of its ``cell`` (None without one)."""
+    found: dict[str, str | None] = page.locator(rows).evaluate_all(
+        """(rows, [key, cell]) => Object.fromEntries(
+            rows.map((r) => [r.dataset[key], r.querySelector(cell)?.textContent ?? null]))""",
+        [key, cell],
+    )
+    return found
+
+
 def headline(report: dict[str, Any], amount: str) -> re.Pattern[str]:
     """The start of a people's-time report's headline: ``amount`` over its working days and people."""
     days, people = report["working_days"], report["people"]
@@ -61,12 +71,11 @@ def test_the_overview_switched_to_fte_reads_ftes_over_working_days_and_people(
     ready(page, "overview")
 
     report = site.api("/api/reports/effort-by-value?measure=fte", site.viewer)
-    assert report["people"] > 0 and report["total"]["effort"] > 0  # the demo's histories count
+    assert report["people"] > 0  # the demo's histories count
+    assert report["total"]["effort"] > 0
     expect(page.locator("#total")).to_have_text(headline(report, f"{report['total']['effort']:.2f} FTE"))
     expect(hint).to_have_text(re.compile("From and To select the days worked"))
-    efforts = page.locator("#values tbody tr[data-value]").evaluate_all(
-        "rows => Object.fromEntries(rows.map((r) => [r.dataset.value, r.querySelector('.effort').textContent]))"
-    )
+    efforts = by_row(page, "#values tbody tr[data-value]", "value", ".effort")
     assert efforts == {
         **{v["id"]: f"{v['effort']:.2f} FTE" for v in report["values"]},
         "untagged": f"{report['untagged']['effort']:.2f} FTE",
@@ -129,16 +138,16 @@ def test_the_teams_page_in_fte_gives_each_team_s_people_and_names_a_folded_team(
     expect(page.locator("#teams-body .total")).to_have_text(
         headline(report, f"{report['total']['effort']:.2f} FTE")
     )
-    people = page.locator("#teams-table tbody tr[data-team]").evaluate_all(
-        "rows => Object.fromEntries(rows.map((r) => [r.dataset.team, r.querySelector('.people')?.textContent]))"
-    )
+    people = by_row(page, "#teams-table tbody tr[data-team]", "team", ".people")
     assert people == {
         **{t["id"]: fmt(t["people"]) for t in report["teams"]},
         "company": "—",
         "total": fmt(report["people"]),
     }
     assert not set(folded) & set(people)  # their time is in the company's figures, their rows not shown
-    expect(page.locator("#teams-body .time-notes .folded")).to_have_text([f"{f['note']}." for f in report["folded"]])
+    expect(page.locator("#teams-body .time-notes .folded")).to_have_text(
+        [f"{f['note']}." for f in report["folded"]]
+    )
     clean(page, console)
 
     page.goto(f"{site.base}/teams/{small}?measure=fte")
@@ -146,7 +155,9 @@ def test_the_teams_page_in_fte_gives_each_team_s_people_and_names_a_folded_team(
     own = site.api(f"/api/reports/effort-by-value?measure=fte&team={small}", site.viewer)
     assert own["folded"]["team"] == small
     expect(page.locator("#teams-body .time-notes .folded")).to_have_text(f"{own['folded']['note']}.")
-    expect(page.locator("#teams-body p.total")).to_have_text(headline(own, f"{own['total']['effort']:.2f} FTE"))
+    expect(page.locator("#teams-body p.total")).to_have_text(
+        headline(own, f"{own['total']['effort']:.2f} FTE")
+    )
     clean(page, console)
 
 
@@ -164,13 +175,16 @@ def test_pages_counting_estimates_offer_no_people_s_time_and_reached_in_fte_show
     assert measures(page, "values") == ESTIMATES
     assert page.locator("#page-values .time-hint").count() == 0
     expect(page.locator("#page-values .measure-note")).to_have_text(
-        "This page counts estimates, so it shows points: people's time (FTE) is on the Overview and Teams pages."
+        "This page counts estimates, so it shows points: "
+        "people's time (FTE) is on the Overview and Teams pages."
     )
     assert page.url == f"{site.base}/values"  # the address says what is shown
     expect(page.locator("#page-values select[name=measure]")).to_have_value("points")
     points = site.api("/api/reports/effort-by-value", site.viewer)
     first = points["values"][0]
-    expect(page.locator(f"#values-table tr[data-value={first['id']}] .effort")).to_have_text(fmt(first["effort"]))
+    expect(page.locator(f"#values-table tr[data-value={first['id']}] .effort")).to_have_text(
+        fmt(first["effort"])
+    )
     clean(page, console)
 
     page.goto(f"{site.base}/values/{first['id']}?measure=fte")  # its items count estimates only
