@@ -492,10 +492,26 @@ function renderValuesTable(table, report, { items = false } = {}) {
   labelCells(table);
 }
 
+// The overview's switch between points and people's time (FTE): a shortcut to its measure choice,
+// pressed for the kind of measure chosen there.
+function bindMeasureSwitch(section) {
+  const select = $("form[data-filters] select[name=measure]", section);
+  for (const button of $$("[data-switch]", section)) {
+    const pressed = button.dataset.switch === "points" ? select.value === "points" : isTime(select.value);
+    button.setAttribute("aria-pressed", String(pressed));
+    button.onclick = () => {
+      if (button.getAttribute("aria-pressed") === "true") return;
+      select.value = button.dataset.switch;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+  }
+}
+
 async function renderOverview() {
   const section = $("#page-overview");
   fillFilterForm(section);
   bindFilterForm(section, renderOverview);
+  bindMeasureSwitch(section);
   await loadPlan();
   $("#vision").textContent = plan.vision || "";
   const report = await withFilters(section, (values) => api(`/api/reports/effort-by-value?${reportQuery(values)}`));

@@ -66,7 +66,13 @@ def test_the_overview_switched_to_fte_reads_ftes_over_working_days_and_people(
     assert measures(page, "overview") == [*ESTIMATES, "person_days", "fte"]
     hint = page.locator("#page-overview .time-hint")
     expect(hint).to_be_hidden()  # in points, the dates are completion dates: no hint
-    page.select_option("#page-overview select[name=measure]", "fte")
+    switch = page.get_by_role("group", name="Count in")
+    points, time = (
+        switch.get_by_role("button", name="Points"),
+        switch.get_by_role("button", name="People's time"),
+    )
+    expect(points).to_have_attribute("aria-pressed", "true")
+    time.click()  # the switch is the measure choice's shortcut: people's time in FTE
     page.wait_for_url("**/?measure=fte")
     ready(page, "overview")
 
@@ -74,6 +80,9 @@ def test_the_overview_switched_to_fte_reads_ftes_over_working_days_and_people(
     assert report["people"] > 0  # the demo's histories count
     assert report["total"]["effort"] > 0
     expect(page.locator("#total")).to_have_text(headline(report, f"{report['total']['effort']:.2f} FTE"))
+    expect(page.locator("#page-overview select[name=measure]")).to_have_value("fte")
+    expect(time).to_have_attribute("aria-pressed", "true")
+    expect(points).to_have_attribute("aria-pressed", "false")
     expect(hint).to_have_text(re.compile("From and To select the days worked"))
     efforts = by_row(page, "#values tbody tr[data-value]", "value", ".effort")
     assert efforts == {
@@ -101,7 +110,9 @@ def test_the_overview_switched_to_fte_reads_ftes_over_working_days_and_people(
     ready(page, "overview")
     days = site.api("/api/reports/effort-by-value?measure=person_days", site.viewer)
     expect(page.locator("#total")).to_have_text(headline(days, f"{fmt(days['total']['effort'])} person-days"))
-    page.select_option("#page-overview select[name=measure]", "points")
+    expect(time).to_have_attribute("aria-pressed", "true")  # person-days are people's time too
+    points.click()
+    page.wait_for_url(re.compile(r"/$"))
     ready(page, "overview")
     expect(page.locator("#obstacles-note")).to_be_hidden()
     expect(page.locator("#trend-title")).to_have_text("Done effort per week")
