@@ -519,7 +519,7 @@ async function renderOverview() {
   renderChart(report);
   renderValuesTable($("#values"), report);
   $("#chart-title").textContent = isTime(report.measure) ? "People's time by value" : "Effort by value";
-  $("#total").textContent = `${headline(report)}` +
+  $("#total").textContent = headline(report) +
     ` · orphaned ${amount(report.orphaned.effort, report.measure)} (${plural(report.orphaned.items, "item")}, counted in the rows above too)`;
   $("#time-notes").replaceChildren(...timeNotes(report));
   renderFreshnessLine(report);
