@@ -50,9 +50,17 @@ const itemRef = (tracker, key) => el("a", { href: itemPath(tracker, key), "data-
 const fmt = (n) => (Math.round((Number(n) || 0) * 100) / 100).toLocaleString("en-US");
 const pct = (n) => (n === null || n === undefined ? "—" : `${(n * 100).toFixed(1)}%`);
 const plural = (n, one, many = `${one}s`) => `${fmt(n)} ${Math.abs(n) === 1 ? one : many}`;
-const UNITS = { points: ["point", "points"], hours: ["hour", "hours"], count: ["item", "items"] };
-const amount = (n, measure) => plural(n, ...(UNITS[measure] || [measure, measure]));
+// A unit's name for one and for many; FTE always with two decimals ("3.20 FTE").
+const UNITS = { points: ["point", "points"], hours: ["hour", "hours"], count: ["item", "items"],
+  person_days: ["person-day", "person-days"], fte: ["FTE", "FTE", 2] };
+const amount = (n, measure) => {
+  const [one, many, digits] = UNITS[measure] || [measure, measure];
+  return digits ? `${(Number(n) || 0).toFixed(digits)} ${many}` : plural(n, one, many);
+};
 const unitOf = (measure) => (UNITS[measure] || [measure, measure])[1];
+// People's time: the reports that take these measures say over how many working days and people.
+const TIME_MEASURES = ["person_days", "fte"];
+const isTime = (measure) => TIME_MEASURES.includes(measure);
 
 // Times as people read them: "2026-12-04 16:00 UTC" (never raw ISO with microseconds).
 function when(iso) {
@@ -358,7 +366,21 @@ function bindFilterForm(section, rerender, names = FILTERS) {
 
 function fillFilterForm(section, names = FILTERS) {
   const form = $("form[data-filters]", section);
-  for (const [name, value] of Object.entries(filters(names))) form.elements[name].value = value;
+  const values = filters(names);
+  const note = $(".measure-note", form);
+  note.hidden = true;
+  // A page whose reports count estimates only offers no people's time: asked for it (a link from the
+  // overview in FTE), it shows points, says so, and its address says points too.
+  if (isTime(values.measure) && !form.hasAttribute("data-people-time")) {
+    note.textContent = `This page counts estimates, so it shows points: people's time (${unitOf(values.measure)}) is on the Overview and Teams pages.`;
+    note.hidden = false;
+    values.measure = DEFAULTS.measure;
+    const params = new URLSearchParams(location.search);
+    params.delete("measure");
+    history.replaceState(null, "", `${location.pathname}${params.size ? "?" + params : ""}`);
+    renderNav();
+  }
+  for (const [name, value] of Object.entries(values)) form.elements[name].value = value;
 }
 
 // Fetch a report with the page's filters; a filter the API refuses (422) or a bad range keeps the
@@ -427,6 +449,27 @@ function driftCell(value) {
     text: drift === null ? "—" : `${drift >= 0 ? "+" : ""}${(drift * 100).toFixed(1)} pts` });
 }
 
+// A table cell's effort: a bare number in estimates (the column says effort), with its unit in
+// people's time.
+const effortText = (n, measure) => (isTime(measure) ? amount(n, measure) : fmt(n));
+
+// A report's total as a headline; in people's time, over how many working days and people (never who).
+function headline(report) {
+  const total = amount(report.total.effort, report.measure);
+  if (!isTime(report.measure)) return `${total} over ${plural(report.total.items, "item")}`;
+  return `${total} over ${plural(report.working_days, "working day")} · ${plural(report.people, "person", "people")}` +
+    ` · ${plural(report.total.items, "item")} worked on from ${report.from} to ${report.to}`;
+}
+
+// What a people's-time report does not show: in-progress items nobody held (a count: they carry no
+// time), and a team too small to show, folded into the one above it (one, or a teams tree's list).
+function timeNotes(report) {
+  const notes = [report.folded].flat().filter(Boolean).map((f) => el("li", { class: "folded", "data-team": f.team, text: `${f.note}.` }));
+  const nobody = report.unattributed?.items;
+  if (nobody) notes.push(el("li", { class: "unattributed", text: `${plural(nobody, "item")} in progress with nobody assigned: not counted.` }));
+  return notes;
+}
+
 function renderValuesTable(table, report, { items = false } = {}) {
   const body = $("tbody", table);
   const query = reportQuery();
@@ -435,7 +478,7 @@ function renderValuesTable(table, report, { items = false } = {}) {
     const href = `/values/${encodeURIComponent(value.id)}${query ? "?" + query : ""}`;
     body.append(el("tr", { "data-value": value.id },
       el("th", { scope: "row" }, el("a", { href, "data-link": true, text: value.name })),
-      el("td", { class: "num effort", text: fmt(value.effort) }),
+      el("td", { class: "num effort", text: effortText(value.effort, report.measure) }),
       el("td", { class: "num share", text: pct(value.share) }),
       el("td", { class: "num target", text: pct(value.target_share) }),
       driftCell(value),
@@ -443,24 +486,42 @@ function renderValuesTable(table, report, { items = false } = {}) {
   }
   body.append(el("tr", { "data-value": "untagged" },
     el("th", { scope: "row" }, el("a", { href: "/attention?kind=untagged", "data-link": true, text: "Untagged" })),
-    el("td", { class: "num effort", text: fmt(report.untagged.effort) }),
+    el("td", { class: "num effort", text: effortText(report.untagged.effort, report.measure) }),
     el("td", { class: "num share", text: pct(report.untagged.share) }), el("td", { class: "num", text: "—" }), el("td", { class: "num", text: "—" }),
     items ? el("td", { class: "num", text: fmt(report.untagged.items) }) : null));
   labelCells(table);
+}
+
+// The overview's switch between points and people's time (FTE): a shortcut to its measure choice,
+// pressed for the kind of measure chosen there.
+function bindMeasureSwitch(section) {
+  const select = $("form[data-filters] select[name=measure]", section);
+  for (const button of $$("[data-switch]", section)) {
+    const pressed = button.dataset.switch === "points" ? select.value === "points" : isTime(select.value);
+    button.setAttribute("aria-pressed", String(pressed));
+    button.onclick = () => {
+      if (button.getAttribute("aria-pressed") === "true") return;
+      select.value = button.dataset.switch;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+  }
 }
 
 async function renderOverview() {
   const section = $("#page-overview");
   fillFilterForm(section);
   bindFilterForm(section, renderOverview);
+  bindMeasureSwitch(section);
   await loadPlan();
   $("#vision").textContent = plan.vision || "";
   const report = await withFilters(section, (values) => api(`/api/reports/effort-by-value?${reportQuery(values)}`));
   if (!report) return;
   renderChart(report);
   renderValuesTable($("#values"), report);
-  $("#total").textContent = `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}` +
+  $("#chart-title").textContent = isTime(report.measure) ? "People's time by value" : "Effort by value";
+  $("#total").textContent = headline(report) +
     ` · orphaned ${amount(report.orphaned.effort, report.measure)} (${plural(report.orphaned.items, "item")}, counted in the rows above too)`;
+  $("#time-notes").replaceChildren(...timeNotes(report));
   renderFreshnessLine(report);
   const parts = await Promise.allSettled([renderMeasures(), renderObstacles(), renderTrend()]);
   const failed = parts.filter((p) => p.status === "rejected").map((p) => p.reason.message);
@@ -488,12 +549,18 @@ async function renderMeasures() {
     const met = actual >= m.target;
     return el("li", { class: met ? "met" : "missed", "data-measure": m.id },
       el("span", { class: "sr-only", text: met ? "Met: " : "Not met: " }),
-      `${m.name}: ${pct(actual)} of done effort goes to ${valueName(m.value)} (target ${pct(m.target)}) — ${met ? "met" : "not met"}`);
+      `${m.name}: ${pct(actual)} of ${isTime(done.measure) ? "the time on done work" : "done effort"} goes to ${valueName(m.value)} (target ${pct(m.target)}) — ${met ? "met" : "not met"}`);
   }));
 }
 
 async function renderObstacles() {
-  const report = await api(`/api/reports/obstacles?${reportQuery({ ...filters(), state: "", from: "", to: "" })}`);
+  // Obstacles count estimates only: in people's time they are shown in points, and say so.
+  const asked = filters();
+  const measure = isTime(asked.measure) ? DEFAULTS.measure : asked.measure;
+  const report = await api(`/api/reports/obstacles?${reportQuery({ ...asked, measure, state: "", from: "", to: "" })}`);
+  const note = $("#obstacles-note");
+  note.hidden = !isTime(asked.measure);
+  note.textContent = `Shown in ${unitOf(report.measure)}: obstacles count estimates, not people's time.`;
   const list = $("#obstacles");
   list.replaceChildren();
   for (const o of report.obstacles) {
@@ -521,6 +588,8 @@ function niceMax(max) {
 async function renderTrend() {
   const trend = await api(`/api/reports/trend?${reportQuery({ ...filters(), state: "" })}`);
   const unit = unitOf(trend.measure);
+  const what = isTime(trend.measure) ? "Time worked" : "Done effort";
+  $("#trend-title").textContent = `${what} per week`;
   const series = [...plan.values.map((v, i) => ({ id: v.id, name: v.name, color: PALETTE[i % PALETTE.length] })),
     { id: "untagged", name: "Untagged", color: "#6b7480" }];
   const at = (week, id) => (id === "untagged" ? week.untagged : week.values[id] || 0);
@@ -537,7 +606,7 @@ async function renderTrend() {
   const x = (i) => left + (n > 1 ? (i * (width - left - right)) / (n - 1) : (width - left - right) / 2);
   const y = (v) => top + (1 - v / max) * (height - top - bottom);
   const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, width: String(width), height: String(height), role: "img",
-    "aria-label": `Done effort per value and week, in ${unit}; the weekly numbers are in the table below` });
+    "aria-label": `${what} per value and week, in ${unit}; the weekly numbers are in the table below` });
   svg.append(svgEl("text", { x: "0", y: "12", class: "axis-unit" }, `${unit} per week`));
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4;
@@ -727,22 +796,25 @@ async function renderTeams(teamId) {
   if (!report) return;
   const query = reportQuery(filters(PERIOD_FILTERS));
   const names = new Map(plan.teams.map((t) => [t.id, t.name]));
+  const time = isTime(report.measure); // each team also says how many people its figures cover
+  const heads = ["Team", "Effort", "Share of the company", "Aligned", "Untagged", "Unaligned", "Items", ...(time ? ["People"] : []), "Effort by value"];
   const table = el("table", { id: "teams-table", class: "values cards teams" },
     el("caption", { text: "Teams, parents first: a team's numbers hold its sub-teams' work; shares of a team's own effort are aligned (reaching a company value), untagged and unaligned" }),
-    el("thead", {}, el("tr", {}, ...["Team", "Effort", "Share of the company", "Aligned", "Untagged", "Unaligned", "Items", "Effort by value"].map((h, i) =>
-      el("th", { scope: "col", class: i && i < 7 ? "num" : null, text: h })))), el("tbody"));
+    el("thead", {}, el("tr", {}, ...heads.map((h, i) =>
+      el("th", { scope: "col", class: i && i < heads.length - 1 ? "num" : null, text: h })))), el("tbody"));
   const rows = $("tbody", table);
   for (const team of report.teams) {
     const href = `/teams/${encodeURIComponent(team.id)}${query ? "?" + query : ""}`;
     const name = el("th", { scope: "row", class: "team-name" }, el("a", { href, "data-link": true, text: team.name }),
       team.parent ? el("span", { class: "under muted", text: ` under ${names.get(team.parent) || team.parent}` }) : null);
     const row = el("tr", { "data-team": team.id, "data-depth": String(team.depth) }, name,
-      el("td", { class: "num effort", text: fmt(team.effort) }),
+      el("td", { class: "num effort", text: effortText(team.effort, report.measure) }),
       el("td", { class: "num share", text: pct(team.share) }),
       el("td", { class: "num aligned", text: pct(team.aligned_share) }),
       el("td", { class: "num untagged", text: pct(team.untagged_share) }),
       el("td", { class: "num unaligned", text: pct(team.unaligned_share) }),
       el("td", { class: "num items", text: fmt(team.items) }),
+      time ? el("td", { class: "num people", text: fmt(team.people) }) : null,
       el("td", { class: "by-value" }, teamShareBars(team)));
     row.style.setProperty("--depth", String(team.depth - 1)); // CSSOM: the tree's indent
     rows.append(row);
@@ -750,18 +822,20 @@ async function renderTeams(teamId) {
   const dash = () => el("td", { class: "num none", text: "—" });
   rows.append(el("tr", { "data-team": "company", class: "company-row" },
     el("th", { scope: "row", text: "The company's own work (in no team's scope)" }),
-    el("td", { class: "num effort", text: fmt(report.company.effort) }),
+    el("td", { class: "num effort", text: effortText(report.company.effort, report.measure) }),
     el("td", { class: "num share", text: pct(report.company.share) }), dash(), dash(), dash(),
-    el("td", { class: "num items", text: fmt(report.company.items) }), el("td", { class: "none", text: "—" })));
+    el("td", { class: "num items", text: fmt(report.company.items) }),
+    time ? el("td", { class: "num people none", text: "—" }) : null, el("td", { class: "none", text: "—" })));
   rows.append(el("tr", { "data-team": "total", class: "total-row" },
     el("th", { scope: "row", text: "All work" }),
-    el("td", { class: "num effort", text: fmt(report.total.effort) }),
+    el("td", { class: "num effort", text: effortText(report.total.effort, report.measure) }),
     el("td", { class: "num share", text: pct(report.total.effort ? 1 : 0) }), dash(), dash(), dash(),
-    el("td", { class: "num items", text: fmt(report.total.items) }), el("td", { class: "none", text: "—" })));
+    el("td", { class: "num items", text: fmt(report.total.items) }), time ? el("td", { class: "num people", text: fmt(report.people) }) : null,
+    el("td", { class: "none", text: "—" })));
   labelCells(table);
   body.replaceChildren(
-    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}, in ${plural(report.teams.length, "team")} and the company's own work. Open a team for its own V2MOM and report.` }),
-    table);
+    el("p", { class: "total", text: `${headline(report)}, in ${plural(report.teams.length, "team")} and the company's own work. Open a team for its own V2MOM and report.` }),
+    el("ul", { class: "time-notes" }, ...timeNotes(report)), table);
 }
 
 // Why a team method's effort reaches no value: it serves nothing, or what it serves (down the
@@ -849,7 +923,7 @@ async function renderTeam(section, teamId) {
       : "nothing: its effort reaches no company value (unaligned)";
     $("tbody", methods).append(el("tr", { "data-method": m.id }, el("th", { scope: "row", text: m.name }),
       el("td", { class: serves.length ? "serves" : "serves error", text: what }),
-      el("td", { class: "num effort", text: fmt(methodEffort(report, m.id)) })));
+      el("td", { class: "num effort", text: effortText(methodEffort(report, m.id), report.measure) })));
   }
   if (!(team.methods || []).length) emptyRow(methods, "No methods of its own.");
   labelCells(methods);
@@ -878,14 +952,14 @@ async function renderTeam(section, teamId) {
     el("thead", {}, el("tr", {}, ...["Value", "Effort", `Share of ${team.name}`, "Target"].map((h, i) =>
       el("th", { scope: "col", class: i ? "num" : null, text: h })))), el("tbody"));
   const row = (id, name, part, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
-    el("td", { class: "num effort", text: fmt(part.effort) }), el("td", { class: "num share", text: pct(part.share) }),
+    el("td", { class: "num effort", text: effortText(part.effort, report.measure) }), el("td", { class: "num share", text: pct(part.share) }),
     el("td", { class: "num target", text: pct(target) }));
   for (const v of report.values) $("tbody", values).append(row(v.id, v.name, v, v.target_share ?? ownTargets[v.id] ?? null));
   $("tbody", values).append(row("untagged", "Untagged", report.untagged, null));
   if (report.unaligned) $("tbody", values).append(row("unaligned", "Unaligned", report.unaligned, null));
   labelCells(values);
   parts.push(el("h2", { text: "Effort by value" }), periodNote(report),
-    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}` }), values);
+    el("p", { class: "total", text: headline(report) }), el("ul", { class: "time-notes" }, ...timeNotes(report)), values);
 
   const lost = report.unaligned?.methods || [];
   parts.push(el("h2", { text: "Unaligned work" }), lost.length
@@ -1162,7 +1236,9 @@ const flagPaging = { cursor: null, shown: 0, total: 0 };
 function attentionParams() {
   const params = new URLSearchParams(location.search);
   const kind = KINDS.some(([k]) => k === params.get("kind")) ? params.get("kind") : "untagged";
-  return { kind, q: params.get("q") || "", tracker: params.get("tracker") || "", measure: params.get("measure") || "points" };
+  const measure = params.get("measure") || "points";
+  // Flags count estimates only: an address in people's time shows points (the select says so).
+  return { kind, q: params.get("q") || "", tracker: params.get("tracker") || "", measure: isTime(measure) ? "points" : measure };
 }
 
 function attentionUrl(values) {
@@ -1378,7 +1454,7 @@ async function renderItem(tracker, key) {
 // An item's people's time as one line: how many person-days over how many days worked, never by whom.
 function peopleTimeLine(time) {
   const worked = time.days_worked
-    ? `${plural(time.person_days, "person-day")} over ${plural(time.days_worked, "working day")}`
+    ? `${amount(time.person_days, "person_days")} over ${plural(time.days_worked, "working day")}`
     : "no person-days (nobody had it in progress)";
   return el("p", { id: "item-people-time", class: "muted", text: `People's time: ${worked}, ${time.from} to ${time.to}.` });
 }
@@ -2007,10 +2083,15 @@ async function signedIn(who) {
   await route();
 }
 
-// Every report page's filter form is one template's copy (index.html's #report-filters).
+// Every report page's filter form is one template's copy (index.html's #report-filters); people's
+// time (the template's [data-time] parts) stays only in the forms marked data-people-time.
 function fillFilterForms() {
   const fields = $("#report-filters").content;
-  for (const form of $$("form[data-filters]")) if (!form.elements.length) form.append(fields.cloneNode(true));
+  for (const form of $$("form[data-filters]")) {
+    if (form.elements.length) continue;
+    form.append(fields.cloneNode(true));
+    if (!form.hasAttribute("data-people-time")) for (const part of $$("[data-time]", form)) part.remove();
+  }
 }
 
 async function start() {
