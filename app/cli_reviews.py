@@ -50,15 +50,17 @@ def review_close(
     A period closed before is left as it was, and said so. A bad or unended period exits 2.
     """
     with exit_on_errors():
-        store = open_store(load_settings(config))
+        settings = load_settings(config)
+        store = open_store(settings)
         plan = store.plans.current() or Plan()
+        calendar = settings.calendar()
         try:
             if period is not None:
-                results = [close_reference(store, plan, period, cli_actor(), today())]
+                results = [close_reference(store, plan, period, cli_actor(), today(), calendar=calendar)]
             elif plan.cycle is None:
                 raise PeriodError("the stored plan has no cycle, so it has no periods to close")
             else:
-                results = close_ended_periods(store, plan, cli_actor(), today())
+                results = close_ended_periods(store, plan, cli_actor(), today(), calendar=calendar)
         except PeriodError as exc:
             raise ConfigError(f"--period: {exc}" if period is not None else str(exc)) from None
     if not results:
