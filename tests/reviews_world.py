@@ -52,9 +52,9 @@ def reviews_world(store: Database, text: str = PLAN) -> Plan:
     return plan
 
 
-# People's time: November 2026 (fy27/m10 of a monthly cycle), 21 working days, under the cascade.
-MONTHLY = CYCLE.replace("periods: quarterly", "periods: monthly")
-NOVEMBER = "fy27/m10"  # 2026-11-01..2026-11-30
+# People's time: November 2026 (fy27/m2 of a monthly cycle), 21 working days, under the cascade.
+MONTHLY = "cycle: {id: fy27, name: FY2027, start: 2026-10-01, end: 2027-09-30, periods: monthly}\n"
+NOVEMBER = "fy27/m2"  # 2026-11-01..2026-11-30
 NOVEMBER_WORKING_DAYS = 21
 TIME_ITEMS = [
     make_item("1", labels=SLO, state=State.DONE),
