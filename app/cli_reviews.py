@@ -130,7 +130,7 @@ def review_text(snapshot: ReviewSnapshot, measure: ReportMeasureName = "points")
         return [*lines, f"{BEFORE_PEOPLE_TIME}: it has no {measure} figures"]
     parts = [("company", snapshot.company), *((f"team {k}", v) for k, v in snapshot.teams.items())]
     for name, part in parts:
-        folded = (part.folded or {}).get(measure)
+        folded = {str(key): note for key, note in (part.folded or {}).items()}.get(measure)
         if folded is not None:
             lines.append(f"{name}: {folded.note}")
         elif measure in part.reports:

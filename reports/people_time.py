@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from v2mom.clock import utcnow
 from v2mom.mapping.cascade import subtree_ids
@@ -38,7 +38,7 @@ __all__ = [
     "time_window",
 ]
 
-TIME_MEASURES = ("person_days", "fte")
+TIME_MEASURES: tuple[Literal["person_days", "fte"], ...] = ("person_days", "fte")
 F = TypeVar("F")  # the figures a people's-time report folds
 
 

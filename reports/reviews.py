@@ -75,7 +75,7 @@ def _part(
     """The reports (one per measure) and the measures met for the company (``team`` None) or a team:
     done work in the estimate measures, the time worked in the period in people's time. A team too
     small to show in people's time gets the ``folded`` part instead of those reports and measures."""
-    reports = {
+    reports: dict[str, dict[str, Any]] = {
         measure: report_body(
             store,
             plan,
