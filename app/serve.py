@@ -162,7 +162,10 @@ def running_services(application: FastAPI, settings: Settings, store: Database) 
     """
     started: list[Service] = [run_worker_beside(application)]
     try:
-        reconcile = ReconcileThread(settings, store, after_pass=lambda day: close_due_periods(store, day))
+        calendar = settings.calendar()
+        reconcile = ReconcileThread(
+            settings, store, after_pass=lambda day: close_due_periods(store, day, calendar=calendar)
+        )
         reconcile.start()
         started.append(reconcile)
         yield started

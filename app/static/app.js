@@ -971,13 +971,18 @@ async function renderTeam(section, teamId) {
 
 // -- Reviews: the closed periods side by side, and one period's review ----------------------------
 
-const MEASURES = ["points", "hours", "count"];
+const REVIEW_MEASURES = ["points", "hours", "count", "person_days", "fte"];
+const isTimeMeasure = (measure) => measure === "person_days" || measure === "fte";
+const reviewUnit = (measure) => ({ person_days: "person-days", fte: "FTE" })[measure] || measure;
+// People's time reads as the report's command-line table prints it: "3.20 FTE", "12.5 person-days".
+const reviewAmount = (n, measure) => (measure === "fte" ? `${(Number(n) || 0).toFixed(2)} FTE`
+  : measure === "person_days" ? plural(n, "person-day") : amount(n, measure));
 const reference = (r) => `${r.cycle}/${r.period}`;
 const reviewPath = (cycle, period) => `/reviews/${encodeURIComponent(cycle)}/${encodeURIComponent(period)}`;
 
 function reviewParams() {
   const params = new URLSearchParams(location.search);
-  const measure = MEASURES.includes(params.get("measure")) ? params.get("measure") : "points";
+  const measure = REVIEW_MEASURES.includes(params.get("measure")) ? params.get("measure") : "points";
   return { team: params.get("team") || "", measure };
 }
 
@@ -1002,6 +1007,17 @@ function fillReviewTeams(docs, chosen) {
 function reviewPart(doc, team) {
   return team ? doc.teams?.[team] : doc.company;
 }
+
+// Why a review's part has no report in `measure` (null when it has one, or when the part is missing):
+// a team too small to show in people's time (the note says whose figures hold its time), or a review
+// closed before people's time was recorded.
+function reviewGap(part, measure) {
+  if (!part || part.reports[measure]) return null;
+  return part.folded?.[measure]?.note || "This review was closed before people's time was recorded: it has no person-days or FTE.";
+}
+
+// A people's-time report's reach: "over 21 working days, 4 people counted".
+const timeReach = (report) => `over ${plural(report.working_days, "working day")}, ${plural(report.people, "person", "people")} counted`;
 
 function bindReviews() {
   const form = $("#reviews-filters");
@@ -1075,6 +1091,11 @@ async function renderReviews(cycle, period) {
   const who = current.team ? teams.get(current.team) : "the company";
   const query = reviewQuery(current);
   const reports = docs.map((doc) => reviewPart(doc, current.team)?.reports[current.measure] || null);
+  const time = isTimeMeasure(current.measure);
+  const gaps = docs.map((doc, i) => {
+    const gap = reviewGap(reviewPart(doc, current.team), current.measure);
+    return gap && el("li", { "data-period": reference(listing.reviews[i]) }, el("strong", { text: reference(listing.reviews[i]) }), `: ${gap}`);
+  }).filter(Boolean);
   const heads = listing.reviews.map((r) => el("th", { scope: "col", class: "num", "data-period": reference(r) },
     el("a", { href: `${reviewPath(r.cycle, r.period)}${query ? "?" + query : ""}`, "data-link": true, text: reference(r),
       "aria-label": `Review of ${reference(r)}` }),
@@ -1095,13 +1116,14 @@ async function renderReviews(cycle, period) {
     el("td", { class: "num target", text: pct(target) }),
     ...reports.map((report, i) => cell(report && pick(report) ? pct(pick(report).share) : "—", reference(listing.reviews[i]))));
   const shares = el("table", { id: "review-shares", class: "values matrix" },
-    el("caption", { text: `Share of each period's done effort (${current.measure}) per value, for ${who}` }),
+    el("caption", { text: `Share of each period's ${time ? "time worked" : "done effort"} (${reviewUnit(current.measure)}) per value, for ${who}` }),
     el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Value" }), el("th", { scope: "col", class: "num", text: "Target" }), ...heads)),
     el("tbody", {}, ...[...rows].map(([id, name]) => shareRow(id, name, (r) => r.values.find((v) => v.id === id), latest(id))),
       shareRow("untagged", "Untagged", (r) => r.untagged, null),
       reports.some((r) => r?.unaligned) ? shareRow("unaligned", "Unaligned", (r) => r.unaligned, null) : null,
-      el("tr", { "data-value": "total" }, el("th", { scope: "row", text: "Done effort" }), el("td", { class: "num", text: "—" }),
-        ...reports.map((report, i) => cell(report ? amount(report.total.effort, report.measure) : "—", reference(listing.reviews[i]))))));
+      el("tr", { "data-value": "total" }, el("th", { scope: "row", text: time ? "Time worked" : "Done effort" }), el("td", { class: "num", text: "—" }),
+        ...reports.map((report, i) => cell(report ? reviewAmount(report.total.effort, report.measure) + (time ? ` ${timeReach(report)}` : "") : "—",
+          reference(listing.reviews[i]))))));
 
   // Each measure met or not, per period.
   const measures = new Map();
@@ -1119,10 +1141,12 @@ async function renderReviews(cycle, period) {
       })))));
   if (!measures.size) emptyRow(met, "No effort-share measures.");
   const region = (table, label) => el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": label }, table);
-  body.replaceChildren(
-    el("p", { class: "total", text: `${plural(docs.length, "closed period")}, side by side. Each is the review stored when it was closed: done work in the period, every tracker. Open a period for its whole review.` }),
-    el("h2", { text: "Effort by value" }), region(shares, "Share of done effort per value and period"),
-    el("h2", { text: "Measures" }), region(met, "Measures met per period"));
+  const what = time ? "the time people worked in the period, on work in every state, every tracker" : "done work in the period, every tracker";
+  body.replaceChildren(...[
+    el("p", { class: "total", text: `${plural(docs.length, "closed period")}, side by side. Each is the review stored when it was closed: ${what}. Open a period for its whole review.` }),
+    gaps.length ? el("ul", { class: "reasons", id: "review-gaps" }, ...gaps) : null,
+    el("h2", { text: "Effort by value" }), region(shares, `Share of ${time ? "time worked" : "done effort"} per value and period`),
+    el("h2", { text: "Measures" }), region(met, "Measures met per period")].filter(Boolean));
 }
 
 async function closePeriods() {
@@ -1153,6 +1177,40 @@ async function closePeriods() {
     button.disabled = false;
     document.body.dataset.ready = "true";
   }
+}
+
+// One part's stored report in `measure` and its measures met: done effort, or in people's time the
+// time worked in the period ("0.48 FTE over 21 working days, 4 people counted").
+function reviewReport(part, measure, who, ref) {
+  const report = part.reports[measure];
+  const time = isTimeMeasure(measure);
+  const table = el("table", { id: "review-report", class: "values cards" },
+    el("caption", { text: `${time ? "Time worked by" : "Done effort of"} ${who} in ${ref} by value` }),
+    el("thead", {}, el("tr", {}, ...["Value", time ? reviewUnit(measure) : "Effort", "Share", "Target"].map((h, i) => el("th", { scope: "col", class: i ? "num" : null, text: h })))),
+    el("tbody"));
+  const row = (id, name, p, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
+    el("td", { class: "num effort", text: fmt(p.effort) }), el("td", { class: "num share", text: pct(p.share) }), el("td", { class: "num target", text: pct(target) }));
+  for (const v of report.values) $("tbody", table).append(row(v.id, v.name, v, v.target_share));
+  $("tbody", table).append(row("untagged", "Untagged", report.untagged, null));
+  if (report.unaligned) $("tbody", table).append(row("unaligned", "Unaligned", report.unaligned, null));
+  labelCells(table);
+  const total = time
+    ? `${reviewAmount(report.total.effort, measure)} ${timeReach(report)}: the time worked from ${report.from} to ${report.to}, on work in every state, over ${plural(report.total.items, "item")}`
+    : `${amount(report.total.effort, measure)} done over ${plural(report.total.items, "item")}`;
+  const out = [el("h2", { text: "Effort by value" }), el("p", { class: "total", id: "review-total", text: total }), table];
+  const lost = report.unaligned?.methods || [];
+  if (lost.length) {
+    out.push(el("h3", { text: "Unaligned work" }), el("ul", { class: "reasons" }, ...lost.map((m) => el("li", { "data-method": m.id },
+      el("strong", { text: m.name }), `: ${reviewAmount(m.effort, measure)} reached no company value (the method, or what it serves, serves nothing)`))));
+  }
+  const names = Object.fromEntries(report.values.map((v) => [v.id, v.name]));
+  const measures = part.measures[measure] || [];
+  out.push(el("h2", { text: "Measures" }), measures.length
+    ? el("ul", { class: "measures", id: "review-measure-list" }, ...measures.map((m) => el("li", { class: m.met ? "met" : "missed", "data-measure": m.id },
+      el("span", { class: "sr-only", text: m.met ? "Met: " : "Not met: " }),
+      `${m.name}: ${pct(m.actual)} of ${time ? "the time worked" : "done effort"} went to ${names[m.value] || m.value} (target ${pct(m.target)}) — ${m.met ? "met" : "not met"}`)))
+    : el("p", { class: "muted", text: "No effort-share measures." }));
+  return out;
 }
 
 async function renderReview(cycle, period, current) {
@@ -1186,31 +1244,16 @@ async function renderReview(cycle, period, current) {
     return;
   }
   const who = current.team ? teams.get(current.team) : "the company";
-  const report = part.reports[current.measure];
-  const table = el("table", { id: "review-report", class: "values cards" },
-    el("caption", { text: `Done effort of ${who} in ${ref} by value` }),
-    el("thead", {}, el("tr", {}, ...["Value", "Effort", "Share", "Target"].map((h, i) => el("th", { scope: "col", class: i ? "num" : null, text: h })))),
-    el("tbody"));
-  const row = (id, name, p, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
-    el("td", { class: "num effort", text: fmt(p.effort) }), el("td", { class: "num share", text: pct(p.share) }), el("td", { class: "num target", text: pct(target) }));
-  for (const v of report.values) $("tbody", table).append(row(v.id, v.name, v, v.target_share));
-  $("tbody", table).append(row("untagged", "Untagged", report.untagged, null));
-  if (report.unaligned) $("tbody", table).append(row("unaligned", "Unaligned", report.unaligned, null));
-  labelCells(table);
-  parts.push(el("h2", { text: "Effort by value" }),
-    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} done over ${plural(report.total.items, "item")}` }), table);
-  const lost = report.unaligned?.methods || [];
-  if (lost.length) {
-    parts.push(el("h3", { text: "Unaligned work" }), el("ul", { class: "reasons" }, ...lost.map((m) => el("li", { "data-method": m.id },
-      el("strong", { text: m.name }), `: ${amount(m.effort, report.measure)} reached no company value (the method, or what it serves, serves nothing)`))));
+  const time = isTimeMeasure(current.measure);
+  const gap = reviewGap(part, current.measure);
+  if (gap) parts.push(el("h2", { text: "Effort by value" }), el("p", { class: "muted", id: "review-gap", text: gap }));
+  else parts.push(...reviewReport(part, current.measure, who, ref));
+  if (time) {
+    parts.push(el("h2", { text: "Obstacles and flagged work at closing" }), el("p", { class: "muted", id: "review-estimates-only",
+      text: "Obstacles and flagged work are counted in points, hours or count: pick one of those measures to see them." }));
+    body.replaceChildren(...parts);
+    return;
   }
-  const names = Object.fromEntries(report.values.map((v) => [v.id, v.name]));
-  const measures = part.measures[current.measure] || [];
-  parts.push(el("h2", { text: "Measures" }), measures.length
-    ? el("ul", { class: "measures", id: "review-measure-list" }, ...measures.map((m) => el("li", { class: m.met ? "met" : "missed", "data-measure": m.id },
-      el("span", { class: "sr-only", text: m.met ? "Met: " : "Not met: " }),
-      `${m.name}: ${pct(m.actual)} of done effort went to ${names[m.value] || m.value} (target ${pct(m.target)}) — ${m.met ? "met" : "not met"}`)))
-    : el("p", { class: "muted", text: "No effort-share measures." }));
   const obstacles = doc.obstacles[current.measure] || [];
   parts.push(el("h2", { text: "Obstacles at closing" }), obstacles.length
     ? el("ul", { class: "obstacles" }, ...obstacles.map((o) => el("li", { "data-obstacle": o.id }, el("strong", { text: o.name }),
