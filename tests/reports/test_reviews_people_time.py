@@ -18,12 +18,16 @@ from tests.reviews_world import (
     people_time_world,
 )
 from v2mom.app.schemas.reviews import ReviewSnapshot
+from v2mom.reports.disclosure import Folding
 from v2mom.reports.people_time import folded_part
 from v2mom.reports.reviews import close_reference
 from v2mom.store.database import Database
 from v2mom.workdays import WorkCalendar
 
 AFTER = date(2026, 12, 5)  # November has ended
+
+# Payments is too small for five, and Retries, under it, is folded with it.
+UP_TO_THE_COMPANY = Folding({"payments": None, "retries": None}, frozenset({"payments"}))
 
 
 def closed(store: Database, calendar: WorkCalendar | None = None) -> dict[str, Any]:
@@ -84,7 +88,7 @@ def test_a_team_too_small_to_show_keeps_only_its_folded_part(store: Database) ->
     document = closed(store)
     retries = document["teams"]["retries"]
     assert list(retries["reports"]) == list(retries["measures"]) == ["points", "hours", "count"]
-    folded = folded_part("retries", "payments", 3)
+    folded = folded_part(Folding({"retries": "payments"}, frozenset({"retries"})), "retries", 3)
     assert retries["folded"] == {"person_days": folded, "fte": folded}
     assert "folded" not in document["teams"]["payments"]
     assert "folded" not in document["teams"]["growth"]
@@ -99,6 +103,6 @@ def test_the_settings_fewest_people_decide_what_is_folded(store: Database) -> No
 
 def test_with_more_people_needed_a_team_folds_up_to_the_company(store: Database) -> None:
     teams = closed(store, WorkCalendar(min_group_size=5))["teams"]
-    assert teams["payments"]["folded"]["fte"] == folded_part("payments", None, 5)
-    assert teams["retries"]["folded"]["person_days"] == folded_part("retries", None, 5)
+    assert teams["payments"]["folded"]["fte"] == folded_part(UP_TO_THE_COMPANY, "payments", 5)
+    assert teams["retries"]["folded"]["person_days"] == folded_part(UP_TO_THE_COMPANY, "retries", 5)
     assert "person_days" not in teams["payments"]["reports"]
