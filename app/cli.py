@@ -171,7 +171,13 @@ def plan_apply(
             raise typer.Exit(2)
         with RERESOLVE_SECONDS.labels(trigger="plan").time():
             closed, applied = apply_closing_cycle(
-                store, plan, actor=cli_actor(), today=today(), reason=reason, preview=preview
+                store,
+                plan,
+                actor=cli_actor(),
+                today=today(),
+                reason=reason,
+                preview=preview,
+                calendar=settings.calendar(),
             )
         for review in closed:  # the old cycle's last reviews
             out.print(close_line(review), markup=False)

@@ -23,11 +23,11 @@ def report_json(report: EffortReport) -> str:
     return report.model_dump_json(by_alias=True)
 
 
-def _amount(report: EffortReport, effort: float) -> str:
-    """An effort as the report's measure reads: ``3.20 FTE``, ``12.5 person-days``, else ``12.5``."""
-    if report.measure == "fte":
+def effort_text(measure: str, effort: float) -> str:
+    """An effort as ``measure`` reads: ``3.20 FTE``, ``12.5 person-days``, else ``12.5``."""
+    if measure == "fte":
         return f"{effort:.2f} FTE"
-    if report.measure == "person_days":
+    if measure == "person_days":
         return f"{effort:.1f} person-days"
     return f"{effort:.1f}"
 
@@ -43,18 +43,22 @@ def report_table(report: EffortReport) -> Table:
         target = value.target_share
         table.add_row(
             value.name,
-            _amount(report, value.effort),
+            effort_text(report.measure, value.effort),
             f"{value.share:.1%}",
             "" if target is None else f"{target:.0%}",
             str(value.items),
         )
         for method in value.methods:
-            table.add_row(f"  · {method.name}", _amount(report, method.effort), "", "", str(method.items))
+            table.add_row(
+                f"  · {method.name}", effort_text(report.measure, method.effort), "", "", str(method.items)
+            )
     parts = (("untagged", report.untagged), ("unaligned", report.unaligned), ("orphaned", report.orphaned))
     for name, part in parts:
         if part is not None:  # unaligned: only a plan with teams has it
-            table.add_row(name, _amount(report, part.effort), f"{part.share:.1%}", "", str(part.items))
-    table.add_row("total", _amount(report, report.total.effort), "", "", str(report.total.items))
+            table.add_row(
+                name, effort_text(report.measure, part.effort), f"{part.share:.1%}", "", str(part.items)
+            )
+    table.add_row("total", effort_text(report.measure, report.total.effort), "", "", str(report.total.items))
     if report.working_days is not None:
         lines = [
             f"{report.people} people over {report.working_days} working days, "

@@ -120,7 +120,7 @@ def build_demo(
             server.stop()
         store.close()
         raise DemoError("demo sync failed: " + "; ".join(failed))
-    close_due_periods(store, utcnow().date(), actor="demo")
+    close_due_periods(store, utcnow().date(), actor="demo", calendar=settings.calendar())
     return DemoWorld(
         settings,
         store,

@@ -38,6 +38,7 @@ from v2mom.store.database import Database
 from v2mom.suggest.service import retrain_if_due
 from v2mom.sync.schedule import ReconcileThread
 from v2mom.webhooks.ingest import tune_interpreter_for_serving
+from v2mom.workdays import WorkCalendar
 
 RunServer = Callable[[FastAPI], None]
 
@@ -154,10 +155,11 @@ def serve_app(
             run_server(application)
 
 
-def after_reconcile(store: Database, day: date) -> None:
+def after_reconcile(store: Database, day: date, calendar: WorkCalendar | None = None) -> None:
     """What follows a reconcile pass in which every tracker synced: close the review periods that
-    have ended, then train a new suggestion model when one is due (new tags, or a new plan)."""
-    close_due_periods(store, day)
+    have ended (in the settings' ``calendar``), then train a new suggestion model when one is due
+    (new tags, or a new plan)."""
+    close_due_periods(store, day, calendar=calendar)
     plan = store.plans.current()
     if plan is not None:
         retrain_if_due(store, plan)
@@ -173,7 +175,10 @@ def running_services(application: FastAPI, settings: Settings, store: Database) 
     """
     started: list[Service] = [run_worker_beside(application)]
     try:
-        reconcile = ReconcileThread(settings, store, after_pass=lambda day: after_reconcile(store, day))
+        calendar = settings.calendar()
+        reconcile = ReconcileThread(
+            settings, store, after_pass=lambda day: after_reconcile(store, day, calendar)
+        )
         reconcile.start()
         started.append(reconcile)
         yield started

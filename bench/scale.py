@@ -57,9 +57,10 @@ can add) are:
   department and a squad under it), and the teams tree (``build_teams``, ``GET /api/teams``),
   p50/p95, vs the same floor; a RESULT line each for the company's, the teams' and the tree;
 - **close**: ``close_period`` for the last period that ended before the latest done work: the
-  company and every team, in points, hours and count, with measures, obstacles and flag counts,
-  stored once (a --reuse run deletes the bench's earlier snapshot of it first). Target: <= 60 s
-  whatever the number of items, <= 2 GB RSS; printed vs the floor too.
+  company and every team, in points, hours and count and in people's time (person_days and fte,
+  each computing the people's-time chain), with measures, obstacles and flag counts, stored once
+  (a --reuse run deletes the bench's earlier snapshot of it first). Target: <= 60 s whatever the
+  number of items, <= 2 GB RSS; printed vs the floor too.
 """
 
 from __future__ import annotations
@@ -1041,7 +1042,7 @@ def closable_period(plan: Plan, last_done: date) -> CyclePeriod:
 
 
 def period_close(url: str, period: CyclePeriod) -> dict[str, Any]:
-    """Child: ``close_period`` for ``period`` of the stored plan's cycle (company, every team, three
+    """Child: ``close_period`` for ``period`` of the stored plan's cycle (company, every team, five
     measures)."""
     store = Database.open(url)
     plan = store.plans.current()
@@ -1066,8 +1067,9 @@ def period_close(url: str, period: CyclePeriod) -> dict[str, Any]:
 
 
 def step_close(store: Database, url: str, template: Template, n: int, bare: float) -> None:
-    """e. (cascade) Closing one ended period: every team's and the company's reports in three
-    measures, measures met, obstacles and flag counts, stored once."""
+    """e. (cascade) Closing one ended period: every team's and the company's reports in five
+    measures (three estimates, two of people's time), measures met, obstacles and flag counts,
+    stored once."""
     plan = store.plans.current()
     assert plan is not None
     assert plan.cycle is not None
@@ -1084,7 +1086,7 @@ def step_close(store: Database, url: str, template: Template, n: int, bare: floa
     print(
         f"e. close {reference} ({period.start} to {period.end}"
         + ("; its earlier snapshot deleted first" if dropped else "")
-        + f"): the company and {closed['teams']} teams x 3 measures, {closed['items']:,} done items, "
+        + f"): the company and {closed['teams']} teams x 5 measures, {closed['items']:,} done items, "
         f"a {closed['bytes'] / 1024:,.0f} KB document, in {seconds:.1f} s; peak RSS {rss:,.0f} MB"
     )
     print(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from v2mom.clock import utcnow
 from v2mom.mapping.cascade import subtree_ids
@@ -39,7 +39,7 @@ __all__ = [
     "time_window",
 ]
 
-TIME_MEASURES = ("person_days", "fte")
+TIME_MEASURES: tuple[Literal["person_days", "fte"], ...] = ("person_days", "fte")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ A reference names the plan's cycle and one of its periods, or a period of an ear
 closed (its dates are the snapshot's). The effort report of a period that has a snapshot is the
 stored report whenever the snapshot holds it, so a reviewed quarter reads the same whatever the plan
 says today. A snapshot holds, for the company and every team and in every measure, the report of
-done work over all trackers; any other filter (``state`` other than ``done``, a ``tracker``, a team
-the snapshot does not have) is computed live for the period's dates, with a note saying why.
+done work over all trackers (people's time: the time worked in the period on work in every state,
+so ``state=all``); any other filter (another ``state``, a ``tracker``, a team the snapshot does not
+have, people's time in a review closed before it was recorded) is computed live for the period's
+dates, with a note saying why.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from v2mom.mapping.cycle import CyclePeriod, cycle_periods, resolve_period, split_reference
 from v2mom.mapping.plan import Plan
 from v2mom.reports.effort import ReportQuery, build_report
+from v2mom.reports.people_time import TIME_MEASURES
 from v2mom.store.database import Database
 from v2mom.store.reviews import Review
 
@@ -68,27 +71,49 @@ def find_period(store: Database, plan: Plan, reference: str) -> ReportPeriod:
     return ReportPeriod(cycle_id, found.id, found.start, found.end)
 
 
+def _part(document: dict[str, Any], team: str | None) -> dict[str, Any]:
+    """The company's part of a stored review (``team`` None) or a team's."""
+    part: dict[str, Any] = document["company"] if team is None else document["teams"][team]
+    return part
+
+
+def _folded(review: Review, query: ReportQuery) -> dict[str, Any] | None:
+    """The ``folded`` part ``review`` stored for ``query``'s team and measure: the team was too small
+    to show in people's time (None when it was shown, or for the company)."""
+    folded: dict[str, Any] | None = _part(review.document, query.team).get("folded", {}).get(query.measure)
+    return folded
+
+
 def snapshot_problem(review: Review, query: ReportQuery) -> str | None:
     """Why ``review`` cannot answer ``query`` (None when it can): it holds done work of every
-    tracker, for the company and the teams of its day."""
-    if query.state != "done":
-        return f"it holds done work; state={query.state} was computed live"
+    tracker (people's time: the time worked on work in every state), for the company and the teams
+    of its day; a review closed before people's time was recorded holds none of it."""
     if query.tracker is not None:
         return f"it holds every tracker's work; tracker={query.tracker} was computed live"
     if query.team is not None and query.team not in review.document.get("teams", {}):
         return f"it has no team '{query.team}'; computed live"
-    part = review.document["company"] if query.team is None else review.document["teams"][query.team]
-    if query.measure not in part["reports"]:
+    folded = _folded(review, query)
+    answering = _part(review.document, folded["into"] if folded else query.team)
+    report = answering["reports"].get(query.measure)
+    if report is None:
+        if query.measure in TIME_MEASURES:
+            return "it was closed before people's time was recorded; computed live"
         return f"it holds no {query.measure} figures; computed live"
+    if query.state != report["state"]:
+        held = "done work" if report["state"] == "done" else "work in every state"
+        return f"it holds {held}; state={query.state} was computed live"
     return None
 
 
 def stored_report(review: Review, query: ReportQuery) -> dict[str, Any]:
-    """The report ``review`` stored for ``query``'s team (the company when None) and measure."""
-    document = review.document
-    part = document["company"] if query.team is None else document["teams"][query.team]
-    report: dict[str, Any] = part["reports"][query.measure]
-    return report
+    """The report ``review`` stored for ``query``'s team (the company when None) and measure; for a
+    team it stored as folded, the report of the team (or company) it was folded into, with the
+    ``folded`` part, as the live report answers."""
+    folded = _folded(review, query)
+    if folded is None:
+        report: dict[str, Any] = _part(review.document, query.team)["reports"][query.measure]
+        return report
+    return {**_part(review.document, folded["into"])["reports"][query.measure], "folded": folded}
 
 
 def period_report(

@@ -42,6 +42,7 @@ from v2mom.app.schemas.plan import (
     RuleList,
     why_and_closed,
 )
+from v2mom.app.services import SettingsDep
 from v2mom.clock import today
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
@@ -51,6 +52,7 @@ from v2mom.reports.reviews import apply_closing_cycle
 from v2mom.store.audit import AuditKind
 from v2mom.store.database import Database
 from v2mom.store.resolution.preview import preview_plan
+from v2mom.workdays import WorkCalendar
 
 PreviewMeasure = Literal["points", "hours", "count"]
 
@@ -101,11 +103,13 @@ def _answer(
     confirm: str | None = None,
     reason: str | None = None,
     reason_in: tuple[str, ...] = ("body", REASON_KEY),
+    calendar: WorkCalendar | None = None,
 ) -> dict[str, Any]:
     """The preview of ``proposed`` and, unless ``dry_run``, the change applied for ``reason``:
     refused (422 at ``reason_in``, nothing written) when the stored plan has a cycle and ``reason``
     is blank, and (409) when it moves more than a quarter of the effort and ``confirm`` is not its
-    phrase."""
+    phrase. A new cycle closes the old one's reviews first, people's time counted in ``calendar``
+    (the settings'; only a whole plan can change the cycle: rule changes keep it)."""
     current = _current(store)
     if not dry_run:
         require_reason(current, reason, location=reason_in)
@@ -128,6 +132,7 @@ def _answer(
                 rule=rule,
                 reason=reason,
                 preview=preview,
+                calendar=calendar,
             )
         answer["version"], stats = applied.version, applied.stats
         answer["resolved"] = {"items": stats.items, "untagged": stats.untagged, "orphaned": stats.orphaned}
@@ -145,10 +150,13 @@ def _apply(
     confirm: str | None = None,
     reason: str | None = None,
     reason_in: tuple[str, ...] = ("body", REASON_KEY),
+    calendar: WorkCalendar | None = None,
 ) -> PlanChange:
     """Preview ``proposed`` and, unless ``dry_run``, apply it for ``reason`` (audited as ``rule``
     when given; a big move only when ``confirm`` is its phrase); the answer as its response model."""
-    answer = _answer(store, admin_name, proposed, dry_run, measure, rule, confirm, reason, reason_in)
+    answer = _answer(
+        store, admin_name, proposed, dry_run, measure, rule, confirm, reason, reason_in, calendar=calendar
+    )
     return PlanChangePreview.model_validate(answer) if dry_run else PlanChangeApplied.model_validate(answer)
 
 
@@ -249,6 +257,7 @@ def reorder_rules(
 
 @router.put("/plan", responses=UNCONFIRMED, **TYPED)
 def replace_plan(
+    settings: SettingsDep,
     store: StoreDep,
     admin: Admin,
     document: Annotated[
@@ -266,7 +275,16 @@ def replace_plan(
         proposed = plan_from_data(document, "plan")
     except ConfigError as exc:
         raise unprocessable(exc.problems) from None
-    return _apply(store, admin.name, proposed, dry_run, measure, confirm=confirm, reason=reason)
+    return _apply(
+        store,
+        admin.name,
+        proposed,
+        dry_run,
+        measure,
+        confirm=confirm,
+        reason=reason,
+        calendar=settings.calendar(),
+    )
 
 
 AUDIT_CURSOR = "cursor: not a cursor this server issued"

@@ -18,6 +18,7 @@ from v2mom.app.http_errors import (
     unprocessable,
 )
 from v2mom.app.schemas.plan import PlanHistory, PlanReplaced, why_and_closed
+from v2mom.app.services import SettingsDep
 from v2mom.clock import today
 from v2mom.errors import ConfigError
 from v2mom.mapping.plan import Plan, plan_from_data
@@ -42,6 +43,7 @@ def get_plan(store: StoreDep, _viewer: Viewer) -> Plan:
 
 @router.put("/plan", responses=UNCONFIRMED, response_model_exclude_unset=True)
 def put_plan(
+    settings: SettingsDep,
     store: StoreDep,
     admin: Admin,
     document: dict[str, Any] = Body(
@@ -72,7 +74,13 @@ def put_plan(
     changes = plan_changes(current, plan)
     with RERESOLVE_SECONDS.labels(trigger="plan").time():
         closed, applied = apply_closing_cycle(
-            store, plan, actor=f"token:{admin.name}", today=today(), reason=reason, preview=preview
+            store,
+            plan,
+            actor=f"token:{admin.name}",
+            today=today(),
+            reason=reason,
+            preview=preview,
+            calendar=settings.calendar(),
         )
     version, stats = applied.version, applied.stats
     return PlanReplaced.model_validate(

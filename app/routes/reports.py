@@ -145,7 +145,8 @@ def effort_by_value(settings: SettingsDep, store: StoreDep, _viewer: Viewer, que
     """Effort per value against its target, plus untagged and orphaned effort.
 
     With ``period``, a closed period is answered from its review snapshot (done work, every tracker,
-    the company or a team it holds); anything else is computed live, ``period.note`` saying why."""
+    the company or a team it holds; in people's time the time worked on work in every state, so
+    ``state=all``); anything else is computed live, ``period.note`` saying why."""
     with REPORT_SECONDS.labels(report="effort-by-value").time():
         return EffortReport.model_validate(_report(settings, store, query))
 

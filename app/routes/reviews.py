@@ -14,6 +14,7 @@ from v2mom.app.schemas.reviews import (
     closed_document,
     review_list,
 )
+from v2mom.app.services import SettingsDep
 from v2mom.clock import today
 from v2mom.mapping.plan import Plan
 from v2mom.reports.periods import PeriodError, plan_periods
@@ -40,20 +41,23 @@ def get_review(cycle: str, period: str, store: StoreDep, _viewer: Viewer) -> Rev
 
 
 @router.post("/reviews/close")
-def close_reviews(store: StoreDep, admin: Admin, request: CloseRequest | None = Body(None)) -> ReviewsClosed:
+def close_reviews(
+    settings: SettingsDep, store: StoreDep, admin: Admin, request: CloseRequest | None = Body(None)
+) -> ReviewsClosed:
     """Close ``period`` (``{"period": "fy27/q1"}``), or every ended period of the plan's cycle that has
     no review yet. A period closed before stays as it was and is listed under ``already_closed``;
     422 for a plan without a cycle, an unknown period or one that has not ended."""
     plan = store.plans.current() or Plan()
     actor = f"token:{admin.name}"
     reference = request.period if request is not None else None
+    calendar = settings.calendar()
     try:
         if reference is not None:
-            results = [close_reference(store, plan, reference, actor, today())]
+            results = [close_reference(store, plan, reference, actor, today(), calendar=calendar)]
         elif plan.cycle is None:
             raise PeriodError("the plan has no cycle, so it has no periods to close")
         else:
-            results = close_ended_periods(store, plan, actor, today())
+            results = close_ended_periods(store, plan, actor, today(), calendar=calendar)
     except PeriodError as exc:
         location = ("body", "period") if reference is not None else ("body",)
         raise unprocessable([str(exc)], location=location) from None

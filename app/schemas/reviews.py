@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import Field
 
 from v2mom.app.schemas.common import ApiModel, Number
-from v2mom.app.schemas.reports import FlagCount, MeasureName, ObstacleEffort, ReportBody
+from v2mom.app.schemas.reports import (
+    FlagCount,
+    Folded,
+    MeasureName,
+    ObstacleEffort,
+    ReportBody,
+    ReportMeasureName,
+)
 from v2mom.clock import iso_seconds
 from v2mom.mapping.plan import Plan
 from v2mom.reports.periods import PlanPeriod
@@ -66,9 +74,12 @@ class PeriodInfo(ApiModel):
     cut: bool
 
 
+TimeMeasureName = Literal["person_days", "fte"]
+
+
 class MeasureResult(ApiModel):
-    """One effort-share measure: its target, the value's actual share of the period's done effort, and
-    whether it was met (actual >= target)."""
+    """One effort-share measure: its target, the value's actual share of the period's done effort (in
+    people's time: of the time worked in the period), and whether it was met (actual >= target)."""
 
     id: str
     name: str
@@ -79,10 +90,22 @@ class MeasureResult(ApiModel):
 
 
 class ReviewPart(ApiModel):
-    """The company's or one team's review: a report per measure and the measures met."""
+    """The company's or one team's review: a report per measure and the measures met.
 
-    reports: dict[MeasureName, ReportBody]
-    measures: dict[MeasureName, list[MeasureResult]]
+    In points, hours and count a report is of the work done in the period; in people's time
+    (``person_days``, ``fte``) of the time worked on the period's working days, on work in every
+    state (``state`` ``all``), with ``people`` and ``working_days``. A review closed before people's
+    time was recorded has neither time measure. A team whose people's time covered fewer than
+    ``min_group_size`` people has no report and no measures in it: ``folded`` says, per time
+    measure, which team (or the company) the time is shown within."""
+
+    reports: dict[ReportMeasureName, ReportBody]
+    measures: dict[ReportMeasureName, list[MeasureResult]]
+    folded: dict[TimeMeasureName, Folded] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="people's time: the team was too small to show (absent otherwise)",
+    )
 
 
 class TeamReview(ReviewPart):
@@ -94,8 +117,9 @@ class TeamReview(ReviewPart):
 class ReviewSnapshot(ApiModel):
     """``GET /api/reviews/{cycle}/{period}``: the review as it was stored when the period was closed.
 
-    Reports are of work done in the period, over every tracker, for the company and each team;
-    obstacles and flag counts are as they stood at closing."""
+    Reports are of work done in the period (people's time: of the time worked in it), over every
+    tracker, for the company and each team; obstacles and flag counts are as they stood at closing,
+    in points, hours and count."""
 
     cycle: CycleInfo
     period: PeriodInfo

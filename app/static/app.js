@@ -50,9 +50,17 @@ const itemRef = (tracker, key) => el("a", { href: itemPath(tracker, key), "data-
 const fmt = (n) => (Math.round((Number(n) || 0) * 100) / 100).toLocaleString("en-US");
 const pct = (n) => (n === null || n === undefined ? "—" : `${(n * 100).toFixed(1)}%`);
 const plural = (n, one, many = `${one}s`) => `${fmt(n)} ${Math.abs(n) === 1 ? one : many}`;
-const UNITS = { points: ["point", "points"], hours: ["hour", "hours"], count: ["item", "items"] };
-const amount = (n, measure) => plural(n, ...(UNITS[measure] || [measure, measure]));
+// A unit's name for one and for many; FTE always with two decimals ("3.20 FTE").
+const UNITS = { points: ["point", "points"], hours: ["hour", "hours"], count: ["item", "items"],
+  person_days: ["person-day", "person-days"], fte: ["FTE", "FTE", 2] };
+const amount = (n, measure) => {
+  const [one, many, digits] = UNITS[measure] || [measure, measure];
+  return digits ? `${(Number(n) || 0).toFixed(digits)} ${many}` : plural(n, one, many);
+};
 const unitOf = (measure) => (UNITS[measure] || [measure, measure])[1];
+// People's time: the reports that take these measures say over how many working days and people.
+const TIME_MEASURES = ["person_days", "fte"];
+const isTime = (measure) => TIME_MEASURES.includes(measure);
 
 // Times as people read them: "2026-12-04 16:00 UTC" (never raw ISO with microseconds).
 function when(iso) {
@@ -358,7 +366,21 @@ function bindFilterForm(section, rerender, names = FILTERS) {
 
 function fillFilterForm(section, names = FILTERS) {
   const form = $("form[data-filters]", section);
-  for (const [name, value] of Object.entries(filters(names))) form.elements[name].value = value;
+  const values = filters(names);
+  const note = $(".measure-note", form);
+  note.hidden = true;
+  // A page whose reports count estimates only offers no people's time: asked for it (a link from the
+  // overview in FTE), it shows points, says so, and its address says points too.
+  if (isTime(values.measure) && !form.hasAttribute("data-people-time")) {
+    note.textContent = `This page counts estimates, so it shows points: people's time (${unitOf(values.measure)}) is on the Overview and Teams pages.`;
+    note.hidden = false;
+    values.measure = DEFAULTS.measure;
+    const params = new URLSearchParams(location.search);
+    params.delete("measure");
+    history.replaceState(null, "", `${location.pathname}${params.size ? "?" + params : ""}`);
+    renderNav();
+  }
+  for (const [name, value] of Object.entries(values)) form.elements[name].value = value;
 }
 
 // Fetch a report with the page's filters; a filter the API refuses (422) or a bad range keeps the
@@ -427,6 +449,27 @@ function driftCell(value) {
     text: drift === null ? "—" : `${drift >= 0 ? "+" : ""}${(drift * 100).toFixed(1)} pts` });
 }
 
+// A table cell's effort: a bare number in estimates (the column says effort), with its unit in
+// people's time.
+const effortText = (n, measure) => (isTime(measure) ? amount(n, measure) : fmt(n));
+
+// A report's total as a headline; in people's time, over how many working days and people (never who).
+function headline(report) {
+  const total = amount(report.total.effort, report.measure);
+  if (!isTime(report.measure)) return `${total} over ${plural(report.total.items, "item")}`;
+  return `${total} over ${plural(report.working_days, "working day")} · ${plural(report.people, "person", "people")}` +
+    ` · ${plural(report.total.items, "item")} worked on from ${report.from} to ${report.to}`;
+}
+
+// What a people's-time report does not show: in-progress items nobody held (a count: they carry no
+// time), and a team too small to show, folded into the one above it (one, or a teams tree's list).
+function timeNotes(report) {
+  const notes = [report.folded].flat().filter(Boolean).map((f) => el("li", { class: "folded", "data-team": f.team, text: `${f.note}.` }));
+  const nobody = report.unattributed?.items;
+  if (nobody) notes.push(el("li", { class: "unattributed", text: `${plural(nobody, "item")} in progress with nobody assigned: not counted.` }));
+  return notes;
+}
+
 function renderValuesTable(table, report, { items = false } = {}) {
   const body = $("tbody", table);
   const query = reportQuery();
@@ -435,7 +478,7 @@ function renderValuesTable(table, report, { items = false } = {}) {
     const href = `/values/${encodeURIComponent(value.id)}${query ? "?" + query : ""}`;
     body.append(el("tr", { "data-value": value.id },
       el("th", { scope: "row" }, el("a", { href, "data-link": true, text: value.name })),
-      el("td", { class: "num effort", text: fmt(value.effort) }),
+      el("td", { class: "num effort", text: effortText(value.effort, report.measure) }),
       el("td", { class: "num share", text: pct(value.share) }),
       el("td", { class: "num target", text: pct(value.target_share) }),
       driftCell(value),
@@ -443,24 +486,42 @@ function renderValuesTable(table, report, { items = false } = {}) {
   }
   body.append(el("tr", { "data-value": "untagged" },
     el("th", { scope: "row" }, el("a", { href: "/attention?kind=untagged", "data-link": true, text: "Untagged" })),
-    el("td", { class: "num effort", text: fmt(report.untagged.effort) }),
+    el("td", { class: "num effort", text: effortText(report.untagged.effort, report.measure) }),
     el("td", { class: "num share", text: pct(report.untagged.share) }), el("td", { class: "num", text: "—" }), el("td", { class: "num", text: "—" }),
     items ? el("td", { class: "num", text: fmt(report.untagged.items) }) : null));
   labelCells(table);
+}
+
+// The overview's switch between points and people's time (FTE): a shortcut to its measure choice,
+// pressed for the kind of measure chosen there.
+function bindMeasureSwitch(section) {
+  const select = $("form[data-filters] select[name=measure]", section);
+  for (const button of $$("[data-switch]", section)) {
+    const pressed = button.dataset.switch === "points" ? select.value === "points" : isTime(select.value);
+    button.setAttribute("aria-pressed", String(pressed));
+    button.onclick = () => {
+      if (button.getAttribute("aria-pressed") === "true") return;
+      select.value = button.dataset.switch;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+  }
 }
 
 async function renderOverview() {
   const section = $("#page-overview");
   fillFilterForm(section);
   bindFilterForm(section, renderOverview);
+  bindMeasureSwitch(section);
   await loadPlan();
   $("#vision").textContent = plan.vision || "";
   const report = await withFilters(section, (values) => api(`/api/reports/effort-by-value?${reportQuery(values)}`));
   if (!report) return;
   renderChart(report);
   renderValuesTable($("#values"), report);
-  $("#total").textContent = `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}` +
+  $("#chart-title").textContent = isTime(report.measure) ? "People's time by value" : "Effort by value";
+  $("#total").textContent = headline(report) +
     ` · orphaned ${amount(report.orphaned.effort, report.measure)} (${plural(report.orphaned.items, "item")}, counted in the rows above too)`;
+  $("#time-notes").replaceChildren(...timeNotes(report));
   renderFreshnessLine(report);
   const parts = await Promise.allSettled([renderMeasures(), renderObstacles(), renderTrend()]);
   const failed = parts.filter((p) => p.status === "rejected").map((p) => p.reason.message);
@@ -488,12 +549,18 @@ async function renderMeasures() {
     const met = actual >= m.target;
     return el("li", { class: met ? "met" : "missed", "data-measure": m.id },
       el("span", { class: "sr-only", text: met ? "Met: " : "Not met: " }),
-      `${m.name}: ${pct(actual)} of done effort goes to ${valueName(m.value)} (target ${pct(m.target)}) — ${met ? "met" : "not met"}`);
+      `${m.name}: ${pct(actual)} of ${isTime(done.measure) ? "the time on done work" : "done effort"} goes to ${valueName(m.value)} (target ${pct(m.target)}) — ${met ? "met" : "not met"}`);
   }));
 }
 
 async function renderObstacles() {
-  const report = await api(`/api/reports/obstacles?${reportQuery({ ...filters(), state: "", from: "", to: "" })}`);
+  // Obstacles count estimates only: in people's time they are shown in points, and say so.
+  const asked = filters();
+  const measure = isTime(asked.measure) ? DEFAULTS.measure : asked.measure;
+  const report = await api(`/api/reports/obstacles?${reportQuery({ ...asked, measure, state: "", from: "", to: "" })}`);
+  const note = $("#obstacles-note");
+  note.hidden = !isTime(asked.measure);
+  note.textContent = `Shown in ${unitOf(report.measure)}: obstacles count estimates, not people's time.`;
   const list = $("#obstacles");
   list.replaceChildren();
   for (const o of report.obstacles) {
@@ -521,6 +588,8 @@ function niceMax(max) {
 async function renderTrend() {
   const trend = await api(`/api/reports/trend?${reportQuery({ ...filters(), state: "" })}`);
   const unit = unitOf(trend.measure);
+  const what = isTime(trend.measure) ? "Time worked" : "Done effort";
+  $("#trend-title").textContent = `${what} per week`;
   const series = [...plan.values.map((v, i) => ({ id: v.id, name: v.name, color: PALETTE[i % PALETTE.length] })),
     { id: "untagged", name: "Untagged", color: "#6b7480" }];
   const at = (week, id) => (id === "untagged" ? week.untagged : week.values[id] || 0);
@@ -537,7 +606,7 @@ async function renderTrend() {
   const x = (i) => left + (n > 1 ? (i * (width - left - right)) / (n - 1) : (width - left - right) / 2);
   const y = (v) => top + (1 - v / max) * (height - top - bottom);
   const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, width: String(width), height: String(height), role: "img",
-    "aria-label": `Done effort per value and week, in ${unit}; the weekly numbers are in the table below` });
+    "aria-label": `${what} per value and week, in ${unit}; the weekly numbers are in the table below` });
   svg.append(svgEl("text", { x: "0", y: "12", class: "axis-unit" }, `${unit} per week`));
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4;
@@ -727,22 +796,25 @@ async function renderTeams(teamId) {
   if (!report) return;
   const query = reportQuery(filters(PERIOD_FILTERS));
   const names = new Map(plan.teams.map((t) => [t.id, t.name]));
+  const time = isTime(report.measure); // each team also says how many people its figures cover
+  const heads = ["Team", "Effort", "Share of the company", "Aligned", "Untagged", "Unaligned", "Items", ...(time ? ["People"] : []), "Effort by value"];
   const table = el("table", { id: "teams-table", class: "values cards teams" },
     el("caption", { text: "Teams, parents first: a team's numbers hold its sub-teams' work; shares of a team's own effort are aligned (reaching a company value), untagged and unaligned" }),
-    el("thead", {}, el("tr", {}, ...["Team", "Effort", "Share of the company", "Aligned", "Untagged", "Unaligned", "Items", "Effort by value"].map((h, i) =>
-      el("th", { scope: "col", class: i && i < 7 ? "num" : null, text: h })))), el("tbody"));
+    el("thead", {}, el("tr", {}, ...heads.map((h, i) =>
+      el("th", { scope: "col", class: i && i < heads.length - 1 ? "num" : null, text: h })))), el("tbody"));
   const rows = $("tbody", table);
   for (const team of report.teams) {
     const href = `/teams/${encodeURIComponent(team.id)}${query ? "?" + query : ""}`;
     const name = el("th", { scope: "row", class: "team-name" }, el("a", { href, "data-link": true, text: team.name }),
       team.parent ? el("span", { class: "under muted", text: ` under ${names.get(team.parent) || team.parent}` }) : null);
     const row = el("tr", { "data-team": team.id, "data-depth": String(team.depth) }, name,
-      el("td", { class: "num effort", text: fmt(team.effort) }),
+      el("td", { class: "num effort", text: effortText(team.effort, report.measure) }),
       el("td", { class: "num share", text: pct(team.share) }),
       el("td", { class: "num aligned", text: pct(team.aligned_share) }),
       el("td", { class: "num untagged", text: pct(team.untagged_share) }),
       el("td", { class: "num unaligned", text: pct(team.unaligned_share) }),
       el("td", { class: "num items", text: fmt(team.items) }),
+      time ? el("td", { class: "num people", text: fmt(team.people) }) : null,
       el("td", { class: "by-value" }, teamShareBars(team)));
     row.style.setProperty("--depth", String(team.depth - 1)); // CSSOM: the tree's indent
     rows.append(row);
@@ -750,18 +822,20 @@ async function renderTeams(teamId) {
   const dash = () => el("td", { class: "num none", text: "—" });
   rows.append(el("tr", { "data-team": "company", class: "company-row" },
     el("th", { scope: "row", text: "The company's own work (in no team's scope)" }),
-    el("td", { class: "num effort", text: fmt(report.company.effort) }),
+    el("td", { class: "num effort", text: effortText(report.company.effort, report.measure) }),
     el("td", { class: "num share", text: pct(report.company.share) }), dash(), dash(), dash(),
-    el("td", { class: "num items", text: fmt(report.company.items) }), el("td", { class: "none", text: "—" })));
+    el("td", { class: "num items", text: fmt(report.company.items) }),
+    time ? el("td", { class: "num people none", text: "—" }) : null, el("td", { class: "none", text: "—" })));
   rows.append(el("tr", { "data-team": "total", class: "total-row" },
     el("th", { scope: "row", text: "All work" }),
-    el("td", { class: "num effort", text: fmt(report.total.effort) }),
+    el("td", { class: "num effort", text: effortText(report.total.effort, report.measure) }),
     el("td", { class: "num share", text: pct(report.total.effort ? 1 : 0) }), dash(), dash(), dash(),
-    el("td", { class: "num items", text: fmt(report.total.items) }), el("td", { class: "none", text: "—" })));
+    el("td", { class: "num items", text: fmt(report.total.items) }), time ? el("td", { class: "num people", text: fmt(report.people) }) : null,
+    el("td", { class: "none", text: "—" })));
   labelCells(table);
   body.replaceChildren(
-    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}, in ${plural(report.teams.length, "team")} and the company's own work. Open a team for its own V2MOM and report.` }),
-    table);
+    el("p", { class: "total", text: `${headline(report)}, in ${plural(report.teams.length, "team")} and the company's own work. Open a team for its own V2MOM and report.` }),
+    el("ul", { class: "time-notes" }, ...timeNotes(report)), table);
 }
 
 // Why a team method's effort reaches no value: it serves nothing, or what it serves (down the
@@ -849,7 +923,7 @@ async function renderTeam(section, teamId) {
       : "nothing: its effort reaches no company value (unaligned)";
     $("tbody", methods).append(el("tr", { "data-method": m.id }, el("th", { scope: "row", text: m.name }),
       el("td", { class: serves.length ? "serves" : "serves error", text: what }),
-      el("td", { class: "num effort", text: fmt(methodEffort(report, m.id)) })));
+      el("td", { class: "num effort", text: effortText(methodEffort(report, m.id), report.measure) })));
   }
   if (!(team.methods || []).length) emptyRow(methods, "No methods of its own.");
   labelCells(methods);
@@ -878,14 +952,14 @@ async function renderTeam(section, teamId) {
     el("thead", {}, el("tr", {}, ...["Value", "Effort", `Share of ${team.name}`, "Target"].map((h, i) =>
       el("th", { scope: "col", class: i ? "num" : null, text: h })))), el("tbody"));
   const row = (id, name, part, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
-    el("td", { class: "num effort", text: fmt(part.effort) }), el("td", { class: "num share", text: pct(part.share) }),
+    el("td", { class: "num effort", text: effortText(part.effort, report.measure) }), el("td", { class: "num share", text: pct(part.share) }),
     el("td", { class: "num target", text: pct(target) }));
   for (const v of report.values) $("tbody", values).append(row(v.id, v.name, v, v.target_share ?? ownTargets[v.id] ?? null));
   $("tbody", values).append(row("untagged", "Untagged", report.untagged, null));
   if (report.unaligned) $("tbody", values).append(row("unaligned", "Unaligned", report.unaligned, null));
   labelCells(values);
   parts.push(el("h2", { text: "Effort by value" }), periodNote(report),
-    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} over ${plural(report.total.items, "item")}` }), values);
+    el("p", { class: "total", text: headline(report) }), el("ul", { class: "time-notes" }, ...timeNotes(report)), values);
 
   const lost = report.unaligned?.methods || [];
   parts.push(el("h2", { text: "Unaligned work" }), lost.length
@@ -897,13 +971,18 @@ async function renderTeam(section, teamId) {
 
 // -- Reviews: the closed periods side by side, and one period's review ----------------------------
 
-const MEASURES = ["points", "hours", "count"];
+const REVIEW_MEASURES = ["points", "hours", "count", "person_days", "fte"];
+const isTimeMeasure = (measure) => measure === "person_days" || measure === "fte";
+const reviewUnit = (measure) => ({ person_days: "person-days", fte: "FTE" })[measure] || measure;
+// People's time reads as the report's command-line table prints it: "3.20 FTE", "12.5 person-days".
+const reviewAmount = (n, measure) => (measure === "fte" ? `${(Number(n) || 0).toFixed(2)} FTE`
+  : measure === "person_days" ? plural(n, "person-day") : amount(n, measure));
 const reference = (r) => `${r.cycle}/${r.period}`;
 const reviewPath = (cycle, period) => `/reviews/${encodeURIComponent(cycle)}/${encodeURIComponent(period)}`;
 
 function reviewParams() {
   const params = new URLSearchParams(location.search);
-  const measure = MEASURES.includes(params.get("measure")) ? params.get("measure") : "points";
+  const measure = REVIEW_MEASURES.includes(params.get("measure")) ? params.get("measure") : "points";
   return { team: params.get("team") || "", measure };
 }
 
@@ -928,6 +1007,17 @@ function fillReviewTeams(docs, chosen) {
 function reviewPart(doc, team) {
   return team ? doc.teams?.[team] : doc.company;
 }
+
+// Why a review's part has no report in `measure` (null when it has one, or when the part is missing):
+// a team too small to show in people's time (the note says whose figures hold its time), or a review
+// closed before people's time was recorded.
+function reviewGap(part, measure) {
+  if (!part || part.reports[measure]) return null;
+  return part.folded?.[measure]?.note || "This review was closed before people's time was recorded: it has no person-days or FTE.";
+}
+
+// A people's-time report's reach: "over 21 working days, 4 people counted".
+const timeReach = (report) => `over ${plural(report.working_days, "working day")}, ${plural(report.people, "person", "people")} counted`;
 
 function bindReviews() {
   const form = $("#reviews-filters");
@@ -1001,6 +1091,11 @@ async function renderReviews(cycle, period) {
   const who = current.team ? teams.get(current.team) : "the company";
   const query = reviewQuery(current);
   const reports = docs.map((doc) => reviewPart(doc, current.team)?.reports[current.measure] || null);
+  const time = isTimeMeasure(current.measure);
+  const gaps = docs.map((doc, i) => {
+    const gap = reviewGap(reviewPart(doc, current.team), current.measure);
+    return gap && el("li", { "data-period": reference(listing.reviews[i]) }, el("strong", { text: reference(listing.reviews[i]) }), `: ${gap}`);
+  }).filter(Boolean);
   const heads = listing.reviews.map((r) => el("th", { scope: "col", class: "num", "data-period": reference(r) },
     el("a", { href: `${reviewPath(r.cycle, r.period)}${query ? "?" + query : ""}`, "data-link": true, text: reference(r),
       "aria-label": `Review of ${reference(r)}` }),
@@ -1021,13 +1116,14 @@ async function renderReviews(cycle, period) {
     el("td", { class: "num target", text: pct(target) }),
     ...reports.map((report, i) => cell(report && pick(report) ? pct(pick(report).share) : "—", reference(listing.reviews[i]))));
   const shares = el("table", { id: "review-shares", class: "values matrix" },
-    el("caption", { text: `Share of each period's done effort (${current.measure}) per value, for ${who}` }),
+    el("caption", { text: `Share of each period's ${time ? "time worked" : "done effort"} (${reviewUnit(current.measure)}) per value, for ${who}` }),
     el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Value" }), el("th", { scope: "col", class: "num", text: "Target" }), ...heads)),
     el("tbody", {}, ...[...rows].map(([id, name]) => shareRow(id, name, (r) => r.values.find((v) => v.id === id), latest(id))),
       shareRow("untagged", "Untagged", (r) => r.untagged, null),
       reports.some((r) => r?.unaligned) ? shareRow("unaligned", "Unaligned", (r) => r.unaligned, null) : null,
-      el("tr", { "data-value": "total" }, el("th", { scope: "row", text: "Done effort" }), el("td", { class: "num", text: "—" }),
-        ...reports.map((report, i) => cell(report ? amount(report.total.effort, report.measure) : "—", reference(listing.reviews[i]))))));
+      el("tr", { "data-value": "total" }, el("th", { scope: "row", text: time ? "Time worked" : "Done effort" }), el("td", { class: "num", text: "—" }),
+        ...reports.map((report, i) => cell(report ? reviewAmount(report.total.effort, report.measure) + (time ? ` ${timeReach(report)}` : "") : "—",
+          reference(listing.reviews[i]))))));
 
   // Each measure met or not, per period.
   const measures = new Map();
@@ -1045,10 +1141,12 @@ async function renderReviews(cycle, period) {
       })))));
   if (!measures.size) emptyRow(met, "No effort-share measures.");
   const region = (table, label) => el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": label }, table);
-  body.replaceChildren(
-    el("p", { class: "total", text: `${plural(docs.length, "closed period")}, side by side. Each is the review stored when it was closed: done work in the period, every tracker. Open a period for its whole review.` }),
-    el("h2", { text: "Effort by value" }), region(shares, "Share of done effort per value and period"),
-    el("h2", { text: "Measures" }), region(met, "Measures met per period"));
+  const what = time ? "the time people worked in the period, on work in every state, every tracker" : "done work in the period, every tracker";
+  body.replaceChildren(...[
+    el("p", { class: "total", text: `${plural(docs.length, "closed period")}, side by side. Each is the review stored when it was closed: ${what}. Open a period for its whole review.` }),
+    gaps.length ? el("ul", { class: "reasons", id: "review-gaps" }, ...gaps) : null,
+    el("h2", { text: "Effort by value" }), region(shares, `Share of ${time ? "time worked" : "done effort"} per value and period`),
+    el("h2", { text: "Measures" }), region(met, "Measures met per period")].filter(Boolean));
 }
 
 async function closePeriods() {
@@ -1079,6 +1177,40 @@ async function closePeriods() {
     button.disabled = false;
     document.body.dataset.ready = "true";
   }
+}
+
+// One part's stored report in `measure` and its measures met: done effort, or in people's time the
+// time worked in the period ("0.48 FTE over 21 working days, 4 people counted").
+function reviewReport(part, measure, who, ref) {
+  const report = part.reports[measure];
+  const time = isTimeMeasure(measure);
+  const table = el("table", { id: "review-report", class: "values cards" },
+    el("caption", { text: `${time ? "Time worked by" : "Done effort of"} ${who} in ${ref} by value` }),
+    el("thead", {}, el("tr", {}, ...["Value", time ? reviewUnit(measure) : "Effort", "Share", "Target"].map((h, i) => el("th", { scope: "col", class: i ? "num" : null, text: h })))),
+    el("tbody"));
+  const row = (id, name, p, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
+    el("td", { class: "num effort", text: fmt(p.effort) }), el("td", { class: "num share", text: pct(p.share) }), el("td", { class: "num target", text: pct(target) }));
+  for (const v of report.values) $("tbody", table).append(row(v.id, v.name, v, v.target_share));
+  $("tbody", table).append(row("untagged", "Untagged", report.untagged, null));
+  if (report.unaligned) $("tbody", table).append(row("unaligned", "Unaligned", report.unaligned, null));
+  labelCells(table);
+  const total = time
+    ? `${reviewAmount(report.total.effort, measure)} ${timeReach(report)}: the time worked from ${report.from} to ${report.to}, on work in every state, over ${plural(report.total.items, "item")}`
+    : `${amount(report.total.effort, measure)} done over ${plural(report.total.items, "item")}`;
+  const out = [el("h2", { text: "Effort by value" }), el("p", { class: "total", id: "review-total", text: total }), table];
+  const lost = report.unaligned?.methods || [];
+  if (lost.length) {
+    out.push(el("h3", { text: "Unaligned work" }), el("ul", { class: "reasons" }, ...lost.map((m) => el("li", { "data-method": m.id },
+      el("strong", { text: m.name }), `: ${reviewAmount(m.effort, measure)} reached no company value (the method, or what it serves, serves nothing)`))));
+  }
+  const names = Object.fromEntries(report.values.map((v) => [v.id, v.name]));
+  const measures = part.measures[measure] || [];
+  out.push(el("h2", { text: "Measures" }), measures.length
+    ? el("ul", { class: "measures", id: "review-measure-list" }, ...measures.map((m) => el("li", { class: m.met ? "met" : "missed", "data-measure": m.id },
+      el("span", { class: "sr-only", text: m.met ? "Met: " : "Not met: " }),
+      `${m.name}: ${pct(m.actual)} of ${time ? "the time worked" : "done effort"} went to ${names[m.value] || m.value} (target ${pct(m.target)}) — ${m.met ? "met" : "not met"}`)))
+    : el("p", { class: "muted", text: "No effort-share measures." }));
+  return out;
 }
 
 async function renderReview(cycle, period, current) {
@@ -1112,31 +1244,16 @@ async function renderReview(cycle, period, current) {
     return;
   }
   const who = current.team ? teams.get(current.team) : "the company";
-  const report = part.reports[current.measure];
-  const table = el("table", { id: "review-report", class: "values cards" },
-    el("caption", { text: `Done effort of ${who} in ${ref} by value` }),
-    el("thead", {}, el("tr", {}, ...["Value", "Effort", "Share", "Target"].map((h, i) => el("th", { scope: "col", class: i ? "num" : null, text: h })))),
-    el("tbody"));
-  const row = (id, name, p, target) => el("tr", { "data-value": id }, el("th", { scope: "row", text: name }),
-    el("td", { class: "num effort", text: fmt(p.effort) }), el("td", { class: "num share", text: pct(p.share) }), el("td", { class: "num target", text: pct(target) }));
-  for (const v of report.values) $("tbody", table).append(row(v.id, v.name, v, v.target_share));
-  $("tbody", table).append(row("untagged", "Untagged", report.untagged, null));
-  if (report.unaligned) $("tbody", table).append(row("unaligned", "Unaligned", report.unaligned, null));
-  labelCells(table);
-  parts.push(el("h2", { text: "Effort by value" }),
-    el("p", { class: "total", text: `${amount(report.total.effort, report.measure)} done over ${plural(report.total.items, "item")}` }), table);
-  const lost = report.unaligned?.methods || [];
-  if (lost.length) {
-    parts.push(el("h3", { text: "Unaligned work" }), el("ul", { class: "reasons" }, ...lost.map((m) => el("li", { "data-method": m.id },
-      el("strong", { text: m.name }), `: ${amount(m.effort, report.measure)} reached no company value (the method, or what it serves, serves nothing)`))));
+  const time = isTimeMeasure(current.measure);
+  const gap = reviewGap(part, current.measure);
+  if (gap) parts.push(el("h2", { text: "Effort by value" }), el("p", { class: "muted", id: "review-gap", text: gap }));
+  else parts.push(...reviewReport(part, current.measure, who, ref));
+  if (time) {
+    parts.push(el("h2", { text: "Obstacles and flagged work at closing" }), el("p", { class: "muted", id: "review-estimates-only",
+      text: "Obstacles and flagged work are counted in points, hours or count: pick one of those measures to see them." }));
+    body.replaceChildren(...parts);
+    return;
   }
-  const names = Object.fromEntries(report.values.map((v) => [v.id, v.name]));
-  const measures = part.measures[current.measure] || [];
-  parts.push(el("h2", { text: "Measures" }), measures.length
-    ? el("ul", { class: "measures", id: "review-measure-list" }, ...measures.map((m) => el("li", { class: m.met ? "met" : "missed", "data-measure": m.id },
-      el("span", { class: "sr-only", text: m.met ? "Met: " : "Not met: " }),
-      `${m.name}: ${pct(m.actual)} of done effort went to ${names[m.value] || m.value} (target ${pct(m.target)}) — ${m.met ? "met" : "not met"}`)))
-    : el("p", { class: "muted", text: "No effort-share measures." }));
   const obstacles = doc.obstacles[current.measure] || [];
   parts.push(el("h2", { text: "Obstacles at closing" }), obstacles.length
     ? el("ul", { class: "obstacles" }, ...obstacles.map((o) => el("li", { "data-obstacle": o.id }, el("strong", { text: o.name }),
@@ -1162,7 +1279,9 @@ const flagPaging = { cursor: null, shown: 0, total: 0 };
 function attentionParams() {
   const params = new URLSearchParams(location.search);
   const kind = KINDS.some(([k]) => k === params.get("kind")) ? params.get("kind") : "untagged";
-  return { kind, q: params.get("q") || "", tracker: params.get("tracker") || "", measure: params.get("measure") || "points" };
+  const measure = params.get("measure") || "points";
+  // Flags count estimates only: an address in people's time shows points (the select says so).
+  return { kind, q: params.get("q") || "", tracker: params.get("tracker") || "", measure: isTime(measure) ? "points" : measure };
 }
 
 function attentionUrl(values) {
@@ -1378,7 +1497,7 @@ async function renderItem(tracker, key) {
 // An item's people's time as one line: how many person-days over how many days worked, never by whom.
 function peopleTimeLine(time) {
   const worked = time.days_worked
-    ? `${plural(time.person_days, "person-day")} over ${plural(time.days_worked, "working day")}`
+    ? `${amount(time.person_days, "person_days")} over ${plural(time.days_worked, "working day")}`
     : "no person-days (nobody had it in progress)";
   return el("p", { id: "item-people-time", class: "muted", text: `People's time: ${worked}, ${time.from} to ${time.to}.` });
 }
@@ -2007,10 +2126,15 @@ async function signedIn(who) {
   await route();
 }
 
-// Every report page's filter form is one template's copy (index.html's #report-filters).
+// Every report page's filter form is one template's copy (index.html's #report-filters); people's
+// time (the template's [data-time] parts) stays only in the forms marked data-people-time.
 function fillFilterForms() {
   const fields = $("#report-filters").content;
-  for (const form of $$("form[data-filters]")) if (!form.elements.length) form.append(fields.cloneNode(true));
+  for (const form of $$("form[data-filters]")) {
+    if (form.elements.length) continue;
+    form.append(fields.cloneNode(true));
+    if (!form.hasAttribute("data-people-time")) for (const part of $$("[data-time]", form)) part.remove();
+  }
 }
 
 async function start() {

@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.reviews_world import CYCLE, PLAN, Q1_DONE_POINTS, reviews_world
+from tests.reviews_world import (
+    CYCLE,
+    NOVEMBER,
+    NOVEMBER_WORKING_DAYS,
+    PLAN,
+    Q1_DONE_POINTS,
+    TIME_CUSTOMER_FIRST,
+    TIME_TOTAL,
+    close_before_people_time,
+    people_time_world,
+    reviews_world,
+)
 from v2mom.app.cli import app
 from v2mom.store.database import Database
 
@@ -158,3 +169,59 @@ def test_plan_apply_with_a_new_cycle_closes_the_old_one(workdir: tuple[Path, Dat
     assert current is not None
     assert current.cycle is not None
     assert current.cycle.id == "fy28"
+
+
+def test_review_show_prints_people_time_and_says_where_a_small_team_s_time_is(
+    workdir: tuple[Path, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _path, store = workdir
+    monkeypatch.setattr("v2mom.clock.utcnow", lambda: datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
+    people_time_world(store)
+    assert run("review", "close", "--period", NOVEMBER)[0] == 0
+    code, out, err = run("review", "show", NOVEMBER, "--measure", "fte")
+    assert code == 0, err
+    lines = out.splitlines()
+    company = lines.index(f"company: {TIME_TOTAL / NOVEMBER_WORKING_DAYS:.2f} FTE worked")
+    assert lines[company + 1] == (
+        f"  4 people over {NOVEMBER_WORKING_DAYS} working days, 2026-11-01 to 2026-11-30; work in every state"
+    )
+    assert f"  customer-first\t{TIME_CUSTOMER_FIRST / NOVEMBER_WORKING_DAYS:.2f} FTE\t43.9%" in lines
+    assert "  measure cf-share: 43.9% of target 40%: met" in lines
+    assert (
+        "team retries: retries has fewer than 3 people in this window; its time is shown within team payments"
+        in lines
+    )
+    code, out, _ = run("review", "show", NOVEMBER, "--measure", "person_days")
+    assert code == 0
+    assert f"company: {TIME_TOTAL:.1f} person-days worked" in out.splitlines()
+    code, out, _ = run("review", "show", NOVEMBER, "--measure", "count")
+    assert "company: 0 items done" in out.splitlines()
+    code, _, err = run("review", "show", NOVEMBER, "--measure", "minutes")
+    assert code == 2
+    assert "minutes" in err
+
+
+def test_review_close_counts_in_the_settings_calendar(
+    workdir: tuple[Path, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, store = workdir
+    monkeypatch.setattr("v2mom.clock.utcnow", lambda: datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
+    with (path / "v2mom.yaml").open("a") as settings:
+        settings.write("min_group_size: 1\n")  # one person is enough to show a team
+    people_time_world(store)
+    assert run("review", "close", "--period", NOVEMBER)[0] == 0
+    code, out, _ = run("review", "show", NOVEMBER, "--measure", "person_days")
+    assert code == 0
+    assert "team retries: 1.0 person-days worked" in out.splitlines()
+
+
+def test_a_review_closed_before_people_time_says_so(workdir: tuple[Path, Database]) -> None:
+    _path, store = workdir
+    close_before_people_time(store, people_time_world(store), NOVEMBER)
+    code, out, err = run("review", "show", NOVEMBER, "--measure", "fte")
+    assert code == 0, err
+    assert out.splitlines()[1:] == [
+        "this review was closed before people's time was recorded: it has no fte figures"
+    ]
+    code, out, _ = run("review", "show", NOVEMBER)
+    assert "company: 0 points done" in out.splitlines()  # its estimates are all there

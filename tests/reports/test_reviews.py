@@ -34,7 +34,7 @@ def test_closing_a_period_stores_every_team_and_measure(store: Database) -> None
     assert document["closed_by"] == review.closed_by == "cli:ana"
     assert document["period"] == {"id": "q1", "start": "2026-02-01", "end": "2026-04-30", "cut": False}
     company = document["company"]["reports"]
-    assert set(company) == {"points", "hours", "count"}
+    assert set(company) == {"points", "hours", "count", "person_days", "fte"}
     points = company["points"]
     assert "freshness" not in points
     assert (points["state"], points["from"], points["to"]) == ("done", "2026-02-01", "2026-04-30")

@@ -5,7 +5,9 @@ the sandbox's containers: Growth (Jira ONB, Asana Growth; a value of its own), P
 Linear ENG, Asana Platform reliability) and Mobile under Platform (Jira MOB, Asana Mobile), whose
 method serves nothing and is named by a rule, so it carries unaligned effort. Linear's WEB team is
 in no team's scope: the company's own work. October and November 2026, where the demo's done work
-falls, are closed through the review use case.
+falls, are closed through the review use case. The reviews pages' world also holds August, closed as
+a review was stored before it held people's time, and September, closed where a team needs ten
+people to be shown (so Growth and Mobile are folded in its people's time).
 
 Each page shows the API's numbers (read back from the page and compared), has no console error, no
 serious axe finding, and no sideways scroll.
@@ -23,6 +25,7 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.app.static.conftest import Console, Site, axe_violations, fmt, open_page, ready, serve
+from tests.reviews_world import close_before_people_time
 from v2mom.app.demo import DemoWorld, build_demo
 from v2mom.app.factory import create_app
 from v2mom.clock import today
@@ -33,11 +36,14 @@ from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import apply_plan
+from v2mom.workdays import WorkCalendar
 
 WIDTHS = (1280, 390)
 ROLES = ("viewer", "admin")
 CYCLE = {"id": "fy27", "name": "FY2027", "start": "2026-06-01", "end": "2027-05-31", "periods": "monthly"}
 CLOSED = ("fy27/m5", "fy27/m6")  # October and November 2026: the demo's work is done in them
+BEFORE_TIME = "fy27/m3"  # August 2026, closed as before reviews held people's time
+FOLDING = "fy27/m4"  # September 2026, closed where a team needs ten people to be shown
 TEAM_ORDER = ["growth", "platform", "mobile"]  # parents first (Mobile is listed before its parent)
 
 
@@ -127,6 +133,11 @@ def cascaded_world(database: Path) -> DemoWorld:
 @pytest.fixture(scope="module")
 def cascaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = cascaded_world(tmp_path_factory.mktemp("teams") / "ui.db")
+    plan = world.store.plans.current()
+    assert plan is not None
+    close_before_people_time(world.store, plan, BEFORE_TIME)
+    ten = WorkCalendar(min_group_size=10)
+    assert close_reference(world.store, plan, FOLDING, "test", today(), calendar=ten).closed
     served, server = serve(world, name="teams")
     try:
         mobile = served.api("/api/reports/effort-by-value?team=mobile", served.viewer)
@@ -476,6 +487,92 @@ def test_a_period_s_review_shows_what_was_stored_when_it_closed(
         "There is no review of fy27/m9: that period has not been closed."
     )
     assert [e for e in console.take() if "404" not in e] == []  # the API's answer, no script error
+
+
+BEFORE_NOTE = "This review was closed before people's time was recorded: it has no person-days or FTE."
+
+
+def time_total(report: dict[str, Any]) -> str:
+    """A people's-time report's total as the Reviews pages show it: "0.48 FTE over 21 working days,
+    16 people counted"."""
+    days = "working day" if report["working_days"] == 1 else "working days"
+    people = "person" if report["people"] == 1 else "people"
+    return (
+        f"{report['total']['effort']:.2f} FTE over {fmt(report['working_days'])} {days},"
+        f" {fmt(report['people'])} {people} counted"
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_reviews_page_shows_fte_and_says_what_a_review_does_not_hold(
+    browser: Browser, cascaded: Site, contexts: list[BrowserContext], width: int
+) -> None:
+    page, console = visit(contexts, browser, cascaded, "viewer", width, "/reviews")
+    page.select_option("#reviews-filters select[name=measure]", "fte")
+    ready(page, "reviews")
+    assert page.url.endswith("/reviews?measure=fte")
+    listed = [f"{r['cycle']}/{r['period']}" for r in cascaded.api("/api/reviews", cascaded.viewer)["reviews"]]
+    documents = {reference: snapshot(cascaded, reference) for reference in listed}
+    timed = {r: d for r, d in documents.items() if "fte" in d["company"]["reports"]}
+    assert set(timed) == set(listed) - {BEFORE_TIME}  # the API serves the old review as stored
+    shown = cells(page, "#review-shares", "value")
+    totals = shown.pop("total")
+    expected = expected_shares(timed, None, "fte")
+    for row in expected.values():
+        row[BEFORE_TIME] = "—"
+    assert {
+        value: {k: v for k, v in row.items() if k != "target"} for value, row in shown.items()
+    } == expected
+    for reference, document in timed.items():
+        assert totals[reference] == time_total(document["company"]["reports"]["fte"])
+    assert totals[BEFORE_TIME] == "—"
+    expect(page.locator(f'#review-gaps li[data-period="{BEFORE_TIME}"]')).to_have_text(
+        f"{BEFORE_TIME}: {BEFORE_NOTE}"
+    )
+    met = cells(page, "#review-measures", "measure")
+    for reference, document in timed.items():
+        for measure in document["company"]["measures"]["fte"]:
+            word = "✔ met" if measure["met"] else "✘ not met"
+            assert met[measure["id"]][reference] == f"{word} ({pct(measure['actual'])})"
+    clean(page, console)
+
+    # Growth needed ten people in September's review: its time there is only a note, never figures.
+    folded = documents[FOLDING]["teams"]["growth"]["folded"]["fte"]
+    assert "fte" not in documents[FOLDING]["teams"]["growth"]["reports"]
+    page.select_option("#reviews-filters select[name=team]", "growth")
+    ready(page, "reviews")
+    assert page.url.endswith("/reviews?team=growth&measure=fte")
+    expect(page.locator(f'#review-gaps li[data-period="{FOLDING}"]')).to_have_text(
+        f"{FOLDING}: {folded['note']}"
+    )
+    september = page.locator(f'#review-shares td[data-period="{FOLDING}"]')
+    assert set(september.all_text_contents()) == {"—"}
+    assert console.take() == []
+
+    # One review in FTE: the stored report, its reach, and no obstacles or flags (estimates only).
+    page.goto(f"{cascaded.base}/reviews/{CLOSED[1]}?measure=fte")
+    ready(page, "reviews")
+    report = timed[CLOSED[1]]["company"]["reports"]["fte"]
+    assert review_report(page) == report_rows(report)
+    expect(page.locator("#review-total")).to_contain_text(time_total(report))
+    for measure in timed[CLOSED[1]]["company"]["measures"]["fte"]:
+        expect(page.locator(f"#review-measure-list li[data-measure={measure['id']}]")).to_contain_text(
+            f"{pct(measure['actual'])} of the time worked went to"
+        )
+    expect(page.locator("#review-estimates-only")).to_be_visible()
+    expect(page.locator("#review-flags")).to_have_count(0)
+    clean(page, console)
+
+    # The review closed before people's time says so in person-days, and still shows its points.
+    page.goto(f"{cascaded.base}/reviews/{BEFORE_TIME}?measure=person_days")
+    ready(page, "reviews")
+    expect(page.locator("#review-gap")).to_have_text(BEFORE_NOTE)
+    expect(page.locator("#review-report")).to_have_count(0)
+    page.select_option("#reviews-filters select[name=measure]", "points")
+    ready(page, "reviews")
+    old = documents[BEFORE_TIME]["company"]["reports"]["points"]
+    assert review_report(page) == report_rows(old)
+    clean(page, console)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
