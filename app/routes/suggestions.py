@@ -10,13 +10,14 @@ from fastapi import APIRouter, HTTPException
 
 from v2mom.app.auth import Admin, StoreDep, Viewer
 from v2mom.app.routes.writeback import TagRequest
-from v2mom.app.schemas.suggestions import SuggestionsDocument
+from v2mom.app.schemas.suggestions import ModelDocument, SuggestionsDocument
 from v2mom.app.services import ServicesDep
 from v2mom.mapping.plan import Plan
 from v2mom.models import TrackerName
 from v2mom.store.database import Database
 from v2mom.store.items import StoredItem
-from v2mom.suggest.service import suggestions_for
+from v2mom.suggest.quality import DEFAULT_FLOOR
+from v2mom.suggest.service import plan_version, suggestions_for
 
 router = APIRouter(tags=["suggestions"])
 
@@ -41,6 +42,29 @@ def item_suggestions(
 ) -> SuggestionsDocument:
     """Up to three values or methods for an untagged item, best first, each with why."""
     return _document(services, store, _item(store, tracker, key))
+
+
+@router.get("/api/suggestions/model")
+def suggestion_model(store: StoreDep, _viewer: Viewer) -> ModelDocument:
+    """The model suggestions come from now and its held-out quality (null before the first one)."""
+    stored = store.suggestions.latest(plan_version(store), with_model=False)
+    if stored is None:
+        return ModelDocument(model=None)
+    quality = stored.quality
+    return ModelDocument.model_validate(
+        {
+            "model": {
+                "trained_at": stored.trained_at,
+                "plan_version": stored.plan_version,
+                "examples": stored.examples,
+                "tags": stored.tags,
+                "floor": DEFAULT_FLOOR,
+                "trained_on": quality["trained_on"],
+                "held_out": quality["held_out"],
+                "levels": quality["levels"],
+            }
+        }
+    )
 
 
 @router.post("/api/items/{tracker}/{key}/suggestions/reject")
