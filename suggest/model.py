@@ -31,7 +31,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-__all__ = ["MIN_EXAMPLES", "Example", "NotTrainable", "Scored", "TextModel", "train"]
+__all__ = ["MIN_EXAMPLES", "Example", "NotTrainable", "Scored", "TextModel", "train", "vectorizer"]
 
 MIN_EXAMPLES = 5  # people-tagged items a tag needs before it is learned
 WORD = r"(?u)\b\w[\w'-]*\w\b"  # a word: two or more word characters, hyphens and apostrophes inside
@@ -68,7 +68,8 @@ def _headline(text: str) -> str:
     return text.partition("\n")[0].lower()
 
 
-def _vectorizer() -> FeatureUnion:
+def vectorizer() -> FeatureUnion:
+    """The two TF-IDF vectorizers a model reads texts with (see the module docstring), unfitted."""
     return FeatureUnion(
         [
             (
@@ -181,10 +182,10 @@ def learnable(examples: Sequence[Example]) -> list[Example]:
 def train(examples: Sequence[Example], *, seed: int = 0) -> TextModel:
     """A model of ``examples`` (see the module docstring); NotTrainable says why none can be made."""
     kept = learnable(examples)
-    features = _vectorizer()
+    features = vectorizer()
     matrix = sparse.csr_matrix(features.fit_transform([example.text for example in kept]))
-    for _, vectorizer in features.transformer_list:
-        vectorizer.stop_words_ = set()  # the terms cut by max_features: only ever grows a saved model
+    for _, fitted in features.transformer_list:
+        fitted.stop_words_ = set()  # the terms cut by max_features: only ever grows a saved model
     classifier = LogisticRegression(C=4.0, max_iter=1000, random_state=seed)
     classifier.fit(matrix, [example.tag for example in kept])
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
