@@ -19,6 +19,7 @@ The model (``README.md``, "People's time"), as one chain of common table express
 5. ``leaves``: an item whose descendant (through ``parent_id``, any depth) the same person worked
    the same day yields the day to it: leaves carry the time.
 6. ``shares``: each remaining item gets 1 / (the person's items that day) of the day.
+7. ``unheld``: each (working day, item) with a span nobody held (the reports' ``unattributed``).
 
 :class:`Chain` builds these steps for a window of working days, optionally for some items and some
 people only (:mod:`v2mom.store.people_shares` keeps its ``shares`` in a table). Person-level rows
