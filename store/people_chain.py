@@ -19,7 +19,7 @@ The model (``README.md``, "People's time"), as one chain of common table express
 5. ``leaves``: an item whose descendant (through ``parent_id``, any depth) the same person worked
    the same day yields the day to it: leaves carry the time.
 6. ``shares``: each remaining item gets 1 / (the person's items that day) of the day.
-7. ``unheld``: each (working day, item) with a span nobody held (the reports' ``unattributed``).
+7. ``unheld``: each (working day, its rank, item) with a span nobody held (``unattributed``).
 
 :class:`Chain` builds these steps for a window of working days, optionally for some items and some
 people only (:mod:`v2mom.store.people_shares` keeps its ``shares`` in a table). Person-level rows
@@ -39,6 +39,7 @@ from sqlalchemy import (
     Connection,
     Date,
     Float,
+    Integer,
     String,
     and_,
     case,
@@ -247,15 +248,18 @@ class Chain:
         bounds = (
             values(
                 column("day", Date),
+                column("n", Integer),  # the working day's rank in the window
                 column("starts", UTCDateTime()),
                 column("ends", UTCDateTime()),
                 name="bounds",
             )
-            .data([(d.day, d.starts, d.ends) for d in window.workdays])
+            .data([(d.day, n, d.starts, d.ends) for n, d in enumerate(window.workdays)])
             .cte("bounds")
         )
         b = bounds.c
-        days = select(b.day, instant(b.starts).label("starts"), instant(b.ends).label("ends")).cte("days")
+        days = select(b.day, b.n, instant(b.starts).label("starts"), instant(b.ends).label("ends")).cte(
+            "days"
+        )
         self.spans, self.days = spans, days
         s, d = spans.c, days.c
         on_day = and_(s.starts < d.ends, s.ends > d.starts)
@@ -328,7 +332,7 @@ class Chain:
         )
         on_a_day = and_(spans.c.starts < days.c.ends, spans.c.ends > days.c.starts)
         self.unheld = (
-            select(days.c.day, spans.c.pk)
+            select(days.c.day, days.c.n, spans.c.pk)
             .join_from(spans, days, on_a_day)
             .where(spans.c.holder.is_(None))
             .distinct()

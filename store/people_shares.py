@@ -50,6 +50,7 @@ from sqlalchemy import (
     or_,
     select,
     union,
+    update,
     values,
 )
 
@@ -183,15 +184,14 @@ class PeopleShares(Repository):
                 if not taken and redo is None:
                     return Refreshed("none")
                 settled = redo - timedelta(days=1) if redo is not None else today
+                if redo is not None:  # first, so what follows replaces rows up to ``settled`` only
+                    self._cut(conn, calendar, first, redo)
                 persons = self._touched(conn, calendar, taken) if taken else set()
                 if persons and first <= settled:
                     self._redo_persons(conn, calendar, now, first, settled, persons)
                 if taken and first <= settled:
                     self._redo_unheld(conn, calendar, now, first, settled, taken)
                 if redo is not None:
-                    s, u = t.people_shares.c, t.people_unheld.c
-                    conn.execute(delete(t.people_shares).where(s.day >= redo))
-                    conn.execute(delete(t.people_unheld).where(u.day >= redo))
                     self._compute(conn, calendar, now, redo, today)
                 done = Refreshed("incremental", persons=len(persons), redone_from=redo, changes=len(taken))
             conn.execute(delete(t.people_state))
@@ -213,6 +213,16 @@ class PeopleShares(Repository):
         return bool(
             state.fingerprint != fingerprint(calendar) or calendar.today(now) > state.last_day or passed
         )
+
+    def _cut(self, conn: Connection, calendar: WorkCalendar, first: date, redo: date) -> None:
+        """Remove every row of ``redo`` and after: runs of unheld days that reach it end the working
+        day before."""
+        s, u = t.people_shares.c, t.people_unheld.c
+        conn.execute(delete(t.people_shares).where(s.day >= redo))
+        conn.execute(delete(t.people_unheld).where(u.first_day >= redo))
+        before = calendar.workdays(first, redo - timedelta(days=1))
+        if before:
+            conn.execute(update(t.people_unheld).where(u.last_day >= redo).values(last_day=before[-1].day))
 
     def _state(self, conn: Connection) -> Any:
         return conn.execute(select(t.people_state).where(t.people_state.c.id == STATE_ID)).one_or_none()
@@ -247,11 +257,13 @@ class PeopleShares(Repository):
                     ["day", "person", "item_pk", "share"], select(sh.day, sh.person, sh.pk, sh.share)
                 )
             )
-        if unheld:
+        if unheld:  # consecutive working days in one row: rank minus rank among the item's days is constant
             nobody = Chain(window, self.dialect, subjects=subjects).unheld.c
-            conn.execute(
-                insert(t.people_unheld).from_select(["day", "item_pk"], select(nobody.day, nobody.pk))
-            )
+            run = (nobody.n - func.row_number().over(partition_by=nobody.pk, order_by=nobody.n)).label("run")
+            days = select(nobody.pk, nobody.day, run).subquery("unheld_days")
+            d = days.c
+            runs = select(d.pk, func.min(d.day), func.max(d.day)).group_by(d.pk, d.run)
+            conn.execute(insert(t.people_unheld).from_select(["item_pk", "first_day", "last_day"], runs))
 
     def _touched(
         self, conn: Connection, calendar: WorkCalendar, changed: Iterable[tuple[str, str]]
@@ -319,13 +331,14 @@ class PeopleShares(Repository):
         last: date,
         changed: set[tuple[str, str]],
     ) -> None:
-        """Replace the unheld rows of the ``changed`` items from ``first`` to ``last``."""
+        """Replace the unheld rows of the ``changed`` items, from ``first`` to ``last`` (no row of theirs
+        goes past ``last``)."""
         keys = _keys_cte("changed", changed, "tracker", "item_id")
         i, u = t.items.c, t.people_unheld.c
         pks = select(i.pk).join_from(
             keys, t.items, and_(i.tracker == keys.c.tracker, i.item_id == keys.c.item_id)
         )
-        conn.execute(delete(t.people_unheld).where(u.item_pk.in_(pks), u.day.between(first, last)))
+        conn.execute(delete(t.people_unheld).where(u.item_pk.in_(pks)))
         self._compute(conn, calendar, now, first, last, subjects=keys, shares=False)
 
     def _horizon(self, conn: Connection, now: datetime) -> datetime | None:

@@ -88,15 +88,21 @@ class _Shares:
         return select(sh.pk, func.sum(sh.share).label("days")).group_by(sh.pk).cte("item_days")
 
 
-def _stored(window: TimeWindow) -> _Shares:
+def _stored(window: TimeWindow, dialect: str) -> _Shares:
     """The window's rows of ``people_shares`` and ``people_unheld``."""
     s, u = t.people_shares.c, t.people_unheld.c
     first, last = window.workdays[0].day, window.workdays[-1].day
+    # read where used: a filtered table scan is cheaper than PostgreSQL copying the rows aside
+    inline = ("NOT MATERIALIZED",) if dialect == "postgresql" else ()
     return _Shares(
         shares=select(s.person, s.day, s.item_pk.label("pk"), s.share)
         .where(s.day.between(first, last))
-        .cte("shares"),
-        unheld=select(u.day, u.item_pk.label("pk")).where(u.day.between(first, last)).cte("unheld"),
+        .cte("shares")
+        .prefix_with(*inline),
+        unheld=select(u.item_pk.label("pk"))
+        .where(u.first_day <= last, u.last_day >= first)
+        .cte("unheld")
+        .prefix_with(*inline),
     )
 
 
@@ -115,26 +121,34 @@ def _scope(state: str, tracker: str | None, teams: Sequence[str] | None) -> list
     return conditions
 
 
-def _allocated(source: CTE, pk: ColumnElement[int]) -> Any:
-    """``source`` (rows naming an item by ``pk``) joined to the items' resolutions and allocation sets."""
-    r, a = t.resolutions.c, t.allocation_sets.c
-    return source.join(t.resolutions, r.item_pk == pk).join(t.allocation_sets, a.alloc_key == r.alloc_key)
+def _scoped(found: _Shares, scope: list[ColumnElement[bool]]) -> CTE:
+    """The window's items in ``scope``, each with its person-days and what its resolution counts it
+    under: the one join of the shares to the resolutions (an index lookup per item)."""
+    r, pi = t.resolutions.c, found.item_days.c
+    return (
+        select(pi.pk, pi.days, r.alloc_key, r.orphaned, r.team_id)
+        .join_from(found.item_days, t.resolutions, r.item_pk == pi.pk)
+        .where(*scope)
+        .cte("scoped")
+    )
 
 
-def _people_counted(found: _Shares, scope: list[ColumnElement[bool]], kind: str, width: int) -> Select[Any]:
-    """One row ``kind`` for a union of ``width`` + 1 columns: the distinct people with a share of an
-    item in ``scope``, in the last column (the others null)."""
+def _allocated(scoped: CTE) -> Any:
+    """``scoped`` items joined to their allocation sets."""
+    a = t.allocation_sets.c
+    return scoped.join(t.allocation_sets, a.alloc_key == scoped.c.alloc_key)
+
+
+def _people_counted(found: _Shares, scoped: CTE, kind: str, width: int) -> Select[Any]:
+    """One row ``kind`` for a union of ``width`` + 1 columns: the distinct people with a share of a
+    ``scoped`` item, in the last column (the others null)."""
     sh = found.shares.c
     columns: list[Any] = [
         literal(kind),
         *(null() for _ in range(width - 1)),
         func.count(func.distinct(sh.person)),
     ]
-    return (
-        select(*columns)
-        .select_from(found.shares.join(t.resolutions, t.resolutions.c.item_pk == sh.pk))
-        .where(*scope)
-    )
+    return select(*columns).where(sh.pk.in_(select(scoped.c.pk)))
 
 
 class PeopleTimeQueries(Repository):
@@ -143,7 +157,7 @@ class PeopleTimeQueries(Repository):
     def _shares(self, window: TimeWindow) -> _Shares:
         """The stored rows when they cover ``window`` (refreshed first if need be), else the chain."""
         if PeopleShares(self._tx, self.dialect).covers(window):
-            return _stored(window)
+            return _stored(window, self.dialect)
         chain = Chain(window, self.dialect)
         return _Shares(shares=chain.shares, unheld=chain.unheld)
 
@@ -166,23 +180,23 @@ class PeopleTimeQueries(Repository):
         found_shares = self._shares(window)
         r, a = t.resolutions.c, t.allocation_sets.c
         scope = _scope(state, tracker, teams)
-        pi = found_shares.item_days.c
+        scoped = _scoped(found_shares, scope)
+        sc = scoped.c
         groups = (
             select(
                 literal("group").label("kind"),
                 a.value_id,
                 a.method_id,
-                r.orphaned,
+                sc.orphaned,
                 func.sum(a.first_of_value).label("value_items"),
                 func.sum(a.first_of_item).label("items"),
                 func.count().label("rows"),
-                func.sum(pi.days * a.weight).label("days"),
+                func.sum(sc.days * a.weight).label("days"),
             )
-            .select_from(_allocated(found_shares.item_days, pi.pk))
-            .where(*scope)
-            .group_by(a.value_id, a.method_id, r.orphaned)
+            .select_from(_allocated(scoped))
+            .group_by(a.value_id, a.method_id, sc.orphaned)
         )
-        people = _people_counted(found_shares, scope, "people", 7)
+        people = _people_counted(found_shares, scoped, "people", 7)
         u = found_shares.unheld.c
         nobody = (
             select(literal("nobody"), *(null() for _ in range(6)), func.count(func.distinct(u.pk)))
@@ -219,24 +233,23 @@ class PeopleTimeQueries(Repository):
         if not window.workdays:
             return TeamFacts(rows=[], people={}, everyone=0)
         found_shares = self._shares(window)
-        r, a = t.resolutions.c, t.allocation_sets.c
+        a = t.allocation_sets.c
         sh = found_shares.shares.c
-        scope = _scope(state, tracker, None)
-        pi = found_shares.item_days.c
+        scoped = _scoped(found_shares, _scope(state, tracker, None))
+        sc = scoped.c
         effort = (
             select(
                 literal("team").label("kind"),
-                r.team_id.label("team"),
+                sc.team_id.label("team"),
                 a.value_id,
                 a.method_id,
                 func.sum(a.first_of_item).label("items"),
-                func.sum(pi.days * a.weight).label("days"),
+                func.sum(sc.days * a.weight).label("days"),
             )
-            .select_from(_allocated(found_shares.item_days, pi.pk))
-            .where(*scope)
-            .group_by(r.team_id, a.value_id, a.method_id)
+            .select_from(_allocated(scoped))
+            .group_by(sc.team_id, a.value_id, a.method_id)
         )
-        everyone = _people_counted(found_shares, scope, "everyone", 5)
+        everyone = _people_counted(found_shares, scoped, "everyone", 5)
         parts: list[Any] = [effort, everyone]
         pairs = [(root, member) for root, members in subtrees.items() for member in members]
         if pairs:
@@ -251,11 +264,8 @@ class PeopleTimeQueries(Repository):
                     literal("people"), m.root, null(), null(), null(), func.count(func.distinct(sh.person))
                 )
                 .select_from(
-                    found_shares.shares.join(t.resolutions, r.item_pk == sh.pk).join(
-                        members, m.member == r.team_id
-                    )
+                    found_shares.shares.join(scoped, sc.pk == sh.pk).join(members, m.member == sc.team_id)
                 )
-                .where(*scope)
                 .group_by(m.root)
             )
         rows: list[tuple[str | None, str | None, str | None, float, int]] = []
@@ -282,7 +292,8 @@ class PeopleTimeQueries(Repository):
         found_shares = self._shares(window)
         a = t.allocation_sets.c
         sh = found_shares.shares.c
-        scope = _scope("all", tracker, teams)
+        scoped = _scoped(found_shares, _scope("all", tracker, teams))
+        sc = scoped.c
         per_day = (
             select(sh.day, sh.pk, func.sum(sh.share).label("days")).group_by(sh.day, sh.pk).cte("item_day")
         )
@@ -295,11 +306,12 @@ class PeopleTimeQueries(Repository):
                 a.method_id,
                 func.sum(pd.days * a.weight).label("days"),
             )
-            .select_from(_allocated(per_day, pd.pk))
-            .where(*scope)
+            .select_from(
+                per_day.join(scoped, sc.pk == pd.pk).join(t.allocation_sets, a.alloc_key == sc.alloc_key)
+            )
             .group_by(pd.day, a.value_id, a.method_id)
         )
-        everyone = _people_counted(found_shares, scope, "people", 4)
+        everyone = _people_counted(found_shares, scoped, "people", 4)
         rows: list[tuple[date, str | None, bool, float]] = []
         people = 0
         with self._tx.read() as conn:

@@ -341,12 +341,14 @@ people_shares = Table(
 )
 
 people_unheld = Table(
-    # The in-progress items nobody held on each working day people_state covers (``unattributed``).
+    # The in-progress items nobody held (``unattributed``), as runs of working days people_state covers:
+    # the item was unheld on every working day from ``first_day`` to ``last_day`` (a row per run, not
+    # per day: an epic open for a year is a row, not 250).
     "people_unheld",
     metadata,
-    Column("day", Date, primary_key=True),
     Column("item_pk", BigInteger, primary_key=True),
-    Index("ix_people_unheld_item_pk", "item_pk"),
+    Column("first_day", Date, primary_key=True),
+    Column("last_day", Date, nullable=False),
 )
 
 people_changes = Table(

@@ -6,7 +6,7 @@ Create Date: 2026-12-07 05:00:00
 
 A people's-time report computed who worked on what each working day from the whole history at
 every request (seconds at a million items). ``people_shares`` keeps each person's share of each
-working day per item, and ``people_unheld`` the in-progress items nobody held each day, for the days
+working day per item, and ``people_unheld`` the in-progress items nobody held (as runs of working days), for the days
 ``people_state`` says they cover and the calendar and ``people:`` accounts they were computed for;
 ``people_changes`` names the items written since (in the same transaction as the write), whose
 people's rows a refresh computes again. All start empty: the first refresh (after a sync, or
@@ -41,11 +41,11 @@ def upgrade() -> None:
     op.create_index('ix_people_shares_person', 'people_shares', ['person'], unique=False)
     op.create_table(
         'people_unheld',
-        sa.Column('day', sa.Date(), nullable=False),
         sa.Column('item_pk', sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint('day', 'item_pk', name=op.f('pk_people_unheld')),
+        sa.Column('first_day', sa.Date(), nullable=False),
+        sa.Column('last_day', sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint('item_pk', 'first_day', name=op.f('pk_people_unheld')),
     )
-    op.create_index('ix_people_unheld_item_pk', 'people_unheld', ['item_pk'], unique=False)
     op.create_table(
         'people_changes',
         sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -68,7 +68,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('people_state')
     op.drop_table('people_changes')
-    op.drop_index('ix_people_unheld_item_pk', table_name='people_unheld')
     op.drop_table('people_unheld')
     op.drop_index('ix_people_shares_person', table_name='people_shares')
     op.drop_index('ix_people_shares_item_pk', table_name='people_shares')
