@@ -16,9 +16,10 @@ the accounts and now, never on the plan: value weights are joined at report time
   marks it, in that write's transaction): a person's day depends only on that person's items and
   their ancestors, so the rows of every person who held a changed item or one of its descendants
   (through its history and its current assignee, or by a stored share) are replaced, and the
-  unheld rows of the changed items;
-- **by day** from the last day covered when a new day began or the horizon has passed: only days
-  from the one ``computed_at`` fell on can differ, for everyone.
+  unheld rows of the changed items; once the horizon has passed, the items whose stored moments
+  came since ``computed_at`` count as changed too;
+- **by day** from the last day covered when a new day began: only days from the one
+  ``computed_at`` fell on can differ, for everyone.
 
 :meth:`PeopleShares.covers` refreshes first when anything of that is pending, so no report reads rows
 that ignore a stored change; a window starting before the days covered, or a ``now`` before the
@@ -172,6 +173,8 @@ class PeopleShares(Repository):
                 (row.tracker, row.item_id)
                 for row in conn.execute(delete(t.people_changes).returning(c.tracker, c.item_id))
             }
+            if state is not None and state.horizon is not None and state.horizon <= now:
+                taken |= self._due(conn, state.computed_at, now)  # their future-dated moments came
             if full or state is None or state.fingerprint != fingerprint(calendar) or len(taken) > FULL_AFTER:
                 first = today - timedelta(days=COVERED_DAYS - 1)
                 conn.execute(delete(t.people_shares))
@@ -180,7 +183,7 @@ class PeopleShares(Repository):
                 done = Refreshed("full", changes=len(taken))
             else:
                 first = state.first_day
-                redo = state.last_day if self._stale(state, calendar, now) else None
+                redo = state.last_day if today > state.last_day else None
                 if not taken and redo is None:
                     return Refreshed("none")
                 settled = redo - timedelta(days=1) if redo is not None else today
@@ -341,14 +344,30 @@ class PeopleShares(Repository):
         conn.execute(delete(t.people_unheld).where(u.item_pk.in_(pks)))
         self._compute(conn, calendar, now, first, last, subjects=keys, shares=False)
 
+    def _due(self, conn: Connection, since: datetime, now: datetime) -> set[tuple[str, str]]:
+        """The items with a stored moment after ``since`` and no later than ``now``: a change, a
+        creation or a start the rows computed at ``since`` counted as not yet come."""
+        instant = self._instant
+        after, until = instant(literal(since, UTCDateTime())), instant(literal(now, UTCDateTime()))
+        x, i = t.item_transitions.c, t.items.c
+
+        def came(moment: ColumnElement[Any]) -> ColumnElement[bool]:
+            return and_(instant(moment) > after, instant(moment) <= until)
+
+        query = union(
+            select(x.tracker, x.item_id).where(came(x.at)),
+            select(i.tracker, i.item_id).where(or_(came(i.created_at), came(i.started_at))),
+        )
+        return {(row.tracker, row.item_id) for row in conn.execute(query)}
+
+    def _instant(self, moment: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``moment`` as the database orders times (SQLite: a Julian day; its text has two formats)."""
+        return func.julianday(moment) if self.dialect == "sqlite" else moment
+
     def _horizon(self, conn: Connection, now: datetime) -> datetime | None:
         """The earliest stored moment after ``now`` from which work can start: a change, an item's
         creation or its start."""
-        sqlite = self.dialect == "sqlite"
-
-        def instant(moment: ColumnElement[Any]) -> ColumnElement[Any]:
-            return func.julianday(moment) if sqlite else moment
-
+        sqlite, instant = self.dialect == "sqlite", self._instant
         present = instant(literal(now, UTCDateTime()))
         x, i = t.item_transitions.c, t.items.c
         found: list[Any] = []
