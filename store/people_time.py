@@ -24,6 +24,8 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    and_,
+    case,
     column,
     func,
     literal,
@@ -82,10 +84,14 @@ class _Shares:
     unheld: CTE
 
     @cached_property
-    def item_days(self) -> CTE:
-        """Each item's person-days in the window."""
+    def item_people(self) -> CTE:
+        """Each item's person-days in the window per person who had a share of it."""
         sh = self.shares.c
-        return select(sh.pk, func.sum(sh.share).label("days")).group_by(sh.pk).cte("item_days")
+        return (
+            select(sh.pk, sh.person, func.sum(sh.share).label("days"))
+            .group_by(sh.pk, sh.person)
+            .cte("item_people")
+        )
 
 
 def _stored(window: TimeWindow, dialect: str) -> _Shares:
@@ -122,12 +128,22 @@ def _scope(state: str, tracker: str | None, teams: Sequence[str] | None) -> list
 
 
 def _scoped(found: _Shares, scope: list[ColumnElement[bool]]) -> CTE:
-    """The window's items in ``scope``, each with its person-days and what its resolution counts it
-    under: the one join of the shares to the resolutions (an index lookup per item)."""
-    r, pi = t.resolutions.c, found.item_days.c
+    """The window's items in ``scope``, per person who had a share of each, with their person-days
+    and what the item's resolution counts it under: the one join of the shares to the resolutions.
+    ``lead`` is 1 on one row of each item (its counts), 0 on the others."""
+    r, ip = t.resolutions.c, found.item_people.c
+    first = func.row_number().over(partition_by=ip.pk, order_by=ip.person) == 1
     return (
-        select(pi.pk, pi.days, r.alloc_key, r.orphaned, r.team_id)
-        .join_from(found.item_days, t.resolutions, r.item_pk == pi.pk)
+        select(
+            ip.pk,
+            ip.person,
+            ip.days,
+            case((first, 1), else_=0).label("lead"),
+            r.alloc_key,
+            r.orphaned,
+            r.team_id,
+        )
+        .join_from(found.item_people, t.resolutions, r.item_pk == ip.pk)
         .where(*scope)
         .cte("scoped")
     )
@@ -139,16 +155,15 @@ def _allocated(scoped: CTE) -> Any:
     return scoped.join(t.allocation_sets, a.alloc_key == scoped.c.alloc_key)
 
 
-def _people_counted(found: _Shares, scoped: CTE, kind: str, width: int) -> Select[Any]:
+def _people_counted(scoped: CTE, kind: str, width: int) -> Select[Any]:
     """One row ``kind`` for a union of ``width`` + 1 columns: the distinct people with a share of a
     ``scoped`` item, in the last column (the others null)."""
-    sh = found.shares.c
     columns: list[Any] = [
         literal(kind),
         *(null() for _ in range(width - 1)),
-        func.count(func.distinct(sh.person)),
+        func.count(func.distinct(scoped.c.person)),
     ]
-    return select(*columns).where(sh.pk.in_(select(scoped.c.pk)))
+    return select(*columns)
 
 
 class PeopleTimeQueries(Repository):
@@ -188,15 +203,15 @@ class PeopleTimeQueries(Repository):
                 a.value_id,
                 a.method_id,
                 sc.orphaned,
-                func.sum(a.first_of_value).label("value_items"),
-                func.sum(a.first_of_item).label("items"),
-                func.count().label("rows"),
+                func.sum(a.first_of_value * sc.lead).label("value_items"),
+                func.sum(a.first_of_item * sc.lead).label("items"),
+                func.sum(sc.lead).label("rows"),
                 func.sum(sc.days * a.weight).label("days"),
             )
             .select_from(_allocated(scoped))
             .group_by(a.value_id, a.method_id, sc.orphaned)
         )
-        people = _people_counted(found_shares, scoped, "people", 7)
+        people = _people_counted(scoped, "people", 7)
         u = found_shares.unheld.c
         nobody = (
             select(literal("nobody"), *(null() for _ in range(6)), func.count(func.distinct(u.pk)))
@@ -234,7 +249,6 @@ class PeopleTimeQueries(Repository):
             return TeamFacts(rows=[], people={}, everyone=0)
         found_shares = self._shares(window)
         a = t.allocation_sets.c
-        sh = found_shares.shares.c
         scoped = _scoped(found_shares, _scope(state, tracker, None))
         sc = scoped.c
         effort = (
@@ -243,13 +257,13 @@ class PeopleTimeQueries(Repository):
                 sc.team_id.label("team"),
                 a.value_id,
                 a.method_id,
-                func.sum(a.first_of_item).label("items"),
+                func.sum(a.first_of_item * sc.lead).label("items"),
                 func.sum(sc.days * a.weight).label("days"),
             )
             .select_from(_allocated(scoped))
             .group_by(sc.team_id, a.value_id, a.method_id)
         )
-        everyone = _people_counted(found_shares, scoped, "everyone", 5)
+        everyone = _people_counted(scoped, "everyone", 5)
         parts: list[Any] = [effort, everyone]
         pairs = [(root, member) for root, members in subtrees.items() for member in members]
         if pairs:
@@ -261,11 +275,9 @@ class PeopleTimeQueries(Repository):
             m = members.c
             parts.append(
                 select(
-                    literal("people"), m.root, null(), null(), null(), func.count(func.distinct(sh.person))
+                    literal("people"), m.root, null(), null(), null(), func.count(func.distinct(sc.person))
                 )
-                .select_from(
-                    found_shares.shares.join(scoped, sc.pk == sh.pk).join(members, m.member == sc.team_id)
-                )
+                .select_from(scoped.join(members, m.member == sc.team_id))
                 .group_by(m.root)
             )
         rows: list[tuple[str | None, str | None, str | None, float, int]] = []
@@ -307,11 +319,13 @@ class PeopleTimeQueries(Repository):
                 func.sum(pd.days * a.weight).label("days"),
             )
             .select_from(
-                per_day.join(scoped, sc.pk == pd.pk).join(t.allocation_sets, a.alloc_key == sc.alloc_key)
+                per_day.join(scoped, and_(sc.pk == pd.pk, sc.lead == 1)).join(
+                    t.allocation_sets, a.alloc_key == sc.alloc_key
+                )
             )
             .group_by(pd.day, a.value_id, a.method_id)
         )
-        everyone = _people_counted(found_shares, scoped, "people", 4)
+        everyone = _people_counted(scoped, "people", 4)
         rows: list[tuple[date, str | None, bool, float]] = []
         people = 0
         with self._tx.read() as conn:
