@@ -6,10 +6,10 @@ Create Date: 2026-12-07 05:00:00
 
 A people's-time report computed who worked on what each working day from the whole history at
 every request (seconds at a million items). ``people_shares`` keeps each person's share of each
-working day per item, and ``people_unheld`` the in-progress items nobody held (as runs of working days), for the days
-``people_state`` says they cover and the calendar and ``people:`` accounts they were computed for;
-``people_changes`` names the items written since (in the same transaction as the write), whose
-people's rows a refresh computes again. All start empty: the first refresh (after a sync, or
+working day per item, and ``people_unheld`` the in-progress items nobody held (as runs of working
+days), for the days ``people_state`` says they cover and the calendar and ``people:`` accounts they
+were computed for; ``people_changes`` names the items written since (in the same transaction as
+the write), whose people's rows a refresh computes again. All start empty: the first refresh (after a sync, or
 before a people's-time report) computes everything.
 """
 
