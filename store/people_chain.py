@@ -133,16 +133,16 @@ class Chain:
             i.assignee,
             instant(i.started_at).label("started_at"),
         ).where(~i.deleted)
-        live = live_query.cte("live")
 
         def chosen(tracker: ColumnElement[Any], item_id: ColumnElement[Any]) -> list[ColumnElement[bool]]:
             if subjects is None:
                 return []
             return [exists().where(subjects.c.tracker == tracker, subjects.c.item_id == item_id)]
 
-        subject = live
-        if subjects is not None:
-            subject = select(live).where(*chosen(live.c.tracker, live.c.item_id)).cte("subject")
+        # the live items worked (all of them, or ``subjects``); ancestors are looked up in ``items``
+        subject = live_query.where(*chosen(i.tracker, i.item_id)).cte(
+            "live" if subjects is None else "subject"
+        )
         lv = subject.c
 
         def changes(field: str) -> CTE:
@@ -295,8 +295,7 @@ class Chain:
         )
         wk = worked.c
 
-        parent = live.alias("parent_item")  # through live items: a deleted parent ends the chain
-        lv = live.c
+        parent = t.items.alias("parent_item")  # through live items: a deleted parent ends the chain
         lineage = (
             select(lv.tracker, lv.item_id, lv.parent_id.label("ancestor"), literal(1).label("depth"))
             .where(
@@ -308,7 +307,7 @@ class Chain:
         lineage = lineage.union_all(
             select(up.tracker, up.item_id, parent.c.parent_id, up.depth + 1)
             .join_from(lineage, parent, and_(parent.c.tracker == up.tracker, parent.c.item_id == up.ancestor))
-            .where(parent.c.parent_id.is_not(None), up.depth < MAX_DEPTH)
+            .where(~parent.c.deleted, parent.c.parent_id.is_not(None), up.depth < MAX_DEPTH)
         )
         other, line = worked.alias("descendant"), lineage.c
         carried = (
