@@ -26,6 +26,7 @@ from v2mom.store.inbox import Inbox
 from v2mom.store.items import ItemRepository
 from v2mom.store.locks import Locks
 from v2mom.store.migrate import upgrade
+from v2mom.store.people_shares import PeopleShares
 from v2mom.store.people_time import PeopleTimeQueries
 from v2mom.store.plans import PlanRepository
 from v2mom.store.report_queries import ReportQueries
@@ -56,6 +57,7 @@ class _Repositories:
     reviews: ReviewRepository
     history: HistoryRepository
     people_time: PeopleTimeQueries
+    people_shares: PeopleShares
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
         self.items = source.items.bound_to(transactions)
@@ -72,6 +74,7 @@ class _Repositories:
         self.reviews = source.reviews.bound_to(transactions)
         self.history = source.history.bound_to(transactions)
         self.people_time = source.people_time.bound_to(transactions)
+        self.people_shares = source.people_shares.bound_to(transactions)
 
 
 class UnitOfWork(_Repositories):
@@ -107,6 +110,7 @@ class Database(_Repositories):
         self.reviews = ReviewRepository(transactions, dialect)
         self.history = HistoryRepository(transactions, dialect)
         self.people_time = PeopleTimeQueries(transactions, dialect)
+        self.people_shares = PeopleShares(transactions, dialect)
         self.locks = Locks(engine)  # cross-process, so never bound to a unit of work's transaction
 
     @classmethod

@@ -24,6 +24,7 @@ from sqlalchemy import and_, case, delete, func, literal, select, tuple_, union
 from v2mom.models import ItemTransition, State
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
+from v2mom.store.people_changes import mark_changed
 from v2mom.store.transactions import ConnectionTransactions, Repository
 
 __all__ = ["AccountCounts", "HistoryRepository"]
@@ -89,6 +90,7 @@ class HistoryRepository(Repository):
         with self._tx.write() as conn:
             for start in range(0, len(rows), CHUNK):
                 conn.execute(statement, rows[start : start + CHUNK])
+            mark_changed(conn, ((row["tracker"], row["item_id"]) for row in rows))
         return len(rows)
 
     def replace(self, tracker: str, item_ids: Iterable[str], transitions: Iterable[ItemTransition]) -> int:
@@ -100,6 +102,7 @@ class HistoryRepository(Repository):
             for first in range(0, len(ids), CHUNK):
                 chunk = ids[first : first + CHUNK]
                 conn.execute(delete(t.item_transitions).where(c.tracker == tracker, c.item_id.in_(chunk)))
+            mark_changed(conn, ((tracker, item_id) for item_id in ids))  # a history may lose every row
             return self.bound_to(ConnectionTransactions(conn)).record(transitions)
 
     def record_provisional(self, tracker: str, item_id: str, transitions: Iterable[ItemTransition]) -> int:
@@ -135,7 +138,10 @@ class HistoryRepository(Repository):
                 .on_conflict_do_nothing(index_elements=["tracker", "item_id", "event_id", "field"])
                 .returning(t.item_transitions.c.event_id)
             )
-            return sum(len(conn.execute(statement, row).all()) for row in rows)
+            added = sum(len(conn.execute(statement, row).all()) for row in rows)
+            if added:
+                mark_changed(conn, [(tracker, item_id)])
+            return added
 
     def for_items(
         self,
