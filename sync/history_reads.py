@@ -33,7 +33,6 @@ from v2mom.models import ItemTransition
 
 log = logging.getLogger(__name__)
 ReadFn = Callable[[Sequence[str]], list[ItemTransition]]
-_STOP = object()
 
 
 @dataclass
@@ -75,7 +74,9 @@ class HistoryReads:
         self._depth = depth
         self._join_timeout = join_timeout
         self._pending: deque[_Pending] = deque()
-        self._jobs: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Future[list[ItemTransition]], list[str]] | None] = (
+            queue.SimpleQueue()
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -119,7 +120,7 @@ class HistoryReads:
             pending.future.cancel()
         self._pending.clear()
         if self._thread is not None:
-            self._jobs.put(_STOP)
+            self._jobs.put(None)
             join_or_warn(self._thread, self._join_timeout, log)
             self._thread = None
 
@@ -133,9 +134,9 @@ class HistoryReads:
     def _work(self) -> None:
         while True:
             job = self._jobs.get()
-            if job is _STOP:
+            if job is None:
                 return
-            future, ids = job  # type: ignore[misc]
+            future, ids = job
             if self._stop.is_set() or not future.set_running_or_notify_cancel():
                 continue
             try:

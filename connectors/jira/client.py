@@ -14,7 +14,7 @@ default and sleeps up to 30 minutes) are switched off: retries live in :mod:`con
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from typing import Any, NoReturn
@@ -220,7 +220,7 @@ class JiraClient:
             raise FatalError(f"{lead}unexpected {kind} response: expected a JSON object", tracker=TRACKER)
         return result
 
-    def _post_page(self, endpoint: str, body: Mapping[str, object], what: str) -> Callable[[], object]:
+    def _post_page(self, endpoint: str, body: dict[str, object], what: str) -> Callable[[], object]:
         """A POST of ``body`` to ``endpoint`` answering a large page (``what``: search, changelog):
         the raw response (the SDK's advanced mode) decoded by orjson, as the bulk of a sync is."""
 
