@@ -14,8 +14,7 @@ status: when a task was started is its ``start_on`` / ``start_at``, or else its 
 deleted since it was listed yields nothing; the configured projects have no stories to read.
 
 :func:`parse_stories` is pure: a malformed story raises :class:`~v2mom.errors.FatalError` naming the
-task, the story and what is wrong. It checks all that :class:`~v2mom.models.ItemTransition` requires
-(an aware time), so its records are built without being validated a second time.
+task, the story and what is wrong.
 """
 
 from __future__ import annotations
@@ -68,7 +67,7 @@ def parse_stories(task: str, stories: Sequence[object]) -> list[ItemTransition]:
         if subtype in _COMPLETION:
             before, after, category = _COMPLETION[subtype]
             out.append(
-                ItemTransition.model_construct(
+                ItemTransition(
                     tracker=TRACKER,
                     item_id=task,
                     event_id=gid,
@@ -87,7 +86,7 @@ def parse_stories(task: str, stories: Sequence[object]) -> list[ItemTransition]:
             if not isinstance(new, str) or not new:
                 raise _fail(where, "an 'assigned' story names no assignee gid")
         out.append(
-            ItemTransition.model_construct(
+            ItemTransition(
                 tracker=TRACKER,
                 item_id=task,
                 event_id=gid,

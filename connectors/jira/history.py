@@ -8,9 +8,7 @@ site did not list (one created since). A status the site no longer has (deleted 
 category, and the reader says so in ``notes``.
 
 :func:`parse_changelogs` is pure: a malformed page raises :class:`~v2mom.errors.FatalError` naming
-the issue, the changelog entry and what is wrong, never a bare ``KeyError``. It checks all that
-:class:`~v2mom.models.ItemTransition` requires (an aware time, a status entered), so its records are
-built without being validated a second time: a sync parses tens of thousands of them.
+the issue, the changelog entry and what is wrong, never a bare ``KeyError``.
 """
 
 from __future__ import annotations
@@ -130,8 +128,6 @@ def parse_change_group(
     where = f"of issue {issue_id}, entry {entry_id}"
     if at is None:
         at = _time(history.get("created"), where=where)
-    elif at.tzinfo is None:
-        raise _fail(where, "the time given to it has no UTC offset")
     items = history.get("items")
     if not isinstance(items, list):
         raise _fail(where, "'items' is not a list")
@@ -146,7 +142,7 @@ def parse_change_group(
         if field == "status":
             if after is None:
                 raise _fail(where, "a status change names no status entered ('to')")
-            yield ItemTransition.model_construct(
+            yield ItemTransition(
                 tracker=TRACKER,
                 item_id=issue_id,
                 event_id=entry_id,
@@ -157,7 +153,7 @@ def parse_change_group(
                 to_category=categories(after),
             )
         else:
-            yield ItemTransition.model_construct(
+            yield ItemTransition(
                 tracker=TRACKER,
                 item_id=issue_id,
                 event_id=entry_id,

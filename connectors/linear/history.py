@@ -9,8 +9,7 @@ workflow states left and entered (``fromState`` / ``toState``, with their ``type
 label) is skipped. An id that is no issue (a project, a deleted issue) yields nothing.
 
 :func:`parse_history` is pure: a malformed entry raises :class:`~v2mom.errors.FatalError` naming the
-issue, the entry and what is wrong. It checks all that :class:`~v2mom.models.ItemTransition` requires
-(an aware time, a state entered), so its records are built without being validated a second time.
+issue, the entry and what is wrong.
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ def parse_history(issue_id: str, entries: Sequence[object]) -> Iterator[ItemTran
             state_type = entered.get("type") if isinstance(entered, Mapping) else None
             if not isinstance(state_type, str):
                 raise _fail(where, "'toState' has no type")
-            yield ItemTransition.model_construct(
+            yield ItemTransition(
                 tracker=TRACKER,
                 item_id=issue_id,
                 event_id=entry_id,
@@ -74,7 +73,7 @@ def parse_history(issue_id: str, entries: Sequence[object]) -> Iterator[ItemTran
         before = _id(entry.get("fromAssignee"), where=where, name="fromAssignee")
         after = _id(entry.get("toAssignee"), where=where, name="toAssignee")
         if before is not None or after is not None:
-            yield ItemTransition.model_construct(
+            yield ItemTransition(
                 tracker=TRACKER,
                 item_id=issue_id,
                 event_id=entry_id,
