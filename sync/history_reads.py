@@ -77,7 +77,6 @@ class HistoryReads:
         self._jobs: queue.SimpleQueue[tuple[Future[list[ItemTransition]], list[str]] | None] = (
             queue.SimpleQueue()
         )
-        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def submit(self, updated: dict[str, datetime], cursor: datetime | None) -> None:
@@ -115,7 +114,6 @@ class HistoryReads:
 
     def close(self) -> None:
         """Cancel the reads not started and join the thread (for at most ``join_timeout`` seconds)."""
-        self._stop.set()
         for pending in self._pending:
             pending.future.cancel()
         self._pending.clear()
@@ -137,7 +135,7 @@ class HistoryReads:
             if job is None:
                 return
             future, ids = job
-            if self._stop.is_set() or not future.set_running_or_notify_cancel():
+            if not future.set_running_or_notify_cancel():  # cancelled by close()
                 continue
             try:
                 future.set_result(self._read(ids))
