@@ -147,24 +147,9 @@ def _sync_tracker(
         batch = _Batch()
 
         def commit(items: list[WorkItem], removed: list[str], taken: Taken) -> None:
-            if items or removed or taken.read or taken.cursor is not None:
-                store_pages(items, removed, taken)
+            _store_pages(store, connector, items, removed, taken, result)
             if taken.error is not None:
                 raise taken.error
-
-        def store_pages(items: list[WorkItem], removed: list[str], taken: Taken) -> None:
-            result.histories += len(taken.read)
-            result.transitions += len(taken.transitions)
-            written, deleted = store.sync_state.commit_pages(
-                tracker,
-                items,
-                removed,
-                cursor=(connector.scope, taken.cursor) if taken.cursor is not None else None,
-                transitions=taken.transitions,
-                history_read=taken.read,
-            )
-            result.upserted += written
-            result.deleted += deleted
 
         def commit_batch() -> None:
             cursor_at = min(newest_seen, started) if connector.ordered and newest_seen is not None else None
@@ -209,6 +194,7 @@ def _sync_tracker(
         state["connector"] = connector.state
         store.sync_state.set_tracker_state(tracker, state)
     except V2momError as exc:
+        _keep_what_was_read(store, connector, histories, result)
         result.error = str(exc)  # said once, by the caller: the CLI's summary line, the reconcile's log
         log.info("sync of %s failed: %s", tracker, exc)
     finally:
@@ -225,6 +211,45 @@ def _sync_tracker(
             error=result.error,
         )
     return result
+
+
+def _store_pages(
+    store: Database,
+    connector: Connector,
+    items: list[WorkItem],
+    removed: list[str],
+    taken: Taken,
+    result: SyncResult,
+) -> None:
+    """Commit ``items``, ``removed`` and the histories ``taken`` (with the cursor they allow) in one
+    transaction, counted on ``result``; nothing when there is nothing to commit."""
+    if not (items or removed or taken.read or taken.cursor is not None):
+        return
+    written, deleted = store.sync_state.commit_pages(
+        connector.tracker,
+        items,
+        removed,
+        cursor=(connector.scope, taken.cursor) if taken.cursor is not None else None,
+        transitions=taken.transitions,
+        history_read=taken.read,
+    )
+    result.upserted += written
+    result.deleted += deleted
+    result.histories += len(taken.read)
+    result.transitions += len(taken.transitions)
+
+
+def _keep_what_was_read(
+    store: Database, connector: Connector, histories: HistoryReads, result: SyncResult
+) -> None:
+    """On a pass that fails, store the histories read before the failure (the reads still running
+    are waited for) with the cursor they allow, as a pass reading them in line would have."""
+    try:
+        _store_pages(store, connector, [], [], histories.take(wait=True), result)
+    except V2momError as exc:  # the pass's own failure is the one reported
+        log.info(
+            "sync of %s: the histories read before it failed were not stored: %s", connector.tracker, exc
+        )
 
 
 def _no_history(item_ids: Sequence[str]) -> list[ItemTransition]:

@@ -8,6 +8,8 @@ Each item's current assignee, and an Asana task's start, reach the store with th
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -317,3 +319,35 @@ def test_a_sync_stores_each_items_current_assignee_and_asanas_starts(store: Data
     now = site.assignees()
     assert {i for i in now if now[i] != assignees[i]} == changed
     assert {i: a for i, (a, _) in held().items()} == now
+
+
+def test_a_listing_failing_while_histories_are_read_keeps_those_read_and_the_cursor_they_allow(
+    store: Database,
+) -> None:
+    """The first page's history is still being read when the listing fails: the pass waits for it
+    and stores it with the cursor it allows, so the next pass goes on from there."""
+    with jira_site() as site:
+        held = site.faults.stall(site.history_path)  # the first page's history read
+        site.faults.inject_fault(503, times=10, after=1, path_prefix="/rest/api/3/search/jql")
+        outcome: list[Any] = []
+        run = threading.Thread(
+            target=lambda: outcome.append(sync_tracker(store, site.connector(), full=True, commit_every=1)),
+            daemon=True,
+        )
+        run.start()
+        assert held.reached.wait(30)
+        deadline = time.monotonic() + 30
+        while site.faults.request_count("/rest/api/3/search/jql") < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the second page refused past the retry budget (two tries)
+        held.release()
+        run.join(60)
+        (failed,) = outcome
+        assert not failed.ok
+        assert failed.histories > 0  # the first page's, read after the listing failed
+        assert store.history.count("jira") == failed.transitions > 0
+        assert store.sync_state.get_cursor("jira", site.connector().scope) is not None
+        site.faults.faults.clear()
+        again = sync_tracker(store, site.connector())
+        assert again.ok, again.error
+        assert again.kind == "incremental"
+        assert stored(store, site) == site.transitions()
