@@ -84,7 +84,8 @@ def test_rate_limited_stories_are_retried_after_the_wait_asana_asks_for(
 ) -> None:
     state, truth, first = site
     waits: list[float] = []
-    connector = AsanaConnector(first.settings, SyncSettings(max_retries=2), sleep=waits.append)
+    # enough retries for one task to meet all three refusals, whichever reader gets them
+    connector = AsanaConnector(first.settings, SyncSettings(max_retries=3), sleep=waits.append)
     state.inject_fault(429, times=3, retry_after=7, path_prefix="/api/1.0/tasks/", after=10)
     try:
         found = connector.read_history(sorted(truth.live_ids()))
