@@ -61,7 +61,9 @@ def time_window(
     return (
         first,
         last,
-        TimeWindow(workdays=calendar.workdays(first, last), now=now, accounts=calendar.accounts),
+        TimeWindow(
+            workdays=calendar.workdays(first, last), now=now, accounts=calendar.accounts, calendar=calendar
+        ),
     )
 
 

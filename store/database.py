@@ -26,6 +26,7 @@ from v2mom.store.inbox import Inbox
 from v2mom.store.items import ItemRepository
 from v2mom.store.locks import Locks
 from v2mom.store.migrate import upgrade
+from v2mom.store.people_shares import PeopleShares
 from v2mom.store.people_time import PeopleTimeQueries
 from v2mom.store.plans import PlanRepository
 from v2mom.store.report_queries import ReportQueries
@@ -57,6 +58,7 @@ class _Repositories:
     reviews: ReviewRepository
     history: HistoryRepository
     people_time: PeopleTimeQueries
+    people_shares: PeopleShares
     suggestions: SuggestionRepository
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
@@ -74,6 +76,7 @@ class _Repositories:
         self.reviews = source.reviews.bound_to(transactions)
         self.history = source.history.bound_to(transactions)
         self.people_time = source.people_time.bound_to(transactions)
+        self.people_shares = source.people_shares.bound_to(transactions)
         self.suggestions = source.suggestions.bound_to(transactions)
 
 
@@ -110,6 +113,7 @@ class Database(_Repositories):
         self.reviews = ReviewRepository(transactions, dialect)
         self.history = HistoryRepository(transactions, dialect)
         self.people_time = PeopleTimeQueries(transactions, dialect)
+        self.people_shares = PeopleShares(transactions, dialect)
         self.suggestions = SuggestionRepository(transactions, dialect)
         self.locks = Locks(engine)  # cross-process, so never bound to a unit of work's transaction
 

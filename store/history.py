@@ -14,16 +14,19 @@ reads the changes of some items in a window of time, with the change that stood 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, literal, select, tuple_, union
+from sqlalchemy.dialects import sqlite
 
 from v2mom.models import ItemTransition, State
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
+from v2mom.store.people_changes import mark_changed
 from v2mom.store.transactions import ConnectionTransactions, Repository
 
 __all__ = ["AccountCounts", "HistoryRepository"]
@@ -44,6 +47,50 @@ def _row(change: ItemTransition) -> dict[str, Any]:
         "to_value": change.to_value,
         "to_category": change.to_category.value if change.to_category is not None else None,
     }
+
+
+_COLUMNS = ("tracker", "item_id", "event_id", "field", *_VALUES)
+
+
+def _upsert(dialect: str) -> Any:
+    """The INSERT of a change that replaces the row of the same identity."""
+    statement = upsert_insert(dialect, t.item_transitions)
+    return statement.on_conflict_do_update(
+        index_elements=["tracker", "item_id", "event_id", "field"],
+        set_={name: getattr(statement.excluded, name) for name in _VALUES},
+    )
+
+
+@functools.cache
+def _sqlite_upsert() -> tuple[str, Callable[[Any], Any]]:
+    """:func:`_upsert` for SQLite as the driver's SQL (its parameters in :data:`_COLUMNS` order),
+    and the ``at`` column's own bind processor, so the text stored is what SQLAlchemy would store."""
+    dialect = sqlite.dialect()
+    compiled = _upsert("sqlite").compile(dialect=dialect, column_keys=list(_COLUMNS))
+    if tuple(compiled.positiontup or ()) != _COLUMNS:  # the tuples of _sqlite_rows follow this order
+        raise TypeError(f"item_transitions upsert parameters out of order: {compiled.positiontup}")
+    at = t.item_transitions.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    if at is None:
+        raise TypeError("item_transitions.at has no SQLite bind processor")
+    return str(compiled.string), at
+
+
+def _sqlite_rows(changes: list[ItemTransition], at: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
+    """The changes' parameters for :func:`_sqlite_upsert`, ``at`` encoded by its processor; the
+    other columns are text, which the driver stores as it is."""
+    return [
+        (
+            change.tracker,
+            change.item_id,
+            change.event_id,
+            change.field,
+            at(change.at),
+            change.from_value,
+            change.to_value,
+            change.to_category.value if change.to_category is not None else None,
+        )
+        for change in changes
+    ]
 
 
 def _transition(row: Any) -> ItemTransition:
@@ -77,19 +124,26 @@ class HistoryRepository(Repository):
     """The ``item_transitions`` and ``history_reads`` tables."""
 
     def record(self, transitions: Iterable[ItemTransition]) -> int:
-        """Store ``transitions``, each replacing the row of the same identity; how many were given."""
-        rows = list({change.identity: _row(change) for change in transitions}.values())
-        if not rows:
+        """Store ``transitions``, each replacing the row of the same identity; how many were given.
+
+        On SQLite the rows go to the driver already encoded, in one ``executemany`` (as the items'
+        upsert does: SQLAlchemy's per-row parameter handling was most of the cost of a history
+        read's tens of thousands of rows).
+        """
+        changes = list({change.identity: change for change in transitions}.values())
+        if not changes:
             return 0
-        statement = upsert_insert(self.dialect, t.item_transitions)
-        statement = statement.on_conflict_do_update(
-            index_elements=["tracker", "item_id", "event_id", "field"],
-            set_={name: getattr(statement.excluded, name) for name in _VALUES},
-        )
         with self._tx.write() as conn:
-            for start in range(0, len(rows), CHUNK):
-                conn.execute(statement, rows[start : start + CHUNK])
-        return len(rows)
+            if self.dialect == "sqlite":
+                sql, at = _sqlite_upsert()
+                conn.exec_driver_sql(sql, _sqlite_rows(changes, at))
+            else:
+                statement = _upsert(self.dialect)
+                rows = [_row(change) for change in changes]
+                for start in range(0, len(rows), CHUNK):
+                    conn.execute(statement, rows[start : start + CHUNK])
+            mark_changed(conn, {(change.tracker, change.item_id) for change in changes})
+        return len(changes)
 
     def replace(self, tracker: str, item_ids: Iterable[str], transitions: Iterable[ItemTransition]) -> int:
         """Make ``transitions`` the whole stored history of ``item_ids`` (a history read for them all):
@@ -100,6 +154,7 @@ class HistoryRepository(Repository):
             for first in range(0, len(ids), CHUNK):
                 chunk = ids[first : first + CHUNK]
                 conn.execute(delete(t.item_transitions).where(c.tracker == tracker, c.item_id.in_(chunk)))
+            mark_changed(conn, ((tracker, item_id) for item_id in ids))  # a history may lose every row
             return self.bound_to(ConnectionTransactions(conn)).record(transitions)
 
     def record_provisional(self, tracker: str, item_id: str, transitions: Iterable[ItemTransition]) -> int:
@@ -135,7 +190,10 @@ class HistoryRepository(Repository):
                 .on_conflict_do_nothing(index_elements=["tracker", "item_id", "event_id", "field"])
                 .returning(t.item_transitions.c.event_id)
             )
-            return sum(len(conn.execute(statement, row).all()) for row in rows)
+            added = sum(len(conn.execute(statement, row).all()) for row in rows)
+            if added:
+                mark_changed(conn, [(tracker, item_id)])
+            return added
 
     def for_items(
         self,

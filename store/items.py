@@ -22,6 +22,7 @@ from v2mom.mapping.writeback import read_by_id, settle, strip_written
 from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
+from v2mom.store.people_changes import mark_changed, moved_items
 from v2mom.store.resolution.rollup import read_allocation_set
 from v2mom.store.transactions import Repository, Transactions
 from v2mom.store.types import UTCDateTime
@@ -252,6 +253,7 @@ class ItemRepository(Repository):
                 latest[(tracker, item_id)] = strip_written(reading, record)
             if settled:
                 store_settled(conn, tracker, settled)
+        mark_changed(conn, moved_items(conn, latest.values()))  # with the write: people's time follows
         if self._sqlite_upsert is not None:
             synced = sqlite_datetime(now)
             return self._sqlite_upsert.run(
@@ -281,6 +283,8 @@ class ItemRepository(Repository):
                     .values(deleted=True, deleted_at=when)
                 )
                 changed += result.rowcount
+            if changed:
+                mark_changed(conn, ((tracker, item_id) for item_id in ids))
         return changed
 
     def live_ids(self, tracker: str, *, synced_before: datetime | None = None) -> set[str]:

@@ -353,3 +353,54 @@ history_reads = Table(
     Column("item_id", String(128), primary_key=True),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+people_shares = Table(
+    # People's time, materialized (``store.people_shares``): each person's share of each working day
+    # per item, exactly the rows the computation's ``shares`` step gives, for the days ``people_state``
+    # covers. Reports join them to the resolutions at report time, so a plan change never touches
+    # them. Person-level rows: read only by the store's own computations.
+    "people_shares",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("person", String(255), primary_key=True),
+    Column("item_pk", BigInteger, primary_key=True),
+    Column("share", Float, nullable=False),
+    Index("ix_people_shares_item_pk", "item_pk"),  # one item's days (explain)
+    Index("ix_people_shares_person", "person"),  # a person's rows, replaced when their items change
+)
+
+people_unheld = Table(
+    # The in-progress items nobody held (``unattributed``), as runs of working days people_state covers:
+    # the item was unheld on every working day from ``first_day`` to ``last_day`` (a row per run, not
+    # per day: an epic open for a year is a row, not 250).
+    "people_unheld",
+    metadata,
+    Column("item_pk", BigInteger, primary_key=True),
+    Column("first_day", Date, primary_key=True),
+    Column("last_day", Date, nullable=False),
+)
+
+people_changes = Table(
+    # Items whose people's time may have changed since people_shares was computed: one row per
+    # write of an item or its history, in the transaction of that write; a refresh consumes the rows
+    # it read. Duplicates are harmless.
+    "people_changes",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(128), nullable=False),
+)
+
+people_state = Table(
+    # What people_shares was computed for (one row, id 1): the fingerprint of the calendar (time zone,
+    # working week) and of the ``people:`` accounts, the days covered, when, and the earliest stored
+    # moment after that (a future-dated change) from which today's rows must be computed again.
+    "people_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("computed_at", UTCDateTime(), nullable=False),
+    Column("horizon", UTCDateTime()),
+)

@@ -7,19 +7,22 @@ upserts are idempotent, so an interrupted run resumes with nothing lost or dupli
 census marks items the tracker no longer returns as deleted.
 
 A connector that reads histories (:class:`~v2mom.connectors.base.HistoryReader`) has the status and
-assignee changes of a transaction's items read before it commits, and stored in it: every item's on
-a full pass; on an incremental one only the items whose updated time moved since their history was
-last read (an Asana task whose ``modified_at`` moved, whoever stored the item in between: a
-webhook stores an item and at most the one change it reported, never its history read). A read is
-the item's whole history: it replaces what was stored for the item (a Linear webhook's provisional
-change included), so nothing counts twice. An item and its history commit together, so a pass that
-fails reading a history leaves the cursor where the next pass finds that item again.
+assignee changes of a transaction's items read once the items are committed, on a thread of its
+own while the next pages are fetched (:mod:`sync.history_reads`), and stored in a later transaction:
+every item's on a full pass; on an incremental one only the items whose updated time moved since
+their history was last read (an Asana task whose ``modified_at`` moved, whoever stored the item in
+between: a webhook stores an item and at most the one change it reported, never its history read).
+A read is the item's whole history: it replaces what was stored for the item (a Linear webhook's
+provisional change included), so nothing counts twice. An item's changes commit with the
+``history_reads`` row that marks them read, and the cursor commits only with the histories of the
+items it covers, so a pass that fails reading a history keeps its items but leaves them unread, and
+the cursor where the next pass finds them again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +33,7 @@ from v2mom.errors import V2momError
 from v2mom.models import ItemTransition, WorkItem
 from v2mom.store.database import Database
 from v2mom.store.workers import WorkerLease
+from v2mom.sync.history_reads import HistoryReads, Taken
 from v2mom.sync.prefetch import prefetch
 
 log = logging.getLogger(__name__)
@@ -131,6 +135,7 @@ def _sync_tracker(
     result = SyncResult(tracker=tracker, kind="full" if since is None else "incremental")
     run_id = store.sync_state.start_run(tracker, result.kind, owner=owner)
     state: dict[str, Any] = store.sync_state.get_tracker_state(tracker)
+    histories = HistoryReads(connector.read_history if isinstance(connector, HistoryReader) else _no_history)
     try:
         connector.state = dict(state.get("connector") or {})
         discovery = connector.discover()
@@ -141,21 +146,15 @@ def _sync_tracker(
         listed: set[str] = set()  # on a full listing: every live id, so the census comes for free
         batch = _Batch()
 
-        def commit() -> None:
+        def commit(items: list[WorkItem], removed: list[str], taken: Taken) -> None:
+            _store_pages(store, connector, items, removed, taken, result)
+            if taken.error is not None:
+                raise taken.error
+
+        def commit_batch() -> None:
             cursor_at = min(newest_seen, started) if connector.ordered and newest_seen is not None else None
-            transitions, read = _histories(store, connector, batch.items, full=since is None)
-            result.histories += len(read)
-            result.transitions += len(transitions)
-            written, deleted = store.sync_state.commit_pages(
-                tracker,
-                batch.items,
-                batch.removed,
-                cursor=(connector.scope, cursor_at) if cursor_at is not None else None,
-                transitions=transitions,
-                history_read=read,
-            )
-            result.upserted += written
-            result.deleted += deleted
+            histories.submit(_unread(store, connector, batch.items, full=since is None), cursor_at)
+            commit(batch.items, batch.removed, histories.take())
             if progress is not None:
                 progress(len(batch.items))
             batch.clear()
@@ -173,8 +172,9 @@ def _sync_tracker(
                 newest_seen = latest if newest_seen is None else max(newest_seen, latest)
             result.pages += 1
             if batch.size >= commit_every:
-                commit()
-        commit()
+                commit_batch()
+        commit_batch()
+        commit([], [], histories.take(wait=True))
         if not connector.ordered and newest_seen is not None:
             store.sync_state.set_cursor(tracker, connector.scope, min(newest_seen, started))
         elif cursor is None and newest_seen is None:
@@ -194,9 +194,11 @@ def _sync_tracker(
         state["connector"] = connector.state
         store.sync_state.set_tracker_state(tracker, state)
     except V2momError as exc:
+        _keep_what_was_read(store, connector, histories, result)
         result.error = str(exc)  # said once, by the caller: the CLI's summary line, the reconcile's log
         log.info("sync of %s failed: %s", tracker, exc)
     finally:
+        histories.close()
         result.warnings = list(connector.warnings)
         result.calls = dict(connector.calls.calls)
         result.api_calls = connector.calls.total
@@ -211,25 +213,65 @@ def _sync_tracker(
     return result
 
 
-def _histories(
+def _store_pages(
+    store: Database,
+    connector: Connector,
+    items: list[WorkItem],
+    removed: list[str],
+    taken: Taken,
+    result: SyncResult,
+) -> None:
+    """Commit ``items``, ``removed`` and the histories ``taken`` (with the cursor they allow) in one
+    transaction, counted on ``result``; nothing when there is nothing to commit."""
+    if not (items or removed or taken.read or taken.cursor is not None):
+        return
+    written, deleted = store.sync_state.commit_pages(
+        connector.tracker,
+        items,
+        removed,
+        cursor=(connector.scope, taken.cursor) if taken.cursor is not None else None,
+        transitions=taken.transitions,
+        history_read=taken.read,
+    )
+    result.upserted += written
+    result.deleted += deleted
+    result.histories += len(taken.read)
+    result.transitions += len(taken.transitions)
+
+
+def _keep_what_was_read(
+    store: Database, connector: Connector, histories: HistoryReads, result: SyncResult
+) -> None:
+    """On a pass that fails, store the histories read before the failure (the reads still running
+    are waited for) with the cursor they allow, as a pass reading them in line would have."""
+    try:
+        _store_pages(store, connector, [], [], histories.take(wait=True), result)
+    except V2momError as exc:  # the pass's own failure is the one reported
+        log.info(
+            "sync of %s: the histories read before it failed were not stored: %s", connector.tracker, exc
+        )
+
+
+def _no_history(item_ids: Sequence[str]) -> list[ItemTransition]:
+    return []
+
+
+def _unread(
     store: Database, connector: Connector, items: list[WorkItem], *, full: bool
-) -> tuple[list[ItemTransition], dict[str, datetime]]:
-    """The status and assignee changes of ``items`` whose history must be read, and for each item
-    read the updated time it was read for (nothing when the connector reads no history).
+) -> dict[str, datetime]:
+    """The items among ``items`` whose status and assignee history must be read, each with the
+    updated time it is read for (none when the connector reads no history).
 
     A full pass reads every item's; an incremental one only those whose updated time moved since
     their history was last read.
     """
     if not isinstance(connector, HistoryReader) or not items:
-        return [], {}
+        return {}
     updated: dict[str, datetime] = {}
     for item in items:  # an item seen twice in one transaction: its newest reading
         updated[item.id] = max(item.updated_at, updated.get(item.id, item.updated_at))
     wanted = set(updated) if full else store.history.unread(connector.tracker, updated)
-    if not wanted:
-        return [], {}
-    ids = sorted(wanted)
-    return connector.read_history(ids), {item_id: updated[item_id] for item_id in ids}
+    return {item_id: updated[item_id] for item_id in sorted(wanted)}
 
 
 def _mark_gone(store: Database, tracker: str, present: set[str], started: datetime) -> set[str]:

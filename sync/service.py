@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
+from v2mom.clock import utcnow
 from v2mom.connectors.base import Connector
 from v2mom.connectors.registry import build_connector
 from v2mom.connectors.retry import RetryListener, retries_reported
@@ -77,6 +78,7 @@ def run_sync(
     elif any(r.changed_ids for r in results):
         with RERESOLVE_SECONDS.labels(trigger="sync").time():
             remap_changed(store, {r.tracker: r.changed_ids for r in results})
+    store.people_shares.refresh(settings.calendar(), utcnow())  # people's time follows what was stored
     return results
 
 

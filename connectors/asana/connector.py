@@ -375,10 +375,11 @@ class AsanaConnector(ConnectorRuntime):
     def read_history(self, item_ids: Sequence[str]) -> list[ItemTransition]:
         """Completion and assignee changes of tasks by gid, from their stories (history.py).
 
-        Read through a client of its own: a sync calls it while its next pages are being fetched.
+        Read through clients of its own, several tasks at once: a sync calls it while its next
+        pages are being fetched.
         """
         if self._history is None:
-            self._history = AsanaHistory(self._new_client(), self._retrying, self.projects)
+            self._history = AsanaHistory(self._new_client, self._retrying, self.projects)
         return self._history.read(item_ids)
 
     # -- VocabularyWriter --------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 Asana has no bulk history: each task's stories are read page by page (``GET /tasks/{gid}/stories``,
 offset pages through :func:`connectors.paging.offset_pages`, an offset seen twice is a loop), oldest
-first. ``assigned`` and ``unassigned`` stories are assignee changes (an ``assigned`` story names the
-new assignee; the previous one is the assignee of the story before it, nobody before the first),
+first, :data:`STORY_READERS` tasks at a time, each reader thread with an HTTP client of its own:
+well inside Asana's limit of 50 concurrent GET requests a token, and every request still goes
+through the connector's retries (a 429's ``Retry-After`` is waited out by the thread that got it).
+
+``assigned`` and ``unassigned`` stories are assignee changes (an ``assigned`` story names the new
+assignee; the previous one is the assignee of the story before it, nobody before the first),
 ``marked_complete`` and ``marked_incomplete`` are status changes between ``incomplete`` (todo) and
 ``completed`` (done); every other story (comments, project moves …) is skipped. Asana has no started
 status: when a task was started is its ``start_on`` / ``start_at``, or else its assignment. A task
@@ -15,7 +19,10 @@ task, the story and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import contextvars
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -31,6 +38,7 @@ __all__ = ["COMPLETED", "INCOMPLETE", "AsanaHistory", "parse_stories"]
 
 COMPLETED, INCOMPLETE = "completed", "incomplete"  # a task's two statuses, as status values
 STORY_PAGE = 100  # Asana's largest page
+STORY_READERS = 6  # tasks whose stories are read at once (Asana allows 50 concurrent GETs a token)
 _COMPLETION = {
     "marked_complete": (INCOMPLETE, COMPLETED, State.DONE),
     "marked_incomplete": (COMPLETED, INCOMPLETE, State.TODO),
@@ -93,21 +101,44 @@ def parse_stories(task: str, stories: Sequence[object]) -> list[ItemTransition]:
 
 
 class AsanaHistory:
-    """Reads task stories through its own :class:`AsanaClient` (see
-    :class:`connectors.base.HistoryReader`); ``projects`` are the configured project gids."""
+    """Reads task stories, :data:`STORY_READERS` tasks at a time, each reader thread through an
+    :class:`AsanaClient` of its own made by ``new_client`` (see :class:`connectors.base.HistoryReader`);
+    ``projects`` are the configured project gids."""
 
-    def __init__(self, client: AsanaClient, retrying: Retrying, projects: Sequence[str]) -> None:
-        """Read through ``client`` with the connector's retries."""
-        self._client = client
+    def __init__(
+        self,
+        new_client: Callable[[], AsanaClient],
+        retrying: Retrying,
+        projects: Sequence[str],
+        *,
+        readers: int = STORY_READERS,
+    ) -> None:
+        """Read with the connector's retries; no thread or client is made before the first read."""
+        self._new_client = new_client
         self._retrying = retrying
         self._projects = set(projects)
+        self._readers = readers
+        self._pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._clients: list[AsanaClient] = []
+        self._lock = threading.Lock()
+
+    def _client(self) -> AsanaClient:
+        """This reader thread's own client."""
+        client: AsanaClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._new_client()
+            with self._lock:
+                self._clients.append(client)
+            self._local.client = client
+        return client
 
     def _stories(self, task: str) -> Iterator[object]:
+        client = self._client()
+
         def fetch(offset: str | None) -> Mapping[str, Any]:
             return self._retrying(
-                partial(
-                    self._client.stories_page, task, opt_fields=STORY_FIELDS, limit=STORY_PAGE, offset=offset
-                )
+                partial(client.stories_page, task, opt_fields=STORY_FIELDS, limit=STORY_PAGE, offset=offset)
             )
 
         for body in offset_pages(fetch, tracker=TRACKER, what=f"stories of task {task}"):
@@ -116,19 +147,40 @@ class AsanaHistory:
                 raise _fail(f"page of task {task}", "'data' is not a list")
             yield from data
 
+    def _task(self, task: str) -> list[ItemTransition]:
+        try:
+            stories = list(self._stories(task))
+        except NotFoundError:
+            return []  # deleted since it was listed: the sync's events or census remove it
+        return parse_stories(task, stories)
+
     def read(self, item_ids: Sequence[str]) -> list[ItemTransition]:
-        """Every completion and assignee change of the tasks ``item_ids``, oldest first."""
+        """Every completion and assignee change of the tasks ``item_ids``, oldest first.
+
+        The first failure (past the retries) is raised once the reads running beside it end; the
+        tasks not started yet are not read.
+        """
+        tasks = [task for task in dict.fromkeys(item_ids) if task not in self._projects]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._readers, thread_name_prefix="asana-stories")
+        # Each read runs in a copy of the caller's context: what it set (the retry listener of
+        # connectors.retry) holds for these requests too.
+        futures = [self._pool.submit(contextvars.copy_context().run, self._task, task) for task in tasks]
         found: list[ItemTransition] = []
-        for task in dict.fromkeys(item_ids):
-            if task in self._projects:
-                continue
-            try:
-                stories = list(self._stories(task))
-            except NotFoundError:
-                continue  # deleted since it was listed: the sync's events or census remove it
-            found.extend(parse_stories(task, stories))
+        try:
+            for future in futures:
+                found.extend(future.result())
+        finally:
+            for future in futures:
+                future.cancel()
         return sorted(found, key=lambda t: (t.at, t.item_id, t.event_id, t.field))
 
     def close(self) -> None:
-        """Release its connections."""
-        self._client.close()
+        """Stop the reader threads (once their requests end) and release their connections."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()

@@ -220,6 +220,20 @@ class JiraClient:
             raise FatalError(f"{lead}unexpected {kind} response: expected a JSON object", tracker=TRACKER)
         return result
 
+    def _post_page(self, endpoint: str, body: dict[str, object], what: str) -> Callable[[], object]:
+        """A POST of ``body`` to ``endpoint`` answering a large page (``what``: search, changelog):
+        the raw response (the SDK's advanced mode) decoded by orjson, as the bulk of a sync is."""
+
+        def fetch() -> object:
+            response = self._sdk.post(endpoint, data=body, advanced_mode=True)
+            response.raise_for_status()
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                return _page_orjson_refused(response.content, what)
+
+        return fetch
+
     def myself(self) -> dict[str, Any]:
         """``GET /rest/api/3/myself``: the account (its ``timeZone`` drives JQL date literals)."""
         return self._json_object("myself", lambda: self._sdk.get(self._sdk.endpoint("myself")))
@@ -247,19 +261,10 @@ class JiraClient:
         body: dict[str, object] = {"jql": jql, "fields": list(fields), "maxResults": int(max_results)}
         if next_page_token is not None:
             body["nextPageToken"] = next_page_token
-        endpoint = self._sdk.endpoint("search/jql", api_version=3)
-
-        def fetch() -> object:
-            # POST with the raw response (the SDK's advanced mode): the long field list stays out of
-            # the URL, and orjson decodes the pages, which are the bulk of a sync.
-            response = self._sdk.post(endpoint, data=body, advanced_mode=True)
-            response.raise_for_status()
-            try:
-                return orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                return _page_orjson_refused(response.content)
-
-        page = self._json_object(kind, fetch)
+        # POST: the long field list stays out of the URL.
+        page = self._json_object(
+            kind, self._post_page(self._sdk.endpoint("search/jql", api_version=3), body, "search")
+        )
         if not isinstance(page.get("issues", []), list):
             raise FatalError("unexpected search response: 'issues' is not a list", tracker=TRACKER)
         return page
@@ -283,7 +288,7 @@ class JiraClient:
         if next_page_token is not None:
             body["nextPageToken"] = next_page_token
         endpoint = self._sdk.endpoint("changelog/bulkfetch", api_version=3)
-        page = self._json_object("changelog", lambda: self._sdk.post(endpoint, data=body))
+        page = self._json_object("changelog", self._post_page(endpoint, body, "changelog"))
         if not isinstance(page.get("issueChangeLogs", []), list):
             raise FatalError(
                 "unexpected changelog response: 'issueChangeLogs' is not a list", tracker=TRACKER
@@ -411,12 +416,12 @@ def _refuse_constant(name: str) -> NoReturn:
     raise FatalError(f"search answered with a non-finite number ({name})", tracker=TRACKER)
 
 
-def _page_orjson_refused(content: bytes) -> object:
-    """A search page orjson refused, read by the standard library: a lone UTF-16 surrogate
-    (``"\\ud800"``, e.g. text cut inside a surrogate pair) is valid JSON that orjson refuses, and one
-    such summary must not stop the sync (the parser makes it storable). FatalError when it is not
-    JSON either."""
+def _page_orjson_refused(content: bytes, what: str) -> object:
+    """A ``what`` (search, changelog) page orjson refused, read by the standard library: a lone
+    UTF-16 surrogate (``"\\ud800"``, e.g. text cut inside a surrogate pair) is valid JSON that orjson
+    refuses, and one such summary must not stop the sync (the parser makes it storable).
+    FatalError when it is not JSON either."""
     try:
         return json.loads(content, parse_constant=_refuse_constant)
     except ValueError:  # JSONDecodeError, UnicodeDecodeError
-        raise FatalError("search answered with a body that is not JSON", tracker=TRACKER) from None
+        raise FatalError(f"{what} answered with a body that is not JSON", tracker=TRACKER) from None

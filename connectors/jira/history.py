@@ -36,7 +36,7 @@ __all__ = [
 
 TRACKER = "jira"
 CHANGELOG_ISSUES = 1000  # issues per bulkfetch request: Jira's ceiling
-CHANGELOG_PAGE = 1000  # changes per page (Jira's default; it allows up to 10,000)
+CHANGELOG_PAGE = 10_000  # changes per page: Jira's ceiling (its default is 1,000)
 HISTORY_FIELDS = ("status", "assignee")
 
 

@@ -8,6 +8,8 @@ Each item's current assignee, and an Asana task's start, reach the store with th
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ import pytest
 from tests.histories import as_recorded
 from v2mom.connectors.base import Connector
 from v2mom.errors import FatalError
+from v2mom.sandbox.faults import FaultBook
 from v2mom.sandbox.history import Recorded
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
@@ -39,6 +42,9 @@ class Site:
     finish: Callable[[], str]
     assignees: Callable[[], dict[str, str | None]]  # each live item's assignee now
     starts: Callable[[], dict[str, datetime | None]]  # each live item's start (Asana's only)
+    faults: FaultBook  # the sandbox's injected failures
+    history_path: str  # where its history reads go (a prefix of the request path)
+    history_after: int  # requests to it that go through before one fails mid-run
 
 
 @contextmanager
@@ -84,6 +90,9 @@ def jira_site() -> Iterator[Site]:
             finish,
             lambda: {str(i): issue.assignee for i, issue in truth.live().items()},
             lambda: dict.fromkeys(map(str, truth.live())),
+            state,
+            "/rest/api/3/changelog/bulkfetch",
+            1,
         )
 
 
@@ -132,6 +141,9 @@ def linear_site() -> Iterator[Site]:
             finish,
             lambda: {i: state.issues[i].assignee_id if i in state.issues else None for i in truth.live_ids()},
             lambda: dict.fromkeys(truth.live_ids()),
+            state,
+            "/graphql/IssueHistory",
+            3,  # the first transaction (the projects and 100 issues) reads in three requests
         )
 
 
@@ -178,6 +190,9 @@ def asana_site() -> Iterator[Site]:
             finish,
             lambda: {g: state.tasks[g].assignee if g in state.tasks else None for g in truth.live_ids()},
             lambda: dict.fromkeys(truth.live_ids()) | truth.starts(),
+            state,
+            f"/api/1.0/tasks/{sorted(truth.live_ids())[len(truth.live_ids()) // 2]}/stories",
+            0,
         )
 
 
@@ -230,7 +245,13 @@ def test_a_sync_stores_the_sandboxs_history_and_reads_again_only_what_moved(
     assert incremental.histories == len(changed)  # exactly the items that moved
 
 
-def test_a_history_that_cannot_be_read_leaves_its_items_for_the_next_pass(
+def unread(store: Database, site: Site) -> set[str]:
+    """The stored items whose history is not marked read for their updated time now."""
+    found = store.items.by_ids(site.tracker, site.live_ids())
+    return store.history.unread(site.tracker, {s.item.id: s.item.updated_at for s in found})
+
+
+def test_a_history_that_cannot_be_read_leaves_its_items_stored_and_unread_for_the_next_pass(
     store: Database, site: Site
 ) -> None:
     connector = site.connector()
@@ -241,11 +262,40 @@ def test_a_history_that_cannot_be_read_leaves_its_items_for_the_next_pass(
     connector.read_history = unreadable  # type: ignore[attr-defined]
     failed = sync_tracker(store, connector, full=True)
     assert failed.error == f"{site.tracker}: history unavailable"
-    assert store.items.live_ids(site.tracker) == set()  # the items wait for their history
+    assert store.items.live_ids(site.tracker) >= site.live_ids()  # the items are kept
+    assert unread(store, site) == site.live_ids()  # their histories are not
     assert store.history.count(site.tracker) == 0
+    assert (failed.histories, failed.transitions) == (0, 0)
     again = sync_tracker(store, site.connector())
     assert again.ok, again.error
     assert stored(store, site) == site.transitions()
+    assert unread(store, site) == set()
+
+
+def test_a_history_read_failing_mid_run_keeps_what_was_read_and_the_next_pass_reads_the_rest(
+    store: Database, site: Site
+) -> None:
+    """Histories are read while the next pages are fetched: one read refused by the tracker fails
+    the pass, every item listed before it is stored, what was read before it is stored with its
+    ``history_reads``, the rest stays unread and the next pass (from the cursor it left) reads it."""
+    site.faults.inject_fault(400, times=1, after=site.history_after, path_prefix=site.history_path)
+    failed = sync_tracker(store, site.connector(), full=True, commit_every=50)
+    assert not failed.ok
+    assert store.items.live_ids(site.tracker) >= site.live_ids()  # (Asana's projects are items too)
+    left = unread(store, site)
+    assert 0 < len(left) < len(site.live_ids())
+    assert failed.histories == len(site.live_ids()) - len(left)  # the counters say what was stored
+    assert failed.transitions == store.history.count(site.tracker)
+    read = site.live_ids() - left
+    assert stored(store, site) == {c for c in site.transitions() if c.item_id in read}
+
+    again = sync_tracker(store, site.connector(), commit_every=50)
+    assert again.ok, again.error
+    if again.kind == "incremental":
+        assert again.histories == len(left)  # exactly what the failed pass left unread
+    assert unread(store, site) == set()
+    assert stored(store, site) == site.transitions()
+    assert store.history.count(site.tracker) == len(site.transitions())
 
 
 def test_a_sync_stores_each_items_current_assignee_and_asanas_starts(store: Database, site: Site) -> None:
@@ -269,3 +319,35 @@ def test_a_sync_stores_each_items_current_assignee_and_asanas_starts(store: Data
     now = site.assignees()
     assert {i for i in now if now[i] != assignees[i]} == changed
     assert {i: a for i, (a, _) in held().items()} == now
+
+
+def test_a_listing_failing_while_histories_are_read_keeps_those_read_and_the_cursor_they_allow(
+    store: Database,
+) -> None:
+    """The first page's history is still being read when the listing fails: the pass waits for it
+    and stores it with the cursor it allows, so the next pass goes on from there."""
+    with jira_site() as site:
+        held = site.faults.stall(site.history_path)  # the first page's history read
+        site.faults.inject_fault(503, times=10, after=1, path_prefix="/rest/api/3/search/jql")
+        outcome: list[Any] = []
+        run = threading.Thread(
+            target=lambda: outcome.append(sync_tracker(store, site.connector(), full=True, commit_every=1)),
+            daemon=True,
+        )
+        run.start()
+        assert held.reached.wait(30)
+        deadline = time.monotonic() + 30
+        while site.faults.request_count("/rest/api/3/search/jql") < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the second page refused past the retry budget (two tries)
+        held.release()
+        run.join(60)
+        (failed,) = outcome
+        assert not failed.ok
+        assert failed.histories > 0  # the first page's, read after the listing failed
+        assert store.history.count("jira") == failed.transitions > 0
+        assert store.sync_state.get_cursor("jira", site.connector().scope) is not None
+        site.faults.faults.clear()
+        again = sync_tracker(store, site.connector())
+        assert again.ok, again.error
+        assert again.kind == "incremental"
+        assert stored(store, site) == site.transitions()

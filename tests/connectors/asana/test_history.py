@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +14,7 @@ from v2mom.connectors.asana import history
 from v2mom.connectors.asana.connector import AsanaConnector
 from v2mom.connectors.asana.history import parse_stories
 from v2mom.errors import FatalError
-from v2mom.models import State
+from v2mom.models import ItemTransition, State
 from v2mom.sandbox.asana.app import create_asana_app
 from v2mom.sandbox.asana.generator import AsanaGroundTruth, asana_settings, generate_asana_workspace
 from v2mom.sandbox.asana.state import AsanaState
@@ -45,6 +47,52 @@ def test_every_recorded_change_is_read_from_each_tasks_story_pages(
         assert state.request_count(f"/api/1.0/tasks/{project}/stories") == 0
     assert connector.calls.calls["stories"] > tasks + 1  # each task (and the deleted one) at least once
     assert {t.to_category for t in found if t.field == "status"} == {State.DONE}
+
+
+def test_several_tasks_stories_are_read_at_once_and_a_held_one_does_not_stop_the_others(
+    site: tuple[AsanaState, AsanaGroundTruth, AsanaConnector],
+) -> None:
+    state, truth, connector = site
+    tasks = sorted(truth.live_tasks())
+    held = state.stall(f"/api/1.0/tasks/{tasks[0]}/stories")
+    done = threading.Event()
+    found: list[ItemTransition] = []
+
+    def read() -> None:
+        found.extend(connector.read_history(tasks))
+        done.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert held.reached.wait(30)
+        others = lambda: state.request_count("/api/1.0/tasks/") - 1  # noqa: E731  (the held one)
+        deadline = time.monotonic() + 30
+        while others() < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert others() >= 20  # the other readers went on while one request was held
+        assert not done.is_set()
+    finally:
+        held.release()
+    reader.join(30)
+    assert done.is_set()
+    assert as_recorded(found) == truth.transitions()
+
+
+def test_rate_limited_stories_are_retried_after_the_wait_asana_asks_for(
+    site: tuple[AsanaState, AsanaGroundTruth, AsanaConnector],
+) -> None:
+    state, truth, first = site
+    waits: list[float] = []
+    # enough retries for one task to meet all three refusals, whichever reader gets them
+    connector = AsanaConnector(first.settings, SyncSettings(max_retries=3), sleep=waits.append)
+    state.inject_fault(429, times=3, retry_after=7, path_prefix="/api/1.0/tasks/", after=10)
+    try:
+        found = connector.read_history(sorted(truth.live_ids()))
+    finally:
+        connector.close()
+    assert as_recorded(found) == truth.transitions()
+    assert sorted(waits)[-3:] == [7, 7, 7]  # each refused request waited what Asana said
 
 
 def test_reassigning_and_reopening_are_read_from_the_previous_assignee(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.histories import as_recorded
+from v2mom.connectors.jira import history
 from v2mom.connectors.jira.connector import JiraConnector
 from v2mom.connectors.jira.history import parse_changelogs
 from v2mom.errors import FatalError
@@ -32,9 +33,10 @@ def site() -> Iterator[tuple[JiraState, JiraGroundTruth, JiraConnector]]:
 
 
 def test_every_recorded_change_is_read_in_batches_of_a_thousand_issues(
-    site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+    site: tuple[JiraState, JiraGroundTruth, JiraConnector], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state, truth, connector = site
+    monkeypatch.setattr(history, "CHANGELOG_PAGE", 1000)  # Jira's default page, so pages are followed
     live = [str(i) for i in truth.live()]
     # More ids than one request takes: deleted or unknown issues among them yield nothing.
     ids = live + [str(n) for n in range(900_000, 900_700)]
@@ -50,6 +52,16 @@ def test_every_recorded_change_is_read_in_batches_of_a_thousand_issues(
         State.IN_PROGRESS,
         State.DONE,
     }
+
+
+def test_changelogs_are_read_in_pages_of_ten_thousand_changes(
+    site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+) -> None:
+    """Jira's largest page: one request for the 1,178 changes of the first thousand issues."""
+    state, truth, connector = site
+    found = connector.read_history([str(i) for i in truth.live()][:1000])
+    assert len(found) > 1000
+    assert state.request_count("/rest/api/3/changelog/bulkfetch") == 1
 
 
 def test_a_status_created_since_is_looked_up_once_and_a_deleted_one_keeps_no_category(

@@ -1,7 +1,7 @@
 """items.description: the item's description as plain text, for suggestions
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 06:00:00
 
 Suggestions for untagged work learn from what people wrote about the items they tagged: the title
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """suggestion_models and suggestion_rejections: suggestions for untagged work
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 06:30:00
 
 Suggestions are learned on this machine from the items people tagged. ``suggestion_models`` keeps
@@ -18,8 +18,8 @@ from alembic import op
 
 import v2mom.store.types
 
-revision = '0017'
-down_revision = '0016'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
