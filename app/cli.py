@@ -23,6 +23,7 @@ from v2mom.app.cli_render import (
     token_line,
 )
 from v2mom.app.cli_reviews import close_line, review_app
+from v2mom.app.cli_suggest import suggest_app
 from v2mom.app.cli_trackers import trackers_app, writeback_command
 from v2mom.app.schemas.access import TokenDocument
 from v2mom.app.schemas.plan import PlanHistory
@@ -56,6 +57,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(trackers_app, name="trackers")
 app.add_typer(review_app, name="review")
+app.add_typer(suggest_app, name="suggest")
 app.command("writeback")(writeback_command)
 
 

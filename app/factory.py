@@ -23,6 +23,7 @@ from v2mom.app.routes.plan import router as plan_router
 from v2mom.app.routes.reports import router as reports_router
 from v2mom.app.routes.reviews import router as reviews_router
 from v2mom.app.routes.session import router as session_router
+from v2mom.app.routes.suggestions import router as suggestions_router
 from v2mom.app.routes.tokens import router as tokens_router
 from v2mom.app.routes.trackers import router as trackers_router
 from v2mom.app.routes.webhooks import router as webhooks_router
@@ -148,6 +149,7 @@ def create_app(
     app.include_router(people_router)
     app.include_router(trackers_router)
     app.include_router(writeback_router)
+    app.include_router(suggestions_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     def dashboard() -> FileResponse:

@@ -22,6 +22,7 @@ import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -34,8 +35,10 @@ from v2mom.errors import V2momError
 from v2mom.reports.reviews import close_due_periods
 from v2mom.settings import CONFIG_ENV, Settings
 from v2mom.store.database import Database
+from v2mom.suggest.service import retrain_if_due
 from v2mom.sync.schedule import ReconcileThread
 from v2mom.webhooks.ingest import tune_interpreter_for_serving
+from v2mom.workdays import WorkCalendar
 
 RunServer = Callable[[FastAPI], None]
 
@@ -152,10 +155,20 @@ def serve_app(
             run_server(application)
 
 
+def after_reconcile(store: Database, day: date, calendar: WorkCalendar | None = None) -> None:
+    """What follows a reconcile pass in which every tracker synced: close the review periods that
+    have ended (in the settings' ``calendar``), then train a new suggestion model when one is due
+    (new tags, or a new plan)."""
+    close_due_periods(store, day, calendar=calendar)
+    plan = store.plans.current()
+    if plan is not None:
+        retrain_if_due(store, plan)
+
+
 @contextmanager
 def running_services(application: FastAPI, settings: Settings, store: Database) -> Iterator[list[Service]]:
-    """Run the webhook worker and the reconcile schedule (which closes ended review periods after its
-    passes) for the block; yields what runs.
+    """Run the webhook worker and the reconcile schedule (which closes ended review periods and
+    retrains suggestions after its passes: :func:`after_reconcile`) for the block; yields what runs.
 
     Services appended to the list inside the block are stopped with them, first. Whatever started
     is stopped in reverse order, even when a later start or the block fails.
@@ -164,7 +177,7 @@ def running_services(application: FastAPI, settings: Settings, store: Database) 
     try:
         calendar = settings.calendar()
         reconcile = ReconcileThread(
-            settings, store, after_pass=lambda day: close_due_periods(store, day, calendar=calendar)
+            settings, store, after_pass=lambda day: after_reconcile(store, day, calendar)
         )
         reconcile.start()
         started.append(reconcile)

@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from v2mom.settings import Settings
 from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox
+from v2mom.suggest.service import ModelCache
 from v2mom.webhooks.ingest import GroupCommitter
 from v2mom.webhooks.receivers import Receiver, receivers
 from v2mom.webhooks.worker import WorkerThread, start_worker
@@ -36,6 +37,7 @@ class Services:
     webhook_max_bytes: int = DEFAULT_WEBHOOK_MAX_BYTES
     ingest: GroupCommitter | None = None
     wake_worker: Callable[[], None] | None = None
+    suggestion_models: ModelCache = field(default_factory=ModelCache)
 
     @classmethod
     def for_store(cls, settings: Settings, store: Database) -> Services:

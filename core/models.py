@@ -75,6 +75,10 @@ class WorkItem(BaseModel):
     subtask, whose ``container`` is empty (its rules come through its parent), it is what says that
     the subtask was added to the project and so holds the project's custom fields.
 
+    ``description`` is the item's description as plain text (Jira's Atlassian Document Format
+    flattened, Linear's Markdown and Asana's notes as written): what suggestions for untagged work
+    read beside the title; no answer carries it.
+
     ``assignee`` is the tracker's account id of the person the item is assigned to now (Jira
     ``accountId``, Linear user id, Asana user gid; None: nobody, or the tracker did not say): what
     people's time counts an item by when its history holds no assignee change. It is person-level
@@ -109,6 +113,9 @@ class WorkItem(BaseModel):
     labels: tuple[str, ...] = ()
     components: tuple[str, ...] = ()
     custom_fields: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Plain text (Jira's document format flattened), cut to MAX_DESCRIPTION characters when stored:
+    # what suggestions learn from and score; long and free-form, so no answer carries it.
+    description: str = Field(default="", exclude=True, repr=False)
     choice_options: dict[str, tuple[tuple[str, str], ...]] = Field(default_factory=dict, exclude=True)
 
     @property

@@ -33,6 +33,9 @@ UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 # them equal).
 MAX_ITEM_ID = 128
 MAX_STATUS_NAME = 128
+# An item's description is kept to this many characters: enough for what people write about the
+# work, bounded so a 1 MB description neither bloats the store nor slows training or scoring.
+MAX_DESCRIPTION = 20_000
 
 
 def storable_text(text: str, limit: int | None = None) -> str:
@@ -60,8 +63,9 @@ def storable_document(node: Any) -> Any:
 
 
 def storable_item(item: WorkItem) -> WorkItem:
-    """``item`` with its text (title, url, status name, labels, components, custom field names and
-    options) made storable and its status name cut to its column.
+    """``item`` with its text (title, description, url, status name, labels, components, custom field
+    names and options) made storable, its status name cut to its column and its description to
+    :data:`MAX_DESCRIPTION` characters.
 
     ``item`` itself when nothing needs it (one search over all its text). FatalError naming the
     field when an identifier (id, key, parent id, container, assignee) is too long for its column
@@ -71,6 +75,7 @@ def storable_item(item: WorkItem) -> WorkItem:
     identifiers = (item.id, item.key, item.parent_id or "", item.container or "", item.assignee or "")
     texts = [
         item.title,
+        item.description,
         item.url or "",
         item.status_name,
         item.parent_key or "",
@@ -82,6 +87,7 @@ def storable_item(item: WorkItem) -> WorkItem:
         texts.extend(options)
     if (
         len(item.status_name) <= MAX_STATUS_NAME
+        and len(item.description) <= MAX_DESCRIPTION
         and len(item.parent_key or "") <= MAX_ITEM_ID
         and max(map(len, identifiers)) <= MAX_ITEM_ID
         and UNSTORABLE.search("\n".join((*identifiers, *texts))) is None
@@ -91,6 +97,7 @@ def storable_item(item: WorkItem) -> WorkItem:
     return item.model_copy(
         update={
             "title": storable_text(item.title),
+            "description": storable_text(item.description, MAX_DESCRIPTION),
             "url": storable_text(item.url) if item.url is not None else None,
             "status_name": storable_text(item.status_name, MAX_STATUS_NAME),
             # only ever shown in messages: made storable and cut, never refused like an identifier

@@ -255,6 +255,11 @@ class Resolver:
         """Conventions on the item plus every matching item-level rule, in plan order."""
         return self._collect(item, self._item_rules, with_conventions=True, projects=True)
 
+    def person_tags(self, item: WorkItem) -> Tags:
+        """The tags a person set on the item: its labels and V2MOM fields only, no rule (an item as
+        stored holds no tag v2mom-sync wrote: :func:`v2mom.mapping.writeback.strip_written`)."""
+        return self._collect(item, [], with_conventions=True, projects=False)
+
     def signature_tags(self, item: WorkItem) -> Tags:
         """The part of :meth:`own_tags` that every item with the same tag signature shares.
 

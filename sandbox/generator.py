@@ -25,6 +25,7 @@ from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.history import history_rng, storyline
 from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
 from v2mom.sandbox.jira.truth import JiraGroundTruth
+from v2mom.sandbox.texts import text_rng, write_text
 from v2mom.settings import JiraSettings
 
 __all__ = ["SAMPLE_PLAN_PATH", "generate_jira_workspace", "jira_settings", "scope_jql"]
@@ -84,43 +85,56 @@ def generate_jira_workspace(
         elif roll < 0.8:
             fields["original_estimate"] = rng.randrange(1, 17) * 1800
 
-    def issue(project: str, summary: str, type_name: str, **fields: object) -> int:
+    words = text_rng("jira", seed)
+    topic_of: dict[int, str | None] = {}
+
+    def issue(project: str, topic: str | None, type_name: str, **fields: object) -> int:
+        """An issue about ``topic`` (None: something nobody tagged, see sandbox.texts)."""
+        text = write_text(words, topic, epic=type_name == "Epic")
         created = when(rng.uniform(30, 190))
         updated = min(now, created + timedelta(days=rng.uniform(0, 30)))
         cat = category()
         hours(fields)
-        return state.add_issue(
+        issue_id = state.add_issue(
             project,
-            summary,
+            text.title,
             type_name=type_name,
             category=cat,
             created=created,
             updated=updated,
             resolved=updated if cat == "done" else None,
+            description=text.description,
             **fields,  # type: ignore[arg-type]
         )
+        topic_of[issue_id] = topic
+        return issue_id
 
     # Epics: two out of scope (their stories become orphans), the rest spread over the scope.
-    legacy = [issue(OUT_OF_SCOPE, f"Legacy epic {n}", "Epic") for n in range(2)]
+    legacy = [issue(OUT_OF_SCOPE, None, "Epic") for _ in range(2)]
     epic_ids: dict[str, list[int]] = {p: [] for p in SCOPE_PROJECTS}
     for n in range(epics):
         project = SCOPE_PROJECTS[n % len(SCOPE_PROJECTS)]
         fields: dict[str, object] = {}
         first_onb = project == "ONB" and not epic_ids["ONB"]
         roll = rng.random()
+        topic: str | None = "cost-savings" if project == "PLAT" else None  # the plan's PLAT rule
         if first_onb:
-            pass  # tagged by the plan rule `epic: ONB-1`
+            topic = "self-serve-onboarding"  # tagged by the plan rule `epic: ONB-1`
         elif roll < 0.30:
-            fields["labels"] = [f"method:{rng.choice(list(METHOD_NAMES))}"]
+            topic = rng.choice(list(METHOD_NAMES))
+            fields["labels"] = [f"method:{topic}"]
         elif roll < 0.50:
-            fields["selects"] = {METHOD_FIELD: METHOD_NAMES[rng.choice(list(METHOD_NAMES))]}
+            topic = rng.choice(list(METHOD_NAMES))
+            fields["selects"] = {METHOD_FIELD: METHOD_NAMES[topic]}
         elif roll < 0.65:
+            topic = "self-serve-onboarding"
             fields["selects"] = {TEAM_BET_FIELD: "Onboarding"}
         elif roll < 0.75:
-            fields["labels"] = [f"value:{rng.choice(VALUES)}"]
+            topic = rng.choice(VALUES)
+            fields["labels"] = [f"value:{topic}"]
         if rng.random() < 0.25:
             fields["points"] = float(rng.choice((13, 20, 40)))
-        epic_ids[project].append(issue(project, f"Epic {n}", "Epic", **fields))
+        epic_ids[project].append(issue(project, topic, "Epic", **fields))
 
     budget = max(0, issues - epics - len(legacy))
     stories_budget = int(budget * 0.72)
@@ -140,13 +154,19 @@ def generate_jira_workspace(
             parent = rng.choice(candidates)
         labels: list[str] = []
         tag = rng.random()
+        topic = topic_of.get(parent) if parent is not None else None
+        if topic is None and project == "PLAT":
+            topic = "cost-savings"
         if tag < 0.08:
-            labels.append(f"value:{rng.choice(VALUES)}")
+            topic = rng.choice(VALUES)
+            labels.append(f"value:{topic}")
         elif tag < 0.13:
+            topic = "slo-program"  # the plan's Billing rule
             fields["components"] = ["Billing"]
         elif tag < 0.15:
             labels.append("value:speed")  # names no value in the plan: orphaned
         elif tag < 0.18:
+            topic = "self-serve-onboarding"
             labels += ["value:efficiency", "method:self-serve-onboarding"]  # conflict
         if rng.random() < 0.3:
             labels.append(rng.choice(("frontend", "backend", "tech-debt")))
@@ -154,13 +174,15 @@ def generate_jira_workspace(
             labels.append("blocked")  # the blocked convention (obstacles); draws nothing from rng
         if n % 6 == 1 and project != "MOB":  # the teams' own vocabulary draws nothing from rng either
             labels.append(CHECKOUT_LABEL)
+            topic = topic if tag < 0.18 else "checkout-conversion"
         elif n % 6 == 4 and project == "MOB":
             labels.append(APP_STORE_LABEL)
+            topic = topic if tag < 0.18 else "app-store-refresh"
         fields["labels"] = labels
         if rng.random() < 0.7:
             fields["points"] = rng.choice(POINTS)
         type_name = rng.choice(("Story", "Story", "Task", "Bug"))
-        story_id = issue(project, f"{type_name} {n}", type_name, parent_id=parent, **fields)
+        story_id = issue(project, topic, type_name, parent_id=parent, **fields)
         stories.append((story_id, project))
 
     remaining = budget - stories_budget
@@ -168,9 +190,9 @@ def generate_jira_workspace(
         story_id, project = rng.choice(stories)
         group = min(remaining, rng.randrange(1, 5))
         carries = rng.random() < 0.5
-        for k in range(group):
+        for _ in range(group):
             fields = {"points": rng.choice(POINTS)} if carries else {}
-            issue(project, f"Sub-task {k} of {story_id}", "Sub-task", parent_id=story_id, **fields)
+            issue(project, topic_of[story_id], "Sub-task", parent_id=story_id, **fields)
         remaining -= group
     tell_stories(state, seed)
     return state, JiraGroundTruth(state, SCOPE_PROJECTS)

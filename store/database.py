@@ -32,6 +32,7 @@ from v2mom.store.plans import PlanRepository
 from v2mom.store.report_queries import ReportQueries
 from v2mom.store.resolutions import ResolutionRepository
 from v2mom.store.reviews import ReviewRepository
+from v2mom.store.suggestions import SuggestionRepository
 from v2mom.store.sync_state import SyncStateRepository
 from v2mom.store.tokens import TokenRepository
 from v2mom.store.transactions import ConnectionTransactions, EngineTransactions, Transactions
@@ -58,6 +59,7 @@ class _Repositories:
     history: HistoryRepository
     people_time: PeopleTimeQueries
     people_shares: PeopleShares
+    suggestions: SuggestionRepository
 
     def _bind(self, source: _Repositories, transactions: Transactions) -> None:
         self.items = source.items.bound_to(transactions)
@@ -75,6 +77,7 @@ class _Repositories:
         self.history = source.history.bound_to(transactions)
         self.people_time = source.people_time.bound_to(transactions)
         self.people_shares = source.people_shares.bound_to(transactions)
+        self.suggestions = source.suggestions.bound_to(transactions)
 
 
 class UnitOfWork(_Repositories):
@@ -111,6 +114,7 @@ class Database(_Repositories):
         self.history = HistoryRepository(transactions, dialect)
         self.people_time = PeopleTimeQueries(transactions, dialect)
         self.people_shares = PeopleShares(transactions, dialect)
+        self.suggestions = SuggestionRepository(transactions, dialect)
         self.locks = Locks(engine)  # cross-process, so never bound to a unit of work's transaction
 
     @classmethod

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -52,6 +53,7 @@ items = Table(
     Column("item_id", String(128), nullable=False),
     Column("key", String(128), nullable=False),
     Column("title", Text, nullable=False),
+    Column("description", Text),  # plain text, cut to MAX_DESCRIPTION: what suggestions read
     Column("url", Text),
     Column("level", SmallInteger, nullable=False),
     Column("parent_id", String(128)),
@@ -196,6 +198,33 @@ review_snapshots = Table(
     Column("closed_at", UTCDateTime(), nullable=False),
     Column("closed_by", String(255), nullable=False),
     Column("document", JSON, nullable=False),
+)
+
+suggestion_models = Table(
+    # Suggestion models, each trained under one plan version from the items people had tagged then:
+    # a model is only used while its plan version is the current one. ``model`` is the serialised
+    # model (v2mom.suggest.storage); ``quality`` its held-out precision and coverage per level.
+    "suggestion_models",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("plan_version", Integer, nullable=False),
+    Column("trained_at", UTCDateTime(), nullable=False),
+    Column("examples", Integer, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("quality", JSON, nullable=False),
+    Column("model", LargeBinary, nullable=False),
+    Index("ix_suggestion_models_plan_version", "plan_version", "id"),
+)
+
+suggestion_rejections = Table(
+    # A suggestion an admin rejected for an item: never offered again for that item.
+    "suggestion_rejections",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("tag", String(160), primary_key=True),
+    Column("rejected_at", UTCDateTime(), nullable=False),
+    Column("rejected_by", String(255), nullable=False),
 )
 
 api_tokens = Table(

@@ -1337,7 +1337,9 @@ async function renderAttention() {
   flagPaging.total = counts[current.kind]?.items ?? 0;
   flagPaging.effort = counts[current.kind]?.effort ?? 0;
   $("#flags tbody").replaceChildren();
-  await moreFlags();
+  const quality = $("#suggest-quality");
+  quality.hidden = current.kind !== "untagged";
+  await Promise.all([moreFlags(), current.kind === "untagged" ? showModelQuality() : null]);
 }
 
 async function moreFlags() {
@@ -1350,18 +1352,23 @@ async function moreFlags() {
   const body = $("#flags tbody");
   const taggable = session.role === "admin" && TAGGABLE.has(current.kind);
   body.querySelector("tr.empty")?.remove();
+  const suggesting = [];
   for (const item of page.items) {
     const name = `${item.tracker}:${item.key}`;
     const actions = el("td", { class: "actions" },
       el("a", { href: itemPath(item.tracker, item.key), "data-link": true, class: "button-link", "aria-label": `Explain ${name}`, text: "Explain" }));
     if (taggable) actions.append(tagControl(item, { onTagged: afterListTag }));
-    body.append(el("tr", { "data-item": name },
+    const suggested = el("p", { class: "suggested", hidden: true });
+    const row = el("tr", { "data-item": name },
       el("td", { class: "item" }, itemRef(item.tracker, item.key), " ", el("span", { text: item.title }), " ",
-        trackerLink(item.url, `open in ${trackerName(item.tracker)}`, { class: "ext item-link" })),
+        trackerLink(item.url, `open in ${trackerName(item.tracker)}`, { class: "ext item-link" }), suggested),
       el("td", { class: "num", text: fmt(item.effort) }),
       el("td", {}, el("ul", { class: "reasons" }, ...item.reasons.map((r) => el("li", { text: r })))),
-      actions));
+      actions);
+    body.append(row);
+    if (current.kind === "untagged") suggesting.push(showSuggestions(row, item));
   }
+  await Promise.all(suggesting);
   flagPaging.shown += page.items.length;
   flagPaging.cursor = page.next_cursor;
   if (!flagPaging.shown) emptyRow($("#flags"), current.q || current.tracker ? "Nothing flagged matches these filters." : "Nothing flagged.");
@@ -1370,6 +1377,54 @@ async function moreFlags() {
   $("#attention-count").textContent = `Showing ${fmt(flagPaging.shown)} of ${plural(flagPaging.total, `${label} item`)} ` +
     `(${amount(flagPaging.effort, current.measure)} in all), biggest effort first.`;
   $("#flags-more").hidden = !page.next_cursor;
+}
+
+// -- suggestions for untagged work: learned from what people tagged; accepting one is tagging it ---
+
+async function showModelQuality() {
+  const box = $("#suggest-quality");
+  const { model } = await api("/api/suggestions/model");
+  if (!model) {
+    box.textContent = "No suggestions yet: a model is trained from the items people tagged after the next sync.";
+    return;
+  }
+  const level = model.levels.find((l) => l.confidence === model.floor) || model.levels[0];
+  box.textContent = `Suggestions at ${pct(model.floor)} confidence or more were right ${pct(level.precision)} of the time ` +
+    `and offered for ${pct(level.coverage)} of items, measured on ${plural(model.held_out, "people-tagged item")} held out ` +
+    `(learned from ${plural(model.examples, "item")} people tagged, ${model.trained_at.slice(0, 10)}).`;
+}
+
+const suggestedName = (s) => (s.method ? methodName(s.method) : valueName(s.value));
+
+async function showSuggestions(row, item) {
+  const holder = row.querySelector(".suggested");
+  const name = `${item.tracker}:${item.key}`;
+  const path = `/api/items/${encodeURIComponent(item.tracker)}/${encodeURIComponent(item.key)}/suggestions`;
+  const { suggestions } = await api(path);
+  holder.hidden = !suggestions.length;
+  const form = row.querySelector("form.tag-form");
+  holder.replaceChildren(el("span", { class: "muted", text: "Suggested: " }), ...suggestions.map((s) => {
+    const kind = s.method ? "method" : "value";
+    const label = `${suggestedName(s)} (${pct(s.confidence)})`;
+    const why = s.because.join("; ");
+    if (!form) return el("span", { class: "suggestion", title: why, text: `${label} ` });
+    const accept = el("button", { type: "button", class: "suggestion", title: why,
+      "aria-label": `Tag ${name} with suggested ${kind} ${suggestedName(s)}, ${pct(s.confidence)} sure: ${why}`, text: label });
+    accept.addEventListener("click", () => {
+      const option = [...form.elements.tag.options].find((o) => o.value === (s.method || s.value) && o.dataset.kind === kind);
+      if (!option) return;
+      option.selected = true;
+      form.elements.tag.dispatchEvent(new Event("change"));
+      form.requestSubmit();  // the tag control asks to confirm what it will write, as when picked by hand
+    });
+    const reject = el("button", { type: "button", class: "secondary reject", "aria-label": `Not ${suggestedName(s)} for ${name}: never suggest it again`, text: "✕" });
+    reject.addEventListener("click", async () => {
+      await api(`${path}/reject`, { method: "POST", body: { [kind]: s.method || s.value } });
+      await showSuggestions(row, item);
+      row.querySelector(".suggested button")?.focus();
+    });
+    return el("span", { class: "suggestion-group" }, accept, reject);
+  }));
 }
 
 async function afterListTag(form) {

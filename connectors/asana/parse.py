@@ -30,6 +30,7 @@ TRACKER = "asana"
 TASK_FIELDS = ",".join(
     [
         "name",
+        "notes",
         "permalink_url",
         "created_at",
         "modified_at",
@@ -194,6 +195,7 @@ def parse_task(raw: Mapping[str, Any], *, scope: Sequence[str], points_field: st
         id=gid,
         key=gid,
         title=str(raw.get("name") or ""),
+        description=notes if isinstance(notes := raw.get("notes"), str) else "",
         url=raw.get("permalink_url") if isinstance(raw.get("permalink_url"), str) else None,
         level=Level.SUBTASK if parent_gid else Level.STANDARD,
         parent_id=parent_gid or project,

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from v2mom.connectors.jira.adf import adf_text
 from v2mom.errors import ConfigError, FatalError
 from v2mom.models import Level, State, WorkItem
 from v2mom.vendor_text import storable_item
@@ -43,6 +44,7 @@ _STRING_ARRAY_TYPES = frozenset({_CUSTOM + "labels"})
 #: The system fields every sync asks for (points and custom fields are added per site).
 BASE_FIELDS: tuple[str, ...] = (
     "summary",
+    "description",
     "issuetype",
     "parent",
     "status",
@@ -199,6 +201,8 @@ def parse_issue(
     seconds and become hours: ``timespent`` when positive, else ``timeoriginalestimate``.
     ``completed_at`` is set only for done items: ``resolutiondate``, else
     ``statuscategorychangedate``. ``assignee`` is the assignee's ``accountId`` (None: unassigned).
+    ``description`` is plain text: a document (REST v3) flattened by :func:`adf_text`, a string
+    (REST v2) as it is.
     Text is made storable (``v2mom.vendor_text.storable_item``).
     """
     if not isinstance(raw, dict):
@@ -219,6 +223,9 @@ def parse_issue(
     summary = fields.get("summary")
     if summary is not None and not isinstance(summary, str):
         raise _fail(where, "field 'summary' is not a string")
+    description = fields.get("description")
+    if description is not None and not isinstance(description, str | dict):
+        raise _fail(where, "field 'description' is neither text nor a document")
 
     issuetype = _obj(fields.get("issuetype"), where=where, field="issuetype")
     parent = _obj(fields.get("parent"), where=where, field="parent")
@@ -277,6 +284,7 @@ def parse_issue(
         id=issue_id,
         key=key,
         title=summary or "",
+        description=adf_text(description) if isinstance(description, dict) else description or "",
         url=f"{base_url.rstrip('/')}/browse/{key}",
         level=_level(issuetype),
         parent_id=str(parent_id) if parent_id is not None else None,

@@ -179,6 +179,7 @@ def parse_issue(raw: Mapping[str, Any], *, extra_labels: Any = None) -> WorkItem
         id=issue_id,
         key=str(raw.get("identifier") or issue_id),
         title=str(raw.get("title") or ""),
+        description=text if isinstance(text := raw.get("description"), str) else "",
         url=raw.get("url") if isinstance(raw.get("url"), str) else None,
         level=Level.SUBTASK if parent else Level.STANDARD,
         parent_id=(parent or {}).get("id") or (project or {}).get("id"),

@@ -196,6 +196,7 @@ class Renderer:
             "resource_type": "task",
             "resource_subtype": "default_task",
             "name": task.name,
+            "notes": task.notes,
             "permalink_url": f"{self.base}/0/{home}/{task.gid}",
             "created_at": asana_time(task.created_at),
             "modified_at": asana_time(task.modified_at),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -32,6 +33,7 @@ from v2mom.sandbox.asana.state import (
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
 from v2mom.sandbox.history import Recorded, history_rng, storyline
 from v2mom.sandbox.people_truth import PeopleItem
+from v2mom.sandbox.texts import text_rng, topic_from_tags, write_text
 from v2mom.settings import AsanaSettings
 
 __all__ = ["AsanaGroundTruth", "asana_settings", "generate_asana_workspace"]
@@ -230,44 +232,69 @@ def generate_asana_workspace(
             out["actual_time_minutes"] = float(rng.randrange(1, 17) * 30)
         return out
 
-    def add(name: str, **kw: object) -> str:
+    words = text_rng("asana", seed)
+    topic_of: dict[str, str | None] = {}
+
+    def topic(tagged: dict[str, Any], kw: dict[str, Any]) -> str | None:
+        """What a task is about: its own tags and fields, else its parent's topic or the project's rule."""
+        enums, multi = tagged["enums"], tagged["multi_enums"]
+        values = [v for v in multi.get(VALUE_FIELD, []) if v in VALUES]
+        named = dict(zip(METHOD_NAMES, METHODS, strict=False))
+        found = (
+            topic_from_tags(tagged["tags"])
+            or (values[0] if values else None)
+            or named.get(enums.get(METHOD_FIELD, ""))
+            or ("self-serve-onboarding" if enums.get(TEAM_BET_FIELD) == "Onboarding" else None)
+        )
+        if found is None and kw.get("parent") is not None:
+            found = topic_of.get(str(kw["parent"]))
+        if found is None and RULE_PROJECT[0] in [state.projects[p].name for p in kw.get("projects", [])]:
+            found = RULE_PROJECT[1]
+        return found
+
+    def add(**kw: Any) -> str:
         created = when(rng.uniform(20, 190))
         done = rng.random() < 0.45
         tagged = fields()
         extra = effort(rng.random() < 0.7)
         if "numbers" in extra:
             tagged["numbers"] = extra.pop("numbers")
-        return state.add_task(
-            name,
+        about = topic(tagged, kw)
+        text = write_text(words, about)
+        gid = state.add_task(
+            text.title,
+            notes=text.description,
             created=created,
             modified=min(now, created + timedelta(days=rng.uniform(0, 20))),
             completed=done,
             **tagged,  # type: ignore[arg-type]
             **extra,  # type: ignore[arg-type]
-            **kw,  # type: ignore[arg-type]
+            **kw,
         )
+        topic_of[gid] = about
+        return gid
 
-    legacy_tasks = [add(f"Legacy task {n}", projects=[legacy]) for n in range(4)]
+    legacy_tasks = [add(projects=[legacy]) for _ in range(4)]
     top = int(tasks * 0.7)
     parents: list[str] = []
-    for n in range(top):
+    for _ in range(top):
         roll = rng.random()
         if roll < 0.04:  # a Legacy task's subtask added to an in-scope project: its parent is not synced
-            gid = add(f"Orphan {n}", projects=[rng.choice(scope)], parent=rng.choice(legacy_tasks))
+            gid = add(projects=[rng.choice(scope)], parent=rng.choice(legacy_tasks))
         else:
             homes = [rng.choice(scope)]
             if rng.random() < 0.05:
                 homes.append(rng.choice(scope))  # multi-homed: lands in the first in scope
-            gid = add(f"Task {n}", projects=list(dict.fromkeys(homes)))
+            gid = add(projects=list(dict.fromkeys(homes)))
             parents.append(gid)
     remaining = tasks - top
     while remaining > 0 and parents:
         parent = rng.choice(parents)
-        for k in range(min(remaining, rng.randrange(1, 4))):
-            child = add(f"Subtask {k} of {parent}", parent=parent)
+        for _ in range(min(remaining, rng.randrange(1, 4))):
+            child = add(parent=parent)
             remaining -= 1
             if remaining > 0 and rng.random() < 0.2:
-                add(f"Sub-subtask of {child}", parent=child)
+                add(parent=child)
                 remaining -= 1
     tell_stories(state, seed)
     give_starts(state, seed)

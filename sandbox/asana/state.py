@@ -118,6 +118,7 @@ class Task:
     stories: list[Story] = field(default_factory=list)  # oldest first
     start_on: date | None = None  # the day work begins (Asana: not with start_at)
     start_at: datetime | None = None  # the moment work begins (Asana: not with start_on)
+    notes: str = ""  # the description, plain text
 
 
 @dataclass(frozen=True)

@@ -182,11 +182,28 @@ class Renderer:
         "statuscategorychangedate": lambda self, i: jira_time(i.resolved or i.updated),
         "timespent": lambda self, i: i.timespent,
         "timeoriginalestimate": lambda self, i: i.original_estimate,
-        "description": lambda self, i: None,
+        "description": lambda self, i: adf_document(i.description),
         TEAM_POINTS: lambda self, i: self._points_field(i, TEAM_POINTS),
         COMPANY_POINTS: lambda self, i: self._points_field(i, COMPANY_POINTS),
         **{fid: (lambda f: lambda self, i: self._select(i, f))(fid) for fid in SELECT_FIELDS},
     }
+
+
+def adf_document(text: str) -> dict[str, Any] | None:
+    """``text`` as Jira Cloud serves a description: a document of paragraphs (one per blank-line
+    separated block, a line break as ``hardBreak``); None when there is none."""
+    if not text.strip():
+        return None
+    paragraphs = []
+    for block in (b for b in text.split("\n\n") if b.strip()):
+        content: list[dict[str, Any]] = []
+        for n, line in enumerate(block.split("\n")):
+            if n:
+                content.append({"type": "hardBreak"})
+            if line:
+                content.append({"type": "text", "text": line})
+        paragraphs.append({"type": "paragraph", "content": content})
+    return {"type": "doc", "version": 1, "content": paragraphs}
 
 
 def encode_token(jql: str, last: Issue, page: int) -> str:

@@ -88,6 +88,7 @@ class Issue:
     select_ids: dict[str, str] = field(default_factory=dict)  # field id -> option id, when set by id
     assignee: str | None = None  # the assignee's accountId
     changelog: list[ChangeGroup] = field(default_factory=list)  # oldest first
+    description: str = ""  # plain text: served as a document (paragraphs split on blank lines)
 
     @property
     def order(self) -> tuple[datetime, int]:

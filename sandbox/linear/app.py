@@ -445,6 +445,7 @@ class Root(WriteResolvers):
             "id": issue.id,
             "identifier": issue.identifier,
             "title": issue.title,
+            "description": issue.description,
             "url": f"{self.base}/{state.url_key}/issue/{issue.identifier}",
             "estimate": issue.estimate,
             "createdAt": linear_time(issue.created),

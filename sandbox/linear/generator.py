@@ -24,6 +24,7 @@ from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
 from v2mom.sandbox.history import Recorded, history_rng, storyline
 from v2mom.sandbox.linear.state import Issue, LinearState
 from v2mom.sandbox.people_truth import Category, PeopleItem
+from v2mom.sandbox.texts import text_rng, topic_from_tags, write_text
 from v2mom.settings import LinearSettings
 
 __all__ = ["LinearGroundTruth", "generate_linear_workspace", "linear_settings"]
@@ -258,6 +259,31 @@ def generate_linear_workspace(
             chosen.append(state.label(rng.choice(NOISE)))
         return chosen
 
+    words = text_rng("linear", seed)
+
+    def topic(labels: list[str], team: str, project: str | None, parent: str | None) -> str | None:
+        """What an issue is about: its labels (a group's, a prefix's, a rule's), else its parent's
+        topic, its project's or its team's rule (see sandbox.texts)."""
+        names = []
+        for label_id in labels:
+            label = state.labels[label_id]
+            group = state.labels[label.parent].name if label.parent else None
+            if group in ("Value", "Method"):
+                names.append(f"{group.lower()}:{label.name}")
+            elif label.name == RULE_LABEL:
+                names.append("value:reliability")
+            elif label.name == BUDGET_RULE[0]:
+                names.append(f"method:{BUDGET_RULE[1]}")
+            else:
+                names.append(label.name)
+        found = topic_from_tags(names) or (topic_of.get(parent) if parent else None)
+        if found is None and project is not None and state.projects[project].name == RULE_PROJECT:
+            found = RULE_PROJECT_METHOD
+        if found is None and team == TEAM_RULE[0]:
+            found = TEAM_RULE[1]
+        return found
+
+    topic_of: dict[str, str | None] = {}
     parents: list[tuple[str, str]] = []
     top_budget = int(issues * 0.75)
     for n in range(top_budget):
@@ -278,9 +304,12 @@ def generate_linear_workspace(
             labels = [state.label(f"area-{k}") for k in range(55)] + [
                 state.label("reliability", group="Value")
             ]
+        about = topic(labels, team, project, None)
+        text = write_text(words, about)
         issue_id = state.add_issue(
             team,
-            f"Issue {n}",
+            text.title,
+            description=text.description,
             state_type=state_type(),
             created=created,
             updated=updated,
@@ -288,6 +317,7 @@ def generate_linear_workspace(
             project_id=project,
             estimate=rng.choice(ESTIMATES) if rng.random() < 0.7 else None,
         )
+        topic_of[issue_id] = about
         parents.append((issue_id, team))
 
     remaining = issues - top_budget
@@ -298,13 +328,18 @@ def generate_linear_workspace(
         parent = state.issues[parent_id]
         for k in range(group):
             created = parent.created + timedelta(hours=k + 1)
+            drawn = state_type()  # in the order the workspace has always been drawn
+            updated = min(now, created + timedelta(days=rng.uniform(0, 10)))
+            labels = labels_for() if rng.random() < 0.3 else []
+            text = write_text(words, topic(labels, team, parent.project_id, parent_id))
             state.add_issue(
                 team,
-                f"Sub-issue {k} of {parent.identifier}",
-                state_type=state_type(),
+                text.title,
+                description=text.description,
+                state_type=drawn,
                 created=created,
-                updated=min(now, created + timedelta(days=rng.uniform(0, 10))),
-                labels=labels_for() if rng.random() < 0.3 else [],
+                updated=updated,
+                labels=labels,
                 parent_id=parent_id,
                 project_id=parent.project_id,
                 estimate=rng.choice(ESTIMATES) if carries else None,

@@ -123,6 +123,7 @@ class Issue(Record):
     team_key: str = ""
     number: int = 0
     title: str = ""
+    description: str | None = None  # Markdown, as people write it
     state_type: str = "unstarted"
     parent_id: str | None = None
     project_id: str | None = None

@@ -24,6 +24,7 @@ from v2mom.connectors.jira.parse import (
 )
 from v2mom.errors import ConfigError, FatalError
 from v2mom.models import Level, State
+from v2mom.vendor_text import MAX_DESCRIPTION
 
 BASE_URL = "https://acme.atlassian.net"
 CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"
@@ -107,6 +108,30 @@ def test_real_epic_from_airbyte_fixture() -> None:
     assert item.custom_fields == {"Epic Status": ("To Do",)}
     assert item.assignee == "5fc9e78d2730d800760becc4"  # fields.assignee.accountId
     assert item.started_at is None  # Asana only
+    assert item.description == "Test issue"  # the fixture's one-paragraph document
+
+
+def test_a_description_is_plain_text_from_a_document_or_a_string() -> None:
+    document = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "Retry declined cards."}]},
+            {"type": "paragraph", "content": [{"type": "text", "text": "Then page on-call."}]},
+        ],
+    }
+    assert _parse(_issue(description=document)).description == "Retry declined cards.\nThen page on-call."
+    assert _parse(_issue(description="Plain text, as REST v2 sends it")).description == (
+        "Plain text, as REST v2 sends it"
+    )
+    assert _parse(_issue(description=None)).description == ""
+    assert "description" in BASE_FIELDS
+
+
+def test_a_huge_description_is_cut_and_unstorable_characters_replaced() -> None:
+    item = _parse(_issue(description="nul\x00 lone\ud800 " + "x" * 2_000_000))
+    assert item.description.startswith("nul\ufffd lone\ufffd x")
+    assert len(item.description) == MAX_DESCRIPTION
 
 
 def test_real_field_list_has_no_points_and_no_custom_fields_worth_reading() -> None:
@@ -413,6 +438,7 @@ GOOD = _issue()
         (_with(GOOD, "2h", "fields", "timespent"), ["'timespent'"]),
         (_with(GOOD, {"key": "ONB-7"}, "fields", "parent"), ["'parent'"]),
         (_with(GOOD, 42, "fields", "summary"), ["'summary'"]),
+        (_with(GOOD, ["a list"], "fields", "description"), ["'description' is neither text nor a document"]),
         (_with(GOOD, "557058:f58131cb", "fields", "assignee"), ["'assignee' is not an object", "ONB-1"]),
         (_with(GOOD, {"displayName": "Ada"}, "fields", "assignee"), ["'assignee' has no 'accountId'"]),
         (_with(GOOD, {"accountId": 42}, "fields", "assignee"), ["'assignee' has no 'accountId'"]),

@@ -1,0 +1,116 @@
+"""Suggestions for untagged work in a real browser: the attention list offers each untagged item's
+suggestions and says how good they are; an admin accepts one (the tagging write: confirmed, written
+to the sandbox tracker, the report moves) or rejects one (never offered again); a viewer sees them
+without controls. At desktop and phone widths, with axe-core."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from tests.app.static.conftest import Site, axe_violations, open_page, ready, serve, wait_prefix
+from tests.app.static.test_tagging import TRACKER, value_labels
+from v2mom.app.demo import build_demo
+from v2mom.suggest.service import train_and_store
+from v2mom.sync.provision import provision
+
+WIDTHS = (1280, 390)
+
+
+@pytest.fixture(scope="module")
+def suggesting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A demo world with Linear write-back on, its vocabulary provisioned, and a model trained."""
+    world = build_demo(f"sqlite:///{tmp_path_factory.mktemp('sug') / 'sug.db'}", seed=11, issues=400)
+    trackers = world.settings.trackers
+    section = getattr(trackers, TRACKER)
+    enabled = section.model_copy(
+        update={"write_back": section.write_back.model_copy(update={"enabled": True})}
+    )
+    settings = world.settings.model_copy(update={"trackers": trackers.model_copy(update={TRACKER: enabled})})
+    provision(settings, world.store, apply=True, tracker=TRACKER)
+    plan = world.store.plans.current()
+    assert plan is not None
+    train_and_store(world.store, plan)
+    site, server = serve(world, settings, name="sug")
+    try:
+        yield site
+    finally:
+        server.stop()
+        world.stop()
+
+
+def suggested_leaf(site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An untagged TRACKER item with effort, no children and a value suggested, and that suggestion."""
+    flags = site.api(f"/api/reports/flags?kind=untagged&limit=50&tracker={TRACKER}", site.admin)["items"]
+    for flag in flags:
+        stored = site.world.store.items.find(TRACKER, flag["key"])
+        assert stored is not None
+        if flag["effort"] <= 0 or site.world.store.items.children(TRACKER, [stored.item.id]):
+            continue
+        found = site.api(f"/api/items/{TRACKER}/{flag['key']}/suggestions", site.admin)["suggestions"]
+        value = next((s for s in found if s["value"] is not None), None)
+        if value is not None:
+            return {**flag, "id": stored.item.id}, value
+    raise AssertionError("no untagged leaf with a value suggested")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_admin_accepts_a_suggestion_and_the_tracker_and_report_follow(
+    browser: Browser, suggesting: Site, contexts: list[BrowserContext], width: int
+) -> None:
+    site = suggesting
+    settings = site.settings
+    assert settings is not None
+    item, suggestion = suggested_leaf(site)
+    name = f"{TRACKER}:{item['key']}"
+    query = f"/api/reports/effort-by-value?tracker={TRACKER}"
+    before = site.api(query, site.admin)
+    values = {v["id"]: v["name"] for v in site.api("/api/plan", site.admin)["values"]}
+    page, console = open_page(contexts, browser, site, site.admin, width)
+    page.goto(f"{site.base}/attention?kind=untagged&tracker={TRACKER}")
+    ready(page, "attention")
+    expect(page.locator("#suggest-quality")).to_contain_text("were right")
+    accept = page.get_by_role("button", name=f"Tag {name} with suggested value {values[suggestion['value']]}")
+    expect(accept).to_be_visible()
+    assert axe_violations(page) == []
+    accept.click()
+    confirm = page.get_by_role("group", name=f"Confirm the tag of {name}")
+    expect(confirm).to_contain_text(f'Write value "{values[suggestion["value"]]}" to {name} in Linear')
+    confirm.get_by_role("button", name=re.compile("^Write value")).click()
+    wait_prefix(page, "#tag-status", f'Tagged {name} with value "{values[suggestion["value"]]}" in Linear')
+    after = site.api(query, site.admin)
+    assert after["untagged"]["effort"] == pytest.approx(before["untagged"]["effort"] - item["effort"])
+    assert value_labels(settings, item["id"]) == [f"Value/{values[suggestion['value']]}"]
+    assert site.api(f"/api/items/{TRACKER}/{item['key']}/suggestions", site.admin) == {"suggestions": []}
+    assert console.take() == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_rejected_suggestion_is_not_offered_again_and_a_viewer_gets_no_controls(
+    browser: Browser, suggesting: Site, contexts: list[BrowserContext], width: int
+) -> None:
+    site = suggesting
+    item, suggestion = suggested_leaf(site)
+    name = f"{TRACKER}:{item['key']}"
+    values = {v["id"]: v["name"] for v in site.api("/api/plan", site.admin)["values"]}
+    label = values[suggestion["value"]]
+    page, console = open_page(contexts, browser, site, site.admin, width)
+    page.goto(f"{site.base}/attention?kind=untagged&tracker={TRACKER}")
+    ready(page, "attention")
+    page.get_by_role("button", name=f"Not {label} for {name}: never suggest it again").click()
+    expect(page.get_by_role("button", name=f"Tag {name} with suggested value {label}")).to_have_count(0)
+    offered = site.api(f"/api/items/{TRACKER}/{item['key']}/suggestions", site.admin)["suggestions"]
+    assert suggestion["value"] not in [s["value"] for s in offered]
+    assert console.take() == []
+
+    viewer, viewer_console = open_page(contexts, browser, site, site.viewer, width)
+    viewer.goto(f"{site.base}/attention?kind=untagged&tracker={TRACKER}")
+    ready(viewer, "attention")
+    expect(viewer.locator("#flags .suggested .suggestion").first).to_be_visible()
+    expect(viewer.locator("#flags .suggested button")).to_have_count(0)
+    assert axe_violations(viewer) == []
+    assert viewer_console.take() == []
