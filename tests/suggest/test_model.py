@@ -3,31 +3,19 @@ input it must survive."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
+from bench.suggest import examples as corpus
 from tests.factories import make_item
-from v2mom.sandbox.texts import TOPICS, write_text
+from v2mom.sandbox.texts import TOPICS
 from v2mom.suggest.model import MIN_EXAMPLES, Example, NotTrainable, train
 from v2mom.suggest.quality import DEFAULT_FLOOR, LEVELS, held_out, offered_share
 from v2mom.suggest.text import DESCRIPTION_WORDS, learning_text
 
 
-def corpus(size: int, seed: int = 1) -> list[Example]:
-    """``size`` items about the sandboxes' topics, each tagged with its topic."""
-    rng = random.Random(seed)
-    examples = []
-    for n in range(size):
-        topic = rng.choice(sorted(TOPICS))
-        text = write_text(rng, topic)
-        examples.append(Example(f"jira:T-{n}", f"{text.title}\n{text.description}", topic))
-    return examples
-
-
 @pytest.fixture(scope="module")
 def examples() -> list[Example]:
-    return corpus(400)
+    return corpus(400, seed=1)
 
 
 def test_a_text_gets_its_topics_tag_first_with_the_words_and_items_behind_it(examples: list[Example]) -> None:

@@ -12,35 +12,26 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from tests.app.static.conftest import Site, axe_violations, open_page, ready, serve, wait_prefix
-from tests.app.static.test_tagging import TRACKER, value_labels
-from v2mom.app.demo import build_demo
+from tests.app.static.conftest import Site, axe_violations, open_page, ready, wait_prefix
+from tests.app.static.test_tagging import TRACKER, value_labels, writing_to_linear
+from v2mom.app.demo import DemoWorld
 from v2mom.suggest.service import train_and_store
-from v2mom.sync.provision import provision
 
 WIDTHS = (1280, 390)
+
+
+def trained(world: DemoWorld) -> None:
+    """Train the world's suggestion model, as the worker would after its first pass."""
+    plan = world.store.plans.current()
+    assert plan is not None
+    train_and_store(world.store, plan)
 
 
 @pytest.fixture(scope="module")
 def suggesting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A demo world with Linear write-back on, its vocabulary provisioned, and a model trained."""
-    world = build_demo(f"sqlite:///{tmp_path_factory.mktemp('sug') / 'sug.db'}", seed=11, issues=400)
-    trackers = world.settings.trackers
-    section = getattr(trackers, TRACKER)
-    enabled = section.model_copy(
-        update={"write_back": section.write_back.model_copy(update={"enabled": True})}
-    )
-    settings = world.settings.model_copy(update={"trackers": trackers.model_copy(update={TRACKER: enabled})})
-    provision(settings, world.store, apply=True, tracker=TRACKER)
-    plan = world.store.plans.current()
-    assert plan is not None
-    train_and_store(world.store, plan)
-    site, server = serve(world, settings, name="sug")
-    try:
+    with writing_to_linear(tmp_path_factory, "sug", ready=trained) as site:
         yield site
-    finally:
-        server.stop()
-        world.stop()
 
 
 def suggested_leaf(site: Site) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -12,7 +12,8 @@ screenshot is saved in ``test-artifacts/tagging.png``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from tests.app.static.conftest import (
     wait_prefix,
     wait_text,
 )
-from v2mom.app.demo import build_demo
+from v2mom.app.demo import DemoWorld, build_demo
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.settings import Settings
@@ -38,9 +39,13 @@ from v2mom.sync.provision import provision
 TRACKER = "linear"  # the tracker with write-back on; the others stay off
 
 
-@pytest.fixture(scope="module")
-def tagging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    world = build_demo(f"sqlite:///{tmp_path_factory.mktemp('tag') / 'tag.db'}", seed=11, issues=400)
+@contextmanager
+def writing_to_linear(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *, ready: Callable[[DemoWorld], None] | None = None
+) -> Iterator[Site]:
+    """A demo world served with TRACKER's write-back on and its vocabulary provisioned (``ready``
+    runs on the world before it is served)."""
+    world = build_demo(f"sqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}", seed=11, issues=400)
     trackers = world.settings.trackers
     section = getattr(trackers, TRACKER)
     enabled = section.model_copy(
@@ -48,12 +53,20 @@ def tagging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     settings = world.settings.model_copy(update={"trackers": trackers.model_copy(update={TRACKER: enabled})})
     provision(settings, world.store, apply=True, tracker=TRACKER)
-    site, server = serve(world, settings, name="tag")
+    if ready is not None:
+        ready(world)
+    site, server = serve(world, settings, name=name)
     try:
         yield site
     finally:
         server.stop()
         world.stop()
+
+
+@pytest.fixture(scope="module")
+def tagging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with writing_to_linear(tmp_path_factory, "tag") as site:
+        yield site
 
 
 def effort(report: dict[str, Any], value: str) -> float:
