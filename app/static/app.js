@@ -1397,6 +1397,13 @@ async function showModelQuality() {
   box.textContent = `Suggestions at ${pct(model.floor)} confidence or more were right ${pct(level.precision)} of the time ` +
     `and offered for ${pct(level.coverage)} of items, measured on ${plural(model.held_out, "people-tagged item")} held out ` +
     `(learned from ${plural(model.examples, "item")} people tagged, ${model.trained_at.slice(0, 10)}).`;
+  const table = el("table", { id: "suggest-levels", class: "values" },
+    el("caption", { text: "Held-out precision and coverage at each confidence level" }),
+    el("thead", {}, el("tr", {}, ...["Confidence", "Coverage", "Precision (first suggestion)"].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...model.levels.map((l) => el("tr", {},
+      el("th", { scope: "row", text: `${pct(l.confidence)} or more` }), el("td", { class: "num", text: pct(l.coverage) }),
+      el("td", { class: "num", text: pct(l.precision) })))));
+  box.append(" ", el("details", {}, el("summary", { text: "At each confidence level" }), table));
 }
 
 const suggestedName = (s) => (s.method ? methodName(s.method) : valueName(s.value));

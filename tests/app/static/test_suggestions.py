@@ -65,6 +65,8 @@ def test_an_admin_accepts_a_suggestion_and_the_tracker_and_report_follow(
     page.goto(f"{site.base}/attention?kind=untagged&tracker={TRACKER}")
     ready(page, "attention")
     expect(page.locator("#suggest-quality")).to_contain_text("were right")
+    page.get_by_text("At each confidence level", exact=True).click()
+    expect(page.locator("#suggest-levels tbody tr")).to_have_count(7)  # as suggest evaluate prints
     accept = page.get_by_role("button", name=f"Tag {name} with suggested value {values[suggestion['value']]}")
     expect(accept).to_be_visible()
     assert axe_violations(page) == []
