@@ -10,7 +10,7 @@ company at the top), and ``folded`` says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -151,16 +151,38 @@ def _folding(
     return fold_teams(plan, people, query.calendar.min_group_size, count)
 
 
+class Foldings:
+    """The teams' folding of each view (window, state, tracker, fewest people) asked so far, so that
+    the reports of several teams in one view (a review's) compute it once."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._found: dict[tuple[Any, ...], Folding] = {}
+
+    def of(self, key: tuple[Any, ...], compute: Callable[[], Folding]) -> Folding:
+        """The folding of the view ``key``, computed the first time it is asked."""
+        if key not in self._found:
+            self._found[key] = compute()
+        return self._found[key]
+
+
 def _answering(
-    store: Database, plan: Plan, window: TimeWindow, query: ReportQuery
+    store: Database, plan: Plan, window: TimeWindow, query: ReportQuery, foldings: Foldings | None = None
 ) -> tuple[str | None, dict[str, Any]]:
     """The team that answers a view of ``query``'s team (itself unless it is folded, see
-    :mod:`v2mom.reports.disclosure`), and the document's ``folded`` part when it is not itself."""
+    :mod:`v2mom.reports.disclosure`), and the document's ``folded`` part when it is not itself.
+    ``foldings`` keeps the view's folding for the next team asked in the same view."""
     if query.team is None:
         return None, {}
-    subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
-    people = store.people_time.by_team(window, subtrees, state=query.state, tracker=query.tracker).people
-    folding = _folding(store, plan, window, query, people)
+
+    def compute() -> Folding:
+        subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
+        people = store.people_time.by_team(window, subtrees, state=query.state, tracker=query.tracker).people
+        return _folding(store, plan, window, query, people)
+
+    days = (window.workdays[0].day, window.workdays[-1].day) if window.workdays else ()
+    view = (*days, query.state, query.tracker, query.calendar.min_group_size)
+    folding = compute() if foldings is None else foldings.of(view, compute)
     team = folding.shown(query.team)
     if team == query.team:
         return team, {}
@@ -180,13 +202,15 @@ def folded_part(folding: Folding, team: str, fewest: int) -> dict[str, Any]:
     return {"team": team, "into": into, "note": f"{reason}; its time is shown within {shown}"}
 
 
-def people_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleRows:
-    """Person-days (or FTE) per (value, method, orphaned) for ``query``, folded up the cascade until
-    the figures cover at least ``min_group_size`` people (or reach the company)."""
+def people_rows(
+    store: Database, plan: Plan, query: ReportQuery, foldings: Foldings | None = None
+) -> PeopleRows:
+    """Person-days (or FTE) per (value, method, orphaned) for ``query``, its team answered as the
+    teams tree folds it (:mod:`v2mom.reports.disclosure`; ``foldings``: kept across calls)."""
     calendar = query.calendar
     first, last, window = time_window(calendar, query.date_from, query.date_to, utcnow())
 
-    team, folded = _answering(store, plan, window, query)
+    team, folded = _answering(store, plan, window, query, foldings)
     facts = store.people_time.facts(
         window,
         state=query.state,

@@ -36,7 +36,7 @@ from v2mom.mapping.plan_changes import RuleChange
 from v2mom.reports.effort import MEASURES, ReportQuery, report_body
 from v2mom.reports.flags import flag_counts
 from v2mom.reports.obstacles import build_obstacles
-from v2mom.reports.people_time import TIME_MEASURES
+from v2mom.reports.people_time import TIME_MEASURES, Foldings
 from v2mom.reports.periods import PeriodError, find_period
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import PlanApplied, apply_plan
@@ -71,6 +71,7 @@ def _part(
     team: str | None,
     measures: tuple[Measure, ...],
     calendar: WorkCalendar,
+    foldings: Foldings,
 ) -> dict[str, Any]:
     """The reports (one per measure) and the measures met for the company (``team`` None) or a team:
     done work in the estimate measures, the time worked in the period in people's time. A team too
@@ -93,7 +94,7 @@ def _part(
             team=team,
             calendar=calendar,
         )
-        report = report_body(store, plan, query)
+        report = report_body(store, plan, query, foldings)
         if "folded" in report:  # the figures are another team's (or the company's): never stored here
             folded[measure] = report["folded"]
         else:
@@ -123,6 +124,7 @@ def snapshot_document(
     is counted in ``calendar`` (the settings' days, people and ``min_group_size``; default: the
     defaults')."""
     calendar = calendar or WorkCalendar()
+    foldings = Foldings()  # every team of the snapshot is folded in the same views: once each
     return {
         "cycle": {
             "id": cycle.id,
@@ -139,9 +141,12 @@ def snapshot_document(
         "plan_version": plan_version,
         "closed_at": closed_at,
         "closed_by": closed_by,
-        "company": _part(store, plan, period, None, plan.measures, calendar),
+        "company": _part(store, plan, period, None, plan.measures, calendar, foldings),
         "teams": {
-            team.id: {"name": team.name, **_part(store, plan, period, team.id, team.measures, calendar)}
+            team.id: {
+                "name": team.name,
+                **_part(store, plan, period, team.id, team.measures, calendar, foldings),
+            }
             for team in plan.teams or ()
         },
         "obstacles": {

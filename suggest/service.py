@@ -32,6 +32,7 @@ __all__ = [
     "ModelCache",
     "Suggestion",
     "TrainedModel",
+    "bulk_candidates",
     "plan_version",
     "retrain_if_due",
     "suggestions_for",
@@ -211,6 +212,20 @@ def untagged_suggestions(
             if offered:
                 out.append((item, offered))
     return out
+
+
+def bulk_candidates(
+    store: Database, plan: Plan, model: TextModel, tag: str, min_confidence: float, trackers: Sequence[str]
+) -> list[tuple[Untagged, float]]:
+    """The untagged items of ``trackers`` whose best suggestion is ``tag`` (``value:<id>`` or
+    ``method:<id>``) at ``min_confidence`` or more, most confident first: what a bulk acceptance
+    previews and then writes."""
+    found = [
+        (item, offered[0].confidence)
+        for item, offered in untagged_suggestions(store, plan, model, trackers, floor=min_confidence)
+        if offered[0].tag == tag
+    ]
+    return sorted(found, key=lambda pair: (-pair[1], pair[0].ref))
 
 
 def suggestions_for(

@@ -51,3 +51,40 @@ class SuggestionsDocument(ApiModel):
     that is tagged, when no model has been trained under the current plan, or below the floor."""
 
     suggestions: list[SuggestionModel]
+
+
+class BulkItem(ApiModel):
+    """An untagged item whose best suggestion is the one being accepted, and how sure."""
+
+    tracker: str
+    key: str
+    title: str
+    confidence: float
+
+
+class BulkPreview(ApiModel):
+    """``GET /api/admin/suggestions/bulk``: the items a bulk acceptance would tag (most confident
+    first), before anything is written."""
+
+    value: str | None
+    method: str | None
+    name: str
+    min_confidence: float
+    count: int
+    items: list[BulkItem]
+
+
+class BulkSkipped(ApiModel):
+    """An item of the request not tagged, and why."""
+
+    item: str
+    reason: str
+
+
+class BulkResult(ApiModel):
+    """``POST /api/admin/suggestions/bulk``: the items tagged (each the tagging write: tracker,
+    audit, report), those skipped because they no longer qualify, and those a tracker refused."""
+
+    tagged: list[str]
+    skipped: list[BulkSkipped]
+    failed: list[BulkSkipped]

@@ -1339,6 +1339,11 @@ async function renderAttention() {
   $("#flags tbody").replaceChildren();
   const quality = $("#suggest-quality");
   quality.hidden = current.kind !== "untagged";
+  $("#bulk").hidden = current.kind !== "untagged" || session.role !== "admin";
+  if (session.role === "admin") {
+    bindBulk();
+    fillBulkChoices();
+  }
   await Promise.all([moreFlags(), current.kind === "untagged" ? showModelQuality() : null]);
 }
 
@@ -1392,6 +1397,13 @@ async function showModelQuality() {
   box.textContent = `Suggestions at ${pct(model.floor)} confidence or more were right ${pct(level.precision)} of the time ` +
     `and offered for ${pct(level.coverage)} of items, measured on ${plural(model.held_out, "people-tagged item")} held out ` +
     `(learned from ${plural(model.examples, "item")} people tagged, ${model.trained_at.slice(0, 10)}).`;
+  const table = el("table", { id: "suggest-levels", class: "values" },
+    el("caption", { text: "Held-out precision and coverage at each confidence level" }),
+    el("thead", {}, el("tr", {}, ...["Confidence", "Coverage", "Precision (first suggestion)"].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...model.levels.map((l) => el("tr", {},
+      el("th", { scope: "row", text: `${pct(l.confidence)} or more` }), el("td", { class: "num", text: pct(l.coverage) }),
+      el("td", { class: "num", text: pct(l.precision) })))));
+  box.append(" ", el("details", {}, el("summary", { text: "At each confidence level" }), table));
 }
 
 const suggestedName = (s) => (s.method ? methodName(s.method) : valueName(s.value));
@@ -1425,6 +1437,61 @@ async function showSuggestions(row, item) {
     });
     return el("span", { class: "suggestion-group" }, accept, reject);
   }));
+}
+
+// An admin accepts one suggestion for every untagged item whose best suggestion it is: previewed
+// ("write Reliability to these 42 items"), then each item tagged by the tagging write itself.
+function bindBulk() {
+  const form = $("#bulk-form");
+  if (form.dataset.bound) return;
+  form.dataset.bound = "true";
+  let chosen = null;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const option = form.elements.tag.selectedOptions[0];
+    if (!option?.value) return;
+    chosen = { [option.dataset.kind]: option.value, min_confidence: Number(form.elements.min_confidence.value) };
+    const params = new URLSearchParams({ [option.dataset.kind]: option.value, min_confidence: String(chosen.min_confidence) });
+    const preview = await api(`/api/admin/suggestions/bulk?${params}`);
+    chosen.items = preview.items.map((item) => `${item.tracker}:${item.key}`);
+    $("#bulk-question").textContent = preview.count
+      ? `Write ${preview.name} to these ${plural(preview.count, "item")}? Each becomes the item's own tag in its tracker and here.`
+      : `No untagged item has ${preview.name} as its best suggestion at ${pct(chosen.min_confidence)} or more.`;
+    $("#bulk-items").replaceChildren(...preview.items.map((item) => el("li", {},
+      itemRef(item.tracker, item.key), ` ${item.title} (${pct(item.confidence)})`)));
+    const write = $("#bulk-write");
+    write.textContent = `Write ${preview.name} to ${plural(preview.count, "item")}`;
+    write.hidden = !preview.count;
+    $("#bulk-preview").hidden = false;
+    $("#bulk-status").textContent = "";
+  });
+  $("#bulk-write").addEventListener("click", async () => {
+    if (!chosen?.items?.length) return;
+    const write = $("#bulk-write");
+    write.disabled = true;
+    $("#bulk-status").textContent = `Tagging ${plural(chosen.items.length, "item")}…`;
+    try {
+      const done = await api("/api/admin/suggestions/bulk", { method: "POST", body: chosen });
+      const parts = [`Tagged ${plural(done.tagged.length, "item")}; the report is updated.`];
+      if (done.skipped.length) parts.push(`${plural(done.skipped.length, "item")} no longer qualified.`);
+      if (done.failed.length) parts.push(`Refused: ${done.failed.map((f) => `${f.item} (${f.reason})`).join("; ")}.`);
+      $("#bulk-preview").hidden = true;
+      await renderAttention();
+      $("#bulk-status").textContent = parts.join(" ");
+    } catch (error) {
+      $("#bulk-status").textContent = `Could not tag: ${error.message}`;
+    } finally {
+      write.disabled = false;
+    }
+  });
+}
+
+function fillBulkChoices() {
+  const select = $("#bulk-form").elements.tag;
+  if (select.options.length > 1) return;
+  const option = (kind, x) => el("option", { value: x.id, "data-kind": kind, text: x.name });
+  select.append(el("optgroup", { label: "Values" }, ...(plan.values || []).map((v) => option("value", v))),
+    el("optgroup", { label: "Methods" }, ...(plan.methods || []).map((m) => option("method", m))));
 }
 
 async function afterListTag(form) {

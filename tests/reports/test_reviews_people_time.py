@@ -106,3 +106,21 @@ def test_with_more_people_needed_a_team_folds_up_to_the_company(store: Database)
     assert teams["payments"]["folded"]["fte"] == folded_part(UP_TO_THE_COMPANY, "payments", 5)
     assert teams["retries"]["folded"]["person_days"] == folded_part(UP_TO_THE_COMPANY, "retries", 5)
     assert "person_days" not in teams["payments"]["reports"]
+
+
+def test_a_review_folds_its_teams_once_for_all_their_reports(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[list[str]] = []
+    counted = store.people_time.by_team
+
+    def by_team(window: Any, subtrees: Any, **filters: Any) -> Any:
+        asked.append(sorted(subtrees))
+        return counted(window, subtrees, **filters)
+
+    monkeypatch.setattr(store.people_time, "by_team", by_team)
+    document = closed(store)
+    # One view (November, every state, every tracker): each team's subtree counted once, then the
+    # remainders once — not again for each of the three teams' person-days and FTE reports.
+    assert asked == [["growth", "payments", "retries"], ["remainder:"]]
+    assert document["teams"]["retries"]["folded"]["fte"]["into"] == "payments"

@@ -65,6 +65,8 @@ def test_an_admin_accepts_a_suggestion_and_the_tracker_and_report_follow(
     page.goto(f"{site.base}/attention?kind=untagged&tracker={TRACKER}")
     ready(page, "attention")
     expect(page.locator("#suggest-quality")).to_contain_text("were right")
+    page.get_by_text("At each confidence level", exact=True).click()
+    expect(page.locator("#suggest-levels tbody tr")).to_have_count(7)  # as suggest evaluate prints
     accept = page.get_by_role("button", name=f"Tag {name} with suggested value {values[suggestion['value']]}")
     expect(accept).to_be_visible()
     assert axe_violations(page) == []
@@ -105,3 +107,46 @@ def test_a_rejected_suggestion_is_not_offered_again_and_a_viewer_gets_no_control
     expect(viewer.locator("#flags .suggested button")).to_have_count(0)
     assert axe_violations(viewer) == []
     assert viewer_console.take() == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_admin_accepts_one_suggestion_for_many_items_after_a_preview(
+    browser: Browser, suggesting: Site, contexts: list[BrowserContext], width: int
+) -> None:
+    site = suggesting
+    settings = site.settings
+    assert settings is not None
+    plan = site.api("/api/plan", site.admin)
+    counts = {}
+    for value in plan["values"]:
+        preview = site.api(f"/api/admin/suggestions/bulk?value={value['id']}&min_confidence=0.8", site.admin)
+        counts[value["id"]] = [i for i in preview["items"] if i["tracker"] == TRACKER]
+    # The value with the most Linear items to take it (each width's run takes one value's).
+    value = max(plan["values"], key=lambda v: len(counts[v["id"]]))
+    linear = counts[value["id"]]
+    assert linear, f"no Linear item has a value as its best suggestion at 80%: {counts}"
+    query = f"/api/reports/effort-by-value?tracker={TRACKER}"
+    before = site.api(query, site.admin)
+    page, console = open_page(contexts, browser, site, site.admin, width)
+    page.goto(f"{site.base}/attention?kind=untagged")
+    ready(page, "attention")
+    page.get_by_text("Accept one suggestion for many items").click()
+    form = page.get_by_role("form", name="Accept one suggestion for many items")
+    form.get_by_label("Value or method").select_option(label=value["name"])
+    form.get_by_role("button", name="Preview").click()
+    expect(page.locator("#bulk-question")).to_contain_text(f"Write {value['name']} to these ")
+    listed = page.locator("#bulk-items li")
+    expect(listed.first).to_be_visible()
+    assert axe_violations(page) == []
+    count = listed.count()
+    page.locator("#bulk-write").click()
+    wait_prefix(page, "#bulk-status", "Tagged ")
+    expect(page.locator("#bulk-status")).to_contain_text("the report is updated")
+    after = site.api(query, site.admin)
+    assert after["untagged"]["effort"] <= before["untagged"]["effort"]
+    # Linear's items among them hold the value's label now, read back from the sandbox.
+    stored = site.world.store.items.find(TRACKER, linear[0]["key"])
+    assert stored is not None
+    assert value_labels(settings, stored.item.id) == [f"Value/{value['name']}"]
+    assert count >= len(linear)
+    assert console.take() == []
