@@ -157,12 +157,6 @@ def snapshot_document(
     }
 
 
-def _stored_version(store: Database) -> int:
-    """The current stored plan version (0 before the first plan is applied)."""
-    latest = store.plans.history(limit=1)
-    return int(latest[0]["version"]) if latest else 0
-
-
 def close_period(
     store: Database,
     plan: Plan,
@@ -190,7 +184,7 @@ def close_period(
         plan,
         cycle,
         cycle_period,
-        plan_version=_stored_version(store),
+        plan_version=store.plans.current_version(),
         closed_at=iso_seconds(closed_at),
         closed_by=actor,
         cut=cut,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from v2mom.clock import utcnow
 from v2mom.mapping.plan import Plan, plan_from_data
@@ -33,6 +33,11 @@ class PlanRepository(Repository):
                 select(t.plans.c.document).order_by(t.plans.c.version.desc()).limit(1)
             ).scalar_one_or_none()
         return None if doc is None else plan_from_data(doc, "stored plan", stored=True)
+
+    def current_version(self) -> int:
+        """The current plan's version (0 before the first ``plan apply``)."""
+        with self._tx.read() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(t.plans.c.version), 0))).scalar_one())
 
     def versions(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest ``limit`` plan versions: version, created_at (ISO), created_by, document."""

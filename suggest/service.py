@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from v2mom.mapping.plan import Plan
+from v2mom.mapping.vocabulary import choice_names
 from v2mom.store.database import Database
 from v2mom.store.items import StoredItem
-from v2mom.suggest.corpus import Untagged, read_corpus
+from v2mom.suggest.corpus import Corpus, Untagged, read_corpus
 from v2mom.suggest.model import NotTrainable, Scored, TextModel, train
 from v2mom.suggest.quality import DEFAULT_FLOOR, Quality, held_out
 from v2mom.suggest.storage import UnreadableModel, dump_model, load_model
@@ -33,7 +34,6 @@ __all__ = [
     "Suggestion",
     "TrainedModel",
     "bulk_candidates",
-    "plan_version",
     "retrain_if_due",
     "suggestions_for",
     "train_and_store",
@@ -80,12 +80,6 @@ class TrainedModel:
     quality: Quality
 
 
-def plan_version(store: Database) -> int:
-    """The current stored plan version (0 before any plan)."""
-    latest = store.plans.history(limit=1)
-    return int(latest[0]["version"]) if latest else 0
-
-
 def _quality_document(quality: Quality) -> dict[str, Any]:
     return {
         "trained_on": quality.trained_on,
@@ -97,11 +91,13 @@ def _quality_document(quality: Quality) -> dict[str, Any]:
     }
 
 
-def train_and_store(store: Database, plan: Plan) -> TrainedModel:
-    """Measure a model on held-out items, train one on every people-tagged item, store it under the
-    current plan version. NotTrainable (nothing stored) when the store cannot train one."""
-    version = plan_version(store)
-    corpus = read_corpus(store, plan)
+def train_and_store(store: Database, plan: Plan, corpus: Corpus | None = None) -> TrainedModel:
+    """Measure a model on held-out items, train one on every people-tagged item (of ``corpus`` when
+    it was read already), store it under the current plan version. NotTrainable (nothing stored)
+    when the store cannot train one."""
+    version = store.plans.current_version()
+    if corpus is None:
+        corpus = read_corpus(store, plan)
     quality = held_out(corpus.examples)
     model = train(corpus.examples)
     model_id = store.suggestions.save(
@@ -123,14 +119,14 @@ def train_and_store(store: Database, plan: Plan) -> TrainedModel:
 def retrain_if_due(store: Database, plan: Plan) -> TrainedModel | None:
     """Train and store a model when one is due (see the module docstring); None when none was
     due or none can be trained (said in the log at info, once per pass)."""
-    latest = store.suggestions.latest(plan_version(store), with_model=False)
+    latest = store.suggestions.latest(store.plans.current_version(), with_model=False)
+    corpus = read_corpus(store, plan)
     if latest is not None:
-        tagged = len(read_corpus(store, plan).examples)
-        moved = abs(tagged - latest.examples)
+        moved = abs(len(corpus.examples) - latest.examples)
         if moved < max(RETRAIN_MIN, latest.examples * RETRAIN_SHARE):
             return None
     try:
-        return train_and_store(store, plan)
+        return train_and_store(store, plan, corpus)
     except NotTrainable as exc:
         log.info("no suggestion model: %s", exc)
         return None
@@ -146,7 +142,7 @@ class ModelCache:
 
     def current(self, store: Database) -> TextModel | None:
         """The model to suggest with, or None (none trained under the current plan, or unreadable)."""
-        newest = store.suggestions.latest(plan_version(store), with_model=False)
+        newest = store.suggestions.latest(store.plans.current_version(), with_model=False)
         if newest is None:
             return None
         with self._lock:
@@ -177,10 +173,8 @@ def _suggestion(scored: Scored) -> Suggestion:
 
 
 def _known_tags(plan: Plan) -> set[str]:
-    """Every tag the plan has: ``value:<id>`` and ``method:<id>`` of the whole cascade."""
-    return {f"value:{v.id}" for v in plan.cascade_values()} | {
-        f"method:{m.id}" for m in plan.cascade_methods()
-    }
+    """Every tag the plan has: ``value:<id>`` and ``method:<id>`` of each choice it offers."""
+    return {f"{kind}:{plan_id}" for kind, names in choice_names(plan).items() for plan_id in names}
 
 
 def _offered(scored: list[Scored], rejected: set[str], known: set[str], floor: float) -> list[Suggestion]:

@@ -21,12 +21,13 @@ from v2mom.app.schemas.suggestions import BulkPreview, BulkResult, ModelDocument
 from v2mom.app.services import ServicesDep, SettingsDep
 from v2mom.errors import V2momError
 from v2mom.mapping.plan import Plan
+from v2mom.mapping.vocabulary import choice_names
 from v2mom.models import TRACKERS, TrackerName
 from v2mom.store.database import Database
 from v2mom.store.items import StoredItem
 from v2mom.suggest.corpus import Untagged
 from v2mom.suggest.quality import DEFAULT_FLOOR
-from v2mom.suggest.service import bulk_candidates, plan_version, suggestions_for
+from v2mom.suggest.service import bulk_candidates, suggestions_for
 from v2mom.sync.tagging import tag_item
 from v2mom.vocabulary import Kind
 
@@ -60,7 +61,7 @@ def item_suggestions(
 @router.get("/api/suggestions/model")
 def suggestion_model(store: StoreDep, _viewer: Viewer) -> ModelDocument:
     """The model suggestions come from now and its held-out quality (null before the first one)."""
-    stored = store.suggestions.latest(plan_version(store), with_model=False)
+    stored = store.suggestions.latest(store.plans.current_version(), with_model=False)
     if stored is None:
         return ModelDocument(model=None)
     quality = stored.quality
@@ -107,11 +108,7 @@ def _bulk(
     plan = store.plans.current() or Plan()
     kind: Kind = "value" if body.value is not None else "method"
     plan_id = body.value or body.method or ""
-    names = (
-        {v.id: v.name for v in plan.cascade_values()}
-        if kind == "value"
-        else {m.id: m.name for m in plan.cascade_methods()}
-    )
+    names = choice_names(plan)[kind]
     if plan_id not in names:
         raise unprocessable([f"{kind}: '{plan_id}' is not a {kind} id of the plan"], location=("body", kind))
     model = services.suggestion_models.current(store)

@@ -27,7 +27,6 @@ from v2mom.suggest.model import train
 from v2mom.suggest.service import (
     RETRAIN_MIN,
     ModelCache,
-    plan_version,
     retrain_if_due,
     suggestions_for,
     train_and_store,
@@ -46,7 +45,7 @@ def test_a_model_is_stored_per_plan_version_and_retrained_only_when_due(store: D
     assert first is not None
     assert first.examples == len(read_corpus(store, plan).examples)
     assert retrain_if_due(store, plan) is None  # nothing new: not due
-    stored = store.suggestions.latest(plan_version(store), with_model=False)
+    stored = store.suggestions.latest(store.plans.current_version(), with_model=False)
     assert stored is not None
     assert (stored.id, stored.examples) == (first.id, first.examples)
     assert stored.quality["levels"][0]["confidence"] == 0.3
@@ -151,8 +150,8 @@ def test_a_model_round_trips_and_bytes_that_are_not_one_are_refused() -> None:
 
 
 def test_a_reconcile_pass_trains_the_model_that_is_due(store: Database, plan: Plan) -> None:
-    assert store.suggestions.latest(plan_version(store), with_model=False) is None
+    assert store.suggestions.latest(store.plans.current_version(), with_model=False) is None
     after_reconcile(store, date(2026, 11, 20))
-    trained = store.suggestions.latest(plan_version(store), with_model=False)
+    trained = store.suggestions.latest(store.plans.current_version(), with_model=False)
     assert trained is not None
     assert trained.examples == len(read_corpus(store, plan).examples)
