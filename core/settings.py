@@ -57,12 +57,18 @@ class WriteBackSettings(_Section):
     links: bool = True
 
 
-class JiraSettings(_Section):
-    """Jira Cloud connection and scope."""
+JiraDeployment = Literal["cloud", "datacenter"]
 
+
+class JiraSettings(_Section):
+    """Jira connection and scope: Cloud (``email`` + ``api_token``, REST v3) or Data Center
+    (``deployment: datacenter``, a personal access ``token`` sent as Bearer, REST v2)."""
+
+    deployment: JiraDeployment = "cloud"
     url: str
-    email: str
-    api_token: SecretStr
+    email: str | None = None
+    api_token: SecretStr | None = None
+    token: SecretStr | None = None
     jql: str
     story_points_field: str | None = None
     webhook_secrets: list[SecretStr] = Field(default_factory=list)
@@ -71,6 +77,33 @@ class JiraSettings(_Section):
     write_back: WriteBackSettings = Field(default_factory=WriteBackSettings)
 
     _url = field_validator("url")(_http_url)
+
+    @model_validator(mode="after")
+    def _credentials_match_deployment(self) -> JiraSettings:
+        """Cloud authenticates with ``email`` + ``api_token``, Data Center with a PAT in ``token``;
+        the other deployment's credentials are refused so that a half-edited file says what to fix."""
+        if self.deployment == "datacenter":
+            if self.token is None:
+                raise ValueError("deployment 'datacenter' needs 'token' (a personal access token)")
+            if self.email is not None or self.api_token is not None:
+                raise ValueError(
+                    "deployment 'datacenter' authenticates with 'token' only: remove 'email' and 'api_token'"
+                )
+        elif self.token is not None:
+            raise ValueError(
+                "'token' is a Data Center personal access token: set deployment: datacenter, "
+                "or use 'email' and 'api_token' for Cloud"
+            )
+        elif self.email is None or self.api_token is None:
+            raise ValueError("deployment 'cloud' needs 'email' and 'api_token'")
+        return self
+
+    def credential(self) -> str:
+        """The secret this deployment authenticates with (Cloud's API token, Data Center's PAT)."""
+        secret = self.token if self.deployment == "datacenter" else self.api_token
+        if secret is None:  # the validator makes this unreachable
+            raise ConfigError(f"trackers.jira: no credential for deployment '{self.deployment}'")
+        return secret.get_secret_value()
 
 
 class AsanaSettings(_Section):

@@ -1,4 +1,8 @@
-"""The Jira Cloud REST v3 client: the only module that imports the vendor SDK.
+"""The Jira REST client: the only module that imports the vendor SDK.
+
+Cloud speaks REST v3 with basic auth (email + API token) through ``atlassian.JiraCloud``; Data
+Center speaks REST v2 with a personal access token sent as Bearer through ``atlassian.Jira``
+(``cloud=False``). Both share the plumbing below; the endpoints one deployment lacks are refused.
 
 Every call goes through :meth:`JiraClient._call`, which counts it and maps every vendor or
 ``requests`` exception to our error tree (httpx's ``map_exceptions`` idea). Mapped errors keep only
@@ -23,12 +27,13 @@ from urllib.parse import quote
 import orjson
 import requests
 import urllib3
-from atlassian import JiraCloud
+from atlassian import Jira, JiraCloud
 
 from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import FatalError, RetriableError, TrackerError
+from v2mom.settings import JiraDeployment
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -79,10 +84,16 @@ _TEXTS = ErrorTexts(
 )
 
 
-# Field administration (vocabulary provisioning) is refused for another reason than reading.
-_ADMIN_TEXTS = replace(
-    _TEXTS, forbidden="permission denied: the account may not administer custom fields (Jira admin)"
+# Data Center answers 401 to a personal access token that expired or was revoked (PATs expire).
+_DC_TEXTS = replace(
+    _TEXTS,
+    unauthorized="authentication failed: the personal access token was refused "
+    "(expired, revoked or mistyped): check trackers.jira.token",
 )
+# Field administration (vocabulary provisioning) is refused for another reason than reading.
+_ADMIN_FORBIDDEN = "permission denied: the account may not administer custom fields (Jira admin)"
+_ADMIN_TEXTS = replace(_TEXTS, forbidden=_ADMIN_FORBIDDEN)
+_DC_ADMIN_TEXTS = replace(_DC_TEXTS, forbidden=_ADMIN_FORBIDDEN)
 
 
 def _step_texts(texts: ErrorTexts, step: str) -> ErrorTexts:
@@ -146,7 +157,8 @@ def _map_exception(
 
 
 class JiraClient:
-    """Thin, typed wrapper over ``atlassian.JiraCloud`` (REST v3, basic auth with an API token).
+    """Thin, typed wrapper over ``atlassian.JiraCloud`` (REST v3, basic auth with an API token) or,
+    for ``deployment="datacenter"``, ``atlassian.Jira`` (REST v2, a personal access token as Bearer).
 
     Methods return decoded JSON and raise only :class:`~v2mom.errors.TrackerError` subclasses. Each
     HTTP request is counted in ``calls`` under its kind ("search", "census", "field", "myself",
@@ -159,29 +171,58 @@ class JiraClient:
         self,
         url: str,
         *,
-        email: str,
         api_token: str,
+        email: str | None = None,
+        deployment: JiraDeployment = "cloud",
         timeout: int = DEFAULT_TIMEOUT,
         connect_timeout: float = CONNECT_TIMEOUT,
         calls: CallCounter | None = None,
     ) -> None:
-        """Build the SDK client; nothing is sent until the first call."""
+        """Build the SDK client; nothing is sent until the first call.
+
+        Cloud needs ``email`` with ``api_token``; Data Center takes ``api_token`` as its personal
+        access token (sent as ``Authorization: Bearer``, never with an email).
+        """
         self.base_url = url.rstrip("/")
+        self.deployment: JiraDeployment = deployment
+        self.api_version = 2 if deployment == "datacenter" else 3
         self._connect_timeout = connect_timeout
         self.calls = calls if calls is not None else CallCounter()
-        self._sdk = JiraCloud(
-            self.base_url,
-            username=email,
-            password=api_token,
-            cloud=True,
-            api_version=3,
-            timeout=int(timeout),
-            backoff_and_retry=False,  # retries are ours (connectors/retry.py)
-            retry_with_header=False,  # else the SDK sleeps on 429 Retry-After by itself
-        )
+        datacenter = deployment == "datacenter"
+        self._texts = _DC_TEXTS if datacenter else _TEXTS
+        self._admin_texts = _DC_ADMIN_TEXTS if datacenter else _ADMIN_TEXTS
+        # The SDK's own retries are off (``backoff_and_retry``; ``retry_with_header``, else it sleeps
+        # on 429 Retry-After by itself): retries are ours (connectors/retry.py).
+        self._sdk: Jira | JiraCloud
+        if datacenter:
+            self._sdk = Jira(
+                self.base_url,
+                token=api_token,
+                cloud=False,
+                api_version=2,
+                timeout=int(timeout),
+                backoff_and_retry=False,
+                retry_with_header=False,
+            )
+        else:
+            self._sdk = JiraCloud(
+                self.base_url,
+                username=email,
+                password=api_token,
+                cloud=True,
+                api_version=3,
+                timeout=int(timeout),
+                backoff_and_retry=False,
+                retry_with_header=False,
+            )
         # requests takes (connect, read): an unreachable site fails in seconds, a slow answer may take
         # ``timeout``. The SDK annotates ``timeout`` as an int but hands it to requests as it is.
         self._sdk.timeout = (connect_timeout, int(timeout))  # type: ignore[assignment]
+
+    def rest(self, resource: str) -> str:
+        """The path of ``resource`` under this deployment's REST API (``rest/api/3/…`` on Cloud,
+        ``rest/api/2/…`` on Data Center), relative to the site."""
+        return self._sdk.resource_url(resource, api_root="rest/api", api_version=self.api_version)
 
     @property
     def _generated(self) -> Any:
@@ -193,7 +234,7 @@ class JiraClient:
         return self._sdk
 
     def _call(
-        self, kind: str, fn: Callable[[], object], *, step: str | None = None, texts: ErrorTexts = _TEXTS
+        self, kind: str, fn: Callable[[], object], *, step: str | None = None, texts: ErrorTexts | None = None
     ) -> object:
         """Count one request of ``kind``, run it and map any vendor exception.
 
@@ -206,13 +247,15 @@ class JiraClient:
         try:
             return fn()
         except Exception as exc:  # narrowed below: anything not ours to map is re-raised
-            error = _map_exception(exc, step, texts, url=self.base_url, connect_timeout=self._connect_timeout)
+            error = _map_exception(
+                exc, step, texts or self._texts, url=self.base_url, connect_timeout=self._connect_timeout
+            )
             if error is None:
                 raise
         raise error
 
     def _json_object(
-        self, kind: str, fn: Callable[[], object], *, step: str | None = None, texts: ErrorTexts = _TEXTS
+        self, kind: str, fn: Callable[[], object], *, step: str | None = None, texts: ErrorTexts | None = None
     ) -> dict[str, Any]:
         result = self._call(kind, fn, step=step, texts=texts)
         if not isinstance(result, dict):
@@ -236,11 +279,11 @@ class JiraClient:
 
     def myself(self) -> dict[str, Any]:
         """``GET /rest/api/3/myself``: the account (its ``timeZone`` drives JQL date literals)."""
-        return self._json_object("myself", lambda: self._sdk.get(self._sdk.endpoint("myself")))
+        return self._json_object("myself", lambda: self._sdk.get(self.rest("myself")))
 
     def fields(self, *, step: str | None = None) -> list[dict[str, Any]]:
         """``GET /rest/api/3/field``: every system and custom field with its schema."""
-        result = self._call("field", lambda: self._sdk.get(self._sdk.endpoint("field")), step=step)
+        result = self._call("field", lambda: self._sdk.get(self.rest("field")), step=step)
         if not isinstance(result, list) or not all(isinstance(f, dict) for f in result):
             lead = f"{step}: " if step is not None else ""
             raise FatalError(
@@ -262,16 +305,49 @@ class JiraClient:
         if next_page_token is not None:
             body["nextPageToken"] = next_page_token
         # POST: the long field list stays out of the URL.
-        page = self._json_object(
-            kind, self._post_page(self._sdk.endpoint("search/jql", api_version=3), body, "search")
-        )
+        page = self._json_object(kind, self._post_page(self.rest("search/jql"), body, "search"))
+        if not isinstance(page.get("issues", []), list):
+            raise FatalError("unexpected search response: 'issues' is not a list", tracker=TRACKER)
+        return page
+
+    def server_info(self) -> dict[str, Any]:
+        """``GET /rest/api/2/serverInfo`` (both deployments answer it, anonymously too): its
+        ``deploymentType`` ("Cloud", "Server" or "DataCenter") tells which Jira the URL names."""
+        endpoint = self._sdk.resource_url("serverInfo", api_root="rest/api", api_version=2)
+        return self._json_object("server-info", lambda: self._sdk.get(endpoint))
+
+    def search_offset_page(
+        self,
+        jql: str,
+        fields: Sequence[str],
+        start_at: int,
+        max_results: int,
+        *,
+        expand: Sequence[str] = (),
+        kind: str = "search",
+    ) -> dict[str, Any]:
+        """One page of Data Center's ``POST /rest/api/2/search`` (``issues``, ``startAt``, ``total``).
+
+        ``validateQuery`` is off so that a key that no longer exists (an epic deleted, a key moved)
+        is a warning, not a refused query. ``expand`` may ask for ``changelog``.
+        """
+        body: dict[str, object] = {
+            "jql": jql,
+            "fields": list(fields),
+            "startAt": int(start_at),
+            "maxResults": int(max_results),
+            "validateQuery": False,
+        }
+        if expand:
+            body["expand"] = list(expand)
+        page = self._json_object(kind, self._post_page(self.rest("search"), body, "search"))
         if not isinstance(page.get("issues", []), list):
             raise FatalError("unexpected search response: 'issues' is not a list", tracker=TRACKER)
         return page
 
     def statuses(self) -> list[dict[str, Any]]:
         """``GET /rest/api/3/status``: every status of the site's workflows, with its category."""
-        result = self._call("status", lambda: self._sdk.get(self._sdk.endpoint("status")))
+        result = self._call("status", lambda: self._sdk.get(self.rest("status")))
         if not isinstance(result, list) or not all(isinstance(s, dict) for s in result):
             raise FatalError("unexpected status response: expected a JSON array of objects", tracker=TRACKER)
         return result
@@ -287,7 +363,7 @@ class JiraClient:
         }
         if next_page_token is not None:
             body["nextPageToken"] = next_page_token
-        endpoint = self._sdk.endpoint("changelog/bulkfetch", api_version=3)
+        endpoint = self.rest("changelog/bulkfetch")
         page = self._json_object("changelog", self._post_page(endpoint, body, "changelog"))
         if not isinstance(page.get("issueChangeLogs", []), list):
             raise FatalError(
@@ -300,7 +376,7 @@ class JiraClient:
         joined = ",".join(fields)
         safe_id = quote(str(id_or_key), safe="")
         return self._json_object(
-            "issue", lambda: self._sdk.get(self._sdk.endpoint(f"issue/{safe_id}"), params={"fields": joined})
+            "issue", lambda: self._sdk.get(self.rest(f"issue/{safe_id}"), params={"fields": joined})
         )
 
     # -- custom fields, contexts and options (vocabulary provisioning) ---------------------------
@@ -317,7 +393,7 @@ class JiraClient:
             "field-create",
             lambda: self._generated.create_custom_field(data=body),
             step=step,
-            texts=_ADMIN_TEXTS,
+            texts=self._admin_texts,
         )
 
     def field_contexts(self, field_id: str, start_at: int, *, step: str) -> dict[str, Any]:
@@ -339,7 +415,7 @@ class JiraClient:
             "context-create",
             lambda: self._generated.create_custom_field_context(safe_id, data=body),
             step=step,
-            texts=_ADMIN_TEXTS,
+            texts=self._admin_texts,
         )
 
     def field_options(
@@ -365,7 +441,7 @@ class JiraClient:
             "option-create",
             lambda: self._generated.create_custom_field_option(safe_field, safe_context, data=body),
             step=step,
-            texts=_ADMIN_TEXTS,
+            texts=self._admin_texts,
         )
 
     def update_options(
@@ -378,7 +454,7 @@ class JiraClient:
             "option-update",
             lambda: self._generated.update_custom_field_option(safe_field, safe_context, data=body),
             step=step,
-            texts=_ADMIN_TEXTS,
+            texts=self._admin_texts,
         )
 
     # -- write-back: bulk edit of select fields, remote links ------------------------------------

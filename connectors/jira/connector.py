@@ -111,7 +111,8 @@ class JiraConnector(ConnectorRuntime):
         return JiraClient(
             self.settings.url,
             email=self.settings.email,
-            api_token=self.settings.api_token.get_secret_value(),
+            api_token=self.settings.credential(),
+            deployment=self.settings.deployment,
             timeout=timeout,
             connect_timeout=self._connect_timeout,
             calls=self.calls,

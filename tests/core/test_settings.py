@@ -47,6 +47,60 @@ def test_interpolates_and_keeps_secrets_secret(tmp_path: Path) -> None:
     assert settings.trackers.configured() == ["jira"]
 
 
+DATACENTER = """\
+trackers:
+  jira:
+    deployment: datacenter
+    url: https://jira.acme.test/
+    token: ${JIRA_PAT}
+    jql: project = ONB
+"""
+
+
+def test_datacenter_takes_a_personal_access_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_PAT", "pat-very-secret")
+    settings = load_settings(_write(tmp_path, DATACENTER))
+    jira = settings.trackers.jira
+    assert jira is not None
+    assert (jira.deployment, jira.email, jira.api_token) == ("datacenter", None, None)
+    assert jira.credential() == "pat-very-secret"
+    assert "pat-very-secret" not in repr(settings)
+    assert "pat-very-secret" in settings.secrets()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            DATACENTER.replace("    token: ${JIRA_PAT}\n", ""),
+            "deployment 'datacenter' needs 'token' (a personal access token)",
+        ),
+        (
+            DATACENTER.replace("    token:", "    email: pm@acme.test\n    token:"),
+            "deployment 'datacenter' authenticates with 'token' only: remove 'email' and 'api_token'",
+        ),
+        (
+            DATACENTER.replace("    deployment: datacenter\n", ""),
+            "'token' is a Data Center personal access token: set deployment: datacenter",
+        ),
+        (
+            JIRA.replace("    api_token: ${JIRA_API_TOKEN}\n", ""),
+            "deployment 'cloud' needs 'email' and 'api_token'",
+        ),
+        (DATACENTER.replace("datacenter", "server"), "Input should be 'cloud' or 'datacenter'"),
+    ],
+)
+@pytest.mark.usefixtures("jira_env")
+def test_credentials_must_match_the_deployment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, expected: str
+) -> None:
+    monkeypatch.setenv("JIRA_PAT", "pat-very-secret")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, text))
+    assert "trackers.jira" in str(caught.value)
+    assert expected in str(caught.value)
+
+
 @pytest.mark.usefixtures("jira_env")
 def test_environment_database_url_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("V2MOM_DATABASE_URL", "sqlite:///from-env.db")
