@@ -10,11 +10,12 @@ state).
 :class:`DataCenterWebhookSender` delivers every change of the state to each enabled webhook that
 asked for its event and whose JQL matches the issue (deleted issues as they were), in Data Center's
 documented body: ``timestamp`` (ms), ``webhookEvent``, ``issue_event_type_name``, the actor as a
-UserJsonBean (``name``, ``key``, no ``accountId``), the whole issue as the REST v2 app renders it
+UserBean (``name``, ``key``, no ``accountId``), the whole issue as the REST v2 app renders it
 (unless ``excludeBody``), and for a logged change its ``changelog`` ``{id, items}`` with items as
 ChangeItemBean (``field``, ``fieldtype``, ``from``/``to`` — user keys for an assignee —
-``fromString``/``toString``; no ``fieldId``). A delivery is signed (``X-Hub-Signature:
-sha256=<hex>``) when the webhook has a secret, unsigned otherwise, and carries no delivery id header.
+``fromString``/``toString``, a null left out; no ``fieldId``). A delivery is signed
+(``X-Hub-Signature: sha256=<hex>``) when the webhook has a secret, unsigned otherwise, and carries
+no delivery id header.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from v2mom.sandbox.jira.changelog import FIELD_NAMES
+from v2mom.sandbox.jira.datacenter import dc_user
 from v2mom.sandbox.jira.http import error, json_body, request_id_headers
 from v2mom.sandbox.jira.jql import JqlError, parse
 from v2mom.sandbox.jira.state import ChangeGroup, ChangeItem, Issue, JiraState
@@ -201,24 +203,10 @@ def register_datacenter_webhook_routes(app: FastAPI, state: JiraState) -> None:
         return Response(status_code=204, headers=request_id_headers())
 
 
-def dc_user(base: str, key: str, display_name: str) -> dict[str, Any]:
-    """A person as Data Center's UserJsonBean: ``name`` (the username) and ``key``, no accountId."""
-    username = display_name.lower().replace(" ", ".")
-    return {
-        "self": f"{base}/rest/api/2/user?username={username}",
-        "name": username,
-        "key": key,
-        "emailAddress": f"{username}@sandbox.test",
-        "avatarUrls": {"48x48": f"{base}/secure/useravatar?ownerId={username}"},
-        "displayName": display_name,
-        "active": True,
-        "timeZone": "UTC",
-    }
-
-
-def _item(change: ChangeItem) -> dict[str, str | None]:
-    """One changed field as Data Center's ChangeItemBean (no ``fieldId``; nulls kept)."""
-    return {
+def _item(change: ChangeItem) -> dict[str, str]:
+    """One changed field as Data Center's ChangeItemBean: no ``fieldId``, and a value that is
+    null (the ``from`` of a first assignment) left out, as the spec types each as a string."""
+    rendered = {
         "field": FIELD_NAMES.get(change.field_id, change.field_id),
         "fieldtype": "jira",
         "from": change.before,
@@ -226,6 +214,7 @@ def _item(change: ChangeItem) -> dict[str, str | None]:
         "to": change.after,
         "toString": change.after_text,
     }
+    return {name: value for name, value in rendered.items() if value is not None}
 
 
 class DataCenterWebhookSender(Sender):
@@ -265,7 +254,7 @@ class DataCenterWebhookSender(Sender):
         author = change.author if change is not None else self.state.account_id
         with self.state.lock:
             rendered = Renderer(self.state, self.site_url).issue(issue, None)
-            actor = dc_user(self.site_url, author, self.state.people.get(author, author))
+            actor = dc_user(self.site_url, self.state, author)
         body: dict[str, Any] = {
             "timestamp": int((change.created.timestamp() if change else time.time()) * 1000),
             "webhookEvent": event,

@@ -12,17 +12,18 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from tests.contracts import contracts_dir
+from tests.contracts import contracts_dir, validate_jira_dc, validate_jira_dc_issue
 from tests.webhooks.jira_signing import DC_CHANGELOG, OLD_SECRET, SECRET, dc_delivery, delivery, sign
 from v2mom.app.factory import create_app
 from v2mom.app.services import services_of
 from v2mom.clock import utcnow
 from v2mom.connectors.jira.connector import JiraConnector
-from v2mom.connectors.jira.webhook import parse_jira_event
+from v2mom.connectors.jira.webhook import changelog_transitions, parse_jira_dc_event, parse_jira_event
 from v2mom.mapping.plan import load_plan
 from v2mom.reports.flags import item_document
 from v2mom.sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, jira_settings
 from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.datacenter_webhooks import DataCenterWebhookSender, DcWebhook, webhooks_of
 from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import JiraSettings, Settings, TrackersSettings
@@ -406,3 +407,27 @@ def test_worklog_events_refetch_their_issue_and_move_its_hours(world: World, eve
     stored = world.store.items.by_id("jira", str(story))
     assert stored is not None
     assert stored.item.hours == 2.0
+
+
+def test_data_center_deliveries_have_its_shapes_and_read_as_its_changes() -> None:
+    state, _ = generate_jira_workspace(seed=4, epics=4, issues=24, deployment="datacenter")
+    hook = DcWebhook(1, "v2mom-sync", "http://127.0.0.1:9/webhooks/jira", ["jira:issue_updated"], "")
+    sent: list[dict[str, Any]] = []
+    sender = DataCenterWebhookSender(state, "http://jira.example")
+    webhooks_of(state).hooks[1] = hook
+    sender.enqueue = lambda _target, _id, body, _headers: sent.append(json.loads(body))  # type: ignore[method-assign]
+    issue_id = min(i for i, x in state.issues.items() if x.category == "new" and x.assignee is None)
+    person = state.workers()[0]
+    state.update_issue(issue_id, category="indeterminate", status="In Progress", assignee=person)
+
+    (payload,) = sent
+    validate_jira_dc_issue(payload["issue"])
+    validate_jira_dc("UserBean", payload["user"])
+    assert "accountId" not in json.dumps(payload)
+    for item in payload["changelog"]["items"]:
+        validate_jira_dc("ChangeItemBean", item)
+    event = parse_jira_dc_event({}, json.dumps(payload).encode())
+    assert (event.kind, event.item_ref) == ("refetch", str(issue_id))
+    found = changelog_transitions(str(issue_id), event.payload, lambda _status: None)
+    assert ("assignee", person) in {(c.field, c.to_value) for c in found}
+    assert person.startswith("JIRAUSER")
