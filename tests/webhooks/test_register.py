@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from typer.testing import CliRunner
 
@@ -14,6 +15,7 @@ from tests.support import wait_for
 from tests.webhooks.jira_signing import dc_delivery, sign
 from v2mom.app.cli import app as cli
 from v2mom.app.factory import create_app
+from v2mom.connectors.jira import client as jira_client
 from v2mom.sandbox.asana.app import create_asana_app
 from v2mom.sandbox.asana.generator import generate_asana_workspace
 from v2mom.sandbox.asana.webhooks import AsanaWebhookSender
@@ -258,3 +260,18 @@ def test_jira_data_center_registration_without_admin_permission_fails_in_one_lin
     assert "Jira Administrators" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert webhooks_of(state).hooks == {}
+
+
+def test_a_jira_data_center_without_signed_webhooks_is_told_why_it_cannot_register(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, _ = generate_jira_workspace(seed=8, epics=4, issues=24, deployment="datacenter")
+    monkeypatch.setattr(
+        jira_client, "DC_WEBHOOKS", "rest/webhooks/1.0/webhook"
+    )  # what releases before 10 have
+    with SandboxServer(create_jira_app(state)) as jira_url:
+        config = jira_config(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", state, jira_url)
+        done = register_jira(config, "https://v2m.example/webhooks/jira")
+    assert done.exit_code == 1
+    assert "Data Center before 10" in done.stderr
+    assert "reconcile" in done.stderr
