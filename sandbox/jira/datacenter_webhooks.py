@@ -37,7 +37,13 @@ from v2mom.sandbox.jira.jql import JqlError, parse
 from v2mom.sandbox.jira.state import ChangeGroup, ChangeItem, Issue, JiraState
 from v2mom.sandbox.webhooks import Chaos, HeadersFor, Sender, hex_hmac
 
-__all__ = ["DataCenterWebhookSender", "DcWebhook", "register_datacenter_webhook_routes", "webhooks_of"]
+__all__ = [
+    "DataCenterWebhookSender",
+    "DcWebhook",
+    "add_webhook",
+    "register_datacenter_webhook_routes",
+    "webhooks_of",
+]
 
 WEBHOOKS_PATH = "/rest/jira-webhook/1.0/webhooks"
 JQL_FILTER = "issue-related-events-section"
@@ -95,6 +101,17 @@ def webhooks_of(state: JiraState) -> DcWebhooks:
     if found is None:
         found = _REGISTRIES.setdefault(state, DcWebhooks())
     return found
+
+
+def add_webhook(
+    state: JiraState, url: str, *, secret: str | None, jql: str = "", events: tuple[str, ...] = ISSUE_EVENTS
+) -> DcWebhook:
+    """Register a webhook on ``state`` as an admin would in Data Center's UI (tests, the demo)."""
+    registry = webhooks_of(state)
+    with registry.lock:
+        hook = DcWebhook(registry.next_id, "v2mom-sync", url, list(events), jql, secret=secret)
+        registry.hooks[hook.id], registry.next_id = hook, registry.next_id + 1
+    return hook
 
 
 def _checked(body: dict[str, Any], state: JiraState, current: DcWebhook | None) -> DcWebhook | Response:

@@ -23,7 +23,7 @@ from v2mom.mapping.plan import load_plan
 from v2mom.reports.flags import item_document
 from v2mom.sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, jira_settings
 from v2mom.sandbox.jira.app import create_jira_app
-from v2mom.sandbox.jira.datacenter_webhooks import DataCenterWebhookSender, DcWebhook, webhooks_of
+from v2mom.sandbox.jira.datacenter_webhooks import DataCenterWebhookSender, add_webhook
 from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import JiraSettings, Settings, TrackersSettings
@@ -411,16 +411,22 @@ def test_worklog_events_refetch_their_issue_and_move_its_hours(world: World, eve
 
 def test_data_center_deliveries_have_its_shapes_and_read_as_its_changes() -> None:
     state, _ = generate_jira_workspace(seed=4, epics=4, issues=24, deployment="datacenter")
-    hook = DcWebhook(1, "v2mom-sync", "http://127.0.0.1:9/webhooks/jira", ["jira:issue_updated"], "")
-    sent: list[dict[str, Any]] = []
+    add_webhook(state, "http://127.0.0.1:9/signed", secret=SECRET, events=("jira:issue_updated",))
+    add_webhook(state, "http://127.0.0.1:9/unsigned", secret=None)
+    sent: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
     sender = DataCenterWebhookSender(state, "http://jira.example")
-    webhooks_of(state).hooks[1] = hook
-    sender.enqueue = lambda _target, _id, body, _headers: sent.append(json.loads(body))  # type: ignore[method-assign]
+
+    def capture(target: str, delivery_id: str, body: bytes, headers_for: Any) -> None:
+        sent[target.rsplit("/", 1)[1]] = (json.loads(body), headers_for(delivery_id, body))
+
+    sender.enqueue = capture  # type: ignore[method-assign]
     issue_id = min(i for i, x in state.issues.items() if x.category == "new" and x.assignee is None)
     person = state.workers()[0]
     state.update_issue(issue_id, category="indeterminate", status="In Progress", assignee=person)
 
-    (payload,) = sent
+    payload, headers = sent["signed"]
+    assert headers["X-Hub-Signature"] == sign(json.dumps(payload).encode())
+    assert "X-Hub-Signature" not in sent["unsigned"][1]  # a webhook without a secret: sent unsigned
     validate_jira_dc_issue(payload["issue"])
     validate_jira_dc("UserBean", payload["user"])
     assert "accountId" not in json.dumps(payload)
