@@ -379,6 +379,35 @@ class JiraClient:
             "issue", lambda: self._sdk.get(self.rest(f"issue/{safe_id}"), params={"fields": joined})
         )
 
+    # -- Data Center reads: worklog feeds, one issue's whole changelog ---------------------------
+
+    def worklog_changes(self, feed: str, since_ms: int) -> dict[str, Any]:
+        """One page of ``GET /rest/api/2/worklog/{feed}?since=`` (``feed``: "updated" or "deleted"),
+        a WorklogChangedSinceBean: ``values`` of ``{worklogId, updatedTime}``, ``until``, ``lastPage``."""
+        endpoint = self.rest(f"worklog/{quote(feed, safe='')}")
+        page = self._json_object("worklog", lambda: self._sdk.get(endpoint, params={"since": int(since_ms)}))
+        if not isinstance(page.get("values", []), list):
+            raise FatalError("unexpected worklog response: 'values' is not a list", tracker=TRACKER)
+        return page
+
+    def worklogs(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """``POST /rest/api/2/worklog/list`` (up to 1,000 ids): the worklogs, each with its ``issueId``."""
+        body = {"ids": [int(i) for i in ids]}
+        result = self._call("worklog", lambda: self._sdk.post(self.rest("worklog/list"), data=body))
+        if not isinstance(result, list) or not all(isinstance(w, dict) for w in result):
+            raise FatalError("unexpected worklog response: expected a JSON array of objects", tracker=TRACKER)
+        return result
+
+    def issue_changelog(self, issue_id: str) -> dict[str, Any]:
+        """``GET /rest/api/2/issue/{id}?expand=changelog``: the issue with its whole changelog."""
+        safe_id = quote(str(issue_id), safe="")
+        return self._json_object(
+            "changelog",
+            lambda: self._sdk.get(
+                self.rest(f"issue/{safe_id}"), params={"fields": "status", "expand": "changelog"}
+            ),
+        )
+
     # -- custom fields, contexts and options (vocabulary provisioning) ---------------------------
 
     def create_select_field(self, name: str, description: str, *, step: str) -> dict[str, Any]:
