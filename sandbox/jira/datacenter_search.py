@@ -19,17 +19,19 @@ milliseconds; WorklogChangedSinceBean pages of ``state.worklog_page`` chained by
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from v2mom.sandbox.jira.datacenter import dc_user
 from v2mom.sandbox.jira.http import error, jira_time
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import ChangeGroup, ChangeItem, Issue, JiraState, Worklog
 
-__all__ = ["DEFAULT_SEARCH_PAGE", "register_datacenter_search_routes"]
+__all__ = ["DEFAULT_SEARCH_PAGE", "changelog_bean", "register_datacenter_search_routes", "worklog_json"]
 
 DEFAULT_SEARCH_PAGE = 50
 MAX_WORKLOG_IDS = 1000
@@ -37,10 +39,15 @@ ID_FIELDS = {"id", "key"}
 SEARCH_EXPAND = "schema,names"
 
 
-def _user(base: str, state: JiraState, key: str) -> dict[str, Any]:
-    from v2mom.sandbox.jira.app import datacenter_user  # the issue renderer's users, one shape
+class IssueRenderer(Protocol):
+    """What renders an issue as the app serves it (:class:`sandbox.jira.app.Renderer`)."""
 
-    return datacenter_user(base, state, key)
+    def issue(self, issue: Issue, fields: set[str] | None) -> dict[str, Any]:
+        """The IssueBean; ``fields`` None means every field."""
+        ...
+
+
+Renderers = Callable[[JiraState, str], IssueRenderer]  # (state, base URL) -> a renderer
 
 
 def _number(value: object, name: str, default: int) -> int | str:
@@ -86,7 +93,7 @@ def _change_item(change: ChangeItem) -> dict[str, Any]:
 def _history(base: str, state: JiraState, group: ChangeGroup) -> dict[str, Any]:
     return {
         "id": str(group.id),
-        "author": _user(base, state, group.author),
+        "author": dc_user(base, state, group.author),
         "created": jira_time(group.created),
         "items": [_change_item(c) for c in group.items],
     }
@@ -122,7 +129,7 @@ def _ordered(state: JiraState, query: Query) -> list[Issue]:
     return matched
 
 
-def _search(state: JiraState, request: Request, params: dict[str, Any]) -> Response:
+def _search(state: JiraState, renderers: Renderers, request: Request, params: dict[str, Any]) -> Response:
     jql = params.get("jql")
     if jql is not None and not isinstance(jql, str):
         return error(400, "The JQL query must be a string.")
@@ -152,10 +159,8 @@ def _search(state: JiraState, request: Request, params: dict[str, Any]) -> Respo
     wanted = _wanted_fields(params.get("fields"))
     for hook in list(state.search_hooks):
         hook(start)
-    from v2mom.sandbox.jira.app import Renderer  # the routes and the renderer live together
-
     base = str(request.base_url).rstrip("/")
-    renderer = Renderer(state, base)
+    renderer = renderers(state, base)
     with state.lock:
         matched = _ordered(state, query)
         issues = []
@@ -214,8 +219,8 @@ def worklog_json(base: str, state: JiraState, worklog: Worklog) -> dict[str, Any
     hours, minutes = divmod(worklog.seconds // 60, 60)
     return {
         "self": f"{base}/rest/api/2/issue/{worklog.issue_id}/worklog/{worklog.id}",
-        "author": _user(base, state, worklog.author),
-        "updateAuthor": _user(base, state, worklog.author),
+        "author": dc_user(base, state, worklog.author),
+        "updateAuthor": dc_user(base, state, worklog.author),
         "comment": "",
         "created": jira_time(worklog.created),
         "updated": jira_time(worklog.updated),
@@ -230,14 +235,14 @@ def worklog_json(base: str, state: JiraState, worklog: Worklog) -> dict[str, Any
     }
 
 
-def register_datacenter_search_routes(app: FastAPI, state: JiraState) -> None:
-    """Add the Data Center search and worklog routes to ``app``."""
+def register_datacenter_search_routes(app: FastAPI, state: JiraState, renderers: Renderers) -> None:
+    """Add the Data Center search and worklog routes to ``app``; issues render through ``renderers``."""
 
     @app.get("/rest/api/2/search")
     def search_get(request: Request) -> Response:
         params: dict[str, Any] = dict(request.query_params)
         params["fields"] = request.query_params.getlist("fields") or None
-        return _search(state, request, params)
+        return _search(state, renderers, request, params)
 
     @app.post("/rest/api/2/search")
     async def search_post(request: Request) -> Response:
@@ -247,7 +252,7 @@ def register_datacenter_search_routes(app: FastAPI, state: JiraState) -> None:
             return error(400, "Request body is not valid JSON.")
         if not isinstance(body, dict):
             return error(400, "Request body must be a JSON object.")
-        return _search(state, request, body)
+        return _search(state, renderers, request, body)
 
     @app.get("/rest/api/2/worklog/updated")
     def worklogs_updated(request: Request) -> Response:
