@@ -325,7 +325,9 @@ def create_jira_app(state: JiraState) -> FastAPI:
     def myself(request: Request) -> dict[str, Any]:
         base = str(request.base_url).rstrip("/")
         if state.datacenter:
-            return dc_user(base, state, state.account_id) | {"emailAddress": state.account_email}
+            # The account's own zone: JQL date literals are read in it, as on Cloud.
+            mine = {"emailAddress": state.account_email, "timeZone": state.time_zone}
+            return dc_user(base, state, state.account_id) | mine
         return {
             "self": f"{base}/rest/api/3/user?accountId={state.account_id}",
             "accountId": state.account_id,
