@@ -9,7 +9,8 @@ behaviour, which the connector must survive). ``maxResults`` defaults to 50 and 
 exist into ``warningMessages`` instead of a 400, and Data Center does not refuse unbounded queries.
 ``expand=changelog`` puts each issue's ChangelogBean in it (``state.search_changelog_max`` bounds
 the histories served, ``total`` says how many there are). Before answering, each search calls the
-state's ``search_hooks`` with its ``startAt`` (tests change issues between page requests there).
+state's ``search_hooks`` with its ``startAt``: tests change issues between page requests there, and
+a hook answering an HTTP status makes the search answer it (a listing page refused, and only it).
 
 Worklogs: ``GET /rest/api/2/worklog/updated`` and ``/worklog/deleted`` (``since`` in epoch
 milliseconds; WorklogChangedSinceBean pages of ``state.worklog_page`` chained by ``until`` until
@@ -158,7 +159,9 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
     expand = set(_names(params.get("expand")) or ())
     wanted = _wanted_fields(params.get("fields"))
     for hook in list(state.search_hooks):
-        hook(start)
+        status = hook(start)
+        if status is not None:
+            return error(status, f"The search at startAt {start} failed (sandbox hook).")
     base = str(request.base_url).rstrip("/")
     renderer = renderers(state, base)
     with state.lock:

@@ -707,7 +707,8 @@ class JiraState(FaultBook):
         """The search's limits and hooks, and the worklogs (see sandbox.jira.datacenter_search)."""
         self.search_max = 1000  # Data Center's jira.search.views.default.max: the largest page
         self.search_changelog_max: int | None = None  # histories a search's changelog serves (None: all)
-        self.search_hooks: list[Callable[[int], None]] = []  # called with startAt before each search
+        # Called with startAt before each search; a status returned is the search's answer.
+        self.search_hooks: list[Callable[[int], int | None]] = []
         self.worklogs: dict[int, Worklog] = {}
         self.deleted_worklogs: dict[int, datetime] = {}  # worklog id -> when it was deleted
         self.worklog_page = 1000  # worklog changes a /worklog/updated or /deleted page holds

@@ -88,9 +88,15 @@ def test_an_issue_updated_between_two_pages_moves_and_shifts_the_later_pages(sit
 def test_each_search_calls_the_states_hooks_with_its_start(site: Site) -> None:
     _, state, _ = site
     seen: list[int] = []
-    state.search_hooks.append(seen.append)
-    search(site, jql=ORDERED, startAt=7, fields=["id"])
-    search(site, "GET", jql=ORDERED, startAt=3, fields="id")
+
+    def hook(start_at: int) -> int | None:
+        seen.append(start_at)
+        return 503 if start_at > 5 else None
+
+    state.search_hooks.append(hook)
+    refused = search(site, jql=ORDERED, startAt=7, fields=["id"])
+    assert refused.status_code == 503
+    assert search(site, "GET", jql=ORDERED, startAt=3, fields="id").status_code == 200
     assert seen == [7, 3]
 
 

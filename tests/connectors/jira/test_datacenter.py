@@ -42,7 +42,7 @@ class MovingList:
     def fetch(self, start: int) -> dict[str, Any]:
         self.requests += 1
         for _ in range(self.rng.randrange(self.churn + 1)):
-            updated, issue = self.order.pop(self.rng.randrange(len(self.order)))
+            _updated, issue = self.order.pop(self.rng.randrange(len(self.order)))
             if self.rng.random() < 0.8:
                 self.clock += 1
                 self.order.append((self.clock, issue))
