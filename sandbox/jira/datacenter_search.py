@@ -9,8 +9,9 @@ behaviour, which the connector must survive). ``maxResults`` defaults to 50 and 
 exist into ``warningMessages`` instead of a 400, and Data Center does not refuse unbounded queries.
 ``expand=changelog`` puts each issue's ChangelogBean in it (``state.search_changelog_max`` bounds
 the histories served, ``total`` says how many there are). Before answering, each search calls the
-state's ``search_hooks`` with its ``startAt``: tests change issues between page requests there, and
-a hook answering an HTTP status makes the search answer it (a listing page refused, and only it).
+state's ``search_hooks`` with a :class:`~v2mom.sandbox.jira.state.SearchCall` (``startAt``, JQL,
+expansions): tests change issues between page requests there, and a hook answering an HTTP status
+makes the search answer it (one listing page or one history read refused, and only it).
 
 Worklogs: ``GET /rest/api/2/worklog/updated`` and ``/worklog/deleted`` (``since`` in epoch
 milliseconds; WorklogChangedSinceBean pages of ``state.worklog_page`` chained by ``until`` until
@@ -30,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from v2mom.sandbox.jira.datacenter import dc_user
 from v2mom.sandbox.jira.http import error, jira_time
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
-from v2mom.sandbox.jira.state import ChangeGroup, ChangeItem, Issue, JiraState, Worklog
+from v2mom.sandbox.jira.state import ChangeGroup, ChangeItem, Issue, JiraState, SearchCall, Worklog
 
 __all__ = ["DEFAULT_SEARCH_PAGE", "changelog_bean", "register_datacenter_search_routes", "worklog_json"]
 
@@ -158,8 +159,9 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
     size = min(size, state.search_max)
     expand = set(_names(params.get("expand")) or ())
     wanted = _wanted_fields(params.get("fields"))
+    call = SearchCall(start, jql or "", frozenset(expand))
     for hook in list(state.search_hooks):
-        status = hook(start)
+        status = hook(call)
         if status is not None:
             return error(status, f"The search at startAt {start} failed (sandbox hook).")
     base = str(request.base_url).rstrip("/")

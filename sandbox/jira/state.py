@@ -124,6 +124,15 @@ class ChangeGroup:
     items: tuple[ChangeItem, ...]
 
 
+@dataclass(frozen=True)
+class SearchCall:
+    """A Data Center search the sandbox is about to answer, as its ``search_hooks`` see it."""
+
+    start_at: int
+    jql: str
+    expand: frozenset[str]
+
+
 @dataclass
 class Worklog:
     """Time logged on an issue (Data Center's worklog feeds serve these)."""
@@ -707,8 +716,8 @@ class JiraState(FaultBook):
         """The search's limits and hooks, and the worklogs (see sandbox.jira.datacenter_search)."""
         self.search_max = 1000  # Data Center's jira.search.views.default.max: the largest page
         self.search_changelog_max: int | None = None  # histories a search's changelog serves (None: all)
-        # Called with startAt before each search; a status returned is the search's answer.
-        self.search_hooks: list[Callable[[int], int | None]] = []
+        # Called before each search is answered; a status returned is the search's answer.
+        self.search_hooks: list[Callable[[SearchCall], int | None]] = []
         self.worklogs: dict[int, Worklog] = {}
         self.deleted_worklogs: dict[int, datetime] = {}  # worklog id -> when it was deleted
         self.worklog_page = 1000  # worklog changes a /worklog/updated or /deleted page holds

@@ -14,7 +14,7 @@ import requests
 from tests.contracts import validate_jira_dc
 from v2mom.sandbox.generator import DEFAULT_NOW, generate_jira_workspace, scope_jql
 from v2mom.sandbox.jira.app import create_jira_app
-from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.jira.state import JiraState, SearchCall
 from v2mom.sandbox.server import SandboxServer
 
 SEARCH = "/rest/api/2/search"
@@ -89,9 +89,9 @@ def test_each_search_calls_the_states_hooks_with_its_start(site: Site) -> None:
     _, state, _ = site
     seen: list[int] = []
 
-    def hook(start_at: int) -> int | None:
-        seen.append(start_at)
-        return 503 if start_at > 5 else None
+    def hook(call: SearchCall) -> int | None:
+        seen.append(call.start_at)
+        return 503 if call.start_at > 5 else None
 
     state.search_hooks.append(hook)
     refused = search(site, jql=ORDERED, startAt=7, fields=["id"])

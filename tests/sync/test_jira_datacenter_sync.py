@@ -14,7 +14,7 @@ from v2mom.connectors.jira import datacenter_reads
 from v2mom.connectors.jira.connector import JiraConnector
 from v2mom.sandbox.generator import generate_jira_workspace, jira_settings, scope_jql
 from v2mom.sandbox.jira.app import create_jira_app
-from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.jira.state import JiraState, SearchCall
 from v2mom.sandbox.jira.truth import JiraGroundTruth
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import JiraSettings, SyncSettings
@@ -51,8 +51,8 @@ def test_issues_updated_between_page_requests_never_make_another_skipped(store: 
     early = iter([i.id for i in ordered[:40]])
     moved: list[int] = []
 
-    def churn(start_at: int) -> None:
-        if start_at > 0 and len(moved) < 24:
+    def churn(call: SearchCall) -> None:
+        if call.start_at > 0 and len(moved) < 24:
             for _ in range(8):
                 moved.append(next(early))
                 site.state.update_issue(moved[-1], summary="edited mid-sync")
@@ -75,8 +75,8 @@ def test_a_census_while_issues_are_deleted_takes_no_live_issue_for_deleted(
     by_id = sorted(site.truth.live())
     gone: list[int] = []
 
-    def delete_served(start_at: int) -> None:  # ids already counted leave: the later pages shift
-        if start_at > 0 and len(gone) < 18:
+    def delete_served(call: SearchCall) -> None:  # ids already counted leave: the later pages shift
+        if call.start_at > 0 and len(gone) < 18:
             for issue_id in by_id[len(gone) : len(gone) + 6]:
                 site.state.delete_issue(issue_id)
                 gone.append(issue_id)

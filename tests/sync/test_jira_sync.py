@@ -15,7 +15,7 @@ from v2mom.reports.flags import item_document
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
 from v2mom.sandbox.jira.app import create_jira_app
-from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.jira.state import JiraState, SearchCall
 from v2mom.sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
@@ -52,8 +52,8 @@ class Site:
             self.state.inject_fault(503, times=10, after=pages)
             return
 
-        def hook(start_at: int) -> int | None:
-            return 503 if start_at >= pages * (page_size - OVERLAP) else None
+        def hook(call: SearchCall) -> int | None:
+            return 503 if call.start_at >= pages * (page_size - OVERLAP) else None
 
         self.state.search_hooks.append(hook)
 
