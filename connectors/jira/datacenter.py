@@ -102,13 +102,14 @@ def overlapping_pages(
     requests each page took (its back-offs included).
 
     ``fetch(start_at)`` answers one SearchResultsBean; ``key`` is the sort key of the listing's
-    ORDER BY. A listing whose pages stop moving forward is a FatalError (loop guard).
+    ORDER BY. Pages that bring nothing past the furthest issue served, several times in a row, are a
+    FatalError (loop guard), and so is a listing that ends having served fewer issues than its
+    ``total`` (a server that ignores ``startAt``): every issue matching at the end was served once.
     """
     served: dict[str, SortKey] = {}
-    anchor: SortKey | None = None  # the sort key of the last issue handed on
+    anchor: SortKey | None = None  # the furthest sort key handed on
     position = 0  # where the previous accepted page ended
     back = 0
-    previous_end = -1
     stalls = requests = 0
     while True:
         start = max(0, position - back)
@@ -129,14 +130,20 @@ def overlapping_pages(
             requests = 0
         end = start + len(issues)
         if not issues or end >= total:
+            if len(served) < total:
+                raise FatalError(
+                    f"{what}: offset paging ended with {len(served)} of {total} issues served "
+                    "(does the server ignore startAt?)",
+                    tracker=TRACKER,
+                )
             return
-        stalls = stalls + 1 if end <= previous_end else 0
+        last = key(issues[-1])
+        stalls = stalls + 1 if anchor is not None and last <= anchor else 0
         if stalls >= _STALLS:
             raise FatalError(
                 f"{what}: offset paging stopped moving at startAt {start} (loop guard)", tracker=TRACKER
             )
-        previous_end = end
-        anchor = key(issues[-1])
+        anchor = last if anchor is None or last > anchor else anchor
         position = end
         back = min(overlap, max(1, len(issues) - 1))
 

@@ -87,6 +87,14 @@ def test_a_listing_that_stops_moving_is_a_loop() -> None:
         list(overlapping_pages(fetch, key=id_key, what="census"))
 
 
+def test_a_server_that_ignores_start_at_is_refused_not_taken_for_the_whole_listing() -> None:
+    def fetch(start: int) -> dict[str, Any]:  # always the first ten of fifteen
+        return {"issues": [{"id": str(n)} for n in range(1, 11)], "total": 15}
+
+    with pytest.raises(FatalError, match="ended with 10 of 15 issues served"):
+        list(overlapping_pages(fetch, key=id_key, what="census"))
+
+
 def test_a_page_without_total_is_refused() -> None:
     with pytest.raises(FatalError, match="'total'"):
         list(overlapping_pages(lambda start: {"issues": []}, key=id_key, what="search"))
