@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 
@@ -153,3 +154,19 @@ def test_an_orphan_names_its_missing_parent_by_key(store: Database, site: Site) 
         reasons = document["resolution"]["reasons"]
         assert f"parent {epic.key} is not in v2mom-sync" in reasons[0], reasons
         assert document["ancestors"][-1]["key"] == epic.key
+
+
+def test_incremental_dates_are_read_in_the_accounts_zone(store: Database, site: Site) -> None:
+    """JQL date literals are wall-clock minutes in the account's zone (``/myself``), not UTC: an
+    issue updated two minutes after the cursor is found, which a UTC literal read in New York misses."""
+    connector = site.connector()
+    assert sync_tracker(store, connector, full=True).ok
+    cursor = store.sync_state.get_cursor("jira", connector.scope)
+    assert cursor is not None
+    assert site.state.time_zone == "America/New_York"
+    site.state.clock = lambda: cursor + timedelta(minutes=2)
+    issue = sorted(site.truth.live())[0]
+    site.state.update_issue(issue, summary="just after the cursor")
+    result = sync_tracker(store, site.connector(), census=False)
+    assert result.ok, result.error
+    assert str(issue) in result.changed_ids
