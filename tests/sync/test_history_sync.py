@@ -280,6 +280,7 @@ def unread(store: Database, site: Site) -> set[str]:
     return store.history.unread(site.tracker, {s.item.id: s.item.updated_at for s in found})
 
 
+@pytest.mark.parametrize("site", ["jira", "linear", "asana"], indirect=True)  # the runner's, not the reader's
 def test_a_history_that_cannot_be_read_leaves_its_items_stored_and_unread_for_the_next_pass(
     store: Database, site: Site
 ) -> None:
