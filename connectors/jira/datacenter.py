@@ -4,20 +4,20 @@ epic keys resolved to ids.
 Data Center searches (``POST /rest/api/2/search``) page by ``startAt`` over the JQL's ORDER BY, and
 the order moves while a sync reads it: an issue updated between two page requests jumps to the end
 of ``ORDER BY updated``, and every issue behind it moves one place forward, so a plain
-``startAt += page`` would skip one. :func:`overlapping_pages` asks each page from a little before
-where the previous one ended and checks *continuity*: the page must begin at or before the last
-issue handed on (by its sort key). When it does not, issues moved away in front of the position; the
-request backs off further (doubling) until it does, down to ``startAt`` 0. Issues seen twice are
-handed on once, unless their sort key changed (an update: the newer version is handed on too).
+``startAt += page`` would skip one. :func:`overlapping_pages` reads them through the shared
+paginator's overlapping offset pages (:func:`connectors.paging.overlapping_offset_pages`), which
+re-read a little of the previous page and back off until it reappears.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from v2mom.connectors.jira.parse import ISSUE_KEY, parse_datetime
+from v2mom.connectors.paging import OVERLAP, overlapping_offset_pages
 from v2mom.errors import ConfigError, FatalError
 
 __all__ = [
@@ -33,8 +33,6 @@ __all__ = [
 ]
 
 TRACKER = "jira"
-OVERLAP = 5  # issues each page re-reads of the previous one (halved on pages too short for it)
-_STALLS = 3  # accepted pages in a row that end no further than the previous one: a loop
 #: serverInfo's ``deploymentType`` -> the ``deployment`` setting that talks to it.
 DEPLOYMENT_TYPES = {"cloud": "cloud", "datacenter": "datacenter", "server": "datacenter"}
 
@@ -83,7 +81,7 @@ def updated_key(raw: Mapping[str, Any]) -> SortKey:
     return (moment, int(where))
 
 
-def _issues(page: Mapping[str, Any], what: str) -> tuple[list[dict[str, Any]], int]:
+def _issues(page: Mapping[str, Any], what: str) -> tuple[list[Any], int]:
     issues = page.get("issues")
     total = page.get("total")
     if not isinstance(issues, list) or not isinstance(total, int) or isinstance(total, bool):
@@ -98,54 +96,18 @@ def overlapping_pages(
     what: str,
     overlap: int = OVERLAP,
 ) -> Iterator[tuple[list[dict[str, Any]], int]]:
-    """The issues of an offset listing, page by page, each once per version, with the number of
-    requests each page took (its back-offs included).
-
-    ``fetch(start_at)`` answers one SearchResultsBean; ``key`` is the sort key of the listing's
-    ORDER BY. Pages that bring nothing past the furthest issue served, several times in a row, are a
-    FatalError (loop guard), and so is a listing that ends having served fewer issues than its
-    ``total`` (a server that ignores ``startAt``): every issue matching at the end was served once.
-    """
-    served: dict[str, SortKey] = {}
-    anchor: SortKey | None = None  # the furthest sort key handed on
-    position = 0  # where the previous accepted page ended
-    back = 0
-    stalls = requests = 0
-    while True:
-        start = max(0, position - back)
-        page = fetch(start)
-        requests += 1
-        issues, total = _issues(page, what)
-        if anchor is not None and start > 0 and (not issues or key(issues[0]) > anchor):
-            back = max(1, back * 2)  # issues moved away in front of the position: re-read more
-            continue
-        fresh = []
-        for raw in issues:
-            found, sort = issue_id(raw, what), key(raw)
-            if served.get(found) != sort:
-                served[found] = sort
-                fresh.append(raw)
-        if fresh:
-            yield fresh, requests
-            requests = 0
-        end = start + len(issues)
-        if not issues or end >= total:
-            if len(served) < total:
-                raise FatalError(
-                    f"{what}: offset paging ended with {len(served)} of {total} issues served "
-                    "(does the server ignore startAt?)",
-                    tracker=TRACKER,
-                )
-            return
-        last = key(issues[-1])
-        stalls = stalls + 1 if anchor is not None and last <= anchor else 0
-        if stalls >= _STALLS:
-            raise FatalError(
-                f"{what}: offset paging stopped moving at startAt {start} (loop guard)", tracker=TRACKER
-            )
-        anchor = last if anchor is None or last > anchor else anchor
-        position = end
-        back = min(overlap, max(1, len(issues) - 1))
+    """The issues of a Data Center search, page by page, through
+    :func:`connectors.paging.overlapping_offset_pages`: ``fetch(start_at)`` answers one
+    SearchResultsBean, ``key`` is the sort key of its ORDER BY."""
+    return overlapping_offset_pages(
+        fetch,
+        items=partial(_issues, what=what),
+        identity=partial(issue_id, what=what),
+        key=key,
+        tracker=TRACKER,
+        what=what,
+        overlap=overlap,
+    )
 
 
 class EpicKeys:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from v2mom.connectors.jira.connector import JiraConnector
-from v2mom.connectors.jira.datacenter import OVERLAP
+from v2mom.connectors.paging import OVERLAP
 from v2mom.mapping.plan import load_plan
 from v2mom.reports.flags import item_document
 from v2mom.sandbox import SAMPLE_PLAN_PATH

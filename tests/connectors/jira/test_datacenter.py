@@ -91,7 +91,7 @@ def test_a_server_that_ignores_start_at_is_refused_not_taken_for_the_whole_listi
     def fetch(start: int) -> dict[str, Any]:  # always the first ten of fifteen
         return {"issues": [{"id": str(n)} for n in range(1, 11)], "total": 15}
 
-    with pytest.raises(FatalError, match="ended with 10 of 15 issues served"):
+    with pytest.raises(FatalError, match="ended with 10 of 15 records served"):
         list(overlapping_pages(fetch, key=id_key, what="census"))
 
 
