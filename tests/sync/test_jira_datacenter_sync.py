@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pytest
 from pydantic import SecretStr
 
+from tests.sync.sites import jira_datacenter_site
+from tests.sync.test_tracker_sync import test_report_equals_the_sandbox_ground_truth as report_equals_truth
 from v2mom.connectors.jira import datacenter_reads
 from v2mom.connectors.jira.connector import JiraConnector
 from v2mom.sandbox.generator import generate_jira_workspace, jira_settings, scope_jql
@@ -131,3 +133,10 @@ def test_a_url_of_the_other_deployment_is_refused_naming_the_setting(store: Data
     assert "\n" not in result.error
     assert state.request_count("/rest/api/2/serverInfo") == 1
     assert state.request_count("/") == 1  # nothing else was asked with the wrong credentials
+
+
+def test_the_report_equals_the_data_center_sandboxs_ground_truth(store: Database) -> None:
+    """Effort by value through Epic Links resolved from keys, sub-tasks under their stories, points
+    and time: the shared report check, before and after changes and a deletion."""
+    with jira_datacenter_site() as site:
+        report_equals_truth(store, site)
