@@ -342,9 +342,20 @@ class JiraClient:
 
     def server_info(self) -> dict[str, Any]:
         """``GET /rest/api/2/serverInfo`` (both deployments answer it, anonymously too): its
-        ``deploymentType`` ("Cloud", "Server" or "DataCenter") tells which Jira the URL names."""
-        endpoint = self._sdk.resource_url("serverInfo", api_root="rest/api", api_version=2)
-        return self._json_object("server-info", lambda: self._sdk.get(endpoint))
+        ``deploymentType`` ("Cloud", "Server" or "DataCenter") tells which Jira the URL names.
+
+        Asked without credentials: before the deployment is known to be the configured one, the
+        other deployment's credentials are not sent (a Data Center counts failed logins and may
+        demand a CAPTCHA)."""
+        anonymous = Jira(
+            self.base_url, cloud=False, api_version=2, backoff_and_retry=False, retry_with_header=False
+        )
+        anonymous.timeout = self._sdk.timeout
+        endpoint = anonymous.resource_url("serverInfo", api_root="rest/api", api_version=2)
+        try:
+            return self._json_object("server-info", lambda: anonymous.get(endpoint))
+        finally:
+            anonymous.close()
 
     def search_offset_page(
         self,

@@ -295,6 +295,8 @@ def create_jira_app(state: JiraState) -> FastAPI:
     async def gate(request: Request, call_next: Any) -> Response:
         path = request.url.path
         state.record(path)
+        if path == SERVER_INFO and request.headers.get("authorization"):
+            state.credentials_on_server_info += 1  # a client that sends them before it knows the site
         if path != SERVER_INFO and not _authorised(request, state):
             return error(401, "Client must be authenticated to access this resource.")
         fault = state.take_fault(path)

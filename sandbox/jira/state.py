@@ -715,6 +715,7 @@ class JiraState(FaultBook):
     def _datacenter_reads(self) -> None:
         """The search's limits and hooks, and the worklogs (see sandbox.jira.datacenter_search)."""
         self.search_max = 1000  # Data Center's jira.search.views.default.max: the largest page
+        self.credentials_on_server_info = 0  # serverInfo requests that carried an Authorization
         self.search_changelog_max: int | None = None  # histories a search's changelog serves (None: all)
         # Called before each search is answered; a status returned is the search's answer.
         self.search_hooks: list[Callable[[SearchCall], int | None]] = []

@@ -133,6 +133,7 @@ def test_a_url_of_the_other_deployment_is_refused_naming_the_setting(store: Data
     assert "\n" not in result.error
     assert state.request_count("/rest/api/2/serverInfo") == 1
     assert state.request_count("/") == 1  # nothing else was asked with the wrong credentials
+    assert state.credentials_on_server_info == 0  # and not even that one carried them
 
 
 def test_the_report_equals_the_data_center_sandboxs_ground_truth(store: Database) -> None:
