@@ -35,7 +35,7 @@ from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
 from v2mom.connectors.jira.rate_limits import RateBudget, interval_retry_after
 from v2mom.connectors.retry import parse_retry_after
-from v2mom.errors import FatalError, RetriableError, TrackerError
+from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
 from v2mom.settings import JiraDeployment
 
 __all__ = [
@@ -346,7 +346,7 @@ class JiraClient:
 
         Asked without credentials: before the deployment is known to be the configured one, the
         other deployment's credentials are not sent (a Data Center counts failed logins and may
-        demand a CAPTCHA)."""
+        demand a CAPTCHA). A site closed to anonymous callers is asked again with them."""
         anonymous = Jira(
             self.base_url, cloud=False, api_version=2, backoff_and_retry=False, retry_with_header=False
         )
@@ -354,6 +354,8 @@ class JiraClient:
         endpoint = anonymous.resource_url("serverInfo", api_root="rest/api", api_version=2)
         try:
             return self._json_object("server-info", lambda: anonymous.get(endpoint))
+        except AuthError:  # a site closed to anonymous callers: ask as the configured account
+            return self._json_object("server-info", lambda: self._sdk.get(endpoint))
         finally:
             anonymous.close()
 

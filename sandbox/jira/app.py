@@ -297,7 +297,8 @@ def create_jira_app(state: JiraState) -> FastAPI:
         state.record(path)
         if path == SERVER_INFO and request.headers.get("authorization"):
             state.credentials_on_server_info += 1  # a client that sends them before it knows the site
-        if path != SERVER_INFO and not _authorised(request, state):
+        public = path == SERVER_INFO and state.anonymous_server_info
+        if not public and not _authorised(request, state):
             return error(401, "Client must be authenticated to access this resource.")
         fault = state.take_fault(path)
         if fault is not None:

@@ -716,6 +716,7 @@ class JiraState(FaultBook):
         """The search's limits and hooks, and the worklogs (see sandbox.jira.datacenter_search)."""
         self.search_max = 1000  # Data Center's jira.search.views.default.max: the largest page
         self.credentials_on_server_info = 0  # serverInfo requests that carried an Authorization
+        self.anonymous_server_info = True  # False: a site closed to anonymous callers (401 without auth)
         self.search_changelog_max: int | None = None  # histories a search's changelog serves (None: all)
         # Called before each search is answered; a status returned is the search's answer.
         self.search_hooks: list[Callable[[SearchCall], int | None]] = []

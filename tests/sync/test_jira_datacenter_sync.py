@@ -141,3 +141,11 @@ def test_the_report_equals_the_data_center_sandboxs_ground_truth(store: Database
     and time: the shared report check, before and after changes and a deletion."""
     with jira_datacenter_site() as site:
         report_equals_truth(store, site)
+
+
+def test_a_site_closed_to_anonymous_callers_is_asked_who_it_is_with_the_credentials(site: Site) -> None:
+    site.state.anonymous_server_info = False
+    connector = site.connector()
+    connector.discover()
+    assert connector.calls.calls["server-info"] == 2  # anonymously (refused), then as the account
+    assert site.state.credentials_on_server_info == 1
