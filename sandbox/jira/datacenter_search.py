@@ -167,7 +167,12 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
     base = str(request.base_url).rstrip("/")
     renderer = renderers(state, base)
     with state.lock:
-        matched = _ordered(state, query)
+        cached = state.search_cache
+        if cached is not None and cached[:2] == (jql or "", state.revision):
+            matched = cached[2]
+        else:
+            matched = _ordered(state, query)
+            state.search_cache = (jql or "", state.revision, matched)
         issues = []
         for issue in matched[start : start + size]:
             rendered = renderer.issue(issue, wanted)

@@ -353,6 +353,7 @@ class JiraState(FaultBook):
         self.deleted: dict[int, Issue] = {}
         self._keys: dict[str, int] = {}
         self._order: list[tuple[datetime, int]] = []
+        self.revision = 0  # bumped whenever an issue is added, updated, moved or deleted
         self._next_id = 10001
         self._counters: dict[str, int] = {}
         self.lock = threading.RLock()
@@ -425,6 +426,7 @@ class JiraState(FaultBook):
             self.issues[issue_id] = issue
             self._keys[issue.key] = issue_id
             bisect.insort(self._order, issue.order)
+            self.revision += 1
             return issue_id
 
     # -- statuses and the changelog ---------------------------------------------------------------
@@ -629,6 +631,7 @@ class JiraState(FaultBook):
         self._order.pop(bisect.bisect_left(self._order, issue.order))
         issue.updated = max(self.clock(), issue.updated + timedelta(milliseconds=1))
         bisect.insort(self._order, issue.order)
+        self.revision += 1
 
     def update_issue(self, issue_id: int, **changes: Any) -> Issue:
         """Change attributes and bump ``updated``; ``category='done'`` sets the resolution date.
@@ -681,6 +684,7 @@ class JiraState(FaultBook):
             issue = self.issues.pop(issue_id)
             self._order.pop(bisect.bisect_left(self._order, issue.order))
             self.deleted[issue_id] = issue
+            self.revision += 1
         self._notify("jira:issue_deleted", issue)
 
     def _notify(self, event: str, issue: Issue) -> None:
@@ -715,6 +719,8 @@ class JiraState(FaultBook):
     def _datacenter_reads(self) -> None:
         """The search's limits and hooks, and the worklogs (see sandbox.jira.datacenter_search)."""
         self.search_max = 1000  # Data Center's jira.search.views.default.max: the largest page
+        # The last search's matches, (JQL, revision) -> issues: the pages of one listing match once.
+        self.search_cache: tuple[str, int, list[Issue]] | None = None
         self.credentials_on_server_info = 0  # serverInfo requests that carried an Authorization
         self.anonymous_server_info = True  # False: a site closed to anonymous callers (401 without auth)
         self.search_changelog_max: int | None = None  # histories a search's changelog serves (None: all)
