@@ -368,18 +368,22 @@ class JiraClient:
         *,
         expand: Sequence[str] = (),
         kind: str = "search",
+        validate: bool = False,
     ) -> dict[str, Any]:
         """One page of Data Center's ``POST /rest/api/2/search`` (``issues``, ``startAt``, ``total``).
 
-        ``validateQuery`` is off so that a key that no longer exists (an epic deleted, a key moved)
-        is a warning, not a refused query. ``expand`` may ask for ``changelog``.
+        ``validateQuery`` is off unless ``validate``: a key that no longer exists (an epic deleted,
+        a key moved) is then a warning, not a refused query. A listing of the configured scope
+        validates, so that a project the JQL names and the site lacks is refused (400), not an
+        empty scope whose census would take every stored issue for deleted. ``expand`` may ask
+        for ``changelog``.
         """
         body: dict[str, object] = {
             "jql": jql,
             "fields": list(fields),
             "startAt": int(start_at),
             "maxResults": int(max_results),
-            "validateQuery": False,
+            "validateQuery": bool(validate),
         }
         if expand:
             body["expand"] = list(expand)

@@ -1,6 +1,8 @@
 """The Jira connector's listings on Data Center: ``POST /rest/api/2/search`` by ``startAt``.
 
-Listings, the census and single reads go through :func:`connectors.jira.datacenter.overlapping_pages`
+The scope's listings and census validate their JQL (a project the site lacks is refused, never an
+empty scope); lookups by key or id do not (one deleted since is left out). Listings, the census and
+single reads go through :func:`connectors.jira.datacenter.overlapping_pages`
 (an issue updated mid-sync never makes another one skipped); each page's Epic Links are resolved
 from keys to ids (:class:`connectors.jira.datacenter.EpicKeys`: one ``issuekey in (…)`` search per
 page for the keys not met yet); after an incremental listing, the issues whose worklogs changed since
@@ -48,12 +50,12 @@ class DataCenterReads:
         self.warnings: list[str] = []
 
     def _fetcher(
-        self, jql: str, fields: Sequence[str], size: int, kind: str
+        self, jql: str, fields: Sequence[str], size: int, kind: str, *, validate: bool = False
     ) -> Callable[[int], dict[str, Any]]:
+        search = partial(self._client.search_offset_page, kind=kind, validate=validate)
+
         def fetch(start_at: int) -> dict[str, Any]:
-            return self._retrying(
-                partial(self._client.search_offset_page, jql, list(fields), start_at, size, kind=kind)
-            )
+            return self._retrying(partial(search, jql, list(fields), start_at, size))
 
         return fetch
 
@@ -79,7 +81,7 @@ class DataCenterReads:
         """The listing of ``jql`` (ordered by update), then, when ``since`` is given, the issues in
         scope whose worklogs changed since then that the listing did not serve."""
         served: set[str] = set()
-        fetch = self._fetcher(jql, fields, self._page_size, "search")
+        fetch = self._fetcher(jql, fields, self._page_size, "search", validate=True)
         for issues, attempts in overlapping_pages(fetch, key=updated_key, what="search"):
             served.update(issue_id(raw, "search") for raw in issues)
             yield Page(items=self.parse(issues), api_calls=attempts)
@@ -101,7 +103,8 @@ class DataCenterReads:
 
     def ids(self) -> Iterator[str]:
         """Every issue id in scope, ordered by id (the census)."""
-        fetch = self._fetcher(f"({self._scope}) ORDER BY id ASC", ["id"], CENSUS_PAGE, "census")
+        census = f"({self._scope}) ORDER BY id ASC"
+        fetch = self._fetcher(census, ["id"], CENSUS_PAGE, "census", validate=True)
         for issues, _ in overlapping_pages(fetch, key=id_key, what="census"):
             for raw in issues:
                 yield issue_id(raw, "census")

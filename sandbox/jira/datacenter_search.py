@@ -153,6 +153,7 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
             exists=lambda ref: state.find(ref) is not None,
             missing=missing if lenient else None,
             bounded=False,
+            project_exists=lambda key: key in state.projects,
         )
     except JqlError as exc:
         return error(400, str(exc))

@@ -84,9 +84,11 @@ class _Parser:
         zone: ZoneInfo,
         exists: Callable[[str], bool] | None = None,
         missing: list[str] | None = None,
+        project_exists: Callable[[str], bool] | None = None,
     ) -> None:
         self.tokens = tokens
         self.missing = missing
+        self.project_exists = project_exists
         self.position = 0
         self.zone = zone
         self.exists = exists
@@ -161,6 +163,12 @@ class _Parser:
             self.bounded = True
             wanted = {v.strip("\"'").upper() for v in values}
             if field == "project":
+                for named in sorted(wanted):
+                    if self.project_exists is not None and not self.project_exists(named):
+                        problem = f"The value '{named}' does not exist for the field 'project'."
+                        if self.missing is None:
+                            raise JqlError(problem)
+                        self.missing.append(problem)
                 return lambda i: i.project.upper() in wanted
             for named in sorted(wanted):
                 if self.exists is not None and not self.exists(named):
@@ -225,16 +233,18 @@ def parse(
     *,
     missing: list[str] | None = None,
     bounded: bool = True,
+    project_exists: Callable[[str], bool] | None = None,
 ) -> Query:
     """Parse ``jql`` for an account in ``time_zone``; JqlError for anything outside the subset.
 
     ``exists`` tells whether an issue id or key (upper case) names an issue; when given, a query
     naming one that does not is refused, as Jira does — unless ``missing`` is given: then the
-    refusal is appended to it as a warning. ``bounded`` False accepts a query without restriction.
+    refusal is appended to it as a warning. ``project_exists`` does the same for project keys (Data
+    Center checks them). ``bounded`` False accepts a query without restriction.
     """
     tokens = tokenize(jql)
     cut = next((n for n, t in enumerate(tokens) if t.upper() == "ORDER"), len(tokens))
-    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists, missing)
+    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists, missing, project_exists)
     predicate, only_ids = parser.expression() if cut else (_everything, None)
     if parser.peek() is not None:
         raise JqlError(f"Error in the JQL Query: unexpected '{parser.peek()}'.")

@@ -115,6 +115,15 @@ def test_issue_keys_and_ids_that_do_not_exist_are_warnings_only_when_validation_
         assert any("999999" in w for w in body["warningMessages"])
 
 
+def test_a_project_the_site_lacks_is_refused_unless_validation_is_off(site: Site) -> None:
+    refused = search(site, jql="project in (ONB, NOPE)")
+    assert refused.status_code == 400
+    assert "'NOPE' does not exist for the field 'project'" in refused.json()["errorMessages"][0]
+    lenient = search(site, jql="project = NOPE", validateQuery=False).json()
+    validate_jira_dc("SearchResultsBean", lenient)
+    assert (lenient["total"], len(lenient["warningMessages"])) == (0, 1)
+
+
 def test_an_unbounded_query_is_taken(site: Site) -> None:
     _, state, _ = site
     body = search(site, jql="ORDER BY id ASC", maxResults=0).json()

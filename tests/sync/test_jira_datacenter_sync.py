@@ -149,3 +149,15 @@ def test_a_site_closed_to_anonymous_callers_is_asked_who_it_is_with_the_credenti
     connector.discover()
     assert connector.calls.calls["server-info"] == 2  # anonymously (refused), then as the account
     assert site.state.credentials_on_server_info == 1
+
+
+def test_a_scope_naming_a_project_the_site_lacks_is_refused_and_deletes_nothing(
+    store: Database, site: Site
+) -> None:
+    assert sync_tracker(store, site.connector(), full=True).ok
+    settings = jira_settings(site.state, site.url).model_copy(update={"jql": "project in (ONB, PALT)"})
+    result = sync_tracker(store, JiraConnector(settings, SyncSettings(max_retries=0)), full=True, census=True)
+    assert not result.ok
+    assert result.error is not None
+    assert "'PALT' does not exist for the field 'project'" in result.error
+    assert store.items.live_ids("jira") == site.in_scope()  # no census of an empty scope
