@@ -80,12 +80,13 @@ def render_jql_datetime(since: datetime, time_zone: str) -> str:
 
 
 class JiraConnector(ConnectorRuntime):
-    """Jira Cloud, seen through :class:`connectors.base.Connector`,
+    """Jira Cloud or Data Center, seen through :class:`connectors.base.Connector`,
     :class:`connectors.base.VocabularyWriter` and :class:`connectors.base.TagWriter`.
 
-    ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("myself", "field",
-    "search", "census", "issue"; history: "status", "changelog"; write-back: "bulk-edit",
-    "bulk-queue", "remote-link"), retries included. It is a :class:`connectors.base.HistoryReader`
+    ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("server-info",
+    "myself", "field", "search", "census", "issue"; Data Center also "epic-key" and "worklog";
+    history: "status", "changelog"; write-back: "bulk-edit", "bulk-queue", "remote-link"), retries
+    included. It is a :class:`connectors.base.HistoryReader`
     too. Discovery runs once, lazily, before the first listing when :meth:`discover` was not called.
     """
 
