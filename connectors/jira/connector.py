@@ -86,8 +86,8 @@ class JiraConnector(ConnectorRuntime):
     ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("server-info",
     "myself", "field", "search", "census", "issue"; Data Center also "epic-key" and "worklog";
     history: "status", "changelog"; write-back: "bulk-edit", "bulk-queue", "remote-link"), retries
-    included. It is a :class:`connectors.base.HistoryReader`
-    too. Discovery runs once, lazily, before the first listing when :meth:`discover` was not called.
+    included. It is a :class:`connectors.base.HistoryReader` too. Discovery runs once, lazily,
+    before the first listing when :meth:`discover` was not called.
     """
 
     tracker = "jira"
