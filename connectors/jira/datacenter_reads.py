@@ -87,14 +87,15 @@ class DataCenterReads:
             yield Page(items=self.parse(issues), api_calls=attempts)
         if since is None:
             return
-        changed = sorted(worklog_issue_ids(self._client, self._retrying, since) - served, key=int)
+        logged = worklog_issue_ids(self._client, self._retrying, since, self.warnings)
+        changed = sorted(logged - served, key=int)
         for start in range(0, len(changed), self._page_size):
             batch = changed[start : start + self._page_size]
             query = f"({self._scope}) AND id in ({', '.join(batch)}) ORDER BY id ASC"
             fetch = self._fetcher(query, fields, len(batch), "search")
             for issues, attempts in overlapping_pages(fetch, key=id_key, what="search"):
                 yield Page(items=self.parse(issues), api_calls=attempts, cursor_safe=False)
-        deleted = deleted_worklogs(self._client, self._retrying, since)
+        deleted = deleted_worklogs(self._client, self._retrying, since, self.warnings)
         if deleted:
             self.warnings.append(
                 f"{deleted} worklog(s) deleted since {since.isoformat(timespec='minutes')}: Jira does not "

@@ -5,7 +5,10 @@ An app or an import (a time-tracking add-on above all) can change a worklog, and
 sees it. ``GET /rest/api/2/worklog/updated?since=<ms>`` lists the worklogs changed since then
 (pages chained by ``until`` until ``lastPage``), ``POST /rest/api/2/worklog/list`` names their
 issues (1,000 ids a request). ``/worklog/deleted`` lists deleted worklogs by id only: Jira no longer
-says which issue held one, so those are counted, not named.
+says which issue held one, so those are counted, not named. A feed page chains to the next by the
+time of its last change: when a whole page changed in the same millisecond (a bulk import) the feed
+cannot move on from it, so the reading steps one millisecond past it and says that some worklogs of
+that moment may have been missed, rather than failing every run from then on.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ TRACKER = "jira"
 WORKLOG_IDS = 1000  # ids per /worklog/list request: Jira's ceiling
 
 
-def _feed(client: JiraClient, retrying: Retrying, feed: str, since: datetime) -> Iterator[Mapping[str, Any]]:
-    """The ``values`` of a worklog feed since ``since``, every page."""
+def _feed(
+    client: JiraClient, retrying: Retrying, feed: str, since: datetime, notes: list[str]
+) -> Iterator[Mapping[str, Any]]:
+    """The ``values`` of a worklog feed since ``since``, every page (what it had to skip: ``notes``)."""
 
     def fetch(token: str | None) -> dict[str, Any]:
         start = int(token) if token is not None else int(since.timestamp() * 1000)
@@ -36,9 +41,15 @@ def _feed(client: JiraClient, retrying: Retrying, feed: str, since: datetime) ->
     def following(page: Mapping[str, Any]) -> str | None:
         if page.get("lastPage") is not False and page.get("isLastPage") is not False:
             return None
-        until = page.get("until")
+        until, asked = page.get("until"), page.get("since")
         if not isinstance(until, int) or isinstance(until, bool):
             raise FatalError(f"worklog/{feed}: a page that is not the last has no 'until'", tracker=TRACKER)
+        if isinstance(asked, int) and until <= asked:  # a page-full changed in one millisecond
+            notes.append(
+                f"worklog/{feed}: more worklogs changed at {until} ms than a page holds; "
+                "some of that moment may have been missed"
+            )
+            return str(until + 1)
         return str(until)
 
     for page in paginate(fetch, following, tracker=TRACKER, what=f"worklog/{feed}", field="until"):
@@ -52,9 +63,9 @@ def _worklog_id(value: Mapping[str, Any], feed: str) -> int:
     return found
 
 
-def worklog_issue_ids(client: JiraClient, retrying: Retrying, since: datetime) -> set[str]:
+def worklog_issue_ids(client: JiraClient, retrying: Retrying, since: datetime, notes: list[str]) -> set[str]:
     """The ids of the issues holding a worklog created or changed at or after ``since``."""
-    ids = sorted({_worklog_id(v, "updated") for v in _feed(client, retrying, "updated", since)})
+    ids = sorted({_worklog_id(v, "updated") for v in _feed(client, retrying, "updated", since, notes)})
     issues: set[str] = set()
     for start in range(0, len(ids), WORKLOG_IDS):
         for worklog in retrying(partial(client.worklogs, ids[start : start + WORKLOG_IDS])):
@@ -65,6 +76,6 @@ def worklog_issue_ids(client: JiraClient, retrying: Retrying, since: datetime) -
     return issues
 
 
-def deleted_worklogs(client: JiraClient, retrying: Retrying, since: datetime) -> int:
+def deleted_worklogs(client: JiraClient, retrying: Retrying, since: datetime, notes: list[str]) -> int:
     """How many worklogs were deleted at or after ``since`` (Jira does not say from which issues)."""
-    return len({_worklog_id(v, "deleted") for v in _feed(client, retrying, "deleted", since)})
+    return len({_worklog_id(v, "deleted") for v in _feed(client, retrying, "deleted", since, notes)})

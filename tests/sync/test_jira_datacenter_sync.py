@@ -161,3 +161,21 @@ def test_a_scope_naming_a_project_the_site_lacks_is_refused_and_deletes_nothing(
     assert result.error is not None
     assert "'PALT' does not exist for the field 'project'" in result.error
     assert store.items.live_ids("jira") == site.in_scope()  # no census of an empty scope
+
+
+def test_a_page_of_worklogs_changed_in_one_millisecond_is_stepped_past_with_a_warning(
+    store: Database, site: Site
+) -> None:
+    """A bulk import: more worklogs changed at one moment than a feed page holds. The feed cannot
+    chain past that moment; the run steps past it and says so instead of failing from then on."""
+    assert sync_tracker(store, site.connector(), full=True).ok
+    site.state.worklog_page = 2
+    first, second = sorted(site.truth.live())[:2]
+    logged = [site.state.add_worklog(first, 600, by_app=True) for _ in range(2)]
+    moment = site.state.worklogs[logged[0]].updated
+    site.state.worklogs[logged[1]].updated = moment  # imported together
+    site.state.add_worklog(second, 900, by_app=True)  # a millisecond later
+    result = sync_tracker(store, site.connector(), census=False)
+    assert result.ok, result.error
+    assert {str(first), str(second)} <= result.changed_ids
+    assert any("some of that moment may have been missed" in w for w in result.warnings)
