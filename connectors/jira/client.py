@@ -164,7 +164,7 @@ class JiraClient:
     HTTP request is counted in ``calls`` under its kind ("search", "census", "field", "myself",
     "issue"; history: "status", "changelog"; provisioning: "field-create", "field-context",
     "context-create", "field-option", "option-create", "option-update"; write-back: "bulk-edit",
-    "bulk-queue", "remote-link"). No retries happen here.
+    "bulk-queue", "remote-link", and on Data Center "issue-edit"). No retries happen here.
     """
 
     def __init__(
@@ -218,6 +218,16 @@ class JiraClient:
         # requests takes (connect, read): an unreachable site fails in seconds, a slow answer may take
         # ``timeout``. The SDK annotates ``timeout`` as an int but hands it to requests as it is.
         self._sdk.timeout = (connect_timeout, int(timeout))  # type: ignore[assignment]
+        # Another client of the same site and counter, with its own session (see :meth:`spawn`).
+        self._respawn: Callable[[], JiraClient] = lambda: JiraClient(
+            url,
+            api_token=api_token,
+            email=email,
+            deployment=deployment,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            calls=self.calls,
+        )
 
     def rest(self, resource: str) -> str:
         """The path of ``resource`` under this deployment's REST API (``rest/api/3/…`` on Cloud,
@@ -479,6 +489,59 @@ class JiraClient:
             lambda: self._generated.create_or_update_remote_issue_link(safe_id, data=body),
             step=step,
         )
+
+    # -- Data Center: custom fields, their options, issue edits, remote links (REST v2) ---------
+
+    def spawn(self) -> JiraClient:
+        """A new client of the same site, credentials and call counter with a session of its own
+        (a ``requests`` session is not safe to share between threads)."""
+        return self._respawn()
+
+    def dc_create_select_field(self, name: str, description: str, *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/2/field`` (CustomFieldDefinitionJsonBean): a single-select custom field;
+        Data Center gives it a global context. Answers the FieldBean (its ``id``)."""
+        body = {
+            "name": name,
+            "description": description,
+            "type": SELECT_TYPE,
+            "searcherKey": SELECT_SEARCHER,
+        }
+        return self._json_object(
+            "field-create",
+            lambda: self._sdk.post(self.rest("field"), data=body),
+            step=step,
+            texts=self._admin_texts,
+        )
+
+    def dc_field_options(
+        self, field_id: str, page: int | None, max_results: int, *, step: str
+    ) -> dict[str, Any]:
+        """One page of ``GET /rest/api/2/customFields/{customFieldId}/options`` (CustomFieldOptionsBean:
+        ``options``, ``total``); ``field_id`` as ``customfield_N`` or ``N`` (the path takes ``N``);
+        ``page`` None asks for the first page whatever Jira numbers it from."""
+        numeric = field_id.removeprefix("customfield_")
+        params: dict[str, str] = {"maxResults": str(int(max_results))}
+        if page is not None:
+            params["page"] = str(int(page))
+        endpoint = self.rest(f"customFields/{quote(numeric, safe='')}/options")
+        return self._json_object("field-option", lambda: self._sdk.get(endpoint, params=params), step=step)
+
+    def dc_edit_issue(self, issue_id: str, fields: dict[str, object], *, notify: bool, step: str) -> None:
+        """``PUT /rest/api/2/issue/{issueIdOrKey}`` ``{"fields": …}`` (204); ``notify`` False asks
+        Jira not to mail the watchers (``notifyUsers=false``: admins and project admins only)."""
+        endpoint = self.rest(f"issue/{quote(issue_id, safe='')}")
+        params = None if notify else {"notifyUsers": "false"}
+        self._call(
+            "issue-edit",
+            lambda: self._sdk.put(endpoint, data={"fields": dict(fields)}, params=params),
+            step=step,
+        )
+
+    def dc_put_remote_link(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/2/issue/{issueIdOrKey}/remotelink``: creates the link, or updates the one
+        holding its ``globalId`` in place; the link's ``id`` and ``self``."""
+        endpoint = self.rest(f"issue/{quote(issue_id, safe='')}/remotelink")
+        return self._json_object("remote-link", lambda: self._sdk.post(endpoint, data=body), step=step)
 
     def close(self) -> None:
         """Close the HTTP session."""
