@@ -94,6 +94,9 @@ _DC_TEXTS = replace(
 _ADMIN_FORBIDDEN = "permission denied: the account may not administer custom fields (Jira admin)"
 _ADMIN_TEXTS = replace(_TEXTS, forbidden=_ADMIN_FORBIDDEN)
 _DC_ADMIN_TEXTS = replace(_DC_TEXTS, forbidden=_ADMIN_FORBIDDEN)
+# A remote link is refused without the project's Link issues permission, or (Data Center) when an
+# administrator turned remote issue linking off.
+_LINK_FORBIDDEN = "permission denied: the account may not link this issue, or issue linking is turned off"
 
 
 def _step_texts(texts: ErrorTexts, step: str) -> ErrorTexts:
@@ -541,7 +544,10 @@ class JiraClient:
         """``POST /rest/api/2/issue/{issueIdOrKey}/remotelink``: creates the link, or updates the one
         holding its ``globalId`` in place; the link's ``id`` and ``self``."""
         endpoint = self.rest(f"issue/{quote(issue_id, safe='')}/remotelink")
-        return self._json_object("remote-link", lambda: self._sdk.post(endpoint, data=body), step=step)
+        texts = replace(self._texts, forbidden=_LINK_FORBIDDEN)
+        return self._json_object(
+            "remote-link", lambda: self._sdk.post(endpoint, data=body), step=step, texts=texts
+        )
 
     def close(self) -> None:
         """Close the HTTP session."""

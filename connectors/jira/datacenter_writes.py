@@ -48,6 +48,11 @@ log = logging.getLogger(__name__)
 
 OPTION_PAGE_SIZE = 100  # options asked per page of GET …/customFields/{id}/options
 WRITERS = 6  # issues edited at once (each worker its own session)
+# Jira keeps the reason of a refused edit in ``errors`` (per field), which error texts never echo.
+REFUSED_VALUES = (
+    " (Jira refused the values: an option it does not offer there, or a disabled one, or a field"
+    " that is not on the issue's edit screen)"
+)
 BY_HAND: frozenset[Action] = frozenset({"create", "rename", "disable", "enable"})
 
 
@@ -202,12 +207,14 @@ class DataCenterTags:
         step = f"edit {_issue(write)}"
         try:
             self._send(client, write, body, step)
-        except (FatalError, NotFoundError) as refused:
-            return f"{_issue(write)}: {refused}"
+        except NotFoundError as refused:
+            return str(refused)
+        except FatalError as refused:
+            return f"{refused}{REFUSED_VALUES if refused.status == 400 else ''}"
         except AuthError as refused:
             if refused.status != 403:
                 raise
-            return f"{_issue(write)}: {refused}"
+            return str(refused)
         return None
 
     def _send(self, client: JiraClient, write: TagWrite, body: dict[str, object], step: str) -> None:

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 
 from v2mom.sandbox.faults import whole_seconds
 from v2mom.sandbox.jira.changelog import register_changelog_routes, user_details
+from v2mom.sandbox.jira.datacenter_writes import register_datacenter_write_routes
 from v2mom.sandbox.jira.http import error, jira_time, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import (
@@ -434,6 +435,8 @@ def create_jira_app(state: JiraState) -> FastAPI:
         return [status_details(base, name, status_id, category) for name, (status_id, category) in known]
 
     register_write_routes(app, state)
+    if getattr(state, "deployment", "cloud") == "datacenter":
+        register_datacenter_write_routes(app, state)
     register_changelog_routes(app, state)
     return app
 
