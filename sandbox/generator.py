@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.history import history_rng, storyline
-from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, JiraState
+from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Deployment, JiraState
 from v2mom.sandbox.jira.truth import JiraGroundTruth
 from v2mom.sandbox.texts import text_rng, write_text
 from v2mom.settings import JiraSettings
@@ -57,11 +57,16 @@ def generate_jira_workspace(
     epics: int = 36,
     issues: int = 1200,
     now: datetime | None = None,
+    deployment: Deployment = "cloud",
 ) -> tuple[JiraState, JiraGroundTruth]:
-    """Build the workspace; ``issues`` counts every issue (epics and sub-tasks included)."""
+    """Build the workspace; ``issues`` counts every issue (epics and sub-tasks included).
+
+    ``deployment="datacenter"`` builds the same workspace (the same seed gives the same issues,
+    tags and histories) on a Data Center site.
+    """
     rng = random.Random(seed)
     now = now or DEFAULT_NOW
-    state = JiraState(clock=lambda: now)
+    state = JiraState(clock=lambda: now, deployment=deployment)
     state.add_project("ONB", "Onboarding", team_managed=True)
     state.add_project("PLAT", "Platform", team_managed=False)
     state.add_project("MOB", "Mobile", team_managed=True)
@@ -226,12 +231,20 @@ def jira_settings(
     api_token: str | None = None,
     page_size: int = 100,
 ) -> JiraSettings:
-    """Settings that point the real connector at a sandbox site (its account, scope and secrets)."""
-    return JiraSettings(
-        url=url,
-        email=state.account_email,
-        api_token=SecretStr(api_token if api_token is not None else state.api_token),
-        jql=scope_jql(state),
-        webhook_secrets=[SecretStr(s) for s in webhook_secrets],
-        page_size=page_size,
+    """Settings that point the real connector at a sandbox site (its account, scope and secrets):
+    email and API token on Cloud, the personal access token on Data Center (``api_token`` names
+    either credential)."""
+    credential = SecretStr(api_token if api_token is not None else state.api_token)
+    if state.datacenter:
+        credentials: dict[str, object] = {"deployment": "datacenter", "token": credential}
+    else:
+        credentials = {"email": state.account_email, "api_token": credential}
+    return JiraSettings.model_validate(
+        {
+            "url": url,
+            **credentials,
+            "jql": scope_jql(state),
+            "webhook_secrets": [SecretStr(s) for s in webhook_secrets],
+            "page_size": page_size,
+        }
     )

@@ -39,6 +39,17 @@ def _jira_spec() -> dict[str, Any]:
 
 
 @cache
+def _jira_dc_spec() -> dict[str, Any]:
+    """Jira Data Center 10.3's OpenAPI with its listed defect worked around: ``IssueBean.fields``
+    declares every field value an object, while real values are strings, numbers, arrays or null,
+    so ``fields`` takes any value here (:func:`validate_jira_dc_issue` checks the known ones)."""
+    path = contracts_dir() / "jira-dc" / "jira-software-dc-10.3-openapi.json"
+    spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    spec["components"]["schemas"]["IssueBean"]["properties"]["fields"] = {"type": "object"}
+    return spec
+
+
+@cache
 def _asana_spec() -> dict[str, Any]:
     path = contracts_dir() / "asana" / "asana_oas.yaml"
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -68,3 +79,32 @@ def validate_jira(schema_name: str, instance: Any) -> None:
 def validate_asana(schema_name: str, instance: Any) -> None:
     """Validate ``instance`` against ``#/components/schemas/<schema_name>`` of Asana's OpenAPI."""
     _validate("Asana", _asana_spec(), schema_name, instance)
+
+
+def validate_jira_dc(schema_name: str, instance: Any) -> None:
+    """Validate ``instance`` against ``#/components/schemas/<schema_name>`` of Jira Data Center's
+    OpenAPI. The spec's list endpoints (``GET /field``, ``/status`` …) name the item schema instead
+    of an array (a listed defect): validate a list's items one by one with the item schema."""
+    _validate("Jira Data Center", _jira_dc_spec(), schema_name, instance)
+
+
+# The issue fields whose values Data Center's OpenAPI describes, and the schema of each.
+_DC_FIELD_SCHEMAS = {
+    "assignee": "UserBean",
+    "status": "StatusJsonBean",
+    "issuetype": "IssueTypeJsonBean",
+    "project": "ProjectJsonBean",
+}
+
+
+def validate_jira_dc_issue(issue: dict[str, Any]) -> None:
+    """Validate one issue as Data Center's IssueBean, and each field value the spec describes
+    (assignee, status, issue type, project) with its own schema; ``description`` must be plain text."""
+    validate_jira_dc("IssueBean", issue)
+    fields = issue.get("fields") or {}
+    for name, schema in _DC_FIELD_SCHEMAS.items():
+        if fields.get(name) is not None:
+            validate_jira_dc(schema, fields[name])
+    description = fields.get("description")
+    if description is not None and not isinstance(description, str):
+        raise AssertionError("response breaks Jira Data Center's plain-text description")

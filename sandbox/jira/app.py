@@ -1,4 +1,9 @@
-"""The fake Jira Cloud REST v3 app: /myself, /field, /search/jql (GET and POST), /issue/{id}, and
+"""The fake Jira REST app: Cloud (REST v3) or, for a Data Center state, Data Center 10.3 (REST v2:
+the read routes below under ``/rest/api/2``, people as UserBeans, plain-text descriptions, Epic Link
+instead of a parent for issues under an epic, Bearer personal access tokens; see
+:mod:`sandbox.jira.datacenter`). ``/rest/api/2/serverInfo`` answers on both, anonymously.
+
+Cloud: /myself, /field, /search/jql (GET and POST), /issue/{id}, and
 custom field administration: POST /field, GET/POST /field/{id}/context, GET/POST/PUT
 /field/{id}/context/{contextId}/option (paged with startAt / maxResults / isLast), and write-back
 (bulk edit, its queue, remote links: :mod:`sandbox.jira.writes`). Select fields created through
@@ -26,11 +31,16 @@ from fastapi.responses import JSONResponse, Response
 
 from v2mom.sandbox.faults import whole_seconds
 from v2mom.sandbox.jira.changelog import register_changelog_routes, user_details
+from v2mom.sandbox.jira.datacenter import bearer_authorised, dc_user, server_info
 from v2mom.sandbox.jira.datacenter_writes import register_datacenter_write_routes
 from v2mom.sandbox.jira.http import error, jira_time, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import (
     COMPANY_POINTS,
+    DC_EPIC_LINK,
+    DC_EPIC_NAME,
+    DC_POINTS,
+    DC_SPRINT,
     ISSUE_TYPES,
     SELECT_FIELDS,
     SELECT_TYPE,
@@ -52,6 +62,7 @@ MAX_PAGE = 100
 MAX_ID_PAGE = 5000
 SHORT_EVERY = 3  # every third page holds half as many issues, though more remain
 ID_FIELDS = {"id", "key"}
+SERVER_INFO = "/rest/api/2/serverInfo"  # both deployments, anonymously
 
 
 class Renderer:
@@ -60,6 +71,9 @@ class Renderer:
     def __init__(self, state: JiraState, base: str) -> None:
         self.state = state
         self.base = base
+        self.api = f"{base}{state.api}"
+        other = _CLOUD_ONLY if state.datacenter else _DATACENTER_ONLY
+        self._fields = {name: render for name, render in self._renderers.items() if name not in other}
         # Select fields created through the API render like the built-in ones.
         with state.lock:
             self._added_selects = [
@@ -76,11 +90,11 @@ class Renderer:
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": str(issue.id),
             "key": issue.key,
-            "self": f"{self.base}/rest/api/3/issue/{issue.id}",
+            "self": f"{self.api}/issue/{issue.id}",
         }
         wanted = fields if fields is not None else None
         rendered: dict[str, Any] = {}
-        for name, render in self._renderers.items():
+        for name, render in self._fields.items():
             if wanted is None or name in wanted:
                 rendered[name] = render(self, issue)
         for field_id in self._added_selects:
@@ -92,31 +106,45 @@ class Renderer:
 
     def _issuetype(self, issue: Issue) -> dict[str, Any]:
         type_id, level = ISSUE_TYPES[issue.type_name]
-        return {
-            "self": f"{self.base}/rest/api/3/issuetype/{type_id}",
+        rendered: dict[str, Any] = {
+            "self": f"{self.api}/issuetype/{type_id}",
             "id": type_id,
             "description": "",
             "iconUrl": f"{self.base}/images/icons/issuetypes/{issue.type_name.lower()}.svg",
             "name": issue.type_name,
             "subtask": level == -1,
-            "hierarchyLevel": level,
         }
+        if not self.state.datacenter:  # Data Center's issue types have no hierarchy level
+            rendered["hierarchyLevel"] = level
+        return rendered
 
     def _status(self, issue: Issue) -> dict[str, Any]:
         return status_details(
-            self.base, issue.status, self.state.status_id(issue.status, issue.category), issue.category
+            self.api, issue.status, self.state.status_id(issue.status, issue.category), issue.category
         )
+
+    def _parent_issue(self, issue: Issue) -> Issue | None:
+        if issue.parent_id is None:
+            return None
+        return self.state.issues.get(issue.parent_id) or self.state.deleted.get(issue.parent_id)
+
+    def _epic_link(self, issue: Issue) -> str | None:
+        """Data Center: the key of the epic an issue belongs to (Jira Software's Epic Link)."""
+        parent = self._parent_issue(issue)
+        return parent.key if parent is not None and parent.type_name == "Epic" else None
 
     def _parent(self, issue: Issue) -> dict[str, Any] | None:
         if issue.parent_id is None:
             return None
-        parent = self.state.issues.get(issue.parent_id) or self.state.deleted.get(issue.parent_id)
+        if self.state.datacenter and issue.type_name != "Sub-task":
+            return None  # on Data Center only a sub-task has a parent; the others an Epic Link
+        parent = self._parent_issue(issue)
         if parent is None:
             return {"id": str(issue.parent_id)}
         return {
             "id": str(parent.id),
             "key": parent.key,
-            "self": f"{self.base}/rest/api/3/issue/{parent.id}",
+            "self": f"{self.api}/issue/{parent.id}",
             "fields": {
                 "summary": parent.summary,
                 "status": self._status(parent),
@@ -126,14 +154,21 @@ class Renderer:
 
     def _project(self, issue: Issue) -> dict[str, Any]:
         project = self.state.projects[issue.project]
-        return {
-            "self": f"{self.base}/rest/api/3/project/{project.id}",
+        rendered = {
+            "self": f"{self.api}/project/{project.id}",
             "id": project.id,
             "key": project.key,
             "name": project.name,
             "projectTypeKey": "software",
-            "simplified": project.simplified,
         }
+        return rendered if self.state.datacenter else {**rendered, "simplified": project.simplified}
+
+    def _user(self, key: str | None) -> dict[str, Any] | None:
+        if key is None:
+            return None
+        if self.state.datacenter:
+            return dc_user(self.base, self.state, key)
+        return user_details(self.base, key, self.state.people.get(key, ""))
 
     def _points_field(self, issue: Issue, field_id: str) -> float | None:
         team_managed = self.state.projects[issue.project].simplified
@@ -145,7 +180,7 @@ class Renderer:
         option = self.state.option_of(field_id, chosen) if chosen is not None else None
         if option is not None:  # chosen by id (bulk edit): the option's current name
             return {
-                "self": f"{self.base}/rest/api/3/customFieldOption/{option.id}",
+                "self": f"{self.api}/customFieldOption/{option.id}",
                 "value": option.value,
                 "id": option.id,
             }
@@ -154,7 +189,7 @@ class Renderer:
             return None
         option_id = str(10100 + int(hashlib.sha256(value.encode()).hexdigest(), 16) % 900)
         return {
-            "self": f"{self.base}/rest/api/3/customFieldOption/{option_id}",
+            "self": f"{self.api}/customFieldOption/{option_id}",
             "value": value,
             "id": option_id,
         }
@@ -164,14 +199,12 @@ class Renderer:
         "issuetype": lambda self, i: self._issuetype(i),
         "parent": lambda self, i: self._parent(i),
         "status": lambda self, i: self._status(i),
-        "assignee": lambda self, i: (
-            user_details(self.base, i.assignee, self.state.people.get(i.assignee, "")) if i.assignee else None
-        ),
+        "assignee": lambda self, i: self._user(i.assignee),
         "project": lambda self, i: self._project(i),
         "labels": lambda self, i: list(i.labels),
         "components": lambda self, i: [
             {
-                "self": f"{self.base}/rest/api/3/component/{abs(hash(c)) % 10000}",
+                "self": f"{self.api}/component/{abs(hash(c)) % 10000}",
                 "id": str(abs(hash(c)) % 10000),
                 "name": c,
             }
@@ -183,11 +216,22 @@ class Renderer:
         "statuscategorychangedate": lambda self, i: jira_time(i.resolved or i.updated),
         "timespent": lambda self, i: i.timespent,
         "timeoriginalestimate": lambda self, i: i.original_estimate,
-        "description": lambda self, i: adf_document(i.description),
+        "description": lambda self, i: (
+            (i.description or None) if self.state.datacenter else adf_document(i.description)
+        ),
         TEAM_POINTS: lambda self, i: self._points_field(i, TEAM_POINTS),
         COMPANY_POINTS: lambda self, i: self._points_field(i, COMPANY_POINTS),
+        DC_POINTS: lambda self, i: i.points,
+        DC_EPIC_LINK: lambda self, i: self._epic_link(i),
+        DC_EPIC_NAME: lambda self, i: i.summary if i.type_name == "Epic" else None,
+        DC_SPRINT: lambda self, i: None,
         **{fid: (lambda f: lambda self, i: self._select(i, f))(fid) for fid in SELECT_FIELDS},
     }
+
+
+# The fields one deployment has and the other lacks.
+_DATACENTER_ONLY = frozenset({DC_POINTS, DC_EPIC_LINK, DC_EPIC_NAME, DC_SPRINT})
+_CLOUD_ONLY = frozenset({TEAM_POINTS, COMPANY_POINTS, "statuscategorychangedate"})
 
 
 def adf_document(text: str) -> dict[str, Any] | None:
@@ -243,13 +287,15 @@ def _requested_fields(raw: Any) -> set[str] | None:
 
 def create_jira_app(state: JiraState) -> FastAPI:
     """The ASGI app serving ``state``."""
-    app = FastAPI(title="sandbox Jira Cloud", docs_url=None, redoc_url=None, openapi_url=None)
+    title = "sandbox Jira Data Center" if state.datacenter else "sandbox Jira Cloud"
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    api = state.api
 
     @app.middleware("http")
     async def gate(request: Request, call_next: Any) -> Response:
         path = request.url.path
         state.record(path)
-        if not _authorised(request, state):
+        if path != SERVER_INFO and not _authorised(request, state):
             return error(401, "Client must be authenticated to access this resource.")
         fault = state.take_fault(path)
         if fault is not None:
@@ -271,9 +317,15 @@ def create_jira_app(state: JiraState) -> FastAPI:
             await stall.hold_after()
         return response
 
-    @app.get("/rest/api/3/myself")
+    @app.get(SERVER_INFO)
+    def server_information(request: Request) -> dict[str, Any]:
+        return server_info(str(request.base_url).rstrip("/"), state)
+
+    @app.get(f"{api}/myself")
     def myself(request: Request) -> dict[str, Any]:
         base = str(request.base_url).rstrip("/")
+        if state.datacenter:
+            return dc_user(base, state, state.account_id) | {"emailAddress": state.account_email}
         return {
             "self": f"{base}/rest/api/3/user?accountId={state.account_id}",
             "accountId": state.account_id,
@@ -285,9 +337,39 @@ def create_jira_app(state: JiraState) -> FastAPI:
             "locale": "en_US",
         }
 
-    @app.get("/rest/api/3/field")
+    @app.get(f"{api}/field")
     def fields() -> list[dict[str, Any]]:
         return state.fields
+
+    @app.get(f"{api}/issue/{{id_or_key}}")
+    def get_issue(id_or_key: str, request: Request) -> Response:
+        issue = state.find(id_or_key)
+        if issue is None:
+            return error(404, "Issue does not exist or you do not have permission to see it.")
+        renderer = Renderer(state, str(request.base_url).rstrip("/"))
+        raw = request.query_params.get("fields")
+        wanted = None if raw is None else _requested_fields(raw)
+        return JSONResponse(renderer.issue(issue, wanted))
+
+    @app.get(f"{api}/status")
+    def statuses(request: Request) -> list[dict[str, Any]]:
+        base = str(request.base_url).rstrip("/")
+        with state.lock:
+            known = list(state.statuses.items())
+        return [
+            status_details(f"{base}{api}", name, status_id, category) for name, (status_id, category) in known
+        ]
+
+    if not state.datacenter:
+        _register_cloud_routes(app, state)
+    else:
+        register_datacenter_write_routes(app, state)
+    return app
+
+
+def _register_cloud_routes(app: FastAPI, state: JiraState) -> None:
+    """The routes only Jira Cloud has: field administration through contexts, ``/search/jql``, the
+    bulk changelog, bulk edit and the write-back routes of :mod:`sandbox.jira.writes`."""
 
     @app.post("/rest/api/3/field")
     async def create_field(request: Request) -> Response:
@@ -417,41 +499,21 @@ def create_jira_app(state: JiraState) -> FastAPI:
             return error(400, "Request body must be a JSON object.")
         return _search(state, request, body)
 
-    @app.get("/rest/api/3/issue/{id_or_key}")
-    def get_issue(id_or_key: str, request: Request) -> Response:
-        issue = state.find(id_or_key)
-        if issue is None:
-            return error(404, "Issue does not exist or you do not have permission to see it.")
-        renderer = Renderer(state, str(request.base_url).rstrip("/"))
-        raw = request.query_params.get("fields")
-        wanted = None if raw is None else _requested_fields(raw)
-        return JSONResponse(renderer.issue(issue, wanted))
-
-    @app.get("/rest/api/3/status")
-    def statuses(request: Request) -> list[dict[str, Any]]:
-        base = str(request.base_url).rstrip("/")
-        with state.lock:
-            known = list(state.statuses.items())
-        return [status_details(base, name, status_id, category) for name, (status_id, category) in known]
-
     register_write_routes(app, state)
-    if getattr(state, "deployment", "cloud") == "datacenter":
-        register_datacenter_write_routes(app, state)
     register_changelog_routes(app, state)
-    return app
 
 
-def status_details(base: str, name: str, status_id: str, category: str) -> dict[str, Any]:
-    """A status as Jira's StatusDetails, with its category."""
+def status_details(api: str, name: str, status_id: str, category: str) -> dict[str, Any]:
+    """A status as Jira's StatusDetails, with its category (``api``: the site's REST API URL)."""
     cat_id, cat_name, colour = STATUS_CATEGORIES[category]
     return {
-        "self": f"{base}/rest/api/3/status/{status_id}",
+        "self": f"{api}/status/{status_id}",
         "description": "",
-        "iconUrl": f"{base}/images/icons/statuses/generic.png",
+        "iconUrl": f"{api.split('/rest/', 1)[0]}/images/icons/statuses/generic.png",
         "name": name,
         "id": status_id,
         "statusCategory": {
-            "self": f"{base}/rest/api/3/statuscategory/{cat_id}",
+            "self": f"{api}/statuscategory/{cat_id}",
             "id": cat_id,
             "key": category,
             "colorName": colour,
@@ -508,6 +570,9 @@ def _page(request: Request, values: list[dict[str, Any]], default: int, largest:
 
 
 def _authorised(request: Request, state: JiraState) -> bool:
+    """Cloud: basic auth with the account's email and API token; Data Center: the Bearer PAT."""
+    if state.datacenter:
+        return bearer_authorised(request, state)
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from v2mom.sandbox.faults import FaultBook
 from v2mom.sandbox.history import Step
@@ -51,6 +51,13 @@ METHOD_FIELD = "customfield_10041"
 TEAM_BET_FIELD = "customfield_10042"
 SELECT_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:select"
 SELECT_FIELDS = {VALUE_FIELD: "V2MOM Value", METHOD_FIELD: "V2MOM Method", TEAM_BET_FIELD: "Team Bet"}
+# Data Center: Jira Software's own fields (found by their schema, whatever they are named).
+DC_EPIC_LINK = "customfield_10008"  # com.pyxis.greenhopper.jira:gh-epic-link: the epic's key
+DC_SPRINT = "customfield_10007"  # com.pyxis.greenhopper.jira:gh-sprint
+DC_EPIC_NAME = "customfield_10009"  # com.pyxis.greenhopper.jira:gh-epic-label: an epic's short name
+DC_POINTS = "customfield_10006"  # "Story Points" (float), every project (no team-managed ones on DC)
+DC_FIRST_USER = 10000  # Data Center user keys: JIRAUSER10000, JIRAUSER10001, …
+Deployment = Literal["cloud", "datacenter"]
 
 
 @dataclass
@@ -195,8 +202,15 @@ def _field(
     }
 
 
-def default_fields() -> list[dict[str, Any]]:
-    """The /rest/api/3/field list: system fields plus both story-points flavours and selects."""
+def default_fields(deployment: Deployment = "cloud") -> list[dict[str, Any]]:
+    """The /field list: system fields, the story-points fields and the selects.
+
+    Cloud has both story-points flavours (team- and company-managed); Data Center has one "Story
+    Points" float field and Jira Software's Epic Link, Sprint and Epic Name fields, and no
+    ``statuscategorychangedate``.
+    """
+    if deployment == "datacenter":
+        return _datacenter_fields()
     system = [
         ("summary", "Summary", {"type": "string", "system": "summary"}),
         ("issuetype", "Issue Type", {"type": "issuetype", "system": "issuetype"}),
@@ -244,10 +258,32 @@ def default_fields() -> list[dict[str, Any]]:
     return fields
 
 
+def _datacenter_fields() -> list[dict[str, Any]]:
+    system = [
+        f
+        for f in default_fields("cloud")
+        if not f["custom"] and f["id"] not in ("statuscategorychangedate", "parent")
+    ]
+    software = "com.pyxis.greenhopper.jira:"
+    plugin = "com.atlassian.jira.plugin.system.customfieldtypes:"
+    custom = [
+        (DC_EPIC_LINK, "Epic Link", {"type": "any", "custom": software + "gh-epic-link"}),
+        (DC_SPRINT, "Sprint", {"type": "array", "items": "string", "custom": software + "gh-sprint"}),
+        (DC_EPIC_NAME, "Epic Name", {"type": "string", "custom": software + "gh-epic-label"}),
+        (DC_POINTS, "Story Points", {"type": "number", "custom": plugin + "float"}),
+        *(
+            (fid, name, {"type": "option", "custom": plugin + "select"})
+            for fid, name in SELECT_FIELDS.items()
+        ),
+    ]
+    for fid, name, schema in custom:
+        custom_id = int(fid.rsplit("_", 1)[1])
+        system.append(_field(fid, name, {**schema, "customId": custom_id}, True, f"cf[{custom_id}]"))
+    return system
+
+
 class JiraState(FaultBook):
     """Everything the fake site knows; mutate it from tests, read it from the app."""
-
-    default_fault_prefix = "/rest/api/3/search/jql"
 
     def __init__(
         self,
@@ -256,22 +292,40 @@ class JiraState(FaultBook):
         api_token: str = "sandbox-jira-token",
         time_zone: str = "America/New_York",
         clock: Callable[[], datetime] | None = None,
+        deployment: Deployment = "cloud",
     ) -> None:
-        """An empty site; add projects and issues, or use ``sandbox.generator``."""
+        """An empty site; add projects and issues, or use ``sandbox.generator``.
+
+        ``deployment="datacenter"`` makes it a Jira Data Center 10.3 site: REST v2 only, a personal
+        access token (``api_token``) sent as Bearer, people by user key (``JIRAUSER10000`` …) with a
+        username each, Jira Software's Epic Link instead of a parent for issues under an epic.
+        """
         super().__init__()
+        self.deployment: Deployment = deployment
+        self.datacenter = deployment == "datacenter"
+        self.api = "/rest/api/2" if self.datacenter else "/rest/api/3"
+        self.default_fault_prefix = "/rest/api/2/search" if self.datacenter else "/rest/api/3/search/jql"
         self.account_email = account_email
         self.api_token = api_token
+        self.token_expired = False  # Data Center: the PAT expired, every call answers 401
         self.time_zone = time_zone
-        self.account_id = "5b10a2844c20165700ede21g"
-        # The site's people, by accountId (the account the connector uses is one of them).
-        self.people: dict[str, str] = {self.account_id: "Sandbox PM"}
-        for name in PEOPLE:
-            self.people[hashlib.sha256(name.encode()).hexdigest()[:24]] = name
+        # The site's people, by accountId on Cloud and by user key on Data Center (the account the
+        # connector uses is one of them); ``usernames`` are Data Center's renameable login names.
+        names = ("Sandbox PM", *PEOPLE)
+        if self.datacenter:
+            keys = [f"JIRAUSER{DC_FIRST_USER + n}" for n in range(len(names))]
+        else:
+            keys = ["5b10a2844c20165700ede21g"] + [
+                hashlib.sha256(n.encode()).hexdigest()[:24] for n in PEOPLE
+            ]
+        self.account_id = keys[0]
+        self.people: dict[str, str] = dict(zip(keys, names, strict=True))
+        self.usernames = {key: name.lower().replace(" ", ".") for key, name in self.people.items()}
         self.statuses: dict[str, tuple[str, str]] = dict(DEFAULT_STATUSES)
         self._next_status_id = 10100
         self._next_change_id = 20000
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
-        self.fields = default_fields()
+        self.fields = default_fields(deployment)
         self.projects: dict[str, Project] = {}
         self.issues: dict[int, Issue] = {}
         self.deleted: dict[int, Issue] = {}
@@ -303,7 +357,8 @@ class JiraState(FaultBook):
     def add_project(self, key: str, name: str, *, team_managed: bool) -> Project:
         """Create a project (team-managed or company-managed)."""
         with self.lock:
-            project = Project(str(10000 + len(self.projects)), key, name, team_managed)
+            managed_by_team = team_managed and not self.datacenter  # Data Center has no team-managed projects
+            project = Project(str(10000 + len(self.projects)), key, name, managed_by_team)
             self.projects[key] = project
             return project
 
