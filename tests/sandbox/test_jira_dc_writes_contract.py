@@ -113,8 +113,13 @@ def test_an_edit_sets_and_clears_a_select_and_refuses_what_data_center_refuses(s
         validate_jira_dc("ErrorCollection", refused.json())
         assert "is not valid" in refused.json()["errors"][field_id]
     assert issue.selects == {field_id: "Good"}  # all or nothing
-    unknown = session.put(f"{url}/rest/api/2/issue/{issue.id}", json={"fields": {"customfield_1": None}})
+    other = state.add_field_option(field_id, "Other")
+    unknown = session.put(
+        f"{url}/rest/api/2/issue/{issue.id}",
+        json={"fields": {field_id: {"id": other.id}, "customfield_1": None}},
+    )
     assert "not on the appropriate screen" in unknown.json()["errors"]["customfield_1"]
+    assert issue.selects == {field_id: "Good"}  # the valid half was not applied either
 
     cleared = session.put(
         f"{url}/rest/api/2/issue/{issue.id}",
