@@ -181,6 +181,13 @@ class FaultBook:
         with self._book_lock:
             return None if self.rate_limit is None else self.rate_limit.spend(cost)
 
+    def bucket(self) -> tuple[float, float, float] | None:
+        """The rate limit as a client may be told of it: (most tokens, tokens left, tokens a second);
+        None without a limit."""
+        with self._book_lock:
+            limit = self.rate_limit
+            return None if limit is None else (limit.burst, limit.tokens, limit.per_second)
+
     def inject_fault(
         self,
         status: int,

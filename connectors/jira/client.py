@@ -18,6 +18,8 @@ default and sleeps up to 30 minutes) are switched off: retries live in :mod:`con
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
@@ -31,6 +33,7 @@ from atlassian import Jira, JiraCloud
 
 from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
+from v2mom.connectors.jira.rate_limits import RateBudget, interval_retry_after
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import FatalError, RetriableError, TrackerError
 from v2mom.settings import JiraDeployment
@@ -46,6 +49,7 @@ __all__ = [
 ]
 
 TRACKER = "jira"
+log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 30  # seconds; the SDK coerces its timeout to int
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection (sync.connect_timeout_seconds)
 REQUEST_ID_HEADER = "X-Arequestid"
@@ -104,6 +108,14 @@ def _step_texts(texts: ErrorTexts, step: str) -> ErrorTexts:
     return replace(texts, **{f.name: f"{step}: {getattr(texts, f.name)}" for f in dataclass_fields(texts)})
 
 
+def _retry_after(response: requests.Response) -> float | None:
+    """The wait a refusal asks for: ``Retry-After``, else (Data Center's rate limit) one refill interval."""
+    told = parse_retry_after(response.headers.get("Retry-After"))
+    if told is None and response.status_code == 429:
+        return interval_retry_after(response.headers)
+    return told
+
+
 def map_http_error(
     response: requests.Response, *, step: str | None = None, texts: ErrorTexts = _TEXTS
 ) -> TrackerError:
@@ -122,7 +134,7 @@ def map_http_error(
         response.status_code,
         tracker=TRACKER,
         request_id=response.headers.get(REQUEST_ID_HEADER) or None,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        retry_after=_retry_after(response),
         detail=detail,
         texts=texts,
     )
@@ -180,11 +192,15 @@ class JiraClient:
         timeout: int = DEFAULT_TIMEOUT,
         connect_timeout: float = CONNECT_TIMEOUT,
         calls: CallCounter | None = None,
+        budget: RateBudget | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Build the SDK client; nothing is sent until the first call.
 
         Cloud needs ``email`` with ``api_token``; Data Center takes ``api_token`` as its personal
-        access token (sent as ``Authorization: Bearer``, never with an email).
+        access token (sent as ``Authorization: Bearer``, never with an email). Every answer's
+        rate-limit headers feed ``budget`` (shared by a connector's clients), and each call first
+        ``sleep``s the pause it asks for.
         """
         self.base_url = url.rstrip("/")
         self.deployment: JiraDeployment = deployment
@@ -196,10 +212,15 @@ class JiraClient:
         self._admin_texts = _DC_ADMIN_TEXTS if datacenter else _ADMIN_TEXTS
         # The SDK's own retries are off (``backoff_and_retry``; ``retry_with_header``, else it sleeps
         # on 429 Retry-After by itself): retries are ours (connectors/retry.py).
+        self.budget = budget if budget is not None else RateBudget()
+        self._sleep = sleep
+        session = requests.Session()
+        session.hooks["response"].append(self._observe)
         self._sdk: Jira | JiraCloud
         if datacenter:
             self._sdk = Jira(
                 self.base_url,
+                session=session,
                 token=api_token,
                 cloud=False,
                 api_version=2,
@@ -210,6 +231,7 @@ class JiraClient:
         else:
             self._sdk = JiraCloud(
                 self.base_url,
+                session=session,
                 username=email,
                 password=api_token,
                 cloud=True,
@@ -221,7 +243,7 @@ class JiraClient:
         # requests takes (connect, read): an unreachable site fails in seconds, a slow answer may take
         # ``timeout``. The SDK annotates ``timeout`` as an int but hands it to requests as it is.
         self._sdk.timeout = (connect_timeout, int(timeout))  # type: ignore[assignment]
-        # Another client of the same site and counter, with its own session (see :meth:`spawn`).
+        # Another client of the same site, counter and rate budget, with its own session (:meth:`spawn`).
         self._respawn: Callable[[], JiraClient] = lambda: JiraClient(
             url,
             api_token=api_token,
@@ -230,7 +252,13 @@ class JiraClient:
             timeout=timeout,
             connect_timeout=connect_timeout,
             calls=self.calls,
+            budget=self.budget,
+            sleep=sleep,
         )
+
+    def _observe(self, response: requests.Response, *_args: object, **_kwargs: object) -> None:
+        """The session's response hook: what the answer says of the rate limit."""
+        self.budget.observe(response.headers)
 
     def rest(self, resource: str) -> str:
         """The path of ``resource`` under this deployment's REST API (``rest/api/3/…`` on Cloud,
@@ -256,6 +284,10 @@ class JiraClient:
         ``raise … from None`` without even a ``__context__``).
         """
         self.calls.add(kind)
+        wait = self.budget.pause()
+        if wait > 0:
+            log.info("the rate limit's bucket is empty: waiting %.2fs before a %s request", wait, kind)
+            self._sleep(wait)
         error: TrackerError | None = None
         try:
             return fn()
@@ -496,8 +528,8 @@ class JiraClient:
     # -- Data Center: custom fields, their options, issue edits, remote links (REST v2) ---------
 
     def spawn(self) -> JiraClient:
-        """A new client of the same site, credentials and call counter with a session of its own
-        (a ``requests`` session is not safe to share between threads)."""
+        """A new client of the same site, credentials, call counter and rate budget with a session of
+        its own (a ``requests`` session is not safe to share between threads)."""
         return self._respawn()
 
     def dc_create_select_field(self, name: str, description: str, *, step: str) -> dict[str, Any]:

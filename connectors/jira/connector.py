@@ -32,6 +32,7 @@ from v2mom.connectors.jira.parse import (
     parse_issue,
     select_custom_fields,
 )
+from v2mom.connectors.jira.rate_limits import RateBudget
 from v2mom.connectors.jira.tags import JiraTags
 from v2mom.connectors.jira.vocabulary import JiraVocabulary
 from v2mom.connectors.jira.webhook import changelog_transitions
@@ -94,6 +95,7 @@ class JiraConnector(ConnectorRuntime):
         self.settings = settings
         self.scope = settings.jql
         self.calls = client.calls if client is not None else CallCounter()
+        self._budget = client.budget if client is not None else RateBudget()  # shared by every client
         self._client = client or self._new_client(timeout)
         self._timeout = timeout
         self._history: JiraHistory | None = None
@@ -113,6 +115,8 @@ class JiraConnector(ConnectorRuntime):
             email=self.settings.email,
             api_token=self.settings.credential(),
             deployment=self.settings.deployment,
+            budget=self._budget,
+            sleep=self._sleep,
             timeout=timeout,
             connect_timeout=self._connect_timeout,
             calls=self.calls,
@@ -210,6 +214,13 @@ class JiraConnector(ConnectorRuntime):
             self.jql_for(since), self.fields, self.settings.page_size, kind="search"
         ):
             yield Page(items=[self._parse(raw) for raw in issues], api_calls=attempts)
+        self._note_pacing()
+
+    def _note_pacing(self) -> None:
+        """Say in the run's warnings how long the rate limit paced the calls (replacing an older count)."""
+        note = self._budget.note()
+        if note is not None:
+            self.warnings[:] = [w for w in self.warnings if not w.startswith("paced by")] + [note]
 
     def iter_ids(self) -> Iterator[str]:
         """Every issue id in scope (ids only, pages of up to 5000), ordered by id."""

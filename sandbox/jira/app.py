@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 
 from v2mom.sandbox.faults import whole_seconds
 from v2mom.sandbox.jira.changelog import register_changelog_routes, user_details
-from v2mom.sandbox.jira.datacenter import bearer_authorised, dc_user, server_info
+from v2mom.sandbox.jira.datacenter import bearer_authorised, dc_user, rate_limit_headers, server_info
 from v2mom.sandbox.jira.datacenter_writes import register_datacenter_write_routes
 from v2mom.sandbox.jira.http import error, jira_time, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
@@ -305,14 +305,18 @@ def create_jira_app(state: JiraState) -> FastAPI:
                 429: "Rate limit exceeded.",
             }
             message = messages.get(fault.status, "Internal server error (sandbox fault).")
+            if state.datacenter:  # Data Center's bucket headers ride on every answer
+                headers.update(rate_limit_headers(state))
             return error(fault.status, message, headers=headers)
         stall = state.take_stall(path, request.method)
         if stall is not None and not await stall.hold_before():
             return error(503, "Service unavailable (sandbox stall).")
         wait = state.throttle()
+        limits = rate_limit_headers(state) if state.datacenter else {}
         if wait is not None:
-            return error(429, "Rate limit exceeded.", headers={"Retry-After": whole_seconds(wait)})
+            return error(429, "Rate limit exceeded.", headers={"Retry-After": whole_seconds(wait), **limits})
         response: Response = await call_next(request)
+        response.headers.update(limits)
         if stall is not None:
             await stall.hold_after()
         return response

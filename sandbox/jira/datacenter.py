@@ -6,6 +6,7 @@ Shapes follow Atlassian's Data Center OpenAPI (the contract tests validate them 
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi import Request
 
 from v2mom.sandbox.jira.state import JiraState
 
-__all__ = ["DC_VERSION", "bearer_authorised", "dc_user", "server_info"]
+__all__ = ["DC_VERSION", "bearer_authorised", "dc_user", "rate_limit_headers", "server_info"]
 
 DC_VERSION = (10, 3, 4)
 
@@ -67,3 +68,20 @@ def bearer_authorised(request: Request, state: JiraState) -> bool:
     if scheme.lower() != "bearer" or state.token_expired:
         return False
     return secrets.compare_digest(token.strip(), state.api_token)
+
+
+def rate_limit_headers(state: JiraState) -> dict[str, str]:
+    """Data Center's ``X-RateLimit-*`` headers, on every answer while an admin limits the rate: the
+    bucket's size, the tokens left and the refill (``FillRate`` tokens every ``Interval-Seconds``,
+    whole numbers as Data Center sends them: a slow limit refills one token every few seconds)."""
+    bucket = state.bucket()
+    if bucket is None:
+        return {}
+    most, left, per_second = bucket
+    interval = max(1, math.ceil(1 / per_second)) if per_second < 1 else 1
+    return {
+        "X-RateLimit-Limit": str(int(most)),
+        "X-RateLimit-Remaining": str(max(0, math.floor(left))),
+        "X-RateLimit-FillRate": str(max(1, round(per_second * interval))),
+        "X-RateLimit-Interval-Seconds": str(interval),
+    }
