@@ -28,8 +28,8 @@ def change_lines(result: TrackerProvision, *, apply: bool) -> list[str]:
     lines += [f"{result.tracker}: for an administrator: {step.describe()}" for step in result.manual]
     if result.manual:
         lines.append(
-            f"{result.tracker}: {len(result.manual)} change(s) not made: its API cannot make them;"
-            " run provision again once an administrator has made them"
+            f"{result.tracker}: {len(result.manual)} step(s) left to an administrator (its API cannot"
+            " make them): run provision again once they are done"
         )
     return lines
 

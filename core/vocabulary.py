@@ -105,14 +105,24 @@ class VocabularyChange:
 
 @dataclass(frozen=True)
 class ManualStep:
-    """A change the tracker's API cannot make: an administrator makes it by hand at ``where``."""
+    """A change the tracker's API cannot make: an administrator makes it by hand at ``where``.
+
+    ``task`` (when given) is a step that follows a change the API did make, such as putting a field
+    it created on the screens people edit issues with; ``change`` then names that change.
+    """
 
     change: VocabularyChange
     where: str
+    task: str | None = None
+
+    @property
+    def follows(self) -> bool:
+        """True for a step after a change that was made (``task``), False for a change not made."""
+        return self.task is not None
 
     def describe(self) -> str:
         """One line for a person: what to do, and where."""
-        return f"{self.change.describe()}, by hand: {self.where}"
+        return f"{self.task or self.change.describe()}, by hand: {self.where}"
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,7 @@ def _provision_tracker(
     if applied is not None:
         for kind in KINDS:
             record[kind].update(applied.options.get(kind, {}))
-        made = {step.change for step in applied.manual}  # given, but the tracker's API cannot make them
+        made = {s.change for s in applied.manual if not s.follows}  # given, but the API cannot make them
         result.changes = [c for c in result.changes if c not in made]
         result.manual += [step for step in applied.manual if step not in result.manual]
     for step in result.manual:  # a disabled option takes no writes until an administrator enables it

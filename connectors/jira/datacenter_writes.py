@@ -2,7 +2,9 @@
 
 Data Center 10.3 speaks REST v2 and offers less than Cloud for select fields:
 
-- ``POST /rest/api/2/field`` creates the single-select field; Data Center gives it a global context;
+- ``POST /rest/api/2/field`` creates the single-select field; Data Center gives it a global context
+  but puts it on no screen, and an issue edit sets only the fields on its edit screen: putting it
+  there is a step for an administrator too;
 - ``GET /rest/api/2/customFields/{id}/options`` lists its options (``options``, ``total``; ``page`` /
   ``maxResults``); there is NO REST API to create, rename, disable or enable an option, nor to
   manage contexts. Those changes are left to a Jira administrator, named with the place to make
@@ -42,6 +44,8 @@ __all__ = [
     "DataCenterTags",
     "admin_place",
     "read_options",
+    "screens_place",
+    "screens_task",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,17 @@ def admin_place(kind: Kind, field_id: str | None) -> str:
         f"Jira administration > Issues > Custom fields > {named} > Contexts and default value > "
         "Edit Options (its global context); Data Center has no REST API for select options"
     )
+
+
+def screens_task(kind: Kind) -> str:
+    """The step after Data Center created the field of ``kind``: people (and v2mom-sync) can set it
+    only where it is on an issue's edit screen, and a field made through REST is on none."""
+    return f"put the field '{FIELD_NAMES[kind]}' on the edit screens of the projects in scope"
+
+
+def screens_place(kind: Kind, field_id: str) -> str:
+    """Where an admin puts the field of ``kind`` on screens."""
+    return f"Jira administration > Issues > Custom fields > '{FIELD_NAMES[kind]}' ({field_id}) > Screens"
 
 
 def _option(raw: Mapping[str, Any], step: str) -> TrackerOption:

@@ -28,7 +28,13 @@ from functools import partial
 from typing import Any, TypeVar
 
 from v2mom.connectors.jira.client import SELECT_TYPE, TRACKER, JiraClient
-from v2mom.connectors.jira.datacenter_writes import BY_HAND, admin_place, read_options
+from v2mom.connectors.jira.datacenter_writes import (
+    BY_HAND,
+    admin_place,
+    read_options,
+    screens_place,
+    screens_task,
+)
 from v2mom.connectors.paging import paginate
 from v2mom.connectors.retry import Retrying
 from v2mom.errors import FatalError, RetriableError
@@ -241,25 +247,32 @@ class JiraVocabulary:
 
     def _apply_datacenter(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
         """Data Center: create the missing fields (``POST /rest/api/2/field``, which gives them a
-        global context); every option change is returned as a step for a Jira administrator."""
-        for kind in KINDS:
-            if any(c.kind == kind and c.action == "create_container" for c in changes):
-                step = f"create field '{FIELD_NAMES[kind]}'"
-                created = self._write(
-                    partial(
-                        self._client.dc_create_select_field,
-                        FIELD_NAMES[kind],
-                        FIELD_DESCRIPTIONS[kind],
-                        step=step,
-                    )
+        global context); every option change is returned as a step for a Jira administrator, and so
+        is putting each new field on the edit screens (Data Center edits only the fields there)."""
+        follow: list[ManualStep] = []
+        for change in changes:
+            if change.action != "create_container":
+                continue
+            step = f"create field '{FIELD_NAMES[change.kind]}'"
+            created = self._write(
+                partial(
+                    self._client.dc_create_select_field,
+                    FIELD_NAMES[change.kind],
+                    FIELD_DESCRIPTIONS[change.kind],
+                    step=step,
                 )
-                self._fields[kind] = _text(created, "id", step)
+            )
+            field_id = _text(created, "id", step)
+            self._fields[change.kind] = field_id
+            follow.append(
+                ManualStep(change, screens_place(change.kind, field_id), task=screens_task(change.kind))
+            )
         manual = tuple(
             ManualStep(c, admin_place(c.kind, self._fields.get(c.kind)))
             for c in changes
             if c.action != "create_container"
         )
-        return AppliedVocabulary(manual=manual)
+        return AppliedVocabulary(manual=(*manual, *follow))
 
     def _known_field(self, kind: Kind) -> str:
         """The field of ``kind`` as last read (read again when not read yet); FatalError when absent."""

@@ -3,7 +3,9 @@
 Served on ``/rest/api/2`` for a Data Center state only, as Jira Data Center 10.3 answers them:
 
 - ``POST /rest/api/2/field`` (CustomFieldDefinitionJsonBean) creates the field and, as Data Center
-  does, its global context; ``201`` with the FieldBean; ``403`` for a non-administrator.
+  does, its global context, on no screen (edits cannot set it until an admin puts it on the edit
+  screens: :meth:`JiraState.put_on_screens`); ``201`` with the FieldBean; ``403`` for a
+  non-administrator.
 - ``GET /rest/api/2/customFields/{customFieldId}/options`` (the numeric id): the options of the
   field's global context as CustomFieldOptionsBean ``{"options", "total"}``, ``maxResults`` per page
   (at most ``state.option_page_size``), ``page`` counted from 1 (the first when absent).
@@ -90,7 +92,11 @@ def edit_issue(state: JiraState, issue: Issue, fields: dict[str, Any]) -> dict[s
     selects, select_ids = dict(issue.selects), dict(issue.select_ids)
     for field_id, value in fields.items():
         described = state.field_by_id(field_id)
-        if described is None or (described.get("schema") or {}).get("custom") != SELECT_TYPE:
+        if (
+            described is None
+            or (described.get("schema") or {}).get("custom") != SELECT_TYPE
+            or field_id in state.off_screens
+        ):
             errors[field_id] = (
                 f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
             )
@@ -124,6 +130,8 @@ def register_datacenter_write_routes(app: FastAPI, state: JiraState) -> None:
                 name, type_key, searcher if isinstance(searcher, str) else None
             )
             state.create_context(str(created["id"]), f"Default Configuration Scheme for {name}", "", [], [])
+            with state.lock:
+                state.off_screens.add(str(created["id"]))  # on no screen until an admin puts it there
         except FieldAdminError as refused:
             return error(refused.status, refused.message)
         return JSONResponse(created, status_code=201)

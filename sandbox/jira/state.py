@@ -604,6 +604,18 @@ class JiraState(FaultBook):
 
     remote_links_disabled = False  # an admin turned remote issue linking off: every link answers 403
 
+    @property
+    def off_screens(self) -> set[str]:
+        """Custom fields created through REST and not yet put on the edit screens: an issue edit
+        cannot set them (a Jira admin puts them there, :meth:`put_on_screens`)."""
+        held: set[str] = self.__dict__.setdefault("_off_screens", set())
+        return held
+
+    def put_on_screens(self, field_id: str) -> None:
+        """What a Jira admin's *Custom fields > Screens* does: issue edits may set the field."""
+        with self.lock:
+            self.off_screens.discard(field_id)
+
     def add_field_option(self, field_id: str, value: str) -> FieldOption:
         """What a Jira admin's *Edit Options > Add* does (Data Center has no REST API for it): a new
         enabled option at the end of the field's global context, made when the field has none.

@@ -100,6 +100,12 @@ def test_an_edit_sets_and_clears_a_select_and_refuses_what_data_center_refuses(s
     off = state.add_field_option(field_id, "Off")
     off.disabled = True
     issue = state.issues[min(state.issues)]
+    off_screen = session.put(
+        f"{url}/rest/api/2/issue/{issue.key}", json={"fields": {field_id: {"id": good.id}}}
+    )
+    assert off_screen.status_code == 400  # a field made through REST is on no screen yet
+    assert "not on the appropriate screen" in off_screen.json()["errors"][field_id]
+    state.put_on_screens(field_id)  # the administrator's step
     put = session.put(f"{url}/rest/api/2/issue/{issue.key}", json={"fields": {field_id: {"id": good.id}}})
     assert (put.status_code, put.text) == (204, "")
     assert issue.selects == {field_id: "Good"}

@@ -31,6 +31,7 @@ from v2mom.vocabulary import (
     KINDS,
     AppliedVocabulary,
     Kind,
+    ManualStep,
     TrackerOption,
     TrackerVocabulary,
     VocabularyChange,
@@ -289,7 +290,9 @@ class DataCenterFake(FakeTracker):
 
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
         assert {c.action for c in changes} <= {"create_container"}, "an option change was sent"
-        return super().apply_vocabulary(changes)
+        applied = super().apply_vocabulary(changes)
+        screens = tuple(ManualStep(c, "the screens", task=f"put {c.name} on screens") for c in changes)
+        return AppliedVocabulary(applied.options, manual=screens)  # a field made must go on screens
 
     def admin_adds(self, kind: Kind, name: str) -> str:
         option = TrackerOption(next(self.ids), name)
@@ -322,10 +325,15 @@ def test_option_changes_an_api_cannot_make_are_admin_steps_never_sent_nor_a_fail
 
     (done,) = provision(jira_settings(), planned, apply=True, writers=lambda _: datacenter)
     assert (done.ok, done.applied, datacenter.writes) == (True, True, 2)  # the fields only
-    assert done.manual == preview.manual
+    assert done.changes == preview.changes  # made, though a step follows each
+    assert done.manual[: len(preview.manual)] == preview.manual
+    assert [s.describe() for s in done.manual[len(preview.manual) :]] == [
+        "put V2MOM Value on screens, by hand: the screens",
+        "put V2MOM Method on screens, by hand: the screens",
+    ]
     assert planned.vocabulary.offered("jira") == {"value": {}, "method": {}}  # nothing writable yet
     (entry,) = planned.audit.entries(kind="provision")
-    assert entry.summary == f"provisioned jira: 2 change(s), {len(wanted)} left to an administrator"
+    assert entry.summary == f"provisioned jira: 2 change(s), {len(wanted) + 2} left to an administrator"
     assert entry.details["trackers"][0]["manual"] == [s.describe() for s in done.manual]
 
     added = {(k, n): datacenter.admin_adds(k, n) for k, n in sorted(wanted)}  # the administrator's turn
@@ -383,7 +391,8 @@ def test_the_cli_and_the_api_name_the_admin_steps_and_the_run_is_not_a_failure(
         f"jira: for an administrator: create value option '{value}', by hand: the options of"
         in applied.stdout
     )
-    assert lines[-1].startswith(f"jira: {len(PLAN.values) + len(PLAN.methods)} change(s) not made:")
+    steps = len(PLAN.values) + len(PLAN.methods) + 2  # every option, and both fields onto the screens
+    assert lines[-1].startswith(f"jira: {steps} step(s) left to an administrator")
     admin = planned.tokens.create("admin", "a")
     with TestClient(create_app(jira_settings(), planned)) as client:
         document = client.get("/api/admin/trackers/provision", headers=auth(admin)).json()

@@ -88,6 +88,7 @@ def provision(
     diff = vocabulary_diff(plan, read, known)
     made, manual = read.split(diff.changes)
     applied = connector.apply_vocabulary(made)
+    manual += [step for step in applied.manual if step.follows]
     if manual:
         assert state is not None, "only Data Center leaves changes to an administrator"
         assert state.datacenter
@@ -105,6 +106,9 @@ def administer(state: JiraState, connector: JiraConnector, steps: list[ManualSte
     for step in steps:
         change, field_id = step.change, fields[step.change.kind]
         assert field_id is not None
+        if step.follows:  # the field was created: it goes on the edit screens
+            state.put_on_screens(field_id)
+            continue
         if change.action == "create":
             state.add_field_option(field_id, change.name)
             continue
@@ -312,14 +316,19 @@ def test_on_data_center_the_fields_are_created_and_every_option_is_left_to_an_ad
     )
     assert all(s.change.action == "create" for s in manual)
     before = dict(connector.calls.calls)
-    assert connector.apply_vocabulary(made).manual == ()
+    screens = connector.apply_vocabulary(made).manual
     assert spent(connector, before) == {"field-create": 2}  # Data Center makes the global context itself
+    assert [(s.change, s.follows) for s in screens] == [(c, True) for c in made]
+    value_field = str(field_of(state, "value")["id"])
+    assert screens[0].describe() == (
+        "put the field 'V2MOM Value' on the edit screens of the projects in scope, by hand: "
+        f"Jira administration > Issues > Custom fields > 'V2MOM Value' ({value_field}) > Screens"
+    )
     for kind in KINDS:
         assert field_of(state, kind)["schema"]["custom"] == SELECT_TYPE  # type: ignore[index]
         assert global_context(state, kind).options == []
 
     again = connector.read_vocabulary()
-    value_field = str(field_of(state, "value")["id"])
     assert again.containers["value"] == value_field
     assert (
         f"'V2MOM Value' ({value_field}) > Contexts and default value > Edit Options"
