@@ -10,6 +10,8 @@ from tests.connectors.jira.conftest import ISSUES, METHOD, VALUE, Site, chosen, 
 from tests.connectors.jira.test_vocabulary import PLAN
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.jira import tags as jira_tags
+from v2mom.connectors.jira.client import JiraClient
+from v2mom.connectors.jira.datacenter_writes import WRITERS
 from v2mom.errors import AuthError, ConfigError
 from v2mom.sandbox.jira.state import Issue
 from v2mom.vocabulary import LinkWrite, TagWrite
@@ -265,3 +267,30 @@ def test_on_data_center_expired_credentials_stop_the_run_with_an_auth_error(dc_s
         site.connector.write_tags([site.write(i, value=value) for i in site.ids[:30]])
     site.state.token_expired = False
     assert not any(site.state.issues[int(i)].selects for i in site.ids[:30])
+
+
+def test_on_data_center_a_few_workers_edit_each_with_its_own_session_closed_after(
+    dc_site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = dc_site
+    spawned: list[JiraClient] = []
+    closed: list[JiraClient] = []
+    real_spawn, real_close = JiraClient.spawn, JiraClient.close
+
+    def spawn(client: JiraClient) -> JiraClient:
+        made = real_spawn(client)
+        spawned.append(made)
+        return made
+
+    def close(client: JiraClient) -> None:
+        closed.append(client)
+        real_close(client)
+
+    monkeypatch.setattr(JiraClient, "spawn", spawn)
+    monkeypatch.setattr(JiraClient, "close", close)
+    value = site.option("value", PLAN.values[0].id)
+    outcomes = site.connector.write_tags([site.write(i, value=value) for i in site.ids])
+    assert all(o.ok for o in outcomes)
+    assert 1 <= len(spawned) <= WRITERS  # one client per worker, never one per issue
+    assert len({id(c._sdk.session) for c in spawned}) == len(spawned)
+    assert sorted(map(id, closed)) == sorted(map(id, spawned))
