@@ -396,6 +396,11 @@ def test_the_cli_and_the_api_name_the_admin_steps_and_the_run_is_not_a_failure(
     admin = planned.tokens.create("admin", "a")
     with TestClient(create_app(jira_settings(), planned)) as client:
         document = client.get("/api/admin/trackers/provision", headers=auth(admin)).json()
+        audit = client.get("/api/admin/audit?kind=provision", headers=auth(admin)).json()
+    (entry,) = audit["entries"]  # the CLI's applied run
+    assert entry["details"]["trackers"][0]["manual"][0].startswith(
+        f"create value option '{PLAN.values[0].name}'"
+    )
     assert document["ok"] is True
     (jira,) = document["trackers"]
     assert jira["changes"] == []
