@@ -66,14 +66,21 @@ class TrackerVocabulary:
     )
     by_hand: frozenset[Action] = frozenset()
     admin_places: dict[Kind, str] = field(default_factory=dict)
+    after_create: dict[Kind, tuple[str, str]] = field(default_factory=dict)  # kind -> (task, where)
 
     def split(self, changes: list[VocabularyChange]) -> tuple[list[VocabularyChange], list[ManualStep]]:
-        """``changes`` as (those the API makes, those left to an administrator), each in order."""
+        """``changes`` as (those the API makes, those left to an administrator), each in order;
+        a container the API creates brings the step ``after_create`` names for its kind, if any."""
         made = [c for c in changes if c.action not in self.by_hand]
         manual = [
             ManualStep(c, self.admin_places.get(c.kind, "the tracker's administration"))
             for c in changes
             if c.action in self.by_hand
+        ]
+        manual += [
+            ManualStep(c, self.after_create[c.kind][1], task=self.after_create[c.kind][0])
+            for c in made
+            if c.action == "create_container" and c.kind in self.after_create
         ]
         return made, manual
 

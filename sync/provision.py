@@ -133,7 +133,8 @@ def _provision_tracker(
             record[kind].update(applied.options.get(kind, {}))
         made = {s.change for s in applied.manual if not s.follows}  # given, but the API cannot make them
         result.changes = [c for c in result.changes if c not in made]
-        result.manual += [step for step in applied.manual if step not in result.manual]
+        told = {(s.change, s.task) for s in applied.manual}  # the writer's own words (ids known now) win
+        result.manual = [s for s in result.manual if (s.change, s.task) not in told] + list(applied.manual)
     for step in result.manual:  # a disabled option takes no writes until an administrator enables it
         if step.change.action == "enable" and step.change.plan_id is not None:
             record[step.change.kind].pop(step.change.plan_id, None)

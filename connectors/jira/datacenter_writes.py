@@ -75,9 +75,10 @@ def screens_task(kind: Kind) -> str:
     return f"put the field '{FIELD_NAMES[kind]}' on the edit screens of the projects in scope"
 
 
-def screens_place(kind: Kind, field_id: str) -> str:
-    """Where an admin puts the field of ``kind`` on screens."""
-    return f"Jira administration > Issues > Custom fields > '{FIELD_NAMES[kind]}' ({field_id}) > Screens"
+def screens_place(kind: Kind, field_id: str | None) -> str:
+    """Where an admin puts the field of ``kind`` on screens (its id once known)."""
+    named = f"'{FIELD_NAMES[kind]}'" + (f" ({field_id})" if field_id else "")
+    return f"Jira administration > Issues > Custom fields > {named} > Screens"
 
 
 def _option(raw: Mapping[str, Any], step: str) -> TrackerOption:

@@ -141,7 +141,10 @@ class JiraVocabulary:
                 options[kind] = tuple(self._read_options(field_id, context_id, FIELD_NAMES[kind]))
         if self._datacenter:
             places = {kind: admin_place(kind, containers[kind]) for kind in KINDS}
-            return TrackerVocabulary(containers, options, by_hand=BY_HAND, admin_places=places)
+            screens = {kind: (screens_task(kind), screens_place(kind, None)) for kind in KINDS}
+            return TrackerVocabulary(
+                containers, options, by_hand=BY_HAND, admin_places=places, after_create=screens
+            )
         return TrackerVocabulary(containers=containers, options=options)
 
     def field_ids(self) -> dict[Kind, str | None]:

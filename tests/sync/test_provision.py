@@ -286,12 +286,17 @@ class DataCenterFake(FakeTracker):
     def read_vocabulary(self) -> TrackerVocabulary:
         read = super().read_vocabulary()
         places: dict[Kind, str] = {kind: f"the options of '{FIELD_NAMES[kind]}'" for kind in KINDS}
-        return TrackerVocabulary(read.containers, read.options, by_hand=BY_HAND, admin_places=places)
+        screens = {kind: (f"put {FIELD_NAMES[kind]} on screens", "the screens") for kind in KINDS}
+        return TrackerVocabulary(
+            read.containers, read.options, by_hand=BY_HAND, admin_places=places, after_create=screens
+        )
 
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
         assert {c.action for c in changes} <= {"create_container"}, "an option change was sent"
         applied = super().apply_vocabulary(changes)
-        screens = tuple(ManualStep(c, "the screens", task=f"put {c.name} on screens") for c in changes)
+        screens = tuple(
+            ManualStep(c, f"the screens of {c.name}", task=f"put {c.name} on screens") for c in changes
+        )
         return AppliedVocabulary(applied.options, manual=screens)  # a field made must go on screens
 
     def admin_adds(self, kind: Kind, name: str) -> str:
@@ -319,17 +324,22 @@ def test_option_changes_an_api_cannot_make_are_admin_steps_never_sent_nor_a_fail
     wanted = {
         (k, n) for k in KINDS for n in (v.name for v in (PLAN.values if k == "value" else PLAN.methods))
     }
-    assert {(s.change.kind, s.change.name) for s in preview.manual} == wanted
-    assert all(s.change.action == "create" for s in preview.manual)
-    assert preview.manual[0].describe().endswith("by hand: the options of 'V2MOM Value'")
+    options = [s for s in preview.manual if not s.follows]
+    assert {(s.change.kind, s.change.name) for s in options} == wanted
+    assert all(s.change.action == "create" for s in options)
+    assert options[0].describe().endswith("by hand: the options of 'V2MOM Value'")
+    assert [s.describe() for s in preview.manual if s.follows] == [  # after the fields are made
+        "put V2MOM Value on screens, by hand: the screens",
+        "put V2MOM Method on screens, by hand: the screens",
+    ]
 
     (done,) = provision(jira_settings(), planned, apply=True, writers=lambda _: datacenter)
     assert (done.ok, done.applied, datacenter.writes) == (True, True, 2)  # the fields only
     assert done.changes == preview.changes  # made, though a step follows each
-    assert done.manual[: len(preview.manual)] == preview.manual
-    assert [s.describe() for s in done.manual[len(preview.manual) :]] == [
-        "put V2MOM Value on screens, by hand: the screens",
-        "put V2MOM Method on screens, by hand: the screens",
+    assert done.manual[: len(options)] == options
+    assert [s.describe() for s in done.manual[len(options) :]] == [  # the writer's words, once each
+        "put V2MOM Value on screens, by hand: the screens of V2MOM Value",
+        "put V2MOM Method on screens, by hand: the screens of V2MOM Method",
     ]
     assert planned.vocabulary.offered("jira") == {"value": {}, "method": {}}  # nothing writable yet
     (entry,) = planned.audit.entries(kind="provision")

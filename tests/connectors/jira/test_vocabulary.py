@@ -86,9 +86,9 @@ def provision(
     """
     read = connector.read_vocabulary()
     diff = vocabulary_diff(plan, read, known)
-    made, manual = read.split(diff.changes)
+    made, steps = read.split(diff.changes)
     applied = connector.apply_vocabulary(made)
-    manual += [step for step in applied.manual if step.follows]
+    manual = [step for step in steps if not step.follows] + [s for s in applied.manual if s.follows]
     if manual:
         assert state is not None, "only Data Center leaves changes to an administrator"
         assert state.datacenter
@@ -306,15 +306,25 @@ def test_on_data_center_the_fields_are_created_and_every_option_is_left_to_an_ad
     state, connector = dc_site
     read = connector.read_vocabulary()
     assert read.containers == {"value": None, "method": None}
-    made, manual = read.split(vocabulary_diff(PLAN, read).changes)
+    made, steps = read.split(vocabulary_diff(PLAN, read).changes)
     assert [(c.kind, c.action) for c in made] == [
         ("value", "create_container"),
         ("method", "create_container"),
     ]
+    manual = [s for s in steps if not s.follows]
     assert sorted(s.change.name for s in manual if s.change.kind == "value") == sorted(
         v.name for v in PLAN.values
     )
     assert all(s.change.action == "create" for s in manual)
+    # The preview already says the new fields go on the edit screens (their ids are not known yet).
+    assert [(s.change, s.describe()) for s in steps if s.follows] == [
+        (
+            c,
+            f"put the field '{c.name}' on the edit screens of the projects in scope, by hand: "
+            f"Jira administration > Issues > Custom fields > '{c.name}' > Screens",
+        )
+        for c in made
+    ]
     before = dict(connector.calls.calls)
     screens = connector.apply_vocabulary(made).manual
     assert spent(connector, before) == {"field-create": 2}  # Data Center makes the global context itself
