@@ -12,6 +12,7 @@ from v2mom.connectors.base import TagWriter
 from v2mom.connectors.jira import tags as jira_tags
 from v2mom.connectors.jira.client import JiraClient
 from v2mom.connectors.jira.datacenter_writes import WRITERS
+from v2mom.connectors.jira.parse import BASE_FIELDS, parse_issue
 from v2mom.errors import AuthError, ConfigError
 from v2mom.sandbox.jira.state import Issue
 from v2mom.vocabulary import LinkWrite, TagWrite
@@ -294,3 +295,15 @@ def test_on_data_center_a_few_workers_edit_each_with_its_own_session_closed_afte
     assert 1 <= len(spawned) <= WRITERS  # one client per worker, never one per issue
     assert len({id(c._sdk.session) for c in spawned}) == len(spawned)
     assert sorted(map(id, closed)) == sorted(map(id, spawned))
+
+
+def test_on_data_center_what_was_written_reads_back_by_option_id(dc_site: Site) -> None:
+    """Settling a write reads the choice's option id from Data Center's rendering of the issue."""
+    site = dc_site
+    value = site.option("value", PLAN.values[1].id)
+    site.connector.write_tags([site.write(site.ids[0], value=value)])
+    field_id = site.connector.read_vocabulary().containers["value"]
+    assert field_id is not None
+    raw = site.connector._client.get_issue(site.ids[0], [*BASE_FIELDS, field_id])
+    item = parse_issue(raw, base_url=site.url, points_fields=[], custom_field_names={field_id: VALUE})
+    assert item.choice_options == {"value": ((value, PLAN.values[1].name),)}
