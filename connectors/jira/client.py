@@ -566,11 +566,19 @@ class JiraClient:
         Jira not to mail the watchers (``notifyUsers=false``: admins and project admins only)."""
         endpoint = self.rest(f"issue/{quote(issue_id, safe='')}")
         params = None if notify else {"notifyUsers": "false"}
-        self._call(
-            "issue-edit",
-            lambda: self._sdk.put(endpoint, data={"fields": dict(fields)}, params=params),
-            step=step,
-        )
+
+        def edit() -> None:
+            response = self._sdk.put(
+                endpoint, data={"fields": dict(fields)}, params=params, advanced_mode=True
+            )
+            if response.status_code == 400:  # Jira gives the reason per field, in ``errors``
+                reasons = _field_reasons(response, fields)
+                if reasons:
+                    request_id = response.headers.get(REQUEST_ID_HEADER) or None
+                    raise FatalError(f"{step}: {reasons}", tracker=TRACKER, status=400, request_id=request_id)
+            response.raise_for_status()
+
+        self._call("issue-edit", edit, step=step)
 
     def dc_put_remote_link(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
         """``POST /rest/api/2/issue/{issueIdOrKey}/remotelink``: creates the link, or updates the one
@@ -587,6 +595,20 @@ class JiraClient:
 
     def __repr__(self) -> str:
         return f"JiraClient({self.base_url!r})"
+
+
+def _field_reasons(response: requests.Response, fields: dict[str, object]) -> str:
+    """Data Center's reasons for refusing an edit of ``fields`` (its ErrorCollection's ``errors``),
+    read for those fields only (short texts such as "Option id '10300' is not valid"), truncated."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict):
+        return ""
+    text = "; ".join(f"{f}: {errors[f]}" for f in fields if isinstance(errors.get(f), str))
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
 def _refuse_constant(name: str) -> NoReturn:

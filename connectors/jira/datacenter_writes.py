@@ -52,11 +52,6 @@ log = logging.getLogger(__name__)
 
 OPTION_PAGE_SIZE = 100  # options asked per page of GET …/customFields/{id}/options
 WRITERS = 6  # issues edited at once (each worker its own session)
-# Jira keeps the reason of a refused edit in ``errors`` (per field), which error texts never echo.
-REFUSED_VALUES = (
-    " (Jira refused the values: an option it does not offer there, or a disabled one, or a field"
-    " that is not on the issue's edit screen)"
-)
 BY_HAND: frozenset[Action] = frozenset({"create", "rename", "disable", "enable"})
 
 
@@ -226,7 +221,7 @@ class DataCenterTags:
         except NotFoundError as refused:
             return str(refused)
         except FatalError as refused:
-            return f"{refused}{REFUSED_VALUES if refused.status == 400 else ''}"
+            return str(refused)
         except AuthError as refused:
             if refused.status != 403:
                 raise

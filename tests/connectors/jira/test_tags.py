@@ -130,7 +130,7 @@ def test_an_option_jira_refuses_is_that_items_outcome(site: Site) -> None:
     assert outcomes[1].ok
     assert outcomes[0].error is not None
     assert writes[0].key in outcomes[0].error
-    assert ("HTTP 400" if site.datacenter else "disabled") in outcomes[0].error
+    assert ("is not valid" if site.datacenter else "disabled") in outcomes[0].error
     assert chosen(site, site.ids[0]) == {}
 
 
