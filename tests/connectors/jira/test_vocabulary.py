@@ -13,7 +13,7 @@ from tests.factories import VALID
 from v2mom.connectors.base import VocabularyWriter
 from v2mom.connectors.jira.client import SELECT_TYPE
 from v2mom.connectors.jira.connector import JiraConnector
-from v2mom.connectors.jira.datacenter_writes import BY_HAND
+from v2mom.connectors.jira.datacenter_writes import BY_HAND, read_options
 from v2mom.errors import AuthError, FatalError
 from v2mom.mapping.plan import Method, Plan, Value, load_plan
 from v2mom.mapping.vocabulary import vocabulary_diff
@@ -427,3 +427,25 @@ def test_on_data_center_a_non_administrator_is_refused_naming_the_step(dc_site: 
     with pytest.raises(AuthError, match=r"^jira: create field 'V2MOM Value': permission denied.*administer"):
         provision(connector, PLAN, state=state)
     assert not [f for f in state.fields if f["name"] in FIELD_NAMES.values()]
+
+
+@pytest.mark.parametrize("first_page", [0, 1])
+def test_on_data_center_options_are_read_whether_pages_count_from_0_or_1(first_page: int) -> None:
+    """The spec does not say where ``page`` starts: every option is read once either way."""
+    options = [{"id": 10300 + n, "value": f"Option {n}", "disabled": n == 3} for n in range(7)]
+    asked: list[int | None] = []
+
+    class Pages:
+        def dc_field_options(
+            self, field_id: str, page: int | None, size: int, *, step: str
+        ) -> dict[str, object]:
+            asked.append(page)
+            index = (first_page if page is None else page) - first_page
+            return {"options": options[index * 3 : index * 3 + 3], "total": len(options)}
+
+    notes: list[str] = []
+    read = read_options(Pages(), lambda fn: fn(), "customfield_10100", "V2MOM Value", notes, page_size=3)  # type: ignore[arg-type]
+    assert [o.name for o in read] == [f"Option {n}" for n in range(7)]
+    assert [o.enabled for o in read] == [n != 3 for n in range(7)]
+    assert notes == []
+    assert asked == ([None, 1, 2] if first_page == 0 else [None, 1, 2, 3])
