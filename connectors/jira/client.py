@@ -98,6 +98,9 @@ _DC_TEXTS = replace(
 _ADMIN_FORBIDDEN = "permission denied: the account may not administer custom fields (Jira admin)"
 _ADMIN_TEXTS = replace(_TEXTS, forbidden=_ADMIN_FORBIDDEN)
 _DC_ADMIN_TEXTS = replace(_DC_TEXTS, forbidden=_ADMIN_FORBIDDEN)
+# A remote link is refused without the project's Link issues permission, or (Data Center) when an
+# administrator turned remote issue linking off.
+_LINK_FORBIDDEN = "permission denied: the account may not link this issue, or issue linking is turned off"
 
 
 def _step_texts(texts: ErrorTexts, step: str) -> ErrorTexts:
@@ -176,7 +179,7 @@ class JiraClient:
     HTTP request is counted in ``calls`` under its kind ("search", "census", "field", "myself",
     "issue"; history: "status", "changelog"; provisioning: "field-create", "field-context",
     "context-create", "field-option", "option-create", "option-update"; write-back: "bulk-edit",
-    "bulk-queue", "remote-link"). No retries happen here.
+    "bulk-queue", "remote-link", and on Data Center "issue-edit"). No retries happen here.
     """
 
     def __init__(
@@ -240,6 +243,18 @@ class JiraClient:
         # requests takes (connect, read): an unreachable site fails in seconds, a slow answer may take
         # ``timeout``. The SDK annotates ``timeout`` as an int but hands it to requests as it is.
         self._sdk.timeout = (connect_timeout, int(timeout))  # type: ignore[assignment]
+        # Another client of the same site, counter and rate budget, with its own session (:meth:`spawn`).
+        self._respawn: Callable[[], JiraClient] = lambda: JiraClient(
+            url,
+            api_token=api_token,
+            email=email,
+            deployment=deployment,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            calls=self.calls,
+            budget=self.budget,
+            sleep=sleep,
+        )
 
     def _observe(self, response: requests.Response, *_args: object, **_kwargs: object) -> None:
         """The session's response hook: what the answer says of the rate limit."""
@@ -556,12 +571,90 @@ class JiraClient:
             step=step,
         )
 
+    # -- Data Center: custom fields, their options, issue edits, remote links (REST v2) ---------
+
+    def spawn(self) -> JiraClient:
+        """A new client of the same site, credentials, call counter and rate budget with a session of
+        its own (a ``requests`` session is not safe to share between threads)."""
+        return self._respawn()
+
+    def dc_create_select_field(self, name: str, description: str, *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/2/field`` (CustomFieldDefinitionJsonBean): a single-select custom field;
+        Data Center gives it a global context. Answers the FieldBean (its ``id``)."""
+        body = {
+            "name": name,
+            "description": description,
+            "type": SELECT_TYPE,
+            "searcherKey": SELECT_SEARCHER,
+        }
+        return self._json_object(
+            "field-create",
+            lambda: self._sdk.post(self.rest("field"), data=body),
+            step=step,
+            texts=self._admin_texts,
+        )
+
+    def dc_field_options(
+        self, field_id: str, page: int | None, max_results: int, *, step: str
+    ) -> dict[str, Any]:
+        """One page of ``GET /rest/api/2/customFields/{customFieldId}/options`` (CustomFieldOptionsBean:
+        ``options``, ``total``); ``field_id`` as ``customfield_N`` or ``N`` (the path takes ``N``);
+        ``page`` None asks for the first page whatever Jira numbers it from."""
+        numeric = field_id.removeprefix("customfield_")
+        params: dict[str, str] = {"maxResults": str(int(max_results))}
+        if page is not None:
+            params["page"] = str(int(page))
+        endpoint = self.rest(f"customFields/{quote(numeric, safe='')}/options")
+        return self._json_object("field-option", lambda: self._sdk.get(endpoint, params=params), step=step)
+
+    def dc_edit_issue(self, issue_id: str, fields: dict[str, object], *, notify: bool, step: str) -> None:
+        """``PUT /rest/api/2/issue/{issueIdOrKey}`` ``{"fields": …}`` (204); ``notify`` False asks
+        Jira not to mail the watchers (``notifyUsers=false``: admins and project admins only)."""
+        endpoint = self.rest(f"issue/{quote(issue_id, safe='')}")
+        params = None if notify else {"notifyUsers": "false"}
+
+        def edit() -> None:
+            response = self._sdk.put(
+                endpoint, data={"fields": dict(fields)}, params=params, advanced_mode=True
+            )
+            if response.status_code == 400:  # Jira gives the reason per field, in ``errors``
+                reasons = _field_reasons(response, fields)
+                if reasons:
+                    request_id = response.headers.get(REQUEST_ID_HEADER) or None
+                    raise FatalError(f"{step}: {reasons}", tracker=TRACKER, status=400, request_id=request_id)
+            response.raise_for_status()
+
+        self._call("issue-edit", edit, step=step)
+
+    def dc_put_remote_link(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/2/issue/{issueIdOrKey}/remotelink``: creates the link, or updates the one
+        holding its ``globalId`` in place; the link's ``id`` and ``self``."""
+        endpoint = self.rest(f"issue/{quote(issue_id, safe='')}/remotelink")
+        texts = replace(self._texts, forbidden=_LINK_FORBIDDEN)
+        return self._json_object(
+            "remote-link", lambda: self._sdk.post(endpoint, data=body), step=step, texts=texts
+        )
+
     def close(self) -> None:
         """Close the HTTP session."""
         self._sdk.close()
 
     def __repr__(self) -> str:
         return f"JiraClient({self.base_url!r})"
+
+
+def _field_reasons(response: requests.Response, fields: dict[str, object]) -> str:
+    """Data Center's reasons for refusing an edit of ``fields`` (its ErrorCollection's ``errors``),
+    read for those fields only (short texts such as "Option id '10300' is not valid"), truncated."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict):
+        return ""
+    text = "; ".join(f"{f}: {errors[f]}" for f in fields if isinstance(errors.get(f), str))
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
 def _refuse_constant(name: str) -> NoReturn:

@@ -625,6 +625,42 @@ class JiraState(FaultBook):
                 changed.append(option)
             return changed
 
+    # -- Data Center write path (sandbox.jira.datacenter_writes) ---------------------------------
+
+    remote_links_disabled = False  # an admin turned remote issue linking off: every link answers 403
+
+    @property
+    def off_screens(self) -> set[str]:
+        """Custom fields created through REST and not yet put on the edit screens: an issue edit
+        cannot set them (a Jira admin puts them there, :meth:`put_on_screens`)."""
+        held: set[str] = self.__dict__.setdefault("_off_screens", set())
+        return held
+
+    def put_on_screens(self, field_id: str) -> None:
+        """What a Jira admin's *Custom fields > Screens* does: issue edits may set the field."""
+        with self.lock:
+            self.off_screens.discard(field_id)
+
+    def add_field_option(self, field_id: str, value: str) -> FieldOption:
+        """What a Jira admin's *Edit Options > Add* does (Data Center has no REST API for it): a new
+        enabled option at the end of the field's global context, made when the field has none.
+
+        KeyError for a field that is not a custom field; ValueError for a value already offered.
+        """
+        with self.lock:
+            described = self.field_by_id(field_id)
+            if described is None or described.get("custom") is not True:
+                raise KeyError(f"no custom field {field_id}")
+            context = next((c for c in self.field_contexts(field_id) if c.is_global), None)
+            if context is None:
+                context = self._add_context(field_id, f"Default Configuration Scheme for {described['name']}")
+            if self._taken(context, value):
+                raise ValueError(f"the option '{value}' already exists in {field_id}")
+            option = FieldOption(str(self._next_option_id), value)
+            self._next_option_id += 1
+            context.options.append(option)
+            return option
+
     # -- mutations (tests, the demo, benchmarks) ------------------------------------------------
 
     def _touch(self, issue: Issue) -> None:
