@@ -35,7 +35,7 @@ from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
 from v2mom.connectors.jira.rate_limits import RateBudget, interval_retry_after
 from v2mom.connectors.retry import parse_retry_after
-from v2mom.errors import FatalError, RetriableError, TrackerError
+from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
 from v2mom.settings import JiraDeployment
 
 __all__ = [
@@ -357,9 +357,22 @@ class JiraClient:
 
     def server_info(self) -> dict[str, Any]:
         """``GET /rest/api/2/serverInfo`` (both deployments answer it, anonymously too): its
-        ``deploymentType`` ("Cloud", "Server" or "DataCenter") tells which Jira the URL names."""
-        endpoint = self._sdk.resource_url("serverInfo", api_root="rest/api", api_version=2)
-        return self._json_object("server-info", lambda: self._sdk.get(endpoint))
+        ``deploymentType`` ("Cloud", "Server" or "DataCenter") tells which Jira the URL names.
+
+        Asked without credentials: before the deployment is known to be the configured one, the
+        other deployment's credentials are not sent (a Data Center counts failed logins and may
+        demand a CAPTCHA). A site closed to anonymous callers is asked again with them."""
+        anonymous = Jira(
+            self.base_url, cloud=False, api_version=2, backoff_and_retry=False, retry_with_header=False
+        )
+        anonymous.timeout = self._sdk.timeout
+        endpoint = anonymous.resource_url("serverInfo", api_root="rest/api", api_version=2)
+        try:
+            return self._json_object("server-info", lambda: anonymous.get(endpoint))
+        except AuthError:  # a site closed to anonymous callers: ask as the configured account
+            return self._json_object("server-info", lambda: self._sdk.get(endpoint))
+        finally:
+            anonymous.close()
 
     def search_offset_page(
         self,
@@ -370,18 +383,22 @@ class JiraClient:
         *,
         expand: Sequence[str] = (),
         kind: str = "search",
+        validate: bool = False,
     ) -> dict[str, Any]:
         """One page of Data Center's ``POST /rest/api/2/search`` (``issues``, ``startAt``, ``total``).
 
-        ``validateQuery`` is off so that a key that no longer exists (an epic deleted, a key moved)
-        is a warning, not a refused query. ``expand`` may ask for ``changelog``.
+        ``validateQuery`` is off unless ``validate``: a key that no longer exists (an epic deleted,
+        a key moved) is then a warning, not a refused query. A listing of the configured scope
+        validates, so that a project the JQL names and the site lacks is refused (400), not an
+        empty scope whose census would take every stored issue for deleted. ``expand`` may ask
+        for ``changelog``.
         """
         body: dict[str, object] = {
             "jql": jql,
             "fields": list(fields),
             "startAt": int(start_at),
             "maxResults": int(max_results),
-            "validateQuery": False,
+            "validateQuery": bool(validate),
         }
         if expand:
             body["expand"] = list(expand)
@@ -422,6 +439,35 @@ class JiraClient:
         safe_id = quote(str(id_or_key), safe="")
         return self._json_object(
             "issue", lambda: self._sdk.get(self.rest(f"issue/{safe_id}"), params={"fields": joined})
+        )
+
+    # -- Data Center reads: worklog feeds, one issue's whole changelog ---------------------------
+
+    def worklog_changes(self, feed: str, since_ms: int) -> dict[str, Any]:
+        """One page of ``GET /rest/api/2/worklog/{feed}?since=`` (``feed``: "updated" or "deleted"),
+        a WorklogChangedSinceBean: ``values`` of ``{worklogId, updatedTime}``, ``until``, ``lastPage``."""
+        endpoint = self.rest(f"worklog/{quote(feed, safe='')}")
+        page = self._json_object("worklog", lambda: self._sdk.get(endpoint, params={"since": int(since_ms)}))
+        if not isinstance(page.get("values", []), list):
+            raise FatalError("unexpected worklog response: 'values' is not a list", tracker=TRACKER)
+        return page
+
+    def worklogs(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """``POST /rest/api/2/worklog/list`` (up to 1,000 ids): the worklogs, each with its ``issueId``."""
+        body = {"ids": [int(i) for i in ids]}
+        result = self._call("worklog", lambda: self._sdk.post(self.rest("worklog/list"), data=body))
+        if not isinstance(result, list) or not all(isinstance(w, dict) for w in result):
+            raise FatalError("unexpected worklog response: expected a JSON array of objects", tracker=TRACKER)
+        return result
+
+    def issue_changelog(self, issue_id: str) -> dict[str, Any]:
+        """``GET /rest/api/2/issue/{id}?expand=changelog``: the issue with its whole changelog."""
+        safe_id = quote(str(issue_id), safe="")
+        return self._json_object(
+            "changelog",
+            lambda: self._sdk.get(
+                self.rest(f"issue/{safe_id}"), params={"fields": "status", "expand": "changelog"}
+            ),
         )
 
     # -- custom fields, contexts and options (vocabulary provisioning) ---------------------------
