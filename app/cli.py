@@ -39,7 +39,7 @@ from v2mom.reports.csv_export import report_csv
 from v2mom.reports.effort import ReportQuery, build_report, date_range_problems, unknown_team_problem
 from v2mom.reports.flags import item_document
 from v2mom.reports.periods import PeriodError, find_period, period_report
-from v2mom.settings import CONFIG_ENV, config_path, load_settings
+from v2mom.settings import CONFIG_ENV, JiraDeployment, config_path, load_settings
 from v2mom.store.audit import AuditKind
 from v2mom.store.database import Database
 from v2mom.store.engine import backend_of, check_url, masked_url
@@ -588,6 +588,9 @@ def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: PortOpt = 8000,
     database: Annotated[str, typer.Option(help="SQLite file for the demo")] = "v2mom-demo.db",
+    jira: Annotated[
+        JiraDeployment, typer.Option(help="the sandbox Jira: cloud, or datacenter (Jira Data Center 10.3)")
+    ] = "cloud",
 ) -> None:
     """Sandbox trackers + the sample plan, synced through the real connectors, API served.
 
@@ -598,7 +601,7 @@ def demo(
     from v2mom.app.demo import run_demo
 
     with exit_on_errors(code=1):
-        run_demo(host=host, port=port, database=Path(database), console=out)
+        run_demo(host=host, port=port, database=Path(database), console=out, jira=jira)
 
 
 def main() -> None:

@@ -19,11 +19,19 @@ trackers_app = typer.Typer(no_args_is_help=True, help="Set up the trackers: the 
 
 
 def change_lines(result: TrackerProvision, *, apply: bool) -> list[str]:
-    """One line per change of ``result`` (or "no change"), prefixed by its tracker."""
-    if not result.changes:
+    """One line per change of ``result`` (or "no change"), prefixed by its tracker; then one per
+    change left to an administrator, which is never made here (whether or not ``apply``)."""
+    if not result.changes and not result.manual:
         return [] if result.error else [f"{result.tracker}: no change"]
     verb = "" if apply and result.applied else "would "
-    return [f"{result.tracker}: {verb}{change.describe()}" for change in result.changes]
+    lines = [f"{result.tracker}: {verb}{change.describe()}" for change in result.changes]
+    lines += [f"{result.tracker}: for an administrator: {step.describe()}" for step in result.manual]
+    if result.manual:
+        lines.append(
+            f"{result.tracker}: {len(result.manual)} step(s) left to an administrator (its API cannot"
+            " make them): run provision again once they are done"
+        )
+    return lines
 
 
 @trackers_app.command("provision")
@@ -36,7 +44,9 @@ def trackers_provision(
 
     Jira: select fields "V2MOM Value" / "V2MOM Method"; Asana: enum fields of the same names on every
     configured project; Linear: label groups "Value" / "Method". Renames follow the plan; a removed
-    value's option is disabled, never deleted. Exit 1 when a tracker refused (the others still ran).
+    value's option is disabled, never deleted. Jira Data Center has no REST API for select options:
+    those changes are printed as steps for a Jira administrator, never made and never a failure.
+    Exit 1 when a tracker refused (the others still ran).
     """
     with exit_on_errors():
         settings = load_settings(config)

@@ -10,7 +10,7 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +26,10 @@ from v2mom.errors import V2momError
 from v2mom.mapping.plan import Plan, load_plan
 from v2mom.reports.effort import ReportQuery, build_report
 from v2mom.reports.reviews import close_due_periods
-from v2mom.settings import Settings, TrackersSettings, WriteBackSettings
+from v2mom.settings import JiraDeployment, Settings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
 from v2mom.sync.service import run_sync
+from v2mom.vocabulary import ManualStep
 
 if TYPE_CHECKING:
     from v2mom.app.serve import Service
@@ -72,13 +73,19 @@ class DemoWorld:
 
 
 def build_demo(
-    database_url: str, *, seed: int = 7, issues: int = DEMO_ISSUES, plan: Plan | None = None
+    database_url: str,
+    *,
+    seed: int = 7,
+    issues: int = DEMO_ISSUES,
+    plan: Plan | None = None,
+    jira: JiraDeployment = "cloud",
 ) -> DemoWorld:
     """Start the three sandboxes, apply the sample plan, sync each through its real connector, and
     close the review of every period of the plan's cycle that has ended (as the scheduled reconcile
     does after a pass), so the demo opens with its past quarters reviewed.
 
-    ``issues`` sizes the Jira site; Linear and Asana get three quarters of it each. ``plan``: applied
+    ``issues`` sizes the Jira site (``jira``: a Cloud or a Data Center one, the same workspace);
+    Linear and Asana get three quarters of it each. ``plan``: applied
     instead of the sample plan (a test's own; the ground truths still read the sample's). The world
     carries each sandbox's own ground truth, which the report must equal per tracker and in total.
     """
@@ -92,7 +99,7 @@ def build_demo(
     from v2mom.sandbox.server import SandboxServer
 
     webhook_secret = secrets.token_hex(16)  # the sandboxes sign with it; a new one every run
-    jira_state, jira_truth = generate_jira_workspace(seed=seed, issues=issues)
+    jira_state, jira_truth = generate_jira_workspace(seed=seed, issues=issues, deployment=jira)
     linear_state, linear_truth = generate_linear_workspace(seed=seed, issues=issues * 3 // 4)
     asana_state, asana_truth = generate_asana_workspace(seed=seed, tasks=issues * 3 // 4)
     servers = {
@@ -189,7 +196,13 @@ class RunningDemo:
 
 @contextmanager
 def started_demo(
-    *, host: str, port: int, database: Path, console: Console, issues: int = DEMO_ISSUES
+    *,
+    host: str,
+    port: int,
+    database: Path,
+    console: Console,
+    issues: int = DEMO_ISSUES,
+    jira: JiraDeployment = "cloud",
 ) -> Iterator[RunningDemo]:
     """Lock the demo's database, bind its port, then (only then) start it from a clean database.
 
@@ -203,12 +216,14 @@ def started_demo(
         with listen_socket(host, port) as listener:
             base = f"http://{address(host, port)}"
             lock.note(f"pid {os.getpid()}, {base}/")
+            flavour = "Jira Data Center" if jira == "datacenter" else "Jira"
             console.print(
-                "starting sandbox Jira, Linear and Asana; syncing through the real connectors…", markup=False
+                f"starting sandbox {flavour}, Linear and Asana; syncing through the real connectors…",
+                markup=False,
             )
             for suffix in ("", "-wal", "-shm"):  # the demo starts from a clean file every time
                 Path(f"{database}{suffix}").unlink(missing_ok=True)
-            world = build_demo(f"sqlite:///{database}", issues=issues)
+            world = build_demo(f"sqlite:///{database}", issues=issues, jira=jira)
             try:
                 _announce_sync(world, database, console)
                 write_back_demo(world, base, console)
@@ -222,11 +237,13 @@ def started_demo(
         lock.release()
 
 
-def run_demo(*, host: str, port: int, database: Path, console: Console) -> None:
+def run_demo(
+    *, host: str, port: int, database: Path, console: Console, jira: JiraDeployment = "cloud"
+) -> None:
     """Start the demo (:func:`started_demo`), serve it with its live activity until Ctrl-C."""
     from v2mom.app.serve import serve_app, uvicorn_server
 
-    with started_demo(host=host, port=port, database=database, console=console) as demo:
+    with started_demo(host=host, port=port, database=database, console=console, jira=jira) as demo:
         serve_app(
             demo.world.settings,
             demo.world.store,
@@ -324,9 +341,24 @@ def write_back_demo(world: DemoWorld, base: str, console: Console) -> None:
     world.settings = world.settings.model_copy(
         update={"public_url": base, "trackers": world.settings.trackers.model_copy(update=trackers)}
     )
+    waited = False
     for result in provision(world.settings, world.store, apply=True):
         state = f"{len(result.changes)} vocabulary change(s)" if result.ok else f"FAILED: {result.error}"
         console.print(f"{result.tracker}: provisioned {state}", markup=False)
+        if result.manual:  # Jira Data Center: options are added by an administrator, by hand
+            by_hand = _administrator_does(world.states[result.tracker], result.manual)
+            console.print(
+                f"{result.tracker}: {len(result.manual)} step(s) left to an administrator, done in the "
+                f"sandbox as one would: {by_hand}",
+                markup=False,
+            )
+            waited = True
+    if waited:  # the next run adopts what the administrator made
+        for result in provision(world.settings, world.store, apply=True):
+            if result.manual or not result.ok:
+                console.print(
+                    f"{result.tracker}: still waiting: {result.error or result.manual}", markup=False
+                )
     for done in writeback(world.settings, world.store, apply=True):
         console.print(
             f"{done.tracker}: wrote inferred tags to {done.written} item(s), linked {done.linked}"
@@ -350,6 +382,24 @@ def write_back_demo(world: DemoWorld, base: str, console: Console) -> None:
             f"  {done.tracker}:{held.key} now holds {tags}; link {link.link_url if link else 'none'}",
             markup=False,
         )
+
+
+def _administrator_does(state: Any, steps: Sequence[ManualStep]) -> str:
+    """What a Jira Data Center administrator does by hand for ``steps`` (options added in the
+    field's configuration, a new field put on the edit screens), done to the sandbox ``state``."""
+    from v2mom.vocabulary import FIELD_NAMES
+
+    field_of = {f["name"]: f["id"] for f in state.fields if f.get("custom")}
+    added = screened = 0
+    for step in steps:
+        field_id = field_of[FIELD_NAMES[step.change.kind]]
+        if step.follows:
+            state.put_on_screens(field_id)
+            screened += 1
+        elif step.change.action == "create":
+            state.add_field_option(field_id, step.change.name)
+            added += 1
+    return f"{added} option(s) added, {screened} field(s) put on the edit screens"
 
 
 def live_activity(world: DemoWorld, base: str) -> list[Service]:

@@ -16,15 +16,22 @@ from v2mom.settings import AsanaSettings, JiraSettings, LinearSettings
 
 Section = JiraSettings | LinearSettings | AsanaSettings
 TRACKERS = ("jira", "linear", "asana")
+JIRA_DATACENTER = "jira-datacenter"  # the Jira sandbox as a Data Center site (``build_workspace`` only)
 
 
 def build_workspace(tracker: str, items: int, page_size: int, seed: int = 11) -> tuple[Any, Any, Any]:
-    """``(state, app, section_for(url))``: a seeded workspace of about ``items`` records."""
-    if tracker == "jira":
+    """``(state, app, section_for(url))``: a seeded workspace of about ``items`` records
+    (``tracker`` may also be :data:`JIRA_DATACENTER`)."""
+    if tracker in ("jira", JIRA_DATACENTER):
         from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
         from v2mom.sandbox.jira.app import create_jira_app
 
-        jira, _ = generate_jira_workspace(seed=seed, issues=items, epics=max(30, items // 40))
+        jira, _ = generate_jira_workspace(
+            seed=seed,
+            issues=items,
+            epics=max(30, items // 40),
+            deployment="datacenter" if tracker == JIRA_DATACENTER else "cloud",
+        )
         return jira, create_jira_app(jira), lambda url: jira_settings(jira, url, page_size=page_size)
     if tracker == "linear":
         from v2mom.sandbox.linear.app import create_linear_app

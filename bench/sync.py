@@ -8,6 +8,9 @@ nothing else:
 
 - Jira: ``/rest/api/3/search/jql`` pages with the same JQL, fields and page size, then the
   changelogs of the issues listed (``/rest/api/3/changelog/bulkfetch``, 1,000 issues a request);
+- Jira Data Center (``jira-datacenter``): ``/rest/api/2/search`` pages by ``startAt`` with the same
+  JQL, fields and page size, one after the other with no overlap, then the changelogs of the issues
+  listed, as Data Center gives them: searches of ``id in (…)`` with ``expand=changelog``;
 - Linear: the same ``projects`` and ``issues`` GraphQL documents, following ``endCursor``, and
   ``issue_labels`` for issues with more labels than one page holds, then ``issue_history`` for the
   issues listed (50 a request) and ``issue_history_page`` for longer histories;
@@ -31,7 +34,7 @@ from typing import Any
 import requests
 
 from bench.common import verdict
-from bench.sandboxes import TRACKERS, SandboxProcess
+from bench.sandboxes import JIRA_DATACENTER, SandboxProcess
 from v2mom.connectors.base import Connector
 from v2mom.mapping.plan import load_plan
 from v2mom.sandbox import SAMPLE_PLAN_PATH
@@ -86,6 +89,55 @@ def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
                     break
                 changes["nextPageToken"] = logs["nextPageToken"]
         return seen
+
+    return connector, raw
+
+
+def jira_datacenter_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
+    """The Jira connector on Data Center and its raw ``startAt`` loop."""
+    from v2mom.connectors.jira.connector import JiraConnector
+    from v2mom.connectors.jira.datacenter_history import HISTORY_BATCH
+
+    connector = JiraConnector(settings)
+    connector.discover()
+    fields = connector.fields
+    page_size = settings.page_size
+
+    def search(session: requests.Session, body: dict[str, object]) -> dict[str, Any]:
+        answer = session.post(f"{settings.url}/rest/api/2/search", json=body, timeout=60)
+        answer.raise_for_status()
+        page: dict[str, Any] = answer.json()
+        return page
+
+    def raw() -> int:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
+        ids: list[str] = []
+        while True:
+            body = {
+                "jql": connector.jql_for(None),
+                "fields": fields,
+                "startAt": len(ids),
+                "maxResults": page_size,
+            }
+            page = search(session, body)
+            ids.extend(issue["id"] for issue in page["issues"])
+            if not page["issues"] or len(ids) >= page["total"]:
+                break
+        for start in range(0, len(ids), HISTORY_BATCH):  # the changelogs of the issues listed
+            batch = ids[start : start + HISTORY_BATCH]
+            jql = f"id in ({', '.join(batch)}) ORDER BY id ASC"
+            search(
+                session,
+                {
+                    "jql": jql,
+                    "fields": ["status"],
+                    "startAt": 0,
+                    "maxResults": len(batch),
+                    "expand": ["changelog"],
+                },
+            )
+        return len(ids)
 
     return connector, raw
 
@@ -200,7 +252,7 @@ def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
 
 SYNC_TARGET = 0.8
 RESOLVE_TARGET = 0.7
-CASES = {"jira": jira_case, "linear": linear_case, "asana": asana_case}
+CASES = {"jira": jira_case, JIRA_DATACENTER: jira_datacenter_case, "linear": linear_case, "asana": asana_case}
 
 
 def bench_tracker(tracker: str, items: int, page_size: int, database_url: str | None) -> float:
@@ -247,12 +299,12 @@ def bench_tracker(tracker: str, items: int, page_size: int, database_url: str | 
 def main() -> None:
     """Benchmark the chosen trackers one after the other."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracker", choices=[*TRACKERS, "all"], default="all")
+    parser.add_argument("--tracker", choices=[*CASES, "all"], default="all")
     parser.add_argument("--items", type=int, default=100_000, help="records generated per tracker")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--page-size", type=int, default=100)
     args = parser.parse_args()
-    for tracker in TRACKERS if args.tracker == "all" else (args.tracker,):
+    for tracker in CASES if args.tracker == "all" else (args.tracker,):
         bench_tracker(tracker, args.items, args.page_size, args.database_url)
 
 

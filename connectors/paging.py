@@ -17,6 +17,11 @@ The three styles the trackers use read the next token from a page:
   or any "has more + token" pair through ``next_offset`` (Asana's Events API: ``has_more`` + ``sync``);
 - :func:`relay_pages` — a relay connection's ``pageInfo`` (Linear ``hasNextPage`` + ``endCursor``).
 
+Offsets over an order that moves while it is read (Jira Data Center's ``startAt`` over
+``ORDER BY updated``) cannot be followed blindly: :func:`overlapping_offset_pages` re-reads a little
+of each previous page and checks that nothing shifted past it; its loop guard watches what the pages
+bring, not the offsets asked.
+
 Pages are handed on as fetched; what a page holds (and its validation) stays with the connector.
 Singer SDK's ``BaseAPIPaginator`` gave the shape (fetch, advance, detect a repeated token); here
 every token of the listing is remembered, not only the previous one, so longer cycles are caught too.
@@ -29,9 +34,20 @@ from typing import Any, TypeVar
 
 from v2mom.errors import FatalError
 
-__all__ = ["cursor_pages", "next_page_offset", "offset_pages", "paginate", "relay_pages"]
+__all__ = [
+    "OVERLAP",
+    "cursor_pages",
+    "next_page_offset",
+    "offset_pages",
+    "overlapping_offset_pages",
+    "paginate",
+    "relay_pages",
+]
 
 P = TypeVar("P")
+T = TypeVar("T")
+OVERLAP = 5  # records each offset page re-reads of the previous one (fewer on pages too short for it)
+_STALLS = 3  # offset pages in a row bringing nothing past the furthest record served: a loop
 _MAX_TOKEN_SHOWN = 80  # a repeated token is named, but a long one is shortened
 
 
@@ -200,3 +216,69 @@ def relay_pages(
         max_pages=max_pages,
         more="hasNextPage",
     )
+
+
+def overlapping_offset_pages(
+    fetch: Callable[[int], P],
+    *,
+    items: Callable[[P], tuple[list[T], int]],
+    identity: Callable[[T], str],
+    key: Callable[[T], tuple[Any, ...]],
+    tracker: str,
+    what: str,
+    overlap: int = OVERLAP,
+) -> Iterator[tuple[list[T], int]]:
+    """The records of an offset listing whose order moves while it is read, page by page, each once
+    per version, with the number of requests each page took (its back-offs included).
+
+    ``fetch(start)`` answers the page at offset ``start``; ``items(page)`` reads its records and the
+    listing's ``total``; ``identity`` names a record and ``key`` is its sort key in the listing's
+    order. A record moved away in front of the position (updated to the end, deleted) shifts the
+    later pages: each page is asked from ``overlap`` records before where the previous one ended
+    and must begin at or before the furthest record handed on (*continuity*); else the request backs
+    off further (doubling), down to offset 0. A record seen again is handed on again only when its
+    sort key changed (a newer version). Pages that bring nothing past the furthest record served,
+    several times in a row, are a FatalError (loop guard), and so is a listing that ends having
+    served fewer records than its ``total`` (a server that ignores the offset): every record
+    matching at the end was served once.
+    """
+    served: dict[str, tuple[Any, ...]] = {}
+    anchor: tuple[Any, ...] | None = None  # the furthest sort key handed on
+    position = 0  # where the previous accepted page ended
+    back = 0
+    stalls = requests = 0
+    while True:
+        start = max(0, position - back)
+        page = fetch(start)
+        requests += 1
+        records, total = items(page)
+        if anchor is not None and start > 0 and (not records or key(records[0]) > anchor):
+            back = max(1, back * 2)  # records moved away in front: re-read more
+            continue
+        fresh = []
+        for record in records:
+            found, sort = identity(record), key(record)
+            if served.get(found) != sort:
+                served[found] = sort
+                fresh.append(record)
+        if fresh:
+            yield fresh, requests
+            requests = 0
+        end = start + len(records)
+        if not records or end >= total:
+            if len(served) < total:
+                raise FatalError(
+                    f"{what}: offset paging ended with {len(served)} of {total} records served "
+                    "(does the server ignore the offset?)",
+                    tracker=tracker,
+                )
+            return
+        last = key(records[-1])
+        stalls = stalls + 1 if anchor is not None and last <= anchor else 0
+        if stalls >= _STALLS:
+            raise FatalError(
+                f"{what}: offset paging stopped moving at offset {start} (loop guard)", tracker=tracker
+            )
+        anchor = last if anchor is None or last > anchor else anchor
+        position = end
+        back = min(overlap, max(1, len(records) - 1))

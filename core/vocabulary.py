@@ -53,12 +53,36 @@ class TrackerOption:
 
 @dataclass(frozen=True)
 class TrackerVocabulary:
-    """What one tracker offers now, per kind: the container's id (None: absent) and its options."""
+    """What one tracker offers now, per kind: the container's id (None: absent) and its options.
+
+    ``by_hand`` names the actions the tracker's API cannot make (Jira Data Center has no REST API
+    for select options): those changes are left to an administrator, in the place ``admin_places``
+    names per kind (see :meth:`split`).
+    """
 
     containers: dict[Kind, str | None] = field(default_factory=lambda: {"value": None, "method": None})
     options: dict[Kind, tuple[TrackerOption, ...]] = field(
         default_factory=lambda: {"value": (), "method": ()}
     )
+    by_hand: frozenset[Action] = frozenset()
+    admin_places: dict[Kind, str] = field(default_factory=dict)
+    after_create: dict[Kind, tuple[str, str]] = field(default_factory=dict)  # kind -> (task, where)
+
+    def split(self, changes: list[VocabularyChange]) -> tuple[list[VocabularyChange], list[ManualStep]]:
+        """``changes`` as (those the API makes, those left to an administrator), each in order;
+        a container the API creates brings the step ``after_create`` names for its kind, if any."""
+        made = [c for c in changes if c.action not in self.by_hand]
+        manual = [
+            ManualStep(c, self.admin_places.get(c.kind, "the tracker's administration"))
+            for c in changes
+            if c.action in self.by_hand
+        ]
+        manual += [
+            ManualStep(c, self.after_create[c.kind][1], task=self.after_create[c.kind][0])
+            for c in made
+            if c.action == "create_container" and c.kind in self.after_create
+        ]
+        return made, manual
 
 
 @dataclass(frozen=True)
@@ -87,10 +111,34 @@ class VocabularyChange:
 
 
 @dataclass(frozen=True)
+class ManualStep:
+    """A change the tracker's API cannot make: an administrator makes it by hand at ``where``.
+
+    ``task`` (when given) is a step that follows a change the API did make, such as putting a field
+    it created on the screens people edit issues with; ``change`` then names that change.
+    """
+
+    change: VocabularyChange
+    where: str
+    task: str | None = None
+
+    @property
+    def follows(self) -> bool:
+        """True for a step after a change that was made (``task``), False for a change not made."""
+        return self.task is not None
+
+    def describe(self) -> str:
+        """One line for a person: what to do, and where."""
+        return f"{self.task or self.change.describe()}, by hand: {self.where}"
+
+
+@dataclass(frozen=True)
 class AppliedVocabulary:
-    """What applying changes left in a tracker: per kind, the option id now offering each plan id."""
+    """What applying changes left in a tracker: per kind, the option id now offering each plan id;
+    ``manual``: the changes it was given that its API cannot make (left to an administrator)."""
 
     options: dict[Kind, dict[str, str]] = field(default_factory=lambda: {"value": {}, "method": {}})
+    manual: tuple[ManualStep, ...] = ()
 
 
 # -- write-back: what v2mom-sync writes into a tracker's items ---------------------------------------

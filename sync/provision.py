@@ -5,6 +5,12 @@ and, with ``apply``, make the changes and record which tracker option offers eac
 (so a renamed value renames its option instead of adding one); an applied run is audited. The diff
 is always computed from the tracker itself, so an interrupted run resumes where it stopped and a
 second run changes nothing. A tracker that refuses is named with its reason; the others still run.
+
+A change the tracker's API cannot make (Jira Data Center has no REST API for select options) is
+never sent and never a failure: it is listed in ``manual``, with where an administrator makes it,
+in the preview and in the run alike. Until then a plan choice without an option is not recorded
+(write-back skips its items, saying why), nor is one whose option is disabled; once the
+administrator has made it, the next run finds the option by its name and records it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from v2mom.mapping.plan import Plan
 from v2mom.mapping.vocabulary import vocabulary_diff
 from v2mom.settings import Settings
 from v2mom.store.database import Database
-from v2mom.vocabulary import KINDS, Kind, VocabularyChange
+from v2mom.vocabulary import KINDS, Kind, ManualStep, VocabularyChange
 
 WriterFor = Callable[[str], VocabularyWriter]
 
@@ -32,6 +38,7 @@ class TrackerProvision:
     changes: list[VocabularyChange] = field(default_factory=list)
     applied: bool = False
     error: str | None = None
+    manual: list[ManualStep] = field(default_factory=list)  # left to an administrator: never applied
 
     @property
     def ok(self) -> bool:
@@ -85,7 +92,10 @@ def provision(
 def _audit(store: Database, results: list[TrackerProvision], actor: str) -> None:
     """Record an applied run: what each tracker changed, or why it failed."""
     parts = [
-        f"{r.tracker}: failed ({r.error})" if r.error else f"{r.tracker}: {len(r.changes)} change(s)"
+        f"{r.tracker}: failed ({r.error})"
+        if r.error
+        else f"{r.tracker}: {len(r.changes)} change(s)"
+        + (f", {len(r.manual)} left to an administrator" if r.manual else "")
         for r in results
     ]
     store.audit.record(
@@ -100,6 +110,7 @@ def _audit(store: Database, results: list[TrackerProvision], actor: str) -> None
                     "changes": [change.describe() for change in r.changes],
                     "error": r.error,
                 }
+                | ({"manual": [step.describe() for step in r.manual]} if r.manual else {})
                 for r in results
             ]
         },
@@ -110,17 +121,25 @@ def _provision_tracker(
     store: Database, plan: Plan, name: str, writer: VocabularyWriter, result: TrackerProvision, *, apply: bool
 ) -> None:
     """Diff one tracker's vocabulary against ``plan``; with ``apply``, make it and record the option ids."""
-    diff = vocabulary_diff(plan, writer.read_vocabulary(), store.vocabulary.offered(name))
-    result.changes = diff.changes
+    current = writer.read_vocabulary()
+    diff = vocabulary_diff(plan, current, store.vocabulary.offered(name))
+    result.changes, result.manual = current.split(diff.changes)
     if not apply:
         return
-    applied = writer.apply_vocabulary(diff.changes) if diff.changes else None
+    applied = writer.apply_vocabulary(result.changes) if result.changes else None
     record: dict[Kind, dict[str, str]] = {kind: dict(diff.matched[kind]) for kind in KINDS}
     if applied is not None:
         for kind in KINDS:
             record[kind].update(applied.options.get(kind, {}))
+        made = {s.change for s in applied.manual if not s.follows}  # given, but the API cannot make them
+        result.changes = [c for c in result.changes if c not in made]
+        told = {(s.change, s.task) for s in applied.manual}  # the writer's own words (ids known now) win
+        result.manual = [s for s in result.manual if (s.change, s.task) not in told] + list(applied.manual)
+    for step in result.manual:  # a disabled option takes no writes until an administrator enables it
+        if step.change.action == "enable" and step.change.plan_id is not None:
+            record[step.change.kind].pop(step.change.plan_id, None)
     store.vocabulary.record(name, record)
-    for change in diff.changes:  # fields holding the old name are still v2mom-sync's writes
+    for change in result.changes:  # fields holding the old name are still v2mom-sync's writes
         if change.action == "rename" and change.plan_id is not None:
             store.writebacks.relabel(name, change.kind, change.plan_id, change.name)
     result.applied = True

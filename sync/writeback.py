@@ -5,7 +5,9 @@ scope, as the last sync and the webhooks left it) whose value or method was infe
 tracker's ``V2MOM Value`` / ``V2MOM Method`` choice set (``mapping.writeback`` decides what), and each
 written item one link to its explanation page. An item the tracker cannot let hold the choice (an
 Asana subtask outside every configured project) is named in ``skipped`` with the reason, and
-nothing is sent for it. The preview and the run compute the same plan, so the counts a preview
+nothing is sent for it; so is a choice the tracker offers no option for yet (not provisioned, or
+on Jira Data Center not added by an administrator), while the item's other kind is still written.
+The preview and the run compute the same plan, so the counts a preview
 prints are the writes a run makes.
 
 One run per tracker at a time, across processes (the ``writeback-<tracker>`` lock): a second run
@@ -84,7 +86,9 @@ class TrackerWriteback:
     written: int = 0
     linked: int = 0
     refused: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # "key: why" of items that cannot hold the field there
+    skipped: list[str] = field(
+        default_factory=list
+    )  # "key: why" of items (or choices) that cannot be written
     settled: int = 0  # unconfirmed writes of an earlier run read back before this one
     unsettled: int = 0  # of those, items that could not be read back: left out of this run
     error: str | None = None
@@ -103,6 +107,12 @@ def item_url(public_url: str, tracker: str, key: str) -> str:
 OUTSIDE_PROJECTS = (
     "an Asana subtask in none of the configured projects holds none of their custom fields:"
     " add it to one of trackers.asana.projects to have it written"
+)
+
+
+NO_OPTION = (
+    "not writable: the tracker offers no option for it yet"
+    " (see 'v2mom trackers provision'; on Jira Data Center an administrator adds it)"
 )
 
 
@@ -150,6 +160,7 @@ def plan_tracker(
     result = TrackerWriteback(tracker)
     wb = write_back_settings(settings, tracker)
     offered = store.vocabulary.offered(tracker)
+    names = choice_names(plan)
     records = store.writebacks.records(tracker)
     missing: set[str] = set()
     want_links = wb.links and settings.public_url is not None
@@ -168,11 +179,15 @@ def plan_tracker(
                 result.skipped.append(f"{item.key}: {unheld}")
             continue
         changes: dict[Kind, str | None] = {}
+        unwritable: list[str] = []
         for kind, plan_id in planned.items():
             if plan_id is not None and plan_id not in offered.get(kind, {}):
                 missing.add(f"{kind} {plan_id}")
+                unwritable.append(f"{kind} '{names[kind].get(plan_id, plan_id)}'")
                 continue
             changes[kind] = plan_id
+        if unwritable:
+            result.skipped.append(f"{item.key}: {' and '.join(unwritable)} {NO_OPTION}")
         if changes:
             result.fields.append(FieldWrite(item, changes))
             result.values.update(p for k, p in changes.items() if k == "value" and p)

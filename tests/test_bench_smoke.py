@@ -59,7 +59,8 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
         assert all(n > 0 for n in read[1::2])
     if module == "bench.sync":  # sync alone, then sync + re-resolution, per tracker
         names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
-        assert names == [[kind, t] for t in ("jira", "linear", "asana") for kind in ("sync", "sync+resolve")]
+        trackers = ("jira", "jira-datacenter", "linear", "asana")
+        assert names == [[kind, t] for t in trackers for kind in ("sync", "sync+resolve")]
 
 
 @pytest.mark.postgres

@@ -82,11 +82,13 @@ class TagAuditDetails(ApiModel):
 
 
 class ProvisionedTracker(ApiModel):
-    """One tracker's part of a provisioning run: the changes made, or its error."""
+    """One tracker's part of a provisioning run: the changes made, those left to an administrator
+    (the tracker's API cannot make them), or its error."""
 
     tracker: str
     applied: bool
     changes: list[str]
+    manual: list[str] = Field(default_factory=list)
     error: str | None
 
 

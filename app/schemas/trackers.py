@@ -7,7 +7,7 @@ from typing import Literal
 from v2mom.app.schemas.common import ApiModel
 from v2mom.sync.provision import TrackerProvision
 from v2mom.sync.writeback import TrackerWriteback
-from v2mom.vocabulary import VocabularyChange
+from v2mom.vocabulary import ManualStep, VocabularyChange
 
 
 class VocabularyChangeDocument(ApiModel):
@@ -35,12 +35,29 @@ class VocabularyChangeDocument(ApiModel):
         )
 
 
+class ManualStepDocument(ApiModel):
+    """A change the tracker's API cannot make: what an administrator does, and where."""
+
+    change: VocabularyChangeDocument
+    where: str
+    description: str
+
+    @classmethod
+    def of(cls, step: ManualStep) -> ManualStepDocument:
+        """The document of ``step``."""
+        return cls(
+            change=VocabularyChangeDocument.of(step.change), where=step.where, description=step.describe()
+        )
+
+
 class TrackerProvisionDocument(ApiModel):
-    """One tracker: its changes, whether they were made, and why not when it failed."""
+    """One tracker: its changes, whether they were made, those left to an administrator (never
+    applied: the tracker's API cannot make them), and why not when it failed."""
 
     tracker: str
     changes: list[VocabularyChangeDocument]
     applied: bool
+    manual: list[ManualStepDocument]
     error: str | None
 
 
@@ -60,6 +77,7 @@ class ProvisionDocument(ApiModel):
                     tracker=result.tracker,
                     changes=[VocabularyChangeDocument.of(change) for change in result.changes],
                     applied=result.applied,
+                    manual=[ManualStepDocument.of(step) for step in result.manual],
                     error=result.error,
                 )
                 for result in results
@@ -123,7 +141,7 @@ def writeback_summary(result: TrackerWriteback) -> str:
     if result.applied and (result.written or result.linked or result.refused):
         line = f"{result.tracker}: wrote {result.written} item(s), linked {result.linked}"
         if result.skipped:
-            line += f", {len(result.skipped)} skipped (they cannot hold the field there)"
+            line += f", {len(result.skipped)} skipped (they cannot be written there)"
         return line + (f", {len(result.refused)} refused" if result.refused else "")
     if not result.fields and not result.links:
         return f"{result.tracker}: nothing to write"
@@ -138,5 +156,5 @@ def writeback_summary(result: TrackerWriteback) -> str:
         parts.append(f"{result.cleared} cleared")
     parts.append(f"{len(result.links)} link(s)")
     if result.skipped:
-        parts.append(f"{len(result.skipped)} skipped (they cannot hold the field there)")
+        parts.append(f"{len(result.skipped)} skipped (they cannot be written there)")
     return f"{result.tracker}: would write " + "; ".join(parts)

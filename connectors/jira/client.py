@@ -35,7 +35,7 @@ from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
 from v2mom.connectors.jira.rate_limits import RateBudget, interval_retry_after
 from v2mom.connectors.retry import parse_retry_after
-from v2mom.errors import FatalError, RetriableError, TrackerError
+from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
 from v2mom.settings import JiraDeployment
 
 __all__ = [
@@ -98,6 +98,9 @@ _DC_TEXTS = replace(
 _ADMIN_FORBIDDEN = "permission denied: the account may not administer custom fields (Jira admin)"
 _ADMIN_TEXTS = replace(_TEXTS, forbidden=_ADMIN_FORBIDDEN)
 _DC_ADMIN_TEXTS = replace(_DC_TEXTS, forbidden=_ADMIN_FORBIDDEN)
+# A remote link is refused without the project's Link issues permission, or (Data Center) when an
+# administrator turned remote issue linking off.
+_LINK_FORBIDDEN = "permission denied: the account may not link this issue, or issue linking is turned off"
 
 
 # -- Data Center webhooks (module level) ---------------------------------------------------------
@@ -193,7 +196,7 @@ class JiraClient:
     HTTP request is counted in ``calls`` under its kind ("search", "census", "field", "myself",
     "issue"; history: "status", "changelog"; provisioning: "field-create", "field-context",
     "context-create", "field-option", "option-create", "option-update"; write-back: "bulk-edit",
-    "bulk-queue", "remote-link"). No retries happen here.
+    "bulk-queue", "remote-link", and on Data Center "issue-edit"). No retries happen here.
     """
 
     def __init__(
@@ -257,6 +260,18 @@ class JiraClient:
         # requests takes (connect, read): an unreachable site fails in seconds, a slow answer may take
         # ``timeout``. The SDK annotates ``timeout`` as an int but hands it to requests as it is.
         self._sdk.timeout = (connect_timeout, int(timeout))  # type: ignore[assignment]
+        # Another client of the same site, counter and rate budget, with its own session (:meth:`spawn`).
+        self._respawn: Callable[[], JiraClient] = lambda: JiraClient(
+            url,
+            api_token=api_token,
+            email=email,
+            deployment=deployment,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            calls=self.calls,
+            budget=self.budget,
+            sleep=sleep,
+        )
 
     def _observe(self, response: requests.Response, *_args: object, **_kwargs: object) -> None:
         """The session's response hook: what the answer says of the rate limit."""
@@ -359,9 +374,22 @@ class JiraClient:
 
     def server_info(self) -> dict[str, Any]:
         """``GET /rest/api/2/serverInfo`` (both deployments answer it, anonymously too): its
-        ``deploymentType`` ("Cloud", "Server" or "DataCenter") tells which Jira the URL names."""
-        endpoint = self._sdk.resource_url("serverInfo", api_root="rest/api", api_version=2)
-        return self._json_object("server-info", lambda: self._sdk.get(endpoint))
+        ``deploymentType`` ("Cloud", "Server" or "DataCenter") tells which Jira the URL names.
+
+        Asked without credentials: before the deployment is known to be the configured one, the
+        other deployment's credentials are not sent (a Data Center counts failed logins and may
+        demand a CAPTCHA). A site closed to anonymous callers is asked again with them."""
+        anonymous = Jira(
+            self.base_url, cloud=False, api_version=2, backoff_and_retry=False, retry_with_header=False
+        )
+        anonymous.timeout = self._sdk.timeout
+        endpoint = anonymous.resource_url("serverInfo", api_root="rest/api", api_version=2)
+        try:
+            return self._json_object("server-info", lambda: anonymous.get(endpoint))
+        except AuthError:  # a site closed to anonymous callers: ask as the configured account
+            return self._json_object("server-info", lambda: self._sdk.get(endpoint))
+        finally:
+            anonymous.close()
 
     def search_offset_page(
         self,
@@ -372,18 +400,22 @@ class JiraClient:
         *,
         expand: Sequence[str] = (),
         kind: str = "search",
+        validate: bool = False,
     ) -> dict[str, Any]:
         """One page of Data Center's ``POST /rest/api/2/search`` (``issues``, ``startAt``, ``total``).
 
-        ``validateQuery`` is off so that a key that no longer exists (an epic deleted, a key moved)
-        is a warning, not a refused query. ``expand`` may ask for ``changelog``.
+        ``validateQuery`` is off unless ``validate``: a key that no longer exists (an epic deleted,
+        a key moved) is then a warning, not a refused query. A listing of the configured scope
+        validates, so that a project the JQL names and the site lacks is refused (400), not an
+        empty scope whose census would take every stored issue for deleted. ``expand`` may ask
+        for ``changelog``.
         """
         body: dict[str, object] = {
             "jql": jql,
             "fields": list(fields),
             "startAt": int(start_at),
             "maxResults": int(max_results),
-            "validateQuery": False,
+            "validateQuery": bool(validate),
         }
         if expand:
             body["expand"] = list(expand)
@@ -424,6 +456,35 @@ class JiraClient:
         safe_id = quote(str(id_or_key), safe="")
         return self._json_object(
             "issue", lambda: self._sdk.get(self.rest(f"issue/{safe_id}"), params={"fields": joined})
+        )
+
+    # -- Data Center reads: worklog feeds, one issue's whole changelog ---------------------------
+
+    def worklog_changes(self, feed: str, since_ms: int) -> dict[str, Any]:
+        """One page of ``GET /rest/api/2/worklog/{feed}?since=`` (``feed``: "updated" or "deleted"),
+        a WorklogChangedSinceBean: ``values`` of ``{worklogId, updatedTime}``, ``until``, ``lastPage``."""
+        endpoint = self.rest(f"worklog/{quote(feed, safe='')}")
+        page = self._json_object("worklog", lambda: self._sdk.get(endpoint, params={"since": int(since_ms)}))
+        if not isinstance(page.get("values", []), list):
+            raise FatalError("unexpected worklog response: 'values' is not a list", tracker=TRACKER)
+        return page
+
+    def worklogs(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """``POST /rest/api/2/worklog/list`` (up to 1,000 ids): the worklogs, each with its ``issueId``."""
+        body = {"ids": [int(i) for i in ids]}
+        result = self._call("worklog", lambda: self._sdk.post(self.rest("worklog/list"), data=body))
+        if not isinstance(result, list) or not all(isinstance(w, dict) for w in result):
+            raise FatalError("unexpected worklog response: expected a JSON array of objects", tracker=TRACKER)
+        return result
+
+    def issue_changelog(self, issue_id: str) -> dict[str, Any]:
+        """``GET /rest/api/2/issue/{id}?expand=changelog``: the issue with its whole changelog."""
+        safe_id = quote(str(issue_id), safe="")
+        return self._json_object(
+            "changelog",
+            lambda: self._sdk.get(
+                self.rest(f"issue/{safe_id}"), params={"fields": "status", "expand": "changelog"}
+            ),
         )
 
     # -- custom fields, contexts and options (vocabulary provisioning) ---------------------------
@@ -527,6 +588,70 @@ class JiraClient:
             step=step,
         )
 
+    # -- Data Center: custom fields, their options, issue edits, remote links (REST v2) ---------
+
+    def spawn(self) -> JiraClient:
+        """A new client of the same site, credentials, call counter and rate budget with a session of
+        its own (a ``requests`` session is not safe to share between threads)."""
+        return self._respawn()
+
+    def dc_create_select_field(self, name: str, description: str, *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/2/field`` (CustomFieldDefinitionJsonBean): a single-select custom field;
+        Data Center gives it a global context. Answers the FieldBean (its ``id``)."""
+        body = {
+            "name": name,
+            "description": description,
+            "type": SELECT_TYPE,
+            "searcherKey": SELECT_SEARCHER,
+        }
+        return self._json_object(
+            "field-create",
+            lambda: self._sdk.post(self.rest("field"), data=body),
+            step=step,
+            texts=self._admin_texts,
+        )
+
+    def dc_field_options(
+        self, field_id: str, page: int | None, max_results: int, *, step: str
+    ) -> dict[str, Any]:
+        """One page of ``GET /rest/api/2/customFields/{customFieldId}/options`` (CustomFieldOptionsBean:
+        ``options``, ``total``); ``field_id`` as ``customfield_N`` or ``N`` (the path takes ``N``);
+        ``page`` None asks for the first page whatever Jira numbers it from."""
+        numeric = field_id.removeprefix("customfield_")
+        params: dict[str, str] = {"maxResults": str(int(max_results))}
+        if page is not None:
+            params["page"] = str(int(page))
+        endpoint = self.rest(f"customFields/{quote(numeric, safe='')}/options")
+        return self._json_object("field-option", lambda: self._sdk.get(endpoint, params=params), step=step)
+
+    def dc_edit_issue(self, issue_id: str, fields: dict[str, object], *, notify: bool, step: str) -> None:
+        """``PUT /rest/api/2/issue/{issueIdOrKey}`` ``{"fields": …}`` (204); ``notify`` False asks
+        Jira not to mail the watchers (``notifyUsers=false``: admins and project admins only)."""
+        endpoint = self.rest(f"issue/{quote(issue_id, safe='')}")
+        params = None if notify else {"notifyUsers": "false"}
+
+        def edit() -> None:
+            response = self._sdk.put(
+                endpoint, data={"fields": dict(fields)}, params=params, advanced_mode=True
+            )
+            if response.status_code == 400:  # Jira gives the reason per field, in ``errors``
+                reasons = _field_reasons(response, fields)
+                if reasons:
+                    request_id = response.headers.get(REQUEST_ID_HEADER) or None
+                    raise FatalError(f"{step}: {reasons}", tracker=TRACKER, status=400, request_id=request_id)
+            response.raise_for_status()
+
+        self._call("issue-edit", edit, step=step)
+
+    def dc_put_remote_link(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
+        """``POST /rest/api/2/issue/{issueIdOrKey}/remotelink``: creates the link, or updates the one
+        holding its ``globalId`` in place; the link's ``id`` and ``self``."""
+        endpoint = self.rest(f"issue/{quote(issue_id, safe='')}/remotelink")
+        texts = replace(self._texts, forbidden=_LINK_FORBIDDEN)
+        return self._json_object(
+            "remote-link", lambda: self._sdk.post(endpoint, data=body), step=step, texts=texts
+        )
+
     # -- Data Center webhooks ------------------------------------------------------------------
     # Data Center's admin webhooks live outside its REST v2 (and outside its OpenAPI):
     # ``/rest/jira-webhook/1.0/webhooks`` from Data Center 10, which takes an optional ``secret``
@@ -581,6 +706,20 @@ class JiraClient:
 
     def __repr__(self) -> str:
         return f"JiraClient({self.base_url!r})"
+
+
+def _field_reasons(response: requests.Response, fields: dict[str, object]) -> str:
+    """Data Center's reasons for refusing an edit of ``fields`` (its ErrorCollection's ``errors``),
+    read for those fields only (short texts such as "Option id '10300' is not valid"), truncated."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict):
+        return ""
+    text = "; ".join(f"{f}: {errors[f]}" for f in fields if isinstance(errors.get(f), str))
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
 def _refuse_constant(name: str) -> NoReturn:

@@ -1,10 +1,16 @@
-"""The Jira Cloud connector: discovery, incremental paging, census and single fetches.
+"""The Jira connector (Cloud and Data Center): discovery, incremental paging, census and single fetches.
 
 Paging uses ``/rest/api/3/search/jql`` tokens (never offsets) through :mod:`connectors.paging`:
 follow ``nextPageToken`` until ``isLast``, accept short pages, and fail on a token seen twice.
 Incremental queries render the cursor as a JQL date literal in the *account's* time zone (JQL
 literals are wall-clock time there, JRACLOUD-74279), floored to the minute, so nothing updated at or
 after the cursor is skipped.
+
+Data Center (``deployment: datacenter``) lists through ``/rest/api/2/search`` by ``startAt`` with
+overlapping pages, resolves Epic Links from keys and reads the issues whose worklogs changed
+(:mod:`connectors.jira.datacenter_reads`); its history comes from expanded changelogs
+(:mod:`connectors.jira.datacenter_history`). Discovery first asks ``serverInfo`` which Jira the URL
+names and refuses the other deployment's site with the setting to change.
 
 Provisioning the plan's choices is :mod:`connectors.jira.vocabulary`; writing inferred choices,
 :mod:`connectors.jira.tags`; explanation links, :mod:`connectors.jira.links`.
@@ -13,7 +19,7 @@ Provisioning the plan's choices is :mod:`connectors.jira.vocabulary`; writing in
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -22,12 +28,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
+from v2mom.connectors.jira.datacenter import check_deployment
+from v2mom.connectors.jira.datacenter_history import DataCenterHistory
+from v2mom.connectors.jira.datacenter_reads import DataCenterReads
 from v2mom.connectors.jira.history import JiraHistory
 from v2mom.connectors.jira.links import JiraLinks
 from v2mom.connectors.jira.parse import (
     BASE_FIELDS,
     ISSUE_ID,
     ISSUE_KEY,
+    EpicFields,
+    discover_epic_fields,
     discover_points_fields,
     parse_issue,
     select_custom_fields,
@@ -69,13 +80,14 @@ def render_jql_datetime(since: datetime, time_zone: str) -> str:
 
 
 class JiraConnector(ConnectorRuntime):
-    """Jira Cloud, seen through :class:`connectors.base.Connector`,
+    """Jira Cloud or Data Center, seen through :class:`connectors.base.Connector`,
     :class:`connectors.base.VocabularyWriter` and :class:`connectors.base.TagWriter`.
 
-    ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("myself", "field",
-    "search", "census", "issue"; history: "status", "changelog"; write-back: "bulk-edit",
-    "bulk-queue", "remote-link"), retries included. It is a :class:`connectors.base.HistoryReader`
-    too. Discovery runs once, lazily, before the first listing when :meth:`discover` was not called.
+    ``scope`` is the configured JQL. ``calls`` counts HTTP requests by kind ("server-info",
+    "myself", "field", "search", "census", "issue"; Data Center also "epic-key" and "worklog";
+    history: "status", "changelog"; write-back: "bulk-edit", "bulk-queue", "remote-link"), retries
+    included. It is a :class:`connectors.base.HistoryReader` too. Discovery runs once, lazily,
+    before the first listing when :meth:`discover` was not called.
     """
 
     tracker = "jira"
@@ -106,6 +118,15 @@ class JiraConnector(ConnectorRuntime):
         self._vocabulary = JiraVocabulary(self._client, self._retrying)
         self._tags = JiraTags(self._client, self._retrying, self._vocabulary.field_ids, sleep=sleep)
         self._links = JiraLinks(self._client, self._retrying)
+        self._datacenter: DataCenterReads | None = None
+        if settings.deployment == "datacenter":
+            self._datacenter = DataCenterReads(
+                self._client,
+                self._retrying,
+                scope=self.scope,
+                page_size=settings.page_size,
+                parse=self._parse,
+            )
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -126,24 +147,39 @@ class JiraConnector(ConnectorRuntime):
     def fields(self) -> list[str]:
         """The explicit field list requested for each issue (after discovery)."""
         extra = [*self._points_fields, *self._custom_fields]
+        if self._datacenter is not None:
+            extra += self._datacenter.epic.ids
         return list(dict.fromkeys([*BASE_FIELDS, *extra]))
 
-    def _parse(self, raw: dict[str, object]) -> WorkItem:
+    def _parse(
+        self,
+        raw: Mapping[str, object],
+        epic: EpicFields | None = None,
+        epic_ids: Mapping[str, str] | None = None,
+    ) -> WorkItem:
         return parse_issue(
             raw,
             base_url=self.settings.url,
             points_fields=self._points_fields,
             custom_field_names=self._custom_fields,
+            epic=epic,
+            epic_ids=epic_ids,
         )
 
     # -- Connector ------------------------------------------------------------------------------
 
     def discover(self) -> Discovery:
-        """Read the account's time zone (``/myself``) and the fields (``/field``).
+        """Check which Jira the URL names (``serverInfo``), then read the account's time zone
+        (``/myself``) and the fields (``/field``).
 
-        Finds the story-points field(s) by schema (a configured ``story_points_field`` wins and must
-        exist: ConfigError otherwise) and the custom fields worth reading for tags.
+        A Data Center URL configured as Cloud, or a Cloud URL as Data Center, is a ConfigError
+        naming the ``deployment`` to set. Finds the story-points field(s) by schema (a configured
+        ``story_points_field`` wins and must exist: ConfigError otherwise), the custom fields worth
+        reading for tags and, on Data Center, the Epic Link and Epic Name fields.
         """
+        check_deployment(
+            self._retrying(self._client.server_info), self.settings.deployment, self.settings.url
+        )
         me = self._retrying(self._client.myself)
         all_fields = self._retrying(self._client.fields)
         notes: list[str] = []
@@ -159,6 +195,10 @@ class JiraConnector(ConnectorRuntime):
         self._time_zone = zone
         self._points_fields = discover_points_fields(all_fields, self.settings.story_points_field)
         self._custom_fields = select_custom_fields(all_fields)
+        if self._datacenter is not None:
+            self._datacenter.epic = discover_epic_fields(all_fields)
+            if self._datacenter.epic.link is None:
+                notes.append("no Epic Link field found: stories keep no epic")
         if not self._points_fields:
             notes.append("no story-points field found: points will be empty")
         elif len(self._points_fields) > 1:
@@ -208,8 +248,13 @@ class JiraConnector(ConnectorRuntime):
             yield [i for i in issues if isinstance(i, dict)], self.calls.calls.get(kind, 0) - before
 
     def iter_pages(self, since: datetime | None) -> Iterator[Page]:
-        """Items updated at or after ``since`` (all when None), one Page per API page, oldest first."""
+        """Items updated at or after ``since`` (all when None), one Page per API page, oldest first
+        (on Data Center, then the issues whose worklogs changed since ``since``)."""
         self._ensure_discovered()
+        if self._datacenter is not None:
+            yield from self._datacenter.pages(self.jql_for(since), self.fields, since)
+            self.warnings.extend(w for w in self._datacenter.warnings if w not in self.warnings)
+            return
         for issues, attempts in self._pages(
             self.jql_for(since), self.fields, self.settings.page_size, kind="search"
         ):
@@ -223,7 +268,10 @@ class JiraConnector(ConnectorRuntime):
             self.warnings[:] = [w for w in self.warnings if not w.startswith("paced by")] + [note]
 
     def iter_ids(self) -> Iterator[str]:
-        """Every issue id in scope (ids only, pages of up to 5000), ordered by id."""
+        """Every issue id in scope (ids only, pages of up to 5000; 1000 on Data Center), ordered by id."""
+        if self._datacenter is not None:
+            yield from self._datacenter.ids()
+            return
         for issues, _ in self._pages(
             f"({self.scope}) ORDER BY id ASC", ["id"], CENSUS_PAGE_SIZE, kind="census"
         ):
@@ -258,6 +306,8 @@ class JiraConnector(ConnectorRuntime):
         self._ensure_discovered()
         fields = self.fields
         jql = self.membership_jql(item_id)
+        if self._datacenter is not None:
+            return self._datacenter.one(jql, fields, item_id)
         try:
             page = self._retrying(partial(self._client.search_page, jql, fields, None, 1, kind="issue"))
         except FatalError as refused:
@@ -289,7 +339,8 @@ class JiraConnector(ConnectorRuntime):
 
     def _history_reader(self) -> JiraHistory:
         if self._history is None:
-            self._history = JiraHistory(self._new_client(self._timeout), self._retrying)
+            reader = DataCenterHistory if self._datacenter is not None else JiraHistory
+            self._history = reader(self._new_client(self._timeout), self._retrying)
         return self._history
 
     # -- VocabularyWriter ----------------------------------------------------------------------

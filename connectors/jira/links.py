@@ -8,12 +8,17 @@ Sending the same link again changes nothing, so every request is retried with th
 (429, 5xx). A missing issue (404), a refused link (403: no *Link issues* permission there) or a
 rejected body (400) is that issue's outcome and the others go on; bad credentials (401) or an
 unreachable Jira raise the typed error.
+
+Jira Data Center takes the same request on ``/rest/api/2``. An administrator may turn remote issue
+linking off there: Jira then answers 403 to every link, and each is that issue's refusal while the
+fields are still written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from v2mom.connectors.jira.client import JiraClient
 from v2mom.connectors.retry import Retrying
@@ -39,6 +44,12 @@ class JiraLinks:
         self._client = client
         self._retrying = retrying
 
+    def _send(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
+        """The upsert through this deployment's REST API (v3 on Cloud, v2 on Data Center)."""
+        if self._client.deployment == "datacenter":
+            return self._client.dc_put_remote_link(issue_id, body, step=step)
+        return self._client.put_remote_link(issue_id, body, step=step)
+
     def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
         """Create or update each issue's explanation link (one request each); one outcome per link."""
         outcomes: list[WriteOutcome] = []
@@ -50,7 +61,7 @@ class JiraLinks:
             }
             step = f"link issue {link.key} (id {link.item_id})"
             try:
-                self._retrying(partial(self._client.put_remote_link, link.item_id, body, step=step))
+                self._retrying(partial(self._send, link.item_id, body, step=step))
             except AuthError as refused:
                 if refused.status != 403:
                     raise

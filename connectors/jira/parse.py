@@ -1,6 +1,10 @@
-"""Pure translation of Jira Cloud REST v3 payloads into ``WorkItem`` (no I/O).
+"""Pure translation of Jira payloads (Cloud REST v3, Data Center REST v2) into ``WorkItem`` (no I/O).
 
-Jira vocabulary (issuetype, statusCategory, hierarchyLevel, customfield_*) ends here. Malformed
+Jira vocabulary (issuetype, statusCategory, hierarchyLevel, customfield_*) ends here. Data Center
+differs where this module reads it: users are named by ``key`` (no ``accountId``), descriptions are
+plain strings, issue types carry no ``hierarchyLevel`` (an epic is the ``Epic`` type or carries an
+Epic Name), and a story names its epic by KEY in the Epic Link custom field (found by its schema,
+:func:`discover_epic_fields`), which the caller resolves to an id. Malformed
 input raises :class:`~v2mom.errors.FatalError` naming the issue and the field, never a bare
 ``KeyError``/``TypeError``.
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +25,16 @@ from v2mom.vocabulary import field_kind
 
 __all__ = [
     "BASE_FIELDS",
+    "EPIC_LINK_TYPE",
+    "EPIC_NAME_TYPE",
     "ISSUE_ID",
     "ISSUE_KEY",
     "JSW_STORY_POINTS",
     "STATE_BY_CATEGORY",
+    "EpicFields",
+    "discover_epic_fields",
     "discover_points_fields",
+    "epic_link_key",
     "parse_datetime",
     "parse_issue",
     "select_custom_fields",
@@ -36,6 +46,8 @@ ISSUE_ID = re.compile(r"[0-9]+")
 ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 _CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"
 JSW_STORY_POINTS = _CUSTOM + "jsw-story-points"  # team-managed "Story point estimate"
+EPIC_LINK_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"  # Data Center: the epic's key
+EPIC_NAME_TYPE = "com.pyxis.greenhopper.jira:gh-epic-label"  # Data Center: set on epics only
 _POINTS_NAMES = frozenset({"story points", "story point estimate"})
 # String-valued custom types worth reading; others (Epic Name/Colour, Rank, text areas) are noise.
 _STRING_TYPES = frozenset({_CUSTOM + "textfield"})
@@ -131,19 +143,22 @@ def _names(value: object, *, where: str, field: str, attr: str | None) -> tuple[
 
 
 def _assignee(value: object, *, where: str) -> str | None:
-    """The ``accountId`` of ``fields.assignee`` (a user object; null: unassigned)."""
+    """Who ``fields.assignee`` names (null: unassigned): Cloud's ``accountId``, else Data Center's
+    user ``key`` (stable; a user's ``name`` can be renamed)."""
     user = _obj(value, where=where, field="assignee")
     if user is None:
         return None
-    account = user.get("accountId")
+    account = user.get("accountId", user.get("key"))
     if not isinstance(account, str) or not account:
-        raise _fail(where, "field 'assignee' has no 'accountId'")
+        raise _fail(where, "field 'assignee' has neither 'accountId' nor 'key'")
     return account
 
 
-def _level(issuetype: Mapping[str, Any] | None) -> Level:
+def _level(issuetype: Mapping[str, Any] | None, *, epic_named: bool = False) -> Level:
+    """Cloud's ``hierarchyLevel``; without one (Data Center), a sub-task type, an epic (the type
+    named Epic, or an issue carrying an Epic Name), else a standard issue."""
     if issuetype is None:
-        return Level.STANDARD
+        return Level.EPIC if epic_named else Level.STANDARD
     raw = issuetype.get("hierarchyLevel")
     if isinstance(raw, int) and not isinstance(raw, bool):
         if raw >= Level.CONTAINER:  # Premium levels above epics (initiatives …)
@@ -151,7 +166,50 @@ def _level(issuetype: Mapping[str, Any] | None) -> Level:
         if raw <= Level.SUBTASK:
             return Level.SUBTASK
         return Level(raw)
-    return Level.SUBTASK if issuetype.get("subtask") is True else Level.STANDARD
+    if issuetype.get("subtask") is True:
+        return Level.SUBTASK
+    name = issuetype.get("name")
+    if epic_named or (isinstance(name, str) and name.strip().casefold() == "epic"):
+        return Level.EPIC
+    return Level.STANDARD
+
+
+@dataclass(frozen=True)
+class EpicFields:
+    """Data Center's epic custom fields, found by schema: ``link`` (Epic Link, holding the epic's
+    key) and ``name`` (Epic Name, set on epics); None where the site has none (Cloud)."""
+
+    link: str | None = None
+    name: str | None = None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The field ids to request."""
+        return tuple(f for f in (self.link, self.name) if f is not None)
+
+
+def discover_epic_fields(fields: Iterable[Mapping[str, Any]]) -> EpicFields:
+    """The Epic Link and Epic Name fields of a ``/field`` answer, by their schema's custom type
+    (never by name: both are renamed and translated on real sites). The first of each wins."""
+    link = name = None
+    for field in fields:
+        if not isinstance(field, Mapping) or (fid := _field_id(field)) is None:
+            continue
+        custom = _schema(field).get("custom")
+        if custom == EPIC_LINK_TYPE and link is None:
+            link = fid
+        elif custom == EPIC_NAME_TYPE and name is None:
+            name = fid
+    return EpicFields(link=link, name=name)
+
+
+def epic_link_key(raw: Mapping[str, Any], epic: EpicFields) -> str | None:
+    """The epic key an issue's Epic Link holds (None: no link, or not an issue key)."""
+    fields = raw.get("fields")
+    if epic.link is None or not isinstance(fields, Mapping):
+        return None
+    value = fields.get(epic.link)
+    return value.upper() if isinstance(value, str) and ISSUE_KEY.fullmatch(value) else None
 
 
 def _custom_values(value: object) -> tuple[str, ...]:
@@ -193,8 +251,10 @@ def parse_issue(
     base_url: str,
     points_fields: Sequence[str],
     custom_field_names: Mapping[str, str],
+    epic: EpicFields | None = None,
+    epic_ids: Mapping[str, str] | None = None,
 ) -> WorkItem:
-    """Translate one issue from ``/search/jql`` or ``/issue/{id}`` into a WorkItem.
+    """Translate one issue from ``/search/jql``, ``/search`` or ``/issue/{id}`` into a WorkItem.
 
     ``points_fields`` are field ids tried in order (the first non-null wins); ``custom_field_names``
     maps custom field ids to the display names used as ``custom_fields`` keys. Time fields are in
@@ -202,7 +262,9 @@ def parse_issue(
     ``completed_at`` is set only for done items: ``resolutiondate``, else
     ``statuscategorychangedate``. ``assignee`` is the assignee's ``accountId`` (None: unassigned).
     ``description`` is plain text: a document (REST v3) flattened by :func:`adf_text`, a string
-    (REST v2) as it is.
+    (REST v2) as it is. With ``epic`` (Data Center), an issue without ``parent`` takes its Epic
+    Link's epic as parent when ``epic_ids`` knows its key (an epic that no longer exists leaves the
+    parent unknown, as Cloud leaves a parent the account cannot see); an Epic Name makes an epic.
     Text is made storable (``v2mom.vendor_text.storable_item``).
     """
     if not isinstance(raw, dict):
@@ -232,6 +294,15 @@ def parse_issue(
     parent_id = parent.get("id") if parent is not None else None
     if parent is not None and (not isinstance(parent_id, str | int) or isinstance(parent_id, bool)):
         raise _fail(where, "field 'parent' has no usable id")
+    parent_key = parent.get("key") if parent is not None and isinstance(parent.get("key"), str) else None
+    epic_named = False
+    if epic is not None:
+        linked = epic_link_key(raw, epic) if parent is None else None
+        parent_id = (epic_ids or {}).get(linked) if linked is not None else parent_id
+        if linked is not None and parent_id is not None:  # unresolved: unknown, as an invisible one
+            parent_key = linked
+        epic_name = fields.get(epic.name) if epic.name is not None else None
+        epic_named = isinstance(epic_name, str) and bool(epic_name.strip())
     project = _obj(fields.get("project"), where=where, field="project")
     container = project.get("key") if project is not None else None
 
@@ -286,9 +357,9 @@ def parse_issue(
         title=summary or "",
         description=adf_text(description) if isinstance(description, dict) else description or "",
         url=f"{base_url.rstrip('/')}/browse/{key}",
-        level=_level(issuetype),
+        level=_level(issuetype, epic_named=epic_named),
         parent_id=str(parent_id) if parent_id is not None else None,
-        parent_key=parent.get("key") if parent is not None and isinstance(parent.get("key"), str) else None,
+        parent_key=parent_key,
         container=container if isinstance(container, str) else None,
         assignee=_assignee(fields.get("assignee"), where=where),
         state=state,

@@ -13,6 +13,9 @@ Setting the same value again changes nothing, so every request is retried with t
 policy (429, 5xx). A refusal of one chunk (a 4xx) becomes its issues' outcomes and the rest go on;
 bad credentials (401), a missing bulk-change permission (403) or an unreachable Jira raise the
 typed error.
+
+Jira Data Center has no bulk edit: there each issue is edited on its own, a few at once
+(:class:`connectors.jira.datacenter_writes.DataCenterTags`), with the same outcomes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from functools import partial
 from typing import Any
 
 from v2mom.connectors.jira.client import JiraClient
+from v2mom.connectors.jira.datacenter_writes import DataCenterTags
 from v2mom.connectors.retry import Retrying
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.vocabulary import FIELD_NAMES, Kind, TagWrite, WriteOutcome
@@ -84,6 +88,7 @@ class JiraTags:
         self._retrying = retrying
         self._field_ids = field_ids
         self._sleep = sleep
+        self._datacenter = DataCenterTags(client, retrying)
 
     def write_tags(self, writes: Sequence[TagWrite]) -> list[WriteOutcome]:
         """Set or clear each issue's choices by bulk edit; one outcome per write, in order.
@@ -92,6 +97,9 @@ class JiraTags:
         many groups waits about as long as its slowest round, not the sum of every task's wait.
         ConfigError when a field to write does not exist (provisioning has not run).
         """
+        if self._client.deployment == "datacenter":  # no bulk edit there: one PUT per issue
+            kinds = {kind for w in writes for kind in w.options}
+            return self._datacenter.write(writes, self._fields(kinds) if kinds else {})
         groups: dict[Options, list[TagWrite]] = {}
         for write in writes:
             if write.options:

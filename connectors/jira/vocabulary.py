@@ -15,6 +15,10 @@ Per field, updates go before creates, so a rename frees its old name before a cr
 Reads are retried like any read; a write is retried only after a 429 (Jira did nothing), never after a
 5xx or a lost connection, where it may have been applied: the next run reads the tracker and resumes
 (creating a field twice would leave two fields of the same name). Every refusal names its step.
+
+Jira Data Center has neither contexts nor option writes in its REST API: its fields are created and
+its options read as :mod:`connectors.jira.datacenter_writes` says, and every option change is left
+to an administrator (the read names those actions ``by_hand``, ``apply`` returns them as steps).
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from functools import partial
 from typing import Any, TypeVar
 
 from v2mom.connectors.jira.client import SELECT_TYPE, TRACKER, JiraClient
+from v2mom.connectors.jira.datacenter_writes import (
+    BY_HAND,
+    admin_place,
+    read_options,
+    screens_place,
+    screens_task,
+)
 from v2mom.connectors.paging import paginate
 from v2mom.connectors.retry import Retrying
 from v2mom.errors import FatalError, RetriableError
@@ -32,6 +43,7 @@ from v2mom.vocabulary import (
     KINDS,
     AppliedVocabulary,
     Kind,
+    ManualStep,
     TrackerOption,
     TrackerVocabulary,
     VocabularyChange,
@@ -94,6 +106,11 @@ class JiraVocabulary:
         self._contexts: dict[str, str | None] = {}  # field id -> its global context id (None: none)
         self.notes: list[str] = []
 
+    @property
+    def _datacenter(self) -> bool:
+        """True on Jira Data Center (datacenter_writes.py): no contexts, options changed by hand."""
+        return self._client.deployment == "datacenter"
+
     # -- reading ------------------------------------------------------------------------------
 
     def read(self) -> TrackerVocabulary:
@@ -113,10 +130,21 @@ class JiraVocabulary:
             if field_id is None:
                 continue
             self._fields[kind] = field_id
+            if self._datacenter:
+                options[kind] = tuple(
+                    read_options(self._client, self._retrying, field_id, FIELD_NAMES[kind], self.notes)
+                )
+                continue
             context_id = self._global_context(field_id, FIELD_NAMES[kind])
             self._contexts[field_id] = context_id
             if context_id is not None:
                 options[kind] = tuple(self._read_options(field_id, context_id, FIELD_NAMES[kind]))
+        if self._datacenter:
+            places = {kind: admin_place(kind, containers[kind]) for kind in KINDS}
+            screens = {kind: (screens_task(kind), screens_place(kind, None)) for kind in KINDS}
+            return TrackerVocabulary(
+                containers, options, by_hand=BY_HAND, admin_places=places, after_create=screens
+            )
         return TrackerVocabulary(containers=containers, options=options)
 
     def field_ids(self) -> dict[Kind, str | None]:
@@ -203,6 +231,8 @@ class JiraVocabulary:
         Returns, per kind, the option id now offering each plan id that was created, renamed or
         enabled. A refusal raises the typed error naming its step; what was done before it stays.
         """
+        if self._datacenter:
+            return self._apply_datacenter(changes)
         applied = AppliedVocabulary()
         for kind in KINDS:
             mine = [c for c in changes if c.kind == kind]
@@ -217,6 +247,35 @@ class JiraVocabulary:
             self._update_options(field_id, context_id, name, mine, applied.options[kind])
             self._create_options(field_id, context_id, name, mine, applied.options[kind])
         return applied
+
+    def _apply_datacenter(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
+        """Data Center: create the missing fields (``POST /rest/api/2/field``, which gives them a
+        global context); every option change is returned as a step for a Jira administrator, and so
+        is putting each new field on the edit screens (Data Center edits only the fields there)."""
+        follow: list[ManualStep] = []
+        for change in changes:
+            if change.action != "create_container":
+                continue
+            step = f"create field '{FIELD_NAMES[change.kind]}'"
+            created = self._write(
+                partial(
+                    self._client.dc_create_select_field,
+                    FIELD_NAMES[change.kind],
+                    FIELD_DESCRIPTIONS[change.kind],
+                    step=step,
+                )
+            )
+            field_id = _text(created, "id", step)
+            self._fields[change.kind] = field_id
+            follow.append(
+                ManualStep(change, screens_place(change.kind, field_id), task=screens_task(change.kind))
+            )
+        manual = tuple(
+            ManualStep(c, admin_place(c.kind, self._fields.get(c.kind)))
+            for c in changes
+            if c.action != "create_container"
+        )
+        return AppliedVocabulary(manual=(*manual, *follow))
 
     def _known_field(self, kind: Kind) -> str:
         """The field of ``kind`` as last read (read again when not read yet); FatalError when absent."""

@@ -32,7 +32,9 @@ from fastapi.responses import JSONResponse, Response
 from v2mom.sandbox.faults import whole_seconds
 from v2mom.sandbox.jira.changelog import register_changelog_routes, user_details
 from v2mom.sandbox.jira.datacenter import bearer_authorised, dc_user, rate_limit_headers, server_info
+from v2mom.sandbox.jira.datacenter_search import changelog_bean, register_datacenter_search_routes
 from v2mom.sandbox.jira.datacenter_webhooks import register_datacenter_webhook_routes
+from v2mom.sandbox.jira.datacenter_writes import register_datacenter_write_routes
 from v2mom.sandbox.jira.http import error, jira_time, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import (
@@ -295,7 +297,10 @@ def create_jira_app(state: JiraState) -> FastAPI:
     async def gate(request: Request, call_next: Any) -> Response:
         path = request.url.path
         state.record(path)
-        if path != SERVER_INFO and not _authorised(request, state):
+        if path == SERVER_INFO and request.headers.get("authorization"):
+            state.credentials_on_server_info += 1  # a client that sends them before it knows the site
+        public = path == SERVER_INFO and state.anonymous_server_info
+        if not public and not _authorised(request, state):
             return error(401, "Client must be authenticated to access this resource.")
         fault = state.take_fault(path)
         if fault is not None:
@@ -329,7 +334,9 @@ def create_jira_app(state: JiraState) -> FastAPI:
     def myself(request: Request) -> dict[str, Any]:
         base = str(request.base_url).rstrip("/")
         if state.datacenter:
-            return dc_user(base, state, state.account_id) | {"emailAddress": state.account_email}
+            # The account's own zone: JQL date literals are read in it, as on Cloud.
+            mine = {"emailAddress": state.account_email, "timeZone": state.time_zone}
+            return dc_user(base, state, state.account_id) | mine
         return {
             "self": f"{base}/rest/api/3/user?accountId={state.account_id}",
             "accountId": state.account_id,
@@ -350,10 +357,16 @@ def create_jira_app(state: JiraState) -> FastAPI:
         issue = state.find(id_or_key)
         if issue is None:
             return error(404, "Issue does not exist or you do not have permission to see it.")
-        renderer = Renderer(state, str(request.base_url).rstrip("/"))
+        base = str(request.base_url).rstrip("/")
+        renderer = Renderer(state, base)
         raw = request.query_params.get("fields")
         wanted = None if raw is None else _requested_fields(raw)
-        return JSONResponse(renderer.issue(issue, wanted))
+        rendered = renderer.issue(issue, wanted)
+        expand = request.query_params.get("expand") or ""
+        if state.datacenter and "changelog" in expand.split(","):  # the whole changelog
+            with state.lock:
+                rendered["changelog"] = changelog_bean(base, state, issue, None)
+        return JSONResponse(rendered)
 
     @app.get(f"{api}/status")
     def statuses(request: Request) -> list[dict[str, Any]]:
@@ -364,7 +377,10 @@ def create_jira_app(state: JiraState) -> FastAPI:
             status_details(f"{base}{api}", name, status_id, category) for name, (status_id, category) in known
         ]
 
-    if not state.datacenter:
+    if state.datacenter:
+        register_datacenter_search_routes(app, state, Renderer)
+        register_datacenter_write_routes(app, state)
+    else:
         _register_cloud_routes(app, state)
     # -- Data Center admin webhooks (sandbox.jira.datacenter_webhooks)
     if state.datacenter:

@@ -1,13 +1,16 @@
 """A small JQL subset, evaluated the way Jira Cloud does where it matters to a sync client.
 
-Supported: ``project = X``, ``project in (A, B)``, ``key = K``, ``key in (…)``, ``id = N``,
+Supported: ``project = X``, ``project in (A, B)``, ``key = K``, ``key in (…)`` (``issuekey`` too),
+``id = N``,
 ``id in (…)``, ``updated|created`` with ``>= > <= < =`` and a date literal, ``AND`` / ``OR`` with
 parentheses, then ``ORDER BY updated|created|id|key [ASC|DESC], …``. Date literals
 (``"yyyy-MM-dd HH:mm"``, ``"yyyy/MM/dd HH:mm"``, or a bare date) are wall-clock minutes in the
 *account's* time zone (JRACLOUD-74279), not UTC. ``id`` and ``key`` name issues: like Jira, a
 query naming an issue that does not exist (deleted, never created) is refused with a 400, while one
-naming an existing issue that the rest of the query excludes simply matches nothing. A query with no
-project, key or id restriction is refused like ``/search/jql`` refuses unbounded queries. Without
+naming an existing issue that the rest of the query excludes simply matches nothing (Data Center's
+``validateQuery: false`` turns that refusal into a warning: ``missing``). A query with no
+project, key or id restriction is refused like ``/search/jql`` refuses unbounded queries (Data
+Center's ``/search`` takes them: ``bounded=False``). Without
 ORDER BY, results come by (updated, id) ascending (documented choice; real Jira orders by key then).
 """
 
@@ -76,9 +79,16 @@ def parse_datetime(literal: str, zone: ZoneInfo) -> datetime:
 
 class _Parser:
     def __init__(
-        self, tokens: list[str], zone: ZoneInfo, exists: Callable[[str], bool] | None = None
+        self,
+        tokens: list[str],
+        zone: ZoneInfo,
+        exists: Callable[[str], bool] | None = None,
+        missing: list[str] | None = None,
+        project_exists: Callable[[str], bool] | None = None,
     ) -> None:
         self.tokens = tokens
+        self.missing = missing
+        self.project_exists = project_exists
         self.position = 0
         self.zone = zone
         self.exists = exists
@@ -130,6 +140,7 @@ class _Parser:
             self.expect(")")
             return inner
         field = self.take().lower()
+        field = "key" if field == "issuekey" else field
         operator = self.take().lower()
         if operator == "in":
             self.expect("(")
@@ -152,10 +163,19 @@ class _Parser:
             self.bounded = True
             wanted = {v.strip("\"'").upper() for v in values}
             if field == "project":
+                for named in sorted(wanted):
+                    if self.project_exists is not None and not self.project_exists(named):
+                        problem = f"The value '{named}' does not exist for the field 'project'."
+                        if self.missing is None:
+                            raise JqlError(problem)
+                        self.missing.append(problem)
                 return lambda i: i.project.upper() in wanted
             for named in sorted(wanted):
                 if self.exists is not None and not self.exists(named):
-                    raise JqlError(f"An issue with key '{named}' does not exist for field '{field}'.")
+                    problem = f"An issue with key '{named}' does not exist for field '{field}'."
+                    if self.missing is None:
+                        raise JqlError(problem)
+                    self.missing.append(problem)
             if field == "key":
                 return lambda i: i.key.upper() in wanted or any(k in wanted for k in i.old_keys)
             ids = {int(v) for v in wanted if v.isdigit()}
@@ -206,19 +226,29 @@ def _everything(issue: Issue) -> bool:
     return True
 
 
-def parse(jql: str, time_zone: str, exists: Callable[[str], bool] | None = None) -> Query:
+def parse(
+    jql: str,
+    time_zone: str,
+    exists: Callable[[str], bool] | None = None,
+    *,
+    missing: list[str] | None = None,
+    bounded: bool = True,
+    project_exists: Callable[[str], bool] | None = None,
+) -> Query:
     """Parse ``jql`` for an account in ``time_zone``; JqlError for anything outside the subset.
 
     ``exists`` tells whether an issue id or key (upper case) names an issue; when given, a query
-    naming one that does not is refused, as Jira does.
+    naming one that does not is refused, as Jira does — unless ``missing`` is given: then the
+    refusal is appended to it as a warning. ``project_exists`` does the same for project keys (Data
+    Center checks them). ``bounded`` False accepts a query without restriction.
     """
     tokens = tokenize(jql)
     cut = next((n for n, t in enumerate(tokens) if t.upper() == "ORDER"), len(tokens))
-    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists)
+    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists, missing, project_exists)
     predicate, only_ids = parser.expression() if cut else (_everything, None)
     if parser.peek() is not None:
         raise JqlError(f"Error in the JQL Query: unexpected '{parser.peek()}'.")
-    if not parser.bounded:
+    if bounded and not parser.bounded:
         raise JqlError(UNBOUNDED)
     order_parser = _Parser(tokens[cut:], ZoneInfo(time_zone))
     order = order_parser.order_by()

@@ -124,6 +124,28 @@ class ChangeGroup:
     items: tuple[ChangeItem, ...]
 
 
+@dataclass(frozen=True)
+class SearchCall:
+    """A Data Center search the sandbox is about to answer, as its ``search_hooks`` see it."""
+
+    start_at: int
+    jql: str
+    expand: frozenset[str]
+
+
+@dataclass
+class Worklog:
+    """Time logged on an issue (Data Center's worklog feeds serve these)."""
+
+    id: int
+    issue_id: int
+    author: str  # the user's key (accountId on Cloud)
+    seconds: int
+    started: datetime
+    created: datetime
+    updated: datetime
+
+
 @dataclass
 class FieldContext:
     """A custom field context: global when it names no projects, for all types when no issue types."""
@@ -331,6 +353,7 @@ class JiraState(FaultBook):
         self.deleted: dict[int, Issue] = {}
         self._keys: dict[str, int] = {}
         self._order: list[tuple[datetime, int]] = []
+        self.revision = 0  # bumped whenever an issue is added, updated, moved or deleted
         self._next_id = 10001
         self._counters: dict[str, int] = {}
         self.lock = threading.RLock()
@@ -351,6 +374,7 @@ class JiraState(FaultBook):
         self.bulk_running_polls = 0  # how many looks at a new bulk task answer RUNNING first
         self._next_link_id = 10000
         self._next_task_id = 10600
+        self._datacenter_reads()
 
     # -- building ------------------------------------------------------------------------------
 
@@ -402,6 +426,7 @@ class JiraState(FaultBook):
             self.issues[issue_id] = issue
             self._keys[issue.key] = issue_id
             bisect.insort(self._order, issue.order)
+            self.revision += 1
             return issue_id
 
     # -- statuses and the changelog ---------------------------------------------------------------
@@ -600,12 +625,49 @@ class JiraState(FaultBook):
                 changed.append(option)
             return changed
 
+    # -- Data Center write path (sandbox.jira.datacenter_writes) ---------------------------------
+
+    remote_links_disabled = False  # an admin turned remote issue linking off: every link answers 403
+
+    @property
+    def off_screens(self) -> set[str]:
+        """Custom fields created through REST and not yet put on the edit screens: an issue edit
+        cannot set them (a Jira admin puts them there, :meth:`put_on_screens`)."""
+        held: set[str] = self.__dict__.setdefault("_off_screens", set())
+        return held
+
+    def put_on_screens(self, field_id: str) -> None:
+        """What a Jira admin's *Custom fields > Screens* does: issue edits may set the field."""
+        with self.lock:
+            self.off_screens.discard(field_id)
+
+    def add_field_option(self, field_id: str, value: str) -> FieldOption:
+        """What a Jira admin's *Edit Options > Add* does (Data Center has no REST API for it): a new
+        enabled option at the end of the field's global context, made when the field has none.
+
+        KeyError for a field that is not a custom field; ValueError for a value already offered.
+        """
+        with self.lock:
+            described = self.field_by_id(field_id)
+            if described is None or described.get("custom") is not True:
+                raise KeyError(f"no custom field {field_id}")
+            context = next((c for c in self.field_contexts(field_id) if c.is_global), None)
+            if context is None:
+                context = self._add_context(field_id, f"Default Configuration Scheme for {described['name']}")
+            if self._taken(context, value):
+                raise ValueError(f"the option '{value}' already exists in {field_id}")
+            option = FieldOption(str(self._next_option_id), value)
+            self._next_option_id += 1
+            context.options.append(option)
+            return option
+
     # -- mutations (tests, the demo, benchmarks) ------------------------------------------------
 
     def _touch(self, issue: Issue) -> None:
         self._order.pop(bisect.bisect_left(self._order, issue.order))
         issue.updated = max(self.clock(), issue.updated + timedelta(milliseconds=1))
         bisect.insort(self._order, issue.order)
+        self.revision += 1
 
     def update_issue(self, issue_id: int, **changes: Any) -> Issue:
         """Change attributes and bump ``updated``; ``category='done'`` sets the resolution date.
@@ -658,6 +720,7 @@ class JiraState(FaultBook):
             issue = self.issues.pop(issue_id)
             self._order.pop(bisect.bisect_left(self._order, issue.order))
             self.deleted[issue_id] = issue
+            self.revision += 1
         self._notify("jira:issue_deleted", issue)
 
     def _notify(self, event: str, issue: Issue) -> None:
@@ -686,3 +749,72 @@ class JiraState(FaultBook):
             issue = self.issues.get(issue_id)
             if issue is not None:
                 yield issue
+
+    # -- Data Center reads: search knobs, worklogs ----------------------------------------------
+
+    def _datacenter_reads(self) -> None:
+        """The search's limits and hooks, and the worklogs (see sandbox.jira.datacenter_search)."""
+        self.search_max = 1000  # Data Center's jira.search.views.default.max: the largest page
+        # The last search's matches, (JQL, revision) -> issues: the pages of one listing match once.
+        self.search_cache: tuple[str, int, list[Issue]] | None = None
+        self.credentials_on_server_info = 0  # serverInfo requests that carried an Authorization
+        self.anonymous_server_info = True  # False: a site closed to anonymous callers (401 without auth)
+        self.search_changelog_max: int | None = None  # histories a search's changelog serves (None: all)
+        # Called before each search is answered; a status returned is the search's answer.
+        self.search_hooks: list[Callable[[SearchCall], int | None]] = []
+        self.worklogs: dict[int, Worklog] = {}
+        self.deleted_worklogs: dict[int, datetime] = {}  # worklog id -> when it was deleted
+        self.worklog_page = 1000  # worklog changes a /worklog/updated or /deleted page holds
+        self._next_worklog_id = 30000
+        self._last_worklog_change: datetime | None = None
+
+    def _worklog_moment(self) -> datetime:
+        now = self.clock()
+        if self._last_worklog_change is not None and now <= self._last_worklog_change:
+            now = self._last_worklog_change + timedelta(milliseconds=1)
+        self._last_worklog_change = now
+        return now
+
+    def _log_time(self, issue: Issue, delta: int, by_app: bool) -> None:
+        issue.timespent = max(0, (issue.timespent or 0) + delta) or None
+        if not by_app:  # Jira's own worklog screens and REST move the issue's ``updated``
+            self._touch(issue)
+
+    def add_worklog(
+        self, issue_id: int, seconds: int, *, author: str | None = None, by_app: bool = False
+    ) -> int:
+        """Log ``seconds`` on an issue: its ``timespent`` grows and, unless ``by_app`` (an add-on
+        or an import writing the worklog directly), its ``updated`` moves. The worklog's id."""
+        with self.lock:
+            issue = self.issues[issue_id]
+            moment = self._worklog_moment()
+            self._next_worklog_id += 1
+            worklog = Worklog(
+                self._next_worklog_id, issue_id, author or self.account_id, seconds, moment, moment, moment
+            )
+            self.worklogs[worklog.id] = worklog
+            self._log_time(issue, seconds, by_app)
+        if not by_app:
+            self._notify("jira:issue_updated", issue)
+        return worklog.id
+
+    def change_worklog(self, worklog_id: int, seconds: int, *, by_app: bool = False) -> None:
+        """Set a worklog's time; the issue's ``timespent`` follows (``updated`` too, unless ``by_app``)."""
+        with self.lock:
+            worklog = self.worklogs[worklog_id]
+            issue = self.issues[worklog.issue_id]
+            delta, worklog.seconds = seconds - worklog.seconds, seconds
+            worklog.updated = self._worklog_moment()
+            self._log_time(issue, delta, by_app)
+        if not by_app:
+            self._notify("jira:issue_updated", issue)
+
+    def delete_worklog(self, worklog_id: int, *, by_app: bool = False) -> None:
+        """Delete a worklog: it leaves the feeds for ``/worklog/deleted``; the issue loses its time."""
+        with self.lock:
+            worklog = self.worklogs.pop(worklog_id)
+            self.deleted_worklogs[worklog_id] = self._worklog_moment()
+            issue = self.issues[worklog.issue_id]
+            self._log_time(issue, -worklog.seconds, by_app)
+        if not by_app:
+            self._notify("jira:issue_updated", issue)

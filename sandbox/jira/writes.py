@@ -27,7 +27,15 @@ from fastapi.responses import JSONResponse, Response
 from v2mom.sandbox.jira.http import error, json_body, request_id_headers
 from v2mom.sandbox.jira.state import SELECT_TYPE, BulkTask, Issue, JiraState, RemoteLink
 
-__all__ = ["MAX_BULK_ISSUES", "MAX_GLOBAL_ID", "apply_bulk_edit", "register_write_routes"]
+__all__ = [
+    "MAX_BULK_ISSUES",
+    "MAX_GLOBAL_ID",
+    "apply_bulk_edit",
+    "link_json",
+    "register_write_routes",
+    "remote_link_refusal",
+    "upsert_remote_link",
+]
 
 MAX_BULK_ISSUES = 1000
 MAX_GLOBAL_ID = 255
@@ -153,8 +161,12 @@ def progress_json(state: JiraState, task: BulkTask) -> dict[str, Any]:
     }
 
 
-def _link_json(base: str, issue: Issue, link: RemoteLink) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": link.id, "self": f"{base}/rest/api/3/issue/{issue.key}/remotelink/{link.id}"}
+def link_json(base: str, issue: Issue, link: RemoteLink, *, version: int = 3) -> dict[str, Any]:
+    """A RemoteIssueLink as ``GET …/remotelink`` lists it (on REST ``version``)."""
+    out: dict[str, Any] = {
+        "id": link.id,
+        "self": f"{base}/rest/api/{version}/issue/{issue.key}/remotelink/{link.id}",
+    }
     if link.global_id is not None:
         out["globalId"] = link.global_id
     if link.application is not None:
@@ -163,6 +175,23 @@ def _link_json(base: str, issue: Issue, link: RemoteLink) -> dict[str, Any]:
         out["relationship"] = link.relationship
     out["object"] = link.object
     return out
+
+
+def remote_link_refusal(body: dict[str, Any]) -> Response | None:
+    """The 400 Jira answers to a remote link body without ``object.title`` / ``object.url`` or with
+    a bad ``globalId``; None when it is acceptable."""
+    linked = body.get("object")
+    for name in ("title", "url"):
+        if not isinstance(linked, dict) or not isinstance(linked.get(name), str) or not linked[name]:
+            return JSONResponse(
+                {"errorMessages": [], "errors": {name: f"'{name}' is required."}},
+                status_code=400,
+                headers=request_id_headers(),
+            )
+    global_id = body.get("globalId")
+    if global_id is not None and (not isinstance(global_id, str) or len(global_id) > MAX_GLOBAL_ID):
+        return error(400, f"The globalId must be a string of at most {MAX_GLOBAL_ID} characters.")
+    return None
 
 
 def upsert_remote_link(state: JiraState, issue: Issue, body: dict[str, Any]) -> tuple[RemoteLink, bool]:
@@ -213,17 +242,9 @@ def register_write_routes(app: FastAPI, state: JiraState) -> None:
         body = await json_body(request)
         if isinstance(body, Response):
             return body
-        linked = body.get("object")
-        for name in ("title", "url"):
-            if not isinstance(linked, dict) or not isinstance(linked.get(name), str) or not linked[name]:
-                return JSONResponse(
-                    {"errorMessages": [], "errors": {name: f"'{name}' is required."}},
-                    status_code=400,
-                    headers=request_id_headers(),
-                )
-        global_id = body.get("globalId")
-        if global_id is not None and (not isinstance(global_id, str) or len(global_id) > MAX_GLOBAL_ID):
-            return error(400, f"The globalId must be a string of at most {MAX_GLOBAL_ID} characters.")
+        refused = remote_link_refusal(body)
+        if refused is not None:
+            return refused
         link, created = upsert_remote_link(state, issue, body)
         base = str(request.base_url).rstrip("/")
         answer = {"id": link.id, "self": f"{base}/rest/api/3/issue/{issue.key}/remotelink/{link.id}"}
@@ -237,7 +258,7 @@ def register_write_routes(app: FastAPI, state: JiraState) -> None:
         base = str(request.base_url).rstrip("/")
         wanted = request.query_params.get("globalId")
         with state.lock:
-            links = [_link_json(base, issue, link) for link in state.remote_links.get(issue.id, [])]
+            links = [link_json(base, issue, link) for link in state.remote_links.get(issue.id, [])]
         if wanted is None:
             return JSONResponse(links)
         found = [link for link in links if link.get("globalId") == wanted]

@@ -141,3 +141,29 @@ def _rollup(world: DemoWorld) -> list[dict[str, Any]]:
 
 def _resolutions(world: DemoWorld) -> dict[int, dict[str, Any]]:
     return {s.pk: world.store.resolutions.for_item(s.pk) or {} for s in world.store.items.stream()}
+
+
+def test_the_demo_on_jira_data_center_equals_its_truth_and_writes_back(tmp_path: Any) -> None:
+    """``v2mom demo --jira datacenter``: the same workspace served as Data Center, synced through the
+    connector's Data Center flavour to the same report, and written back once the sandbox's
+    administrator has added the options Data Center's REST API cannot."""
+    from rich.console import Console
+
+    from v2mom.app.demo import write_back_demo
+
+    world = build_demo(f"sqlite:///{tmp_path / 'dc.db'}", seed=7, issues=400, jira="datacenter")
+    try:
+        assert world.settings.trackers.jira is not None
+        assert world.settings.trackers.jira.deployment == "datacenter"
+        assert_report_matches(world, world.truths["jira"], "jira")
+        assert_report_matches(world, world.truth(), None)
+        console = Console(record=True, width=300)
+        write_back_demo(world, "http://127.0.0.1:9", console)
+        said = console.export_text()
+        assert "jira: 10 step(s) left to an administrator, done in the sandbox" in said
+        assert "still waiting" not in said
+        written = next(line for line in said.splitlines() if line.startswith("jira: wrote inferred tags"))
+        assert int(written.split(" to ")[1].split()[0]) > 50
+        assert "jira:" in said.split(written, 1)[1].split("\n", 2)[1]  # an item that now holds its tags
+    finally:
+        world.stop()

@@ -64,6 +64,31 @@ def test_jira_search_fails_on_a_repeated_next_page_token() -> None:
     assert echoed[0][:40] in message
 
 
+def test_jira_datacenter_search_fails_when_its_offset_pages_stop_moving() -> None:
+    """A Data Center that answers every ``startAt`` with the first page (a broken proxy)."""
+    state, _ = generate_jira_workspace(seed=3, epics=4, issues=60, deployment="datacenter")
+    first_page: list[Any] = []
+
+    def ignore_start(path: str, query: Mapping[str, str], request: Any, answer: Any) -> Any:
+        if (
+            path.endswith("/rest/api/2/search")
+            and isinstance(request, Mapping)
+            and "updated" in request["jql"]
+        ):
+            first_page.append(answer) if not first_page else None
+            return {**first_page[0], "startAt": request.get("startAt", 0)}
+        return answer
+
+    with SandboxServer(RewriteAnswers(create_jira_app(state), ignore_start)) as url:
+        connector = JiraConnector(jira_settings(state, url, page_size=10), NO_RETRIES, sleep=lambda _: None)
+        with pytest.raises(FatalError) as caught:
+            list(connector.iter_pages(SINCE))
+        connector.close()
+    assert caught.value.tracker == "jira"
+    assert "search: offset paging stopped moving" in str(caught.value)
+    assert len(first_page) == 1
+
+
 def test_asana_tasks_fail_on_a_repeated_offset() -> None:
     state, truth = generate_asana_workspace(seed=3, tasks=80)
     echoed: list[str] = []

@@ -30,8 +30,9 @@ class Standing:
     assignee: str | None
 
 
-def jira() -> tuple[set[Recorded], dict[str, Standing]]:
-    state, truth = generate_jira_workspace(seed=5, epics=30, issues=400)
+def jira(deployment: str = "cloud") -> tuple[set[Recorded], dict[str, Standing]]:
+    size = {"epics": 12, "issues": 150} if deployment == "datacenter" else {"epics": 30, "issues": 400}
+    state, truth = generate_jira_workspace(seed=5, deployment=deployment, **size)  # type: ignore[arg-type]
     return truth.transitions(), {
         str(i.id): Standing(
             i.created,
@@ -78,6 +79,7 @@ def asana() -> tuple[set[Recorded], dict[str, Standing]]:
 
 WORKSPACES: dict[str, Callable[[], tuple[set[Recorded], dict[str, Standing]]]] = {
     "jira": jira,
+    "jira-datacenter": lambda: jira("datacenter"),  # assignees are Data Center user keys
     "linear": linear,
     "asana": asana,
 }

@@ -162,4 +162,53 @@ def asana_site() -> Iterator[Site]:
         )
 
 
+@contextmanager
+def jira_datacenter_site() -> Iterator[Site]:
+    """A Jira Data Center sandbox (Epic Links by key, sub-tasks by parent, user keys), kept out of
+    :data:`SITES`: the Jira suites run it where Data Center differs, not every shared case again."""
+    from v2mom.connectors.jira.connector import JiraConnector
+    from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+    from v2mom.sandbox.jira.app import create_jira_app
+
+    state, truth = generate_jira_workspace(seed=5, epics=15, issues=200, deployment="datacenter")
+
+    def build(url: str, *, token: str | None, page_size: int, sync: SyncSettings, sleep: Any) -> Connector:
+        return JiraConnector(
+            jira_settings(state, url, api_token=token, page_size=page_size), sync, sleep=sleep
+        )
+
+    def live_issues() -> list[int]:
+        return sorted(truth.live())
+
+    def change(k: int) -> list[str]:
+        chosen = live_issues()[:k]
+        for issue_id in chosen:
+            state.update_issue(issue_id, summary="changed")
+        return [str(i) for i in chosen]
+
+    def remove() -> str:
+        issue_id = next(i for i in reversed(live_issues()) if state.issues[i].type_name != "Epic")
+        state.delete_issue(issue_id)
+        return str(issue_id)
+
+    def rate_limit(wait: float, after: int) -> None:
+        state.inject_fault(429, retry_after=wait, after=after)
+
+    with SandboxServer(create_jira_app(state)) as url:
+        yield Site(
+            tracker="jira",
+            url=url,
+            state=state,
+            truth=truth,
+            build=build,
+            listing_prefix="/rest/api/2/search",
+            live_ids=lambda: {str(i) for i in truth.live()},
+            change=change,
+            remove=remove,
+            rate_limit=rate_limit,
+            secret=lambda: state.api_token,
+            auth_hint="check trackers.jira.token",
+        )
+
+
 SITES: dict[str, Callable[[], Any]] = {"linear": linear_site, "asana": asana_site}

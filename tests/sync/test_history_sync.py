@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -45,15 +46,26 @@ class Site:
     faults: FaultBook  # the sandbox's injected failures
     history_path: str  # where its history reads go (a prefix of the request path)
     history_after: int  # requests to it that go through before one fails mid-run
+    fail_history: Callable[[], None] | None = None  # refuse one read mid-run, where a path cannot tell
+
+    def fail_one_history_read(self) -> None:
+        """Refuse (400) the history read after ``history_after`` of them."""
+        if self.fail_history is not None:
+            self.fail_history()
+        else:
+            self.faults.inject_fault(400, times=1, after=self.history_after, path_prefix=self.history_path)
 
 
 @contextmanager
-def jira_site() -> Iterator[Site]:
+def jira_site(deployment: str = "cloud") -> Iterator[Site]:
     from v2mom.connectors.jira.connector import JiraConnector
     from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
     from v2mom.sandbox.jira.app import create_jira_app
+    from v2mom.sandbox.jira.state import SearchCall
 
-    state, truth = generate_jira_workspace(seed=11, epics=20, issues=200)
+    datacenter = deployment == "datacenter"
+    size = {"epics": 12, "issues": 120} if datacenter else {"epics": 20, "issues": 200}
+    state, truth = generate_jira_workspace(seed=11, deployment=deployment, **size)  # type: ignore[arg-type]
     issues = truth.live()
 
     def pick(category: str, assigned: bool | None = None) -> int:
@@ -79,6 +91,17 @@ def jira_site() -> Iterator[Site]:
         state.update_issue(issue_id, category="done")
         return str(issue_id)
 
+    def fail_history() -> None:  # Data Center reads histories by search: those expanding changelogs
+        reads: list[SearchCall] = []
+
+        def second_read(call: SearchCall) -> int | None:
+            if "changelog" not in call.expand:
+                return None
+            reads.append(call)
+            return 400 if len(reads) == 2 else None
+
+        state.search_hooks.append(second_read)
+
     with SandboxServer(create_jira_app(state)) as url:
         yield Site(
             "jira",
@@ -91,8 +114,9 @@ def jira_site() -> Iterator[Site]:
             lambda: {str(i): issue.assignee for i, issue in truth.live().items()},
             lambda: dict.fromkeys(map(str, truth.live())),
             state,
-            "/rest/api/3/changelog/bulkfetch",
+            "/rest/api/2/search" if datacenter else "/rest/api/3/changelog/bulkfetch",
             1,
+            fail_history if datacenter else None,
         )
 
 
@@ -197,7 +221,12 @@ def asana_site() -> Iterator[Site]:
 
 
 LONG_OVERLAP = timedelta(days=400)  # longer than the sandboxes' histories: every item is listed again
-SITES: dict[str, Callable[[], Any]] = {"jira": jira_site, "linear": linear_site, "asana": asana_site}
+SITES: dict[str, Callable[[], Any]] = {
+    "jira": jira_site,
+    "jira-datacenter": partial(jira_site, "datacenter"),
+    "linear": linear_site,
+    "asana": asana_site,
+}
 
 
 @pytest.fixture(params=sorted(SITES))
@@ -251,6 +280,7 @@ def unread(store: Database, site: Site) -> set[str]:
     return store.history.unread(site.tracker, {s.item.id: s.item.updated_at for s in found})
 
 
+@pytest.mark.parametrize("site", ["jira", "linear", "asana"], indirect=True)  # the runner's, not the reader's
 def test_a_history_that_cannot_be_read_leaves_its_items_stored_and_unread_for_the_next_pass(
     store: Database, site: Site
 ) -> None:
@@ -278,7 +308,7 @@ def test_a_history_read_failing_mid_run_keeps_what_was_read_and_the_next_pass_re
     """Histories are read while the next pages are fetched: one read refused by the tracker fails
     the pass, every item listed before it is stored, what was read before it is stored with its
     ``history_reads``, the rest stays unread and the next pass (from the cursor it left) reads it."""
-    site.faults.inject_fault(400, times=1, after=site.history_after, path_prefix=site.history_path)
+    site.fail_one_history_read()
     failed = sync_tracker(store, site.connector(), full=True, commit_every=50)
     assert not failed.ok
     assert store.items.live_ids(site.tracker) >= site.live_ids()  # (Asana's projects are items too)

@@ -1,19 +1,22 @@
-"""Sync through the real Jira connector against the sandbox: paging, faults, resume, call counts."""
+"""Sync through the real Jira connector against the sandbox, Cloud and Data Center: paging, faults,
+resume, call counts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 
 from v2mom.connectors.jira.connector import JiraConnector
+from v2mom.connectors.paging import OVERLAP
 from v2mom.mapping.plan import load_plan
 from v2mom.reports.flags import item_document
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
 from v2mom.sandbox.jira.app import create_jira_app
-from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.jira.state import JiraState, SearchCall
 from v2mom.sandbox.jira.truth import JiraGroundTruth as GroundTruth
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
@@ -21,7 +24,12 @@ from v2mom.store.database import Database
 from v2mom.store.resolution.run import remap
 from v2mom.sync.runner import sync_tracker
 
-SEARCH = "/rest/api/3/search/jql"
+SEARCH = {"cloud": "/rest/api/3/search/jql", "datacenter": "/rest/api/2/search"}
+AUTH_HINT = {"cloud": "check email and API token", "datacenter": "check trackers.jira.token"}
+# Data Center runs a smaller workspace: what it adds is its paging, not more of the same work.
+SIZES = {"cloud": {"epics": 30, "issues": 400}, "datacenter": {"epics": 15, "issues": 200}}
+# The connector's requests to the search path (Data Center looks epics up and reads histories there).
+LISTING_KINDS = {"cloud": ("search", "census"), "datacenter": ("search", "census", "epic-key", "changelog")}
 
 
 @dataclass
@@ -31,6 +39,25 @@ class Site:
     truth: GroundTruth
     waits: list[float] = field(default_factory=list)
 
+    @property
+    def search(self) -> str:
+        return SEARCH[self.state.deployment]
+
+    def fail_listing_after(self, pages: int, page_size: int) -> None:
+        """Refuse every search (past any retry budget) once ``pages`` listing pages were served.
+
+        Data Center reads epics and histories through the search path too, on other threads: its
+        listing pages are told by their ``startAt`` (theirs only is past 0), and only they fail.
+        """
+        if not self.state.datacenter:
+            self.state.inject_fault(503, times=10, after=pages)
+            return
+
+        def hook(call: SearchCall) -> int | None:
+            return 503 if call.start_at >= pages * (page_size - OVERLAP) else None
+
+        self.state.search_hooks.append(hook)
+
     def connector(
         self, *, token: str | None = None, max_retries: int = 3, page_size: int = 50
     ) -> JiraConnector:
@@ -38,9 +65,10 @@ class Site:
         return JiraConnector(settings, SyncSettings(max_retries=max_retries), sleep=self.waits.append)
 
 
-@pytest.fixture
-def site() -> Iterator[Site]:
-    state, truth = generate_jira_workspace(seed=5, epics=30, issues=400)
+@pytest.fixture(params=["cloud", "datacenter"])
+def site(request: pytest.FixtureRequest) -> Iterator[Site]:
+    deployment = request.param
+    state, truth = generate_jira_workspace(seed=5, deployment=deployment, **SIZES[deployment])
     with SandboxServer(create_jira_app(state)) as url:
         yield Site(url, state, truth)
 
@@ -54,11 +82,14 @@ def test_full_sync_follows_short_pages_to_the_end(store: Database, site: Site) -
     assert result.ok, result.error
     assert store.items.live_ids("jira") == in_scope(site)
     assert result.seen == len(in_scope(site))  # no duplicates across pages
-    assert result.pages == site.state.request_count(SEARCH) - result.calls.get("census", 0)
+    assert result.pages == result.calls["search"]
+    assert site.state.request_count(site.search) == sum(
+        result.calls.get(k, 0) for k in LISTING_KINDS[site.state.deployment]
+    )
 
 
 def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Database, site: Site) -> None:
-    site.state.inject_fault(503, times=10, after=3)  # the 4th page fails past the retry budget
+    site.fail_listing_after(3, page_size=50)  # what follows the 3rd page fails past the retry budget
     first = sync_tracker(store, site.connector(max_retries=2), full=True, commit_every=1)
     assert not first.ok
     assert first.error is not None
@@ -66,6 +97,7 @@ def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Database
     partial = store.items.live_ids("jira")
     assert 0 < len(partial) < len(in_scope(site))
     site.state.faults.clear()
+    site.state.search_hooks.clear()
     second = sync_tracker(store, site.connector())
     assert second.ok, second.error
     assert second.kind == "incremental"
@@ -73,6 +105,7 @@ def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Database
     assert store.items.count("jira", include_deleted=True) == len(in_scope(site))
 
 
+@pytest.mark.parametrize("site", ["cloud"], indirect=True)  # one retry policy for both deployments
 def test_rate_limit_waits_as_told_and_5xx_is_retried(store: Database, site: Site) -> None:
     site.state.inject_fault(429, times=2, retry_after=1.5, after=1)
     site.state.inject_fault(502, times=1, after=4)
@@ -88,10 +121,9 @@ def test_resync_lists_only_what_changed(store: Database, site: Site) -> None:
     assert sync_tracker(store, connector, full=True).ok
     for issue_id in sorted(site.truth.live())[:3]:
         site.state.update_issue(issue_id, summary="changed")
-    before = site.state.request_count(SEARCH)
     result = sync_tracker(store, site.connector(page_size=50), census=False)
     assert result.ok, result.error
-    assert site.state.request_count(SEARCH) - before == 1  # k=3 changes: one listing call, not N/50
+    assert result.calls["search"] == 1  # k=3 changes: one listing call, not N/50
     assert result.seen >= 3
 
 
@@ -99,7 +131,7 @@ def test_bad_credentials_fail_clearly_without_the_secret(store: Database, site: 
     result = sync_tracker(store, site.connector(token="wrong-token-value"), full=True)
     assert not result.ok
     assert result.error is not None
-    assert "check email and API token" in result.error
+    assert AUTH_HINT[site.state.deployment] in result.error
     assert "wrong-token-value" not in result.error
     assert site.state.account_email not in result.error
 
@@ -123,3 +155,19 @@ def test_an_orphan_names_its_missing_parent_by_key(store: Database, site: Site) 
         reasons = document["resolution"]["reasons"]
         assert f"parent {epic.key} is not in v2mom-sync" in reasons[0], reasons
         assert document["ancestors"][-1]["key"] == epic.key
+
+
+def test_incremental_dates_are_read_in_the_accounts_zone(store: Database, site: Site) -> None:
+    """JQL date literals are wall-clock minutes in the account's zone (``/myself``), not UTC: an
+    issue updated two minutes after the cursor is found, which a UTC literal read in New York misses."""
+    connector = site.connector()
+    assert sync_tracker(store, connector, full=True).ok
+    cursor = store.sync_state.get_cursor("jira", connector.scope)
+    assert cursor is not None
+    assert site.state.time_zone == "America/New_York"
+    site.state.clock = lambda: cursor + timedelta(minutes=2)
+    issue = sorted(site.truth.live())[0]
+    site.state.update_issue(issue, summary="just after the cursor")
+    result = sync_tracker(store, site.connector(), census=False)
+    assert result.ok, result.error
+    assert str(issue) in result.changed_ids

@@ -43,12 +43,13 @@ class PeopleSource(Protocol):
 
 
 @contextmanager
-def jira() -> Iterator[tuple[str, Any, Connector]]:
+def jira(deployment: str = "cloud") -> Iterator[tuple[str, Any, Connector]]:
     from v2mom.connectors.jira.connector import JiraConnector
     from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
     from v2mom.sandbox.jira.app import create_jira_app
 
-    state, truth = generate_jira_workspace(seed=13, epics=20, issues=300)
+    size = {"epics": 12, "issues": 150} if deployment == "datacenter" else {"epics": 20, "issues": 300}
+    state, truth = generate_jira_workspace(seed=13, deployment=deployment, **size)  # type: ignore[arg-type]
     with SandboxServer(create_jira_app(state)) as url:
         yield "jira", truth, JiraConnector(jira_settings(state, url), SyncSettings(max_retries=1))
 
@@ -59,7 +60,7 @@ def other(name: str) -> Iterator[tuple[str, Any, Connector]]:
         yield site.tracker, site.truth, site.connector()
 
 
-@pytest.fixture(params=["jira", "linear", "asana"])
+@pytest.fixture(params=["jira", "jira-datacenter", "linear", "asana"])
 def synced(
     request: pytest.FixtureRequest, store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, Any]]:
@@ -68,7 +69,10 @@ def synced(
     store.plans.save(
         load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH)), actor="test"
     )
-    opened = jira() if request.param == "jira" else other(request.param)
+    if request.param.startswith("jira"):
+        opened = jira("datacenter" if request.param == "jira-datacenter" else "cloud")
+    else:
+        opened = other(request.param)
     with opened as (tracker, truth, connector):
         result = sync_tracker(store, connector, full=True)
         assert result.ok, result.error

@@ -31,6 +31,7 @@ from v2mom.vocabulary import (
     KINDS,
     AppliedVocabulary,
     Kind,
+    ManualStep,
     TrackerOption,
     TrackerVocabulary,
     VocabularyChange,
@@ -271,3 +272,148 @@ def test_the_admin_api_previews_and_applies_and_viewers_cannot(
         }
     ]
     assert entry["summary"] == f"provisioned jira: {len(jira['changes'])} change(s)"
+
+
+# -- a tracker whose API cannot change options (Jira Data Center) -------------------------------
+
+BY_HAND = frozenset({"create", "rename", "disable", "enable"})
+
+
+class DataCenterFake(FakeTracker):
+    """Jira Data Center as the use case sees it: fields are made through the API, options only by an
+    administrator (``admin_adds`` / ``admin_sets``); an option change sent to it fails the test."""
+
+    def read_vocabulary(self) -> TrackerVocabulary:
+        read = super().read_vocabulary()
+        places: dict[Kind, str] = {kind: f"the options of '{FIELD_NAMES[kind]}'" for kind in KINDS}
+        screens = {kind: (f"put {FIELD_NAMES[kind]} on screens", "the screens") for kind in KINDS}
+        return TrackerVocabulary(
+            read.containers, read.options, by_hand=BY_HAND, admin_places=places, after_create=screens
+        )
+
+    def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
+        assert {c.action for c in changes} <= {"create_container"}, "an option change was sent"
+        applied = super().apply_vocabulary(changes)
+        screens = tuple(
+            ManualStep(c, f"the screens of {c.name}", task=f"put {c.name} on screens") for c in changes
+        )
+        return AppliedVocabulary(applied.options, manual=screens)  # a field made must go on screens
+
+    def admin_adds(self, kind: Kind, name: str) -> str:
+        option = TrackerOption(next(self.ids), name)
+        self.options[kind][option.option_id] = option
+        return option.option_id
+
+    def admin_sets(
+        self, kind: Kind, option_id: str, *, name: str | None = None, enabled: bool = True
+    ) -> None:
+        old = self.options[kind][option_id]
+        self.options[kind][option_id] = TrackerOption(option_id, name or old.name, enabled)
+
+
+@pytest.fixture
+def datacenter() -> DataCenterFake:
+    return DataCenterFake()
+
+
+def test_option_changes_an_api_cannot_make_are_admin_steps_never_sent_nor_a_failure(
+    planned: Database, datacenter: DataCenterFake
+) -> None:
+    (preview,) = provision(jira_settings(), planned, apply=False, writers=lambda _: datacenter)
+    assert [c.action for c in preview.changes] == ["create_container", "create_container"]
+    wanted = {
+        (k, n) for k in KINDS for n in (v.name for v in (PLAN.values if k == "value" else PLAN.methods))
+    }
+    options = [s for s in preview.manual if not s.follows]
+    assert {(s.change.kind, s.change.name) for s in options} == wanted
+    assert all(s.change.action == "create" for s in options)
+    assert options[0].describe().endswith("by hand: the options of 'V2MOM Value'")
+    assert [s.describe() for s in preview.manual if s.follows] == [  # after the fields are made
+        "put V2MOM Value on screens, by hand: the screens",
+        "put V2MOM Method on screens, by hand: the screens",
+    ]
+
+    (done,) = provision(jira_settings(), planned, apply=True, writers=lambda _: datacenter)
+    assert (done.ok, done.applied, datacenter.writes) == (True, True, 2)  # the fields only
+    assert done.changes == preview.changes  # made, though a step follows each
+    assert done.manual[: len(options)] == options
+    assert [s.describe() for s in done.manual[len(options) :]] == [  # the writer's words, once each
+        "put V2MOM Value on screens, by hand: the screens of V2MOM Value",
+        "put V2MOM Method on screens, by hand: the screens of V2MOM Method",
+    ]
+    assert planned.vocabulary.offered("jira") == {"value": {}, "method": {}}  # nothing writable yet
+    (entry,) = planned.audit.entries(kind="provision")
+    assert entry.summary == f"provisioned jira: 2 change(s), {len(wanted) + 2} left to an administrator"
+    assert entry.details["trackers"][0]["manual"] == [s.describe() for s in done.manual]
+
+    added = {(k, n): datacenter.admin_adds(k, n) for k, n in sorted(wanted)}  # the administrator's turn
+    (adopted,) = provision(jira_settings(), planned, apply=True, writers=lambda _: datacenter)
+    assert (adopted.changes, adopted.manual) == ([], [])
+    names = {"value": {v.id: v.name for v in PLAN.values}, "method": {m.id: m.name for m in PLAN.methods}}
+    assert planned.vocabulary.offered("jira") == {
+        k: {pid: added[(k, name)] for pid, name in names[k].items()} for k in KINDS
+    }
+
+
+def test_a_disabled_option_waiting_for_an_admin_is_not_recorded_a_pending_rename_is(
+    planned: Database, datacenter: DataCenterFake
+) -> None:
+    provision(jira_settings(), planned, apply=True, writers=lambda _: datacenter)
+    ids = {v.id: datacenter.admin_adds("value", v.name) for v in PLAN.values}
+    for method in PLAN.methods:
+        datacenter.admin_adds("method", method.name)
+    provision(jira_settings(), planned, apply=True, writers=lambda _: datacenter)
+    first, second = PLAN.values[0], PLAN.values[1]
+    datacenter.admin_sets("value", ids[second.id], enabled=False)  # someone switched it off in Jira
+    planned.plans.save(
+        PLAN.model_copy(update={"values": (Value(id=first.id, name="Customers, first"), *PLAN.values[1:])}),
+        actor="t",
+    )
+    (result,) = provision(jira_settings(), planned, apply=True, writers=lambda _: datacenter)
+    assert result.ok
+    assert result.changes == []
+    assert sorted((s.change.action, s.change.option_id) for s in result.manual) == [
+        ("enable", ids[second.id]),
+        ("rename", ids[first.id]),
+    ]
+    offered = planned.vocabulary.offered("jira")["value"]
+    assert offered == {first.id: ids[first.id]}  # the renamed option still takes writes; the disabled not
+    assert datacenter.names("value")[ids[first.id]] == (first.name, True)  # nothing was renamed
+
+
+def test_the_cli_and_the_api_name_the_admin_steps_and_the_run_is_not_a_failure(
+    planned: Database, monkeypatch: pytest.MonkeyPatch, datacenter: DataCenterFake, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(registry, "build_connector", lambda tracker, settings: datacenter)
+    config = tmp_path / "v2mom.yaml"
+    config.write_text(
+        "database_url: sqlite://\ntrackers:\n  jira:\n    url: http://127.0.0.1:9\n"
+        "    email: a@example.com\n    api_token: t\n    jql: p\n"
+    )
+    config.chmod(0o600)
+    monkeypatch.setattr("v2mom.app.cli_trackers.open_store", lambda settings: planned)
+    applied = CliRunner().invoke(cli, ["trackers", "provision", "--apply", "-c", str(config)])
+    assert applied.exit_code == 0, applied.stderr
+    lines = applied.stdout.splitlines()
+    assert lines[0] == "jira: create the value field 'V2MOM Value'"
+    value = PLAN.values[0].name
+    assert (
+        f"jira: for an administrator: create value option '{value}', by hand: the options of"
+        in applied.stdout
+    )
+    steps = len(PLAN.values) + len(PLAN.methods) + 2  # every option, and both fields onto the screens
+    assert lines[-1].startswith(f"jira: {steps} step(s) left to an administrator")
+    admin = planned.tokens.create("admin", "a")
+    with TestClient(create_app(jira_settings(), planned)) as client:
+        document = client.get("/api/admin/trackers/provision", headers=auth(admin)).json()
+        audit = client.get("/api/admin/audit?kind=provision", headers=auth(admin)).json()
+    (entry,) = audit["entries"]  # the CLI's applied run
+    assert entry["details"]["trackers"][0]["manual"][0].startswith(
+        f"create value option '{PLAN.values[0].name}'"
+    )
+    assert document["ok"] is True
+    (jira,) = document["trackers"]
+    assert jira["changes"] == []
+    assert jira["manual"][0]["change"]["action"] == "create"
+    assert jira["manual"][0]["where"] == "the options of 'V2MOM Value'"
+    assert jira["manual"][0]["description"].startswith(f"create value option '{value}'")

@@ -18,25 +18,26 @@ from typing import Any
 import pytest
 
 from tests.support import free_port
-from tests.sync.writeback_worlds import BUILDERS, Tracker, shown
+from tests.sync.writeback_worlds import BUILDERS, ON, PUBLIC, Tracker, held_choices, our_links, shown
 from v2mom.app.factory import create_app
 from v2mom.app.services import run_worker_beside
 from v2mom.connectors.base import TagWriter
 from v2mom.connectors.registry import build_connector
 from v2mom.mapping.plan import load_plan
+from v2mom.mapping.vocabulary import choice_names
 from v2mom.models import WorkItem
 from v2mom.reports.flags import item_document
 from v2mom.sandbox import SAMPLE_PLAN_PATH
 from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Sender
-from v2mom.settings import Settings
+from v2mom.settings import Settings, TrackersSettings
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.preview import preview_plan
 from v2mom.sync.provision import provision
 from v2mom.sync.service import run_sync
-from v2mom.sync.writeback import OUTSIDE_PROJECTS, TrackerWriteback, writeback
-from v2mom.vocabulary import Kind, TagWrite
+from v2mom.sync.writeback import NO_OPTION, OUTSIDE_PROJECTS, TrackerWriteback, writeback
+from v2mom.vocabulary import FIELD_NAMES, Kind, TagWrite
 
 
 @dataclass
@@ -240,3 +241,93 @@ def item_values(store: Database, item: WorkItem) -> dict[str, float]:
     assert document is not None
     resolution = document["resolution"]
     return dict(resolution["values"]) if resolution else {}
+
+
+# -- Jira Data Center: options by an administrator, one edit per issue ---------------------------
+
+
+@pytest.fixture
+def datacenter(database_url: str) -> Iterator[tuple[Settings, Database, Any]]:
+    """A Data Center site and a store holding its issues, the sample plan stored.
+
+    The store is filled by a full sync of the same workspace on Cloud (the same seed gives the same
+    issues, ids and keys): the write-back half is what runs against Data Center here.
+    """
+    from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+    from v2mom.sandbox.jira.app import create_jira_app
+
+    twin, _ = generate_jira_workspace(seed=21, epics=5, issues=60)
+    state, _ = generate_jira_workspace(seed=21, epics=5, issues=60, deployment="datacenter")
+    with SandboxServer(create_jira_app(twin)) as cloud_url, SandboxServer(create_jira_app(state)) as url:
+        store = Database.open(database_url)
+        try:
+            store.plans.save(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
+            cloud = Settings(
+                database_url=database_url, trackers=TrackersSettings(jira=jira_settings(twin, cloud_url))
+            )
+            assert all(r.ok for r in run_sync(cloud, store, full=True))
+            section = jira_settings(state, url).model_copy(update={"write_back": ON})
+            settings = Settings(
+                database_url=database_url, public_url=PUBLIC, trackers=TrackersSettings(jira=section)
+            )
+            yield settings, store, state
+        finally:
+            store.close()
+
+
+def test_write_back_on_data_center_writes_what_an_admin_offered_and_names_the_rest(
+    datacenter: tuple[Settings, Database, Any],
+) -> None:
+    settings, store, state = datacenter
+    (first,) = provision(settings, store, apply=True)
+    assert (first.ok, first.changes) == (True, [])  # the fields are there; every option is a step
+    assert {s.change.action for s in first.manual} == {"create"}
+    waiting = run_dc(settings, store, apply=False)
+    assert waiting.fields == []
+    assert waiting.skipped
+    assert all(NO_OPTION in entry for entry in waiting.skipped)
+
+    plan = store.plans.current()
+    assert plan is not None
+    left_out = plan.values[-1]  # the administrator adds every option but this value's
+    fields = {f["name"]: f["id"] for f in state.fields if f["name"] in FIELD_NAMES.values()}
+    for step in first.manual:
+        if (step.change.kind, step.change.name) != ("value", left_out.name):
+            state.add_field_option(fields[FIELD_NAMES[step.change.kind]], step.change.name)
+    (second,) = provision(settings, store, apply=True)
+    assert [s.change.name for s in second.manual] == [left_out.name]
+    assert left_out.id not in store.vocabulary.offered("jira")["value"]
+
+    preview = run_dc(settings, store, apply=False)
+    assert preview.fields, "the sample plan leaves inferred items to write"
+    unwritable = [e for e in preview.skipped if f"value '{left_out.name}'" in e]
+    assert unwritable, "some item infers the value without an option"
+    assert all(e.endswith(NO_OPTION) for e in unwritable)
+    done = run_dc(settings, store, apply=True)
+    assert done.ok, (done.error, done.refused[:3])
+    assert done.written == len(preview.fields)
+    assert done.skipped == preview.skipped
+    assert done.linked == len(preview.links)
+    names = choice_names(plan)
+    held = held_choices("jira", state)
+    for write in preview.fields:
+        for kind, plan_id in write.changes.items():
+            assert held.get(write.item.id, {}).get(kind, frozenset()) == (
+                {names[kind][plan_id]} if plan_id else frozenset()
+            ), (write.item.key, kind)
+    assert set(our_links("jira", state)) == {link.item_id for link in preview.links}
+    assert run_dc(settings, store, apply=False).fields == []
+
+    # An administrator turns remote issue linking off; links to rewrite are refused, nothing fails.
+    state.remote_links_disabled = True
+    moved = settings.model_copy(update={"public_url": "https://v2mom.example.org"})
+    refused = run_dc(moved, store, apply=True)
+    assert refused.error is None
+    assert (refused.written, refused.linked) == (0, 0)
+    assert len(refused.refused) == len(preview.links)
+    assert all("issue linking is turned off" in entry for entry in refused.refused)
+
+
+def run_dc(settings: Settings, store: Database, *, apply: bool) -> TrackerWriteback:
+    (result,) = writeback(settings, store, apply=apply)
+    return result

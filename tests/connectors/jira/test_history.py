@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.histories import as_recorded
-from v2mom.connectors.jira import history
+from v2mom.connectors.jira import datacenter_history, history
 from v2mom.connectors.jira.connector import JiraConnector
 from v2mom.connectors.jira.history import parse_changelogs
 from v2mom.errors import FatalError
@@ -142,3 +142,59 @@ def test_a_malformed_page_is_refused_naming_the_issue_and_the_entry(
 ) -> None:
     with pytest.raises(FatalError, match=problem.replace("(", r"\(")):
         parse_changelogs(body, CATEGORIES.get)
+
+
+# -- Data Center: changelogs expanded by search -----------------------------------------------
+
+
+@pytest.fixture
+def dc_site() -> Iterator[tuple[JiraState, JiraGroundTruth, JiraConnector]]:
+    state, truth = generate_jira_workspace(seed=5, epics=12, issues=150, deployment="datacenter")
+    with SandboxServer(create_jira_app(state)) as url:
+        connector = JiraConnector(
+            jira_settings(state, url), SyncSettings(max_retries=1), sleep=lambda _: None
+        )
+        yield state, truth, connector
+        connector.close()
+
+
+def test_data_center_changes_are_read_by_searching_ids_with_their_changelogs(
+    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+) -> None:
+    state, truth, connector = dc_site
+    live = [str(i) for i in truth.live()]
+    ids = live + [str(n) for n in range(900_000, 900_060)]  # deleted or unknown: left out, no 400
+    found = connector.read_history(ids)
+    assert as_recorded(found) == truth.transitions()
+    assert [t.at for t in found] == sorted(t.at for t in found)
+    assert {t.to_value for t in found if t.field == "assignee"} - {None} <= set(state.people)  # user keys
+    batches = -(-len(ids) // datacenter_history.HISTORY_BATCH)
+    assert connector.calls.calls == {"changelog": batches, "status": 1}
+    assert state.request_count("/rest/api/2/search") == batches
+
+
+def test_a_changelog_the_search_served_in_part_is_read_whole_from_its_issue(
+    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+) -> None:
+    state, truth, connector = dc_site
+    state.search_changelog_max = 3
+    long = sum(1 for issue in truth.live().values() if len(issue.changelog) > 3)
+    assert long > 0
+    found = connector.read_history([str(i) for i in truth.live()])
+    assert as_recorded(found) == truth.transitions()
+    assert state.request_count("/rest/api/2/issue/") == long  # one read for each cut changelog
+
+
+@pytest.mark.parametrize(
+    ("issue", "problem"),
+    [
+        ({"id": "10001"}, "the search did not expand it"),
+        ({"id": "10001", "changelog": {"histories": {}}}, "'histories' is not a list"),
+        ({"changelog": {"histories": []}}, "without a numeric id"),
+    ],
+)
+def test_a_malformed_expanded_changelog_is_refused_naming_the_issue(
+    issue: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(FatalError, match=problem):
+        datacenter_history.changelog_histories(issue)

@@ -71,9 +71,22 @@ def test_a_link_to_a_deleted_issue_is_its_error_and_the_others_are_made(site: Si
 
 
 def test_a_429_on_a_link_is_retried(site: Site) -> None:
-    site.state.inject_fault(429, retry_after=0, path_prefix=f"/rest/api/3/issue/{site.ids[0]}/remotelink")
+    site.state.inject_fault(429, retry_after=0, path_prefix=site.path(f"issue/{site.ids[0]}/remotelink"))
     before = dict(site.connector.calls.calls)
     outcomes = site.connector.write_links([link_for(site, site.ids[0])])
     assert [o.ok for o in outcomes] == [True]
     assert spent(site.connector, before) == {"remote-link": 2}
     assert len(links_of(site, site.ids[0])) == 1
+
+
+def test_on_data_center_with_remote_linking_turned_off_each_link_is_refused(dc_site: Site) -> None:
+    site = dc_site
+    site.state.remote_links_disabled = True  # an administrator deactivated issue linking
+    items = site.ids[:3]
+    before = dict(site.connector.calls.calls)
+    outcomes = site.connector.write_links([link_for(site, i) for i in items])
+    assert [o.ok for o in outcomes] == [False, False, False]
+    assert all("issue linking is turned off" in (o.error or "") for o in outcomes)
+    assert all("HTTP 403" in (o.error or "") for o in outcomes)
+    assert spent(site.connector, before) == {"remote-link": 3}  # refused, not retried
+    assert all(links_of(site, i) == [] for i in items)

@@ -440,8 +440,8 @@ GOOD = _issue()
         (_with(GOOD, 42, "fields", "summary"), ["'summary'"]),
         (_with(GOOD, ["a list"], "fields", "description"), ["'description' is neither text nor a document"]),
         (_with(GOOD, "557058:f58131cb", "fields", "assignee"), ["'assignee' is not an object", "ONB-1"]),
-        (_with(GOOD, {"displayName": "Ada"}, "fields", "assignee"), ["'assignee' has no 'accountId'"]),
-        (_with(GOOD, {"accountId": 42}, "fields", "assignee"), ["'assignee' has no 'accountId'"]),
+        (_with(GOOD, {"displayName": "Ada"}, "fields", "assignee"), ["has neither 'accountId' nor 'key'"]),
+        (_with(GOOD, {"accountId": 42}, "fields", "assignee"), ["has neither 'accountId' nor 'key'"]),
     ],
 )
 def test_malformed_input_raises_fatal_error_naming_issue_and_field(
