@@ -423,7 +423,8 @@ def webhooks_register(
     url: Annotated[str, typer.Option(help="Public URL of this server's /webhooks/<tracker> endpoint")],
     config: ConfigOpt = None,
 ) -> None:
-    """Create the tracker's webhook where its API allows; for Jira, print the exact steps and a secret."""
+    """Create the tracker's webhook where its API allows (Jira Data Center too); for Jira Cloud,
+    print the exact steps and a secret."""
     from v2mom.webhooks.register import check_registration, register_webhook
 
     with exit_on_errors():
@@ -439,7 +440,7 @@ def webhooks_register(
 def webhooks_list(
     config: ConfigOpt = None,
     remote: Annotated[
-        bool, typer.Option("--remote", help="Also ask Asana and Linear for their webhooks.")
+        bool, typer.Option("--remote", help="Also ask Asana, Linear and Jira Data Center for their webhooks.")
     ] = False,
 ) -> None:
     """Per tracker: secrets (count), last delivery, backlog, parked and ignored events; --remote: theirs."""
@@ -455,9 +456,9 @@ def webhooks_list(
     statuses = store.inbox.counts()
     for tracker, state in freshness.items():
         configured = len(settings.trackers.webhook_secrets(tracker))
-        count = (
-            configured + len(StoredHookSecrets(store, tracker).secrets()) if tracker != "jira" else configured
-        )
+        jira = settings.trackers.jira
+        stored = tracker != "jira" or (jira is not None and jira.deployment == "datacenter")
+        count = configured + (len(StoredHookSecrets(store, tracker).secrets()) if stored else 0)
         secrets_note = f"{count} secret(s)" if count else "NO SECRET: deliveries refused"
         sys.stdout.write(
             f"{tracker}\t{secrets_note}\tlast event {state['last_event'] or 'never'}\t"

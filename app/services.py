@@ -42,7 +42,7 @@ class Services:
     @classmethod
     def for_store(cls, settings: Settings, store: Database) -> Services:
         """The parts of an app serving ``store`` under ``settings``."""
-        return cls(settings, store, store.inbox, receivers(store))
+        return cls(settings, store, store.inbox, receivers(store, settings))
 
 
 def services_of(app: Any) -> Services:

@@ -1,6 +1,6 @@
 """Webhook secrets kept in the database: Asana's, learned in the ``X-Hook-Secret`` handshake, and
-Linear's, chosen by ``v2mom webhooks register`` when it creates the webhook (besides any in
-``v2mom.yaml``).
+Linear's and Jira Data Center's, chosen by ``v2mom webhooks register`` when it creates the webhook
+(besides any in ``v2mom.yaml``).
 
 Asana sends each webhook's secret once, in the handshake that creating the webhook triggers. A
 handshake is accepted only while a registration is expected (``v2mom webhooks register`` opens a
@@ -48,6 +48,25 @@ class StoredHookSecrets:
         with self._lock:
             state = self.store.sync_state.get_tracker_state(self.key)
             state["secrets"] = [*(s for s in state.get("secrets") or [] if s != secret), secret]
+            self.store.sync_state.set_tracker_state(self.key, state)
+            self._loaded_at = float("-inf")
+
+    def rotate(self, name: str, secret: str) -> None:
+        """Make ``secret`` the current secret of webhook ``name`` (Jira Data Center: its URL).
+
+        The secret it replaces stays accepted (deliveries signed before the webhook changed, and
+        their retries, still verify); the one before that is retired. Secrets stored by :meth:`add`
+        for no webhook in particular are kept.
+        """
+        with self._lock:
+            state = self.store.sync_state.get_tracker_state(self.key)
+            raw = state.get("named")
+            named: dict[str, list[str]] = dict(raw) if isinstance(raw, dict) else {}
+            tied = {s for pair in named.values() for s in pair}
+            free = [s for s in state.get("secrets") or [] if isinstance(s, str) and s not in tied]
+            named[name] = [*named.get(name, [])[-1:], secret]
+            state["named"] = named
+            state["secrets"] = list(dict.fromkeys([*free, *(s for pair in named.values() for s in pair)]))
             self.store.sync_state.set_tracker_state(self.key, state)
             self._loaded_at = float("-inf")
 

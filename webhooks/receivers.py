@@ -4,9 +4,9 @@ parsed, and (Asana) the handshake that creating a webhook starts.
 The HTTP route is one for every tracker (``POST /webhooks/{tracker}``); what differs between the
 vendors lives here, in one table (:func:`receivers`), so that no route picks a verifier or a parser
 by hand. Secrets are read per request: those of the settings (Jira, Linear; several during a
-rotation) and those stored in the database (Asana's from its handshake, Linear's chosen by ``v2mom
-webhooks register``). A signature that matches none is checked once more against freshly read
-stored secrets, so a secret another replica learned a moment ago is found.
+rotation) and those stored in the database (Asana's from its handshake, Linear's and Jira Data
+Center's chosen by ``v2mom webhooks register``). A signature that matches none is checked once more
+against freshly read stored secrets, so a secret another replica learned a moment ago is found.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from v2mom.connectors.asana.webhook import SECRET_HEADER, parse_asana_events, verify_asana
-from v2mom.connectors.jira.webhook import parse_jira_event, verify_jira
+from v2mom.connectors.jira.webhook import (
+    parse_jira_dc_event,
+    parse_jira_event,
+    verify_jira,
+    verify_jira_dc,
+)
 from v2mom.connectors.linear.webhook import parse_linear_event, verify_linear
 from v2mom.errors import WebhookVerificationError
 from v2mom.events import WebhookEvent
@@ -74,10 +79,26 @@ class Receiver:
         return offered
 
 
-def receivers(store: Database) -> dict[str, Receiver]:
-    """The receiver of every tracker, keyed by its name in ``/webhooks/<tracker>``."""
+def jira_receiver(store: Database, settings: Settings | None) -> Receiver:
+    """Jira's receiver for the configured deployment: Cloud's secrets are the settings'; Data
+    Center's are the settings' and those ``v2mom webhooks register`` stored when it created the
+    webhook through Data Center's REST API."""
+    jira = settings.trackers.jira if settings is not None else None
+    if jira is not None and jira.deployment == "datacenter":
+        return Receiver(
+            "jira",
+            verify_jira_dc,
+            lambda h, b: [parse_jira_dc_event(h, b)],
+            StoredHookSecrets(store, "jira"),
+        )
+    return Receiver("jira", verify_jira, lambda h, b: [parse_jira_event(h, b)])
+
+
+def receivers(store: Database, settings: Settings | None = None) -> dict[str, Receiver]:
+    """The receiver of every tracker, keyed by its name in ``/webhooks/<tracker>`` (Jira's for the
+    deployment ``settings`` name: Cloud without them)."""
     return {
-        "jira": Receiver("jira", verify_jira, lambda h, b: [parse_jira_event(h, b)]),
+        "jira": jira_receiver(store, settings),
         "linear": Receiver(
             "linear",
             verify_linear,

@@ -5,8 +5,18 @@ handshake while the create request is open, so a handshake window is opened in t
 (``v2mom serve`` must be running at the URL and share the database). Linear: one webhook per
 configured team, for Issue and Project events, signed with a secret chosen here and stored in the
 database before the webhook exists (so even its first delivery verifies). Jira Cloud admin webhooks
-can only be created in its UI, so for Jira the steps are returned with a fresh secret to paste (the
-one secret ever printed: the admin has to type it into both places). Other secrets are never printed.
+can only be created in its UI, so for Jira Cloud the steps are returned with a fresh secret to paste
+(the one secret ever printed: the admin has to type it into both places). Other secrets are never
+printed.
+
+Jira Data Center (10 and later) creates admin webhooks through its REST API
+(``/rest/jira-webhook/1.0/webhooks``, not in its OpenAPI), so there it is done here like Linear's:
+a fresh secret is stored in the database first, then the webhook for issue events, filtered by the
+settings' JQL and signed with that secret, is created — or, when one for the same URL exists
+already, updated in place (a second run is a rotation: the secret it replaces stays accepted, the
+one before is retired; see :meth:`StoredHookSecrets.rotate`). Every replica sharing the database
+verifies with it, no secret is printed, and secrets listed in ``trackers.jira.webhook_secrets`` are
+accepted too (a webhook an admin created in the UI with a secret of their own).
 """
 
 from __future__ import annotations
@@ -16,13 +26,16 @@ from collections.abc import Callable
 from typing import Any
 
 from v2mom.connectors.asana.client import AsanaClient
+from v2mom.connectors.jira.client import JiraClient
 from v2mom.connectors.linear.client import LinearClient
 from v2mom.errors import ConfigError, FatalError
-from v2mom.settings import Settings
+from v2mom.settings import JiraSettings, Settings
 from v2mom.store.database import Database
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
 
 LINEAR_RESOURCES = ["Issue", "Project"]
+JIRA_DC_EVENTS = ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted"]
+JIRA_DC_NAME = "v2mom-sync"
 JIRA_WEBHOOK_STEPS = """\
 Jira Cloud admin webhooks are created in the UI (the REST API only registers app webhooks):
   1. Jira settings > System > WebHooks > Create a WebHook
@@ -54,6 +67,9 @@ def register_webhook(
         return register_asana(settings, open_store(), url)
     if tracker == "linear":
         return register_linear(settings, open_store(), url)
+    jira = settings.trackers.jira
+    if jira is not None and jira.deployment == "datacenter":
+        return register_jira_datacenter(settings, jira, open_store(), url)
     return jira_steps(settings, url)
 
 
@@ -64,6 +80,58 @@ def jira_steps(settings: Settings, url: str) -> list[str]:
         raise ConfigError("trackers.jira: not configured")
     secret = secrets.token_hex(24)
     return JIRA_WEBHOOK_STEPS.format(url=url, secret=secret, jql=jira.jql).splitlines()
+
+
+def _jira_client(settings: Settings, jira: JiraSettings) -> JiraClient:
+    return JiraClient(
+        jira.url,
+        api_token=jira.credential(),
+        deployment=jira.deployment,
+        connect_timeout=settings.sync.connect_timeout_seconds,
+    )
+
+
+def _webhook_id(hook: dict[str, Any]) -> str | None:
+    """A Data Center webhook's id: its ``id``, else the last segment of its ``self`` URL."""
+    found = hook.get("id")
+    if isinstance(found, int | str) and not isinstance(found, bool) and str(found):
+        return str(found)
+    link = hook.get("self")
+    if not isinstance(link, str):
+        return None
+    return link.rstrip("/").rsplit("/", 1)[-1] or None
+
+
+def register_jira_datacenter(settings: Settings, jira: JiraSettings, store: Database, url: str) -> list[str]:
+    """Create (or update in place, for the same URL) the Data Center webhook; a line saying which.
+
+    The webhooks are listed first, so that a refused permission stops before a secret is stored.
+    """
+    client = _jira_client(settings, jira)
+    try:
+        existing = next((h for h in client.dc_webhooks() if h.get("url") == url), None)
+        secret = secrets.token_hex(24)
+        StoredHookSecrets(store, "jira").rotate(url, secret)
+        body: dict[str, object] = {
+            "name": JIRA_DC_NAME,
+            "url": url,
+            "events": list(JIRA_DC_EVENTS),
+            "filters": {"issue-related-events-section": jira.jql},
+            "excludeBody": False,
+            "enabled": True,
+            "secret": secret,
+        }
+        hook_id = _webhook_id(existing) if existing is not None else None
+        if hook_id is not None:
+            done, verb = client.update_dc_webhook(hook_id, body), "updated"
+        else:
+            done, verb = client.create_dc_webhook(body), "created"
+    finally:
+        client.close()
+    return [
+        f"jira\twebhook {_webhook_id(done) or hook_id or '?'}\t{verb}\t-> {url}\tJQL {jira.jql}",
+        "jira\tsigned with a new secret kept in the database (every v2mom sharing it verifies with it)",
+    ]
 
 
 def register_asana(settings: Settings, store: Database, url: str) -> list[str]:
@@ -131,7 +199,19 @@ def register_linear(settings: Settings, store: Database, url: str) -> list[str]:
 
 
 def list_remote(settings: Settings, tracker: str) -> list[str]:
-    """The webhooks the tracker itself knows (Asana, Linear), a line each."""
+    """The webhooks the tracker itself knows (Asana, Linear, Jira Data Center), a line each."""
+    jira = settings.trackers.jira
+    if tracker == "jira" and jira is not None and jira.deployment == "datacenter":
+        jira_client = _jira_client(settings, jira)
+        try:
+            hooks = jira_client.dc_webhooks()
+        finally:
+            jira_client.close()
+        return [
+            f"jira\twebhook {_webhook_id(h) or '?'}\t{h.get('name')}\t"
+            f"{'disabled' if h.get('enabled') is False else 'enabled'}\t-> {h.get('url')}"
+            for h in hooks
+        ]
     if tracker == "asana" and settings.trackers.asana is not None:
         asana = settings.trackers.asana
         client = AsanaClient(

@@ -103,6 +103,23 @@ _DC_ADMIN_TEXTS = replace(_DC_TEXTS, forbidden=_ADMIN_FORBIDDEN)
 _LINK_FORBIDDEN = "permission denied: the account may not link this issue, or issue linking is turned off"
 
 
+# -- Data Center webhooks (module level) ---------------------------------------------------------
+DC_WEBHOOKS = "rest/jira-webhook/1.0/webhooks"
+_WEBHOOK_FORBIDDEN = (
+    "permission denied: managing webhooks needs the Jira Administrators global permission "
+    "(the account of trackers.jira.token lacks it)"
+)
+_WEBHOOK_NOT_FOUND = (
+    "not found: this Jira has no /rest/jira-webhook/1.0/webhooks (Data Center before 10, whose "
+    "webhooks cannot be signed: the reconcile pass keeps it current instead)"
+)
+
+
+def _webhook_texts(client: JiraClient) -> ErrorTexts:
+    """The error texts of the webhook endpoints: admin permission, and a release without them."""
+    return replace(client._texts, forbidden=_WEBHOOK_FORBIDDEN, not_found=_WEBHOOK_NOT_FOUND)
+
+
 def _step_texts(texts: ErrorTexts, step: str) -> ErrorTexts:
     """``texts`` with every message prefixed by ``step`` ("create field 'V2MOM Value': …")."""
     return replace(texts, **{f.name: f"{step}: {getattr(texts, f.name)}" for f in dataclass_fields(texts)})
@@ -633,6 +650,54 @@ class JiraClient:
         texts = replace(self._texts, forbidden=_LINK_FORBIDDEN)
         return self._json_object(
             "remote-link", lambda: self._sdk.post(endpoint, data=body), step=step, texts=texts
+        )
+
+    # -- Data Center webhooks ------------------------------------------------------------------
+    # Data Center's admin webhooks live outside its REST v2 (and outside its OpenAPI):
+    # ``/rest/jira-webhook/1.0/webhooks`` from Data Center 10, which takes an optional ``secret``
+    # and then signs each delivery (``X-Hub-Signature: sha256=<hex>``). Older releases register at
+    # ``/rest/webhooks/1.0/webhook`` without a secret: their deliveries cannot be verified, so no
+    # method here uses that path. Managing webhooks needs the Jira Administrators permission.
+
+    def dc_webhooks(self) -> list[dict[str, Any]]:
+        """``GET /rest/jira-webhook/1.0/webhooks``: the site's admin webhooks (never their secrets)."""
+        result = self._call(
+            "webhook", lambda: self._sdk.get(DC_WEBHOOKS), step="list webhooks", texts=_webhook_texts(self)
+        )
+        if not isinstance(result, list) or not all(isinstance(h, dict) for h in result):
+            raise FatalError(
+                "list webhooks: unexpected response: expected a JSON array of objects", tracker=TRACKER
+            )
+        return result
+
+    def create_dc_webhook(self, body: dict[str, object]) -> dict[str, Any]:
+        """``POST /rest/jira-webhook/1.0/webhooks``: the webhook created (``body`` may hold its secret,
+        which no error repeats)."""
+        return self._json_object(
+            "webhook-create",
+            lambda: self._sdk.post(DC_WEBHOOKS, data=body),
+            step="create webhook",
+            texts=_webhook_texts(self),
+        )
+
+    def update_dc_webhook(self, webhook_id: str, body: dict[str, object]) -> dict[str, Any]:
+        """``PUT /rest/jira-webhook/1.0/webhooks/{id}``: the webhook as updated."""
+        safe_id = quote(webhook_id, safe="")
+        return self._json_object(
+            "webhook-update",
+            lambda: self._sdk.put(f"{DC_WEBHOOKS}/{safe_id}", data=body),
+            step=f"update webhook {webhook_id}",
+            texts=_webhook_texts(self),
+        )
+
+    def delete_dc_webhook(self, webhook_id: str) -> None:
+        """``DELETE /rest/jira-webhook/1.0/webhooks/{id}``."""
+        safe_id = quote(webhook_id, safe="")
+        self._call(
+            "webhook-delete",
+            lambda: self._sdk.delete(f"{DC_WEBHOOKS}/{safe_id}"),
+            step=f"delete webhook {webhook_id}",
+            texts=_webhook_texts(self),
         )
 
     def close(self) -> None:

@@ -23,10 +23,25 @@ that is not a JSON object, or whose known fields have the wrong shape (``timesta
 ``issue.fields: [1]``, a 300-character issue id …) is refused with a 400 naming the field, and so
 is an issue reference the worker could not look up: ``issue.id`` and ``worklog.issueId`` are
 numeric ids, ``issue.key`` a key (``ABC-123``), an issue URL names either.
+
+Data Center (10.x) admin webhooks are read by :func:`parse_jira_dc_event` and verified by
+:func:`verify_jira_dc`; neither is in the Data Center OpenAPI, which leaves webhooks out. Their
+bodies differ from Cloud's where we do not read them (users carry ``name`` and ``key``, no
+``accountId``; ``issue.fields.description`` is a plain string) and where we do only in values:
+an assignee change's ``from``/``to`` hold user keys (``JIRAUSER10000``; names in
+``fromString``/``toString``) and items carry ``field`` without ``fieldId``, both of which
+:func:`changelog_transitions` reads as it reads Cloud's. The delivery id is the
+``X-Atlassian-Webhook-Identifier`` header when one is sent, else the SHA-256 of the signed body
+(Data Center documents no delivery id; a retry resends the same body, so it is deduplicated
+alike). Data Center signs a delivery only when its webhook has a secret (Data Center 10 and later):
+an unsigned delivery is refused like a forged one, with a message saying to set the secret. A Data
+Center older than 10 cannot sign, so it cannot deliver to us: the scheduled reconcile pass keeps
+its issues current instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -145,7 +160,11 @@ def parse_jira_event(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     raw_delivery = headers.get(DELIVERY_HEADER)
     if not raw_delivery:
         raise MalformedEvent(f"missing {DELIVERY_HEADER} header")
-    delivery_id = checked_id(raw_delivery, f"{DELIVERY_HEADER} header", MAX_DELIVERY_ID)
+    return _parse_body(checked_id(raw_delivery, f"{DELIVERY_HEADER} header", MAX_DELIVERY_ID), body)
+
+
+def _parse_body(delivery_id: str, body: bytes) -> WebhookEvent:
+    """The event in ``body`` (either deployment's), delivered as ``delivery_id``."""
     data: Any = load_body(body)
     if not isinstance(data, dict):
         raise MalformedEvent("body is not a JSON object")
@@ -162,6 +181,41 @@ def parse_jira_event(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     if kind == "refetch":
         changelog_transitions(ref, data, lambda _status: None)  # refused now, not failing the worker
     return WebhookEvent("jira", delivery_id, kind, ref, event_time, data)
+
+
+# -- Data Center ---------------------------------------------------------------------------------
+
+DC_UNSIGNED = (
+    "unsigned delivery: the Jira Data Center webhook has no secret. Run v2mom webhooks register "
+    "--tracker jira (it sets one), or give the webhook a secret listed in trackers.jira.webhook_secrets "
+    "(Data Center 10 or later; older releases cannot sign, and the reconcile pass keeps them current)"
+)
+
+
+def verify_jira_dc(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> None:
+    """As :func:`verify_jira`, for a Data Center admin webhook: ``X-Hub-Signature: sha256=<hex>``.
+
+    Fail closed: with no secret configured every delivery is refused, and so is an unsigned one (a
+    webhook an admin created without a secret, or a Data Center older than 10), saying so.
+    """
+    if any(secrets) and not headers.get(SIGNATURE_HEADER):
+        raise WebhookVerificationError(DC_UNSIGNED)
+    verify_jira(headers, body, secrets)
+
+
+def dc_delivery_id(headers: Mapping[str, str], body: bytes) -> str:
+    """A Data Center delivery's id: its ``X-Atlassian-Webhook-Identifier`` when sent, else
+    ``sha256:`` and the hex SHA-256 of the body (a retry resends the same body)."""
+    raw_delivery = headers.get(DELIVERY_HEADER)
+    if raw_delivery:
+        return checked_id(raw_delivery, f"{DELIVERY_HEADER} header", MAX_DELIVERY_ID)
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def parse_jira_dc_event(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+    """The event in a verified Data Center delivery (see the module docstring); MalformedEvent
+    (naming the field) when it is not usable."""
+    return _parse_body(dc_delivery_id(headers, body), body)
 
 
 def verification_error_is_config(exc: WebhookVerificationError) -> bool:

@@ -33,6 +33,7 @@ from v2mom.sandbox.faults import whole_seconds
 from v2mom.sandbox.jira.changelog import register_changelog_routes, user_details
 from v2mom.sandbox.jira.datacenter import bearer_authorised, dc_user, rate_limit_headers, server_info
 from v2mom.sandbox.jira.datacenter_search import changelog_bean, register_datacenter_search_routes
+from v2mom.sandbox.jira.datacenter_webhooks import register_datacenter_webhook_routes
 from v2mom.sandbox.jira.datacenter_writes import register_datacenter_write_routes
 from v2mom.sandbox.jira.http import error, jira_time, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
@@ -381,6 +382,9 @@ def create_jira_app(state: JiraState) -> FastAPI:
         register_datacenter_write_routes(app, state)
     else:
         _register_cloud_routes(app, state)
+    # -- Data Center admin webhooks (sandbox.jira.datacenter_webhooks)
+    if state.datacenter:
+        register_datacenter_webhook_routes(app, state)
     return app
 
 

@@ -36,6 +36,7 @@ from v2mom.sandbox.generator import OUT_OF_SCOPE as JIRA_OUTSIDE
 from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
 from v2mom.sandbox.history import Recorded
 from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.datacenter_webhooks import DataCenterWebhookSender, add_webhook
 from v2mom.sandbox.jira.webhooks import WebhookSender
 from v2mom.sandbox.linear.app import create_linear_app
 from v2mom.sandbox.linear.generator import OUT_OF_SCOPE as LINEAR_OUTSIDE
@@ -91,9 +92,13 @@ def identities(changes: set[Recorded]) -> set[tuple[Any, ...]]:
     return {(c.item_id, c.event_id, c.field, c.before, c.after, c.category) for c in changes}
 
 
-@pytest.fixture
-def jira(store: Database) -> Iterator[World]:
-    state, truth = generate_jira_workspace(seed=4, epics=30, issues=150)
+def jira_world(store: Database, deployment: str) -> Iterator[World]:
+    """A synced sandbox Jira of ``deployment`` whose changes are delivered as that deployment does:
+    Cloud's sender, or Data Center's to the admin webhook registered on the site (a smaller site)."""
+    if deployment == "datacenter":
+        state, truth = generate_jira_workspace(seed=4, epics=8, issues=40, deployment="datacenter")
+    else:
+        state, truth = generate_jira_workspace(seed=4, epics=30, issues=150)
     with SandboxServer(create_jira_app(state)) as url:
         settings = Settings(
             trackers=TrackersSettings(jira=jira_settings(state, url, webhook_secrets=[JIRA_SECRET]))
@@ -101,10 +106,27 @@ def jira(store: Database) -> Iterator[World]:
         store.plans.save(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
         assert all(r.ok for r in run_sync(settings, store, full=True))
         with SandboxServer(create_app(settings, store)) as app_url:
-            sender = WebhookSender(state, f"{app_url}/webhooks/jira", JIRA_SECRET)
+            target = f"{app_url}/webhooks/jira"
+            sender: Sender
+            if deployment == "datacenter":
+                add_webhook(state, target, secret=JIRA_SECRET)
+                sender = DataCenterWebhookSender(state, url)
+            else:
+                sender = WebhookSender(state, target, JIRA_SECRET)
             sender.start()
             yield World("jira", state, truth, settings, store, app_url, sender)
             sender.stop()
+
+
+@pytest.fixture
+def jira(store: Database) -> Iterator[World]:
+    yield from jira_world(store, "cloud")
+
+
+@pytest.fixture(params=["cloud", "datacenter"])
+def any_jira(request: pytest.FixtureRequest, store: Database) -> Iterator[World]:
+    """Jira of either deployment (Data Center: user keys in the changelog, no delivery id)."""
+    yield from jira_world(store, request.param)
 
 
 @pytest.fixture
@@ -145,7 +167,8 @@ def linear_to_start(world: World, *, inside: bool = True) -> str:
     )
 
 
-def test_a_jira_change_arrives_with_its_transition_under_the_changelog_entrys_id(jira: World) -> None:
+def test_a_jira_change_arrives_with_its_transition_under_the_changelog_entrys_id(any_jira: World) -> None:
+    jira = any_jira
     issue_id = jira_to_start(jira)
     item_id = str(issue_id)
     before, held = jira.store.history.count("jira"), jira.stored(item_id)

@@ -10,21 +10,23 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
-from tests.contracts import contracts_dir
-from tests.webhooks.jira_signing import OLD_SECRET, SECRET, delivery, sign
+from tests.contracts import contracts_dir, validate_jira_dc, validate_jira_dc_issue
+from tests.webhooks.jira_signing import DC_CHANGELOG, OLD_SECRET, SECRET, dc_delivery, delivery, sign
 from v2mom.app.factory import create_app
 from v2mom.app.services import services_of
 from v2mom.clock import utcnow
 from v2mom.connectors.jira.connector import JiraConnector
-from v2mom.connectors.jira.webhook import parse_jira_event
+from v2mom.connectors.jira.webhook import changelog_transitions, parse_jira_dc_event, parse_jira_event
 from v2mom.mapping.plan import load_plan
 from v2mom.reports.flags import item_document
 from v2mom.sandbox.generator import SAMPLE_PLAN_PATH, generate_jira_workspace, jira_settings
 from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.datacenter_webhooks import DataCenterWebhookSender, add_webhook
 from v2mom.sandbox.jira.state import JiraState
 from v2mom.sandbox.server import SandboxServer
-from v2mom.settings import Settings, TrackersSettings
+from v2mom.settings import JiraSettings, Settings, TrackersSettings
 from v2mom.store.database import Database
 from v2mom.store.inbox import CLAIM_TIMEOUT, Inbox
 from v2mom.sync.service import run_sync
@@ -83,29 +85,130 @@ def some_story(state: JiraState) -> int:
 
 
 BODY = delivery({"id": "10001", "key": "ONB-1", "fields": {"updated": "2026-11-20T10:00:00.000+0000"}})
+DC_BODY = dc_delivery("10001", "ONB-1", changelog=DC_CHANGELOG)
+FLAVOURS = ["cloud", "datacenter"]
+NOWHERE = "http://127.0.0.1:9"  # receiving contacts no tracker
+
+
+def offline_jira(deployment: str, secrets: list[str]) -> JiraSettings:
+    """Jira settings of either deployment for a receiver that never reaches the site."""
+    credentials: dict[str, Any] = (
+        {"token": SecretStr("pat")}
+        if deployment == "datacenter"
+        else {"email": "a@example.com", "api_token": SecretStr("t")}
+    )
+    return JiraSettings(
+        deployment=deployment,  # type: ignore[arg-type]
+        url=NOWHERE,
+        jql="project = ONB",
+        webhook_secrets=[SecretStr(s) for s in secrets],
+        **credentials,
+    )
+
+
+@dataclass
+class Receiving:
+    """The app receiving one deployment's deliveries, and its inbox (no worker, no sync)."""
+
+    deployment: str
+    client: TestClient
+    inbox: Inbox
+
+    @property
+    def body(self) -> bytes:
+        return DC_BODY if self.deployment == "datacenter" else BODY
+
+    def post(self, body: bytes, headers: dict[str, str]) -> Any:
+        return self.client.post("/webhooks/jira", content=body, headers=headers)
+
+    def stored(self) -> int:
+        return sum(sum(statuses.values()) for statuses in self.inbox.counts().values())
+
+
+def receiving(store: Database, deployment: str, secrets: list[str]) -> Iterator[Receiving]:
+    app = create_app(Settings(trackers=TrackersSettings(jira=offline_jira(deployment, secrets))), store)
+    with TestClient(app) as client:
+        yield Receiving(deployment, client, services_of(app).inbox)
+
+
+@pytest.fixture(params=FLAVOURS)
+def receiver(request: pytest.FixtureRequest, store: Database) -> Iterator[Receiving]:
+    yield from receiving(store, request.param, [OLD_SECRET, SECRET])
+
+
+def _tampered(body: bytes) -> bytes:
+    return body.replace(b"ONB-1", b"ONB-2")
+
+
+# (case, body from the flavour's body, signature from that body ("" none), delivery id, cloud, DC)
+CASES: list[tuple[str, Any, Any, str | None, int, int]] = [
+    ("good", lambda b: b, sign, "d", 202, 202),
+    ("rotated-previous-secret", lambda b: b, lambda b: sign(b, OLD_SECRET), "d", 202, 202),
+    ("wrong-secret", lambda b: b, lambda b: sign(b, "nope"), "d", 401, 401),
+    ("missing-header", lambda b: b, lambda b: "", "d", 401, 401),
+    ("no-prefix", lambda b: b, lambda b: sign(b)[len("sha256=") :], "d", 401, 401),
+    ("tampered-body", _tampered, lambda b: sign(b), "d", 401, 401),
+    ("malformed-json", lambda b: b"{not json", lambda b: sign(b"{not json"), "d", 400, 400),
+    ("not-an-object", lambda b: b"[1]", lambda b: sign(b"[1]"), "d", 400, 400),
+    (
+        "unknown-event",
+        lambda b: b'{"webhookEvent": "x"}',
+        lambda b: sign(b'{"webhookEvent": "x"}'),
+        "d",
+        202,
+        202,
+    ),
+    # Data Center documents no delivery id header: its deliveries are deduplicated by their body.
+    ("no-delivery-id", lambda b: b, sign, None, 400, 202),
+]
 
 
 @pytest.mark.parametrize(
-    ("case", "body", "signature", "status"),
-    [
-        ("good", BODY, sign(BODY), 202),
-        ("rotated-previous-secret", BODY, sign(BODY, OLD_SECRET), 202),
-        ("wrong-secret", BODY, sign(BODY, "nope"), 401),
-        ("missing-header", BODY, "", 401),
-        ("no-prefix", BODY, sign(BODY)[len("sha256=") :], 401),
-        ("tampered-body", BODY.replace(b"ONB-1", b"ONB-2"), sign(BODY), 401),
-        ("malformed-json", b"{not json", sign(b"{not json"), 400),
-        ("not-an-object", b"[1]", sign(b"[1]"), 400),
-        ("unknown-event-is-acknowledged", b'{"webhookEvent": "x"}', sign(b'{"webhookEvent": "x"}'), 202),
-    ],
+    ("case", "body_of", "signature_of", "delivery_id", "cloud", "datacenter"),
+    CASES,
+    ids=[c[0] for c in CASES],
 )
-def test_verification_cases(world: World, case: str, body: bytes, signature: str, status: int) -> None:
-    headers = {"X-Atlassian-Webhook-Identifier": f"d-{case}"}
+def test_verification_cases(
+    receiver: Receiving,
+    case: str,
+    body_of: Any,
+    signature_of: Any,
+    delivery_id: str | None,
+    cloud: int,
+    datacenter: int,
+) -> None:
+    status = datacenter if receiver.deployment == "datacenter" else cloud
+    body = body_of(receiver.body)
+    signature = signature_of(receiver.body if case == "tampered-body" else body)
+    headers = {"X-Atlassian-Webhook-Identifier": f"{delivery_id}-{case}"} if delivery_id else {}
     if signature:
         headers["X-Hub-Signature"] = signature
-    answer = world.client.post("/webhooks/jira", content=body, headers=headers)
+    answer = receiver.post(body, headers)
     assert answer.status_code == status, answer.text
-    assert world.stored_events() == (1 if status == 202 else 0)
+    assert receiver.stored() == (1 if status == 202 else 0)
+
+
+def test_an_unsigned_data_center_delivery_is_refused_saying_to_set_a_secret(store: Database) -> None:
+    for hooks in receiving(store, "datacenter", [SECRET]):
+        answer = hooks.post(DC_BODY, {})
+        assert answer.status_code == 401
+        assert "has no secret" in answer.json()["detail"]
+        assert "webhooks register" in answer.json()["detail"]
+        assert hooks.stored() == 0
+
+
+def test_a_data_center_delivery_retried_is_stored_once_and_other_kinds_are_acknowledged(
+    store: Database,
+) -> None:
+    for hooks in receiving(store, "datacenter", [SECRET]):
+        signed = {"X-Hub-Signature": sign(DC_BODY)}
+        assert hooks.post(DC_BODY, signed).json() == {"status": "stored"}
+        assert hooks.post(DC_BODY, signed).json() == {"status": "duplicate"}
+        for kind in ("sprint_started", "worklog_deleted", "user_updated", "jira:version_released"):
+            other = json.dumps({"webhookEvent": kind, "timestamp": 1763900000000}).encode()
+            answer = hooks.post(other, {"X-Hub-Signature": sign(other)})
+            assert answer.json() == {"status": "ignored"}, kind
+        assert hooks.inbox.counts()["jira"] == {"pending": 1, "ignored": 4}
 
 
 def test_oversized_body_is_refused_and_not_stored(world: World) -> None:
@@ -115,14 +218,17 @@ def test_oversized_body_is_refused_and_not_stored(world: World) -> None:
     assert world.stored_events() == 0
 
 
+@pytest.mark.parametrize("deployment", FLAVOURS)
 def test_no_secret_configured_fails_closed(
-    store: Database, jira: tuple[str, JiraState], caplog: pytest.LogCaptureFixture
+    store: Database, deployment: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for closed in make_world(store, *jira, secrets=[]):
-        answer = closed.post(BODY)
+    for closed in receiving(store, deployment, []):
+        answer = closed.post(
+            closed.body, {"X-Hub-Signature": sign(closed.body), "X-Atlassian-Webhook-Identifier": "n"}
+        )
         assert answer.status_code == 401
         assert "no webhook secret configured" in answer.text
-        assert closed.stored_events() == 0
+        assert closed.stored() == 0
     assert any("fail closed" in record.message for record in caplog.records)
 
 
@@ -301,3 +407,33 @@ def test_worklog_events_refetch_their_issue_and_move_its_hours(world: World, eve
     stored = world.store.items.by_id("jira", str(story))
     assert stored is not None
     assert stored.item.hours == 2.0
+
+
+def test_data_center_deliveries_have_its_shapes_and_read_as_its_changes() -> None:
+    state, _ = generate_jira_workspace(seed=4, epics=4, issues=24, deployment="datacenter")
+    add_webhook(state, "http://127.0.0.1:9/signed", secret=SECRET, events=("jira:issue_updated",))
+    add_webhook(state, "http://127.0.0.1:9/unsigned", secret=None)
+    sent: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+    sender = DataCenterWebhookSender(state, "http://jira.example")
+
+    def capture(target: str, delivery_id: str, body: bytes, headers_for: Any) -> None:
+        sent[target.rsplit("/", 1)[1]] = (json.loads(body), headers_for(delivery_id, body))
+
+    sender.enqueue = capture  # type: ignore[method-assign]
+    issue_id = min(i for i, x in state.issues.items() if x.category == "new" and x.assignee is None)
+    person = state.workers()[0]
+    state.update_issue(issue_id, category="indeterminate", status="In Progress", assignee=person)
+
+    payload, headers = sent["signed"]
+    assert headers["X-Hub-Signature"] == sign(json.dumps(payload).encode())
+    assert "X-Hub-Signature" not in sent["unsigned"][1]  # a webhook without a secret: sent unsigned
+    validate_jira_dc_issue(payload["issue"])
+    validate_jira_dc("UserBean", payload["user"])
+    assert "accountId" not in json.dumps(payload)
+    for item in payload["changelog"]["items"]:
+        validate_jira_dc("ChangeItemBean", item)
+    event = parse_jira_dc_event({}, json.dumps(payload).encode())
+    assert (event.kind, event.item_ref) == ("refetch", str(issue_id))
+    found = changelog_transitions(str(issue_id), event.payload, lambda _status: None)
+    assert ("assignee", person) in {(c.field, c.to_value) for c in found}
+    assert person.startswith("JIRAUSER")
