@@ -434,8 +434,16 @@ def live_activity(world: DemoWorld, base: str) -> list[Service]:
         ],
         interval=2.0,
     )
+    jira_sender: Service = WebhookSender(states["jira"], f"{base}/webhooks/jira", secret)
+    if states["jira"].datacenter:  # as its administrator registers one, with a secret
+        from v2mom.sandbox.jira.datacenter_webhooks import DataCenterWebhookSender, add_webhook
+
+        jira = world.settings.trackers.jira
+        assert jira is not None
+        add_webhook(states["jira"], f"{base}/webhooks/jira", secret=secret, jql=jira.jql)
+        jira_sender = DataCenterWebhookSender(states["jira"], jira.url)
     return [
-        WebhookSender(states["jira"], f"{base}/webhooks/jira", secret),
+        jira_sender,
         LinearWebhookSender(states["linear"]),
         AsanaWebhookSender(states["asana"]),
         activity,

@@ -154,6 +154,7 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
             missing=missing if lenient else None,
             bounded=False,
             project_exists=lambda key: key in state.projects,
+            key_id=lambda key: found.id if (found := state.find(key)) is not None else None,
         )
     except JqlError as exc:
         return error(400, str(exc))
@@ -169,7 +170,9 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
     renderer = renderers(state, base)
     with state.lock:
         cached = state.search_cache
-        if cached is not None and cached[:2] == (jql or "", state.revision):
+        if query.only_ids is not None:  # a lookup by ids or keys: cheap, and the listing stays cached
+            matched = _ordered(state, query)
+        elif cached is not None and cached[:2] == (jql or "", state.revision):
             matched = cached[2]
         else:
             matched = _ordered(state, query)

@@ -85,8 +85,10 @@ class _Parser:
         exists: Callable[[str], bool] | None = None,
         missing: list[str] | None = None,
         project_exists: Callable[[str], bool] | None = None,
+        key_id: Callable[[str], int | None] | None = None,
     ) -> None:
         self.tokens = tokens
+        self.key_id = key_id
         self.missing = missing
         self.project_exists = project_exists
         self.position = 0
@@ -154,6 +156,10 @@ class _Parser:
         predicate = self.condition(field, operator, values)
         if field == "id":
             return predicate, frozenset(int(v) for v in values if v.strip("\"'").isdigit())
+        if field == "key" and self.key_id is not None and operator in ("=", "in"):
+            # Jira finds issues by key through its index: the ids the keys name, not a scan
+            named = (self.key_id(v.strip("\"'").upper()) for v in values)
+            return predicate, frozenset(i for i in named if i is not None)
         return predicate, None
 
     def condition(self, field: str, operator: str, values: list[str]) -> Predicate:
@@ -234,17 +240,19 @@ def parse(
     missing: list[str] | None = None,
     bounded: bool = True,
     project_exists: Callable[[str], bool] | None = None,
+    key_id: Callable[[str], int | None] | None = None,
 ) -> Query:
     """Parse ``jql`` for an account in ``time_zone``; JqlError for anything outside the subset.
 
     ``exists`` tells whether an issue id or key (upper case) names an issue; when given, a query
     naming one that does not is refused, as Jira does — unless ``missing`` is given: then the
     refusal is appended to it as a warning. ``project_exists`` does the same for project keys (Data
-    Center checks them). ``bounded`` False accepts a query without restriction.
+    Center checks them). ``bounded`` False accepts a query without restriction. ``key_id`` (the
+    issue id a key names, or None) lets a key condition narrow the query to ids, as an index would.
     """
     tokens = tokenize(jql)
     cut = next((n for n, t in enumerate(tokens) if t.upper() == "ORDER"), len(tokens))
-    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists, missing, project_exists)
+    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists, missing, project_exists, key_id)
     predicate, only_ids = parser.expression() if cut else (_everything, None)
     if parser.peek() is not None:
         raise JqlError(f"Error in the JQL Query: unexpected '{parser.peek()}'.")

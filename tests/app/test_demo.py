@@ -149,7 +149,8 @@ def test_the_demo_on_jira_data_center_equals_its_truth_and_writes_back(tmp_path:
     administrator has added the options Data Center's REST API cannot."""
     from rich.console import Console
 
-    from v2mom.app.demo import write_back_demo
+    from v2mom.app.demo import live_activity, write_back_demo
+    from v2mom.sandbox.jira.datacenter_webhooks import DataCenterWebhookSender, webhooks_of
 
     world = build_demo(f"sqlite:///{tmp_path / 'dc.db'}", seed=7, issues=400, jira="datacenter")
     try:
@@ -165,5 +166,9 @@ def test_the_demo_on_jira_data_center_equals_its_truth_and_writes_back(tmp_path:
         written = next(line for line in said.splitlines() if line.startswith("jira: wrote inferred tags"))
         assert int(written.split(" to ")[1].split()[0]) > 50
         assert "jira:" in said.split(written, 1)[1].split("\n", 2)[1]  # an item that now holds its tags
+        companions = live_activity(world, "http://127.0.0.1:9")
+        assert isinstance(companions[0], DataCenterWebhookSender)  # Data Center's own delivery shapes
+        [hook] = webhooks_of(world.states["jira"]).hooks.values()
+        assert (hook.url, hook.secret) == ("http://127.0.0.1:9/webhooks/jira", world.webhook_secret)
     finally:
         world.stop()
