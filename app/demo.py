@@ -10,7 +10,7 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,6 @@ from v2mom.reports.reviews import close_due_periods
 from v2mom.settings import JiraDeployment, Settings, TrackersSettings, WriteBackSettings
 from v2mom.store.database import Database
 from v2mom.sync.service import run_sync
-from v2mom.vocabulary import ManualStep
 
 if TYPE_CHECKING:
     from v2mom.app.serve import Service
@@ -346,7 +345,9 @@ def write_back_demo(world: DemoWorld, base: str, console: Console) -> None:
         state = f"{len(result.changes)} vocabulary change(s)" if result.ok else f"FAILED: {result.error}"
         console.print(f"{result.tracker}: provisioned {state}", markup=False)
         if result.manual:  # Jira Data Center: options are added by an administrator, by hand
-            by_hand = _administrator_does(world.states[result.tracker], result.manual)
+            from v2mom.sandbox.jira.administrator import do_by_hand
+
+            by_hand = do_by_hand(world.states[result.tracker], result.manual).describe()
             console.print(
                 f"{result.tracker}: {len(result.manual)} step(s) left to an administrator, done in the "
                 f"sandbox as one would: {by_hand}",
@@ -382,24 +383,6 @@ def write_back_demo(world: DemoWorld, base: str, console: Console) -> None:
             f"  {done.tracker}:{held.key} now holds {tags}; link {link.link_url if link else 'none'}",
             markup=False,
         )
-
-
-def _administrator_does(state: Any, steps: Sequence[ManualStep]) -> str:
-    """What a Jira Data Center administrator does by hand for ``steps`` (options added in the
-    field's configuration, a new field put on the edit screens), done to the sandbox ``state``."""
-    from v2mom.vocabulary import FIELD_NAMES
-
-    field_of = {f["name"]: f["id"] for f in state.fields if f.get("custom")}
-    added = screened = 0
-    for step in steps:
-        field_id = field_of[FIELD_NAMES[step.change.kind]]
-        if step.follows:
-            state.put_on_screens(field_id)
-            screened += 1
-        elif step.change.action == "create":
-            state.add_field_option(field_id, step.change.name)
-            added += 1
-    return f"{added} option(s) added, {screened} field(s) put on the edit screens"
 
 
 def live_activity(world: DemoWorld, base: str) -> list[Service]:

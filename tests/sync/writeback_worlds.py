@@ -76,6 +76,26 @@ def jira_tracker(url_for: UrlFor, hooks: str | None, *, seed: int = 21, size: in
     return Tracker("jira", settings, state, sender, _nothing)
 
 
+def jira_datacenter_tracker(url_for: UrlFor, hooks: str | None, *, seed: int = 21, size: int = 80) -> Tracker:
+    """A Jira Data Center site of ``size`` issues; its webhook (``hooks``) is registered as its
+    administrator would, with a secret, and delivers Data Center's own shapes."""
+    from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+    from v2mom.sandbox.jira.app import create_jira_app
+    from v2mom.sandbox.jira.datacenter_webhooks import DataCenterWebhookSender, add_webhook
+
+    state, _ = generate_jira_workspace(
+        seed=seed, epics=max(4, size // 13), issues=size, deployment="datacenter"
+    )
+    url = url_for(create_jira_app(state))
+    section = jira_settings(state, url, webhook_secrets=[SECRET]).model_copy(update={"write_back": ON})
+    settings = Settings(public_url=PUBLIC, trackers=TrackersSettings(jira=section))
+    sender = None
+    if hooks is not None:
+        add_webhook(state, f"{hooks}/jira", secret=SECRET, jql=section.jql)
+        sender = DataCenterWebhookSender(state, url)
+    return Tracker("jira", settings, state, sender, _nothing)
+
+
 def linear_tracker(url_for: UrlFor, hooks: str | None, *, seed: int = 21, size: int = 160) -> Tracker:
     """A Linear workspace of ``size`` issues; ``hooks`` is where its webhooks go (None: no webhooks)."""
     from v2mom.sandbox.linear.app import create_linear_app
@@ -116,6 +136,8 @@ def asana_tracker(url_for: UrlFor, hooks: str | None, *, seed: int = 21, size: i
     return Tracker("asana", settings, state, AsanaWebhookSender(state), register)
 
 
+# Jira Data Center is built on its own (``DATACENTER``): its options are added by an administrator.
+DATACENTER: dict[str, Callable[..., Tracker]] = {"jira-datacenter": jira_datacenter_tracker}
 BUILDERS: dict[str, Callable[..., Tracker]] = {
     "jira": jira_tracker,
     "linear": linear_tracker,
