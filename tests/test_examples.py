@@ -19,10 +19,12 @@ from v2mom.mapping.plan import Plan, load_plan
 from v2mom.settings import Settings, load_settings
 
 SETTINGS = ROOT / "examples" / "v2mom.yaml"
+DATACENTER = ROOT / "examples" / "v2mom-datacenter.yaml"  # the keys only Jira Data Center takes
 PLAN = ROOT / "examples" / "plan.yaml"
 SECRETS = {  # the variables the example reads its secrets from
     "JIRA_EMAIL": "pm@example.com",
     "JIRA_API_TOKEN": "jira-token",
+    "JIRA_PAT": "jira-personal-access-token",
     "JIRA_WEBHOOK_SECRET": "jira-hook-secret",
     "ASANA_TOKEN": "asana-token",
     "LINEAR_API_KEY": "lin_api_key",
@@ -84,8 +86,19 @@ def test_the_settings_example_shows_every_setting(environment: Path) -> None:
     assert settings.trackers.jira is not None
     assert settings.trackers.jira.api_token.get_secret_value() == "jira-token"
     data = yaml.safe_load(SETTINGS.read_text(encoding="utf-8"))
-    missing = [key for key in keys(Settings) if not present(data, key)]
+    datacenter = yaml.safe_load(DATACENTER.read_text(encoding="utf-8"))
+    missing = [key for key in keys(Settings) if not present(data, key) and not present(datacenter, key)]
     assert missing == []
+    assert not present(data, "trackers.jira.token")  # Cloud's example holds no Data Center key
+
+
+def test_the_data_center_example_passes_check(environment: Path) -> None:
+    result = runner.invoke(app, ["check", "-c", str(DATACENTER)])
+    assert result.exit_code == 0, result.output
+    settings = load_settings(DATACENTER)
+    assert settings.trackers.jira is not None
+    assert settings.trackers.jira.deployment == "datacenter"
+    assert settings.trackers.jira.credential() == "jira-personal-access-token"
 
 
 def test_the_plan_example_uses_every_key_of_the_plan() -> None:
