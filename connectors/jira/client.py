@@ -490,7 +490,9 @@ class JiraClient:
     # -- custom fields, contexts and options (vocabulary provisioning) ---------------------------
 
     def create_select_field(self, name: str, description: str, *, step: str) -> dict[str, Any]:
-        """``POST /rest/api/3/field``: a single-select custom field named ``name`` (FieldDetails)."""
+        """``POST /rest/api/3/field`` (Cloud: FieldDetails) or ``/rest/api/2/field`` (Data Center:
+        CustomFieldDefinitionJsonBean, answered by a FieldBean; it gets a global context): a
+        single-select custom field named ``name``."""
         body = {
             "name": name,
             "description": description,
@@ -499,7 +501,7 @@ class JiraClient:
         }
         return self._json_object(
             "field-create",
-            lambda: self._generated.create_custom_field(data=body),
+            lambda: self._sdk.post(self.rest("field"), data=body),
             step=step,
             texts=self._admin_texts,
         )
@@ -594,22 +596,6 @@ class JiraClient:
         """A new client of the same site, credentials, call counter and rate budget with a session of
         its own (a ``requests`` session is not safe to share between threads)."""
         return self._respawn()
-
-    def dc_create_select_field(self, name: str, description: str, *, step: str) -> dict[str, Any]:
-        """``POST /rest/api/2/field`` (CustomFieldDefinitionJsonBean): a single-select custom field;
-        Data Center gives it a global context. Answers the FieldBean (its ``id``)."""
-        body = {
-            "name": name,
-            "description": description,
-            "type": SELECT_TYPE,
-            "searcherKey": SELECT_SEARCHER,
-        }
-        return self._json_object(
-            "field-create",
-            lambda: self._sdk.post(self.rest("field"), data=body),
-            step=step,
-            texts=self._admin_texts,
-        )
 
     def dc_field_options(
         self, field_id: str, page: int | None, max_results: int, *, step: str

@@ -256,17 +256,7 @@ class JiraVocabulary:
         for change in changes:
             if change.action != "create_container":
                 continue
-            step = f"create field '{FIELD_NAMES[change.kind]}'"
-            created = self._write(
-                partial(
-                    self._client.dc_create_select_field,
-                    FIELD_NAMES[change.kind],
-                    FIELD_DESCRIPTIONS[change.kind],
-                    step=step,
-                )
-            )
-            field_id = _text(created, "id", step)
-            self._fields[change.kind] = field_id
+            field_id = self._create_field(change.kind)
             follow.append(
                 ManualStep(change, screens_place(change.kind, field_id), task=screens_task(change.kind))
             )
@@ -289,7 +279,7 @@ class JiraVocabulary:
         return field_id
 
     def _create_field(self, kind: Kind) -> str:
-        """``POST /rest/api/3/field``: the single-select field of ``kind``; its id."""
+        """``POST /rest/api/{3|2}/field``: the single-select field of ``kind``; its id."""
         step = f"create field '{FIELD_NAMES[kind]}'"
         created = self._write(
             partial(self._client.create_select_field, FIELD_NAMES[kind], FIELD_DESCRIPTIONS[kind], step=step)
