@@ -512,12 +512,9 @@ def _register_cloud_routes(app: FastAPI, state: JiraState) -> None:
 
     @app.post("/rest/api/3/search/jql")
     async def search_post(request: Request) -> Response:
-        try:
-            body = await request.json()
-        except json.JSONDecodeError:
-            return error(400, "Request body is not valid JSON.")
-        if not isinstance(body, dict):
-            return error(400, "Request body must be a JSON object.")
+        body = await json_body(request)
+        if isinstance(body, Response):
+            return body
         return _search(state, request, body)
 
     register_write_routes(app, state)

@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from v2mom.sandbox.jira.datacenter import dc_user
-from v2mom.sandbox.jira.http import error, jira_time
+from v2mom.sandbox.jira.http import error, jira_time, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import ChangeGroup, ChangeItem, Issue, JiraState, SearchCall, Worklog
 
@@ -260,12 +260,9 @@ def register_datacenter_search_routes(app: FastAPI, state: JiraState, renderers:
 
     @app.post("/rest/api/2/search")
     async def search_post(request: Request) -> Response:
-        try:
-            body = await request.json()
-        except json.JSONDecodeError:
-            return error(400, "Request body is not valid JSON.")
-        if not isinstance(body, dict):
-            return error(400, "Request body must be a JSON object.")
+        body = await json_body(request)
+        if isinstance(body, Response):
+            return body
         return _search(state, renderers, request, body)
 
     @app.get("/rest/api/2/worklog/updated")
