@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, Response
 
 from v2mom.sandbox.jira.http import error, json_body, request_id_headers
 from v2mom.sandbox.jira.state import SELECT_TYPE, FieldAdminError, FieldOption, Issue, JiraState
-from v2mom.sandbox.jira.writes import link_json, remote_link_refusal, upsert_remote_link
+from v2mom.sandbox.jira.writes import register_remote_link_routes
 
 __all__ = ["LINKING_DISABLED", "NOTIFY_REFUSED", "register_datacenter_write_routes"]
 
@@ -183,38 +183,6 @@ def register_datacenter_write_routes(app: FastAPI, state: JiraState) -> None:
             return _field_errors(400, errors)
         return Response(status_code=204, headers=request_id_headers())
 
-    @app.post("/rest/api/2/issue/{id_or_key}/remotelink")
-    async def put_remote_link(id_or_key: str, request: Request) -> Response:
-        if state.remote_links_disabled:
-            return error(403, LINKING_DISABLED)
-        issue = state.find(id_or_key)
-        if issue is None:
-            return error(404, "Issue Does Not Exist")
-        body = await json_body(request)
-        if isinstance(body, Response):
-            return body
-        refused = remote_link_refusal(body)
-        if refused is not None:
-            return refused
-        link, created = upsert_remote_link(state, issue, body)
-        base = str(request.base_url).rstrip("/")
-        answer = {"id": link.id, "self": f"{base}/rest/api/2/issue/{issue.key}/remotelink/{link.id}"}
-        return JSONResponse(answer, status_code=201 if created else 200)
-
-    @app.get("/rest/api/2/issue/{id_or_key}/remotelink")
-    def remote_links(id_or_key: str, request: Request) -> Response:
-        if state.remote_links_disabled:
-            return error(403, LINKING_DISABLED)
-        issue = state.find(id_or_key)
-        if issue is None:
-            return error(404, "Issue Does Not Exist")
-        base = str(request.base_url).rstrip("/")
-        wanted = request.query_params.get("globalId")
-        with state.lock:
-            links = [link_json(base, issue, link, version=2) for link in state.remote_links.get(issue.id, [])]
-        if wanted is None:
-            return JSONResponse(links)
-        found = [link for link in links if link.get("globalId") == wanted]
-        if not found:
-            return error(404, f"No remote link with the global id {wanted} exists on this issue.")
-        return JSONResponse(found[0])
+    register_remote_link_routes(
+        app, state, version=2, not_found="Issue Does Not Exist", disabled=LINKING_DISABLED
+    )

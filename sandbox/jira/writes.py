@@ -32,6 +32,7 @@ __all__ = [
     "MAX_GLOBAL_ID",
     "apply_bulk_edit",
     "link_json",
+    "register_remote_link_routes",
     "register_write_routes",
     "remote_link_refusal",
     "upsert_remote_link",
@@ -234,11 +235,31 @@ def register_write_routes(app: FastAPI, state: JiraState) -> None:
                 return error(404, f"The bulk operation task {task_id} was not found.")
             return JSONResponse(progress_json(state, task))
 
-    @app.post("/rest/api/3/issue/{id_or_key}/remotelink")
-    async def put_remote_link(id_or_key: str, request: Request) -> Response:
+    register_remote_link_routes(
+        app, state, version=3, not_found="Issue does not exist or you do not have permission to see it."
+    )
+
+
+def register_remote_link_routes(
+    app: FastAPI, state: JiraState, *, version: int, not_found: str, disabled: str | None = None
+) -> None:
+    """``POST`` (create, or update in place by ``globalId``) and ``GET`` (all, or one by
+    ``globalId``) ``/rest/api/{version}/issue/{id}/remotelink``: Cloud's (3) and Data Center's (2),
+    which answer ``not_found`` for a missing issue in their own words and, with ``disabled`` given,
+    403 it while ``state.remote_links_disabled`` (a Data Center admin turned remote linking off)."""
+    path = f"/rest/api/{version}/issue/{{id_or_key}}/remotelink"
+
+    def issue_or_refusal(id_or_key: str) -> Response | Issue:
+        if disabled is not None and state.remote_links_disabled:
+            return error(403, disabled)
         issue = state.find(id_or_key)
-        if issue is None:
-            return error(404, "Issue does not exist or you do not have permission to see it.")
+        return issue if issue is not None else error(404, not_found)
+
+    @app.post(path)
+    async def put_remote_link(id_or_key: str, request: Request) -> Response:
+        issue = issue_or_refusal(id_or_key)
+        if isinstance(issue, Response):
+            return issue
         body = await json_body(request)
         if isinstance(body, Response):
             return body
@@ -247,18 +268,20 @@ def register_write_routes(app: FastAPI, state: JiraState) -> None:
             return refused
         link, created = upsert_remote_link(state, issue, body)
         base = str(request.base_url).rstrip("/")
-        answer = {"id": link.id, "self": f"{base}/rest/api/3/issue/{issue.key}/remotelink/{link.id}"}
+        answer = {"id": link.id, "self": f"{base}/rest/api/{version}/issue/{issue.key}/remotelink/{link.id}"}
         return JSONResponse(answer, status_code=201 if created else 200)
 
-    @app.get("/rest/api/3/issue/{id_or_key}/remotelink")
+    @app.get(path)
     def remote_links(id_or_key: str, request: Request) -> Response:
-        issue = state.find(id_or_key)
-        if issue is None:
-            return error(404, "Issue does not exist or you do not have permission to see it.")
+        issue = issue_or_refusal(id_or_key)
+        if isinstance(issue, Response):
+            return issue
         base = str(request.base_url).rstrip("/")
         wanted = request.query_params.get("globalId")
         with state.lock:
-            links = [link_json(base, issue, link) for link in state.remote_links.get(issue.id, [])]
+            links = [
+                link_json(base, issue, link, version=version) for link in state.remote_links.get(issue.id, [])
+            ]
         if wanted is None:
             return JSONResponse(links)
         found = [link for link in links if link.get("globalId") == wanted]
