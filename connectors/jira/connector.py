@@ -254,12 +254,12 @@ class JiraConnector(ConnectorRuntime):
         if self._datacenter is not None:
             yield from self._datacenter.pages(self.jql_for(since), self.fields, since)
             self.warnings.extend(w for w in self._datacenter.warnings if w not in self.warnings)
-            return
-        for issues, attempts in self._pages(
-            self.jql_for(since), self.fields, self.settings.page_size, kind="search"
-        ):
-            yield Page(items=[self._parse(raw) for raw in issues], api_calls=attempts)
-        self._note_pacing()
+        else:
+            for issues, attempts in self._pages(
+                self.jql_for(since), self.fields, self.settings.page_size, kind="search"
+            ):
+                yield Page(items=[self._parse(raw) for raw in issues], api_calls=attempts)
+        self._note_pacing()  # only Data Center sends the rate-limit headers that pace the calls
 
     def _note_pacing(self) -> None:
         """Say in the run's warnings how long the rate limit paced the calls (replacing an older count)."""

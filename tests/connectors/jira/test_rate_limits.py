@@ -97,3 +97,27 @@ def test_a_429_without_retry_after_asks_for_one_interval() -> None:
         client.close()
     assert refused.value.status == 429
     assert refused.value.retry_after == 4.0
+
+
+def test_a_data_center_listing_paced_by_the_limit_says_so_in_the_runs_warnings() -> None:
+    from v2mom.connectors.jira.connector import JiraConnector
+    from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
+    from v2mom.settings import SyncSettings
+
+    clock = Clock()
+    state, truth = generate_jira_workspace(seed=3, epics=4, issues=60, deployment="datacenter")
+    state.rate_limit = RateLimit(per_second=2, burst=3, clock=clock)
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    with SandboxServer(create_jira_app(state)) as url:
+        connector = JiraConnector(
+            jira_settings(state, url, page_size=10), SyncSettings(max_retries=0), sleep=sleep
+        )
+        listed = [item.id for page in connector.iter_pages(None) for item in page.items]
+        connector.close()
+    assert set(listed) == {str(i) for i in truth.live()}
+    assert state.rate_limit.refused == 0
+    [note] = [w for w in connector.warnings if w.startswith("paced by the tracker's rate limit: ")]
+    assert int(note.split(": ")[1].split()[0]) > 0  # "N pauses, … s in all"
