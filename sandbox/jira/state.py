@@ -374,6 +374,11 @@ class JiraState(FaultBook):
         self.bulk_running_polls = 0  # how many looks at a new bulk task answer RUNNING first
         self._next_link_id = 10000
         self._next_task_id = 10600
+        # Data Center (sandbox.jira.datacenter_writes): an admin turned remote issue linking off (every
+        # link answers 403); custom fields created through REST and not yet put on the edit screens,
+        # which an issue edit cannot set (a Jira admin puts them there, :meth:`put_on_screens`).
+        self.remote_links_disabled = False
+        self.off_screens: set[str] = set()
         self._datacenter_reads()
 
     # -- building ------------------------------------------------------------------------------
@@ -626,15 +631,6 @@ class JiraState(FaultBook):
             return changed
 
     # -- Data Center write path (sandbox.jira.datacenter_writes) ---------------------------------
-
-    remote_links_disabled = False  # an admin turned remote issue linking off: every link answers 403
-
-    @property
-    def off_screens(self) -> set[str]:
-        """Custom fields created through REST and not yet put on the edit screens: an issue edit
-        cannot set them (a Jira admin puts them there, :meth:`put_on_screens`)."""
-        held: set[str] = self.__dict__.setdefault("_off_screens", set())
-        return held
 
     def put_on_screens(self, field_id: str) -> None:
         """What a Jira admin's *Custom fields > Screens* does: issue edits may set the field."""
