@@ -581,13 +581,13 @@ class JiraClient:
         )
 
     def put_remote_link(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
-        """``POST /rest/api/3/issue/{id}/remotelink``: creates the link, or updates the one with its
-        ``globalId`` in place (Jira's documented upsert); the link's ``id`` and ``self``."""
-        safe_id = quote(issue_id, safe="")
+        """``POST /rest/api/{3|2}/issue/{id}/remotelink``: creates the link, or updates the one with
+        its ``globalId`` in place (Jira's documented upsert); the link's ``id`` and ``self``. On Data
+        Center a 403 may also mean that an administrator turned issue linking off."""
+        endpoint = self.rest(f"issue/{quote(issue_id, safe='')}/remotelink")
+        texts = replace(self._texts, forbidden=_LINK_FORBIDDEN) if self.deployment == "datacenter" else None
         return self._json_object(
-            "remote-link",
-            lambda: self._generated.create_or_update_remote_issue_link(safe_id, data=body),
-            step=step,
+            "remote-link", lambda: self._sdk.post(endpoint, data=body), step=step, texts=texts
         )
 
     # -- Data Center: custom fields, their options, issue edits, remote links (REST v2) ---------
@@ -628,15 +628,6 @@ class JiraClient:
             response.raise_for_status()
 
         self._call("issue-edit", edit, step=step)
-
-    def dc_put_remote_link(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
-        """``POST /rest/api/2/issue/{issueIdOrKey}/remotelink``: creates the link, or updates the one
-        holding its ``globalId`` in place; the link's ``id`` and ``self``."""
-        endpoint = self.rest(f"issue/{quote(issue_id, safe='')}/remotelink")
-        texts = replace(self._texts, forbidden=_LINK_FORBIDDEN)
-        return self._json_object(
-            "remote-link", lambda: self._sdk.post(endpoint, data=body), step=step, texts=texts
-        )
 
     # -- Data Center webhooks ------------------------------------------------------------------
     # Data Center's admin webhooks live outside its REST v2 (and outside its OpenAPI):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
 from v2mom.connectors.jira.client import JiraClient
 from v2mom.connectors.retry import Retrying
@@ -44,12 +43,6 @@ class JiraLinks:
         self._client = client
         self._retrying = retrying
 
-    def _send(self, issue_id: str, body: dict[str, object], *, step: str) -> dict[str, Any]:
-        """The upsert through this deployment's REST API (v3 on Cloud, v2 on Data Center)."""
-        if self._client.deployment == "datacenter":
-            return self._client.dc_put_remote_link(issue_id, body, step=step)
-        return self._client.put_remote_link(issue_id, body, step=step)
-
     def write_links(self, links: Sequence[LinkWrite]) -> list[WriteOutcome]:
         """Create or update each issue's explanation link (one request each); one outcome per link."""
         outcomes: list[WriteOutcome] = []
@@ -61,7 +54,7 @@ class JiraLinks:
             }
             step = f"link issue {link.key} (id {link.item_id})"
             try:
-                self._retrying(partial(self._send, link.item_id, body, step=step))
+                self._retrying(partial(self._client.put_remote_link, link.item_id, body, step=step))
             except AuthError as refused:
                 if refused.status != 403:
                     raise
