@@ -132,9 +132,10 @@ class EpicKeys:
 
     def resolve(self, keys: Sequence[str]) -> dict[str, str]:
         """``ids`` after one lookup of the keys among ``keys`` not known yet (each asked once a run)."""
-        unknown = sorted(
-            {k.upper() for k in keys if ISSUE_KEY.fullmatch(k)} - self.ids.keys() - self._missing
-        )
+        # Each of the page's keys is looked up in the dicts: a set difference with ``ids.keys()``
+        # would walk every key the run has learnt, on every page (quadratic in the run's size).
+        wanted = {k.upper() for k in keys if ISSUE_KEY.fullmatch(k)}
+        unknown = sorted(k for k in wanted if k not in self.ids and k not in self._missing)
         if unknown:
             found = self._lookup(unknown)
             self.ids.update({k.upper(): v for k, v in found.items()})
