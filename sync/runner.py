@@ -33,6 +33,7 @@ from v2mom.errors import V2momError
 from v2mom.models import ItemTransition, WorkItem
 from v2mom.store.database import Database
 from v2mom.store.workers import WorkerLease
+from v2mom.sync.gc_pace import fewer_collections
 from v2mom.sync.history_reads import HistoryReads, Taken
 from v2mom.sync.prefetch import prefetch
 
@@ -112,7 +113,7 @@ def sync_tracker(
     ``commit_every`` items (pages are not split) make one transaction. The run holds a lease of its
     own while it runs, so one left ``running`` by a killed process is marked interrupted by the next.
     """
-    with WorkerLease(store.workers, "sync") as lease:
+    with WorkerLease(store.workers, "sync") as lease, fewer_collections():
         return _sync_tracker(store, connector, full, overlap, census, progress, now, commit_every, lease.id)
 
 
