@@ -15,7 +15,7 @@ reads the changes of some items in a window of time, with the change that stood 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +28,7 @@ from v2mom.store import schema as t
 from v2mom.store.engine import upsert_insert
 from v2mom.store.people_changes import mark_changed
 from v2mom.store.transactions import ConnectionTransactions, Repository
+from v2mom.store.types import sqlite_datetime_text
 
 __all__ = ["AccountCounts", "HistoryRepository"]
 
@@ -62,29 +63,25 @@ def _upsert(dialect: str) -> Any:
 
 
 @functools.cache
-def _sqlite_upsert() -> tuple[str, Callable[[Any], Any]]:
-    """:func:`_upsert` for SQLite as the driver's SQL (its parameters in :data:`_COLUMNS` order),
-    and the ``at`` column's own bind processor, so the text stored is what SQLAlchemy would store."""
-    dialect = sqlite.dialect()
-    compiled = _upsert("sqlite").compile(dialect=dialect, column_keys=list(_COLUMNS))
+def _sqlite_upsert() -> str:
+    """:func:`_upsert` for SQLite as the driver's SQL (its parameters in :data:`_COLUMNS` order)."""
+    compiled = _upsert("sqlite").compile(dialect=sqlite.dialect(), column_keys=list(_COLUMNS))
     if tuple(compiled.positiontup or ()) != _COLUMNS:  # the tuples of _sqlite_rows follow this order
         raise TypeError(f"item_transitions upsert parameters out of order: {compiled.positiontup}")
-    at = t.item_transitions.c.at.type.dialect_impl(dialect).bind_processor(dialect)
-    if at is None:
-        raise TypeError("item_transitions.at has no SQLite bind processor")
-    return str(compiled.string), at
+    return str(compiled.string)
 
 
-def _sqlite_rows(changes: list[ItemTransition], at: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
-    """The changes' parameters for :func:`_sqlite_upsert`, ``at`` encoded by its processor; the
-    other columns are text, which the driver stores as it is."""
+def _sqlite_rows(changes: list[ItemTransition]) -> list[tuple[Any, ...]]:
+    """The changes' parameters for :func:`_sqlite_upsert`, ``at`` as the column's processors would
+    store it (:func:`~v2mom.store.types.sqlite_datetime_text`); the other columns are text, which
+    the driver stores as it is."""
     return [
         (
             change.tracker,
             change.item_id,
             change.event_id,
             change.field,
-            at(change.at),
+            sqlite_datetime_text(change.at),
             change.from_value,
             change.to_value,
             change.to_category.value if change.to_category is not None else None,
@@ -135,8 +132,7 @@ class HistoryRepository(Repository):
             return 0
         with self._tx.write() as conn:
             if self.dialect == "sqlite":
-                sql, at = _sqlite_upsert()
-                conn.exec_driver_sql(sql, _sqlite_rows(changes, at))
+                conn.exec_driver_sql(_sqlite_upsert(), _sqlite_rows(changes))
             else:
                 statement = _upsert(self.dialect)
                 rows = [_row(change) for change in changes]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 
 from tests.factories import T0, make_item
 from v2mom.models import ItemTransition, State
+from v2mom.store import schema as t
 from v2mom.store.database import Database
+from v2mom.store.types import sqlite_datetime_text
 
 
 def change(item_id: str, minutes: int, field: str = "status", **fields: Any) -> ItemTransition:
@@ -28,6 +32,27 @@ def change(item_id: str, minutes: int, field: str = "status", **fields: Any) -> 
     }
     values.update(fields)
     return ItemTransition(**values)
+
+
+def test_the_sqlite_history_write_encodes_times_as_the_column_stores_them() -> None:
+    """Stored change times are compared as text with times SQLAlchemy binds (windows, horizons), so
+    the fast encoder of a history read's rows must write exactly what the column's processors write:
+    offsets, zero microseconds and far years included."""
+    dialect = sqlite.dialect()
+    processor = t.item_transitions.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert processor is not None
+    for value in (
+        datetime(2026, 11, 1, 9, 30, tzinfo=UTC),
+        datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(2026, 1, 5, 8, 0, 0, 500, tzinfo=timezone(timedelta(hours=-8))),
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        datetime(2026, 1, 5, 8, 0, tzinfo=timezone(timedelta(0), "Z")),
+        datetime(2026, 7, 5, 8, 0, tzinfo=ZoneInfo("Europe/London")),
+    ):
+        assert sqlite_datetime_text(value) == processor(value)
+    with pytest.raises(ValueError, match="naive"):
+        sqlite_datetime_text(datetime(2026, 11, 1))
 
 
 def test_recording_a_history_again_duplicates_nothing_and_takes_what_the_tracker_says_now(
