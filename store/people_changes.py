@@ -22,11 +22,34 @@ __all__ = ["mark_changed", "moved_items"]
 CHUNK = 500
 
 
+_MARKED = "v2mom.people_changes.marked"  # conn.info: (the transaction, the keys it marked)
+
+
+def _marked_in(conn: Connection) -> set[tuple[str, str]] | None:
+    """The keys already marked in ``conn``'s transaction (a sync's commit marks an item for its row
+    and again for its history); None outside a transaction or inside a savepoint, whose marks may
+    roll back without the transaction."""
+    transaction = conn.get_transaction()
+    if transaction is None or conn.in_nested_transaction():
+        return None
+    held = conn.info.get(_MARKED)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        conn.info[_MARKED] = held
+    marked: set[tuple[str, str]] = held[1]
+    return marked
+
+
 def mark_changed(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:
-    """Mark each (tracker, item id) of ``keys`` changed; how many marks were written."""
-    rows = [{"tracker": tracker, "item_id": item_id} for tracker, item_id in sorted(set(keys))]
+    """Mark each (tracker, item id) of ``keys`` changed, once per transaction; how many marks were
+    written."""
+    marked = _marked_in(conn)
+    fresh = set(keys) if marked is None else set(keys) - marked
+    rows = [{"tracker": tracker, "item_id": item_id} for tracker, item_id in sorted(fresh)]
     for start in range(0, len(rows), CHUNK):
         conn.execute(insert(t.people_changes), rows[start : start + CHUNK])
+    if marked is not None:
+        marked.update(fresh)
     return len(rows)
 
 
