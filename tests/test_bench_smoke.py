@@ -23,7 +23,7 @@ from v2mom.store.database import Database
     ("module", "args"),
     [
         ("bench.report", ["--items", "3000", "--repeat", "2"]),
-        ("bench.sync", ["--items", "400"]),
+        ("bench.sync", ["--items", "400", "--repeat", "1"]),
         ("bench.history", ["--items", "300", "--runs", "1"]),
         ("bench.remap", ["--items", "2000"]),
         ("bench.people_time", ["--items", "3000", "--runs", "2"]),
