@@ -6,7 +6,9 @@ Vendor vocabulary (issuetype, statusCategory, resource_subtype, state.type …) 
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Literal, get_args
@@ -181,3 +183,12 @@ class ItemTransition(BaseModel):
     def identity(self) -> tuple[str, str, str, str]:
         """(tracker, item id, history entry id, field): what names this change across re-reads."""
         return (self.tracker, self.item_id, self.event_id, self.field)
+
+
+_OLDEST_FIRST = operator.attrgetter("at", "item_id", "event_id", "field")
+
+
+def oldest_first(changes: Iterable[ItemTransition]) -> list[ItemTransition]:
+    """``changes`` oldest first, then by item, history entry and field (the order a history read
+    returns them in)."""
+    return sorted(changes, key=_OLDEST_FIRST)

@@ -32,7 +32,7 @@ from v2mom.connectors.entry_time import entry_time
 from v2mom.connectors.paging import offset_pages
 from v2mom.connectors.retry import Retrying
 from v2mom.errors import FatalError, NotFoundError
-from v2mom.models import ItemTransition, State
+from v2mom.models import ItemTransition, State, oldest_first
 
 __all__ = ["COMPLETED", "INCOMPLETE", "AsanaHistory", "parse_stories"]
 
@@ -173,7 +173,7 @@ class AsanaHistory:
         finally:
             for future in futures:
                 future.cancel()
-        return sorted(found, key=lambda t: (t.at, t.item_id, t.event_id, t.field))
+        return oldest_first(found)
 
     def close(self) -> None:
         """Stop the reader threads (once their requests end) and release their connections."""

@@ -19,7 +19,7 @@ from typing import Any
 from v2mom.connectors.jira.datacenter import id_key, issue_id, overlapping_pages
 from v2mom.connectors.jira.history import JiraHistory, parse_change_group
 from v2mom.errors import FatalError
-from v2mom.models import ItemTransition
+from v2mom.models import ItemTransition, oldest_first
 
 __all__ = ["HISTORY_BATCH", "DataCenterHistory", "changelog_histories"]
 
@@ -70,7 +70,7 @@ class DataCenterHistory(JiraHistory):
             for issues, _ in overlapping_pages(fetch, key=id_key, what="changelog"):
                 for raw in issues:
                     found.extend(self._changes(raw))
-        return sorted(found, key=lambda t: (t.at, t.item_id, t.event_id, t.field))
+        return oldest_first(found)
 
     def _changes(self, raw: Mapping[str, Any]) -> list[ItemTransition]:
         where = issue_id(raw, "changelog")

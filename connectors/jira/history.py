@@ -23,7 +23,7 @@ from v2mom.connectors.jira.parse import STATE_BY_CATEGORY
 from v2mom.connectors.paging import cursor_pages
 from v2mom.connectors.retry import Retrying
 from v2mom.errors import FatalError
-from v2mom.models import ItemTransition, State
+from v2mom.models import ItemTransition, State, oldest_first
 
 __all__ = [
     "CHANGELOG_ISSUES",
@@ -207,7 +207,7 @@ class JiraHistory:
 
             for page in cursor_pages(fetch, tracker=TRACKER, what="changelog"):
                 found.extend(parse_changelogs(page, self.category))
-        return sorted(found, key=lambda t: (t.at, t.item_id, t.event_id, t.field))
+        return oldest_first(found)
 
     def close(self) -> None:
         """Close its HTTP session."""

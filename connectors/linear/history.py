@@ -22,7 +22,7 @@ from v2mom.connectors.entry_time import entry_time
 from v2mom.connectors.linear.parse import STATE_TYPES, TRACKER
 from v2mom.connectors.paging import relay_pages
 from v2mom.errors import FatalError
-from v2mom.models import ItemTransition
+from v2mom.models import ItemTransition, oldest_first
 
 __all__ = ["HISTORY_ISSUES", "HISTORY_PAGE", "LinearHistory", "parse_history"]
 
@@ -148,4 +148,4 @@ class LinearHistory:
                             raise _fail(f"of issue {issue_id}", "a next page but no endCursor")
                         entries.extend(self._rest(issue_id, cursor))
                     found.extend(parse_history(issue_id, entries))
-        return sorted(found, key=lambda t: (t.at, t.item_id, t.event_id, t.field))
+        return oldest_first(found)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from v2mom.models import ItemTransition, State
+from v2mom.models import ItemTransition, State, oldest_first
 
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -61,3 +61,17 @@ ENTRY = "jira item 10001, history entry 20001"
 def test_bad_records_are_refused_saying_why(overrides: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(problem)):
         transition(**overrides)
+
+
+def test_a_history_is_put_oldest_first_then_by_item_entry_and_field() -> None:
+    later = transition(at=AT + timedelta(minutes=1), item_id="10000")
+    assignee = transition(field="assignee", to_value="u1", to_category=None)
+    other_entry = transition(event_id="20000")
+    other_item = transition(item_id="10002", event_id="19999")
+    assert oldest_first([later, other_item, assignee, transition(), other_entry]) == [
+        other_entry,
+        assignee,
+        transition(),
+        other_item,
+        later,
+    ]
