@@ -21,11 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, literal, select, tuple_, union
-from sqlalchemy.dialects import sqlite
 
 from v2mom.models import ItemTransition, State
 from v2mom.store import schema as t
-from v2mom.store.engine import upsert_insert
+from v2mom.store.engine import sqlite_driver_sql, upsert_insert
 from v2mom.store.people_changes import mark_changed
 from v2mom.store.transactions import ConnectionTransactions, Repository
 from v2mom.store.types import sqlite_datetime_text
@@ -64,11 +63,22 @@ def _upsert(dialect: str) -> Any:
 
 @functools.cache
 def _sqlite_upsert() -> str:
-    """:func:`_upsert` for SQLite as the driver's SQL (its parameters in :data:`_COLUMNS` order)."""
-    compiled = _upsert("sqlite").compile(dialect=sqlite.dialect(), column_keys=list(_COLUMNS))
-    if tuple(compiled.positiontup or ()) != _COLUMNS:  # the tuples of _sqlite_rows follow this order
-        raise TypeError(f"item_transitions upsert parameters out of order: {compiled.positiontup}")
-    return str(compiled.string)
+    """:func:`_upsert` for SQLite's driver (its parameters in :data:`_COLUMNS` order)."""
+    return sqlite_driver_sql(_upsert("sqlite"), _COLUMNS)
+
+
+@functools.cache
+def _sqlite_mark_read() -> str:
+    """:meth:`HistoryRepository.mark_read`'s upsert for SQLite's driver (tracker, item id, updated)."""
+    return sqlite_driver_sql(_mark_read("sqlite"), ("tracker", "item_id", "updated_at"))
+
+
+def _mark_read(dialect: str) -> Any:
+    """The upsert of an item's ``history_reads`` row."""
+    statement = upsert_insert(dialect, t.history_reads)
+    return statement.on_conflict_do_update(
+        index_elements=["tracker", "item_id"], set_={"updated_at": statement.excluded.updated_at}
+    )
 
 
 def _sqlite_rows(changes: list[ItemTransition]) -> list[tuple[Any, ...]]:
@@ -275,13 +285,14 @@ class HistoryRepository(Repository):
 
     def mark_read(self, tracker: str, updated: Mapping[str, datetime]) -> None:
         """Record that each item's history was read for its updated time in ``updated``."""
-        rows = [{"tracker": tracker, "item_id": i, "updated_at": moment} for i, moment in updated.items()]
-        if not rows:
+        if not updated:
             return
-        statement = upsert_insert(self.dialect, t.history_reads)
-        statement = statement.on_conflict_do_update(
-            index_elements=["tracker", "item_id"], set_={"updated_at": statement.excluded.updated_at}
-        )
         with self._tx.write() as conn:
-            for first in range(0, len(rows), CHUNK):
-                conn.execute(statement, rows[first : first + CHUNK])
+            if self.dialect == "sqlite":
+                rows = [(tracker, i, sqlite_datetime_text(moment)) for i, moment in updated.items()]
+                conn.exec_driver_sql(_sqlite_mark_read(), rows)
+                return
+            statement = _mark_read(self.dialect)
+            marks = [{"tracker": tracker, "item_id": i, "updated_at": m} for i, m in updated.items()]
+            for first in range(0, len(marks), CHUNK):
+                conn.execute(statement, marks[first : first + CHUNK])

@@ -9,6 +9,7 @@ report reads them, and removes exactly the marks it read.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,10 +17,17 @@ from sqlalchemy import Connection, insert, select
 
 from v2mom.models import WorkItem
 from v2mom.store import schema as t
+from v2mom.store.engine import sqlite_driver_sql
 
 __all__ = ["mark_changed", "moved_items"]
 
 CHUNK = 500
+
+
+@functools.cache
+def _sqlite_insert() -> str:
+    """The insert of a mark for SQLite's driver (tracker, item id)."""
+    return sqlite_driver_sql(insert(t.people_changes), ("tracker", "item_id"))
 
 
 _MARKED = "v2mom.people_changes.marked"  # conn.info: (the transaction, the keys it marked)
@@ -44,13 +52,18 @@ def mark_changed(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:
     """Mark each (tracker, item id) of ``keys`` changed, once per transaction; how many marks were
     written."""
     marked = _marked_in(conn)
-    fresh = set(keys) if marked is None else set(keys) - marked
-    rows = [{"tracker": tracker, "item_id": item_id} for tracker, item_id in sorted(fresh)]
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(t.people_changes), rows[start : start + CHUNK])
+    fresh = sorted(set(keys) if marked is None else set(keys) - marked)
+    if not fresh:
+        return 0
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_sqlite_insert(), fresh)
+    else:
+        rows = [{"tracker": tracker, "item_id": item_id} for tracker, item_id in fresh]
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(insert(t.people_changes), rows[start : start + CHUNK])
     if marked is not None:
         marked.update(fresh)
-    return len(rows)
+    return len(fresh)
 
 
 def _differs(stored: Any, item: WorkItem) -> bool:
