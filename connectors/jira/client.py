@@ -302,11 +302,11 @@ class JiraClient:
         """
         self.calls.add(kind)
         wait = self.budget.pause()
-        if wait > 0:
-            log.info("the rate limit's bucket is empty: waiting %.2fs before a %s request", wait, kind)
-            self._sleep(wait)
         error: TrackerError | None = None
         try:
+            if wait > 0:
+                log.info("the rate limit's bucket is empty: waiting %.2fs before a %s request", wait, kind)
+                self._sleep(wait)
             return fn()
         except Exception as exc:  # narrowed below: anything not ours to map is re-raised
             error = _map_exception(
@@ -314,6 +314,8 @@ class JiraClient:
             )
             if error is None:
                 raise
+        finally:
+            self.budget.finished()
         raise error
 
     def _json_object(

@@ -55,6 +55,7 @@ class RateBudget:
         self._interval = 0.0
         self._fill_rate = 0.0
         self._seen_at = 0.0
+        self._in_flight = 0  # calls let through (pause) and not yet finished
         self.paused_seconds = 0.0  # waited so far, in all
         self.pauses = 0
 
@@ -66,7 +67,11 @@ class RateBudget:
         if remaining is None or interval is None or fill_rate is None or fill_rate == 0:
             return
         with self._lock:
-            self._remaining, self._interval, self._fill_rate = remaining, interval, fill_rate
+            # The other calls in flight were let through on tokens this answer may not count yet
+            # (a listing asks for its next page while the last is parsed): taken as spent.
+            others = max(0, self._in_flight - 1)
+            self._remaining = max(0.0, remaining - others)
+            self._interval, self._fill_rate = interval, fill_rate
             self._seen_at = self._clock()
 
     def pause(self) -> float:
@@ -74,21 +79,33 @@ class RateBudget:
         left of the interval since the answer that found it empty (one refill of ``FillRate`` tokens).
 
         The wait is counted as taken: until an answer says otherwise, the refill is assumed spent
-        one token per call, so concurrent callers do not all wait for the same token.
+        one token per call, so concurrent callers do not all wait for the same token, and none is
+        let through before the refill it takes is due. Every call paused for is in flight until
+        :meth:`finished`.
         """
         with self._lock:
+            self._in_flight += 1
             if self._remaining is None:
                 return 0.0
             if self._remaining >= 1:
                 self._remaining -= 1
-                return 0.0
+                # A refill another caller waits for is not there before its moment (seen_at).
+                return self._paused(max(0.0, self._seen_at - self._clock()))
             wait = max(0.0, self._interval - (self._clock() - self._seen_at))
             self._remaining = self._fill_rate - 1
             self._seen_at = self._clock() + wait
-            if wait > 0:
-                self.paused_seconds += wait
-                self.pauses += 1
-            return wait
+            return self._paused(wait)
+
+    def _paused(self, wait: float) -> float:
+        if wait > 0:
+            self.paused_seconds += wait
+            self.pauses += 1
+        return wait
+
+    def finished(self) -> None:
+        """A call :meth:`pause` let through has its answer (or failed): it is no longer in flight."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
 
     def note(self) -> str | None:
         """A line for the run's warnings when calls were paced (None when none was)."""

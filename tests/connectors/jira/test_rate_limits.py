@@ -37,6 +37,35 @@ def test_the_budget_spends_what_is_left_then_waits_out_the_interval() -> None:
     assert budget.note() == "paced by the tracker's rate limit: 2 pauses, 3.5 s in all"
 
 
+def test_calls_in_flight_are_not_counted_twice_by_an_earlier_answer() -> None:
+    """Two calls went out on the last two tokens; the first one's answer (the second not yet at the
+    server) says one is left, but the second takes it: a third call waits."""
+    clock = Clock()
+    budget = RateBudget(clock=clock)
+    budget.observe(HEADERS)  # 2 left
+    assert [budget.pause(), budget.pause()] == [0.0, 0.0]
+    budget.observe({**HEADERS, "X-RateLimit-Remaining": "1"})
+    budget.finished()
+    assert budget.pause() == 2.0
+    budget.finished()
+    budget.finished()
+    budget.observe({**HEADERS, "X-RateLimit-Remaining": "3"})  # nothing in flight now
+    assert [budget.pause() for _ in range(3)] == [0.0, 0.0, 0.0]
+
+
+def test_a_caller_does_not_take_a_refill_before_it_is_due() -> None:
+    """One caller waits out the interval for the next refill; another asking meanwhile waits for
+    the same moment instead of spending the refill's tokens before they exist."""
+    clock = Clock()
+    budget = RateBudget(clock=clock)
+    budget.observe({**HEADERS, "X-RateLimit-Remaining": "0"})
+    assert budget.pause() == 2.0
+    clock.now += 0.5
+    assert budget.pause() == 1.5
+    clock.now += 1.5
+    assert budget.pause() == 0.0  # the refill of 4 is there: 2 taken, 2 left
+
+
 @pytest.mark.parametrize(
     "headers",
     [
