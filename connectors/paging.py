@@ -227,6 +227,7 @@ def overlapping_offset_pages(
     tracker: str,
     what: str,
     overlap: int = OVERLAP,
+    upcoming: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[list[T], int]]:
     """The records of an offset listing whose order moves while it is read, page by page, each once
     per version, with the number of requests each page took (its back-offs included).
@@ -240,7 +241,9 @@ def overlapping_offset_pages(
     sort key changed (a newer version). Pages that bring nothing past the furthest record served,
     several times in a row, are a FatalError (loop guard), and so is a listing that ends having
     served fewer records than its ``total`` (a server that ignores the offset): every record
-    matching at the end was served once.
+    matching at the end was served once. ``upcoming(start)``, when given, is told the offset the
+    next request will ask for before a page is handed on (:class:`~v2mom.connectors.ahead.FetchAhead`
+    asks for it meanwhile); a back-off then asks afresh.
     """
     served: dict[str, tuple[Any, ...]] = {}
     anchor: tuple[Any, ...] | None = None  # the furthest sort key handed on
@@ -261,11 +264,22 @@ def overlapping_offset_pages(
             if served.get(found) != sort:
                 served[found] = sort
                 fresh.append(record)
+        end = start + len(records)
+        last_page = not records or end >= total
+        stalled = False
+        if not last_page:
+            last = key(records[-1])
+            stalls = stalls + 1 if anchor is not None and last <= anchor else 0
+            stalled = stalls >= _STALLS
+            anchor = last if anchor is None or last > anchor else anchor
+            position = end
+            back = min(overlap, max(1, len(records) - 1))
+            if upcoming is not None and not stalled:
+                upcoming(max(0, position - back))
         if fresh:
             yield fresh, requests
             requests = 0
-        end = start + len(records)
-        if not records or end >= total:
+        if last_page:
             if len(served) < total:
                 raise FatalError(
                     f"{what}: offset paging ended with {len(served)} of {total} records served "
@@ -273,12 +287,7 @@ def overlapping_offset_pages(
                     tracker=tracker,
                 )
             return
-        last = key(records[-1])
-        stalls = stalls + 1 if anchor is not None and last <= anchor else 0
-        if stalls >= _STALLS:
+        if stalled:
             raise FatalError(
                 f"{what}: offset paging stopped moving at offset {start} (loop guard)", tracker=tracker
             )
-        anchor = last if anchor is None or last > anchor else anchor
-        position = end
-        back = min(overlap, max(1, len(records) - 1))

@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from v2mom.connectors.ahead import FetchAhead
 from v2mom.connectors.jira.parse import ISSUE_KEY, parse_datetime
 from v2mom.connectors.paging import OVERLAP, overlapping_offset_pages
 from v2mom.errors import ConfigError, FatalError
@@ -95,19 +96,28 @@ def overlapping_pages(
     key: Callable[[Mapping[str, Any]], SortKey],
     what: str,
     overlap: int = OVERLAP,
+    ahead: bool = False,
 ) -> Iterator[tuple[list[dict[str, Any]], int]]:
     """The issues of a Data Center search, page by page, through
     :func:`connectors.paging.overlapping_offset_pages`: ``fetch(start_at)`` answers one
-    SearchResultsBean, ``key`` is the sort key of its ORDER BY."""
-    return overlapping_offset_pages(
-        fetch,
-        items=partial(_issues, what=what),
-        identity=partial(issue_id, what=what),
-        key=key,
-        tracker=TRACKER,
-        what=what,
-        overlap=overlap,
-    )
+    SearchResultsBean, ``key`` is the sort key of its ORDER BY. With ``ahead``, each next page is
+    asked for while the caller handles the current one (:class:`~v2mom.connectors.ahead.FetchAhead`:
+    ``fetch`` then runs on a thread of its own, so its client must not be the caller's)."""
+    fetching = FetchAhead(fetch) if ahead else None
+    try:
+        yield from overlapping_offset_pages(
+            fetching or fetch,
+            items=partial(_issues, what=what),
+            identity=partial(issue_id, what=what),
+            key=key,
+            tracker=TRACKER,
+            what=what,
+            overlap=overlap,
+            upcoming=fetching.upcoming if fetching is not None else None,
+        )
+    finally:
+        if fetching is not None:
+            fetching.close()
 
 
 class EpicKeys:

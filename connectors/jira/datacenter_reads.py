@@ -50,9 +50,16 @@ class DataCenterReads:
         self.warnings: list[str] = []
 
     def _fetcher(
-        self, jql: str, fields: Sequence[str], size: int, kind: str, *, validate: bool = False
+        self,
+        jql: str,
+        fields: Sequence[str],
+        size: int,
+        kind: str,
+        *,
+        validate: bool = False,
+        client: JiraClient | None = None,
     ) -> Callable[[int], dict[str, Any]]:
-        search = partial(self._client.search_offset_page, kind=kind, validate=validate)
+        search = partial((client or self._client).search_offset_page, kind=kind, validate=validate)
 
         def fetch(start_at: int) -> dict[str, Any]:
             return self._retrying(partial(search, jql, list(fields), start_at, size))
@@ -81,10 +88,14 @@ class DataCenterReads:
         """The listing of ``jql`` (ordered by update), then, when ``since`` is given, the issues in
         scope whose worklogs changed since then that the listing did not serve."""
         served: set[str] = set()
-        fetch = self._fetcher(jql, fields, self._page_size, "search", validate=True)
-        for issues, attempts in overlapping_pages(fetch, key=updated_key, what="search"):
-            served.update(issue_id(raw, "search") for raw in issues)
-            yield Page(items=self.parse(issues), api_calls=attempts)
+        listing = self._client.spawn()  # asks ahead on a thread of its own; lookups use ours meanwhile
+        try:
+            fetch = self._fetcher(jql, fields, self._page_size, "search", validate=True, client=listing)
+            for issues, attempts in overlapping_pages(fetch, key=updated_key, what="search", ahead=True):
+                served.update(issue_id(raw, "search") for raw in issues)
+                yield Page(items=self.parse(issues), api_calls=attempts)
+        finally:
+            listing.close()
         if since is None:
             return
         logged = worklog_issue_ids(self._client, self._retrying, since, self.warnings)

@@ -8,6 +8,7 @@ against Data Center's issue shapes (user keys, Epic Link keys, no ``hierarchyLev
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any
 
 import pytest
@@ -58,33 +59,72 @@ def _by_updated(raw: Any) -> tuple[int, int]:
     return (raw["at"], int(raw["id"]))
 
 
+@pytest.mark.parametrize("ahead", [False, True])
 @pytest.mark.parametrize("seed", range(12))
-def test_an_issue_updated_or_deleted_between_pages_never_makes_another_skipped(seed: int) -> None:
+def test_an_issue_updated_or_deleted_between_pages_never_makes_another_skipped(
+    seed: int, ahead: bool
+) -> None:
     listing = MovingList(400, seed=seed, churn=6)
     handed: list[tuple[str, int]] = []
-    for issues, _ in overlapping_pages(listing.fetch, key=_by_updated, what="search"):
+    for issues, _ in overlapping_pages(listing.fetch, key=_by_updated, what="search", ahead=ahead):
         handed += [(raw["id"], raw["at"]) for raw in issues]
     assert listing.live() <= {issue for issue, _ in handed}
     assert len(handed) == len(set(handed))  # an issue comes again only as a newer version
 
 
-def test_a_still_listing_is_read_once_with_a_few_overlapping_requests() -> None:
+@pytest.mark.parametrize("ahead", [False, True])
+def test_a_still_listing_is_read_once_with_a_few_overlapping_requests(ahead: bool) -> None:
     listing = MovingList(400, seed=1, churn=0)
     handed = [
         raw["id"]
-        for issues, _ in overlapping_pages(listing.fetch, key=_by_updated, what="s")
+        for issues, _ in overlapping_pages(listing.fetch, key=_by_updated, what="s", ahead=ahead)
         for raw in issues
     ]
     assert sorted(handed, key=int) == [str(n) for n in range(1, 401)]
     assert listing.requests == 9  # 400 issues, 50 a page, 5 re-read a page: 9 requests, not 8
 
 
-def test_a_listing_that_stops_moving_is_a_loop() -> None:
+@pytest.mark.parametrize("ahead", [False, True])
+def test_a_listing_that_stops_moving_is_a_loop(ahead: bool) -> None:
     def fetch(start: int) -> dict[str, Any]:
         return {"issues": [{"id": "7"}], "total": 10}  # always the same single issue
 
     with pytest.raises(FatalError, match="stopped moving"):
-        list(overlapping_pages(fetch, key=id_key, what="census"))
+        list(overlapping_pages(fetch, key=id_key, what="census", ahead=ahead))
+
+
+def test_ahead_the_next_page_is_asked_for_while_the_caller_holds_this_one() -> None:
+    listing = MovingList(120, seed=1, churn=0)
+    asked: dict[int, threading.Event] = {}
+
+    def fetch(start: int) -> dict[str, Any]:
+        asked.setdefault(start, threading.Event()).set()
+        return listing.fetch(start)
+
+    pages = overlapping_pages(fetch, key=_by_updated, what="search", ahead=True)
+    first, _ = next(pages)
+    assert [raw["id"] for raw in first][-1] == "50"
+    assert asked.setdefault(45, threading.Event()).wait(5)  # asked before the caller wants it
+    second, _ = next(pages)
+    assert [raw["id"] for raw in second] == [str(n) for n in range(51, 96)]
+    assert listing.requests == 2
+    pages.close()  # a listing stopped early: the page asked for ahead is dropped
+    assert listing.requests <= 3
+
+
+def test_ahead_a_failed_request_is_raised_where_its_page_is_asked_for() -> None:
+    listing = MovingList(120, seed=1, churn=0)
+
+    def fetch(start: int) -> dict[str, Any]:
+        if start == 45:
+            raise FatalError("search: the server answered 500", tracker="jira")
+        return listing.fetch(start)
+
+    pages = overlapping_pages(fetch, key=_by_updated, what="search", ahead=True)
+    first, _ = next(pages)  # its successor already failed, on the other thread
+    assert len(first) == 50
+    with pytest.raises(FatalError, match="answered 500"):
+        next(pages)
 
 
 def test_a_server_that_ignores_start_at_is_refused_not_taken_for_the_whole_listing() -> None:
