@@ -34,7 +34,8 @@ from v2mom.sandbox.jira.changelog import FIELD_NAMES
 from v2mom.sandbox.jira.datacenter import dc_user
 from v2mom.sandbox.jira.http import error, json_body, request_id_headers
 from v2mom.sandbox.jira.jql import JqlError, parse
-from v2mom.sandbox.jira.state import ChangeGroup, ChangeItem, Issue, JiraState
+from v2mom.sandbox.jira.state import ChangeItem, Issue, JiraState
+from v2mom.sandbox.jira.webhooks import logged_change
 from v2mom.sandbox.webhooks import Chaos, HeadersFor, Sender, hex_hmac
 
 __all__ = [
@@ -91,6 +92,17 @@ class DcWebhooks:
     next_id: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def add(self, hook: DcWebhook) -> DcWebhook:
+        """Register ``hook`` under the next id (set on it); returns it."""
+        with self.lock:
+            hook.id, self.next_id = self.next_id, self.next_id + 1
+            self.hooks[hook.id] = hook
+        return hook
+
+    def find(self, hook_id: str) -> DcWebhook | None:
+        """The webhook of id ``hook_id`` as a path gives it (None when none or not a number)."""
+        return self.hooks.get(int(hook_id)) if hook_id.isdigit() else None
+
 
 _REGISTRIES: weakref.WeakKeyDictionary[JiraState, DcWebhooks] = weakref.WeakKeyDictionary()
 
@@ -107,11 +119,7 @@ def add_webhook(
     state: JiraState, url: str, *, secret: str | None, jql: str = "", events: tuple[str, ...] = ISSUE_EVENTS
 ) -> DcWebhook:
     """Register a webhook on ``state`` as an admin would in Data Center's UI (tests, the demo)."""
-    registry = webhooks_of(state)
-    with registry.lock:
-        hook = DcWebhook(registry.next_id, "v2mom-sync", url, list(events), jql, secret=secret)
-        registry.hooks[hook.id], registry.next_id = hook, registry.next_id + 1
-    return hook
+    return webhooks_of(state).add(DcWebhook(0, "v2mom-sync", url, list(events), jql, secret=secret))
 
 
 def _checked(body: dict[str, Any], state: JiraState, current: DcWebhook | None) -> DcWebhook | Response:
@@ -178,16 +186,14 @@ def register_datacenter_webhook_routes(app: FastAPI, state: JiraState) -> None:
         hook = _checked(body, state, None)
         if isinstance(hook, Response):
             return hook
-        with registry.lock:
-            hook.id, registry.next_id = registry.next_id, registry.next_id + 1
-            registry.hooks[hook.id] = hook
+        registry.add(hook)
         return JSONResponse(hook.rendered(base(request)), status_code=201, headers=request_id_headers())
 
     @app.get(WEBHOOKS_PATH + "/{hook_id}", response_model=None)
     def get_webhook(request: Request, hook_id: str) -> Response:
         if (denied := refused()) is not None:
             return denied
-        hook = registry.hooks.get(int(hook_id)) if hook_id.isdigit() else None
+        hook = registry.find(hook_id)
         if hook is None:
             return error(404, f"No webhook with id {hook_id}.")
         return JSONResponse(hook.rendered(base(request)), headers=request_id_headers())
@@ -196,7 +202,7 @@ def register_datacenter_webhook_routes(app: FastAPI, state: JiraState) -> None:
     async def update_webhook(request: Request, hook_id: str) -> Response:
         if (denied := refused()) is not None:
             return denied
-        current = registry.hooks.get(int(hook_id)) if hook_id.isdigit() else None
+        current = registry.find(hook_id)
         if current is None:
             return error(404, f"No webhook with id {hook_id}.")
         body = await json_body(request)
@@ -248,14 +254,6 @@ class DataCenterWebhookSender(Sender):
         self.registry = webhooks_of(state)
         state.listeners.append(self._on_change)
 
-    def _logged(self, event: str, issue: Issue) -> ChangeGroup | None:
-        """The changelog entry the update being notified logged (at its ``updated``), if any."""
-        with self.state.lock:
-            last = issue.changelog[-1] if issue.changelog else None
-            updated = issue.updated
-        fresh = event == "jira:issue_updated" and last is not None and last.created == updated
-        return last if fresh else None
-
     def _matches(self, hook: DcWebhook, event: str, issue: Issue) -> bool:
         if not hook.enabled or event not in hook.events:
             return False
@@ -267,7 +265,7 @@ class DataCenterWebhookSender(Sender):
         """The body Data Center sends ``hook`` about ``event`` on ``issue``."""
         from v2mom.sandbox.jira.app import Renderer  # the app imports this module
 
-        change = self._logged(event, issue)
+        change = logged_change(self.state, event, issue)
         author = change.author if change is not None else self.state.account_id
         with self.state.lock:
             rendered = Renderer(self.state, self.site_url).issue(issue, None)

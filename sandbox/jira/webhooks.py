@@ -16,7 +16,17 @@ from v2mom.sandbox.jira.http import jira_time
 from v2mom.sandbox.jira.state import ChangeGroup, ChangeItem, Issue, JiraState
 from v2mom.sandbox.webhooks import Chaos, Sender, hex_hmac
 
-__all__ = ["Chaos", "WebhookSender"]
+__all__ = ["Chaos", "WebhookSender", "logged_change"]
+
+
+def logged_change(state: JiraState, event: str, issue: Issue) -> ChangeGroup | None:
+    """The changelog entry the update being notified logged (at the issue's ``updated``), if any:
+    what a ``jira:issue_updated`` webhook carries as its ``changelog``, on either deployment."""
+    with state.lock:
+        last = issue.changelog[-1] if issue.changelog else None
+        updated = issue.updated
+    fresh = event == "jira:issue_updated" and last is not None and last.created == updated
+    return last if fresh else None
 
 
 class WebhookSender(Sender):
@@ -36,16 +46,8 @@ class WebhookSender(Sender):
             "X-Atlassian-Webhook-Identifier": delivery_id,
         }
 
-    def _logged(self, event: str, issue: Issue) -> ChangeGroup | None:
-        """The changelog entry the update being notified logged (at its ``updated``), if any."""
-        with self.state.lock:
-            last = issue.changelog[-1] if issue.changelog else None
-            updated = issue.updated
-        fresh = event == "jira:issue_updated" and last is not None and last.created == updated
-        return last if fresh else None
-
     def _on_change(self, event: str, issue: Issue) -> None:
-        change = self._logged(event, issue)
+        change = logged_change(self.state, event, issue)
         payload: dict[str, object] = {
             "timestamp": int((change.created.timestamp() if change else time.time()) * 1000),
             "webhookEvent": event,
