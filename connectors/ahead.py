@@ -33,17 +33,16 @@ class FetchAhead(Generic[P]):
 
     def upcoming(self, start: int) -> None:
         """Ask now for the page at ``start``, which the listing will want next."""
-        self._settle()
+        self._drop()
         self._pending = (start, self._submit(start))
 
     def __call__(self, start: int) -> P:
         """The page at ``start``: the answer asked for ahead when it was this one, else asked now."""
-        pending, self._pending = self._pending, None
-        if pending is not None and pending[0] == start:
-            return pending[1].result()
-        if pending is not None:
-            self._pending = pending
-            self._settle()
+        if self._pending is not None and self._pending[0] == start:
+            _, future = self._pending
+            self._pending = None
+            return future.result()
+        self._drop()
         return self._submit(start).result()
 
     def close(self) -> None:
@@ -57,7 +56,7 @@ class FetchAhead(Generic[P]):
         context = contextvars.copy_context()
         return self._thread.submit(context.run, self._fetch, start)
 
-    def _settle(self) -> None:
+    def _drop(self) -> None:
         """Let a page asked for and not wanted finish (its error, if any, is not the listing's)."""
         if self._pending is None:
             return
