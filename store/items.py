@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -25,7 +25,7 @@ from v2mom.store.engine import upsert_insert
 from v2mom.store.people_changes import mark_changed, moved_items
 from v2mom.store.resolution.rollup import read_allocation_set
 from v2mom.store.transactions import Repository, Transactions
-from v2mom.store.types import UTCDateTime
+from v2mom.store.types import UTCDateTime, sqlite_datetime_text
 from v2mom.store.vocabulary import read_offered
 from v2mom.store.writeback_records import store_settled, written_records
 from v2mom.vocabulary import WrittenTags
@@ -151,14 +151,7 @@ def sqlite_datetime(value: datetime | None) -> str | None:
     Stored values are compared as text (``updated_at <= excluded.updated_at``), so the format must
     not drift. Refuses a naive datetime, as :class:`~v2mom.store.types.UTCDateTime` does.
     """
-    if value is None:
-        return None
-    offset = value.utcoffset()  # None: naive (no tzinfo, or one that gives no offset)
-    if offset is None:
-        raise ValueError("naive datetime given to a UTC column")
-    if offset:
-        value = value.astimezone(UTC)
-    return value.isoformat(" ")[:-6]  # without its "+00:00" (cheaper than replace(tzinfo=None))
+    return None if value is None else sqlite_datetime_text(value, "auto")
 
 
 def json_text(value: Any) -> str | None:

@@ -38,13 +38,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def sqlite_datetime_text(value: datetime) -> str:
+def sqlite_datetime_text(value: datetime, timespec: str = "microseconds") -> str:
     """What :class:`UTCDateTime`'s processors store on SQLite for the aware ``value``: naive UTC with
     microseconds, always (``2026-11-01 09:30:00.000000``), made in one ``isoformat`` instead of
-    SQLAlchemy's per-value formatting (a test holds the two equal). Refuses a naive datetime."""
+    SQLAlchemy's per-value formatting (a test holds the two equal). ``timespec="auto"`` writes
+    microseconds only when there are any (the items' upsert's text). Refuses a naive datetime."""
     offset = value.utcoffset()  # None: naive (no tzinfo, or one that gives no offset)
     if offset is None:
         raise ValueError("naive datetime given to a UTC column")
     if offset:
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+    return value.isoformat(" ", timespec)[:-6]  # without its "+00:00"
