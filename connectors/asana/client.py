@@ -26,7 +26,14 @@ from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import FatalError, RetriableError, TrackerError
 
-__all__ = ["DEFAULT_TIMEOUT", "TRACKER", "AsanaClient", "SyncTokenExpired", "error_messages"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "TRACKER",
+    "AsanaClient",
+    "SyncTokenExpired",
+    "action_error",
+    "error_messages",
+]
 
 TRACKER = "asana"
 DEFAULT_TIMEOUT = 30.0
@@ -64,6 +71,14 @@ _TEXTS = ErrorTexts(
     unauthorized="authentication failed: check the personal access token",
     not_found="not found (or not visible to this token)",
 )
+
+
+def action_error(status: int, body: Mapping[str, Any], retry_after: float | None = None) -> TrackerError:
+    """Our error for one ``/batch`` action answered ``status`` with ``body``: what the same request
+    sent alone would have raised (see :func:`map_api_exception`)."""
+    return error_for_status(
+        status, tracker=TRACKER, retry_after=retry_after, detail=error_messages(body), texts=_TEXTS
+    )
 
 
 def map_api_exception(exc: ApiException) -> TrackerError:

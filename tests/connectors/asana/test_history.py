@@ -11,9 +11,10 @@ import pytest
 
 from tests.histories import as_recorded
 from v2mom.connectors.asana import history
+from v2mom.connectors.asana.batch import Answer
 from v2mom.connectors.asana.connector import AsanaConnector
-from v2mom.connectors.asana.history import parse_stories
-from v2mom.errors import FatalError
+from v2mom.connectors.asana.history import AsanaHistory, parse_stories
+from v2mom.errors import AuthError, FatalError, RetriableError
 from v2mom.models import ItemTransition, State
 from v2mom.sandbox.asana.app import create_asana_app
 from v2mom.sandbox.asana.generator import AsanaGroundTruth, asana_settings, generate_asana_workspace
@@ -45,16 +46,23 @@ def test_every_recorded_change_is_read_from_each_tasks_story_pages(
     tasks = len(truth.live_tasks())
     for project in truth.projects:  # the projects have no stories to read
         assert state.request_count(f"/api/1.0/tasks/{project}/stories") == 0
-    assert connector.calls.calls["stories"] > tasks + 1  # each task (and the deleted one) at least once
+    # the first pages of ten tasks (and the deleted one) a batch; a longer history read on alone
+    assert connector.calls.calls["batch"] == state.request_count("/api/1.0/batch") == -(-(tasks + 1) // 10)
+    alone = {task: state.request_count(f"/api/1.0/tasks/{task}/stories") for task in truth.live_tasks()}
+    assert connector.calls.calls["stories"] == sum(alone.values())
+    long = {task for task in alone if len(state.tasks[task].stories) > 2}
+    assert long
+    assert all(alone[task] >= 1 for task in long)
+    assert not any(alone[task] for task in alone.keys() - long)  # one page: the batch read it all
     assert {t.to_category for t in found if t.field == "status"} == {State.DONE}
 
 
-def test_several_tasks_stories_are_read_at_once_and_a_held_one_does_not_stop_the_others(
+def test_several_batches_of_stories_are_read_at_once_and_a_held_one_does_not_stop_the_others(
     site: tuple[AsanaState, AsanaGroundTruth, AsanaConnector],
 ) -> None:
     state, truth, connector = site
     tasks = sorted(truth.live_tasks())
-    held = state.stall(f"/api/1.0/tasks/{tasks[0]}/stories")
+    held = state.stall("/api/1.0/batch")  # the first batch of ten tasks
     done = threading.Event()
     found: list[ItemTransition] = []
 
@@ -66,11 +74,11 @@ def test_several_tasks_stories_are_read_at_once_and_a_held_one_does_not_stop_the
     reader.start()
     try:
         assert held.reached.wait(30)
-        others = lambda: state.request_count("/api/1.0/tasks/") - 1  # noqa: E731  (the held one)
+        others = lambda: state.request_count("/api/1.0/batch") - 1  # noqa: E731  (the held one)
         deadline = time.monotonic() + 30
-        while others() < 20 and time.monotonic() < deadline:
+        while others() < 10 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert others() >= 20  # the other readers went on while one request was held
+        assert others() >= 10  # the other readers went on while one batch was held
         assert not done.is_set()
     finally:
         held.release()
@@ -86,7 +94,7 @@ def test_rate_limited_stories_are_retried_after_the_wait_asana_asks_for(
     waits: list[float] = []
     # enough retries for one task to meet all three refusals, whichever reader gets them
     connector = AsanaConnector(first.settings, SyncSettings(max_retries=3), sleep=waits.append)
-    state.inject_fault(429, times=3, retry_after=7, path_prefix="/api/1.0/tasks/", after=10)
+    state.inject_fault(429, times=3, retry_after=7, path_prefix="/api/1.0/batch", after=3)
     try:
         found = connector.read_history(sorted(truth.live_ids()))
     finally:
@@ -154,3 +162,18 @@ def test_stories_become_assignee_and_completion_changes_and_the_rest_is_skipped(
 def test_a_malformed_story_is_refused_naming_the_task_and_the_story(raw: object, problem: str) -> None:
     with pytest.raises(FatalError, match=problem):
         parse_stories("t-1", [raw])
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(403, AuthError), (429, RetriableError), (500, RetriableError), (400, FatalError), (0, FatalError)],
+)
+def test_a_refused_action_of_a_stories_batch_is_the_error_its_request_alone_would_raise(
+    status: int, error: type[Exception]
+) -> None:
+    reader = AsanaHistory(lambda: pytest.fail("no request"), lambda call: call(), ["1"])
+    refused = Answer(status, {"errors": [{"message": "refused here"}]})
+    with pytest.raises(error) as raised:
+        reader._task_stories("1203", refused)
+    assert type(raised.value) is error
+    assert reader._task_stories("1203", Answer(404, {})) is None  # deleted since it was listed
