@@ -22,7 +22,8 @@ from urllib.parse import urlencode
 
 import requests
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from v2mom.sandbox.asana.batch import BATCH_ACTION
 from v2mom.sandbox.asana.state import (
@@ -248,36 +249,64 @@ def _decode(offset: str) -> tuple[int, int] | None:
         return None
 
 
+class _Guard:
+    """What every request meets before its route: the token, injected faults and stalls, the rate
+    limit; plain ASGI, so an action of a batch (which runs through the app again) costs no task
+    group and memory streams of its own, as a framework middleware's ``call_next`` would.
+
+    An action of ``POST /batch`` is checked for the token only: the batch was recorded, faulted,
+    held and throttled as one request (a batch costs what its actions cost, counted when parsed).
+    A stall held after the route keeps the answer back until it is released.
+    """
+
+    def __init__(self, app: ASGIApp, state: AsanaState) -> None:
+        self._app = app
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        state, request = self._state, Request(scope)
+        path = request.url.path
+        authorized = request.headers.get("authorization") == f"Bearer {state.token}"
+        if scope.get(BATCH_ACTION):
+            await (self._app if authorized else error(401, "Not Authorized"))(scope, receive, send)
+            return
+        state.record(path)
+        refusal = None if authorized else error(401, "Not Authorized")
+        fault = state.take_fault(path) if refusal is None else None
+        if fault is not None:
+            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
+            refusal = error(fault.status, "injected fault", headers)
+        stall = state.take_stall(path, scope["method"]) if refusal is None else None
+        if stall is not None and not await stall.hold_before():
+            refusal = error(503, "sandbox stall: the request was dropped")
+        if refusal is None and not path.endswith("/batch"):
+            wait = state.throttle()
+            if wait is not None:
+                refusal = error(429, RATE_LIMITED, {"Retry-After": whole_seconds(wait)})
+        if refusal is not None:
+            await refusal(scope, receive, send)
+        elif stall is None:
+            await self._app(scope, receive, send)
+        else:
+            answer: list[Message] = []
+
+            async def keep(message: Message) -> None:
+                answer.append(message)
+
+            await self._app(scope, receive, keep)
+            await stall.hold_after()
+            for message in answer:
+                await send(message)
+
+
 def create_asana_app(state: AsanaState) -> FastAPI:
     """The ASGI app serving ``state``."""
     app = FastAPI(title="Asana sandbox", openapi_url=None, docs_url=None, redoc_url=None)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        path = request.url.path
-        if request.scope.get(BATCH_ACTION):  # an action of POST /batch: the batch was counted
-            if request.headers.get("authorization") != f"Bearer {state.token}":
-                return error(401, "Not Authorized")
-            inner: Response = await call_next(request)
-            return inner
-        state.record(path)
-        if request.headers.get("authorization") != f"Bearer {state.token}":
-            return error(401, "Not Authorized")
-        fault = state.take_fault(path)
-        if fault is not None:
-            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
-            return error(fault.status, "injected fault", headers)
-        stall = state.take_stall(path, request.method)  # a batch's actions are not held one by one
-        if stall is not None and not await stall.hold_before():
-            return error(503, "sandbox stall: the request was dropped")
-        if not path.endswith("/batch"):  # a batch costs what its actions cost (counted when parsed)
-            wait = state.throttle()
-            if wait is not None:
-                return error(429, RATE_LIMITED, {"Retry-After": whole_seconds(wait)})
-        response: Response = await call_next(request)
-        if stall is not None:
-            await stall.hold_after()
-        return response
+    app.add_middleware(_Guard, state=state)
 
     def fields_of(request: Request) -> list[str] | None:
         raw = request.query_params.get("opt_fields")
