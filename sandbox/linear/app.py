@@ -21,13 +21,14 @@ import math
 import secrets
 import time
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from graphql import (
+    DocumentNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -576,6 +577,13 @@ def create_linear_app(state: LinearState) -> FastAPI:
     app = FastAPI(title="Linear sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     schema = sandbox_schema()
 
+    @lru_cache(maxsize=256)
+    def checked(query: str) -> tuple[DocumentNode, tuple[Any, ...]]:
+        """A query document parsed and validated once, as a GraphQL server keeps its documents: a
+        client sends the same few documents again and again (GraphQLError when it does not parse)."""
+        document = parse(query)
+        return document, tuple(problem.formatted for problem in validate(schema, document))
+
     @app.post("/graphql")
     async def graphql_endpoint(request: Request) -> JSONResponse:
         try:
@@ -586,7 +594,7 @@ def create_linear_app(state: LinearState) -> FastAPI:
             return _errors(400, "Body must be a JSON object with a query", "BAD_REQUEST")
         operation = body.get("operationName")
         try:
-            document = parse(body["query"])
+            document, problems = checked(body["query"])
         except GraphQLError as exc:
             return _errors(400, exc.message, "GRAPHQL_PARSE_FAILED")
         if not isinstance(operation, str):
@@ -608,9 +616,8 @@ def create_linear_app(state: LinearState) -> FastAPI:
         wait = state.throttle()
         if wait is not None:
             return _rate_limited(wait)
-        problems = validate(schema, document)
         if problems:
-            return JSONResponse({"errors": [p.formatted for p in problems]}, status_code=400)
+            return JSONResponse({"errors": list(problems)}, status_code=400)
         variables = body.get("variables") if isinstance(body.get("variables"), dict) else None
         root = Root(state, str(request.base_url).rstrip("/"))
         result = execute_sync(schema, document, root_value=root, variable_values=variables)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from v2mom.sandbox.faults import FaultBook
@@ -243,6 +244,7 @@ class LinearState(FaultBook):
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     @staticmethod
+    @cache  # one per team and type: rendered for every issue and history entry served
     def workflow_state_id(team_key: str, state_type: str) -> str:
         """The id of team ``team_key``'s workflow state of ``state_type`` (one per type)."""
         return str(uuid.uuid5(_NAMES, f"state/{team_key}/{state_type}"))

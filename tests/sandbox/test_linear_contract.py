@@ -131,9 +131,13 @@ def test_a_wrong_key_is_an_authentication_error(site: tuple[str, LinearState]) -
 
 
 def test_an_invalid_query_is_rejected_with_errors(site: tuple[str, LinearState]) -> None:
-    answer = post(site, "query Bad { issues { nodes { storyPoints } } }", {})
-    assert answer.status_code == 400
-    assert "storyPoints" in answer.json()["errors"][0]["message"]
+    for _ in range(2):  # the second time from the documents already checked: the same answer
+        answer = post(site, "query Bad { issues { nodes { storyPoints } } }", {})
+        assert answer.status_code == 400
+        assert "storyPoints" in answer.json()["errors"][0]["message"]
+        unparsed = post(site, "query Bad { issues { nodes { id } ", {})
+        assert unparsed.status_code == 400
+        assert unparsed.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
 
 
 def test_a_page_larger_than_linear_allows_is_an_error(site: tuple[str, LinearState]) -> None:
