@@ -39,7 +39,7 @@ from v2mom.sandbox.asana.state import (
     Webhook,
 )
 from v2mom.sandbox.asana.writes import RATE_LIMITED, Http, register_write_routes
-from v2mom.sandbox.faults import whole_seconds
+from v2mom.sandbox.faults import Stall, whole_seconds
 
 PREFIX = "/api/1.0"
 MAX_LIMIT = 100
@@ -267,25 +267,7 @@ class _Guard:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        state, request = self._state, Request(scope)
-        path = request.url.path
-        authorized = request.headers.get("authorization") == f"Bearer {state.token}"
-        if scope.get(BATCH_ACTION):
-            await (self._app if authorized else error(401, "Not Authorized"))(scope, receive, send)
-            return
-        state.record(path)
-        refusal = None if authorized else error(401, "Not Authorized")
-        fault = state.take_fault(path) if refusal is None else None
-        if fault is not None:
-            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
-            refusal = error(fault.status, "injected fault", headers)
-        stall = state.take_stall(path, scope["method"]) if refusal is None else None
-        if stall is not None and not await stall.hold_before():
-            refusal = error(503, "sandbox stall: the request was dropped")
-        if refusal is None and not path.endswith("/batch"):
-            wait = state.throttle()
-            if wait is not None:
-                refusal = error(429, RATE_LIMITED, {"Retry-After": whole_seconds(wait)})
+        refusal, stall = await self._admitted(Request(scope))
         if refusal is not None:
             await refusal(scope, receive, send)
         elif stall is None:
@@ -300,6 +282,29 @@ class _Guard:
             await stall.hold_after()
             for message in answer:
                 await send(message)
+
+    async def _admitted(self, request: Request) -> tuple[JSONResponse | None, Stall | None]:
+        """The answer refusing ``request`` (None: it goes on to its route) and the stall holding
+        it after its route, if any; the request is recorded either way, an action of a batch never."""
+        state, path = self._state, request.url.path
+        authorized = request.headers.get("authorization") == f"Bearer {state.token}"
+        if request.scope.get(BATCH_ACTION):  # the batch was recorded, faulted, held and throttled
+            return (None if authorized else error(401, "Not Authorized")), None
+        state.record(path)
+        if not authorized:
+            return error(401, "Not Authorized"), None
+        fault = state.take_fault(path)
+        if fault is not None:
+            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
+            return error(fault.status, "injected fault", headers), None
+        stall = state.take_stall(path, request.method)
+        if stall is not None and not await stall.hold_before():
+            return error(503, "sandbox stall: the request was dropped"), None
+        if not path.endswith("/batch"):
+            wait = state.throttle()
+            if wait is not None:
+                return error(429, RATE_LIMITED, {"Retry-After": whole_seconds(wait)}), None
+        return None, stall
 
 
 def create_asana_app(state: AsanaState) -> FastAPI:
