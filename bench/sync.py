@@ -14,7 +14,8 @@ nothing else:
   listed, as Data Center gives them: searches of ``id in (…)`` with ``expand=changelog``;
 - Linear: the same ``projects`` and ``issues`` GraphQL documents, following ``endCursor``, and
   ``issue_labels`` for issues with more labels than one page holds, then ``issue_history`` for the
-  issues listed (50 a request) and ``issue_history_page`` for longer histories;
+  issues listed (as many a request as the connector asks) and ``issue_history_page`` for longer
+  histories;
 - Asana: ``/tasks?project=`` pages per project, then ``/tasks/{gid}/subtasks`` for every task that
   has subtasks (Asana lists no subtask in a project), with the same ``opt_fields``, then every
   task's stories: the first pages of ten tasks' ``/tasks/{gid}/stories`` in one ``POST /batch``,
@@ -155,6 +156,7 @@ def jira_datacenter_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
 def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     """The Linear connector and its raw loop (same documents, same variables)."""
     from v2mom.connectors.linear.connector import LinearConnector
+    from v2mom.connectors.linear.history import HISTORY_FIRST, HISTORY_ISSUES, HISTORY_PAGE
     from v2mom.connectors.linear.parse import query_text
 
     url = settings.api_url
@@ -194,8 +196,9 @@ def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
                 if not connection["pageInfo"]["hasNextPage"]:
                     break
                 after = connection["pageInfo"]["endCursor"]
-        for start in range(0, len(ids), 50):  # the histories of what was listed, as the sync reads them
-            variables = {"ids": ids[start : start + 50], "first": 50, "historyFirst": 50}
+        for start in range(0, len(ids), HISTORY_ISSUES):  # the histories listed, as the sync reads them
+            batch = ids[start : start + HISTORY_ISSUES]
+            variables = {"ids": batch, "first": HISTORY_ISSUES, "historyFirst": HISTORY_FIRST}
             answer = session.post(
                 url, json={"query": query_text("issue_history"), "variables": variables}, timeout=60
             )
@@ -203,7 +206,11 @@ def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
             for node in answer.json()["data"]["issues"]["nodes"]:
                 history = node["history"]
                 while history["pageInfo"]["hasNextPage"]:
-                    more = {"id": node["id"], "first": 50, "after": history["pageInfo"]["endCursor"]}
+                    more = {
+                        "id": node["id"],
+                        "first": HISTORY_PAGE,
+                        "after": history["pageInfo"]["endCursor"],
+                    }
                     page = session.post(
                         url, json={"query": query_text("issue_history_page"), "variables": more}, timeout=60
                     )

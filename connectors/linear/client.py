@@ -98,8 +98,19 @@ def _error_code(error: Any) -> str:
     return str(code).upper()
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    """An error's ``message``, with Linear's ``userPresentableMessage`` when it says more (a query
+    refused as too complex names its price and the ceiling only there)."""
+    text = str(error.get("message") or "")
+    extensions = error.get("extensions")
+    presented = extensions.get("userPresentableMessage") if isinstance(extensions, Mapping) else None
+    if isinstance(presented, str) and presented and presented != text:
+        return f"{text} ({presented})" if text else presented
+    return text
+
+
 def _messages(errors: list[Any]) -> str:
-    texts = [str(e.get("message")) for e in errors if isinstance(e, Mapping) and e.get("message")]
+    texts = [text for e in errors if isinstance(e, Mapping) and (text := _message(e))]
     text = "; ".join(dict.fromkeys(texts)) or "unknown GraphQL error"
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 

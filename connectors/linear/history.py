@@ -4,9 +4,15 @@ Issues are read 50 ids a request (``issue_history.graphql``: ``issues(filter: {i
 paged shape of the listings), each with its first page of history entries; an issue with more
 entries is completed page by page with ``issue_history_page.graphql``. Both connections page
 through :func:`connectors.paging.relay_pages` (a cursor seen twice is a loop). An entry names the
-workflow states left and entered (``fromState`` / ``toState``, with their ``type``) and the people
-(``fromAssignee`` / ``toAssignee``) when it changed them; an entry that changed neither (a title, a
-label) is skipped. An id that is no issue (a project, a deleted issue) yields nothing.
+workflow state left by its id (``fromStateId``) and the one entered with its ``type`` (``toState``),
+and the people by their ids (``fromAssigneeId`` / ``toAssigneeId``) when it changed them; an entry
+that changed neither (a title, a label) is skipped. An id that is no issue (a project, a deleted
+issue) yields nothing.
+
+Linear prices a query before running it and refuses one over 10,000 points, each nested object a
+point per row of every page above it: the ids are scalars (a tenth of a point) where an object
+would cost a point per entry, and :data:`HISTORY_ISSUES` issues of :data:`HISTORY_FIRST` entries
+keep one request near 8,000 points (the sandbox prices queries as Linear does).
 
 :func:`parse_history` is pure: a malformed entry raises :class:`~v2mom.errors.FatalError` naming the
 issue, the entry and what is wrong.
@@ -24,10 +30,11 @@ from v2mom.connectors.paging import relay_pages
 from v2mom.errors import FatalError
 from v2mom.models import ItemTransition, oldest_first
 
-__all__ = ["HISTORY_ISSUES", "HISTORY_PAGE", "LinearHistory", "parse_history"]
+__all__ = ["HISTORY_FIRST", "HISTORY_ISSUES", "HISTORY_PAGE", "LinearHistory", "parse_history"]
 
 HISTORY_ISSUES = 50  # issues per request (their first history pages nest in it)
-HISTORY_PAGE = 50  # history entries per page (Linear's default)
+HISTORY_FIRST = 40  # entries of each issue's first page, nested: 50 x 40 keeps a request near 8,000 points
+HISTORY_PAGE = 50  # entries per page of one issue's rest (Linear's default)
 Execute = Callable[[str, str, Mapping[str, Any]], dict[str, Any]]
 
 
@@ -43,6 +50,16 @@ def _id(value: object, *, where: str, name: str) -> str | None:
     if not isinstance(found, str) or not found:
         raise _fail(where, f"'{name}' has no id")
     return found
+
+
+def _scalar_id(entry: Mapping[str, Any], name: str, *, where: str) -> str | None:
+    """Field ``name`` of ``entry``, an id or null; FatalError when it is anything else."""
+    value = entry.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _fail(where, f"'{name}' is not an id")
+    return value
 
 
 def parse_history(issue_id: str, entries: Sequence[object]) -> Iterator[ItemTransition]:
@@ -66,12 +83,12 @@ def parse_history(issue_id: str, entries: Sequence[object]) -> Iterator[ItemTran
                 event_id=entry_id,
                 at=at,
                 field="status",
-                from_value=_id(entry.get("fromState"), where=where, name="fromState"),
+                from_value=_scalar_id(entry, "fromStateId", where=where),
                 to_value=_id(entered, where=where, name="toState"),
                 to_category=STATE_TYPES.get(state_type),
             )
-        before = _id(entry.get("fromAssignee"), where=where, name="fromAssignee")
-        after = _id(entry.get("toAssignee"), where=where, name="toAssignee")
+        before = _scalar_id(entry, "fromAssigneeId", where=where)
+        after = _scalar_id(entry, "toAssigneeId", where=where)
         if before is not None or after is not None:
             yield ItemTransition(
                 tracker=TRACKER,
@@ -127,7 +144,7 @@ class LinearHistory:
                     "ids": batch,
                     "first": HISTORY_ISSUES,
                     "after": after,
-                    "historyFirst": HISTORY_PAGE,
+                    "historyFirst": HISTORY_FIRST,
                 }
                 issues = self._execute("history", "issue_history", variables).get("issues")
                 if not isinstance(issues, Mapping) or not isinstance(issues.get("nodes"), list):

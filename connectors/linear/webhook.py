@@ -165,8 +165,8 @@ def webhook_event_id(delivery_id: str) -> str:
     return WEBHOOK_EVENT + "sha256:" + hashlib.sha256(delivery_id.encode()).hexdigest()
 
 
-def _ref(value: object, where: str) -> dict[str, str] | None:
-    return None if value is None else {"id": checked_id(value, where)}
+def _optional_id(value: object, where: str) -> str | None:
+    return None if value is None else checked_id(value, where)
 
 
 def update_transitions(item_id: str, delivery_id: str, payload: Mapping[str, Any]) -> list[ItemTransition]:
@@ -186,11 +186,11 @@ def update_transitions(item_id: str, delivery_id: str, payload: Mapping[str, Any
         state = record.get("state")
         if not isinstance(state, Mapping) or state.get("id") != record.get("stateId"):
             raise MalformedEvent("data.state is not the state data.stateId names")
-        entry["fromState"] = _ref(before["stateId"], "updatedFrom.stateId")
+        entry["fromStateId"] = _optional_id(before["stateId"], "updatedFrom.stateId")
         entry["toState"] = {"id": checked_id(state.get("id"), "data.state.id"), "type": state.get("type")}
     if "assigneeId" in before:
-        entry["fromAssignee"] = _ref(before["assigneeId"], "updatedFrom.assigneeId")
-        entry["toAssignee"] = _ref(record.get("assigneeId"), "data.assigneeId")
+        entry["fromAssigneeId"] = _optional_id(before["assigneeId"], "updatedFrom.assigneeId")
+        entry["toAssigneeId"] = _optional_id(record.get("assigneeId"), "data.assigneeId")
     if len(entry) == 1:
         return []
     created = payload.get("createdAt") or record.get("updatedAt")

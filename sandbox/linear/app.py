@@ -5,10 +5,12 @@ against the vendor's). Connections are relay-style with keyset cursors over (upd
 third page is short although more remain. Errors look like Linear's: ``{"errors": [{"message",
 "extensions": {"code"}}]}``; a rate limit is a ``RATELIMITED`` error on HTTP 400 with
 ``X-RateLimit-Requests-*`` headers, an injected ``forbidden`` fault is a ``FORBIDDEN`` error, and
-injected ``graphql`` faults answer HTTP 200 with ``errors``. Labels (``issueLabels`` and the label
-mutations) keep ids, parents, groups and ``retiredAt``; a duplicate name in a group is refused with
-``INVALID_INPUT``, as Linear does. Label write-back and URL attachments: :mod:`.writes`. Faults and
-stalls (:mod:`sandbox.faults`) see each request as ``/graphql/<operationName>``.
+injected ``graphql`` faults answer HTTP 200 with ``errors``. A query priced over Linear's ceiling
+(:mod:`.complexity`) is refused whole as ``Query too complex``, as Linear refuses it. Labels
+(``issueLabels`` and the label mutations) keep ids, parents, groups and ``retiredAt``; a duplicate
+name in a group is refused with ``INVALID_INPUT``, as Linear does. Label write-back and URL
+attachments: :mod:`.writes`. Faults and stalls (:mod:`sandbox.faults`) see each request as
+``/graphql/<operationName>``.
 About 400 lines because one module holds every resolver of that schema over one shared state.
 """
 
@@ -39,6 +41,7 @@ from graphql import (
 )
 
 from v2mom.sandbox.faults import Fault
+from v2mom.sandbox.linear.complexity import MAX_COMPLEXITY, query_complexity
 from v2mom.sandbox.linear.state import (
     STATE_NAMES,
     HistoryEntry,
@@ -477,14 +480,21 @@ class Root(WriteResolvers):
         return {"id": user_id, "name": self.state.users.get(user_id, "")} if user_id is not None else None
 
     def render_history(self, entry: HistoryEntry) -> dict[str, Any]:
-        """A history entry as the schema's IssueHistory."""
+        """A history entry as the schema's IssueHistory: each state and person as an object and by
+        its id, as Linear offers both."""
+        left = self.render_state(*entry.from_state) if entry.from_state else None
+        entered = self.render_state(*entry.to_state) if entry.to_state else None
         return {
             "id": entry.id,
             "createdAt": linear_time(entry.created),
-            "fromState": self.render_state(*entry.from_state) if entry.from_state else None,
-            "toState": self.render_state(*entry.to_state) if entry.to_state else None,
+            "fromState": left,
+            "toState": entered,
+            "fromStateId": left["id"] if left else None,
+            "toStateId": entered["id"] if entered else None,
             "fromAssignee": self._render_user(entry.from_assignee),
             "toAssignee": self._render_user(entry.to_assignee),
+            "fromAssigneeId": entry.from_assignee,
+            "toAssigneeId": entry.to_assignee,
         }
 
     def history_connection(self, issue: Issue) -> Any:
@@ -542,6 +552,25 @@ def _errors(status: int, message: str, code: str, headers: dict[str, str] | None
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status, headers=headers
     )
+
+
+def _too_complex(points: float) -> JSONResponse:
+    """Linear's answer to a query priced over its ceiling: refused whole, on HTTP 400."""
+    presented = (
+        f"The query is too complex. Complexity: {points}. Maximum allowed complexity: {MAX_COMPLEXITY}."
+    )
+    error = {
+        "message": "Query too complex",
+        "extensions": {
+            "type": "invalid input",
+            "code": "INPUT_ERROR",
+            "statusCode": 400,
+            "userError": True,
+            "userPresentableMessage": presented,
+            "http": {"status": 400},
+        },
+    }
+    return JSONResponse({"errors": [error]}, status_code=400)
 
 
 def _rate_limited(wait: float) -> JSONResponse:
@@ -619,6 +648,10 @@ def create_linear_app(state: LinearState) -> FastAPI:
         if problems:
             return JSONResponse({"errors": list(problems)}, status_code=400)
         variables = body.get("variables") if isinstance(body.get("variables"), dict) else None
+        named = body.get("operationName")
+        points = query_complexity(schema, document, variables, named if isinstance(named, str) else None)
+        if points > MAX_COMPLEXITY:
+            return _too_complex(points)
         root = Root(state, str(request.base_url).rstrip("/"))
         result = execute_sync(schema, document, root_value=root, variable_values=variables)
         payload: dict[str, Any] = {"data": result.data}

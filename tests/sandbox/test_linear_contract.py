@@ -176,16 +176,19 @@ def test_issue_histories_are_served_in_pages_as_linear_serves_them(site: tuple[s
     for issue_id, served in entries.items():
         issue = state.issues[issue_id]
         assert [e["id"] for e in served] == [e.id for e in issue.history]
-        for entry in served:
-            for side in ("fromState", "toState"):
-                workflow_state = entry[side]
-                if workflow_state is not None:
-                    assert isinstance(workflow_state, dict)
-                    assert workflow_state["id"] == state.workflow_state_id(
-                        issue.team_key, workflow_state["type"]
-                    )
-            for side in ("fromAssignee", "toAssignee"):
-                person = entry[side]
-                assert person is None or (isinstance(person, dict) and person["id"] in state.users)
-    assert any(e["toAssignee"] is not None for es in entries.values() for e in es)
-    assert any(e["toState"] is not None for es in entries.values() for e in es)
+        for entry, recorded in zip(served, issue.history, strict=True):
+            entered = entry["toState"]
+            assert (entered is None) == (recorded.to_state is None)
+            if isinstance(entered, dict):  # the state entered, with its type; the one left by its id
+                assert (entered["type"], entered["id"]) == (
+                    recorded.to_state[1],
+                    state.workflow_state_id(*recorded.to_state),
+                )
+            left = state.workflow_state_id(*recorded.from_state) if recorded.from_state else None
+            assert entry["fromStateId"] == left
+            assert (entry["fromAssigneeId"], entry["toAssigneeId"]) == (
+                recorded.from_assignee,
+                recorded.to_assignee,
+            )
+    assert any(e["toAssigneeId"] is not None for es in entries.values() for e in es)
+    assert any(e["fromStateId"] is not None for es in entries.values() for e in es)

@@ -34,7 +34,8 @@ def test_every_recorded_change_is_read_following_each_issues_history_pages(
     site: tuple[LinearState, LinearGroundTruth, LinearConnector], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state, truth, connector = site
-    monkeypatch.setattr(history, "HISTORY_PAGE", 2)  # most issues' histories run over several pages
+    monkeypatch.setattr(history, "HISTORY_FIRST", 2)  # most issues' histories run over several pages
+    monkeypatch.setattr(history, "HISTORY_PAGE", 2)
     issue = next(i for i in state.issues.values() if i.id in truth.live_ids())
     state.change_labels([issue.id], [state.label("frontend")], [])  # an entry that changes neither
     ids = sorted(truth.live_ids())  # the projects among them have no history
@@ -58,10 +59,10 @@ def entry(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": "h-1",
         "createdAt": "2026-11-02T09:30:00.000Z",
-        "fromState": {"id": "s-todo", "type": "unstarted"},
+        "fromStateId": "s-todo",
         "toState": {"id": "s-doing", "type": "started"},
-        "fromAssignee": None,
-        "toAssignee": {"id": "u-1"},
+        "fromAssigneeId": None,
+        "toAssigneeId": "u-1",
     }
     base.update(overrides)
     return base
@@ -69,18 +70,18 @@ def entry(**overrides: Any) -> dict[str, Any]:
 
 def test_an_entry_changing_state_and_assignee_is_two_records_and_one_changing_neither_none() -> None:
     changes = list(
-        parse_history("i-1", [entry(), entry(id="h-2", fromState=None, toState=None, toAssignee=None)])
+        parse_history("i-1", [entry(), entry(id="h-2", fromStateId=None, toState=None, toAssigneeId=None)])
     )
     assert [(t.field, t.from_value, t.to_value, t.to_category, t.event_id) for t in changes] == [
         ("status", "s-todo", "s-doing", State.IN_PROGRESS, "h-1"),
         ("assignee", None, "u-1", None, "h-1"),
     ]
     (released,) = parse_history(
-        "i-1", [entry(fromState=None, toState=None, fromAssignee={"id": "u-1"}, toAssignee=None)]
+        "i-1", [entry(fromStateId=None, toState=None, fromAssigneeId="u-1", toAssigneeId=None)]
     )
     assert (released.field, released.from_value, released.to_value) == ("assignee", "u-1", None)
     (duplicate,) = parse_history(
-        "i-1", [entry(toState={"id": "s-dup", "type": "duplicate"}, toAssignee=None)]
+        "i-1", [entry(toState={"id": "s-dup", "type": "duplicate"}, toAssigneeId=None)]
     )
     assert duplicate.to_category is State.CANCELED
 
@@ -101,9 +102,11 @@ def test_an_entry_changing_state_and_assignee_is_two_records_and_one_changing_ne
             "malformed history of issue i-1, entry h-1: 'toState' has no id",
         ),
         (
-            entry(toAssignee={"name": "Ada"}),
-            "malformed history of issue i-1, entry h-1: 'toAssignee' has no id",
+            entry(toAssigneeId={"id": "u-1"}),
+            "malformed history of issue i-1, entry h-1: 'toAssigneeId' is not an id",
         ),
+        (entry(fromStateId=""), "malformed history of issue i-1, entry h-1: 'fromStateId' is not an id"),
+        (entry(fromAssigneeId=7), "malformed history of issue i-1, entry h-1: 'fromAssigneeId' is not an id"),
     ],
 )
 def test_a_malformed_entry_is_refused_naming_the_issue_and_the_entry(raw: object, problem: str) -> None:

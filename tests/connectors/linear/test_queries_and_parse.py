@@ -56,7 +56,7 @@ def test_query_validates_against_the_vendor_schema(name: str) -> None:
 def test_a_broken_query_is_caught() -> None:
     broken = query_text("issues").replace("estimate", "storyPoints")
     assert validate(vendor_schema(), parse(broken))
-    # Linear's history entries name states and people through objects; a scalar there is refused.
+    # a scalar asked with a selection is refused too
     assert validate(vendor_schema(), parse(query_text("issue_history").replace("toState {", "toStateId {")))
 
 
