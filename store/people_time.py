@@ -22,15 +22,20 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
+    FromClause,
+    Integer,
+    Join,
     Select,
     String,
     and_,
     case,
+    cast,
     column,
     func,
     literal,
     null,
     select,
+    true,
     union_all,
     values,
 )
@@ -85,10 +90,16 @@ class _Shares:
 
     @cached_property
     def item_people(self) -> CTE:
-        """Each item's person-days in the window per person who had a share of it."""
+        """Each item's person-days in the window per person who had a share of it. ``lead`` is 1 on
+        one row of each item (its counts), 0 on the others: which one does not matter, as all the rows
+        of an item count under its resolution. Numbering them sorts the rows by item, so the probes of
+        the resolutions that follow (:func:`_resolved`) read their key in order."""
         sh = self.shares.c
+        first = func.row_number().over(partition_by=sh.pk) == 1
         return (
-            select(sh.pk, sh.person, func.sum(sh.share).label("days"))
+            select(
+                sh.pk, sh.person, func.sum(sh.share).label("days"), case((first, 1), else_=0).label("lead")
+            )
             .group_by(sh.pk, sh.person)
             .cte("item_people")
         )
@@ -127,24 +138,34 @@ def _scope(state: str, tracker: str | None, teams: Sequence[str] | None) -> list
     return conditions
 
 
-def _scoped(found: _Shares, scope: list[ColumnElement[bool]]) -> CTE:
-    """The window's items in ``scope``, per person who had a share of each, with their person-days
-    and what the item's resolution counts it under: the one join of the shares to the resolutions.
-    ``lead`` is 1 on one row of each item (its counts), 0 on the others."""
-    r, ip = t.resolutions.c, found.item_people.c
-    first = func.row_number().over(partition_by=ip.pk, order_by=ip.person) == 1
-    return (
-        select(
-            ip.pk,
-            ip.person,
-            ip.days,
-            case((first, 1), else_=0).label("lead"),
-            r.alloc_key,
-            r.orphaned,
-            r.team_id,
+def _resolved(
+    rows: FromClause, pk: ColumnElement[Any], scope: list[ColumnElement[bool]], dialect: str
+) -> tuple[Join, Any]:
+    """``rows`` joined to the resolution of their item ``pk`` when it is in ``scope``, and the
+    resolution's columns to read. PostgreSQL probes the resolutions' primary key once per row: a
+    LATERAL subquery, whose LIMIT 1 (no limit on a unique key) keeps the planner from flattening it
+    into the join that hashed or scanned every resolution, a million, for the window's items."""
+    r = t.resolutions.c
+    if dialect == "postgresql":
+        probe = (
+            select(r.alloc_key, r.orphaned, r.team_id)
+            .where(r.item_pk == pk, *scope)
+            .limit(1)
+            .lateral("resolution")
         )
-        .join_from(found.item_people, t.resolutions, r.item_pk == ip.pk)
-        .where(*scope)
+        return rows.join(probe, true()), probe.c
+    return rows.join(t.resolutions, and_(r.item_pk == pk, *scope)), r
+
+
+def _scoped(found: _Shares, scope: list[ColumnElement[bool]], dialect: str) -> CTE:
+    """The window's items in ``scope``, per person who had a share of each, with their person-days,
+    ``lead`` (1 on one row of each item) and what the item's resolution counts it under: the one
+    join of the shares to the resolutions."""
+    ip = found.item_people.c
+    joined, r = _resolved(found.item_people, ip.pk, scope, dialect)
+    return (
+        select(ip.pk, ip.person, ip.days, ip.lead, r.alloc_key, r.orphaned, r.team_id)
+        .select_from(joined)
         .cte("scoped")
     )
 
@@ -157,13 +178,12 @@ def _allocated(scoped: CTE) -> Any:
 
 def _people_counted(scoped: CTE, kind: str, width: int) -> Select[Any]:
     """One row ``kind`` for a union of ``width`` + 1 columns: the distinct people with a share of a
-    ``scoped`` item, in the last column (the others null)."""
-    columns: list[Any] = [
-        literal(kind),
-        *(null() for _ in range(width - 1)),
-        func.count(func.distinct(scoped.c.person)),
-    ]
-    return select(*columns)
+    ``scoped`` item, in the last column (the others null). Grouped, not ``count(distinct ...)``:
+    PostgreSQL then hashes the few people instead of sorting every row."""
+    person = scoped.c.person
+    people = select(person).where(person.is_not(None)).group_by(person).subquery("people")
+    columns: list[Any] = [literal(kind), *(null() for _ in range(width - 1)), func.count()]
+    return select(*columns).select_from(people)
 
 
 class PeopleTimeQueries(Repository):
@@ -193,31 +213,43 @@ class PeopleTimeQueries(Repository):
         if not window.workdays:
             return PeopleFacts(groups=[], people=0, unattributed=0)
         found_shares = self._shares(window)
-        r, a = t.resolutions.c, t.allocation_sets.c
+        a = t.allocation_sets.c
         scope = _scope(state, tracker, teams)
-        scoped = _scoped(found_shares, scope)
+        scoped = _scoped(found_shares, scope, self.dialect)
         sc = scoped.c
+        # Summed per allocation set first: a few rows to join to the sets' values, not one per item
+        # (``counted`` cast: PostgreSQL sums a bigint into a numeric).
+        per_set = (
+            select(
+                sc.alloc_key,
+                sc.orphaned,
+                cast(func.sum(sc.lead), Integer).label("counted"),
+                func.sum(sc.days).label("days"),
+            )
+            .group_by(sc.alloc_key, sc.orphaned)
+            .subquery("per_set")
+        )
+        ps = per_set.c
         groups = (
             select(
                 literal("group").label("kind"),
                 a.value_id,
                 a.method_id,
-                sc.orphaned,
-                func.sum(a.first_of_value * sc.lead).label("value_items"),
-                func.sum(a.first_of_item * sc.lead).label("items"),
-                func.sum(sc.lead).label("rows"),
-                func.sum(sc.days * a.weight).label("days"),
+                ps.orphaned,
+                func.sum(a.first_of_value * ps.counted).label("value_items"),
+                func.sum(a.first_of_item * ps.counted).label("items"),
+                func.sum(ps.counted).label("rows"),
+                func.sum(ps.days * a.weight).label("days"),
             )
-            .select_from(_allocated(scoped))
-            .group_by(a.value_id, a.method_id, sc.orphaned)
+            .select_from(per_set.join(t.allocation_sets, a.alloc_key == ps.alloc_key))
+            .group_by(a.value_id, a.method_id, ps.orphaned)
         )
         people = _people_counted(scoped, "people", 7)
         u = found_shares.unheld.c
-        nobody = (
-            select(literal("nobody"), *(null() for _ in range(6)), func.count(func.distinct(u.pk)))
-            .select_from(found_shares.unheld.join(t.resolutions, r.item_pk == u.pk))
-            .where(*scope)
-        )
+        unheld, _ = _resolved(found_shares.unheld, u.pk, scope, self.dialect)
+        nobody = select(
+            literal("nobody"), *(null() for _ in range(6)), func.count(func.distinct(u.pk))
+        ).select_from(unheld)
         # One statement, so the shares are computed once for the three answers.
         found: dict[str, list[tuple[Any, ...]]] = {"group": [], "people": [], "nobody": []}
         with self._tx.read() as conn:
@@ -249,7 +281,7 @@ class PeopleTimeQueries(Repository):
             return TeamFacts(rows=[], people={}, everyone=0)
         found_shares = self._shares(window)
         a = t.allocation_sets.c
-        scoped = _scoped(found_shares, _scope(state, tracker, None))
+        scoped = _scoped(found_shares, _scope(state, tracker, None), self.dialect)
         sc = scoped.c
         effort = (
             select(
@@ -306,7 +338,7 @@ class PeopleTimeQueries(Repository):
         found_shares = self._shares(window)
         a = t.allocation_sets.c
         sh = found_shares.shares.c
-        scoped = _scoped(found_shares, _scope("all", tracker, teams))
+        scoped = _scoped(found_shares, _scope("all", tracker, teams), self.dialect)
         sc = scoped.c
         per_day = (
             select(sh.day, sh.pk, func.sum(sh.share).label("days")).group_by(sh.day, sh.pk).cte("item_day")
