@@ -28,6 +28,8 @@ Measured, in the same run:
   from the stored shares, vs a second floor: the window's stored shares summed
   (``SELECT count(*), sum(share) FROM people_shares WHERE day BETWEEN ...``), median of runs.
   Target: p95 <= 250 ms (the issue states it at 10,000,000 items; printed, not scaled).
+- **trend**: ``store.people_time.by_day(window)``, the people's-time trend's one statement, median
+  of 3 (printed; no target).
 
 Give ``--database-url`` an empty database (PostgreSQL: ``CREATE DATABASE ...``; drop it when done);
 the default is a SQLite file in a temporary directory.
@@ -433,6 +435,8 @@ def main() -> None:
             f"report fte (default window, {args.runs} runs): p50 {p50:.0f} ms, p95 {p95:.0f} ms; "
             f"total {report['total']['effort']:,.1f} FTE, {report['people']:,} people"
         )
+        by_day = median_seconds(functools.partial(store.people_time.by_day, window), repeat=3)
+        print(f"trend  person-days per working day and value (by_day), median of 3: {by_day * 1000:.0f} ms")
         started = time.perf_counter()
         store.people_shares.refresh(calendar, utcnow() + timedelta(days=1))  # last: reports now fall back
         new_day = time.perf_counter() - started

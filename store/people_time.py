@@ -338,12 +338,19 @@ class PeopleTimeQueries(Repository):
         found_shares = self._shares(window)
         a = t.allocation_sets.c
         sh = found_shares.shares.c
-        scoped = _scoped(found_shares, _scope("all", tracker, teams), self.dialect)
-        sc = scoped.c
+        scope = _scope("all", tracker, teams)
         per_day = (
             select(sh.day, sh.pk, func.sum(sh.share).label("days")).group_by(sh.day, sh.pk).cte("item_day")
         )
         pd = per_day.c
+        scoped = _scoped(found_shares, scope, self.dialect)
+        sc = scoped.c
+        if self.dialect == "postgresql":  # hashes the items' rows of ``scoped``, one per item
+            resolved: Any = per_day.join(scoped, and_(sc.pk == pd.pk, sc.lead == 1))
+            alloc_key = sc.alloc_key
+        else:  # SQLite would compare every pair of the two: a key probe per (day, item) instead
+            resolved, r = _resolved(per_day, pd.pk, scope, self.dialect)
+            alloc_key = r.alloc_key
         effort = (
             select(
                 literal("day").label("kind"),
@@ -352,11 +359,7 @@ class PeopleTimeQueries(Repository):
                 a.method_id,
                 func.sum(pd.days * a.weight).label("days"),
             )
-            .select_from(
-                per_day.join(scoped, and_(sc.pk == pd.pk, sc.lead == 1)).join(
-                    t.allocation_sets, a.alloc_key == sc.alloc_key
-                )
-            )
+            .select_from(resolved.join(t.allocation_sets, a.alloc_key == alloc_key))
             .group_by(pd.day, a.value_id, a.method_id)
         )
         everyone = _people_counted(scoped, "people", 4)
