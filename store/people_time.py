@@ -170,10 +170,23 @@ def _scoped(found: _Shares, scope: list[ColumnElement[bool]], dialect: str) -> C
     )
 
 
-def _allocated(scoped: CTE) -> Any:
-    """``scoped`` items joined to their allocation sets."""
-    a = t.allocation_sets.c
-    return scoped.join(t.allocation_sets, a.alloc_key == scoped.c.alloc_key)
+def _allocated(scoped: CTE, *by: ColumnElement[Any]) -> tuple[Join, Any]:
+    """``scoped`` summed per allocation set (and ``by``: columns of ``scoped``) and joined to the
+    sets' values, and the sums' columns: ``counted`` (the items, from ``lead``) and ``days``. Summed
+    first, a few rows join the sets' values instead of one per item and person (``counted`` cast:
+    PostgreSQL sums a bigint into a numeric)."""
+    a, sc = t.allocation_sets.c, scoped.c
+    per_set = (
+        select(
+            *by,
+            sc.alloc_key,
+            cast(func.sum(sc.lead), Integer).label("counted"),
+            func.sum(sc.days).label("days"),
+        )
+        .group_by(*by, sc.alloc_key)
+        .subquery("per_set")
+    )
+    return per_set.join(t.allocation_sets, a.alloc_key == per_set.c.alloc_key), per_set.c
 
 
 def _people_counted(scoped: CTE, kind: str, width: int) -> Select[Any]:
@@ -217,19 +230,7 @@ class PeopleTimeQueries(Repository):
         scope = _scope(state, tracker, teams)
         scoped = _scoped(found_shares, scope, self.dialect)
         sc = scoped.c
-        # Summed per allocation set first: a few rows to join to the sets' values, not one per item
-        # (``counted`` cast: PostgreSQL sums a bigint into a numeric).
-        per_set = (
-            select(
-                sc.alloc_key,
-                sc.orphaned,
-                cast(func.sum(sc.lead), Integer).label("counted"),
-                func.sum(sc.days).label("days"),
-            )
-            .group_by(sc.alloc_key, sc.orphaned)
-            .subquery("per_set")
-        )
-        ps = per_set.c
+        allocated, ps = _allocated(scoped, sc.orphaned)
         groups = (
             select(
                 literal("group").label("kind"),
@@ -241,7 +242,7 @@ class PeopleTimeQueries(Repository):
                 func.sum(ps.counted).label("rows"),
                 func.sum(ps.days * a.weight).label("days"),
             )
-            .select_from(per_set.join(t.allocation_sets, a.alloc_key == ps.alloc_key))
+            .select_from(allocated)
             .group_by(a.value_id, a.method_id, ps.orphaned)
         )
         people = _people_counted(scoped, "people", 7)
@@ -283,17 +284,18 @@ class PeopleTimeQueries(Repository):
         a = t.allocation_sets.c
         scoped = _scoped(found_shares, _scope(state, tracker, None), self.dialect)
         sc = scoped.c
+        allocated, ps = _allocated(scoped, sc.team_id)
         effort = (
             select(
                 literal("team").label("kind"),
-                sc.team_id.label("team"),
+                ps.team_id.label("team"),
                 a.value_id,
                 a.method_id,
-                func.sum(a.first_of_item * sc.lead).label("items"),
-                func.sum(sc.days * a.weight).label("days"),
+                func.sum(a.first_of_item * ps.counted).label("items"),
+                func.sum(ps.days * a.weight).label("days"),
             )
-            .select_from(_allocated(scoped))
-            .group_by(sc.team_id, a.value_id, a.method_id)
+            .select_from(allocated)
+            .group_by(ps.team_id, a.value_id, a.method_id)
         )
         everyone = _people_counted(scoped, "everyone", 5)
         parts: list[Any] = [effort, everyone]

@@ -439,3 +439,49 @@ def test_one_items_person_days_count_its_shared_days_by_half(store: Database) ->
     found = store.items.find("jira", "ONB-180")
     assert found is not None
     assert store.people_time.item_days(wednesday, found.pk) == (pytest.approx(0.5), 1)
+
+
+def test_per_team_and_per_day_the_weighted_days_add_up_as_the_report_does(store: Database) -> None:
+    items = [
+        make_item("1", labels=SLO, state=State.IN_PROGRESS),
+        make_item("2", labels=ONBOARDING, state=State.DONE),
+        make_item("3", state=State.DONE),  # untagged
+    ]
+    changes = [
+        *worked("1", "ada", at(0)),  # Monday to Friday and on
+        *worked("2", "ada", at(2), at(3, 17)),  # Wednesday and Thursday
+        *worked("3", "bob", at(0), at(1, 17)),  # Monday and Tuesday
+    ]
+    facts(store, items, changes)  # stores and resolves them
+    calendar = WorkCalendar()
+    window = TimeWindow(calendar.workdays(MONDAY, MONDAY + timedelta(days=4)), NOW, calendar.accounts)
+    teams = store.people_time.by_team(window, {"company": [None]})
+    per_value: dict[str | None, float] = {}
+    items_counted: dict[str | None, int] = {}
+    for team, value_id, _method, days, counted in teams.rows:
+        assert team is None  # the example plan has no teams: the company's own work
+        per_value[value_id] = per_value.get(value_id, 0.0) + days
+        items_counted[value_id] = items_counted.get(value_id, 0) + counted
+    assert per_value == {
+        "customer-first": pytest.approx(4 * 0.3 + 1),
+        "reliability": pytest.approx(4 * 0.7),
+        None: pytest.approx(2),
+    }
+    assert sum(items_counted.values()) == 3  # each item once, under the first of its values
+    assert (teams.people, teams.everyone) == ({"company": 2}, 2)
+    days = store.people_time.by_day(window)
+
+    def on(day: date) -> dict[str | None, float]:
+        """Person-days per value on ``day`` (rows come per value and method)."""
+        found: dict[str | None, float] = {}
+        for when, value_id, _unaligned, worked_days in days.rows:
+            if when == day:
+                found[value_id] = found.get(value_id, 0.0) + worked_days
+        return found
+
+    # Monday: Ada has item 1 alone (0.3 / 0.7), Bob item 3 (untagged).
+    assert on(MONDAY) == {"customer-first": pytest.approx(0.3), "reliability": pytest.approx(0.7), None: 1}
+    # Wednesday: Ada halves items 1 and 2; Bob is done.
+    wednesday = on(MONDAY + timedelta(days=2))
+    assert wednesday == {"customer-first": pytest.approx(0.5 * 0.3 + 0.5), "reliability": pytest.approx(0.35)}
+    assert days.people == 2
