@@ -143,7 +143,7 @@ def _resolved(
 ) -> tuple[Join, Any]:
     """``rows`` joined to the resolution of their item ``pk`` when it is in ``scope``, and the
     resolution's columns to read. PostgreSQL probes the resolutions' primary key once per row: a
-    LATERAL subquery, whose LIMIT 1 (no limit on a unique key) keeps the planner from flattening it
+    LATERAL subquery, whose LIMIT 1 (a no-op on a unique key) keeps the planner from flattening it
     into the join that hashed or scanned every resolution, a million, for the window's items."""
     r = t.resolutions.c
     if dialect == "postgresql":
