@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import requests
 from graphql import parse
 
+from tests.sandbox.test_linear_writes import post
 from v2mom.connectors.linear import history
 from v2mom.connectors.linear.connector import LinearConnector
 from v2mom.errors import FatalError
@@ -60,16 +60,6 @@ def site() -> Iterator[tuple[str, LinearState]]:
     state, _ = generate_linear_workspace(seed=3, projects=4, issues=60)
     with SandboxServer(create_linear_app(state)) as url:
         yield url, state
-
-
-def post(site: tuple[str, LinearState], text: str, variables: dict[str, object]) -> requests.Response:
-    url, state = site
-    return requests.post(
-        f"{url}/graphql",
-        json={"query": text, "variables": variables},
-        headers={"Authorization": state.api_key},
-        timeout=10,
-    )
 
 
 def test_a_query_over_the_ceiling_is_refused_whole_as_linear_does(site: tuple[str, LinearState]) -> None:

@@ -109,7 +109,9 @@ def by_value(found: PeopleFacts) -> dict[str | None, float]:
     return out
 
 
-def test_two_people_share_their_days_equally_across_what_each_had_in_progress(store: Database) -> None:
+def two_people() -> tuple[list[WorkItem], list[ItemTransition]]:
+    """Ada works item 1 (slo-program) all week and item 2 (self-serve-onboarding) on Wednesday and
+    Thursday; Bob works item 3 (untagged) on Monday and Tuesday."""
     items = [
         make_item("1", labels=SLO, state=State.IN_PROGRESS),
         make_item("2", labels=ONBOARDING, state=State.DONE),
@@ -120,6 +122,11 @@ def test_two_people_share_their_days_equally_across_what_each_had_in_progress(st
         *worked("2", "ada", at(2), at(3, 17)),  # Wednesday and Thursday
         *worked("3", "bob", at(0), at(1, 17)),  # Monday and Tuesday
     ]
+    return items, changes
+
+
+def test_two_people_share_their_days_equally_across_what_each_had_in_progress(store: Database) -> None:
+    items, changes = two_people()
     got = facts(store, items, changes)
     # Ada: item 1 alone on Mon, Tue, Fri (3 days) and half of Wed and Thu (1): 4; item 2 half of
     # Wed and Thu: 1. Bob: item 3 Mon and Tue: 2. Item 1 splits 0.3 / 0.7.
@@ -442,16 +449,7 @@ def test_one_items_person_days_count_its_shared_days_by_half(store: Database) ->
 
 
 def test_per_team_and_per_day_the_weighted_days_add_up_as_the_report_does(store: Database) -> None:
-    items = [
-        make_item("1", labels=SLO, state=State.IN_PROGRESS),
-        make_item("2", labels=ONBOARDING, state=State.DONE),
-        make_item("3", state=State.DONE),  # untagged
-    ]
-    changes = [
-        *worked("1", "ada", at(0)),  # Monday to Friday and on
-        *worked("2", "ada", at(2), at(3, 17)),  # Wednesday and Thursday
-        *worked("3", "bob", at(0), at(1, 17)),  # Monday and Tuesday
-    ]
+    items, changes = two_people()
     facts(store, items, changes)  # stores and resolves them
     calendar = WorkCalendar()
     window = TimeWindow(calendar.workdays(MONDAY, MONDAY + timedelta(days=4)), NOW, calendar.accounts)
