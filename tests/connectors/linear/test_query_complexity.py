@@ -11,14 +11,13 @@ already multiplies ``pageInfo`` with the nodes) still passes.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import pytest
 from annotated_types import Le
-from graphql import GraphQLSchema, build_schema, parse
+from graphql import parse
 
-from tests.contracts import contracts_dir
+from tests.connectors.linear.test_queries_and_parse import vendor_schema
 from v2mom.connectors.linear import history, links, targets, vocabulary
 from v2mom.connectors.linear.aliases import aliased_text
 from v2mom.connectors.linear.connector import CENSUS_PAGE_SIZE, LABEL_PAGE_SIZE
@@ -27,11 +26,6 @@ from v2mom.sandbox.linear.complexity import MAX_COMPLEXITY, query_complexity
 from v2mom.settings import LinearSettings
 
 BUDGET = 0.8 * MAX_COMPLEXITY
-
-
-@cache
-def vendor_schema() -> GraphQLSchema:
-    return build_schema((contracts_dir() / "linear" / "schema.graphql").read_text(encoding="utf-8"))
 
 
 def largest_page() -> int:
