@@ -68,8 +68,9 @@ class Loop:
         """Wait until the sender has nothing queued and the inbox nothing pending."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            idle = self.sender.idle()  # first: what it sent was acknowledged, so is counted below
             counts = self.store.inbox.counts().get(self.tracker.name, {})
-            if self.sender.idle() and counts.get("pending", 0) + counts.get("processing", 0) == 0:
+            if idle and counts.get("pending", 0) + counts.get("processing", 0) == 0:
                 return
             self.worker.wake()
             time.sleep(0.1)

@@ -71,8 +71,11 @@ class World:
         while time.monotonic() < deadline:
             if work:
                 process_batch(self.store, self.store.inbox, connector_for, worker="test")
-            counts = self.store.inbox.counts().get(self.tracker, {})
-            if self.sender.idle() and (not work or counts.get("pending", 0) == 0):
+            # Idle first: every delivery it sent was acknowledged, so stored, before the counts
+            # are read (read the other way round, one landing in between is missed).
+            if self.sender.idle() and (
+                not work or self.store.inbox.counts().get(self.tracker, {}).get("pending", 0) == 0
+            ):
                 return
             time.sleep(0.05)
         raise AssertionError("webhooks did not settle")
