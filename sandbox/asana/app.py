@@ -660,7 +660,7 @@ def create_asana_app(state: AsanaState) -> FastAPI:
         return record
 
     @app.get(f"{PREFIX}/tasks/{{gid}}/stories")
-    def stories(gid: str, request: Request) -> JSONResponse:
+    async def stories(gid: str, request: Request) -> JSONResponse:
         """A task's stories, oldest first (compact records unless ``opt_fields`` asks for more)."""
         with state.lock:
             found = state.tasks.get(gid)
