@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from v2mom.mapping.cascade import ancestor_ids, method_weights, subtree_ids
 from v2mom.mapping.plan import Plan
-from v2mom.reports.people_time import TIME_MEASURES, Foldings, people_rows
+from v2mom.reports.people_time import TIME_MEASURES, TimeViews, people_rows
 from v2mom.store.database import Database
 from v2mom.workdays import WorkCalendar
 
@@ -158,16 +158,16 @@ def build_report(
 
 
 def report_body(
-    store: Database, plan: Plan, query: ReportQuery, foldings: Foldings | None = None
+    store: Database, plan: Plan, query: ReportQuery, views: TimeViews | None = None
 ) -> dict[str, Any]:
     """The report without ``freshness``: one GROUP BY and arithmetic (what a review snapshot keeps).
 
     In people's time (``person_days``, ``fte``) the rows come from the stored histories instead, and
     the document adds ``people``, ``working_days`` and ``unattributed``
-    (:mod:`v2mom.reports.people_time`); ``foldings`` keeps the teams' folding of a view for the
-    next team's report in the same view."""
+    (:mod:`v2mom.reports.people_time`); ``views`` keeps what a view's reports share (its teams'
+    facts and folding) for the next team's report in the same view."""
     if query.measure in TIME_MEASURES:
-        found = people_rows(store, plan, query, foldings)
+        found = people_rows(store, plan, query, views)
         return {**report_document(plan, found.query, found.rows), **found.extra}
     return report_document(plan, query, grouped_rows(store, plan, query))
 

@@ -20,7 +20,7 @@ from v2mom.mapping.cascade import subtree_ids
 from v2mom.mapping.plan import Plan
 from v2mom.reports.disclosure import Folding, fold_teams
 from v2mom.store.database import Database
-from v2mom.store.people_time import TimeWindow
+from v2mom.store.people_time import TeamsFacts, TimeWindow
 from v2mom.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -151,38 +151,61 @@ def _folding(
     return fold_teams(plan, people, query.calendar.min_group_size, count)
 
 
-class Foldings:
-    """The teams' folding of each view (window, state, tracker, fewest people) asked so far, so that
-    the reports of several teams in one view (a review's) compute it once."""
+class TimeViews:
+    """The people's-time views (window, state, tracker, fewest people) that several reports in one
+    calendar share (a review's company and teams): each view's facts for every team and its teams'
+    folding, computed once the first time they are asked."""
 
     def __init__(self) -> None:
         """Start empty."""
-        self._found: dict[tuple[Any, ...], Folding] = {}
+        self._facts: dict[tuple[Any, ...], TeamsFacts] = {}
+        self._foldings: dict[tuple[Any, ...], Folding] = {}
 
-    def of(self, key: tuple[Any, ...], compute: Callable[[], Folding]) -> Folding:
-        """The folding of the view ``key``, computed the first time it is asked."""
-        if key not in self._found:
-            self._found[key] = compute()
-        return self._found[key]
+    def facts(self, key: tuple[Any, ...], compute: Callable[[], TeamsFacts]) -> TeamsFacts:
+        """The facts of every team in the view ``key``."""
+        if key not in self._facts:
+            self._facts[key] = compute()
+        return self._facts[key]
+
+    def folding(self, key: tuple[Any, ...], compute: Callable[[], Folding]) -> Folding:
+        """The teams' folding in the view ``key``."""
+        if key not in self._foldings:
+            self._foldings[key] = compute()
+        return self._foldings[key]
+
+
+def _view(window: TimeWindow, query: ReportQuery) -> tuple[Any, ...]:
+    """What a people's-time figure of ``query`` depends on besides its team (and the calendar)."""
+    days = (window.workdays[0].day, window.workdays[-1].day) if window.workdays else ()
+    return (*days, query.state, query.tracker, query.calendar.min_group_size)
+
+
+def _all_teams(store: Database, plan: Plan, window: TimeWindow, query: ReportQuery) -> TeamsFacts:
+    """The facts of every team of ``plan`` (and the people of each team's subtree) for ``query``."""
+    subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
+    return store.people_time.facts_by_team(window, subtrees, state=query.state, tracker=query.tracker)
 
 
 def _answering(
-    store: Database, plan: Plan, window: TimeWindow, query: ReportQuery, foldings: Foldings | None = None
+    store: Database, plan: Plan, window: TimeWindow, query: ReportQuery, views: TimeViews | None = None
 ) -> tuple[str | None, dict[str, Any]]:
     """The team that answers a view of ``query``'s team (itself unless it is folded, see
     :mod:`v2mom.reports.disclosure`), and the document's ``folded`` part when it is not itself.
-    ``foldings`` keeps the view's folding for the next team asked in the same view."""
+    ``views`` keeps the view's folding (and the teams' people it is made of) for the next team."""
     if query.team is None:
         return None, {}
+    view = _view(window, query)
 
     def compute() -> Folding:
-        subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
-        people = store.people_time.by_team(window, subtrees, state=query.state, tracker=query.tracker).people
+        if views is not None:
+            people = views.facts(view, lambda: _all_teams(store, plan, window, query)).people
+        else:
+            subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
+            found = store.people_time.by_team(window, subtrees, state=query.state, tracker=query.tracker)
+            people = found.people
         return _folding(store, plan, window, query, people)
 
-    days = (window.workdays[0].day, window.workdays[-1].day) if window.workdays else ()
-    view = (*days, query.state, query.tracker, query.calendar.min_group_size)
-    folding = compute() if foldings is None else foldings.of(view, compute)
+    folding = compute() if views is None else views.folding(view, compute)
     team = folding.shown(query.team)
     if team == query.team:
         return team, {}
@@ -203,20 +226,21 @@ def folded_part(folding: Folding, team: str, fewest: int) -> dict[str, Any]:
 
 
 def people_rows(
-    store: Database, plan: Plan, query: ReportQuery, foldings: Foldings | None = None
+    store: Database, plan: Plan, query: ReportQuery, views: TimeViews | None = None
 ) -> PeopleRows:
     """Person-days (or FTE) per (value, method, orphaned) for ``query``, its team answered as the
-    teams tree folds it (:mod:`v2mom.reports.disclosure`; ``foldings``: kept across calls)."""
+    teams tree folds it (:mod:`v2mom.reports.disclosure`). With ``views``, the facts of every team
+    are read once per view and each report takes its subtree's from them (a review's reports)."""
     calendar = query.calendar
     first, last, window = time_window(calendar, query.date_from, query.date_to, utcnow())
 
-    team, folded = _answering(store, plan, window, query, foldings)
-    facts = store.people_time.facts(
-        window,
-        state=query.state,
-        tracker=query.tracker,
-        teams=None if team is None else subtree_ids(plan, team),
-    )
+    team, folded = _answering(store, plan, window, query, views)
+    teams = None if team is None else subtree_ids(plan, team)
+    if views is None:
+        facts = store.people_time.facts(window, state=query.state, tracker=query.tracker, teams=teams)
+    else:
+        every = views.facts(_view(window, query), lambda: _all_teams(store, plan, window, query))
+        facts = every.of(team, teams)
     days = len(window.workdays)
     rows = facts.groups
     if query.measure == "fte":

@@ -14,8 +14,10 @@ the working days; and the measures met on those shares. A team whose people's ti
 than the calendar's ``min_group_size`` people never has its figures stored: its part holds, per
 time measure, only the report's ``folded`` part (the team, the team or company whose figures answer
 for it, the note), and no report or measures in that measure. Snapshots closed before people's time
-was recorded have no time measures at all; they are read as stored. Each time report computes the
-people's-time chain, so closing costs (teams + 1) x 2 of those on top of the estimate reports.
+was recorded have no time measures at all; they are read as stored. The people's time of the company
+and of every team is read in one statement (:class:`~v2mom.reports.people_time.TimeViews`): each
+report takes its subtree's sums from it, so closing reads the people's-time shares once, whatever the
+number of teams, on top of the estimate reports.
 
 Periods are closed after they end (by the scheduled reconcile, or ``v2mom review close``). A plan
 that replaces the cycle closes the old one at once: each period of it without a snapshot that has
@@ -36,7 +38,7 @@ from v2mom.mapping.plan_changes import RuleChange
 from v2mom.reports.effort import MEASURES, ReportQuery, report_body
 from v2mom.reports.flags import flag_counts
 from v2mom.reports.obstacles import build_obstacles
-from v2mom.reports.people_time import TIME_MEASURES, Foldings
+from v2mom.reports.people_time import TIME_MEASURES, TimeViews
 from v2mom.reports.periods import PeriodError, find_period
 from v2mom.store.database import Database
 from v2mom.store.resolution.plan_change import PlanApplied, apply_plan
@@ -71,7 +73,7 @@ def _part(
     team: str | None,
     measures: tuple[Measure, ...],
     calendar: WorkCalendar,
-    foldings: Foldings,
+    views: TimeViews,
 ) -> dict[str, Any]:
     """The reports (one per measure) and the measures met for the company (``team`` None) or a team:
     done work in the estimate measures, the time worked in the period in people's time. A team too
@@ -94,7 +96,7 @@ def _part(
             team=team,
             calendar=calendar,
         )
-        report = report_body(store, plan, query, foldings)
+        report = report_body(store, plan, query, views)
         if "folded" in report:  # the figures are another team's (or the company's): never stored here
             folded[measure] = report["folded"]
         else:
@@ -124,7 +126,7 @@ def snapshot_document(
     is counted in ``calendar`` (the settings' days, people and ``min_group_size``; default: the
     defaults')."""
     calendar = calendar or WorkCalendar()
-    foldings = Foldings()  # every team of the snapshot is folded in the same views: once each
+    views = TimeViews()  # the snapshot's teams share each view: its facts and folding, read once
     return {
         "cycle": {
             "id": cycle.id,
@@ -141,11 +143,11 @@ def snapshot_document(
         "plan_version": plan_version,
         "closed_at": closed_at,
         "closed_by": closed_by,
-        "company": _part(store, plan, period, None, plan.measures, calendar, foldings),
+        "company": _part(store, plan, period, None, plan.measures, calendar, views),
         "teams": {
             team.id: {
                 "name": team.name,
-                **_part(store, plan, period, team.id, team.measures, calendar, foldings),
+                **_part(store, plan, period, team.id, team.measures, calendar, views),
             }
             for team in plan.teams or ()
         },

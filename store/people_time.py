@@ -46,7 +46,7 @@ from v2mom.store.people_chain import Chain, TimeWindow, tune
 from v2mom.store.people_shares import PeopleShares
 from v2mom.store.transactions import Repository
 
-__all__ = ["DayFacts", "PeopleFacts", "PeopleTimeQueries", "TeamFacts", "TimeWindow"]
+__all__ = ["DayFacts", "PeopleFacts", "PeopleTimeQueries", "TeamFacts", "TeamsFacts", "TimeWindow"]
 
 TODO, IN_PROGRESS = State.TODO.value, State.IN_PROGRESS.value
 
@@ -78,6 +78,37 @@ class TeamFacts:
     rows: list[tuple[str | None, str | None, str | None, float, int]]
     people: dict[str, int]
     everyone: int
+
+
+@dataclass(frozen=True)
+class TeamsFacts:
+    """A people's-time report's facts for every team at once: ``groups`` and ``unattributed`` per team
+    (None: the company's own work), in :class:`PeopleFacts`' shapes; the distinct people of each
+    subtree asked for and of everything. An item belongs to one team, so a subtree's groups and
+    unattributed items are the sums of its teams' (:meth:`of`)."""
+
+    groups: dict[str | None, list[tuple[Any, ...]]]
+    unattributed: dict[str | None, int]
+    people: dict[str, int]
+    everyone: int
+
+    def of(self, subtree: str | None, teams: Sequence[str] | None) -> PeopleFacts:
+        """The facts of the subtree named ``subtree`` (its ``teams``), or of everything (None)."""
+        chosen = list(self.groups) if teams is None else [team for team in teams if team in self.groups]
+        summed: dict[tuple[Any, ...], list[Any]] = {}
+        for team in chosen:
+            for value_id, method_id, orphaned, days, value_items, items, rows in self.groups[team]:
+                into = summed.setdefault((value_id, method_id, orphaned), [0.0, 0, 0, 0])
+                into[0] += float(days or 0.0)
+                into[1] += int(value_items or 0)
+                into[2] += int(items or 0)
+                into[3] += int(rows or 0)
+        unheld = list(self.unattributed) if teams is None else teams
+        return PeopleFacts(
+            groups=[(*key, *sums) for key, sums in summed.items()],
+            people=self.everyone if subtree is None else self.people.get(subtree, 0),
+            unattributed=sum(self.unattributed.get(team, 0) for team in unheld),
+        )
 
 
 @dataclass(frozen=True)
@@ -199,6 +230,25 @@ def _people_counted(scoped: CTE, kind: str, width: int) -> Select[Any]:
     return select(*columns).select_from(people)
 
 
+def _people_per_subtree(scoped: CTE, subtrees: Mapping[str, Sequence[str | None]], width: int) -> list[Any]:
+    """Rows ``people`` for a union of ``width`` + 1 columns, one per subtree (its name second): the
+    distinct people with a share of a ``scoped`` item of the subtree's teams, in the last column (a
+    member None is the company's own work). None when no subtree is asked for."""
+    pairs = [(root, member) for root, members in subtrees.items() for member in members]
+    if not pairs:
+        return []
+    members = (
+        values(column("root", String), column("member", String), name="members").data(pairs).cte("members")
+    )
+    m, sc = members.c, scoped.c
+    columns: list[Any] = [literal("people"), m.root, *(null() for _ in range(width - 2))]
+    return [
+        select(*columns, func.count(func.distinct(sc.person)))
+        .select_from(scoped.join(members, func.coalesce(m.member, "") == func.coalesce(sc.team_id, "")))
+        .group_by(m.root)
+    ]
+
+
 class PeopleTimeQueries(Repository):
     """Person-days per value from the stored shares or the histories (``Database.people_time``)."""
 
@@ -298,24 +348,7 @@ class PeopleTimeQueries(Repository):
             .group_by(ps.team_id, a.value_id, a.method_id)
         )
         everyone = _people_counted(scoped, "everyone", 5)
-        parts: list[Any] = [effort, everyone]
-        pairs = [(root, member) for root, members in subtrees.items() for member in members]
-        if pairs:
-            members = (
-                values(column("root", String), column("member", String), name="members")
-                .data(pairs)
-                .cte("members")
-            )
-            m = members.c
-            parts.append(
-                select(
-                    literal("people"), m.root, null(), null(), null(), func.count(func.distinct(sc.person))
-                )
-                .select_from(
-                    scoped.join(members, func.coalesce(m.member, "") == func.coalesce(sc.team_id, ""))
-                )
-                .group_by(m.root)
-            )
+        parts: list[Any] = [effort, everyone, *_people_per_subtree(scoped, subtrees, 5)]
         rows: list[tuple[str | None, str | None, str | None, float, int]] = []
         people: dict[str, int] = {}
         counted = 0
@@ -329,6 +362,74 @@ class PeopleTimeQueries(Repository):
                 else:
                     counted = int(days or 0)
         return TeamFacts(rows=rows, people=people, everyone=counted)
+
+    def facts_by_team(
+        self,
+        window: TimeWindow,
+        subtrees: Mapping[str, Sequence[str | None]],
+        *,
+        state: str = "all",
+        tracker: str | None = None,
+    ) -> TeamsFacts:
+        """:meth:`facts` for every team at once (``state`` and ``tracker`` filter as there), and the
+        distinct people of each of ``subtrees`` and of everything: one statement, so the shares are
+        read once for a review's company and all its teams."""
+        if not window.workdays:
+            return TeamsFacts(groups={}, unattributed={}, people={}, everyone=0)
+        found_shares = self._shares(window)
+        a = t.allocation_sets.c
+        scope = _scope(state, tracker, None)
+        scoped = _scoped(found_shares, scope, self.dialect)
+        sc = scoped.c
+        allocated, ps = _allocated(scoped, sc.team_id, sc.orphaned)
+        groups = (
+            select(
+                literal("group").label("kind"),
+                ps.team_id,
+                a.value_id,
+                a.method_id,
+                ps.orphaned,
+                func.sum(a.first_of_value * ps.counted).label("value_items"),
+                func.sum(a.first_of_item * ps.counted).label("items"),
+                func.sum(ps.counted).label("rows"),
+                func.sum(ps.days * a.weight).label("days"),
+            )
+            .select_from(allocated)
+            .group_by(ps.team_id, a.value_id, a.method_id, ps.orphaned)
+        )
+        u = found_shares.unheld.c
+        unheld, r = _resolved(found_shares.unheld, u.pk, scope, self.dialect)
+        nobody = (
+            select(literal("nobody"), r.team_id, *(null() for _ in range(6)), func.count(func.distinct(u.pk)))
+            .select_from(unheld)
+            .group_by(r.team_id)
+        )
+        parts = [
+            groups,
+            nobody,
+            _people_counted(scoped, "everyone", 8),
+            *_people_per_subtree(scoped, subtrees, 8),
+        ]
+        groups_of: dict[str | None, list[tuple[Any, ...]]] = {}
+        unattributed: dict[str | None, int] = {}
+        people: dict[str, int] = {}
+        everyone = 0
+        with self._tx.read() as conn:
+            tune(conn, self.dialect)
+            for kind, team, value_id, method_id, orphaned, value_items, items, n, days in conn.execute(
+                union_all(*parts)
+            ):
+                if kind == "group":
+                    groups_of.setdefault(team, []).append(
+                        (value_id, method_id, orphaned, days, value_items, items, n)
+                    )
+                elif kind == "nobody":
+                    unattributed[team] = int(days or 0)
+                elif kind == "people":
+                    people[team] = int(days or 0)
+                else:
+                    everyone = int(days or 0)
+        return TeamsFacts(groups=groups_of, unattributed=unattributed, people=people, everyone=everyone)
 
     def by_day(
         self, window: TimeWindow, *, tracker: str | None = None, teams: Sequence[str] | None = None

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import make_item
 from tests.reviews_world import (
     NOVEMBER,
     NOVEMBER_WORKING_DAYS,
@@ -17,11 +18,15 @@ from tests.reviews_world import (
     TIME_UNTAGGED,
     people_time_world,
 )
+from tests.store.test_people_time import at, worked
 from v2mom.app.schemas.reviews import ReviewSnapshot
+from v2mom.models import State
 from v2mom.reports.disclosure import Folding
+from v2mom.reports.effort import ReportQuery, report_body
 from v2mom.reports.people_time import folded_part
 from v2mom.reports.reviews import close_reference
 from v2mom.store.database import Database
+from v2mom.store.resolution.run import remap
 from v2mom.workdays import WorkCalendar
 
 AFTER = date(2026, 12, 5)  # November has ended
@@ -108,19 +113,52 @@ def test_with_more_people_needed_a_team_folds_up_to_the_company(store: Database)
     assert "person_days" not in teams["payments"]["reports"]
 
 
-def test_a_review_folds_its_teams_once_for_all_their_reports(
+def test_a_review_reads_the_people_time_of_all_its_teams_once(
     store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked: list[list[str]] = []
-    counted = store.people_time.by_team
+    asked: list[tuple[str, list[str]]] = []
+    queries = store.people_time
+    every_team, by_team, facts = queries.facts_by_team, queries.by_team, queries.facts
 
-    def by_team(window: Any, subtrees: Any, **filters: Any) -> Any:
-        asked.append(sorted(subtrees))
-        return counted(window, subtrees, **filters)
+    def spy(name: str, read: Any) -> Any:
+        def wrapped(window: Any, *args: Any, **filters: Any) -> Any:
+            asked.append((name, sorted(args[0]) if args else []))
+            return read(window, *args, **filters)
 
-    monkeypatch.setattr(store.people_time, "by_team", by_team)
+        return wrapped
+
+    monkeypatch.setattr(queries, "facts_by_team", spy("facts_by_team", every_team))
+    monkeypatch.setattr(queries, "by_team", spy("by_team", by_team))
+    monkeypatch.setattr(queries, "facts", spy("facts", facts))
     document = closed(store)
-    # One view (November, every state, every tracker): each team's subtree counted once, then the
-    # remainders once — not again for each of the three teams' person-days and FTE reports.
-    assert asked == [["growth", "payments", "retries"], ["remainder:"]]
+    # One view (November, every state, every tracker): every team's facts and each subtree's people
+    # read once, then the remainders once; not again for each report of the company and the teams.
+    assert asked == [("facts_by_team", ["growth", "payments", "retries"]), ("by_team", ["remainder:"])]
     assert document["teams"]["retries"]["folded"]["fte"]["into"] == "payments"
+
+
+@pytest.mark.parametrize("measure", ["person_days", "fte"])
+def test_each_part_of_a_review_is_the_report_of_its_team_read_alone(store: Database, measure: str) -> None:
+    plan = people_time_world(store)
+    # And a Retry squad item in progress that nobody held: unattributed in its team's subtree.
+    store.items.upsert([make_item("10", components=("Retry",), state=State.IN_PROGRESS)])
+    store.history.record(worked("10", None, at(2)))
+    remap(store, plan)
+    assert close_reference(store, plan, NOVEMBER, "cli:ana", AFTER).closed
+    review = store.reviews.get(*NOVEMBER.split("/"))
+    assert review is not None
+    document = review.document
+    parts = {None: document["company"], **document["teams"]}
+    shown = {team: part["reports"][measure] for team, part in parts.items() if measure in part["reports"]}
+    # Retries (one person) folds into Payments, whose figures hold its squad's: a subtree's sums.
+    assert set(shown) == {None, "growth", "payments"}
+    for team, stored in shown.items():
+        query = ReportQuery(
+            measure=measure, state="all", date_from=date(2026, 11, 1), date_to=date(2026, 11, 30), team=team
+        )
+        alone = report_body(store, plan, query)  # this team's own statement, no shared view
+        assert stored["total"] == pytest.approx(alone["total"])
+        assert values(stored) == pytest.approx(values(alone))
+        for key in ("people", "working_days", "unattributed", "untagged", "unaligned"):
+            assert stored[key] == pytest.approx(alone[key]), (team, key)
+    assert [shown[team]["unattributed"]["items"] for team in (None, "growth", "payments")] == [1, 0, 1]
