@@ -220,6 +220,27 @@ def _allocated(scoped: CTE, *by: ColumnElement[Any]) -> tuple[Join, Any]:
     return per_set.join(t.allocation_sets, a.alloc_key == per_set.c.alloc_key), per_set.c
 
 
+def _value_groups(scoped: CTE, *by: str) -> Select[Any]:
+    """Rows ``group`` of ``scoped``: per (``by``: columns of ``scoped``, value, method, orphaned) the
+    items counted once per value (``value_items``) and once (``items``), the rows and the weighted
+    person-days, in that order after the key."""
+    a, sc = t.allocation_sets.c, scoped.c
+    allocated, ps = _allocated(scoped, *(sc[name] for name in by), sc.orphaned)
+    keys = [*(ps[name] for name in by), a.value_id, a.method_id, ps.orphaned]
+    return (
+        select(
+            literal("group").label("kind"),
+            *keys,
+            func.sum(a.first_of_value * ps.counted).label("value_items"),
+            func.sum(a.first_of_item * ps.counted).label("items"),
+            func.sum(ps.counted).label("rows"),
+            func.sum(ps.days * a.weight).label("days"),
+        )
+        .select_from(allocated)
+        .group_by(*keys)
+    )
+
+
 def _people_counted(scoped: CTE, kind: str, width: int) -> Select[Any]:
     """One row ``kind`` for a union of ``width`` + 1 columns: the distinct people with a share of a
     ``scoped`` item, in the last column (the others null). Grouped, not ``count(distinct ...)``:
@@ -276,25 +297,9 @@ class PeopleTimeQueries(Repository):
         if not window.workdays:
             return PeopleFacts(groups=[], people=0, unattributed=0)
         found_shares = self._shares(window)
-        a = t.allocation_sets.c
         scope = _scope(state, tracker, teams)
         scoped = _scoped(found_shares, scope, self.dialect)
-        sc = scoped.c
-        allocated, ps = _allocated(scoped, sc.orphaned)
-        groups = (
-            select(
-                literal("group").label("kind"),
-                a.value_id,
-                a.method_id,
-                ps.orphaned,
-                func.sum(a.first_of_value * ps.counted).label("value_items"),
-                func.sum(a.first_of_item * ps.counted).label("items"),
-                func.sum(ps.counted).label("rows"),
-                func.sum(ps.days * a.weight).label("days"),
-            )
-            .select_from(allocated)
-            .group_by(a.value_id, a.method_id, ps.orphaned)
-        )
+        groups = _value_groups(scoped)
         people = _people_counted(scoped, "people", 7)
         u = found_shares.unheld.c
         unheld, _ = _resolved(found_shares.unheld, u.pk, scope, self.dialect)
@@ -377,26 +382,9 @@ class PeopleTimeQueries(Repository):
         if not window.workdays:
             return TeamsFacts(groups={}, unattributed={}, people={}, everyone=0)
         found_shares = self._shares(window)
-        a = t.allocation_sets.c
         scope = _scope(state, tracker, None)
         scoped = _scoped(found_shares, scope, self.dialect)
-        sc = scoped.c
-        allocated, ps = _allocated(scoped, sc.team_id, sc.orphaned)
-        groups = (
-            select(
-                literal("group").label("kind"),
-                ps.team_id,
-                a.value_id,
-                a.method_id,
-                ps.orphaned,
-                func.sum(a.first_of_value * ps.counted).label("value_items"),
-                func.sum(a.first_of_item * ps.counted).label("items"),
-                func.sum(ps.counted).label("rows"),
-                func.sum(ps.days * a.weight).label("days"),
-            )
-            .select_from(allocated)
-            .group_by(ps.team_id, a.value_id, a.method_id, ps.orphaned)
-        )
+        groups = _value_groups(scoped, "team_id")
         u = found_shares.unheld.c
         unheld, r = _resolved(found_shares.unheld, u.pk, scope, self.dialect)
         nobody = (
