@@ -31,6 +31,7 @@ __all__ = [
     "PeopleDays",
     "PeopleRows",
     "PeopleTeamRows",
+    "TimeViews",
     "day_rows",
     "folded_part",
     "item_time",
