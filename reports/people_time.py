@@ -101,11 +101,15 @@ class PeopleTeamRows:
     extra: dict[str, Any]
 
 
+def _subtrees(plan: Plan) -> dict[str, list[str]]:
+    """Each team of ``plan`` and the teams of its subtree (itself included)."""
+    return {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
+
+
 def team_rows(store: Database, plan: Plan, query: ReportQuery) -> PeopleTeamRows:
     """Person-days (or FTE) per (team, value, method) and people per team subtree, for ``query``."""
     first, last, window = time_window(query.calendar, query.date_from, query.date_to, utcnow())
-    subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
-    found = store.people_time.by_team(window, subtrees, state=query.state, tracker=query.tracker)
+    found = store.people_time.by_team(window, _subtrees(plan), state=query.state, tracker=query.tracker)
     days = len(window.workdays)
     rows = found.rows
     if query.measure == "fte":
@@ -183,8 +187,7 @@ def _view(window: TimeWindow, query: ReportQuery) -> tuple[Any, ...]:
 
 def _all_teams(store: Database, plan: Plan, window: TimeWindow, query: ReportQuery) -> TeamsFacts:
     """The facts of every team of ``plan`` (and the people of each team's subtree) for ``query``."""
-    subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
-    return store.people_time.facts_by_team(window, subtrees, state=query.state, tracker=query.tracker)
+    return store.people_time.facts_by_team(window, _subtrees(plan), state=query.state, tracker=query.tracker)
 
 
 def _answering(
@@ -201,8 +204,9 @@ def _answering(
         if views is not None:
             people = views.facts(view, lambda: _all_teams(store, plan, window, query)).people
         else:
-            subtrees = {team.id: subtree_ids(plan, team.id) for team in plan.teams or ()}
-            found = store.people_time.by_team(window, subtrees, state=query.state, tracker=query.tracker)
+            found = store.people_time.by_team(
+                window, _subtrees(plan), state=query.state, tracker=query.tracker
+            )
             people = found.people
         return _folding(store, plan, window, query, people)
 
