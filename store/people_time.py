@@ -241,6 +241,22 @@ def _value_groups(scoped: CTE, *by: str) -> Select[Any]:
     )
 
 
+def _unattributed(
+    found: _Shares, scope: list[ColumnElement[bool]], dialect: str, *, per_team: bool = False
+) -> Select[Any]:
+    """Rows ``nobody`` for a union of 8 columns (9 ``per_team``, the team's id second): the in-progress
+    items in ``scope`` that nobody held in the window, counted in the last column (the others null),
+    in all or per team."""
+    u = found.unheld.c
+    unheld, r = _resolved(found.unheld, u.pk, scope, dialect)
+    team = [r.team_id] if per_team else []
+    return (
+        select(literal("nobody"), *team, *(null() for _ in range(6)), func.count(func.distinct(u.pk)))
+        .select_from(unheld)
+        .group_by(*team)
+    )
+
+
 def _people_counted(scoped: CTE, kind: str, width: int) -> Select[Any]:
     """One row ``kind`` for a union of ``width`` + 1 columns: the distinct people with a share of a
     ``scoped`` item, in the last column (the others null). Grouped, not ``count(distinct ...)``:
@@ -254,7 +270,7 @@ def _people_counted(scoped: CTE, kind: str, width: int) -> Select[Any]:
 def _people_per_subtree(scoped: CTE, subtrees: Mapping[str, Sequence[str | None]], width: int) -> list[Any]:
     """Rows ``people`` for a union of ``width`` + 1 columns, one per subtree (its name second): the
     distinct people with a share of a ``scoped`` item of the subtree's teams, in the last column (a
-    member None is the company's own work). None when no subtree is asked for."""
+    member None is the company's own work). No rows when no subtree is asked for."""
     pairs = [(root, member) for root, members in subtrees.items() for member in members]
     if not pairs:
         return []
@@ -301,11 +317,7 @@ class PeopleTimeQueries(Repository):
         scoped = _scoped(found_shares, scope, self.dialect)
         groups = _value_groups(scoped)
         people = _people_counted(scoped, "people", 7)
-        u = found_shares.unheld.c
-        unheld, _ = _resolved(found_shares.unheld, u.pk, scope, self.dialect)
-        nobody = select(
-            literal("nobody"), *(null() for _ in range(6)), func.count(func.distinct(u.pk))
-        ).select_from(unheld)
+        nobody = _unattributed(found_shares, scope, self.dialect)
         # One statement, so the shares are computed once for the three answers.
         found: dict[str, list[tuple[Any, ...]]] = {"group": [], "people": [], "nobody": []}
         with self._tx.read() as conn:
@@ -385,13 +397,7 @@ class PeopleTimeQueries(Repository):
         scope = _scope(state, tracker, None)
         scoped = _scoped(found_shares, scope, self.dialect)
         groups = _value_groups(scoped, "team_id")
-        u = found_shares.unheld.c
-        unheld, r = _resolved(found_shares.unheld, u.pk, scope, self.dialect)
-        nobody = (
-            select(literal("nobody"), r.team_id, *(null() for _ in range(6)), func.count(func.distinct(u.pk)))
-            .select_from(unheld)
-            .group_by(r.team_id)
-        )
+        nobody = _unattributed(found_shares, scope, self.dialect, per_team=True)
         parts = [
             groups,
             nobody,
