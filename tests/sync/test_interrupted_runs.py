@@ -35,11 +35,13 @@ def _freshness(client: TestClient, token: str) -> dict[str, object]:
 def test_a_killed_sync_is_marked_interrupted_at_the_next_start_and_shown_in_freshness(
     store: Database,
 ) -> None:
+    # The live run starts first: a start marks every run whose lease ran out, so starting it after
+    # the kill would mark the killed run itself whenever SHORT had passed by then (a slow machine).
+    alive = WorkerLease(store.workers, "sync", lease=timedelta(minutes=1))
+    live_run = store.sync_state.start_run("linear", "full", owner=alive.start())
     killed = WorkerLease(store.workers, "sync", lease=SHORT, interval=0.1)
     killed_run = store.sync_state.start_run("jira", "full", owner=killed.start())
     killed.stop(release=False)  # kill -9 mid-sync: the row stays 'running', the lease runs out
-    alive = WorkerLease(store.workers, "sync", lease=timedelta(minutes=1))
-    live_run = store.sync_state.start_run("linear", "full", owner=alive.start())
     assert wait_for(lambda: killed.id not in store.workers.live(), timeout=10)
 
     token = store.tokens.create("viewer", "test")
