@@ -17,8 +17,8 @@ def jira_time(moment: datetime | None) -> str | None:
     """Jira's timestamp format: ``2026-11-23T10:00:00.000+0000``."""
     if moment is None:
         return None
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+    # isoformat ends "+00:00" in UTC: Jira writes the offset without its colon
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "+0000"
 
 
 def request_id_headers() -> dict[str, str]:
