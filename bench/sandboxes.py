@@ -2,11 +2,12 @@
 
 The sandbox runs in a child process so our client's Python work does not share a GIL with the
 server. The parent talks to it over a pipe: the connector settings section that points at it, then
-commands — set a rate limit, read the request counters, stop.
+commands — set a rate limit or a network's latency, read the request counters, stop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing as mp
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -51,17 +52,38 @@ def build_workspace(tracker: str, items: int, page_size: int, seed: int = 11) ->
     return asana, create_asana_app(asana), section
 
 
+class Latency:
+    """An ASGI app answering every HTTP request ``seconds`` later than ``app`` would, as a tracker
+    across a network does. The wait is on the server's event loop: requests in flight on several
+    connections wait together, and one connection's requests one after the other."""
+
+    def __init__(self, app: Any, seconds: float = 0.0) -> None:
+        """Wrap ``app``; no delay until ``seconds`` is set."""
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Serve ``scope`` through the wrapped app, late when it is an HTTP request."""
+        if scope["type"] == "http" and self.seconds > 0:
+            await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
+
+
 def serve(tracker: str, items: int, page_size: int, pipe: Connection) -> None:
     """Child process: generate and serve the workspace, send its settings section, obey commands."""
     from v2mom.sandbox.server import SandboxServer
 
     state, app, section_for = build_workspace(tracker, items, page_size)
-    server = SandboxServer(app)
+    late = Latency(app)
+    server = SandboxServer(late)
     pipe.send(section_for(server.start()))
     while True:
         command, *args = pipe.recv()
         if command == "limit":
             state.limit_rate(*args)
+            pipe.send(None)
+        elif command == "latency":
+            (late.seconds,) = args
             pipe.send(None)
         elif command == "stats":
             limit = state.rate_limit
@@ -92,6 +114,11 @@ class SandboxProcess:
     def limit_rate(self, per_second: float | None, burst: float | None = None) -> None:
         """Set (or lift, with None) the sandbox's rate limit; its counters start again from zero."""
         self._pipe.send(("limit", per_second, burst))
+        self._pipe.recv()
+
+    def set_latency(self, seconds: float) -> None:
+        """Answer every request ``seconds`` late from now on (0: as soon as it is handled)."""
+        self._pipe.send(("latency", seconds))
         self._pipe.recv()
 
     def stats(self) -> dict[str, Any]:

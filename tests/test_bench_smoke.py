@@ -24,7 +24,7 @@ from v2mom.store.database import Database
     [
         ("bench.report", ["--items", "3000", "--repeat", "2"]),
         ("bench.sync", ["--items", "400", "--repeat", "1"]),
-        ("bench.history", ["--items", "300", "--runs", "1"]),
+        ("bench.history", ["--items", "300", "--runs", "1", "--latency", "5"]),
         ("bench.remap", ["--items", "2000"]),
         ("bench.people_time", ["--items", "3000", "--runs", "2"]),
         ("bench.webhooks", ["--events", "100", "--rate", "100", "--seconds", "1", "--connections", "2"]),
@@ -53,6 +53,7 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
     if module == "bench.history":  # per tracker, the plain sync reads no history and the other does
         names = [line.split()[1].rsplit("/", 1)[0] for line in result]
         assert names == [f"history-sync/{t}" for t in ("jira", "linear", "asana")]
+        assert all("answers 5 ms late" in line for line in result)
         read = [int(m.replace(",", "")) for m in re.findall(r"items, ([\d,]+) histories", done.stdout)]
         assert len(read) == 6
         assert read[0::2] == [0, 0, 0]
