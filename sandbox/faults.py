@@ -35,7 +35,8 @@ STALL_POLL_SECONDS = 0.01  # how often a held request looks whether it was relea
 
 @dataclass
 class Fault:
-    """An injected failure for the next ``times`` requests under ``path_prefix``.
+    """An injected failure for the next ``times`` requests under ``path_prefix`` (to it alone when
+    ``exact``: a listing whose path is the prefix of others', as Asana's ``/tasks``).
 
     ``kind`` lets a sandbox answer in its vendor's own way (Linear: ``"ratelimited"`` is a GraphQL
     error, ``"graphql"`` an ``errors`` body on HTTP 200); ``"http"`` is a plain status answer.
@@ -47,6 +48,11 @@ class Fault:
     path_prefix: str
     after: int
     kind: str = "http"
+    exact: bool = False
+
+    def matches(self, path: str) -> bool:
+        """Whether a request to ``path`` is one this fault counts."""
+        return path == self.path_prefix if self.exact else path.startswith(self.path_prefix)
 
 
 class Stall:
@@ -196,17 +202,19 @@ class FaultBook:
         path_prefix: str | None = None,
         after: int = 0,
         kind: str = "http",
+        exact: bool = False,
     ) -> None:
-        """Answer ``status`` to the next ``times`` requests under ``path_prefix`` (after ``after``)."""
+        """Answer ``status`` to the next ``times`` requests under ``path_prefix`` (after ``after``),
+        or to ``path_prefix`` alone when ``exact``."""
         prefix = path_prefix if path_prefix is not None else self.default_fault_prefix
         with self._book_lock:
-            self.faults.append(Fault(status, times, retry_after, prefix, after, kind))
+            self.faults.append(Fault(status, times, retry_after, prefix, after, kind, exact))
 
     def take_fault(self, path: str) -> Fault | None:
         """The fault this request must answer with, if any (consumes one use)."""
         with self._book_lock:
             for fault in self.faults:
-                if not path.startswith(fault.path_prefix):
+                if not fault.matches(path):
                     continue
                 if fault.after > 0:
                     fault.after -= 1

@@ -6,7 +6,8 @@ and provisioned by :mod:`connectors.asana.vocabulary`; write-back (:class:`TagWr
 (explanation links as external attachments).
 
 A full run reads each configured project, then its tasks page by page, each page completed with
-its tasks' subtasks (recursively: subtasks are not in project listings). An incremental run lists
+its tasks' subtasks (recursively: subtasks are not in project listings; ten parents' first pages a
+``/batch`` request, :mod:`connectors.asana.subtasks`). An incremental run lists
 tasks with ``modified_since`` and then reads the project's Events API from the stored sync token,
 re-fetching the tasks the listing did not return (subtasks above all) and removing deleted ones.
 The sync token is taken *before* the listing, so changes made during a run are read by the next.
@@ -38,6 +39,7 @@ from v2mom.connectors.asana.parse import (
     parse_project,
     parse_task,
 )
+from v2mom.connectors.asana.subtasks import SubtaskReader
 from v2mom.connectors.asana.tags import AsanaTags
 from v2mom.connectors.asana.vocabulary import AsanaVocabulary
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
@@ -110,6 +112,9 @@ class AsanaConnector(ConnectorRuntime):
         batch = Batch(self._client, self._retrying)
         self._tags = AsanaTags(batch, self._vocabulary, workspace=settings.workspace)
         self._links = AsanaLinks(self._client, batch, retrying=self._retrying, page_size=settings.page_size)
+        self._subtasks = SubtaskReader(
+            self._client, batch, retrying=self._retrying, page_size=settings.page_size
+        )
 
     def _new_client(self) -> AsanaClient:
         return AsanaClient(
@@ -170,24 +175,6 @@ class AsanaConnector(ConnectorRuntime):
             )
 
         return self._offset_pages(fetch, what=f"{kind} of project {project}")
-
-    def _subtasks(
-        self, parents: list[Mapping[str, Any]], *, fields: str, kind: str
-    ) -> Iterator[Mapping[str, Any]]:
-        """Every subtask below ``parents`` (depth first, iterative), for those with subtasks."""
-        client, size = self._client, self.settings.page_size
-        stack = [p for p in parents if p.get("num_subtasks")]
-        while stack:
-            parent_gid = str(stack.pop().get("gid"))
-
-            def fetch(offset: str | None, gid: str = parent_gid) -> dict[str, Any]:
-                return client.subtasks_page(gid, opt_fields=fields, limit=size, offset=offset, kind=kind)
-
-            for page in self._offset_pages(fetch, what=f"{kind} of task {parent_gid}"):
-                for child in page:
-                    yield child
-                    if child.get("num_subtasks"):
-                        stack.append(child)
 
     def _page(self, items: list[WorkItem], removed: tuple[str, ...] = ()) -> Page:
         """A Page charged with the requests made since the previous one."""
@@ -280,7 +267,7 @@ class AsanaConnector(ConnectorRuntime):
     def _task_page(self, raw_page: list[Mapping[str, Any]], *, full: bool) -> Page:
         records = list(raw_page)
         if full:
-            records.extend(self._subtasks(raw_page, fields=TASK_FIELDS, kind="subtasks"))
+            records.extend(self._subtasks.below(raw_page, fields=TASK_FIELDS, kind="subtasks"))
         return self._page([self._parse(r) for r in records])
 
     def _event_page(self, actions: Mapping[str, str], listed: set[str]) -> Page:
@@ -356,7 +343,7 @@ class AsanaConnector(ConnectorRuntime):
             for page in self._tasks(project, fields=ID_FIELDS, since=None, kind="census"):
                 for record in page:
                     yield str(record.get("gid"))
-                for child in self._subtasks(page, fields=ID_FIELDS, kind="census"):
+                for child in self._subtasks.below(page, fields=ID_FIELDS, kind="census"):
                     yield str(child.get("gid"))
 
     def get_item(self, item_id: str) -> WorkItem:

@@ -36,6 +36,7 @@ class Site:
     auth_hint: str  # what a bad-credentials error must say
     listing_scopes: int = 1  # listings a run makes at least (Asana: one per project)
     history_suffix: str | None = None  # history reads under the listing prefix (Asana: a task's stories)
+    listing_path: str | None = None  # the listing's own path, when others' start with it (Asana's subtasks)
     waits: list[float] = field(default_factory=list)
 
     def connector(self, *, token: str | None = None, max_retries: int = 3, page_size: int = 50) -> Connector:
@@ -49,8 +50,10 @@ class Site:
         )
 
     def fail_listing(self, status: int, *, times: int, after: int) -> None:
-        """Answer ``status`` to ``times`` listing calls after ``after`` of them."""
-        self.state.inject_fault(status, times=times, after=after, path_prefix=self.listing_prefix)
+        """Answer ``status`` to ``times`` listing calls after ``after`` of them (listing pages only,
+        where ``listing_path`` names them)."""
+        path, exact = (self.listing_path, True) if self.listing_path else (self.listing_prefix, False)
+        self.state.inject_fault(status, times=times, after=after, path_prefix=path, exact=exact)
 
     def listing_calls(self) -> int:
         """Listing requests received so far (history reads under the same prefix are not listings)."""
@@ -159,6 +162,7 @@ def asana_site() -> Iterator[Site]:
             auth_hint="check the personal access token",
             listing_scopes=len(truth.projects),
             history_suffix="/stories",
+            listing_path="/api/1.0/tasks",
         )
 
 

@@ -202,6 +202,12 @@ def asana_site() -> Iterator[Site]:
         state.update_task(gid, completed=True)
         return gid
 
+    def fail_history() -> None:  # the listing's subtasks go through /batch too: one task's stories,
+        live = truth.live_ids()  # the task listed half way
+        listed = [gid for project in truth.projects for gid in state.members[project] if gid in live]
+        middle = f"/api/1.0/tasks/{listed[len(listed) // 2]}/stories"
+        state.inject_fault(400, times=1, path_prefix=middle, exact=True)
+
     with SandboxServer(create_asana_app(state)) as url:
         settings = asana_settings(state, url, truth.projects)
         yield Site(
@@ -216,7 +222,8 @@ def asana_site() -> Iterator[Site]:
             lambda: dict.fromkeys(truth.live_ids()) | truth.starts(),
             state,
             "/api/1.0/batch",  # ten tasks' stories a request
-            len(truth.live_ids()) // 20,  # about half of them read before
+            0,  # not used: fail_history picks the read that fails
+            fail_history,
         )
 
 
