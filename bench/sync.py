@@ -16,8 +16,9 @@ nothing else:
   ``issue_labels`` for issues with more labels than one page holds, then ``issue_history`` for the
   issues listed (as many a request as the connector asks) and ``issue_history_page`` for longer
   histories;
-- Asana: ``/tasks?project=`` pages per project, then ``/tasks/{gid}/subtasks`` for every task that
-  has subtasks (Asana lists no subtask in a project), with the same ``opt_fields``, then every
+- Asana: ``/tasks?project=`` pages per project, each page followed by its tasks' subtasks (Asana
+  lists no subtask in a project), level by level, the first pages of ten tasks' subtasks in one
+  ``POST /batch`` and a longer list read on alone, with the same ``opt_fields``, then every
   task's stories: the first pages of ten tasks' ``/tasks/{gid}/stories`` in one ``POST /batch``,
   a longer history read on alone from its ``next_page``.
 
@@ -38,7 +39,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,10 +237,9 @@ def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
         session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         seen = 0
 
-        def pages(
+        def listing(
             path: str, params: dict[str, Any], fields: str = TASK_FIELDS, offset: str | None = None
-        ) -> list[dict[str, Any]]:
-            records: list[dict[str, Any]] = []
+        ) -> Iterator[list[dict[str, Any]]]:
             while True:
                 query = {**params, "limit": page_size, "opt_fields": fields}
                 if offset:
@@ -247,34 +247,55 @@ def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
                 answer = session.get(f"{base}{path}", params=query, timeout=60)
                 answer.raise_for_status()
                 body = answer.json()
-                records.extend(body["data"])
+                yield body["data"]
                 if not body["next_page"]:
-                    return records
+                    return
                 offset = body["next_page"]["offset"]
+
+        def pages(
+            path: str, params: dict[str, Any], fields: str = TASK_FIELDS, offset: str | None = None
+        ) -> list[dict[str, Any]]:
+            return [record for page in listing(path, params, fields, offset) for record in page]
+
+        def first_pages(paths: list[str], options: dict[str, Any]) -> list[dict[str, Any]]:
+            actions = [{"relative_path": path, "method": "get", "options": options} for path in paths]
+            answer = session.post(f"{base}/batch", json={"data": {"actions": actions}}, timeout=60)
+            answer.raise_for_status()
+            return [result["body"] for result in answer.json()["data"]]
+
+        def subtasks(parents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            """Level by level, ten parents' first pages a batch, longer lists read on alone."""
+            found: list[dict[str, Any]] = []
+            level = [t["gid"] for t in parents if t["num_subtasks"]]
+            options = {"limit": page_size, "fields": TASK_FIELDS.split(",")}
+            while level:
+                deeper: list[str] = []
+                for start in range(0, len(level), BATCH_SIZE):
+                    group = level[start : start + BATCH_SIZE]
+                    bodies = first_pages([f"/tasks/{gid}/subtasks" for gid in group], options)
+                    for gid, body in zip(group, bodies, strict=True):
+                        children = list(body["data"])
+                        following = (body.get("next_page") or {}).get("offset")
+                        if following:
+                            children.extend(pages(f"/tasks/{gid}/subtasks", {}, TASK_FIELDS, following))
+                        found.extend(children)
+                        deeper.extend(t["gid"] for t in children if t["num_subtasks"])
+                level = deeper
+            return found
 
         tasks: list[str] = []
         for project in settings.projects:
-            stack = pages("/tasks", {"project": project})
-            seen += len(stack)
-            tasks.extend(t["gid"] for t in stack)
-            stack = [t for t in stack if t["num_subtasks"]]
-            while stack:
-                children = pages(f"/tasks/{stack.pop()['gid']}/subtasks", {})
-                seen += len(children)
-                tasks.extend(t["gid"] for t in children)
-                stack.extend(t for t in children if t["num_subtasks"])
+            for page in listing("/tasks", {"project": project}):
+                records = [*page, *subtasks(page)]
+                seen += len(records)
+                tasks.extend(t["gid"] for t in records)
         unique = list(dict.fromkeys(tasks))
+        stories = {"limit": STORY_PAGE, "fields": STORY_FIELDS.split(",")}
         for start in range(0, len(unique), BATCH_SIZE):  # Asana reads no history in bulk: ten a batch
             batch = unique[start : start + BATCH_SIZE]
-            options = {"limit": STORY_PAGE, "fields": STORY_FIELDS.split(",")}
-            actions = [
-                {"relative_path": f"/tasks/{gid}/stories", "method": "get", "options": options}
-                for gid in batch
-            ]
-            answer = session.post(f"{base}/batch", json={"data": {"actions": actions}}, timeout=60)
-            answer.raise_for_status()
-            for gid, result in zip(batch, answer.json()["data"], strict=True):
-                following = (result["body"].get("next_page") or {}).get("offset")
+            bodies = first_pages([f"/tasks/{gid}/stories" for gid in batch], stories)
+            for gid, body in zip(batch, bodies, strict=True):
+                following = (body.get("next_page") or {}).get("offset")
                 if following:  # a longer history: read on alone
                     pages(f"/tasks/{gid}/stories", {}, STORY_FIELDS, following)
         return seen
