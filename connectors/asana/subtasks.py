@@ -13,7 +13,7 @@ error (a parent deleted since it was listed is :class:`~v2mom.errors.NotFoundErr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -78,8 +78,9 @@ class SubtaskReader:
         following = next_page_offset(TRACKER)(first.body)
         if following is None:
             return
-        fetch: Callable[[str | None], dict[str, Any]] = lambda offset: self._retrying(  # noqa: E731
-            partial(
+
+        def fetch(offset: str | None) -> dict[str, Any]:
+            read = partial(
                 self._client.subtasks_page,
                 parent,
                 opt_fields=fields,
@@ -87,6 +88,7 @@ class SubtaskReader:
                 offset=offset,
                 kind=kind,
             )
-        )
+            return self._retrying(read)
+
         for body in offset_pages(fetch, tracker=TRACKER, what=f"{kind} of task {parent}", start=following):
             yield from _records(body)
