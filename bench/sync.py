@@ -1,7 +1,7 @@
 """Sync throughput from each tracker's sandbox, as a ratio to a raw fetch loop against it.
 
     python -m bench.sync [--tracker jira|jira-datacenter|linear|asana|all] [--items 100000]
-                         [--repeat 3] [--database-url URL]
+                         [--repeat 3] [--database-url URL] [--latency MS]
 
 Each sandbox runs in its own process (:mod:`bench.sandboxes`). The floor is a bare ``requests``
 loop making the same listing and history requests the connector's full run makes, decoding JSON and
@@ -31,6 +31,12 @@ within the hour), so after one untimed floor run (the sandbox's first-use work) 
 run ``--repeat`` times in turn, each sync with a connector of its own and an empty store (a
 ``--database-url`` database has its tables dropped and migrated again), and the verdicts take the
 median of the pairs' ratios; every pair is printed.
+
+``--latency MS`` makes the sandbox answer every request that much later, as a tracker across a
+network does (:class:`bench.sandboxes.Latency`): the floor's requests wait one after the other, and
+the sync's wait as they do in production, where what a connector reads beside its pages (histories,
+pages fetched ahead) overlaps the waits. Without it, both processes share this machine's cores and
+the ratio is mostly the sync's CPU against the floor's.
 """
 
 from __future__ import annotations
@@ -375,11 +381,15 @@ def _emptied(database_url: str) -> Database:
     return Database.open(database_url)
 
 
-def bench_tracker(tracker: str, items: int, page_size: int, database_url: str | None, repeat: int) -> float:
+def bench_tracker(
+    tracker: str, items: int, page_size: int, database_url: str | None, repeat: int, latency: float = 0.0
+) -> float:
     """Floor and sync for one tracker, ``repeat`` times in turn (this machine's speed drifts between
-    runs); prints each pair and the verdicts on the median pair; returns the median sync ratio."""
+    runs), every request answered ``latency`` seconds late; prints each pair and the verdicts on the
+    median pair; returns the median sync ratio."""
     pairs: list[_Pair] = []
     with SandboxProcess(tracker, items, page_size) as sandbox:
+        sandbox.set_latency(latency)
         for run in range(repeat + 1):  # a connector of its own each time, as each sync pass has
             connector, raw = CASES[tracker](sandbox.section)
             if run == 0:
@@ -392,8 +402,9 @@ def bench_tracker(tracker: str, items: int, page_size: int, database_url: str | 
     if repeat > 1:
         print(f"{tracker:6} sync ratios {', '.join(f'{p.sync:.2f}' for p in pairs)}: median {sync:.2f}")
     dialect = "postgresql" if database_url and database_url.startswith("postgresql") else "sqlite"
+    late = f", answers {latency * 1000:.0f} ms late" if latency else ""
     for name, value, target in (("sync", sync, SYNC_TARGET), ("sync+resolve", both, RESOLVE_TARGET)):
-        line = f"RESULT {name}/{tracker}/{dialect}: ratio {value:.2f}"
+        line = f"RESULT {name}/{tracker}/{dialect}{late}: ratio {value:.2f}"
         print(f"{line} (target >= {target}: {verdict(value >= target)})")
     return sync
 
@@ -406,9 +417,15 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="floor and sync pairs per tracker (median)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="milliseconds the sandbox waits before each answer"
+    )
     args = parser.parse_args()
+    if args.latency < 0:
+        parser.error("--latency must be 0 or more milliseconds")
+    latency = args.latency / 1000
     for tracker in CASES if args.tracker == "all" else (args.tracker,):
-        bench_tracker(tracker, args.items, args.page_size, args.database_url, args.repeat)
+        bench_tracker(tracker, args.items, args.page_size, args.database_url, args.repeat, latency)
 
 
 if __name__ == "__main__":
