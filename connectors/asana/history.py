@@ -7,9 +7,11 @@ task whose stories go on past that page is read on from its ``next_page`` offset
 through :func:`connectors.paging.offset_pages`, an offset seen twice is a loop). An action is
 answered as the same request alone would be: a task deleted since it was listed (404) yields
 nothing, any other refusal is that request's error. :data:`STORY_READERS` batches run at a time,
-each reader thread with an HTTP client of its own: well inside Asana's limit of 50 concurrent GET
-requests a token, and every request still goes through the connector's retries (a 429's
-``Retry-After`` is waited out by the thread that got it; a batch retries only its refused actions).
+each reader thread with an HTTP client of its own. Asana counts each GET action of a batch as a
+request in flight, 50 at most a token: three readers' 30, with the 10 of the listing's subtask batch
+running beside them, leave 10 for the server's other reads. Every request still goes through the
+connector's retries (a 429's ``Retry-After`` is waited out by the thread that got it; a batch
+retries only its refused actions).
 
 ``assigned`` and ``unassigned`` stories are assignee changes (an ``assigned`` story names the new
 assignee; the previous one is the assignee of the story before it, nobody before the first),
@@ -44,7 +46,7 @@ __all__ = ["COMPLETED", "INCOMPLETE", "AsanaHistory", "parse_stories"]
 
 COMPLETED, INCOMPLETE = "completed", "incomplete"  # a task's two statuses, as status values
 STORY_PAGE = 100  # Asana's largest page
-STORY_READERS = 6  # batches of tasks read at once (Asana allows 50 concurrent GETs a token)
+STORY_READERS = 3  # batches of ten tasks read at once: 30 of Asana's 50 concurrent GETs a token
 _COMPLETION = {
     "marked_complete": (INCOMPLETE, COMPLETED, State.DONE),
     "marked_incomplete": (COMPLETED, INCOMPLETE, State.TODO),

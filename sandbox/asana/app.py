@@ -256,7 +256,8 @@ class _Guard:
 
     An action of ``POST /batch`` is checked for the token only: the batch was recorded, faulted,
     held and throttled as one request (a batch costs what its actions cost, counted when parsed).
-    A stall held after the route keeps the answer back until it is released.
+    A stall held after the route keeps the answer back until it is released. A ``GET`` is a read
+    in flight until answered, and refused with 429 over Asana's limit (:mod:`.concurrency`).
     """
 
     def __init__(self, app: ASGIApp, state: AsanaState) -> None:
@@ -268,6 +269,19 @@ class _Guard:
             await self._app(scope, receive, send)
             return
         refusal, stall = await self._admitted(Request(scope))
+        reads = self._state.reads
+        reading = refusal is None and scope["method"] == "GET" and not scope.get(BATCH_ACTION)
+        if reading and not reads.enter():  # a read of its own (a batch's count in the batch)
+            refusal, reading = error(429, RATE_LIMITED, {"Retry-After": "1"}), False
+        try:
+            await self._answer(scope, receive, send, refusal, stall)
+        finally:
+            if reading:
+                reads.leave()
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, refusal: JSONResponse | None, stall: Stall | None
+    ) -> None:
         if refusal is not None:
             await refusal(scope, receive, send)
         elif stall is None:

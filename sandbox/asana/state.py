@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from v2mom.sandbox.asana.concurrency import ConcurrentReads
 from v2mom.sandbox.faults import FaultBook
 from v2mom.sandbox.history import Step
 
@@ -199,6 +200,7 @@ class AsanaState(FaultBook):
         """An empty workspace with the default custom fields (none with ``default_fields`` False)."""
         super().__init__()
         self.token = token
+        self.reads = ConcurrentReads()  # Asana's concurrent request limiter, for reads
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._next_gid = 1202000000000
         self.workspace_gid = self._gid()

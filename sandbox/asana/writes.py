@@ -14,6 +14,7 @@ validate them).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -192,17 +193,25 @@ def register_write_routes(app: FastAPI, state: AsanaState, http: Http) -> None:
                 retry = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
                 return http.error(429, RATE_LIMITED, retry)
             faults.append(fault)
+        reads = sum(action.method == "get" for action in actions)  # in flight at once, as Asana runs them
+        if reads and not state.reads.enter(reads):
+            return http.error(429, RATE_LIMITED, {"Retry-After": "1"})
         wanted = http.fields_of(request) or list(BATCH_PARTS)
         results: list[dict[str, Any]] = []
-        for action, fault in zip(actions, faults, strict=True):
-            headers: dict[str, str] = {}
-            refusal = action.refusal(prefix)
-            if refusal is not None:
-                status, body = 400, {"errors": [{"message": refusal}]}
-            elif fault is not None:
-                status, body = fault.status, {"errors": [{"message": "injected fault"}]}
-            else:
-                status, headers, body = await run_action(app, request.scope, action, prefix=prefix)
-            result = {"status_code": status, "headers": headers, "body": body}
-            results.append({k: v for k, v in result.items() if k in wanted})
+        try:
+            if state.reads.batch_seconds:
+                await asyncio.sleep(state.reads.batch_seconds)
+            for action, fault in zip(actions, faults, strict=True):
+                headers: dict[str, str] = {}
+                refusal = action.refusal(prefix)
+                if refusal is not None:
+                    status, body = 400, {"errors": [{"message": refusal}]}
+                elif fault is not None:
+                    status, body = fault.status, {"errors": [{"message": "injected fault"}]}
+                else:
+                    status, headers, body = await run_action(app, request.scope, action, prefix=prefix)
+                result = {"status_code": status, "headers": headers, "body": body}
+                results.append({k: v for k, v in result.items() if k in wanted})
+        finally:
+            state.reads.leave(reads)
         return JSONResponse({"data": results})

@@ -1,6 +1,6 @@
 """Subtasks in a full listing and the census, through the real SDK and the sandbox: every subtask at
-any depth, ten parents' first pages a ``/batch`` request, longer lists read on alone, and a refused
-parent refused as its request alone would be."""
+any depth, ten parents' first pages a ``/batch`` request, longer lists read on alone, a refused
+parent refused as its request alone would be, and the reads a full sync has in flight at once."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ from dataclasses import dataclass
 
 import pytest
 
+from v2mom.connectors.asana.batch import BATCH_SIZE
 from v2mom.connectors.asana.client import AsanaClient
 from v2mom.connectors.asana.connector import AsanaConnector
 from v2mom.connectors.asana.parse import TASK_FIELDS
 from v2mom.errors import NotFoundError, TrackerError
 from v2mom.sandbox.asana.app import create_asana_app
-from v2mom.sandbox.asana.generator import asana_settings
+from v2mom.sandbox.asana.concurrency import READ_LIMIT
+from v2mom.sandbox.asana.generator import asana_settings, generate_asana_workspace
 from v2mom.sandbox.asana.state import AsanaState
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
+from v2mom.store.database import Database
+from v2mom.sync.runner import sync_tracker
 
 PAGE = 5  # subtasks a page: the long parent below needs three
 
@@ -109,3 +113,18 @@ def test_a_rate_limited_parent_is_asked_again_and_nothing_is_lost(tree: Tree) ->
     tree.state.inject_fault(429, times=1, path_prefix=f"/api/1.0/tasks/{tree.parents[7]}/subtasks")
     connector = tree.connector(retries=2)
     assert set(listed(connector)) == set(tree.tasks) | tree.subtasks
+
+
+def test_a_full_sync_reading_histories_stays_within_asanas_concurrent_reads(store: Database) -> None:
+    """Asana counts each GET action of a batch as a read in flight, 50 at most a token: the story
+    readers' batches and the listing's subtask batches together stay within it, with room left."""
+    state, truth = generate_asana_workspace(seed=3, tasks=400)
+    state.reads.batch_seconds = 0.05  # Asana's own work: the readers' batches overlap
+    with SandboxServer(create_asana_app(state)) as url:
+        settings = asana_settings(state, url, truth.projects)
+        connector = AsanaConnector(settings, SyncSettings(max_retries=0), sleep=lambda _s: None)
+        result = sync_tracker(store, connector, full=True)
+    assert result.ok, result.error
+    assert result.histories > 0
+    assert state.reads.refused == 0
+    assert BATCH_SIZE * 2 < state.reads.peak <= READ_LIMIT - BATCH_SIZE  # overlapped, and a margin
