@@ -36,6 +36,7 @@ from v2mom.connectors.asana.parse import (
     SCOPE_FIELDS,
     TASK_FIELDS,
     home_project,
+    listing_records,
     parse_project,
     parse_task,
 )
@@ -112,9 +113,7 @@ class AsanaConnector(ConnectorRuntime):
         batch = Batch(self._client, self._retrying)
         self._tags = AsanaTags(batch, self._vocabulary, workspace=settings.workspace)
         self._links = AsanaLinks(self._client, batch, retrying=self._retrying, page_size=settings.page_size)
-        self._subtasks = SubtaskReader(
-            self._client, batch, retrying=self._retrying, page_size=settings.page_size
-        )
+        self._subtasks = SubtaskReader(self._client, batch, self._offset_pages, page_size=settings.page_size)
 
     def _new_client(self) -> AsanaClient:
         return AsanaClient(
@@ -151,17 +150,15 @@ class AsanaConnector(ConnectorRuntime):
     # -- paging --------------------------------------------------------------------------------
 
     def _offset_pages(
-        self, fetch: Callable[[str | None], dict[str, Any]], *, what: str
+        self, fetch: Callable[[str | None], dict[str, Any]], *, what: str, start: str | None = None
     ) -> Iterator[list[Mapping[str, Any]]]:
-        """Records page by page, following ``next_page.offset`` (:func:`connectors.paging.offset_pages`:
-        an offset seen twice is a loop); ``what`` names the listing in its errors."""
+        """Records page by page from offset ``start`` on, following ``next_page.offset``
+        (:func:`connectors.paging.offset_pages`: an offset seen twice is a loop), each request
+        through the connector's retries; ``what`` names the listing in its errors."""
         for body in offset_pages(
-            lambda offset: self._retrying(partial(fetch, offset)), tracker=TRACKER, what=what
+            lambda offset: self._retrying(partial(fetch, offset)), tracker=TRACKER, what=what, start=start
         ):
-            data = body.get("data")
-            if not isinstance(data, list):
-                raise FatalError("unexpected listing: 'data' is not a list", tracker=TRACKER)
-            yield [r for r in data if isinstance(r, Mapping)]
+            yield listing_records(body)
 
     def _tasks(
         self, project: str, *, fields: str, since: datetime | None, kind: str

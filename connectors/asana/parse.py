@@ -171,6 +171,14 @@ def read_custom_fields(raw: Mapping[str, Any], points_field: str | None) -> Cust
     return options, points, choices
 
 
+def listing_records(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The records of one listing page (``data``); FatalError when it holds no list."""
+    data = body.get("data")
+    if not isinstance(data, list):
+        raise FatalError("unexpected listing: 'data' is not a list", tracker=TRACKER)
+    return [record for record in data if isinstance(record, Mapping)]
+
+
 def home_project(raw: Mapping[str, Any], scope: Sequence[str]) -> str | None:
     """The first in-scope project the task is a member of (scope order), else None."""
     members: list[str] = []

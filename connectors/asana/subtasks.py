@@ -13,36 +13,37 @@ error (a parent deleted since it was listed is :class:`~v2mom.errors.NotFoundErr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from functools import partial
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from v2mom.connectors.asana.batch import Answer, Batch, chunks
 from v2mom.connectors.asana.client import TRACKER, AsanaClient, action_error
-from v2mom.connectors.paging import next_page_offset, offset_pages
-from v2mom.connectors.retry import Retrying
-from v2mom.errors import FatalError
+from v2mom.connectors.asana.parse import listing_records
+from v2mom.connectors.paging import next_page_offset
 
-__all__ = ["SubtaskReader"]
+__all__ = ["OffsetPages", "SubtaskReader"]
 
 
-def _records(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The tasks of one listing page."""
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise FatalError("unexpected listing: 'data' is not a list", tracker=TRACKER)
-    return [record for record in data if isinstance(record, Mapping)]
+class OffsetPages(Protocol):
+    """The connector's offset listing: the records of each page ``fetch`` answers, from ``start``."""
+
+    def __call__(
+        self, fetch: Callable[[str | None], dict[str, Any]], *, what: str, start: str | None = None
+    ) -> Iterator[list[Mapping[str, Any]]]:
+        """Records page by page; ``what`` names the listing in its errors."""
+        ...
 
 
 class SubtaskReader:
-    """Reads the subtasks below listed tasks through ``client`` and its ``batch``, with the
-    connector's ``retrying``, ``page_size`` subtasks a page."""
+    """Reads the subtasks below listed tasks through ``client`` and its ``batch``, ``page_size``
+    subtasks a page; a longer list is read on through ``pages``, the connector's offset listing
+    (its retries, its loop guard)."""
 
-    def __init__(self, client: AsanaClient, batch: Batch, *, retrying: Retrying, page_size: int) -> None:
+    def __init__(self, client: AsanaClient, batch: Batch, pages: OffsetPages, *, page_size: int) -> None:
         """Nothing is sent before :meth:`below`."""
         self._client = client
         self._batch = batch
-        self._retrying = retrying
+        self._pages = pages
         self._page_size = page_size
 
     def below(
@@ -74,21 +75,15 @@ class SubtaskReader:
         """``parent``'s subtasks: those of the answer to its first page, then the following pages."""
         if not 200 <= first.status < 300:
             raise action_error(first.status, first.body, first.retry_after)
-        yield from _records(first.body)
+        yield from listing_records(first.body)
         following = next_page_offset(TRACKER)(first.body)
         if following is None:
             return
 
         def fetch(offset: str | None) -> dict[str, Any]:
-            read = partial(
-                self._client.subtasks_page,
-                parent,
-                opt_fields=fields,
-                limit=self._page_size,
-                offset=offset,
-                kind=kind,
+            return self._client.subtasks_page(
+                parent, opt_fields=fields, limit=self._page_size, offset=offset, kind=kind
             )
-            return self._retrying(read)
 
-        for body in offset_pages(fetch, tracker=TRACKER, what=f"{kind} of task {parent}", start=following):
-            yield from _records(body)
+        for records in self._pages(fetch, what=f"{kind} of task {parent}", start=following):
+            yield from records
