@@ -185,9 +185,18 @@ def _view(window: TimeWindow, query: ReportQuery) -> tuple[Any, ...]:
     return (*days, query.state, query.tracker, query.calendar.min_group_size)
 
 
-def _all_teams(store: Database, plan: Plan, window: TimeWindow, query: ReportQuery) -> TeamsFacts:
-    """The facts of every team of ``plan`` (and the people of each team's subtree) for ``query``."""
-    return store.people_time.facts_by_team(window, _subtrees(plan), state=query.state, tracker=query.tracker)
+def _all_teams(
+    views: TimeViews, store: Database, plan: Plan, window: TimeWindow, query: ReportQuery
+) -> TeamsFacts:
+    """The facts of every team of ``plan`` (and the people of each team's subtree) in ``query``'s
+    view, read the first time the view is asked."""
+
+    def compute() -> TeamsFacts:
+        return store.people_time.facts_by_team(
+            window, _subtrees(plan), state=query.state, tracker=query.tracker
+        )
+
+    return views.facts(_view(window, query), compute)
 
 
 def _answering(
@@ -202,7 +211,7 @@ def _answering(
 
     def compute() -> Folding:
         if views is not None:
-            people = views.facts(view, lambda: _all_teams(store, plan, window, query)).people
+            people = _all_teams(views, store, plan, window, query).people
         else:
             found = store.people_time.by_team(
                 window, _subtrees(plan), state=query.state, tracker=query.tracker
@@ -244,8 +253,7 @@ def people_rows(
     if views is None:
         facts = store.people_time.facts(window, state=query.state, tracker=query.tracker, teams=teams)
     else:
-        every = views.facts(_view(window, query), lambda: _all_teams(store, plan, window, query))
-        facts = every.of(team, teams)
+        facts = _all_teams(views, store, plan, window, query).of(team, teams)
     days = len(window.workdays)
     rows = facts.groups
     if query.measure == "fte":
