@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from bench.common import verdict
-from bench.sandboxes import TRACKERS, SandboxProcess
+from bench.sandboxes import TRACKERS, SandboxProcess, add_latency_option, latency_label
 from bench.sync import CASES
 from v2mom.connectors.base import Connector, HistoryReader
 from v2mom.store.database import Database
@@ -83,7 +83,7 @@ def bench_tracker(tracker: str, items: int, runs: int, latency: float = 0.0) -> 
                     f"{result.transitions:,} changes, {result.api_calls:,} API calls in {seconds:.1f} s"
                 )
     ratio = statistics.median(with_history) / statistics.median(plain)
-    late = f", answers {latency * 1000:.0f} ms late" if latency else ""
+    late = latency_label(latency)
     print(
         f"RESULT history-sync/{tracker}/sqlite{late}: ratio {ratio:.2f} to the plain sync "
         f"(median {statistics.median(with_history):.1f} s vs {statistics.median(plain):.1f} s; "
@@ -98,14 +98,10 @@ def main() -> None:
     parser.add_argument("--tracker", choices=[*TRACKERS, "all"], default="all")
     parser.add_argument("--items", type=int, default=20_000, help="records generated per tracker")
     parser.add_argument("--runs", type=int, default=3, help="syncs of each kind, alternating")
-    parser.add_argument(
-        "--latency", type=float, default=0.0, help="milliseconds the sandbox waits before each answer"
-    )
+    add_latency_option(parser)
     args = parser.parse_args()
-    if args.latency < 0:
-        parser.error("--latency must be 0 or more milliseconds")
     for tracker in TRACKERS if args.tracker == "all" else (args.tracker,):
-        bench_tracker(tracker, args.items, args.runs, args.latency / 1000)
+        bench_tracker(tracker, args.items, args.runs, args.latency)
 
 
 if __name__ == "__main__":

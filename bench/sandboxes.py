@@ -7,6 +7,7 @@ commands — set a rate limit or a network's latency, read the request counters,
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import multiprocessing as mp
 from multiprocessing.connection import Connection
@@ -67,6 +68,33 @@ class Latency:
         if scope["type"] == "http" and self.seconds > 0:
             await asyncio.sleep(self.seconds)
         await self.app(scope, receive, send)
+
+
+def _latency_seconds(text: str) -> float:
+    """``--latency``'s milliseconds as seconds; an error for a negative or non-number."""
+    try:
+        milliseconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    if milliseconds < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more milliseconds")
+    return milliseconds / 1000
+
+
+def add_latency_option(parser: argparse.ArgumentParser) -> None:
+    """``--latency MS``: how late the sandbox answers each request; ``args.latency`` holds seconds."""
+    parser.add_argument(
+        "--latency",
+        type=_latency_seconds,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds the sandbox waits before each answer",
+    )
+
+
+def latency_label(seconds: float) -> str:
+    """What a RESULT line says of a latency (nothing for none)."""
+    return f", answers {seconds * 1000:.0f} ms late" if seconds else ""
 
 
 def serve(tracker: str, items: int, page_size: int, pipe: Connection) -> None:

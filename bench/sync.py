@@ -52,7 +52,7 @@ from typing import Any
 import requests
 
 from bench.common import verdict
-from bench.sandboxes import JIRA_DATACENTER, SandboxProcess
+from bench.sandboxes import JIRA_DATACENTER, SandboxProcess, add_latency_option, latency_label
 from v2mom.connectors.base import Connector
 from v2mom.mapping.plan import load_plan
 from v2mom.sandbox import SAMPLE_PLAN_PATH
@@ -402,7 +402,7 @@ def bench_tracker(
     if repeat > 1:
         print(f"{tracker:6} sync ratios {', '.join(f'{p.sync:.2f}' for p in pairs)}: median {sync:.2f}")
     dialect = "postgresql" if database_url and database_url.startswith("postgresql") else "sqlite"
-    late = f", answers {latency * 1000:.0f} ms late" if latency else ""
+    late = latency_label(latency)
     for name, value, target in (("sync", sync, SYNC_TARGET), ("sync+resolve", both, RESOLVE_TARGET)):
         line = f"RESULT {name}/{tracker}/{dialect}{late}: ratio {value:.2f}"
         print(f"{line} (target >= {target}: {verdict(value >= target)})")
@@ -417,15 +417,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="floor and sync pairs per tracker (median)")
-    parser.add_argument(
-        "--latency", type=float, default=0.0, help="milliseconds the sandbox waits before each answer"
-    )
+    add_latency_option(parser)
     args = parser.parse_args()
-    if args.latency < 0:
-        parser.error("--latency must be 0 or more milliseconds")
-    latency = args.latency / 1000
     for tracker in CASES if args.tracker == "all" else (args.tracker,):
-        bench_tracker(tracker, args.items, args.page_size, args.database_url, args.repeat, latency)
+        bench_tracker(tracker, args.items, args.page_size, args.database_url, args.repeat, args.latency)
 
 
 if __name__ == "__main__":
