@@ -75,8 +75,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     # Set-based re-resolution builds million-row temp tables; temp_buffers can only be raised before
-    # a session's first temp table, so it is set at connect (allocated only as used).
-    connect_args = {"options": "-c temp_buffers=256MB"}
+    # a session's first temp table, so it is set at connect (allocated only as used). Every statement
+    # is planned for its parameters: psycopg prepares a statement run five times, and the generic plan
+    # PostgreSQL then cached was made for tables a first sync had only begun to fill (a delete of a
+    # batch's changes scanned every change of the tracker, growing with the table).
+    connect_args = {"options": "-c temp_buffers=256MB -c plan_cache_mode=force_custom_plan"}
     engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
