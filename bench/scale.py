@@ -259,8 +259,6 @@ def _copy_text(value: Any) -> str:
         return "t" if value else "f"
     if isinstance(value, datetime):
         value = value.isoformat()
-    elif isinstance(value, list | dict):
-        value = json.dumps(value)
     elif not isinstance(value, str):
         value = repr(value) if isinstance(value, float) else str(value)
     text_value: str = value
@@ -281,7 +279,7 @@ def copy_rows(template: list[StoredItem]) -> list[CopyRow]:
     """The template's items as :class:`CopyRow` s, in the row shape the item upsert writes."""
     rows = []
     for stored in template:
-        row = _item_row(stored.item, SYNCED_AT)
+        row = _item_row(stored.item, SYNCED_AT, "postgresql")
         rows.append(
             CopyRow(
                 _copy_text(row["item_id"]),
@@ -784,7 +782,7 @@ def build(store: Database, args: argparse.Namespace) -> Template:
     template = build_template(args.template, args.seed)
     synced = Counter(s.item.tracker for s in template.items)
     with_parent = sum(s.item.parent_id is not None for s in template.items)
-    signatures = len({_item_row(s.item, SYNCED_AT)["tag_sig"] for s in template.items})
+    signatures = len({_item_row(s.item, SYNCED_AT, "postgresql")["tag_sig"] for s in template.items})
     print(
         f"template: {len(template.items):,} items synced from the sandboxes in {template.seconds:.1f} s ("
         + ", ".join(f"{k} {v:,}" for k, v in synced.items())
@@ -818,7 +816,7 @@ def describe_cascade(plan: Plan, template: Template) -> None:
     held = len(scope_owners(plan))
     containers = sum(len(v) for v in all_containers(template.items))
     varied = [with_variant(s, v).item for v in range(VARIANTS) for s in template.items]
-    signatures = len({_item_row(item, SYNCED_AT)["tag_sig"] for item in varied})
+    signatures = len({_item_row(item, SYNCED_AT, "postgresql")["tag_sig"] for item in varied})
     print(
         f"cascade: {len(teams)} teams ("
         + ", ".join(f"{depths[d]} at depth {d}" for d in sorted(depths))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import JSON, Engine, Table, Text, bindparam, cast, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -137,6 +137,25 @@ def sqlite_driver_sql(statement: Any, columns: Sequence[str]) -> str:
     if tuple(compiled.positiontup or ()) != tuple(columns):
         raise TypeError(f"{statement.table.name}: parameters out of order: {compiled.positiontup}")
     return str(compiled.string)
+
+
+def unnest_insert(table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    """PostgreSQL: an INSERT of ``rows`` (their values in ``columns`` order) into ``table`` as one
+    short statement with one array parameter per column, unnested side by side (ON CONFLICT clauses
+    may follow). Each value goes through its column type's processing (a JSON column takes its
+    values as JSON text). A many-row write otherwise went through psycopg one row at a time, or as
+    a multi-VALUES statement whose thousands of parameters psycopg parsed again at every call."""
+    arrays = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    unnested: list[Any] = []
+    for name, values in zip(columns, arrays, strict=True):
+        kind = table.c[name].type
+        if isinstance(kind, JSON):
+            array = bindparam(None, list(values), type_=postgresql.ARRAY(Text()))
+            unnested.append(cast(func.unnest(array), kind).label(name))
+        else:
+            array = bindparam(None, list(values), type_=postgresql.ARRAY(kind))
+            unnested.append(func.unnest(array).label(name))
+    return postgresql.insert(table).from_select(list(columns), select(*unnested))
 
 
 def unavailable(url: str, exc: DBAPIError) -> DatabaseUnavailableError:

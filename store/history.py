@@ -15,6 +15,7 @@ reads the changes of some items in a window of time, with the change that stood 
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from sqlalchemy import and_, case, delete, func, literal, select, tuple_, union
 
 from v2mom.models import ItemTransition, State
 from v2mom.store import schema as t
-from v2mom.store.engine import sqlite_driver_sql, upsert_insert
+from v2mom.store.engine import sqlite_driver_sql, unnest_insert, upsert_insert
 from v2mom.store.people_changes import mark_changed
 from v2mom.store.transactions import ConnectionTransactions, Repository
 from v2mom.store.types import sqlite_datetime_text
@@ -52,9 +53,11 @@ def _row(change: ItemTransition) -> dict[str, Any]:
 _COLUMNS = ("tracker", "item_id", "event_id", "field", *_VALUES)
 
 
-def _upsert(dialect: str) -> Any:
-    """The INSERT of a change that replaces the row of the same identity."""
-    statement = upsert_insert(dialect, t.item_transitions)
+def _upsert(dialect: str, statement: Any = None) -> Any:
+    """The INSERT of a change that replaces the row of the same identity (``statement``: an INSERT
+    into ``item_transitions`` of its own, e.g. of many rows at once)."""
+    if statement is None:
+        statement = upsert_insert(dialect, t.item_transitions)
     return statement.on_conflict_do_update(
         index_elements=["tracker", "item_id", "event_id", "field"],
         set_={name: getattr(statement.excluded, name) for name in _VALUES},
@@ -73,9 +76,11 @@ def _sqlite_mark_read() -> str:
     return sqlite_driver_sql(_mark_read("sqlite"), ("tracker", "item_id", "updated_at"))
 
 
-def _mark_read(dialect: str) -> Any:
-    """The upsert of an item's ``history_reads`` row."""
-    statement = upsert_insert(dialect, t.history_reads)
+def _mark_read(dialect: str, statement: Any = None) -> Any:
+    """The upsert of an item's ``history_reads`` row (``statement``: an INSERT into
+    ``history_reads`` of its own, e.g. of many rows at once)."""
+    if statement is None:
+        statement = upsert_insert(dialect, t.history_reads)
     return statement.on_conflict_do_update(
         index_elements=["tracker", "item_id"], set_={"updated_at": statement.excluded.updated_at}
     )
@@ -144,10 +149,9 @@ class HistoryRepository(Repository):
             if self.dialect == "sqlite":
                 conn.exec_driver_sql(_sqlite_upsert(), _sqlite_rows(changes))
             else:
-                statement = _upsert(self.dialect)
-                rows = [_row(change) for change in changes]
-                for start in range(0, len(rows), CHUNK):
-                    conn.execute(statement, rows[start : start + CHUNK])
+                values = operator.itemgetter(*_COLUMNS)
+                rows = [values(_row(change)) for change in changes]
+                conn.execute(_upsert(self.dialect, unnest_insert(t.item_transitions, _COLUMNS, rows)))
             mark_changed(conn, {(change.tracker, change.item_id) for change in changes})
         return len(changes)
 
@@ -292,7 +296,6 @@ class HistoryRepository(Repository):
                 rows = [(tracker, i, sqlite_datetime_text(moment)) for i, moment in updated.items()]
                 conn.exec_driver_sql(_sqlite_mark_read(), rows)
                 return
-            statement = _mark_read(self.dialect)
-            marks = [{"tracker": tracker, "item_id": i, "updated_at": m} for i, m in updated.items()]
-            for first in range(0, len(marks), CHUNK):
-                conn.execute(statement, marks[first : first + CHUNK])
+            marks = [(tracker, i, m) for i, m in updated.items()]
+            columns = ("tracker", "item_id", "updated_at")
+            conn.execute(_mark_read(self.dialect, unnest_insert(t.history_reads, columns, marks)))

@@ -21,7 +21,7 @@ from v2mom.mapping.signature import tag_signature
 from v2mom.mapping.writeback import read_by_id, settle, strip_written
 from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
-from v2mom.store.engine import upsert_insert
+from v2mom.store.engine import unnest_insert, upsert_insert
 from v2mom.store.people_changes import mark_changed, moved_items
 from v2mom.store.resolution.rollup import read_allocation_set
 from v2mom.store.transactions import Repository, Transactions
@@ -53,30 +53,14 @@ class ResolvedItem:
     untagged: bool
 
 
-def _item_row(item: WorkItem, synced_at: Any, *, sqlite_text: bool = False) -> dict[str, Any]:
-    """The ``items`` row of ``item``; with ``sqlite_text``, datetimes and JSON already as the SQLite
-    upsert sends them (see :class:`_DriverUpsert`). ``synced_at`` is the column's value as it goes
-    in: the same for every row of a batch, so the caller encodes it once (:func:`sqlite_datetime`)."""
-    created: Any
-    updated: Any
-    completed: Any
-    started: Any
-    if sqlite_text:
-        created, updated, completed, started = (
-            sqlite_datetime(item.created_at),
-            sqlite_datetime(item.updated_at),
-            sqlite_datetime(item.completed_at),
-            sqlite_datetime(item.started_at),
-        )
-        # orjson writes tuples as arrays: no list copies on this path.
-        labels: Any = json_text(item.labels)
-        components: Any = json_text(item.components)
-        custom: Any = json_text(item.custom_fields)
-    else:
-        created, updated, completed = item.created_at, item.updated_at, item.completed_at
-        started = item.started_at
-        labels, components = list(item.labels), list(item.components)
-        custom = {k: list(v) for k, v in item.custom_fields.items()}
+def _item_row(item: WorkItem, synced_at: Any, dialect: str) -> dict[str, Any]:
+    """The ``items`` row of ``item`` as the upsert of ``dialect`` sends it: JSON as text; datetimes
+    as SQLite's driver upsert stores them (``sqlite``, see :class:`_DriverUpsert`) or as they are,
+    for the column type to check (``postgresql``, see :func:`~v2mom.store.engine.unnest_insert`).
+    ``synced_at`` is the column's value as it goes in: the same for every row of a batch, so the
+    caller encodes it once."""
+    moment = sqlite_datetime if dialect == "sqlite" else _as_it_is
+    # orjson writes tuples as arrays: no list copies on this path.
     return {
         "tracker": item.tracker,
         "item_id": item.id,
@@ -92,15 +76,15 @@ def _item_row(item: WorkItem, synced_at: Any, *, sqlite_text: bool = False) -> d
         "assignee": item.assignee,
         "state": item.state.value,
         "status_name": item.status_name,
-        "created_at": created,
-        "updated_at": updated,
-        "completed_at": completed,
-        "started_at": started,
+        "created_at": moment(item.created_at),
+        "updated_at": moment(item.updated_at),
+        "completed_at": moment(item.completed_at),
+        "started_at": moment(item.started_at),
         "points": item.points,
         "hours": item.hours,
-        "labels": labels,
-        "components": components,
-        "custom_fields": custom,
+        "labels": json_text(item.labels),
+        "components": json_text(item.components),
+        "custom_fields": json_text(item.custom_fields),
         "deleted": False,
         "deleted_at": None,
         "synced_at": synced_at,
@@ -159,8 +143,13 @@ def json_text(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
+def _as_it_is(value: datetime | None) -> datetime | None:
+    """A datetime as PostgreSQL's upsert takes it: the column type checks and converts it."""
+    return value
+
+
 # Column types whose processors the SQLite upsert replaces: datetimes and JSON are encoded by
-# ``_item_row(sqlite_text=True)``; the sqlite3 module stores floats and booleans as they are.
+# ``_item_row``; the sqlite3 module stores floats and booleans as they are.
 ENCODED_FOR_SQLITE = (UTCDateTime, JSON, Float, Boolean)
 
 
@@ -170,10 +159,9 @@ class _DriverUpsert:
     SQLAlchemy's per-row parameter handling cost about a third of sync time on SQLite, and the
     columns' generic processors (a TypeDecorator, then the sqlite3 module's datetime adapter; JSON
     through ``json.dumps``) another third of what was left. Here the statement is compiled once, the
-    rows arrive already encoded (:func:`_item_row` with ``sqlite_text``; a test holds the datetime
-    text equal to what the processors wrote) and each becomes its parameter tuple by one
-    ``itemgetter``. ``rowcount`` counts rows inserted or updated: an older copy skipped by the
-    upsert's WHERE is not counted.
+    rows arrive already encoded (:func:`_item_row`; a test holds the datetime text equal to what the
+    processors wrote) and each becomes its parameter tuple by one ``itemgetter``. ``rowcount``
+    counts rows inserted or updated: an older copy skipped by the upsert's WHERE is not counted.
     """
 
     def __init__(self, statement: Any, dialect: Any) -> None:
@@ -196,21 +184,25 @@ class _DriverUpsert:
         return max(0, result.rowcount)
 
 
+def _newer_wins(statement: Any) -> Any:
+    """``statement`` (an INSERT into ``items``) replacing the row of the same (tracker, id) unless
+    that row is newer and not deleted."""
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[t.items.c.tracker, t.items.c.item_id],
+        set_={c.name: excluded[c.name] for c in ITEM_COLUMNS if c.name not in ("tracker", "item_id")},
+        where=or_(t.items.c.updated_at <= excluded.updated_at, t.items.c.deleted.is_(True)),
+    )
+
+
 class ItemRepository(Repository):
     """The ``items`` table: one instance per database, safe to share between threads."""
 
     def __init__(self, transactions: Transactions, dialect: str, sql_dialect: Any) -> None:
         """Build the upsert statement once (``sql_dialect``: the engine's SQLAlchemy dialect)."""
         super().__init__(transactions, dialect)
-        stmt = upsert_insert(dialect, t.items)
-        excluded = stmt.excluded
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[t.items.c.tracker, t.items.c.item_id],
-            set_={c.name: excluded[c.name] for c in ITEM_COLUMNS if c.name not in ("tracker", "item_id")},
-            where=or_(t.items.c.updated_at <= excluded.updated_at, t.items.c.deleted.is_(True)),
-        )
+        upsert = _newer_wins(upsert_insert(dialect, t.items))
         self._sqlite_upsert = _DriverUpsert(upsert, sql_dialect) if dialect == "sqlite" else None
-        self._upsert_statement = upsert.returning(t.items.c.pk)
 
     def upsert(self, items: Sequence[WorkItem], *, synced_at: datetime | None = None) -> int:
         """Insert or update items by (tracker, id) in one transaction; returns rows written.
@@ -225,7 +217,6 @@ class ItemRepository(Repository):
             return self._upsert(conn, items, now)
 
     def _upsert(self, conn: Connection, items: Sequence[WorkItem], now: datetime) -> int:
-        written = 0
         latest: dict[tuple[str, str], WorkItem] = {}
         for item in items:  # the same id twice in one batch: keep the newest
             known = latest.get((item.tracker, item.id))
@@ -249,16 +240,12 @@ class ItemRepository(Repository):
         mark_changed(conn, moved_items(conn, latest.values()))  # with the write: people's time follows
         if self._sqlite_upsert is not None:
             synced = sqlite_datetime(now)
-            return self._sqlite_upsert.run(
-                conn, [_item_row(i, synced, sqlite_text=True) for i in latest.values()]
-            )
-        rows = [_item_row(item, now) for item in latest.values()]
-        # executemany on one statement: compiled once and cached, batched by SQLAlchemy's
-        # "insertmanyvalues" (a fresh multi-VALUES statement per page cost 55% of sync time).
-        for start in range(0, len(rows), UPSERT_CHUNK):
-            chunk = rows[start : start + UPSERT_CHUNK]
-            written += len(conn.execute(self._upsert_statement, chunk).all())
-        return written
+            return self._sqlite_upsert.run(conn, [_item_row(i, synced, "sqlite") for i in latest.values()])
+        names = [c.name for c in ITEM_COLUMNS]
+        values = operator.itemgetter(*names)
+        rows = [values(_item_row(item, now, "postgresql")) for item in latest.values()]
+        upsert = _newer_wins(unnest_insert(t.items, names, rows)).execution_options(preserve_rowcount=True)
+        return max(0, conn.execute(upsert).rowcount)
 
     def mark_deleted(self, tracker: str, item_ids: Iterable[str], *, at: datetime | None = None) -> int:
         """Mark items deleted (census or a delete event); returns how many changed."""

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select
 
 from v2mom.models import WorkItem
 from v2mom.store import schema as t
-from v2mom.store.engine import sqlite_driver_sql
+from v2mom.store.engine import sqlite_driver_sql, unnest_insert
 
 __all__ = ["mark_changed", "moved_items"]
 
@@ -58,9 +58,7 @@ def mark_changed(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(_sqlite_insert(), fresh)
     else:
-        rows = [{"tracker": tracker, "item_id": item_id} for tracker, item_id in fresh]
-        for start in range(0, len(rows), CHUNK):
-            conn.execute(insert(t.people_changes), rows[start : start + CHUNK])
+        conn.execute(unnest_insert(t.people_changes, ("tracker", "item_id"), fresh))
     if marked is not None:
         marked.update(fresh)
     return len(fresh)

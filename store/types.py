@@ -20,10 +20,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        """Refuse naive datetimes; store UTC (naive on SQLite, aware on PostgreSQL)."""
+        """Refuse naive datetimes (no tzinfo, or one that gives no offset); store UTC (naive on
+        SQLite, aware on PostgreSQL)."""
         if value is None:
             return None
-        if value.tzinfo is None:
+        if value.utcoffset() is None:
             raise ValueError("naive datetime given to a UTC column")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import StatementError
 
 from tests.factories import T0, make_item
 from v2mom.models import State
@@ -39,6 +40,24 @@ def test_older_copy_never_overwrites_newer(store: Database) -> None:
     assert stored is not None
     assert stored.item.title == "new"
     assert stored.item.state is State.DONE
+
+
+def test_upsert_counts_the_rows_it_wrote(store: Database) -> None:
+    """Inserted and updated rows count; an older copy the upsert skips does not."""
+    assert store.items.upsert([make_item("1", minutes=5), make_item("2", minutes=5)]) == 2
+    assert store.items.upsert([make_item("1", minutes=1), make_item("2", minutes=9)]) == 1
+    assert store.items.upsert([make_item("1", minutes=5)]) == 1  # the same moment again: written
+
+
+def test_a_naive_sync_time_is_refused_and_nothing_is_written(store: Database) -> None:
+    """Neither backend's upsert sends its rows through the column processors one by one: a naive
+    datetime (no tzinfo, or one without an offset) is still refused before any row is written."""
+    with pytest.raises((ValueError, StatementError), match="naive"):
+        store.items.upsert([make_item("1")], synced_at=datetime(2026, 11, 1))
+    assert store.items.count() == 0
+    with pytest.raises((ValueError, StatementError), match="naive"):
+        store.items.upsert([make_item("1")], synced_at=datetime(2026, 11, 1, tzinfo=_NoOffset()))
+    assert store.items.count() == 0
 
 
 def test_same_id_twice_in_one_batch_keeps_newest(store: Database) -> None:
