@@ -259,6 +259,8 @@ def _copy_text(value: Any) -> str:
         return "t" if value else "f"
     if isinstance(value, datetime):
         value = value.isoformat()
+    elif isinstance(value, list | tuple | dict):
+        value = json.dumps(value)
     elif not isinstance(value, str):
         value = repr(value) if isinstance(value, float) else str(value)
     text_value: str = value

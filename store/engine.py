@@ -13,11 +13,25 @@ hashes, so a new one is created readable by its owner only (0600); SQLite gives 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Table, Text, bindparam, cast, create_engine, event, func, select
+import orjson
+from sqlalchemy import (
+    JSON,
+    Engine,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -139,23 +153,31 @@ def sqlite_driver_sql(statement: Any, columns: Sequence[str]) -> str:
     return str(compiled.string)
 
 
-def unnest_insert(table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    """PostgreSQL: an INSERT of ``rows`` (their values in ``columns`` order) into ``table`` as one
-    short statement with one array parameter per column, unnested side by side (ON CONFLICT clauses
-    may follow). Each value goes through its column type's processing (a JSON column takes its
-    values as JSON text). A many-row write otherwise went through psycopg one row at a time, or as
-    a multi-VALUES statement whose thousands of parameters psycopg parsed again at every call."""
-    arrays = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    unnested: list[Any] = []
-    for name, values in zip(columns, arrays, strict=True):
-        kind = table.c[name].type
-        if isinstance(kind, JSON):
-            array = bindparam(None, list(values), type_=postgresql.ARRAY(Text()))
-            unnested.append(cast(func.unnest(array), kind).label(name))
-        else:
-            array = bindparam(None, list(values), type_=postgresql.ARRAY(kind))
-            unnested.append(func.unnest(array).label(name))
-    return postgresql.insert(table).from_select(list(columns), select(*unnested))
+def _json_moment(value: Any) -> str:
+    """A datetime in :func:`json_rows_insert`'s document: with its offset; refused when naive, as
+    :class:`~v2mom.store.types.UTCDateTime` refuses it (PostgreSQL would read it as local time)."""
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a value of a row")
+
+
+def json_rows_insert(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> Any:
+    """PostgreSQL: an INSERT of ``rows`` (their ``columns``) into ``table`` as one short statement
+    with one parameter, the rows as a JSON array of objects that ``json_populate_recordset`` reads
+    back into the table's row type (ON CONFLICT clauses may follow). A JSON column takes the value
+    as it is; a datetime goes with its offset, a naive one is refused. A many-row write otherwise
+    went through psycopg one row at a time, as a multi-VALUES statement psycopg parsed again at every
+    call, or as arrays psycopg builds in Python: orjson writes the document in a tenth of the time."""
+    try:
+        document = orjson.dumps(list(rows), default=_json_moment, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except orjson.JSONEncodeError as exc:  # orjson wraps what the datetime check raised: raise that
+        raise (exc.__cause__ or exc) from None
+    records = func.json_populate_recordset(
+        literal_column(f"NULL::{table.name}"), cast(bindparam(None, document.decode(), type_=Text()), JSON)
+    ).table_valued(*columns)
+    return postgresql.insert(table).from_select(list(columns), select(*(records.c[name] for name in columns)))
 
 
 def unavailable(url: str, exc: DBAPIError) -> DatabaseUnavailableError:

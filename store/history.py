@@ -15,7 +15,6 @@ reads the changes of some items in a window of time, with the change that stood 
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from sqlalchemy import and_, case, delete, func, literal, select, tuple_, union
 
 from v2mom.models import ItemTransition, State
 from v2mom.store import schema as t
-from v2mom.store.engine import sqlite_driver_sql, unnest_insert, upsert_insert
+from v2mom.store.engine import json_rows_insert, sqlite_driver_sql, upsert_insert
 from v2mom.store.people_changes import mark_changed
 from v2mom.store.transactions import ConnectionTransactions, Repository
 from v2mom.store.types import sqlite_datetime_text
@@ -149,9 +148,8 @@ class HistoryRepository(Repository):
             if self.dialect == "sqlite":
                 conn.exec_driver_sql(_sqlite_upsert(), _sqlite_rows(changes))
             else:
-                values = operator.itemgetter(*_COLUMNS)
-                rows = [values(_row(change)) for change in changes]
-                conn.execute(_upsert(self.dialect, unnest_insert(t.item_transitions, _COLUMNS, rows)))
+                rows = [_row(change) for change in changes]
+                conn.execute(_upsert(self.dialect, json_rows_insert(t.item_transitions, _COLUMNS, rows)))
             mark_changed(conn, {(change.tracker, change.item_id) for change in changes})
         return len(changes)
 
@@ -296,6 +294,6 @@ class HistoryRepository(Repository):
                 rows = [(tracker, i, sqlite_datetime_text(moment)) for i, moment in updated.items()]
                 conn.exec_driver_sql(_sqlite_mark_read(), rows)
                 return
-            marks = [(tracker, i, m) for i, m in updated.items()]
+            marks = [{"tracker": tracker, "item_id": i, "updated_at": m} for i, m in updated.items()]
             columns = ("tracker", "item_id", "updated_at")
-            conn.execute(_mark_read(self.dialect, unnest_insert(t.history_reads, columns, marks)))
+            conn.execute(_mark_read(self.dialect, json_rows_insert(t.history_reads, columns, marks)))

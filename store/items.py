@@ -21,7 +21,7 @@ from v2mom.mapping.signature import tag_signature
 from v2mom.mapping.writeback import read_by_id, settle, strip_written
 from v2mom.models import Level, State, WorkItem
 from v2mom.store import schema as t
-from v2mom.store.engine import unnest_insert, upsert_insert
+from v2mom.store.engine import json_rows_insert, upsert_insert
 from v2mom.store.people_changes import mark_changed, moved_items
 from v2mom.store.resolution.rollup import read_allocation_set
 from v2mom.store.transactions import Repository, Transactions
@@ -54,12 +54,14 @@ class ResolvedItem:
 
 
 def _item_row(item: WorkItem, synced_at: Any, dialect: str) -> dict[str, Any]:
-    """The ``items`` row of ``item`` as the upsert of ``dialect`` sends it: JSON as text; datetimes
-    as SQLite's driver upsert stores them (``sqlite``, see :class:`_DriverUpsert`) or as they are,
-    for the column type to check (``postgresql``, see :func:`~v2mom.store.engine.unnest_insert`).
+    """The ``items`` row of ``item`` as the upsert of ``dialect`` sends it: for SQLite's driver
+    upsert, datetimes and JSON as text (see :class:`_DriverUpsert`); for PostgreSQL's, values that
+    go into one JSON document as they are (see :func:`~v2mom.store.engine.json_rows_insert`).
     ``synced_at`` is the column's value as it goes in: the same for every row of a batch, so the
     caller encodes it once."""
-    moment = sqlite_datetime if dialect == "sqlite" else _as_it_is
+    sqlite = dialect == "sqlite"
+    moment = sqlite_datetime if sqlite else _as_it_is
+    document = json_text if sqlite else _as_it_is
     # orjson writes tuples as arrays: no list copies on this path.
     return {
         "tracker": item.tracker,
@@ -82,9 +84,9 @@ def _item_row(item: WorkItem, synced_at: Any, dialect: str) -> dict[str, Any]:
         "started_at": moment(item.started_at),
         "points": item.points,
         "hours": item.hours,
-        "labels": json_text(item.labels),
-        "components": json_text(item.components),
-        "custom_fields": json_text(item.custom_fields),
+        "labels": document(item.labels),
+        "components": document(item.components),
+        "custom_fields": document(item.custom_fields),
         "deleted": False,
         "deleted_at": None,
         "synced_at": synced_at,
@@ -143,8 +145,8 @@ def json_text(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def _as_it_is(value: datetime | None) -> datetime | None:
-    """A datetime as PostgreSQL's upsert takes it: the column type checks and converts it."""
+def _as_it_is(value: Any) -> Any:
+    """A value as PostgreSQL's upsert takes it: into its JSON document, which checks datetimes."""
     return value
 
 
@@ -242,9 +244,8 @@ class ItemRepository(Repository):
             synced = sqlite_datetime(now)
             return self._sqlite_upsert.run(conn, [_item_row(i, synced, "sqlite") for i in latest.values()])
         names = [c.name for c in ITEM_COLUMNS]
-        values = operator.itemgetter(*names)
-        rows = [values(_item_row(item, now, "postgresql")) for item in latest.values()]
-        upsert = _newer_wins(unnest_insert(t.items, names, rows)).execution_options(preserve_rowcount=True)
+        rows = [_item_row(item, now, "postgresql") for item in latest.values()]
+        upsert = _newer_wins(json_rows_insert(t.items, names, rows)).execution_options(preserve_rowcount=True)
         return max(0, conn.execute(upsert).rowcount)
 
     def mark_deleted(self, tracker: str, item_ids: Iterable[str], *, at: datetime | None = None) -> int:

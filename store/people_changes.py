@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select
 
 from v2mom.models import WorkItem
 from v2mom.store import schema as t
-from v2mom.store.engine import sqlite_driver_sql, unnest_insert
+from v2mom.store.engine import json_rows_insert, sqlite_driver_sql
 
 __all__ = ["mark_changed", "moved_items"]
 
@@ -58,7 +58,8 @@ def mark_changed(conn: Connection, keys: Iterable[tuple[str, str]]) -> int:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(_sqlite_insert(), fresh)
     else:
-        conn.execute(unnest_insert(t.people_changes, ("tracker", "item_id"), fresh))
+        marks = [{"tracker": tracker, "item_id": item_id} for tracker, item_id in fresh]
+        conn.execute(json_rows_insert(t.people_changes, ("tracker", "item_id"), marks))
     if marked is not None:
         marked.update(fresh)
     return len(fresh)
