@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 
 from tests.factories import T0, make_item
@@ -150,6 +150,16 @@ def test_the_sqlite_upsert_encodes_datetimes_as_it_always_stored_them() -> None:
     tuples = ((("a", "b é"), ["a", "b é"]), ((), []), ({"Team Bet": ("Yes",)}, {"Team Bet": ["Yes"]}))
     for held, read in tuples:  # as WorkItems hold them
         assert json.loads(json_text(held) or "null") == read
+
+
+def test_the_datetime_column_refuses_a_time_zone_that_gives_no_offset() -> None:
+    """Every other write of a datetime goes through the column type: a tzinfo without an offset
+    makes a naive datetime, which would otherwise be stored as local time."""
+    column = t.items.c.updated_at.type
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        with pytest.raises(ValueError, match="naive"):
+            column.process_bind_param(datetime(2026, 11, 1, tzinfo=_NoOffset()), dialect)
+        assert column.process_bind_param(datetime(2026, 11, 1, tzinfo=UTC), dialect) is not None
 
 
 class _NoOffset(tzinfo):
