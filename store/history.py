@@ -50,13 +50,11 @@ def _row(change: ItemTransition) -> dict[str, Any]:
 
 
 _COLUMNS = ("tracker", "item_id", "event_id", "field", *_VALUES)
+_READ_COLUMNS = ("tracker", "item_id", "updated_at")
 
 
-def _upsert(dialect: str, statement: Any = None) -> Any:
-    """The INSERT of a change that replaces the row of the same identity (``statement``: an INSERT
-    into ``item_transitions`` of its own, e.g. of many rows at once)."""
-    if statement is None:
-        statement = upsert_insert(dialect, t.item_transitions)
+def _replacing(statement: Any) -> Any:
+    """``statement`` (an INSERT into ``item_transitions``) replacing the row of the same identity."""
     return statement.on_conflict_do_update(
         index_elements=["tracker", "item_id", "event_id", "field"],
         set_={name: getattr(statement.excluded, name) for name in _VALUES},
@@ -66,20 +64,17 @@ def _upsert(dialect: str, statement: Any = None) -> Any:
 @functools.cache
 def _sqlite_upsert() -> str:
     """:func:`_upsert` for SQLite's driver (its parameters in :data:`_COLUMNS` order)."""
-    return sqlite_driver_sql(_upsert("sqlite"), _COLUMNS)
+    return sqlite_driver_sql(_replacing(upsert_insert("sqlite", t.item_transitions)), _COLUMNS)
 
 
 @functools.cache
 def _sqlite_mark_read() -> str:
     """:meth:`HistoryRepository.mark_read`'s upsert for SQLite's driver (tracker, item id, updated)."""
-    return sqlite_driver_sql(_mark_read("sqlite"), ("tracker", "item_id", "updated_at"))
+    return sqlite_driver_sql(_read_for(upsert_insert("sqlite", t.history_reads)), _READ_COLUMNS)
 
 
-def _mark_read(dialect: str, statement: Any = None) -> Any:
-    """The upsert of an item's ``history_reads`` row (``statement``: an INSERT into
-    ``history_reads`` of its own, e.g. of many rows at once)."""
-    if statement is None:
-        statement = upsert_insert(dialect, t.history_reads)
+def _read_for(statement: Any) -> Any:
+    """``statement`` (an INSERT into ``history_reads``) replacing the row of the same item."""
     return statement.on_conflict_do_update(
         index_elements=["tracker", "item_id"], set_={"updated_at": statement.excluded.updated_at}
     )
@@ -149,7 +144,7 @@ class HistoryRepository(Repository):
                 conn.exec_driver_sql(_sqlite_upsert(), _sqlite_rows(changes))
             else:
                 rows = [_row(change) for change in changes]
-                conn.execute(_upsert(self.dialect, json_rows_insert(t.item_transitions, _COLUMNS, rows)))
+                conn.execute(_replacing(json_rows_insert(t.item_transitions, _COLUMNS, rows)))
             mark_changed(conn, {(change.tracker, change.item_id) for change in changes})
         return len(changes)
 
@@ -295,5 +290,4 @@ class HistoryRepository(Repository):
                 conn.exec_driver_sql(_sqlite_mark_read(), rows)
                 return
             marks = [{"tracker": tracker, "item_id": i, "updated_at": m} for i, m in updated.items()]
-            columns = ("tracker", "item_id", "updated_at")
-            conn.execute(_mark_read(self.dialect, json_rows_insert(t.history_reads, columns, marks)))
+            conn.execute(_read_for(json_rows_insert(t.history_reads, _READ_COLUMNS, marks)))

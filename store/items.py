@@ -32,6 +32,7 @@ from v2mom.vocabulary import WrittenTags
 
 UPSERT_CHUNK = 500
 ITEM_COLUMNS = [c for c in t.items.c if c.name != "pk"]
+ITEM_NAMES = [c.name for c in ITEM_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class _DriverUpsert:
     """
 
     def __init__(self, statement: Any, dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=[c.name for c in ITEM_COLUMNS])
+        compiled = statement.compile(dialect=dialect, column_keys=ITEM_NAMES)
         self.sql = compiled.string
         order: list[str] = list(compiled.positiontup or [])
         columns = {c.name: c for c in ITEM_COLUMNS}
@@ -243,10 +244,9 @@ class ItemRepository(Repository):
         if self._sqlite_upsert is not None:
             synced = sqlite_datetime(now)
             return self._sqlite_upsert.run(conn, [_item_row(i, synced, "sqlite") for i in latest.values()])
-        names = [c.name for c in ITEM_COLUMNS]
         rows = [_item_row(item, now, "postgresql") for item in latest.values()]
-        upsert = _newer_wins(json_rows_insert(t.items, names, rows)).execution_options(preserve_rowcount=True)
-        return max(0, conn.execute(upsert).rowcount)
+        upsert = _newer_wins(json_rows_insert(t.items, ITEM_NAMES, rows))
+        return max(0, conn.execute(upsert.execution_options(preserve_rowcount=True)).rowcount)
 
     def mark_deleted(self, tracker: str, item_ids: Iterable[str], *, at: datetime | None = None) -> int:
         """Mark items deleted (census or a delete event); returns how many changed."""
