@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -39,3 +41,30 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the system says, else all of them)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class CpuSplit:
+    """CPU seconds spent over one timed run: this process's (every thread) and the sandbox's."""
+
+    ours: float
+    sandbox: float
+
+    @property
+    def total(self) -> float:
+        """Both processes' CPU: what the run's wall time must at least spread over the cores."""
+        return self.ours + self.sandbox
+
+    def least_wall(self, cores: int) -> float:
+        """The shortest wall time this much CPU allows on ``cores`` cores, every one kept busy."""
+        return self.total / max(cores, 1)
+
+    def describe(self) -> str:
+        """``ours 5.0 s + sandbox 3.0 s``."""
+        return f"ours {self.ours:.1f} s + sandbox {self.sandbox:.1f} s"

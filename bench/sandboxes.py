@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import time
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
@@ -113,6 +114,8 @@ def serve(tracker: str, items: int, page_size: int, pipe: Connection) -> None:
         elif command == "latency":
             (late.seconds,) = args
             pipe.send(None)
+        elif command == "cpu":
+            pipe.send(time.process_time())
         elif command == "stats":
             limit = state.rate_limit
             pipe.send(
@@ -148,6 +151,12 @@ class SandboxProcess:
         """Answer every request ``seconds`` late from now on (0: as soon as it is handled)."""
         self._pipe.send(("latency", seconds))
         self._pipe.recv()
+
+    def cpu_seconds(self) -> float:
+        """The child's CPU time so far, every thread of it (serving, rendering, the generator's)."""
+        self._pipe.send(("cpu",))
+        seconds: float = self._pipe.recv()
+        return seconds
 
     def stats(self) -> dict[str, Any]:
         """Requests received so far, and the rate limit's accepted cost, refusals and floor."""

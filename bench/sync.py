@@ -37,6 +37,11 @@ network does (:class:`bench.sandboxes.Latency`): the floor's requests wait one a
 the sync's wait as they do in production, where what a connector reads beside its pages (histories,
 pages fetched ahead) overlaps the waits. Without it, both processes share this machine's cores and
 the ratio is mostly the sync's CPU against the floor's.
+
+Each pair also prints the CPU both processes spent (this one's, every thread, and the sandbox's) and
+the bound it sets: with every core busy, that much CPU takes at least ``total / cores`` of wall
+time, so the sync's ratio cannot pass ``floor / (total / cores)`` on this machine, however well its
+threads overlap. A bound under the target says the miss is the CPU spent, not waiting.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ from typing import Any
 
 import requests
 
-from bench.common import verdict
+from bench.common import CpuSplit, usable_cores, verdict
 from bench.sandboxes import JIRA_DATACENTER, SandboxProcess, add_latency_option, latency_label
 from v2mom.connectors.base import Connector
 from v2mom.mapping.plan import load_plan
@@ -316,12 +321,14 @@ CASES = {"jira": jira_case, JIRA_DATACENTER: jira_datacenter_case, "linear": lin
 
 @dataclass(frozen=True)
 class _Pair:
-    """One floor run and the sync after it, on the same sandbox."""
+    """One floor run and the sync after it, on the same sandbox, with the CPU each used."""
 
     floor_seconds: float
     sync_seconds: float
     remap_seconds: float
     items: int
+    floor_cpu: CpuSplit
+    sync_cpu: CpuSplit
 
     @property
     def sync(self) -> float:
@@ -333,12 +340,31 @@ class _Pair:
         """Sync plus re-resolution, as a ratio to the floor."""
         return self.floor_seconds / (self.sync_seconds + self.remap_seconds)
 
+    def ceiling(self, cores: int) -> float:
+        """The best ratio the sync's CPU allowed here: the floor's time over the wall the sync would
+        take with every core busy with its CPU and the sandbox's (a database server's not counted,
+        so on PostgreSQL this bound is looser still). No sync of this CPU could do better."""
+        return self.floor_seconds / self.sync_cpu.least_wall(cores)
 
-def _pair(tracker: str, connector: Connector, raw: Callable[[], int], database_url: str | None) -> _Pair:
-    """The floor, then the real sync into an empty store and its re-resolution; prints their lines."""
+
+def _timed(run: Callable[[], Any], sandbox: SandboxProcess) -> tuple[Any, float, CpuSplit]:
+    """``run()``'s answer, its wall time, and the CPU this process and the sandbox spent meanwhile."""
+    ours, theirs = time.process_time(), sandbox.cpu_seconds()
     started = time.perf_counter()
-    floor_items = raw()
-    floor_seconds = time.perf_counter() - started
+    answer = run()
+    seconds = time.perf_counter() - started
+    return answer, seconds, CpuSplit(time.process_time() - ours, sandbox.cpu_seconds() - theirs)
+
+
+def _pair(
+    tracker: str,
+    connector: Connector,
+    raw: Callable[[], int],
+    database_url: str | None,
+    sandbox: SandboxProcess,
+) -> _Pair:
+    """The floor, then the real sync into an empty store and its re-resolution; prints their lines."""
+    floor_items, floor_seconds, floor_cpu = _timed(raw, sandbox)
     floor_rate = floor_items / floor_seconds
     print(f"{tracker:6} floor: {floor_items:,} records in {floor_seconds:.1f} s = {floor_rate:,.0f}/s")
     with tempfile.TemporaryDirectory() as tmp:
@@ -346,15 +372,15 @@ def _pair(tracker: str, connector: Connector, raw: Callable[[], int], database_u
         store = _emptied(database_url) if database_url else Database.open(f"sqlite:///{tmp}/bench.db")
         plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
         store.plans.save(plan, actor="bench")
-        started = time.perf_counter()
-        result = sync_tracker(store, connector, full=True, census=False)
-        sync_seconds = time.perf_counter() - started
+        result, sync_seconds, sync_cpu = _timed(
+            lambda: sync_tracker(store, connector, full=True, census=False), sandbox
+        )
         assert result.ok, result.error
         started = time.perf_counter()
         stats = remap(store)
         remap_seconds = time.perf_counter() - started
         store.close()
-    pair = _Pair(floor_seconds, sync_seconds, remap_seconds, result.seen)
+    pair = _Pair(floor_seconds, sync_seconds, remap_seconds, result.seen, floor_cpu, sync_cpu)
     sync_rate = result.seen / sync_seconds
     print(
         f"{tracker:6} sync:  {result.seen:,} items in {sync_seconds:.1f} s = {sync_rate:,.0f}/s "
@@ -363,6 +389,11 @@ def _pair(tracker: str, connector: Connector, raw: Callable[[], int], database_u
     print(
         f"{tracker:6} remap: {stats.items:,} items in {remap_seconds:.1f} s; sync + remap = "
         f"{result.seen / (sync_seconds + remap_seconds):,.0f}/s ({pair.both:.2f}x the floor)"
+    )
+    cores = usable_cores()
+    print(
+        f"{tracker:6} cpu:   floor {floor_cpu.describe()}; sync {sync_cpu.describe()} on {cores} cores: "
+        f"no wall under {sync_cpu.least_wall(cores):.1f} s, at best {pair.ceiling(cores):.2f}x the floor"
     )
     return pair
 
@@ -395,12 +426,14 @@ def bench_tracker(
             if run == 0:
                 raw()  # warm-up: what the sandbox builds on first use is not charged to either side
             else:
-                pairs.append(_pair(tracker, connector, raw, database_url))
+                pairs.append(_pair(tracker, connector, raw, database_url, sandbox))
             connector.close()
     sync = statistics.median(pair.sync for pair in pairs)
     both = statistics.median(pair.both for pair in pairs)
+    ceiling = statistics.median(pair.ceiling(usable_cores()) for pair in pairs)
     if repeat > 1:
         print(f"{tracker:6} sync ratios {', '.join(f'{p.sync:.2f}' for p in pairs)}: median {sync:.2f}")
+    print(f"{tracker:6} the CPU's bound on the sync: median {ceiling:.2f}x the floor (every core busy)")
     dialect = "postgresql" if database_url and database_url.startswith("postgresql") else "sqlite"
     late = latency_label(latency)
     for name, value, target in (("sync", sync, SYNC_TARGET), ("sync+resolve", both, RESOLVE_TARGET)):

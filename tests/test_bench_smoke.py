@@ -62,6 +62,12 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
         names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
         trackers = ("jira", "jira-datacenter", "linear", "asana")
         assert names == [[kind, t] for t in trackers for kind in ("sync", "sync+resolve")]
+        # Each pair's ratio is within the bound its CPU sets (wall >= CPU / cores, always).
+        ratios = [float(r) for r in re.findall(r"\(([\d.]+)x the floor\), [\d,]+ API calls", done.stdout)]
+        bounds = [float(b) for b in re.findall(r"at best ([\d.]+)x the floor", done.stdout)]
+        assert len(ratios) == len(bounds) == len(trackers), done.stdout
+        within = [0 < ratio <= bound + 0.01 for ratio, bound in zip(ratios, bounds, strict=True)]
+        assert all(within), done.stdout
 
 
 @pytest.mark.postgres
