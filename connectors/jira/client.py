@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields as dataclass_fields
@@ -33,6 +34,7 @@ from atlassian import Jira, JiraCloud
 
 from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
+from v2mom.connectors.jira.datacenter import check_deployment
 from v2mom.connectors.jira.rate_limits import RateBudget, interval_retry_after
 from v2mom.connectors.retry import parse_retry_after
 from v2mom.errors import AuthError, FatalError, RetriableError, TrackerError
@@ -87,6 +89,8 @@ _TEXTS = ErrorTexts(
     not_found="not found (or not visible to this account)",
 )
 
+
+SERVER_INFO = "server-info"  # the kind of the one request sent before the deployment is known
 
 # Data Center answers 401 to a personal access token that expired or was revoked (PATs expire).
 _DC_TEXTS = replace(
@@ -188,6 +192,15 @@ def _map_exception(
     return None
 
 
+class DeploymentCheck:
+    """Whether the site was found to be the configured deployment, shared by a client and the
+    clients it spawns: ``serverInfo`` is asked once, before the first request that sends credentials."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.passed = False
+
+
 class JiraClient:
     """Thin, typed wrapper over ``atlassian.JiraCloud`` (REST v3, basic auth with an API token) or,
     for ``deployment="datacenter"``, ``atlassian.Jira`` (REST v2, a personal access token as Bearer).
@@ -211,13 +224,18 @@ class JiraClient:
         calls: CallCounter | None = None,
         budget: RateBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deployment_check: DeploymentCheck | None = None,
     ) -> None:
         """Build the SDK client; nothing is sent until the first call.
 
         Cloud needs ``email`` with ``api_token``; Data Center takes ``api_token`` as its personal
         access token (sent as ``Authorization: Bearer``, never with an email). Every answer's
         rate-limit headers feed ``budget`` (shared by a connector's clients), and each call first
-        ``sleep``s the pause it asks for.
+        ``sleep``s the pause it asks for. Before the first call that sends credentials, whatever it
+        is (a sync, provisioning, a write-back, registering webhooks), ``serverInfo`` is asked which
+        Jira the URL names: the other deployment than ``deployment`` is a ConfigError naming the
+        setting, and the other deployment's credentials are never sent (``deployment_check``: shared
+        with the clients this one spawns, so the site is asked once).
         """
         self.base_url = url.rstrip("/")
         self.deployment: JiraDeployment = deployment
@@ -231,6 +249,7 @@ class JiraClient:
         # on 429 Retry-After by itself): retries are ours (connectors/retry.py).
         self.budget = budget if budget is not None else RateBudget()
         self._sleep = sleep
+        self._deployment_check = deployment_check if deployment_check is not None else DeploymentCheck()
         session = requests.Session()
         session.hooks["response"].append(self._observe)
         self._sdk: Jira | JiraCloud
@@ -271,6 +290,7 @@ class JiraClient:
             calls=self.calls,
             budget=self.budget,
             sleep=sleep,
+            deployment_check=self._deployment_check,
         )
 
     def _observe(self, response: requests.Response, *_args: object, **_kwargs: object) -> None:
@@ -298,8 +318,11 @@ class JiraClient:
 
         ``step`` names what the request does in error messages. The mapped error is raised outside
         the ``except`` block so that it carries no chained vendor exception (equivalent to
-        ``raise … from None`` without even a ``__context__``).
+        ``raise … from None`` without even a ``__context__``). The site's deployment is checked
+        first, once (:class:`DeploymentCheck`).
         """
+        if kind != SERVER_INFO and not self._deployment_check.passed:
+            self.check_deployment()
         self.calls.add(kind)
         wait = self.budget.pause()
         error: TrackerError | None = None
@@ -374,6 +397,14 @@ class JiraClient:
             raise FatalError("unexpected search response: 'issues' is not a list", tracker=TRACKER)
         return page
 
+    def check_deployment(self) -> None:
+        """Ask ``serverInfo`` which Jira the URL names, unless this client or one of its kin already
+        did: ConfigError naming the ``deployment`` to set when it is the other one."""
+        with self._deployment_check.lock:
+            if not self._deployment_check.passed:
+                check_deployment(self.server_info(), self.deployment, self.base_url)
+                self._deployment_check.passed = True
+
     def server_info(self) -> dict[str, Any]:
         """``GET /rest/api/2/serverInfo`` (both deployments answer it, anonymously too): its
         ``deploymentType`` ("Cloud", "Server" or "DataCenter") tells which Jira the URL names.
@@ -387,9 +418,9 @@ class JiraClient:
         anonymous.timeout = self._sdk.timeout
         endpoint = anonymous.resource_url("serverInfo", api_root="rest/api", api_version=2)
         try:
-            return self._json_object("server-info", lambda: anonymous.get(endpoint))
+            return self._json_object(SERVER_INFO, lambda: anonymous.get(endpoint))
         except AuthError:  # a site closed to anonymous callers: ask as the configured account
-            return self._json_object("server-info", lambda: self._sdk.get(endpoint))
+            return self._json_object(SERVER_INFO, lambda: self._sdk.get(endpoint))
         finally:
             anonymous.close()
 

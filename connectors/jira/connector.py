@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
-from v2mom.connectors.jira.datacenter import check_deployment
 from v2mom.connectors.jira.datacenter_history import DataCenterHistory
 from v2mom.connectors.jira.datacenter_reads import DataCenterReads
 from v2mom.connectors.jira.history import JiraHistory
@@ -109,7 +108,6 @@ class JiraConnector(ConnectorRuntime):
         self.calls = client.calls if client is not None else CallCounter()
         self._budget = client.budget if client is not None else RateBudget()  # shared by every client
         self._client = client or self._new_client(timeout)
-        self._timeout = timeout
         self._history: JiraHistory | None = None
         self._discovery: Discovery | None = None
         self._time_zone: ZoneInfo | None = None
@@ -177,9 +175,7 @@ class JiraConnector(ConnectorRuntime):
         ``story_points_field`` wins and must exist: ConfigError otherwise), the custom fields worth
         reading for tags and, on Data Center, the Epic Link and Epic Name fields.
         """
-        check_deployment(
-            self._retrying(self._client.server_info), self.settings.deployment, self.settings.url
-        )
+        self._retrying(self._client.check_deployment)
         me = self._retrying(self._client.myself)
         all_fields = self._retrying(self._client.fields)
         notes: list[str] = []
@@ -340,7 +336,7 @@ class JiraConnector(ConnectorRuntime):
     def _history_reader(self) -> JiraHistory:
         if self._history is None:
             reader = DataCenterHistory if self._datacenter is not None else JiraHistory
-            self._history = reader(self._new_client(self._timeout), self._retrying)
+            self._history = reader(self._client.spawn(), self._retrying)  # a session of its own
         return self._history
 
     # -- VocabularyWriter ----------------------------------------------------------------------

@@ -169,7 +169,7 @@ def test_data_center_changes_are_read_by_searching_ids_with_their_changelogs(
     assert [t.at for t in found] == sorted(t.at for t in found)
     assert {t.to_value for t in found if t.field == "assignee"} - {None} <= set(state.people)  # user keys
     batches = -(-len(ids) // datacenter_history.HISTORY_BATCH)
-    assert connector.calls.calls == {"changelog": batches, "status": 1}
+    assert connector.calls.calls == {"server-info": 1, "changelog": batches, "status": 1}
     assert state.request_count("/rest/api/2/search") == batches
 
 

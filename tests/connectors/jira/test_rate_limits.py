@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sandbox.test_rate_limits import Clock
-from v2mom.connectors.jira.client import JiraClient
+from v2mom.connectors.jira.client import DeploymentCheck, JiraClient
 from v2mom.connectors.jira.rate_limits import RateBudget
 from v2mom.errors import RetriableError
 from v2mom.sandbox.faults import RateLimit
@@ -88,6 +88,13 @@ def _datacenter(clock: Clock, *, per_second: float, burst: float) -> JiraState:
     return state
 
 
+def checked() -> DeploymentCheck:
+    """A deployment check already passed: these tests count the requests of one kind."""
+    check = DeploymentCheck()
+    check.passed = True
+    return check
+
+
 def test_a_tight_limit_is_paced_without_a_single_429() -> None:
     clock = Clock()
     state = _datacenter(clock, per_second=2, burst=3)
@@ -100,7 +107,12 @@ def test_a_tight_limit_is_paced_without_a_single_429() -> None:
     with SandboxServer(create_jira_app(state)) as url:
         budget = RateBudget(clock=clock)
         client = JiraClient(
-            url, api_token=state.api_token, deployment="datacenter", budget=budget, sleep=sleep
+            url,
+            api_token=state.api_token,
+            deployment="datacenter",
+            budget=budget,
+            sleep=sleep,
+            deployment_check=checked(),
         )
         for _ in range(12):
             assert client.myself()["key"] == state.account_id
@@ -118,7 +130,13 @@ def test_a_429_without_retry_after_asks_for_one_interval() -> None:
     clock = Clock()
     state = _datacenter(clock, per_second=0.25, burst=1)  # one token every 4 s
     with SandboxServer(create_jira_app(state)) as url:
-        client = JiraClient(url, api_token=state.api_token, deployment="datacenter", sleep=lambda _s: None)
+        client = JiraClient(
+            url,
+            api_token=state.api_token,
+            deployment="datacenter",
+            sleep=lambda _s: None,
+            deployment_check=checked(),
+        )
         client.myself()
         state.inject_fault(429, path_prefix="/rest/api/2/myself")  # a 429 with no Retry-After
         with pytest.raises(RetriableError) as refused:

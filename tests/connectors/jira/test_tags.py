@@ -54,7 +54,7 @@ def test_a_fresh_connector_finds_the_fields_with_one_read(site: Site) -> None:
         outcomes = fresh.write_tags([site.write(site.ids[0], value=value)])
         assert [o.ok for o in outcomes] == [True]
         wrote = {"issue-edit": 1} if site.datacenter else {"bulk-edit": 1, "bulk-queue": 1}
-        assert fresh.calls.calls == {"field": 1, **wrote}
+        assert fresh.calls.calls == {"server-info": 1, "field": 1, **wrote}  # which Jira, asked once
     finally:
         fresh.close()
     assert chosen(site, site.ids[0]) == {VALUE: (PLAN.values[1].name,)}
@@ -191,7 +191,7 @@ def test_missing_fields_ask_for_provisioning(site: Site) -> None:
         method = site.option("method", PLAN.methods[0].id)
         with pytest.raises(ConfigError, match=r"'V2MOM Method'.*v2mom trackers provision --apply"):
             fresh.write_tags([site.write(site.ids[0], method=method)])
-        assert fresh.calls.calls == {"field": 1}  # nothing was written
+        assert fresh.calls.calls == {"server-info": 1, "field": 1}  # nothing was written
     finally:
         fresh.close()
 

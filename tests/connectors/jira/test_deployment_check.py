@@ -1,0 +1,108 @@
+"""Every path to Jira, not only the sync, first asks ``serverInfo`` which Jira the URL names: the
+other deployment than the configured one is refused in one line naming the setting, before any
+credentials are sent."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from v2mom.connectors.jira.connector import JiraConnector
+from v2mom.errors import ConfigError
+from v2mom.sandbox.generator import scope_jql
+from v2mom.sandbox.jira.app import create_jira_app
+from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.server import SandboxServer
+from v2mom.settings import JiraSettings, Settings, SyncSettings, TrackersSettings
+from v2mom.store.database import Database
+from v2mom.vocabulary import TagWrite
+from v2mom.webhooks.hook_secrets import StoredHookSecrets
+from v2mom.webhooks.register import register_webhook
+
+Step = Callable[[JiraConnector, JiraSettings], object]
+
+
+def _provision(connector: JiraConnector, _settings: JiraSettings) -> object:
+    return connector.read_vocabulary()
+
+
+def _history(connector: JiraConnector, _settings: JiraSettings) -> object:
+    return connector.read_history(["10001"])
+
+
+def _write_back(connector: JiraConnector, _settings: JiraSettings) -> object:
+    return connector.write_tags([TagWrite("10001", "ONB-1", {"value": "1"})])
+
+
+def _register(_connector: JiraConnector, settings: JiraSettings) -> object:
+    whole = Settings(trackers=TrackersSettings(jira=settings))
+    with tempfile.TemporaryDirectory() as folder:
+        store = Database.open(f"sqlite:///{folder}/v2mom.db")
+        try:
+            return register_webhook(whole, "jira", "https://v2mom.example.com/webhooks/jira", lambda: store)
+        finally:
+            assert StoredHookSecrets(store, "jira").secrets(fresh=True) == []  # none kept for a refused site
+            store.close()
+
+
+STEPS: dict[str, Step] = {
+    "provision": _provision,
+    "history": _history,
+    "write-back": _write_back,
+    "register-webhooks": _register,
+}
+
+
+@pytest.fixture(params=["cloud", "datacenter"])
+def mismatched(request: pytest.FixtureRequest) -> Iterator[tuple[str, JiraState, JiraSettings]]:
+    """A site of one deployment, configured as the other: (what the site is, its state, settings)."""
+    site_is: str = request.param
+    state = JiraState(deployment=site_is)  # type: ignore[arg-type]
+    state.add_project("ONB", "Onboarding", team_managed=False)
+    with SandboxServer(create_jira_app(state)) as url:
+        if site_is == "datacenter":  # configured as Cloud
+            settings = JiraSettings(
+                url=url, email=state.account_email, api_token=SecretStr("x"), jql=scope_jql()
+            )
+        else:
+            settings = JiraSettings(url=url, deployment="datacenter", token=SecretStr("x"), jql=scope_jql())
+        yield site_is, state, settings
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_each_path_refuses_the_other_deployment_before_sending_credentials(
+    mismatched: tuple[str, JiraState, JiraSettings], step: str
+) -> None:
+    site_is, state, settings = mismatched
+    if step == "register-webhooks" and settings.deployment == "cloud":
+        pytest.skip("Cloud webhooks are registered in Jira's UI: registering sends no request")
+    connector = JiraConnector(settings, SyncSettings(max_retries=0))
+    try:
+        with pytest.raises(ConfigError) as refused:
+            STEPS[step](connector, settings)
+    finally:
+        connector.close()
+    message = str(refused.value)
+    assert f"set deployment: {site_is}" in message
+    assert "\n" not in message
+    assert state.request_count("/") == state.request_count("/rest/api/2/serverInfo") == 1
+    assert state.credentials_on_server_info == 0
+
+
+def test_the_site_is_asked_once_for_a_connector_and_the_clients_it_spawns() -> None:
+    state = JiraState(deployment="datacenter")
+    state.add_project("ONB", "Onboarding", team_managed=False)
+    with SandboxServer(create_jira_app(state)) as url:
+        token = SecretStr(state.api_token)
+        settings = JiraSettings(url=url, deployment="datacenter", token=token, jql=scope_jql())
+        connector = JiraConnector(settings, SyncSettings(max_retries=0))
+        try:
+            connector.discover()
+            connector.read_vocabulary()
+            connector.read_history(["10001"])
+        finally:
+            connector.close()
+    assert state.request_count("/rest/api/2/serverInfo") == 1
