@@ -17,7 +17,8 @@ The model, in the order it is computed (the numbers are the model's sections):
    never. Asana (no started status): a task works while incomplete: from the beginning of time to
    its first status change, then in each interval entering ``todo`` or ``in_progress``; with no
    status change, until its ``completed_at`` when done or canceled, open-ended otherwise; nothing
-   before its ``started_at`` works.
+   before its ``started_at`` works, and without a ``started_at`` nothing works while nobody holds
+   it (step 3): it is in progress from its assignment.
 3. **Assignee intervals.** Each assignee change opens an interval (to the next) held by the account
    it names (None: nobody); before the first change, the first change's previous account holds it;
    with no assignee change, the item's current assignee holds it all along.
@@ -38,9 +39,9 @@ Decisions where the model says nothing (an engine compared with this one must ma
 
 - *Every item of a tracker follows its tracker's rule, containers included.* Asana projects are
   under the Asana rule and Linear projects under the Jira/Linear one. No tracker records a history
-  or an assignee for them, so they are nobody's work; an incomplete Asana project (working from
-  the beginning of time, open-ended) and a Linear project in progress (from its creation) are
-  therefore *unattributed*.
+  or an assignee for them, so they are nobody's work: a Linear project in progress (from its
+  creation) is therefore *unattributed*, and an incomplete Asana project is not in progress at all
+  unless it has a start (then *unattributed* from it).
 - *The Asana rule is tracker ``"asana"``'s*; every other tracker follows the Jira/Linear rule.
 - *A done or canceled Asana task with no status change and no ``completed_at`` never works*: the
   end of its work is unknown, and counting it open-ended would count finished work forever.
@@ -252,8 +253,8 @@ def person_days(
                     continue
                 overlapping = [day for day, whole in days.items() if _intersection(cut, whole) is not None]
                 if account is None:
-                    if overlapping:
-                        unattributed.add(key)
+                    if overlapping and not (item.tracker == ASANA and item.started_at is None):
+                        unattributed.add(key)  # an Asana task with no start works only once assigned
                     continue
                 person = people.get((item.tracker, account), f"{item.tracker}:{account}")
                 for day in overlapping:

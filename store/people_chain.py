@@ -7,11 +7,13 @@ The model (``README.md``, "People's time"), as one chain of common table express
    with no status change at all is in progress from its creation when its state is ``in_progress``.
    Asana has no started status: a task is in progress while incomplete (from the beginning until
    it is marked complete, and again after it is marked incomplete), and not before its
-   ``started_at`` (``start_at`` / ``start_on``) when it has one.
+   ``started_at`` (``start_at`` / ``start_on``) when it has one; without one, only while it is
+   assigned (step 3: held by nobody, it is not in progress, so not unattributed either).
 2. ``held``: who held each item when. Each assignee change opens an interval held by its new
    assignee; before the first, the item was held by that change's previous assignee; an item with
    no assignee change is held by its current assignee throughout.
-3. ``spans``: working ∩ held, cut to the window and to ``now``. A change dated in the future counts
+3. ``spans``: working ∩ held, cut to the window and to ``now`` (an Asana task with no start held
+   by nobody: none). A change dated in the future counts
    as made ``now``, so no span is negative or reaches past the present.
 4. ``worked``: each (person, working day, item) whose span overlaps the day (its UTC bounds come
    from :class:`~v2mom.workdays.WorkCalendar`) for a positive time; an account is the person the
@@ -208,6 +210,7 @@ class Chain:
                 rw.item_id,
                 case((started, lv.started_at), else_=rw.starts).label("starts"),
                 rw.ends,
+                lv.started_at,
             )
             .join_from(raw_work, subject, and_(lv.tracker == rw.tracker, lv.item_id == rw.item_id))
             .where(rw.ends > _moment(first), rw.starts < _moment(last))
@@ -244,7 +247,9 @@ class Chain:
         spans_query = select(
             w.pk, w.tracker, w.item_id, h.holder, starts.label("starts"), ends.label("ends")
         ).join_from(working, held, and_(h.tracker == w.tracker, h.item_id == w.item_id))
-        spans = spans_query.where(starts < ends).cte("spans").prefix_with(*once)
+        # An Asana task with no start is in progress from its assignment: held by nobody, it is not.
+        assigned_or_dated = or_(h.holder.is_not(None), w.tracker != ASANA, w.started_at.is_not(None))
+        spans = spans_query.where(starts < ends, assigned_or_dated).cte("spans").prefix_with(*once)
         bounds = (
             values(
                 column("day", Date),

@@ -418,17 +418,19 @@ def test_an_asana_task_without_stories_works_until_its_completion() -> None:
 
 
 def test_containers_follow_their_trackers_rule() -> None:
-    # Projects have no history and no assignee. Asana's P, incomplete: working all along and held
-    # by nobody, so unattributed; Q, completed with no completion time: never working. Linear's R,
-    # in progress since Mon 09:00: unattributed; S, planned: never working.
+    # Projects have no history and no assignee. Asana's P, incomplete with no start: in progress
+    # only once assigned, so never; O, incomplete from its start on Wednesday: held by nobody, so
+    # unattributed; Q, completed with no completion time: never working. Linear's R, in progress
+    # since Mon 09:00: unattributed; S, planned: never working.
     items = [
         item("P", "todo", tracker="asana"),
+        item("O", "todo", tracker="asana", started_at=at(WED, 0)),
         item("Q", "done", tracker="asana"),
         item("R", tracker="linear", created_at=at(MON, 9)),
         item("S", "todo", tracker="linear"),
     ]
     spent = person_days(items, {}, now=LATER, **WEEK)
-    assert spent.unattributed == {("asana", "P"), ("linear", "R")}
+    assert spent.unattributed == {("asana", "O"), ("linear", "R")}
     assert spent.shares == {}
 
 

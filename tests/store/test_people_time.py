@@ -483,3 +483,29 @@ def test_per_team_and_per_day_the_weighted_days_add_up_as_the_report_does(store:
     wednesday = on(MONDAY + timedelta(days=2))
     assert wednesday == {"customer-first": pytest.approx(0.5 * 0.3 + 0.5), "reliability": pytest.approx(0.35)}
     assert days.people == 2
+
+
+def test_an_asana_task_with_no_start_is_in_progress_only_while_assigned(store: Database) -> None:
+    unassigned = ItemTransition(
+        tracker="asana", item_id="191", event_id="191-u", at=at(2, 12), field="assignee", from_value="ada"
+    )
+    items = [
+        asana_task("190", state=State.TODO),  # never assigned, no start: nobody's work, not in progress
+        asana_task("191", state=State.TODO),  # Ada's from Monday until unassigned on Wednesday noon
+        asana_task("192", state=State.TODO),  # assigned on Thursday: not in progress before
+    ]
+    changes = [
+        *asana_changes("191", (at(0, 9), "ada"), None),
+        unassigned,
+        *asana_changes("192", (at(3, 9), "bob"), None),
+    ]
+    got = facts(store, items, changes)
+    assert by_value(got) == {None: pytest.approx(3 + 2)}  # Ada Mon-Wed, Bob Thu-Fri
+    assert got.unattributed == 0
+
+
+def test_an_asana_task_with_a_start_and_nobody_assigned_is_unattributed(store: Database) -> None:
+    items = [asana_task("195", state=State.TODO, started_at=at(1, 9))]
+    got = facts(store, items, [])
+    assert by_value(got) == {}
+    assert got.unattributed == 1
