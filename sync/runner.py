@@ -75,6 +75,7 @@ class SyncResult:
     changed_ids: set[str] = field(default_factory=set)  # seen or deleted: what re-resolution must revisit
     histories: int = 0  # items whose status and assignee history was read
     transitions: int = 0  # the changes those histories held
+    future_changes: int = 0  # of those, dated after they were stored: counted as made then
     warnings: list[str] = field(default_factory=list)  # surfaced although the pass succeeded
 
     @property
@@ -94,6 +95,14 @@ class SyncResult:
 
 
 ProgressFn = Callable[[int], None]
+
+
+def future_changes_warning(count: int) -> str:
+    """The warning of a pass whose histories held ``count`` changes dated after they were stored."""
+    return (
+        f"{count} status or assignee change(s) dated in the future (the tracker's clock ahead?): "
+        "people's time counts each as made when it is computed, never a negative day"
+    )
 
 
 def sync_tracker(
@@ -201,6 +210,8 @@ def _sync_tracker(
     finally:
         histories.close()
         result.warnings = list(connector.warnings)
+        if result.future_changes:
+            result.warnings.append(future_changes_warning(result.future_changes))
         result.calls = dict(connector.calls.calls)
         result.api_calls = connector.calls.total
         store.sync_state.finish_run(
@@ -238,6 +249,8 @@ def _store_pages(
     result.deleted += deleted
     result.histories += len(taken.read)
     result.transitions += len(taken.transitions)
+    stored_at = utcnow()
+    result.future_changes += sum(1 for change in taken.transitions if change.at > stored_at)
 
 
 def _keep_what_was_read(

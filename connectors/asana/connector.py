@@ -62,6 +62,11 @@ __all__ = ["AsanaConnector"]
 
 MAX_EVENT_CALLS = 1000  # 100 events each: a loop guard on has_more
 MAX_SUBTASK_DEPTH = 32  # a loop guard on parent chains (Asana nests subtasks a few levels deep)
+# The warning's text after its count: assignment stories naming nobody (parse_stories), kept as such.
+UNNAMED_ASSIGNMENTS = (
+    " assignment story(ies) named no assignee (an account removed from the workspace?): "
+    "each counts as unassigned from then on"
+)
 
 
 def _iso(moment: datetime) -> str:
@@ -364,7 +369,11 @@ class AsanaConnector(ConnectorRuntime):
         """
         if self._history is None:
             self._history = AsanaHistory(self._new_client, self._retrying, self.projects)
-        return self._history.read(item_ids)
+        found = self._history.read(item_ids)
+        self.warnings[:] = [w for w in self.warnings if not w.endswith(UNNAMED_ASSIGNMENTS)]
+        if self._history.unnamed_assignments:
+            self.warnings.append(f"{self._history.unnamed_assignments}{UNNAMED_ASSIGNMENTS}")
+        return found
 
     # -- VocabularyWriter --------------------------------------------------------------------------
 

@@ -57,8 +57,15 @@ def _fail(where: str, problem: str) -> FatalError:
     return FatalError(f"malformed story {where}: {problem}", tracker=TRACKER)
 
 
-def parse_stories(task: str, stories: Sequence[object]) -> list[ItemTransition]:
-    """The completion and assignee changes among task ``task``'s ``stories`` (in Asana's order)."""
+def parse_stories(
+    task: str, stories: Sequence[object], *, unnamed: list[str] | None = None
+) -> list[ItemTransition]:
+    """The completion and assignee changes among task ``task``'s ``stories`` (in Asana's order).
+
+    An ``assigned`` story whose ``assignee`` is null (Asana's spec makes it conditional: an account
+    removed from the workspace) is kept as an assignment to nobody, and its gid is added to
+    ``unnamed``: the task's time is then nobody's, and the pass says how many there were.
+    """
     out: list[ItemTransition] = []
     assignee: str | None = None
     for story in stories:
@@ -90,9 +97,13 @@ def parse_stories(task: str, stories: Sequence[object]) -> list[ItemTransition]:
         new: str | None = None
         if subtype == "assigned":
             person = story.get("assignee")
-            new = person.get("gid") if isinstance(person, Mapping) else None
-            if not isinstance(new, str) or not new:
-                raise _fail(where, "an 'assigned' story names no assignee gid")
+            if person is None:  # the assignee is gone: nobody holds the task from here on
+                if unnamed is not None:
+                    unnamed.append(gid)
+            else:
+                new = person.get("gid") if isinstance(person, Mapping) else None
+                if not isinstance(new, str) or not new:
+                    raise _fail(where, "an 'assigned' story names no assignee gid")
         out.append(
             ItemTransition(
                 tracker=TRACKER,
@@ -130,6 +141,7 @@ class AsanaHistory:
         self._local = threading.local()
         self._clients: list[AsanaClient] = []
         self._lock = threading.Lock()
+        self.unnamed_assignments = 0  # assignment stories read that named nobody (parse_stories)
 
     def _client(self) -> AsanaClient:
         """This reader thread's own client."""
@@ -158,10 +170,14 @@ class AsanaHistory:
         actions = [_first_page(task) for task in tasks]
         answers = Batch(self._client(), self._retrying).run(actions)
         found: list[ItemTransition] = []
+        unnamed: list[str] = []
         for task, answer in zip(tasks, answers, strict=True):
             stories = self._task_stories(task, answer)
             if stories is not None:
-                found.extend(parse_stories(task, stories))
+                found.extend(parse_stories(task, stories, unnamed=unnamed))
+        if unnamed:
+            with self._lock:
+                self.unnamed_assignments += len(unnamed)
         return found
 
     def _task_stories(self, task: str, first: Answer) -> list[object] | None:

@@ -146,6 +146,19 @@ def test_stories_become_assignee_and_completion_changes_and_the_rest_is_skipped(
     ]
 
 
+def test_an_assignment_naming_nobody_is_kept_as_unassigned_and_counted() -> None:
+    """An account removed from the workspace: Asana's ``assignee`` is conditional."""
+    stories = [story(), story(gid="s-2", assignee=None), story(gid="s-3", assignee={"gid": "u-2"})]
+    unnamed: list[str] = []
+    changes = parse_stories("t-1", stories, unnamed=unnamed)
+    assert [(t.event_id, t.from_value, t.to_value) for t in changes] == [
+        ("s-1", None, "u-1"),
+        ("s-2", "u-1", None),
+        ("s-3", None, "u-2"),
+    ]
+    assert unnamed == ["s-2"]
+
+
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
@@ -156,7 +169,7 @@ def test_stories_become_assignee_and_completion_changes_and_the_rest_is_skipped(
             story(created_at="2026-11-02"),
             "malformed story s-1 of task t-1: 'created_at' '2026-11-02' has no UTC",
         ),
-        (story(assignee=None), "malformed story s-1 of task t-1: an 'assigned' story names no assignee gid"),
+        (story(assignee={"name": "Ada"}), "malformed story s-1 of task t-1: an 'assigned' story names no"),
     ],
 )
 def test_a_malformed_story_is_refused_naming_the_task_and_the_story(raw: object, problem: str) -> None:
