@@ -50,6 +50,8 @@ def dc_delivery(
     *,
     changelog: dict[str, Any] | None = None,
     timestamp: int = 1763900000000,
+    updated: str = "2026-11-23T10:00:00.000+0000",
+    summary: str = "Plain text summary",
 ) -> bytes:
     """A Data Center admin webhook body, shaped as Data Center's documented examples: the actor as
     a UserJsonBean, the whole issue (``excludeBody: false``) with a plain-text description, and
@@ -64,10 +66,10 @@ def dc_delivery(
             "self": f"{DC_SITE}/rest/api/2/issue/{issue_id}",
             "key": key,
             "fields": {
-                "summary": "Plain text summary",
+                "summary": summary,
                 "description": "A plain string, not an ADF document.",
                 "assignee": dc_user("JIRAUSER10100", "fred"),
-                "updated": "2026-11-23T10:00:00.000+0000",
+                "updated": updated,
             },
         },
     }
