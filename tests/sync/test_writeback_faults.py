@@ -44,6 +44,7 @@ import yaml
 
 from tests.sync.writeback_worlds import (
     BUILDERS,
+    DATACENTER,
     WRITES,
     Held,
     Records,
@@ -68,22 +69,25 @@ from v2mom.sync.writeback import LINK_BATCH, FieldWrite
 from v2mom.vocabulary import Kind
 
 SEED = 21
-SIZES = {"jira": 100, "asana": 120, "linear": 100}  # items per workspace
+SIZES = {"jira": 100, "jira-datacenter": 100, "asana": 120, "linear": 100}  # items per workspace
 FAST_RETRIES = SyncSettings(max_retries=1, max_retry_wait_seconds=0.05)  # a failing tracker gives up soon
 VALUE_IDS = ("customer-first", "reliability", "efficiency")
 LINKS = {  # the request path creating links, and how many links one request creates
     "jira": ("/rest/api/3/issue/", 1),
+    "jira-datacenter": ("/rest/api/2/issue/", 1),
     "asana": ("/api/1.0/attachments", 1),
     "linear": ("/graphql/LinkCreateBatch", LINEAR_LINKS_PER_REQUEST),
 }
 ALL_FAULTS = ("half-way", "kill-before-write", "kill-after-write", "kill-in-links")
 LEAN_FAULTS = {
     "jira": ("half-way", "kill-after-write"),
+    "jira-datacenter": ("half-way", "kill-after-write"),  # its edits go a few at once, one per issue
     "asana": ("half-way", "kill-in-links"),
     "linear": ("half-way", "kill-before-write"),
 }
 LIVENESS = 120.0  # seconds a killed run may take to reach its stall (a generous deadline, not a timing)
 MOVED = 20  # items each plan change moves at least (so the tracker holds many values we wrote before)
+WRITE_METHODS = {"jira-datacenter": "PUT"}  # where the write path is shared with other requests
 TOUCH = 3  # items of each kind (write taken, write not taken) a person edits after a fault
 
 
@@ -150,7 +154,7 @@ def fields_only(settings: Settings, tracker: str) -> Settings:
 def faults_world(name: str, database_url: str, tmp: Path) -> Iterator[World]:
     """A world of ``name`` written back once (fields only), with a small retry budget."""
     with open_world(name, database_url, tmp, size=SIZES[name], seed=SEED, sync=FAST_RETRIES) as world:
-        first = world.run(settings=fields_only(world.settings, name))
+        first = world.run(settings=fields_only(world.settings, world.name))
         assert first.ok, (first.error, first.refused[:3])
         assert first.written > 0
         yield world
@@ -188,10 +192,10 @@ def reference_world(name: str, steps: int, tmp: Path) -> Reference:
         world.sync()
         final = snapshot(world)
         assert final == after_plan[-1]
-        links = our_links(name, world.state)
+        links = our_links(world.name, world.state)
         assert links, "the reference run wrote links"
         assert all(len(urls) == 1 for urls in links.values())
-        return Reference(after_plan, final, held_choices(name, world.state), links, world.records())
+        return Reference(after_plan, final, held_choices(world.name, world.state), links, world.records())
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +219,8 @@ def write_requests(tracker: str, fields: list[FieldWrite]) -> int:
     """How many write requests a run of ``fields`` sends (each connector groups by what is written)."""
     if tracker == "asana":
         return -(-len(fields) // ASANA_BATCH)
+    if tracker == "jira-datacenter":  # no bulk edit: one edit per issue
+        return len(fields)
     per = MAX_ISSUES_PER_BULK_EDIT if tracker == "jira" else LINEAR_BATCH
     groups = Counter(tuple(sorted(w.changes.items())) for w in fields)
     return sum(-(-n // per) for n in groups.values())
@@ -281,9 +287,9 @@ def lock_free(world: World) -> bool:
 
 def half_way(world: World) -> list[str]:
     """500s to the write requests after half of them, until the retries give up."""
-    requests = write_requests(world.name, world.run(apply=False).fields)
+    requests = write_requests(world.kind, world.run(apply=False).fields)
     assert requests >= 2, "enough writes for a failure half-way"
-    world.state.inject_fault(500, times=1000, after=requests // 2, path_prefix=WRITES[world.name])
+    world.state.inject_fault(500, times=1000, after=requests // 2, path_prefix=WRITES[world.kind])
     try:
         failed = world.run()
     finally:
@@ -294,9 +300,11 @@ def half_way(world: World) -> list[str]:
 
 def kill_in_write(world: World, when: StallWhen) -> list[str]:
     """A subprocess killed while a write request half-way is held (``when`` the tracker handles it)."""
-    requests = write_requests(world.name, world.run(apply=False).fields)
+    requests = write_requests(world.kind, world.run(apply=False).fields)
     assert requests >= 2, "enough writes to be killed half-way"
-    stall = world.state.stall(WRITES[world.name], after=requests // 2, when=when)
+    stall = world.state.stall(
+        WRITES[world.kind], after=requests // 2, when=when, method=WRITE_METHODS.get(world.kind)
+    )
     killed_mid_run(world, stall)
     return unsettled(world, kept=when == "before")
 
@@ -304,7 +312,7 @@ def kill_in_write(world: World, when: StallWhen) -> list[str]:
 def kill_in_links(world: World) -> list[str]:
     """A subprocess killed while sending links (in its second batch when there are more than one), a
     request the tracker took held."""
-    path, per_request = LINKS[world.name]
+    path, per_request = LINKS[world.kind]
     links = len(world.run(apply=False).links)
     # One batch recorded and some of the next one sent, when there are enough links; else half.
     after = min(LINK_BATCH + 10, links // 2) // per_request
@@ -338,7 +346,7 @@ def assert_same(got: Snapshot, want: Snapshot, where: str) -> None:
     assert got.report == want.report, where
 
 
-@pytest.mark.parametrize("tracker", sorted(BUILDERS))
+@pytest.mark.parametrize("tracker", sorted(BUILDERS) + sorted(DATACENTER))
 def test_write_back_recovers_from_faults(
     tracker: str, database_url: str, tmp_path: Path, references: Callable[[str], Reference]
 ) -> None:
@@ -348,7 +356,7 @@ def test_write_back_recovers_from_faults(
             change_plan(world, step + 1)
             assert_same(snapshot(world), reference.after_plan[step], f"{fault}: after the plan change")
             touched = FAULTS[fault](world)
-            person_renames(tracker, world.state, touched)
+            person_renames(world.name, world.state, touched)
             world.sync()
             assert_same(snapshot(world), reference.after_plan[step], f"{fault}: after a person's edit")
             own = {i: snapshot(world).items[i][3] for i in touched}  # the kinds a person set
@@ -358,8 +366,8 @@ def test_write_back_recovers_from_faults(
         assert recovered.ok, (recovered.error, recovered.refused[:3])
         world.sync()
         assert_same(snapshot(world), reference.final, "after recovery")
-        assert held_choices(tracker, world.state) == reference.held
-        links = our_links(tracker, world.state)
+        assert held_choices(world.name, world.state) == reference.held
+        links = our_links(world.name, world.state)
         assert {i: urls for i, urls in links.items() if len(urls) != 1} == {}
         records = world.records()
         assert [i for i, (_, _, confirmed) in records.items() if not confirmed] == []

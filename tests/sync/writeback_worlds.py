@@ -24,6 +24,7 @@ from tests.webhooks.jira_signing import v2mom
 from v2mom.mapping.plan import load_plan
 from v2mom.models import WorkItem
 from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox.jira.administrator import do_by_hand
 from v2mom.sandbox.server import SandboxServer
 from v2mom.sandbox.webhooks import Sender
 from v2mom.settings import Settings, SyncSettings, TrackersSettings, WriteBackSettings
@@ -36,8 +37,9 @@ from v2mom.vocabulary import FIELD_NAMES, KINDS, LABEL_GROUPS, Kind
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
 
 SECRET = "writeback-secret"
-WRITES = {  # the request path of a batch of field writes
+WRITES = {  # the request path of a batch of field writes (Data Center: of one issue's edit)
     "jira": "/rest/api/3/bulk/issues/fields",
+    "jira-datacenter": "/rest/api/2/issue/",
     "asana": "/api/1.0/batch",
     "linear": "/graphql/IssueBatchUpdate",
 }
@@ -270,11 +272,17 @@ class World:
     settings: Settings
     store: Database
     tmp: Path
+    flavour: str = ""  # the builder's name ("jira-datacenter"), when it is not the tracker's
 
     @property
     def name(self) -> str:
         """The tracker's name."""
         return self.tracker.name
+
+    @property
+    def kind(self) -> str:
+        """Which sandbox this is: the tracker's name, or ``jira-datacenter``."""
+        return self.flavour or self.tracker.name
 
     @property
     def state(self) -> Any:
@@ -318,17 +326,21 @@ def open_world(
         servers.append(server)
         return server.start()
 
-    tracker = BUILDERS[name](url_for, None, seed=seed, size=size)
+    tracker = {**BUILDERS, **DATACENTER}[name](url_for, None, seed=seed, size=size)
     settings = tracker.settings.model_copy(
         update={"database_url": database_url, "sync": sync or tracker.settings.sync}
     )
     store = Database.open(database_url)
-    world = World(tracker, settings, store, tmp)
+    world = World(tracker, settings, store, tmp, flavour=name)
     try:
         world.sync(full=True)
         apply_plan(store, load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
         (provisioned,) = provision(settings, store, apply=True)
         assert provisioned.ok, provisioned.error
+        if provisioned.manual:  # Data Center: its administrator adds the options; the next run adopts them
+            do_by_hand(tracker.state, provisioned.manual)
+            (adopted,) = provision(settings, store, apply=True)
+            assert (adopted.ok, adopted.manual) == (True, []), adopted.error
         yield world
     finally:
         tracker.state.release_stalls()
