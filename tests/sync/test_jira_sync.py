@@ -105,7 +105,7 @@ def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(store: Database
     assert store.items.count("jira", include_deleted=True) == len(in_scope(site))
 
 
-@pytest.mark.parametrize("site", ["cloud"], indirect=True)  # one retry policy for both deployments
+@pytest.mark.parametrize("site", ["cloud", "datacenter"], indirect=True)
 def test_rate_limit_waits_as_told_and_5xx_is_retried(store: Database, site: Site) -> None:
     site.state.inject_fault(429, times=2, retry_after=1.5, after=1)
     site.state.inject_fault(502, times=1, after=4)
