@@ -208,8 +208,9 @@ class JiraClient:
     Methods return decoded JSON and raise only :class:`~v2mom.errors.TrackerError` subclasses. Each
     HTTP request is counted in ``calls`` under its kind ("search", "census", "field", "myself",
     "issue"; history: "status", "changelog"; provisioning: "field-create", "field-context",
-    "context-create", "field-option", "option-create", "option-update"; write-back: "bulk-edit",
-    "bulk-queue", "remote-link", and on Data Center "issue-edit"). No retries happen here.
+    "context-create", "field-option", "option-create", "option-update", and on Data Center
+    "screen-add"; write-back: "bulk-edit", "bulk-queue", "remote-link", and on Data Center
+    "issue-edit"). No retries happen here.
     """
 
     def __init__(
@@ -538,6 +539,16 @@ class JiraClient:
             step=step,
             texts=self._admin_texts,
         )
+
+    def dc_add_to_default_screen(self, field_id: str, *, step: str) -> None:
+        """Data Center: ``POST /rest/api/2/screens/addToDefault/{fieldId}`` (204): the field joins the
+        Default Screen, through which the projects without screens of their own edit issues."""
+        endpoint = self.rest(f"screens/addToDefault/{quote(field_id, safe='')}")
+
+        def add() -> None:
+            self._sdk.post(endpoint, advanced_mode=True).raise_for_status()
+
+        self._call("screen-add", add, step=step, texts=self._admin_texts)
 
     def field_contexts(self, field_id: str, start_at: int, *, step: str) -> dict[str, Any]:
         """One page of ``GET /rest/api/3/field/{fieldId}/context?isGlobalContext=true``."""

@@ -349,7 +349,9 @@ class JiraConnector(ConnectorRuntime):
 
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
         """Create fields and options, rename, disable or enable options by id (vocabulary.py)."""
-        return self._vocabulary.apply(changes)
+        applied = self._vocabulary.apply(changes)
+        self.warnings.extend(note for note in self._vocabulary.notes if note not in self.warnings)
+        return applied
 
     # -- TagWriter ------------------------------------------------------------------------------
 

@@ -64,10 +64,15 @@ def admin_place(kind: Kind, field_id: str | None) -> str:
     )
 
 
-def screens_task(kind: Kind) -> str:
+def screens_task(kind: Kind, *, on_default: bool = False) -> str:
     """The step after Data Center created the field of ``kind``: people (and v2mom-sync) can set it
-    only where it is on an issue's edit screen, and a field made through REST is on none."""
-    return f"put the field '{FIELD_NAMES[kind]}' on the edit screens of the projects in scope"
+    only where it is on an issue's edit screen, and a field made through REST is on none. Once
+    v2mom-sync put it on the Default Screen (``on_default``), only the projects with screens of
+    their own are left: Data Center's REST API does not say which screens a project edits through."""
+    task = f"put the field '{FIELD_NAMES[kind]}' on the edit screens of the projects in scope"
+    if on_default:
+        return task + " that do not use the Default Screen (v2mom-sync put it there)"
+    return task
 
 
 def screens_place(kind: Kind, field_id: str | None) -> str:

@@ -37,7 +37,7 @@ from v2mom.connectors.jira.datacenter_writes import (
 )
 from v2mom.connectors.paging import paginate
 from v2mom.connectors.retry import Retrying
-from v2mom.errors import FatalError, RetriableError
+from v2mom.errors import AuthError, FatalError, NotFoundError, RetriableError
 from v2mom.vocabulary import (
     FIELD_NAMES,
     KINDS,
@@ -257,15 +257,28 @@ class JiraVocabulary:
             if change.action != "create_container":
                 continue
             field_id = self._create_field(change.kind)
-            follow.append(
-                ManualStep(change, screens_place(change.kind, field_id), task=screens_task(change.kind))
-            )
+            on_default = self._put_on_default_screen(change.kind, field_id)
+            task = screens_task(change.kind, on_default=on_default)
+            follow.append(ManualStep(change, screens_place(change.kind, field_id), task=task))
         manual = tuple(
             ManualStep(c, admin_place(c.kind, self._fields.get(c.kind)))
             for c in changes
             if c.action != "create_container"
         )
         return AppliedVocabulary(manual=(*manual, *follow))
+
+    def _put_on_default_screen(self, kind: Kind, field_id: str) -> bool:
+        """Data Center: put the new field of ``kind`` on the Default Screen; whether it is there. A
+        refusal (a permission, a release without the resource) is a note: the admin's step says it all."""
+        step = f"put field '{FIELD_NAMES[kind]}' on the Default Screen"
+        try:
+            self._write(partial(self._client.dc_add_to_default_screen, field_id, step=step))
+        except (AuthError, NotFoundError, FatalError) as refused:
+            if isinstance(refused, AuthError) and refused.status == 401:
+                raise  # the credentials themselves: nothing else will work either
+            self.notes.append(f"{refused}: an administrator puts it on the edit screens")
+            return False
+        return True
 
     def _known_field(self, kind: Kind) -> str:
         """The field of ``kind`` as last read (read again when not read yet); FatalError when absent."""

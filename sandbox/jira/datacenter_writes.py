@@ -6,6 +6,9 @@ Served on ``/rest/api/2`` for a Data Center state only, as Jira Data Center 10.3
   does, its global context, on no screen (edits cannot set it until an admin puts it on the edit
   screens: :meth:`JiraState.put_on_screens`); ``201`` with the FieldBean; ``403`` for a
   non-administrator.
+- ``POST /rest/api/2/screens/addToDefault/{fieldId}``: ``204``; the field is on the Default Screen,
+  which lets edits set it unless the projects use screens of their own (``state.own_screens``);
+  ``403`` for a non-administrator, ``400`` for a field the site lacks.
 - ``GET /rest/api/2/customFields/{customFieldId}/options`` (the numeric id): the options of the
   field's global context as CustomFieldOptionsBean ``{"options", "total"}``, ``maxResults`` per page
   (at most ``state.option_page_size``), ``page`` counted from 1 (the first when absent).
@@ -135,6 +138,14 @@ def register_datacenter_write_routes(app: FastAPI, state: JiraState) -> None:
         except FieldAdminError as refused:
             return error(refused.status, refused.message)
         return JSONResponse(created, status_code=201)
+
+    @app.post("/rest/api/2/screens/addToDefault/{field_id}")
+    def add_to_default_screen(field_id: str) -> Response:
+        try:
+            state.add_to_default_screen(field_id)
+        except FieldAdminError as refused:
+            return error(refused.status, refused.message)
+        return Response(status_code=204)
 
     @app.get("/rest/api/2/customFields/{custom_field_id}/options")
     def field_options(custom_field_id: str, request: Request) -> Response:

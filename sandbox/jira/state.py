@@ -379,6 +379,10 @@ class JiraState(FaultBook):
         # which an issue edit cannot set (a Jira admin puts them there, :meth:`put_on_screens`).
         self.remote_links_disabled = False
         self.off_screens: set[str] = set()
+        # ``POST /screens/addToDefault/{fieldId}`` puts a field on the Default Screen, which the
+        # projects edit through unless they were given screens of their own (``own_screens``).
+        self.default_screen: set[str] = set()
+        self.own_screens = False
         self._datacenter_reads()
 
     # -- building ------------------------------------------------------------------------------
@@ -636,6 +640,18 @@ class JiraState(FaultBook):
         """What a Jira admin's *Custom fields > Screens* does: issue edits may set the field."""
         with self.lock:
             self.off_screens.discard(field_id)
+
+    def add_to_default_screen(self, field_id: str) -> None:
+        """``POST /rest/api/2/screens/addToDefault/{fieldId}``: the field joins the Default Screen, so
+        issue edits may set it unless the projects edit through screens of their own; FieldAdminError
+        for a non-administrator or a field the site lacks."""
+        with self.lock:
+            self._admin_check(None, "change screens")
+            if not any(f["id"] == field_id for f in self.fields):
+                raise FieldAdminError(400, f"The field '{field_id}' does not exist.")
+            self.default_screen.add(field_id)
+            if not self.own_screens:
+                self.off_screens.discard(field_id)
 
     def add_field_option(self, field_id: str, value: str) -> FieldOption:
         """What a Jira admin's *Edit Options > Add* does (Data Center has no REST API for it): a new

@@ -172,3 +172,32 @@ def test_remote_links_are_upserted_by_global_id_unless_linking_is_turned_off(sit
     assert (refused.status_code, refused.json()["errorMessages"]) == (403, [LINKING_DISABLED])
     validate_jira_dc("ErrorCollection", refused.json())
     assert session.get(f"{url}/rest/api/2/issue/{issue.id}/remotelink").status_code == 403
+
+
+def test_a_field_added_to_the_default_screen_can_be_set_unless_projects_have_their_own(site: Site) -> None:
+    url, state, session = site
+    field_id = str(created_field(site)["id"])
+    good = state.add_field_option(field_id, "Good")
+    issue = state.issues[min(state.issues)]
+    state.own_screens = True  # the projects edit through screens of their own
+    added = session.post(f"{url}/rest/api/2/screens/addToDefault/{field_id}")
+    assert (added.status_code, added.text) == (204, "")  # the spec's answer: no content
+    assert field_id in state.default_screen
+    edit = {"fields": {field_id: {"id": good.id}}}
+    assert session.put(f"{url}/rest/api/2/issue/{issue.key}", json=edit).status_code == 400
+    state.own_screens = False
+    again = created_field(site, "Other Focus")
+    other = str(again["id"])
+    assert session.post(f"{url}/rest/api/2/screens/addToDefault/{other}").status_code == 204
+    other_option = state.add_field_option(other, "Yes")
+    put = session.put(
+        f"{url}/rest/api/2/issue/{issue.key}", json={"fields": {other: {"id": other_option.id}}}
+    )
+    assert (put.status_code, put.text) == (204, "")  # on the Default Screen, which the project uses
+    unknown = session.post(f"{url}/rest/api/2/screens/addToDefault/customfield_99999")
+    assert unknown.status_code == 400
+    validate_jira_dc("ErrorCollection", unknown.json())
+    state.administrator = False
+    refused = session.post(f"{url}/rest/api/2/screens/addToDefault/{field_id}")
+    assert refused.status_code == 403
+    validate_jira_dc("ErrorCollection", refused.json())

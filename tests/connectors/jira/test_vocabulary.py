@@ -121,6 +121,25 @@ def administer(state: JiraState, connector: JiraConnector, steps: list[ManualSte
             option.disabled = change.action == "disable"
 
 
+def test_on_data_center_a_refused_default_screen_leaves_the_whole_screens_step_and_a_note(
+    dc_site: Site,
+) -> None:
+    state, connector = dc_site
+    state.inject_fault(403, times=2, path_prefix="/rest/api/2/screens/addToDefault")
+    read = connector.read_vocabulary()
+    made, _ = read.split(vocabulary_diff(PLAN, read).changes)
+    screens = connector.apply_vocabulary(made).manual
+    assert state.default_screen == set()
+    assert [s.task for s in screens] == [
+        f"put the field '{c.name}' on the edit screens of the projects in scope" for c in made
+    ]
+    noted = [w for w in connector.warnings if "Default Screen" in w]
+    assert len(noted) == 2, connector.warnings
+    assert all(
+        "permission denied" in w and "an administrator puts it on the edit screens" in w for w in noted
+    )
+
+
 def test_jira_connector_is_a_vocabulary_writer(site: Site) -> None:
     _, connector = site
     writer: VocabularyWriter = connector
@@ -327,11 +346,14 @@ def test_on_data_center_the_fields_are_created_and_every_option_is_left_to_an_ad
     ]
     before = dict(connector.calls.calls)
     screens = connector.apply_vocabulary(made).manual
-    assert spent(connector, before) == {"field-create": 2}  # Data Center makes the global context itself
+    # Data Center makes the global context itself; each new field goes on the Default Screen.
+    assert spent(connector, before) == {"field-create": 2, "screen-add": 2}
     assert [(s.change, s.follows) for s in screens] == [(c, True) for c in made]
     value_field = str(field_of(state, "value")["id"])
+    assert state.default_screen == {value_field, str(field_of(state, "method")["id"])}
     assert screens[0].describe() == (
-        "put the field 'V2MOM Value' on the edit screens of the projects in scope, by hand: "
+        "put the field 'V2MOM Value' on the edit screens of the projects in scope that do not use the "
+        "Default Screen (v2mom-sync put it there), by hand: "
         f"Jira administration > Issues > Custom fields > 'V2MOM Value' ({value_field}) > Screens"
     )
     for kind in KINDS:
