@@ -41,7 +41,10 @@ the ratio is mostly the sync's CPU against the floor's.
 Each pair also prints the CPU both processes spent (this one's, every thread, and the sandbox's) and
 the bound it sets: with every core busy, that much CPU takes at least ``total / cores`` of wall
 time, so the sync's ratio cannot pass ``floor / (total / cores)`` on this machine, however well its
-threads overlap. A bound under the target says the miss is the CPU spent, not waiting.
+threads overlap. A bound under the target says the miss is the CPU spent, not waiting. Beside it,
+the ratio this process's own CPU would allow on one core: parsing and storing hold the interpreter's
+lock, so when that figure is under the target, spreading the sync's threads does not reach it (only
+less CPU, or work moved out of the lock, does).
 """
 
 from __future__ import annotations
@@ -340,6 +343,11 @@ class _Pair:
         """Sync plus re-resolution, as a ratio to the floor."""
         return self.floor_seconds / (self.sync_seconds + self.remap_seconds)
 
+    def alone(self) -> float:
+        """The best ratio this process's own CPU allows were it spent on one core (one interpreter's
+        lock): parsing and storing hold it, the database's and the sockets' waits do not."""
+        return self.floor_seconds / self.sync_cpu.ours
+
     def ceiling(self, cores: int) -> float:
         """The best ratio the sync's CPU allowed here: the floor's time over the wall the sync would
         take with every core busy with its CPU and the sandbox's (a database server's not counted,
@@ -393,7 +401,8 @@ def _pair(
     cores = usable_cores()
     print(
         f"{tracker:6} cpu:   floor {floor_cpu.describe()}; sync {sync_cpu.describe()} on {cores} cores: "
-        f"no wall under {sync_cpu.least_wall(cores):.1f} s, at best {pair.ceiling(cores):.2f}x the floor"
+        f"no wall under {sync_cpu.least_wall(cores):.1f} s, at best {pair.ceiling(cores):.2f}x the floor; "
+        f"our CPU on one core: at best {pair.alone():.2f}x"
     )
     return pair
 

@@ -68,6 +68,7 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
         assert len(ratios) == len(bounds) == len(trackers), done.stdout
         within = [0 < ratio <= bound + 0.01 for ratio, bound in zip(ratios, bounds, strict=True)]
         assert all(within), done.stdout
+        assert len(re.findall(r"our CPU on one core: at best [\d.]+x", done.stdout)) == len(trackers)
 
 
 @pytest.mark.postgres
