@@ -48,6 +48,13 @@ _CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"
 JSW_STORY_POINTS = _CUSTOM + "jsw-story-points"  # team-managed "Story point estimate"
 EPIC_LINK_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"  # Data Center: the epic's key
 EPIC_NAME_TYPE = "com.pyxis.greenhopper.jira:gh-epic-label"  # Data Center: set on epics only
+SPRINT_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"  # Cloud: sprint objects; Data Center: their toString
+# Data Center's REST v2 gives a sprint as its Java ``toString``: ``…Sprint@1f[id=3,…,name=X,startDate=…]``.
+_DC_SPRINT = re.compile(
+    r"com\.atlassian\.greenhopper\.service\.sprint\.Sprint@[0-9a-fA-F]+\[(?P<body>.*)\]", re.S
+)
+_SPRINT_KEYS = "startDate|endDate|completeDate|activatedDate|sequence|goal|autoStartStop|synced"
+_SPRINT_NAME = re.compile(rf"(?:^|,)name=(?P<name>.*?)(?:,(?:{_SPRINT_KEYS})=|$)", re.S)
 _POINTS_NAMES = frozenset({"story points", "story point estimate"})
 # String-valued custom types worth reading; others (Epic Name/Colour, Rank, text areas) are noise.
 _STRING_TYPES = frozenset({_CUSTOM + "textfield"})
@@ -213,7 +220,8 @@ def epic_link_key(raw: Mapping[str, Any], epic: EpicFields) -> str | None:
 
 
 def _custom_values(value: object) -> tuple[str, ...]:
-    """Option names held by a select / multi-select / string / string-array value.
+    """Option names held by a select / multi-select / string / string-array value, and the names of
+    the sprints a Sprint field holds (Cloud's objects, Data Center's ``Sprint@…[…]`` strings).
 
     Shapes that are not values (e.g. the Parent Link ``nonEditableReason`` error object, users)
     yield nothing rather than failing: custom fields are best-effort context, not identity.
@@ -221,9 +229,15 @@ def _custom_values(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
+        sprint = _DC_SPRINT.fullmatch(value)
+        if sprint is not None:  # a Data Center sprint: its name (a comma in it is kept)
+            named = _SPRINT_NAME.search(sprint.group("body"))
+            return (named.group("name"),) if named is not None and named.group("name").strip() else ()
         return (value,) if value.strip() else ()
     if isinstance(value, dict):
         option = value.get("value")
+        if option is None and "boardId" in value:  # a Cloud sprint: its name
+            option = value.get("name")
         return (option,) if isinstance(option, str) and option.strip() else ()
     if isinstance(value, list):
         out: list[str] = []
@@ -423,8 +437,9 @@ def select_custom_fields(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Custom fields worth reading for tags: ``{field id: display name}``.
 
     Single selects / radio buttons (schema type ``option``), multi-selects / checkboxes (array of
-    ``option``), single-line text fields and custom label fields. Epic Name/Colour, Rank, text areas
-    (rich text in v3), users, dates and numbers are skipped.
+    ``option``), single-line text fields, custom label fields and Jira Software's Sprint field (by
+    its type: each instance gives it its own id). Epic Name/Colour, Rank, text areas (rich text in
+    v3), users, dates and numbers are skipped.
     """
     selected: dict[str, str] = {}
     for field in fields:
@@ -442,6 +457,7 @@ def select_custom_fields(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
             or (kind == "array" and items == "option")
             or (kind == "string" and custom_type in _STRING_TYPES)
             or (kind == "array" and items == "string" and custom_type in _STRING_ARRAY_TYPES)
+            or custom_type == SPRINT_TYPE  # the sprints' names, found by type whatever the field's name
         ):
             selected[fid] = name
     return selected

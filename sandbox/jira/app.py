@@ -38,6 +38,7 @@ from v2mom.sandbox.jira.datacenter_writes import register_datacenter_write_route
 from v2mom.sandbox.jira.http import error, jira_time, json_body
 from v2mom.sandbox.jira.jql import JqlError, Query, parse
 from v2mom.sandbox.jira.state import (
+    CLOUD_SPRINT,
     COMPANY_POINTS,
     DC_EPIC_LINK,
     DC_EPIC_NAME,
@@ -226,14 +227,44 @@ class Renderer:
         DC_POINTS: lambda self, i: i.points,
         DC_EPIC_LINK: lambda self, i: self._epic_link(i),
         DC_EPIC_NAME: lambda self, i: i.summary if i.type_name == "Epic" else None,
-        DC_SPRINT: lambda self, i: None,
+        DC_SPRINT: lambda self, i: [dc_sprint(i.sprint)] if i.sprint else None,
+        CLOUD_SPRINT: lambda self, i: [cloud_sprint(i.sprint)] if i.sprint else None,
         **{fid: (lambda f: lambda self, i: self._select(i, f))(fid) for fid in SELECT_FIELDS},
     }
 
 
 # The fields one deployment has and the other lacks.
 _DATACENTER_ONLY = frozenset({DC_POINTS, DC_EPIC_LINK, DC_EPIC_NAME, DC_SPRINT})
-_CLOUD_ONLY = frozenset({TEAM_POINTS, COMPANY_POINTS, "statuscategorychangedate"})
+_CLOUD_ONLY = frozenset({TEAM_POINTS, COMPANY_POINTS, CLOUD_SPRINT, "statuscategorychangedate"})
+SPRINT_START, SPRINT_END = "2026-11-02T09:00:00.000Z", "2026-11-16T09:00:00.000Z"
+
+
+def _sprint_id(name: str) -> int:
+    """A sprint's id, the same for the same name (the sandbox keeps no sprint of its own)."""
+    return 1 + int(hashlib.sha256(name.encode()).hexdigest()[:6], 16) % 9999
+
+
+def cloud_sprint(name: str) -> dict[str, Any]:
+    """A sprint as Jira Cloud's Sprint field holds it: an object per sprint."""
+    return {
+        "id": _sprint_id(name),
+        "name": name,
+        "state": "active",
+        "boardId": 1,
+        "goal": "",
+        "startDate": SPRINT_START,
+        "endDate": SPRINT_END,
+    }
+
+
+def dc_sprint(name: str) -> str:
+    """A sprint as Data Center's REST v2 serves its Sprint field: the sprint object's ``toString``."""
+    sprint_id = _sprint_id(name)
+    return (
+        f"com.atlassian.greenhopper.service.sprint.Sprint@{sprint_id:x}[id={sprint_id},rapidViewId=1,"
+        f"state=ACTIVE,name={name},startDate={SPRINT_START},endDate={SPRINT_END},completeDate=<null>,"
+        f"activatedDate={SPRINT_START},sequence={sprint_id},goal=,autoStartStop=false,synced=false]"
+    )
 
 
 def adf_document(text: str) -> dict[str, Any] | None:

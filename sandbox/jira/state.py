@@ -46,6 +46,8 @@ DONE_RESOLUTION = ("10000", "Done")  # the resolution Jira sets when an issue en
 PEOPLE = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Ken Thompson")
 TEAM_POINTS = "customfield_10016"  # team-managed "Story point estimate" (jsw-story-points)
 COMPANY_POINTS = "customfield_10028"  # company-managed "Story Points" (float)
+CLOUD_SPRINT = "customfield_10020"  # com.pyxis.greenhopper.jira:gh-sprint: sprint objects on Cloud
+SPRINT_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"
 VALUE_FIELD = "customfield_10040"
 METHOD_FIELD = "customfield_10041"
 TEAM_BET_FIELD = "customfield_10042"
@@ -53,7 +55,7 @@ SELECT_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:select"
 SELECT_FIELDS = {VALUE_FIELD: "V2MOM Value", METHOD_FIELD: "V2MOM Method", TEAM_BET_FIELD: "Team Bet"}
 # Data Center: Jira Software's own fields (found by their schema, whatever they are named).
 DC_EPIC_LINK = "customfield_10008"  # com.pyxis.greenhopper.jira:gh-epic-link: the epic's key
-DC_SPRINT = "customfield_10007"  # com.pyxis.greenhopper.jira:gh-sprint
+DC_SPRINT = "customfield_10007"  # com.pyxis.greenhopper.jira:gh-sprint: Sprint@…[…] strings on DC
 DC_EPIC_NAME = "customfield_10009"  # com.pyxis.greenhopper.jira:gh-epic-label: an epic's short name
 DC_POINTS = "customfield_10006"  # "Story Points" (float), every project (no team-managed ones on DC)
 DC_FIRST_USER = 10000  # Data Center user keys: JIRAUSER10000, JIRAUSER10001, …
@@ -96,6 +98,7 @@ class Issue:
     assignee: str | None = None  # the assignee's accountId
     changelog: list[ChangeGroup] = field(default_factory=list)  # oldest first
     description: str = ""  # plain text: served as a document (paragraphs split on blank lines)
+    sprint: str | None = None  # the name of the sprint the issue is in (Jira Software's Sprint field)
 
     @property
     def order(self) -> tuple[datetime, int]:
@@ -272,6 +275,15 @@ def default_fields(deployment: Deployment = "cloud") -> list[dict[str, Any]]:
             "cf[10028]",
         )
     )
+    fields.append(
+        _field(
+            CLOUD_SPRINT,
+            "Sprint",
+            {"type": "array", "items": "json", "custom": SPRINT_TYPE, "customId": 10020},
+            True,
+            "cf[10020]",
+        )
+    )
     for fid, name in SELECT_FIELDS.items():
         custom_id = int(fid.rsplit("_", 1)[1])
         fields.append(
@@ -290,7 +302,7 @@ def _datacenter_fields() -> list[dict[str, Any]]:
     plugin = "com.atlassian.jira.plugin.system.customfieldtypes:"
     custom = [
         (DC_EPIC_LINK, "Epic Link", {"type": "any", "custom": software + "gh-epic-link"}),
-        (DC_SPRINT, "Sprint", {"type": "array", "items": "string", "custom": software + "gh-sprint"}),
+        (DC_SPRINT, "Sprint", {"type": "array", "items": "string", "custom": SPRINT_TYPE}),
         (DC_EPIC_NAME, "Epic Name", {"type": "string", "custom": software + "gh-epic-label"}),
         (DC_POINTS, "Story Points", {"type": "number", "custom": plugin + "float"}),
         *(
