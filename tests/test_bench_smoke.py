@@ -52,11 +52,11 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
         assert days == people * workdays
     if module == "bench.history":  # per tracker, the plain sync reads no history and the other does
         names = [line.split()[1].rsplit("/", 1)[0] for line in result]
-        assert names == [f"history-sync/{t}" for t in ("jira", "linear", "asana")]
+        assert names == [f"history-sync/{t}" for t in ("jira", "jira-datacenter", "linear", "asana")]
         assert all("answers 5 ms late" in line for line in result)
         read = [int(m.replace(",", "")) for m in re.findall(r"items, ([\d,]+) histories", done.stdout)]
-        assert len(read) == 6
-        assert read[0::2] == [0, 0, 0]
+        assert len(read) == 8
+        assert read[0::2] == [0, 0, 0, 0]
         assert all(n > 0 for n in read[1::2])
     if module == "bench.sync":  # sync alone, then sync + re-resolution, per tracker
         names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
