@@ -8,18 +8,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from pydantic import SecretStr
 
+from tests.connectors.jira.test_deployment_check import mismatched
 from tests.sync.sites import jira_datacenter_site
 from tests.sync.test_tracker_sync import test_report_equals_the_sandbox_ground_truth as report_equals_truth
 from v2mom.connectors.jira import datacenter_reads
 from v2mom.connectors.jira.connector import JiraConnector
-from v2mom.sandbox.generator import generate_jira_workspace, jira_settings, scope_jql
+from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
 from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState, SearchCall
 from v2mom.sandbox.jira.truth import JiraGroundTruth
 from v2mom.sandbox.server import SandboxServer
-from v2mom.settings import JiraSettings, SyncSettings
+from v2mom.settings import SyncSettings
 from v2mom.store.database import Database
 from v2mom.sync.runner import sync_tracker
 
@@ -117,15 +117,7 @@ def test_time_an_add_on_logged_without_moving_updated_reaches_the_store(store: D
 
 @pytest.mark.parametrize("site_is", ["cloud", "datacenter"])
 def test_a_url_of_the_other_deployment_is_refused_naming_the_setting(store: Database, site_is: str) -> None:
-    state = JiraState(deployment=site_is)  # type: ignore[arg-type]
-    state.add_project("ONB", "Onboarding", team_managed=False)
-    with SandboxServer(create_jira_app(state)) as url:
-        if site_is == "datacenter":  # configured as Cloud
-            settings = JiraSettings(
-                url=url, email=state.account_email, api_token=SecretStr("x"), jql=scope_jql()
-            )
-        else:
-            settings = JiraSettings(url=url, deployment="datacenter", token=SecretStr("x"), jql=scope_jql())
+    with mismatched(site_is) as (state, settings):  # a site configured as the other deployment
         result = sync_tracker(store, JiraConnector(settings, SyncSettings(max_retries=0)), full=True)
     assert not result.ok
     assert result.error is not None
