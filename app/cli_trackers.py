@@ -19,12 +19,14 @@ trackers_app = typer.Typer(no_args_is_help=True, help="Set up the trackers: the 
 
 
 def change_lines(result: TrackerProvision, *, apply: bool) -> list[str]:
-    """One line per change of ``result`` (or "no change"), prefixed by its tracker; then one per
-    change left to an administrator, which is never made here (whether or not ``apply``)."""
+    """One line per change of ``result`` (or "no change"), prefixed by its tracker, then one per
+    warning the run went on past; then one per change left to an administrator, which is never
+    made here (whether or not ``apply``)."""
+    warned = [f"{result.tracker}: warning: {warning}" for warning in result.warnings]
     if not result.changes and not result.manual:
-        return [] if result.error else [f"{result.tracker}: no change"]
+        return warned + ([] if result.error else [f"{result.tracker}: no change"])
     verb = "" if apply and result.applied else "would "
-    lines = [f"{result.tracker}: {verb}{change.describe()}" for change in result.changes]
+    lines = [f"{result.tracker}: {verb}{change.describe()}" for change in result.changes] + warned
     lines += [f"{result.tracker}: for an administrator: {step.describe()}" for step in result.manual]
     if result.manual:
         lines.append(

@@ -234,9 +234,12 @@ class VocabularyWriter(Protocol):
     enabled. Disabling never deletes. A refusal raises the connector's typed error (AuthError for a
     missing permission) naming the step; what was applied before it stays applied, and the next
     ``read_vocabulary()`` sees it (so a re-run resumes: the diff is computed from the tracker).
+    ``warnings`` are what the run met and went on past (Jira Data Center refusing to put a new field
+    on its Default Screen), for the provisioning's output.
     """
 
     tracker: str
+    warnings: list[str]
 
     def read_vocabulary(self) -> TrackerVocabulary:
         """What the tracker offers now, per kind."""

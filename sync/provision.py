@@ -39,6 +39,7 @@ class TrackerProvision:
     applied: bool = False
     error: str | None = None
     manual: list[ManualStep] = field(default_factory=list)  # left to an administrator: never applied
+    warnings: list[str] = field(default_factory=list)  # what the tracker's run went on past
 
     @property
     def ok(self) -> bool:
@@ -81,6 +82,7 @@ def provision(
             try:
                 _provision_tracker(store, plan, name, writer, result, apply=apply)
             finally:
+                result.warnings = list(writer.warnings)
                 writer.close()
         except V2momError as exc:
             result.error = str(exc)
@@ -111,6 +113,7 @@ def _audit(store: Database, results: list[TrackerProvision], actor: str) -> None
                     "error": r.error,
                 }
                 | ({"manual": [step.describe() for step in r.manual]} if r.manual else {})
+                | ({"warnings": r.warnings} if r.warnings else {})
                 for r in results
             ]
         },

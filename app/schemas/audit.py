@@ -83,12 +83,13 @@ class TagAuditDetails(ApiModel):
 
 class ProvisionedTracker(ApiModel):
     """One tracker's part of a provisioning run: the changes made, those left to an administrator
-    (the tracker's API cannot make them), or its error."""
+    (the tracker's API cannot make them), what it went on past, or its error."""
 
     tracker: str
     applied: bool
     changes: list[str]
     manual: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
     error: str | None
 
 

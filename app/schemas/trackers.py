@@ -59,6 +59,7 @@ class TrackerProvisionDocument(ApiModel):
     applied: bool
     manual: list[ManualStepDocument]
     error: str | None
+    warnings: list[str]  # what the tracker's run went on past (a Default Screen it was refused)
 
 
 class ProvisionDocument(ApiModel):
@@ -79,6 +80,7 @@ class ProvisionDocument(ApiModel):
                     applied=result.applied,
                     manual=[ManualStepDocument.of(step) for step in result.manual],
                     error=result.error,
+                    warnings=result.warnings,
                 )
                 for result in results
             ],

@@ -52,6 +52,7 @@ class FakeTracker:
         self.writes = 0
         self.refuse_after: int | None = None
         self.closed = 0
+        self.warnings: list[str] = []
 
     def read_vocabulary(self) -> TrackerVocabulary:
         return TrackerVocabulary(
@@ -392,10 +393,13 @@ def test_the_cli_and_the_api_name_the_admin_steps_and_the_run_is_not_a_failure(
     )
     config.chmod(0o600)
     monkeypatch.setattr("v2mom.app.cli_trackers.open_store", lambda settings: planned)
+    refused = "put field 'V2MOM Value' on the Default Screen: permission denied"
+    datacenter.warnings.append(refused)  # what the connector met and went on past
     applied = CliRunner().invoke(cli, ["trackers", "provision", "--apply", "-c", str(config)])
     assert applied.exit_code == 0, applied.stderr
     lines = applied.stdout.splitlines()
     assert lines[0] == "jira: create the value field 'V2MOM Value'"
+    assert f"jira: warning: {refused}" in lines
     value = PLAN.values[0].name
     assert (
         f"jira: for an administrator: create value option '{value}', by hand: the options of"
@@ -411,8 +415,10 @@ def test_the_cli_and_the_api_name_the_admin_steps_and_the_run_is_not_a_failure(
     assert entry["details"]["trackers"][0]["manual"][0].startswith(
         f"create value option '{PLAN.values[0].name}'"
     )
+    assert entry["details"]["trackers"][0]["warnings"] == [refused]
     assert document["ok"] is True
     (jira,) = document["trackers"]
+    assert jira["warnings"] == [refused]
     assert jira["changes"] == []
     assert jira["manual"][0]["change"]["action"] == "create"
     assert jira["manual"][0]["where"] == "the options of 'V2MOM Value'"
