@@ -11,11 +11,13 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import time
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
 
 from v2mom.settings import AsanaSettings, JiraSettings, LinearSettings
+from v2mom.vocabulary import ManualStep
 
 Section = JiraSettings | LinearSettings | AsanaSettings
 TRACKERS = ("jira", "linear", "asana")
@@ -114,6 +116,10 @@ def serve(tracker: str, items: int, page_size: int, pipe: Connection) -> None:
         elif command == "latency":
             (late.seconds,) = args
             pipe.send(None)
+        elif command == "by_hand":  # Jira Data Center: what its administrator does with the steps
+            from v2mom.sandbox.jira.administrator import do_by_hand
+
+            pipe.send(do_by_hand(state, *args).describe())
         elif command == "cpu":
             pipe.send(time.process_time())
         elif command == "stats":
@@ -151,6 +157,13 @@ class SandboxProcess:
         """Answer every request ``seconds`` late from now on (0: as soon as it is handled)."""
         self._pipe.send(("latency", seconds))
         self._pipe.recv()
+
+    def by_hand(self, steps: Sequence[ManualStep]) -> str:
+        """Jira Data Center: do ``steps`` as its administrator would (options added, fields put on
+        the edit screens); what was done."""
+        self._pipe.send(("by_hand", list(steps)))
+        done: str = self._pipe.recv()
+        return done
 
     def cpu_seconds(self) -> float:
         """The child's CPU time so far, every thread of it (serving, rendering, the generator's)."""

@@ -43,7 +43,8 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
     if module == "bench.writeback":  # fields then links, per tracker, each under the sandbox's limit
         names = [line.split()[1].rsplit("/", 2)[0:2] for line in result]
         kinds = ("writeback", "writeback-links")
-        assert names == [[kind, t] for t in ("jira", "linear", "asana") for kind in kinds]
+        trackers = ("jira", "jira-datacenter", "linear", "asana")
+        assert names == [[kind, t] for t in trackers for kind in kinds]
     if module == "bench.people_time":  # every person works every working day of the window
         found = re.search(r"([\d,.]+) person-days, (\d+) people, (\d+) working days", done.stdout)
         assert found, done.stdout
