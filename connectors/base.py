@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -194,6 +194,11 @@ class ConnectorRuntime:
         self.state: dict[str, Any] = {}
         self.warnings: list[str] = []
         self.needs_census = False
+
+    def _warn_once(self, notes: Iterable[str]) -> None:
+        """Add each of ``notes`` to :attr:`warnings` unless it is there already (a reader's notes are
+        handed over after each of its reads, and repeat what it said before)."""
+        self.warnings.extend(note for note in notes if note not in self.warnings)
 
     def _retrying(self, fn: Callable[[], T]) -> T:
         """``fn()`` with the retries of :mod:`connectors.retry` (retriable errors only).

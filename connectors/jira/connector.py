@@ -249,7 +249,7 @@ class JiraConnector(ConnectorRuntime):
         self._ensure_discovered()
         if self._datacenter is not None:
             yield from self._datacenter.pages(self.jql_for(since), self.fields, since)
-            self.warnings.extend(w for w in self._datacenter.warnings if w not in self.warnings)
+            self._warn_once(self._datacenter.warnings)
         else:
             for issues, attempts in self._pages(
                 self.jql_for(since), self.fields, self.settings.page_size, kind="search"
@@ -325,7 +325,7 @@ class JiraConnector(ConnectorRuntime):
         """
         history = self._history_reader()
         found = history.read(item_ids)
-        self.warnings.extend(note for note in history.notes if note not in self.warnings)
+        self._warn_once(history.notes)
         return found
 
     def webhook_history(self, item_id: str, event: WebhookEvent) -> list[ItemTransition]:
@@ -344,13 +344,13 @@ class JiraConnector(ConnectorRuntime):
     def read_vocabulary(self) -> TrackerVocabulary:
         """The ``V2MOM Value`` / ``V2MOM Method`` select fields and their global options (vocabulary.py)."""
         vocabulary = self._vocabulary.read()
-        self.warnings.extend(note for note in self._vocabulary.notes if note not in self.warnings)
+        self._warn_once(self._vocabulary.notes)
         return vocabulary
 
     def apply_vocabulary(self, changes: list[VocabularyChange]) -> AppliedVocabulary:
         """Create fields and options, rename, disable or enable options by id (vocabulary.py)."""
         applied = self._vocabulary.apply(changes)
-        self.warnings.extend(note for note in self._vocabulary.notes if note not in self.warnings)
+        self._warn_once(self._vocabulary.notes)
         return applied
 
     # -- TagWriter ------------------------------------------------------------------------------
