@@ -13,8 +13,8 @@ The model (``README.md``, "People's time"), as one chain of common table express
    assignee; before the first, the item was held by that change's previous assignee; an item with
    no assignee change is held by its current assignee throughout.
 3. ``spans``: working ∩ held, cut to the window and to ``now`` (an Asana task with no start held
-   by nobody: none). A change dated in the future counts
-   as made ``now``, so no span is negative or reaches past the present.
+   by nobody: none). A change dated in the future counts as made ``now``, so no span is negative or
+   reaches past the present.
 4. ``worked``: each (person, working day, item) whose span overlaps the day (its UTC bounds come
    from :class:`~v2mom.workdays.WorkCalendar`) for a positive time; an account is the person the
    settings' ``people:`` names, else a person of its own.

@@ -659,7 +659,7 @@ class JiraState(FaultBook):
         for a non-administrator or a field the site lacks."""
         with self.lock:
             self._admin_check(None, "change screens")
-            if not any(f["id"] == field_id for f in self.fields):
+            if self.field_by_id(field_id) is None:
                 raise FieldAdminError(400, f"The field '{field_id}' does not exist.")
             self.default_screen.add(field_id)
             if not self.own_screens:
