@@ -75,13 +75,13 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
 @pytest.mark.postgres
 def test_scale_benchmark_runs_on_postgresql(postgres_url: str) -> None:
     """bench.scale is PostgreSQL only (COPY): tiny sizes in a throwaway database, dropped afterwards."""
-    args = ["--items", "20000", "--template", "3000", "--runs", "3", "--events", "100"]
+    args = ["--items", "5000", "--template", "1500", "--runs", "2", "--events", "100"]
     done = run_scale(postgres_url, *args)
     assert done.returncode == 0, done.stderr[-2000:]
     assert result_names(done.stdout) == [
         f"scale/{step}/postgresql" for step in ("full", "rule-change", "report", "webhooks")
     ], done.stdout
-    assert "20,000 items" in done.stdout
+    assert "5,000 items" in done.stdout
     # Again on the store it left: the chosen steps only, fresh deliveries all applied.
     again = run_scale(postgres_url, "--reuse", "--steps", "rule,webhooks", *args)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -96,7 +96,7 @@ def test_scale_benchmark_runs_on_postgresql(postgres_url: str) -> None:
 def test_scale_benchmark_cascade_mode_on_postgresql(postgres_url: str) -> None:
     """--cascade at a small size: every step runs, and the store it leaves holds what it claims: 50
     teams holding work, team reports adding up to the company's, and the closed period's snapshot."""
-    args = ["--cascade", "--items", "20000", "--template", "3000", "--runs", "3"]
+    args = ["--cascade", "--items", "12000", "--template", "3000", "--runs", "2"]
     done = run_scale(postgres_url, *args)
     assert done.returncode == 0, done.stderr[-2000:]
     steps = ("full", "rule-change", "rescope", "report", "team-report", "teams", "close")
@@ -152,7 +152,7 @@ def test_scale_benchmark_cascade_mode_on_postgresql(postgres_url: str) -> None:
     assert again.returncode == 0, again.stderr[-2000:]
     assert "its earlier snapshot deleted first" in again.stdout
     assert result_names(again.stdout) == ["scale/cascade-close/postgresql"]
-    flat = run_scale(postgres_url, "--reuse", "--steps", "reports", "--items", "20000", "--template", "3000")
+    flat = run_scale(postgres_url, "--reuse", "--steps", "reports", "--items", "12000", "--template", "3000")
     assert flat.returncode != 0
     assert "add --cascade" in flat.stderr
 
