@@ -100,12 +100,12 @@ def test_every_route_is_in_the_schema_and_fuzzed_both_ways(fuzzed: Fuzzed) -> No
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 def test_as_a_viewer_no_server_errors_and_responses_match_the_schema(case: Any, fuzzed: Fuzzed) -> None:
     case.call_and_validate(headers=fuzzed.headers("viewer"), checks=CHECKS)
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 def test_as_an_admin_no_server_errors_and_responses_match_the_schema(case: Any, fuzzed: Fuzzed) -> None:
     case.call_and_validate(headers=fuzzed.headers("admin"), checks=CHECKS)
