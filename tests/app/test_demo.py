@@ -19,8 +19,7 @@ from v2mom.sync.runner import sync_tracker
 from v2mom.sync.service import run_sync
 
 
-@pytest.fixture
-def demo(database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
+def _demo(database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
     world = build_demo(database_url, seed=7, issues=1200)
     try:
         jira = world.truths["jira"]
@@ -30,8 +29,22 @@ def demo(database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
         world.stop()
 
 
-def test_demo_report_equals_every_trackers_ground_truth(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:
-    world, _ = demo
+@pytest.fixture
+def demo(database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
+    """A demo of its own, for a test that changes the workspace or the store."""
+    yield from _demo(database_url)
+
+
+@pytest.fixture(scope="module")
+def untouched_demo(module_database_url: str) -> Iterator[tuple[DemoWorld, JiraGroundTruth]]:
+    """One demo shared by the tests that only read it (building one takes seconds)."""
+    yield from _demo(module_database_url)
+
+
+def test_demo_report_equals_every_trackers_ground_truth(
+    untouched_demo: tuple[DemoWorld, JiraGroundTruth],
+) -> None:
+    world, _ = untouched_demo
     assert set(world.truths) == {"jira", "linear", "asana"}
     for tracker, truth in world.truths.items():
         flags = truth.intended_flags()
@@ -45,8 +58,10 @@ def test_demo_report_equals_every_trackers_ground_truth(demo: tuple[DemoWorld, J
     assert flags["unaligned"] > 20  # the Mobile team's method that serves nothing
 
 
-def test_each_teams_report_equals_its_ground_truth(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:
-    world, _ = demo
+def test_each_teams_report_equals_its_ground_truth(
+    untouched_demo: tuple[DemoWorld, JiraGroundTruth],
+) -> None:
+    world, _ = untouched_demo
     plan = world.store.plans.current()
     assert plan is not None
     assert plan.teams
@@ -87,8 +102,10 @@ def test_ground_truth_holds_after_changes_and_an_incremental_sync(
     assert stored.item.key == new_key != old_key
 
 
-def test_the_demo_opens_with_every_ended_quarter_reviewed(demo: tuple[DemoWorld, JiraGroundTruth]) -> None:
-    world, _ = demo
+def test_the_demo_opens_with_every_ended_quarter_reviewed(
+    untouched_demo: tuple[DemoWorld, JiraGroundTruth],
+) -> None:
+    world, _ = untouched_demo
     plan = world.store.plans.current()
     assert plan is not None
     assert plan.cycle is not None
