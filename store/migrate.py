@@ -7,6 +7,7 @@ upgrade it one after the other: the first migrates, the others then find it at t
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -29,8 +30,10 @@ def alembic_config() -> Config:
     return config
 
 
+@cache
 def head_revision() -> str | None:
-    """The newest revision shipped with this version."""
+    """The newest revision shipped with this version (read once a process: the migrations shipped
+    do not change under it, and reading them took 19 ms, twice for every store opened)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
