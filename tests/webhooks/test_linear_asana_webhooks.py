@@ -70,7 +70,11 @@ class World:
 
 
 @pytest.fixture
-def world(store: Database) -> Iterator[World]:
+def world(store: Database, request: pytest.FixtureRequest) -> Iterator[World]:
+    """Both sandboxes served and configured; only the tracker the test is about (its name says:
+    ``test_linear_…`` or ``test_asana_…``) is synced, which is all the test reads."""
+    about = request.function.__name__.split("_")[1]
+    assert about in ("linear", "asana"), request.function.__name__
     linear_state, linear_truth = generate_linear_workspace(seed=6, projects=4, issues=120)
     asana_state, asana_truth = generate_asana_workspace(seed=6, tasks=120)
     with (
@@ -84,7 +88,7 @@ def world(store: Database) -> Iterator[World]:
             )
         )
         store.plans.save(load_plan(SAMPLE_PLAN_PATH.read_text()), actor="test")
-        assert all(r.ok for r in run_sync(settings, store, full=True))
+        assert all(r.ok for r in run_sync(settings, store, tracker=about, full=True))
         app = create_app(settings, store)
         with TestClient(app) as client:
             yield World(
