@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, insert, select, update
@@ -17,6 +17,7 @@ from v2mom.store.transactions import Repository
 
 Role = Literal["viewer", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "admin")
+USE_RECORDED_EVERY = timedelta(minutes=1)  # a token's last use is shown to the minute
 
 
 def hash_token(token: str) -> str:
@@ -59,20 +60,23 @@ class TokenRepository(Repository):
             _audit(conn, actor, "created", {"id": token_id, "name": name, "role": role})
         return token
 
-    def authenticate(self, token: str) -> TokenInfo | None:
-        """The live token matching ``token`` (recording its use), or None."""
+    def authenticate(self, token: str, *, now: datetime | None = None) -> TokenInfo | None:
+        """The live token matching ``token``, or None. Its use is recorded when the last one recorded
+        is older than :data:`USE_RECORDED_EVERY`: most requests only read, and a write per request
+        would queue every reader of an SQLite store behind its one writer."""
         digest = hash_token(token)
-        with self._tx.write() as conn:
-            row = conn.execute(
-                select(t.api_tokens).where(
-                    and_(t.api_tokens.c.token_hash == digest, t.api_tokens.c.revoked_at.is_(None))
-                )
-            ).first()
-            if row is None:
-                return None
-            now = utcnow()
-            conn.execute(update(t.api_tokens).where(t.api_tokens.c.id == row.id).values(last_used_at=now))
-        return TokenInfo(row.id, row.name, row.role, row.created_at, now, None)
+        now = now or utcnow()
+        live = and_(t.api_tokens.c.token_hash == digest, t.api_tokens.c.revoked_at.is_(None))
+        with self._tx.read() as conn:
+            row = conn.execute(select(t.api_tokens).where(live)).first()
+        if row is None:
+            return None
+        used = row.last_used_at
+        if used is None or now - used >= USE_RECORDED_EVERY:
+            with self._tx.write() as conn:
+                conn.execute(update(t.api_tokens).where(t.api_tokens.c.id == row.id).values(last_used_at=now))
+            used = now
+        return TokenInfo(row.id, row.name, row.role, row.created_at, used, None)
 
     def info(self, *, token: str | None = None, token_id: int | None = None) -> TokenInfo | None:
         """One token by its secret or its id, without recording a use (revoked ones too)."""

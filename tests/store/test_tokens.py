@@ -3,6 +3,8 @@ entry commit together."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from v2mom.mapping.plan import Plan, Value, check_plan
@@ -25,6 +27,25 @@ def test_tokens_are_hashed_revocable_and_record_use(store: Database) -> None:
     assert store.tokens.revoke(info.id)
     assert store.tokens.authenticate(token) is None
     assert not store.tokens.revoke(info.id)
+
+
+def test_a_tokens_use_is_written_at_most_once_a_minute(store: Database) -> None:
+    """A request only reads the token: its use is written when the last one written is a minute old."""
+    token = store.tokens.create("viewer", "pm")
+    at = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    first = store.tokens.authenticate(token, now=at)
+    assert first is not None
+    assert first.last_used_at == at
+    within = store.tokens.authenticate(token, now=at + timedelta(seconds=59))
+    assert within is not None
+    assert within.last_used_at == at
+    assert [i.last_used_at for i in store.tokens.list_all()] == [at]  # nothing written
+    later = store.tokens.authenticate(token, now=at + timedelta(minutes=1))
+    assert later is not None
+    assert later.last_used_at == at + timedelta(minutes=1)
+    assert [i.last_used_at for i in store.tokens.list_all()] == [at + timedelta(minutes=1)]
+    assert store.tokens.revoke(later.id)
+    assert store.tokens.authenticate(token, now=at + timedelta(minutes=1, seconds=1)) is None
 
 
 def test_a_change_and_its_audit_entry_commit_together(
