@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -76,7 +76,7 @@ class TokenRepository(Repository):
             with self._tx.write() as conn:
                 conn.execute(update(t.api_tokens).where(t.api_tokens.c.id == row.id).values(last_used_at=now))
             used = now
-        return TokenInfo(row.id, row.name, row.role, row.created_at, used, None)
+        return replace(_token_info(row), last_used_at=used)
 
     def info(self, *, token: str | None = None, token_id: int | None = None) -> TokenInfo | None:
         """One token by its secret or its id, without recording a use (revoked ones too)."""
