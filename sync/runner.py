@@ -76,6 +76,7 @@ class SyncResult:
     histories: int = 0  # items whose status and assignee history was read
     transitions: int = 0  # the changes those histories held
     future_changes: int = 0  # of those, dated after they were stored: counted as made then
+    completed_before_start: int = 0  # items seen marked complete before their own start
     warnings: list[str] = field(default_factory=list)  # surfaced although the pass succeeded
 
     @property
@@ -102,6 +103,26 @@ def future_changes_warning(count: int) -> str:
     return (
         f"{count} status or assignee change(s) dated in the future (the tracker's clock ahead?): "
         "people's time counts each as made when it is computed, never a negative day"
+    )
+
+
+def completed_before_start_warning(count: int) -> str:
+    """The warning of a pass that saw ``count`` items marked complete before their own start."""
+    return (
+        f"{count} item(s) marked complete before their own start date: people's time counts no day "
+        "of work on them before they were completed, never a negative day"
+    )
+
+
+def completed_before_start(items: Sequence[WorkItem]) -> int:
+    """How many of ``items`` were completed before their start (an Asana ``start_on`` / ``start_at``
+    after ``completed_at``): history that contradicts itself, which people's time clamps to nothing."""
+    return sum(
+        1
+        for item in items
+        if item.started_at is not None
+        and item.completed_at is not None
+        and item.completed_at < item.started_at
     )
 
 
@@ -173,6 +194,7 @@ def _sync_tracker(
             batch.items.extend(page.items)
             batch.removed.extend(page.removed)
             result.seen += len(page.items)
+            result.completed_before_start += completed_before_start(page.items)
             result.changed_ids.update(item.id for item in page.items)
             result.changed_ids.update(page.removed)
             if since is None:
@@ -212,6 +234,8 @@ def _sync_tracker(
         result.warnings = list(connector.warnings)
         if result.future_changes:
             result.warnings.append(future_changes_warning(result.future_changes))
+        if result.completed_before_start:
+            result.warnings.append(completed_before_start_warning(result.completed_before_start))
         result.calls = dict(connector.calls.calls)
         result.api_calls = connector.calls.total
         store.sync_state.finish_run(

@@ -379,6 +379,23 @@ def test_an_asana_task_with_a_start_is_not_worked_on_before_it(store: Database) 
     assert by_value(facts(store, items, changes)) == {None: pytest.approx(2)}  # Tuesday, Wednesday
 
 
+def test_an_asana_task_completed_before_its_start_counts_no_day(store: Database) -> None:
+    """Completed on Tuesday, its start set to Thursday: no day, never a negative one; a task another
+    person held the same days keeps its own."""
+    items = [
+        asana_task("145", state=State.DONE, started_at=at(3, 0)),
+        asana_task("146", state=State.DONE, started_at=at(0, 0)),
+    ]
+    changes = [
+        *asana_changes("145", (at(0, 8), "ada"), at(1, 12)),
+        *asana_changes("146", (at(0, 8), "bob"), at(1, 12)),
+    ]
+    got = facts(store, items, changes)
+    assert by_value(got) == {None: pytest.approx(2)}  # Monday and Tuesday, bob's
+    assert got.people == 1
+    assert all(float(row[3]) >= 0 for row in got.groups)
+
+
 def test_an_asana_task_without_stories_is_held_by_its_assignee_until_completed(store: Database) -> None:
     items = [asana_task("150", state=State.DONE, assignee="ada", completed_at=at(1, 12), started_at=at(0, 9))]
     assert by_value(facts(store, items, [])) == {None: pytest.approx(2)}

@@ -1,6 +1,7 @@
 """History that contradicts itself is kept, clamped and counted, never a failed pass: a change dated
 in the future is stored as the tracker gave it (people's time counts it as made now), an assignment
-naming an account that is gone counts as unassigned, and the pass says how many of each it read."""
+naming an account that is gone counts as unassigned, a task completed before its own start date
+counts no day of work, and the pass says how many of each it read."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from v2mom.clock import utcnow
 from v2mom.connectors.asana.connector import UNNAMED_ASSIGNMENTS
 from v2mom.sandbox.asana.state import Story
 from v2mom.store.database import Database
-from v2mom.sync.runner import sync_tracker
+from v2mom.sync.runner import completed_before_start_warning, sync_tracker
 
 
 def test_changes_dated_in_the_future_are_stored_and_counted_in_a_warning(store: Database) -> None:
@@ -58,3 +59,35 @@ def test_an_asana_assignment_naming_nobody_is_stored_as_unassigned_and_counted(s
     assert f"1{UNNAMED_ASSIGNMENTS}" in result.warnings
     last = [c for c in store.history.for_items("asana", [gid]) if c.field == "assignee"][-1]
     assert (last.event_id, last.to_value) == ("990001", None)
+
+
+def test_an_asana_task_completed_before_its_start_is_stored_and_counted(store: Database) -> None:
+    """A start date set after the task was completed (moved by hand, or imported): the task is stored
+    as Asana holds it, and the pass counts it; people's time clamps its span to nothing."""
+    with asana_site() as site:
+        state = site.state
+        done = sorted(g for g in site.live_ids() if g in state.tasks and state.tasks[g].completed_at)
+        with state.lock:
+            for gid in done[:2]:  # two tasks whose start is set three days after their completion
+                task = state.tasks[gid]
+                assert task.completed_at is not None
+                task.start_at, task.start_on = None, (task.completed_at + timedelta(days=3)).date()
+        result = sync_tracker(store, site.connector(), full=True)
+    assert result.ok, result.error
+    assert result.completed_before_start == 2
+    assert completed_before_start_warning(2) in result.warnings
+    stored = store.items.by_id("asana", done[0])
+    assert stored is not None
+    assert stored.item.completed_at is not None
+    assert stored.item.started_at is not None
+    assert stored.item.started_at > stored.item.completed_at
+
+
+def test_a_pass_whose_tasks_start_before_they_complete_counts_none(store: Database) -> None:
+    with asana_site() as site:
+        started = [t for t in site.state.tasks.values() if t.start_on or t.start_at]
+        result = sync_tracker(store, site.connector(), full=True)
+    assert result.ok, result.error
+    assert started, "the sandbox generates tasks with a start"
+    assert result.completed_before_start == 0
+    assert not any("before their own start" in w for w in result.warnings)
