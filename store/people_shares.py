@@ -8,7 +8,10 @@ settings' zone. ``people_state`` records what they were computed for: the calend
 stored moment after it (``horizon``: a change dated in the future, counted as made ``now``).
 
 Shares depend on the items (parent, state, times, assignee, deletion), their history, the calendar,
-the accounts and now, never on the plan: value weights are joined at report time.
+the accounts and now, never on the plan: value weights are joined at report time. Each row also
+carries what its item's resolution counts it under (``COPIED``), copied as it is computed and again by
+the resolution engine whenever it writes that resolution (``store.resolution.people_copy``), so a
+report reads the window's rows alone.
 :meth:`PeopleShares.refresh` brings them up to date in one transaction:
 
 - **full** when nothing is stored or the fingerprint changed: every row computed again;
@@ -62,11 +65,14 @@ from v2mom.store.transactions import Repository
 from v2mom.store.types import UTCDateTime
 from v2mom.workdays import WorkCalendar
 
-__all__ = ["COVERED_DAYS", "PeopleShares", "Refreshed", "fingerprint"]
+__all__ = ["COPIED", "COVERED_DAYS", "LOCK", "PeopleShares", "Refreshed", "fingerprint"]
 
 COVERED_DAYS = 400  # a year and a quarter: the default 90 days, a quarter and a year's trend
 FULL_AFTER = 5000  # changed items beyond which recomputing everyone is cheaper than finding whom they touch
 LOCK = "people-shares"
+# What each row copies of its item's resolution (see ``schema.people_shares``), kept current by the
+# resolution engine (``store.resolution.people_copy``).
+COPIED = ("alloc_key", "orphaned", "team_id", "state", "tracker")
 CHUNK = 500
 STATE_ID = 1
 JULIAN_UNIX_EPOCH = 2440587.5  # SQLite's julianday() of 1970-01-01 00:00 UTC
@@ -252,13 +258,15 @@ class PeopleShares(Repository):
         if not window.workdays:
             return
         if shares:
-            sh = Chain(
+            found = Chain(
                 window, self.dialect, subjects=subjects, persons=sorted(persons) if persons else None
-            ).shares.c
+            ).shares
+            sh, r = found.c, t.resolutions.c
+            rows = select(sh.day, sh.person, sh.pk, sh.share, *(r[name] for name in COPIED)).select_from(
+                found.outerjoin(t.resolutions, r.item_pk == sh.pk)
+            )
             conn.execute(
-                insert(t.people_shares).from_select(
-                    ["day", "person", "item_pk", "share"], select(sh.day, sh.person, sh.pk, sh.share)
-                )
+                insert(t.people_shares).from_select(["day", "person", "item_pk", "share", *COPIED], rows)
             )
         if unheld:  # consecutive working days in one row: rank minus rank among the item's days is constant
             nobody = Chain(window, self.dialect, subjects=subjects).unheld.c

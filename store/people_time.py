@@ -114,10 +114,13 @@ class TeamsFacts:
 @dataclass(frozen=True)
 class _Shares:
     """Where a report's shares come from: (person, day, pk, share) rows and (day, pk) rows of the
-    in-progress items nobody held, for the window's working days."""
+    in-progress items nobody held, for the window's working days. ``copied``: the share rows carry
+    their item's resolution (``alloc_key``, ``orphaned``, ``team_id``, ``state``, ``tracker``: the
+    stored rows do), so no resolution need be probed for them."""
 
     shares: CTE
     unheld: CTE
+    copied: bool = False
 
     @cached_property
     def item_people(self) -> CTE:
@@ -143,7 +146,17 @@ def _stored(window: TimeWindow, dialect: str) -> _Shares:
     # read where used: a filtered table scan is cheaper than PostgreSQL copying the rows aside
     inline = ("NOT MATERIALIZED",) if dialect == "postgresql" else ()
     return _Shares(
-        shares=select(s.person, s.day, s.item_pk.label("pk"), s.share)
+        shares=select(
+            s.person,
+            s.day,
+            s.item_pk.label("pk"),
+            s.share,
+            s.alloc_key,
+            s.orphaned,
+            s.team_id,
+            s.state,
+            s.tracker,
+        )
         .where(s.day.between(first, last))
         .cte("shares")
         .prefix_with(*inline),
@@ -151,27 +164,34 @@ def _stored(window: TimeWindow, dialect: str) -> _Shares:
         .where(u.first_day <= last, u.last_day >= first)
         .cte("unheld")
         .prefix_with(*inline),
+        copied=True,
     )
 
 
-def _scope(state: str, tracker: str | None, teams: Sequence[str] | None) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class _Scope:
     """The report's filters on the items' resolutions (canceled work counts nothing)."""
-    r = t.resolutions.c
-    conditions: list[ColumnElement[bool]] = [r.state != State.CANCELED.value]
-    if teams is not None:
-        conditions.append(r.team_id.in_(teams))
-    if state == "done":
-        conditions.append(r.state == State.DONE.value)
-    elif state == "open":
-        conditions.append(r.state.in_((TODO, IN_PROGRESS)))
-    if tracker:
-        conditions.append(r.tracker == tracker)
-    return conditions
+
+    state: str = "all"
+    tracker: str | None = None
+    teams: Sequence[str] | None = None
+
+    def on(self, r: Any) -> list[ColumnElement[bool]]:
+        """The filters as conditions on ``r``: the resolutions' columns, or the same columns copied
+        onto the stored shares."""
+        conditions: list[ColumnElement[bool]] = [r.state != State.CANCELED.value]
+        if self.teams is not None:
+            conditions.append(r.team_id.in_(self.teams))
+        if self.state == "done":
+            conditions.append(r.state == State.DONE.value)
+        elif self.state == "open":
+            conditions.append(r.state.in_((TODO, IN_PROGRESS)))
+        if self.tracker:
+            conditions.append(r.tracker == self.tracker)
+        return conditions
 
 
-def _resolved(
-    rows: FromClause, pk: ColumnElement[Any], scope: list[ColumnElement[bool]], dialect: str
-) -> tuple[Join, Any]:
+def _resolved(rows: FromClause, pk: ColumnElement[Any], scope: _Scope, dialect: str) -> tuple[Join, Any]:
     """``rows`` joined to the resolution of their item ``pk`` when it is in ``scope``, and the
     resolution's columns to read. PostgreSQL probes the resolutions' primary key once per row: a
     LATERAL subquery, whose LIMIT 1 (a no-op on a unique key) keeps the planner from flattening it
@@ -180,18 +200,45 @@ def _resolved(
     if dialect == "postgresql":
         probe = (
             select(r.alloc_key, r.orphaned, r.team_id)
-            .where(r.item_pk == pk, *scope)
+            .where(r.item_pk == pk, *scope.on(r))
             .limit(1)
             .lateral("resolution")
         )
         return rows.join(probe, true()), probe.c
-    return rows.join(t.resolutions, and_(r.item_pk == pk, *scope)), r
+    return rows.join(t.resolutions, and_(r.item_pk == pk, *scope.on(r))), r
 
 
-def _scoped(found: _Shares, scope: list[ColumnElement[bool]], dialect: str) -> CTE:
-    """The window's items in ``scope``, per person who had a share of each, with their person-days,
-    ``lead`` (1 on one row of each item) and what the item's resolution counts it under: the one
-    join of the shares to the resolutions."""
+def _scoped(found: _Shares, scope: _Scope, dialect: str) -> CTE:
+    """The window's items in ``scope`` with their person-days, ``lead`` (1 on one row of each item)
+    and what the item's resolution counts it under, and the people who had a share of them: what
+    :func:`_allocated` sums (per allocation set, on rows with a ``lead``) and the people counts
+    count (on rows with a ``person``).
+
+    Read off the stored rows' copy of each resolution, a row per item (``person`` null) and one per
+    (person, team) (``alloc_key`` null, no days, no ``lead``): two hashes of the window's rows, no
+    sort. Else a row per item and person who had a share of it, each joined to its resolution."""
+    if found.copied:
+        sh = found.shares.c
+        kept = [sh.alloc_key.is_not(None), *scope.on(sh)]
+        items = (
+            select(
+                sh.pk,
+                null().label("person"),
+                func.sum(sh.share).label("days"),
+                literal(1).label("lead"),
+                sh.alloc_key,
+                sh.orphaned,
+                sh.team_id,
+            )
+            .where(*kept)
+            .group_by(sh.pk, sh.alloc_key, sh.orphaned, sh.team_id)
+        )
+        people = (
+            select(null(), sh.person, literal(0.0), literal(0), null(), null(), sh.team_id)
+            .where(*kept)
+            .group_by(sh.person, sh.team_id)
+        )
+        return union_all(items, people).cte("scoped")
     ip = found.item_people.c
     joined, r = _resolved(found.item_people, ip.pk, scope, dialect)
     return (
@@ -241,9 +288,7 @@ def _value_groups(scoped: CTE, *by: str) -> Select[Any]:
     )
 
 
-def _unattributed(
-    found: _Shares, scope: list[ColumnElement[bool]], dialect: str, *, per_team: bool = False
-) -> Select[Any]:
+def _unattributed(found: _Shares, scope: _Scope, dialect: str, *, per_team: bool = False) -> Select[Any]:
     """Rows ``nobody`` for a union of 8 columns (9 ``per_team``, the team's id second): the in-progress
     items in ``scope`` that nobody held in the window, counted in the last column (the others null),
     in all or per team."""
@@ -313,7 +358,7 @@ class PeopleTimeQueries(Repository):
         if not window.workdays:
             return PeopleFacts(groups=[], people=0, unattributed=0)
         found_shares = self._shares(window)
-        scope = _scope(state, tracker, teams)
+        scope = _Scope(state, tracker, teams)
         scoped = _scoped(found_shares, scope, self.dialect)
         groups = _value_groups(scoped)
         people = _people_counted(scoped, "people", 7)
@@ -349,7 +394,7 @@ class PeopleTimeQueries(Repository):
             return TeamFacts(rows=[], people={}, everyone=0)
         found_shares = self._shares(window)
         a = t.allocation_sets.c
-        scoped = _scoped(found_shares, _scope(state, tracker, None), self.dialect)
+        scoped = _scoped(found_shares, _Scope(state, tracker), self.dialect)
         sc = scoped.c
         allocated, ps = _allocated(scoped, sc.team_id)
         effort = (
@@ -394,7 +439,7 @@ class PeopleTimeQueries(Repository):
         if not window.workdays:
             return TeamsFacts(groups={}, unattributed={}, people={}, everyone=0)
         found_shares = self._shares(window)
-        scope = _scope(state, tracker, None)
+        scope = _Scope(state, tracker)
         scoped = _scoped(found_shares, scope, self.dialect)
         groups = _value_groups(scoped, "team_id")
         nobody = _unattributed(found_shares, scope, self.dialect, per_team=True)
@@ -435,19 +480,32 @@ class PeopleTimeQueries(Repository):
         found_shares = self._shares(window)
         a = t.allocation_sets.c
         sh = found_shares.shares.c
-        scope = _scope("all", tracker, teams)
-        per_day = (
-            select(sh.day, sh.pk, func.sum(sh.share).label("days")).group_by(sh.day, sh.pk).cte("item_day")
-        )
-        pd = per_day.c
+        scope = _Scope("all", tracker, teams)
         scoped = _scoped(found_shares, scope, self.dialect)
         sc = scoped.c
-        if self.dialect == "postgresql":  # hashes the items' rows of ``scoped``, one per item
-            resolved: Any = per_day.join(scoped, and_(sc.pk == pd.pk, sc.lead == 1))
-            alloc_key = sc.alloc_key
-        else:  # SQLite would compare every pair of the two: a key probe per (day, item) instead
-            resolved, r = _resolved(per_day, pd.pk, scope, self.dialect)
-            alloc_key = r.alloc_key
+        if found_shares.copied:  # summed per (day, allocation set) off the rows' own copy
+            per_day = (
+                select(sh.day, sh.alloc_key, func.sum(sh.share).label("days"))
+                .where(sh.alloc_key.is_not(None), *scope.on(sh))
+                .group_by(sh.day, sh.alloc_key)
+                .cte("set_day")
+            )
+            resolved: Any = per_day
+            alloc_key = per_day.c.alloc_key
+        else:
+            per_day = (
+                select(sh.day, sh.pk, func.sum(sh.share).label("days"))
+                .group_by(sh.day, sh.pk)
+                .cte("item_day")
+            )
+            pd = per_day.c
+            if self.dialect == "postgresql":  # hashes the items' rows of ``scoped``, one per item
+                resolved = per_day.join(scoped, and_(sc.pk == pd.pk, sc.lead == 1))
+                alloc_key = sc.alloc_key
+            else:  # SQLite would compare every pair of the two: a key probe per (day, item) instead
+                resolved, r = _resolved(per_day, pd.pk, scope, self.dialect)
+                alloc_key = r.alloc_key
+        pd = per_day.c
         effort = (
             select(
                 literal("day").label("kind"),

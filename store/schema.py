@@ -357,14 +357,23 @@ history_reads = Table(
 people_shares = Table(
     # People's time, materialized (``store.people_shares``): each person's share of each working day
     # per item, exactly the rows the computation's ``shares`` step gives, for the days ``people_state``
-    # covers. Reports join them to the resolutions at report time, so a plan change never touches
-    # them. Person-level rows: read only by the store's own computations.
+    # covers. Person-level rows: read only by the store's own computations.
     "people_shares",
     metadata,
     Column("day", Date, primary_key=True),
     Column("person", String(255), primary_key=True),
     Column("item_pk", BigInteger, primary_key=True),
     Column("share", Float, nullable=False),
+    # The item's resolution as the report filters and counts it, copied when a row is computed and
+    # whenever the resolution engine writes the item's resolution (``store.resolution.people_copy``),
+    # in the same transaction: a report sums the window's rows without probing the resolution of
+    # each item (tens of thousands of index probes into ten million resolutions). Null: the item
+    # has no resolution (not resolved yet, or deleted), and counts nothing.
+    Column("alloc_key", BigInteger),
+    Column("orphaned", Boolean),
+    Column("team_id", String(64)),
+    Column("state", String(16)),
+    Column("tracker", String(16)),
     Index("ix_people_shares_item_pk", "item_pk"),  # one item's days (explain)
     Index("ix_people_shares_person", "person"),  # a person's rows, replaced when their items change
 )

@@ -22,6 +22,7 @@ from v2mom.mapping.resolver import Resolution, Resolver, Share, as_shares, share
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.items import StoredItem
+from v2mom.store.resolution.people_copy import copy_to_people_shares
 from v2mom.store.resolution.preview import UNALIGNED, UNTAGGED, PlanPreview
 from v2mom.store.resolution.rollup import prune_allocation_sets, rebuild_rollup, store_allocation_sets
 from v2mom.store.resolution.run import RemapStats
@@ -142,6 +143,7 @@ def oracle_remap(store: Database, plan: Plan) -> RemapStats:
             conn.execute(insert(t.resolutions), rows)
         store_allocation_sets(conn, store.dialect, sets)
         rebuild_rollup(conn)
+        copy_to_people_shares(conn, None)
         prune_allocation_sets(conn)
     return RemapStats(
         items=len(rows),

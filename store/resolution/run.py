@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, union
 
 from v2mom.mapping.plan import Plan
 from v2mom.store import schema as t
 from v2mom.store.database import Database, UnitOfWork
 from v2mom.store.locks import lock_transaction
 from v2mom.store.resolution import tables as rm
+from v2mom.store.resolution.people_copy import copy_to_people_shares
 from v2mom.store.resolution.rewrite import rewrite_changes
 from v2mom.store.resolution.rollup import prune_allocation_sets, rebuild_rollup
 from v2mom.store.resolution.strategy import (
@@ -128,9 +129,11 @@ def _write(conn: Connection, strategy: Strategy, written: int | None) -> RemapSt
     any more unless only a scope moved, and count (the scope, or all)."""
     if written is not None:  # the rollup is theirs, built at once
         rebuild_rollup(conn)
+        copy_to_people_shares(conn, None)
         moved = written
     else:
         moved = rewrite_changes(conn, strategy.move_rollup)
+        copy_to_people_shares(conn, union(rm.pks_of(rm.changed), rm.pks_of(rm.gone)))
     if not strategy.scoped:
         prune_allocation_sets(conn)
     return _stats(conn, moved, scoped=strategy.scoped)

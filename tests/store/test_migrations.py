@@ -416,3 +416,32 @@ def test_upgrade_from_0014_adds_an_empty_assignee_and_start_and_downgrade_drops_
         assert (again.item.assignee, again.item.started_at) == (None, None)
     finally:
         store.close()
+
+
+def test_upgrade_from_0018_empties_the_stored_peoples_time_and_adds_its_copied_columns(
+    empty_database_url: str,
+) -> None:
+    """The stored shares are a cache: they are computed again, whole, with their items' resolutions."""
+    engine = _database_at(empty_database_url, "0018")
+    day = T0.date()
+    with engine.begin() as conn:
+        conn.execute(insert(t.people_shares).values(day=day, person="jira:acc-1", item_pk=1, share=1.0))
+        conn.execute(insert(t.people_unheld).values(item_pk=2, first_day=day, last_day=day))
+        conn.execute(
+            insert(t.people_state).values(
+                id=1, fingerprint="f", first_day=day, last_day=day, computed_at=T0, horizon=None
+            )
+        )
+    upgrade(engine)
+    copied = {"alloc_key", "orphaned", "team_id", "state", "tracker"}
+    with engine.connect() as conn:
+        assert copied <= {c["name"] for c in sa_inspect(conn).get_columns("people_shares")}
+        for emptied in (t.people_shares, t.people_unheld, t.people_state):
+            assert conn.execute(select(func.count()).select_from(emptied)).scalar_one() == 0
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0018")
+    with engine.connect() as conn:
+        assert not copied & {c["name"] for c in sa_inspect(conn).get_columns("people_shares")}
+    engine.dispose()

@@ -173,6 +173,39 @@ def test_an_item_written_deleted_or_moved_counts_in_the_next_report(store: Datab
     assert_same(store, MAPPED, state="done")
 
 
+def test_a_plan_change_moves_the_stored_days_to_the_items_new_values(store: Database) -> None:
+    """A plan change writes no item and no history, so no row is computed again: the rows' copy of
+    each item's resolution follows the re-resolution itself."""
+    seeded(store)
+    before = assert_same(store, MAPPED)
+    reliability_only = VALID.replace(
+        "weights: {customer-first: 0.3, reliability: 0.7}", "values: [reliability]"
+    )
+    assert reliability_only != VALID
+    remap(store, load_plan(reliability_only))
+    after = assert_same(store, MAPPED)
+    assert after["groups"] != before["groups"]
+    assert {row[0] for row in after["groups"] if row[1] == "slo-program"} == {"reliability"}
+
+
+def test_an_item_resolved_after_its_rows_were_computed_counts_as_resolved(store: Database) -> None:
+    """A report between an item's write and its re-resolution computes the item's rows under its old
+    resolution; the re-resolution then moves them (here: canceled, so counted nowhere)."""
+    seeded(store)
+    assert_same(store, MAPPED)
+    canceled = ITEMS[0].model_copy(
+        update={"state": State.CANCELED, "updated_at": ITEMS[0].updated_at + timedelta(hours=1)}
+    )
+    store.items.upsert([canceled])
+    stale = assert_same(store, MAPPED)  # computed now, while item 1's resolution is still in progress
+    remap(store, load_plan(VALID))
+    after = assert_same(store, MAPPED)
+    item = pk_of(store, "1")
+    assert after["items"][item] == stale["items"][item]  # its days are still its days
+    assert after["groups"] != stale["groups"]  # but no value counts them any more
+    assert sum(row[3] for row in after["groups"]) < sum(row[3] for row in stale["groups"])
+
+
 def test_a_deleted_middle_item_ends_its_descendants_lineage(store: Database) -> None:
     seeded(store)
     assert_same(store, MAPPED)
