@@ -71,6 +71,8 @@ TREE = 25  # items per tree: an epic, then stories, every fifth item a sub-task 
 ITEMS_PER_PERSON = 625  # the default --people: about 1,600 at 1,000,000 items
 TARGET_SECONDS = 30.0  # the computation at 1,000,000 items and 100,000 person-days
 P95_TARGET_MS = 250.0  # the fte report's p95 (stated at 10,000,000 items)
+COMPUTATION_AT = 1_000_000  # the items the computation's target is stated at
+P95_AT = 10_000_000  # and the report's
 LEAD_DAYS = 14  # work starts this long before the window, so the window opens mid-task
 CONTAINERS = {"jira": ("ONB", "PLAT", "MOB"), "linear": ("WEB", "API"), "asana": ("1202000000017",)}
 LABELS = {
@@ -291,6 +293,11 @@ def build(store: Database, n: int, people: int, now: datetime, seed: int) -> tup
     return len(plan.work), written
 
 
+def judged(ok: bool, at_its_size: bool) -> str:
+    """MET / MISSED at the size a target is stated at; at another size, what it would be, unjudged."""
+    return verdict(ok) if at_its_size else f"not judged at this size, {verdict(ok).lower()} if it were"
+
+
 def settle(store: Database) -> None:
     """PostgreSQL: vacuum and analyze after the bulk load, as autovacuum would have by then."""
     tables = (
@@ -449,10 +456,11 @@ def main() -> None:
             f"RESULT people-time/{store.dialect}: ratio {ratio:.1f} of the computation to the floor; "
             f"computation {seconds:.2f} s at {args.items:,} items and {person_days:,.0f} person-days "
             f"(target <= {TARGET_SECONDS:g} s at 1,000,000 and 100,000: "
-            f"{verdict(seconds <= TARGET_SECONDS)}); "
+            f"{judged(seconds <= TARGET_SECONDS, args.items == COMPUTATION_AT)}); "
             f"fte report p95 {p95:.0f} ms from the stored shares, "
             f"ratio {p95 / 1000 / floor_rows:.1f} to their floor "
-            f"(target <= {P95_TARGET_MS:g} ms: {verdict(p95 <= P95_TARGET_MS)}); "
+            f"(target <= {P95_TARGET_MS:g} ms at 10,000,000: "
+            f"{judged(p95 <= P95_TARGET_MS, args.items >= P95_AT)}); "
             f"refresh full {full_refresh:.2f} s, incremental {incremental:.2f} s, new day {new_day:.2f} s; "
             f"floors {bare * 1000:.1f} ms and {floor_rows * 1000:.1f} ms"
         )

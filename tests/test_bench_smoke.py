@@ -51,6 +51,7 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
         days, people, workdays = (float(g.replace(",", "")) for g in found.groups())
         assert people == 4
         assert days == people * workdays
+        assert result[0].count("not judged at this size") == 2  # the targets are stated at 1M and 10M
     if module == "bench.history":  # per tracker, the plain sync reads no history and the other does
         names = [line.split()[1].rsplit("/", 1)[0] for line in result]
         assert names == [f"history-sync/{t}" for t in ("jira", "jira-datacenter", "linear", "asana")]
