@@ -22,7 +22,7 @@ from tests.webhooks.jira_signing import SECRET as JIRA_SECRET
 from tests.webhooks.jira_signing import sign as jira_sign
 from v2mom.app.factory import create_app
 from v2mom.app.services import services_of
-from v2mom.settings import JiraSettings, LinearSettings, Settings, TrackersSettings
+from v2mom.settings import JiraDeployment, JiraSettings, LinearSettings, Settings, TrackersSettings
 from v2mom.store.database import Database
 from v2mom.store.inbox import Inbox
 from v2mom.webhooks.hook_secrets import StoredHookSecrets
@@ -55,6 +55,10 @@ class Receivers:
         headers = {"X-Atlassian-Webhook-Identifier": delivery, "X-Hub-Signature": jira_sign(body)}
         return self.client.post("/webhooks/jira", content=body, headers=headers)
 
+    def post_jira_datacenter(self, body: bytes) -> httpx.Response:
+        """A Jira Data Center delivery: signed as on Cloud, with no delivery id (its body names it)."""
+        return self.client.post("/webhooks/jira", content=body, headers={"X-Hub-Signature": jira_sign(body)})
+
     def post_linear(self, body: bytes, delivery: str = "ld-1") -> httpx.Response:
         """A Linear delivery, signed with the configured secret."""
         headers = {"Linear-Delivery": delivery, "Linear-Signature": hexsign(body, LINEAR_SECRET)}
@@ -75,16 +79,22 @@ class Receivers:
         return {"Authorization": f"Bearer {self.store.tokens.create('admin', 'receivers-test')}"}
 
 
-def receivers(store: Database) -> Iterator[Receivers]:
-    """Build the app on ``store`` (server errors come back as 500 answers, not exceptions)."""
+def receivers(store: Database, *, jira: JiraDeployment = "cloud") -> Iterator[Receivers]:
+    """Build the app on ``store`` (server errors come back as 500 answers, not exceptions), its Jira
+    of the ``jira`` deployment."""
+    credentials: dict[str, Any] = (
+        {"token": SecretStr("pat")}
+        if jira == "datacenter"
+        else {"email": "a@example.com", "api_token": SecretStr("t")}
+    )
     settings = Settings(
         trackers=TrackersSettings(
             jira=JiraSettings(
+                deployment=jira,
                 url=NOWHERE,
-                email="a@example.com",
-                api_token=SecretStr("t"),
                 jql="project = ONB",
                 webhook_secrets=[SecretStr(JIRA_SECRET)],
+                **credentials,
             ),
             linear=LinearSettings(
                 api_url=NOWHERE, api_key=SecretStr("k"), webhook_secrets=[SecretStr(LINEAR_SECRET)]

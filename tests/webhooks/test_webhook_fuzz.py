@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.webhooks.jira_signing import dc_delivery
 from tests.webhooks.receivers import Receivers, now_ms, receivers
 from v2mom.store.database import Database
 
@@ -38,8 +39,11 @@ NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e999"]
 
 
 @pytest.fixture
-def hooks(store: Database) -> Iterator[Receivers]:
-    yield from receivers(store)
+def hooks(store: Database, request: pytest.FixtureRequest) -> Iterator[Receivers]:
+    """The receivers, Jira's of the deployment a ``tracker`` parameter names (Cloud otherwise)."""
+    callspec = getattr(request.node, "callspec", None)
+    tracker = callspec.params.get("tracker") if callspec is not None else None
+    yield from receivers(store, jira="datacenter" if tracker == "jira-datacenter" else "cloud")
 
 
 def scalar(rng: random.Random) -> Any:
@@ -123,6 +127,19 @@ def jira_template(rng: random.Random) -> dict[str, Any]:
     return body
 
 
+def jira_datacenter_template(rng: random.Random) -> dict[str, Any]:
+    """A Data Center admin webhook's body: its user beans, the whole issue, a changelog or none."""
+    event = rng.choice(
+        ["jira:issue_updated", "jira:issue_created", "jira:issue_deleted", "worklog_updated", "x"]
+    )
+    change = {"field": "status", "fieldtype": "jira", "from": "1", "fromString": "To Do", "to": "3"}
+    changelog = {"id": "20001", "items": [change]} if rng.random() < 0.5 else None
+    issue_id = str(rng.randrange(10_000, 10_100))
+    raw = dc_delivery(issue_id, f"ONB-{issue_id}", event, changelog=changelog)
+    document: dict[str, Any] = json.loads(raw)
+    return document
+
+
 def linear_template(rng: random.Random) -> dict[str, Any]:
     kind = rng.choice(["Issue", "Project", "Comment", "Reaction", "IssueLabel", "ProjectUpdate", "Cycle"])
     data = {"id": "i-1", "issueId": "i-2", "updatedAt": "2026-11-20T12:00:00.000Z"}
@@ -196,15 +213,22 @@ def delivery_id(rng: random.Random, n: int) -> str:
     return f"fuzz-{n}-" + "".join(rng.choice("abc-_.:/0189") for _ in range(rng.randrange(30)))
 
 
-@pytest.mark.parametrize("tracker", ["jira", "linear", "asana"])
+@pytest.mark.parametrize("tracker", ["jira", "jira-datacenter", "linear", "asana"])
 def test_no_signed_body_gets_a_5xx_and_no_refused_one_is_stored(hooks: Receivers, tracker: str) -> None:
     rng = random.Random(f"{SEED}-{tracker}")
-    template = {"jira": jira_template, "linear": linear_template, "asana": asana_template}[tracker]
+    template = {
+        "jira": jira_template,
+        "jira-datacenter": jira_datacenter_template,
+        "linear": linear_template,
+        "asana": asana_template,
+    }[tracker]
     post: Callable[[bytes, str], httpx.Response] = {
         "jira": hooks.post_jira,
+        "jira-datacenter": lambda raw, _: hooks.post_jira_datacenter(raw),
         "linear": hooks.post_linear,
         "asana": lambda raw, _: hooks.post_asana(raw),
     }[tracker]
+    stored_as = tracker.removesuffix("-datacenter")
     statuses: list[int] = []
     for n in range(BODIES_PER_TRACKER):
         raw = CORPUS[n] if n < len(CORPUS) else body(rng, template)
@@ -218,5 +242,5 @@ def test_no_signed_body_gets_a_5xx_and_no_refused_one_is_stored(hooks: Receivers
     assert any(s == 202 for s in statuses)  # the fuzzer reaches the inbox, not only the parser's refusals
     assert any(s == 400 for s in statuses)
     entries = hooks.inbox.claim("fuzz", limit=10_000)  # everything stored reads back as an event
-    assert {e.event.tracker for e in entries} <= {tracker}
-    assert len(entries) + hooks.inbox.counts().get(tracker, {}).get("ignored", 0) == hooks.stored()
+    assert {e.event.tracker for e in entries} <= {stored_as}
+    assert len(entries) + hooks.inbox.counts().get(stored_as, {}).get("ignored", 0) == hooks.stored()
