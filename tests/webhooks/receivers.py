@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -107,6 +108,13 @@ def receivers(store: Database, *, jira: JiraDeployment = "cloud") -> Iterator[Re
     app = create_app(settings, store)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Receivers(client, store, services_of(app).inbox)
+
+
+def deployment_of(request: pytest.FixtureRequest) -> JiraDeployment:
+    """Data Center for a test whose ``tracker`` parameter is ``jira-datacenter``, else Cloud."""
+    callspec = getattr(request.node, "callspec", None)
+    tracker = callspec.params.get("tracker") if callspec is not None else None
+    return "datacenter" if tracker == "jira-datacenter" else "cloud"
 
 
 def dumps(document: Any) -> bytes:

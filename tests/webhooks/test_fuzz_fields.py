@@ -26,7 +26,8 @@ import pytest
 
 from tests.contracts import contracts_dir
 from tests.support import unstorable_strings
-from tests.webhooks.receivers import Receivers, now_ms, receivers
+from tests.webhooks.jira_signing import dc_delivery
+from tests.webhooks.receivers import Receivers, deployment_of, now_ms, receivers
 from v2mom.store.database import Database
 from v2mom.store.inbox import MAX_ATTEMPTS
 
@@ -207,11 +208,6 @@ ASANA_BODIES: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture
-def hooks(store: Database) -> Iterator[Receivers]:
-    yield from receivers(store)
-
-
 def places(node: Any, path: Path = ()) -> Iterator[tuple[str, Path]]:
     """Every place of a document to poison: ``("value", path)`` for each leaf (scalars, empty
     containers), ``("key", path)`` for each key of each object."""
@@ -362,21 +358,35 @@ def poster(hooks: Receivers, tracker: str) -> Post:
     """The signed ``post`` of ``tracker``'s receiver."""
     posts: dict[str, Post] = {
         "jira": hooks.post_jira,
+        "jira-datacenter": lambda raw, _: hooks.post_jira_datacenter(raw),
         "linear": hooks.post_linear,
         "asana": lambda raw, _: hooks.post_asana(raw),
     }
     return posts[tracker]
 
 
-PREPARE = {"jira": as_is, "linear": fresh_linear, "asana": distinct_asana}
-BODIES = {"jira": JIRA_BODIES, "linear": LINEAR_BODIES, "asana": ASANA_BODIES}
+DC_CHANGE = {"field": "status", "fieldtype": "jira", "from": "1", "fromString": "To Do", "to": "3"}
+# Data Center's admin webhook bodies (user beans, the whole issue, changelog items without fieldId).
+DC_BODIES: list[dict[str, Any]] = [
+    json.loads(dc_delivery("10001", "ONB-1", changelog={"id": "20001", "items": [DC_CHANGE]})),
+    json.loads(dc_delivery("10002", "ONB-2", "jira:issue_deleted")),
+    json.loads(dc_delivery("10003", "ONB-3", "sprint_started")),  # a kind no worker needs
+]
+PREPARE = {"jira": as_is, "jira-datacenter": as_is, "linear": fresh_linear, "asana": distinct_asana}
+BODIES = {"jira": JIRA_BODIES, "jira-datacenter": DC_BODIES, "linear": LINEAR_BODIES, "asana": ASANA_BODIES}
 
 
-@pytest.mark.parametrize("tracker", ["jira", "linear", "asana"])
+@pytest.fixture
+def hooks(store: Database, request: pytest.FixtureRequest) -> Iterator[Receivers]:
+    """The receivers, Jira's of the deployment a ``tracker`` parameter names (Cloud otherwise)."""
+    yield from receivers(store, jira=deployment_of(request))
+
+
+@pytest.mark.parametrize("tracker", ["jira", "jira-datacenter", "linear", "asana"])
 def test_every_field_of_real_shaped_bodies(hooks: Receivers, tracker: str) -> None:
     stored = fuzz(hooks, BODIES[tracker], poster(hooks, tracker), PREPARE[tracker])
     assert stored > 0
-    check_views(hooks, tracker)
+    check_views(hooks, tracker.removesuffix("-datacenter"))
 
 
 @pytest.mark.parametrize(

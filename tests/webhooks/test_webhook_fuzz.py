@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.webhooks.jira_signing import dc_delivery
-from tests.webhooks.receivers import Receivers, now_ms, receivers
+from tests.webhooks.receivers import Receivers, deployment_of, now_ms, receivers
 from v2mom.store.database import Database
 
 SEED = 20261111
@@ -41,9 +41,7 @@ NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e999"]
 @pytest.fixture
 def hooks(store: Database, request: pytest.FixtureRequest) -> Iterator[Receivers]:
     """The receivers, Jira's of the deployment a ``tracker`` parameter names (Cloud otherwise)."""
-    callspec = getattr(request.node, "callspec", None)
-    tracker = callspec.params.get("tracker") if callspec is not None else None
-    yield from receivers(store, jira="datacenter" if tracker == "jira-datacenter" else "cloud")
+    yield from receivers(store, jira=deployment_of(request))
 
 
 def scalar(rng: random.Random) -> Any:
