@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.webhooks.receivers import Receivers, dumps, now_ms, receivers
+from tests.webhooks.receivers import Receivers, deployment_of, dumps, now_ms, receivers
 from v2mom.app.cli import app as cli
 from v2mom.app.services import services_of
 from v2mom.events import MAX_DELIVERY_ID, MAX_ITEM_REF, WebhookEvent
@@ -27,8 +27,9 @@ SITE = "https://acme.atlassian.net"
 
 
 @pytest.fixture
-def hooks(store: Database) -> Iterator[Receivers]:
-    yield from receivers(store)
+def hooks(store: Database, request: pytest.FixtureRequest) -> Iterator[Receivers]:
+    """The receivers, Jira's of the deployment a ``tracker`` parameter names (Cloud otherwise)."""
+    yield from receivers(store, jira=deployment_of(request))
 
 
 def jira(event: str, **parts: Any) -> bytes:
@@ -190,8 +191,11 @@ def test_a_poisoned_member_fails_alone_in_one_batch(store: Database, monkeypatch
         ("{}".encode("utf-16") + b"\xff", "not JSON"),
     ],
 )
-def test_signed_malformed_jira_bodies_are_refused(hooks: Receivers, body: bytes, problem: str) -> None:
-    answer = hooks.post_jira(body)
+@pytest.mark.parametrize("tracker", ["jira", "jira-datacenter"])
+def test_signed_malformed_jira_bodies_are_refused(
+    hooks: Receivers, tracker: str, body: bytes, problem: str
+) -> None:
+    answer = hooks.post_jira(body) if tracker == "jira" else hooks.post_jira_datacenter(body)
     assert answer.status_code == 400, answer.text
     assert problem in answer.json()["detail"]
     assert hooks.stored() == 0
