@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.webhooks.receivers import Receivers, dumps, now_ms, receivers
+from tests.webhooks.receivers import Receivers, deployment_of, dumps, now_ms, receivers
 from v2mom.events import WebhookEvent
 from v2mom.store.database import Database
 
@@ -26,8 +26,9 @@ UUID = "d62a755d-5389-4dbd-98bb-3db03f239d9d"
 
 
 @pytest.fixture
-def hooks(store: Database) -> Iterator[Receivers]:
-    yield from receivers(store)
+def hooks(store: Database, request: pytest.FixtureRequest) -> Iterator[Receivers]:
+    """The receivers, Jira's of the deployment a ``tracker`` parameter names (Cloud otherwise)."""
+    yield from receivers(store, jira=deployment_of(request))
 
 
 def jira(event: str, **parts: Any) -> bytes:
@@ -48,7 +49,14 @@ def asana(resource: dict[str, Any], action: str = "changed") -> bytes:
 def post(hooks: Receivers, tracker: str, body: bytes, delivery: str = "d-1") -> Any:
     if tracker == "asana":
         return hooks.post_asana(body)
+    if tracker == "jira-datacenter":  # no delivery id: Data Center's body names it
+        return hooks.post_jira_datacenter(body)
     return hooks.post_jira(body, delivery) if tracker == "jira" else hooks.post_linear(body, delivery)
+
+
+def on_both_jiras(cases: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``cases`` (tracker first), each Jira case again through the Data Center receiver."""
+    return [*cases, *(("jira-datacenter", *rest) for tracker, *rest in cases if tracker == "jira")]
 
 
 def listed_ignored(hooks: Receivers) -> list[dict[str, Any]]:
@@ -63,15 +71,17 @@ def listed_ignored(hooks: Receivers) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("tracker", "body", "event_type"),
-    [
-        ("jira", lambda: jira("sprint_started\ud800"), "sprint_started\ufffd"),
-        ("jira", lambda: jira("sprint_\x00started"), "sprint_\ufffdstarted"),
-        ("linear", lambda: linear("Cycle\ud800", {"id": "cy"}), "Cycle\ufffd"),
-        ("linear", lambda: linear("Cyc\x00le", {"id": "cy"}), "Cyc\ufffdle"),
-        ("linear", lambda: linear("IssueLabel", {"id": "l"}, "remove\udfff\x00"), "IssueLabel"),
-        ("asana", lambda: asana({"gid": "5", "resource_type": "story\ud800"}), "story\ufffd"),
-        ("asana", lambda: asana({"gid": "5", "resource_type": "sto\x00ry"}), "sto\ufffdry"),
-    ],
+    on_both_jiras(
+        [
+            ("jira", lambda: jira("sprint_started\ud800"), "sprint_started\ufffd"),
+            ("jira", lambda: jira("sprint_\x00started"), "sprint_\ufffdstarted"),
+            ("linear", lambda: linear("Cycle\ud800", {"id": "cy"}), "Cycle\ufffd"),
+            ("linear", lambda: linear("Cyc\x00le", {"id": "cy"}), "Cyc\ufffdle"),
+            ("linear", lambda: linear("IssueLabel", {"id": "l"}, "remove\udfff\x00"), "IssueLabel"),
+            ("asana", lambda: asana({"gid": "5", "resource_type": "story\ud800"}), "story\ufffd"),
+            ("asana", lambda: asana({"gid": "5", "resource_type": "sto\x00ry"}), "sto\ufffdry"),
+        ]
+    ),
 )
 def test_unstorable_text_in_an_ignored_event_is_listed_as_replacement_characters(
     hooks: Receivers, tracker: str, body: Any, event_type: str
@@ -123,29 +133,31 @@ def test_unstorable_text_anywhere_in_a_refetch_payload_is_stored_cleaned(hooks: 
 
 @pytest.mark.parametrize(
     ("tracker", "body", "field"),
-    [
-        ("jira", lambda: jira("jira:issue_updated", issue={"id": "abc"}), "issue.id"),
-        ("jira", lambda: jira("jira:issue_updated", issue={"id": "ONB-1"}), "issue.id"),
-        ("jira", lambda: jira("jira:issue_updated", issue={"id": "١٢"}), "issue.id"),  # not ASCII digits
-        ("jira", lambda: jira("jira:issue_updated", issue={"id": "²"}), "issue.id"),
-        ("jira", lambda: jira("jira:issue_updated", issue={"id": -5}), "issue.id"),
-        ("jira", lambda: jira("jira:issue_deleted", issue={"key": "hello world"}), "issue.key"),
-        ("jira", lambda: jira("jira:issue_updated", issue={"key": 'ONB-1" OR 1=1'}), "issue.key"),
-        ("jira", lambda: jira("worklog_updated", worklog={"issueId": "ONB-1"}), "worklog.issueId"),
-        (
-            "jira",
-            lambda: jira("comment_created", comment={"self": f"{SITE}/rest/api/2/issue/%41/comment/7"}),
-            "comment.self issue",
-        ),
-        ("linear", lambda: linear("Issue", {"id": "i"}), "data.id"),
-        ("linear", lambda: linear("Issue", {"id": "not a uuid"}), "data.id"),
-        ("linear", lambda: linear("Project", {"id": UUID + "0"}), "data.id"),
-        ("linear", lambda: linear("Issue", {"id": 42}, "remove"), "data.id"),
-        ("linear", lambda: linear("Comment", {"id": "c", "issueId": "../x"}, "create"), "data.issueId"),
-        ("asana", lambda: asana({"gid": "abc", "resource_type": "task"}), "gid"),
-        ("asana", lambda: asana({"gid": "١٢", "resource_type": "task"}), "gid"),
-        ("asana", lambda: asana({"gid": -5, "resource_type": "project"}, "deleted"), "gid"),
-    ],
+    on_both_jiras(
+        [
+            ("jira", lambda: jira("jira:issue_updated", issue={"id": "abc"}), "issue.id"),
+            ("jira", lambda: jira("jira:issue_updated", issue={"id": "ONB-1"}), "issue.id"),
+            ("jira", lambda: jira("jira:issue_updated", issue={"id": "١٢"}), "issue.id"),  # not ASCII digits
+            ("jira", lambda: jira("jira:issue_updated", issue={"id": "²"}), "issue.id"),
+            ("jira", lambda: jira("jira:issue_updated", issue={"id": -5}), "issue.id"),
+            ("jira", lambda: jira("jira:issue_deleted", issue={"key": "hello world"}), "issue.key"),
+            ("jira", lambda: jira("jira:issue_updated", issue={"key": 'ONB-1" OR 1=1'}), "issue.key"),
+            ("jira", lambda: jira("worklog_updated", worklog={"issueId": "ONB-1"}), "worklog.issueId"),
+            (
+                "jira",
+                lambda: jira("comment_created", comment={"self": f"{SITE}/rest/api/2/issue/%41/comment/7"}),
+                "comment.self issue",
+            ),
+            ("linear", lambda: linear("Issue", {"id": "i"}), "data.id"),
+            ("linear", lambda: linear("Issue", {"id": "not a uuid"}), "data.id"),
+            ("linear", lambda: linear("Project", {"id": UUID + "0"}), "data.id"),
+            ("linear", lambda: linear("Issue", {"id": 42}, "remove"), "data.id"),
+            ("linear", lambda: linear("Comment", {"id": "c", "issueId": "../x"}, "create"), "data.issueId"),
+            ("asana", lambda: asana({"gid": "abc", "resource_type": "task"}), "gid"),
+            ("asana", lambda: asana({"gid": "١٢", "resource_type": "task"}), "gid"),
+            ("asana", lambda: asana({"gid": -5, "resource_type": "project"}, "deleted"), "gid"),
+        ]
+    ),
 )
 def test_item_references_the_worker_cannot_look_up_are_refused(
     hooks: Receivers, tracker: str, body: Any, field: str
@@ -158,21 +170,27 @@ def test_item_references_the_worker_cannot_look_up_are_refused(
 
 @pytest.mark.parametrize(
     ("tracker", "body", "ref"),
-    [
-        ("jira", lambda: jira("jira:issue_updated", issue={"id": 10010}), "10010"),
-        ("jira", lambda: jira("jira:issue_updated", issue={"key": "ONB-12"}), "ONB-12"),
-        (
-            "jira",
-            lambda: jira("jira:issue_updated", issue={"self": f"{SITE}/rest/api/2/issue/ONB-12"}),
-            "ONB-12",
-        ),
-        ("jira", lambda: jira("worklog_created", worklog={"issueId": 10010}), "10010"),
-        ("linear", lambda: linear("Issue", {"id": UUID}), UUID),
-        ("linear", lambda: linear("Issue", {"id": "ENG-12"}), "ENG-12"),
-        ("linear", lambda: linear("Comment", {"id": "c", "issueId": UUID.upper()}, "create"), UUID.upper()),
-        ("asana", lambda: asana({"gid": "1202222222222", "resource_type": "task"}), "1202222222222"),
-        ("asana", lambda: asana({"gid": 1202222222222, "resource_type": "project"}), "1202222222222"),
-    ],
+    on_both_jiras(
+        [
+            ("jira", lambda: jira("jira:issue_updated", issue={"id": 10010}), "10010"),
+            ("jira", lambda: jira("jira:issue_updated", issue={"key": "ONB-12"}), "ONB-12"),
+            (
+                "jira",
+                lambda: jira("jira:issue_updated", issue={"self": f"{SITE}/rest/api/2/issue/ONB-12"}),
+                "ONB-12",
+            ),
+            ("jira", lambda: jira("worklog_created", worklog={"issueId": 10010}), "10010"),
+            ("linear", lambda: linear("Issue", {"id": UUID}), UUID),
+            ("linear", lambda: linear("Issue", {"id": "ENG-12"}), "ENG-12"),
+            (
+                "linear",
+                lambda: linear("Comment", {"id": "c", "issueId": UUID.upper()}, "create"),
+                UUID.upper(),
+            ),
+            ("asana", lambda: asana({"gid": "1202222222222", "resource_type": "task"}), "1202222222222"),
+            ("asana", lambda: asana({"gid": 1202222222222, "resource_type": "project"}), "1202222222222"),
+        ]
+    ),
 )
 def test_ids_and_keys_are_stored_for_the_worker(hooks: Receivers, tracker: str, body: Any, ref: str) -> None:
     assert post(hooks, tracker, body()).json() == {"status": "stored"}
