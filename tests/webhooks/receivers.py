@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -70,6 +69,19 @@ class Receivers:
         headers = {"X-Hook-Signature": hexsign(body, ASANA_SECRET)}
         return self.client.post("/webhooks/asana", content=body, headers=headers)
 
+    def post(self, tracker: str, body: bytes, delivery: str = "d-1") -> httpx.Response:
+        """A signed delivery to ``tracker``'s receiver (``jira-datacenter``: Jira's, as Data Center
+        sends it); ``delivery`` is its id where a header carries one (Jira Cloud, Linear)."""
+        if tracker == "jira":
+            return self.post_jira(body, delivery)
+        if tracker == "jira-datacenter":
+            return self.post_jira_datacenter(body)
+        if tracker == "linear":
+            return self.post_linear(body, delivery)
+        if tracker == "asana":
+            return self.post_asana(body)
+        raise ValueError(f"no receiver helper for tracker {tracker!r}")
+
     def stored(self, tracker: str | None = None) -> int:
         """How many events the inbox holds (for one tracker, or all)."""
         counts = self.inbox.counts()
@@ -108,13 +120,6 @@ def receivers(store: Database, *, jira: JiraDeployment = "cloud") -> Iterator[Re
     app = create_app(settings, store)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Receivers(client, store, services_of(app).inbox)
-
-
-def deployment_of(request: pytest.FixtureRequest) -> JiraDeployment:
-    """Data Center for a test whose ``tracker`` parameter is ``jira-datacenter``, else Cloud."""
-    callspec = getattr(request.node, "callspec", None)
-    tracker = callspec.params.get("tracker") if callspec is not None else None
-    return "datacenter" if tracker == "jira-datacenter" else "cloud"
 
 
 def dumps(document: Any) -> bytes:

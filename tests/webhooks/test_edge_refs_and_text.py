@@ -12,23 +12,15 @@ stored before the receivers cleaned them are listed too.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.webhooks.receivers import Receivers, deployment_of, dumps, now_ms, receivers
+from tests.webhooks.receivers import Receivers, dumps, now_ms
 from v2mom.events import WebhookEvent
-from v2mom.store.database import Database
 
 SITE = "https://acme.atlassian.net"
 UUID = "d62a755d-5389-4dbd-98bb-3db03f239d9d"
-
-
-@pytest.fixture
-def hooks(store: Database, request: pytest.FixtureRequest) -> Iterator[Receivers]:
-    """The receivers, Jira's of the deployment a ``tracker`` parameter names (Cloud otherwise)."""
-    yield from receivers(store, jira=deployment_of(request))
 
 
 def jira(event: str, **parts: Any) -> bytes:
@@ -44,14 +36,6 @@ def asana(resource: dict[str, Any], action: str = "changed") -> bytes:
     return dumps(
         {"events": [{"action": action, "resource": resource, "created_at": "2026-11-20T12:00:00.123Z"}]}
     )
-
-
-def post(hooks: Receivers, tracker: str, body: bytes, delivery: str = "d-1") -> Any:
-    if tracker == "asana":
-        return hooks.post_asana(body)
-    if tracker == "jira-datacenter":  # no delivery id: Data Center's body names it
-        return hooks.post_jira_datacenter(body)
-    return hooks.post_jira(body, delivery) if tracker == "jira" else hooks.post_linear(body, delivery)
 
 
 def on_both_jiras(cases: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -86,7 +70,7 @@ def listed_ignored(hooks: Receivers) -> list[dict[str, Any]]:
 def test_unstorable_text_in_an_ignored_event_is_listed_as_replacement_characters(
     hooks: Receivers, tracker: str, body: Any, event_type: str
 ) -> None:
-    answer = post(hooks, tracker, body())
+    answer = hooks.post(tracker, body())
     assert (answer.status_code, answer.json()) == (202, {"status": "ignored"}), answer.text
     [item] = listed_ignored(hooks)
     assert item["event_type"] == event_type
@@ -97,7 +81,7 @@ def test_unstorable_text_in_an_ignored_event_is_listed_as_replacement_characters
 
 
 def test_an_overlong_event_type_is_cut_to_what_the_list_shows(hooks: Receivers) -> None:
-    assert post(hooks, "jira", jira("x" * 100_000 + "\ud800")).status_code == 202
+    assert hooks.post("jira", jira("x" * 100_000 + "\ud800")).status_code == 202
     [item] = listed_ignored(hooks)
     assert item["event_type"] == "x" * 100
     assert len(item["reason"]) == 300
@@ -118,9 +102,9 @@ def test_unstorable_text_anywhere_in_a_refetch_payload_is_stored_cleaned(hooks: 
         "jira:issue_updated",
         issue={"id": "10010", "fields": {"summary": "a\ud800\x00", "labels": ["\x1b"], "x\udfff": None}},
     )
-    assert post(hooks, "jira", body).json() == {"status": "stored"}
+    assert hooks.post("jira", body).json() == {"status": "stored"}
     raw_bytes = body.replace(b"\\ud800", b"\xed\xa0\x80")  # the surrogate as raw UTF-8 bytes
-    assert post(hooks, "jira", raw_bytes, "d-2").json() == {"status": "stored"}
+    assert hooks.post("jira", raw_bytes, "d-2").json() == {"status": "stored"}
     for entry in hooks.inbox.claim("test"):
         fields = entry.event.payload["issue"]["fields"]
         assert fields["summary"] == "a\ufffd\ufffd"
@@ -162,7 +146,7 @@ def test_unstorable_text_anywhere_in_a_refetch_payload_is_stored_cleaned(hooks: 
 def test_item_references_the_worker_cannot_look_up_are_refused(
     hooks: Receivers, tracker: str, body: Any, field: str
 ) -> None:
-    answer = post(hooks, tracker, body())
+    answer = hooks.post(tracker, body())
     assert answer.status_code == 400, answer.text
     assert field in answer.json()["detail"]
     assert hooks.stored() == 0
@@ -193,6 +177,6 @@ def test_item_references_the_worker_cannot_look_up_are_refused(
     ),
 )
 def test_ids_and_keys_are_stored_for_the_worker(hooks: Receivers, tracker: str, body: Any, ref: str) -> None:
-    assert post(hooks, tracker, body()).json() == {"status": "stored"}
+    assert hooks.post(tracker, body()).json() == {"status": "stored"}
     [entry] = hooks.inbox.claim("test")
     assert entry.event.item_ref == ref

@@ -15,6 +15,7 @@ worker names its item by a reference the tracker can look up.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -27,8 +28,7 @@ import pytest
 from tests.contracts import contracts_dir
 from tests.support import unstorable_strings
 from tests.webhooks.jira_signing import dc_delivery
-from tests.webhooks.receivers import Receivers, deployment_of, now_ms, receivers
-from v2mom.store.database import Database
+from tests.webhooks.receivers import Receivers, now_ms
 from v2mom.store.inbox import MAX_ATTEMPTS
 
 Path = tuple[str | int, ...]
@@ -356,13 +356,7 @@ def distinct_asana(body: Any, n: int) -> Any:
 
 def poster(hooks: Receivers, tracker: str) -> Post:
     """The signed ``post`` of ``tracker``'s receiver."""
-    posts: dict[str, Post] = {
-        "jira": hooks.post_jira,
-        "jira-datacenter": lambda raw, _: hooks.post_jira_datacenter(raw),
-        "linear": hooks.post_linear,
-        "asana": lambda raw, _: hooks.post_asana(raw),
-    }
-    return posts[tracker]
+    return functools.partial(hooks.post, tracker)
 
 
 DC_CHANGE = {"field": "status", "fieldtype": "jira", "from": "1", "fromString": "To Do", "to": "3"}
@@ -374,12 +368,6 @@ DC_BODIES: list[dict[str, Any]] = [
 ]
 PREPARE = {"jira": as_is, "jira-datacenter": as_is, "linear": fresh_linear, "asana": distinct_asana}
 BODIES = {"jira": JIRA_BODIES, "jira-datacenter": DC_BODIES, "linear": LINEAR_BODIES, "asana": ASANA_BODIES}
-
-
-@pytest.fixture
-def hooks(store: Database, request: pytest.FixtureRequest) -> Iterator[Receivers]:
-    """The receivers, Jira's of the deployment a ``tracker`` parameter names (Cloud otherwise)."""
-    yield from receivers(store, jira=deployment_of(request))
 
 
 @pytest.mark.parametrize("tracker", ["jira", "jira-datacenter", "linear", "asana"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.webhooks.receivers import Receivers, deployment_of, dumps, now_ms, receivers
+from tests.webhooks.receivers import Receivers, dumps, now_ms
 from v2mom.app.cli import app as cli
 from v2mom.app.services import services_of
 from v2mom.events import MAX_DELIVERY_ID, MAX_ITEM_REF, WebhookEvent
@@ -24,12 +24,6 @@ from v2mom.store.database import Database
 
 LONG = "9" * 300
 SITE = "https://acme.atlassian.net"
-
-
-@pytest.fixture
-def hooks(store: Database, request: pytest.FixtureRequest) -> Iterator[Receivers]:
-    """The receivers, Jira's of the deployment a ``tracker`` parameter names (Cloud otherwise)."""
-    yield from receivers(store, jira=deployment_of(request))
 
 
 def jira(event: str, **parts: Any) -> bytes:
@@ -195,7 +189,7 @@ def test_a_poisoned_member_fails_alone_in_one_batch(store: Database, monkeypatch
 def test_signed_malformed_jira_bodies_are_refused(
     hooks: Receivers, tracker: str, body: bytes, problem: str
 ) -> None:
-    answer = hooks.post_jira(body) if tracker == "jira" else hooks.post_jira_datacenter(body)
+    answer = hooks.post(tracker, body)
     assert answer.status_code == 400, answer.text
     assert problem in answer.json()["detail"]
     assert hooks.stored() == 0
