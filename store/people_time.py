@@ -43,7 +43,7 @@ from sqlalchemy import (
 from v2mom.models import State
 from v2mom.store import schema as t
 from v2mom.store.people_chain import Chain, TimeWindow, tune
-from v2mom.store.people_shares import PeopleShares
+from v2mom.store.people_shares import COPIED, PeopleShares
 from v2mom.store.transactions import Repository
 
 __all__ = ["DayFacts", "PeopleFacts", "PeopleTimeQueries", "TeamFacts", "TeamsFacts", "TimeWindow"]
@@ -146,17 +146,7 @@ def _stored(window: TimeWindow, dialect: str) -> _Shares:
     # read where used: a filtered table scan is cheaper than PostgreSQL copying the rows aside
     inline = ("NOT MATERIALIZED",) if dialect == "postgresql" else ()
     return _Shares(
-        shares=select(
-            s.person,
-            s.day,
-            s.item_pk.label("pk"),
-            s.share,
-            s.alloc_key,
-            s.orphaned,
-            s.team_id,
-            s.state,
-            s.tracker,
-        )
+        shares=select(s.person, s.day, s.item_pk.label("pk"), s.share, *(s[name] for name in COPIED))
         .where(s.day.between(first, last))
         .cte("shares")
         .prefix_with(*inline),
@@ -498,12 +488,12 @@ class PeopleTimeQueries(Repository):
                 .group_by(sh.day, sh.pk)
                 .cte("item_day")
             )
-            pd = per_day.c
+            item = per_day.c.pk
             if self.dialect == "postgresql":  # hashes the items' rows of ``scoped``, one per item
-                resolved = per_day.join(scoped, and_(sc.pk == pd.pk, sc.lead == 1))
+                resolved = per_day.join(scoped, and_(sc.pk == item, sc.lead == 1))
                 alloc_key = sc.alloc_key
             else:  # SQLite would compare every pair of the two: a key probe per (day, item) instead
-                resolved, r = _resolved(per_day, pd.pk, scope, self.dialect)
+                resolved, r = _resolved(per_day, item, scope, self.dialect)
                 alloc_key = r.alloc_key
         pd = per_day.c
         effort = (
