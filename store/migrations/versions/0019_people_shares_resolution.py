@@ -23,7 +23,6 @@ branch_labels = None
 depends_on = None
 
 
-
 def _copied() -> list[sa.Column[object]]:
     return [
         sa.Column('alloc_key', sa.BigInteger(), nullable=True),
