@@ -1,19 +1,21 @@
-"""Read the histories of a sync's committed items on a thread of its own, while pages are fetched.
+"""Read the histories of a sync's items on a thread of its own, while pages are fetched.
 
-The runner commits a transaction's items at once and hands this reader the ids whose history must
-be read (:meth:`HistoryReads.submit`), with the cursor that transaction would have committed. The
-ids are read one transaction after the other on a named daemon thread (in a copy of the caller's
-context, as :mod:`sync.prefetch` does), through the connector's own history client, while the next
-pages are fetched and committed. :meth:`HistoryReads.take` hands back what has been read, oldest
-transaction first, for the runner to store in its next transaction: an item's changes together with
-the updated time they were read for (``history_reads``), and the cursor of the last transaction
-taken. A cursor never overtakes a history still being read, so a pass cut short leaves the cursor
-where the next pass finds those items again, and their ``history_reads`` say they are still unread.
+The runner hands this reader the ids whose history must be read (:meth:`HistoryReads.submit`) as
+its pages arrive, a group of about a thousand items at a time, and with the last group of each
+transaction the cursor that transaction would commit. The groups are read one after the other on a
+named daemon thread (in a copy of the caller's context, as :mod:`sync.prefetch` does), through the
+connector's own history client, while the next pages are fetched and committed.
+:meth:`HistoryReads.take` hands back what has been read, oldest group first, for the runner to
+store in its next transaction: an item's changes together with the updated time they were read for
+(``history_reads``), and the cursor of the last group taken that carried one. A cursor never
+overtakes a history still being read, so a pass cut short leaves the cursor where the next pass
+finds those items again, and their ``history_reads`` say they are still unread.
 
-At most ``depth`` transactions' reads wait or run at once: :meth:`take` waits for the oldest when
-more are pending. A read that fails stops the taking there: what was read before it is handed back
-with its error (the runner stores that, then fails the pass as it would have); nothing read after it
-is. :meth:`close` cancels what is queued and joins the thread.
+At most ``depth`` groups' reads wait or run at once: :meth:`take` waits for the oldest when more are
+pending. A read that fails stops the taking there: what was read before it is handed back with its
+error (the runner stores that, then fails the pass as it would have); nothing read after it is.
+:meth:`drop_newest` cancels the newest groups (a pass that fails before committing their items
+stores none of their histories); :meth:`close` cancels what is queued and joins the thread.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def _settled(value: list[ItemTransition]) -> Future[list[ItemTransition]]:
 
 class HistoryReads:
     """Reads histories with ``read`` (a :class:`~v2mom.connectors.base.HistoryReader`'s
-    ``read_history``) on one thread, ``depth`` transactions at most ahead of the runner."""
+    ``read_history``) on one thread, ``depth`` groups at most ahead of the runner."""
 
     def __init__(self, read: ReadFn, *, depth: int = 2, join_timeout: float = 30.0) -> None:
         """Nothing runs until the first :meth:`submit` with ids to read."""
@@ -111,6 +113,12 @@ class HistoryReads:
             if head.cursor is not None:
                 taken.cursor = head.cursor
         return taken
+
+    def drop_newest(self, count: int) -> None:
+        """Forget the ``count`` groups submitted last: those not started are cancelled, and what
+        those already running read is never handed back."""
+        for _ in range(min(count, len(self._pending))):
+            self._pending.pop().future.cancel()
 
     def close(self) -> None:
         """Cancel the reads not started and join the thread (for at most ``join_timeout`` seconds)."""

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -27,6 +27,7 @@ from v2mom.sandbox.history import Recorded
 from v2mom.sandbox.server import SandboxServer
 from v2mom.settings import SyncSettings
 from v2mom.store.database import Database
+from v2mom.sync import runner
 from v2mom.sync.runner import sync_tracker
 
 
@@ -387,4 +388,49 @@ def test_a_listing_failing_while_histories_are_read_keeps_those_read_and_the_cur
         again = sync_tracker(store, site.connector())
         assert again.ok, again.error
         assert again.kind == "incremental"
+        assert stored(store, site) == site.transitions()
+
+
+def test_histories_are_read_as_pages_arrive_not_all_at_once_when_their_transaction_commits(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction holds many pages; their items' histories are asked for a group at a time as
+    the pages arrive (here a group a page), so the reads overlap the paging that follows."""
+    monkeypatch.setattr(runner, "HISTORY_EVERY", 1)
+    groups: list[int] = []
+    with jira_site() as site:
+        connector = site.connector()
+        read = connector.read_history
+
+        def reading(item_ids: Any) -> Any:
+            groups.append(len(item_ids))
+            return read(item_ids)
+
+        connector.read_history = reading  # type: ignore[method-assign]
+        done = sync_tracker(store, connector, full=True, commit_every=10_000)
+        assert done.ok, done.error
+        assert done.pages >= 2
+        assert groups == [100] * (len(site.live_ids()) // 100) + [len(site.live_ids()) % 100] * (
+            len(site.live_ids()) % 100 > 0
+        )
+        assert stored(store, site) == site.transitions()
+
+
+def test_a_listing_failing_before_its_transaction_commits_stores_none_of_its_histories(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Histories read for items whose transaction never committed are dropped, not stored: the
+    items are not in the store, and the next pass lists them and reads their histories again."""
+    monkeypatch.setattr(runner, "HISTORY_EVERY", 1)
+    with jira_site() as site:
+        site.faults.inject_fault(400, times=1, after=1, path_prefix="/rest/api/3/search/jql")
+        failed = sync_tracker(store, site.connector(), full=True, commit_every=10_000)
+        assert not failed.ok
+        assert store.items.live_ids("jira") == set()
+        assert store.history.count("jira") == 0
+        assert (failed.histories, failed.transitions) == (0, 0)
+        some = {i: datetime(2000, 1, 1, tzinfo=UTC) for i in site.live_ids()}
+        assert store.history.unread("jira", some) == site.live_ids()  # no read marked for any of them
+        again = sync_tracker(store, site.connector())
+        assert again.ok, again.error
         assert stored(store, site) == site.transitions()
