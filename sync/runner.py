@@ -23,6 +23,7 @@ the cursor where the next pass finds them again.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -183,7 +184,7 @@ def _sync_tracker(
     state: dict[str, Any] = store.sync_state.get_tracker_state(tracker)
     histories = HistoryReads(
         connector.read_history if isinstance(connector, HistoryReader) else _no_history,
-        depth=2 * -(-commit_every // HISTORY_EVERY),  # two transactions' worth of reads ahead
+        depth=2 * math.ceil(commit_every / HISTORY_EVERY),  # two transactions' worth of reads ahead
     )
     batch = _Batch()
     try:
