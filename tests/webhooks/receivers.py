@@ -92,6 +92,11 @@ class Receivers:
         return {"Authorization": f"Bearer {self.store.tokens.create('admin', 'receivers-test')}"}
 
 
+def inbox_tracker(tracker: str) -> str:
+    """The tracker the inbox stores ``tracker``'s deliveries under (``jira-datacenter``: ``jira``)."""
+    return tracker.removesuffix("-datacenter")
+
+
 def receivers(store: Database, *, jira: JiraDeployment = "cloud") -> Iterator[Receivers]:
     """Build the app on ``store`` (server errors come back as 500 answers, not exceptions), its Jira
     of the ``jira`` deployment."""

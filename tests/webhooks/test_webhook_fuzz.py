@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.webhooks.jira_signing import dc_delivery
-from tests.webhooks.receivers import Receivers, now_ms
+from tests.webhooks.jira_signing import DC_CHANGELOG, dc_delivery
+from tests.webhooks.receivers import Receivers, inbox_tracker, now_ms
 
 SEED = 20261111
 BODIES_PER_TRACKER = 120
@@ -122,8 +122,7 @@ def jira_datacenter_template(rng: random.Random) -> dict[str, Any]:
     event = rng.choice(
         ["jira:issue_updated", "jira:issue_created", "jira:issue_deleted", "worklog_updated", "x"]
     )
-    change = {"field": "status", "fieldtype": "jira", "from": "1", "fromString": "To Do", "to": "3"}
-    changelog = {"id": "20001", "items": [change]} if rng.random() < 0.5 else None
+    changelog = DC_CHANGELOG if rng.random() < 0.5 else None
     issue_id = str(rng.randrange(10_000, 10_100))
     raw = dc_delivery(issue_id, f"ONB-{issue_id}", event, changelog=changelog)
     document: dict[str, Any] = json.loads(raw)
@@ -212,7 +211,7 @@ def test_no_signed_body_gets_a_5xx_and_no_refused_one_is_stored(hooks: Receivers
         "linear": linear_template,
         "asana": asana_template,
     }[tracker]
-    stored_as = tracker.removesuffix("-datacenter")
+    stored_as = inbox_tracker(tracker)
     statuses: list[int] = []
     for n in range(BODIES_PER_TRACKER):
         raw = CORPUS[n] if n < len(CORPUS) else body(rng, template)
