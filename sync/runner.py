@@ -1,7 +1,10 @@
 """One sync pass of one tracker: pages upserted and committed with the cursor they cover.
 
 Pages are grouped into transactions of about :data:`COMMIT_EVERY` items; the cursor commits in the
-same transaction as the items it covers. It is the ``updated`` time of the newest item committed,
+same transaction as the items it covers. Each transaction is stored on a thread of its own while the
+next pages are read (:mod:`sync.commits_behind`), one at a time and in order; a pass whose
+transaction fails to commit stops at the next one, and drops the history reads of every item not
+committed. It is the ``updated`` time of the newest item committed,
 never later than the run's start, and the next run asks for ``updated >= cursor - overlap``;
 upserts are idempotent, so an interrupted run resumes with nothing lost or duplicated. An id-only
 census marks items the tracker no longer returns as deleted.
@@ -27,6 +30,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from v2mom.clock import utcnow
@@ -35,6 +39,7 @@ from v2mom.errors import V2momError
 from v2mom.models import ItemTransition, WorkItem
 from v2mom.store.database import Database
 from v2mom.store.workers import WorkerLease
+from v2mom.sync.commits_behind import CommitsBehind
 from v2mom.sync.gc_pace import fewer_collections
 from v2mom.sync.history_reads import HistoryReads, Taken
 from v2mom.sync.prefetch import prefetch
@@ -68,9 +73,9 @@ class _Batch:
         self.reads += 1
         return fresh
 
-    def clear(self) -> None:
-        self.items.clear()
-        self.removed.clear()
+    def renew(self) -> None:
+        """Start the next transaction's batch (new lists: the commit of this one may still hold them)."""
+        self.items, self.removed = [], []
         self.sent = self.reads = 0
 
 
@@ -187,6 +192,7 @@ def _sync_tracker(
         depth=2 * math.ceil(commit_every / HISTORY_EVERY),  # two transactions' worth of reads ahead
     )
     batch = _Batch()
+    committer = CommitsBehind(on_committed=progress)
     try:
         connector.state = dict(state.get("connector") or {})
         discovery = connector.discover()
@@ -207,10 +213,9 @@ def _sync_tracker(
         def commit_batch() -> None:
             cursor_at = min(newest_seen, started) if connector.ordered and newest_seen is not None else None
             read_histories(cursor_at)
-            commit(batch.items, batch.removed, histories.take())
-            if progress is not None:
-                progress(len(batch.items))
-            batch.clear()
+            items, removed, taken = batch.items, batch.removed, histories.take()
+            committer.submit(partial(commit, items, removed, taken), items=len(items), reads=batch.reads)
+            batch.renew()
 
         for page in prefetch(connector.iter_pages(since)):
             batch.items.extend(page.items)
@@ -230,6 +235,7 @@ def _sync_tracker(
             elif len(batch.items) - batch.sent >= HISTORY_EVERY:
                 read_histories()
         commit_batch()
+        committer.wait()
         commit([], [], histories.take(wait=True))
         if not connector.ordered and newest_seen is not None:
             store.sync_state.set_cursor(tracker, connector.scope, min(newest_seen, started))
@@ -250,11 +256,14 @@ def _sync_tracker(
         state["connector"] = connector.state
         store.sync_state.set_tracker_state(tracker, state)
     except V2momError as exc:
-        histories.drop_newest(batch.reads)  # its items are not committed: the next pass reads them
+        _settle_in_flight(committer, tracker)
+        # Their items are not committed: the next pass reads them.
+        histories.drop_newest(batch.reads + committer.unsettled_reads)
         _keep_what_was_read(store, connector, histories, result)
         result.error = str(exc)  # said once, by the caller: the CLI's summary line, the reconcile's log
         log.info("sync of %s failed: %s", tracker, exc)
     finally:
+        committer.close()
         histories.close()
         result.warnings = list(connector.warnings)
         if result.future_changes:
@@ -300,6 +309,15 @@ def _store_pages(
     result.transitions += len(taken.transitions)
     stored_at = utcnow()
     result.future_changes += sum(1 for change in taken.transitions if change.at > stored_at)
+
+
+def _settle_in_flight(committer: CommitsBehind, tracker: str) -> None:
+    """On a pass that fails, wait for the transaction still committing; its own failure is logged
+    (the pass's is the one reported) and its history reads counted as unsettled."""
+    try:
+        committer.wait()
+    except V2momError as exc:
+        log.info("sync of %s: the transaction committing when it failed did not commit: %s", tracker, exc)
 
 
 def _keep_what_was_read(

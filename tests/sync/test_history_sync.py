@@ -434,3 +434,72 @@ def test_a_listing_failing_before_its_transaction_commits_stores_none_of_its_his
         again = sync_tracker(store, site.connector())
         assert again.ok, again.error
         assert stored(store, site) == site.transitions()
+
+
+def test_the_next_transactions_histories_are_asked_for_while_one_commits(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction commits on a thread of its own: while it is being stored, the runner reads the
+    next page and asks for its items' histories (before, nothing was asked for until it returned)."""
+    monkeypatch.setattr(runner, "HISTORY_EVERY", 1)
+    with jira_site() as site:
+        connector = site.connector()
+        read = connector.read_history
+        asked: list[set[str]] = []
+        second_asked = threading.Event()
+
+        def reading(item_ids: Any) -> Any:
+            asked.append(set(item_ids))
+            if len(asked) == 2:
+                second_asked.set()
+            return read(item_ids)
+
+        connector.read_history = reading  # type: ignore[method-assign]
+        commit_pages = store.sync_state.commit_pages
+        while_committing: list[bool] = []
+
+        def committing(tracker: str, items: Any, *args: Any, **kwargs: Any) -> Any:
+            if items and not while_committing:  # the first transaction waits for the second's read
+                while_committing.append(second_asked.wait(10))
+            return commit_pages(tracker, items, *args, **kwargs)
+
+        monkeypatch.setattr(store.sync_state, "commit_pages", committing)
+        done = sync_tracker(store, connector, full=True, commit_every=100)
+        assert done.ok, done.error
+        assert while_committing == [True]
+        assert len(asked) >= 2
+        assert not asked[0] & asked[1]
+        assert stored(store, site) == site.transitions()
+
+
+def test_a_transaction_failing_to_commit_stores_no_history_of_the_items_read_after_it(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second transaction fails to commit while the third's histories are being read: the pass
+    fails with the store's error, the first transaction's items and histories are kept, and no
+    history is stored or marked read for an item the store does not hold; the next pass reads them."""
+    with jira_site() as site:
+        commit_pages = store.sync_state.commit_pages
+        commits: list[int] = []
+
+        def committing(tracker: str, items: Any, *args: Any, **kwargs: Any) -> Any:
+            if items:
+                commits.append(len(items))
+                if len(commits) == 2:
+                    raise FatalError("the store refused the transaction", tracker=tracker)
+            return commit_pages(tracker, items, *args, **kwargs)
+
+        monkeypatch.setattr(store.sync_state, "commit_pages", committing)
+        failed = sync_tracker(store, site.connector(), full=True, commit_every=100)
+        assert failed.error == "jira: the store refused the transaction"
+        kept = store.items.live_ids("jira")
+        assert 0 < len(kept) < len(site.live_ids())
+        with_history = {change.item_id for change in store.history.for_items("jira", site.live_ids())}
+        assert with_history
+        assert with_history <= kept
+        some = {i: datetime(2000, 1, 1, tzinfo=UTC) for i in site.live_ids()}
+        assert store.history.unread("jira", some) >= site.live_ids() - kept  # none marked read
+        monkeypatch.undo()
+        again = sync_tracker(store, site.connector())
+        assert again.ok, again.error
+        assert stored(store, site) == site.transitions()
