@@ -1,13 +1,14 @@
 """One sync pass of one tracker: pages upserted and committed with the cursor they cover.
 
 Pages are grouped into transactions of about :data:`COMMIT_EVERY` items; the cursor commits in the
-same transaction as the items it covers. Each transaction is stored on a thread of its own while the
-next pages are read (:mod:`sync.commits_behind`), one at a time and in order; a pass whose
-transaction fails to commit stops at the next one, and drops the history reads of every item not
-committed. It is the ``updated`` time of the newest item committed,
+same transaction as the items it covers. It is the ``updated`` time of the newest item committed,
 never later than the run's start, and the next run asks for ``updated >= cursor - overlap``;
 upserts are idempotent, so an interrupted run resumes with nothing lost or duplicated. An id-only
 census marks items the tracker no longer returns as deleted.
+
+Each transaction is stored on a thread of its own while the next pages are read
+(:mod:`sync.commits_behind`), one at a time and in order. A transaction that fails to commit stops
+the pass at the next hand-over, and the history reads of every item not committed are dropped.
 
 A connector that reads histories (:class:`~v2mom.connectors.base.HistoryReader`) has the status and
 assignee changes of its items read as their pages arrive, :data:`HISTORY_EVERY` items at a time, on
