@@ -8,6 +8,7 @@ Each item's current assignee, and an Asana task's start, reach the store with th
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -472,30 +473,45 @@ def test_the_next_transactions_histories_are_asked_for_while_one_commits(
         assert stored(store, site) == site.transitions()
 
 
-def test_a_transaction_failing_to_commit_stores_no_history_of_the_items_read_after_it(
+def test_a_transaction_failing_to_commit_stores_no_history_of_its_items(
     store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The second transaction fails to commit while the third's histories are being read: the pass
-    fails with the store's error, the first transaction's items and histories are kept, and no
-    history is stored or marked read for an item the store does not hold; the next pass reads them."""
+    """The last transaction fails to commit on the committing thread, its items' history read still
+    pending (held until the commit has failed, or cancelled before it starts): the pass fails with
+    the store's error, the items committed before are kept, and no history is stored or marked read
+    for an item the store does not hold; the next pass reads them all."""
     with jira_site() as site:
+        last = math.ceil(len(site.live_ids()) / 100)  # transactions of one page of 100 each
+        assert last >= 2
+        connector = site.connector()
+        read = connector.read_history
+        reads: list[int] = []
+        failed_commit = threading.Event()
+
+        def reading(item_ids: Any) -> Any:
+            reads.append(len(item_ids))
+            if len(reads) == last:  # the failing transaction's read ends after its commit failed
+                failed_commit.wait(10)
+            return read(item_ids)
+
+        connector.read_history = reading  # type: ignore[method-assign]
         commit_pages = store.sync_state.commit_pages
         commits: list[int] = []
 
         def committing(tracker: str, items: Any, *args: Any, **kwargs: Any) -> Any:
             if items:
                 commits.append(len(items))
-                if len(commits) == 2:
+                if len(commits) == last:
+                    failed_commit.set()
                     raise FatalError("the store refused the transaction", tracker=tracker)
             return commit_pages(tracker, items, *args, **kwargs)
 
         monkeypatch.setattr(store.sync_state, "commit_pages", committing)
-        failed = sync_tracker(store, site.connector(), full=True, commit_every=100)
+        failed = sync_tracker(store, connector, full=True, commit_every=100)
         assert failed.error == "jira: the store refused the transaction"
         kept = store.items.live_ids("jira")
-        assert 0 < len(kept) < len(site.live_ids())
+        assert len(kept) == sum(commits[:-1])
         with_history = {change.item_id for change in store.history.for_items("jira", site.live_ids())}
-        assert with_history
         assert with_history <= kept
         some = {i: datetime(2000, 1, 1, tzinfo=UTC) for i in site.live_ids()}
         assert store.history.unread("jira", some) >= site.live_ids() - kept  # none marked read
