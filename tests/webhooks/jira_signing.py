@@ -107,11 +107,16 @@ def v2mom(*args: str) -> list[str]:
 
 
 def write_jira_settings(path: Path, database_url: str, url: str, state: JiraState) -> Path:
-    """A ``v2mom.yaml`` at ``path`` for the sandbox Jira at ``url``, its scope and ``SECRET``."""
+    """A ``v2mom.yaml`` at ``path`` for the sandbox Jira at ``url``, its scope and ``SECRET``: email
+    and API token on Cloud, the personal access token on a Data Center sandbox."""
+    if state.datacenter:
+        credentials = f"    deployment: datacenter\n    token: {state.api_token}\n"
+    else:
+        credentials = f"    email: {state.account_email}\n    api_token: {state.api_token}\n"
     path.write_text(
         f"database_url: {database_url}\n"
         "trackers:\n  jira:\n"
-        f"    url: {url}\n    email: {state.account_email}\n    api_token: {state.api_token}\n"
+        f"    url: {url}\n{credentials}"
         f"    jql: {scope_jql(state)}\n    webhook_secrets: ['{SECRET}']\n"
     )
     return path
