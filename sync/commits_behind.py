@@ -8,10 +8,10 @@ reading. Transactions still commit one at a time and in the order they were hand
 cursor never commits before the items it covers: :meth:`CommitsBehind.submit` first waits for the
 one before.
 
-A commit that fails is raised in the runner's thread by the next :meth:`submit` or by :meth:`wait`,
-after which nothing more is committed. :attr:`CommitsBehind.unsettled_reads` says how many history
-reads were asked for items whose transaction did not commit (the one that failed), so the runner
-can drop them with its own batch's.
+A commit that fails is raised in the runner's thread by the next :meth:`submit` (before the next
+transaction starts) or by :meth:`wait`, and the runner stops the pass there.
+:attr:`CommitsBehind.unsettled_reads` says how many history reads were asked for items whose
+transaction did not commit (the one that failed), so the runner can drop them with its own batch's.
 """
 
 from __future__ import annotations
