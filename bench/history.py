@@ -8,7 +8,8 @@ with history reading hidden from the runner (the connector without its ``read_hi
 in the same run, alternating with the real one so both see the same machine: the ratio is the
 median wall time with history over the median without. Each sync writes a fresh SQLite file (the
 embedded default). Target (issue 22): at most 1.3x. Jira Data Center (``jira-datacenter``) reads its
-histories by searching ids with ``expand=changelog``, a heavier answer than Cloud's bulk changelog.
+histories with its listing (``expand=changelog`` on each page, a heavier answer than Cloud's bulk
+changelog); its floor's listing asks for none.
 
 By default the sandbox answers as soon as it has handled a request, on the same machine: both
 processes then share its cores, and the ratio is the added CPU of reading histories, ours and the
@@ -39,8 +40,11 @@ class WithoutHistory:
     """A connector as the runner sees it when it reads no history: everything but ``read_history``."""
 
     def __init__(self, connector: Connector) -> None:
-        """Wrap ``connector``."""
+        """Wrap ``connector`` (whose listings then carry no changelogs: Jira Data Center's)."""
         self._connector = connector
+        list_changelogs = getattr(connector, "list_changelogs", None)
+        if list_changelogs is not None:
+            list_changelogs(False)
 
     def __getattr__(self, name: str) -> Any:
         if name == "read_history":

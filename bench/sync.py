@@ -10,8 +10,9 @@ nothing else:
 - Jira: ``/rest/api/3/search/jql`` pages with the same JQL, fields and page size, then the
   changelogs of the issues listed (``/rest/api/3/changelog/bulkfetch``, 1,000 issues a request);
 - Jira Data Center (``jira-datacenter``): ``/rest/api/2/search`` pages by ``startAt`` with the same
-  JQL, fields and page size, one after the other with no overlap, then the changelogs of the issues
-  listed, as Data Center gives them: searches of ``id in (…)`` with ``expand=changelog``;
+  JQL, fields and page size and ``expand=changelog`` (Data Center has no bulk changelog: the
+  listing's pages carry their issues' changelogs, as the connector's do), one after the other with
+  no overlap;
 - Linear: the same ``projects`` and ``issues`` GraphQL documents, following ``endCursor``, and
   ``issue_labels`` for issues with more labels than one page holds, then ``issue_history`` for the
   issues listed (as many a request as the connector asks) and ``issue_history_page`` for longer
@@ -122,7 +123,6 @@ def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
 def jira_datacenter_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     """The Jira connector on Data Center and its raw ``startAt`` loop."""
     from v2mom.connectors.jira.connector import JiraConnector
-    from v2mom.connectors.jira.datacenter_history import HISTORY_BATCH
 
     connector = JiraConnector(settings)
     connector.discover()
@@ -139,30 +139,18 @@ def jira_datacenter_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         ids: list[str] = []
-        while True:
+        while True:  # each page with its issues' changelogs, as the connector's listing asks
             body = {
                 "jql": connector.jql_for(None),
                 "fields": fields,
                 "startAt": len(ids),
                 "maxResults": page_size,
+                "expand": ["changelog"],
             }
             page = search(session, body)
             ids.extend(issue["id"] for issue in page["issues"])
             if not page["issues"] or len(ids) >= page["total"]:
                 break
-        for start in range(0, len(ids), HISTORY_BATCH):  # the changelogs of the issues listed
-            batch = ids[start : start + HISTORY_BATCH]
-            jql = f"id in ({', '.join(batch)}) ORDER BY id ASC"
-            search(
-                session,
-                {
-                    "jql": jql,
-                    "fields": ["status"],
-                    "startAt": 0,
-                    "maxResults": len(batch),
-                    "expand": ["changelog"],
-                },
-            )
         return len(ids)
 
     return connector, raw

@@ -227,7 +227,7 @@ def overlapping_offset_pages(
     tracker: str,
     what: str,
     overlap: int = OVERLAP,
-    upcoming: Callable[[int], None] | None = None,
+    upcoming: Callable[[int, int], None] | None = None,
 ) -> Iterator[tuple[list[T], int]]:
     """The records of an offset listing whose order moves while it is read, page by page, each once
     per version, with the number of requests each page took (its back-offs included).
@@ -241,9 +241,10 @@ def overlapping_offset_pages(
     sort key changed (a newer version). Pages that bring nothing past the furthest record served,
     several times in a row, are a FatalError (loop guard), and so is a listing that ends having
     served fewer records than its ``total`` (a server that ignores the offset): every record
-    matching at the end was served once. ``upcoming(start)``, when given, is told the offset the
-    next request will ask for before a page is handed on (:class:`~v2mom.connectors.ahead.FetchAhead`
-    asks for it meanwhile); a back-off then asks afresh.
+    matching at the end was served once. ``upcoming(start, total)``, when given, is told the offset
+    the next request will ask for (and the listing's size, as that page said) before a page is
+    handed on (:class:`~v2mom.connectors.ahead.FetchAhead` asks for it meanwhile); a back-off then
+    asks afresh.
     """
     served: dict[str, tuple[Any, ...]] = {}
     anchor: tuple[Any, ...] | None = None  # the furthest sort key handed on
@@ -275,7 +276,7 @@ def overlapping_offset_pages(
             position = end
             back = min(overlap, max(1, len(records) - 1))
             if upcoming is not None and not stalled:
-                upcoming(max(0, position - back))
+                upcoming(max(0, position - back), total)
         if fresh:
             yield fresh, requests
             requests = 0

@@ -32,6 +32,7 @@ import requests
 import urllib3
 from atlassian import Jira, JiraCloud
 
+from v2mom.connectors.ahead import answered
 from v2mom.connectors.base import CallCounter
 from v2mom.connectors.errors import ErrorTexts, connect_failed, error_for_status, unreachable
 from v2mom.connectors.jira.datacenter import check_deployment
@@ -358,6 +359,7 @@ class JiraClient:
         def fetch() -> object:
             response = self._sdk.post(endpoint, data=body, advanced_mode=True)
             response.raise_for_status()
+            answered()  # a page fetched ahead may be asked for while this one is decoded
             try:
                 return orjson.loads(response.content)
             except orjson.JSONDecodeError:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import DEFAULT_TIMEOUT, JiraClient
-from v2mom.connectors.jira.datacenter_history import DataCenterHistory
+from v2mom.connectors.jira.datacenter_history import DataCenterHistory, ListedChangelogs
 from v2mom.connectors.jira.datacenter_reads import DataCenterReads
 from v2mom.connectors.jira.history import JiraHistory
 from v2mom.connectors.jira.links import JiraLinks
@@ -117,6 +117,7 @@ class JiraConnector(ConnectorRuntime):
         self._tags = JiraTags(self._client, self._retrying, self._vocabulary.field_ids, sleep=sleep)
         self._links = JiraLinks(self._client, self._retrying)
         self._datacenter: DataCenterReads | None = None
+        self._listed = ListedChangelogs()
         if settings.deployment == "datacenter":
             self._datacenter = DataCenterReads(
                 self._client,
@@ -124,6 +125,7 @@ class JiraConnector(ConnectorRuntime):
                 scope=self.scope,
                 page_size=settings.page_size,
                 parse=self._parse,
+                listed=self._listed,
             )
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -333,10 +335,21 @@ class JiraConnector(ConnectorRuntime):
         statuses' categories as the history reader knows them."""
         return changelog_transitions(item_id, event.payload, self._history_reader().category)
 
+    def list_changelogs(self, listed: bool) -> None:
+        """Whether Data Center listings carry their issues' changelogs for :meth:`read_history` (the
+        default; a caller that reads no history turns it off, and its listings are lighter). Cloud
+        reads changelogs in bulk whatever this says."""
+        if self._datacenter is not None:
+            self._datacenter.listed = self._listed if listed else None
+
     def _history_reader(self) -> JiraHistory:
         if self._history is None:
-            reader = DataCenterHistory if self._datacenter is not None else JiraHistory
-            self._history = reader(self._client.spawn(), self._retrying)  # a session of its own
+            client = self._client.spawn()  # a session of its own
+            self._history = (
+                DataCenterHistory(client, self._retrying, self._listed)
+                if self._datacenter is not None
+                else JiraHistory(client, self._retrying)
+            )
         return self._history
 
     # -- VocabularyWriter ----------------------------------------------------------------------

@@ -96,28 +96,22 @@ def overlapping_pages(
     key: Callable[[Mapping[str, Any]], SortKey],
     what: str,
     overlap: int = OVERLAP,
-    ahead: bool = False,
 ) -> Iterator[tuple[list[dict[str, Any]], int]]:
     """The issues of a Data Center search, page by page, through
     :func:`connectors.paging.overlapping_offset_pages`: ``fetch(start_at)`` answers one
-    SearchResultsBean, ``key`` is the sort key of its ORDER BY. With ``ahead``, each next page is
-    asked for while the caller handles the current one (:class:`~v2mom.connectors.ahead.FetchAhead`:
-    ``fetch`` then runs on a thread of its own, so its client must not be the caller's)."""
-    fetching = FetchAhead(fetch) if ahead else None
-    try:
-        yield from overlapping_offset_pages(
-            fetching or fetch,
-            items=partial(_issues, what=what),
-            identity=partial(issue_id, what=what),
-            key=key,
-            tracker=TRACKER,
-            what=what,
-            overlap=overlap,
-            upcoming=fetching.upcoming if fetching is not None else None,
-        )
-    finally:
-        if fetching is not None:
-            fetching.close()
+    SearchResultsBean, ``key`` is the sort key of its ORDER BY. A ``fetch`` that is a
+    :class:`~v2mom.connectors.ahead.FetchAhead` is told each next page's offset, to ask for it (and
+    those after it) while the caller handles the current one."""
+    yield from overlapping_offset_pages(
+        fetch,
+        items=partial(_issues, what=what),
+        identity=partial(issue_id, what=what),
+        key=key,
+        tracker=TRACKER,
+        what=what,
+        overlap=overlap,
+        upcoming=fetch.upcoming if isinstance(fetch, FetchAhead) else None,
+    )
 
 
 class EpicKeys:

@@ -2,12 +2,14 @@
 
 The scope's listings and census validate their JQL (a project the site lacks is refused, never an
 empty scope); lookups by key or id do not (one deleted since is left out). Listings, the census and
-single reads go through :func:`connectors.jira.datacenter.overlapping_pages`
-(an issue updated mid-sync never makes another one skipped); each page's Epic Links are resolved
-from keys to ids (:class:`connectors.jira.datacenter.EpicKeys`: one ``issuekey in (…)`` search per
-page for the keys not met yet); after an incremental listing, the issues whose worklogs changed since
-the cursor and that the listing did not serve are read too (:mod:`connectors.jira.datacenter_worklogs`),
-as pages that do not move the cursor.
+single reads go through :func:`connectors.jira.datacenter.overlapping_pages` (an issue updated
+mid-sync never makes another one skipped); each page's Epic Links are resolved from keys to ids
+(:class:`connectors.jira.datacenter.EpicKeys`: one ``issuekey in (…)`` search per page for the keys
+not met yet). The listing's pages carry their issues' changelogs (``expand=changelog``, kept for the
+history reader in :class:`connectors.jira.datacenter_history.ListedChangelogs`) and are asked for two
+at once (:class:`connectors.ahead.FetchAhead`). After an incremental listing, the issues whose
+worklogs changed since the cursor and that the listing did not serve are read too
+(:mod:`connectors.jira.datacenter_worklogs`), as pages that do not move the cursor.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from v2mom.connectors.ahead import FetchAhead
 from v2mom.connectors.base import Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.jira.client import JiraClient
 from v2mom.connectors.jira.datacenter import EpicKeys, id_key, issue_id, overlapping_pages, updated_key
+from v2mom.connectors.jira.datacenter_history import ListedChangelogs
 from v2mom.connectors.jira.datacenter_worklogs import deleted_worklogs, worklog_issue_ids
 from v2mom.connectors.jira.parse import EpicFields, epic_link_key
 from v2mom.connectors.retry import Retrying
@@ -30,6 +34,7 @@ __all__ = ["CENSUS_PAGE", "KEY_LOOKUP", "DataCenterReads"]
 
 CENSUS_PAGE = 1000  # Data Center serves at most 1,000 issues a page (jira.search.views.default.max)
 KEY_LOOKUP = 500  # epic keys a lookup names
+LISTING_AHEAD = 2  # listing pages asked for at once: the site renders one while this reads another
 Parse = Callable[[Mapping[str, Any], EpicFields, Mapping[str, str]], WorkItem]
 
 
@@ -37,10 +42,20 @@ class DataCenterReads:
     """Searches of one Data Center site for one scope (the connector's JQL)."""
 
     def __init__(
-        self, client: JiraClient, retrying: Retrying, *, scope: str, page_size: int, parse: Parse
+        self,
+        client: JiraClient,
+        retrying: Retrying,
+        *,
+        scope: str,
+        page_size: int,
+        parse: Parse,
+        listed: ListedChangelogs | None = None,
     ) -> None:
-        """Search through ``client`` with the connector's retries; ``parse`` makes WorkItems."""
+        """Search through ``client`` with the connector's retries; ``parse`` makes WorkItems. While
+        ``listed`` is set, listings expand their issues' changelogs and keep them there for the
+        history reader."""
         self._client = client
+        self.listed = listed
         self._retrying = retrying
         self._scope = scope
         self._page_size = page_size
@@ -58,8 +73,11 @@ class DataCenterReads:
         *,
         validate: bool = False,
         client: JiraClient | None = None,
+        expand: Sequence[str] = (),
     ) -> Callable[[int], dict[str, Any]]:
-        search = partial((client or self._client).search_offset_page, kind=kind, validate=validate)
+        search = partial(
+            (client or self._client).search_offset_page, kind=kind, validate=validate, expand=expand
+        )
 
         def fetch(start_at: int) -> dict[str, Any]:
             return self._retrying(partial(search, jql, list(fields), start_at, size))
@@ -80,6 +98,8 @@ class DataCenterReads:
     def parse(self, issues: Sequence[Mapping[str, Any]]) -> list[WorkItem]:
         """The issues of one page as WorkItems, their Epic Links resolved to ids."""
         self._epics.learn(issues)
+        if self.listed is not None:
+            self.listed.keep(issues)
         keys = [k for raw in issues if (k := epic_link_key(raw, self.epic)) is not None]
         ids = self._epics.resolve(keys)
         return [self._parse(raw, self.epic, ids) for raw in issues]
@@ -88,14 +108,22 @@ class DataCenterReads:
         """The listing of ``jql`` (ordered by update), then, when ``since`` is given, the issues in
         scope whose worklogs changed since then that the listing did not serve."""
         served: set[str] = set()
-        listing = self._client.spawn()  # asks ahead on a thread of its own; lookups use ours meanwhile
+        expand = ("changelog",) if self.listed is not None else ()
+        # pages asked for ahead on threads of their own, each with a client of its own: lookups
+        # use ours meanwhile
+        listings = [self._client.spawn() for _ in range(LISTING_AHEAD)]
         try:
-            fetch = self._fetcher(jql, fields, self._page_size, "search", validate=True, client=listing)
-            for issues, attempts in overlapping_pages(fetch, key=updated_key, what="search", ahead=True):
-                served.update(issue_id(raw, "search") for raw in issues)
-                yield Page(items=self.parse(issues), api_calls=attempts)
+            fetches = [
+                self._fetcher(jql, fields, self._page_size, "search", validate=True, client=c, expand=expand)
+                for c in listings
+            ]
+            with FetchAhead(fetches) as ahead:
+                for issues, attempts in overlapping_pages(ahead, key=updated_key, what="search"):
+                    served.update(issue_id(raw, "search") for raw in issues)
+                    yield Page(items=self.parse(issues), api_calls=attempts)
         finally:
-            listing.close()
+            for listing in listings:
+                listing.close()
         if since is None:
             return
         logged = worklog_issue_ids(self._client, self._retrying, since, self.warnings)
@@ -103,7 +131,7 @@ class DataCenterReads:
         for start in range(0, len(changed), self._page_size):
             batch = changed[start : start + self._page_size]
             query = f"({self._scope}) AND id in ({', '.join(batch)}) ORDER BY id ASC"
-            fetch = self._fetcher(query, fields, len(batch), "search")
+            fetch = self._fetcher(query, fields, len(batch), "search", expand=expand)
             for issues, attempts in overlapping_pages(fetch, key=id_key, what="search"):
                 yield Page(items=self.parse(issues), api_calls=attempts, cursor_safe=False)
         deleted = deleted_worklogs(self._client, self._retrying, since, self.warnings)

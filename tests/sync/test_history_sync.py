@@ -63,7 +63,6 @@ def jira_site(deployment: str = "cloud") -> Iterator[Site]:
     from v2mom.connectors.jira.connector import JiraConnector
     from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
     from v2mom.sandbox.jira.app import create_jira_app
-    from v2mom.sandbox.jira.state import SearchCall
 
     datacenter = deployment == "datacenter"
     size = {"epics": 12, "issues": 120} if datacenter else {"epics": 20, "issues": 200}
@@ -93,16 +92,14 @@ def jira_site(deployment: str = "cloud") -> Iterator[Site]:
         state.update_issue(issue_id, category="done")
         return str(issue_id)
 
-    def fail_history() -> None:  # Data Center reads histories by search: those expanding changelogs
-        reads: list[SearchCall] = []
-
-        def second_read(call: SearchCall) -> int | None:
-            if "changelog" not in call.expand:
-                return None
-            reads.append(call)
-            return 400 if len(reads) == 2 else None
-
-        state.search_hooks.append(second_read)
+    def fail_history() -> None:
+        # Data Center's listing carries the changelogs; one it cut short is read from its issue:
+        # refuse that read for the issue listed last (its history is read with the last group)
+        state.search_changelog_max = 1
+        last = max(
+            (i for i in issues if len(state.issues[i].changelog) > 1), key=lambda i: state.issues[i].order
+        )
+        state.inject_fault(400, times=1, path_prefix=f"/rest/api/2/issue/{last}")
 
     with SandboxServer(create_jira_app(state)) as url:
         yield Site(

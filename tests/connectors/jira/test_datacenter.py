@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from v2mom.connectors.ahead import FetchAhead, answered
 from v2mom.connectors.jira.datacenter import EpicKeys, check_deployment, id_key, overlapping_pages
 from v2mom.connectors.jira.parse import (
     EPIC_LINK_TYPE,
@@ -39,17 +41,19 @@ class MovingList:
         self.churn = churn
         self.page = page
         self.requests = 0
+        self.lock = threading.Lock()  # fetched ahead, requests come from several threads
 
     def fetch(self, start: int) -> dict[str, Any]:
-        self.requests += 1
-        for _ in range(self.rng.randrange(self.churn + 1)):
-            _updated, issue = self.order.pop(self.rng.randrange(len(self.order)))
-            if self.rng.random() < 0.8:
-                self.clock += 1
-                self.order.append((self.clock, issue))
-        self.order.sort()
-        served = self.order[start : start + self.page]
-        return {"issues": [{"id": str(i), "at": u} for u, i in served], "total": len(self.order)}
+        with self.lock:
+            self.requests += 1
+            for _ in range(self.rng.randrange(self.churn + 1)):
+                _updated, issue = self.order.pop(self.rng.randrange(len(self.order)))
+                if self.rng.random() < 0.8:
+                    self.clock += 1
+                    self.order.append((self.clock, issue))
+            self.order.sort()
+            served = self.order[start : start + self.page]
+            return {"issues": [{"id": str(i), "at": u} for u, i in served], "total": len(self.order)}
 
     def live(self) -> set[str]:
         return {str(i) for _, i in self.order}
@@ -59,38 +63,47 @@ def _by_updated(raw: Any) -> tuple[int, int]:
     return (raw["at"], int(raw["id"]))
 
 
-@pytest.mark.parametrize("ahead", [False, True])
+def _pages(
+    fetch: Callable[[int], dict[str, Any]], ahead: int, **options: Any
+) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    """overlapping_pages through ``fetch``, or with ``ahead`` pages asked for at once."""
+    if not ahead:
+        yield from overlapping_pages(fetch, **options)
+        return
+    with FetchAhead([fetch] * ahead) as fetching:
+        yield from overlapping_pages(fetching, **options)
+
+
+@pytest.mark.parametrize("ahead", [0, 1, 3])
 @pytest.mark.parametrize("seed", range(12))
-def test_an_issue_updated_or_deleted_between_pages_never_makes_another_skipped(
-    seed: int, ahead: bool
-) -> None:
+def test_an_issue_updated_or_deleted_between_pages_never_makes_another_skipped(seed: int, ahead: int) -> None:
     listing = MovingList(400, seed=seed, churn=6)
     handed: list[tuple[str, int]] = []
-    for issues, _ in overlapping_pages(listing.fetch, key=_by_updated, what="search", ahead=ahead):
+    for issues, _ in _pages(listing.fetch, ahead, key=_by_updated, what="search"):
         handed += [(raw["id"], raw["at"]) for raw in issues]
     assert listing.live() <= {issue for issue, _ in handed}
     assert len(handed) == len(set(handed))  # an issue comes again only as a newer version
 
 
-@pytest.mark.parametrize("ahead", [False, True])
-def test_a_still_listing_is_read_once_with_a_few_overlapping_requests(ahead: bool) -> None:
+@pytest.mark.parametrize("ahead", [0, 1, 2, 3])
+def test_a_still_listing_is_read_once_with_a_few_overlapping_requests(ahead: int) -> None:
     listing = MovingList(400, seed=1, churn=0)
     handed = [
-        raw["id"]
-        for issues, _ in overlapping_pages(listing.fetch, key=_by_updated, what="s", ahead=ahead)
-        for raw in issues
+        raw["id"] for issues, _ in _pages(listing.fetch, ahead, key=_by_updated, what="s") for raw in issues
     ]
     assert sorted(handed, key=int) == [str(n) for n in range(1, 401)]
-    assert listing.requests == 9  # 400 issues, 50 a page, 5 re-read a page: 9 requests, not 8
+    # 400 issues, 50 a page, 5 re-read a page: 9 requests, not 8; pages asked for ahead guess
+    # none past the listing's total
+    assert listing.requests == 9
 
 
-@pytest.mark.parametrize("ahead", [False, True])
-def test_a_listing_that_stops_moving_is_a_loop(ahead: bool) -> None:
+@pytest.mark.parametrize("ahead", [0, 1, 2])
+def test_a_listing_that_stops_moving_is_a_loop(ahead: int) -> None:
     def fetch(start: int) -> dict[str, Any]:
         return {"issues": [{"id": "7"}], "total": 10}  # always the same single issue
 
     with pytest.raises(FatalError, match="stopped moving"):
-        list(overlapping_pages(fetch, key=id_key, what="census", ahead=ahead))
+        list(_pages(fetch, ahead, key=id_key, what="census"))
 
 
 def test_ahead_the_next_page_is_asked_for_while_the_caller_holds_this_one() -> None:
@@ -101,7 +114,7 @@ def test_ahead_the_next_page_is_asked_for_while_the_caller_holds_this_one() -> N
         asked.setdefault(start, threading.Event()).set()
         return listing.fetch(start)
 
-    pages = overlapping_pages(fetch, key=_by_updated, what="search", ahead=True)
+    pages = _pages(fetch, 1, key=_by_updated, what="search")
     first, _ = next(pages)
     assert [raw["id"] for raw in first][-1] == "50"
     assert asked.setdefault(45, threading.Event()).wait(5)  # asked before the caller wants it
@@ -112,6 +125,78 @@ def test_ahead_the_next_page_is_asked_for_while_the_caller_holds_this_one() -> N
     assert listing.requests <= 3
 
 
+def test_with_two_fetches_the_page_after_next_is_asked_for_on_the_other_one() -> None:
+    listing = MovingList(400, seed=1, churn=0)
+    asked: dict[int, threading.Event] = {}
+    busy: dict[str, bool] = {}
+
+    def fetching(name: str) -> Callable[[int], dict[str, Any]]:
+        def fetch(start: int) -> dict[str, Any]:
+            assert not busy.get(name), f"fetch {name} used by two threads at once"
+            busy[name] = True
+            try:
+                asked.setdefault(start, threading.Event()).set()
+                return listing.fetch(start)
+            finally:
+                busy[name] = False
+
+        return fetch
+
+    with FetchAhead([fetching("a"), fetching("b")]) as ahead:
+        pages = overlapping_pages(ahead, key=_by_updated, what="search")
+        next(pages)
+        next(pages)  # the step between the pages' starts (45) is known from here on
+        assert asked.setdefault(135, threading.Event()).wait(5)  # the page after next, asked already
+        handed = [raw["id"] for issues, _ in pages for raw in issues]
+    assert handed[-1] == "400"
+    assert listing.requests == 9  # no guess past the listing's total
+
+
+def test_a_page_asked_for_ahead_is_sent_only_once_the_one_before_it_is_answered() -> None:
+    # pages read out of order would be snapshots out of order, and could miss an issue that moved
+    listing = MovingList(400, seed=1, churn=0)
+    answer = threading.Event()
+    sent: dict[int, threading.Event] = {}
+
+    def fetch(start: int) -> dict[str, Any]:
+        sent.setdefault(start, threading.Event()).set()
+        if start == 90:
+            assert answer.wait(5)
+        return listing.fetch(start)
+
+    with FetchAhead([fetch, fetch]) as ahead:
+        pages = overlapping_pages(ahead, key=_by_updated, what="search")
+        next(pages)
+        next(pages)  # from here on, pages 90 and 135 are asked for at once
+        assert sent.setdefault(90, threading.Event()).wait(5)
+        assert not sent.setdefault(135, threading.Event()).wait(0.2)  # not while 90 is unanswered
+        answer.set()
+        assert sent[135].wait(5)
+        assert len([raw for issues, _ in pages for raw in issues]) == 400 - 95
+
+
+def test_a_page_answered_lets_the_next_request_go_while_it_is_decoded() -> None:
+    listing = MovingList(400, seed=1, churn=0)
+    decode = threading.Event()
+    sent: dict[int, threading.Event] = {}
+
+    def fetch(start: int) -> dict[str, Any]:
+        sent.setdefault(start, threading.Event()).set()
+        page = listing.fetch(start)
+        if start == 90:
+            answered()  # its body is in: what follows is decoding it
+            assert decode.wait(5)
+        return page
+
+    with FetchAhead([fetch, fetch]) as ahead:
+        pages = overlapping_pages(ahead, key=_by_updated, what="search")
+        next(pages)
+        next(pages)
+        assert sent.setdefault(135, threading.Event()).wait(5)  # sent while 90 is still decoded
+        decode.set()
+        assert len([raw for issues, _ in pages for raw in issues]) == 400 - 95
+
+
 def test_ahead_a_failed_request_is_raised_where_its_page_is_asked_for() -> None:
     listing = MovingList(120, seed=1, churn=0)
 
@@ -120,7 +205,7 @@ def test_ahead_a_failed_request_is_raised_where_its_page_is_asked_for() -> None:
             raise FatalError("search: the server answered 500", tracker="jira")
         return listing.fetch(start)
 
-    pages = overlapping_pages(fetch, key=_by_updated, what="search", ahead=True)
+    pages = _pages(fetch, 1, key=_by_updated, what="search")
     first, _ = next(pages)  # its successor already failed, on the other thread
     assert len(first) == 50
     with pytest.raises(FatalError, match="answered 500"):

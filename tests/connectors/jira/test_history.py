@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.histories import as_recorded
+from v2mom.connectors.ahead import FetchAhead
 from v2mom.connectors.jira import datacenter_history, history
+from v2mom.connectors.jira.client import JiraClient
 from v2mom.connectors.jira.connector import JiraConnector
+from v2mom.connectors.jira.datacenter import id_key, overlapping_pages
 from v2mom.connectors.jira.history import parse_changelogs
 from v2mom.errors import FatalError
 from v2mom.models import State
@@ -184,6 +189,93 @@ def test_a_changelog_the_search_served_in_part_is_read_whole_from_its_issue(
     found = connector.read_history([str(i) for i in truth.live()])
     assert as_recorded(found) == truth.transitions()
     assert state.request_count("/rest/api/2/issue/") == long  # one read for each cut changelog
+
+
+def _listed_ids(connector: JiraConnector) -> list[str]:
+    return [item.id for page in connector.iter_pages(None) for item in page.items]
+
+
+def test_data_center_histories_come_with_the_listing_not_a_search_of_their_own(
+    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+) -> None:
+    state, truth, connector = dc_site
+    listed = _listed_ids(connector)
+    searches = state.request_count("/rest/api/2/search")
+    found = connector.read_history(listed)
+    assert as_recorded(found) == truth.transitions()
+    assert "changelog" not in connector.calls.calls
+    assert state.request_count("/rest/api/2/search") == searches  # nothing searched again
+    assert connector.read_history(listed[:5]) == [c for c in found if c.item_id in listed[:5]]  # taken once
+
+
+def test_a_listing_without_changelogs_leaves_the_histories_to_their_searches(
+    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+) -> None:
+    _state, truth, connector = dc_site
+    connector.list_changelogs(False)
+    listed = _listed_ids(connector)
+    found = connector.read_history(listed)
+    assert as_recorded(found) == truth.transitions()
+    assert connector.calls.calls["changelog"] == -(-len(listed) // datacenter_history.HISTORY_BATCH)
+
+
+def test_a_changelog_the_listing_served_in_part_is_read_whole_from_its_issue(
+    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+) -> None:
+    state, truth, connector = dc_site
+    state.search_changelog_max = 3
+    long = sum(1 for issue in truth.live().values() if len(issue.changelog) > 3)
+    found = connector.read_history(_listed_ids(connector))
+    assert as_recorded(found) == truth.transitions()
+    assert state.request_count("/rest/api/2/issue/") == long  # one read for each cut changelog
+
+
+def test_a_data_center_page_asked_for_ahead_lets_the_next_go_before_it_is_decoded(
+    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _state, _truth, connector = dc_site
+    asking = threading.local()
+    next_sent = threading.Event()
+    decode = orjson.loads
+
+    def loads(content: bytes) -> Any:  # page 18's decoding waits for page 27's request
+        if getattr(asking, "start", None) == 18:
+            assert next_sent.wait(5), "the next request waited for this page's decoding"
+        return decode(content)
+
+    def fetching(session: JiraClient) -> Callable[[int], dict[str, Any]]:
+        def fetch(start: int) -> dict[str, Any]:
+            asking.start = start
+            if start == 27:
+                next_sent.set()
+            return session.search_offset_page("ORDER BY id ASC", ["status"], start, 10)
+
+        return fetch
+
+    monkeypatch.setattr(orjson, "loads", loads)
+    sessions = [connector._client.spawn(), connector._client.spawn()]
+    with FetchAhead([fetching(session) for session in sessions]) as ahead:
+        pages = overlapping_pages(ahead, key=id_key, what="search", overlap=1)
+        # pages at 0, 9, 18 and 27 (one issue read again each time); from the third on, two are
+        # asked for at once
+        assert [len(next(pages)[0]) for _ in range(4)] == [10, 9, 9, 9]
+    for session in sessions:
+        session.close()
+
+
+def _issue(number: int, histories: list[Any], total: int | None = None) -> dict[str, Any]:
+    changelog = {"startAt": 0, "maxResults": len(histories), "total": total or len(histories)}
+    return {"id": str(number), "changelog": {**changelog, "histories": histories}}
+
+
+def test_kept_changelogs_are_the_latest_listings_whole_ones_and_at_most_the_limit() -> None:
+    kept = datacenter_history.ListedChangelogs(limit=3)
+    kept.keep([_issue(1, ["old"]), _issue(2, ["a"], total=2), {"id": "3"}])
+    kept.keep([_issue(1, ["new"])])  # listed again: its newer changelog replaces the first
+    assert kept.take(["1", "2", "3"]) == {"1": ["new"]}  # 2 was cut short, 3 came without one
+    assert kept.take(["1"]) == {}  # taken once
+    kept.keep([_issue(n, [f"h{n}"]) for n in range(10, 15)])
+    assert kept.take([str(n) for n in range(10, 15)]) == {"12": ["h12"], "13": ["h13"], "14": ["h14"]}
 
 
 @pytest.mark.parametrize(
