@@ -179,18 +179,6 @@ def test_data_center_changes_are_read_by_searching_ids_with_their_changelogs(
     assert state.request_count("/rest/api/2/search") == batches
 
 
-def test_a_changelog_the_search_served_in_part_is_read_whole_from_its_issue(
-    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector],
-) -> None:
-    state, truth, connector = dc_site
-    state.search_changelog_max = 3
-    long = sum(1 for issue in truth.live().values() if len(issue.changelog) > 3)
-    assert long > 0
-    found = connector.read_history([str(i) for i in truth.live()])
-    assert as_recorded(found) == truth.transitions()
-    assert state.request_count("/rest/api/2/issue/") == long  # one read for each cut changelog
-
-
 def _listed_ids(connector: JiraConnector) -> list[str]:
     return [item.id for page in connector.iter_pages(None) for item in page.items]
 
@@ -219,13 +207,16 @@ def test_a_listing_without_changelogs_leaves_the_histories_to_their_searches(
     assert connector.calls.calls["changelog"] == -(-len(listed) // datacenter_history.HISTORY_BATCH)
 
 
-def test_a_changelog_the_listing_served_in_part_is_read_whole_from_its_issue(
-    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector],
+@pytest.mark.parametrize("listed", [False, True], ids=["searched", "listed"])
+def test_a_changelog_served_in_part_is_read_whole_from_its_issue(
+    dc_site: tuple[JiraState, JiraGroundTruth, JiraConnector], listed: bool
 ) -> None:
     state, truth, connector = dc_site
     state.search_changelog_max = 3
     long = sum(1 for issue in truth.live().values() if len(issue.changelog) > 3)
-    found = connector.read_history(_listed_ids(connector))
+    assert long > 0
+    ids = _listed_ids(connector) if listed else [str(i) for i in truth.live()]
+    found = connector.read_history(ids)
     assert as_recorded(found) == truth.transitions()
     assert state.request_count("/rest/api/2/issue/") == long  # one read for each cut changelog
 
