@@ -114,19 +114,15 @@ class FetchAhead(Generic[P]):
         request: Future[None] = Future()
         context = contextvars.copy_context()
         context.run(_REQUEST.set, request)
-        future = self._threads[turn].submit(
-            context.run, self._after, previous, request, self._fetches[turn], start
-        )
+        future = self._threads[turn].submit(context.run, self._after, previous, self._fetches[turn], start)
         self._pending.append((start, future, request))
 
     @staticmethod
     def _after(
-        previous: tuple[Future[P], Future[None]] | tuple[()],
-        request: Future[None],
-        fetch: Callable[[int], P],
-        start: int,
+        previous: tuple[Future[P], Future[None]] | tuple[()], fetch: Callable[[int], P], start: int
     ) -> P:
-        """``fetch(start)`` once the request before it has its answer (or has ended)."""
+        """``fetch(start)`` once the request before it has its answer (or has ended); this one's
+        answer is the context's request (:func:`answered`), said at the latest when it ends."""
         if previous:
             ended_or_answered: list[Future[Any]] = list(previous)
             wait(ended_or_answered, return_when=FIRST_COMPLETED)
