@@ -128,6 +128,7 @@ from v2mom.settings import Settings, TrackersSettings
 from v2mom.store import schema as t
 from v2mom.store.database import Database
 from v2mom.store.engine import masked_url
+from v2mom.store.inbox import BASE_BACKOFF
 from v2mom.store.items import StoredItem, _item_row
 from v2mom.store.resolution.plan_change import apply_plan
 from v2mom.store.resolution.run import remap
@@ -695,11 +696,13 @@ def deliveries(
 
 
 def drain(url: str, issues: dict[str, dict[str, Any]], start: Barrier) -> dict[str, Any]:
-    """Child: a worker process — ``process_batch`` until a batch finds nothing; its own times."""
+    """Child: a worker process — ``process_batch`` until a batch finds nothing (and nothing it
+    handed back after a failure is still to come); its own times."""
     store = Database.open(url)
     connector = DeliveredIssues(issues)
     applied = failed = batches = 0
     errors: list[str] = []
+    waited_for = 0  # the failed batches whose handed-back events were waited for
     with WorkerLease(store.workers, "worker") as lease:
         start.wait()
         started, cpu = time.monotonic(), time.process_time()
@@ -715,7 +718,12 @@ def drain(url: str, issues: dict[str, dict[str, Any]], start: Barrier) -> dict[s
             applied += batch.applied
             failed += batch.failed
             if not batch.applied and not batch.failed:
-                break
+                if waited_for == len(errors):
+                    break
+                # a failed batch handed its events back, due again after the inbox's backoff: they
+                # are this run's, applied late rather than left to the next run
+                waited_for = len(errors)
+                time.sleep(BASE_BACKOFF.total_seconds())
         ended, cpu = time.monotonic(), time.process_time() - cpu
     store.close()
     return {
