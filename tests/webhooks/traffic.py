@@ -1,9 +1,11 @@
-"""Webhook traffic for end-to-end tests: signed Jira deliveries sent from threads, and a sandbox Jira
-whose item fetches (the worker's) can be held, so a test knows a batch is applying."""
+"""Webhook traffic for end-to-end tests: signed Jira deliveries (Cloud's or Data Center's) sent from
+threads, and a sandbox Jira of either deployment whose item fetches (the worker's) can be held, so a
+test knows a batch is applying."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,22 +14,26 @@ from typing import Any
 
 import requests
 
-from tests.webhooks.jira_signing import delivery, sign
+from tests.webhooks.jira_signing import dc_delivery, delivery, sign
 from v2mom.sandbox.generator import generate_jira_workspace
 from v2mom.sandbox.jira.app import create_jira_app
-from v2mom.sandbox.jira.state import JiraState
+from v2mom.sandbox.jira.state import Deployment, JiraState
 from v2mom.sandbox.server import SandboxServer
 
 
 class Deliveries:
-    """Signed deliveries sent from a few threads; remembers which ones were acknowledged (202).
+    """Signed deliveries about the issues of ``state`` sent from a few threads; remembers which ones
+    were acknowledged (202).
 
-    Delivery ``<prefix>-N`` is about the N-th of ``issues`` (round robin); each thread waits
-    ``pause`` seconds between its sends.
+    Delivery ``<prefix>-N`` is about the N-th issue (round robin); each thread waits ``pause``
+    seconds between its sends. To a Data Center sandbox they go as Data Center sends them: its body,
+    no delivery header, so the inbox knows each by its body's hash (:meth:`stored_id`).
     """
 
-    def __init__(self, base: str, issues: list[int], *, prefix: str = "crash", pause: float = 0.0) -> None:
-        self.base, self.issues, self.prefix, self.pause = base, issues, prefix, pause
+    def __init__(self, base: str, state: JiraState, *, prefix: str = "crash", pause: float = 0.0) -> None:
+        self.base, self.prefix, self.pause = base, prefix, pause
+        self.issues = [state.issues[number] for number in sorted(state.issues)]
+        self.datacenter = state.datacenter
         self.acknowledged: set[str] = set()
         self.unacknowledged: set[str] = set()
         self._lock = threading.Lock()
@@ -47,9 +53,8 @@ class Deliveries:
             thread.join(timeout=10)
 
     def send(self, delivery_id: str) -> None:
-        issue = self.issues[int(delivery_id.rsplit("-", 1)[1]) % len(self.issues)]
-        body = delivery({"id": str(issue)})
-        headers = {"X-Hub-Signature": sign(body), "X-Atlassian-Webhook-Identifier": delivery_id}
+        """Send delivery ``delivery_id`` (again, when it was sent before: the same body)."""
+        body, headers = self._signed(delivery_id)
         try:
             answer = requests.post(f"{self.base}/webhooks/jira", data=body, headers=headers, timeout=5)
             ok = answer.status_code == 202
@@ -61,6 +66,21 @@ class Deliveries:
                 self.unacknowledged.discard(delivery_id)
             elif delivery_id not in self.acknowledged:
                 self.unacknowledged.add(delivery_id)
+
+    def stored_id(self, delivery_id: str) -> str:
+        """The id the inbox stores delivery ``delivery_id`` under."""
+        if not self.datacenter:
+            return delivery_id
+        return "sha256:" + hashlib.sha256(self._signed(delivery_id)[0]).hexdigest()
+
+    def _signed(self, delivery_id: str) -> tuple[bytes, dict[str, str]]:
+        number = int(delivery_id.rsplit("-", 1)[1])
+        issue = self.issues[number % len(self.issues)]
+        if self.datacenter:  # a distinct body for each delivery: its time says which it is
+            body = dc_delivery(str(issue.id), issue.key, timestamp=1763900000000 + number)
+            return body, {"X-Hub-Signature": sign(body)}
+        body = delivery({"id": str(issue.id)})
+        return body, {"X-Hub-Signature": sign(body), "X-Atlassian-Webhook-Identifier": delivery_id}
 
     def _send_loop(self) -> None:
         while not self._stop.is_set():
@@ -83,15 +103,19 @@ class GatedJira:
 
 
 @contextmanager
-def gated_jira(*, seed: int = 7, epics: int = 4, issues: int = 20) -> Iterator[GatedJira]:
-    """Serve a generated sandbox Jira whose item fetches can be held (see :class:`GatedJira`)."""
-    state, _ = generate_jira_workspace(seed=seed, epics=epics, issues=issues)
+def gated_jira(
+    *, seed: int = 7, epics: int = 4, issues: int = 20, deployment: Deployment = "cloud"
+) -> Iterator[GatedJira]:
+    """Serve a generated sandbox Jira of ``deployment`` whose item fetches can be held (see
+    :class:`GatedJira`)."""
+    state, _ = generate_jira_workspace(seed=seed, epics=epics, issues=issues, deployment=deployment)
     app = create_jira_app(state)
     jira = GatedJira("", state)
+    search = f"{state.api}/search" if state.datacenter else f"{state.api}/search/jql"
 
     @app.middleware("http")
     async def gate_item_fetches(request: Any, call_next: Any) -> Any:
-        if request.url.path == "/rest/api/3/search/jql" and b"AND id = " in await request.body():
+        if request.url.path == search and b"AND id = " in await request.body():
             jira.waiting += 1
             while jira.hold.is_set():
                 await asyncio.sleep(0.01)
