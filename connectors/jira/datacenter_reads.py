@@ -4,8 +4,10 @@ The scope's listings and census validate their JQL (a project the site lacks is 
 empty scope); lookups by key or id do not (one deleted since is left out). Listings, the census and
 single reads go through :func:`connectors.jira.datacenter.overlapping_pages` (an issue updated
 mid-sync never makes another one skipped); each page's Epic Links are resolved from keys to ids
-(:class:`connectors.jira.datacenter.EpicKeys`: one ``issuekey in (…)`` search per page for the keys
-not met yet). The listing's pages carry their issues' changelogs (``expand=changelog``, kept for the
+(:class:`connectors.jira.datacenter.EpicKeys`). A full listing first learns every epic in scope (the
+issues with an Epic Name, 1,000 ids a request); a key still unknown on a page (an epic outside the
+scope, or met first in an incremental listing) is looked up in one ``issuekey in (…)`` search per
+page. The listing's pages carry their issues' changelogs (``expand=changelog``, kept for the
 history reader in :class:`connectors.jira.datacenter_history.ListedChangelogs`) and are asked for two
 at once (:class:`connectors.ahead.FetchAhead`). After an incremental listing, the issues whose
 worklogs changed since the cursor and that the listing did not serve are read too
@@ -30,9 +32,9 @@ from v2mom.connectors.jira.parse import EpicFields, epic_link_key
 from v2mom.connectors.retry import Retrying
 from v2mom.models import WorkItem
 
-__all__ = ["CENSUS_PAGE", "KEY_LOOKUP", "DataCenterReads"]
+__all__ = ["ID_PAGE", "KEY_LOOKUP", "DataCenterReads"]
 
-CENSUS_PAGE = 1000  # Data Center serves at most 1,000 issues a page (jira.search.views.default.max)
+ID_PAGE = 1000  # pages of ids (census, epics): Data Center serves at most 1,000 issues a page
 KEY_LOOKUP = 500  # epic keys a lookup names
 LISTING_AHEAD = 2  # listing pages asked for at once: the site renders one while this reads another
 Parse = Callable[[Mapping[str, Any], EpicFields, Mapping[str, str]], WorkItem]
@@ -107,6 +109,8 @@ class DataCenterReads:
     def pages(self, jql: str, fields: Sequence[str], since: datetime | None) -> Iterator[Page]:
         """The listing of ``jql`` (ordered by update), then, when ``since`` is given, the issues in
         scope whose worklogs changed since then that the listing did not serve."""
+        if since is None:
+            self._learn_epics()
         served: set[str] = set()
         expand = ("changelog",) if self.listed is not None else ()
         # pages asked for ahead on threads of their own, each with a client of its own: lookups
@@ -141,10 +145,22 @@ class DataCenterReads:
                 "name their issues, whose time is read again when they next change or on a full sync"
             )
 
+    def _learn_epics(self) -> None:
+        """Learn the key and id of every epic in scope, the issues with an Epic Name (a field Jira
+        Software sets on epics only), so that the Epic Links of a full listing resolve without a
+        lookup per page: a few requests instead of one per page that meets a new epic."""
+        if self.epic.link is None or self.epic.name is None:
+            return  # no Epic Link to resolve, or no way to tell the epics
+        number = self.epic.name.removeprefix("customfield_")
+        jql = f"({self._scope}) AND cf[{number}] is not EMPTY ORDER BY id ASC"
+        fetch = self._fetcher(jql, ["id"], ID_PAGE, "epics")
+        for issues, _ in overlapping_pages(fetch, key=id_key, what="epics"):
+            self._epics.learn(issues)
+
     def ids(self) -> Iterator[str]:
         """Every issue id in scope, ordered by id (the census)."""
         census = f"({self._scope}) ORDER BY id ASC"
-        fetch = self._fetcher(census, ["id"], CENSUS_PAGE, "census", validate=True)
+        fetch = self._fetcher(census, ["id"], ID_PAGE, "census", validate=True)
         for issues, _ in overlapping_pages(fetch, key=id_key, what="census"):
             for raw in issues:
                 yield issue_id(raw, "census")

@@ -107,6 +107,13 @@ class Renderer:
             out["fields"] = rendered
         return out
 
+    def value(self, issue: Issue, field_id: str) -> object:
+        """``issue``'s value of the field ``field_id`` as served (None: no value, or no such field)."""
+        if field_id in self._added_selects:
+            return self._select(issue, field_id)
+        render = self._fields.get(field_id)
+        return render(self, issue) if render is not None else None
+
     def _issuetype(self, issue: Issue) -> dict[str, Any]:
         type_id, level = ISSUE_TYPES[issue.type_name]
         rendered: dict[str, Any] = {

@@ -48,6 +48,10 @@ class IssueRenderer(Protocol):
         """The IssueBean; ``fields`` None means every field."""
         ...
 
+    def value(self, issue: Issue, field_id: str) -> object:
+        """The issue's value of one field as served (None: no value)."""
+        ...
+
 
 Renderers = Callable[[JiraState, str], IssueRenderer]  # (state, base URL) -> a renderer
 
@@ -146,6 +150,7 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
     validate = params.get("validateQuery")
     lenient = validate is False or (isinstance(validate, str) and validate.strip().lower() == "false")
     missing: list[str] = []
+    renderer = renderers(state, str(request.base_url).rstrip("/"))
     try:
         query = parse(
             jql or "",
@@ -155,6 +160,7 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
             bounded=False,
             project_exists=lambda key: key in state.projects,
             key_id=lambda key: found.id if (found := state.find(key)) is not None else None,
+            field_value=renderer.value,
         )
     except JqlError as exc:
         return error(400, str(exc))
@@ -167,7 +173,6 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
         if status is not None:
             return error(status, f"The search at startAt {start} failed (sandbox hook).")
     base = str(request.base_url).rstrip("/")
-    renderer = renderers(state, base)
     with state.lock:
         cached = state.search_cache
         if query.only_ids is not None:  # a lookup by ids or keys: cheap, and the listing stays cached

@@ -2,7 +2,8 @@
 
 Supported: ``project = X``, ``project in (A, B)``, ``key = K``, ``key in (…)`` (``issuekey`` too),
 ``id = N``,
-``id in (…)``, ``updated|created`` with ``>= > <= < =`` and a date literal, ``AND`` / ``OR`` with
+``id in (…)``, ``updated|created`` with ``>= > <= < =`` and a date literal, ``cf[N] is [not] EMPTY``
+(a custom field by its number, where the caller can tell an issue's value), ``AND`` / ``OR`` with
 parentheses, then ``ORDER BY updated|created|id|key [ASC|DESC], …``. Date literals
 (``"yyyy-MM-dd HH:mm"``, ``"yyyy/MM/dd HH:mm"``, or a bare date) are wall-clock minutes in the
 *account's* time zone (JRACLOUD-74279), not UTC. ``id`` and ``key`` name issues: like Jira, a
@@ -25,6 +26,8 @@ from zoneinfo import ZoneInfo
 from v2mom.sandbox.jira.state import Issue
 
 Predicate = Callable[[Issue], bool]
+FieldValue = Callable[[Issue, str], object]  # an issue's value of a field id (``customfield_N``)
+_CUSTOM_FIELD = re.compile(r"cf\[(\d+)\]")
 _TOKEN = re.compile(
     r'\s*(?:(?P<str>"[^"]*"|\'[^\']*\')|(?P<op>>=|<=|!=|=|>|<|\(|\)|,)|(?P<word>[\w\-./\[\]]+))'
 )
@@ -86,9 +89,11 @@ class _Parser:
         missing: list[str] | None = None,
         project_exists: Callable[[str], bool] | None = None,
         key_id: Callable[[str], int | None] | None = None,
+        field_value: FieldValue | None = None,
     ) -> None:
         self.tokens = tokens
         self.key_id = key_id
+        self.field_value = field_value
         self.missing = missing
         self.project_exists = project_exists
         self.position = 0
@@ -144,6 +149,8 @@ class _Parser:
         field = self.take().lower()
         field = "key" if field == "issuekey" else field
         operator = self.take().lower()
+        if operator == "is":
+            return self.emptiness(field), None
         if operator == "in":
             self.expect("(")
             values = [self.take().strip("\"'")]
@@ -161,6 +168,22 @@ class _Parser:
             named = (self.key_id(v.strip("\"'").upper()) for v in values)
             return predicate, frozenset(i for i in named if i is not None)
         return predicate, None
+
+    def emptiness(self, field: str) -> Predicate:
+        """``<field> is [not] EMPTY`` (``IS`` taken; ``NULL`` is the same word): whether a custom
+        field holds a value."""
+        negated = (self.peek() or "").upper() == "NOT"
+        if negated:
+            self.take()
+        if (self.peek() or "").upper() != "NULL":
+            self.expect("EMPTY")
+        else:
+            self.take()
+        number = _CUSTOM_FIELD.fullmatch(field)
+        if number is None or self.field_value is None:
+            raise JqlError(f"Field '{field}' does not exist or this sandbox does not support it.")
+        field_id, value = f"customfield_{number.group(1)}", self.field_value
+        return lambda i: (value(i, field_id) not in (None, "", [])) == negated
 
     def condition(self, field: str, operator: str, values: list[str]) -> Predicate:
         if field in ("project", "key", "id"):
@@ -241,6 +264,7 @@ def parse(
     bounded: bool = True,
     project_exists: Callable[[str], bool] | None = None,
     key_id: Callable[[str], int | None] | None = None,
+    field_value: FieldValue | None = None,
 ) -> Query:
     """Parse ``jql`` for an account in ``time_zone``; JqlError for anything outside the subset.
 
@@ -249,10 +273,11 @@ def parse(
     refusal is appended to it as a warning. ``project_exists`` does the same for project keys (Data
     Center checks them). ``bounded`` False accepts a query without restriction. ``key_id`` (the
     issue id a key names, or None) lets a key condition narrow the query to ids, as an index would.
+    ``field_value`` (an issue's value of a custom field) lets ``cf[N] is [not] EMPTY`` be asked.
     """
     tokens = tokenize(jql)
     cut = next((n for n, t in enumerate(tokens) if t.upper() == "ORDER"), len(tokens))
-    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists, missing, project_exists, key_id)
+    parser = _Parser(tokens[:cut], ZoneInfo(time_zone), exists, missing, project_exists, key_id, field_value)
     predicate, only_ids = parser.expression() if cut else (_everything, None)
     if parser.peek() is not None:
         raise JqlError(f"Error in the JQL Query: unexpected '{parser.peek()}'.")

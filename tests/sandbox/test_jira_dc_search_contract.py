@@ -130,11 +130,25 @@ def test_an_unbounded_query_is_taken(site: Site) -> None:
     assert body["total"] == len(state.issues)  # Data Center has no bounded-JQL rule
 
 
+@pytest.mark.parametrize("negated", [True, False], ids=["is not EMPTY", "is NULL"])
+def test_a_custom_field_is_asked_whether_it_holds_a_value(site: Site, negated: bool) -> None:
+    _, state, _ = site
+    jql = f"{scope_jql()} AND cf[10009] is {'not EMPTY' if negated else 'NULL'} ORDER BY id ASC"
+    body = search(site, jql=jql, fields=["id"], maxResults=1000).json()
+    validate_jira_dc("SearchResultsBean", body)
+    epics = {str(i.id) for i in state.issues.values() if i.project != "LEGACY" and i.type_name == "Epic"}
+    found = {issue["id"] for issue in body["issues"]}
+    assert found
+    assert found == (epics if negated else set(in_scope(state)) - epics)  # Epic Name: epics only
+
+
 @pytest.mark.parametrize(
     ("params", "problem"),
     [
         ({"jql": "project = ONB AND"}, "ended unexpectedly"),
         ({"jql": "sprint = 1"}, "sprint"),
+        ({"jql": "project = ONB AND summary is EMPTY"}, "'summary'"),
+        ({"jql": "project = ONB AND cf[10009] is FULL"}, "Expecting 'EMPTY'"),
         ({"jql": ORDERED, "startAt": "ten"}, "startAt must be a number"),
         ({"jql": ORDERED, "maxResults": True}, "maxResults must be a number"),
         ({"jql": ORDERED, "startAt": -1}, "must not be negative"),

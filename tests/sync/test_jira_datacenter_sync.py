@@ -73,7 +73,7 @@ def test_a_census_while_issues_are_deleted_takes_no_live_issue_for_deleted(
     store: Database, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert sync_tracker(store, site.connector(), full=True).ok
-    monkeypatch.setattr(datacenter_reads, "CENSUS_PAGE", 30)
+    monkeypatch.setattr(datacenter_reads, "ID_PAGE", 30)
     by_id = sorted(site.truth.live())
     gone: list[int] = []
 
@@ -94,6 +94,39 @@ def test_a_census_while_issues_are_deleted_takes_no_live_issue_for_deleted(
     again = sync_tracker(store, site.connector(), census=True)
     assert again.ok, again.error
     assert (store.items.live_ids("jira"), again.deleted) == (site.in_scope(), len(gone))
+
+
+def test_a_full_sync_learns_the_epics_in_scope_at_once_and_looks_up_only_the_others(
+    store: Database, site: Site
+) -> None:
+    looked_up: list[str] = []
+
+    def lookups(call: SearchCall) -> None:
+        if call.jql.startswith("issuekey in ("):
+            looked_up.extend(key.strip('"') for key in call.jql[len("issuekey in (") : -1].split(", "))
+
+    site.state.search_hooks.append(lookups)
+    live = site.truth.live()
+    epics = {i.id: i for i in site.state.issues.values() if i.type_name == "Epic"}
+    outside = {epics[i.parent_id].key for i in live.values() if i.parent_id in set(epics) - set(live)}
+    assert outside  # the workspace links some issues to epics outside the scope
+    connector = site.connector()
+    assert sync_tracker(store, connector, full=True).ok
+    assert connector.calls.calls["epics"] == 1  # every epic in scope, in one request
+    assert sorted(looked_up) == sorted(outside)  # each asked for once, and no epic in scope
+    for issue in live.values():  # every Epic Link resolved to its epic's id
+        stored = store.items.by_id("jira", str(issue.id))
+        assert stored is not None
+        assert stored.item.parent_id == (str(issue.parent_id) if issue.parent_id is not None else None)
+
+    epic = next(e for e in epics.values() if e.id in live and any(i.parent_id == e.id for i in live.values()))
+    child = next(i for i in live.values() if i.parent_id == epic.id)
+    site.state.update_issue(child.id, summary="touched")
+    looked_up.clear()
+    later = site.connector()  # an incremental pass asks for the epics it meets, as it meets them
+    assert sync_tracker(store, later).kind == "incremental"
+    assert later.calls.calls.get("epics", 0) == 0
+    assert epic.key in looked_up  # with those of the issues updated in the cursor's minute
 
 
 def test_time_an_add_on_logged_without_moving_updated_reaches_the_store(store: Database, site: Site) -> None:

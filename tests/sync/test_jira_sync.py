@@ -28,8 +28,12 @@ SEARCH = {"cloud": "/rest/api/3/search/jql", "datacenter": "/rest/api/2/search"}
 AUTH_HINT = {"cloud": "check email and API token", "datacenter": "check trackers.jira.token"}
 # Data Center runs a smaller workspace: what it adds is its paging, not more of the same work.
 SIZES = {"cloud": {"epics": 30, "issues": 400}, "datacenter": {"epics": 15, "issues": 200}}
-# The connector's requests to the search path (Data Center looks epics up and reads histories there).
-LISTING_KINDS = {"cloud": ("search", "census"), "datacenter": ("search", "census", "epic-key", "changelog")}
+# The connector's requests to the search path (Data Center lists and looks up epics and reads
+# histories there).
+LISTING_KINDS = {
+    "cloud": ("search", "census"),
+    "datacenter": ("search", "census", "epics", "epic-key", "changelog"),
+}
 
 
 @dataclass
