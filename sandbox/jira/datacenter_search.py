@@ -150,7 +150,8 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
     validate = params.get("validateQuery")
     lenient = validate is False or (isinstance(validate, str) and validate.strip().lower() == "false")
     missing: list[str] = []
-    renderer = renderers(state, str(request.base_url).rstrip("/"))
+    base = str(request.base_url).rstrip("/")
+    renderer = renderers(state, base)
     try:
         query = parse(
             jql or "",
@@ -172,7 +173,6 @@ def _search(state: JiraState, renderers: Renderers, request: Request, params: di
         status = hook(call)
         if status is not None:
             return error(status, f"The search at startAt {start} failed (sandbox hook).")
-    base = str(request.base_url).rstrip("/")
     with state.lock:
         cached = state.search_cache
         if query.only_ids is not None:  # a lookup by ids or keys: cheap, and the listing stays cached

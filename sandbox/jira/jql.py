@@ -175,10 +175,9 @@ class _Parser:
         negated = (self.peek() or "").upper() == "NOT"
         if negated:
             self.take()
-        if (self.peek() or "").upper() != "NULL":
-            self.expect("EMPTY")
-        else:
-            self.take()
+        word = self.take()
+        if word.upper() not in ("EMPTY", "NULL"):
+            raise JqlError(f"Error in the JQL Query: Expecting 'EMPTY' but got '{word}'.")
         number = _CUSTOM_FIELD.fullmatch(field)
         if number is None or self.field_value is None:
             raise JqlError(f"Field '{field}' does not exist or this sandbox does not support it.")
