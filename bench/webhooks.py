@@ -1,12 +1,16 @@
 """Webhook ingest: signed deliveries with durable commit, as ratios to a bare FastAPI endpoint.
 
     python -m bench.webhooks [--events 3000] [--concurrency 8] [--rate 300]
+                             [--deployment cloud|datacenter]
 
 Two server processes on 127.0.0.1 under the same uvicorn settings: the app (``create_app``, SQLite
-inbox in WAL mode: verify on raw bytes, commit, then 202) and a bare FastAPI endpoint answering
-200. This process drives both: (1) as fast as ``--concurrency`` keep-alive clients can, for the
-sustained rate (with wrk when installed, else Python threads, which cap near 400/s on two cores);
-(2) open-loop at ``--rate`` events/s, for p50/p99 latency. Ingest only: the worker is not running.
+inbox in WAL mode: verify on raw bytes, commit, then 202) and a bare FastAPI endpoint answering 200.
+The deliveries are Jira Cloud's, or with ``--deployment datacenter`` Data Center's: its payload, and
+no delivery id, so the inbox names each by its body's SHA-256 (wrk, which sends one body, would
+measure only the deduplication: the Python clients drive both servers instead). This process drives
+both: (1) as fast as ``--concurrency`` keep-alive clients can, for the sustained rate (with wrk when
+installed, else Python threads, which cap near 400/s on two cores); (2) open-loop at ``--rate``
+events/s, for p50/p99 latency. Ingest only: the worker is not running.
 Targets: rate >= 0.5x the bare endpoint, p99 < 50 ms at 300 events/s.
 """
 
@@ -42,8 +46,8 @@ def _port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_app(port: int, database: str) -> None:
-    """Child: the real app with a Jira webhook secret, on ``port``."""
+def serve_app(port: int, database: str, deployment: str = "cloud") -> None:
+    """Child: the real app with a Jira webhook secret (of ``deployment``), on ``port``."""
     import uvicorn
     from pydantic import SecretStr
 
@@ -52,12 +56,13 @@ def serve_app(port: int, database: str) -> None:
     from v2mom.store.database import Database
     from v2mom.webhooks.ingest import tune_interpreter_for_serving
 
+    credentials: dict[str, Any] = (
+        {"deployment": "datacenter", "token": SecretStr("t")}
+        if deployment == "datacenter"
+        else {"email": "b@x", "api_token": SecretStr("t")}
+    )
     jira = JiraSettings(
-        url="http://127.0.0.1:9",
-        email="b@x",
-        api_token=SecretStr("t"),
-        jql="project = B",
-        webhook_secrets=[SecretStr(SECRET)],
+        url="http://127.0.0.1:9", jql="project = B", webhook_secrets=[SecretStr(SECRET)], **credentials
     )
     settings = Settings(database_url=database, trackers=TrackersSettings(jira=jira))
     tune_interpreter_for_serving()  # as v2mom serve does
@@ -84,32 +89,29 @@ def serve_bare(port: int) -> None:
     uvicorn.run(bare, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def deliveries(n: int, tag: str) -> list[tuple[bytes, dict[str, str]]]:
-    """Signed, distinct deliveries."""
+def deliveries(n: int, tag: str, deployment: str = "cloud") -> list[tuple[bytes, dict[str, str]]]:
+    """Signed, distinct deliveries: Cloud's with a delivery id each, Data Center's without one (each
+    body is distinct, as each event's is: its time and the tag)."""
     out = []
     for i in range(n):
-        body = json.dumps(
-            {
-                "webhookEvent": "jira:issue_updated",
-                "timestamp": 1763900000000 + i,
-                "issue": {
-                    "id": str(10000 + i),
-                    "key": f"B-{i}",
-                    "fields": {"updated": "2026-11-20T10:00:00.000+0000"},
-                },
-            }
-        ).encode()
+        event: dict[str, Any] = {
+            "webhookEvent": "jira:issue_updated",
+            "timestamp": 1763900000000 + i,
+            "issue": {
+                "id": str(10000 + i),
+                "key": f"B-{i}",
+                "fields": {"updated": "2026-11-20T10:00:00.000+0000"},
+            },
+        }
+        if deployment == "datacenter":  # the acting user, as a Data Center UserJsonBean
+            user = {"key": f"JIRAUSER-{tag}", "name": tag}
+            event |= {"issue_event_type_name": "issue_generic", "user": user}
+        body = json.dumps(event).encode()
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        out.append(
-            (
-                body,
-                {
-                    "X-Hub-Signature": signature,
-                    "X-Atlassian-Webhook-Identifier": f"{tag}-{i}",
-                    "Content-Type": "application/json",
-                },
-            )
-        )
+        headers = {"X-Hub-Signature": signature, "Content-Type": "application/json"}
+        if deployment != "datacenter":
+            headers["X-Atlassian-Webhook-Identifier"] = f"{tag}-{i}"
+        out.append((body, headers))
     return out
 
 
@@ -205,6 +207,19 @@ def paced_latency(url: str, batch: list[tuple[bytes, dict[str, str]]], rate: flo
     return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
 
 
+def _check_stored(database: str, sent: int) -> None:
+    """Fail unless the app's inbox holds ``sent`` Jira deliveries."""
+    from v2mom.store.database import Database
+
+    store = Database.open(database)
+    try:
+        stored = sum(store.inbox.counts().get("jira", {}).values())
+    finally:
+        store.close()
+    assert stored == sent, f"{stored} of {sent} deliveries stored"
+    print(f"app   stored each of the {sent:,} deliveries once")
+
+
 def main() -> None:
     """Start both servers, drive them, print ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -213,12 +228,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per server")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--deployment", choices=("cloud", "datacenter"), default="cloud", help="Jira's")
     args = parser.parse_args()
+    deployment = args.deployment
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         app_port, bare_port = _port(), _port()
         processes = [
-            ctx.Process(target=serve_app, args=(app_port, f"sqlite:///{tmp}/bench.db"), daemon=True),
+            ctx.Process(
+                target=serve_app, args=(app_port, f"sqlite:///{tmp}/bench.db", deployment), daemon=True
+            ),
             ctx.Process(target=serve_bare, args=(bare_port,), daemon=True),
         ]
         for process in processes:
@@ -235,19 +254,26 @@ def main() -> None:
                     time.sleep(0.05)
             results: dict[str, Any] = {}
             for name, url in (("bare", bare_url), ("app", app_url)):
-                max_rate(url, deliveries(200, f"{name}-warm"), args.concurrency)  # warm up
-                if shutil.which("wrk"):
+                max_rate(url, deliveries(200, f"{name}-warm", deployment), args.concurrency)  # warm up
+                if shutil.which("wrk") and deployment == "cloud":
                     rate = wrk_rate(url, args.seconds, args.connections, f"{name}-wrk")
                 else:
-                    rate = max_rate(url, deliveries(args.events, f"{name}-max"), args.concurrency)
-                p50, p99 = paced_latency(url, deliveries(int(args.rate * 5), f"{name}-paced"), args.rate)
+                    batch = deliveries(args.events, f"{name}-max", deployment)
+                    rate = max_rate(url, batch, args.concurrency)
+                paced = deliveries(int(args.rate * 5), f"{name}-paced", deployment)
+                p50, p99 = paced_latency(url, paced, args.rate)
                 results[name] = (rate, p50, p99)
-                paced = f"at {args.rate:.0f}/s p50 {p50:.1f} ms, p99 {p99:.1f} ms"
-                print(f"{name:5s} {rate:,.0f} events/s max; {paced}")
+                latency = f"at {args.rate:.0f}/s p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+                print(f"{name:5s} {rate:,.0f} events/s max; {latency}")
+            if (
+                deployment == "datacenter"
+            ):  # no delivery ids: each distinct body stored, none taken for a retry
+                _check_stored(f"sqlite:///{tmp}/bench.db", 200 + args.events + int(args.rate * 5))
             ratio = results["app"][0] / results["bare"][0]
             p99 = results["app"][2]
+            label = "webhooks" if deployment == "cloud" else "webhooks-datacenter"
             print(
-                f"RESULT webhooks/sqlite: rate ratio {ratio:.2f} (target >= 0.5: {verdict(ratio >= 0.5)}), "
+                f"RESULT {label}/sqlite: rate ratio {ratio:.2f} (target >= 0.5: {verdict(ratio >= 0.5)}), "
                 f"p50 ratio {results['app'][1] / results['bare'][1]:.2f}, "
                 f"p99 ratio {p99 / results['bare'][2]:.2f}, "
                 f"p99 {p99:.1f} ms at {args.rate:.0f}/s (target < 50 ms: {verdict(p99 < 50)})"

@@ -28,6 +28,7 @@ from v2mom.store.database import Database
         ("bench.remap", ["--items", "2000"]),
         ("bench.people_time", ["--items", "3000", "--runs", "2"]),
         ("bench.webhooks", ["--events", "100", "--rate", "100", "--seconds", "1", "--connections", "2"]),
+        ("bench.webhooks", ["--events", "100", "--rate", "100", "--deployment", "datacenter"]),
         ("bench.writeback", ["--inferred", "300", "--rate", "400", "--links"]),
     ],
 )
