@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from tests.layout import ROOT
 from tests.support import free_port, wait_for
 from tests.webhooks.jira_signing import v2mom, write_jira_settings
-from tests.webhooks.traffic import Deliveries
+from tests.webhooks.traffic import Deliveries, is_item_fetch
 from v2mom.sandbox.generator import generate_jira_workspace
 from v2mom.sandbox.jira.app import create_jira_app
 from v2mom.sandbox.jira.state import JiraState
@@ -46,8 +46,7 @@ def slow_jira(request: pytest.FixtureRequest) -> Iterator[tuple[str, JiraState, 
 
     @app.middleware("http")
     async def slow_item_fetches(request: Any, call_next: Any) -> Any:
-        searching = slow.is_set() and request.url.path.startswith(f"{state.api}/search")
-        if searching and b"AND id = " in await request.body():
+        if slow.is_set() and await is_item_fetch(state, request):
             await asyncio.sleep(0.05)
         return await call_next(request)
 

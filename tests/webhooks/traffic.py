@@ -102,6 +102,13 @@ class GatedJira:
     waiting: int = 0
 
 
+async def is_item_fetch(state: JiraState, request: Any) -> bool:
+    """Whether ``request`` (to the sandbox ``state`` serves) is a worker's read of one issue: a
+    search of the deployment's API for ``(<scope>) AND id = N``."""
+    search = f"{state.api}/search" if state.datacenter else f"{state.api}/search/jql"
+    return bool(request.url.path == search and b"AND id = " in await request.body())
+
+
 @contextmanager
 def gated_jira(
     *, seed: int = 7, epics: int = 4, issues: int = 20, deployment: Deployment = "cloud"
@@ -111,11 +118,10 @@ def gated_jira(
     state, _ = generate_jira_workspace(seed=seed, epics=epics, issues=issues, deployment=deployment)
     app = create_jira_app(state)
     jira = GatedJira("", state)
-    search = f"{state.api}/search" if state.datacenter else f"{state.api}/search/jql"
 
     @app.middleware("http")
     async def gate_item_fetches(request: Any, call_next: Any) -> Any:
-        if request.url.path == search and b"AND id = " in await request.body():
+        if await is_item_fetch(state, request):
             jira.waiting += 1
             while jira.hold.is_set():
                 await asyncio.sleep(0.01)
