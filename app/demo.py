@@ -110,7 +110,8 @@ def build_demo(
     settings = Settings(
         database_url=database_url,
         trackers=TrackersSettings(
-            jira=jira_settings(jira_state, urls["jira"], webhook_secrets=[webhook_secret]),
+            # the deployment's default page size, as a site's settings without one get
+            jira=jira_settings(jira_state, urls["jira"], webhook_secrets=[webhook_secret], page_size=None),
             linear=linear_settings(linear_state, urls["linear"], webhook_secrets=(webhook_secret,)),
             asana=asana_settings(asana_state, urls["asana"], asana_truth.projects),
         ),

@@ -58,6 +58,11 @@ class WriteBackSettings(_Section):
 
 
 JiraDeployment = Literal["cloud", "datacenter"]
+#: Issues per search page when ``page_size`` is not set. Cloud's search serves 100 issues a page with
+#: the fields a sync asks for. Data Center serves up to 1,000 (``jira.search.views.default.max``) and
+#: its listing carries every issue's changelog: 500 a page makes a fifth of the requests 100 would
+#: (a site's rate limit counts requests) while a page held decoded stays tens of megabytes.
+JIRA_PAGE_SIZES: dict[JiraDeployment, int] = {"cloud": 100, "datacenter": 500}
 
 
 class JiraSettings(_Section):
@@ -72,11 +77,21 @@ class JiraSettings(_Section):
     jql: str
     story_points_field: str | None = None
     webhook_secrets: list[SecretStr] = Field(default_factory=list)
-    page_size: int = Field(default=100, ge=1, le=5000)
+    page_size: int = Field(default=JIRA_PAGE_SIZES["cloud"], ge=1, le=5000)
 
     write_back: WriteBackSettings = Field(default_factory=WriteBackSettings)
 
     _url = field_validator("url")(_http_url)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _page_size_for_deployment(cls, data: Any) -> Any:
+        """Without ``page_size``, the deployment's own (:data:`JIRA_PAGE_SIZES`)."""
+        if isinstance(data, dict) and "page_size" not in data:
+            deployment = data.get("deployment", "cloud")
+            if deployment in JIRA_PAGE_SIZES:  # an unknown one is refused by its own field
+                return {**data, "page_size": JIRA_PAGE_SIZES[deployment]}
+        return data
 
     @model_validator(mode="after")
     def _credentials_match_deployment(self) -> JiraSettings:

@@ -229,11 +229,11 @@ def jira_settings(
     *,
     webhook_secrets: Sequence[str] = (),
     api_token: str | None = None,
-    page_size: int = 100,
+    page_size: int | None = 100,
 ) -> JiraSettings:
     """Settings that point the real connector at a sandbox site (its account, scope and secrets):
     email and API token on Cloud, the personal access token on Data Center (``api_token`` names
-    either credential)."""
+    either credential). ``page_size`` None leaves the deployment's default page size."""
     credential = SecretStr(api_token if api_token is not None else state.api_token)
     if state.datacenter:
         credentials: dict[str, object] = {"deployment": "datacenter", "token": credential}
@@ -245,6 +245,6 @@ def jira_settings(
             **credentials,
             "jql": scope_jql(state),
             "webhook_secrets": [SecretStr(s) for s in webhook_secrets],
-            "page_size": page_size,
+            **({} if page_size is None else {"page_size": page_size}),
         }
     )

@@ -364,14 +364,17 @@ def asana_settings(
     projects: list[str],
     *,
     token: str | None = None,
-    page_size: int = 100,
+    page_size: int | None = 100,
 ) -> AsanaSettings:
-    """Settings that point the real connector at a sandbox workspace."""
-    return AsanaSettings(
-        base_url=f"{url}/api/1.0",
-        token=SecretStr(token if token is not None else state.token),
-        workspace=state.workspace_gid,
-        projects=projects,
-        points_field=POINTS_FIELD,
-        page_size=page_size,
+    """Settings that point the real connector at a sandbox workspace (``page_size`` None: the
+    settings' default)."""
+    return AsanaSettings.model_validate(
+        {
+            "base_url": f"{url}/api/1.0",
+            "token": SecretStr(token if token is not None else state.token),
+            "workspace": state.workspace_gid,
+            "projects": projects,
+            "points_field": POINTS_FIELD,
+            **({} if page_size is None else {"page_size": page_size}),
+        }
     )

@@ -382,13 +382,16 @@ def linear_settings(
     *,
     webhook_secrets: tuple[str, ...] = (),
     api_key: str | None = None,
-    page_size: int = 100,
+    page_size: int | None = 100,
 ) -> LinearSettings:
-    """Settings that point the real connector at a sandbox workspace."""
-    return LinearSettings(
-        api_url=f"{url}/graphql",
-        api_key=SecretStr(api_key if api_key is not None else state.api_key),
-        teams=list(SCOPE_TEAMS),
-        webhook_secrets=[SecretStr(s) for s in webhook_secrets],
-        page_size=page_size,
+    """Settings that point the real connector at a sandbox workspace (``page_size`` None: the
+    settings' default)."""
+    return LinearSettings.model_validate(
+        {
+            "api_url": f"{url}/graphql",
+            "api_key": SecretStr(api_key if api_key is not None else state.api_key),
+            "teams": list(SCOPE_TEAMS),
+            "webhook_secrets": [SecretStr(s) for s in webhook_secrets],
+            **({} if page_size is None else {"page_size": page_size}),
+        }
     )

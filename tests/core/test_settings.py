@@ -68,6 +68,26 @@ def test_datacenter_takes_a_personal_access_token(tmp_path: Path, monkeypatch: p
     assert "pat-very-secret" in settings.secrets()
 
 
+@pytest.mark.usefixtures("jira_env")
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (JIRA, 100),  # Cloud's search serves 100 issues a page with a sync's fields
+        (DATACENTER, 500),  # Data Center serves up to 1,000: fewer requests for a rate limit to count
+        (JIRA + "    page_size: 40\n", 40),
+        (DATACENTER + "    page_size: 1000\n", 1000),
+    ],
+    ids=["cloud", "datacenter", "cloud-set", "datacenter-set"],
+)
+def test_each_deployment_has_its_own_page_size_unless_one_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, expected: int
+) -> None:
+    monkeypatch.setenv("JIRA_PAT", "pat-very-secret")
+    jira = load_settings(_write(tmp_path, text)).trackers.jira
+    assert jira is not None
+    assert jira.page_size == expected
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
