@@ -24,9 +24,10 @@ TRACKERS = ("jira", "linear", "asana")
 JIRA_DATACENTER = "jira-datacenter"  # the Jira sandbox as a Data Center site (``build_workspace`` only)
 
 
-def build_workspace(tracker: str, items: int, page_size: int, seed: int = 11) -> tuple[Any, Any, Any]:
+def build_workspace(tracker: str, items: int, page_size: int | None, seed: int = 11) -> tuple[Any, Any, Any]:
     """``(state, app, section_for(url))``: a seeded workspace of about ``items`` records
-    (``tracker`` may also be :data:`JIRA_DATACENTER`)."""
+    (``tracker`` may also be :data:`JIRA_DATACENTER`), read ``page_size`` records a page (None:
+    the settings' default for that tracker, as a user who does not set it gets)."""
     if tracker in ("jira", JIRA_DATACENTER):
         from v2mom.sandbox.generator import generate_jira_workspace, jira_settings
         from v2mom.sandbox.jira.app import create_jira_app
@@ -100,7 +101,7 @@ def latency_label(seconds: float) -> str:
     return f", answers {seconds * 1000:.0f} ms late" if seconds else ""
 
 
-def serve(tracker: str, items: int, page_size: int, pipe: Connection) -> None:
+def serve(tracker: str, items: int, page_size: int | None, pipe: Connection) -> None:
     """Child process: generate and serve the workspace, send its settings section, obey commands."""
     from v2mom.sandbox.server import SandboxServer
 
@@ -140,7 +141,7 @@ def serve(tracker: str, items: int, page_size: int, pipe: Connection) -> None:
 class SandboxProcess:
     """``with SandboxProcess("jira", 100_000) as sandbox:`` — ``sandbox.section`` points at it."""
 
-    def __init__(self, tracker: str, items: int, page_size: int = 100) -> None:
+    def __init__(self, tracker: str, items: int, page_size: int | None = 100) -> None:
         """Start the child; returns once it serves."""
         ctx = mp.get_context("spawn")
         self._pipe, child = ctx.Pipe()

@@ -1,7 +1,7 @@
 """Sync throughput from each tracker's sandbox, as a ratio to a raw fetch loop against it.
 
     python -m bench.sync [--tracker jira|jira-datacenter|linear|asana|all] [--items 100000]
-                         [--repeat 3] [--database-url URL] [--latency MS]
+                         [--repeat 3] [--database-url URL] [--latency MS] [--page-size N]
 
 Each sandbox runs in its own process (:mod:`bench.sandboxes`). The floor is a bare ``requests``
 loop making the same listing and history requests the connector's full run makes, decoding JSON and
@@ -22,6 +22,9 @@ nothing else:
   ``POST /batch`` and a longer list read on alone, with the same ``opt_fields``, then every
   task's stories: the first pages of ten tasks' ``/tasks/{gid}/stories`` in one ``POST /batch``,
   a longer history read on alone from its ``next_page``.
+
+Pages hold what each tracker's settings hold when ``page_size`` is not set (Jira Data Center: 500,
+the others 100), for the floor and the sync alike; ``--page-size`` sets another for both.
 
 Measured: the real ``sync_tracker`` (SDK, parse, upsert, history, cursor; no census) into an empty
 store, then the re-resolution a full sync runs (the resolution engine, under the sample plan).
@@ -410,7 +413,12 @@ def _emptied(database_url: str) -> Database:
 
 
 def bench_tracker(
-    tracker: str, items: int, page_size: int, database_url: str | None, repeat: int, latency: float = 0.0
+    tracker: str,
+    items: int,
+    page_size: int | None,
+    database_url: str | None,
+    repeat: int,
+    latency: float = 0.0,
 ) -> float:
     """Floor and sync for one tracker, ``repeat`` times in turn (this machine's speed drifts between
     runs), every request answered ``latency`` seconds late; prints each pair and the verdicts on the
@@ -418,6 +426,7 @@ def bench_tracker(
     pairs: list[_Pair] = []
     with SandboxProcess(tracker, items, page_size) as sandbox:
         sandbox.set_latency(latency)
+        print(f"{tracker:6} {sandbox.section.page_size} records a page, the floor's and the sync's")
         for run in range(repeat + 1):  # a connector of its own each time, as each sync pass has
             connector, raw = CASES[tracker](sandbox.section)
             if run == 0:
@@ -445,7 +454,9 @@ def main() -> None:
     parser.add_argument("--tracker", choices=[*CASES, "all"], default="all")
     parser.add_argument("--items", type=int, default=100_000, help="records generated per tracker")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
-    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument(
+        "--page-size", type=int, default=None, help="default: each tracker's own, as its settings default"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="floor and sync pairs per tracker (median)")
     add_latency_option(parser)
     args = parser.parse_args()
