@@ -13,8 +13,12 @@ from v2mom.models import ItemTransition, WorkItem
 from v2mom.store import schema as t
 from v2mom.store.history import HistoryRepository
 from v2mom.store.items import ItemRepository
-from v2mom.store.transactions import ConnectionTransactions, Repository, Transactions
+from v2mom.store.statistics import analyze_grown
+from v2mom.store.transactions import ConnectionTransactions, EngineTransactions, Repository, Transactions
 from v2mom.vendor_text import storable_text
+
+# The tables a sync's transactions fill, kept analyzed on PostgreSQL as they grow.
+FILLED_BY_SYNC = (t.items.name, t.item_transitions.name, t.history_reads.name)
 
 
 class SyncStateRepository(Repository):
@@ -73,6 +77,8 @@ class SyncStateRepository(Repository):
         is an item's whole history: it replaces every change stored for the items it names (what a
         webhook recorded provisionally included), and ``transitions`` name no other item.
         Returns (rows written, items newly deleted). The cursor moves only with the data it covers.
+        On PostgreSQL, run on its own (not in a unit of work), it then analyzes the tables it fills
+        that have doubled since they were last analyzed (:func:`~v2mom.store.statistics.analyze_grown`).
         """
         with self._tx.write() as conn:
             on_conn = ConnectionTransactions(conn)
@@ -86,6 +92,8 @@ class SyncStateRepository(Repository):
                 history.replace(tracker, read, transitions)
             if cursor is not None:
                 self.bound_to(on_conn).set_cursor(tracker, cursor[0], cursor[1])
+        if self.dialect == "postgresql" and isinstance(self._tx, EngineTransactions):
+            analyze_grown(self._tx.engine, FILLED_BY_SYNC)  # a first sync's tables planned as empty
         return written, deleted
 
     def clear_cursor(self, tracker: str) -> None:

@@ -1,0 +1,46 @@
+"""PostgreSQL's planner statistics, kept current while a sync fills its tables.
+
+PostgreSQL plans from statistics that autovacuum refreshes at most once a minute
+(``autovacuum_naptime``). A table created empty and filled by a first full sync is planned as empty
+until then: its ``item_id IN (…)`` lookups scan every row of the tracker instead of the index's
+entries for those ids, so each transaction of a 100,000-issue sync took longer than the one before
+(the last ones four times the first ones' time in those statements). After a sync's transaction,
+each table it fills whose file has doubled since its statistics were taken (or reached
+:data:`ANALYZE_PAGES` without any) is analyzed, in a transaction of its own: a few analyses while a
+table grows by powers of two, each reading a sample of at most 30,000 rows. A table another session
+is analyzing or vacuuming meanwhile is skipped (that session refreshes it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, bindparam, text
+
+__all__ = ["ANALYZE_PAGES", "analyze_grown"]
+
+ANALYZE_PAGES = 128  # the smallest table (in pages of 8 KiB: 1 MiB) worth analyzing before any
+
+# The file's size is current at once (unlike the cumulative statistics, flushed at intervals);
+# relpages is what the last ANALYZE or VACUUM saw (0 before any).
+_GROWN = text(
+    "SELECT name FROM unnest(CAST(:tables AS text[])) AS name "
+    "JOIN pg_class ON pg_class.oid = to_regclass(name) "
+    "WHERE pg_relation_size(pg_class.oid) >= "
+    "GREATEST(:least, 2 * pg_class.relpages) * current_setting('block_size')::bigint"
+).bindparams(bindparam("tables"), bindparam("least"))
+
+
+def analyze_grown(engine: Engine, tables: Sequence[str]) -> list[str]:
+    """``ANALYZE`` each of ``tables`` (PostgreSQL) whose file has doubled since it was last analyzed
+    or vacuumed, or has reached :data:`ANALYZE_PAGES` pages without statistics; the tables analyzed.
+
+    Each runs outside any transaction, so the lock it takes holds no writer back beyond it."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        grown = [
+            str(name)
+            for name in conn.execute(_GROWN, {"tables": list(tables), "least": ANALYZE_PAGES}).scalars()
+        ]
+        for name in grown:
+            conn.execute(text(f"ANALYZE (SKIP_LOCKED) {conn.dialect.identifier_preparer.quote(name)}"))
+    return grown
