@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import text
 
@@ -60,3 +62,16 @@ def test_a_table_is_analyzed_each_time_a_sync_doubles_it(
 
     _commit(store, 641, 900)  # doubled since: analyzed again
     assert _rows_seen(store, "items") == 1540
+
+
+def test_an_analysis_that_fails_is_logged_and_the_commit_stands(
+    store: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(statistics, "_GROWN", text("SELECT name FROM no_such_catalog"))
+    caplog.set_level(logging.WARNING, logger=statistics.__name__)
+    _commit(store, 1, 5)
+    assert store.items.count("jira") == 5
+    assert (
+        "the planner statistics of items, item_transitions, history_reads were not refreshed" in caplog.text
+    )
+    assert "no_such_catalog" in caplog.text
