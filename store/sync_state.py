@@ -93,7 +93,8 @@ class SyncStateRepository(Repository):
             if cursor is not None:
                 self.bound_to(on_conn).set_cursor(tracker, cursor[0], cursor[1])
         if self.dialect == "postgresql" and isinstance(self._tx, EngineTransactions):
-            analyze_grown(self._tx.engine, FILLED_BY_SYNC)  # a first sync's tables planned as empty
+            # a first sync's tables are otherwise planned as empty
+            analyze_grown(self._tx.engine, FILLED_BY_SYNC, rows_written=len(items) + len(transitions))
         return written, deleted
 
     def clear_cursor(self, tracker: str) -> None:

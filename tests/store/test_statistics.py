@@ -50,6 +50,7 @@ def test_a_table_is_analyzed_each_time_a_sync_doubles_it(
     store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(statistics, "ANALYZE_PAGES", 4)  # 32 KiB: some hundred items
+    monkeypatch.setattr(statistics, "CHECK_ROWS", 0)  # every transaction looks
     _commit(store, 1, 10)
     assert _rows_seen(store, "items") == -1  # one page: too small to be worth it
 
@@ -68,6 +69,7 @@ def test_an_analysis_that_fails_is_logged_and_the_commit_stands(
     store: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(statistics, "_GROWN", text("SELECT name FROM no_such_catalog"))
+    monkeypatch.setattr(statistics, "CHECK_ROWS", 0)
     caplog.set_level(logging.WARNING, logger=statistics.__name__)
     _commit(store, 1, 5)
     assert store.items.count("jira") == 5
@@ -75,3 +77,14 @@ def test_an_analysis_that_fails_is_logged_and_the_commit_stands(
         "the planner statistics of items, item_transitions, history_reads were not refreshed" in caplog.text
     )
     assert "no_such_catalog" in caplog.text
+
+
+def test_only_a_bulk_transaction_looks_at_the_tables_growth(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statistics, "ANALYZE_PAGES", 4)
+    for first in range(1, 1000, 100):  # 1,000 items, 200 rows a transaction: under CHECK_ROWS
+        _commit(store, first, 100)
+    assert _rows_seen(store, "items") == -1  # past ANALYZE_PAGES, but autovacuum's to see to
+    _commit(store, 1001, 500)  # 1,000 rows in one transaction: a bulk write, which looks
+    assert _rows_seen(store, "items") == 1500
