@@ -152,18 +152,24 @@ class DataCenterReads:
         if self.epic.link is None or self.epic.name is None:
             return  # no Epic Link to resolve, or no way to tell the epics
         number = self.epic.name.removeprefix("customfield_")
-        jql = f"({self._scope}) AND cf[{number}] is not EMPTY ORDER BY id ASC"
-        fetch = self._fetcher(jql, ["id"], ID_PAGE, "epics")
-        for issues, _ in overlapping_pages(fetch, key=id_key, what="epics"):
+        for issues in self._id_pages(f" AND cf[{number}] is not EMPTY", "epics"):
             self._epics.learn(issues)
 
     def ids(self) -> Iterator[str]:
         """Every issue id in scope, ordered by id (the census)."""
-        census = f"({self._scope}) ORDER BY id ASC"
-        fetch = self._fetcher(census, ["id"], ID_PAGE, "census", validate=True)
-        for issues, _ in overlapping_pages(fetch, key=id_key, what="census"):
+        for issues in self._id_pages("", "census", validate=True):
             for raw in issues:
                 yield issue_id(raw, "census")
+
+    def _id_pages(
+        self, condition: str, kind: str, *, validate: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The issues in scope that also meet ``condition`` (JQL after the scope, or nothing), ids
+        only, ordered by id, :data:`ID_PAGE` a request, page by page."""
+        jql = f"({self._scope}){condition} ORDER BY id ASC"
+        fetch = self._fetcher(jql, ["id"], ID_PAGE, kind, validate=validate)
+        for issues, _ in overlapping_pages(fetch, key=id_key, what=kind):
+            yield issues
 
     def one(self, jql: str, fields: Sequence[str], item_ref: str) -> WorkItem:
         """The issue ``jql`` (the scope and the issue's id or key) finds; NotFoundError when it no
