@@ -265,9 +265,8 @@ def main() -> None:
                 results[name] = (rate, p50, p99)
                 latency = f"at {args.rate:.0f}/s p50 {p50:.1f} ms, p99 {p99:.1f} ms"
                 print(f"{name:5s} {rate:,.0f} events/s max; {latency}")
-            if (
-                deployment == "datacenter"
-            ):  # no delivery ids: each distinct body stored, none taken for a retry
+            # no delivery ids: each distinct body stored, none taken for a retry
+            if deployment == "datacenter":
                 _check_stored(f"sqlite:///{tmp}/bench.db", 200 + args.events + int(args.rate * 5))
             ratio = results["app"][0] / results["bare"][0]
             p99 = results["app"][2]

@@ -77,8 +77,9 @@ class SyncStateRepository(Repository):
         is an item's whole history: it replaces every change stored for the items it names (what a
         webhook recorded provisionally included), and ``transitions`` name no other item.
         Returns (rows written, items newly deleted). The cursor moves only with the data it covers.
-        On PostgreSQL, run on its own (not in a unit of work), it then analyzes the tables it fills
-        that have doubled since they were last analyzed (:func:`~v2mom.store.statistics.analyze_grown`).
+        On PostgreSQL, run on its own (not in a unit of work), a bulk transaction is followed by an
+        analysis of the tables it fills that have doubled since they were last analyzed
+        (:func:`~v2mom.store.statistics.analyze_grown`).
         """
         with self._tx.write() as conn:
             on_conn = ConnectionTransactions(conn)
