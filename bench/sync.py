@@ -59,7 +59,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -73,7 +73,15 @@ from v2mom.store.resolution.run import remap
 from v2mom.sync.runner import sync_tracker
 
 
-def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
+class RawLoop(Protocol):
+    """A bare client's full read of a sandbox (:data:`CASES`): the records it listed."""
+
+    def __call__(self, with_history: bool = True) -> int:
+        """List every record; with ``with_history``, read their histories as the sync does too."""
+        ...
+
+
+def jira_case(settings: Any) -> tuple[Connector, RawLoop]:
     """The Jira connector and its raw loop."""
     from v2mom.connectors.jira.connector import JiraConnector
     from v2mom.connectors.jira.history import HISTORY_FIELDS
@@ -83,7 +91,7 @@ def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     fields = connector.fields
     page_size = settings.page_size
 
-    def raw() -> int:
+    def raw(with_history: bool = True) -> int:
         session = requests.Session()
         session.auth = (settings.email, settings.api_token.get_secret_value())
         seen, token = 0, None
@@ -104,6 +112,8 @@ def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
             if page.get("isLast", True):
                 break
             token = page["nextPageToken"]
+        if not with_history:
+            return seen
         for start in range(0, len(ids), 1000):  # the changelogs of the issues listed
             changes: dict[str, object] = {
                 "issueIdsOrKeys": ids[start : start + 1000],
@@ -123,7 +133,7 @@ def jira_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     return connector, raw
 
 
-def jira_datacenter_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
+def jira_datacenter_case(settings: Any) -> tuple[Connector, RawLoop]:
     """The Jira connector on Data Center and its raw ``startAt`` loop."""
     from v2mom.connectors.jira.connector import JiraConnector
 
@@ -138,18 +148,19 @@ def jira_datacenter_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
         page: dict[str, Any] = answer.json()
         return page
 
-    def raw() -> int:
+    def raw(with_history: bool = True) -> int:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         ids: list[str] = []
         while True:  # each page with its issues' changelogs, as the connector's listing asks
-            body = {
+            body: dict[str, object] = {
                 "jql": connector.jql_for(None),
                 "fields": fields,
                 "startAt": len(ids),
                 "maxResults": page_size,
-                "expand": ["changelog"],
             }
+            if with_history:
+                body["expand"] = ["changelog"]
             page = search(session, body)
             ids.extend(issue["id"] for issue in page["issues"])
             if not page["issues"] or len(ids) >= page["total"]:
@@ -159,7 +170,7 @@ def jira_datacenter_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     return connector, raw
 
 
-def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
+def linear_case(settings: Any) -> tuple[Connector, RawLoop]:
     """The Linear connector and its raw loop (same documents, same variables)."""
     from v2mom.connectors.linear.connector import LinearConnector
     from v2mom.connectors.linear.history import HISTORY_FIRST, HISTORY_ISSUES, HISTORY_PAGE
@@ -170,7 +181,7 @@ def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     teams = {"key": {"in": settings.teams}}
     page_size = settings.page_size
 
-    def raw() -> int:
+    def raw(with_history: bool = True) -> int:
         session = requests.Session()
         session.headers["Authorization"] = settings.api_key.get_secret_value()
         seen = 0
@@ -202,6 +213,8 @@ def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
                 if not connection["pageInfo"]["hasNextPage"]:
                     break
                 after = connection["pageInfo"]["endCursor"]
+        if not with_history:
+            return seen
         for start in range(0, len(ids), HISTORY_ISSUES):  # the histories listed, as the sync reads them
             batch = ids[start : start + HISTORY_ISSUES]
             variables = {"ids": batch, "first": HISTORY_ISSUES, "historyFirst": HISTORY_FIRST}
@@ -226,7 +239,7 @@ def linear_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     return connector, raw
 
 
-def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
+def asana_case(settings: Any) -> tuple[Connector, RawLoop]:
     """The Asana connector and its raw loop (project pages, every task's subtasks, every task's stories)."""
     from v2mom.connectors.asana.batch import BATCH_SIZE
     from v2mom.connectors.asana.connector import AsanaConnector
@@ -237,7 +250,7 @@ def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
     connector = AsanaConnector(settings)
     page_size = settings.page_size
 
-    def raw() -> int:
+    def raw(with_history: bool = True) -> int:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         seen = 0
@@ -294,6 +307,8 @@ def asana_case(settings: Any) -> tuple[Connector, Callable[[], int]]:
                 records = [*page, *subtasks(page)]
                 seen += len(records)
                 tasks.extend(t["gid"] for t in records)
+        if not with_history:
+            return seen
         unique = list(dict.fromkeys(tasks))
         stories = {"limit": STORY_PAGE, "fields": STORY_FIELDS.split(",")}
         for start in range(0, len(unique), BATCH_SIZE):  # Asana reads no history in bulk: ten a batch
@@ -346,7 +361,7 @@ class _Pair:
         return self.floor_seconds / self.sync_cpu.least_wall(cores)
 
 
-def _timed(run: Callable[[], Any], sandbox: SandboxProcess) -> tuple[Any, float, CpuSplit]:
+def timed_with_cpu(run: Callable[[], Any], sandbox: SandboxProcess) -> tuple[Any, float, CpuSplit]:
     """``run()``'s answer, its wall time, and the CPU this process and the sandbox spent meanwhile."""
     ours, theirs = time.process_time(), sandbox.cpu_seconds()
     started = time.perf_counter()
@@ -358,12 +373,12 @@ def _timed(run: Callable[[], Any], sandbox: SandboxProcess) -> tuple[Any, float,
 def _pair(
     tracker: str,
     connector: Connector,
-    raw: Callable[[], int],
+    raw: RawLoop,
     database_url: str | None,
     sandbox: SandboxProcess,
 ) -> _Pair:
     """The floor, then the real sync into an empty store and its re-resolution; prints their lines."""
-    floor_items, floor_seconds, floor_cpu = _timed(raw, sandbox)
+    floor_items, floor_seconds, floor_cpu = timed_with_cpu(raw, sandbox)
     floor_rate = floor_items / floor_seconds
     print(f"{tracker:6} floor: {floor_items:,} records in {floor_seconds:.1f} s = {floor_rate:,.0f}/s")
     with tempfile.TemporaryDirectory() as tmp:
@@ -371,7 +386,7 @@ def _pair(
         store = _emptied(database_url) if database_url else Database.open(f"sqlite:///{tmp}/bench.db")
         plan = load_plan(SAMPLE_PLAN_PATH.read_text(encoding="utf-8"), str(SAMPLE_PLAN_PATH))
         store.plans.save(plan, actor="bench")
-        result, sync_seconds, sync_cpu = _timed(
+        result, sync_seconds, sync_cpu = timed_with_cpu(
             lambda: sync_tracker(store, connector, full=True, census=False), sandbox
         )
         assert result.ok, result.error
