@@ -28,6 +28,12 @@ def verdict(ok: bool) -> str:
     return "MET" if ok else "MISSED"
 
 
+def judged(ok: bool, as_stated: bool, condition: str = "size") -> str:
+    """MET / MISSED where a target is stated (at its size, its latency: ``condition``); elsewhere,
+    what it would be, unjudged."""
+    return verdict(ok) if as_stated else f"not judged at this {condition}, {verdict(ok).lower()} if it were"
+
+
 def peak_rss_mb() -> float:
     """This process's own peak resident memory so far, in MB.
 

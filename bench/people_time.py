@@ -52,7 +52,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
-from bench.common import median_seconds, peak_rss_mb, verdict
+from bench.common import judged, median_seconds, peak_rss_mb
 from v2mom.clock import utcnow
 from v2mom.mapping.plan import load_plan
 from v2mom.mapping.signature import tag_signature
@@ -291,11 +291,6 @@ def build(store: Database, n: int, people: int, now: datetime, seed: int) -> tup
                 uow.connection.execute(insert(t.item_transitions), changes)
         written += len(changes)
     return len(plan.work), written
-
-
-def judged(ok: bool, at_its_size: bool) -> str:
-    """MET / MISSED at the size a target is stated at; at another size, what it would be, unjudged."""
-    return verdict(ok) if at_its_size else f"not judged at this size, {verdict(ok).lower()} if it were"
 
 
 def settle(store: Database) -> None:

@@ -85,12 +85,13 @@ def _latency_seconds(text: str) -> float:
     return milliseconds / 1000
 
 
-def add_latency_option(parser: argparse.ArgumentParser) -> None:
-    """``--latency MS``: how late the sandbox answers each request; ``args.latency`` holds seconds."""
+def add_latency_option(parser: argparse.ArgumentParser, default_ms: float = 0) -> None:
+    """``--latency MS``: how late the sandbox answers each request (``default_ms`` unless given);
+    ``args.latency`` holds seconds."""
     parser.add_argument(
         "--latency",
         type=_latency_seconds,
-        default=0.0,
+        default=default_ms / 1000,
         metavar="MS",
         help="milliseconds the sandbox waits before each answer",
     )

@@ -25,6 +25,7 @@ from v2mom.store.database import Database
         ("bench.report", ["--items", "3000", "--repeat", "2"]),
         ("bench.sync", ["--items", "400", "--repeat", "1"]),
         ("bench.history", ["--items", "300", "--runs", "1", "--latency", "5"]),
+        ("bench.history", ["--items", "300", "--runs", "1", "--latency", "0", "--tracker", "jira"]),
         ("bench.remap", ["--items", "2000"]),
         ("bench.people_time", ["--items", "3000", "--runs", "2"]),
         ("bench.webhooks", ["--events", "100", "--rate", "100", "--seconds", "1", "--connections", "2"]),
@@ -53,7 +54,16 @@ def test_benchmark_runs_and_prints_a_result(module: str, args: list[str]) -> Non
         assert people == 4
         assert days == people * workdays
         assert result[0].count("not judged at this size") == 2  # the targets are stated at 1M and 10M
-    if module == "bench.history":  # per tracker, the plain sync reads no history and the other does
+    instant = "--latency" in args and args[args.index("--latency") + 1] == "0"
+    if module == "bench.history" and instant:  # a bare client's runs beside the syncs
+        assert re.findall(r"^jira +(bare plain|bare history) *: 298 records", done.stdout, re.M) == [
+            "bare plain",
+            "bare history",
+        ], done.stdout
+        assert re.search(r"a bare client reading the same answers: \d+\.\d\d;", result[0]), result
+        assert "with answers 100 ms late: not judged at this latency" in result[0]
+    elif module == "bench.history":  # per tracker, the plain sync reads no history and the other does
+        assert "bare" not in done.stdout
         names = [line.split()[1].rsplit("/", 1)[0] for line in result]
         assert names == [f"history-sync/{t}" for t in ("jira", "jira-datacenter", "linear", "asana")]
         assert all("answers 5 ms late" in line for line in result)
