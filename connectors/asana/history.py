@@ -6,12 +6,12 @@ actions a request: a tenth of the requests, each action still counted against th
 task whose stories go on past that page is read on from its ``next_page`` offset alone (offset pages
 through :func:`connectors.paging.offset_pages`, an offset seen twice is a loop). An action is
 answered as the same request alone would be: a task deleted since it was listed (404) yields
-nothing, any other refusal is that request's error. :data:`STORY_READERS` batches run at a time,
-each reader thread with an HTTP client of its own. Asana counts each GET action of a batch as a
-request in flight, 50 at most a token: three readers' 30, with the 10 of the listing's subtask batch
-running beside them, leave 10 for the server's other reads. Every request still goes through the
-connector's retries (a 429's ``Retry-After`` is waited out by the thread that got it; a batch
-retries only its refused actions).
+nothing, any other refusal is that request's error. :data:`STORY_READERS` batches run at a time
+(:class:`connectors.reader_pool.ReaderPool`), each reader thread with an HTTP client of its own.
+Asana counts each GET action of a batch as a request in flight, 50 at most a token: three readers'
+30, with the 10 of the listing's subtask batch running beside them, leave 10 for the server's other
+reads. Every request still goes through the connector's retries (a 429's ``Retry-After`` is waited
+out by the thread that got it; a batch retries only its refused actions).
 
 ``assigned`` and ``unassigned`` stories are assignee changes (an ``assigned`` story names the new
 assignee; the previous one is the assignee of the story before it, nobody before the first),
@@ -26,10 +26,8 @@ task, the story and what is wrong.
 
 from __future__ import annotations
 
-import contextvars
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -38,6 +36,7 @@ from v2mom.connectors.asana.client import TRACKER, AsanaClient, action_error
 from v2mom.connectors.asana.parse import STORY_FIELDS
 from v2mom.connectors.entry_time import entry_time
 from v2mom.connectors.paging import next_page_offset, offset_pages
+from v2mom.connectors.reader_pool import ReaderPool
 from v2mom.connectors.retry import Retrying
 from v2mom.errors import FatalError, NotFoundError
 from v2mom.models import ItemTransition, State, oldest_first
@@ -133,29 +132,15 @@ class AsanaHistory:
         readers: int = STORY_READERS,
     ) -> None:
         """Read with the connector's retries; no thread or client is made before the first read."""
-        self._new_client = new_client
         self._retrying = retrying
         self._projects = set(projects)
-        self._readers = readers
-        self._pool: ThreadPoolExecutor | None = None
-        self._local = threading.local()
-        self._clients: list[AsanaClient] = []
+        self._readers = ReaderPool(new_client, readers, "asana-stories")
         self._lock = threading.Lock()
         self.unnamed_assignments = 0  # assignment stories read that named nobody (parse_stories)
 
-    def _client(self) -> AsanaClient:
-        """This reader thread's own client."""
-        client: AsanaClient | None = getattr(self._local, "client", None)
-        if client is None:
-            client = self._new_client()
-            with self._lock:
-                self._clients.append(client)
-            self._local.client = client
-        return client
-
     def _stories(self, task: str, start: str) -> Iterator[object]:
         """Task ``task``'s stories from the page at offset ``start`` on, one request a page."""
-        client = self._client()
+        client = self._readers.client()
 
         def fetch(offset: str | None) -> Mapping[str, Any]:
             return self._retrying(
@@ -168,7 +153,7 @@ class AsanaHistory:
     def _tasks(self, tasks: Sequence[str]) -> list[ItemTransition]:
         """The changes of ``tasks`` (at most ten): their first pages in one batch, the rest alone."""
         actions = [_first_page(task) for task in tasks]
-        answers = Batch(self._client(), self._retrying).run(actions)
+        answers = Batch(self._readers.client(), self._retrying).run(actions)
         found: list[ItemTransition] = []
         unnamed: list[str] = []
         for task, answer in zip(tasks, answers, strict=True):
@@ -198,35 +183,15 @@ class AsanaHistory:
     def read(self, item_ids: Sequence[str]) -> list[ItemTransition]:
         """Every completion and assignee change of the tasks ``item_ids``, oldest first.
 
-        The first failure (past the retries) is raised once the reads running beside it end; the
-        batches not started yet are not read.
+        The first failure (past the retries) is raised once its batch ends; the batches not started
+        by then are not read.
         """
         tasks = [task for task in dict.fromkeys(item_ids) if task not in self._projects]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._readers, thread_name_prefix="asana-stories")
-        # Each read runs in a copy of the caller's context: what it set (the retry listener of
-        # connectors.retry) holds for these requests too.
-        futures = [
-            self._pool.submit(contextvars.copy_context().run, self._tasks, batch) for batch in chunks(tasks)
-        ]
-        found: list[ItemTransition] = []
-        try:
-            for future in futures:
-                found.extend(future.result())
-        finally:
-            for future in futures:
-                future.cancel()
-        return oldest_first(found)
+        return oldest_first(self._readers.run(self._tasks, chunks(tasks)))
 
     def close(self) -> None:
         """Stop the reader threads (once their requests end) and release their connections."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        with self._lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
+        self._readers.close()
 
 
 def _first_page(task: str) -> dict[str, Any]:
