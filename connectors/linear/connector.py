@@ -23,13 +23,14 @@ from typing import Any
 from v2mom.connectors.base import CallCounter, ConnectorRuntime, Discovery, Page
 from v2mom.connectors.errors import OutOfScopeError
 from v2mom.connectors.linear.client import DEFAULT_TIMEOUT, Aliased, LinearClient
-from v2mom.connectors.linear.history import LinearHistory
+from v2mom.connectors.linear.history import HISTORY_READERS, LinearHistory
 from v2mom.connectors.linear.links import LinearLinks
 from v2mom.connectors.linear.parse import TRACKER, is_removed, parse_issue, parse_project
 from v2mom.connectors.linear.tags import LinearTags
 from v2mom.connectors.linear.vocabulary import LinearVocabulary
 from v2mom.connectors.linear.webhook import update_transitions
 from v2mom.connectors.paging import relay_pages
+from v2mom.connectors.reader_pool import ReaderPool
 from v2mom.errors import ConfigError, FatalError, NotFoundError
 from v2mom.events import WebhookEvent
 from v2mom.models import ItemTransition, WorkItem
@@ -111,7 +112,7 @@ class LinearConnector(ConnectorRuntime):
         self.calls = client.calls if client is not None else CallCounter()
         self._timeout = timeout
         self._client = client or self._new_client()
-        self._history_client: LinearClient | None = None
+        self._history_readers: ReaderPool[LinearClient] | None = None
         self._vocabulary = LinearVocabulary(self._execute, self._pages)
         self._tags = LinearTags(self._execute, self.read_vocabulary)
         self._links = LinearLinks(self._execute, self._pages, self._execute_aliased)
@@ -309,16 +310,17 @@ class LinearConnector(ConnectorRuntime):
     def read_history(self, item_ids: Sequence[str]) -> list[ItemTransition]:
         """State and assignee changes of issues by id, from their ``IssueHistory`` (history.py).
 
-        Read through a client of its own: a sync calls it while its next pages are being fetched.
+        Read by :data:`HISTORY_READERS` threads at once, each through a client of its own: a sync
+        calls it while its next pages are being fetched.
         """
-        if self._history_client is None:
-            self._history_client = self._new_client()
-        client = self._history_client
+        if self._history_readers is None:
+            self._history_readers = ReaderPool(self._new_client, HISTORY_READERS, "linear-history")
+        readers = self._history_readers
 
         def execute(kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-            return self._retrying(partial(client.execute, kind, name, variables))
+            return self._retrying(partial(readers.client().execute, kind, name, variables))
 
-        return LinearHistory(execute).read(item_ids)
+        return LinearHistory(execute, readers.run).read(item_ids)
 
     def webhook_history(self, item_id: str, event: WebhookEvent) -> list[ItemTransition]:
         """The state and assignee changes an ``Issue`` ``update`` reports in ``updatedFrom``
@@ -328,5 +330,5 @@ class LinearConnector(ConnectorRuntime):
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
-        if self._history_client is not None:
-            self._history_client.close()
+        if self._history_readers is not None:
+            self._history_readers.close()

@@ -2,7 +2,10 @@
 
 Issues are read 50 ids a request (``issue_history.graphql``: ``issues(filter: {id: {in: …}})``, the
 paged shape of the listings), each with its first page of history entries; an issue with more
-entries is completed page by page with ``issue_history_page.graphql``. Both connections page
+entries is completed page by page with ``issue_history_page.graphql``. The connector reads
+:data:`HISTORY_READERS` such batches at once (:class:`connectors.reader_pool.ReaderPool`): one
+after the other, the history's requests of a sync outnumber its listing's and made the longer chain
+of waits. Linear limits requests and query complexity per hour, not requests in flight. Both connections page
 through :func:`connectors.paging.relay_pages` (a cursor seen twice is a loop). An entry names the
 workflow state left by its id (``fromStateId``) and the one entered with its ``type`` (``toState``),
 and the people by their ids (``fromAssigneeId`` / ``toAssigneeId``) when it changed them; an entry
@@ -27,14 +30,23 @@ from typing import Any
 from v2mom.connectors.entry_time import entry_time
 from v2mom.connectors.linear.parse import STATE_TYPES, TRACKER
 from v2mom.connectors.paging import relay_pages
+from v2mom.connectors.reader_pool import Spread, in_turn
 from v2mom.errors import FatalError
 from v2mom.models import ItemTransition, oldest_first
 
-__all__ = ["HISTORY_FIRST", "HISTORY_ISSUES", "HISTORY_PAGE", "LinearHistory", "parse_history"]
+__all__ = [
+    "HISTORY_FIRST",
+    "HISTORY_ISSUES",
+    "HISTORY_PAGE",
+    "HISTORY_READERS",
+    "LinearHistory",
+    "parse_history",
+]
 
 HISTORY_ISSUES = 50  # issues per request (their first history pages nest in it)
 HISTORY_FIRST = 40  # entries of each issue's first page, nested: 50 x 40 keeps a request near 8,000 points
 HISTORY_PAGE = 50  # entries per page of one issue's rest (Linear's default)
+HISTORY_READERS = 2  # batches read at once (connector.read_history)
 Execute = Callable[[str, str, Mapping[str, Any]], dict[str, Any]]
 
 
@@ -109,11 +121,13 @@ def _connection(value: object, *, where: str) -> Mapping[str, Any]:
 
 class LinearHistory:
     """Reads issue histories through ``execute`` (the connector's retries over a client of its own;
-    see :class:`connectors.base.HistoryReader`)."""
+    see :class:`connectors.base.HistoryReader`), batch by batch through ``spread``."""
 
-    def __init__(self, execute: Execute) -> None:
-        """Run every request through ``execute(kind, query name, variables)``."""
+    def __init__(self, execute: Execute, spread: Spread = in_turn) -> None:
+        """Run every request through ``execute(kind, query name, variables)`` (on the thread that
+        reads the batch), the batches through ``spread`` (one after the other by default)."""
         self._execute = execute
+        self._spread = spread
 
     def _rest(self, issue_id: str, after: str) -> Iterator[object]:
         """The entries of issue ``issue_id`` after cursor ``after``."""
@@ -135,34 +149,37 @@ class LinearHistory:
     def read(self, item_ids: Sequence[str]) -> list[ItemTransition]:
         """Every state and assignee change of the issues ``item_ids``, oldest first."""
         ids = list(dict.fromkeys(item_ids))
+        batches = [ids[start : start + HISTORY_ISSUES] for start in range(0, len(ids), HISTORY_ISSUES)]
+        return oldest_first(self._spread(self._batch, batches))
+
+    def _batch(self, batch: list[str]) -> list[ItemTransition]:
+        """The changes of the issues ``batch`` (at most :data:`HISTORY_ISSUES`), in page order."""
+
+        def fetch(after: str | None) -> Mapping[str, Any]:
+            variables = {
+                "ids": batch,
+                "first": HISTORY_ISSUES,
+                "after": after,
+                "historyFirst": HISTORY_FIRST,
+            }
+            issues = self._execute("history", "issue_history", variables).get("issues")
+            if not isinstance(issues, Mapping) or not isinstance(issues.get("nodes"), list):
+                raise _fail("page", "the answer has no issues.nodes list")
+            return issues
+
         found: list[ItemTransition] = []
-        for start in range(0, len(ids), HISTORY_ISSUES):
-            batch = ids[start : start + HISTORY_ISSUES]
-
-            def fetch(after: str | None, batch: list[str] = batch) -> Mapping[str, Any]:
-                variables = {
-                    "ids": batch,
-                    "first": HISTORY_ISSUES,
-                    "after": after,
-                    "historyFirst": HISTORY_FIRST,
-                }
-                issues = self._execute("history", "issue_history", variables).get("issues")
-                if not isinstance(issues, Mapping) or not isinstance(issues.get("nodes"), list):
-                    raise _fail("page", "the answer has no issues.nodes list")
-                return issues
-
-            for connection in relay_pages(fetch, tracker=TRACKER, what="issue history"):
-                for node in connection["nodes"]:
-                    issue_id = node.get("id") if isinstance(node, Mapping) else None
-                    if not isinstance(issue_id, str) or not issue_id:
-                        raise _fail("page", "an issue has no id")
-                    history = _connection(node.get("history"), where=f"of issue {issue_id}")
-                    entries: list[object] = list(history["nodes"])
-                    info = history.get("pageInfo")
-                    if isinstance(info, Mapping) and info.get("hasNextPage"):
-                        cursor = info.get("endCursor")
-                        if not isinstance(cursor, str) or not cursor:
-                            raise _fail(f"of issue {issue_id}", "a next page but no endCursor")
-                        entries.extend(self._rest(issue_id, cursor))
-                    found.extend(parse_history(issue_id, entries))
-        return oldest_first(found)
+        for connection in relay_pages(fetch, tracker=TRACKER, what="issue history"):
+            for node in connection["nodes"]:
+                issue_id = node.get("id") if isinstance(node, Mapping) else None
+                if not isinstance(issue_id, str) or not issue_id:
+                    raise _fail("page", "an issue has no id")
+                history = _connection(node.get("history"), where=f"of issue {issue_id}")
+                entries: list[object] = list(history["nodes"])
+                info = history.get("pageInfo")
+                if isinstance(info, Mapping) and info.get("hasNextPage"):
+                    cursor = info.get("endCursor")
+                    if not isinstance(cursor, str) or not cursor:
+                        raise _fail(f"of issue {issue_id}", "a next page but no endCursor")
+                    entries.extend(self._rest(issue_id, cursor))
+                found.extend(parse_history(issue_id, entries))
+        return found

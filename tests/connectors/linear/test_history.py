@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from tests.histories import as_recorded
 from v2mom.connectors.linear import history
 from v2mom.connectors.linear.connector import LinearConnector
-from v2mom.connectors.linear.history import parse_history
+from v2mom.connectors.linear.history import HISTORY_READERS, parse_history
 from v2mom.errors import FatalError
 from v2mom.models import State
 from v2mom.sandbox.linear.app import create_linear_app
@@ -53,6 +54,44 @@ def test_every_recorded_change_is_read_following_each_issues_history_pages(
         State.DONE,
         State.CANCELED,
     }
+
+
+class SlowAnswers:
+    """An ASGI app answering 50 ms late, as Linear across a network does, counting the requests in
+    flight at once."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.running = 0
+        self.peak = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            await asyncio.sleep(0.05)
+            await self.app(scope, receive, send)
+        finally:
+            self.running -= 1
+
+
+def test_history_batches_are_read_as_many_at_once_as_the_connector_has_readers() -> None:
+    """One batch after another, a sync's history requests outnumber its listing's and become the
+    longer chain of waits: the batches overlap, and what is read is the same."""
+    state, truth = generate_linear_workspace(seed=5, projects=8, issues=400)
+    slow = SlowAnswers(create_linear_app(state))
+    with SandboxServer(slow) as url:
+        connector = LinearConnector(linear_settings(state, url), SyncSettings(max_retries=1))
+        try:
+            found = connector.read_history(sorted(truth.live_ids()))
+        finally:
+            connector.close()
+    assert as_recorded(found) == truth.transitions()
+    assert HISTORY_READERS == 2
+    assert slow.peak == HISTORY_READERS  # 400 issues: eight batches, two at a time
 
 
 def entry(**overrides: Any) -> dict[str, Any]:
