@@ -23,7 +23,7 @@ histories, ours and the sandbox's alike. Those runs also time a bare client (:da
 loop: the same listing and history requests one after the other, JSON decoded, nothing else) with
 and without its history requests, and print its ratio: what the history's answers alone cost on
 this machine, before any parsing or storing. On two cores it is above the target for every tracker
-(1.9 to 2.5 when measured), so the zero-latency reading cannot judge it. Every run prints the CPU
+(1.9 to 2.6 when measured), so the zero-latency reading cannot judge it. Every run prints the CPU
 both processes spent.
 """
 
