@@ -112,7 +112,8 @@ class LinearConnector(ConnectorRuntime):
         self.calls = client.calls if client is not None else CallCounter()
         self._timeout = timeout
         self._client = client or self._new_client()
-        self._history_readers: ReaderPool[LinearClient] | None = None
+        # history readers: no thread or client is made before the first read
+        self._history_readers = ReaderPool(self._new_client, HISTORY_READERS, "linear-history")
         self._vocabulary = LinearVocabulary(self._execute, self._pages)
         self._tags = LinearTags(self._execute, self.read_vocabulary)
         self._links = LinearLinks(self._execute, self._pages, self._execute_aliased)
@@ -313,8 +314,6 @@ class LinearConnector(ConnectorRuntime):
         Read by :data:`HISTORY_READERS` threads at once, each through a client of its own: a sync
         calls it while its next pages are being fetched.
         """
-        if self._history_readers is None:
-            self._history_readers = ReaderPool(self._new_client, HISTORY_READERS, "linear-history")
         readers = self._history_readers
 
         def execute(kind: str, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -330,5 +329,4 @@ class LinearConnector(ConnectorRuntime):
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
-        if self._history_readers is not None:
-            self._history_readers.close()
+        self._history_readers.close()
