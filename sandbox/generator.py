@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from v2mom.sandbox import SAMPLE_PLAN_PATH
+from v2mom.sandbox import SAMPLE_PLAN_PATH, given
 from v2mom.sandbox.history import history_rng, storyline
 from v2mom.sandbox.jira.state import METHOD_FIELD, TEAM_BET_FIELD, Deployment, JiraState
 from v2mom.sandbox.jira.truth import JiraGroundTruth
@@ -245,6 +245,6 @@ def jira_settings(
             **credentials,
             "jql": scope_jql(state),
             "webhook_secrets": [SecretStr(s) for s in webhook_secrets],
-            **({} if page_size is None else {"page_size": page_size}),
+            **given(page_size=page_size),
         }
     )

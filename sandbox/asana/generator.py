@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from v2mom.sandbox import given
 from v2mom.sandbox.asana.state import (
     METHOD_FIELD,
     POINTS_FIELD,
@@ -375,6 +376,6 @@ def asana_settings(
             "workspace": state.workspace_gid,
             "projects": projects,
             "points_field": POINTS_FIELD,
-            **({} if page_size is None else {"page_size": page_size}),
+            **given(page_size=page_size),
         }
     )

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
+from v2mom.sandbox import given
 from v2mom.sandbox.ground_truth import GroundTruth, PlanVocabulary, TruthItem
 from v2mom.sandbox.history import Recorded, history_rng, storyline
 from v2mom.sandbox.linear.state import Issue, LinearState
@@ -392,6 +393,6 @@ def linear_settings(
             "api_key": SecretStr(api_key if api_key is not None else state.api_key),
             "teams": list(SCOPE_TEAMS),
             "webhook_secrets": [SecretStr(s) for s in webhook_secrets],
-            **({} if page_size is None else {"page_size": page_size}),
+            **given(page_size=page_size),
         }
     )
